@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every moqc test on a fresh Debian 12 machine:
+#   installs packages, builds under ASan+UBSan with clang (warnings are errors),
+#   builds the libFuzzer targets, installs the JS interop clients, runs ctest.
+# Extra arguments are passed to ctest (e.g. -L unit, -R session).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+./scripts/install-deps.sh
+if [ -x tests/interop/install.sh ]; then tests/interop/install.sh; fi
+
+build=${MOQC_TEST_BUILD:-build/asan}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+      -DMOQC_SANITIZE=ON -DMOQC_FUZZ=ON -DMOQC_WERROR=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+# The release build (gcc) must also be warning-free: it is what users run.
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOQC_WERROR=ON >/dev/null
+cmake --build build/release -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=report_objects=1
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" --timeout 300 "$@"
