@@ -1,0 +1,470 @@
+/* moqc — the pub/sub model: Origin -> Broadcast -> Track -> Group -> Frame.
+ *
+ * Every level is a producer/consumer pair over one shared state object:
+ *   - producers write; each consumer is an independent reader with its own
+ *     cursor;
+ *   - handles are cheap to clone (`_clone`) and each clone is released with
+ *     `_del`;
+ *   - `_finish` on a producer says "nothing more is coming" (a clean end);
+ *     deleting the LAST producer handle without finishing is an abort with
+ *     MOQC_CODE_DROPPED (consumers read MOQC_ERR_DROPPED), and `_abort(code)`
+ *     aborts explicitly (consumers read moqc_err_from_code(code) and can fetch
+ *     the exact code with the consumer's `_code()` getter).
+ *
+ * ---------------------------------------------------------------------------
+ * Threading contract
+ * ---------------------------------------------------------------------------
+ * Every model object belongs to ONE moqc_env, and a moqc_env belongs to one
+ * thread (normally an event-loop thread). Refcounts are plain integers: no
+ * function in this header is thread-safe, EXCEPT the moqc_track_proxy_* calls
+ * documented as "any thread", which exist so an application thread (an
+ * encoder, say) can publish into a track owned by the loop thread.
+ *
+ * ---------------------------------------------------------------------------
+ * Notification: consumers are notified, not polled
+ * ---------------------------------------------------------------------------
+ * Every consumer has a waker: moqc_<x>_consumer_set_waker(c, fn, arg). Reads
+ * never block: they return data, MOQC_ERR_AGAIN ("would block"), MOQC_ERR_CLOSED
+ * (clean end), or an error. When a consumer that returned MOQC_ERR_AGAIN may
+ * make progress (new data, end, abort), its waker is scheduled. Wakers are
+ * DEFERRED: they never run inside the producer call that caused them; they run
+ * from moqc_env_run(), at most once per consumer per run even if many writes
+ * happened (edge-coalesced). Inside a waker any model function may be called,
+ * including deleting the consumer whose waker is running. A waker is also
+ * scheduled once right after it is set if data is already readable.
+ *
+ * ---------------------------------------------------------------------------
+ * Memory
+ * ---------------------------------------------------------------------------
+ * Frame payloads are moqc_slices of refcounted moqc_bufs. Writing a frame takes
+ * a reference; reading one returns a new reference (zero copies). Ownership
+ * points down only (track -> group -> frame chunks); waker registrations are
+ * intrusive list nodes, so there are no refcount cycles. A cache eviction only
+ * drops the cache's reference: a reader that holds a group keeps it readable.
+ *
+ * Unless stated otherwise, functions returning int return MOQC_OK or a
+ * negative moqc_err; functions returning a pointer return NULL on OOM (or on
+ * the error named in their comment) and the caller owns the returned handle.
+ * Every string argument is copied; every string returned is borrowed from the
+ * object and valid as long as the handle it came from.
+ */
+#ifndef MOQC_MODEL_H
+#define MOQC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moqc/buf.h"
+#include "moqc/clock.h"
+#include "moqc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*moqc_waker_fn)(void *arg);
+
+/* ==========================================================================
+ * Environment: one per thread / event loop.
+ * ========================================================================== */
+
+typedef struct moqc_env moqc_env;
+
+typedef struct moqc_env_config {
+  uint64_t now_ns;          /* initial clock time (virtual or monotonic) */
+  size_t cache_budget;      /* bytes of cached groups across all tracks; 0 = unlimited */
+} moqc_env_config;
+
+/* New environment with its own moqc_clock. NULL on OOM. */
+MOQC_API moqc_env *moqc_env_new(const moqc_env_config *cfg);
+/* Free the env. All model objects created in it must be deleted first. */
+MOQC_API void moqc_env_del(moqc_env *env);
+/* The env's clock (owned by the env): advance it to make time pass. */
+MOQC_API moqc_clock *moqc_env_clock(moqc_env *env);
+/* Run pending work: deferred wakers and cross-thread proxy commands, until none
+ * is left (bounded: work scheduled during the run beyond 64 rounds waits for
+ * the next call). Returns the number of wakers run. */
+MOQC_API size_t moqc_env_run(moqc_env *env);
+/* True if moqc_env_run() has something to do. */
+MOQC_API bool moqc_env_pending(const moqc_env *env);
+/* fn(ctx) is called when work becomes pending (so a driver can schedule
+ * moqc_env_run). It may be called FROM ANY THREAD (proxies), so it must be
+ * thread-safe (the libuv runtime uses uv_async_send). */
+MOQC_API void moqc_env_set_notify(moqc_env *env, void (*fn)(void *ctx), void *ctx);
+/* Cache accounting: bytes currently held by track caches (not counting
+ * evicted groups still held by readers). */
+MOQC_API size_t moqc_env_cache_bytes(const moqc_env *env);
+MOQC_API void moqc_env_set_cache_budget(moqc_env *env, size_t bytes);
+
+/* ==========================================================================
+ * Frame: a size declared up front, written contiguously or in chunks.
+ * ========================================================================== */
+
+typedef struct moqc_frame_info {
+  uint64_t size;       /* payload bytes, declared up front */
+  uint64_t timestamp;  /* in the track's timescale */
+} moqc_frame_info;
+
+/* A complete frame as read by a consumer. */
+typedef struct moqc_frame {
+  moqc_frame_info info;
+  moqc_slice payload; /* one reference, release with moqc_slice_release */
+} moqc_frame;
+
+typedef struct moqc_frame_producer moqc_frame_producer;
+
+/* Append a chunk (takes its own reference). MOQC_ERR_WRONG_SIZE if the chunk
+ * would go past the declared size (nothing is appended); MOQC_ERR_STATE if the
+ * frame is finished or the group aborted. */
+MOQC_API int moqc_frame_producer_write(moqc_frame_producer *f, const moqc_slice *chunk);
+/* Copying convenience (the one ingest copy). Same errors, plus NOMEM. */
+MOQC_API int moqc_frame_producer_write_copy(moqc_frame_producer *f, const void *p, size_t len);
+/* Complete the frame. MOQC_ERR_WRONG_SIZE if fewer than `size` bytes were
+ * written: the frame AND its group are then aborted with WrongSize. */
+MOQC_API int moqc_frame_producer_finish(moqc_frame_producer *f);
+/* Release the handle. If not finished, the group is aborted with WrongSize. */
+MOQC_API void moqc_frame_producer_del(moqc_frame_producer *f);
+
+/* ==========================================================================
+ * Group: frames in order.
+ * ========================================================================== */
+
+#define MOQC_GROUP_MAX_BYTES_DEFAULT ((size_t)32 << 20) /* 32 MiB */
+
+typedef struct moqc_group_producer moqc_group_producer;
+typedef struct moqc_group_consumer moqc_group_consumer;
+
+/* A standalone group (tracks create theirs with append/create_group). */
+MOQC_API moqc_group_producer *moqc_group_producer_new(moqc_env *env, uint64_t sequence);
+MOQC_API moqc_group_producer *moqc_group_producer_clone(moqc_group_producer *g);
+/* Release the handle; deleting the last unfinished producer aborts (Dropped). */
+MOQC_API void moqc_group_producer_del(moqc_group_producer *g);
+MOQC_API uint64_t moqc_group_producer_sequence(const moqc_group_producer *g);
+
+/* Write a whole frame (takes a reference to payload). MOQC_ERR_STATE if a
+ * chunked frame is open, the group finished or aborted. */
+MOQC_API int moqc_group_producer_write_frame(moqc_group_producer *g, const moqc_slice *payload,
+                                             uint64_t timestamp);
+/* Copying convenience. */
+MOQC_API int moqc_group_producer_write_frame_copy(moqc_group_producer *g, const void *p,
+                                                  size_t len, uint64_t timestamp);
+/* Start a chunked frame of `size` bytes. Returns a frame producer (NULL on
+ * OOM or if another frame is open / the group is closed; *err gets the code
+ * if err is non-NULL). */
+MOQC_API moqc_frame_producer *moqc_group_producer_create_frame(moqc_group_producer *g,
+                                                               const moqc_frame_info *info,
+                                                               int *err);
+/* Clean end. MOQC_ERR_STATE if a chunked frame is still open. Idempotent. */
+MOQC_API int moqc_group_producer_finish(moqc_group_producer *g);
+/* Abort with a wire code; every consumer sees moqc_err_from_code(code). */
+MOQC_API void moqc_group_producer_abort(moqc_group_producer *g, uint64_t code);
+/* Byte cap of the group (default MOQC_GROUP_MAX_BYTES_DEFAULT). Once more bytes
+ * than this were written, the oldest frames are dropped from memory and a
+ * consumer whose cursor points at a dropped frame reads MOQC_ERR_LAGGED. */
+MOQC_API void moqc_group_producer_set_max_bytes(moqc_group_producer *g, size_t max_bytes);
+
+/* A new consumer reading from frame 0 (even if it joins late). */
+MOQC_API moqc_group_consumer *moqc_group_producer_consume(moqc_group_producer *g);
+MOQC_API moqc_group_consumer *moqc_group_consumer_clone(const moqc_group_consumer *c); /* same cursor */
+MOQC_API void moqc_group_consumer_del(moqc_group_consumer *c);
+MOQC_API uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *c);
+MOQC_API void moqc_group_consumer_set_waker(moqc_group_consumer *c, moqc_waker_fn fn, void *arg);
+
+/* Read the next complete frame. If the frame arrived in several chunks they
+ * are joined into one new buf (one copy); a frame written whole is returned
+ * with zero copies. Returns MOQC_OK, MOQC_ERR_AGAIN (not complete yet),
+ * MOQC_ERR_CLOSED (group finished, all read), MOQC_ERR_LAGGED, or the abort
+ * error. */
+MOQC_API int moqc_group_consumer_read_frame(moqc_group_consumer *c, moqc_frame *out);
+
+/* Streaming read, for forwarding without waiting for whole frames:
+ * next_frame() moves to the next frame and gives its info (AGAIN if not
+ * started yet); then read_chunk() returns its chunks in order (zero-copy
+ * references) and MOQC_ERR_CLOSED at the end of that frame. Same errors as
+ * read_frame. Don't mix with read_frame in the middle of a frame. */
+MOQC_API int moqc_group_consumer_next_frame(moqc_group_consumer *c, moqc_frame_info *info);
+MOQC_API int moqc_group_consumer_read_chunk(moqc_group_consumer *c, moqc_slice *out);
+
+/* Status without consuming: frames written so far, and whether it ended. */
+MOQC_API size_t moqc_group_consumer_frames_available(const moqc_group_consumer *c);
+/* The wire code the group was aborted with (valid once a read returned an
+ * abort error), or MOQC_CODE_CANCEL. */
+MOQC_API uint64_t moqc_group_consumer_code(const moqc_group_consumer *c);
+/* When the group was created (env clock, ns): sessions use it to expire
+ * in-flight groups older than a subscriber's max latency (reset with Old). */
+MOQC_API uint64_t moqc_group_consumer_created_ns(const moqc_group_consumer *c);
+/* True once the group finished or was aborted (all frames known). */
+MOQC_API bool moqc_group_consumer_is_done(const moqc_group_consumer *c);
+
+/* ==========================================================================
+ * Track: groups, delivered in arrival order (out of order allowed), cached.
+ * ========================================================================== */
+
+typedef struct moqc_track_info {
+  uint8_t priority;        /* publisher priority, higher first (tie-breaker only) */
+  bool ordered;            /* publisher's preferred order */
+  uint64_t latency_max_ms; /* cache / expiry window; default 5000 */
+  uint64_t timescale;      /* timestamp units per second; default 1000; non-zero */
+} moqc_track_info;
+
+#define MOQC_TRACK_INFO_DEFAULT ((moqc_track_info){0, false, 5000, 1000})
+
+/* What a subscriber asks for. start/end are absolute group sequences; use
+ * MOQC_GROUP_NONE for "latest" (start) or "unbounded" (end). */
+#define MOQC_GROUP_NONE UINT64_MAX
+typedef struct moqc_subscription {
+  uint8_t priority;        /* subscriber priority, higher first */
+  bool ordered;            /* true: oldest group first; false: newest first */
+  uint64_t latency_max_ms; /* 0 = the track's default */
+  uint64_t start;          /* first group (MOQC_GROUP_NONE = the latest) */
+  uint64_t end;            /* last group, inclusive (MOQC_GROUP_NONE = unbounded) */
+} moqc_subscription;
+
+#define MOQC_SUBSCRIPTION_DEFAULT \
+  ((moqc_subscription){0, false, 0, MOQC_GROUP_NONE, MOQC_GROUP_NONE})
+
+typedef struct moqc_track_producer moqc_track_producer;
+typedef struct moqc_track_consumer moqc_track_consumer;
+
+/* A standalone track (broadcasts create theirs with create_track). name is
+ * copied. info may be NULL for defaults; MOQC_ERR_INVAL cases (timescale 0)
+ * return NULL. */
+MOQC_API moqc_track_producer *moqc_track_producer_new(moqc_env *env, const char *name,
+                                                      const moqc_track_info *info);
+MOQC_API moqc_track_producer *moqc_track_producer_clone(moqc_track_producer *t);
+/* Deleting the last unfinished producer aborts the track with Dropped. */
+MOQC_API void moqc_track_producer_del(moqc_track_producer *t);
+MOQC_API const char *moqc_track_producer_name(const moqc_track_producer *t);
+MOQC_API const moqc_track_info *moqc_track_producer_info(const moqc_track_producer *t);
+
+/* New group with sequence = (highest sequence so far) + 1, or 0 for the first.
+ * NULL on OOM or if the track is closed. */
+MOQC_API moqc_group_producer *moqc_track_producer_append_group(moqc_track_producer *t);
+/* New group with an explicit sequence. MOQC_ERR_DUPLICATE if a group with that
+ * sequence is live (cached or being written); an evicted sequence may be
+ * created again. MOQC_ERR_STATE if closed, or if the sequence is at or beyond
+ * a final sequence set by finish_at. */
+MOQC_API int moqc_track_producer_create_group(moqc_track_producer *t, uint64_t sequence,
+                                              moqc_group_producer **out);
+/* Insert a group written elsewhere (shares it by reference; no copy). Same
+ * errors as create_group. Used by relays to splice sources. */
+MOQC_API int moqc_track_producer_insert_group(moqc_track_producer *t, moqc_group_consumer *g);
+/* One-frame group convenience (append_group + write_frame + finish). */
+MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_slice *payload,
+                                             uint64_t timestamp);
+/* Clean end: the final (exclusive) sequence becomes highest+1. Lower-numbered
+ * groups may still be created until then. Idempotent. */
+MOQC_API int moqc_track_producer_finish(moqc_track_producer *t);
+/* Clean end at an explicit exclusive final sequence. */
+MOQC_API int moqc_track_producer_finish_at(moqc_track_producer *t, uint64_t final_exclusive);
+MOQC_API void moqc_track_producer_abort(moqc_track_producer *t, uint64_t code);
+/* Highest sequence so far (MOQC_GROUP_NONE if none). */
+MOQC_API uint64_t moqc_track_producer_latest(const moqc_track_producer *t);
+
+/* The aggregate of all live subscriptions, visible to the producer: highest
+ * priority, ordered if any consumer is ordered, max latency_max, minimum start,
+ * maximum end; `consumers` counts live consumers. */
+typedef struct moqc_track_demand {
+  size_t consumers;
+  moqc_subscription aggregate;
+} moqc_track_demand;
+MOQC_API moqc_track_demand moqc_track_producer_demand(const moqc_track_producer *t);
+/* Waker fired (deferred) when the demand changes (a consumer comes, goes, or
+ * updates its subscription). */
+MOQC_API void moqc_track_producer_set_waker(moqc_track_producer *t, moqc_waker_fn fn, void *arg);
+
+/* Subscribe. sub may be NULL for MOQC_SUBSCRIPTION_DEFAULT. The consumer
+ * receives cached groups with sequence >= start (start = the latest group
+ * when unspecified), then new groups as they arrive, in arrival order. */
+MOQC_API moqc_track_consumer *moqc_track_producer_consume(moqc_track_producer *t,
+                                                          const moqc_subscription *sub);
+MOQC_API moqc_track_consumer *moqc_track_consumer_clone(const moqc_track_consumer *c);
+MOQC_API void moqc_track_consumer_del(moqc_track_consumer *c);
+MOQC_API const char *moqc_track_consumer_name(const moqc_track_consumer *c);
+MOQC_API const moqc_track_info *moqc_track_consumer_info(const moqc_track_consumer *c);
+MOQC_API void moqc_track_consumer_set_waker(moqc_track_consumer *c, moqc_waker_fn fn, void *arg);
+/* Change the subscription (priority, order, latency, start/end). */
+MOQC_API int moqc_track_consumer_update(moqc_track_consumer *c, const moqc_subscription *sub);
+MOQC_API const moqc_subscription *moqc_track_consumer_subscription(const moqc_track_consumer *c);
+
+/* Next group in arrival order. *out is a new group consumer (caller owns).
+ * Returns MOQC_OK, MOQC_ERR_AGAIN, MOQC_ERR_CLOSED (finished and every group
+ * below the final sequence delivered), or the abort error (Dropped when the
+ * last producer vanished without finishing). Groups above `end` are held back
+ * until the subscription's end is raised. Groups that expired (older than
+ * latency_max) or were evicted before this consumer reached them are skipped. */
+MOQC_API int moqc_track_consumer_recv_group(moqc_track_consumer *c, moqc_group_consumer **out);
+/* Fetch one group by sequence from the cache: a new group consumer reading
+ * from frame 0, or MOQC_ERR_NOT_FOUND. */
+MOQC_API int moqc_track_consumer_fetch_group(moqc_track_consumer *c, uint64_t sequence,
+                                             moqc_group_consumer **out);
+MOQC_API uint64_t moqc_track_consumer_latest(const moqc_track_consumer *c);
+/* Final exclusive sequence once known (finish), else MOQC_GROUP_NONE. */
+MOQC_API uint64_t moqc_track_consumer_final(const moqc_track_consumer *c);
+MOQC_API uint64_t moqc_track_consumer_code(const moqc_track_consumer *c);
+
+/* ---- cross-thread publishing --------------------------------------------- */
+
+/* A thread-safe front for one track producer, for publishing from an
+ * application thread (an encoder, say) while the track lives on the loop
+ * thread. Commands are queued under a mutex and applied by moqc_env_run() on
+ * the loop thread (the env's notify function is called to wake the loop).
+ * Frames are copied once into a moqc_buf on the calling thread (or wrapped
+ * zero-copy with write_frame_wrap). */
+typedef struct moqc_track_proxy moqc_track_proxy;
+/* LOOP THREAD: create a proxy for t (takes a producer clone). */
+MOQC_API moqc_track_proxy *moqc_track_proxy_new(moqc_track_producer *t);
+/* ANY THREAD: start a new group (sequence = latest+1) for the next frames. */
+MOQC_API int moqc_track_proxy_new_group(moqc_track_proxy *p);
+/* ANY THREAD: append a frame to the current group (starting one if none). */
+MOQC_API int moqc_track_proxy_write_frame(moqc_track_proxy *p, const void *data, size_t len,
+                                          uint64_t timestamp);
+/* ANY THREAD: as above, adopting caller memory; release(ctx,data,len) runs on
+ * the loop thread when the last reference goes. */
+MOQC_API int moqc_track_proxy_write_frame_wrap(moqc_track_proxy *p, const void *data, size_t len,
+                                               uint64_t timestamp, moqc_buf_release_fn release,
+                                               void *ctx);
+/* ANY THREAD: finish the current group / the track. */
+MOQC_API int moqc_track_proxy_finish_group(moqc_track_proxy *p);
+MOQC_API int moqc_track_proxy_finish(moqc_track_proxy *p);
+/* ANY THREAD: drop the proxy; pending commands still apply, then the
+ * producer clone is released on the loop thread. */
+MOQC_API void moqc_track_proxy_del(moqc_track_proxy *p);
+
+/* ==========================================================================
+ * Broadcast: a set of tracks from one publisher.
+ * ========================================================================== */
+
+typedef struct moqc_broadcast_producer moqc_broadcast_producer;
+typedef struct moqc_broadcast_consumer moqc_broadcast_consumer;
+
+MOQC_API moqc_broadcast_producer *moqc_broadcast_producer_new(moqc_env *env);
+MOQC_API moqc_broadcast_producer *moqc_broadcast_producer_clone(moqc_broadcast_producer *b);
+/* Deleting the last unfinished producer aborts the broadcast (Dropped) and
+ * every track it created that is still open. */
+MOQC_API void moqc_broadcast_producer_del(moqc_broadcast_producer *b);
+/* Create a track. NULL with *err = MOQC_ERR_DUPLICATE if the name is live. */
+MOQC_API moqc_track_producer *moqc_broadcast_producer_create_track(moqc_broadcast_producer *b,
+                                                                   const char *name,
+                                                                   const moqc_track_info *info,
+                                                                   int *err);
+/* Clean end (announce "ended"); open tracks are left to finish on their own. */
+MOQC_API int moqc_broadcast_producer_finish(moqc_broadcast_producer *b);
+MOQC_API void moqc_broadcast_producer_abort(moqc_broadcast_producer *b, uint64_t code);
+
+/* On-demand tracks. A consumer subscribing to an unknown track name creates a
+ * request; the producer takes it with next_request() (waker fires when one is
+ * pending) and either accepts it (a track producer is created and the waiting
+ * consumer is attached) or rejects it with a code (the consumer's track reads
+ * moqc_err_from_code(code)). Without any request handling enabled, unknown
+ * names fail immediately with MOQC_ERR_NOT_FOUND. */
+typedef struct moqc_track_request moqc_track_request;
+MOQC_API void moqc_broadcast_producer_enable_requests(moqc_broadcast_producer *b, bool on);
+MOQC_API void moqc_broadcast_producer_set_waker(moqc_broadcast_producer *b, moqc_waker_fn fn,
+                                                void *arg);
+/* MOQC_OK with *out, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED. */
+MOQC_API int moqc_broadcast_producer_next_request(moqc_broadcast_producer *b,
+                                                  moqc_track_request **out);
+MOQC_API const char *moqc_track_request_name(const moqc_track_request *r);
+/* Accept: returns the new track producer (and frees the request). */
+MOQC_API moqc_track_producer *moqc_track_request_accept(moqc_track_request *r,
+                                                        const moqc_track_info *info);
+/* Reject with a wire code (frees the request). */
+MOQC_API void moqc_track_request_reject(moqc_track_request *r, uint64_t code);
+
+MOQC_API moqc_broadcast_consumer *moqc_broadcast_producer_consume(moqc_broadcast_producer *b);
+MOQC_API moqc_broadcast_consumer *moqc_broadcast_consumer_clone(const moqc_broadcast_consumer *c);
+MOQC_API void moqc_broadcast_consumer_del(moqc_broadcast_consumer *c);
+/* Subscribe to a track by name. NULL with *err set: MOQC_ERR_NOT_FOUND (no
+ * such track and requests disabled), the broadcast's abort error, or
+ * MOQC_ERR_CLOSED. With requests enabled an unknown name returns a consumer
+ * that reads MOQC_ERR_AGAIN until the producer accepts or rejects. */
+MOQC_API moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_consumer *c,
+                                                                const char *name,
+                                                                const moqc_subscription *sub,
+                                                                int *err);
+/* MOQC_OK while live, MOQC_ERR_CLOSED after finish, or the abort error. Its
+ * waker fires when that changes. */
+MOQC_API int moqc_broadcast_consumer_status(const moqc_broadcast_consumer *c);
+MOQC_API void moqc_broadcast_consumer_set_waker(moqc_broadcast_consumer *c, moqc_waker_fn fn,
+                                                void *arg);
+MOQC_API uint64_t moqc_broadcast_consumer_code(const moqc_broadcast_consumer *c);
+
+/* ==========================================================================
+ * Origin: broadcasts by path, from one or more sources.
+ * ========================================================================== */
+
+typedef struct moqc_origin moqc_origin;
+typedef struct moqc_origin_consumer moqc_origin_consumer;
+
+#define MOQC_ORIGIN_MAX_HOPS 32
+#define MOQC_ORIGIN_ID_MAX ((uint64_t)1 << 53) /* ids stay below 2^53 (JS numbers) */
+
+typedef struct moqc_origin_config {
+  uint64_t id;        /* this origin's hop id (0 = random, 1 .. 2^53-1) */
+  uint64_t linger_ns; /* keep an abruptly dropped source this long (default 0) */
+} moqc_origin_config;
+
+/* Route of a published broadcast: the chain of origin ids it came through
+ * (oldest first), for loop prevention. */
+typedef struct moqc_route {
+  uint64_t hops[MOQC_ORIGIN_MAX_HOPS];
+  size_t n_hops;
+} moqc_route;
+
+MOQC_API moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg);
+/* Refcounted: an origin is shared by the sessions that publish into it. */
+MOQC_API moqc_origin *moqc_origin_ref(moqc_origin *o);
+MOQC_API void moqc_origin_unref(moqc_origin *o);
+MOQC_API uint64_t moqc_origin_id(const moqc_origin *o);
+
+/* Publish broadcast bc at path (normalised; copied). The origin keeps its own
+ * consumer clone and watches it: when bc finishes the path is unannounced at
+ * once; when it is aborted/dropped the path is kept for linger_ns and a new
+ * publish of the same path in that window takes over seamlessly (existing
+ * track subscribers are re-attached to the new source without seeing an end).
+ * Publishing over a LIVE source replaces it: consumers see "ended" then
+ * "active". route may be NULL (local, no hops). Errors: MOQC_ERR_BOUNDS (path
+ * too long / too many hops), MOQC_ERR_INVAL. */
+MOQC_API int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consumer *bc,
+                                 const moqc_route *route);
+/* Withdraw whatever is published at path (clean "ended"). NOT_FOUND if none. */
+MOQC_API int moqc_origin_unpublish(moqc_origin *o, const char *path);
+
+/* Consume broadcasts under prefix ("" = everything). The consumer first
+ * reports every path already active, then changes as they happen. */
+MOQC_API moqc_origin_consumer *moqc_origin_consume(moqc_origin *o, const char *prefix);
+MOQC_API void moqc_origin_consumer_del(moqc_origin_consumer *c);
+MOQC_API void moqc_origin_consumer_set_waker(moqc_origin_consumer *c, moqc_waker_fn fn, void *arg);
+
+typedef struct moqc_announce {
+  const char *path;        /* full path (borrowed until the next call on the consumer) */
+  bool active;             /* true: announced; false: ended */
+  const moqc_route *route; /* the route it arrived by (borrowed); NULL when ended */
+} moqc_announce;
+
+/* Next announcement. MOQC_OK, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED (origin
+ * gone). A path always alternates active/ended. */
+MOQC_API int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *out);
+
+/* Request the broadcast at path (must be inside the consumer's prefix/scope).
+ * Returns a broadcast consumer that stays valid across a seamless source
+ * takeover. NULL with *err = MOQC_ERR_UNROUTABLE when not announced. */
+MOQC_API moqc_broadcast_consumer *moqc_origin_consumer_request(moqc_origin_consumer *c,
+                                                               const char *path, int *err);
+/* Same, directly on the origin. */
+MOQC_API moqc_broadcast_consumer *moqc_origin_request(moqc_origin *o, const char *path, int *err);
+
+/* Scope: a view of the origin limited to a set of prefixes (copied; a consumer
+ * of the view only sees paths under one of them, and requests outside them are
+ * MOQC_ERR_UNROUTABLE), and re-rooted: with root "a/b", the view's path "x"
+ * is the origin's "a/b/x" (publish, consume and request all translate). A view
+ * is itself a moqc_origin (unref it when done); it shares the parent's state. */
+MOQC_API moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n);
+MOQC_API moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
