@@ -46,8 +46,13 @@ MOQC_API void moqc_clock_del(moqc_clock *c);
 MOQC_API uint64_t moqc_clock_now(const moqc_clock *c);
 
 /* Move time forward to now_ns (never backwards: an earlier value is ignored)
- * and run every timer whose deadline <= now, in deadline order. Returns the
- * number of callbacks run. */
+ * and run every timer whose deadline <= now, in deadline order (equal deadlines
+ * in the order they were started). Time steps through the deadlines: inside a
+ * callback moqc_clock_now() is that timer's deadline (or the previous now if
+ * the deadline had already passed), and only reaches now_ns at the end, so a
+ * chain of timers armed relative to now runs as it would in real time. Timers
+ * started from a callback with a deadline <= now_ns run in the same call.
+ * Returns the number of callbacks run. */
 MOQC_API size_t moqc_clock_advance(moqc_clock *c, uint64_t now_ns);
 
 /* Earliest armed deadline, or UINT64_MAX if no timer is armed. */

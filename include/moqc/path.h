@@ -10,7 +10,9 @@
  * buffer (dst, cap) and return its length (excluding the NUL), or a negative
  * moqc_err: MOQC_ERR_BUFSIZE (cap too small), MOQC_ERR_BOUNDS (more than
  * MOQC_PATH_MAX_SEGMENTS segments or longer than MOQC_PATH_MAX_LEN),
- * MOQC_ERR_INVAL (NULL argument). They never allocate. dst may alias no input.
+ * MOQC_ERR_INVAL (NULL argument, or input holding a NUL byte or invalid UTF-8,
+ * which a NUL-terminated result could not represent faithfully). They never
+ * allocate. dst may alias no input. On error dst holds "" if cap > 0.
  * All are pure and callable from any thread or callback.
  */
 #ifndef MOQC_PATH_H

@@ -1,0 +1,157 @@
+/* moqc — MoQ client and server builders (runtime layer).
+ *
+ * These bind the pieces together on a libuv loop:
+ *   URL / UDP socket -> QUIC (quic.h) -> [WebTransport (webtransport.h)]
+ *   -> moq-lite session (session.h) -> origins (model.h).
+ *
+ * Server: one UDP port serves raw QUIC (ALPN moq-lite-05/04/03) and
+ * WebTransport (ALPN h3, sub-protocol moq-lite-0x from wt-available-protocols)
+ * at once. For every client the application sees a moqc_server_request (path,
+ * role, peer origin, version) and accepts it with the origins the session
+ * should use, or rejects it.
+ *
+ * Client: a URL picks the transport:
+ *   https://host[:port]/path   WebTransport (port default 443)
+ *   http://host:port/path      development: GET /certificate.sha256 over TCP
+ *                              first, then WebTransport pinning that hash
+ *   moqt://host[:port]/path    raw QUIC (moq-lite ALPNs); the path travels in
+ *   moql://host[:port]/path    the lite-05 SETUP (lite-03/04 cannot carry it)
+ *
+ * Threading: everything runs on the moqc_uv's loop thread; callbacks come
+ * from libuv processing and may call any moqc function, including deleting
+ * the object whose callback is running (deferred where needed).
+ */
+#ifndef MOQC_ENDPOINT_H
+#define MOQC_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moqc/export.h"
+#include "moqc/model.h"
+#include "moqc/quic.h"
+#include "moqc/runtime.h"
+#include "moqc/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The moq-lite versions we offer, most preferred first, as ALPN ids. */
+MOQC_API const char *const *moqc_default_versions(size_t *n);
+/* True if alpn is a version we speak ("moq-lite-03/04/05"). */
+MOQC_API bool moqc_version_supported(const char *alpn);
+
+/* ---- URL ------------------------------------------------------------------ */
+
+typedef enum moqc_url_kind {
+  MOQC_URL_WEBTRANSPORT = 1, /* https:// */
+  MOQC_URL_HTTP_BOOTSTRAP,   /* http://: fetch /certificate.sha256, then WebTransport */
+  MOQC_URL_QUIC,             /* moqt:// or moql:// */
+} moqc_url_kind;
+
+typedef struct moqc_url {
+  moqc_url_kind kind;
+  char host[256];   /* without brackets for IPv6 literals */
+  uint16_t port;
+  char path[2048];  /* "/path?query" ("/" when absent) */
+} moqc_url;
+
+/* Parse a URL. MOQC_OK, or MOQC_ERR_INVAL with a message in err (if given):
+ * unknown scheme, missing host, bad port, over-long parts, control chars. */
+MOQC_API int moqc_url_parse(const char *url, moqc_url *out, char *err, size_t err_cap);
+
+/* ---- server --------------------------------------------------------------- */
+
+typedef struct moqc_server moqc_server;
+typedef struct moqc_server_request moqc_server_request;
+
+/* What the application sees before accepting a client. Borrowed, valid until
+ * accepted or rejected. */
+struct moqc_server_request {
+  moqc_session *session;
+  int version;               /* MOQC_SESSION_LITE_0x */
+  const char *protocol;      /* "moq-lite-04" */
+  bool webtransport;
+  const char *path;          /* URL path + query, or the lite-05 SETUP Path */
+  moqc_session_role role;
+  uint64_t peer_origin;
+  const char *remote;        /* peer address "ip:port" */
+};
+
+typedef struct moqc_server_config {
+  moqc_uv *uv;                     /* required */
+  const char *host;                /* bind address; NULL = "::" (dual-stack) */
+  uint16_t port;                   /* 0 = ephemeral */
+  moqc_cert *cert;                 /* required (referenced) */
+  const char *const *versions;     /* NULL = moqc_default_versions() */
+  size_t n_versions;
+  moqc_quic_limits limits;
+  moqc_session_limits session_limits;
+  uint64_t origin_id;              /* our hop id for sessions (0 = none) */
+  /* Optional, WebTransport only: vet the CONNECT path before any session
+   * exists. Return 200 to continue or an HTTP status (401/403/404) to refuse. */
+  uint16_t (*on_connect)(void *ctx, const char *path);
+  /* Required: call moqc_server_accept or moqc_server_reject (now or later). */
+  void (*on_request)(void *ctx, moqc_server_request *req);
+  /* Optional: a session ended; it is freed after this returns. */
+  void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer);
+  void *ctx;
+} moqc_server_config;
+
+/* Bind and serve. MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_IO (e.g. port in use; msg
+ * says which), MOQC_ERR_NOMEM. */
+MOQC_API int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
+                             size_t msg_cap);
+MOQC_API uint16_t moqc_server_port(const moqc_server *s);
+/* Sessions alive right now. */
+MOQC_API size_t moqc_server_sessions(const moqc_server *s);
+/* Accept: the session publishes `publish` and fills `subscribe` (either may be
+ * NULL; both referenced). */
+MOQC_API int moqc_server_accept(moqc_server_request *req, moqc_origin *publish,
+                                moqc_origin *subscribe);
+MOQC_API int moqc_server_reject(moqc_server_request *req, uint64_t code, const char *reason);
+/* Close every session with code/reason (e.g. on SIGTERM); the server keeps
+ * its socket until deleted. */
+MOQC_API void moqc_server_close_all(moqc_server *s, uint64_t code, const char *reason);
+/* Stop and free (handles close asynchronously: keep running the loop). */
+MOQC_API void moqc_server_del(moqc_server *s);
+
+/* ---- client --------------------------------------------------------------- */
+
+typedef struct moqc_client moqc_client;
+
+typedef struct moqc_client_config {
+  moqc_uv *uv;                   /* required */
+  const char *url;               /* required */
+  moqc_quic_tls_client tls;      /* verification on by default */
+  const char *const *versions;   /* offered, preference order; NULL = default */
+  size_t n_versions;
+  moqc_origin *publish;          /* optional */
+  moqc_origin *subscribe;        /* optional */
+  moqc_quic_limits limits;
+  moqc_session_limits session_limits;
+  uint64_t origin_id;            /* 0 = the publish/subscribe origin's id */
+  uint64_t timeout_ms;           /* whole connect, 0 = 10000 */
+  /* Required: the session is up (err == MOQC_OK) or connecting failed (err <
+   * 0, msg says why). Called exactly once unless the client is deleted first. */
+  void (*on_connected)(void *ctx, moqc_client *c, int err, const char *msg);
+  /* Optional: the established session ended. */
+  void (*on_closed)(void *ctx, moqc_client *c, uint64_t code, const char *reason, bool by_peer);
+  void *ctx;
+} moqc_client_config;
+
+/* Start connecting. MOQC_OK (on_connected follows, never from inside this
+ * call), or MOQC_ERR_INVAL (bad URL / config: msg says why), MOQC_ERR_NOMEM. */
+MOQC_API int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *msg,
+                                 size_t msg_cap);
+/* The session once connected, else NULL. Owned by the client. */
+MOQC_API moqc_session *moqc_client_session(moqc_client *c);
+/* Close (code 0) and free. Safe from inside the client's callbacks. */
+MOQC_API void moqc_client_del(moqc_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

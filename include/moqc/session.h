@@ -1,0 +1,232 @@
+/* moqc — a moq-lite session (lite-03, lite-04, lite-05), sans-IO.
+ *
+ * A session binds one established connection (a moqc_transport) to two
+ * origins of the pub/sub model (model.h):
+ *   - the PUBLISH origin: everything it holds is offered to the peer. The
+ *     session answers the peer's ANNOUNCE_PLEASE with the active set and its
+ *     changes, and serves the peer's SUBSCRIBE / TRACK / FETCH from it;
+ *   - the SUBSCRIBE origin: the session asks the peer for its announcements
+ *     (ANNOUNCE_PLEASE, prefix "") and inserts every announced broadcast into
+ *     this origin. The broadcast's tracks are subscribed upstream on demand:
+ *     when a local consumer subscribes to a track of such a broadcast, the
+ *     session sends SUBSCRIBE (lite-05: TRACK first, then SUBSCRIBE once
+ *     TRACK_INFO arrived) and feeds the received groups into the track.
+ * Either origin may be NULL. Both are already scoped / re-rooted by the caller
+ * (the connection's URL path is their root), so every path on the wire is
+ * relative to them.
+ *
+ * The session never touches a socket or a system clock. It talks only to the
+ * transport's ops and handler, and reads time from the env's moqc_clock
+ * (timers for PROBE reports and group expiry). Consumers in the model are
+ * driven by wakers, so the embedding loop must run moqc_env_run() whenever
+ * moqc_env_pending() (the libuv runtime does this; tests call it by hand).
+ *
+ * ---------------------------------------------------------------------------
+ * Lifecycle
+ * ---------------------------------------------------------------------------
+ * Client:  s = moqc_session_new(t, &cfg /+is_server=false+/);
+ *          moqc_session_start(s, publish, subscribe);    // lite-05: SETUP now
+ * Server:  s = moqc_session_new(t, &cfg /+is_server=true+/);
+ *          ... cfg.on_request(ctx, s, &req) fires: immediately (from inside
+ *          moqc_session_new) on lite-03/04, after the client's SETUP on
+ *          lite-05 ...
+ *          moqc_session_accept(s, publish, subscribe) or
+ *          moqc_session_reject(s, code, reason);
+ * Either:  moqc_session_close(s, code, reason);   // optional
+ *          moqc_session_del(s);                   // always, exactly once
+ * on_closed fires exactly once when the session ends (local close, peer
+ * close, transport loss, or a protocol error), unless moqc_session_del came
+ * first.
+ *
+ * When the session ends for any reason, every broadcast it inserted into the
+ * subscribe origin that the peer had not ended with ANNOUNCE "ended" is
+ * aborted with MOQC_CODE_DROPPED (the origin may linger on it, see model.h);
+ * tracks being received read MOQC_ERR_DROPPED. A clean ANNOUNCE "ended"
+ * finishes the broadcast instead, and a track whose upstream subscription
+ * ended cleanly reads MOQC_ERR_CLOSED.
+ *
+ * ---------------------------------------------------------------------------
+ * Threading and callbacks
+ * ---------------------------------------------------------------------------
+ * A session belongs to the thread of its env and its transport; nothing here is
+ * thread-safe. Callbacks (on_request, on_closed) run from inside transport
+ * handler calls, timers, wakers, or (on_request on lite-03/04) from inside
+ * moqc_session_new. Inside them every function of this header may be called on
+ * the session, including moqc_session_del (it is deferred until the callback
+ * returns), except that a callback running from inside moqc_session_new must not
+ * call moqc_session_del (reject instead).
+ *
+ * Unless stated otherwise, int-returning functions return MOQC_OK or a negative
+ * moqc_err (error.h). Strings passed in are copied; strings returned are
+ * borrowed from the session and valid until moqc_session_del.
+ */
+#ifndef MOQC_SESSION_H
+#define MOQC_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moqc/export.h"
+#include "moqc/model.h"
+#include "moqc/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct moqc_session moqc_session;
+
+/* The moq-lite versions a session speaks (the number after "moq-lite-"). */
+#define MOQC_SESSION_LITE_03 3
+#define MOQC_SESSION_LITE_04 4
+#define MOQC_SESSION_LITE_05 5
+
+/* What the client intends to do (lite-05 SETUP Role). */
+typedef enum moqc_session_role {
+  MOQC_SESSION_ROLE_BOTH = 0,
+  MOQC_SESSION_ROLE_PUBLISHER = 1,  /* only publishes */
+  MOQC_SESSION_ROLE_SUBSCRIBER = 2, /* only subscribes */
+} moqc_session_role;
+
+/* What a server learns about a client before accepting it. All pointers are
+ * borrowed, valid during the on_request call only. */
+typedef struct moqc_session_request {
+  int version;          /* MOQC_SESSION_LITE_0x */
+  const char *path;     /* the lite-05 SETUP Path when present, else the
+                           transport's path ("/anon?jwt=..."); "" if none */
+  moqc_session_role role;
+  uint64_t peer_origin; /* the client's origin (hop) id from SETUP; 0 = none
+                           (always 0 on lite-03/04) */
+} moqc_session_request;
+
+/* Per-session resource caps. 0 = the default in brackets. */
+typedef struct moqc_session_limits {
+  size_t max_streams;       /* peer-opened streams alive at once [1024]; more
+                               are reset/stopped with BoundsExceeded */
+  size_t max_subscriptions; /* peer SUBSCRIBE/FETCH/TRACK requests served at
+                               once [256]; more are reset with BoundsExceeded */
+  size_t max_announced;     /* broadcasts the peer may announce to us [4096];
+                               more are ignored */
+  size_t max_tracks;        /* tracks subscribed upstream at once [1024]; more
+                               requests are rejected with BoundsExceeded */
+  size_t max_queued_bytes;  /* when the transport holds more unacknowledged
+                               bytes than this, the oldest in-flight groups
+                               (never a subscription's newest) are reset with
+                               Old so new groups keep flowing [4 MiB] */
+  size_t max_pending_groups;/* groups of one subscription waiting for stream
+                               credit; the oldest beyond this are skipped [64] */
+} moqc_session_limits;
+
+typedef struct moqc_session_config {
+  moqc_env *env;       /* required: clock and wakers */
+  int version;         /* 0: from transport->protocol ("moq-lite-0x"); else forced */
+  bool is_server;
+  uint64_t origin_id;  /* our origin (hop) id, < 2^53; 0: the publish origin's
+                          id, else the subscribe origin's, else none */
+  const char *path;    /* client, lite-05: sent as the SETUP Path parameter when
+                          the transport is not WebTransport (raw QUIC has no
+                          URL); NULL = none. Copied. */
+  bool probe;          /* open a PROBE stream toward the peer to receive its
+                          bandwidth / RTT estimates (lite-05: only if the peer's
+                          SETUP advertises Probe >= Report) */
+  moqc_session_limits limits;
+
+  void *ctx; /* passed to the callbacks */
+  /* Server: the client's request is known. Call moqc_session_accept or
+   * moqc_session_reject (now or later). Required for servers. */
+  void (*on_request)(void *ctx, moqc_session *s, const moqc_session_request *req);
+  /* The session ended. code/reason: what was sent or received (reason
+   * borrowed for the call). by_peer: the peer (or the network) ended it. */
+  void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason,
+                    bool by_peer);
+} moqc_session_config;
+
+/* Create a session on an established transport and take ownership of it (the
+ * session installs itself as the transport's handler; moqc_session_del
+ * releases the transport). cfg is copied.
+ * Returns NULL, leaving the transport to the caller, on OOM, on a missing
+ * env, or when no version can be determined (cfg->version 0 and a
+ * transport->protocol that is not moq-lite-03/04/05).
+ * Server, lite-03/04: cfg->on_request is called before this returns. */
+MOQC_API moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg);
+
+/* Client: start with the given origins (either may be NULL; each is
+ * referenced, not copied). lite-05: our SETUP stream is opened and written
+ * right away. MOQC_ERR_STATE on a server or if already started; MOQC_ERR_CLOSED
+ * if the session ended. */
+MOQC_API int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe);
+
+/* Server: accept the request (see start for the origins). MOQC_ERR_STATE if no
+ * request is pending (too early, or already answered); MOQC_ERR_CLOSED. */
+MOQC_API int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe);
+/* Server: refuse the request: the connection is closed with code/reason.
+ * MOQC_ERR_STATE if no request is pending. */
+MOQC_API int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason);
+
+/* Close the connection with a MoQ code (0 = clean) and reason (copied; may be
+ * NULL). No-op once closed. on_closed fires (by_peer = false). */
+MOQC_API void moqc_session_close(moqc_session *s, uint64_t code, const char *reason);
+
+/* Close (code 0) if still open, release everything, release the transport, free.
+ * NULL is a no-op. Safe from inside a session callback (deferred). */
+MOQC_API void moqc_session_del(moqc_session *s);
+
+/* Negotiated version (MOQC_SESSION_LITE_0x). */
+MOQC_API int moqc_session_version(const moqc_session *s);
+/* True once the session ended. */
+MOQC_API bool moqc_session_is_closed(const moqc_session *s);
+/* Close code / reason ("" if none) / who closed; meaningful once closed. */
+MOQC_API uint64_t moqc_session_closed_code(const moqc_session *s);
+MOQC_API const char *moqc_session_closed_reason(const moqc_session *s);
+MOQC_API bool moqc_session_closed_by_peer(const moqc_session *s);
+/* The peer's origin (hop) id: from its lite-05 SETUP or its lite-05
+ * ANNOUNCE_OK; 0 if unknown. */
+MOQC_API uint64_t moqc_session_peer_origin(const moqc_session *s);
+/* The URI of a GOAWAY received from the peer (lite-04+), or NULL. */
+MOQC_API const char *moqc_session_goaway(const moqc_session *s);
+
+/* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
+ * appears in the subscribe origin). Returns a group consumer (caller owns)
+ * that fills as the frames arrive and ends CLOSED, or with the peer's reset
+ * code (NOT_FOUND when the group is not cached there). NULL with *err:
+ * MOQC_ERR_UNSUPPORTED (lite-03/04), MOQC_ERR_STATE (not started),
+ * MOQC_ERR_CLOSED, MOQC_ERR_BOUNDS (too many requests), MOQC_ERR_INVAL,
+ * MOQC_ERR_NOMEM. */
+MOQC_API moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path,
+                                                 const char *track, uint64_t sequence,
+                                                 uint8_t priority, int *err);
+
+/* The latest PROBE report received from the peer (cfg.probe): bits/s and ms,
+ * 0 = unknown. Returns false if none arrived yet. */
+MOQC_API bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps,
+                                         uint64_t *rtt_ms);
+
+/* Counters, for tests and metrics. */
+typedef struct moqc_session_stats {
+  uint64_t streams_opened;   /* by us */
+  uint64_t streams_accepted; /* by the peer */
+  uint64_t streams_rejected; /* peer streams reset/stopped (unknown type, caps) */
+  uint64_t subscribes_served;/* peer SUBSCRIBEs accepted */
+  uint64_t groups_sent;      /* group streams completed (FIN) */
+  uint64_t groups_reset_old; /* group streams reset with Old (expired / slow) */
+  uint64_t groups_received;  /* group streams completed from the peer */
+  uint64_t frames_received;
+  uint64_t bytes_received;   /* frame payload bytes */
+  uint64_t announces_received; /* ANNOUNCE active accepted */
+  uint64_t announces_dropped;  /* loops, > 32 hops, caps */
+  uint64_t datagrams_received;
+  uint64_t probes_sent;
+  /* Current values. */
+  uint64_t streams_live;      /* streams the session still tracks */
+  uint64_t serving;           /* peer SUBSCRIBE/FETCH served + our FETCHes */
+  uint64_t groups_in_flight;  /* group streams with unacknowledged bytes */
+  uint64_t remote_broadcasts; /* announced by the peer, live */
+  uint64_t remote_tracks;     /* tracks we receive from the peer */
+} moqc_session_stats;
+MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

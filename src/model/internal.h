@@ -1,0 +1,250 @@
+/* moqc model — shared state objects and internal functions (not public API).
+ *
+ * Every public handle (moqc_group_producer, moqc_track_consumer, ...) is a
+ * small struct pointing at one shared, refcounted state object:
+ *
+ *   moqc_gstate   one group: a ring of frames (each a list of chunk slices)
+ *   moqc_tstate   one track: its cache (moqc_centry array in arrival order),
+ *                 consumers, open groups, demand waker, expiry timer
+ *   moqc_bstate   one broadcast: its live tracks (weak list), requests
+ *
+ * Refcounts are plain integers (one env = one thread). Ownership points down:
+ * a cache entry holds a gstate reference, a consumer holds a reference on the
+ * state it reads; "up" links (gstate->owner, tstate->bcast) are weak pointers
+ * that the upper object clears when it goes away. See docs/memory.md.
+ */
+#ifndef MOQC_MODEL_INTERNAL_H
+#define MOQC_MODEL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/list.h"
+#include "moqc/clock.h"
+#include "moqc/model.h"
+
+/* ---- waiters: one per consumer (or producer-side waker) ------------------ */
+
+/* A registration on the env's ready list. `want` is set when the owner
+ * returned MOQC_ERR_AGAIN (and initially): moqc_waiter_wake only schedules
+ * wanting waiters, which is what makes wakeups edge-triggered; moqc_waiter_kick
+ * schedules regardless (producer-side wakers, status changes). */
+typedef struct moqc_waiter {
+  moqc_link link; /* in env->ready / env->running while scheduled */
+  moqc_env *env;
+  moqc_waker_fn fn;
+  void *arg;
+  bool want;
+} moqc_waiter;
+
+void moqc_waiter_init(moqc_waiter *w, moqc_env *env);
+/* Install fn/arg; schedule it once now if ready_now. fn NULL unregisters. */
+void moqc_waiter_set(moqc_waiter *w, moqc_waker_fn fn, void *arg, bool ready_now);
+void moqc_waiter_wake(moqc_waiter *w);
+void moqc_waiter_kick(moqc_waiter *w);
+void moqc_waiter_fini(moqc_waiter *w);
+static inline void moqc_waiter_park(moqc_waiter *w) { w->want = true; }
+
+/* ---- cross-thread commands (proxy) ---------------------------------------- */
+
+typedef struct moqc_cmd {
+  struct moqc_cmd *next;
+  moqc_track_proxy *p;
+  int kind;
+  moqc_buf *buf; /* FRAME: one reference, transferred to the loop thread */
+  uint64_t ts;
+} moqc_cmd;
+
+/* ANY THREAD: append cmd to the env's queue and notify the driver. */
+void moqc_env_post(moqc_env *env, moqc_cmd *cmd);
+/* LOOP THREAD: apply one command and free it (proxy.c). */
+void moqc_proxy_apply(moqc_cmd *cmd);
+
+/* ---- env -------------------------------------------------------------------- */
+
+struct moqc_env {
+  moqc_clock *clock;
+  moqc_link ready;   /* waiters scheduled for the next round */
+  moqc_link running; /* the round being run */
+  bool in_run;
+  void (*notify)(void *ctx);
+  void *notify_ctx;
+  /* cache accounting across every track of the env */
+  size_t cache_budget;
+  size_t cache_bytes;
+  moqc_link lru; /* moqc_centry.lru, oldest insertion first */
+  bool evicting;
+  /* proxy command queue (the only state touched by other threads) */
+  pthread_mutex_t mu;
+  moqc_cmd *cmd_head;
+  moqc_cmd **cmd_tail;
+};
+
+/* Evict globally oldest non-latest cached groups until under budget. */
+void moqc_env_enforce_budget(moqc_env *env);
+
+/* ---- group ------------------------------------------------------------------ */
+
+typedef struct moqc_gframe {
+  moqc_frame_info info;
+  uint64_t written;  /* bytes of chunks appended so far */
+  moqc_slice first;  /* first chunk (most frames have exactly one) */
+  moqc_slice *more;  /* further chunks */
+  uint32_t nmore, capmore;
+  bool complete;
+} moqc_gframe;
+
+typedef struct moqc_tstate moqc_tstate;
+
+typedef struct moqc_gstate {
+  moqc_env *env;
+  uint32_t refs;      /* handles + frame producers + cache entries + parked */
+  uint32_t producers; /* live moqc_group_producer handles */
+  uint64_t sequence;
+  uint64_t created_ns;
+  /* frames: ring of `cap` (power of two); ring[head] is absolute index `offset` */
+  moqc_gframe *ring;
+  size_t cap, head, count, offset;
+  size_t bytes;     /* payload bytes held by the ring */
+  size_t max_bytes; /* byte cap */
+  bool frame_open, finished, aborted;
+  uint64_t code;
+  moqc_link consumers; /* moqc_group_consumer.node */
+  moqc_link entries;   /* moqc_centry.gnode: caches holding this group */
+  moqc_tstate *owner;  /* weak: track that created it, while open */
+  moqc_link owner_node;
+} moqc_gstate;
+
+moqc_gstate *moqc_gstate_new(moqc_env *env, uint64_t sequence);
+void moqc_gstate_ref(moqc_gstate *g);
+void moqc_gstate_unref(moqc_gstate *g);
+void moqc_gstate_abort(moqc_gstate *g, uint64_t code);
+/* New handles on g (NULL on OOM). */
+moqc_group_producer *moqc_gstate_produce(moqc_gstate *g);
+moqc_group_consumer *moqc_gstate_consume(moqc_gstate *g);
+moqc_gstate *moqc_group_consumer_state(const moqc_group_consumer *c);
+moqc_gstate *moqc_group_producer_state(const moqc_group_producer *p);
+/* Cache bookkeeping hook: g->bytes changed by delta while g may be cached. */
+void moqc_gstate_account(moqc_gstate *g, size_t added, size_t removed);
+static inline bool moqc_gstate_done(const moqc_gstate *g) { return g->finished || g->aborted; }
+
+/* ---- track cache ------------------------------------------------------------ */
+
+typedef struct moqc_centry {
+  moqc_gstate *g; /* one reference */
+  moqc_tstate *t; /* the cache it belongs to */
+  uint64_t arrival;
+  moqc_link lru;   /* env->lru */
+  moqc_link gnode; /* g->entries */
+} moqc_centry;
+
+typedef struct moqc_bstate moqc_bstate;
+
+struct moqc_tstate {
+  moqc_env *env;
+  uint32_t refs;      /* producer handles + consumers + requests */
+  uint32_t producers; /* live moqc_track_producer handles */
+  char *name;
+  moqc_track_info info;
+  /* cache, in arrival order (ents[i]->arrival strictly increasing) */
+  moqc_centry **ents;
+  size_t nents, capents;
+  uint64_t next_arrival;
+  uint64_t cache_latest; /* highest cached sequence (never evicted), or NONE */
+  uint64_t max_seq;      /* highest sequence ever, or NONE */
+  uint64_t final_seq;    /* exclusive final, or NONE */
+  bool aborted;
+  bool pending; /* created by a request, not accepted yet */
+  uint64_t code;
+  moqc_link consumers; /* moqc_track_consumer.node */
+  size_t nconsumers;
+  moqc_link open_groups; /* moqc_gstate.owner_node */
+  moqc_waiter pw;        /* producer-side demand waker */
+  moqc_timer timer;      /* next age expiry */
+  moqc_bstate *bcast;    /* weak, while listed in bcast->tracks */
+  moqc_link bnode;
+  void (*on_unused)(void *ctx); /* called when the last consumer is deleted */
+  void *unused_ctx;
+};
+
+moqc_tstate *moqc_tstate_new(moqc_env *env, const char *name, const moqc_track_info *info);
+void moqc_tstate_unref(moqc_tstate *t);
+void moqc_tstate_abort(moqc_tstate *t, uint64_t code);
+void moqc_tstate_wake(moqc_tstate *t);
+moqc_track_producer *moqc_tstate_produce(moqc_tstate *t);
+moqc_track_consumer *moqc_tstate_consume(moqc_tstate *t, const moqc_subscription *sub);
+moqc_tstate *moqc_track_producer_state(const moqc_track_producer *p);
+moqc_tstate *moqc_track_consumer_state(const moqc_track_consumer *c);
+/* Internal: when the last consumer of the track is deleted, fn(ctx) runs
+ * (synchronously, inside moqc_track_consumer_del). NULL clears it. */
+void moqc_track_producer_on_unused(moqc_track_producer *p, void (*fn)(void *), void *ctx);
+/* Internal: replace the track info (forwarders learn it late). */
+void moqc_track_producer_set_info(moqc_track_producer *p, const moqc_track_info *info);
+
+int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g);
+void moqc_cache_remove(moqc_centry *e);
+void moqc_cache_clear(moqc_tstate *t);
+moqc_centry *moqc_cache_find(const moqc_tstate *t, uint64_t sequence);
+/* Index of the first entry with arrival >= arrival (nents if none). */
+size_t moqc_cache_lower_bound(const moqc_tstate *t, uint64_t arrival);
+/* Evict expired non-latest groups and re-arm the expiry timer. */
+void moqc_cache_expire(moqc_tstate *t);
+void moqc_cache_timer_cb(moqc_timer *tm, void *arg);
+
+/* ---- broadcast -------------------------------------------------------------- */
+
+typedef int (*moqc_bresolve_fn)(void *ctx, const char *name, const moqc_subscription *sub);
+
+struct moqc_bstate {
+  moqc_env *env;
+  uint32_t refs;
+  uint32_t producers;
+  moqc_link tracks; /* live moqc_tstate.bnode (weak) */
+  bool finished, aborted, requests_on;
+  uint64_t code;
+  moqc_link reqs; /* queued moqc_track_request.node */
+  moqc_waiter pw; /* producer-side request waker */
+  moqc_link consumers;
+  /* Internal hook (origin fronts): called for a name not in `tracks`; it may
+   * create the track (returns MOQC_OK) or fail with an error. */
+  moqc_bresolve_fn resolve;
+  void *resolve_ctx;
+};
+
+moqc_bstate *moqc_broadcast_producer_state(const moqc_broadcast_producer *p);
+moqc_bstate *moqc_broadcast_consumer_state(const moqc_broadcast_consumer *c);
+void moqc_tstate_detach(moqc_tstate *t);
+
+/* ---- origin fronts (front.c) ------------------------------------------------ */
+
+typedef struct moqc_front moqc_front;
+typedef struct moqc_oentry moqc_oentry;
+
+moqc_front *moqc_front_new(moqc_env *env, moqc_oentry *e);
+moqc_broadcast_consumer *moqc_front_consume(moqc_front *f);
+/* The entry's source changed (takeover): re-attach every forwarder. */
+void moqc_front_takeover(moqc_front *f, moqc_broadcast_consumer *src);
+/* The entry is going away. close: unpublished / replaced, tracks finished.
+ * source_done: the source finished cleanly, tracks keep flowing to their end.
+ * abort: linger expired, tracks aborted with code. Each drops the entry's ref. */
+void moqc_front_close(moqc_front *f);
+void moqc_front_source_done(moqc_front *f);
+void moqc_front_abort(moqc_front *f, uint64_t code);
+
+/* What a front needs from its origin entry. */
+moqc_broadcast_consumer *moqc_oentry_source(const moqc_oentry *e);
+bool moqc_oentry_lingering(const moqc_oentry *e);
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+#define MOQC_NS_PER_MS 1000000ULL
+static inline uint64_t moqc_ms_to_ns(uint64_t ms) {
+  return ms > UINT64_MAX / MOQC_NS_PER_MS ? UINT64_MAX : ms * MOQC_NS_PER_MS;
+}
+static inline uint64_t moqc_sat_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+#endif

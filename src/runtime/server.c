@@ -1,0 +1,244 @@
+/* moqc_server: one UDP port, raw QUIC + WebTransport, a moq-lite session per
+ * client, and the application deciding on each request. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "moqc/endpoint.h"
+#include "moqc/error.h"
+#include "moqc/webtransport.h"
+
+typedef struct srv_conn srv_conn;
+struct srv_conn {
+  moqc_server *srv;
+  moqc_session *session;
+  moqc_server_request req;
+  char protocol[32];
+  char path[2048];
+  bool webtransport;
+  bool in_new;      /* inside moqc_session_new: on_closed must not free yet */
+  bool closed_early;/* the session ended while in_new */
+  srv_conn *prev, *next;
+};
+
+struct moqc_server {
+  moqc_server_config cfg;
+  const char **versions; /* copied */
+  moqc_quic_server *quic;
+  srv_conn *conns;
+  size_t n_conns;
+};
+
+static void link_conn(moqc_server *s, srv_conn *c) {
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+}
+
+static void unlink_conn(moqc_server *s, srv_conn *c) {
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+}
+
+static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_request *r) {
+  srv_conn *c = ctx;
+  c->session = sess;
+  snprintf(c->path, sizeof c->path, "%s", r->path ? r->path : "");
+  c->req = (moqc_server_request){
+      .session = sess,
+      .version = r->version,
+      .protocol = c->protocol,
+      .webtransport = c->webtransport,
+      .path = c->path,
+      .role = r->role,
+      .peer_origin = r->peer_origin,
+      .remote = "",
+  };
+  c->srv->cfg.on_request(c->srv->cfg.ctx, &c->req);
+}
+
+static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const char *reason,
+                           bool by_peer) {
+  srv_conn *c = ctx;
+  moqc_server *s = c->srv;
+  if (s->cfg.on_closed) s->cfg.on_closed(s->cfg.ctx, sess, code, reason, by_peer);
+  if (c->in_new) { /* freed by start_session once moqc_session_new returns */
+    c->closed_early = true;
+    return;
+  }
+  unlink_conn(s, c);
+  moqc_session_del(sess); /* deferred by the session until this callback returns */
+  moqc_free(c);
+}
+
+/* Bind a moq-lite session to an established transport (raw QUIC or WT). */
+static void start_session(moqc_server *s, moqc_transport *t) {
+  srv_conn *c = moqc_calloc(1, sizeof *c);
+  if (!c) {
+    t->ops->close(t, MOQC_CODE_TRANSPORT, "out of memory");
+    t->ops->release(t);
+    return;
+  }
+  c->srv = s;
+  c->webtransport = t->webtransport;
+  snprintf(c->protocol, sizeof c->protocol, "%s", t->protocol);
+  link_conn(s, c);
+  moqc_session_config sc = {
+      .env = moqc_uv_env(s->cfg.uv),
+      .is_server = true,
+      .origin_id = s->cfg.origin_id,
+      .limits = s->cfg.session_limits,
+      .ctx = c,
+      .on_request = sess_on_request,
+      .on_closed = sess_on_closed,
+  };
+  c->in_new = true;
+  moqc_session *sess = moqc_session_new(t, &sc);
+  c->in_new = false;
+  if (sess && c->closed_early) {
+    unlink_conn(s, c);
+    moqc_session_del(sess);
+    moqc_free(c);
+    return;
+  }
+  if (!sess) {
+    unlink_conn(s, c);
+    moqc_free(c);
+    t->ops->close(t, MOQC_CODE_VERSION, "unsupported protocol");
+    t->ops->release(t);
+    return;
+  }
+  c->session = sess;
+}
+
+static uint16_t wt_on_request(void *ctx, const moqc_wt_request *req, const char **protocol) {
+  moqc_server *s = ctx;
+  if (s->cfg.on_connect) {
+    uint16_t st = s->cfg.on_connect(s->cfg.ctx, req->path);
+    if (st != 200) return st;
+  }
+  if (!*protocol) return 400; /* no moq-lite version in common (legacy moql is not spoken) */
+  return 200;
+}
+
+static void wt_on_session(void *ctx, moqc_transport *t) { start_session(ctx, t); }
+
+static void quic_on_connection(void *ctx, moqc_transport *conn) {
+  moqc_server *s = ctx;
+  if (strcmp(conn->protocol, "h3") == 0) {
+    moqc_wt_server_config wc = {
+        .protocols = s->versions,
+        .n_protocols = s->cfg.n_versions,
+        .on_request = wt_on_request,
+        .on_session = wt_on_session,
+        .ctx = s,
+        .clock = moqc_env_clock(moqc_uv_env(s->cfg.uv)),
+    };
+    if (moqc_wt_server_attach(conn, &wc) != MOQC_OK) {
+      conn->ops->close(conn, MOQC_CODE_TRANSPORT, "webtransport setup failed");
+      conn->ops->release(conn);
+    }
+    return;
+  }
+  if (!moqc_version_supported(conn->protocol)) {
+    conn->ops->close(conn, MOQC_CODE_UNKNOWN_ALPN, "unsupported ALPN");
+    conn->ops->release(conn);
+    return;
+  }
+  start_session(s, conn);
+}
+
+int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
+                    size_t msg_cap) {
+  if (msg && msg_cap) msg[0] = 0;
+  if (!cfg || !out || !cfg->uv || !cfg->cert || !cfg->on_request) return MOQC_ERR_INVAL;
+  moqc_server *s = moqc_calloc(1, sizeof *s);
+  if (!s) return MOQC_ERR_NOMEM;
+  s->cfg = *cfg;
+  const char *const *vers = cfg->versions;
+  size_t nv = cfg->n_versions;
+  if (!vers || !nv) vers = moqc_default_versions(&nv);
+  s->versions = moqc_calloc(nv, sizeof *s->versions);
+  if (!s->versions) {
+    moqc_free(s);
+    return MOQC_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < nv; i++) {
+    if (!moqc_version_supported(vers[i])) {
+      if (msg) snprintf(msg, msg_cap, "unsupported version '%s'", vers[i]);
+      moqc_free(s->versions);
+      moqc_free(s);
+      return MOQC_ERR_INVAL;
+    }
+    s->versions[i] = vers[i]; /* static strings from moqc_default_versions or caller */
+  }
+  s->cfg.versions = s->versions;
+  s->cfg.n_versions = nv;
+  /* ALPNs: the moq-lite versions for raw QUIC, plus h3 for WebTransport. */
+  const char *alpn[8];
+  size_t na = 0;
+  for (size_t i = 0; i < nv && na < 7; i++) alpn[na++] = s->versions[i];
+  alpn[na++] = "h3";
+  moqc_quic_server_config qc = {
+      .host = cfg->host,
+      .port = cfg->port,
+      .alpn = alpn,
+      .alpn_count = na,
+      .cert = cfg->cert,
+      .limits = cfg->limits,
+      .on_connection = quic_on_connection,
+      .ctx = s,
+  };
+  int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
+  if (rv != MOQC_OK) {
+    if (msg) snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
+                      cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
+    moqc_free(s->versions);
+    moqc_free(s);
+    return rv;
+  }
+  *out = s;
+  return MOQC_OK;
+}
+
+uint16_t moqc_server_port(const moqc_server *s) { return moqc_quic_server_port(s->quic); }
+size_t moqc_server_sessions(const moqc_server *s) { return s->n_conns; }
+
+static srv_conn *conn_of(moqc_server_request *req) {
+  return (srv_conn *)((char *)req - offsetof(srv_conn, req));
+}
+
+int moqc_server_accept(moqc_server_request *req, moqc_origin *publish, moqc_origin *subscribe) {
+  if (!req) return MOQC_ERR_INVAL;
+  return moqc_session_accept(conn_of(req)->session, publish, subscribe);
+}
+
+int moqc_server_reject(moqc_server_request *req, uint64_t code, const char *reason) {
+  if (!req) return MOQC_ERR_INVAL;
+  return moqc_session_reject(conn_of(req)->session, code, reason);
+}
+
+void moqc_server_close_all(moqc_server *s, uint64_t code, const char *reason) {
+  srv_conn *c = s->conns;
+  while (c) {
+    srv_conn *next = c->next; /* on_closed may free c */
+    if (c->session) moqc_session_close(c->session, code, reason);
+    c = next;
+  }
+}
+
+void moqc_server_del(moqc_server *s) {
+  if (!s) return;
+  while (s->conns) {
+    srv_conn *c = s->conns;
+    unlink_conn(s, c);
+    moqc_session_del(c->session);
+    moqc_free(c);
+  }
+  moqc_quic_server_del(s->quic);
+  moqc_free(s->versions);
+  moqc_free(s);
+}

@@ -1,0 +1,477 @@
+/* moqc session — the subscriber side: broadcasts the peer announced (rbcast)
+ * and their tracks subscribed upstream on demand (rtrack).
+ *
+ * A local consumer subscribing to a track of a remote broadcast creates a
+ * track request on our broadcast producer. We answer it (lite-05: after a
+ * TRACK -> TRACK_INFO round trip; lite-03/04: at once with default info) and
+ * then follow the track producer's demand: the first consumer opens SUBSCRIBE,
+ * changes send SUBSCRIBE_UPDATE, the last one leaving FINs the subscription
+ * and drops the track. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "session/session_int.h"
+
+static void rt_close(rtrack *rt, uint64_t code);
+static void rb_destroy(rbcast *rb);
+
+/* ---- remote broadcasts ---------------------------------------------------------- */
+
+static rbcast *rb_find(moqc_session *s, const char *path) {
+  size_t len = strlen(path);
+  uint64_t h = hash_str(path, len);
+  for (hnode *n = hmap_first(&s->rbcasts, h); n; n = hmap_next(n, h)) {
+    rbcast *rb = SLIST_ENTRY(n, rbcast, node);
+    if (strcmp(rb->path, path) == 0) return rb;
+  }
+  return NULL;
+}
+
+static void rb_free(sobj *o) {
+  rbcast *rb = (rbcast *)(void *)o;
+  moqc_free(rb->path);
+  moqc_free(rb);
+}
+
+static void rt_new(rbcast *rb, moqc_track_request *req);
+
+static void rb_wake(void *arg) {
+  rbcast *rb = arg;
+  moqc_session *s = rb->s;
+  sess_enter(s);
+  while (!s->closing && !rb->obj.dead && rb->bp) {
+    moqc_track_request *req = NULL;
+    int rc = moqc_broadcast_producer_next_request(rb->bp, &req);
+    if (rc != MOQC_OK) break;
+    rt_new(rb, req);
+  }
+  sess_exit(s);
+}
+
+int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status) {
+  (void)status;
+  rbcast *old = rb_find(s, path);
+  if (old) {
+    if (!moqc_lite_is_05(s->version)) return MOQC_ERR_DUPLICATE;
+    /* lite-05 restart. The same (known) original publisher: same content on a
+     * new route, keep it. Otherwise a new broadcast replaced it. */
+    if (route->n_hops && old->route.n_hops && route->hops[0] != 0 &&
+        route->hops[0] == old->route.hops[0]) {
+      old->route = *route;
+      return MOQC_OK;
+    }
+    rb_ended(s, path);
+  }
+  if (!s->sub || s->n_rbcasts >= s->lim.max_announced) {
+    s->stats.announces_dropped++;
+    return MOQC_OK;
+  }
+  rbcast *rb = moqc_calloc(1, sizeof *rb);
+  if (!rb) return MOQC_ERR_NOMEM;
+  rb->obj.destroy = rb_free;
+  rb->s = s;
+  rb->route = *route;
+  slist_init(&rb->tracks);
+  rb->path = moqc_strdup(path);
+  rb->bp = moqc_broadcast_producer_new(s->env);
+  moqc_broadcast_consumer *bc = rb->bp ? moqc_broadcast_producer_consume(rb->bp) : NULL;
+  if (!rb->path || !bc) {
+    if (rb->bp) moqc_broadcast_producer_del(rb->bp);
+    moqc_free(rb->path);
+    moqc_free(rb);
+    return MOQC_ERR_NOMEM;
+  }
+  moqc_broadcast_producer_enable_requests(rb->bp, true);
+  moqc_broadcast_producer_set_waker(rb->bp, rb_wake, rb);
+  int rc = moqc_origin_publish(s->sub, path, bc, route);
+  moqc_broadcast_consumer_del(bc);
+  if (rc < 0 || hmap_insert(&s->rbcasts, &rb->node, hash_str(path, strlen(path))) < 0) {
+    moqc_broadcast_producer_abort(rb->bp, MOQC_CODE_CANCEL);
+    moqc_broadcast_producer_del(rb->bp);
+    moqc_free(rb->path);
+    moqc_free(rb);
+    if (rc == MOQC_ERR_NOMEM) return rc;
+    s->stats.announces_dropped++; /* outside the origin's scope */
+    return MOQC_OK;
+  }
+  slist_push_back(&s->rbcast_list, &rb->link);
+  s->n_rbcasts++;
+  s->stats.announces_received++;
+  return MOQC_OK;
+}
+
+static void rb_destroy(rbcast *rb) {
+  moqc_session *s = rb->s;
+  if (!rb->ended) {
+    hmap_remove(&s->rbcasts, &rb->node);
+    rb->ended = true;
+  }
+  if (slist_linked(&rb->link)) {
+    slist_remove(&rb->link);
+    s->n_rbcasts--;
+  }
+  if (rb->bp) moqc_broadcast_producer_del(rb->bp);
+  rb->bp = NULL;
+  sess_bury(s, &rb->obj);
+}
+
+void rb_ended(moqc_session *s, const char *path) {
+  rbcast *rb = rb_find(s, path);
+  if (!rb) return;
+  hmap_remove(&s->rbcasts, &rb->node);
+  rb->ended = true;
+  /* A deliberate unannounce: finish (the origin unannounces at once). Tracks
+   * being received keep running until their subscription ends. */
+  (void)moqc_broadcast_producer_finish(rb->bp);
+  if (slist_empty(&rb->tracks)) rb_destroy(rb);
+}
+
+void rb_drop_all(moqc_session *s, uint64_t code) {
+  while (!slist_empty(&s->rbcast_list)) {
+    rbcast *rb = SLIST_ENTRY(s->rbcast_list.next, rbcast, link);
+    while (!slist_empty(&rb->tracks)) rt_close(SLIST_ENTRY(rb->tracks.next, rtrack, link), code);
+    if (!rb->ended && rb->bp) moqc_broadcast_producer_abort(rb->bp, code);
+    rb_destroy(rb);
+  }
+}
+
+/* ---- remote tracks --------------------------------------------------------------- */
+
+rtrack *rt_by_id(moqc_session *s, uint64_t id) {
+  uint64_t h = hash_u64(id);
+  for (hnode *n = hmap_first(&s->rtracks, h); n; n = hmap_next(n, h)) {
+    rtrack *rt = SLIST_ENTRY(n, rtrack, node);
+    if (rt->sub_id == id) return rt;
+  }
+  return NULL;
+}
+
+static void rt_free(sobj *o) {
+  rtrack *rt = (rtrack *)(void *)o;
+  moqc_free(rt->name);
+  moqc_free(rt);
+}
+
+static void rt_unsubscribe(rtrack *rt, uint64_t code) {
+  moqc_session *s = rt->s;
+  while (!slist_empty(&rt->groups)) gi_cancel(SLIST_ENTRY(rt->groups.next, group_in, link), code);
+  if (rt->subscribed) {
+    hmap_remove(&s->rtracks, &rt->node);
+    rt->subscribed = false;
+  }
+  sess_open_cancel(&rt->op);
+  rt->opening = false;
+  if (rt->sub_ss) {
+    sstream *ss = rt->sub_ss;
+    rt->sub_ss = NULL;
+    ss_fin(ss); /* unsubscribe = FIN; the publisher resets its groups and FINs */
+    ss_release(ss);
+  }
+}
+
+/* Drop the track: unsubscribe, end the track producer with code (if it did
+ * not end already), free. */
+static void rt_close(rtrack *rt, uint64_t code) {
+  moqc_session *s = rt->s;
+  rbcast *rb = rt->rb;
+  rt_unsubscribe(rt, code);
+  if (rt->info_ss) {
+    sstream *ss = rt->info_ss;
+    rt->info_ss = NULL;
+    ss_abort(ss, MOQC_CODE_CANCEL);
+    ss_release(ss);
+  }
+  if (rt->req) moqc_track_request_reject(rt->req, code);
+  rt->req = NULL;
+  if (rt->tp) {
+    if (rt->state != RT_DONE) moqc_track_producer_abort(rt->tp, code);
+    moqc_track_producer_del(rt->tp);
+    rt->tp = NULL;
+  }
+  slist_remove(&rt->link);
+  s->n_rtracks--;
+  sess_bury(s, &rt->obj);
+  if (rb->ended && slist_empty(&rb->tracks)) rb_destroy(rb);
+}
+
+static void rt_send_subscribe(rtrack *rt) {
+  moqc_session *s = rt->s;
+  struct moqc_lite_subscribe m = {
+      .id = rt->sub_id,
+      .broadcast = {(const uint8_t *)rt->rb->path, strlen(rt->rb->path)},
+      .track = {(const uint8_t *)rt->name, strlen(rt->name)},
+      .priority = rt->sent.priority,
+      .ordered = rt->sent.ordered,
+      .max_latency = rt->sent.latency_max_ms,
+      .start_group = rt->sent.start,
+      .end_group = rt->sent.end,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  wbuf_varint(&w, MOQC_LITE_BIDI_SUBSCRIBE);
+  WBUF_ENC(&w, moqc_lite_subscribe_encode, s->version, &m);
+  int rc = ss_write_wbuf(rt->sub_ss, &w, false);
+  wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc < 0) rt_close(rt, MOQC_CODE_ENCODE);
+}
+
+static void rt_demand(rtrack *rt);
+
+static void rt_sub_opened(opener *op, int64_t id) {
+  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  moqc_session *s = rt->s;
+  rt->opening = false;
+  rt->sub_ss = ss_new(s, id, SK_SUBSCRIBE_OUT, false, rt);
+  if (!rt->sub_ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  rt_send_subscribe(rt);
+  if (!s->closing && !rt->obj.dead) rt_demand(rt); /* it may have changed meanwhile */
+}
+
+static void rt_open_failed(opener *op, int err) {
+  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  (void)err;
+  rt->opening = false;
+  rt_close(rt, MOQC_CODE_TRANSPORT);
+}
+
+static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
+  moqc_session *s = rt->s;
+  rt->sub_id = s->next_sub_id++;
+  rt->sent = *sub;
+  rt->ok_seen = false;
+  /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
+   * group stream the instant it reads the request. */
+  if (hmap_insert(&s->rtracks, &rt->node, hash_u64(rt->sub_id)) < 0) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  rt->subscribed = true;
+  rt->opening = true;
+  rt->op.bidi = true;
+  rt->op.opened = rt_sub_opened;
+  rt->op.failed = rt_open_failed;
+  int rc = sess_open(s, &rt->op);
+  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+}
+
+static bool sub_eq(const moqc_subscription *a, const moqc_subscription *b) {
+  return a->priority == b->priority && a->ordered == b->ordered &&
+         a->latency_max_ms == b->latency_max_ms && a->start == b->start && a->end == b->end;
+}
+
+static void rt_update(rtrack *rt, const moqc_subscription *sub) {
+  moqc_session *s = rt->s;
+  rt->sent = *sub;
+  struct moqc_lite_subscribe_update m = {
+      .priority = sub->priority,
+      .ordered = sub->ordered,
+      .max_latency = sub->latency_max_ms,
+      .start_group = sub->start,
+      .end_group = sub->end,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  WBUF_ENC(&w, moqc_lite_subscribe_update_encode, s->version, &m);
+  int rc = ss_write_wbuf(rt->sub_ss, &w, false);
+  wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+}
+
+/* Follow the track producer's demand. */
+static void rt_demand(rtrack *rt) {
+  if (!rt->tp) return;
+  moqc_track_demand d = moqc_track_producer_demand(rt->tp);
+  if (d.consumers == 0) {
+    rt_close(rt, MOQC_CODE_CANCEL);
+    return;
+  }
+  if (rt->state == RT_DONE) return;
+  if (!rt->subscribed) {
+    rt_subscribe(rt, &d.aggregate);
+    return;
+  }
+  if (!rt->opening && rt->sub_ss && !sub_eq(&rt->sent, &d.aggregate)) rt_update(rt, &d.aggregate);
+}
+
+static void rt_wake(void *arg) {
+  rtrack *rt = arg;
+  moqc_session *s = rt->s;
+  sess_enter(s);
+  if (!s->closing && !rt->obj.dead) rt_demand(rt);
+  sess_exit(s);
+}
+
+static void rt_accept(rtrack *rt, const moqc_track_info *info) {
+  moqc_track_request *req = rt->req;
+  rt->req = NULL;
+  rt->info = *info;
+  rt->tp = moqc_track_request_accept(req, info);
+  if (!rt->tp) {
+    rt_close(rt, MOQC_CODE_TRANSPORT);
+    return;
+  }
+  rt->state = RT_LIVE;
+  moqc_track_producer_set_waker(rt->tp, rt_wake, rt);
+  rt_demand(rt);
+}
+
+static void rt_info_opened(opener *op, int64_t id) {
+  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  moqc_session *s = rt->s;
+  rt->opening = false;
+  rt->info_ss = ss_new(s, id, SK_TRACK_OUT, false, rt);
+  if (!rt->info_ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  struct moqc_lite_track m = {
+      .broadcast = {(const uint8_t *)rt->rb->path, strlen(rt->rb->path)},
+      .track = {(const uint8_t *)rt->name, strlen(rt->name)},
+  };
+  wbuf w;
+  wbuf_init(&w);
+  wbuf_varint(&w, MOQC_LITE_BIDI_TRACK);
+  WBUF_ENC(&w, moqc_lite_track_encode, s->version, &m);
+  int rc = ss_write_wbuf(rt->info_ss, &w, false);
+  wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc < 0) rt_close(rt, MOQC_CODE_NOT_FOUND);
+}
+
+static void rt_new(rbcast *rb, moqc_track_request *req) {
+  moqc_session *s = rb->s;
+  if (s->n_rtracks >= s->lim.max_tracks) {
+    moqc_track_request_reject(req, MOQC_CODE_BOUNDS_EXCEEDED);
+    return;
+  }
+  rtrack *rt = moqc_calloc(1, sizeof *rt);
+  const char *name = moqc_track_request_name(req);
+  if (rt) rt->name = moqc_strdup(name ? name : "");
+  if (!rt || !rt->name) {
+    moqc_free(rt);
+    moqc_track_request_reject(req, MOQC_CODE_TRANSPORT);
+    return;
+  }
+  rt->obj.destroy = rt_free;
+  rt->s = s;
+  rt->rb = rb;
+  rt->req = req;
+  rt->state = RT_INFO;
+  slist_init(&rt->groups);
+  slist_init(&rt->op.link);
+  slist_push_back(&rb->tracks, &rt->link);
+  s->n_rtracks++;
+  if (!moqc_lite_is_05(s->version)) {
+    /* No TRACK stream: the wire carries no properties, defaults apply. */
+    moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+    rt_accept(rt, &info);
+    return;
+  }
+  rt->opening = true;
+  rt->op.bidi = true;
+  rt->op.opened = rt_info_opened;
+  rt->op.failed = rt_open_failed;
+  int rc = sess_open(s, &rt->op);
+  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+}
+
+int rt_info_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  rtrack *rt = ss->owner;
+  if (!rt || !rt->req) {
+    ss_consume(ss, ss_len(ss));
+    return MOQC_OK;
+  }
+  struct moqc_lite_track_info m;
+  ssize_t n = moqc_lite_track_info_decode(&m, s->version, ss_data(ss), ss_len(ss));
+  if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+  if (sess_decode_failed(s, n, "malformed TRACK_INFO")) return MOQC_ERR_DECODE;
+  ss_consume(ss, (size_t)n);
+  /* The publisher FINs after TRACK_INFO; FIN ours and let the stream go. */
+  rt->info_ss = NULL;
+  ss_fin(ss);
+  ss_release(ss);
+  moqc_track_info info = {
+      .priority = m.priority,
+      .ordered = m.ordered,
+      .latency_max_ms = m.max_latency,
+      .timescale = m.timescale,
+  };
+  rt_accept(rt, &info);
+  return MOQC_OK;
+}
+
+void rt_info_end(sstream *ss, bool reset, uint64_t code) {
+  rtrack *rt = ss->owner;
+  if (!rt) {
+    ss_release(ss);
+    return;
+  }
+  /* No TRACK_INFO: the track does not exist there (or the stream failed). */
+  rt->info_ss = NULL;
+  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+  else ss_fin(ss);
+  ss_release(ss);
+  rt_close(rt, reset ? code : MOQC_CODE_NOT_FOUND);
+}
+
+/* ---- subscribe responses ------------------------------------------------------------ */
+
+int rt_sub_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  rtrack *rt = ss->owner;
+  while (ss_len(ss) > 0 && !s->closing) {
+    struct moqc_lite_subscribe_resp m;
+    ssize_t n = moqc_lite_subscribe_resp_decode(&m, s->version, ss_data(ss), ss_len(ss));
+    if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+    if (sess_decode_failed(s, n, "malformed subscribe response")) return MOQC_ERR_DECODE;
+    ss_consume(ss, (size_t)n);
+    if (!rt || rt->obj.dead) continue;
+    if (!moqc_lite_is_05(s->version)) {
+      if (!rt->ok_seen && m.kind != MOQC_LITE_SUBSCRIBE_OK) {
+        sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "expected SUBSCRIBE_OK", false);
+        return MOQC_ERR_PROTOCOL;
+      }
+      rt->ok_seen = true;
+      continue; /* later OK / DROP: informational */
+    }
+    if (m.kind == MOQC_LITE_SUBSCRIBE_END && !rt->end_known && rt->tp) {
+      /* An exclusive end the model refuses (at or below the live edge) is
+       * left to the FIN, which still finishes the track. */
+      if (moqc_track_producer_finish_at(rt->tp, m.u.group) == MOQC_OK) rt->end_known = true;
+    }
+  }
+  return MOQC_OK;
+}
+
+void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
+  moqc_session *s = ss->s;
+  rtrack *rt = ss->owner;
+  if (!rt) {
+    ss_release(ss);
+    return;
+  }
+  if (!reset && ss_len(ss) > 0) {
+    sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
+    return;
+  }
+  if (reset) {
+    /* Rejected (Unroutable / NotFound ...) or aborted upstream. */
+    rt->sub_ss = NULL;
+    ss_abort(ss, MOQC_CODE_CANCEL);
+    ss_release(ss);
+    rt_close(rt, code);
+    return;
+  }
+  /* Clean end: every group is accounted for. Groups still arriving on their
+   * own streams keep their registration until the track goes. */
+  rt->sub_ss = NULL;
+  ss_fin(ss);
+  ss_release(ss);
+  if (rt->tp && rt->state != RT_DONE && !rt->end_known) (void)moqc_track_producer_finish(rt->tp);
+  rt->state = RT_DONE;
+}

@@ -1,0 +1,588 @@
+/* moqc session — the publisher side of SUBSCRIBE: serving a track of the
+ * publish origin to the peer, one uni stream per group.
+ *
+ * Zero copy: a group stream is the per-subscriber header (stream type, GROUP,
+ * each frame's header) plus the model's payload slices handed straight to
+ * transport->ops->write. Groups are served in arrival order; the stream
+ * priority is {subscriber priority, group sequence}.
+ *
+ * A group is "in flight" until the transport holds none of its bytes. In-flight
+ * groups that are not their subscription's newest are reset with Old when
+ * older than the subscription's max latency, or, oldest first, when the
+ * transport's queue exceeds the session's max_queued_bytes. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "session/session_int.h"
+
+static void ps_maybe_fin(pub_sub *ps);
+static void ps_destroy(pub_sub *ps);
+
+/* ---- group streams ---------------------------------------------------------------- */
+
+static void go_free(sobj *o) { moqc_free(o); }
+
+static void go_destroy(group_out *go) {
+  moqc_session *s = go->s;
+  if (go->opening) {
+    sess_open_cancel(&go->op);
+    go->opening = false;
+    if (go->ps) go->ps->n_pending--;
+  }
+  if (go->gc) moqc_group_consumer_del(go->gc);
+  go->gc = NULL;
+  if (slist_linked(&go->link)) {
+    slist_remove(&go->link);
+    if (go->ps) go->ps->n_groups--;
+  }
+  if (slist_linked(&go->inflight)) slist_remove(&go->inflight);
+  if (go->ss && go->ps) {
+    sstream *ss = go->ss;
+    ss_release(ss);
+  }
+  go->ss = NULL;
+  sess_bury(s, &go->obj);
+}
+
+group_out *go_new(moqc_session *s, moqc_group_consumer *gc) {
+  group_out *go = moqc_calloc(1, sizeof *go);
+  if (!go) return NULL;
+  go->obj.destroy = go_free;
+  go->s = s;
+  go->gc = gc;
+  go->seq = moqc_group_consumer_sequence(gc);
+  go->created_ns = moqc_group_consumer_created_ns(gc);
+  slist_init(&go->link);
+  slist_init(&go->inflight);
+  slist_init(&go->op.link);
+  return go;
+}
+
+/* The FIN is written. */
+static void go_after(group_out *go) {
+  if (go->pf) {
+    pub_fetch *pf = go->pf;
+    go->pf = NULL;
+    go_destroy(go);
+    pf_group_done(pf, true, MOQC_CODE_CANCEL);
+    return;
+  }
+  if (go->ps && !go->ps->obj.dead) ps_maybe_fin(go->ps);
+}
+
+static void go_reset(group_out *go, uint64_t code) {
+  moqc_session *s = go->s;
+  if (code == MOQC_CODE_OLD) s->stats.groups_reset_old++;
+  go->done = true;
+  if (go->pf) {
+    pub_fetch *pf = go->pf;
+    go->pf = NULL;
+    go_destroy(go);
+    pf_group_done(pf, false, code);
+    return;
+  }
+  if (go->ss) ss_reset(go->ss, code);
+  pub_sub *ps = go->ps;
+  go_destroy(go);
+  if (ps && !ps->obj.dead) ps_maybe_fin(ps);
+}
+
+void go_cancel(group_out *go, uint64_t code) {
+  if (go->ss && !go->fin_sent) ss_reset(go->ss, code);
+  go->done = true;
+  go_destroy(go);
+}
+
+void go_stream_gone(group_out *go, uint64_t code) {
+  (void)code;
+  go->done = true;
+  pub_sub *ps = go->ps;
+  go_destroy(go);
+  if (ps && !ps->obj.dead) ps_maybe_fin(ps);
+}
+
+static int go_write_hdr(group_out *go, const uint8_t *p, size_t n) {
+  return ss_write(go->ss, p, n, false);
+}
+
+void go_pump(group_out *go) {
+  moqc_session *s = go->s;
+  while (!go->done && !go->obj.dead && !s->closing && go->ss) {
+    if (!go->in_frame) {
+      moqc_frame_info fi;
+      int rc = moqc_group_consumer_next_frame(go->gc, &fi);
+      if (rc == MOQC_ERR_AGAIN) return;
+      if (rc == MOQC_ERR_CLOSED) {
+        go->fin_sent = true;
+        go->done = true;
+        ss_fin(go->ss);
+        if (go->ps) s->stats.groups_sent++;
+        moqc_group_consumer_del(go->gc);
+        go->gc = NULL;
+        go_after(go);
+        return;
+      }
+      if (rc < 0) {
+        uint64_t code = moqc_group_consumer_code(go->gc);
+        if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
+        go_reset(go, code);
+        return;
+      }
+      uint8_t hdr[24];
+      struct moqc_lite_frame fr = {.timestamp = fi.timestamp, .size = fi.size};
+      ssize_t n = moqc_lite_frame_encode(hdr, sizeof hdr, s->version, go->prev_ts, &fr);
+      if (n < 0) {
+        go_reset(go, n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
+        return;
+      }
+      go->prev_ts = fi.timestamp;
+      go->in_frame = true;
+      if (go_write_hdr(go, hdr, (size_t)n) < 0) {
+        go_stream_gone(go, MOQC_CODE_CANCEL);
+        return;
+      }
+      continue;
+    }
+    moqc_slice sl;
+    int rc = moqc_group_consumer_read_chunk(go->gc, &sl);
+    if (rc == MOQC_ERR_AGAIN) return;
+    if (rc == MOQC_ERR_CLOSED) {
+      go->in_frame = false;
+      continue;
+    }
+    if (rc < 0) {
+      uint64_t code = moqc_group_consumer_code(go->gc);
+      if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
+      go_reset(go, code);
+      return;
+    }
+    /* The model's slice goes to the transport as is: no copy. */
+    rc = ss_write_slices(go->ss, &sl, 1, false);
+    moqc_slice_release(&sl);
+    if (rc < 0) {
+      go_stream_gone(go, MOQC_CODE_CANCEL);
+      return;
+    }
+  }
+}
+
+static void go_wake(void *arg) {
+  group_out *go = arg;
+  moqc_session *s = go->s;
+  sess_enter(s);
+  if (!s->closing && !go->obj.dead) go_pump(go);
+  sess_exit(s);
+}
+
+static void go_opened(opener *op, int64_t id) {
+  group_out *go = SLIST_ENTRY(op, group_out, op);
+  moqc_session *s = go->s;
+  pub_sub *ps = go->ps;
+  go->opening = false;
+  ps->n_pending--;
+  go->ss = ss_new(s, id, SK_GROUP_OUT, false, go);
+  if (!go->ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  moqc_stream_prio prio = {.priority = ps->sub.priority, .order = go->seq};
+  (void)s->t->ops->set_priority(s->t, id, &prio);
+  uint8_t hdr[32];
+  size_t off = 0;
+  ssize_t n = moqc_lite_stream_type_encode(hdr, sizeof hdr, MOQC_LITE_UNI_GROUP);
+  if (n > 0) off = (size_t)n;
+  struct moqc_lite_group g = {.subscribe = ps->id, .sequence = go->seq};
+  n = moqc_lite_group_encode(hdr + off, sizeof hdr - off, s->version, &g);
+  if (n < 0) {
+    go_reset(go, MOQC_CODE_ENCODE);
+    return;
+  }
+  off += (size_t)n;
+  if (ss_write(go->ss, hdr, off, false) < 0) {
+    go_stream_gone(go, MOQC_CODE_CANCEL);
+    return;
+  }
+  moqc_group_consumer_set_waker(go->gc, go_wake, go);
+  go_pump(go);
+}
+
+static void go_open_failed(opener *op, int err) {
+  group_out *go = SLIST_ENTRY(op, group_out, op);
+  (void)err;
+  go->opening = false;
+  go->ps->n_pending--;
+  go_reset(go, MOQC_CODE_CANCEL);
+}
+
+/* FETCH: the group goes on the FETCH stream itself (bare frames). */
+void go_start_fetch(group_out *go, sstream *ss, uint8_t priority) {
+  moqc_session *s = go->s;
+  go->ss = ss;
+  moqc_stream_prio prio = {.priority = priority, .order = go->seq};
+  (void)s->t->ops->set_priority(s->t, ss->id, &prio);
+  moqc_group_consumer_set_waker(go->gc, go_wake, go);
+  go_pump(go);
+}
+
+/* ---- subscriptions ---------------------------------------------------------------- */
+
+static void ps_free(sobj *o) { moqc_free(o); }
+
+static uint64_t ps_latency_ns(const pub_sub *ps) { return ps->latency_ms * 1000000ull; }
+
+/* Reset in-flight groups of ps that are too old (never the newest). */
+static void ps_expire(pub_sub *ps) {
+  moqc_session *s = ps->ss ? ps->ss->s : NULL;
+  if (!s) return;
+  uint64_t now = sess_now(s);
+  SLIST_FOREACH_SAFE(it, nxt, &ps->groups) {
+    (void)nxt;
+    group_out *go = SLIST_ENTRY(it, group_out, link);
+    if (go->seq == ps->latest_seq) continue;
+    if (now < go->created_ns || now - go->created_ns <= ps_latency_ns(ps)) continue;
+    if (go->fin_sent && go->ss && s->t->ops->queued(s->t, go->ss->id) == 0) continue;
+    if (go->opening) {
+      go_destroy(go); /* never hit the wire */
+      continue;
+    }
+    go_reset(go, MOQC_CODE_OLD);
+    if (s->closing || ps->obj.dead) return;
+    nxt = ps->groups.next; /* restart: the list may have changed */
+  }
+}
+
+/* Slow subscriber: while the connection's queue is over the cap, reset the
+ * oldest in-flight group that is not its subscription's newest. */
+static void serve_slow_check(moqc_session *s) {
+  size_t cap = s->lim.max_queued_bytes;
+  while (!s->closing && s->t->ops->queued(s->t, -1) > cap) {
+    group_out *victim = NULL;
+    for (slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
+      group_out *go = SLIST_ENTRY(it, group_out, inflight);
+      if (!go->ps || !go->ss || go->seq == go->ps->latest_seq) continue;
+      victim = go;
+      break;
+    }
+    if (!victim) return;
+    if (victim->fin_sent) {
+      /* Written but not delivered: reset to free the queue. */
+      s->stats.groups_reset_old++;
+      ss_reset(victim->ss, MOQC_CODE_OLD);
+      go_destroy(victim);
+    } else {
+      go_reset(victim, MOQC_CODE_OLD);
+    }
+  }
+}
+
+void serve_tick(moqc_session *s) {
+  /* Groups fully delivered leave the in-flight list. */
+  SLIST_FOREACH_SAFE(it, nxt, &s->inflight) {
+    (void)nxt;
+    group_out *go = SLIST_ENTRY(it, group_out, inflight);
+    if (go->fin_sent && go->ss && s->t->ops->queued(s->t, go->ss->id) == 0) {
+      go_destroy(go);
+      nxt = s->inflight.next;
+    }
+  }
+  SLIST_FOREACH_SAFE(it, nxt, &s->pub_subs) {
+    pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
+    (void)nxt;
+    ps_expire(ps);
+    if (s->closing) return;
+  }
+  serve_slow_check(s);
+  if (!slist_empty(&s->inflight)) sess_tick_arm(s);
+}
+
+static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
+  moqc_session *s = ps->ss->s;
+  uint64_t seq = moqc_group_consumer_sequence(gc);
+  if (moqc_lite_is_05(s->version) && !ps->start_sent) {
+    ps->start_sent = true;
+    struct moqc_lite_subscribe_resp r = {.kind = MOQC_LITE_SUBSCRIBE_START};
+    r.u.group = seq;
+    wbuf w;
+    wbuf_init(&w);
+    WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
+    (void)ss_write_wbuf(ps->ss, &w, false);
+    wbuf_free(&w);
+  }
+  if (ps->latest_seq == MOQC_GROUP_NONE || seq > ps->latest_seq) ps->latest_seq = seq;
+  group_out *go = go_new(s, gc);
+  if (!go) {
+    moqc_group_consumer_del(gc);
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  go->ps = ps;
+  slist_push_back(&ps->groups, &go->link);
+  ps->n_groups++;
+  slist_push_back(&s->inflight, &go->inflight);
+  ps_expire(ps);
+  if (s->closing || go->obj.dead) return;
+  go->op.bidi = false;
+  go->op.opened = go_opened;
+  go->op.failed = go_open_failed;
+  go->opening = true;
+  ps->n_pending++;
+  int rc = sess_open(s, &go->op);
+  if (rc < 0 && rc != MOQC_ERR_AGAIN) {
+    go_open_failed(&go->op, rc);
+    return;
+  }
+  /* Too many groups waiting for stream credit: skip the oldest ones. */
+  while (ps->n_pending > s->lim.max_pending_groups) {
+    group_out *old = NULL;
+    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *g = SLIST_ENTRY(it, group_out, link);
+      if (g->opening) {
+        old = g;
+        break;
+      }
+    }
+    if (!old) break;
+    go_destroy(old);
+  }
+  if (s->closing) return;
+  serve_slow_check(s);
+  sess_tick_arm(s);
+}
+
+static void ps_send_end(pub_sub *ps, uint64_t final) {
+  moqc_session *s = ps->ss->s;
+  ps->end_sent = true;
+  struct moqc_lite_subscribe_resp r = {.kind = MOQC_LITE_SUBSCRIBE_END};
+  r.u.group = final;
+  wbuf w;
+  wbuf_init(&w);
+  WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
+  (void)ss_write_wbuf(ps->ss, &w, false);
+  wbuf_free(&w);
+}
+
+/* FIN the subscribe stream once the track ended and every group is accounted
+ * for (written or reset). */
+static void ps_maybe_fin(pub_sub *ps) {
+  if (!ps->track_done || ps->fin_sent || !ps->ss) return;
+  for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
+    group_out *go = SLIST_ENTRY(it, group_out, link);
+    if (!go->fin_sent) return;
+  }
+  moqc_session *s = ps->ss->s;
+  if (moqc_lite_is_05(s->version) && !ps->end_sent) {
+    uint64_t final = moqc_track_consumer_final(ps->tc);
+    if (final == MOQC_GROUP_NONE) final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
+    ps_send_end(ps, final);
+  }
+  ps->fin_sent = true;
+  ss_fin(ps->ss);
+}
+
+static void ps_abort(pub_sub *ps, uint64_t code) {
+  while (!slist_empty(&ps->groups))
+    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  if (ps->ss) ss_abort(ps->ss, code);
+  ps_destroy(ps);
+}
+
+static void ps_pump(pub_sub *ps) {
+  moqc_session *s = ps->ss->s;
+  while (!s->closing && !ps->obj.dead && !ps->track_done) {
+    moqc_group_consumer *gc = NULL;
+    int rc = moqc_track_consumer_recv_group(ps->tc, &gc);
+    if (rc == MOQC_OK) {
+      ps_new_group(ps, gc);
+      continue;
+    }
+    if (rc == MOQC_ERR_AGAIN) break;
+    if (rc == MOQC_ERR_CLOSED) {
+      ps->track_done = true;
+      break;
+    }
+    uint64_t code = moqc_track_consumer_code(ps->tc);
+    if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
+    ps_abort(ps, code);
+    return;
+  }
+  if (s->closing || ps->obj.dead) return;
+  if (moqc_lite_is_05(s->version) && !ps->end_sent) {
+    uint64_t final = moqc_track_consumer_final(ps->tc);
+    if (final != MOQC_GROUP_NONE) ps_send_end(ps, final);
+  }
+  ps_maybe_fin(ps);
+}
+
+static void ps_wake(void *arg) {
+  pub_sub *ps = arg;
+  moqc_session *s = ps->ss->s;
+  sess_enter(s);
+  if (!s->closing && !ps->obj.dead) ps_pump(ps);
+  sess_exit(s);
+}
+
+static void ps_destroy(pub_sub *ps) {
+  moqc_session *s = ps->ss->s;
+  while (!slist_empty(&ps->groups))
+    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  if (ps->tc) moqc_track_consumer_del(ps->tc);
+  ps->tc = NULL;
+  if (ps->bc) moqc_broadcast_consumer_del(ps->bc);
+  ps->bc = NULL;
+  if (slist_linked(&ps->link)) {
+    slist_remove(&ps->link);
+    s->n_served--;
+  }
+  sstream *ss = ps->ss;
+  sess_bury(s, &ps->obj);
+  ss_release(ss);
+}
+
+static uint64_t effective_latency(const moqc_subscription *sub, moqc_track_consumer *tc) {
+  if (sub->latency_max_ms) return sub->latency_max_ms;
+  const moqc_track_info *info = moqc_track_consumer_info(tc);
+  if (info && info->latency_max_ms) return info->latency_max_ms;
+  return 5000;
+}
+
+static void ps_update(pub_sub *ps, const struct moqc_lite_subscribe_update *u) {
+  moqc_session *s = ps->ss->s;
+  moqc_subscription sub = {
+      .priority = u->priority,
+      .ordered = u->ordered,
+      .latency_max_ms = u->max_latency,
+      .start = u->start_group,
+      .end = u->end_group,
+  };
+  bool prio_changed = sub.priority != ps->sub.priority;
+  ps->sub = sub;
+  ps->latency_ms = effective_latency(&sub, ps->tc);
+  (void)moqc_track_consumer_update(ps->tc, &sub);
+  if (prio_changed) {
+    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *go = SLIST_ENTRY(it, group_out, link);
+      if (!go->ss || go->fin_sent) continue;
+      moqc_stream_prio prio = {.priority = sub.priority, .order = go->seq};
+      (void)s->t->ops->set_priority(s->t, go->ss->id, &prio);
+    }
+  }
+  ps_pump(ps); /* a raised end may release held groups */
+}
+
+static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
+  moqc_session *s = ss->s;
+  if (s->n_served >= s->lim.max_subscriptions) {
+    s->stats.streams_rejected++;
+    ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+    ss_release(ss);
+    return;
+  }
+  uint64_t code = MOQC_CODE_NOT_FOUND;
+  moqc_broadcast_consumer *bc = sess_resolve(s, m->broadcast, &code);
+  if (!bc) {
+    ss_abort(ss, code);
+    ss_release(ss);
+    return;
+  }
+  char *name = sess_strdup_bytes(m->track);
+  moqc_subscription sub = {
+      .priority = m->priority,
+      .ordered = m->ordered,
+      .latency_max_ms = m->max_latency,
+      .start = m->start_group,
+      .end = m->end_group,
+  };
+  int err = MOQC_ERR_NOT_FOUND;
+  moqc_track_consumer *tc = NULL;
+  if (name && strlen(name) == m->track.len) tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+  moqc_free(name);
+  pub_sub *ps = tc ? moqc_calloc(1, sizeof *ps) : NULL;
+  if (!ps) {
+    if (tc) moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+    ss_abort(ss, tc ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err));
+    ss_release(ss);
+    return;
+  }
+  ps->obj.destroy = ps_free;
+  ps->ss = ss;
+  ps->id = m->id;
+  ps->sub = sub;
+  ps->bc = bc;
+  ps->tc = tc;
+  ps->latest_seq = MOQC_GROUP_NONE;
+  ps->latency_ms = effective_latency(&sub, tc);
+  slist_init(&ps->groups);
+  slist_push_back(&s->pub_subs, &ps->link);
+  s->n_served++;
+  s->stats.subscribes_served++;
+  ss->owner = ps;
+  if (!moqc_lite_is_05(s->version)) {
+    /* Exactly one SUBSCRIBE_OK, like moq-dev: the subscriber's priority,
+     * everything else unknown. */
+    struct moqc_lite_subscribe_resp r = {.kind = MOQC_LITE_SUBSCRIBE_OK};
+    r.u.ok.priority = m->priority;
+    r.u.ok.ordered = false;
+    r.u.ok.max_latency = 0;
+    r.u.ok.start_group = MOQC_LITE_GROUP_NONE;
+    r.u.ok.end_group = MOQC_LITE_GROUP_NONE;
+    wbuf w;
+    wbuf_init(&w);
+    WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
+    (void)ss_write_wbuf(ss, &w, false);
+    wbuf_free(&w);
+  }
+  moqc_track_consumer_set_waker(tc, ps_wake, ps);
+  ps_pump(ps);
+}
+
+int ps_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  while (ss_len(ss) > 0 && !s->closing && !ss->obj.dead) {
+    if (!ss->owner) {
+      if (ss->kind != SK_SUBSCRIBE_IN) return MOQC_OK;
+      struct moqc_lite_subscribe m;
+      ssize_t n = moqc_lite_subscribe_decode(&m, s->version, ss_data(ss), ss_len(ss));
+      if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+      if (sess_decode_failed(s, n, "malformed SUBSCRIBE")) return MOQC_ERR_DECODE;
+      ps_start(ss, &m); /* m borrows the buffer: consume after */
+      if (!ss->obj.dead && ss->kind == SK_SUBSCRIBE_IN) ss_consume(ss, (size_t)n);
+      else return MOQC_OK;
+      continue;
+    }
+    struct moqc_lite_subscribe_update u;
+    ssize_t n = moqc_lite_subscribe_update_decode(&u, s->version, ss_data(ss), ss_len(ss));
+    if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+    if (sess_decode_failed(s, n, "malformed SUBSCRIBE_UPDATE")) return MOQC_ERR_DECODE;
+    ss_consume(ss, (size_t)n);
+    ps_update(ss->owner, &u);
+  }
+  return MOQC_OK;
+}
+
+void ps_end(sstream *ss, bool reset, uint64_t code) {
+  moqc_session *s = ss->s;
+  pub_sub *ps = ss->owner;
+  (void)code;
+  if (!ps) {
+    if (!reset && ss_len(ss) > 0) {
+      sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
+      return;
+    }
+    if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+    else ss_fin(ss);
+    ss_release(ss);
+    return;
+  }
+  /* Unsubscribe (FIN) or cancel (reset / STOP_SENDING): drop in-flight groups. */
+  while (!slist_empty(&ps->groups))
+    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+  else ss_fin(ss);
+  ps_destroy(ps);
+}
+
+void serve_destroy_all(moqc_session *s) {
+  while (!slist_empty(&s->pub_subs)) ps_destroy(SLIST_ENTRY(s->pub_subs.next, pub_sub, link));
+  while (!slist_empty(&s->inflight)) go_destroy(SLIST_ENTRY(s->inflight.next, group_out, inflight));
+}

@@ -1,0 +1,415 @@
+/* moqc session — lifecycle, transport handler, close and teardown. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "moqc/path.h"
+#include "moqc/time.h"
+#include "session/session_int.h"
+
+/* ---- re-entrancy ------------------------------------------------------------ */
+
+void sess_bury(moqc_session *s, sobj *o) {
+  if (o->dead) return;
+  o->dead = true;
+  o->grave_next = s->graveyard;
+  s->graveyard = o;
+}
+
+static void sess_free(moqc_session *s);
+static void sess_teardown(moqc_session *s);
+
+void sess_enter(moqc_session *s) { s->depth++; }
+
+void sess_exit(moqc_session *s) {
+  if (s->depth > 1) {
+    s->depth--;
+    return;
+  }
+  /* Outermost: finish deferred work while still "inside" (depth 1), so that
+   * callbacks fired from here nest correctly. */
+  for (;;) {
+    if (s->closing && !s->torn_down) {
+      sess_teardown(s);
+      continue;
+    }
+    if (s->graveyard) {
+      sobj *o = s->graveyard;
+      s->graveyard = NULL;
+      while (o) {
+        sobj *next = o->grave_next;
+        o->destroy(o);
+        o = next;
+      }
+      continue;
+    }
+    break;
+  }
+  s->depth = 0;
+  if (s->del_pending && !s->in_new) sess_free(s);
+}
+
+uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
+
+/* ---- close -------------------------------------------------------------------- */
+
+void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
+  if (s->closing) return;
+  s->closing = true;
+  s->close_code = code;
+  s->close_by_peer = by_peer;
+  s->close_reason = moqc_strdup(reason ? reason : "");
+  if (!by_peer && !s->transport_closed) {
+    s->transport_closed = true;
+    s->t->ops->close(s->t, code, reason ? reason : "");
+  }
+}
+
+static void tick_cb(moqc_timer *tm, void *arg) {
+  (void)tm;
+  moqc_session *s = arg;
+  sess_enter(s);
+  if (!s->closing) serve_tick(s);
+  sess_exit(s);
+}
+
+void sess_tick_arm(moqc_session *s) {
+  if (s->closing || moqc_timer_armed(&s->tick)) return;
+  (void)moqc_timer_start(s->clock, &s->tick, sess_now(s) + SESS_TICK_NS);
+}
+
+static void sess_teardown(moqc_session *s) {
+  s->torn_down = true;
+  moqc_timer_stop(s->clock, &s->tick);
+  /* Subscriber side first: everything the peer was feeding is DROPPED. */
+  sa_destroy(s);
+  rb_drop_all(s, MOQC_CODE_DROPPED);
+  tf_destroy_all(s);
+  /* Publisher side: release every consumer. */
+  pa_destroy_all(s);
+  serve_destroy_all(s);
+  probe_destroy_all(s);
+  /* Streams. */
+  while (!slist_empty(&s->pending_open)) slist_pop_front(&s->pending_open);
+  size_t b = 0;
+  hnode *n;
+  while ((n = hmap_iter(&s->streams, &b, NULL)) != NULL) {
+    b = 0;
+    sstream *ss = SLIST_ENTRY(n, sstream, node);
+    ss->owner = NULL;
+    ss_forget(ss);
+  }
+  if (s->cfg.on_closed) {
+    s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
+                     s->close_by_peer);
+  }
+}
+
+/* ---- transport handler ---------------------------------------------------------- */
+
+static void h_stream_opened(void *ctx, int64_t id) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) ss_on_opened(s, id);
+  sess_exit(s);
+}
+
+static void h_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) ss_on_data(s, id, p, len, fin);
+  sess_exit(s);
+}
+
+static void h_stream_reset(void *ctx, int64_t id, uint64_t code) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) ss_on_reset(s, id, code);
+  sess_exit(s);
+}
+
+static void h_stop_sending(void *ctx, int64_t id, uint64_t code) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) ss_on_stop(s, id, code);
+  sess_exit(s);
+}
+
+static void h_stream_closed(void *ctx, int64_t id) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) ss_on_closed(s, id);
+  sess_exit(s);
+}
+
+static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing && s->state == ST_RUNNING) sess_datagram(s, p, len);
+  sess_exit(s);
+}
+
+static void h_writable(void *ctx) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) {
+    sess_drain_pending_open(s);
+    if (!s->closing) serve_tick(s);
+  }
+  sess_exit(s);
+}
+
+static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  bool was = s->transport_closed;
+  s->transport_closed = true;
+  if (!s->closing) {
+    /* The peer closed, or the connection died under us: either way the peer
+     * went away (by_peer in the session's sense). */
+    (void)by_peer;
+    sess_fail(s, code, reason, true);
+  }
+  (void)was;
+  sess_exit(s);
+}
+
+static const moqc_transport_handler g_handler = {
+    .stream_opened = h_stream_opened,
+    .stream_data = h_stream_data,
+    .stream_reset = h_stream_reset,
+    .stop_sending = h_stop_sending,
+    .stream_closed = h_stream_closed,
+    .datagram = h_datagram,
+    .writable = h_writable,
+    .closed = h_closed,
+};
+
+/* ---- public API ------------------------------------------------------------------ */
+
+static size_t lim_or(size_t v, size_t def) { return v ? v : def; }
+
+moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg) {
+  if (!t || !cfg || !cfg->env) return NULL;
+  if (cfg->is_server && !cfg->on_request) return NULL;
+  int version = cfg->version;
+  if (version == 0) {
+    version = moqc_lite_version_from_alpn(t->protocol, strnlen(t->protocol, sizeof t->protocol));
+  }
+  if (!moqc_lite_version_valid(version)) return NULL;
+  if (cfg->origin_id >= MOQC_ORIGIN_ID_MAX) return NULL;
+
+  moqc_session *s = moqc_calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->env = cfg->env;
+  s->clock = moqc_env_clock(cfg->env);
+  s->t = t;
+  s->cfg = *cfg;
+  s->version = version;
+  if (cfg->path) {
+    s->cfg_path = moqc_strdup(cfg->path);
+    if (!s->cfg_path) {
+      moqc_free(s);
+      return NULL;
+    }
+  }
+  s->cfg.path = s->cfg_path;
+  s->lim.max_streams = lim_or(cfg->limits.max_streams, DEF_MAX_STREAMS);
+  s->lim.max_subscriptions = lim_or(cfg->limits.max_subscriptions, DEF_MAX_SUBSCRIPTIONS);
+  s->lim.max_announced = lim_or(cfg->limits.max_announced, DEF_MAX_ANNOUNCED);
+  s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
+  s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
+  s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
+  hmap_init(&s->streams);
+  hmap_init(&s->rbcasts);
+  hmap_init(&s->rtracks);
+  slist_init(&s->parked);
+  slist_init(&s->pending_open);
+  slist_init(&s->pub_announces);
+  slist_init(&s->pub_subs);
+  slist_init(&s->pub_tracks);
+  slist_init(&s->pub_fetches);
+  slist_init(&s->inflight);
+  slist_init(&s->rbcast_list);
+  slist_init(&s->sub_fetches);
+  slist_init(&s->probes);
+  moqc_timer_init(&s->tick, tick_cb, s);
+  s->self_id = cfg->origin_id;
+
+  moqc_transport_set_handler(t, &g_handler, s);
+
+  if (!cfg->is_server) {
+    s->state = ST_IDLE;
+  } else if (moqc_lite_is_05(version)) {
+    s->state = ST_WAIT_SETUP;
+  } else {
+    s->state = ST_REQUEST;
+    moqc_session_request req = {
+        .version = version,
+        .path = t->path ? t->path : "",
+        .role = MOQC_SESSION_ROLE_BOTH,
+        .peer_origin = 0,
+    };
+    s->in_new = true;
+    sess_enter(s);
+    s->cfg.on_request(s->cfg.ctx, s, &req);
+    sess_exit(s);
+    s->in_new = false;
+  }
+  return s;
+}
+
+static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
+  s->pub = publish ? moqc_origin_ref(publish) : NULL;
+  s->sub = subscribe ? moqc_origin_ref(subscribe) : NULL;
+  if (s->self_id == 0) {
+    if (s->pub) s->self_id = moqc_origin_id(s->pub);
+    else if (s->sub) s->self_id = moqc_origin_id(s->sub);
+  }
+  if (s->self_id >= MOQC_ORIGIN_ID_MAX) s->self_id = 0;
+}
+
+void sess_run(moqc_session *s) {
+  s->state = ST_RUNNING;
+  if (moqc_lite_is_05(s->version)) setup_send(s);
+  if (s->closing) return;
+  if (s->sub) sa_start(s);
+  if (s->closing) return;
+  if (s->cfg.probe && (!moqc_lite_is_05(s->version) || s->peer_setup_seen)) probe_open(s);
+  if (s->closing) return;
+  sess_unpark(s);
+}
+
+int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
+  if (!s) return MOQC_ERR_INVAL;
+  if (s->closing) return MOQC_ERR_CLOSED;
+  if (s->cfg.is_server || s->state != ST_IDLE) return MOQC_ERR_STATE;
+  sess_enter(s);
+  set_origins(s, publish, subscribe);
+  sess_run(s);
+  sess_exit(s);
+  return MOQC_OK;
+}
+
+int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
+  if (!s) return MOQC_ERR_INVAL;
+  if (s->closing) return MOQC_ERR_CLOSED;
+  if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
+  sess_enter(s);
+  set_origins(s, publish, subscribe);
+  sess_run(s);
+  sess_exit(s);
+  return MOQC_OK;
+}
+
+int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
+  if (!s) return MOQC_ERR_INVAL;
+  if (s->closing) return MOQC_ERR_CLOSED;
+  if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
+  sess_enter(s);
+  sess_fail(s, code, reason, false);
+  sess_exit(s);
+  return MOQC_OK;
+}
+
+void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
+  if (!s || s->closing) return;
+  sess_enter(s);
+  sess_fail(s, code, reason, false);
+  sess_exit(s);
+}
+
+static void sess_free(moqc_session *s) {
+  hmap_free(&s->streams);
+  hmap_free(&s->rbcasts);
+  hmap_free(&s->rtracks);
+  if (s->pub) moqc_origin_unref(s->pub);
+  if (s->sub) moqc_origin_unref(s->sub);
+  moqc_transport_set_handler(s->t, NULL, NULL);
+  s->t->ops->release(s->t);
+  moqc_free(s->close_reason);
+  moqc_free(s->req_path);
+  moqc_free(s->cfg_path);
+  moqc_free(s->goaway_uri);
+  moqc_free(s);
+}
+
+void moqc_session_del(moqc_session *s) {
+  if (!s) return;
+  sess_enter(s);
+  if (!s->closing) {
+    /* No on_closed after del: the application is gone. */
+    s->cfg.on_closed = NULL;
+    sess_fail(s, MOQC_CODE_CANCEL, "", false);
+  }
+  s->cfg.on_closed = NULL;
+  s->del_pending = true;
+  sess_exit(s);
+}
+
+int moqc_session_version(const moqc_session *s) { return s->version; }
+bool moqc_session_is_closed(const moqc_session *s) { return s->closing; }
+uint64_t moqc_session_closed_code(const moqc_session *s) { return s->close_code; }
+const char *moqc_session_closed_reason(const moqc_session *s) {
+  return s->close_reason ? s->close_reason : "";
+}
+bool moqc_session_closed_by_peer(const moqc_session *s) { return s->close_by_peer; }
+uint64_t moqc_session_peer_origin(const moqc_session *s) { return s->peer_id; }
+const char *moqc_session_goaway(const moqc_session *s) { return s->goaway_uri; }
+
+bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps, uint64_t *rtt_ms) {
+  if (bitrate_bps) *bitrate_bps = s->est_bitrate;
+  if (rtt_ms) *rtt_ms = s->est_rtt;
+  return s->have_estimate;
+}
+
+moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
+  moqc_session_stats st = s->stats;
+  st.streams_live = s->streams.n;
+  st.serving = s->n_served;
+  size_t n = 0;
+  for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) n++;
+  st.groups_in_flight = n;
+  st.remote_broadcasts = s->n_rbcasts;
+  st.remote_tracks = s->n_rtracks;
+  return st;
+}
+
+/* ---- shared helpers ----------------------------------------------------------------- */
+
+char *sess_strdup_bytes(moqc_bytes b) {
+  char *d = moqc_malloc(b.len + 1);
+  if (!d) return NULL;
+  if (b.len) memcpy(d, b.ptr, b.len);
+  d[b.len] = '\0';
+  return d;
+}
+
+int sess_norm_path(moqc_bytes b, char *dst, size_t cap) {
+  if (b.len > MOQC_PATH_MAX_LEN) return MOQC_ERR_BOUNDS;
+  ssize_t n = moqc_path_normalize(dst, cap, (const char *)b.ptr, b.len);
+  return n < 0 ? (int)n : MOQC_OK;
+}
+
+bool sess_decode_failed(moqc_session *s, ssize_t rc, const char *what) {
+  if (rc >= 0 || rc == MOQC_ERR_NEED_MORE) return false;
+  if (rc == MOQC_ERR_DECODE || rc == MOQC_ERR_TOO_LARGE || rc == MOQC_ERR_BOUNDS) {
+    sess_fail(s, MOQC_CODE_DECODE, what, false);
+  } else if (rc == MOQC_ERR_NOMEM) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  } else {
+    sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
+  }
+  return true;
+}
+
+moqc_broadcast_consumer *sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code) {
+  char p[MOQC_PATH_MAX_LEN + 1];
+  if (!s->pub || sess_norm_path(path, p, sizeof p) < 0) {
+    *code = MOQC_CODE_UNROUTABLE;
+    return NULL;
+  }
+  int err = MOQC_ERR_UNROUTABLE;
+  moqc_broadcast_consumer *bc = moqc_origin_request(s->pub, p, &err);
+  if (!bc) *code = err == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err);
+  return bc;
+}

@@ -1,0 +1,107 @@
+/* moqc session — the lite-05 SETUP stream (both directions) and the server's
+ * request. Each endpoint opens one uni stream, writes one SETUP, FINs. */
+#include <string.h>
+
+#include "core/mem.h"
+#include "session/session_int.h"
+
+static void setup_opened(opener *op, int64_t id) {
+  moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
+  sstream *ss = ss_new(s, id, SK_SETUP_OUT, false, NULL);
+  if (!ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  struct moqc_lite_setup m;
+  memset(&m, 0, sizeof m);
+  uint64_t rtt = 0, rate = 0;
+  if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt, &rate);
+  m.probe = (rtt || rate) ? MOQC_LITE_PROBE_REPORT : MOQC_LITE_PROBE_NONE;
+  if (!s->cfg.is_server) {
+    if (s->cfg_path && !s->t->webtransport) {
+      m.has_path = true;
+      m.path.ptr = (const uint8_t *)s->cfg_path;
+      m.path.len = strlen(s->cfg_path);
+    }
+    if (s->pub && !s->sub) m.role = MOQC_LITE_ROLE_PUBLISHER;
+    else if (s->sub && !s->pub) m.role = MOQC_LITE_ROLE_SUBSCRIBER;
+  }
+  m.origin = s->self_id;
+  wbuf w;
+  wbuf_init(&w);
+  wbuf_varint(&w, MOQC_LITE_UNI_SETUP);
+  WBUF_ENC(&w, moqc_lite_setup_encode, s->version, &m);
+  int rc = ss_write_wbuf(ss, &w, true);
+  wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc < 0 && rc != MOQC_ERR_STATE && rc != MOQC_ERR_CLOSED)
+    sess_fail(s, MOQC_CODE_ENCODE, "cannot encode SETUP", false);
+  ss_release(ss);
+}
+
+static void setup_failed(opener *op, int err) {
+  moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
+  (void)err;
+  /* Best effort, like moq-dev: the peer assumes no capabilities. */
+  (void)s;
+}
+
+void setup_send(moqc_session *s) {
+  s->setup_op.bidi = false;
+  s->setup_op.opened = setup_opened;
+  s->setup_op.failed = setup_failed;
+  slist_init(&s->setup_op.link);
+  (void)sess_open(s, &s->setup_op);
+}
+
+/* The peer's SETUP is known: release what waited for it. */
+static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
+  s->peer_setup_seen = true;
+  s->peer_probe = m->probe;
+  s->peer_role = m->role;
+  if (m->origin && m->origin < MOQC_ORIGIN_ID_MAX) s->peer_id = m->origin;
+  if (m->has_path) {
+    s->req_path = sess_strdup_bytes(m->path);
+    if (!s->req_path) {
+      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+  }
+  if (s->state == ST_WAIT_SETUP) {
+    s->state = ST_REQUEST;
+    moqc_session_request req = {
+        .version = s->version,
+        .path = s->req_path ? s->req_path : (s->t->path ? s->t->path : ""),
+        .role = (moqc_session_role)m->role,
+        .peer_origin = s->peer_id,
+    };
+    s->cfg.on_request(s->cfg.ctx, s, &req);
+    return;
+  }
+  if (s->state != ST_RUNNING) return;
+  sess_unpark(s);
+  if (s->closing) return;
+  if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
+}
+
+int setup_in_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  if (ss_len(ss) == 0) return MOQC_OK;
+  if (s->peer_setup_seen) {
+    sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP message", false);
+    return MOQC_ERR_PROTOCOL;
+  }
+  struct moqc_lite_setup m;
+  ssize_t n = moqc_lite_setup_decode(&m, s->version, ss_data(ss), ss_len(ss));
+  if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+  if (sess_decode_failed(s, n, "malformed SETUP")) return MOQC_ERR_DECODE;
+  setup_apply(s, &m);
+  if (!ss->obj.dead) ss_consume(ss, (size_t)n);
+  return MOQC_OK;
+}
+
+void setup_in_fin(sstream *ss) {
+  moqc_session *s = ss->s;
+  if (!s->peer_setup_seen) sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
+  ss_release(ss);
+}

@@ -1,0 +1,310 @@
+/* moqc session — TRACK (lite-05) and FETCH (lite-05) served from the publish
+ * origin, and FETCH issued to the peer (moqc_session_fetch). */
+#include <string.h>
+
+#include "core/mem.h"
+#include "session/session_int.h"
+
+static bool served_full(moqc_session *s, sstream *ss) {
+  if (s->n_served < s->lim.max_subscriptions) return false;
+  s->stats.streams_rejected++;
+  ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+  ss_release(ss);
+  return true;
+}
+
+/* Resolve broadcast + track for a TRACK / FETCH request. NULL: the stream was
+ * rejected (reset with the reason). */
+static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_bytes name,
+                                          moqc_broadcast_consumer **bc_out) {
+  moqc_session *s = ss->s;
+  uint64_t code = MOQC_CODE_UNROUTABLE;
+  moqc_broadcast_consumer *bc = sess_resolve(s, path, &code);
+  if (!bc) {
+    ss_abort(ss, code);
+    ss_release(ss);
+    return NULL;
+  }
+  char *n = sess_strdup_bytes(name);
+  int err = MOQC_ERR_NOT_FOUND;
+  moqc_track_consumer *tc = NULL;
+  if (n && strlen(n) == name.len) tc = moqc_broadcast_consumer_subscribe(bc, n, NULL, &err);
+  moqc_free(n);
+  if (!tc) {
+    moqc_broadcast_consumer_del(bc);
+    ss_abort(ss, moqc_code_from_err(err));
+    ss_release(ss);
+    return NULL;
+  }
+  *bc_out = bc;
+  return tc;
+}
+
+/* ---- TRACK -> TRACK_INFO ---------------------------------------------------------- */
+
+int pt_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  if (ss->owner || ss_len(ss) == 0) {
+    if (ss->owner) ss_consume(ss, ss_len(ss));
+    return MOQC_OK;
+  }
+  struct moqc_lite_track m;
+  ssize_t n = moqc_lite_track_decode(&m, s->version, ss_data(ss), ss_len(ss));
+  if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+  if (sess_decode_failed(s, n, "malformed TRACK")) return MOQC_ERR_DECODE;
+  if (served_full(s, ss)) return MOQC_OK;
+  moqc_broadcast_consumer *bc = NULL;
+  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &bc);
+  if (!tc) return MOQC_OK;
+  ss_consume(ss, (size_t)n);
+  const moqc_track_info *info = moqc_track_consumer_info(tc);
+  struct moqc_lite_track_info ti = {
+      .priority = info->priority,
+      .ordered = info->ordered,
+      .max_latency = info->latency_max_ms,
+      .timescale = info->timescale ? info->timescale : 1000,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  WBUF_ENC(&w, moqc_lite_track_info_encode, s->version, &ti);
+  int rc = ss_write_wbuf(ss, &w, true);
+  wbuf_free(&w);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc);
+  if (rc == MOQC_ERR_NOMEM) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return rc;
+  }
+  /* Our half is done; the peer FINs its own. Mark the stream owned so further
+   * bytes are ignored, then let it go. */
+  ss_release(ss);
+  return MOQC_OK;
+}
+
+void pt_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  if (ss_len(ss) > 0 && !reset) {
+    sess_fail(ss->s, MOQC_CODE_DECODE, "TRACK stream ended inside a message", false);
+    return;
+  }
+  /* FIN before any TRACK, or a reset: nothing to answer. */
+  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+  else ss_fin(ss);
+  ss_release(ss);
+}
+
+/* ---- FETCH served ------------------------------------------------------------------ */
+
+static void pf_free(sobj *o) { moqc_free(o); }
+
+static void pf_destroy(pub_fetch *pf) {
+  moqc_session *s = pf->ss->s;
+  if (pf->go) {
+    group_out *go = pf->go;
+    pf->go = NULL;
+    go->pf = NULL;
+    go_cancel(go, MOQC_CODE_CANCEL);
+  }
+  if (pf->tc) moqc_track_consumer_del(pf->tc);
+  if (pf->bc) moqc_broadcast_consumer_del(pf->bc);
+  pf->tc = NULL;
+  pf->bc = NULL;
+  if (slist_linked(&pf->link)) {
+    slist_remove(&pf->link);
+    s->n_served--;
+  }
+  sstream *ss = pf->ss;
+  sess_bury(s, &pf->obj);
+  ss_release(ss);
+}
+
+void pf_group_done(pub_fetch *pf, bool ok, uint64_t code) {
+  pf->go = NULL; /* gone already */
+  if (!ok) ss_abort(pf->ss, code);
+  pf_destroy(pf);
+}
+
+int pf_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  if (ss->owner || ss_len(ss) == 0) {
+    if (ss->owner) ss_consume(ss, ss_len(ss));
+    return MOQC_OK;
+  }
+  struct moqc_lite_fetch m;
+  ssize_t n = moqc_lite_fetch_decode(&m, s->version, ss_data(ss), ss_len(ss));
+  if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
+  if (sess_decode_failed(s, n, "malformed FETCH")) return MOQC_ERR_DECODE;
+  if (served_full(s, ss)) return MOQC_OK;
+  moqc_broadcast_consumer *bc = NULL;
+  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &bc);
+  if (!tc) return MOQC_OK;
+  ss_consume(ss, (size_t)n);
+  moqc_group_consumer *gc = NULL;
+  int rc = moqc_track_consumer_fetch_group(tc, m.group, &gc);
+  pub_fetch *pf = rc == MOQC_OK ? moqc_calloc(1, sizeof *pf) : NULL;
+  group_out *go = pf ? go_new(s, gc) : NULL;
+  if (!go) {
+    moqc_free(pf);
+    if (gc) moqc_group_consumer_del(gc);
+    moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+    if (rc == MOQC_OK) rc = MOQC_ERR_NOMEM;
+    if (rc == MOQC_ERR_NOMEM) {
+      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return rc;
+    }
+    ss_abort(ss, MOQC_CODE_NOT_FOUND); /* not in the cache */
+    ss_release(ss);
+    return MOQC_OK;
+  }
+  pf->obj.destroy = pf_free;
+  pf->ss = ss;
+  pf->bc = bc;
+  pf->tc = tc;
+  pf->go = go;
+  go->pf = pf;
+  ss->owner = pf;
+  slist_push_back(&s->pub_fetches, &pf->link);
+  s->n_served++;
+  go_start_fetch(go, ss, m.priority);
+  return MOQC_OK;
+}
+
+void pf_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  pub_fetch *pf = ss->owner;
+  if (!reset) return; /* the request half is done; keep serving */
+  ss_abort(ss, MOQC_CODE_CANCEL);
+  if (pf) pf_destroy(pf);
+  else ss_release(ss);
+}
+
+/* ---- FETCH issued -------------------------------------------------------------------- */
+
+static void sf_free(sobj *o) {
+  sub_fetch *sf = (sub_fetch *)(void *)o;
+  moqc_free(sf->path);
+  moqc_free(sf->track);
+  moqc_free(sf);
+}
+
+static void sf_destroy(sub_fetch *sf, uint64_t code) {
+  moqc_session *s = sf->s;
+  sess_open_cancel(&sf->op);
+  frx_abort(&sf->rx, code); /* no-op once finished */
+  if (slist_linked(&sf->link)) {
+    slist_remove(&sf->link);
+    s->n_served--;
+  }
+  if (sf->ss) {
+    sstream *ss = sf->ss;
+    sf->ss = NULL;
+    ss_release(ss);
+  }
+  sess_bury(s, &sf->obj);
+}
+
+void sf_data_fin(sub_fetch *sf) {
+  if (sf->ss) ss_fin(sf->ss);
+  sf_destroy(sf, MOQC_CODE_CANCEL);
+}
+
+void sf_end(sstream *ss, bool reset, uint64_t code) {
+  sub_fetch *sf = ss->owner;
+  if (!sf) {
+    ss_release(ss);
+    return;
+  }
+  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+  else ss_fin(ss);
+  sf_destroy(sf, reset ? code : MOQC_CODE_WRONG_SIZE);
+}
+
+static void sf_opened(opener *op, int64_t id) {
+  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  moqc_session *s = sf->s;
+  sf->ss = ss_new(s, id, SK_FETCH_OUT, false, sf);
+  if (!sf->ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  moqc_stream_prio prio = {.priority = sf->priority, .order = sf->seq};
+  (void)s->t->ops->set_priority(s->t, id, &prio);
+  struct moqc_lite_fetch m = {
+      .broadcast = {(const uint8_t *)sf->path, strlen(sf->path)},
+      .track = {(const uint8_t *)sf->track, strlen(sf->track)},
+      .priority = sf->priority,
+      .group = sf->seq,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  wbuf_varint(&w, MOQC_LITE_BIDI_FETCH);
+  WBUF_ENC(&w, moqc_lite_fetch_encode, s->version, &m);
+  int rc = ss_write_wbuf(sf->ss, &w, false);
+  wbuf_free(&w);
+  if (rc < 0) sf_destroy(sf, rc == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : MOQC_CODE_ENCODE);
+}
+
+static void sf_failed(opener *op, int err) {
+  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  (void)err;
+  sf_destroy(sf, MOQC_CODE_TRANSPORT);
+}
+
+moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const char *track,
+                                        uint64_t sequence, uint8_t priority, int *err) {
+  int rc = MOQC_OK;
+  moqc_group_consumer *gc = NULL;
+  if (!s || !path || !track) rc = MOQC_ERR_INVAL;
+  else if (s->closing) rc = MOQC_ERR_CLOSED;
+  else if (!moqc_lite_is_05(s->version)) rc = MOQC_ERR_UNSUPPORTED;
+  else if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
+  else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
+  if (rc) {
+    if (err) *err = rc;
+    return NULL;
+  }
+  sess_enter(s);
+  sub_fetch *sf = moqc_calloc(1, sizeof *sf);
+  moqc_group_producer *gp = sf ? moqc_group_producer_new(s->env, sequence) : NULL;
+  if (gp) gc = moqc_group_producer_consume(gp);
+  if (sf) {
+    sf->path = moqc_strdup(path);
+    sf->track = moqc_strdup(track);
+  }
+  if (!gc || !sf->path || !sf->track) {
+    if (gc) moqc_group_consumer_del(gc);
+    gc = NULL;
+    if (gp) moqc_group_producer_del(gp);
+    if (sf) {
+      moqc_free(sf->path);
+      moqc_free(sf->track);
+    }
+    moqc_free(sf);
+    rc = MOQC_ERR_NOMEM;
+  } else {
+    sf->obj.destroy = sf_free;
+    sf->s = s;
+    sf->seq = sequence;
+    sf->priority = priority;
+    frx_init(&sf->rx, gp, 1000);
+    slist_init(&sf->op.link);
+    slist_push_back(&s->sub_fetches, &sf->link);
+    s->n_served++;
+    sf->op.bidi = true;
+    sf->op.opened = sf_opened;
+    sf->op.failed = sf_failed;
+    int orc = sess_open(s, &sf->op);
+    if (orc < 0 && orc != MOQC_ERR_AGAIN) sf_destroy(sf, MOQC_CODE_TRANSPORT);
+  }
+  sess_exit(s);
+  if (err) *err = rc;
+  return gc;
+}
+
+void tf_destroy_all(moqc_session *s) {
+  while (!slist_empty(&s->sub_fetches))
+    sf_destroy(SLIST_ENTRY(s->sub_fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
+  while (!slist_empty(&s->pub_fetches))
+    pf_destroy(SLIST_ENTRY(s->pub_fetches.next, pub_fetch, link));
+}

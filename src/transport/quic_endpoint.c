@@ -1,0 +1,528 @@
+/* moqc transport — QUIC endpoints: the UDP socket (uv_poll), routing by
+ * connection ID, server accept, client dial, deferred flushing, teardown.
+ * No ngtcp2 call here (see quic_conn.c). */
+#include <gnutls/crypto.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "moqc/error.h"
+#include "transport/quic_int.h"
+
+static const char *const k_default_alpn[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03",
+                                             "moql",        "moq-00",      "h3"};
+
+const char *const *moqc_quic_default_alpn(size_t *n) {
+  if (n) *n = sizeof k_default_alpn / sizeof k_default_alpn[0];
+  return k_default_alpn;
+}
+
+const char *moqc_quic_cc_str(moqc_quic_cc cc) {
+  switch (cc) {
+  case MOQC_QUIC_CC_CUBIC: return "cubic";
+  case MOQC_QUIC_CC_BBR: return "bbr";
+  case MOQC_QUIC_CC_BBR2: return "bbr2";
+  case MOQC_QUIC_CC_RENO: return "reno";
+  default: return "unknown";
+  }
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+static void ep_free(quic_ep *ep) {
+  moqc_udp_close(&ep->udp);
+  moqc_qcidmap_free(&ep->cids);
+  moqc_cert_unref(ep->cert);
+  moqc_tls_alpn_free(&ep->alpn);
+  moqc_free(ep->sendbuf);
+  moqc_free(ep->recvbuf);
+  moqc_free(ep->pend.buf);
+  moqc_free(ep);
+}
+
+void moqc_quic_ep_unref(quic_ep *ep) {
+  if (--ep->refs == 0) ep_free(ep);
+}
+
+static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim) {
+  quic_ep *ep = moqc_calloc(1, sizeof *ep);
+  if (!ep) return NULL;
+  ep->udp.fd = -1;
+  ep->loop = loop;
+  ep->is_server = server;
+  ep->refs = 1; /* the owner: the server handle, or the client connection's lifetime */
+  moqc_quic_lim_resolve(&ep->lim, lim);
+  moqc_quic_mem_init(&ep->mem);
+  ep->sendbuf = moqc_malloc(QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT);
+  ep->pend.buf = moqc_malloc(QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT);
+  ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
+  if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf ||
+      gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
+      gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.key, sizeof ep->cids.key) != 0) {
+    ep_free(ep);
+    return NULL;
+  }
+  return ep;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_prepare(uv_prepare_t *h);
+
+static void on_poll_closed(uv_handle_t *h) {
+  quic_ep *ep = h->data;
+  moqc_udp_close(&ep->udp);
+  moqc_quic_ep_unref(ep);
+}
+
+static void on_prepare_closed(uv_handle_t *h) { moqc_quic_ep_unref(h->data); }
+
+static void ep_close_handles(quic_ep *ep) {
+  if (ep->handles_closed) return;
+  ep->handles_closed = true;
+  if (ep->prepare_inited) uv_close((uv_handle_t *)&ep->prepare, on_prepare_closed);
+  if (ep->poll_inited)
+    uv_close((uv_handle_t *)&ep->poll, on_poll_closed);
+  else
+    moqc_udp_close(&ep->udp);
+}
+
+/* Bind the socket and start polling. On failure the caller still owns ep
+ * (with possibly some handles to close: use ep_close_handles + unref). */
+static int ep_start(quic_ep *ep, const moqc_sockaddr *sa, socklen_t len) {
+  if (uv_prepare_init(ep->loop, &ep->prepare) != 0) return MOQC_ERR_IO;
+  ep->prepare.data = ep;
+  ep->prepare_inited = true;
+  ep->refs++;
+  int rc = moqc_udp_open(&ep->udp, &sa->sa, len, ep->lim.no_gso, ep->lim.no_gro);
+  if (rc != MOQC_OK) return rc;
+  if (uv_poll_init_socket(ep->loop, &ep->poll, ep->udp.fd) != 0) return MOQC_ERR_IO;
+  ep->poll.data = ep;
+  ep->poll_inited = true;
+  ep->refs++;
+  if (uv_poll_start(&ep->poll, UV_READABLE, on_poll) != 0) return MOQC_ERR_IO;
+  ep->poll_started = true;
+  return MOQC_OK;
+}
+
+static void ep_fail_start(quic_ep *ep) {
+  ep->closing = ep->torn_down = true;
+  ep_close_handles(ep);
+  moqc_quic_ep_unref(ep);
+}
+
+/* ---- dirty connections ---------------------------------------------------------------- */
+
+void moqc_quic_ep_mark_dirty(quic_ep *ep, quic_conn *c) {
+  if (c->dirty_flag) return;
+  c->dirty_flag = true;
+  c->dirty_next = NULL;
+  if (ep->dirty_tail)
+    ep->dirty_tail->dirty_next = c;
+  else
+    ep->dirty = c;
+  ep->dirty_tail = c;
+  if (!ep->busy && !ep->handles_closed && !ep->prepare_active) {
+    uv_prepare_start(&ep->prepare, on_prepare);
+    ep->prepare_active = true;
+  }
+}
+
+static void flush_dirty(quic_ep *ep, int passes) {
+  for (int pass = 0; ep->dirty && pass < passes; pass++) {
+    quic_conn *list = ep->dirty;
+    ep->dirty = ep->dirty_tail = NULL;
+    while (list) {
+      quic_conn *c = list;
+      list = c->dirty_next;
+      c->dirty_next = NULL;
+      c->dirty_flag = false;
+      moqc_quic_conn_flush(c);
+      moqc_quic_conn_maybe_free(c);
+    }
+  }
+}
+
+static void ep_teardown(quic_ep *ep) {
+  ep->torn_down = true;
+  while (ep->conns) moqc_quic_conn_shutdown(ep->conns, 0, "server shutdown");
+  flush_dirty(ep, 1000);
+  ep_close_handles(ep);
+  moqc_quic_ep_unref(ep); /* the owner's reference */
+}
+
+void moqc_quic_ep_process(quic_ep *ep) {
+  if (ep->busy) return;
+  ep->busy++;
+  ep->refs++;
+  flush_dirty(ep, 8);
+  if (ep->closing && !ep->torn_down) ep_teardown(ep);
+  if (!ep->handles_closed) {
+    if (ep->dirty && !ep->prepare_active) {
+      uv_prepare_start(&ep->prepare, on_prepare);
+      ep->prepare_active = true;
+    } else if (!ep->dirty && ep->prepare_active) {
+      uv_prepare_stop(&ep->prepare);
+      ep->prepare_active = false;
+    }
+  }
+  ep->busy--;
+  moqc_quic_ep_unref(ep);
+}
+
+static void on_prepare(uv_prepare_t *h) { moqc_quic_ep_process(h->data); }
+
+/* ---- connection bookkeeping -------------------------------------------------------------- */
+
+void moqc_quic_ep_link(quic_ep *ep, quic_conn *c) {
+  if (c->linked) return;
+  c->linked = true;
+  c->prev = NULL;
+  c->next = ep->conns;
+  if (ep->conns) ep->conns->prev = c;
+  ep->conns = c;
+  ep->nconns++;
+}
+
+void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c) {
+  if (!c->linked) return;
+  c->linked = false;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    ep->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  ep->nconns--;
+}
+
+int moqc_quic_ep_add_cid(quic_ep *ep, quic_conn *c, const uint8_t *cid, size_t len) {
+  void *cur = moqc_qcidmap_get(&ep->cids, cid, len);
+  if (cur && cur != c) return MOQC_ERR_DUPLICATE; /* a peer reusing another conn's CID */
+  return moqc_qcidmap_put(&ep->cids, cid, len, c);
+}
+
+void moqc_quic_ep_del_cid(quic_ep *ep, const uint8_t *cid, size_t len) {
+  moqc_qcidmap_del(&ep->cids, cid, len);
+}
+
+void moqc_quic_ep_conn_dead(quic_ep *ep, quic_conn *c) {
+  (void)c;
+  if (ep->is_server || ep->closing) return;
+  ep->closing = true; /* a client endpoint lives as long as its connection */
+  if (!ep->busy) {
+    ep->busy++;
+    ep->refs++;
+    ep_teardown(ep);
+    ep->busy--;
+    moqc_quic_ep_unref(ep);
+  }
+}
+
+/* ---- sending --------------------------------------------------------------------------------- */
+
+int moqc_quic_ep_send(quic_ep *ep, quic_conn *c, const ngtcp2_path *path, const uint8_t *data,
+                      size_t len, size_t segsize, unsigned ecn) {
+  (void)c;
+  if (ep->pend.active || ep->udp.fd < 0) return MOQC_ERR_AGAIN;
+  const struct sockaddr *from = ep->udp.wildcard ? (const struct sockaddr *)path->local.addr : NULL;
+  size_t sent = 0;
+  int rc = moqc_udp_send(&ep->udp, (const struct sockaddr *)path->remote.addr,
+                         path->remote.addrlen, from, data, len, segsize, ecn, &sent);
+  if (rc != MOQC_ERR_AGAIN) return MOQC_OK; /* hard errors drop the packets: QUIC recovers */
+  /* The socket is full: keep the rest, wait for POLLOUT, stop writing. */
+  size_t rest = len - sent;
+  memcpy(ep->pend.buf, data + sent, rest);
+  ep->pend.len = rest;
+  ep->pend.segsize = segsize;
+  ep->pend.ecn = ecn;
+  memcpy(&ep->pend.to, path->remote.addr, path->remote.addrlen);
+  ep->pend.tolen = path->remote.addrlen;
+  ep->pend.has_from = from != NULL;
+  if (from) memcpy(&ep->pend.from, from, path->local.addrlen);
+  ep->pend.active = true;
+  if (ep->poll_started) uv_poll_start(&ep->poll, UV_READABLE | UV_WRITABLE, on_poll);
+  return MOQC_ERR_AGAIN;
+}
+
+static void ep_on_writable(quic_ep *ep) {
+  if (!ep->pend.active) {
+    uv_poll_start(&ep->poll, UV_READABLE, on_poll);
+    return;
+  }
+  size_t sent = 0;
+  int rc = moqc_udp_send(&ep->udp, &ep->pend.to.sa, ep->pend.tolen,
+                         ep->pend.has_from ? &ep->pend.from.sa : NULL, ep->pend.buf, ep->pend.len,
+                         ep->pend.segsize, ep->pend.ecn, &sent);
+  if (rc == MOQC_ERR_AGAIN) {
+    memmove(ep->pend.buf, ep->pend.buf + sent, ep->pend.len - sent);
+    ep->pend.len -= sent;
+    return;
+  }
+  ep->pend.active = false;
+  uv_poll_start(&ep->poll, UV_READABLE, on_poll);
+  for (quic_conn *c = ep->conns; c; c = c->next) moqc_quic_ep_mark_dirty(ep, c);
+}
+
+/* ---- receiving --------------------------------------------------------------------------------- */
+
+static void send_raw(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
+  size_t sent;
+  (void)moqc_udp_send(&ep->udp, &rx->from.sa, rx->from_len, ep->udp.wildcard ? &rx->to.sa : NULL,
+                      p, len, len, 0, &sent);
+}
+
+static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
+  quic_pkt_info pi;
+  uint8_t out[QUIC_MAX_PKT];
+  int r = moqc_quic_pkt_decode(&pi, p, len);
+  if (r < 0) return;
+  if (r == 1) { /* unknown version: offer ours (only to full-size Initials) */
+    if (len < 1200) return;
+    ssize_t n = moqc_quic_write_version_neg(out, sizeof out, &pi);
+    if (n > 0) send_raw(ep, rx, out, (size_t)n);
+    return;
+  }
+  quic_conn *c = moqc_qcidmap_get(&ep->cids, pi.dcid, pi.dcidlen);
+  if (!c) {
+    if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
+    if (ep->nconns >= ep->lim.max_connections) {
+      ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
+      if (n > 0) send_raw(ep, rx, out, (size_t)n);
+      return;
+    }
+    if (moqc_quic_conn_accept(ep, rx, p, len, &c) != MOQC_OK) return;
+  }
+  moqc_quic_conn_read(c, rx, p, len);
+}
+
+static void ep_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
+  if (ep->is_server)
+    server_datagram(ep, rx, p, len);
+  else if (ep->conns)
+    moqc_quic_conn_read(ep->conns, rx, p, len);
+}
+
+static void ep_read(quic_ep *ep) {
+  for (int i = 0; i < 64 && !ep->torn_down; i++) {
+    moqc_udp_rx rx;
+    ssize_t n = moqc_udp_recv(&ep->udp, ep->recvbuf, MOQC_UDP_RECV_BUF, &rx);
+    if (n == MOQC_ERR_AGAIN) break;
+    if (n <= 0) continue;
+    size_t total = (size_t)n, seg = rx.segsize ? rx.segsize : total;
+    for (size_t off = 0; off < total && !ep->torn_down; off += seg)
+      ep_datagram(ep, &rx, ep->recvbuf + off, total - off < seg ? total - off : seg);
+  }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  quic_ep *ep = h->data;
+  ep->busy++;
+  ep->refs++;
+  if (events & UV_WRITABLE) ep_on_writable(ep);
+  if ((events & UV_READABLE) || status < 0) ep_read(ep);
+  ep->busy--;
+  moqc_quic_ep_process(ep);
+  moqc_quic_ep_unref(ep);
+}
+
+/* ---- server API ------------------------------------------------------------------------------- */
+
+int moqc_quic_server_new(uv_loop_t *loop, const moqc_quic_server_config *cfg,
+                         moqc_quic_server **out) {
+  if (!loop || !cfg || !out || !cfg->cert || !cfg->on_connection) return MOQC_ERR_INVAL;
+  *out = NULL;
+  moqc_sockaddr sa;
+  socklen_t sl;
+  if (moqc_sockaddr_parse(&sa, &sl, cfg->host, cfg->port) != MOQC_OK) return MOQC_ERR_INVAL;
+  quic_ep *ep = ep_new(loop, true, &cfg->limits);
+  if (!ep) return MOQC_ERR_NOMEM;
+  int rc = moqc_tls_alpn_init(&ep->alpn, cfg->alpn, cfg->alpn_count);
+  if (rc != MOQC_OK) {
+    ep_free(ep);
+    return rc;
+  }
+  ep->cert = moqc_cert_ref(cfg->cert);
+  ep->on_connection = cfg->on_connection;
+  ep->ctx = cfg->ctx;
+  rc = ep_start(ep, &sa, sl);
+  if (rc != MOQC_OK) {
+    ep_fail_start(ep);
+    return rc;
+  }
+  *out = ep;
+  return MOQC_OK;
+}
+
+uint16_t moqc_quic_server_port(const moqc_quic_server *s) {
+  return moqc_sockaddr_port(&s->udp.local);
+}
+
+size_t moqc_quic_server_connections(const moqc_quic_server *s) { return s->nconns; }
+
+void moqc_quic_server_del(moqc_quic_server *s) {
+  if (!s || s->closing) return;
+  s->closing = true;
+  if (s->busy) return; /* torn down at the end of the current I/O callback */
+  s->busy++;
+  s->refs++;
+  ep_teardown(s);
+  s->busy--;
+  moqc_quic_ep_unref(s);
+}
+
+/* ---- client API ------------------------------------------------------------------------------- */
+
+struct moqc_quic_dial {
+  uv_loop_t *loop;
+  uv_getaddrinfo_t gai;
+  bool resolving, cancelled;
+  moqc_quic_on_connect cb;
+  void *ctx;
+  moqc_tls_client *tlsc; /* until handed to the connection */
+  moqc_tls_alpn alpn;
+  moqc_quic_limits limits;
+  uint16_t port;
+  quic_conn *conn;
+};
+
+static void dial_free(moqc_quic_dial *d) {
+  if (d->tlsc) {
+    moqc_tls_client_free(d->tlsc);
+    moqc_free(d->tlsc);
+  }
+  moqc_tls_alpn_free(&d->alpn);
+  moqc_free(d);
+}
+
+void moqc_quic_dial_done(moqc_quic_dial *d, int err, const char *msg, quic_conn *c) {
+  d->conn = NULL;
+  if (err == MOQC_OK) {
+    c->handed_out = true;
+    c->released = false;
+    d->cb(d->ctx, MOQC_OK, NULL, &c->base);
+  } else {
+    d->cb(d->ctx, err, msg ? msg : moqc_err_str(err), NULL);
+  }
+  dial_free(d);
+}
+
+/* Socket + connection for a resolved address. */
+static int dial_start(moqc_quic_dial *d, const moqc_sockaddr *sa, socklen_t len) {
+  quic_ep *ep = ep_new(d->loop, false, &d->limits);
+  if (!ep) return MOQC_ERR_NOMEM;
+  moqc_sockaddr any;
+  memset(&any, 0, sizeof any);
+  any.sa.sa_family = sa->sa.sa_family;
+  socklen_t anylen = sa->sa.sa_family == AF_INET ? sizeof any.in : sizeof any.in6;
+  int rc = ep_start(ep, &any, anylen);
+  if (rc == MOQC_OK) rc = moqc_udp_connect(&ep->udp, &sa->sa, len);
+  if (rc != MOQC_OK) {
+    ep_fail_start(ep);
+    return rc;
+  }
+  quic_conn *c;
+  moqc_tls_client *tlsc = d->tlsc;
+  d->tlsc = NULL;
+  rc = moqc_quic_conn_dial(ep, sa, len, tlsc, &d->alpn, &c);
+  if (rc != MOQC_OK) {
+    ep_fail_start(ep);
+    return rc;
+  }
+  c->released = true; /* the user owns it only once connected */
+  c->dial = d;
+  d->conn = c;
+  moqc_quic_ep_mark_dirty(ep, c);
+  return MOQC_OK;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  moqc_quic_dial *d = req->data;
+  d->resolving = false;
+  if (d->cancelled) {
+    if (res) uv_freeaddrinfo(res);
+    dial_free(d);
+    return;
+  }
+  char msg[256];
+  int rc = MOQC_ERR_IO;
+  if (status < 0 || !res) {
+    snprintf(msg, sizeof msg, "cannot resolve the host: %s", uv_strerror(status));
+  } else {
+    moqc_sockaddr sa;
+    memset(&sa, 0, sizeof sa);
+    memcpy(&sa, res->ai_addr, res->ai_addrlen);
+    socklen_t len = (socklen_t)res->ai_addrlen;
+    if (sa.sa.sa_family == AF_INET)
+      sa.in.sin_port = htons(d->port);
+    else
+      sa.in6.sin6_port = htons(d->port);
+    rc = dial_start(d, &sa, len);
+    snprintf(msg, sizeof msg, "cannot start the connection: %s", moqc_err_str(rc));
+  }
+  if (res) uv_freeaddrinfo(res);
+  if (rc != MOQC_OK) {
+    d->cb(d->ctx, rc, msg, NULL);
+    dial_free(d);
+  }
+}
+
+int moqc_quic_connect(uv_loop_t *loop, const moqc_quic_client_config *cfg, moqc_quic_on_connect cb,
+                      void *ctx, moqc_quic_dial **dial) {
+  if (dial) *dial = NULL;
+  if (!loop || !cfg || !cfg->host || !*cfg->host || !cb) return MOQC_ERR_INVAL;
+  moqc_quic_dial *d = moqc_calloc(1, sizeof *d);
+  if (!d) return MOQC_ERR_NOMEM;
+  d->loop = loop;
+  d->cb = cb;
+  d->ctx = ctx;
+  d->port = cfg->port;
+  d->limits = cfg->limits;
+  d->gai.data = d;
+  int rc = moqc_tls_alpn_init(&d->alpn, cfg->alpn, cfg->alpn_count);
+  if (rc == MOQC_OK) {
+    d->tlsc = moqc_calloc(1, sizeof *d->tlsc);
+    rc = d->tlsc ? moqc_tls_client_init(d->tlsc, cfg->sni ? cfg->sni : cfg->host, &cfg->tls)
+                 : MOQC_ERR_NOMEM;
+  }
+  if (rc == MOQC_OK) {
+    moqc_sockaddr sa;
+    socklen_t len;
+    if (moqc_sockaddr_parse(&sa, &len, cfg->host, cfg->port) == MOQC_OK) {
+      rc = dial_start(d, &sa, len);
+    } else {
+      struct addrinfo hints;
+      memset(&hints, 0, sizeof hints);
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_DGRAM;
+      hints.ai_protocol = IPPROTO_UDP;
+      d->resolving = true;
+      if (uv_getaddrinfo(loop, &d->gai, on_resolved, cfg->host, NULL, &hints) != 0) {
+        d->resolving = false;
+        rc = MOQC_ERR_IO;
+      }
+    }
+  }
+  if (rc != MOQC_OK) {
+    dial_free(d);
+    return rc;
+  }
+  if (dial) *dial = d;
+  return MOQC_OK;
+}
+
+void moqc_quic_dial_cancel(moqc_quic_dial *d) {
+  if (!d) return;
+  if (d->resolving) {
+    d->cancelled = true; /* on_resolved frees it */
+    (void)uv_cancel((uv_req_t *)&d->gai);
+    return;
+  }
+  quic_conn *c = d->conn;
+  d->conn = NULL;
+  dial_free(d);
+  if (c) {
+    c->dial = NULL;
+    moqc_quic_conn_shutdown(c, 0, "cancelled");
+  }
+}

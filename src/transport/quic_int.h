@@ -1,0 +1,249 @@
+/* moqc transport — QUIC endpoint and connection internals.
+ *
+ * Files:
+ *   quic_endpoint.c  sockets (uv_poll), routing by connection ID, server
+ *                    accept, client dial, deferred work, teardown;
+ *   quic_conn.c      the ONLY file calling ngtcp2: connection setup,
+ *                    ngtcp2 callbacks, read / write (GSO batching) / timers /
+ *                    close;
+ *   quic_ops.c       the moqc_transport_ops of a raw QUIC connection;
+ *   quic_stream.c    send queues, the priority scheduler, hash maps;
+ *   tls.c, udp.c     GnuTLS and sockets.
+ *
+ * Threading and re-entrancy: one loop thread. Transport ops never perform I/O:
+ * they change state and mark the connection dirty; the endpoint flushes dirty
+ * connections at the end of every I/O callback and in a uv_prepare hook
+ * (before the loop sleeps). Handler callbacks run from I/O processing only.
+ * Memory is freed only from points where no connection frame is on the stack
+ * (end of a libuv callback, or a uv_close callback).
+ */
+#ifndef MOQC_TRANSPORT_QUIC_INT_H
+#define MOQC_TRANSPORT_QUIC_INT_H
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <uv.h>
+
+#include "moqc/quic.h"
+#include "transport/quic_stream.h"
+#include "transport/tls.h"
+#include "transport/udp.h"
+
+#define QUIC_SCID_LEN 16
+#define QUIC_MAX_PKT 1452          /* ngtcp2 0.12 max_tx_udp_payload_size */
+#define QUIC_GSO_MAX_BYTES 65000   /* one GSO send stays under 64 KiB */
+#define QUIC_MAX_PKTS_PER_FLUSH 64
+#define QUIC_REASON_MAX 1024
+
+typedef struct moqc_quic_server quic_ep;
+typedef struct quic_conn quic_conn;
+
+/* Resolved limits (no zero "default" values left). */
+typedef struct quic_lim {
+  uint32_t max_connections, max_streams_bidi, max_streams_uni;
+  uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
+  moqc_quic_cc cc;
+  uint64_t max_window, max_stream_window, max_datagram_frame, send_lowat;
+  bool no_gso, no_gro;
+} quic_lim;
+
+void moqc_quic_lim_resolve(quic_lim *out, const moqc_quic_limits *in);
+
+/* ---- endpoint --------------------------------------------------------------- */
+
+struct moqc_quic_server {
+  uv_loop_t *loop;
+  uv_poll_t poll;
+  uv_prepare_t prepare;
+  moqc_udp udp;
+  bool is_server;
+  bool closing;        /* moqc_quic_server_del called / client conn gone */
+  bool torn_down;      /* every conn shut down, handles closing */
+  bool poll_inited, prepare_inited;
+  bool handles_closed; /* uv_close done for poll + prepare */
+  bool poll_started, prepare_active, poll_writable;
+  int busy;            /* I/O callback depth */
+  uint32_t refs;       /* owner + live conn objects + open handles */
+  /* server configuration */
+  moqc_cert *cert;
+  moqc_tls_alpn alpn;
+  quic_lim lim;
+  moqc_quic_on_connection on_connection;
+  void *ctx;
+  /* connections */
+  moqc_qcidmap cids;
+  quic_conn *conns;    /* every conn with live I/O state (doubly linked) */
+  size_t nconns;
+  quic_conn *dirty;    /* conns to flush (singly linked via dirty_next) */
+  quic_conn *dirty_tail;
+  ngtcp2_mem mem;
+  uint8_t sr_secret[32]; /* stateless reset token secret */
+  /* I/O buffers */
+  uint8_t *sendbuf;    /* QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT */
+  uint8_t *recvbuf;    /* MOQC_UDP_RECV_BUF */
+  /* a GSO batch the kernel refused with EAGAIN: retried when writable */
+  struct {
+    bool active;
+    size_t len, segsize;
+    unsigned ecn;
+    moqc_sockaddr to, from;
+    socklen_t tolen;
+    bool has_from;
+    uint8_t *buf;
+  } pend;
+};
+
+/* ---- connection -------------------------------------------------------------- */
+
+enum quic_state {
+  QC_HANDSHAKE = 0,
+  QC_OPEN,
+  QC_CLOSING,  /* we sent CONNECTION_CLOSE; waiting 3 PTO */
+  QC_DRAINING, /* the peer closed; waiting 3 PTO */
+  QC_DEAD,     /* I/O state freed, waiting for release / timer close */
+};
+
+typedef struct quic_dgram {
+  struct quic_dgram *next;
+  size_t len;
+  uint8_t data[];
+} quic_dgram;
+
+struct quic_conn {
+  moqc_transport base; /* first: moqc_transport * <-> quic_conn * */
+  quic_ep *ep;
+  ngtcp2_conn *nc;
+  gnutls_session_t tls;
+  ngtcp2_crypto_conn_ref conn_ref;
+  moqc_tls_client *tlsc;     /* clients only */
+  moqc_sockaddr local, remote;
+  socklen_t local_len, remote_len;
+  uv_timer_t timer;
+  int state;
+  bool released;             /* the user dropped the transport (or never got it) */
+  bool handed_out;           /* given to the user (on_connection / connect cb) */
+  bool timer_closed;
+  bool dirty_flag;
+  bool linked;               /* in ep->conns */
+  bool close_req;            /* close() was called: send CONNECTION_CLOSE on flush */
+  bool closed_pending;       /* `closed` event to emit on flush */
+  bool credit_wanted;        /* open_stream returned AGAIN */
+  bool credit_event;
+  bool conn_blocked;         /* connection-level flow control blocked (this flush) */
+  bool timer_fire;           /* this flush comes from the expiry timer */
+  bool fired_no_progress;    /* the last timer fire sent nothing */
+  bool closed_emitted;
+  int busy;                  /* frames of this conn on the stack */
+  uint64_t close_code;
+  char *close_reason;        /* NUL-terminated, owned */
+  bool close_by_peer;
+  uint64_t last_expiry;
+  /* streams */
+  moqc_qsmap streams;
+  moqc_qsched sched;
+  uint64_t unsent;           /* queued bytes not yet handed to ngtcp2 */
+  uint64_t unacked;          /* queued bytes not yet acknowledged (queued()) */
+  uint64_t acked_since;      /* bytes acknowledged since the last writable */
+  /* datagrams waiting for a packet */
+  quic_dgram *dg_head, *dg_tail;
+  size_t dg_count;
+  /* CONNECTION_CLOSE packet, resent while closing */
+  uint8_t *close_pkt;
+  size_t close_pktlen;
+  unsigned close_resends;
+  /* connection IDs routed to this conn (server) */
+  moqc_qcid *cids;
+  size_t ncids, capcids;
+  /* client dial */
+  moqc_quic_dial *dial;
+  /* statistics */
+  uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, gso_batches;
+  /* lists */
+  quic_conn *prev, *next;    /* ep->conns */
+  quic_conn *dirty_next;
+};
+
+static inline quic_conn *qc_of(moqc_transport *t) { return (quic_conn *)t; }
+
+/* ---- quic_conn.c (ngtcp2) ------------------------------------------------------- */
+
+/* What the endpoint should do with a datagram for no known connection. */
+enum quic_pkt_kind { QP_DROP, QP_INITIAL, QP_VERSION_NEG };
+
+typedef struct quic_pkt_info {
+  uint32_t version;
+  const uint8_t *dcid, *scid;
+  size_t dcidlen, scidlen;
+} quic_pkt_info;
+
+/* Extract version and connection IDs. 0 on success, -1 to drop,
+ * 1 when a Version Negotiation is due. */
+int moqc_quic_pkt_decode(quic_pkt_info *pi, const uint8_t *p, size_t len);
+/* Is this the first Initial of a new connection? */
+bool moqc_quic_pkt_is_initial(const uint8_t *p, size_t len);
+/* Write a Version Negotiation / CONNECTION_REFUSED answer. Bytes or < 0. */
+ssize_t moqc_quic_write_version_neg(uint8_t *dst, size_t cap, const quic_pkt_info *pi);
+ssize_t moqc_quic_write_refused(uint8_t *dst, size_t cap, const uint8_t *p, size_t len);
+
+/* New server connection for the Initial p[0..len). MOQC_OK or an error. */
+int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len,
+                          quic_conn **out);
+/* New client connection to remote on ep's socket. Takes ownership of tlsc
+ * (even on failure). The Initial goes out on the next flush. */
+int moqc_quic_conn_dial(quic_ep *ep, const moqc_sockaddr *remote, socklen_t remote_len,
+                        moqc_tls_client *tlsc, const moqc_tls_alpn *alpn, quic_conn **out);
+
+/* Feed one datagram. */
+void moqc_quic_conn_read(quic_conn *c, const moqc_udp_rx *rx, const uint8_t *p, size_t len);
+/* Flush: pending close, packets, timer, deferred events. */
+void moqc_quic_conn_flush(quic_conn *c);
+/* Close now with CONNECTION_CLOSE(app code) (used by server teardown). */
+void moqc_quic_conn_shutdown(quic_conn *c, uint64_t code, const char *reason);
+/* Free the I/O state (CIDs, ngtcp2, TLS, streams) and close the timer. */
+void moqc_quic_conn_kill(quic_conn *c);
+/* Final free (only when released and the timer is closed). */
+void moqc_quic_conn_free(quic_conn *c);
+/* Free c if it is dead, released, its timer closed and nothing references
+ * it (not busy, not queued for a flush). Returns true if freed. */
+bool moqc_quic_conn_maybe_free(quic_conn *c);
+
+/* Stream helpers used by the ops (quic_conn.c owns every ngtcp2 call). */
+int moqc_quic_conn_open_stream(quic_conn *c, bool bidi, int64_t *id);
+int moqc_quic_conn_reset_stream(quic_conn *c, moqc_qstream *s, uint64_t code);
+int moqc_quic_conn_stop_stream(quic_conn *c, moqc_qstream *s, uint64_t code);
+size_t moqc_quic_conn_max_datagram(quic_conn *c);
+void moqc_quic_conn_stats(quic_conn *c, uint64_t *rtt_ns, uint64_t *rate_bps);
+void moqc_quic_conn_get_info(quic_conn *c, moqc_quic_conn_info *info);
+
+extern const moqc_transport_ops moqc_quic_ops;
+
+/* ---- quic_endpoint.c ------------------------------------------------------------- */
+
+/* Flush every dirty connection, run deferred teardown (end of every I/O
+ * callback and the prepare hook). No-op when called re-entrantly. */
+void moqc_quic_ep_process(quic_ep *ep);
+/* Queue c for a flush (and start the prepare hook). */
+void moqc_quic_ep_mark_dirty(quic_ep *ep, quic_conn *c);
+/* Route: register / unregister a connection ID for c. */
+int moqc_quic_ep_add_cid(quic_ep *ep, quic_conn *c, const uint8_t *cid, size_t len);
+void moqc_quic_ep_del_cid(quic_ep *ep, const uint8_t *cid, size_t len);
+/* Send one batch (GSO) from c's perspective. Returns MOQC_OK, or MOQC_ERR_AGAIN
+ * when the socket is full (the batch was kept and will be retried). */
+int moqc_quic_ep_send(quic_ep *ep, quic_conn *c, const ngtcp2_path *path, const uint8_t *data,
+                      size_t len, size_t segsize, unsigned ecn);
+/* The send path is blocked on EAGAIN: don't write more now. */
+static inline bool moqc_quic_ep_blocked(const quic_ep *ep) { return ep->pend.active; }
+/* Conn list membership and lifetime. */
+void moqc_quic_ep_link(quic_ep *ep, quic_conn *c);
+void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c);
+void moqc_quic_ep_unref(quic_ep *ep);
+/* A conn died (I/O freed): a client endpoint closes with it. */
+void moqc_quic_ep_conn_dead(quic_ep *ep, quic_conn *c);
+/* The dial of c finished (err = MOQC_OK: c is handed out). */
+void moqc_quic_dial_done(moqc_quic_dial *d, int err, const char *msg, quic_conn *c);
+
+uint64_t moqc_quic_now(void);
+void moqc_quic_mem_init(ngtcp2_mem *m);
+
+#endif

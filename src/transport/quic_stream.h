@@ -1,0 +1,160 @@
+/* moqc transport — QUIC stream send queues, the priority scheduler, and the
+ * hash maps of the QUIC endpoint (internal, no ngtcp2 here).
+ *
+ * Send queue (zero copy): write() appends slice references. Three offsets
+ * move forward through the stream:
+ *      acked <= sent <= end
+ *   [acked, sent)  handed to ngtcp2, not yet acknowledged: must stay valid
+ *                  (ngtcp2 retransmits from this memory);
+ *   [sent, end)    waiting for the scheduler.
+ * A slice is released as soon as `acked` passes its last byte, or when the
+ * stream goes away.
+ *
+ * Scheduler: a binary max-heap of the streams that have something to send
+ * and are not flow-control blocked. Key, most important first:
+ *   1. control stream (no priority ever set) before prioritised ones,
+ *   2. higher priority, 3. higher order (newer group),
+ *   4. lower round-robin sequence (served least recently).
+ * Serving a stream re-keys it with a fresh sequence number, so equal streams
+ * take turns packet by packet. Every operation is O(log n).
+ */
+#ifndef MOQC_TRANSPORT_QUIC_STREAM_H
+#define MOQC_TRANSPORT_QUIC_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moqc/buf.h"
+#include "moqc/transport.h"
+
+#define QS_NOT_IN_HEAP SIZE_MAX
+
+/* Stream flags. */
+enum {
+  QS_SEND = 1u << 0,        /* we have a send half */
+  QS_RECV = 1u << 1,        /* we have a receive half */
+  QS_FIN_QUEUED = 1u << 2,  /* write(fin) was called */
+  QS_FIN_SENT = 1u << 3,    /* the FIN was handed to ngtcp2 */
+  QS_RESET = 1u << 4,       /* we reset our send half */
+  QS_PEER_STOP = 1u << 5,   /* peer's STOP_SENDING reset our send half */
+  QS_BLOCKED = 1u << 6,     /* stream flow-control blocked */
+  QS_PRIO = 1u << 7,        /* set_priority was called */
+  QS_STOPPED = 1u << 8,     /* we sent STOP_SENDING */
+  QS_REMOTE = 1u << 9,      /* opened by the peer */
+  QS_OPEN_CB = 1u << 10,    /* ngtcp2 reported the peer's stream_open */
+  QS_FIN_RECV = 1u << 11,   /* the peer's FIN arrived */
+  QS_PEER_RESET = 1u << 12, /* the peer reset its send half */
+};
+
+typedef struct moqc_qstream {
+  int64_t id;
+  uint32_t flags;
+  /* send queue: ring of slices */
+  moqc_slice *q;
+  size_t qcap, qhead, qlen;
+  uint64_t q_base; /* stream offset of the first byte of q[qhead] */
+  uint64_t acked, sent, end;
+  size_t wr_idx;   /* entry (relative to qhead) holding offset `sent` */
+  size_t wr_off;   /* offset of `sent` inside that entry */
+  /* scheduler */
+  size_t heap_idx;
+  uint64_t rr;
+  moqc_stream_prio prio;
+} moqc_qstream;
+
+moqc_qstream *moqc_qstream_new(int64_t id, uint32_t flags);
+/* Release every slice and free the stream. */
+void moqc_qstream_free(moqc_qstream *s);
+
+/* Append n slices (new references; empty slices are skipped). Returns MOQC_OK
+ * or MOQC_ERR_NOMEM (nothing appended). */
+int moqc_qstream_append(moqc_qstream *s, const moqc_slice *sl, size_t n);
+
+/* Fill up to max vectors (base/len pairs, layout-compatible with
+ * ngtcp2_vec/iovec) with unsent bytes from `sent` onward. Returns the count;
+ * *total receives the byte count. */
+typedef struct moqc_qvec {
+  uint8_t *base;
+  size_t len;
+} moqc_qvec;
+size_t moqc_qstream_peek(const moqc_qstream *s, moqc_qvec *v, size_t max, uint64_t *total);
+
+/* n bytes from `sent` were handed to the QUIC stack. */
+void moqc_qstream_consume(moqc_qstream *s, uint64_t n);
+
+/* The peer acknowledged everything below `offset`: release covered slices.
+ * Returns the number of newly acknowledged bytes. */
+uint64_t moqc_qstream_ack(moqc_qstream *s, uint64_t offset);
+
+/* Drop the unsent tail [sent, end): slices entirely beyond `sent` are
+ * released; end = sent. Returns the number of bytes dropped. */
+uint64_t moqc_qstream_drop_unsent(moqc_qstream *s);
+
+/* Something to hand to the stack (bytes or a FIN) and allowed to send. */
+static inline bool moqc_qstream_ready(const moqc_qstream *s) {
+  if (s->flags & (QS_RESET | QS_PEER_STOP | QS_BLOCKED)) return false;
+  return s->sent < s->end || ((s->flags & QS_FIN_QUEUED) && !(s->flags & QS_FIN_SENT));
+}
+
+/* ---- scheduler ---------------------------------------------------------- */
+
+typedef struct moqc_qsched {
+  moqc_qstream **heap;
+  size_t n, cap;
+  uint64_t rr_next;
+} moqc_qsched;
+
+void moqc_qsched_free(moqc_qsched *h);
+/* Make room so that the next push cannot fail. MOQC_OK or MOQC_ERR_NOMEM. */
+int moqc_qsched_reserve(moqc_qsched *h);
+/* Insert (no-op if already in). MOQC_OK or MOQC_ERR_NOMEM. */
+int moqc_qsched_push(moqc_qsched *h, moqc_qstream *s);
+void moqc_qsched_remove(moqc_qsched *h, moqc_qstream *s);
+static inline moqc_qstream *moqc_qsched_top(const moqc_qsched *h) {
+  return h->n ? h->heap[0] : NULL;
+}
+/* The stream's priority changed: restore the heap order. */
+void moqc_qsched_update(moqc_qsched *h, moqc_qstream *s);
+/* Move the stream behind its equals (round-robin), after serving it. */
+void moqc_qsched_rotate(moqc_qsched *h, moqc_qstream *s);
+
+/* ---- stream id map ------------------------------------------------------- */
+
+typedef struct moqc_qsmap {
+  moqc_qstream **slots;
+  size_t cap, n; /* cap is a power of two (or 0) */
+} moqc_qsmap;
+
+moqc_qstream *moqc_qsmap_get(const moqc_qsmap *m, int64_t id);
+int moqc_qsmap_put(moqc_qsmap *m, moqc_qstream *s);
+void moqc_qsmap_del(moqc_qsmap *m, int64_t id);
+void moqc_qsmap_free(moqc_qsmap *m);
+
+/* ---- connection-id map (endpoint routing) -------------------------------- */
+
+#define MOQC_QCID_MAX 20
+
+typedef struct moqc_qcid {
+  uint8_t len;
+  uint8_t data[MOQC_QCID_MAX];
+} moqc_qcid;
+
+typedef struct moqc_qcid_ent {
+  moqc_qcid cid;
+  void *val; /* NULL = empty slot */
+} moqc_qcid_ent;
+
+typedef struct moqc_qcidmap {
+  moqc_qcid_ent *slots;
+  size_t cap, n;
+  uint64_t key; /* random hash key: CIDs are chosen by peers */
+} moqc_qcidmap;
+
+void *moqc_qcidmap_get(const moqc_qcidmap *m, const uint8_t *cid, size_t len);
+/* Insert or replace. MOQC_OK or MOQC_ERR_NOMEM. */
+int moqc_qcidmap_put(moqc_qcidmap *m, const uint8_t *cid, size_t len, void *val);
+void moqc_qcidmap_del(moqc_qcidmap *m, const uint8_t *cid, size_t len);
+void moqc_qcidmap_free(moqc_qcidmap *m);
+
+#endif

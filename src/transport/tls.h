@@ -1,0 +1,84 @@
+/* moqc transport — TLS 1.3 for QUIC with GnuTLS (internal).
+ *
+ * - moqc_cert (public type, include/moqc/quic.h): a certificate chain + key
+ *   and the server credentials built from them.
+ * - Server sessions: QUIC-ready GnuTLS server sessions that accept exactly
+ *   one of the configured ALPNs (no common ALPN = no_application_protocol).
+ * - Client sessions: verification is ON by default (system roots or a CA
+ *   file, host name checked); alternatives are a pinned SHA-256 of the leaf
+ *   and disable_verify. A refusal leaves a readable message in
+ *   moqc_tls_client.err.
+ *
+ * The QUIC glue (ngtcp2_crypto_gnutls_configure_*_session, the session's
+ * ngtcp2_crypto_conn_ref) is done by the caller (quic_conn.c). The session
+ * pointer (gnutls_session_get_ptr) must be an ngtcp2_crypto_conn_ref whose
+ * user_data points to the moqc_tls_client used for verification (clients).
+ */
+#ifndef MOQC_TRANSPORT_TLS_H
+#define MOQC_TRANSPORT_TLS_H
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "moqc/quic.h"
+
+/* Generate a self-signed ECDSA P-256 certificate with an explicit validity
+ * window (tests use it for expired certificates). Same rules as
+ * moqc_cert_self_signed otherwise. */
+int moqc_cert_generate(const char *const *hosts, size_t n, time_t not_before, time_t not_after,
+                       moqc_cert **out);
+
+/* Server credentials of a cert (owned by the cert). */
+gnutls_certificate_credentials_t moqc_cert_credentials(const moqc_cert *c);
+
+/* ALPN list in GnuTLS form (owned copies of the names). */
+typedef struct moqc_tls_alpn {
+  gnutls_datum_t *v;
+  size_t n;
+} moqc_tls_alpn;
+
+/* Copy names[0..n) (NULL = the default list). MOQC_ERR_INVAL for an empty
+ * list or a name of 0 or more than 31 bytes. */
+int moqc_tls_alpn_init(moqc_tls_alpn *a, const char *const *names, size_t n);
+void moqc_tls_alpn_free(moqc_tls_alpn *a);
+
+/* New QUIC server session for cert accepting the ALPNs in a (which must
+ * outlive the session). MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
+int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
+                            const moqc_tls_alpn *a);
+
+/* Client side verification state (embedded in a client connection). */
+typedef struct moqc_tls_client {
+  gnutls_certificate_credentials_t cred;
+  char *hostname;      /* name checked against the certificate */
+  bool sni;            /* hostname is a DNS name: send it as SNI */
+  bool disable_verify;
+  bool has_pin;
+  uint8_t pin[32];
+  char err[256];       /* why the certificate was refused ("" if not) */
+} moqc_tls_client;
+
+/* Prepare verification: load the trust (CA file or system), parse the pin.
+ * MOQC_OK, MOQC_ERR_TLS (unreadable CA file, malformed pin; err says why) or
+ * MOQC_ERR_NOMEM. */
+int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_quic_tls_client *o);
+void moqc_tls_client_free(moqc_tls_client *c);
+
+/* New QUIC client session offering the ALPNs in a (most preferred first).
+ * MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
+int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moqc_tls_alpn *a);
+
+/* The ALPN negotiated on session into out (NUL-terminated, cap bytes).
+ * Returns false if none. */
+bool moqc_tls_selected_alpn(gnutls_session_t s, char *out, size_t cap);
+
+/* Parse a hex SHA-256 (64 digits, optional ':' separators). */
+bool moqc_tls_parse_fingerprint(const char *hex, uint8_t out[32]);
+
+/* Human-readable name of a TLS alert ("bad_certificate"...). */
+const char *moqc_tls_alert_str(uint8_t alert);
+
+#endif

@@ -1,0 +1,425 @@
+/* Unit tests: src/model/origin*.c and front.c (announcements, routing,
+ * replacement, lingering takeover, views). */
+#include "test_model_common.h"
+
+#define SEC 1000000000ULL
+
+/* A publisher: one broadcast with one track "v". */
+typedef struct pub {
+  moqc_broadcast_producer *bp;
+  moqc_track_producer *tp;
+  moqc_broadcast_consumer *bc;
+} pub;
+
+static pub pub_new(moqc_env *env) {
+  pub p;
+  p.bp = moqc_broadcast_producer_new(env);
+  p.tp = moqc_broadcast_producer_create_track(p.bp, "v", NULL, NULL);
+  p.bc = moqc_broadcast_producer_consume(p.bp);
+  assert_non_null(p.tp);
+  assert_non_null(p.bc);
+  return p;
+}
+
+/* Drop the publisher abruptly (a disconnect). */
+static void pub_drop(pub *p) {
+  moqc_broadcast_consumer_del(p->bc);
+  moqc_track_producer_del(p->tp);
+  moqc_broadcast_producer_del(p->bp);
+}
+
+static void expect_ann(moqc_origin_consumer *c, const char *path, bool active) {
+  moqc_announce a;
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_OK);
+  assert_string_equal(a.path, path);
+  assert_int_equal(a.active, active);
+  if (active) assert_non_null(a.route);
+  else assert_null(a.route);
+}
+
+static void expect_no_ann(moqc_origin_consumer *c) {
+  moqc_announce a;
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_ERR_AGAIN);
+}
+
+static moqc_origin *origin_new(moqc_env *env, uint64_t linger_ns) {
+  moqc_origin_config cfg = {42, linger_ns};
+  moqc_origin *o = moqc_origin_new(env, &cfg);
+  assert_non_null(o);
+  assert_int_equal(moqc_origin_id(o), 42);
+  return o;
+}
+
+static void test_announce_order_and_prefixes(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  pub a = pub_new(env), b = pub_new(env), c = pub_new(env);
+  moqc_origin_consumer *all = moqc_origin_consume(o, "");
+  moqc_origin_consumer *foo = moqc_origin_consume(o, "/foo/");
+  int n = 0;
+  moqc_origin_consumer_set_waker(foo, tm_count, &n);
+  moqc_route r = {{7, 8}, 2};
+  assert_int_equal(moqc_origin_publish(o, "/foo//a/", a.bc, &r), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(o, "foobar/b", b.bc, NULL), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(o, "foo", c.bc, NULL), MOQC_OK);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  moqc_announce ann;
+  assert_int_equal(moqc_origin_consumer_next(all, &ann), MOQC_OK);
+  assert_string_equal(ann.path, "foo/a"); /* normalised */
+  assert_int_equal(ann.route->n_hops, 2);
+  assert_int_equal(ann.route->hops[1], 8);
+  expect_ann(all, "foobar/b", true);
+  expect_ann(all, "foo", true);
+  expect_no_ann(all);
+  expect_ann(foo, "foo/a", true); /* segment-aware: no foobar/b */
+  expect_ann(foo, "foo", true);
+  expect_no_ann(foo);
+  /* a late consumer starts with the active set */
+  moqc_origin_consumer *late = moqc_origin_consume(o, "foobar");
+  expect_ann(late, "foobar/b", true);
+  expect_no_ann(late);
+  assert_int_equal(moqc_origin_unpublish(o, "foo/a"), MOQC_OK);
+  assert_int_equal(moqc_origin_unpublish(o, "foo/a"), MOQC_ERR_NOT_FOUND);
+  expect_ann(all, "foo/a", false);
+  expect_ann(foo, "foo/a", false);
+  expect_no_ann(late);
+  /* active then ended before a consumer read: it never hears of it */
+  assert_int_equal(moqc_origin_publish(o, "foo/a", a.bc, NULL), MOQC_OK);
+  assert_int_equal(moqc_origin_unpublish(o, "foo/a"), MOQC_OK);
+  expect_no_ann(foo);
+  /* a finished source is unannounced */
+  moqc_broadcast_producer_finish(b.bp);
+  moqc_env_run(env);
+  expect_ann(late, "foobar/b", false);
+  expect_ann(all, "foobar/b", false);
+  expect_no_ann(all);
+  /* an already-ended broadcast is refused */
+  assert_int_equal(moqc_origin_publish(o, "x", b.bc, NULL), MOQC_ERR_CLOSED);
+  moqc_origin_consumer_del(late);
+  moqc_origin_consumer_del(foo);
+  moqc_origin_consumer_del(all);
+  pub_drop(&a);
+  pub_drop(&b);
+  pub_drop(&c);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+static void test_request_unroutable(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  pub a = pub_new(env);
+  int err = 0;
+  assert_null(moqc_origin_request(o, "room/a", &err));
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  assert_int_equal(moqc_origin_publish(o, "room/a", a.bc, NULL), MOQC_OK);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "other");
+  assert_null(moqc_origin_consumer_request(oc, "room/a", &err)); /* outside its prefix */
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  assert_null(moqc_origin_request(o, "room", &err)); /* a prefix is not a broadcast */
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, "/room/a", &err);
+  assert_non_null(bc);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, "v", NULL, &err);
+  assert_non_null(tc);
+  assert_null(moqc_broadcast_consumer_subscribe(bc, "nope", NULL, &err));
+  assert_int_equal(err, MOQC_ERR_NOT_FOUND);
+  tm_group1(a.tp, "data");
+  moqc_env_run(env);
+  moqc_group_consumer *g = tm_expect_group(tc, 0);
+  tm_expect_frame(g, "data");
+  moqc_group_consumer_del(g);
+  /* source track finishes: the front track finishes too */
+  moqc_track_producer_finish(a.tp);
+  moqc_env_run(env);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc);
+  moqc_origin_consumer_del(oc);
+  pub_drop(&a);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+static void test_replace_live_source(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 5 * SEC);
+  pub a = pub_new(env), b = pub_new(env);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "");
+  assert_int_equal(moqc_origin_publish(o, "live", a.bc, NULL), MOQC_OK);
+  expect_ann(oc, "live", true);
+  moqc_broadcast_consumer *front = moqc_origin_request(o, "live", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL);
+  tm_group1(a.tp, "from-a");
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  assert_int_equal(moqc_origin_publish(o, "live", b.bc, NULL), MOQC_OK);
+  moqc_env_run(env);
+  expect_ann(oc, "live", false); /* ended, then active: never two actives */
+  expect_ann(oc, "live", true);
+  expect_no_ann(oc);
+  /* the old front ends cleanly; a new request reaches the new source */
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_ERR_CLOSED);
+  moqc_broadcast_consumer *front2 = moqc_origin_request(o, "live", NULL);
+  moqc_track_consumer *tc2 = moqc_broadcast_consumer_subscribe(front2, "v", NULL, NULL);
+  tm_group1(b.tp, "from-b");
+  moqc_env_run(env);
+  g = tm_expect_group(tc2, 0);
+  tm_expect_frame(g, "from-b");
+  moqc_group_consumer_del(g);
+  moqc_track_consumer_del(tc2);
+  moqc_broadcast_consumer_del(front2);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(front);
+  moqc_origin_consumer_del(oc);
+  pub_drop(&a);
+  pub_drop(&b);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+static void test_linger_takeover(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_origin *o = origin_new(env, 5 * SEC);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "");
+  pub a = pub_new(env);
+  assert_int_equal(moqc_origin_publish(o, "live", a.bc, NULL), MOQC_OK);
+  expect_ann(oc, "live", true);
+  moqc_broadcast_consumer *front = moqc_origin_request(o, "live", NULL);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.priority = 5;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(front, "v", &sub, NULL);
+  assert_non_null(tc);
+  /* the subscriber's demand reaches the source */
+  assert_int_equal(moqc_track_producer_demand(a.tp).consumers, 1);
+  assert_int_equal(moqc_track_producer_demand(a.tp).aggregate.priority, 5);
+  int wakes = 0;
+  moqc_track_consumer_set_waker(tc, tm_count, &wakes);
+  tm_group1(a.tp, "a0");
+  tm_group1(a.tp, "a1");
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  tm_expect_group_del(tc, 1);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+
+  /* the source vanishes: the path lingers, the subscriber sees nothing */
+  pub_drop(&a);
+  moqc_env_run(env);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 4 * SEC);
+  moqc_env_run(env);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_OK);
+  expect_no_ann(oc);
+  /* still routable while lingering */
+  moqc_broadcast_consumer *front_b = moqc_origin_request(o, "live", NULL);
+  assert_non_null(front_b);
+  moqc_broadcast_consumer_del(front_b);
+
+  /* a new source takes over within the window */
+  pub b = pub_new(env);
+  tm_group1(b.tp, "b0");
+  tm_group1(b.tp, "b1");
+  tm_group1(b.tp, "b2");
+  assert_int_equal(moqc_origin_publish(o, "live", b.bc, NULL), MOQC_OK);
+  wakes = 0;
+  moqc_env_run(env);
+  assert_int_equal(wakes, 1);
+  /* new source's latest arrives; b0 and b1 are already cached as 0, 1 */
+  g = tm_expect_group(tc, 2);
+  tm_expect_frame(g, "b2");
+  moqc_group_consumer_del(g);
+  tm_group1(b.tp, "b3");
+  moqc_env_run(env);
+  g = tm_expect_group(tc, 3);
+  tm_expect_frame(g, "b3");
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_producer_demand(b.tp).aggregate.priority, 5);
+  /* past the old deadline: nothing expires, no announcement */
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 10 * SEC);
+  moqc_env_run(env);
+  expect_no_ann(oc);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+  /* the subscriber leaving drops the upstream subscription at once */
+  moqc_track_consumer_del(tc);
+  assert_int_equal(moqc_track_producer_demand(b.tp).consumers, 0);
+  moqc_broadcast_consumer_del(front);
+  moqc_origin_consumer_del(oc);
+  pub_drop(&b);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+static void test_linger_expiry(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_origin *o = origin_new(env, 2 * SEC);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "");
+  pub a = pub_new(env);
+  moqc_origin_publish(o, "live", a.bc, NULL);
+  expect_ann(oc, "live", true);
+  moqc_broadcast_consumer *front = moqc_origin_request(o, "live", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL);
+  tm_group1(a.tp, "a0");
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  pub_drop(&a);
+  moqc_env_run(env);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 2 * SEC - 1);
+  moqc_env_run(env);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+  expect_no_ann(oc);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 1);
+  moqc_env_run(env);
+  expect_ann(oc, "live", false);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_DROPPED);
+  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_ERR_DROPPED);
+  int err = 0;
+  assert_null(moqc_origin_request(o, "live", &err));
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+
+  /* an explicit abort lingers too; expiry ends the front tracks with Dropped */
+  pub b = pub_new(env);
+  moqc_origin_publish(o, "now", b.bc, NULL);
+  expect_ann(oc, "now", true);
+  moqc_broadcast_consumer *f2 = moqc_origin_request(o, "now", NULL);
+  moqc_track_consumer *t2 = moqc_broadcast_consumer_subscribe(f2, "v", NULL, NULL);
+  moqc_broadcast_producer_abort(b.bp, MOQC_CODE_APP_BASE + 2);
+  moqc_env_run(env);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 2 * SEC);
+  moqc_env_run(env);
+  expect_ann(oc, "now", false);
+  assert_int_equal(moqc_track_consumer_recv_group(t2, &g), MOQC_ERR_DROPPED);
+  moqc_track_consumer_del(t2);
+  moqc_broadcast_consumer_del(f2);
+  pub_drop(&b);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(front);
+  moqc_origin_consumer_del(oc);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+static void test_linger_zero_propagates_code(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "");
+  pub a = pub_new(env);
+  moqc_origin_publish(o, "p", a.bc, NULL);
+  expect_ann(oc, "p", true);
+  moqc_broadcast_consumer *front = moqc_origin_request(o, "p", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL);
+  moqc_broadcast_producer_abort(a.bp, MOQC_CODE_APP_BASE + 2);
+  moqc_env_run(env);
+  expect_ann(oc, "p", false);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_APP_BASE + 2);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(front);
+  moqc_origin_consumer_del(oc);
+  pub_drop(&a);
+  moqc_origin_unref(o);
+  moqc_env_del(env);
+}
+
+static void test_scope_and_root(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  moqc_origin *room = moqc_origin_with_root(o, "room/1");
+  const char *only_bob[] = {"bob"};
+  moqc_origin *bob = moqc_origin_scope(room, only_bob, 1);
+  const char *rooms[] = {"room/2", "room/1/alice"};
+  moqc_origin *sc = moqc_origin_scope(o, rooms, 2);
+  assert_non_null(room);
+  assert_non_null(bob);
+  assert_non_null(sc);
+  assert_int_equal(moqc_origin_id(room), 42); /* shared state */
+  moqc_origin_consumer *top = moqc_origin_consume(o, "");
+  moqc_origin_consumer *rc = moqc_origin_consume(room, "");
+  moqc_origin_consumer *bc = moqc_origin_consume(bob, "");
+  moqc_origin_consumer *scc = moqc_origin_consume(sc, "");
+  pub alice = pub_new(env), bobp = pub_new(env), other = pub_new(env);
+  assert_int_equal(moqc_origin_publish(room, "alice", alice.bc, NULL), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(bob, "bob/cam", bobp.bc, NULL), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(bob, "carol", other.bc, NULL), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_origin_publish(o, "room/2/x", other.bc, NULL), MOQC_OK);
+  expect_ann(top, "room/1/alice", true);
+  expect_ann(top, "room/1/bob/cam", true);
+  expect_ann(top, "room/2/x", true);
+  expect_ann(rc, "alice", true); /* root stripped */
+  expect_ann(rc, "bob/cam", true);
+  expect_no_ann(rc);
+  expect_ann(bc, "bob/cam", true);
+  expect_no_ann(bc);
+  expect_ann(scc, "room/1/alice", true);
+  expect_ann(scc, "room/2/x", true);
+  expect_no_ann(scc);
+  int err = 0;
+  moqc_broadcast_consumer *f = moqc_origin_request(room, "alice", &err);
+  assert_non_null(f);
+  moqc_broadcast_consumer_del(f);
+  f = moqc_origin_request(o, "room/1/alice", &err);
+  assert_non_null(f);
+  moqc_broadcast_consumer_del(f);
+  assert_null(moqc_origin_request(bob, "alice", &err)); /* outside the scope */
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  assert_null(moqc_origin_request(sc, "room/1/bob/cam", &err));
+  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  f = moqc_origin_consumer_request(bc, "bob/cam", &err);
+  assert_non_null(f);
+  moqc_broadcast_consumer_del(f);
+  assert_int_equal(moqc_origin_unpublish(room, "bob/cam"), MOQC_OK);
+  expect_ann(bc, "bob/cam", false);
+  expect_ann(top, "room/1/bob/cam", false);
+  expect_ann(rc, "bob/cam", false);
+  /* dropping the parent view does not close the shared state */
+  moqc_origin_unref(o);
+  expect_no_ann(rc);
+  moqc_origin_consumer_del(scc);
+  moqc_origin_consumer_del(bc);
+  moqc_origin_consumer_del(rc);
+  moqc_origin_unref(sc);
+  moqc_origin_unref(bob);
+  moqc_announce a;
+  assert_int_equal(moqc_origin_consumer_next(top, &a), MOQC_ERR_AGAIN);
+  moqc_origin_unref(room); /* the last view: consumers see the origin close */
+  assert_int_equal(moqc_origin_consumer_next(top, &a), MOQC_ERR_CLOSED);
+  moqc_origin_consumer_del(top);
+  pub_drop(&alice);
+  pub_drop(&bobp);
+  pub_drop(&other);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_announce_order_and_prefixes),
+      cmocka_unit_test(test_request_unroutable),
+      cmocka_unit_test(test_replace_live_source),
+      cmocka_unit_test(test_linger_takeover),
+      cmocka_unit_test(test_linger_expiry),
+      cmocka_unit_test(test_linger_zero_propagates_code),
+      cmocka_unit_test(test_scope_and_root),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,456 @@
+/* Unit tests: src/model/track.c, track_consumer.c, cache.c. */
+#include "test_model_common.h"
+
+#define MS 1000000ULL
+
+static moqc_track_producer *track_new(moqc_env *env, uint64_t latency_ms) {
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = latency_ms;
+  moqc_track_producer *t = moqc_track_producer_new(env, "video", &info);
+  assert_non_null(t);
+  return t;
+}
+
+static void create1(moqc_track_producer *t, uint64_t seq, const char *s) {
+  moqc_group_producer *g = NULL;
+  assert_int_equal(moqc_track_producer_create_group(t, seq, &g), MOQC_OK);
+  assert_int_equal(tm_write(g, s), MOQC_OK);
+  assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+  moqc_group_producer_del(g);
+}
+
+static void expect_again(moqc_track_consumer *c) {
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_AGAIN);
+}
+
+static void test_out_of_order_arrival(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_track_consumer *c = moqc_track_producer_consume(t, NULL);
+  expect_again(c);
+  create1(t, 5, "five");
+  create1(t, 3, "three");
+  moqc_group_consumer *g = tm_expect_group(c, 5);
+  tm_expect_frame(g, "five");
+  moqc_group_consumer_del(g);
+  g = tm_expect_group(c, 3); /* arrival order, not sequence order */
+  tm_expect_frame(g, "three");
+  moqc_group_consumer_del(g);
+  expect_again(c);
+  assert_int_equal(moqc_track_producer_latest(t), 5);
+  /* append continues from the highest sequence */
+  tm_group1(t, "six");
+  tm_expect_group_del(c, 6);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_late_joiner_starts_at_latest(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  tm_group1(t, "g0");
+  tm_group1(t, "g1");
+  create1(t, 4, "g4");
+  moqc_track_consumer *c = moqc_track_producer_consume(t, NULL);
+  assert_int_equal(moqc_track_consumer_latest(c), 4);
+  moqc_group_consumer *g = tm_expect_group(c, 4);
+  tm_expect_frame(g, "g4");
+  moqc_group_consumer_del(g);
+  expect_again(c);
+  int n = 0;
+  moqc_track_consumer_set_waker(c, tm_count, &n);
+  tm_group1(t, "g5");
+  assert_int_equal(n, 0);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  tm_expect_group_del(c, 5);
+  /* an older group arriving late is below the start: skipped */
+  create1(t, 3, "g3");
+  expect_again(c);
+  /* an early subscriber (start 0) gets everything in arrival order */
+  moqc_track_consumer *all = moqc_track_producer_consume(
+      t, &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
+  tm_expect_group_del(all, 0);
+  tm_expect_group_del(all, 1);
+  tm_expect_group_del(all, 4);
+  tm_expect_group_del(all, 5);
+  tm_expect_group_del(all, 3);
+  expect_again(all);
+  moqc_track_consumer_del(all);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_start_end_subscription(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  for (int i = 0; i < 5; i++) tm_group1(t, "x");
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 1;
+  sub.end = 2;
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &sub);
+  tm_expect_group_del(c, 1);
+  tm_expect_group_del(c, 2);
+  expect_again(c); /* 3 and 4 held back */
+  tm_group1(t, "x"); /* 5: also held */
+  expect_again(c);
+  sub.end = 3;
+  assert_int_equal(moqc_track_consumer_update(c, &sub), MOQC_OK);
+  tm_expect_group_del(c, 3);
+  expect_again(c);
+  sub.end = MOQC_GROUP_NONE;
+  moqc_track_consumer_update(c, &sub);
+  tm_expect_group_del(c, 4);
+  tm_expect_group_del(c, 5);
+  expect_again(c);
+  /* finished but a group is still held: not closed until it is delivered */
+  moqc_subscription sub2 = MOQC_SUBSCRIPTION_DEFAULT;
+  sub2.start = 0;
+  sub2.end = 0;
+  moqc_track_consumer *d = moqc_track_producer_consume(t, &sub2);
+  tm_expect_group_del(d, 0);
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
+  expect_again(d);
+  sub2.end = 1;
+  moqc_track_consumer_update(d, &sub2);
+  tm_expect_group_del(d, 1);
+  moqc_group_consumer *g = NULL;
+  sub2.end = MOQC_GROUP_NONE;
+  moqc_track_consumer_update(d, &sub2);
+  for (uint64_t s = 2; s <= 5; s++) tm_expect_group_del(d, s);
+  assert_int_equal(moqc_track_consumer_recv_group(d, &g), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(d);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_duplicate_and_finish_rules(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_group_producer *open = NULL, *g = NULL;
+  assert_int_equal(moqc_track_producer_create_group(t, 4, &open), MOQC_OK);
+  assert_int_equal(moqc_track_producer_create_group(t, 4, &g), MOQC_ERR_DUPLICATE);
+  create1(t, 2, "two");
+  assert_int_equal(moqc_track_producer_create_group(t, 2, &g), MOQC_ERR_DUPLICATE);
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK); /* final = 5 */
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 0,
+                                                                             MOQC_GROUP_NONE});
+  assert_int_equal(moqc_track_consumer_final(c), 5);
+  assert_int_equal(moqc_track_producer_create_group(t, 5, &g), MOQC_ERR_STATE);
+  assert_null(moqc_track_producer_append_group(t));
+  /* lower groups may still arrive after finish */
+  create1(t, 3, "three");
+  tm_expect_group_del(c, 4);
+  tm_expect_group_del(c, 2);
+  tm_expect_group_del(c, 3);
+  moqc_group_consumer *x = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c, &x), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_producer_finish_at(t, 7), MOQC_ERR_STATE);
+  moqc_group_producer_finish(open);
+  moqc_group_producer_del(open);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* finish_at ahead of the live edge: closed once the edge reaches it */
+  t = track_new(env, 5000);
+  tm_group1(t, "0");
+  assert_int_equal(moqc_track_producer_finish_at(t, 0), MOQC_ERR_INVAL);
+  assert_int_equal(moqc_track_producer_finish_at(t, 3), MOQC_OK);
+  c = moqc_track_producer_consume(t, NULL);
+  tm_expect_group_del(c, 0);
+  expect_again(c);
+  tm_group1(t, "1");
+  tm_group1(t, "2");
+  assert_null(moqc_track_producer_append_group(t));
+  tm_expect_group_del(c, 1);
+  tm_expect_group_del(c, 2);
+  assert_int_equal(moqc_track_consumer_recv_group(c, &x), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_eviction_by_age(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_track_producer *t = track_new(env, 100);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *slow = moqc_track_producer_consume(t, &from0);
+  moqc_track_consumer *holder = moqc_track_producer_consume(t, &from0);
+  tm_group1(t, "g0");
+  moqc_group_consumer *held = tm_expect_group(holder, 0);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 10 * MS);
+  tm_group1(t, "g1");
+  tm_group1(t, "g2");
+  size_t before = moqc_env_cache_bytes(env);
+  assert_int_equal(before, 6);
+  /* 90 ms later g0 (age 100 ms) expires by timer alone, no new group needed */
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 89 * MS);
+  moqc_group_consumer *x = NULL;
+  assert_int_equal(moqc_track_consumer_fetch_group(slow, 0, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 1 * MS);
+  assert_int_equal(moqc_track_consumer_fetch_group(slow, 0, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_env_cache_bytes(env), 4);
+  /* much later: g1 expires, g2 is the latest and stays */
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 1000 * MS);
+  assert_int_equal(moqc_track_consumer_fetch_group(slow, 1, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(slow, 2, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  assert_int_equal(moqc_env_cache_bytes(env), 2);
+  /* the slow consumer skips what expired before it got there */
+  tm_expect_group_del(slow, 2);
+  /* the holder still reads its evicted group in full */
+  tm_expect_frame(held, "g0");
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(held, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(held);
+  /* an evicted sequence may be created again */
+  create1(t, 0, "again");
+  moqc_track_consumer_del(holder);
+  moqc_track_consumer_del(slow);
+  moqc_track_producer_del(t);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
+static void write_kb(moqc_track_producer *t, moqc_group_producer **out, char fill) {
+  char buf[1000];
+  memset(buf, fill, sizeof buf);
+  moqc_group_producer *g = moqc_track_producer_append_group(t);
+  assert_non_null(g);
+  assert_int_equal(moqc_group_producer_write_frame_copy(g, buf, sizeof buf, 0), MOQC_OK);
+  if (out) {
+    *out = g;
+    return;
+  }
+  moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+}
+
+static void test_eviction_by_budget(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(2500);
+  moqc_track_producer *a = track_new(env, 60000);
+  moqc_track_producer *b = track_new(env, 60000);
+  moqc_track_consumer *ca = moqc_track_producer_consume(a, NULL);
+  write_kb(a, NULL, 'a'); /* a0 */
+  moqc_group_consumer *slow = tm_expect_group(ca, 0); /* received, not read */
+  write_kb(b, NULL, 'b'); /* b0 */
+  assert_int_equal(moqc_env_cache_bytes(env), 2000);
+  write_kb(a, NULL, 'a'); /* a1: 3000 > 2500, the oldest non-latest (a0) goes */
+  assert_int_equal(moqc_env_cache_bytes(env), 2000);
+  moqc_group_consumer *x = NULL;
+  assert_int_equal(moqc_track_consumer_fetch_group(ca, 0, &x), MOQC_ERR_NOT_FOUND);
+  moqc_track_consumer *cb = moqc_track_producer_consume(b, &(moqc_subscription){
+                                                               0, false, 0, 0, MOQC_GROUP_NONE});
+  write_kb(b, NULL, 'b'); /* b1: b0 is now the globally oldest non-latest */
+  assert_int_equal(moqc_env_cache_bytes(env), 2000);
+  assert_int_equal(moqc_track_consumer_fetch_group(cb, 0, &x), MOQC_ERR_NOT_FOUND);
+  tm_expect_group_del(cb, 1); /* b0 skipped: evicted before cb reached it */
+  /* the slow reader still reads its evicted group fully */
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(slow, &f), MOQC_OK);
+  assert_int_equal(f.payload.len, 1000);
+  assert_int_equal(moqc_slice_ptr(&f.payload)[999], 'a');
+  moqc_slice_release(&f.payload);
+  assert_int_equal(moqc_group_consumer_read_frame(slow, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(slow);
+  /* the latest group of each track is kept even over budget */
+  moqc_env_set_cache_budget(env, 500);
+  assert_int_equal(moqc_env_cache_bytes(env), 2000);
+  assert_int_equal(moqc_track_consumer_fetch_group(ca, 1, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  /* growth of an open, cached group is charged too */
+  moqc_env_set_cache_budget(env, 3500);
+  moqc_group_producer *open = NULL;
+  write_kb(a, &open, 'c'); /* a2: 3000 */
+  assert_int_equal(moqc_env_cache_bytes(env), 3000);
+  char more[1000] = {0};
+  assert_int_equal(moqc_group_producer_write_frame_copy(open, more, sizeof more, 0), MOQC_OK);
+  assert_int_equal(moqc_env_cache_bytes(env), 3000); /* 4000 > 3500: a1 evicted */
+  assert_int_equal(moqc_track_consumer_fetch_group(ca, 1, &x), MOQC_ERR_NOT_FOUND);
+  moqc_group_producer_finish(open);
+  moqc_group_producer_del(open);
+  moqc_track_consumer_del(cb);
+  moqc_track_consumer_del(ca);
+  moqc_track_producer_del(a);
+  moqc_track_producer_del(b);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
+static void test_abort_reaches_every_level(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c1 = moqc_track_producer_consume(t, &from0);
+  moqc_track_consumer *c2 = moqc_track_producer_consume(t, &from0);
+  tm_group1(t, "done");
+  moqc_group_producer *open = moqc_track_producer_append_group(t);
+  assert_int_equal(tm_write(open, "partial"), MOQC_OK);
+  moqc_group_consumer *d1 = tm_expect_group(c1, 0);
+  moqc_group_consumer *o1 = tm_expect_group(c1, 1);
+  moqc_group_consumer *o2 = moqc_group_consumer_clone(o1);
+  tm_expect_group_del(c2, 0);
+  tm_expect_group_del(c2, 1);
+  expect_again(c2);
+  int n = 0;
+  moqc_track_consumer_set_waker(c2, tm_count, &n);
+  moqc_track_producer_abort(t, MOQC_CODE_APP_BASE + 9);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c1, &g), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_track_consumer_recv_group(c2, &g), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_track_consumer_code(c2), MOQC_CODE_APP_BASE + 9);
+  moqc_frame f;
+  /* the open group's consumers see it */
+  assert_int_equal(moqc_group_consumer_read_frame(o1, &f), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_group_consumer_read_frame(o2, &f), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_group_consumer_code(o2), MOQC_CODE_APP_BASE + 9);
+  assert_int_equal(tm_write(open, "more"), MOQC_ERR_STATE);
+  /* a finished group already received stays readable */
+  tm_expect_frame(d1, "done");
+  assert_null(moqc_track_producer_append_group(t));
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_group_consumer_del(d1);
+  moqc_group_consumer_del(o1);
+  moqc_group_consumer_del(o2);
+  moqc_group_producer_del(open);
+  moqc_track_consumer_del(c1);
+  moqc_track_consumer_del(c2);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_dropped_vs_finished(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_track_producer *t2 = moqc_track_producer_clone(t);
+  moqc_track_consumer *c = moqc_track_producer_consume(t, NULL);
+  tm_group1(t, "x");
+  moqc_track_producer_del(t);
+  tm_expect_group_del(c, 0);
+  expect_again(c); /* one producer left */
+  moqc_track_producer_del(t2);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_code(c), MOQC_CODE_DROPPED);
+  moqc_track_consumer_del(c);
+
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, NULL);
+  tm_group1(t, "y");
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
+  moqc_track_producer_del(t);
+  g = tm_expect_group(c, 0); /* still delivered after the producer went */
+  tm_expect_frame(g, "y");
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_code(c), MOQC_CODE_CANCEL);
+  moqc_track_consumer_del(c);
+  moqc_env_del(env);
+}
+
+static void test_demand_aggregate(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  int n = 0;
+  moqc_track_producer_set_waker(t, tm_count, &n);
+  moqc_track_demand d = moqc_track_producer_demand(t);
+  assert_int_equal(d.consumers, 0);
+  moqc_subscription s1 = {3, false, 100, 10, 20};
+  moqc_subscription s2 = {7, true, 50, 5, MOQC_GROUP_NONE};
+  moqc_track_consumer *c1 = moqc_track_producer_consume(t, &s1);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  d = moqc_track_producer_demand(t);
+  assert_int_equal(d.consumers, 1);
+  assert_int_equal(d.aggregate.priority, 3);
+  assert_false(d.aggregate.ordered);
+  assert_int_equal(d.aggregate.end, 20);
+  moqc_track_consumer *c2 = moqc_track_producer_consume(t, &s2);
+  moqc_env_run(env);
+  assert_int_equal(n, 2);
+  d = moqc_track_producer_demand(t);
+  assert_int_equal(d.consumers, 2);
+  assert_int_equal(d.aggregate.priority, 7);
+  assert_true(d.aggregate.ordered);
+  assert_int_equal(d.aggregate.latency_max_ms, 100);
+  assert_int_equal(d.aggregate.start, 5);
+  assert_int_equal(d.aggregate.end, MOQC_GROUP_NONE);
+  s1.priority = 9;
+  moqc_track_consumer_update(c1, &s1);
+  moqc_env_run(env);
+  assert_int_equal(n, 3);
+  assert_int_equal(moqc_track_producer_demand(t).aggregate.priority, 9);
+  moqc_track_consumer_del(c2);
+  moqc_env_run(env);
+  assert_int_equal(n, 4);
+  d = moqc_track_producer_demand(t);
+  assert_int_equal(d.consumers, 1);
+  assert_int_equal(d.aggregate.end, 20);
+  moqc_track_consumer_del(c1);
+  moqc_env_run(env);
+  assert_int_equal(n, 5);
+  assert_int_equal(moqc_track_producer_demand(t).consumers, 0);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+static void test_insert_shared_group(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *src = track_new(env, 5000);
+  moqc_track_producer *relay = track_new(env, 5000);
+  moqc_track_consumer *in = moqc_track_producer_consume(src, NULL);
+  moqc_track_consumer *out = moqc_track_producer_consume(relay, NULL);
+  moqc_group_producer *g = moqc_track_producer_append_group(src);
+  moqc_group_consumer *gc = tm_expect_group(in, 0);
+  assert_int_equal(moqc_track_producer_insert_group(relay, gc), MOQC_OK);
+  assert_int_equal(moqc_track_producer_insert_group(relay, gc), MOQC_ERR_DUPLICATE);
+  moqc_group_consumer_del(gc);
+  moqc_group_consumer *r = tm_expect_group(out, 0);
+  assert_int_equal(tm_write(g, "live"), MOQC_OK); /* written after the insert */
+  tm_expect_frame(r, "live");
+  assert_int_equal(moqc_env_cache_bytes(env), 4); /* one group, two caches: counted once */
+  moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+  moqc_group_consumer_del(r);
+  moqc_track_consumer_del(in);
+  moqc_track_consumer_del(out);
+  moqc_track_producer_del(src);
+  moqc_track_producer_del(relay);
+  moqc_env_del(env);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_out_of_order_arrival),
+      cmocka_unit_test(test_late_joiner_starts_at_latest),
+      cmocka_unit_test(test_start_end_subscription),
+      cmocka_unit_test(test_duplicate_and_finish_rules),
+      cmocka_unit_test(test_eviction_by_age),
+      cmocka_unit_test(test_eviction_by_budget),
+      cmocka_unit_test(test_abort_reaches_every_level),
+      cmocka_unit_test(test_dropped_vs_finished),
+      cmocka_unit_test(test_demand_aggregate),
+      cmocka_unit_test(test_insert_shared_group),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,277 @@
+/* Helpers shared by the session tests (tests/unit/test_session_*.c): a pair
+ * of sessions over the in-memory transport, driven in virtual time. */
+#ifndef MOQC_TEST_SESSION_COMMON_H
+#define MOQC_TEST_SESSION_COMMON_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "memtransport.h"
+#include "moqc/error.h"
+#include "moqc/model.h"
+#include "moqc/session.h"
+
+#define MS ((uint64_t)1000000)
+#define SEC ((uint64_t)1000000000)
+
+/* Every test runs once per version: the version rides in cmocka's state. */
+static int ts_versions[3] = {3, 4, 5};
+#define TS_TEST3(fn)                                          \
+  cmocka_unit_test_prestate(fn, &ts_versions[0]),             \
+      cmocka_unit_test_prestate(fn, &ts_versions[1]),         \
+      cmocka_unit_test_prestate(fn, &ts_versions[2])
+static inline int ts_version(void **state) { return *(int *)*state; }
+
+/* ---- driving time ------------------------------------------------------------------- */
+
+static inline void ts_settle(moqc_env *env) {
+  for (int i = 0; i < 1000 && moqc_env_pending(env); i++) moqc_env_run(env);
+}
+
+/* Run timers and wakers until virtual time `until`. */
+static inline void ts_run_until(moqc_env *env, uint64_t until) {
+  moqc_clock *c = moqc_env_clock(env);
+  for (int i = 0; i < 10000000; i++) {
+    ts_settle(env);
+    uint64_t next = moqc_clock_next(c);
+    if (next > until) break;
+    moqc_clock_advance(c, next);
+  }
+  moqc_clock_advance(c, until);
+  ts_settle(env);
+}
+
+static inline void ts_run_for(moqc_env *env, uint64_t ns) {
+  ts_run_until(env, moqc_clock_now(moqc_env_clock(env)) + ns);
+}
+
+/* ---- a client/server pair ------------------------------------------------------------- */
+
+typedef struct ts_side {
+  moqc_session *s;
+  moqc_origin *pub, *sub;
+  bool closed, by_peer;
+  uint64_t code;
+  char reason[128];
+  int requests;
+  moqc_session_request req;
+  char req_path[256];
+} ts_side;
+
+typedef struct ts_pair {
+  moqc_env *env;
+  memlink *link;
+  int version;
+  ts_side cli, srv;
+  bool auto_accept;
+} ts_pair;
+
+static inline void ts_on_closed(void *ctx, moqc_session *s, uint64_t code, const char *reason,
+                                bool by_peer) {
+  ts_side *side = ctx;
+  (void)s;
+  side->closed = true;
+  side->code = code;
+  side->by_peer = by_peer;
+  snprintf(side->reason, sizeof side->reason, "%s", reason ? reason : "");
+}
+
+static inline void ts_on_request(void *ctx, moqc_session *s, const moqc_session_request *req) {
+  ts_side *side = ctx;
+  side->requests++;
+  side->req = *req;
+  snprintf(side->req_path, sizeof side->req_path, "%s", req->path ? req->path : "");
+  side->req.path = side->req_path;
+  assert_int_equal(moqc_session_accept(s, side->pub, side->sub), MOQC_OK);
+}
+
+typedef struct ts_opts {
+  memlink_config link;
+  bool have_link;
+  moqc_session_limits cli_limits, srv_limits;
+  bool cli_probe;
+  const char *cli_path;
+  bool no_cli_pub, no_cli_sub, no_srv_pub, no_srv_sub;
+} ts_opts;
+
+/* A pair on an existing env (several pairs may share one env). */
+static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, const ts_opts *o) {
+  memset(p, 0, sizeof *p);
+  ts_opts def;
+  memset(&def, 0, sizeof def);
+  if (!o) o = &def;
+  p->env = env;
+  p->version = version;
+  memlink_config lc = MEMLINK_CONFIG_DEFAULT;
+  if (o->have_link) lc = o->link;
+  p->link = memlink_new(moqc_env_clock(env), &lc);
+  assert_non_null(p->link);
+  char alpn[32];
+  snprintf(alpn, sizeof alpn, "moq-lite-%02d", version);
+  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
+  assert_int_equal(memlink_set_path(p->link, "/anon"), MOQC_OK);
+
+  moqc_origin_config oc = {0, 0};
+  if (!o->no_cli_pub) p->cli.pub = moqc_origin_new(env, &oc);
+  if (!o->no_cli_sub) p->cli.sub = moqc_origin_new(env, &oc);
+  if (!o->no_srv_pub) p->srv.pub = moqc_origin_new(env, &oc);
+  if (!o->no_srv_sub) p->srv.sub = moqc_origin_new(env, &oc);
+
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.is_server = true;
+  sc.ctx = &p->srv;
+  sc.on_request = ts_on_request;
+  sc.on_closed = ts_on_closed;
+  sc.limits = o->srv_limits;
+  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
+  assert_non_null(p->srv.s);
+
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.is_server = false;
+  sc.ctx = &p->cli;
+  sc.on_closed = ts_on_closed;
+  sc.limits = o->cli_limits;
+  sc.probe = o->cli_probe;
+  sc.path = o->cli_path;
+  p->cli.s = moqc_session_new(memlink_client(p->link), &sc);
+  assert_non_null(p->cli.s);
+  assert_int_equal(moqc_session_start(p->cli.s, p->cli.pub, p->cli.sub), MOQC_OK);
+  ts_run_for(env, 10 * MS);
+  assert_int_equal(p->srv.requests, 1);
+}
+
+static inline moqc_env *ts_env_new(void) {
+  moqc_env_config ec = {1 * SEC, 0};
+  moqc_env *env = moqc_env_new(&ec);
+  assert_non_null(env);
+  return env;
+}
+
+static inline void ts_pair_open(ts_pair *p, int version, const ts_opts *o) {
+  ts_pair_open_env(p, ts_env_new(), version, o);
+}
+
+/* Tear down a pair (the env is left alone). */
+static inline void ts_pair_close_env(ts_pair *p) {
+  moqc_session_del(p->cli.s);
+  moqc_session_del(p->srv.s);
+  ts_run_for(p->env, 10 * MS);
+  if (p->cli.pub) moqc_origin_unref(p->cli.pub);
+  if (p->cli.sub) moqc_origin_unref(p->cli.sub);
+  if (p->srv.pub) moqc_origin_unref(p->srv.pub);
+  if (p->srv.sub) moqc_origin_unref(p->srv.sub);
+  ts_settle(p->env);
+  memlink_del(p->link);
+  ts_settle(p->env);
+}
+
+static inline void ts_pair_close(ts_pair *p) {
+  moqc_env *env = p->env;
+  ts_pair_close_env(p);
+  moqc_env_del(env);
+}
+
+/* ---- publishing / consuming ---------------------------------------------------------------- */
+
+typedef struct ts_pub {
+  moqc_broadcast_producer *bp;
+  moqc_track_producer *tp;
+} ts_pub;
+
+/* Publish broadcast `path` with one track `name` into origin o. */
+static inline void ts_publish(ts_pub *pub, moqc_env *env, moqc_origin *o, const char *path,
+                              const char *name, const moqc_track_info *info) {
+  pub->bp = moqc_broadcast_producer_new(env);
+  assert_non_null(pub->bp);
+  int err = 0;
+  pub->tp = name ? moqc_broadcast_producer_create_track(pub->bp, name, info, &err) : NULL;
+  if (name) assert_non_null(pub->tp);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(pub->bp);
+  assert_int_equal(moqc_origin_publish(o, path, bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+}
+
+static inline void ts_pub_del(ts_pub *pub) {
+  if (pub->tp) moqc_track_producer_del(pub->tp);
+  if (pub->bp) moqc_broadcast_producer_del(pub->bp);
+  memset(pub, 0, sizeof *pub);
+}
+
+/* Subscribe to path/name on the subscribe origin o. */
+static inline moqc_track_consumer *ts_subscribe(moqc_origin *o, const char *path, const char *name,
+                                                const moqc_subscription *sub,
+                                                moqc_broadcast_consumer **bc_out) {
+  int err = 0;
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, path, &err);
+  assert_non_null(bc);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, name, sub, &err);
+  assert_non_null(tc);
+  if (bc_out) *bc_out = bc;
+  else moqc_broadcast_consumer_del(bc);
+  return tc;
+}
+
+/* Write one group of frames (each a NUL-terminated string). */
+static inline uint64_t ts_group(moqc_track_producer *tp, const char *const *frames, size_t n,
+                                bool finish) {
+  moqc_group_producer *g = moqc_track_producer_append_group(tp);
+  assert_non_null(g);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(moqc_group_producer_write_frame_copy(g, frames[i], strlen(frames[i]), 1000 + i),
+                     MOQC_OK);
+  if (finish) assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+  uint64_t seq = moqc_group_producer_sequence(g);
+  moqc_group_producer_del(g);
+  return seq;
+}
+
+/* Receive the next group and check it holds exactly these frames, finished. */
+static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq,
+                                   const char *const *frames, size_t n) {
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(g), seq);
+  for (size_t i = 0; i < n; i++) {
+    moqc_frame f;
+    assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_OK);
+    assert_int_equal(f.payload.len, strlen(frames[i]));
+    if (f.payload.len) assert_memory_equal(moqc_slice_ptr(&f.payload), frames[i], f.payload.len);
+    moqc_slice_release(&f.payload);
+  }
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(g);
+}
+
+/* Wait (in virtual time) for path to be announced in origin o. */
+static inline bool ts_wait_announce(moqc_env *env, moqc_origin *o, const char *path,
+                                    uint64_t max_ns) {
+  moqc_origin_consumer *c = moqc_origin_consume(o, "");
+  assert_non_null(c);
+  uint64_t end = moqc_clock_now(moqc_env_clock(env)) + max_ns;
+  bool found = false;
+  for (;;) {
+    moqc_announce a;
+    int rc;
+    while ((rc = moqc_origin_consumer_next(c, &a)) == MOQC_OK) {
+      if (strcmp(a.path, path) == 0) found = a.active;
+    }
+    if (found || moqc_clock_now(moqc_env_clock(env)) >= end) break;
+    ts_run_for(env, 1 * MS);
+  }
+  moqc_origin_consumer_del(c);
+  return found;
+}
+
+#endif
