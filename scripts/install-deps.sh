@@ -13,7 +13,7 @@ PKGS=(
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libnghttp3-dev
   libuv1-dev libjwt-gnutls-dev libwslay-dev libinih-dev
   # tests: cmocka, clang + compiler-rt for libFuzzer and sanitizers
-  libcmocka-dev clang libclang-rt-14-dev curl iproute2
+  libcmocka-dev clang libclang-rt-14-dev curl iproute2 openssl
   # interop tests: a real WebTransport client
   chromium
 )

@@ -275,13 +275,21 @@ static void serve_slow_check(moqc_session *s) {
   }
 }
 
+static bool go_delivered(const group_out *go) {
+  moqc_session *s = go->s;
+  return go->fin_sent && (!go->ss || s->t->ops->queued(s->t, go->ss->id) == 0);
+}
+
 void serve_tick(moqc_session *s) {
   /* Groups fully delivered leave the in-flight list. */
   SLIST_FOREACH_SAFE(it, nxt, &s->inflight) {
     (void)nxt;
     group_out *go = SLIST_ENTRY(it, group_out, inflight);
-    if (go->fin_sent && go->ss && s->t->ops->queued(s->t, go->ss->id) == 0) {
+    if (go_delivered(go)) {
+      pub_sub *ps = go->ps;
       go_destroy(go);
+      if (ps && !ps->obj.dead) ps_maybe_fin(ps);
+      if (s->closing) return;
       nxt = s->inflight.next;
     }
   }
@@ -362,12 +370,14 @@ static void ps_send_end(pub_sub *ps, uint64_t final) {
 }
 
 /* FIN the subscribe stream once the track ended and every group is accounted
- * for (written or reset). */
+ * for: reset, or written AND acknowledged (like moq-dev, which awaits each
+ * group stream's close before FIN; otherwise the FIN, on a control stream sent
+ * ahead of data, would overtake the last groups). */
 static void ps_maybe_fin(pub_sub *ps) {
   if (!ps->track_done || ps->fin_sent || !ps->ss) return;
   for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
     group_out *go = SLIST_ENTRY(it, group_out, link);
-    if (!go->fin_sent) return;
+    if (!go_delivered(go)) return;
   }
   moqc_session *s = ps->ss->s;
   if (moqc_lite_is_05(s->version) && !ps->end_sent) {

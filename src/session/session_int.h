@@ -115,6 +115,8 @@ struct sstream {
   bool bidi;
   bool recv_done;  /* FIN or RESET received (or STOP_SENDING sent) */
   bool send_done;  /* FIN or RESET sent (or STOP_SENDING received) */
+  bool fin_sent;   /* our FIN is written (a RESET may still follow) */
+  bool reset_sent;
   bool fin_pending;/* FIN received but not processed yet (parked) */
   bool parked;
   bool in_table;

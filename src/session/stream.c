@@ -152,6 +152,7 @@ int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
   if (ss->send_done || s->transport_closed) return MOQC_ERR_STATE;
   int rc = s->t->ops->write(s->t, ss->id, sl, n, fin);
   if (rc < 0 || fin) ss->send_done = true;
+  if (rc == MOQC_OK && fin) ss->fin_sent = true;
   return rc;
 }
 
@@ -178,8 +179,11 @@ void ss_fin(sstream *ss) {
 
 void ss_reset(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
-  if (ss->send_done) return;
+  /* A RESET may follow our FIN (it releases what is still unacknowledged);
+   * not after a RESET, nor once the peer stopped us. */
+  if (ss->reset_sent || (ss->send_done && !ss->fin_sent)) return;
   ss->send_done = true;
+  ss->reset_sent = true;
   if (!s->transport_closed) (void)s->t->ops->reset(s->t, ss->id, code);
 }
 
@@ -509,6 +513,7 @@ void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
   sstream *ss = ss_find(s, id);
   if (!ss || ss->send_done) return;
   ss->send_done = true; /* the transport already reset our half */
+  ss->reset_sent = true;
   if (ss->parked || ss->kind == SK_UNKNOWN) {
     ss_stop(ss, MOQC_CODE_CANCEL);
     ss_release(ss);
@@ -526,7 +531,7 @@ void ss_on_closed(moqc_session *s, int64_t id) {
   sstream *ss = ss_find(s, id);
   if (!ss) return;
   bool had_owner = ss->owner != NULL;
-  ss->recv_done = ss->send_done = true;
+  ss->recv_done = ss->send_done = ss->reset_sent = true;
   if (had_owner && ss->kind != SK_DISCARD) ss_end(ss, true, MOQC_CODE_CANCEL);
   if (!ss->obj.dead) ss_forget(ss);
 }

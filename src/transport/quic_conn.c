@@ -186,6 +186,7 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   c->busy++;
   if (c->ep->is_server) {
     c->handed_out = true;
+    c->released = false;
     c->ep->on_connection(c->ep->ctx, &c->base);
   } else if (c->dial) {
     moqc_quic_dial *d = c->dial;
@@ -874,7 +875,11 @@ static void write_pkts(quic_conn *c) {
     if ((len < b.seg || b.n >= batch_max) && batch_send(c, &b, buf) != MOQC_OK) break;
   }
   (void)batch_send(c, &b, buf);
-  ngtcp2_conn_update_pkt_tx_time(c->nc, ts);
+  /* No pacing during the handshake: before the first RTT sample ngtcp2
+   * paces with the 333 ms default RTT, which holds the client's Finished
+   * back ~20 ms behind its Initial. The bytes still count at the first
+   * update after the handshake. */
+  if (c->state == QC_OPEN) ngtcp2_conn_update_pkt_tx_time(c->nc, ts);
 }
 
 /* ---- timers, flush ------------------------------------------------------------------ */

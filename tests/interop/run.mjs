@@ -203,7 +203,10 @@ if (opts["frames-json"] !== undefined) {
 }
 const gen = opts.gen !== undefined ? genSpec("gen", opts.gen) : undefined;
 const expectGen = opts["expect-gen"] !== undefined ? genSpec("expect-gen", opts["expect-gen"]) : undefined;
-const count = opts.count !== undefined ? int("count", opts.count) : frames ? frames.length : gen ? gen.count : expectGen ? expectGen.count : 0;
+const expectFrames = opts["expect-frames"] !== undefined ? (opts["expect-frames"] === "" ? [] : opts["expect-frames"].split(",")) : undefined;
+// Frames to read: explicit --count, else as many as published / expected, else 0 (= until the track ends).
+const count =
+	opts.count !== undefined ? int("count", opts.count) : frames ? frames.length : gen ? gen.count : expectFrames ? expectFrames.length : expectGen ? expectGen.count : 0;
 const groupFrames = opts["group-frames"] !== undefined ? int("group-frames", opts["group-frames"], 1) : 0;
 const requests = int("requests", opts.requests);
 const holdMs = Number(opts.hold) * 1000;
@@ -391,9 +394,13 @@ async function launchChromium() {
 		const waitMs = Math.min(15000, budget());
 		const timer = setTimeout(() => reject(Object.assign(new Error(`Chromium did not report a DevTools endpoint within ${waitMs} ms; stderr: ${tail()}`), { harness: true })), waitMs);
 		chrome.stderr.setEncoding("utf8");
+		let partial = "";
 		chrome.stderr.on("data", (chunk) => {
 			buf += chunk;
-			for (const line of chunk.split("\n")) if (line.trim() && !CHROMIUM_NOISE.test(line)) log(`[chromium] ${line}`);
+			if (buf.length > 65536) buf = buf.slice(-32768);
+			const lines = (partial + chunk).split("\n");
+			partial = lines.pop();
+			for (const line of lines) if (line.trim() && !CHROMIUM_NOISE.test(line)) log(`[chromium] ${line}`);
 			const m = /DevTools listening on (ws:\/\/\S+)/.exec(buf);
 			if (m) {
 				clearTimeout(timer);
@@ -576,8 +583,8 @@ function genDigests(spec) {
 
 function checkExpectations(result) {
 	const fails = [];
-	if (opts["expect-frames"] !== undefined) {
-		const want = opts["expect-frames"] === "" ? [] : opts["expect-frames"].split(",");
+	if (expectFrames !== undefined) {
+		const want = expectFrames;
 		if (JSON.stringify(result.frames) !== JSON.stringify(want)) fails.push(`frames: expected ${JSON.stringify(want)}, got ${JSON.stringify(result.frames)}`);
 	}
 	if (expectGen) {

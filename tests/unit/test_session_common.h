@@ -100,6 +100,8 @@ typedef struct ts_opts {
   bool cli_probe;
   const char *cli_path;
   bool no_cli_pub, no_cli_sub, no_srv_pub, no_srv_sub;
+  moqc_origin *srv_pub_shared; /* use this (referenced) as the server's publish origin */
+  uint64_t sub_linger_ns;      /* linger of both subscribe origins */
 } ts_opts;
 
 /* A pair on an existing env (several pairs may share one env). */
@@ -120,10 +122,12 @@ static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, cons
   assert_int_equal(memlink_set_path(p->link, "/anon"), MOQC_OK);
 
   moqc_origin_config oc = {0, 0};
+  moqc_origin_config soc = {0, o->sub_linger_ns};
   if (!o->no_cli_pub) p->cli.pub = moqc_origin_new(env, &oc);
-  if (!o->no_cli_sub) p->cli.sub = moqc_origin_new(env, &oc);
-  if (!o->no_srv_pub) p->srv.pub = moqc_origin_new(env, &oc);
-  if (!o->no_srv_sub) p->srv.sub = moqc_origin_new(env, &oc);
+  if (!o->no_cli_sub) p->cli.sub = moqc_origin_new(env, &soc);
+  if (o->srv_pub_shared) p->srv.pub = moqc_origin_ref(o->srv_pub_shared);
+  else if (!o->no_srv_pub) p->srv.pub = moqc_origin_new(env, &oc);
+  if (!o->no_srv_sub) p->srv.sub = moqc_origin_new(env, &soc);
 
   moqc_session_config sc;
   memset(&sc, 0, sizeof sc);

@@ -73,6 +73,7 @@ export function sleep(ms) {
 
 // Race a promise against a deadline; the error names what was being waited for.
 export function withTimeout(promise, ms, what) {
+	ms = Math.max(1, Math.round(ms));
 	let timer;
 	const deadline = new Promise((_, reject) => {
 		timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
@@ -302,14 +303,14 @@ export async function wtEcho(url, opts = {}) {
 							sent++;
 							await sleep(100);
 						}
-					})();
+					})().catch((err) => console.debug(`wt-echo: datagram send failed: ${err?.message}`));
 					try {
 						const { value, done } = await withTimeout(reader.read(), timeoutMs, "datagram echo");
 						if (done) throw new Error("datagram readable closed");
 						result.datagram = { ok: sameBytes(payload, value), sent, received: preview(value) };
 					} finally {
 						stop = true;
-						await sender.catch(() => {});
+						await sender;
 						reader.releaseLock();
 						writer.releaseLock();
 					}
@@ -352,7 +353,8 @@ export async function wtEcho(url, opts = {}) {
 //   lib, libVersion, Path,
 //   connect(url, {webtransport, websocket, signal}) -> Established
 //   version(conn) -> string
-//   publish(conn, broadcastPath, trackName, onRequest) -> { close() }    onRequest(writer) per subscription
+//   publish(conn, broadcastPath, trackName, { onRequest(name, writer), onError(err) }) -> { close() }
+//       onRequest is called once per wire subscription; writer = { writeGroup(payloads, firstIndex), finish(), reject(err) }
 //   subscribe(conn, broadcastPath, trackName) -> { recvGroup(), close() } groups: { sequence, readFrame() -> {payload, timestampMs?} }
 //   announced(conn, prefix) -> { next(), close() }, entries { path, active, hops?, origin? }
 //   fullPath(prefix, entryPath) -> full broadcast path
@@ -509,7 +511,7 @@ export function install(adapter) {
 			const deadline = performance.now() + timeoutMs;
 			for (;;) {
 				const left = deadline - performance.now();
-				if (left <= 0) throw new Error(`timeout after ${timeoutMs} ms: announcement of ${broadcast}`);
+				if (left <= 0) throw new Error(`timeout after ${Math.round(timeoutMs)} ms: announcement of ${broadcast}`);
 				const entry = await withTimeout(ann.next(), left, `announcement of ${broadcast}`);
 				if (!entry) throw new Error(`announce stream ended before ${broadcast} was announced`);
 				if (adapter.fullPath("", entry.path) === want && entry.active) return;
@@ -650,7 +652,7 @@ export function install(adapter) {
 			ann.close();
 		}
 		if (n > 0 && entries.length < n) {
-			const e = new Error(`${ended ? "announce stream ended" : `timeout after ${timeoutMs} ms`} with ${entries.length} of ${n} announcement(s)`);
+			const e = new Error(`${ended ? "announce stream ended" : `timeout after ${Math.round(timeoutMs)} ms`} with ${entries.length} of ${n} announcement(s)`);
 			e.result = { entries, ended };
 			throw e;
 		}

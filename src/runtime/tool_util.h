@@ -1,0 +1,52 @@
+/* moqc runtime — helpers shared by the command-line tools (moqc-relay, moqc).
+ *
+ * Internal (not MOQC_API): the tools link the static library and include this
+ * as "runtime/tool_util.h". Nothing here is used by the library itself.
+ *
+ *   - logging to stderr with a level (--log-level error|warn|info|debug), one
+ *     line per message, "2026-08-22T10:00:00.123Z INFO  relay: message";
+ *   - parsers for flag values: durations ("500ms", "5s", "2m", "1h", a bare
+ *     number is seconds), sizes ("64M", "1G", "4096", K/M/G/T are powers of
+ *     1024, an optional trailing "B"/"iB"), "host:port" / "[v6]:port",
+ *     unsigned integers.
+ *
+ * Parsers are pure and return 0 on success, -1 on a malformed value (the
+ * output is untouched then). Logging is not thread-safe beyond what stdio
+ * guarantees (one fprintf per line).
+ */
+#ifndef MOQC_RUNTIME_TOOL_UTIL_H
+#define MOQC_RUNTIME_TOOL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+  MOQC_LOG_ERROR = 0,
+  MOQC_LOG_WARN = 1,
+  MOQC_LOG_INFO = 2,
+  MOQC_LOG_DEBUG = 3,
+};
+
+/* Program name printed in log lines and error messages ("moqc-relay"). */
+void moqc_log_init(const char *prog, int level);
+void moqc_log_set_level(int level);
+int moqc_log_level(void);
+/* "error"/"warn"/"warning"/"info"/"debug" (case-insensitive), or -1. */
+int moqc_log_parse_level(const char *s);
+bool moqc_log_enabled(int level);
+void moqc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void moqc_log_flush(void);
+/* The program name given to moqc_log_init ("moqc" by default). */
+const char *moqc_log_prog(void);
+
+int moqc_tool_parse_u64(const char *s, uint64_t *out);
+int moqc_tool_parse_duration_ns(const char *s, uint64_t *out_ns);
+int moqc_tool_parse_size(const char *s, uint64_t *out_bytes);
+/* "host:port", "[v6]:port", ":port" (host ""), "host" alone is an error.
+ * Port 0 is allowed (ephemeral). host is copied without brackets. */
+int moqc_tool_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port);
+/* Format host:port with brackets around IPv6 literals. */
+void moqc_tool_format_hostport(char *dst, size_t cap, const char *host, uint16_t port);
+
+#endif

@@ -1,0 +1,310 @@
+/* moqc transport — a small embeddable HTTP/1.1 server over libuv TCP for the
+ * dev bootstrap (/certificate.sha256, /health). One route callback decides
+ * every response. Robust to garbage (400), oversize heads (431) and bodies
+ * (413), bounded in connections, with an idle timeout; keep-alive optional.
+ *
+ * libuv lifecycle: every handle is closed with uv_close and freed from its
+ * close callback; the server struct goes once its last handle is closed. */
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/mem.h"
+#include "moqc/webtransport.h"
+#include "transport/http_parse.h"
+
+#define HTTP_MAX_LISTENERS 8
+#define HTTP_MAX_BODY 65536 /* request bodies are read and dropped up to this */
+
+typedef struct hconn hconn;
+
+struct moqc_http_server {
+  uv_loop_t *loop;
+  moqc_http_server_config cfg;
+  uv_tcp_t *lst[HTTP_MAX_LISTENERS];
+  size_t n_lst;
+  uint16_t port;
+  hconn *conns;
+  size_t n_conns;
+  size_t handles; /* open uv handles (listeners + connection handles) */
+  bool closing;
+};
+
+struct hconn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  moqc_http_server *srv;
+  hconn *prev, *next;
+  uint8_t *buf;
+  size_t len, cap;
+  uint64_t body_left; /* request body bytes still to drop */
+  int open;           /* handles of this connection still open */
+  bool closing, writing, close_after_write;
+};
+
+typedef struct wreq {
+  uv_write_t req;
+  hconn *c;
+  size_t len;
+  char data[];
+} wreq;
+
+static void srv_maybe_free(moqc_http_server *s) {
+  if (s->closing && s->handles == 0) moqc_free(s);
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+static void conn_handle_closed(uv_handle_t *h) {
+  hconn *c = h->data;
+  moqc_http_server *s = c->srv;
+  s->handles--;
+  if (--c->open == 0) {
+    moqc_free(c->buf);
+    moqc_free(c);
+  }
+  srv_maybe_free(s);
+}
+
+static void conn_close(hconn *c) {
+  if (c->closing) return;
+  c->closing = true;
+  moqc_http_server *s = c->srv;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void on_idle(uv_timer_t *t) { conn_close(t->data); }
+
+static void touch(hconn *c) {
+  uint64_t ms = c->srv->cfg.idle_timeout_ms ? c->srv->cfg.idle_timeout_ms : 10000;
+  uv_timer_start(&c->timer, on_idle, ms, 0);
+}
+
+static void process(hconn *c);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+
+static void on_written(uv_write_t *req, int status) {
+  wreq *w = (wreq *)req;
+  hconn *c = w->c;
+  moqc_free(w);
+  c->writing = false;
+  if (c->closing) return;
+  if (status < 0 || c->close_after_write) {
+    conn_close(c);
+    return;
+  }
+  touch(c);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  process(c); /* pipelined requests already buffered */
+}
+
+static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
+                          size_t blen, bool head_only, bool close) {
+  char hdr[512];
+  int hl = snprintf(hdr, sizeof hdr,
+                    "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                    "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
+                    (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain",
+                    blen, c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+                    close ? "close" : "keep-alive");
+  if (hl < 0 || (size_t)hl >= sizeof hdr) {
+    conn_close(c);
+    return;
+  }
+  size_t total = (size_t)hl + (head_only ? 0 : blen);
+  wreq *w = moqc_malloc(sizeof *w + total);
+  if (!w) {
+    conn_close(c);
+    return;
+  }
+  w->c = c;
+  w->len = total;
+  memcpy(w->data, hdr, (size_t)hl);
+  if (!head_only && blen) memcpy(w->data + hl, body, blen);
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)total);
+  c->writing = true;
+  c->close_after_write = close;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+    moqc_free(w);
+    c->writing = false;
+    conn_close(c);
+  }
+}
+
+static void consume(hconn *c, size_t n) {
+  memmove(c->buf, c->buf + n, c->len - n);
+  c->len -= n;
+}
+
+static void error_response(hconn *c, uint16_t status) {
+  const char *msg = moqc_http_reason(status);
+  send_response(c, status, "text/plain", msg, strlen(msg), false, true);
+}
+
+static void route(hconn *c, const moqc_http1_req *r) {
+  moqc_http_request req = {.method = r->method,
+                           .path = r->path,
+                           .query = r->has_query ? r->query : NULL,
+                           .host = r->has_host ? r->host : NULL};
+  moqc_http_response resp = {.status = 404, .content_type = "text/plain"};
+  c->srv->cfg.route(c->srv->cfg.ctx, &req, &resp);
+  if (resp.status < 100 || resp.status > 599) resp.status = 500;
+  bool head = strcmp(r->method, "HEAD") == 0;
+  bool close = !r->keep_alive || !c->srv->cfg.keep_alive;
+  send_response(c, resp.status, resp.content_type, resp.body, resp.body ? resp.body_len : 0, head,
+                close);
+}
+
+/* Handle what is buffered: drop body bytes, parse the next head, answer. */
+static void process(hconn *c) {
+  while (!c->closing && !c->writing) {
+    if (c->body_left) {
+      size_t n = c->len < c->body_left ? c->len : (size_t)c->body_left;
+      consume(c, n);
+      c->body_left -= n;
+      if (c->body_left) return;
+    }
+    if (c->len == 0) return;
+    size_t max = c->srv->cfg.max_request_bytes ? c->srv->cfg.max_request_bytes : 8192;
+    moqc_http1_req r;
+    ssize_t h = moqc_http1_parse_request(&r, c->buf, c->len, max);
+    if (h == MOQC_ERR_NEED_MORE) return;
+    if (h < 0) {
+      error_response(c, h == MOQC_ERR_TOO_LARGE ? 431 : h == MOQC_ERR_VERSION ? 505 : 400);
+      return;
+    }
+    if (r.content_length > HTTP_MAX_BODY) {
+      error_response(c, 413);
+      return;
+    }
+    consume(c, (size_t)h);
+    c->body_left = r.content_length;
+    route(c, &r);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  (void)suggested;
+  hconn *c = h->data;
+  size_t max = c->srv->cfg.max_request_bytes ? c->srv->cfg.max_request_bytes : 8192;
+  size_t want = max + 1024; /* room for one full head plus a little */
+  if (c->cap < want) {
+    uint8_t *nb = moqc_realloc(c->buf, want);
+    if (nb) {
+      c->buf = nb;
+      c->cap = want;
+    }
+  }
+  if (c->len >= c->cap) {
+    *b = uv_buf_init(NULL, 0); /* full: on_read gets UV_ENOBUFS */
+    return;
+  }
+  *b = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  hconn *c = st->data;
+  if (c->closing) return;
+  if (n < 0) {
+    if (n == UV_ENOBUFS && !c->writing)
+      error_response(c, 431);
+    else
+      conn_close(c);
+    return;
+  }
+  c->len += (size_t)n;
+  touch(c);
+  process(c);
+}
+
+static void on_connection(uv_stream_t *l, int status) {
+  moqc_http_server *s = l->data;
+  if (status < 0 || s->closing) return;
+  size_t max = s->cfg.max_connections ? s->cfg.max_connections : 64;
+  hconn *c = moqc_calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->open = 2;
+  s->handles += 2;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || s->n_conns > max) {
+    conn_close(c); /* over the limit: accepted and dropped at once */
+    return;
+  }
+  touch(c);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- server --------------------------------------------------------------------------- */
+
+int moqc_http_server_new(uv_loop_t *loop, const moqc_http_server_config *cfg,
+                         moqc_http_server **out) {
+  if (!loop || !cfg || !cfg->route || !out) return MOQC_ERR_INVAL;
+  moqc_http_server *s = moqc_calloc(1, sizeof *s);
+  if (!s) return MOQC_ERR_NOMEM;
+  s->loop = loop;
+  s->cfg = *cfg;
+  *out = s;
+  return MOQC_OK;
+}
+
+static void lst_closed(uv_handle_t *h) {
+  moqc_http_server *s = h->data;
+  moqc_free(h);
+  s->handles--;
+  srv_maybe_free(s);
+}
+
+int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port) {
+  if (!s || !host || s->closing) return MOQC_ERR_INVAL;
+  if (s->n_lst >= HTTP_MAX_LISTENERS) return MOQC_ERR_BOUNDS;
+  struct sockaddr_storage ss;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0 &&
+      uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0)
+    return MOQC_ERR_INVAL;
+  uv_tcp_t *t = moqc_calloc(1, sizeof *t);
+  if (!t) return MOQC_ERR_NOMEM;
+  uv_tcp_init(s->loop, t);
+  t->data = s;
+  s->handles++;
+  int rc = uv_tcp_bind(t, (const struct sockaddr *)&ss, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)t, 128, on_connection);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)t, lst_closed);
+    return MOQC_ERR_IO;
+  }
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  if (uv_tcp_getsockname(t, (struct sockaddr *)&bound, &blen) == 0)
+    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  s->lst[s->n_lst++] = t;
+  return MOQC_OK;
+}
+
+uint16_t moqc_http_server_port(const moqc_http_server *s) { return s ? s->port : 0; }
+
+void moqc_http_server_del(moqc_http_server *s) {
+  if (!s || s->closing) return;
+  s->closing = true;
+  for (size_t i = 0; i < s->n_lst; i++) uv_close((uv_handle_t *)s->lst[i], lst_closed);
+  s->n_lst = 0;
+  while (s->conns) conn_close(s->conns);
+  srv_maybe_free(s);
+}

@@ -1,0 +1,446 @@
+/* Unit tests: src/transport/http_parse.c (pure), http_server.c and
+ * http_client.c over loopback TCP with libuv: routing, the certificate
+ * bootstrap, garbage (400), oversize heads (431), bodies, keep-alive
+ * pipelining, the connection limit, idle timeouts, client timeouts and
+ * refused connections, and that every handle is closed at the end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "moqc/webtransport.h"
+#include "transport/http_parse.h"
+
+/* ---- pure parser ----------------------------------------------------------------------- */
+
+static ssize_t preq(moqc_http1_req *r, const char *s) {
+  return moqc_http1_parse_request(r, (const uint8_t *)s, strlen(s), 8192);
+}
+
+static void test_parse_request(void **state) {
+  (void)state;
+  moqc_http1_req r;
+  const char *a = "GET /certificate.sha256 HTTP/1.1\r\nHost: localhost:4443\r\n\r\n";
+  assert_int_equal(preq(&r, a), strlen(a));
+  assert_string_equal(r.method, "GET");
+  assert_string_equal(r.path, "/certificate.sha256");
+  assert_false(r.has_query);
+  assert_string_equal(r.host, "localhost:4443");
+  assert_true(r.keep_alive);
+  assert_int_equal(r.minor, 1);
+  /* query, LF-only line ends, leading empty line, Connection: close */
+  const char *b = "\r\nHEAD /health?x=1&y HTTP/1.1\nhost:h\nConnection: keep-alive, close\n\n";
+  assert_int_equal(preq(&r, b), strlen(b));
+  assert_string_equal(r.method, "HEAD");
+  assert_string_equal(r.path, "/health");
+  assert_true(r.has_query);
+  assert_string_equal(r.query, "x=1&y");
+  assert_false(r.keep_alive);
+  /* HTTP/1.0 needs no Host and is not keep-alive by default */
+  assert_true(preq(&r, "GET / HTTP/1.0\r\n\r\n") > 0);
+  assert_false(r.keep_alive);
+  assert_true(preq(&r, "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") > 0);
+  assert_true(r.keep_alive);
+  /* a body length */
+  assert_true(preq(&r, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\nbody") > 0);
+  assert_int_equal(r.content_length, 12);
+  /* incomplete */
+  assert_int_equal(preq(&r, "GET / HTTP/1.1\r\nHost: h\r\n"), MOQC_ERR_NEED_MORE);
+  assert_int_equal(preq(&r, ""), MOQC_ERR_NEED_MORE);
+  /* malformed */
+  const char *bad[] = {
+      "GET  / HTTP/1.1\r\nHost: h\r\n\r\n",           /* double space */
+      "GET / HTTP/1.1\r\n\r\n",                       /* 1.1 without Host */
+      "GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n",    /* absolute form */
+      "G(T / HTTP/1.1\r\nHost: h\r\n\r\n",            /* bad method */
+      "GET / HTTP/1.1\r\nHost : h\r\n\r\n",           /* space before colon */
+      "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", /* obs-fold */
+      "GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n", /* two Hosts */
+      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n",         /* bare CR */
+      "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+      "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
+      "GET / HTTX/1.1\r\nHost: h\r\n\r\n",
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", /* TLS on the HTTP port */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(preq(&r, bad[i]), MOQC_ERR_DECODE);
+  assert_int_equal(preq(&r, "GET / HTTP/2.0\r\nHost: h\r\n\r\n"), MOQC_ERR_VERSION);
+  /* too large: no end within max, or an end beyond max */
+  char big[9000];
+  memset(big, 'a', sizeof big);
+  memcpy(big, "GET /", 5);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(preq(&r, big), MOQC_ERR_TOO_LARGE);
+  assert_int_equal(moqc_http1_parse_request(&r, (const uint8_t *)a, strlen(a), 20),
+                   MOQC_ERR_TOO_LARGE);
+  /* many fields */
+  char many[8192];
+  size_t n = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\nHost: h\r\n");
+  for (int i = 0; i < 70; i++) n += (size_t)snprintf(many + n, sizeof many - n, "X-%d: v\r\n", i);
+  snprintf(many + n, sizeof many - n, "\r\n");
+  assert_int_equal(preq(&r, many), MOQC_ERR_DECODE);
+}
+
+static void test_parse_response_and_chunks(void **state) {
+  (void)state;
+  moqc_http1_resp r;
+  const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 64\r\ncontent-type: text/plain\r\n\r\n";
+  assert_int_equal(moqc_http1_parse_response(&r, (const uint8_t *)a, strlen(a), 4096), strlen(a));
+  assert_int_equal(r.status, 200);
+  assert_int_equal(r.content_length, 64);
+  assert_false(r.chunked);
+  const char *b = "HTTP/1.0 404\nTransfer-Encoding: chunked\n\n";
+  assert_int_equal(moqc_http1_parse_response(&r, (const uint8_t *)b, strlen(b), 4096), strlen(b));
+  assert_int_equal(r.status, 404);
+  assert_true(r.chunked);
+  assert_int_equal(r.content_length, -1);
+  const char *bad[] = {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 999 X\r\n\r\n",
+                       "HTTP/1.1 200OK\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(moqc_http1_parse_response(&r, (const uint8_t *)bad[i], strlen(bad[i]), 4096),
+                     MOQC_ERR_DECODE);
+
+  uint8_t out[64];
+  size_t ol = 0;
+  const char *c = "4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\n";
+  assert_int_equal(moqc_http1_dechunk((const uint8_t *)c, strlen(c), out, sizeof out, &ol),
+                   strlen(c));
+  assert_int_equal(ol, 9);
+  assert_memory_equal(out, "Wikipedia", 9);
+  for (size_t cut = 0; cut < strlen(c); cut++)
+    assert_int_equal(moqc_http1_dechunk((const uint8_t *)c, cut, out, sizeof out, &ol),
+                     MOQC_ERR_NEED_MORE);
+  assert_int_equal(moqc_http1_dechunk((const uint8_t *)"zz\r\n", 4, out, sizeof out, &ol),
+                   MOQC_ERR_DECODE);
+  assert_int_equal(moqc_http1_dechunk((const uint8_t *)"41\r\n", 4, out, sizeof out, &ol),
+                   MOQC_ERR_TOO_LARGE);
+  assert_int_equal(moqc_http1_dechunk((const uint8_t *)"1\r\nab\r\n", 7, out, sizeof out, &ol),
+                   MOQC_ERR_DECODE);
+}
+
+static const char k_hex[] = "3b1f0c9d2e4a5b6c7d8e9f00112233445566778899aabbccddeeff0011223344";
+
+static void test_cert_hash_parse(void **state) {
+  (void)state;
+  uint8_t sha[32];
+  char hex[65];
+  assert_int_equal(moqc_http_parse_cert_hash(k_hex, 64, sha, hex), MOQC_OK);
+  assert_string_equal(hex, k_hex);
+  assert_int_equal(sha[0], 0x3b);
+  assert_int_equal(sha[31], 0x44);
+  char up[80];
+  snprintf(up, sizeof up, "  %s\r\n", "3B1F0C9D2E4A5B6C7D8E9F00112233445566778899AABBCCDDEEFF0011223344");
+  assert_int_equal(moqc_http_parse_cert_hash(up, strlen(up), sha, hex), MOQC_OK);
+  assert_string_equal(hex, k_hex); /* lower-cased */
+  assert_int_equal(moqc_http_parse_cert_hash(k_hex, 63, sha, hex), MOQC_ERR_DECODE);
+  char colons[] = "3b:1f";
+  assert_int_equal(moqc_http_parse_cert_hash(colons, strlen(colons), sha, hex), MOQC_ERR_DECODE);
+  char bad[65];
+  memcpy(bad, k_hex, 65);
+  bad[10] = 'g';
+  assert_int_equal(moqc_http_parse_cert_hash(bad, 64, sha, hex), MOQC_ERR_DECODE);
+}
+
+/* ---- loopback ---------------------------------------------------------------------------- */
+
+typedef struct world {
+  uv_loop_t loop;
+  moqc_http_server *srv;
+  int routed;
+} world;
+
+static void route(void *ctx, const moqc_http_request *req, moqc_http_response *resp) {
+  world *w = ctx;
+  w->routed++;
+  if (strcmp(req->path, "/certificate.sha256") == 0) {
+    resp->status = 200;
+    resp->body = k_hex;
+    resp->body_len = 64;
+  } else if (strcmp(req->path, "/health") == 0) {
+    resp->status = 200;
+    resp->body = req->query ? req->query : "ok";
+    resp->body_len = strlen(resp->body);
+  } else if (strcmp(req->path, "/badhash") == 0) {
+    resp->status = 200;
+    resp->body = "not a hash";
+    resp->body_len = 10;
+  }
+}
+
+static uint16_t start(world *w, const moqc_http_server_config *extra) {
+  assert_int_equal(uv_loop_init(&w->loop), 0);
+  moqc_http_server_config cfg = {.route = route, .ctx = w, .keep_alive = true, .cors = true};
+  if (extra) {
+    cfg = *extra;
+    cfg.route = route;
+    cfg.ctx = w;
+  }
+  assert_int_equal(moqc_http_server_new(&w->loop, &cfg, &w->srv), MOQC_OK);
+  assert_int_equal(moqc_http_server_listen(w->srv, "127.0.0.1", 0), MOQC_OK);
+  uint16_t port = moqc_http_server_port(w->srv);
+  assert_true(port > 0);
+  return port;
+}
+
+static void on_guard(uv_timer_t *t) { *(bool *)t->data = true; }
+
+/* Run the loop until *flag or ms elapsed. */
+static void run_until(uv_loop_t *loop, const bool *flag, uint64_t ms) {
+  bool expired = false;
+  uv_timer_t guard;
+  uv_timer_init(loop, &guard);
+  guard.data = &expired;
+  uv_timer_start(&guard, on_guard, ms, 0);
+  while (!*flag && !expired) uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&guard, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void finish(world *w) {
+  moqc_http_server_del(w->srv);
+  uv_run(&w->loop, UV_RUN_DEFAULT); /* returns once every handle is closed */
+  assert_int_equal(uv_loop_close(&w->loop), 0);
+}
+
+typedef struct got {
+  bool done;
+  int err;
+  uint16_t status;
+  char body[256];
+  size_t len;
+  char hex[65];
+} got;
+
+static void on_get(void *ctx, int err, uint16_t status, const uint8_t *body, size_t len) {
+  got *g = ctx;
+  assert_false(g->done);
+  g->done = true;
+  g->err = err;
+  g->status = status;
+  g->len = len < sizeof g->body ? len : sizeof g->body - 1;
+  if (body) memcpy(g->body, body, g->len);
+  g->body[g->len] = '\0';
+}
+
+static void on_cert(void *ctx, int err, const char *hex, const uint8_t *sha) {
+  got *g = ctx;
+  assert_false(g->done);
+  g->done = true;
+  g->err = err;
+  if (hex) {
+    memcpy(g->hex, hex, 65);
+    assert_int_equal(sha[0], 0x3b);
+  }
+}
+
+static void test_loopback_get(void **state) {
+  (void)state;
+  world w = {0};
+  uint16_t port = start(&w, NULL);
+  got g = {0};
+  assert_int_equal(moqc_http_fetch_cert_hash(&w.loop, "127.0.0.1", port, 2000, on_cert, &g),
+                   MOQC_OK);
+  assert_false(g.done); /* never from inside the call */
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_OK);
+  assert_string_equal(g.hex, k_hex);
+  /* "localhost" may resolve to ::1 first: the client falls back */
+  memset(&g, 0, sizeof g);
+  assert_int_equal(moqc_http_fetch_cert_hash(&w.loop, "localhost", port, 2000, on_cert, &g),
+                   MOQC_OK);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_OK);
+  memset(&g, 0, sizeof g);
+  assert_int_equal(moqc_http_get(&w.loop, "127.0.0.1", port, "/health?ping", 2000, on_get, &g),
+                   MOQC_OK);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_OK);
+  assert_int_equal(g.status, 200);
+  assert_string_equal(g.body, "ping");
+  memset(&g, 0, sizeof g);
+  moqc_http_get(&w.loop, "127.0.0.1", port, "/missing", 2000, on_get, &g);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.status, 404);
+  memset(&g, 0, sizeof g);
+  moqc_http_fetch_cert_hash(&w.loop, "127.0.0.1", port, 2000, on_cert, &g);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_OK);
+  /* a non-200 or a body that is not a hash */
+  w.routed = 0;
+  memset(&g, 0, sizeof g);
+  assert_int_equal(moqc_http_get(&w.loop, "127.0.0.1", port, "/badhash", 2000, on_get, &g),
+                   MOQC_OK);
+  run_until(&w.loop, &g.done, 3000);
+  assert_string_equal(g.body, "not a hash");
+  assert_int_equal(moqc_http_get(&w.loop, "bad host", port, "/", 100, on_get, &g),
+                   MOQC_ERR_INVAL);
+  assert_int_equal(moqc_http_get(&w.loop, "h", port, "nopath", 100, on_get, &g), MOQC_ERR_INVAL);
+  finish(&w);
+}
+
+static void test_client_failures(void **state) {
+  (void)state;
+  world w = {0};
+  uint16_t port = start(&w, NULL);
+  moqc_http_server_del(w.srv); /* nobody listens on port any more */
+  w.srv = NULL;
+  got g = {0};
+  assert_int_equal(moqc_http_get(&w.loop, "127.0.0.1", port, "/", 2000, on_get, &g), MOQC_OK);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_ERR_IO);
+  /* a listener that never answers: timeout */
+  uv_tcp_t silent;
+  uv_tcp_init(&w.loop, &silent);
+  struct sockaddr_in sa;
+  uv_ip4_addr("127.0.0.1", 0, &sa);
+  assert_int_equal(uv_tcp_bind(&silent, (const struct sockaddr *)&sa, 0), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&silent, 8, NULL), 0);
+  int sl = sizeof sa;
+  uv_tcp_getsockname(&silent, (struct sockaddr *)&sa, &sl);
+  memset(&g, 0, sizeof g);
+  assert_int_equal(moqc_http_get(&w.loop, "127.0.0.1", ntohs(sa.sin_port), "/", 200, on_get, &g),
+                   MOQC_OK);
+  run_until(&w.loop, &g.done, 3000);
+  assert_int_equal(g.err, MOQC_ERR_TIMEOUT);
+  uv_close((uv_handle_t *)&silent, NULL);
+  uv_run(&w.loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&w.loop), 0);
+}
+
+/* ---- raw TCP peer for malformed requests -------------------------------------------------- */
+
+typedef struct raw {
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uv_write_t wr;
+  const char *out;
+  size_t out_len;
+  char in[8192];
+  size_t in_len;
+  bool eof;
+  bool closed;
+} raw;
+
+static void raw_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
+  (void)s;
+  raw *r = h->data;
+  *b = uv_buf_init(r->in + r->in_len, (unsigned)(sizeof r->in - 1 - r->in_len));
+}
+static void raw_closed(uv_handle_t *h) { ((raw *)h->data)->closed = true; }
+static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  raw *r = s->data;
+  if (n < 0) {
+    r->eof = true;
+    uv_close((uv_handle_t *)&r->tcp, raw_closed);
+    return;
+  }
+  r->in_len += (size_t)n;
+  r->in[r->in_len] = '\0';
+}
+static void raw_written(uv_write_t *w, int st) { (void)w, (void)st; }
+static void raw_connected(uv_connect_t *c, int st) {
+  raw *r = c->data;
+  assert_int_equal(st, 0);
+  uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
+  if (r->out_len) {
+    uv_buf_t b = uv_buf_init((char *)r->out, (unsigned)r->out_len);
+    uv_write(&r->wr, (uv_stream_t *)&r->tcp, &b, 1, raw_written);
+  }
+}
+
+static void raw_start(world *w, raw *r, uint16_t port, const char *out, size_t len) {
+  memset(r, 0, sizeof *r);
+  r->out = out;
+  r->out_len = len;
+  uv_tcp_init(&w->loop, &r->tcp);
+  r->tcp.data = r;
+  r->conn.data = r;
+  struct sockaddr_in sa;
+  uv_ip4_addr("127.0.0.1", port, &sa);
+  assert_int_equal(uv_tcp_connect(&r->conn, &r->tcp, (const struct sockaddr *)&sa, raw_connected),
+                   0);
+}
+
+static void raw_exchange(world *w, uint16_t port, const char *out, size_t len, raw *r) {
+  raw_start(w, r, port, out, len);
+  run_until(&w->loop, &r->closed, 3000);
+  assert_true(r->eof);
+}
+
+static int status_of(const raw *r) {
+  unsigned st = 0;
+  if (sscanf(r->in, "HTTP/1.1 %u", &st) != 1) return -1;
+  return (int)st;
+}
+
+static void test_server_robustness(void **state) {
+  (void)state;
+  world w = {0};
+  moqc_http_server_config cfg = {.keep_alive = true, .max_connections = 2,
+                                 .idle_timeout_ms = 300, .cors = true};
+  uint16_t port = start(&w, &cfg);
+  raw r;
+  static const char garbage[] = "\x00\x01\x02 junk junk\r\n\r\n";
+  raw_exchange(&w, port, garbage, sizeof garbage - 1, &r);
+  assert_int_equal(status_of(&r), 400);
+  raw_exchange(&w, port, "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11, &r); /* TLS */
+  assert_int_equal(r.in_len, 0); /* no end of head: idle timeout closes it */
+  static char huge[12000];
+  memset(huge, 'x', sizeof huge);
+  memcpy(huge, "GET / HTTP/1.1\r\nX: ", 19);
+  raw_exchange(&w, port, huge, sizeof huge, &r);
+  assert_int_equal(status_of(&r), 431);
+  static const char v2[] = "GET / HTTP/2.0\r\nHost: h\r\n\r\n";
+  raw_exchange(&w, port, v2, sizeof v2 - 1, &r);
+  assert_int_equal(status_of(&r), 505);
+  static const char big_body[] = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9999999\r\n\r\n";
+  raw_exchange(&w, port, big_body, sizeof big_body - 1, &r);
+  assert_int_equal(status_of(&r), 413);
+  /* keep-alive: a pipelined pair with a body in between, then close */
+  static const char pipe[] = "GET /health HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "POST /health?b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd"
+                             "HEAD /certificate.sha256 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_exchange(&w, port, pipe, sizeof pipe - 1, &r);
+  const char *p1 = strstr(r.in, "HTTP/1.1 200 OK");
+  assert_non_null(p1);
+  assert_non_null(strstr(r.in, "\r\n\r\nok"));
+  assert_non_null(strstr(r.in, "\r\n\r\nb"));
+  assert_non_null(strstr(r.in, "Access-Control-Allow-Origin: *"));
+  assert_non_null(strstr(r.in, "Content-Length: 64\r\n"));
+  assert_null(strstr(r.in, k_hex)); /* HEAD: no body */
+  assert_non_null(strstr(r.in, "Connection: close"));
+  /* connection limit: the third concurrent connection is dropped at once */
+  raw a, b, c;
+  raw_start(&w, &a, port, "GET", 3);
+  raw_start(&w, &b, port, "GET", 3);
+  run_until(&w.loop, &a.closed, 50);
+  raw_start(&w, &c, port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27);
+  run_until(&w.loop, &c.closed, 3000);
+  assert_true(c.eof);
+  assert_int_equal(c.in_len, 0);
+  run_until(&w.loop, &b.closed, 3000); /* idle timeout */
+  run_until(&w.loop, &a.closed, 3000);
+  assert_true(a.eof && b.eof);
+  finish(&w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_request),    cmocka_unit_test(test_parse_response_and_chunks),
+      cmocka_unit_test(test_cert_hash_parse),  cmocka_unit_test(test_loopback_get),
+      cmocka_unit_test(test_client_failures),  cmocka_unit_test(test_server_robustness),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

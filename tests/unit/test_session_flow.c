@@ -1,0 +1,296 @@
+/* Session tests: flow over constrained links: a slow subscriber whose old
+ * groups are reset while new ones flow, priorities between two tracks, and
+ * zero copy on the publisher side. Every test runs for lite-03/04/05. */
+#include "test_session_common.h"
+
+/* Write one group of `frames` frames of `size` bytes each (pattern by group). */
+static uint64_t big_group(moqc_track_producer *tp, size_t frames, size_t size) {
+  moqc_group_producer *g = moqc_track_producer_append_group(tp);
+  assert_non_null(g);
+  uint64_t seq = moqc_group_producer_sequence(g);
+  uint8_t *buf = malloc(size);
+  for (size_t f = 0; f < frames; f++) {
+    memset(buf, (int)(seq * 31 + f), size);
+    assert_int_equal(moqc_group_producer_write_frame_copy(g, buf, size, f), MOQC_OK);
+  }
+  free(buf);
+  assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+  moqc_group_producer_del(g);
+  return seq;
+}
+
+/* Read whatever is available from tc; returns groups complete, counts aborted. */
+typedef struct reader {
+  moqc_group_consumer *cur;
+  uint64_t complete, aborted, old;
+  uint64_t last_complete;
+  bool have_last;
+} reader;
+
+static void reader_poll(reader *r, moqc_track_consumer *tc) {
+  for (;;) {
+    if (!r->cur) {
+      if (moqc_track_consumer_recv_group(tc, &r->cur) != MOQC_OK) return;
+    }
+    moqc_frame f;
+    int rc;
+    while ((rc = moqc_group_consumer_read_frame(r->cur, &f)) == MOQC_OK) {
+      /* Check the bytes: every byte of frame k of group s is s*31+k. */
+      uint64_t seq = moqc_group_consumer_sequence(r->cur);
+      const uint8_t *p = moqc_slice_ptr(&f.payload);
+      for (size_t i = 0; i < f.payload.len; i++) {
+        if (p[i] != p[0]) fail_msg("frame corrupted in group %llu", (unsigned long long)seq);
+      }
+      (void)seq;
+      moqc_slice_release(&f.payload);
+    }
+    if (rc == MOQC_ERR_AGAIN) return;
+    if (rc == MOQC_ERR_CLOSED) {
+      r->complete++;
+      r->last_complete = moqc_group_consumer_sequence(r->cur);
+      r->have_last = true;
+    } else {
+      r->aborted++;
+      if (moqc_group_consumer_code(r->cur) == MOQC_CODE_OLD) r->old++;
+    }
+    moqc_group_consumer_del(r->cur);
+    r->cur = NULL;
+  }
+}
+
+/* The publisher produces 4x what the link carries. The session resets the
+ * oldest in-flight groups with Old so that the newest keep arriving. */
+static void t_slow_subscriber(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 200 * 1000; /* 200 kB/s */
+  o.link.latency_ns = 10 * MS;
+  o.srv_limits.max_queued_bytes = 64 * 1024;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = 10000; /* expiry by age is not what we test */
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", &info);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 100 * MS);
+
+  reader r;
+  memset(&r, 0, sizeof r);
+  uint64_t last = 0;
+  for (int i = 0; i < 40; i++) { /* 40 groups x 40 kB every 50 ms = 800 kB/s */
+    last = big_group(pub.tp, 4, 10000);
+    for (int k = 0; k < 50; k++) {
+      ts_run_for(p.env, 1 * MS);
+      reader_poll(&r, tc);
+    }
+    /* The queue never grows far beyond the cap (one newest group + cap). */
+    size_t q = memlink_server(p.link)->ops->queued(memlink_server(p.link), -1);
+    moqc_session_stats dst = moqc_session_get_stats(p.srv.s); fprintf(stderr, "i=%d q=%zu inflight=%llu reset=%llu complete=%llu aborted=%llu\n", i, q, (unsigned long long)dst.groups_in_flight, (unsigned long long)dst.groups_reset_old, (unsigned long long)r.complete, (unsigned long long)r.aborted);
+    assert_true(q <= 64 * 1024 + 2 * 40000 + 4096);
+  }
+  /* Let the tail drain. */
+  for (int k = 0; k < 2000 && !(r.have_last && r.last_complete == last); k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&r, tc);
+  }
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_true(st.groups_reset_old > 0);
+  assert_true(r.complete >= 8);          /* new groups kept flowing */
+  assert_true(r.have_last);
+  assert_int_equal(r.last_complete, last); /* the newest made it, complete */
+  assert_true(r.complete + st.groups_reset_old >= 30);
+  if (r.cur) moqc_group_consumer_del(r.cur);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Groups older than the subscriber's max latency are reset with Old (never the
+ * newest) even without queue pressure. */
+static void t_expiry_by_latency(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 20 * 1000; /* 20 kB/s: a 30 kB group takes 1.5 s */
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.latency_max_ms = 300;
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", &sub, NULL);
+  ts_run_for(p.env, 100 * MS);
+  reader r;
+  memset(&r, 0, sizeof r);
+  big_group(pub.tp, 3, 10000);
+  ts_run_for(p.env, 200 * MS);
+  big_group(pub.tp, 1, 1000); /* newer: group 0 is now old once 300 ms pass */
+  for (int k = 0; k < 3000; k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&r, tc);
+  }
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.groups_reset_old, 1);
+  assert_int_equal(r.old, 1);
+  assert_int_equal(r.complete, 1);
+  assert_int_equal(r.last_complete, 1);
+  if (r.cur) moqc_group_consumer_del(r.cur);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Two tracks over a narrow link: the higher-priority subscription's group
+ * arrives first although it was written second. */
+static void t_priorities(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 100 * 1000; /* 100 kB/s */
+  o.link.latency_ns = 5 * MS;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  moqc_broadcast_producer *bp = moqc_broadcast_producer_new(p.env);
+  int err = 0;
+  moqc_track_producer *lo = moqc_broadcast_producer_create_track(bp, "lo", NULL, &err);
+  moqc_track_producer *hi = moqc_broadcast_producer_create_track(bp, "hi", NULL, &err);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp);
+  assert_int_equal(moqc_origin_publish(p.srv.pub, "b", bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_subscription s_lo = MOQC_SUBSCRIPTION_DEFAULT, s_hi = MOQC_SUBSCRIPTION_DEFAULT;
+  s_lo.priority = 1;
+  s_hi.priority = 200;
+  moqc_track_consumer *tlo = ts_subscribe(p.cli.sub, "b", "lo", &s_lo, NULL);
+  moqc_track_consumer *thi = ts_subscribe(p.cli.sub, "b", "hi", &s_hi, NULL);
+  ts_run_for(p.env, 100 * MS);
+
+  big_group(lo, 5, 10000); /* 50 kB each: 0.5 s on the link */
+  big_group(hi, 5, 10000);
+  reader rlo, rhi;
+  memset(&rlo, 0, sizeof rlo);
+  memset(&rhi, 0, sizeof rhi);
+  uint64_t t0 = moqc_clock_now(moqc_env_clock(p.env)), t_lo = 0, t_hi = 0;
+  for (int k = 0; k < 3000 && !(t_lo && t_hi); k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&rlo, tlo);
+    reader_poll(&rhi, thi);
+    uint64_t now = moqc_clock_now(moqc_env_clock(p.env)) - t0;
+    if (!t_lo && rlo.complete) t_lo = now;
+    if (!t_hi && rhi.complete) t_hi = now;
+  }
+  assert_true(t_hi > 0 && t_lo > 0);
+  assert_true(t_hi < t_lo);
+  assert_true(t_hi < 600 * MS); /* hi went first, about 0.5 s */
+  assert_true(t_lo >= 1000 * MS);
+
+  /* SUBSCRIBE_UPDATE: swap the priorities; the next pair of groups swaps too. */
+  s_lo.priority = 250;
+  assert_int_equal(moqc_track_consumer_update(tlo, &s_lo), MOQC_OK);
+  ts_run_for(p.env, 100 * MS);
+  big_group(hi, 5, 10000);
+  big_group(lo, 5, 10000);
+  t0 = moqc_clock_now(moqc_env_clock(p.env));
+  t_lo = t_hi = 0;
+  uint64_t lo0 = rlo.complete, hi0 = rhi.complete;
+  for (int k = 0; k < 3000 && !(t_lo && t_hi); k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&rlo, tlo);
+    reader_poll(&rhi, thi);
+    uint64_t now = moqc_clock_now(moqc_env_clock(p.env)) - t0;
+    if (!t_lo && rlo.complete > lo0) t_lo = now;
+    if (!t_hi && rhi.complete > hi0) t_hi = now;
+  }
+  assert_true(t_lo > 0 && t_hi > 0);
+  assert_true(t_lo < t_hi);
+
+  moqc_track_consumer_del(tlo);
+  moqc_track_consumer_del(thi);
+  moqc_track_producer_del(lo);
+  moqc_track_producer_del(hi);
+  moqc_broadcast_producer_del(bp);
+  ts_pair_close(&p);
+}
+
+/* Zero copy on the publisher side: with frames written by reference, the only
+ * payload copies are each subscriber's single ingest copy. */
+static void wrap_release(void *ctx, const uint8_t *data, size_t len) {
+  (void)len;
+  (void)data;
+  free(ctx);
+}
+
+static uint64_t copied_for(int version, int nsubs) {
+  moqc_env *env = ts_env_new();
+  moqc_origin *pub_o = moqc_origin_new(env, NULL);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_pub_shared = pub_o;
+  ts_pair pairs[8];
+  for (int i = 0; i < nsubs; i++) ts_pair_open_env(&pairs[i], env, version, &o);
+  ts_pub pub;
+  ts_publish(&pub, env, pub_o, "b", "t", NULL);
+  moqc_track_consumer *tcs[8];
+  for (int i = 0; i < nsubs; i++) {
+    assert_true(ts_wait_announce(env, pairs[i].cli.sub, "b", 100 * MS));
+    tcs[i] = ts_subscribe(pairs[i].cli.sub, "b", "t", NULL, NULL);
+  }
+  ts_run_for(env, 20 * MS);
+
+  uint64_t before = moqc_buf_get_stats().bytes_copied;
+  const size_t frame = 5000, frames = 20;
+  for (int grp = 0; grp < 5; grp++) {
+    moqc_group_producer *g = moqc_track_producer_append_group(pub.tp);
+    for (size_t f = 0; f < frames; f++) {
+      uint8_t *mem = malloc(frame);
+      memset(mem, (int)(f + 1), frame);
+      moqc_buf *b = moqc_buf_wrap(mem, frame, wrap_release, mem);
+      moqc_slice sl = {b, 0, frame};
+      assert_int_equal(moqc_group_producer_write_frame(g, &sl, f), MOQC_OK);
+      moqc_buf_unref(b);
+    }
+    moqc_group_producer_finish(g);
+    moqc_group_producer_del(g);
+    ts_run_for(env, 20 * MS);
+  }
+  ts_run_for(env, 100 * MS);
+  uint64_t copied = moqc_buf_get_stats().bytes_copied - before;
+  for (int i = 0; i < nsubs; i++) {
+    reader r;
+    memset(&r, 0, sizeof r);
+    reader_poll(&r, tcs[i]);
+    assert_int_equal(r.complete, 5);
+    moqc_track_consumer_del(tcs[i]);
+  }
+  ts_pub_del(&pub);
+  for (int i = 0; i < nsubs; i++) ts_pair_close_env(&pairs[i]);
+  moqc_origin_unref(pub_o);
+  ts_settle(env);
+  moqc_env_del(env);
+  assert_int_equal(copied, (uint64_t)nsubs * 5 * frames * frame);
+  return copied / (uint64_t)(5 * frames * frame);
+}
+
+static void t_zero_copy(void **state) {
+  int v = ts_version(state);
+  /* One ingest copy per subscriber, none per subscriber on the publisher. */
+  assert_int_equal(copied_for(v, 1), 1);
+  assert_int_equal(copied_for(v, 4), 4);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      TS_TEST3(t_slow_subscriber),
+      TS_TEST3(t_expiry_by_latency),
+      TS_TEST3(t_priorities),
+      TS_TEST3(t_zero_copy),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
