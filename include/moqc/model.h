@@ -28,10 +28,15 @@
  * (clean end), or an error. When a consumer that returned MOQC_ERR_AGAIN may
  * make progress (new data, end, abort), its waker is scheduled. Wakers are
  * DEFERRED: they never run inside the producer call that caused them; they run
- * from moqc_env_run(), at most once per consumer per run even if many writes
+ * from moqc_env_run(), at most once per consumer per round even if many writes
  * happened (edge-coalesced). Inside a waker any model function may be called,
  * including deleting the consumer whose waker is running. A waker is also
  * scheduled once right after it is set if data is already readable.
+ * Edge-triggered: after a wake, a consumer is scheduled again only once one of
+ * its reads returned MOQC_ERR_AGAIN, so drain until AGAIN. (Producer-side
+ * wakers -- demand, requests -- and broadcast status wakers fire on every
+ * change.) A producer-side waker belongs to the handle that set it and is
+ * unregistered when that handle is deleted.
  *
  * ---------------------------------------------------------------------------
  * Memory
@@ -41,6 +46,8 @@
  * points down only (track -> group -> frame chunks); waker registrations are
  * intrusive list nodes, so there are no refcount cycles. A cache eviction only
  * drops the cache's reference: a reader that holds a group keeps it readable.
+ * Since any write can evict (and so free bufs), a moqc_buf release callback
+ * must not call model functions. See docs/memory.md.
  *
  * Unless stated otherwise, functions returning int return MOQC_OK or a
  * negative moqc_err; functions returning a pointer return NULL on OOM (or on
@@ -78,13 +85,17 @@ typedef struct moqc_env_config {
 
 /* New environment with its own moqc_clock. NULL on OOM. */
 MOQC_API moqc_env *moqc_env_new(const moqc_env_config *cfg);
-/* Free the env. All model objects created in it must be deleted first. */
+/* Free the env. All model objects created in it must be deleted first.
+ * Proxy commands still queued (a proxy deleted from another thread) are
+ * applied first, so their references are released. */
 MOQC_API void moqc_env_del(moqc_env *env);
 /* The env's clock (owned by the env): advance it to make time pass. */
 MOQC_API moqc_clock *moqc_env_clock(moqc_env *env);
 /* Run pending work: deferred wakers and cross-thread proxy commands, until none
  * is left (bounded: work scheduled during the run beyond 64 rounds waits for
- * the next call). Returns the number of wakers run. */
+ * the next call, and notify is called again). A round runs every waker that
+ * was pending when it started; wakers scheduled by them run in the next round.
+ * Returns the number of wakers run. */
 MOQC_API size_t moqc_env_run(moqc_env *env);
 /* True if moqc_env_run() has something to do. */
 MOQC_API bool moqc_env_pending(const moqc_env *env);
@@ -121,7 +132,8 @@ MOQC_API int moqc_frame_producer_write(moqc_frame_producer *f, const moqc_slice 
 /* Copying convenience (the one ingest copy). Same errors, plus NOMEM. */
 MOQC_API int moqc_frame_producer_write_copy(moqc_frame_producer *f, const void *p, size_t len);
 /* Complete the frame. MOQC_ERR_WRONG_SIZE if fewer than `size` bytes were
- * written: the frame AND its group are then aborted with WrongSize. */
+ * written: the frame AND its group are then aborted with WrongSize.
+ * MOQC_ERR_STATE if already finished or the group was aborted. */
 MOQC_API int moqc_frame_producer_finish(moqc_frame_producer *f);
 /* Release the handle. If not finished, the group is aborted with WrongSize. */
 MOQC_API void moqc_frame_producer_del(moqc_frame_producer *f);
@@ -157,11 +169,15 @@ MOQC_API moqc_frame_producer *moqc_group_producer_create_frame(moqc_group_produc
                                                                int *err);
 /* Clean end. MOQC_ERR_STATE if a chunked frame is still open. Idempotent. */
 MOQC_API int moqc_group_producer_finish(moqc_group_producer *g);
-/* Abort with a wire code; every consumer sees moqc_err_from_code(code). */
+/* Abort with a wire code; every consumer sees moqc_err_from_code(code) on its
+ * next read (unread frames are dropped with the abort). No-op once finished or
+ * aborted: the first end wins. An aborted group leaves every track cache. */
 MOQC_API void moqc_group_producer_abort(moqc_group_producer *g, uint64_t code);
 /* Byte cap of the group (default MOQC_GROUP_MAX_BYTES_DEFAULT). Once more bytes
  * than this were written, the oldest frames are dropped from memory and a
- * consumer whose cursor points at a dropped frame reads MOQC_ERR_LAGGED. */
+ * consumer whose cursor points at a dropped frame reads MOQC_ERR_LAGGED (and
+ * keeps reading it). The newest complete frame and an open chunked frame are
+ * never dropped, so a reader that keeps up never lags. */
 MOQC_API void moqc_group_producer_set_max_bytes(moqc_group_producer *g, size_t max_bytes);
 
 /* A new consumer reading from frame 0 (even if it joins late). */
@@ -186,7 +202,9 @@ MOQC_API int moqc_group_consumer_read_frame(moqc_group_consumer *c, moqc_frame *
 MOQC_API int moqc_group_consumer_next_frame(moqc_group_consumer *c, moqc_frame_info *info);
 MOQC_API int moqc_group_consumer_read_chunk(moqc_group_consumer *c, moqc_slice *out);
 
-/* Status without consuming: frames written so far, and whether it ended. */
+/* Status without consuming: complete frames written to the group so far
+ * (counting frames already read or dropped by the byte cap), and whether it
+ * ended. */
 MOQC_API size_t moqc_group_consumer_frames_available(const moqc_group_consumer *c);
 /* The wire code the group was aborted with (valid once a read returned an
  * abort error), or MOQC_CODE_CANCEL. */
@@ -239,32 +257,46 @@ MOQC_API const char *moqc_track_producer_name(const moqc_track_producer *t);
 MOQC_API const moqc_track_info *moqc_track_producer_info(const moqc_track_producer *t);
 
 /* New group with sequence = (highest sequence so far) + 1, or 0 for the first.
- * NULL on OOM or if the track is closed. */
+ * NULL on OOM or if the track is closed (finished at or below that sequence,
+ * aborted). */
 MOQC_API moqc_group_producer *moqc_track_producer_append_group(moqc_track_producer *t);
 /* New group with an explicit sequence. MOQC_ERR_DUPLICATE if a group with that
  * sequence is live (cached or being written); an evicted sequence may be
  * created again. MOQC_ERR_STATE if closed, or if the sequence is at or beyond
- * a final sequence set by finish_at. */
+ * a final sequence set by finish_at. MOQC_ERR_BOUNDS above 2^62-1. */
 MOQC_API int moqc_track_producer_create_group(moqc_track_producer *t, uint64_t sequence,
                                               moqc_group_producer **out);
 /* Insert a group written elsewhere (shares it by reference; no copy). Same
- * errors as create_group. Used by relays to splice sources. */
+ * errors as create_group, plus MOQC_ERR_STATE if the group was aborted or
+ * belongs to another env. Used by relays to splice sources. The group keeps
+ * its creation time (expiry) and is counted once in the env's cache bytes
+ * however many tracks hold it. */
 MOQC_API int moqc_track_producer_insert_group(moqc_track_producer *t, moqc_group_consumer *g);
 /* One-frame group convenience (append_group + write_frame + finish). */
 MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_slice *payload,
                                              uint64_t timestamp);
 /* Clean end: the final (exclusive) sequence becomes highest+1. Lower-numbered
- * groups may still be created until then. Idempotent. */
+ * groups may still be created until then. Idempotent (keeps a final already
+ * set). MOQC_ERR_STATE if aborted. */
 MOQC_API int moqc_track_producer_finish(moqc_track_producer *t);
-/* Clean end at an explicit exclusive final sequence. */
+/* Clean end at an explicit exclusive final sequence. MOQC_ERR_INVAL if it is
+ * not above the highest sequence so far, MOQC_ERR_STATE if aborted or a
+ * different final is already set. Consumers read MOQC_ERR_CLOSED once the live
+ * edge reaches it (or the last producer is deleted). */
 MOQC_API int moqc_track_producer_finish_at(moqc_track_producer *t, uint64_t final_exclusive);
+/* Abort: the cache is dropped, groups this track created that are still open
+ * are aborted with the same code, consumers read moqc_err_from_code(code).
+ * Finished groups a consumer already received stay readable. */
 MOQC_API void moqc_track_producer_abort(moqc_track_producer *t, uint64_t code);
 /* Highest sequence so far (MOQC_GROUP_NONE if none). */
 MOQC_API uint64_t moqc_track_producer_latest(const moqc_track_producer *t);
 
 /* The aggregate of all live subscriptions, visible to the producer: highest
- * priority, ordered if any consumer is ordered, max latency_max, minimum start,
- * maximum end; `consumers` counts live consumers. */
+ * priority, ordered if any consumer is ordered, max latency_max (raw: 0 means
+ * "the track's default"), minimum start, maximum end (MOQC_GROUP_NONE counts as
+ * the highest value for both, so start is NONE only if every consumer asked
+ * for the latest, and end is NONE if any consumer is unbounded); `consumers`
+ * counts live consumers. With none: {0, {0, false, 0, NONE, NONE}}. */
 typedef struct moqc_track_demand {
   size_t consumers;
   moqc_subscription aggregate;
@@ -276,7 +308,10 @@ MOQC_API void moqc_track_producer_set_waker(moqc_track_producer *t, moqc_waker_f
 
 /* Subscribe. sub may be NULL for MOQC_SUBSCRIPTION_DEFAULT. The consumer
  * receives cached groups with sequence >= start (start = the latest group
- * when unspecified), then new groups as they arrive, in arrival order. */
+ * when unspecified), then new groups as they arrive, in arrival order.
+ * An unspecified start is resolved once, here: the highest cached sequence
+ * (0 if the track is empty). Groups below the start are never delivered,
+ * including ones that arrive later. */
 MOQC_API moqc_track_consumer *moqc_track_producer_consume(moqc_track_producer *t,
                                                           const moqc_subscription *sub);
 MOQC_API moqc_track_consumer *moqc_track_consumer_clone(const moqc_track_consumer *c);
@@ -284,7 +319,10 @@ MOQC_API void moqc_track_consumer_del(moqc_track_consumer *c);
 MOQC_API const char *moqc_track_consumer_name(const moqc_track_consumer *c);
 MOQC_API const moqc_track_info *moqc_track_consumer_info(const moqc_track_consumer *c);
 MOQC_API void moqc_track_consumer_set_waker(moqc_track_consumer *c, moqc_waker_fn fn, void *arg);
-/* Change the subscription (priority, order, latency, start/end). */
+/* Change the subscription (priority, order, latency, start/end). A start other
+ * than MOQC_GROUP_NONE replaces the resolved start (the arrival cursor is not
+ * rewound: groups already passed are not offered again); raising end releases
+ * held-back groups. MOQC_ERR_CLOSED if the track was aborted. */
 MOQC_API int moqc_track_consumer_update(moqc_track_consumer *c, const moqc_subscription *sub);
 MOQC_API const moqc_subscription *moqc_track_consumer_subscription(const moqc_track_consumer *c);
 
@@ -311,25 +349,33 @@ MOQC_API uint64_t moqc_track_consumer_code(const moqc_track_consumer *c);
  * thread. Commands are queued under a mutex and applied by moqc_env_run() on
  * the loop thread (the env's notify function is called to wake the loop).
  * Frames are copied once into a moqc_buf on the calling thread (or wrapped
- * zero-copy with write_frame_wrap). */
+ * zero-copy with write_frame_wrap), so the allocator installed with
+ * moqc_set_mem must be thread-safe when proxies are used.
+ * The ANY THREAD calls return MOQC_OK (queued), MOQC_ERR_NOMEM, MOQC_ERR_INVAL,
+ * or the sticky error of an earlier command that failed on the loop thread
+ * (MOQC_ERR_STATE once the track is closed). Calls on one proxy must not race
+ * each other (one writer thread per proxy). */
 typedef struct moqc_track_proxy moqc_track_proxy;
 /* LOOP THREAD: create a proxy for t (takes a producer clone). */
 MOQC_API moqc_track_proxy *moqc_track_proxy_new(moqc_track_producer *t);
-/* ANY THREAD: start a new group (sequence = latest+1) for the next frames. */
+/* ANY THREAD: finish the current group; the next frame starts a new one
+ * (sequence = latest+1). */
 MOQC_API int moqc_track_proxy_new_group(moqc_track_proxy *p);
 /* ANY THREAD: append a frame to the current group (starting one if none). */
 MOQC_API int moqc_track_proxy_write_frame(moqc_track_proxy *p, const void *data, size_t len,
                                           uint64_t timestamp);
 /* ANY THREAD: as above, adopting caller memory; release(ctx,data,len) runs on
- * the loop thread when the last reference goes. */
+ * the loop thread when the last reference goes. On an error return release is
+ * not called and the caller keeps the memory. */
 MOQC_API int moqc_track_proxy_write_frame_wrap(moqc_track_proxy *p, const void *data, size_t len,
                                                uint64_t timestamp, moqc_buf_release_fn release,
                                                void *ctx);
 /* ANY THREAD: finish the current group / the track. */
 MOQC_API int moqc_track_proxy_finish_group(moqc_track_proxy *p);
 MOQC_API int moqc_track_proxy_finish(moqc_track_proxy *p);
-/* ANY THREAD: drop the proxy; pending commands still apply, then the
- * producer clone is released on the loop thread. */
+/* ANY THREAD: drop the proxy; pending commands still apply, the current group
+ * is finished, then the producer clone is released on the loop thread (if it
+ * was the last producer of an unfinished track, the track is Dropped). */
 MOQC_API void moqc_track_proxy_del(moqc_track_proxy *p);
 
 /* ==========================================================================
@@ -344,7 +390,12 @@ MOQC_API moqc_broadcast_producer *moqc_broadcast_producer_clone(moqc_broadcast_p
 /* Deleting the last unfinished producer aborts the broadcast (Dropped) and
  * every track it created that is still open. */
 MOQC_API void moqc_broadcast_producer_del(moqc_broadcast_producer *b);
-/* Create a track. NULL with *err = MOQC_ERR_DUPLICATE if the name is live. */
+/* Create a track. NULL with *err = MOQC_ERR_DUPLICATE if the name is live
+ * (a track of that name still has a producer and is not aborted; a finished
+ * track stays live -- and subscribable -- until its last producer goes),
+ * MOQC_ERR_STATE if the broadcast ended, MOQC_ERR_INVAL (timescale 0). If a
+ * subscriber's request for that name is pending, the new track is that one:
+ * the waiting consumers are attached and the queued request is dropped. */
 MOQC_API moqc_track_producer *moqc_broadcast_producer_create_track(moqc_broadcast_producer *b,
                                                                    const char *name,
                                                                    const moqc_track_info *info,
@@ -363,11 +414,16 @@ typedef struct moqc_track_request moqc_track_request;
 MOQC_API void moqc_broadcast_producer_enable_requests(moqc_broadcast_producer *b, bool on);
 MOQC_API void moqc_broadcast_producer_set_waker(moqc_broadcast_producer *b, moqc_waker_fn fn,
                                                 void *arg);
-/* MOQC_OK with *out, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED. */
+/* MOQC_OK with *out, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED. A request taken here
+ * belongs to the caller, who must accept or reject it (requests still queued
+ * when the broadcast finishes are rejected with NotFound, when it aborts with
+ * its code). Several subscribers of one name share one request. */
 MOQC_API int moqc_broadcast_producer_next_request(moqc_broadcast_producer *b,
                                                   moqc_track_request **out);
 MOQC_API const char *moqc_track_request_name(const moqc_track_request *r);
-/* Accept: returns the new track producer (and frees the request). */
+/* Accept: returns the new track producer (and frees the request). info may be
+ * NULL (defaults). NULL on OOM, in which case the request stays valid. If the
+ * broadcast aborted meanwhile, the returned producer's track is aborted. */
 MOQC_API moqc_track_producer *moqc_track_request_accept(moqc_track_request *r,
                                                         const moqc_track_info *info);
 /* Reject with a wire code (frees the request). */
@@ -413,6 +469,7 @@ typedef struct moqc_route {
   size_t n_hops;
 } moqc_route;
 
+/* cfg may be NULL (random id, no linger). NULL on OOM or id >= MOQC_ORIGIN_ID_MAX. */
 MOQC_API moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg);
 /* Refcounted: an origin is shared by the sessions that publish into it. */
 MOQC_API moqc_origin *moqc_origin_ref(moqc_origin *o);
@@ -425,11 +482,17 @@ MOQC_API uint64_t moqc_origin_id(const moqc_origin *o);
  * publish of the same path in that window takes over seamlessly (existing
  * track subscribers are re-attached to the new source without seeing an end).
  * Publishing over a LIVE source replaces it: consumers see "ended" then
- * "active". route may be NULL (local, no hops). Errors: MOQC_ERR_BOUNDS (path
- * too long / too many hops), MOQC_ERR_INVAL. */
+ * "active". route may be NULL (local, no hops); it is stored as given (the
+ * origin does not append its own id). Errors: MOQC_ERR_BOUNDS (path too long /
+ * too many hops), MOQC_ERR_INVAL, MOQC_ERR_UNAUTHORIZED (outside a scoped
+ * view), or bc's own end (MOQC_ERR_CLOSED / abort error) if it already ended.
+ * The origin reacts to bc's end from its waker, i.e. at the next
+ * moqc_env_run(). With linger_ns 0 an abort unannounces at once and front
+ * subscribers' tracks end with the source's abort code. */
 MOQC_API int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consumer *bc,
                                  const moqc_route *route);
-/* Withdraw whatever is published at path (clean "ended"). NOT_FOUND if none. */
+/* Withdraw whatever is published at path (clean "ended"), also a lingering
+ * one. NOT_FOUND if none. */
 MOQC_API int moqc_origin_unpublish(moqc_origin *o, const char *path);
 
 /* Consume broadcasts under prefix ("" = everything). The consumer first
@@ -444,13 +507,24 @@ typedef struct moqc_announce {
   const moqc_route *route; /* the route it arrived by (borrowed); NULL when ended */
 } moqc_announce;
 
-/* Next announcement. MOQC_OK, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED (origin
- * gone). A path always alternates active/ended. */
+/* Next announcement. MOQC_OK, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED (the last
+ * view of the origin was unref'd). A path always alternates active/ended; an
+ * "active" followed by "ended" before the consumer read either is dropped
+ * (the consumer never hears of it), which bounds the queue per path. */
 MOQC_API int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *out);
 
 /* Request the broadcast at path (must be inside the consumer's prefix/scope).
  * Returns a broadcast consumer that stays valid across a seamless source
- * takeover. NULL with *err = MOQC_ERR_UNROUTABLE when not announced. */
+ * takeover. NULL with *err = MOQC_ERR_UNROUTABLE when not announced (a
+ * lingering path is still announced).
+ * The consumer is a "front": its tracks are fed from the current source by
+ * reference (no payload copy). When the path is unpublished or its source
+ * replaced, the front's status becomes MOQC_ERR_CLOSED and its tracks finish
+ * cleanly where they are; when the source finishes, status CLOSED and the
+ * tracks flow on to their own end; when a linger expires, status and tracks
+ * end with MOQC_ERR_DROPPED. Subscribers' demand is forwarded to the source,
+ * and deleting a front track's last consumer drops the upstream subscription
+ * at once. */
 MOQC_API moqc_broadcast_consumer *moqc_origin_consumer_request(moqc_origin_consumer *c,
                                                                const char *path, int *err);
 /* Same, directly on the origin. */

@@ -140,7 +140,7 @@ typedef struct moqc_quic_server_config {
    * "0.0.0.0", "127.0.0.1", "::1", ... (numeric only). */
   const char *host;
   uint16_t port; /* 0 = an ephemeral port (see moqc_quic_server_port) */
-  /* Accepted ALPNs (each 1..31 bytes). NULL = moqc_quic_default_alpn().
+  /* Accepted ALPNs (1..8 names of 1..31 bytes). NULL = moqc_quic_default_alpn().
    * The client's preference order decides among common ones. */
   const char *const *alpn;
   size_t alpn_count;
@@ -187,7 +187,7 @@ typedef struct moqc_quic_client_config {
   /* TLS server name and the name checked against the certificate. NULL =
    * host. IP literals are not sent as SNI but are checked against IP SANs. */
   const char *sni;
-  /* ALPNs to offer, most preferred first. NULL = moqc_quic_default_alpn(). */
+  /* ALPNs to offer (1..8), most preferred first. NULL = moqc_quic_default_alpn(). */
   const char *const *alpn;
   size_t alpn_count;
   moqc_quic_tls_client tls;

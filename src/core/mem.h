@@ -56,8 +56,7 @@ static inline void moqc_free(void *p) {
   }
 }
 
-static inline char *moqc_strndup(const char *s, size_t n) {
-  size_t len = strnlen(s, n);
+static inline char *moqc_memdup0(const char *s, size_t len) {
   char *d = (char *)moqc_malloc(len + 1);
   if (d) {
     memcpy(d, s, len);
@@ -66,6 +65,8 @@ static inline char *moqc_strndup(const char *s, size_t n) {
   return d;
 }
 
-static inline char *moqc_strdup(const char *s) { return moqc_strndup(s, SIZE_MAX); }
+static inline char *moqc_strndup(const char *s, size_t n) { return moqc_memdup0(s, strnlen(s, n)); }
+
+static inline char *moqc_strdup(const char *s) { return moqc_memdup0(s, strlen(s)); }
 
 #endif

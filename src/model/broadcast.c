@@ -137,6 +137,10 @@ moqc_broadcast_producer *moqc_broadcast_producer_clone(moqc_broadcast_producer *
 void moqc_broadcast_producer_del(moqc_broadcast_producer *p) {
   if (!p) return;
   moqc_bstate *b = p->b;
+  if (b->pw_owner == p) { /* the waker registration goes with its handle */
+    moqc_waiter_set(&b->pw, NULL, NULL, false);
+    b->pw_owner = NULL;
+  }
   moqc_free(p);
   if (--b->producers == 0 && !b->finished) bstate_abort(b, MOQC_CODE_DROPPED);
   bstate_unref(b);
@@ -205,6 +209,7 @@ void moqc_broadcast_producer_enable_requests(moqc_broadcast_producer *p, bool on
 
 void moqc_broadcast_producer_set_waker(moqc_broadcast_producer *p, moqc_waker_fn fn, void *arg) {
   moqc_bstate *b = p->b;
+  b->pw_owner = fn ? p : NULL;
   moqc_waiter_set(&b->pw, fn, arg, fn && !moqc_list_empty(&b->reqs));
 }
 

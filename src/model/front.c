@@ -10,7 +10,10 @@
  * When the source is dropped the entry lingers and forwarders go dormant
  * (in = NULL) without ending `out`; a new publish re-attaches every forwarder
  * to the new source (takeover), so a subscriber of `out` never sees an end.
- * If the linger expires, `out` is aborted (Dropped).
+ * The new source is subscribed from its latest group; groups whose sequence
+ * `out` still caches are skipped (a takeover is a reconnect of the same
+ * content, so equal sequences are equal groups). If the linger expires, `out`
+ * is aborted (Dropped).
  *
  * Lifetime: the entry holds one reference on the front, each forwarder one.
  * A forwarder dies when its track ends or when `out` loses its last consumer
@@ -240,14 +243,12 @@ void moqc_front_source_done(moqc_front *f) {
 
 void moqc_front_abort(moqc_front *f, uint64_t code) {
   front_detach(f);
-  f->refs++; /* the loop below may drop every forwarder's reference */
-  moqc_link *it, *nx;
+  moqc_link *it, *nx; /* the entry's reference keeps f alive through the loop */
   MOQC_LIST_FOREACH_SAFE(it, nx, &f->fwds) {
     fwd *w = MOQC_CONTAINER_OF(it, fwd, node);
     moqc_track_producer_abort(w->out, code);
     fwd_destroy(w);
   }
   moqc_broadcast_producer_abort(f->bp, code);
-  f->refs--;
   front_unref(f);
 }

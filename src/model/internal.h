@@ -126,6 +126,17 @@ moqc_group_producer *moqc_gstate_produce(moqc_gstate *g);
 moqc_group_consumer *moqc_gstate_consume(moqc_gstate *g);
 moqc_gstate *moqc_group_consumer_state(const moqc_group_consumer *c);
 moqc_gstate *moqc_group_producer_state(const moqc_group_producer *p);
+/* Frame records (frame.c) and group internals shared with it. */
+moqc_gframe *moqc_gstate_frame(moqc_gstate *g, size_t abs_index);
+size_t moqc_gframe_nchunks(const moqc_gframe *f);
+const moqc_slice *moqc_gframe_chunk(const moqc_gframe *f, size_t i);
+void moqc_gframe_release(moqc_gframe *f);
+int moqc_gframe_push(moqc_gframe *f, const moqc_slice *chunk);
+moqc_gframe *moqc_gstate_push_frame(moqc_gstate *g, const moqc_frame_info *info);
+void moqc_gstate_add_bytes(moqc_gstate *g, size_t n);
+void moqc_gstate_trim(moqc_gstate *g);
+int moqc_gstate_writable(const moqc_gstate *g);
+void moqc_gstate_wake(moqc_gstate *g);
 /* Cache bookkeeping hook: g->bytes changed by delta while g may be cached. */
 void moqc_gstate_account(moqc_gstate *g, size_t added, size_t removed);
 static inline bool moqc_gstate_done(const moqc_gstate *g) { return g->finished || g->aborted; }
@@ -162,6 +173,7 @@ struct moqc_tstate {
   size_t nconsumers;
   moqc_link open_groups; /* moqc_gstate.owner_node */
   moqc_waiter pw;        /* producer-side demand waker */
+  const void *pw_owner;  /* the producer handle that registered pw */
   moqc_timer timer;      /* next age expiry */
   moqc_bstate *bcast;    /* weak, while listed in bcast->tracks */
   moqc_link bnode;
@@ -206,6 +218,7 @@ struct moqc_bstate {
   uint64_t code;
   moqc_link reqs; /* queued moqc_track_request.node */
   moqc_waiter pw; /* producer-side request waker */
+  const void *pw_owner;
   moqc_link consumers;
   /* Internal hook (origin fronts): called for a name not in `tracks`; it may
    * create the track (returns MOQC_OK) or fail with an error. */

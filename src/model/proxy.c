@@ -21,14 +21,17 @@ struct moqc_track_proxy {
   moqc_env *env;
   moqc_track_producer *tp;  /* loop thread only */
   moqc_group_producer *cur; /* loop thread only */
+  moqc_cmd *del_cmd;        /* preallocated: deleting never fails */
   _Atomic int err;          /* sticky error from applying a command */
 };
 
 moqc_track_proxy *moqc_track_proxy_new(moqc_track_producer *t) {
   moqc_track_proxy *p = moqc_calloc(1, sizeof *p);
   if (!p) return NULL;
-  p->tp = moqc_track_producer_clone(t);
+  p->del_cmd = moqc_calloc(1, sizeof *p->del_cmd);
+  p->tp = p->del_cmd ? moqc_track_producer_clone(t) : NULL;
   if (!p->tp) {
+    moqc_free(p->del_cmd);
     moqc_free(p);
     return NULL;
   }
@@ -100,9 +103,10 @@ int moqc_track_proxy_finish(moqc_track_proxy *p) {
 
 void moqc_track_proxy_del(moqc_track_proxy *p) {
   if (!p) return;
-  /* The DEL command must not be lost: retry the tiny allocation. */
-  while (proxy_post(p, CMD_DEL, NULL, 0) != MOQC_OK) {
-  }
+  moqc_cmd *c = p->del_cmd;
+  c->p = p;
+  c->kind = CMD_DEL;
+  moqc_env_post(p->env, c);
 }
 
 /* ---- loop thread ------------------------------------------------------------------- */

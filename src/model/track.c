@@ -101,6 +101,10 @@ moqc_track_producer *moqc_track_producer_clone(moqc_track_producer *p) {
 void moqc_track_producer_del(moqc_track_producer *p) {
   if (!p) return;
   moqc_tstate *t = p->t;
+  if (t->pw_owner == p) { /* the waker registration goes with its handle */
+    moqc_waiter_set(&t->pw, NULL, NULL, false);
+    t->pw_owner = NULL;
+  }
   moqc_free(p);
   if (--t->producers == 0 && !t->pending) {
     if (!t->aborted && t->final_seq == MOQC_GROUP_NONE) {
@@ -235,5 +239,6 @@ void moqc_track_producer_abort(moqc_track_producer *p, uint64_t code) {
 }
 
 void moqc_track_producer_set_waker(moqc_track_producer *p, moqc_waker_fn fn, void *arg) {
+  p->t->pw_owner = fn ? p : NULL;
   moqc_waiter_set(&p->t->pw, fn, arg, fn && p->t->nconsumers > 0);
 }

@@ -123,7 +123,8 @@ static void gi_free(sobj *o) { moqc_free(o); }
 
 static void gi_destroy(group_in *gi) {
   moqc_session *s = gi->ss ? gi->ss->s : gi->rt->s;
-  if (slist_linked(&gi->link)) slist_remove(&gi->link);
+  bool linked = slist_linked(&gi->link);
+  if (linked) slist_remove(&gi->link);
   frx_abort(&gi->rx, MOQC_CODE_CANCEL); /* no-op on a finished group */
   if (gi->ss) {
     sstream *ss = gi->ss;
@@ -131,6 +132,7 @@ static void gi_destroy(group_in *gi) {
     ss_release(ss);
   }
   sess_bury(s, &gi->obj);
+  if (linked && !s->closing) rt_group_done(gi->rt);
 }
 
 void gi_cancel(group_in *gi, uint64_t code) {

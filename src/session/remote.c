@@ -174,6 +174,7 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
 static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;
+  rt->draining = false; /* no re-entry from the groups cancelled below */
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
     sstream *ss = rt->info_ss;
@@ -281,14 +282,31 @@ static void rt_update(rtrack *rt, const moqc_subscription *sub) {
   if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
 }
 
+/* A complete track (its end is known) keeps receiving its last groups even
+ * without consumers: they were already forwarded by reference, and
+ * unsubscribing would make the publisher reset them. */
+static bool rt_drain_pending(const rtrack *rt) {
+  if (!rt->end_known && rt->state != RT_DONE) return false;
+  return !slist_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
+}
+
+void rt_group_done(rtrack *rt) {
+  if (rt->draining && !rt->obj.dead && !rt_drain_pending(rt)) rt_close(rt, MOQC_CODE_CANCEL);
+}
+
 /* Follow the track producer's demand. */
 static void rt_demand(rtrack *rt) {
   if (!rt->tp) return;
   moqc_track_demand d = moqc_track_producer_demand(rt->tp);
   if (d.consumers == 0) {
+    if (rt_drain_pending(rt)) {
+      rt->draining = true;
+      return;
+    }
     rt_close(rt, MOQC_CODE_CANCEL);
     return;
   }
+  rt->draining = false;
   if (rt->state == RT_DONE) return;
   if (!rt->subscribed) {
     rt_subscribe(rt, &d.aggregate);
@@ -474,4 +492,5 @@ void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   ss_release(ss);
   if (rt->tp && rt->state != RT_DONE && !rt->end_known) (void)moqc_track_producer_finish(rt->tp);
   rt->state = RT_DONE;
+  rt_group_done(rt);
 }

@@ -43,6 +43,7 @@
 #define SESS_DATAGRAM_MAX 1200u
 #define SESS_TICK_NS (100u * 1000u * 1000u)     /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
+#define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u)     /* FETCH: wait for the cache */
 
 #define DEF_MAX_STREAMS 1024u
 #define DEF_MAX_SUBSCRIPTIONS 256u
@@ -199,8 +200,11 @@ struct pub_fetch {
   slist link;
   sstream *ss;
   moqc_broadcast_consumer *bc;
-  moqc_track_consumer *tc;
+  moqc_track_consumer *tc; /* subscribed at [seq, seq] */
   group_out *go;
+  moqc_timer timer; /* give up waiting for the group */
+  uint64_t seq;
+  uint8_t priority;
 };
 
 /* ---- subscriber side ---------------------------------------------------------- */
@@ -247,6 +251,8 @@ struct rtrack {
   bool opening;              /* SUBSCRIBE/TRACK stream waiting for credit */
   bool ok_seen;              /* lite-03/04 SUBSCRIBE_OK */
   bool end_known;            /* lite-05 SUBSCRIBE_END applied */
+  bool draining;             /* no consumer left, but the track is complete:
+                                let the last groups land, then close */
   moqc_subscription sent;    /* last parameters sent upstream */
   slist groups;              /* group_in */
 };
@@ -427,6 +433,8 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
 void rb_ended(moqc_session *s, const char *path);
 void rb_drop_all(moqc_session *s, uint64_t code);
 rtrack *rt_by_id(moqc_session *s, uint64_t id);
+/* A group of rt ended: a draining track may close now. */
+void rt_group_done(rtrack *rt);
 int rt_info_process(sstream *ss);
 void rt_info_end(sstream *ss, bool reset, uint64_t code);
 int rt_sub_process(sstream *ss);

@@ -16,6 +16,7 @@ static bool served_full(moqc_session *s, sstream *ss) {
 /* Resolve broadcast + track for a TRACK / FETCH request. NULL: the stream was
  * rejected (reset with the reason). */
 static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_bytes name,
+                                          const moqc_subscription *sub,
                                           moqc_broadcast_consumer **bc_out) {
   moqc_session *s = ss->s;
   uint64_t code = MOQC_CODE_UNROUTABLE;
@@ -28,7 +29,7 @@ static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_byt
   char *n = sess_strdup_bytes(name);
   int err = MOQC_ERR_NOT_FOUND;
   moqc_track_consumer *tc = NULL;
-  if (n && strlen(n) == name.len) tc = moqc_broadcast_consumer_subscribe(bc, n, NULL, &err);
+  if (n && strlen(n) == name.len) tc = moqc_broadcast_consumer_subscribe(bc, n, sub, &err);
   moqc_free(n);
   if (!tc) {
     moqc_broadcast_consumer_del(bc);
@@ -54,7 +55,7 @@ int pt_process(sstream *ss) {
   if (sess_decode_failed(s, n, "malformed TRACK")) return MOQC_ERR_DECODE;
   if (served_full(s, ss)) return MOQC_OK;
   moqc_broadcast_consumer *bc = NULL;
-  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &bc);
+  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, NULL, &bc);
   if (!tc) return MOQC_OK;
   ss_consume(ss, (size_t)n);
   const moqc_track_info *info = moqc_track_consumer_info(tc);
@@ -94,11 +95,17 @@ void pt_end(sstream *ss, bool reset, uint64_t code) {
 }
 
 /* ---- FETCH served ------------------------------------------------------------------ */
+/* The group is taken from the cache of the track as seen through the publish
+ * origin. The origin's per-request view of a track only holds what it
+ * forwarded since it was created, so we subscribe at [seq, seq] (which makes
+ * the origin forward that group from its source's cache) and wait briefly for
+ * it; absent after SESS_FETCH_WAIT_NS, the FETCH is reset with NotFound. */
 
 static void pf_free(sobj *o) { moqc_free(o); }
 
 static void pf_destroy(pub_fetch *pf) {
   moqc_session *s = pf->ss->s;
+  moqc_timer_stop(s->clock, &pf->timer);
   if (pf->go) {
     group_out *go = pf->go;
     pf->go = NULL;
@@ -124,6 +131,65 @@ void pf_group_done(pub_fetch *pf, bool ok, uint64_t code) {
   pf_destroy(pf);
 }
 
+static void pf_not_found(pub_fetch *pf) {
+  ss_abort(pf->ss, MOQC_CODE_NOT_FOUND);
+  pf_destroy(pf);
+}
+
+static void pf_serve(pub_fetch *pf, moqc_group_consumer *gc) {
+  moqc_session *s = pf->ss->s;
+  moqc_timer_stop(s->clock, &pf->timer);
+  moqc_track_consumer_set_waker(pf->tc, NULL, NULL);
+  group_out *go = go_new(s, gc);
+  if (!go) {
+    moqc_group_consumer_del(gc);
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  pf->go = go;
+  go->pf = pf;
+  go_start_fetch(go, pf->ss, pf->priority);
+}
+
+/* Look for the group: in the cache, or arriving on the [seq, seq] cursor. */
+static void pf_try(pub_fetch *pf) {
+  moqc_group_consumer *gc = NULL;
+  int rc = moqc_track_consumer_fetch_group(pf->tc, pf->seq, &gc);
+  if (rc == MOQC_OK) {
+    pf_serve(pf, gc);
+    return;
+  }
+  for (;;) {
+    rc = moqc_track_consumer_recv_group(pf->tc, &gc);
+    if (rc == MOQC_ERR_AGAIN) return;
+    if (rc != MOQC_OK) break;
+    if (moqc_group_consumer_sequence(gc) == pf->seq) {
+      pf_serve(pf, gc);
+      return;
+    }
+    moqc_group_consumer_del(gc);
+  }
+  if (rc == MOQC_ERR_NOMEM) sess_fail(pf->ss->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else pf_not_found(pf);
+}
+
+static void pf_wake(void *arg) {
+  pub_fetch *pf = arg;
+  moqc_session *s = pf->ss->s;
+  sess_enter(s);
+  if (!s->closing && !pf->obj.dead && !pf->go) pf_try(pf);
+  sess_exit(s);
+}
+
+static void pf_timeout(moqc_timer *tm, void *arg) {
+  (void)tm;
+  pub_fetch *pf = arg;
+  moqc_session *s = pf->ss->s;
+  sess_enter(s);
+  if (!s->closing && !pf->obj.dead && !pf->go) pf_not_found(pf);
+  sess_exit(s);
+}
+
 int pf_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
@@ -135,38 +201,33 @@ int pf_process(sstream *ss) {
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
   if (sess_decode_failed(s, n, "malformed FETCH")) return MOQC_ERR_DECODE;
   if (served_full(s, ss)) return MOQC_OK;
+  moqc_subscription sub = {m.priority, false, 0, m.group, m.group};
+  if (m.group >= MOQC_GROUP_NONE - 1) sub.start = sub.end = MOQC_GROUP_NONE - 2;
   moqc_broadcast_consumer *bc = NULL;
-  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &bc);
+  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &sub, &bc);
   if (!tc) return MOQC_OK;
   ss_consume(ss, (size_t)n);
-  moqc_group_consumer *gc = NULL;
-  int rc = moqc_track_consumer_fetch_group(tc, m.group, &gc);
-  pub_fetch *pf = rc == MOQC_OK ? moqc_calloc(1, sizeof *pf) : NULL;
-  group_out *go = pf ? go_new(s, gc) : NULL;
-  if (!go) {
-    moqc_free(pf);
-    if (gc) moqc_group_consumer_del(gc);
+  pub_fetch *pf = moqc_calloc(1, sizeof *pf);
+  if (!pf) {
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    if (rc == MOQC_OK) rc = MOQC_ERR_NOMEM;
-    if (rc == MOQC_ERR_NOMEM) {
-      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-      return rc;
-    }
-    ss_abort(ss, MOQC_CODE_NOT_FOUND); /* not in the cache */
-    ss_release(ss);
-    return MOQC_OK;
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return MOQC_ERR_NOMEM;
   }
   pf->obj.destroy = pf_free;
   pf->ss = ss;
   pf->bc = bc;
   pf->tc = tc;
-  pf->go = go;
-  go->pf = pf;
+  pf->seq = m.group;
+  pf->priority = m.priority;
+  moqc_timer_init(&pf->timer, pf_timeout, pf);
   ss->owner = pf;
   slist_push_back(&s->pub_fetches, &pf->link);
   s->n_served++;
-  go_start_fetch(go, ss, m.priority);
+  pf_try(pf);
+  if (s->closing || pf->obj.dead || pf->go) return MOQC_OK;
+  moqc_track_consumer_set_waker(tc, pf_wake, pf);
+  (void)moqc_timer_start(s->clock, &pf->timer, sess_now(s) + SESS_FETCH_WAIT_NS);
   return MOQC_OK;
 }
 

@@ -197,6 +197,32 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   return 0;
 }
 
+/* Stream user data of peer streams we retired ourselves (see below). */
+static moqc_qstream k_retired;
+#define RETIRED(sud) ((sud) == (void *)&k_retired)
+
+/* ngtcp2 0.12.1 never closes a stream the peer opened unidirectionally (its
+ * stream_close never comes; fixed upstream in 0.13.1), so neither would
+ * the stream credit come back. Once such a stream is done (FIN delivered or
+ * reset received) we retire it ourselves: stream_closed, our state freed,
+ * credit returned. Later callbacks for it carry the k_retired marker and
+ * are ignored. (ngtcp2 keeps its own small per-stream object until the
+ * connection ends.) */
+static void retire_remote_uni(quic_conn *c, moqc_qstream *s) {
+  int64_t id = s->id;
+  bool credit = (s->flags & QS_OPEN_CB) != 0;
+  moqc_qsched_remove(&c->sched, s);
+  moqc_qsmap_del(&c->streams, id);
+  (void)ngtcp2_conn_set_stream_user_data(c->nc, id, &k_retired);
+  moqc_qstream_free(s);
+  if (credit) ngtcp2_conn_extend_max_streams_uni(c->nc, 1);
+  EMIT(c, stream_closed, id);
+}
+
+static bool remote_uni(const moqc_qstream *s) {
+  return (s->flags & QS_REMOTE) && MOQC_STREAM_IS_UNI(s->id);
+}
+
 /* A stream opened by the peer: create our side and announce it. */
 static moqc_qstream *remote_stream(quic_conn *c, int64_t id) {
   moqc_qstream *s = moqc_qsmap_get(&c->streams, id);
@@ -225,6 +251,7 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
                                const uint8_t *data, size_t len, void *ud, void *sud) {
   (void)offset;
   quic_conn *c = ud;
+  if (RETIRED(sud)) return 0;
   moqc_qstream *s = sud ? sud : remote_stream(c, id);
   if (!s) return NGTCP2_ERR_CALLBACK_FAILURE;
   bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
@@ -236,6 +263,7 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
     (void)ngtcp2_conn_extend_max_stream_offset(nc, id, len);
     ngtcp2_conn_extend_max_offset(nc, len);
   }
+  if (fin && remote_uni(s)) retire_remote_uni(c, s);
   return 0;
 }
 
@@ -245,7 +273,7 @@ static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, 
   (void)id;
   quic_conn *c = ud;
   moqc_qstream *s = sud;
-  if (!s) return 0;
+  if (!s || RETIRED(sud)) return 0;
   uint64_t n = moqc_qstream_ack(s, offset + len);
   if (!(s->flags & (QS_RESET | QS_PEER_STOP))) c->unacked -= n;
   c->acked_since += n;
@@ -257,16 +285,19 @@ static int cb_stream_reset(ngtcp2_conn *nc, int64_t id, uint64_t final_size, uin
   (void)nc;
   (void)final_size;
   quic_conn *c = ud;
+  if (RETIRED(sud)) return 0;
   moqc_qstream *s = sud ? sud : remote_stream(c, id);
   if (!s) return NGTCP2_ERR_CALLBACK_FAILURE;
   s->flags |= QS_PEER_RESET;
   EMIT(c, stream_reset, id, code);
+  if (remote_uni(s)) retire_remote_uni(c, s);
   return 0;
 }
 
 static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t code, void *ud,
                            void *sud) {
   quic_conn *c = ud;
+  if (RETIRED(sud)) return 0;
   moqc_qstream *s = sud ? sud : moqc_qsmap_get(&c->streams, id);
   if (!s) return 0;
   bool has_code = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
@@ -316,7 +347,7 @@ static int cb_extend_stream_data(ngtcp2_conn *nc, int64_t id, uint64_t max, void
   (void)id;
   (void)max;
   quic_conn *c = ud;
-  moqc_qstream *s = sud;
+  moqc_qstream *s = RETIRED(sud) ? NULL : sud;
   if (s && (s->flags & QS_BLOCKED)) {
     s->flags &= ~(uint32_t)QS_BLOCKED;
     if (moqc_qstream_ready(s) && moqc_qsched_push(&c->sched, s) != MOQC_OK)
@@ -613,6 +644,12 @@ static void report_end(quic_conn *c, int err, uint64_t code, const char *reason,
   report_end2(c, err, reason, code, reason, strlen(reason), by_peer);
 }
 
+/* A client whose handshake failed has nobody to keep state for: drop it now
+ * instead of waiting out the closing / draining period. */
+static void drop_failed_dial(quic_conn *c) {
+  if (!c->handed_out && !c->ep->is_server) moqc_quic_conn_kill(c);
+}
+
 static void peer_closed(quic_conn *c) {
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(c->nc, &ce);
@@ -625,6 +662,7 @@ static void peer_closed(quic_conn *c) {
     snprintf(msg, sizeof msg, "closed by the peer (code %llu): %.*s",
              (unsigned long long)ce.error_code, rl, r);
     report_end2(c, MOQC_ERR_TRANSPORT, msg, ce.error_code, r, (size_t)rl, true);
+    drop_failed_dial(c);
     return;
   }
   int err = MOQC_ERR_TRANSPORT;
@@ -639,12 +677,14 @@ static void peer_closed(quic_conn *c) {
     snprintf(msg, sizeof msg, "connection refused by the peer%s%.*s", rl ? ": " : "", rl, r);
   } else if (ce.error_code == NGTCP2_NO_ERROR) {
     report_end2(c, err, "closed by the peer", 0, r, (size_t)rl, true);
+    drop_failed_dial(c);
     return;
   } else {
     snprintf(msg, sizeof msg, "closed by the peer with QUIC error 0x%llx%s%.*s",
              (unsigned long long)ce.error_code, rl ? ": " : "", rl, r);
   }
   report_end2(c, err, msg, MOQC_CODE_TRANSPORT, msg, strlen(msg), true);
+  drop_failed_dial(c);
 }
 
 /* ngtcp2 said rv: end the connection accordingly. */
@@ -679,6 +719,7 @@ static void conn_fail(quic_conn *c, int rv) {
     ngtcp2_connection_close_error_set_transport_error_tls_alert(&ce, alert, NULL, 0);
     send_close(c, &ce);
     report_end(c, MOQC_ERR_TLS, MOQC_CODE_TRANSPORT, msg, false);
+    drop_failed_dial(c);
     return;
   }
   default:
@@ -688,6 +729,7 @@ static void conn_fail(quic_conn *c, int rv) {
     report_end(c, rv == NGTCP2_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_PROTOCOL,
                rv <= NGTCP2_ERR_FATAL ? MOQC_CODE_TRANSPORT : MOQC_CODE_PROTOCOL_VIOLATION, msg,
                false);
+    drop_failed_dial(c);
     return;
   }
 }
@@ -984,10 +1026,10 @@ void moqc_quic_conn_kill(quic_conn *c) {
   c->nc = NULL;
   if (c->tls) gnutls_deinit(c->tls);
   c->tls = NULL;
+  moqc_qsched_free(&c->sched);
   for (size_t i = 0; i < c->streams.cap; i++)
     if (c->streams.slots[i]) moqc_qstream_free(c->streams.slots[i]);
   moqc_qsmap_free(&c->streams);
-  moqc_qsched_free(&c->sched);
   while (c->dg_head) {
     quic_dgram *d = c->dg_head;
     c->dg_head = d->next;

@@ -31,6 +31,14 @@ struct moqc_cert {
   char fp[MOQC_CERT_FINGERPRINT_LEN + 1];
 };
 
+/* (moqc_strdup's strnlen(s, SIZE_MAX) trips gcc's -Wstringop-overread.) */
+static char *dupstr(const char *s) {
+  size_t n = strlen(s);
+  char *d = moqc_malloc(n + 1);
+  if (d) memcpy(d, s, n + 1);
+  return d;
+}
+
 static void hex_encode(char *out, const uint8_t *p, size_t n) {
   static const char d[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -237,7 +245,7 @@ int moqc_tls_alpn_init(moqc_tls_alpn *a, const char *const *names, size_t n) {
   a->v = NULL;
   a->n = 0;
   if (!names) names = moqc_quic_default_alpn(&n);
-  if (n == 0) return MOQC_ERR_INVAL;
+  if (n == 0 || n > MOQC_TLS_MAX_ALPN) return MOQC_ERR_INVAL;
   for (size_t i = 0; i < n; i++) {
     size_t l = names[i] ? strlen(names[i]) : 0;
     if (l == 0 || l > 31) return MOQC_ERR_INVAL;
@@ -245,7 +253,7 @@ int moqc_tls_alpn_init(moqc_tls_alpn *a, const char *const *names, size_t n) {
   a->v = moqc_calloc(n, sizeof *a->v);
   if (!a->v) return MOQC_ERR_NOMEM;
   for (size_t i = 0; i < n; i++) {
-    char *s = moqc_strdup(names[i]);
+    char *s = dupstr(names[i]);
     if (!s) {
       moqc_tls_alpn_free(a);
       return MOQC_ERR_NOMEM;
@@ -337,7 +345,7 @@ int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_qu
   memset(c, 0, sizeof *c);
   uint8_t ip[16];
   c->sni = inet_pton(AF_INET, hostname, ip) != 1 && inet_pton(AF_INET6, hostname, ip) != 1;
-  c->hostname = moqc_strdup(hostname);
+  c->hostname = dupstr(hostname);
   if (!c->hostname) return MOQC_ERR_NOMEM;
   c->disable_verify = o->disable_verify;
   if (o->pin_sha256) {
@@ -417,8 +425,11 @@ static int verify_cb(gnutls_session_t s) {
   if (status == 0) return 0;
   gnutls_datum_t msg = {NULL, 0};
   if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &msg, 0) >= 0) {
-    snprintf(c->err, sizeof c->err, "certificate for %s refused: %.*s", c->hostname,
-             (int)msg.size, (const char *)msg.data);
+    int ml = (int)msg.size;
+    while (ml > 0 && (msg.data[ml - 1] == ' ' || msg.data[ml - 1] == '\n' || !msg.data[ml - 1]))
+      ml--;
+    snprintf(c->err, sizeof c->err, "certificate for %s refused: %.*s", c->hostname, ml,
+             (const char *)msg.data);
     gnutls_free(msg.data);
   } else {
     snprintf(c->err, sizeof c->err, "certificate for %s refused (status 0x%x)", c->hostname,
@@ -443,6 +454,6 @@ int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moq
 }
 
 const char *moqc_tls_alert_str(uint8_t alert) {
-  const char *n = gnutls_alert_get_strname((gnutls_alert_description_t)alert);
+  const char *n = gnutls_alert_get_name((gnutls_alert_description_t)alert);
   return n ? n : "unknown alert";
 }

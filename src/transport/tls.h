@@ -40,8 +40,12 @@ typedef struct moqc_tls_alpn {
   size_t n;
 } moqc_tls_alpn;
 
+/* GnuTLS keeps at most this many ALPN protocols per session. */
+#define MOQC_TLS_MAX_ALPN 8
+
 /* Copy names[0..n) (NULL = the default list). MOQC_ERR_INVAL for an empty
- * list or a name of 0 or more than 31 bytes. */
+ * list, more than MOQC_TLS_MAX_ALPN names, or a name of 0 or more than 31
+ * bytes. */
 int moqc_tls_alpn_init(moqc_tls_alpn *a, const char *const *names, size_t n);
 void moqc_tls_alpn_free(moqc_tls_alpn *a);
 
@@ -78,7 +82,7 @@ bool moqc_tls_selected_alpn(gnutls_session_t s, char *out, size_t cap);
 /* Parse a hex SHA-256 (64 digits, optional ':' separators). */
 bool moqc_tls_parse_fingerprint(const char *hex, uint8_t out[32]);
 
-/* Human-readable name of a TLS alert ("bad_certificate"...). */
+/* Human-readable description of a TLS alert ("Certificate is bad"...). */
 const char *moqc_tls_alert_str(uint8_t alert);
 
 #endif

@@ -71,7 +71,7 @@ static void test_parse_request(void **state) {
       "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
       "GET / HTTX/1.1\r\nHost: h\r\n\r\n",
       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", /* TLS on the HTTP port */
+      "\x16\x03\x01\x02\x05\x01\x07\x01\xfc\x03\x03\r\n\r\n", /* TLS on the HTTP port */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(preq(&r, bad[i]), MOQC_ERR_DECODE);
@@ -289,6 +289,8 @@ static void test_loopback_get(void **state) {
   finish(&w);
 }
 
+static void ignore_connection(uv_stream_t *l, int status) { (void)l, (void)status; }
+
 static void test_client_failures(void **state) {
   (void)state;
   world w = {0};
@@ -305,7 +307,7 @@ static void test_client_failures(void **state) {
   struct sockaddr_in sa;
   uv_ip4_addr("127.0.0.1", 0, &sa);
   assert_int_equal(uv_tcp_bind(&silent, (const struct sockaddr *)&sa, 0), 0);
-  assert_int_equal(uv_listen((uv_stream_t *)&silent, 8, NULL), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&silent, 8, ignore_connection), 0);
   int sl = sizeof sa;
   uv_tcp_getsockname(&silent, (struct sockaddr *)&sa, &sl);
   memset(&g, 0, sizeof g);

@@ -409,7 +409,15 @@ static void test_demand_aggregate(void **state) {
   moqc_env_run(env);
   assert_int_equal(n, 5);
   assert_int_equal(moqc_track_producer_demand(t).consumers, 0);
+  /* the registration goes with the handle that made it */
+  moqc_track_producer *t2 = moqc_track_producer_clone(t);
   moqc_track_producer_del(t);
+  c1 = moqc_track_producer_consume(t2, &s1);
+  moqc_env_run(env);
+  assert_int_equal(n, 5);
+  assert_false(moqc_env_pending(env));
+  moqc_track_consumer_del(c1);
+  moqc_track_producer_del(t2);
   moqc_env_del(env);
 }
 

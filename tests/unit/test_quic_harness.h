@@ -221,11 +221,12 @@ static inline void h_init(h_fx *fx) {
 /* Run the loop until *flag becomes true (or the deadline). Returns *flag. */
 #define H_RUN_UNTIL(fx, cond, ms)                                          \
   ({                                                                        \
+    bool met_ = false;                                                      \
     (fx)->expired = false;                                                  \
     uv_timer_start(&(fx)->deadline, h_deadline_cb, (ms), 0);                \
-    while (!(cond) && !(fx)->expired) uv_run(&(fx)->loop, UV_RUN_ONCE);     \
+    while (!(met_ = (cond)) && !(fx)->expired) uv_run(&(fx)->loop, UV_RUN_ONCE); \
     uv_timer_stop(&(fx)->deadline);                                         \
-    (bool)(cond);                                                           \
+    met_;                                                                   \
   })
 
 static inline void h_server(h_fx *fx, const char *host, const char *const *alpn, size_t nalpn,

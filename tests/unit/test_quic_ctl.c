@@ -1,0 +1,353 @@
+/* Raw QUIC over loopback: resets, stop-sending, datagrams, close, timeouts,
+ * limits, dual-stack, zero-copy release, malformed input. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "test_quic_harness.h"
+
+static h_stream *wait_stream(h_fx *fx, h_peer *p, int64_t id) {
+  assert_true(H_RUN_UNTIL(fx, ({
+                bool f = false;
+                for (size_t k = 0; k < p->nst; k++) f |= p->st[k].id == id && p->st[k].opened;
+                f;
+              }),
+                          5000));
+  return h_find(p, id);
+}
+
+static void test_reset_seen_by_peer(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t;
+  int64_t id;
+  assert_int_equal(c->ops->open_stream(c, false, &id), MOQC_OK);
+  h_write_pattern(c, id, 0, 10000, 4096, false);
+  h_stream *ss = wait_stream(&fx, &fx.s, id);
+  assert_int_equal(c->ops->reset(c, id, 77), MOQC_OK);
+  assert_int_equal(c->ops->queued(c, id), 0);
+  assert_true(H_RUN_UNTIL(&fx, ss->reset, 5000));
+  assert_int_equal(ss->reset_code, 77);
+  h_stream *cs = h_find(&fx.c, id);
+  assert_true(H_RUN_UNTIL(&fx, cs->closed, 5000));
+  assert_false(cs->stopped);
+  /* the stream is gone: ops on it are refused */
+  assert_int_equal(c->ops->write(c, id, NULL, 0, true), MOQC_ERR_INVAL);
+  assert_int_equal(c->ops->reset(c, id, 1), MOQC_ERR_INVAL);
+  h_teardown(&fx);
+}
+
+static void test_stop_sending_seen_by_peer(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t, *s = fx.s.t;
+  /* uni stream client -> server: the server stops it */
+  int64_t id;
+  assert_int_equal(c->ops->open_stream(c, false, &id), MOQC_OK);
+  h_write_pattern(c, id, 0, 5000, 5000, false);
+  h_stream *ss = wait_stream(&fx, &fx.s, id);
+  assert_int_equal(s->ops->stop_sending(s, id, 88), MOQC_OK);
+  h_stream *cs = h_find(&fx.c, id);
+  assert_true(H_RUN_UNTIL(&fx, cs->stopped && cs->closed, 5000));
+  assert_int_equal(cs->stop_code, 88);
+  /* ...and the stopper sees the reset that STOP_SENDING caused */
+  assert_true(H_RUN_UNTIL(&fx, ss->reset, 5000));
+  assert_int_equal(ss->reset_code, 88);
+
+  /* bidi stream: the server stops the client's half and finishes its own */
+  int64_t bid;
+  assert_int_equal(c->ops->open_stream(c, true, &bid), MOQC_OK);
+  h_write_pattern(c, bid, 0, 3000, 3000, false);
+  h_stream *sb = wait_stream(&fx, &fx.s, bid);
+  assert_int_equal(s->ops->stop_sending(s, bid, 99), MOQC_OK);
+  assert_int_equal(s->ops->write(s, bid, NULL, 0, true), MOQC_OK);
+  h_stream *cb = h_find(&fx.c, bid);
+  assert_true(H_RUN_UNTIL(&fx, cb->stopped && cb->closed, 5000));
+  assert_int_equal(cb->stop_code, 99);
+  assert_true(cb->fin);
+  assert_true(H_RUN_UNTIL(&fx, sb->closed, 5000));
+
+  /* a receive-only stream cannot be reset, a send-only one not stopped */
+  int64_t sid;
+  assert_int_equal(s->ops->open_stream(s, false, &sid), MOQC_OK);
+  assert_true(MOQC_STREAM_IS_SERVER(sid) && MOQC_STREAM_IS_UNI(sid));
+  assert_int_equal(s->ops->stop_sending(s, sid, 1), MOQC_ERR_INVAL);
+  h_write_pattern(s, sid, 0, 100, 100, false);
+  wait_stream(&fx, &fx.c, sid);
+  assert_int_equal(c->ops->reset(c, sid, 1), MOQC_ERR_INVAL);
+  assert_int_equal(c->ops->write(c, sid, NULL, 0, true), MOQC_ERR_INVAL);
+  h_teardown(&fx);
+}
+
+static void test_datagrams_both_ways(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t, *s = fx.s.t;
+  size_t maxc = c->ops->max_datagram(c), maxs = s->ops->max_datagram(s);
+  assert_true(maxc >= 1100 && maxc < 1452);
+  assert_true(maxs >= 1100 && maxs < 1452);
+  assert_int_equal(c->ops->send_datagram(c, (const uint8_t *)"ping", 4), MOQC_OK);
+  assert_true(H_RUN_UNTIL(&fx, fx.s.dgrams >= 1, 5000));
+  assert_memory_equal(fx.s.last_dgram, "ping", 4);
+  uint8_t big[1500];
+  memset(big, 0xab, sizeof big);
+  assert_int_equal(s->ops->send_datagram(s, big, maxs), MOQC_OK);
+  assert_true(H_RUN_UNTIL(&fx, fx.c.dgrams >= 1, 5000));
+  assert_int_equal(fx.c.last_dgram_len, maxs);
+  /* (path MTU discovery may have raised the limit meanwhile) */
+  maxs = s->ops->max_datagram(s);
+  assert_int_equal(s->ops->send_datagram(s, big, maxs + 1), MOQC_ERR_TOO_LARGE);
+  h_teardown(&fx);
+}
+
+static void test_datagrams_disabled(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  moqc_quic_limits lim = {.max_datagram_frame = UINT64_MAX};
+  h_server(&fx, NULL, NULL, 0, &lim);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t;
+  assert_int_equal(c->ops->max_datagram(c), 0);
+  assert_int_equal(c->ops->send_datagram(c, (const uint8_t *)"x", 1), MOQC_ERR_UNSUPPORTED);
+  h_teardown(&fx);
+}
+
+static void test_close_code_and_reason(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t, *s = fx.s.t;
+  c->ops->close(c, 4242, "going away");
+  assert_int_equal(c->ops->open_stream(c, true, &(int64_t){0}), MOQC_ERR_CLOSED);
+  assert_true(H_RUN_UNTIL(&fx, fx.s.closed && fx.c.closed, 5000));
+  assert_int_equal(fx.s.close_code, 4242);
+  assert_string_equal(fx.s.close_reason, "going away");
+  assert_true(fx.s.close_by_peer);
+  assert_int_equal(fx.c.close_code, 4242);
+  assert_string_equal(fx.c.close_reason, "going away");
+  assert_false(fx.c.close_by_peer);
+  assert_int_equal(s->ops->write(s, 0, NULL, 0, true), MOQC_ERR_CLOSED);
+  assert_int_equal(s->ops->send_datagram(s, (const uint8_t *)"x", 1), MOQC_ERR_CLOSED);
+  h_teardown(&fx);
+
+  /* and from the server side, with the largest code */
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  fx.s.t->ops->close(fx.s.t, MOQC_CODE_MAX, "");
+  assert_true(H_RUN_UNTIL(&fx, fx.c.closed, 5000));
+  assert_true(fx.c.close_code == MOQC_CODE_MAX);
+  assert_string_equal(fx.c.close_reason, "");
+  assert_true(fx.c.close_by_peer);
+  h_teardown(&fx);
+}
+
+/* Sent bufs are referenced until acknowledged, then released. */
+static void test_zero_copy_release(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  fx.s.store = false;
+  fx.s.pattern = true;
+  moqc_transport *c = fx.c.t;
+  uint64_t base = moqc_buf_get_stats().bufs_live;
+  uint64_t copied = moqc_buf_get_stats().bytes_copied;
+  int64_t id;
+  assert_int_equal(c->ops->open_stream(c, false, &id), MOQC_OK);
+  h_write_pattern(c, id, 0, 8 * 100000, 100000, true); /* 8 bufs, our refs dropped */
+  assert_int_equal(moqc_buf_get_stats().bufs_live, base + 8);
+  assert_int_equal(c->ops->queued(c, id), 800000);
+  h_stream *ss = wait_stream(&fx, &fx.s, id);
+  assert_true(H_RUN_UNTIL(&fx, ss->fin && c->ops->queued(c, -1) == 0, 10000));
+  assert_true(ss->pattern_ok);
+  assert_int_equal(ss->total, 800000);
+  assert_int_equal(moqc_buf_get_stats().bufs_live, base);
+  assert_int_equal(moqc_buf_get_stats().bytes_copied, copied); /* nothing copied */
+
+  /* a reset stream releases its bufs too (unsent at once, sent on close) */
+  int64_t id2;
+  assert_int_equal(c->ops->open_stream(c, false, &id2), MOQC_OK);
+  h_write_pattern(c, id2, 0, 4 * 1000000, 1000000, false);
+  assert_int_equal(c->ops->reset(c, id2, 3), MOQC_OK);
+  h_stream *cs = h_find(&fx.c, id2);
+  assert_true(H_RUN_UNTIL(&fx, cs->closed, 5000));
+  assert_int_equal(moqc_buf_get_stats().bufs_live, base);
+
+  /* pending data of a released connection is released with it */
+  int64_t id3;
+  assert_int_equal(c->ops->open_stream(c, false, &id3), MOQC_OK);
+  h_write_pattern(c, id3, 0, 3 * 1000000, 1000000, false);
+  h_teardown(&fx);
+  assert_int_equal(moqc_buf_get_stats().bufs_live, base);
+}
+
+static void test_idle_timeout(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  moqc_quic_limits lim = {.idle_timeout_ms = 300, .keep_alive_ms = UINT64_MAX};
+  h_establish(&fx, "127.0.0.1", &lim);
+  uint64_t t0 = uv_hrtime();
+  assert_true(H_RUN_UNTIL(&fx, fx.c.closed && fx.s.closed, 5000));
+  uint64_t ms = (uv_hrtime() - t0) / 1000000;
+  assert_true(ms >= 250 && ms < 3000);
+  assert_int_equal(fx.c.close_code, MOQC_CODE_TIMEOUT);
+  assert_int_equal(fx.s.close_code, MOQC_CODE_TIMEOUT);
+  assert_false(fx.c.close_by_peer);
+  h_teardown(&fx);
+
+  /* with keep-alive PINGs the same connection stays up */
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  moqc_quic_limits ka = {.idle_timeout_ms = 300, .keep_alive_ms = 100};
+  h_establish(&fx, "127.0.0.1", &ka);
+  assert_false(H_RUN_UNTIL(&fx, fx.c.closed || fx.s.closed, 1200));
+  h_teardown(&fx);
+}
+
+/* The peer's stream limit: AGAIN, then `writable` when credit returns. */
+static void test_stream_limit(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  moqc_quic_limits lim = {.max_streams_uni = 4, .max_streams_bidi = 2};
+  h_server(&fx, NULL, NULL, 0, &lim);
+  h_establish(&fx, "127.0.0.1", NULL);
+  moqc_transport *c = fx.c.t;
+  int64_t ids[4], extra;
+  for (int i = 0; i < 4; i++) assert_int_equal(c->ops->open_stream(c, false, &ids[i]), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, false, &extra), MOQC_ERR_AGAIN);
+  int64_t b1, b2;
+  assert_int_equal(c->ops->open_stream(c, true, &b1), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, true, &b2), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, true, &extra), MOQC_ERR_AGAIN);
+  int w = fx.c.writable;
+  /* finishing a stream gives its credit back */
+  h_write_pattern(c, ids[0], 0, 10, 10, true);
+  int rc = MOQC_ERR_AGAIN;
+  assert_true(H_RUN_UNTIL(
+      &fx, fx.c.writable > w && (rc = c->ops->open_stream(c, false, &extra)) == MOQC_OK, 5000));
+  assert_int_equal(extra, ids[3] + 4);
+  assert_int_equal(c->ops->open_stream(c, false, &extra), MOQC_ERR_AGAIN);
+  h_teardown(&fx);
+}
+
+static void test_connection_limit(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  moqc_quic_limits lim = {.max_connections = 1};
+  h_server(&fx, NULL, NULL, 0, &lim);
+  h_establish(&fx, "127.0.0.1", NULL);
+  assert_int_equal(moqc_quic_server_connections(fx.srv), 1);
+  h_connect(&fx, "127.0.0.1", NULL, 0, NULL);
+  assert_true(H_RUN_UNTIL(&fx, fx.connect_done, 5000));
+  assert_int_equal(fx.connect_err, MOQC_ERR_TRANSPORT);
+  assert_non_null(strstr(fx.connect_msg, "refused"));
+  assert_int_equal(fx.server_conns, 1);
+  h_teardown(&fx);
+}
+
+static void test_dual_stack(void **state) {
+  (void)state;
+  const char *clients[] = {"127.0.0.1", "::1", "localhost"};
+  for (size_t i = 0; i < 3; i++) {
+    h_fx fx;
+    h_init(&fx);
+    h_server(&fx, NULL, NULL, 0, NULL); /* "[::]" */
+    h_establish(&fx, clients[i], NULL);
+    fx.s.echo = true;
+    int64_t id;
+    assert_int_equal(fx.c.t->ops->open_stream(fx.c.t, true, &id), MOQC_OK);
+    h_write_pattern(fx.c.t, id, 0, 1000, 1000, true);
+    h_stream *cs = h_find(&fx.c, id);
+    assert_true(H_RUN_UNTIL(&fx, cs->fin, 5000));
+    assert_int_equal(cs->total, 1000);
+    h_teardown(&fx);
+  }
+  /* an IPv4-only server */
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, "127.0.0.1", NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  h_teardown(&fx);
+}
+
+static void send_junk(uint16_t port, const uint8_t *p, size_t n) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof a);
+  close(fd);
+}
+
+/* Garbage never hurts the endpoint nor an established connection. */
+static void test_malformed_input(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  fx.s.echo = true;
+  uint16_t port = moqc_quic_server_port(fx.srv);
+  uint8_t p[1500];
+  srand(1234);
+  for (int i = 0; i < 2000; i++) {
+    size_t n = (size_t)(rand() % 1400) + 1;
+    for (size_t k = 0; k < n; k++) p[k] = (uint8_t)rand();
+    switch (i % 5) {
+    case 0: p[0] |= 0xc0; break;                         /* long header */
+    case 1: p[0] = 0xc0; memcpy(p + 1, "\0\0\0\1", 4); break; /* v1 Initial-ish */
+    case 2: p[0] = (p[0] & 0x7f) | 0x40; break;          /* short header */
+    case 3: p[0] = 0xc0; memcpy(p + 1, "\x1a\x2a\x3a\x4a", 4); n = 1200; break; /* VN */
+    default: break;
+    }
+    send_junk(port, p, n);
+    if (i % 50 == 0) uv_run(&fx.loop, UV_RUN_NOWAIT);
+  }
+  for (int k = 0; k < 50; k++) uv_run(&fx.loop, UV_RUN_NOWAIT);
+  /* the established connection still works */
+  int64_t id;
+  assert_int_equal(fx.c.t->ops->open_stream(fx.c.t, true, &id), MOQC_OK);
+  h_write_pattern(fx.c.t, id, 0, 5000, 1000, true);
+  h_stream *cs = h_find(&fx.c, id);
+  assert_true(H_RUN_UNTIL(&fx, cs->fin, 5000));
+  assert_int_equal(cs->total, 5000);
+  assert_false(fx.c.closed);
+  /* junk did not create connections that linger */
+  assert_true(H_RUN_UNTIL(&fx, moqc_quic_server_connections(fx.srv) == 1, 10000));
+  h_teardown(&fx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reset_seen_by_peer),
+      cmocka_unit_test(test_stop_sending_seen_by_peer),
+      cmocka_unit_test(test_datagrams_both_ways),
+      cmocka_unit_test(test_datagrams_disabled),
+      cmocka_unit_test(test_close_code_and_reason),
+      cmocka_unit_test(test_zero_copy_release),
+      cmocka_unit_test(test_idle_timeout),
+      cmocka_unit_test(test_stream_limit),
+      cmocka_unit_test(test_connection_limit),
+      cmocka_unit_test(test_dual_stack),
+      cmocka_unit_test(test_malformed_input),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

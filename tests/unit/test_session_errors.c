@@ -1,0 +1,284 @@
+/* Session tests: malformed and unexpected input. Garbage on a new stream
+ * closes only that session (Decode / ProtocolViolation) while another session
+ * in the same env keeps working; unknown stream types reset only that stream;
+ * group-level errors (frame too large, FIN inside a frame, unknown
+ * subscription) close only that group stream; per-session stream caps.
+ * Every test runs for lite-03, lite-04 and lite-05. */
+#include "core/lite_wire.h"
+#include "test_session_common.h"
+
+static const char *const F1[] = {"payload"};
+
+/* A quick end-to-end check that pair p still delivers. */
+static void check_works(ts_pair *p, const char *path) {
+  ts_pub pub;
+  ts_publish(&pub, p->env, p->srv.pub, path, "t", NULL);
+  assert_true(ts_wait_announce(p->env, p->cli.sub, path, 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p->cli.sub, path, "t", NULL, NULL);
+  ts_run_for(p->env, 20 * MS);
+  uint64_t seq = ts_group(pub.tp, F1, 1, true);
+  ts_run_for(p->env, 20 * MS);
+  ts_expect_group(tc, seq, F1, 1);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_run_for(p->env, 10 * MS);
+}
+
+/* SUBSCRIBE whose declared length cuts a field: Decode closes the session. */
+static void t_malformed_closes_only_that_session(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  ts_pair a, b;
+  ts_pair_open_env(&a, env, v, NULL);
+  ts_pair_open_env(&b, env, v, NULL);
+
+  static const uint8_t garbage[] = {MOQC_LITE_BIDI_SUBSCRIBE, 0x03, 0x00, 0x05, 'x'};
+  int64_t id;
+  assert_int_equal(memlink_inject(a.link, memlink_server(a.link), true, garbage, sizeof garbage,
+                                  false, &id),
+                   MOQC_OK);
+  ts_run_for(env, 20 * MS);
+  assert_true(a.srv.closed);
+  assert_false(a.srv.by_peer);
+  assert_int_equal(a.srv.code, MOQC_CODE_DECODE);
+  assert_true(a.cli.closed);
+  assert_true(a.cli.by_peer);
+  assert_int_equal(a.cli.code, MOQC_CODE_DECODE);
+
+  assert_false(b.srv.closed);
+  assert_false(b.cli.closed);
+  check_works(&b, "still-here");
+  assert_false(b.srv.closed);
+
+  ts_pair_close_env(&a);
+  ts_pair_close_env(&b);
+  moqc_env_del(env);
+}
+
+/* Other malformed inputs, each on a fresh pair: a bad ANNOUNCE_PLEASE prefix
+ * (invalid UTF-8), a TRACK on lite-05 with trailing bytes inside its length,
+ * a message longer than the 64 KiB bound, a FIN inside a message. */
+static void expect_decode_close(int v, const uint8_t *p, size_t n, bool bidi, bool fin,
+                                uint64_t code) {
+  ts_pair pr;
+  ts_pair_open(&pr, v, NULL);
+  int64_t id;
+  assert_int_equal(memlink_inject(pr.link, memlink_server(pr.link), bidi, p, n, fin, &id), MOQC_OK);
+  ts_run_for(pr.env, 20 * MS);
+  assert_true(pr.srv.closed);
+  assert_int_equal(pr.srv.code, code);
+  ts_pair_close(&pr);
+}
+
+static void t_malformed_variants(void **state) {
+  int v = ts_version(state);
+  static const uint8_t bad_utf8[] = {MOQC_LITE_BIDI_ANNOUNCE, 0x03, 0x02, 0xc3, 0x28};
+  expect_decode_close(v, bad_utf8, sizeof bad_utf8, true, false, MOQC_CODE_DECODE);
+  static const uint8_t too_long[] = {MOQC_LITE_BIDI_SUBSCRIBE, 0x80, 0x02, 0x00, 0x00};
+  expect_decode_close(v, too_long, sizeof too_long, true, false, MOQC_CODE_DECODE);
+  static const uint8_t fin_inside[] = {MOQC_LITE_BIDI_SUBSCRIBE, 0x10, 0x00, 0x01};
+  expect_decode_close(v, fin_inside, sizeof fin_inside, true, true, MOQC_CODE_DECODE);
+  /* A GROUP header for nobody, truncated by FIN. */
+  static const uint8_t group_cut[] = {MOQC_LITE_UNI_GROUP, 0x05, 0x00};
+  expect_decode_close(v, group_cut, sizeof group_cut, false, true, MOQC_CODE_DECODE);
+  if (v == 5) {
+    /* A second SETUP stream: ProtocolViolation. */
+    static const uint8_t setup[] = {MOQC_LITE_UNI_SETUP, 0x01, 0x00};
+    expect_decode_close(v, setup, sizeof setup, false, true, MOQC_CODE_PROTOCOL_VIOLATION);
+    /* TRACK_INFO-like trailing bytes inside a TRACK. */
+    static const uint8_t track[] = {MOQC_LITE_BIDI_TRACK, 0x04, 0x00, 0x00, 0x07, 0x07};
+    expect_decode_close(v, track, sizeof track, true, false, MOQC_CODE_DECODE);
+  }
+}
+
+/* Unknown stream types are reset / stopped; the session carries on. */
+static void t_unknown_stream_type(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  static const uint8_t bidi[] = {0x3f, 1, 2, 3};
+  static const uint8_t uni[] = {0x25, 9, 9};
+  int64_t b, u;
+  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, bidi, sizeof bidi, false, &b),
+                   MOQC_OK);
+  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), false, uni, sizeof uni, false, &u),
+                   MOQC_OK);
+  /* lite-03/04 have no TRACK (6) stream: unknown there too. */
+  static const uint8_t track[] = {MOQC_LITE_BIDI_TRACK, 0x02, 0x00, 0x00};
+  int64_t t = -1;
+  if (ts_version(state) < 5)
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), true, track, sizeof track, false, &t),
+        MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), b, &info), MOQC_OK);
+  assert_true(info.reset);
+  assert_int_equal(info.reset_code, MOQC_CODE_UNEXPECTED_STREAM);
+  assert_true(info.stopped);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), u, &info), MOQC_OK);
+  assert_true(info.stopped);
+  assert_int_equal(info.stop_code, MOQC_CODE_UNEXPECTED_STREAM);
+  if (t >= 0) {
+    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), t, &info), MOQC_OK);
+    assert_true(info.reset);
+  }
+  assert_false(p.srv.closed);
+  assert_true(moqc_session_get_stats(p.srv.s).streams_rejected >= 2);
+  check_works(&p, "ok");
+  ts_pair_close(&p);
+}
+
+/* Group streams injected toward a subscriber (subscribe id 0 is live). */
+static size_t group_hdr(uint8_t *p, int v, uint64_t sub, uint64_t seq) {
+  p[0] = MOQC_LITE_UNI_GROUP;
+  struct moqc_lite_group g = {sub, seq};
+  ssize_t n = moqc_lite_group_encode(p + 1, 32, v, &g);
+  assert_true(n > 0);
+  return 1 + (size_t)n;
+}
+
+static size_t frame_hdr(uint8_t *p, int v, uint64_t size) {
+  /* Encode by hand: the encoder refuses sizes over the limit. */
+  size_t n = 0;
+  if (v == 5) p[n++] = 0; /* timestamp delta 0 */
+  uint8_t tmp[8];
+  size_t vl = size < 64 ? 1 : size < 16384 ? 2 : size < (1u << 30) ? 4 : 8;
+  uint64_t x = size;
+  for (size_t i = 0; i < vl; i++) {
+    tmp[vl - 1 - i] = (uint8_t)x;
+    x >>= 8;
+  }
+  tmp[0] |= (uint8_t)(vl == 1 ? 0x00 : vl == 2 ? 0x40 : vl == 4 ? 0x80 : 0xc0);
+  memcpy(p + n, tmp, vl);
+  return n + vl;
+}
+
+static void t_group_errors(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 20 * MS);
+  moqc_transport *cli_t = memlink_client(p.link);
+
+  /* Frame over 32 MiB: FrameTooLarge, this stream only. The consumer holds
+   * the group first (the model skips groups aborted before they are read). */
+  uint8_t buf[64];
+  size_t n = group_hdr(buf, v, 0, 7);
+  int64_t big;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, false, &big), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  moqc_group_consumer *gc = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &gc), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 7);
+  n = frame_hdr(buf, v, (32u << 20) + 1);
+  assert_int_equal(memlink_inject_write(p.link, cli_t, big, buf, n, false), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p.link, cli_t, big, &info), MOQC_OK);
+  assert_true(info.stopped);
+  assert_int_equal(info.stop_code, MOQC_CODE_FRAME_TOO_LARGE);
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &f), MOQC_ERR_TOO_LARGE);
+  assert_int_equal(moqc_group_consumer_code(gc), MOQC_CODE_FRAME_TOO_LARGE);
+  moqc_group_consumer_del(gc);
+
+  /* FIN inside a frame: WrongSize. */
+  n = group_hdr(buf, v, 0, 8);
+  int64_t cut;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, false, &cut), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &gc), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 8);
+  n = frame_hdr(buf, v, 10);
+  memcpy(buf + n, "abc", 3);
+  n += 3;
+  assert_int_equal(memlink_inject_write(p.link, cli_t, cut, buf, n, true), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &f), MOQC_ERR_WRONG_SIZE);
+  moqc_group_consumer_del(gc);
+
+  /* A group for an unknown subscription: STOP_SENDING Cancel. */
+  n = group_hdr(buf, v, 99, 0);
+  int64_t stray;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, false, &stray), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, cli_t, stray, &info), MOQC_OK);
+  assert_true(info.stopped);
+  assert_int_equal(info.stop_code, MOQC_CODE_CANCEL);
+
+  /* A group reset by the publisher mid-way: the group ends with its code. */
+  n = group_hdr(buf, v, 0, 9);
+  n += frame_hdr(buf + n, v, 2);
+  memcpy(buf + n, "hi", 2);
+  n += 2;
+  int64_t rst;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, false, &rst), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &gc), MOQC_OK);
+  assert_int_equal(memlink_inject_reset(p.link, cli_t, rst, MOQC_CODE_OLD), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  /* (the model reports an abort ahead of frames not read yet) */
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &f), MOQC_ERR_OLD);
+  assert_int_equal(moqc_group_consumer_code(gc), MOQC_CODE_OLD);
+  moqc_group_consumer_del(gc);
+
+  assert_false(p.cli.closed);
+  /* The real subscription still works. */
+  uint64_t seq = ts_group(pub.tp, F1, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, seq, F1, 1);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Stream caps: streams beyond max_streams are refused with BoundsExceeded;
+ * PROBE streams are never reset (FIN when the peer ends them). */
+static void t_stream_caps_and_probe(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_limits.max_streams = 6;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  moqc_transport *srv_t = memlink_server(p.link);
+  static const uint8_t probe[] = {MOQC_LITE_BIDI_PROBE};
+  int64_t ids[8];
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(memlink_inject(p.link, srv_t, true, probe, 1, false, &ids[i]), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  int refused = 0;
+  for (int i = 0; i < 8; i++) {
+    memlink_inject_info info;
+    assert_int_equal(memlink_inject_state(p.link, srv_t, ids[i], &info), MOQC_OK);
+    if (info.reset) {
+      assert_int_equal(info.reset_code, MOQC_CODE_BOUNDS_EXCEEDED);
+      refused++;
+    }
+  }
+  assert_true(refused >= 2);
+  assert_false(p.srv.closed);
+  /* The peer resets a PROBE stream: we answer with a FIN, never a reset. */
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_reset(p.link, srv_t, ids[0], MOQC_CODE_CANCEL), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, srv_t, ids[0], &info), MOQC_OK);
+  assert_false(info.reset);
+  assert_true(info.fin);
+  ts_pair_close(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      TS_TEST3(t_malformed_closes_only_that_session),
+      TS_TEST3(t_malformed_variants),
+      TS_TEST3(t_unknown_stream_type),
+      TS_TEST3(t_group_errors),
+      TS_TEST3(t_stream_caps_and_probe),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

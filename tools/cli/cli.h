@@ -1,0 +1,111 @@
+/* moqc (command-line tool): internal interfaces between its files.
+ *
+ *   main.c       flags, the connection, the event loop, exit codes
+ *   publish.c    `moqc publish`: stdin lines -> frames
+ *   subscribe.c  `moqc subscribe` and the ordered track reader shared with clock
+ *   announced.c  `moqc announced`
+ *   clock.c      `moqc clock publish|subscribe` (moq-dev clock example wire format)
+ *
+ * Every command runs on one libuv loop with one moqc_uv env and one local
+ * origin: a publisher publishes into it (the session offers it to the relay),
+ * a subscriber lets the session fill it with the relay's announcements.
+ */
+#ifndef MOQC_TOOLS_CLI_H
+#define MOQC_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "moqc/endpoint.h"
+#include "moqc/model.h"
+
+#define CLI_MAX_VERSIONS 8
+
+typedef struct cli cli;
+
+typedef struct cli_cmd {
+  const char *name;
+  bool publishes;  /* the session gets the local origin as its publish origin */
+  bool subscribes; /* ... as its subscribe origin */
+  int (*start)(cli *c);          /* before connecting: local objects (0 or -1) */
+  void (*connected)(cli *c);     /* the session is up */
+  void (*stop)(cli *c);          /* free the command's objects (idempotent) */
+  /* Optional: SIGINT/SIGTERM while connected (default: exit 0 at once). */
+  void (*interrupt)(cli *c);
+} cli_cmd;
+
+struct cli {
+  /* options */
+  const char *url;
+  const char *broadcast;
+  const char *track;
+  const char *prefix;
+  const char *mode;       /* clock: "publish" / "subscribe" */
+  uint64_t count;         /* 0 = unlimited */
+  uint64_t group_frames;  /* publish: frames per group */
+  uint64_t start_group;   /* publish: first sequence; subscribe: first group wanted */
+  bool start_group_set;
+  uint64_t wait_ns;       /* subscribe: wait for the announcement */
+  bool wait_set;
+  uint64_t drain_ns;      /* publish: wait for delivery at EOF */
+  uint64_t timeout_ms;    /* connect */
+  const char *versions[CLI_MAX_VERSIONS];
+  size_t n_versions;
+  moqc_quic_tls_client tls;
+
+  /* runtime */
+  const cli_cmd *cmd;
+  uv_loop_t loop;
+  moqc_uv *uv;
+  moqc_origin *origin;
+  moqc_client *client;
+  uv_signal_t sigint, sigterm;
+  uv_timer_t stop_timer;
+  bool connected;
+  bool finishing;     /* cli_finish called */
+  bool interrupted;   /* SIGINT/SIGTERM */
+  int exit_code;
+  void *state;        /* the command's */
+};
+
+/* End the program with code (the first call wins): prints "moqc: <msg>" on
+ * stderr when fmt is given, then tears everything down from the loop. */
+void cli_finish(cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The session (NULL until connected / after it ended). */
+moqc_session *cli_session(cli *c);
+moqc_env *cli_env(cli *c);
+
+extern const cli_cmd cli_cmd_publish;
+extern const cli_cmd cli_cmd_subscribe;
+extern const cli_cmd cli_cmd_announced;
+extern const cli_cmd cli_cmd_clock_publish;
+extern const cli_cmd cli_cmd_clock_subscribe;
+
+/* ---- ordered track reader (subscribe.c) -------------------------------------
+ * Reads a track consumer and hands frames over group by group in sequence
+ * order (a group that arrived earlier but has a higher sequence waits), which
+ * makes concurrent group streams print as one ordered sequence of lines. A
+ * group whose printing has started is finished before any other. */
+typedef struct cli_reader cli_reader;
+/* Return false to stop (no more callbacks). */
+typedef bool (*cli_reader_frame_fn)(void *ctx, uint64_t group, size_t index, const uint8_t *p,
+                                    size_t n);
+/* The track ended: err MOQC_ERR_CLOSED (clean) or the error; code = wire code. */
+typedef void (*cli_reader_end_fn)(void *ctx, int err, uint64_t code);
+/* Takes ownership of tc. NULL on OOM (tc deleted). */
+cli_reader *cli_reader_new(moqc_track_consumer *tc, cli_reader_frame_fn on_frame,
+                           cli_reader_end_fn on_end, void *ctx);
+void cli_reader_del(cli_reader *r);
+
+/* ---- broadcast waiter (subscribe.c) -----------------------------------------
+ * Waits for `path` to be announced in the origin, then calls on_active with a
+ * broadcast consumer (owned by the callee); on_ended when it goes away. */
+typedef struct cli_waiter cli_waiter;
+typedef void (*cli_waiter_fn)(void *ctx, moqc_broadcast_consumer *bc, bool active);
+cli_waiter *cli_waiter_new(moqc_origin *o, const char *path, cli_waiter_fn fn, void *ctx);
+void cli_waiter_del(cli_waiter *w);
+
+#endif

@@ -1,0 +1,345 @@
+/* `moqc publish`: each stdin line (without its newline) is one frame; a new
+ * group every --group-frames frames. stdin is read once the session is up.
+ *
+ * At EOF (or SIGINT) the group and the track are finished, then we wait
+ * (bounded by --drain) until the relay has everything: it subscribed and its
+ * subscription ended with every group stream acknowledged. Only then is the
+ * broadcast finished (ANNOUNCE ended) and the connection closed, so
+ * subscribers see a clean end rather than a dropped publisher. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "moqc/error.h"
+#include "moqc/path.h"
+#include "runtime/tool_util.h"
+
+#define LINE_MAX_BYTES ((size_t)16 << 20)
+#define POLL_MS 20
+#define ANNOUNCE_GRACE_MS 150
+
+enum { IN_NONE, IN_STREAM, IN_FILE };
+enum { PH_READING, PH_DRAIN, PH_GRACE, PH_DONE };
+
+typedef struct pub_state {
+  cli *c;
+  moqc_broadcast_producer *bp;
+  moqc_track_producer *tp;
+  moqc_group_producer *gp;
+  uint64_t in_group;
+  bool any_group;
+  uint64_t frames;
+  uint64_t t0;
+
+  int in_kind;
+  union {
+    uv_pipe_t pipe;
+    uv_tty_t tty;
+    uv_stream_t stream;
+  } in;
+  uv_fs_t fsreq;
+  bool fs_pending;
+  bool in_open;
+  char buf[65536];
+  char *line;
+  size_t len, cap;
+
+  int phase;
+  uv_timer_t timer; /* drain polling / grace */
+  uint64_t drain_deadline;
+  int closing;
+} pub_state;
+
+static void pub_eof(pub_state *s);
+static void pub_closed(uv_handle_t *h);
+
+static void end_group(pub_state *s) {
+  if (!s->gp) return;
+  moqc_group_producer_finish(s->gp);
+  moqc_group_producer_del(s->gp);
+  s->gp = NULL;
+  s->in_group = 0;
+}
+
+static int write_frame(pub_state *s, const char *p, size_t n) {
+  cli *c = s->c;
+  if (!s->gp) {
+    if (!s->any_group) {
+      int rv = moqc_track_producer_create_group(s->tp, c->start_group, &s->gp);
+      if (rv != MOQC_OK) return rv;
+      s->any_group = true;
+    } else if (!(s->gp = moqc_track_producer_append_group(s->tp))) {
+      return MOQC_ERR_NOMEM;
+    }
+  }
+  int rv = moqc_group_producer_write_frame_copy(s->gp, p, n, uv_now(&c->loop) - s->t0);
+  if (rv != MOQC_OK) return rv;
+  s->frames++;
+  if (++s->in_group >= c->group_frames) end_group(s);
+  return MOQC_OK;
+}
+
+static void feed(pub_state *s, const char *p, size_t n) {
+  while (n > 0 && s->phase == PH_READING) {
+    const char *nl = memchr(p, '\n', n);
+    size_t take = nl ? (size_t)(nl - p) : n;
+    int rv = MOQC_OK;
+    if (nl && s->len == 0) {
+      rv = write_frame(s, p, take); /* whole line in the buffer: no copy to `line` */
+    } else {
+      if (s->len + take > LINE_MAX_BYTES) {
+        cli_finish(s->c, 1, "stdin: line longer than %zu bytes", LINE_MAX_BYTES);
+        return;
+      }
+      if (s->len + take > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + take) cap *= 2;
+        char *q = realloc(s->line, cap);
+        if (!q) {
+          cli_finish(s->c, 1, "out of memory");
+          return;
+        }
+        s->line = q;
+        s->cap = cap;
+      }
+      memcpy(s->line + s->len, p, take);
+      s->len += take;
+      if (nl) {
+        rv = write_frame(s, s->line, s->len);
+        s->len = 0;
+      }
+    }
+    if (rv != MOQC_OK) {
+      cli_finish(s->c, 1, "cannot publish a frame: %s", moqc_err_str(rv));
+      return;
+    }
+    p += take + (nl ? 1 : 0);
+    n -= take + (nl ? 1 : 0);
+  }
+}
+
+/* ---- stdin ---------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  pub_state *s = h->data;
+  (void)hint;
+  *buf = uv_buf_init(s->buf, sizeof s->buf);
+}
+
+static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  pub_state *s = st->data;
+  if (n > 0) feed(s, buf->base, (size_t)n);
+  else if (n == UV_EOF) pub_eof(s);
+  else if (n < 0) cli_finish(s->c, 1, "stdin: %s", uv_strerror((int)n));
+}
+
+static void fs_next(pub_state *s);
+
+static void pub_release(pub_state *s) {
+  if (--s->closing == 0) {
+    free(s->line);
+    free(s);
+  }
+}
+
+static void on_fs_read(uv_fs_t *req) {
+  pub_state *s = req->data;
+  ssize_t n = req->result;
+  uv_fs_req_cleanup(req);
+  s->fs_pending = false;
+  if (s->phase == PH_DONE) { /* the command was stopped meanwhile */
+    pub_release(s);
+    return;
+  }
+  s->closing--;
+  if (s->c->finishing || s->phase != PH_READING) return;
+  if (n > 0) {
+    feed(s, s->buf, (size_t)n);
+    fs_next(s);
+  } else if (n == 0) {
+    pub_eof(s);
+  } else {
+    cli_finish(s->c, 1, "stdin: %s", uv_strerror((int)n));
+  }
+}
+
+static void fs_next(pub_state *s) {
+  if (s->phase != PH_READING || s->c->finishing) return;
+  uv_buf_t b = uv_buf_init(s->buf, sizeof s->buf);
+  s->fsreq.data = s;
+  if (uv_fs_read(&s->c->loop, &s->fsreq, 0, &b, 1, -1, on_fs_read) == 0) {
+    s->fs_pending = true;
+    s->closing++; /* the state outlives the request */
+  } else {
+    cli_finish(s->c, 1, "stdin: cannot read");
+  }
+}
+
+static void start_input(pub_state *s) {
+  uv_loop_t *loop = &s->c->loop;
+  uv_handle_type t = uv_guess_handle(0);
+  int rv = -1;
+  if (t == UV_TTY) rv = uv_tty_init(loop, &s->in.tty, 0, 1);
+  else if (t == UV_NAMED_PIPE && (rv = uv_pipe_init(loop, &s->in.pipe, 0)) == 0) {
+    rv = uv_pipe_open(&s->in.pipe, 0);
+    if (rv != 0) { /* fall back to file reads */
+      s->in.pipe.data = s;
+      s->closing++;
+      uv_close((uv_handle_t *)&s->in.pipe, pub_closed);
+    }
+  }
+  if ((t == UV_TTY || t == UV_NAMED_PIPE) && rv == 0) {
+    s->in_kind = IN_STREAM;
+    s->in_open = true;
+    s->in.stream.data = s;
+    uv_read_start(&s->in.stream, on_alloc, on_stream_read);
+    return;
+  }
+  s->in_kind = IN_FILE;
+  fs_next(s);
+}
+
+/* ---- end of input, drain ------------------------------------------------------------ */
+
+static void pub_close_input(pub_state *s);
+
+static void on_grace(uv_timer_t *t) {
+  pub_state *s = t->data;
+  s->phase = PH_DONE;
+  moqc_log(MOQC_LOG_INFO, "published %llu frame(s)", (unsigned long long)s->frames);
+  cli_finish(s->c, 0, NULL);
+}
+
+static void finish_broadcast(pub_state *s) {
+  s->phase = PH_GRACE;
+  uv_timer_stop(&s->timer);
+  if (s->bp) moqc_broadcast_producer_finish(s->bp);
+  uv_timer_start(&s->timer, on_grace, ANNOUNCE_GRACE_MS, 0);
+}
+
+static void on_drain_poll(uv_timer_t *t) {
+  pub_state *s = t->data;
+  cli *c = s->c;
+  moqc_session *sess = cli_session(c);
+  if (!sess) return; /* on_closed reports it */
+  moqc_session_stats st = moqc_session_get_stats(sess);
+  bool delivered = st.subscribes_served > 0 && st.serving == 0 && st.groups_in_flight == 0;
+  if (delivered) {
+    finish_broadcast(s);
+    return;
+  }
+  if (uv_now(&c->loop) < s->drain_deadline) return;
+  if (st.subscribes_served == 0) {
+    moqc_log(MOQC_LOG_WARN, "nobody subscribed within the drain time: %llu frame(s) not delivered",
+             (unsigned long long)s->frames);
+    finish_broadcast(s);
+    return;
+  }
+  uv_timer_stop(t);
+  if (s->bp) moqc_broadcast_producer_finish(s->bp);
+  cli_finish(c, 1, "the relay did not receive everything within %llu ms (%llu group(s) in flight)",
+             (unsigned long long)(c->drain_ns / 1000000), (unsigned long long)st.groups_in_flight);
+}
+
+static void pub_eof(pub_state *s) {
+  if (s->phase != PH_READING) return;
+  if (s->len) { /* a last line without newline is a frame too */
+    int rv = write_frame(s, s->line, s->len);
+    s->len = 0;
+    if (rv != MOQC_OK) {
+      cli_finish(s->c, 1, "cannot publish a frame: %s", moqc_err_str(rv));
+      return;
+    }
+  }
+  s->phase = PH_DRAIN;
+  pub_close_input(s);
+  end_group(s);
+  moqc_track_producer_finish(s->tp);
+  moqc_log(MOQC_LOG_INFO, "end of input after %llu frame(s); waiting for delivery",
+           (unsigned long long)s->frames);
+  s->drain_deadline = uv_now(&s->c->loop) + s->c->drain_ns / 1000000;
+  uv_timer_start(&s->timer, on_drain_poll, 0, POLL_MS);
+}
+
+/* ---- command ------------------------------------------------------------------------- */
+
+static int pub_start(cli *c) {
+  pub_state *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  s->c = c;
+  c->state = s;
+  if (!c->track) c->track = "data";
+  uv_timer_init(&c->loop, &s->timer);
+  s->timer.data = s;
+  s->closing = 1;
+  s->t0 = uv_now(&c->loop);
+  char path[MOQC_PATH_MAX_LEN + 1];
+  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
+    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
+    return -1;
+  }
+  int err = 0;
+  s->bp = moqc_broadcast_producer_new(cli_env(c));
+  s->tp = s->bp ? moqc_broadcast_producer_create_track(s->bp, c->track, NULL, &err) : NULL;
+  moqc_broadcast_consumer *bc = s->tp ? moqc_broadcast_producer_consume(s->bp) : NULL;
+  int rv = bc ? moqc_origin_publish(c->origin, path, bc, NULL) : MOQC_ERR_NOMEM;
+  moqc_broadcast_consumer_del(bc);
+  if (rv != MOQC_OK) {
+    cli_finish(c, 1, "cannot publish '%s': %s", path, moqc_err_str(rv));
+    return -1;
+  }
+  return 0;
+}
+
+static void pub_connected(cli *c) {
+  pub_state *s = c->state;
+  s->t0 = uv_now(&c->loop);
+  start_input(s);
+}
+
+static void pub_interrupt(cli *c) {
+  pub_state *s = c->state;
+  if (!s || s->phase != PH_READING) {
+    cli_finish(c, 0, NULL);
+    return;
+  }
+  pub_eof(s);
+}
+
+static void pub_closed(uv_handle_t *h) { pub_release(h->data); }
+
+static void pub_close_input(pub_state *s) {
+  if (s->in_kind == IN_STREAM && s->in_open) {
+    s->in_open = false;
+    uv_read_stop(&s->in.stream);
+    s->in.stream.data = s;
+    s->closing++;
+    uv_close((uv_handle_t *)&s->in.stream, pub_closed);
+  }
+  if (s->fs_pending) uv_cancel((uv_req_t *)&s->fsreq); /* best effort */
+}
+
+static void pub_stop(cli *c) {
+  pub_state *s = c->state;
+  if (!s) return;
+  c->state = NULL;
+  s->phase = PH_DONE;
+  pub_close_input(s);
+  if (s->gp) moqc_group_producer_del(s->gp);
+  s->gp = NULL;
+  moqc_track_producer_del(s->tp);
+  moqc_broadcast_producer_del(s->bp);
+  s->tp = NULL;
+  s->bp = NULL;
+  uv_close((uv_handle_t *)&s->timer, pub_closed);
+}
+
+const cli_cmd cli_cmd_publish = {
+    .name = "publish",
+    .publishes = true,
+    .start = pub_start,
+    .connected = pub_connected,
+    .stop = pub_stop,
+    .interrupt = pub_interrupt,
+};

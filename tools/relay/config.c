@@ -1,0 +1,329 @@
+/* moqc-relay configuration: command-line flags and an INI file with the same
+ * keys. The file (--config FILE) is read first; flags override it (a --version
+ * flag replaces the file's version list). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include(<ini.h>)
+#include <ini.h>
+#define RELAY_HAVE_INIH 1
+#endif
+#endif
+
+#include "moqc/endpoint.h"
+#include "moqc/path.h"
+#include "relay.h"
+#include "runtime/tool_util.h"
+
+typedef struct parse_ctx {
+  relay_config *cfg;
+  bool from_flags;
+  bool versions_from_flags;
+  char *err;
+  size_t err_cap;
+} parse_ctx;
+
+typedef int (*opt_set)(parse_ctx *p, const char *v);
+
+static int bad(parse_ctx *p, const char *name, const char *v, const char *why) {
+  snprintf(p->err, p->err_cap, "--%s: invalid value '%.200s' (%s)", name, v, why);
+  return -1;
+}
+
+static int copy_str(parse_ctx *p, const char *name, char *dst, size_t cap, const char *v) {
+  if (!*v) return bad(p, name, v, "empty");
+  if (strlen(v) >= cap) return bad(p, name, v, "too long");
+  memcpy(dst, v, strlen(v) + 1);
+  return 0;
+}
+
+static int set_bind(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  if (moqc_tool_parse_hostport(v, c->bind_host, sizeof c->bind_host, &c->bind_port) != 0)
+    return bad(p, "bind", v, "expected ADDR:PORT, e.g. [::]:4443 or 127.0.0.1:0");
+  if (!c->bind_host[0]) snprintf(c->bind_host, sizeof c->bind_host, "::");
+  return 0;
+}
+
+static int set_http_bind(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  c->http_set = true;
+  c->http_none = strcmp(v, "none") == 0;
+  if (c->http_none) return 0;
+  if (moqc_tool_parse_hostport(v, c->http_host, sizeof c->http_host, &c->http_port) != 0)
+    return bad(p, "http-bind", v, "expected ADDR:PORT or 'none'");
+  if (!c->http_host[0]) snprintf(c->http_host, sizeof c->http_host, "::");
+  return 0;
+}
+
+static int set_tls_cert(parse_ctx *p, const char *v) {
+  return copy_str(p, "tls-cert", p->cfg->tls_cert, sizeof p->cfg->tls_cert, v);
+}
+
+static int set_tls_key(parse_ctx *p, const char *v) {
+  return copy_str(p, "tls-key", p->cfg->tls_key, sizeof p->cfg->tls_key, v);
+}
+
+static int set_tls_generate(parse_ctx *p, const char *v) {
+  if (copy_str(p, "tls-generate", p->cfg->tls_generate, sizeof p->cfg->tls_generate, v) != 0)
+    return -1;
+  /* Every comma-separated name must be non-empty. */
+  const char *s = v;
+  for (;;) {
+    size_t n = strcspn(s, ",");
+    if (n == 0) return bad(p, "tls-generate", v, "empty host name");
+    if (!s[n]) break;
+    s += n + 1;
+  }
+  return 0;
+}
+
+static int add_version(parse_ctx *p, const char *v, const char *s, size_t n) {
+  relay_config *c = p->cfg;
+  char one[32];
+  if (n == 0 || n >= sizeof one)
+    return bad(p, "version", v, "expected moq-lite-03, moq-lite-04 or moq-lite-05");
+  memcpy(one, s, n);
+  one[n] = 0;
+  if (!moqc_version_supported(one))
+    return bad(p, "version", v, "expected moq-lite-03, moq-lite-04 or moq-lite-05");
+  for (size_t i = 0; i < c->n_versions; i++)
+    if (strcmp(c->versions[i], one) == 0) return 0;
+  if (c->n_versions >= RELAY_MAX_VERSIONS) return bad(p, "version", v, "too many");
+  memcpy(c->versions[c->n_versions++], one, n + 1);
+  return 0;
+}
+
+static int set_version(parse_ctx *p, const char *v) {
+  if (p->from_flags && !p->versions_from_flags) {
+    p->versions_from_flags = true;
+    p->cfg->n_versions = 0; /* flags replace the config file's list */
+  }
+  const char *s = v;
+  for (;;) {
+    size_t n = strcspn(s, ",");
+    if (add_version(p, v, s, n) != 0) return -1;
+    if (!s[n]) break;
+    s += n + 1;
+  }
+  return 0;
+}
+
+static int set_log_level(parse_ctx *p, const char *v) {
+  int l = moqc_log_parse_level(v);
+  if (l < 0) return bad(p, "log-level", v, "expected error, warn, info or debug");
+  p->cfg->log_level = l;
+  return 0;
+}
+
+static int set_cache_budget(parse_ctx *p, const char *v) {
+  uint64_t b;
+  if (moqc_tool_parse_size(v, &b) != 0 || b > SIZE_MAX)
+    return bad(p, "cache-budget", v, "expected bytes, e.g. 256M, 1G, 0 = unlimited");
+  p->cfg->cache_budget = b;
+  return 0;
+}
+
+static int set_linger(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0)
+    return bad(p, "linger", v, "expected a duration, e.g. 500ms, 5s, 1m");
+  p->cfg->linger_ns = ns;
+  return 0;
+}
+
+typedef struct relay_opt {
+  const char *name;
+  const char *arg; /* NULL: no value */
+  const char *help;
+  opt_set set;
+} relay_opt;
+
+static const relay_opt k_opts[] = {
+    {"bind", "ADDR:PORT", "UDP address for raw QUIC and WebTransport [default [::]:4443]", set_bind},
+    {"tls-cert", "FILE", "PEM certificate chain (leaf first); needs --tls-key", set_tls_cert},
+    {"tls-key", "FILE", "PEM private key of --tls-cert", set_tls_key},
+    {"tls-generate", "HOST[,HOST...]",
+     "generate a self-signed 14-day ECDSA certificate for these names [default localhost]",
+     set_tls_generate},
+    {"http-bind", "ADDR:PORT|none",
+     "TCP address of the HTTP endpoints [default: the UDP address and port]", set_http_bind},
+    {"version", "ALPN",
+     "offer only this version (repeatable or comma-separated): moq-lite-03, moq-lite-04, "
+     "moq-lite-05 [default all]",
+     set_version},
+    {"log-level", "LEVEL", "error, warn, info or debug [default info]", set_log_level},
+    {"cache-budget", "BYTES", "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
+     "unlimited [default 0]", set_cache_budget},
+    {"linger", "DURATION",
+     "keep a broadcast whose publisher vanished this long, so a reconnect resumes it "
+     "[default 5s]",
+     set_linger},
+};
+
+void relay_config_usage(FILE *out) {
+  fprintf(out,
+          "Usage: moqc-relay [OPTIONS]\n"
+          "\n"
+          "A Media-over-QUIC relay (moq-lite 03/04/05). One UDP port serves raw QUIC\n"
+          "(ALPN moq-lite-0x) and WebTransport (HTTP/3); a TCP port serves HTTP. The\n"
+          "URL path of a connection is its scope: broadcasts a client publishes at 'x'\n"
+          "on /room appear as 'room/x' to the relay and as 'x' to every client on /room.\n"
+          "\n"
+          "Options:\n");
+  for (size_t i = 0; i < sizeof k_opts / sizeof k_opts[0]; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "--%s %s", k_opts[i].name, k_opts[i].arg ? k_opts[i].arg : "");
+    fprintf(out, "  %-34s %s\n", left, k_opts[i].help);
+  }
+  fprintf(out, "  %-34s %s\n", "--config FILE",
+          "read options from an INI file: 'key = value' lines with the option names as keys "
+          "(sections are ignored; command-line flags override the file)");
+  fprintf(out, "  %-34s %s\n", "--help", "show this help");
+  fprintf(out,
+          "\n"
+          "HTTP endpoints: GET /certificate.sha256, /announced/<prefix>,\n"
+          "/fetch/<broadcast>/<track>[?group=N], /health, /metrics.\n"
+          "SIGINT/SIGTERM close every session (code 0, \"shutdown\") and exit 0.\n");
+}
+
+static const relay_opt *find_opt(const char *name, size_t n) {
+  for (size_t i = 0; i < sizeof k_opts / sizeof k_opts[0]; i++)
+    if (strlen(k_opts[i].name) == n && strncmp(k_opts[i].name, name, n) == 0) return &k_opts[i];
+  return NULL;
+}
+
+static void defaults(relay_config *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->bind_host, sizeof c->bind_host, "::");
+  c->bind_port = 4443;
+  c->log_level = MOQC_LOG_INFO;
+  c->linger_ns = 5000000000ull;
+}
+
+#ifdef RELAY_HAVE_INIH
+typedef struct ini_ctx {
+  parse_ctx *p;
+  const char *path;
+  bool failed;
+} ini_ctx;
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value) {
+  (void)section;
+  ini_ctx *ic = user;
+  if (ic->failed) return 0;
+  char key[64];
+  snprintf(key, sizeof key, "%s", name);
+  for (char *k = key; *k; k++)
+    if (*k == '_') *k = '-';
+  const relay_opt *o = find_opt(key, strlen(key));
+  if (!o) {
+    snprintf(ic->p->err, ic->p->err_cap, "%s: unknown key '%s'", ic->path, name);
+    ic->failed = true;
+    return 0;
+  }
+  char sub[512];
+  if (o->set(ic->p, value) != 0) {
+    snprintf(sub, sizeof sub, "%s", ic->p->err);
+    snprintf(ic->p->err, ic->p->err_cap, "%s: %s", ic->path, sub);
+    ic->failed = true;
+    return 0;
+  }
+  return 1;
+}
+#endif
+
+static int load_file(parse_ctx *p, const char *path) {
+#ifdef RELAY_HAVE_INIH
+  ini_ctx ic = {p, path, false};
+  int rv = ini_parse(path, on_ini_line, &ic);
+  if (ic.failed) return -1;
+  if (rv == -1) {
+    snprintf(p->err, p->err_cap, "--config: cannot read '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  if (rv != 0) {
+    snprintf(p->err, p->err_cap, "%s:%d: syntax error (expected 'key = value')", path, rv);
+    return -1;
+  }
+  return 0;
+#else
+  snprintf(p->err, p->err_cap, "--config %s: built without inih (INI support)", path);
+  return -1;
+#endif
+}
+
+/* "--name value" or "--name=value". Returns the option, sets *value and
+ * advances *i past what it consumed; NULL with p->err set on error. */
+static const relay_opt *next_flag(parse_ctx *p, int argc, char **argv, int *i, const char **value,
+                                  bool *is_config) {
+  const char *a = argv[*i];
+  *is_config = false;
+  if (strncmp(a, "--", 2) != 0) {
+    snprintf(p->err, p->err_cap, "unexpected argument '%.200s' (see --help)", a);
+    return NULL;
+  }
+  const char *name = a + 2, *eq = strchr(name, '=');
+  size_t n = eq ? (size_t)(eq - name) : strlen(name);
+  const relay_opt *o = find_opt(name, n);
+  static const relay_opt config_opt = {"config", "FILE", "", NULL};
+  if (!o && n == 6 && strncmp(name, "config", 6) == 0) {
+    o = &config_opt;
+    *is_config = true;
+  }
+  if (!o) {
+    snprintf(p->err, p->err_cap, "unknown option '%.*s' (see --help)", (int)(n + 2), a);
+    return NULL;
+  }
+  if (eq) {
+    *value = eq + 1;
+  } else if (*i + 1 < argc) {
+    *value = argv[++*i];
+  } else {
+    snprintf(p->err, p->err_cap, "--%s needs a value (%s)", o->name, o->arg);
+    return NULL;
+  }
+  return o;
+}
+
+int relay_config_parse(relay_config *cfg, int argc, char **argv, char *err, size_t err_cap) {
+  defaults(cfg);
+  parse_ctx p = {cfg, false, false, err, err_cap};
+  err[0] = 0;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+  /* Pass 1: the config file. */
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    bool is_config;
+    if (!next_flag(&p, argc, argv, &i, &v, &is_config)) return -1;
+    if (is_config && load_file(&p, v) != 0) return -1;
+  }
+  /* Pass 2: flags override. */
+  p.from_flags = true;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    bool is_config;
+    const relay_opt *o = next_flag(&p, argc, argv, &i, &v, &is_config);
+    if (!o) return -1;
+    if (!is_config && o->set(&p, v) != 0) return -1;
+  }
+  if (cfg->tls_cert[0] && !cfg->tls_key[0]) {
+    snprintf(err, err_cap, "--tls-cert needs --tls-key");
+    return -1;
+  }
+  if (cfg->tls_key[0] && !cfg->tls_cert[0]) {
+    snprintf(err, err_cap, "--tls-key needs --tls-cert");
+    return -1;
+  }
+  if (cfg->tls_cert[0] && cfg->tls_generate[0]) {
+    snprintf(err, err_cap, "--tls-cert and --tls-generate are mutually exclusive");
+    return -1;
+  }
+  if (!cfg->tls_cert[0] && !cfg->tls_generate[0])
+    snprintf(cfg->tls_generate, sizeof cfg->tls_generate, "localhost");
+  return 0;
+}

@@ -1,0 +1,107 @@
+/* moqc-relay: internal interfaces between the relay's files.
+ *
+ *   config.c   flags + INI config file -> relay_config
+ *   relay.c    the server: sessions, scope roots, counters, shutdown
+ *   http.c     the TCP HTTP endpoints (/certificate.sha256, /announced,
+ *              /fetch, /health, /metrics)
+ *   main.c     start-up and the event loop
+ */
+#ifndef MOQC_TOOLS_RELAY_H
+#define MOQC_TOOLS_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "moqc/endpoint.h"
+#include "moqc/model.h"
+#include "moqc/webtransport.h"
+
+#define RELAY_MAX_VERSIONS 8
+#define RELAY_HOST_MAX 256
+
+typedef struct relay_config {
+  char bind_host[RELAY_HOST_MAX];
+  uint16_t bind_port;
+  char tls_cert[1024];
+  char tls_key[1024];
+  char tls_generate[1024];  /* comma-separated host names */
+  bool http_none;           /* --http-bind none */
+  bool http_set;            /* --http-bind given (else: the UDP address + port) */
+  char http_host[RELAY_HOST_MAX];
+  uint16_t http_port;
+  char versions[RELAY_MAX_VERSIONS][32];
+  size_t n_versions;        /* 0 = every supported version */
+  int log_level;
+  uint64_t cache_budget;    /* bytes, 0 = unlimited */
+  uint64_t linger_ns;
+} relay_config;
+
+/* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
+ * 1 if --help was printed (exit 0), or -1 with a one-line message in err. */
+int relay_config_parse(relay_config *cfg, int argc, char **argv, char *err, size_t err_cap);
+void relay_config_usage(FILE *out);
+
+typedef struct relay_errcount {
+  uint64_t code;
+  uint64_t count;
+} relay_errcount;
+
+typedef struct relay_sess relay_sess;
+typedef struct relay_warm relay_warm;
+
+typedef struct relay {
+  relay_config cfg;
+  uv_loop_t *loop;
+  moqc_uv *uv;
+  moqc_cert *cert;
+  moqc_server *server;
+  moqc_http_server *http;
+  moqc_origin *origin;
+  moqc_origin_consumer *watch; /* every announcement, for logs and the gauge */
+  char udp_addr[300];
+  char http_addr[300];
+
+  relay_sess *sessions;
+  uint64_t next_id;
+  size_t n_live;
+  uint64_t sessions_total[6]; /* by version (index 3..5) */
+  uint64_t sessions_closed;
+  uint64_t rejected;
+  relay_errcount errors[32];
+  size_t n_errors;
+  uint64_t errors_other;
+  moqc_session_stats closed_stats; /* summed over sessions that ended */
+  uint64_t broadcasts;             /* announced now */
+  uint64_t http_requests;
+
+  char *body; /* response being built (the HTTP server copies it) */
+  size_t body_len, body_cap;
+  relay_warm *warm; /* /fetch subscriptions kept warm */
+  uv_timer_t warm_timer;
+
+  uv_signal_t sigint, sigterm;
+  uv_timer_t drain;
+  uint64_t drain_deadline;
+  bool handles; /* signals + drain timer initialised */
+  bool stopping;
+  bool torn_down;
+} relay;
+
+/* relay.c */
+int relay_start(relay *r, char *err, size_t err_cap);
+/* Close sessions, drain briefly, free everything; the loop then ends. */
+void relay_stop(relay *r);
+/* Start-up failed half way: free what exists (then run the loop dry). */
+void relay_abort_start(relay *r);
+/* Aggregate stats over live + closed sessions. */
+moqc_session_stats relay_stats(const relay *r, uint64_t *serving_now, uint64_t *remote_tracks);
+
+/* http.c */
+int relay_http_start(relay *r, char *err, size_t err_cap);
+void relay_http_stop(relay *r);
+
+#endif
