@@ -109,6 +109,9 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   }
   /* Loop prevention: never send a chain through the peer or back to us. */
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
+  /* Split horizon: one origin for both directions (a relay) never offers the
+   * peer what this very session received from it (lite-03 has no hop ids). */
+  if (s->pub && s->pub == s->sub && rb_has(s, a->path)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {

@@ -27,6 +27,8 @@ static rbcast *rb_find(moqc_session *s, const char *path) {
   return NULL;
 }
 
+bool rb_has(moqc_session *s, const char *path) { return rb_find(s, path) != NULL; }
+
 static void rb_free(sobj *o) {
   rbcast *rb = (rbcast *)(void *)o;
   moqc_free(rb->path);

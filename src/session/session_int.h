@@ -430,6 +430,8 @@ void sa_destroy(moqc_session *s);
 /* ---- remote.c ------------------------------------------------------------------- */
 
 int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status);
+/* True if the peer announced path to us (and has not ended it). */
+bool rb_has(moqc_session *s, const char *path);
 void rb_ended(moqc_session *s, const char *path);
 void rb_drop_all(moqc_session *s, uint64_t code);
 rtrack *rt_by_id(moqc_session *s, uint64_t id);

@@ -33,6 +33,32 @@ static void *nm_realloc(void *ptr, size_t size, void *user) {
 }
 static const nghttp3_mem k_mem = {NULL, nm_malloc, nm_free, nm_calloc, nm_realloc};
 
+/* nghttp3 0.8.0's nghttp3_qpack_{encoder,decoder}_new leak the object they
+ * just allocated when their second allocation (the table ring buffer) fails.
+ * While calling them we use an allocator that remembers the first block, so
+ * we can free it ourselves on failure. The same allocator stays attached to
+ * the object for its (function-local) lifetime. */
+typedef struct new_guard {
+  void *first;
+} new_guard;
+
+static void *guard_malloc(size_t size, void *user) {
+  new_guard *g = user;
+  void *p = nm_malloc(size, NULL);
+  if (!g->first) g->first = p;
+  return p;
+}
+static void *guard_calloc(size_t nmemb, size_t size, void *user) {
+  new_guard *g = user;
+  void *p = nm_calloc(nmemb, size, NULL);
+  if (!g->first) g->first = p;
+  return p;
+}
+static nghttp3_mem guard_mem(new_guard *g) {
+  nghttp3_mem m = {g, guard_malloc, nm_free, guard_calloc, nm_realloc};
+  return m;
+}
+
 /* ---- encode ------------------------------------------------------------------ */
 
 ssize_t moqc_h3_qpack_encode(const moqc_h3_nv *nv, size_t n, uint8_t *out, size_t cap) {
@@ -46,7 +72,12 @@ ssize_t moqc_h3_qpack_encode(const moqc_h3_nv *nv, size_t n, uint8_t *out, size_
     nva[i].flags = NGHTTP3_NV_FLAG_NONE;
   }
   nghttp3_qpack_encoder *enc = NULL;
-  if (nghttp3_qpack_encoder_new(&enc, 0, &k_mem) != 0) return MOQC_ERR_NOMEM;
+  new_guard g = {NULL};
+  nghttp3_mem mem = guard_mem(&g);
+  if (nghttp3_qpack_encoder_new(&enc, 0, &mem) != 0) {
+    if (g.first) nm_free(g.first, NULL);
+    return MOQC_ERR_NOMEM;
+  }
   nghttp3_buf pbuf, rbuf, ebuf;
   nghttp3_buf_init(&pbuf);
   nghttp3_buf_init(&rbuf);
@@ -66,9 +97,9 @@ ssize_t moqc_h3_qpack_encode(const moqc_h3_nv *nv, size_t n, uint8_t *out, size_
       rc = (ssize_t)(a + b);
     }
   }
-  nghttp3_buf_free(&pbuf, &k_mem);
-  nghttp3_buf_free(&rbuf, &k_mem);
-  nghttp3_buf_free(&ebuf, &k_mem);
+  nghttp3_buf_free(&pbuf, &mem);
+  nghttp3_buf_free(&rbuf, &mem);
+  nghttp3_buf_free(&ebuf, &mem);
   nghttp3_qpack_encoder_del(enc);
   return rc;
 }
@@ -154,7 +185,12 @@ int moqc_h3_qpack_decode(const uint8_t *p, size_t len, moqc_h3_fields *out, uint
   *h3_err = MOQC_H3_QPACK_DECOMPRESSION_FAILED;
   nghttp3_qpack_decoder *dec = NULL;
   nghttp3_qpack_stream_context *sctx = NULL;
-  if (nghttp3_qpack_decoder_new(&dec, 0, 0, &k_mem) != 0) return MOQC_ERR_NOMEM;
+  new_guard g = {NULL};
+  nghttp3_mem mem = guard_mem(&g);
+  if (nghttp3_qpack_decoder_new(&dec, 0, 0, &mem) != 0) {
+    if (g.first) nm_free(g.first, NULL);
+    return MOQC_ERR_NOMEM;
+  }
   int rc = MOQC_ERR_NOMEM;
   if (nghttp3_qpack_stream_context_new(&sctx, 0, &k_mem) == 0) {
     rc = decode_loop(dec, sctx, p, len, out, h3_err);

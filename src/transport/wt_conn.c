@@ -1,5 +1,6 @@
-/* moqc transport — WebTransport adapter: lifecycle, h3 event dispatch and
- * stream prefixes. See wt_internal.h for the overall shape. */
+/* moqc transport — WebTransport adapter: lifecycle (errors, session end,
+ * deferred free), the timer, and peer streams (prefixes, classification,
+ * buffering before the session exists). See wt_internal.h. */
 #include <string.h>
 
 #include "moqc/buf.h"
@@ -7,7 +8,7 @@
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
-static void conn_free(wt_conn *c) {
+void wt_conn_free(wt_conn *c) {
   wt_stop_timer(c);
   wt_map_free(&c->streams);
   if (c->pending_req) {
@@ -27,7 +28,7 @@ static void conn_free(wt_conn *c) {
 void wt_enter(wt_conn *c) { c->depth++; }
 
 void wt_leave(wt_conn *c) {
-  if (--c->depth == 0 && c->free_pending) conn_free(c);
+  if (--c->depth == 0 && c->free_pending) wt_conn_free(c);
 }
 
 bool wt_dead(const wt_conn *c) { return c->free_pending || c->state == WT_ST_CLOSED; }
@@ -42,7 +43,7 @@ static void schedule_free(wt_conn *c) {
     c->h3_released = true;
     c->h3->ops->release(c->h3);
   }
-  if (c->depth == 0) conn_free(c);
+  if (c->depth == 0) wt_conn_free(c);
 }
 
 void wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason) {
@@ -170,13 +171,13 @@ void wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code) {
   if (!MOQC_STREAM_IS_UNI(s->id)) c->h3->ops->reset(c->h3, s->id, h3_code);
 }
 
-static bool notify_ok(const wt_conn *c) {
+bool wt_notify_ok(const wt_conn *c) {
   return c->handed && !c->notified && !c->user_released && !c->free_pending &&
          c->state == WT_ST_OPEN;
 }
 
 void wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin) {
-  if ((!len && !fin) || !notify_ok(c)) return;
+  if ((!len && !fin) || !wt_notify_ok(c)) return;
   const moqc_transport_handler *h = c->base.handler;
   if (h && h->stream_data) h->stream_data(c->base.handler_ctx, s->id, p, len, fin);
 }
@@ -184,7 +185,7 @@ void wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin
 static void make_visible(wt_conn *c, wt_stream *s) {
   s->kind = WT_K_WT;
   s->visible = true;
-  if (!notify_ok(c)) return;
+  if (!wt_notify_ok(c)) return;
   const moqc_transport_handler *h = c->base.handler;
   if (h && h->stream_opened) h->stream_opened(c->base.handler_ctx, s->id);
 }
@@ -250,7 +251,7 @@ static void flush_buffered(wt_conn *c, wt_stream *s) {
     s->buf_len = s->buf_cap = 0;
     wt_deliver(c, s, buf, n, fin);
     wt_free(buf);
-    if (s->gone && notify_ok(c)) {
+    if (s->gone && wt_notify_ok(c)) {
       const moqc_transport_handler *h = c->base.handler;
       if (h && h->stream_closed) h->stream_closed(c->base.handler_ctx, s->id);
     }
@@ -389,196 +390,6 @@ void wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, 
   }
 }
 
-/* ---- h3 handler --------------------------------------------------------------------- */
-
-static bool is_peer_stream(const wt_conn *c, int64_t id) {
-  return MOQC_STREAM_IS_SERVER(id) != c->server;
-}
-
-/* Our own streams that the user must never see. */
-static bool is_internal_local(const wt_conn *c, int64_t id) {
-  return id == c->control_out || id == c->session_id;
-}
-
-static wt_stream *peer_stream(wt_conn *c, int64_t id) {
-  wt_stream *s = wt_map_get(&c->streams, id);
-  if (s || !is_peer_stream(c, id)) return s;
-  s = wt_stream_new(c, id, WT_K_PENDING);
-  if (!s) wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
-  return s;
-}
-
-static void h3_stream_opened(void *ctx, int64_t id) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c)) peer_stream(c, id);
-  wt_leave(c);
-}
-
-static void h3_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c)) {
-    wt_stream *s = peer_stream(c, id);
-    if (s) {
-      wt_on_stream_bytes(c, s, p, len, fin);
-    } else if (!wt_dead(c) && !is_peer_stream(c, id) && !is_internal_local(c, id) &&
-               c->state == WT_ST_OPEN && notify_ok(c)) {
-      /* Peer's half of a bidi stream we opened. */
-      const moqc_transport_handler *h = c->base.handler;
-      if (h && h->stream_data && (len || fin)) h->stream_data(c->base.handler_ctx, id, p, len, fin);
-    }
-  }
-  wt_leave(c);
-}
-
-static uint64_t map_code(uint64_t h3) {
-  uint64_t code;
-  if (moqc_wt_code_from_h3(h3, &code)) return code;
-  if (h3 == MOQC_H3_NO_ERROR || h3 == MOQC_H3_REQUEST_CANCELLED) return MOQC_CODE_CANCEL;
-  return MOQC_CODE_TRANSPORT;
-}
-
-/* A user-visible stream (peer's, or one we opened)? */
-static bool user_stream(wt_conn *c, int64_t id, wt_stream *s) {
-  if (s) return s->visible && s->kind == WT_K_WT;
-  return !is_peer_stream(c, id) && !is_internal_local(c, id);
-}
-
-void wt_connect_gone(wt_conn *c, uint64_t code) {
-  if (c->state == WT_ST_CLOSING) {
-    wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
-  } else if (c->state == WT_ST_OPEN) {
-    wt_session_ended(c, code, "", true);
-  } else if (c->state == WT_ST_SETUP && !c->server) {
-    wt_setup_failed(c, MOQC_ERR_CLOSED, 0, MOQC_H3_NO_ERROR);
-  }
-}
-
-static void critical_gone(wt_conn *c, wt_stream *s) {
-  if (s && (s->kind == WT_K_CONTROL || s->kind == WT_K_QPACK_ENC || s->kind == WT_K_QPACK_DEC))
-    wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: critical stream closed");
-}
-
-static void h3_stream_reset(void *ctx, int64_t id, uint64_t code) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
-  if (wt_dead(c)) {
-  } else if (id == c->session_id) {
-    wt_connect_gone(c, map_code(code));
-  } else if (user_stream(c, id, s)) {
-    const moqc_transport_handler *h = c->base.handler;
-    if (notify_ok(c) && h && h->stream_reset) h->stream_reset(c->base.handler_ctx, id, map_code(code));
-  } else if (s) {
-    critical_gone(c, s);
-    if (!wt_dead(c) && s->kind == WT_K_BUFFERED) wt_stream_error(c, s, MOQC_H3_NO_ERROR);
-    if (!wt_dead(c) && id == c->pending_req_id && c->pending_req) {
-      moqc_h3_connect_req_free(c->pending_req);
-      wt_free(c->pending_req);
-      c->pending_req = NULL;
-    }
-    if (!wt_dead(c)) s->kind = WT_K_IGNORE;
-  }
-  wt_leave(c);
-}
-
-static void h3_stop_sending(void *ctx, int64_t id, uint64_t code) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
-  if (wt_dead(c)) {
-  } else if (id == c->control_out) {
-    wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream stopped");
-  } else if (id == c->session_id) {
-    /* Before the response a server may stop reading the request and still
-     * answer (RFC 9114 §4.1.1): wait for the response then. */
-    if (c->state != WT_ST_SETUP) wt_connect_gone(c, map_code(code));
-  } else if (user_stream(c, id, s)) {
-    const moqc_transport_handler *h = c->base.handler;
-    if (notify_ok(c) && h && h->stop_sending) h->stop_sending(c->base.handler_ctx, id, map_code(code));
-  }
-  wt_leave(c);
-}
-
-static void h3_stream_closed(void *ctx, int64_t id) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
-  bool user = user_stream(c, id, s);
-  if (s && s->kind == WT_K_BUFFERED && !wt_dead(c)) {
-    s->gone = true; /* keep its bytes until the session exists */
-    wt_leave(c);
-    return;
-  }
-  if (s) {
-    wt_map_del(&c->streams, id);
-    wt_stream_free(s);
-  }
-  if (wt_dead(c)) {
-  } else if (id == c->session_id) {
-    wt_connect_gone(c, MOQC_CODE_CANCEL);
-  } else if (user && notify_ok(c)) {
-    const moqc_transport_handler *h = c->base.handler;
-    if (h && h->stream_closed) h->stream_closed(c->base.handler_ctx, id);
-  }
-  wt_leave(c);
-}
-
-static void h3_datagram(void *ctx, const uint8_t *p, size_t len) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  uint64_t sid;
-  ssize_t n;
-  if (notify_ok(c) && (n = moqc_wt_datagram_prefix_decode(&sid, p, len)) >= 0 &&
-      (int64_t)sid == c->session_id) {
-    const moqc_transport_handler *h = c->base.handler;
-    if (h && h->datagram) h->datagram(c->base.handler_ctx, p + n, len - (size_t)n);
-  }
-  wt_leave(c);
-}
-
-static void h3_writable(void *ctx) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c) && c->control_out < 0) wt_open_control(c);
-  if (!wt_dead(c) && !c->server && c->state == WT_ST_SETUP) wt_client_try_connect(c);
-  if (notify_ok(c)) {
-    const moqc_transport_handler *h = c->base.handler;
-    if (h && h->writable) h->writable(c->base.handler_ctx);
-  }
-  wt_leave(c);
-}
-
-static void h3_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
-  wt_conn *c = ctx;
-  wt_enter(c);
-  c->h3_closed = true;
-  if (c->free_pending) {
-  } else if (!c->handed) {
-    wt_setup_failed(c, by_peer ? MOQC_ERR_CLOSED : MOQC_ERR_TRANSPORT, 0, code);
-  } else if (c->state == WT_ST_CLOSING) {
-    /* Our close() completed (or the peer closed during the linger). */
-    wt_session_ended(c, c->close_code, c->close_reason, false);
-  } else {
-    uint64_t m;
-    if (!moqc_wt_code_from_h3(code, &m)) m = code == MOQC_H3_NO_ERROR ? 0 : code;
-    wt_session_ended(c, m, reason, by_peer);
-  }
-  wt_leave(c);
-}
-
-static const moqc_transport_handler k_h3_handler = {
-    .stream_opened = h3_stream_opened,
-    .stream_data = h3_stream_data,
-    .stream_reset = h3_stream_reset,
-    .stop_sending = h3_stop_sending,
-    .stream_closed = h3_stream_closed,
-    .datagram = h3_datagram,
-    .writable = h3_writable,
-    .closed = h3_closed,
-};
-
 /* ---- user release (called by wt_session.c) ----------------------------------------- */
 
 void wt_user_release(wt_conn *c) {
@@ -586,154 +397,3 @@ void wt_user_release(wt_conn *c) {
   c->user_released = true;
   schedule_free(c);
 }
-
-/* ---- attach --------------------------------------------------------------------------- */
-
-int wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin) {
-  if (c->h3_released || c->h3_closed) return MOQC_ERR_CLOSED;
-  moqc_slice sl = MOQC_SLICE_EMPTY;
-  size_t n = 0;
-  if (len) {
-    moqc_buf *b = moqc_buf_copy(p, len);
-    if (!b) return MOQC_ERR_NOMEM;
-    sl.buf = b;
-    sl.len = len;
-    n = 1;
-  }
-  int rc = c->h3->ops->write(c->h3, id, &sl, n, fin);
-  moqc_slice_release(&sl);
-  return rc;
-}
-
-/* Open our control stream and send SETTINGS. MOQC_OK, MOQC_ERR_AGAIN (no
- * stream credit: retried on `writable`) or another error. */
-static int open_control(wt_conn *c) {
-  int64_t id;
-  int rc = c->h3->ops->open_stream(c->h3, false, &id);
-  if (rc != MOQC_OK) return rc;
-  uint8_t buf[80];
-  buf[0] = MOQC_H3_STREAM_CONTROL;
-  uint32_t max = c->server && c->scfg.max_sessions ? c->scfg.max_sessions : 1;
-  ssize_t n = moqc_h3_settings_encode_frame(buf + 1, sizeof buf - 1, max);
-  c->control_out = id;
-  if (n < 0) return (int)n;
-  return wt_write_bytes(c, id, buf, (size_t)n + 1, false);
-}
-
-void wt_open_control(wt_conn *c) {
-  int rc = open_control(c);
-  if (rc != MOQC_OK && rc != MOQC_ERR_AGAIN)
-    wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "h3: cannot open control stream");
-}
-
-static char *dup_str(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s);
-  char *d = wt_alloc(n + 1);
-  if (d) memcpy(d, s, n + 1);
-  return d;
-}
-
-bool wt_proto_ok(const char *p) {
-  size_t n = p ? strlen(p) : 0;
-  if (n == 0 || n > MOQC_H3_PROTOCOL_MAX) return false;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] < 0x20 || p[i] > 0x7e) return false;
-  return true;
-}
-
-static bool text_ok(const char *s) {
-  if (!s) return false;
-  for (; *s; s++)
-    if (*s == '\r' || *s == '\n') return false;
-  return true;
-}
-
-static wt_conn *conn_new(moqc_transport *h3, bool server, const char *const *protos, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!wt_proto_ok(protos[i])) return NULL;
-  wt_conn *c = wt_alloc(sizeof *c);
-  if (!c) return NULL;
-  c->h3 = h3;
-  c->server = server;
-  c->control_out = c->control_in = c->qpack_enc_in = c->qpack_dec_in = -1;
-  c->session_id = c->pending_req_id = -1;
-  c->base.ops = &wt_session_ops;
-  c->base.path = "";
-  c->base.is_server = server;
-  c->base.webtransport = true;
-  if (n && !(c->protos = wt_alloc(n * sizeof *c->protos))) goto oom;
-  for (; c->n_protos < n; c->n_protos++)
-    if (!(c->protos[c->n_protos] = dup_str(protos[c->n_protos]))) goto oom;
-  return c;
-oom:
-  conn_free(c);
-  return NULL;
-}
-
-/* Send SETTINGS, then take over h3's events. On failure nothing was
- * handed over: c is freed and the caller keeps h3. */
-static int start(wt_conn *c) {
-  int rc = open_control(c);
-  if (rc != MOQC_OK && rc != MOQC_ERR_AGAIN) {
-    conn_free(c);
-    return rc == MOQC_ERR_NOMEM ? rc : MOQC_ERR_CLOSED;
-  }
-  moqc_transport_set_handler(c->h3, &k_h3_handler, c);
-  return MOQC_OK;
-}
-
-int moqc_wt_server_attach(moqc_transport *h3conn, const moqc_wt_server_config *cfg) {
-  if (!h3conn || !cfg || !cfg->on_session) return MOQC_ERR_INVAL;
-  if (cfg->n_protocols && !cfg->protocols) return MOQC_ERR_INVAL;
-  for (size_t i = 0; i < cfg->n_protocols; i++)
-    if (!wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
-  wt_conn *c = conn_new(h3conn, true, cfg->protocols, cfg->n_protocols);
-  if (!c) return MOQC_ERR_NOMEM;
-  c->scfg = *cfg;
-  c->scfg.protocols = (const char *const *)c->protos;
-  return start(c);
-}
-
-int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *cfg) {
-  if (!h3conn || !cfg || !cfg->cb || !text_ok(cfg->authority) || !text_ok(cfg->path) ||
-      !cfg->authority[0] || cfg->path[0] != '/' || (cfg->origin && !text_ok(cfg->origin)))
-    return MOQC_ERR_INVAL;
-  if (cfg->n_protocols && !cfg->protocols) return MOQC_ERR_INVAL;
-  for (size_t i = 0; i < cfg->n_protocols; i++)
-    if (!wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
-  wt_conn *c = conn_new(h3conn, false, cfg->protocols, cfg->n_protocols);
-  if (!c) return MOQC_ERR_NOMEM;
-  c->ccfg = *cfg;
-  c->ccfg.protocols = (const char *const *)c->protos;
-  c->authority = dup_str(cfg->authority);
-  c->path = dup_str(cfg->path);
-  c->origin = dup_str(cfg->origin);
-  if (!c->authority || !c->path || (cfg->origin && !c->origin)) {
-    conn_free(c);
-    return MOQC_ERR_NOMEM;
-  }
-  c->ccfg.authority = c->authority;
-  c->ccfg.path = c->path;
-  c->ccfg.origin = c->origin;
-  c->base.path = c->path;
-  int rc = start(c);
-  if (rc == MOQC_OK && cfg->clock && cfg->timeout_ns) wt_start_timer(c, cfg->timeout_ns);
-  return rc;
-}
-
-int moqc_wt_client_attach(moqc_transport *h3conn, const char *authority, const char *path,
-                          const char *const *protocols, size_t n, moqc_wt_client_fn cb,
-                          void *ctx) {
-  moqc_wt_client_config cfg = {.authority = authority,
-                               .path = path,
-                               .protocols = protocols,
-                               .n_protocols = n,
-                               .cb = cb,
-                               .ctx = ctx};
-  return moqc_wt_client_connect(h3conn, &cfg);
-}
-
-uint64_t moqc_wt_error_to_h3(uint64_t code) { return moqc_wt_code_to_h3(code); }
-
-bool moqc_wt_error_from_h3(uint64_t h3, uint64_t *code) { return moqc_wt_code_from_h3(h3, code); }

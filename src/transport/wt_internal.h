@@ -6,7 +6,8 @@
  * moqc_transport interface, so it is sans-IO and testable over an in-memory
  * pair in virtual time.
  *
- * Files: wt_conn.c (lifecycle, h3 event dispatch, stream prefixes),
+ * Files: wt_conn.c (lifecycle, stream prefixes, buffering), wt_events.c
+ *        (the h3 handler), wt_attach.c (attach, SETTINGS, helpers),
  *        wt_frames.c (control / request / CONNECT stream frame readers,
  *        capsules), wt_request.c (server accept/reject, client CONNECT),
  *        wt_session.c (the session transport ops), wt_map.c (stream table).
@@ -159,6 +160,11 @@ typedef struct wt_conn {
 } wt_conn;
 
 /* lifecycle / helpers (wt_conn.c) */
+void wt_conn_free(wt_conn *c);
+/* May user callbacks run (session open, not released / notified)? */
+bool wt_notify_ok(const wt_conn *c);
+/* The handler we install on the h3 connection (wt_events.c). */
+extern const moqc_transport_handler wt_h3_handler;
 void wt_enter(wt_conn *c);
 void wt_leave(wt_conn *c);
 bool wt_dead(const wt_conn *c); /* stop processing: freed soon or closed */

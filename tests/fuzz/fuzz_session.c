@@ -430,10 +430,18 @@ static void gen_pub(const char *dir, int v) {
   } else {
     base = 1; /* the server's announce stream is index 0 */
   }
-  ev_open(&s, true); /* ANNOUNCE_PLEASE "" */
+  /* Open the client streams first: server-opened group streams take the
+   * following indices. */
+  ev_open(&s, true); /* base: ANNOUNCE_PLEASE "" */
+  ev_open(&s, true); /* base+1: SUBSCRIBE 0 b/t */
+  ev_open(&s, true); /* base+2: PROBE */
+  if (v == 5) {
+    ev_open(&s, true); /* base+3: TRACK b/t */
+    ev_open(&s, true); /* base+4: FETCH b/t group 1 */
+  }
   if (v == 3) DATA(&s, base, false, 0x01, 0x01, 0x00);
   else DATA(&s, base, false, 0x01, 0x02, 0x00, 0x00);
-  ev_open(&s, true); /* SUBSCRIBE 0 b/t */
+  DATA(&s, (uint8_t)(base + 2), false, 0x04);
   DATA(&s, (uint8_t)(base + 1), false, 0x02, 0x0a, 0x00, 0x01, 'b', 0x01, 't', 0x00, 0x00, 0x00,
        0x00, 0x00);
   ev_adv(&s, 5);
@@ -444,13 +452,9 @@ static void gen_pub(const char *dir, int v) {
   /* SUBSCRIBE_UPDATE: priority 9, end group 5 */
   DATA(&s, (uint8_t)(base + 1), false, 0x05, 0x09, 0x00, 0x00, 0x00, 0x06);
   if (v == 5) {
-    ev_open(&s, true); /* TRACK b/t */
-    DATA(&s, (uint8_t)(base + 2), true, 0x06, 0x04, 0x01, 'b', 0x01, 't');
-    ev_open(&s, true); /* FETCH b/t group 1 */
-    DATA(&s, (uint8_t)(base + 3), true, 0x03, 0x06, 0x01, 'b', 0x01, 't', 0x00, 0x01);
+    DATA(&s, (uint8_t)(base + 3), true, 0x06, 0x04, 0x01, 'b', 0x01, 't');
+    DATA(&s, (uint8_t)(base + 4), true, 0x03, 0x06, 0x01, 'b', 0x01, 't', 0x00, 0x01);
   }
-  ev_open(&s, true); /* PROBE */
-  DATA(&s, (uint8_t)(base + (v == 5 ? 4 : 2)), false, 0x04);
   ev_adv(&s, 200);
   put1(&s, 9);
   put1(&s, 200); /* queue pressure */

@@ -111,6 +111,7 @@ static void test_streams_100_parallel(void **state) {
     assert_true(ss->opened);
     assert_true(ss->pattern_ok);
     assert_int_equal(ss->total, 64 * 1024 + (size_t)i);
+    assert_true(ss->closed); /* a finished peer uni stream is closed (credit back) */
   }
   assert_true(H_RUN_UNTIL(&fx, c->ops->queued(c, -1) == 0, 5000));
   h_teardown(&fx);

@@ -50,7 +50,9 @@ struct cli {
   bool start_group_set;
   uint64_t wait_ns;       /* subscribe: wait for the announcement */
   bool wait_set;
+  uint64_t reorder_ms;    /* subscribe: how long a gap in sequences may stay open */
   uint64_t drain_ns;      /* publish: wait for delivery at EOF */
+  bool wait_subscriber;   /* publish: read stdin only once subscribed */
   uint64_t timeout_ms;    /* connect */
   const char *versions[CLI_MAX_VERSIONS];
   size_t n_versions;
@@ -86,9 +88,10 @@ extern const cli_cmd cli_cmd_clock_subscribe;
 
 /* ---- ordered track reader (subscribe.c) -------------------------------------
  * Reads a track consumer and hands frames over group by group in sequence
- * order (a group that arrived earlier but has a higher sequence waits), which
- * makes concurrent group streams print as one ordered sequence of lines. A
- * group whose printing has started is finished before any other. */
+ * order, so concurrent group streams print as one ordered sequence of lines:
+ * group `start` first (MOQC_GROUP_NONE: whichever arrives first), then each
+ * next sequence; a group above a missing one waits at most reorder_ms before
+ * the gap is skipped. A group whose hand-over started is finished first. */
 typedef struct cli_reader cli_reader;
 /* Return false to stop (no more callbacks). */
 typedef bool (*cli_reader_frame_fn)(void *ctx, uint64_t group, size_t index, const uint8_t *p,
@@ -96,7 +99,8 @@ typedef bool (*cli_reader_frame_fn)(void *ctx, uint64_t group, size_t index, con
 /* The track ended: err MOQC_ERR_CLOSED (clean) or the error; code = wire code. */
 typedef void (*cli_reader_end_fn)(void *ctx, int err, uint64_t code);
 /* Takes ownership of tc. NULL on OOM (tc deleted). */
-cli_reader *cli_reader_new(moqc_track_consumer *tc, cli_reader_frame_fn on_frame,
+cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t start,
+                           uint64_t reorder_ms, cli_reader_frame_fn on_frame,
                            cli_reader_end_fn on_end, void *ctx);
 void cli_reader_del(cli_reader *r);
 

@@ -203,7 +203,7 @@ static void csub_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) 
     return;
   }
   s->base[0] = 0;
-  s->reader = cli_reader_new(tc, csub_frame, csub_end, s);
+  s->reader = cli_reader_new(&c->loop, tc, MOQC_GROUP_NONE, c->reorder_ms, csub_frame, csub_end, s);
   if (!s->reader) cli_finish(c, 1, "out of memory");
 }
 

@@ -61,6 +61,12 @@ static int set_fingerprint(cli *c, const char *v, char *err, size_t cap) {
   return 0;
 }
 
+static int set_wait_subscriber(cli *c, const char *v, char *err, size_t cap) {
+  (void)v, (void)err, (void)cap;
+  c->wait_subscriber = true;
+  return 0;
+}
+
 static int set_disable_verify(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
   c->tls.disable_verify = true;
@@ -102,6 +108,12 @@ static int set_wait(cli *c, const char *v, char *err, size_t cap) {
 static int set_drain(cli *c, const char *v, char *err, size_t cap) {
   return set_duration("drain", v, &c->drain_ns, err, cap);
 }
+static int set_reorder(cli *c, const char *v, char *err, size_t cap) {
+  uint64_t ns;
+  if (set_duration("reorder", v, &ns, err, cap) != 0) return -1;
+  c->reorder_ms = ns / 1000000;
+  return 0;
+}
 static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
   uint64_t ns;
   if (set_duration("timeout", v, &ns, err, cap) != 0) return -1;
@@ -140,6 +152,9 @@ static const cli_opt k_opts[] = {
      "publish: sequence of the first group [default 0]; subscribe: first group wanted, from "
      "the relay's cache [default: the latest]",
      set_start_group},
+    {"wait-subscriber", NULL, C_PUB,
+     "read stdin only once the relay subscribed, so the first subscriber gets every frame",
+     set_wait_subscriber},
     {"drain", "DURATION", C_PUB,
      "at EOF, wait at most this long for subscribers to receive everything [default 10s]",
      set_drain},
@@ -147,6 +162,9 @@ static const cli_opt k_opts[] = {
     {"wait", "DURATION", C_SUB | C_CSUB,
      "how long to wait for the broadcast to be announced [default 10s; clock: forever]",
      set_wait},
+    {"reorder", "DURATION", C_SUB | C_CSUB,
+     "print groups in sequence order, waiting this long for a missing one [default 1s]",
+     set_reorder},
     {"prefix", "PATH", C_ANN, "only broadcasts under this path [default all]", set_prefix},
     {"tls-disable-verify", NULL, C_ALL, "accept any server certificate (testing only)",
      set_disable_verify},
@@ -416,6 +434,7 @@ int main(int argc, char **argv) {
   c.group_frames = 1;
   c.wait_ns = 10000000000ull;
   c.drain_ns = 10000000000ull;
+  c.reorder_ms = 1000;
   int rv = parse_args(&c, argc, argv, err, sizeof err);
   if (rv == 1) {
     usage(stdout);

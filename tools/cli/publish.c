@@ -45,6 +45,7 @@ typedef struct pub_state {
   char *line;
   size_t len, cap;
 
+  bool input_started;
   int phase;
   uv_timer_t timer; /* drain polling / grace */
   uint64_t drain_deadline;
@@ -292,8 +293,28 @@ static int pub_start(cli *c) {
   return 0;
 }
 
+/* --wait-subscriber: start reading once the track has a consumer (a
+ * subscription from the relay), so the first subscriber gets every frame. */
+static void pub_demand(void *arg) {
+  pub_state *s = arg;
+  if (s->input_started || !s->c->connected) return;
+  if (moqc_track_producer_demand(s->tp).consumers == 0) return;
+  moqc_log(MOQC_LOG_INFO, "subscribed: reading stdin");
+  moqc_track_producer_set_waker(s->tp, NULL, NULL);
+  s->input_started = true;
+  s->t0 = uv_now(&s->c->loop);
+  start_input(s);
+}
+
 static void pub_connected(cli *c) {
   pub_state *s = c->state;
+  if (c->wait_subscriber) {
+    moqc_log(MOQC_LOG_INFO, "waiting for a subscriber");
+    moqc_track_producer_set_waker(s->tp, pub_demand, s);
+    pub_demand(s);
+    return;
+  }
+  s->input_started = true;
   s->t0 = uv_now(&c->loop);
   start_input(s);
 }
@@ -302,6 +323,12 @@ static void pub_interrupt(cli *c) {
   pub_state *s = c->state;
   if (!s || s->phase != PH_READING) {
     cli_finish(c, 0, NULL);
+    return;
+  }
+  if (!s->input_started) { /* still waiting for a subscriber: just end */
+    moqc_track_producer_set_waker(s->tp, NULL, NULL);
+    moqc_track_producer_finish(s->tp);
+    finish_broadcast(s);
     return;
   }
   pub_eof(s);
@@ -328,6 +355,7 @@ static void pub_stop(cli *c) {
   pub_close_input(s);
   if (s->gp) moqc_group_producer_del(s->gp);
   s->gp = NULL;
+  if (s->tp) moqc_track_producer_set_waker(s->tp, NULL, NULL);
   moqc_track_producer_del(s->tp);
   moqc_broadcast_producer_del(s->bp);
   s->tp = NULL;

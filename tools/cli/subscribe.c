@@ -9,7 +9,13 @@
 #include "moqc/path.h"
 #include "runtime/tool_util.h"
 
-/* ---- ordered track reader ------------------------------------------------------- */
+/* ---- ordered track reader -------------------------------------------------------
+ * Groups arrive in any order (one stream each). The reader hands them over in
+ * sequence order: it expects `next` (the subscription's start, else the first
+ * group seen), and a group above it waits up to the reorder window for the
+ * missing ones before the gap is skipped. A group that arrives below `next`
+ * (too late) is handed over at once rather than dropped. Once the track ended
+ * cleanly nothing else can come, so whatever is held is flushed in order. */
 
 typedef struct rgroup {
   moqc_group_consumer *gc;
@@ -21,11 +27,15 @@ struct cli_reader {
   moqc_track_consumer *tc;
   rgroup *groups; /* sorted by sequence, except that groups[0] may be "started" */
   size_t n, cap;
+  uint64_t next;  /* the sequence expected next, MOQC_GROUP_NONE until known */
   bool head_started;
   bool track_done;
   int track_err;
   bool stopped; /* the frame callback said stop, or the end was reported */
   bool pumping;
+  bool gap_open; /* waiting for missing groups */
+  uint64_t reorder_ms;
+  uv_timer_t gap_timer;
   cli_reader_frame_fn on_frame;
   cli_reader_end_fn on_end;
   void *ctx;
@@ -48,11 +58,14 @@ static int reader_insert(cli_reader *r, moqc_group_consumer *gc) {
   memmove(&r->groups[at + 1], &r->groups[at], (r->n - at) * sizeof *r->groups);
   r->groups[at] = (rgroup){gc, seq, 0};
   r->n++;
+  if (r->next == MOQC_GROUP_NONE) r->next = seq;
   moqc_group_consumer_set_waker(gc, reader_wake, r);
   return 0;
 }
 
 static void reader_pop(cli_reader *r) {
+  uint64_t seq = r->groups[0].seq;
+  if (seq >= r->next || r->next == MOQC_GROUP_NONE) r->next = seq + 1;
   moqc_group_consumer_del(r->groups[0].gc);
   memmove(&r->groups[0], &r->groups[1], (r->n - 1) * sizeof *r->groups);
   r->n--;
@@ -81,6 +94,29 @@ static bool reader_head(cli_reader *r) {
   return true;
 }
 
+static void on_gap(uv_timer_t *t) {
+  cli_reader *r = t->data;
+  r->gap_open = false;
+  if (r->stopped || r->n == 0 || r->groups[0].seq <= r->next) return;
+  moqc_log(MOQC_LOG_WARN, "groups %llu..%llu missing after %llu ms: skipped",
+           (unsigned long long)r->next, (unsigned long long)(r->groups[0].seq - 1),
+           (unsigned long long)r->reorder_ms);
+  r->next = r->groups[0].seq;
+  reader_pump(r);
+}
+
+/* May the head group be handed over now? */
+static bool head_ready(cli_reader *r) {
+  const rgroup *h = &r->groups[0];
+  if (r->head_started || h->seq <= r->next) return true;
+  if (r->track_done && r->track_err == MOQC_ERR_CLOSED) return true; /* nothing else comes */
+  if (!r->gap_open) {
+    r->gap_open = true;
+    uv_timer_start(&r->gap_timer, on_gap, r->reorder_ms, 0);
+  }
+  return false;
+}
+
 static void reader_pump(cli_reader *r) {
   if (r->stopped || r->pumping) return;
   r->pumping = true;
@@ -97,7 +133,11 @@ static void reader_pump(cli_reader *r) {
     r->track_done = true;
     r->track_err = rv;
   }
-  while (!r->stopped && r->n > 0 && reader_head(r)) reader_pop(r);
+  while (!r->stopped && r->n > 0 && head_ready(r) && reader_head(r)) reader_pop(r);
+  if (r->n == 0 || r->groups[0].seq <= r->next) {
+    uv_timer_stop(&r->gap_timer);
+    r->gap_open = false;
+  }
   fflush(stdout);
   r->pumping = false;
   if (!r->stopped && r->track_done && (r->n == 0 || r->track_err != MOQC_ERR_CLOSED)) {
@@ -106,7 +146,8 @@ static void reader_pump(cli_reader *r) {
   }
 }
 
-cli_reader *cli_reader_new(moqc_track_consumer *tc, cli_reader_frame_fn on_frame,
+cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t start,
+                           uint64_t reorder_ms, cli_reader_frame_fn on_frame,
                            cli_reader_end_fn on_end, void *ctx) {
   cli_reader *r = calloc(1, sizeof *r);
   if (!r) {
@@ -114,19 +155,29 @@ cli_reader *cli_reader_new(moqc_track_consumer *tc, cli_reader_frame_fn on_frame
     return NULL;
   }
   r->tc = tc;
+  r->next = start;
+  r->reorder_ms = reorder_ms;
   r->on_frame = on_frame;
   r->on_end = on_end;
   r->ctx = ctx;
+  uv_timer_init(loop, &r->gap_timer);
+  r->gap_timer.data = r;
   moqc_track_consumer_set_waker(tc, reader_wake, r); /* fires at once if data is there */
   return r;
 }
+
+static void reader_closed(uv_handle_t *h) { free(h->data); }
 
 void cli_reader_del(cli_reader *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n; i++) moqc_group_consumer_del(r->groups[i].gc);
   free(r->groups);
+  r->groups = NULL;
+  r->n = 0;
+  r->stopped = true;
   moqc_track_consumer_del(r->tc);
-  free(r);
+  r->tc = NULL;
+  uv_close((uv_handle_t *)&r->gap_timer, reader_closed);
 }
 
 /* ---- broadcast waiter ------------------------------------------------------------ */
@@ -256,7 +307,7 @@ static void sub_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {
     return;
   }
   moqc_log(MOQC_LOG_INFO, "subscribed to '%s' track '%s'", c->broadcast, c->track);
-  s->reader = cli_reader_new(tc, sub_frame, sub_end, s);
+  s->reader = cli_reader_new(&c->loop, tc, sub.start, c->reorder_ms, sub_frame, sub_end, s);
   if (!s->reader) cli_finish(c, 1, "out of memory");
 }
 

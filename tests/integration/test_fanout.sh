@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A publisher through the relay to 1, 10 and 100 subscribers, checked byte for
+# byte. Subscribers connect (and wait for the announcement) before the
+# publisher exists; the publisher reads stdin once the relay subscribed.
+. "$(dirname "$0")/lib.sh"
+it_init
+it_relay_start
+
+# Lines of varied size and content (empty lines, tabs, UTF-8, a 20 KB line).
+gen_data() {
+  awk -v n="$1" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+      if (i % 97 == 0) { print ""; continue }
+      if (i % 211 == 0) { s = ""; for (k = 0; k < 2000; k++) s = s "0123456789"; print s; continue }
+      printf "line %d\tgrüße %s\n", i, substr("abcdefghijklmnopqrstuvwxyz", 1, i % 26)
+    }
+  }'
+}
+
+metric() { curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/metrics" | sed -n "s/^$1 //p"; }
+
+# run_case N_SUBSCRIBERS LINES GROUP_FRAMES
+run_case() {
+  local n=$1 lines=$2 gf=$3 room="fan$1" i rc
+  gen_data "$lines" >"$IT_TMP/data$n.txt"
+  local base
+  base=$(metric moqc_relay_connections)
+  for i in $(seq 1 "$n"); do
+    it_bg "sub$n-$i" it_moqc subscribe --url "$(it_url "$room")" --broadcast b \
+      --start-group 0 --wait 60s
+  done
+  # Every subscriber is connected (and waiting for the announcement).
+  local t=0
+  until [ "$(metric moqc_relay_connections)" -ge $((base + n)) ] 2>/dev/null; do
+    t=$((t + 1))
+    [ "$t" -gt 1200 ] && it_fail "only $(metric moqc_relay_connections) of $n subscribers connected"
+    sleep 0.05
+  done
+  it_log "$n subscriber(s) connected; publishing $lines lines, $gf frame(s) per group"
+  IT_STDIN=$IT_TMP/data$n.txt it_bg "pub$n" it_moqc publish --url "$(it_url "$room")" \
+    --broadcast b --group-frames "$gf" --wait-subscriber
+  for i in $(seq 1 "$n"); do
+    it_wait "sub$n-$i" 60
+    rc=$?
+    [ "$rc" = 0 ] || it_fail "subscriber $i of $n exited with $rc"
+    cmp -s "$IT_TMP/data$n.txt" "$IT_TMP/sub$n-$i.out" ||
+      it_fail "subscriber $i of $n: output differs ($(wc -l <"$IT_TMP/sub$n-$i.out") of $lines lines)"
+  done
+  it_wait "pub$n" 30
+  rc=$?
+  [ "$rc" = 0 ] || it_fail "publisher ($n subscribers) exited with $rc"
+  it_log "$n subscriber(s): all $lines lines identical"
+}
+
+run_case 1 1000 1
+run_case 10 600 5
+run_case 100 300 10
+
+it_clients_clean
+it_relay_stop
+echo "PASS $IT_NAME"
