@@ -57,6 +57,7 @@ enum { R_BOTH, R_PUB, R_SUB, R_CONNECT, R_IDLE };
 
 typedef struct bench_cfg {
   const char *url;
+  const char *sub_url; /* subscribers' URL if not --url (e.g. via a lossy forwarder) */
   char listen_host[64];
   uint16_t listen_port;
   bool listen;
@@ -936,7 +937,8 @@ static int sub_dial(subr *s) {
   if (!s->oc || !s->highest) return -1;
   moqc_origin_consumer_set_waker(s->oc, sub_announce, s);
   moqc_client_config cc = {
-      .uv = B.uv, .url = B.cfg.url, .tls = {.disable_verify = true},
+      .uv = B.uv, .url = B.cfg.sub_url ? B.cfg.sub_url : B.cfg.url,
+      .tls = {.disable_verify = true},
       .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
       .subscribe = s->origin, .timeout_ms = 20000,
       .on_connected = sub_on_connected, .on_closed = sub_on_closed, .ctx = s,
@@ -1511,6 +1513,7 @@ static void usage(FILE *f) {
 "Usage: moqc_bench [OPTIONS]\n"
 "Load generator for MoQ relays: many publishers and subscribers in one process.\n\n"
 "  --url URL             relay (or direct server) URL [moqt://127.0.0.1:4443/bench]\n"
+"  --sub-url URL         subscribers connect here instead (e.g. a lossy forwarder)\n"
 "  --listen HOST:PORT    role pub: serve the publishers directly (no relay)\n"
 "  --role ROLE           both | pub | sub | connect | idle [both]\n"
 "  --profile NAME        video | audio | chat | bulk | custom [video]\n"
@@ -1536,7 +1539,8 @@ static void usage(FILE *f) {
 "  --relay-pid PID       report this process's CPU time and RSS\n"
 "  --late-ms MS          a group is late when a frame took longer [100]\n"
 "  --feedback-port P     cross-process window: pub listens, sub reports (UDP 127.0.0.1)\n"
-"  --cache-budget BYTES  this process's model cache budget [64 MiB]\n"
+"  --cache-budget BYTES  this process's model cache budget, 0 = unlimited\n"
+"                        [unlimited with more than 8 subscribers, else 256 MiB]\n"
 "  --label NAME --json FILE --quiet\n");
 }
 
@@ -1591,11 +1595,11 @@ static void apply_profile(bench_cfg *c, bool set_fs, bool set_first, bool set_fp
 }
 
 static int parse_args(bench_cfg *c, int argc, char **argv) {
-  enum { O_URL = 256, O_LISTEN, O_ROLE, O_PROFILE, O_BITRATE, O_FS, O_FIRST, O_FPS, O_GF, O_WINDOW,
+  enum { O_URL = 256, O_SUBURL, O_LISTEN, O_ROLE, O_PROFILE, O_BITRATE, O_FS, O_FIRST, O_FPS, O_GF, O_WINDOW,
          O_TRACKS, O_PUBS, O_SUBS, O_POFF, O_DUR, O_WARM, O_TAIL, O_READY, O_MAXT, O_CONC, O_CTOT,
          O_HOLD, O_VER, O_RPID, O_LATE, O_FB, O_CACHE, O_LABEL, O_JSON, O_QUIET, O_HELP };
   static const struct option opts[] = {
-      {"url", 1, 0, O_URL}, {"listen", 1, 0, O_LISTEN}, {"role", 1, 0, O_ROLE},
+      {"url", 1, 0, O_URL}, {"sub-url", 1, 0, O_SUBURL}, {"listen", 1, 0, O_LISTEN}, {"role", 1, 0, O_ROLE},
       {"profile", 1, 0, O_PROFILE}, {"bitrate", 1, 0, O_BITRATE}, {"frame-size", 1, 0, O_FS},
       {"first-size", 1, 0, O_FIRST}, {"fps", 1, 0, O_FPS}, {"group-frames", 1, 0, O_GF},
       {"window", 1, 0, O_WINDOW}, {"tracks", 1, 0, O_TRACKS}, {"pubs", 1, 0, O_PUBS},
@@ -1612,6 +1616,7 @@ static int parse_args(bench_cfg *c, int argc, char **argv) {
     const char *v = optarg;
     switch (o) {
     case O_URL: c->url = v; break;
+    case O_SUBURL: c->sub_url = v; break;
     case O_LISTEN:
       if (!parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port)) return -1;
       c->listen = true;
@@ -1672,12 +1677,16 @@ int main(int argc, char **argv) {
   *c = (bench_cfg){.url = "moqt://127.0.0.1:4443/bench", .role = R_BOTH, .profile = "video",
                    .tracks = 1, .pubs = 1, .subs = 1, .duration = 10, .warmup = 2, .tail = 1,
                    .ready_timeout = 30, .hold = 3, .late_ms = 100, .window = 64,
-                   .connect_total = 2000, .concurrency = 64, .cache_budget = 64u << 20};
+                   .connect_total = 2000, .concurrency = 64, .cache_budget = UINT64_MAX};
   if (parse_args(c, argc, argv) != 0) {
     usage(stderr);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* Default budget: unlimited where many subscriber tracks live in this
+   * process (the model rescans every cached live-edge group on each write
+   * once over budget: see docs/benchmarks.md), 256 MiB otherwise. */
+  if (c->cache_budget == UINT64_MAX) c->cache_budget = c->subs > 8 ? 0 : (uint64_t)256 << 20;
   if (uv_loop_init(&B.loop) != 0 || !(B.uv = moqc_uv_new(&B.loop, c->cache_budget))) {
     fprintf(stderr, "moqc_bench: cannot create the event loop\n");
     return 1;

@@ -100,20 +100,22 @@ typedef struct moqc_quic_limits {
   /* Idle timeout in ms. Default 30000. The effective timeout is the smaller
    * of both sides'. */
   uint64_t idle_timeout_ms;
-  /* Send a PING after this long without activity. Default idle/3;
-   * UINT64_MAX disables keep-alive. */
+  /* Send a PING after this long without activity. Default: a third of the
+   * idle timeout both sides agreed on; UINT64_MAX disables keep-alive. */
   uint64_t keep_alive_ms;
   /* Handshake must complete within this. Default 10000. */
   uint64_t handshake_timeout_ms;
   moqc_quic_cc cc;
-  /* Receive windows (auto-tuned from 1/4 of the value up to the value).
+  /* Receive windows, auto-tuned up to these values (starting at 1/3 of
+   * max_window per connection and 1/4 of max_stream_window per stream).
    * Default 24 MiB per connection, 8 MiB per stream. Minimum 64 KiB. */
   uint64_t max_window;
   uint64_t max_stream_window;
   /* Largest DATAGRAM frame accepted from the peer. Default 65535;
    * UINT64_MAX disables datagrams. */
   uint64_t max_datagram_frame;
-  /* `writable` fires when the unsent backlog is below this. Default 1 MiB. */
+  /* `writable` fires (after acknowledgements) while fewer than this many
+   * written bytes wait to be sent. Default 1 MiB. */
   uint64_t send_lowat;
   /* Disable UDP GSO / GRO (for benchmarks and broken drivers). Both are also
    * switched off at run time when the kernel refuses them. */

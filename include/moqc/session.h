@@ -189,7 +189,9 @@ MOQC_API const char *moqc_session_goaway(const moqc_session *s);
 /* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)
  * that fills as the frames arrive and ends CLOSED, or with the peer's reset
- * code (NOT_FOUND when the group is not cached there). NULL with *err:
+ * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an
+ * unknown broadcast), or DROPPED if the session ends first. Counts against
+ * limits.max_subscriptions while in progress. NULL with *err:
  * MOQC_ERR_UNSUPPORTED (lite-03/04), MOQC_ERR_STATE (not started),
  * MOQC_ERR_CLOSED, MOQC_ERR_BOUNDS (too many requests), MOQC_ERR_INVAL,
  * MOQC_ERR_NOMEM. */

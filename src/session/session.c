@@ -89,7 +89,8 @@ static void sess_teardown(moqc_session *s) {
   serve_destroy_all(s);
   probe_destroy_all(s);
   /* Streams. */
-  while (!slist_empty(&s->pending_open)) slist_pop_front(&s->pending_open);
+  for (int i = 0; i < 2; i++)
+    while (!slist_empty(&s->pending_open[i])) slist_pop_front(&s->pending_open[i]);
   size_t b = 0;
   hnode *n;
   while ((n = hmap_iter(&s->streams, &b, NULL)) != NULL) {
@@ -223,7 +224,8 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   hmap_init(&s->rbcasts);
   hmap_init(&s->rtracks);
   slist_init(&s->parked);
-  slist_init(&s->pending_open);
+  slist_init(&s->pending_open[0]);
+  slist_init(&s->pending_open[1]);
   slist_init(&s->pub_announces);
   slist_init(&s->pub_subs);
   slist_init(&s->pub_tracks);
@@ -274,7 +276,9 @@ void sess_run(moqc_session *s) {
   if (s->closing) return;
   if (s->sub) sa_start(s);
   if (s->closing) return;
-  if (s->cfg.probe && (!moqc_lite_is_05(s->version) || s->peer_setup_seen)) probe_open(s);
+  if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
+                       (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
+    probe_open(s);
   if (s->closing) return;
   sess_unpark(s);
 }

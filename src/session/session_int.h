@@ -44,6 +44,7 @@
 #define SESS_TICK_NS (100u * 1000u * 1000u)     /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
 #define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u)     /* FETCH: wait for the cache */
+#define SESS_TRACK_WAIT_NS (500u * 1000u * 1000u)     /* TRACK: wait for the info */
 
 #define DEF_MAX_STREAMS 1024u
 #define DEF_MAX_SUBSCRIPTIONS 256u
@@ -193,6 +194,7 @@ struct pub_track {
   sstream *ss;
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
+  moqc_timer timer; /* answer with what is known by then */
 };
 
 struct pub_fetch {
@@ -324,7 +326,7 @@ struct moqc_session {
   hmap streams;
   size_t peer_streams;
   slist parked;
-  slist pending_open;
+  slist pending_open[2]; /* [0] bidi, [1] uni: openers waiting for credit */
 
   /* publisher side */
   slist pub_announces, pub_subs, pub_tracks, pub_fetches;

@@ -205,15 +205,16 @@ void ss_abort(sstream *ss, uint64_t code) {
 int sess_open(moqc_session *s, opener *op) {
   if (s->closing) return MOQC_ERR_CLOSED;
   if (slist_linked(&op->link)) return MOQC_ERR_AGAIN;
-  if (!slist_empty(&s->pending_open)) {
-    /* Keep FIFO order behind earlier waiters. */
-    slist_push_back(&s->pending_open, &op->link);
+  slist *q = &s->pending_open[op->bidi ? 0 : 1];
+  if (!slist_empty(q)) {
+    /* Keep FIFO order behind earlier waiters of the same direction. */
+    slist_push_back(q, &op->link);
     return MOQC_ERR_AGAIN;
   }
   int64_t id = -1;
   int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
   if (rc == MOQC_ERR_AGAIN) {
-    slist_push_back(&s->pending_open, &op->link);
+    slist_push_back(q, &op->link);
     return rc;
   }
   if (rc < 0) return rc;
@@ -227,19 +228,22 @@ void sess_open_cancel(opener *op) {
 }
 
 void sess_drain_pending_open(moqc_session *s) {
-  while (!s->closing && !slist_empty(&s->pending_open)) {
-    slist *n = s->pending_open.next;
-    opener *op = SLIST_ENTRY(n, opener, link);
-    int64_t id = -1;
-    int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
-    if (rc == MOQC_ERR_AGAIN) return;
-    slist_remove(n);
-    if (rc < 0) {
-      if (op->failed) op->failed(op, rc);
-      continue;
+  for (int dir = 0; dir < 2; dir++) {
+    slist *q = &s->pending_open[dir];
+    while (!s->closing && !slist_empty(q)) {
+      slist *n = q->next;
+      opener *op = SLIST_ENTRY(n, opener, link);
+      int64_t id = -1;
+      int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
+      if (rc == MOQC_ERR_AGAIN) break;
+      slist_remove(n);
+      if (rc < 0) {
+        if (op->failed) op->failed(op, rc);
+        continue;
+      }
+      s->stats.streams_opened++;
+      op->opened(op, id);
     }
-    s->stats.streams_opened++;
-    op->opened(op, id);
   }
 }
 

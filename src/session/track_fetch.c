@@ -42,6 +42,92 @@ static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_byt
 }
 
 /* ---- TRACK -> TRACK_INFO ---------------------------------------------------------- */
+/* The info of a track reached through the origin is known at once for a
+ * track its publisher created, but only with the first group for one still
+ * pending upstream (an on-demand track, a relay). So when the info still reads
+ * as the defaults we wait for the first group (or the track's rejection, which
+ * resets the stream with its code), at most SESS_TRACK_WAIT_NS. */
+
+static void pt_free(sobj *o) { moqc_free(o); }
+
+static void pt_destroy(pub_track *pt) {
+  moqc_session *s = pt->ss->s;
+  moqc_timer_stop(s->clock, &pt->timer);
+  if (pt->tc) moqc_track_consumer_del(pt->tc);
+  if (pt->bc) moqc_broadcast_consumer_del(pt->bc);
+  pt->tc = NULL;
+  pt->bc = NULL;
+  if (slist_linked(&pt->link)) {
+    slist_remove(&pt->link);
+    s->n_served--;
+  }
+  sstream *ss = pt->ss;
+  sess_bury(s, &pt->obj);
+  ss_release(ss);
+}
+
+static void pt_answer(pub_track *pt) {
+  moqc_session *s = pt->ss->s;
+  const moqc_track_info *info = moqc_track_consumer_info(pt->tc);
+  struct moqc_lite_track_info ti = {
+      .priority = info->priority,
+      .ordered = info->ordered,
+      .max_latency = info->latency_max_ms,
+      .timescale = info->timescale ? info->timescale : 1000,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  WBUF_ENC(&w, moqc_lite_track_info_encode, s->version, &ti);
+  int rc = ss_write_wbuf(pt->ss, &w, true);
+  wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  /* Our half is done; the peer FINs its own. */
+  pt_destroy(pt);
+}
+
+static bool info_is_default(const moqc_track_info *i) {
+  moqc_track_info d = MOQC_TRACK_INFO_DEFAULT;
+  return i->priority == d.priority && i->ordered == d.ordered &&
+         i->latency_max_ms == d.latency_max_ms && i->timescale == d.timescale;
+}
+
+/* Returns true once answered (or rejected). */
+static bool pt_check(pub_track *pt) {
+  if (!info_is_default(moqc_track_consumer_info(pt->tc))) {
+    pt_answer(pt);
+    return true;
+  }
+  moqc_group_consumer *gc = NULL;
+  int rc = moqc_track_consumer_recv_group(pt->tc, &gc);
+  if (rc == MOQC_ERR_AGAIN) return false;
+  if (rc == MOQC_OK) moqc_group_consumer_del(gc);
+  if (rc == MOQC_OK || rc == MOQC_ERR_CLOSED) {
+    pt_answer(pt);
+    return true;
+  }
+  uint64_t code = moqc_track_consumer_code(pt->tc);
+  if (code == MOQC_CODE_CANCEL) code = moqc_code_from_err(rc);
+  ss_abort(pt->ss, code);
+  pt_destroy(pt);
+  return true;
+}
+
+static void pt_wake(void *arg) {
+  pub_track *pt = arg;
+  moqc_session *s = pt->ss->s;
+  sess_enter(s);
+  if (!s->closing && !pt->obj.dead) (void)pt_check(pt);
+  sess_exit(s);
+}
+
+static void pt_timeout(moqc_timer *tm, void *arg) {
+  (void)tm;
+  pub_track *pt = arg;
+  moqc_session *s = pt->ss->s;
+  sess_enter(s);
+  if (!s->closing && !pt->obj.dead) pt_answer(pt);
+  sess_exit(s);
+}
 
 int pt_process(sstream *ss) {
   moqc_session *s = ss->s;
@@ -58,40 +144,40 @@ int pt_process(sstream *ss) {
   moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, NULL, &bc);
   if (!tc) return MOQC_OK;
   ss_consume(ss, (size_t)n);
-  const moqc_track_info *info = moqc_track_consumer_info(tc);
-  struct moqc_lite_track_info ti = {
-      .priority = info->priority,
-      .ordered = info->ordered,
-      .max_latency = info->latency_max_ms,
-      .timescale = info->timescale ? info->timescale : 1000,
-  };
-  wbuf w;
-  wbuf_init(&w);
-  WBUF_ENC(&w, moqc_lite_track_info_encode, s->version, &ti);
-  int rc = ss_write_wbuf(ss, &w, true);
-  wbuf_free(&w);
-  moqc_track_consumer_del(tc);
-  moqc_broadcast_consumer_del(bc);
-  if (rc == MOQC_ERR_NOMEM) {
+  pub_track *pt = moqc_calloc(1, sizeof *pt);
+  if (!pt) {
+    moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return rc;
+    return MOQC_ERR_NOMEM;
   }
-  /* Our half is done; the peer FINs its own. Mark the stream owned so further
-   * bytes are ignored, then let it go. */
-  ss_release(ss);
+  pt->obj.destroy = pt_free;
+  pt->ss = ss;
+  pt->bc = bc;
+  pt->tc = tc;
+  moqc_timer_init(&pt->timer, pt_timeout, pt);
+  ss->owner = pt;
+  slist_push_back(&s->pub_tracks, &pt->link);
+  s->n_served++;
+  if (pt_check(pt)) return MOQC_OK;
+  moqc_track_consumer_set_waker(tc, pt_wake, pt);
+  (void)moqc_timer_start(s->clock, &pt->timer, sess_now(s) + SESS_TRACK_WAIT_NS);
   return MOQC_OK;
 }
 
 void pt_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
-  if (ss_len(ss) > 0 && !reset) {
+  pub_track *pt = ss->owner;
+  if (!pt && ss_len(ss) > 0 && !reset) {
     sess_fail(ss->s, MOQC_CODE_DECODE, "TRACK stream ended inside a message", false);
     return;
   }
+  if (pt && !reset) return; /* the request half is done; the answer follows */
   /* FIN before any TRACK, or a reset: nothing to answer. */
   if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
   else ss_fin(ss);
-  ss_release(ss);
+  if (pt) pt_destroy(pt);
+  else ss_release(ss);
 }
 
 /* ---- FETCH served ------------------------------------------------------------------ */
@@ -364,6 +450,8 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
 }
 
 void tf_destroy_all(moqc_session *s) {
+  while (!slist_empty(&s->pub_tracks))
+    pt_destroy(SLIST_ENTRY(s->pub_tracks.next, pub_track, link));
   while (!slist_empty(&s->sub_fetches))
     sf_destroy(SLIST_ENTRY(s->sub_fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
   while (!slist_empty(&s->pub_fetches))

@@ -13,7 +13,6 @@
 #include "transport/quic_int.h"
 
 #define NS_PER_MS 1000000ULL
-#define DGRAM_QUEUE_MAX 1024
 #define CLOSE_RESENDS_MAX 8
 
 uint64_t moqc_quic_now(void) { return uv_hrtime(); }
@@ -57,6 +56,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->max_streams_bidi = in->max_streams_bidi ? in->max_streams_bidi : 1000;
   o->max_streams_uni = in->max_streams_uni ? in->max_streams_uni : 10000;
   o->idle_timeout_ns = or_default(in->idle_timeout_ms, 30000) * NS_PER_MS;
+  o->keep_alive_auto = in->keep_alive_ms == 0;
   if (in->keep_alive_ms == UINT64_MAX)
     o->keep_alive_ns = 0;
   else
@@ -178,11 +178,15 @@ static int cb_remove_cid(ngtcp2_conn *nc, const ngtcp2_cid *cid, void *ud) {
 }
 
 static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
-  (void)nc;
   quic_conn *c = ud;
   if (!moqc_tls_selected_alpn(c->tls, c->base.protocol, sizeof c->base.protocol))
     return NGTCP2_ERR_CALLBACK_FAILURE; /* ALPN is mandatory on both sides */
   c->state = QC_OPEN;
+  /* Default keep-alive: a third of the idle timeout both sides agreed on. */
+  const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(nc);
+  if (c->ep->lim.keep_alive_auto && rp && rp->max_idle_timeout &&
+      rp->max_idle_timeout < c->ep->lim.idle_timeout_ns)
+    ngtcp2_conn_set_keep_alive_timeout(nc, rp->max_idle_timeout / 3);
   c->busy++;
   if (c->ep->is_server) {
     c->handed_out = true;

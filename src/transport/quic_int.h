@@ -43,6 +43,7 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_lim {
   uint32_t max_connections, max_streams_bidi, max_streams_uni;
   uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
+  bool keep_alive_auto; /* derive from the negotiated idle timeout */
   moqc_quic_cc cc;
   uint64_t max_window, max_stream_window, max_datagram_frame, send_lowat;
   bool no_gso, no_gro;

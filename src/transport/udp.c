@@ -49,6 +49,16 @@ int moqc_udp_open(moqc_udp *u, const struct sockaddr *addr, socklen_t len, bool 
   u->fd = -1;
   if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) return MOQC_ERR_INVAL;
   int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  struct sockaddr_in v4;
+  if (fd < 0 && errno == EAFNOSUPPORT && addr->sa_family == AF_INET6 && is_wildcard(addr)) {
+    /* No IPv6 on this host: the "[::]" default degrades to 0.0.0.0. */
+    memset(&v4, 0, sizeof v4);
+    v4.sin_family = AF_INET;
+    v4.sin_port = ((const struct sockaddr_in6 *)addr)->sin6_port;
+    addr = (const struct sockaddr *)&v4;
+    len = sizeof v4;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  }
   if (fd < 0) return MOQC_ERR_IO;
   u->family = addr->sa_family;
   if (u->family == AF_INET6) {

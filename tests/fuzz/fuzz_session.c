@@ -186,6 +186,7 @@ static void drive(moqc_env *env) {
   for (int i = 0; i < 64 && moqc_env_pending(env); i++) moqc_env_run(env);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   reader r = {data, size, 1};

@@ -70,7 +70,8 @@ it_fail_early() {
 it_bg() {
   local name=$1
   shift
-  "$@" <"${IT_STDIN:-/dev/null}" >"$IT_TMP/$name.out" 2>"$IT_TMP/$name.err" &
+  # FDs 6-9 are the test's FIFO writers (it_fifo): children must not hold them.
+  "$@" <"${IT_STDIN:-/dev/null}" >"$IT_TMP/$name.out" 2>"$IT_TMP/$name.err" 6>&- 7>&- 8>&- 9>&- &
   local pid=$!
   IT_PIDS+=("$pid")
   IT_PID_OF[$name]=$pid
@@ -139,6 +140,10 @@ it_relay_start() {
   HTTP_PORT=$(sed -n 's/^http: .*:\([0-9]*\)$/\1/p' "$IT_TMP/$name.out")
   FP=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$IT_TMP/$name.out")
   [ -n "$RELAY_PORT" ] && [ -n "$FP" ] || it_fail "cannot parse the relay banner"
+  # moqc pinned to this relay's certificate, as an array usable with it_bg (so
+  # the background PID is moqc itself, not a subshell: kill -9 must hit it).
+  MOQC=("$MOQC_BIN" --tls-fingerprint "$FP")
+  [ -n "${IT_VERSION:-}" ] && MOQC+=(--version "$IT_VERSION")
   it_log "relay pid $RELAY_PID udp $RELAY_PORT http ${HTTP_PORT:-none}"
 }
 
@@ -162,7 +167,8 @@ it_clients_clean() {
 
 it_url() { echo "https://127.0.0.1:$RELAY_PORT/${1:-}"; }
 
-# moqc with TLS pinned to the relay's certificate.
+# moqc with TLS pinned to the relay's certificate (foreground use; it_bg takes
+# "${MOQC[@]}" instead).
 it_moqc() { "$MOQC_BIN" "$@" --tls-fingerprint "$FP" ${IT_VERSION:+--version $IT_VERSION}; }
 
 # it_free_udp_port: a port nothing listens on (best effort).
@@ -189,4 +195,50 @@ it_helper() {
   "$cc" -std=gnu11 -O1 -g $flags -o "$bin" "$IT_SRC/tests/integration/$name.c" $libs >&2 ||
     return 1
   echo "$bin"
+}
+
+# it_fifo NAME FD (6-9): a FIFO at $IT_TMP/NAME.fifo, opened read-write on FD (never
+# blocks); write lines with `echo x >&FD`, close with `exec FD>&-` for EOF.
+it_fifo() {
+  mkfifo "$IT_TMP/$1.fifo" || it_fail "mkfifo"
+  eval "exec $2<>\"\$IT_TMP/$1.fifo\""
+}
+
+# it_http PATH [curl args]: GET from the relay's HTTP port (bounded).
+it_http() {
+  local path=$1
+  shift
+  curl -s --max-time 5 "$@" "http://127.0.0.1:$HTTP_PORT$path"
+}
+
+# it_check_fail "message": record a failure and go on (so one run shows every
+# broken case); it_done fails the test if any was recorded, else prints PASS.
+IT_FAILURES=()
+it_check_fail() {
+  echo "FAIL [$IT_NAME]: $*" >&2
+  IT_FAILURES+=("$*")
+}
+it_done() {
+  if [ "${#IT_FAILURES[@]}" -gt 0 ]; then
+    it_dump
+    echo "FAILED [$IT_NAME]: ${#IT_FAILURES[@]} case(s):" >&2
+    printf '  - %s\n' "${IT_FAILURES[@]}" >&2
+    exit 1
+  fi
+  echo "PASS $IT_NAME"
+}
+
+# it_sessions_total: sessions the relay accepted so far (monotonic).
+it_sessions_total() { it_http /metrics | sed -n 's/^moqc_relay_connections_total //p'; }
+
+# it_wait_sessions_total N [SECONDS]: until the relay accepted >= N sessions in all.
+it_wait_sessions_total() {
+  local n=$1 secs=${2:-30} i=0 c
+  while :; do
+    c=$(it_sessions_total)
+    [ -n "$c" ] && [ "$c" -ge "$n" ] && return 0
+    i=$((i + 1))
+    [ "$i" -gt $((secs * 20)) ] && it_fail "the relay accepted only ${c:-?} of $n sessions"
+    sleep 0.05
+  done
 }

@@ -10,7 +10,9 @@
  *       a real QUIC handshake (libmoqc) offering only ALPN. Prints
  *       "connected <alpn>" and exits 0, or "refused: <error>: <msg>" and exits 1.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -17,27 +17,20 @@ gen_data() {
   }'
 }
 
-metric() { curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/metrics" | sed -n "s/^$1 //p"; }
-
 # run_case N_SUBSCRIBERS LINES GROUP_FRAMES
 run_case() {
   local n=$1 lines=$2 gf=$3 room="fan$1" i rc
   gen_data "$lines" >"$IT_TMP/data$n.txt"
   local base
-  base=$(metric moqc_relay_connections)
+  base=$(it_sessions_total)
   for i in $(seq 1 "$n"); do
-    it_bg "sub$n-$i" it_moqc subscribe --url "$(it_url "$room")" --broadcast b \
+    it_bg "sub$n-$i" "${MOQC[@]}" subscribe --url "$(it_url "$room")" --broadcast b \
       --start-group 0 --wait 60s
   done
   # Every subscriber is connected (and waiting for the announcement).
-  local t=0
-  until [ "$(metric moqc_relay_connections)" -ge $((base + n)) ] 2>/dev/null; do
-    t=$((t + 1))
-    [ "$t" -gt 1200 ] && it_fail "only $(metric moqc_relay_connections) of $n subscribers connected"
-    sleep 0.05
-  done
+  it_wait_sessions_total $((base + n)) 60
   it_log "$n subscriber(s) connected; publishing $lines lines, $gf frame(s) per group"
-  IT_STDIN=$IT_TMP/data$n.txt it_bg "pub$n" it_moqc publish --url "$(it_url "$room")" \
+  IT_STDIN=$IT_TMP/data$n.txt it_bg "pub$n" "${MOQC[@]}" publish --url "$(it_url "$room")" \
     --broadcast b --group-frames "$gf" --wait-subscriber
   for i in $(seq 1 "$n"); do
     it_wait "sub$n-$i" 60

@@ -11,7 +11,9 @@
  * repeatable. Exits after --max-seconds, on SIGTERM/SIGINT, printing counters
  * on stderr. Refuses non-loopback addresses. (Idea after quicly's t/udpfw.c.)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -101,6 +101,7 @@ typedef struct ts_opts {
   const char *cli_path;
   bool no_cli_pub, no_cli_sub, no_srv_pub, no_srv_sub;
   moqc_origin *srv_pub_shared; /* use this (referenced) as the server's publish origin */
+  moqc_origin *srv_sub_shared; /* ... and this as its subscribe origin */
   uint64_t sub_linger_ns;      /* linger of both subscribe origins */
 } ts_opts;
 
@@ -127,7 +128,8 @@ static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, cons
   if (!o->no_cli_sub) p->cli.sub = moqc_origin_new(env, &soc);
   if (o->srv_pub_shared) p->srv.pub = moqc_origin_ref(o->srv_pub_shared);
   else if (!o->no_srv_pub) p->srv.pub = moqc_origin_new(env, &oc);
-  if (!o->no_srv_sub) p->srv.sub = moqc_origin_new(env, &soc);
+  if (o->srv_sub_shared) p->srv.sub = moqc_origin_ref(o->srv_sub_shared);
+  else if (!o->no_srv_sub) p->srv.sub = moqc_origin_new(env, &soc);
 
   moqc_session_config sc;
   memset(&sc, 0, sizeof sc);
@@ -256,6 +258,17 @@ static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq,
   moqc_frame f;
   assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_ERR_CLOSED);
   moqc_group_consumer_del(g);
+}
+
+/* Wait (in virtual time, at most max_ns) until session s accepted n SUBSCRIBEs
+ * in total. (lite-05: a TRACK for an idle track with default info is answered
+ * after up to 0.5 s, see docs/session.md.) */
+static inline bool ts_wait_serving(moqc_env *env, moqc_session *s, uint64_t n, uint64_t max_ns) {
+  for (uint64_t t = 0; t < max_ns; t += MS) {
+    if (moqc_session_get_stats(s).subscribes_served >= n) return true;
+    ts_run_for(env, 1 * MS);
+  }
+  return moqc_session_get_stats(s).subscribes_served >= n;
 }
 
 /* Wait (in virtual time) for path to be announced in origin o. */

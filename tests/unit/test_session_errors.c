@@ -161,6 +161,7 @@ static void t_group_errors(void **state) {
   ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
   assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
   moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
   ts_run_for(p.env, 20 * MS);
   moqc_transport *cli_t = memlink_client(p.link);
 

@@ -320,12 +320,65 @@ static void t_zero_copy(void **state) {
   assert_int_equal(copied_for(v, 4), 4);
 }
 
+/* Tight stream limits: group streams and control streams wait for credit
+ * (separately), and everything still arrives. */
+static void t_stream_credit(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.latency_ns = 2 * MS;
+  o.link.max_streams_uni = 2;  /* SETUP (lite-05) + 1 group at a time */
+  o.link.max_streams_bidi = 4; /* announce (+ probe) + a couple of requests */
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  moqc_broadcast_producer *bp = moqc_broadcast_producer_new(p.env);
+  int err = 0;
+  moqc_track_producer *tp[3];
+  const char *names[3] = {"a", "b", "c"};
+  for (int i = 0; i < 3; i++) tp[i] = moqc_broadcast_producer_create_track(bp, names[i], NULL, &err);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp);
+  assert_int_equal(moqc_origin_publish(p.srv.pub, "b", bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_track_consumer *tc[3];
+  for (int i = 0; i < 3; i++) {
+    tc[i] = ts_subscribe(p.cli.sub, "b", names[i], NULL, NULL);
+    big_group(tp[i], 1, 100);
+  }
+  reader r[3];
+  memset(r, 0, sizeof r);
+  for (int g = 0; g < 4; g++) {
+    for (int i = 0; i < 3; i++) big_group(tp[i], 2, 3000);
+    for (int k = 0; k < 100; k++) {
+      ts_run_for(p.env, 1 * MS);
+      for (int i = 0; i < 3; i++) reader_poll(&r[i], tc[i]);
+    }
+  }
+  for (int k = 0; k < 1500; k++) {
+    ts_run_for(p.env, 1 * MS);
+    for (int i = 0; i < 3; i++) reader_poll(&r[i], tc[i]);
+  }
+  for (int i = 0; i < 3; i++) {
+    assert_true(r[i].complete >= 4); /* every later group of every track */
+    assert_int_equal(r[i].last_complete, 4);
+    reader_fini(&r[i]);
+    moqc_track_consumer_del(tc[i]);
+    moqc_track_producer_del(tp[i]);
+  }
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  moqc_broadcast_producer_del(bp);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_slow_subscriber),
       TS_TEST3(t_expiry_by_latency),
       TS_TEST3(t_priorities),
       TS_TEST3(t_zero_copy),
+      TS_TEST3(t_stream_credit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,6 +159,7 @@ static void t_drop_vs_finish(void **state) {
   ts_run_for(p.env, 20 * MS);
   ts_group(a.tp, F2, 1, true);
   ts_group(b.tp, F2, 1, true);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 2, 1 * SEC)); /* both subscriptions up */
   assert_int_equal(moqc_track_producer_finish(a.tp), MOQC_OK);
   assert_int_equal(moqc_broadcast_producer_finish(a.bp), MOQC_OK);
   ts_run_for(p.env, 20 * MS);

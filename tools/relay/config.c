@@ -135,6 +135,14 @@ static int set_linger(parse_ctx *p, const char *v) {
   return 0;
 }
 
+static int set_idle_timeout(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0 || ns < 1000000)
+    return bad(p, "idle-timeout", v, "expected a duration, e.g. 10s, 30s");
+  p->cfg->idle_timeout_ms = ns / 1000000;
+  return 0;
+}
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -162,6 +170,10 @@ static const relay_opt k_opts[] = {
      "keep a broadcast whose publisher vanished this long, so a reconnect resumes it "
      "[default 5s]",
      set_linger},
+    {"idle-timeout", "DURATION",
+     "close a connection silent for this long (a vanished client is noticed after it; live "
+     "ones are kept alive with PINGs) [default 30s]",
+     set_idle_timeout},
 };
 
 void relay_config_usage(FILE *out) {

@@ -223,6 +223,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .cert = r->cert,
       .versions = c->n_versions ? vers : NULL,
       .n_versions = c->n_versions,
+      .limits = {.idle_timeout_ms = c->idle_timeout_ms},
       .on_request = on_request,
       .on_closed = on_closed,
       .ctx = r,

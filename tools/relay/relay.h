@@ -38,6 +38,7 @@ typedef struct relay_config {
   int log_level;
   uint64_t cache_budget;    /* bytes, 0 = unlimited */
   uint64_t linger_ns;
+  uint64_t idle_timeout_ms; /* 0 = the QUIC default (30 s) */
 } relay_config;
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,

@@ -1,0 +1,107 @@
+/* Session tests: a relay. A publisher and a subscriber connect to a server
+ * that uses ONE origin for both directions; tracks are subscribed upstream on
+ * demand through it. Every test runs for lite-03, lite-04 and lite-05. */
+#include "test_session_common.h"
+
+static const char *const F2[] = {"relayed", "twice"};
+
+typedef struct relay {
+  moqc_env *env;
+  moqc_origin *r;
+  ts_pair pub, sub; /* pub: a publishing client; sub: a subscribing client */
+} relay;
+
+static void relay_open(relay *rl, int v, uint64_t linger_ns) {
+  rl->env = ts_env_new();
+  moqc_origin_config oc = {0, linger_ns};
+  rl->r = moqc_origin_new(rl->env, &oc);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_pub_shared = rl->r;
+  o.srv_sub_shared = rl->r;
+  ts_pair_open_env(&rl->pub, rl->env, v, &o);
+  ts_pair_open_env(&rl->sub, rl->env, v, &o);
+}
+
+static void relay_close(relay *rl) {
+  ts_pair_close_env(&rl->pub);
+  ts_pair_close_env(&rl->sub);
+  moqc_origin_unref(rl->r);
+  ts_settle(rl->env);
+  moqc_env_del(rl->env);
+}
+
+static void t_relay_end_to_end(void **state) {
+  relay rl;
+  relay_open(&rl, ts_version(state), 0);
+  ts_pub pub;
+  ts_publish(&pub, rl.env, rl.pub.cli.pub, "room", "v", NULL);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 200 * MS));
+  /* The publisher does not get its own broadcast back. */
+  assert_false(ts_wait_announce(rl.env, rl.pub.cli.sub, "room", 20 * MS));
+  moqc_track_consumer *tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  assert_int_equal(moqc_session_get_stats(rl.pub.cli.s).serving, 1);
+  uint64_t s0 = ts_group(pub.tp, F2, 2, true);
+  ts_run_for(rl.env, 50 * MS);
+  ts_expect_group(tc, s0, F2, 2);
+  uint64_t s1 = ts_group(pub.tp, F2 + 1, 1, true);
+  ts_run_for(rl.env, 50 * MS);
+  ts_expect_group(tc, s1, F2 + 1, 1);
+
+  /* The subscriber leaves: the relay's upstream subscription goes too. */
+  moqc_track_consumer_del(tc);
+  ts_run_for(rl.env, 50 * MS);
+  assert_int_equal(moqc_session_get_stats(rl.pub.cli.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(rl.pub.srv.s).remote_tracks, 0);
+
+  /* Again, then a clean finish end to end. */
+  tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  uint64_t s2 = ts_group(pub.tp, F2, 1, true);
+  ts_run_for(rl.env, 50 * MS);
+  moqc_group_consumer *g = NULL;
+  while (moqc_track_consumer_recv_group(tc, &g) == MOQC_OK) {
+    uint64_t seq = moqc_group_consumer_sequence(g);
+    moqc_group_consumer_del(g);
+    if (seq == s2) break;
+  }
+  assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_finish(pub.bp), MOQC_OK);
+  ts_run_for(rl.env, 100 * MS);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  assert_false(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 10 * MS));
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  relay_close(&rl);
+}
+
+/* The publisher's connection dies: downstream sees DROPPED, not CLOSED. */
+static void t_relay_publisher_drop(void **state) {
+  relay rl;
+  relay_open(&rl, ts_version(state), 0);
+  ts_pub pub;
+  ts_publish(&pub, rl.env, rl.pub.cli.pub, "room", "v", NULL);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  uint64_t s0 = ts_group(pub.tp, F2, 2, true);
+  ts_run_for(rl.env, 50 * MS);
+  ts_expect_group(tc, s0, F2, 2);
+  memlink_disconnect(rl.pub.link, MOQC_CODE_TRANSPORT, "cable cut");
+  ts_run_for(rl.env, 100 * MS);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_DROPPED);
+  assert_false(rl.sub.cli.closed); /* the subscriber's own session is fine */
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  relay_close(&rl);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      TS_TEST3(t_relay_end_to_end),
+      TS_TEST3(t_relay_publisher_drop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
