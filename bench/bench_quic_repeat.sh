@@ -20,8 +20,12 @@ for name in quic tcp+tls; do
   mbs=$(grep "^$name " "$out" | awk '{print $2}' | median)
   tx=$(grep "^$name " "$out" | awk '{print $7}' | median)
   rx=$(grep "^$name " "$out" | awk '{print $10}' | median)
-  printf 'median %-8s %8s MB/s  sender %s ns/B  receiver %s ns/B\n' "$name" "$mbs" "$tx" "$rx"
+  cap=$(grep "^$name " "$out" | awk '{print $13}' | median)
+  printf 'median %-8s %8s MB/s  sender %s ns/B  receiver %s ns/B  cpu-bound %s MB/s\n' \
+    "$name" "$mbs" "$tx" "$rx" "$cap"
 done
 if grep -q '^ratio' "$out"; then
-  printf 'median ratio quic/tcp %s (goodput)\n' "$(grep '^ratio' "$out" | awk '{print $3}' | median)"
+  printf 'median ratio quic/tcp %s (goodput), %s (cpu-bound)\n' \
+    "$(grep '^ratio' "$out" | awk '{print $3}' | median)" \
+    "$(grep '^ratio' "$out" | awk '{print $5}' | median)"
 fi

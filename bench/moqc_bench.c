@@ -1048,10 +1048,11 @@ static int feedback_open(void) {
 static void conn_next(void);
 
 static void conn_on_connected(void *ctx, moqc_client *c, int err, const char *msg) {
-  (void)ctx;
+  uint64_t t_dial = (uint64_t)(uintptr_t)ctx;
   B.dials_inflight--;
   if (err == MOQC_OK) {
     B.conn_ok++;
+    h_add(&B.lat, now_ns() - t_dial); /* setup latency */
   } else {
     B.conn_fail++;
     if (B.conn_fail <= 5) vlog("connect: %s", msg ? msg : moqc_err_str(err));
@@ -1068,6 +1069,7 @@ static void conn_next(void) {
         .uv = B.uv, .url = B.cfg.url, .tls = {.disable_verify = true},
         .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
         .timeout_ms = 10000, .on_connected = conn_on_connected,
+        .ctx = (void *)(uintptr_t)now_ns(),
     };
     moqc_client *c;
     char msg[256];
@@ -1413,12 +1415,16 @@ static void report_connect(sbuf *j) {
   printf("\nmoqc_bench %s  role=connect url=%s\n", B.cfg.label ? B.cfg.label : "", B.cfg.url);
   printf("  sessions     %" PRIu64 " ok, %" PRIu64 " failed in %.2f s, %u concurrent -> %.0f sessions/s\n",
          B.conn_ok, B.conn_fail, el, B.cfg.concurrency, rate);
+  printf("  setup time   p50 %.2f ms  p99 %.2f ms  max %.2f ms (dial to session)\n",
+         (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6, (double)B.lat.max / 1e6);
   printf("  cpu          self %.2f s (%.0f us/session)", cpu, B.conn_ok ? cpu / (double)B.conn_ok * 1e6 : 0);
   if (rcpu >= 0) printf(", relay %.2f s (%.0f us/session)", rcpu, B.conn_ok ? rcpu / (double)B.conn_ok * 1e6 : 0);
   printf("\n");
   sb(j, ",\"sessions_ok\":%" PRIu64 ",\"sessions_failed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"sessions_per_s\":%.1f"
-        ",\"cpu_s\":%.3f,\"relay_cpu_s\":%.3f,\"concurrency\":%u",
-     B.conn_ok, B.conn_fail, el, rate, cpu, rcpu, B.cfg.concurrency);
+        ",\"cpu_s\":%.3f,\"relay_cpu_s\":%.3f,\"concurrency\":%u"
+        ",\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f",
+     B.conn_ok, B.conn_fail, el, rate, cpu, rcpu, B.cfg.concurrency,
+     (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6);
 }
 
 static void report_idle(sbuf *j) {

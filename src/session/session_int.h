@@ -44,7 +44,6 @@
 #define SESS_TICK_NS (100u * 1000u * 1000u)     /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
 #define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u)     /* FETCH: wait for the cache */
-#define SESS_TRACK_WAIT_NS (500u * 1000u * 1000u)     /* TRACK: wait for the info */
 
 #define DEF_MAX_STREAMS 1024u
 #define DEF_MAX_SUBSCRIPTIONS 256u
@@ -194,7 +193,6 @@ struct pub_track {
   sstream *ss;
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
-  moqc_timer timer; /* answer with what is known by then */
 };
 
 struct pub_fetch {

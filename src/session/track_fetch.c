@@ -42,17 +42,18 @@ static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_byt
 }
 
 /* ---- TRACK -> TRACK_INFO ---------------------------------------------------------- */
-/* The info of a track reached through the origin is known at once for a
- * track its publisher created, but only with the first group for one still
- * pending upstream (an on-demand track, a relay). So when the info still reads
- * as the defaults we wait for the first group (or the track's rejection, which
- * resets the stream with its code), at most SESS_TRACK_WAIT_NS. */
+/* Answered at once from the track as seen through the publish origin. The
+ * track consumer used to read the info is released right away: holding it
+ * would count as a subscriber (a publisher waiting for demand would start
+ * producing before the real SUBSCRIBE arrives). Known gap: for a track still
+ * pending upstream (on-demand, relay) the origin only learns the real info
+ * with the first group, so the defaults are sent (docs/session.md). The
+ * track already rejected resets the stream with its code. */
 
 static void pt_free(sobj *o) { moqc_free(o); }
 
 static void pt_destroy(pub_track *pt) {
   moqc_session *s = pt->ss->s;
-  moqc_timer_stop(s->clock, &pt->timer);
   if (pt->tc) moqc_track_consumer_del(pt->tc);
   if (pt->bc) moqc_broadcast_consumer_del(pt->bc);
   pt->tc = NULL;
@@ -85,48 +86,19 @@ static void pt_answer(pub_track *pt) {
   pt_destroy(pt);
 }
 
-static bool info_is_default(const moqc_track_info *i) {
-  moqc_track_info d = MOQC_TRACK_INFO_DEFAULT;
-  return i->priority == d.priority && i->ordered == d.ordered &&
-         i->latency_max_ms == d.latency_max_ms && i->timescale == d.timescale;
-}
-
-/* Returns true once answered (or rejected). */
-static bool pt_check(pub_track *pt) {
-  if (!info_is_default(moqc_track_consumer_info(pt->tc))) {
-    pt_answer(pt);
-    return true;
-  }
+/* Answer, or reset with the code of a track already rejected / aborted. */
+static void pt_check(pub_track *pt) {
   moqc_group_consumer *gc = NULL;
   int rc = moqc_track_consumer_recv_group(pt->tc, &gc);
-  if (rc == MOQC_ERR_AGAIN) return false;
   if (rc == MOQC_OK) moqc_group_consumer_del(gc);
-  if (rc == MOQC_OK || rc == MOQC_ERR_CLOSED) {
+  if (rc == MOQC_OK || rc == MOQC_ERR_CLOSED || rc == MOQC_ERR_AGAIN) {
     pt_answer(pt);
-    return true;
+    return;
   }
   uint64_t code = moqc_track_consumer_code(pt->tc);
   if (code == MOQC_CODE_CANCEL) code = moqc_code_from_err(rc);
   ss_abort(pt->ss, code);
   pt_destroy(pt);
-  return true;
-}
-
-static void pt_wake(void *arg) {
-  pub_track *pt = arg;
-  moqc_session *s = pt->ss->s;
-  sess_enter(s);
-  if (!s->closing && !pt->obj.dead) (void)pt_check(pt);
-  sess_exit(s);
-}
-
-static void pt_timeout(moqc_timer *tm, void *arg) {
-  (void)tm;
-  pub_track *pt = arg;
-  moqc_session *s = pt->ss->s;
-  sess_enter(s);
-  if (!s->closing && !pt->obj.dead) pt_answer(pt);
-  sess_exit(s);
 }
 
 int pt_process(sstream *ss) {
@@ -155,13 +127,10 @@ int pt_process(sstream *ss) {
   pt->ss = ss;
   pt->bc = bc;
   pt->tc = tc;
-  moqc_timer_init(&pt->timer, pt_timeout, pt);
   ss->owner = pt;
   slist_push_back(&s->pub_tracks, &pt->link);
   s->n_served++;
-  if (pt_check(pt)) return MOQC_OK;
-  moqc_track_consumer_set_waker(tc, pt_wake, pt);
-  (void)moqc_timer_start(s->clock, &pt->timer, sess_now(s) + SESS_TRACK_WAIT_NS);
+  pt_check(pt);
   return MOQC_OK;
 }
 

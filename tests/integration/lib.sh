@@ -25,11 +25,15 @@ declare -A IT_PID_OF=()
 it_log() { echo "[$IT_NAME $(date +%H:%M:%S.%N | cut -c1-12)] $*" >&2; }
 
 it_dump() {
-  local f
-  for f in "$IT_TMP"/*.err "$IT_TMP"/*.out; do
+  local f n=0
+  for f in "$IT_TMP"/relay*.err "$IT_TMP"/*.err "$IT_TMP"/relay*.out; do
     [ -s "$f" ] || continue
-    echo "---- $(basename "$f") (last 30 lines)" >&2
-    tail -n 30 "$f" >&2
+    case " ${seen:-} " in *" $f "*) continue ;; esac
+    local seen="${seen:-} $f"
+    n=$((n + 1))
+    [ "$n" -gt 25 ] && { echo "---- (more logs in $IT_TMP; MOQC_IT_KEEP=1 keeps them)" >&2; break; }
+    echo "---- $(basename "$f") (last 20 lines)" >&2
+    tail -n 20 "$f" >&2
   done
 }
 
@@ -239,6 +243,21 @@ it_wait_sessions_total() {
     [ -n "$c" ] && [ "$c" -ge "$n" ] && return 0
     i=$((i + 1))
     [ "$i" -gt $((secs * 20)) ] && it_fail "the relay accepted only ${c:-?} of $n sessions"
+    sleep 0.05
+  done
+}
+
+# it_metric NAME: one value from the relay's /metrics.
+it_metric() { it_http /metrics | sed -n "s/^$1 //p"; }
+
+# it_wait_metric NAME MIN [SECONDS]: until the metric is >= MIN.
+it_wait_metric() {
+  local name=$1 min=$2 secs=${3:-20} i=0 v
+  while :; do
+    v=$(it_metric "$name")
+    [ -n "$v" ] && [ "$v" -ge "$min" ] && return 0
+    i=$((i + 1))
+    [ "$i" -gt $((secs * 20)) ] && return 1
     sleep 0.05
   done
 }

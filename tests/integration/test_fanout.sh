@@ -32,17 +32,26 @@ run_case() {
   it_log "$n subscriber(s) connected; publishing $lines lines, $gf frame(s) per group"
   IT_STDIN=$IT_TMP/data$n.txt it_bg "pub$n" "${MOQC[@]}" publish --url "$(it_url "$room")" \
     --broadcast b --group-frames "$gf" --wait-subscriber
+  local bad=0
   for i in $(seq 1 "$n"); do
     it_wait "sub$n-$i" 60
     rc=$?
-    [ "$rc" = 0 ] || it_fail "subscriber $i of $n exited with $rc"
-    cmp -s "$IT_TMP/data$n.txt" "$IT_TMP/sub$n-$i.out" ||
-      it_fail "subscriber $i of $n: output differs ($(wc -l <"$IT_TMP/sub$n-$i.out") of $lines lines)"
+    if [ "$rc" != 0 ]; then
+      bad=$((bad + 1))
+      [ "$bad" -le 3 ] && it_check_fail "$n subscribers: subscriber $i exited $rc"
+    elif ! cmp -s "$IT_TMP/data$n.txt" "$IT_TMP/sub$n-$i.out"; then
+      bad=$((bad + 1))
+      [ "$bad" -le 3 ] && it_check_fail "$n subscribers: subscriber $i output differs ($(wc -l <"$IT_TMP/sub$n-$i.out") of $lines lines)"
+    fi
   done
   it_wait "pub$n" 30
   rc=$?
-  [ "$rc" = 0 ] || it_fail "publisher ($n subscribers) exited with $rc"
-  it_log "$n subscriber(s): all $lines lines identical"
+  [ "$rc" = 0 ] || it_check_fail "publisher ($n subscribers) exited $rc"
+  if [ "$bad" = 0 ]; then
+    it_log "$n subscriber(s): all $lines lines identical"
+  else
+    it_check_fail "$n subscribers: $bad of $n subscribers did not get every line"
+  fi
 }
 
 run_case 1 1000 1
@@ -51,4 +60,4 @@ run_case 100 300 10
 
 it_clients_clean
 it_relay_stop
-echo "PASS $IT_NAME"
+it_done

@@ -10,7 +10,8 @@ it_relay_start
 
 # lossy NAME SEED -> port in FWD_PORT
 lossy() {
-  it_bg "$1" "$FWD" --to "127.0.0.1:$RELAY_PORT" --drop 0.05 --reorder 0.05 --seed "$2" --max-seconds 240
+  it_bg "$1" "$FWD" --to "127.0.0.1:$RELAY_PORT" --drop "${IT_DROP:-0.05}" \
+    --reorder "${IT_REORDER:-0.05}" --seed "$2" --max-seconds 240
   it_wait_for "$IT_TMP/$1.out" '^port ' 10 || it_fail "udpfwd $1 did not start"
   FWD_PORT=$(sed -n 's/^port //p' "$IT_TMP/$1.out")
 }
@@ -22,7 +23,7 @@ SUB_PORT=$FWD_PORT
 awk 'BEGIN { for (i = 1; i <= 400; i++) { s = sprintf("lossy %d ", i); while (length(s) < 100 + (i * 37) % 1400) s = s "x"; print s } }' \
   >"$IT_TMP/data.txt"
 
-for v in moq-lite-03 moq-lite-04 moq-lite-05; do
+for v in ${IT_VERSIONS:-moq-lite-03 moq-lite-04 moq-lite-05}; do
   room="lossy-$v"
   base=$(it_sessions_total)
   for s in 1 2 3; do

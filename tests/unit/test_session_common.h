@@ -261,8 +261,7 @@ static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq,
 }
 
 /* Wait (in virtual time, at most max_ns) until session s accepted n SUBSCRIBEs
- * in total. (lite-05: a TRACK for an idle track with default info is answered
- * after up to 0.5 s, see docs/session.md.) */
+ * in total. */
 static inline bool ts_wait_serving(moqc_env *env, moqc_session *s, uint64_t n, uint64_t max_ns) {
   for (uint64_t t = 0; t < max_ns; t += MS) {
     if (moqc_session_get_stats(s).subscribes_served >= n) return true;

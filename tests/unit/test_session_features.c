@@ -78,7 +78,6 @@ static void t_datagrams(void **state) {
   ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
   assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
   moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  /* (lite-05: TRACK_INFO of an idle track with default info waits up to 0.5 s) */
   assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
   ts_run_for(p.env, 20 * MS);
   send_dgram(&p, 0, 40, "dgram", 5);

@@ -98,10 +98,75 @@ static void t_relay_publisher_drop(void **state) {
   relay_close(&rl);
 }
 
+/* Through the relay, an early subscriber gets everything; a late joiner at the
+ * latest group follows live; a late joiner asking for group 0 gets the relay's
+ * cached groups first. */
+static void t_relay_late_join(void **state) {
+  relay rl;
+  relay_open(&rl, ts_version(state), 0);
+  ts_pub pub;
+  ts_publish(&pub, rl.env, rl.pub.cli.pub, "live", "t", NULL);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "live", 200 * MS));
+  moqc_subscription from0 = MOQC_SUBSCRIPTION_DEFAULT;
+  from0.start = 0;
+  moqc_track_consumer *early = ts_subscribe(rl.sub.cli.sub, "live", "t", &from0, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  for (int i = 0; i < 30; i++) {
+    ts_group(pub.tp, (const char *const[]){"tick"}, 1, true);
+    ts_run_for(rl.env, 50 * MS);
+  }
+  /* A second subscriber session joins late. */
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_pub_shared = rl.r;
+  o.srv_sub_shared = rl.r;
+  ts_pair late;
+  ts_pair_open_env(&late, rl.env, ts_version(state), &o);
+  assert_true(ts_wait_announce(rl.env, late.cli.sub, "live", 200 * MS));
+  moqc_track_consumer *l0 = ts_subscribe(late.cli.sub, "live", "t", &from0, NULL);
+  moqc_track_consumer *ll = ts_subscribe(late.cli.sub, "live", "t", NULL, NULL);
+  ts_run_for(rl.env, 200 * MS);
+  for (int i = 30; i < 40; i++) {
+    ts_group(pub.tp, (const char *const[]){"tick"}, 1, true);
+    ts_run_for(rl.env, 50 * MS);
+  }
+  ts_run_for(rl.env, 200 * MS);
+  bool seen_e[40] = {0}, seen_0[40] = {0};
+  moqc_group_consumer *g;
+  while (moqc_track_consumer_recv_group(early, &g) == MOQC_OK) {
+    uint64_t q = moqc_group_consumer_sequence(g);
+    if (q < 40) seen_e[q] = true;
+    moqc_group_consumer_del(g);
+  }
+  while (moqc_track_consumer_recv_group(l0, &g) == MOQC_OK) {
+    uint64_t q = moqc_group_consumer_sequence(g);
+    if (q < 40) seen_0[q] = true;
+    moqc_group_consumer_del(g);
+  }
+  int ne = 0, n0 = 0;
+  for (int i = 0; i < 40; i++) {
+    ne += seen_e[i];
+    n0 += seen_0[i];
+  }
+  assert_int_equal(ne, 40);
+  assert_int_equal(n0, 40);
+  /* The live late joiner starts at (or after) the join point. */
+  assert_int_equal(moqc_track_consumer_recv_group(ll, &g), MOQC_OK);
+  assert_true(moqc_group_consumer_sequence(g) >= 29);
+  moqc_group_consumer_del(g);
+  moqc_track_consumer_del(early);
+  moqc_track_consumer_del(l0);
+  moqc_track_consumer_del(ll);
+  ts_pair_close_env(&late);
+  ts_pub_del(&pub);
+  relay_close(&rl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_relay_end_to_end),
       TS_TEST3(t_relay_publisher_drop),
+      TS_TEST3(t_relay_late_join),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

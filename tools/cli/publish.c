@@ -233,7 +233,7 @@ static void on_drain_poll(uv_timer_t *t) {
   if (!sess) return; /* on_closed reports it */
   moqc_session_stats st = moqc_session_get_stats(sess);
   bool idle = st.serving == 0 && st.groups_in_flight == 0;
-  if (idle && st.subscribes_served > 0 && st.groups_sent >= s->groups) {
+  if (idle && (s->groups == 0 || (st.subscribes_served > 0 && st.groups_sent >= s->groups))) {
     finish_broadcast(s);
     return;
   }
@@ -298,12 +298,16 @@ static int pub_start(cli *c) {
   return 0;
 }
 
-/* --wait-subscriber: start reading once the track has a consumer (a
- * subscription from the relay), so the first subscriber gets every frame. */
+/* --wait-subscriber: start reading once the relay SUBSCRIBEd to the track
+ * (a consumer that is only a lite-05 TRACK info request does not count), so
+ * the first subscriber gets every frame. */
 static void pub_demand(void *arg) {
   pub_state *s = arg;
   if (s->input_started || !s->c->connected) return;
-  if (moqc_track_producer_demand(s->tp).consumers == 0) return;
+  moqc_session *sess = cli_session(s->c);
+  if (moqc_track_producer_demand(s->tp).consumers == 0 || !sess ||
+      moqc_session_get_stats(sess).subscribes_served == 0)
+    return;
   moqc_log(MOQC_LOG_INFO, "subscribed: reading stdin");
   moqc_track_producer_set_waker(s->tp, NULL, NULL);
   s->input_started = true;

@@ -109,7 +109,12 @@ static void on_gap(uv_timer_t *t) {
 static bool head_ready(cli_reader *r) {
   const rgroup *h = &r->groups[0];
   if (r->head_started || h->seq <= r->next) return true;
-  if (r->track_done && r->track_err == MOQC_ERR_CLOSED) return true; /* nothing else comes */
+  if (r->track_done && r->track_err == MOQC_ERR_CLOSED) { /* nothing else comes */
+    moqc_log(MOQC_LOG_WARN, "groups %llu..%llu never arrived", (unsigned long long)r->next,
+             (unsigned long long)(h->seq - 1));
+    r->next = h->seq;
+    return true;
+  }
   if (!r->gap_open) {
     r->gap_open = true;
     uv_timer_start(&r->gap_timer, on_gap, r->reorder_ms, 0);

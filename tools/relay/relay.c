@@ -16,7 +16,7 @@ struct relay_sess {
   uint64_t id;
   int version;
   bool webtransport;
-  char root[512];
+  char root[MOQC_PATH_MAX_LEN + 1];
   relay_sess *prev, *next;
 };
 
@@ -88,7 +88,7 @@ static int root_of(const char *path, char *root, size_t cap) {
 
 static void on_request(void *ctx, moqc_server_request *req) {
   relay *r = ctx;
-  char root[512];
+  char root[MOQC_PATH_MAX_LEN + 1];
   int rv = root_of(req->path, root, sizeof root);
   if (rv != MOQC_OK || r->stopping) {
     moqc_log(MOQC_LOG_WARN, "rejecting %s session: %s", req->protocol,
