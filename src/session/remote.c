@@ -284,11 +284,10 @@ static void rt_update(rtrack *rt, const moqc_subscription *sub) {
   if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
 }
 
-/* A complete track (its end is known) keeps receiving its last groups even
- * without consumers: they were already forwarded by reference, and
- * unsubscribing would make the publisher reset them. */
+/* A complete track (the publisher FIN'd) keeps receiving its last groups even
+ * without consumers: they were already forwarded by reference. */
 static bool rt_drain_pending(const rtrack *rt) {
-  if (!rt->end_known && rt->state != RT_DONE) return false;
+  if (rt->state != RT_DONE) return false;
   return !slist_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
 }
 
@@ -459,10 +458,13 @@ int rt_sub_process(sstream *ss) {
       rt->ok_seen = true;
       continue; /* later OK / DROP: informational */
     }
-    if (m.kind == MOQC_LITE_SUBSCRIBE_END && !rt->end_known && rt->tp) {
-      /* An exclusive end the model refuses (at or below the live edge) is
-       * left to the FIN, which still finishes the track. */
-      if (moqc_track_producer_finish_at(rt->tp, m.u.group) == MOQC_OK) rt->end_known = true;
+    if (m.kind == MOQC_LITE_SUBSCRIBE_END && !rt->end_seen) {
+      /* Applied at the FIN, not now: groups below the end may still be on
+       * their way (newest first), and the model reports a track complete once
+       * its highest group reaches the end. The publisher FINs only after every
+       * group stream was acknowledged, so by then they are all here. */
+      rt->end_seen = true;
+      rt->end_group = m.u.group;
     }
   }
   return MOQC_OK;
@@ -492,7 +494,11 @@ void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   rt->sub_ss = NULL;
   ss_fin(ss);
   ss_release(ss);
-  if (rt->tp && rt->state != RT_DONE && !rt->end_known) (void)moqc_track_producer_finish(rt->tp);
+  if (rt->tp && rt->state != RT_DONE) {
+    /* An end the model refuses (at or below the live edge): plain finish. */
+    if (!rt->end_seen || moqc_track_producer_finish_at(rt->tp, rt->end_group) != MOQC_OK)
+      (void)moqc_track_producer_finish(rt->tp);
+  }
   rt->state = RT_DONE;
   rt_group_done(rt);
 }

@@ -250,7 +250,8 @@ struct rtrack {
   bool subscribed;           /* id registered */
   bool opening;              /* SUBSCRIBE/TRACK stream waiting for credit */
   bool ok_seen;              /* lite-03/04 SUBSCRIBE_OK */
-  bool end_known;            /* lite-05 SUBSCRIBE_END applied */
+  bool end_seen;             /* lite-05 SUBSCRIBE_END received ... */
+  uint64_t end_group;        /* ... with this exclusive end */
   bool draining;             /* no consumer left, but the track is complete:
                                 let the last groups land, then close */
   moqc_subscription sent;    /* last parameters sent upstream */

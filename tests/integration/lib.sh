@@ -26,6 +26,10 @@ it_log() { echo "[$IT_NAME $(date +%H:%M:%S.%N | cut -c1-12)] $*" >&2; }
 
 it_dump() {
   local f n=0
+  if [ -n "${HTTP_PORT:-}" ] && [ -n "${RELAY_PID:-}" ] && kill -0 "$RELAY_PID" 2>/dev/null; then
+    echo "---- relay /metrics (non-zero)" >&2
+    it_http /metrics | grep -E '^moqc' | grep -vE ' 0$' >&2
+  fi
   for f in "$IT_TMP"/relay*.err "$IT_TMP"/*.err "$IT_TMP"/relay*.out; do
     [ -s "$f" ] || continue
     case " ${seen:-} " in *" $f "*) continue ;; esac
@@ -133,9 +137,17 @@ it_relay_start() {
   for try in 1 2 3; do
     it_bg "$name" "$RELAY_BIN" --bind 127.0.0.1:0 --log-level "${IT_RELAY_LOG:-info}" "$@"
     RELAY_PID=$(it_pid "$name")
-    if it_wait_for "$IT_TMP/$name.out" '^ready$' 20; then break; fi
+    local i=0
+    until grep -q '^ready$' "$IT_TMP/$name.out" 2>/dev/null; do
+      kill -0 "$RELAY_PID" 2>/dev/null || break
+      i=$((i + 1))
+      [ "$i" -gt 400 ] && it_fail "relay did not start within 20 s"
+      sleep 0.05
+    done
+    grep -q '^ready$' "$IT_TMP/$name.out" 2>/dev/null && break
     # The TCP twin of an ephemeral UDP port can be taken: retry.
-    if ! kill -0 "$RELAY_PID" 2>/dev/null && grep -q 'cannot serve HTTP' "$IT_TMP/$name.err"; then
+    if grep -q 'cannot serve HTTP' "$IT_TMP/$name.err"; then
+      it_log "TCP port of the ephemeral UDP port taken; retrying"
       continue
     fi
     it_fail "relay did not start"

@@ -51,6 +51,7 @@ run_case() {
     it_log "$n subscriber(s): all $lines lines identical"
   else
     it_check_fail "$n subscribers: $bad of $n subscribers did not get every line"
+    it_http /metrics | grep -E '^moqc_relay_(frames|groups|subscriptions)' | sed 's/^/    /' >&2
   fi
 }
 

@@ -7,8 +7,9 @@ it_init
 PROBE=$(it_helper quicprobe) || it_fail "cannot build quicprobe"
 it_relay_start
 
-# A live stream: one frame every 20 ms.
+# A live stream: one frame every 20 ms, and a subscriber that will be SIGKILLed.
 it_bg sub1 "${MOQC[@]}" subscribe --url "$(it_url g)" --broadcast b --start-group 0 --wait 30s
+it_bg victim "${MOQC[@]}" subscribe --url "$(it_url g)" --broadcast b --wait 30s
 it_fifo pub 7
 IT_STDIN=$IT_TMP/pub.fifo it_bg pub "${MOQC[@]}" publish --url "$(it_url g)" --broadcast b --wait-subscriber
 N=150
@@ -16,6 +17,7 @@ N=150
 for i in $(seq 1 $N); do echo "frame $i" >>"$IT_TMP/data.txt"; done
 head -n 50 "$IT_TMP/data.txt" | while read -r l; do echo "$l" >&7; sleep 0.02; done
 
+kill -KILL "$(it_pid victim)"
 # Garbage from several sources at once, plus wrong-ALPN handshakes.
 it_bg flood1 "$PROBE" flood 127.0.0.1 "$RELAY_PORT" 20000 1
 it_bg flood2 "$PROBE" flood 127.0.0.1 "$RELAY_PORT" 20000 2

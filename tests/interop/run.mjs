@@ -24,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
 
 const USAGE = `usage: node run.mjs --mode MODE [options]
-modes: launch | connect | publish | subscribe | announced | pubsub | wt-echo | selftest
+modes: launch | connect | publish | subscribe | announced | pubsub | wt-echo | selftest | page
   --lib lite|net            JS library (default net; wt-echo needs none)
   --url URL                 https://host:port/path (or http:// for the /certificate.sha256 bootstrap)
   --fingerprint HEX         SHA-256 of the server's DER certificate (colons allowed)
@@ -47,6 +47,15 @@ modes: launch | connect | publish | subscribe | announced | pubsub | wt-echo | s
   --hold SEC                publish: seconds to stay connected when --requests 0
   --linger MS               publish: keep the session after the last serve (default 1000)
   --ready-file PATH         publish: write a JSON file once connected and published
+                            (page: repeatable, paired with --ready-selector)
+  --page-url URL            page: open this page (no bundle served, no window.moqtest)
+  --ready-selector CSS      page: wait until CSS matches, then write the paired --ready-file
+                            (repeatable: pairs are awaited in order)
+  --lines-selector CSS      page: the received lines = textContent of the matching elements;
+                            waits for --count (default: --expect-frames length) of them
+  --fail-selector CSS       page: fail at once (with its text) when CSS matches
+  --expect-text REGEX       page: fail unless the page text matches (repeatable)
+  --screenshot PATH         page: save a PNG of the page at the end (also on failure)
   --wt-message S --wt-size N --wt-streams K --wt-checks bidi,uni,datagram   (wt-echo)
   --expect-frames "a,b,c"   fail unless the received frames are exactly these
   --expect-gen N:SIZE       fail unless the --summary digests match --gen N:SIZE
@@ -118,7 +127,13 @@ try {
 			requests: { type: "string", default: "1" },
 			hold: { type: "string", default: "0" },
 			linger: { type: "string", default: "1000" },
-			"ready-file": { type: "string" },
+			"ready-file": { type: "string", multiple: true, default: [] },
+			"page-url": { type: "string" },
+			"ready-selector": { type: "string", multiple: true, default: [] },
+			"lines-selector": { type: "string" },
+			"fail-selector": { type: "string" },
+			"expect-text": { type: "string", multiple: true, default: [] },
+			screenshot: { type: "string" },
 			"wt-message": { type: "string", default: "moqc-wt-echo" },
 			"wt-size": { type: "string", default: "0" },
 			"wt-streams": { type: "string", default: "1" },
@@ -146,12 +161,12 @@ if (opts.help) {
 	process.exit(0);
 }
 
-const MODES = ["launch", "connect", "publish", "subscribe", "announced", "pubsub", "wt-echo", "selftest"];
+const MODES = ["launch", "connect", "publish", "subscribe", "announced", "pubsub", "wt-echo", "selftest", "page"];
 if (!MODES.includes(opts.mode)) usage(`--mode must be one of ${MODES.join(", ")}`);
 if (!["lite", "net"].includes(opts.lib)) usage("--lib must be lite or net");
 if (!["webtransport", "websocket", "race"].includes(opts.transport)) usage("--transport must be webtransport, websocket or race");
 if (!["utf8", "base64", "hex"].includes(opts.encoding)) usage("--encoding must be utf8, base64 or hex");
-const needsUrl = !["launch", "selftest"].includes(opts.mode);
+const needsUrl = !["launch", "selftest", "page"].includes(opts.mode);
 if (needsUrl) {
 	if (!opts.url) usage(`--url is required for --mode ${opts.mode}`);
 	try {
@@ -162,6 +177,17 @@ if (needsUrl) {
 	}
 }
 if (["publish", "subscribe", "pubsub"].includes(opts.mode) && !opts.broadcast) usage(`--broadcast is required for --mode ${opts.mode}`);
+if (opts.mode === "page") {
+	if (!/^https?:\/\//.test(opts["page-url"] ?? "")) usage("--mode page needs --page-url http(s)://...");
+	if (opts["ready-selector"].length !== opts["ready-file"].length) usage("--ready-selector and --ready-file come in pairs");
+}
+const expectText = opts["expect-text"].map((re) => {
+	try {
+		return new RegExp(re);
+	} catch (err) {
+		usage(`--expect-text: ${err.message}`);
+	}
+});
 
 function int(name, value, min = 0) {
 	const n = Number(value);
@@ -460,11 +486,59 @@ async function must(page, method, ...args) {
 	return r.value;
 }
 
-function writeReady(info) {
-	if (!opts["ready-file"]) return;
-	const tmp = `${opts["ready-file"]}.tmp${process.pid}`;
+function writeReady(info, path = opts["ready-file"][0]) {
+	if (!path) return;
+	const tmp = `${path}.tmp${process.pid}`;
 	writeFileSync(tmp, `${JSON.stringify(info)}\n`);
-	renameSync(tmp, opts["ready-file"]);
+	renameSync(tmp, path);
+}
+
+// --mode page: poll an arbitrary page (e.g. demo/web) until `done(snapshot)` holds; fail at once
+// when --fail-selector matches, and with the page's text on timeout.
+async function pageSnapshot(page, selector) {
+	return page.evaluate(
+		({ selector, lines, fail }) => {
+			const f = fail ? document.querySelector(fail) : null;
+			return {
+				failed: f ? f.textContent.trim() || `${fail} matched` : undefined,
+				matched: selector ? document.querySelector(selector) !== null : false,
+				lines: lines ? Array.from(document.querySelectorAll(lines), (e) => e.textContent) : [],
+				text: (document.body?.innerText ?? "").slice(0, 4000),
+			};
+		},
+		{ selector, lines: opts["lines-selector"], fail: opts["fail-selector"] },
+	);
+}
+async function pageWait(page, what, selector, done) {
+	phase = what;
+	const until = Date.now() + budget();
+	for (;;) {
+		const snap = await pageSnapshot(page, selector);
+		const partial = { frames: snap.lines, pageText: snap.text };
+		if (snap.failed !== undefined) throw new ScenarioError(`page reports an error while waiting for ${what}: ${snap.failed}`, partial);
+		if (done(snap)) return snap;
+		if (Date.now() >= until) throw new ScenarioError(`timeout waiting for ${what}; page says: ${snap.text.replace(/\s+/g, " ").trim().slice(0, 300)}`, partial);
+		await sleep(100);
+	}
+}
+async function pageScenario(page) {
+	try {
+		for (const [i, selector] of opts["ready-selector"].entries()) {
+			await pageWait(page, selector, selector, (s) => s.matched);
+			writeReady({ selector, t: Date.now() - started }, opts["ready-file"][i]);
+			event({ event: "ready", selector });
+		}
+		let snap = await pageSnapshot(page);
+		if (opts["lines-selector"] && count > 0) {
+			await pageWait(page, `${count} line(s) matching ${opts["lines-selector"]}`, undefined, (s) => s.lines.length >= count);
+			// Settle, so duplicates or extra lines show up in the result too.
+			await sleep(Math.min(500, budget()));
+			snap = await pageWait(page, "settled lines", undefined, () => true);
+		}
+		return { ok: true, mode: "page", pageUrl: opts["page-url"], frames: snap.lines, pageText: snap.text };
+	} finally {
+		if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true, timeout: Math.min(5000, budget()) }).catch((err) => log(`screenshot failed: ${err.message}`));
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,6 +629,8 @@ async function scenario(page) {
 			await must(page, "close", c.conn);
 			return { ok: true, ...base, ...connInfo(c), prefix: opts.prefix, ...a };
 		}
+		case "page":
+			return pageScenario(page);
 		case "pubsub": {
 			const pc = await must(page, "connect", opts.url, connectOpts());
 			const p = await must(page, "publish", opts.broadcast, opts.track, frames, publishOpts(pc.conn));
@@ -596,6 +672,7 @@ function checkExpectations(result) {
 		if (got !== opts["expect-protocol"]) fails.push(`protocol: expected ${JSON.stringify(opts["expect-protocol"])}, got ${JSON.stringify(got)}`);
 	}
 	if (opts["expect-version"] !== undefined && result.version !== opts["expect-version"]) fails.push(`version: expected ${opts["expect-version"]}, got ${result.version}`);
+	for (const re of expectText) if (!re.test(result.pageText ?? "")) fails.push(`page text does not match /${re.source}/: ${JSON.stringify((result.pageText ?? "").slice(0, 300))}`);
 	return fails;
 }
 
@@ -607,12 +684,12 @@ function checkExpectations(result) {
 	let code;
 	try {
 		phase = "serve";
-		const pageUrl = await startServer(opts.mode === "wt-echo" ? "net" : opts.lib);
+		const pageUrl = opts.mode === "page" ? opts["page-url"] : await startServer(opts.mode === "wt-echo" ? "net" : opts.lib);
 		phase = "launch-chromium";
 		const page = await launchChromium();
 		phase = "load-page";
 		await page.goto(pageUrl, { timeout: Math.min(15000, budget()) });
-		await page.waitForFunction(() => globalThis.moqtest?.ready === true, null, { timeout: Math.min(15000, budget()) });
+		if (opts.mode !== "page") await page.waitForFunction(() => globalThis.moqtest?.ready === true, null, { timeout: Math.min(15000, budget()) });
 		event({ event: "page-ready", lib: opts.lib });
 		result = await scenario(page);
 		if (!result.ok && !result.error) result.error = "scenario reported failure";

@@ -258,11 +258,58 @@ static void t_finish_with_groups_in_flight(void **state) {
   ts_pair_close(&p);
 }
 
+/* Groups arrive newest first (priority order) and the track ends meanwhile:
+ * every group still reaches a subscriber that asked from group 0, and the
+ * track reads CLOSED only after them. */
+static void t_finish_out_of_order(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 100 * 1000;
+  o.link.latency_ns = 5 * MS;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 100 * MS);
+  char frame[3000];
+  memset(frame, 'z', sizeof frame);
+  for (int i = 0; i < 10; i++) {
+    moqc_group_producer *g = moqc_track_producer_append_group(pub.tp);
+    assert_int_equal(moqc_group_producer_write_frame_copy(g, frame, sizeof frame, 0), MOQC_OK);
+    assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+    moqc_group_producer_del(g);
+  }
+  assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+  bool seen[10] = {false};
+  int n = 0, rc = MOQC_ERR_AGAIN;
+  for (int k = 0; k < 2000 && rc != MOQC_ERR_CLOSED; k++) {
+    ts_run_for(p.env, 1 * MS);
+    moqc_group_consumer *g;
+    while ((rc = moqc_track_consumer_recv_group(tc, &g)) == MOQC_OK) {
+      uint64_t q = moqc_group_consumer_sequence(g);
+      if (q < 10 && !seen[q]) {
+        seen[q] = true;
+        n++;
+      }
+      moqc_group_consumer_del(g);
+    }
+  }
+  assert_int_equal(rc, MOQC_ERR_CLOSED);
+  assert_int_equal(n, 10);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_fetch),         TS_TEST3(t_datagrams),       TS_TEST3(t_probe),
       TS_TEST3(t_goaway),        TS_TEST3(t_announce_loop),
-      TS_TEST3(t_finish_with_groups_in_flight),
+      TS_TEST3(t_finish_with_groups_in_flight), TS_TEST3(t_finish_out_of_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,6 @@ struct relay_sess {
   uint64_t id;
   int version;
   bool webtransport;
-  char root[MOQC_PATH_MAX_LEN + 1];
   relay_sess *prev, *next;
 };
 
@@ -121,7 +120,6 @@ static void on_request(void *ctx, moqc_server_request *req) {
   rs->id = ++r->next_id;
   rs->version = req->version;
   rs->webtransport = req->webtransport;
-  snprintf(rs->root, sizeof rs->root, "%s", root);
   rs->next = r->sessions;
   if (r->sessions) r->sessions->prev = rs;
   r->sessions = rs;
