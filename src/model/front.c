@@ -125,7 +125,11 @@ static void fwd_demand(void *arg) {
   if (!w->in) return;
   moqc_track_demand d = moqc_track_producer_demand(w->out);
   if (d.consumers == 0) return;
-  d.aggregate.start = MOQC_GROUP_NONE; /* the upstream cursor is not rewound */
+  /* Pass priority/order/latency/end upstream, but keep the start the upstream
+   * subscription was made with: its cursor is not rewound, and overwriting it
+   * with "latest" would make an upstream that has not subscribed yet (lite-05
+   * waits for TRACK_INFO) skip the groups the first subscriber asked for. */
+  d.aggregate.start = moqc_track_consumer_subscription(w->in)->start;
   moqc_track_consumer_update(w->in, &d.aggregate);
 }
 

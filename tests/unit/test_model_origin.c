@@ -146,6 +146,58 @@ static void test_request_unroutable(void **state) {
   moqc_env_del(env);
 }
 
+/* A front subscriber asking for start=0 must reach the upstream (on-demand)
+ * track with start=0: the forwarder's demand updates keep the start the upstream
+ * subscription was made with (regression: it used to overwrite it with
+ * "latest", so a relay subscribing upstream late skipped the requested groups). */
+static void test_front_demand_keeps_start(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  moqc_broadcast_producer *bp = moqc_broadcast_producer_new(env);
+  moqc_broadcast_producer_enable_requests(bp, true);
+  moqc_broadcast_consumer *src = moqc_broadcast_producer_consume(bp);
+  assert_int_equal(moqc_origin_publish(o, "room/a", src, NULL), MOQC_OK);
+  int err = 0;
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, "room/a", &err);
+  assert_non_null(bc);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 0;
+  sub.priority = 7;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, "v", &sub, &err);
+  assert_non_null(tc);
+  moqc_env_run(env);
+  moqc_track_request *req = NULL;
+  assert_int_equal(moqc_broadcast_producer_next_request(bp, &req), MOQC_OK);
+  assert_string_equal(moqc_track_request_name(req), "v");
+  moqc_track_producer *tp = moqc_track_request_accept(req, NULL);
+  assert_non_null(tp);
+  moqc_env_run(env);
+  moqc_track_demand d = moqc_track_producer_demand(tp);
+  assert_int_equal(d.consumers, 1);
+  assert_int_equal(d.aggregate.start, 0);
+  assert_int_equal(d.aggregate.priority, 7);
+  tm_group1(tp, "g0");
+  tm_group1(tp, "g1");
+  moqc_env_run(env);
+  moqc_group_consumer *g = tm_expect_group(tc, 0);
+  tm_expect_frame(g, "g0");
+  moqc_group_consumer_del(g);
+  g = tm_expect_group(tc, 1);
+  tm_expect_frame(g, "g1");
+  moqc_group_consumer_del(g);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc);
+  moqc_track_producer_finish(tp);
+  moqc_track_producer_del(tp);
+  moqc_broadcast_producer_finish(bp);
+  moqc_broadcast_consumer_del(src);
+  moqc_broadcast_producer_del(bp);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
 static void test_replace_live_source(void **state) {
   (void)state;
   moqc_env *env = tm_env(0);
@@ -415,6 +467,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_announce_order_and_prefixes),
       cmocka_unit_test(test_request_unroutable),
+      cmocka_unit_test(test_front_demand_keeps_start),
       cmocka_unit_test(test_replace_live_source),
       cmocka_unit_test(test_linger_takeover),
       cmocka_unit_test(test_linger_expiry),
