@@ -20,6 +20,8 @@ const versionEl = $("version");
 const errorEl = $("error");
 const framesEl = $("frames");
 const decoder = new TextDecoder(); // replaces invalid UTF-8 instead of throwing
+// moq-lite error codes (moq-dev's Error::to_code), for readable RESET_STREAM / close reasons.
+const CODES = { 0: "Cancel", 3: "Timeout", 4: "Transport", 6: "Unauthorized", 13: "NotFound", 15: "ProtocolViolation", 17: "Unsupported", 24: "Dropped", 25: "Closed", 30: "Unroutable" };
 
 let session; // the running subscription: { stop() }
 
@@ -40,7 +42,7 @@ function showError(err) {
 function describe(err) {
 	let msg = err?.message || String(err);
 	if (err instanceof AggregateError && err.errors?.length) msg = err.errors.map((e) => e?.message || String(e)).join("; ");
-	if (err?.code !== undefined) msg += ` (code ${err.code})`;
+	if (err?.code !== undefined) msg += ` (code ${err.code}${CODES[Number(err.code)] ? ` ${CODES[Number(err.code)]}` : ""})`;
 	const url = $("url").value;
 	if (/Failed to fetch|NetworkError/i.test(msg)) msg += `\nIs moqc-relay running? For an http:// URL the page first fetches ${new URL("/certificate.sha256", url)} over TCP.`;
 	else if (/handshake failed/i.test(msg)) msg += "\nThe WebTransport handshake was refused: relay not listening on that UDP port, or a certificate the browser does not accept.";
@@ -157,17 +159,16 @@ async function run({ url, broadcast, track }, signal) {
 	}
 }
 
+// Subscribe (again): stops the running session first, so the button also applies form edits.
 function start() {
 	session?.stop();
 	const params = { url: $("url").value.trim(), broadcast: $("broadcast").value.trim(), track: $("track").value.trim() };
 	const abort = new AbortController();
-	$("subscribe").disabled = true;
 	$("stop").disabled = false;
 	const me = {
 		stop() {
 			abort.abort(new Error("stopped"));
 			if (session === me) session = undefined;
-			$("subscribe").disabled = false;
 			$("stop").disabled = true;
 			setStatus("idle", "stopped");
 		},
@@ -182,7 +183,6 @@ function start() {
 		.finally(() => {
 			if (session === me) {
 				session = undefined;
-				$("subscribe").disabled = false;
 				$("stop").disabled = true;
 			}
 		});

@@ -803,6 +803,18 @@ static int write_dgram(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uin
   return *n == NGTCP2_ERR_WRITE_MORE || drop;
 }
 
+/* At most this many data vectors per ngtcp2_conn_writev_stream call.
+ * ngtcp2 0.12.1 stores a STREAM frame's vectors inline in a pooled frame chain
+ * when they fit (3 with this version's struct sizes: sizeof(ngtcp2_frame) 88,
+ * sizeof(ngtcp2_stream) 48, sizeof(ngtcp2_vec) 16) and mallocs a larger chain
+ * otherwise; but it decides how to free a chain from its CURRENT vector count,
+ * so a malloc'ed chain that shrank when a lost frame was split for
+ * retransmission is pushed into the pool and leaked (upstream issue #1244,
+ * fixed in ngtcp2 1.x by PR #1245). Never passing more than 3 vectors keeps
+ * every chain in the pool. More frames per packet are still produced through
+ * NGTCP2_WRITE_STREAM_FLAG_MORE. */
+#define QC_MAX_STREAM_VECS 3
+
 /* Produce one packet into dst (0 = nothing to send / limited, < 0 = error). */
 static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *dst,
                               size_t cap, ngtcp2_tstamp ts) {
@@ -817,9 +829,9 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     if (!s)
       return ngtcp2_conn_writev_stream(c->nc, path, pi, dst, cap, NULL,
                                        NGTCP2_WRITE_STREAM_FLAG_NONE, -1, NULL, 0, ts);
-    moqc_qvec v[16];
+    moqc_qvec v[QC_MAX_STREAM_VECS];
     uint64_t total;
-    size_t nv = moqc_qstream_peek(s, v, 16, &total);
+    size_t nv = moqc_qstream_peek(s, v, QC_MAX_STREAM_VECS, &total);
     bool fin = (s->flags & QS_FIN_QUEUED) && total == s->end - s->sent;
     uint32_t fl = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
     ngtcp2_ssize nd = -1;
