@@ -769,6 +769,10 @@ static void group_done(rgroup *g, int rv) {
       if ((double)g->max_lat > B.cfg.late_ms * 1e6) t->late++;
     } else {
       t->aborted++;
+      if (t->aborted <= 3 && !B.cfg.quiet)
+        vlog("group %" PRIu64 " of p%u/t%u ended: %s (code %" PRIu64 " %s) after %u frame(s)%s",
+             g->seq, t->pub, t->idx, moqc_err_str(rv), moqc_group_consumer_code(g->gc),
+             moqc_code_str(moqc_group_consumer_code(g->gc)), g->frames, g->broken ? ", gap" : "");
     }
   }
   group_free(g);

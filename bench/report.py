@@ -210,6 +210,16 @@ def render(d, elapsed):
                % (os.path.basename(d), m.get("date", "?"), m.get("nproc", "?"), m.get("cpu", "?"),
                   m.get("kernel", "?"), m.get("mem_mb", "?"), m.get("commit", "?"),
                   " (QUICK=1: short windows)" if m.get("quick") else "", elapsed))
+    try:
+        la = [l.split() for l in open(os.path.join(d, "loadavg.txt")) if l.strip()]
+        l1 = [float(x[2]) for x in la]
+        out.append("")
+        out.append("1-minute load average when each tool started: min %.1f, median %.1f, max %.1f on %s cores%s."
+                   % (min(l1), sorted(l1)[len(l1) // 2], max(l1), m.get("nproc", "?"),
+                      " — **other work was competing for the CPUs: latency figures are inflated**"
+                      if max(l1) > 1.5 * float(m.get("nproc", 2)) else ""))
+    except (OSError, ValueError):
+        pass
     out.append("")
     out.append("| # | figure | value | target | | measured (absolute, same run) |")
     out.append("|---|---|---|---|---|---|")

@@ -27,6 +27,9 @@ SCEN=("$@")
 [ ${#SCEN[@]} -eq 0 ] && SCEN=(s1 s2 s3 s4 s5 s6 s7 s8)
 want() { local s; for s in "${SCEN[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 log() { printf '[%4ds] %s\n' $(( $(date +%s) - T0 )) "$*" | tee -a "$OUT/run.log" >&2; }
+# The machine is shared: keep the load average next to every scenario, so a
+# run done while something else was busy can be recognised.
+loadavg() { echo "$(date +%s) $1 $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/loadavg.txt"; }
 
 # Durations (seconds): measurement window per scenario.
 if [ "$QUICK" = 1 ]; then DUR=4; WARM=1; STALL=20; CONNS=1000; else DUR=8; WARM=2; STALL=60; CONNS=3000; fi
@@ -97,6 +100,7 @@ URL() { echo "moqt://127.0.0.1:$RPORT/bench"; }
 # run_bench LABEL LIMIT_S cmd...: stdout -> OUT/LABEL.txt, JSON -> OUT/LABEL.json
 run_bench() {
   local label=$1 limit=$2; shift 2
+  loadavg "$label"
   timeout -k 5 "$limit" "$@" --label "$label" --json "$OUT/$label.json" \
     > "$OUT/$label.txt" 2> "$OUT/$label.err"
   local rc=$?
@@ -137,7 +141,7 @@ if want s1; then
     run_bench s1_sub $((DUR + 60)) "$MB" --role sub --url "$(URL)" --profile bulk --subs 1 \
       --duration $DUR --feedback-port $FBPORT &
     SP=$!; reg $SP; sleep 0.5
-    run_bench s1_pub $((DUR + 60)) "$MB" --role pub --url "$(URL)" --profile bulk --window 8 \
+    run_bench s1_pub $((DUR + 60)) "$MB" --role pub --url "$(URL)" --profile bulk --window 4 \
       --duration $DUR --warmup $WARM --feedback-port $FBPORT --relay-pid $RELAY_PID
     wait $SP
     relay_stop

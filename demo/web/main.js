@@ -89,6 +89,7 @@ function subscribe(conn, path, track, signal) {
 	const sub = broadcast.track(track).subscribe({ priority: 0 });
 	const list = newSection(`${path} / ${track}`);
 	let closed = false;
+	const live = () => !closed && !signal.aborted;
 	const readGroup = async (group) => {
 		for (let i = 0; ; i++) {
 			const frame = await group.readFrame();
@@ -99,16 +100,16 @@ function subscribe(conn, path, track, signal) {
 	(async () => {
 		setStatus("subscribing", `subscribing to ${path} / ${track}…`);
 		await sub.info(); // resolves once the publisher's side accepted the track
-		if (closed) return;
+		if (!live()) return;
 		setStatus("subscribed", `subscribed to ${path} / ${track}`);
 		for (;;) {
 			const group = await sub.recvGroup();
 			if (!group) break;
-			readGroup(group).catch((err) => !closed && showError(new Error(`group ${group.sequence}: ${describe(err)}`)));
+			readGroup(group).catch((err) => live() && showError(new Error(`group ${group.sequence}: ${describe(err)}`)));
 		}
-		if (!closed) setStatus("waiting", `track ended; waiting for "${path}" to be announced again…`);
+		if (live()) setStatus("waiting", `track ended; waiting for "${path}" to be announced again…`);
 	})().catch((err) => {
-		if (!closed && !signal.aborted) showError(new Error(`track "${track}" of "${path}": ${describe(err)}`));
+		if (live()) showError(new Error(`track "${track}" of "${path}": ${describe(err)}`));
 	});
 	return {
 		close() {

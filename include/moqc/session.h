@@ -36,7 +36,9 @@
  *          moqc_session_del(s);                   // always, exactly once
  * on_closed fires exactly once when the session ends (local close, peer
  * close, transport loss, or a protocol error), unless moqc_session_del came
- * first.
+ * first. For a local end it runs before the call that caused it returns
+ * (moqc_session_close, moqc_session_reject, or the handler call in which the
+ * peer's input turned out malformed).
  *
  * When the session ends for any reason, every broadcast it inserted into the
  * subscribe origin that the peer had not ended with ANNOUNCE "ended" is

@@ -149,17 +149,7 @@ static void t_relay_late_join(void **state) {
     n0 += seen_0[i];
   }
   assert_int_equal(ne, 40);
-  if (ts_version(state) < 5) {
-    assert_int_equal(n0, 40);
-  } else {
-    /* Known model gap (docs/session.md): the origin's forwarder updates its
-     * upstream consumer with start = none as soon as the downstream demand
-     * changes, and moqc_track_consumer_update then reports start = none in
-     * the demand; on lite-05 the SUBSCRIBE waits for TRACK_INFO, so by then
-     * the requested start 0 is gone and the subscription starts at the latest
-     * group. On lite-03/04 the SUBSCRIBE leaves before that happens. */
-    assert_true(n0 >= 10);
-  }
+  assert_int_equal(n0, 40);
   /* The live late joiner starts at (or after) the join point. */
   assert_int_equal(moqc_track_consumer_recv_group(ll, &g), MOQC_OK);
   assert_true(moqc_group_consumer_sequence(g) >= 29);
