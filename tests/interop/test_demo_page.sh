@@ -138,5 +138,17 @@ out=$(interop_run --mode page --page-url "$page_url?url=http%3A%2F%2F127.0.0.1%3
 [ "$rc" = 0 ] || fail "dead relay: expected a visible error on the page: $out"
 echo "dead relay: $(interop_field "$out" expectedError | tr '\n' ' ' | head -c 200)"
 
+# 7. The relay shuts down cleanly (and, in sanitizer builds, without reports).
+kill -TERM "$relay_pid"
+for _ in $(seq 100); do kill -0 "$relay_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$relay_pid" 2>/dev/null && fail "moqc-relay still running 10 s after SIGTERM"
+rc=0
+wait "$relay_pid" || rc=$?
+relay_pid=
+[ "$rc" = 0 ] || fail "moqc-relay exited $rc after SIGTERM"
+if grep -qE "ERROR: AddressSanitizer|runtime error|LeakSanitizer" "$tmp/relay.err" "$tmp/pub.err"; then
+  fail "sanitizer report"
+fi
+
 echo "screenshot: $shot"
 echo "PASS"
