@@ -69,9 +69,10 @@ def rows(d):
     if s1 and quic:
         r = s1["MBps"] / quic["MBps"]
         R.append(("1 pub→relay→1 sub, 64 KiB frames", "goodput ÷ raw QUIC goodput", "%.2f" % r, "≥ 0.40",
-                  verdict(r >= 0.40 and s1.get("groups_lost", 1) == 0),
-                  "%.1f MB/s via relay (lost groups %d, p99 %.1f ms) vs %.1f MB/s raw QUIC%s"
-                  % (s1["MBps"], s1.get("groups_lost", -1), s1.get("lat_p99_ms", 0), quic["MBps"],
+                  verdict(r >= 0.40 and s1.get("groups_lost", 1) == 0 and s1.get("groups_aborted", 1) == 0),
+                  "%.1f MB/s via relay (groups lost %d / reset %d, p99 %.1f ms) vs %.1f MB/s raw QUIC%s"
+                  % (s1["MBps"], s1.get("groups_lost", -1), s1.get("groups_aborted", -1),
+                     s1.get("lat_p99_ms", 0), quic["MBps"],
                      "; TCP+TLS %.1f MB/s" % tcp["MBps"] if tcp else "")))
     # ---- 2
     s2 = load(d, "s2")
@@ -219,6 +220,14 @@ def render(d, elapsed):
                       " — **other work was competing for the CPUs: latency figures are inflated**"
                       if max(l1) > 1.5 * float(m.get("nproc", 2)) else ""))
     except (OSError, ValueError):
+        pass
+    try:
+        qs = [l.split() for l in open(os.path.join(d, "quiet.txt")) if l.strip()]
+        busy = [int(x[2].split("=")[1]) for x in qs]
+        waited = sum(int(x[3].split("=")[1]) for x in qs) / 2
+        out.append("Other work's CPU use just before each scenario (both cores, 0.5 s sample): median %d%%, max %d%%; "
+                   "waited %.0f s in total for quieter CPUs." % (sorted(busy)[len(busy) // 2], max(busy), waited))
+    except (OSError, ValueError, IndexError):
         pass
     out.append("")
     out.append("| # | figure | value | target | | measured (absolute, same run) |")

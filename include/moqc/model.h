@@ -276,13 +276,29 @@ MOQC_API int moqc_track_producer_insert_group(moqc_track_producer *t, moqc_group
 MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_slice *payload,
                                              uint64_t timestamp);
 /* Clean end: the final (exclusive) sequence becomes highest+1. Lower-numbered
- * groups may still be created until then. Idempotent (keeps a final already
- * set). MOQC_ERR_STATE if aborted. */
+ * groups may still be created (groups arrive out of order). Idempotent (keeps
+ * a final already set). MOQC_ERR_STATE if aborted.
+ *
+ * When a finished track is complete (consumers read MOQC_ERR_CLOSED): a
+ * sequence is *awaited* if it lies between the track's first group and the
+ * final and has not arrived yet, i.e. a group arriving above highest+1 makes
+ * the sequences it skipped awaited, and finish_at(final) makes
+ * [highest+1, final) awaited (all of [0, final) if the track has no group).
+ * Sequences below the track's first group are never awaited. A consumer reads
+ * CLOSED once it received every group that arrived (at or above its start,
+ * and not expired / evicted before it got there) and no sequence at or above
+ * its start is awaited. An awaited sequence is given up -- as if it had
+ * arrived and expired -- once the track's latency_max_ms has passed since it
+ * became awaited (a timer wakes the consumers; with latency_max_ms 0 nothing
+ * is ever awaited), or when more than 64 separate runs are awaited (the
+ * lowest is given up). Deleting the last producer gives up everything:
+ * nothing more can arrive. */
 MOQC_API int moqc_track_producer_finish(moqc_track_producer *t);
 /* Clean end at an explicit exclusive final sequence. MOQC_ERR_INVAL if it is
  * not above the highest sequence so far, MOQC_ERR_STATE if aborted or a
- * different final is already set. Consumers read MOQC_ERR_CLOSED once the live
- * edge reaches it (or the last producer is deleted). */
+ * different final is already set. The sequences from highest+1 to the final
+ * are awaited (see finish): consumers read MOQC_ERR_CLOSED once they arrived
+ * (or are given up, or the last producer is deleted). */
 MOQC_API int moqc_track_producer_finish_at(moqc_track_producer *t, uint64_t final_exclusive);
 /* Abort: the cache is dropped, groups this track created that are still open
  * are aborted with the same code, consumers read moqc_err_from_code(code).
@@ -318,6 +334,11 @@ MOQC_API moqc_track_consumer *moqc_track_consumer_clone(const moqc_track_consume
 MOQC_API void moqc_track_consumer_del(moqc_track_consumer *c);
 MOQC_API const char *moqc_track_consumer_name(const moqc_track_consumer *c);
 MOQC_API const moqc_track_info *moqc_track_consumer_info(const moqc_track_consumer *c);
+/* False while the info above is a placeholder (defaults): the track is an
+ * on-demand request not accepted yet, or an origin front track whose source
+ * has not described it yet. It becomes true (and the consumer's waker is
+ * scheduled) as soon as the info is known, before any group. */
+MOQC_API bool moqc_track_consumer_info_known(const moqc_track_consumer *c);
 MOQC_API void moqc_track_consumer_set_waker(moqc_track_consumer *c, moqc_waker_fn fn, void *arg);
 /* Change the subscription (priority, order, latency, start/end). A start other
  * than MOQC_GROUP_NONE replaces the resolved start (the arrival cursor is not
@@ -328,13 +349,19 @@ MOQC_API const moqc_subscription *moqc_track_consumer_subscription(const moqc_tr
 
 /* Next group in arrival order. *out is a new group consumer (caller owns).
  * Returns MOQC_OK, MOQC_ERR_AGAIN, MOQC_ERR_CLOSED (finished and every group
- * below the final sequence delivered), or the abort error (Dropped when the
- * last producer vanished without finishing). Groups above `end` are held back
- * until the subscription's end is raised. Groups that expired (older than
- * latency_max) or were evicted before this consumer reached them are skipped. */
+ * from the start up to the final sequence delivered or given up: see
+ * moqc_track_producer_finish), or the abort error (Dropped when the last
+ * producer vanished without finishing). Groups above `end` are held back
+ * until the subscription's end is raised (a held-back group also keeps
+ * CLOSED away). Groups that expired (older than latency_max) or were evicted
+ * before this consumer reached them are skipped. */
 MOQC_API int moqc_track_consumer_recv_group(moqc_track_consumer *c, moqc_group_consumer **out);
 /* Fetch one group by sequence from the cache: a new group consumer reading
- * from frame 0, or MOQC_ERR_NOT_FOUND. */
+ * from frame 0, or MOQC_ERR_NOT_FOUND. On a track of an origin front
+ * (moqc_origin_request) a miss falls through to the current source's track
+ * cache (recursively through chained origins), so a group cached upstream
+ * before the front track existed can be fetched; while the source is
+ * lingering there is nothing to fall through to. */
 MOQC_API int moqc_track_consumer_fetch_group(moqc_track_consumer *c, uint64_t sequence,
                                              moqc_group_consumer **out);
 MOQC_API uint64_t moqc_track_consumer_latest(const moqc_track_consumer *c);
@@ -440,6 +467,35 @@ MOQC_API moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_c
                                                                 const char *name,
                                                                 const moqc_subscription *sub,
                                                                 int *err);
+/* Track info without subscribing. A query adds nothing to the track's demand
+ * (it is not a consumer), so a publisher acting on demand -- or a relay that
+ * subscribes upstream on demand -- does not start sending for it; answering
+ * a lite-05 TRACK with TRACK_INFO is the use. The name is resolved like
+ * subscribe: NULL with *err = MOQC_ERR_NOT_FOUND (no such track, requests
+ * disabled), MOQC_ERR_CLOSED / the abort error (broadcast ended),
+ * MOQC_ERR_INVAL, MOQC_ERR_NOMEM. An unknown name with requests enabled
+ * creates (or joins) the on-demand request, exactly as a subscriber would;
+ * on an origin front it asks the current source, without subscribing. */
+typedef struct moqc_track_info_query moqc_track_info_query;
+MOQC_API moqc_track_info_query *moqc_broadcast_consumer_query_info(moqc_broadcast_consumer *c,
+                                                                  const char *name, int *err);
+/* MOQC_OK with *out (out may be NULL) once the info is known -- and from then
+ * on, even if the track ends later; MOQC_ERR_AGAIN while it is not (a pending
+ * request, a front track whose source has not answered); the track's abort
+ * error if it ended before (a rejected request: the code from _code());
+ * MOQC_ERR_CLOSED if it finished without its info ever being known (e.g. an
+ * origin path unpublished meanwhile). */
+MOQC_API int moqc_track_info_query_get(moqc_track_info_query *q, moqc_track_info *out);
+/* The abort code once _get returned an abort error, else MOQC_CODE_CANCEL. */
+MOQC_API uint64_t moqc_track_info_query_code(const moqc_track_info_query *q);
+MOQC_API const char *moqc_track_info_query_name(const moqc_track_info_query *q);
+/* Edge-triggered like a consumer's waker: scheduled once _get may return
+ * something other than AGAIN after it returned AGAIN (and once at once if it
+ * already would). */
+MOQC_API void moqc_track_info_query_set_waker(moqc_track_info_query *q, moqc_waker_fn fn,
+                                              void *arg);
+MOQC_API void moqc_track_info_query_del(moqc_track_info_query *q);
+
 /* MOQC_OK while live, MOQC_ERR_CLOSED after finish, or the abort error. Its
  * waker fires when that changes. */
 MOQC_API int moqc_broadcast_consumer_status(const moqc_broadcast_consumer *c);
@@ -524,7 +580,10 @@ MOQC_API int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *o
  * tracks flow on to their own end; when a linger expires, status and tracks
  * end with MOQC_ERR_DROPPED. Subscribers' demand is forwarded to the source,
  * and deleting a front track's last consumer drops the upstream subscription
- * at once. */
+ * at once. A front track's info is the source track's, known as soon as the
+ * source knows it (moqc_track_consumer_info_known); info queries on the front
+ * ask the source without subscribing; fetch_group falls through to the
+ * source's cache. */
 MOQC_API moqc_broadcast_consumer *moqc_origin_consumer_request(moqc_origin_consumer *c,
                                                                const char *path, int *err);
 /* Same, directly on the origin. */

@@ -155,6 +155,8 @@ static void bstate_adopt(moqc_bstate *b, moqc_tstate *t, const moqc_track_info *
   }
   t->pending = false;
   t->info = info ? *info : MOQC_TRACK_INFO_DEFAULT;
+  t->info_known = true;
+  moqc_tstate_info_wake(t);
 }
 
 moqc_track_producer *moqc_broadcast_producer_create_track(moqc_broadcast_producer *p,
@@ -236,7 +238,9 @@ moqc_track_producer *moqc_track_request_accept(moqc_track_request *r, const moqc
   if (t->pending) {
     t->pending = false;
     t->info = info ? *info : MOQC_TRACK_INFO_DEFAULT;
+    t->info_known = true;
     moqc_tstate_wake(t);
+    moqc_tstate_info_wake(t);
   }
   request_free(r);
   return tp;
@@ -261,6 +265,7 @@ static moqc_tstate *bstate_request(moqc_bstate *b, const char *name) {
     return NULL;
   }
   t->pending = true;
+  t->info_known = false;
   bstate_list(b, t);
   r->t = t; /* takes the creation reference */
   moqc_list_push_back(&b->reqs, &r->node);
@@ -311,11 +316,11 @@ void moqc_broadcast_consumer_set_waker(moqc_broadcast_consumer *c, moqc_waker_fn
 }
 
 static moqc_tstate *bc_lookup(moqc_bstate *b, const char *name, const moqc_subscription *sub,
-                              int *rc) {
+                              bool info_only, int *rc) {
   moqc_tstate *t = bstate_find(b, name);
   if (t) return t;
   if (b->resolve) {
-    *rc = b->resolve(b->resolve_ctx, name, sub);
+    *rc = b->resolve(b->resolve_ctx, name, sub, info_only);
     if (*rc) return NULL;
     if ((t = bstate_find(b, name)) != NULL) return t;
   }
@@ -331,14 +336,32 @@ moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_consumer *
                                                        const moqc_subscription *sub, int *err) {
   int rc = MOQC_ERR_INVAL;
   moqc_track_consumer *tc = NULL;
-  moqc_tstate *t = name ? bc_lookup(c->b, name, sub, &rc) : NULL;
+  moqc_tstate *t = name ? bc_lookup(c->b, name, sub, false, &rc) : NULL;
   if (t) {
-    t->refs++; /* a failed consume may run on_unused, which can drop t */
+    t->refs++; /* a failed consume may run the unused hook, which can drop t */
     tc = moqc_tstate_consume(t, sub);
     rc = tc ? MOQC_OK : MOQC_ERR_NOMEM;
-    if (!tc && t->nconsumers == 0 && t->on_unused) t->on_unused(t->unused_ctx);
+    if (!tc) moqc_tstate_unused(t);
+    else if (t->nconsumers == 1 && t->hooks && t->hooks->used)
+      t->hooks->used(t->hooks_ctx, sub); /* may end the track: tc reads it */
     moqc_tstate_unref(t);
   }
   if (err) *err = rc;
   return tc;
+}
+
+moqc_track_info_query *moqc_broadcast_consumer_query_info(moqc_broadcast_consumer *c,
+                                                         const char *name, int *err) {
+  int rc = MOQC_ERR_INVAL;
+  moqc_track_info_query *q = NULL;
+  moqc_tstate *t = name ? bc_lookup(c->b, name, NULL, true, &rc) : NULL;
+  if (t) {
+    t->refs++;
+    q = moqc_tstate_query(t);
+    rc = q ? MOQC_OK : MOQC_ERR_NOMEM;
+    if (!q && t->nqueries == 0) moqc_tstate_unused(t);
+    moqc_tstate_unref(t);
+  }
+  if (err) *err = rc;
+  return q;
 }

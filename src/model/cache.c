@@ -28,7 +28,10 @@ size_t moqc_cache_lower_bound(const moqc_tstate *t, uint64_t arrival) {
 }
 
 moqc_centry *moqc_cache_find(const moqc_tstate *t, uint64_t sequence) {
-  for (size_t i = 0; i < t->nents; i++)
+  /* A new group (the common case: above everything cached) costs nothing;
+   * otherwise look from the newest arrival back, where lookups usually hit. */
+  if (t->cache_latest == MOQC_GROUP_NONE || sequence > t->cache_latest) return NULL;
+  for (size_t i = t->nents; i-- > 0;)
     if (t->ents[i]->g->sequence == sequence) return t->ents[i];
   return NULL;
 }
@@ -88,6 +91,8 @@ void moqc_cache_clear(moqc_tstate *t) {
   moqc_timer_stop(t->env->clock, &t->timer);
 }
 
+/* Expire cached groups and gaps (gaps.c) and re-arm the timer for the next
+ * deadline of either. */
 void moqc_cache_expire(moqc_tstate *t) {
   uint64_t now = moqc_clock_now(t->env->clock);
   uint64_t window = moqc_ms_to_ns(t->info.latency_max_ms);
@@ -103,6 +108,8 @@ void moqc_cache_expire(moqc_tstate *t) {
     if (e->g->sequence != t->cache_latest && deadline < next) next = deadline;
     i++;
   }
+  uint64_t gap_next = moqc_gaps_expire(t, now);
+  if (gap_next < next) next = gap_next;
   if (next == UINT64_MAX) moqc_timer_stop(t->env->clock, &t->timer);
   else moqc_timer_start(t->env->clock, &t->timer, next); /* NOMEM: expiry waits for the next insert */
 }

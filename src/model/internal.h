@@ -153,6 +153,29 @@ typedef struct moqc_centry {
 
 typedef struct moqc_bstate moqc_bstate;
 
+/* Sequences a track is still waiting for (gaps.c): a run of sequences that a
+ * higher group skipped over (or that lie between the live edge and a final
+ * set by finish_at). Given up at deadline_ns (when it became known + the
+ * track's latency_max) or when more than MOQC_TRACK_MAX_GAPS are open. */
+typedef struct moqc_tgap {
+  uint64_t lo, hi; /* inclusive */
+  uint64_t deadline_ns;
+} moqc_tgap;
+#define MOQC_TRACK_MAX_GAPS 64
+
+/* Internal hooks on a track (origin forwarders), all with one ctx. */
+typedef struct moqc_track_hooks {
+  /* The last consumer went (nconsumers == 0; queries may remain), or the last
+   * info query went while there is no consumer. Synchronous. */
+  void (*unused)(void *ctx);
+  /* The first consumer arrived through a broadcast subscribe (synchronous,
+   * after the consumer is attached). */
+  void (*used)(void *ctx, const moqc_subscription *sub);
+  /* fetch_group missed the track's cache: look further (MOQC_ERR_NOT_FOUND
+   * if nowhere). */
+  int (*fetch)(void *ctx, uint64_t sequence, moqc_group_consumer **out);
+} moqc_track_hooks;
+
 struct moqc_tstate {
   moqc_env *env;
   uint32_t refs;      /* producer handles + consumers + requests */
@@ -167,18 +190,24 @@ struct moqc_tstate {
   uint64_t max_seq;      /* highest sequence ever, or NONE */
   uint64_t final_seq;    /* exclusive final, or NONE */
   bool aborted;
-  bool pending; /* created by a request, not accepted yet */
+  bool pending;    /* created by a request, not accepted yet */
+  bool info_known; /* info is the real one (false: pending, or a front track
+                      whose source has not told it yet) */
   uint64_t code;
   moqc_link consumers; /* moqc_track_consumer.node */
   size_t nconsumers;
+  moqc_link queries; /* moqc_track_info_query.node */
+  size_t nqueries;
+  moqc_tgap *gaps; /* sorted by lo, disjoint, all below max_seq or final */
+  size_t ngaps, capgaps;
   moqc_link open_groups; /* moqc_gstate.owner_node */
   moqc_waiter pw;        /* producer-side demand waker */
   const void *pw_owner;  /* the producer handle that registered pw */
   moqc_timer timer;      /* next age expiry */
   moqc_bstate *bcast;    /* weak, while listed in bcast->tracks */
   moqc_link bnode;
-  void (*on_unused)(void *ctx); /* called when the last consumer is deleted */
-  void *unused_ctx;
+  const moqc_track_hooks *hooks; /* NULL: none */
+  void *hooks_ctx;
 };
 
 moqc_tstate *moqc_tstate_new(moqc_env *env, const char *name, const moqc_track_info *info);
@@ -189,11 +218,33 @@ moqc_track_producer *moqc_tstate_produce(moqc_tstate *t);
 moqc_track_consumer *moqc_tstate_consume(moqc_tstate *t, const moqc_subscription *sub);
 moqc_tstate *moqc_track_producer_state(const moqc_track_producer *p);
 moqc_tstate *moqc_track_consumer_state(const moqc_track_consumer *c);
-/* Internal: when the last consumer of the track is deleted, fn(ctx) runs
- * (synchronously, inside moqc_track_consumer_del). NULL clears it. */
-void moqc_track_producer_on_unused(moqc_track_producer *p, void (*fn)(void *), void *ctx);
-/* Internal: replace the track info (forwarders learn it late). */
+/* Internal: install hooks (see moqc_track_hooks; NULL clears them). */
+void moqc_track_producer_set_hooks(moqc_track_producer *p, const moqc_track_hooks *h, void *ctx);
+/* Internal: replace the track info and mark it known (forwarders learn it
+ * late); info queries waiting for it are woken. */
 void moqc_track_producer_set_info(moqc_track_producer *p, const moqc_track_info *info);
+/* Internal: the track's info becomes unknown (a front track before its source
+ * answered). */
+void moqc_track_producer_forget_info(moqc_track_producer *p);
+/* Wake info queries (info learned, or the track ended). */
+void moqc_tstate_info_wake(moqc_tstate *t);
+/* Run the unused hook if the track has no consumer left. */
+void moqc_tstate_unused(moqc_tstate *t);
+/* Info query handles on t (broadcast.c). */
+moqc_track_info_query *moqc_tstate_query(moqc_tstate *t);
+
+/* Gaps (gaps.c). note: a group with this sequence entered the track (call
+ * before max_seq is updated). finish: the final was just set. expire: drop
+ * gaps past their deadline (waking consumers if the track is finished) and
+ * return the next deadline, UINT64_MAX if none. blocks: some gap is at or
+ * above `start` (a consumer from `start` is not complete yet). */
+void moqc_gaps_note(moqc_tstate *t, uint64_t sequence);
+void moqc_gaps_finish(moqc_tstate *t);
+uint64_t moqc_gaps_expire(moqc_tstate *t, uint64_t now);
+void moqc_gaps_clear(moqc_tstate *t);
+static inline bool moqc_gaps_block(const moqc_tstate *t, uint64_t start) {
+  return t->ngaps > 0 && t->gaps[t->ngaps - 1].hi >= start;
+}
 
 int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g);
 void moqc_cache_remove(moqc_centry *e);
@@ -207,7 +258,9 @@ void moqc_cache_timer_cb(moqc_timer *tm, void *arg);
 
 /* ---- broadcast -------------------------------------------------------------- */
 
-typedef int (*moqc_bresolve_fn)(void *ctx, const char *name, const moqc_subscription *sub);
+/* info_only: the name is asked for by an info query, not a subscriber. */
+typedef int (*moqc_bresolve_fn)(void *ctx, const char *name, const moqc_subscription *sub,
+                                bool info_only);
 
 struct moqc_bstate {
   moqc_env *env;
@@ -220,8 +273,9 @@ struct moqc_bstate {
   moqc_waiter pw; /* producer-side request waker */
   const void *pw_owner;
   moqc_link consumers;
-  /* Internal hook (origin fronts): called for a name not in `tracks`; it may
-   * create the track (returns MOQC_OK) or fail with an error. */
+  /* Internal hook (origin fronts): called for a name not in `tracks` (by a
+   * subscribe or an info query); it may create the track (returns MOQC_OK) or
+   * fail with an error. */
   moqc_bresolve_fn resolve;
   void *resolve_ctx;
 };

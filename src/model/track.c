@@ -29,8 +29,10 @@ moqc_tstate *moqc_tstate_new(moqc_env *env, const char *name, const moqc_track_i
   t->env = env;
   t->refs = 1;
   t->info = inf;
+  t->info_known = true;
   t->cache_latest = t->max_seq = t->final_seq = MOQC_GROUP_NONE;
   moqc_link_init(&t->consumers);
+  moqc_link_init(&t->queries);
   moqc_link_init(&t->open_groups);
   moqc_link_init(&t->bnode);
   moqc_waiter_init(&t->pw, env);
@@ -53,6 +55,7 @@ void moqc_tstate_unref(moqc_tstate *t) {
   tstate_orphan_groups(t);
   moqc_tstate_detach(t);
   moqc_waiter_fini(&t->pw);
+  moqc_gaps_clear(t);
   moqc_free(t->ents);
   moqc_free(t->name);
   moqc_free(t);
@@ -64,11 +67,13 @@ void moqc_tstate_abort(moqc_tstate *t, uint64_t code) {
   t->aborted = true;
   t->code = code;
   moqc_cache_clear(t);
+  moqc_gaps_clear(t);
   /* Cascade to the groups this track is still writing. */
   while (!moqc_list_empty(&t->open_groups))
     moqc_gstate_abort(MOQC_CONTAINER_OF(t->open_groups.next, moqc_gstate, owner_node), code);
   moqc_tstate_detach(t);
   moqc_tstate_wake(t);
+  moqc_tstate_info_wake(t);
   moqc_tstate_unref(t);
 }
 
@@ -113,6 +118,7 @@ void moqc_track_producer_del(moqc_track_producer *p) {
       /* Finished: nothing below the final sequence can arrive any more. */
       moqc_tstate_detach(t);
       moqc_tstate_wake(t);
+      moqc_tstate_info_wake(t);
     }
   }
   moqc_tstate_unref(t);
@@ -124,14 +130,26 @@ const moqc_track_info *moqc_track_producer_info(const moqc_track_producer *p) {
 }
 uint64_t moqc_track_producer_latest(const moqc_track_producer *p) { return p->t->max_seq; }
 
-void moqc_track_producer_on_unused(moqc_track_producer *p, void (*fn)(void *), void *ctx) {
-  p->t->on_unused = fn;
-  p->t->unused_ctx = ctx;
+void moqc_track_producer_set_hooks(moqc_track_producer *p, const moqc_track_hooks *h, void *ctx) {
+  p->t->hooks = h;
+  p->t->hooks_ctx = h ? ctx : NULL;
+}
+
+void moqc_tstate_unused(moqc_tstate *t) {
+  if (t->nconsumers == 0 && t->hooks && t->hooks->unused) t->hooks->unused(t->hooks_ctx);
 }
 
 void moqc_track_producer_set_info(moqc_track_producer *p, const moqc_track_info *info) {
-  if (info->timescale) p->t->info = *info;
+  moqc_tstate *t = p->t;
+  if (!info->timescale) return;
+  t->info = *info;
+  if (t->info_known) return;
+  t->info_known = true;
+  moqc_tstate_info_wake(t);
+  moqc_tstate_wake(t); /* a forwarder reading this track learns it too */
 }
+
+void moqc_track_producer_forget_info(moqc_track_producer *p) { p->t->info_known = false; }
 
 /* ---- groups ------------------------------------------------------------------------- */
 
@@ -155,6 +173,7 @@ static int tstate_claim(const moqc_tstate *t, uint64_t sequence) {
 static int tstate_admit(moqc_tstate *t, moqc_gstate *g) {
   int rc = moqc_cache_insert(t, g);
   if (rc) return rc;
+  moqc_gaps_note(t, g->sequence);
   if (t->max_seq == MOQC_GROUP_NONE || g->sequence > t->max_seq) t->max_seq = g->sequence;
   moqc_tstate_wake(t);
   return MOQC_OK;
@@ -218,7 +237,7 @@ int moqc_track_producer_finish(moqc_track_producer *p) {
   if (t->aborted || t->pending) return MOQC_ERR_STATE;
   if (t->final_seq != MOQC_GROUP_NONE) return MOQC_OK;
   t->final_seq = t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1;
-  moqc_tstate_wake(t);
+  moqc_tstate_wake(t); /* complete once the gaps below are filled or given up */
   return MOQC_OK;
 }
 
@@ -230,6 +249,7 @@ int moqc_track_producer_finish_at(moqc_track_producer *p, uint64_t final_exclusi
   if (final_exclusive > MOQC_VARINT_MAX + 1) return MOQC_ERR_BOUNDS;
   if (t->max_seq != MOQC_GROUP_NONE && final_exclusive <= t->max_seq) return MOQC_ERR_INVAL;
   t->final_seq = final_exclusive;
+  moqc_gaps_finish(t); /* [highest+1, final) is now awaited */
   moqc_tstate_wake(t);
   return MOQC_OK;
 }

@@ -125,7 +125,7 @@ void moqc_track_consumer_del(moqc_track_consumer *c) {
   moqc_free(c);
   /* c's reference keeps t alive through the hook (which may drop the
    * producer, e.g. an origin forwarder tearing itself down). */
-  if (t->nconsumers == 0 && t->on_unused) t->on_unused(t->unused_ctx);
+  if (t->nconsumers == 0) moqc_tstate_unused(t);
   moqc_waiter_kick(&t->pw);
   moqc_tstate_unref(t);
 }
@@ -134,6 +134,7 @@ const char *moqc_track_consumer_name(const moqc_track_consumer *c) { return c->t
 const moqc_track_info *moqc_track_consumer_info(const moqc_track_consumer *c) {
   return &c->t->info;
 }
+bool moqc_track_consumer_info_known(const moqc_track_consumer *c) { return c->t->info_known; }
 const moqc_subscription *moqc_track_consumer_subscription(const moqc_track_consumer *c) {
   return &c->sub;
 }
@@ -160,11 +161,12 @@ static size_t tc_parked_ready(const moqc_track_consumer *c) {
   return best;
 }
 
-/* No more groups can ever arrive. */
-static bool tstate_complete(const moqc_tstate *t) {
-  if (t->final_seq == MOQC_GROUP_NONE) return false;
-  uint64_t next = t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1;
-  return next >= t->final_seq || (t->producers == 0 && !t->pending);
+/* Nothing more can reach c: the track is finished and no sequence at or
+ * above c's start is still awaited (gaps.c), or no producer is left. */
+static bool tc_complete(const moqc_track_consumer *c) {
+  const moqc_tstate *t = c->t;
+  if (t->final_seq == MOQC_GROUP_NONE || t->pending) return false;
+  return t->producers == 0 || !moqc_gaps_block(t, c->start);
 }
 
 static int tc_take_parked(moqc_track_consumer *c, moqc_group_consumer **out) {
@@ -211,15 +213,21 @@ int moqc_track_consumer_recv_group(moqc_track_consumer *c, moqc_group_consumer *
   if (rc != MOQC_ERR_AGAIN) return rc;
   rc = tc_scan(c, out);
   if (rc != MOQC_ERR_AGAIN) return rc;
-  if (c->nparked == 0 && !t->pending && tstate_complete(t)) return MOQC_ERR_CLOSED;
+  if (c->nparked == 0 && tc_complete(c)) return MOQC_ERR_CLOSED;
   moqc_waiter_park(&c->w);
   return MOQC_ERR_AGAIN;
 }
 
 int moqc_track_consumer_fetch_group(moqc_track_consumer *c, uint64_t sequence,
                                     moqc_group_consumer **out) {
-  moqc_centry *e = moqc_cache_find(c->t, sequence);
-  if (!e) return MOQC_ERR_NOT_FOUND;
+  moqc_tstate *t = c->t;
+  moqc_centry *e = moqc_cache_find(t, sequence);
+  if (!e) {
+    /* An origin front track falls through to its source's cache. */
+    if (!t->aborted && t->hooks && t->hooks->fetch)
+      return t->hooks->fetch(t->hooks_ctx, sequence, out);
+    return MOQC_ERR_NOT_FOUND;
+  }
   *out = moqc_gstate_consume(e->g);
   return *out ? MOQC_OK : MOQC_ERR_NOMEM;
 }
@@ -228,7 +236,7 @@ static bool tc_readable(const moqc_track_consumer *c) {
   const moqc_tstate *t = c->t;
   if (t->aborted || tc_parked_ready(c) != SIZE_MAX) return true;
   if (moqc_cache_lower_bound(t, c->cursor) < t->nents) return true;
-  return !t->pending && tstate_complete(t);
+  return tc_complete(c);
 }
 
 void moqc_track_consumer_set_waker(moqc_track_consumer *c, moqc_waker_fn fn, void *arg) {

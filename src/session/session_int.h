@@ -382,7 +382,8 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
 /* Forget the stream if both halves are done and nobody owns it. */
 void ss_maybe_forget(sstream *ss);
 void ss_consume(sstream *ss, size_t n);
-static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf + ss->roff; }
+/* NULL when nothing is buffered (no pointer arithmetic on a NULL rbuf). */
+static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf ? ss->rbuf + ss->roff : NULL; }
 static inline size_t ss_len(const sstream *ss) { return ss->rlen - ss->roff; }
 
 /* Send helpers: they take care of closed transports and never fail the

@@ -447,6 +447,191 @@ static void test_insert_shared_group(void **state) {
   moqc_env_del(env);
 }
 
+
+static void expect_closed(moqc_track_consumer *c) {
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_CLOSED);
+}
+
+/* finish_at(5) after 0, 1, 4: CLOSED only once 2 and 3 arrived (model.h:
+ * "every group below the final delivered"); gaps below a consumer's start do
+ * not hold it. */
+static void test_finish_at_waits_for_gaps(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  create1(t, 1, "1");
+  create1(t, 4, "4");
+  assert_int_equal(moqc_track_producer_finish_at(t, 5), MOQC_OK);
+  moqc_track_consumer *late = moqc_track_producer_consume(t, NULL); /* start 4 */
+  tm_expect_group_del(late, 4);
+  expect_closed(late);
+  tm_expect_group_del(c, 0);
+  tm_expect_group_del(c, 1);
+  tm_expect_group_del(c, 4);
+  expect_again(c); /* 2 and 3 are still on their way */
+  int n = 0;
+  moqc_track_consumer_set_waker(c, tm_count, &n);
+  create1(t, 3, "3");
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  tm_expect_group_del(c, 3);
+  expect_again(c);
+  /* a consumer joining now from 3 has nothing left to wait for */
+  moqc_track_consumer *from3 =
+      moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 3, MOQC_GROUP_NONE});
+  tm_expect_group_del(from3, 4); /* arrival order */
+  tm_expect_group_del(from3, 3);
+  expect_closed(from3);
+  create1(t, 2, "2");
+  moqc_env_run(env);
+  assert_int_equal(n, 2);
+  tm_expect_group_del(c, 2);
+  expect_closed(c);
+  moqc_track_consumer_del(from3);
+  moqc_track_consumer_del(late);
+  moqc_track_consumer_del(c);
+
+  /* plain finish with a gap below the live edge: same rule */
+  moqc_track_producer_del(t);
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  create1(t, 2, "2");
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  tm_expect_group_del(c, 2);
+  expect_again(c);
+  create1(t, 1, "1");
+  tm_expect_group_del(c, 1);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* finish_at on an empty track awaits everything below the final */
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  assert_int_equal(moqc_track_producer_finish_at(t, 2), MOQC_OK);
+  expect_again(c);
+  create1(t, 1, "1");
+  tm_expect_group_del(c, 1);
+  expect_again(c);
+  create1(t, 0, "0");
+  tm_expect_group_del(c, 0);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+/* Awaited groups are given up after latency_max (from when they became
+ * awaited), by timer; deleting the last producer or aborting ends the wait. */
+static void test_finish_gaps_given_up(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_track_producer *t = track_new(env, 100);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  create1(t, 1, "1");
+  create1(t, 4, "4"); /* 2, 3 awaited from now */
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 50 * MS);
+  assert_int_equal(moqc_track_producer_finish_at(t, 6), MOQC_OK); /* 5 from now */
+  tm_expect_group_del(c, 0);
+  tm_expect_group_del(c, 1);
+  tm_expect_group_del(c, 4);
+  expect_again(c);
+  int n = 0;
+  moqc_track_consumer_set_waker(c, tm_count, &n);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 49 * MS);
+  moqc_env_run(env);
+  assert_int_equal(n, 0);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 1 * MS); /* 2, 3 given up; 5 not yet */
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  expect_again(c);
+  moqc_track_consumer *from5 =
+      moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 5, MOQC_GROUP_NONE});
+  expect_again(from5);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 50 * MS); /* 5 given up */
+  moqc_env_run(env);
+  assert_int_equal(n, 2);
+  expect_closed(c);
+  expect_closed(from5);
+  /* a given-up group arriving late is still delivered; the end stays */
+  create1(t, 3, "3");
+  moqc_track_consumer_del(from5);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* the last producer going ends the wait at once */
+  t = track_new(env, 100);
+  moqc_track_producer *t2 = moqc_track_producer_clone(t);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  assert_int_equal(moqc_track_producer_finish_at(t, 3), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  expect_again(c);
+  moqc_track_producer_del(t);
+  expect_again(c);
+  moqc_track_producer_del(t2);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+
+  /* an abort ends it with the abort error */
+  t = track_new(env, 100);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  assert_int_equal(moqc_track_producer_finish_at(t, 3), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  moqc_track_producer_abort(t, MOQC_CODE_APP_BASE + 1);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(c, &g), MOQC_ERR_ABORTED);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* latency_max 0: nothing is awaited (the old "live edge" rule) */
+  t = track_new(env, 0);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  tm_expect_group_del(c, 0); /* (expires as soon as 2 arrives) */
+  create1(t, 2, "2");
+  assert_int_equal(moqc_track_producer_finish_at(t, 4), MOQC_OK);
+  tm_expect_group_del(c, 2);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
+/* At most 64 awaited runs: the lowest is given up first. */
+static void test_finish_gaps_bounded(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 60000);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &from0);
+  for (uint64_t s = 0; s <= 130; s += 2) create1(t, s, "e"); /* 65 runs: 1, 3 .. 129 */
+  assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
+  for (uint64_t s = 0; s <= 130; s += 2) tm_expect_group_del(c, s);
+  for (uint64_t s = 129; s >= 5; s -= 2) {
+    expect_again(c);
+    create1(t, s, "o");
+    tm_expect_group_del(c, s);
+  }
+  expect_again(c); /* 3 still awaited */
+  create1(t, 3, "o");
+  tm_expect_group_del(c, 3);
+  expect_closed(c); /* 1 was given up */
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_out_of_order_arrival),
@@ -459,6 +644,9 @@ int main(void) {
       cmocka_unit_test(test_dropped_vs_finished),
       cmocka_unit_test(test_demand_aggregate),
       cmocka_unit_test(test_insert_shared_group),
+      cmocka_unit_test(test_finish_at_waits_for_gaps),
+      cmocka_unit_test(test_finish_gaps_given_up),
+      cmocka_unit_test(test_finish_gaps_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
