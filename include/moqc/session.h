@@ -112,8 +112,9 @@ typedef struct moqc_session_limits {
                                more are ignored */
   size_t max_tracks;        /* tracks subscribed upstream at once [1024]; more
                                requests are rejected with BoundsExceeded */
-  size_t max_queued_bytes;  /* when the transport holds more unacknowledged
-                               bytes than this, the oldest in-flight groups
+  size_t max_queued_bytes;  /* when the transport holds more bytes not yet
+                               sent (its backlog; unacknowledged bytes if it
+                               reports no backlog) than this, the oldest in-flight groups
                                (never a subscription's newest) are reset with
                                Old so new groups keep flowing [4 MiB] */
   size_t max_pending_groups;/* groups of one subscription waiting for stream

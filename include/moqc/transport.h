@@ -106,6 +106,12 @@ typedef struct moqc_transport_ops {
   /* The user drops its reference. No handler call happens after this; the
    * transport frees itself when the connection is gone. Call exactly once. */
   void (*release)(moqc_transport *t);
+  /* Optional (may be NULL): bytes written on the whole connection that have
+   * not been sent yet (the backlog behind congestion control and pacing).
+   * Unlike queued(), this excludes bytes in flight, so on a fast path with a
+   * large bandwidth-delay product it stays small; sessions use it to detect a
+   * subscriber that cannot keep up. */
+  size_t (*backlog)(moqc_transport *t);
 } moqc_transport_ops;
 
 /* Base struct every transport embeds first. */

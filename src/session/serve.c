@@ -251,11 +251,19 @@ static void ps_expire(pub_sub *ps) {
   }
 }
 
-/* Slow subscriber: while the connection's queue is over the cap, reset the
+/* Bytes waiting to be sent on the connection. Bytes already in flight are not
+ * a sign of a slow subscriber (on a fast path they are the whole congestion
+ * window), so prefer the transport's backlog; fall back to its unacked count. */
+static size_t conn_backlog(moqc_session *s) {
+  if (s->t->ops->backlog) return s->t->ops->backlog(s->t);
+  return s->t->ops->queued(s->t, -1);
+}
+
+/* Slow subscriber: while the connection's backlog is over the cap, reset the
  * oldest in-flight group that is not its subscription's newest. */
 static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
-  while (!s->closing && s->t->ops->queued(s->t, -1) > cap) {
+  while (!s->closing && conn_backlog(s) > cap) {
     group_out *victim = NULL;
     for (slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
       group_out *go = SLIST_ENTRY(it, group_out, inflight);

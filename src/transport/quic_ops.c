@@ -126,6 +126,8 @@ static size_t op_queued(moqc_transport *t, int64_t id) {
   return (size_t)(st->end - st->acked);
 }
 
+static size_t op_backlog(moqc_transport *t) { return (size_t)qc_of(t)->unsent; }
+
 static void op_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *rate_bps) {
   uint64_t r = 0, b = 0;
   moqc_quic_conn_stats(qc_of(t), &r, &b);
@@ -179,6 +181,7 @@ const moqc_transport_ops moqc_quic_ops = {
     .stats = op_stats,
     .close = op_close,
     .release = op_release,
+    .backlog = op_backlog,
 };
 
 int moqc_quic_conn_info_get(moqc_transport *t, moqc_quic_conn_info *info) {

@@ -124,6 +124,14 @@ static size_t s_queued(moqc_transport *t, int64_t id) {
   return c->h3->ops->queued(c->h3, id);
 }
 
+/* The underlying connection's backlog (its queued() if it has none). */
+static size_t s_backlog(moqc_transport *t) {
+  wt_conn *c = W(t);
+  if (c->h3_released) return 0;
+  if (!c->h3->ops->backlog) return c->h3->ops->queued(c->h3, -1);
+  return c->h3->ops->backlog(c->h3);
+}
+
 static void s_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *send_rate_bps) {
   wt_conn *c = W(t);
   uint64_t r = 0, b = 0;
@@ -181,4 +189,5 @@ const moqc_transport_ops wt_session_ops = {
     .stats = s_stats,
     .close = s_close,
     .release = s_release,
+    .backlog = s_backlog,
 };

@@ -724,6 +724,16 @@ static size_t op_queued(moqc_transport *t, int64_t id) {
   return (size_t)s->unacked;
 }
 
+/* Bytes written and not yet put on the link (excludes bytes in flight). */
+static size_t op_backlog(moqc_transport *t) {
+  mside *s = side_of(t);
+  if (s->closed) return 0;
+  uint64_t n = 0;
+  for (const mstream *st = s->streams; st; st = st->next)
+    if (!st->reset_sent) n += st->written - st->sent;
+  return (size_t)n;
+}
+
 static void op_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *send_rate_bps) {
   const memlink *l = side_of(t)->link;
   if (rtt_ns) *rtt_ns = 2 * l->cfg.latency_ns;
@@ -752,7 +762,7 @@ static void op_release(moqc_transport *t) {
 static const moqc_transport_ops k_ops = {
     op_open_stream, op_write,         op_reset,  op_stop_sending, op_set_priority,
     op_send_datagram, op_max_datagram, op_queued, op_stats,        op_close,
-    op_release,
+    op_release,       op_backlog,
 };
 
 /* ---- link API ------------------------------------------------------------------- */

@@ -141,6 +141,65 @@ static void t_slow_subscriber(void **state) {
   ts_pair_close(&p);
 }
 
+/* A fast link with a large bandwidth-delay product is not a slow subscriber:
+ * 50 MB/s over a 100 MB/s link with a 100 ms RTT keeps ~5 MB in flight, five
+ * times the queue cap, yet nothing is waiting to be sent. The slow-subscriber
+ * check must look at the backlog (unsent bytes), not at unacknowledged bytes,
+ * so no group may be reset and every group must arrive complete. */
+static void t_fast_link_no_reset(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 100 * 1000 * 1000; /* 100 MB/s */
+  o.link.latency_ns = 50 * MS;
+  o.srv_limits.max_queued_bytes = 1024 * 1024;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = 60000; /* expiry by age is not what we test */
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", &info);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 500 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 300 * MS);
+
+  reader r;
+  memset(&r, 0, sizeof r);
+  moqc_transport *st = memlink_server(p.link);
+  size_t max_inflight = 0;
+  const int groups = 60;
+  uint64_t first = 0, last = 0;
+  for (int i = 0; i < groups; i++) { /* 256 kB every 5 ms = ~51 MB/s */
+    last = big_group(pub.tp, 4, 64 * 1024);
+    if (i == 0) first = last;
+    for (int k = 0; k < 5; k++) {
+      ts_run_for(p.env, 1 * MS);
+      reader_poll(&r, tc);
+      size_t q = st->ops->queued(st, -1);
+      if (q > max_inflight) max_inflight = q;
+    }
+  }
+  for (int k = 0; k < 2000 && !(r.have_last && r.last_complete == last && r.nopen == 0); k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&r, tc);
+  }
+  /* The scenario really had far more in flight than the cap ... */
+  assert_true(max_inflight > 4 * o.srv_limits.max_queued_bytes);
+  /* ... and still nothing was treated as a slow subscriber. */
+  moqc_session_stats stt = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(stt.groups_reset_old, 0);
+  assert_int_equal(r.aborted, 0);
+  assert_int_equal(r.complete, (uint64_t)groups);
+  assert_int_equal(r.last_complete, last);
+  assert_int_equal(r.frames, (uint64_t)groups * 4);
+  (void)first;
+  reader_fini(&r);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* Groups older than the subscriber's max latency are reset with Old (never the
  * newest) even without queue pressure. */
 static void t_expiry_by_latency(void **state) {
@@ -375,6 +434,7 @@ static void t_stream_credit(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_slow_subscriber),
+      TS_TEST3(t_fast_link_no_reset),
       TS_TEST3(t_expiry_by_latency),
       TS_TEST3(t_priorities),
       TS_TEST3(t_zero_copy),
