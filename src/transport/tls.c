@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <stdio.h>
@@ -18,6 +19,23 @@ static const char k_priority[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
     "+GROUP-SECP384R1:+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE";
+
+/* One priority cache for every session of the process. gnutls_priority_set_direct
+ * would parse the string and build a new cache per session (~8 KB each, which
+ * adds up over thousands of idle subscribers); a gnutls_priority_t is immutable
+ * once built and may be shared by any number of sessions and threads. It lives
+ * until exit. */
+static gnutls_priority_t g_priority;
+static int g_priority_rc = -1;
+static pthread_once_t g_priority_once = PTHREAD_ONCE_INIT;
+
+static void priority_init(void) { g_priority_rc = gnutls_priority_init(&g_priority, k_priority, NULL); }
+
+static int set_priority(gnutls_session_t s) {
+  pthread_once(&g_priority_once, priority_init);
+  if (g_priority_rc < 0) return g_priority_rc;
+  return gnutls_priority_set(s, g_priority);
+}
 
 #define DAY (24 * 60 * 60)
 #define MAX_CHAIN 16
@@ -299,7 +317,7 @@ int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
   if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET) <
       0)
     return MOQC_ERR_NOMEM;
-  if (gnutls_priority_set_direct(s, k_priority, NULL) < 0 ||
+  if (set_priority(s) < 0 ||
       gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cert->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0) {
     gnutls_deinit(s);
@@ -441,7 +459,7 @@ static int verify_cb(gnutls_session_t s) {
 int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moqc_tls_alpn *a) {
   gnutls_session_t s;
   if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0) return MOQC_ERR_NOMEM;
-  if (gnutls_priority_set_direct(s, k_priority, NULL) < 0 ||
+  if (set_priority(s) < 0 ||
       gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0 ||
       (c->sni && gnutls_server_name_set(s, GNUTLS_NAME_DNS, c->hostname, strlen(c->hostname)) < 0)) {

@@ -159,6 +159,15 @@ static void init_msg(moqc_udp *u, struct msghdr *m, struct iovec *iov, const str
 }
 
 /* Plain path: one datagram per packet, as few syscalls as possible. */
+/* Errors that only mean "this packet did not get through": QUIC treats the
+ * packet as lost and retransmits. EMSGSIZE: a PMTU probe too big for the path.
+ * ECONNREFUSED / EHOSTUNREACH / ENETUNREACH: an earlier ICMP error reported on
+ * this socket (e.g. a client that dialled before the server was listening);
+ * the next retransmission may well reach the peer. */
+static bool send_error_is_loss(int err) {
+  return err == EMSGSIZE || err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
 static int send_segments(moqc_udp *u, const struct sockaddr *to, socklen_t tolen,
                          const struct sockaddr *from, const uint8_t *data, size_t len,
                          size_t segsize, size_t *sent) {
@@ -182,6 +191,10 @@ static int send_segments(moqc_udp *u, const struct sockaddr *to, socklen_t tolen
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return MOQC_ERR_AGAIN;
+      if (send_error_is_loss(errno)) {
+        *sent = len;
+        return MOQC_OK;
+      }
       return MOQC_ERR_IO;
     }
     for (int i = 0; i < r; i++) off += iov[i].iov_len;
@@ -229,7 +242,7 @@ int moqc_udp_send(moqc_udp *u, const struct sockaddr *to, socklen_t tolen,
     u->gso = false;
     return send_segments(u, to, tolen, from, data, len, segsize, sent);
   }
-  if (errno == EMSGSIZE) { /* a PMTU probe too big for the path: QUIC treats it as lost */
+  if (send_error_is_loss(errno)) {
     *sent = len;
     return MOQC_OK;
   }
@@ -282,8 +295,9 @@ ssize_t moqc_udp_recv(moqc_udp *u, uint8_t *buf, size_t cap, moqc_udp_rx *rx) {
     r = recvmsg(u->fd, &m, 0);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return MOQC_ERR_AGAIN;
-    /* ICMP errors (ECONNREFUSED...) are reported once; nothing to read. */
+    /* ICMP errors (ECONNREFUSED...) are reported once and leave nothing to
+     * read: not a socket failure. */
+    if (errno == EAGAIN || errno == EWOULDBLOCK || send_error_is_loss(errno)) return MOQC_ERR_AGAIN;
     return MOQC_ERR_IO;
   }
   rx->from_len = m.msg_namelen;
