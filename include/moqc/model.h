@@ -279,20 +279,24 @@ MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_
  * groups may still be created (groups arrive out of order). Idempotent (keeps
  * a final already set). MOQC_ERR_STATE if aborted.
  *
- * When a finished track is complete (consumers read MOQC_ERR_CLOSED): a
- * sequence is *awaited* if it lies between the track's first group and the
- * final and has not arrived yet, i.e. a group arriving above highest+1 makes
- * the sequences it skipped awaited, and finish_at(final) makes
- * [highest+1, final) awaited (all of [0, final) if the track has no group).
- * Sequences below the track's first group are never awaited. A consumer reads
- * CLOSED once it received every group that arrived (at or above its start,
- * and not expired / evicted before it got there) and no sequence at or above
- * its start is awaited. An awaited sequence is given up -- as if it had
- * arrived and expired -- once the track's latency_max_ms has passed since it
- * became awaited (a timer wakes the consumers; with latency_max_ms 0 nothing
- * is ever awaited), or when more than 64 separate runs are awaited (the
- * lowest is given up). Deleting the last producer gives up everything:
- * nothing more can arrive. */
+ * When a finished track is complete (consumers read MOQC_ERR_CLOSED): groups
+ * arrive out of order, so a sequence is *awaited* if it lies between the
+ * track's first group and the final and has not arrived yet: a group arriving
+ * above highest+1 makes the sequences it skipped awaited, and
+ * finish_at(final) makes [highest+1, final) awaited (from 0 if the track has
+ * no group). Sequences below the track's first group are never awaited, nor
+ * is a run of more than 64 consecutive sequences skipped at once (that is a
+ * discontinuity -- a publisher restarting at a new sequence, a relay taking
+ * over from a new source -- not groups in flight). A consumer reads CLOSED
+ * once it received every group that arrived (at or above its start, and not
+ * expired / evicted before it got there) and no sequence at or above its
+ * start is awaited. An awaited sequence is given up -- as if it had arrived
+ * and expired -- once the track's latency_max_ms has passed since it became
+ * awaited (a timer wakes the consumers; with latency_max_ms 0 nothing is
+ * ever awaited), when more than 64 separate runs are awaited (the lowest
+ * first), by moqc_track_producer_complete, or when the last producer is
+ * deleted (nothing more can arrive). A given-up group that arrives anyway is
+ * still delivered to consumers that did not read CLOSED yet. */
 MOQC_API int moqc_track_producer_finish(moqc_track_producer *t);
 /* Clean end at an explicit exclusive final sequence. MOQC_ERR_INVAL if it is
  * not above the highest sequence so far, MOQC_ERR_STATE if aborted or a
@@ -300,6 +304,13 @@ MOQC_API int moqc_track_producer_finish(moqc_track_producer *t);
  * are awaited (see finish): consumers read MOQC_ERR_CLOSED once they arrived
  * (or are given up, or the last producer is deleted). */
 MOQC_API int moqc_track_producer_finish_at(moqc_track_producer *t, uint64_t final_exclusive);
+/* Nothing more will arrive: finish (if no final is set yet) and give up every
+ * awaited sequence, so consumers read MOQC_ERR_CLOSED as soon as they read
+ * what did arrive. For a producer that learns the end in two steps -- e.g. a
+ * lite-05 subscriber: SUBSCRIBE_END gives the final while groups may still be
+ * in flight (finish_at), the subscribe stream's FIN says they all arrived
+ * (complete). MOQC_ERR_STATE if aborted (or a pending request). */
+MOQC_API int moqc_track_producer_complete(moqc_track_producer *t);
 /* Abort: the cache is dropped, groups this track created that are still open
  * are aborted with the same code, consumers read moqc_err_from_code(code).
  * Finished groups a consumer already received stay readable. */

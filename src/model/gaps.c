@@ -13,8 +13,14 @@
  *
  * A gap is given up (as if its groups had come and expired) once it is older
  * than the track's latency_max (measured from when it opened), when more than
- * MOQC_TRACK_MAX_GAPS are open (the lowest goes first), or on OOM. Expiry runs
- * from the track's cache timer. With latency_max 0 no gap is ever kept.
+ * MOQC_TRACK_MAX_GAPS are open (the lowest goes first), on OOM, or by
+ * moqc_track_producer_complete. Expiry runs from the track's cache timer.
+ * With latency_max 0 no gap is ever kept.
+ *
+ * A run longer than MOQC_TRACK_MAX_GAP_RUN is never opened: stragglers are
+ * groups sent concurrently, so a jump over that many sequences at once is a
+ * discontinuity (a publisher restarting at a new sequence, a relay taking
+ * over from a new source, a subscription moved ahead), not groups in flight.
  */
 #include <string.h>
 
@@ -49,7 +55,7 @@ static void gaps_insert(moqc_tstate *t, size_t i, moqc_tgap g) {
 
 /* Open [lo, hi] above every existing gap; arm the timer for its deadline. */
 static void gaps_open(moqc_tstate *t, uint64_t lo, uint64_t hi) {
-  if (t->info.latency_max_ms == 0) return;
+  if (t->info.latency_max_ms == 0 || hi - lo >= MOQC_TRACK_MAX_GAP_RUN) return;
   moqc_clock *clk = t->env->clock;
   moqc_tgap g = {lo, hi, moqc_sat_add(moqc_clock_now(clk), moqc_ms_to_ns(t->info.latency_max_ms))};
   gaps_insert(t, t->ngaps, g);

@@ -162,6 +162,7 @@ typedef struct moqc_tgap {
   uint64_t deadline_ns;
 } moqc_tgap;
 #define MOQC_TRACK_MAX_GAPS 64
+#define MOQC_TRACK_MAX_GAP_RUN 64 /* a longer run is a discontinuity: never opened */
 
 /* Internal hooks on a track (origin forwarders), all with one ctx. */
 typedef struct moqc_track_hooks {
@@ -241,7 +242,7 @@ moqc_track_info_query *moqc_tstate_query(moqc_tstate *t);
 void moqc_gaps_note(moqc_tstate *t, uint64_t sequence);
 void moqc_gaps_finish(moqc_tstate *t);
 uint64_t moqc_gaps_expire(moqc_tstate *t, uint64_t now);
-void moqc_gaps_clear(moqc_tstate *t);
+void moqc_gaps_clear(moqc_tstate *t); /* every gap given up */
 static inline bool moqc_gaps_block(const moqc_tstate *t, uint64_t start) {
   return t->ngaps > 0 && t->gaps[t->ngaps - 1].hi >= start;
 }

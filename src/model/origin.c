@@ -6,6 +6,9 @@
  * (scope). The core stores absolute paths; views translate on the way in and
  * out.
  *
+ * Entries are listed in publish order (what a new consumer is told first) and
+ * indexed by path in a hash table (relays hold thousands of broadcasts).
+ *
  * Lifetime: views hold a strong reference on the core; announcement consumers
  * a weak one. When the last view goes the core closes (entries withdrawn,
  * consumers read MOQC_ERR_CLOSED) and it is freed with the last consumer.
@@ -27,7 +30,9 @@ struct moqc_origin {
 
 struct moqc_oentry {
   moqc_ocore *core;
-  moqc_link node;
+  moqc_link node;               /* core->entries, publish order */
+  moqc_oentry *hnext;           /* core->buckets chain */
+  uint64_t hash;                /* of path */
   char *path;                   /* absolute */
   moqc_broadcast_consumer *src; /* the origin's own clone; NULL while lingering */
   moqc_route route;
@@ -53,13 +58,54 @@ static uint64_t origin_random_id(const void *salt) {
   return z + 1;
 }
 
+/* ---- path index ------------------------------------------------------------------- */
+
+#define CORE_BUCKETS_MIN 16
+
+static uint64_t path_hash(const char *s) { /* FNV-1a */
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+  return h ^ (h >> 32);
+}
+
 static moqc_oentry *core_find(const moqc_ocore *core, const char *abs) {
-  const moqc_link *it;
-  for (it = core->entries.next; it != &core->entries; it = it->next) {
-    moqc_oentry *e = MOQC_CONTAINER_OF(it, moqc_oentry, node);
-    if (strcmp(e->path, abs) == 0) return e;
-  }
+  uint64_t h = path_hash(abs);
+  for (moqc_oentry *e = core->buckets[h & (core->nbuckets - 1)]; e; e = e->hnext)
+    if (e->hash == h && strcmp(e->path, abs) == 0) return e;
   return NULL;
+}
+
+static void core_index_grow(moqc_ocore *core) {
+  size_t n = core->nbuckets * 2;
+  moqc_oentry **b = moqc_calloc(n, sizeof *b);
+  if (!b) return; /* keep the smaller table: longer chains, still correct */
+  for (size_t i = 0; i < core->nbuckets; i++) {
+    while (core->buckets[i]) {
+      moqc_oentry *e = core->buckets[i];
+      core->buckets[i] = e->hnext;
+      e->hnext = b[e->hash & (n - 1)];
+      b[e->hash & (n - 1)] = e;
+    }
+  }
+  moqc_free(core->buckets);
+  core->buckets = b;
+  core->nbuckets = n;
+}
+
+static void core_index_add(moqc_ocore *core, moqc_oentry *e) {
+  if (core->nentries >= core->nbuckets) core_index_grow(core);
+  e->hash = path_hash(e->path);
+  moqc_oentry **slot = &core->buckets[e->hash & (core->nbuckets - 1)];
+  e->hnext = *slot;
+  *slot = e;
+  core->nentries++;
+}
+
+static void core_index_remove(moqc_ocore *core, moqc_oentry *e) {
+  moqc_oentry **p = &core->buckets[e->hash & (core->nbuckets - 1)];
+  while (*p != e) p = &(*p)->hnext;
+  *p = e->hnext;
+  core->nentries--;
 }
 
 static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc_route *route) {
@@ -70,13 +116,16 @@ static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc
 }
 
 void moqc_ocore_unref_weak(moqc_ocore *core) {
-  if (--core->weak == 0) moqc_free(core);
+  if (--core->weak > 0) return;
+  moqc_free(core->buckets);
+  moqc_free(core);
 }
 
 /* ---- entries ------------------------------------------------------------------------ */
 
 static void entry_remove(moqc_oentry *e, enum entry_end how, uint64_t code) {
   moqc_list_remove(&e->node);
+  core_index_remove(e->core, e);
   core_emit(e->core, e->path, false, NULL);
   moqc_timer_stop(e->core->env->clock, &e->timer);
   moqc_broadcast_consumer_del(e->src);
@@ -139,6 +188,7 @@ static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer 
   e->core = core;
   moqc_timer_init(&e->timer, entry_linger_expired, e);
   moqc_list_push_back(&core->entries, &e->node);
+  core_index_add(core, e);
   entry_set_source(e, src, route);
   core_emit(core, abs, true, &e->route);
   return MOQC_OK;
@@ -174,9 +224,12 @@ moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg) {
   core->id = (cfg && cfg->id) ? cfg->id : origin_random_id(core);
   moqc_link_init(&core->entries);
   moqc_link_init(&core->consumers);
-  moqc_origin *o = view_new(core);
+  core->nbuckets = CORE_BUCKETS_MIN;
+  core->buckets = moqc_calloc(core->nbuckets, sizeof *core->buckets);
+  moqc_origin *o = core->buckets ? view_new(core) : NULL;
   if (o && moqc_oscope_init(&o->scope, "", NULL, 0, false) == MOQC_OK) return o;
   moqc_free(o);
+  moqc_free(core->buckets);
   moqc_free(core);
   return NULL;
 }

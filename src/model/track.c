@@ -254,6 +254,17 @@ int moqc_track_producer_finish_at(moqc_track_producer *p, uint64_t final_exclusi
   return MOQC_OK;
 }
 
+int moqc_track_producer_complete(moqc_track_producer *p) {
+  moqc_tstate *t = p->t;
+  int rc = moqc_track_producer_finish(p);
+  if (rc) return rc;
+  if (t->ngaps) {
+    moqc_gaps_clear(t);
+    moqc_tstate_wake(t);
+  }
+  return MOQC_OK;
+}
+
 void moqc_track_producer_abort(moqc_track_producer *p, uint64_t code) {
   moqc_tstate_abort(p->t, code);
 }

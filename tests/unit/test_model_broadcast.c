@@ -191,12 +191,121 @@ static void test_dropped_vs_finished(void **state) {
   moqc_env_del(env);
 }
 
+
+/* Track info without subscribing: known at once for an ordinary track, after
+ * accept / create_track for a request, an error after reject; never demand. */
+static void test_info_query(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_broadcast_producer *b = moqc_broadcast_producer_new(env);
+  moqc_broadcast_consumer *c = moqc_broadcast_producer_consume(b);
+  moqc_track_info info = {3, true, 250, 48000};
+  moqc_track_producer *t = moqc_broadcast_producer_create_track(b, "audio", &info, NULL);
+  int err = -1;
+  moqc_track_info_query *q = moqc_broadcast_consumer_query_info(c, "audio", &err);
+  assert_non_null(q);
+  assert_int_equal(err, MOQC_OK);
+  moqc_track_info got;
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  assert_int_equal(got.timescale, 48000);
+  assert_int_equal(got.latency_max_ms, 250);
+  assert_int_equal(moqc_track_producer_demand(t).consumers, 0);
+  int n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n); /* readable: scheduled once */
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  moqc_track_info_query_del(q);
+  assert_null(moqc_broadcast_consumer_query_info(c, "video", &err));
+  assert_int_equal(err, MOQC_ERR_NOT_FOUND);
+  assert_null(moqc_broadcast_consumer_query_info(c, NULL, &err));
+  assert_int_equal(err, MOQC_ERR_INVAL);
+
+  /* on demand: the query makes (or joins) the request */
+  moqc_broadcast_producer_enable_requests(b, true);
+  int rw = 0;
+  moqc_broadcast_producer_set_waker(b, tm_count, &rw);
+  q = moqc_broadcast_consumer_query_info(c, "video", &err);
+  assert_non_null(q);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_ERR_AGAIN);
+  n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(c, "video", NULL, &err);
+  assert_false(moqc_track_consumer_info_known(tc));
+  moqc_env_run(env);
+  assert_int_equal(rw, 1);
+  assert_int_equal(n, 0);
+  moqc_track_request *r = NULL, *r2 = NULL;
+  assert_int_equal(moqc_broadcast_producer_next_request(b, &r), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_next_request(b, &r2), MOQC_ERR_AGAIN); /* shared */
+  moqc_track_consumer_del(tc);
+  moqc_env_run(env);
+  assert_int_equal(n, 0);
+  moqc_track_info_query_del(q);
+  moqc_track_request_reject(r, MOQC_CODE_NOT_FOUND); /* nobody left to tell */
+  info.timescale = 90000;
+
+  /* accept answers the query; the info outlives the track */
+  q = moqc_broadcast_consumer_query_info(c, "cam", &err);
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_AGAIN);
+  moqc_env_run(env);
+  assert_int_equal(moqc_broadcast_producer_next_request(b, &r), MOQC_OK);
+  assert_string_equal(moqc_track_request_name(r), "cam");
+  moqc_track_producer *tcam = moqc_track_request_accept(r, &info);
+  assert_int_equal(moqc_track_producer_demand(tcam).consumers, 0);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  assert_int_equal(got.timescale, 90000);
+  moqc_track_producer_del(tcam); /* dropped */
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  assert_int_equal(moqc_track_info_query_code(q), MOQC_CODE_CANCEL);
+  moqc_track_info_query_del(q);
+
+  /* create_track adopting the request answers it too */
+  q = moqc_broadcast_consumer_query_info(c, "mic", &err);
+  moqc_track_producer *tmic = moqc_broadcast_producer_create_track(b, "mic", &info, &err);
+  assert_non_null(tmic);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  moqc_track_info_query_del(q);
+
+  /* reject: the code */
+  q = moqc_broadcast_consumer_query_info(c, "secret", &err);
+  assert_int_equal(moqc_broadcast_producer_next_request(b, &r), MOQC_OK);
+  n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  moqc_track_request_reject(r, MOQC_CODE_UNAUTHORIZED);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_track_info_query_code(q), MOQC_CODE_UNAUTHORIZED);
+  moqc_track_info_query_del(q);
+
+  /* still queued when the broadcast finishes: NotFound; then CLOSED */
+  q = moqc_broadcast_consumer_query_info(c, "late", &err);
+  assert_int_equal(moqc_broadcast_producer_finish(b), MOQC_OK);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_ERR_NOT_FOUND);
+  moqc_track_info_query_del(q);
+  assert_null(moqc_broadcast_consumer_query_info(c, "later", &err));
+  assert_int_equal(err, MOQC_ERR_CLOSED);
+  /* existing tracks stay queryable */
+  q = moqc_broadcast_consumer_query_info(c, "audio", &err);
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  moqc_track_info_query_del(q);
+  moqc_track_producer_del(tmic);
+  moqc_track_producer_del(t);
+  moqc_broadcast_consumer_del(c);
+  moqc_broadcast_producer_del(b);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_subscribe),
       cmocka_unit_test(test_requests_accept_reject),
       cmocka_unit_test(test_abort_cascades),
       cmocka_unit_test(test_dropped_vs_finished),
+      cmocka_unit_test(test_info_query),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

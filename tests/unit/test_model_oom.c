@@ -94,6 +94,9 @@ static void scenario(void) {
   moqc_track_consumer *tc = front ? moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL)
                                   : NULL;
   moqc_track_consumer *rq = bc ? moqc_broadcast_consumer_subscribe(bc, "r", NULL, NULL) : NULL;
+  /* info queries: through the front (asks the source) and on the source */
+  moqc_track_info_query *iq = front ? moqc_broadcast_consumer_query_info(front, "r", NULL) : NULL;
+  moqc_track_info_query *iq2 = bc ? moqc_broadcast_consumer_query_info(bc, "v", NULL) : NULL;
   moqc_env_run(env);
   write_groups(tp, 3);
   moqc_env_run(env);
@@ -103,6 +106,13 @@ static void scenario(void) {
     moqc_track_producer *rt = moqc_track_request_accept(req, NULL);
     if (!rt) moqc_track_request_reject(req, MOQC_CODE_NOT_FOUND);
     write_groups(rt, 1);
+    moqc_group_producer *gp = NULL;
+    if (rt && moqc_track_producer_create_group(rt, 3, &gp) == MOQC_OK) { /* a gap: 1, 2 */
+      moqc_group_producer_finish(gp);
+      moqc_group_producer_del(gp);
+    }
+    if (rt) moqc_track_producer_finish_at(rt, 6); /* awaits 4, 5 too */
+    moqc_env_run(env);
     drain_track(rq);
     moqc_track_producer_del(rt);
   }
@@ -114,6 +124,10 @@ static void scenario(void) {
   }
   moqc_env_run(env);
   drain_track(tc);
+  moqc_track_info info;
+  if (iq) moqc_track_info_query_get(iq, &info);
+  moqc_group_consumer *fg = NULL; /* falls through to the source's cache */
+  if (tc && moqc_track_consumer_fetch_group(tc, 0, &fg) == MOQC_OK) moqc_group_consumer_del(fg);
   /* the source drops; another takes over within the linger */
   moqc_broadcast_consumer_del(bc);
   moqc_track_producer_del(tp);
@@ -131,6 +145,8 @@ static void scenario(void) {
   moqc_announce ann;
   while (oc && moqc_origin_consumer_next(oc, &ann) == MOQC_OK) {
   }
+  moqc_track_info_query_del(iq);
+  moqc_track_info_query_del(iq2);
   moqc_track_consumer_del(rq);
   moqc_track_consumer_del(tc);
   moqc_broadcast_consumer_del(front);

@@ -1,5 +1,7 @@
 /* Unit tests: src/model/origin*.c and front.c (announcements, routing,
  * replacement, lingering takeover, views). */
+#include <stdio.h>
+
 #include "test_model_common.h"
 
 #define SEC 1000000000ULL
@@ -463,6 +465,403 @@ static void test_scope_and_root(void **state) {
   moqc_env_del(env);
 }
 
+
+/* An on-demand source: a broadcast with requests enabled, published at path. */
+typedef struct odpub {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+} odpub;
+
+static odpub odpub_new(moqc_env *env, moqc_origin *o, const char *path) {
+  odpub p;
+  p.bp = moqc_broadcast_producer_new(env);
+  assert_non_null(p.bp);
+  moqc_broadcast_producer_enable_requests(p.bp, true);
+  p.bc = moqc_broadcast_producer_consume(p.bp);
+  assert_int_equal(moqc_origin_publish(o, path, p.bc, NULL), MOQC_OK);
+  return p;
+}
+
+static void odpub_del(odpub *p) {
+  moqc_broadcast_consumer_del(p->bc);
+  moqc_broadcast_producer_del(p->bp);
+}
+
+static moqc_track_request *next_req(moqc_broadcast_producer *bp, const char *name) {
+  moqc_track_request *r = NULL;
+  assert_int_equal(moqc_broadcast_producer_next_request(bp, &r), MOQC_OK);
+  assert_string_equal(moqc_track_request_name(r), name);
+  return r;
+}
+
+static const moqc_track_info k_info = {9, true, 700, 90000};
+
+static void expect_info(moqc_track_info_query *q, const moqc_track_info *want) {
+  moqc_track_info got;
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  assert_int_equal(got.priority, want->priority);
+  assert_int_equal(got.ordered, want->ordered);
+  assert_int_equal(got.latency_max_ms, want->latency_max_ms);
+  assert_int_equal(got.timescale, want->timescale);
+}
+
+/* A front track learns the source's info at the accept, before any group. */
+static void test_front_info_on_accept(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  odpub p = odpub_new(env, o, "room/a");
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, "room/a", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, "v", NULL, NULL);
+  assert_non_null(tc);
+  assert_false(moqc_track_consumer_info_known(tc));
+  int n = 0;
+  moqc_track_consumer_set_waker(tc, tm_count, &n);
+  moqc_env_run(env);
+  moqc_track_producer *tp = moqc_track_request_accept(next_req(p.bp, "v"), &k_info);
+  moqc_env_run(env);
+  assert_true(moqc_track_consumer_info_known(tc));
+  assert_int_equal(moqc_track_consumer_info(tc)->timescale, 90000);
+  assert_int_equal(moqc_track_consumer_info(tc)->latency_max_ms, 700);
+  assert_int_equal(n, 1); /* woken: the info is news */
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+  /* an existing source track: known at subscribe */
+  moqc_track_consumer *tc2 = moqc_broadcast_consumer_subscribe(bc, "v", NULL, NULL);
+  assert_true(moqc_track_consumer_info_known(tc2));
+  moqc_track_consumer_del(tc2);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_consumer *bc2 = moqc_origin_request(o, "room/a", NULL);
+  tc = moqc_broadcast_consumer_subscribe(bc2, "v", NULL, NULL);
+  assert_true(moqc_track_consumer_info_known(tc));
+  assert_int_equal(moqc_track_consumer_info(tc)->timescale, 90000);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc2);
+  moqc_track_producer_del(tp);
+  odpub_del(&p);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* Info queries through the origin: no demand upstream, answered at accept,
+ * and switching to a subscription when a consumer comes. */
+static void test_front_info_query(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  odpub p = odpub_new(env, o, "room/a");
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, "room/a", NULL);
+  int err = 0;
+  moqc_track_info_query *q = moqc_broadcast_consumer_query_info(bc, "v", &err);
+  assert_non_null(q);
+  assert_int_equal(err, MOQC_OK);
+  assert_string_equal(moqc_track_info_query_name(q), "v");
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_AGAIN);
+  int n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  moqc_env_run(env);
+  assert_int_equal(n, 0);
+  moqc_track_request *r = next_req(p.bp, "v");
+  moqc_track_producer *tp = moqc_track_request_accept(r, &k_info);
+  assert_int_equal(moqc_track_producer_demand(tp).consumers, 0); /* nobody subscribed */
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  expect_info(q, &k_info);
+  /* a second query is answered at once (the front track has it) */
+  moqc_track_info_query *q2 = moqc_broadcast_consumer_query_info(bc, "v", &err);
+  expect_info(q2, &k_info);
+  moqc_track_info_query_del(q2);
+  /* a subscriber while the query is held: now the source sees demand */
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.priority = 4;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, "v", &sub, &err);
+  assert_non_null(tc);
+  assert_int_equal(moqc_track_producer_demand(tp).consumers, 1);
+  assert_int_equal(moqc_track_producer_demand(tp).aggregate.priority, 4);
+  tm_group1(tp, "g0");
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  moqc_track_consumer_del(tc);
+  assert_int_equal(moqc_track_producer_demand(tp).consumers, 0);
+  expect_info(q, &k_info);
+  moqc_track_info_query_del(q);
+  /* queries on an existing source track: known at once, never any demand */
+  int dw = 0;
+  moqc_track_producer_set_waker(tp, tm_count, &dw);
+  moqc_env_run(env);
+  dw = 0;
+  q = moqc_broadcast_consumer_query_info(bc, "v", &err);
+  expect_info(q, &k_info);
+  moqc_track_info_query_del(q);
+  moqc_env_run(env);
+  assert_int_equal(dw, 0);
+  /* a query then a subscriber then the subscriber leaving, all before the
+   * accept: the upstream subscription comes and goes, the query stays */
+  q = moqc_broadcast_consumer_query_info(bc, "w", &err);
+  assert_non_null(q);
+  tc = moqc_broadcast_consumer_subscribe(bc, "w", NULL, &err);
+  assert_non_null(tc);
+  moqc_track_consumer_del(tc);
+  moqc_env_run(env);
+  r = next_req(p.bp, "w");
+  moqc_track_producer *tw = moqc_track_request_accept(r, &k_info);
+  assert_int_equal(moqc_track_producer_demand(tw).consumers, 0);
+  moqc_env_run(env);
+  expect_info(q, &k_info);
+  /* the publisher drops the track it saw no demand for: the info stays */
+  moqc_track_producer_del(tw);
+  moqc_env_run(env);
+  expect_info(q, &k_info);
+  moqc_track_info_query_del(q);
+  /* rejected upstream: the query reads the code */
+  q = moqc_broadcast_consumer_query_info(bc, "x", &err);
+  moqc_env_run(env);
+  moqc_track_request_reject(next_req(p.bp, "x"), MOQC_CODE_APP_BASE + 3);
+  moqc_env_run(env);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_track_info_query_code(q), MOQC_CODE_APP_BASE + 3);
+  moqc_track_info_query_del(q);
+  /* unpublished while asking: CLOSED */
+  q = moqc_broadcast_consumer_query_info(bc, "y", &err);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_AGAIN);
+  assert_int_equal(moqc_origin_unpublish(o, "room/a"), MOQC_OK);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_CLOSED);
+  moqc_track_info_query_del(q);
+  assert_null(moqc_broadcast_consumer_query_info(bc, "z", &err));
+  assert_int_equal(err, MOQC_ERR_CLOSED);
+  moqc_broadcast_consumer_del(bc);
+  moqc_track_producer_del(tp);
+  odpub_del(&p);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* A query made while the path lingers is answered by the takeover source. */
+static void test_front_info_query_linger(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 5 * SEC);
+  pub a = pub_new(env);
+  assert_int_equal(moqc_origin_publish(o, "live", a.bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer *bc = moqc_origin_request(o, "live", NULL);
+  int err = 0;
+  assert_null(moqc_broadcast_consumer_query_info(bc, "nope", &err));
+  assert_int_equal(err, MOQC_ERR_NOT_FOUND);
+  pub_drop(&a);
+  moqc_env_run(env);
+  moqc_track_info_query *q = moqc_broadcast_consumer_query_info(bc, "v", &err);
+  assert_non_null(q);
+  int n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_AGAIN);
+  moqc_broadcast_producer *bp = moqc_broadcast_producer_new(env);
+  moqc_track_producer *tp = moqc_broadcast_producer_create_track(bp, "v", &k_info, NULL);
+  moqc_broadcast_consumer *src = moqc_broadcast_producer_consume(bp);
+  assert_int_equal(moqc_origin_publish(o, "live", src, NULL), MOQC_OK);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  expect_info(q, &k_info);
+  assert_int_equal(moqc_track_producer_demand(tp).consumers, 0);
+  moqc_track_info_query_del(q);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_consumer_del(src);
+  moqc_track_producer_del(tp);
+  moqc_broadcast_producer_del(bp);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* fetch_group on a front track falls through to the source's cache, also
+ * through a chain of two origins. */
+static void test_front_fetch_falls_through(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o1 = origin_new(env, 0);
+  moqc_origin *o2 = origin_new(env, 0);
+  pub a = pub_new(env);
+  for (int i = 0; i < 5; i++) tm_group1(a.tp, i == 1 ? "one" : "x");
+  assert_int_equal(moqc_origin_publish(o1, "p", a.bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f1 = moqc_origin_request(o1, "p", NULL);
+  assert_int_equal(moqc_origin_publish(o2, "p", f1, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f2 = moqc_origin_request(o2, "p", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(f2, "v", NULL, NULL);
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 4); /* the latest only */
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 1, &g), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(g), 1);
+  tm_expect_frame(g, "one");
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 4, &g), MOQC_OK); /* its own */
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 9, &g), MOQC_ERR_NOT_FOUND);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(f2);
+  moqc_broadcast_consumer_del(f1);
+  pub_drop(&a);
+  moqc_origin_unref(o2);
+  moqc_origin_unref(o1);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* The source finishing at 5 with 2 and 3 still on their way: the front track
+ * does not end before they are forwarded. */
+static void test_front_finish_at_waits(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  pub a = pub_new(env);
+  assert_int_equal(moqc_origin_publish(o, "p", a.bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f = moqc_origin_request(o, "p", NULL);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(f, "v", &from0, NULL);
+  moqc_group_producer *gp = NULL;
+  for (uint64_t s = 0; s < 5; s++) {
+    if (s == 2 || s == 3) continue;
+    assert_int_equal(moqc_track_producer_create_group(a.tp, s, &gp), MOQC_OK);
+    moqc_group_producer_finish(gp);
+    moqc_group_producer_del(gp);
+  }
+  assert_int_equal(moqc_track_producer_finish_at(a.tp, 5), MOQC_OK);
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  tm_expect_group_del(tc, 1);
+  tm_expect_group_del(tc, 4);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+  assert_int_equal(moqc_track_producer_create_group(a.tp, 3, &gp), MOQC_OK);
+  moqc_group_producer_finish(gp);
+  moqc_group_producer_del(gp);
+  assert_int_equal(moqc_track_producer_create_group(a.tp, 2, &gp), MOQC_OK);
+  moqc_group_producer_finish(gp);
+  moqc_group_producer_del(gp);
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 3);
+  tm_expect_group_del(tc, 2);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_final(tc), 5);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(f);
+  pub_drop(&a);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+
+/* Queries through two chained origins, and a source that finishes while a
+ * query is pending (taken request: answered; queued request: NotFound). */
+static void test_front_info_query_chain_and_end(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o1 = origin_new(env, 0);
+  moqc_origin *o2 = origin_new(env, 0);
+  odpub p = odpub_new(env, o1, "p");
+  moqc_broadcast_consumer *f1 = moqc_origin_request(o1, "p", NULL);
+  assert_int_equal(moqc_origin_publish(o2, "p", f1, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f2 = moqc_origin_request(o2, "p", NULL);
+  int err = 0;
+  moqc_track_info_query *q = moqc_broadcast_consumer_query_info(f2, "v", &err);
+  moqc_track_info_query *qx = moqc_broadcast_consumer_query_info(f2, "x", &err);
+  assert_non_null(q);
+  assert_non_null(qx);
+  int n = 0;
+  moqc_track_info_query_set_waker(q, tm_count, &n);
+  moqc_track_info_query_set_waker(qx, tm_count, &n);
+  moqc_env_run(env);
+  moqc_track_request *r = next_req(p.bp, "v"); /* taken; "x" stays queued */
+  moqc_broadcast_producer_finish(p.bp); /* "x" is rejected with NotFound */
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  assert_int_equal(moqc_track_info_query_get(qx, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_info_query_get(q, NULL), MOQC_ERR_AGAIN);
+  moqc_track_producer *tp = moqc_track_request_accept(r, &k_info);
+  assert_non_null(tp);
+  moqc_env_run(env);
+  assert_int_equal(n, 2);
+  expect_info(q, &k_info);
+  assert_int_equal(moqc_track_producer_demand(tp).consumers, 0);
+  moqc_track_info_query_del(qx);
+  moqc_track_info_query_del(q);
+  moqc_track_producer_del(tp);
+  moqc_broadcast_consumer_del(f2);
+  moqc_broadcast_consumer_del(f1);
+  odpub_del(&p);
+  moqc_origin_unref(o2);
+  moqc_origin_unref(o1);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* Many paths: publish, route, unpublish in any order (the path index grows
+ * and chains stay consistent). */
+static void test_many_paths(void **state) {
+  (void)state;
+  enum { N = 600 };
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  moqc_broadcast_producer *bp = moqc_broadcast_producer_new(env);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp);
+  char path[64];
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "room/%d/cam", i);
+    assert_int_equal(moqc_origin_publish(o, path, bc, NULL), MOQC_OK);
+  }
+  /* every path is routable, its neighbours are not */
+  int err = 0;
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "room/%d/cam", i);
+    moqc_broadcast_consumer *f = moqc_origin_request(o, path, &err);
+    assert_non_null(f);
+    moqc_broadcast_consumer_del(f);
+    snprintf(path, sizeof path, "room/%d/mic", i);
+    assert_null(moqc_origin_request(o, path, &err));
+    assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  }
+  /* unpublish every third, from the end */
+  for (int i = N - 1; i >= 0; i--) {
+    if (i % 3) continue;
+    snprintf(path, sizeof path, "room/%d/cam", i);
+    assert_int_equal(moqc_origin_unpublish(o, path), MOQC_OK);
+    assert_int_equal(moqc_origin_unpublish(o, path), MOQC_ERR_NOT_FOUND);
+  }
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "room/%d/cam", i);
+    moqc_broadcast_consumer *f = moqc_origin_request(o, path, &err);
+    if (i % 3 == 0) {
+      assert_null(f);
+    } else {
+      assert_non_null(f);
+      moqc_broadcast_consumer_del(f);
+    }
+  }
+  /* a late consumer hears the rest in publish order */
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "room");
+  for (int i = 0; i < N; i++) {
+    if (i % 3 == 0) continue;
+    snprintf(path, sizeof path, "room/%d/cam", i);
+    expect_ann(oc, path, true);
+  }
+  expect_no_ann(oc);
+  /* re-publishing an unpublished path works; replacing a live one too */
+  assert_int_equal(moqc_origin_publish(o, "room/0/cam", bc, NULL), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(o, "room/1/cam", bc, NULL), MOQC_OK);
+  expect_ann(oc, "room/0/cam", true);
+  expect_ann(oc, "room/1/cam", false);
+  expect_ann(oc, "room/1/cam", true);
+  moqc_origin_consumer_del(oc);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_producer_del(bp);
+  moqc_origin_unref(o); /* withdraws everything left */
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_announce_order_and_prefixes),
@@ -473,6 +872,13 @@ int main(void) {
       cmocka_unit_test(test_linger_expiry),
       cmocka_unit_test(test_linger_zero_propagates_code),
       cmocka_unit_test(test_scope_and_root),
+      cmocka_unit_test(test_front_info_on_accept),
+      cmocka_unit_test(test_front_info_query),
+      cmocka_unit_test(test_front_info_query_linger),
+      cmocka_unit_test(test_front_fetch_falls_through),
+      cmocka_unit_test(test_front_finish_at_waits),
+      cmocka_unit_test(test_front_info_query_chain_and_end),
+      cmocka_unit_test(test_many_paths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -632,6 +632,84 @@ static void test_finish_gaps_bounded(void **state) {
   moqc_env_del(env);
 }
 
+/* complete() ends the wait at once; a jump over more than 64 sequences is a
+ * discontinuity, not groups in flight. */
+static void test_finish_complete_and_discontinuity(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  create1(t, 2, "2");
+  assert_int_equal(moqc_track_producer_finish_at(t, 3), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  tm_expect_group_del(c, 2);
+  expect_again(c);
+  int n = 0;
+  moqc_track_consumer_set_waker(c, tm_count, &n);
+  assert_int_equal(moqc_track_producer_complete(t), MOQC_OK);
+  assert_int_equal(moqc_track_producer_complete(t), MOQC_OK);
+  moqc_env_run(env);
+  assert_int_equal(n, 1);
+  expect_closed(c);
+  assert_int_equal(moqc_track_consumer_final(c), 3);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_abort(t, MOQC_CODE_CANCEL);
+  assert_int_equal(moqc_track_producer_complete(t), MOQC_ERR_STATE);
+  moqc_track_producer_del(t);
+
+  /* complete without a final: finish + nothing awaited */
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  create1(t, 3, "3");
+  assert_int_equal(moqc_track_producer_complete(t), MOQC_OK);
+  assert_int_equal(moqc_track_consumer_final(c), 4);
+  tm_expect_group_del(c, 0);
+  tm_expect_group_del(c, 3);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* 0..19 then 1000..1002 (a restart at a new sequence): 20..999 are not
+   * awaited, a small gap after the jump still is */
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  for (uint64_t s = 0; s < 20; s++) create1(t, s, "a");
+  create1(t, 1000, "b");
+  create1(t, 1002, "b");
+  assert_int_equal(moqc_track_producer_finish_at(t, 1003), MOQC_OK);
+  for (uint64_t s = 0; s < 20; s++) tm_expect_group_del(c, s);
+  tm_expect_group_del(c, 1000);
+  tm_expect_group_del(c, 1002);
+  expect_again(c); /* 1001 */
+  create1(t, 1001, "b");
+  tm_expect_group_del(c, 1001);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+
+  /* the same bound for the tail of finish_at: 64 awaited, 65 not */
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  assert_int_equal(moqc_track_producer_finish_at(t, 65), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  expect_again(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  t = track_new(env, 5000);
+  c = moqc_track_producer_consume(t, &from0);
+  create1(t, 0, "0");
+  assert_int_equal(moqc_track_producer_finish_at(t, 66), MOQC_OK);
+  tm_expect_group_del(c, 0);
+  expect_closed(c);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_out_of_order_arrival),
@@ -647,6 +725,7 @@ int main(void) {
       cmocka_unit_test(test_finish_at_waits_for_gaps),
       cmocka_unit_test(test_finish_gaps_given_up),
       cmocka_unit_test(test_finish_gaps_bounded),
+      cmocka_unit_test(test_finish_complete_and_discontinuity),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
