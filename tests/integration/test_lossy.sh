@@ -28,12 +28,19 @@ for v in ${IT_VERSIONS:-moq-lite-03 moq-lite-04 moq-lite-05}; do
   base=$(it_sessions_total)
   for s in 1 2 3; do
     it_bg "sub-$v-$s" "${MOQC[@]}" subscribe --url "https://127.0.0.1:$SUB_PORT/$room" --broadcast b \
-      --version "$v" --start-group 0 --wait 60s --reorder 5s
+      --version "$v" --start-group 0 --wait 60s --reorder 5s --count 400
   done
   it_wait_sessions_total $((base + 3)) 60 # handshakes through loss can take a while
-  IT_STDIN=$IT_TMP/data.txt it_bg "pub-$v" "${MOQC[@]}" publish \
+  # The publisher's stdin stays open until every subscriber has all 400 lines:
+  # through 5% loss a subscriber's announcement or SUBSCRIBE can arrive well
+  # after the first one, and it must still find the broadcast live (a finished
+  # broadcast is gone; live data is not history).
+  it_fifo "pub-$v" 6
+  IT_STDIN=$IT_TMP/pub-$v.fifo it_bg "pub-$v" "${MOQC[@]}" publish \
     --url "https://127.0.0.1:$PUB_PORT/$room" --broadcast b --version "$v" --group-frames 5 \
     --wait-subscriber --drain 30s
+  (cat "$IT_TMP/data.txt" >&6) &
+  writer=$!
   ok=1
   for s in 1 2 3; do
     it_wait "sub-$v-$s" 90
@@ -44,6 +51,9 @@ for v in ${IT_VERSIONS:-moq-lite-03 moq-lite-04 moq-lite-05}; do
       it_check_fail "$v: subscriber $s output differs ($(wc -l <"$IT_TMP/sub-$v-$s.out") of 400 lines)"; ok=0
     fi
   done
+  kill "$writer" 2>/dev/null
+  wait "$writer" 2>/dev/null
+  exec 6>&- # EOF: the publisher finishes the track and exits
   it_wait "pub-$v" 60 || { it_check_fail "$v: publisher exited $?"; ok=0; }
   [ "$ok" = 1 ] && it_log "$v: 3 subscribers got all 400 frames through 5% loss + reordering"
 done
