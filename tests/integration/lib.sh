@@ -161,6 +161,22 @@ it_relay_start() {
   MOQC=("$MOQC_BIN" --tls-fingerprint "$FP")
   [ -n "${IT_VERSION:-}" ] && MOQC+=(--version "$IT_VERSION")
   it_log "relay pid $RELAY_PID udp $RELAY_PORT http ${HTTP_PORT:-none}"
+  CLIENT_PORT=$RELAY_PORT
+  [ "${IT_LOSSY:-0}" = 1 ] && it_lossy_start
+}
+
+# IT_LOSSY=1: every client reaches the relay through a UDP forwarder that drops
+# IT_DROP (5%) and reorders IT_REORDER (5%) of the datagrams in both
+# directions (seeded, so a failure replays); it_url points at the forwarder.
+# ctest runs the delivery tests a second time this way (integration-lossy.*).
+it_lossy_start() {
+  local fwd
+  fwd=$(it_helper udpfwd) || it_fail "cannot build udpfwd"
+  it_bg lossyfwd "$fwd" --to "127.0.0.1:$RELAY_PORT" --drop "${IT_DROP:-0.05}" \
+    --reorder "${IT_REORDER:-0.05}" --seed "${IT_SEED:-7}" --max-seconds 280
+  it_wait_for "$IT_TMP/lossyfwd.out" '^port ' 10 || it_fail "lossy forwarder did not start"
+  CLIENT_PORT=$(sed -n 's/^port //p' "$IT_TMP/lossyfwd.out")
+  it_log "clients go through a lossy forwarder on udp $CLIENT_PORT (drop ${IT_DROP:-0.05}, reorder ${IT_REORDER:-0.05})"
 }
 
 # it_relay_stop [NAME]: SIGTERM; the relay must exit 0 within 10 s, ASan-clean.
@@ -181,7 +197,7 @@ it_clients_clean() {
   done
 }
 
-it_url() { echo "https://127.0.0.1:$RELAY_PORT/${1:-}"; }
+it_url() { echo "https://127.0.0.1:${CLIENT_PORT:-$RELAY_PORT}/${1:-}"; }
 
 # moqc with TLS pinned to the relay's certificate (foreground use; it_bg takes
 # "${MOQC[@]}" instead).

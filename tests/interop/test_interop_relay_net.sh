@@ -5,14 +5,17 @@
 #                                                   with MOQC_INTEROP_LIB=lite)
 #
 # One moqc-relay (ASan build: it must exit 0 on SIGTERM with a clean stderr), and per version:
-#   js->c   JS publishes 300 mixed frames (UTF-8, binary, empty, 30000 bytes) in 12 groups;
-#           `moqc subscribe` (started first) must print them byte for byte.
-#   c->js   `moqc publish --wait-subscriber` publishes the same frames (groups of 10); the JS
-#           subscriber (connected first) must get them byte for byte (base64 compare).
+#   js->c   JS publishes 300 mixed frames (UTF-8, binary, empty, 30000 bytes) in 12 groups and
+#           closes the track; `moqc subscribe` (started first) must print them byte for byte and
+#           exit at the track's clean end.
+#   c->js   `moqc publish --wait-subscriber` publishes the same frames (groups of 10), then EOF;
+#           the JS subscriber (connected first) must get them byte for byte (base64 compare) and
+#           then the track's end.
 #           @moq/lite: the subscriber idles 3 s after connecting, then the publisher pauses 3 s
 #           after half the frames, so the connection must stay usable > 6 s: the relay's
 #           handling of its Probe stream is exercised (a reset kills the whole connection).
-#   js<->js JS publisher and JS subscriber (two connections, same browser) through the relay.
+#   js<->js JS publisher and JS subscriber (two connections, same browser) through the relay,
+#           frames then the track's end.
 # Every JS run forces the version (--version lite-0N) and checks what was negotiated
 # (--expect-version and --expect-protocol), and so does the relay's /metrics per version.
 # Then across libraries and versions (the relay translates):
@@ -64,11 +67,12 @@ js_run() {
 # ---- js->c: JS publishes, moqc subscribes ------------------------------------------------
 case_js_to_c() {
   local lib=$1 v=$2 b="$1-$2/js2c" rc=0
+  # No --count: moqc subscribe must also see the track's clean end.
   interop_bg "sub-$lib-$v" timeout 60 "$MOQC_BIN" subscribe --url "$RELAY_URL/anon" --tls-fingerprint "$RELAY_FP" \
-    --version "moq-lite-$v" --broadcast "$b" --track t --count "$N" --start-group 0 --wait 40s
+    --version "moq-lite-$v" --broadcast "$b" --track t --start-group 0 --wait 40s
   local sub=$BG_PID
   js_run "pub-$lib-$v" --lib "$lib" --version "lite-$v" --mode publish --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" \
-    --broadcast "$b" --track t --encoding base64 --frames "$FRAMES_B64" --group-frames 25 \
+    --broadcast "$b" --track t --encoding base64 --frames "$FRAMES_B64" --group-frames 25 --finish-track \
     --expect-version "moq-lite-$v" --expect-protocol "moq-lite-$v" --timeout 40 || rc=$?
   [ "$rc" = 0 ] || interop_case_fail "js->c $lib lite-$v: JS publisher failed (exit $rc)" "$T/pub-$lib-$v.json"
   rc=0
@@ -78,7 +82,7 @@ case_js_to_c() {
   elif ! cmp -s "$T/sub-$lib-$v.out" "$T/frames.bin"; then
     interop_case_fail "js->c $lib lite-$v: moqc subscribe printed other bytes ($(cmp "$T/sub-$lib-$v.out" "$T/frames.bin" 2>&1 | head -n 1); $(wc -c <"$T/sub-$lib-$v.out") of $(wc -c <"$T/frames.bin") bytes)" "$T/pub-$lib-$v.json"
   else
-    echo "[$(secs)s] ok js->c   $lib lite-$v: $N frames byte for byte ($(interop_field "$(cat "$T/pub-$lib-$v.json")" version))"
+    echo "[$(secs)s] ok js->c   $lib lite-$v: $N frames byte for byte, then the track's clean end"
   fi
 }
 
@@ -96,7 +100,7 @@ case_c_to_js() {
     [ "$v" = 05 ] || { purl=moqt://127.0.0.1:$RELAY_PORT/; pb=anon/$b; }
   fi
   interop_bg "jsub-$lib-$v-$transport" node "$INTEROP_DIR/run.mjs" --lib "$lib" --version "lite-$v" --mode subscribe \
-    --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" --broadcast "$b" --track t --encoding base64 --count "$N" \
+    --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" --broadcast "$b" --track t --encoding base64 --count 0 \
     --expect-frames "$FRAMES_B64" --expect-version "moq-lite-$v" --expect-protocol "moq-lite-$v" --timeout $((2 * idle + 40))
   local js=$BG_PID
   if ! interop_wait_grep "$T/jsub-$lib-$v-$transport.err" '"event":"connected"' 30 "$js"; then
@@ -120,14 +124,15 @@ case_c_to_js() {
   else
     timeout 30 cat "$T/frames.bin" >&7 || true
   fi
-  # stdin stays open (the track live) until the JS side has every frame: @moq/net stops reading
-  # groups once the SUBSCRIBE stream ends (see test_demo_page.sh).
-  interop_wait_pid "$js" $((2 * idle + 45)) || rc=$?
+  # EOF at once: the track ends right after its last group. The JS subscriber (--count 0) reads
+  # until the track's end and must still have every frame (the JS clients stop reading groups
+  # the moment the subscribe stream FINs, so the relay holds that FIN back a little).
   exec 7>&-
+  interop_wait_pid "$js" $((2 * idle + 45)) || rc=$?
   if [ "$rc" != 0 ]; then
     interop_case_fail "c->js ($transport) $lib lite-$v: JS subscriber failed (exit $rc)" "$T/jsub-$lib-$v-$transport.out"
   else
-    echo "[$(secs)s] ok c->js   $lib lite-$v: $N frames byte for byte$([ "$transport" = quic ] && echo " (moqc over raw QUIC $purl)")$([ "$idle" -gt 0 ] && echo ", connected $((2 * idle))+ s (idle ${idle} s, then ${idle} s pause mid-track): Probe stream kept")"
+    echo "[$(secs)s] ok c->js   $lib lite-$v: $N frames byte for byte + end$([ "$transport" = quic ] && echo " (moqc over raw QUIC $purl)")$([ "$idle" -gt 0 ] && echo ", connected $((2 * idle))+ s (idle ${idle} s, then ${idle} s pause mid-track): Probe stream kept")"
   fi
   rc=0
   interop_wait_pid "$pub" 20 || rc=$?
@@ -139,11 +144,11 @@ case_pubsub() {
   local lib=$1 v=$2 rc=0
   js_run "pubsub-$lib-$v" --lib "$lib" --version "lite-$v" --mode pubsub --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" \
     --broadcast "$lib-$v/jsjs" --track t --encoding base64 --frames "$FRAMES_B64" --group-frames 30 \
-    --expect-frames "$FRAMES_B64" --expect-version "moq-lite-$v" --expect-protocol "moq-lite-$v" --timeout 40 || rc=$?
+    --finish-track --count 0 --expect-frames "$FRAMES_B64" --expect-version "moq-lite-$v" --expect-protocol "moq-lite-$v" --timeout 40 || rc=$?
   if [ "$rc" != 0 ]; then
     interop_case_fail "js<->js $lib lite-$v: pubsub failed (exit $rc)" "$T/pubsub-$lib-$v.json"
   else
-    echo "[$(secs)s] ok js<->js $lib lite-$v: $N frames byte for byte through the relay"
+    echo "[$(secs)s] ok js<->js $lib lite-$v: $N frames byte for byte + end, through the relay"
   fi
 }
 
@@ -154,15 +159,15 @@ case_cross() {
   local plib=$1 pv=$2 slib=$3 sv=$4 b="x-$1-$2-$3-$4" rc=0 name="x-$1$2-$3$4"
   interop_bg "$name-pub" node "$INTEROP_DIR/run.mjs" --lib "$plib" --version "lite-$pv" --mode publish \
     --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" --broadcast "$b" --track t --gen 60:3000 --group-frames 6 \
-    --expect-version "moq-lite-$pv" --expect-protocol "moq-lite-$pv" --timeout 40
+    --finish-track --expect-version "moq-lite-$pv" --expect-protocol "moq-lite-$pv" --timeout 40
   local pub=$BG_PID
   js_run "$name-sub" --lib "$slib" --version "lite-$sv" --mode subscribe --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" \
-    --broadcast "$b" --track t --summary --expect-gen 60:3000 --expect-version "moq-lite-$sv" \
+    --broadcast "$b" --track t --count 0 --summary --expect-gen 60:3000 --expect-version "moq-lite-$sv" \
     --expect-protocol "moq-lite-$sv" --timeout 35 || rc=$?
   if [ "$rc" != 0 ]; then
     interop_case_fail "cross $plib lite-$pv -> $slib lite-$sv: subscriber failed (exit $rc)" "$T/$name-sub.json"
   else
-    echo "[$(secs)s] ok cross   @moq/$plib lite-$pv -> @moq/$slib lite-$sv: 60 x 3000-byte frames (digests)"
+    echo "[$(secs)s] ok cross   @moq/$plib lite-$pv -> @moq/$slib lite-$sv: 60 x 3000-byte frames (digests) + end"
   fi
   rc=0
   interop_wait_pid "$pub" 20 || rc=$?
