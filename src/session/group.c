@@ -184,6 +184,7 @@ static group_in *gi_bind(sstream *ss, const struct moqc_lite_group *hdr) {
   frx_init(&gi->rx, g, rt->info.timescale);
   slist_push_back(&rt->groups, &gi->link);
   ss->owner = gi;
+  rt_group_bound(rt); /* a group after a FIN: extend the grace */
   return gi;
 }
 

@@ -14,6 +14,7 @@
 
 static void rt_close(rtrack *rt, uint64_t code);
 static void rb_destroy(rbcast *rb);
+static void rt_fin_apply(rtrack *rt);
 
 /* ---- remote broadcasts ---------------------------------------------------------- */
 
@@ -36,6 +37,7 @@ static void rb_free(sobj *o) {
 }
 
 static void rt_new(rbcast *rb, moqc_track_request *req);
+static void rt_fin_timeout(moqc_timer *tm, void *arg);
 
 static void rb_wake(void *arg) {
   rbcast *rb = arg;
@@ -177,6 +179,7 @@ static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;
   rt->draining = false; /* no re-entry from the groups cancelled below */
+  if (rt->fin_wait) rt_fin_apply(rt); /* the publisher did end it cleanly */
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
     sstream *ss = rt->info_ss;
@@ -380,6 +383,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->rb = rb;
   rt->req = req;
   rt->state = RT_INFO;
+  moqc_timer_init(&rt->fin_timer, rt_fin_timeout, rt);
   slist_init(&rt->groups);
   slist_init(&rt->op.link);
   slist_push_back(&rb->tracks, &rt->link);
@@ -438,6 +442,39 @@ void rt_info_end(sstream *ss, bool reset, uint64_t code) {
   rt_close(rt, reset ? code : MOQC_CODE_NOT_FOUND);
 }
 
+/* ---- end without a final: grace for groups in flight ------------------------------ */
+
+/* Finish the track at its live edge (the FIN's meaning on lite-03/04). */
+static void rt_fin_apply(rtrack *rt) {
+  rt->fin_wait = false;
+  moqc_timer_stop(rt->s->clock, &rt->fin_timer);
+  if (rt->tp && rt->state != RT_DONE) (void)moqc_track_producer_finish(rt->tp);
+  rt->state = RT_DONE;
+}
+
+static void rt_fin_timeout(moqc_timer *tm, void *arg) {
+  (void)tm;
+  rtrack *rt = arg;
+  moqc_session *s = rt->s;
+  sess_enter(s);
+  if (!s->closing && !rt->obj.dead && rt->fin_wait) {
+    rt_fin_apply(rt);
+    rt_group_done(rt);
+  }
+  sess_exit(s);
+}
+
+void rt_group_bound(rtrack *rt) {
+  if (!rt->fin_wait) return;
+  moqc_session *s = rt->s;
+  uint64_t rtt_ns = 0, rate = 0;
+  if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
+  uint64_t at = sess_now(s) + SESS_SUB_FIN_GRACE_NS + 2 * rtt_ns;
+  if (at > rt->fin_deadline) at = rt->fin_deadline;
+  moqc_timer_stop(s->clock, &rt->fin_timer);
+  (void)moqc_timer_start(s->clock, &rt->fin_timer, at);
+}
+
 /* ---- subscribe responses ------------------------------------------------------------ */
 
 int rt_sub_process(sstream *ss) {
@@ -494,6 +531,16 @@ void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   rt->sub_ss = NULL;
   ss_fin(ss);
   ss_release(ss);
+  if (!rt->end_seen && rt->tp && rt->state != RT_DONE) {
+    /* No final sequence (lite-03/04): "every group is accounted for" does
+     * not hold for every publisher -- @moq/lite and @moq/net FIN the
+     * subscribe stream as soon as their track closes, before the group
+     * streams are even opened. Keep accepting groups for a grace period. */
+    rt->fin_wait = true;
+    rt->fin_deadline = sess_now(s) + SESS_SUB_FIN_MAX_NS;
+    rt_group_bound(rt);
+    return;
+  }
   if (rt->tp && rt->state != RT_DONE) {
     /* An end the model refuses (at or below the live edge): plain finish. */
     if (!rt->end_seen || moqc_track_producer_finish_at(rt->tp, rt->end_group) != MOQC_OK)

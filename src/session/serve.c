@@ -382,7 +382,7 @@ static void ps_send_end(pub_sub *ps, uint64_t final) {
  * group stream's close before FIN; otherwise the FIN, on a control stream sent
  * ahead of data, would overtake the last groups). */
 static void ps_maybe_fin(pub_sub *ps) {
-  if (!ps->track_done || ps->fin_sent || !ps->ss) return;
+  if (!ps->track_done || ps->fin_sent || ps->fin_waiting || !ps->ss) return;
   for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
     group_out *go = SLIST_ENTRY(it, group_out, link);
     if (!go_delivered(go)) return;
@@ -393,8 +393,28 @@ static void ps_maybe_fin(pub_sub *ps) {
     if (final == MOQC_GROUP_NONE) final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
     ps_send_end(ps, final);
   }
-  ps->fin_sent = true;
-  ss_fin(ps->ss);
+  /* The FIN itself lingers (SESS_PUB_FIN_LINGER_NS): the JS clients drop
+   * whatever they have not read yet of a track once its FIN arrives. */
+  uint64_t rtt_ns = 0, rate = 0;
+  if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
+  ps->fin_waiting = true;
+  uint64_t at = sess_now(s) + SESS_PUB_FIN_LINGER_NS + 2 * rtt_ns;
+  if (moqc_timer_start(s->clock, &ps->fin_timer, at) < 0) {
+    ps->fin_sent = true;
+    ss_fin(ps->ss);
+  }
+}
+
+static void ps_fin_timeout(moqc_timer *tm, void *arg) {
+  (void)tm;
+  pub_sub *ps = arg;
+  moqc_session *s = ps->ss->s;
+  sess_enter(s);
+  if (!s->closing && !ps->obj.dead && !ps->fin_sent) {
+    ps->fin_sent = true;
+    ss_fin(ps->ss);
+  }
+  sess_exit(s);
 }
 
 static void ps_abort(pub_sub *ps, uint64_t code) {
@@ -441,6 +461,7 @@ static void ps_wake(void *arg) {
 
 static void ps_destroy(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
+  moqc_timer_stop(s->clock, &ps->fin_timer);
   while (!slist_empty(&ps->groups))
     go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
   if (ps->tc) moqc_track_consumer_del(ps->tc);
@@ -530,6 +551,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps->tc = tc;
   ps->latest_seq = MOQC_GROUP_NONE;
   ps->latency_ms = effective_latency(&sub, tc);
+  moqc_timer_init(&ps->fin_timer, ps_fin_timeout, ps);
   slist_init(&ps->groups);
   slist_push_back(&s->pub_subs, &ps->link);
   s->n_served++;

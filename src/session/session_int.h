@@ -44,6 +44,17 @@
 #define SESS_TICK_NS (100u * 1000u * 1000u)     /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
 #define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u)     /* FETCH: wait for the cache */
+/* A clean end of a subscription without a known final group (lite-03/04 FIN):
+ * group streams may still be on their way (the JS publishers FIN the subscribe
+ * stream before they even open them), so the track is finished only once no
+ * new group arrived for this long (+ 2 RTT), at most SESS_SUB_FIN_MAX_NS. */
+#define SESS_SUB_FIN_GRACE_NS (250u * 1000u * 1000u)
+#define SESS_SUB_FIN_MAX_NS (3ull * 1000u * 1000u * 1000u)
+/* Publisher side: the subscribe stream's FIN (track end) waits this long (+ 2
+ * RTT) after the last group was acknowledged. @moq/net (and @moq/lite) stop
+ * reading a track's groups the moment they see that FIN, and an acknowledged
+ * group stream may not have reached the application yet. */
+#define SESS_PUB_FIN_LINGER_NS (200u * 1000u * 1000u)
 
 #define DEF_MAX_STREAMS 1024u
 #define DEF_MAX_SUBSCRIPTIONS 256u
@@ -185,6 +196,8 @@ struct pub_sub {
   slist groups;        /* group_out */
   size_t n_groups, n_pending;
   bool start_sent, end_sent, track_done, fin_sent;
+  bool fin_waiting;    /* everything delivered; the FIN waits for fin_timer */
+  moqc_timer fin_timer;
 };
 
 struct pub_track {
@@ -254,6 +267,9 @@ struct rtrack {
   uint64_t end_group;        /* ... with this exclusive end */
   bool draining;             /* no consumer left, but the track is complete:
                                 let the last groups land, then close */
+  bool fin_wait;             /* clean FIN without a final: groups may still come */
+  uint64_t fin_deadline;     /* ... until this (SESS_SUB_FIN_MAX_NS after the FIN) */
+  moqc_timer fin_timer;
   moqc_subscription sent;    /* last parameters sent upstream */
   slist groups;              /* group_in */
 };
@@ -439,6 +455,8 @@ void rb_drop_all(moqc_session *s, uint64_t code);
 rtrack *rt_by_id(moqc_session *s, uint64_t id);
 /* A group of rt ended: a draining track may close now. */
 void rt_group_done(rtrack *rt);
+/* A group stream of this subscription was bound to a new group. */
+void rt_group_bound(rtrack *rt);
 int rt_info_process(sstream *ss);
 void rt_info_end(sstream *ss, bool reset, uint64_t code);
 int rt_sub_process(sstream *ss);
