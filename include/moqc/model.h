@@ -179,6 +179,11 @@ MOQC_API void moqc_group_producer_abort(moqc_group_producer *g, uint64_t code);
  * keeps reading it). The newest complete frame and an open chunked frame are
  * never dropped, so a reader that keeps up never lags. */
 MOQC_API void moqc_group_producer_set_max_bytes(moqc_group_producer *g, size_t max_bytes);
+/* Flag the group as a datagram: a hint that it is one small frame a session
+ * may send unreliably (lite-05: one DATAGRAM instead of a group stream, when
+ * it fits; a group stream otherwise). Set it before writing; relays set it on
+ * groups that arrived as datagrams. Read with moqc_group_consumer_is_datagram. */
+MOQC_API void moqc_group_producer_set_datagram(moqc_group_producer *g);
 
 /* A new consumer reading from frame 0 (even if it joins late). */
 MOQC_API moqc_group_consumer *moqc_group_producer_consume(moqc_group_producer *g);
@@ -214,6 +219,8 @@ MOQC_API uint64_t moqc_group_consumer_code(const moqc_group_consumer *c);
 MOQC_API uint64_t moqc_group_consumer_created_ns(const moqc_group_consumer *c);
 /* True once the group finished or was aborted (all frames known). */
 MOQC_API bool moqc_group_consumer_is_done(const moqc_group_consumer *c);
+/* True if the group was flagged a datagram (moqc_group_producer_set_datagram). */
+MOQC_API bool moqc_group_consumer_is_datagram(const moqc_group_consumer *c);
 
 /* ==========================================================================
  * Track: groups, delivered in arrival order (out of order allowed), cached.
@@ -275,6 +282,11 @@ MOQC_API int moqc_track_producer_insert_group(moqc_track_producer *t, moqc_group
 /* One-frame group convenience (append_group + write_frame + finish). */
 MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_slice *payload,
                                              uint64_t timestamp);
+/* The same, flagged a datagram (moqc_group_producer_set_datagram): sessions
+ * send it as one lite-05 DATAGRAM when the transport has datagrams and it
+ * fits (<= 1200 bytes encoded), else as an ordinary group stream. */
+MOQC_API int moqc_track_producer_write_datagram(moqc_track_producer *t, const moqc_slice *payload,
+                                                uint64_t timestamp);
 /* Clean end: the final (exclusive) sequence becomes highest+1. Lower-numbered
  * groups may still be created (groups arrive out of order). Idempotent (keeps
  * a final already set). MOQC_ERR_STATE if aborted.

@@ -221,6 +221,7 @@ typedef struct moqc_session_stats {
   uint64_t announces_received; /* ANNOUNCE active accepted */
   uint64_t announces_dropped;  /* loops, > 32 hops, caps */
   uint64_t datagrams_received;
+  uint64_t datagrams_sent;   /* groups sent as one lite-05 DATAGRAM */
   uint64_t probes_sent;
   /* Current values. */
   uint64_t streams_live;      /* streams the session still tracks */

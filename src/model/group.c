@@ -206,6 +206,8 @@ void moqc_group_producer_abort(moqc_group_producer *p, uint64_t code) {
   moqc_gstate_abort(p->g, code);
 }
 
+void moqc_group_producer_set_datagram(moqc_group_producer *p) { p->g->datagram = true; }
+
 void moqc_group_producer_set_max_bytes(moqc_group_producer *p, size_t max_bytes) {
   p->g->max_bytes = max_bytes;
   moqc_gstate_trim(p->g);

@@ -64,6 +64,7 @@ void moqc_group_consumer_del(moqc_group_consumer *c) {
 uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *c) { return c->g->sequence; }
 uint64_t moqc_group_consumer_created_ns(const moqc_group_consumer *c) { return c->g->created_ns; }
 bool moqc_group_consumer_is_done(const moqc_group_consumer *c) { return moqc_gstate_done(c->g); }
+bool moqc_group_consumer_is_datagram(const moqc_group_consumer *c) { return c->g->datagram; }
 
 uint64_t moqc_group_consumer_code(const moqc_group_consumer *c) {
   return c->g->aborted ? c->g->code : MOQC_CODE_CANCEL;

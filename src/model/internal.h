@@ -110,6 +110,7 @@ typedef struct moqc_gstate {
   size_t bytes;     /* payload bytes held by the ring */
   size_t max_bytes; /* byte cap */
   bool frame_open, finished, aborted;
+  bool datagram; /* flagged: a one-frame group a session may send as a datagram */
   uint64_t code;
   moqc_link consumers; /* moqc_group_consumer.node */
   moqc_link entries;   /* moqc_centry.gnode: caches holding this group */

@@ -230,6 +230,20 @@ int moqc_track_producer_write_frame(moqc_track_producer *p, const moqc_slice *pa
   return rc;
 }
 
+int moqc_track_producer_write_datagram(moqc_track_producer *p, const moqc_slice *payload,
+                                       uint64_t timestamp) {
+  moqc_group_producer *gp = NULL;
+  const moqc_tstate *t = p->t;
+  int rc = moqc_track_producer_create_group(
+      p, t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1, &gp);
+  if (rc) return rc;
+  moqc_group_producer_set_datagram(gp); /* before any consumer can look at it */
+  rc = moqc_group_producer_write_frame(gp, payload, timestamp);
+  if (!rc) rc = moqc_group_producer_finish(gp);
+  moqc_group_producer_del(gp); /* aborts it if the write failed */
+  return rc;
+}
+
 /* ---- end ---------------------------------------------------------------------------- */
 
 int moqc_track_producer_finish(moqc_track_producer *p) {

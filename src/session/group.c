@@ -275,6 +275,7 @@ void sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
   if (!rt || !rt->tp || rt->state != RT_LIVE) return; /* unknown: dropped */
   moqc_group_producer *g = NULL;
   if (moqc_track_producer_create_group(rt->tp, d.sequence, &g) < 0) return; /* dedupe */
+  moqc_group_producer_set_datagram(g); /* a relay forwards it as a datagram too */
   if (moqc_group_producer_write_frame_copy(g, d.payload.ptr, d.payload.len, d.timestamp) == MOQC_OK &&
       moqc_group_producer_finish(g) == MOQC_OK) {
     s->stats.datagrams_received++;

@@ -1,5 +1,6 @@
 /* moqc session — the publisher side of SUBSCRIBE: serving a track of the
- * publish origin to the peer, one uni stream per group.
+ * publish origin to the peer, one uni stream per group (lite-05: a small
+ * datagram-flagged group as one DATAGRAM instead, when the transport has them).
  *
  * Zero copy: a group stream is the per-subscriber header (stream type, GROUP,
  * each frame's header) plus the model's payload slices handed straight to
@@ -311,6 +312,42 @@ void serve_tick(moqc_session *s) {
   if (!slist_empty(&s->inflight)) sess_tick_arm(s);
 }
 
+/* lite-05: a datagram-flagged group, complete with exactly one frame, goes out
+ * as one DATAGRAM (sub id, sequence, absolute timestamp, payload) when the
+ * transport has datagrams and the encoding fits max_datagram() and 1200
+ * bytes. Read through a clone of the consumer, so on false (send it as a
+ * group stream) nothing was consumed. Unreliable by design: no retransmit,
+ * no in-flight accounting. */
+static bool ps_send_datagram(pub_sub *ps, moqc_group_consumer *gc) {
+  moqc_session *s = ps->ss->s;
+  if (!moqc_lite_is_05(s->version) || !moqc_group_consumer_is_datagram(gc)) return false;
+  if (!moqc_group_consumer_is_done(gc) || moqc_group_consumer_frames_available(gc) != 1)
+    return false;
+  if (!s->t->ops->max_datagram || !s->t->ops->send_datagram) return false;
+  size_t cap = s->t->ops->max_datagram(s->t);
+  if (cap > SESS_DATAGRAM_MAX) cap = SESS_DATAGRAM_MAX;
+  if (cap == 0) return false;
+  moqc_group_consumer *peek = moqc_group_consumer_clone(gc);
+  if (!peek) return false;
+  moqc_frame f;
+  int rc = moqc_group_consumer_read_frame(peek, &f);
+  moqc_group_consumer_del(peek);
+  if (rc != MOQC_OK) return false;
+  uint8_t buf[SESS_DATAGRAM_MAX];
+  struct moqc_lite_datagram d = {
+      .subscribe = ps->id,
+      .sequence = moqc_group_consumer_sequence(gc),
+      .timestamp = f.info.timestamp,
+      .payload = {moqc_slice_ptr(&f.payload), f.payload.len},
+  };
+  ssize_t n = moqc_lite_datagram_encode(buf, cap, s->version, &d);
+  moqc_slice_release(&f.payload);
+  if (n < 0) return false;
+  if (s->t->ops->send_datagram(s->t, buf, (size_t)n) != MOQC_OK) return false;
+  s->stats.datagrams_sent++;
+  return true;
+}
+
 static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   moqc_session *s = ps->ss->s;
   uint64_t seq = moqc_group_consumer_sequence(gc);
@@ -325,6 +362,10 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
     wbuf_free(&w);
   }
   if (ps->latest_seq == MOQC_GROUP_NONE || seq > ps->latest_seq) ps->latest_seq = seq;
+  if (ps_send_datagram(ps, gc)) {
+    moqc_group_consumer_del(gc);
+    return;
+  }
   group_out *go = go_new(s, gc);
   if (!go) {
     moqc_group_consumer_del(gc);

@@ -205,7 +205,7 @@ struct pub_track {
   slist link;
   sstream *ss;
   moqc_broadcast_consumer *bc;
-  moqc_track_consumer *tc;
+  moqc_track_info_query *q;
 };
 
 struct pub_fetch {

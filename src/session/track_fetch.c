@@ -13,11 +13,11 @@ static bool served_full(moqc_session *s, sstream *ss) {
   return true;
 }
 
-/* Resolve broadcast + track for a TRACK / FETCH request. NULL: the stream was
- * rejected (reset with the reason). */
-static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_bytes name,
-                                          const moqc_subscription *sub,
-                                          moqc_broadcast_consumer **bc_out) {
+/* Resolve the broadcast for a TRACK / FETCH request. NULL: the stream was
+ * rejected (reset with the reason). *name_out: the track name (freed by the
+ * caller), NULL if it is not a valid C string (embedded NUL). */
+static moqc_broadcast_consumer *resolve_bcast(sstream *ss, moqc_bytes path, moqc_bytes name,
+                                              char **name_out) {
   moqc_session *s = ss->s;
   uint64_t code = MOQC_CODE_UNROUTABLE;
   moqc_broadcast_consumer *bc = sess_resolve(s, path, &code);
@@ -27,14 +27,33 @@ static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_byt
     return NULL;
   }
   char *n = sess_strdup_bytes(name);
+  if (n && strlen(n) != name.len) {
+    moqc_free(n);
+    n = NULL;
+  }
+  *name_out = n;
+  return bc;
+}
+
+static void reject_resolved(sstream *ss, moqc_broadcast_consumer *bc, int err) {
+  moqc_broadcast_consumer_del(bc);
+  ss_abort(ss, moqc_code_from_err(err));
+  ss_release(ss);
+}
+
+/* Resolve broadcast + track for a FETCH request. NULL: the stream was
+ * rejected (reset with the reason). */
+static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_bytes name,
+                                          const moqc_subscription *sub,
+                                          moqc_broadcast_consumer **bc_out) {
+  char *n = NULL;
+  moqc_broadcast_consumer *bc = resolve_bcast(ss, path, name, &n);
+  if (!bc) return NULL;
   int err = MOQC_ERR_NOT_FOUND;
-  moqc_track_consumer *tc = NULL;
-  if (n && strlen(n) == name.len) tc = moqc_broadcast_consumer_subscribe(bc, n, sub, &err);
+  moqc_track_consumer *tc = n ? moqc_broadcast_consumer_subscribe(bc, n, sub, &err) : NULL;
   moqc_free(n);
   if (!tc) {
-    moqc_broadcast_consumer_del(bc);
-    ss_abort(ss, moqc_code_from_err(err));
-    ss_release(ss);
+    reject_resolved(ss, bc, err);
     return NULL;
   }
   *bc_out = bc;
@@ -42,21 +61,21 @@ static moqc_track_consumer *resolve_track(sstream *ss, moqc_bytes path, moqc_byt
 }
 
 /* ---- TRACK -> TRACK_INFO ---------------------------------------------------------- */
-/* Answered at once from the track as seen through the publish origin. The
- * track consumer used to read the info is released right away: holding it
- * would count as a subscriber (a publisher waiting for demand would start
- * producing before the real SUBSCRIBE arrives). Known gap: for a track still
- * pending upstream (on-demand, relay) the origin only learns the real info
- * with the first group, so the defaults are sent (docs/session.md). The
- * track already rejected resets the stream with its code. */
+/* Answered from an info query on the track as seen through the publish origin:
+ * a query is not a consumer, so answering TRACK adds nothing to the track's
+ * demand (a publisher waiting for demand does not start producing, a relay
+ * does not subscribe upstream). For a track still pending (on-demand, or a
+ * relayed track whose source has not described it yet) the answer waits for
+ * the real info (the query's waker). A track rejected / aborted before its
+ * info was known resets the stream with its code. */
 
 static void pt_free(sobj *o) { moqc_free(o); }
 
 static void pt_destroy(pub_track *pt) {
   moqc_session *s = pt->ss->s;
-  if (pt->tc) moqc_track_consumer_del(pt->tc);
+  if (pt->q) moqc_track_info_query_del(pt->q);
   if (pt->bc) moqc_broadcast_consumer_del(pt->bc);
-  pt->tc = NULL;
+  pt->q = NULL;
   pt->bc = NULL;
   if (slist_linked(&pt->link)) {
     slist_remove(&pt->link);
@@ -67,9 +86,8 @@ static void pt_destroy(pub_track *pt) {
   ss_release(ss);
 }
 
-static void pt_answer(pub_track *pt) {
+static void pt_answer(pub_track *pt, const moqc_track_info *info) {
   moqc_session *s = pt->ss->s;
-  const moqc_track_info *info = moqc_track_consumer_info(pt->tc);
   struct moqc_lite_track_info ti = {
       .priority = info->priority,
       .ordered = info->ordered,
@@ -86,19 +104,29 @@ static void pt_answer(pub_track *pt) {
   pt_destroy(pt);
 }
 
-/* Answer, or reset with the code of a track already rejected / aborted. */
+/* Answer once the info is known, or reset with the code of a track rejected /
+ * aborted / ended before. */
 static void pt_check(pub_track *pt) {
-  moqc_group_consumer *gc = NULL;
-  int rc = moqc_track_consumer_recv_group(pt->tc, &gc);
-  if (rc == MOQC_OK) moqc_group_consumer_del(gc);
-  if (rc == MOQC_OK || rc == MOQC_ERR_CLOSED || rc == MOQC_ERR_AGAIN) {
-    pt_answer(pt);
+  moqc_track_info info;
+  int rc = moqc_track_info_query_get(pt->q, &info);
+  if (rc == MOQC_ERR_AGAIN) return;
+  if (rc == MOQC_OK) {
+    pt_answer(pt, &info);
     return;
   }
-  uint64_t code = moqc_track_consumer_code(pt->tc);
+  uint64_t code = moqc_track_info_query_code(pt->q);
   if (code == MOQC_CODE_CANCEL) code = moqc_code_from_err(rc);
+  if (rc == MOQC_ERR_CLOSED) code = MOQC_CODE_NOT_FOUND;
   ss_abort(pt->ss, code);
   pt_destroy(pt);
+}
+
+static void pt_wake(void *arg) {
+  pub_track *pt = arg;
+  moqc_session *s = pt->ss->s;
+  sess_enter(s);
+  if (!s->closing && !pt->obj.dead) pt_check(pt);
+  sess_exit(s);
 }
 
 int pt_process(sstream *ss) {
@@ -112,13 +140,20 @@ int pt_process(sstream *ss) {
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
   if (sess_decode_failed(s, n, "malformed TRACK")) return MOQC_ERR_DECODE;
   if (served_full(s, ss)) return MOQC_OK;
-  moqc_broadcast_consumer *bc = NULL;
-  moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, NULL, &bc);
-  if (!tc) return MOQC_OK;
+  char *name = NULL;
+  moqc_broadcast_consumer *bc = resolve_bcast(ss, m.broadcast, m.track, &name);
+  if (!bc) return MOQC_OK;
+  int err = MOQC_ERR_NOT_FOUND;
+  moqc_track_info_query *q = name ? moqc_broadcast_consumer_query_info(bc, name, &err) : NULL;
+  moqc_free(name);
+  if (!q) {
+    reject_resolved(ss, bc, err);
+    return MOQC_OK;
+  }
   ss_consume(ss, (size_t)n);
   pub_track *pt = moqc_calloc(1, sizeof *pt);
   if (!pt) {
-    moqc_track_consumer_del(tc);
+    moqc_track_info_query_del(q);
     moqc_broadcast_consumer_del(bc);
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return MOQC_ERR_NOMEM;
@@ -126,11 +161,13 @@ int pt_process(sstream *ss) {
   pt->obj.destroy = pt_free;
   pt->ss = ss;
   pt->bc = bc;
-  pt->tc = tc;
+  pt->q = q;
   ss->owner = pt;
   slist_push_back(&s->pub_tracks, &pt->link);
   s->n_served++;
   pt_check(pt);
+  if (s->closing || pt->obj.dead) return MOQC_OK;
+  moqc_track_info_query_set_waker(pt->q, pt_wake, pt);
   return MOQC_OK;
 }
 

@@ -710,9 +710,45 @@ static void test_finish_complete_and_discontinuity(void **state) {
   moqc_env_del(env);
 }
 
+/* write_datagram: a one-frame finished group flagged datagram; ordinary
+ * groups are not flagged. */
+static void test_write_datagram(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t = track_new(env, 5000);
+  moqc_track_consumer *c = moqc_track_producer_consume(t, NULL);
+  tm_group1(t, "plain");
+  moqc_buf *b = moqc_buf_copy("dg", 2);
+  assert_non_null(b);
+  moqc_slice sl;
+  assert_int_equal(moqc_slice_make(&sl, b, 0, 2), MOQC_OK);
+  moqc_buf_unref(b);
+  assert_int_equal(moqc_track_producer_write_datagram(t, &sl, 77), MOQC_OK);
+  moqc_slice_release(&sl);
+  moqc_group_consumer *g = tm_expect_group(c, 0);
+  assert_false(moqc_group_consumer_is_datagram(g));
+  moqc_group_consumer_del(g);
+  g = tm_expect_group(c, 1);
+  assert_true(moqc_group_consumer_is_datagram(g));
+  assert_true(moqc_group_consumer_is_done(g));
+  assert_int_equal(moqc_group_consumer_frames_available(g), 1);
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_OK);
+  assert_int_equal(f.info.timestamp, 77);
+  assert_int_equal(f.payload.len, 2);
+  assert_memory_equal(moqc_slice_ptr(&f.payload), "dg", 2);
+  moqc_slice_release(&f.payload);
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(g);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_out_of_order_arrival),
+      cmocka_unit_test(test_write_datagram),
       cmocka_unit_test(test_late_joiner_starts_at_latest),
       cmocka_unit_test(test_start_end_subscription),
       cmocka_unit_test(test_duplicate_and_finish_rules),

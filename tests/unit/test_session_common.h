@@ -193,6 +193,7 @@ static inline void ts_pair_close(ts_pair *p) {
 typedef struct ts_pub {
   moqc_broadcast_producer *bp;
   moqc_track_producer *tp;
+  bool tp_saw_consumer; /* for tests that watch the track's demand */
 } ts_pub;
 
 /* Publish broadcast `path` with one track `name` into origin o. */

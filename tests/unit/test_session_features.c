@@ -106,6 +106,116 @@ static void t_datagrams(void **state) {
   ts_pair_close(&p);
 }
 
+/* Sending datagrams: a datagram-flagged group reaches the subscriber as a
+ * single-frame group. lite-05 with transport datagrams: as one DATAGRAM, no
+ * stream opened for it; too big for a datagram: a group stream. lite-03/04:
+ * always a group stream. */
+static void write_dgram(moqc_track_producer *tp, const void *p, size_t len, uint64_t ts) {
+  moqc_buf *b = moqc_buf_copy(p, len);
+  assert_non_null(b);
+  moqc_slice sl;
+  assert_int_equal(moqc_slice_make(&sl, b, 0, len), MOQC_OK);
+  moqc_buf_unref(b);
+  assert_int_equal(moqc_track_producer_write_datagram(tp, &sl, ts), MOQC_OK);
+  moqc_slice_release(&sl);
+}
+
+static void expect_one_frame(moqc_track_consumer *tc, uint64_t seq, const void *p, size_t len,
+                             int v, uint64_t ts) {
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(g), seq);
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_OK);
+  assert_int_equal(f.payload.len, len);
+  assert_memory_equal(moqc_slice_ptr(&f.payload), p, len);
+  if (v == 5) assert_int_equal(f.info.timestamp, ts); /* 03/04 stamp arrival time */
+  moqc_slice_release(&f.payload);
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+}
+
+static void t_datagram_send(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.max_datagram = 1500;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 20 * MS);
+  moqc_transport *st = memlink_server(p.link);
+  memlink_stats ls0, ls1;
+  memlink_get_stats(p.link, st, &ls0);
+  uint64_t opened0 = moqc_session_get_stats(p.srv.s).streams_opened;
+
+  write_dgram(pub.tp, "hello", 5, 1234);
+  ts_run_for(p.env, 20 * MS);
+  expect_one_frame(tc, 0, "hello", 5, v, 1234);
+  moqc_session_stats ss = moqc_session_get_stats(p.srv.s);
+  memlink_get_stats(p.link, st, &ls1);
+  if (v == 5) {
+    assert_int_equal(ss.streams_opened, opened0); /* no group stream */
+    assert_int_equal(ss.datagrams_sent, 1);
+    assert_int_equal(ls1.datagrams, ls0.datagrams + 1);
+    assert_int_equal(moqc_session_get_stats(p.cli.s).datagrams_received, 1);
+  } else {
+    assert_int_equal(ss.streams_opened, opened0 + 1);
+    assert_int_equal(ss.datagrams_sent, 0);
+    assert_int_equal(ls1.datagrams, ls0.datagrams);
+  }
+
+  /* Too big for one datagram (> 1200 bytes encoded): a group stream. */
+  char big[1300];
+  memset(big, 'x', sizeof big);
+  uint64_t opened1 = ss.streams_opened;
+  write_dgram(pub.tp, big, sizeof big, 2000);
+  ts_run_for(p.env, 20 * MS);
+  expect_one_frame(tc, 1, big, sizeof big, v, 2000);
+  ss = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(ss.streams_opened, opened1 + 1);
+  assert_int_equal(ss.datagrams_sent, v == 5 ? 1 : 0);
+  assert_false(p.cli.closed);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* A transport without datagrams: lite-05 sends flagged groups on streams. */
+static void t_datagram_send_no_transport(void **state) {
+  (void)state;
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.max_datagram = 0;
+  ts_pair p;
+  ts_pair_open(&p, 5, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 20 * MS);
+  uint64_t opened0 = moqc_session_get_stats(p.srv.s).streams_opened;
+  write_dgram(pub.tp, "hi", 2, 9);
+  ts_run_for(p.env, 20 * MS);
+  expect_one_frame(tc, 0, "hi", 2, 5, 9);
+  moqc_session_stats ss = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(ss.streams_opened, opened0 + 1);
+  assert_int_equal(ss.datagrams_sent, 0);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* PROBE: the client asks, the server reports the transport's estimates. */
 static void t_probe(void **state) {
   int v = ts_version(state);
@@ -308,6 +418,7 @@ static void t_finish_out_of_order(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_fetch),         TS_TEST3(t_datagrams),       TS_TEST3(t_probe),
+      TS_TEST3(t_datagram_send), cmocka_unit_test(t_datagram_send_no_transport),
       TS_TEST3(t_goaway),        TS_TEST3(t_announce_loop),
       TS_TEST3(t_finish_with_groups_in_flight), TS_TEST3(t_finish_out_of_order),
   };

@@ -137,6 +137,93 @@ static void t_relay_fetch(void **state) {
   relay_close(&rl);
 }
 
+/* lite-05 TRACK through a relay: a client's TRACK_INFO reports the
+ * publisher's real info (non-default timescale, priority, latency) even
+ * though the relay only learns it from upstream, and a TRACK alone never
+ * shows up as a subscriber at the publisher. */
+static void on_demand_change(void *arg) {
+  ts_pub *pub = arg;
+  moqc_track_demand d = moqc_track_producer_demand(pub->tp);
+  if (d.consumers > 0) pub->tp_saw_consumer = true;
+}
+
+static void t_relay_track_info(void **state) {
+  int v = ts_version(state);
+  if (v < 5) { /* TRACK exists on lite-05 only */
+    skip();
+  }
+  relay rl;
+  relay_open(&rl, v, 0);
+  ts_pub pub;
+  moqc_track_info info = {7, true, 1234, 90000};
+  ts_publish(&pub, rl.env, rl.pub.cli.pub, "room", "v", &info);
+  pub.tp_saw_consumer = false;
+  moqc_track_producer_set_waker(pub.tp, on_demand_change, &pub);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 200 * MS));
+  int err = 0;
+  moqc_broadcast_consumer *bc = moqc_origin_request(rl.sub.cli.sub, "room", &err);
+  assert_non_null(bc);
+  moqc_track_info_query *q = moqc_broadcast_consumer_query_info(bc, "v", &err);
+  assert_non_null(q);
+  ts_run_for(rl.env, 100 * MS);
+  moqc_track_info got;
+  assert_int_equal(moqc_track_info_query_get(q, &got), MOQC_OK);
+  assert_int_equal(got.timescale, 90000);
+  assert_int_equal(got.priority, 7);
+  assert_true(got.ordered);
+  assert_int_equal(got.latency_max_ms, 1234);
+  assert_int_equal(moqc_track_producer_demand(pub.tp).consumers, 0);
+  assert_false(pub.tp_saw_consumer);
+  assert_int_equal(moqc_session_get_stats(rl.pub.cli.s).serving, 0);
+  moqc_track_info_query_del(q);
+  moqc_broadcast_consumer_del(bc);
+  ts_run_for(rl.env, 50 * MS);
+  assert_false(pub.tp_saw_consumer);
+  moqc_track_producer_set_waker(pub.tp, NULL, NULL);
+  ts_pub_del(&pub);
+  relay_close(&rl);
+}
+
+/* A datagram through a relay (lite-05): it reaches the relay as a DATAGRAM
+ * and is forwarded as one (the received group stays flagged); other versions
+ * carry it on group streams. Either way the subscriber gets the frame. */
+static void t_relay_datagram(void **state) {
+  int v = ts_version(state);
+  relay rl;
+  relay_open(&rl, v, 0);
+  ts_pub pub;
+  ts_publish(&pub, rl.env, rl.pub.cli.pub, "room", "v", NULL);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  uint64_t opened0 = moqc_session_get_stats(rl.sub.srv.s).streams_opened;
+  moqc_buf *b = moqc_buf_copy("ping", 4);
+  assert_non_null(b);
+  moqc_slice sl;
+  assert_int_equal(moqc_slice_make(&sl, b, 0, 4), MOQC_OK);
+  moqc_buf_unref(b);
+  assert_int_equal(moqc_track_producer_write_datagram(pub.tp, &sl, 4321), MOQC_OK);
+  moqc_slice_release(&sl);
+  ts_run_for(rl.env, 50 * MS);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_OK);
+  assert_int_equal(f.payload.len, 4);
+  assert_memory_equal(moqc_slice_ptr(&f.payload), "ping", 4);
+  if (v == 5) assert_int_equal(f.info.timestamp, 4321);
+  moqc_slice_release(&f.payload);
+  moqc_group_consumer_del(g);
+  uint64_t dg = v == 5 ? 1 : 0;
+  assert_int_equal(moqc_session_get_stats(rl.pub.cli.s).datagrams_sent, dg);
+  assert_int_equal(moqc_session_get_stats(rl.sub.srv.s).datagrams_sent, dg);
+  assert_int_equal(moqc_session_get_stats(rl.sub.cli.s).datagrams_received, dg);
+  assert_int_equal(moqc_session_get_stats(rl.sub.srv.s).streams_opened, opened0 + (v == 5 ? 0 : 1));
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  relay_close(&rl);
+}
+
 /* The publisher's connection dies: downstream sees DROPPED, not CLOSED. */
 static void t_relay_publisher_drop(void **state) {
   relay rl;
@@ -229,6 +316,8 @@ int main(void) {
       TS_TEST3(t_relay_publisher_drop),
       TS_TEST3(t_relay_late_join),
       TS_TEST3(t_relay_fetch),
+      TS_TEST3(t_relay_track_info),
+      TS_TEST3(t_relay_datagram),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
