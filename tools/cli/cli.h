@@ -79,6 +79,10 @@ void cli_finish(cli *c, int code, const char *fmt, ...) __attribute__((format(pr
 /* The session (NULL until connected / after it ended). */
 moqc_session *cli_session(cli *c);
 moqc_env *cli_env(cli *c);
+/* Publish broadcast c->broadcast (normalised) with one track c->track into the
+ * client's origin; *bp / *tp receive the producers (the caller deletes them,
+ * also on failure). 0, or -1 after cli_finish with a clear message. */
+int cli_publish_track(cli *c, moqc_broadcast_producer **bp, moqc_track_producer **tp);
 
 extern const cli_cmd cli_cmd_publish;
 extern const cli_cmd cli_cmd_subscribe;

@@ -85,22 +85,7 @@ static int cpub_start(cli *c) {
   struct tm tm;
   now_ms(&tm);
   p->seq = (uint64_t)tm.tm_min; /* as moq-dev: "don't start at zero" */
-  char path[MOQC_PATH_MAX_LEN + 1];
-  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
-    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
-    return -1;
-  }
-  int err = 0;
-  p->bp = moqc_broadcast_producer_new(cli_env(c));
-  p->tp = p->bp ? moqc_broadcast_producer_create_track(p->bp, c->track, NULL, &err) : NULL;
-  moqc_broadcast_consumer *bc = p->tp ? moqc_broadcast_producer_consume(p->bp) : NULL;
-  int rv = bc ? moqc_origin_publish(c->origin, path, bc, NULL) : MOQC_ERR_NOMEM;
-  moqc_broadcast_consumer_del(bc);
-  if (rv != MOQC_OK) {
-    cli_finish(c, 1, "cannot publish '%s': %s", path, moqc_err_str(rv));
-    return -1;
-  }
-  return 0;
+  return cli_publish_track(c, &p->bp, &p->tp);
 }
 
 static void cpub_connected(cli *c) {

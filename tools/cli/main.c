@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "moqc/error.h"
+#include "moqc/path.h"
 #include "runtime/tool_util.h"
 
 enum {
@@ -314,6 +315,25 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
 
 moqc_session *cli_session(cli *c) { return c->client ? moqc_client_session(c->client) : NULL; }
 moqc_env *cli_env(cli *c) { return moqc_uv_env(c->uv); }
+
+int cli_publish_track(cli *c, moqc_broadcast_producer **bp, moqc_track_producer **tp) {
+  char path[MOQC_PATH_MAX_LEN + 1];
+  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
+    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
+    return -1;
+  }
+  int err = 0;
+  *bp = moqc_broadcast_producer_new(cli_env(c));
+  *tp = *bp ? moqc_broadcast_producer_create_track(*bp, c->track, NULL, &err) : NULL;
+  moqc_broadcast_consumer *bc = *tp ? moqc_broadcast_producer_consume(*bp) : NULL;
+  int rv = bc ? moqc_origin_publish(c->origin, path, bc, NULL) : MOQC_ERR_NOMEM;
+  moqc_broadcast_consumer_del(bc);
+  if (rv != MOQC_OK) {
+    cli_finish(c, 1, "cannot publish '%s': %s", path, moqc_err_str(rv));
+    return -1;
+  }
+  return 0;
+}
 
 static void teardown(uv_timer_t *t) {
   cli *c = t->data;

@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "moqc/error.h"
-#include "moqc/path.h"
 #include "runtime/tool_util.h"
 
 #define LINE_MAX_BYTES ((size_t)16 << 20)
@@ -280,22 +279,7 @@ static int pub_start(cli *c) {
   s->timer.data = s;
   s->closing = 1;
   s->t0 = uv_now(&c->loop);
-  char path[MOQC_PATH_MAX_LEN + 1];
-  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
-    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
-    return -1;
-  }
-  int err = 0;
-  s->bp = moqc_broadcast_producer_new(cli_env(c));
-  s->tp = s->bp ? moqc_broadcast_producer_create_track(s->bp, c->track, NULL, &err) : NULL;
-  moqc_broadcast_consumer *bc = s->tp ? moqc_broadcast_producer_consume(s->bp) : NULL;
-  int rv = bc ? moqc_origin_publish(c->origin, path, bc, NULL) : MOQC_ERR_NOMEM;
-  moqc_broadcast_consumer_del(bc);
-  if (rv != MOQC_OK) {
-    cli_finish(c, 1, "cannot publish '%s': %s", path, moqc_err_str(rv));
-    return -1;
-  }
-  return 0;
+  return cli_publish_track(c, &s->bp, &s->tp);
 }
 
 /* --wait-subscriber: start reading once the relay SUBSCRIBEd to the track
