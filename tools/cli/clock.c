@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "moqc/error.h"
-#include "moqc/path.h"
 #include "runtime/tool_util.h"
 
 /* ---- publish --------------------------------------------------------------------- */
