@@ -168,7 +168,7 @@ if want s1; then
     run_bench s1_sub $((DUR + 60)) "$MB" --role sub --url "$(URL)" --profile bulk --subs 1 \
       --duration $DUR --feedback-port $FBPORT &
     SP=$!; reg $SP; sleep 0.5
-    run_bench s1_pub $((DUR + 60)) "$MB" --role pub --url "$(URL)" --profile bulk --window 16 \
+    run_bench s1_pub $((DUR + 60)) "$MB" --role pub --url "$(URL)" --profile bulk --window 64 \
       --group-frames 1000000 \
       --duration $DUR --warmup $WARM --feedback-port $FBPORT --relay-pid $RELAY_PID
     wait $SP
