@@ -44,6 +44,32 @@ static void cache_recompute_latest(moqc_tstate *t) {
   }
 }
 
+static uint64_t entry_deadline(const moqc_tstate *t, const moqc_centry *e) {
+  return moqc_sat_add(e->g->created_ns, moqc_ms_to_ns(t->info.latency_max_ms));
+}
+
+/* An insert can make at most two entries evictable by age: the newcomer (when
+ * it is not the live edge) and the live edge it replaced. Arm the timer for
+ * the earlier of their deadlines instead of rescanning the whole cache on
+ * every insert (a 50 groups/s audio track caching 30 s scanned 1,500 entries
+ * per group). The full scan still runs when anything is already due. */
+static void expire_after_insert(moqc_tstate *t, const moqc_centry *e, uint64_t prev_latest) {
+  uint64_t due = UINT64_MAX;
+  if (e->g->sequence != t->cache_latest) due = entry_deadline(t, e);
+  if (prev_latest != MOQC_GROUP_NONE && prev_latest != t->cache_latest) {
+    const moqc_centry *p = moqc_cache_find(t, prev_latest);
+    if (p && entry_deadline(t, p) < due) due = entry_deadline(t, p);
+  }
+  uint64_t now = moqc_clock_now(t->env->clock);
+  bool armed = moqc_timer_armed(&t->timer);
+  if (due <= now || (armed && t->timer.deadline <= now)) {
+    moqc_cache_expire(t);
+    return;
+  }
+  if (due != UINT64_MAX && (!armed || due < t->timer.deadline))
+    (void)moqc_timer_start(t->env->clock, &t->timer, due); /* NOMEM: retried at the next insert */
+}
+
 int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   if (t->nents == t->capents) {
     size_t ncap = t->capents ? t->capents * 2 : 8;
@@ -66,9 +92,10 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   moqc_list_push_back(&t->env->lru, &e->lru);
   if (!counted) moqc_gstate_account(g, g->bytes, 0);
   t->ents[t->nents++] = e;
+  uint64_t prev_latest = t->cache_latest;
   if (t->cache_latest == MOQC_GROUP_NONE || g->sequence > t->cache_latest)
     t->cache_latest = g->sequence;
-  moqc_cache_expire(t);
+  expire_after_insert(t, e, prev_latest);
   return MOQC_OK;
 }
 

@@ -225,6 +225,50 @@ static void test_eviction_by_age(void **state) {
   moqc_env_del(env);
 }
 
+/* Age eviction is armed per insert (the newcomer and the live edge it
+ * replaced), not by rescanning: out-of-order arrivals and a long run of small
+ * groups must still expire exactly at created + latency_max. */
+static void test_eviction_by_age_out_of_order(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_track_producer *t = track_new(env, 100);
+  moqc_subscription from0 = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &from0);
+  uint64_t t0 = moqc_clock_now(clk);
+  create1(t, 5, "g5"); /* live edge at t0: never evicted while latest */
+  moqc_clock_advance(clk, t0 + 50 * MS);
+  create1(t, 3, "g3"); /* older arrival: due at t0 + 150 */
+  moqc_clock_advance(clk, t0 + 60 * MS);
+  create1(t, 7, "g7"); /* g5 stops being the edge: due at t0 + 100 */
+  moqc_group_consumer *x = NULL;
+  moqc_clock_advance(clk, t0 + 99 * MS);
+  assert_int_equal(moqc_env_cache_bytes(env), 6);
+  moqc_clock_advance(clk, t0 + 100 * MS);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 5, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 3, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  moqc_clock_advance(clk, t0 + 149 * MS);
+  assert_int_equal(moqc_env_cache_bytes(env), 4);
+  moqc_clock_advance(clk, t0 + 150 * MS);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 3, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_env_cache_bytes(env), 2); /* g7, the edge, stays */
+  /* 1,000 groups 1 ms apart: exactly the last 100 ms stay cached */
+  for (uint64_t i = 0; i < 1000; i++) {
+    moqc_clock_advance(clk, t0 + (1000 + i) * MS);
+    create1(t, 100 + i, "ab");
+  }
+  /* at t0 + 1999 ms the groups created at >= t0 + 1900 ms are younger than 100 ms */
+  assert_int_equal(moqc_env_cache_bytes(env), 100 * 2);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 100 + 899, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 100 + 900, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
 static void write_kb(moqc_track_producer *t, moqc_group_producer **out, char fill) {
   char buf[1000];
   memset(buf, fill, sizeof buf);
@@ -753,6 +797,7 @@ int main(void) {
       cmocka_unit_test(test_start_end_subscription),
       cmocka_unit_test(test_duplicate_and_finish_rules),
       cmocka_unit_test(test_eviction_by_age),
+      cmocka_unit_test(test_eviction_by_age_out_of_order),
       cmocka_unit_test(test_eviction_by_budget),
       cmocka_unit_test(test_abort_reaches_every_level),
       cmocka_unit_test(test_dropped_vs_finished),
