@@ -294,8 +294,8 @@ static void ps_expire(pub_sub *ps) {
       sess_debug(s,
                  "subscription %" PRIu64 " group %" PRIu64 " %s as Old: expired (oldest "
                  "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64 " ms; newest "
-                 "group %" PRIu64 ", %zu bytes unacked on its stream, %" PRIu64
-                 " written, age %" PRIu64 " ms)",
+                 "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
+                 " written, created %" PRIu64 " ms ago)",
                  ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
                  ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
                  (now - go->created_ns) / 1000000);
@@ -334,7 +334,8 @@ static void serve_slow_check(moqc_session *s) {
       sess_debug(s,
                  "subscription %" PRIu64 " group %" PRIu64 " reset as Old: slow subscriber "
                  "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
-                 "group %" PRIu64 ", %zu bytes unacked on its stream, age %" PRIu64 " ms)",
+                 "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
+                 " ms ago)",
                  victim->ps->id, victim->seq, conn_backlog(s), cap, s->t->ops->queued(s->t, -1),
                  victim->ps->latest_seq, go_unacked(victim),
                  (sess_now(s) - victim->created_ns) / 1000000);
