@@ -97,6 +97,8 @@ typedef struct moqc_server_config {
   void (*on_request)(void *ctx, moqc_server_request *req);
   /* Optional: a session ended; it is freed after this returns. */
   void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer);
+  /* Optional: a session's debug diagnostics (moqc_session_config.on_debug). */
+  void (*on_debug)(void *ctx, moqc_session *s, const char *msg);
   void *ctx;
 } moqc_server_config;
 

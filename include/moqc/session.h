@@ -143,6 +143,10 @@ typedef struct moqc_session_config {
    * borrowed for the call). by_peer: the peer (or the network) ended it. */
   void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason,
                     bool by_peer);
+  /* Optional diagnostics (debug level), one line without a newline, borrowed
+   * for the call: e.g. why a group was reset with Old (which trigger, with
+   * its numbers). Only formatted when set. Must not call back into s. */
+  void (*on_debug)(void *ctx, moqc_session *s, const char *msg);
 } moqc_session_config;
 
 /* Create a session on an established transport and take ownership of it (the

@@ -74,6 +74,11 @@ static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const c
   moqc_free(c);
 }
 
+static void sess_on_debug(void *ctx, moqc_session *sess, const char *msg) {
+  srv_conn *c = ctx;
+  if (c->srv->cfg.on_debug) c->srv->cfg.on_debug(c->srv->cfg.ctx, sess, msg);
+}
+
 /* Bind a moq-lite session to an established transport (raw QUIC or WT). */
 static void start_session(moqc_server *s, moqc_transport *t) {
   srv_conn *c = moqc_calloc(1, sizeof *c);
@@ -94,6 +99,7 @@ static void start_session(moqc_server *s, moqc_transport *t) {
       .ctx = c,
       .on_request = sess_on_request,
       .on_closed = sess_on_closed,
+      .on_debug = s->cfg.on_debug ? sess_on_debug : NULL,
   };
   c->in_new = true;
   moqc_session *sess = moqc_session_new(t, &sc);

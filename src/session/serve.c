@@ -5,12 +5,17 @@
  * Zero copy: a group stream is the per-subscriber header (stream type, GROUP,
  * each frame's header) plus the model's payload slices handed straight to
  * transport->ops->write. Groups are served in arrival order; the stream
- * priority is {subscriber priority, group sequence}.
+ * priority is {subscriber priority, group order}: newest group first, or
+ * oldest first when the subscription is `ordered`.
  *
  * A group is "in flight" until the transport holds none of its bytes. In-flight
  * groups that are not their subscription's newest are reset with Old when
- * older than the subscription's max latency, or, oldest first, when the
- * transport's queue exceeds the session's max_queued_bytes. */
+ * their oldest unacknowledged byte is older than the subscription's max
+ * latency (a group still flowing is never stale, however long it lasts), or,
+ * oldest first, when the transport's backlog (bytes not yet sent) exceeds the
+ * session's max_queued_bytes. Every Old reset is reported to cfg.on_debug
+ * with its trigger and numbers. */
+#include <inttypes.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -103,7 +108,19 @@ void go_stream_gone(group_out *go, uint64_t code) {
 }
 
 static int go_write_hdr(group_out *go, const uint8_t *p, size_t n) {
-  return ss_write(go->ss, p, n, false);
+  int rc = ss_write(go->ss, p, n, false);
+  if (rc >= 0) go->wr_bytes += n;
+  return rc;
+}
+
+/* Send order of a group's stream: newest first, or oldest first for an
+ * ordered subscription (lite SUBSCRIBE Ordered = 1). Without this an ordered
+ * subscriber's older groups starve behind newer ones on a saturated link and
+ * end up reset as Old although it reads everything in time. */
+static moqc_stream_prio go_prio(const pub_sub *ps, uint64_t seq) {
+  moqc_stream_prio prio = {.priority = ps->sub.priority,
+                           .order = ps->sub.ordered ? UINT64_MAX - seq : seq};
+  return prio;
 }
 
 void go_pump(group_out *go) {
@@ -159,6 +176,7 @@ void go_pump(group_out *go) {
     }
     /* The model's slice goes to the transport as is: no copy. */
     rc = ss_write_slices(go->ss, &sl, 1, false);
+    if (rc >= 0) go->wr_bytes += sl.len;
     moqc_slice_release(&sl);
     if (rc < 0) {
       go_stream_gone(go, MOQC_CODE_CANCEL);
@@ -186,7 +204,7 @@ static void go_opened(opener *op, int64_t id) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
-  moqc_stream_prio prio = {.priority = ps->sub.priority, .order = go->seq};
+  moqc_stream_prio prio = go_prio(ps, go->seq);
   (void)s->t->ops->set_priority(s->t, id, &prio);
   uint8_t hdr[32];
   size_t off = 0;
@@ -203,6 +221,9 @@ static void go_opened(opener *op, int64_t id) {
     go_stream_gone(go, MOQC_CODE_CANCEL);
     return;
   }
+  go->wr_bytes = off;
+  go->ck_off = off;
+  go->ck_ns = sess_now(s);
   moqc_group_consumer_set_waker(go->gc, go_wake, go);
   go_pump(go);
 }
@@ -231,7 +252,35 @@ static void ps_free(sobj *o) { moqc_free(o); }
 
 static uint64_t ps_latency_ns(const pub_sub *ps) { return ps->latency_ms * 1000000ull; }
 
-/* Reset in-flight groups of ps that are too old (never the newest). */
+/* Bytes of go's stream not acknowledged yet. */
+static size_t go_unacked(const group_out *go) {
+  moqc_session *s = go->s;
+  return go->ss ? s->t->ops->queued(s->t, go->ss->id) : 0;
+}
+
+/* How long go's oldest unacknowledged byte has been waiting, at least (0 when
+ * everything written is acknowledged). Checkpoints, not per-byte times: every
+ * byte below ck_off was written at or before ck_ns; once the peer has
+ * acknowledged past ck_off a new checkpoint (all bytes written so far, now)
+ * is taken. So a group whose bytes keep being acknowledged is never stale
+ * however long it lasts, while bytes stuck behind newer groups or a slow link
+ * age from the moment they were written (detected up to one check late). A
+ * group still waiting for stream credit has had data waiting since it was
+ * created. */
+static uint64_t go_stale_ns(group_out *go, uint64_t now) {
+  if (go->opening || !go->ss) return now > go->created_ns ? now - go->created_ns : 0;
+  size_t q = go_unacked(go);
+  uint64_t acked = q >= go->wr_bytes ? 0 : go->wr_bytes - q;
+  if (acked >= go->ck_off) {
+    go->ck_off = go->wr_bytes;
+    go->ck_ns = now;
+  }
+  if (acked >= go->ck_off) return 0;
+  return now > go->ck_ns ? now - go->ck_ns : 0;
+}
+
+/* Reset in-flight groups of ps whose undelivered data is older than the max
+ * latency (never the newest group). */
 static void ps_expire(pub_sub *ps) {
   moqc_session *s = ps->ss ? ps->ss->s : NULL;
   if (!s) return;
@@ -239,9 +288,17 @@ static void ps_expire(pub_sub *ps) {
   SLIST_FOREACH_SAFE(it, nxt, &ps->groups) {
     (void)nxt;
     group_out *go = SLIST_ENTRY(it, group_out, link);
-    if (go->seq == ps->latest_seq) continue;
-    if (now < go->created_ns || now - go->created_ns <= ps_latency_ns(ps)) continue;
-    if (go->fin_sent && go->ss && s->t->ops->queued(s->t, go->ss->id) == 0) continue;
+    uint64_t stale = go_stale_ns(go, now); /* also advances the checkpoint */
+    if (go->seq == ps->latest_seq || stale <= ps_latency_ns(ps)) continue;
+    if (sess_debug_on(s))
+      sess_debug(s,
+                 "subscription %" PRIu64 " group %" PRIu64 " %s as Old: expired (oldest "
+                 "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64 " ms; newest "
+                 "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
+                 " written, created %" PRIu64 " ms ago)",
+                 ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
+                 ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
+                 (now - go->created_ns) / 1000000);
     if (go->opening) {
       go_destroy(go); /* never hit the wire */
       continue;
@@ -273,6 +330,15 @@ static void serve_slow_check(moqc_session *s) {
       break;
     }
     if (!victim) return;
+    if (sess_debug_on(s))
+      sess_debug(s,
+                 "subscription %" PRIu64 " group %" PRIu64 " reset as Old: slow subscriber "
+                 "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
+                 "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
+                 " ms ago)",
+                 victim->ps->id, victim->seq, conn_backlog(s), cap, s->t->ops->queued(s->t, -1),
+                 victim->ps->latest_seq, go_unacked(victim),
+                 (sess_now(s) - victim->created_ns) / 1000000);
     if (victim->fin_sent) {
       /* Written but not delivered: reset to free the queue. */
       s->stats.groups_reset_old++;
@@ -534,7 +600,7 @@ static void ps_update(pub_sub *ps, const struct moqc_lite_subscribe_update *u) {
       .start = u->start_group,
       .end = u->end_group,
   };
-  bool prio_changed = sub.priority != ps->sub.priority;
+  bool prio_changed = sub.priority != ps->sub.priority || sub.ordered != ps->sub.ordered;
   ps->sub = sub;
   ps->latency_ms = effective_latency(&sub, ps->tc);
   (void)moqc_track_consumer_update(ps->tc, &sub);
@@ -542,7 +608,7 @@ static void ps_update(pub_sub *ps, const struct moqc_lite_subscribe_update *u) {
     for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
       group_out *go = SLIST_ENTRY(it, group_out, link);
       if (!go->ss || go->fin_sent) continue;
-      moqc_stream_prio prio = {.priority = sub.priority, .order = go->seq};
+      moqc_stream_prio prio = go_prio(ps, go->seq);
       (void)s->t->ops->set_priority(s->t, go->ss->id, &prio);
     }
   }

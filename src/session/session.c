@@ -1,4 +1,6 @@
 /* moqc session — lifecycle, transport handler, close and teardown. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -49,6 +51,16 @@ void sess_exit(moqc_session *s) {
 }
 
 uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
+
+void sess_debug(moqc_session *s, const char *fmt, ...) {
+  if (!s->cfg.on_debug) return;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  (void)vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  s->cfg.on_debug(s->cfg.ctx, s, msg);
+}
 
 /* ---- close -------------------------------------------------------------------- */
 

@@ -177,6 +177,9 @@ struct group_out {
   uint64_t seq;
   uint64_t created_ns;
   uint64_t prev_ts;
+  uint64_t wr_bytes; /* bytes written on the stream (headers + payload) */
+  uint64_t ck_off;   /* staleness checkpoint: every byte below ck_off ... */
+  uint64_t ck_ns;    /* ... was written at or before ck_ns (see go_stale_ns) */
   bool opening; /* waiting for stream credit */
   bool in_frame;
   bool fin_sent;
@@ -376,6 +379,9 @@ void sess_exit(moqc_session *s);
 void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer);
 void sess_bury(moqc_session *s, sobj *o);
 uint64_t sess_now(const moqc_session *s);
+/* Diagnostics to cfg.on_debug (formatted only when it is set). */
+void sess_debug(moqc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline bool sess_debug_on(const moqc_session *s) { return s->cfg.on_debug != NULL; }
 void sess_tick_arm(moqc_session *s);
 /* Start the running state (client start / server accept). */
 void sess_run(moqc_session *s);

@@ -64,6 +64,10 @@ typedef struct ts_side {
   int requests;
   moqc_session_request req;
   char req_path[256];
+  int debug_n;             /* on_debug messages received */
+  int debug_old_slow;      /* ... reporting an Old reset of a slow subscriber */
+  int debug_old_expired;   /* ... reporting an Old reset by expiry */
+  char debug_last[256];
 } ts_side;
 
 typedef struct ts_pair {
@@ -82,6 +86,16 @@ static inline void ts_on_closed(void *ctx, moqc_session *s, uint64_t code, const
   side->code = code;
   side->by_peer = by_peer;
   snprintf(side->reason, sizeof side->reason, "%s", reason ? reason : "");
+}
+
+static inline void ts_on_debug(void *ctx, moqc_session *s, const char *msg) {
+  ts_side *side = ctx;
+  (void)s;
+  assert_non_null(msg);
+  side->debug_n++;
+  if (strstr(msg, "as Old: slow subscriber")) side->debug_old_slow++;
+  if (strstr(msg, "as Old: expired")) side->debug_old_expired++;
+  snprintf(side->debug_last, sizeof side->debug_last, "%s", msg);
 }
 
 static inline void ts_on_request(void *ctx, moqc_session *s, const moqc_session_request *req) {
@@ -138,6 +152,7 @@ static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, cons
   sc.ctx = &p->srv;
   sc.on_request = ts_on_request;
   sc.on_closed = ts_on_closed;
+  sc.on_debug = ts_on_debug;
   sc.limits = o->srv_limits;
   p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
   assert_non_null(p->srv.s);
@@ -147,6 +162,7 @@ static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, cons
   sc.is_server = false;
   sc.ctx = &p->cli;
   sc.on_closed = ts_on_closed;
+  sc.on_debug = ts_on_debug;
   sc.limits = o->cli_limits;
   sc.probe = o->cli_probe;
   sc.path = o->cli_path;

@@ -133,6 +133,9 @@ static void t_slow_subscriber(void **state) {
   moqc_session_stats st = moqc_session_get_stats(p.srv.s);
   assert_true(st.groups_reset_old > 0);
   assert_true(r.old > 0); /* the subscriber saw them end with Old */
+  /* Each reset was reported with its trigger and numbers. */
+  assert_int_equal((uint64_t)p.srv.debug_old_slow, st.groups_reset_old);
+  assert_non_null(strstr(p.srv.debug_last, "max_queued_bytes 65536"));
   assert_true(r.have_last);
   assert_int_equal(r.last_complete, last);
   reader_fini(&r);
@@ -200,6 +203,162 @@ static void t_fast_link_no_reset(void **state) {
   ts_pair_close(&p);
 }
 
+/* An ordered subscriber (oldest group first) on a saturated link, with the
+ * publisher flow-controlled end to end like moqc_bench's max-rate mode: it
+ * writes while it is at most W frames ahead of the newest frame the
+ * subscriber has read, groups back to back. Every group must arrive complete
+ * and in order, with no Old reset, although the link is always busy and a
+ * new group starts while the previous one's tail is still queued. (Served
+ * newest-first, each group boundary strands the previous group's queued tail
+ * behind the new group; the stranded tails pile up past max_queued_bytes and
+ * are reset as Old: bench findings F4 and F8.) */
+#define ORD_FRAMES 16
+static void t_ordered_saturated(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 1000 * 1000; /* 1 MB/s: an 8 kB frame every 8 ms */
+  o.link.latency_ns = 5 * MS;
+  o.srv_limits.max_queued_bytes = 128 * 1024;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = 60000; /* expiry by age is not what we test */
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", &info);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 500 * MS));
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.ordered = true;
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", &sub, NULL);
+  ts_run_for(p.env, 100 * MS);
+
+  enum { GROUPS = 30, W = 8, SIZE = 8192 };
+  moqc_group_consumer *open[GROUPS];
+  uint64_t got[GROUPS]; /* frames read per open group */
+  size_t nopen = 0;
+  uint64_t tx = 0, seen = 0, frames = 0, complete = 0, aborted = 0, done_below = 0;
+  uint64_t base = UINT64_MAX;
+  moqc_group_producer *g = NULL;
+  uint8_t buf[SIZE];
+  for (int step = 0; step < 20000 && complete + aborted < GROUPS; step++) {
+    while (tx < (uint64_t)GROUPS * ORD_FRAMES && tx - seen < W) { /* the window */
+      if (tx % ORD_FRAMES == 0) {
+        if (g) {
+          assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+          moqc_group_producer_del(g);
+        }
+        g = moqc_track_producer_append_group(pub.tp);
+        assert_non_null(g);
+        if (base == UINT64_MAX) base = moqc_group_producer_sequence(g);
+      }
+      memset(buf, (int)(tx & 0xff), sizeof buf);
+      assert_int_equal(moqc_group_producer_write_frame_copy(g, buf, sizeof buf, tx), MOQC_OK);
+      tx++;
+    }
+    if (tx == (uint64_t)GROUPS * ORD_FRAMES && g) {
+      assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+      moqc_group_producer_del(g);
+      g = NULL;
+    }
+    ts_run_for(p.env, 1 * MS);
+    moqc_group_consumer *c;
+    while (nopen < GROUPS && moqc_track_consumer_recv_group(tc, &c) == MOQC_OK) {
+      got[nopen] = 0;
+      open[nopen++] = c;
+    }
+    for (size_t i = 0; i < nopen;) {
+      c = open[i];
+      uint64_t idx = moqc_group_consumer_sequence(c) - base;
+      moqc_frame f;
+      int rc;
+      while ((rc = moqc_group_consumer_read_frame(c, &f)) == MOQC_OK) {
+        uint64_t n = idx * ORD_FRAMES + got[i]++;
+        assert_int_equal(moqc_slice_ptr(&f.payload)[0], n & 0xff);
+        assert_int_equal(f.payload.len, SIZE);
+        /* Oldest first: nothing of a group before every older one is done. */
+        assert_int_equal(done_below, idx);
+        if (n + 1 > seen) seen = n + 1;
+        frames++;
+        moqc_slice_release(&f.payload);
+      }
+      if (rc == MOQC_ERR_AGAIN) {
+        i++;
+        continue;
+      }
+      if (rc == MOQC_ERR_CLOSED && got[i] == ORD_FRAMES) complete++;
+      else aborted++;
+      if (idx == done_below) done_below++;
+      moqc_group_consumer_del(c);
+      open[i] = open[--nopen];
+      got[i] = got[nopen];
+    }
+  }
+  if (g) moqc_group_producer_del(g);
+  for (size_t i = 0; i < nopen; i++) moqc_group_consumer_del(open[i]);
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.groups_reset_old, 0);
+  assert_int_equal(p.srv.debug_old_slow + p.srv.debug_old_expired, 0);
+  assert_int_equal(aborted, 0);
+  assert_int_equal(complete, GROUPS);
+  assert_int_equal(frames, (uint64_t)GROUPS * ORD_FRAMES);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* A long group that flows fine (frames written over 1 s, each delivered
+ * within milliseconds) is not Old when the next group starts, although it
+ * was created longer ago than the subscriber's 300 ms max latency: staleness
+ * is the age of the data still undelivered, not of the group. */
+static void t_long_group_not_old(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 1000 * 1000;
+  o.link.latency_ns = 10 * MS;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.latency_max_ms = 300;
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", &sub, NULL);
+  ts_run_for(p.env, 100 * MS);
+  reader r;
+  memset(&r, 0, sizeof r);
+  moqc_group_producer *g = moqc_track_producer_append_group(pub.tp);
+  uint64_t first = moqc_group_producer_sequence(g);
+  uint8_t frame[1000];
+  for (int f = 0; f < 20; f++) { /* one frame every 50 ms: 1 s */
+    memset(frame, (int)(first * 31 + (uint64_t)f), sizeof frame);
+    assert_int_equal(moqc_group_producer_write_frame_copy(g, frame, sizeof frame, 0), MOQC_OK);
+    if (f < 19) ts_run_for(p.env, 50 * MS);
+    reader_poll(&r, tc);
+  }
+  assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+  moqc_group_producer_del(g);
+  /* The next group starts while the last frame is still on the wire. */
+  uint64_t next = big_group(pub.tp, 1, 1000);
+  for (int k = 0; k < 1000 && !(r.complete == 2 && r.nopen == 0); k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&r, tc);
+  }
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.groups_reset_old, 0);
+  assert_int_equal(p.srv.debug_old_expired, 0);
+  assert_int_equal(r.old, 0);
+  assert_int_equal(r.complete, 2);
+  assert_int_equal(r.last_complete, next);
+  assert_int_equal(r.frames, 21);
+  reader_fini(&r);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* Groups older than the subscriber's max latency are reset with Old (never the
  * newest) even without queue pressure. */
 static void t_expiry_by_latency(void **state) {
@@ -228,6 +387,9 @@ static void t_expiry_by_latency(void **state) {
   }
   moqc_session_stats st = moqc_session_get_stats(p.srv.s);
   assert_int_equal(st.groups_reset_old, 1);
+  assert_int_equal(p.srv.debug_old_expired, 1);
+  assert_int_equal(p.srv.debug_old_slow, 0);
+  assert_non_null(strstr(p.srv.debug_last, "max latency 300 ms"));
   assert_int_equal(r.old, 1);
   assert_int_equal(r.complete, 1);
   assert_int_equal(r.last_complete, 1);
@@ -435,6 +597,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_slow_subscriber),
       TS_TEST3(t_fast_link_no_reset),
+      TS_TEST3(t_ordered_saturated),
+      TS_TEST3(t_long_group_not_old),
       TS_TEST3(t_expiry_by_latency),
       TS_TEST3(t_priorities),
       TS_TEST3(t_zero_copy),

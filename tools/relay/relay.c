@@ -147,6 +147,14 @@ static void on_closed(void *ctx, moqc_session *s, uint64_t code, const char *rea
   free(rs);
 }
 
+/* Session diagnostics (why a group was reset as Old, ...), at debug level. */
+static void on_debug(void *ctx, moqc_session *s, const char *msg) {
+  relay *r = ctx;
+  if (!moqc_log_enabled(MOQC_LOG_DEBUG)) return;
+  relay_sess *rs = find_sess(r, s);
+  moqc_log(MOQC_LOG_DEBUG, "session %llu: %s", rs ? (unsigned long long)rs->id : 0ull, msg);
+}
+
 static void on_watch(void *arg) {
   relay *r = arg;
   moqc_announce a;
@@ -224,6 +232,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .limits = {.idle_timeout_ms = c->idle_timeout_ms},
       .on_request = on_request,
       .on_closed = on_closed,
+      .on_debug = on_debug,
       .ctx = r,
   };
   char msg[256] = "";
