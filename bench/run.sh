@@ -163,8 +163,7 @@ fi
 if want s1; then
   log "s1: publisher -> relay -> 1 subscriber, 64 KiB frames, max rate (3 processes)"
   relay_start s1 && {
-    # One group for the whole run (one QUIC stream, like bench_quic): see finding F4 in
-    # docs/benchmarks.md for why a group boundary makes the relay reset the older group.
+    # One group for the whole run: one QUIC stream, like bench_quic (the baseline).
     run_bench s1_sub $((DUR + 60)) "$MB" --role sub --url "$(URL)" --profile bulk --subs 1 \
       --duration $DUR --feedback-port $FBPORT &
     SP=$!; reg $SP; sleep 0.5
