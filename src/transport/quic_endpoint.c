@@ -293,7 +293,15 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
     }
     if (moqc_quic_conn_accept(ep, rx, p, len, &c) != MOQC_OK) return;
   }
+  bool handshaking = c->state == QC_HANDSHAKE;
   moqc_quic_conn_read(c, rx, p, len);
+  /* Answer a handshake step at once instead of after the whole read batch
+   * (up to 64 datagrams): a ClientHello costs ~300 us of crypto, so with many
+   * handshakes arriving together the first ServerHello used to wait for all
+   * the others and the clients sat idle meanwhile (F6). Handshake flights
+   * are one connection's packets, so this loses no GSO batching; the
+   * connection stays on the dirty list and is flushed again (a no-op) later. */
+  if (handshaking) moqc_quic_conn_flush(c);
 }
 
 static void ep_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
