@@ -199,6 +199,17 @@ static double rusage_cpu(double *user, double *sys) {
   return u + s;
 }
 
+/* Seconds this (main) thread waited runnable for a CPU (Linux schedstat), or
+ * -1. On a shared machine on-CPU time alone hides that a loop is saturated. */
+static double sched_wait_s(void) {
+  FILE *f = fopen("/proc/thread-self/schedstat", "r");
+  if (!f) return -1;
+  unsigned long long run = 0, wait = 0;
+  int n = fscanf(f, "%llu %llu", &run, &wait);
+  fclose(f);
+  return n == 2 ? (double)wait / 1e9 : -1;
+}
+
 static long self_maxrss_kb(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -359,7 +370,7 @@ typedef struct bench {
   /* connect / idle */
   uint64_t conn_ok, conn_fail, conn_started;
   uint64_t conn_t0, conn_t1;
-  double conn_cpu0, conn_rcpu0, conn_cpu1, conn_rcpu1;
+  double conn_cpu0, conn_rcpu0, conn_cpu1, conn_rcpu1, conn_wait0, conn_wait1;
   long idle_rss_before, idle_rss_after, idle_self_before, idle_self_after;
   uint64_t idle_all_up_ns;
 
@@ -1086,6 +1097,7 @@ static void conn_next(void) {
   }
   if (B.conn_ok + B.conn_fail >= B.cfg.connect_total && !B.stopping) {
     B.conn_cpu1 = rusage_cpu(NULL, NULL);
+    B.conn_wait1 = sched_wait_s();
     B.conn_rcpu1 = proc_cpu(B.cfg.relay_pid);
     bench_stop(0, NULL);
   }
@@ -1424,11 +1436,17 @@ static void report_connect(sbuf *j) {
   printf("  cpu          self %.2f s (%.0f us/session)", cpu, B.conn_ok ? cpu / (double)B.conn_ok * 1e6 : 0);
   if (rcpu >= 0) printf(", relay %.2f s (%.0f us/session)", rcpu, B.conn_ok ? rcpu / (double)B.conn_ok * 1e6 : 0);
   printf("\n");
+  /* Latency at N in flight is N / rate once this loop is saturated: say so. */
+  double wait = B.conn_wait0 >= 0 && B.conn_wait1 >= 0 ? B.conn_wait1 - B.conn_wait0 : -1;
+  if (el > 0 && wait >= 0)
+    printf("  load gen     on CPU %.0f%% + waiting for a CPU %.0f%% of the time%s\n", 100 * cpu / el,
+           100 * wait / el, (cpu + wait) / el > 0.9 ? " (saturated: this loop limits the rate)" : "");
   sb(j, ",\"sessions_ok\":%" PRIu64 ",\"sessions_failed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"sessions_per_s\":%.1f"
         ",\"cpu_s\":%.3f,\"relay_cpu_s\":%.3f,\"concurrency\":%u"
-        ",\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f",
+        ",\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"cpu_wait_s\":%.3f",
      B.conn_ok, B.conn_fail, el, rate, cpu, rcpu, B.cfg.concurrency,
-     (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6);
+     (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6,
+     B.conn_wait0 >= 0 && B.conn_wait1 >= 0 ? B.conn_wait1 - B.conn_wait0 : -1.0);
 }
 
 static void report_idle(sbuf *j) {
@@ -1727,6 +1745,7 @@ int main(int argc, char **argv) {
   if (rv == 0 && c->role == R_CONNECT) {
     B.conn_t0 = now_ns();
     B.conn_cpu0 = rusage_cpu(NULL, NULL);
+    B.conn_wait0 = sched_wait_s();
     B.conn_rcpu0 = proc_cpu(c->relay_pid);
     c->subs = 0;
     c->pubs = 0;

@@ -293,7 +293,15 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
     }
     if (moqc_quic_conn_accept(ep, rx, p, len, &c) != MOQC_OK) return;
   }
+  bool handshaking = c->state == QC_HANDSHAKE;
   moqc_quic_conn_read(c, rx, p, len);
+  /* Answer a handshake step at once instead of after the whole read batch
+   * (up to 64 datagrams): a ClientHello costs ~300 us of crypto, so with many
+   * handshakes arriving together the first ServerHello used to wait for all
+   * the others and the clients sat idle meanwhile (F6). Handshake flights
+   * are one connection's packets, so this loses no GSO batching; the
+   * connection stays on the dirty list and is flushed again (a no-op) later. */
+  if (handshaking) moqc_quic_conn_flush(c);
 }
 
 static void ep_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
@@ -315,10 +323,22 @@ static void ep_read(quic_ep *ep) {
   }
 }
 
+/* POLLERR: libuv has *stopped* the poll handle and reports UV_EBADF. On a
+ * connected client socket that is an ICMP error (port unreachable: a client
+ * that dialled before the server listened). Clear it and poll again, or the
+ * connection never reads another datagram and its handshake times out even
+ * though the server answers its retransmitted Initials (F7). */
+static void ep_on_poll_error(quic_ep *ep) {
+  if (moqc_udp_take_error(&ep->udp) != MOQC_OK || ep->handles_closed) return;
+  int flags = UV_READABLE | (ep->pend.active ? UV_WRITABLE : 0);
+  if (uv_poll_start(&ep->poll, flags, on_poll) != 0) ep->poll_started = false;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   quic_ep *ep = h->data;
   ep->busy++;
   ep->refs++;
+  if (status < 0) ep_on_poll_error(ep);
   if (events & UV_WRITABLE) ep_on_writable(ep);
   if ((events & UV_READABLE) || status < 0) ep_read(ep);
   ep->busy--;

@@ -458,7 +458,8 @@ static int verify_cb(gnutls_session_t s) {
 
 int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moqc_tls_alpn *a) {
   gnutls_session_t s;
-  if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0) return MOQC_ERR_NOMEM;
+  if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP) < 0)
+    return MOQC_ERR_NOMEM;
   if (set_priority(s) < 0 ||
       gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0 ||

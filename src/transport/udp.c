@@ -309,6 +309,13 @@ ssize_t moqc_udp_recv(moqc_udp *u, uint8_t *buf, size_t cap, moqc_udp_rx *rx) {
   return r;
 }
 
+int moqc_udp_take_error(moqc_udp *u) {
+  int err = 0;
+  socklen_t l = sizeof err;
+  if (u->fd < 0 || getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0) return MOQC_ERR_IO;
+  return err == 0 || send_error_is_loss(err) ? MOQC_OK : MOQC_ERR_IO;
+}
+
 int moqc_sockaddr_parse(moqc_sockaddr *sa, socklen_t *len, const char *host, uint16_t port) {
   memset(sa, 0, sizeof *sa);
   if (!host || !*host) host = "::";

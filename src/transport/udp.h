@@ -84,6 +84,13 @@ int moqc_udp_send(moqc_udp *u, const struct sockaddr *to, socklen_t tolen,
  * MOQC_ERR_AGAIN when nothing is pending, or MOQC_ERR_IO. */
 ssize_t moqc_udp_recv(moqc_udp *u, uint8_t *buf, size_t cap, moqc_udp_rx *rx);
 
+/* Read and clear the socket's pending error (SO_ERROR), i.e. what made poll
+ * report POLLERR. Returns MOQC_OK when the error only means "a packet did not
+ * get through" (an ICMP port/host unreachable reported on a connected socket:
+ * the peer may well answer later) or when none was pending, MOQC_ERR_IO for
+ * anything else. */
+int moqc_udp_take_error(moqc_udp *u);
+
 /* Parse a numeric host ("::", "127.0.0.1", NULL = "::") and port. 0 or
  * MOQC_ERR_INVAL. */
 int moqc_sockaddr_parse(moqc_sockaddr *sa, socklen_t *len, const char *host, uint16_t port);

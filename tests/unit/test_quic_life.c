@@ -230,6 +230,60 @@ static void test_unreachable_and_bad_config(void **state) {
   h_teardown(&fx);
 }
 
+/* F7: a client that dials before the server listens. Its first Initial draws
+ * an ICMP port unreachable (POLLERR on its connected socket, which makes
+ * libuv stop the poll handle); once a server listens there, a retransmitted
+ * Initial must get through and the handshake complete. */
+static void test_dial_before_listen(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  /* A free port, closed synchronously (a deleted server's socket closes
+   * only on a later loop turn and would swallow the first Initial). */
+  int hole = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof a;
+  assert_int_equal(bind(hole, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(getsockname(hole, (struct sockaddr *)&a, &al), 0);
+  close(hole); /* nobody listens there for now */
+  uint16_t port = ntohs(a.sin_port);
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = "127.0.0.1";
+  cfg.port = port;
+  cfg.sni = "localhost";
+  cfg.tls.pin_sha256 = moqc_cert_fingerprint(fx.cert);
+  fx.connect_done = false;
+  assert_int_equal(moqc_quic_connect(&fx.loop, &cfg, h_on_connect, &fx, NULL), MOQC_OK);
+  /* The Initial is refused (ICMP) while nothing listens. */
+  assert_false(H_RUN_UNTIL(&fx, fx.connect_done, 300));
+  moqc_quic_server_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.host = "127.0.0.1";
+  sc.port = port;
+  sc.cert = fx.cert;
+  sc.on_connection = h_on_connection;
+  sc.ctx = &fx;
+  assert_int_equal(moqc_quic_server_new(&fx.loop, &sc, &fx.srv), MOQC_OK);
+  /* The next PTO retransmission (~1 s after the first Initial) reaches it;
+   * the handshake timeout is 10 s. */
+  assert_true(H_RUN_UNTIL(&fx, fx.connect_done && fx.s.t, 8000));
+  assert_int_equal(fx.connect_err, MOQC_OK);
+  assert_non_null(fx.c.t);
+  /* and the connection works */
+  int64_t id = -1;
+  assert_int_equal(fx.c.t->ops->open_stream(fx.c.t, true, &id), MOQC_OK);
+  fx.s.echo = true;
+  h_write_pattern(fx.c.t, id, 0, 5000, 1000, true);
+  h_stream *cs = h_find(&fx.c, id);
+  assert_non_null(cs);
+  assert_true(H_RUN_UNTIL(&fx, cs->fin, 5000));
+  assert_int_equal(cs->len, 5000);
+  for (size_t i = 0; i < cs->len; i++) assert_int_equal(cs->data[i], h_pattern((uint64_t)id, i));
+  h_teardown(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_del_with_live_connections),
@@ -238,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_server_del_in_callback),
       cmocka_unit_test(test_dial_cancel),
       cmocka_unit_test(test_unreachable_and_bad_config),
+      cmocka_unit_test(test_dial_before_listen),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
