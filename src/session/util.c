@@ -216,3 +216,37 @@ size_t sess_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence) {
   out[1] = (uint8_t)body; /* <= 16: a one-byte length prefix */
   return 2 + body;
 }
+
+/* Varint at p (non-minimal encodings accepted, like the codec); 0 if cut. */
+static size_t get_varint(const uint8_t *p, size_t len, uint64_t *v) {
+  if (len == 0) return 0;
+  size_t n = (size_t)1 << (p[0] >> 6);
+  if (len < n) return 0;
+  uint64_t x = p[0] & 0x3f;
+  for (size_t i = 1; i < n; i++) x = (x << 8) | p[i];
+  *v = x;
+  return n;
+}
+
+size_t sess_frame_hdr_decode(const uint8_t *p, size_t len, int version, uint64_t prev_ts,
+                             uint64_t *timestamp, uint64_t *size) {
+  if (!p || len == 0 || prev_ts > MOQC_VARINT_MAX) return 0;
+  size_t n = 0;
+  uint64_t ts = 0;
+  if (moqc_lite_is_05(version)) {
+    uint64_t zz;
+    n = get_varint(p, len, &zz);
+    if (n == 0) return 0;
+    int64_t t = (int64_t)prev_ts + moqc_zigzag_decode(zz);
+    if (t < 0 || (uint64_t)t > MOQC_VARINT_MAX) return 0;
+    ts = (uint64_t)t;
+  } else if (!moqc_lite_version_valid(version)) {
+    return 0;
+  }
+  uint64_t sz;
+  size_t m = get_varint(p + n, len - n, &sz);
+  if (m == 0 || sz > MOQC_LITE_FRAME_MAX) return 0;
+  *timestamp = ts;
+  *size = sz;
+  return n + m;
+}

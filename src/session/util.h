@@ -125,5 +125,10 @@ void wbuf_varint(wbuf *w, uint64_t v);
 size_t sess_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
                       uint64_t size);
 size_t sess_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence);
+/* The receiving side of sess_frame_hdr: a whole, valid frame header at p
+ * (same result as moqc_lite_frame_decode) -> its length; 0 when the header is
+ * incomplete or invalid (the codec then buffers it or reports the error). */
+size_t sess_frame_hdr_decode(const uint8_t *p, size_t len, int version, uint64_t prev_ts,
+                             uint64_t *timestamp, uint64_t *size);
 
 #endif
