@@ -2,9 +2,11 @@
  * publish origin to the peer, one uni stream per group (lite-05: a small
  * datagram-flagged group as one DATAGRAM instead, when the transport has them).
  *
- * Zero copy: a group stream is the per-subscriber header (stream type, GROUP,
- * each frame's header) plus the model's payload slices handed straight to
- * transport->ops->write. Groups are served in arrival order; the stream
+ * A group stream is the per-subscriber header (stream type, GROUP, each
+ * frame's header) plus the payload: chunks over 512 bytes are the model's
+ * slices handed straight to transport->ops->write (zero copy), smaller ones
+ * are copied next to their headers, one write per pump (see go_batch).
+ * Groups are served in arrival order; the stream
  * priority is {subscriber priority, group order}: newest group first, or
  * oldest first when the subscription is `ordered`.
  *
