@@ -89,9 +89,15 @@ int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len
       continue;
     }
     struct moqc_lite_frame fr;
-    frame_ctx c = {&fr, s->version, rx->prev_ts};
     size_t u = 0;
-    int r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_frame, &c, &u);
+    int r = 1;
+    /* Nothing buffered and the whole header here (the usual case): decode in
+     * place; anything else (split, invalid) goes through the codec. */
+    if (ss_len(ss) > 0 ||
+        (u = sess_frame_hdr_decode(p, len, s->version, rx->prev_ts, &fr.timestamp, &fr.size)) == 0) {
+      frame_ctx c = {&fr, s->version, rx->prev_ts};
+      r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_frame, &c, &u);
+    }
     p += u;
     len -= u;
     if (r == 0) break;

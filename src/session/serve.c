@@ -2,9 +2,11 @@
  * publish origin to the peer, one uni stream per group (lite-05: a small
  * datagram-flagged group as one DATAGRAM instead, when the transport has them).
  *
- * Zero copy: a group stream is the per-subscriber header (stream type, GROUP,
- * each frame's header) plus the model's payload slices handed straight to
- * transport->ops->write. Groups are served in arrival order; the stream
+ * A group stream is the per-subscriber header (stream type, GROUP, each
+ * frame's header) plus the payload: chunks over 512 bytes are the model's
+ * slices handed straight to transport->ops->write (zero copy), smaller ones
+ * are copied next to their headers, one write per pump (see go_batch).
+ * Groups are served in arrival order; the stream
  * priority is {subscriber priority, group order}: newest group first, or
  * oldest first when the subscription is `ordered`.
  *
@@ -107,10 +109,95 @@ void go_stream_gone(group_out *go, uint64_t code) {
   if (ps && !ps->obj.dead) ps_maybe_fin(ps);
 }
 
-static int go_write_hdr(group_out *go, const uint8_t *p, size_t n) {
-  int rc = ss_write(go->ss, p, n, false);
-  if (rc >= 0) go->wr_bytes += n;
+/* ---- batched writes --------------------------------------------------------------
+ * One go_pump call gathers everything it can write into ONE transport write:
+ * headers and small payload chunks (up to GO_COPY_MAX bytes) are copied into a
+ * staging area, which becomes one buf per write; larger chunks go out as the
+ * model's own slices (zero copy). The FIN rides on the last write when the
+ * group is complete. A 100-byte frame then costs a memcpy instead of a header
+ * buf of its own, two queued slices and two refcount round trips on ACK. */
+
+#define GO_COPY_MAX 512u  /* payload chunks up to this are copied */
+#define GO_STAGE 4096u    /* staging bytes per write */
+#define GO_SLICES 16u     /* slices per write */
+
+typedef struct go_batch {
+  size_t slen;               /* staged bytes not yet sealed into a slice */
+  size_t n;                  /* slices (each holds a reference) */
+  uint64_t bytes;            /* total bytes in sl[] + stage */
+  moqc_slice sl[GO_SLICES];
+  uint8_t stage[GO_STAGE];
+} go_batch;
+
+static void gb_init(go_batch *b) {
+  b->slen = 0;
+  b->n = 0;
+  b->bytes = 0;
+}
+
+static void gb_drop(go_batch *b) {
+  for (size_t i = 0; i < b->n; i++) moqc_slice_release(&b->sl[i]);
+  gb_init(b);
+}
+
+/* Turn the staged bytes into a slice of a new exact-size buf. */
+static int gb_seal(go_batch *b) {
+  if (b->slen == 0) return MOQC_OK;
+  uint8_t *w;
+  moqc_buf *buf = moqc_buf_alloc(b->slen, &w);
+  if (!buf) return MOQC_ERR_NOMEM;
+  memcpy(w, b->stage, b->slen);
+  b->sl[b->n++] = (moqc_slice){buf, 0, b->slen};
+  b->slen = 0;
+  return MOQC_OK;
+}
+
+/* Write the batch (and the FIN if fin). The stream is gone on error. */
+static int gb_flush(group_out *go, go_batch *b, bool fin) {
+  int rc = gb_seal(b);
+  if (rc == MOQC_OK && (b->n > 0 || fin)) {
+    rc = ss_write_slices(go->ss, b->sl, b->n, fin);
+    if (rc >= 0) go->wr_bytes += b->bytes;
+  }
+  gb_drop(b);
   return rc;
+}
+
+static int gb_bytes(group_out *go, go_batch *b, const uint8_t *p, size_t n) {
+  if (b->slen + n > GO_STAGE || (b->slen == 0 && b->n == GO_SLICES)) {
+    int rc = gb_flush(go, b, false);
+    if (rc < 0) return rc;
+  }
+  memcpy(b->stage + b->slen, p, n);
+  b->slen += n;
+  b->bytes += n;
+  return MOQC_OK;
+}
+
+/* Takes over sl's reference. */
+static int gb_slice(group_out *go, go_batch *b, moqc_slice *sl) {
+  if (sl->len <= GO_COPY_MAX) {
+    int rc = sl->len ? gb_bytes(go, b, moqc_slice_ptr(sl), sl->len) : MOQC_OK;
+    moqc_slice_release(sl);
+    return rc;
+  }
+  /* Room for the sealed stage and this slice. */
+  if (b->n + (b->slen ? 2u : 1u) > GO_SLICES) {
+    int rc = gb_flush(go, b, false);
+    if (rc < 0) {
+      moqc_slice_release(sl);
+      return rc;
+    }
+  }
+  int rc = gb_seal(b);
+  if (rc < 0) {
+    moqc_slice_release(sl);
+    return rc;
+  }
+  b->sl[b->n++] = *sl;
+  b->bytes += sl->len;
+  *sl = MOQC_SLICE_EMPTY;
+  return MOQC_OK;
 }
 
 /* Send order of a group's stream: newest first, or oldest first for an
@@ -123,17 +210,32 @@ static moqc_stream_prio go_prio(const pub_sub *ps, uint64_t seq) {
   return prio;
 }
 
-void go_pump(group_out *go) {
+static uint64_t go_err_code(group_out *go, int rc) {
+  uint64_t code = moqc_group_consumer_code(go->gc);
+  if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
+  return code;
+}
+
+/* Write what the group has (after `pre`, the stream's own header when it was
+ * just opened) in one transport write; FIN when the group is complete. */
+static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
   moqc_session *s = go->s;
+  go_batch b;
+  gb_init(&b);
+  if (pre_len && gb_bytes(go, &b, pre, pre_len) < 0) {
+    go_stream_gone(go, MOQC_CODE_CANCEL);
+    return;
+  }
   while (!go->done && !go->obj.dead && !s->closing && go->ss) {
+    int rc;
     if (!go->in_frame) {
       moqc_frame_info fi;
-      int rc = moqc_group_consumer_next_frame(go->gc, &fi);
-      if (rc == MOQC_ERR_AGAIN) return;
+      rc = moqc_group_consumer_next_frame(go->gc, &fi);
+      if (rc == MOQC_ERR_AGAIN) break;
       if (rc == MOQC_ERR_CLOSED) {
         go->fin_sent = true;
         go->done = true;
-        ss_fin(go->ss);
+        (void)gb_flush(go, &b, true); /* an error: the stream is gone anyway */
         if (go->ps) s->stats.groups_sent++;
         moqc_group_consumer_del(go->gc);
         go->gc = NULL;
@@ -141,49 +243,62 @@ void go_pump(group_out *go) {
         return;
       }
       if (rc < 0) {
-        uint64_t code = moqc_group_consumer_code(go->gc);
-        if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
-        go_reset(go, code);
+        if (gb_flush(go, &b, false) < 0) {
+          go_stream_gone(go, MOQC_CODE_CANCEL);
+          return;
+        }
+        go_reset(go, go_err_code(go, rc));
         return;
       }
-      uint8_t hdr[24];
-      struct moqc_lite_frame fr = {.timestamp = fi.timestamp, .size = fi.size};
-      ssize_t n = moqc_lite_frame_encode(hdr, sizeof hdr, s->version, go->prev_ts, &fr);
-      if (n < 0) {
+      uint8_t hdr[SESS_FRAME_HDR_MAX];
+      ssize_t n = (ssize_t)sess_frame_hdr(hdr, s->version, go->prev_ts, fi.timestamp, fi.size);
+      if (n == 0) { /* out of range: the codec tells why */
+        struct moqc_lite_frame fr = {.timestamp = fi.timestamp, .size = fi.size};
+        n = moqc_lite_frame_encode(hdr, sizeof hdr, s->version, go->prev_ts, &fr);
+      }
+      if (n <= 0) {
+        if (gb_flush(go, &b, false) < 0) {
+          go_stream_gone(go, MOQC_CODE_CANCEL);
+          return;
+        }
         go_reset(go, n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
         return;
       }
       go->prev_ts = fi.timestamp;
       go->in_frame = true;
-      if (go_write_hdr(go, hdr, (size_t)n) < 0) {
-        go_stream_gone(go, MOQC_CODE_CANCEL);
+      rc = gb_bytes(go, &b, hdr, (size_t)n);
+    } else {
+      moqc_slice sl;
+      rc = moqc_group_consumer_read_chunk(go->gc, &sl);
+      if (rc == MOQC_ERR_AGAIN) break;
+      if (rc == MOQC_ERR_CLOSED) {
+        go->in_frame = false;
+        continue;
+      }
+      if (rc < 0) {
+        if (gb_flush(go, &b, false) < 0) {
+          go_stream_gone(go, MOQC_CODE_CANCEL);
+          return;
+        }
+        go_reset(go, go_err_code(go, rc));
         return;
       }
-      continue;
-    }
-    moqc_slice sl;
-    int rc = moqc_group_consumer_read_chunk(go->gc, &sl);
-    if (rc == MOQC_ERR_AGAIN) return;
-    if (rc == MOQC_ERR_CLOSED) {
-      go->in_frame = false;
-      continue;
+      rc = gb_slice(go, &b, &sl);
     }
     if (rc < 0) {
-      uint64_t code = moqc_group_consumer_code(go->gc);
-      if (code == MOQC_CODE_CANCEL && rc != MOQC_ERR_CANCEL) code = moqc_code_from_err(rc);
-      go_reset(go, code);
-      return;
-    }
-    /* The model's slice goes to the transport as is: no copy. */
-    rc = ss_write_slices(go->ss, &sl, 1, false);
-    if (rc >= 0) go->wr_bytes += sl.len;
-    moqc_slice_release(&sl);
-    if (rc < 0) {
+      gb_drop(&b);
       go_stream_gone(go, MOQC_CODE_CANCEL);
       return;
     }
   }
+  if (go->done || go->obj.dead || s->closing || !go->ss) {
+    gb_drop(&b);
+    return;
+  }
+  if (gb_flush(go, &b, false) < 0) go_stream_gone(go, MOQC_CODE_CANCEL);
 }
+
+void go_pump(group_out *go) { go_pump_pre(go, NULL, 0); }
 
 static void go_wake(void *arg) {
   group_out *go = arg;
@@ -206,26 +321,16 @@ static void go_opened(opener *op, int64_t id) {
   }
   moqc_stream_prio prio = go_prio(ps, go->seq);
   (void)s->t->ops->set_priority(s->t, id, &prio);
-  uint8_t hdr[32];
-  size_t off = 0;
-  ssize_t n = moqc_lite_stream_type_encode(hdr, sizeof hdr, MOQC_LITE_UNI_GROUP);
-  if (n > 0) off = (size_t)n;
-  struct moqc_lite_group g = {.subscribe = ps->id, .sequence = go->seq};
-  n = moqc_lite_group_encode(hdr + off, sizeof hdr - off, s->version, &g);
-  if (n < 0) {
+  uint8_t hdr[SESS_GROUP_HDR_MAX];
+  size_t off = sess_group_hdr(hdr, ps->id, go->seq);
+  if (off == 0) {
     go_reset(go, MOQC_CODE_ENCODE);
     return;
   }
-  off += (size_t)n;
-  if (ss_write(go->ss, hdr, off, false) < 0) {
-    go_stream_gone(go, MOQC_CODE_CANCEL);
-    return;
-  }
-  go->wr_bytes = off;
   go->ck_off = off;
   go->ck_ns = sess_now(s);
   moqc_group_consumer_set_waker(go->gc, go_wake, go);
-  go_pump(go);
+  go_pump_pre(go, hdr, off); /* the header goes out with the first frames */
 }
 
 static void go_open_failed(opener *op, int err) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/lite_wire.h"
 #include "core/mem.h"
 #include "moqc/error.h"
 
@@ -166,4 +167,86 @@ void wbuf_varint(wbuf *w, uint64_t v) {
     return;
   }
   w->len += (size_t)n;
+}
+
+/* ---- hot-path header encoders ------------------------------------------------ */
+
+/* Minimal QUIC varint; v <= MOQC_VARINT_MAX. */
+static size_t put_varint(uint8_t *p, uint64_t v) {
+  if (v < 0x40) {
+    p[0] = (uint8_t)v;
+    return 1;
+  }
+  if (v < 0x4000) {
+    p[0] = (uint8_t)(0x40 | (v >> 8));
+    p[1] = (uint8_t)v;
+    return 2;
+  }
+  if (v < 0x40000000) {
+    p[0] = (uint8_t)(0x80 | (v >> 24));
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+    return 4;
+  }
+  p[0] = (uint8_t)(0xc0 | (v >> 56));
+  for (int i = 1; i < 8; i++) p[i] = (uint8_t)(v >> (8 * (7 - i)));
+  return 8;
+}
+
+size_t sess_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
+                      uint64_t size) {
+  if (size > MOQC_LITE_FRAME_MAX || !moqc_lite_version_valid(version)) return 0;
+  size_t n = 0;
+  if (moqc_lite_is_05(version)) {
+    if (timestamp > MOQC_VARINT_MAX || prev_ts > MOQC_VARINT_MAX) return 0;
+    int64_t delta = (int64_t)timestamp - (int64_t)prev_ts;
+    const int64_t range = (int64_t)1 << 61;
+    if (delta < -range || delta >= range) return 0;
+    n = put_varint(out, moqc_zigzag_encode(delta));
+  }
+  return n + put_varint(out + n, size);
+}
+
+size_t sess_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence) {
+  if (subscribe > MOQC_VARINT_MAX || sequence > MOQC_VARINT_MAX) return 0;
+  out[0] = (uint8_t)MOQC_LITE_UNI_GROUP; /* stream type, one byte */
+  size_t body = put_varint(out + 2, subscribe);
+  body += put_varint(out + 2 + body, sequence);
+  out[1] = (uint8_t)body; /* <= 16: a one-byte length prefix */
+  return 2 + body;
+}
+
+/* Varint at p (non-minimal encodings accepted, like the codec); 0 if cut. */
+static size_t get_varint(const uint8_t *p, size_t len, uint64_t *v) {
+  if (len == 0) return 0;
+  size_t n = (size_t)1 << (p[0] >> 6);
+  if (len < n) return 0;
+  uint64_t x = p[0] & 0x3f;
+  for (size_t i = 1; i < n; i++) x = (x << 8) | p[i];
+  *v = x;
+  return n;
+}
+
+size_t sess_frame_hdr_decode(const uint8_t *p, size_t len, int version, uint64_t prev_ts,
+                             uint64_t *timestamp, uint64_t *size) {
+  if (!p || len == 0 || prev_ts > MOQC_VARINT_MAX) return 0;
+  size_t n = 0;
+  uint64_t ts = 0;
+  if (moqc_lite_is_05(version)) {
+    uint64_t zz;
+    n = get_varint(p, len, &zz);
+    if (n == 0) return 0;
+    int64_t t = (int64_t)prev_ts + moqc_zigzag_decode(zz);
+    if (t < 0 || (uint64_t)t > MOQC_VARINT_MAX) return 0;
+    ts = (uint64_t)t;
+  } else if (!moqc_lite_version_valid(version)) {
+    return 0;
+  }
+  uint64_t sz;
+  size_t m = get_varint(p + n, len - n, &sz);
+  if (m == 0 || sz > MOQC_LITE_FRAME_MAX) return 0;
+  *timestamp = ts;
+  *size = sz;
+  return n + m;
 }
