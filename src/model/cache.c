@@ -91,6 +91,7 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   moqc_list_push_back(&g->entries, &e->gnode);
   moqc_list_push_back(&t->env->lru, &e->lru);
   if (!counted) moqc_gstate_account(g, g->bytes, 0);
+  if (t->nents && g->created_ns < t->ents[t->nents - 1]->g->created_ns) t->cache_disorder = true;
   t->ents[t->nents++] = e;
   uint64_t prev_latest = t->cache_latest;
   if (t->cache_latest == MOQC_GROUP_NONE || g->sequence > t->cache_latest)
@@ -105,6 +106,7 @@ void moqc_cache_remove(moqc_centry *e) {
   size_t i = moqc_cache_lower_bound(t, e->arrival);
   memmove(&t->ents[i], &t->ents[i + 1], (t->nents - i - 1) * sizeof *t->ents);
   t->nents--;
+  if (!t->nents) t->cache_disorder = false;
   moqc_list_remove(&e->lru);
   moqc_list_remove(&e->gnode);
   if (moqc_list_empty(&g->entries)) t->env->cache_bytes -= g->bytes;
@@ -119,7 +121,12 @@ void moqc_cache_clear(moqc_tstate *t) {
 }
 
 /* Expire cached groups and gaps (gaps.c) and re-arm the timer for the next
- * deadline of either. */
+ * deadline of either. Entries are in arrival order and a group is normally
+ * created when it arrives, so deadlines (created + window) ascend along the
+ * array and the scan stops at the first entry that is not due (the live edge
+ * is skipped, never evicted). A group inserted with an older creation time
+ * than its predecessor (a relay inserting a shared group into a second track)
+ * marks the cache disordered: then every entry is looked at, as before. */
 void moqc_cache_expire(moqc_tstate *t) {
   uint64_t now = moqc_clock_now(t->env->clock);
   uint64_t window = moqc_ms_to_ns(t->info.latency_max_ms);
@@ -132,7 +139,10 @@ void moqc_cache_expire(moqc_tstate *t) {
       moqc_cache_remove(e); /* shifts the array: stay at i */
       continue;
     }
-    if (e->g->sequence != t->cache_latest && deadline < next) next = deadline;
+    if (e->g->sequence != t->cache_latest) {
+      if (deadline < next) next = deadline;
+      if (!t->cache_disorder) break;
+    }
     i++;
   }
   uint64_t gap_next = moqc_gaps_expire(t, now);

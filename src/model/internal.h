@@ -189,6 +189,7 @@ struct moqc_tstate {
   size_t nents, capents;
   uint64_t next_arrival;
   uint64_t cache_latest; /* highest cached sequence (never evicted), or NONE */
+  bool cache_disorder;   /* an entry was inserted with an older created_ns than the one before it */
   uint64_t max_seq;      /* highest sequence ever, or NONE */
   uint64_t final_seq;    /* exclusive final, or NONE */
   bool aborted;

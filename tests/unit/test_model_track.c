@@ -266,6 +266,27 @@ static void test_eviction_by_age_out_of_order(void **state) {
   moqc_track_consumer_del(c);
   moqc_track_producer_del(t);
   assert_int_equal(moqc_env_cache_bytes(env), 0);
+  /* a shared group inserted after a younger one (relay): still expires on time */
+  moqc_track_producer *src = track_new(env, 5000), *relay = track_new(env, 100);
+  moqc_track_consumer *in = moqc_track_producer_consume(src, NULL);
+  moqc_track_consumer *out = moqc_track_producer_consume(relay, &from0);
+  uint64_t t1 = moqc_clock_now(clk);
+  create1(src, 0, "s0"); /* created at t1 */
+  moqc_group_consumer *gc = tm_expect_group(in, 0);
+  moqc_clock_advance(clk, t1 + 50 * MS);
+  create1(relay, 1, "r1");                                          /* created t1 + 50 */
+  assert_int_equal(moqc_track_producer_insert_group(relay, gc), MOQC_OK); /* created t1 */
+  moqc_group_consumer_del(gc);
+  moqc_clock_advance(clk, t1 + 60 * MS);
+  create1(relay, 2, "r2"); /* r1 due at t1 + 150, s0 at t1 + 100 */
+  moqc_clock_advance(clk, t1 + 100 * MS);
+  assert_int_equal(moqc_track_consumer_fetch_group(out, 0, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(out, 1, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  moqc_track_consumer_del(in);
+  moqc_track_consumer_del(out);
+  moqc_track_producer_del(src);
+  moqc_track_producer_del(relay);
   moqc_env_del(env);
 }
 
