@@ -9,7 +9,11 @@
  * Eviction (by age, by budget, or by the group's abort) only removes the
  * entry and drops the cache's reference: a consumer that already received the
  * group holds its own reference and keeps reading it to the end. The entry with
- * the highest sequence (the live edge) is never evicted by age or budget.
+ * the highest sequence (the live edge) is never evicted by age or budget, so
+ * it is kept OUT of the env's LRU: an entry joins the LRU when it stops being
+ * its track's live edge (or at insertion when it arrives below it). The LRU
+ * therefore holds only evictable entries, in the order they became evictable,
+ * and enforcing the budget never walks past the live edges of every track.
  */
 #include <string.h>
 
@@ -36,12 +40,29 @@ moqc_centry *moqc_cache_find(const moqc_tstate *t, uint64_t sequence) {
   return NULL;
 }
 
+/* Make `latest` the track's live edge: its entries leave the env's LRU, the
+ * entries of the previous live edge join it (at the back). */
+static void cache_set_latest(moqc_tstate *t, uint64_t latest) {
+  uint64_t old = t->cache_latest;
+  if (old == latest) return;
+  t->cache_latest = latest;
+  for (size_t i = t->nents; i-- > 0;) {
+    moqc_centry *e = t->ents[i];
+    if (e->g->sequence == latest)
+      moqc_list_remove(&e->lru);
+    else if (e->g->sequence == old && !moqc_link_linked(&e->lru))
+      moqc_list_push_back(&t->env->lru, &e->lru);
+  }
+}
+
 static void cache_recompute_latest(moqc_tstate *t) {
-  t->cache_latest = MOQC_GROUP_NONE;
+  uint64_t latest = MOQC_GROUP_NONE;
   for (size_t i = 0; i < t->nents; i++) {
     uint64_t s = t->ents[i]->g->sequence;
-    if (t->cache_latest == MOQC_GROUP_NONE || s > t->cache_latest) t->cache_latest = s;
+    if (latest == MOQC_GROUP_NONE || s > latest) latest = s;
   }
+  t->cache_latest = MOQC_GROUP_NONE; /* the removed live edge has no entry left */
+  cache_set_latest(t, latest);
 }
 
 int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
@@ -63,11 +84,13 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   moqc_gstate_ref(g);
   bool counted = !moqc_list_empty(&g->entries);
   moqc_list_push_back(&g->entries, &e->gnode);
-  moqc_list_push_back(&t->env->lru, &e->lru);
-  if (!counted) moqc_gstate_account(g, g->bytes, 0);
+  moqc_link_init(&e->lru);
   t->ents[t->nents++] = e;
   if (t->cache_latest == MOQC_GROUP_NONE || g->sequence > t->cache_latest)
-    t->cache_latest = g->sequence;
+    cache_set_latest(t, g->sequence); /* the previous live edge becomes evictable */
+  else if (g->sequence != t->cache_latest)
+    moqc_list_push_back(&t->env->lru, &e->lru); /* arrived below the live edge */
+  if (!counted) moqc_gstate_account(g, g->bytes, 0);
   moqc_cache_expire(t);
   return MOQC_OK;
 }
