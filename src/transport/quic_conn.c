@@ -1020,28 +1020,27 @@ static void emit_events(quic_conn *c) {
   }
 }
 
-/* Whether the expiry timer would fire at once (libuv's next loop turn):
- * ngtcp2's deadline is within its 1 ms pacing allowance. */
-static bool expiry_due(quic_conn *c) {
-  ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->nc);
-  return exp != UINT64_MAX && exp <= moqc_quic_now() + NS_PER_MS;
-}
-
 /* After a burst that emptied our queues, ngtcp2's deadline is usually the
- * pacing time of that burst, well under a millisecond away: armed as a 0 ms
- * timer it costs a loop turn, a timer fire and an empty write pass per burst
- * and connection, only for ngtcp2 to clear the pacing mark. Do what the
- * timer would do right away. Only with nothing of ours queued, so pacing of
- * large bursts (a send quantum per flush) is unchanged. */
+ * pacing mark of that burst, well under a millisecond away (ngtcp2 lets a
+ * packet go up to 1 ms early): armed as a 0 ms timer it costs a loop turn, a
+ * timer fire and an empty write pass per burst and connection, only for
+ * ngtcp2 to clear the mark. Do what the timer would do right away. Only after
+ * a flush that sent something with nothing of ours left queued, so pacing of
+ * large bursts (a send quantum per flush) is unchanged. Returns whether it
+ * stood in for a timer fire. */
 static bool expire_now(quic_conn *c) {
   if (c->state != QC_OPEN || c->dg_head || (!c->conn_blocked && moqc_qsched_top(&c->sched)) ||
-      moqc_quic_ep_blocked(c->ep) || !expiry_due(c))
+      moqc_quic_ep_blocked(c->ep))
     return false;
-  int rv = ngtcp2_conn_handle_expiry(c->nc, moqc_quic_now());
+  ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->nc);
+  ngtcp2_tstamp now = moqc_quic_now();
+  if (exp == UINT64_MAX || exp > now + NS_PER_MS) return false;
+  int rv = ngtcp2_conn_handle_expiry(c->nc, now);
   if (rv != 0)
     conn_fail(c, rv);
-  else
-    write_pkts(c, true);
+  else if (exp <= now)
+    write_pkts(c, true); /* something may be due (ACK delay, loss timer...) */
+  /* else only the pacing mark was within reach: nothing else is due yet */
   return true;
 }
 
@@ -1056,7 +1055,7 @@ void moqc_quic_conn_flush(quic_conn *c) {
     } else {
       write_pkts(c, from_timer);
       uint64_t mid = c->pkts_sent;
-      if (!from_timer && expire_now(c)) {
+      if (!from_timer && mid != before && expire_now(c)) {
         from_timer = true; /* the no-progress rule applies to the inline expiry */
         before = mid;
       }
