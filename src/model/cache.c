@@ -9,7 +9,11 @@
  * Eviction (by age, by budget, or by the group's abort) only removes the
  * entry and drops the cache's reference: a consumer that already received the
  * group holds its own reference and keeps reading it to the end. The entry with
- * the highest sequence (the live edge) is never evicted by age or budget.
+ * the highest sequence (the live edge) is never evicted by age or budget, so
+ * it is kept OUT of the env's LRU: an entry joins the LRU when it stops being
+ * its track's live edge (or at insertion when it arrives below it). The LRU
+ * therefore holds only evictable entries, in the order they became evictable,
+ * and enforcing the budget never walks past the live edges of every track.
  */
 #include <string.h>
 
@@ -36,12 +40,32 @@ moqc_centry *moqc_cache_find(const moqc_tstate *t, uint64_t sequence) {
   return NULL;
 }
 
+static moqc_centry *cache_entry(const moqc_tstate *t, uint64_t sequence) {
+  for (size_t i = t->nents; i-- > 0;) /* from the newest: live edges sit at the end */
+    if (t->ents[i]->g->sequence == sequence) return t->ents[i];
+  return NULL;
+}
+
+/* Make `latest` the track's live edge: its entry leaves the env's LRU, the
+ * entry of the previous live edge joins it (at the back). */
+static void cache_set_latest(moqc_tstate *t, uint64_t latest) {
+  uint64_t old = t->cache_latest;
+  if (old == latest) return;
+  t->cache_latest = latest;
+  moqc_centry *n = latest != MOQC_GROUP_NONE ? cache_entry(t, latest) : NULL;
+  if (n) moqc_list_remove(&n->lru);
+  moqc_centry *o = old != MOQC_GROUP_NONE ? cache_entry(t, old) : NULL;
+  if (o && !moqc_link_linked(&o->lru)) moqc_list_push_back(&t->env->lru, &o->lru);
+}
+
 static void cache_recompute_latest(moqc_tstate *t) {
-  t->cache_latest = MOQC_GROUP_NONE;
+  uint64_t latest = MOQC_GROUP_NONE;
   for (size_t i = 0; i < t->nents; i++) {
     uint64_t s = t->ents[i]->g->sequence;
-    if (t->cache_latest == MOQC_GROUP_NONE || s > t->cache_latest) t->cache_latest = s;
+    if (latest == MOQC_GROUP_NONE || s > latest) latest = s;
   }
+  t->cache_latest = MOQC_GROUP_NONE; /* the removed live edge has no entry left */
+  cache_set_latest(t, latest);
 }
 
 static uint64_t entry_deadline(const moqc_tstate *t, const moqc_centry *e) {
@@ -89,13 +113,15 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   moqc_gstate_ref(g);
   bool counted = !moqc_list_empty(&g->entries);
   moqc_list_push_back(&g->entries, &e->gnode);
-  moqc_list_push_back(&t->env->lru, &e->lru);
-  if (!counted) moqc_gstate_account(g, g->bytes, 0);
+  moqc_link_init(&e->lru);
   if (t->nents && g->created_ns < t->ents[t->nents - 1]->g->created_ns) t->cache_disorder = true;
   t->ents[t->nents++] = e;
   uint64_t prev_latest = t->cache_latest;
   if (t->cache_latest == MOQC_GROUP_NONE || g->sequence > t->cache_latest)
-    t->cache_latest = g->sequence;
+    cache_set_latest(t, g->sequence); /* the previous live edge becomes evictable */
+  else if (g->sequence != t->cache_latest)
+    moqc_list_push_back(&t->env->lru, &e->lru); /* arrived below the live edge */
+  if (!counted) moqc_gstate_account(g, g->bytes, 0);
   expire_after_insert(t, e, prev_latest);
   return MOQC_OK;
 }

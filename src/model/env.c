@@ -188,14 +188,10 @@ static bool env_over_budget(const moqc_env *env) {
 void moqc_env_enforce_budget(moqc_env *env) {
   if (env->evicting || !env_over_budget(env)) return;
   env->evicting = true;
-  moqc_link *it, *nx;
-  MOQC_LIST_FOREACH_SAFE(it, nx, &env->lru) {
-    if (!env_over_budget(env)) break;
-    moqc_centry *e = MOQC_CONTAINER_OF(it, moqc_centry, lru);
-    if (e->g->sequence == e->t->cache_latest) continue; /* the live edge stays */
-    /* Removing e drops only the cache's reference; it never frees another
-     * entry, so nx stays valid. */
-    moqc_cache_remove(e);
-  }
+  /* The LRU holds only evictable entries (live edges stay out of it, see
+   * cache.c): take from the front until under budget or empty. Removing a
+   * non-live entry never changes a live edge nor frees another entry. */
+  while (env_over_budget(env) && !moqc_list_empty(&env->lru))
+    moqc_cache_remove(MOQC_CONTAINER_OF(env->lru.next, moqc_centry, lru));
   env->evicting = false;
 }

@@ -74,7 +74,7 @@ struct moqc_env {
   /* cache accounting across every track of the env */
   size_t cache_budget;
   size_t cache_bytes;
-  moqc_link lru; /* moqc_centry.lru, oldest insertion first */
+  moqc_link lru; /* moqc_centry.lru: evictable entries (no live edges), oldest first */
   bool evicting;
   /* proxy command queue (the only state touched by other threads) */
   pthread_mutex_t mu;
@@ -148,7 +148,7 @@ typedef struct moqc_centry {
   moqc_gstate *g; /* one reference */
   moqc_tstate *t; /* the cache it belongs to */
   uint64_t arrival;
-  moqc_link lru;   /* env->lru */
+  moqc_link lru;   /* env->lru, unlinked while the entry is its track's live edge */
   moqc_link gnode; /* g->entries */
 } moqc_centry;
 

@@ -590,6 +590,7 @@ ssize_t moqc_quic_write_refused(uint8_t *dst, size_t cap, const uint8_t *p, size
 
 static void arm_close_timer(quic_conn *c) {
   uint64_t ms = 3 * ngtcp2_conn_get_pto(c->nc) / NS_PER_MS + 1;
+  c->timer_exp = UINT64_MAX;
   uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
@@ -815,14 +816,21 @@ static int write_dgram(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uin
  * NGTCP2_WRITE_STREAM_FLAG_MORE. */
 #define QC_MAX_STREAM_VECS 3
 
-/* Produce one packet into dst (0 = nothing to send / limited, < 0 = error). */
+/* Produce one packet into dst (0 = nothing to send / limited, < 0 = error).
+ * *ours is set when the packet was started by our stream data or datagram
+ * (ngtcp2 said WRITE_MORE) and then closed by this call: ngtcp2 put what it
+ * had pending (ACK, control frames, retransmissions) at the start of it. */
 static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *dst,
-                              size_t cap, ngtcp2_tstamp ts) {
+                              size_t cap, ngtcp2_tstamp ts, bool *ours) {
   bool app = c->state == QC_OPEN;
+  *ours = false;
   for (;;) {
     ngtcp2_ssize n;
     if (app && c->dg_head) {
-      if (write_dgram(c, path, pi, dst, cap, ts, &n)) continue;
+      if (write_dgram(c, path, pi, dst, cap, ts, &n)) {
+        *ours = true;
+        continue;
+      }
       return n;
     }
     moqc_qstream *s = app && !c->conn_blocked ? moqc_qsched_top(&c->sched) : NULL;
@@ -844,6 +852,7 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     }
     switch (n) {
     case NGTCP2_ERR_WRITE_MORE:
+      *ours = true;
       after_serve(c, s);
       continue;
     case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -883,10 +892,27 @@ static int batch_send(quic_conn *c, batch *b, const uint8_t *buf) {
   return rc;
 }
 
+/* A packet of ours this much shorter than the path allows had room for
+ * everything ngtcp2 had pending (ACK ranges, control frames, pieces of lost
+ * STREAM frames, which ngtcp2 splits to fit). */
+#define QC_SHORT_PKT_MARGIN 128
+
+/* Whether the packet just written ends the flush without asking ngtcp2 once
+ * more: it was ours (stream data / datagram) and short, and we have nothing
+ * else to send. The extra ngtcp2_conn_writev_stream call would only run
+ * ngtcp2's whole packet-building path to return 0 (about one such call per
+ * flush, i.e. per burst of each subscriber). Never after a timer: that is
+ * when ngtcp2 may owe PTO probes. */
+static bool flush_done(quic_conn *c, bool ours, size_t len, size_t limit) {
+  if (!ours || c->state != QC_OPEN || len + QC_SHORT_PKT_MARGIN > limit || c->dg_head)
+    return false;
+  return c->conn_blocked || !moqc_qsched_top(&c->sched);
+}
+
 /* Write up to one send quantum of packets, batched for GSO: a batch is a
  * run of equal-size packets on one path with one ECN mark; a shorter packet
  * ends it. */
-static void write_pkts(quic_conn *c) {
+static void write_pkts(quic_conn *c, bool from_timer) {
   quic_ep *ep = c->ep;
   if (moqc_quic_ep_blocked(ep)) return;
   ngtcp2_tstamp ts = moqc_quic_now();
@@ -895,6 +921,7 @@ static void write_pkts(quic_conn *c) {
   size_t maxpkts = ngtcp2_conn_get_send_quantum(c->nc) / (pathpl ? pathpl : 1);
   if (maxpkts < 1) maxpkts = 1;
   if (maxpkts > QUIC_MAX_PKTS_PER_FLUSH) maxpkts = QUIC_MAX_PKTS_PER_FLUSH;
+  size_t limit = pathpl && pathpl < maxpl ? pathpl : maxpl;
   size_t batch_max = ep->udp.gso ? QUIC_GSO_MAX_BYTES / maxpl : 1;
   if (batch_max < 1) batch_max = 1;
   if (batch_max > MOQC_UDP_MAX_GSO_SEGMENTS) batch_max = MOQC_UDP_MAX_GSO_SEGMENTS;
@@ -906,7 +933,8 @@ static void write_pkts(quic_conn *c) {
   ngtcp2_pkt_info pi = {0};
   c->conn_blocked = false;
   for (size_t npk = 0; npk < maxpkts; npk++) {
-    ngtcp2_ssize n = write_one(c, &ps.path, &pi, buf + b.off, maxpl, ts);
+    bool ours;
+    ngtcp2_ssize n = write_one(c, &ps.path, &pi, buf + b.off, maxpl, ts, &ours);
     if (n < 0) {
       (void)batch_send(c, &b, buf);
       conn_fail(c, (int)n);
@@ -931,6 +959,7 @@ static void write_pkts(quic_conn *c) {
     b.off += len;
     b.n++;
     if ((len < b.seg || b.n >= batch_max) && batch_send(c, &b, buf) != MOQC_OK) break;
+    if (!from_timer && flush_done(c, ours, len, limit)) break;
   }
   (void)batch_send(c, &b, buf);
   /* No pacing during the handshake: before the first RTT sample ngtcp2
@@ -948,6 +977,11 @@ static void arm_timer(quic_conn *c) {
     uv_timer_stop(&c->timer);
     return;
   }
+  /* Most flushes that send nothing leave the deadline where it was:
+   * re-inserting the timer into libuv's heap each time is measurable. */
+  if (exp == c->timer_exp && !c->fired_no_progress && uv_is_active((uv_handle_t *)&c->timer))
+    return;
+  c->timer_exp = exp;
   uint64_t now = moqc_quic_now();
   uint64_t delta = exp > now ? exp - now : 0;
   /* libuv timers have millisecond resolution. ngtcp2 lets a paced packet go
@@ -986,16 +1020,46 @@ static void emit_events(quic_conn *c) {
   }
 }
 
+/* After a burst that emptied our queues, ngtcp2's deadline is usually the
+ * pacing mark of that burst, well under a millisecond away (ngtcp2 lets a
+ * packet go up to 1 ms early): armed as a 0 ms timer it costs a loop turn, a
+ * timer fire and an empty write pass per burst and connection, only for
+ * ngtcp2 to clear the mark. Do what the timer would do right away. Only after
+ * a flush that sent something with nothing of ours left queued, so pacing of
+ * large bursts (a send quantum per flush) is unchanged. Returns whether it
+ * stood in for a timer fire. */
+static bool expire_now(quic_conn *c) {
+  if (c->state != QC_OPEN || c->dg_head || (!c->conn_blocked && moqc_qsched_top(&c->sched)) ||
+      moqc_quic_ep_blocked(c->ep))
+    return false;
+  ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->nc);
+  ngtcp2_tstamp now = moqc_quic_now();
+  if (exp == UINT64_MAX || exp > now + NS_PER_MS) return false;
+  int rv = ngtcp2_conn_handle_expiry(c->nc, now);
+  if (rv != 0)
+    conn_fail(c, rv);
+  else if (exp <= now)
+    write_pkts(c, true); /* something may be due (ACK delay, loss timer...) */
+  /* else only the pacing mark was within reach: nothing else is due yet */
+  return true;
+}
+
 void moqc_quic_conn_flush(quic_conn *c) {
   c->busy++;
   bool from_timer = c->timer_fire;
   c->timer_fire = false;
   uint64_t before = c->pkts_sent;
   if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
-    if (c->close_req)
+    if (c->close_req) {
       do_local_close(c);
-    else
-      write_pkts(c);
+    } else {
+      write_pkts(c, from_timer);
+      uint64_t mid = c->pkts_sent;
+      if (!from_timer && mid != before && expire_now(c)) {
+        from_timer = true; /* the no-progress rule applies to the inline expiry */
+        before = mid;
+      }
+    }
   }
   if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
     c->fired_no_progress = from_timer && c->pkts_sent == before;

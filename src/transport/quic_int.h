@@ -139,7 +139,7 @@ struct quic_conn {
   uint64_t close_code;
   char *close_reason;        /* NUL-terminated, owned */
   bool close_by_peer;
-  uint64_t last_expiry;
+  uint64_t timer_exp;        /* the ngtcp2 expiry the timer was last armed for */
   /* streams */
   moqc_qsmap streams;
   moqc_qsched sched;

@@ -1,5 +1,6 @@
 /* Unit tests: src/model/track.c, track_consumer.c, cache.c. */
 #include "test_model_common.h"
+#include "model/internal.h"
 
 #define MS 1000000ULL
 
@@ -352,6 +353,69 @@ static void test_eviction_by_budget(void **state) {
   moqc_track_consumer_del(ca);
   moqc_track_producer_del(a);
   moqc_track_producer_del(b);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
+/* Entries in the env's LRU (internal): only evictable ones, never a live edge. */
+static size_t lru_len(moqc_env *env) {
+  size_t n = 0;
+  for (moqc_link *l = env->lru.next; l != &env->lru; l = l->next) n++;
+  return n;
+}
+
+static void test_budget_lru_holds_no_live_edge(void **state) {
+  (void)state;
+  enum { NT = 64 };
+  moqc_env *env = tm_env(0);
+  moqc_track_producer *t[NT];
+  for (int i = 0; i < NT; i++) {
+    t[i] = track_new(env, 60000);
+    write_kb(t[i], NULL, 'a'); /* every track: one live group of 1000 bytes */
+  }
+  assert_int_equal(lru_len(env), 0);
+  /* far over budget with live edges only: nothing to evict, nothing queued */
+  moqc_env_set_cache_budget(env, 1000);
+  assert_int_equal(moqc_env_cache_bytes(env), NT * 1000);
+  assert_int_equal(lru_len(env), 0);
+  /* a group below the live edge is evictable at once (out-of-order arrival) */
+  moqc_env_set_cache_budget(env, 0);
+  create1(t[0], 7, "seven"); /* group 7 is t[0]'s live edge, group 0 joins the LRU */
+  assert_int_equal(lru_len(env), 1);
+  create1(t[0], 3, "three"); /* below the live edge (7) */
+  assert_int_equal(lru_len(env), 2);
+  /* aborting the live edge makes the next-highest group (7) the live edge again,
+   * out of the LRU */
+  moqc_group_producer *g9 = NULL;
+  assert_int_equal(moqc_track_producer_create_group(t[0], 9, &g9), MOQC_OK);
+  assert_int_equal(lru_len(env), 3);
+  moqc_group_producer_abort(g9, 1);
+  moqc_group_producer_del(g9);
+  assert_int_equal(lru_len(env), 2);
+  moqc_env_set_cache_budget(env, 1);
+  assert_int_equal(lru_len(env), 0); /* 0 and 3 evicted, 7 stays */
+  assert_int_equal(moqc_env_cache_bytes(env), 5 + (NT - 1) * 1000);
+  moqc_env_set_cache_budget(env, 0);
+  /* budget: the oldest evictable entries go first, live edges stay */
+  for (int i = 1; i < NT; i++) write_kb(t[i], NULL, 'b'); /* each track's group 0 evictable */
+  assert_int_equal(lru_len(env), NT - 1);
+  assert_int_equal(moqc_env_cache_bytes(env), 5 + (2 * NT - 2) * 1000);
+  moqc_env_set_cache_budget(env, 5 + (2 * NT - 2) * 1000 - 1500); /* two go: t[1], t[2] */
+  assert_int_equal(lru_len(env), NT - 3);
+  assert_int_equal(moqc_env_cache_bytes(env), 5 + (2 * NT - 4) * 1000);
+  moqc_track_consumer *c = moqc_track_producer_consume(t[2], &(moqc_subscription){
+                                                              0, false, 0, 0, MOQC_GROUP_NONE});
+  moqc_group_consumer *x = NULL;
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 0, &x), MOQC_ERR_NOT_FOUND);
+  moqc_track_consumer_del(c);
+  c = moqc_track_producer_consume(t[3], &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 0, &x), MOQC_OK); /* t[3]'s still cached */
+  moqc_group_consumer_del(x);
+  moqc_track_consumer_del(c);
+  moqc_env_set_cache_budget(env, 1);
+  assert_int_equal(lru_len(env), 0);
+  assert_int_equal(moqc_env_cache_bytes(env), 5 + (NT - 1) * 1000); /* the live edges */
+  for (int i = 0; i < NT; i++) moqc_track_producer_del(t[i]);
   assert_int_equal(moqc_env_cache_bytes(env), 0);
   moqc_env_del(env);
 }
@@ -820,6 +884,7 @@ int main(void) {
       cmocka_unit_test(test_eviction_by_age),
       cmocka_unit_test(test_eviction_by_age_out_of_order),
       cmocka_unit_test(test_eviction_by_budget),
+      cmocka_unit_test(test_budget_lru_holds_no_live_edge),
       cmocka_unit_test(test_abort_reaches_every_level),
       cmocka_unit_test(test_dropped_vs_finished),
       cmocka_unit_test(test_demand_aggregate),
