@@ -82,7 +82,7 @@ expect_fail 2 "cannot read '$IT_TMP/none.ini'" "$RELAY_BIN" --config "$IT_TMP/no
 # ---- moqc: usage errors (exit 2) ----
 "$MOQC_BIN" --help >"$IT_TMP/chelp.out" 2>&1 || it_fail "moqc --help exited non-zero"
 for opt in publish subscribe announced clock --tls-disable-verify --tls-fingerprint --tls-root \
-  --version --log-level --group-frames --count --wait; do
+  --version --log-level --group-frames --count --wait --drain '--wait-subscriber\[=DURATION\]'; do
   grep -q -- "$opt" "$IT_TMP/chelp.out" || it_fail "moqc --help does not describe $opt"
 done
 expect_fail 2 "missing command" "$MOQC_BIN"
@@ -95,6 +95,10 @@ expect_fail 2 "--group-frames does not apply to 'subscribe'" \
   "$MOQC_BIN" subscribe --url https://127.0.0.1:1/ --broadcast b --group-frames 3
 expect_fail 2 "--tls-fingerprint: invalid value" \
   "$MOQC_BIN" subscribe --url https://127.0.0.1:1/ --broadcast b --tls-fingerprint abc
+expect_fail 2 "--wait-subscriber: invalid value 'soon'" \
+  "$MOQC_BIN" publish --url https://127.0.0.1:1/ --broadcast b --wait-subscriber=soon
+expect_fail 2 "--wait-subscriber takes its value after '=': --wait-subscriber=5s" \
+  "$MOQC_BIN" publish --url https://127.0.0.1:1/ --broadcast b --wait-subscriber 5s
 expect_fail 2 "clock needs 'publish' or 'subscribe'" "$MOQC_BIN" clock --url https://127.0.0.1:1/ --broadcast c
 
 # ---- moqc: runtime errors (exit 1) ----

@@ -53,6 +53,7 @@ struct cli {
   uint64_t reorder_ms;    /* subscribe: how long a gap in sequences may stay open */
   uint64_t drain_ns;      /* publish: wait for delivery at EOF */
   bool wait_subscriber;   /* publish: read stdin only once subscribed */
+  uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
   uint64_t timeout_ms;    /* connect */
   const char *versions[CLI_MAX_VERSIONS];
   size_t n_versions;

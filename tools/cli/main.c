@@ -23,15 +23,18 @@ enum {
   C_ALL = 31,
 };
 
+/* v: the value; "" for a switch, NULL for an optional value that was not given. */
 typedef int (*opt_set)(cli *c, const char *v, char *err, size_t cap);
 
 typedef struct cli_opt {
   const char *name;
-  const char *arg; /* NULL: a switch */
+  const char *arg; /* NULL: a switch; "[=X]": an optional value, only as --name=X */
   int cmds;
   const char *help;
   opt_set set;
 } cli_opt;
+
+static bool opt_optional(const cli_opt *o) { return o->arg && strncmp(o->arg, "[=", 2) == 0; }
 
 static int bad(char *err, size_t cap, const char *name, const char *v, const char *why) {
   snprintf(err, cap, "--%s: invalid value '%.200s' (%s)", name, v, why);
@@ -62,11 +65,6 @@ static int set_fingerprint(cli *c, const char *v, char *err, size_t cap) {
   return 0;
 }
 
-static int set_wait_subscriber(cli *c, const char *v, char *err, size_t cap) {
-  (void)v, (void)err, (void)cap;
-  c->wait_subscriber = true;
-  return 0;
-}
 
 static int set_disable_verify(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
@@ -105,6 +103,15 @@ static int set_duration(const char *name, const char *v, uint64_t *out, char *er
 static int set_wait(cli *c, const char *v, char *err, size_t cap) {
   c->wait_set = true;
   return set_duration("wait", v, &c->wait_ns, err, cap);
+}
+/* --wait-subscriber[=DURATION]: the value is optional (only with '='); v is
+ * NULL without one. */
+static int set_wait_subscriber(cli *c, const char *v, char *err, size_t cap) {
+  c->wait_subscriber = true;
+  if (!v) return 0; /* the default bound */
+  if (set_duration("wait-subscriber", v, &c->wait_subscriber_ns, err, cap) != 0) return -1;
+  if (c->wait_subscriber_ns < 1000000) return bad(err, cap, "wait-subscriber", v, "at least 1ms");
+  return 0;
 }
 static int set_drain(cli *c, const char *v, char *err, size_t cap) {
   return set_duration("drain", v, &c->drain_ns, err, cap);
@@ -153,8 +160,9 @@ static const cli_opt k_opts[] = {
      "publish: sequence of the first group [default 0]; subscribe: first group wanted, from "
      "the relay's cache [default: the latest]",
      set_start_group},
-    {"wait-subscriber", NULL, C_PUB,
-     "read stdin only once the relay subscribed, so the first subscriber gets every frame",
+    {"wait-subscriber", "[=DURATION]", C_PUB,
+     "read stdin only once the relay subscribed, so the first subscriber gets every frame; "
+     "fail if nobody subscribed within DURATION [default 1m]",
      set_wait_subscriber},
     {"drain", "DURATION", C_PUB,
      "at EOF, wait at most this long for subscribers to receive everything [default 10s]",
@@ -198,10 +206,11 @@ static void usage(FILE *out) {
           "Options:\n");
   for (size_t i = 0; i < sizeof k_opts / sizeof k_opts[0]; i++) {
     char left[64];
-    snprintf(left, sizeof left, "--%s %s", k_opts[i].name, k_opts[i].arg ? k_opts[i].arg : "");
-    fprintf(out, "  %-26s %s\n", left, k_opts[i].help);
+    const char *arg = k_opts[i].arg ? k_opts[i].arg : "";
+    snprintf(left, sizeof left, "--%s%s%s", k_opts[i].name, opt_optional(&k_opts[i]) ? "" : " ", arg);
+    fprintf(out, "  %-28s %s\n", left, k_opts[i].help);
   }
-  fprintf(out, "  %-26s %s\n", "--help", "show this help");
+  fprintf(out, "  %-28s %s\n", "--help", "show this help");
   fprintf(out, "\nExit status: 0 success, 1 failure (connection, unknown broadcast, aborted "
                "track), 2 usage error.\n");
 }
@@ -226,10 +235,18 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
   size_t nw = 0;
   const cli_opt *seen[64];
   size_t nseen = 0;
+  const cli_opt *bare_optional = NULL; /* the previous argument: --opt of "[=X]" without '=' */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) return 1;
     if (strncmp(a, "--", 2) != 0) {
+      uint64_t ns;
+      if (bare_optional && moqc_tool_parse_duration_ns(a, &ns) == 0) {
+        snprintf(err, cap, "--%s takes its value after '=': --%s=%.100s", bare_optional->name,
+                 bare_optional->name, a);
+        return -1;
+      }
+      bare_optional = NULL;
       if (nw >= 2) {
         snprintf(err, cap, "unexpected argument '%.200s' (see --help)", a);
         return -1;
@@ -245,7 +262,9 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       return -1;
     }
     const char *v = "";
-    if (o->arg) {
+    if (opt_optional(o)) {
+      v = eq ? eq + 1 : NULL; /* NULL: given without a value */
+    } else if (o->arg) {
       if (eq) v = eq + 1;
       else if (i + 1 < argc) v = argv[++i];
       else {
@@ -257,6 +276,7 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       return -1;
     }
     if (o->set(c, v, err, cap) != 0) return -1;
+    bare_optional = opt_optional(o) && !eq ? o : NULL;
     if (nseen < 64) seen[nseen++] = o;
   }
   if (!words[0]) {
@@ -454,6 +474,7 @@ int main(int argc, char **argv) {
   c.group_frames = 1;
   c.wait_ns = 10000000000ull;
   c.drain_ns = 10000000000ull;
+  c.wait_subscriber_ns = 60000000000ull;
   c.reorder_ms = 1000;
   int rv = parse_args(&c, argc, argv, err, sizeof err);
   if (rv == 1) {

@@ -3,10 +3,16 @@
  *
  * At EOF (or SIGINT) the group and the track are finished, then we wait
  * (bounded by --drain) until the relay has everything: it subscribed, every
- * group stream was sent completely and nothing is in flight. Only then is the
- * broadcast finished (ANNOUNCE ended) and the connection closed, so
- * subscribers see a clean end rather than a dropped publisher. If the drain
- * time runs out we warn (what was not delivered) and still end cleanly. */
+ * group stream was sent completely and nothing is in flight -- or until nobody
+ * can receive anything any more: the relay subscribed, and then every
+ * subscription ended (e.g. the last subscriber left in the middle of a group).
+ * Only then is the broadcast finished (ANNOUNCE ended) and the connection
+ * closed, so subscribers see a clean end rather than a dropped publisher. If
+ * the drain time runs out we warn (what was not delivered) and still end
+ * cleanly.
+ *
+ * --wait-subscriber: stdin is read only once the relay subscribed; if nobody
+ * does within its bound, the broadcast is ended cleanly and we exit 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,9 @@
 #define LINE_MAX_BYTES ((size_t)16 << 20)
 #define POLL_MS 20
 #define ANNOUNCE_GRACE_MS 150
+/* How long "subscribed once, nobody subscribed now" must hold before the drain
+ * gives up on delivery: rides over a relay that cancels and re-subscribes. */
+#define UNSUBSCRIBED_SETTLE_MS 200
 
 enum { IN_NONE, IN_STREAM, IN_FILE };
 enum { PH_READING, PH_DRAIN, PH_GRACE, PH_DONE };
@@ -48,8 +57,11 @@ typedef struct pub_state {
 
   bool input_started;
   int phase;
-  uv_timer_t timer; /* drain polling / grace */
+  uv_timer_t timer; /* --wait-subscriber bound / drain polling / grace */
   uint64_t drain_deadline;
+  uint64_t unsubscribed_since; /* drain: when nobody subscribed any more (0: not so) */
+  int exit_code;               /* after the grace */
+  char fail_msg[256];          /* with exit_code != 0 */
   int closing;
 } pub_state;
 
@@ -210,6 +222,10 @@ static void pub_close_input(pub_state *s);
 static void on_grace(uv_timer_t *t) {
   pub_state *s = t->data;
   s->phase = PH_DONE;
+  if (s->exit_code != 0) {
+    cli_finish(s->c, s->exit_code, "%s", s->fail_msg);
+    return;
+  }
   moqc_log(MOQC_LOG_INFO, "published %llu frame(s)", (unsigned long long)s->frames);
   cli_finish(s->c, 0, NULL);
 }
@@ -236,7 +252,28 @@ static void on_drain_poll(uv_timer_t *t) {
     finish_broadcast(s);
     return;
   }
-  if (uv_now(&c->loop) < s->drain_deadline) return;
+  /* Not everything was delivered, but the relay subscribed and then every
+   * subscription ended (its subscribers left, or it cancelled mid-group):
+   * nothing we still have can reach anyone, so waiting out --drain helps
+   * nobody. (Before any subscription we do wait: a late subscriber still gets
+   * the cached groups.) */
+  uint64_t now = uv_now(&c->loop);
+  if (idle && st.subscribes_served > 0 && moqc_track_producer_demand(s->tp).consumers == 0) {
+    if (s->unsubscribed_since == 0) s->unsubscribed_since = now ? now : 1;
+    if (now - s->unsubscribed_since >= UNSUBSCRIBED_SETTLE_MS) {
+      /* Groups dropped as too old while subscribed are a loss worth a warning;
+       * groups nobody asked for any more are not. */
+      moqc_log(st.groups_reset_old ? MOQC_LOG_WARN : MOQC_LOG_INFO,
+               "nobody is subscribed any more: the relay had received %llu of %llu group(s)%s",
+               (unsigned long long)st.groups_sent, (unsigned long long)s->groups,
+               st.groups_reset_old ? " (some dropped as too old)" : "");
+      finish_broadcast(s);
+      return;
+    }
+  } else {
+    s->unsubscribed_since = 0;
+  }
+  if (now < s->drain_deadline) return;
   if (st.subscribes_served == 0)
     moqc_log(MOQC_LOG_WARN, "nobody subscribed within %llu ms: %llu frame(s) not delivered",
              (unsigned long long)(c->drain_ns / 1000000), (unsigned long long)s->frames);
@@ -293,10 +330,26 @@ static void pub_demand(void *arg) {
       moqc_session_get_stats(sess).subscribes_served == 0)
     return;
   moqc_log(MOQC_LOG_INFO, "subscribed: reading stdin");
+  uv_timer_stop(&s->timer); /* the --wait-subscriber bound */
   moqc_track_producer_set_waker(s->tp, NULL, NULL);
   s->input_started = true;
   s->t0 = uv_now(&s->c->loop);
   start_input(s);
+}
+
+/* --wait-subscriber ran out: end the track and the broadcast cleanly (so the
+ * relay unannounces it at once), then exit 1. */
+static void on_wait_subscriber_timeout(uv_timer_t *t) {
+  pub_state *s = t->data;
+  cli *c = s->c;
+  if (s->input_started || s->phase != PH_READING) return;
+  moqc_track_producer_set_waker(s->tp, NULL, NULL);
+  moqc_track_producer_finish(s->tp);
+  s->exit_code = 1;
+  snprintf(s->fail_msg, sizeof s->fail_msg,
+           "nobody subscribed to track '%s' of '%s' within %llu ms (--wait-subscriber)", c->track,
+           c->broadcast, (unsigned long long)(c->wait_subscriber_ns / 1000000));
+  finish_broadcast(s);
 }
 
 static void pub_connected(cli *c) {
@@ -304,6 +357,7 @@ static void pub_connected(cli *c) {
   if (c->wait_subscriber) {
     moqc_log(MOQC_LOG_INFO, "waiting for a subscriber");
     moqc_track_producer_set_waker(s->tp, pub_demand, s);
+    uv_timer_start(&s->timer, on_wait_subscriber_timeout, c->wait_subscriber_ns / 1000000, 0);
     pub_demand(s);
     return;
   }
@@ -314,6 +368,10 @@ static void pub_connected(cli *c) {
 
 static void pub_interrupt(cli *c) {
   pub_state *s = c->state;
+  if (s && s->phase == PH_GRACE && s->exit_code != 0) { /* --wait-subscriber ran out */
+    cli_finish(c, s->exit_code, "%s", s->fail_msg);
+    return;
+  }
   if (!s || s->phase != PH_READING) {
     cli_finish(c, 0, NULL);
     return;
