@@ -77,7 +77,8 @@ struct moqc_server_request {
   const char *path;          /* URL path + query, or the lite-05 SETUP Path */
   moqc_session_role role;
   uint64_t peer_origin;
-  const char *remote;        /* peer address "ip:port" */
+  const char *remote;        /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
+                                IPv4-mapped address shown as IPv4); "" if unknown */
 };
 
 typedef struct moqc_server_config {

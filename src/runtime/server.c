@@ -15,6 +15,7 @@ struct srv_conn {
   moqc_server_request req;
   char protocol[32];
   char path[2048];
+  char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   bool webtransport;
   bool in_new;      /* inside moqc_session_new: on_closed must not free yet */
   bool closed_early;/* the session ended while in_new */
@@ -55,7 +56,7 @@ static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_re
       .path = c->path,
       .role = r->role,
       .peer_origin = r->peer_origin,
-      .remote = "",
+      .remote = c->remote,
   };
   c->srv->cfg.on_request(c->srv->cfg.ctx, &c->req);
 }
@@ -90,6 +91,8 @@ static void start_session(moqc_server *s, moqc_transport *t) {
   c->srv = s;
   c->webtransport = t->webtransport;
   snprintf(c->protocol, sizeof c->protocol, "%s", t->protocol);
+  memcpy(c->remote, t->remote, sizeof c->remote);
+  c->remote[sizeof c->remote - 1] = 0;
   link_conn(s, c);
   moqc_session_config sc = {
       .env = moqc_uv_env(s->cfg.uv),

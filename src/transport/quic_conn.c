@@ -482,6 +482,7 @@ int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, 
   c->local_len = rx->to_len;
   memcpy(&c->remote, &rx->from, sizeof c->remote);
   c->remote_len = rx->from_len;
+  moqc_sockaddr_format(&c->remote, c->base.remote, sizeof c->base.remote);
   int rc = moqc_tls_server_session(&c->tls, ep->cert, &ep->alpn);
   if (rc != MOQC_OK) goto fail;
   rc = MOQC_ERR_TLS;
@@ -525,6 +526,7 @@ int moqc_quic_conn_dial(quic_ep *ep, const moqc_sockaddr *remote, socklen_t remo
   c->local_len = ep->udp.local_len;
   memcpy(&c->remote, remote, sizeof c->remote);
   c->remote_len = remote_len;
+  moqc_sockaddr_format(&c->remote, c->base.remote, sizeof c->base.remote);
   int rc = moqc_tls_client_session(&c->tls, tlsc, alpn);
   if (rc != MOQC_OK) goto fail;
   rc = MOQC_ERR_TLS;

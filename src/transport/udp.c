@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -332,6 +333,26 @@ int moqc_sockaddr_parse(moqc_sockaddr *sa, socklen_t *len, const char *host, uin
     return MOQC_OK;
   }
   return MOQC_ERR_INVAL;
+}
+
+void moqc_sockaddr_format(const moqc_sockaddr *sa, char *out, size_t cap) {
+  char ip[INET6_ADDRSTRLEN];
+  int n = -1;
+  if (!cap) return;
+  out[0] = 0;
+  if (sa->sa.sa_family == AF_INET) {
+    if (inet_ntop(AF_INET, &sa->in.sin_addr, ip, sizeof ip))
+      n = snprintf(out, cap, "%s:%u", ip, (unsigned)ntohs(sa->in.sin_port));
+  } else if (sa->sa.sa_family == AF_INET6) {
+    const struct in6_addr *a = &sa->in6.sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a)) {
+      if (inet_ntop(AF_INET, a->s6_addr + 12, ip, sizeof ip))
+        n = snprintf(out, cap, "%s:%u", ip, (unsigned)ntohs(sa->in6.sin6_port));
+    } else if (inet_ntop(AF_INET6, a, ip, sizeof ip)) {
+      n = snprintf(out, cap, "[%s]:%u", ip, (unsigned)ntohs(sa->in6.sin6_port));
+    }
+  }
+  if (n < 0 || (size_t)n >= cap) out[0] = 0;
 }
 
 uint16_t moqc_sockaddr_port(const moqc_sockaddr *sa) {

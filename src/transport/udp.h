@@ -98,4 +98,8 @@ int moqc_sockaddr_parse(moqc_sockaddr *sa, socklen_t *len, const char *host, uin
 /* Port of an address (host order). */
 uint16_t moqc_sockaddr_port(const moqc_sockaddr *sa);
 
+/* "a.b.c.d:port" or "[v6]:port" (IPv4-mapped IPv6 shown as IPv4) into out;
+ * "" for an unknown family or a too small buffer (64 bytes always fit). */
+void moqc_sockaddr_format(const moqc_sockaddr *sa, char *out, size_t cap);
+
 #endif

@@ -80,6 +80,7 @@ static wt_conn *conn_new(moqc_transport *h3, bool server, const char *const *pro
   c->base.path = "";
   c->base.is_server = server;
   c->base.webtransport = true;
+  memcpy(c->base.remote, h3->remote, sizeof c->base.remote);
   if (n && !(c->protos = wt_alloc(n * sizeof *c->protos))) goto oom;
   for (; c->n_protos < n; c->n_protos++)
     if (!(c->protos[c->n_protos] = dup_str(protos[c->n_protos]))) goto oom;

@@ -23,6 +23,35 @@ static void test_handshake_each_alpn(void **state) {
   }
 }
 
+/* transport->remote: the peer's address as "ip:port" / "[v6]:port" on both
+ * ends; a dual-stack server shows an IPv4 client as IPv4 (not ::ffff:). */
+static void check_remote(const char *srv_host, const char *client_host, const char *prefix) {
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, srv_host, NULL, 0, NULL);
+  h_establish(&fx, client_host, NULL);
+  assert_true(H_RUN_UNTIL(&fx, fx.s.t != NULL, 5000));
+  char want[80];
+  snprintf(want, sizeof want, "%s:%u", prefix, (unsigned)moqc_quic_server_port(fx.srv));
+  assert_string_equal(fx.c.t->remote, want);
+  size_t n = strlen(prefix);
+  assert_memory_equal(fx.s.t->remote, prefix, n);
+  assert_int_equal(fx.s.t->remote[n], ':');
+  char *end = NULL;
+  unsigned long port = strtoul(fx.s.t->remote + n + 1, &end, 10);
+  assert_true(port > 0 && port < 65536);
+  assert_int_equal(*end, 0);
+  h_teardown(&fx);
+}
+
+static void test_remote_address(void **state) {
+  (void)state;
+  check_remote("127.0.0.1", "127.0.0.1", "127.0.0.1");
+  check_remote(NULL, "127.0.0.1", "127.0.0.1"); /* "::" dual-stack: v4-mapped */
+  check_remote("::1", "::1", "[::1]");
+  check_remote(NULL, "::1", "[::1]");
+}
+
 /* The client's preference order wins among common ALPNs. */
 static void test_alpn_client_preference(void **state) {
   (void)state;
@@ -159,6 +188,7 @@ static void test_transfer_64mb(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handshake_each_alpn),
+      cmocka_unit_test(test_remote_address),
       cmocka_unit_test(test_alpn_client_preference),
       cmocka_unit_test(test_wrong_alpn_refused),
       cmocka_unit_test(test_stream_echo),

@@ -90,7 +90,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
   char root[MOQC_PATH_MAX_LEN + 1];
   int rv = root_of(req->path, root, sizeof root);
   if (rv != MOQC_OK || r->stopping) {
-    moqc_log(MOQC_LOG_WARN, "rejecting %s session: %s", req->protocol,
+    moqc_log(MOQC_LOG_WARN, "rejecting %s session%s%s: %s", req->protocol,
+             req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "",
              r->stopping ? "shutting down" : "bad path");
     r->rejected++;
     moqc_server_reject(req, rv != MOQC_OK ? MOQC_CODE_BOUNDS_EXCEEDED : MOQC_CODE_CANCEL,
