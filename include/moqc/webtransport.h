@@ -162,13 +162,40 @@ typedef struct moqc_http_request {
 } moqc_http_request;
 
 /* The route callback fills this. body is copied after the callback returns
- * (it must stay valid until then). Defaults: 404, "text/plain", empty. */
+ * (it must stay valid until then). Defaults: 404, "text/plain", empty. Or
+ * the callback defers the answer (moqc_http_response_defer) and finishes it
+ * later; then the fields are ignored. */
 typedef struct moqc_http_response {
   uint16_t status;
   const char *content_type;
   const void *body;
   size_t body_len;
+  void *server_private; /* set by the server: leave it alone */
 } moqc_http_response;
+
+/* A response the route callback deferred. */
+typedef struct moqc_http_pending moqc_http_pending;
+
+/* The connection of a deferred response closed before it was finished: the
+ * client went away (EOF or reset), a socket error, or moqc_http_server_del.
+ * Runs at most once, from libuv processing or from inside
+ * moqc_http_server_del; p is freed when it returns (do not finish it). */
+typedef void (*moqc_http_gone_fn)(void *arg, moqc_http_pending *p);
+
+/* Only from inside the route callback: answer this request later with
+ * moqc_http_pending_finish. Until then the connection handles no further
+ * request (pipelined ones wait), its idle timeout is suspended (the
+ * application bounds the wait), and a client closing its side of the
+ * connection counts as gone. gone is required. The request is still borrowed:
+ * copy what is needed later. Returns NULL (out of memory, bad argument, already
+ * deferred): answer through resp as usual. */
+MOQC_API moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp,
+                                                     moqc_http_gone_fn gone, void *arg);
+/* Send the deferred response (body copied; NULL content_type = "text/plain";
+ * a status outside 100..599 becomes 500) and free p. May be called from inside
+ * the route callback that deferred it. MOQC_OK, or MOQC_ERR_INVAL for NULL. */
+MOQC_API int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status,
+                                      const char *content_type, const void *body, size_t len);
 
 typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
                                    moqc_http_response *resp);

@@ -3,6 +3,11 @@
  * every response. Robust to garbage (400), oversize heads (431) and bodies
  * (413), bounded in connections, with an idle timeout; keep-alive optional.
  *
+ * Deferred responses: the route callback may take a moqc_http_pending and
+ * finish it later. Meanwhile the connection keeps reading (so a client that
+ * closes is noticed: the pending response's `gone` callback runs, then it is
+ * freed) but handles no further request, and the idle timer is off.
+ *
  * libuv lifecycle: every handle is closed with uv_close and freed from its
  * close callback; the server struct goes once its last handle is closed. */
 #include <stdio.h>
@@ -17,6 +22,13 @@
 #define HTTP_MAX_BODY 65536 /* request bodies are read and dropped up to this */
 
 typedef struct hconn hconn;
+
+struct moqc_http_pending {
+  hconn *c;
+  moqc_http_gone_fn gone;
+  void *arg;
+  bool head, close; /* of the request it answers */
+};
 
 struct moqc_http_server {
   uv_loop_t *loop;
@@ -40,6 +52,9 @@ struct hconn {
   uint64_t body_left; /* request body bytes still to drop */
   int open;           /* handles of this connection still open */
   bool closing, writing, close_after_write;
+  moqc_http_pending *pending; /* a deferred response not finished yet */
+  bool in_route, deferred;    /* inside the route callback; it deferred */
+  bool route_head, route_close;
 };
 
 typedef struct wreq {
@@ -78,11 +93,21 @@ static void conn_close(hconn *c) {
   s->n_conns--;
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+  moqc_http_pending *p = c->pending;
+  if (p) { /* last: the callback may finish other responses or close connections */
+    c->pending = NULL;
+    p->gone(p->arg, p);
+    moqc_free(p);
+  }
 }
 
 static void on_idle(uv_timer_t *t) { conn_close(t->data); }
 
 static void touch(hconn *c) {
+  if (c->pending) { /* the application bounds a deferred response */
+    uv_timer_stop(&c->timer);
+    return;
+  }
   uint64_t ms = c->srv->cfg.idle_timeout_ms ? c->srv->cfg.idle_timeout_ms : 10000;
   uv_timer_start(&c->timer, on_idle, ms, 0);
 }
@@ -155,18 +180,27 @@ static void route(hconn *c, const moqc_http1_req *r) {
                            .path = r->path,
                            .query = r->has_query ? r->query : NULL,
                            .host = r->has_host ? r->host : NULL};
-  moqc_http_response resp = {.status = 404, .content_type = "text/plain"};
-  c->srv->cfg.route(c->srv->cfg.ctx, &req, &resp);
-  if (resp.status < 100 || resp.status > 599) resp.status = 500;
+  moqc_http_response resp = {.status = 404, .content_type = "text/plain", .server_private = c};
   bool head = strcmp(r->method, "HEAD") == 0;
   bool close = !r->keep_alive || !c->srv->cfg.keep_alive;
+  c->in_route = true;
+  c->deferred = false;
+  c->route_head = head;
+  c->route_close = close;
+  c->srv->cfg.route(c->srv->cfg.ctx, &req, &resp);
+  c->in_route = false;
+  if (c->deferred) { /* finished later (or already, from inside the callback) */
+    if (c->pending) uv_timer_stop(&c->timer);
+    return;
+  }
+  if (resp.status < 100 || resp.status > 599) resp.status = 500;
   send_response(c, resp.status, resp.content_type, resp.body, resp.body ? resp.body_len : 0, head,
                 close);
 }
 
 /* Handle what is buffered: drop body bytes, parse the next head, answer. */
 static void process(hconn *c) {
-  while (!c->closing && !c->writing) {
+  while (!c->closing && !c->writing && !c->pending) {
     if (c->body_left) {
       size_t n = c->len < c->body_left ? c->len : (size_t)c->body_left;
       consume(c, n);
@@ -216,7 +250,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   hconn *c = st->data;
   if (c->closing) return;
   if (n < 0) {
-    if (n == UV_ENOBUFS && !c->writing)
+    if (n == UV_ENOBUFS && c->pending) /* pipelined requests filled the buffer: */
+      uv_read_stop(st);                 /* wait for the deferred response */
+    else if (n == UV_ENOBUFS && !c->writing)
       error_response(c, 431);
     else
       conn_close(c);
@@ -249,6 +285,37 @@ static void on_connection(uv_stream_t *l, int status) {
   }
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- deferred responses ---------------------------------------------------------------- */
+
+moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp, moqc_http_gone_fn gone,
+                                            void *arg) {
+  hconn *c = resp ? resp->server_private : NULL;
+  if (!c || !gone || !c->in_route || c->deferred || c->closing) return NULL;
+  moqc_http_pending *p = moqc_calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->c = c;
+  p->gone = gone;
+  p->arg = arg;
+  p->head = c->route_head;
+  p->close = c->route_close;
+  c->pending = p;
+  c->deferred = true;
+  return p;
+}
+
+int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status, const char *content_type,
+                             const void *body, size_t len) {
+  if (!p) return MOQC_ERR_INVAL;
+  hconn *c = p->c;
+  bool head = p->head, close = p->close;
+  c->pending = NULL;
+  moqc_free(p);
+  if (status < 100 || status > 599) status = 500;
+  send_response(c, status, content_type ? content_type : "text/plain", body, body ? len : 0,
+                head, close);
+  return MOQC_OK;
 }
 
 /* ---- server --------------------------------------------------------------------------- */

@@ -158,11 +158,23 @@ typedef struct world {
   uv_loop_t loop;
   moqc_http_server *srv;
   int routed;
+  moqc_http_pending *pend; /* /later: the deferred response */
+  int gone;                /* gone callbacks */
+  bool gone_flag, routed_flag;
 } world;
+
+static void on_gone(void *arg, moqc_http_pending *p) {
+  world *w = arg;
+  assert_ptr_equal(p, w->pend);
+  w->pend = NULL;
+  w->gone++;
+  w->gone_flag = true;
+}
 
 static void route(void *ctx, const moqc_http_request *req, moqc_http_response *resp) {
   world *w = ctx;
   w->routed++;
+  w->routed_flag = true;
   if (strcmp(req->path, "/certificate.sha256") == 0) {
     resp->status = 200;
     resp->body = k_hex;
@@ -171,6 +183,14 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
     resp->status = 200;
     resp->body = req->query ? req->query : "ok";
     resp->body_len = strlen(resp->body);
+  } else if (strcmp(req->path, "/later") == 0) {
+    w->pend = moqc_http_response_defer(resp, on_gone, w);
+    assert_non_null(w->pend);
+    assert_null(moqc_http_response_defer(resp, on_gone, w)); /* once */
+    if (req->query && strcmp(req->query, "now") == 0) { /* finished inside the callback */
+      assert_int_equal(moqc_http_pending_finish(w->pend, 201, NULL, "now", 3), MOQC_OK);
+      w->pend = NULL;
+    }
   } else if (strcmp(req->path, "/badhash") == 0) {
     resp->status = 200;
     resp->body = "not a hash";
@@ -438,11 +458,79 @@ static void test_server_robustness(void **state) {
   finish(&w);
 }
 
+/* Deferred responses: finished later (the idle timeout is suspended meanwhile,
+ * pipelined requests wait), finished inside the callback, the client leaving
+ * while it waits, the server deleted while it waits. */
+static void test_deferred(void **state) {
+  (void)state;
+  world w = {0};
+  moqc_http_server_config cfg = {.keep_alive = true, .idle_timeout_ms = 200};
+  uint16_t port = start(&w, &cfg);
+  assert_null(moqc_http_response_defer(NULL, on_gone, &w));
+  assert_int_equal(moqc_http_pending_finish(NULL, 200, NULL, NULL, 0), MOQC_ERR_INVAL);
+  static const char two[] = "GET /later HTTP/1.1\r\nHost: h\r\n\r\n"
+                            "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw r;
+  raw_start(&w, &r, port, two, sizeof two - 1);
+  run_until(&w.loop, &r.closed, 600); /* 3 idle timeouts */
+  assert_false(r.closed);
+  assert_int_equal(r.in_len, 0);
+  assert_non_null(w.pend);
+  assert_int_equal(w.routed, 1); /* the pipelined /health waits */
+  assert_int_equal(moqc_http_pending_finish(w.pend, 200, "text/x", "late", 4), MOQC_OK);
+  w.pend = NULL;
+  run_until(&w.loop, &r.closed, 3000);
+  assert_true(r.eof);
+  const char *late = strstr(r.in, "\r\n\r\nlate");
+  assert_non_null(late);
+  assert_non_null(strstr(r.in, "Content-Type: text/x"));
+  assert_non_null(strstr(late, "HTTP/1.1 200 OK"));
+  assert_non_null(strstr(late, "\r\n\r\nok"));
+  assert_int_equal(w.routed, 2);
+  assert_int_equal(w.gone, 0);
+
+  static const char now[] = "GET /later?now HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_exchange(&w, port, now, sizeof now - 1, &r);
+  assert_int_equal(status_of(&r), 201);
+  assert_non_null(strstr(r.in, "\r\n\r\nnow"));
+  assert_int_equal(w.gone, 0);
+
+  /* The client closes while its response is deferred: gone, nothing sent. */
+  static const char one[] = "GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
+  int routed = w.routed;
+  w.routed_flag = false;
+  raw_start(&w, &r, port, one, sizeof one - 1);
+  run_until(&w.loop, &w.routed_flag, 3000);
+  assert_int_equal(w.routed, routed + 1);
+  assert_non_null(w.pend);
+  uv_close((uv_handle_t *)&r.tcp, raw_closed);
+  w.gone_flag = false;
+  run_until(&w.loop, &w.gone_flag, 3000);
+  assert_int_equal(w.gone, 1);
+  assert_null(w.pend);
+
+  /* The server is deleted while a response is deferred. */
+  routed = w.routed;
+  w.routed_flag = false;
+  raw_start(&w, &r, port, one, sizeof one - 1);
+  run_until(&w.loop, &w.routed_flag, 3000);
+  assert_int_equal(w.routed, routed + 1);
+  assert_non_null(w.pend);
+  moqc_http_server_del(w.srv);
+  assert_int_equal(w.gone, 2); /* from inside the call */
+  run_until(&w.loop, &r.closed, 3000);
+  assert_true(r.eof);
+  assert_int_equal(r.in_len, 0);
+  uv_run(&w.loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&w.loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_request),    cmocka_unit_test(test_parse_response_and_chunks),
       cmocka_unit_test(test_cert_hash_parse),  cmocka_unit_test(test_loopback_get),
       cmocka_unit_test(test_client_failures),  cmocka_unit_test(test_server_robustness),
+      cmocka_unit_test(test_deferred),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
