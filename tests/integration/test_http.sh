@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 command -v curl >/dev/null || it_fail "curl is required"
-it_relay_start
+it_relay_start --fetch-timeout 3s
 
 # /certificate.sha256: the banner's fingerprint, lower-case hex, no newline (moq-relay).
 body=$(it_http /certificate.sha256)
@@ -55,19 +55,19 @@ it_wait_lines "$IT_TMP/sub.out" 6 20 || it_fail "subscriber did not get 6 frames
 [ "$(it_http /fetch/room/b/data)" = "frame-5frame-6" ] || it_fail "/fetch latest = '$(it_http /fetch/room/b/data)'"
 [ "$(it_http '/fetch/room/b/data?group=1')" = "frame-3frame-4" ] || it_fail "/fetch group 1 = '$(it_http '/fetch/room/b/data?group=1')'"
 [ "$(it_http '/fetch/room/b/data?group=latest')" = "frame-5frame-6" ] || it_fail "/fetch group=latest"
-[ "$(it_http '/fetch/room/b/data?group=999' -o /dev/null -w '%{http_code}')" = 404 ] || it_fail "missing group not 404"
+# A group that has not arrived: waits for it, 504 after --fetch-timeout (3 s).
+[ "$(it_http '/fetch/room/b/data?group=999' -o /dev/null -w '%{http_code}')" = 504 ] || it_fail "future group not 504"
 [ "$(it_http '/fetch/room/b/data?group=x' -o /dev/null -w '%{http_code}')" = 400 ] || it_fail "bad group not 400"
 [ "$(it_http /fetch/room/none/data -o /dev/null -w '%{http_code}')" = 404 ] || it_fail "unknown broadcast not 404"
 [ "$(it_http /fetch/data -o /dev/null -w '%{http_code}')" = 400 ] || it_fail "/fetch without broadcast not 400"
-# A cold track (no subscriber at the relay): the first request starts a subscription
-# (503 "not cached yet"), later ones are served once a group arrived.
-code=$(it_http /fetch/top/x/data -o /dev/null -w '%{http_code}')
-[ "$code" = 503 ] || [ "$code" = 404 ] || it_fail "cold /fetch gave $code"
+# A cold track (no subscriber at the relay): the first request subscribes and
+# waits for the next group (test_http_fetch_wait covers this in depth).
+it_bg cold curl -s --max-time 10 -w ' %{http_code}' "http://127.0.0.1:$HTTP_PORT/fetch/top/x/data"
+it_wait_metric moqc_relay_upstream_tracks 2 20 || it_fail "cold /fetch did not subscribe"
+sleep 0.3 # the upstream subscription reaches the publisher
 echo "cold-1" >&8
-t=0
-until [ "$(it_http /fetch/top/x/data)" = cold-1 ]; do
-  t=$((t + 1)); [ $t -gt 200 ] && it_fail "cold /fetch never served: $(it_http /fetch/top/x/data -w ' %{http_code}')"; sleep 0.05
-done
+it_wait cold 15 || it_fail "cold /fetch: curl exited $?"
+[ "$(cat "$IT_TMP/cold.out")" = "cold-1 200" ] || it_fail "cold /fetch gave '$(cat "$IT_TMP/cold.out")'"
 
 # /metrics: Prometheus text with the counters.
 it_http /metrics >"$IT_TMP/metrics.txt"

@@ -143,6 +143,14 @@ static int set_idle_timeout(parse_ctx *p, const char *v) {
   return 0;
 }
 
+static int set_fetch_timeout(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0 || ns < 1000000)
+    return bad(p, "fetch-timeout", v, "expected a duration, e.g. 500ms, 10s");
+  p->cfg->fetch_timeout_ms = ns / 1000000;
+  return 0;
+}
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -174,6 +182,10 @@ static const relay_opt k_opts[] = {
      "close a connection silent for this long (a vanished client is noticed after it; live "
      "ones are kept alive with PINGs) [default 30s]",
      set_idle_timeout},
+    {"fetch-timeout", "DURATION",
+     "how long GET /fetch waits for a group that is not there or not complete yet "
+     "(then 504) [default 10s]",
+     set_fetch_timeout},
 };
 
 void relay_config_usage(FILE *out) {
@@ -214,6 +226,7 @@ static void defaults(relay_config *c) {
   c->bind_port = 4443;
   c->log_level = MOQC_LOG_INFO;
   c->linger_ns = 5000000000ull;
+  c->fetch_timeout_ms = 10000;
 }
 
 #ifdef RELAY_HAVE_INIH

@@ -8,10 +8,14 @@
  *   GET /health                      "ok\n"
  *   GET /metrics                     Prometheus text format
  *
- * The HTTP server answers from inside the route callback, so /fetch can only
- * serve what the relay has cached. A cold track is subscribed on the first
- * request (503 "not cached yet" then) and kept subscribed for WARM_MS after the
- * last request, so the next request is served from the cache. */
+ * /fetch answers a complete cached group at once. Otherwise it defers the
+ * response (moqc_http_response_defer) and waits, up to --fetch-timeout (10 s),
+ * for the group to arrive (latest: the next group to arrive when none is
+ * cached) and to end, then answers 200 with its frames, 504 on timeout, 404
+ * if the track ends first. A cold track is subscribed on the first request
+ * and kept subscribed for WARM_MS after the last request, so later requests
+ * are served from the cache. A client that leaves while waiting just drops
+ * its waiter. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +36,21 @@ struct relay_warm {
   moqc_track_consumer *tc;
   uint64_t last_ms;
   int err; /* the track ended / failed: drop at the next look-up */
+  size_t waiters; /* relay_fetch entries on this track (kept while > 0) */
   relay_warm *next;
+};
+
+/* A deferred GET /fetch: waiting for its group to arrive and to end. */
+struct relay_fetch {
+  relay *r;
+  relay_warm *w;
+  moqc_http_pending *p;
+  uint64_t seq;           /* wanted group; MOQC_GROUP_NONE = the next to arrive */
+  moqc_group_consumer *g; /* the group, once it is there */
+  uint64_t deadline_ms;
+  char *body;
+  size_t len, cap;
+  relay_fetch *prev, *next;
 };
 
 /* ---- response body -------------------------------------------------------- */
@@ -121,13 +139,17 @@ static void warm_free(relay_warm *w) {
   free(w);
 }
 
-/* Keep the subscription moving: drop the groups (the cache keeps them). */
+static void fetch_track_changed(relay *r, relay_warm *w);
+
+/* Keep the subscription moving: drop the groups (the cache keeps them), and
+ * tell the /fetch requests waiting on this track. */
 static void warm_wake(void *arg) {
   relay_warm *w = arg;
   moqc_group_consumer *g;
   int rv;
   while ((rv = moqc_track_consumer_recv_group(w->tc, &g)) == MOQC_OK) moqc_group_consumer_del(g);
   if (rv != MOQC_ERR_AGAIN) w->err = rv;
+  if (w->waiters) fetch_track_changed(w->r, w);
 }
 
 static relay_warm *warm_find(relay *r, const char *bpath, const char *track) {
@@ -177,6 +199,7 @@ static void warm_sweep(uv_timer_t *t) {
   relay_warm **pp = &r->warm;
   while (*pp) {
     relay_warm *w = *pp;
+    if (w->waiters) w->last_ms = now;
     if (w->err || now - w->last_ms > WARM_MS) {
       *pp = w->next;
       warm_free(w);
@@ -218,6 +241,158 @@ static int parse_group(const char *query, uint64_t *seq) {
   return 0;
 }
 
+/* ---- deferred /fetch ---------------------------------------------------------- */
+
+static void fetch_free(relay_fetch *f) {
+  relay *r = f->r;
+  if (f->prev) f->prev->next = f->next;
+  else r->fetches = f->next;
+  if (f->next) f->next->prev = f->prev;
+  f->w->waiters--;
+  f->w->last_ms = uv_now(r->loop);
+  moqc_group_consumer_del(f->g);
+  free(f->body);
+  free(f);
+  if (!r->fetches) uv_timer_stop(&r->fetch_timer);
+}
+
+static void fetch_done(relay_fetch *f, uint16_t status, const char *type, const void *body,
+                       size_t len) {
+  moqc_http_pending_finish(f->p, status, type, body, len);
+  fetch_free(f);
+}
+
+static void fetch_fail(relay_fetch *f, uint16_t status, const char *msg) {
+  fetch_done(f, status, "text/plain; charset=utf-8", msg, strlen(msg));
+}
+
+/* The client went away (or the server is being deleted). */
+static void fetch_gone(void *arg, moqc_http_pending *p) {
+  (void)p;
+  relay_fetch *f = arg;
+  moqc_log(MOQC_LOG_DEBUG, "http /fetch %s/%s: the client left before the answer",
+           f->w->bpath, f->w->track);
+  fetch_free(f);
+}
+
+static bool fetch_add(relay_fetch *f, const void *p, size_t n) {
+  if (f->len + n > BODY_MAX) return false;
+  if (f->len + n > f->cap) {
+    size_t cap = f->cap ? f->cap : 4096;
+    while (cap < f->len + n) cap *= 2;
+    char *b = realloc(f->body, cap);
+    if (!b) return false;
+    f->body = b;
+    f->cap = cap;
+  }
+  if (n) memcpy(f->body + f->len, p, n);
+  f->len += n;
+  return true;
+}
+
+/* Read what the group has; answer once it ended. Returns true if answered
+ * (f freed). */
+static bool fetch_read(relay_fetch *f) {
+  moqc_frame fr;
+  int rv;
+  while ((rv = moqc_group_consumer_read_frame(f->g, &fr)) == MOQC_OK) {
+    bool ok = fetch_add(f, moqc_slice_ptr(&fr.payload), fr.payload.len);
+    moqc_slice_release(&fr.payload);
+    if (!ok) {
+      fetch_fail(f, 413, "group too large\n");
+      return true;
+    }
+  }
+  if (rv == MOQC_ERR_AGAIN) return false;
+  if (rv == MOQC_ERR_CLOSED) {
+    fetch_done(f, 200, "application/octet-stream", f->body, f->len);
+    return true;
+  }
+  char msg[128];
+  snprintf(msg, sizeof msg, "group failed: %s\n", moqc_err_str(rv));
+  fetch_fail(f, 502, msg);
+  return true;
+}
+
+static void fetch_group_wake(void *arg) { fetch_read(arg); }
+
+/* Take the group if it is there now. Returns true if f was answered. */
+static bool fetch_try_group(relay_fetch *f) {
+  relay_warm *w = f->w;
+  uint64_t seq = f->seq != MOQC_GROUP_NONE ? f->seq : moqc_track_consumer_latest(w->tc);
+  if (seq == MOQC_GROUP_NONE || moqc_track_consumer_fetch_group(w->tc, seq, &f->g) != MOQC_OK)
+    return false;
+  moqc_group_consumer_set_waker(f->g, fetch_group_wake, f);
+  return fetch_read(f);
+}
+
+/* New groups, or the track ended: move the waiters of w on. */
+static void fetch_track_changed(relay *r, relay_warm *w) {
+  relay_fetch *f = r->fetches;
+  while (f) {
+    relay_fetch *next = f->next; /* f may be freed */
+    if (f->w == w && !f->g && !fetch_try_group(f) && w->err) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "track ended before the group arrived (%s)\n",
+               w->err == MOQC_ERR_CLOSED ? "finished" : moqc_err_str(w->err));
+      fetch_fail(f, 404, msg);
+    }
+    f = next;
+  }
+}
+
+static void fetch_tick(uv_timer_t *t) {
+  relay *r = t->data;
+  uint64_t now = uv_now(r->loop);
+  relay_fetch *f = r->fetches;
+  while (f) {
+    relay_fetch *next = f->next;
+    if (now >= f->deadline_ms) {
+      char msg[160];
+      if (f->g)
+        snprintf(msg, sizeof msg, "timed out waiting for group %llu to end\n",
+                 (unsigned long long)moqc_group_consumer_sequence(f->g));
+      else if (f->seq != MOQC_GROUP_NONE)
+        snprintf(msg, sizeof msg, "timed out waiting for group %llu\n",
+                 (unsigned long long)f->seq);
+      else
+        snprintf(msg, sizeof msg, "timed out waiting for a group\n");
+      fetch_fail(f, 504, msg);
+    }
+    f = next;
+  }
+}
+
+/* Wait for group seq (or the next one) on w: defer the response. */
+static void fetch_wait(relay *r, relay_warm *w, uint64_t seq, moqc_group_consumer *g,
+                       moqc_http_response *resp) {
+  relay_fetch *f = calloc(1, sizeof *f);
+  if (f) f->p = moqc_http_response_defer(resp, fetch_gone, f);
+  if (!f || !f->p) {
+    moqc_group_consumer_del(g);
+    free(f);
+    reply_text(r, resp, 500, "out of memory\n");
+    return;
+  }
+  f->r = r;
+  f->w = w;
+  f->seq = seq;
+  f->g = g;
+  f->deadline_ms = uv_now(r->loop) + r->cfg.fetch_timeout_ms;
+  f->next = r->fetches;
+  if (r->fetches) r->fetches->prev = f;
+  r->fetches = f;
+  w->waiters++;
+  if (!uv_is_active((uv_handle_t *)&r->fetch_timer))
+    uv_timer_start(&r->fetch_timer, fetch_tick, 100, 100);
+  if (g) {
+    moqc_group_consumer_set_waker(g, fetch_group_wake, f);
+    fetch_read(f); /* may answer (from inside the route callback) */
+  } else {
+    fetch_try_group(f);
+  }
+}
+
 static void serve_fetch(relay *r, const char *rest, const char *query,
                         moqc_http_response *resp) {
   const char *slash = strrchr(rest, '/');
@@ -237,7 +412,6 @@ static void serve_fetch(relay *r, const char *rest, const char *query,
   }
   const char *track = slash + 1;
   relay_warm *w = warm_find(r, bpath, track);
-  bool fresh = false;
   if (!w) {
     uint16_t st;
     w = warm_new(r, bpath, track, seq, &st);
@@ -245,27 +419,40 @@ static void serve_fetch(relay *r, const char *rest, const char *query,
       reply_text(r, resp, st, st == 404 ? "not found\n" : "subscribe failed\n");
       return;
     }
-    fresh = true;
   }
   w->last_ms = uv_now(r->loop);
-  if (seq == MOQC_GROUP_NONE) seq = moqc_track_consumer_latest(w->tc);
+  uint64_t latest = moqc_track_consumer_latest(w->tc);
+  uint64_t want = seq == MOQC_GROUP_NONE ? latest : seq;
   moqc_group_consumer *g = NULL;
-  int rv = seq == MOQC_GROUP_NONE ? MOQC_ERR_NOT_FOUND
-                                  : moqc_track_consumer_fetch_group(w->tc, seq, &g);
+  int rv = want == MOQC_GROUP_NONE ? MOQC_ERR_NOT_FOUND
+                                   : moqc_track_consumer_fetch_group(w->tc, want, &g);
   if (rv != MOQC_OK) {
-    bool waiting = fresh && !w->err && rv == MOQC_ERR_NOT_FOUND;
-    reply_text(r, resp, waiting ? 503 : 404,
-               waiting ? "not cached yet, retry\n" : "group not found\n");
+    /* A group at or before the newest one that is not cached will not come. */
+    if (seq != MOQC_GROUP_NONE && latest != MOQC_GROUP_NONE && seq <= latest) {
+      reply_text(r, resp, 404, "group not found\n");
+      return;
+    }
+    if (w->err) {
+      reply_text(r, resp, 404, "track ended\n");
+      return;
+    }
+    fetch_wait(r, w, seq, NULL, resp); /* not there yet */
     return;
   }
   r->body_len = 0;
   body_add(r, "", 0);
+  moqc_group_consumer *rest_g = moqc_group_consumer_clone(g);
   rv = read_group(r, g);
   moqc_group_consumer_del(g);
-  if (rv != MOQC_ERR_CLOSED && rv != MOQC_ERR_AGAIN) {
+  if (rv == MOQC_ERR_AGAIN && rest_g) { /* still being written: wait for its end */
+    fetch_wait(r, w, want, rest_g, resp);
+    return;
+  }
+  moqc_group_consumer_del(rest_g);
+  if (rv != MOQC_ERR_CLOSED) {
     char msg[128];
     snprintf(msg, sizeof msg, "group failed: %s\n", moqc_err_str(rv));
-    reply_text(r, resp, rv == MOQC_ERR_TOO_LARGE ? 413 : 502, msg);
+    reply_text(r, resp, rv == MOQC_ERR_TOO_LARGE ? 413 : rv == MOQC_ERR_AGAIN ? 500 : 502, msg);
     return;
   }
   reply(r, resp, 200, "application/octet-stream");
@@ -358,6 +545,8 @@ int relay_http_start(relay *r, char *err, size_t cap) {
   r->warm_timer.data = r;
   uv_timer_start(&r->warm_timer, warm_sweep, 5000, 5000);
   uv_unref((uv_handle_t *)&r->warm_timer);
+  uv_timer_init(r->loop, &r->fetch_timer);
+  r->fetch_timer.data = r;
   if (c->http_none) return 0;
   const char *host = c->http_set ? c->http_host : c->bind_host;
   uint16_t port = c->http_set ? c->http_port : moqc_server_port(r->server);
@@ -382,8 +571,11 @@ int relay_http_start(relay *r, char *err, size_t cap) {
 }
 
 void relay_http_stop(relay *r) {
-  moqc_http_server_del(r->http);
+  moqc_http_server_del(r->http); /* every waiting /fetch is gone (fetch_gone) */
   r->http = NULL;
+  while (r->fetches) fetch_free(r->fetches);
+  if (r->fetch_timer.data && !uv_is_closing((uv_handle_t *)&r->fetch_timer))
+    uv_close((uv_handle_t *)&r->fetch_timer, NULL);
   while (r->warm) {
     relay_warm *w = r->warm;
     r->warm = w->next;

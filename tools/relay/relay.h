@@ -39,6 +39,7 @@ typedef struct relay_config {
   uint64_t cache_budget;    /* bytes, 0 = unlimited */
   uint64_t linger_ns;
   uint64_t idle_timeout_ms; /* 0 = the QUIC default (30 s) */
+  uint64_t fetch_timeout_ms; /* how long GET /fetch waits for its group */
 } relay_config;
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
@@ -53,6 +54,7 @@ typedef struct relay_errcount {
 
 typedef struct relay_sess relay_sess;
 typedef struct relay_warm relay_warm;
+typedef struct relay_fetch relay_fetch;
 
 typedef struct relay {
   relay_config cfg;
@@ -83,6 +85,8 @@ typedef struct relay {
   size_t body_len, body_cap;
   relay_warm *warm; /* /fetch subscriptions kept warm */
   uv_timer_t warm_timer;
+  relay_fetch *fetches; /* /fetch requests waiting for their group */
+  uv_timer_t fetch_timer;
 
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
