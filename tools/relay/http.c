@@ -48,30 +48,25 @@ struct relay_fetch {
   uint64_t seq;           /* wanted group; MOQC_GROUP_NONE = the next to arrive */
   moqc_group_consumer *g; /* the group, once it is there */
   uint64_t deadline_ms;
-  char *body;
-  size_t len, cap;
+  relay_body body;
   relay_fetch *prev, *next;
 };
 
 /* ---- response body -------------------------------------------------------- */
 
-static bool body_reserve(relay *r, size_t extra) {
-  if (r->body_len + extra + 1 <= r->body_cap) return true;
-  if (r->body_len + extra + 1 > BODY_MAX) return false;
-  size_t cap = r->body_cap ? r->body_cap : 4096;
-  while (cap < r->body_len + extra + 1) cap *= 2;
-  char *p = realloc(r->body, cap);
-  if (!p) return false;
-  r->body = p;
-  r->body_cap = cap;
-  return true;
-}
-
-static bool body_add(relay *r, const void *p, size_t n) {
-  if (!body_reserve(r, n)) return false;
-  if (n) memcpy(r->body + r->body_len, p, n);
-  r->body_len += n;
-  r->body[r->body_len] = 0;
+static bool body_add(relay_body *b, const void *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    if (b->len + n + 1 > BODY_MAX) return false;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q) return false;
+    b->p = q;
+    b->cap = cap;
+  }
+  if (n) memcpy(b->p + b->len, p, n);
+  b->len += n;
+  b->p[b->len] = 0;
   return true;
 }
 
@@ -82,19 +77,19 @@ static void body_printf(relay *r, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
-  if (n > 0) body_add(r, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+  if (n > 0) body_add(&r->body, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 static void reply(relay *r, moqc_http_response *resp, uint16_t status, const char *type) {
   resp->status = status;
   resp->content_type = type;
-  resp->body = r->body;
-  resp->body_len = r->body_len;
+  resp->body = r->body.p;
+  resp->body_len = r->body.len;
 }
 
 static void reply_text(relay *r, moqc_http_response *resp, uint16_t status, const char *text) {
-  r->body_len = 0;
-  body_add(r, text, strlen(text));
+  r->body.len = 0;
+  body_add(&r->body, text, strlen(text));
   reply(r, resp, status, "text/plain; charset=utf-8");
 }
 
@@ -113,15 +108,15 @@ static void serve_announced(relay *r, const char *prefix, moqc_http_response *re
     reply_text(r, resp, 500, "out of memory\n");
     return;
   }
-  r->body_len = 0;
-  body_add(r, "", 0);
+  r->body.len = 0;
+  body_add(&r->body, "", 0);
   moqc_announce a;
   bool first = true;
   /* A fresh consumer reports exactly the active set, then AGAIN. */
   while (moqc_origin_consumer_next(c, &a) == MOQC_OK) {
     if (!a.active) continue;
-    if (!first) body_add(r, "\n", 1);
-    body_add(r, a.path, strlen(a.path));
+    if (!first) body_add(&r->body, "\n", 1);
+    body_add(&r->body, a.path, strlen(a.path));
     first = false;
   }
   moqc_origin_consumer_del(c);
@@ -211,11 +206,11 @@ static void warm_sweep(uv_timer_t *t) {
 
 /* Append the frames of g available now. Returns the read error that stopped
  * it (CLOSED = complete, AGAIN = still being written). */
-static int read_group(relay *r, moqc_group_consumer *g) {
+static int read_group(relay_body *b, moqc_group_consumer *g) {
   moqc_frame f;
   int rv;
   while ((rv = moqc_group_consumer_read_frame(g, &f)) == MOQC_OK) {
-    bool ok = body_add(r, moqc_slice_ptr(&f.payload), f.payload.len);
+    bool ok = body_add(b, moqc_slice_ptr(&f.payload), f.payload.len);
     moqc_slice_release(&f.payload);
     if (!ok) return MOQC_ERR_TOO_LARGE;
   }
@@ -251,7 +246,7 @@ static void fetch_free(relay_fetch *f) {
   f->w->waiters--;
   f->w->last_ms = uv_now(r->loop);
   moqc_group_consumer_del(f->g);
-  free(f->body);
+  free(f->body.p);
   free(f);
   if (!r->fetches) uv_timer_stop(&r->fetch_timer);
 }
@@ -275,37 +270,17 @@ static void fetch_gone(void *arg, moqc_http_pending *p) {
   fetch_free(f);
 }
 
-static bool fetch_add(relay_fetch *f, const void *p, size_t n) {
-  if (f->len + n > BODY_MAX) return false;
-  if (f->len + n > f->cap) {
-    size_t cap = f->cap ? f->cap : 4096;
-    while (cap < f->len + n) cap *= 2;
-    char *b = realloc(f->body, cap);
-    if (!b) return false;
-    f->body = b;
-    f->cap = cap;
-  }
-  if (n) memcpy(f->body + f->len, p, n);
-  f->len += n;
-  return true;
-}
-
 /* Read what the group has; answer once it ended. Returns true if answered
  * (f freed). */
 static bool fetch_read(relay_fetch *f) {
-  moqc_frame fr;
-  int rv;
-  while ((rv = moqc_group_consumer_read_frame(f->g, &fr)) == MOQC_OK) {
-    bool ok = fetch_add(f, moqc_slice_ptr(&fr.payload), fr.payload.len);
-    moqc_slice_release(&fr.payload);
-    if (!ok) {
-      fetch_fail(f, 413, "group too large\n");
-      return true;
-    }
+  int rv = read_group(&f->body, f->g);
+  if (rv == MOQC_ERR_TOO_LARGE) {
+    fetch_fail(f, 413, "group too large\n");
+    return true;
   }
   if (rv == MOQC_ERR_AGAIN) return false;
   if (rv == MOQC_ERR_CLOSED) {
-    fetch_done(f, 200, "application/octet-stream", f->body, f->len);
+    fetch_done(f, 200, "application/octet-stream", f->body.p, f->body.len);
     return true;
   }
   char msg[128];
@@ -439,10 +414,10 @@ static void serve_fetch(relay *r, const char *rest, const char *query,
     fetch_wait(r, w, seq, NULL, resp); /* not there yet */
     return;
   }
-  r->body_len = 0;
-  body_add(r, "", 0);
+  r->body.len = 0;
+  body_add(&r->body, "", 0);
   moqc_group_consumer *rest_g = moqc_group_consumer_clone(g);
-  rv = read_group(r, g);
+  rv = read_group(&r->body, g);
   moqc_group_consumer_del(g);
   if (rv == MOQC_ERR_AGAIN && rest_g) { /* still being written: wait for its end */
     fetch_wait(r, w, want, rest_g, resp);
@@ -468,8 +443,8 @@ static void metric(relay *r, const char *name, const char *type, const char *hel
 static void serve_metrics(relay *r, moqc_http_response *resp) {
   uint64_t serving = 0, tracks = 0;
   moqc_session_stats st = relay_stats(r, &serving, &tracks);
-  r->body_len = 0;
-  body_add(r, "", 0);
+  r->body.len = 0;
+  body_add(&r->body, "", 0);
   metric(r, "moqc_relay_connections", "gauge", "Sessions open now.", r->n_live);
   metric(r, "moqc_relay_connections_total", "counter", "Sessions accepted.",
          r->sessions_total[3] + r->sessions_total[4] + r->sessions_total[5]);
@@ -583,7 +558,6 @@ void relay_http_stop(relay *r) {
   }
   if (r->warm_timer.data && !uv_is_closing((uv_handle_t *)&r->warm_timer))
     uv_close((uv_handle_t *)&r->warm_timer, NULL);
-  free(r->body);
-  r->body = NULL;
-  r->body_len = r->body_cap = 0;
+  free(r->body.p);
+  r->body = (relay_body){0};
 }

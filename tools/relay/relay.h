@@ -56,6 +56,12 @@ typedef struct relay_sess relay_sess;
 typedef struct relay_warm relay_warm;
 typedef struct relay_fetch relay_fetch;
 
+/* A growable, NUL-terminated HTTP response body (at most 32 MiB). */
+typedef struct relay_body {
+  char *p;
+  size_t len, cap;
+} relay_body;
+
 typedef struct relay {
   relay_config cfg;
   uv_loop_t *loop;
@@ -81,8 +87,7 @@ typedef struct relay {
   uint64_t broadcasts;             /* announced now */
   uint64_t http_requests;
 
-  char *body; /* response being built (the HTTP server copies it) */
-  size_t body_len, body_cap;
+  relay_body body; /* response being built (the HTTP server copies it) */
   relay_warm *warm; /* /fetch subscriptions kept warm */
   uv_timer_t warm_timer;
   relay_fetch *fetches; /* /fetch requests waiting for their group */
