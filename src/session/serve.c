@@ -216,6 +216,16 @@ static uint64_t go_err_code(group_out *go, int rc) {
   return code;
 }
 
+/* Send what the batch already holds (frames before the failure), then reset
+ * the stream with code. */
+static void go_flush_reset(group_out *go, go_batch *b, uint64_t code) {
+  if (gb_flush(go, b, false) < 0) {
+    go_stream_gone(go, MOQC_CODE_CANCEL);
+    return;
+  }
+  go_reset(go, code);
+}
+
 /* Write what the group has (after `pre`, the stream's own header when it was
  * just opened) in one transport write; FIN when the group is complete. */
 static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
@@ -243,11 +253,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
         return;
       }
       if (rc < 0) {
-        if (gb_flush(go, &b, false) < 0) {
-          go_stream_gone(go, MOQC_CODE_CANCEL);
-          return;
-        }
-        go_reset(go, go_err_code(go, rc));
+        go_flush_reset(go, &b, go_err_code(go, rc));
         return;
       }
       uint8_t hdr[SESS_FRAME_HDR_MAX];
@@ -257,11 +263,8 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
         n = moqc_lite_frame_encode(hdr, sizeof hdr, s->version, go->prev_ts, &fr);
       }
       if (n <= 0) {
-        if (gb_flush(go, &b, false) < 0) {
-          go_stream_gone(go, MOQC_CODE_CANCEL);
-          return;
-        }
-        go_reset(go, n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
+        go_flush_reset(go, &b,
+                       n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
         return;
       }
       go->prev_ts = fi.timestamp;
@@ -276,11 +279,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
         continue;
       }
       if (rc < 0) {
-        if (gb_flush(go, &b, false) < 0) {
-          go_stream_gone(go, MOQC_CODE_CANCEL);
-          return;
-        }
-        go_reset(go, go_err_code(go, rc));
+        go_flush_reset(go, &b, go_err_code(go, rc));
         return;
       }
       rc = gb_slice(go, &b, &sl);

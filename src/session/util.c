@@ -171,27 +171,9 @@ void wbuf_varint(wbuf *w, uint64_t v) {
 
 /* ---- hot-path header encoders ------------------------------------------------ */
 
-/* Minimal QUIC varint; v <= MOQC_VARINT_MAX. */
-static size_t put_varint(uint8_t *p, uint64_t v) {
-  if (v < 0x40) {
-    p[0] = (uint8_t)v;
-    return 1;
-  }
-  if (v < 0x4000) {
-    p[0] = (uint8_t)(0x40 | (v >> 8));
-    p[1] = (uint8_t)v;
-    return 2;
-  }
-  if (v < 0x40000000) {
-    p[0] = (uint8_t)(0x80 | (v >> 24));
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return 4;
-  }
-  p[0] = (uint8_t)(0xc0 | (v >> 56));
-  for (int i = 1; i < 8; i++) p[i] = (uint8_t)(v >> (8 * (7 - i)));
-  return 8;
+/* Values are range-checked by the callers, so the core encoder cannot fail. */
+static size_t put_varint(uint8_t *p, size_t cap, uint64_t v) {
+  return (size_t)moqc_varint_encode(p, cap, v);
 }
 
 size_t sess_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
@@ -203,29 +185,24 @@ size_t sess_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t time
     int64_t delta = (int64_t)timestamp - (int64_t)prev_ts;
     const int64_t range = (int64_t)1 << 61;
     if (delta < -range || delta >= range) return 0;
-    n = put_varint(out, moqc_zigzag_encode(delta));
+    n = put_varint(out, SESS_FRAME_HDR_MAX, moqc_zigzag_encode(delta));
   }
-  return n + put_varint(out + n, size);
+  return n + put_varint(out + n, SESS_FRAME_HDR_MAX - n, size);
 }
 
 size_t sess_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence) {
   if (subscribe > MOQC_VARINT_MAX || sequence > MOQC_VARINT_MAX) return 0;
   out[0] = (uint8_t)MOQC_LITE_UNI_GROUP; /* stream type, one byte */
-  size_t body = put_varint(out + 2, subscribe);
-  body += put_varint(out + 2 + body, sequence);
+  size_t body = put_varint(out + 2, SESS_GROUP_HDR_MAX - 2, subscribe);
+  body += put_varint(out + 2 + body, SESS_GROUP_HDR_MAX - 2 - body, sequence);
   out[1] = (uint8_t)body; /* <= 16: a one-byte length prefix */
   return 2 + body;
 }
 
-/* Varint at p (non-minimal encodings accepted, like the codec); 0 if cut. */
+/* Varint at p (non-minimal encodings accepted); 0 if cut. */
 static size_t get_varint(const uint8_t *p, size_t len, uint64_t *v) {
-  if (len == 0) return 0;
-  size_t n = (size_t)1 << (p[0] >> 6);
-  if (len < n) return 0;
-  uint64_t x = p[0] & 0x3f;
-  for (size_t i = 1; i < n; i++) x = (x << 8) | p[i];
-  *v = x;
-  return n;
+  ssize_t n = moqc_varint_decode(v, p, len);
+  return n > 0 ? (size_t)n : 0;
 }
 
 size_t sess_frame_hdr_decode(const uint8_t *p, size_t len, int version, uint64_t prev_ts,
