@@ -40,21 +40,16 @@ moqc_centry *moqc_cache_find(const moqc_tstate *t, uint64_t sequence) {
   return NULL;
 }
 
-static moqc_centry *cache_entry(const moqc_tstate *t, uint64_t sequence) {
-  for (size_t i = t->nents; i-- > 0;) /* from the newest: live edges sit at the end */
-    if (t->ents[i]->g->sequence == sequence) return t->ents[i];
-  return NULL;
-}
-
 /* Make `latest` the track's live edge: its entry leaves the env's LRU, the
- * entry of the previous live edge joins it (at the back). */
+ * entry of the previous live edge (always lower) joins it (at the back). Both
+ * lookups run after cache_latest moved, so moqc_cache_find sees them. */
 static void cache_set_latest(moqc_tstate *t, uint64_t latest) {
   uint64_t old = t->cache_latest;
   if (old == latest) return;
   t->cache_latest = latest;
-  moqc_centry *n = latest != MOQC_GROUP_NONE ? cache_entry(t, latest) : NULL;
+  moqc_centry *n = moqc_cache_find(t, latest);
   if (n) moqc_list_remove(&n->lru);
-  moqc_centry *o = old != MOQC_GROUP_NONE ? cache_entry(t, old) : NULL;
+  moqc_centry *o = old != MOQC_GROUP_NONE ? moqc_cache_find(t, old) : NULL;
   if (o && !moqc_link_linked(&o->lru)) moqc_list_push_back(&t->env->lru, &o->lru);
 }
 
