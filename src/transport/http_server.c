@@ -27,7 +27,6 @@ struct moqc_http_pending {
   hconn *c;
   moqc_http_gone_fn gone;
   void *arg;
-  bool head, close; /* of the request it answers */
 };
 
 struct moqc_http_server {
@@ -54,7 +53,7 @@ struct hconn {
   bool closing, writing, close_after_write;
   moqc_http_pending *pending; /* a deferred response not finished yet */
   bool in_route, deferred;    /* inside the route callback; it deferred */
-  bool route_head, route_close;
+  bool route_head, route_close; /* of the request being (or waiting to be) answered */
 };
 
 typedef struct wreq {
@@ -133,6 +132,8 @@ static void on_written(uv_write_t *req, int status) {
 
 static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
                           size_t blen, bool head_only, bool close) {
+  if (status < 100 || status > 599) status = 500; /* an application's bad status */
+  if (!body) blen = 0;
   char hdr[512];
   int hl = snprintf(hdr, sizeof hdr,
                     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -193,9 +194,7 @@ static void route(hconn *c, const moqc_http1_req *r) {
     if (c->pending) uv_timer_stop(&c->timer);
     return;
   }
-  if (resp.status < 100 || resp.status > 599) resp.status = 500;
-  send_response(c, resp.status, resp.content_type, resp.body, resp.body ? resp.body_len : 0, head,
-                close);
+  send_response(c, resp.status, resp.content_type, resp.body, resp.body_len, head, close);
 }
 
 /* Handle what is buffered: drop body bytes, parse the next head, answer. */
@@ -298,8 +297,6 @@ moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp, moqc_http_
   p->c = c;
   p->gone = gone;
   p->arg = arg;
-  p->head = c->route_head;
-  p->close = c->route_close;
   c->pending = p;
   c->deferred = true;
   return p;
@@ -309,12 +306,11 @@ int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status, const char *
                              const void *body, size_t len) {
   if (!p) return MOQC_ERR_INVAL;
   hconn *c = p->c;
-  bool head = p->head, close = p->close;
   c->pending = NULL;
   moqc_free(p);
-  if (status < 100 || status > 599) status = 500;
-  send_response(c, status, content_type ? content_type : "text/plain", body, body ? len : 0,
-                head, close);
+  /* No other request was routed meanwhile: route_head/route_close are still
+   * those of the request this answers. */
+  send_response(c, status, content_type, body, len, c->route_head, c->route_close);
   return MOQC_OK;
 }
 

@@ -894,6 +894,12 @@ static int batch_send(quic_conn *c, batch *b, const uint8_t *buf) {
   return rc;
 }
 
+/* No datagram queued and no stream we could serve now (none ready, or the
+ * connection is out of flow-control credit). */
+static bool nothing_queued(quic_conn *c) {
+  return !c->dg_head && (c->conn_blocked || !moqc_qsched_top(&c->sched));
+}
+
 /* A packet of ours this much shorter than the path allows had room for
  * everything ngtcp2 had pending (ACK ranges, control frames, pieces of lost
  * STREAM frames, which ngtcp2 splits to fit). */
@@ -906,9 +912,7 @@ static int batch_send(quic_conn *c, batch *b, const uint8_t *buf) {
  * flush, i.e. per burst of each subscriber). Never after a timer: that is
  * when ngtcp2 may owe PTO probes. */
 static bool flush_done(quic_conn *c, bool ours, size_t len, size_t limit) {
-  if (!ours || c->state != QC_OPEN || len + QC_SHORT_PKT_MARGIN > limit || c->dg_head)
-    return false;
-  return c->conn_blocked || !moqc_qsched_top(&c->sched);
+  return ours && c->state == QC_OPEN && len + QC_SHORT_PKT_MARGIN <= limit && nothing_queued(c);
 }
 
 /* Write up to one send quantum of packets, batched for GSO: a batch is a
@@ -1031,9 +1035,7 @@ static void emit_events(quic_conn *c) {
  * large bursts (a send quantum per flush) is unchanged. Returns whether it
  * stood in for a timer fire. */
 static bool expire_now(quic_conn *c) {
-  if (c->state != QC_OPEN || c->dg_head || (!c->conn_blocked && moqc_qsched_top(&c->sched)) ||
-      moqc_quic_ep_blocked(c->ep))
-    return false;
+  if (c->state != QC_OPEN || !nothing_queued(c) || moqc_quic_ep_blocked(c->ep)) return false;
   ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->nc);
   ngtcp2_tstamp now = moqc_quic_now();
   if (exp == UINT64_MAX || exp > now + NS_PER_MS) return false;

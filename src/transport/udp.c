@@ -3,10 +3,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -159,7 +159,6 @@ static void init_msg(moqc_udp *u, struct msghdr *m, struct iovec *iov, const str
   if (m->msg_controllen == 0) m->msg_control = NULL;
 }
 
-/* Plain path: one datagram per packet, as few syscalls as possible. */
 /* Errors that only mean "this packet did not get through": QUIC treats the
  * packet as lost and retransmits. EMSGSIZE: a PMTU probe too big for the path.
  * ECONNREFUSED / EHOSTUNREACH / ENETUNREACH: an earlier ICMP error reported on
@@ -169,6 +168,7 @@ static bool send_error_is_loss(int err) {
   return err == EMSGSIZE || err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
 }
 
+/* Plain path: one datagram per packet, as few syscalls as possible. */
 static int send_segments(moqc_udp *u, const struct sockaddr *to, socklen_t tolen,
                          const struct sockaddr *from, const uint8_t *data, size_t len,
                          size_t segsize, size_t *sent) {
