@@ -414,23 +414,8 @@ static void serve_fetch(relay *r, const char *rest, const char *query,
     fetch_wait(r, w, seq, NULL, resp); /* not there yet */
     return;
   }
-  r->body.len = 0;
-  body_add(&r->body, "", 0);
-  moqc_group_consumer *rest_g = moqc_group_consumer_clone(g);
-  rv = read_group(&r->body, g);
-  moqc_group_consumer_del(g);
-  if (rv == MOQC_ERR_AGAIN && rest_g) { /* still being written: wait for its end */
-    fetch_wait(r, w, want, rest_g, resp);
-    return;
-  }
-  moqc_group_consumer_del(rest_g);
-  if (rv != MOQC_ERR_CLOSED) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "group failed: %s\n", moqc_err_str(rv));
-    reply_text(r, resp, rv == MOQC_ERR_TOO_LARGE ? 413 : rv == MOQC_ERR_AGAIN ? 500 : 502, msg);
-    return;
-  }
-  reply(r, resp, 200, "application/octet-stream");
+  /* There: answered from inside this callback when complete, else once it ends. */
+  fetch_wait(r, w, want, g, resp);
 }
 
 /* ---- /metrics --------------------------------------------------------------- */
