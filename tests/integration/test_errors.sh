@@ -27,12 +27,14 @@ expect_fail() {
 # ---- moqc-relay: usage errors (exit 2) ----
 "$RELAY_BIN" --help >"$IT_TMP/help.out" 2>&1 || it_fail "--help exited non-zero"
 for opt in --bind --tls-cert --tls-key --tls-generate --http-bind --version --log-level \
-  --cache-budget --linger --config --help; do
+  --cache-budget --linger --fetch-timeout --config --help; do
   grep -q -- "$opt" "$IT_TMP/help.out" || it_fail "--help does not describe $opt"
 done
 expect_fail 2 "unknown option '--bogus'" "$RELAY_BIN" --bogus
 expect_fail 2 "unexpected argument" "$RELAY_BIN" stray
 expect_fail 2 "--linger: invalid value 'soon'" "$RELAY_BIN" --linger soon
+expect_fail 2 "--fetch-timeout: invalid value 'soon'" "$RELAY_BIN" --fetch-timeout soon
+expect_fail 2 "--fetch-timeout: invalid value '0s'" "$RELAY_BIN" --fetch-timeout 0s
 expect_fail 2 "--cache-budget: invalid value '12Q'" "$RELAY_BIN" --cache-budget 12Q
 expect_fail 2 "--version: invalid value 'moq-lite-09'" "$RELAY_BIN" --version moq-lite-09
 expect_fail 2 "--log-level: invalid value 'loud'" "$RELAY_BIN" --log-level loud
