@@ -20,8 +20,12 @@
  * what one free core per side would carry, independent of machine load);
  * then the QUIC/TCP ratios.
  *
+ * QUIC packets to a loopback peer are 16,200 bytes by default (the library's
+ * moqc_quic_limits.loopback_udp_payload); --loopback-pkt N sets that size and
+ * --loopback-pkt off uses what any other path gets: at most 1,452 bytes.
+ *
  *   bench_quic [--bytes N[K|M|G]] [--no-gso] [--no-gro] [--cc cubic|bbr|bbr2|reno]
- *              [--quic-only] [--tcp-only]
+ *              [--loopback-pkt N|off] [--quic-only] [--tcp-only]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,7 +69,8 @@ static struct {
   bool no_gso, no_gro;
   moqc_quic_cc cc;
   bool quic, tcp;
-} g_opt = {1ULL << 30, false, false, MOQC_QUIC_CC_CUBIC, true, true};
+  uint64_t loopback_pkt; /* 0: library default; UINT64_MAX: off */
+} g_opt = {1ULL << 30, false, false, MOQC_QUIC_CC_CUBIC, true, true, 0};
 
 static moqc_cert *g_cert;
 
@@ -134,6 +139,7 @@ static moqc_quic_limits bench_limits(void) {
   l.no_gso = g_opt.no_gso;
   l.no_gro = g_opt.no_gro;
   l.cc = g_opt.cc;
+  l.loopback_udp_payload = g_opt.loopback_pkt;
   return l;
 }
 
@@ -380,7 +386,7 @@ static uint64_t parse_size(const char *s) {
 
 static void usage(void) {
   fprintf(stderr, "usage: bench_quic [--bytes N[K|M|G]] [--no-gso] [--no-gro] "
-                  "[--cc cubic|bbr|bbr2|reno] [--quic-only] [--tcp-only]\n");
+                  "[--cc cubic|bbr|bbr2|reno] [--loopback-pkt N|off] [--quic-only] [--tcp-only]\n");
   exit(2);
 }
 
@@ -411,7 +417,17 @@ int main(int argc, char **argv) {
       g_opt.tcp = false;
     else if (!strcmp(argv[i], "--tcp-only"))
       g_opt.quic = false;
-    else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
+    else if (!strcmp(argv[i], "--loopback-pkt") && i + 1 < argc) {
+      const char *v = argv[++i];
+      char *end;
+      unsigned long long n = strtoull(v, &end, 10);
+      if (!strcmp(v, "off"))
+        g_opt.loopback_pkt = UINT64_MAX;
+      else if (*end || n < 1200 || n > 65000)
+        usage();
+      else
+        g_opt.loopback_pkt = n;
+    } else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
       const char *c = argv[++i];
       g_opt.cc = !strcmp(c, "bbr")    ? MOQC_QUIC_CC_BBR
                  : !strcmp(c, "bbr2") ? MOQC_QUIC_CC_BBR2
@@ -433,10 +449,12 @@ int main(int argc, char **argv) {
     memset(&rinfo, 0, sizeof rinfo);
     q = run_quic(&info, &rinfo);
     printf("QUIC: cc %s, GSO %s (%llu batched sends), GRO %s, %llu packets sent, "
-           "%llu received (ACKs), rtt %.0f us\n",
+           "%llu received (ACKs), %.0f B per packet, rtt %.0f us\n",
            info.cc, info.gso ? "on" : "off", (unsigned long long)info.gso_batches,
            rinfo.gro ? "on" : "off", (unsigned long long)info.pkts_sent,
-           (unsigned long long)info.pkts_recv, (double)info.rtt_ns / 1e3);
+           (unsigned long long)info.pkts_recv,
+           info.pkts_sent ? (double)info.bytes_sent / (double)info.pkts_sent : 0.0,
+           (double)info.rtt_ns / 1e3);
     print("quic", &q);
     rc |= !q.ok;
   }

@@ -158,7 +158,12 @@ if want s1 || want s2; then
   wait_quiet bench_quic
   timeout -k 5 120 "$BUILD/bench_quic" --bytes $([ "$QUICK" = 1 ] && echo 256M || echo 512M) \
     > "$OUT/quic.txt" 2>&1 || log "bench_quic failed"
+  # The same transfer in the packets any non-loopback path gets (<= 1,452 B),
+  # for comparison with the 16,200-byte packets loopback peers get by default.
+  timeout -k 5 120 "$BUILD/bench_quic" --bytes $([ "$QUICK" = 1 ] && echo 256M || echo 512M) \
+    --loopback-pkt off --quic-only > "$OUT/quic1452.txt" 2>&1 || log "bench_quic (1452) failed"
   grep -E '^(quic|tcp)' "$OUT/quic.txt" | sed 's/^/    /' >&2
+  grep -E '^quic' "$OUT/quic1452.txt" | sed 's/^quic /quic(1452)/; s/^/    /' >&2
 fi
 if want s1; then
   log "s1: publisher -> relay -> 1 subscriber, 64 KiB frames, max rate (3 processes)"

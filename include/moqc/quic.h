@@ -121,6 +121,16 @@ typedef struct moqc_quic_limits {
    * switched off at run time when the kernel refuses them. */
   bool no_gso;
   bool no_gro;
+  /* Largest UDP payload sent to a peer on a loopback address (127.0.0.0/8,
+   * ::1, ::ffff:127.0.0.0/104). Such a path is the loopback device, whose MTU
+   * is 64 KiB and known without probing, so packets skip Path MTU Discovery
+   * and are this large: fewer packets, ACKs and encryptions per byte.
+   * Default 16200 (four fill one 64 KiB GSO send); the peer's
+   * max_udp_payload_size transport parameter still caps it. Larger values
+   * are cut to 65000; UINT64_MAX (or any value below 1200) treats loopback
+   * peers like any other: 1200 bytes, raised by Path MTU Discovery to at
+   * most 1452. */
+  uint64_t loopback_udp_payload;
 } moqc_quic_limits;
 
 /* Default ALPN list, in preference order:

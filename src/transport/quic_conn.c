@@ -74,6 +74,11 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->send_lowat = or_default(in->send_lowat, 1ULL << 20);
   o->no_gso = in->no_gso;
   o->no_gro = in->no_gro;
+  uint64_t lb = or_default(in->loopback_udp_payload, QUIC_LOOPBACK_PKT);
+  if (lb == UINT64_MAX || lb < 1200)
+    o->loopback_pkt = 0;
+  else
+    o->loopback_pkt = lb > QUIC_LOOPBACK_PKT_MAX ? QUIC_LOOPBACK_PKT_MAX : (size_t)lb;
 }
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -423,7 +428,16 @@ static quic_conn *conn_alloc(quic_ep *ep, bool server) {
   return c;
 }
 
-static void fill_settings(const quic_ep *ep, ngtcp2_settings *st, ngtcp2_transport_params *p) {
+/* A peer on the loopback device: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
+static bool is_loopback(const moqc_sockaddr *a) {
+  if (a->sa.sa_family == AF_INET) return (ntohl(a->in.sin_addr.s_addr) >> 24) == 127;
+  if (a->sa.sa_family != AF_INET6) return false;
+  const struct in6_addr *x = &a->in6.sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+}
+
+static void fill_settings(const quic_conn *c, ngtcp2_settings *st, ngtcp2_transport_params *p) {
+  const quic_ep *ep = c->ep;
   const quic_lim *l = &ep->lim;
   static const ngtcp2_cc_algo cc[] = {NGTCP2_CC_ALGO_CUBIC, NGTCP2_CC_ALGO_BBR,
                                       NGTCP2_CC_ALGO_BBR2, NGTCP2_CC_ALGO_RENO};
@@ -431,6 +445,13 @@ static void fill_settings(const quic_ep *ep, ngtcp2_settings *st, ngtcp2_transpo
   st->initial_ts = moqc_quic_now();
   st->cc_algo = (unsigned)l->cc < 4 ? cc[l->cc] : NGTCP2_CC_ALGO_CUBIC;
   st->max_tx_udp_payload_size = QUIC_MAX_PKT;
+  if (l->loopback_pkt && is_loopback(&c->remote)) {
+    /* The path is the loopback device: its MTU is known, so no probing and
+     * no 1200-byte start (ngtcp2 0.12's probes stop at 1454 bytes). */
+    st->max_tx_udp_payload_size = l->loopback_pkt;
+    st->no_tx_udp_payload_size_shaping = 1;
+    st->no_pmtud = 1;
+  }
   st->max_window = l->max_window;
   st->max_stream_window = l->max_stream_window;
   st->handshake_timeout = l->handshake_timeout_ns;
@@ -490,7 +511,7 @@ int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, 
   gnutls_session_set_ptr(c->tls, &c->conn_ref);
   ngtcp2_settings st;
   ngtcp2_transport_params tp;
-  fill_settings(ep, &st, &tp);
+  fill_settings(c, &st, &tp);
   st.token = hd.token;
   tp.original_dcid = hd.dcid;
   ngtcp2_cid scid;
@@ -534,7 +555,7 @@ int moqc_quic_conn_dial(quic_ep *ep, const moqc_sockaddr *remote, socklen_t remo
   gnutls_session_set_ptr(c->tls, &c->conn_ref);
   ngtcp2_settings st;
   ngtcp2_transport_params tp;
-  fill_settings(ep, &st, &tp);
+  fill_settings(c, &st, &tp);
   ngtcp2_cid dcid, scid;
   dcid.datalen = 18;
   scid.datalen = QUIC_SCID_LEN;

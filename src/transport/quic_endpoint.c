@@ -54,8 +54,8 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   ep->refs = 1; /* the owner: the server handle, or the client connection's lifetime */
   moqc_quic_lim_resolve(&ep->lim, lim);
   moqc_quic_mem_init(&ep->mem);
-  ep->sendbuf = moqc_malloc(QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT);
-  ep->pend.buf = moqc_malloc(QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT);
+  ep->sendbuf = moqc_malloc(QUIC_SENDBUF_SIZE);
+  ep->pend.buf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
   if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||

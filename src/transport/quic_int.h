@@ -32,8 +32,15 @@
 
 #define QUIC_SCID_LEN 16
 #define QUIC_MAX_PKT 1452          /* ngtcp2 0.12 max_tx_udp_payload_size */
+#define QUIC_LOOPBACK_PKT 16200    /* default payload to loopback peers: 4 per GSO send */
+#define QUIC_LOOPBACK_PKT_MAX 65000
 #define QUIC_GSO_MAX_BYTES 65000   /* one GSO send stays under 64 KiB */
 #define QUIC_MAX_PKTS_PER_FLUSH 64
+/* ep->sendbuf and ep->pend.buf: one flush of full-size packets, or one GSO
+ * send of loopback ones. */
+#define QUIC_SENDBUF_SIZE (QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT)
+_Static_assert(QUIC_SENDBUF_SIZE >= QUIC_GSO_MAX_BYTES && QUIC_GSO_MAX_BYTES >= QUIC_LOOPBACK_PKT_MAX,
+               "a GSO batch or one loopback packet must fit the send buffer");
 #define QUIC_REASON_MAX 1024
 
 typedef struct moqc_quic_server quic_ep;
@@ -47,6 +54,7 @@ typedef struct quic_lim {
   moqc_quic_cc cc;
   uint64_t max_window, max_stream_window, max_datagram_frame, send_lowat;
   bool no_gso, no_gro;
+  size_t loopback_pkt; /* payload to loopback peers; 0: no special case */
 } quic_lim;
 
 void moqc_quic_lim_resolve(quic_lim *out, const moqc_quic_limits *in);
@@ -81,7 +89,7 @@ struct moqc_quic_server {
   ngtcp2_mem mem;
   uint8_t sr_secret[32]; /* stateless reset token secret */
   /* I/O buffers */
-  uint8_t *sendbuf;    /* QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT */
+  uint8_t *sendbuf;    /* QUIC_SENDBUF_SIZE */
   uint8_t *recvbuf;    /* MOQC_UDP_RECV_BUF */
   /* a GSO batch the kernel refused with EAGAIN: retried when writable */
   struct {

@@ -85,28 +85,79 @@ static void test_stop_sending_seen_by_peer(void **state) {
   h_teardown(&fx);
 }
 
-static void test_datagrams_both_ways(void **state) {
-  (void)state;
+/* Datagrams both ways at the largest size the path allows: [lo, hi). */
+static void datagrams_both_ways(const moqc_quic_limits *lim, size_t lo, size_t hi) {
   h_fx fx;
   h_init(&fx);
-  h_server(&fx, NULL, NULL, 0, NULL);
-  h_establish(&fx, "127.0.0.1", NULL);
+  h_server(&fx, NULL, NULL, 0, lim);
+  h_establish(&fx, "127.0.0.1", lim);
   moqc_transport *c = fx.c.t, *s = fx.s.t;
   size_t maxc = c->ops->max_datagram(c), maxs = s->ops->max_datagram(s);
-  assert_true(maxc >= 1100 && maxc < 1452);
-  assert_true(maxs >= 1100 && maxs < 1452);
+  assert_true(maxc >= lo && maxc < hi);
+  assert_true(maxs >= lo && maxs < hi);
   assert_int_equal(c->ops->send_datagram(c, (const uint8_t *)"ping", 4), MOQC_OK);
   assert_true(H_RUN_UNTIL(&fx, fx.s.dgrams >= 1, 5000));
   assert_memory_equal(fx.s.last_dgram, "ping", 4);
-  uint8_t big[1500];
-  memset(big, 0xab, sizeof big);
+  uint8_t *big = malloc(hi + 1);
+  assert_non_null(big);
+  memset(big, 0xab, hi + 1);
   assert_int_equal(s->ops->send_datagram(s, big, maxs), MOQC_OK);
   assert_true(H_RUN_UNTIL(&fx, fx.c.dgrams >= 1, 5000));
-  assert_int_equal(fx.c.last_dgram_len, maxs);
+  assert_int_equal(fx.c.last_dgram_full, maxs);
   /* (path MTU discovery may have raised the limit meanwhile) */
   maxs = s->ops->max_datagram(s);
   assert_int_equal(s->ops->send_datagram(s, big, maxs + 1), MOQC_ERR_TOO_LARGE);
+  free(big);
   h_teardown(&fx);
+}
+
+/* A loopback peer gets 16,200-byte packets, so datagrams nearly that big. */
+static void test_datagrams_both_ways(void **state) {
+  (void)state;
+  datagrams_both_ways(NULL, 16100, 16200);
+}
+
+/* With the loopback special case off, the path is probed like any other:
+ * 1,200 bytes first, at most 1,452. */
+static void test_datagrams_pmtud(void **state) {
+  (void)state;
+  moqc_quic_limits lim = {.loopback_udp_payload = UINT64_MAX};
+  datagrams_both_ways(&lim, 1100, 1452);
+}
+
+/* Bulk data to a loopback peer goes in packets of the configured size (four
+ * per GSO send), and in at most 1,452-byte ones when the special case is off. */
+static void bulk_packet_size(const moqc_quic_limits *lim, double lo, double hi) {
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, lim);
+  h_establish(&fx, "127.0.0.1", lim);
+  fx.s.store = false;
+  fx.s.pattern = true;
+  moqc_transport *c = fx.c.t;
+  moqc_quic_conn_info a, b;
+  assert_int_equal(moqc_quic_conn_info_get(c, &a), MOQC_OK);
+  int64_t id;
+  assert_int_equal(c->ops->open_stream(c, false, &id), MOQC_OK);
+  h_write_pattern(c, id, 0, 2u << 20, 65536, true);
+  h_stream *ss = wait_stream(&fx, &fx.s, id);
+  assert_true(H_RUN_UNTIL(&fx, ss->fin, 10000));
+  assert_int_equal(ss->total, 2u << 20);
+  assert_true(ss->pattern_ok);
+  assert_int_equal(moqc_quic_conn_info_get(c, &b), MOQC_OK);
+  uint64_t pk = b.pkts_sent - a.pkts_sent;
+  double avg = (double)(b.bytes_sent - a.bytes_sent) / (double)(pk ? pk : 1);
+  assert_true(avg >= lo && avg <= hi);
+  h_teardown(&fx);
+}
+
+static void test_loopback_packet_size(void **state) {
+  (void)state;
+  bulk_packet_size(NULL, 15000, 16200);
+  moqc_quic_limits lim = {.loopback_udp_payload = 4000};
+  bulk_packet_size(&lim, 3500, 4000);
+  moqc_quic_limits off = {.loopback_udp_payload = UINT64_MAX};
+  bulk_packet_size(&off, 1000, 1452);
 }
 
 static void test_datagrams_disabled(void **state) {
@@ -353,6 +404,8 @@ int main(void) {
       cmocka_unit_test(test_reset_seen_by_peer),
       cmocka_unit_test(test_stop_sending_seen_by_peer),
       cmocka_unit_test(test_datagrams_both_ways),
+      cmocka_unit_test(test_datagrams_pmtud),
+      cmocka_unit_test(test_loopback_packet_size),
       cmocka_unit_test(test_datagrams_disabled),
       cmocka_unit_test(test_close_code_and_reason),
       cmocka_unit_test(test_zero_copy_release),

@@ -52,7 +52,8 @@ typedef struct h_peer {
   char close_reason[256];
   size_t dgrams;
   uint8_t last_dgram[1500];
-  size_t last_dgram_len;
+  size_t last_dgram_len; /* only the first 1500 bytes are kept */
+  size_t last_dgram_full; /* the datagram's whole length */
   uint64_t bytes;
 } h_peer;
 
@@ -153,6 +154,7 @@ static inline void h_on_closed_stream(void *ctx, int64_t id) {
 static inline void h_on_dgram(void *ctx, const uint8_t *d, size_t n) {
   h_peer *p = ctx;
   p->dgrams++;
+  p->last_dgram_full = n;
   p->last_dgram_len = n < sizeof p->last_dgram ? n : sizeof p->last_dgram;
   memcpy(p->last_dgram, d, p->last_dgram_len);
 }
