@@ -194,6 +194,7 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
     ngtcp2_conn_set_keep_alive_timeout(nc, rp->max_idle_timeout / 3);
   c->busy++;
   if (c->ep->is_server) {
+    c->confirmed = true; /* ngtcp2 confirms a server's handshake on completion, without a callback */
     c->handed_out = true;
     c->released = false;
     c->ep->on_connection(c->ep->ctx, &c->base);
@@ -203,6 +204,13 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
     moqc_quic_dial_done(d, MOQC_OK, NULL, c);
   }
   c->busy--;
+  return 0;
+}
+
+/* Clients only (a server's handshake is confirmed when it completes). */
+static int cb_handshake_confirmed(ngtcp2_conn *nc, void *ud) {
+  (void)nc;
+  ((quic_conn *)ud)->confirmed = true;
   return 0;
 }
 
@@ -388,6 +396,7 @@ static const ngtcp2_callbacks k_callbacks = {
     .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
     .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
     .handshake_completed = cb_handshake_completed,
+    .handshake_confirmed = cb_handshake_confirmed,
     .encrypt = ngtcp2_crypto_encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
     .hp_mask = ngtcp2_crypto_hp_mask_cb,
@@ -945,6 +954,12 @@ static void write_pkts(quic_conn *c, bool from_timer) {
   ngtcp2_tstamp ts = moqc_quic_now();
   size_t maxpl = ngtcp2_conn_get_max_tx_udp_payload_size(c->nc);
   size_t pathpl = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc);
+  /* Until the handshake is confirmed, packets stay at most QUIC_MAX_PKT even
+   * to a loopback peer: ngtcp2 pads every client datagram that carries an
+   * Initial packet to the whole buffer, and the receiver keeps a decryption
+   * buffer as large as the largest packet it has had, for the connection's
+   * lifetime (16 KB more per idle session). */
+  if (!c->confirmed && maxpl > QUIC_MAX_PKT) maxpl = pathpl = QUIC_MAX_PKT;
   size_t maxpkts = ngtcp2_conn_get_send_quantum(c->nc) / (pathpl ? pathpl : 1);
   if (maxpkts < 1) maxpkts = 1;
   if (maxpkts > QUIC_MAX_PKTS_PER_FLUSH) maxpkts = QUIC_MAX_PKTS_PER_FLUSH;
@@ -1224,6 +1239,7 @@ size_t moqc_quic_conn_max_datagram(quic_conn *c) {
   /* short header + packet number + AEAD tag, then the frame type + length */
   size_t overhead = 1 + ngtcp2_conn_get_dcid(c->nc)->datalen + 4 + 16 + 1 + 2;
   size_t path = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc);
+  if (!c->confirmed && path > QUIC_MAX_PKT) path = QUIC_MAX_PKT; /* as write_pkts */
   size_t m = path > overhead ? path - overhead : 0;
   uint64_t peer = rp->max_datagram_frame_size - 3;
   return peer < m ? (size_t)peer : m;

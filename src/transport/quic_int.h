@@ -140,6 +140,7 @@ struct quic_conn {
   bool credit_wanted;        /* open_stream returned AGAIN */
   bool credit_event;
   bool conn_blocked;         /* connection-level flow control blocked (this flush) */
+  bool confirmed;            /* handshake confirmed: no more Initial (padded) packets */
   bool timer_fire;           /* this flush comes from the expiry timer */
   bool fired_no_progress;    /* the last timer fire sent nothing */
   bool closed_emitted;

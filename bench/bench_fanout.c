@@ -1,0 +1,650 @@
+/* bench_fanout — what the transport alone costs to fan one live stream out to
+ * N subscribers on loopback: no MoQ session, no relay, no cache. It is the
+ * floor under scenario 2 of bench/run.sh, and puts QUIC next to TCP with and
+ * without TLS on the same traffic.
+ *
+ * One sender thread writes the video profile of moqc_bench (default 2 Mbit/s,
+ * 30 fps, 60-frame groups whose first frame is 10x the others) to each of N
+ * receivers, which run in a second thread. Only the sender's CPU time counts
+ * (CLOCK_THREAD_CPUTIME_ID, user + system: on loopback the kernel's delivery
+ * to the receiving socket runs in the sender's context, as it does for the
+ * relay), over a window after a warm-up, divided by the bytes it sent in that
+ * window. Every receiver must get every byte, or the run is marked FAILED.
+ *
+ *   quic     moqc's raw QUIC server: per receiver one uni stream per group,
+ *            every frame a zero-copy slice of one refcounted buffer, as the
+ *            relay writes them.
+ *   tcp+tls  one TCP connection per receiver, GnuTLS TLS 1.3 AES-128-GCM,
+ *            one gnutls_record_send per frame (16 KiB records).
+ *   tcp      one TCP connection per receiver, one send() per frame: what
+ *            nginx-rtmp does, less RTMP.
+ *
+ *   bench_fanout [--subs N] [--bitrate BPS] [--seconds S] [--warmup S]
+ *                [--loopback-pkt N|off] [--only quic|tcp+tls|tcp]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "moqc/buf.h"
+#include "moqc/error.h"
+#include "moqc/quic.h"
+#include "transport/tls.h"
+
+#define MAX_SUBS 4096
+
+static struct {
+  unsigned subs, fps, group;
+  uint64_t bitrate;
+  double seconds, warmup;
+  uint64_t loopback_pkt; /* 0: library default; UINT64_MAX: off */
+  const char *only;
+  size_t frame, first; /* derived */
+} g = {100, 30, 60, 2000000, 8, 2, 0, NULL, 0, 0};
+
+static moqc_cert *g_cert;
+
+typedef struct result {
+  uint64_t cpu_ns, bytes; /* sender, over the window */
+  uint64_t sent, got;     /* whole run: every byte sent must arrive */
+  bool ok;
+} result;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void) { return uv_hrtime(); }
+
+static size_t frame_size(uint64_t index) { return index % g.group == 0 ? g.first : g.frame; }
+
+/* The sender's clock: which frame is due, and the measuring window. */
+typedef struct pacer {
+  uint64_t t0, frames;
+  uint64_t cpu0, cpu1, bytes0, bytes1, sent;
+  bool measuring, done;
+} pacer;
+
+/* Frames due by now (0 once the run is over). Opens and closes the window. */
+static uint64_t pacer_due(pacer *p) {
+  double el = (double)(now_ns() - p->t0) / 1e9;
+  if (!p->measuring && !p->done && el >= g.warmup) {
+    p->measuring = true;
+    p->cpu0 = thread_cpu_ns();
+    p->bytes0 = p->sent;
+  }
+  if (p->measuring && el >= g.warmup + g.seconds) {
+    p->measuring = false;
+    p->done = true;
+    p->cpu1 = thread_cpu_ns();
+    p->bytes1 = p->sent;
+  }
+  if (p->done) return 0;
+  uint64_t want = (uint64_t)(el * g.fps) + 1;
+  return want > p->frames ? want - p->frames : 0;
+}
+
+/* ---- QUIC ---------------------------------------------------------------------- */
+
+typedef struct qsub {
+  moqc_transport *t;
+  int64_t id; /* current group's stream, -1 before the first */
+} qsub;
+
+typedef struct qsender {
+  uv_loop_t loop;
+  moqc_quic_server *srv;
+  uv_timer_t tick, guard;
+  uv_sem_t ready;
+  uint16_t port;
+  qsub subs[MAX_SUBS];
+  unsigned n, closed;
+  moqc_buf *buf;
+  pacer pc;
+  bool started, failed, closing;
+  uint64_t drain_until;
+} qsender;
+
+typedef struct qreceiver {
+  uv_loop_t loop;
+  uv_timer_t guard;
+  moqc_transport *t[MAX_SUBS];
+  unsigned connected, closed;
+  uint64_t got;
+  bool failed;
+} qreceiver;
+
+static moqc_quic_limits limits(void) {
+  moqc_quic_limits l;
+  memset(&l, 0, sizeof l);
+  l.loopback_udp_payload = g.loopback_pkt;
+  l.max_connections = MAX_SUBS + 16;
+  return l;
+}
+
+static void q_sender_close_all(qsender *s) {
+  if (s->closing) return;
+  s->closing = true;
+  uv_timer_stop(&s->tick);
+  for (unsigned i = 0; i < s->n; i++)
+    if (s->subs[i].t) s->subs[i].t->ops->close(s->subs[i].t, 0, "done");
+}
+
+static void q_send_frame(qsender *s) {
+  uint64_t idx = s->pc.frames++;
+  size_t sz = frame_size(idx);
+  moqc_slice sl = {s->buf, 0, sz};
+  for (unsigned i = 0; i < s->n; i++) {
+    qsub *q = &s->subs[i];
+    if (!q->t) continue;
+    moqc_transport *t = q->t;
+    if (idx % g.group == 0) {
+      if (q->id >= 0) (void)t->ops->write(t, q->id, NULL, 0, true);
+      if (t->ops->open_stream(t, false, &q->id) != MOQC_OK) {
+        s->failed = true;
+        continue;
+      }
+    }
+    if (t->ops->write(t, q->id, &sl, 1, false) != MOQC_OK) {
+      s->failed = true;
+      continue;
+    }
+    s->pc.sent += sz;
+  }
+}
+
+/* Wakes when the next frame is due (like a relay woken by its publisher),
+ * then every 10 ms while the last bytes drain. */
+static void q_on_tick(uv_timer_t *h) {
+  qsender *s = h->data;
+  uint64_t due = pacer_due(&s->pc);
+  for (uint64_t i = 0; i < due && i < 4; i++) q_send_frame(s);
+  if (!s->pc.done) {
+    uint64_t next = s->pc.t0 + (uint64_t)((double)s->pc.frames * 1e9 / g.fps), now = now_ns();
+    uv_timer_start(&s->tick, q_on_tick, next > now ? (next - now + 999999) / 1000000 : 0, 0);
+    return;
+  }
+  uv_timer_start(&s->tick, q_on_tick, 10, 0);
+  /* Window over: end each stream, let the data drain (bounded), close. */
+  bool idle = true;
+  for (unsigned i = 0; i < s->n; i++) {
+    qsub *q = &s->subs[i];
+    if (!q->t) continue;
+    if (q->id >= 0) {
+      (void)q->t->ops->write(q->t, q->id, NULL, 0, true);
+      q->id = -2; /* ended */
+    }
+    if (q->t->ops->queued(q->t, -1) > 0) idle = false;
+  }
+  if (!s->drain_until) s->drain_until = now_ns() + 5000000000ULL;
+  if (idle || now_ns() > s->drain_until) q_sender_close_all(s);
+}
+
+static qsender *g_qs; /* the one QUIC sender (used on its thread only) */
+
+static void q_sub_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)code;
+  (void)reason;
+  (void)by_peer;
+  qsub *q = ctx;
+  qsender *s = g_qs;
+  q->t->ops->release(q->t);
+  q->t = NULL;
+  if (++s->closed == s->n && s->closing) uv_stop(&s->loop);
+}
+
+static const moqc_transport_handler q_sub_handler = {.closed = q_sub_closed};
+
+static void q_on_conn(void *ctx, moqc_transport *t) {
+  qsender *s = ctx;
+  if (s->n == g.subs || s->closing) {
+    t->ops->close(t, 1, "full");
+    t->ops->release(t);
+    return;
+  }
+  qsub *q = &s->subs[s->n++];
+  q->t = t;
+  q->id = -1;
+  moqc_transport_set_handler(t, &q_sub_handler, q);
+  if (s->n == g.subs) {
+    s->pc.t0 = now_ns();
+    uv_timer_start(&s->tick, q_on_tick, 0, 0);
+  }
+}
+
+/* Bounds the whole run: whatever is left is torn down. */
+static void q_sender_guard(uv_timer_t *h) {
+  qsender *s = h->data;
+  fprintf(stderr, "quic sender: time limit (%u of %u connected)\n", s->n, g.subs);
+  s->failed = true;
+  uv_stop(&s->loop);
+}
+
+static void q_sender_thread(void *arg) {
+  qsender *s = arg;
+  g_qs = s;
+  uv_loop_init(&s->loop);
+  uv_timer_init(&s->loop, &s->tick);
+  uv_timer_init(&s->loop, &s->guard);
+  s->tick.data = s->guard.data = s;
+  uv_timer_start(&s->guard, q_sender_guard, (uint64_t)((g.warmup + g.seconds + 60) * 1000), 0);
+  moqc_quic_server_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = "127.0.0.1";
+  cfg.cert = g_cert;
+  cfg.limits = limits();
+  cfg.on_connection = q_on_conn;
+  cfg.ctx = s;
+  if (moqc_quic_server_new(&s->loop, &cfg, &s->srv) != MOQC_OK) {
+    s->failed = true;
+    uv_sem_post(&s->ready);
+    return;
+  }
+  s->port = moqc_quic_server_port(s->srv);
+  uv_sem_post(&s->ready);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  for (unsigned i = 0; i < s->n; i++)
+    if (s->subs[i].t) s->subs[i].t->ops->release(s->subs[i].t);
+  moqc_quic_server_del(s->srv);
+  s->srv = NULL;
+  if (!uv_is_closing((uv_handle_t *)&s->tick)) uv_close((uv_handle_t *)&s->tick, NULL);
+  if (!uv_is_closing((uv_handle_t *)&s->guard)) uv_close((uv_handle_t *)&s->guard, NULL);
+  for (int i = 0; i < 1000 && uv_loop_alive(&s->loop); i++) uv_run(&s->loop, UV_RUN_NOWAIT);
+  uv_loop_close(&s->loop);
+}
+
+static void q_rx_data(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin) {
+  (void)id;
+  (void)p;
+  (void)fin;
+  ((qreceiver *)ctx)->got += n;
+}
+
+typedef struct qrx_conn {
+  qreceiver *r;
+  moqc_transport *t;
+} qrx_conn;
+
+static void q_rx_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)code;
+  (void)reason;
+  (void)by_peer;
+  qrx_conn *c = ctx;
+  qreceiver *r = c->r;
+  c->t->ops->release(c->t);
+  c->t = NULL;
+  if (++r->closed == g.subs) uv_stop(&r->loop);
+}
+
+static void q_rx_data_c(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin) {
+  q_rx_data(((qrx_conn *)ctx)->r, id, p, n, fin);
+}
+
+static const moqc_transport_handler q_rx_handler = {.stream_data = q_rx_data_c,
+                                                    .closed = q_rx_closed};
+
+static qrx_conn g_rxc[MAX_SUBS];
+
+static void q_rx_on_connect(void *ctx, int err, const char *msg, moqc_transport *t) {
+  qrx_conn *c = ctx;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "quic connect failed: %s\n", msg);
+    c->r->failed = true;
+    if (++c->r->closed == g.subs) uv_stop(&c->r->loop);
+    return;
+  }
+  c->t = t;
+  c->r->connected++;
+  moqc_transport_set_handler(t, &q_rx_handler, c);
+}
+
+static void q_rx_guard(uv_timer_t *h) {
+  qreceiver *r = h->data;
+  r->failed = true;
+  uv_stop(&r->loop);
+}
+
+typedef struct q_rx_args {
+  qreceiver *r;
+  uint16_t port;
+} q_rx_args;
+
+static void q_receiver_thread(void *arg) {
+  q_rx_args *a = arg;
+  qreceiver *r = a->r;
+  uv_loop_init(&r->loop);
+  uv_timer_init(&r->loop, &r->guard);
+  r->guard.data = r;
+  uv_timer_start(&r->guard, q_rx_guard, (uint64_t)((g.warmup + g.seconds + 70) * 1000), 0);
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = "127.0.0.1";
+  cfg.port = a->port;
+  const char *alpn[] = {"moq-lite-04"};
+  cfg.alpn = alpn;
+  cfg.alpn_count = 1;
+  cfg.tls.pin_sha256 = moqc_cert_fingerprint(g_cert);
+  cfg.limits = limits();
+  for (unsigned i = 0; i < g.subs; i++) {
+    g_rxc[i].r = r;
+    if (moqc_quic_connect(&r->loop, &cfg, q_rx_on_connect, &g_rxc[i], NULL) != MOQC_OK) {
+      r->failed = true;
+      r->closed++;
+    }
+  }
+  if (r->closed < g.subs) uv_run(&r->loop, UV_RUN_DEFAULT);
+  for (unsigned i = 0; i < g.subs; i++)
+    if (g_rxc[i].t) {
+      g_rxc[i].t->ops->release(g_rxc[i].t);
+      g_rxc[i].t = NULL;
+    }
+  uv_close((uv_handle_t *)&r->guard, NULL);
+  for (int i = 0; i < 1000 && uv_loop_alive(&r->loop); i++) uv_run(&r->loop, UV_RUN_NOWAIT);
+  uv_loop_close(&r->loop);
+}
+
+static result run_quic(void) {
+  result res = {0};
+  static qsender s;
+  static qreceiver r;
+  memset(&s, 0, sizeof s);
+  memset(&r, 0, sizeof r);
+  uint8_t *w;
+  s.buf = moqc_buf_alloc(g.first, &w);
+  for (size_t i = 0; i < g.first; i++) w[i] = (uint8_t)(i * 13);
+  uv_sem_init(&s.ready, 0);
+  uv_thread_t ts, tr;
+  uv_thread_create(&ts, q_sender_thread, &s);
+  uv_sem_wait(&s.ready);
+  q_rx_args a = {&r, s.port};
+  if (s.port) {
+    uv_thread_create(&tr, q_receiver_thread, &a);
+    uv_thread_join(&tr);
+  }
+  uv_thread_join(&ts);
+  uv_sem_destroy(&s.ready);
+  moqc_buf_unref(s.buf);
+  res.cpu_ns = s.pc.cpu1 - s.pc.cpu0;
+  res.bytes = s.pc.bytes1 - s.pc.bytes0;
+  res.sent = s.pc.sent;
+  res.got = r.got;
+  res.ok = s.pc.done && !s.failed && !r.failed && r.got == s.pc.sent && res.bytes > 0;
+  return res;
+}
+
+/* ---- TCP, with and without TLS ------------------------------------------------------ */
+
+static const char k_tls_priority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519";
+
+typedef struct trun {
+  bool tls;
+  struct sockaddr_in addr;
+  uint64_t got;
+  bool rx_failed;
+} trun;
+
+static void tls_session(gnutls_session_t *s, bool server, int fd,
+                        gnutls_certificate_credentials_t client_cred) {
+  gnutls_init(s, server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+  gnutls_priority_set_direct(*s, k_tls_priority, NULL);
+  gnutls_credentials_set(*s, GNUTLS_CRD_CERTIFICATE,
+                         server ? moqc_cert_credentials(g_cert) : client_cred);
+  if (!server) gnutls_server_name_set(*s, GNUTLS_NAME_DNS, "localhost", 9);
+  gnutls_transport_set_int(*s, fd);
+}
+
+static bool tls_handshake(gnutls_session_t s) {
+  int rc;
+  do {
+    rc = gnutls_handshake(s);
+  } while (rc < 0 && !gnutls_error_is_fatal(rc));
+  return rc == 0;
+}
+
+/* Receivers: connect (and handshake) one by one, then read everything with
+ * epoll until every sender socket has ended. */
+static void t_receiver_thread(void *arg) {
+  trun *t = arg;
+  static int fds[MAX_SUBS];
+  static gnutls_session_t ss[MAX_SUBS];
+  gnutls_certificate_credentials_t cred = NULL;
+  if (t->tls) gnutls_certificate_allocate_credentials(&cred);
+  int ep = epoll_create1(0);
+  unsigned open = 0;
+  for (unsigned i = 0; i < g.subs; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&t->addr, sizeof t->addr) != 0) {
+      t->rx_failed = true;
+      break;
+    }
+    if (t->tls) {
+      tls_session(&ss[i], false, fds[i], cred);
+      if (!tls_handshake(ss[i])) {
+        t->rx_failed = true;
+        break;
+      }
+    }
+    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    open++;
+  }
+  static uint8_t buf[1 << 16];
+  uint64_t deadline = now_ns() + (uint64_t)((g.warmup + g.seconds + 60) * 1e9);
+  unsigned live = open;
+  while (live > 0 && now_ns() < deadline) {
+    struct epoll_event evs[64];
+    int n = epoll_wait(ep, evs, 64, 200);
+    for (int k = 0; k < n; k++) {
+      unsigned i = evs[k].data.u32;
+      for (;;) {
+        ssize_t r = t->tls ? gnutls_record_recv(ss[i], buf, sizeof buf) : recv(fds[i], buf, sizeof buf, 0);
+        if (r > 0) {
+          t->got += (uint64_t)r;
+          continue;
+        }
+        bool again = t->tls ? (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+                            : (r < 0 && (errno == EAGAIN || errno == EINTR));
+        if (!again) {
+          epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+          live--;
+        }
+        break;
+      }
+    }
+  }
+  if (live) t->rx_failed = true;
+  for (unsigned i = 0; i < open; i++) {
+    if (t->tls) gnutls_deinit(ss[i]);
+    close(fds[i]);
+  }
+  close(ep);
+  if (cred) gnutls_certificate_free_credentials(cred);
+}
+
+static bool send_all(gnutls_session_t s, int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = s ? gnutls_record_send(s, p, n) : send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && (s ? (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) : errno == EINTR)) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= (size_t)w;
+  }
+  return true;
+}
+
+static result run_tcp(bool tls) {
+  result res = {0};
+  static trun t;
+  memset(&t, 0, sizeof t);
+  t.tls = tls;
+  static int fds[MAX_SUBS];
+  static gnutls_session_t ss[MAX_SUBS];
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  t.addr.sin_family = AF_INET;
+  t.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof t.addr;
+  if (lfd < 0 || bind(lfd, (struct sockaddr *)&t.addr, sizeof t.addr) != 0 ||
+      listen(lfd, (int)g.subs) != 0 || getsockname(lfd, (struct sockaddr *)&t.addr, &al) != 0) {
+    perror("tcp listen");
+    if (lfd >= 0) close(lfd);
+    return res;
+  }
+  uv_thread_t th;
+  uv_thread_create(&th, t_receiver_thread, &t);
+  unsigned n = 0;
+  bool failed = false;
+  for (; n < g.subs; n++) {
+    fds[n] = accept(lfd, NULL, NULL);
+    if (fds[n] < 0) {
+      failed = true;
+      break;
+    }
+    int one = 1;
+    setsockopt(fds[n], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (tls) {
+      tls_session(&ss[n], true, fds[n], NULL);
+      if (!tls_handshake(ss[n])) {
+        close(fds[n]);
+        failed = true;
+        break;
+      }
+    }
+  }
+  uint8_t *data = malloc(g.first);
+  for (size_t i = 0; i < g.first; i++) data[i] = (uint8_t)(i * 13);
+  pacer pc = {.t0 = now_ns()};
+  while (!failed) {
+    uint64_t due = pacer_due(&pc);
+    if (pc.done) break;
+    for (uint64_t d = 0; d < due && d < 4; d++) {
+      size_t sz = frame_size(pc.frames++);
+      for (unsigned i = 0; i < n; i++) {
+        if (!send_all(tls ? ss[i] : NULL, fds[i], data, sz)) failed = true;
+        pc.sent += sz;
+      }
+    }
+    uint64_t next = pc.t0 + (uint64_t)((double)pc.frames * 1e9 / g.fps);
+    uint64_t now = now_ns();
+    if (next > now) {
+      struct timespec ts = {(time_t)((next - now) / 1000000000ULL), (long)((next - now) % 1000000000ULL)};
+      nanosleep(&ts, NULL);
+    }
+  }
+  for (unsigned i = 0; i < n; i++) {
+    if (tls) {
+      gnutls_bye(ss[i], GNUTLS_SHUT_WR);
+      gnutls_deinit(ss[i]);
+    }
+    shutdown(fds[i], SHUT_WR);
+  }
+  uv_thread_join(&th);
+  for (unsigned i = 0; i < n; i++) close(fds[i]);
+  close(lfd);
+  free(data);
+  res.cpu_ns = pc.cpu1 - pc.cpu0;
+  res.bytes = pc.bytes1 - pc.bytes0;
+  res.sent = pc.sent;
+  res.got = t.got;
+  res.ok = !failed && !t.rx_failed && pc.done && t.got == pc.sent && res.bytes > 0;
+  return res;
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+static void usage(void) {
+  fprintf(stderr, "usage: bench_fanout [--subs N] [--bitrate BPS] [--seconds S] [--warmup S]\n"
+                  "                    [--loopback-pkt N|off] [--only quic|tcp+tls|tcp]\n");
+  exit(2);
+}
+
+static double num(const char *s, double lo, double hi) {
+  char *end;
+  double v = strtod(s, &end);
+  if (*end || v < lo || v > hi) usage();
+  return v;
+}
+
+static double nsb(const result *r) { return r->bytes ? (double)r->cpu_ns / (double)r->bytes : 0; }
+
+static void print(const char *name, const result *r) {
+  printf("%-8s sender %6.2f ns/B  (%.3f CPU-s for %.1f MB in %.0f s = %4.1f%% of a core)  "
+         "delivered %llu of %llu bytes%s\n",
+         name, nsb(r), (double)r->cpu_ns / 1e9, (double)r->bytes / 1e6, g.seconds,
+         (double)r->cpu_ns / 1e9 / g.seconds * 100, (unsigned long long)r->got,
+         (unsigned long long)r->sent, r->ok ? "" : "  (FAILED)");
+}
+
+static bool want(const char *name) { return !g.only || !strcmp(g.only, name); }
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) usage();
+    if (!strcmp(a, "--subs"))
+      g.subs = (unsigned)num(v, 1, MAX_SUBS);
+    else if (!strcmp(a, "--bitrate"))
+      g.bitrate = (uint64_t)num(v, 10000, 1e9);
+    else if (!strcmp(a, "--seconds"))
+      g.seconds = num(v, 1, 600);
+    else if (!strcmp(a, "--warmup"))
+      g.warmup = num(v, 0, 60);
+    else if (!strcmp(a, "--loopback-pkt"))
+      g.loopback_pkt = !strcmp(v, "off") ? UINT64_MAX : (uint64_t)num(v, 1200, 65000);
+    else if (!strcmp(a, "--only")) {
+      if (strcmp(v, "quic") && strcmp(v, "tcp+tls") && strcmp(v, "tcp")) usage();
+      g.only = v;
+    } else
+      usage();
+    i++;
+  }
+  /* moqc_bench's video profile: bytes per group = bitrate/8 x group duration,
+   * the first frame 10x the others. */
+  double per_group = (double)g.bitrate / 8 * g.group / g.fps;
+  g.frame = (size_t)(per_group / (10 + g.group - 1));
+  g.first = g.frame * 10;
+  const char *hosts[] = {"localhost"};
+  if (moqc_cert_self_signed(hosts, 1, &g_cert) != MOQC_OK) return 1;
+  printf("bench_fanout: %u subscribers, %.2f Mbit/s video (%u fps, %u-frame groups, frames %zu B, "
+         "first %zu B), %.0f s window after %.0f s warm-up; sender CPU per byte sent\n",
+         g.subs, (double)g.bitrate / 1e6, g.fps, g.group, g.frame, g.first, g.seconds, g.warmup);
+  result q = {0}, tt = {0}, tp = {0};
+  int rc = 0;
+  if (want("quic")) {
+    q = run_quic();
+    print("quic", &q);
+    rc |= !q.ok;
+  }
+  if (want("tcp+tls")) {
+    tt = run_tcp(true);
+    print("tcp+tls", &tt);
+    rc |= !tt.ok;
+  }
+  if (want("tcp")) {
+    tp = run_tcp(false);
+    print("tcp", &tp);
+    rc |= !tp.ok;
+  }
+  if (q.ok && tt.ok && tp.ok)
+    printf("ratio quic/tcp+tls %.2f, quic/tcp %.2f, tcp+tls/tcp %.2f\n", nsb(&q) / nsb(&tt),
+           nsb(&q) / nsb(&tp), nsb(&tt) / nsb(&tp));
+  moqc_cert_unref(g_cert);
+  return rc;
+}
