@@ -594,10 +594,9 @@ static void print(const char *name, const result *r) {
 static bool want(const char *name) { return !g.only || !strcmp(g.only, name); }
 
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v) usage();
+  if ((argc - 1) % 2) usage(); /* every option takes a value */
+  for (int i = 1; i < argc; i += 2) {
+    const char *a = argv[i], *v = argv[i + 1];
     if (!strcmp(a, "--subs"))
       g.subs = (unsigned)num(v, 1, MAX_SUBS);
     else if (!strcmp(a, "--bitrate"))
@@ -613,7 +612,6 @@ int main(int argc, char **argv) {
       g.only = v;
     } else
       usage();
-    i++;
   }
   /* moqc_bench's video profile: bytes per group = bitrate/8 x group duration,
    * the first frame 10x the others. */

@@ -41,6 +41,20 @@ def quic_baseline(d, name="quic.txt"):
     return out
 
 
+def fanout(d):
+    """bench_fanout: sender ns/B per transport."""
+    out = {}
+    try:
+        txt = open(os.path.join(d, "s2_fanout.txt")).read()
+    except OSError:
+        return out
+    for m in re.finditer(r"^(quic|tcp\+tls|tcp)\s+sender\s+([\d.]+) ns/B.*?delivered (\d+) of (\d+) bytes(.*)$",
+                         txt, re.M):
+        if "FAILED" not in m.group(5):
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
 def ns_per_byte(j):
     if not j or j.get("relay_cpu_s", -1) is None or j.get("relay_cpu_s", -1) < 0:
         return None
@@ -89,6 +103,17 @@ def rows(d):
                                                    quic["tx_nsB"],
                                                    "; against the sender in 1,452-byte packets (%.2f CPU-s/GB): %.2f"
                                                    % (q1452["tx_nsB"], nsb / q1452["tx_nsB"]) if q1452 else "")))
+    fo = fanout(d)
+    if nsb is not None and "quic" in fo:
+        R.append(("2 (floor) same traffic, transport alone", "relay CPU/B ÷ raw QUIC fan-out sender CPU/B",
+                  "%.2f" % (nsb / fo["quic"]), "(no target)", "n/a",
+                  "bench_fanout, no MoQ and no relay, 100 receivers: QUIC %.2f ns/B%s%s — the relay's own share is "
+                  "what lies above the QUIC figure" % (
+                      fo["quic"],
+                      "; TCP+TLS %.2f ns/B (QUIC ÷ TCP+TLS %.2f)" % (fo["tcp+tls"], fo["quic"] / fo["tcp+tls"])
+                      if "tcp+tls" in fo else "",
+                      "; plain TCP %.2f ns/B (QUIC ÷ TCP %.2f)" % (fo["tcp"], fo["quic"] / fo["tcp"])
+                      if "tcp" in fo else "")))
     ngx = ns_per_byte(s2n)
     if nsb is not None and ngx:
         r = nsb / ngx

@@ -230,6 +230,14 @@ if want s2; then
       --duration $((DUR + 2)) --warmup $WARM --relay-pid $RELAY_PID
     relay_stop
   }
+  # The transports alone on the same traffic (no MoQ, no relay): the floor
+  # under the relay's figure, QUIC next to TCP+TLS and plain TCP.
+  log "s2 floor: bench_fanout (raw QUIC / TCP+TLS / TCP fan-out to 100, 2 Mbit/s video)"
+  wait_quiet s2_fanout
+  loadavg s2_fanout
+  timeout -k 5 $((3 * (DUR + WARM) + 120)) "$BUILD/bench_fanout" --subs 100 --bitrate 2000000 \
+    --seconds $DUR --warmup $WARM > "$OUT/s2_fanout.txt" 2>&1 || log "bench_fanout failed"
+  grep -E '^(quic|tcp)' "$OUT/s2_fanout.txt" | sed 's/^/    /' >&2
   if [ $ngx_ok = 1 ]; then
     log "s2 peer: nginx-rtmp, ffmpeg publishing a 2 Mbit/s FLV, 100 RTMP players"
     make_flv "$FLV2" 2M
