@@ -945,6 +945,15 @@ static bool flush_done(quic_conn *c, bool ours, size_t len, size_t limit) {
   return ours && c->state == QC_OPEN && len + QC_SHORT_PKT_MARGIN <= limit && nothing_queued(c);
 }
 
+/* A packet size as it applies now. Until the handshake is confirmed, packets
+ * stay at most QUIC_MAX_PKT even to a loopback peer: ngtcp2 pads every client
+ * datagram that carries an Initial packet to the whole buffer, and the
+ * receiver keeps a decryption buffer as large as the largest packet it has
+ * had, for the connection's lifetime (16 KB more per idle session). */
+static size_t handshake_cap(const quic_conn *c, size_t n) {
+  return !c->confirmed && n > QUIC_MAX_PKT ? QUIC_MAX_PKT : n;
+}
+
 /* Write up to one send quantum of packets, batched for GSO: a batch is a
  * run of equal-size packets on one path with one ECN mark; a shorter packet
  * ends it. */
@@ -952,14 +961,8 @@ static void write_pkts(quic_conn *c, bool from_timer) {
   quic_ep *ep = c->ep;
   if (moqc_quic_ep_blocked(ep)) return;
   ngtcp2_tstamp ts = moqc_quic_now();
-  size_t maxpl = ngtcp2_conn_get_max_tx_udp_payload_size(c->nc);
-  size_t pathpl = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc);
-  /* Until the handshake is confirmed, packets stay at most QUIC_MAX_PKT even
-   * to a loopback peer: ngtcp2 pads every client datagram that carries an
-   * Initial packet to the whole buffer, and the receiver keeps a decryption
-   * buffer as large as the largest packet it has had, for the connection's
-   * lifetime (16 KB more per idle session). */
-  if (!c->confirmed && maxpl > QUIC_MAX_PKT) maxpl = pathpl = QUIC_MAX_PKT;
+  size_t maxpl = handshake_cap(c, ngtcp2_conn_get_max_tx_udp_payload_size(c->nc));
+  size_t pathpl = handshake_cap(c, ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc));
   size_t maxpkts = ngtcp2_conn_get_send_quantum(c->nc) / (pathpl ? pathpl : 1);
   if (maxpkts < 1) maxpkts = 1;
   if (maxpkts > QUIC_MAX_PKTS_PER_FLUSH) maxpkts = QUIC_MAX_PKTS_PER_FLUSH;
@@ -1238,8 +1241,7 @@ size_t moqc_quic_conn_max_datagram(quic_conn *c) {
   if (!rp || rp->max_datagram_frame_size < 4) return 0;
   /* short header + packet number + AEAD tag, then the frame type + length */
   size_t overhead = 1 + ngtcp2_conn_get_dcid(c->nc)->datalen + 4 + 16 + 1 + 2;
-  size_t path = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc);
-  if (!c->confirmed && path > QUIC_MAX_PKT) path = QUIC_MAX_PKT; /* as write_pkts */
+  size_t path = handshake_cap(c, ngtcp2_conn_get_path_max_tx_udp_payload_size(c->nc));
   size_t m = path > overhead ? path - overhead : 0;
   uint64_t peer = rp->max_datagram_frame_size - 3;
   return peer < m ? (size_t)peer : m;
