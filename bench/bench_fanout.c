@@ -80,6 +80,11 @@ typedef struct pacer {
   bool measuring, done;
 } pacer;
 
+/* When the next frame is due. */
+static uint64_t pacer_next(const pacer *p) {
+  return p->t0 + (uint64_t)((double)p->frames * 1e9 / g.fps);
+}
+
 /* Frames due by now (0 once the run is over). Opens and closes the window. */
 static uint64_t pacer_due(pacer *p) {
   double el = (double)(now_ns() - p->t0) / 1e9;
@@ -101,12 +106,15 @@ static uint64_t pacer_due(pacer *p) {
 
 /* ---- QUIC ---------------------------------------------------------------------- */
 
+typedef struct qsender qsender;
+
 typedef struct qsub {
+  qsender *s;
   moqc_transport *t;
   int64_t id; /* current group's stream, -1 before the first */
 } qsub;
 
-typedef struct qsender {
+struct qsender {
   uv_loop_t loop;
   moqc_quic_server *srv;
   uv_timer_t tick, guard;
@@ -116,15 +124,15 @@ typedef struct qsender {
   unsigned n, closed;
   moqc_buf *buf;
   pacer pc;
-  bool started, failed, closing;
+  bool failed, closing;
   uint64_t drain_until;
-} qsender;
+};
 
 typedef struct qreceiver {
   uv_loop_t loop;
   uv_timer_t guard;
-  moqc_transport *t[MAX_SUBS];
-  unsigned connected, closed;
+  uint16_t port; /* the sender's */
+  unsigned closed;
   uint64_t got;
   bool failed;
 } qreceiver;
@@ -175,7 +183,7 @@ static void q_on_tick(uv_timer_t *h) {
   uint64_t due = pacer_due(&s->pc);
   for (uint64_t i = 0; i < due && i < 4; i++) q_send_frame(s);
   if (!s->pc.done) {
-    uint64_t next = s->pc.t0 + (uint64_t)((double)s->pc.frames * 1e9 / g.fps), now = now_ns();
+    uint64_t next = pacer_next(&s->pc), now = now_ns();
     uv_timer_start(&s->tick, q_on_tick, next > now ? (next - now + 999999) / 1000000 : 0, 0);
     return;
   }
@@ -195,14 +203,12 @@ static void q_on_tick(uv_timer_t *h) {
   if (idle || now_ns() > s->drain_until) q_sender_close_all(s);
 }
 
-static qsender *g_qs; /* the one QUIC sender (used on its thread only) */
-
 static void q_sub_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   (void)code;
   (void)reason;
   (void)by_peer;
   qsub *q = ctx;
-  qsender *s = g_qs;
+  qsender *s = q->s;
   q->t->ops->release(q->t);
   q->t = NULL;
   if (++s->closed == s->n && s->closing) uv_stop(&s->loop);
@@ -218,6 +224,7 @@ static void q_on_conn(void *ctx, moqc_transport *t) {
     return;
   }
   qsub *q = &s->subs[s->n++];
+  q->s = s;
   q->t = t;
   q->id = -1;
   moqc_transport_set_handler(t, &q_sub_handler, q);
@@ -237,7 +244,6 @@ static void q_sender_guard(uv_timer_t *h) {
 
 static void q_sender_thread(void *arg) {
   qsender *s = arg;
-  g_qs = s;
   uv_loop_init(&s->loop);
   uv_timer_init(&s->loop, &s->tick);
   uv_timer_init(&s->loop, &s->guard);
@@ -250,14 +256,12 @@ static void q_sender_thread(void *arg) {
   cfg.limits = limits();
   cfg.on_connection = q_on_conn;
   cfg.ctx = s;
-  if (moqc_quic_server_new(&s->loop, &cfg, &s->srv) != MOQC_OK) {
+  if (moqc_quic_server_new(&s->loop, &cfg, &s->srv) == MOQC_OK)
+    s->port = moqc_quic_server_port(s->srv);
+  else
     s->failed = true;
-    uv_sem_post(&s->ready);
-    return;
-  }
-  s->port = moqc_quic_server_port(s->srv);
   uv_sem_post(&s->ready);
-  uv_run(&s->loop, UV_RUN_DEFAULT);
+  if (s->srv) uv_run(&s->loop, UV_RUN_DEFAULT);
   for (unsigned i = 0; i < s->n; i++)
     if (s->subs[i].t) s->subs[i].t->ops->release(s->subs[i].t);
   moqc_quic_server_del(s->srv);
@@ -268,17 +272,17 @@ static void q_sender_thread(void *arg) {
   uv_loop_close(&s->loop);
 }
 
-static void q_rx_data(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin) {
-  (void)id;
-  (void)p;
-  (void)fin;
-  ((qreceiver *)ctx)->got += n;
-}
-
 typedef struct qrx_conn {
   qreceiver *r;
   moqc_transport *t;
 } qrx_conn;
+
+static void q_rx_data(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin) {
+  (void)id;
+  (void)p;
+  (void)fin;
+  ((qrx_conn *)ctx)->r->got += n;
+}
 
 static void q_rx_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   (void)code;
@@ -291,11 +295,7 @@ static void q_rx_closed(void *ctx, uint64_t code, const char *reason, bool by_pe
   if (++r->closed == g.subs) uv_stop(&r->loop);
 }
 
-static void q_rx_data_c(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin) {
-  q_rx_data(((qrx_conn *)ctx)->r, id, p, n, fin);
-}
-
-static const moqc_transport_handler q_rx_handler = {.stream_data = q_rx_data_c,
+static const moqc_transport_handler q_rx_handler = {.stream_data = q_rx_data,
                                                     .closed = q_rx_closed};
 
 static qrx_conn g_rxc[MAX_SUBS];
@@ -309,7 +309,6 @@ static void q_rx_on_connect(void *ctx, int err, const char *msg, moqc_transport 
     return;
   }
   c->t = t;
-  c->r->connected++;
   moqc_transport_set_handler(t, &q_rx_handler, c);
 }
 
@@ -319,14 +318,8 @@ static void q_rx_guard(uv_timer_t *h) {
   uv_stop(&r->loop);
 }
 
-typedef struct q_rx_args {
-  qreceiver *r;
-  uint16_t port;
-} q_rx_args;
-
 static void q_receiver_thread(void *arg) {
-  q_rx_args *a = arg;
-  qreceiver *r = a->r;
+  qreceiver *r = arg;
   uv_loop_init(&r->loop);
   uv_timer_init(&r->loop, &r->guard);
   r->guard.data = r;
@@ -334,7 +327,7 @@ static void q_receiver_thread(void *arg) {
   moqc_quic_client_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.host = "127.0.0.1";
-  cfg.port = a->port;
+  cfg.port = r->port;
   const char *alpn[] = {"moq-lite-04"};
   cfg.alpn = alpn;
   cfg.alpn_count = 1;
@@ -371,9 +364,9 @@ static result run_quic(void) {
   uv_thread_t ts, tr;
   uv_thread_create(&ts, q_sender_thread, &s);
   uv_sem_wait(&s.ready);
-  q_rx_args a = {&r, s.port};
+  r.port = s.port;
   if (s.port) {
-    uv_thread_create(&tr, q_receiver_thread, &a);
+    uv_thread_create(&tr, q_receiver_thread, &r);
     uv_thread_join(&tr);
   }
   uv_thread_join(&ts);
@@ -540,7 +533,7 @@ static result run_tcp(bool tls) {
         pc.sent += sz;
       }
     }
-    uint64_t next = pc.t0 + (uint64_t)((double)pc.frames * 1e9 / g.fps);
+    uint64_t next = pacer_next(&pc);
     uint64_t now = now_ns();
     if (next > now) {
       struct timespec ts = {(time_t)((next - now) / 1000000000ULL), (long)((next - now) % 1000000000ULL)};
