@@ -42,7 +42,7 @@
 #include "moqc/buf.h"
 #include "moqc/error.h"
 #include "moqc/quic.h"
-#include "transport/tls.h"
+#include "quic/tls.h"
 
 #define MAX_SUBS 4096
 

@@ -45,7 +45,7 @@
 #include "moqc/buf.h"
 #include "moqc/error.h"
 #include "moqc/quic.h"
-#include "transport/tls.h"
+#include "quic/tls.h"
 
 #define MIB (1024.0 * 1024.0)
 #define CHUNK (1u << 20)
