@@ -42,7 +42,8 @@
 #include "moqc/buf.h"
 #include "moqc/error.h"
 #include "moqc/quic.h"
-#include "transport/tls.h"
+
+#include "common/bench_util.h"
 
 #define MAX_SUBS 4096
 
@@ -55,21 +56,13 @@ static struct {
   size_t frame, first; /* derived */
 } g = {100, 30, 60, 2000000, 8, 2, 0, NULL, 0, 0};
 
-static moqc_cert *g_cert;
+static bench_cert g_bc;
 
 typedef struct result {
   uint64_t cpu_ns, bytes; /* sender, over the window */
   uint64_t sent, got;     /* whole run: every byte sent must arrive */
   bool ok;
 } result;
-
-static uint64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void) { return uv_hrtime(); }
 
 static size_t frame_size(uint64_t index) { return index % g.group == 0 ? g.first : g.frame; }
 
@@ -87,16 +80,16 @@ static uint64_t pacer_next(const pacer *p) {
 
 /* Frames due by now (0 once the run is over). Opens and closes the window. */
 static uint64_t pacer_due(pacer *p) {
-  double el = (double)(now_ns() - p->t0) / 1e9;
+  double el = (double)(bench_now_ns() - p->t0) / 1e9;
   if (!p->measuring && !p->done && el >= g.warmup) {
     p->measuring = true;
-    p->cpu0 = thread_cpu_ns();
+    p->cpu0 = bench_thread_cpu_ns();
     p->bytes0 = p->sent;
   }
   if (p->measuring && el >= g.warmup + g.seconds) {
     p->measuring = false;
     p->done = true;
-    p->cpu1 = thread_cpu_ns();
+    p->cpu1 = bench_thread_cpu_ns();
     p->bytes1 = p->sent;
   }
   if (p->done) return 0;
@@ -137,13 +130,7 @@ typedef struct qreceiver {
   bool failed;
 } qreceiver;
 
-static moqc_quic_limits limits(void) {
-  moqc_quic_limits l;
-  memset(&l, 0, sizeof l);
-  l.loopback_udp_payload = g.loopback_pkt;
-  l.max_connections = MAX_SUBS + 16;
-  return l;
-}
+static moqc_quic_limits limits(void) { return bench_quic_limits(g.loopback_pkt, MAX_SUBS + 16); }
 
 static void q_sender_close_all(qsender *s) {
   if (s->closing) return;
@@ -183,7 +170,7 @@ static void q_on_tick(uv_timer_t *h) {
   uint64_t due = pacer_due(&s->pc);
   for (uint64_t i = 0; i < due && i < 4; i++) q_send_frame(s);
   if (!s->pc.done) {
-    uint64_t next = pacer_next(&s->pc), now = now_ns();
+    uint64_t next = pacer_next(&s->pc), now = bench_now_ns();
     uv_timer_start(&s->tick, q_on_tick, next > now ? (next - now + 999999) / 1000000 : 0, 0);
     return;
   }
@@ -199,8 +186,8 @@ static void q_on_tick(uv_timer_t *h) {
     }
     if (q->t->ops->queued(q->t, -1) > 0) idle = false;
   }
-  if (!s->drain_until) s->drain_until = now_ns() + 5000000000ULL;
-  if (idle || now_ns() > s->drain_until) q_sender_close_all(s);
+  if (!s->drain_until) s->drain_until = bench_now_ns() + 5000000000ULL;
+  if (idle || bench_now_ns() > s->drain_until) q_sender_close_all(s);
 }
 
 static void q_sub_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
@@ -229,7 +216,7 @@ static void q_on_conn(void *ctx, moqc_transport *t) {
   q->id = -1;
   moqc_transport_set_handler(t, &q_sub_handler, q);
   if (s->n == g.subs) {
-    s->pc.t0 = now_ns();
+    s->pc.t0 = bench_now_ns();
     uv_timer_start(&s->tick, q_on_tick, 0, 0);
   }
 }
@@ -249,17 +236,9 @@ static void q_sender_thread(void *arg) {
   uv_timer_init(&s->loop, &s->guard);
   s->tick.data = s->guard.data = s;
   uv_timer_start(&s->guard, q_sender_guard, (uint64_t)((g.warmup + g.seconds + 60) * 1000), 0);
-  moqc_quic_server_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = "127.0.0.1";
-  cfg.cert = g_cert;
-  cfg.limits = limits();
-  cfg.on_connection = q_on_conn;
-  cfg.ctx = s;
-  if (moqc_quic_server_new(&s->loop, &cfg, &s->srv) == MOQC_OK)
-    s->port = moqc_quic_server_port(s->srv);
-  else
-    s->failed = true;
+  moqc_quic_limits l = limits();
+  s->port = bench_quic_listen(&s->loop, &g_bc, &l, q_on_conn, s, &s->srv);
+  if (!s->srv) s->failed = true;
   uv_sem_post(&s->ready);
   if (s->srv) uv_run(&s->loop, UV_RUN_DEFAULT);
   for (unsigned i = 0; i < s->n; i++)
@@ -268,8 +247,7 @@ static void q_sender_thread(void *arg) {
   s->srv = NULL;
   if (!uv_is_closing((uv_handle_t *)&s->tick)) uv_close((uv_handle_t *)&s->tick, NULL);
   if (!uv_is_closing((uv_handle_t *)&s->guard)) uv_close((uv_handle_t *)&s->guard, NULL);
-  for (int i = 0; i < 1000 && uv_loop_alive(&s->loop); i++) uv_run(&s->loop, UV_RUN_NOWAIT);
-  uv_loop_close(&s->loop);
+  bench_loop_close(&s->loop);
 }
 
 typedef struct qrx_conn {
@@ -324,18 +302,10 @@ static void q_receiver_thread(void *arg) {
   uv_timer_init(&r->loop, &r->guard);
   r->guard.data = r;
   uv_timer_start(&r->guard, q_rx_guard, (uint64_t)((g.warmup + g.seconds + 70) * 1000), 0);
-  moqc_quic_client_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = "127.0.0.1";
-  cfg.port = r->port;
-  const char *alpn[] = {"moq-lite-04"};
-  cfg.alpn = alpn;
-  cfg.alpn_count = 1;
-  cfg.tls.pin_sha256 = moqc_cert_fingerprint(g_cert);
-  cfg.limits = limits();
+  moqc_quic_limits l = limits();
   for (unsigned i = 0; i < g.subs; i++) {
     g_rxc[i].r = r;
-    if (moqc_quic_connect(&r->loop, &cfg, q_rx_on_connect, &g_rxc[i], NULL) != MOQC_OK) {
+    if (bench_quic_dial(&r->loop, r->port, &g_bc, &l, q_rx_on_connect, &g_rxc[i]) != MOQC_OK) {
       r->failed = true;
       r->closed++;
     }
@@ -347,8 +317,7 @@ static void q_receiver_thread(void *arg) {
       g_rxc[i].t = NULL;
     }
   uv_close((uv_handle_t *)&r->guard, NULL);
-  for (int i = 0; i < 1000 && uv_loop_alive(&r->loop); i++) uv_run(&r->loop, UV_RUN_NOWAIT);
-  uv_loop_close(&r->loop);
+  bench_loop_close(&r->loop);
 }
 
 static result run_quic(void) {
@@ -382,33 +351,12 @@ static result run_quic(void) {
 
 /* ---- TCP, with and without TLS ------------------------------------------------------ */
 
-static const char k_tls_priority[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519";
-
 typedef struct trun {
   bool tls;
   struct sockaddr_in addr;
   uint64_t got;
   bool rx_failed;
 } trun;
-
-static void tls_session(gnutls_session_t *s, bool server, int fd,
-                        gnutls_certificate_credentials_t client_cred) {
-  gnutls_init(s, server ? GNUTLS_SERVER : GNUTLS_CLIENT);
-  gnutls_priority_set_direct(*s, k_tls_priority, NULL);
-  gnutls_credentials_set(*s, GNUTLS_CRD_CERTIFICATE,
-                         server ? moqc_cert_credentials(g_cert) : client_cred);
-  if (!server) gnutls_server_name_set(*s, GNUTLS_NAME_DNS, "localhost", 9);
-  gnutls_transport_set_int(*s, fd);
-}
-
-static bool tls_handshake(gnutls_session_t s) {
-  int rc;
-  do {
-    rc = gnutls_handshake(s);
-  } while (rc < 0 && !gnutls_error_is_fatal(rc));
-  return rc == 0;
-}
 
 /* Receivers: connect (and handshake) one by one, then read everything with
  * epoll until every sender socket has ended. */
@@ -427,8 +375,12 @@ static void t_receiver_thread(void *arg) {
       break;
     }
     if (t->tls) {
-      tls_session(&ss[i], false, fds[i], cred);
-      if (!tls_handshake(ss[i])) {
+      if (bench_tls_session(&ss[i], false, fds[i], &g_bc, cred) != 0) {
+        close(fds[i]);
+        t->rx_failed = true;
+        break;
+      }
+      if (!bench_tls_handshake(ss[i])) {
         t->rx_failed = true;
         break;
       }
@@ -439,9 +391,9 @@ static void t_receiver_thread(void *arg) {
     open++;
   }
   static uint8_t buf[1 << 16];
-  uint64_t deadline = now_ns() + (uint64_t)((g.warmup + g.seconds + 60) * 1e9);
+  uint64_t deadline = bench_now_ns() + (uint64_t)((g.warmup + g.seconds + 60) * 1e9);
   unsigned live = open;
-  while (live > 0 && now_ns() < deadline) {
+  while (live > 0 && bench_now_ns() < deadline) {
     struct epoll_event evs[64];
     int n = epoll_wait(ep, evs, 64, 200);
     for (int k = 0; k < n; k++) {
@@ -489,16 +441,8 @@ static result run_tcp(bool tls) {
   t.tls = tls;
   static int fds[MAX_SUBS];
   static gnutls_session_t ss[MAX_SUBS];
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  t.addr.sin_family = AF_INET;
-  t.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t al = sizeof t.addr;
-  if (lfd < 0 || bind(lfd, (struct sockaddr *)&t.addr, sizeof t.addr) != 0 ||
-      listen(lfd, (int)g.subs) != 0 || getsockname(lfd, (struct sockaddr *)&t.addr, &al) != 0) {
-    perror("tcp listen");
-    if (lfd >= 0) close(lfd);
-    return res;
-  }
+  int lfd = bench_tcp_listen(&t.addr, (int)g.subs);
+  if (lfd < 0) return res;
   uv_thread_t th;
   uv_thread_create(&th, t_receiver_thread, &t);
   unsigned n = 0;
@@ -512,8 +456,8 @@ static result run_tcp(bool tls) {
     int one = 1;
     setsockopt(fds[n], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (tls) {
-      tls_session(&ss[n], true, fds[n], NULL);
-      if (!tls_handshake(ss[n])) {
+      if (bench_tls_session(&ss[n], true, fds[n], &g_bc, NULL) != 0 ||
+          !bench_tls_handshake(ss[n])) {
         close(fds[n]);
         failed = true;
         break;
@@ -522,7 +466,7 @@ static result run_tcp(bool tls) {
   }
   uint8_t *data = malloc(g.first);
   for (size_t i = 0; i < g.first; i++) data[i] = (uint8_t)(i * 13);
-  pacer pc = {.t0 = now_ns()};
+  pacer pc = {.t0 = bench_now_ns()};
   while (!failed) {
     uint64_t due = pacer_due(&pc);
     if (pc.done) break;
@@ -534,7 +478,7 @@ static result run_tcp(bool tls) {
       }
     }
     uint64_t next = pacer_next(&pc);
-    uint64_t now = now_ns();
+    uint64_t now = bench_now_ns();
     if (next > now) {
       struct timespec ts = {(time_t)((next - now) / 1000000000ULL), (long)((next - now) % 1000000000ULL)};
       nanosleep(&ts, NULL);
@@ -598,9 +542,9 @@ int main(int argc, char **argv) {
       g.seconds = num(v, 1, 600);
     else if (!strcmp(a, "--warmup"))
       g.warmup = num(v, 0, 60);
-    else if (!strcmp(a, "--loopback-pkt"))
-      g.loopback_pkt = !strcmp(v, "off") ? UINT64_MAX : (uint64_t)num(v, 1200, 65000);
-    else if (!strcmp(a, "--only")) {
+    else if (!strcmp(a, "--loopback-pkt")) {
+      if (!bench_parse_loopback_pkt(v, &g.loopback_pkt)) usage();
+    } else if (!strcmp(a, "--only")) {
       if (strcmp(v, "quic") && strcmp(v, "tcp+tls") && strcmp(v, "tcp")) usage();
       g.only = v;
     } else
@@ -611,8 +555,7 @@ int main(int argc, char **argv) {
   double per_group = (double)g.bitrate / 8 * g.group / g.fps;
   g.frame = (size_t)(per_group / (10 + g.group - 1));
   g.first = g.frame * 10;
-  const char *hosts[] = {"localhost"};
-  if (moqc_cert_self_signed(hosts, 1, &g_cert) != MOQC_OK) return 1;
+  if (bench_cert_init(&g_bc) != 0) return 1;
   printf("bench_fanout: %u subscribers, %.2f Mbit/s video (%u fps, %u-frame groups, frames %zu B, "
          "first %zu B), %.0f s window after %.0f s warm-up; sender CPU per byte sent\n",
          g.subs, (double)g.bitrate / 1e6, g.fps, g.group, g.frame, g.first, g.seconds, g.warmup);
@@ -636,6 +579,6 @@ int main(int argc, char **argv) {
   if (q.ok && tt.ok && tp.ok)
     printf("ratio quic/tcp+tls %.2f, quic/tcp %.2f, tcp+tls/tcp %.2f\n", nsb(&q) / nsb(&tt),
            nsb(&q) / nsb(&tp), nsb(&tt) / nsb(&tp));
-  moqc_cert_unref(g_cert);
+  bench_cert_free(&g_bc);
   return rc;
 }

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bench_util.h"
+
 #define MAXN 64
 #define HB 20 /* payload header: pub u32, seq u64, send_ns u64 */
 
@@ -50,12 +52,6 @@ static _Atomic uint64_t g_highest[MAXN][MAXN]; /* [sub][pub] */
 static _Atomic uint64_t g_win0, g_win1;        /* window, CLOCK_MONOTONIC ns */
 static atomic_bool g_stop_pub, g_stop_sub;
 static _Atomic uint64_t g_tx_win, g_rx_win, g_rx_all;
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- latency histogram (as moqc_bench: 64 buckets per octave) ------------------- */
 #define H_BUCKETS (128 + 57 * 64)
@@ -191,7 +187,7 @@ static void on_msg(sub *s, const uint8_t *p, size_t len) {
   uint64_t w0 = atomic_load_explicit(&g_win0, memory_order_relaxed);
   uint64_t w1 = atomic_load_explicit(&g_win1, memory_order_relaxed);
   if (w0 && ts >= w0 && (!w1 || ts < w1)) {
-    uint64_t now = now_ns(), lat = now > ts ? now - ts : 0;
+    uint64_t now = bench_now_ns(), lat = now > ts ? now - ts : 0;
     s->h.b[h_index(lat)]++;
     s->h.n++;
     if (lat > s->h.max) s->h.max = lat;
@@ -281,7 +277,7 @@ static void *pub_main(void *arg) {
       continue;
     }
     size_t off = 0;
-    uint64_t t = now_ns();
+    uint64_t t = bench_now_ns();
     uint64_t w0 = atomic_load(&g_win0), w1 = atomic_load(&g_win1);
     for (uint64_t k = 0; k < n; k++) {
       memcpy(buf + off, hdr, (size_t)hl);
@@ -302,36 +298,6 @@ static void *pub_main(void *arg) {
 }
 
 /* ---- main -------------------------------------------------------------------------- */
-
-static double self_cpu(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double proc_cpu(int pid) {
-  if (pid <= 0) return -1;
-  char path[64], b[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(b, 1, sizeof b - 1, f);
-  fclose(f);
-  b[n] = 0;
-  char *p = strrchr(b, ')');
-  if (!p) return -1;
-  p += 2;
-  unsigned long long ut = 0, st = 0;
-  for (int field = 3; field <= 15 && p; field++) {
-    unsigned long long v = strtoull(p, NULL, 10);
-    if (field == 14) ut = v;
-    if (field == 15) st = v;
-    p = strchr(p, ' ');
-    if (p) p++;
-  }
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static void sleep_s(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -388,13 +354,13 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < O.pubs; i++) pthread_create(&P[i].th, NULL, pub_main, &P[i]);
   sleep_s(O.warmup);
-  double cpu0 = self_cpu(), scpu0 = proc_cpu(O.server_pid);
-  uint64_t t0 = now_ns();
+  double cpu0 = bench_self_cpu_s(), scpu0 = bench_proc_cpu_s(O.server_pid);
+  uint64_t t0 = bench_now_ns();
   atomic_store(&g_win0, t0);
   sleep_s(O.duration);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = bench_now_ns();
   atomic_store(&g_win1, t1);
-  double cpu1 = self_cpu(), scpu1 = proc_cpu(O.server_pid);
+  double cpu1 = bench_self_cpu_s(), scpu1 = bench_proc_cpu_s(O.server_pid);
   atomic_store(&g_stop_pub, true);
   for (int i = 0; i < O.pubs; i++) pthread_join(P[i].th, NULL);
   sleep_s(1.0); /* let in-window messages arrive */

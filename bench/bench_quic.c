@@ -45,7 +45,8 @@
 #include "moqc/buf.h"
 #include "moqc/error.h"
 #include "moqc/quic.h"
-#include "transport/tls.h"
+
+#include "common/bench_util.h"
 
 #define MIB (1024.0 * 1024.0)
 #define CHUNK (1u << 20)
@@ -58,12 +59,6 @@ typedef struct result {
   bool ok;
 } result;
 
-static uint64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static struct {
   uint64_t bytes;
   bool no_gso, no_gro;
@@ -72,7 +67,7 @@ static struct {
   uint64_t loopback_pkt; /* 0: library default; UINT64_MAX: off */
 } g_opt = {1ULL << 30, false, false, MOQC_QUIC_CC_CUBIC, true, true, 0};
 
-static moqc_cert *g_cert;
+static bench_cert g_bc;
 
 /* ---- QUIC ---------------------------------------------------------------------- */
 
@@ -103,12 +98,12 @@ static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t n, bool fin)
   qrecv *r = ctx;
   if (!r->started) {
     r->started = true;
-    r->cpu0 = thread_cpu_ns();
+    r->cpu0 = bench_thread_cpu_ns();
   }
   r->got += n;
   if (fin) {
     r->t_end = uv_hrtime();
-    r->cpu1 = thread_cpu_ns();
+    r->cpu1 = bench_thread_cpu_ns();
     r->done = true;
     moqc_quic_conn_info_get(r->t, &r->info);
   }
@@ -134,32 +129,20 @@ static void rx_on_conn(void *ctx, moqc_transport *t) {
 }
 
 static moqc_quic_limits bench_limits(void) {
-  moqc_quic_limits l;
-  memset(&l, 0, sizeof l);
+  moqc_quic_limits l = bench_quic_limits(g_opt.loopback_pkt, 0);
   l.no_gso = g_opt.no_gso;
   l.no_gro = g_opt.no_gro;
   l.cc = g_opt.cc;
-  l.loopback_udp_payload = g_opt.loopback_pkt;
   return l;
 }
 
 static void rx_thread(void *arg) {
   qrecv *r = arg;
   uv_loop_init(&r->loop);
-  moqc_quic_server_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = "127.0.0.1";
-  cfg.cert = g_cert;
-  cfg.limits = bench_limits();
-  cfg.on_connection = rx_on_conn;
-  cfg.ctx = r;
-  if (moqc_quic_server_new(&r->loop, &cfg, &r->srv) != MOQC_OK) {
-    fprintf(stderr, "quic server failed\n");
-    uv_sem_post(&r->ready);
-    return;
-  }
-  r->port = moqc_quic_server_port(r->srv);
+  moqc_quic_limits l = bench_limits();
+  r->port = bench_quic_listen(&r->loop, &g_bc, &l, rx_on_conn, r, &r->srv);
   uv_sem_post(&r->ready);
+  if (!r->srv) return;
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_loop_close(&r->loop);
 }
@@ -181,7 +164,7 @@ static void tx_pump(qsend *s) {
   if (s->fin && !s->done && t->ops->queued(t, -1) == 0) {
     s->done = true;
     s->t_acked = uv_hrtime();
-    s->cpu1 = thread_cpu_ns();
+    s->cpu1 = bench_thread_cpu_ns();
     moqc_quic_conn_info_get(t, &s->info);
     t->ops->close(t, 0, "done");
   }
@@ -216,7 +199,7 @@ static void tx_on_connect(void *ctx, int err, const char *msg, moqc_transport *t
     return;
   }
   s->t0 = uv_hrtime();
-  s->cpu0 = thread_cpu_ns();
+  s->cpu0 = bench_thread_cpu_ns();
   tx_pump(s);
 }
 
@@ -234,16 +217,8 @@ static result run_quic(moqc_quic_conn_info *info, moqc_quic_conn_info *rinfo) {
   s.buf = moqc_buf_alloc(CHUNK, &w);
   for (size_t i = 0; i < CHUNK; i++) w[i] = (uint8_t)(i * 7);
   uv_loop_init(&s.loop);
-  moqc_quic_client_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = "127.0.0.1";
-  cfg.port = r.port;
-  const char *alpn[] = {"moq-lite-04"};
-  cfg.alpn = alpn;
-  cfg.alpn_count = 1;
-  cfg.tls.pin_sha256 = moqc_cert_fingerprint(g_cert);
-  cfg.limits = bench_limits();
-  if (r.port && moqc_quic_connect(&s.loop, &cfg, tx_on_connect, &s, NULL) == MOQC_OK)
+  moqc_quic_limits l = bench_limits();
+  if (r.port && bench_quic_dial(&s.loop, r.port, &g_bc, &l, tx_on_connect, &s) == MOQC_OK)
     uv_run(&s.loop, UV_RUN_DEFAULT);
   uv_loop_close(&s.loop);
   uv_thread_join(&th);
@@ -261,9 +236,6 @@ static result run_quic(moqc_quic_conn_info *info, moqc_quic_conn_info *rinfo) {
 
 /* ---- TCP + TLS 1.3 ------------------------------------------------------------------ */
 
-static const char k_tcp_priority[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519";
-
 typedef struct trecv {
   int lfd;
   uint64_t got, t_end, cpu0, cpu1;
@@ -275,21 +247,17 @@ static void tcp_rx_thread(void *arg) {
   int fd = accept(r->lfd, NULL, NULL);
   if (fd < 0) return;
   gnutls_session_t s;
-  gnutls_init(&s, GNUTLS_SERVER);
-  gnutls_priority_set_direct(s, k_tcp_priority, NULL);
-  gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, moqc_cert_credentials(g_cert));
-  gnutls_transport_set_int(s, fd);
-  int rc;
-  do {
-    rc = gnutls_handshake(s);
-  } while (rc < 0 && !gnutls_error_is_fatal(rc));
-  if (rc == 0) {
+  if (bench_tls_session(&s, true, fd, &g_bc, NULL) != 0) {
+    close(fd);
+    return;
+  }
+  if (bench_tls_handshake(s)) {
     static uint8_t buf[1 << 16];
     bool first = true;
     while (r->got < g_opt.bytes) {
       ssize_t n = gnutls_record_recv(s, buf, sizeof buf);
       if (first) {
-        r->cpu0 = thread_cpu_ns();
+        r->cpu0 = bench_thread_cpu_ns();
         first = false;
       }
       if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) continue;
@@ -297,7 +265,7 @@ static void tcp_rx_thread(void *arg) {
       r->got += (uint64_t)n;
     }
     r->t_end = uv_hrtime();
-    r->cpu1 = thread_cpu_ns();
+    r->cpu1 = bench_thread_cpu_ns();
     r->ok = r->got == g_opt.bytes;
     gnutls_bye(s, GNUTLS_SHUT_WR);
   }
@@ -309,15 +277,9 @@ static result run_tcp(const char **cipher) {
   result res = {0};
   trecv r;
   memset(&r, 0, sizeof r);
-  r.lfd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t al = sizeof a;
-  if (bind(r.lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(r.lfd, 1) != 0 ||
-      getsockname(r.lfd, (struct sockaddr *)&a, &al) != 0) {
-    perror("tcp listen");
-    return res;
-  }
+  struct sockaddr_in a;
+  r.lfd = bench_tcp_listen(&a, 1);
+  if (r.lfd < 0) return res;
   uv_thread_t th;
   uv_thread_create(&th, tcp_rx_thread, &r);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -328,22 +290,14 @@ static result run_tcp(const char **cipher) {
   gnutls_certificate_credentials_t cred;
   gnutls_certificate_allocate_credentials(&cred);
   gnutls_session_t s;
-  gnutls_init(&s, GNUTLS_CLIENT);
-  gnutls_priority_set_direct(s, k_tcp_priority, NULL);
-  gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
-  gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9);
-  gnutls_transport_set_int(s, fd);
-  int rc;
-  do {
-    rc = gnutls_handshake(s);
-  } while (rc < 0 && !gnutls_error_is_fatal(rc));
+  bench_tls_session(&s, false, fd, &g_bc, cred);
   uint64_t t0 = 0, cpu0 = 0, cpu1 = 0;
-  if (rc == 0) {
+  if (bench_tls_handshake(s)) {
     *cipher = gnutls_cipher_get_name(gnutls_cipher_get(s));
     uint8_t *data = malloc(CHUNK);
     for (size_t i = 0; i < CHUNK; i++) data[i] = (uint8_t)(i * 7);
     t0 = uv_hrtime();
-    cpu0 = thread_cpu_ns();
+    cpu0 = bench_thread_cpu_ns();
     uint64_t sent = 0;
     while (sent < g_opt.bytes) {
       uint64_t left = g_opt.bytes - sent;
@@ -354,7 +308,7 @@ static result run_tcp(const char **cipher) {
       if (w <= 0) break;
       sent += (uint64_t)w;
     }
-    cpu1 = thread_cpu_ns();
+    cpu1 = bench_thread_cpu_ns();
     free(data);
   }
   uv_thread_join(&th);
@@ -418,15 +372,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--tcp-only"))
       g_opt.quic = false;
     else if (!strcmp(argv[i], "--loopback-pkt") && i + 1 < argc) {
-      const char *v = argv[++i];
-      char *end;
-      unsigned long long n = strtoull(v, &end, 10);
-      if (!strcmp(v, "off"))
-        g_opt.loopback_pkt = UINT64_MAX;
-      else if (*end || n < 1200 || n > 65000)
-        usage();
-      else
-        g_opt.loopback_pkt = n;
+      if (!bench_parse_loopback_pkt(argv[++i], &g_opt.loopback_pkt)) usage();
     } else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
       const char *c = argv[++i];
       g_opt.cc = !strcmp(c, "bbr")    ? MOQC_QUIC_CC_BBR
@@ -437,8 +383,7 @@ int main(int argc, char **argv) {
       usage();
   }
   if (g_opt.bytes == 0) usage();
-  const char *hosts[] = {"localhost"};
-  if (moqc_cert_self_signed(hosts, 1, &g_cert) != MOQC_OK) return 1;
+  if (bench_cert_init(&g_bc) != 0) return 1;
   printf("bench_quic: %.0f MiB over one stream, loopback, sender and receiver on two threads\n",
          (double)g_opt.bytes / MIB);
   result q = {0}, t = {0};
@@ -470,6 +415,6 @@ int main(int argc, char **argv) {
            ((double)q.bytes / q.secs) / ((double)t.bytes / t.secs), capacity(&q) / capacity(&t),
            ((double)q.tx_cpu_ns / (double)q.bytes) / ((double)t.tx_cpu_ns / (double)t.bytes),
            ((double)q.rx_cpu_ns / (double)q.bytes) / ((double)t.rx_cpu_ns / (double)t.bytes));
-  moqc_cert_unref(g_cert);
+  bench_cert_free(&g_bc);
   return rc;
 }

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bench_util.h"
+
 enum { ST_CONNECTING, ST_HANDSHAKE, ST_PLAYING, ST_DEAD };
 
 #define HS_LEN 1536
@@ -64,48 +66,6 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double self_cpu(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double proc_cpu(int pid) {
-  if (pid <= 0) return -1;
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p) return -1;
-  p += 2;
-  unsigned long long ut = 0, st = 0;
-  for (int field = 3; field <= 15 && p; field++) {
-    unsigned long long v = strtoull(p, NULL, 10);
-    if (field == 14) ut = v;
-    if (field == 15) st = v;
-    p = strchr(p, ' ');
-    if (p) p++;
-  }
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static long proc_rss_kb(int pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  long kb = -1;
-  while (fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kb;
 }
 
 /* ---- AMF0 / chunk encoding ------------------------------------------------------- */
@@ -352,20 +312,20 @@ int main(int argc, char **argv) {
     if (phase == 0 && t_win0 > 0 && now >= t_win0) {
       phase = 1;
       g_in_window = true;
-      cpu0 = self_cpu();
-      scpu0 = proc_cpu(O.server_pid);
+      cpu0 = bench_self_cpu_s();
+      scpu0 = bench_proc_cpu_s(O.server_pid);
       t_win0 = now;
       t_win1 = now + O.duration;
     }
     if (phase == 1 && now >= t_win1) {
       phase = 2;
       g_in_window = false;
-      cpu1 = self_cpu();
-      scpu1 = proc_cpu(O.server_pid);
+      cpu1 = bench_self_cpu_s();
+      scpu1 = bench_proc_cpu_s(O.server_pid);
       t_win1 = now;
     }
     if (O.server_pid > 0) {
-      long kb = proc_rss_kb(O.server_pid);
+      long kb = bench_proc_rss_kb(O.server_pid);
       if (kb > rss_max) rss_max = kb;
     }
     if (now - t0 > O.warmup + O.duration + 120) break; /* bounded */

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/bench_util.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -32,13 +34,6 @@ static int rx[NRX];
 static struct sockaddr_in dst[NRX];
 static uint8_t payload[MAXSEG * SEG];
 static uint8_t sink[65536];
-
-static double cpu_s(void) {
-  struct rusage r;
-  getrusage(RUSAGE_SELF, &r);
-  return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-         (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
 
 static void drain(void) {
   for (int i = 0; i < NRX; i++)
@@ -78,7 +73,7 @@ static void gso_init(gso_msg *g, int to, size_t nseg) {
 /* CPU µs per packet, sendmsg with nseg segments per call. */
 static double run_sendmsg(int tx, size_t nseg, long packets) {
   long calls = packets / (long)nseg;
-  double t0 = cpu_s();
+  double t0 = bench_self_cpu_s();
   for (long k = 0; k < calls; k++) {
     gso_msg g;
     gso_init(&g, (int)(k % NRX), nseg);
@@ -89,7 +84,7 @@ static double run_sendmsg(int tx, size_t nseg, long packets) {
     if (k % NRX == NRX - 1) drain();
   }
   drain();
-  return (cpu_s() - t0) / (double)(calls * (long)nseg) * 1e6;
+  return (bench_self_cpu_s() - t0) / (double)(calls * (long)nseg) * 1e6;
 }
 
 /* CPU µs per packet, sendmmsg of NRX five-segment batches per call. */
@@ -97,7 +92,7 @@ static double run_sendmmsg(int tx, long packets) {
   static gso_msg g[NRX];
   struct mmsghdr mm[NRX];
   long calls = packets / (5 * NRX);
-  double t0 = cpu_s();
+  double t0 = bench_self_cpu_s();
   for (long k = 0; k < calls; k++) {
     for (int j = 0; j < NRX; j++) {
       gso_init(&g[j], j, 5);
@@ -110,7 +105,7 @@ static double run_sendmmsg(int tx, long packets) {
     }
     drain();
   }
-  return (cpu_s() - t0) / (double)(calls * 5 * NRX) * 1e6;
+  return (bench_self_cpu_s() - t0) / (double)(calls * 5 * NRX) * 1e6;
 }
 
 int main(int argc, char **argv) {

@@ -41,6 +41,7 @@
 
 #include <uv.h>
 
+#include "common/bench_util.h"
 #include "moqc/endpoint.h"
 #include "moqc/error.h"
 #include "moqc/model.h"
@@ -216,50 +217,6 @@ static long self_maxrss_kb(void) {
   return ru.ru_maxrss;
 }
 
-/* utime+stime of pid in seconds, or -1. */
-static double proc_cpu(int pid) {
-  if (pid <= 0) return -1;
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p) return -1;
-  p += 2; /* field 3 (state) */
-  unsigned long long ut = 0, st = 0;
-  for (int field = 3; field <= 15 && *p; field++) {
-    char *end;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (field == 14) ut = v;
-    if (field == 15) st = v;
-    p = strchr(p, ' ');
-    if (!p) break;
-    p++;
-  }
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* VmRSS of pid in KiB (pid 0: self), or -1. */
-static long proc_rss_kb(int pid) {
-  char path[64], line[256];
-  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/status", pid);
-  else snprintf(path, sizeof path, "/proc/self/status");
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  long kb = -1;
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, "VmRSS:", 6) == 0) {
-      kb = strtol(line + 6, NULL, 10);
-      break;
-    }
-  }
-  fclose(f);
-  return kb;
-}
-
 static uint64_t now_ns(void) { return moqc_time_mono_ns(); }
 
 /* ==========================================================================
@@ -403,7 +360,7 @@ static void snap_begin(void) {
   B.snap0 = true;
   B.snap0_ns = now_ns();
   B.cpu0 = rusage_cpu(&B.cpu_u0, &B.cpu_s0);
-  B.rcpu0 = proc_cpu(B.cfg.relay_pid);
+  B.rcpu0 = bench_proc_cpu_s(B.cfg.relay_pid);
 }
 
 static void snap_end(void) {
@@ -411,13 +368,13 @@ static void snap_end(void) {
   B.snap1 = true;
   B.snap1_ns = now_ns();
   B.cpu1 = rusage_cpu(&B.cpu_u1, &B.cpu_s1);
-  B.rcpu1 = proc_cpu(B.cfg.relay_pid);
-  B.rss_win_end = proc_rss_kb(B.cfg.relay_pid);
+  B.rcpu1 = bench_proc_cpu_s(B.cfg.relay_pid);
+  B.rss_win_end = bench_proc_rss_kb(B.cfg.relay_pid);
 }
 
 static void sample_rss(void) {
   if (B.cfg.relay_pid <= 0) return;
-  long kb = proc_rss_kb(B.cfg.relay_pid);
+  long kb = bench_proc_rss_kb(B.cfg.relay_pid);
   if (kb < 0) return;
   if (B.rss_first <= 0) B.rss_first = kb;
   if (kb > B.rss_max) B.rss_max = kb;
@@ -1098,7 +1055,7 @@ static void conn_next(void) {
   if (B.conn_ok + B.conn_fail >= B.cfg.connect_total && !B.stopping) {
     B.conn_cpu1 = rusage_cpu(NULL, NULL);
     B.conn_wait1 = sched_wait_s();
-    B.conn_rcpu1 = proc_cpu(B.cfg.relay_pid);
+    B.conn_rcpu1 = bench_proc_cpu_s(B.cfg.relay_pid);
     bench_stop(0, NULL);
   }
 }
@@ -1229,11 +1186,11 @@ static void phase_idle(uint64_t now) {
     B.t_win1 = B.t_win0 + nsec(B.cfg.hold);
   }
   if (B.phase == PH_WINDOW && now >= B.t_win0 && B.idle_rss_after == 0) {
-    B.idle_rss_after = proc_rss_kb(B.cfg.relay_pid);
-    B.idle_self_after = proc_rss_kb(0);
+    B.idle_rss_after = bench_proc_rss_kb(B.cfg.relay_pid);
+    B.idle_self_after = bench_proc_rss_kb(0);
   }
   if (B.phase == PH_WINDOW && now >= B.t_win1) {
-    B.rss_win_end = proc_rss_kb(B.cfg.relay_pid);
+    B.rss_win_end = bench_proc_rss_kb(B.cfg.relay_pid);
     bench_stop(0, NULL);
   }
 }
@@ -1746,14 +1703,14 @@ int main(int argc, char **argv) {
     B.conn_t0 = now_ns();
     B.conn_cpu0 = rusage_cpu(NULL, NULL);
     B.conn_wait0 = sched_wait_s();
-    B.conn_rcpu0 = proc_cpu(c->relay_pid);
+    B.conn_rcpu0 = bench_proc_cpu_s(c->relay_pid);
     c->subs = 0;
     c->pubs = 0;
     conn_next();
   } else if (rv == 0) {
     if (c->role == R_IDLE) {
-      B.idle_rss_before = proc_rss_kb(c->relay_pid);
-      B.idle_self_before = proc_rss_kb(0);
+      B.idle_rss_before = bench_proc_rss_kb(c->relay_pid);
+      B.idle_self_before = bench_proc_rss_kb(0);
     }
     B.pubs = calloc(c->pubs + 1, sizeof *B.pubs);
     B.subs = calloc(c->subs + 1, sizeof *B.subs);

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "moqc/endpoint.h"
 #include "moqc/error.h"
+#include "moqc/http.h"
 #include "moqc/webtransport.h"
 
 enum { ST_BOOTSTRAP = 1, ST_DIAL, ST_WT, ST_UP, ST_FAILED };

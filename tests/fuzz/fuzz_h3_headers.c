@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/h3_codec.h"
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_codec.h"
+#include "webtransport/h3_qpack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "moqc/webtransport.h"
-#include "transport/http_parse.h"
+#include "moqc/http.h"
+#include "http1/http_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

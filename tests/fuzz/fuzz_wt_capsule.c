@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/h3_codec.h"
+#include "webtransport/h3_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

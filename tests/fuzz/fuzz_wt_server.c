@@ -14,8 +14,8 @@
 #include "memtransport.h"
 #include "moqc/buf.h"
 #include "moqc/webtransport.h"
-#include "transport/h3_codec.h"
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_codec.h"
+#include "webtransport/h3_qpack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

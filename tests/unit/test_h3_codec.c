@@ -1,4 +1,4 @@
-/* Unit tests: src/transport/h3_codec.c and h3_sf.c — byte-exact vectors for
+/* Unit tests: src/webtransport/h3_codec.c and h3_sf.c — byte-exact vectors for
  * SETTINGS, stream prefixes, datagram prefixes, capsules; error-code mapping
  * round trips and boundaries; structured-field strings; the fragment
  * accumulator fed one byte at a time. */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "transport/h3_codec.h"
+#include "webtransport/h3_codec.h"
 
 #define ASSERT_BYTES(got, n, ...)                              \
   do {                                                         \

@@ -1,4 +1,4 @@
-/* Unit tests: src/transport/h3_qpack.c — QPACK (static table only) header
+/* Unit tests: src/webtransport/h3_qpack.c — QPACK (static table only) header
  * blocks, byte-exact CONNECT request / response HEADERS frames, request
  * validation (RFC 9114 §4.2/§4.3, RFC 9220), bounds, and a hand-built
  * (non-Huffman, literal-name) request as a browser might encode it. */
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "transport/h3_codec.h"
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_codec.h"
+#include "webtransport/h3_qpack.h"
 
 /* ---- a tiny independent QPACK field-line writer (no Huffman) ------------------- */
 

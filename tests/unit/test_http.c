@@ -1,4 +1,4 @@
-/* Unit tests: src/transport/http_parse.c (pure), http_server.c and
+/* Unit tests: src/http1/http_parse.c (pure), http_server.c and
  * http_client.c over loopback TCP with libuv: routing, the certificate
  * bootstrap, garbage (400), oversize heads (431), bodies, keep-alive
  * pipelining, the connection limit, idle timeouts, client timeouts and
@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "moqc/webtransport.h"
-#include "transport/http_parse.h"
+#include "moqc/http.h"
+#include "http1/http_parse.h"
 
 /* ---- pure parser ----------------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* Unit tests: src/transport/quic_stream.c — zero-copy send queues, the
+/* Unit tests: src/quic/quic_stream.c — zero-copy send queues, the
  * priority scheduler, the stream and connection-id maps. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include "moqc/buf.h"
 #include "moqc/error.h"
-#include "transport/quic_stream.h"
+#include "quic/quic_stream.h"
 
 static moqc_slice mk(const char *s) {
   moqc_buf *b = moqc_buf_copy(s, strlen(s));

@@ -2,7 +2,7 @@
 #include <time.h>
 
 #include "test_quic_harness.h"
-#include "transport/tls.h"
+#include "quic/tls.h"
 
 static char g_dir[64];
 

@@ -1,4 +1,4 @@
-/* Unit tests: src/transport/tls.c (certificates, fingerprints, pins, ALPN). */
+/* Unit tests: src/quic/tls.c (certificates, fingerprints, pins, ALPN). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 
 #include "moqc/error.h"
 #include "moqc/quic.h"
-#include "transport/tls.h"
+#include "quic/tls.h"
 
 static char g_dir[64];
 

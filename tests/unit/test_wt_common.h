@@ -20,8 +20,8 @@
 #include "moqc/clock.h"
 #include "moqc/error.h"
 #include "moqc/webtransport.h"
-#include "transport/h3_codec.h"
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_codec.h"
+#include "webtransport/h3_qpack.h"
 
 #define MS 1000000ULL
 

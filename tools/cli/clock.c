@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "moqc/error.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 /* ---- publish --------------------------------------------------------------------- */
 

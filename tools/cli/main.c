@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 enum {
   C_PUB = 1,      /* publish */

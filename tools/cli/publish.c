@@ -19,7 +19,7 @@
 
 #include "cli.h"
 #include "moqc/error.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 #define LINE_MAX_BYTES ((size_t)16 << 20)
 #define POLL_MS 20

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 /* ---- ordered track reader -------------------------------------------------------
  * Groups arrive in any order (one stream each). The reader hands them over in

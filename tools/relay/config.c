@@ -16,7 +16,7 @@
 #include "moqc/endpoint.h"
 #include "moqc/path.h"
 #include "relay.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 typedef struct parse_ctx {
   relay_config *cfg;

@@ -24,7 +24,7 @@
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "relay.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 #define WARM_MS 30000
 #define BODY_MAX ((size_t)32 << 20)

@@ -7,7 +7,7 @@
 
 #include "moqc/quic.h"
 #include "relay.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 #ifndef MOQC_VERSION_STRING
 #define MOQC_VERSION_STRING "0.1.0"

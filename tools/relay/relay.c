@@ -9,7 +9,7 @@
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "relay.h"
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 struct relay_sess {
   moqc_session *session;

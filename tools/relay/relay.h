@@ -18,7 +18,7 @@
 
 #include "moqc/endpoint.h"
 #include "moqc/model.h"
-#include "moqc/webtransport.h"
+#include "moqc/http.h"
 
 #define RELAY_MAX_VERSIONS 8
 #define RELAY_HOST_MAX 256

@@ -1,5 +1,5 @@
 /* Helpers shared by the command-line tools: logging and flag-value parsers. */
-#include "runtime/tool_util.h"
+#include "common/tool_util.h"
 
 #include <ctype.h>
 #include <stdarg.h>

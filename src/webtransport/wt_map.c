@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 void *wt_alloc(size_t n) { return moqc_calloc(1, n); }
 

@@ -10,7 +10,7 @@
 
 #include "core/mem.h"
 #include "moqc/error.h"
-#include "transport/quic_int.h"
+#include "quic/quic_int.h"
 
 #define NS_PER_MS 1000000ULL
 #define CLOSE_RESENDS_MAX 8

@@ -1,5 +1,5 @@
 /* moqc transport — certificates and GnuTLS sessions for QUIC. See tls.h. */
-#include "transport/tls.h"
+#include "quic/tls.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* moqc transport — stream send queues, scheduler heap, hash maps. See quic_stream.h. */
-#include "transport/quic_stream.h"
+#include "quic/quic_stream.h"
 
 #include <string.h>
 

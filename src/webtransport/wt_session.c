@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "moqc/buf.h"
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 static wt_conn *W(moqc_transport *t) { return (wt_conn *)t; }
 

@@ -1,5 +1,5 @@
 /* moqc transport — HTTP/3 and WebTransport wire codecs. See h3_codec.h. */
-#include "transport/h3_codec.h"
+#include "webtransport/h3_codec.h"
 
 #include <string.h>
 

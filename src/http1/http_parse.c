@@ -1,5 +1,5 @@
 /* moqc transport — minimal HTTP/1.1 parser. See http_parse.h. */
-#include "transport/http_parse.h"
+#include "http1/http_parse.h"
 
 #include <string.h>
 

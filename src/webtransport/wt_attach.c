@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "moqc/buf.h"
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 /* ---- attach --------------------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "moqc/buf.h"
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 

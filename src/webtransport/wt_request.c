@@ -4,7 +4,7 @@
  * server's SETTINGS allow it, read the response. */
 #include <string.h>
 
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 /* ---- public helpers ---------------------------------------------------------------- */
 

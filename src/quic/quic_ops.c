@@ -8,7 +8,7 @@
 
 #include "core/mem.h"
 #include "moqc/error.h"
-#include "transport/quic_int.h"
+#include "quic/quic_int.h"
 
 #define DGRAM_QUEUE_MAX 1024
 

@@ -2,7 +2,7 @@
  * protocol negotiation needs: a List of Strings (wt-available-protocols) and
  * a String Item (wt-protocol). Parameters on members are accepted and
  * skipped; inner lists and non-string members are rejected. */
-#include "transport/h3_codec.h"
+#include "webtransport/h3_codec.h"
 
 #include <string.h>
 

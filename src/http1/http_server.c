@@ -15,8 +15,8 @@
 #include <uv.h>
 
 #include "core/mem.h"
-#include "moqc/webtransport.h"
-#include "transport/http_parse.h"
+#include "moqc/http.h"
+#include "http1/http_parse.h"
 
 #define HTTP_MAX_LISTENERS 8
 #define HTTP_MAX_BODY 65536 /* request bodies are read and dropped up to this */

@@ -22,8 +22,8 @@
 #include "moqc/clock.h"
 #include "moqc/transport.h"
 #include "moqc/webtransport.h"
-#include "transport/h3_codec.h"
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_codec.h"
+#include "webtransport/h3_qpack.h"
 
 /* ---- limits ----------------------------------------------------------------- */
 #define WT_MAX_BUFFERED_STREAMS 16      /* streams waiting for their session */

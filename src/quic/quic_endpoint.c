@@ -8,7 +8,7 @@
 
 #include "core/mem.h"
 #include "moqc/error.h"
-#include "transport/quic_int.h"
+#include "quic/quic_int.h"
 
 static const char *const k_default_alpn[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03",
                                              "moql",        "moq-00",      "h3"};

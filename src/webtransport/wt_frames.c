@@ -4,7 +4,7 @@
  * only frames we act on are buffered, each bounded. */
 #include <string.h>
 
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 /* Processing of this stream goes on only while this holds: a handler may
  * have ended the connection, or turned the stream into WT_K_IGNORE. */

@@ -1,13 +1,13 @@
 /* moqc transport — QPACK (static table only, via nghttp3's standalone
  * encoder/decoder) and the WebTransport CONNECT request/response. */
-#include "transport/h3_qpack.h"
+#include "webtransport/h3_qpack.h"
 
 #include <nghttp3/nghttp3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "moqc/buf.h"
-#include "transport/h3_codec.h"
+#include "webtransport/h3_codec.h"
 
 /* ---- nghttp3 allocator bridged to moqc_get_mem() -------------------------- */
 

@@ -10,8 +10,8 @@
 #include <uv.h>
 
 #include "core/mem.h"
-#include "moqc/webtransport.h"
-#include "transport/http_parse.h"
+#include "moqc/http.h"
+#include "http1/http_parse.h"
 
 #define GET_MAX_HEAD 16384
 #define GET_MAX_BODY 65536

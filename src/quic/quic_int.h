@@ -26,9 +26,9 @@
 #include <uv.h>
 
 #include "moqc/quic.h"
-#include "transport/quic_stream.h"
-#include "transport/tls.h"
-#include "transport/udp.h"
+#include "quic/quic_stream.h"
+#include "quic/tls.h"
+#include "quic/udp.h"
 
 #define QUIC_SCID_LEN 16
 #define QUIC_MAX_PKT 1452          /* ngtcp2 0.12 max_tx_udp_payload_size */

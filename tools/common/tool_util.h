@@ -1,7 +1,7 @@
-/* moqc runtime — helpers shared by the command-line tools (moqc-relay, moqc).
+/* moqc tools — helpers shared by the command-line tools (moqc-relay, moqc).
  *
- * Internal (not MOQC_API): the tools link the static library and include this
- * as "runtime/tool_util.h". Nothing here is used by the library itself.
+ * Not part of libmoqc: the static library moqc_tools_common, linked by the
+ * tools (and benches that want it), included as "common/tool_util.h".
  *
  *   - logging to stderr with a level (--log-level error|warn|info|debug), one
  *     line per message, "2026-08-22T10:00:00.123Z INFO  relay: message";

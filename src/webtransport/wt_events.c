@@ -2,7 +2,7 @@
  * connection. Every event enters/leaves the adapter (so a release from a
  * user callback frees only once our frames are off the stack) and is routed
  * to the stream machinery or passed through to the session's user. */
-#include "transport/wt_internal.h"
+#include "webtransport/wt_internal.h"
 
 /* ---- h3 handler --------------------------------------------------------------------- */
 

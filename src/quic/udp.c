@@ -1,5 +1,5 @@
 /* moqc transport — UDP with GSO / GRO / ECN / pktinfo (Linux). See udp.h. */
-#include "transport/udp.h"
+#include "quic/udp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

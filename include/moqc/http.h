@@ -1,0 +1,131 @@
+/* moqc — a tiny HTTP/1.1 server and client over libuv TCP, for the dev
+ * bootstrap: the relay serves GET /certificate.sha256 and /health, and a
+ * client fetches the certificate hash before it dials QUIC or WebTransport
+ * with that hash pinned.
+ *
+ * Just enough HTTP/1.1 for that; not a general-purpose HTTP stack, and no TLS.
+ *
+ * Threading: every object belongs to the libuv loop it was created on; call
+ * everything from that loop's thread. Callbacks run from libuv processing.
+ */
+#ifndef MOQC_HTTP_H
+#define MOQC_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moqc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uv_loop_s;
+
+typedef struct moqc_http_server moqc_http_server;
+
+/* A parsed request, borrowed for the duration of the route callback. */
+typedef struct moqc_http_request {
+  const char *method; /* "GET" */
+  const char *path;   /* "/certificate.sha256" (without query) */
+  const char *query;  /* text after '?', NULL if none */
+  const char *host;   /* Host header, NULL if absent */
+} moqc_http_request;
+
+/* The route callback fills this. body is copied after the callback returns
+ * (it must stay valid until then). Defaults: 404, "text/plain", empty. Or
+ * the callback defers the answer (moqc_http_response_defer) and finishes it
+ * later; then the fields are ignored. */
+typedef struct moqc_http_response {
+  uint16_t status;
+  const char *content_type;
+  const void *body;
+  size_t body_len;
+  void *server_private; /* set by the server: leave it alone */
+} moqc_http_response;
+
+/* A response the route callback deferred. */
+typedef struct moqc_http_pending moqc_http_pending;
+
+/* The connection of a deferred response closed before it was finished: the
+ * client went away (EOF or reset), a socket error, or moqc_http_server_del.
+ * Runs at most once, from libuv processing or from inside
+ * moqc_http_server_del; p is freed when it returns (do not finish it). */
+typedef void (*moqc_http_gone_fn)(void *arg, moqc_http_pending *p);
+
+/* Only from inside the route callback: answer this request later with
+ * moqc_http_pending_finish. Until then the connection handles no further
+ * request (pipelined ones wait), its idle timeout is suspended (the
+ * application bounds the wait), and a client closing its side of the
+ * connection counts as gone. gone is required. The request is still borrowed:
+ * copy what is needed later. Returns NULL (out of memory, bad argument, already
+ * deferred): answer through resp as usual. */
+MOQC_API moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp,
+                                                     moqc_http_gone_fn gone, void *arg);
+/* Send the deferred response (body copied; NULL content_type = "text/plain";
+ * a status outside 100..599 becomes 500) and free p. May be called from inside
+ * the route callback that deferred it. MOQC_OK, or MOQC_ERR_INVAL for NULL. */
+MOQC_API int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status,
+                                      const char *content_type, const void *body, size_t len);
+
+typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
+                                   moqc_http_response *resp);
+
+typedef struct moqc_http_server_config {
+  moqc_http_route_fn route; /* required */
+  void *ctx;
+  size_t max_connections;   /* 0 = 64; beyond that new connections are closed */
+  size_t max_request_bytes; /* request line + headers; 0 = 8192 (431 beyond) */
+  uint64_t idle_timeout_ms; /* 0 = 10000 */
+  bool keep_alive;          /* serve several requests per connection */
+  bool cors;                /* add Access-Control-Allow-Origin: * (browsers fetch
+                               /certificate.sha256 cross-origin) */
+} moqc_http_server_config;
+
+/* New server on loop (config copied). MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_NOMEM. */
+MOQC_API int moqc_http_server_new(struct uv_loop_s *loop, const moqc_http_server_config *cfg,
+                                  moqc_http_server **out);
+/* Listen on host:port (IPv4 or IPv6 literal, "::" is dual-stack; port 0 picks
+ * one). May be called several times. MOQC_OK, MOQC_ERR_INVAL (bad address),
+ * MOQC_ERR_IO (bind/listen failed), MOQC_ERR_NOMEM. */
+MOQC_API int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port);
+/* Port of the most recent listener (useful with port 0), 0 if none. */
+MOQC_API uint16_t moqc_http_server_port(const moqc_http_server *s);
+/* Stop: closes listeners and connections; memory is freed from libuv close
+ * callbacks, so run the loop afterwards. NULL is a no-op. */
+MOQC_API void moqc_http_server_del(moqc_http_server *s);
+
+/* Result of an HTTP GET: err MOQC_OK with the status and body (borrowed,
+ * during the call), or MOQC_ERR_TIMEOUT / MOQC_ERR_IO (resolve, connect,
+ * reset) / MOQC_ERR_DECODE (malformed response) / MOQC_ERR_TOO_LARGE. */
+typedef void (*moqc_http_get_fn)(void *ctx, int err, uint16_t status, const uint8_t *body,
+                                 size_t len);
+
+/* GET http://host:port<path> (HTTP/1.1, Connection: close). The body is
+ * limited to 64 KiB. cb is called exactly once, from the loop (never from
+ * inside this call). Returns MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_NOMEM. */
+MOQC_API int moqc_http_get(struct uv_loop_s *loop, const char *host, uint16_t port,
+                           const char *path, uint64_t timeout_ms, moqc_http_get_fn cb,
+                           void *ctx);
+
+/* Result of the certificate bootstrap: hex is the lower-case hex SHA-256 (64
+ * chars + NUL) and sha256 the raw digest. err as moqc_http_get, plus
+ * MOQC_ERR_DECODE when the body is not 64 hex digits (surrounding whitespace
+ * allowed) and MOQC_ERR_NOT_FOUND for a non-200 status. */
+typedef void (*moqc_http_cert_fn)(void *ctx, int err, const char *hex, const uint8_t *sha256);
+
+/* GET http://host:port/certificate.sha256 and validate the body. */
+MOQC_API int moqc_http_fetch_cert_hash(struct uv_loop_s *loop, const char *host, uint16_t port,
+                                       uint64_t timeout_ms, moqc_http_cert_fn cb, void *ctx);
+
+/* Parse a hex SHA-256 (64 hex digits, either case, surrounding ASCII
+ * whitespace allowed) into out[32] and lower-case hex[65]. MOQC_OK or
+ * MOQC_ERR_DECODE. Pure. */
+MOQC_API int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32],
+                                       char hex[65]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
