@@ -1,5 +1,6 @@
 /* moqc transport — QUIC connections over ngtcp2 0.12 (the only file that
  * calls ngtcp2). See quic_int.h for the overall design. */
+#include <assert.h>
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <stdarg.h>
@@ -284,6 +285,20 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
   return 0;
 }
 
+/* Our finished send half is acknowledged in full (FIN included): tell the
+ * user, once. Callers guarantee s is not touched after this returns. */
+static void send_acked(quic_conn *c, moqc_qstream *s) {
+  if ((s->flags & (QS_ACKED | QS_RESET | QS_PEER_STOP)) || !(s->flags & QS_FIN_SENT)) return;
+  assert(s->acked == s->end && s->sent == s->end);
+  s->flags |= QS_ACKED;
+  EMIT(c, stream_acked, s->id);
+}
+
+/* ngtcp2 reports the acknowledged prefix [0, offset + len) of a stream; a
+ * FIN sent alone is reported as a 0-length range at the final offset. A FIN
+ * that rode on the last bytes is acknowledged with them (a retransmission
+ * carries the FIN on the piece holding the last byte), so reaching the end
+ * offset means the FIN is acknowledged too. */
 static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, void *ud,
                     void *sud) {
   (void)nc;
@@ -294,6 +309,8 @@ static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, 
   uint64_t n = moqc_qstream_ack(s, offset + len);
   if (!(s->flags & (QS_RESET | QS_PEER_STOP))) c->unacked -= n;
   c->acked_since += n;
+  bool fin_acked = !(s->flags & QS_FIN_BARE) || (len == 0 && offset == s->end);
+  if ((s->flags & QS_FIN_SENT) && s->acked == s->end && fin_acked) send_acked(c, s);
   return 0;
 }
 
@@ -329,6 +346,9 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
       EMIT(c, stop_sending, id, code);
     }
   }
+  /* A bare FIN whose ack ngtcp2 did not report on its own (it came before
+   * the data's): the clean close of the send half is the proof. */
+  if ((s->flags & QS_SEND) && s->acked == s->end) send_acked(c, s);
   if (!(s->flags & (QS_RESET | QS_PEER_STOP))) {
     c->unacked -= s->end - s->acked;
     c->unsent -= s->end - s->sent;
@@ -880,7 +900,7 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     if (nd >= 0) {
       moqc_qstream_consume(s, (uint64_t)nd);
       c->unsent -= (uint64_t)nd;
-      if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT;
+      if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT | (total == 0 ? QS_FIN_BARE : 0);
     }
     switch (n) {
     case NGTCP2_ERR_WRITE_MORE:
