@@ -140,7 +140,9 @@ static bool state_ok(enum quic_state from, enum quic_state to) {
 }
 
 void moqc__quic_set_state(quic_conn *c, enum quic_state to) {
-  assert(state_ok(c->state, to) && "illegal QUIC connection state transition");
+  bool ok = state_ok(c->state, to);
+  assert(ok && "illegal QUIC connection state transition");
+  (void)ok;
   c->state = to;
 }
 
