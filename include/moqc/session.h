@@ -211,6 +211,47 @@ MOQC_API moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *pa
 MOQC_API bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps,
                                          uint64_t *rtt_ms);
 
+/* ---------------------------------------------------------------------------
+ * Delivery events (publisher side)
+ * ---------------------------------------------------------------------------
+ * The transport reports when a stream is acknowledged in full
+ * (moqc_transport_handler.stream_acked); the session passes that on, so an
+ * application waits for delivery instead of polling moqc_session_get_stats. */
+
+/* One subscription of the peer has every group it was sent so far
+ * acknowledged. Borrowed for the call. */
+typedef struct moqc_session_delivery {
+  uint64_t subscribe_id; /* the peer's SUBSCRIBE id */
+  const char *track;     /* track name */
+  uint64_t groups_acked; /* group streams of this subscription acknowledged
+                            in full so far (datagrams are not counted) */
+  bool track_done;       /* the track ended: no further group will follow
+                            (the subscription's FIN follows after a linger) */
+} moqc_session_delivery;
+
+typedef struct moqc_session_events {
+  /* Fired each time a group stream is acknowledged and no other group of its
+   * subscription is left in flight (every group written so far is
+   * delivered, or was reset). Optional. */
+  void (*delivered)(void *ctx, moqc_session *s, const moqc_session_delivery *d);
+  /* Fired when the publisher side becomes idle: no peer SUBSCRIBE/FETCH is
+   * being served and no group is in flight (stats.serving == 0 and
+   * stats.groups_in_flight == 0), i.e. moqc_session_is_idle() turned true.
+   * Edge-triggered: once per transition, not at registration (ask
+   * moqc_session_is_idle() then). Never fires after the session ended.
+   * Optional. */
+  void (*idle)(void *ctx, moqc_session *s);
+} moqc_session_events;
+
+/* Install (ev copied; NULL removes) the delivery events with their ctx. The
+ * callbacks run on the session's thread, from inside transport handler calls,
+ * timers or wakers, like on_closed, with the same rules: every function of
+ * this header may be called from them, moqc_session_del included (deferred).
+ * Replaces any previous set. s NULL: no-op. */
+MOQC_API void moqc_session_set_events(moqc_session *s, const moqc_session_events *ev, void *ctx);
+/* Nothing served and no group in flight (see moqc_session_events.idle). */
+MOQC_API bool moqc_session_is_idle(const moqc_session *s);
+
 /* Counters, for tests and metrics. */
 typedef struct moqc_session_stats {
   uint64_t streams_opened;   /* by us */
@@ -230,7 +271,7 @@ typedef struct moqc_session_stats {
   /* Current values. */
   uint64_t streams_live;      /* streams the session still tracks */
   uint64_t serving;           /* peer SUBSCRIBE/FETCH served + our FETCHes */
-  uint64_t groups_in_flight;  /* group streams with unacknowledged bytes */
+  uint64_t groups_in_flight;  /* group streams not yet acknowledged in full */
   uint64_t remote_broadcasts; /* announced by the peer, live */
   uint64_t remote_tracks;     /* tracks we receive from the peer */
 } moqc_session_stats;

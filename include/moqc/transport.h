@@ -72,6 +72,13 @@ typedef struct moqc_transport_handler {
   /* The connection is closed (by us or the peer, or it died). code/reason as
    * received or sent (reason borrowed). No callback follows. */
   void (*closed)(void *ctx, uint64_t code, const char *reason, bool by_peer);
+  /* Everything written on our send half of the stream, FIN included, has been
+   * acknowledged by the peer: queued(id) is 0 and stays 0. Fired at most once
+   * per stream, only for a send half that was finished with write(fin) (never
+   * after reset() or the peer's STOP_SENDING), and before that stream's
+   * stream_closed. For WebTransport the stream prefix bytes count too. This is
+   * the event to use instead of polling queued() for "delivered". */
+  void (*stream_acked)(void *ctx, int64_t id);
 } moqc_transport_handler;
 
 /* The operations every transport implements. All return MOQC_OK or a negative

@@ -1,5 +1,6 @@
 /* moqc transport — QUIC connections over ngtcp2 0.12 (the only file that
  * calls ngtcp2). See quic_int.h for the overall design. */
+#include <assert.h>
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <stdarg.h>
@@ -105,6 +106,54 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
     }                                                                   \
   } while (0)
 
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+const char *moqc__quic_state_str(enum quic_state st) {
+  switch (st) {
+    case QC_HANDSHAKE: return "handshake";
+    case QC_OPEN: return "open";
+    case QC_CLOSING: return "closing";
+    case QC_DRAINING: return "draining";
+    case QC_DEAD: return "dead";
+  }
+  return "?";
+}
+
+const char *moqc__quic_report_str(enum quic_report r) {
+  switch (r) {
+    case QR_NONE: return "none";
+    case QR_PENDING: return "pending";
+    case QR_DONE: return "done";
+  }
+  return "?";
+}
+
+static bool state_ok(enum quic_state from, enum quic_state to) {
+  switch (from) {
+    case QC_HANDSHAKE: return to != QC_HANDSHAKE;
+    case QC_OPEN: return to == QC_CLOSING || to == QC_DRAINING || to == QC_DEAD;
+    case QC_CLOSING:
+    case QC_DRAINING: return to == QC_DEAD;
+    case QC_DEAD: return false;
+  }
+  return false;
+}
+
+void moqc__quic_set_state(quic_conn *c, enum quic_state to) {
+  bool ok = state_ok(c->state, to);
+  assert(ok && "illegal QUIC connection state transition");
+  (void)ok;
+  c->state = to;
+}
+
+void moqc__quic_set_report(quic_conn *c, enum quic_report to) {
+  bool ok = (c->report == QR_NONE && to == QR_PENDING) ||
+            (c->report == QR_PENDING && (to == QR_DONE || to == QR_NONE));
+  assert(ok && "illegal QUIC `closed` report transition");
+  (void)ok;
+  c->report = to;
+}
+
 static void set_close_info(quic_conn *c, uint64_t code, const char *reason, size_t rlen,
                            bool by_peer) {
   if (rlen > QUIC_REASON_MAX) rlen = QUIC_REASON_MAX;
@@ -186,7 +235,7 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   quic_conn *c = ud;
   if (!moqc_tls_selected_alpn(c->tls, c->base.protocol, sizeof c->base.protocol))
     return NGTCP2_ERR_CALLBACK_FAILURE; /* ALPN is mandatory on both sides */
-  c->state = QC_OPEN;
+  moqc__quic_set_state(c, QC_OPEN);
   /* Default keep-alive: a third of the idle timeout both sides agreed on. */
   const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(nc);
   if (c->ep->lim.keep_alive_auto && rp && rp->max_idle_timeout &&
@@ -284,6 +333,20 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
   return 0;
 }
 
+/* Our finished send half is acknowledged in full (FIN included): tell the
+ * user, once. Callers guarantee s is not touched after this returns. */
+static void send_acked(quic_conn *c, moqc_qstream *s) {
+  if ((s->flags & (QS_ACKED | QS_RESET | QS_PEER_STOP)) || !(s->flags & QS_FIN_SENT)) return;
+  assert(s->acked == s->end && s->sent == s->end);
+  s->flags |= QS_ACKED;
+  EMIT(c, stream_acked, s->id);
+}
+
+/* ngtcp2 reports the acknowledged prefix [0, offset + len) of a stream; a
+ * FIN sent alone is reported as a 0-length range at the final offset. A FIN
+ * that rode on the last bytes is acknowledged with them (a retransmission
+ * carries the FIN on the piece holding the last byte), so reaching the end
+ * offset means the FIN is acknowledged too. */
 static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, void *ud,
                     void *sud) {
   (void)nc;
@@ -294,6 +357,8 @@ static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, 
   uint64_t n = moqc_qstream_ack(s, offset + len);
   if (!(s->flags & (QS_RESET | QS_PEER_STOP))) c->unacked -= n;
   c->acked_since += n;
+  bool fin_acked = !(s->flags & QS_FIN_BARE) || (len == 0 && offset == s->end);
+  if ((s->flags & QS_FIN_SENT) && s->acked == s->end && fin_acked) send_acked(c, s);
   return 0;
 }
 
@@ -329,6 +394,9 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
       EMIT(c, stop_sending, id, code);
     }
   }
+  /* A bare FIN whose ack ngtcp2 did not report on its own (it came before
+   * the data's): the clean close of the send half is the proof. */
+  if ((s->flags & QS_SEND) && s->acked == s->end) send_acked(c, s);
   if (!(s->flags & (QS_RESET | QS_PEER_STOP))) {
     c->unacked -= s->end - s->acked;
     c->unsent -= s->end - s->sent;
@@ -497,7 +565,7 @@ static void conn_abort_new(quic_conn *c) {
   if (c->tls) gnutls_deinit(c->tls);
   c->tls = NULL;
   c->released = true;
-  c->state = QC_DEAD; /* the timer was never initialised: timer_closed is true */
+  moqc__quic_set_state(c, QC_DEAD); /* the timer was never initialised: timer_closed is true */
   moqc_quic_conn_free(c);
 }
 
@@ -634,7 +702,7 @@ static void send_close(quic_conn *c, const ngtcp2_connection_close_error *ce) {
   ngtcp2_pkt_info pi = {0};
   ngtcp2_ssize n = ngtcp2_conn_write_connection_close(c->nc, &ps.path, &pi, buf, sizeof buf, ce,
                                                       moqc_quic_now());
-  c->state = QC_CLOSING;
+  moqc__quic_set_state(c, QC_CLOSING);
   if (n > 0) {
     memcpy(&c->local, ps.path.local.addr, ps.path.local.addrlen);
     c->local_len = ps.path.local.addrlen;
@@ -663,7 +731,7 @@ static void resend_close(quic_conn *c) {
  * code + reason on the next flush. */
 static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code,
                         const char *reason, size_t rlen, bool by_peer) {
-  if (c->closed_emitted || c->closed_pending) return;
+  if (moqc__quic_reported(c)) return;
   if (c->dial && !c->handed_out) {
     moqc_quic_dial *d = c->dial;
     c->dial = NULL;
@@ -674,7 +742,7 @@ static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code,
   }
   if (!c->handed_out) return;
   set_close_info(c, code, reason, rlen, by_peer);
-  c->closed_pending = true;
+  moqc__quic_set_report(c, QR_PENDING);
 }
 
 static void report_end(quic_conn *c, int err, uint64_t code, const char *reason, bool by_peer) {
@@ -693,7 +761,7 @@ static void peer_closed(quic_conn *c) {
   const char *r = ce.reason ? (const char *)ce.reason : "";
   int rl = (int)(ce.reasonlen > QUIC_REASON_MAX ? QUIC_REASON_MAX : ce.reasonlen);
   char msg[QUIC_REASON_MAX + 128];
-  c->state = QC_DRAINING;
+  moqc__quic_set_state(c, QC_DRAINING);
   arm_close_timer(c);
   if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION) {
     snprintf(msg, sizeof msg, "closed by the peer (code %llu): %.*s",
@@ -880,7 +948,7 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     if (nd >= 0) {
       moqc_qstream_consume(s, (uint64_t)nd);
       c->unsent -= (uint64_t)nd;
-      if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT;
+      if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT | (total == 0 ? QS_FIN_BARE : 0);
     }
     switch (n) {
     case NGTCP2_ERR_WRITE_MORE:
@@ -1044,20 +1112,19 @@ static void do_local_close(quic_conn *c) {
   ngtcp2_connection_close_error_set_application_error(&ce, c->close_code, (const uint8_t *)r,
                                                       strlen(r));
   send_close(c, &ce);
-  if (c->handed_out && !c->closed_emitted) {
+  if (c->handed_out && c->report == QR_NONE) {
     c->close_by_peer = false;
-    c->closed_pending = true;
+    moqc__quic_set_report(c, QR_PENDING);
   }
 }
 
 static void emit_events(quic_conn *c) {
-  if (c->closed_pending) {
-    c->closed_pending = false;
-    c->closed_emitted = true;
+  if (c->report == QR_PENDING) {
+    moqc__quic_set_report(c, QR_DONE);
     EMIT(c, closed, c->close_code, c->close_reason ? c->close_reason : "", c->close_by_peer);
     return;
   }
-  if (c->state != QC_OPEN || c->close_req || c->closed_emitted) return;
+  if (c->state != QC_OPEN || c->close_req || c->report == QR_DONE) return;
   if (c->credit_event || (c->acked_since && c->unsent < c->ep->lim.send_lowat)) {
     c->credit_event = false;
     c->acked_since = 0;
@@ -1140,7 +1207,7 @@ static void on_timer_closed(uv_handle_t *h) {
 
 void moqc_quic_conn_kill(quic_conn *c) {
   if (c->state == QC_DEAD) return;
-  c->state = QC_DEAD;
+  moqc__quic_set_state(c, QC_DEAD);
   quic_ep *ep = c->ep;
   if (c->dial) report_end(c, MOQC_ERR_TRANSPORT, MOQC_CODE_TRANSPORT, "connection closed", false);
   for (size_t i = 0; i < c->ncids; i++) moqc_quic_ep_del_cid(ep, c->cids[i].data, c->cids[i].len);

@@ -105,6 +105,13 @@ struct moqc_quic_server {
 
 /* ---- connection -------------------------------------------------------------- */
 
+/* The connection's lifecycle. Legal transitions (asserted by
+ * moqc__quic_set_state):
+ *   HANDSHAKE -> OPEN | CLOSING | DRAINING | DEAD
+ *   OPEN      -> CLOSING | DRAINING | DEAD
+ *   CLOSING   -> DEAD
+ *   DRAINING  -> DEAD
+ * Order matters: states after QC_OPEN are all "going away". */
 enum quic_state {
   QC_HANDSHAKE = 0,
   QC_OPEN,
@@ -112,6 +119,19 @@ enum quic_state {
   QC_DRAINING, /* the peer closed; waiting 3 PTO */
   QC_DEAD,     /* I/O state freed, waiting for release / timer close */
 };
+
+/* The `closed` event of a handed-out connection, a lifecycle of its own:
+ *   NONE -> PENDING (the end is known; emitted on the next flush)
+ *   PENDING -> DONE (emitted) | NONE (the user released first: never emitted)
+ *   NONE -> DONE is not allowed; DONE is final. */
+enum quic_report {
+  QR_NONE = 0,
+  QR_PENDING,
+  QR_DONE,
+};
+
+const char *moqc__quic_state_str(enum quic_state st);
+const char *moqc__quic_report_str(enum quic_report r);
 
 typedef struct quic_dgram {
   struct quic_dgram *next;
@@ -129,21 +149,20 @@ struct quic_conn {
   moqc_sockaddr local, remote;
   socklen_t local_len, remote_len;
   uv_timer_t timer;
-  int state;
+  enum quic_state state;     /* change only through moqc__quic_set_state */
+  enum quic_report report;   /* change only through moqc__quic_set_report */
   bool released;             /* the user dropped the transport (or never got it) */
   bool handed_out;           /* given to the user (on_connection / connect cb) */
   bool timer_closed;
   bool dirty_flag;
   bool linked;               /* in ep->conns */
   bool close_req;            /* close() was called: send CONNECTION_CLOSE on flush */
-  bool closed_pending;       /* `closed` event to emit on flush */
   bool credit_wanted;        /* open_stream returned AGAIN */
   bool credit_event;
   bool conn_blocked;         /* connection-level flow control blocked (this flush) */
   bool confirmed;            /* handshake confirmed: no more Initial (padded) packets */
   bool timer_fire;           /* this flush comes from the expiry timer */
   bool fired_no_progress;    /* the last timer fire sent nothing */
-  bool closed_emitted;
   int busy;                  /* frames of this conn on the stack */
   uint64_t close_code;
   char *close_reason;        /* NUL-terminated, owned */
@@ -175,6 +194,12 @@ struct quic_conn {
 };
 
 static inline quic_conn *qc_of(moqc_transport *t) { return (quic_conn *)t; }
+
+/* Lifecycle transitions, asserted legal (see enum quic_state / quic_report). */
+void moqc__quic_set_state(quic_conn *c, enum quic_state to);
+void moqc__quic_set_report(quic_conn *c, enum quic_report to);
+/* The user was or will be told that the connection ended. */
+static inline bool moqc__quic_reported(const quic_conn *c) { return c->report != QR_NONE; }
 
 /* ---- quic_conn.c (ngtcp2) ------------------------------------------------------- */
 

@@ -137,7 +137,7 @@ static void op_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *rate_bps) {
 
 static void op_close(moqc_transport *t, uint64_t code, const char *reason) {
   quic_conn *c = qc_of(t);
-  if (c->state > QC_OPEN || c->close_req || c->closed_emitted || c->closed_pending) return;
+  if (c->state > QC_OPEN || c->close_req || moqc__quic_reported(c)) return;
   if (code > MOQC_CODE_MAX) code = MOQC_CODE_MAX;
   if (!reason) reason = "";
   size_t rl = strlen(reason);
@@ -163,7 +163,7 @@ static void op_release(moqc_transport *t) {
   c->base.handler_ctx = NULL;
   if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
     if (!c->close_req) op_close(t, 0, "");
-    c->closed_pending = false;
+    if (c->report == QR_PENDING) moqc__quic_set_report(c, QR_NONE); /* nobody to tell */
     return;
   }
   moqc_quic_conn_maybe_free(c);

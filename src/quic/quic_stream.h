@@ -45,6 +45,8 @@ enum {
   QS_OPEN_CB = 1u << 10,    /* ngtcp2 reported the peer's stream_open */
   QS_FIN_RECV = 1u << 11,   /* the peer's FIN arrived */
   QS_PEER_RESET = 1u << 12, /* the peer reset its send half */
+  QS_FIN_BARE = 1u << 13,   /* the FIN went out alone (a 0-length STREAM frame) */
+  QS_ACKED = 1u << 14,      /* everything incl. the FIN acknowledged: stream_acked fired */
 };
 
 typedef struct moqc_qstream {

@@ -17,6 +17,7 @@
  * oldest first, when the transport's backlog (bytes not yet sent) exceeds the
  * session's max_queued_bytes. Every Old reset is reported to cfg.on_debug
  * with its trigger and numbers. */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -454,24 +455,22 @@ static void serve_slow_check(moqc_session *s) {
   }
 }
 
-static bool go_delivered(const group_out *go) {
-  moqc_session *s = go->s;
-  return go->fin_sent && (!go->ss || s->t->ops->queued(s->t, go->ss->id) == 0);
+/* Written completely and acknowledged completely (the transport's
+ * stream_acked event; a group stream the transport closed is gone at once). */
+static bool go_delivered(const group_out *go) { return go->fin_sent && (!go->ss || go->acked); }
+
+/* Only in-flight groups that are not their subscription's newest are ever
+ * reset (by age or by the queued-bytes cap); the newest one becomes
+ * expirable when a newer group arrives, which arms the tick itself. */
+bool moqc__serve_can_expire(const moqc_session *s) {
+  for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
+    const group_out *go = SLIST_ENTRY(it, group_out, inflight);
+    if (go->ps && go->seq != go->ps->latest_seq) return true;
+  }
+  return false;
 }
 
 void serve_tick(moqc_session *s) {
-  /* Groups fully delivered leave the in-flight list. */
-  SLIST_FOREACH_SAFE(it, nxt, &s->inflight) {
-    (void)nxt;
-    group_out *go = SLIST_ENTRY(it, group_out, inflight);
-    if (go_delivered(go)) {
-      pub_sub *ps = go->ps;
-      go_destroy(go);
-      if (ps && !ps->obj.dead) ps_maybe_fin(ps);
-      if (s->closing) return;
-      nxt = s->inflight.next;
-    }
-  }
   SLIST_FOREACH_SAFE(it, nxt, &s->pub_subs) {
     pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
     (void)nxt;
@@ -479,7 +478,35 @@ void serve_tick(moqc_session *s) {
     if (s->closing) return;
   }
   serve_slow_check(s);
-  if (!slist_empty(&s->inflight)) sess_tick_arm(s);
+  sess_tick_arm(s);
+}
+
+/* Tell the user that every group ps has sent so far is acknowledged. */
+static void ps_delivered(pub_sub *ps) {
+  moqc_session *s = ps->ss->s;
+  if (!s->ev.delivered) return;
+  moqc_session_delivery d = {
+      .subscribe_id = ps->id,
+      .track = ps->tc ? moqc_track_consumer_name(ps->tc) : "",
+      .groups_acked = ps->groups_acked,
+      .track_done = ps->track_done,
+  };
+  s->ev.delivered(s->ev_ctx, s, &d);
+}
+
+void moqc__serve_on_acked(moqc_session *s, int64_t id) {
+  sstream *ss = ss_find(s, id);
+  if (!ss || ss->kind != SK_GROUP_OUT || !ss->owner) return;
+  group_out *go = ss->owner;
+  assert(go->ss == ss && go->fin_sent && !go->acked);
+  go->acked = true;
+  pub_sub *ps = go->ps;
+  if (!ps) return; /* a FETCH group leaves at its FIN */
+  ps->groups_acked++;
+  go_destroy(go); /* leaves the in-flight list: delivered */
+  if (ps->obj.dead) return;
+  ps_maybe_fin(ps);
+  if (!s->closing && !ps->obj.dead && slist_empty(&ps->groups)) ps_delivered(ps);
 }
 
 /* lite-05: a datagram-flagged group, complete with exactly one frame, goes out

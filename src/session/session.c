@@ -1,4 +1,5 @@
 /* moqc session — lifecycle, transport handler, close and teardown. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +45,20 @@ void sess_exit(moqc_session *s) {
       }
       continue;
     }
+    /* Level-checked here, once all the work of this entry is done, so
+     * `idle` fires on the transition however the session got there. */
+    if (!s->closing && s->ev.idle) {
+      bool idle = moqc__sess_idle(s);
+      if (idle && !s->ev_idle_sent) {
+        s->ev_idle_sent = true;
+        s->ev.idle(s->ev_ctx, s);
+        continue;
+      }
+      s->ev_idle_sent = idle;
+    }
     break;
   }
+  assert(s->depth == 1);
   s->depth = 0;
   if (s->del_pending && !s->in_new) sess_free(s);
 }
@@ -84,8 +97,10 @@ static void tick_cb(moqc_timer *tm, void *arg) {
   sess_exit(s);
 }
 
+/* Armed only while a group can expire: delivery itself is an event
+ * (stream_acked), not something the tick looks for. */
 void sess_tick_arm(moqc_session *s) {
-  if (s->closing || moqc_timer_armed(&s->tick)) return;
+  if (s->closing || moqc_timer_armed(&s->tick) || !moqc__serve_can_expire(s)) return;
   (void)moqc_timer_start(s->clock, &s->tick, sess_now(s) + SESS_TICK_NS);
 }
 
@@ -154,6 +169,13 @@ static void h_stream_closed(void *ctx, int64_t id) {
   sess_exit(s);
 }
 
+static void h_stream_acked(void *ctx, int64_t id) {
+  moqc_session *s = ctx;
+  sess_enter(s);
+  if (!s->closing) moqc__serve_on_acked(s, id);
+  sess_exit(s);
+}
+
 static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
   moqc_session *s = ctx;
   sess_enter(s);
@@ -195,6 +217,7 @@ static const moqc_transport_handler g_handler = {
     .datagram = h_datagram,
     .writable = h_writable,
     .closed = h_closed,
+    .stream_acked = h_stream_acked,
 };
 
 /* ---- public API ------------------------------------------------------------------ */
@@ -377,6 +400,20 @@ bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps, ui
   if (rtt_ms) *rtt_ms = s->est_rtt;
   return s->have_estimate;
 }
+
+void moqc_session_set_events(moqc_session *s, const moqc_session_events *ev, void *ctx) {
+  if (!s) return;
+  if (ev) s->ev = *ev;
+  else memset(&s->ev, 0, sizeof s->ev);
+  s->ev_ctx = ctx;
+  s->ev_idle_sent = moqc__sess_idle(s); /* edge-triggered from now on */
+}
+
+bool moqc__sess_idle(const moqc_session *s) {
+  return s->n_served == 0 && slist_empty(&s->inflight);
+}
+
+bool moqc_session_is_idle(const moqc_session *s) { return moqc__sess_idle(s); }
 
 moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   moqc_session_stats st = s->stats;

@@ -183,6 +183,7 @@ struct group_out {
   bool opening; /* waiting for stream credit */
   bool in_frame;
   bool fin_sent;
+  bool acked;   /* the transport reported the stream acknowledged in full */
   bool done;    /* reset or fully written: nothing more to do but wait for acks */
 };
 
@@ -200,6 +201,7 @@ struct pub_sub {
   size_t n_groups, n_pending;
   bool start_sent, end_sent, track_done, fin_sent;
   bool fin_waiting;    /* everything delivered; the FIN waits for fin_timer */
+  uint64_t groups_acked; /* group streams acknowledged in full */
   moqc_timer fin_timer;
 };
 
@@ -328,6 +330,10 @@ struct moqc_session {
   bool torn_down;
   bool del_pending;
   bool in_new;
+  /* moqc_session_set_events */
+  moqc_session_events ev;
+  void *ev_ctx;
+  bool ev_idle_sent; /* `idle` fired and the session has stayed idle since */
   bool transport_closed;
   uint64_t close_code;
   char *close_reason;
@@ -491,7 +497,15 @@ void go_pump(group_out *go);
 void go_cancel(group_out *go, uint64_t code);
 group_out *go_new(moqc_session *s, moqc_group_consumer *gc);
 void go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
+/* Expiry only (Old by age, the queued-bytes cap); re-arms the tick while
+ * something can expire. */
 void serve_tick(moqc_session *s);
+/* An in-flight group that could expire exists (the tick is worth arming). */
+bool moqc__serve_can_expire(const moqc_session *s);
+/* Transport event: stream id's send half is acknowledged in full. */
+void moqc__serve_on_acked(moqc_session *s, int64_t id);
+/* Nothing served and no group in flight (moqc_session_is_idle). */
+bool moqc__sess_idle(const moqc_session *s);
 void serve_destroy_all(moqc_session *s);
 
 /* ---- track_fetch.c ------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* moqc transport — WebTransport adapter: lifecycle (errors, session end,
  * deferred free), the timer, and peer streams (prefixes, classification,
  * buffering before the session exists). See wt_internal.h. */
+#include <assert.h>
 #include <string.h>
 
 #include "moqc/buf.h"
@@ -31,6 +32,27 @@ void wt_leave(wt_conn *c) {
   if (--c->depth == 0 && c->free_pending) wt_conn_free(c);
 }
 
+const char *moqc__wt_state_str(wt_state st) {
+  switch (st) {
+    case WT_ST_SETUP: return "setup";
+    case WT_ST_OPEN: return "open";
+    case WT_ST_CLOSING: return "closing";
+    case WT_ST_CLOSED: return "closed";
+  }
+  return "?";
+}
+
+void moqc__wt_set_state(wt_conn *c, wt_state to) {
+  wt_state from = (wt_state)c->state;
+  bool ok = (from == WT_ST_SETUP && (to == WT_ST_OPEN || to == WT_ST_CLOSED)) ||
+            (from == WT_ST_OPEN && (to == WT_ST_CLOSING || to == WT_ST_CLOSED)) ||
+            (from == WT_ST_CLOSING && to == WT_ST_CLOSED) ||
+            (from == WT_ST_CLOSED && to == WT_ST_CLOSED);
+  assert(ok && "illegal WebTransport session state transition");
+  (void)ok;
+  c->state = (uint8_t)to;
+}
+
 bool wt_dead(const wt_conn *c) { return c->free_pending || c->state == WT_ST_CLOSED; }
 
 /* Drop the h3 connection for good and free us once no frame of ours is on
@@ -38,7 +60,7 @@ bool wt_dead(const wt_conn *c) { return c->free_pending || c->state == WT_ST_CLO
 static void schedule_free(wt_conn *c) {
   if (c->free_pending) return;
   c->free_pending = true;
-  c->state = WT_ST_CLOSED;
+  moqc__wt_set_state(c, WT_ST_CLOSED);
   if (!c->h3_released) {
     c->h3_released = true;
     c->h3->ops->release(c->h3);
@@ -62,7 +84,7 @@ static void set_reason(wt_conn *c, const char *reason) {
 void wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code) {
   if (c->notified || c->handed) return;
   c->notified = true;
-  c->state = WT_ST_CLOSED;
+  moqc__wt_set_state(c, WT_ST_CLOSED);
   wt_h3_close(c, h3_code ? h3_code : MOQC_H3_NO_ERROR, "");
   if (c->server) {
     if (c->scfg.on_error) c->scfg.on_error(c->scfg.ctx, err, h3_code);
@@ -79,7 +101,7 @@ void wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_pee
   }
   if (c->notified) return;
   c->notified = true;
-  c->state = WT_ST_CLOSED;
+  moqc__wt_set_state(c, WT_ST_CLOSED);
   wt_stop_timer(c);
   c->close_code = code;
   c->close_by_peer = by_peer;
@@ -263,7 +285,7 @@ static void flush_buffered(wt_conn *c, wt_stream *s) {
 }
 
 void wt_established(wt_conn *c) {
-  c->state = WT_ST_OPEN;
+  moqc__wt_set_state(c, WT_ST_OPEN);
   c->handed = true;
   if (c->server)
     c->scfg.on_session(c->scfg.ctx, &c->base);

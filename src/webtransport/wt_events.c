@@ -140,6 +140,18 @@ static void h3_stream_closed(void *ctx, int64_t id) {
   wt_leave(c);
 }
 
+/* A stream of the session (prefix included) is acknowledged in full. */
+static void h3_stream_acked(void *ctx, int64_t id) {
+  wt_conn *c = ctx;
+  wt_enter(c);
+  wt_stream *s = wt_map_get(&c->streams, id);
+  if (!wt_dead(c) && user_stream(c, id, s) && wt_notify_ok(c)) {
+    const moqc_transport_handler *h = c->base.handler;
+    if (h && h->stream_acked) h->stream_acked(c->base.handler_ctx, id);
+  }
+  wt_leave(c);
+}
+
 static void h3_datagram(void *ctx, const uint8_t *p, size_t len) {
   wt_conn *c = ctx;
   wt_enter(c);
@@ -192,4 +204,5 @@ const moqc_transport_handler wt_h3_handler = {
     .datagram = h3_datagram,
     .writable = h3_writable,
     .closed = h3_closed,
+    .stream_acked = h3_stream_acked,
 };

@@ -104,6 +104,9 @@ void wt_map_free(wt_map *m);             /* frees every stream too */
 
 /* ---- the connection / session ---------------------------------------------------- */
 
+/* The session's lifecycle. Legal transitions (asserted by moqc__wt_set_state):
+ *   SETUP -> OPEN | CLOSED;  OPEN -> CLOSING | CLOSED;  CLOSING -> CLOSED;
+ *   CLOSED -> CLOSED (idempotent: several paths end a session). */
 typedef enum wt_state {
   WT_ST_SETUP = 0,    /* waiting for SETTINGS / CONNECT / response */
   WT_ST_OPEN,         /* session established and handed to the user */
@@ -111,11 +114,13 @@ typedef enum wt_state {
   WT_ST_CLOSED,       /* over (h3 closed or being closed) */
 } wt_state;
 
+const char *moqc__wt_state_str(wt_state st);
+
 typedef struct wt_conn {
   moqc_transport base; /* the session transport the user sees */
   moqc_transport *h3;
   bool server;
-  uint8_t state;
+  uint8_t state; /* wt_state; change only through moqc__wt_set_state */
 
   /* configuration (copied) */
   moqc_wt_server_config scfg;
@@ -160,6 +165,8 @@ typedef struct wt_conn {
 } wt_conn;
 
 /* lifecycle / helpers (wt_conn.c) */
+/* The only way c->state changes; asserts the transition is legal. */
+void moqc__wt_set_state(wt_conn *c, wt_state to);
 void wt_conn_free(wt_conn *c);
 /* May user callbacks run (session open, not released / notified)? */
 bool wt_notify_ok(const wt_conn *c);

@@ -151,7 +151,7 @@ static void send_capsule(wt_conn *c, uint64_t code, const char *reason) {
   if (rl > MOQC_WT_CLOSE_REASON_MAX) rl = MOQC_WT_CLOSE_REASON_MAX;
   if (rl) memcpy(c->close_reason, reason, rl);
   c->close_reason[rl] = '\0';
-  c->state = WT_ST_CLOSING;
+  moqc__wt_set_state(c, WT_ST_CLOSING);
 }
 
 static void s_close(moqc_transport *t, uint64_t code, const char *reason) {

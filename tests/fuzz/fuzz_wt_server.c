@@ -67,7 +67,7 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   a->closed = true;
 }
 static const moqc_transport_handler k_h = {h_opened, h_data,  h_any,   h_any,
-                                           h_closed_stream, h_dg, NULL, h_closed};
+                                           h_closed_stream, h_dg, NULL, h_closed, NULL};
 
 static void on_session(void *ctx, moqc_transport *t) {
   app *a = ctx;

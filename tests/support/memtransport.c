@@ -69,6 +69,7 @@ typedef struct mstream {
   size_t sidx, soff; /* send cursor into q */
   uint64_t written, sent, acked;
   bool fin_queued, fin_sent, fin_acked, reset_sent;
+  bool acked_ev; /* stream_acked delivered */
   bool prioritised;
   moqc_stream_prio prio;
   uint64_t served; /* round-robin stamp */
@@ -413,6 +414,14 @@ static void rx_data(mside *s, packet *pk) {
   if (pk->fin) check_done(s, st);
 }
 
+static void ev_acked(mside *s, mstream *st) {
+  inject_rec *r = rec_of(s, st);
+  if (r) return;
+  const moqc_transport_handler *h = handler_of(s);
+  if (h && h->stream_acked) h->stream_acked(s->base.handler_ctx, st->id);
+}
+
+/* The pipe is FIFO: the ACK carrying the FIN is the last one of the stream. */
 static void rx_ack(mside *s, packet *pk) {
   mstream *st = stream_find(s, pk->id);
   if (!st || st->reset_sent) return;
@@ -420,12 +429,20 @@ static void rx_ack(mside *s, packet *pk) {
     st->fin_acked = true;
     check_done(s, st);
   }
-  if (pk->off <= st->acked) return;
-  uint64_t before = s->unacked, mark = s->link->cfg.writable_below;
-  s->unacked -= pk->off - st->acked;
-  st->acked = pk->off;
-  release_acked(st);
-  if (before >= mark && s->unacked < mark) {
+  bool writable = false;
+  if (pk->off > st->acked) {
+    uint64_t before = s->unacked, mark = s->link->cfg.writable_below;
+    s->unacked -= pk->off - st->acked;
+    st->acked = pk->off;
+    release_acked(st);
+    writable = before >= mark && s->unacked < mark;
+  }
+  /* Streams are freed only from the defer timer, unless a handler closes
+   * the side: check that between the two events. */
+  bool all_acked = st->fin_acked && st->acked == st->written && !st->acked_ev;
+  if (all_acked) st->acked_ev = true;
+  if (all_acked) ev_acked(s, st);
+  if (writable && !s->closed) {
     const moqc_transport_handler *h = handler_of(s);
     if (h && h->writable) h->writable(s->base.handler_ctx);
   }

@@ -21,7 +21,8 @@
 /* ---- event recorder ------------------------------------------------------------ */
 
 typedef enum ev_type {
-  EV_OPENED, EV_DATA, EV_RESET, EV_STOP, EV_STREAM_CLOSED, EV_DGRAM, EV_WRITABLE, EV_CLOSED
+  EV_OPENED, EV_DATA, EV_RESET, EV_STOP, EV_STREAM_CLOSED, EV_DGRAM, EV_WRITABLE, EV_CLOSED,
+  EV_ACKED
 } ev_type;
 
 typedef struct ev {
@@ -121,8 +122,14 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   record(r, (ev){.type = EV_CLOSED, .code = code, .by_peer = by_peer});
 }
 
+static void h_acked(void *ctx, int64_t id) {
+  recorder *r = ctx;
+  if (r->t->ops->queued(r->t, id) != 0) fail_msg("stream_acked with bytes outstanding");
+  record(r, (ev){.type = EV_ACKED, .id = id});
+}
+
 static const moqc_transport_handler k_handler = {
-    h_opened, h_data, h_reset, h_stop, h_stream_closed, h_dgram, h_writable, h_closed,
+    h_opened, h_data, h_reset, h_stop, h_stream_closed, h_dgram, h_writable, h_closed, h_acked,
 };
 
 static size_t count(const recorder *r, ev_type type, int64_t id) {
@@ -726,6 +733,45 @@ static void test_queued_until_acked(void **state) {
   assert_int_equal(count(&f->rc, EV_WRITABLE, INT64_MIN), 1);
 }
 
+/* stream_acked: once per stream, when the ACK of the last byte and the FIN
+ * is back (one RTT after the FIN went out), before stream_closed; never for a
+ * stream that was reset, stopped, or not finished. */
+static void test_stream_acked_once(void **state) {
+  fixture *f = *state;
+  memlink_config cfg = MEMLINK_CONFIG_DEFAULT;
+  cfg.latency_ns = 10 * MS;
+  fx_open(f, &cfg);
+  int64_t a, b, c, d, e;
+  assert_int_equal(x_open(f->c, false, &a), MOQC_OK);
+  assert_int_equal(x_open(f->c, false, &b), MOQC_OK);
+  assert_int_equal(x_open(f->c, false, &c), MOQC_OK);
+  assert_int_equal(x_open(f->c, false, &d), MOQC_OK);
+  assert_int_equal(x_open(f->c, true, &e), MOQC_OK);
+  uint8_t blob[5000] = {0};
+  assert_int_equal(x_write_bytes(f->c, a, blob, 5000, false), MOQC_OK);
+  assert_int_equal(x_write_bytes(f->c, a, NULL, 0, true), MOQC_OK); /* FIN alone */
+  assert_int_equal(x_write_bytes(f->c, b, blob, 100, true), MOQC_OK);
+  assert_int_equal(x_write_bytes(f->c, c, blob, 100, false), MOQC_OK); /* never finished */
+  assert_int_equal(x_write_bytes(f->c, d, blob, 100, true), MOQC_OK);
+  assert_int_equal(x_reset(f->c, d, 7), MOQC_OK); /* reset before the ACK */
+  assert_int_equal(x_write_bytes(f->c, e, "q", 1, true), MOQC_OK); /* bidi: peer half open */
+  run(f, 20 * MS - 1);
+  assert_int_equal(count(&f->rc, EV_ACKED, INT64_MIN), 0); /* ACKs one RTT away */
+  run(f, 1 * MS);
+  assert_int_equal(count(&f->rc, EV_ACKED, a), 1);
+  assert_int_equal(count(&f->rc, EV_ACKED, b), 1);
+  assert_int_equal(count(&f->rc, EV_ACKED, e), 1);
+  assert_int_equal(count(&f->rc, EV_ACKED, INT64_MIN), 3);
+  assert_int_equal(find_ev(&f->rc, EV_ACKED, a)->at, 1000 * MS + 20 * MS);
+  /* Before stream_closed. */
+  assert_true(find_ev(&f->rc, EV_ACKED, b) < find_ev(&f->rc, EV_STREAM_CLOSED, b));
+  run(f, 100 * MS);
+  assert_int_equal(count(&f->rc, EV_ACKED, INT64_MIN), 3); /* never again */
+  assert_int_equal(count(&f->rc, EV_ACKED, c), 0);
+  assert_int_equal(count(&f->rc, EV_ACKED, d), 0);
+  assert_int_equal(f->c->ops->queued(f->c, c), 0);
+}
+
 static void test_invalid_ops(void **state) {
   fixture *f = *state;
   fx_open(f, NULL);
@@ -840,6 +886,7 @@ int main(void) {
       T(test_close_and_closed_ops),
       T(test_release_drops_everything),
       T(test_queued_until_acked),
+      T(test_stream_acked_once),
       T(test_invalid_ops),
       T(test_inject_raw),
       T(test_disconnect),

@@ -115,6 +115,49 @@ static void test_stream_echo(void **state) {
   h_teardown(&fx);
 }
 
+/* stream_acked: exactly once per finished send half, once the peer has
+ * acknowledged every byte and the FIN, before stream_closed; a FIN sent alone
+ * after the data counts; never for a reset or unfinished half. */
+static void test_stream_acked(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  h_server(&fx, NULL, NULL, 0, NULL);
+  h_establish(&fx, "127.0.0.1", NULL);
+  fx.s.echo = true;
+  fx.s.store = false;
+  moqc_transport *c = fx.c.t;
+  int64_t a, b, bi, r, u;
+  assert_int_equal(c->ops->open_stream(c, false, &a), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, false, &b), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, true, &bi), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, false, &r), MOQC_OK);
+  assert_int_equal(c->ops->open_stream(c, false, &u), MOQC_OK);
+  h_write_pattern(c, a, 0, 300 * 1000, 16 * 1024, true); /* FIN on the last bytes */
+  h_write_pattern(c, b, 0, 2000, 1000, false);
+  h_write_pattern(c, bi, 0, 5000, 5000, true);
+  h_write_pattern(c, r, 0, 1000, 1000, false);
+  h_write_pattern(c, u, 0, 1000, 1000, false); /* never finished */
+  h_stream *sa = h_find(&fx.c, a), *sb = h_find(&fx.c, b), *sbi = h_find(&fx.c, bi);
+  h_stream *sr = h_find(&fx.c, r), *su = h_find(&fx.c, u);
+  assert_true(H_RUN_UNTIL(&fx, c->ops->queued(c, b) == 0, 5000));
+  assert_int_equal(sb->acked, 0); /* all data acknowledged, but no FIN yet */
+  assert_int_equal(c->ops->reset(c, r, 9), MOQC_OK);
+  h_write_pattern(c, b, 2000, 0, 1, true); /* a bare FIN */
+  assert_true(H_RUN_UNTIL(&fx, sa->closed && sb->closed && sbi->closed && sr->closed, 5000));
+  assert_int_equal(sa->acked, 1);
+  assert_int_equal(sb->acked, 1);
+  assert_int_equal(sbi->acked, 1);
+  assert_false(sa->acked_early || sb->acked_early || sbi->acked_early);
+  assert_int_equal(sr->acked, 0);
+  /* The server's echo half of bi was finished too: acked on its side. */
+  assert_true(H_RUN_UNTIL(&fx, h_find(&fx.s, bi)->acked == 1, 5000));
+  uv_run(&fx.loop, UV_RUN_NOWAIT);
+  assert_int_equal(su->acked, 0);
+  assert_int_equal(sa->acked + sb->acked + sbi->acked, 3);
+  h_teardown(&fx);
+}
+
 /* 100 uni streams written at once, interleaved by the scheduler. */
 static void test_streams_100_parallel(void **state) {
   (void)state;
@@ -192,6 +235,7 @@ int main(void) {
       cmocka_unit_test(test_alpn_client_preference),
       cmocka_unit_test(test_wrong_alpn_refused),
       cmocka_unit_test(test_stream_echo),
+      cmocka_unit_test(test_stream_acked),
       cmocka_unit_test(test_streams_100_parallel),
       cmocka_unit_test(test_transfer_64mb),
   };

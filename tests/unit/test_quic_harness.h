@@ -34,6 +34,8 @@ typedef struct h_stream {
   size_t len, cap;
   uint64_t total; /* bytes received (also when not stored) */
   bool opened, fin, reset, stopped, closed;
+  unsigned acked;            /* stream_acked calls */
+  bool acked_early;          /* stream_acked with bytes still queued, or after closed */
   uint64_t reset_code, stop_code;
   bool verify_pattern; /* check bytes against h_pattern() instead of storing */
   bool pattern_ok;
@@ -151,6 +153,14 @@ static inline void h_on_closed_stream(void *ctx, int64_t id) {
   if (s) s->closed = true;
 }
 
+static inline void h_on_acked(void *ctx, int64_t id) {
+  h_peer *p = ctx;
+  h_stream *s = h_find(p, id);
+  if (!s) return;
+  if (s->closed || p->t->ops->queued(p->t, id) != 0) s->acked_early = true;
+  s->acked++;
+}
+
 static inline void h_on_dgram(void *ctx, const uint8_t *d, size_t n) {
   h_peer *p = ctx;
   p->dgrams++;
@@ -178,6 +188,7 @@ static const moqc_transport_handler h_handler = {
     .datagram = h_on_dgram,
     .writable = h_on_writable,
     .closed = h_on_closed,
+    .stream_acked = h_on_acked,
 };
 
 static inline void h_on_connection(void *ctx, moqc_transport *t) {

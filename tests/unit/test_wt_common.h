@@ -32,6 +32,8 @@ typedef struct rstream {
   uint8_t buf[16384];
   size_t len;
   bool opened, fin, reset, stopped, closed;
+  unsigned acked;  /* stream_acked calls */
+  bool closed_before_acked;
   uint64_t reset_code, stop_code;
   unsigned calls; /* stream_data calls */
 } rstream;
@@ -92,6 +94,11 @@ static inline void h_stop(void *ctx, int64_t id, uint64_t code) {
   s->stop_code = code;
 }
 static inline void h_closed_stream(void *ctx, int64_t id) { rs_get(ctx, id)->closed = true; }
+static inline void h_acked(void *ctx, int64_t id) {
+  rstream *s = rs_get(ctx, id);
+  if (s->closed) s->closed_before_acked = true;
+  s->acked++;
+}
 static inline void h_dg(void *ctx, const uint8_t *p, size_t len) {
   rec *r = ctx;
   assert_true(len <= sizeof r->dg);
@@ -113,7 +120,7 @@ static inline void h_closed(void *ctx, uint64_t code, const char *reason, bool b
 }
 
 static const moqc_transport_handler k_rec_handler = {
-    h_opened, h_data, h_reset, h_stop, h_closed_stream, h_dg, h_writable, h_closed,
+    h_opened, h_data, h_reset, h_stop, h_closed_stream, h_dg, h_writable, h_closed, h_acked,
 };
 
 /* ---- applications ------------------------------------------------------------------------ */

@@ -154,6 +154,18 @@ static void exchange(fx *f) {
   assert_true(cb->closed && sb->closed && cu->closed);
   assert_true(rs_find(&f->s.r, uid)->closed);
   assert_int_equal(s->ops->queued(s, -1), 0);
+  /* stream_acked: once per finished send half (prefix included), before
+   * stream_closed, and only for the session's own streams. */
+  assert_int_equal(rs_find(&f->s.r, uid)->acked, 1);
+  assert_false(rs_find(&f->s.r, uid)->closed_before_acked);
+  assert_int_equal(sb->acked, 1);
+  assert_int_equal(cb->acked, 1);
+  assert_false(cb->closed_before_acked);
+  assert_int_equal(cu->acked, 0); /* the peer's uni: nothing sent by us */
+  unsigned total = 0;
+  for (size_t i = 0; i < f->s.r.ns; i++) total += f->s.r.s[i].acked;
+  for (size_t i = 0; i < f->c.r.ns; i++) total += f->c.r.s[i].acked;
+  assert_int_equal(total, 3); /* no control / QPACK / CONNECT stream */
 }
 
 static void test_bidi_uni_datagram(void **state) {

@@ -9,7 +9,8 @@
  * Only then is the broadcast finished (ANNOUNCE ended) and the connection
  * closed, so subscribers see a clean end rather than a dropped publisher. If
  * the drain time runs out we warn (what was not delivered) and still end
- * cleanly.
+ * cleanly. The wait is driven by the session's `idle` event
+ * (moqc_session_set_events), not by polling its statistics.
  *
  * --wait-subscriber: stdin is read only once the relay subscribed; if nobody
  * does within its bound, the broadcast is ended cleanly and we exit 1. */
@@ -22,7 +23,6 @@
 #include "common/tool_util.h"
 
 #define LINE_MAX_BYTES ((size_t)16 << 20)
-#define POLL_MS 20
 #define ANNOUNCE_GRACE_MS 150
 /* How long "subscribed once, nobody subscribed now" must hold before the drain
  * gives up on delivery: rides over a relay that cancels and re-subscribes. */
@@ -57,7 +57,7 @@ typedef struct pub_state {
 
   bool input_started;
   int phase;
-  uv_timer_t timer; /* --wait-subscriber bound / drain polling / grace */
+  uv_timer_t timer; /* --wait-subscriber bound / drain deadline / grace */
   uint64_t drain_deadline;
   uint64_t unsubscribed_since; /* drain: when nobody subscribed any more (0: not so) */
   int exit_code;               /* after the grace */
@@ -240,14 +240,44 @@ static void finish_broadcast(pub_state *s) {
 /* Delivered: the relay subscribed, every group stream we created was sent
  * completely (FIN acknowledged) at least once, and no subscription or group is
  * still in flight. (A relay may subscribe, cancel and subscribe again, e.g.
- * lite-05 TRACK then SUBSCRIBE, so one ended subscription is not enough.) */
-static void on_drain_poll(uv_timer_t *t) {
-  pub_state *s = t->data;
+ * lite-05 TRACK then SUBSCRIBE, so one ended subscription is not enough.)
+ *
+ * Event-driven: checked when the drain starts, on the session's `idle` event
+ * (nothing served, nothing in flight), and on one timer armed for the next
+ * deadline that matters (the --drain bound, or the end of the "nobody
+ * subscribed any more" settle time). No polling. */
+static void drain_check(pub_state *s);
+
+static void on_drain_timer(uv_timer_t *t) { drain_check(t->data); }
+
+static void on_session_idle(void *ctx, moqc_session *sess) {
+  (void)sess;
+  pub_state *s = ctx;
+  if (s->phase == PH_DRAIN) drain_check(s);
+}
+
+static const moqc_session_events k_drain_events = {.idle = on_session_idle};
+
+/* The track's demand changed (a subscriber came or went). */
+static void on_drain_demand(void *arg) {
+  pub_state *s = arg;
+  if (s->phase == PH_DRAIN) drain_check(s);
+}
+
+static void drain_arm(pub_state *s, uint64_t now) {
+  uint64_t due = s->drain_deadline;
+  if (s->unsubscribed_since && s->unsubscribed_since + UNSUBSCRIBED_SETTLE_MS < due)
+    due = s->unsubscribed_since + UNSUBSCRIBED_SETTLE_MS;
+  uv_timer_start(&s->timer, on_drain_timer, due > now ? due - now : 0, 0);
+}
+
+static void drain_check(pub_state *s) {
   cli *c = s->c;
+  if (s->phase != PH_DRAIN) return;
   moqc_session *sess = cli_session(c);
   if (!sess) return; /* on_closed reports it */
   moqc_session_stats st = moqc_session_get_stats(sess);
-  bool idle = st.serving == 0 && st.groups_in_flight == 0;
+  bool idle = moqc_session_is_idle(sess);
   if (idle && (s->groups == 0 || (st.subscribes_served > 0 && st.groups_sent >= s->groups))) {
     finish_broadcast(s);
     return;
@@ -273,7 +303,10 @@ static void on_drain_poll(uv_timer_t *t) {
   } else {
     s->unsubscribed_since = 0;
   }
-  if (now < s->drain_deadline) return;
+  if (now < s->drain_deadline) {
+    drain_arm(s, now);
+    return;
+  }
   if (st.subscribes_served == 0)
     moqc_log(MOQC_LOG_WARN, "nobody subscribed within %llu ms: %llu frame(s) not delivered",
              (unsigned long long)(c->drain_ns / 1000000), (unsigned long long)s->frames);
@@ -301,7 +334,10 @@ static void pub_eof(pub_state *s) {
   moqc_log(MOQC_LOG_INFO, "end of input after %llu frame(s); waiting for delivery",
            (unsigned long long)s->frames);
   s->drain_deadline = uv_now(&s->c->loop) + s->c->drain_ns / 1000000;
-  uv_timer_start(&s->timer, on_drain_poll, 0, POLL_MS);
+  moqc_session *sess = cli_session(s->c);
+  if (sess) moqc_session_set_events(sess, &k_drain_events, s);
+  moqc_track_producer_set_waker(s->tp, on_drain_demand, s);
+  drain_check(s);
 }
 
 /* ---- command ------------------------------------------------------------------------- */
@@ -403,6 +439,8 @@ static void pub_stop(cli *c) {
   if (!s) return;
   c->state = NULL;
   s->phase = PH_DONE;
+  moqc_session *sess = cli_session(c);
+  if (sess) moqc_session_set_events(sess, NULL, NULL); /* s goes away */
   pub_close_input(s);
   if (s->gp) moqc_group_producer_del(s->gp);
   s->gp = NULL;
