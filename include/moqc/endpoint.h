@@ -101,6 +101,8 @@ typedef struct moqc_server_config {
   /* Optional: a session's debug diagnostics (moqc_session_config.on_debug). */
   void (*on_debug)(void *ctx, moqc_session *s, const char *msg);
   void *ctx;
+  /* Optional: library diagnostics (the QUIC layer's trace, include/moqc/log.h). */
+  moqc_logger log;
 } moqc_server_config;
 
 /* Bind and serve. MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_IO (e.g. port in use; msg
@@ -143,6 +145,7 @@ typedef struct moqc_client_config {
   /* Optional: the established session ended. */
   void (*on_closed)(void *ctx, moqc_client *c, uint64_t code, const char *reason, bool by_peer);
   void *ctx;
+  moqc_logger log; /* optional, as in moqc_server_config */
 } moqc_client_config;
 
 /* Start connecting. MOQC_OK (on_connected follows, never from inside this

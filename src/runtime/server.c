@@ -200,6 +200,7 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
       .limits = cfg->limits,
       .on_connection = quic_on_connection,
       .ctx = s,
+      .log = cfg->log,
   };
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {

@@ -235,6 +235,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .on_closed = on_closed,
       .on_debug = on_debug,
       .ctx = r,
+      .log = moqc_tool_logger(),
   };
   char msg[256] = "";
   int rv = moqc_server_new(&sc, &r->server, msg, sizeof msg);
