@@ -85,7 +85,7 @@ log "building release binaries in $BUILD"
 if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOQC_BUILD_TESTS=OFF \
          > "$OUT/build.log" 2>&1 &&
        cmake --build "$BUILD" -j"$(nproc)" --target moqc-relay moqc_bench bench_quic \
-         bench_udpfwd bench_rtmp_sub bench_nats >> "$OUT/build.log" 2>&1; }; then
+         udpfwd bench_rtmp_sub bench_nats >> "$OUT/build.log" 2>&1; }; then
   tail -30 "$OUT/build.log"; log "build failed"; exit 1
 fi
 RELAY=$BUILD/moqc-relay
@@ -263,7 +263,7 @@ if want s3; then
   for n in 10 100 500; do
     log "s3 lossy: 1 Mbit/s video -> $n subscribers through a 2% loss forwarder"
     relay_start s3l_$n && {
-      "$BUILD/bench_udpfwd" --to 127.0.0.1:$RPORT --drop 0.02 --seed 6 --max-seconds 300 \
+      "$BUILD/udpfwd" --to 127.0.0.1:$RPORT --drop 0.02 --seed 6 --max-seconds 300 \
         > "$OUT/s3l_$n.fwd.out" 2> "$OUT/s3l_$n.fwd.err" &
       FWD=$!; reg $FWD
       for i in $(seq 30); do grep -q '^port' "$OUT/s3l_$n.fwd.out" && break; sleep 0.1; done
