@@ -264,7 +264,7 @@ if want s3; then
   for n in 10 100 500; do
     log "s3 lossy: 1 Mbit/s video -> $n subscribers through a 2% loss forwarder"
     relay_start s3l_$n && {
-      "$BUILD/bench_udpfwd" --to 127.0.0.1:$RPORT --drop 0.02 --seed 6 --max-seconds 300 \
+      "$BUILD/udpfwd" --to 127.0.0.1:$RPORT --drop 0.02 --seed 6 --max-seconds 300 \
         > "$OUT/s3l_$n.fwd.out" 2> "$OUT/s3l_$n.fwd.err" &
       FWD=$!; reg $FWD
       for i in $(seq 30); do grep -q '^port' "$OUT/s3l_$n.fwd.out" && break; sleep 0.1; done

@@ -94,13 +94,17 @@ typedef struct moqc_server_config {
   /* Optional, WebTransport only: vet the CONNECT path before any session
    * exists. Return 200 to continue or an HTTP status (401/403/404) to refuse. */
   uint16_t (*on_connect)(void *ctx, const char *path);
-  /* Required: call moqc_server_accept or moqc_server_reject (now or later). */
+  /* Required: call moqc_server_accept(_ud) or moqc_server_reject (now or later). */
   void (*on_request)(void *ctx, moqc_server_request *req);
-  /* Optional: a session ended; it is freed after this returns. */
-  void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer);
+  /* Optional: a session ended; it is freed after this returns. session_ud is
+   * what moqc_server_accept_ud attached (NULL if it was never accepted). */
+  void (*on_closed)(void *ctx, moqc_session *s, void *session_ud, uint64_t code,
+                    const char *reason, bool by_peer);
   /* Optional: a session's debug diagnostics (moqc_session_config.on_debug). */
-  void (*on_debug)(void *ctx, moqc_session *s, const char *msg);
+  void (*on_debug)(void *ctx, moqc_session *s, void *session_ud, const char *msg);
   void *ctx;
+  /* Optional: library diagnostics (the QUIC layer's trace, include/moqc/log.h). */
+  moqc_logger log;
 } moqc_server_config;
 
 /* Bind and serve. MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_IO (e.g. port in use; msg
@@ -114,6 +118,16 @@ MOQC_API size_t moqc_server_sessions(const moqc_server *s);
  * NULL; both referenced). */
 MOQC_API int moqc_server_accept(moqc_server_request *req, moqc_origin *publish,
                                 moqc_origin *subscribe);
+/* Accept and attach per-session user data: on_closed and on_debug get it back
+ * for this session (no lookup by session pointer needed), as does
+ * moqc_server_session_ud. The server never dereferences it; the application
+ * owns it and may free it in on_closed. On failure nothing is attached.
+ * Returns what moqc_server_accept returns. */
+MOQC_API int moqc_server_accept_ud(moqc_server_request *req, moqc_origin *publish,
+                                   moqc_origin *subscribe, void *session_ud);
+/* The user data attached to s by moqc_server_accept_ud, NULL if none or if s
+ * is not a live session of srv. Linear in the number of sessions. */
+MOQC_API void *moqc_server_session_ud(const moqc_server *srv, const moqc_session *s);
 MOQC_API int moqc_server_reject(moqc_server_request *req, uint64_t code, const char *reason);
 /* Close every session with code/reason (e.g. on SIGTERM); the server keeps
  * its socket until deleted. */
@@ -143,6 +157,7 @@ typedef struct moqc_client_config {
   /* Optional: the established session ended. */
   void (*on_closed)(void *ctx, moqc_client *c, uint64_t code, const char *reason, bool by_peer);
   void *ctx;
+  moqc_logger log; /* optional, as in moqc_server_config */
 } moqc_client_config;
 
 /* Start connecting. MOQC_OK (on_connected follows, never from inside this

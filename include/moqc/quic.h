@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "moqc/export.h"
+#include "moqc/log.h"
 #include "moqc/transport.h"
 
 #ifdef __cplusplus
@@ -160,6 +161,9 @@ typedef struct moqc_quic_server_config {
   moqc_quic_limits limits;
   moqc_quic_on_connection on_connection; /* required */
   void *ctx;
+  /* Optional diagnostics: at MOQC_LOG_TRACE, ngtcp2's per-packet debug log of
+   * every connection ("quic" subsystem). Zeroed = nothing is logged. */
+  moqc_logger log;
 } moqc_quic_server_config;
 
 /* Bind and start serving. Returns MOQC_OK, MOQC_ERR_INVAL (bad config),
@@ -204,6 +208,7 @@ typedef struct moqc_quic_client_config {
   size_t alpn_count;
   moqc_quic_tls_client tls;
   moqc_quic_limits limits;
+  moqc_logger log; /* optional, as in moqc_quic_server_config */
 } moqc_quic_client_config;
 
 /* A pending connect. */

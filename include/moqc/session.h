@@ -276,6 +276,10 @@ typedef struct moqc_session_stats {
   uint64_t remote_tracks;     /* tracks we receive from the peer */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
+/* acc += s, field by field, for every field (counters and current values
+ * alike: the sum over sessions). Every field of moqc_session_stats is a
+ * uint64_t, so a field added later is summed too. Pure; any thread. */
+MOQC_API void moqc_session_stats_add(moqc_session_stats *acc, const moqc_session_stats *s);
 
 #ifdef __cplusplus
 }

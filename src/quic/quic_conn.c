@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 #include "moqc/error.h"
 #include "quic/quic_int.h"
@@ -450,13 +451,13 @@ static int cb_recv_datagram(ngtcp2_conn *nc, uint32_t flags, const uint8_t *data
   return 0;
 }
 
+/* ngtcp2's debug log (installed only when the endpoint's logger takes TRACE). */
 __attribute__((format(printf, 2, 3))) static void log_cb(void *ud, const char *fmt, ...) {
-  (void)ud;
+  const quic_conn *c = ud;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  moqc__logv(&c->ep->log, MOQC_LOG_TRACE, "quic", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 static const ngtcp2_callbacks k_callbacks = {
@@ -532,7 +533,7 @@ static void fill_settings(const quic_conn *c, ngtcp2_settings *st, ngtcp2_transp
   st->max_window = l->max_window;
   st->max_stream_window = l->max_stream_window;
   st->handshake_timeout = l->handshake_timeout_ns;
-  if (getenv("MOQC_QUIC_LOG")) st->log_printf = log_cb;
+  if (moqc__log_enabled(&ep->log, MOQC_LOG_TRACE)) st->log_printf = log_cb;
   ngtcp2_transport_params_default(p);
   p->initial_max_streams_bidi = l->max_streams_bidi;
   p->initial_max_streams_uni = l->max_streams_uni;

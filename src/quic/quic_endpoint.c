@@ -365,6 +365,7 @@ int moqc_quic_server_new(uv_loop_t *loop, const moqc_quic_server_config *cfg,
   ep->cert = moqc_cert_ref(cfg->cert);
   ep->on_connection = cfg->on_connection;
   ep->ctx = cfg->ctx;
+  ep->log = cfg->log;
   rc = ep_start(ep, &sa, sl);
   if (rc != MOQC_OK) {
     ep_fail_start(ep);
@@ -402,6 +403,7 @@ struct moqc_quic_dial {
   moqc_tls_client *tlsc; /* until handed to the connection */
   moqc_tls_alpn alpn;
   moqc_quic_limits limits;
+  moqc_logger log;
   uint16_t port;
   quic_conn *conn;
 };
@@ -431,6 +433,7 @@ void moqc_quic_dial_done(moqc_quic_dial *d, int err, const char *msg, quic_conn 
 static int dial_start(moqc_quic_dial *d, const moqc_sockaddr *sa, socklen_t len) {
   quic_ep *ep = ep_new(d->loop, false, &d->limits);
   if (!ep) return MOQC_ERR_NOMEM;
+  ep->log = d->log;
   moqc_sockaddr any;
   memset(&any, 0, sizeof any);
   any.sa.sa_family = sa->sa.sa_family;
@@ -498,6 +501,7 @@ int moqc_quic_connect(uv_loop_t *loop, const moqc_quic_client_config *cfg, moqc_
   d->ctx = ctx;
   d->port = cfg->port;
   d->limits = cfg->limits;
+  d->log = cfg->log;
   d->gai.data = d;
   int rc = moqc_tls_alpn_init(&d->alpn, cfg->alpn, cfg->alpn_count);
   if (rc == MOQC_OK) {

@@ -80,6 +80,7 @@ struct moqc_quic_server {
   quic_lim lim;
   moqc_quic_on_connection on_connection;
   void *ctx;
+  moqc_logger log;     /* diagnostics (ngtcp2 trace); zeroed = none */
   /* connections */
   moqc_qcidmap cids;
   quic_conn *conns;    /* every conn with live I/O state (doubly linked) */

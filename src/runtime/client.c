@@ -159,6 +159,7 @@ static int dial(moqc_client *c) {
       .alpn_count = c->url.kind == MOQC_URL_QUIC ? c->cfg.n_versions : 1,
       .tls = c->cfg.tls,
       .limits = c->cfg.limits,
+      .log = c->cfg.log,
   };
   if (c->pin[0]) qc.tls.pin_sha256 = c->pin;
   c->pending++;

@@ -1,5 +1,6 @@
 /* moqc_server: one UDP port, raw QUIC + WebTransport, a moq-lite session per
  * client, and the application deciding on each request. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct srv_conn {
   char path[2048];
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   bool webtransport;
+  void *ud;         /* moqc_server_accept_ud's user data */
   bool in_new;      /* inside moqc_session_new: on_closed must not free yet */
   bool closed_early;/* the session ended while in_new */
   srv_conn *prev, *next;
@@ -65,7 +67,8 @@ static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const c
                            bool by_peer) {
   srv_conn *c = ctx;
   moqc_server *s = c->srv;
-  if (s->cfg.on_closed) s->cfg.on_closed(s->cfg.ctx, sess, code, reason, by_peer);
+  if (s->cfg.on_closed) s->cfg.on_closed(s->cfg.ctx, sess, c->ud, code, reason, by_peer);
+  c->ud = NULL; /* the application may have freed it */
   if (c->in_new) { /* freed by start_session once moqc_session_new returns */
     c->closed_early = true;
     return;
@@ -77,7 +80,7 @@ static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const c
 
 static void sess_on_debug(void *ctx, moqc_session *sess, const char *msg) {
   srv_conn *c = ctx;
-  if (c->srv->cfg.on_debug) c->srv->cfg.on_debug(c->srv->cfg.ctx, sess, msg);
+  if (c->srv->cfg.on_debug) c->srv->cfg.on_debug(c->srv->cfg.ctx, sess, c->ud, msg);
 }
 
 /* Bind a moq-lite session to an established transport (raw QUIC or WT). */
@@ -200,6 +203,7 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
       .limits = cfg->limits,
       .on_connection = quic_on_connection,
       .ctx = s,
+      .log = cfg->log,
   };
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {
@@ -221,8 +225,25 @@ static srv_conn *conn_of(moqc_server_request *req) {
 }
 
 int moqc_server_accept(moqc_server_request *req, moqc_origin *publish, moqc_origin *subscribe) {
+  return moqc_server_accept_ud(req, publish, subscribe, NULL);
+}
+
+int moqc_server_accept_ud(moqc_server_request *req, moqc_origin *publish, moqc_origin *subscribe,
+                          void *session_ud) {
   if (!req) return MOQC_ERR_INVAL;
-  return moqc_session_accept(conn_of(req)->session, publish, subscribe);
+  srv_conn *c = conn_of(req);
+  assert(c->session == req->session);
+  c->ud = session_ud; /* before accepting: a callback from inside may want it */
+  int rv = moqc_session_accept(c->session, publish, subscribe);
+  if (rv != MOQC_OK) c->ud = NULL;
+  return rv;
+}
+
+void *moqc_server_session_ud(const moqc_server *srv, const moqc_session *s) {
+  if (!srv || !s) return NULL;
+  for (const srv_conn *c = srv->conns; c; c = c->next)
+    if (c->session == s) return c->ud;
+  return NULL;
 }
 
 int moqc_server_reject(moqc_server_request *req, uint64_t code, const char *reason) {

@@ -210,7 +210,7 @@ it_free_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000)); }
 # them (tests/integration/CMakeLists.txt), else compiled here.
 it_helper() {
   local name=$1 bin
-  for bin in "$IT_BUILD/tests/integration/$name" "$IT_BUILD/$name"; do
+  for bin in "$IT_BUILD/$name" "$IT_BUILD/tests/integration/$name"; do
     [ -x "$bin" ] && { echo "$bin"; return 0; }
   done
   bin=$IT_TMP/$name

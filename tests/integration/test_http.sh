@@ -73,7 +73,8 @@ it_wait cold 15 || it_fail "cold /fetch: curl exited $?"
 it_http /metrics >"$IT_TMP/metrics.txt"
 for m in moqc_relay_connections moqc_relay_connections_total 'moqc_relay_sessions_total{version="moq-lite-05"}' \
   moqc_relay_subscriptions moqc_relay_bytes_in_total moqc_relay_frames_in_total \
-  moqc_relay_groups_out_total moqc_relay_cache_bytes moqc_relay_broadcasts moqc_relay_http_requests_total; do
+  moqc_relay_groups_out_total moqc_relay_cache_bytes moqc_relay_broadcasts moqc_relay_http_requests_total \
+  moqc_relay_datagrams_in_total moqc_relay_datagrams_out_total; do
   grep -qF "$m " "$IT_TMP/metrics.txt" || it_fail "/metrics lacks $m"
 done
 grep -q '^# TYPE moqc_relay_connections gauge' "$IT_TMP/metrics.txt" || it_fail "/metrics lacks TYPE lines"

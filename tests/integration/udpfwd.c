@@ -1,56 +1,65 @@
-/* udpfwd — a lossy UDP forwarder for integration tests (loopback only).
+/* udpfwd — a lossy UDP forwarder (loopback only), the one copy used by the
+ * integration tests (tests/integration/lib.sh IT_LOSSY=1, test_lossy.sh) and
+ * the benchmarks (bench/run.sh s3). After quicly's t/udpfw.c.
  *
- *   udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] [--drop 0.05]
- *          [--reorder 0.05] [--seed N] [--max-seconds 120]
+ *   udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] [--drop 0.02]
+ *          [--reorder 0] [--seed N] [--max-seconds 600]
  *
- * Prints "port N" on stdout once listening. Every client address gets its own
- * upstream socket (so replies find their way back). Each datagram, in either
- * direction, is dropped with probability --drop; otherwise, with probability
- * --reorder it is held back and sent after the next datagram of the same
- * direction (or after 5 ms), i.e. swapped. A seeded xorshift PRNG makes runs
- * repeatable. Exits after --max-seconds, on SIGTERM/SIGINT, printing counters
- * on stderr. Refuses non-loopback addresses. (Idea after quicly's t/udpfw.c.)
+ * Any number of clients (a hash table of client addresses, each with its own
+ * connected upstream socket, so replies find their way back), one epoll loop,
+ * batched recvmmsg/sendmmsg. Every datagram, in either direction, is dropped
+ * with probability --drop; with probability --reorder it is held back and sent
+ * after the next datagram of the same client and direction (or after 5 ms),
+ * i.e. swapped. A seeded xorshift PRNG makes runs repeatable. Prints
+ * "port N" on stdout once listening; counters on stderr at exit (SIGTERM /
+ * SIGINT, or --max-seconds). Refuses non-loopback addresses. IPv4 only.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 256
+#define BATCH 64
+#define PKT_MAX 65536
 #define HOLD_MS 5
+#define MAX_CLIENTS 65536
 
 typedef struct held {
-  int fd; /* -1: empty */
-  struct sockaddr_storage to;
-  socklen_t tolen;
-  uint8_t buf[65536];
-  size_t len;
+  bool full;
   uint64_t since_ms;
+  size_t len;
+  struct sockaddr_in to;
+  uint8_t buf[2048]; /* only packets up to this size are reordered */
 } held;
 
 typedef struct client {
-  struct sockaddr_storage addr;
-  socklen_t len;
-  int up; /* connected to the target */
-  held hold_up;   /* client -> target */
-  held hold_down; /* target -> client */
+  struct sockaddr_in addr;
+  int fd; /* upstream socket, connected to the target */
+  bool used;
+  held up, down;
 } client;
 
 static volatile sig_atomic_t g_stop;
 static uint64_t g_rng = 88172645463325252ull;
-static double g_drop = 0.05, g_reorder = 0.05;
-static uint64_t n_in, n_out, n_drop, n_reorder;
+static double g_drop = 0.02, g_reorder = 0;
+static uint64_t n_in, n_out, n_drop, n_reorder, n_clients;
+static client *g_clients;
+static uint32_t g_cap = 4096; /* hash slots (power of two) */
+static int g_lfd, g_ep;
+static struct sockaddr_in g_target;
 
 static void on_sig(int s) {
   (void)s;
@@ -67,166 +76,177 @@ static double rnd(void) {
 static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len) {
-  char host[128];
-  const char *colon = strrchr(s, ':');
-  if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
-  memcpy(host, s, (size_t)(colon - s));
-  host[colon - s] = 0;
-  char *h = host;
-  if (*h == '[') {
-    h++;
-    h[strlen(h) - 1] = 0;
-  }
-  int port = atoi(colon + 1);
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, h, &v4->sin_addr) == 1) {
-    if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127) return -2;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof *v4;
-    return 0;
-  }
-  if (inet_pton(AF_INET6, h, &v6->sin6_addr) == 1) {
-    if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) return -2;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
-    *len = sizeof *v6;
-    return 0;
-  }
-  return -1;
+static bool parse_addr(const char *s, struct sockaddr_in *a) {
+  char host[64];
+  const char *c = strrchr(s, ':');
+  if (!c || (size_t)(c - s) >= sizeof host) return false;
+  memcpy(host, s, (size_t)(c - s));
+  host[c - s] = 0;
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  a->sin_port = htons((uint16_t)atoi(c + 1));
+  if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return false;
+  return (ntohl(a->sin_addr.s_addr) >> 24) == 127; /* loopback only */
 }
 
-static void send_now(int fd, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *p,
-                     size_t n) {
-  ssize_t r = to ? sendto(fd, p, n, 0, (const struct sockaddr *)to, tolen) : send(fd, p, n, 0);
+static uint32_t hash_addr(const struct sockaddr_in *a) {
+  uint64_t k = ((uint64_t)a->sin_addr.s_addr << 16) ^ a->sin_port;
+  k *= 0x9e3779b97f4a7c15ull;
+  return (uint32_t)(k >> 40);
+}
+
+static client *lookup(const struct sockaddr_in *a, bool create) {
+  uint32_t i = hash_addr(a) & (g_cap - 1);
+  for (uint32_t n = 0; n < g_cap; n++, i = (i + 1) & (g_cap - 1)) {
+    client *c = &g_clients[i];
+    if (!c->used) {
+      if (!create || n_clients >= g_cap / 2) return NULL;
+      c->used = true;
+      c->addr = *a;
+      c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      int big = 4 << 20;
+      setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+      setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+      if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&g_target, sizeof g_target) != 0) {
+        if (c->fd >= 0) close(c->fd);
+        c->used = false;
+        return NULL;
+      }
+      struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i + 1};
+      epoll_ctl(g_ep, EPOLL_CTL_ADD, c->fd, &ev);
+      n_clients++;
+      return c;
+    }
+    if (c->addr.sin_addr.s_addr == a->sin_addr.s_addr && c->addr.sin_port == a->sin_port) return c;
+  }
+  return NULL;
+}
+
+/* Send one datagram: fd connected (to NULL) or the listen socket (to addr). */
+static void out(int fd, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
+  ssize_t r = to ? sendto(fd, p, len, 0, (const struct sockaddr *)to, sizeof *to)
+                 : send(fd, p, len, 0);
   if (r >= 0) n_out++;
 }
 
-static void flush_held(held *h) {
-  if (h->fd < 0) return;
-  send_now(h->fd, h->tolen ? &h->to : NULL, h->tolen, h->buf, h->len);
-  h->fd = -1;
+static void flush_held(int fd, held *h, bool to_client) {
+  if (!h->full) return;
+  h->full = false;
+  out(fd, to_client ? &h->to : NULL, h->buf, h->len);
 }
 
-/* Forward one datagram with loss and reordering. to == NULL: fd is connected. */
-static void forward(held *h, int fd, const struct sockaddr_storage *to, socklen_t tolen,
-                    const uint8_t *p, size_t n) {
+/* Forward with loss and reordering. */
+static void forward(int fd, held *h, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
   n_in++;
   if (rnd() < g_drop) {
     n_drop++;
     return;
   }
-  if (h->fd < 0 && rnd() < g_reorder) {
-    n_reorder++;
-    h->fd = fd;
-    if (to) memcpy(&h->to, to, tolen);
-    h->tolen = to ? tolen : 0;
-    memcpy(h->buf, p, n);
-    h->len = n;
+  if (g_reorder > 0 && !h->full && len <= sizeof h->buf && rnd() < g_reorder) {
+    h->full = true;
+    h->len = len;
     h->since_ms = now_ms();
+    if (to) h->to = *to;
+    memcpy(h->buf, p, len);
+    n_reorder++;
     return;
   }
-  send_now(fd, to, tolen, p, n);
-  flush_held(h); /* the held one goes after: swapped */
+  out(fd, to, p, len);
+  flush_held(fd, h, to != NULL);
 }
 
-static int usage(void) {
-  fprintf(stderr, "usage: udpfwd --to ADDR:PORT [--listen ADDR:PORT] [--drop P] [--reorder P] "
-                  "[--seed N] [--max-seconds S]   (loopback addresses only)\n");
-  return 2;
+static uint8_t g_bufs[BATCH][PKT_MAX];
+
+static void drain_fd(int fd, bool from_clients, client *c) {
+  struct mmsghdr m[BATCH];
+  struct iovec iov[BATCH];
+  struct sockaddr_in from[BATCH];
+  for (int rounds = 0; rounds < 64; rounds++) {
+    for (int i = 0; i < BATCH; i++) {
+      iov[i] = (struct iovec){g_bufs[i], PKT_MAX};
+      m[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i],
+                                     .msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    int n = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return;
+    for (int i = 0; i < n; i++) {
+      if (from_clients) {
+        client *k = lookup(&from[i], true);
+        if (k) forward(k->fd, &k->up, NULL, g_bufs[i], m[i].msg_len);
+      } else {
+        forward(g_lfd, &c->down, &c->addr, g_bufs[i], m[i].msg_len);
+      }
+    }
+    if (n < BATCH) return;
+  }
+}
+
+static void expire_held(void) {
+  uint64_t now = now_ms();
+  for (uint32_t i = 0; i < g_cap; i++) {
+    client *c = &g_clients[i];
+    if (!c->used) continue;
+    if (c->up.full && now - c->up.since_ms >= HOLD_MS) flush_held(c->fd, &c->up, false);
+    if (c->down.full && now - c->down.since_ms >= HOLD_MS) flush_held(g_lfd, &c->down, true);
+  }
 }
 
 int main(int argc, char **argv) {
   const char *listen_s = "127.0.0.1:0", *to_s = NULL;
-  long max_s = 120;
+  double max_s = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--to")) to_s = argv[i + 1];
     else if (!strcmp(argv[i], "--listen")) listen_s = argv[i + 1];
     else if (!strcmp(argv[i], "--drop")) g_drop = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--reorder")) g_reorder = atof(argv[i + 1]);
-    else if (!strcmp(argv[i], "--seed")) g_rng = strtoull(argv[i + 1], NULL, 10) * 2654435761ull + 1;
-    else if (!strcmp(argv[i], "--max-seconds")) max_s = atol(argv[i + 1]);
-    else return usage();
+    else if (!strcmp(argv[i], "--seed")) g_rng = strtoull(argv[i + 1], NULL, 10) | 1;
+    else if (!strcmp(argv[i], "--max-seconds")) max_s = atof(argv[i + 1]);
+    else {
+      fprintf(stderr, "udpfwd: unknown option %s\n", argv[i]);
+      return 2;
+    }
   }
-  if (!to_s || (argc % 2) != 1) return usage();
-  struct sockaddr_storage la, ta;
-  socklen_t ll, tl;
-  if (parse_addr(listen_s, &la, &ll) != 0 || parse_addr(to_s, &ta, &tl) != 0) {
-    fprintf(stderr, "udpfwd: addresses must be numeric loopback ADDR:PORT\n");
+  struct sockaddr_in la;
+  if (!to_s || !parse_addr(to_s, &g_target) || !parse_addr(listen_s, &la)) {
+    fprintf(stderr, "usage: udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] "
+                    "[--drop P] [--reorder P] [--seed N] [--max-seconds S] (loopback only)\n");
     return 2;
   }
-  int lfd = socket(la.ss_family, SOCK_DGRAM, 0);
-  if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, ll) != 0) {
-    fprintf(stderr, "udpfwd: bind %s: %s\n", listen_s, strerror(errno));
+  while (g_cap < MAX_CLIENTS) g_cap *= 2;
+  g_clients = calloc(g_cap, sizeof *g_clients);
+  g_lfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int big = 8 << 20;
+  setsockopt(g_lfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  setsockopt(g_lfd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  socklen_t sl = sizeof la;
+  if (!g_clients || g_lfd < 0 || bind(g_lfd, (struct sockaddr *)&la, sizeof la) != 0 ||
+      getsockname(g_lfd, (struct sockaddr *)&la, &sl) != 0) {
+    perror("udpfwd: bind");
     return 1;
   }
-  struct sockaddr_storage bound;
-  socklen_t bl = sizeof bound;
-  getsockname(lfd, (struct sockaddr *)&bound, &bl);
-  int port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                              : ((struct sockaddr_in6 *)&bound)->sin6_port);
-  printf("port %d\n", port);
-  fflush(stdout);
+  g_ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+  epoll_ctl(g_ep, EPOLL_CTL_ADD, g_lfd, &ev);
   signal(SIGTERM, on_sig);
   signal(SIGINT, on_sig);
-
-  static client clients[MAX_CLIENTS];
-  size_t nc = 0;
-  static uint8_t buf[65536];
-  uint64_t deadline = now_ms() + (uint64_t)max_s * 1000;
-  while (!g_stop && now_ms() < deadline) {
-    struct pollfd pf[MAX_CLIENTS + 1];
-    pf[0] = (struct pollfd){lfd, POLLIN, 0};
-    for (size_t i = 0; i < nc; i++) pf[i + 1] = (struct pollfd){clients[i].up, POLLIN, 0};
-    int pr = poll(pf, nc + 1, HOLD_MS);
-    if (pr < 0 && errno != EINTR) break;
-    uint64_t now = now_ms();
-    for (size_t i = 0; i < nc; i++) { /* release held datagrams that waited long enough */
-      if (clients[i].hold_up.fd >= 0 && now - clients[i].hold_up.since_ms >= HOLD_MS)
-        flush_held(&clients[i].hold_up);
-      if (clients[i].hold_down.fd >= 0 && now - clients[i].hold_down.since_ms >= HOLD_MS)
-        flush_held(&clients[i].hold_down);
+  printf("port %u\n", ntohs(la.sin_port));
+  fflush(stdout);
+  uint64_t t_end = now_ms() + (uint64_t)(max_s * 1000);
+  struct epoll_event evs[256];
+  while (!g_stop && now_ms() < t_end) {
+    int n = epoll_wait(g_ep, evs, 256, g_reorder > 0 ? HOLD_MS : 100);
+    for (int i = 0; i < n; i++) {
+      uint32_t k = evs[i].data.u32;
+      if (k == 0) drain_fd(g_lfd, true, NULL);
+      else drain_fd(g_clients[k - 1].fd, false, &g_clients[k - 1]);
     }
-    if (pr <= 0) continue;
-    if (pf[0].revents & POLLIN) {
-      struct sockaddr_storage from;
-      socklen_t fl = sizeof from;
-      ssize_t n = recvfrom(lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-      if (n >= 0) {
-        client *c = NULL;
-        for (size_t i = 0; i < nc && !c; i++)
-          if (clients[i].len == fl && !memcmp(&clients[i].addr, &from, fl)) c = &clients[i];
-        if (!c && nc < MAX_CLIENTS) {
-          int up = socket(ta.ss_family, SOCK_DGRAM, 0);
-          if (up >= 0 && connect(up, (struct sockaddr *)&ta, tl) == 0) {
-            c = &clients[nc++];
-            memcpy(&c->addr, &from, fl);
-            c->len = fl;
-            c->up = up;
-            c->hold_up.fd = c->hold_down.fd = -1;
-          } else if (up >= 0) {
-            close(up);
-          }
-        }
-        if (c) forward(&c->hold_up, c->up, NULL, 0, buf, (size_t)n);
-      }
-    }
-    for (size_t i = 0; i < nc; i++) {
-      if (!(pf[i + 1].revents & POLLIN)) continue;
-      ssize_t n = recv(clients[i].up, buf, sizeof buf, 0);
-      if (n >= 0) forward(&clients[i].hold_down, lfd, &clients[i].addr, clients[i].len, buf, (size_t)n);
-    }
+    if (g_reorder > 0) expire_held();
   }
-  for (size_t i = 0; i < nc; i++) close(clients[i].up);
-  close(lfd);
-  fprintf(stderr, "udpfwd: %llu in, %llu out, %llu dropped, %llu reordered, %zu client(s)\n",
-          (unsigned long long)n_in, (unsigned long long)n_out, (unsigned long long)n_drop,
-          (unsigned long long)n_reorder, nc);
+  fprintf(stderr, "udpfwd: clients %llu in %llu out %llu dropped %llu reordered %llu\n",
+          (unsigned long long)n_clients, (unsigned long long)n_in, (unsigned long long)n_out,
+          (unsigned long long)n_drop, (unsigned long long)n_reorder);
   return 0;
 }

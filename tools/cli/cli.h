@@ -92,7 +92,7 @@ extern const cli_cmd cli_cmd_clock_publish;
 extern const cli_cmd cli_cmd_clock_subscribe;
 
 /* ---- ordered track reader (subscribe.c) -------------------------------------
- * Reads a track consumer and hands frames over group by group in sequence
+ * moqc_ordered_reader (moqc/ordered.h) with logging and stdout flushing. Reads a track consumer and hands frames over group by group in sequence
  * order, so concurrent group streams print as one ordered sequence of lines:
  * group `start` first (MOQC_GROUP_NONE: whichever arrives first), then each
  * next sequence; a group above a missing one waits at most reorder_ms before

@@ -142,7 +142,7 @@ static int set_version(cli *c, const char *v, char *err, size_t cap) {
 static int set_log_level(cli *c, const char *v, char *err, size_t cap) {
   (void)c;
   int l = moqc_log_parse_level(v);
-  if (l < 0) return bad(err, cap, "log-level", v, "expected error, warn, info or debug");
+  if (l < 0) return bad(err, cap, "log-level", v, "expected error, warn, info, debug or trace");
   moqc_log_set_level(l);
   return 0;
 }
@@ -186,7 +186,7 @@ static const cli_opt k_opts[] = {
      "all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
-    {"log-level", "LEVEL", C_ALL, "error, warn, info or debug [default warn]", set_log_level},
+    {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]", set_log_level},
 };
 
 static void usage(FILE *out) {
@@ -449,6 +449,7 @@ static int run(cli *c) {
         .on_connected = on_connected,
         .on_closed = on_closed,
         .ctx = c,
+        .log = moqc_tool_logger(),
     };
     char msg[512] = "";
     int rv = moqc_client_connect(&cc, &c->client, msg, sizeof msg);

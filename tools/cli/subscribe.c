@@ -1,154 +1,63 @@
 /* `moqc subscribe`, plus two pieces shared with `moqc clock subscribe`: the
- * ordered track reader and the broadcast waiter. */
+ * ordered track reader (a wrapper of moqc_ordered_reader) and the broadcast
+ * waiter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "moqc/error.h"
+#include "moqc/ordered.h"
 #include "moqc/path.h"
 #include "common/tool_util.h"
 
 /* ---- ordered track reader -------------------------------------------------------
- * Groups arrive in any order (one stream each). The reader hands them over in
- * sequence order: it expects `next` (the subscription's start, else the first
- * group seen), and a group above it waits up to the reorder window for the
- * missing ones before the gap is skipped. A group that arrives below `next`
- * (too late) is handed over at once rather than dropped. Once the track ended
- * cleanly nothing else can come, so whatever is held is flushed in order. */
-
-typedef struct rgroup {
-  moqc_group_consumer *gc;
-  uint64_t seq;
-  size_t index; /* frames handed over */
-} rgroup;
+ * The library's moqc_ordered_reader (moqc/ordered.h) does the ordering; this
+ * wrapper adapts its callbacks, logs skipped and lost groups, and flushes stdout
+ * once per loop iteration (a uv_check) rather than once per line. */
 
 struct cli_reader {
-  moqc_track_consumer *tc;
-  rgroup *groups; /* sorted by sequence, except that groups[0] may be "started" */
-  size_t n, cap;
-  uint64_t next;  /* the sequence expected next, MOQC_GROUP_NONE until known */
-  bool head_started;
-  bool track_done;
-  int track_err;
-  bool stopped; /* the frame callback said stop, or the end was reported */
-  bool pumping;
-  bool gap_open; /* waiting for missing groups */
-  uint64_t reorder_ms;
-  uv_timer_t gap_timer;
+  moqc_ordered_reader *rd;
+  uv_check_t flush;
+  bool dirty;
   cli_reader_frame_fn on_frame;
   cli_reader_end_fn on_end;
   void *ctx;
 };
 
-static void reader_pump(cli_reader *r);
-static void reader_wake(void *arg) { reader_pump(arg); }
-
-static int reader_insert(cli_reader *r, moqc_group_consumer *gc) {
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 16;
-    rgroup *g = realloc(r->groups, cap * sizeof *g);
-    if (!g) return -1;
-    r->groups = g;
-    r->cap = cap;
-  }
-  uint64_t seq = moqc_group_consumer_sequence(gc);
-  size_t at = r->head_started ? 1 : 0; /* never in front of a group being printed */
-  while (at < r->n && r->groups[at].seq <= seq) at++;
-  memmove(&r->groups[at + 1], &r->groups[at], (r->n - at) * sizeof *r->groups);
-  r->groups[at] = (rgroup){gc, seq, 0};
-  r->n++;
-  if (r->next == MOQC_GROUP_NONE) r->next = seq;
-  moqc_group_consumer_set_waker(gc, reader_wake, r);
-  return 0;
+static bool reader_frame(void *ctx, uint64_t group, size_t index, const moqc_frame *f) {
+  cli_reader *r = ctx;
+  r->dirty = true;
+  return r->on_frame(r->ctx, group, index, moqc_slice_ptr(&f->payload), f->payload.len);
 }
 
-static void reader_pop(cli_reader *r) {
-  uint64_t seq = r->groups[0].seq;
-  if (seq >= r->next || r->next == MOQC_GROUP_NONE) r->next = seq + 1;
-  moqc_group_consumer_del(r->groups[0].gc);
-  memmove(&r->groups[0], &r->groups[1], (r->n - 1) * sizeof *r->groups);
-  r->n--;
-  r->head_started = false;
-}
-
-/* Hand over the head group's frames; true once it is done. */
-static bool reader_head(cli_reader *r) {
-  rgroup *h = &r->groups[0];
-  moqc_frame f;
-  int rv;
-  while ((rv = moqc_group_consumer_read_frame(h->gc, &f)) == MOQC_OK) {
-    r->head_started = true;
-    bool more = r->on_frame(r->ctx, h->seq, h->index++, moqc_slice_ptr(&f.payload), f.payload.len);
-    moqc_slice_release(&f.payload);
-    if (!more) {
-      r->stopped = true;
-      return false;
-    }
-  }
-  if (rv == MOQC_ERR_AGAIN) return false;
-  if (rv != MOQC_ERR_CLOSED)
-    moqc_log(MOQC_LOG_WARN, "group %llu lost after %zu frame(s): %s (%s)",
-             (unsigned long long)h->seq, h->index, moqc_err_str(rv),
-             moqc_code_str(moqc_group_consumer_code(h->gc)));
-  return true;
-}
-
-static void on_gap(uv_timer_t *t) {
-  cli_reader *r = t->data;
-  r->gap_open = false;
-  if (r->stopped || r->n == 0 || r->groups[0].seq <= r->next) return;
-  moqc_log(MOQC_LOG_WARN, "groups %llu..%llu missing after %llu ms: skipped",
-           (unsigned long long)r->next, (unsigned long long)(r->groups[0].seq - 1),
-           (unsigned long long)r->reorder_ms);
-  r->next = r->groups[0].seq;
-  reader_pump(r);
-}
-
-/* May the head group be handed over now? */
-static bool head_ready(cli_reader *r) {
-  const rgroup *h = &r->groups[0];
-  if (r->head_started || h->seq <= r->next) return true;
-  if (r->track_done && r->track_err == MOQC_ERR_CLOSED) { /* nothing else comes */
-    moqc_log(MOQC_LOG_WARN, "groups %llu..%llu never arrived", (unsigned long long)r->next,
-             (unsigned long long)(h->seq - 1));
-    r->next = h->seq;
-    return true;
-  }
-  if (!r->gap_open) {
-    r->gap_open = true;
-    uv_timer_start(&r->gap_timer, on_gap, r->reorder_ms, 0);
-  }
-  return false;
-}
-
-static void reader_pump(cli_reader *r) {
-  if (r->stopped || r->pumping) return;
-  r->pumping = true;
-  moqc_group_consumer *gc;
-  int rv = MOQC_ERR_AGAIN;
-  while (!r->track_done && (rv = moqc_track_consumer_recv_group(r->tc, &gc)) == MOQC_OK) {
-    if (reader_insert(r, gc) != 0) {
-      moqc_group_consumer_del(gc);
-      rv = MOQC_ERR_NOMEM;
-      break;
-    }
-  }
-  if (!r->track_done && rv != MOQC_ERR_AGAIN) {
-    r->track_done = true;
-    r->track_err = rv;
-  }
-  while (!r->stopped && r->n > 0 && head_ready(r) && reader_head(r)) reader_pop(r);
-  if (r->n == 0 || r->groups[0].seq <= r->next) {
-    uv_timer_stop(&r->gap_timer);
-    r->gap_open = false;
-  }
+static void reader_end(void *ctx, int err, uint64_t code) {
+  cli_reader *r = ctx;
   fflush(stdout);
-  r->pumping = false;
-  if (!r->stopped && r->track_done && (r->n == 0 || r->track_err != MOQC_ERR_CLOSED)) {
-    r->stopped = true;
-    r->on_end(r->ctx, r->track_err, moqc_track_consumer_code(r->tc));
+  r->on_end(r->ctx, err, code);
+}
+
+static void reader_event(void *ctx, const moqc_ordered_event *ev) {
+  (void)ctx;
+  unsigned long long lo = ev->lo, hi = ev->hi;
+  switch (ev->kind) {
+  case MOQC_ORDERED_SKIPPED:
+    moqc_log(MOQC_LOG_WARN, "groups %llu..%llu missing after %llu ms: skipped", lo, hi,
+             (unsigned long long)ev->waited_ms);
+    break;
+  case MOQC_ORDERED_NEVER: moqc_log(MOQC_LOG_WARN, "groups %llu..%llu never arrived", lo, hi); break;
+  case MOQC_ORDERED_GROUP_LOST:
+    moqc_log(MOQC_LOG_WARN, "group %llu lost after %zu frame(s): %s (%s)", lo, ev->frames,
+             moqc_err_str(ev->err), moqc_code_str(ev->code));
+    break;
   }
+}
+
+static void reader_flush(uv_check_t *h) {
+  cli_reader *r = h->data;
+  if (!r->dirty) return;
+  r->dirty = false;
+  fflush(stdout);
 }
 
 cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t start,
@@ -159,15 +68,19 @@ cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t st
     moqc_track_consumer_del(tc);
     return NULL;
   }
-  r->tc = tc;
-  r->next = start;
-  r->reorder_ms = reorder_ms;
   r->on_frame = on_frame;
   r->on_end = on_end;
   r->ctx = ctx;
-  uv_timer_init(loop, &r->gap_timer);
-  r->gap_timer.data = r;
-  moqc_track_consumer_set_waker(tc, reader_wake, r); /* fires at once if data is there */
+  moqc_ordered_config oc = {.start = start, .reorder_ms = reorder_ms, .on_frame = reader_frame,
+                            .on_end = reader_end, .on_event = reader_event, .ctx = r};
+  r->rd = moqc_ordered_reader_new(tc, &oc);
+  if (!r->rd) {
+    free(r);
+    return NULL;
+  }
+  uv_check_init(loop, &r->flush);
+  r->flush.data = r;
+  uv_check_start(&r->flush, reader_flush);
   return r;
 }
 
@@ -175,14 +88,10 @@ static void reader_closed(uv_handle_t *h) { free(h->data); }
 
 void cli_reader_del(cli_reader *r) {
   if (!r) return;
-  for (size_t i = 0; i < r->n; i++) moqc_group_consumer_del(r->groups[i].gc);
-  free(r->groups);
-  r->groups = NULL;
-  r->n = 0;
-  r->stopped = true;
-  moqc_track_consumer_del(r->tc);
-  r->tc = NULL;
-  uv_close((uv_handle_t *)&r->gap_timer, reader_closed);
+  moqc_ordered_reader_del(r->rd);
+  r->rd = NULL;
+  if (r->dirty) fflush(stdout);
+  uv_close((uv_handle_t *)&r->flush, reader_closed);
 }
 
 /* ---- broadcast waiter ------------------------------------------------------------ */

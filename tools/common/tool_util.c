@@ -17,14 +17,13 @@ void moqc_log_init(const char *prog, int level) {
 }
 
 void moqc_log_set_level(int level) { g_level = level; }
-int moqc_log_level(void) { return g_level; }
 const char *moqc_log_prog(void) { return g_prog; }
 bool moqc_log_enabled(int level) { return level <= g_level; }
 
 int moqc_log_parse_level(const char *s) {
   static const struct { const char *name; int level; } k[] = {
       {"error", MOQC_LOG_ERROR}, {"warn", MOQC_LOG_WARN}, {"warning", MOQC_LOG_WARN},
-      {"info", MOQC_LOG_INFO},   {"debug", MOQC_LOG_DEBUG},
+      {"info", MOQC_LOG_INFO},   {"debug", MOQC_LOG_DEBUG}, {"trace", MOQC_LOG_TRACE},
   };
   if (!s) return -1;
   for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
@@ -33,10 +32,10 @@ int moqc_log_parse_level(const char *s) {
 }
 
 void moqc_log(int level, const char *fmt, ...) {
-  static const char *const names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+  static const char *const names[] = {"ERROR", "WARN ", "INFO ", "DEBUG", "TRACE"};
   if (!moqc_log_enabled(level)) return;
   if (level < 0) level = 0;
-  if (level > 3) level = 3;
+  if (level > MOQC_LOG_TRACE) level = MOQC_LOG_TRACE;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -49,6 +48,15 @@ void moqc_log(int level, const char *fmt, ...) {
   fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n", tm.tm_year + 1900,
           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
           names[level], g_prog, msg);
+}
+
+void moqc_tool_log_cb(void *ud, moqc_log_level lvl, const char *subsystem, const char *msg) {
+  (void)ud;
+  moqc_log((int)lvl, "%s: %s", subsystem, msg);
+}
+
+moqc_logger moqc_tool_logger(void) {
+  return (moqc_logger){.fn = moqc_tool_log_cb, .level = (moqc_log_level)g_level};
 }
 
 void moqc_log_flush(void) {

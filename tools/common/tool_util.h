@@ -3,8 +3,9 @@
  * Not part of libmoqc: the static library moqc_tools_common, linked by the
  * tools (and benches that want it), included as "common/tool_util.h".
  *
- *   - logging to stderr with a level (--log-level error|warn|info|debug), one
- *     line per message, "2026-08-22T10:00:00.123Z INFO  relay: message";
+ *   - logging to stderr with a level (--log-level error|warn|info|debug|trace),
+ *     one line per message, "2026-08-22T10:00:00.123Z INFO  relay: message";
+ *     moqc_tool_log_cb routes the library's moqc_logger (moqc/log.h) there;
  *   - parsers for flag values: durations ("500ms", "5s", "2m", "1h", a bare
  *     number is seconds), sizes ("64M", "1G", "4096", K/M/G/T are powers of
  *     1024, an optional trailing "B"/"iB"), "host:port" / "[v6]:port",
@@ -21,22 +22,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-  MOQC_LOG_ERROR = 0,
-  MOQC_LOG_WARN = 1,
-  MOQC_LOG_INFO = 2,
-  MOQC_LOG_DEBUG = 3,
-};
+#include "moqc/log.h" /* the levels: MOQC_LOG_ERROR .. MOQC_LOG_TRACE */
 
 /* Program name printed in log lines and error messages ("moqc-relay"). */
 void moqc_log_init(const char *prog, int level);
 void moqc_log_set_level(int level);
-int moqc_log_level(void);
-/* "error"/"warn"/"warning"/"info"/"debug" (case-insensitive), or -1. */
+/* "error"/"warn"/"warning"/"info"/"debug"/"trace" (case-insensitive), or -1. */
 int moqc_log_parse_level(const char *s);
 bool moqc_log_enabled(int level);
 void moqc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void moqc_log_flush(void);
+/* A moqc_log_fn (ud unused) writing "subsystem: msg" through moqc_log, and a
+ * logger using it at the current level (for the library's configs). */
+void moqc_tool_log_cb(void *ud, moqc_log_level lvl, const char *subsystem, const char *msg);
+moqc_logger moqc_tool_logger(void);
 /* The program name given to moqc_log_init ("moqc" by default). */
 const char *moqc_log_prog(void);
 

@@ -114,7 +114,7 @@ static int set_version(parse_ctx *p, const char *v) {
 
 static int set_log_level(parse_ctx *p, const char *v) {
   int l = moqc_log_parse_level(v);
-  if (l < 0) return bad(p, "log-level", v, "expected error, warn, info or debug");
+  if (l < 0) return bad(p, "log-level", v, "expected error, warn, info, debug or trace");
   p->cfg->log_level = l;
   return 0;
 }
@@ -171,7 +171,7 @@ static const relay_opt k_opts[] = {
      "offer only this version (repeatable or comma-separated): moq-lite-03, moq-lite-04, "
      "moq-lite-05 [default all]",
      set_version},
-    {"log-level", "LEVEL", "error, warn, info or debug [default info]", set_log_level},
+    {"log-level", "LEVEL", "error, warn, info, debug or trace [default info]", set_log_level},
     {"cache-budget", "BYTES", "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
      "unlimited [default 0]", set_cache_budget},
     {"linger", "DURATION",

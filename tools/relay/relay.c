@@ -2,6 +2,7 @@
  * its URL path as both its publish and its subscribe origin, so what others
  * publish under that root is offered, and what it announces lands there. One
  * upstream subscription per track and the cached fan-out come from the model. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,6 @@ struct relay_sess {
 
 #define DRAIN_MS 1500 /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
 
-static relay_sess *find_sess(relay *r, const moqc_session *s) {
-  for (relay_sess *it = r->sessions; it; it = it->next)
-    if (it->session == s) return it;
-  return NULL;
-}
-
 static void unlink_sess(relay *r, relay_sess *rs) {
   if (rs->prev) rs->prev->next = rs->next;
   else r->sessions = rs->next;
@@ -34,28 +29,12 @@ static void unlink_sess(relay *r, relay_sess *rs) {
   r->n_live--;
 }
 
-static void add_stats(moqc_session_stats *a, const moqc_session_stats *b) {
-  a->streams_opened += b->streams_opened;
-  a->streams_accepted += b->streams_accepted;
-  a->streams_rejected += b->streams_rejected;
-  a->subscribes_served += b->subscribes_served;
-  a->groups_sent += b->groups_sent;
-  a->groups_reset_old += b->groups_reset_old;
-  a->groups_received += b->groups_received;
-  a->frames_received += b->frames_received;
-  a->bytes_received += b->bytes_received;
-  a->announces_received += b->announces_received;
-  a->announces_dropped += b->announces_dropped;
-  a->datagrams_received += b->datagrams_received;
-  a->probes_sent += b->probes_sent;
-}
-
 moqc_session_stats relay_stats(const relay *r, uint64_t *serving_now, uint64_t *remote_tracks) {
   moqc_session_stats t = r->closed_stats;
   uint64_t serving = 0, tracks = 0;
   for (const relay_sess *it = r->sessions; it; it = it->next) {
     moqc_session_stats s = moqc_session_get_stats(it->session);
-    add_stats(&t, &s);
+    moqc_session_stats_add(&t, &s);
     serving += s.serving;
     tracks += s.remote_tracks;
   }
@@ -110,7 +89,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
    * subscribe-only one announces nothing. */
   moqc_origin *pub = req->role == MOQC_SESSION_ROLE_PUBLISHER ? NULL : view;
   moqc_origin *sub = req->role == MOQC_SESSION_ROLE_SUBSCRIBER ? NULL : view;
-  rv = moqc_server_accept(req, pub, sub);
+  rv = moqc_server_accept_ud(req, pub, sub, rs);
   moqc_origin_unref(view);
   if (rv != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "accepting a %s session failed: %s", req->protocol, moqc_err_str(rv));
@@ -132,13 +111,15 @@ static void on_request(void *ctx, moqc_server_request *req) {
            req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "");
 }
 
-static void on_closed(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
+static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const char *reason,
+                      bool by_peer) {
   relay *r = ctx;
-  relay_sess *rs = find_sess(r, s);
+  relay_sess *rs = ud;
   if (code != 0) count_error(r, code);
   if (!rs) return; /* ended before it was accepted */
+  assert(rs->session == s);
   moqc_session_stats st = moqc_session_get_stats(s);
-  add_stats(&r->closed_stats, &st);
+  moqc_session_stats_add(&r->closed_stats, &st);
   r->sessions_closed++;
   moqc_log(code && !r->stopping ? MOQC_LOG_INFO : MOQC_LOG_DEBUG,
            "session %llu closed by %s: code %llu (%s)%s%s", (unsigned long long)rs->id,
@@ -149,10 +130,11 @@ static void on_closed(void *ctx, moqc_session *s, uint64_t code, const char *rea
 }
 
 /* Session diagnostics (why a group was reset as Old, ...), at debug level. */
-static void on_debug(void *ctx, moqc_session *s, const char *msg) {
-  relay *r = ctx;
+static void on_debug(void *ctx, moqc_session *s, void *ud, const char *msg) {
+  (void)ctx;
+  (void)s;
   if (!moqc_log_enabled(MOQC_LOG_DEBUG)) return;
-  relay_sess *rs = find_sess(r, s);
+  const relay_sess *rs = ud;
   moqc_log(MOQC_LOG_DEBUG, "session %llu: %s", rs ? (unsigned long long)rs->id : 0ull, msg);
 }
 
@@ -235,6 +217,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .on_closed = on_closed,
       .on_debug = on_debug,
       .ctx = r,
+      .log = moqc_tool_logger(),
   };
   char msg[256] = "";
   int rv = moqc_server_new(&sc, &r->server, msg, sizeof msg);
