@@ -26,6 +26,7 @@ declare -A pub=(
   [buf.h]=core [clock.h]=core [error.h]=core [export.h]=core [path.h]=core [time.h]=core
   [transport.h]=core [model.h]=model [session.h]=session [quic.h]=quic
   [webtransport.h]=webtransport [http.h]=http1 [runtime.h]=runtime [endpoint.h]=runtime
+  [log.h]=core [ordered.h]=model
 )
 # Documented exceptions, "file:included" (relative to ROOT). None today.
 exceptions=""
