@@ -1,4 +1,4 @@
-/* moqc session — small internal containers (see util.h). */
+/* moqc session — byte builder and hot-path header encoders (see util.h). */
 #include "session/util.h"
 
 #include <string.h>
@@ -7,113 +7,6 @@
 #include "core/lite_wire.h"
 #include "core/mem.h"
 #include "moqc/error.h"
-
-/* ---- hash map ------------------------------------------------------------- */
-
-void hmap_init(hmap *m) {
-  m->b = NULL;
-  m->nb = 0;
-  m->n = 0;
-}
-
-void hmap_free(hmap *m) {
-  moqc_free(m->b);
-  hmap_init(m);
-}
-
-static void hmap_grow(hmap *m) {
-  size_t nb = m->nb * 2;
-  hnode **b = moqc_calloc(nb, sizeof *b);
-  if (!b) return; /* keep the old table: longer chains, still correct */
-  for (size_t i = 0; i < m->nb; i++) {
-    hnode *n = m->b[i];
-    while (n) {
-      hnode *next = n->next;
-      size_t j = (size_t)n->h & (nb - 1);
-      n->next = b[j];
-      b[j] = n;
-      n = next;
-    }
-  }
-  moqc_free(m->b);
-  m->b = b;
-  m->nb = nb;
-}
-
-int hmap_insert(hmap *m, hnode *n, uint64_t h) {
-  if (!m->b) {
-    m->b = moqc_calloc(16, sizeof *m->b);
-    if (!m->b) return MOQC_ERR_NOMEM;
-    m->nb = 16;
-  } else if (m->n >= m->nb * 2 && m->nb < ((size_t)1 << 24)) {
-    hmap_grow(m);
-  }
-  n->h = h;
-  size_t i = (size_t)h & (m->nb - 1);
-  n->next = m->b[i];
-  m->b[i] = n;
-  m->n++;
-  return MOQC_OK;
-}
-
-void hmap_remove(hmap *m, hnode *n) {
-  if (!m->b) return;
-  hnode **pp = &m->b[(size_t)n->h & (m->nb - 1)];
-  while (*pp) {
-    if (*pp == n) {
-      *pp = n->next;
-      n->next = NULL;
-      m->n--;
-      return;
-    }
-    pp = &(*pp)->next;
-  }
-}
-
-hnode *hmap_first(const hmap *m, uint64_t h) {
-  if (!m->b) return NULL;
-  hnode *n = m->b[(size_t)h & (m->nb - 1)];
-  while (n && n->h != h) n = n->next;
-  return n;
-}
-
-hnode *hmap_next(const hnode *n, uint64_t h) {
-  hnode *x = n->next;
-  while (x && x->h != h) x = x->next;
-  return x;
-}
-
-hnode *hmap_iter(const hmap *m, size_t *bucket, hnode *prev) {
-  if (!m->b) return NULL;
-  if (prev && prev->next) return prev->next;
-  size_t i = prev ? *bucket + 1 : *bucket;
-  for (; i < m->nb; i++) {
-    if (m->b[i]) {
-      *bucket = i;
-      return m->b[i];
-    }
-  }
-  *bucket = m->nb;
-  return NULL;
-}
-
-uint64_t hash_u64(uint64_t v) {
-  v ^= v >> 33;
-  v *= 0xff51afd7ed558ccdULL;
-  v ^= v >> 33;
-  v *= 0xc4ceb9fe1a85ec53ULL;
-  v ^= v >> 33;
-  return v;
-}
-
-uint64_t hash_str(const char *s, size_t len) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (uint8_t)s[i];
-    h *= 0x100000001b3ULL;
-  }
-  return hash_u64(h);
-}
 
 /* ---- byte builder --------------------------------------------------------- */
 
