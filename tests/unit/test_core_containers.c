@@ -218,6 +218,16 @@ static void test_imap_collisions(void **state) {
   assert_ptr_equal(moqc__imap_find(&m, other), vp(0));
   assert_null(moqc__imap_find(&m, keys[0]));
   moqc__imap_free(&m);
+  /* a hole at the end of the table; the wrapped entry at slot 0 is at home
+   * there and must not move up into the hole */
+  assert_int_equal(moqc__imap_insert(&m, keys[0], vp(1)), MOQC_OK);
+  assert_int_equal(moqc__imap_insert(&m, other, vp(0)), MOQC_OK);
+  assert_ptr_equal(m.slots[7].val, vp(1));
+  assert_ptr_equal(m.slots[0].val, vp(0));
+  assert_ptr_equal(moqc__imap_remove(&m, keys[0]), vp(1));
+  assert_ptr_equal(m.slots[0].val, vp(0));
+  assert_ptr_equal(moqc__imap_find(&m, other), vp(0));
+  moqc__imap_free(&m);
 }
 
 static void test_imap_iterate_remove(void **state) {
