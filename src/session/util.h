@@ -64,23 +64,4 @@ void wbuf_varint(wbuf *w, uint64_t v);
     (w)->len += (size_t)n_;                                         \
   } while (0)
 
-/* ---- hot-path header encoders -------------------------------------------------
- * Byte-identical to moqc_lite_frame_encode / moqc_lite_stream_type_encode +
- * moqc_lite_group_encode for valid input, without the codec's two-pass
- * sizing (they run once per frame / group on every subscriber's stream).
- * Return the length (out needs SESS_FRAME_HDR_MAX / SESS_GROUP_HDR_MAX bytes),
- * or 0 when the input needs the full codec (which then reports the error). */
-
-#define SESS_FRAME_HDR_MAX 16u
-#define SESS_GROUP_HDR_MAX 24u
-
-size_t sess_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
-                      uint64_t size);
-size_t sess_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence);
-/* The receiving side of sess_frame_hdr: a whole, valid frame header at p
- * (same result as moqc_lite_frame_decode) -> its length; 0 when the header is
- * incomplete or invalid (the codec then buffers it or reports the error). */
-size_t sess_frame_hdr_decode(const uint8_t *p, size_t len, int version, uint64_t prev_ts,
-                             uint64_t *timestamp, uint64_t *size);
-
 #endif
