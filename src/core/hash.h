@@ -26,12 +26,33 @@ static inline uint64_t moqc__hash_bytes(uint64_t seed, const void *p, size_t n) 
   return moqc__mix64(h ^ seed);
 }
 
-/* Linear probing, backward-shift deletion: after the hole at i, may the entry
- * at j whose home slot is home move into the hole? Only if home is not in the
- * cyclic range (i, j]: otherwise a lookup from home would stop at the hole. */
-static inline bool moqc__probe_may_shift(size_t i, size_t j, size_t home) {
-  bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-  return !stays;
-}
+/* ---- what imap and smap share: removal and iteration over a linear-probing
+ * table (implemented once, in hash.c; lookups and inserts stay specialised
+ * and inline-friendly in each map). A slot is slot_size bytes with a void *
+ * value at val_off (NULL: empty); home() gives a slot's home index. */
+
+typedef struct moqc_probe_ops {
+  size_t slot_size, val_off;
+  size_t (*home)(const void *slot, size_t mask);
+} moqc_probe_ops;
+
+typedef struct moqc_probe_it {
+  size_t pos, left; /* next slot is pos - 1 (cyclic); slots still to visit */
+  size_t n, cap;    /* the table as the last step left it (checks misuse) */
+} moqc_probe_it;
+
+/* Slot i has just been emptied (value set to NULL): shift back the entries
+ * of the cluster that follows it, so every lookup still finds its entry. */
+void moqc__probe_backshift(void *slots, size_t cap, size_t i, const moqc_probe_ops *ops);
+
+/* Iteration that tolerates removal of the entry last returned: it runs
+ * downwards from an empty slot, and a removal only shifts entries of the
+ * current cluster from above the current slot (already visited) into the
+ * current slot or above, so nothing is skipped or seen twice. */
+void moqc__probe_it_init(moqc_probe_it *it, const void *slots, size_t cap, size_t n,
+                         const moqc_probe_ops *ops);
+/* The index of the next occupied slot into *idx; false at the end. */
+bool moqc__probe_next(moqc_probe_it *it, const void *slots, size_t cap, size_t n,
+                      const moqc_probe_ops *ops, size_t *idx);
 
 #endif

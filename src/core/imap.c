@@ -51,6 +51,13 @@ int moqc__imap_insert(moqc_imap *m, uint64_t key, void *val) {
   return MOQC_OK;
 }
 
+static size_t slot_home(const void *slot, size_t mask) {
+  return home_of(mask, ((const moqc_imap_slot *)slot)->key);
+}
+
+static const moqc_probe_ops k_ops = {sizeof(moqc_imap_slot), offsetof(moqc_imap_slot, val),
+                                     slot_home};
+
 void *moqc__imap_remove(moqc_imap *m, uint64_t key) {
   if (!m->n) return NULL;
   size_t mask = m->cap - 1, i = home_of(mask, key);
@@ -60,42 +67,18 @@ void *moqc__imap_remove(moqc_imap *m, uint64_t key) {
   m->slots[i].val = NULL;
   assert(m->n > 0);
   m->n--;
-  /* Shift back the entries of the cluster that follows the hole. */
-  for (size_t j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
-    if (moqc__probe_may_shift(i, j, home_of(mask, m->slots[j].key))) {
-      m->slots[i] = m->slots[j];
-      m->slots[j].val = NULL;
-      i = j;
-    }
-  }
+  moqc__probe_backshift(m->slots, m->cap, i, &k_ops);
   return val;
 }
 
-/* Iteration runs downwards from an empty slot: a removal only shifts entries
- * of the current cluster from above the current slot (already visited) into
- * the current slot or above it, so nothing is skipped or seen twice. */
 void moqc__imap_it_init(const moqc_imap *m, moqc_imap_it *it) {
-  it->pos = 0;
-  it->left = 0;
-  it->n = m->n;
-  it->cap = m->cap;
-  if (!m->n) return;
-  while (m->slots[it->pos].val) it->pos++; /* an empty slot exists: n < cap */
-  it->left = m->cap;
+  moqc__probe_it_init(it, m->slots, m->cap, m->n, &k_ops);
 }
 
 bool moqc__imap_next(const moqc_imap *m, moqc_imap_it *it, uint64_t *key, void **val) {
-  assert(m->cap == it->cap);                      /* no insert that grew */
-  assert(m->n == it->n || m->n + 1 == it->n);     /* at most the current removed */
-  it->n = m->n;
-  while (it->left) {
-    it->left--;
-    it->pos = (it->pos - 1) & (m->cap - 1);
-    const moqc_imap_slot *s = &m->slots[it->pos];
-    if (!s->val) continue;
-    if (key) *key = s->key;
-    if (val) *val = s->val;
-    return true;
-  }
-  return false;
+  size_t i;
+  if (!moqc__probe_next(it, m->slots, m->cap, m->n, &k_ops, &i)) return false;
+  if (key) *key = m->slots[i].key;
+  if (val) *val = m->slots[i].val;
+  return true;
 }

@@ -37,10 +37,7 @@ typedef struct moqc_imap {
   size_t n;
 } moqc_imap;
 
-typedef struct moqc_imap_it {
-  size_t pos, left; /* next slot is pos - 1 (cyclic); slots still to visit */
-  size_t n, cap;    /* the map as the last step left it (checks misuse) */
-} moqc_imap_it;
+typedef moqc_probe_it moqc_imap_it;
 
 void moqc__imap_init(moqc_imap *m);
 /* Frees the table (not the values); the map is empty and reusable after. */

@@ -89,50 +89,37 @@ int moqc__smap_insert(moqc_smap *m, const void *key, size_t len, void *val) {
   return MOQC_OK;
 }
 
+static size_t slot_home(const void *slot, size_t mask) {
+  return (size_t)((const moqc_smap_slot *)slot)->hash & mask;
+}
+
+static const moqc_probe_ops k_ops = {sizeof(moqc_smap_slot), offsetof(moqc_smap_slot, val),
+                                     slot_home};
+
 void *moqc__smap_remove(moqc_smap *m, const void *key, size_t len) {
   if (!m->n) return NULL;
-  size_t mask = m->cap - 1, i = slot_for(m, moqc__hash_bytes(m->seed, key, len), key, len);
+  size_t i = slot_for(m, moqc__hash_bytes(m->seed, key, len), key, len);
   void *val = m->slots[i].val;
   if (!val) return NULL;
   key_drop(&m->slots[i]);
   m->slots[i].val = NULL;
   assert(m->n > 0);
   m->n--;
-  for (size_t j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
-    if (moqc__probe_may_shift(i, j, (size_t)m->slots[j].hash & mask)) {
-      m->slots[i] = m->slots[j];
-      m->slots[j].val = NULL;
-      i = j;
-    }
-  }
+  moqc__probe_backshift(m->slots, m->cap, i, &k_ops);
   return val;
 }
 
-/* Downwards from an empty slot, as moqc__imap_next (see imap.c). */
 void moqc__smap_it_init(const moqc_smap *m, moqc_smap_it *it) {
-  it->pos = 0;
-  it->left = 0;
-  it->n = m->n;
-  it->cap = m->cap;
-  if (!m->n) return;
-  while (m->slots[it->pos].val) it->pos++;
-  it->left = m->cap;
+  moqc__probe_it_init(it, m->slots, m->cap, m->n, &k_ops);
 }
 
 bool moqc__smap_next(const moqc_smap *m, moqc_smap_it *it, const uint8_t **key, size_t *len,
                      void **val) {
-  assert(m->cap == it->cap);
-  assert(m->n == it->n || m->n + 1 == it->n);
-  it->n = m->n;
-  while (it->left) {
-    it->left--;
-    it->pos = (it->pos - 1) & (m->cap - 1);
-    const moqc_smap_slot *s = &m->slots[it->pos];
-    if (!s->val) continue;
-    if (key) *key = key_of(s);
-    if (len) *len = s->len;
-    if (val) *val = s->val;
-    return true;
-  }
-  return false;
+  size_t i;
+  if (!moqc__probe_next(it, m->slots, m->cap, m->n, &k_ops, &i)) return false;
+  const moqc_smap_slot *s = &m->slots[i];
+  if (key) *key = key_of(s);
+  if (len) *len = s->len;
+  if (val) *val = s->val;
+  return true;
 }

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hash.h"
+
 #define MOQC_SMAP_INLINE 24u
 
 typedef struct moqc_smap_slot {
@@ -47,9 +49,7 @@ typedef struct moqc_smap {
   uint64_t seed;
 } moqc_smap;
 
-typedef struct moqc_smap_it {
-  size_t pos, left, n, cap;
-} moqc_smap_it;
+typedef moqc_probe_it moqc_smap_it;
 
 void moqc__smap_init(moqc_smap *m, uint64_t seed);
 /* Frees the table and the key copies (not the values); the map is empty and

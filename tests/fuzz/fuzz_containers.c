@@ -89,6 +89,25 @@ typedef struct model {
   size_t n;
 } model;
 
+/* The map answered rc to inserting kk -> v: check it and follow it. */
+static void model_insert(model *r, unsigned kk, void *v, int rc) {
+  if (r->val[kk]) {
+    CHECK(rc == MOQC_ERR_DUPLICATE);
+  } else if (rc == MOQC_OK) {
+    r->val[kk] = v;
+    r->n++;
+  } else {
+    CHECK(rc == MOQC_ERR_NOMEM && g_fail); /* only when allocation fails */
+  }
+}
+
+/* The map's remove of kk returned got. */
+static void model_remove(model *r, unsigned kk, void *got) {
+  CHECK(got == r->val[kk]);
+  if (r->val[kk]) r->n--;
+  r->val[kk] = NULL;
+}
+
 static void check_imap(const moqc_imap *m, const model *r) {
   CHECK(moqc__imap_size(m) == r->n);
   for (unsigned k = 0; k < NKEYS; k++) CHECK(moqc__imap_find(m, ikey(k)) == r->val[k]);
@@ -256,41 +275,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t klen = skey(k, key);
     void *v = val_of(k, ++gen % 4096);
     switch (op % 12) {
-    case 0: { /* imap insert */
-      int rc = moqc__imap_insert(&im, ikey(k), v);
-      if (ri.val[kk]) {
-        CHECK(rc == MOQC_ERR_DUPLICATE);
-      } else if (rc == MOQC_OK) {
-        ri.val[kk] = v;
-        ri.n++;
-      } else {
-        CHECK(rc == MOQC_ERR_NOMEM && g_fail);
-      }
-      break;
-    }
-    case 1: /* imap remove */
-      CHECK(moqc__imap_remove(&im, ikey(k)) == ri.val[kk]);
-      if (ri.val[kk]) ri.n--;
-      ri.val[kk] = NULL;
-      break;
+    case 0: model_insert(&ri, kk, v, moqc__imap_insert(&im, ikey(k), v)); break;
+    case 1: model_remove(&ri, kk, moqc__imap_remove(&im, ikey(k))); break;
     case 2: iterate_imap(&im, &ri, get_mask(&p, end)); break;
-    case 3: { /* smap insert */
-      int rc = moqc__smap_insert(&sm, key, klen, v);
-      if (rs.val[kk]) {
-        CHECK(rc == MOQC_ERR_DUPLICATE);
-      } else if (rc == MOQC_OK) {
-        rs.val[kk] = v;
-        rs.n++;
-      } else {
-        CHECK(rc == MOQC_ERR_NOMEM && g_fail);
-      }
-      break;
-    }
-    case 4: /* smap remove */
-      CHECK(moqc__smap_remove(&sm, key, klen) == rs.val[kk]);
-      if (rs.val[kk]) rs.n--;
-      rs.val[kk] = NULL;
-      break;
+    case 3: model_insert(&rs, kk, v, moqc__smap_insert(&sm, key, klen, v)); break;
+    case 4: model_remove(&rs, kk, moqc__smap_remove(&sm, key, klen)); break;
     case 5: iterate_smap(&sm, &rs, get_mask(&p, end)); break;
     case 6: g_fail = !g_fail; break;
     case 7: /* imap free: empty and reusable */
