@@ -1,5 +1,6 @@
 /* moqc core — moq-lite wire codecs: versions, stream types, message framing,
  * shared field helpers, and the data plane (GROUP, FRAME, DATAGRAM). */
+#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
@@ -166,16 +167,43 @@ int lr_path(moqc_reader *r, moqc_bytes *out) {
 
 /* ---- GROUP header ----------------------------------------------------------- */
 
-static void group_body(lw *w, int version, const void *mp) {
-  const struct moqc_lite_group *m = mp;
-  (void)version;
-  lw_varint(w, m->subscribe);
-  lw_varint(w, m->sequence);
+/* Single-pass header writers: validate and write in one go into a buffer of
+ * the fixed maximum size (the per-subscriber, per-group / per-frame hot path,
+ * and the codec entry points below). */
+
+/* Varint at p; v is known to be <= MOQC_VARINT_MAX and p to have room. */
+static size_t put_varint(uint8_t *p, uint64_t v) {
+  size_t n = moqc_varint_len(v);
+  assert(n > 0);
+  (void)moqc_varint_encode(p, n, v);
+  return n;
+}
+
+/* Length | Subscribe | Sequence (the GROUP message without the stream type). */
+static ssize_t group_msg(uint8_t *out, uint64_t subscribe, uint64_t sequence) {
+  if (subscribe > MOQC_VARINT_MAX || sequence > MOQC_VARINT_MAX) return MOQC_ERR_OVERFLOW;
+  size_t body = put_varint(out + 1, subscribe);
+  body += put_varint(out + 1 + body, sequence);
+  assert(body <= 16);
+  out[0] = (uint8_t)body; /* <= 16: a one-byte length prefix */
+  return (ssize_t)(1 + body);
+}
+
+ssize_t moqc__lite_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence) {
+  out[0] = (uint8_t)MOQC_LITE_UNI_GROUP; /* stream type, one byte */
+  ssize_t n = group_msg(out + 1, subscribe, sequence);
+  return n < 0 ? n : n + 1;
 }
 
 ssize_t moqc_lite_group_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_group *m) {
-  return lw_encode(p, cap, version, m, group_body, LW_FRAMED, 0);
+  if (!moqc_lite_version_valid(version) || !m) return MOQC_ERR_INVAL;
+  uint8_t tmp[MOQC_LITE_GROUP_HDR_MAX];
+  ssize_t n = group_msg(tmp, m->subscribe, m->sequence);
+  if (n < 0 || !p) return n;
+  if (cap < (size_t)n) return MOQC_ERR_BUFSIZE;
+  memcpy(p, tmp, (size_t)n);
+  return n;
 }
 
 static int group_read(moqc_reader *r, int version, void *mp) {
@@ -194,39 +222,32 @@ ssize_t moqc_lite_group_decode(struct moqc_lite_group *m, int version, const uin
 
 /* ---- FRAME header ------------------------------------------------------------ */
 
-struct frame_enc {
-  uint64_t prev_ts;
-  const struct moqc_lite_frame *f;
-};
-
-static void frame_body(lw *w, int version, const void *mp) {
-  const struct frame_enc *e = mp;
-  if (e->f->size > MOQC_LITE_FRAME_MAX) {
-    lw_fail(w, MOQC_ERR_INVAL);
-    return;
-  }
+ssize_t moqc__lite_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
+                            uint64_t size) {
+  if (!moqc_lite_version_valid(version) || size > MOQC_LITE_FRAME_MAX) return MOQC_ERR_INVAL;
+  size_t n = 0;
   if (moqc_lite_is_05(version)) {
-    if (e->f->timestamp > MOQC_VARINT_MAX || e->prev_ts > MOQC_VARINT_MAX) {
-      lw_fail(w, MOQC_ERR_OVERFLOW);
-      return;
-    }
+    if (timestamp > MOQC_VARINT_MAX || prev_ts > MOQC_VARINT_MAX) return MOQC_ERR_OVERFLOW;
     /* Both are < 2^62, so the difference fits an int64. */
-    int64_t delta = (int64_t)e->f->timestamp - (int64_t)e->prev_ts;
+    int64_t delta = (int64_t)timestamp - (int64_t)prev_ts;
     const int64_t range = (int64_t)1 << 61;
-    if (delta < -range || delta >= range) {
-      lw_fail(w, MOQC_ERR_OVERFLOW);
-      return;
-    }
-    lw_varint(w, moqc_zigzag_encode(delta));
+    if (delta < -range || delta >= range) return MOQC_ERR_OVERFLOW;
+    n = put_varint(out, moqc_zigzag_encode(delta));
   }
-  lw_varint(w, e->f->size);
+  n += put_varint(out + n, size);
+  assert(n <= MOQC_LITE_FRAME_HDR_MAX);
+  return (ssize_t)n;
 }
 
 ssize_t moqc_lite_frame_encode(uint8_t *p, size_t cap, int version, uint64_t prev_ts,
                                const struct moqc_lite_frame *m) {
   if (!m) return MOQC_ERR_INVAL;
-  struct frame_enc e = {prev_ts, m};
-  return lw_encode(p, cap, version, &e, frame_body, 0, 0);
+  uint8_t tmp[MOQC_LITE_FRAME_HDR_MAX];
+  ssize_t n = moqc__lite_frame_hdr(tmp, version, prev_ts, m->timestamp, m->size);
+  if (n < 0 || !p) return n;
+  if (cap < (size_t)n) return MOQC_ERR_BUFSIZE;
+  memcpy(p, tmp, (size_t)n);
+  return n;
 }
 
 ssize_t moqc_lite_frame_decode(struct moqc_lite_frame *m, int version, uint64_t prev_ts,

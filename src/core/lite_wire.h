@@ -363,6 +363,20 @@ ssize_t moqc_lite_frame_encode(uint8_t *p, size_t cap, int version, uint64_t pre
 ssize_t moqc_lite_frame_decode(struct moqc_lite_frame *m, int version, uint64_t prev_ts,
                                const uint8_t *p, size_t len);
 
+/* ---- single-pass group / frame headers (the per-subscriber hot path) ----------
+ * Validate and write in one pass into out, which needs MOQC_LITE_GROUP_HDR_MAX
+ * / MOQC_LITE_FRAME_HDR_MAX bytes; moqc_lite_group_encode and
+ * moqc_lite_frame_encode are built on them, so the bytes are the same.
+ * moqc__lite_group_hdr writes the whole start of a group stream: stream type
+ * (MOQC_LITE_UNI_GROUP), length, subscribe, sequence. Return the length, or
+ * MOQC_ERR_OVERFLOW (a value > 2^62-1, a timestamp delta out of range) /
+ * MOQC_ERR_INVAL (invalid version, size > MOQC_LITE_FRAME_MAX) as the codec. */
+#define MOQC_LITE_FRAME_HDR_MAX 16u
+#define MOQC_LITE_GROUP_HDR_MAX 24u
+ssize_t moqc__lite_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence);
+ssize_t moqc__lite_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
+                            uint64_t size);
+
 /* ---- datagram (lite-05) ---------------------------------------------------- */
 
 /* One QUIC datagram: Subscribe ID | Group Sequence | Timestamp (absolute, not

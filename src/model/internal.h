@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/list.h"
+#include "core/list.h"
 #include "moqc/clock.h"
 #include "moqc/model.h"
 

@@ -13,6 +13,7 @@
  * a weak one. When the last view goes the core closes (entries withdrawn,
  * consumers read MOQC_ERR_CLOSED) and it is freed with the last consumer.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -31,9 +32,7 @@ struct moqc_origin {
 struct moqc_oentry {
   moqc_ocore *core;
   moqc_link node;               /* core->entries, publish order */
-  moqc_oentry *hnext;           /* core->buckets chain */
-  uint64_t hash;                /* of path */
-  char *path;                   /* absolute */
+  char *path;                   /* absolute; key in core->index */
   moqc_broadcast_consumer *src; /* the origin's own clone; NULL while lingering */
   moqc_route route;
   moqc_front *front; /* stable consumer-facing broadcast, made on first request */
@@ -60,52 +59,14 @@ static uint64_t origin_random_id(const void *salt) {
 
 /* ---- path index ------------------------------------------------------------------- */
 
-#define CORE_BUCKETS_MIN 16
-
-static uint64_t path_hash(const char *s) { /* FNV-1a */
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-  return h ^ (h >> 32);
-}
-
 static moqc_oentry *core_find(const moqc_ocore *core, const char *abs) {
-  uint64_t h = path_hash(abs);
-  for (moqc_oentry *e = core->buckets[h & (core->nbuckets - 1)]; e; e = e->hnext)
-    if (e->hash == h && strcmp(e->path, abs) == 0) return e;
-  return NULL;
-}
-
-static void core_index_grow(moqc_ocore *core) {
-  size_t n = core->nbuckets * 2;
-  moqc_oentry **b = moqc_calloc(n, sizeof *b);
-  if (!b) return; /* keep the smaller table: longer chains, still correct */
-  for (size_t i = 0; i < core->nbuckets; i++) {
-    while (core->buckets[i]) {
-      moqc_oentry *e = core->buckets[i];
-      core->buckets[i] = e->hnext;
-      e->hnext = b[e->hash & (n - 1)];
-      b[e->hash & (n - 1)] = e;
-    }
-  }
-  moqc_free(core->buckets);
-  core->buckets = b;
-  core->nbuckets = n;
-}
-
-static void core_index_add(moqc_ocore *core, moqc_oentry *e) {
-  if (core->nentries >= core->nbuckets) core_index_grow(core);
-  e->hash = path_hash(e->path);
-  moqc_oentry **slot = &core->buckets[e->hash & (core->nbuckets - 1)];
-  e->hnext = *slot;
-  *slot = e;
-  core->nentries++;
+  return moqc__smap_find(&core->index, abs, strlen(abs));
 }
 
 static void core_index_remove(moqc_ocore *core, moqc_oentry *e) {
-  moqc_oentry **p = &core->buckets[e->hash & (core->nbuckets - 1)];
-  while (*p != e) p = &(*p)->hnext;
-  *p = e->hnext;
-  core->nentries--;
+  moqc_oentry *was = moqc__smap_remove(&core->index, e->path, strlen(e->path));
+  assert(was == e);
+  (void)was;
 }
 
 static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc_route *route) {
@@ -116,8 +77,9 @@ static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc
 }
 
 void moqc_ocore_unref_weak(moqc_ocore *core) {
+  assert(core->weak > 0);
   if (--core->weak > 0) return;
-  moqc_free(core->buckets);
+  moqc__smap_free(&core->index);
   moqc_free(core);
 }
 
@@ -181,14 +143,15 @@ static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer 
   moqc_oentry *e = moqc_calloc(1, sizeof *e);
   if (!e) return MOQC_ERR_NOMEM;
   e->path = moqc_strdup(abs);
-  if (!e->path) {
+  int rc = e->path ? moqc__smap_insert(&core->index, abs, strlen(abs), e) : MOQC_ERR_NOMEM;
+  if (rc != MOQC_OK) {
+    moqc_free(e->path);
     moqc_free(e);
-    return MOQC_ERR_NOMEM;
+    return rc;
   }
   e->core = core;
   moqc_timer_init(&e->timer, entry_linger_expired, e);
   moqc_list_push_back(&core->entries, &e->node);
-  core_index_add(core, e);
   entry_set_source(e, src, route);
   core_emit(core, abs, true, &e->route);
   return MOQC_OK;
@@ -224,12 +187,10 @@ moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg) {
   core->id = (cfg && cfg->id) ? cfg->id : origin_random_id(core);
   moqc_link_init(&core->entries);
   moqc_link_init(&core->consumers);
-  core->nbuckets = CORE_BUCKETS_MIN;
-  core->buckets = moqc_calloc(core->nbuckets, sizeof *core->buckets);
-  moqc_origin *o = core->buckets ? view_new(core) : NULL;
+  moqc__smap_init(&core->index, 0);
+  moqc_origin *o = view_new(core);
   if (o && moqc_oscope_init(&o->scope, "", NULL, 0, false) == MOQC_OK) return o;
   moqc_free(o);
-  moqc_free(core->buckets);
   moqc_free(core);
   return NULL;
 }

@@ -4,6 +4,7 @@
 #ifndef MOQC_MODEL_ORIGIN_H
 #define MOQC_MODEL_ORIGIN_H
 
+#include "core/smap.h"
 #include "model/internal.h"
 
 typedef struct moqc_ocore {
@@ -15,10 +16,7 @@ typedef struct moqc_ocore {
   bool closed;
   moqc_link entries;   /* moqc_oentry.node, in publish order */
   moqc_link consumers; /* moqc_origin_consumer.node */
-  /* entries by path: chained hash table, power-of-two buckets, load <= 1
-   * (a failed grow keeps the smaller table) */
-  moqc_oentry **buckets;
-  size_t nbuckets, nentries;
+  moqc_smap index; /* moqc_oentry by absolute path */
 } moqc_ocore;
 
 void moqc_ocore_unref_weak(moqc_ocore *core);

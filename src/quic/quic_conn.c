@@ -279,7 +279,7 @@ static void retire_remote_uni(quic_conn *c, moqc_qstream *s) {
   int64_t id = s->id;
   bool credit = (s->flags & QS_OPEN_CB) != 0;
   moqc_qsched_remove(&c->sched, s);
-  moqc_qsmap_del(&c->streams, id);
+  moqc__imap_remove(&c->streams, (uint64_t)id);
   (void)ngtcp2_conn_set_stream_user_data(c->nc, id, &k_retired);
   moqc_qstream_free(s);
   if (credit) ngtcp2_conn_extend_max_streams_uni(c->nc, 1);
@@ -292,12 +292,12 @@ static bool remote_uni(const moqc_qstream *s) {
 
 /* A stream opened by the peer: create our side and announce it. */
 static moqc_qstream *remote_stream(quic_conn *c, int64_t id) {
-  moqc_qstream *s = moqc_qsmap_get(&c->streams, id);
+  moqc_qstream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (s || ngtcp2_conn_is_local_stream(c->nc, id)) return s;
   uint32_t fl = QS_REMOTE | QS_RECV | (MOQC_STREAM_IS_UNI(id) ? 0 : QS_SEND);
   s = moqc_qstream_new(id, fl);
   if (!s) return NULL;
-  if (moqc_qsmap_put(&c->streams, s) != MOQC_OK) {
+  if (moqc__imap_insert(&c->streams, (uint64_t)id, s) != MOQC_OK) {
     moqc_qstream_free(s);
     return NULL;
   }
@@ -381,7 +381,7 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
                            void *sud) {
   quic_conn *c = ud;
   if (RETIRED(sud)) return 0;
-  moqc_qstream *s = sud ? sud : moqc_qsmap_get(&c->streams, id);
+  moqc_qstream *s = sud ? sud : moqc__imap_find(&c->streams, (uint64_t)id);
   if (!s) return 0;
   bool has_code = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
   /* ngtcp2 0.12 has no callback for a received STOP_SENDING: it resets our
@@ -403,7 +403,7 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
     c->unsent -= s->end - s->sent;
   }
   moqc_qsched_remove(&c->sched, s);
-  moqc_qsmap_del(&c->streams, id);
+  moqc__imap_remove(&c->streams, (uint64_t)id);
   (void)ngtcp2_conn_set_stream_user_data(nc, id, NULL);
   bool remote_open = (s->flags & QS_REMOTE) && (s->flags & QS_OPEN_CB);
   moqc_qstream_free(s);
@@ -1218,9 +1218,11 @@ void moqc_quic_conn_kill(quic_conn *c) {
   if (c->tls) gnutls_deinit(c->tls);
   c->tls = NULL;
   moqc_qsched_free(&c->sched);
-  for (size_t i = 0; i < c->streams.cap; i++)
-    if (c->streams.slots[i]) moqc_qstream_free(c->streams.slots[i]);
-  moqc_qsmap_free(&c->streams);
+  moqc_imap_it it;
+  void *s;
+  moqc__imap_it_init(&c->streams, &it);
+  while (moqc__imap_next(&c->streams, &it, NULL, &s)) moqc_qstream_free(s);
+  moqc__imap_free(&c->streams);
   while (c->dg_head) {
     quic_dgram *d = c->dg_head;
     c->dg_head = d->next;
@@ -1272,7 +1274,7 @@ int moqc_quic_conn_open_stream(quic_conn *c, bool bidi, int64_t *id) {
     return MOQC_ERR_AGAIN;
   }
   s->id = *id;
-  if (moqc_qsmap_put(&c->streams, s) != MOQC_OK) {
+  if (moqc__imap_insert(&c->streams, (uint64_t)*id, s) != MOQC_OK) {
     (void)ngtcp2_conn_set_stream_user_data(c->nc, *id, NULL);
     (void)ngtcp2_conn_shutdown_stream(c->nc, *id, 0);
     moqc_qstream_free(s);

@@ -32,7 +32,7 @@ const char *moqc_quic_cc_str(moqc_quic_cc cc) {
 
 static void ep_free(quic_ep *ep) {
   moqc_udp_close(&ep->udp);
-  moqc_qcidmap_free(&ep->cids);
+  moqc__smap_free(&ep->cids);
   moqc_cert_unref(ep->cert);
   moqc_tls_alpn_free(&ep->alpn);
   moqc_free(ep->sendbuf);
@@ -59,7 +59,7 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
   if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
-      gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.key, sizeof ep->cids.key) != 0) {
+      gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.seed, sizeof ep->cids.seed) != 0) {
     ep_free(ep);
     return NULL;
   }
@@ -197,13 +197,14 @@ void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c) {
 }
 
 int moqc_quic_ep_add_cid(quic_ep *ep, quic_conn *c, const uint8_t *cid, size_t len) {
-  void *cur = moqc_qcidmap_get(&ep->cids, cid, len);
-  if (cur && cur != c) return MOQC_ERR_DUPLICATE; /* a peer reusing another conn's CID */
-  return moqc_qcidmap_put(&ep->cids, cid, len, c);
+  if (len > MOQC_QCID_MAX) return MOQC_ERR_INVAL;
+  void *cur = moqc__smap_find(&ep->cids, cid, len);
+  if (cur) return cur == c ? MOQC_OK : MOQC_ERR_DUPLICATE; /* a peer reusing another conn's CID */
+  return moqc__smap_insert(&ep->cids, cid, len, c);
 }
 
 void moqc_quic_ep_del_cid(quic_ep *ep, const uint8_t *cid, size_t len) {
-  moqc_qcidmap_del(&ep->cids, cid, len);
+  moqc__smap_remove(&ep->cids, cid, len);
 }
 
 void moqc_quic_ep_conn_dead(quic_ep *ep, quic_conn *c) {
@@ -283,7 +284,7 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
     if (n > 0) send_raw(ep, rx, out, (size_t)n);
     return;
   }
-  quic_conn *c = moqc_qcidmap_get(&ep->cids, pi.dcid, pi.dcidlen);
+  quic_conn *c = moqc__smap_find(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
     if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
     if (ep->nconns >= ep->lim.max_connections) {

@@ -82,7 +82,7 @@ struct moqc_quic_server {
   void *ctx;
   moqc_logger log;     /* diagnostics (ngtcp2 trace); zeroed = none */
   /* connections */
-  moqc_qcidmap cids;
+  moqc_smap cids;      /* quic_conn by connection id (seeded) */
   quic_conn *conns;    /* every conn with live I/O state (doubly linked) */
   size_t nconns;
   quic_conn *dirty;    /* conns to flush (singly linked via dirty_next) */
@@ -170,7 +170,7 @@ struct quic_conn {
   bool close_by_peer;
   uint64_t timer_exp;        /* the ngtcp2 expiry the timer was last armed for */
   /* streams */
-  moqc_qsmap streams;
+  moqc_imap streams;   /* moqc_qstream by stream id */
   moqc_qsched sched;
   uint64_t unsent;           /* queued bytes not yet handed to ngtcp2 */
   uint64_t unacked;          /* queued bytes not yet acknowledged (queued()) */

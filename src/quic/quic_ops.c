@@ -15,7 +15,7 @@
 static bool alive(const quic_conn *c) { return c->state == QC_OPEN && !c->close_req; }
 
 static moqc_qstream *stream_of(quic_conn *c, int64_t id) {
-  return id < 0 ? NULL : moqc_qsmap_get(&c->streams, id);
+  return id < 0 ? NULL : moqc__imap_find(&c->streams, (uint64_t)id);
 }
 
 static void touch(quic_conn *c) { moqc_quic_ep_mark_dirty(c->ep, c); }

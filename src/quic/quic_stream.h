@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/imap.h"
+#include "core/smap.h"
 #include "moqc/buf.h"
 #include "moqc/transport.h"
 
@@ -121,19 +123,9 @@ void moqc_qsched_update(moqc_qsched *h, moqc_qstream *s);
 /* Move the stream behind its equals (round-robin), after serving it. */
 void moqc_qsched_rotate(moqc_qsched *h, moqc_qstream *s);
 
-/* ---- stream id map ------------------------------------------------------- */
-
-typedef struct moqc_qsmap {
-  moqc_qstream **slots;
-  size_t cap, n; /* cap is a power of two (or 0) */
-} moqc_qsmap;
-
-moqc_qstream *moqc_qsmap_get(const moqc_qsmap *m, int64_t id);
-int moqc_qsmap_put(moqc_qsmap *m, moqc_qstream *s);
-void moqc_qsmap_del(moqc_qsmap *m, int64_t id);
-void moqc_qsmap_free(moqc_qsmap *m);
-
-/* ---- connection-id map (endpoint routing) -------------------------------- */
+/* Streams by id and connections by connection id live in the core maps:
+ * core/imap.h (quic_conn.streams) and core/smap.h (quic_ep.cids, seeded with a
+ * random key because peers choose connection ids). */
 
 #define MOQC_QCID_MAX 20
 
@@ -141,22 +133,5 @@ typedef struct moqc_qcid {
   uint8_t len;
   uint8_t data[MOQC_QCID_MAX];
 } moqc_qcid;
-
-typedef struct moqc_qcid_ent {
-  moqc_qcid cid;
-  void *val; /* NULL = empty slot */
-} moqc_qcid_ent;
-
-typedef struct moqc_qcidmap {
-  moqc_qcid_ent *slots;
-  size_t cap, n;
-  uint64_t key; /* random hash key: CIDs are chosen by peers */
-} moqc_qcidmap;
-
-void *moqc_qcidmap_get(const moqc_qcidmap *m, const uint8_t *cid, size_t len);
-/* Insert or replace. MOQC_OK or MOQC_ERR_NOMEM. */
-int moqc_qcidmap_put(moqc_qcidmap *m, const uint8_t *cid, size_t len, void *val);
-void moqc_qcidmap_del(moqc_qcidmap *m, const uint8_t *cid, size_t len);
-void moqc_qcidmap_free(moqc_qcidmap *m);
 
 #endif

@@ -13,52 +13,17 @@
 #include "moqc/path.h"
 #include "session/session_int.h"
 
-/* ---- a set of strings (suffixes sent as active) ----------------------------- */
+/* The suffixes sent as active: a string set (the map's values are the map). */
 
-typedef struct astr {
-  hnode node;
-  size_t len;
-  char s[];
-} astr;
-
-static astr *aset_find(hmap *m, const char *s, size_t len) {
-  uint64_t h = hash_str(s, len);
-  for (hnode *n = hmap_first(m, h); n; n = hmap_next(n, h)) {
-    astr *a = SLIST_ENTRY(n, astr, node);
-    if (a->len == len && memcmp(a->s, s, len) == 0) return a;
-  }
-  return NULL;
+static bool aset_has(const moqc_smap *m, const char *s, size_t len) {
+  return moqc__smap_find(m, s, len) != NULL;
 }
 
-static int aset_add(hmap *m, const char *s, size_t len) {
-  astr *a = moqc_malloc(sizeof *a + len + 1);
-  if (!a) return MOQC_ERR_NOMEM;
-  a->len = len;
-  memcpy(a->s, s, len);
-  a->s[len] = '\0';
-  if (hmap_insert(m, &a->node, hash_str(s, len)) < 0) {
-    moqc_free(a);
-    return MOQC_ERR_NOMEM;
-  }
-  return MOQC_OK;
+static int aset_add(moqc_smap *m, const char *s, size_t len) {
+  return moqc__smap_insert(m, s, len, m);
 }
 
-static void aset_del(hmap *m, astr *a) {
-  hmap_remove(m, &a->node);
-  moqc_free(a);
-}
-
-static void aset_clear(hmap *m) {
-  size_t b = 0;
-  hnode *n;
-  while ((n = hmap_iter(m, &b, NULL)) != NULL) {
-    b = 0;
-    aset_del(m, SLIST_ENTRY(n, astr, node));
-  }
-  hmap_free(m);
-}
-
-/* ---- publisher side ------------------------------------------------------------ */
+static void aset_del(moqc_smap *m, const char *s, size_t len) { moqc__smap_remove(m, s, len); }
 
 static void pa_free(sobj *o) {
   pub_announce *pa = (pub_announce *)(void *)o;
@@ -70,7 +35,7 @@ static void pa_destroy(pub_announce *pa) {
   moqc_session *s = pa->ss ? pa->ss->s : NULL;
   if (pa->oc) moqc_origin_consumer_del(pa->oc);
   pa->oc = NULL;
-  aset_clear(&pa->active);
+  moqc__smap_free(&pa->active);
   if (slist_linked(&pa->link)) slist_remove(&pa->link);
   if (pa->ss) {
     sstream *ss = pa->ss;
@@ -95,14 +60,14 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   char suffix[MOQC_PATH_MAX_LEN + 1];
   ssize_t sl = moqc_path_strip_prefix(suffix, sizeof suffix, a->path, pa->prefix);
   if (sl < 0) return 0;
-  astr *have = aset_find(&pa->active, suffix, (size_t)sl);
+  bool have = aset_has(&pa->active, suffix, (size_t)sl);
   struct moqc_lite_announce m;
   memset(&m, 0, sizeof m);
   m.suffix.ptr = (const uint8_t *)suffix;
   m.suffix.len = (size_t)sl;
   if (!a->active) {
     if (!have) return 0;
-    aset_del(&pa->active, have);
+    aset_del(&pa->active, suffix, (size_t)sl);
     m.status = MOQC_LITE_ANNOUNCE_ENDED;
     WBUF_ENC(w, moqc_lite_announce_encode, v, &m);
     return w->err ? w->err : 1;
@@ -121,7 +86,7 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   if (filtered) {
     if (!have) return 0;
     /* The route swung through the peer: retract. */
-    aset_del(&pa->active, have);
+    aset_del(&pa->active, suffix, (size_t)sl);
     m.status = MOQC_LITE_ANNOUNCE_ENDED;
     WBUF_ENC(w, moqc_lite_announce_encode, v, &m);
     return w->err ? w->err : 1;
@@ -240,7 +205,7 @@ int pa_process(sstream *ss) {
   pa->obj.destroy = pa_free;
   pa->ss = ss;
   pa->exclude_hop = m.exclude_hop;
-  hmap_init(&pa->active);
+  moqc__smap_init(&pa->active, 0);
   slist_push_back(&s->pub_announces, &pa->link);
   ss->owner = pa;
   ss_consume(ss, (size_t)n);

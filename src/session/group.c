@@ -91,10 +91,14 @@ int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len
     struct moqc_lite_frame fr;
     size_t u = 0;
     int r = 1;
+    ssize_t d;
     /* Nothing buffered and the whole header here (the usual case): decode in
-     * place; anything else (split, invalid) goes through the codec. */
-    if (ss_len(ss) > 0 ||
-        (u = sess_frame_hdr_decode(p, len, s->version, rx->prev_ts, &fr.timestamp, &fr.size)) == 0) {
+     * place; anything else (split, invalid) goes through the buffering parser,
+     * which reports the error. */
+    if (ss_len(ss) == 0 && len > 0 &&
+        (d = moqc_lite_frame_decode(&fr, s->version, rx->prev_ts, p, len)) > 0) {
+      u = (size_t)d;
+    } else {
       frame_ctx c = {&fr, s->version, rx->prev_ts};
       r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_frame, &c, &u);
     }

@@ -7,6 +7,7 @@
  * then follow the track producer's demand: the first consumer opens SUBSCRIBE,
  * changes send SUBSCRIBE_UPDATE, the last one leaving FINs the subscription
  * and drops the track. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -19,13 +20,13 @@ static void rt_fin_apply(rtrack *rt);
 /* ---- remote broadcasts ---------------------------------------------------------- */
 
 static rbcast *rb_find(moqc_session *s, const char *path) {
-  size_t len = strlen(path);
-  uint64_t h = hash_str(path, len);
-  for (hnode *n = hmap_first(&s->rbcasts, h); n; n = hmap_next(n, h)) {
-    rbcast *rb = SLIST_ENTRY(n, rbcast, node);
-    if (strcmp(rb->path, path) == 0) return rb;
-  }
-  return NULL;
+  return moqc__smap_find(&s->rbcasts, path, strlen(path));
+}
+
+static void rb_unmap(rbcast *rb) {
+  rbcast *was = moqc__smap_remove(&rb->s->rbcasts, rb->path, strlen(rb->path));
+  assert(was == rb);
+  (void)was;
 }
 
 bool rb_has(moqc_session *s, const char *path) { return rb_find(s, path) != NULL; }
@@ -89,7 +90,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
   moqc_broadcast_producer_set_waker(rb->bp, rb_wake, rb);
   int rc = moqc_origin_publish(s->sub, path, bc, route);
   moqc_broadcast_consumer_del(bc);
-  if (rc < 0 || hmap_insert(&s->rbcasts, &rb->node, hash_str(path, strlen(path))) < 0) {
+  if (rc < 0 || moqc__smap_insert(&s->rbcasts, path, strlen(path), rb) < 0) {
     moqc_broadcast_producer_abort(rb->bp, MOQC_CODE_CANCEL);
     moqc_broadcast_producer_del(rb->bp);
     moqc_free(rb->path);
@@ -107,7 +108,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
 static void rb_destroy(rbcast *rb) {
   moqc_session *s = rb->s;
   if (!rb->ended) {
-    hmap_remove(&s->rbcasts, &rb->node);
+    rb_unmap(rb);
     rb->ended = true;
   }
   if (slist_linked(&rb->link)) {
@@ -122,7 +123,7 @@ static void rb_destroy(rbcast *rb) {
 void rb_ended(moqc_session *s, const char *path) {
   rbcast *rb = rb_find(s, path);
   if (!rb) return;
-  hmap_remove(&s->rbcasts, &rb->node);
+  rb_unmap(rb);
   rb->ended = true;
   /* A deliberate unannounce: finish (the origin unannounces at once). Tracks
    * being received keep running until their subscription ends. */
@@ -142,12 +143,7 @@ void rb_drop_all(moqc_session *s, uint64_t code) {
 /* ---- remote tracks --------------------------------------------------------------- */
 
 rtrack *rt_by_id(moqc_session *s, uint64_t id) {
-  uint64_t h = hash_u64(id);
-  for (hnode *n = hmap_first(&s->rtracks, h); n; n = hmap_next(n, h)) {
-    rtrack *rt = SLIST_ENTRY(n, rtrack, node);
-    if (rt->sub_id == id) return rt;
-  }
-  return NULL;
+  return moqc__imap_find(&s->rtracks, id);
 }
 
 static void rt_free(sobj *o) {
@@ -160,7 +156,9 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   while (!slist_empty(&rt->groups)) gi_cancel(SLIST_ENTRY(rt->groups.next, group_in, link), code);
   if (rt->subscribed) {
-    hmap_remove(&s->rtracks, &rt->node);
+    rtrack *was = moqc__imap_remove(&s->rtracks, rt->sub_id);
+    assert(was == rt);
+    (void)was;
     rt->subscribed = false;
   }
   sess_open_cancel(&rt->op);
@@ -251,7 +249,7 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   rt->ok_seen = false;
   /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
    * group stream the instant it reads the request. */
-  if (hmap_insert(&s->rtracks, &rt->node, hash_u64(rt->sub_id)) < 0) {
+  if (moqc__imap_insert(&s->rtracks, rt->sub_id, rt) < 0) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }

@@ -257,12 +257,8 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
         go_flush_reset(go, &b, go_err_code(go, rc));
         return;
       }
-      uint8_t hdr[SESS_FRAME_HDR_MAX];
-      ssize_t n = (ssize_t)sess_frame_hdr(hdr, s->version, go->prev_ts, fi.timestamp, fi.size);
-      if (n == 0) { /* out of range: the codec tells why */
-        struct moqc_lite_frame fr = {.timestamp = fi.timestamp, .size = fi.size};
-        n = moqc_lite_frame_encode(hdr, sizeof hdr, s->version, go->prev_ts, &fr);
-      }
+      uint8_t hdr[MOQC_LITE_FRAME_HDR_MAX];
+      ssize_t n = moqc__lite_frame_hdr(hdr, s->version, go->prev_ts, fi.timestamp, fi.size);
       if (n <= 0) {
         go_flush_reset(go, &b,
                        n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
@@ -321,12 +317,13 @@ static void go_opened(opener *op, int64_t id) {
   }
   moqc_stream_prio prio = go_prio(ps, go->seq);
   (void)s->t->ops->set_priority(s->t, id, &prio);
-  uint8_t hdr[SESS_GROUP_HDR_MAX];
-  size_t off = sess_group_hdr(hdr, ps->id, go->seq);
-  if (off == 0) {
+  uint8_t hdr[MOQC_LITE_GROUP_HDR_MAX];
+  ssize_t n = moqc__lite_group_hdr(hdr, ps->id, go->seq);
+  if (n <= 0) {
     go_reset(go, MOQC_CODE_ENCODE);
     return;
   }
+  size_t off = (size_t)n;
   go->ck_off = off;
   go->ck_ns = sess_now(s);
   moqc_group_consumer_set_waker(go->gc, go_wake, go);

@@ -118,13 +118,13 @@ static void sess_teardown(moqc_session *s) {
   /* Streams. */
   for (int i = 0; i < 2; i++)
     while (!slist_empty(&s->pending_open[i])) slist_pop_front(&s->pending_open[i]);
-  size_t b = 0;
-  hnode *n;
-  while ((n = hmap_iter(&s->streams, &b, NULL)) != NULL) {
-    b = 0;
-    sstream *ss = SLIST_ENTRY(n, sstream, node);
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&s->streams, &it);
+  while (moqc__imap_next(&s->streams, &it, NULL, &v)) {
+    sstream *ss = v;
     ss->owner = NULL;
-    ss_forget(ss);
+    ss_forget(ss); /* removes the current entry only */
   }
   if (s->cfg.on_closed) {
     s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
@@ -255,9 +255,9 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
   s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
-  hmap_init(&s->streams);
-  hmap_init(&s->rbcasts);
-  hmap_init(&s->rtracks);
+  moqc__imap_init(&s->streams);
+  moqc__smap_init(&s->rbcasts, 0);
+  moqc__imap_init(&s->rtracks);
   slist_init(&s->parked);
   slist_init(&s->pending_open[0]);
   slist_init(&s->pending_open[1]);
@@ -358,9 +358,9 @@ void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
 }
 
 static void sess_free(moqc_session *s) {
-  hmap_free(&s->streams);
-  hmap_free(&s->rbcasts);
-  hmap_free(&s->rtracks);
+  moqc__imap_free(&s->streams);
+  moqc__smap_free(&s->rbcasts);
+  moqc__imap_free(&s->rtracks);
   if (s->pub) moqc_origin_unref(s->pub);
   if (s->sub) moqc_origin_unref(s->sub);
   moqc_transport_set_handler(s->t, NULL, NULL);
@@ -417,7 +417,7 @@ bool moqc_session_is_idle(const moqc_session *s) { return moqc__sess_idle(s); }
 
 moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   moqc_session_stats st = s->stats;
-  st.streams_live = s->streams.n;
+  st.streams_live = moqc__imap_size(&s->streams);
   st.serving = s->n_served;
   size_t n = 0;
   for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) n++;

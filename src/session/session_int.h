@@ -119,9 +119,8 @@ enum sk {
 
 struct sstream {
   sobj obj;
-  hnode node;
   moqc_session *s;
-  int64_t id;
+  int64_t id; /* key in session.streams while in_table */
   uint8_t kind;    /* enum sk */
   bool peer;       /* opened by the peer */
   bool bidi;
@@ -159,7 +158,7 @@ struct pub_announce {
   moqc_origin_consumer *oc;
   char *prefix;
   uint64_t exclude_hop;
-  hmap active; /* suffixes sent as active (nodes: struct astr) */
+  moqc_smap active; /* suffixes sent as active (values: the map itself) */
   bool started;
 };
 
@@ -238,7 +237,6 @@ struct sub_announce {
 
 struct rbcast {
   sobj obj;
-  hnode node; /* in session.rbcasts by path (while announced) */
   slist link; /* in session.rbcast_list */
   moqc_session *s;
   char *path;
@@ -253,7 +251,6 @@ enum rt_state { RT_INFO, RT_LIVE, RT_DONE };
 struct rtrack {
   sobj obj;
   slist link;    /* in rbcast.tracks */
-  hnode node;    /* in session.rtracks by subscribe id while subscribed */
   opener op;
   moqc_session *s;
   rbcast *rb;
@@ -347,7 +344,7 @@ struct moqc_session {
   uint8_t peer_probe, peer_role;
   char *req_path;
 
-  hmap streams;
+  moqc_imap streams; /* sstream by id */
   size_t peer_streams;
   slist parked;
   slist pending_open[2]; /* [0] bidi, [1] uni: openers waiting for credit */
@@ -359,10 +356,10 @@ struct moqc_session {
 
   /* subscriber side */
   sub_announce *sann;
-  hmap rbcasts;
+  moqc_smap rbcasts; /* rbcast by path (while announced) */
   slist rbcast_list;
   size_t n_rbcasts;
-  hmap rtracks;
+  moqc_imap rtracks; /* rtrack by subscribe id while subscribed */
   size_t n_rtracks;
   uint64_t next_sub_id;
   slist sub_fetches;

@@ -1,5 +1,6 @@
 /* moqc session — stream table, receive buffering, stream-type dispatch,
  * parking, stream opening with credit waits, send helpers. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -8,12 +9,7 @@
 /* ---- table ------------------------------------------------------------------ */
 
 sstream *ss_find(moqc_session *s, int64_t id) {
-  uint64_t h = hash_u64((uint64_t)id);
-  for (hnode *n = hmap_first(&s->streams, h); n; n = hmap_next(n, h)) {
-    sstream *ss = SLIST_ENTRY(n, sstream, node);
-    if (ss->id == id) return ss;
-  }
-  return NULL;
+  return moqc__imap_find(&s->streams, (uint64_t)id);
 }
 
 static void ss_destroy(sobj *o) {
@@ -38,7 +34,7 @@ sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owne
     if (peer) ss->send_done = true;
     else ss->recv_done = true;
   }
-  if (hmap_insert(&s->streams, &ss->node, hash_u64((uint64_t)id)) < 0) {
+  if (moqc__imap_insert(&s->streams, (uint64_t)id, ss) < 0) {
     moqc_free(ss);
     return NULL;
   }
@@ -50,7 +46,9 @@ sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owne
 void ss_forget(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->in_table) {
-    hmap_remove(&s->streams, &ss->node);
+    sstream *was = moqc__imap_remove(&s->streams, (uint64_t)ss->id);
+    assert(was == ss);
+    (void)was;
     ss->in_table = false;
     if (ss->peer) s->peer_streams--;
   }

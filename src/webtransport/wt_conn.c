@@ -11,7 +11,7 @@
 
 void wt_conn_free(wt_conn *c) {
   wt_stop_timer(c);
-  wt_map_free(&c->streams);
+  wt_streams_free(&c->streams);
   if (c->pending_req) {
     moqc_h3_connect_req_free(c->pending_req);
     wt_free(c->pending_req);
@@ -161,7 +161,7 @@ wt_stream *wt_stream_new(wt_conn *c, int64_t id, wt_kind kind) {
   if (!s) return NULL;
   s->id = id;
   s->kind = (uint8_t)kind;
-  if (wt_map_put(&c->streams, s) != MOQC_OK) {
+  if (moqc__imap_insert(&c->streams, (uint64_t)id, s) != MOQC_OK) {
     wt_free(s);
     return NULL;
   }
@@ -279,7 +279,7 @@ static void flush_buffered(wt_conn *c, wt_stream *s) {
     }
   }
   if (s->gone) { /* h3 forgot it already: so do we */
-    wt_map_del(&c->streams, s->id);
+    moqc__imap_remove(&c->streams, (uint64_t)s->id);
     wt_stream_free(s);
   }
 }
@@ -295,9 +295,12 @@ void wt_established(wt_conn *c) {
    * table changes while we deliver). */
   wt_stream *list[WT_MAX_BUFFERED_STREAMS];
   size_t n = 0;
-  for (size_t i = 0; i < c->streams.cap && n < WT_MAX_BUFFERED_STREAMS; i++) {
-    wt_stream *s = c->streams.slot[i];
-    if (s && s->kind == WT_K_BUFFERED) list[n++] = s;
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&c->streams, &it);
+  while (n < WT_MAX_BUFFERED_STREAMS && moqc__imap_next(&c->streams, &it, NULL, &v)) {
+    wt_stream *s = v;
+    if (s->kind == WT_K_BUFFERED) list[n++] = s;
   }
   c->n_buffered = 0;
   for (size_t i = 0; i < n && !c->free_pending; i++) flush_buffered(c, list[i]);

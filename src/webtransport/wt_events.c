@@ -16,7 +16,7 @@ static bool is_internal_local(const wt_conn *c, int64_t id) {
 }
 
 static wt_stream *peer_stream(wt_conn *c, int64_t id) {
-  wt_stream *s = wt_map_get(&c->streams, id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (s || !is_peer_stream(c, id)) return s;
   s = wt_stream_new(c, id, WT_K_PENDING);
   if (!s) wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
@@ -78,7 +78,7 @@ static void critical_gone(wt_conn *c, wt_stream *s) {
 static void h3_stream_reset(void *ctx, int64_t id, uint64_t code) {
   wt_conn *c = ctx;
   wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (wt_dead(c)) {
   } else if (id == c->session_id) {
     wt_connect_gone(c, map_code(code));
@@ -101,7 +101,7 @@ static void h3_stream_reset(void *ctx, int64_t id, uint64_t code) {
 static void h3_stop_sending(void *ctx, int64_t id, uint64_t code) {
   wt_conn *c = ctx;
   wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (wt_dead(c)) {
   } else if (id == c->control_out) {
     wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream stopped");
@@ -119,7 +119,7 @@ static void h3_stop_sending(void *ctx, int64_t id, uint64_t code) {
 static void h3_stream_closed(void *ctx, int64_t id) {
   wt_conn *c = ctx;
   wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   bool user = user_stream(c, id, s);
   if (s && s->kind == WT_K_BUFFERED && !wt_dead(c)) {
     s->gone = true; /* keep its bytes until the session exists */
@@ -127,7 +127,7 @@ static void h3_stream_closed(void *ctx, int64_t id) {
     return;
   }
   if (s) {
-    wt_map_del(&c->streams, id);
+    moqc__imap_remove(&c->streams, (uint64_t)id);
     wt_stream_free(s);
   }
   if (wt_dead(c)) {
@@ -144,7 +144,7 @@ static void h3_stream_closed(void *ctx, int64_t id) {
 static void h3_stream_acked(void *ctx, int64_t id) {
   wt_conn *c = ctx;
   wt_enter(c);
-  wt_stream *s = wt_map_get(&c->streams, id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (!wt_dead(c) && user_stream(c, id, s) && wt_notify_ok(c)) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->stream_acked) h->stream_acked(c->base.handler_ctx, id);

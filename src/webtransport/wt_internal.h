@@ -10,7 +10,7 @@
  *        (the h3 handler), wt_attach.c (attach, SETTINGS, helpers),
  *        wt_frames.c (control / request / CONNECT stream frame readers,
  *        capsules), wt_request.c (server accept/reject, client CONNECT),
- *        wt_session.c (the session transport ops), wt_map.c (stream table).
+ *        wt_session.c (the session transport ops), wt_map.c (stream table teardown).
  */
 #ifndef MOQC_TRANSPORT_WT_INTERNAL_H
 #define MOQC_TRANSPORT_WT_INTERNAL_H
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/imap.h"
 #include "moqc/clock.h"
 #include "moqc/transport.h"
 #include "moqc/webtransport.h"
@@ -89,18 +90,9 @@ typedef struct wt_stream {
   size_t buf_len, buf_cap;
 } wt_stream;
 
-/* Open-addressing table of peer-initiated streams (and our CONNECT stream),
- * keyed by stream id. */
-typedef struct wt_map {
-  wt_stream **slot;
-  size_t cap, n;
-} wt_map;
-
-wt_stream *wt_map_get(const wt_map *m, int64_t id);
-int wt_map_put(wt_map *m, wt_stream *s); /* MOQC_OK / NOMEM; id must be absent */
-void wt_map_del(wt_map *m, int64_t id);  /* does not free the stream */
-void wt_map_free(wt_map *m);             /* frees every stream too */
-/* Iteration: i from 0 while < m->cap; slot may be NULL. */
+/* Peer-initiated streams (and our CONNECT stream) are kept by stream id in a
+ * core/imap.h map (wt_conn.streams). This frees every stream and the table. */
+void wt_streams_free(moqc_imap *m);
 
 /* ---- the connection / session ---------------------------------------------------- */
 
@@ -140,7 +132,7 @@ typedef struct wt_conn {
   uint16_t status;     /* final response status (client) / 200 (server) */
   moqc_h3_connect_req *pending_req; /* server: parsed, waiting for SETTINGS */
   int64_t pending_req_id;
-  wt_map streams;
+  moqc_imap streams; /* wt_stream by stream id */
   size_t n_buffered;
 
   /* session */

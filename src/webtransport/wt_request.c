@@ -127,7 +127,7 @@ void wt_server_try_pending(wt_conn *c) {
   if (!c->pending_req || !c->have_peer_settings || c->state != WT_ST_SETUP) return;
   moqc_h3_connect_req *req = c->pending_req;
   c->pending_req = NULL;
-  wt_stream *s = wt_map_get(&c->streams, c->pending_req_id);
+  wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)c->pending_req_id);
   if (!s || s->kind != WT_K_REQUEST) {
     free_req(req);
     return;

@@ -42,7 +42,7 @@ int wt_session_prepare(wt_conn *c) {
 static bool user_id(wt_conn *c, int64_t id) {
   if (id < 0 || id == c->control_out || id == c->session_id) return false;
   if (MOQC_STREAM_IS_SERVER(id) != c->server) {
-    wt_stream *s = wt_map_get(&c->streams, id);
+    wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
     return s && s->kind == WT_K_WT && s->visible;
   }
   return true;

@@ -156,59 +156,12 @@ static void test_scheduler_heap_property(void **state) {
   for (int i = 0; i < N; i++) moqc_qstream_free(st[i]);
 }
 
-static void test_stream_map(void **state) {
-  (void)state;
-  moqc_qsmap m = {0};
-  enum { N = 3000 };
-  moqc_qstream **st = calloc(N, sizeof *st);
-  for (int i = 0; i < N; i++) {
-    st[i] = moqc_qstream_new((int64_t)i * 4 + (i & 3), 0);
-    assert_int_equal(moqc_qsmap_put(&m, st[i]), MOQC_OK);
-  }
-  for (int i = 0; i < N; i += 2) moqc_qsmap_del(&m, st[i]->id);
-  moqc_qsmap_del(&m, 123456789); /* absent */
-  for (int i = 0; i < N; i++)
-    assert_ptr_equal(moqc_qsmap_get(&m, st[i]->id), i % 2 ? st[i] : NULL);
-  assert_int_equal(m.n, N / 2);
-  moqc_qsmap_free(&m);
-  for (int i = 0; i < N; i++) moqc_qstream_free(st[i]);
-  free(st);
-}
-
-static void test_cid_map(void **state) {
-  (void)state;
-  moqc_qcidmap m = {0};
-  m.key = 0x1234;
-  enum { N = 2000 };
-  uint8_t cids[N][20];
-  int vals[N];
-  srand(3);
-  for (int i = 0; i < N; i++) {
-    for (int k = 0; k < 20; k++) cids[i][k] = (uint8_t)rand();
-    vals[i] = i;
-    size_t len = 8 + (size_t)(i % 13);
-    assert_int_equal(moqc_qcidmap_put(&m, cids[i], len, &vals[i]), MOQC_OK);
-  }
-  for (int i = 0; i < N; i += 3) moqc_qcidmap_del(&m, cids[i], 8 + (size_t)(i % 13));
-  for (int i = 0; i < N; i++) {
-    void *v = moqc_qcidmap_get(&m, cids[i], 8 + (size_t)(i % 13));
-    assert_ptr_equal(v, i % 3 ? &vals[i] : NULL);
-    /* same bytes, different length: another CID */
-    if (i % 3) assert_null(moqc_qcidmap_get(&m, cids[i], 7 + (size_t)(i % 13)));
-  }
-  assert_int_equal(moqc_qcidmap_put(&m, cids[0], 21, &vals[0]), MOQC_ERR_INVAL);
-  assert_null(moqc_qcidmap_get(&m, cids[0], 21));
-  moqc_qcidmap_free(&m);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_queue_peek_consume_ack),
       cmocka_unit_test(test_queue_grows),
       cmocka_unit_test(test_scheduler_order),
       cmocka_unit_test(test_scheduler_heap_property),
-      cmocka_unit_test(test_stream_map),
-      cmocka_unit_test(test_cid_map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
