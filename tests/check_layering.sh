@@ -19,13 +19,14 @@ declare -A allow=(
   [quic]="core quic"
   [webtransport]="core webtransport"
   [http1]="core http1"
-  [runtime]="core model session quic webtransport http1 runtime"
+  [qmux]="core qmux"
+  [runtime]="core model session quic webtransport http1 qmux runtime"
 )
 # The layer each public header (include/moqc/) belongs to.
 declare -A pub=(
   [buf.h]=core [clock.h]=core [error.h]=core [export.h]=core [path.h]=core [time.h]=core
   [transport.h]=core [model.h]=model [session.h]=session [quic.h]=quic
-  [webtransport.h]=webtransport [http.h]=http1 [runtime.h]=runtime [endpoint.h]=runtime
+  [webtransport.h]=webtransport [http.h]=http1 [qmux.h]=qmux [runtime.h]=runtime [endpoint.h]=runtime
   [log.h]=core [ordered.h]=model
 )
 # Documented exceptions, "file:included" (relative to ROOT). None today.
@@ -53,12 +54,14 @@ check_system() { # file layer header
   case $h in
     ngtcp2/* | gnutls/*)
       [ "$l" = quic ] || [ "$l" = bench ] || bad "$f: <$h> outside src/quic" ;;
+    wslay/*)
+      [ "$l" = runtime ] || bad "$f: <$h> outside src/runtime" ;;
     nghttp3/*)
       [ "$l" = webtransport ] || [ "$l" = bench ] || bad "$f: <$h> outside src/webtransport" ;;
     sys/socket.h | netinet/* | arpa/inet.h | netdb.h)
       [ "$l" = quic ] || [ "$l" = bench ] || bad "$f: socket header <$h> outside src/quic" ;;
     uv.h)
-      case $l in core | model | session | webtransport) bad "$f: libuv in the sans-IO layer $l" ;; esac ;;
+      case $l in core | model | session | webtransport | qmux) bad "$f: libuv in the sans-IO layer $l" ;; esac ;;
   esac
 }
 

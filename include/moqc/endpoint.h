@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "moqc/export.h"
+#include "moqc/http.h"
 #include "moqc/model.h"
 #include "moqc/quic.h"
 #include "moqc/runtime.h"
@@ -134,6 +135,14 @@ MOQC_API int moqc_server_reject(moqc_server_request *req, uint64_t code, const c
 MOQC_API void moqc_server_close_all(moqc_server *s, uint64_t code, const char *reason);
 /* Stop and free (handles close asynchronously: keep running the loop). */
 MOQC_API void moqc_server_del(moqc_server *s);
+/* From an HTTP route callback (moqc_http_server on the same loop): if req asks
+ * for a WebSocket, answer it and return true: a QMux session (docs/websocket.md)
+ * on 101, or 400 (bad handshake, only unknown sub-protocols offered), or the
+ * on_connect verdict for the path. Returns false for any other request (route
+ * it as usual). The session is the server's like a WebTransport one; its path
+ * is the request path + query. Delete the HTTP server before the moqc_server. */
+MOQC_API bool moqc_server_ws_upgrade(moqc_server *s, const moqc_http_request *req,
+                                     moqc_http_response *resp);
 
 /* ---- client --------------------------------------------------------------- */
 

@@ -31,6 +31,13 @@ typedef struct moqc_http_request {
   const char *path;   /* "/certificate.sha256" (without query) */
   const char *query;  /* text after '?', NULL if none */
   const char *host;   /* Host header, NULL if absent */
+  /* WebSocket upgrade fields (RFC 6455 §4.2.1): websocket is true when the
+   * request asks for one (Upgrade: websocket and Connection: upgrade); the
+   * Sec-WebSocket-* values as sent, NULL if absent. */
+  bool websocket;
+  const char *ws_key;
+  const char *ws_version;
+  const char *ws_protocol; /* several fields joined with ", " */
 } moqc_http_request;
 
 /* The route callback fills this. body is copied after the callback returns
@@ -68,6 +75,42 @@ MOQC_API moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp,
  * the route callback that deferred it. MOQC_OK, or MOQC_ERR_INVAL for NULL. */
 MOQC_API int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status,
                                       const char *content_type, const void *body, size_t len);
+
+/* A connection the route callback switched to another protocol (101): a raw
+ * byte pipe. Owned by the server; valid until its `closed` callback returns or
+ * moqc_http_upgraded_close is called. */
+typedef struct moqc_http_upgraded moqc_http_upgraded;
+
+typedef struct moqc_http_upgrade_cbs {
+  /* Bytes after the request head (borrowed, during the call). */
+  void (*data)(void *arg, const uint8_t *p, size_t n);
+  /* Every queued write reached the socket. Optional. */
+  void (*drained)(void *arg);
+  /* The peer closed, the socket failed, or moqc_http_server_del: u is freed
+   * when this returns. Not called after moqc_http_upgraded_close. */
+  void (*closed)(void *arg);
+} moqc_http_upgrade_cbs;
+
+/* Only from inside the route callback: answer "101 Switching Protocols" with
+ * extra_headers (complete "Name: value\r\n" lines, copied) and hand the
+ * connection over to cbs (arg passed back). Bytes the client already sent
+ * after the head are delivered through cbs->data after the route callback
+ * returns. The idle timeout no longer applies (the protocol keeps itself
+ * alive). Returns NULL (bad arguments, out of memory, already answered): answer
+ * through resp as usual. */
+MOQC_API moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp,
+                                                        const char *extra_headers,
+                                                        const moqc_http_upgrade_cbs *cbs,
+                                                        void *arg);
+/* Queue bytes for the socket (copied). MOQC_OK, MOQC_ERR_NOMEM, MOQC_ERR_CLOSED. */
+MOQC_API int moqc_http_upgraded_write(moqc_http_upgraded *u, const uint8_t *p, size_t n);
+/* Bytes queued and not yet written to the socket. */
+MOQC_API size_t moqc_http_upgraded_pending(const moqc_http_upgraded *u);
+/* Close once queued bytes are written (bounded by a short timeout). No
+ * callback follows; u must not be used again. */
+MOQC_API void moqc_http_upgraded_close(moqc_http_upgraded *u);
+/* The peer's address, "" if unknown ("127.0.0.1:5000", "[::1]:5000"). */
+MOQC_API const char *moqc_http_upgraded_remote(const moqc_http_upgraded *u);
 
 typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
                                    moqc_http_response *resp);

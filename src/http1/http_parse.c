@@ -100,7 +100,8 @@ static int parse_u64(const uint8_t *v, size_t n, uint64_t *out) {
 }
 
 /* Connection: a comma-separated token list. */
-static void connection_tokens(const uint8_t *v, size_t n, bool *close, bool *keep) {
+static void connection_tokens(const uint8_t *v, size_t n, bool *close, bool *keep,
+                              bool *upgrade) {
   size_t i = 0;
   while (i < n) {
     while (i < n && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) i++;
@@ -108,7 +109,19 @@ static void connection_tokens(const uint8_t *v, size_t n, bool *close, bool *kee
     while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
     if (ieq(v + s, i - s, "close")) *close = true;
     if (ieq(v + s, i - s, "keep-alive")) *keep = true;
+    if (ieq(v + s, i - s, "upgrade")) *upgrade = true;
   }
+}
+
+/* Copy a field value into dst (cap bytes); append with ", " when join. */
+static int copy_field(char *dst, size_t cap, const uint8_t *v, size_t vl, bool join) {
+  size_t have = join ? strlen(dst) : 0;
+  size_t sep = have ? 2 : 0;
+  if (have + sep + vl >= cap) return MOQC_ERR_DECODE;
+  if (sep) memcpy(dst + have, ", ", 2);
+  memcpy(dst + have + sep, v, vl);
+  dst[have + sep + vl] = '\0';
+  return MOQC_OK;
 }
 
 /* ---- requests -------------------------------------------------------------------- */
@@ -135,7 +148,21 @@ static int req_field(void *arg, const uint8_t *name, size_t nl, const uint8_t *v
   } else if (ieq(name, nl, "transfer-encoding")) {
     return MOQC_ERR_DECODE;
   } else if (ieq(name, nl, "connection")) {
-    connection_tokens(v, vl, &st->close, &st->keep);
+    connection_tokens(v, vl, &st->close, &st->keep, &r->conn_upgrade);
+  } else if (ieq(name, nl, "upgrade")) {
+    size_t i = 0;
+    while (i < vl) { /* "websocket" among the comma-separated protocols */
+      while (i < vl && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) i++;
+      size_t s0 = i;
+      while (i < vl && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
+      if (ieq(v + s0, i - s0, "websocket")) r->upgrade_websocket = true;
+    }
+  } else if (ieq(name, nl, "sec-websocket-key")) {
+    return copy_field(r->ws_key, sizeof r->ws_key, v, vl, false);
+  } else if (ieq(name, nl, "sec-websocket-version")) {
+    return copy_field(r->ws_version, sizeof r->ws_version, v, vl, false);
+  } else if (ieq(name, nl, "sec-websocket-protocol")) {
+    return copy_field(r->ws_protocol, sizeof r->ws_protocol, v, vl, true);
   }
   return MOQC_OK;
 }

@@ -31,6 +31,14 @@ typedef struct moqc_http1_req {
   int minor;               /* HTTP/1.<minor> */
   uint64_t content_length; /* 0 if absent */
   bool keep_alive;         /* per version default and Connection header */
+  /* WebSocket upgrade (RFC 6455 §4.2.1): Upgrade has the token "websocket" and
+   * Connection the token "upgrade"; the Sec-WebSocket-* fields as sent
+   * (several Sec-WebSocket-Protocol fields are joined with ", "). */
+  bool upgrade_websocket;
+  bool conn_upgrade;
+  char ws_key[64];
+  char ws_version[8];
+  char ws_protocol[512];
 } moqc_http1_req;
 
 /* Parse a request head (request line + header fields + empty line) from

@@ -10,6 +10,7 @@
  *
  * libuv lifecycle: every handle is closed with uv_close and freed from its
  * close callback; the server struct goes once its last handle is closed. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -27,6 +28,18 @@ struct moqc_http_pending {
   hconn *c;
   moqc_http_gone_fn gone;
   void *arg;
+};
+
+/* A connection switched to another protocol (101): bytes in and out, no parsing. */
+struct moqc_http_upgraded {
+  hconn *c;
+  moqc_http_upgrade_cbs cbs;
+  void *arg;
+  size_t pending;   /* bytes in uv_write requests not completed */
+  bool user_closed; /* moqc_http_upgraded_close: no callback follows */
+  bool switched;    /* the 101 is queued: bytes go to cbs.data */
+  char *extra;      /* extra 101 header lines, until sent */
+  char remote[64];
 };
 
 struct moqc_http_server {
@@ -54,6 +67,7 @@ struct hconn {
   moqc_http_pending *pending; /* a deferred response not finished yet */
   bool in_route, deferred;    /* inside the route callback; it deferred */
   bool route_head, route_close; /* of the request being (or waiting to be) answered */
+  moqc_http_upgraded *up;       /* switched protocols (101) */
 };
 
 typedef struct wreq {
@@ -92,6 +106,13 @@ static void conn_close(hconn *c) {
   s->n_conns--;
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+  moqc_http_upgraded *u = c->up;
+  if (u) { /* the upgraded protocol's owner learns it is gone (unless it closed) */
+    c->up = NULL;
+    if (!u->user_closed && u->switched && u->cbs.closed) u->cbs.closed(u->arg);
+    moqc_free(u->extra);
+    moqc_free(u);
+  }
   moqc_http_pending *p = c->pending;
   if (p) { /* last: the callback may finish other responses or close connections */
     c->pending = NULL;
@@ -103,6 +124,10 @@ static void conn_close(hconn *c) {
 static void on_idle(uv_timer_t *t) { conn_close(t->data); }
 
 static void touch(hconn *c) {
+  if (c->up) { /* the upgraded protocol keeps itself alive */
+    if (!c->up->user_closed) uv_timer_stop(&c->timer);
+    return;
+  }
   if (c->pending) { /* the application bounds a deferred response */
     uv_timer_stop(&c->timer);
     return;
@@ -176,11 +201,17 @@ static void error_response(hconn *c, uint16_t status) {
   send_response(c, status, "text/plain", msg, strlen(msg), false, true);
 }
 
+static void upgrade_switch(hconn *c);
+
 static void route(hconn *c, const moqc_http1_req *r) {
   moqc_http_request req = {.method = r->method,
                            .path = r->path,
                            .query = r->has_query ? r->query : NULL,
-                           .host = r->has_host ? r->host : NULL};
+                           .host = r->has_host ? r->host : NULL,
+                           .websocket = r->upgrade_websocket && r->conn_upgrade,
+                           .ws_key = r->ws_key[0] ? r->ws_key : NULL,
+                           .ws_version = r->ws_version[0] ? r->ws_version : NULL,
+                           .ws_protocol = r->ws_protocol[0] ? r->ws_protocol : NULL};
   moqc_http_response resp = {.status = 404, .content_type = "text/plain", .server_private = c};
   bool head = strcmp(r->method, "HEAD") == 0;
   bool close = !r->keep_alive || !c->srv->cfg.keep_alive;
@@ -190,6 +221,10 @@ static void route(hconn *c, const moqc_http1_req *r) {
   c->route_close = close;
   c->srv->cfg.route(c->srv->cfg.ctx, &req, &resp);
   c->in_route = false;
+  if (c->up) {
+    upgrade_switch(c);
+    return;
+  }
   if (c->deferred) { /* finished later (or already, from inside the callback) */
     if (c->pending) uv_timer_stop(&c->timer);
     return;
@@ -200,6 +235,14 @@ static void route(hconn *c, const moqc_http1_req *r) {
 /* Handle what is buffered: drop body bytes, parse the next head, answer. */
 static void process(hconn *c) {
   while (!c->closing && !c->writing && !c->pending) {
+    if (c->up) { /* switched: everything goes to the new protocol */
+      moqc_http_upgraded *u = c->up;
+      if (c->len == 0 || u->user_closed) return;
+      size_t n = c->len;
+      c->len = 0; /* before the callback: it may write, close or read */
+      u->cbs.data(u->arg, c->buf, n);
+      return;
+    }
     if (c->body_left) {
       size_t n = c->len < c->body_left ? c->len : (size_t)c->body_left;
       consume(c, n);
@@ -312,6 +355,128 @@ int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status, const char *
    * those of the request this answers. */
   send_response(c, status, content_type, body, len, c->route_head, c->route_close);
   return MOQC_OK;
+}
+
+/* ---- upgraded connections ------------------------------------------------------------- */
+
+typedef struct uwreq {
+  uv_write_t req;
+  hconn *c;
+  size_t len;
+  uint8_t data[];
+} uwreq;
+
+static void on_uwritten(uv_write_t *req, int status) {
+  uwreq *w = (uwreq *)req;
+  hconn *c = w->c;
+  size_t len = w->len;
+  moqc_free(w);
+  moqc_http_upgraded *u = c->up;
+  if (c->closing || !u) return;
+  assert(u->pending >= len);
+  u->pending -= len;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  if (u->pending == 0) {
+    if (u->user_closed) {
+      conn_close(c);
+      return;
+    }
+    if (u->cbs.drained) u->cbs.drained(u->arg);
+  }
+}
+
+static int uwrite(hconn *c, const void *p, size_t n) {
+  moqc_http_upgraded *u = c->up;
+  if (n == 0) return MOQC_OK;
+  uwreq *w = moqc_malloc(sizeof *w + n);
+  if (!w) return MOQC_ERR_NOMEM;
+  w->c = c;
+  w->len = n;
+  memcpy(w->data, p, n);
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_uwritten) != 0) {
+    moqc_free(w);
+    return MOQC_ERR_CLOSED;
+  }
+  u->pending += n;
+  return MOQC_OK;
+}
+
+/* After the route callback chose to upgrade: queue the 101, then hand over. */
+static void upgrade_switch(hconn *c) {
+  moqc_http_upgraded *u = c->up;
+  char hdr[1024];
+  int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 101 Switching Protocols\r\n%s\r\n",
+                    u->extra ? u->extra : "");
+  moqc_free(u->extra);
+  u->extra = NULL;
+  if (hl < 0 || (size_t)hl >= sizeof hdr || uwrite(c, hdr, (size_t)hl) != MOQC_OK) {
+    conn_close(c); /* not switched yet: no closed callback */
+    return;
+  }
+  u->switched = true;
+  c->body_left = 0;
+  touch(c);
+}
+
+moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp,
+                                               const char *extra_headers,
+                                               const moqc_http_upgrade_cbs *cbs, void *arg) {
+  hconn *c = resp ? resp->server_private : NULL;
+  if (!c || !cbs || !cbs->data || !c->in_route || c->deferred || c->up || c->closing)
+    return NULL;
+  moqc_http_upgraded *u = moqc_calloc(1, sizeof *u);
+  if (!u) return NULL;
+  u->extra = moqc_strdup(extra_headers ? extra_headers : "");
+  if (!u->extra) {
+    moqc_free(u);
+    return NULL;
+  }
+  u->c = c;
+  u->cbs = *cbs;
+  u->arg = arg;
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+      uv_ip6_name(a6, ip, sizeof ip);
+      snprintf(u->remote, sizeof u->remote, "[%s]:%u", ip, ntohs(a6->sin6_port));
+    } else {
+      struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+      uv_ip4_name(a4, ip, sizeof ip);
+      snprintf(u->remote, sizeof u->remote, "%s:%u", ip, ntohs(a4->sin_port));
+    }
+  }
+  c->up = u;
+  return u;
+}
+
+int moqc_http_upgraded_write(moqc_http_upgraded *u, const uint8_t *p, size_t n) {
+  if (!u || (!p && n)) return MOQC_ERR_INVAL;
+  if (u->user_closed || u->c->closing) return MOQC_ERR_CLOSED;
+  return uwrite(u->c, p, n);
+}
+
+size_t moqc_http_upgraded_pending(const moqc_http_upgraded *u) { return u ? u->pending : 0; }
+
+const char *moqc_http_upgraded_remote(const moqc_http_upgraded *u) { return u ? u->remote : ""; }
+
+void moqc_http_upgraded_close(moqc_http_upgraded *u) {
+  if (!u || u->user_closed) return;
+  u->user_closed = true;
+  hconn *c = u->c;
+  if (c->closing) return;
+  if (u->pending == 0 || !u->switched) {
+    conn_close(c);
+    return;
+  }
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  uv_timer_start(&c->timer, on_idle, 2000, 0); /* bound the flush */
 }
 
 /* ---- server --------------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include "moqc/endpoint.h"
 #include "moqc/error.h"
 #include "moqc/webtransport.h"
+#include "runtime/server_int.h"
 
 typedef struct srv_conn srv_conn;
 struct srv_conn {
@@ -125,6 +126,19 @@ static void start_session(moqc_server *s, moqc_transport *t) {
   }
   c->session = sess;
 }
+
+void moqc__server_start_session(moqc_server *s, moqc_transport *t) { start_session(s, t); }
+
+const char *const *moqc__server_versions(const moqc_server *s, size_t *n) {
+  *n = s->cfg.n_versions;
+  return s->versions;
+}
+
+uint16_t moqc__server_on_connect(moqc_server *s, const char *path) {
+  return s->cfg.on_connect ? s->cfg.on_connect(s->cfg.ctx, path) : 200;
+}
+
+moqc_clock *moqc__server_clock(moqc_server *s) { return moqc_env_clock(moqc_uv_env(s->cfg.uv)); }
 
 static uint16_t wt_on_request(void *ctx, const moqc_wt_request *req, const char **protocol) {
   moqc_server *s = ctx;

@@ -486,7 +486,8 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
   const char *p = req->path;
   moqc_log(MOQC_LOG_DEBUG, "http %s %s%s%s", req->method, p, req->query ? "?" : "",
            req->query ? req->query : "");
-  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+  if (moqc_server_ws_upgrade(r->server, req, resp)) { /* QMux over WebSocket, any path */
+  } else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
     reply_text(r, resp, 405, "method not allowed\n");
   } else if (strcmp(p, "/certificate.sha256") == 0) {
     reply_text(r, resp, 200, moqc_cert_fingerprint(r->cert));
