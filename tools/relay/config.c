@@ -151,6 +151,27 @@ static int set_fetch_timeout(parse_ctx *p, const char *v) {
   return 0;
 }
 
+static int set_auth_key(parse_ctx *p, const char *v) {
+  if (!*v || strlen(v) >= sizeof p->cfg->auth_key) return bad(p, "auth-key", v, "expected a file");
+  snprintf(p->cfg->auth_key, sizeof p->cfg->auth_key, "%s", v);
+  return 0;
+}
+
+static int set_auth_key_dir(parse_ctx *p, const char *v) {
+  if (!*v || strlen(v) >= sizeof p->cfg->auth_key_dir)
+    return bad(p, "auth-key-dir", v, "expected a directory");
+  snprintf(p->cfg->auth_key_dir, sizeof p->cfg->auth_key_dir, "%s", v);
+  return 0;
+}
+
+static int set_auth_public(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  if (c->n_auth_public >= RELAY_MAX_PUBLIC || strlen(v) >= sizeof c->auth_public[0])
+    return bad(p, "auth-public", v, "at most 16 prefixes of at most 255 bytes");
+  snprintf(c->auth_public[c->n_auth_public++], sizeof c->auth_public[0], "%s", v);
+  return 0;
+}
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -186,6 +207,14 @@ static const relay_opt k_opts[] = {
      "how long GET /fetch waits for a group that is not there or not complete yet "
      "(then 504) [default 10s]",
      set_fetch_timeout},
+    {"auth-key", "FILE",
+     "verify tokens (?jwt= in the connection URL) with this JWK or PEM public key "
+     "(moq-token's format); without a key the relay is open to everyone",
+     set_auth_key},
+    {"auth-key-dir", "DIR", "verify tokens with DIR/<kid>.jwk, chosen by the token's kid",
+     set_auth_key_dir},
+    {"auth-public", "PREFIX",
+     "serve this path prefix without a token (repeatable; \"\" = everything)", set_auth_public},
 };
 
 void relay_config_usage(FILE *out) {
