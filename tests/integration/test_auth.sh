@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# JWT auth through moqc-relay with moqc (tokens made by `moqc token`, moq-token's
+# format; the jose-made vectors for every algorithm are in tests/unit/test_auth.c):
+#   1. no token on a non-public path: the session is refused (Unauthorized);
+#   2. put "alice": publishes 'alice', and 'bob' is refused (never announced),
+#      while the same session's 'alice' keeps working;
+#   3. get "alice": sees and reads 'alice' only ('carol' is not announced to it,
+#      and subscribing to it fails);
+#   4. a public prefix (--auth-public anon) works without a token;
+#   5. a token that expires mid-stream closes that session at expiry while
+#      another subscriber of the same track goes on;
+#   6. no token appears in any log the relay or the clients wrote.
+. "$(dirname "$0")/lib.sh"
+it_init
+K=$IT_TMP/key.jwk
+P=$IT_TMP/pub.jwk
+"$MOQC_BIN" token generate --algorithm ES256 --out "$K" --public "$P" || it_fail "token generate"
+tok() { "$MOQC_BIN" token sign --key "$K" --root room "$@"; }
+T_ALL=$(tok --put "" --get "" --expires 1h) || it_fail "token sign"
+T_ALICE=$(tok --put alice --get "" --expires 1h)
+T_GET_ALICE=$(tok --get alice --expires 1h)
+TOKENS=("$T_ALL" "$T_ALICE" "$T_GET_ALICE")
+it_relay_start --auth-key "$P" --auth-public anon --log-level debug
+grep -q "anyone can publish" "$IT_TMP/relay.err" && it_fail "open-relay warning with a key configured"
+url() { echo "$(it_url "$1")?jwt=$2"; }
+
+# ---- 1. no token ----
+it_bg s0 "${MOQC[@]}" subscribe --url "$(it_url room)" --broadcast alice --count 1 --wait 3s
+it_wait s0 20 && it_fail "a subscriber without a token was served"
+it_wait_for "$IT_TMP/relay.err" "refusing .*'/room'.*token required" 5 || it_fail "1: no refusal logged"
+it_log "1: no token: refused"
+
+# ---- 2. put alice ----
+it_fifo pa 7
+IT_STDIN=$IT_TMP/pa.fifo it_bg pa "${MOQC[@]}" publish --url "$(url room "$T_ALICE")" --broadcast alice
+it_fifo pb 8
+IT_STDIN=$IT_TMP/pb.fifo it_bg pb "${MOQC[@]}" publish --url "$(url room "$T_ALICE")" --broadcast bob
+for i in $(seq 1 100); do it_http /announced | grep -qx 'room/alice' && break; sleep 0.05; done
+it_http /announced | grep -qx 'room/alice' || it_fail "2: alice not announced: $(it_http /announced)"
+sleep 0.5
+it_http /announced | grep -q 'bob' && it_fail "2: bob announced with put=alice"
+it_bg s2 "${MOQC[@]}" subscribe --url "$(url room "$T_ALL")" --broadcast alice --count 2 --wait 10s
+sleep 1
+echo "a1" >&7
+echo "a2" >&7
+it_wait s2 20 || it_fail "2: subscriber of alice exited $?"
+[ "$(cat "$IT_TMP/s2.out")" = "$(printf 'a1\na2')" ] || it_fail "2: s2 printed $(cat "$IT_TMP/s2.out")"
+kill -0 "$(it_pid pb)" 2>/dev/null || it_fail "2: the bob publisher's session did not stay up"
+it_log "2: put=alice publishes alice, bob refused, session stays"
+
+# ---- 3. get alice ----
+it_fifo pc 9
+IT_STDIN=$IT_TMP/pc.fifo it_bg pc "${MOQC[@]}" publish --url "$(url room "$T_ALL")" --broadcast carol
+for i in $(seq 1 100); do it_http /announced | grep -qx 'room/carol' && break; sleep 0.05; done
+it_bg an "${MOQC[@]}" announced --url "$(url room "$T_GET_ALICE")"
+it_bg s3 "${MOQC[@]}" subscribe --url "$(url room "$T_GET_ALICE")" --broadcast alice --count 1 --wait 10s
+it_bg s3c "${MOQC[@]}" subscribe --url "$(url room "$T_GET_ALICE")" --broadcast carol --count 1 --wait 3s
+sleep 1
+echo "a3" >&7
+echo "c1" >&9
+it_wait s3 20 || it_fail "3: get=alice could not read alice ($?)"
+it_wait s3c 20 && it_fail "3: get=alice read carol: $(cat "$IT_TMP/s3c.out")"
+sleep 1
+kill -INT "$(it_pid an)" 2>/dev/null
+it_wait an 10
+grep -q alice "$IT_TMP/an.out" || it_fail "3: alice not announced to get=alice: $(cat "$IT_TMP/an.out")"
+grep -q carol "$IT_TMP/an.out" && it_fail "3: carol announced to get=alice"
+it_log "3: get=alice sees and reads alice only"
+
+# ---- 4. public prefix ----
+it_fifo pp 6
+IT_STDIN=$IT_TMP/pp.fifo it_bg pp "${MOQC[@]}" publish --url "$(it_url anon)" --broadcast open
+it_bg s4 "${MOQC[@]}" subscribe --url "$(it_url anon)" --broadcast open --count 1 --wait 10s
+sleep 1
+echo "o1" >&6
+it_wait s4 20 || it_fail "4: public subscriber exited $?"
+it_log "4: public prefix without a token"
+
+# ---- 5. expiry mid-stream ----
+T_SHORT=$(tok --get "" --expires 3s)
+TOKENS+=("$T_SHORT")
+it_bg s5 "${MOQC[@]}" subscribe --url "$(url room "$T_SHORT")" --broadcast alice --wait 10s
+it_bg s6 "${MOQC[@]}" subscribe --url "$(url room "$T_ALL")" --broadcast alice --count 12 --wait 10s
+sleep 0.5
+for i in $(seq 1 12); do echo "e$i" >&7; sleep 0.5; done
+it_wait s6 20 || it_fail "5: the long-token subscriber exited $?"
+it_wait s5 10
+rc=$?
+[ "$rc" = 124 ] && it_fail "5: the expired session was not closed"
+[ "$(wc -l <"$IT_TMP/s5.out")" -lt 12 ] || it_fail "5: expired subscriber got every line"
+grep -q "token expired" "$IT_TMP/relay.err" || it_fail "5: no expiry logged"
+it_log "5: expiry closed one session (exit $rc, $(wc -l <"$IT_TMP/s5.out") lines), the other got 12"
+
+exec 6>&- 7>&- 8>&- 9>&-
+it_relay_stop
+it_clients_clean
+
+# ---- 6. no token in any log ----
+for t in "${TOKENS[@]}"; do
+  sig=${t##*.}
+  if grep -rlF -- "$sig" "$IT_TMP" --exclude='*.jwk' >/dev/null; then
+    it_fail "6: a token is in $(grep -rlF -- "$sig" "$IT_TMP" --exclude='*.jwk')"
+  fi
+done
+it_log "6: no token in $(ls "$IT_TMP" | wc -l) files"
+echo PASS
