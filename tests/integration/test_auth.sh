@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # JWT auth through moqc-relay with moqc (tokens made by `moqc token`, moq-token's
 # format; the jose-made vectors for every algorithm are in tests/unit/test_auth.c):
-#   1. no token on a non-public path: the session is refused (Unauthorized);
+#   1. no token on a non-public path, or a token for another root: the session is
+#      refused (Unauthorized), the log shows the URL with the jwt value replaced;
 #   2. put "alice": publishes 'alice', and 'bob' is refused (never announced),
 #      while the same session's 'alice' keeps working;
 #   3. get "alice": sees and reads 'alice' only ('carol' is not announced to it,
@@ -28,7 +29,11 @@ url() { echo "$(it_url "$1")?jwt=$2"; }
 it_bg s0 "${MOQC[@]}" subscribe --url "$(it_url room)" --broadcast alice --count 1 --wait 3s
 it_wait s0 20 && it_fail "a subscriber without a token was served"
 it_wait_for "$IT_TMP/relay.err" "refusing .*'/room'.*token required" 5 || it_fail "1: no refusal logged"
-it_log "1: no token: refused"
+it_bg s1 "${MOQC[@]}" subscribe --url "$(url elsewhere "$T_ALL")" --broadcast alice --count 1 --wait 3s
+it_wait s1 20 && it_fail "a token for another root was served"
+it_wait_for "$IT_TMP/relay.err" "refusing .*'/elsewhere\?jwt=<redacted>'.*outside the token root" 5 ||
+  it_fail "1: other root: no refusal logged"
+it_log "1: no token, or a token for another root: refused"
 
 # ---- 2. put alice ----
 it_fifo pa 7
