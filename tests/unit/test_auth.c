@@ -145,9 +145,9 @@ static void test_jose_payload_byte_changed(void **state) {
   for (size_t i = 0; i < n_algs(); i++) {
     moqc_auth_key *k = key_of(vec(i));
     char *t = mutate(vs(vec(i), "ok"), 1);
+    /* the signature is checked before the payload is parsed */
     moqc_auth_reason why = verify_reason(k, t);
-    if (why != MOQC_AUTH_BAD_SIGNATURE && why != MOQC_AUTH_MALFORMED)
-      fail_msg("%s: %s", vs(vec(i), "alg"), moqc_auth_reason_str(why));
+    if (why != MOQC_AUTH_BAD_SIGNATURE) fail_msg("%s: %s", vs(vec(i), "alg"), moqc_auth_reason_str(why));
     free(t);
     moqc_auth_key_del(k);
   }
