@@ -40,10 +40,10 @@ it_fifo pa 7
 IT_STDIN=$IT_TMP/pa.fifo it_bg pa "${MOQC[@]}" publish --url "$(url room "$T_ALICE")" --broadcast alice
 it_fifo pb 8
 IT_STDIN=$IT_TMP/pb.fifo it_bg pb "${MOQC[@]}" publish --url "$(url room "$T_ALICE")" --broadcast bob
-for i in $(seq 1 100); do it_http /announced | grep -qx 'room/alice' && break; sleep 0.05; done
-it_http /announced | grep -qx 'room/alice' || it_fail "2: alice not announced: $(it_http /announced)"
+for i in $(seq 1 100); do it_http "/announced?jwt=$T_ALL" | grep -qx 'room/alice' && break; sleep 0.05; done
+it_http "/announced?jwt=$T_ALL" | grep -qx 'room/alice' || it_fail "2: alice not announced: $(it_http "/announced?jwt=$T_ALL")"
 sleep 0.5
-it_http /announced | grep -q 'bob' && it_fail "2: bob announced with put=alice"
+it_http "/announced?jwt=$T_ALL" | grep -q 'bob' && it_fail "2: bob announced with put=alice"
 it_bg s2 "${MOQC[@]}" subscribe --url "$(url room "$T_ALL")" --broadcast alice --count 2 --wait 10s
 sleep 1
 echo "a1" >&7
@@ -56,7 +56,7 @@ it_log "2: put=alice publishes alice, bob refused, session stays"
 # ---- 3. get alice ----
 it_fifo pc 9
 IT_STDIN=$IT_TMP/pc.fifo it_bg pc "${MOQC[@]}" publish --url "$(url room "$T_ALL")" --broadcast carol
-for i in $(seq 1 100); do it_http /announced | grep -qx 'room/carol' && break; sleep 0.05; done
+for i in $(seq 1 100); do it_http "/announced?jwt=$T_ALL" | grep -qx 'room/carol' && break; sleep 0.05; done
 it_bg an "${MOQC[@]}" announced --url "$(url room "$T_GET_ALICE")"
 it_bg s3 "${MOQC[@]}" subscribe --url "$(url room "$T_GET_ALICE")" --broadcast alice --count 1 --wait 10s
 it_bg s3c "${MOQC[@]}" subscribe --url "$(url room "$T_GET_ALICE")" --broadcast carol --count 1 --wait 3s
@@ -95,6 +95,16 @@ rc=$?
 [ "$(wc -l <"$IT_TMP/s5.out")" -lt 12 ] || it_fail "5: expired subscriber got every line"
 grep -q "token expired" "$IT_TMP/relay.err" || it_fail "5: no expiry logged"
 it_log "5: expiry closed one session (exit $rc, $(wc -l <"$IT_TMP/s5.out") lines), the other got 12"
+
+# ---- HTTP endpoints take ?jwt= too ----
+[ "$(it_http /announced/room -o /dev/null -w '%{http_code}')" = 401 ] || it_fail "http: /announced without a token"
+[ "$(it_http "/announced/room?jwt=$T_GET_ALICE")" = alice ] ||
+  it_fail "http: /announced with get=alice: $(it_http "/announced/room?jwt=$T_GET_ALICE")"
+it_http "/announced/room?jwt=$T_ALL" | grep -qx carol || it_fail "http: /announced with get=all"
+[ "$(it_http "/fetch/room/carol/data?jwt=$T_GET_ALICE" -o /dev/null -w '%{http_code}')" = 401 ] ||
+  it_fail "http: /fetch of carol with get=alice"
+it_http /metrics | grep -qE '^moqc_relay_auth_refused_total [1-9]' || it_fail "http: no auth refusals counted"
+it_log "http: /announced and /fetch check ?jwt="
 
 exec 6>&- 7>&- 8>&- 9>&-
 it_relay_stop
