@@ -113,9 +113,10 @@ it_clients_clean
 # ---- 6. no token in any log ----
 for t in "${TOKENS[@]}"; do
   sig=${t##*.}
-  if grep -rlF -- "$sig" "$IT_TMP" --exclude='*.jwk' >/dev/null; then
-    it_fail "6: a token is in $(grep -rlF -- "$sig" "$IT_TMP" --exclude='*.jwk')"
-  fi
+  hits=$(grep -rlF --exclude='*.jwk' --exclude='*.fifo' -e "$sig" "$IT_TMP")
+  rc=$?
+  [ "$rc" -le 1 ] || it_fail "6: grep failed ($rc)"
+  [ -z "$hits" ] || it_fail "6: a token is in $hits"
 done
 it_log "6: no token in $(ls "$IT_TMP" | wc -l) files"
 echo PASS
