@@ -100,7 +100,7 @@ int moqc_auth_claims_scope(const moqc_auth_claims *c, const char *conn_path,
 
 typedef struct dir_key {
   char *kid;
-  moqc_auth_key *key; /* NULL: the file was missing or bad (cached too) */
+  moqc_auth_key *key;
   struct dir_key *next;
 } dir_key;
 
@@ -112,8 +112,6 @@ struct moqc_auth {
   char **pub; /* public prefixes */
   size_t n_pub;
 };
-
-#define DIR_CACHE_MAX 1024 /* bounded: a flood of random kids cannot grow it */
 
 void moqc_auth_del(moqc_auth *a) {
   if (!a) return;
@@ -181,7 +179,9 @@ static const moqc_auth_key *dir_lookup(moqc_auth *a, const char *kid, int *rc) {
     *rc = lrc;
     return NULL;
   }
-  if (a->n_cache >= DIR_CACHE_MAX) return k ? (moqc_auth_key_del(k), NULL) : NULL;
+  /* Only keys that exist are cached (a flood of made-up kids costs a failed
+   * open each, never cache space); the cache is bounded by the directory. */
+  if (!k) return NULL;
   dir_key *d = moqc_calloc(1, sizeof *d);
   if (!d || !(d->kid = moqc_strdup(kid))) {
     moqc_free(d);

@@ -149,14 +149,15 @@ static void on_request(void *ctx, moqc_server_request *req) {
     offer = moqc_origin_scope(view, (const char *const *)grant.get, grant.n_get);
     land = moqc_origin_scope(view, (const char *const *)grant.put, grant.n_put);
   }
-  if (rs && grant.has_exp && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
+  bool timed = grant.has_exp;
+  if (rs && timed && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
     int64_t left = grant.exp - (int64_t)time(NULL);
     uv_timer_init(r->loop, rs->expiry);
     rs->expiry->data = rs;
     uv_timer_start(rs->expiry, on_expiry, left > 0 ? (uint64_t)left * 1000 : 0, 0);
   }
   moqc_auth_claims_clear(&grant);
-  if (!view || !offer || !land || (grant.has_exp && !rs->expiry)) {
+  if (!view || !offer || !land || (timed && !rs->expiry)) {
     if (offer && offer != view) moqc_origin_unref(offer);
     if (land && land != view) moqc_origin_unref(land);
     if (view) moqc_origin_unref(view);
