@@ -121,6 +121,8 @@ typedef struct moqc_auth_claims {
   size_t n_get;
   int64_t exp, nbf, iat; /* valid when the has_ flag is set */
   bool has_exp, has_nbf, has_iat;
+  char *tenant; /* after moqc_auth_claims_scope / moqc_auth_check: the token's root (""
+                   for public access), what per-tenant quotas count; NULL otherwise */
 } moqc_auth_claims;
 
 /* Free what a claims struct owns (not the struct) and zero it. */

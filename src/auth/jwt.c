@@ -37,6 +37,7 @@ static void free_list(char **l, size_t n) {
 void moqc_auth_claims_clear(moqc_auth_claims *c) {
   if (!c) return;
   moqc_free(c->root);
+  moqc_free(c->tenant);
   free_list(c->put, c->n_put);
   free_list(c->get, c->n_get);
   memset(c, 0, sizeof *c);

@@ -81,6 +81,7 @@ int moqc_auth_claims_scope(const moqc_auth_claims *c, const char *conn_path,
   int rc = rebase(c->put, c->n_put, prefix, suffix, &out->put, &out->n_put);
   if (rc == MOQC_OK) rc = rebase(c->get, c->n_get, prefix, suffix, &out->get, &out->n_get);
   if (rc == MOQC_OK && !(out->root = moqc_strdup(root))) rc = MOQC_ERR_NOMEM;
+  if (rc == MOQC_OK && !(out->tenant = moqc_strdup(croot))) rc = MOQC_ERR_NOMEM;
   if (rc == MOQC_OK && !out->n_put && !out->n_get) rc = MOQC_ERR_UNAUTHORIZED;
   if (rc != MOQC_OK) {
     moqc_auth_claims_clear(out);

@@ -340,6 +340,7 @@ static void scope_case(const char *root, const char *put, const char *path, int 
   if (rc != MOQC_OK) return;
   assert_int_equal(s.n_put, 1);
   assert_string_equal(s.put[0], want_put);
+  assert_string_equal(s.tenant, root);
   moqc_auth_claims_clear(&s);
 }
 

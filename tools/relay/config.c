@@ -172,6 +172,30 @@ static int set_auth_public(parse_ctx *p, const char *v) {
   return 0;
 }
 
+static int set_count(parse_ctx *p, const char *name, const char *v, uint64_t *out) {
+  uint64_t n;
+  if (moqc_tool_parse_u64(v, &n) != 0 || n > 1000000000ull)
+    return bad(p, name, v, "expected a count (0 = default)");
+  *out = n;
+  return 0;
+}
+
+static int set_max_sessions_per_root(parse_ctx *p, const char *v) {
+  return set_count(p, "max-sessions-per-root", v, &p->cfg->max_sessions_per_root);
+}
+
+#define SET_LIMIT(fn, name, field)                                                             \
+  static int fn(parse_ctx *p, const char *v) {                                                 \
+    uint64_t n;                                                                                \
+    if (set_count(p, name, v, &n) != 0) return -1;                                             \
+    p->cfg->session_limits.field = (size_t)n;                                                  \
+    return 0;                                                                                  \
+  }
+SET_LIMIT(set_max_streams, "max-streams", max_streams)
+SET_LIMIT(set_max_subscriptions, "max-subscriptions", max_subscriptions)
+SET_LIMIT(set_max_broadcasts, "max-broadcasts", max_announced)
+SET_LIMIT(set_max_tracks, "max-tracks", max_tracks)
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -215,6 +239,17 @@ static const relay_opt k_opts[] = {
      set_auth_key_dir},
     {"auth-public", "PREFIX",
      "serve this path prefix without a token (repeatable; \"\" = everything)", set_auth_public},
+    {"max-sessions-per-root", "N",
+     "with auth: live sessions per token root (tenant); more are refused with BoundsExceeded "
+     "[default 256; 0 = default]",
+     set_max_sessions_per_root},
+    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]", set_max_streams},
+    {"max-subscriptions", "N", "per session: subscriptions / fetches served at once [default 256]",
+     set_max_subscriptions},
+    {"max-broadcasts", "N", "per session: broadcasts it may announce [default 4096]",
+     set_max_broadcasts},
+    {"max-tracks", "N", "per session: tracks it may subscribe to at once [default 1024]",
+     set_max_tracks},
 };
 
 void relay_config_usage(FILE *out) {

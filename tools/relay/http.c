@@ -474,6 +474,10 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_auth_refused_total", "counter",
          "Sessions and HTTP requests refused by auth (no / bad / expired token, wrong root).",
          r->auth_refused);
+  body_printf(r, "# HELP moqc_relay_quota_refused_total Requests refused by a quota, by cause.\n"
+                 "# TYPE moqc_relay_quota_refused_total counter\n"
+                 "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
+              (unsigned long long)r->quota_refused_sessions);
   body_printf(r, "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
                  "# TYPE moqc_relay_sessions_total counter\n");
   for (int v = 3; v <= 5; v++)

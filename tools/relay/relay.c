@@ -20,6 +20,7 @@ struct relay_sess {
   int version;
   bool webtransport;
   uv_timer_t *expiry; /* closes the session when its token expires (freed on close) */
+  char *tenant;       /* the token's root, with auth (what --max-sessions-per-root counts) */
   relay_sess *prev, *next;
 };
 
@@ -40,6 +41,8 @@ static void on_expiry(uv_timer_t *t) {
 }
 
 static void unlink_sess(relay *r, relay_sess *rs) {
+  free(rs->tenant);
+  rs->tenant = NULL;
   if (rs->expiry) {
     uv_timer_stop(rs->expiry);
     uv_close((uv_handle_t *)rs->expiry, free_timer);
@@ -102,6 +105,23 @@ static int root_of(const char *path, char *root, size_t cap) {
   return rv < 0 ? (int)rv : MOQC_OK;
 }
 
+#define DEFAULT_MAX_SESSIONS_PER_ROOT 256
+
+static uint64_t max_per_root(const relay *r) {
+  return r->cfg.max_sessions_per_root ? r->cfg.max_sessions_per_root
+                                      : DEFAULT_MAX_SESSIONS_PER_ROOT;
+}
+
+/* True if the tenant already has its quota of live sessions (a linear scan:
+ * connects are rare next to the data they carry). */
+static bool tenant_full(const relay *r, const char *tenant) {
+  if (!tenant) return false;
+  uint64_t n = 0;
+  for (const relay_sess *it = r->sessions; it; it = it->next)
+    if (it->tenant && strcmp(it->tenant, tenant) == 0) n++;
+  return n >= max_per_root(r);
+}
+
 /* Check the connection's token (or the public prefixes). false: refused with
  * Unauthorized (the reason names the cause, never the token). */
 static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *grant) {
@@ -140,7 +160,20 @@ static void on_request(void *ctx, moqc_server_request *req) {
   /* Auth first: a refused connection creates no model state. */
   moqc_auth_claims grant = {0};
   if (r->auth && !auth_request(r, req, &grant)) return;
+  if (r->auth && tenant_full(r, grant.tenant)) {
+    moqc_log(MOQC_LOG_WARN, "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
+             req->protocol, grant.tenant, (unsigned long long)max_per_root(r));
+    moqc_auth_claims_clear(&grant);
+    r->rejected++;
+    r->quota_refused_sessions++;
+    moqc_server_reject(req, MOQC_CODE_BOUNDS_EXCEEDED, "too many sessions for this root");
+    return;
+  }
   relay_sess *rs = calloc(1, sizeof *rs);
+  if (rs && grant.tenant && !(rs->tenant = strdup(grant.tenant))) {
+    free(rs);
+    rs = NULL;
+  }
   moqc_origin *view = rs ? moqc_origin_with_root(r->origin, root) : NULL;
   /* With auth: what the peer may see (get) and where its announcements may
    * land (put); an empty scope refuses everything with Unauthorized. */
@@ -162,6 +195,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
     if (land && land != view) moqc_origin_unref(land);
     if (view) moqc_origin_unref(view);
     if (rs && rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    if (rs) free(rs->tenant);
     free(rs);
     r->rejected++;
     moqc_server_reject(req, MOQC_CODE_TRANSPORT, "out of memory");
@@ -178,6 +212,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   if (rv != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "accepting a %s session failed: %s", req->protocol, moqc_err_str(rv));
     if (rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    free(rs->tenant);
     free(rs);
     return;
   }
@@ -296,6 +331,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .versions = c->n_versions ? vers : NULL,
       .n_versions = c->n_versions,
       .limits = {.idle_timeout_ms = c->idle_timeout_ms},
+      .session_limits = c->session_limits,
       .on_request = on_request,
       .on_closed = on_closed,
       .on_debug = on_debug,

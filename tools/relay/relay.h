@@ -45,6 +45,9 @@ typedef struct relay_config {
   char auth_key_dir[1024];   /* --auth-key-dir DIR: <kid>.jwk files */
   char auth_public[RELAY_MAX_PUBLIC][256]; /* --auth-public PREFIX (repeatable) */
   size_t n_auth_public;
+  /* quotas (0 = the library default / unlimited, see docs/relay.md) */
+  uint64_t max_sessions_per_root; /* live sessions per token root (tenant), with auth */
+  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks */
 } relay_config;
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
@@ -101,6 +104,7 @@ typedef struct relay {
   struct moqc_auth *auth; /* NULL: no key and no public prefix (open relay) */
   uv_signal_t sighup;     /* re-reads the auth keys */
   uint64_t auth_refused;
+  uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
 
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
