@@ -9,7 +9,7 @@ const algs = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS
 const now = Math.floor(Date.now() / 1000);
 const out = [];
 for (const alg of algs) {
-  let priv, jwk;
+  let priv, jwk, pem = null;
   if (alg.startsWith('HS')) {
     priv = await jose.generateSecret(alg, { extractable: true });
     jwk = await jose.exportJWK(priv);
@@ -19,13 +19,14 @@ for (const alg of algs) {
     const kp = await jose.generateKeyPair(alg, opts);
     priv = kp.privateKey;
     jwk = await jose.exportJWK(kp.publicKey);
+    pem = await jose.exportSPKI(kp.publicKey);
   }
   const kid = `kid-${alg.toLowerCase()}`;
   jwk = { ...jwk, alg, kid, key_ops: ['verify'] };
   const sign = (claims, hdr = {}) =>
     new jose.SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', kid, ...hdr }).sign(priv);
   out.push({
-    alg, kid, jwk: JSON.stringify(jwk),
+    alg, kid, jwk: JSON.stringify(jwk), pem,
     ok: await sign({ root: 'room', put: 'alice', get: [''], exp: now + 3600, iat: now }),
     old_names: await sign({ root: 'room', pub: ['alice', 'carol'], sub: 'bob' }),
     expired: await sign({ root: 'room', put: 'alice', exp: now - 10 }),

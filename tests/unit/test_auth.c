@@ -258,6 +258,30 @@ static void test_jose_other_root(void **state) {
   }
 }
 
+/* A PEM public key (SubjectPublicKeyInfo) accepts every alg of its type. */
+static void test_jose_pem_keys(void **state) {
+  (void)state;
+  NEED_VECTORS();
+  size_t n = 0;
+  for (size_t i = 0; i < n_algs(); i++) {
+    const char *pem = vs(vec(i), "pem");
+    if (!pem) continue; /* HS: no public key */
+    moqc_auth_key *k;
+    int rc = moqc_auth_key_parse(pem, strlen(pem), &k);
+    if (rc != MOQC_OK) fail_msg("%s: PEM: %s", vs(vec(i), "alg"), moqc_err_str(rc));
+    assert_int_equal(moqc_auth_key_alg(k), MOQC_AUTH_ALG_NONE);
+    assert_int_equal(verify_reason(k, vs(vec(i), "ok")), MOQC_AUTH_OK);
+    char *t = mutate(vs(vec(i), "ok"), 2);
+    assert_int_equal(verify_reason(k, t), MOQC_AUTH_BAD_SIGNATURE);
+    free(t);
+    /* an HS token against it: another key type */
+    assert_int_equal(verify_reason(k, vs(vec(0), "ok")), MOQC_AUTH_ALG_MISMATCH);
+    moqc_auth_key_del(k);
+    n++;
+  }
+  assert_int_equal(n, 9);
+}
+
 /* ---- without node ------------------------------------------------------------------------ */
 
 /* Our own generate + sign + verify, for every alg, and the JWK export round trip. */
@@ -417,6 +441,7 @@ int main(void) {
       cmocka_unit_test(test_jose_wrong_kid),
       cmocka_unit_test(test_jose_key_of_other_type),
       cmocka_unit_test(test_jose_other_root),
+      cmocka_unit_test(test_jose_pem_keys),
       cmocka_unit_test(test_generate_sign_verify),
       cmocka_unit_test(test_jwk_malformed),
       cmocka_unit_test(test_scope_rules),
