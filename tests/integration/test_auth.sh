@@ -10,7 +10,8 @@
 #   4. a public prefix (--auth-public anon) works without a token;
 #   5. a token that expires mid-stream closes that session at expiry while
 #      another subscriber of the same track goes on;
-#   6. no token appears in any log the relay or the clients wrote.
+#   6. no token appears in any log the relay or the clients wrote;
+#   and the HTTP endpoints check ?jwt=; SIGHUP rotates the key without dropping sessions.
 . "$(dirname "$0")/lib.sh"
 it_init
 K=$IT_TMP/key.jwk
@@ -105,6 +106,26 @@ it_http "/announced/room?jwt=$T_ALL" | grep -qx carol || it_fail "http: /announc
   it_fail "http: /fetch of carol with get=alice"
 it_http /metrics | grep -qE '^moqc_relay_auth_refused_total [1-9]' || it_fail "http: no auth refusals counted"
 it_log "http: /announced and /fetch check ?jwt="
+
+# ---- SIGHUP re-reads the key file; live sessions stay ----
+K2=$IT_TMP/key2.jwk
+"$MOQC_BIN" token generate --algorithm ES256 --out "$K2" --public "$IT_TMP/pub2.jwk" || it_fail "generate 2"
+T_NEW=$("$MOQC_BIN" token sign --key "$K2" --root room --get "" --expires 1h)
+TOKENS+=("$T_NEW")
+it_bg s7 "${MOQC[@]}" subscribe --url "$(url room "$T_ALL")" --broadcast alice --count 1 --wait 20s
+sleep 1
+cp "$IT_TMP/pub2.jwk" "$P"
+kill -HUP "$RELAY_PID"
+it_wait_for "$IT_TMP/relay.err" "SIGHUP: auth keys re-read" 5 || it_fail "sighup: no reload logged"
+it_bg s8 "${MOQC[@]}" subscribe --url "$(url room "$T_NEW")" --broadcast alice --count 1 --wait 10s
+it_bg s9 "${MOQC[@]}" subscribe --url "$(url room "$T_ALL")" --broadcast alice --count 1 --wait 3s
+sleep 1
+echo "h1" >&7
+it_wait s8 20 || it_fail "sighup: a token of the new key was refused ($?)"
+it_wait s7 20 || it_fail "sighup: a live session of the old key did not go on ($?)"
+it_wait s9 20 && it_fail "sighup: a token of the old key was still accepted"
+grep -q "bad signature" "$IT_TMP/s9.err" || it_fail "sighup: s9: $(cat "$IT_TMP/s9.err")"
+it_log "sighup: new key accepted, old key refused, the live session went on"
 
 exec 6>&- 7>&- 8>&- 9>&-
 it_relay_stop
