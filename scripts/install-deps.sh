@@ -11,7 +11,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   # libraries
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libnghttp3-dev
-  libuv1-dev libjwt-gnutls-dev libwslay-dev libinih-dev
+  libuv1-dev libjwt-gnutls-dev libjansson-dev libwslay-dev libinih-dev
   # tests: cmocka, clang + compiler-rt for libFuzzer and sanitizers
   libcmocka-dev clang libclang-rt-14-dev curl iproute2 openssl
   # interop tests: a real WebTransport client

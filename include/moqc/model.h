@@ -614,7 +614,7 @@ MOQC_API moqc_broadcast_consumer *moqc_origin_request(moqc_origin *o, const char
 
 /* Scope: a view of the origin limited to a set of prefixes (copied; a consumer
  * of the view only sees paths under one of them, and requests outside them are
- * MOQC_ERR_UNROUTABLE), and re-rooted: with root "a/b", the view's path "x"
+ * MOQC_ERR_UNAUTHORIZED from moqc_origin_request), and re-rooted: with root "a/b", the view's path "x"
  * is the origin's "a/b/x" (publish, consume and request all translate). A view
  * is itself a moqc_origin (unref it when done); it shares the parent's state. */
 MOQC_API moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n);

@@ -298,7 +298,7 @@ moqc_broadcast_consumer *moqc_ocore_request(moqc_ocore *core, const char *abs, i
 moqc_broadcast_consumer *moqc_origin_request(moqc_origin *o, const char *path, int *err) {
   char abs[MOQC_PATH_MAX_LEN + 1];
   int rc = path ? moqc_oscope_abs(&o->scope, path, abs, sizeof abs) : MOQC_ERR_INVAL;
-  if (rc == MOQC_OK && !moqc_oscope_allows(&o->scope, abs)) rc = MOQC_ERR_UNROUTABLE;
+  if (rc == MOQC_OK && !moqc_oscope_allows(&o->scope, abs)) rc = MOQC_ERR_UNAUTHORIZED;
   if (rc) {
     if (err) *err = rc;
     return NULL;

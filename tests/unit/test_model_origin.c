@@ -435,9 +435,9 @@ static void test_scope_and_root(void **state) {
   assert_non_null(f);
   moqc_broadcast_consumer_del(f);
   assert_null(moqc_origin_request(bob, "alice", &err)); /* outside the scope */
-  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  assert_int_equal(err, MOQC_ERR_UNAUTHORIZED);
   assert_null(moqc_origin_request(sc, "room/1/bob/cam", &err));
-  assert_int_equal(err, MOQC_ERR_UNROUTABLE);
+  assert_int_equal(err, MOQC_ERR_UNAUTHORIZED);
   f = moqc_origin_consumer_request(bc, "bob/cam", &err);
   assert_non_null(f);
   moqc_broadcast_consumer_del(f);

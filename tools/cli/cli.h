@@ -117,4 +117,7 @@ typedef void (*cli_waiter_fn)(void *ctx, moqc_broadcast_consumer *bc, bool activ
 cli_waiter *cli_waiter_new(moqc_origin *o, const char *path, cli_waiter_fn fn, void *ctx);
 void cli_waiter_del(cli_waiter *w);
 
+/* token.c: `moqc token ...` (argv[0] = "token"); returns the exit code. */
+int cli_token_main(int argc, char **argv);
+
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "moqc/auth.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "common/tool_util.h"
@@ -201,6 +202,7 @@ static void usage(FILE *out) {
           "  announced --url URL [--prefix PATH] [--count N]\n"
           "            print +path / -path as broadcasts come and go\n"
           "  clock publish|subscribe --url URL --broadcast NAME\n"
+          "  token generate|sign|verify ...   keys and tokens (moqc token --help)\n"
           "            the moq-dev clock example (track 'seconds', a group per minute)\n"
           "\n"
           "Options:\n");
@@ -408,7 +410,9 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
   }
   c->connected = true;
   moqc_session *s = moqc_client_session(cl);
-  moqc_log(MOQC_LOG_INFO, "connected to %s (moq-lite-0%d)", c->url, s ? moqc_session_version(s) : 0);
+  char shown[1024];
+  moqc_auth_redact_url(c->url, shown, sizeof shown);
+  moqc_log(MOQC_LOG_INFO, "connected to %s (moq-lite-0%d)", shown, s ? moqc_session_version(s) : 0);
   if (c->cmd->connected) c->cmd->connected(c);
 }
 
@@ -472,6 +476,7 @@ int main(int argc, char **argv) {
   char err[768];
   signal(SIGPIPE, SIG_IGN);
   moqc_log_init("moqc", MOQC_LOG_WARN);
+  if (argc > 1 && strcmp(argv[1], "token") == 0) return cli_token_main(argc - 1, argv + 1);
   c.group_frames = 1;
   c.wait_ns = 10000000000ull;
   c.drain_ns = 10000000000ull;

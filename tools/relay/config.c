@@ -151,6 +151,51 @@ static int set_fetch_timeout(parse_ctx *p, const char *v) {
   return 0;
 }
 
+static int set_auth_key(parse_ctx *p, const char *v) {
+  if (!*v || strlen(v) >= sizeof p->cfg->auth_key) return bad(p, "auth-key", v, "expected a file");
+  snprintf(p->cfg->auth_key, sizeof p->cfg->auth_key, "%s", v);
+  return 0;
+}
+
+static int set_auth_key_dir(parse_ctx *p, const char *v) {
+  if (!*v || strlen(v) >= sizeof p->cfg->auth_key_dir)
+    return bad(p, "auth-key-dir", v, "expected a directory");
+  snprintf(p->cfg->auth_key_dir, sizeof p->cfg->auth_key_dir, "%s", v);
+  return 0;
+}
+
+static int set_auth_public(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  if (c->n_auth_public >= RELAY_MAX_PUBLIC || strlen(v) >= sizeof c->auth_public[0])
+    return bad(p, "auth-public", v, "at most 16 prefixes of at most 255 bytes");
+  snprintf(c->auth_public[c->n_auth_public++], sizeof c->auth_public[0], "%s", v);
+  return 0;
+}
+
+static int set_count(parse_ctx *p, const char *name, const char *v, uint64_t *out) {
+  uint64_t n;
+  if (moqc_tool_parse_u64(v, &n) != 0 || n > 1000000000ull)
+    return bad(p, name, v, "expected a count (0 = default)");
+  *out = n;
+  return 0;
+}
+
+static int set_max_sessions_per_root(parse_ctx *p, const char *v) {
+  return set_count(p, "max-sessions-per-root", v, &p->cfg->max_sessions_per_root);
+}
+
+#define SET_LIMIT(fn, name, field)                                                             \
+  static int fn(parse_ctx *p, const char *v) {                                                 \
+    uint64_t n;                                                                                \
+    if (set_count(p, name, v, &n) != 0) return -1;                                             \
+    p->cfg->session_limits.field = (size_t)n;                                                  \
+    return 0;                                                                                  \
+  }
+SET_LIMIT(set_max_streams, "max-streams", max_streams)
+SET_LIMIT(set_max_subscriptions, "max-subscriptions", max_subscriptions)
+SET_LIMIT(set_max_broadcasts, "max-broadcasts", max_announced)
+SET_LIMIT(set_max_tracks, "max-tracks", max_tracks)
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -186,6 +231,25 @@ static const relay_opt k_opts[] = {
      "how long GET /fetch waits for a group that is not there or not complete yet "
      "(then 504) [default 10s]",
      set_fetch_timeout},
+    {"auth-key", "FILE",
+     "verify tokens (?jwt= in the connection URL) with this JWK or PEM public key "
+     "(moq-token's format); without a key the relay is open to everyone",
+     set_auth_key},
+    {"auth-key-dir", "DIR", "verify tokens with DIR/<kid>.jwk, chosen by the token's kid",
+     set_auth_key_dir},
+    {"auth-public", "PREFIX",
+     "serve this path prefix without a token (repeatable; \"\" = everything)", set_auth_public},
+    {"max-sessions-per-root", "N",
+     "with auth: live sessions per token root (tenant); more are refused with BoundsExceeded "
+     "[default 256; 0 = default]",
+     set_max_sessions_per_root},
+    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]", set_max_streams},
+    {"max-subscriptions", "N", "per session: subscriptions / fetches served at once [default 256]",
+     set_max_subscriptions},
+    {"max-broadcasts", "N", "per session: broadcasts it may announce [default 4096]",
+     set_max_broadcasts},
+    {"max-tracks", "N", "per session: tracks it may subscribe to at once [default 1024]",
+     set_max_tracks},
 };
 
 void relay_config_usage(FILE *out) {

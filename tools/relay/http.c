@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "moqc/auth.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "relay.h"
@@ -95,12 +97,35 @@ static void reply_text(relay *r, moqc_http_response *resp, uint16_t status, cons
 
 /* ---- /announced ------------------------------------------------------------ */
 
-static void serve_announced(relay *r, const char *prefix, moqc_http_response *resp) {
+/* With auth: check ?jwt= (or the public prefixes) for a "connection" at
+ * path; *grant gets the get / put prefixes relative to path. false: 401 sent. */
+static bool http_auth(relay *r, const char *path, const char *query, moqc_auth_claims *grant,
+                      moqc_http_response *resp) {
+  memset(grant, 0, sizeof *grant);
+  if (!r->auth) return true;
+  char url[MOQC_PATH_MAX_LEN + 8192];
+  snprintf(url, sizeof url, "/%s%s%s", path, query ? "?" : "", query ? query : "");
+  moqc_auth_reason why = MOQC_AUTH_OK;
+  int rv = moqc_auth_check(r->auth, url, (int64_t)time(NULL), grant, &why);
+  if (rv == MOQC_OK && grant->n_get) return true;
+  moqc_auth_claims_clear(grant);
+  r->auth_refused++;
+  char text[128];
+  snprintf(text, sizeof text, "unauthorized: %s\n",
+           rv == MOQC_OK ? "the token allows no subscribing" : moqc_auth_reason_str(why));
+  reply_text(r, resp, 401, text);
+  return false;
+}
+
+static void serve_announced(relay *r, const char *prefix, const char *query,
+                            moqc_http_response *resp) {
   char norm[MOQC_PATH_MAX_LEN + 1];
   if (moqc_path_normalize(norm, sizeof norm, prefix, strlen(prefix)) < 0) {
     reply_text(r, resp, 400, "bad prefix\n");
     return;
   }
+  moqc_auth_claims grant;
+  if (!http_auth(r, norm, query, &grant, resp)) return;
   moqc_origin *view = moqc_origin_with_root(r->origin, norm);
   moqc_origin_consumer *c = view ? moqc_origin_consume(view, "") : NULL;
   if (!c) {
@@ -115,12 +140,14 @@ static void serve_announced(relay *r, const char *prefix, moqc_http_response *re
   /* A fresh consumer reports exactly the active set, then AGAIN. */
   while (moqc_origin_consumer_next(c, &a) == MOQC_OK) {
     if (!a.active) continue;
+    if (r->auth && !moqc_auth_allows(grant.get, grant.n_get, a.path)) continue;
     if (!first) body_add(&r->body, "\n", 1);
     body_add(&r->body, a.path, strlen(a.path));
     first = false;
   }
   moqc_origin_consumer_del(c);
   moqc_origin_unref(view);
+  moqc_auth_claims_clear(&grant);
   reply(r, resp, 200, "text/plain; charset=utf-8");
 }
 
@@ -385,6 +412,15 @@ static void serve_fetch(relay *r, const char *rest, const char *query,
     reply_text(r, resp, 400, "bad broadcast path\n");
     return;
   }
+  moqc_auth_claims grant;
+  if (!http_auth(r, "", query, &grant, resp)) return;
+  bool allowed = !r->auth || moqc_auth_allows(grant.get, grant.n_get, bpath);
+  moqc_auth_claims_clear(&grant);
+  if (!allowed) {
+    r->auth_refused++;
+    reply_text(r, resp, 401, "unauthorized: outside the token's get\n");
+    return;
+  }
   const char *track = slash + 1;
   relay_warm *w = warm_find(r, bpath, track);
   if (!w) {
@@ -435,6 +471,13 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          r->sessions_total[3] + r->sessions_total[4] + r->sessions_total[5]);
   metric(r, "moqc_relay_connections_rejected_total", "counter", "Sessions refused.",
          r->rejected);
+  metric(r, "moqc_relay_auth_refused_total", "counter",
+         "Sessions and HTTP requests refused by auth (no / bad / expired token, wrong root).",
+         r->auth_refused);
+  body_printf(r, "# HELP moqc_relay_quota_refused_total Requests refused by a quota, by cause.\n"
+                 "# TYPE moqc_relay_quota_refused_total counter\n"
+                 "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
+              (unsigned long long)r->quota_refused_sessions);
   body_printf(r, "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
                  "# TYPE moqc_relay_sessions_total counter\n");
   for (int v = 3; v <= 5; v++)
@@ -484,8 +527,13 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
   relay *r = ctx;
   r->http_requests++;
   const char *p = req->path;
-  moqc_log(MOQC_LOG_DEBUG, "http %s %s%s%s", req->method, p, req->query ? "?" : "",
-           req->query ? req->query : "");
+  if (moqc_log_enabled(MOQC_LOG_DEBUG)) {
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s%s", p, req->query ? "?" : "", req->query ? req->query : "");
+    char shown[1024];
+    moqc_auth_redact_url(url, shown, sizeof shown);
+    moqc_log(MOQC_LOG_DEBUG, "http %s %s", req->method, shown);
+  }
   if (moqc_server_ws_upgrade(r->server, req, resp)) { /* QMux over WebSocket, any path */
   } else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
     reply_text(r, resp, 405, "method not allowed\n");
@@ -496,7 +544,7 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
   } else if (strcmp(p, "/metrics") == 0) {
     serve_metrics(r, resp);
   } else if (strcmp(p, "/announced") == 0 || strncmp(p, "/announced/", 11) == 0) {
-    serve_announced(r, p[10] ? p + 11 : "", resp);
+    serve_announced(r, p[10] ? p + 11 : "", req->query, resp);
   } else if (strncmp(p, "/fetch/", 7) == 0) {
     serve_fetch(r, p + 7, req->query, resp);
   } else {

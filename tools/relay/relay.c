@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include "moqc/auth.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "relay.h"
@@ -17,12 +20,29 @@ struct relay_sess {
   uint64_t id;
   int version;
   bool webtransport;
+  uv_timer_t *expiry; /* closes the session when its token expires (freed on close) */
+  char *tenant;       /* the token's root, with auth (what --max-sessions-per-root counts) */
   relay_sess *prev, *next;
 };
 
 #define DRAIN_MS 1500 /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
 
+static void free_timer(uv_handle_t *h) { free(h); }
+
+static void on_expiry(uv_timer_t *t) {
+  relay_sess *rs = t->data;
+  moqc_log(MOQC_LOG_INFO, "session %llu: token expired", (unsigned long long)rs->id);
+  moqc_session_close(rs->session, MOQC_CODE_UNAUTHORIZED, "token expired");
+}
+
 static void unlink_sess(relay *r, relay_sess *rs) {
+  free(rs->tenant);
+  rs->tenant = NULL;
+  if (rs->expiry) {
+    uv_timer_stop(rs->expiry);
+    uv_close((uv_handle_t *)rs->expiry, free_timer);
+    rs->expiry = NULL;
+  }
   if (rs->prev) rs->prev->next = rs->next;
   else r->sessions = rs->next;
   if (rs->next) rs->next->prev = rs->prev;
@@ -64,6 +84,45 @@ static int root_of(const char *path, char *root, size_t cap) {
   return rv < 0 ? (int)rv : MOQC_OK;
 }
 
+#define DEFAULT_MAX_SESSIONS_PER_ROOT 256
+
+static uint64_t max_per_root(const relay *r) {
+  return r->cfg.max_sessions_per_root ? r->cfg.max_sessions_per_root
+                                      : DEFAULT_MAX_SESSIONS_PER_ROOT;
+}
+
+/* True if the tenant already has its quota of live sessions (a linear scan:
+ * connects are rare next to the data they carry). */
+static bool tenant_full(const relay *r, const char *tenant) {
+  if (!tenant) return false;
+  uint64_t n = 0;
+  for (const relay_sess *it = r->sessions; it; it = it->next)
+    if (it->tenant && strcmp(it->tenant, tenant) == 0) n++;
+  return n >= max_per_root(r);
+}
+
+/* Check the connection's token (or the public prefixes). false: refused with
+ * Unauthorized (the reason names the cause, never the token). */
+static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *grant) {
+  moqc_auth_reason why = MOQC_AUTH_OK;
+  int rv = moqc_auth_check(r->auth, req->path, (int64_t)time(NULL), grant, &why);
+  const char *reason = rv == MOQC_OK ? NULL : moqc_auth_reason_str(why);
+  if (rv == MOQC_OK && req->role == MOQC_SESSION_ROLE_PUBLISHER && !grant->n_put)
+    reason = "the token allows no publishing";
+  if (rv == MOQC_OK && req->role == MOQC_SESSION_ROLE_SUBSCRIBER && !grant->n_get)
+    reason = "the token allows no subscribing";
+  if (!reason) return true;
+  char url[512];
+  moqc_auth_redact_url(req->path, url, sizeof url);
+  moqc_log(MOQC_LOG_WARN, "refusing %s session to '%s'%s%s: %s", req->protocol, url,
+           req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "", reason);
+  moqc_auth_claims_clear(grant);
+  r->rejected++;
+  r->auth_refused++;
+  moqc_server_reject(req, MOQC_CODE_UNAUTHORIZED, reason);
+  return false;
+}
+
 static void on_request(void *ctx, moqc_server_request *req) {
   relay *r = ctx;
   char root[MOQC_PATH_MAX_LEN + 1];
@@ -77,9 +136,45 @@ static void on_request(void *ctx, moqc_server_request *req) {
                        r->stopping ? "shutting down" : "bad path");
     return;
   }
+  /* Auth first: a refused connection creates no model state. */
+  moqc_auth_claims grant = {0};
+  if (r->auth && !auth_request(r, req, &grant)) return;
+  if (r->auth && tenant_full(r, grant.tenant)) {
+    moqc_log(MOQC_LOG_WARN, "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
+             req->protocol, grant.tenant, (unsigned long long)max_per_root(r));
+    moqc_auth_claims_clear(&grant);
+    r->rejected++;
+    r->quota_refused_sessions++;
+    moqc_server_reject(req, MOQC_CODE_BOUNDS_EXCEEDED, "too many sessions for this root");
+    return;
+  }
   relay_sess *rs = calloc(1, sizeof *rs);
+  if (rs && grant.tenant && !(rs->tenant = strdup(grant.tenant))) {
+    free(rs);
+    rs = NULL;
+  }
   moqc_origin *view = rs ? moqc_origin_with_root(r->origin, root) : NULL;
-  if (!view) {
+  /* With auth: what the peer may see (get) and where its announcements may
+   * land (put); an empty scope refuses everything with Unauthorized. */
+  moqc_origin *offer = view, *land = view;
+  if (view && r->auth) {
+    offer = moqc_origin_scope(view, (const char *const *)grant.get, grant.n_get);
+    land = moqc_origin_scope(view, (const char *const *)grant.put, grant.n_put);
+  }
+  bool timed = grant.has_exp;
+  if (rs && timed && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
+    int64_t left = grant.exp - (int64_t)time(NULL);
+    uv_timer_init(r->loop, rs->expiry);
+    rs->expiry->data = rs;
+    uv_timer_start(rs->expiry, on_expiry, left > 0 ? (uint64_t)left * 1000 : 0, 0);
+  }
+  moqc_auth_claims_clear(&grant);
+  if (!view || !offer || !land || (timed && !rs->expiry)) {
+    if (offer && offer != view) moqc_origin_unref(offer);
+    if (land && land != view) moqc_origin_unref(land);
+    if (view) moqc_origin_unref(view);
+    if (rs && rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    if (rs) free(rs->tenant);
     free(rs);
     r->rejected++;
     moqc_server_reject(req, MOQC_CODE_TRANSPORT, "out of memory");
@@ -87,12 +182,16 @@ static void on_request(void *ctx, moqc_server_request *req) {
   }
   /* lite-05 Role: a publish-only client needs no announcements from us, a
    * subscribe-only one announces nothing. */
-  moqc_origin *pub = req->role == MOQC_SESSION_ROLE_PUBLISHER ? NULL : view;
-  moqc_origin *sub = req->role == MOQC_SESSION_ROLE_SUBSCRIBER ? NULL : view;
+  moqc_origin *pub = req->role == MOQC_SESSION_ROLE_PUBLISHER ? NULL : offer;
+  moqc_origin *sub = req->role == MOQC_SESSION_ROLE_SUBSCRIBER ? NULL : land;
   rv = moqc_server_accept_ud(req, pub, sub, rs);
+  if (offer != view) moqc_origin_unref(offer);
+  if (land != view) moqc_origin_unref(land);
   moqc_origin_unref(view);
   if (rv != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "accepting a %s session failed: %s", req->protocol, moqc_err_str(rv));
+    if (rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    free(rs->tenant);
     free(rs);
     return;
   }
@@ -190,6 +289,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 int relay_start(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
   if (load_cert(r, err, cap) != MOQC_OK) return -1;
+  if (relay_auth_start(r, err, cap) != 0) return -1;
   r->uv = moqc_uv_new(r->loop, (size_t)c->cache_budget);
   if (!r->uv) {
     snprintf(err, cap, "out of memory");
@@ -213,6 +313,7 @@ int relay_start(relay *r, char *err, size_t cap) {
       .versions = c->n_versions ? vers : NULL,
       .n_versions = c->n_versions,
       .limits = {.idle_timeout_ms = c->idle_timeout_ms},
+      .session_limits = c->session_limits,
       .on_request = on_request,
       .on_closed = on_closed,
       .on_debug = on_debug,
@@ -245,6 +346,7 @@ static void teardown(relay *r) {
   if (r->torn_down) return;
   r->torn_down = true;
   relay_http_stop(r);
+  relay_auth_stop(r);
   moqc_server_del(r->server); /* deletes any session left (no on_closed) */
   r->server = NULL;
   while (r->sessions) {

@@ -22,6 +22,7 @@
 
 #define RELAY_MAX_VERSIONS 8
 #define RELAY_HOST_MAX 256
+#define RELAY_MAX_PUBLIC 16
 
 typedef struct relay_config {
   char bind_host[RELAY_HOST_MAX];
@@ -40,6 +41,13 @@ typedef struct relay_config {
   uint64_t linger_ns;
   uint64_t idle_timeout_ms; /* 0 = the QUIC default (30 s) */
   uint64_t fetch_timeout_ms; /* how long GET /fetch waits for its group */
+  char auth_key[1024];       /* --auth-key FILE: one JWK / PEM key */
+  char auth_key_dir[1024];   /* --auth-key-dir DIR: <kid>.jwk files */
+  char auth_public[RELAY_MAX_PUBLIC][256]; /* --auth-public PREFIX (repeatable) */
+  size_t n_auth_public;
+  /* quotas (0 = the library default / unlimited, see docs/relay.md) */
+  uint64_t max_sessions_per_root; /* live sessions per token root (tenant), with auth */
+  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks */
 } relay_config;
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
@@ -93,6 +101,11 @@ typedef struct relay {
   relay_fetch *fetches; /* /fetch requests waiting for their group */
   uv_timer_t fetch_timer;
 
+  struct moqc_auth *auth; /* NULL: no key and no public prefix (open relay) */
+  uv_signal_t sighup;     /* re-reads the auth keys */
+  uint64_t auth_refused;
+  uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
+
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
   uint64_t drain_deadline;
@@ -109,6 +122,11 @@ void relay_stop(relay *r);
 void relay_abort_start(relay *r);
 /* Aggregate stats over live + closed sessions. */
 moqc_session_stats relay_stats(const relay *r, uint64_t *serving_now, uint64_t *remote_tracks);
+
+/* auth.c: keys and public prefixes from the config (one warning line when
+ * none is configured), SIGHUP reloads them; relay_auth_stop frees them. */
+int relay_auth_start(relay *r, char *err, size_t err_cap);
+void relay_auth_stop(relay *r);
 
 /* http.c */
 int relay_http_start(relay *r, char *err, size_t err_cap);

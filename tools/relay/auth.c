@@ -1,0 +1,58 @@
+/* moqc-relay: auth keys and public prefixes (src/auth does the work). The
+ * keys are read at start-up and again on SIGHUP; live sessions keep the scope
+ * they were given. Tokens never reach a log line: connection paths are logged
+ * with the jwt value replaced (moqc_auth_redact_url). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "moqc/auth.h"
+#include "moqc/error.h"
+#include "relay.h"
+#include "common/tool_util.h"
+
+static int auth_load(const relay_config *c, moqc_auth **out) {
+  const char *pub[RELAY_MAX_PUBLIC];
+  for (size_t i = 0; i < c->n_auth_public; i++) pub[i] = c->auth_public[i];
+  return moqc_auth_new(c->auth_key, c->auth_key_dir, pub, c->n_auth_public, out);
+}
+
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)signum;
+  relay *r = h->data;
+  moqc_auth *a = NULL;
+  int rv = auth_load(&r->cfg, &a);
+  if (rv != MOQC_OK) {
+    moqc_log(MOQC_LOG_WARN, "SIGHUP: cannot re-read the auth keys (%s); keeping the old ones",
+             moqc_err_str(rv));
+    return;
+  }
+  moqc_auth_del(r->auth);
+  r->auth = a;
+  moqc_log(MOQC_LOG_INFO, "SIGHUP: auth keys re-read");
+}
+
+int relay_auth_start(relay *r, char *err, size_t cap) {
+  const relay_config *c = &r->cfg;
+  if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public) {
+    moqc_log(MOQC_LOG_WARN, "no --auth-key, --auth-key-dir or --auth-public: anyone can "
+                            "publish and subscribe on this relay");
+    return 0;
+  }
+  int rv = auth_load(c, &r->auth);
+  if (rv != MOQC_OK) {
+    snprintf(err, cap, "cannot load the auth key%s%s: %s", c->auth_key[0] ? " " : "",
+             c->auth_key, rv == MOQC_ERR_IO ? "file missing or unreadable" : moqc_err_str(rv));
+    return -1;
+  }
+  uv_signal_init(r->loop, &r->sighup);
+  r->sighup.data = r;
+  uv_signal_start(&r->sighup, on_sighup, SIGHUP);
+  return 0;
+}
+
+void relay_auth_stop(relay *r) {
+  if (r->auth) uv_close((uv_handle_t *)&r->sighup, NULL);
+  moqc_auth_del(r->auth);
+  r->auth = NULL;
+}
