@@ -50,6 +50,8 @@ typedef enum moqc_url_kind {
   MOQC_URL_WEBTRANSPORT = 1, /* https:// */
   MOQC_URL_HTTP_BOOTSTRAP,   /* http://: fetch /certificate.sha256, then WebTransport */
   MOQC_URL_QUIC,             /* moqt:// or moql:// */
+  MOQC_URL_WEBSOCKET,        /* ws://: QMux over WebSocket (TCP, no TLS) */
+  MOQC_URL_WEBSOCKET_TLS,    /* wss://: QMux over WebSocket over TLS (not supported yet) */
 } moqc_url_kind;
 
 typedef struct moqc_url {

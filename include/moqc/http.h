@@ -162,6 +162,60 @@ typedef void (*moqc_http_cert_fn)(void *ctx, int err, const char *hex, const uin
 MOQC_API int moqc_http_fetch_cert_hash(struct uv_loop_s *loop, const char *host, uint16_t port,
                                        uint64_t timeout_ms, moqc_http_cert_fn cb, void *ctx);
 
+/* ---- client side of an upgrade (WebSocket clients) -------------------------------- */
+
+/* A client connection that asked to switch protocols: while dialing, then
+ * (after a 101) a raw byte pipe. Owned by the caller until
+ * moqc_http_upconn_close or its `closed` callback. */
+typedef struct moqc_http_upconn moqc_http_upconn;
+
+/* The answer to the upgrade request (fields borrowed, during the call). */
+typedef struct moqc_http_upgrade_resp {
+  uint16_t status;          /* 101 when switched */
+  bool upgrade_websocket;   /* Upgrade: websocket */
+  bool conn_upgrade;        /* Connection: upgrade */
+  const char *ws_accept;    /* Sec-WebSocket-Accept ("" if absent) */
+  const char *ws_protocol;  /* Sec-WebSocket-Protocol ("" if absent) */
+} moqc_http_upgrade_resp;
+
+/* The head of the answer arrived (err MOQC_OK, resp set), or the attempt
+ * failed: MOQC_ERR_TIMEOUT, MOQC_ERR_IO (resolve, connect, reset),
+ * MOQC_ERR_DECODE (malformed answer), MOQC_ERR_TOO_LARGE (head over 16 KiB),
+ * MOQC_ERR_UNSUPPORTED (an answer other than 101; resp set). Called exactly once,
+ * from the loop. Unless err is MOQC_OK and resp->status is 101, u is freed when
+ * this returns. After a 101, the caller either keeps u (bytes that followed the
+ * head arrive through cbs->data after this returns) or closes it. */
+typedef void (*moqc_http_upgrade_fn)(void *arg, moqc_http_upconn *u, int err,
+                                     const moqc_http_upgrade_resp *resp);
+
+typedef struct moqc_http_upgrade_config {
+  const char *host;          /* name or address; "[::1]" allowed */
+  uint16_t port;
+  const char *target;        /* "/path?query"; must start with '/' */
+  const char *extra_headers; /* complete "Name: value\r\n" lines (copied) */
+  uint64_t timeout_ms;       /* until the head of the answer; 0 = 10 s */
+} moqc_http_upgrade_config;
+
+/* GET target with extra_headers (Host is added) on a new TCP connection to
+ * host:port (every resolved address in turn). on_head reports the answer; cbs
+ * (data required; drained, closed optional) then carry the switched
+ * connection. MOQC_OK with *out set, MOQC_ERR_INVAL, MOQC_ERR_NOMEM,
+ * MOQC_ERR_IO. Loop thread only. */
+MOQC_API int moqc_http_upgrade_connect(struct uv_loop_s *loop, const moqc_http_upgrade_config *cfg,
+                                       moqc_http_upgrade_fn on_head,
+                                       const moqc_http_upgrade_cbs *cbs, void *arg,
+                                       moqc_http_upconn **out);
+/* Queue bytes (copied) after the 101. MOQC_OK, MOQC_ERR_NOMEM, MOQC_ERR_CLOSED
+ * (closed, not switched, or the socket failed). */
+MOQC_API int moqc_http_upconn_write(moqc_http_upconn *u, const uint8_t *p, size_t n);
+/* Bytes queued and not yet written to the socket. */
+MOQC_API size_t moqc_http_upconn_pending(const moqc_http_upconn *u);
+/* Cancel the attempt or close once queued bytes are written (bounded by a
+ * short timeout). No callback follows; u must not be used again. */
+MOQC_API void moqc_http_upconn_close(moqc_http_upconn *u);
+/* The server's address ("127.0.0.1:443"), "" before connecting. */
+MOQC_API const char *moqc_http_upconn_remote(const moqc_http_upconn *u);
+
 /* Parse a hex SHA-256 (64 hex digits, either case, surrounding ASCII
  * whitespace allowed) into out[32] and lower-case hex[65]. MOQC_OK or
  * MOQC_ERR_DECODE. Pure. */

@@ -131,6 +131,18 @@ typedef struct req_state {
   bool has_cl, close, keep;
 } req_state;
 
+/* "websocket" among the comma-separated protocols of an Upgrade field. */
+static bool has_websocket_token(const uint8_t *v, size_t vl) {
+  size_t i = 0;
+  while (i < vl) {
+    while (i < vl && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) i++;
+    size_t s0 = i;
+    while (i < vl && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
+    if (ieq(v + s0, i - s0, "websocket")) return true;
+  }
+  return false;
+}
+
 static int req_field(void *arg, const uint8_t *name, size_t nl, const uint8_t *v, size_t vl) {
   req_state *st = arg;
   moqc_http1_req *r = st->r;
@@ -150,13 +162,7 @@ static int req_field(void *arg, const uint8_t *name, size_t nl, const uint8_t *v
   } else if (ieq(name, nl, "connection")) {
     connection_tokens(v, vl, &st->close, &st->keep, &r->conn_upgrade);
   } else if (ieq(name, nl, "upgrade")) {
-    size_t i = 0;
-    while (i < vl) { /* "websocket" among the comma-separated protocols */
-      while (i < vl && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) i++;
-      size_t s0 = i;
-      while (i < vl && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
-      if (ieq(v + s0, i - s0, "websocket")) r->upgrade_websocket = true;
-    }
+    if (has_websocket_token(v, vl)) r->upgrade_websocket = true;
   } else if (ieq(name, nl, "sec-websocket-key")) {
     return copy_field(r->ws_key, sizeof r->ws_key, v, vl, false);
   } else if (ieq(name, nl, "sec-websocket-version")) {
@@ -244,6 +250,15 @@ static int resp_field(void *arg, const uint8_t *name, size_t nl, const uint8_t *
   } else if (ieq(name, nl, "transfer-encoding")) {
     if (!ieq(v, vl, "chunked")) return MOQC_ERR_DECODE;
     r->chunked = true;
+  } else if (ieq(name, nl, "connection")) {
+    bool cl = false, ka = false;
+    connection_tokens(v, vl, &cl, &ka, &r->conn_upgrade);
+  } else if (ieq(name, nl, "upgrade")) {
+    r->upgrade_websocket = has_websocket_token(v, vl);
+  } else if (ieq(name, nl, "sec-websocket-accept")) {
+    return copy_field(r->ws_accept, sizeof r->ws_accept, v, vl, false);
+  } else if (ieq(name, nl, "sec-websocket-protocol")) {
+    return copy_field(r->ws_protocol, sizeof r->ws_protocol, v, vl, false);
   }
   return MOQC_OK;
 }

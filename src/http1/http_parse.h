@@ -56,6 +56,11 @@ typedef struct moqc_http1_resp {
   uint16_t status;
   int64_t content_length; /* -1 if absent */
   bool chunked;
+  /* A WebSocket handshake answer (RFC 6455 §4.2.2), as for requests. */
+  bool upgrade_websocket;
+  bool conn_upgrade;
+  char ws_accept[64];
+  char ws_protocol[128];
 } moqc_http1_resp;
 
 /* Parse a response head. Same returns (no VERSION: any HTTP/1.x accepted,

@@ -31,11 +31,11 @@ static void stream_free(qstream *s) {
 
 static void qmux_free(moqc_qmux *q) {
   moqc_timer_stop(q->cfg.clock, &q->tick);
-  while (q->streams) {
-    qstream *s = q->streams;
-    q->streams = s->next;
-    stream_free(s);
-  }
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&q->streams, &it);
+  while (moqc__imap_next(&q->streams, &it, NULL, &v)) stream_free(v);
+  moqc__imap_free(&q->streams);
   moqc_free(q->path);
   moqc_free(q);
 }
@@ -139,9 +139,7 @@ static int fail(moqc_qmux *q, uint64_t quic_code, const char *why) {
 static bool flow(const moqc_qmux *q) { return q->cfg.version != MOQC_QMUX_WEBTRANSPORT; }
 
 static qstream *find(moqc_qmux *q, int64_t id) {
-  for (qstream *s = q->streams; s; s = s->next)
-    if (s->id == id) return s;
-  return NULL;
+  return id < 0 ? NULL : moqc__imap_find(&q->streams, (uint64_t)id);
 }
 
 static bool local_id(const moqc_qmux *q, int64_t id) {
@@ -165,9 +163,11 @@ static qstream *stream_new(moqc_qmux *q, int64_t id) {
     s->recv_window = uni ? q->ours.sd_uni : local ? q->ours.sd_bidi_local : q->ours.sd_bidi_remote;
     s->recv_max = s->recv_window;
   }
-  s->next = q->streams;
-  q->streams = s;
-  q->n_streams++;
+  assert(id >= 0);
+  if (moqc__imap_insert(&q->streams, (uint64_t)id, s) != MOQC_OK) {
+    moqc_free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -181,15 +181,24 @@ static void drop_queue(moqc_qmux *q, qstream *s) {
 
 /* Remove streams whose both halves are done and report them. */
 static void reap_streams(moqc_qmux *q) {
-  qstream **pp = &q->streams;
-  while (*pp) {
-    qstream *s = *pp;
-    if (!s->send_done || !s->recv_done) {
-      pp = &s->next;
-      continue;
-    }
-    *pp = s->next;
-    q->n_streams--;
+  /* Unlink first (the map may only lose the entry just returned while
+   * iterating), then report: handlers may open streams. */
+  qstream *done = NULL;
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&q->streams, &it);
+  while (moqc__imap_next(&q->streams, &it, NULL, &v)) {
+    qstream *s = v;
+    if (!s->send_done || !s->recv_done) continue;
+    void *r = moqc__imap_remove(&q->streams, (uint64_t)s->id);
+    assert(r == s);
+    (void)r;
+    s->next = done;
+    done = s;
+  }
+  while (done) {
+    qstream *s = done;
+    done = s->next;
     int64_t id = s->id;
     if (!local_id(q, id) && flow(q)) { /* give the peer its stream credit back */
       int d = MOQC_STREAM_IS_UNI(id) ? 1 : 0;
@@ -215,13 +224,15 @@ static void reap(moqc_qmux *q) {
   if (q->state == QMUX_CLOSING) {
     const moqc_transport_handler *h = handler(q);
     q->state = QMUX_CLOSED;
-    while (q->streams) {
-      qstream *s = q->streams;
-      q->streams = s->next;
-      drop_queue(q, s);
-      stream_free(s);
+    moqc_imap_it it;
+    void *v;
+    moqc__imap_it_init(&q->streams, &it);
+    while (moqc__imap_next(&q->streams, &it, NULL, &v)) {
+      moqc__imap_remove(&q->streams, (uint64_t)((qstream *)v)->id);
+      drop_queue(q, v);
+      stream_free(v);
     }
-    q->n_streams = 0;
+    assert(moqc__imap_size(&q->streams) == 0);
     if (h && h->closed) h->closed(q->base.handler_ctx, q->close_code, q->close_reason,
                                   q->close_by_peer);
     return;
@@ -260,8 +271,13 @@ static bool before(const qstream *a, const qstream *b) {
 
 static qstream *pick(moqc_qmux *q) {
   qstream *best = NULL;
-  for (qstream *s = q->streams; s; s = s->next)
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&q->streams, &it);
+  while (moqc__imap_next(&q->streams, &it, NULL, &v)) {
+    qstream *s = v;
     if (sendable(q, s) && (!best || before(s, best))) best = s;
+  }
   return best;
 }
 
@@ -490,8 +506,13 @@ static int on_params(moqc_qmux *q, const moqc_qmux_frame *f) {
   q->send_max_data = p->initial_max_data;
   q->local_max[0] = p->streams_bidi;
   q->local_max[1] = p->streams_uni;
-  for (qstream *s = q->streams; s; s = s->next) /* streams opened before the params */
+  moqc_imap_it it;
+  void *v;
+  moqc__imap_it_init(&q->streams, &it);
+  while (moqc__imap_next(&q->streams, &it, NULL, &v)) { /* streams opened before the params */
+    qstream *s = v;
     if (local_id(q, s->id)) s->send_max = MOQC_STREAM_IS_UNI(s->id) ? p->sd_uni : p->sd_bidi_remote;
+  }
   q->want_writable = true;
   arm(q);
   return MOQC_OK;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/imap.h"
 #include "moqc/qmux.h"
 #include "qmux/qmux_frame.h"
 
@@ -17,7 +18,7 @@
 
 typedef struct qstream {
   int64_t id;
-  struct qstream *next;
+  struct qstream *next; /* only while being reaped (a local list) */
   /* send half */
   moqc_slice *q;       /* queued slices, q[qhead..qn) */
   size_t qn, qcap, qhead;
@@ -56,8 +57,7 @@ struct moqc_qmux {
   bool blocked; /* the session was refused (AGAIN, queue high): tell it `writable` */
   bool params_sent, params_recv;
   moqc_qmux_params ours, peer;
-  qstream *streams;
-  size_t n_streams;
+  moqc_imap streams; /* stream id -> qstream */
   /* stream counts: [0] bidi, [1] uni */
   uint64_t local_next[2]; /* streams we opened */
   uint64_t local_max[2];  /* peer's MAX_STREAMS */

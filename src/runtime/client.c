@@ -1,5 +1,5 @@
 /* moqc_client: URL -> [certificate bootstrap] -> QUIC -> [WebTransport] ->
- * moq-lite session. Every asynchronous step may outlive a moqc_client_del:
+ * moq-lite session; ws:// URLs: WebSocket handshake -> QMux -> session. Every asynchronous step may outlive a moqc_client_del:
  * the client then lingers as a zombie until the step reports back. */
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +9,9 @@
 #include "moqc/error.h"
 #include "moqc/http.h"
 #include "moqc/webtransport.h"
+#include "runtime/ws_int.h"
 
-enum { ST_BOOTSTRAP = 1, ST_DIAL, ST_WT, ST_UP, ST_FAILED };
+enum { ST_BOOTSTRAP = 1, ST_DIAL, ST_WT, ST_WS, ST_UP, ST_FAILED };
 
 struct moqc_client {
   moqc_client_config cfg;
@@ -22,6 +23,8 @@ struct moqc_client {
   char pin[80];
   char authority[300];
   moqc_quic_dial *dial;
+  moqc__ws_dial *wsdial; /* ws:// handshake in progress */
+  bool over_ws;          /* the session runs over QMux/WebSocket */
   moqc_session *session;
   uv_timer_t timer;
   bool timer_live;
@@ -83,7 +86,8 @@ static void start_session(moqc_client *c, moqc_transport *t) {
       .env = moqc_uv_env(c->cfg.uv),
       .is_server = false,
       .origin_id = c->cfg.origin_id,
-      .path = t->webtransport ? NULL : c->url.path,
+      /* WebTransport and WebSocket carry the path in their request. */
+      .path = t->webtransport || c->over_ws ? NULL : c->url.path,
       .limits = c->cfg.session_limits,
       .ctx = c,
       .on_closed = on_session_closed,
@@ -189,8 +193,40 @@ static void on_cert(void *ctx, int err, const char *hex, const uint8_t *sha256) 
   client_free_if_done(c);
 }
 
+static void on_ws(void *ctx, int err, const char *msg, moqc_transport *t) {
+  moqc_client *c = ctx;
+  c->pending--;
+  c->wsdial = NULL;
+  if (err != MOQC_OK) {
+    fail(c, err, "WebSocket connection failed", msg);
+  } else {
+    c->over_ws = true;
+    start_session(c, t);
+  }
+  client_free_if_done(c);
+}
+
+static int dial_ws(moqc_client *c) {
+  c->state = ST_WS;
+  c->pending++;
+  int rv = moqc__ws_dial_start(moqc_uv_loop(c->cfg.uv), moqc_env_clock(moqc_uv_env(c->cfg.uv)),
+                               c->url.host, c->url.port, c->url.path, c->versions,
+                               c->cfg.n_versions, c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000,
+                               on_ws, c, &c->wsdial);
+  if (rv != MOQC_OK) c->pending--;
+  return rv;
+}
+
+static void cancel_ws(moqc_client *c) {
+  if (!c->wsdial) return;
+  moqc__ws_dial_cancel(c->wsdial);
+  c->wsdial = NULL;
+  c->pending--;
+}
+
 static void on_timeout(uv_timer_t *t) {
   moqc_client *c = t->data;
+  cancel_ws(c);
   if (c->dial) {
     moqc_quic_dial_cancel(c->dial);
     c->dial = NULL;
@@ -250,6 +286,18 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
       if (msg) snprintf(msg, msg_cap, "certificate bootstrap failed: %s", moqc_err_str(rv));
       return rv;
     }
+  } else if (c->url.kind == MOQC_URL_WEBSOCKET_TLS) {
+    c->deleted = true;
+    client_free_if_done(c);
+    if (msg) snprintf(msg, msg_cap, "wss:// is not supported yet (use ws:// or https://)");
+    return MOQC_ERR_UNSUPPORTED;
+  } else if (c->url.kind == MOQC_URL_WEBSOCKET) {
+    if ((rv = dial_ws(c)) != MOQC_OK) {
+      c->deleted = true;
+      client_free_if_done(c);
+      if (msg) snprintf(msg, msg_cap, "cannot connect to %s: %s", cfg->url, moqc_err_str(rv));
+      return rv;
+    }
   } else if ((rv = dial(c)) != MOQC_OK) {
     c->deleted = true;
     client_free_if_done(c);
@@ -267,6 +315,7 @@ moqc_session *moqc_client_session(moqc_client *c) {
 void moqc_client_del(moqc_client *c) {
   if (!c || c->deleted) return;
   c->deleted = true;
+  cancel_ws(c);
   if (c->dial) {
     moqc_quic_dial_cancel(c->dial);
     c->dial = NULL;

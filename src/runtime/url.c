@@ -1,4 +1,4 @@
-/* URL parsing for moqc_client: https / http / moqt / moql. */
+/* URL parsing for moqc_client: https / http / moqt / moql / ws / wss. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +77,8 @@ int moqc_url_parse(const char *url, moqc_url *out, char *err, size_t err_cap) {
       {"http://", MOQC_URL_HTTP_BOOTSTRAP, 0},
       {"moqt://", MOQC_URL_QUIC, 443},
       {"moql://", MOQC_URL_QUIC, 443},
+      {"ws://", MOQC_URL_WEBSOCKET, 80},
+      {"wss://", MOQC_URL_WEBSOCKET_TLS, 443},
   };
   const char *rest = NULL;
   uint16_t def_port = 0;
@@ -89,7 +91,7 @@ int moqc_url_parse(const char *url, moqc_url *out, char *err, size_t err_cap) {
       break;
     }
   }
-  if (!rest) return fail(err, err_cap, "scheme must be https, http, moqt or moql", url);
+  if (!rest) return fail(err, err_cap, "scheme must be https, http, moqt, moql, ws or wss", url);
   size_t alen = strcspn(rest, "/?#");
   if (memchr(rest, '@', alen)) return fail(err, err_cap, "user info is not supported", url);
   if (parse_authority(rest, alen, out) != 0) return fail(err, err_cap, "bad host or port", url);
