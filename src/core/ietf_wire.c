@@ -332,7 +332,7 @@ static int rd_lifted(moqc_reader *r, int v, uint64_t key, moqc__ietf_msg *m) {
     if (rc < 0) return MOQC_ERR_DECODE;
     return moqc_reader_left(&in) ? MOQC_ERR_DECODE : MOQC_OK;
   default:
-    assert(!"not a lifted key");
+    assert(0 && "not a lifted key");
     return MOQC_ERR_DECODE;
   }
 }
@@ -361,7 +361,7 @@ static void wr_lifted(moqc_writer *w, int v, uint64_t key, const moqc__ietf_msg 
     moqc__ietf_wr_loc(&in, v, m->largest);
     break;
   case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER: wr_filter(&in, v, &m->filter); break;
-  default: assert(!"not a lifted key"); return;
+  default: assert(0 && "not a lifted key"); return;
   }
   if (in.err) {
     moqc__ietf_wfail(w, in.err == MOQC_ERR_BUFSIZE ? MOQC_ERR_INVAL : in.err);
