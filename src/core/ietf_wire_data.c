@@ -183,39 +183,42 @@ static int group_from_delta(const moqc__ietf_fetch_state *st, uint64_t d, uint64
   return MOQC_OK;
 }
 
-/* Group and object fields per flags (15+); st is the prior state. */
-static int rd_fetch_loc(moqc_reader *r, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
-                        moqc__ietf_fetch_object *o) {
-  int rc;
-  uint64_t x;
-  if (flags & FF_GROUP) {
-    rc = moqc__ietf_read_vi(r, v, &x);
-    if (rc < 0) return rc;
-    if (v >= MOQC_IETF_18) {
-      rc = group_from_delta(st, x, &o->group);
-      if (rc < 0) return rc;
-    } else {
-      o->group = x;
-    }
-  } else {
+/* Group field per flags (15+); st is the prior state. */
+static int rd_fetch_group(moqc_reader *r, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
+                          moqc__ietf_fetch_object *o) {
+  if (!(flags & FF_GROUP)) {
     if (!st->have_location) return MOQC_ERR_DECODE;
     o->group = st->group;
+    return MOQC_OK;
   }
-  if (flags & FF_OBJECT) {
-    rc = moqc__ietf_read_vi(r, v, &x);
-    if (rc < 0) return rc;
-    if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
-      if (x > UINT64_MAX - st->object) return MOQC_ERR_DECODE;
-      x += st->object;
-    }
-    o->object = x;
-  } else {
-    if (!st->have_location || st->object == UINT64_MAX) return MOQC_ERR_DECODE;
-    o->object = st->object + 1;
-  }
+  uint64_t x;
+  int rc = moqc__ietf_read_vi(r, v, &x);
+  if (rc < 0) return rc;
+  if (v >= MOQC_IETF_18) return group_from_delta(st, x, &o->group);
+  o->group = x;
   return MOQC_OK;
 }
 
+/* Object field per flags (15+); on 18+ a delta unless the group changed. */
+static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
+                              moqc__ietf_fetch_object *o) {
+  if (!(flags & FF_OBJECT)) {
+    if (!st->have_location || st->object == UINT64_MAX) return MOQC_ERR_DECODE;
+    o->object = st->object + 1;
+    return MOQC_OK;
+  }
+  uint64_t x;
+  int rc = moqc__ietf_read_vi(r, v, &x);
+  if (rc < 0) return rc;
+  if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
+    if (x > UINT64_MAX - st->object) return MOQC_ERR_DECODE;
+    x += st->object;
+  }
+  o->object = x;
+  return MOQC_OK;
+}
+
+/* Fields in wire order: flags, [group], [subgroup], [object], [priority], [ext], size, [status]. */
 static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, moqc__ietf_fetch_object *o) {
   uint64_t flags;
   int rc;
@@ -231,7 +234,8 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
   o->flags = flags;
   if (v >= MOQC_IETF_16 && (flags == FF_END_NONEXISTENT || flags == FF_END_UNKNOWN)) {
     o->kind = flags == FF_END_NONEXISTENT ? MOQC_IETF_FETCH_END_NONEXISTENT : MOQC_IETF_FETCH_END_UNKNOWN;
-    rc = rd_fetch_loc(r, v, FF_GROUP | FF_OBJECT, st, o);
+    rc = rd_fetch_group(r, v, FF_GROUP, st, o);
+    if (rc == 0) rc = rd_fetch_object_id(r, v, FF_GROUP | FF_OBJECT, st, o);
     if (rc < 0) return rc;
     st->have_location = true;
     st->group = o->group;
@@ -239,7 +243,7 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
     return MOQC_OK;
   }
   if (flags >= 0x80) return MOQC_ERR_DECODE;
-  rc = rd_fetch_loc(r, v, flags, st, o);
+  rc = rd_fetch_group(r, v, flags, st, o);
   if (rc < 0) return rc;
   o->datagram = v >= MOQC_IETF_16 && (flags & FF_DATAGRAM);
   if (!o->datagram) {
@@ -258,6 +262,8 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
       if (rc < 0) return rc;
     }
   }
+  rc = rd_fetch_object_id(r, v, flags, st, o);
+  if (rc < 0) return rc;
   if (flags & FF_PRIORITY) {
     rc = moqc_read_u8(r, &o->priority);
     if (rc < 0) return rc;
@@ -314,27 +320,29 @@ static int group_to_delta(const moqc__ietf_fetch_state *st, uint64_t g, uint64_t
   return MOQC_OK;
 }
 
-static void wr_fetch_loc(moqc_writer *w, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
-                         const moqc__ietf_fetch_object *o) {
-  if (flags & FF_GROUP) {
-    uint64_t d = o->group;
-    if (v >= MOQC_IETF_18 && group_to_delta(st, o->group, &d) < 0) {
+static void wr_fetch_group(moqc_writer *w, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
+                           const moqc__ietf_fetch_object *o) {
+  if (!(flags & FF_GROUP)) return;
+  uint64_t d = o->group;
+  if (v >= MOQC_IETF_18 && group_to_delta(st, o->group, &d) < 0) {
+    moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+    return;
+  }
+  moqc__ietf_write_vi(w, v, d);
+}
+
+static void wr_fetch_object_id(moqc_writer *w, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
+                               const moqc__ietf_fetch_object *o) {
+  if (!(flags & FF_OBJECT)) return;
+  uint64_t d = o->object;
+  if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
+    if (o->object < st->object) {
       moqc__ietf_wfail(w, MOQC_ERR_INVAL);
       return;
     }
-    moqc__ietf_write_vi(w, v, d);
+    d = o->object - st->object;
   }
-  if (flags & FF_OBJECT) {
-    uint64_t d = o->object;
-    if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
-      if (o->object < st->object) {
-        moqc__ietf_wfail(w, MOQC_ERR_INVAL);
-        return;
-      }
-      d = o->object - st->object;
-    }
-    moqc__ietf_write_vi(w, v, d);
-  }
+  moqc__ietf_write_vi(w, v, d);
 }
 
 ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc__ietf_fetch_state *st,
@@ -359,7 +367,8 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc
   if (o->kind != MOQC_IETF_FETCH_OBJECT) {
     if (v < MOQC_IETF_16 || o->kind > MOQC_IETF_FETCH_END_UNKNOWN) return MOQC_ERR_INVAL;
     moqc__ietf_write_vi(&w, v, o->kind == MOQC_IETF_FETCH_END_NONEXISTENT ? FF_END_NONEXISTENT : FF_END_UNKNOWN);
-    wr_fetch_loc(&w, v, FF_GROUP | FF_OBJECT, st, o);
+    wr_fetch_group(&w, v, FF_GROUP, st, o);
+    wr_fetch_object_id(&w, v, FF_GROUP | FF_OBJECT, st, o);
     if (w.err) return w.err;
     next.have_location = true;
     next.group = o->group;
@@ -387,8 +396,9 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc
   if (o->ext.len) flags |= FF_EXT;
   if (v == MOQC_IETF_15) moqc_write_u8(&w, (uint8_t)flags);
   else moqc__ietf_write_vi(&w, v, flags);
-  wr_fetch_loc(&w, v, flags, st, o);
+  wr_fetch_group(&w, v, flags, st, o);
   if ((flags & FF_SG_MASK) == 3 && !o->datagram) moqc__ietf_write_vi(&w, v, o->subgroup);
+  wr_fetch_object_id(&w, v, flags, st, o);
   if (flags & FF_PRIORITY) moqc_write_u8(&w, o->priority);
   if (flags & FF_EXT) wr_ext(&w, v, o->ext);
   moqc__ietf_write_vi(&w, v, o->size);
