@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_check(n > 0 || n == MOQC_ERR_NEED_MORE || n == MOQC_ERR_DECODE);
   if (n < 0) return 0;
   ssize_t e = moqc__ietf_fetch_header_encode(fz_buf, sizeof fz_buf, v, id);
-  fz_check(e > 0 && e <= n && moqc__ietf_fetch_header_decode(&id2, v, fz_buf, (size_t)e) == e && id == id2);
+  fz_check(e > 0 && fz_not_longer(v, e, n) && moqc__ietf_fetch_header_decode(&id2, v, fz_buf, (size_t)e) == e && id == id2);
   p += n;
   len -= (size_t)n;
   moqc__ietf_fetch_state ds = {.group_order = order}, es = ds;
