@@ -64,7 +64,7 @@ static const layout layouts[] = {
     {MOQC_IETF_PUBLISH, 17, 19, "PUBLISH", "RdNSAPK"},
     {MOQC_IETF_PUBLISH_OK, 14, 14, "PUBLISH_OK", "RwpoFP"},
     {MOQC_IETF_PUBLISH_OK, 15, 16, "PUBLISH_OK", "RP"},
-    {MOQC_IETF_PUBLISH_OK, 17, 19, "PUBLISH_OK", "P"},
+    {MOQC_IETF_PUBLISH_OK, 17, 19, "PUBLISH_OK", "P"}, /* draft-19 drops it; moq-dev keeps it */
     {MOQC_IETF_PUBLISH_ERROR, 14, 14, "PUBLISH_ERROR", "RCr"},
     {MOQC_IETF_FETCH, 14, 14, "FETCH", "RpoHP"},
     {MOQC_IETF_FETCH, 15, 19, "FETCH", "RdHP"},
@@ -95,7 +95,8 @@ static const layout layouts[] = {
     {MOQC_IETF_SUBSCRIBE_NAMESPACE_ERROR, 14, 14, "SUBSCRIBE_NAMESPACE_ERROR", "RCr"},
     {MOQC_IETF_UNSUBSCRIBE_NAMESPACE, 14, 15, "UNSUBSCRIBE_NAMESPACE", "R"},
     {MOQC_IETF_NAMESPACE_DONE, 16, 19, "NAMESPACE_DONE", "N"},
-    {MOQC_IETF_PUBLISH_BLOCKED, 17, 19, "PUBLISH_BLOCKED", "NS"},
+    {MOQC_IETF_PUBLISH_BLOCKED, 17, 18, "PUBLISH_BLOCKED", "NS"},
+    {MOQC_IETF_PUBLISH_SKIPPED, 19, 19, "PUBLISH_SKIPPED", "NS"},
 };
 
 static const layout *find_layout(int v, uint64_t type) {

@@ -302,6 +302,8 @@ static void test_names(void **state) {
   assert_string_equal(moqc__ietf_ctrl_name(16, 0x08), "NAMESPACE");
   assert_string_equal(moqc__ietf_ctrl_name(14, 0x0e), "TRACK_STATUS_OK");
   assert_string_equal(moqc__ietf_ctrl_name(17, 0x0e), "NAMESPACE_DONE");
+  assert_string_equal(moqc__ietf_ctrl_name(18, 0x0f), "PUBLISH_BLOCKED");
+  assert_string_equal(moqc__ietf_ctrl_name(19, 0x0f), "PUBLISH_SKIPPED");
   assert_null(moqc__ietf_ctrl_name(17, 0x20)); /* CLIENT_SETUP gone: SETUP 0x2F00 */
   assert_null(moqc__ietf_ctrl_name(16, 0x2f00));
   assert_null(moqc__ietf_ctrl_name(18, 0x11)); /* renumbered to 0x50 */
