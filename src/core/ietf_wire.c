@@ -84,7 +84,7 @@ ssize_t moqc__ietf_varint_decode(int version, uint64_t *x, const uint8_t *p, siz
 }
 
 int moqc__ietf_read_vi(moqc_reader *r, int version, uint64_t *x) {
-  uint64_t v;
+  uint64_t v = 0;
   ssize_t k = moqc__ietf_varint_decode(version, &v, r->p + r->pos, moqc_reader_left(r));
   if (k < 0) return (int)k;
   r->pos += (size_t)k;
@@ -112,7 +112,7 @@ void moqc__ietf_write_vi(moqc_writer *w, int version, uint64_t x) {
 
 int moqc__ietf_rd_bytes(moqc_reader *r, int v, size_t max, moqc_bytes *out) {
   moqc_reader t = *r;
-  uint64_t n;
+  uint64_t n = 0;
   int rc = moqc__ietf_read_vi(&t, v, &n);
   if (rc < 0) return rc;
   if (n > max) return MOQC_ERR_DECODE;
@@ -147,7 +147,7 @@ void moqc__ietf_wr_loc(moqc_writer *w, int v, moqc__ietf_loc l) {
 
 int moqc__ietf_rd_tuple(moqc_reader *r, int v, moqc__ietf_tuple *t) {
   moqc_reader c = *r;
-  uint64_t n;
+  uint64_t n = 0;
   int rc = moqc__ietf_read_vi(&c, v, &n);
   if (rc < 0) return rc;
   if (n > MOQC_IETF_TUPLE_MAX) return MOQC_ERR_DECODE;
@@ -259,10 +259,10 @@ static const uint64_t lifted_keys[] = {MOQC_IETF_PARAM_EXPIRES, MOQC_IETF_PARAM_
 
 /* A u8-valued parameter: a varint on 14-16, one raw byte on 17+. */
 static int rd_param_u8(moqc_reader *r, int v, uint8_t max, uint8_t *out) {
-  uint64_t x;
+  uint64_t x = 0;
   int rc;
   if (v >= MOQC_IETF_17) {
-    uint8_t b;
+    uint8_t b = 0;
     rc = moqc_read_u8(r, &b);
     x = b;
   } else {
@@ -391,7 +391,7 @@ int moqc__ietf_rd_kvps(moqc_reader *r, int v, int mode, moqc__ietf_params *ps, m
   uint32_t seen = 0; /* lifted bits already read */
   for (uint64_t i = 0; counted ? i < count : moqc_reader_left(&c) > 0; i++) {
     if (i >= MOQC_IETF_PARAMS_MAX) return MOQC_ERR_DECODE;
-    uint64_t key;
+    uint64_t key = 0;
     rc = moqc__ietf_read_vi(&c, v, &key);
     if (rc < 0) return rc;
     if (moqc__ietf_has_delta_kvp(v) && i > 0) {
@@ -492,7 +492,7 @@ int moqc__ietf_ext_next(int version, moqc_bytes block, size_t *pos, uint64_t *pr
   if (*pos == block.len) return 0;
   moqc_reader r = moqc_reader_make(block.ptr, block.len);
   r.pos = *pos;
-  uint64_t key;
+  uint64_t key = 0;
   int rc = moqc__ietf_read_vi(&r, version, &key);
   if (rc < 0) return MOQC_ERR_DECODE;
   if (moqc__ietf_has_delta_kvp(version) && *pos > 0) {

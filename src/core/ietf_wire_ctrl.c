@@ -119,8 +119,8 @@ ssize_t moqc__ietf_ctrl_peek(int version, const uint8_t *p, size_t len, uint64_t
                              size_t *body_off, size_t *body_len) {
   if (!moqc__ietf_version_valid(version) || (!p && len)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
-  uint64_t t;
-  uint16_t n;
+  uint64_t t = 0;
+  uint16_t n = 0;
   int rc = moqc__ietf_read_vi(&r, version, &t);
   if (rc == 0) rc = moqc_read_u16be(&r, &n);
   if (rc < 0) return rc;
@@ -134,7 +134,7 @@ ssize_t moqc__ietf_ctrl_peek(int version, const uint8_t *p, size_t len, uint64_t
 /* ---- decode ------------------------------------------------------------------ */
 
 static int rd_u8_max(moqc_reader *r, uint8_t max, uint8_t *out) {
-  uint8_t b;
+  uint8_t b = 0;
   int rc = moqc_read_u8(r, &b);
   if (rc < 0) return rc;
   if (b > max) return MOQC_ERR_DECODE;
@@ -164,7 +164,7 @@ static int rd_fetch(moqc_reader *r, int v, moqc__ietf_msg *m) {
 }
 
 static int rd_versions(moqc_reader *r, int v, moqc__ietf_msg *m) {
-  uint64_t n;
+  uint64_t n = 0;
   int rc = moqc__ietf_read_vi(r, v, &n);
   if (rc < 0) return rc;
   if (n == 0 || n > MOQC_IETF_VERSIONS_MAX) return MOQC_ERR_DECODE;
@@ -205,7 +205,7 @@ static int rd_op(moqc_reader *r, int v, char op, moqc__ietf_msg *m) {
     return rc == 0 ? moqc__ietf_read_vi(r, v, &m->filter.end_group) : rc;
   case 'X': m->has |= MOQC_IETF_HAS_EXPIRES; return moqc__ietf_read_vi(r, v, &m->expires);
   case 'L': {
-    uint8_t exists;
+    uint8_t exists = 0;
     rc = rd_u8_max(r, 1, &exists);
     if (rc < 0 || !exists) return rc;
     m->has |= MOQC_IETF_HAS_LARGEST;
@@ -238,7 +238,7 @@ static int rd_op(moqc_reader *r, int v, char op, moqc__ietf_msg *m) {
 
 ssize_t moqc__ietf_ctrl_decode(moqc__ietf_msg *m, int version, const uint8_t *p, size_t len) {
   if (!m || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
-  uint64_t type;
+  uint64_t type = 0;
   size_t off, n;
   ssize_t total = moqc__ietf_ctrl_peek(version, p, len, &type, &off, &n);
   if (total < 0) return total;

@@ -146,7 +146,7 @@ ssize_t moqc__ietf_fetch_header_encode(uint8_t *p, size_t cap, int version, uint
 ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const uint8_t *p, size_t len) {
   if (!request_id || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
-  uint64_t t;
+  uint64_t t = 0;
   int rc = moqc__ietf_read_vi(&r, version, &t);
   if (rc < 0) return rc;
   if (t != MOQC_IETF_FETCH_HEADER) return MOQC_ERR_DECODE;
@@ -191,7 +191,7 @@ static int rd_fetch_group(moqc_reader *r, int v, uint64_t flags, const moqc__iet
     o->group = st->group;
     return MOQC_OK;
   }
-  uint64_t x;
+  uint64_t x = 0;
   int rc = moqc__ietf_read_vi(r, v, &x);
   if (rc < 0) return rc;
   if (v >= MOQC_IETF_18) return group_from_delta(st, x, &o->group);
@@ -207,7 +207,7 @@ static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags, const moqc_
     o->object = st->object + 1;
     return MOQC_OK;
   }
-  uint64_t x;
+  uint64_t x = 0;
   int rc = moqc__ietf_read_vi(r, v, &x);
   if (rc < 0) return rc;
   if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
@@ -220,10 +220,10 @@ static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags, const moqc_
 
 /* Fields in wire order: flags, [group], [subgroup], [object], [priority], [ext], size, [status]. */
 static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, moqc__ietf_fetch_object *o) {
-  uint64_t flags;
+  uint64_t flags = 0;
   int rc;
   if (v == MOQC_IETF_15) {
-    uint8_t b;
+    uint8_t b = 0;
     rc = moqc_read_u8(r, &b);
     flags = b;
     if (rc == 0 && (flags & 0xC0)) return MOQC_ERR_DECODE;
