@@ -394,8 +394,7 @@ int moqc__ietf_rd_kvps(moqc_reader *r, int v, int mode, moqc__ietf_params *ps, m
     uint64_t key = 0;
     rc = moqc__ietf_read_vi(&c, v, &key);
     if (rc < 0) return rc;
-    if (moqc__ietf_has_delta_kvp(v) && i > 0) {
-      if (key == 0) return MOQC_ERR_DECODE; /* duplicate */
+    if (moqc__ietf_has_delta_kvp(v) && i > 0) { /* a zero delta is a duplicate: caught below */
       if (key > UINT64_MAX - prev) return MOQC_ERR_DECODE;
       key += prev;
     }

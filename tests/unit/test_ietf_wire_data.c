@@ -253,6 +253,13 @@ static void test_fetch_objects(void **state) {
       {FO(5, 0, 0, 0x80, 1), "0c 05 00 01"},
   };
   check_fetch(16, 1, d16, sizeof d16 / sizeof d16[0]);
+  /* a stream that opens with an End of Range: the next object has a prior
+   * location but no prior object, so its priority must be on the wire */
+  static const struct fvec d16eor[] = {
+      {{.kind = MOQC_IETF_FETCH_END_UNKNOWN, .group = 3, .object = 0}, "410c 03 00"},
+      {FO(3, 0, 1, 0, 1), "10 00 01"}, /* priority 0 equals the zeroed state: still sent */
+  };
+  check_fetch(16, 1, d16eor, 2);
   /* draft-17: the same with leading-ones varints */
   static const struct fvec d17[] = {
       {FO(1, 0, 0, 0x80, 200), "1c 01 00 80 80c8"},
