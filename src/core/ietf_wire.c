@@ -84,6 +84,7 @@ ssize_t moqc__ietf_varint_decode(int version, uint64_t *x, const uint8_t *p, siz
 }
 
 int moqc__ietf_read_vi(moqc_reader *r, int version, uint64_t *x) {
+  assert(r->pos <= r->len);
   uint64_t v = 0;
   ssize_t k = moqc__ietf_varint_decode(version, &v, r->p + r->pos, moqc_reader_left(r));
   if (k < 0) return (int)k;
@@ -225,6 +226,7 @@ static int params_put(moqc__ietf_params *ps, moqc__ietf_kvp kv) {
   }
   ps->kv[i] = kv;
   ps->n++;
+  assert(i == 0 || ps->kv[i - 1].key < kv.key);
   return MOQC_OK;
 }
 
@@ -476,6 +478,7 @@ void moqc__ietf_wr_kvps(moqc_writer *w, int v, int mode, const moqc__ietf_params
     }
     if (i == ps->n) break;
     const moqc__ietf_kvp *kv = &ps->kv[i];
+    assert(first || !delta || kv->key > prev); /* checked sorted above */
     moqc__ietf_write_vi(w, v, delta && !first ? kv->key - prev : kv->key);
     wr_kv(w, v, kv);
     prev = kv->key;

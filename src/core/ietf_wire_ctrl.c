@@ -252,6 +252,7 @@ ssize_t moqc__ietf_ctrl_decode(moqc__ietf_msg *m, int version, const uint8_t *p,
     if (rc < 0) return moqc__ietf_body_err(rc);
   }
   if (moqc_reader_left(&r)) return MOQC_ERR_DECODE;
+  assert(off + n == (size_t)total);
   return total;
 }
 
@@ -357,6 +358,7 @@ ssize_t moqc__ietf_ctrl_encode(uint8_t *p, size_t cap, int version, const moqc__
   moqc_write_u16be(&w, 0); /* patched below: single pass */
   for (const char *op = l->ops; *op && !w.err; op++) wr_op(&w, version, *op, m);
   if (w.err) return w.err;
+  assert(w.pos >= len_at + 2 && w.pos <= cap);
   size_t body = w.pos - len_at - 2;
   if (body > MOQC_IETF_MSG_MAX) return MOQC_ERR_INVAL;
   p[len_at] = (uint8_t)(body >> 8);

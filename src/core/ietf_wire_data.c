@@ -164,7 +164,10 @@ ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const 
 #define FF_END_NONEXISTENT 0x8Cu
 #define FF_END_UNKNOWN 0x10Cu
 
-static bool descending(const moqc__ietf_fetch_state *st) { return st->group_order == 2; }
+static bool descending(const moqc__ietf_fetch_state *st) {
+  assert(st->group_order <= 2); /* 0 (unset) and 1 mean ascending */
+  return st->group_order == 2;
+}
 
 /* 18+: group id from a Group ID Delta. */
 static int group_from_delta(const moqc__ietf_fetch_state *st, uint64_t d, uint64_t *g) {
@@ -305,6 +308,7 @@ ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version, 
     rc = rd_fetch_flagged(&r, version, &next, o);
   }
   if (rc < 0) return rc;
+  assert(r.pos <= len);
   *st = next;
   return (ssize_t)r.pos;
 }
