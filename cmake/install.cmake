@@ -69,7 +69,10 @@ endforeach()
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME moqc)
 set(CPACK_PACKAGE_VENDOR moqc)
-set(CPACK_PACKAGE_CONTACT "moqc maintainers <moqc@localhost>")
+# MOQC_DEB_MAINTAINER="Name <mail>" to sign the packages as someone else.
+set(MOQC_DEB_MAINTAINER "moqc maintainers <moqc-maintainers@example.org>" CACHE STRING
+    "Maintainer field of the Debian packages")
+set(CPACK_PACKAGE_CONTACT "${MOQC_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)
@@ -84,17 +87,23 @@ set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME libmoqc0)
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_LIB_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_LIB_PACKAGE_GENERATE_SHLIBS_POLICY "=")
+# shlibs (so dpkg-shlibdeps of users finds libmoqc0) and the ldconfig trigger,
+# written here: CPack's GENERATE_SHLIBS writes neither for a component package.
+file(WRITE ${PROJECT_BINARY_DIR}/packaging/lib/shlibs
+     "libmoqc 0 libmoqc0 (>= ${PROJECT_VERSION})\n")
+file(WRITE ${PROJECT_BINARY_DIR}/packaging/lib/triggers "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/packaging/lib/shlibs
+    ${PROJECT_BINARY_DIR}/packaging/lib/triggers)
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_COMPONENT_LIB_DESCRIPTION
-    "Media over QUIC library (moq-lite)\n libmoqc implements Media over QUIC (moq-lite 03/04/05) over raw QUIC,\n WebTransport and WebSocket: publish and subscribe to tracks of groups of\n frames, with caching, fan-out and prioritisation.")
+    "Media over QUIC library (moq-lite)\nlibmoqc implements Media over QUIC (moq-lite 03/04/05) over raw QUIC,\nWebTransport and WebSocket: publish and subscribe to tracks of groups of\nframes, with caching, fan-out and prioritisation.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libmoqc-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "libmoqc0 (= ${PROJECT_VERSION}-1), libuv1-dev, libngtcp2-dev, libngtcp2-crypto-gnutls-dev, libgnutls28-dev, libnghttp3-dev, libjwt-gnutls-dev, libjansson-dev, libwslay-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
-    "Media over QUIC library (development files)\n Headers, the static library, the libmoqc.so link and the pkg-config file\n (pkg-config --cflags --libs moqc) for libmoqc.")
+    "Media over QUIC library (development files)\nHeaders, the static library, the libmoqc.so link and the pkg-config file\n(pkg-config --cflags --libs moqc) for libmoqc.")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME moqc)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION net)
@@ -105,6 +114,6 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION
-    "Media over QUIC relay and command-line tool\n moqc-relay is a Media-over-QUIC relay (raw QUIC, WebTransport and\n WebSocket on one port) with a sandboxed systemd unit; moqc publishes,\n subscribes and inspects broadcasts from the command line.")
+    "Media over QUIC relay and command-line tool\nmoqc-relay is a Media-over-QUIC relay (raw QUIC, WebTransport and\nWebSocket on one port) with a sandboxed systemd unit; moqc publishes,\nsubscribes and inspects broadcasts from the command line.")
 
 include(CPack)
