@@ -18,6 +18,9 @@ PKGS=(
   chromium
 )
 
+# packaging (scripts/package.sh; ctest -L package runs with MOQC_TEST_PACKAGE=1)
+if [ "${MOQC_TEST_PACKAGE:-0}" = 1 ]; then PKGS+=(dpkg-dev lintian systemd); fi
+
 # Node.js + npm (only if absent: some images ship a newer Node from elsewhere).
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm  >/dev/null 2>&1 || PKGS+=(npm)

@@ -2,6 +2,8 @@
 # Runs every moqc test on a fresh Debian 12 machine:
 #   installs packages, builds under ASan+UBSan with clang (warnings are errors),
 #   builds the libFuzzer targets, installs the JS interop clients, runs ctest.
+# MOQC_TEST_PACKAGE=1 also builds and checks the .deb packages (ctest label
+# package, ~2 min; skipped otherwise).
 # Extra arguments are passed to ctest (e.g. -L unit, -R session). Without
 # arguments it also runs the ThreadSanitizer tests (build/tsan, ctest -L tsan).
 set -euo pipefail

@@ -20,6 +20,10 @@ static int auth_load(const relay_config *c, moqc_auth **out) {
 static void on_sighup(uv_signal_t *h, int signum) {
   (void)signum;
   relay *r = h->data;
+  if (!r->auth) { /* open relay: SIGHUP (systemctl reload) must not kill it */
+    moqc_log(MOQC_LOG_INFO, "SIGHUP: no auth keys configured, nothing to re-read");
+    return;
+  }
   moqc_auth *a = NULL;
   int rv = auth_load(&r->cfg, &a);
   if (rv != MOQC_OK) {
@@ -37,14 +41,15 @@ int relay_auth_start(relay *r, char *err, size_t cap) {
   if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public) {
     moqc_log(MOQC_LOG_WARN, "no --auth-key, --auth-key-dir or --auth-public: anyone can "
                             "publish and subscribe on this relay");
-    return 0;
+  } else {
+    int rv = auth_load(c, &r->auth);
+    if (rv != MOQC_OK) {
+      snprintf(err, cap, "cannot load the auth key%s%s: %s", c->auth_key[0] ? " " : "",
+               c->auth_key, rv == MOQC_ERR_IO ? "file missing or unreadable" : moqc_err_str(rv));
+      return -1;
+    }
   }
-  int rv = auth_load(c, &r->auth);
-  if (rv != MOQC_OK) {
-    snprintf(err, cap, "cannot load the auth key%s%s: %s", c->auth_key[0] ? " " : "",
-             c->auth_key, rv == MOQC_ERR_IO ? "file missing or unreadable" : moqc_err_str(rv));
-    return -1;
-  }
+  /* Handled with or without keys: the default action of SIGHUP ends the process. */
   uv_signal_init(r->loop, &r->sighup);
   r->sighup.data = r;
   uv_signal_start(&r->sighup, on_sighup, SIGHUP);
@@ -52,7 +57,8 @@ int relay_auth_start(relay *r, char *err, size_t cap) {
 }
 
 void relay_auth_stop(relay *r) {
-  if (r->auth) uv_close((uv_handle_t *)&r->sighup, NULL);
+  if (r->sighup.loop && !uv_is_closing((uv_handle_t *)&r->sighup))
+    uv_close((uv_handle_t *)&r->sighup, NULL);
   moqc_auth_del(r->auth);
   r->auth = NULL;
 }

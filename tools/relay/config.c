@@ -196,6 +196,13 @@ SET_LIMIT(set_max_subscriptions, "max-subscriptions", max_subscriptions)
 SET_LIMIT(set_max_broadcasts, "max-broadcasts", max_announced)
 SET_LIMIT(set_max_tracks, "max-tracks", max_tracks)
 
+/* ---- packaging: a generated certificate that survives restarts ---------- */
+static int set_tls_generate_dir(parse_ctx *p, const char *v) {
+  return copy_str(p, "tls-generate-dir", p->cfg->tls_generate_dir,
+                  sizeof p->cfg->tls_generate_dir, v);
+}
+/* ---- end packaging --------------------------------------------------------- */
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -210,6 +217,10 @@ static const relay_opt k_opts[] = {
     {"tls-generate", "HOST[,HOST...]",
      "generate a self-signed 14-day ECDSA certificate for these names [default localhost]",
      set_tls_generate},
+    {"tls-generate-dir", "DIR",
+     "keep the generated certificate in DIR/cert.pem + DIR/key.pem and reuse it across "
+     "restarts until it is 12 days old (e.g. a systemd StateDirectory)",
+     set_tls_generate_dir},
     {"http-bind", "ADDR:PORT|none",
      "TCP address of the HTTP endpoints [default: the UDP address and port]", set_http_bind},
     {"version", "ALPN",
@@ -406,6 +417,10 @@ int relay_config_parse(relay_config *cfg, int argc, char **argv, char *err, size
   }
   if (cfg->tls_key[0] && !cfg->tls_cert[0]) {
     snprintf(err, err_cap, "--tls-key needs --tls-cert");
+    return -1;
+  }
+  if (cfg->tls_cert[0] && cfg->tls_generate_dir[0]) {
+    snprintf(err, err_cap, "--tls-cert and --tls-generate-dir are mutually exclusive");
     return -1;
   }
   if (cfg->tls_cert[0] && cfg->tls_generate[0]) {

@@ -260,6 +260,7 @@ static int load_cert(relay *r, char *err, size_t cap) {
                                     : moqc_err_str(rv));
     return rv;
   }
+  if (c->tls_generate_dir[0]) return relay_cert_from_dir(r, err, cap);
   char buf[sizeof c->tls_generate];
   const char *hosts[32];
   size_t n = 0;

@@ -30,6 +30,7 @@ typedef struct relay_config {
   char tls_cert[1024];
   char tls_key[1024];
   char tls_generate[1024];  /* comma-separated host names */
+  char tls_generate_dir[1024]; /* --tls-generate-dir: keep the generated cert here */
   bool http_none;           /* --http-bind none */
   bool http_set;            /* --http-bind given (else: the UDP address + port) */
   char http_host[RELAY_HOST_MAX];
@@ -122,6 +123,12 @@ void relay_stop(relay *r);
 void relay_abort_start(relay *r);
 /* Aggregate stats over live + closed sessions. */
 moqc_session_stats relay_stats(const relay *r, uint64_t *serving_now, uint64_t *remote_tracks);
+
+/* certdir.c: --tls-generate-dir. Load DIR/cert.pem + DIR/key.pem if they
+ * exist and are younger than 12 days, else generate a certificate for
+ * cfg.tls_generate and write it there. MOQC_OK with r->cert set, or an error
+ * code with a one-line message in err. */
+int relay_cert_from_dir(relay *r, char *err, size_t err_cap);
 
 /* auth.c: keys and public prefixes from the config (one warning line when
  * none is configured), SIGHUP reloads them; relay_auth_stop frees them. */
