@@ -95,8 +95,9 @@ static void sess_teardown(moqc_session *s) {
   /* Subscriber side first: everything the peer was feeding is DROPPED. */
   sa_destroy(s);
   rb_drop_all(s, MOQC_CODE_DROPPED);
-  tf_destroy_all(s);
+  sf_destroy_all(s);
   /* Publisher side: release every consumer. */
+  tf_destroy_all(s);
   pa_destroy_all(s);
   serve_destroy_all(s);
   probe_destroy_all(s);

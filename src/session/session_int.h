@@ -494,15 +494,19 @@ void go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
 void serve_tick(moqc_session *s);
 void serve_destroy_all(moqc_session *s);
 
-/* ---- track_fetch.c ------------------------------------------------------------------ */
+/* ---- pub_track_fetch.c ---------------------------------------------------------------- */
 
 int pt_process(sstream *ss);
 void pt_end(sstream *ss, bool reset, uint64_t code);
 int pf_process(sstream *ss);
 void pf_end(sstream *ss, bool reset, uint64_t code);
 void pf_group_done(pub_fetch *pf, bool ok, uint64_t code);
-void sf_end(sstream *ss, bool reset, uint64_t code);
 void tf_destroy_all(moqc_session *s);
+
+/* ---- sub_fetch.c ------------------------------------------------------------------------ */
+
+void sf_end(sstream *ss, bool reset, uint64_t code);
+void sf_destroy_all(moqc_session *s);
 
 /* ---- probe.c ------------------------------------------------------------------------ */
 
