@@ -213,7 +213,7 @@ static void pa_start(pub_announce *pa) {
   }
 }
 
-int pa_process(sstream *ss) {
+static int pa_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner) {
     /* Nothing else is defined on this half: ignore. */
@@ -249,7 +249,7 @@ int pa_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void pa_end(sstream *ss, bool reset, uint64_t code) {
+static void pa_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_announce *pa = ss->owner;
   if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
@@ -257,6 +257,9 @@ void pa_end(sstream *ss, bool reset, uint64_t code) {
   if (pa) pa_destroy(pa);
   else ss_release(ss);
 }
+
+const moqc__stream_kind moqc__sk_announce_in = {
+    .name = "announce-in", .process = pa_process, .end = pa_end};
 
 void pa_destroy_all(moqc_session *s) {
   while (!slist_empty(&s->pub_announces)) {
@@ -269,10 +272,16 @@ void pa_destroy_all(moqc_session *s) {
 
 static void sa_free(sobj *o) { moqc_free(o); }
 
+static int sa_process(sstream *ss);
+static void sa_end(sstream *ss, bool reset, uint64_t code);
+
+const moqc__stream_kind moqc__sk_announce_out = {
+    .name = "announce-out", .process = sa_process, .end = sa_end};
+
 static void sa_opened(opener *op, int64_t id) {
   sub_announce *sa = SLIST_ENTRY(op, sub_announce, op);
   moqc_session *s = sa->s;
-  sstream *ss = ss_new(s, id, SK_ANNOUNCE_OUT, false, sa);
+  sstream *ss = ss_new(s, id, &moqc__sk_announce_out, false, sa);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -367,7 +376,7 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
   return MOQC_OK;
 }
 
-int sa_process(sstream *ss) {
+static int sa_process(sstream *ss) {
   moqc_session *s = ss->s;
   sub_announce *sa = ss->owner;
   if (!sa) {
@@ -397,7 +406,7 @@ int sa_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void sa_end(sstream *ss, bool reset, uint64_t code) {
+static void sa_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   (void)code;
   if (!reset && ss_len(ss) > 0) {

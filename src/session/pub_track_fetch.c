@@ -129,7 +129,7 @@ static void pt_wake(void *arg) {
   sess_exit(s);
 }
 
-int pt_process(sstream *ss) {
+static int pt_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
     if (ss->owner) ss_consume(ss, ss_len(ss));
@@ -171,7 +171,7 @@ int pt_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void pt_end(sstream *ss, bool reset, uint64_t code) {
+static void pt_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_track *pt = ss->owner;
   if (!pt && ss_len(ss) > 0 && !reset) {
@@ -282,7 +282,7 @@ static void pf_timeout(moqc_timer *tm, void *arg) {
   sess_exit(s);
 }
 
-int pf_process(sstream *ss) {
+static int pf_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
     if (ss->owner) ss_consume(ss, ss_len(ss));
@@ -323,7 +323,7 @@ int pf_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void pf_end(sstream *ss, bool reset, uint64_t code) {
+static void pf_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_fetch *pf = ss->owner;
   if (!reset) return; /* the request half is done; keep serving */
@@ -331,6 +331,11 @@ void pf_end(sstream *ss, bool reset, uint64_t code) {
   if (pf) pf_destroy(pf);
   else ss_release(ss);
 }
+
+const moqc__stream_kind moqc__sk_track_in = {
+    .name = "track-in", .process = pt_process, .end = pt_end, .wait_peer_setup = true};
+const moqc__stream_kind moqc__sk_fetch_in = {
+    .name = "fetch-in", .process = pf_process, .end = pf_end, .wait_peer_setup = true};
 
 void tf_destroy_all(moqc_session *s) {
   while (!slist_empty(&s->pub_tracks))

@@ -15,6 +15,16 @@
 static void rt_close(rtrack *rt, uint64_t code);
 static void rb_destroy(rbcast *rb);
 static void rt_fin_apply(rtrack *rt);
+static int rt_info_process(sstream *ss);
+static void rt_info_end(sstream *ss, bool reset, uint64_t code);
+static int rt_sub_process(sstream *ss);
+static void rt_sub_end(sstream *ss, bool reset, uint64_t code);
+
+/* TRACK -> TRACK_INFO (lite-05) and SUBSCRIBE -> responses, both ours. */
+const moqc__stream_kind moqc__sk_track_out = {
+    .name = "track-out", .process = rt_info_process, .end = rt_info_end};
+const moqc__stream_kind moqc__sk_subscribe_out = {
+    .name = "subscribe-out", .process = rt_sub_process, .end = rt_sub_end};
 
 /* ---- remote broadcasts ---------------------------------------------------------- */
 
@@ -228,7 +238,7 @@ static void rt_sub_opened(opener *op, int64_t id) {
   rtrack *rt = SLIST_ENTRY(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->sub_ss = ss_new(s, id, SK_SUBSCRIBE_OUT, false, rt);
+  rt->sub_ss = ss_new(s, id, &moqc__sk_subscribe_out, false, rt);
   if (!rt->sub_ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -345,7 +355,7 @@ static void rt_info_opened(opener *op, int64_t id) {
   rtrack *rt = SLIST_ENTRY(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->info_ss = ss_new(s, id, SK_TRACK_OUT, false, rt);
+  rt->info_ss = ss_new(s, id, &moqc__sk_track_out, false, rt);
   if (!rt->info_ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -402,7 +412,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
 }
 
-int rt_info_process(sstream *ss) {
+static int rt_info_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt || !rt->req) {
@@ -428,7 +438,7 @@ int rt_info_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void rt_info_end(sstream *ss, bool reset, uint64_t code) {
+static void rt_info_end(sstream *ss, bool reset, uint64_t code) {
   rtrack *rt = ss->owner;
   if (!rt) {
     ss_release(ss);
@@ -477,7 +487,7 @@ void rt_group_bound(rtrack *rt) {
 
 /* ---- subscribe responses ------------------------------------------------------------ */
 
-int rt_sub_process(sstream *ss) {
+static int rt_sub_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   while (ss_len(ss) > 0 && !s->closing) {
@@ -507,7 +517,7 @@ int rt_sub_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
+static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt) {

@@ -25,6 +25,11 @@
 
 static void ps_maybe_fin(pub_sub *ps);
 static void ps_destroy(pub_sub *ps);
+static int ps_process(sstream *ss);
+static void ps_end(sstream *ss, bool reset, uint64_t code);
+
+const moqc__stream_kind moqc__sk_subscribe_in = {
+    .name = "subscribe-in", .process = ps_process, .end = ps_end, .wait_peer_setup = true};
 
 /* ---- group streams ---------------------------------------------------------------- */
 
@@ -101,13 +106,23 @@ void go_cancel(group_out *go, uint64_t code) {
   go_destroy(go);
 }
 
-void go_stream_gone(group_out *go, uint64_t code) {
+static void go_stream_gone(group_out *go, uint64_t code) {
   (void)code;
   go->done = true;
   pub_sub *ps = go->ps;
   go_destroy(go);
   if (ps && !ps->obj.dead) ps_maybe_fin(ps);
 }
+
+/* Our group stream (uni: nothing to receive) ended: STOP_SENDING, or the
+ * transport forgot it. */
+static void go_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  if (ss->owner) go_stream_gone(ss->owner, code);
+  else ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end};
 
 /* ---- batched writes --------------------------------------------------------------
  * One go_pump call gathers everything it can write into ONE transport write:
@@ -313,7 +328,7 @@ static void go_opened(opener *op, int64_t id) {
   pub_sub *ps = go->ps;
   go->opening = false;
   ps->n_pending--;
-  go->ss = ss_new(s, id, SK_GROUP_OUT, false, go);
+  go->ss = ss_new(s, id, &moqc__sk_group_out, false, go);
   if (!go->ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -787,17 +802,17 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps_pump(ps);
 }
 
-int ps_process(sstream *ss) {
+static int ps_process(sstream *ss) {
   moqc_session *s = ss->s;
   while (ss_len(ss) > 0 && !s->closing && !ss->obj.dead) {
     if (!ss->owner) {
-      if (ss->kind != SK_SUBSCRIBE_IN) return MOQC_OK;
+      if (ss->kind != &moqc__sk_subscribe_in) return MOQC_OK;
       struct moqc_lite_subscribe m;
       ssize_t n = moqc_lite_subscribe_decode(&m, s->version, ss_data(ss), ss_len(ss));
       if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
       if (sess_decode_failed(s, n, "malformed SUBSCRIBE")) return MOQC_ERR_DECODE;
       ps_start(ss, &m); /* m borrows the buffer: consume after */
-      if (!ss->obj.dead && ss->kind == SK_SUBSCRIBE_IN) ss_consume(ss, (size_t)n);
+      if (!ss->obj.dead && ss->kind == &moqc__sk_subscribe_in) ss_consume(ss, (size_t)n);
       else return MOQC_OK;
       continue;
     }
@@ -811,7 +826,7 @@ int ps_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void ps_end(sstream *ss, bool reset, uint64_t code) {
+static void ps_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   pub_sub *ps = ss->owner;
   (void)code;

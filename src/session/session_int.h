@@ -97,32 +97,57 @@ struct opener {
 
 /* ---- streams ---------------------------------------------------------------- */
 
-enum sk {
-  SK_UNKNOWN, /* peer-opened, type not read yet */
-  SK_DISCARD, /* rejected or abandoned: further data is dropped */
-  SK_SETUP_IN,
-  SK_SETUP_OUT,
-  SK_ANNOUNCE_IN,  /* peer asked for our announcements */
-  SK_ANNOUNCE_OUT, /* we asked for the peer's */
-  SK_SUBSCRIBE_IN,
-  SK_SUBSCRIBE_OUT,
-  SK_TRACK_IN,
-  SK_TRACK_OUT,
-  SK_FETCH_IN,
-  SK_FETCH_OUT,
-  SK_PROBE_IN,
-  SK_PROBE_OUT,
-  SK_GOAWAY_IN,
-  SK_GROUP_IN,
-  SK_GROUP_OUT,
-};
+/* A stream kind: what a stream is for, and its handlers. One const instance
+ * per kind, defined next to that kind's code; stream.c dispatches through it
+ * and never switches on the kind. A second wire protocol brings its own set
+ * of kinds (and its own peer_stream_kind(), see stream.c / docs/session.md).
+ *
+ * Receive modes: a kind with process() is a *message* stream (stream.c buffers
+ * received bytes up to SESS_RBUF_MAX and process() consumes whole messages
+ * from ss_data(); it is also called once with nothing buffered, for kinds that
+ * act on the stream type alone). A kind with data() gets the transport's bytes
+ * as they arrive (group streams, FETCH responses: headers are buffered by the
+ * handler through ss_hdr_parse, payload never). Neither: received bytes are
+ * dropped. A handler that lets go of the stream calls ss_release(), which
+ * switches the stream to moqc__sk_discard; stream.c notices the change. */
+typedef struct moqc__stream_kind {
+  const char *name;
+  int (*process)(sstream *ss);
+  void (*data)(sstream *ss, const uint8_t *p, size_t len, bool fin);
+  /* The receive half ended (FIN: reset false), or the stream failed: peer
+   * RESET, peer STOP_SENDING on our half, or the transport forgot it (reset
+   * true, with the code). Required. */
+  void (*end)(sstream *ss, bool reset, uint64_t code);
+  /* lite-05: a peer stream of this kind is parked until the peer's SETUP. */
+  bool wait_peer_setup;
+} moqc__stream_kind;
+
+/* stream.c */
+extern const moqc__stream_kind moqc__sk_unknown; /* peer-opened, type not read yet */
+extern const moqc__stream_kind moqc__sk_discard; /* rejected or let go: input dropped */
+/* setup.c */
+extern const moqc__stream_kind moqc__sk_setup_in, moqc__sk_setup_out;
+/* announce.c: peer asked for our announcements (in) / we asked for the peer's (out) */
+extern const moqc__stream_kind moqc__sk_announce_in, moqc__sk_announce_out;
+/* serve.c */
+extern const moqc__stream_kind moqc__sk_subscribe_in, moqc__sk_group_out;
+/* remote.c */
+extern const moqc__stream_kind moqc__sk_subscribe_out, moqc__sk_track_out;
+/* pub_track_fetch.c */
+extern const moqc__stream_kind moqc__sk_track_in, moqc__sk_fetch_in;
+/* sub_fetch.c */
+extern const moqc__stream_kind moqc__sk_fetch_out;
+/* group.c */
+extern const moqc__stream_kind moqc__sk_group_in;
+/* probe.c */
+extern const moqc__stream_kind moqc__sk_probe_in, moqc__sk_probe_out, moqc__sk_goaway_in;
 
 struct sstream {
   sobj obj;
   hnode node;
   moqc_session *s;
   int64_t id;
-  uint8_t kind;    /* enum sk */
+  const moqc__stream_kind *kind;
   bool peer;       /* opened by the peer */
   bool bidi;
   bool recv_done;  /* FIN or RESET received (or STOP_SENDING sent) */
@@ -372,6 +397,7 @@ struct moqc_session {
 
 /* ---- session.c ------------------------------------------------------------------ */
 
+static inline bool sess_closing(const moqc_session *s) { return s->closing; }
 void sess_enter(moqc_session *s);
 void sess_exit(moqc_session *s);
 /* End the session (idempotent). by_peer: the peer/network ended it (no
@@ -389,7 +415,7 @@ void sess_run(moqc_session *s);
 /* ---- stream.c ------------------------------------------------------------------- */
 
 sstream *ss_find(moqc_session *s, int64_t id);
-sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owner);
+sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner);
 /* Drop the stream from the table (the object is buried). */
 void ss_forget(sstream *ss);
 /* The owner lets go: further input is discarded, and the stream is forgotten
@@ -404,6 +430,8 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
 /* Forget the stream if both halves are done and nobody owns it. */
 void ss_maybe_forget(sstream *ss);
 void ss_consume(sstream *ss, size_t n);
+/* An end() for kinds with nothing to do but forget the stream when done. */
+void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code);
 /* NULL when nothing is buffered (no pointer arithmetic on a NULL rbuf). */
 static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf ? ss->rbuf + ss->roff : NULL; }
 static inline size_t ss_len(const sstream *ss) { return ss->rlen - ss->roff; }
@@ -438,17 +466,11 @@ void ss_on_closed(moqc_session *s, int64_t id);
 /* ---- setup.c -------------------------------------------------------------------- */
 
 void setup_send(moqc_session *s);
-int setup_in_process(sstream *ss);
-void setup_in_fin(sstream *ss);
 
 /* ---- announce.c ----------------------------------------------------------------- */
 
-int pa_process(sstream *ss);
-void pa_end(sstream *ss, bool reset, uint64_t code);
 void pa_destroy_all(moqc_session *s);
 void sa_start(moqc_session *s);
-int sa_process(sstream *ss);
-void sa_end(sstream *ss, bool reset, uint64_t code);
 void sa_destroy(moqc_session *s);
 
 /* ---- remote.c ------------------------------------------------------------------- */
@@ -463,16 +485,9 @@ rtrack *rt_by_id(moqc_session *s, uint64_t id);
 void rt_group_done(rtrack *rt);
 /* A group stream of this subscription was bound to a new group. */
 void rt_group_bound(rtrack *rt);
-int rt_info_process(sstream *ss);
-void rt_info_end(sstream *ss, bool reset, uint64_t code);
-int rt_sub_process(sstream *ss);
-void rt_sub_end(sstream *ss, bool reset, uint64_t code);
 
 /* ---- group.c --------------------------------------------------------------------- */
 
-/* Data-mode input for SK_GROUP_IN and SK_FETCH_OUT streams. */
-void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin);
-void gi_reset(sstream *ss, uint64_t code);
 /* Called when the rtrack lets go of its groups. */
 void gi_cancel(group_in *gi, uint64_t code);
 void sess_datagram(moqc_session *s, const uint8_t *p, size_t len);
@@ -480,13 +495,14 @@ void frx_init(frx *rx, moqc_group_producer *g, uint64_t timescale);
 void frx_abort(frx *rx, uint64_t code);
 /* Returns bytes consumed from p (or a negative error for the stream). */
 int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len, size_t *used);
-void sf_data_fin(sub_fetch *sf);
+/* Feed a data-mode stream's bytes into rx: FRX_MORE (keep going), FRX_FAILED
+ * (the stream was stopped / reset and rx aborted, or the session failed),
+ * FRX_END_OK / FRX_END_BAD (FIN: rx finished / aborted with WrongSize). */
+enum { FRX_MORE, FRX_FAILED, FRX_END_OK, FRX_END_BAD };
+int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin);
 
 /* ---- serve.c ---------------------------------------------------------------------- */
 
-int ps_process(sstream *ss);
-void ps_end(sstream *ss, bool reset, uint64_t code);
-void go_stream_gone(group_out *go, uint64_t code);
 void go_pump(group_out *go);
 void go_cancel(group_out *go, uint64_t code);
 group_out *go_new(moqc_session *s, moqc_group_consumer *gc);
@@ -496,25 +512,16 @@ void serve_destroy_all(moqc_session *s);
 
 /* ---- pub_track_fetch.c ---------------------------------------------------------------- */
 
-int pt_process(sstream *ss);
-void pt_end(sstream *ss, bool reset, uint64_t code);
-int pf_process(sstream *ss);
-void pf_end(sstream *ss, bool reset, uint64_t code);
 void pf_group_done(pub_fetch *pf, bool ok, uint64_t code);
 void tf_destroy_all(moqc_session *s);
 
 /* ---- sub_fetch.c ------------------------------------------------------------------------ */
 
-void sf_end(sstream *ss, bool reset, uint64_t code);
 void sf_destroy_all(moqc_session *s);
 
 /* ---- probe.c ------------------------------------------------------------------------ */
 
-int probe_in_process(sstream *ss);
-void probe_end(sstream *ss, bool reset, uint64_t code);
 void probe_open(moqc_session *s);
-int goaway_process(sstream *ss);
-void goaway_end(sstream *ss, bool reset, uint64_t code);
 void probe_destroy_all(moqc_session *s);
 
 /* ---- shared helpers -------------------------------------------------------------------- */

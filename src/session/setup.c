@@ -7,7 +7,7 @@
 
 static void setup_opened(opener *op, int64_t id) {
   moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
-  sstream *ss = ss_new(s, id, SK_SETUP_OUT, false, NULL);
+  sstream *ss = ss_new(s, id, &moqc__sk_setup_out, false, NULL);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -84,7 +84,7 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
   if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
 }
 
-int setup_in_process(sstream *ss) {
+static int setup_in_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss_len(ss) == 0) return MOQC_OK;
   if (s->peer_setup_seen) {
@@ -100,8 +100,15 @@ int setup_in_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void setup_in_fin(sstream *ss) {
+static void setup_in_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
-  if (!s->peer_setup_seen) sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
+  (void)code;
+  if (!reset && !s->peer_setup_seen)
+    sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
   ss_release(ss);
 }
+
+const moqc__stream_kind moqc__sk_setup_in = {
+    .name = "setup-in", .process = setup_in_process, .end = setup_in_end};
+/* Ours: written once, FIN, released at once (nothing to receive). */
+const moqc__stream_kind moqc__sk_setup_out = {.name = "setup-out", .end = moqc__ss_end_forget};

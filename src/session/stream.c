@@ -1,5 +1,6 @@
 /* moqc session — stream table, receive buffering, stream-type dispatch,
  * parking, stream opening with credit waits, send helpers. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -22,7 +23,7 @@ static void ss_destroy(sobj *o) {
   moqc_free(ss);
 }
 
-sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owner) {
+sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner) {
   sstream *ss = moqc_calloc(1, sizeof *ss);
   if (!ss) return NULL;
   ss->obj.destroy = ss_destroy;
@@ -57,7 +58,7 @@ void ss_forget(sstream *ss) {
   if (slist_linked(&ss->park_link)) slist_remove(&ss->park_link);
   ss->parked = false;
   ss->owner = NULL;
-  ss->kind = SK_DISCARD;
+  ss->kind = &moqc__sk_discard;
   sess_bury(s, &ss->obj);
 }
 
@@ -67,7 +68,7 @@ void ss_maybe_forget(sstream *ss) {
 
 void ss_release(sstream *ss) {
   ss->owner = NULL;
-  ss->kind = SK_DISCARD;
+  ss->kind = &moqc__sk_discard;
   ss->rlen = ss->roff = 0;
   ss_maybe_forget(ss);
 }
@@ -249,78 +250,23 @@ void sess_drain_pending_open(moqc_session *s) {
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static bool is_msg_kind(uint8_t k) {
-  switch (k) {
-    case SK_SETUP_IN:
-    case SK_ANNOUNCE_IN:
-    case SK_ANNOUNCE_OUT:
-    case SK_SUBSCRIBE_IN:
-    case SK_SUBSCRIBE_OUT:
-    case SK_TRACK_IN:
-    case SK_TRACK_OUT:
-    case SK_FETCH_IN:
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT:
-    case SK_GOAWAY_IN:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/* Consume buffered complete messages. */
-static int ss_process(sstream *ss) {
-  switch (ss->kind) {
-    case SK_SETUP_IN: return setup_in_process(ss);
-    case SK_ANNOUNCE_IN: return pa_process(ss);
-    case SK_ANNOUNCE_OUT: return sa_process(ss);
-    case SK_SUBSCRIBE_IN: return ps_process(ss);
-    case SK_SUBSCRIBE_OUT: return rt_sub_process(ss);
-    case SK_TRACK_IN: return pt_process(ss);
-    case SK_TRACK_OUT: return rt_info_process(ss);
-    case SK_FETCH_IN: return pf_process(ss);
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT: return probe_in_process(ss);
-    case SK_GOAWAY_IN: return goaway_process(ss);
-    default: ss->rlen = ss->roff = 0; return MOQC_OK;
-  }
-}
-
-/* The receive half ended: FIN (reset = false) or RESET / STOP / closed. */
 static void ss_end(sstream *ss, bool reset, uint64_t code) {
-  switch (ss->kind) {
-    case SK_SETUP_IN:
-      if (!reset) setup_in_fin(ss);
-      else ss_release(ss);
-      return;
-    case SK_ANNOUNCE_IN: pa_end(ss, reset, code); return;
-    case SK_ANNOUNCE_OUT: sa_end(ss, reset, code); return;
-    case SK_SUBSCRIBE_IN: ps_end(ss, reset, code); return;
-    case SK_SUBSCRIBE_OUT: rt_sub_end(ss, reset, code); return;
-    case SK_TRACK_IN: pt_end(ss, reset, code); return;
-    case SK_TRACK_OUT: rt_info_end(ss, reset, code); return;
-    case SK_FETCH_IN: pf_end(ss, reset, code); return;
-    case SK_FETCH_OUT: sf_end(ss, reset, code); return;
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT: probe_end(ss, reset, code); return;
-    case SK_GOAWAY_IN: goaway_end(ss, reset, code); return;
-    case SK_GROUP_IN: gi_reset(ss, reset ? code : MOQC_CODE_CANCEL); return;
-    case SK_GROUP_OUT:
-      if (ss->owner) go_stream_gone(ss->owner, code);
-      else ss_maybe_forget(ss);
-      return;
-    default:
-      ss_maybe_forget(ss);
-      return;
-  }
+  assert(ss->kind && ss->kind->end);
+  ss->kind->end(ss, reset, code);
 }
 
-static bool needs_park(moqc_session *s, uint8_t kind) {
+/* Consume buffered complete messages (a kind without process(): drop them). */
+static int ss_process(sstream *ss) {
+  if (!ss->kind->process) {
+    ss->rlen = ss->roff = 0;
+    return MOQC_OK;
+  }
+  return ss->kind->process(ss);
+}
+
+static bool needs_park(moqc_session *s, const moqc__stream_kind *kind) {
   if (s->state != ST_RUNNING) return true;
-  if (moqc_lite_is_05(s->version) && !s->peer_setup_seen &&
-      (kind == SK_SUBSCRIBE_IN || kind == SK_TRACK_IN || kind == SK_FETCH_IN))
-    return true;
-  return false;
+  return kind->wait_peer_setup && moqc_lite_is_05(s->version) && !s->peer_setup_seen;
 }
 
 static void ss_reject(sstream *ss, uint64_t code) {
@@ -335,50 +281,53 @@ static ssize_t dec_type(void *ctx, const uint8_t *p, size_t len) {
   return moqc_lite_stream_type_decode(ctx, p, len);
 }
 
-/* The stream type of a peer stream arrived: pick the kind. */
-static void ss_typed(sstream *ss, uint64_t type) {
-  moqc_session *s = ss->s;
+/* moq-lite: the kind of a peer stream of this type, or NULL with *code the
+ * reason to reject it. This (with the type codec) is the protocol-specific
+ * part of accepting a peer stream. */
+static const moqc__stream_kind *lite_peer_kind(moqc_session *s, bool bidi, uint64_t type,
+                                               uint64_t *code) {
   int v = s->version;
-  if (!moqc_lite_is_known_stream_type(v, ss->bidi, type)) {
-    ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-    return;
-  }
-  if (!ss->bidi) {
+  *code = MOQC_CODE_UNEXPECTED_STREAM;
+  if (!moqc_lite_is_known_stream_type(v, bidi, type)) return NULL;
+  if (!bidi) {
     if (type == MOQC_LITE_UNI_SETUP) {
       if (s->setup_in_seen) {
         sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP stream", false);
-        return;
+        return NULL;
       }
       s->setup_in_seen = true;
-      ss->kind = SK_SETUP_IN;
-      return;
+      return &moqc__sk_setup_in;
     }
     /* A group needs a subscription: impossible before we run (the lite-05
      * server STOP_SENDINGs any uni stream racing ahead of the SETUP). */
-    if (s->state != ST_RUNNING) {
-      ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-      return;
-    }
-    ss->kind = SK_GROUP_IN;
-    return;
+    return s->state == ST_RUNNING ? &moqc__sk_group_in : NULL;
   }
   switch (type) {
-    case MOQC_LITE_BIDI_ANNOUNCE: ss->kind = SK_ANNOUNCE_IN; break;
-    case MOQC_LITE_BIDI_SUBSCRIBE: ss->kind = SK_SUBSCRIBE_IN; break;
-    case MOQC_LITE_BIDI_FETCH:
-      /* moq-dev only serves FETCH on lite-05. */
-      if (!moqc_lite_is_05(v)) {
-        ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-        return;
-      }
-      ss->kind = SK_FETCH_IN;
-      break;
-    case MOQC_LITE_BIDI_PROBE: ss->kind = SK_PROBE_IN; break;
-    case MOQC_LITE_BIDI_GOAWAY: ss->kind = SK_GOAWAY_IN; break;
-    case MOQC_LITE_BIDI_TRACK: ss->kind = SK_TRACK_IN; break;
-    default: ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM); return;
+    case MOQC_LITE_BIDI_ANNOUNCE: return &moqc__sk_announce_in;
+    case MOQC_LITE_BIDI_SUBSCRIBE: return &moqc__sk_subscribe_in;
+    /* moq-dev only serves FETCH on lite-05. */
+    case MOQC_LITE_BIDI_FETCH: return moqc_lite_is_05(v) ? &moqc__sk_fetch_in : NULL;
+    case MOQC_LITE_BIDI_PROBE: return &moqc__sk_probe_in;
+    case MOQC_LITE_BIDI_GOAWAY: return &moqc__sk_goaway_in;
+    case MOQC_LITE_BIDI_TRACK: return &moqc__sk_track_in;
+    default: return NULL;
   }
-  if (needs_park(s, ss->kind)) {
+}
+
+/* The stream type of a peer stream arrived: pick the kind. */
+static void ss_typed(sstream *ss, uint64_t type) {
+  moqc_session *s = ss->s;
+  uint64_t code = MOQC_CODE_UNEXPECTED_STREAM;
+  const moqc__stream_kind *kind = lite_peer_kind(s, ss->bidi, type, &code);
+  if (sess_closing(s)) return;
+  if (!kind) {
+    ss_reject(ss, code);
+    return;
+  }
+  ss->kind = kind;
+  /* Only bidi requests are parked: the SETUP is what a server waits for, and
+   * group streams are rejected before RUNNING (above). */
+  if (ss->bidi && needs_park(s, kind)) {
     ss->parked = true;
     slist_push_back(&s->parked, &ss->park_link);
   }
@@ -401,10 +350,10 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     p += take;
     len -= take;
     if (ss->parked) continue;
-    uint8_t kind = ss->kind;
+    const moqc__stream_kind *kind = ss->kind;
     processed = true;
     (void)ss_process(ss);
-    if (s->closing || ss->obj.dead) return;
+    if (sess_closing(s) || ss->obj.dead) return;
     if (ss->kind != kind) {
       /* The owner let go: drop the rest. */
       feed(ss, p, len, fin);
@@ -413,9 +362,9 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   }
   if (!processed && !ss->parked) {
     /* Some streams act on their type alone (PROBE). */
-    uint8_t kind = ss->kind;
+    const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
-    if (s->closing || ss->obj.dead) return;
+    if (sess_closing(s) || ss->obj.dead) return;
     if (ss->kind != kind) {
       feed(ss, NULL, 0, fin);
       return;
@@ -431,49 +380,62 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   }
 }
 
-static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+/* moqc__sk_unknown: the stream type varint. */
+static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
-  switch (ss->kind) {
-    case SK_UNKNOWN: {
-      uint64_t type = 0;
-      size_t used = 0;
-      int r = ss_hdr_parse(ss, p, len, 8, dec_type, &type, &used);
-      if (r == 0) {
-        if (fin) {
-          /* FIN before a stream type: nothing to do with it. */
-          ss->recv_done = true;
-          ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-        }
-        return;
-      }
-      if (r < 0) {
-        ss_reject(ss, MOQC_CODE_DECODE);
-        return;
-      }
-      ss_typed(ss, type);
-      if (s->closing || ss->obj.dead) return;
-      feed(ss, p + used, len - used, fin);
-      return;
+  uint64_t type = 0;
+  size_t used = 0;
+  int r = ss_hdr_parse(ss, p, len, 8, dec_type, &type, &used);
+  if (r == 0) {
+    if (fin) {
+      /* FIN before a stream type: nothing to do with it. */
+      ss->recv_done = true;
+      ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
     }
-    case SK_DISCARD:
-      if (fin) {
-        ss->recv_done = true;
-        ss_maybe_forget(ss);
-      }
-      return;
-    case SK_GROUP_IN:
-    case SK_FETCH_OUT:
-      gi_data(ss, p, len, fin);
-      return;
-    default:
-      if (is_msg_kind(ss->kind)) {
-        feed_msgs(ss, p, len, fin);
-        return;
-      }
-      /* Data on a stream that has no receive half for us: ignore. */
-      (void)s;
-      return;
+    return;
   }
+  if (r < 0) {
+    ss_reject(ss, MOQC_CODE_DECODE);
+    return;
+  }
+  ss_typed(ss, type);
+  if (sess_closing(s) || ss->obj.dead) return;
+  feed(ss, p + used, len - used, fin);
+}
+
+/* A stream nobody wants yet (untyped, or parked) failed: answer in kind. */
+static void abandon_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ss_abort(ss, MOQC_CODE_CANCEL); /* only the half still open */
+  ss_release(ss);
+}
+
+static void discard_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  (void)p;
+  (void)len;
+  if (fin) {
+    ss->recv_done = true;
+    ss_maybe_forget(ss);
+  }
+}
+
+void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_unknown = {
+    .name = "unknown", .data = unknown_data, .end = abandon_end};
+const moqc__stream_kind moqc__sk_discard = {
+    .name = "discard", .data = discard_data, .end = moqc__ss_end_forget};
+
+static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  const moqc__stream_kind *k = ss->kind;
+  if (k->data) k->data(ss, p, len, fin);
+  else if (k->process) feed_msgs(ss, p, len, fin);
+  /* else: data on a stream that has no receive half for us: ignore. */
 }
 
 /* ---- handler entry points -------------------------------------------------------------- */
@@ -486,7 +448,7 @@ void ss_on_opened(moqc_session *s, int64_t id) {
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }
-  sstream *ss = ss_new(s, id, SK_UNKNOWN, true, NULL);
+  sstream *ss = ss_new(s, id, &moqc__sk_unknown, true, NULL);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -505,9 +467,8 @@ void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
   if (!ss || ss->recv_done) return;
   ss->recv_done = true;
   ss->fin_pending = false;
-  if (ss->parked || ss->kind == SK_UNKNOWN) {
-    ss_reset(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+  if (ss->parked) {
+    abandon_end(ss, true, code);
     return;
   }
   ss_end(ss, true, code);
@@ -518,16 +479,12 @@ void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
   if (!ss || ss->send_done) return;
   ss->send_done = true; /* the transport already reset our half */
   ss->reset_sent = true;
-  if (ss->parked || ss->kind == SK_UNKNOWN) {
-    ss_stop(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+  /* A peer uni stream has no send half: send_done from the start. */
+  assert(ss->bidi || !ss->peer);
+  if (ss->parked) {
+    abandon_end(ss, true, code);
     return;
   }
-  if (ss->kind == SK_DISCARD) {
-    ss_maybe_forget(ss);
-    return;
-  }
-  if (ss->kind == SK_GROUP_IN) return; /* no send half */
   ss_end(ss, true, code);
 }
 
@@ -536,7 +493,10 @@ void ss_on_closed(moqc_session *s, int64_t id) {
   if (!ss) return;
   bool had_owner = ss->owner != NULL;
   ss->recv_done = ss->send_done = ss->reset_sent = true;
-  if (had_owner && ss->kind != SK_DISCARD) ss_end(ss, true, MOQC_CODE_CANCEL);
+  if (had_owner) {
+    assert(ss->kind != &moqc__sk_discard);
+    ss_end(ss, true, MOQC_CODE_CANCEL);
+  }
   if (!ss->obj.dead) ss_forget(ss);
 }
 
@@ -548,9 +508,9 @@ void sess_unpark(moqc_session *s) {
     if (needs_park(s, ss->kind)) continue;
     slist_remove(&ss->park_link);
     ss->parked = false;
-    uint8_t kind = ss->kind;
+    const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
-    if (s->closing) return;
+    if (sess_closing(s)) return;
     if (!ss->obj.dead && ss->kind == kind && ss->fin_pending) {
       ss->fin_pending = false;
       ss->recv_done = true;

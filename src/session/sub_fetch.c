@@ -29,12 +29,7 @@ static void sf_destroy(sub_fetch *sf, uint64_t code) {
   sess_bury(s, &sf->obj);
 }
 
-void sf_data_fin(sub_fetch *sf) {
-  if (sf->ss) ss_fin(sf->ss);
-  sf_destroy(sf, MOQC_CODE_CANCEL);
-}
-
-void sf_end(sstream *ss, bool reset, uint64_t code) {
+static void sf_end(sstream *ss, bool reset, uint64_t code) {
   sub_fetch *sf = ss->owner;
   if (!sf) {
     ss_release(ss);
@@ -45,10 +40,27 @@ void sf_end(sstream *ss, bool reset, uint64_t code) {
   sf_destroy(sf, reset ? code : MOQC_CODE_WRONG_SIZE);
 }
 
+/* The response: the group's frames, then FIN. */
+static void sf_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ss->s;
+  sub_fetch *sf = ss->owner;
+  if (!sf) return;
+  int r = frx_stream_data(ss, &sf->rx, p, len, fin);
+  if (r == FRX_MORE) return;
+  if (r == FRX_FAILED) {
+    if (!sess_closing(s)) sf_end(ss, true, MOQC_CODE_CANCEL);
+    return;
+  }
+  ss_fin(ss);
+  sf_destroy(sf, MOQC_CODE_CANCEL); /* a no-op on the finished group */
+}
+
+const moqc__stream_kind moqc__sk_fetch_out = {.name = "fetch-out", .data = sf_data, .end = sf_end};
+
 static void sf_opened(opener *op, int64_t id) {
   sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
   moqc_session *s = sf->s;
-  sf->ss = ss_new(s, id, SK_FETCH_OUT, false, sf);
+  sf->ss = ss_new(s, id, &moqc__sk_fetch_out, false, sf);
   if (!sf->ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
