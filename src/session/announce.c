@@ -169,7 +169,7 @@ static void pa_wake(void *arg) {
   pub_announce *pa = arg;
   moqc_session *s = pa->ss->s;
   sess_enter(s);
-  if (!s->closing && !pa->obj.dead) pa_pump(pa);
+  if (!sess_closing(s) && !pa->obj.dead) pa_pump(pa);
   sess_exit(s);
 }
 
@@ -205,7 +205,7 @@ static void pa_start(pub_announce *pa) {
   pa->started = true;
   if (moqc_lite_is_05(s->version)) {
     pa_start_05(pa);
-    if (s->closing) return;
+    if (sess_closing(s)) return;
   }
   if (pa->oc) {
     moqc_origin_consumer_set_waker(pa->oc, pa_wake, pa);
@@ -245,7 +245,7 @@ static int pa_process(sstream *ss) {
   ss->owner = pa;
   ss_consume(ss, (size_t)n);
   pa_start(pa);
-  if (!s->closing && !pa->obj.dead && ss_len(ss)) ss_consume(ss, ss_len(ss));
+  if (!sess_closing(s) && !pa->obj.dead && ss_len(ss)) ss_consume(ss, ss_len(ss));
   return MOQC_OK;
 }
 
@@ -318,8 +318,7 @@ void sa_start(moqc_session *s) {
   sa->op.failed = sa_failed;
   slist_init(&sa->op.link);
   s->sann = sa;
-  int rc = sess_open(s, &sa->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) sa_failed(&sa->op, rc);
+  sess_open(s, &sa->op);
 }
 
 void sa_destroy(moqc_session *s) {
@@ -383,7 +382,7 @@ static int sa_process(sstream *ss) {
     ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     if (moqc_lite_is_05(s->version) && !sa->ok_seen) {
       struct moqc_lite_announce_ok ok;
       ssize_t n = moqc_lite_announce_ok_decode(&ok, s->version, ss_data(ss), ss_len(ss));

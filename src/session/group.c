@@ -138,7 +138,7 @@ static void gi_destroy(group_in *gi) {
     ss_release(ss);
   }
   sess_bury(s, &gi->obj);
-  if (linked && !s->closing) rt_group_done(gi->rt);
+  if (linked && !sess_closing(s)) rt_group_done(gi->rt);
 }
 
 void gi_cancel(group_in *gi, uint64_t code) {

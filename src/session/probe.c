@@ -91,7 +91,7 @@ static void probe_tick(moqc_timer *tm, void *arg) {
   probe *pr = arg;
   moqc_session *s = pr->s;
   sess_enter(s);
-  if (!s->closing && !pr->obj.dead && pr->ss && !pr->ss->send_done) {
+  if (!sess_closing(s) && !pr->obj.dead && pr->ss && !pr->ss->send_done) {
     probe_report(pr);
     (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
   }
@@ -124,7 +124,7 @@ static int probe_process(sstream *ss) {
     probe_report(pr);
     (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
   }
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_probe m;
     ssize_t n = moqc_lite_probe_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
@@ -175,8 +175,7 @@ void probe_open(moqc_session *s) {
   pr->op.bidi = true;
   pr->op.opened = probe_opened;
   pr->op.failed = probe_failed;
-  int rc = sess_open(s, &pr->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) probe_destroy(pr);
+  sess_open(s, &pr->op);
 }
 
 void probe_destroy_all(moqc_session *s) {
@@ -187,7 +186,7 @@ void probe_destroy_all(moqc_session *s) {
 
 static int goaway_process(sstream *ss) {
   moqc_session *s = ss->s;
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_goaway m;
     ssize_t n = moqc_lite_goaway_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;

@@ -125,7 +125,7 @@ static void pt_wake(void *arg) {
   pub_track *pt = arg;
   moqc_session *s = pt->ss->s;
   sess_enter(s);
-  if (!s->closing && !pt->obj.dead) pt_check(pt);
+  if (!sess_closing(s) && !pt->obj.dead) pt_check(pt);
   sess_exit(s);
 }
 
@@ -166,7 +166,7 @@ static int pt_process(sstream *ss) {
   slist_push_back(&s->pub_tracks, &pt->link);
   s->n_served++;
   pt_check(pt);
-  if (s->closing || pt->obj.dead) return MOQC_OK;
+  if (sess_closing(s) || pt->obj.dead) return MOQC_OK;
   moqc_track_info_query_set_waker(pt->q, pt_wake, pt);
   return MOQC_OK;
 }
@@ -269,7 +269,7 @@ static void pf_wake(void *arg) {
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
   sess_enter(s);
-  if (!s->closing && !pf->obj.dead && !pf->go) pf_try(pf);
+  if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_try(pf);
   sess_exit(s);
 }
 
@@ -278,7 +278,7 @@ static void pf_timeout(moqc_timer *tm, void *arg) {
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
   sess_enter(s);
-  if (!s->closing && !pf->obj.dead && !pf->go) pf_not_found(pf);
+  if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_not_found(pf);
   sess_exit(s);
 }
 
@@ -317,7 +317,7 @@ static int pf_process(sstream *ss) {
   slist_push_back(&s->pub_fetches, &pf->link);
   s->n_served++;
   pf_try(pf);
-  if (s->closing || pf->obj.dead || pf->go) return MOQC_OK;
+  if (sess_closing(s) || pf->obj.dead || pf->go) return MOQC_OK;
   moqc_track_consumer_set_waker(tc, pf_wake, pf);
   (void)moqc_timer_start(s->clock, &pf->timer, sess_now(s) + SESS_FETCH_WAIT_NS);
   return MOQC_OK;

@@ -53,7 +53,7 @@ static void rb_wake(void *arg) {
   rbcast *rb = arg;
   moqc_session *s = rb->s;
   sess_enter(s);
-  while (!s->closing && !rb->obj.dead && rb->bp) {
+  while (!sess_closing(s) && !rb->obj.dead && rb->bp) {
     moqc_track_request *req = NULL;
     int rc = moqc_broadcast_producer_next_request(rb->bp, &req);
     if (rc != MOQC_OK) break;
@@ -244,7 +244,7 @@ static void rt_sub_opened(opener *op, int64_t id) {
     return;
   }
   rt_send_subscribe(rt);
-  if (!s->closing && !rt->obj.dead) rt_demand(rt); /* it may have changed meanwhile */
+  if (!sess_closing(s) && !rt->obj.dead) rt_demand(rt); /* it may have changed meanwhile */
 }
 
 static void rt_open_failed(opener *op, int err) {
@@ -270,8 +270,7 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   rt->op.bidi = true;
   rt->op.opened = rt_sub_opened;
   rt->op.failed = rt_open_failed;
-  int rc = sess_open(s, &rt->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+  sess_open(s, &rt->op);
 }
 
 static bool sub_eq(const moqc_subscription *a, const moqc_subscription *b) {
@@ -333,7 +332,7 @@ static void rt_wake(void *arg) {
   rtrack *rt = arg;
   moqc_session *s = rt->s;
   sess_enter(s);
-  if (!s->closing && !rt->obj.dead) rt_demand(rt);
+  if (!sess_closing(s) && !rt->obj.dead) rt_demand(rt);
   sess_exit(s);
 }
 
@@ -408,8 +407,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->op.bidi = true;
   rt->op.opened = rt_info_opened;
   rt->op.failed = rt_open_failed;
-  int rc = sess_open(s, &rt->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+  sess_open(s, &rt->op);
 }
 
 static int rt_info_process(sstream *ss) {
@@ -467,7 +465,7 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg) {
   rtrack *rt = arg;
   moqc_session *s = rt->s;
   sess_enter(s);
-  if (!s->closing && !rt->obj.dead && rt->fin_wait) {
+  if (!sess_closing(s) && !rt->obj.dead && rt->fin_wait) {
     rt_fin_apply(rt);
     rt_group_done(rt);
   }
@@ -490,7 +488,7 @@ void rt_group_bound(rtrack *rt) {
 static int rt_sub_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_subscribe_resp m;
     ssize_t n = moqc_lite_subscribe_resp_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;

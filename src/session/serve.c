@@ -17,6 +17,7 @@
  * oldest first, when the transport's backlog (bytes not yet sent) exceeds the
  * session's max_queued_bytes. Every Old reset is reported to cfg.on_debug
  * with its trigger and numbers. */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -251,7 +252,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
     go_stream_gone(go, MOQC_CODE_CANCEL);
     return;
   }
-  while (!go->done && !go->obj.dead && !s->closing && go->ss) {
+  while (!go->done && !go->obj.dead && !sess_closing(s) && go->ss) {
     int rc;
     if (!go->in_frame) {
       moqc_frame_info fi;
@@ -305,7 +306,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       return;
     }
   }
-  if (go->done || go->obj.dead || s->closing || !go->ss) {
+  if (go->done || go->obj.dead || sess_closing(s) || !go->ss) {
     gb_drop(&b);
     return;
   }
@@ -318,7 +319,7 @@ static void go_wake(void *arg) {
   group_out *go = arg;
   moqc_session *s = go->s;
   sess_enter(s);
-  if (!s->closing && !go->obj.dead) go_pump(go);
+  if (!sess_closing(s) && !go->obj.dead) go_pump(go);
   sess_exit(s);
 }
 
@@ -423,7 +424,7 @@ static void ps_expire(pub_sub *ps) {
       continue;
     }
     go_reset(go, MOQC_CODE_OLD);
-    if (s->closing || ps->obj.dead) return;
+    if (sess_closing(s) || ps->obj.dead) return;
     nxt = ps->groups.next; /* restart: the list may have changed */
   }
 }
@@ -440,7 +441,7 @@ static size_t conn_backlog(moqc_session *s) {
  * oldest in-flight group that is not its subscription's newest. */
 static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
-  while (!s->closing && conn_backlog(s) > cap) {
+  while (!sess_closing(s) && conn_backlog(s) > cap) {
     group_out *victim = NULL;
     for (slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
       group_out *go = SLIST_ENTRY(it, group_out, inflight);
@@ -483,7 +484,7 @@ void serve_tick(moqc_session *s) {
       pub_sub *ps = go->ps;
       go_destroy(go);
       if (ps && !ps->obj.dead) ps_maybe_fin(ps);
-      if (s->closing) return;
+      if (sess_closing(s)) return;
       nxt = s->inflight.next;
     }
   }
@@ -491,7 +492,7 @@ void serve_tick(moqc_session *s) {
     pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
     (void)nxt;
     ps_expire(ps);
-    if (s->closing) return;
+    if (sess_closing(s)) return;
   }
   serve_slow_check(s);
   if (!slist_empty(&s->inflight)) sess_tick_arm(s);
@@ -533,6 +534,26 @@ static bool ps_send_datagram(pub_sub *ps, moqc_group_consumer *gc) {
   return true;
 }
 
+/* Too many groups waiting for stream credit: skip the oldest ones (they never
+ * hit the wire). Only while the transport is out of uni credit: a group
+ * queued in a pass with credit opens at the end of that pass. */
+static void ps_trim_pending(pub_sub *ps) {
+  moqc_session *s = ps->ss->s;
+  while (ps->n_pending > s->lim.max_pending_groups) {
+    group_out *old = NULL;
+    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *g = SLIST_ENTRY(it, group_out, link);
+      if (g->opening) {
+        old = g;
+        break;
+      }
+    }
+    assert(old); /* n_pending counts the opening groups of ps */
+    if (!old) break;
+    go_destroy(old);
+  }
+}
+
 static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   moqc_session *s = ps->ss->s;
   uint64_t seq = moqc_group_consumer_sequence(gc);
@@ -562,33 +583,21 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   ps->n_groups++;
   slist_push_back(&s->inflight, &go->inflight);
   ps_expire(ps);
-  if (s->closing || go->obj.dead) return;
+  if (sess_closing(s) || go->obj.dead) return;
   go->op.bidi = false;
   go->op.opened = go_opened;
   go->op.failed = go_open_failed;
   go->opening = true;
   ps->n_pending++;
-  int rc = sess_open(s, &go->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) {
-    go_open_failed(&go->op, rc);
-    return;
-  }
-  /* Too many groups waiting for stream credit: skip the oldest ones. */
-  while (ps->n_pending > s->lim.max_pending_groups) {
-    group_out *old = NULL;
-    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
-      group_out *g = SLIST_ENTRY(it, group_out, link);
-      if (g->opening) {
-        old = g;
-        break;
-      }
-    }
-    if (!old) break;
-    go_destroy(old);
-  }
-  if (s->closing) return;
+  sess_open(s, &go->op);
+  if (s->open_blocked[1]) ps_trim_pending(ps);
   serve_slow_check(s);
   sess_tick_arm(s);
+}
+
+void serve_trim_pending(moqc_session *s) {
+  for (slist *it = s->pub_subs.next; it != &s->pub_subs; it = it->next)
+    ps_trim_pending(SLIST_ENTRY(it, pub_sub, link));
 }
 
 static void ps_send_end(pub_sub *ps, uint64_t final) {
@@ -636,7 +645,7 @@ static void ps_fin_timeout(moqc_timer *tm, void *arg) {
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
   sess_enter(s);
-  if (!s->closing && !ps->obj.dead && !ps->fin_sent) {
+  if (!sess_closing(s) && !ps->obj.dead && !ps->fin_sent) {
     ps->fin_sent = true;
     ss_fin(ps->ss);
   }
@@ -652,7 +661,7 @@ static void ps_abort(pub_sub *ps, uint64_t code) {
 
 static void ps_pump(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
-  while (!s->closing && !ps->obj.dead && !ps->track_done) {
+  while (!sess_closing(s) && !ps->obj.dead && !ps->track_done) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(ps->tc, &gc);
     if (rc == MOQC_OK) {
@@ -669,7 +678,7 @@ static void ps_pump(pub_sub *ps) {
     ps_abort(ps, code);
     return;
   }
-  if (s->closing || ps->obj.dead) return;
+  if (sess_closing(s) || ps->obj.dead) return;
   if (moqc_lite_is_05(s->version) && !ps->end_sent) {
     uint64_t final = moqc_track_consumer_final(ps->tc);
     if (final != MOQC_GROUP_NONE) ps_send_end(ps, final);
@@ -681,7 +690,7 @@ static void ps_wake(void *arg) {
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
   sess_enter(s);
-  if (!s->closing && !ps->obj.dead) ps_pump(ps);
+  if (!sess_closing(s) && !ps->obj.dead) ps_pump(ps);
   sess_exit(s);
 }
 
@@ -804,7 +813,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
 
 static int ps_process(sstream *ss) {
   moqc_session *s = ss->s;
-  while (ss_len(ss) > 0 && !s->closing && !ss->obj.dead) {
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
     if (!ss->owner) {
       if (ss->kind != &moqc__sk_subscribe_in) return MOQC_OK;
       struct moqc_lite_subscribe m;

@@ -1,4 +1,5 @@
 /* moqc session — lifecycle, transport handler, close and teardown. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,23 @@ static void sess_teardown(moqc_session *s);
 
 void sess_enter(moqc_session *s) { s->depth++; }
 
+/* Legal lifecycle transitions (see enum sess_state): bit `from` of legal[to]. */
+#define STB(x) (1u << (x))
+static const unsigned legal_from[] = {
+    [ST_IDLE] = 0,
+    [ST_WAIT_SETUP] = 0,
+    [ST_REQUEST] = STB(ST_WAIT_SETUP),
+    [ST_RUNNING] = STB(ST_IDLE) | STB(ST_REQUEST),
+    [ST_CLOSING] = STB(ST_IDLE) | STB(ST_WAIT_SETUP) | STB(ST_REQUEST) | STB(ST_RUNNING),
+    [ST_CLOSED] = STB(ST_CLOSING),
+};
+
+void sess_set_state(moqc_session *s, enum sess_state to) {
+  assert((size_t)to < sizeof legal_from / sizeof legal_from[0]);
+  assert(legal_from[to] & STB(s->state));
+  s->state = to;
+}
+
 void sess_exit(moqc_session *s) {
   if (s->depth > 1) {
     s->depth--;
@@ -29,9 +47,14 @@ void sess_exit(moqc_session *s) {
   }
   /* Outermost: finish deferred work while still "inside" (depth 1), so that
    * callbacks fired from here nest correctly. */
+  assert(s->depth == 1);
   for (;;) {
-    if (s->closing && !s->torn_down) {
+    if (s->state == ST_CLOSING) {
       sess_teardown(s);
+      continue;
+    }
+    if (sess_open_ready(s)) {
+      sess_drain_pending_open(s);
       continue;
     }
     if (s->graveyard) {
@@ -47,7 +70,7 @@ void sess_exit(moqc_session *s) {
     break;
   }
   s->depth = 0;
-  if (s->del_pending && !s->in_new) sess_free(s);
+  if (s->del_pending) sess_free(s);
 }
 
 uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
@@ -65,8 +88,8 @@ void sess_debug(moqc_session *s, const char *fmt, ...) {
 /* ---- close -------------------------------------------------------------------- */
 
 void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
-  if (s->closing) return;
-  s->closing = true;
+  if (sess_closing(s)) return;
+  sess_set_state(s, ST_CLOSING);
   s->close_code = code;
   s->close_by_peer = by_peer;
   s->close_reason = moqc_strdup(reason ? reason : "");
@@ -80,18 +103,19 @@ static void tick_cb(moqc_timer *tm, void *arg) {
   (void)tm;
   moqc_session *s = arg;
   sess_enter(s);
-  if (!s->closing) serve_tick(s);
+  if (!sess_closing(s)) serve_tick(s);
   sess_exit(s);
 }
 
 void sess_tick_arm(moqc_session *s) {
-  if (s->closing || moqc_timer_armed(&s->tick)) return;
+  if (sess_closing(s) || moqc_timer_armed(&s->tick)) return;
   (void)moqc_timer_start(s->clock, &s->tick, sess_now(s) + SESS_TICK_NS);
 }
 
 static void sess_teardown(moqc_session *s) {
-  s->torn_down = true;
+  sess_set_state(s, ST_CLOSED);
   moqc_timer_stop(s->clock, &s->tick);
+  moqc_timer_stop(s->clock, &s->req_timer);
   /* Subscriber side first: everything the peer was feeding is DROPPED. */
   sa_destroy(s);
   rb_drop_all(s, MOQC_CODE_DROPPED);
@@ -104,6 +128,7 @@ static void sess_teardown(moqc_session *s) {
   /* Streams. */
   for (int i = 0; i < 2; i++)
     while (!slist_empty(&s->pending_open[i])) slist_pop_front(&s->pending_open[i]);
+  s->open_blocked[0] = s->open_blocked[1] = false;
   size_t b = 0;
   hnode *n;
   while ((n = hmap_iter(&s->streams, &b, NULL)) != NULL) {
@@ -112,6 +137,9 @@ static void sess_teardown(moqc_session *s) {
     ss->owner = NULL;
     ss_forget(ss);
   }
+  assert(s->streams.n == 0 && s->peer_streams == 0);
+  assert(slist_empty(&s->inflight) && slist_empty(&s->parked));
+  assert(s->n_served == 0 && s->n_rbcasts == 0 && s->n_rtracks == 0);
   if (s->cfg.on_closed) {
     s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
                      s->close_by_peer);
@@ -123,51 +151,53 @@ static void sess_teardown(moqc_session *s) {
 static void h_stream_opened(void *ctx, int64_t id) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_opened(s, id);
+  if (!sess_closing(s)) ss_on_opened(s, id);
   sess_exit(s);
 }
 
 static void h_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_data(s, id, p, len, fin);
+  if (!sess_closing(s)) ss_on_data(s, id, p, len, fin);
   sess_exit(s);
 }
 
 static void h_stream_reset(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_reset(s, id, code);
+  if (!sess_closing(s)) ss_on_reset(s, id, code);
   sess_exit(s);
 }
 
 static void h_stop_sending(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_stop(s, id, code);
+  if (!sess_closing(s)) ss_on_stop(s, id, code);
   sess_exit(s);
 }
 
 static void h_stream_closed(void *ctx, int64_t id) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_closed(s, id);
+  if (!sess_closing(s)) ss_on_closed(s, id);
   sess_exit(s);
 }
 
 static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing && s->state == ST_RUNNING) sess_datagram(s, p, len);
+  if (s->state == ST_RUNNING) sess_datagram(s, p, len);
   sess_exit(s);
 }
 
 static void h_writable(void *ctx) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) {
+  if (!sess_closing(s)) {
+    /* Stream credit may have arrived: retry the waiting openers first. */
+    s->open_blocked[0] = s->open_blocked[1] = false;
     sess_drain_pending_open(s);
-    if (!s->closing) serve_tick(s);
+    if (!sess_closing(s)) serve_tick(s);
   }
   sess_exit(s);
 }
@@ -175,15 +205,11 @@ static void h_writable(void *ctx) {
 static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   moqc_session *s = ctx;
   sess_enter(s);
-  bool was = s->transport_closed;
   s->transport_closed = true;
-  if (!s->closing) {
-    /* The peer closed, or the connection died under us: either way the peer
-     * went away (by_peer in the session's sense). */
-    (void)by_peer;
-    sess_fail(s, code, reason, true);
-  }
-  (void)was;
+  /* The peer closed, or the connection died under us: either way the peer
+   * went away (by_peer in the session's sense). A no-op once closing. */
+  (void)by_peer;
+  sess_fail(s, code, reason, true);
   sess_exit(s);
 }
 
@@ -199,6 +225,8 @@ static const moqc_transport_handler g_handler = {
 };
 
 /* ---- public API ------------------------------------------------------------------ */
+
+static void req_timer_cb(moqc_timer *tm, void *arg);
 
 static size_t lim_or(size_t v, size_t def) { return v ? v : def; }
 
@@ -248,29 +276,43 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   slist_init(&s->sub_fetches);
   slist_init(&s->probes);
   moqc_timer_init(&s->tick, tick_cb, s);
+  moqc_timer_init(&s->req_timer, req_timer_cb, s);
   s->self_id = cfg->origin_id;
 
   moqc_transport_set_handler(t, &g_handler, s);
 
-  if (!cfg->is_server) {
-    s->state = ST_IDLE;
-  } else if (moqc_lite_is_05(version)) {
-    s->state = ST_WAIT_SETUP;
-  } else {
-    s->state = ST_REQUEST;
+  s->state = cfg->is_server ? ST_WAIT_SETUP : ST_IDLE;
+  /* lite-03/04 have no SETUP: the request is known now, but on_request never
+   * runs from inside moqc_session_new; a zero-delay timer delivers it. */
+  if (cfg->is_server && !moqc_lite_is_05(version) &&
+      moqc_timer_start(s->clock, &s->req_timer, sess_now(s)) < 0) {
+    moqc_transport_set_handler(t, NULL, NULL);
+    moqc_free(s->cfg_path);
+    moqc_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void sess_request(moqc_session *s, const moqc_session_request *req) {
+  sess_set_state(s, ST_REQUEST);
+  s->cfg.on_request(s->cfg.ctx, s, req);
+}
+
+static void req_timer_cb(moqc_timer *tm, void *arg) {
+  (void)tm;
+  moqc_session *s = arg;
+  sess_enter(s);
+  if (s->state == ST_WAIT_SETUP) {
     moqc_session_request req = {
-        .version = version,
-        .path = t->path ? t->path : "",
+        .version = s->version,
+        .path = s->t->path ? s->t->path : "",
         .role = MOQC_SESSION_ROLE_BOTH,
         .peer_origin = 0,
     };
-    s->in_new = true;
-    sess_enter(s);
-    s->cfg.on_request(s->cfg.ctx, s, &req);
-    sess_exit(s);
-    s->in_new = false;
+    sess_request(s, &req);
   }
-  return s;
+  sess_exit(s);
 }
 
 static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
@@ -284,21 +326,20 @@ static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 }
 
 void sess_run(moqc_session *s) {
-  s->state = ST_RUNNING;
+  sess_set_state(s, ST_RUNNING);
+  /* Streams open at the end of this call (sess_exit): none of these can run
+   * protocol callbacks now, and each tolerates a session failed meanwhile. */
   if (moqc_lite_is_05(s->version)) setup_send(s);
-  if (s->closing) return;
   if (s->sub) sa_start(s);
-  if (s->closing) return;
   if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
                        (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
     probe_open(s);
-  if (s->closing) return;
   sess_unpark(s);
 }
 
 int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (s->cfg.is_server || s->state != ST_IDLE) return MOQC_ERR_STATE;
   sess_enter(s);
   set_origins(s, publish, subscribe);
@@ -309,7 +350,7 @@ int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subsc
 
 int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   sess_enter(s);
   set_origins(s, publish, subscribe);
@@ -320,7 +361,7 @@ int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 
 int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   sess_enter(s);
   sess_fail(s, code, reason, false);
@@ -329,13 +370,15 @@ int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
 }
 
 void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
-  if (!s || s->closing) return;
+  if (!s || sess_closing(s)) return;
   sess_enter(s);
   sess_fail(s, code, reason, false);
   sess_exit(s);
 }
 
 static void sess_free(moqc_session *s) {
+  assert(s->state == ST_CLOSED && s->depth == 0 && !s->graveyard);
+  moqc_timer_stop(s->clock, &s->req_timer);
   hmap_free(&s->streams);
   hmap_free(&s->rbcasts);
   hmap_free(&s->rtracks);
@@ -353,7 +396,7 @@ static void sess_free(moqc_session *s) {
 void moqc_session_del(moqc_session *s) {
   if (!s) return;
   sess_enter(s);
-  if (!s->closing) {
+  if (!sess_closing(s)) {
     /* No on_closed after del: the application is gone. */
     s->cfg.on_closed = NULL;
     sess_fail(s, MOQC_CODE_CANCEL, "", false);
@@ -364,7 +407,7 @@ void moqc_session_del(moqc_session *s) {
 }
 
 int moqc_session_version(const moqc_session *s) { return s->version; }
-bool moqc_session_is_closed(const moqc_session *s) { return s->closing; }
+bool moqc_session_is_closed(const moqc_session *s) { return sess_closing(s); }
 uint64_t moqc_session_closed_code(const moqc_session *s) { return s->close_code; }
 const char *moqc_session_closed_reason(const moqc_session *s) {
   return s->close_reason ? s->close_reason : "";

@@ -19,7 +19,8 @@
  * while a call is in progress: they are unlinked and "buried", and the
  * graveyard is emptied when the outermost call returns. A fatal error only
  * marks the session closed (sess_fail); the teardown runs at the outermost
- * exit. After any call that may fail the session, check s->closing.
+ * exit. After any call that may fail the session, check sess_closing(s).
+ * Streams are opened at the outermost exit too (sess_open).
  */
 #ifndef MOQC_SESSION_INT_H
 #define MOQC_SESSION_INT_H
@@ -337,7 +338,13 @@ struct probe {
 
 /* ---- the session -------------------------------------------------------------- */
 
-enum sess_state { ST_IDLE, ST_WAIT_SETUP, ST_REQUEST, ST_RUNNING };
+/* The session's one lifecycle (transitions asserted in sess_set_state):
+ *   client: IDLE --start()--> RUNNING
+ *   server: WAIT_SETUP --request known--> REQUEST --accept()--> RUNNING
+ *   any of those --sess_fail--> CLOSING --teardown (outermost exit)--> CLOSED
+ * CLOSING: ended, no more protocol work; model handles still held until the
+ * teardown. CLOSED: everything released, on_closed fired; only _del remains. */
+enum sess_state { ST_IDLE, ST_WAIT_SETUP, ST_REQUEST, ST_RUNNING, ST_CLOSING, ST_CLOSED };
 
 struct moqc_session {
   moqc_env *env;
@@ -347,13 +354,11 @@ struct moqc_session {
   moqc_session_limits lim;
   char *cfg_path;
   int version;
-  int state;
-  unsigned depth;
-  bool closing;      /* ended: no more protocol work */
-  bool torn_down;
-  bool del_pending;
-  bool in_new;
+  enum sess_state state;
+  unsigned depth;    /* sess_enter nesting */
+  bool del_pending;  /* moqc_session_del called: free at the outermost exit */
   bool transport_closed;
+  moqc_timer req_timer; /* lite-03/04 server: delivers on_request */
   uint64_t close_code;
   char *close_reason;
   bool close_by_peer;
@@ -369,7 +374,8 @@ struct moqc_session {
   hmap streams;
   size_t peer_streams;
   slist parked;
-  slist pending_open[2]; /* [0] bidi, [1] uni: openers waiting for credit */
+  slist pending_open[2]; /* [0] bidi, [1] uni: openers, FIFO */
+  bool open_blocked[2];  /* the transport said AGAIN: wait for writable */
 
   /* publisher side */
   slist pub_announces, pub_subs, pub_tracks, pub_fetches;
@@ -397,7 +403,12 @@ struct moqc_session {
 
 /* ---- session.c ------------------------------------------------------------------ */
 
-static inline bool sess_closing(const moqc_session *s) { return s->closing; }
+/* Ended (CLOSING or CLOSED): no more protocol work. After any call that may
+ * fail the session, check this (or the object's own `dead`). */
+static inline bool sess_closing(const moqc_session *s) { return s->state >= ST_CLOSING; }
+void sess_set_state(moqc_session *s, enum sess_state to);
+/* WAIT_SETUP -> REQUEST, and on_request. */
+void sess_request(moqc_session *s, const moqc_session_request *req);
 void sess_enter(moqc_session *s);
 void sess_exit(moqc_session *s);
 /* End the session (idempotent). by_peer: the peer/network ended it (no
@@ -448,11 +459,21 @@ void ss_abort(sstream *ss, uint64_t code);
 void ss_reset(sstream *ss, uint64_t code);
 void ss_stop(sstream *ss, uint64_t code);
 
-/* Open a stream now (opened() is called before this returns) or when credit
- * arrives (returns MOQC_ERR_AGAIN). Other errors: nothing is queued. */
-int sess_open(moqc_session *s, opener *op);
+/* Queue a stream opening. It is never synchronous: the queue is drained at
+ * the end of the current event-handling pass (the outermost sess_exit), in
+ * FIFO order per direction, and, when the transport is out of stream credit,
+ * on its writable event. opened() or failed() (an open error other than
+ * AGAIN) is called from there. A no-op on a closing session (the teardown
+ * destroys the owner) or if op is queued already. */
+void sess_open(moqc_session *s, opener *op);
 void sess_open_cancel(opener *op);
 void sess_drain_pending_open(moqc_session *s);
+/* Openers queued that are not waiting for credit. */
+static inline bool sess_open_ready(const moqc_session *s) {
+  if (sess_closing(s)) return false;
+  return (!slist_empty(&s->pending_open[0]) && !s->open_blocked[0]) ||
+         (!slist_empty(&s->pending_open[1]) && !s->open_blocked[1]);
+}
 /* Resume parked streams whose wait is over. */
 void sess_unpark(moqc_session *s);
 
@@ -508,6 +529,9 @@ void go_cancel(group_out *go, uint64_t code);
 group_out *go_new(moqc_session *s, moqc_group_consumer *gc);
 void go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
 void serve_tick(moqc_session *s);
+/* The uni queue is out of credit: skip each subscription's oldest waiting
+ * groups beyond max_pending_groups. */
+void serve_trim_pending(moqc_session *s);
 void serve_destroy_all(moqc_session *s);
 
 /* ---- pub_track_fetch.c ---------------------------------------------------------------- */

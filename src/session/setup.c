@@ -51,7 +51,7 @@ void setup_send(moqc_session *s) {
   s->setup_op.opened = setup_opened;
   s->setup_op.failed = setup_failed;
   slist_init(&s->setup_op.link);
-  (void)sess_open(s, &s->setup_op);
+  sess_open(s, &s->setup_op);
 }
 
 /* The peer's SETUP is known: release what waited for it. */
@@ -68,19 +68,18 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
     }
   }
   if (s->state == ST_WAIT_SETUP) {
-    s->state = ST_REQUEST;
     moqc_session_request req = {
         .version = s->version,
         .path = s->req_path ? s->req_path : (s->t->path ? s->t->path : ""),
         .role = (moqc_session_role)m->role,
         .peer_origin = s->peer_id,
     };
-    s->cfg.on_request(s->cfg.ctx, s, &req);
+    sess_request(s, &req);
     return;
   }
   if (s->state != ST_RUNNING) return;
   sess_unpark(s);
-  if (s->closing) return;
+  if (sess_closing(s)) return;
   if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
 }
 

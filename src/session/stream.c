@@ -203,25 +203,13 @@ void ss_abort(sstream *ss, uint64_t code) {
 
 /* ---- opening streams --------------------------------------------------------------- */
 
-int sess_open(moqc_session *s, opener *op) {
-  if (s->closing) return MOQC_ERR_CLOSED;
-  if (slist_linked(&op->link)) return MOQC_ERR_AGAIN;
-  slist *q = &s->pending_open[op->bidi ? 0 : 1];
-  if (!slist_empty(q)) {
-    /* Keep FIFO order behind earlier waiters of the same direction. */
-    slist_push_back(q, &op->link);
-    return MOQC_ERR_AGAIN;
-  }
-  int64_t id = -1;
-  int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
-  if (rc == MOQC_ERR_AGAIN) {
-    slist_push_back(q, &op->link);
-    return rc;
-  }
-  if (rc < 0) return rc;
-  s->stats.streams_opened++;
-  op->opened(op, id);
-  return MOQC_OK;
+void sess_open(moqc_session *s, opener *op) {
+  if (sess_closing(s) || slist_linked(&op->link)) return;
+  int dir = op->bidi ? 0 : 1;
+  slist *q = &s->pending_open[dir];
+  /* An empty queue cannot be waiting for credit: try at the next drain. */
+  if (slist_empty(q)) s->open_blocked[dir] = false;
+  slist_push_back(q, &op->link);
 }
 
 void sess_open_cancel(opener *op) {
@@ -229,23 +217,31 @@ void sess_open_cancel(opener *op) {
 }
 
 void sess_drain_pending_open(moqc_session *s) {
+  assert(s->depth > 0);
   for (int dir = 0; dir < 2; dir++) {
     slist *q = &s->pending_open[dir];
-    while (!s->closing && !slist_empty(q)) {
+    while (!sess_closing(s) && !s->open_blocked[dir] && !slist_empty(q)) {
       slist *n = q->next;
       opener *op = SLIST_ENTRY(n, opener, link);
+      assert(op->bidi == (dir == 0));
       int64_t id = -1;
       int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
-      if (rc == MOQC_ERR_AGAIN) break;
+      if (rc == MOQC_ERR_AGAIN) {
+        s->open_blocked[dir] = true;
+        break;
+      }
       slist_remove(n);
       if (rc < 0) {
         if (op->failed) op->failed(op, rc);
         continue;
       }
+      assert(MOQC_STREAM_IS_UNI(id) == !op->bidi && !ss_find(s, id));
       s->stats.streams_opened++;
       op->opened(op, id);
     }
   }
+  /* Out of uni credit: cap the groups waiting for it. */
+  if (!sess_closing(s) && s->open_blocked[1]) serve_trim_pending(s);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -503,7 +499,7 @@ void ss_on_closed(moqc_session *s, int64_t id) {
 void sess_unpark(moqc_session *s) {
   SLIST_FOREACH_SAFE(it, nxt, &s->parked) {
     (void)nxt;
-    if (s->closing) return;
+    if (sess_closing(s)) return;
     sstream *ss = SLIST_ENTRY(it, sstream, park_link);
     if (needs_park(s, ss->kind)) continue;
     slist_remove(&ss->park_link);

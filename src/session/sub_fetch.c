@@ -93,7 +93,7 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
   int rc = MOQC_OK;
   moqc_group_consumer *gc = NULL;
   if (!s || !path || !track) rc = MOQC_ERR_INVAL;
-  else if (s->closing) rc = MOQC_ERR_CLOSED;
+  else if (sess_closing(s)) rc = MOQC_ERR_CLOSED;
   else if (!moqc_lite_is_05(s->version)) rc = MOQC_ERR_UNSUPPORTED;
   else if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
   else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
@@ -131,8 +131,7 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
     sf->op.bidi = true;
     sf->op.opened = sf_opened;
     sf->op.failed = sf_failed;
-    int orc = sess_open(s, &sf->op);
-    if (orc < 0 && orc != MOQC_ERR_AGAIN) sf_destroy(sf, MOQC_CODE_TRANSPORT);
+    sess_open(s, &sf->op);
   }
   sess_exit(s);
   if (err) *err = rc;
