@@ -111,7 +111,7 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
   /* Split horizon: one origin for both directions (a relay) never offers the
    * peer what this very session received from it (lite-03 has no hop ids). */
-  if (s->pub && s->pub == s->sub && rb_has(s, a->path)) filtered = true;
+  if (s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {
@@ -201,7 +201,7 @@ static void pa_start_05(pub_announce *pa) {
 
 static void pa_start(pub_announce *pa) {
   moqc_session *s = pa->ss->s;
-  if (s->pub) pa->oc = moqc_origin_consume(s->pub, pa->prefix);
+  if (s->pub.origin) pa->oc = moqc_origin_consume(s->pub.origin, pa->prefix);
   pa->started = true;
   if (moqc_lite_is_05(s->version)) {
     pa_start_05(pa);
@@ -241,7 +241,7 @@ static int pa_process(sstream *ss) {
   pa->ss = ss;
   pa->exclude_hop = m.exclude_hop;
   hmap_init(&pa->active);
-  slist_push_back(&s->pub_announces, &pa->link);
+  slist_push_back(&s->pub.announces, &pa->link);
   ss->owner = pa;
   ss_consume(ss, (size_t)n);
   pa_start(pa);
@@ -262,8 +262,8 @@ const moqc__stream_kind moqc__sk_announce_in = {
     .name = "announce-in", .process = pa_process, .end = pa_end};
 
 void pa_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_announces)) {
-    pub_announce *pa = SLIST_ENTRY(s->pub_announces.next, pub_announce, link);
+  while (!slist_empty(&s->pub.announces)) {
+    pub_announce *pa = SLIST_ENTRY(s->pub.announces.next, pub_announce, link);
     pa_destroy(pa);
   }
 }
@@ -305,7 +305,7 @@ static void sa_failed(opener *op, int err) {
 }
 
 void sa_start(moqc_session *s) {
-  if (s->sann) return;
+  if (s->sub.ann) return;
   sub_announce *sa = moqc_calloc(1, sizeof *sa);
   if (!sa) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -317,14 +317,14 @@ void sa_start(moqc_session *s) {
   sa->op.opened = sa_opened;
   sa->op.failed = sa_failed;
   slist_init(&sa->op.link);
-  s->sann = sa;
+  s->sub.ann = sa;
   sess_open(s, &sa->op);
 }
 
 void sa_destroy(moqc_session *s) {
-  sub_announce *sa = s->sann;
+  sub_announce *sa = s->sub.ann;
   if (!sa) return;
-  s->sann = NULL;
+  s->sub.ann = NULL;
   sess_open_cancel(&sa->op);
   if (sa->ss) {
     sstream *ss = sa->ss;

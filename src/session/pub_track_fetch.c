@@ -163,7 +163,7 @@ static int pt_process(sstream *ss) {
   pt->bc = bc;
   pt->q = q;
   ss->owner = pt;
-  slist_push_back(&s->pub_tracks, &pt->link);
+  slist_push_back(&s->pub.tracks, &pt->link);
   s->n_served++;
   pt_check(pt);
   if (sess_closing(s) || pt->obj.dead) return MOQC_OK;
@@ -314,7 +314,7 @@ static int pf_process(sstream *ss) {
   pf->priority = m.priority;
   moqc_timer_init(&pf->timer, pf_timeout, pf);
   ss->owner = pf;
-  slist_push_back(&s->pub_fetches, &pf->link);
+  slist_push_back(&s->pub.fetches, &pf->link);
   s->n_served++;
   pf_try(pf);
   if (sess_closing(s) || pf->obj.dead || pf->go) return MOQC_OK;
@@ -338,8 +338,8 @@ const moqc__stream_kind moqc__sk_fetch_in = {
     .name = "fetch-in", .process = pf_process, .end = pf_end, .wait_peer_setup = true};
 
 void tf_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_tracks))
-    pt_destroy(SLIST_ENTRY(s->pub_tracks.next, pub_track, link));
-  while (!slist_empty(&s->pub_fetches))
-    pf_destroy(SLIST_ENTRY(s->pub_fetches.next, pub_fetch, link));
+  while (!slist_empty(&s->pub.tracks))
+    pt_destroy(SLIST_ENTRY(s->pub.tracks.next, pub_track, link));
+  while (!slist_empty(&s->pub.fetches))
+    pf_destroy(SLIST_ENTRY(s->pub.fetches.next, pub_fetch, link));
 }

@@ -31,7 +31,7 @@ const moqc__stream_kind moqc__sk_subscribe_out = {
 static rbcast *rb_find(moqc_session *s, const char *path) {
   size_t len = strlen(path);
   uint64_t h = hash_str(path, len);
-  for (hnode *n = hmap_first(&s->rbcasts, h); n; n = hmap_next(n, h)) {
+  for (hnode *n = hmap_first(&s->sub.rbcasts, h); n; n = hmap_next(n, h)) {
     rbcast *rb = SLIST_ENTRY(n, rbcast, node);
     if (strcmp(rb->path, path) == 0) return rb;
   }
@@ -76,7 +76,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     }
     rb_ended(s, path);
   }
-  if (!s->sub || s->n_rbcasts >= s->lim.max_announced) {
+  if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
     s->stats.announces_dropped++;
     return MOQC_OK;
   }
@@ -97,9 +97,9 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
   }
   moqc_broadcast_producer_enable_requests(rb->bp, true);
   moqc_broadcast_producer_set_waker(rb->bp, rb_wake, rb);
-  int rc = moqc_origin_publish(s->sub, path, bc, route);
+  int rc = moqc_origin_publish(s->sub.origin, path, bc, route);
   moqc_broadcast_consumer_del(bc);
-  if (rc < 0 || hmap_insert(&s->rbcasts, &rb->node, hash_str(path, strlen(path))) < 0) {
+  if (rc < 0 || hmap_insert(&s->sub.rbcasts, &rb->node, hash_str(path, strlen(path))) < 0) {
     moqc_broadcast_producer_abort(rb->bp, MOQC_CODE_CANCEL);
     moqc_broadcast_producer_del(rb->bp);
     moqc_free(rb->path);
@@ -108,8 +108,8 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     s->stats.announces_dropped++; /* outside the origin's scope */
     return MOQC_OK;
   }
-  slist_push_back(&s->rbcast_list, &rb->link);
-  s->n_rbcasts++;
+  slist_push_back(&s->sub.rbcast_list, &rb->link);
+  s->sub.n_rbcasts++;
   s->stats.announces_received++;
   return MOQC_OK;
 }
@@ -117,12 +117,12 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
 static void rb_destroy(rbcast *rb) {
   moqc_session *s = rb->s;
   if (!rb->ended) {
-    hmap_remove(&s->rbcasts, &rb->node);
+    hmap_remove(&s->sub.rbcasts, &rb->node);
     rb->ended = true;
   }
   if (slist_linked(&rb->link)) {
     slist_remove(&rb->link);
-    s->n_rbcasts--;
+    s->sub.n_rbcasts--;
   }
   if (rb->bp) moqc_broadcast_producer_del(rb->bp);
   rb->bp = NULL;
@@ -132,7 +132,7 @@ static void rb_destroy(rbcast *rb) {
 void rb_ended(moqc_session *s, const char *path) {
   rbcast *rb = rb_find(s, path);
   if (!rb) return;
-  hmap_remove(&s->rbcasts, &rb->node);
+  hmap_remove(&s->sub.rbcasts, &rb->node);
   rb->ended = true;
   /* A deliberate unannounce: finish (the origin unannounces at once). Tracks
    * being received keep running until their subscription ends. */
@@ -141,8 +141,8 @@ void rb_ended(moqc_session *s, const char *path) {
 }
 
 void rb_drop_all(moqc_session *s, uint64_t code) {
-  while (!slist_empty(&s->rbcast_list)) {
-    rbcast *rb = SLIST_ENTRY(s->rbcast_list.next, rbcast, link);
+  while (!slist_empty(&s->sub.rbcast_list)) {
+    rbcast *rb = SLIST_ENTRY(s->sub.rbcast_list.next, rbcast, link);
     while (!slist_empty(&rb->tracks)) rt_close(SLIST_ENTRY(rb->tracks.next, rtrack, link), code);
     if (!rb->ended && rb->bp) moqc_broadcast_producer_abort(rb->bp, code);
     rb_destroy(rb);
@@ -153,7 +153,7 @@ void rb_drop_all(moqc_session *s, uint64_t code) {
 
 rtrack *rt_by_id(moqc_session *s, uint64_t id) {
   uint64_t h = hash_u64(id);
-  for (hnode *n = hmap_first(&s->rtracks, h); n; n = hmap_next(n, h)) {
+  for (hnode *n = hmap_first(&s->sub.rtracks, h); n; n = hmap_next(n, h)) {
     rtrack *rt = SLIST_ENTRY(n, rtrack, node);
     if (rt->sub_id == id) return rt;
   }
@@ -170,7 +170,7 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   while (!slist_empty(&rt->groups)) gi_cancel(SLIST_ENTRY(rt->groups.next, group_in, link), code);
   if (rt->subscribed) {
-    hmap_remove(&s->rtracks, &rt->node);
+    hmap_remove(&s->sub.rtracks, &rt->node);
     rt->subscribed = false;
   }
   sess_open_cancel(&rt->op);
@@ -205,7 +205,7 @@ static void rt_close(rtrack *rt, uint64_t code) {
     rt->tp = NULL;
   }
   slist_remove(&rt->link);
-  s->n_rtracks--;
+  s->sub.n_rtracks--;
   sess_bury(s, &rt->obj);
   if (rb->ended && slist_empty(&rb->tracks)) rb_destroy(rb);
 }
@@ -256,12 +256,12 @@ static void rt_open_failed(opener *op, int err) {
 
 static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   moqc_session *s = rt->s;
-  rt->sub_id = s->next_sub_id++;
+  rt->sub_id = s->sub.next_id++;
   rt->sent = *sub;
   rt->ok_seen = false;
   /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
    * group stream the instant it reads the request. */
-  if (hmap_insert(&s->rtracks, &rt->node, hash_u64(rt->sub_id)) < 0) {
+  if (hmap_insert(&s->sub.rtracks, &rt->node, hash_u64(rt->sub_id)) < 0) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
@@ -375,7 +375,7 @@ static void rt_info_opened(opener *op, int64_t id) {
 
 static void rt_new(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
-  if (s->n_rtracks >= s->lim.max_tracks) {
+  if (s->sub.n_rtracks >= s->lim.max_tracks) {
     moqc_track_request_reject(req, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }
@@ -396,7 +396,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   slist_init(&rt->groups);
   slist_init(&rt->op.link);
   slist_push_back(&rb->tracks, &rt->link);
-  s->n_rtracks++;
+  s->sub.n_rtracks++;
   if (!moqc_lite_is_05(s->version)) {
     /* No TRACK stream: the wire carries no properties, defaults apply. */
     moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;

@@ -443,7 +443,7 @@ static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
   while (!sess_closing(s) && conn_backlog(s) > cap) {
     group_out *victim = NULL;
-    for (slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
+    for (slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
       group_out *go = SLIST_ENTRY(it, group_out, inflight);
       if (!go->ps || !go->ss || go->seq == go->ps->latest_seq) continue;
       victim = go;
@@ -477,7 +477,7 @@ static bool go_delivered(const group_out *go) {
 
 void serve_tick(moqc_session *s) {
   /* Groups fully delivered leave the in-flight list. */
-  SLIST_FOREACH_SAFE(it, nxt, &s->inflight) {
+  SLIST_FOREACH_SAFE(it, nxt, &s->pub.inflight) {
     (void)nxt;
     group_out *go = SLIST_ENTRY(it, group_out, inflight);
     if (go_delivered(go)) {
@@ -485,17 +485,17 @@ void serve_tick(moqc_session *s) {
       go_destroy(go);
       if (ps && !ps->obj.dead) ps_maybe_fin(ps);
       if (sess_closing(s)) return;
-      nxt = s->inflight.next;
+      nxt = s->pub.inflight.next;
     }
   }
-  SLIST_FOREACH_SAFE(it, nxt, &s->pub_subs) {
+  SLIST_FOREACH_SAFE(it, nxt, &s->pub.subs) {
     pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
     (void)nxt;
     ps_expire(ps);
     if (sess_closing(s)) return;
   }
   serve_slow_check(s);
-  if (!slist_empty(&s->inflight)) sess_tick_arm(s);
+  if (!slist_empty(&s->pub.inflight)) sess_tick_arm(s);
 }
 
 /* lite-05: a datagram-flagged group, complete with exactly one frame, goes out
@@ -581,7 +581,7 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   go->ps = ps;
   slist_push_back(&ps->groups, &go->link);
   ps->n_groups++;
-  slist_push_back(&s->inflight, &go->inflight);
+  slist_push_back(&s->pub.inflight, &go->inflight);
   ps_expire(ps);
   if (sess_closing(s) || go->obj.dead) return;
   go->op.bidi = false;
@@ -590,13 +590,13 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   go->opening = true;
   ps->n_pending++;
   sess_open(s, &go->op);
-  if (s->open_blocked[1]) ps_trim_pending(ps);
+  if (s->st.open_blocked[1]) ps_trim_pending(ps);
   serve_slow_check(s);
   sess_tick_arm(s);
 }
 
 void serve_trim_pending(moqc_session *s) {
-  for (slist *it = s->pub_subs.next; it != &s->pub_subs; it = it->next)
+  for (slist *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
     ps_trim_pending(SLIST_ENTRY(it, pub_sub, link));
 }
 
@@ -788,7 +788,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps->latency_ms = effective_latency(&sub, tc);
   moqc_timer_init(&ps->fin_timer, ps_fin_timeout, ps);
   slist_init(&ps->groups);
-  slist_push_back(&s->pub_subs, &ps->link);
+  slist_push_back(&s->pub.subs, &ps->link);
   s->n_served++;
   s->stats.subscribes_served++;
   ss->owner = ps;
@@ -858,6 +858,6 @@ static void ps_end(sstream *ss, bool reset, uint64_t code) {
 }
 
 void serve_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_subs)) ps_destroy(SLIST_ENTRY(s->pub_subs.next, pub_sub, link));
-  while (!slist_empty(&s->inflight)) go_destroy(SLIST_ENTRY(s->inflight.next, group_out, inflight));
+  while (!slist_empty(&s->pub.subs)) ps_destroy(SLIST_ENTRY(s->pub.subs.next, pub_sub, link));
+  while (!slist_empty(&s->pub.inflight)) go_destroy(SLIST_ENTRY(s->pub.inflight.next, group_out, inflight));
 }

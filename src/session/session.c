@@ -127,19 +127,19 @@ static void sess_teardown(moqc_session *s) {
   probe_destroy_all(s);
   /* Streams. */
   for (int i = 0; i < 2; i++)
-    while (!slist_empty(&s->pending_open[i])) slist_pop_front(&s->pending_open[i]);
-  s->open_blocked[0] = s->open_blocked[1] = false;
+    while (!slist_empty(&s->st.pending_open[i])) slist_pop_front(&s->st.pending_open[i]);
+  s->st.open_blocked[0] = s->st.open_blocked[1] = false;
   size_t b = 0;
   hnode *n;
-  while ((n = hmap_iter(&s->streams, &b, NULL)) != NULL) {
+  while ((n = hmap_iter(&s->st.table, &b, NULL)) != NULL) {
     b = 0;
     sstream *ss = SLIST_ENTRY(n, sstream, node);
     ss->owner = NULL;
     ss_forget(ss);
   }
-  assert(s->streams.n == 0 && s->peer_streams == 0);
-  assert(slist_empty(&s->inflight) && slist_empty(&s->parked));
-  assert(s->n_served == 0 && s->n_rbcasts == 0 && s->n_rtracks == 0);
+  assert(s->st.table.n == 0 && s->st.n_peer == 0);
+  assert(slist_empty(&s->pub.inflight) && slist_empty(&s->st.parked));
+  assert(s->n_served == 0 && s->sub.n_rbcasts == 0 && s->sub.n_rtracks == 0);
   if (s->cfg.on_closed) {
     s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
                      s->close_by_peer);
@@ -195,7 +195,7 @@ static void h_writable(void *ctx) {
   sess_enter(s);
   if (!sess_closing(s)) {
     /* Stream credit may have arrived: retry the waiting openers first. */
-    s->open_blocked[0] = s->open_blocked[1] = false;
+    s->st.open_blocked[0] = s->st.open_blocked[1] = false;
     sess_drain_pending_open(s);
     if (!sess_closing(s)) serve_tick(s);
   }
@@ -261,19 +261,19 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
   s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
-  hmap_init(&s->streams);
-  hmap_init(&s->rbcasts);
-  hmap_init(&s->rtracks);
-  slist_init(&s->parked);
-  slist_init(&s->pending_open[0]);
-  slist_init(&s->pending_open[1]);
-  slist_init(&s->pub_announces);
-  slist_init(&s->pub_subs);
-  slist_init(&s->pub_tracks);
-  slist_init(&s->pub_fetches);
-  slist_init(&s->inflight);
-  slist_init(&s->rbcast_list);
-  slist_init(&s->sub_fetches);
+  hmap_init(&s->st.table);
+  hmap_init(&s->sub.rbcasts);
+  hmap_init(&s->sub.rtracks);
+  slist_init(&s->st.parked);
+  slist_init(&s->st.pending_open[0]);
+  slist_init(&s->st.pending_open[1]);
+  slist_init(&s->pub.announces);
+  slist_init(&s->pub.subs);
+  slist_init(&s->pub.tracks);
+  slist_init(&s->pub.fetches);
+  slist_init(&s->pub.inflight);
+  slist_init(&s->sub.rbcast_list);
+  slist_init(&s->sub.fetches);
   slist_init(&s->probes);
   moqc_timer_init(&s->tick, tick_cb, s);
   moqc_timer_init(&s->req_timer, req_timer_cb, s);
@@ -316,11 +316,11 @@ static void req_timer_cb(moqc_timer *tm, void *arg) {
 }
 
 static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
-  s->pub = publish ? moqc_origin_ref(publish) : NULL;
-  s->sub = subscribe ? moqc_origin_ref(subscribe) : NULL;
+  s->pub.origin = publish ? moqc_origin_ref(publish) : NULL;
+  s->sub.origin = subscribe ? moqc_origin_ref(subscribe) : NULL;
   if (s->self_id == 0) {
-    if (s->pub) s->self_id = moqc_origin_id(s->pub);
-    else if (s->sub) s->self_id = moqc_origin_id(s->sub);
+    if (s->pub.origin) s->self_id = moqc_origin_id(s->pub.origin);
+    else if (s->sub.origin) s->self_id = moqc_origin_id(s->sub.origin);
   }
   if (s->self_id >= MOQC_ORIGIN_ID_MAX) s->self_id = 0;
 }
@@ -330,7 +330,7 @@ void sess_run(moqc_session *s) {
   /* Streams open at the end of this call (sess_exit): none of these can run
    * protocol callbacks now, and each tolerates a session failed meanwhile. */
   if (moqc_lite_is_05(s->version)) setup_send(s);
-  if (s->sub) sa_start(s);
+  if (s->sub.origin) sa_start(s);
   if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
                        (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
     probe_open(s);
@@ -379,11 +379,11 @@ void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
 static void sess_free(moqc_session *s) {
   assert(s->state == ST_CLOSED && s->depth == 0 && !s->graveyard);
   moqc_timer_stop(s->clock, &s->req_timer);
-  hmap_free(&s->streams);
-  hmap_free(&s->rbcasts);
-  hmap_free(&s->rtracks);
-  if (s->pub) moqc_origin_unref(s->pub);
-  if (s->sub) moqc_origin_unref(s->sub);
+  hmap_free(&s->st.table);
+  hmap_free(&s->sub.rbcasts);
+  hmap_free(&s->sub.rtracks);
+  if (s->pub.origin) moqc_origin_unref(s->pub.origin);
+  if (s->sub.origin) moqc_origin_unref(s->sub.origin);
   moqc_transport_set_handler(s->t, NULL, NULL);
   s->t->ops->release(s->t);
   moqc_free(s->close_reason);
@@ -424,13 +424,13 @@ bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps, ui
 
 moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   moqc_session_stats st = s->stats;
-  st.streams_live = s->streams.n;
+  st.streams_live = s->st.table.n;
   st.serving = s->n_served;
   size_t n = 0;
-  for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) n++;
+  for (const slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) n++;
   st.groups_in_flight = n;
-  st.remote_broadcasts = s->n_rbcasts;
-  st.remote_tracks = s->n_rtracks;
+  st.remote_broadcasts = s->sub.n_rbcasts;
+  st.remote_tracks = s->sub.n_rtracks;
   return st;
 }
 
@@ -464,12 +464,12 @@ bool sess_decode_failed(moqc_session *s, ssize_t rc, const char *what) {
 
 moqc_broadcast_consumer *sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code) {
   char p[MOQC_PATH_MAX_LEN + 1];
-  if (!s->pub || sess_norm_path(path, p, sizeof p) < 0) {
+  if (!s->pub.origin || sess_norm_path(path, p, sizeof p) < 0) {
     *code = MOQC_CODE_UNROUTABLE;
     return NULL;
   }
   int err = MOQC_ERR_UNROUTABLE;
-  moqc_broadcast_consumer *bc = moqc_origin_request(s->pub, p, &err);
+  moqc_broadcast_consumer *bc = moqc_origin_request(s->pub.origin, p, &err);
   if (!bc) *code = err == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err);
   return bc;
 }

@@ -23,8 +23,8 @@ static void setup_opened(opener *op, int64_t id) {
       m.path.ptr = (const uint8_t *)s->cfg_path;
       m.path.len = strlen(s->cfg_path);
     }
-    if (s->pub && !s->sub) m.role = MOQC_LITE_ROLE_PUBLISHER;
-    else if (s->sub && !s->pub) m.role = MOQC_LITE_ROLE_SUBSCRIBER;
+    if (s->pub.origin && !s->sub.origin) m.role = MOQC_LITE_ROLE_PUBLISHER;
+    else if (s->sub.origin && !s->pub.origin) m.role = MOQC_LITE_ROLE_SUBSCRIBER;
   }
   m.origin = s->self_id;
   wbuf w;

@@ -10,7 +10,7 @@
 
 sstream *ss_find(moqc_session *s, int64_t id) {
   uint64_t h = hash_u64((uint64_t)id);
-  for (hnode *n = hmap_first(&s->streams, h); n; n = hmap_next(n, h)) {
+  for (hnode *n = hmap_first(&s->st.table, h); n; n = hmap_next(n, h)) {
     sstream *ss = SLIST_ENTRY(n, sstream, node);
     if (ss->id == id) return ss;
   }
@@ -39,21 +39,21 @@ sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool
     if (peer) ss->send_done = true;
     else ss->recv_done = true;
   }
-  if (hmap_insert(&s->streams, &ss->node, hash_u64((uint64_t)id)) < 0) {
+  if (hmap_insert(&s->st.table, &ss->node, hash_u64((uint64_t)id)) < 0) {
     moqc_free(ss);
     return NULL;
   }
   ss->in_table = true;
-  if (peer) s->peer_streams++;
+  if (peer) s->st.n_peer++;
   return ss;
 }
 
 void ss_forget(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->in_table) {
-    hmap_remove(&s->streams, &ss->node);
+    hmap_remove(&s->st.table, &ss->node);
     ss->in_table = false;
-    if (ss->peer) s->peer_streams--;
+    if (ss->peer) s->st.n_peer--;
   }
   if (slist_linked(&ss->park_link)) slist_remove(&ss->park_link);
   ss->parked = false;
@@ -206,9 +206,9 @@ void ss_abort(sstream *ss, uint64_t code) {
 void sess_open(moqc_session *s, opener *op) {
   if (sess_closing(s) || slist_linked(&op->link)) return;
   int dir = op->bidi ? 0 : 1;
-  slist *q = &s->pending_open[dir];
+  slist *q = &s->st.pending_open[dir];
   /* An empty queue cannot be waiting for credit: try at the next drain. */
-  if (slist_empty(q)) s->open_blocked[dir] = false;
+  if (slist_empty(q)) s->st.open_blocked[dir] = false;
   slist_push_back(q, &op->link);
 }
 
@@ -219,15 +219,15 @@ void sess_open_cancel(opener *op) {
 void sess_drain_pending_open(moqc_session *s) {
   assert(s->depth > 0);
   for (int dir = 0; dir < 2; dir++) {
-    slist *q = &s->pending_open[dir];
-    while (!sess_closing(s) && !s->open_blocked[dir] && !slist_empty(q)) {
+    slist *q = &s->st.pending_open[dir];
+    while (!sess_closing(s) && !s->st.open_blocked[dir] && !slist_empty(q)) {
       slist *n = q->next;
       opener *op = SLIST_ENTRY(n, opener, link);
       assert(op->bidi == (dir == 0));
       int64_t id = -1;
       int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
       if (rc == MOQC_ERR_AGAIN) {
-        s->open_blocked[dir] = true;
+        s->st.open_blocked[dir] = true;
         break;
       }
       slist_remove(n);
@@ -241,7 +241,7 @@ void sess_drain_pending_open(moqc_session *s) {
     }
   }
   /* Out of uni credit: cap the groups waiting for it. */
-  if (!sess_closing(s) && s->open_blocked[1]) serve_trim_pending(s);
+  if (!sess_closing(s) && s->st.open_blocked[1]) serve_trim_pending(s);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -325,7 +325,7 @@ static void ss_typed(sstream *ss, uint64_t type) {
    * group streams are rejected before RUNNING (above). */
   if (ss->bidi && needs_park(s, kind)) {
     ss->parked = true;
-    slist_push_back(&s->parked, &ss->park_link);
+    slist_push_back(&s->st.parked, &ss->park_link);
   }
 }
 
@@ -438,7 +438,7 @@ static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 
 void ss_on_opened(moqc_session *s, int64_t id) {
   if (ss_find(s, id)) return;
-  if (s->peer_streams >= s->lim.max_streams) {
+  if (s->st.n_peer >= s->lim.max_streams) {
     s->stats.streams_rejected++;
     if (!MOQC_STREAM_IS_UNI(id)) (void)s->t->ops->reset(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
@@ -497,7 +497,7 @@ void ss_on_closed(moqc_session *s, int64_t id) {
 }
 
 void sess_unpark(moqc_session *s) {
-  SLIST_FOREACH_SAFE(it, nxt, &s->parked) {
+  SLIST_FOREACH_SAFE(it, nxt, &s->st.parked) {
     (void)nxt;
     if (sess_closing(s)) return;
     sstream *ss = SLIST_ENTRY(it, sstream, park_link);
@@ -513,6 +513,6 @@ void sess_unpark(moqc_session *s) {
       ss_end(ss, false, 0);
     }
     /* The list may have changed under us: restart from the head. */
-    nxt = s->parked.next;
+    nxt = s->st.parked.next;
   }
 }

@@ -126,7 +126,7 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
     sf->priority = priority;
     frx_init(&sf->rx, gp, 1000);
     slist_init(&sf->op.link);
-    slist_push_back(&s->sub_fetches, &sf->link);
+    slist_push_back(&s->sub.fetches, &sf->link);
     s->n_served++;
     sf->op.bidi = true;
     sf->op.opened = sf_opened;
@@ -139,6 +139,6 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
 }
 
 void sf_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->sub_fetches))
-    sf_destroy(SLIST_ENTRY(s->sub_fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
+  while (!slist_empty(&s->sub.fetches))
+    sf_destroy(SLIST_ENTRY(s->sub.fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
 }
