@@ -1,5 +1,6 @@
 /* moqc session — publisher side: TRACK (lite-05) and FETCH (lite-05) served
  * from the publish origin. The FETCH we issue is in sub_fetch.c. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -79,6 +80,7 @@ static void pt_destroy(pub_track *pt) {
   pt->bc = NULL;
   if (slist_linked(&pt->link)) {
     slist_remove(&pt->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pt->ss;
@@ -210,6 +212,7 @@ static void pf_destroy(pub_fetch *pf) {
   pf->bc = NULL;
   if (slist_linked(&pf->link)) {
     slist_remove(&pf->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pf->ss;

@@ -7,6 +7,7 @@
  * then follow the track producer's demand: the first consumer opens SUBSCRIBE,
  * changes send SUBSCRIBE_UPDATE, the last one leaving FINs the subscription
  * and drops the track. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -122,6 +123,7 @@ static void rb_destroy(rbcast *rb) {
   }
   if (slist_linked(&rb->link)) {
     slist_remove(&rb->link);
+    assert(s->sub.n_rbcasts > 0);
     s->sub.n_rbcasts--;
   }
   if (rb->bp) moqc_broadcast_producer_del(rb->bp);
@@ -205,6 +207,7 @@ static void rt_close(rtrack *rt, uint64_t code) {
     rt->tp = NULL;
   }
   slist_remove(&rt->link);
+  assert(s->sub.n_rtracks > 0);
   s->sub.n_rtracks--;
   sess_bury(s, &rt->obj);
   if (rb->ended && slist_empty(&rb->tracks)) rb_destroy(rb);

@@ -41,12 +41,14 @@ static void go_destroy(group_out *go) {
   if (go->opening) {
     sess_open_cancel(&go->op);
     go->opening = false;
+    assert(!go->ps || go->ps->n_pending > 0);
     if (go->ps) go->ps->n_pending--;
   }
   if (go->gc) moqc_group_consumer_del(go->gc);
   go->gc = NULL;
   if (slist_linked(&go->link)) {
     slist_remove(&go->link);
+    assert(!go->ps || go->ps->n_groups > 0);
     if (go->ps) go->ps->n_groups--;
   }
   if (slist_linked(&go->inflight)) slist_remove(&go->inflight);
@@ -327,6 +329,7 @@ static void go_opened(opener *op, int64_t id) {
   group_out *go = SLIST_ENTRY(op, group_out, op);
   moqc_session *s = go->s;
   pub_sub *ps = go->ps;
+  assert(go->opening && ps->n_pending > 0);
   go->opening = false;
   ps->n_pending--;
   go->ss = ss_new(s, id, &moqc__sk_group_out, false, go);
@@ -351,6 +354,7 @@ static void go_opened(opener *op, int64_t id) {
 static void go_open_failed(opener *op, int err) {
   group_out *go = SLIST_ENTRY(op, group_out, op);
   (void)err;
+  assert(go->opening && go->ps->n_pending > 0);
   go->opening = false;
   go->ps->n_pending--;
   go_reset(go, MOQC_CODE_CANCEL);
@@ -705,6 +709,7 @@ static void ps_destroy(pub_sub *ps) {
   ps->bc = NULL;
   if (slist_linked(&ps->link)) {
     slist_remove(&ps->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = ps->ss;

@@ -12,6 +12,8 @@
 /* ---- re-entrancy ------------------------------------------------------------ */
 
 void sess_bury(moqc_session *s, sobj *o) {
+  assert(s->depth > 0); /* freed at the outermost exit: there must be one */
+  assert(o->destroy);
   if (o->dead) return;
   o->dead = true;
   o->grave_next = s->graveyard;
@@ -37,10 +39,12 @@ static const unsigned legal_from[] = {
 void sess_set_state(moqc_session *s, enum sess_state to) {
   assert((size_t)to < sizeof legal_from / sizeof legal_from[0]);
   assert(legal_from[to] & STB(s->state));
+  (void)legal_from; /* NDEBUG */
   s->state = to;
 }
 
 void sess_exit(moqc_session *s) {
+  assert(s->depth > 0);
   if (s->depth > 1) {
     s->depth--;
     return;

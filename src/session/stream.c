@@ -24,6 +24,7 @@ static void ss_destroy(sobj *o) {
 }
 
 sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner) {
+  assert(kind && !ss_find(s, id)); /* one sstream per stream id */
   sstream *ss = moqc_calloc(1, sizeof *ss);
   if (!ss) return NULL;
   ss->obj.destroy = ss_destroy;
@@ -50,9 +51,11 @@ sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool
 
 void ss_forget(sstream *ss) {
   moqc_session *s = ss->s;
+  assert(!ss->in_table || ss_find(s, ss->id) == ss);
   if (ss->in_table) {
     hmap_remove(&s->st.table, &ss->node);
     ss->in_table = false;
+    assert(!ss->peer || s->st.n_peer > 0);
     if (ss->peer) s->st.n_peer--;
   }
   if (slist_linked(&ss->park_link)) slist_remove(&ss->park_link);
@@ -455,6 +458,7 @@ void ss_on_opened(moqc_session *s, int64_t id) {
 void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
   sstream *ss = ss_find(s, id);
   if (!ss || ss->recv_done) return;
+  assert(ss->in_table && !ss->obj.dead && ss->kind);
   feed(ss, p, len, fin);
 }
 
@@ -501,6 +505,7 @@ void sess_unpark(moqc_session *s) {
     (void)nxt;
     if (sess_closing(s)) return;
     sstream *ss = SLIST_ENTRY(it, sstream, park_link);
+    assert(ss->parked && ss->in_table && ss->bidi);
     if (needs_park(s, ss->kind)) continue;
     slist_remove(&ss->park_link);
     ss->parked = false;

@@ -1,6 +1,7 @@
 /* moqc session — subscriber side: a FETCH issued to the peer
  * (moqc_session_fetch, lite-05). The group arrives as bare frames on the FETCH
  * stream itself (group.c feeds them into a standalone group). */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -19,6 +20,7 @@ static void sf_destroy(sub_fetch *sf, uint64_t code) {
   frx_abort(&sf->rx, code); /* no-op once finished */
   if (slist_linked(&sf->link)) {
     slist_remove(&sf->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   if (sf->ss) {
