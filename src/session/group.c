@@ -218,7 +218,7 @@ int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin
     return FRX_FAILED;
   }
   if (!fin) return FRX_MORE;
-  ss->recv_done = true;
+  ss_set_rx(ss, SS_RX_DONE);
   if (rx->in_payload || ss_len(ss) > 0) {
     /* FIN inside a frame (header or payload). */
     frx_abort(rx, MOQC_CODE_WRONG_SIZE);

@@ -91,7 +91,7 @@ static void probe_tick(moqc_timer *tm, void *arg) {
   probe *pr = arg;
   moqc_session *s = pr->s;
   sess_enter(s);
-  if (!sess_closing(s) && !pr->obj.dead && pr->ss && !pr->ss->send_done) {
+  if (!sess_closing(s) && !pr->obj.dead && pr->ss && !ss_send_done(pr->ss)) {
     probe_report(pr);
     (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
   }

@@ -37,8 +37,8 @@ sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool
   slist_init(&ss->park_link);
   if (!ss->bidi) {
     /* A uni stream has one half only. */
-    if (peer) ss->send_done = true;
-    else ss->recv_done = true;
+    if (peer) ss->tx = SS_TX_DONE;
+    else ss->rx = SS_RX_DONE;
   }
   if (hmap_insert(&s->st.table, &ss->node, hash_u64((uint64_t)id)) < 0) {
     moqc_free(ss);
@@ -58,15 +58,14 @@ void ss_forget(sstream *ss) {
     assert(!ss->peer || s->st.n_peer > 0);
     if (ss->peer) s->st.n_peer--;
   }
-  if (slist_linked(&ss->park_link)) slist_remove(&ss->park_link);
-  ss->parked = false;
+  if (ss_parked(ss)) slist_remove(&ss->park_link);
   ss->owner = NULL;
   ss->kind = &moqc__sk_discard;
   sess_bury(s, &ss->obj);
 }
 
 void ss_maybe_forget(sstream *ss) {
-  if (!ss->owner && ss->recv_done && ss->send_done && ss->in_table) ss_forget(ss);
+  if (!ss->owner && ss_recv_done(ss) && ss_send_done(ss) && ss->in_table) ss_forget(ss);
 }
 
 void ss_release(sstream *ss) {
@@ -153,10 +152,10 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
 
 int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
   moqc_session *s = ss->s;
-  if (ss->send_done || s->transport_closed) return MOQC_ERR_STATE;
+  if (ss_send_done(ss) || s->transport_closed) return MOQC_ERR_STATE;
   int rc = s->t->ops->write(s->t, ss->id, sl, n, fin);
-  if (rc < 0 || fin) ss->send_done = true;
-  if (rc == MOQC_OK && fin) ss->fin_sent = true;
+  if (fin && rc == MOQC_OK) ss_set_tx(ss, SS_TX_FIN);
+  else if (rc < 0 || fin) ss_set_tx(ss, SS_TX_DONE); /* the stream is gone */
   return rc;
 }
 
@@ -178,24 +177,22 @@ int ss_write_wbuf(sstream *ss, wbuf *w, bool fin) {
 }
 
 void ss_fin(sstream *ss) {
-  if (!ss->send_done) (void)ss_write_slices(ss, NULL, 0, true);
+  if (!ss_send_done(ss)) (void)ss_write_slices(ss, NULL, 0, true);
 }
 
 void ss_reset(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
   /* A RESET may follow our FIN (it releases what is still unacknowledged);
    * not after a RESET, nor once the peer stopped us. */
-  if (ss->reset_sent || (ss->send_done && !ss->fin_sent)) return;
-  ss->send_done = true;
-  ss->reset_sent = true;
+  if (ss->tx == SS_TX_DONE) return;
+  ss_set_tx(ss, SS_TX_DONE);
   if (!s->transport_closed) (void)s->t->ops->reset(s->t, ss->id, code);
 }
 
 void ss_stop(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
-  if (ss->recv_done) return;
-  ss->recv_done = true;
-  ss->fin_pending = false;
+  if (ss_recv_done(ss)) return;
+  ss_set_rx(ss, SS_RX_DONE);
   if (!s->transport_closed) (void)s->t->ops->stop_sending(s->t, ss->id, code);
 }
 
@@ -327,7 +324,6 @@ static void ss_typed(sstream *ss, uint64_t type) {
   /* Only bidi requests are parked: the SETUP is what a server waits for, and
    * group streams are rejected before RUNNING (above). */
   if (ss->bidi && needs_park(s, kind)) {
-    ss->parked = true;
     slist_push_back(&s->st.parked, &ss->park_link);
   }
 }
@@ -348,7 +344,7 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     }
     p += take;
     len -= take;
-    if (ss->parked) continue;
+    if (ss_parked(ss)) continue;
     const moqc__stream_kind *kind = ss->kind;
     processed = true;
     (void)ss_process(ss);
@@ -359,7 +355,7 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
       return;
     }
   }
-  if (!processed && !ss->parked) {
+  if (!processed && !ss_parked(ss)) {
     /* Some streams act on their type alone (PROBE). */
     const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
@@ -370,11 +366,11 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     }
   }
   if (fin) {
-    if (ss->parked) {
-      ss->fin_pending = true;
+    if (ss_parked(ss)) {
+      ss_set_rx(ss, SS_RX_FIN_PARKED);
       return;
     }
-    ss->recv_done = true;
+    ss_set_rx(ss, SS_RX_DONE);
     ss_end(ss, false, 0);
   }
 }
@@ -388,7 +384,7 @@ static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   if (r == 0) {
     if (fin) {
       /* FIN before a stream type: nothing to do with it. */
-      ss->recv_done = true;
+      ss_set_rx(ss, SS_RX_DONE);
       ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
     }
     return;
@@ -414,7 +410,7 @@ static void discard_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   (void)p;
   (void)len;
   if (fin) {
-    ss->recv_done = true;
+    ss_set_rx(ss, SS_RX_DONE);
     ss_maybe_forget(ss);
   }
 }
@@ -457,17 +453,16 @@ void ss_on_opened(moqc_session *s, int64_t id) {
 
 void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->recv_done) return;
+  if (!ss || ss->rx != SS_RX_OPEN) return;
   assert(ss->in_table && !ss->obj.dead && ss->kind);
   feed(ss, p, len, fin);
 }
 
 void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->recv_done) return;
-  ss->recv_done = true;
-  ss->fin_pending = false;
-  if (ss->parked) {
+  if (!ss || ss_recv_done(ss)) return;
+  ss_set_rx(ss, SS_RX_DONE); /* a FIN still parked is overtaken */
+  if (ss_parked(ss)) {
     abandon_end(ss, true, code);
     return;
   }
@@ -476,12 +471,11 @@ void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
 
 void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->send_done) return;
-  ss->send_done = true; /* the transport already reset our half */
-  ss->reset_sent = true;
-  /* A peer uni stream has no send half: send_done from the start. */
+  if (!ss || ss_send_done(ss)) return;
+  ss_set_tx(ss, SS_TX_DONE); /* the transport already reset our half */
+  /* A peer uni stream has no send half: SS_TX_DONE from the start. */
   assert(ss->bidi || !ss->peer);
-  if (ss->parked) {
+  if (ss_parked(ss)) {
     abandon_end(ss, true, code);
     return;
   }
@@ -492,7 +486,8 @@ void ss_on_closed(moqc_session *s, int64_t id) {
   sstream *ss = ss_find(s, id);
   if (!ss) return;
   bool had_owner = ss->owner != NULL;
-  ss->recv_done = ss->send_done = ss->reset_sent = true;
+  ss_set_rx(ss, SS_RX_DONE);
+  ss_set_tx(ss, SS_TX_DONE);
   if (had_owner) {
     assert(ss->kind != &moqc__sk_discard);
     ss_end(ss, true, MOQC_CODE_CANCEL);
@@ -505,16 +500,14 @@ void sess_unpark(moqc_session *s) {
     (void)nxt;
     if (sess_closing(s)) return;
     sstream *ss = SLIST_ENTRY(it, sstream, park_link);
-    assert(ss->parked && ss->in_table && ss->bidi);
+    assert(ss->in_table && ss->bidi);
     if (needs_park(s, ss->kind)) continue;
     slist_remove(&ss->park_link);
-    ss->parked = false;
     const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
     if (sess_closing(s)) return;
-    if (!ss->obj.dead && ss->kind == kind && ss->fin_pending) {
-      ss->fin_pending = false;
-      ss->recv_done = true;
+    if (!ss->obj.dead && ss->kind == kind && ss->rx == SS_RX_FIN_PARKED) {
+      ss_set_rx(ss, SS_RX_DONE);
       ss_end(ss, false, 0);
     }
     /* The list may have changed under us: restart from the head. */

@@ -4,6 +4,8 @@
 #ifndef MOQC_SESSION_STREAM_INT_H
 #define MOQC_SESSION_STREAM_INT_H
 
+#include <assert.h>
+
 #include "session/base_int.h"
 
 /* ---- streams ---------------------------------------------------------------- */
@@ -53,6 +55,19 @@ extern const moqc__stream_kind moqc__sk_group_in;
 /* probe.c */
 extern const moqc__stream_kind moqc__sk_probe_in, moqc__sk_probe_out, moqc__sk_goaway_in;
 
+/* The two halves of a stream, each only ever moving forward (asserted). */
+enum ss_rx {
+  SS_RX_OPEN,
+  SS_RX_FIN_PARKED, /* FIN received while parked: delivered when unparked */
+  SS_RX_DONE,       /* FIN / RESET received, STOP_SENDING sent, or no such half */
+};
+enum ss_tx {
+  SS_TX_OPEN,
+  SS_TX_FIN,  /* our FIN is written (a RESET may still follow: it releases
+                 what is unacknowledged) */
+  SS_TX_DONE, /* RESET sent, STOP_SENDING received, write failed, or no such half */
+};
+
 struct sstream {
   sobj obj;
   hnode node;
@@ -61,12 +76,8 @@ struct sstream {
   const moqc__stream_kind *kind;
   bool peer;       /* opened by the peer */
   bool bidi;
-  bool recv_done;  /* FIN or RESET received (or STOP_SENDING sent) */
-  bool send_done;  /* FIN or RESET sent (or STOP_SENDING received) */
-  bool fin_sent;   /* our FIN is written (a RESET may still follow) */
-  bool reset_sent;
-  bool fin_pending;/* FIN received but not processed yet (parked) */
-  bool parked;
+  uint8_t rx;      /* enum ss_rx: our receive half */
+  uint8_t tx;      /* enum ss_tx: our send half */
   bool in_table;
   slist park_link;
   uint8_t *rbuf;   /* received bytes not consumed yet */
@@ -103,6 +114,18 @@ void ss_maybe_forget(sstream *ss);
 void ss_consume(sstream *ss, size_t n);
 /* An end() for kinds with nothing to do but forget the stream when done. */
 void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code);
+static inline bool ss_recv_done(const sstream *ss) { return ss->rx == SS_RX_DONE; }
+static inline bool ss_send_done(const sstream *ss) { return ss->tx != SS_TX_OPEN; }
+/* Waiting for RUNNING / the peer's SETUP (in moqc_session.st.parked). */
+static inline bool ss_parked(const sstream *ss) { return slist_linked(&ss->park_link); }
+static inline void ss_set_rx(sstream *ss, enum ss_rx to) {
+  assert(to >= ss->rx);
+  ss->rx = (uint8_t)to;
+}
+static inline void ss_set_tx(sstream *ss, enum ss_tx to) {
+  assert(to >= ss->tx);
+  ss->tx = (uint8_t)to;
+}
 /* NULL when nothing is buffered (no pointer arithmetic on a NULL rbuf). */
 static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf ? ss->rbuf + ss->roff : NULL; }
 static inline size_t ss_len(const sstream *ss) { return ss->rlen - ss->roff; }
