@@ -190,7 +190,7 @@ static void h_stream_closed(void *ctx, int64_t id) {
 static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (s->state == ST_RUNNING) sess_datagram(s, p, len);
+  if (s->state == ST_RUNNING && s->proto->datagram) s->proto->datagram(s, p, len);
   sess_exit(s);
 }
 
@@ -251,6 +251,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->t = t;
   s->cfg = *cfg;
   s->version = version;
+  s->proto = &moqc__proto_lite; /* every version we speak is moq-lite */
   if (cfg->path) {
     s->cfg_path = moqc_strdup(cfg->path);
     if (!s->cfg_path) {
@@ -331,13 +332,7 @@ static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 
 void sess_run(moqc_session *s) {
   sess_set_state(s, ST_RUNNING);
-  /* Streams open at the end of this call (sess_exit): none of these can run
-   * protocol callbacks now, and each tolerates a session failed meanwhile. */
-  if (moqc_lite_is_05(s->version)) setup_send(s);
-  if (s->sub.origin) sa_start(s);
-  if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
-                       (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
-    probe_open(s);
+  s->proto->run(s);
   sess_unpark(s);
 }
 

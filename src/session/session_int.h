@@ -9,8 +9,9 @@
  *
  * Source files (see docs/session.md):
  *   session.c       lifecycle, transport handler, close/teardown, re-entrancy
- *   stream.c        stream table, receive buffering, stream-type dispatch,
+ *   stream.c        stream table, receive buffering, stream-kind dispatch,
  *                   parking, opening streams (with credit waits), send helpers
+ *   lite.c          the moq-lite binding (moqc__proto_lite)
  *   setup.c         lite-05 SETUP stream (both directions), server request
  *   announce.c      ANNOUNCE_PLEASE answered (publisher) and issued (subscriber)
  *   remote.c        remote broadcasts and tracks (subscriber side: TRACK,
@@ -51,6 +52,29 @@ struct probe {
   uint64_t last_bitrate, last_rtt, last_at;
 };
 
+/* ---- the wire protocol ----------------------------------------------------------- */
+
+/* What a wire protocol plugs into the shared session (chosen from the
+ * version in moqc_session_new). Besides this: its stream kinds (each with its
+ * handlers, stream_int.h) and its control-message handlers inside them. */
+typedef struct moqc__sess_proto {
+  const char *name;
+  /* Decode a peer stream's type (ss_hdr_parse contract: bytes used, NEED_MORE,
+   * or an error). ctx: uint64_t *type. */
+  hdr_dec_fn stream_type_decode;
+  /* The kind of a peer stream of this type; NULL: reject it with *code (or the
+   * session failed: check sess_closing). */
+  const moqc__stream_kind *(*peer_kind)(moqc_session *s, bool bidi, uint64_t type,
+                                        uint64_t *code);
+  /* RUNNING entered: queue our own streams (setup, announce interest, ...). */
+  void (*run)(moqc_session *s);
+  /* A datagram while RUNNING (NULL: dropped). */
+  void (*datagram)(moqc_session *s, const uint8_t *p, size_t len);
+} moqc__sess_proto;
+
+/* lite.c: moq-lite 03/04/05 */
+extern const moqc__sess_proto moqc__proto_lite;
+
 /* ---- the session -------------------------------------------------------------- */
 
 /* The session's one lifecycle (transitions asserted in sess_set_state):
@@ -70,6 +94,7 @@ struct moqc_session {
   moqc_session_limits lim;
   char *cfg_path;
   int version;
+  const moqc__sess_proto *proto;
   enum sess_state state;
   unsigned depth;    /* sess_enter nesting */
   bool del_pending;  /* moqc_session_del called: free at the outermost exit */

@@ -79,7 +79,7 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
   }
   if (s->state != ST_RUNNING) return;
   sess_unpark(s);
-  if (sess_closing(s)) return;
+  /* Harmless on a session that failed meanwhile (opening is deferred). */
   if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
 }
 

@@ -273,48 +273,11 @@ static void ss_reject(sstream *ss, uint64_t code) {
 
 static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin);
 
-static ssize_t dec_type(void *ctx, const uint8_t *p, size_t len) {
-  return moqc_lite_stream_type_decode(ctx, p, len);
-}
-
-/* moq-lite: the kind of a peer stream of this type, or NULL with *code the
- * reason to reject it. This (with the type codec) is the protocol-specific
- * part of accepting a peer stream. */
-static const moqc__stream_kind *lite_peer_kind(moqc_session *s, bool bidi, uint64_t type,
-                                               uint64_t *code) {
-  int v = s->version;
-  *code = MOQC_CODE_UNEXPECTED_STREAM;
-  if (!moqc_lite_is_known_stream_type(v, bidi, type)) return NULL;
-  if (!bidi) {
-    if (type == MOQC_LITE_UNI_SETUP) {
-      if (s->setup_in_seen) {
-        sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP stream", false);
-        return NULL;
-      }
-      s->setup_in_seen = true;
-      return &moqc__sk_setup_in;
-    }
-    /* A group needs a subscription: impossible before we run (the lite-05
-     * server STOP_SENDINGs any uni stream racing ahead of the SETUP). */
-    return s->state == ST_RUNNING ? &moqc__sk_group_in : NULL;
-  }
-  switch (type) {
-    case MOQC_LITE_BIDI_ANNOUNCE: return &moqc__sk_announce_in;
-    case MOQC_LITE_BIDI_SUBSCRIBE: return &moqc__sk_subscribe_in;
-    /* moq-dev only serves FETCH on lite-05. */
-    case MOQC_LITE_BIDI_FETCH: return moqc_lite_is_05(v) ? &moqc__sk_fetch_in : NULL;
-    case MOQC_LITE_BIDI_PROBE: return &moqc__sk_probe_in;
-    case MOQC_LITE_BIDI_GOAWAY: return &moqc__sk_goaway_in;
-    case MOQC_LITE_BIDI_TRACK: return &moqc__sk_track_in;
-    default: return NULL;
-  }
-}
-
 /* The stream type of a peer stream arrived: pick the kind. */
 static void ss_typed(sstream *ss, uint64_t type) {
   moqc_session *s = ss->s;
   uint64_t code = MOQC_CODE_UNEXPECTED_STREAM;
-  const moqc__stream_kind *kind = lite_peer_kind(s, ss->bidi, type, &code);
+  const moqc__stream_kind *kind = s->proto->peer_kind(s, ss->bidi, type, &code);
   if (sess_closing(s)) return;
   if (!kind) {
     ss_reject(ss, code);
@@ -375,12 +338,12 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   }
 }
 
-/* moqc__sk_unknown: the stream type varint. */
+/* moqc__sk_unknown: the stream type (the protocol's codec and kinds). */
 static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
   uint64_t type = 0;
   size_t used = 0;
-  int r = ss_hdr_parse(ss, p, len, 8, dec_type, &type, &used);
+  int r = ss_hdr_parse(ss, p, len, 8, s->proto->stream_type_decode, &type, &used);
   if (r == 0) {
     if (fin) {
       /* FIN before a stream type: nothing to do with it. */
