@@ -254,8 +254,8 @@ static void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   gi_destroy(gi);
 }
 
-/* FIN or reset of the peer's group stream (a FIN is only seen here if it came
- * through data, i.e. never): the group aborts with the code. */
+/* The peer reset its group stream or the transport forgot it (a FIN arrives
+ * through gi_data): the group aborts with the code. */
 static void gi_end(sstream *ss, bool reset, uint64_t code) {
   group_in *gi = ss->owner;
   if (!gi) {
