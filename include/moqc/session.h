@@ -27,8 +27,9 @@
  * Client:  s = moqc_session_new(t, &cfg /+is_server=false+/);
  *          moqc_session_start(s, publish, subscribe);    // lite-05: SETUP now
  * Server:  s = moqc_session_new(t, &cfg /+is_server=true+/);
- *          ... cfg.on_request(ctx, s, &req) fires: immediately (from inside
- *          moqc_session_new) on lite-03/04, after the client's SETUP on
+ *          ... cfg.on_request(ctx, s, &req) fires, never from inside
+ *          moqc_session_new: on lite-03/04 from a zero-delay timer on the
+ *          env's clock (the next time it runs), after the client's SETUP on
  *          lite-05 ...
  *          moqc_session_accept(s, publish, subscribe) or
  *          moqc_session_reject(s, code, reason);
@@ -52,11 +53,9 @@
  * ---------------------------------------------------------------------------
  * A session belongs to the thread of its env and its transport; nothing here is
  * thread-safe. Callbacks (on_request, on_closed) run from inside transport
- * handler calls, timers, wakers, or (on_request on lite-03/04) from inside
- * moqc_session_new. Inside them every function of this header may be called on
- * the session, including moqc_session_del (it is deferred until the callback
- * returns), except that a callback running from inside moqc_session_new must not
- * call moqc_session_del (reject instead).
+ * handler calls, timers or wakers, never from inside moqc_session_new. Inside
+ * them every function of this header may be called on the session, including
+ * moqc_session_del (it is deferred until the callback returns).
  *
  * Unless stated otherwise, int-returning functions return MOQC_OK or a negative
  * moqc_err (error.h). Strings passed in are copied; strings returned are
@@ -155,7 +154,8 @@ typedef struct moqc_session_config {
  * Returns NULL, leaving the transport to the caller, on OOM, on a missing
  * env, or when no version can be determined (cfg->version 0 and a
  * transport->protocol that is not moq-lite-03/04/05).
- * Server, lite-03/04: cfg->on_request is called before this returns. */
+ * No callback of cfg runs from inside this call (on_request included: see
+ * Lifecycle above). */
 MOQC_API moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg);
 
 /* Client: start with the given origins (either may be NULL; each is

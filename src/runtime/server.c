@@ -20,8 +20,6 @@ struct srv_conn {
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   bool webtransport;
   void *ud;         /* moqc_server_accept_ud's user data */
-  bool in_new;      /* inside moqc_session_new: on_closed must not free yet */
-  bool closed_early;/* the session ended while in_new */
   srv_conn *prev, *next;
 };
 
@@ -70,10 +68,6 @@ static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const c
   moqc_server *s = c->srv;
   if (s->cfg.on_closed) s->cfg.on_closed(s->cfg.ctx, sess, c->ud, code, reason, by_peer);
   c->ud = NULL; /* the application may have freed it */
-  if (c->in_new) { /* freed by start_session once moqc_session_new returns */
-    c->closed_early = true;
-    return;
-  }
   unlink_conn(s, c);
   moqc_session_del(sess); /* deferred by the session until this callback returns */
   moqc_free(c);
@@ -108,15 +102,8 @@ static void start_session(moqc_server *s, moqc_transport *t) {
       .on_closed = sess_on_closed,
       .on_debug = s->cfg.on_debug ? sess_on_debug : NULL,
   };
-  c->in_new = true;
+  /* No callback (on_closed included) runs from inside moqc_session_new. */
   moqc_session *sess = moqc_session_new(t, &sc);
-  c->in_new = false;
-  if (sess && c->closed_early) {
-    unlink_conn(s, c);
-    moqc_session_del(sess);
-    moqc_free(c);
-    return;
-  }
   if (!sess) {
     unlink_conn(s, c);
     moqc_free(c);

@@ -76,7 +76,7 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
   /* Split horizon: one origin for both directions (a relay) never offers the
    * peer what this very session received from it (lite-03 has no hop ids). */
-  if (s->pub && s->pub == s->sub && rb_has(s, a->path)) filtered = true;
+  if (s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {
@@ -134,7 +134,7 @@ static void pa_wake(void *arg) {
   pub_announce *pa = arg;
   moqc_session *s = pa->ss->s;
   sess_enter(s);
-  if (!s->closing && !pa->obj.dead) pa_pump(pa);
+  if (!sess_closing(s) && !pa->obj.dead) pa_pump(pa);
   sess_exit(s);
 }
 
@@ -166,11 +166,11 @@ static void pa_start_05(pub_announce *pa) {
 
 static void pa_start(pub_announce *pa) {
   moqc_session *s = pa->ss->s;
-  if (s->pub) pa->oc = moqc_origin_consume(s->pub, pa->prefix);
+  if (s->pub.origin) pa->oc = moqc_origin_consume(s->pub.origin, pa->prefix);
   pa->started = true;
   if (moqc_lite_is_05(s->version)) {
     pa_start_05(pa);
-    if (s->closing) return;
+    if (sess_closing(s)) return;
   }
   if (pa->oc) {
     moqc_origin_consumer_set_waker(pa->oc, pa_wake, pa);
@@ -178,7 +178,7 @@ static void pa_start(pub_announce *pa) {
   }
 }
 
-int pa_process(sstream *ss) {
+static int pa_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner) {
     /* Nothing else is defined on this half: ignore. */
@@ -206,15 +206,15 @@ int pa_process(sstream *ss) {
   pa->ss = ss;
   pa->exclude_hop = m.exclude_hop;
   moqc__smap_init(&pa->active, 0);
-  slist_push_back(&s->pub_announces, &pa->link);
+  slist_push_back(&s->pub.announces, &pa->link);
   ss->owner = pa;
   ss_consume(ss, (size_t)n);
   pa_start(pa);
-  if (!s->closing && !pa->obj.dead && ss_len(ss)) ss_consume(ss, ss_len(ss));
+  if (!sess_closing(s) && !pa->obj.dead && ss_len(ss)) ss_consume(ss, ss_len(ss));
   return MOQC_OK;
 }
 
-void pa_end(sstream *ss, bool reset, uint64_t code) {
+static void pa_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_announce *pa = ss->owner;
   if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
@@ -223,9 +223,12 @@ void pa_end(sstream *ss, bool reset, uint64_t code) {
   else ss_release(ss);
 }
 
+const moqc__stream_kind moqc__sk_announce_in = {
+    .name = "announce-in", .process = pa_process, .end = pa_end};
+
 void pa_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_announces)) {
-    pub_announce *pa = SLIST_ENTRY(s->pub_announces.next, pub_announce, link);
+  while (!slist_empty(&s->pub.announces)) {
+    pub_announce *pa = SLIST_ENTRY(s->pub.announces.next, pub_announce, link);
     pa_destroy(pa);
   }
 }
@@ -234,10 +237,16 @@ void pa_destroy_all(moqc_session *s) {
 
 static void sa_free(sobj *o) { moqc_free(o); }
 
+static int sa_process(sstream *ss);
+static void sa_end(sstream *ss, bool reset, uint64_t code);
+
+const moqc__stream_kind moqc__sk_announce_out = {
+    .name = "announce-out", .process = sa_process, .end = sa_end};
+
 static void sa_opened(opener *op, int64_t id) {
   sub_announce *sa = SLIST_ENTRY(op, sub_announce, op);
   moqc_session *s = sa->s;
-  sstream *ss = ss_new(s, id, SK_ANNOUNCE_OUT, false, sa);
+  sstream *ss = ss_new(s, id, &moqc__sk_announce_out, false, sa);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -261,7 +270,7 @@ static void sa_failed(opener *op, int err) {
 }
 
 void sa_start(moqc_session *s) {
-  if (s->sann) return;
+  if (s->sub.ann) return;
   sub_announce *sa = moqc_calloc(1, sizeof *sa);
   if (!sa) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -273,15 +282,14 @@ void sa_start(moqc_session *s) {
   sa->op.opened = sa_opened;
   sa->op.failed = sa_failed;
   slist_init(&sa->op.link);
-  s->sann = sa;
-  int rc = sess_open(s, &sa->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) sa_failed(&sa->op, rc);
+  s->sub.ann = sa;
+  sess_open(s, &sa->op);
 }
 
 void sa_destroy(moqc_session *s) {
-  sub_announce *sa = s->sann;
+  sub_announce *sa = s->sub.ann;
   if (!sa) return;
-  s->sann = NULL;
+  s->sub.ann = NULL;
   sess_open_cancel(&sa->op);
   if (sa->ss) {
     sstream *ss = sa->ss;
@@ -332,14 +340,14 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
   return MOQC_OK;
 }
 
-int sa_process(sstream *ss) {
+static int sa_process(sstream *ss) {
   moqc_session *s = ss->s;
   sub_announce *sa = ss->owner;
   if (!sa) {
     ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     if (moqc_lite_is_05(s->version) && !sa->ok_seen) {
       struct moqc_lite_announce_ok ok;
       ssize_t n = moqc_lite_announce_ok_decode(&ok, s->version, ss_data(ss), ss_len(ss));
@@ -362,7 +370,7 @@ int sa_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void sa_end(sstream *ss, bool reset, uint64_t code) {
+static void sa_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   (void)code;
   if (!reset && ss_len(ss) > 0) {

@@ -142,7 +142,7 @@ static void gi_destroy(group_in *gi) {
     ss_release(ss);
   }
   sess_bury(s, &gi->obj);
-  if (linked && !s->closing) rt_group_done(gi->rt);
+  if (linked && !sess_closing(s)) rt_group_done(gi->rt);
 }
 
 void gi_cancel(group_in *gi, uint64_t code) {
@@ -211,69 +211,66 @@ static void rx_failed(sstream *ss, frx *rx, int err) {
   }
   uint64_t code = err == MOQC_ERR_TOO_LARGE ? MOQC_CODE_FRAME_TOO_LARGE : moqc_code_from_err(err);
   ss_stop(ss, code);
-  if (ss->kind == SK_FETCH_OUT) ss_reset(ss, code);
+  ss_reset(ss, code); /* a FETCH response (bidi); a no-op on a peer uni stream */
   frx_abort(rx, code);
 }
 
-void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
-  moqc_session *s = ss->s;
-  frx *rx;
-  group_in *gi = NULL;
-  sub_fetch *sf = NULL;
-  if (ss->kind == SK_GROUP_IN) {
-    gi = ss->owner;
-    if (!gi) {
-      struct moqc_lite_group hdr;
-      group_ctx c = {&hdr, s->version};
-      size_t used = 0;
-      int r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_group, &c, &used);
-      if (r == 0) {
-        if (fin) sess_fail(s, MOQC_CODE_DECODE, "group stream ended in its header", false);
-        return;
-      }
-      if (r < 0) {
-        sess_fail(s, MOQC_CODE_DECODE, "malformed GROUP header", false);
-        return;
-      }
-      p += used;
-      len -= used;
-      gi = gi_bind(ss, &hdr);
-      if (!gi) return;
-    }
-    rx = &gi->rx;
-  } else {
-    sf = ss->owner;
-    if (!sf) return;
-    rx = &sf->rx;
-  }
-  int rc = frx_feed(s, ss, rx, p, len, NULL);
+int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin) {
+  int rc = frx_feed(ss->s, ss, rx, p, len, NULL);
   if (rc < 0) {
     rx_failed(ss, rx, rc);
-    if (gi) gi_destroy(gi);
-    else if (!s->closing) sf_end(ss, true, MOQC_CODE_CANCEL);
-    return;
+    return FRX_FAILED;
   }
-  if (!fin) return;
-  ss->recv_done = true;
+  if (!fin) return FRX_MORE;
+  ss_set_rx(ss, SS_RX_DONE);
   if (rx->in_payload || ss_len(ss) > 0) {
     /* FIN inside a frame (header or payload). */
     frx_abort(rx, MOQC_CODE_WRONG_SIZE);
-  } else {
-    if (frx_finish(rx) == MOQC_OK && gi) s->stats.groups_received++;
+    return FRX_END_BAD;
   }
-  if (gi) gi_destroy(gi);
-  else sf_data_fin(sf);
+  return frx_finish(rx) == MOQC_OK ? FRX_END_OK : FRX_END_BAD;
 }
 
-void gi_reset(sstream *ss, uint64_t code) {
+static void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ss->s;
+  group_in *gi = ss->owner;
+  if (!gi) {
+    struct moqc_lite_group hdr;
+    group_ctx c = {&hdr, s->version};
+    size_t used = 0;
+    int r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_group, &c, &used);
+    if (r == 0) {
+      if (fin) sess_fail(s, MOQC_CODE_DECODE, "group stream ended in its header", false);
+      return;
+    }
+    if (r < 0) {
+      sess_fail(s, MOQC_CODE_DECODE, "malformed GROUP header", false);
+      return;
+    }
+    p += used;
+    len -= used;
+    gi = gi_bind(ss, &hdr);
+    if (!gi) return;
+  }
+  int r = frx_stream_data(ss, &gi->rx, p, len, fin);
+  if (r == FRX_MORE) return;
+  if (r == FRX_END_OK) s->stats.groups_received++;
+  gi_destroy(gi);
+}
+
+/* The peer reset its group stream or the transport forgot it (a FIN arrives
+ * through gi_data): the group aborts with the code. */
+static void gi_end(sstream *ss, bool reset, uint64_t code) {
   group_in *gi = ss->owner;
   if (!gi) {
     ss_release(ss);
     return;
   }
-  frx_abort(&gi->rx, code);
+  frx_abort(&gi->rx, reset ? code : MOQC_CODE_CANCEL);
   gi_destroy(gi);
 }
+
+const moqc__stream_kind moqc__sk_group_in = {.name = "group-in", .data = gi_data, .end = gi_end};
 
 /* ---- datagrams (lite-05) ----------------------------------------------------------- */
 

@@ -15,6 +15,15 @@
 
 static void probe_free(sobj *o) { moqc_free(o); }
 
+static int probe_process(sstream *ss);
+static void probe_end(sstream *ss, bool reset, uint64_t code);
+
+/* Served (the peer opened it; it needs no message to start) and issued. */
+const moqc__stream_kind moqc__sk_probe_in = {
+    .name = "probe-in", .process = probe_process, .end = probe_end};
+const moqc__stream_kind moqc__sk_probe_out = {
+    .name = "probe-out", .process = probe_process, .end = probe_end};
+
 static void probe_destroy(probe *pr) {
   moqc_session *s = pr->s;
   moqc_timer_stop(s->clock, &pr->timer);
@@ -82,7 +91,7 @@ static void probe_tick(moqc_timer *tm, void *arg) {
   probe *pr = arg;
   moqc_session *s = pr->s;
   sess_enter(s);
-  if (!s->closing && !pr->obj.dead && pr->ss && !pr->ss->send_done) {
+  if (!sess_closing(s) && !pr->obj.dead && pr->ss && !ss_send_done(pr->ss)) {
     probe_report(pr);
     (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
   }
@@ -104,10 +113,10 @@ static probe *probe_new(moqc_session *s, bool serving) {
   return pr;
 }
 
-int probe_in_process(sstream *ss) {
+static int probe_process(sstream *ss) {
   moqc_session *s = ss->s;
   probe *pr = ss->owner;
-  if (!pr && ss->kind == SK_PROBE_IN) {
+  if (!pr && ss->kind == &moqc__sk_probe_in) {
     pr = probe_new(s, true);
     if (!pr) return MOQC_ERR_NOMEM;
     pr->ss = ss;
@@ -115,13 +124,13 @@ int probe_in_process(sstream *ss) {
     probe_report(pr);
     (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
   }
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_probe m;
     ssize_t n = moqc_lite_probe_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
     if (sess_decode_failed(s, n, "malformed PROBE")) return MOQC_ERR_DECODE;
     ss_consume(ss, (size_t)n);
-    if (ss->kind == SK_PROBE_OUT) {
+    if (ss->kind == &moqc__sk_probe_out) {
       s->have_estimate = true;
       s->est_bitrate = m.bitrate;
       s->est_rtt = m.rtt;
@@ -131,7 +140,7 @@ int probe_in_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void probe_end(sstream *ss, bool reset, uint64_t code) {
+static void probe_end(sstream *ss, bool reset, uint64_t code) {
   probe *pr = ss->owner;
   (void)code;
   (void)reset;
@@ -144,7 +153,7 @@ void probe_end(sstream *ss, bool reset, uint64_t code) {
 static void probe_opened(opener *op, int64_t id) {
   probe *pr = SLIST_ENTRY(op, probe, op);
   moqc_session *s = pr->s;
-  pr->ss = ss_new(s, id, SK_PROBE_OUT, false, pr);
+  pr->ss = ss_new(s, id, &moqc__sk_probe_out, false, pr);
   if (!pr->ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -166,8 +175,7 @@ void probe_open(moqc_session *s) {
   pr->op.bidi = true;
   pr->op.opened = probe_opened;
   pr->op.failed = probe_failed;
-  int rc = sess_open(s, &pr->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) probe_destroy(pr);
+  sess_open(s, &pr->op);
 }
 
 void probe_destroy_all(moqc_session *s) {
@@ -176,9 +184,9 @@ void probe_destroy_all(moqc_session *s) {
 
 /* ---- GOAWAY ---------------------------------------------------------------------- */
 
-int goaway_process(sstream *ss) {
+static int goaway_process(sstream *ss) {
   moqc_session *s = ss->s;
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_goaway m;
     ssize_t n = moqc_lite_goaway_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
@@ -195,7 +203,7 @@ int goaway_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void goaway_end(sstream *ss, bool reset, uint64_t code) {
+static void goaway_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   if (!reset && ss_len(ss) > 0) {
     sess_fail(ss->s, MOQC_CODE_DECODE, "GOAWAY stream ended inside a message", false);
@@ -205,3 +213,6 @@ void goaway_end(sstream *ss, bool reset, uint64_t code) {
   else ss_fin(ss);
   ss_release(ss);
 }
+
+const moqc__stream_kind moqc__sk_goaway_in = {
+    .name = "goaway-in", .process = goaway_process, .end = goaway_end};

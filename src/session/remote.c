@@ -16,15 +16,25 @@
 static void rt_close(rtrack *rt, uint64_t code);
 static void rb_destroy(rbcast *rb);
 static void rt_fin_apply(rtrack *rt);
+static int rt_info_process(sstream *ss);
+static void rt_info_end(sstream *ss, bool reset, uint64_t code);
+static int rt_sub_process(sstream *ss);
+static void rt_sub_end(sstream *ss, bool reset, uint64_t code);
+
+/* TRACK -> TRACK_INFO (lite-05) and SUBSCRIBE -> responses, both ours. */
+const moqc__stream_kind moqc__sk_track_out = {
+    .name = "track-out", .process = rt_info_process, .end = rt_info_end};
+const moqc__stream_kind moqc__sk_subscribe_out = {
+    .name = "subscribe-out", .process = rt_sub_process, .end = rt_sub_end};
 
 /* ---- remote broadcasts ---------------------------------------------------------- */
 
 static rbcast *rb_find(moqc_session *s, const char *path) {
-  return moqc__smap_find(&s->rbcasts, path, strlen(path));
+  return moqc__smap_find(&s->sub.rbcasts, path, strlen(path));
 }
 
 static void rb_unmap(rbcast *rb) {
-  rbcast *was = moqc__smap_remove(&rb->s->rbcasts, rb->path, strlen(rb->path));
+  rbcast *was = moqc__smap_remove(&rb->s->sub.rbcasts, rb->path, strlen(rb->path));
   assert(was == rb);
   (void)was;
 }
@@ -44,7 +54,7 @@ static void rb_wake(void *arg) {
   rbcast *rb = arg;
   moqc_session *s = rb->s;
   sess_enter(s);
-  while (!s->closing && !rb->obj.dead && rb->bp) {
+  while (!sess_closing(s) && !rb->obj.dead && rb->bp) {
     moqc_track_request *req = NULL;
     int rc = moqc_broadcast_producer_next_request(rb->bp, &req);
     if (rc != MOQC_OK) break;
@@ -67,7 +77,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     }
     rb_ended(s, path);
   }
-  if (!s->sub || s->n_rbcasts >= s->lim.max_announced) {
+  if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
     s->stats.announces_dropped++;
     return MOQC_OK;
   }
@@ -88,9 +98,9 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
   }
   moqc_broadcast_producer_enable_requests(rb->bp, true);
   moqc_broadcast_producer_set_waker(rb->bp, rb_wake, rb);
-  int rc = moqc_origin_publish(s->sub, path, bc, route);
+  int rc = moqc_origin_publish(s->sub.origin, path, bc, route);
   moqc_broadcast_consumer_del(bc);
-  if (rc < 0 || moqc__smap_insert(&s->rbcasts, path, strlen(path), rb) < 0) {
+  if (rc < 0 || moqc__smap_insert(&s->sub.rbcasts, path, strlen(path), rb) < 0) {
     moqc_broadcast_producer_abort(rb->bp, MOQC_CODE_CANCEL);
     moqc_broadcast_producer_del(rb->bp);
     moqc_free(rb->path);
@@ -99,8 +109,8 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     s->stats.announces_dropped++; /* outside the origin's scope */
     return MOQC_OK;
   }
-  slist_push_back(&s->rbcast_list, &rb->link);
-  s->n_rbcasts++;
+  slist_push_back(&s->sub.rbcast_list, &rb->link);
+  s->sub.n_rbcasts++;
   s->stats.announces_received++;
   return MOQC_OK;
 }
@@ -113,7 +123,8 @@ static void rb_destroy(rbcast *rb) {
   }
   if (slist_linked(&rb->link)) {
     slist_remove(&rb->link);
-    s->n_rbcasts--;
+    assert(s->sub.n_rbcasts > 0);
+    s->sub.n_rbcasts--;
   }
   if (rb->bp) moqc_broadcast_producer_del(rb->bp);
   rb->bp = NULL;
@@ -132,8 +143,8 @@ void rb_ended(moqc_session *s, const char *path) {
 }
 
 void rb_drop_all(moqc_session *s, uint64_t code) {
-  while (!slist_empty(&s->rbcast_list)) {
-    rbcast *rb = SLIST_ENTRY(s->rbcast_list.next, rbcast, link);
+  while (!slist_empty(&s->sub.rbcast_list)) {
+    rbcast *rb = SLIST_ENTRY(s->sub.rbcast_list.next, rbcast, link);
     while (!slist_empty(&rb->tracks)) rt_close(SLIST_ENTRY(rb->tracks.next, rtrack, link), code);
     if (!rb->ended && rb->bp) moqc_broadcast_producer_abort(rb->bp, code);
     rb_destroy(rb);
@@ -143,7 +154,7 @@ void rb_drop_all(moqc_session *s, uint64_t code) {
 /* ---- remote tracks --------------------------------------------------------------- */
 
 rtrack *rt_by_id(moqc_session *s, uint64_t id) {
-  return moqc__imap_find(&s->rtracks, id);
+  return moqc__imap_find(&s->sub.rtracks, id);
 }
 
 static void rt_free(sobj *o) {
@@ -156,7 +167,7 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   while (!slist_empty(&rt->groups)) gi_cancel(SLIST_ENTRY(rt->groups.next, group_in, link), code);
   if (rt->subscribed) {
-    rtrack *was = moqc__imap_remove(&s->rtracks, rt->sub_id);
+    rtrack *was = moqc__imap_remove(&s->sub.rtracks, rt->sub_id);
     assert(was == rt);
     (void)was;
     rt->subscribed = false;
@@ -193,7 +204,8 @@ static void rt_close(rtrack *rt, uint64_t code) {
     rt->tp = NULL;
   }
   slist_remove(&rt->link);
-  s->n_rtracks--;
+  assert(s->sub.n_rtracks > 0);
+  s->sub.n_rtracks--;
   sess_bury(s, &rt->obj);
   if (rb->ended && slist_empty(&rb->tracks)) rb_destroy(rb);
 }
@@ -226,13 +238,13 @@ static void rt_sub_opened(opener *op, int64_t id) {
   rtrack *rt = SLIST_ENTRY(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->sub_ss = ss_new(s, id, SK_SUBSCRIBE_OUT, false, rt);
+  rt->sub_ss = ss_new(s, id, &moqc__sk_subscribe_out, false, rt);
   if (!rt->sub_ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   rt_send_subscribe(rt);
-  if (!s->closing && !rt->obj.dead) rt_demand(rt); /* it may have changed meanwhile */
+  if (!sess_closing(s) && !rt->obj.dead) rt_demand(rt); /* it may have changed meanwhile */
 }
 
 static void rt_open_failed(opener *op, int err) {
@@ -244,12 +256,12 @@ static void rt_open_failed(opener *op, int err) {
 
 static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   moqc_session *s = rt->s;
-  rt->sub_id = s->next_sub_id++;
+  rt->sub_id = s->sub.next_id++;
   rt->sent = *sub;
   rt->ok_seen = false;
   /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
    * group stream the instant it reads the request. */
-  if (moqc__imap_insert(&s->rtracks, rt->sub_id, rt) < 0) {
+  if (moqc__imap_insert(&s->sub.rtracks, rt->sub_id, rt) < 0) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
@@ -258,8 +270,7 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   rt->op.bidi = true;
   rt->op.opened = rt_sub_opened;
   rt->op.failed = rt_open_failed;
-  int rc = sess_open(s, &rt->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+  sess_open(s, &rt->op);
 }
 
 static bool sub_eq(const moqc_subscription *a, const moqc_subscription *b) {
@@ -321,7 +332,7 @@ static void rt_wake(void *arg) {
   rtrack *rt = arg;
   moqc_session *s = rt->s;
   sess_enter(s);
-  if (!s->closing && !rt->obj.dead) rt_demand(rt);
+  if (!sess_closing(s) && !rt->obj.dead) rt_demand(rt);
   sess_exit(s);
 }
 
@@ -343,7 +354,7 @@ static void rt_info_opened(opener *op, int64_t id) {
   rtrack *rt = SLIST_ENTRY(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->info_ss = ss_new(s, id, SK_TRACK_OUT, false, rt);
+  rt->info_ss = ss_new(s, id, &moqc__sk_track_out, false, rt);
   if (!rt->info_ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -364,7 +375,7 @@ static void rt_info_opened(opener *op, int64_t id) {
 
 static void rt_new(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
-  if (s->n_rtracks >= s->lim.max_tracks) {
+  if (s->sub.n_rtracks >= s->lim.max_tracks) {
     moqc_track_request_reject(req, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }
@@ -385,7 +396,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   slist_init(&rt->groups);
   slist_init(&rt->op.link);
   slist_push_back(&rb->tracks, &rt->link);
-  s->n_rtracks++;
+  s->sub.n_rtracks++;
   if (!moqc_lite_is_05(s->version)) {
     /* No TRACK stream: the wire carries no properties, defaults apply. */
     moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
@@ -396,11 +407,10 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->op.bidi = true;
   rt->op.opened = rt_info_opened;
   rt->op.failed = rt_open_failed;
-  int rc = sess_open(s, &rt->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) rt_open_failed(&rt->op, rc);
+  sess_open(s, &rt->op);
 }
 
-int rt_info_process(sstream *ss) {
+static int rt_info_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt || !rt->req) {
@@ -426,7 +436,7 @@ int rt_info_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void rt_info_end(sstream *ss, bool reset, uint64_t code) {
+static void rt_info_end(sstream *ss, bool reset, uint64_t code) {
   rtrack *rt = ss->owner;
   if (!rt) {
     ss_release(ss);
@@ -455,7 +465,7 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg) {
   rtrack *rt = arg;
   moqc_session *s = rt->s;
   sess_enter(s);
-  if (!s->closing && !rt->obj.dead && rt->fin_wait) {
+  if (!sess_closing(s) && !rt->obj.dead && rt->fin_wait) {
     rt_fin_apply(rt);
     rt_group_done(rt);
   }
@@ -475,10 +485,10 @@ void rt_group_bound(rtrack *rt) {
 
 /* ---- subscribe responses ------------------------------------------------------------ */
 
-int rt_sub_process(sstream *ss) {
+static int rt_sub_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
-  while (ss_len(ss) > 0 && !s->closing) {
+  while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_subscribe_resp m;
     ssize_t n = moqc_lite_subscribe_resp_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
@@ -505,7 +515,7 @@ int rt_sub_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
+static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt) {

@@ -26,6 +26,11 @@
 
 static void ps_maybe_fin(pub_sub *ps);
 static void ps_destroy(pub_sub *ps);
+static int ps_process(sstream *ss);
+static void ps_end(sstream *ss, bool reset, uint64_t code);
+
+const moqc__stream_kind moqc__sk_subscribe_in = {
+    .name = "subscribe-in", .process = ps_process, .end = ps_end, .wait_peer_setup = true};
 
 /* ---- group streams ---------------------------------------------------------------- */
 
@@ -36,12 +41,14 @@ static void go_destroy(group_out *go) {
   if (go->opening) {
     sess_open_cancel(&go->op);
     go->opening = false;
+    assert(!go->ps || go->ps->n_pending > 0);
     if (go->ps) go->ps->n_pending--;
   }
   if (go->gc) moqc_group_consumer_del(go->gc);
   go->gc = NULL;
   if (slist_linked(&go->link)) {
     slist_remove(&go->link);
+    assert(!go->ps || go->ps->n_groups > 0);
     if (go->ps) go->ps->n_groups--;
   }
   if (slist_linked(&go->inflight)) slist_remove(&go->inflight);
@@ -102,13 +109,23 @@ void go_cancel(group_out *go, uint64_t code) {
   go_destroy(go);
 }
 
-void go_stream_gone(group_out *go, uint64_t code) {
+static void go_stream_gone(group_out *go, uint64_t code) {
   (void)code;
   go->done = true;
   pub_sub *ps = go->ps;
   go_destroy(go);
   if (ps && !ps->obj.dead) ps_maybe_fin(ps);
 }
+
+/* Our group stream (uni: nothing to receive) ended: STOP_SENDING, or the
+ * transport forgot it. */
+static void go_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  if (ss->owner) go_stream_gone(ss->owner, code);
+  else ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end};
 
 /* ---- batched writes --------------------------------------------------------------
  * One go_pump call gathers everything it can write into ONE transport write:
@@ -237,7 +254,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
     go_stream_gone(go, MOQC_CODE_CANCEL);
     return;
   }
-  while (!go->done && !go->obj.dead && !s->closing && go->ss) {
+  while (!go->done && !go->obj.dead && !sess_closing(s) && go->ss) {
     int rc;
     if (!go->in_frame) {
       moqc_frame_info fi;
@@ -287,7 +304,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       return;
     }
   }
-  if (go->done || go->obj.dead || s->closing || !go->ss) {
+  if (go->done || go->obj.dead || sess_closing(s) || !go->ss) {
     gb_drop(&b);
     return;
   }
@@ -300,7 +317,7 @@ static void go_wake(void *arg) {
   group_out *go = arg;
   moqc_session *s = go->s;
   sess_enter(s);
-  if (!s->closing && !go->obj.dead) go_pump(go);
+  if (!sess_closing(s) && !go->obj.dead) go_pump(go);
   sess_exit(s);
 }
 
@@ -308,9 +325,10 @@ static void go_opened(opener *op, int64_t id) {
   group_out *go = SLIST_ENTRY(op, group_out, op);
   moqc_session *s = go->s;
   pub_sub *ps = go->ps;
+  assert(go->opening && ps->n_pending > 0);
   go->opening = false;
   ps->n_pending--;
-  go->ss = ss_new(s, id, SK_GROUP_OUT, false, go);
+  go->ss = ss_new(s, id, &moqc__sk_group_out, false, go);
   if (!go->ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -333,6 +351,7 @@ static void go_opened(opener *op, int64_t id) {
 static void go_open_failed(opener *op, int err) {
   group_out *go = SLIST_ENTRY(op, group_out, op);
   (void)err;
+  assert(go->opening && go->ps->n_pending > 0);
   go->opening = false;
   go->ps->n_pending--;
   go_reset(go, MOQC_CODE_CANCEL);
@@ -406,7 +425,7 @@ static void ps_expire(pub_sub *ps) {
       continue;
     }
     go_reset(go, MOQC_CODE_OLD);
-    if (s->closing || ps->obj.dead) return;
+    if (sess_closing(s) || ps->obj.dead) return;
     nxt = ps->groups.next; /* restart: the list may have changed */
   }
 }
@@ -423,9 +442,9 @@ static size_t conn_backlog(moqc_session *s) {
  * oldest in-flight group that is not its subscription's newest. */
 static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
-  while (!s->closing && conn_backlog(s) > cap) {
+  while (!sess_closing(s) && conn_backlog(s) > cap) {
     group_out *victim = NULL;
-    for (slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
+    for (slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
       group_out *go = SLIST_ENTRY(it, group_out, inflight);
       if (!go->ps || !go->ss || go->seq == go->ps->latest_seq) continue;
       victim = go;
@@ -460,7 +479,7 @@ static bool go_delivered(const group_out *go) { return go->fin_sent && (!go->ss 
  * reset (by age or by the queued-bytes cap); the newest one becomes
  * expirable when a newer group arrives, which arms the tick itself. */
 bool moqc__serve_can_expire(const moqc_session *s) {
-  for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) {
+  for (const slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
     const group_out *go = SLIST_ENTRY(it, group_out, inflight);
     if (go->ps && go->seq != go->ps->latest_seq) return true;
   }
@@ -468,11 +487,11 @@ bool moqc__serve_can_expire(const moqc_session *s) {
 }
 
 void serve_tick(moqc_session *s) {
-  SLIST_FOREACH_SAFE(it, nxt, &s->pub_subs) {
+  SLIST_FOREACH_SAFE(it, nxt, &s->pub.subs) {
     pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
     (void)nxt;
     ps_expire(ps);
-    if (s->closing) return;
+    if (sess_closing(s)) return;
   }
   serve_slow_check(s);
   sess_tick_arm(s);
@@ -493,7 +512,7 @@ static void ps_delivered(pub_sub *ps) {
 
 void moqc__serve_on_acked(moqc_session *s, int64_t id) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->kind != SK_GROUP_OUT || !ss->owner) return;
+  if (!ss || ss->kind != &moqc__sk_group_out || !ss->owner) return;
   group_out *go = ss->owner;
   assert(go->ss == ss && go->fin_sent && !go->acked);
   go->acked = true;
@@ -503,7 +522,7 @@ void moqc__serve_on_acked(moqc_session *s, int64_t id) {
   go_destroy(go); /* leaves the in-flight list: delivered */
   if (ps->obj.dead) return;
   ps_maybe_fin(ps);
-  if (!s->closing && !ps->obj.dead && slist_empty(&ps->groups)) ps_delivered(ps);
+  if (!sess_closing(s) && !ps->obj.dead && slist_empty(&ps->groups)) ps_delivered(ps);
 }
 
 /* lite-05: a datagram-flagged group, complete with exactly one frame, goes out
@@ -542,6 +561,26 @@ static bool ps_send_datagram(pub_sub *ps, moqc_group_consumer *gc) {
   return true;
 }
 
+/* Too many groups waiting for stream credit: skip the oldest ones (they never
+ * hit the wire). Only while the transport is out of uni credit: a group
+ * queued in a pass with credit opens at the end of that pass. */
+static void ps_trim_pending(pub_sub *ps) {
+  moqc_session *s = ps->ss->s;
+  while (ps->n_pending > s->lim.max_pending_groups) {
+    group_out *old = NULL;
+    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *g = SLIST_ENTRY(it, group_out, link);
+      if (g->opening) {
+        old = g;
+        break;
+      }
+    }
+    assert(old); /* n_pending counts the opening groups of ps */
+    if (!old) break;
+    go_destroy(old);
+  }
+}
+
 static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   moqc_session *s = ps->ss->s;
   uint64_t seq = moqc_group_consumer_sequence(gc);
@@ -569,35 +608,23 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   go->ps = ps;
   slist_push_back(&ps->groups, &go->link);
   ps->n_groups++;
-  slist_push_back(&s->inflight, &go->inflight);
+  slist_push_back(&s->pub.inflight, &go->inflight);
   ps_expire(ps);
-  if (s->closing || go->obj.dead) return;
+  if (sess_closing(s) || go->obj.dead) return;
   go->op.bidi = false;
   go->op.opened = go_opened;
   go->op.failed = go_open_failed;
   go->opening = true;
   ps->n_pending++;
-  int rc = sess_open(s, &go->op);
-  if (rc < 0 && rc != MOQC_ERR_AGAIN) {
-    go_open_failed(&go->op, rc);
-    return;
-  }
-  /* Too many groups waiting for stream credit: skip the oldest ones. */
-  while (ps->n_pending > s->lim.max_pending_groups) {
-    group_out *old = NULL;
-    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
-      group_out *g = SLIST_ENTRY(it, group_out, link);
-      if (g->opening) {
-        old = g;
-        break;
-      }
-    }
-    if (!old) break;
-    go_destroy(old);
-  }
-  if (s->closing) return;
+  sess_open(s, &go->op);
+  if (s->st.open_blocked[1]) ps_trim_pending(ps);
   serve_slow_check(s);
   sess_tick_arm(s);
+}
+
+void serve_trim_pending(moqc_session *s) {
+  for (slist *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
+    ps_trim_pending(SLIST_ENTRY(it, pub_sub, link));
 }
 
 static void ps_send_end(pub_sub *ps, uint64_t final) {
@@ -645,7 +672,7 @@ static void ps_fin_timeout(moqc_timer *tm, void *arg) {
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
   sess_enter(s);
-  if (!s->closing && !ps->obj.dead && !ps->fin_sent) {
+  if (!sess_closing(s) && !ps->obj.dead && !ps->fin_sent) {
     ps->fin_sent = true;
     ss_fin(ps->ss);
   }
@@ -661,7 +688,7 @@ static void ps_abort(pub_sub *ps, uint64_t code) {
 
 static void ps_pump(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
-  while (!s->closing && !ps->obj.dead && !ps->track_done) {
+  while (!sess_closing(s) && !ps->obj.dead && !ps->track_done) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(ps->tc, &gc);
     if (rc == MOQC_OK) {
@@ -678,7 +705,7 @@ static void ps_pump(pub_sub *ps) {
     ps_abort(ps, code);
     return;
   }
-  if (s->closing || ps->obj.dead) return;
+  if (sess_closing(s) || ps->obj.dead) return;
   if (moqc_lite_is_05(s->version) && !ps->end_sent) {
     uint64_t final = moqc_track_consumer_final(ps->tc);
     if (final != MOQC_GROUP_NONE) ps_send_end(ps, final);
@@ -690,7 +717,7 @@ static void ps_wake(void *arg) {
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
   sess_enter(s);
-  if (!s->closing && !ps->obj.dead) ps_pump(ps);
+  if (!sess_closing(s) && !ps->obj.dead) ps_pump(ps);
   sess_exit(s);
 }
 
@@ -705,6 +732,7 @@ static void ps_destroy(pub_sub *ps) {
   ps->bc = NULL;
   if (slist_linked(&ps->link)) {
     slist_remove(&ps->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = ps->ss;
@@ -788,7 +816,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps->latency_ms = effective_latency(&sub, tc);
   moqc_timer_init(&ps->fin_timer, ps_fin_timeout, ps);
   slist_init(&ps->groups);
-  slist_push_back(&s->pub_subs, &ps->link);
+  slist_push_back(&s->pub.subs, &ps->link);
   s->n_served++;
   s->stats.subscribes_served++;
   ss->owner = ps;
@@ -811,17 +839,17 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps_pump(ps);
 }
 
-int ps_process(sstream *ss) {
+static int ps_process(sstream *ss) {
   moqc_session *s = ss->s;
-  while (ss_len(ss) > 0 && !s->closing && !ss->obj.dead) {
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
     if (!ss->owner) {
-      if (ss->kind != SK_SUBSCRIBE_IN) return MOQC_OK;
+      if (ss->kind != &moqc__sk_subscribe_in) return MOQC_OK;
       struct moqc_lite_subscribe m;
       ssize_t n = moqc_lite_subscribe_decode(&m, s->version, ss_data(ss), ss_len(ss));
       if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
       if (sess_decode_failed(s, n, "malformed SUBSCRIBE")) return MOQC_ERR_DECODE;
       ps_start(ss, &m); /* m borrows the buffer: consume after */
-      if (!ss->obj.dead && ss->kind == SK_SUBSCRIBE_IN) ss_consume(ss, (size_t)n);
+      if (!ss->obj.dead && ss->kind == &moqc__sk_subscribe_in) ss_consume(ss, (size_t)n);
       else return MOQC_OK;
       continue;
     }
@@ -835,7 +863,7 @@ int ps_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void ps_end(sstream *ss, bool reset, uint64_t code) {
+static void ps_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   pub_sub *ps = ss->owner;
   (void)code;
@@ -858,6 +886,6 @@ void ps_end(sstream *ss, bool reset, uint64_t code) {
 }
 
 void serve_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_subs)) ps_destroy(SLIST_ENTRY(s->pub_subs.next, pub_sub, link));
-  while (!slist_empty(&s->inflight)) go_destroy(SLIST_ENTRY(s->inflight.next, group_out, inflight));
+  while (!slist_empty(&s->pub.subs)) ps_destroy(SLIST_ENTRY(s->pub.subs.next, pub_sub, link));
+  while (!slist_empty(&s->pub.inflight)) go_destroy(SLIST_ENTRY(s->pub.inflight.next, group_out, inflight));
 }

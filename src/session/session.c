@@ -12,6 +12,8 @@
 /* ---- re-entrancy ------------------------------------------------------------ */
 
 void sess_bury(moqc_session *s, sobj *o) {
+  assert(s->depth > 0); /* freed at the outermost exit: there must be one */
+  assert(o->destroy);
   if (o->dead) return;
   o->dead = true;
   o->grave_next = s->graveyard;
@@ -23,16 +25,40 @@ static void sess_teardown(moqc_session *s);
 
 void sess_enter(moqc_session *s) { s->depth++; }
 
+/* Legal lifecycle transitions (see enum sess_state): bit `from` of legal[to]. */
+#define STB(x) (1u << (x))
+static const unsigned legal_from[] = {
+    [ST_IDLE] = 0,
+    [ST_WAIT_SETUP] = 0,
+    [ST_REQUEST] = STB(ST_WAIT_SETUP),
+    [ST_RUNNING] = STB(ST_IDLE) | STB(ST_REQUEST),
+    [ST_CLOSING] = STB(ST_IDLE) | STB(ST_WAIT_SETUP) | STB(ST_REQUEST) | STB(ST_RUNNING),
+    [ST_CLOSED] = STB(ST_CLOSING),
+};
+
+void sess_set_state(moqc_session *s, enum sess_state to) {
+  assert((size_t)to < sizeof legal_from / sizeof legal_from[0]);
+  assert(legal_from[to] & STB(s->state));
+  (void)legal_from; /* NDEBUG */
+  s->state = to;
+}
+
 void sess_exit(moqc_session *s) {
+  assert(s->depth > 0);
   if (s->depth > 1) {
     s->depth--;
     return;
   }
   /* Outermost: finish deferred work while still "inside" (depth 1), so that
    * callbacks fired from here nest correctly. */
+  assert(s->depth == 1);
   for (;;) {
-    if (s->closing && !s->torn_down) {
+    if (s->state == ST_CLOSING) {
       sess_teardown(s);
+      continue;
+    }
+    if (sess_open_ready(s)) {
+      sess_drain_pending_open(s);
       continue;
     }
     if (s->graveyard) {
@@ -47,7 +73,7 @@ void sess_exit(moqc_session *s) {
     }
     /* Level-checked here, once all the work of this entry is done, so
      * `idle` fires on the transition however the session got there. */
-    if (!s->closing && s->ev.idle) {
+    if (!sess_closing(s) && s->ev.idle) {
       bool idle = moqc__sess_idle(s);
       if (idle && !s->ev_idle_sent) {
         s->ev_idle_sent = true;
@@ -60,7 +86,7 @@ void sess_exit(moqc_session *s) {
   }
   assert(s->depth == 1);
   s->depth = 0;
-  if (s->del_pending && !s->in_new) sess_free(s);
+  if (s->del_pending) sess_free(s);
 }
 
 uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
@@ -78,8 +104,8 @@ void sess_debug(moqc_session *s, const char *fmt, ...) {
 /* ---- close -------------------------------------------------------------------- */
 
 void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
-  if (s->closing) return;
-  s->closing = true;
+  if (sess_closing(s)) return;
+  sess_set_state(s, ST_CLOSING);
   s->close_code = code;
   s->close_by_peer = by_peer;
   s->close_reason = moqc_strdup(reason ? reason : "");
@@ -93,39 +119,45 @@ static void tick_cb(moqc_timer *tm, void *arg) {
   (void)tm;
   moqc_session *s = arg;
   sess_enter(s);
-  if (!s->closing) serve_tick(s);
+  if (!sess_closing(s)) serve_tick(s);
   sess_exit(s);
 }
 
 /* Armed only while a group can expire: delivery itself is an event
  * (stream_acked), not something the tick looks for. */
 void sess_tick_arm(moqc_session *s) {
-  if (s->closing || moqc_timer_armed(&s->tick) || !moqc__serve_can_expire(s)) return;
+  if (sess_closing(s) || moqc_timer_armed(&s->tick) || !moqc__serve_can_expire(s)) return;
   (void)moqc_timer_start(s->clock, &s->tick, sess_now(s) + SESS_TICK_NS);
 }
 
 static void sess_teardown(moqc_session *s) {
-  s->torn_down = true;
+  sess_set_state(s, ST_CLOSED);
   moqc_timer_stop(s->clock, &s->tick);
+  moqc_timer_stop(s->clock, &s->req_timer);
   /* Subscriber side first: everything the peer was feeding is DROPPED. */
   sa_destroy(s);
   rb_drop_all(s, MOQC_CODE_DROPPED);
-  tf_destroy_all(s);
+  sf_destroy_all(s);
   /* Publisher side: release every consumer. */
+  tf_destroy_all(s);
   pa_destroy_all(s);
   serve_destroy_all(s);
   probe_destroy_all(s);
   /* Streams. */
   for (int i = 0; i < 2; i++)
-    while (!slist_empty(&s->pending_open[i])) slist_pop_front(&s->pending_open[i]);
+    while (!slist_empty(&s->st.pending_open[i])) slist_pop_front(&s->st.pending_open[i]);
+  s->st.open_blocked[0] = s->st.open_blocked[1] = false;
   moqc_imap_it it;
   void *v;
-  moqc__imap_it_init(&s->streams, &it);
-  while (moqc__imap_next(&s->streams, &it, NULL, &v)) {
+  moqc__imap_it_init(&s->st.table, &it);
+  while (moqc__imap_next(&s->st.table, &it, NULL, &v)) {
     sstream *ss = v;
     ss->owner = NULL;
     ss_forget(ss); /* removes the current entry only */
   }
+  assert(moqc__imap_size(&s->st.table) == 0 && s->st.n_peer == 0);
+  assert(slist_empty(&s->pub.inflight) && slist_empty(&s->st.parked));
+  assert(s->n_served == 0 && s->sub.n_rbcasts == 0 && s->sub.n_rtracks == 0);
   if (s->cfg.on_closed) {
     s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
                      s->close_by_peer);
@@ -137,58 +169,60 @@ static void sess_teardown(moqc_session *s) {
 static void h_stream_opened(void *ctx, int64_t id) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_opened(s, id);
+  if (!sess_closing(s)) ss_on_opened(s, id);
   sess_exit(s);
 }
 
 static void h_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_data(s, id, p, len, fin);
+  if (!sess_closing(s)) ss_on_data(s, id, p, len, fin);
   sess_exit(s);
 }
 
 static void h_stream_reset(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_reset(s, id, code);
+  if (!sess_closing(s)) ss_on_reset(s, id, code);
   sess_exit(s);
 }
 
 static void h_stop_sending(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_stop(s, id, code);
+  if (!sess_closing(s)) ss_on_stop(s, id, code);
   sess_exit(s);
 }
 
 static void h_stream_closed(void *ctx, int64_t id) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) ss_on_closed(s, id);
+  if (!sess_closing(s)) ss_on_closed(s, id);
   sess_exit(s);
 }
 
 static void h_stream_acked(void *ctx, int64_t id) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) moqc__serve_on_acked(s, id);
+  if (!sess_closing(s)) moqc__serve_on_acked(s, id);
   sess_exit(s);
 }
 
 static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing && s->state == ST_RUNNING) sess_datagram(s, p, len);
+  if (s->state == ST_RUNNING && s->proto->datagram) s->proto->datagram(s, p, len);
   sess_exit(s);
 }
 
 static void h_writable(void *ctx) {
   moqc_session *s = ctx;
   sess_enter(s);
-  if (!s->closing) {
+  if (!sess_closing(s)) {
+    /* Stream credit may have arrived: retry the waiting openers first. */
+    s->st.open_blocked[0] = s->st.open_blocked[1] = false;
     sess_drain_pending_open(s);
-    if (!s->closing) serve_tick(s);
+    if (!sess_closing(s)) serve_tick(s);
   }
   sess_exit(s);
 }
@@ -196,15 +230,11 @@ static void h_writable(void *ctx) {
 static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   moqc_session *s = ctx;
   sess_enter(s);
-  bool was = s->transport_closed;
   s->transport_closed = true;
-  if (!s->closing) {
-    /* The peer closed, or the connection died under us: either way the peer
-     * went away (by_peer in the session's sense). */
-    (void)by_peer;
-    sess_fail(s, code, reason, true);
-  }
-  (void)was;
+  /* The peer closed, or the connection died under us: either way the peer
+   * went away (by_peer in the session's sense). A no-op once closing. */
+  (void)by_peer;
+  sess_fail(s, code, reason, true);
   sess_exit(s);
 }
 
@@ -221,6 +251,8 @@ static const moqc_transport_handler g_handler = {
 };
 
 /* ---- public API ------------------------------------------------------------------ */
+
+static void req_timer_cb(moqc_timer *tm, void *arg);
 
 static size_t lim_or(size_t v, size_t def) { return v ? v : def; }
 
@@ -241,6 +273,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->t = t;
   s->cfg = *cfg;
   s->version = version;
+  s->proto = &moqc__proto_lite; /* every version we speak is moq-lite */
   if (cfg->path) {
     s->cfg_path = moqc_strdup(cfg->path);
     if (!s->cfg_path) {
@@ -255,72 +288,79 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
   s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
-  moqc__imap_init(&s->streams);
-  moqc__smap_init(&s->rbcasts, 0);
-  moqc__imap_init(&s->rtracks);
-  slist_init(&s->parked);
-  slist_init(&s->pending_open[0]);
-  slist_init(&s->pending_open[1]);
-  slist_init(&s->pub_announces);
-  slist_init(&s->pub_subs);
-  slist_init(&s->pub_tracks);
-  slist_init(&s->pub_fetches);
-  slist_init(&s->inflight);
-  slist_init(&s->rbcast_list);
-  slist_init(&s->sub_fetches);
+  moqc__imap_init(&s->st.table);
+  moqc__smap_init(&s->sub.rbcasts, 0);
+  moqc__imap_init(&s->sub.rtracks);
+  slist_init(&s->st.parked);
+  slist_init(&s->st.pending_open[0]);
+  slist_init(&s->st.pending_open[1]);
+  slist_init(&s->pub.announces);
+  slist_init(&s->pub.subs);
+  slist_init(&s->pub.tracks);
+  slist_init(&s->pub.fetches);
+  slist_init(&s->pub.inflight);
+  slist_init(&s->sub.rbcast_list);
+  slist_init(&s->sub.fetches);
   slist_init(&s->probes);
   moqc_timer_init(&s->tick, tick_cb, s);
+  moqc_timer_init(&s->req_timer, req_timer_cb, s);
   s->self_id = cfg->origin_id;
 
   moqc_transport_set_handler(t, &g_handler, s);
 
-  if (!cfg->is_server) {
-    s->state = ST_IDLE;
-  } else if (moqc_lite_is_05(version)) {
-    s->state = ST_WAIT_SETUP;
-  } else {
-    s->state = ST_REQUEST;
-    moqc_session_request req = {
-        .version = version,
-        .path = t->path ? t->path : "",
-        .role = MOQC_SESSION_ROLE_BOTH,
-        .peer_origin = 0,
-    };
-    s->in_new = true;
-    sess_enter(s);
-    s->cfg.on_request(s->cfg.ctx, s, &req);
-    sess_exit(s);
-    s->in_new = false;
+  s->state = cfg->is_server ? ST_WAIT_SETUP : ST_IDLE;
+  /* lite-03/04 have no SETUP: the request is known now, but on_request never
+   * runs from inside moqc_session_new; a zero-delay timer delivers it. */
+  if (cfg->is_server && !moqc_lite_is_05(version) &&
+      moqc_timer_start(s->clock, &s->req_timer, sess_now(s)) < 0) {
+    moqc_transport_set_handler(t, NULL, NULL);
+    moqc_free(s->cfg_path);
+    moqc_free(s);
+    return NULL;
   }
   return s;
 }
 
+void sess_request(moqc_session *s, const moqc_session_request *req) {
+  sess_set_state(s, ST_REQUEST);
+  s->cfg.on_request(s->cfg.ctx, s, req);
+}
+
+static void req_timer_cb(moqc_timer *tm, void *arg) {
+  (void)tm;
+  moqc_session *s = arg;
+  sess_enter(s);
+  if (s->state == ST_WAIT_SETUP) {
+    moqc_session_request req = {
+        .version = s->version,
+        .path = s->t->path ? s->t->path : "",
+        .role = MOQC_SESSION_ROLE_BOTH,
+        .peer_origin = 0,
+    };
+    sess_request(s, &req);
+  }
+  sess_exit(s);
+}
+
 static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
-  s->pub = publish ? moqc_origin_ref(publish) : NULL;
-  s->sub = subscribe ? moqc_origin_ref(subscribe) : NULL;
+  s->pub.origin = publish ? moqc_origin_ref(publish) : NULL;
+  s->sub.origin = subscribe ? moqc_origin_ref(subscribe) : NULL;
   if (s->self_id == 0) {
-    if (s->pub) s->self_id = moqc_origin_id(s->pub);
-    else if (s->sub) s->self_id = moqc_origin_id(s->sub);
+    if (s->pub.origin) s->self_id = moqc_origin_id(s->pub.origin);
+    else if (s->sub.origin) s->self_id = moqc_origin_id(s->sub.origin);
   }
   if (s->self_id >= MOQC_ORIGIN_ID_MAX) s->self_id = 0;
 }
 
 void sess_run(moqc_session *s) {
-  s->state = ST_RUNNING;
-  if (moqc_lite_is_05(s->version)) setup_send(s);
-  if (s->closing) return;
-  if (s->sub) sa_start(s);
-  if (s->closing) return;
-  if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
-                       (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
-    probe_open(s);
-  if (s->closing) return;
+  sess_set_state(s, ST_RUNNING);
+  s->proto->run(s);
   sess_unpark(s);
 }
 
 int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (s->cfg.is_server || s->state != ST_IDLE) return MOQC_ERR_STATE;
   sess_enter(s);
   set_origins(s, publish, subscribe);
@@ -331,7 +371,7 @@ int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subsc
 
 int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   sess_enter(s);
   set_origins(s, publish, subscribe);
@@ -342,7 +382,7 @@ int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 
 int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
   if (!s) return MOQC_ERR_INVAL;
-  if (s->closing) return MOQC_ERR_CLOSED;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   sess_enter(s);
   sess_fail(s, code, reason, false);
@@ -351,18 +391,18 @@ int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
 }
 
 void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
-  if (!s || s->closing) return;
+  if (!s || sess_closing(s)) return;
   sess_enter(s);
   sess_fail(s, code, reason, false);
   sess_exit(s);
 }
 
 static void sess_free(moqc_session *s) {
-  moqc__imap_free(&s->streams);
-  moqc__smap_free(&s->rbcasts);
-  moqc__imap_free(&s->rtracks);
-  if (s->pub) moqc_origin_unref(s->pub);
-  if (s->sub) moqc_origin_unref(s->sub);
+  moqc__imap_free(&s->st.table);
+  moqc__smap_free(&s->sub.rbcasts);
+  moqc__imap_free(&s->sub.rtracks);
+  if (s->pub.origin) moqc_origin_unref(s->pub.origin);
+  if (s->sub.origin) moqc_origin_unref(s->sub.origin);
   moqc_transport_set_handler(s->t, NULL, NULL);
   s->t->ops->release(s->t);
   moqc_free(s->close_reason);
@@ -375,7 +415,7 @@ static void sess_free(moqc_session *s) {
 void moqc_session_del(moqc_session *s) {
   if (!s) return;
   sess_enter(s);
-  if (!s->closing) {
+  if (!sess_closing(s)) {
     /* No on_closed after del: the application is gone. */
     s->cfg.on_closed = NULL;
     sess_fail(s, MOQC_CODE_CANCEL, "", false);
@@ -386,7 +426,7 @@ void moqc_session_del(moqc_session *s) {
 }
 
 int moqc_session_version(const moqc_session *s) { return s->version; }
-bool moqc_session_is_closed(const moqc_session *s) { return s->closing; }
+bool moqc_session_is_closed(const moqc_session *s) { return sess_closing(s); }
 uint64_t moqc_session_closed_code(const moqc_session *s) { return s->close_code; }
 const char *moqc_session_closed_reason(const moqc_session *s) {
   return s->close_reason ? s->close_reason : "";
@@ -410,20 +450,20 @@ void moqc_session_set_events(moqc_session *s, const moqc_session_events *ev, voi
 }
 
 bool moqc__sess_idle(const moqc_session *s) {
-  return s->n_served == 0 && slist_empty(&s->inflight);
+  return s->n_served == 0 && slist_empty(&s->pub.inflight);
 }
 
 bool moqc_session_is_idle(const moqc_session *s) { return moqc__sess_idle(s); }
 
 moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   moqc_session_stats st = s->stats;
-  st.streams_live = moqc__imap_size(&s->streams);
+  st.streams_live = moqc__imap_size(&s->st.table);
   st.serving = s->n_served;
   size_t n = 0;
-  for (const slist *it = s->inflight.next; it != &s->inflight; it = it->next) n++;
+  for (const slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) n++;
   st.groups_in_flight = n;
-  st.remote_broadcasts = s->n_rbcasts;
-  st.remote_tracks = s->n_rtracks;
+  st.remote_broadcasts = s->sub.n_rbcasts;
+  st.remote_tracks = s->sub.n_rtracks;
   return st;
 }
 
@@ -457,12 +497,12 @@ bool sess_decode_failed(moqc_session *s, ssize_t rc, const char *what) {
 
 moqc_broadcast_consumer *sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code) {
   char p[MOQC_PATH_MAX_LEN + 1];
-  if (!s->pub || sess_norm_path(path, p, sizeof p) < 0) {
+  if (!s->pub.origin || sess_norm_path(path, p, sizeof p) < 0) {
     *code = MOQC_CODE_UNROUTABLE;
     return NULL;
   }
   int err = MOQC_ERR_UNROUTABLE;
-  moqc_broadcast_consumer *bc = moqc_origin_request(s->pub, p, &err);
+  moqc_broadcast_consumer *bc = moqc_origin_request(s->pub.origin, p, &err);
   if (!bc) *code = err == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err);
   return bc;
 }

@@ -7,7 +7,7 @@
 
 static void setup_opened(opener *op, int64_t id) {
   moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
-  sstream *ss = ss_new(s, id, SK_SETUP_OUT, false, NULL);
+  sstream *ss = ss_new(s, id, &moqc__sk_setup_out, false, NULL);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -23,8 +23,8 @@ static void setup_opened(opener *op, int64_t id) {
       m.path.ptr = (const uint8_t *)s->cfg_path;
       m.path.len = strlen(s->cfg_path);
     }
-    if (s->pub && !s->sub) m.role = MOQC_LITE_ROLE_PUBLISHER;
-    else if (s->sub && !s->pub) m.role = MOQC_LITE_ROLE_SUBSCRIBER;
+    if (s->pub.origin && !s->sub.origin) m.role = MOQC_LITE_ROLE_PUBLISHER;
+    else if (s->sub.origin && !s->pub.origin) m.role = MOQC_LITE_ROLE_SUBSCRIBER;
   }
   m.origin = s->self_id;
   wbuf w;
@@ -51,7 +51,7 @@ void setup_send(moqc_session *s) {
   s->setup_op.opened = setup_opened;
   s->setup_op.failed = setup_failed;
   slist_init(&s->setup_op.link);
-  (void)sess_open(s, &s->setup_op);
+  sess_open(s, &s->setup_op);
 }
 
 /* The peer's SETUP is known: release what waited for it. */
@@ -68,23 +68,22 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
     }
   }
   if (s->state == ST_WAIT_SETUP) {
-    s->state = ST_REQUEST;
     moqc_session_request req = {
         .version = s->version,
         .path = s->req_path ? s->req_path : (s->t->path ? s->t->path : ""),
         .role = (moqc_session_role)m->role,
         .peer_origin = s->peer_id,
     };
-    s->cfg.on_request(s->cfg.ctx, s, &req);
+    sess_request(s, &req);
     return;
   }
   if (s->state != ST_RUNNING) return;
   sess_unpark(s);
-  if (s->closing) return;
+  /* Harmless on a session that failed meanwhile (opening is deferred). */
   if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
 }
 
-int setup_in_process(sstream *ss) {
+static int setup_in_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss_len(ss) == 0) return MOQC_OK;
   if (s->peer_setup_seen) {
@@ -100,8 +99,15 @@ int setup_in_process(sstream *ss) {
   return MOQC_OK;
 }
 
-void setup_in_fin(sstream *ss) {
+static void setup_in_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
-  if (!s->peer_setup_seen) sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
+  (void)code;
+  if (!reset && !s->peer_setup_seen)
+    sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
   ss_release(ss);
 }
+
+const moqc__stream_kind moqc__sk_setup_in = {
+    .name = "setup-in", .process = setup_in_process, .end = setup_in_end};
+/* Ours: written once, FIN, released at once (nothing to receive). */
+const moqc__stream_kind moqc__sk_setup_out = {.name = "setup-out", .end = moqc__ss_end_forget};

@@ -9,7 +9,7 @@
 /* ---- table ------------------------------------------------------------------ */
 
 sstream *ss_find(moqc_session *s, int64_t id) {
-  return moqc__imap_find(&s->streams, (uint64_t)id);
+  return moqc__imap_find(&s->st.table, (uint64_t)id);
 }
 
 static void ss_destroy(sobj *o) {
@@ -18,7 +18,8 @@ static void ss_destroy(sobj *o) {
   moqc_free(ss);
 }
 
-sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owner) {
+sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner) {
+  assert(kind && !ss_find(s, id)); /* one sstream per stream id */
   sstream *ss = moqc_calloc(1, sizeof *ss);
   if (!ss) return NULL;
   ss->obj.destroy = ss_destroy;
@@ -31,41 +32,42 @@ sstream *ss_new(moqc_session *s, int64_t id, uint8_t kind, bool peer, void *owne
   slist_init(&ss->park_link);
   if (!ss->bidi) {
     /* A uni stream has one half only. */
-    if (peer) ss->send_done = true;
-    else ss->recv_done = true;
+    if (peer) ss->tx = SS_TX_DONE;
+    else ss->rx = SS_RX_DONE;
   }
-  if (moqc__imap_insert(&s->streams, (uint64_t)id, ss) < 0) {
+  if (moqc__imap_insert(&s->st.table, (uint64_t)id, ss) < 0) {
     moqc_free(ss);
     return NULL;
   }
   ss->in_table = true;
-  if (peer) s->peer_streams++;
+  if (peer) s->st.n_peer++;
   return ss;
 }
 
 void ss_forget(sstream *ss) {
   moqc_session *s = ss->s;
+  assert(!ss->in_table || ss_find(s, ss->id) == ss);
   if (ss->in_table) {
-    sstream *was = moqc__imap_remove(&s->streams, (uint64_t)ss->id);
+    sstream *was = moqc__imap_remove(&s->st.table, (uint64_t)ss->id);
     assert(was == ss);
     (void)was;
     ss->in_table = false;
-    if (ss->peer) s->peer_streams--;
+    assert(!ss->peer || s->st.n_peer > 0);
+    if (ss->peer) s->st.n_peer--;
   }
-  if (slist_linked(&ss->park_link)) slist_remove(&ss->park_link);
-  ss->parked = false;
+  if (ss_parked(ss)) slist_remove(&ss->park_link);
   ss->owner = NULL;
-  ss->kind = SK_DISCARD;
+  ss->kind = &moqc__sk_discard;
   sess_bury(s, &ss->obj);
 }
 
 void ss_maybe_forget(sstream *ss) {
-  if (!ss->owner && ss->recv_done && ss->send_done && ss->in_table) ss_forget(ss);
+  if (!ss->owner && ss_recv_done(ss) && ss_send_done(ss) && ss->in_table) ss_forget(ss);
 }
 
 void ss_release(sstream *ss) {
   ss->owner = NULL;
-  ss->kind = SK_DISCARD;
+  ss->kind = &moqc__sk_discard;
   ss->rlen = ss->roff = 0;
   ss_maybe_forget(ss);
 }
@@ -147,10 +149,10 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
 
 int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
   moqc_session *s = ss->s;
-  if (ss->send_done || s->transport_closed) return MOQC_ERR_STATE;
+  if (ss_send_done(ss) || s->transport_closed) return MOQC_ERR_STATE;
   int rc = s->t->ops->write(s->t, ss->id, sl, n, fin);
-  if (rc < 0 || fin) ss->send_done = true;
-  if (rc == MOQC_OK && fin) ss->fin_sent = true;
+  if (fin && rc == MOQC_OK) ss_set_tx(ss, SS_TX_FIN);
+  else if (rc < 0 || fin) ss_set_tx(ss, SS_TX_DONE); /* the stream is gone */
   return rc;
 }
 
@@ -172,24 +174,22 @@ int ss_write_wbuf(sstream *ss, wbuf *w, bool fin) {
 }
 
 void ss_fin(sstream *ss) {
-  if (!ss->send_done) (void)ss_write_slices(ss, NULL, 0, true);
+  if (!ss_send_done(ss)) (void)ss_write_slices(ss, NULL, 0, true);
 }
 
 void ss_reset(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
   /* A RESET may follow our FIN (it releases what is still unacknowledged);
    * not after a RESET, nor once the peer stopped us. */
-  if (ss->reset_sent || (ss->send_done && !ss->fin_sent)) return;
-  ss->send_done = true;
-  ss->reset_sent = true;
+  if (ss->tx == SS_TX_DONE) return;
+  ss_set_tx(ss, SS_TX_DONE);
   if (!s->transport_closed) (void)s->t->ops->reset(s->t, ss->id, code);
 }
 
 void ss_stop(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
-  if (ss->recv_done) return;
-  ss->recv_done = true;
-  ss->fin_pending = false;
+  if (ss_recv_done(ss)) return;
+  ss_set_rx(ss, SS_RX_DONE);
   if (!s->transport_closed) (void)s->t->ops->stop_sending(s->t, ss->id, code);
 }
 
@@ -200,25 +200,13 @@ void ss_abort(sstream *ss, uint64_t code) {
 
 /* ---- opening streams --------------------------------------------------------------- */
 
-int sess_open(moqc_session *s, opener *op) {
-  if (s->closing) return MOQC_ERR_CLOSED;
-  if (slist_linked(&op->link)) return MOQC_ERR_AGAIN;
-  slist *q = &s->pending_open[op->bidi ? 0 : 1];
-  if (!slist_empty(q)) {
-    /* Keep FIFO order behind earlier waiters of the same direction. */
-    slist_push_back(q, &op->link);
-    return MOQC_ERR_AGAIN;
-  }
-  int64_t id = -1;
-  int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
-  if (rc == MOQC_ERR_AGAIN) {
-    slist_push_back(q, &op->link);
-    return rc;
-  }
-  if (rc < 0) return rc;
-  s->stats.streams_opened++;
-  op->opened(op, id);
-  return MOQC_OK;
+void sess_open(moqc_session *s, opener *op) {
+  if (sess_closing(s) || slist_linked(&op->link)) return;
+  int dir = op->bidi ? 0 : 1;
+  slist *q = &s->st.pending_open[dir];
+  /* An empty queue cannot be waiting for credit: try at the next drain. */
+  if (slist_empty(q)) s->st.open_blocked[dir] = false;
+  slist_push_back(q, &op->link);
 }
 
 void sess_open_cancel(opener *op) {
@@ -226,99 +214,52 @@ void sess_open_cancel(opener *op) {
 }
 
 void sess_drain_pending_open(moqc_session *s) {
+  assert(s->depth > 0);
   for (int dir = 0; dir < 2; dir++) {
-    slist *q = &s->pending_open[dir];
-    while (!s->closing && !slist_empty(q)) {
+    slist *q = &s->st.pending_open[dir];
+    while (!sess_closing(s) && !s->st.open_blocked[dir] && !slist_empty(q)) {
       slist *n = q->next;
       opener *op = SLIST_ENTRY(n, opener, link);
+      assert(op->bidi == (dir == 0));
       int64_t id = -1;
       int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
-      if (rc == MOQC_ERR_AGAIN) break;
+      if (rc == MOQC_ERR_AGAIN) {
+        s->st.open_blocked[dir] = true;
+        break;
+      }
       slist_remove(n);
       if (rc < 0) {
         if (op->failed) op->failed(op, rc);
         continue;
       }
+      assert(MOQC_STREAM_IS_UNI(id) == !op->bidi && !ss_find(s, id));
       s->stats.streams_opened++;
       op->opened(op, id);
     }
   }
+  /* Out of uni credit: cap the groups waiting for it. */
+  if (!sess_closing(s) && s->st.open_blocked[1]) serve_trim_pending(s);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static bool is_msg_kind(uint8_t k) {
-  switch (k) {
-    case SK_SETUP_IN:
-    case SK_ANNOUNCE_IN:
-    case SK_ANNOUNCE_OUT:
-    case SK_SUBSCRIBE_IN:
-    case SK_SUBSCRIBE_OUT:
-    case SK_TRACK_IN:
-    case SK_TRACK_OUT:
-    case SK_FETCH_IN:
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT:
-    case SK_GOAWAY_IN:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/* Consume buffered complete messages. */
-static int ss_process(sstream *ss) {
-  switch (ss->kind) {
-    case SK_SETUP_IN: return setup_in_process(ss);
-    case SK_ANNOUNCE_IN: return pa_process(ss);
-    case SK_ANNOUNCE_OUT: return sa_process(ss);
-    case SK_SUBSCRIBE_IN: return ps_process(ss);
-    case SK_SUBSCRIBE_OUT: return rt_sub_process(ss);
-    case SK_TRACK_IN: return pt_process(ss);
-    case SK_TRACK_OUT: return rt_info_process(ss);
-    case SK_FETCH_IN: return pf_process(ss);
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT: return probe_in_process(ss);
-    case SK_GOAWAY_IN: return goaway_process(ss);
-    default: ss->rlen = ss->roff = 0; return MOQC_OK;
-  }
-}
-
-/* The receive half ended: FIN (reset = false) or RESET / STOP / closed. */
 static void ss_end(sstream *ss, bool reset, uint64_t code) {
-  switch (ss->kind) {
-    case SK_SETUP_IN:
-      if (!reset) setup_in_fin(ss);
-      else ss_release(ss);
-      return;
-    case SK_ANNOUNCE_IN: pa_end(ss, reset, code); return;
-    case SK_ANNOUNCE_OUT: sa_end(ss, reset, code); return;
-    case SK_SUBSCRIBE_IN: ps_end(ss, reset, code); return;
-    case SK_SUBSCRIBE_OUT: rt_sub_end(ss, reset, code); return;
-    case SK_TRACK_IN: pt_end(ss, reset, code); return;
-    case SK_TRACK_OUT: rt_info_end(ss, reset, code); return;
-    case SK_FETCH_IN: pf_end(ss, reset, code); return;
-    case SK_FETCH_OUT: sf_end(ss, reset, code); return;
-    case SK_PROBE_IN:
-    case SK_PROBE_OUT: probe_end(ss, reset, code); return;
-    case SK_GOAWAY_IN: goaway_end(ss, reset, code); return;
-    case SK_GROUP_IN: gi_reset(ss, reset ? code : MOQC_CODE_CANCEL); return;
-    case SK_GROUP_OUT:
-      if (ss->owner) go_stream_gone(ss->owner, code);
-      else ss_maybe_forget(ss);
-      return;
-    default:
-      ss_maybe_forget(ss);
-      return;
-  }
+  assert(ss->kind && ss->kind->end);
+  ss->kind->end(ss, reset, code);
 }
 
-static bool needs_park(moqc_session *s, uint8_t kind) {
+/* Consume buffered complete messages (a kind without process(): drop them). */
+static int ss_process(sstream *ss) {
+  if (!ss->kind->process) {
+    ss->rlen = ss->roff = 0;
+    return MOQC_OK;
+  }
+  return ss->kind->process(ss);
+}
+
+static bool needs_park(moqc_session *s, const moqc__stream_kind *kind) {
   if (s->state != ST_RUNNING) return true;
-  if (moqc_lite_is_05(s->version) && !s->peer_setup_seen &&
-      (kind == SK_SUBSCRIBE_IN || kind == SK_TRACK_IN || kind == SK_FETCH_IN))
-    return true;
-  return false;
+  return kind->wait_peer_setup && moqc_lite_is_05(s->version) && !s->peer_setup_seen;
 }
 
 static void ss_reject(sstream *ss, uint64_t code) {
@@ -329,56 +270,21 @@ static void ss_reject(sstream *ss, uint64_t code) {
 
 static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin);
 
-static ssize_t dec_type(void *ctx, const uint8_t *p, size_t len) {
-  return moqc_lite_stream_type_decode(ctx, p, len);
-}
-
 /* The stream type of a peer stream arrived: pick the kind. */
 static void ss_typed(sstream *ss, uint64_t type) {
   moqc_session *s = ss->s;
-  int v = s->version;
-  if (!moqc_lite_is_known_stream_type(v, ss->bidi, type)) {
-    ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
+  uint64_t code = MOQC_CODE_UNEXPECTED_STREAM;
+  const moqc__stream_kind *kind = s->proto->peer_kind(s, ss->bidi, type, &code);
+  if (sess_closing(s)) return;
+  if (!kind) {
+    ss_reject(ss, code);
     return;
   }
-  if (!ss->bidi) {
-    if (type == MOQC_LITE_UNI_SETUP) {
-      if (s->setup_in_seen) {
-        sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP stream", false);
-        return;
-      }
-      s->setup_in_seen = true;
-      ss->kind = SK_SETUP_IN;
-      return;
-    }
-    /* A group needs a subscription: impossible before we run (the lite-05
-     * server STOP_SENDINGs any uni stream racing ahead of the SETUP). */
-    if (s->state != ST_RUNNING) {
-      ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-      return;
-    }
-    ss->kind = SK_GROUP_IN;
-    return;
-  }
-  switch (type) {
-    case MOQC_LITE_BIDI_ANNOUNCE: ss->kind = SK_ANNOUNCE_IN; break;
-    case MOQC_LITE_BIDI_SUBSCRIBE: ss->kind = SK_SUBSCRIBE_IN; break;
-    case MOQC_LITE_BIDI_FETCH:
-      /* moq-dev only serves FETCH on lite-05. */
-      if (!moqc_lite_is_05(v)) {
-        ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-        return;
-      }
-      ss->kind = SK_FETCH_IN;
-      break;
-    case MOQC_LITE_BIDI_PROBE: ss->kind = SK_PROBE_IN; break;
-    case MOQC_LITE_BIDI_GOAWAY: ss->kind = SK_GOAWAY_IN; break;
-    case MOQC_LITE_BIDI_TRACK: ss->kind = SK_TRACK_IN; break;
-    default: ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM); return;
-  }
-  if (needs_park(s, ss->kind)) {
-    ss->parked = true;
-    slist_push_back(&s->parked, &ss->park_link);
+  ss->kind = kind;
+  /* Only bidi requests are parked: the SETUP is what a server waits for, and
+   * group streams are rejected before RUNNING (above). */
+  if (ss->bidi && needs_park(s, kind)) {
+    slist_push_back(&s->st.parked, &ss->park_link);
   }
 }
 
@@ -398,93 +304,106 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     }
     p += take;
     len -= take;
-    if (ss->parked) continue;
-    uint8_t kind = ss->kind;
+    if (ss_parked(ss)) continue;
+    const moqc__stream_kind *kind = ss->kind;
     processed = true;
     (void)ss_process(ss);
-    if (s->closing || ss->obj.dead) return;
+    if (sess_closing(s) || ss->obj.dead) return;
     if (ss->kind != kind) {
       /* The owner let go: drop the rest. */
       feed(ss, p, len, fin);
       return;
     }
   }
-  if (!processed && !ss->parked) {
+  if (!processed && !ss_parked(ss)) {
     /* Some streams act on their type alone (PROBE). */
-    uint8_t kind = ss->kind;
+    const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
-    if (s->closing || ss->obj.dead) return;
+    if (sess_closing(s) || ss->obj.dead) return;
     if (ss->kind != kind) {
       feed(ss, NULL, 0, fin);
       return;
     }
   }
   if (fin) {
-    if (ss->parked) {
-      ss->fin_pending = true;
+    if (ss_parked(ss)) {
+      ss_set_rx(ss, SS_RX_FIN_PARKED);
       return;
     }
-    ss->recv_done = true;
+    ss_set_rx(ss, SS_RX_DONE);
     ss_end(ss, false, 0);
   }
 }
 
-static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+/* moqc__sk_unknown: the stream type (the protocol's codec and kinds). */
+static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
-  switch (ss->kind) {
-    case SK_UNKNOWN: {
-      uint64_t type = 0;
-      size_t used = 0;
-      int r = ss_hdr_parse(ss, p, len, 8, dec_type, &type, &used);
-      if (r == 0) {
-        if (fin) {
-          /* FIN before a stream type: nothing to do with it. */
-          ss->recv_done = true;
-          ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
-        }
-        return;
-      }
-      if (r < 0) {
-        ss_reject(ss, MOQC_CODE_DECODE);
-        return;
-      }
-      ss_typed(ss, type);
-      if (s->closing || ss->obj.dead) return;
-      feed(ss, p + used, len - used, fin);
-      return;
+  uint64_t type = 0;
+  size_t used = 0;
+  int r = ss_hdr_parse(ss, p, len, 8, s->proto->stream_type_decode, &type, &used);
+  if (r == 0) {
+    if (fin) {
+      /* FIN before a stream type: nothing to do with it. */
+      ss_set_rx(ss, SS_RX_DONE);
+      ss_reject(ss, MOQC_CODE_UNEXPECTED_STREAM);
     }
-    case SK_DISCARD:
-      if (fin) {
-        ss->recv_done = true;
-        ss_maybe_forget(ss);
-      }
-      return;
-    case SK_GROUP_IN:
-    case SK_FETCH_OUT:
-      gi_data(ss, p, len, fin);
-      return;
-    default:
-      if (is_msg_kind(ss->kind)) {
-        feed_msgs(ss, p, len, fin);
-        return;
-      }
-      /* Data on a stream that has no receive half for us: ignore. */
-      (void)s;
-      return;
+    return;
   }
+  if (r < 0) {
+    ss_reject(ss, MOQC_CODE_DECODE);
+    return;
+  }
+  ss_typed(ss, type);
+  if (sess_closing(s) || ss->obj.dead) return;
+  feed(ss, p + used, len - used, fin);
+}
+
+/* A stream nobody wants yet (untyped, or parked) failed: answer in kind. */
+static void abandon_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ss_abort(ss, MOQC_CODE_CANCEL); /* only the half still open */
+  ss_release(ss);
+}
+
+static void discard_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  (void)p;
+  (void)len;
+  if (fin) {
+    ss_set_rx(ss, SS_RX_DONE);
+    ss_maybe_forget(ss);
+  }
+}
+
+void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_unknown = {
+    .name = "unknown", .data = unknown_data, .end = abandon_end};
+const moqc__stream_kind moqc__sk_discard = {
+    .name = "discard", .data = discard_data, .end = moqc__ss_end_forget};
+
+static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  const moqc__stream_kind *k = ss->kind;
+  if (k->data) k->data(ss, p, len, fin);
+  else if (k->process) feed_msgs(ss, p, len, fin);
+  /* else: data on a stream that has no receive half for us: ignore. */
 }
 
 /* ---- handler entry points -------------------------------------------------------------- */
 
 void ss_on_opened(moqc_session *s, int64_t id) {
   if (ss_find(s, id)) return;
-  if (s->peer_streams >= s->lim.max_streams) {
+  if (s->st.n_peer >= s->lim.max_streams) {
     s->stats.streams_rejected++;
     if (!MOQC_STREAM_IS_UNI(id)) (void)s->t->ops->reset(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }
-  sstream *ss = ss_new(s, id, SK_UNKNOWN, true, NULL);
+  sstream *ss = ss_new(s, id, &moqc__sk_unknown, true, NULL);
   if (!ss) {
     sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -494,18 +413,17 @@ void ss_on_opened(moqc_session *s, int64_t id) {
 
 void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->recv_done) return;
+  if (!ss || ss->rx != SS_RX_OPEN) return;
+  assert(ss->in_table && !ss->obj.dead && ss->kind);
   feed(ss, p, len, fin);
 }
 
 void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->recv_done) return;
-  ss->recv_done = true;
-  ss->fin_pending = false;
-  if (ss->parked || ss->kind == SK_UNKNOWN) {
-    ss_reset(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+  if (!ss || ss_recv_done(ss)) return;
+  ss_set_rx(ss, SS_RX_DONE); /* a FIN still parked is overtaken */
+  if (ss_parked(ss)) {
+    abandon_end(ss, true, code);
     return;
   }
   ss_end(ss, true, code);
@@ -513,19 +431,14 @@ void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
 
 void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
   sstream *ss = ss_find(s, id);
-  if (!ss || ss->send_done) return;
-  ss->send_done = true; /* the transport already reset our half */
-  ss->reset_sent = true;
-  if (ss->parked || ss->kind == SK_UNKNOWN) {
-    ss_stop(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+  if (!ss || ss_send_done(ss)) return;
+  ss_set_tx(ss, SS_TX_DONE); /* the transport already reset our half */
+  /* A peer uni stream has no send half: SS_TX_DONE from the start. */
+  assert(ss->bidi || !ss->peer);
+  if (ss_parked(ss)) {
+    abandon_end(ss, true, code);
     return;
   }
-  if (ss->kind == SK_DISCARD) {
-    ss_maybe_forget(ss);
-    return;
-  }
-  if (ss->kind == SK_GROUP_IN) return; /* no send half */
   ss_end(ss, true, code);
 }
 
@@ -533,28 +446,31 @@ void ss_on_closed(moqc_session *s, int64_t id) {
   sstream *ss = ss_find(s, id);
   if (!ss) return;
   bool had_owner = ss->owner != NULL;
-  ss->recv_done = ss->send_done = ss->reset_sent = true;
-  if (had_owner && ss->kind != SK_DISCARD) ss_end(ss, true, MOQC_CODE_CANCEL);
+  ss_set_rx(ss, SS_RX_DONE);
+  ss_set_tx(ss, SS_TX_DONE);
+  if (had_owner) {
+    assert(ss->kind != &moqc__sk_discard);
+    ss_end(ss, true, MOQC_CODE_CANCEL);
+  }
   if (!ss->obj.dead) ss_forget(ss);
 }
 
 void sess_unpark(moqc_session *s) {
-  SLIST_FOREACH_SAFE(it, nxt, &s->parked) {
+  SLIST_FOREACH_SAFE(it, nxt, &s->st.parked) {
     (void)nxt;
-    if (s->closing) return;
+    if (sess_closing(s)) return;
     sstream *ss = SLIST_ENTRY(it, sstream, park_link);
+    assert(ss->in_table && ss->bidi);
     if (needs_park(s, ss->kind)) continue;
     slist_remove(&ss->park_link);
-    ss->parked = false;
-    uint8_t kind = ss->kind;
+    const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
-    if (s->closing) return;
-    if (!ss->obj.dead && ss->kind == kind && ss->fin_pending) {
-      ss->fin_pending = false;
-      ss->recv_done = true;
+    if (sess_closing(s)) return;
+    if (!ss->obj.dead && ss->kind == kind && ss->rx == SS_RX_FIN_PARKED) {
+      ss_set_rx(ss, SS_RX_DONE);
       ss_end(ss, false, 0);
     }
     /* The list may have changed under us: restart from the head. */
-    nxt = s->parked.next;
+    nxt = s->st.parked.next;
   }
 }

@@ -593,6 +593,60 @@ static void t_stream_credit(void **state) {
   ts_pair_close(&p);
 }
 
+/* Groups waiting for stream credit are capped per subscription
+ * (max_pending_groups: the oldest are skipped), but only while the transport
+ * is actually out of credit: a burst of groups in one pass on a link with
+ * credit all go out (stream opening is deferred to the end of the pass, so
+ * every group of the burst is "pending" for a moment). */
+static void pending_burst(int v, uint64_t max_uni, uint64_t open_first, uint64_t expect) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.latency_ns = 1 * MS;
+  o.link.max_streams_uni = max_uni;
+  o.srv_limits.max_pending_groups = 4;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 200 * MS));
+  ts_run_for(p.env, 20 * MS);
+  /* Groups left open hold stream credit. */
+  moqc_group_producer *held[4];
+  assert_true(open_first <= 4);
+  for (uint64_t i = 0; i < open_first; i++) {
+    held[i] = moqc_track_producer_append_group(pub.tp);
+    assert_non_null(held[i]);
+    assert_int_equal(moqc_group_producer_write_frame_copy(held[i], "x", 1, 1), MOQC_OK);
+  }
+  ts_run_for(p.env, 20 * MS);
+  static const char *const one[] = {"frame"};
+  for (int i = 0; i < 20; i++) ts_group(pub.tp, one, 1, true); /* one pass */
+  ts_run_for(p.env, 20 * MS);
+  for (uint64_t i = 0; i < open_first; i++) {
+    assert_int_equal(moqc_group_producer_finish(held[i]), MOQC_OK);
+    moqc_group_producer_del(held[i]);
+  }
+  ts_run_for(p.env, 300 * MS);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).groups_received, expect);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+static void t_pending_groups(void **state) {
+  int v = ts_version(state);
+  /* Unlimited credit: all 20 of the burst arrive. */
+  pending_burst(v, 0, 0, 20);
+  /* Two streams, both held: the burst waits, capped at the newest 4. */
+  pending_burst(v, 2, 2, 2 + 4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_slow_subscriber),
@@ -603,6 +657,7 @@ int main(void) {
       TS_TEST3(t_priorities),
       TS_TEST3(t_zero_copy),
       TS_TEST3(t_stream_credit),
+      TS_TEST3(t_pending_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

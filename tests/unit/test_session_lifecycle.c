@@ -346,12 +346,111 @@ static void t_del_from_callback(void **state) {
   moqc_env_del(env);
 }
 
+/* on_request never runs from inside moqc_session_new (lite-03/04 know the
+ * request at once, but deliver it from a zero-delay timer), and a server may
+ * delete itself from it. */
+static bool g_in_new;
+static int g_requests_seen;
+static void on_request_del(void *ctx, moqc_session *s, const moqc_session_request *req) {
+  (void)req;
+  assert_false(g_in_new);
+  g_requests_seen++;
+  *(moqc_session **)ctx = NULL;
+  moqc_session_del(s);
+}
+
+static void t_request_not_in_new(void **state) {
+  moqc_env *env = ts_env_new();
+  memlink *l = memlink_new(moqc_env_clock(env), NULL);
+  char alpn[32];
+  snprintf(alpn, sizeof alpn, "moq-lite-%02d", ts_version(state));
+  memlink_set_protocol(l, alpn);
+  moqc_session *srv = NULL;
+  g_requests_seen = 0;
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.is_server = true;
+  sc.on_request = on_request_del;
+  sc.ctx = &srv;
+  g_in_new = true;
+  srv = moqc_session_new(memlink_server(l), &sc);
+  g_in_new = false;
+  assert_non_null(srv);
+  assert_int_equal(g_requests_seen, 0);
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  moqc_session *cli = moqc_session_new(memlink_client(l), &sc);
+  assert_non_null(cli);
+  assert_int_equal(moqc_session_start(cli, NULL, NULL), MOQC_OK);
+  ts_run_for(env, 20 * MS);
+  assert_int_equal(g_requests_seen, 1);
+  assert_null(srv); /* deleted itself from on_request */
+  moqc_session_del(cli);
+  ts_run_for(env, 20 * MS);
+  memlink_del(l);
+  moqc_env_del(env);
+}
+
+/* Stream opening is never synchronous, and never waits for a timer: streams
+ * queued by a call open when the outermost call returns (inside a callback:
+ * when the event-handling pass that runs it ends). */
+static moqc_origin *g_accept_sub;
+static uint64_t g_opened_in_cb;
+static void on_request_accept_count(void *ctx, moqc_session *s, const moqc_session_request *req) {
+  (void)ctx;
+  (void)req;
+  assert_int_equal(moqc_session_accept(s, NULL, g_accept_sub), MOQC_OK);
+  g_opened_in_cb = moqc_session_get_stats(s).streams_opened;
+}
+
+static void t_open_deferred(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  memlink *l = memlink_new(moqc_env_clock(env), NULL);
+  char alpn[32];
+  snprintf(alpn, sizeof alpn, "moq-lite-%02d", v);
+  memlink_set_protocol(l, alpn);
+  moqc_origin *cli_sub = moqc_origin_new(env, NULL);
+  g_accept_sub = moqc_origin_new(env, NULL);
+  g_opened_in_cb = 99;
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.is_server = true;
+  sc.on_request = on_request_accept_count;
+  moqc_session *srv = moqc_session_new(memlink_server(l), &sc);
+  assert_non_null(srv);
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  moqc_session *cli = moqc_session_new(memlink_client(l), &sc);
+  assert_non_null(cli);
+  assert_int_equal(moqc_session_get_stats(cli).streams_opened, 0);
+  assert_int_equal(moqc_session_start(cli, NULL, cli_sub), MOQC_OK);
+  /* Opened by the time start() returns, with no time passing: the Announce
+   * stream (+ SETUP on lite-05). */
+  assert_int_equal(moqc_session_get_stats(cli).streams_opened, v == 5 ? 2 : 1);
+  ts_run_for(env, 20 * MS);
+  /* Inside on_request, accept() only queued the server's streams ... */
+  assert_int_equal(g_opened_in_cb, 0);
+  /* ... which opened when that pass ended. */
+  assert_int_equal(moqc_session_get_stats(srv).streams_opened, v == 5 ? 2 : 1);
+  moqc_session_del(cli);
+  moqc_session_del(srv);
+  moqc_origin_unref(cli_sub);
+  moqc_origin_unref(g_accept_sub);
+  ts_run_for(env, 20 * MS);
+  memlink_del(l);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_unsubscribe_mid_group), TS_TEST3(t_publisher_abort),
       TS_TEST3(t_publisher_disconnect),  TS_TEST3(t_drop_vs_finish),
       TS_TEST3(t_close_codes),           TS_TEST3(t_reject),
       TS_TEST3(t_request_details),       TS_TEST3(t_del_from_callback),
+      TS_TEST3(t_request_not_in_new),    TS_TEST3(t_open_deferred),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* moqc session — TRACK (lite-05) and FETCH (lite-05) served from the publish
- * origin, and FETCH issued to the peer (moqc_session_fetch). */
+/* moqc session — publisher side: TRACK (lite-05) and FETCH (lite-05) served
+ * from the publish origin. The FETCH we issue is in sub_fetch.c. */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -79,6 +80,7 @@ static void pt_destroy(pub_track *pt) {
   pt->bc = NULL;
   if (slist_linked(&pt->link)) {
     slist_remove(&pt->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pt->ss;
@@ -125,11 +127,11 @@ static void pt_wake(void *arg) {
   pub_track *pt = arg;
   moqc_session *s = pt->ss->s;
   sess_enter(s);
-  if (!s->closing && !pt->obj.dead) pt_check(pt);
+  if (!sess_closing(s) && !pt->obj.dead) pt_check(pt);
   sess_exit(s);
 }
 
-int pt_process(sstream *ss) {
+static int pt_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
     if (ss->owner) ss_consume(ss, ss_len(ss));
@@ -163,15 +165,15 @@ int pt_process(sstream *ss) {
   pt->bc = bc;
   pt->q = q;
   ss->owner = pt;
-  slist_push_back(&s->pub_tracks, &pt->link);
+  slist_push_back(&s->pub.tracks, &pt->link);
   s->n_served++;
   pt_check(pt);
-  if (s->closing || pt->obj.dead) return MOQC_OK;
+  if (sess_closing(s) || pt->obj.dead) return MOQC_OK;
   moqc_track_info_query_set_waker(pt->q, pt_wake, pt);
   return MOQC_OK;
 }
 
-void pt_end(sstream *ss, bool reset, uint64_t code) {
+static void pt_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_track *pt = ss->owner;
   if (!pt && ss_len(ss) > 0 && !reset) {
@@ -210,6 +212,7 @@ static void pf_destroy(pub_fetch *pf) {
   pf->bc = NULL;
   if (slist_linked(&pf->link)) {
     slist_remove(&pf->link);
+    assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pf->ss;
@@ -269,7 +272,7 @@ static void pf_wake(void *arg) {
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
   sess_enter(s);
-  if (!s->closing && !pf->obj.dead && !pf->go) pf_try(pf);
+  if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_try(pf);
   sess_exit(s);
 }
 
@@ -278,11 +281,11 @@ static void pf_timeout(moqc_timer *tm, void *arg) {
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
   sess_enter(s);
-  if (!s->closing && !pf->obj.dead && !pf->go) pf_not_found(pf);
+  if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_not_found(pf);
   sess_exit(s);
 }
 
-int pf_process(sstream *ss) {
+static int pf_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
     if (ss->owner) ss_consume(ss, ss_len(ss));
@@ -314,16 +317,16 @@ int pf_process(sstream *ss) {
   pf->priority = m.priority;
   moqc_timer_init(&pf->timer, pf_timeout, pf);
   ss->owner = pf;
-  slist_push_back(&s->pub_fetches, &pf->link);
+  slist_push_back(&s->pub.fetches, &pf->link);
   s->n_served++;
   pf_try(pf);
-  if (s->closing || pf->obj.dead || pf->go) return MOQC_OK;
+  if (sess_closing(s) || pf->obj.dead || pf->go) return MOQC_OK;
   moqc_track_consumer_set_waker(tc, pf_wake, pf);
   (void)moqc_timer_start(s->clock, &pf->timer, sess_now(s) + SESS_FETCH_WAIT_NS);
   return MOQC_OK;
 }
 
-void pf_end(sstream *ss, bool reset, uint64_t code) {
+static void pf_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_fetch *pf = ss->owner;
   if (!reset) return; /* the request half is done; keep serving */
@@ -332,134 +335,14 @@ void pf_end(sstream *ss, bool reset, uint64_t code) {
   else ss_release(ss);
 }
 
-/* ---- FETCH issued -------------------------------------------------------------------- */
-
-static void sf_free(sobj *o) {
-  sub_fetch *sf = (sub_fetch *)(void *)o;
-  moqc_free(sf->path);
-  moqc_free(sf->track);
-  moqc_free(sf);
-}
-
-static void sf_destroy(sub_fetch *sf, uint64_t code) {
-  moqc_session *s = sf->s;
-  sess_open_cancel(&sf->op);
-  frx_abort(&sf->rx, code); /* no-op once finished */
-  if (slist_linked(&sf->link)) {
-    slist_remove(&sf->link);
-    s->n_served--;
-  }
-  if (sf->ss) {
-    sstream *ss = sf->ss;
-    sf->ss = NULL;
-    ss_release(ss);
-  }
-  sess_bury(s, &sf->obj);
-}
-
-void sf_data_fin(sub_fetch *sf) {
-  if (sf->ss) ss_fin(sf->ss);
-  sf_destroy(sf, MOQC_CODE_CANCEL);
-}
-
-void sf_end(sstream *ss, bool reset, uint64_t code) {
-  sub_fetch *sf = ss->owner;
-  if (!sf) {
-    ss_release(ss);
-    return;
-  }
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
-  sf_destroy(sf, reset ? code : MOQC_CODE_WRONG_SIZE);
-}
-
-static void sf_opened(opener *op, int64_t id) {
-  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
-  moqc_session *s = sf->s;
-  sf->ss = ss_new(s, id, SK_FETCH_OUT, false, sf);
-  if (!sf->ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return;
-  }
-  moqc_stream_prio prio = {.priority = sf->priority, .order = sf->seq};
-  (void)s->t->ops->set_priority(s->t, id, &prio);
-  struct moqc_lite_fetch m = {
-      .broadcast = {(const uint8_t *)sf->path, strlen(sf->path)},
-      .track = {(const uint8_t *)sf->track, strlen(sf->track)},
-      .priority = sf->priority,
-      .group = sf->seq,
-  };
-  wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_BIDI_FETCH);
-  WBUF_ENC(&w, moqc_lite_fetch_encode, s->version, &m);
-  int rc = ss_write_wbuf(sf->ss, &w, false);
-  wbuf_free(&w);
-  if (rc < 0) sf_destroy(sf, rc == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : MOQC_CODE_ENCODE);
-}
-
-static void sf_failed(opener *op, int err) {
-  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
-  (void)err;
-  sf_destroy(sf, MOQC_CODE_TRANSPORT);
-}
-
-moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const char *track,
-                                        uint64_t sequence, uint8_t priority, int *err) {
-  int rc = MOQC_OK;
-  moqc_group_consumer *gc = NULL;
-  if (!s || !path || !track) rc = MOQC_ERR_INVAL;
-  else if (s->closing) rc = MOQC_ERR_CLOSED;
-  else if (!moqc_lite_is_05(s->version)) rc = MOQC_ERR_UNSUPPORTED;
-  else if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
-  else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
-  if (rc) {
-    if (err) *err = rc;
-    return NULL;
-  }
-  sess_enter(s);
-  sub_fetch *sf = moqc_calloc(1, sizeof *sf);
-  moqc_group_producer *gp = sf ? moqc_group_producer_new(s->env, sequence) : NULL;
-  if (gp) gc = moqc_group_producer_consume(gp);
-  if (sf) {
-    sf->path = moqc_strdup(path);
-    sf->track = moqc_strdup(track);
-  }
-  if (!gc || !sf->path || !sf->track) {
-    if (gc) moqc_group_consumer_del(gc);
-    gc = NULL;
-    if (gp) moqc_group_producer_del(gp);
-    if (sf) {
-      moqc_free(sf->path);
-      moqc_free(sf->track);
-    }
-    moqc_free(sf);
-    rc = MOQC_ERR_NOMEM;
-  } else {
-    sf->obj.destroy = sf_free;
-    sf->s = s;
-    sf->seq = sequence;
-    sf->priority = priority;
-    frx_init(&sf->rx, gp, 1000);
-    slist_init(&sf->op.link);
-    slist_push_back(&s->sub_fetches, &sf->link);
-    s->n_served++;
-    sf->op.bidi = true;
-    sf->op.opened = sf_opened;
-    sf->op.failed = sf_failed;
-    int orc = sess_open(s, &sf->op);
-    if (orc < 0 && orc != MOQC_ERR_AGAIN) sf_destroy(sf, MOQC_CODE_TRANSPORT);
-  }
-  sess_exit(s);
-  if (err) *err = rc;
-  return gc;
-}
+const moqc__stream_kind moqc__sk_track_in = {
+    .name = "track-in", .process = pt_process, .end = pt_end, .wait_peer_setup = true};
+const moqc__stream_kind moqc__sk_fetch_in = {
+    .name = "fetch-in", .process = pf_process, .end = pf_end, .wait_peer_setup = true};
 
 void tf_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub_tracks))
-    pt_destroy(SLIST_ENTRY(s->pub_tracks.next, pub_track, link));
-  while (!slist_empty(&s->sub_fetches))
-    sf_destroy(SLIST_ENTRY(s->sub_fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
-  while (!slist_empty(&s->pub_fetches))
-    pf_destroy(SLIST_ENTRY(s->pub_fetches.next, pub_fetch, link));
+  while (!slist_empty(&s->pub.tracks))
+    pt_destroy(SLIST_ENTRY(s->pub.tracks.next, pub_track, link));
+  while (!slist_empty(&s->pub.fetches))
+    pf_destroy(SLIST_ENTRY(s->pub.fetches.next, pub_fetch, link));
 }

@@ -1,0 +1,121 @@
+/* moqc session — the publisher side: what we serve to the peer from the
+ * publish origin (announcements, subscriptions and their group streams,
+ * TRACK and FETCH requests). announce.c (pa_*), serve.c, pub_track_fetch.c. */
+#ifndef MOQC_SESSION_PUB_INT_H
+#define MOQC_SESSION_PUB_INT_H
+
+#include "session/stream_int.h"
+
+/* ---- publisher side ---------------------------------------------------------- */
+
+struct pub_announce {
+  sobj obj;
+  slist link;
+  sstream *ss;
+  moqc_origin_consumer *oc;
+  char *prefix;
+  uint64_t exclude_hop;
+  moqc_smap active; /* suffixes sent as active (values: the map itself) */
+  bool started;
+};
+
+/* A group being written on its own stream (subscription) or a FETCH stream. */
+struct group_out {
+  sobj obj;
+  slist link;     /* in pub_sub.groups */
+  slist inflight; /* in session.inflight (oldest first) */
+  opener op;
+  moqc_session *s;
+  pub_sub *ps;    /* NULL for a FETCH */
+  pub_fetch *pf;  /* NULL for a subscription */
+  moqc_group_consumer *gc;
+  sstream *ss;
+  uint64_t seq;
+  uint64_t created_ns;
+  uint64_t prev_ts;
+  uint64_t wr_bytes; /* bytes written on the stream (headers + payload) */
+  uint64_t ck_off;   /* staleness checkpoint: every byte below ck_off ... */
+  uint64_t ck_ns;    /* ... was written at or before ck_ns (see go_stale_ns) */
+  bool opening; /* waiting for stream credit */
+  bool in_frame;
+  bool fin_sent;
+  bool acked;   /* the transport reported the stream acknowledged in full */
+  bool done;    /* reset or fully written: nothing more to do but wait for acks */
+};
+
+struct pub_sub {
+  sobj obj;
+  slist link;
+  sstream *ss;
+  uint64_t id;
+  moqc_subscription sub;
+  moqc_broadcast_consumer *bc;
+  moqc_track_consumer *tc;
+  uint64_t latency_ms; /* effective expiry window */
+  uint64_t latest_seq; /* newest group served (MOQC_GROUP_NONE: none) */
+  slist groups;        /* group_out */
+  size_t n_groups, n_pending;
+  bool start_sent, end_sent, track_done, fin_sent;
+  bool fin_waiting;    /* everything delivered; the FIN waits for fin_timer */
+  uint64_t groups_acked; /* group streams acknowledged in full */
+  moqc_timer fin_timer;
+};
+
+struct pub_track {
+  sobj obj;
+  slist link;
+  sstream *ss;
+  moqc_broadcast_consumer *bc;
+  moqc_track_info_query *q;
+};
+
+struct pub_fetch {
+  sobj obj;
+  slist link;
+  sstream *ss;
+  moqc_broadcast_consumer *bc;
+  moqc_track_consumer *tc; /* subscribed at [seq, seq] */
+  group_out *go;
+  moqc_timer timer; /* give up waiting for the group */
+  uint64_t seq;
+  uint8_t priority;
+};
+
+/* The publisher side of a session (moqc_session.pub). */
+typedef struct sess_pub {
+  moqc_origin *origin; /* publish origin (referenced), NULL: nothing to serve */
+  slist announces;     /* pub_announce */
+  slist subs;          /* pub_sub */
+  slist tracks;        /* pub_track */
+  slist fetches;       /* pub_fetch */
+  slist inflight;      /* group_out not acknowledged in full, oldest first */
+} sess_pub;
+
+/* ---- announce.c ----------------------------------------------------------------- */
+
+void pa_destroy_all(moqc_session *s);
+
+/* ---- serve.c ---------------------------------------------------------------------- */
+
+void go_pump(group_out *go);
+void go_cancel(group_out *go, uint64_t code);
+group_out *go_new(moqc_session *s, moqc_group_consumer *gc);
+void go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
+/* Expiry only (Old by age, the queued-bytes cap); re-arms the tick while
+ * something can expire. */
+void serve_tick(moqc_session *s);
+/* An in-flight group that could expire exists (the tick is worth arming). */
+bool moqc__serve_can_expire(const moqc_session *s);
+/* Transport event: stream id's send half is acknowledged in full. */
+void moqc__serve_on_acked(moqc_session *s, int64_t id);
+/* The uni queue is out of credit: skip each subscription's oldest waiting
+ * groups beyond max_pending_groups. */
+void serve_trim_pending(moqc_session *s);
+void serve_destroy_all(moqc_session *s);
+
+/* ---- pub_track_fetch.c ---------------------------------------------------------------- */
+
+void pf_group_done(pub_fetch *pf, bool ok, uint64_t code);
+void tf_destroy_all(moqc_session *s);
+
+#endif

@@ -1,0 +1,146 @@
+/* moqc session — subscriber side: a FETCH issued to the peer
+ * (moqc_session_fetch, lite-05). The group arrives as bare frames on the FETCH
+ * stream itself (group.c feeds them into a standalone group). */
+#include <assert.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "session/session_int.h"
+
+static void sf_free(sobj *o) {
+  sub_fetch *sf = (sub_fetch *)(void *)o;
+  moqc_free(sf->path);
+  moqc_free(sf->track);
+  moqc_free(sf);
+}
+
+static void sf_destroy(sub_fetch *sf, uint64_t code) {
+  moqc_session *s = sf->s;
+  sess_open_cancel(&sf->op);
+  frx_abort(&sf->rx, code); /* no-op once finished */
+  if (slist_linked(&sf->link)) {
+    slist_remove(&sf->link);
+    assert(s->n_served > 0);
+    s->n_served--;
+  }
+  if (sf->ss) {
+    sstream *ss = sf->ss;
+    sf->ss = NULL;
+    ss_release(ss);
+  }
+  sess_bury(s, &sf->obj);
+}
+
+static void sf_end(sstream *ss, bool reset, uint64_t code) {
+  sub_fetch *sf = ss->owner;
+  if (!sf) {
+    ss_release(ss);
+    return;
+  }
+  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
+  else ss_fin(ss);
+  sf_destroy(sf, reset ? code : MOQC_CODE_WRONG_SIZE);
+}
+
+/* The response: the group's frames, then FIN. */
+static void sf_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ss->s;
+  sub_fetch *sf = ss->owner;
+  if (!sf) return;
+  int r = frx_stream_data(ss, &sf->rx, p, len, fin);
+  if (r == FRX_MORE) return;
+  if (r == FRX_FAILED) {
+    if (!sess_closing(s)) sf_end(ss, true, MOQC_CODE_CANCEL);
+    return;
+  }
+  ss_fin(ss);
+  sf_destroy(sf, MOQC_CODE_CANCEL); /* a no-op on the finished group */
+}
+
+const moqc__stream_kind moqc__sk_fetch_out = {.name = "fetch-out", .data = sf_data, .end = sf_end};
+
+static void sf_opened(opener *op, int64_t id) {
+  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  moqc_session *s = sf->s;
+  sf->ss = ss_new(s, id, &moqc__sk_fetch_out, false, sf);
+  if (!sf->ss) {
+    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  moqc_stream_prio prio = {.priority = sf->priority, .order = sf->seq};
+  (void)s->t->ops->set_priority(s->t, id, &prio);
+  struct moqc_lite_fetch m = {
+      .broadcast = {(const uint8_t *)sf->path, strlen(sf->path)},
+      .track = {(const uint8_t *)sf->track, strlen(sf->track)},
+      .priority = sf->priority,
+      .group = sf->seq,
+  };
+  wbuf w;
+  wbuf_init(&w);
+  wbuf_varint(&w, MOQC_LITE_BIDI_FETCH);
+  WBUF_ENC(&w, moqc_lite_fetch_encode, s->version, &m);
+  int rc = ss_write_wbuf(sf->ss, &w, false);
+  wbuf_free(&w);
+  if (rc < 0) sf_destroy(sf, rc == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : MOQC_CODE_ENCODE);
+}
+
+static void sf_failed(opener *op, int err) {
+  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  (void)err;
+  sf_destroy(sf, MOQC_CODE_TRANSPORT);
+}
+
+moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const char *track,
+                                        uint64_t sequence, uint8_t priority, int *err) {
+  int rc = MOQC_OK;
+  moqc_group_consumer *gc = NULL;
+  if (!s || !path || !track) rc = MOQC_ERR_INVAL;
+  else if (sess_closing(s)) rc = MOQC_ERR_CLOSED;
+  else if (!moqc_lite_is_05(s->version)) rc = MOQC_ERR_UNSUPPORTED;
+  else if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
+  else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
+  if (rc) {
+    if (err) *err = rc;
+    return NULL;
+  }
+  sess_enter(s);
+  sub_fetch *sf = moqc_calloc(1, sizeof *sf);
+  moqc_group_producer *gp = sf ? moqc_group_producer_new(s->env, sequence) : NULL;
+  if (gp) gc = moqc_group_producer_consume(gp);
+  if (sf) {
+    sf->path = moqc_strdup(path);
+    sf->track = moqc_strdup(track);
+  }
+  if (!gc || !sf->path || !sf->track) {
+    if (gc) moqc_group_consumer_del(gc);
+    gc = NULL;
+    if (gp) moqc_group_producer_del(gp);
+    if (sf) {
+      moqc_free(sf->path);
+      moqc_free(sf->track);
+    }
+    moqc_free(sf);
+    rc = MOQC_ERR_NOMEM;
+  } else {
+    sf->obj.destroy = sf_free;
+    sf->s = s;
+    sf->seq = sequence;
+    sf->priority = priority;
+    frx_init(&sf->rx, gp, 1000);
+    slist_init(&sf->op.link);
+    slist_push_back(&s->sub.fetches, &sf->link);
+    s->n_served++;
+    sf->op.bidi = true;
+    sf->op.opened = sf_opened;
+    sf->op.failed = sf_failed;
+    sess_open(s, &sf->op);
+  }
+  sess_exit(s);
+  if (err) *err = rc;
+  return gc;
+}
+
+void sf_destroy_all(moqc_session *s) {
+  while (!slist_empty(&s->sub.fetches))
+    sf_destroy(SLIST_ENTRY(s->sub.fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
+}
