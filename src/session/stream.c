@@ -480,6 +480,7 @@ void ss_on_opened(moqc_session *s, int64_t id) {
   if (ss_find(s, id)) return;
   if (s->peer_streams >= s->lim.max_streams) {
     s->stats.streams_rejected++;
+    s->stats.refused_streams++;
     if (!MOQC_STREAM_IS_UNI(id)) (void)s->t->ops->reset(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
@@ -495,6 +496,7 @@ void ss_on_opened(moqc_session *s, int64_t id) {
 void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
   sstream *ss = ss_find(s, id);
   if (!ss || ss->recv_done) return;
+  if (!sess_ingress(s, len)) return;
   feed(ss, p, len, fin);
 }
 
