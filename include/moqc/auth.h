@@ -192,6 +192,24 @@ MOQC_API bool moqc_auth_has_keys(const moqc_auth *a);
 MOQC_API int moqc_auth_check(moqc_auth *a, const char *url_path, int64_t now,
                              moqc_auth_claims *out, moqc_auth_reason *why);
 
+/* ---- tenants (per-root session counts) ------------------------------------------------- */
+
+/* Live sessions per tenant (the claims' tenant: a token root), for a
+ * sessions-per-root quota: one hash lookup per connect and per close. Not
+ * thread-safe (one loop). */
+typedef struct moqc_tenants moqc_tenants;
+
+MOQC_API moqc_tenants *moqc_tenants_new(void); /* NULL when out of memory */
+MOQC_API void moqc_tenants_del(moqc_tenants *t);
+/* Count one more session of tenant name if it has fewer than max: MOQC_OK;
+ * MOQC_ERR_BOUNDS (nothing counted) when it has max already; NOMEM; INVAL. */
+MOQC_API int moqc_tenants_acquire(moqc_tenants *t, const char *name, uint64_t max);
+/* One session of name ended (must pair with a successful acquire). */
+MOQC_API void moqc_tenants_release(moqc_tenants *t, const char *name);
+MOQC_API uint64_t moqc_tenants_count(const moqc_tenants *t, const char *name);
+/* Tenants with at least one live session. */
+MOQC_API size_t moqc_tenants_size(const moqc_tenants *t);
+
 /* The value of the `jwt` query parameter of url (percent-decoded) into
  * out[cap]: its length, 0 when there is none, or MOQC_ERR_BUFSIZE. */
 MOQC_API int moqc_auth_url_token(const char *url, char *out, size_t cap);
