@@ -283,7 +283,11 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
   s->lim.max_announce_prefixes =
       lim_or(cfg->limits.max_announce_prefixes, DEF_MAX_ANNOUNCE_PREFIXES);
-  if (s->lim.max_ingress_rate && !s->lim.ingress_burst) s->lim.ingress_burst = s->lim.max_ingress_rate;
+  s->lim.max_ingress_rate = cfg->limits.max_ingress_rate;
+  s->lim.ingress_burst = cfg->limits.max_ingress_rate
+                             ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst
+                                                          : cfg->limits.max_ingress_rate)
+                             : 0;
   s->ingress_tokens = s->lim.ingress_burst;
   moqc__imap_init(&s->streams);
   moqc__smap_init(&s->rbcasts, 0);
