@@ -7,6 +7,7 @@
  *
  * Subscriber side (sa_*): we open one Announce stream with prefix "" and feed
  * what the peer announces into the subscribe origin (remote.c). */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -36,7 +37,11 @@ static void pa_destroy(pub_announce *pa) {
   if (pa->oc) moqc_origin_consumer_del(pa->oc);
   pa->oc = NULL;
   moqc__smap_free(&pa->active);
-  if (slist_linked(&pa->link)) slist_remove(&pa->link);
+  if (slist_linked(&pa->link)) {
+    slist_remove(&pa->link);
+    assert(s && s->pub.n_announces > 0);
+    s->pub.n_announces--;
+  }
   if (pa->ss) {
     sstream *ss = pa->ss;
     pa->ss = NULL;
@@ -195,6 +200,13 @@ static int pa_process(sstream *ss) {
     sess_fail(s, MOQC_CODE_DECODE, "invalid announce prefix", false);
     return MOQC_ERR_DECODE;
   }
+  if (s->pub.n_announces >= s->lim.max_announce_prefixes) {
+    s->stats.streams_rejected++;
+    s->stats.refused_announce_prefixes++;
+    ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+    ss_release(ss);
+    return MOQC_OK;
+  }
   pub_announce *pa = moqc_calloc(1, sizeof *pa);
   if (pa) pa->prefix = moqc_strdup(prefix);
   if (!pa || !pa->prefix) {
@@ -207,6 +219,7 @@ static int pa_process(sstream *ss) {
   pa->exclude_hop = m.exclude_hop;
   moqc__smap_init(&pa->active, 0);
   slist_push_back(&s->pub.announces, &pa->link);
+  s->pub.n_announces++;
   ss->owner = pa;
   ss_consume(ss, (size_t)n);
   pa_start(pa);

@@ -79,6 +79,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
   }
   if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
     s->stats.announces_dropped++;
+    if (s->sub.origin) s->stats.refused_announces++;
     return MOQC_OK;
   }
   rbcast *rb = moqc_calloc(1, sizeof *rb);
@@ -376,6 +377,7 @@ static void rt_info_opened(opener *op, int64_t id) {
 static void rt_new(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
   if (s->sub.n_rtracks >= s->lim.max_tracks) {
+    s->stats.refused_tracks++;
     moqc_track_request_reject(req, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }

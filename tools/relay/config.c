@@ -203,6 +203,40 @@ static int set_tls_generate_dir(parse_ctx *p, const char *v) {
 }
 /* ---- end packaging --------------------------------------------------------- */
 
+/* ---- auth leeway and quotas (auth2) ---- */
+
+static int set_auth_leeway(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0 || ns / 1000000000ull > 86400)
+    return bad(p, "auth-leeway", v, "expected a duration of at most 1 day, e.g. 0, 30s, 1m");
+  p->cfg->auth_leeway_s = ns / 1000000000ull;
+  return 0;
+}
+
+static int set_rate(parse_ctx *p, const char *name, const char *v, uint64_t *out) {
+  uint64_t b;
+  if (moqc_tool_parse_size(v, &b) != 0 || b > ((uint64_t)1 << 40))
+    return bad(p, name, v, "expected bytes, e.g. 512K, 32M, 0 = unlimited");
+  *out = b;
+  return 0;
+}
+
+static int set_max_ingress_rate(parse_ctx *p, const char *v) {
+  return set_rate(p, "max-ingress-rate", v, &p->cfg->session_limits.max_ingress_rate);
+}
+
+static int set_ingress_burst(parse_ctx *p, const char *v) {
+  return set_rate(p, "ingress-burst", v, &p->cfg->session_limits.ingress_burst);
+}
+
+SET_LIMIT(set_max_announce_prefixes, "max-announce-prefixes", max_announce_prefixes)
+
+static void auth2_defaults(relay_config *c) {
+  c->auth_leeway_s = RELAY_DEFAULT_LEEWAY_S;
+  c->session_limits.max_ingress_rate = RELAY_DEFAULT_INGRESS_RATE;
+  c->session_limits.max_announce_prefixes = RELAY_DEFAULT_ANNOUNCE_PREFIXES;
+}
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -261,6 +295,23 @@ static const relay_opt k_opts[] = {
      set_max_broadcasts},
     {"max-tracks", "N", "per session: tracks it may subscribe to at once [default 1024]",
      set_max_tracks},
+    /* auth leeway and quotas (auth2) */
+    {"auth-leeway", "DURATION",
+     "accept a token this long after its exp / before its nbf (clock skew), as moq-token "
+     "does; a session is closed at exp + leeway [default 60s]",
+     set_auth_leeway},
+    {"max-ingress-rate", "BYTES",
+     "per session: bytes per second it may send (token bucket; K/M/G); a session over it is "
+     "closed with BoundsExceeded; 0 = unlimited [default 32M]",
+     set_max_ingress_rate},
+    {"ingress-burst", "BYTES",
+     "per session: the bucket of --max-ingress-rate, bytes it may send at once [default: one "
+     "second of --max-ingress-rate]",
+     set_ingress_burst},
+    {"max-announce-prefixes", "N",
+     "per session: announce-prefix subscriptions (ANNOUNCE_PLEASE) at once; more are reset "
+     "with BoundsExceeded [default 64]",
+     set_max_announce_prefixes},
 };
 
 void relay_config_usage(FILE *out) {
@@ -302,6 +353,7 @@ static void defaults(relay_config *c) {
   c->log_level = MOQC_LOG_INFO;
   c->linger_ns = 5000000000ull;
   c->fetch_timeout_ms = 10000;
+  auth2_defaults(c);
 }
 
 #ifdef RELAY_HAVE_INIH

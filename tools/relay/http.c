@@ -478,6 +478,21 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
                  "# TYPE moqc_relay_quota_refused_total counter\n"
                  "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
               (unsigned long long)r->quota_refused_sessions);
+  /* The per-session caps, as the sessions counted them (live + closed). */
+  const struct {
+    const char *cause;
+    uint64_t n;
+  } causes[] = {
+      {"streams", st.refused_streams},
+      {"subscriptions", st.refused_subscriptions},
+      {"broadcasts", st.refused_announces},
+      {"tracks", st.refused_tracks},
+      {"announce_prefixes", st.refused_announce_prefixes},
+      {"ingress_rate", st.refused_ingress},
+  };
+  for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+    body_printf(r, "moqc_relay_quota_refused_total{cause=\"%s\"} %llu\n", causes[i].cause,
+                (unsigned long long)causes[i].n);
   body_printf(r, "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
                  "# TYPE moqc_relay_sessions_total counter\n");
   for (int v = 3; v <= 5; v++)

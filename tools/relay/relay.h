@@ -48,8 +48,15 @@ typedef struct relay_config {
   size_t n_auth_public;
   /* quotas (0 = the library default / unlimited, see docs/relay.md) */
   uint64_t max_sessions_per_root; /* live sessions per token root (tenant), with auth */
-  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks */
+  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks,
+                                         announce prefixes, ingress rate + burst */
+  /* auth2 block: leeway (see config.c "auth leeway and quotas") */
+  uint64_t auth_leeway_s; /* exp / nbf leeway in seconds [60, moq-token's] */
 } relay_config;
+
+#define RELAY_DEFAULT_LEEWAY_S 60
+#define RELAY_DEFAULT_INGRESS_RATE ((uint64_t)32 << 20) /* bytes/s per session */
+#define RELAY_DEFAULT_ANNOUNCE_PREFIXES 64
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
  * 1 if --help was printed (exit 0), or -1 with a one-line message in err. */
@@ -106,6 +113,7 @@ typedef struct relay {
   uv_signal_t sighup;     /* re-reads the auth keys */
   uint64_t auth_refused;
   uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
+  struct moqc_tenants *tenants;    /* live sessions per token root */
 
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
