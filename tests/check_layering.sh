@@ -20,6 +20,7 @@ declare -A allow=(
   [webtransport]="core webtransport"
   [http1]="core http1"
   [qmux]="core qmux"
+  [hang]="core model hang"
   [runtime]="core model session quic webtransport http1 qmux runtime"
 )
 # The layer each public header (include/moqc/) belongs to.
@@ -27,7 +28,7 @@ declare -A pub=(
   [buf.h]=core [clock.h]=core [error.h]=core [export.h]=core [path.h]=core [time.h]=core
   [transport.h]=core [model.h]=model [session.h]=session [quic.h]=quic
   [webtransport.h]=webtransport [http.h]=http1 [qmux.h]=qmux [runtime.h]=runtime [endpoint.h]=runtime
-  [log.h]=core [ordered.h]=model
+  [log.h]=core [ordered.h]=model [hang.h]=hang
 )
 # Documented exceptions, "file:included" (relative to ROOT). None today.
 exceptions=""
@@ -60,6 +61,10 @@ check_system() { # file layer header
       [ "$l" = webtransport ] || [ "$l" = bench ] || bad "$f: <$h> outside src/webtransport" ;;
     sys/socket.h | netinet/* | arpa/inet.h | netdb.h)
       [ "$l" = quic ] || [ "$l" = bench ] || bad "$f: socket header <$h> outside src/quic" ;;
+    jansson.h)
+      [ "$l" = hang ] || bad "$f: <$h> outside src/hang" ;;
+    libavformat/* | libavcodec/* | libavutil/*)
+      [ "$l" = tools ] || bad "$f: FFmpeg <$h> in libmoqc (only the tools may use it)" ;;
     uv.h)
       case $l in core | model | session | webtransport | qmux) bad "$f: libuv in the sans-IO layer $l" ;; esac ;;
   esac
