@@ -179,6 +179,7 @@ int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *
     par->sample_rate = (int)r->sample_rate;
     av_channel_layout_default(&par->ch_layout, (int)r->channels);
     if (id == AV_CODEC_ID_OPUS) par->initial_padding = 312;
+    par->frame_size = id == AV_CODEC_ID_OPUS ? 960 : 1024; /* 20 ms Opus, AAC-LC */
   }
   return 0;
 }

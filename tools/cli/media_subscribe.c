@@ -277,6 +277,7 @@ static int msub_start(cli *c) {
   if (!s) return -1;
   s->c = c;
   c->state = s;
+  av_log_set_level(AV_LOG_ERROR); /* our messages say what went wrong */
   uv_timer_init(&c->loop, &s->wait_timer);
   s->wait_timer.data = s;
   s->closing = 1;
