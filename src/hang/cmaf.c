@@ -150,6 +150,12 @@ static int parse_trun(const uint8_t *p, const box *b, const tfhd_info *t, moqc_h
   if (count == 0 || (per && (n - o) / per < count)) return -1;
   *total = 0;
   f->duration = t->def_duration;
+  if (per == 0) { /* every sample takes the defaults: no per-sample walk (count may be 2^32-1) */
+    *total = (uint64_t)count * t->def_size;
+    f->samples = count;
+    f->keyframe = ((has_first ? first_flags : t->def_flags) & SAMPLE_NON_SYNC) == 0;
+    return 0;
+  }
   for (uint32_t i = 0; i < count; i++) {
     uint32_t dur = t->def_duration, size = t->def_size, sflags = t->def_flags;
     if (flags & TRUN_DURATION) dur = rd32(q + o), o += 4;
