@@ -146,6 +146,11 @@ static int set_format(cli *c, const char *v, char *err, size_t cap) {
   c->format = v;
   return 0;
 }
+static int set_latency_log(cli *c, const char *v, char *err, size_t cap) {
+  (void)err, (void)cap;
+  c->latency_log = v;
+  return 0;
+}
 static int set_realtime(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
   c->realtime = true;
@@ -193,6 +198,10 @@ static const cli_opt k_opts[] = {
      "latest keyframe)",
      set_format},
     {"realtime", NULL, C_PUB, "--format fmp4: publish at the pace of the timestamps", set_realtime},
+    {"latency-log", "FILE", C_PUB | C_SUB,
+     "--format fmp4: append '<pts_us> <wall-clock ns>' per video frame as it is read from stdin "
+     "(publish) / received (subscribe), for bench/media_latency.sh",
+     set_latency_log},
     {"prefix", "PATH", C_ANN, "only broadcasts under this path [default all]", set_prefix},
     {"tls-disable-verify", NULL, C_ALL, "accept any server certificate (testing only)",
      set_disable_verify},
@@ -329,8 +338,8 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       return -1;
     }
   }
-  if (c->realtime && !(c->format && strcmp(c->format, "fmp4") == 0)) {
-    snprintf(err, cap, "--realtime needs --format fmp4");
+  if ((c->realtime || c->latency_log) && !(c->format && strcmp(c->format, "fmp4") == 0)) {
+    snprintf(err, cap, "--realtime and --latency-log need --format fmp4");
     return -1;
   }
   if (c->format && strcmp(c->format, "fmp4") == 0) {

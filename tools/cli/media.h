@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli.h"
 #include "moqc/hang.h"
@@ -30,6 +31,9 @@ int media_codec_string(const AVCodecParameters *par, char *out, size_t cap);
 int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *r,
                              moqc_hang_kind kind, char *why, size_t cap);
 #endif
+
+/* --latency-log: one line "<pts_us> <CLOCK_REALTIME ns>" (any thread; line-buffered). */
+void media_latency_log(FILE *f, uint64_t pts_us);
 
 extern const cli_cmd cli_cmd_publish_fmp4;
 extern const cli_cmd cli_cmd_subscribe_fmp4;

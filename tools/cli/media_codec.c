@@ -2,6 +2,16 @@
  * from and to FFmpeg codec parameters. */
 #include "media.h"
 
+#include <time.h>
+
+void media_latency_log(FILE *f, uint64_t pts_us) {
+  if (!f) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  fprintf(f, "%llu %lld\n", (unsigned long long)pts_us,
+          (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
 #ifdef MOQC_HAVE_FFMPEG
 #include <stdio.h>
 #include <string.h>

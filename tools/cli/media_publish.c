@@ -65,6 +65,7 @@ typedef struct mpub {
   int result;
   char msg[512];
   uint64_t frames;
+  FILE *latency; /* --latency-log */
   uv_timer_t timer;
   uint64_t drain_deadline;
   uint64_t unsubscribed_since;
@@ -192,6 +193,7 @@ static void demux_thread(void *arg) {
       }
     }
     first = false;
+    if (t->kind == MOQC_HANG_VIDEO) media_latency_log(s->latency, ts_us);
     rv = publish_packet(s, t, pkt, ts_us);
     av_packet_unref(pkt);
     if (rv != 0) break;
@@ -205,6 +207,7 @@ static void demux_thread(void *arg) {
 static void mpub_release(mpub *s) {
   if (--s->closing > 0) return;
   avformat_close_input(&s->fmt);
+  if (s->latency) fclose(s->latency);
   free(s);
 }
 static void mpub_closed(uv_handle_t *h) { mpub_release(h->data); }
@@ -420,6 +423,11 @@ static int mpub_start(cli *c) {
     cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
     return -1;
   }
+  if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
+    cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
+    return -1;
+  }
+  if (s->latency) setvbuf(s->latency, NULL, _IOLBF, 0);
   if (open_input(s) != 0) return -1;
   moqc_hang_catalog cat;
   moqc_hang_catalog_init(&cat);

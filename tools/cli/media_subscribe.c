@@ -52,6 +52,7 @@ struct msub {
   bool have_base;
   uint64_t base_us;
   uint64_t video_frames, frames;
+  FILE *latency; /* --latency-log */
   uv_timer_t wait_timer;
   int closing;
 };
@@ -82,6 +83,7 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     return true;
   }
   if (off == n) return true; /* a marker, not a sample */
+  if (t->kind == MOQC_HANG_VIDEO) media_latency_log(s->latency, ts);
   bool key = t->kind == MOQC_HANG_AUDIO || index == 0;
   if (t->kind == MOQC_HANG_VIDEO && !t->started) {
     if (!key) return true;
@@ -281,6 +283,11 @@ static int msub_start(cli *c) {
   uv_timer_init(&c->loop, &s->wait_timer);
   s->wait_timer.data = s;
   s->closing = 1;
+  if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
+    cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
+    return -1;
+  }
+  if (s->latency) setvbuf(s->latency, NULL, _IOLBF, 0);
   s->waiter = cli_waiter_new(c->origin, c->broadcast, on_broadcast, s);
   if (!s->waiter) {
     cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
@@ -296,7 +303,9 @@ static void msub_connected(cli *c) {
 
 static void msub_closed(uv_handle_t *h) {
   msub *s = h->data;
-  if (--s->closing == 0) free(s);
+  if (--s->closing > 0) return;
+  if (s->latency) fclose(s->latency);
+  free(s);
 }
 
 static void msub_stop(cli *c) {
