@@ -30,6 +30,9 @@ int media_codec_string(const AVCodecParameters *par, char *out, size_t cap);
 /* Codec parameters for muxing a rendition. 0, or -1 with why. */
 int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *r,
                              moqc_hang_kind kind, char *why, size_t cap);
+/* H.264/H.265 in band: the parameter sets (SPS/PPS[/VPS]) of an Annex B keyframe
+ * become par's extradata (Annex B; the mp4 muxer converts). 0, or -1 if none. */
+int media_inband_extradata(AVCodecParameters *par, const uint8_t *p, size_t n);
 #endif
 
 /* --latency-log: one line "<pts_us> <CLOCK_REALTIME ns>" (any thread; line-buffered). */

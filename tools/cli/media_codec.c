@@ -133,6 +133,42 @@ static int opus_head(AVCodecParameters *par, uint32_t rate, uint32_t channels) {
   return 0;
 }
 
+int media_inband_extradata(AVCodecParameters *par, const uint8_t *p, size_t n) {
+  uint8_t *ex = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+  size_t len = 0;
+  if (!ex) return -1;
+  for (size_t i = 0; i + 3 < n;) {
+    /* a start code 00 00 01 (or 00 00 00 01) */
+    if (!(p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1)) {
+      i++;
+      continue;
+    }
+    size_t start = i + 3, end = start;
+    while (end + 2 < n && !(p[end] == 0 && p[end + 1] == 0 && (p[end + 2] == 1 ||
+                                                               (end + 3 < n && p[end + 2] == 0 && p[end + 3] == 1))))
+      end++;
+    if (end + 2 >= n) end = n;
+    if (start < end) {
+      int type = par->codec_id == AV_CODEC_ID_HEVC ? (p[start] >> 1) & 0x3f : p[start] & 0x1f;
+      bool ps = par->codec_id == AV_CODEC_ID_HEVC ? (type >= 32 && type <= 34) : (type == 7 || type == 8);
+      if (ps) {
+        memcpy(ex + len, "\0\0\0\1", 4);
+        memcpy(ex + len + 4, p + start, end - start);
+        len += 4 + end - start;
+      }
+    }
+    i = end;
+  }
+  if (len == 0) {
+    av_free(ex);
+    return -1;
+  }
+  av_freep(&par->extradata);
+  par->extradata = ex;
+  par->extradata_size = (int)len;
+  return 0;
+}
+
 static int prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *r,
@@ -155,8 +191,9 @@ int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *
              r->container_kind ? r->container_kind : moqc_hang_container_str(r->container));
     return -1;
   }
-  bool needs = id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_AV1;
-  if (needs && !r->description_len) {
+  /* H.264/H.265 without a description: parameter sets in band (Annex B) before each
+   * keyframe; the caller takes them from the first keyframe (media_inband_extradata). */
+  if (id == AV_CODEC_ID_AV1 && !r->description_len) {
     snprintf(why, cap, "track '%s': %s without a description (in-band parameters) is not supported",
              r->name, c);
     return -1;

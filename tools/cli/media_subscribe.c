@@ -49,13 +49,20 @@ struct msub {
   bool have_video;
   AVFormatContext *out;
   bool header, trailer;
+  bool configured; /* the tracks are set up (the header may still wait: inband) */
+  bool inband;     /* a video track has its parameter sets in band */
   bool have_base;
   uint64_t base_us;
   uint64_t video_frames, frames;
   FILE *latency; /* --latency-log */
+  moqc_hang_catalog pending; /* audio-only so far: a video rendition may follow shortly */
+  bool has_pending;
   uv_timer_t wait_timer;
+  uv_timer_t settle_timer;
   int closing;
 };
+
+static int write_header(msub *s);
 
 static void finish_output(msub *s) {
   if (!s->out || !s->header || s->trailer) return;
@@ -87,9 +94,20 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
   bool key = t->kind == MOQC_HANG_AUDIO || index == 0;
   if (t->kind == MOQC_HANG_VIDEO && !t->started) {
     if (!key) return true;
+    if (!s->header) {
+      AVCodecParameters *par = t->st->codecpar;
+      if (!par->extradata_size && media_inband_extradata(par, p + off, n - off) != 0) {
+        cli_finish(s->c, 1, "track %s: no parameter sets in its first keyframe", t->name);
+        return false;
+      }
+      for (size_t i = 0; i < s->n; i++)
+        if (s->t[i].kind == MOQC_HANG_VIDEO && !s->t[i].st->codecpar->extradata_size) return true;
+      if (write_header(s) != 0) return false;
+    }
     if (!s->have_base) s->base_us = ts, s->have_base = true;
     t->started = true;
   }
+  if (!s->header) return true; /* waiting for another video track's parameter sets */
   if (!s->have_base) {
     if (s->have_video) return true; /* audio waits for the first video keyframe */
     s->base_us = ts;
@@ -138,6 +156,20 @@ static void on_end(void *ctx, int err, uint64_t code) {
   all_ended_check(t->s);
 }
 
+static int write_header(msub *s) {
+  AVDictionary *opts = NULL;
+  av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+  int rv = avformat_write_header(s->out, &opts);
+  av_dict_free(&opts);
+  if (rv < 0) {
+    cli_finish(s->c, 1, "cannot write the MP4 header: %s", av_err2str(rv));
+    return -1;
+  }
+  s->header = true;
+  avio_flush(s->out->pb);
+  return 0;
+}
+
 static int open_output(msub *s) {
   int rv = avformat_alloc_output_context2(&s->out, NULL, "mp4", NULL);
   if (rv < 0 || !s->out) return rv < 0 ? rv : AVERROR(ENOMEM);
@@ -182,16 +214,12 @@ static void setup(msub *s, const moqc_hang_catalog *cat) {
     cli_finish(c, 1, "broadcast '%s': some tracks cannot be written (see the warnings)", c->broadcast);
     return;
   }
-  AVDictionary *opts = NULL;
-  av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
-  rv = avformat_write_header(s->out, &opts);
-  av_dict_free(&opts);
-  if (rv < 0) {
-    cli_finish(c, 1, "cannot write the MP4 header: %s", av_err2str(rv));
-    return;
-  }
-  s->header = true;
-  avio_flush(s->out->pb);
+  s->inband = false;
+  for (size_t i = 0; i < s->n; i++)
+    if (!s->t[i].st->codecpar->extradata_size && s->t[i].kind == MOQC_HANG_VIDEO) s->inband = true;
+  /* Parameter sets in band: the header waits for the first keyframe (write_header). */
+  if (!s->inband && write_header(s) != 0) return;
+  s->configured = true;
   for (size_t i = 0; i < s->n; i++) {
     strack *t = &s->t[i];
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
@@ -208,6 +236,17 @@ static void setup(msub *s, const moqc_hang_catalog *cat) {
     moqc_log(MOQC_LOG_INFO, "subscribed to %s (%s)", t->name,
              avcodec_get_name(t->st->codecpar->codec_id));
   }
+}
+
+#define SETTLE_MS 2000
+
+static void on_settle(uv_timer_t *h) {
+  msub *s = h->data;
+  if (!s->has_pending || s->configured) return;
+  s->has_pending = false;
+  moqc_log(MOQC_LOG_INFO, "catalog unchanged for %d ms: %zu video, %zu audio track(s)", SETTLE_MS,
+           s->pending.n_video, s->pending.n_audio);
+  setup(s, &s->pending);
 }
 
 static void on_catalog(void *arg) {
@@ -231,10 +270,27 @@ static void on_catalog(void *arg) {
                    MOQC_HANG_CATALOG_TRACK, moqc_err_str(rv));
       return;
     }
-    if (s->header) {
-      moqc_log(MOQC_LOG_INFO, "catalog update ignored (the MP4 header is written)");
+    if (s->configured) {
+      moqc_log(MOQC_LOG_INFO, "catalog update ignored (the MP4's tracks are fixed)");
       continue;
     }
+    if (cat.n_video + cat.n_audio == 0) { /* e.g. a browser before its camera started */
+      moqc_log(MOQC_LOG_INFO, "catalog without renditions yet: waiting for an update");
+      continue;
+    }
+    if (cat.n_video == 0 || cat.n_audio == 0) {
+      /* Audio or video only: a browser adds its camera's or microphone's rendition
+       * a moment later. Wait SETTLE_MS for that update before the MP4's track list
+       * is fixed. */
+      moqc_hang_catalog_clear(&s->pending);
+      s->pending = cat;
+      moqc_hang_catalog_init(&cat);
+      if (!s->has_pending) uv_timer_start(&s->settle_timer, on_settle, SETTLE_MS, 0);
+      s->has_pending = true;
+      continue;
+    }
+    uv_timer_stop(&s->settle_timer);
+    s->has_pending = false;
     setup(s, &cat);
     if (s->c->finishing) break;
   }
@@ -281,8 +337,10 @@ static int msub_start(cli *c) {
   c->state = s;
   av_log_set_level(AV_LOG_ERROR); /* our messages say what went wrong */
   uv_timer_init(&c->loop, &s->wait_timer);
-  s->wait_timer.data = s;
-  s->closing = 1;
+  uv_timer_init(&c->loop, &s->settle_timer);
+  s->wait_timer.data = s->settle_timer.data = s;
+  moqc_hang_catalog_init(&s->pending);
+  s->closing = 2;
   if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
     cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
     return -1;
@@ -321,7 +379,9 @@ static void msub_stop(cli *c) {
     avio_closep(&s->out->pb);
     avformat_free_context(s->out);
   }
+  moqc_hang_catalog_clear(&s->pending);
   uv_close((uv_handle_t *)&s->wait_timer, msub_closed);
+  uv_close((uv_handle_t *)&s->settle_timer, msub_closed);
 }
 
 const cli_cmd cli_cmd_subscribe_fmp4 = {
