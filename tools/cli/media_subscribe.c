@@ -64,6 +64,12 @@ struct msub {
 
 static int write_header(msub *s);
 
+/* H.264/H.265 without a description: parameter sets in band, taken from the first keyframe. */
+static bool needs_inband(const AVCodecParameters *par) {
+  return (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) &&
+         par->extradata_size == 0;
+}
+
 static void finish_output(msub *s) {
   if (!s->out || !s->header || s->trailer) return;
   s->trailer = true;
@@ -96,12 +102,12 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     if (!key) return true;
     if (!s->header) {
       AVCodecParameters *par = t->st->codecpar;
-      if (!par->extradata_size && media_inband_extradata(par, p + off, n - off) != 0) {
+      if (needs_inband(par) && media_inband_extradata(par, p + off, n - off) != 0) {
         cli_finish(s->c, 1, "track %s: no parameter sets in its first keyframe", t->name);
         return false;
       }
       for (size_t i = 0; i < s->n; i++)
-        if (s->t[i].kind == MOQC_HANG_VIDEO && !s->t[i].st->codecpar->extradata_size) return true;
+        if (needs_inband(s->t[i].st->codecpar)) return true;
       if (write_header(s) != 0) return false;
     }
     if (!s->have_base) s->base_us = ts, s->have_base = true;
@@ -216,7 +222,7 @@ static void setup(msub *s, const moqc_hang_catalog *cat) {
   }
   s->inband = false;
   for (size_t i = 0; i < s->n; i++)
-    if (!s->t[i].st->codecpar->extradata_size && s->t[i].kind == MOQC_HANG_VIDEO) s->inband = true;
+    if (needs_inband(s->t[i].st->codecpar)) s->inband = true;
   /* Parameter sets in band: the header waits for the first keyframe (write_header). */
   if (!s->inband && write_header(s) != 0) return;
   s->configured = true;
