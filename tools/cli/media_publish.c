@@ -61,6 +61,7 @@ typedef struct mpub {
   bool thread_running;
   uv_async_t done;
   atomic_bool stop;
+  atomic_bool thread_done; /* demux_thread returned (set just before its wakeup) */
   /* written by the thread before uv_async_send */
   int result;
   char msg[512];
@@ -199,6 +200,7 @@ static void demux_thread(void *arg) {
     if (rv != 0) break;
   }
   av_packet_free(&pkt);
+  atomic_store(&s->thread_done, true);
   uv_async_send(&s->done);
 }
 
@@ -483,8 +485,15 @@ static void mpub_stop(cli *c) {
   s->phase = PH_DONE;
   atomic_store(&s->stop, true);
   if (s->thread_running) {
-    /* The thread may be blocked reading stdin: close it so the read ends. */
-    close(0);
+    /* The thread may be blocked reading stdin (a paused encoder), which nothing
+     * can interrupt portably: give it a moment to see `stop`, else end the
+     * process here (everything the thread touches stays valid until then). */
+    for (int i = 0; i < 50 && !atomic_load(&s->thread_done); i++) usleep(10000);
+    if (!atomic_load(&s->thread_done)) {
+      fflush(stdout);
+      fflush(stderr);
+      _exit(c->exit_code ? c->exit_code : 1);
+    }
     uv_thread_join(&s->thread);
     s->thread_running = false;
   }
