@@ -316,8 +316,10 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
     }
     route.hops[route.n_hops++] = sa->responder;
   }
+  route.cost = 1; /* an unpriced link; a moqc_origin_with_link_cost view sets its price */
   if (route_has(&route, s->self_id)) {
     s->stats.announces_dropped++; /* reflected: it passed through us */
+    rb_ended(s, path);              /* a restart whose route now swings through us */
     return MOQC_OK;
   }
   int rc = rb_announce(s, path, &route, m->status);

@@ -242,6 +242,7 @@ static void on_watch(void *arg) {
   moqc_announce a;
   int rv;
   while ((rv = moqc_origin_consumer_next(r->watch, &a)) == MOQC_OK) {
+    if (a.restart) continue; /* a new route, still announced */
     if (a.active) r->broadcasts++;
     else if (r->broadcasts) r->broadcasts--;
     moqc_log(MOQC_LOG_INFO, "broadcast %s '%s'", a.active ? "announced" : "ended", a.path);
