@@ -144,7 +144,9 @@ static bool has_jwt(const char *url) {
 }
 
 /* .internal/origins/<advertised> -> a URL: the path collapsed "//". */
-static void advertised_url(const char *adv, char *out, size_t cap) {
+static void advertised_url(const char *path, char *out, size_t cap) {
+  char adv[MOQC_PATH_MAX_LEN + 1];
+  if (moqc_path_strip_prefix(adv, sizeof adv, path, MESH_PREFIX) < 0) adv[0] = 0;
   const char *slash = strchr(adv, '/');
   if (slash && slash > adv && slash[-1] == ':')
     snprintf(out, cap, "%.*s//%s", (int)(slash - adv), adv, slash + 1);
