@@ -100,7 +100,7 @@ static void peer_key(const char *in, char *out, size_t cap) {
   char *hs = strstr(full, "://");
   char *path = hs ? strchr(hs + 3, '/') : NULL;
   for (char *p = full; *p && (!path || p < path); p++) *p = (char)tolower((unsigned char)*p);
-  snprintf(out, cap, "%s%s", full, path ? "" : "/");
+  if (snprintf(out, cap, "%s%s", full, path ? "" : "/") >= (int)cap) out[0] = 0; /* too long */
 }
 
 /* Remove ?cost=N (consumed locally). -1 on a bad value. */
@@ -289,7 +289,11 @@ static int want_peer(relay_cluster *cl, const char *spec, unsigned src, char *er
   if (strcmp(key, cl->self_key) == 0) return 0; /* never dial ourselves */
   if (cl->token[0] && !has_jwt(url)) {
     size_t n = strlen(url);
-    snprintf(url + n, sizeof url - n, "%cjwt=%s", strchr(url, '?') ? '&' : '?', cl->token);
+    if (snprintf(url + n, sizeof url - n, "%cjwt=%s", strchr(url, '?') ? '&' : '?', cl->token) >=
+        (int)(sizeof url - n)) {
+      snprintf(err, cap, "cluster peer URL + token too long");
+      return -1;
+    }
   }
   peer *p = peer_find(cl, key);
   if (p) {
@@ -459,9 +463,10 @@ static void api_tick(uv_timer_t *t) {
     char hostport[300];
     snprintf(hostport, sizeof hostport, "%.*s", (int)(slash ? (size_t)(slash - hp) : strlen(hp)),
              hp);
-    if (!strchr(hostport, ':') || hostport[0] == '[') snprintf(host, sizeof host, "%s", hostport);
-    if (moqc_tool_parse_hostport(hostport, host, sizeof host, &port) != 0)
-      snprintf(host, sizeof host, "%s", hostport);
+    if (moqc_tool_parse_hostport(hostport, host, sizeof host, &port) != 0) { /* no port */
+      port = 80;
+      if (snprintf(host, sizeof host, "%s", hostport) >= (int)sizeof host) return;
+    }
     snprintf(path, sizeof path, "%s", slash ? slash : "/");
     if (cl->r->cfg.cluster_node[0]) {
       size_t n = strlen(path);
