@@ -86,9 +86,10 @@ bool moqc_route_has(const moqc_route *r, uint64_t id) {
   return false;
 }
 
-static bool route_same(const moqc_route *a, const moqc_route *b) {
+/* Same cost and hops (from hop `from` on). */
+static bool route_same(const moqc_route *a, const moqc_route *b, size_t from) {
   if (a->n_hops != b->n_hops || a->cost != b->cost) return false;
-  for (size_t i = 0; i < a->n_hops && i < MOQC_ORIGIN_MAX_HOPS; i++)
+  for (size_t i = from; i < a->n_hops && i < MOQC_ORIGIN_MAX_HOPS; i++)
     if (a->hops[i] != b->hops[i]) return false;
   return true;
 }
@@ -181,10 +182,13 @@ static void entry_select(moqc_oentry *e) {
     e->active = best;
     if (e->front) moqc_front_takeover(e->front, best->bc);
   }
-  if (!route_same(&best->route, &e->route)) {
-    e->route = best->route;
-    core_emit(e->core, e->path, true, &e->route, true);
-  }
+  /* Only the original publisher changed (a publisher reconnecting into its
+   * lingering path, with a new id): the relays on the path are the same, so
+   * loop prevention has nothing to learn, and downstream would read a new
+   * first hop as new content. Say nothing; later announcements carry it. */
+  bool news = !route_same(&best->route, &e->route, 1);
+  e->route = best->route;
+  if (news) core_emit(e->core, e->path, true, &e->route, true);
 }
 
 /* Waker on the origin's clone of one source: finished or gone? */

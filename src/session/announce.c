@@ -75,8 +75,13 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   /* Loop prevention: never send a chain through the peer or back to us. */
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
   /* Split horizon: one origin for both directions (a relay) never offers the
-   * peer what this very session received from it (lite-03 has no hop ids). */
-  if (s->pub && s->pub == s->sub && rb_has(s, a->path)) filtered = true;
+   * peer what this very session received from it, when hop ids cannot tell
+   * (lite-03, or a peer without an origin id). With them, the served route
+   * decides: the origin may serve another route to what the peer also
+   * announced (a cluster mesh), and that one is offered. */
+  bool peer_known = moqc_lite_has_hop_ids(v) && (pa->exclude_hop != 0 || s->peer_id != 0);
+  if (!peer_known && s->pub && s->pub == s->sub && rb_has(s, a->path)) filtered = true;
+  if (peer_known && route_has(a->route, s->peer_id)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {

@@ -7,6 +7,8 @@
 # - SIGKILL of B (C's middle hop): C fails over to its direct route to A
 #   within the idle timeout (well inside --cluster-linger) and its subscribers
 #   carry on without a new SUBSCRIBE; B restarts, rejoins, and C moves back.
+# (C's routes: via B [P,A,B] cost 0, via D [P,A,D] cost 1 -- D dialed C, an
+# unpriced link --, direct [P,A] cost 10: cost ranks first, as in moq-relay.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 it_init
@@ -49,13 +51,15 @@ kill -KILL "$(it_pid B)"
 killed=$(date +%s%N)
 for i in $(seq 21 40); do echo "line $i" >&7; sleep 0.2; done &
 feeder=$!
-# C notices after its 2 s idle timeout and serves the direct route at once
+# C notices after its 2 s idle timeout and serves its next best route at once:
+# through D (D dialed C: an unpriced link, cost 1) rather than directly from A
+# (cost 10)
 i=0
-until cl_nodes C | grep -q '"path":"m/b","route":{"hops":\["[0-9]*","11"\],"hop_count":2,"cost":10}'; do
-  i=$((i + 1)); [ "$i" -gt 100 ] && it_fail "C did not fail over to A: $(cl_nodes C)"; sleep 0.1
+until cl_nodes C | grep -q '"path":"m/b","route":{"hops":\["[0-9]*","11","14"\],"hop_count":3,"cost":1}'; do
+  i=$((i + 1)); [ "$i" -gt 100 ] && it_fail "C did not fail over through D: $(cl_nodes C)"; sleep 0.1
 done
 ms=$((($(date +%s%N) - killed) / 1000000))
-it_log "C re-routed through A ${ms} ms after B was killed (linger 5 s)"
+it_log "C re-routed through D ${ms} ms after B was killed (linger 5 s)"
 [ "$ms" -lt 5000 ] || it_fail "re-route took longer than the linger"
 wait "$feeder"
 for s in c1 c2 d1 d2; do
