@@ -80,8 +80,13 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   /* Loop prevention: never send a chain through the peer or back to us. */
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
   /* Split horizon: one origin for both directions (a relay) never offers the
-   * peer what this very session received from it (lite-03 has no hop ids). */
-  if (s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
+   * peer what this very session received from it, when hop ids cannot tell
+   * (lite-03, or a peer without an origin id). With them, the served route
+   * decides: the origin may serve another route to what the peer also
+   * announced (a cluster mesh), and that one is offered. */
+  bool peer_known = moqc_lite_has_hop_ids(v) && (pa->exclude_hop != 0 || s->peer_id != 0);
+  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
+  if (peer_known && route_has(a->route, s->peer_id)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {
@@ -337,8 +342,10 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
     }
     route.hops[route.n_hops++] = sa->responder;
   }
+  route.cost = 1; /* an unpriced link; a moqc_origin_with_link_cost view sets its price */
   if (route_has(&route, s->self_id)) {
     s->stats.announces_dropped++; /* reflected: it passed through us */
+    rb_ended(s, path);              /* a restart whose route now swings through us */
     return MOQC_OK;
   }
   int rc = rb_announce(s, path, &route, m->status);

@@ -73,6 +73,11 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     if (route->n_hops && old->route.n_hops && route->hops[0] != 0 &&
         route->hops[0] == old->route.hops[0]) {
       old->route = *route;
+      /* Tell the origin: the same source, a new route (it may re-select). */
+      moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(old->bp);
+      if (!bc) return MOQC_ERR_NOMEM;
+      if (s->sub.origin) (void)moqc_origin_publish(s->sub.origin, path, bc, route);
+      moqc_broadcast_consumer_del(bc);
       return MOQC_OK;
     }
     rb_ended(s, path);

@@ -237,6 +237,64 @@ static void auth2_defaults(relay_config *c) {
   c->session_limits.max_announce_prefixes = RELAY_DEFAULT_ANNOUNCE_PREFIXES;
 }
 
+/* ---- cluster (docs/cluster.md) ---- */
+
+static int set_cluster_connect(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  const char *s = v;
+  if (!*v) return bad(p, "cluster-connect", v, "empty");
+  for (;;) { /* comma-separated, or repeat the flag */
+    size_t n = strcspn(s, ",");
+    if (n == 0) return bad(p, "cluster-connect", v, "empty URL");
+    if (c->n_cluster_connect >= RELAY_MAX_PEERS || n >= sizeof c->cluster_connect[0])
+      return bad(p, "cluster-connect", v, "at most 32 peers of at most 1023 bytes");
+    snprintf(c->cluster_connect[c->n_cluster_connect++], sizeof c->cluster_connect[0], "%.*s",
+             (int)n, s);
+    if (!s[n]) return 0;
+    s += n + 1;
+  }
+}
+
+static int set_cluster_connect_api(parse_ctx *p, const char *v) {
+  if (strncmp(v, "https://", 8) == 0)
+    return bad(p, "cluster-connect-api", v, "https is not supported yet: http:// URL or a file");
+  return copy_str(p, "cluster-connect-api", p->cfg->cluster_connect_api,
+                  sizeof p->cfg->cluster_connect_api, v);
+}
+
+static int set_cluster_node(parse_ctx *p, const char *v) {
+  if (strstr(v, "jwt=")) return bad(p, "cluster-node", v, "never put a token in the node URL");
+  return copy_str(p, "cluster-node", p->cfg->cluster_node, sizeof p->cfg->cluster_node, v);
+}
+
+static int set_cluster_mesh(parse_ctx *p, const char *v) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) p->cfg->cluster_mesh = true;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) p->cfg->cluster_mesh = false;
+  else return bad(p, "cluster-mesh", v, "expected true or false (the URL is --cluster-node)");
+  return 0;
+}
+
+static int set_cluster_token(parse_ctx *p, const char *v) {
+  return copy_str(p, "cluster-token", p->cfg->cluster_token, sizeof p->cfg->cluster_token, v);
+}
+
+static int set_cluster_id(parse_ctx *p, const char *v) {
+  uint64_t id;
+  if (moqc_tool_parse_u64(v, &id) != 0 || id == 0 || id >= MOQC_ORIGIN_ID_MAX)
+    return bad(p, "cluster-id", v, "expected a non-zero id below 2^53");
+  p->cfg->cluster_id = id;
+  return 0;
+}
+
+static int set_cluster_linger(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0)
+    return bad(p, "cluster-linger", v, "expected a duration, e.g. 500ms, 5s, 0");
+  p->cfg->cluster_linger_ns = ns;
+  p->cfg->cluster_linger_set = true;
+  return 0;
+}
+
 typedef struct relay_opt {
   const char *name;
   const char *arg; /* NULL: no value */
@@ -312,6 +370,26 @@ static const relay_opt k_opts[] = {
      "per session: announce-prefix subscriptions (ANNOUNCE_PLEASE) at once; more are reset "
      "with BoundsExceeded [default 64]",
      set_max_announce_prefixes},
+    {"cluster-connect", "URL",
+     "dial this cluster peer (repeatable or comma-separated; ?jwt=TOKEN and ?cost=N inline)",
+     set_cluster_connect},
+    {"cluster-connect-api", "URL|FILE",
+     "dial the peers listed (a JSON array of URLs) by this http:// URL (every 30 s) or file "
+     "(when it changes)",
+     set_cluster_connect_api},
+    {"cluster-node", "URL", "this relay's own URL, advertised with --cluster-mesh",
+     set_cluster_node},
+    {"cluster-mesh", NULL,
+     "gossip: register --cluster-node under .internal/origins and dial the nodes seen there "
+     "(=false to turn off)",
+     set_cluster_mesh},
+    {"cluster-token", "FILE", "JWT presented on cluster dials whose URL has no ?jwt=",
+     set_cluster_token},
+    {"cluster-id", "N", "this relay's origin (hop) id, 1 .. 2^53-1 [default random per start]",
+     set_cluster_id},
+    {"cluster-linger", "DURATION",
+     "keep a broadcast that lost its last route this long (overrides --linger) [default 5s]",
+     set_cluster_linger},
 };
 
 void relay_config_usage(FILE *out) {
@@ -432,6 +510,8 @@ static const relay_opt *next_flag(parse_ctx *p, int argc, char **argv, int *i, c
   }
   if (eq) {
     *value = eq + 1;
+  } else if (!o->arg) { /* a boolean flag: --cluster-mesh */
+    *value = "true";
   } else if (*i + 1 < argc) {
     *value = argv[++*i];
   } else {

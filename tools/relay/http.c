@@ -533,6 +533,7 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   if (r->errors_other)
     body_printf(r, "moqc_relay_session_errors_total{code=\"other\",name=\"other\"} %llu\n",
                 (unsigned long long)r->errors_other);
+  relay_cluster_metrics(r, &r->body);
   reply(r, resp, 200, "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -558,6 +559,11 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
     reply_text(r, resp, 200, "ok\n");
   } else if (strcmp(p, "/metrics") == 0) {
     serve_metrics(r, resp);
+  } else if (strcmp(p, "/nodes") == 0) { /* cluster topology (cluster.c) */
+    r->body.len = 0;
+    body_add(&r->body, "", 0);
+    relay_cluster_nodes(r, &r->body);
+    reply(r, resp, 200, "application/json");
   } else if (strcmp(p, "/announced") == 0 || strncmp(p, "/announced/", 11) == 0) {
     serve_announced(r, p[10] ? p + 11 : "", req->query, resp);
   } else if (strncmp(p, "/fetch/", 7) == 0) {

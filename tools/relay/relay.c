@@ -249,6 +249,7 @@ static void on_watch(void *arg) {
   moqc_announce a;
   int rv;
   while ((rv = moqc_origin_consumer_next(r->watch, &a)) == MOQC_OK) {
+    if (a.restart) continue; /* a new route, still announced */
     if (a.active) r->broadcasts++;
     else if (r->broadcasts) r->broadcasts--;
     moqc_log(MOQC_LOG_INFO, "broadcast %s '%s'", a.active ? "announced" : "ended", a.path);
@@ -308,7 +309,9 @@ int relay_start(relay *r, char *err, size_t cap) {
     snprintf(err, cap, "out of memory");
     return -1;
   }
-  moqc_origin_config oc = {.id = 0, .linger_ns = c->linger_ns};
+  moqc_origin_config oc = {.id = c->cluster_id,
+                           .linger_ns = c->cluster_linger_set ? c->cluster_linger_ns
+                                                              : c->linger_ns};
   r->origin = moqc_origin_new(moqc_uv_env(r->uv), &oc);
   r->watch = r->origin ? moqc_origin_consume(r->origin, "") : NULL;
   if (!r->watch) {
@@ -344,6 +347,7 @@ int relay_start(relay *r, char *err, size_t cap) {
   moqc_tool_format_hostport(r->udp_addr, sizeof r->udp_addr, c->bind_host,
                             moqc_server_port(r->server));
   if (relay_http_start(r, err, cap) != 0) return -1;
+  if (relay_cluster_start(r, err, cap) != 0) return -1;
   uv_signal_init(r->loop, &r->sigint);
   uv_signal_init(r->loop, &r->sigterm);
   r->sigint.data = r->sigterm.data = r;
@@ -358,6 +362,7 @@ int relay_start(relay *r, char *err, size_t cap) {
 static void teardown(relay *r) {
   if (r->torn_down) return;
   r->torn_down = true;
+  relay_cluster_stop(r);
   relay_http_stop(r);
   relay_auth_stop(r);
   moqc_server_del(r->server); /* deletes any session left (no on_closed) */
@@ -400,6 +405,7 @@ static void on_drain(uv_timer_t *t) {
 void relay_stop(relay *r) {
   if (r->stopping) return;
   r->stopping = true;
+  relay_cluster_stop(r); /* close the peer sessions we dialed */
   if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
   r->drain_deadline = uv_now(r->loop) + DRAIN_MS;
   uv_timer_start(&r->drain, on_drain, 20, 20);

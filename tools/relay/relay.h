@@ -5,6 +5,8 @@
  *   http.c     the TCP HTTP endpoints (/certificate.sha256, /announced,
  *              /fetch, /health, /metrics)
  *   main.c     start-up and the event loop
+ *   cluster.c  clustering: peer dials, gossip, connect-api, /nodes, cluster
+ *              metrics (docs/cluster.md)
  */
 #ifndef MOQC_TOOLS_RELAY_H
 #define MOQC_TOOLS_RELAY_H
@@ -23,6 +25,7 @@
 #define RELAY_MAX_VERSIONS 8
 #define RELAY_HOST_MAX 256
 #define RELAY_MAX_PUBLIC 16
+#define RELAY_MAX_PEERS 32
 
 typedef struct relay_config {
   char bind_host[RELAY_HOST_MAX];
@@ -52,6 +55,16 @@ typedef struct relay_config {
                                          announce prefixes, ingress rate + burst */
   /* auth2 block: leeway (see config.c "auth leeway and quotas") */
   uint64_t auth_leeway_s; /* exp / nbf leeway in seconds [60, moq-token's] */
+  /* cluster (cluster.c, docs/cluster.md): moq-relay's [cluster] keys */
+  char cluster_connect[RELAY_MAX_PEERS][1024]; /* --cluster-connect URL (repeatable) */
+  size_t n_cluster_connect;
+  char cluster_connect_api[1024]; /* --cluster-connect-api URL|FILE */
+  char cluster_node[1024];        /* --cluster-node URL: this relay's own */
+  bool cluster_mesh;              /* --cluster-mesh: gossip */
+  char cluster_token[1024];       /* --cluster-token FILE: JWT for outbound dials */
+  uint64_t cluster_id;            /* --cluster-id N: the origin (hop) id, 0 = random */
+  uint64_t cluster_linger_ns;     /* --cluster-linger DURATION (overrides --linger) */
+  bool cluster_linger_set;
 } relay_config;
 
 #define RELAY_DEFAULT_LEEWAY_S 60
@@ -69,6 +82,7 @@ typedef struct relay_errcount {
 } relay_errcount;
 
 typedef struct relay_sess relay_sess;
+typedef struct relay_cluster relay_cluster;
 typedef struct relay_warm relay_warm;
 typedef struct relay_fetch relay_fetch;
 
@@ -115,6 +129,8 @@ typedef struct relay {
   uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
   struct moqc_tenants *tenants;    /* live sessions per token root */
 
+  relay_cluster *cluster; /* NULL: standalone */
+
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
   uint64_t drain_deadline;
@@ -142,6 +158,13 @@ int relay_cert_from_dir(relay *r, char *err, size_t err_cap);
  * none is configured), SIGHUP reloads them; relay_auth_stop frees them. */
 int relay_auth_start(relay *r, char *err, size_t err_cap);
 void relay_auth_stop(relay *r);
+
+/* cluster.c: start dialing / registering (nothing without cluster flags);
+ * stop closes every peer session. Metrics and /nodes append to b. */
+int relay_cluster_start(relay *r, char *err, size_t err_cap);
+void relay_cluster_stop(relay *r);
+void relay_cluster_metrics(relay *r, relay_body *b);
+void relay_cluster_nodes(relay *r, relay_body *b);
 
 /* http.c */
 int relay_http_start(relay *r, char *err, size_t err_cap);
