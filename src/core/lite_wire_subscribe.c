@@ -8,8 +8,8 @@ static void subscribe_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_subscribe *m = mp;
   (void)version;
   lw_varint(w, m->id);
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
   lw_u8(w, m->priority);
   lw_u8(w, m->ordered ? 1 : 0);
   lw_varint(w, m->max_latency);
@@ -19,7 +19,7 @@ static void subscribe_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_subscribe_encode(uint8_t *p, size_t cap, int version,
                                    const struct moqc_lite_subscribe *m) {
-  return lw_encode(p, cap, version, m, subscribe_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, subscribe_body, LW_FRAMED, 0);
 }
 
 /* priority u8, ordered u8, max latency, start opt, end opt: shared by
@@ -30,8 +30,8 @@ static int read_prefs(moqc_reader *r, uint8_t *prio, bool *ordered, uint64_t *la
   int rc = moqc_read_u8(r, prio);
   if (!rc) rc = moqc_read_u8(r, &o);
   if (!rc) rc = moqc_read_varint(r, lat);
-  if (!rc) rc = lr_opt_group(r, start);
-  if (!rc) rc = lr_opt_group(r, end);
+  if (!rc) rc = moqc__lr_opt_group(r, start);
+  if (!rc) rc = moqc__lr_opt_group(r, end);
   if (!rc) *ordered = o != 0;
   return rc;
 }
@@ -49,8 +49,8 @@ static int subscribe_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe *m = mp;
   (void)version;
   int rc = moqc_read_varint(r, &m->id);
-  if (!rc) rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  if (!rc) rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   if (!rc) {
     rc = read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group,
                     &m->end_group);
@@ -61,7 +61,7 @@ static int subscribe_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_subscribe_decode(struct moqc_lite_subscribe *m, int version, const uint8_t *p,
                                    size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, subscribe_read);
+  return moqc__lr_decode_msg(m, version, p, len, subscribe_read);
 }
 
 /* ---- SUBSCRIBE_UPDATE ------------------------------------------------------------ */
@@ -74,7 +74,7 @@ static void update_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_subscribe_update_encode(uint8_t *p, size_t cap, int version,
                                           const struct moqc_lite_subscribe_update *m) {
-  return lw_encode(p, cap, version, m, update_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, update_body, LW_FRAMED, 0);
 }
 
 static int update_read(moqc_reader *r, int version, void *mp) {
@@ -87,7 +87,7 @@ static int update_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_subscribe_update_decode(struct moqc_lite_subscribe_update *m, int version,
                                           const uint8_t *p, size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, update_read);
+  return moqc__lr_decode_msg(m, version, p, len, update_read);
 }
 
 /* ---- subscribe responses ------------------------------------------------------------ */
@@ -137,7 +137,7 @@ ssize_t moqc_lite_subscribe_resp_encode(uint8_t *p, size_t cap, int version,
   if (!m || !moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
   int type = resp_wire_type(version, m->kind);
   if (type < 0) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, resp_body, LW_TYPED | LW_FRAMED, (uint64_t)type);
+  return moqc__lw_encode(p, cap, version, m, resp_body, LW_TYPED | LW_FRAMED, (uint64_t)type);
 }
 
 static int resp_read(moqc_reader *r, int version, void *mp) {
@@ -168,7 +168,7 @@ ssize_t moqc_lite_subscribe_resp_decode(struct moqc_lite_subscribe_resp *m, int 
   if (k < 0) return k;
   m->kind = resp_kind(version, type);
   if (m->kind < 0) return MOQC_ERR_DECODE;
-  ssize_t n = lr_decode_msg(m, version, p + k, len - (size_t)k, resp_read);
+  ssize_t n = moqc__lr_decode_msg(m, version, p + k, len - (size_t)k, resp_read);
   return n < 0 ? n : k + n;
 }
 
@@ -177,28 +177,28 @@ ssize_t moqc_lite_subscribe_resp_decode(struct moqc_lite_subscribe_resp *m, int 
 static void track_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_track *m = mp;
   (void)version;
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
 }
 
 ssize_t moqc_lite_track_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_track *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, track_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, track_body, LW_FRAMED, 0);
 }
 
 static int track_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_track *m = mp;
   (void)version;
-  int rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  int rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   return rc;
 }
 
 ssize_t moqc_lite_track_decode(struct moqc_lite_track *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, track_read);
+  return moqc__lr_decode_msg(m, version, p, len, track_read);
 }
 
 static void track_info_body(lw *w, int version, const void *mp) {
@@ -214,7 +214,7 @@ static void track_info_body(lw *w, int version, const void *mp) {
 ssize_t moqc_lite_track_info_encode(uint8_t *p, size_t cap, int version,
                                     const struct moqc_lite_track_info *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, track_info_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, track_info_body, LW_FRAMED, 0);
 }
 
 static int track_info_read(moqc_reader *r, int version, void *mp) {
@@ -233,7 +233,7 @@ static int track_info_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
                                     const uint8_t *p, size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, track_info_read);
+  return moqc__lr_decode_msg(m, version, p, len, track_info_read);
 }
 
 /* ---- FETCH ----------------------------------------------------------------------- */
@@ -241,22 +241,22 @@ ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
 static void fetch_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_fetch *m = mp;
   (void)version;
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
   lw_u8(w, m->priority);
   lw_varint(w, m->group);
 }
 
 ssize_t moqc_lite_fetch_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_fetch *m) {
-  return lw_encode(p, cap, version, m, fetch_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, fetch_body, LW_FRAMED, 0);
 }
 
 static int fetch_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_fetch *m = mp;
   (void)version;
-  int rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  int rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   if (!rc) rc = moqc_read_u8(r, &m->priority);
   if (!rc) rc = moqc_read_varint(r, &m->group);
   return rc;
@@ -265,5 +265,5 @@ static int fetch_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_fetch_decode(struct moqc_lite_fetch *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, fetch_read);
+  return moqc__lr_decode_msg(m, version, p, len, fetch_read);
 }

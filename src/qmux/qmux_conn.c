@@ -320,7 +320,7 @@ static void emit(moqc_qmux *q, qstream *s) {
   q->unsent -= n;
   s->send_off += n;
   q->sent_data += n;
-  s->served = ++q->serve_tick;
+  s->served = ++q->moqc__serve_tick;
   if (fin) {
     s->send_done = true;
     s->fin_queued = false;

@@ -68,7 +68,7 @@ struct moqc_qmux {
   uint64_t sent_data, send_max_data;
   uint64_t recv_data, recv_consumed, recv_max_data;
   size_t unsent; /* over all streams */
-  uint64_t serve_tick;
+  uint64_t moqc__serve_tick;
 };
 
 #endif

@@ -70,7 +70,7 @@ struct sobj {
 
 /* A request to open a stream that waits for stream credit if needed. */
 struct opener {
-  slist link;
+  moqc_link link;
   bool bidi;
   void (*opened)(opener *op, int64_t id);
   void (*failed)(opener *op, int err);

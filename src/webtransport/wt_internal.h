@@ -34,8 +34,8 @@
 #define WT_CLOSE_LINGER_MAX_NS 2000000000ULL
 
 /* ---- allocation (all through moqc_get_mem()) --------------------------------- */
-void *wt_alloc(size_t n);    /* zeroed */
-void wt_free(void *p);
+void *moqc__wt_alloc(size_t n);    /* zeroed */
+void moqc__wt_free(void *p);
 
 /* ---- per-stream state ---------------------------------------------------------- */
 
@@ -92,7 +92,7 @@ typedef struct wt_stream {
 
 /* Peer-initiated streams (and our CONNECT stream) are kept by stream id in a
  * core/imap.h map (wt_conn.streams). This frees every stream and the table. */
-void wt_streams_free(moqc_imap *m);
+void moqc__wt_streams_free(moqc_imap *m);
 
 /* ---- the connection / session ---------------------------------------------------- */
 
@@ -159,62 +159,62 @@ typedef struct wt_conn {
 /* lifecycle / helpers (wt_conn.c) */
 /* The only way c->state changes; asserts the transition is legal. */
 void moqc__wt_set_state(wt_conn *c, wt_state to);
-void wt_conn_free(wt_conn *c);
+void moqc__wt_conn_free(wt_conn *c);
 /* May user callbacks run (session open, not released / notified)? */
-bool wt_notify_ok(const wt_conn *c);
+bool moqc__wt_notify_ok(const wt_conn *c);
 /* The handler we install on the h3 connection (wt_events.c). */
-extern const moqc_transport_handler wt_h3_handler;
-void wt_enter(wt_conn *c);
-void wt_leave(wt_conn *c);
-bool wt_dead(const wt_conn *c); /* stop processing: freed soon or closed */
+extern const moqc_transport_handler moqc__wt_h3_handler;
+void moqc__wt_enter(wt_conn *c);
+void moqc__wt_leave(wt_conn *c);
+bool moqc__wt_dead(const wt_conn *c); /* stop processing: freed soon or closed */
 /* Connection error: close h3 with an HTTP/3 code; report to the user. */
-void wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what);
+void moqc__wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what);
 /* Stream error on a peer stream: reset + stop_sending with h3_code; the
  * stream's further data is discarded. */
-void wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code);
+void moqc__wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code);
 /* The session ended (peer capsule/FIN, h3 closed, local error). Notifies
  * the user once (or the setup callback), then closes h3 if needed. */
-void wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_peer);
+void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_peer);
 /* Setup failed before any session existed. */
-void wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code);
+void moqc__wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code);
 /* Close h3 now (once). */
-void wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason);
-void wt_stop_timer(wt_conn *c);
-int wt_start_timer(wt_conn *c, uint64_t delay_ns);
+void moqc__wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason);
+void moqc__wt_stop_timer(wt_conn *c);
+int moqc__wt_start_timer(wt_conn *c, uint64_t delay_ns);
 /* Session is established: hand it out and deliver buffered streams. */
-void wt_established(wt_conn *c);
+void moqc__wt_established(wt_conn *c);
 /* Deliver WebTransport stream bytes to the user. */
-void wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 /* Allocate + register a stream entry. */
-wt_stream *wt_stream_new(wt_conn *c, int64_t id, wt_kind kind);
-void wt_stream_free(wt_stream *s);
-wt_frd *wt_frd_new(void);
+wt_stream *moqc__wt_stream_new(wt_conn *c, int64_t id, wt_kind kind);
+void moqc__wt_stream_free(wt_stream *s);
+wt_frd *moqc__wt_frd_new(void);
 
 /* Bytes for a peer stream (any kind). */
-void wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 /* (Re)try opening our control stream. */
-void wt_open_control(wt_conn *c);
+void moqc__wt_open_control(wt_conn *c);
 /* The user released the session transport. */
-void wt_user_release(wt_conn *c);
+void moqc__wt_user_release(wt_conn *c);
 
 /* frame readers (wt_frames.c); return false when processing must stop */
-bool wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+bool moqc__wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 
 /* requests (wt_request.c) */
-void wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
-void wt_server_try_pending(wt_conn *c);
-void wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
-void wt_client_try_connect(wt_conn *c);
-void wt_on_settings(wt_conn *c);
+void moqc__wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
+void moqc__wt_server_try_pending(wt_conn *c);
+void moqc__wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
+void moqc__wt_client_try_connect(wt_conn *c);
+void moqc__wt_on_settings(wt_conn *c);
 /* Peer FIN on a request stream (after its last frame). */
-void wt_request_fin(wt_conn *c, wt_stream *s);
+void moqc__wt_request_fin(wt_conn *c, wt_stream *s);
 /* The CONNECT stream is gone (FIN, reset, stop-sending, closed). */
-void wt_connect_gone(wt_conn *c, uint64_t code);
-bool wt_proto_ok(const char *p);
-int wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_connect_gone(wt_conn *c, uint64_t code);
+bool moqc__wt_proto_ok(const char *p);
+int moqc__wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin);
 
 /* session ops (wt_session.c) */
-extern const moqc_transport_ops wt_session_ops;
-int wt_session_prepare(wt_conn *c); /* prefixes; MOQC_OK / NOMEM */
+extern const moqc_transport_ops moqc__wt_session_ops;
+int moqc__wt_session_prepare(wt_conn *c); /* prefixes; MOQC_OK / NOMEM */
 
 #endif

@@ -1,5 +1,5 @@
 /* Session tests: the publisher's batched group-stream writes (serve.c
- * go_pump): headers and small payload chunks are copied into one staging
+ * moqc__go_pump): headers and small payload chunks are copied into one staging
  * buffer per write, large chunks go out as the model's slices, the FIN rides
  * on the last write. Frames of every size class, more than a staging buffer
  * and more slices than one write holds, chunked frames and frames that arrive
