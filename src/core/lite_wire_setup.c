@@ -20,13 +20,14 @@ static void setup_body(lw *w, int version, const void *mp) {
     lw_fail(w, MOQC_ERR_INVAL);
     return;
   }
-  uint64_t count = (m->probe != MOQC_LITE_PROBE_NONE) + m->has_path +
-                   (m->role != MOQC_LITE_ROLE_BOTH) + m->has_cost + (m->origin != 0);
+  uint64_t count = (uint64_t)(m->probe != MOQC_LITE_PROBE_NONE) + (uint64_t)m->has_path +
+                   (uint64_t)(m->role != MOQC_LITE_ROLE_BOTH) + (uint64_t)m->has_cost +
+                   (uint64_t)(m->origin != 0);
   lw_varint(w, count);
   if (m->probe != MOQC_LITE_PROBE_NONE) param_varint(w, MOQC_LITE_PARAM_PROBE, m->probe);
   if (m->has_path) {
     lw_varint(w, MOQC_LITE_PARAM_PATH);
-    lw_string(w, m->path, MOQC_LITE_MSG_MAX);
+    moqc__lw_string(w, m->path, MOQC_LITE_MSG_MAX);
   }
   if (m->role != MOQC_LITE_ROLE_BOTH) param_varint(w, MOQC_LITE_PARAM_ROLE, m->role);
   if (m->has_cost) param_varint(w, MOQC_LITE_PARAM_COST, m->cost);
@@ -36,7 +37,7 @@ static void setup_body(lw *w, int version, const void *mp) {
 ssize_t moqc_lite_setup_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_setup *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, setup_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, setup_body, LW_FRAMED, 0);
 }
 
 /* A varint-valued parameter: the value must be exactly one varint. */
@@ -100,7 +101,7 @@ static int setup_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_setup_decode(struct moqc_lite_setup *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, setup_read);
+  return moqc__lr_decode_msg(m, version, p, len, setup_read);
 }
 
 /* ---- PROBE ------------------------------------------------------------------- */
@@ -113,7 +114,7 @@ static void probe_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_probe_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_probe *m) {
-  return lw_encode(p, cap, version, m, probe_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, probe_body, LW_FRAMED, 0);
 }
 
 static int probe_read(moqc_reader *r, int version, void *mp) {
@@ -127,7 +128,7 @@ static int probe_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_probe_decode(struct moqc_lite_probe *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, probe_read);
+  return moqc__lr_decode_msg(m, version, p, len, probe_read);
 }
 
 /* ---- GOAWAY (lite-04+) ------------------------------------------------------- */
@@ -135,23 +136,23 @@ ssize_t moqc_lite_probe_decode(struct moqc_lite_probe *m, int version, const uin
 static void goaway_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_goaway *m = mp;
   (void)version;
-  lw_string(w, m->uri, MOQC_LITE_MSG_MAX);
+  moqc__lw_string(w, m->uri, MOQC_LITE_MSG_MAX);
 }
 
 ssize_t moqc_lite_goaway_encode(uint8_t *p, size_t cap, int version,
                                 const struct moqc_lite_goaway *m) {
   if (!moqc_lite_has_goaway(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, goaway_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, goaway_body, LW_FRAMED, 0);
 }
 
 static int goaway_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_goaway *m = mp;
   (void)version;
-  return lr_string(r, MOQC_LITE_MSG_MAX, &m->uri);
+  return moqc__lr_string(r, MOQC_LITE_MSG_MAX, &m->uri);
 }
 
 ssize_t moqc_lite_goaway_decode(struct moqc_lite_goaway *m, int version, const uint8_t *p,
                                 size_t len) {
   if (!moqc_lite_has_goaway(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, goaway_read);
+  return moqc__lr_decode_msg(m, version, p, len, goaway_read);
 }

@@ -145,8 +145,8 @@ static int parse_trun(const uint8_t *p, const box *b, const tfhd_info *t, moqc_h
     has_first = true;
     o += 4;
   }
-  size_t per = 4u * (((flags & TRUN_DURATION) != 0) + ((flags & TRUN_SIZE) != 0) +
-                     ((flags & TRUN_FLAGS) != 0) + ((flags & TRUN_CTO) != 0));
+  size_t per = 4u * ((size_t)((flags & TRUN_DURATION) != 0) + (size_t)((flags & TRUN_SIZE) != 0) +
+                     (size_t)((flags & TRUN_FLAGS) != 0) + (size_t)((flags & TRUN_CTO) != 0));
   if (count == 0 || (per && (n - o) / per < count)) return -1;
   *total = 0;
   f->duration = t->def_duration;

@@ -1,4 +1,6 @@
 /* moqc transport — certificates and GnuTLS sessions for QUIC. See tls.h. */
+#include <assert.h>
+#include <limits.h>
 #include "quic/tls.h"
 
 #include <arpa/inet.h>
@@ -76,7 +78,8 @@ static void cert_free(moqc_cert *c) {
 /* Build credentials + fingerprint once chain and key are set. */
 static int cert_finish(moqc_cert *c) {
   if (gnutls_certificate_allocate_credentials(&c->cred) < 0) return MOQC_ERR_NOMEM;
-  if (gnutls_certificate_set_x509_key(c->cred, c->chain, c->nchain, c->key) < 0)
+  assert(c->nchain > 0 && c->nchain <= INT_MAX);
+  if (gnutls_certificate_set_x509_key(c->cred, c->chain, (int)c->nchain, c->key) < 0)
     return MOQC_ERR_TLS;
   uint8_t md[32];
   size_t mdlen = sizeof md;
