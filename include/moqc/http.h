@@ -149,8 +149,7 @@ typedef void (*moqc_http_get_fn)(void *ctx, int err, uint16_t status, const uint
  * limited to 64 KiB. cb is called exactly once, from the loop (never from
  * inside this call). Returns MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_NOMEM. */
 MOQC_API int moqc_http_get(struct uv_loop_s *loop, const char *host, uint16_t port,
-                           const char *path, uint64_t timeout_ms, moqc_http_get_fn cb,
-                           void *ctx);
+                           const char *path, uint64_t timeout_ms, moqc_http_get_fn cb, void *ctx);
 
 /* Result of the certificate bootstrap: hex is the lower-case hex SHA-256 (64
  * chars + NUL) and sha256 the raw digest. err as moqc_http_get, plus
@@ -171,11 +170,11 @@ typedef struct moqc_http_upconn moqc_http_upconn;
 
 /* The answer to the upgrade request (fields borrowed, during the call). */
 typedef struct moqc_http_upgrade_resp {
-  uint16_t status;          /* 101 when switched */
-  bool upgrade_websocket;   /* Upgrade: websocket */
-  bool conn_upgrade;        /* Connection: upgrade */
-  const char *ws_accept;    /* Sec-WebSocket-Accept ("" if absent) */
-  const char *ws_protocol;  /* Sec-WebSocket-Protocol ("" if absent) */
+  uint16_t status;         /* 101 when switched */
+  bool upgrade_websocket;  /* Upgrade: websocket */
+  bool conn_upgrade;       /* Connection: upgrade */
+  const char *ws_accept;   /* Sec-WebSocket-Accept ("" if absent) */
+  const char *ws_protocol; /* Sec-WebSocket-Protocol ("" if absent) */
 } moqc_http_upgrade_resp;
 
 /* The head of the answer arrived (err MOQC_OK, resp set), or the attempt
@@ -189,7 +188,7 @@ typedef void (*moqc_http_upgrade_fn)(void *arg, moqc_http_upconn *u, int err,
                                      const moqc_http_upgrade_resp *resp);
 
 typedef struct moqc_http_upgrade_config {
-  const char *host;          /* name or address; "[::1]" allowed */
+  const char *host; /* name or address; "[::1]" allowed */
   uint16_t port;
   const char *target;        /* "/path?query"; must start with '/' */
   const char *extra_headers; /* complete "Name: value\r\n" lines (copied) */
@@ -219,8 +218,7 @@ MOQC_API const char *moqc_http_upconn_remote(const moqc_http_upconn *u);
 /* Parse a hex SHA-256 (64 hex digits, either case, surrounding ASCII
  * whitespace allowed) into out[32] and lower-case hex[65]. MOQC_OK or
  * MOQC_ERR_DECODE. Pure. */
-MOQC_API int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32],
-                                       char hex[65]);
+MOQC_API int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32], char hex[65]);
 
 #ifdef __cplusplus
 }

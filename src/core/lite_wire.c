@@ -47,17 +47,13 @@ bool moqc_lite_is_known_stream_type(int version, bool bidi, uint64_t type) {
     return type == MOQC_LITE_UNI_GROUP || (type == MOQC_LITE_UNI_SETUP && moqc_lite_is_05(version));
   }
   switch (type) {
-  case MOQC_LITE_BIDI_ANNOUNCE:
-  case MOQC_LITE_BIDI_SUBSCRIBE:
-  case MOQC_LITE_BIDI_FETCH:
-  case MOQC_LITE_BIDI_PROBE:
-    return true;
-  case MOQC_LITE_BIDI_GOAWAY:
-    return moqc_lite_has_goaway(version);
-  case MOQC_LITE_BIDI_TRACK:
-    return moqc_lite_is_05(version);
-  default:
-    return false;
+    case MOQC_LITE_BIDI_ANNOUNCE:
+    case MOQC_LITE_BIDI_SUBSCRIBE:
+    case MOQC_LITE_BIDI_FETCH:
+    case MOQC_LITE_BIDI_PROBE: return true;
+    case MOQC_LITE_BIDI_GOAWAY: return moqc_lite_has_goaway(version);
+    case MOQC_LITE_BIDI_TRACK: return moqc_lite_is_05(version);
+    default: return false;
   }
 }
 
@@ -77,7 +73,7 @@ ssize_t moqc_lite_peek_msg(const uint8_t *p, size_t len, size_t *body_off, size_
 }
 
 ssize_t moqc__lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
-                  unsigned flags, uint64_t type) {
+                        unsigned flags, uint64_t type) {
   if (!moqc_lite_version_valid(version) || !m) return MOQC_ERR_INVAL;
   if ((flags & LW_TYPED) && type > MOQC_VARINT_MAX) return MOQC_ERR_OVERFLOW;
 
@@ -161,7 +157,8 @@ int moqc__lr_string(moqc_reader *r, size_t max, moqc_bytes *out) {
 int moqc__lr_path(moqc_reader *r, moqc_bytes *out) {
   int rc = moqc_read_string(r, MOQC_LITE_PATH_MAX, out);
   if (rc) return rc;
-  if (moqc__lite_path_segments(out->ptr, out->len) > MOQC_LITE_PATH_SEGMENTS) return MOQC_ERR_DECODE;
+  if (moqc__lite_path_segments(out->ptr, out->len) > MOQC_LITE_PATH_SEGMENTS)
+    return MOQC_ERR_DECODE;
   return MOQC_OK;
 }
 
@@ -223,7 +220,7 @@ ssize_t moqc_lite_group_decode(struct moqc_lite_group *m, int version, const uin
 /* ---- FRAME header ------------------------------------------------------------ */
 
 ssize_t moqc__lite_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
-                            uint64_t size) {
+                             uint64_t size) {
   if (!moqc_lite_version_valid(version) || size > MOQC_LITE_FRAME_MAX) return MOQC_ERR_INVAL;
   size_t n = 0;
   if (moqc_lite_is_05(version)) {

@@ -100,8 +100,8 @@ static int announce_ok_read(moqc_reader *r, int version, void *mp) {
   return rc;
 }
 
-ssize_t moqc_lite_announce_ok_decode(struct moqc_lite_announce_ok *m, int version,
-                                     const uint8_t *p, size_t len) {
+ssize_t moqc_lite_announce_ok_decode(struct moqc_lite_announce_ok *m, int version, const uint8_t *p,
+                                     size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
   return moqc__lr_decode_msg(m, version, p, len, announce_ok_read);
 }

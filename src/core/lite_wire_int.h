@@ -87,7 +87,7 @@ typedef void (*lw_body_fn)(lw *w, int version, const void *m);
  * version is valid (not that the message exists in it: callers do). Returns
  * bytes written (the size if p == NULL) or a negative moqc_err. */
 ssize_t moqc__lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
-                  unsigned flags, uint64_t type);
+                        unsigned flags, uint64_t type);
 
 /* ---- decoding ---------------------------------------------------------- */
 

@@ -58,21 +58,19 @@ static int setup_param(struct moqc_lite_setup *m, uint64_t id, moqc_bytes val) {
   if (id < MOQC_LITE_PARAM_PROBE || id > MOQC_LITE_PARAM_ORIGIN) return MOQC_OK; /* unknown */
   if (param_value(val, &v)) return MOQC_ERR_DECODE;
   switch (id) {
-  case MOQC_LITE_PARAM_PROBE:
-    m->probe = (uint8_t)(v > MOQC_LITE_PROBE_INCREASE ? MOQC_LITE_PROBE_INCREASE : v);
-    break;
-  case MOQC_LITE_PARAM_ROLE:
-    m->role = (uint8_t)(v == MOQC_LITE_ROLE_PUBLISHER || v == MOQC_LITE_ROLE_SUBSCRIBER
-                            ? v
-                            : MOQC_LITE_ROLE_BOTH);
-    break;
-  case MOQC_LITE_PARAM_COST:
-    m->has_cost = true;
-    m->cost = v;
-    break;
-  default: /* ORIGIN; 0 means none */
-    m->origin = v;
-    break;
+    case MOQC_LITE_PARAM_PROBE:
+      m->probe = (uint8_t)(v > MOQC_LITE_PROBE_INCREASE ? MOQC_LITE_PROBE_INCREASE : v);
+      break;
+    case MOQC_LITE_PARAM_ROLE:
+      m->role = (uint8_t)(v == MOQC_LITE_ROLE_PUBLISHER || v == MOQC_LITE_ROLE_SUBSCRIBER
+                              ? v
+                              : MOQC_LITE_ROLE_BOTH);
+      break;
+    case MOQC_LITE_PARAM_COST:
+      m->has_cost = true;
+      m->cost = v;
+      break;
+    default: /* ORIGIN; 0 means none */ m->origin = v; break;
   }
   return MOQC_OK;
 }

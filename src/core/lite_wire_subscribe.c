@@ -24,8 +24,8 @@ ssize_t moqc_lite_subscribe_encode(uint8_t *p, size_t cap, int version,
 
 /* priority u8, ordered u8, max latency, start opt, end opt: shared by
  * SUBSCRIBE (tail), SUBSCRIBE_UPDATE and SUBSCRIBE_OK. */
-static int read_prefs(moqc_reader *r, uint8_t *prio, bool *ordered, uint64_t *lat,
-                      uint64_t *start, uint64_t *end) {
+static int read_prefs(moqc_reader *r, uint8_t *prio, bool *ordered, uint64_t *lat, uint64_t *start,
+                      uint64_t *end) {
   uint8_t o;
   int rc = moqc_read_u8(r, prio);
   if (!rc) rc = moqc_read_u8(r, &o);
@@ -52,8 +52,7 @@ static int subscribe_read(moqc_reader *r, int version, void *mp) {
   if (!rc) rc = moqc__lr_path(r, &m->broadcast);
   if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   if (!rc) {
-    rc = read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group,
-                    &m->end_group);
+    rc = read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group, &m->end_group);
   }
   return rc;
 }
@@ -80,8 +79,7 @@ ssize_t moqc_lite_subscribe_update_encode(uint8_t *p, size_t cap, int version,
 static int update_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe_update *m = mp;
   (void)version;
-  return read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group,
-                    &m->end_group);
+  return read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group, &m->end_group);
 }
 
 ssize_t moqc_lite_subscribe_update_decode(struct moqc_lite_subscribe_update *m, int version,
@@ -96,11 +94,11 @@ ssize_t moqc_lite_subscribe_update_decode(struct moqc_lite_subscribe_update *m, 
 static int resp_wire_type(int version, int kind) {
   bool v05 = moqc_lite_is_05(version);
   switch (kind) {
-  case MOQC_LITE_SUBSCRIBE_OK: return v05 ? -1 : 0;
-  case MOQC_LITE_SUBSCRIBE_START: return v05 ? 0 : -1;
-  case MOQC_LITE_SUBSCRIBE_END: return v05 ? 1 : -1;
-  case MOQC_LITE_SUBSCRIBE_DROP: return v05 ? 2 : 1;
-  default: return -1;
+    case MOQC_LITE_SUBSCRIBE_OK: return v05 ? -1 : 0;
+    case MOQC_LITE_SUBSCRIBE_START: return v05 ? 0 : -1;
+    case MOQC_LITE_SUBSCRIBE_END: return v05 ? 1 : -1;
+    case MOQC_LITE_SUBSCRIBE_DROP: return v05 ? 2 : 1;
+    default: return -1;
   }
 }
 
@@ -116,19 +114,17 @@ static void resp_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_subscribe_resp *m = mp;
   (void)version;
   switch (m->kind) {
-  case MOQC_LITE_SUBSCRIBE_OK:
-    write_prefs(w, m->u.ok.priority, m->u.ok.ordered, m->u.ok.max_latency, m->u.ok.start_group,
-                m->u.ok.end_group);
-    break;
-  case MOQC_LITE_SUBSCRIBE_START:
-  case MOQC_LITE_SUBSCRIBE_END:
-    lw_varint(w, m->u.group);
-    break;
-  default: /* DROP: resp_wire_type() already rejected anything else */
-    lw_varint(w, m->u.drop.start);
-    lw_varint(w, m->u.drop.end);
-    lw_varint(w, m->u.drop.error);
-    break;
+    case MOQC_LITE_SUBSCRIBE_OK:
+      write_prefs(w, m->u.ok.priority, m->u.ok.ordered, m->u.ok.max_latency, m->u.ok.start_group,
+                  m->u.ok.end_group);
+      break;
+    case MOQC_LITE_SUBSCRIBE_START:
+    case MOQC_LITE_SUBSCRIBE_END: lw_varint(w, m->u.group); break;
+    default: /* DROP: resp_wire_type() already rejected anything else */
+      lw_varint(w, m->u.drop.start);
+      lw_varint(w, m->u.drop.end);
+      lw_varint(w, m->u.drop.error);
+      break;
   }
 }
 
@@ -144,18 +140,17 @@ static int resp_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe_resp *m = mp;
   (void)version;
   switch (m->kind) {
-  case MOQC_LITE_SUBSCRIBE_OK:
-    return read_prefs(r, &m->u.ok.priority, &m->u.ok.ordered, &m->u.ok.max_latency,
-                      &m->u.ok.start_group, &m->u.ok.end_group);
-  case MOQC_LITE_SUBSCRIBE_START:
-  case MOQC_LITE_SUBSCRIBE_END:
-    return moqc_read_varint(r, &m->u.group);
-  default: {
-    int rc = moqc_read_varint(r, &m->u.drop.start);
-    if (!rc) rc = moqc_read_varint(r, &m->u.drop.end);
-    if (!rc) rc = moqc_read_varint(r, &m->u.drop.error);
-    return rc;
-  }
+    case MOQC_LITE_SUBSCRIBE_OK:
+      return read_prefs(r, &m->u.ok.priority, &m->u.ok.ordered, &m->u.ok.max_latency,
+                        &m->u.ok.start_group, &m->u.ok.end_group);
+    case MOQC_LITE_SUBSCRIBE_START:
+    case MOQC_LITE_SUBSCRIBE_END: return moqc_read_varint(r, &m->u.group);
+    default: {
+      int rc = moqc_read_varint(r, &m->u.drop.start);
+      if (!rc) rc = moqc_read_varint(r, &m->u.drop.end);
+      if (!rc) rc = moqc_read_varint(r, &m->u.drop.error);
+      return rc;
+    }
   }
 }
 
@@ -230,8 +225,8 @@ static int track_info_read(moqc_reader *r, int version, void *mp) {
   return m->timescale == 0 ? MOQC_ERR_DECODE : MOQC_OK;
 }
 
-ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
-                                    const uint8_t *p, size_t len) {
+ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version, const uint8_t *p,
+                                    size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
   return moqc__lr_decode_msg(m, version, p, len, track_info_read);
 }

@@ -64,8 +64,8 @@ struct hconn {
   uint64_t body_left; /* request body bytes still to drop */
   int open;           /* handles of this connection still open */
   bool closing, writing, close_after_write;
-  moqc_http_pending *pending; /* a deferred response not finished yet */
-  bool in_route, deferred;    /* inside the route callback; it deferred */
+  moqc_http_pending *pending;   /* a deferred response not finished yet */
+  bool in_route, deferred;      /* inside the route callback; it deferred */
   bool route_head, route_close; /* of the request being (or waiting to be) answered */
   moqc_http_upgraded *up;       /* switched protocols (101) */
 };
@@ -98,10 +98,8 @@ static void conn_close(hconn *c) {
   if (c->closing) return;
   c->closing = true;
   moqc_http_server *s = c->srv;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    s->conns = c->next;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
@@ -163,8 +161,8 @@ static void send_response(hconn *c, uint16_t status, const char *ctype, const vo
   int hl = snprintf(hdr, sizeof hdr,
                     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
-                    (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain",
-                    blen, c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+                    (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain", blen,
+                    c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
                     close ? "close" : "keep-alive");
   if (hl < 0 || (size_t)hl >= sizeof hdr) {
     conn_close(c);
@@ -293,11 +291,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   if (c->closing) return;
   if (n < 0) {
     if (n == UV_ENOBUFS && c->pending) /* pipelined requests filled the buffer: */
-      uv_read_stop(st);                 /* wait for the deferred response */
-    else if (n == UV_ENOBUFS && !c->writing)
-      error_response(c, 431);
-    else
-      conn_close(c);
+      uv_read_stop(st);                /* wait for the deferred response */
+    else if (n == UV_ENOBUFS && !c->writing) error_response(c, 431);
+    else conn_close(c);
     return;
   }
   c->len += (size_t)n;
@@ -422,12 +418,10 @@ static void upgrade_switch(hconn *c) {
   touch(c);
 }
 
-moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp,
-                                               const char *extra_headers,
+moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp, const char *extra_headers,
                                                const moqc_http_upgrade_cbs *cbs, void *arg) {
   hconn *c = resp ? resp->server_private : NULL;
-  if (!c || !cbs || !cbs->data || !c->in_route || c->deferred || c->up || c->closing)
-    return NULL;
+  if (!c || !cbs || !cbs->data || !c->in_route || c->deferred || c->up || c->closing) return NULL;
   moqc_http_upgraded *u = moqc_calloc(1, sizeof *u);
   if (!u) return NULL;
   u->extra = moqc_strdup(extra_headers ? extra_headers : "");

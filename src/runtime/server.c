@@ -19,7 +19,7 @@ struct srv_conn {
   char path[2048];
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   bool webtransport;
-  void *ud;         /* moqc_server_accept_ud's user data */
+  void *ud; /* moqc_server_accept_ud's user data */
   srv_conn *prev, *next;
 };
 
@@ -164,8 +164,7 @@ static void quic_on_connection(void *ctx, moqc_transport *conn) {
   start_session(s, conn);
 }
 
-int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
-                    size_t msg_cap) {
+int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg, size_t msg_cap) {
   if (msg && msg_cap) msg[0] = 0;
   if (!cfg || !out || !cfg->uv || !cfg->cert || !cfg->on_request) return MOQC_ERR_INVAL;
   moqc_server *s = moqc_calloc(1, sizeof *s);
@@ -208,8 +207,9 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   };
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {
-    if (msg) snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
-                      cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
+    if (msg)
+      snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
+               cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
     moqc_free(s->versions);
     moqc_free(s);
     return rv;

@@ -85,7 +85,8 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
    * decides: the origin may serve another route to what the peer also
    * announced (a cluster mesh), and that one is offered. */
   bool peer_known = moqc_lite_has_hop_ids(v) && (pa->exclude_hop != 0 || s->peer_id != 0);
-  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && moqc__rb_has(s, a->path)) filtered = true;
+  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && moqc__rb_has(s, a->path))
+    filtered = true;
   if (peer_known && route_has(a->route, s->peer_id)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
@@ -345,7 +346,7 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
   route.cost = 1; /* an unpriced link; a moqc_origin_with_link_cost view sets its price */
   if (route_has(&route, s->self_id)) {
     s->stats.announces_dropped++; /* reflected: it passed through us */
-    moqc__rb_ended(s, path);              /* a restart whose route now swings through us */
+    moqc__rb_ended(s, path);      /* a restart whose route now swings through us */
     return MOQC_OK;
   }
   int rc = moqc__rb_announce(s, path, &route, m->status);

@@ -53,7 +53,8 @@ static uint64_t arrival_ts(moqc_session *s, uint64_t timescale) {
   return out;
 }
 
-int moqc__frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len, size_t *used) {
+int moqc__frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len,
+                   size_t *used) {
   size_t start = len;
   while (len > 0) {
     if (rx->in_payload) {
@@ -284,7 +285,8 @@ void moqc__sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
   moqc_group_producer *g = NULL;
   if (moqc_track_producer_create_group(rt->tp, d.sequence, &g) < 0) return; /* dedupe */
   moqc_group_producer_set_datagram(g); /* a relay forwards it as a datagram too */
-  if (moqc_group_producer_write_frame_copy(g, d.payload.ptr, d.payload.len, d.timestamp) == MOQC_OK &&
+  if (moqc_group_producer_write_frame_copy(g, d.payload.ptr, d.payload.len, d.timestamp) ==
+          MOQC_OK &&
       moqc_group_producer_finish(g) == MOQC_OK) {
     s->stats.datagrams_received++;
     s->stats.frames_received++;

@@ -179,7 +179,8 @@ void moqc__probe_open(moqc_session *s) {
 }
 
 void moqc__probe_destroy_all(moqc_session *s) {
-  while (!moqc_list_empty(&s->probes)) probe_destroy(MOQC_CONTAINER_OF(s->probes.next, probe, link));
+  while (!moqc_list_empty(&s->probes))
+    probe_destroy(MOQC_CONTAINER_OF(s->probes.next, probe, link));
 }
 
 /* ---- GOAWAY ---------------------------------------------------------------------- */

@@ -26,8 +26,8 @@ struct group_out {
   moqc_link inflight; /* in session.inflight (oldest first) */
   opener op;
   moqc_session *s;
-  pub_sub *ps;    /* NULL for a FETCH */
-  pub_fetch *pf;  /* NULL for a subscription */
+  pub_sub *ps;   /* NULL for a FETCH */
+  pub_fetch *pf; /* NULL for a subscription */
   moqc_group_consumer *gc;
   sstream *ss;
   uint64_t seq;
@@ -36,11 +36,11 @@ struct group_out {
   uint64_t wr_bytes; /* bytes written on the stream (headers + payload) */
   uint64_t ck_off;   /* staleness checkpoint: every byte below ck_off ... */
   uint64_t ck_ns;    /* ... was written at or before ck_ns (see go_stale_ns) */
-  bool opening; /* waiting for stream credit */
+  bool opening;      /* waiting for stream credit */
   bool in_frame;
   bool fin_sent;
-  bool acked;   /* the transport reported the stream acknowledged in full */
-  bool done;    /* reset or fully written: nothing more to do but wait for acks */
+  bool acked; /* the transport reported the stream acknowledged in full */
+  bool done;  /* reset or fully written: nothing more to do but wait for acks */
 };
 
 struct pub_sub {
@@ -53,10 +53,10 @@ struct pub_sub {
   moqc_track_consumer *tc;
   uint64_t latency_ms; /* effective expiry window */
   uint64_t latest_seq; /* newest group served (MOQC_GROUP_NONE: none) */
-  moqc_link groups;        /* group_out */
+  moqc_link groups;    /* group_out */
   size_t n_groups, n_pending;
   bool start_sent, end_sent, track_done, fin_sent;
-  bool fin_waiting;    /* everything delivered; the FIN waits for fin_timer */
+  bool fin_waiting;      /* everything delivered; the FIN waits for fin_timer */
   uint64_t groups_acked; /* group streams acknowledged in full */
   moqc_timer fin_timer;
 };
@@ -84,12 +84,12 @@ struct pub_fetch {
 /* The publisher side of a session (moqc_session.pub). */
 typedef struct sess_pub {
   moqc_origin *origin; /* publish origin (referenced), NULL: nothing to serve */
-  moqc_link announces;     /* pub_announce */
+  moqc_link announces; /* pub_announce */
   size_t n_announces;  /* length of announces (max_announce_prefixes) */
-  moqc_link subs;          /* pub_sub */
-  moqc_link tracks;        /* pub_track */
-  moqc_link fetches;       /* pub_fetch */
-  moqc_link inflight;      /* group_out not acknowledged in full, oldest first */
+  moqc_link subs;      /* pub_sub */
+  moqc_link tracks;    /* pub_track */
+  moqc_link fetches;   /* pub_fetch */
+  moqc_link inflight;  /* group_out not acknowledged in full, oldest first */
 } sess_pub;
 
 /* ---- announce.c ----------------------------------------------------------------- */

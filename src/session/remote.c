@@ -151,7 +151,8 @@ void moqc__rb_ended(moqc_session *s, const char *path) {
 void moqc__rb_drop_all(moqc_session *s, uint64_t code) {
   while (!moqc_list_empty(&s->sub.rbcast_list)) {
     rbcast *rb = MOQC_CONTAINER_OF(s->sub.rbcast_list.next, rbcast, link);
-    while (!moqc_list_empty(&rb->tracks)) rt_close(MOQC_CONTAINER_OF(rb->tracks.next, rtrack, link), code);
+    while (!moqc_list_empty(&rb->tracks))
+      rt_close(MOQC_CONTAINER_OF(rb->tracks.next, rtrack, link), code);
     if (!rb->ended && rb->bp) moqc_broadcast_producer_abort(rb->bp, code);
     rb_destroy(rb);
   }
@@ -171,7 +172,8 @@ static void rt_free(sobj *o) {
 
 static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
-  while (!moqc_list_empty(&rt->groups)) moqc__gi_cancel(MOQC_CONTAINER_OF(rt->groups.next, group_in, link), code);
+  while (!moqc_list_empty(&rt->groups))
+    moqc__gi_cancel(MOQC_CONTAINER_OF(rt->groups.next, group_in, link), code);
   if (rt->subscribed) {
     rtrack *was = moqc__imap_remove(&s->sub.rtracks, rt->sub_id);
     assert(was == rt);
@@ -193,7 +195,7 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
 static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;
-  rt->draining = false; /* no re-entry from the groups cancelled below */
+  rt->draining = false;               /* no re-entry from the groups cancelled below */
   if (rt->fin_wait) rt_fin_apply(rt); /* the publisher did end it cleanly */
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {

@@ -135,14 +135,14 @@ const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end
  * group is complete. A 100-byte frame then costs a memcpy instead of a header
  * buf of its own, two queued slices and two refcount round trips on ACK. */
 
-#define GO_COPY_MAX 512u  /* payload chunks up to this are copied */
-#define GO_STAGE 4096u    /* staging bytes per write */
-#define GO_SLICES 16u     /* slices per write */
+#define GO_COPY_MAX 512u /* payload chunks up to this are copied */
+#define GO_STAGE 4096u   /* staging bytes per write */
+#define GO_SLICES 16u    /* slices per write */
 
 typedef struct go_batch {
-  size_t slen;               /* staged bytes not yet sealed into a slice */
-  size_t n;                  /* slices (each holds a reference) */
-  uint64_t bytes;            /* total bytes in sl[] + stage */
+  size_t slen;    /* staged bytes not yet sealed into a slice */
+  size_t n;       /* slices (each holds a reference) */
+  uint64_t bytes; /* total bytes in sl[] + stage */
   moqc_slice sl[GO_SLICES];
   uint8_t stage[GO_STAGE];
 } go_batch;
@@ -277,8 +277,8 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       uint8_t hdr[MOQC_LITE_FRAME_HDR_MAX];
       ssize_t n = moqc__lite_frame_hdr(hdr, s->version, go->prev_ts, fi.timestamp, fi.size);
       if (n <= 0) {
-        go_flush_reset(go, &b,
-                       n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
+        go_flush_reset(
+            go, &b, n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
         return;
       }
       go->prev_ts = fi.timestamp;
@@ -413,13 +413,15 @@ static void ps_expire(pub_sub *ps) {
     if (go->seq == ps->latest_seq || stale <= ps_latency_ns(ps)) continue;
     if (sess_debug_on(s))
       moqc__sess_debug(s,
-                 "subscription %" PRIu64 " group %" PRIu64 " %s as Old: expired (oldest "
-                 "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64 " ms; newest "
-                 "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
-                 " written, created %" PRIu64 " ms ago)",
-                 ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
-                 ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
-                 (now - go->created_ns) / 1000000);
+                       "subscription %" PRIu64 " group %" PRIu64
+                       " %s as Old: expired (oldest "
+                       "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64
+                       " ms; newest "
+                       "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
+                       " written, created %" PRIu64 " ms ago)",
+                       ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
+                       ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
+                       (now - go->created_ns) / 1000000);
     if (go->opening) {
       go_destroy(go); /* never hit the wire */
       continue;
@@ -453,13 +455,14 @@ static void serve_slow_check(moqc_session *s) {
     if (!victim) return;
     if (sess_debug_on(s))
       moqc__sess_debug(s,
-                 "subscription %" PRIu64 " group %" PRIu64 " reset as Old: slow subscriber "
-                 "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
-                 "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
-                 " ms ago)",
-                 victim->ps->id, victim->seq, conn_backlog(s), cap, s->t->ops->queued(s->t, -1),
-                 victim->ps->latest_seq, go_unacked(victim),
-                 (moqc__sess_now(s) - victim->created_ns) / 1000000);
+                       "subscription %" PRIu64 " group %" PRIu64
+                       " reset as Old: slow subscriber "
+                       "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
+                       "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
+                       " ms ago)",
+                       victim->ps->id, victim->seq, conn_backlog(s), cap,
+                       s->t->ops->queued(s->t, -1), victim->ps->latest_seq, go_unacked(victim),
+                       (moqc__sess_now(s) - victim->created_ns) / 1000000);
     if (victim->fin_sent) {
       /* Written but not delivered: reset to free the queue. */
       s->stats.groups_reset_old++;
@@ -652,7 +655,8 @@ static void ps_maybe_fin(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
   if (moqc_lite_is_05(s->version) && !ps->end_sent) {
     uint64_t final = moqc_track_consumer_final(ps->tc);
-    if (final == MOQC_GROUP_NONE) final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
+    if (final == MOQC_GROUP_NONE)
+      final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
     ps_send_end(ps, final);
   }
   /* The FIN itself lingers (SESS_PUB_FIN_LINGER_NS): the JS clients drop
@@ -797,7 +801,8 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   };
   int err = MOQC_ERR_NOT_FOUND;
   moqc_track_consumer *tc = NULL;
-  if (name && strlen(name) == m->track.len) tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+  if (name && strlen(name) == m->track.len)
+    tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
   moqc_free(name);
   pub_sub *ps = tc ? moqc_calloc(1, sizeof *ps) : NULL;
   if (!ps) {
@@ -887,6 +892,8 @@ static void ps_end(sstream *ss, bool reset, uint64_t code) {
 }
 
 void moqc__serve_destroy_all(moqc_session *s) {
-  while (!moqc_list_empty(&s->pub.subs)) ps_destroy(MOQC_CONTAINER_OF(s->pub.subs.next, pub_sub, link));
-  while (!moqc_list_empty(&s->pub.inflight)) go_destroy(MOQC_CONTAINER_OF(s->pub.inflight.next, group_out, inflight));
+  while (!moqc_list_empty(&s->pub.subs))
+    ps_destroy(MOQC_CONTAINER_OF(s->pub.subs.next, pub_sub, link));
+  while (!moqc_list_empty(&s->pub.inflight))
+    go_destroy(MOQC_CONTAINER_OF(s->pub.inflight.next, group_out, inflight));
 }

@@ -100,8 +100,8 @@ bool moqc__sess_ingress(moqc_session *s, size_t len) {
   if (now > s->ingress_at) {
     /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
     uint64_t dt = now - s->ingress_at;
-    uint64_t add = dt >= 1000000000ull ? burst
-                   : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
+    uint64_t add =
+        dt >= 1000000000ull ? burst : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
     if (add) {
       s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
       s->ingress_at = now;
@@ -317,10 +317,10 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_announce_prefixes =
       lim_or(cfg->limits.max_announce_prefixes, DEF_MAX_ANNOUNCE_PREFIXES);
   s->lim.max_ingress_rate = cfg->limits.max_ingress_rate;
-  s->lim.ingress_burst = cfg->limits.max_ingress_rate
-                             ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst
-                                                          : cfg->limits.max_ingress_rate)
-                             : 0;
+  s->lim.ingress_burst =
+      cfg->limits.max_ingress_rate
+          ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst : cfg->limits.max_ingress_rate)
+          : 0;
   s->ingress_tokens = s->lim.ingress_burst;
   moqc__imap_init(&s->st.table);
   moqc__smap_init(&s->sub.rbcasts, 0);

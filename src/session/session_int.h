@@ -64,8 +64,7 @@ typedef struct moqc__sess_proto {
   hdr_dec_fn stream_type_decode;
   /* The kind of a peer stream of this type; NULL: reject it with *code (or the
    * session failed: check sess_closing). */
-  const moqc__stream_kind *(*peer_kind)(moqc_session *s, bool bidi, uint64_t type,
-                                        uint64_t *code);
+  const moqc__stream_kind *(*peer_kind)(moqc_session *s, bool bidi, uint64_t type, uint64_t *code);
   /* RUNNING entered: queue our own streams (setup, announce interest, ...). */
   void (*run)(moqc_session *s);
   /* A datagram while RUNNING (NULL: dropped). */
@@ -96,8 +95,8 @@ struct moqc_session {
   int version;
   const moqc__sess_proto *proto;
   enum sess_state state;
-  unsigned depth;    /* moqc__sess_enter nesting */
-  bool del_pending;  /* moqc_session_del called: free at the outermost exit */
+  unsigned depth;   /* moqc__sess_enter nesting */
+  bool del_pending; /* moqc_session_del called: free at the outermost exit */
   bool transport_closed;
   moqc_timer req_timer; /* lite-03/04 server: delivers on_request */
   uint64_t close_code;
@@ -117,9 +116,9 @@ struct moqc_session {
   uint8_t peer_probe, peer_role;
   char *req_path;
 
-  size_t n_served;   /* requests counted against max_subscriptions (both sides) */
+  size_t n_served; /* requests counted against max_subscriptions (both sides) */
   moqc_timer tick;
-  moqc_link probes;      /* PROBE streams, both directions */
+  moqc_link probes; /* PROBE streams, both directions */
   char *goaway_uri;
   bool have_estimate;
   uint64_t est_bitrate, est_rtt;

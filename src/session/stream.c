@@ -18,7 +18,8 @@ static void ss_destroy(sobj *o) {
   moqc_free(ss);
 }
 
-sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner) {
+sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer,
+                      void *owner) {
   assert(kind && !moqc__ss_find(s, id)); /* one sstream per stream id */
   sstream *ss = moqc_calloc(1, sizeof *ss);
   if (!ss) return NULL;
@@ -107,8 +108,8 @@ void moqc__ss_consume(sstream *ss, size_t n) {
   }
 }
 
-int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn, void *ctx,
-                 size_t *used) {
+int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn,
+                       void *ctx, size_t *used) {
   *used = 0;
   size_t old = ss_len(ss);
   if (old == 0) {

@@ -73,30 +73,31 @@ struct sstream {
   moqc_session *s;
   int64_t id; /* key in session.st.table while in_table */
   const moqc__stream_kind *kind;
-  bool peer;       /* opened by the peer */
+  bool peer; /* opened by the peer */
   bool bidi;
-  uint8_t rx;      /* enum ss_rx: our receive half */
-  uint8_t tx;      /* enum ss_tx: our send half */
+  uint8_t rx; /* enum ss_rx: our receive half */
+  uint8_t tx; /* enum ss_tx: our send half */
   bool in_table;
   moqc_link park_link;
-  uint8_t *rbuf;   /* received bytes not consumed yet */
+  uint8_t *rbuf; /* received bytes not consumed yet */
   size_t rlen, rcap, roff;
-  void *owner;     /* kind-specific object, or NULL once it let go */
+  void *owner; /* kind-specific object, or NULL once it let go */
 };
 
 /* The session's streams (moqc_session.st). */
 typedef struct sess_streams {
-  moqc_imap table;       /* sstream by id */
-  size_t n_peer;         /* peer-opened streams in the table (max_streams) */
+  moqc_imap table;           /* sstream by id */
+  size_t n_peer;             /* peer-opened streams in the table (max_streams) */
   moqc_link parked;          /* peer requests waiting for RUNNING / the peer's SETUP */
   moqc_link pending_open[2]; /* [0] bidi, [1] uni: openers, FIFO */
-  bool open_blocked[2];  /* the transport said AGAIN: wait for writable */
+  bool open_blocked[2];      /* the transport said AGAIN: wait for writable */
 } sess_streams;
 
 /* ---- stream.c ------------------------------------------------------------------- */
 
 sstream *moqc__ss_find(moqc_session *s, int64_t id);
-sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner);
+sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer,
+                      void *owner);
 /* Drop the stream from the table (the object is buried). */
 void moqc__ss_forget(sstream *ss);
 /* The owner lets go: further input is discarded, and the stream is forgotten
@@ -106,8 +107,8 @@ void moqc__ss_release(sstream *ss);
  * `max` bytes are ever buffered. Returns 1 (parsed; *used bytes of p taken),
  * 0 (need more; all of p buffered, *used = len) or a negative decode error. */
 typedef ssize_t (*hdr_dec_fn)(void *ctx, const uint8_t *p, size_t len);
-int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn, void *ctx,
-                 size_t *used);
+int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn,
+                       void *ctx, size_t *used);
 /* Forget the stream if both halves are done and nobody owns it. */
 void moqc__ss_maybe_forget(sstream *ss);
 void moqc__ss_consume(sstream *ss, size_t n);
@@ -126,7 +127,9 @@ static inline void ss_set_tx(sstream *ss, enum ss_tx to) {
   ss->tx = (uint8_t)to;
 }
 /* NULL when nothing is buffered (no pointer arithmetic on a NULL rbuf). */
-static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf ? ss->rbuf + ss->roff : NULL; }
+static inline const uint8_t *ss_data(const sstream *ss) {
+  return ss->rbuf ? ss->rbuf + ss->roff : NULL;
+}
 static inline size_t ss_len(const sstream *ss) { return ss->rlen - ss->roff; }
 
 /* Send helpers: they take care of closed transports and never fail the

@@ -31,22 +31,22 @@ void moqc__wbuf_append(wbuf *w, const void *p, size_t n);
 void moqc__wbuf_varint(wbuf *w, uint64_t v);
 
 /* Append one encoded message: fn(NULL,0,...) sizes it, then it is written. */
-#define WBUF_ENC(w, fn, ver, msg)                                   \
-  do {                                                              \
-    if ((w)->err) break;                                            \
-    ssize_t n_ = fn(NULL, 0, (ver), (msg));                         \
-    if (n_ < 0) {                                                   \
-      (w)->err = (int)n_;                                           \
-      break;                                                        \
-    }                                                               \
-    uint8_t *p_ = moqc__wbuf_reserve((w), (size_t)n_);                    \
-    if (!p_) break;                                                 \
-    n_ = fn(p_, (size_t)n_, (ver), (msg));                          \
-    if (n_ < 0) {                                                   \
-      (w)->err = (int)n_;                                           \
-      break;                                                        \
-    }                                                               \
-    (w)->len += (size_t)n_;                                         \
+#define WBUF_ENC(w, fn, ver, msg)                      \
+  do {                                                 \
+    if ((w)->err) break;                               \
+    ssize_t n_ = fn(NULL, 0, (ver), (msg));            \
+    if (n_ < 0) {                                      \
+      (w)->err = (int)n_;                              \
+      break;                                           \
+    }                                                  \
+    uint8_t *p_ = moqc__wbuf_reserve((w), (size_t)n_); \
+    if (!p_) break;                                    \
+    n_ = fn(p_, (size_t)n_, (ver), (msg));             \
+    if (n_ < 0) {                                      \
+      (w)->err = (int)n_;                              \
+      break;                                           \
+    }                                                  \
+    (w)->len += (size_t)n_;                            \
   } while (0)
 
 #endif

@@ -142,8 +142,7 @@ int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *
 }
 
 int moqc_wt_client_attach(moqc_transport *h3conn, const char *authority, const char *path,
-                          const char *const *protocols, size_t n, moqc_wt_client_fn cb,
-                          void *ctx) {
+                          const char *const *protocols, size_t n, moqc_wt_client_fn cb, void *ctx) {
   moqc_wt_client_config cfg = {.authority = authority,
                                .path = path,
                                .protocols = protocols,

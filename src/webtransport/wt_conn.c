@@ -116,10 +116,8 @@ void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool 
 void moqc__wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what) {
   if (c->state == WT_ST_CLOSED) return;
   moqc__wt_h3_close(c, h3_code, what);
-  if (c->handed)
-    moqc__wt_session_ended(c, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
-  else
-    moqc__wt_setup_failed(c, MOQC_ERR_PROTOCOL, 0, h3_code);
+  if (c->handed) moqc__wt_session_ended(c, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
+  else moqc__wt_setup_failed(c, MOQC_ERR_PROTOCOL, 0, h3_code);
 }
 
 /* ---- timer: client connect timeout, close linger ------------------------------- */
@@ -287,10 +285,8 @@ static void flush_buffered(wt_conn *c, wt_stream *s) {
 void moqc__wt_established(wt_conn *c) {
   moqc__wt_set_state(c, WT_ST_OPEN);
   c->handed = true;
-  if (c->server)
-    c->scfg.on_session(c->scfg.ctx, &c->base);
-  else
-    c->ccfg.cb(c->ccfg.ctx, &c->base, MOQC_OK, c->status);
+  if (c->server) c->scfg.on_session(c->scfg.ctx, &c->base);
+  else c->ccfg.cb(c->ccfg.ctx, &c->base, MOQC_OK, c->status);
   /* Streams that arrived before the session existed (collected first: the
    * table changes while we deliver). */
   wt_stream *list[WT_MAX_BUFFERED_STREAMS];
@@ -334,20 +330,27 @@ static void classify(wt_conn *c, wt_stream *s, const moqc_wt_prefix *pf, const u
     return;
   }
   switch (pf->type) {
-  case MOQC_H3_STREAM_WT_UNI:
-    wt_stream_start(c, s, pf->session_id, p, len, fin);
-    return;
-  case MOQC_H3_STREAM_CONTROL: slot = &c->control_in; kind = WT_K_CONTROL; break;
-  case MOQC_H3_STREAM_QPACK_ENCODER: slot = &c->qpack_enc_in; kind = WT_K_QPACK_ENC; break;
-  case MOQC_H3_STREAM_QPACK_DECODER: slot = &c->qpack_dec_in; kind = WT_K_QPACK_DEC; break;
-  case MOQC_H3_STREAM_PUSH:
-    /* We never send MAX_PUSH_ID; a client must not push at all. */
-    moqc__wt_conn_error(c, c->server ? MOQC_H3_STREAM_CREATION_ERROR : MOQC_H3_ID_ERROR,
-                  "h3: push stream");
-    return;
-  default: /* unknown or grease: abort reading (RFC 9114 §6.2) */
-    moqc__wt_stream_error(c, s, MOQC_H3_STREAM_CREATION_ERROR);
-    return;
+    case MOQC_H3_STREAM_WT_UNI: wt_stream_start(c, s, pf->session_id, p, len, fin); return;
+    case MOQC_H3_STREAM_CONTROL:
+      slot = &c->control_in;
+      kind = WT_K_CONTROL;
+      break;
+    case MOQC_H3_STREAM_QPACK_ENCODER:
+      slot = &c->qpack_enc_in;
+      kind = WT_K_QPACK_ENC;
+      break;
+    case MOQC_H3_STREAM_QPACK_DECODER:
+      slot = &c->qpack_dec_in;
+      kind = WT_K_QPACK_DEC;
+      break;
+    case MOQC_H3_STREAM_PUSH:
+      /* We never send MAX_PUSH_ID; a client must not push at all. */
+      moqc__wt_conn_error(c, c->server ? MOQC_H3_STREAM_CREATION_ERROR : MOQC_H3_ID_ERROR,
+                          "h3: push stream");
+      return;
+    default: /* unknown or grease: abort reading (RFC 9114 §6.2) */
+      moqc__wt_stream_error(c, s, MOQC_H3_STREAM_CREATION_ERROR);
+      return;
   }
   if (*slot >= 0) {
     moqc__wt_conn_error(c, MOQC_H3_STREAM_CREATION_ERROR, "h3: duplicate critical stream");
@@ -367,8 +370,8 @@ static void feed_pending(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len,
   moqc_wt_prefix pf;
   size_t used = 0, rlen = 0;
   uint8_t replay[MOQC_H3_HDR_MAX];
-  ssize_t r = moqc_h3_acc_feed(&s->acc, uni ? moqc_wt_dec_prefix_uni : moqc_wt_dec_prefix_bidi,
-                               &pf, p, len, &used, replay, &rlen);
+  ssize_t r = moqc_h3_acc_feed(&s->acc, uni ? moqc_wt_dec_prefix_uni : moqc_wt_dec_prefix_bidi, &pf,
+                               p, len, &used, replay, &rlen);
   if (r == MOQC_ERR_NEED_MORE) {
     if (fin) s->kind = WT_K_IGNORE; /* ended before its type: ignore */
     return;
@@ -390,28 +393,28 @@ static void feed_pending(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len,
 /* Bytes for a classified peer stream. */
 void moqc__wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin) {
   switch (s->kind) {
-  case WT_K_PENDING: feed_pending(c, s, p, len, fin); return;
-  case WT_K_CONTROL:
-    if (!moqc__wt_frames_feed(c, s, p, len, fin)) return;
-    if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream closed");
-    return;
-  case WT_K_REQUEST: moqc__wt_frames_feed(c, s, p, len, fin); return;
-  case WT_K_QPACK_ENC:
-    /* With capacity 0 the only valid instruction is Set Dynamic Table
+    case WT_K_PENDING: feed_pending(c, s, p, len, fin); return;
+    case WT_K_CONTROL:
+      if (!moqc__wt_frames_feed(c, s, p, len, fin)) return;
+      if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream closed");
+      return;
+    case WT_K_REQUEST: moqc__wt_frames_feed(c, s, p, len, fin); return;
+    case WT_K_QPACK_ENC:
+      /* With capacity 0 the only valid instruction is Set Dynamic Table
      * Capacity 0, i.e. the byte 0x20. */
-    for (size_t i = 0; i < len; i++)
-      if (p[i] != 0x20) {
-        moqc__wt_conn_error(c, MOQC_H3_QPACK_ENCODER_STREAM_ERROR, "qpack: encoder stream");
-        return;
-      }
-    if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: qpack stream closed");
-    return;
-  case WT_K_QPACK_DEC:
-    if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: qpack stream closed");
-    return;
-  case WT_K_WT: moqc__wt_deliver(c, s, p, len, fin); return;
-  case WT_K_BUFFERED: buffer_bytes(c, s, p, len, fin); return;
-  default: return;
+      for (size_t i = 0; i < len; i++)
+        if (p[i] != 0x20) {
+          moqc__wt_conn_error(c, MOQC_H3_QPACK_ENCODER_STREAM_ERROR, "qpack: encoder stream");
+          return;
+        }
+      if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: qpack stream closed");
+      return;
+    case WT_K_QPACK_DEC:
+      if (fin) moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: qpack stream closed");
+      return;
+    case WT_K_WT: moqc__wt_deliver(c, s, p, len, fin); return;
+    case WT_K_BUFFERED: buffer_bytes(c, s, p, len, fin); return;
+    default: return;
   }
 }
 

@@ -84,10 +84,12 @@ static void h3_stream_reset(void *ctx, int64_t id, uint64_t code) {
     moqc__wt_connect_gone(c, map_code(code));
   } else if (user_stream(c, id, s)) {
     const moqc_transport_handler *h = c->base.handler;
-    if (moqc__wt_notify_ok(c) && h && h->stream_reset) h->stream_reset(c->base.handler_ctx, id, map_code(code));
+    if (moqc__wt_notify_ok(c) && h && h->stream_reset)
+      h->stream_reset(c->base.handler_ctx, id, map_code(code));
   } else if (s) {
     critical_gone(c, s);
-    if (!moqc__wt_dead(c) && s->kind == WT_K_BUFFERED) moqc__wt_stream_error(c, s, MOQC_H3_NO_ERROR);
+    if (!moqc__wt_dead(c) && s->kind == WT_K_BUFFERED)
+      moqc__wt_stream_error(c, s, MOQC_H3_NO_ERROR);
     if (!moqc__wt_dead(c) && id == c->pending_req_id && c->pending_req) {
       moqc_h3_connect_req_free(c->pending_req);
       moqc__wt_free(c->pending_req);
@@ -111,7 +113,8 @@ static void h3_stop_sending(void *ctx, int64_t id, uint64_t code) {
     if (c->state != WT_ST_SETUP) moqc__wt_connect_gone(c, map_code(code));
   } else if (user_stream(c, id, s)) {
     const moqc_transport_handler *h = c->base.handler;
-    if (moqc__wt_notify_ok(c) && h && h->stop_sending) h->stop_sending(c->base.handler_ctx, id, map_code(code));
+    if (moqc__wt_notify_ok(c) && h && h->stop_sending)
+      h->stop_sending(c->base.handler_ctx, id, map_code(code));
   }
   moqc__wt_leave(c);
 }

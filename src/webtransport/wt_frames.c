@@ -24,34 +24,33 @@ static bool control_start(wt_conn *c, wt_frd *f) {
     return false;
   }
   switch (t) {
-  case MOQC_H3_FRAME_SETTINGS:
-    if (f->nframes != 1) break;
-    if (f->hdr.len > MOQC_H3_MAX_SETTINGS_PAYLOAD) {
-      moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: SETTINGS too large");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_MAX_PUSH_ID:
-    if (!c->server) break; /* only a client sends it */
-    /* fall through */
-  case MOQC_H3_FRAME_GOAWAY:
-  case MOQC_H3_FRAME_CANCEL_PUSH:
-    if (f->hdr.len > 8) {
-      moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: control frame length");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_DATA:
-  case MOQC_H3_FRAME_HEADERS:
-  case MOQC_H3_FRAME_PUSH_PROMISE:
-  case MOQC_H3_FRAME_WT_STREAM:
-    break;
-  default:
-    if (is_h2_reserved(t)) break;
-    f->mode = WT_F_SKIP; /* unknown / grease / PRIORITY_UPDATE */
-    return true;
+    case MOQC_H3_FRAME_SETTINGS:
+      if (f->nframes != 1) break;
+      if (f->hdr.len > MOQC_H3_MAX_SETTINGS_PAYLOAD) {
+        moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: SETTINGS too large");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_MAX_PUSH_ID:
+      if (!c->server) break; /* only a client sends it */
+      /* fall through */
+    case MOQC_H3_FRAME_GOAWAY:
+    case MOQC_H3_FRAME_CANCEL_PUSH:
+      if (f->hdr.len > 8) {
+        moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: control frame length");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_DATA:
+    case MOQC_H3_FRAME_HEADERS:
+    case MOQC_H3_FRAME_PUSH_PROMISE:
+    case MOQC_H3_FRAME_WT_STREAM: break;
+    default:
+      if (is_h2_reserved(t)) break;
+      f->mode = WT_F_SKIP; /* unknown / grease / PRIORITY_UPDATE */
+      return true;
   }
   moqc__wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on control stream");
   return false;
@@ -83,38 +82,35 @@ static void control_end(wt_conn *c, wt_frd *f) {
 static bool request_start(wt_conn *c, wt_stream *s, wt_frd *f) {
   uint64_t t = f->hdr.type;
   switch (t) {
-  case MOQC_H3_FRAME_HEADERS:
-    if (f->headers_done) { /* trailers: not used by WebTransport */
+    case MOQC_H3_FRAME_HEADERS:
+      if (f->headers_done) { /* trailers: not used by WebTransport */
+        f->mode = WT_F_SKIP;
+        return true;
+      }
+      if (f->hdr.len > MOQC_H3_MAX_HEADER_BLOCK) {
+        if (c->server) moqc__wt_stream_error(c, s, MOQC_H3_EXCESSIVE_LOAD);
+        else moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: response headers too large");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_DATA:
+      if (!f->headers_done) break;
+      f->mode = WT_F_CAPSULES;
+      return true;
+    case MOQC_H3_FRAME_PUSH_PROMISE:
+      moqc__wt_conn_error(c, c->server ? MOQC_H3_FRAME_UNEXPECTED : MOQC_H3_ID_ERROR,
+                          "h3: PUSH_PROMISE");
+      return false;
+    case MOQC_H3_FRAME_SETTINGS:
+    case MOQC_H3_FRAME_GOAWAY:
+    case MOQC_H3_FRAME_MAX_PUSH_ID:
+    case MOQC_H3_FRAME_CANCEL_PUSH:
+    case MOQC_H3_FRAME_WT_STREAM: break;
+    default:
+      if (is_h2_reserved(t)) break;
       f->mode = WT_F_SKIP;
       return true;
-    }
-    if (f->hdr.len > MOQC_H3_MAX_HEADER_BLOCK) {
-      if (c->server)
-        moqc__wt_stream_error(c, s, MOQC_H3_EXCESSIVE_LOAD);
-      else
-        moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: response headers too large");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_DATA:
-    if (!f->headers_done) break;
-    f->mode = WT_F_CAPSULES;
-    return true;
-  case MOQC_H3_FRAME_PUSH_PROMISE:
-    moqc__wt_conn_error(c, c->server ? MOQC_H3_FRAME_UNEXPECTED : MOQC_H3_ID_ERROR,
-                  "h3: PUSH_PROMISE");
-    return false;
-  case MOQC_H3_FRAME_SETTINGS:
-  case MOQC_H3_FRAME_GOAWAY:
-  case MOQC_H3_FRAME_MAX_PUSH_ID:
-  case MOQC_H3_FRAME_CANCEL_PUSH:
-  case MOQC_H3_FRAME_WT_STREAM:
-    break;
-  default:
-    if (is_h2_reserved(t)) break;
-    f->mode = WT_F_SKIP;
-    return true;
   }
   moqc__wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on request stream");
   return false;
@@ -126,7 +122,8 @@ static void request_end(wt_conn *c, wt_stream *s, wt_frd *f) {
     f->headers_done = true;
     moqc__wt_server_on_headers(c, s, f->pay, f->pay_len);
   } else {
-    moqc__wt_client_on_headers(c, s, f->pay, f->pay_len); /* sets headers_done on a final response */
+    moqc__wt_client_on_headers(c, s, f->pay,
+                               f->pay_len); /* sets headers_done on a final response */
   }
 }
 
@@ -163,8 +160,8 @@ static bool capsules_feed(wt_conn *c, wt_frd *f, const uint8_t *p, size_t len) {
     if (!f->c_in_payload) {
       size_t used, rlen;
       uint8_t replay[MOQC_H3_HDR_MAX];
-      ssize_t r = moqc_h3_acc_feed(&f->cacc, moqc_h3_dec_frame_hdr, &f->chdr, p, len, &used,
-                                   replay, &rlen);
+      ssize_t r =
+          moqc_h3_acc_feed(&f->cacc, moqc_h3_dec_frame_hdr, &f->chdr, p, len, &used, replay, &rlen);
       if (r == MOQC_ERR_NEED_MORE) return true;
       if (r < 0) {
         moqc__wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: bad capsule header");
@@ -222,10 +219,8 @@ static bool frame_end(wt_conn *c, wt_stream *s) {
   uint8_t kind = s->kind;
   f->in_payload = false;
   if (f->mode == WT_F_BUFFER) {
-    if (kind == WT_K_CONTROL)
-      control_end(c, f);
-    else
-      request_end(c, s, f);
+    if (kind == WT_K_CONTROL) control_end(c, f);
+    else request_end(c, s, f);
     /* The handler may have dropped the frame reader. */
     if (s->frd) {
       moqc__wt_free(s->frd->pay);
@@ -244,8 +239,8 @@ bool moqc__wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len
     if (!f->in_payload) {
       size_t used, rlen;
       uint8_t replay[MOQC_H3_HDR_MAX];
-      ssize_t r = moqc_h3_acc_feed(&f->acc, moqc_h3_dec_frame_hdr, &f->hdr, p, len, &used, replay,
-                                   &rlen);
+      ssize_t r =
+          moqc_h3_acc_feed(&f->acc, moqc_h3_dec_frame_hdr, &f->hdr, p, len, &used, replay, &rlen);
       if (r == MOQC_ERR_NEED_MORE) break;
       if (r < 0) {
         moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: bad frame header");

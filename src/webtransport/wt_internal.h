@@ -27,14 +27,14 @@
 #include "webtransport/h3_qpack.h"
 
 /* ---- limits ----------------------------------------------------------------- */
-#define WT_MAX_BUFFERED_STREAMS 16      /* streams waiting for their session */
-#define WT_MAX_BUFFERED_BYTES 65536     /* per buffered stream */
-#define WT_MAX_REQUESTS 8               /* requests (rejected or not) per connection */
+#define WT_MAX_BUFFERED_STREAMS 16  /* streams waiting for their session */
+#define WT_MAX_BUFFERED_BYTES 65536 /* per buffered stream */
+#define WT_MAX_REQUESTS 8           /* requests (rejected or not) per connection */
 #define WT_CLOSE_LINGER_MIN_NS 100000000ULL
 #define WT_CLOSE_LINGER_MAX_NS 2000000000ULL
 
 /* ---- allocation (all through moqc_get_mem()) --------------------------------- */
-void *moqc__wt_alloc(size_t n);    /* zeroed */
+void *moqc__wt_alloc(size_t n); /* zeroed */
 void moqc__wt_free(void *p);
 
 /* ---- per-stream state ---------------------------------------------------------- */
@@ -52,9 +52,9 @@ typedef enum wt_kind {
 
 /* What the frame reader does with the payload of the current frame. */
 typedef enum wt_fmode {
-  WT_F_SKIP = 0,  /* discard */
-  WT_F_BUFFER,    /* collect, then handle as a whole (bounded) */
-  WT_F_CAPSULES,  /* DATA on the CONNECT stream: feed the capsule reader */
+  WT_F_SKIP = 0, /* discard */
+  WT_F_BUFFER,   /* collect, then handle as a whole (bounded) */
+  WT_F_CAPSULES, /* DATA on the CONNECT stream: feed the capsule reader */
 } wt_fmode;
 
 typedef struct wt_frd {
@@ -80,13 +80,13 @@ typedef struct wt_frd {
 typedef struct wt_stream {
   int64_t id;
   uint8_t kind;
-  bool visible;  /* reported to the user (stream_opened) */
-  bool fin;      /* peer FIN seen (buffered streams) */
-  bool gone;     /* h3 already reported stream_closed (buffered streams) */
+  bool visible; /* reported to the user (stream_opened) */
+  bool fin;     /* peer FIN seen (buffered streams) */
+  bool gone;    /* h3 already reported stream_closed (buffered streams) */
   moqc_h3_acc acc;
-  wt_frd *frd;   /* control and request streams */
+  wt_frd *frd; /* control and request streams */
   uint64_t session_id;
-  uint8_t *buf;  /* WT_K_BUFFERED data */
+  uint8_t *buf; /* WT_K_BUFFERED data */
   size_t buf_len, buf_cap;
 } wt_stream;
 
@@ -100,10 +100,10 @@ void moqc__wt_streams_free(moqc_imap *m);
  *   SETUP -> OPEN | CLOSED;  OPEN -> CLOSING | CLOSED;  CLOSING -> CLOSED;
  *   CLOSED -> CLOSED (idempotent: several paths end a session). */
 typedef enum wt_state {
-  WT_ST_SETUP = 0,    /* waiting for SETTINGS / CONNECT / response */
-  WT_ST_OPEN,         /* session established and handed to the user */
-  WT_ST_CLOSING,      /* we sent CLOSE capsule; waiting for the peer / linger */
-  WT_ST_CLOSED,       /* over (h3 closed or being closed) */
+  WT_ST_SETUP = 0, /* waiting for SETTINGS / CONNECT / response */
+  WT_ST_OPEN,      /* session established and handed to the user */
+  WT_ST_CLOSING,   /* we sent CLOSE capsule; waiting for the peer / linger */
+  WT_ST_CLOSED,    /* over (h3 closed or being closed) */
 } wt_state;
 
 const char *moqc__wt_state_str(wt_state st);
@@ -126,10 +126,10 @@ typedef struct wt_conn {
   bool have_peer_settings;
   int64_t control_out; /* -1 until opened */
   int64_t control_in, qpack_enc_in, qpack_dec_in;
-  int64_t session_id;  /* CONNECT stream, -1 until known */
-  bool connect_sent;   /* client */
+  int64_t session_id; /* CONNECT stream, -1 until known */
+  bool connect_sent;  /* client */
   unsigned n_requests;
-  uint16_t status;     /* final response status (client) / 200 (server) */
+  uint16_t status;                  /* final response status (client) / 200 (server) */
   moqc_h3_connect_req *pending_req; /* server: parsed, waiting for SETTINGS */
   int64_t pending_req_id;
   moqc_imap streams; /* wt_stream by stream id */
@@ -139,12 +139,12 @@ typedef struct wt_conn {
   moqc_slice hdr_uni, hdr_bidi; /* shared stream prefixes */
   uint8_t dg_prefix[8];
   size_t dg_prefix_len;
-  bool handed;        /* the user owns base (must release it) */
-  bool notified;      /* `closed` delivered (or setup failure reported) */
+  bool handed;   /* the user owns base (must release it) */
+  bool notified; /* `closed` delivered (or setup failure reported) */
   bool user_released;
   bool h3_closed;
   bool h3_released;
-  bool close_sent;    /* h3 close() called */
+  bool close_sent; /* h3 close() called */
   uint64_t close_code;
   bool close_by_peer;
   char close_reason[MOQC_WT_CLOSE_REASON_MAX + 1];
@@ -152,7 +152,7 @@ typedef struct wt_conn {
   moqc_timer timer; /* client connect timeout, close linger */
   bool timer_on;
 
-  unsigned depth;    /* nesting of our callbacks */
+  unsigned depth; /* nesting of our callbacks */
   bool free_pending;
 } wt_conn;
 

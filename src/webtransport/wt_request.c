@@ -57,12 +57,9 @@ void moqc__wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, 
   int rc = moqc_h3_qpack_decode(block, len, &fields, &h3err);
   if (rc != MOQC_OK) {
     moqc_h3_fields_free(&fields);
-    if (rc == MOQC_ERR_TOO_LARGE)
-      reject(c, s, 431);
-    else if (rc == MOQC_ERR_NOMEM)
-      moqc__wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
-    else
-      moqc__wt_conn_error(c, h3err, "qpack: decompression failed");
+    if (rc == MOQC_ERR_TOO_LARGE) reject(c, s, 431);
+    else if (rc == MOQC_ERR_NOMEM) moqc__wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
+    else moqc__wt_conn_error(c, h3err, "qpack: decompression failed");
     return;
   }
   moqc_h3_connect_req *req = moqc__wt_alloc(sizeof *req);
@@ -189,17 +186,17 @@ void moqc__wt_client_try_connect(wt_conn *c) {
                                    (const char *const *)c->protos, c->n_protos);
   if (n < 0 || moqc__wt_write_bytes(c, id, buf, (size_t)n, false) != MOQC_OK)
     moqc__wt_setup_failed(c, n == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_TRANSPORT, 0,
-                    MOQC_H3_INTERNAL_ERROR);
+                          MOQC_H3_INTERNAL_ERROR);
   moqc__wt_free(buf);
 }
 
 static int status_err(uint16_t status) {
   switch (status) {
-  case 401:
-  case 403: return MOQC_ERR_UNAUTHORIZED;
-  case 404: return MOQC_ERR_NOT_FOUND;
-  case 501: return MOQC_ERR_UNSUPPORTED;
-  default: return MOQC_ERR_TRANSPORT;
+    case 401:
+    case 403: return MOQC_ERR_UNAUTHORIZED;
+    case 404: return MOQC_ERR_NOT_FOUND;
+    case 501: return MOQC_ERR_UNSUPPORTED;
+    default: return MOQC_ERR_TRANSPORT;
   }
 }
 
@@ -215,11 +212,10 @@ void moqc__wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, 
   }
   moqc_h3_fields_free(&fields);
   if (rc != MOQC_OK) {
-    if (rc == MOQC_ERR_NOMEM)
-      moqc__wt_setup_failed(c, MOQC_ERR_NOMEM, 0, MOQC_H3_INTERNAL_ERROR);
+    if (rc == MOQC_ERR_NOMEM) moqc__wt_setup_failed(c, MOQC_ERR_NOMEM, 0, MOQC_H3_INTERNAL_ERROR);
     else
       moqc__wt_conn_error(c, rc == MOQC_ERR_TOO_LARGE ? MOQC_H3_EXCESSIVE_LOAD : h3err,
-                    "h3: bad CONNECT response");
+                          "h3: bad CONNECT response");
     return;
   }
   if (status < 200) return; /* interim response: wait for the final one */

@@ -184,12 +184,12 @@ static int set_max_sessions_per_root(parse_ctx *p, const char *v) {
   return set_count(p, "max-sessions-per-root", v, &p->cfg->max_sessions_per_root);
 }
 
-#define SET_LIMIT(fn, name, field)                                                             \
-  static int fn(parse_ctx *p, const char *v) {                                                 \
-    uint64_t n;                                                                                \
-    if (set_count(p, name, v, &n) != 0) return -1;                                             \
-    p->cfg->session_limits.field = (size_t)n;                                                  \
-    return 0;                                                                                  \
+#define SET_LIMIT(fn, name, field)                 \
+  static int fn(parse_ctx *p, const char *v) {     \
+    uint64_t n;                                    \
+    if (set_count(p, name, v, &n) != 0) return -1; \
+    p->cfg->session_limits.field = (size_t)n;      \
+    return 0;                                      \
   }
 SET_LIMIT(set_max_streams, "max-streams", max_streams)
 SET_LIMIT(set_max_subscriptions, "max-subscriptions", max_subscriptions)
@@ -198,8 +198,8 @@ SET_LIMIT(set_max_tracks, "max-tracks", max_tracks)
 
 /* ---- packaging: a generated certificate that survives restarts ---------- */
 static int set_tls_generate_dir(parse_ctx *p, const char *v) {
-  return copy_str(p, "tls-generate-dir", p->cfg->tls_generate_dir,
-                  sizeof p->cfg->tls_generate_dir, v);
+  return copy_str(p, "tls-generate-dir", p->cfg->tls_generate_dir, sizeof p->cfg->tls_generate_dir,
+                  v);
 }
 /* ---- end packaging --------------------------------------------------------- */
 
@@ -303,7 +303,8 @@ typedef struct relay_opt {
 } relay_opt;
 
 static const relay_opt k_opts[] = {
-    {"bind", "ADDR:PORT", "UDP address for raw QUIC and WebTransport [default [::]:4443]", set_bind},
+    {"bind", "ADDR:PORT", "UDP address for raw QUIC and WebTransport [default [::]:4443]",
+     set_bind},
     {"tls-cert", "FILE", "PEM certificate chain (leaf first); needs --tls-key", set_tls_cert},
     {"tls-key", "FILE", "PEM private key of --tls-cert", set_tls_key},
     {"tls-generate", "HOST[,HOST...]",
@@ -320,8 +321,10 @@ static const relay_opt k_opts[] = {
      "moq-lite-05 [default all]",
      set_version},
     {"log-level", "LEVEL", "error, warn, info, debug or trace [default info]", set_log_level},
-    {"cache-budget", "BYTES", "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
-     "unlimited [default 0]", set_cache_budget},
+    {"cache-budget", "BYTES",
+     "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
+     "unlimited [default 0]",
+     set_cache_budget},
     {"linger", "DURATION",
      "keep a broadcast whose publisher vanished this long, so a reconnect resumes it "
      "[default 5s]",
@@ -346,7 +349,8 @@ static const relay_opt k_opts[] = {
      "with auth: live sessions per token root (tenant); more are refused with BoundsExceeded "
      "[default 256; 0 = default]",
      set_max_sessions_per_root},
-    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]", set_max_streams},
+    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]",
+     set_max_streams},
     {"max-subscriptions", "N", "per session: subscriptions / fetches served at once [default 256]",
      set_max_subscriptions},
     {"max-broadcasts", "N", "per session: broadcasts it may announce [default 4096]",
@@ -383,8 +387,8 @@ static const relay_opt k_opts[] = {
      "gossip: register --cluster-node under .internal/origins and dial the nodes seen there "
      "(=false to turn off)",
      set_cluster_mesh},
-    {"cluster-token", "FILE", "JWT presented on cluster dials whose URL has no ?jwt=",
-     set_cluster_token},
+    {"cluster-token", "FILE",
+     "JWT presented on cluster dials whose URL has no ?jwt=", set_cluster_token},
     {"cluster-id", "N", "this relay's origin (hop) id, 1 .. 2^53-1 [default random per start]",
      set_cluster_id},
     {"cluster-linger", "DURATION",
