@@ -31,6 +31,8 @@ typedef struct moqc_http_request {
   const char *path;   /* "/certificate.sha256" (without query) */
   const char *query;  /* text after '?', NULL if none */
   const char *host;   /* Host header, NULL if absent */
+  const char *remote; /* peer "1.2.3.4:5678" or "[::1]:5678" (IPv4-mapped shown as
+                         IPv4); "" if unknown */
 } moqc_http_request;
 
 /* The route callback fills this. body is copied after the callback returns
@@ -75,9 +77,22 @@ typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
 typedef struct moqc_http_server_config {
   moqc_http_route_fn route; /* required */
   void *ctx;
-  size_t max_connections;   /* 0 = 64; beyond that new connections are closed */
+  /* Connections in all; 0 = 1024. When full, the connection that has waited
+   * longest for its next request (none being answered) is closed to make room;
+   * if every connection is being answered, the new one is closed at once. */
+  size_t max_connections;
+  /* Connections per peer IP address; 0 = 16. Over it, a new connection is
+   * accepted and closed at once (the client sees the connection close or
+   * reset before any response). */
+  size_t max_connections_per_addr;
   size_t max_request_bytes; /* request line + headers; 0 = 8192 (431 beyond) */
-  uint64_t idle_timeout_ms; /* 0 = 10000 */
+  /* A connection waiting for a request with nothing received is closed after
+   * this; 0 = 10000. */
+  uint64_t idle_timeout_ms;
+  /* A request head (and its body, dropped) must be complete this long after
+   * its first byte, however slowly it trickles in; else the connection is
+   * closed without a response. 0 = 5000. */
+  uint64_t head_timeout_ms;
   bool keep_alive;          /* serve several requests per connection */
   bool cors;                /* add Access-Control-Allow-Origin: * (browsers fetch
                                /certificate.sha256 cross-origin) */
@@ -92,6 +107,9 @@ MOQC_API int moqc_http_server_new(struct uv_loop_s *loop, const moqc_http_server
 MOQC_API int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port);
 /* Port of the most recent listener (useful with port 0), 0 if none. */
 MOQC_API uint16_t moqc_http_server_port(const moqc_http_server *s);
+/* Connections closed by the limits so far (over the per-address cap, or
+ * evicted / refused when full). 0 for NULL. */
+MOQC_API uint64_t moqc_http_server_limited(const moqc_http_server *s);
 /* Stop: closes listeners and connections; memory is freed from libuv close
  * callbacks, so run the loop afterwards. NULL is a no-op. */
 MOQC_API void moqc_http_server_del(moqc_http_server *s);

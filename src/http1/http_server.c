@@ -1,7 +1,18 @@
 /* moqc transport — a small embeddable HTTP/1.1 server over libuv TCP for the
  * dev bootstrap (/certificate.sha256, /health). One route callback decides
  * every response. Robust to garbage (400), oversize heads (431) and bodies
- * (413), bounded in connections, with an idle timeout; keep-alive optional.
+ * (413); keep-alive optional.
+ *
+ * Limits against slow or greedy clients (slowloris):
+ *   - a request head must arrive completely within head_timeout_ms of its
+ *     first byte (the deadline is fixed: more bytes do not extend it);
+ *   - a connection waiting for a request with nothing received is closed after
+ *     idle_timeout_ms;
+ *   - at most max_connections_per_addr connections per peer IP address (a new
+ *     one over that is closed at once);
+ *   - at most max_connections in all: when full, the connection that has waited
+ *     longest for its request (not one being answered) is closed to make room,
+ *     so a full server still serves new clients.
  *
  * Deferred responses: the route callback may take a moqc_http_pending and
  * finish it later. Meanwhile the connection keeps reading (so a client that
@@ -10,6 +21,7 @@
  *
  * libuv lifecycle: every handle is closed with uv_close and freed from its
  * close callback; the server struct goes once its last handle is closed. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -39,7 +51,14 @@ struct moqc_http_server {
   size_t n_conns;
   size_t handles; /* open uv handles (listeners + connection handles) */
   bool closing;
+  uint64_t evicted, refused; /* connections closed by the limits (for tests/metrics) */
 };
+
+/* A peer's IP address without the port: the per-address key. */
+typedef struct haddr {
+  uint8_t b[16]; /* IPv4 as ::ffff:a.b.c.d */
+  bool known;
+} haddr;
 
 struct hconn {
   uv_tcp_t tcp;
@@ -54,6 +73,10 @@ struct hconn {
   moqc_http_pending *pending; /* a deferred response not finished yet */
   bool in_route, deferred;    /* inside the route callback; it deferred */
   bool route_head, route_close; /* of the request being (or waiting to be) answered */
+  haddr addr;
+  char remote[64];     /* "1.2.3.4:5678" / "[::1]:5678" for moqc_http_request.remote */
+  uint64_t wait_start; /* uv_now when it started waiting for a request */
+  uint64_t head_first; /* uv_now of the first byte of the head being read, 0 = none yet */
 };
 
 typedef struct wreq {
@@ -102,13 +125,33 @@ static void conn_close(hconn *c) {
 
 static void on_idle(uv_timer_t *t) { conn_close(t->data); }
 
+static uint64_t head_timeout(const moqc_http_server *s) {
+  return s->cfg.head_timeout_ms ? s->cfg.head_timeout_ms : 5000;
+}
+
+/* When the connection (waiting for a request) is closed: idle_timeout after it
+ * started waiting while nothing came, else head_timeout after the first byte
+ * of the head. Both anchors are fixed, so a client trickling bytes does not
+ * move the deadline. */
+static uint64_t wait_deadline(const hconn *c) {
+  const moqc_http_server *s = c->srv;
+  if (c->head_first) return c->head_first + head_timeout(s);
+  return c->wait_start + (s->cfg.idle_timeout_ms ? s->cfg.idle_timeout_ms : 10000);
+}
+
 static void touch(hconn *c) {
   if (c->pending) { /* the application bounds a deferred response */
     uv_timer_stop(&c->timer);
     return;
   }
-  uint64_t ms = c->srv->cfg.idle_timeout_ms ? c->srv->cfg.idle_timeout_ms : 10000;
-  uv_timer_start(&c->timer, on_idle, ms, 0);
+  uint64_t now = uv_now(c->srv->loop), due = wait_deadline(c);
+  uv_timer_start(&c->timer, on_idle, due > now ? due - now : 0, 0);
+}
+
+/* A new request starts (after accept, or after a response went out). */
+static void start_wait(hconn *c) {
+  c->wait_start = uv_now(c->srv->loop);
+  c->head_first = c->len || c->body_left ? c->wait_start : 0;
 }
 
 static void process(hconn *c);
@@ -125,6 +168,7 @@ static void on_written(uv_write_t *req, int status) {
     conn_close(c);
     return;
   }
+  start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   process(c); /* pipelined requests already buffered */
@@ -180,7 +224,8 @@ static void route(hconn *c, const moqc_http1_req *r) {
   moqc_http_request req = {.method = r->method,
                            .path = r->path,
                            .query = r->has_query ? r->query : NULL,
-                           .host = r->has_host ? r->host : NULL};
+                           .host = r->has_host ? r->host : NULL,
+                           .remote = c->remote};
   moqc_http_response resp = {.status = 404, .content_type = "text/plain", .server_private = c};
   bool head = strcmp(r->method, "HEAD") == 0;
   bool close = !r->keep_alive || !c->srv->cfg.keep_alive;
@@ -257,15 +302,74 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
       conn_close(c);
     return;
   }
+  if (n > 0 && !c->head_first && !c->writing && !c->pending) c->head_first = uv_now(c->srv->loop);
   c->len += (size_t)n;
   touch(c);
   process(c);
 }
 
+static void peer_of(hconn *c) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  memset(&c->addr, 0, sizeof c->addr);
+  snprintf(c->remote, sizeof c->remote, "%s", "");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
+  char ip[64] = "";
+  unsigned port;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+    c->addr.b[10] = c->addr.b[11] = 0xff;
+    memcpy(c->addr.b + 12, &a->sin_addr, 4);
+    uv_ip4_name(a, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+    snprintf(c->remote, sizeof c->remote, "%s:%u", ip, port);
+  } else if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+    memcpy(c->addr.b, &a->sin6_addr, 16);
+    port = ntohs(a->sin6_port);
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(c->addr.b, v4mapped, 12) == 0) { /* shown as IPv4, as the QUIC side does */
+      uv_inet_ntop(AF_INET, c->addr.b + 12, ip, sizeof ip);
+      snprintf(c->remote, sizeof c->remote, "%s:%u", ip, port);
+    } else {
+      uv_ip6_name(a, ip, sizeof ip);
+      snprintf(c->remote, sizeof c->remote, "[%s]:%u", ip, port);
+    }
+  } else {
+    return;
+  }
+  c->addr.known = true;
+}
+
+static size_t conns_from(const moqc_http_server *s, const haddr *a) {
+  size_t n = 0;
+  if (!a->known) return 0;
+  for (const hconn *it = s->conns; it; it = it->next)
+    if (it->addr.known && memcmp(it->addr.b, a->b, sizeof a->b) == 0) n++;
+  return n;
+}
+
+/* The connection that has waited longest for its request (so, the one closest
+ * to its deadline), skipping except and any being answered; NULL if none. */
+static hconn *oldest_waiting(moqc_http_server *s, const hconn *except) {
+  hconn *best = NULL;
+  uint64_t best_t = 0;
+  for (hconn *it = s->conns; it; it = it->next) {
+    if (it == except || it->closing || it->writing || it->pending) continue;
+    uint64_t t = it->head_first ? it->head_first : it->wait_start;
+    if (!best || t < best_t) {
+      best = it;
+      best_t = t;
+    }
+  }
+  return best;
+}
+
 static void on_connection(uv_stream_t *l, int status) {
   moqc_http_server *s = l->data;
   if (status < 0 || s->closing) return;
-  size_t max = s->cfg.max_connections ? s->cfg.max_connections : 64;
+  size_t max = s->cfg.max_connections ? s->cfg.max_connections : 1024;
+  size_t per = s->cfg.max_connections_per_addr ? s->cfg.max_connections_per_addr : 16;
   hconn *c = moqc_calloc(1, sizeof *c);
   if (!c) return;
   c->srv = s;
@@ -278,10 +382,28 @@ static void on_connection(uv_stream_t *l, int status) {
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || s->n_conns > max) {
-    conn_close(c); /* over the limit: accepted and dropped at once */
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
     return;
   }
+  peer_of(c);
+  if (conns_from(s, &c->addr) > per) { /* this one included */
+    s->refused++;
+    conn_close(c); /* over the per-address limit: accepted and dropped at once */
+    return;
+  }
+  if (s->n_conns > max) {
+    hconn *victim = oldest_waiting(s, c);
+    if (!victim) {
+      s->refused++;
+      conn_close(c); /* everything is being answered: drop the newcomer */
+      return;
+    }
+    s->evicted++;
+    conn_close(victim);
+  }
+  assert(s->n_conns <= max);
+  start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -362,6 +484,10 @@ int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port
 }
 
 uint16_t moqc_http_server_port(const moqc_http_server *s) { return s ? s->port : 0; }
+
+uint64_t moqc_http_server_limited(const moqc_http_server *s) {
+  return s ? s->refused + s->evicted : 0;
+}
 
 void moqc_http_server_del(moqc_http_server *s) {
   if (!s || s->closing) return;

@@ -1,6 +1,7 @@
 /* moqc transport — QUIC endpoints: the UDP socket (uv_poll), routing by
  * connection ID, server accept, client dial, deferred flushing, teardown.
  * No ngtcp2 call here (see quic_conn.c). */
+#include <assert.h>
 #include <gnutls/crypto.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -31,6 +32,10 @@ const char *moqc_quic_cc_str(moqc_quic_cc cc) {
 /* ---- lifetime ---------------------------------------------------------------------- */
 
 static void ep_free(quic_ep *ep) {
+  assert(!ep->conns && ep->nconns == 0);
+  if (ep->addrs)
+    for (size_t i = 0; i < QUIC_ADDR_BUCKETS; i++) assert(!ep->addrs[i]); /* all unlinked */
+  moqc_free(ep->addrs);
   moqc_udp_close(&ep->udp);
   moqc_qcidmap_free(&ep->cids);
   moqc_cert_unref(ep->cert);
@@ -57,7 +62,8 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   ep->sendbuf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->pend.buf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
-  if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf ||
+  if (server) ep->addrs = moqc_calloc(QUIC_ADDR_BUCKETS, sizeof *ep->addrs);
+  if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf || (server && !ep->addrs) ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
       gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.key, sizeof ep->cids.key) != 0) {
     ep_free(ep);
@@ -172,10 +178,80 @@ void moqc_quic_ep_process(quic_ep *ep) {
 
 static void on_prepare(uv_prepare_t *h) { moqc_quic_ep_process(h->data); }
 
+/* ---- per-address limits ------------------------------------------------------------------ */
+
+static void addr_key(uint8_t key[16], const moqc_sockaddr *sa) {
+  memset(key, 0, 16);
+  if (sa->sa.sa_family == AF_INET) {
+    key[10] = key[11] = 0xff;
+    memcpy(key + 12, &sa->in.sin_addr, 4);
+  } else if (sa->sa.sa_family == AF_INET6) {
+    memcpy(key, &sa->in6.sin6_addr, 16);
+  }
+}
+
+static quic_addr **addr_slot(quic_ep *ep, const uint8_t key[16]) {
+  uint64_t h = 1469598103934665603ull ^ ep->cids.key; /* FNV-1a, keyed per endpoint */
+  for (int i = 0; i < 16; i++) h = (h ^ key[i]) * 1099511628211ull;
+  quic_addr **pp = &ep->addrs[(h ^ (h >> 29)) % QUIC_ADDR_BUCKETS];
+  while (*pp && memcmp((*pp)->key, key, 16) != 0) pp = &(*pp)->next;
+  return pp;
+}
+
+bool moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
+  if (!ep->addrs) return true;
+  uint8_t key[16];
+  addr_key(key, from);
+  const quic_addr *a = *addr_slot(ep, key);
+  if (!a) return true;
+  return a->conns < ep->lim.max_conns_per_addr && a->handshakes < ep->lim.max_hs_per_addr;
+}
+
+/* Count a new server connection (handshaking) for its address. Out of memory:
+ * not counted (the limits are best-effort then, the connection still works). */
+static void addr_add(quic_ep *ep, quic_conn *c) {
+  uint8_t key[16];
+  addr_key(key, &c->remote);
+  quic_addr **pp = addr_slot(ep, key);
+  if (!*pp) {
+    quic_addr *a = moqc_calloc(1, sizeof *a);
+    if (!a) return;
+    memcpy(a->key, key, 16);
+    *pp = a;
+  }
+  c->addr = *pp;
+  c->addr->conns++;
+  c->addr->handshakes++;
+  c->addr_hs = true;
+}
+
+void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c) {
+  (void)ep;
+  if (!c->addr || !c->addr_hs) return;
+  assert(c->addr->handshakes > 0);
+  c->addr->handshakes--;
+  c->addr_hs = false;
+}
+
+static void addr_remove(quic_ep *ep, quic_conn *c) {
+  quic_addr *a = c->addr;
+  if (!a) return;
+  moqc_quic_ep_addr_handshake_done(ep, c);
+  assert(a->conns > 0);
+  c->addr = NULL;
+  if (--a->conns) return;
+  assert(a->handshakes == 0);
+  quic_addr **pp = addr_slot(ep, a->key);
+  assert(*pp == a);
+  *pp = a->next;
+  moqc_free(a);
+}
+
 /* ---- connection bookkeeping -------------------------------------------------------------- */
 
 void moqc_quic_ep_link(quic_ep *ep, quic_conn *c) {
   if (c->linked) return;
+  if (ep->is_server && ep->addrs) addr_add(ep, c);
   c->linked = true;
   c->prev = NULL;
   c->next = ep->conns;
@@ -187,6 +263,7 @@ void moqc_quic_ep_link(quic_ep *ep, quic_conn *c) {
 void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c) {
   if (!c->linked) return;
   c->linked = false;
+  addr_remove(ep, c);
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -286,7 +363,8 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
   quic_conn *c = moqc_qcidmap_get(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
     if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
-    if (ep->nconns >= ep->lim.max_connections) {
+    if (ep->nconns >= ep->lim.max_connections || !moqc_quic_ep_addr_admits(ep, &rx->from)) {
+      ep->refused++;
       ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
       if (n > 0) send_raw(ep, rx, out, (size_t)n);
       return;

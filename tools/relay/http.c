@@ -515,6 +515,11 @@ int relay_http_start(relay *r, char *err, size_t cap) {
       .ctx = r,
       .keep_alive = true,
       .cors = true,
+      /* limits: a count of 0 means none */
+      .max_connections = c->http_max_conns ? (size_t)c->http_max_conns : SIZE_MAX,
+      .max_connections_per_addr =
+          c->http_max_conns_per_addr ? (size_t)c->http_max_conns_per_addr : SIZE_MAX,
+      .head_timeout_ms = c->http_head_timeout_ms,
   };
   int rv = moqc_http_server_new(r->loop, &hc, &r->http);
   if (rv == MOQC_OK) rv = moqc_http_server_listen(r->http, host, port);

@@ -40,7 +40,17 @@ typedef struct relay_config {
   uint64_t linger_ns;
   uint64_t idle_timeout_ms; /* 0 = the QUIC default (30 s) */
   uint64_t fetch_timeout_ms; /* how long GET /fetch waits for its group */
+  /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
+  uint64_t cache_duration_ms;        /* clamp of every track's cache window */
+  uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr;
+  uint64_t handshake_timeout_ms, setup_timeout_ms;
+  uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
+  uint64_t fetch_max_per_addr, fetch_max_tracks, fetch_hold_ms;
 } relay_config;
+
+/* cache_budget when neither flag nor file set it: 1/8 of the RAM, at most 1 GiB. */
+#define RELAY_BUDGET_AUTO UINT64_MAX
+uint64_t relay_default_cache_budget(void);
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
  * 1 if --help was printed (exit 0), or -1 with a one-line message in err. */
