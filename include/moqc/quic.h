@@ -94,10 +94,12 @@ typedef struct moqc_quic_limits {
    * over the limit gets CONNECTION_REFUSED. Default 10000. */
   uint32_t max_connections;
   /* Server: concurrent connections from one IP address (the port does not
-   * count; IPv4 and IPv4-mapped IPv6 are the same address), and how many of
-   * those may be handshaking at once. A new connection over either gets
-   * CONNECTION_REFUSED. Default: no per-address limit (moqc-relay sets 256
-   * and 32). */
+   * count; IPv4 and IPv4-mapped IPv6 are the same address): a new one over it
+   * gets CONNECTION_REFUSED. And how many of those may be handshaking at once:
+   * an Initial over that is ignored, so the client retransmits it and gets in
+   * once earlier handshakes finished (or its handshake timeout ends it): a
+   * burst of clients behind one address is paced, not refused. Default: no
+   * per-address limit (moqc-relay sets 256 and 32). */
   uint32_t max_connections_per_addr;
   uint32_t max_handshakes_per_addr;
   /* Concurrent streams the PEER may open, per direction. Default 1000 bidi,

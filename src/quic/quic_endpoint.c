@@ -198,13 +198,15 @@ static quic_addr **addr_slot(quic_ep *ep, const uint8_t key[16]) {
   return pp;
 }
 
-bool moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
-  if (!ep->addrs) return true;
+int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
+  if (!ep->addrs) return QUIC_ADMIT;
   uint8_t key[16];
   addr_key(key, from);
   const quic_addr *a = *addr_slot(ep, key);
-  if (!a) return true;
-  return a->conns < ep->lim.max_conns_per_addr && a->handshakes < ep->lim.max_hs_per_addr;
+  if (!a) return QUIC_ADMIT;
+  if (a->conns >= ep->lim.max_conns_per_addr) return QUIC_ADMIT_REFUSE;
+  if (a->handshakes >= ep->lim.max_hs_per_addr) return QUIC_ADMIT_DROP;
+  return QUIC_ADMIT;
 }
 
 /* Count a new server connection (handshaking) for its address. Out of memory:
@@ -363,7 +365,12 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
   quic_conn *c = moqc_qcidmap_get(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
     if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
-    if (ep->nconns >= ep->lim.max_connections || !moqc_quic_ep_addr_admits(ep, &rx->from)) {
+    int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
+    if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
+      ep->refused++;                /* retransmits its Initial later (a rate limit) */
+      return;
+    }
+    if (ep->nconns >= ep->lim.max_connections || admit == QUIC_ADMIT_REFUSE) {
       ep->refused++;
       ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
       if (n > 0) send_raw(ep, rx, out, (size_t)n);

@@ -213,8 +213,11 @@ ssize_t moqc_quic_write_version_neg(uint8_t *dst, size_t cap, const quic_pkt_inf
 ssize_t moqc_quic_write_refused(uint8_t *dst, size_t cap, const uint8_t *p, size_t len);
 
 /* Per-address accounting (quic_endpoint.c). May a new connection from `from`
- * start (both per-address limits)? */
-bool moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from);
+ * start? QUIC_ADMIT; QUIC_ADMIT_REFUSE (max_conns_per_addr: answer
+ * CONNECTION_REFUSED); QUIC_ADMIT_DROP (max_hs_per_addr: ignore the Initial,
+ * the client retransmits it, so handshakes from one address are paced). */
+enum { QUIC_ADMIT = 0, QUIC_ADMIT_REFUSE, QUIC_ADMIT_DROP };
+int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from);
 /* A server connection's handshake completed: it no longer counts as one in
  * progress. */
 void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c);
