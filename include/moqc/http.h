@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "moqc/buf.h"
 #include "moqc/export.h"
 
 #ifdef __cplusplus
@@ -70,6 +71,17 @@ MOQC_API moqc_http_pending *moqc_http_response_defer(moqc_http_response *resp,
  * the route callback that deferred it. MOQC_OK, or MOQC_ERR_INVAL for NULL. */
 MOQC_API int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status,
                                       const char *content_type, const void *body, size_t len);
+
+/* Send the deferred response with a body made of n slices, written by
+ * reference (no copy): the bytes are those of the slices' bufs, which stay
+ * referenced until the kernel took them. The slices' references MOVE to the
+ * server (each parts[i] is left empty); the array stays the caller's.
+ * Content-Length is their total. Frees p. Out of memory closes the
+ * connection instead (gone is not called). MOQC_OK, or MOQC_ERR_INVAL (NULL
+ * p, or parts NULL with n > 0: nothing is taken). */
+MOQC_API int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status,
+                                             const char *content_type, moqc_slice *parts,
+                                             size_t n);
 
 typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
                                    moqc_http_response *resp);

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "core/mem.h"
+#include "moqc/buf.h"
 #include "moqc/http.h"
 #include "http1/http_parse.h"
 
@@ -83,8 +84,16 @@ typedef struct wreq {
   uv_write_t req;
   hconn *c;
   size_t len;
+  moqc_slice *parts; /* body slices written by reference (owned), or NULL */
+  size_t nparts;
   char data[];
 } wreq;
+
+static void wreq_free(wreq *w) {
+  for (size_t i = 0; i < w->nparts; i++) moqc_slice_release(&w->parts[i]);
+  moqc_free(w->parts);
+  moqc_free(w);
+}
 
 static void srv_maybe_free(moqc_http_server *s) {
   if (s->closing && s->handles == 0) moqc_free(s);
@@ -161,7 +170,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_written(uv_write_t *req, int status) {
   wreq *w = (wreq *)req;
   hconn *c = w->c;
-  moqc_free(w);
+  wreq_free(w);
   c->writing = false;
   if (c->closing) return;
   if (status < 0 || c->close_after_write) {
@@ -174,40 +183,59 @@ static void on_written(uv_write_t *req, int status) {
   process(c); /* pipelined requests already buffered */
 }
 
-static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
-                          size_t blen, bool head_only, bool close) {
+/* Write the head, then the body: copied (body) or by reference (parts, n
+ * slices whose references the response owns from here on, whatever happens). */
+static void send_response_parts(hconn *c, uint16_t status, const char *ctype, const void *body,
+                                size_t blen, moqc_slice *parts, size_t nparts, bool head_only,
+                                bool close) {
   if (status < 100 || status > 599) status = 500; /* an application's bad status */
   if (!body) blen = 0;
+  size_t plen = 0;
+  for (size_t i = 0; i < nparts; i++) plen += parts[i].len;
   char hdr[512];
   int hl = snprintf(hdr, sizeof hdr,
                     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
                     (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain",
-                    blen, c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+                    blen + plen, c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
                     close ? "close" : "keep-alive");
-  if (hl < 0 || (size_t)hl >= sizeof hdr) {
-    conn_close(c);
-    return;
-  }
-  size_t total = (size_t)hl + (head_only ? 0 : blen);
-  wreq *w = moqc_malloc(sizeof *w + total);
-  if (!w) {
+  size_t total = (size_t)(hl > 0 ? hl : 0) + (head_only ? 0 : blen);
+  wreq *w = hl < 0 || (size_t)hl >= sizeof hdr ? NULL : moqc_malloc(sizeof *w + total);
+  uv_buf_t one, *bufs = &one;
+  if (w && nparts && !head_only) bufs = moqc_calloc(nparts + 1, sizeof *bufs);
+  if (!w || !bufs) {
+    for (size_t i = 0; i < nparts; i++) moqc_slice_release(&parts[i]);
+    moqc_free(parts);
+    moqc_free(w);
     conn_close(c);
     return;
   }
   w->c = c;
   w->len = total;
+  w->parts = parts;
+  w->nparts = nparts;
   memcpy(w->data, hdr, (size_t)hl);
   if (!head_only && blen) memcpy(w->data + hl, body, blen);
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)total);
+  bufs[0] = uv_buf_init(w->data, (unsigned)total);
+  size_t nbufs = 1;
+  if (!head_only)
+    for (size_t i = 0; i < nparts; i++)
+      if (parts[i].len) bufs[nbufs++] = uv_buf_init((char *)moqc_slice_ptr(&parts[i]), (unsigned)parts[i].len);
   c->writing = true;
   c->close_after_write = close;
   uv_read_stop((uv_stream_t *)&c->tcp);
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-    moqc_free(w);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)nbufs, on_written);
+  if (bufs != &one) moqc_free(bufs); /* libuv keeps its own copy of the array */
+  if (rc != 0) {
+    wreq_free(w);
     c->writing = false;
     conn_close(c);
   }
+}
+
+static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
+                          size_t blen, bool head_only, bool close) {
+  send_response_parts(c, status, ctype, body, blen, NULL, 0, head_only, close);
 }
 
 static void consume(hconn *c, size_t n) {
@@ -433,6 +461,26 @@ int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status, const char *
   /* No other request was routed meanwhile: route_head/route_close are still
    * those of the request this answers. */
   send_response(c, status, content_type, body, len, c->route_head, c->route_close);
+  return MOQC_OK;
+}
+
+int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status,
+                                    const char *content_type, moqc_slice *parts, size_t n) {
+  if (!p || (n && !parts)) return MOQC_ERR_INVAL;
+  moqc_slice *own = n ? moqc_calloc(n, sizeof *own) : NULL;
+  if (own) memcpy(own, parts, n * sizeof *own); /* the references move */
+  for (size_t i = 0; i < n; i++) {
+    if (!own) moqc_slice_release(&parts[i]);
+    parts[i] = (moqc_slice){0};
+  }
+  hconn *c = p->c;
+  c->pending = NULL;
+  moqc_free(p);
+  if (n && !own) { /* out of memory: no answer, close */
+    conn_close(c);
+    return MOQC_OK;
+  }
+  send_response_parts(c, status, content_type, NULL, 0, own, n, c->route_head, c->route_close);
   return MOQC_OK;
 }
 

@@ -193,6 +193,19 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
       assert_int_equal(moqc_http_pending_finish(w->pend, 201, NULL, "now", 3), MOQC_OK);
       w->pend = NULL;
     }
+  } else if (strcmp(req->path, "/slices") == 0) { /* a body of two slices, by reference */
+    moqc_http_pending *p = moqc_http_response_defer(resp, on_gone, w);
+    assert_non_null(p);
+    moqc_buf *b = moqc_buf_copy("hello, world", 12);
+    assert_non_null(b);
+    moqc_slice parts[2];
+    assert_int_equal(moqc_slice_make(&parts[0], b, 0, 5), MOQC_OK);
+    assert_int_equal(moqc_slice_make(&parts[1], b, 7, 5), MOQC_OK);
+    moqc_buf_unref(b); /* the slices hold it */
+    assert_int_equal(moqc_http_pending_finish_slices(NULL, 200, NULL, parts, 2), MOQC_ERR_INVAL);
+    assert_int_equal(moqc_http_pending_finish_slices(p, 200, "x/y", parts, 2), MOQC_OK);
+    assert_null(parts[0].buf); /* the references moved */
+    assert_null(parts[1].buf);
   } else if (strcmp(req->path, "/badhash") == 0) {
     resp->status = 200;
     resp->body = "not a hash";
@@ -560,6 +573,17 @@ static void test_deferred(void **state) {
   assert_non_null(strstr(late, "\r\n\r\nok"));
   assert_int_equal(w.routed, 2);
   assert_int_equal(w.gone, 0);
+
+  static const char sl[] = "GET /slices HTTP/1.1\r\nHost: h\r\n\r\n"
+                           "HEAD /slices HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_exchange(&w, port, sl, sizeof sl - 1, &r);
+  assert_int_equal(status_of(&r), 200);
+  const char *body = strstr(r.in, "Content-Length: 10\r\n");
+  assert_non_null(body);
+  body = strstr(body, "\r\n\r\nhelloworldHTTP/1.1 200 OK"); /* then the HEAD answer */
+  assert_non_null(body);
+  assert_non_null(strstr(body + 4, "Content-Length: 10\r\n"));
+  assert_null(strstr(body + 14, "helloworld")); /* HEAD: no body */
 
   static const char now[] = "GET /later?now HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   raw_exchange(&w, port, now, sizeof now - 1, &r);
