@@ -439,6 +439,7 @@ static void serve_fetch(relay *r, const char *rest, const moqc_http_request *req
   char ip[64];
   ip_of(req->remote, ip, sizeof ip);
   if (r->cfg.fetch_max_per_addr && fetches_from(r, ip) >= r->cfg.fetch_max_per_addr) {
+    r->fetch_refused++;
     reply_text(r, resp, 429, "too many /fetch requests waiting from your address\n");
     return;
   }
@@ -461,6 +462,7 @@ static void serve_fetch(relay *r, const char *rest, const moqc_http_request *req
     uint16_t st;
     w = warm_new(r, bpath, track, seq, &st);
     if (!w) {
+      if (st == 503) r->fetch_refused++;
       reply_text(r, resp, st, st == 404   ? "not found\n"
                               : st == 503 ? "too many tracks being fetched, try again later\n"
                                           : "subscribe failed\n");
@@ -534,6 +536,17 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_cache_bytes", "gauge", "Bytes held by track caches.",
          moqc_env_cache_bytes(moqc_uv_env(r->uv)));
   metric(r, "moqc_relay_http_requests_total", "counter", "HTTP requests.", r->http_requests);
+  /* limits (docs/relay.md "Limits") */
+  metric(r, "moqc_relay_transport_sessions", "gauge",
+         "Connections with a session object now, MoQ setup done or not.",
+         r->server ? moqc_server_sessions(r->server) : 0);
+  metric(r, "moqc_relay_cache_budget_bytes", "gauge", "The cache budget (0 = unlimited).",
+         r->cfg.cache_budget);
+  metric(r, "moqc_relay_http_limited_total", "counter",
+         "HTTP connections closed by the per-address or total limits.",
+         moqc_http_server_limited(r->http));
+  metric(r, "moqc_relay_fetch_refused_total", "counter",
+         "GET /fetch answered 429 or 503 by the fetch limits.", r->fetch_refused);
   body_printf(r, "# HELP moqc_relay_session_errors_total Sessions that ended with a non-zero "
                  "code, by code.\n# TYPE moqc_relay_session_errors_total counter\n");
   for (size_t i = 0; i < r->n_errors; i++)

@@ -100,6 +100,7 @@ typedef struct relay {
   relay_body body; /* response being built (the HTTP server copies it) */
   relay_warm *warm; /* /fetch subscriptions kept warm */
   size_t n_warm;
+  uint64_t fetch_refused; /* /fetch answered 429/503 by the limits */
   uv_timer_t warm_timer;
   relay_fetch *fetches; /* /fetch requests waiting for their group */
   uv_timer_t fetch_timer;
