@@ -4,10 +4,11 @@
  *       Dial COUNT raw QUIC connections at once (ALPN moq-lite-05, certificate
  *       not verified), complete the handshakes and never send a byte of MoQ
  *       (no SETUP). After HOLD_MS prints one line and exits 0:
- *         connected C refused R failed F closed K pending P
+ *         connected C refused R failed F closed K pending P overdue O
  *       (refused = CONNECTION_REFUSED; failed = any other connect error, e.g.
  *       a handshake that never finished; closed = connections the server
- *       closed while we held them; pending = still handshaking). HOLD_MS short (e.g. 80) abandons the
+ *       closed while we held them; pending = still handshaking; overdue =
+ *       connections up for more than 7 s that the server has not closed). HOLD_MS short (e.g. 80) abandons the
  *       handshakes half way: the process exits with them in flight.
  *   adv_client slowhttp HOST PORT COUNT SECONDS
  *       Slowloris: COUNT TCP connections that send "GET / HTTP/1.1\r\n" and
@@ -42,12 +43,15 @@ static uv_loop_t g_loop;
 static struct {
   int dialled, connected, refused, failed, closed;
   moqc_transport *t[HOLD_MAX];
+  uint64_t up_ms[HOLD_MAX];
+  bool gone[HOLD_MAX];
   moqc_quic_dial *d[HOLD_MAX];
   bool done[HOLD_MAX];
 } H;
 
 static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
-  (void)ctx, (void)code, (void)reason, (void)by_peer;
+  (void)code, (void)reason, (void)by_peer;
+  H.gone[(size_t)(uintptr_t)ctx] = true;
   H.closed++;
 }
 
@@ -59,7 +63,8 @@ static void h_on_connect(void *ctx, int err, const char *msg, moqc_transport *t)
   if (err == MOQC_OK) {
     H.connected++;
     H.t[i] = t;
-    moqc_transport_set_handler(t, &k_hold_handler, NULL);
+    H.up_ms[i] = uv_now(&g_loop);
+    moqc_transport_set_handler(t, &k_hold_handler, ctx);
   } else if (err == MOQC_ERR_TRANSPORT && msg && strstr(msg, "refused")) {
     H.refused++;
   } else {
@@ -69,8 +74,11 @@ static void h_on_connect(void *ctx, int err, const char *msg, moqc_transport *t)
 
 static void h_stop(uv_timer_t *t) {
   (void)t;
-  printf("connected %d refused %d failed %d closed %d pending %d\n", H.connected, H.refused,
-         H.failed, H.closed, H.dialled - H.connected - H.refused - H.failed);
+  int overdue = 0;
+  for (int i = 0; i < H.dialled; i++)
+    if (H.t[i] && !H.gone[i] && uv_now(&g_loop) - H.up_ms[i] > 7000) overdue++;
+  printf("connected %d refused %d failed %d closed %d pending %d overdue %d\n", H.connected,
+         H.refused, H.failed, H.closed, H.dialled - H.connected - H.refused - H.failed, overdue);
   fflush(stdout);
   _exit(0); /* abandon everything in flight, as an attacker would */
 }
