@@ -19,8 +19,8 @@
  *   adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S SECONDS
  *       Publish BROADCAST with one track "t" whose TRACK_INFO asks the relay
  *       to cache LATENCY_MS, one-frame groups of GROUP_BYTES at GROUPS_PER_S
- *       for SECONDS, then exit 0 ("published N groups"). Exit 1 if the
- *       session could not be set up.
+ *       for SECONDS, printing "group N" as each is written, then exit 0
+ *       ("published N groups"). Exit 1 if the session could not be set up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +238,8 @@ static void g_tick(uv_timer_t *t) {
   moqc_group_producer_write_frame_copy(g, G.payload, G.size, G.groups);
   moqc_group_producer_finish(g);
   moqc_group_producer_del(g);
+  printf("group %llu\n", (unsigned long long)G.groups);
+  fflush(stdout);
   G.groups++;
 }
 
