@@ -460,7 +460,10 @@ static void serve_fetch(relay *r, const char *rest, const moqc_http_request *req
   relay_warm *w = warm_find(r, bpath, track);
   if (!w) {
     uint16_t st;
-    w = warm_new(r, bpath, track, seq, &st);
+    /* Always from the latest group: a subscription started at a requested
+     * group (possibly far ahead) would receive nothing until then and blind
+     * /fetch of this track for every other client while it is held. */
+    w = warm_new(r, bpath, track, MOQC_GROUP_NONE, &st);
     if (!w) {
       if (st == 503) r->fetch_refused++;
       reply_text(r, resp, st, st == 404   ? "not found\n"
