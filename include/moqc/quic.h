@@ -102,6 +102,13 @@ typedef struct moqc_quic_limits {
    * per-address limit (moqc-relay sets 256 and 32). */
   uint32_t max_connections_per_addr;
   uint32_t max_handshakes_per_addr;
+  /* Server: new connections one IP address may start per second (a token
+   * bucket holding one second's worth, at least 8). An Initial over the rate
+   * is ignored, like one over max_handshakes_per_addr: it costs the server no
+   * handshake (a flood of Initial look-alikes or real ClientHellos from one
+   * address stops costing crypto), and a real client retransmits it. Default
+   * 0: no limit (moqc-relay sets 100). */
+  uint32_t new_connections_per_addr_per_s;
   /* Concurrent streams the PEER may open, per direction. Default 1000 bidi,
    * 10000 uni. Closed streams give their credit back. */
   uint32_t max_streams_bidi;

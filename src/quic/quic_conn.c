@@ -57,6 +57,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->max_streams_uni = in->max_streams_uni ? in->max_streams_uni : 10000;
   o->max_conns_per_addr = in->max_connections_per_addr ? in->max_connections_per_addr : UINT32_MAX;
   o->max_hs_per_addr = in->max_handshakes_per_addr ? in->max_handshakes_per_addr : UINT32_MAX;
+  o->new_conns_per_addr_per_s = in->new_connections_per_addr_per_s;
   o->idle_timeout_ns = or_default(in->idle_timeout_ms, 30000) * NS_PER_MS;
   o->keep_alive_auto = in->keep_alive_ms == 0;
   if (in->keep_alive_ms == UINT64_MAX)

@@ -36,6 +36,7 @@ static void ep_free(quic_ep *ep) {
   if (ep->addrs)
     for (size_t i = 0; i < QUIC_ADDR_BUCKETS; i++) assert(!ep->addrs[i]); /* all unlinked */
   moqc_free(ep->addrs);
+  moqc_free(ep->rates);
   moqc_udp_close(&ep->udp);
   moqc_qcidmap_free(&ep->cids);
   moqc_cert_unref(ep->cert);
@@ -63,7 +64,10 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   ep->pend.buf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
   if (server) ep->addrs = moqc_calloc(QUIC_ADDR_BUCKETS, sizeof *ep->addrs);
+  bool rated = server && ep->lim.new_conns_per_addr_per_s;
+  if (rated) ep->rates = moqc_calloc(QUIC_RATE_SLOTS, sizeof *ep->rates);
   if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf || (server && !ep->addrs) ||
+      (rated && !ep->rates) ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
       gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.key, sizeof ep->cids.key) != 0) {
     ep_free(ep);
@@ -190,12 +194,38 @@ static void addr_key(uint8_t key[16], const moqc_sockaddr *sa) {
   }
 }
 
+static uint64_t addr_hash(const quic_ep *ep, const uint8_t key[16]);
+
 static quic_addr **addr_slot(quic_ep *ep, const uint8_t key[16]) {
-  uint64_t h = 1469598103934665603ull ^ ep->cids.key; /* FNV-1a, keyed per endpoint */
-  for (int i = 0; i < 16; i++) h = (h ^ key[i]) * 1099511628211ull;
-  quic_addr **pp = &ep->addrs[(h ^ (h >> 29)) % QUIC_ADDR_BUCKETS];
+  quic_addr **pp = &ep->addrs[addr_hash(ep, key) % QUIC_ADDR_BUCKETS];
   while (*pp && memcmp((*pp)->key, key, 16) != 0) pp = &(*pp)->next;
   return pp;
+}
+
+static uint64_t addr_hash(const quic_ep *ep, const uint8_t key[16]) {
+  uint64_t h = 1469598103934665603ull ^ ep->cids.key; /* FNV-1a, keyed per endpoint */
+  for (int i = 0; i < 16; i++) h = (h ^ key[i]) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
+/* Take a token from the address's bucket (rate per second, burst of one
+ * second's worth, at least 8). False: over the rate. */
+static bool rate_take(quic_ep *ep, const uint8_t key[16]) {
+  if (!ep->rates) return true;
+  double rate = ep->lim.new_conns_per_addr_per_s, burst = rate < 8 ? 8 : rate;
+  uint64_t now = uv_now(ep->loop);
+  quic_rate *r = &ep->rates[addr_hash(ep, key) % QUIC_RATE_SLOTS];
+  if (memcmp(r->key, key, 16) != 0 || r->last_ms == 0) {
+    memcpy(r->key, key, 16);
+    r->tokens = burst;
+  } else {
+    r->tokens += (double)(now - r->last_ms) * rate / 1000.0;
+    if (r->tokens > burst) r->tokens = burst;
+  }
+  r->last_ms = now ? now : 1;
+  if (r->tokens < 1) return false;
+  r->tokens -= 1;
+  return true;
 }
 
 int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
@@ -203,9 +233,9 @@ int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
   uint8_t key[16];
   addr_key(key, from);
   const quic_addr *a = *addr_slot(ep, key);
-  if (!a) return QUIC_ADMIT;
-  if (a->conns >= ep->lim.max_conns_per_addr) return QUIC_ADMIT_REFUSE;
-  if (a->handshakes >= ep->lim.max_hs_per_addr) return QUIC_ADMIT_DROP;
+  if (a && a->conns >= ep->lim.max_conns_per_addr) return QUIC_ADMIT_REFUSE;
+  if (a && a->handshakes >= ep->lim.max_hs_per_addr) return QUIC_ADMIT_DROP;
+  if (!rate_take(ep, key)) return QUIC_ADMIT_DROP; /* only attempts let through cost a token */
   return QUIC_ADMIT;
 }
 

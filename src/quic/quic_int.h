@@ -50,6 +50,7 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_lim {
   uint32_t max_connections, max_streams_bidi, max_streams_uni;
   uint32_t max_conns_per_addr, max_hs_per_addr; /* UINT32_MAX: no limit */
+  uint32_t new_conns_per_addr_per_s;             /* 0: no limit */
   uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
   bool keep_alive_auto; /* derive from the negotiated idle timeout */
   moqc_quic_cc cc;
@@ -71,6 +72,16 @@ typedef struct quic_addr {
   struct quic_addr *next;
 } quic_addr;
 #define QUIC_ADDR_BUCKETS 1024
+
+/* New-connection rate per address: a token bucket per slot of a fixed table
+ * (an address hashing onto another's slot takes it over with a full bucket:
+ * harmless, the table only needs to catch the busy ones). */
+typedef struct quic_rate {
+  uint8_t key[16];
+  uint64_t last_ms;
+  double tokens;
+} quic_rate;
+#define QUIC_RATE_SLOTS 4096
 
 struct moqc_quic_server {
   uv_loop_t *loop;
@@ -96,6 +107,7 @@ struct moqc_quic_server {
   quic_conn *conns;    /* every conn with live I/O state (doubly linked) */
   size_t nconns;
   quic_addr **addrs;   /* server: QUIC_ADDR_BUCKETS chains, per-address counts */
+  quic_rate *rates;    /* server with a rate limit: QUIC_RATE_SLOTS buckets */
   uint64_t refused;    /* server: Initials answered CONNECTION_REFUSED by a limit */
   quic_conn *dirty;    /* conns to flush (singly linked via dirty_next) */
   quic_conn *dirty_tail;
@@ -217,6 +229,7 @@ ssize_t moqc_quic_write_refused(uint8_t *dst, size_t cap, const uint8_t *p, size
  * CONNECTION_REFUSED); QUIC_ADMIT_DROP (max_hs_per_addr: ignore the Initial,
  * the client retransmits it, so handshakes from one address are paced). */
 enum { QUIC_ADMIT = 0, QUIC_ADMIT_REFUSE, QUIC_ADMIT_DROP };
+/* (Over new_conns_per_addr_per_s, an Initial is dropped too: QUIC_ADMIT_DROP.) */
 int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from);
 /* A server connection's handshake completed: it no longer counts as one in
  * progress. */

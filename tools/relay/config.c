@@ -185,6 +185,9 @@ static int set_max_handshakes_per_addr(parse_ctx *p, const char *v) {
   return set_count(p, "max-handshakes-per-addr", v, &p->cfg->max_handshakes_per_addr,
                    UINT32_MAX);
 }
+static int set_new_conns_per_addr(parse_ctx *p, const char *v) {
+  return set_count(p, "new-conns-per-addr", v, &p->cfg->new_conns_per_addr_per_s, UINT32_MAX);
+}
 static int set_handshake_timeout(parse_ctx *p, const char *v) {
   return set_ms(p, "handshake-timeout", v, &p->cfg->handshake_timeout_ms);
 }
@@ -254,6 +257,8 @@ static const relay_opt k_opts[] = {
      "[default 256]", set_max_conns_per_addr},
     {"max-handshakes-per-addr", "N", "QUIC handshakes in progress per client IP address; "
      "0 = no limit [default 32]", set_max_handshakes_per_addr},
+    {"new-conns-per-addr", "N", "new QUIC connections one client IP address may start per "
+     "second; 0 = no limit [default 100]", set_new_conns_per_addr},
     {"handshake-timeout", "DURATION", "a QUIC handshake must complete within this "
      "[default 5s]", set_handshake_timeout},
     {"setup-timeout", "DURATION", "a connection must complete its MoQ setup within this "
@@ -316,6 +321,7 @@ static void defaults(relay_config *c) {
   c->max_conns = 10000;
   c->max_conns_per_addr = 256;
   c->max_handshakes_per_addr = 32;
+  c->new_conns_per_addr_per_s = 100;
   c->handshake_timeout_ms = 5000;
   c->setup_timeout_ms = 5000;
   c->http_max_conns = 1024;

@@ -246,6 +246,9 @@ int relay_start(relay *r, char *err, size_t cap) {
                  .max_connections = limit_u32(c->max_conns),
                  .max_connections_per_addr = limit_u32(c->max_conns_per_addr),
                  .max_handshakes_per_addr = limit_u32(c->max_handshakes_per_addr),
+                 .new_connections_per_addr_per_s = c->new_conns_per_addr_per_s > UINT32_MAX
+                                                       ? UINT32_MAX
+                                                       : (uint32_t)c->new_conns_per_addr_per_s,
                  .handshake_timeout_ms = c->handshake_timeout_ms},
       .setup_timeout_ms = c->setup_timeout_ms,
       .on_request = on_request,

@@ -42,7 +42,7 @@ typedef struct relay_config {
   uint64_t fetch_timeout_ms; /* how long GET /fetch waits for its group */
   /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
   uint64_t cache_duration_ms;        /* clamp of every track's cache window */
-  uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr;
+  uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr, new_conns_per_addr_per_s;
   uint64_t handshake_timeout_ms, setup_timeout_ms;
   uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
   uint64_t fetch_max_per_addr, fetch_max_tracks, fetch_hold_ms;
