@@ -12,8 +12,12 @@
 #                                 the same time, in the background
 #   adv_pair_check NAME           every group delivered, no subscriber failed, and p99
 #                                 latency within the control pair's spread (measured at the
-#                                 same moment on the same machine, so machine load cancels
-#                                 out): <= max(4 x control p99, control p99 + 50 ms)
+#                                 same moment on the same machine, so machine load mostly
+#                                 cancels out): <= max(4 x control p99, control p99 + 50 ms,
+#                                 ADV_P99_FLOOR_MS). The floor (default 500 ms) is the noise
+#                                 of a loaded shared machine: at load 20 on 2 cores one of the
+#                                 two relays alone can stall for a few hundred ms. A quiet CI
+#                                 machine can lower it (ADV_P99_FLOOR_MS=100).
 #   adv_rss                       the attacked relay's RSS in KiB
 #
 # The attacker always comes from ::1 and the well-behaved clients from
@@ -79,7 +83,8 @@ adv_pair_check() {
   it_log "pair $name: lost $lost, subscribers up $up failed $failed, p99 $p99 ms (control pair: $c99 ms)"
   [ "$lost" = 0 ] || it_check_fail "pair $name lost $lost groups"
   [ "$failed" = 0 ] && [ "$up" = 2 ] || it_check_fail "pair $name: $up subscribers up, $failed failed"
-  awk -v p="$p99" -v b="$c99" 'BEGIN { lim = 4 * b; if (b + 50 > lim) lim = b + 50; exit !(p <= lim) }' ||
+  awk -v p="$p99" -v b="$c99" -v f="${ADV_P99_FLOOR_MS:-500}" \
+    'BEGIN { lim = 4 * b; if (b + 50 > lim) lim = b + 50; if (f > lim) lim = f; exit !(p <= lim) }' ||
     it_check_fail "pair $name: p99 $p99 ms outside the control pair's spread (p99 $c99 ms)"
 }
 
