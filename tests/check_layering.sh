@@ -21,6 +21,7 @@ declare -A allow=(
   [http1]="core http1"
   [qmux]="core qmux"
   [auth]="core auth"
+  [hang]="core model hang"
   [runtime]="core model session quic webtransport http1 qmux runtime"
 )
 # The layer each public header (include/moqc/) belongs to.
@@ -29,6 +30,7 @@ declare -A pub=(
   [transport.h]=core [model.h]=model [session.h]=session [quic.h]=quic
   [webtransport.h]=webtransport [http.h]=http1 [qmux.h]=qmux [runtime.h]=runtime [endpoint.h]=runtime
   [log.h]=core [ordered.h]=model [auth.h]=auth
+  [log.h]=core [ordered.h]=model [hang.h]=hang
 )
 # Documented exceptions, "file:included" (relative to ROOT). None today.
 exceptions=""
@@ -63,6 +65,10 @@ check_system() { # file layer header
       [ "$l" = webtransport ] || [ "$l" = bench ] || bad "$f: <$h> outside src/webtransport" ;;
     sys/socket.h | netinet/* | arpa/inet.h | netdb.h)
       [ "$l" = quic ] || [ "$l" = bench ] || bad "$f: socket header <$h> outside src/quic" ;;
+    jansson.h) # JSON: hang catalogs, auth JWKs
+      [ "$l" = hang ] || [ "$l" = auth ] || bad "$f: <$h> outside src/hang and src/auth" ;;
+    libavformat/* | libavcodec/* | libavutil/*)
+      [ "$l" = tools ] || bad "$f: FFmpeg <$h> in libmoqc (only the tools may use it)" ;;
     uv.h)
       case $l in core | model | session | webtransport | qmux | auth) bad "$f: libuv in the sans-IO layer $l" ;; esac ;;
   esac

@@ -45,7 +45,7 @@ const port = Number(opts.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) die(`bad --port ${opts.port}\n${USAGE}`, 2);
 
 // 1. Dependencies: the interop harness pins @moq/net and esbuild; install them if missing.
-if (!existsSync(join(modules, "@moq", "net", "package.json")) || !existsSync(join(modules, "esbuild", "package.json"))) {
+if (!existsSync(join(modules, "@moq", "net", "package.json")) || !existsSync(join(modules, "@moq", "watch", "package.json")) || !existsSync(join(modules, "esbuild", "package.json"))) {
 	process.stderr.write("serve.mjs: installing @moq/net + esbuild (tests/interop/install.sh)\n");
 	const r = spawnSync(join(interop, "install.sh"), { stdio: ["ignore", "inherit", "inherit"] });
 	if (r.status !== 0) die("tests/interop/install.sh failed (node/npm installed? npm registry reachable?)");
@@ -73,6 +73,24 @@ try {
 } catch (err) {
 	die(`bundling main.js failed:\n${err.message}`);
 }
+// Watch mode (/watch.html): <moq-watch> from @moq/watch (its own @moq/net).
+let watchBundle;
+try {
+	const out = await esbuild.build({
+		entryPoints: [join(here, "watch.js")],
+		bundle: true,
+		write: false,
+		format: "esm",
+		platform: "browser",
+		target: "chrome120",
+		nodePaths: [modules],
+		legalComments: "none",
+		logLevel: "silent",
+	});
+	watchBundle = out.outputFiles[0].contents;
+} catch (err) {
+	die(`bundling watch.js failed:\n${err.message}`);
+}
 
 // 3. Serve index.html (read per request, so edits show on reload) and the bundle.
 function handler(req, res) {
@@ -84,6 +102,8 @@ function handler(req, res) {
 	if (req.method !== "GET" && req.method !== "HEAD") send(405, "text/plain", "method not allowed\n");
 	else if (path === "/" || path === "/index.html") send(200, "text/html; charset=utf-8", readFileSync(join(here, "index.html")));
 	else if (path === "/main.js") send(200, "text/javascript; charset=utf-8", bundle);
+	else if (path === "/watch.html") send(200, "text/html; charset=utf-8", readFileSync(join(here, "watch.html")));
+	else if (path === "/watch.js") send(200, "text/javascript; charset=utf-8", watchBundle);
 	else if (path === "/favicon.ico") send(204, "text/plain", "");
 	else send(404, "text/plain", "not found\n");
 }

@@ -7,7 +7,9 @@
  *   put   path suffix(es) under root the holder may publish: a string or a list
  *         of strings; "" = everything under root; missing or [] = nothing
  *   get   the same for subscribing and seeing announcements
- *   exp, nbf, iat   NumericDate seconds (checked exactly, no leeway)
+ *   exp, nbf, iat   NumericDate seconds (moqc_auth_verify checks them exactly;
+ *                   moqc_auth_verify_leeway and a moqc_auth allow a leeway,
+ *                   60 s by default as moq-token / jsonwebtoken do)
  *   pub, sub        older names of put and get, read when put / get are absent
  *
  * Algorithms: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384, EdDSA
@@ -137,6 +139,11 @@ MOQC_API int moqc_auth_token_kid(const char *jwt, char *kid, size_t cap);
  * NULL) when the token is refused, NOMEM, INVAL. */
 MOQC_API int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t now,
                               moqc_auth_claims *out, moqc_auth_reason *why);
+/* moqc_auth_verify with a clock-skew leeway in seconds: the token is expired
+ * when now >= exp + leeway and not yet valid when now < nbf - leeway. */
+MOQC_API int moqc_auth_verify_leeway(const moqc_auth_key *key, const char *jwt, int64_t now,
+                                     uint32_t leeway, moqc_auth_claims *out,
+                                     moqc_auth_reason *why);
 
 /* Sign claims with key (which must hold private material; its alg is used and
  * its kid written to the header). *jwt_out is freed with moqc_auth_free. */
@@ -161,13 +168,19 @@ MOQC_API bool moqc_auth_allows(char *const *prefixes, size_t n, const char *path
 /* Keys and public prefixes of a relay. Keys: one key file (used whatever the
  * token's kid), and/or a directory of <kid>.jwk files, read when first needed
  * and cached (a kid with characters other than [A-Za-z0-9_.-] or starting
- * with '.' is refused). Public prefixes are served without a token ("" =
+ * with '.' is refused; a <kid>.jwk that exists but does not parse is
+ * remembered as unusable, not re-read, until a new moqc_auth is made). Public prefixes are served without a token ("" =
  * everything); a connection path overlapping one gets put and get "". */
 typedef struct moqc_auth moqc_auth;
 
 MOQC_API int moqc_auth_new(const char *key_file, const char *key_dir,
                            const char *const *public_prefixes, size_t n_public, moqc_auth **out);
 MOQC_API void moqc_auth_del(moqc_auth *a);
+/* The exp / nbf leeway moqc_auth_check allows, in seconds (default
+ * MOQC_AUTH_DEFAULT_LEEWAY, what moq-token's jsonwebtoken allows). */
+#define MOQC_AUTH_DEFAULT_LEEWAY 60u
+MOQC_API void moqc_auth_set_leeway(moqc_auth *a, uint32_t seconds);
+MOQC_API uint32_t moqc_auth_leeway(const moqc_auth *a);
 /* True when a key file or directory is configured (tokens are checked). */
 MOQC_API bool moqc_auth_has_keys(const moqc_auth *a);
 
@@ -178,6 +191,24 @@ MOQC_API bool moqc_auth_has_keys(const moqc_auth *a);
  * NOMEM, INVAL. */
 MOQC_API int moqc_auth_check(moqc_auth *a, const char *url_path, int64_t now,
                              moqc_auth_claims *out, moqc_auth_reason *why);
+
+/* ---- tenants (per-root session counts) ------------------------------------------------- */
+
+/* Live sessions per tenant (the claims' tenant: a token root), for a
+ * sessions-per-root quota: one hash lookup per connect and per close. Not
+ * thread-safe (one loop). */
+typedef struct moqc_tenants moqc_tenants;
+
+MOQC_API moqc_tenants *moqc_tenants_new(void); /* NULL when out of memory */
+MOQC_API void moqc_tenants_del(moqc_tenants *t);
+/* Count one more session of tenant name if it has fewer than max: MOQC_OK;
+ * MOQC_ERR_BOUNDS (nothing counted) when it has max already; NOMEM; INVAL. */
+MOQC_API int moqc_tenants_acquire(moqc_tenants *t, const char *name, uint64_t max);
+/* One session of name ended (must pair with a successful acquire). */
+MOQC_API void moqc_tenants_release(moqc_tenants *t, const char *name);
+MOQC_API uint64_t moqc_tenants_count(const moqc_tenants *t, const char *name);
+/* Tenants with at least one live session. */
+MOQC_API size_t moqc_tenants_size(const moqc_tenants *t);
 
 /* The value of the `jwt` query parameter of url (percent-decoded) into
  * out[cap]: its length, 0 when there is none, or MOQC_ERR_BUFSIZE. */

@@ -550,11 +550,27 @@ typedef struct moqc_origin_config {
 } moqc_origin_config;
 
 /* Route of a published broadcast: the chain of origin ids it came through
- * (oldest first), for loop prevention. */
+ * (oldest first), for loop prevention, and its cost (the price of pulling it
+ * this way: 0 for a local publisher; moq-lite <= 05 carries no cost, so a
+ * session stamps the link's price, 1 when unpriced, see
+ * moqc_origin_with_link_cost). */
 typedef struct moqc_route {
   uint64_t hops[MOQC_ORIGIN_MAX_HOPS];
   size_t n_hops;
+  uint64_t cost;
 } moqc_route;
+
+/* Route selection, as moq-relay's origin does it (rs/moq-net model/origin.rs),
+ * so every node of a cluster converges on the same route: lower cost first,
+ * then fewer hops, then the deterministic tie-break below (lower wins).
+ * Returns <0 if a is better than b, >0 if b is better, 0 if they are equal.
+ * path is the broadcast's absolute, normalised path. */
+MOQC_API int moqc_route_compare(const char *path, const moqc_route *a, const moqc_route *b);
+/* The tie-break key: FNV-1a-64 with moq-relay's seed 0x420C0DECB00B over the
+ * path's bytes, then each hop id as 8 little-endian bytes. Build-stable. */
+MOQC_API uint64_t moqc_route_tiebreak(const char *path, const moqc_route *r);
+/* True if r's hop list contains id (id 0 never matches). */
+MOQC_API bool moqc_route_has(const moqc_route *r, uint64_t id);
 
 /* cfg may be NULL (random id, no linger). NULL on OOM or id >= MOQC_ORIGIN_ID_MAX. */
 MOQC_API moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg);
@@ -564,13 +580,28 @@ MOQC_API void moqc_origin_unref(moqc_origin *o);
 MOQC_API uint64_t moqc_origin_id(const moqc_origin *o);
 
 /* Publish broadcast bc at path (normalised; copied). The origin keeps its own
- * consumer clone and watches it: when bc finishes the path is unannounced at
- * once; when it is aborted/dropped the path is kept for linger_ns and a new
- * publish of the same path in that window takes over seamlessly (existing
- * track subscribers are re-attached to the new source without seeing an end).
- * Publishing over a LIVE source replaces it: consumers see "ended" then
- * "active". route may be NULL (local, no hops); it is stored as given (the
- * origin does not append its own id). Errors: MOQC_ERR_BOUNDS (path too long /
+ * consumer clone and watches it.
+ *
+ * A path has one or more sources. The first hop of a route (the original
+ * publisher) is the content's identity: a publish with the same first hop as the path's current source
+ * joins as another source of the same content (a relay hearing it from two
+ * peers), and the best route (moqc_route_compare) is served; a publish with a
+ * different or unknown first hop (0, or no hops: a route-less local
+ * publish) replaces every source: consumers see
+ * "ended" then "active". Publishing bc again (the same broadcast) updates its
+ * route. When the served source changes, front subscribers are re-attached to
+ * the new one without seeing an end (one upstream subscription per track,
+ * always to the served source), and, if the served route changed, consumers
+ * see "active" again with restart set.
+ *
+ * When a source finishes it is dropped; when it is aborted/dropped it is
+ * dropped too, and when it was the last one the path is kept for linger_ns
+ * (after a finish it is unannounced at once). A new publish of the path in
+ * that window takes over seamlessly whatever its first hop (existing track
+ * subscribers are re-attached to the new source without seeing an end).
+ * route may be NULL (local, no hops, cost 0); it is stored as given, except
+ * for the link cost of a view made by moqc_origin_with_link_cost (the origin
+ * does not append its own id). Errors: MOQC_ERR_BOUNDS (path too long /
  * too many hops), MOQC_ERR_INVAL, MOQC_ERR_UNAUTHORIZED (outside a scoped
  * view), or bc's own end (MOQC_ERR_CLOSED / abort error) if it already ended.
  * The origin reacts to bc's end from its waker, i.e. at the next
@@ -592,12 +623,15 @@ typedef struct moqc_announce {
   const char *path;        /* full path (borrowed until the next call on the consumer) */
   bool active;             /* true: announced; false: ended */
   const moqc_route *route; /* the route it arrived by (borrowed); NULL when ended */
+  bool restart;            /* active again: still announced, its route changed */
 } moqc_announce;
 
 /* Next announcement. MOQC_OK, MOQC_ERR_AGAIN, or MOQC_ERR_CLOSED (the last
- * view of the origin was unref'd). A path always alternates active/ended; an
- * "active" followed by "ended" before the consumer read either is dropped
- * (the consumer never hears of it), which bounds the queue per path. */
+ * view of the origin was unref'd). A path alternates active/ended, except that
+ * an active path may report "active" again with restart set (its served route
+ * changed; counters must skip those). An "active" followed by "ended" before
+ * the consumer read either is dropped (the consumer never hears of it), and
+ * queued restarts of a path collapse into one, which bounds the queue per path. */
 MOQC_API int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *out);
 
 /* Request the broadcast at path (must be inside the consumer's prefix/scope).
@@ -627,6 +661,11 @@ MOQC_API moqc_broadcast_consumer *moqc_origin_request(moqc_origin *o, const char
  * is itself a moqc_origin (unref it when done); it shares the parent's state. */
 MOQC_API moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n);
 MOQC_API moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root);
+/* A view (as moqc_origin_scope with no narrowing) that stamps cost on the
+ * route of everything published through it (a route-less local publish
+ * included): the price of the link a session's announcements arrive over
+ * (moq-relay's ?cost=N). Views derived from it keep the cost. NULL on OOM. */
+MOQC_API moqc_origin *moqc_origin_with_link_cost(moqc_origin *o, uint64_t cost);
 
 #ifdef __cplusplus
 }

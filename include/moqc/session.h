@@ -118,6 +118,15 @@ typedef struct moqc_session_limits {
                                Old so new groups keep flowing [4 MiB] */
   size_t max_pending_groups;/* groups of one subscription waiting for stream
                                credit; the oldest beyond this are skipped [64] */
+  size_t max_announce_prefixes; /* lite ANNOUNCE_PLEASE (announce-prefix
+                               subscription) streams served at once [64]; more
+                               are reset with BoundsExceeded */
+  uint64_t max_ingress_rate; /* bytes per second the peer may send (stream and
+                               datagram bytes), a token bucket refilled at this
+                               rate [0 = unlimited]; a peer that empties the
+                               bucket is closed with BoundsExceeded */
+  uint64_t ingress_burst;   /* the bucket's size in bytes [max_ingress_rate,
+                               i.e. one second's worth] */
 } moqc_session_limits;
 
 typedef struct moqc_session_config {
@@ -274,6 +283,13 @@ typedef struct moqc_session_stats {
   uint64_t groups_in_flight;  /* group streams not yet acknowledged in full */
   uint64_t remote_broadcasts; /* announced by the peer, live */
   uint64_t remote_tracks;     /* tracks we receive from the peer */
+  /* Refusals by the cap of moqc_session_limits that caused them (counters). */
+  uint64_t refused_streams;       /* max_streams (also in streams_rejected) */
+  uint64_t refused_subscriptions; /* max_subscriptions (also in streams_rejected) */
+  uint64_t refused_announces;     /* max_announced (also in announces_dropped) */
+  uint64_t refused_tracks;        /* max_tracks */
+  uint64_t refused_announce_prefixes; /* max_announce_prefixes */
+  uint64_t refused_ingress;       /* max_ingress_rate: 1 when the session was closed */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
 /* acc += s, field by field, for every field (counters and current values

@@ -230,6 +230,11 @@ static bool verify_gnutls(const moqc_auth_key *k, const jws *j, moqc_auth_alg al
 
 int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t now,
                      moqc_auth_claims *out, moqc_auth_reason *why) {
+  return moqc_auth_verify_leeway(key, jwt, now, 0, out, why);
+}
+
+int moqc_auth_verify_leeway(const moqc_auth_key *key, const char *jwt, int64_t now,
+                            uint32_t leeway, moqc_auth_claims *out, moqc_auth_reason *why) {
   moqc_auth_reason tmp;
   if (!why) why = &tmp;
   *why = MOQC_AUTH_MALFORMED;
@@ -270,8 +275,10 @@ int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t now,
   json_decref(payload);
   if (rc == MOQC_ERR_NOMEM) return rc;
   if (rc) return MOQC_ERR_UNAUTHORIZED;
-  if (out->has_exp && now >= out->exp) *why = MOQC_AUTH_EXPIRED;
-  else if (out->has_nbf && now < out->nbf) *why = MOQC_AUTH_NOT_YET_VALID;
+  if (out->has_exp && now >= out->exp && now - out->exp >= (int64_t)leeway)
+    *why = MOQC_AUTH_EXPIRED;
+  else if (out->has_nbf && now < out->nbf && out->nbf - now > (int64_t)leeway)
+    *why = MOQC_AUTH_NOT_YET_VALID;
   else *why = MOQC_AUTH_OK;
   if (*why != MOQC_AUTH_OK) {
     moqc_auth_claims_clear(out);

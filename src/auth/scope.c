@@ -7,6 +7,7 @@
 
 #include "auth/auth_int.h"
 #include "core/mem.h"
+#include "core/redact.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
 
@@ -112,6 +113,7 @@ struct moqc_auth {
   size_t n_cache;
   char **pub; /* public prefixes */
   size_t n_pub;
+  uint32_t leeway; /* exp / nbf, seconds */
 };
 
 void moqc_auth_del(moqc_auth *a) {
@@ -135,6 +137,7 @@ int moqc_auth_new(const char *key_file, const char *key_dir, const char *const *
   *out = NULL;
   moqc_auth *a = moqc_calloc(1, sizeof *a);
   if (!a) return MOQC_ERR_NOMEM;
+  a->leeway = MOQC_AUTH_DEFAULT_LEEWAY;
   int rc = MOQC_OK;
   if (key_file && *key_file) rc = moqc_auth_key_load(key_file, &a->key);
   if (rc == MOQC_OK && key_dir && *key_dir && !(a->dir = moqc_strdup(key_dir))) rc = MOQC_ERR_NOMEM;
@@ -156,6 +159,12 @@ int moqc_auth_new(const char *key_file, const char *key_dir, const char *const *
 }
 
 bool moqc_auth_has_keys(const moqc_auth *a) { return a && (a->key || a->dir); }
+
+void moqc_auth_set_leeway(moqc_auth *a, uint32_t seconds) {
+  if (a) a->leeway = seconds;
+}
+
+uint32_t moqc_auth_leeway(const moqc_auth *a) { return a ? a->leeway : 0; }
 
 static bool kid_ok(const char *kid) {
   if (!*kid || kid[0] == '.') return false;
@@ -180,9 +189,11 @@ static const moqc_auth_key *dir_lookup(moqc_auth *a, const char *kid, int *rc) {
     *rc = lrc;
     return NULL;
   }
-  /* Only keys that exist are cached (a flood of made-up kids costs a failed
-   * open each, never cache space); the cache is bounded by the directory. */
-  if (!k) return NULL;
+  /* Only files that exist are cached (a flood of made-up kids costs a failed
+   * open each, never cache space); the cache is bounded by the directory. A
+   * file that exists but does not parse is cached as NULL: not re-read (and
+   * re-parsed) on every connection until SIGHUP makes a new moqc_auth. */
+  if (!k && lrc == MOQC_ERR_IO) return NULL;
   dir_key *d = moqc_calloc(1, sizeof *d);
   if (!d || !(d->kid = moqc_strdup(kid))) {
     moqc_free(d);
@@ -212,7 +223,7 @@ static int check_token(moqc_auth *a, const char *token, const char *url_path, in
     if (!key) return MOQC_ERR_UNAUTHORIZED;
   }
   moqc_auth_claims c;
-  int rc = moqc_auth_verify(key, token, now, &c, why);
+  int rc = moqc_auth_verify_leeway(key, token, now, a->leeway, &c, why);
   if (rc != MOQC_OK) return rc;
   rc = moqc_auth_claims_scope(&c, url_path, out, why);
   moqc_auth_claims_clear(&c);
@@ -295,31 +306,5 @@ int moqc_auth_url_token(const char *url, char *out, size_t cap) {
 }
 
 void moqc_auth_redact_url(const char *url, char *out, size_t cap) {
-  if (!out || !cap) return;
-  out[0] = 0;
-  if (!url) return;
-  size_t n = 0;
-  bool in_query = false, redacting = false;
-  const char *start = url; /* start of the current query parameter */
-  for (const char *p = url; *p && n + 1 < cap; p++) {
-    char ch = *p;
-    if (ch == '#') in_query = redacting = false;
-    if (in_query && (p == start) && strncmp(p, "jwt=", 4) == 0) {
-      const char *r = "jwt=<redacted>";
-      for (; *r && n + 1 < cap; r++) out[n++] = *r;
-      redacting = true;
-      p += 3;
-      continue;
-    }
-    if (in_query && ch == '&') {
-      redacting = false;
-      start = p + 1;
-    }
-    if (!in_query && ch == '?') {
-      in_query = true;
-      start = p + 1;
-    }
-    if (!redacting) out[n++] = ch;
-  }
-  out[n] = 0;
+  moqc__redact_jwt(url, out, cap);
 }

@@ -26,15 +26,27 @@
 struct moqc_origin {
   moqc_ocore *core;
   uint32_t refs;
+  bool has_cost; /* moqc_origin_with_link_cost */
+  uint64_t link_cost;
   moqc_oscope scope;
 };
 
+/* One source of an entry: a publication of the same content (first hop). */
+typedef struct osrc {
+  moqc_link node; /* e->sources */
+  moqc_oentry *e;
+  moqc_broadcast_consumer *bc; /* the origin's own clone */
+  moqc_route route;
+  uint64_t seq; /* attach order: the newest wins the last tie */
+} osrc;
+
 struct moqc_oentry {
   moqc_ocore *core;
-  moqc_link node;               /* core->entries, publish order */
-  char *path;                   /* absolute; key in core->index */
-  moqc_broadcast_consumer *src; /* the origin's own clone; NULL while lingering */
-  moqc_route route;
+  moqc_link node;    /* core->entries, publish order */
+  char *path;        /* absolute; key in core->index */
+  moqc_link sources; /* osrc.node; empty while lingering */
+  osrc *active;      /* the served source (best route); NULL while lingering */
+  moqc_route route;  /* the route announced (the served source's) */
   moqc_front *front; /* stable consumer-facing broadcast, made on first request */
   bool lingering;
   moqc_timer timer;
@@ -42,8 +54,49 @@ struct moqc_oentry {
 
 enum entry_end { END_CLOSE, END_SOURCE_DONE, END_ABORT };
 
-moqc_broadcast_consumer *moqc_oentry_source(const moqc_oentry *e) { return e->src; }
+moqc_broadcast_consumer *moqc_oentry_source(const moqc_oentry *e) {
+  return e->active ? e->active->bc : NULL;
+}
 bool moqc_oentry_lingering(const moqc_oentry *e) { return e->lingering; }
+
+/* ---- routes -------------------------------------------------------------------------- */
+
+uint64_t moqc_route_tiebreak(const char *path, const moqc_route *r) {
+  const uint64_t prime = 0x00000100000001b3ULL;
+  uint64_t h = 0x420C0DECB00BULL; /* moq-relay's seed */
+  for (const unsigned char *p = (const unsigned char *)path; p && *p; p++) h = (h ^ *p) * prime;
+  size_t n = r->n_hops < MOQC_ORIGIN_MAX_HOPS ? r->n_hops : MOQC_ORIGIN_MAX_HOPS;
+  for (size_t i = 0; i < n; i++)
+    for (unsigned b = 0; b < 8; b++) h = (h ^ ((r->hops[i] >> (8 * b)) & 0xff)) * prime;
+  return h;
+}
+
+int moqc_route_compare(const char *path, const moqc_route *a, const moqc_route *b) {
+  if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+  if (a->n_hops != b->n_hops) return a->n_hops < b->n_hops ? -1 : 1;
+  uint64_t ka = moqc_route_tiebreak(path, a), kb = moqc_route_tiebreak(path, b);
+  if (ka != kb) return ka < kb ? -1 : 1;
+  return 0;
+}
+
+bool moqc_route_has(const moqc_route *r, uint64_t id) {
+  if (!r || id == 0) return false;
+  for (size_t i = 0; i < r->n_hops && i < MOQC_ORIGIN_MAX_HOPS; i++)
+    if (r->hops[i] == id) return true;
+  return false;
+}
+
+/* Same cost and hops (from hop `from` on). */
+static bool route_same(const moqc_route *a, const moqc_route *b, size_t from) {
+  if (a->n_hops != b->n_hops || a->cost != b->cost) return false;
+  for (size_t i = from; i < a->n_hops && i < MOQC_ORIGIN_MAX_HOPS; i++)
+    if (a->hops[i] != b->hops[i]) return false;
+  return true;
+}
+
+/* Content identity: the original publisher (0 = unknown: a route-less local
+ * publish is a new broadcast each time, it replaces). */
+static uint64_t route_first_hop(const moqc_route *r) { return r->n_hops ? r->hops[0] : 0; }
 
 /* ---- core ------------------------------------------------------------------------- */
 
@@ -69,11 +122,13 @@ static void core_index_remove(moqc_ocore *core, moqc_oentry *e) {
   (void)was;
 }
 
-static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc_route *route) {
+static void core_emit(moqc_ocore *core, const char *abs, bool active, const moqc_route *route,
+                      bool restart) {
   if (core->closed) return;
   moqc_link *it;
   for (it = core->consumers.next; it != &core->consumers; it = it->next)
-    moqc_oconsumer_emit(MOQC_CONTAINER_OF(it, moqc_origin_consumer, node), abs, active, route);
+    moqc_oconsumer_emit(MOQC_CONTAINER_OF(it, moqc_origin_consumer, node), abs, active, route,
+                        restart);
 }
 
 void moqc_ocore_unref_weak(moqc_ocore *core) {
@@ -85,13 +140,19 @@ void moqc_ocore_unref_weak(moqc_ocore *core) {
 
 /* ---- entries ------------------------------------------------------------------------ */
 
+static void src_del(osrc *src) {
+  moqc_list_remove(&src->node);
+  moqc_broadcast_consumer_del(src->bc);
+  moqc_free(src);
+}
+
 static void entry_remove(moqc_oentry *e, enum entry_end how, uint64_t code) {
   moqc_list_remove(&e->node);
   core_index_remove(e->core, e);
-  core_emit(e->core, e->path, false, NULL);
+  core_emit(e->core, e->path, false, NULL, false);
   moqc_timer_stop(e->core->env->clock, &e->timer);
-  moqc_broadcast_consumer_del(e->src);
-  e->src = NULL;
+  e->active = NULL;
+  while (!moqc_list_empty(&e->sources)) src_del(MOQC_CONTAINER_OF(e->sources.next, osrc, node));
   if (e->front) {
     if (how == END_SOURCE_DONE) moqc_front_source_done(e->front);
     else if (how == END_ABORT) moqc_front_abort(e->front, code);
@@ -106,39 +167,83 @@ static void entry_linger_expired(moqc_timer *t, void *arg) {
   entry_remove(arg, END_ABORT, MOQC_CODE_DROPPED);
 }
 
-/* Waker on the origin's clone of the source: finished or gone? */
-static void entry_watch(void *arg) {
-  moqc_oentry *e = arg;
-  if (!e->src) return;
-  int st = moqc_broadcast_consumer_status(e->src);
+/* Serve the best source; re-attach front subscribers if it changed, and tell
+ * consumers (restart) if the served route changed. The entry has a source. */
+static void entry_select(moqc_oentry *e) {
+  assert(!moqc_list_empty(&e->sources));
+  osrc *best = NULL;
+  moqc_link *it;
+  for (it = e->sources.next; it != &e->sources; it = it->next) {
+    osrc *c = MOQC_CONTAINER_OF(it, osrc, node);
+    int cmp = best ? moqc_route_compare(e->path, &c->route, &best->route) : -1;
+    if (cmp < 0 || (cmp == 0 && c->seq > best->seq)) best = c;
+  }
+  if (best != e->active) {
+    e->active = best;
+    if (e->front) moqc_front_takeover(e->front, best->bc);
+  }
+  /* Only the original publisher changed (a publisher reconnecting into its
+   * lingering path, with a new id): the relays on the path are the same, so
+   * loop prevention has nothing to learn, and downstream would read a new
+   * first hop as new content. Say nothing; later announcements carry it. */
+  bool news = !route_same(&best->route, &e->route, 1);
+  e->route = best->route;
+  if (news) core_emit(e->core, e->path, true, &e->route, true);
+}
+
+/* Waker on the origin's clone of one source: finished or gone? */
+static void src_watch(void *arg) {
+  osrc *src = arg;
+  moqc_oentry *e = src->e;
+  int st = moqc_broadcast_consumer_status(src->bc);
   if (st == MOQC_OK) return;
+  uint64_t code = moqc_broadcast_consumer_code(src->bc);
+  bool was_active = e->active == src;
+  src_del(src);
+  if (!moqc_list_empty(&e->sources)) { /* another route to the same content */
+    if (was_active) {
+      e->active = NULL;
+      entry_select(e);
+    }
+    return;
+  }
+  e->active = NULL;
   if (st == MOQC_ERR_CLOSED) {
     entry_remove(e, END_SOURCE_DONE, 0);
     return;
   }
-  uint64_t code = moqc_broadcast_consumer_code(e->src);
   moqc_env *env = e->core->env;
   uint64_t deadline = moqc_sat_add(moqc_clock_now(env->clock), e->core->linger_ns);
   if (e->core->linger_ns == 0 || moqc_timer_start(env->clock, &e->timer, deadline) != MOQC_OK) {
     entry_remove(e, END_ABORT, code);
     return;
   }
-  /* Keep the path announced; a publish before the timer takes over. */
-  moqc_broadcast_consumer_del(e->src);
-  e->src = NULL;
-  e->lingering = true;
+  e->lingering = true; /* keep the path announced; a publish before the timer takes over */
 }
 
-static void entry_set_source(moqc_oentry *e, moqc_broadcast_consumer *src,
-                             const moqc_route *route) {
-  e->src = src;
-  e->lingering = false;
-  if (route) e->route = *route;
-  else memset(&e->route, 0, sizeof e->route);
-  moqc_broadcast_consumer_set_waker(src, entry_watch, e);
+static int src_add(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route) {
+  osrc *src = moqc_calloc(1, sizeof *src);
+  if (!src) return MOQC_ERR_NOMEM;
+  src->e = e;
+  src->bc = bc;
+  src->route = *route;
+  src->seq = ++e->core->seq;
+  moqc_list_push_back(&e->sources, &src->node);
+  moqc_broadcast_consumer_set_waker(bc, src_watch, src);
+  return MOQC_OK;
 }
 
-static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer *src,
+static osrc *src_find(moqc_oentry *e, const moqc_broadcast_consumer *bc) {
+  const moqc_bstate *b = moqc_broadcast_consumer_state(bc);
+  moqc_link *it;
+  for (it = e->sources.next; it != &e->sources; it = it->next) {
+    osrc *c = MOQC_CONTAINER_OF(it, osrc, node);
+    if (moqc_broadcast_consumer_state(c->bc) == b) return c;
+  }
+  return NULL;
+}
+
+static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer *bc,
                      const moqc_route *route) {
   moqc_oentry *e = moqc_calloc(1, sizeof *e);
   if (!e) return MOQC_ERR_NOMEM;
@@ -150,10 +255,18 @@ static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer 
     return rc;
   }
   e->core = core;
+  moqc_link_init(&e->sources);
   moqc_timer_init(&e->timer, entry_linger_expired, e);
+  if (src_add(e, bc, route) != MOQC_OK) {
+    core_index_remove(core, e);
+    moqc_free(e->path);
+    moqc_free(e);
+    return MOQC_ERR_NOMEM;
+  }
   moqc_list_push_back(&core->entries, &e->node);
-  entry_set_source(e, src, route);
-  core_emit(core, abs, true, &e->route);
+  e->active = MOQC_CONTAINER_OF(e->sources.next, osrc, node);
+  e->route = *route;
+  core_emit(core, abs, true, &e->route, false);
   return MOQC_OK;
 }
 
@@ -215,6 +328,10 @@ uint64_t moqc_origin_id(const moqc_origin *o) { return o->core->id; }
 
 moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n) {
   moqc_origin *v = view_new(o->core);
+  if (v) {
+    v->has_cost = o->has_cost;
+    v->link_cost = o->link_cost;
+  }
   if (!v) return NULL;
   if (moqc_oscope_narrow(&v->scope, &o->scope, prefixes, n) == MOQC_OK) return v;
   v->core->strong--;
@@ -222,8 +339,20 @@ moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size
   return NULL;
 }
 
+moqc_origin *moqc_origin_with_link_cost(moqc_origin *o, uint64_t cost) {
+  moqc_origin *v = moqc_origin_with_root(o, "");
+  if (!v) return NULL;
+  v->has_cost = true;
+  v->link_cost = cost;
+  return v;
+}
+
 moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root) {
   moqc_origin *v = view_new(o->core);
+  if (v) {
+    v->has_cost = o->has_cost;
+    v->link_cost = o->link_cost;
+  }
   if (!v) return NULL;
   if (moqc_oscope_reroot(&v->scope, &o->scope, root) == MOQC_OK) return v;
   v->core->strong--;
@@ -232,6 +361,22 @@ moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root) {
 }
 
 /* ---- publish ----------------------------------------------------------------------------- */
+
+/* A different original publisher at a live path: drop every other source;
+ * consumers see ended, then active. */
+static int entry_replace(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route) {
+  int rc = src_add(e, bc, route);
+  if (rc) return rc;
+  osrc *n = MOQC_CONTAINER_OF(e->sources.prev, osrc, node);
+  if (e->front) moqc_front_close(e->front);
+  e->front = NULL;
+  while (e->sources.next != &n->node) src_del(MOQC_CONTAINER_OF(e->sources.next, osrc, node));
+  core_emit(e->core, e->path, false, NULL, false);
+  e->active = n;
+  e->route = *route;
+  core_emit(e->core, e->path, true, &e->route, false);
+  return MOQC_OK;
+}
 
 int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consumer *bc,
                         const moqc_route *route) {
@@ -243,29 +388,40 @@ int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consume
   if (route && route->n_hops > MOQC_ORIGIN_MAX_HOPS) return MOQC_ERR_BOUNDS;
   rc = moqc_broadcast_consumer_status(bc);
   if (rc) return rc; /* already ended: nothing to announce */
-  moqc_broadcast_consumer *src = moqc_broadcast_consumer_clone(bc);
-  if (!src) return MOQC_ERR_NOMEM;
+  moqc_route r;
+  if (route) r = *route;
+  else memset(&r, 0, sizeof r);
+  if (o->has_cost) r.cost = o->link_cost;
   moqc_ocore *core = o->core;
   moqc_oentry *e = core_find(core, abs);
-  if (!e) {
-    rc = entry_new(core, abs, src, route);
-    if (rc) moqc_broadcast_consumer_del(src);
-    return rc;
-  }
-  if (e->lingering) { /* seamless takeover: no announcement */
-    moqc_timer_stop(core->env->clock, &e->timer);
-    entry_set_source(e, src, route);
-    if (e->front) moqc_front_takeover(e->front, src);
+  osrc *same = e ? src_find(e, bc) : NULL;
+  if (same) { /* the same broadcast on a new route */
+    same->route = r;
+    entry_select(e);
     return MOQC_OK;
   }
-  /* Replacing a live source: consumers see ended, then active. */
-  if (e->front) moqc_front_close(e->front);
-  e->front = NULL;
-  moqc_broadcast_consumer_del(e->src);
-  core_emit(core, abs, false, NULL);
-  entry_set_source(e, src, route);
-  core_emit(core, abs, true, &e->route);
-  return MOQC_OK;
+  moqc_broadcast_consumer *src = moqc_broadcast_consumer_clone(bc);
+  if (!src) return MOQC_ERR_NOMEM;
+  if (!e) rc = entry_new(core, abs, src, &r);
+  else if (e->lingering) { /* seamless takeover, whatever the first hop */
+    rc = src_add(e, src, &r);
+    if (rc == MOQC_OK) {
+      moqc_timer_stop(core->env->clock, &e->timer);
+      e->lingering = false;
+      entry_select(e);
+    }
+  } else {
+    assert(e->active);
+    uint64_t first = route_first_hop(&r);
+    if (first != 0 && first == route_first_hop(&e->active->route)) {
+      rc = src_add(e, src, &r); /* another route to the same content */
+      if (rc == MOQC_OK) entry_select(e);
+    } else {
+      rc = entry_replace(e, src, &r);
+    }
+  }
+  if (rc) moqc_broadcast_consumer_del(src);
+  return rc;
 }
 
 int moqc_origin_unpublish(moqc_origin *o, const char *path) {
@@ -314,7 +470,7 @@ moqc_origin_consumer *moqc_origin_consume(moqc_origin *o, const char *prefix) {
   const moqc_link *it;
   for (it = o->core->entries.next; it != &o->core->entries; it = it->next) {
     const moqc_oentry *e = MOQC_CONTAINER_OF(it, moqc_oentry, node);
-    moqc_oconsumer_emit(c, e->path, true, &e->route);
+    moqc_oconsumer_emit(c, e->path, true, &e->route, false);
   }
   return c;
 }

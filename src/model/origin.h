@@ -14,6 +14,7 @@ typedef struct moqc_ocore {
   uint32_t strong; /* views */
   uint32_t weak;   /* announcement consumers, + 1 while any view exists */
   bool closed;
+  uint64_t seq; /* source attach counter */
   moqc_link entries;   /* moqc_oentry.node, in publish order */
   moqc_link consumers; /* moqc_origin_consumer.node */
   moqc_smap index; /* moqc_oentry by absolute path */
@@ -53,6 +54,7 @@ typedef struct moqc_oevent {
   moqc_link node;
   char *path; /* relative to the consumer's root */
   bool active;
+  bool restart; /* active again on a new route */
   moqc_route route;
 } moqc_oevent;
 
@@ -70,7 +72,7 @@ moqc_origin_consumer *moqc_oconsumer_new(moqc_ocore *core, const moqc_oscope *sc
                                          const char *prefix);
 /* Queue an announcement if abs is visible to c (OOM drops it). */
 void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
-                         const moqc_route *route);
+                         const moqc_route *route, bool restart);
 void moqc_oconsumer_closed(moqc_origin_consumer *c);
 
 #endif

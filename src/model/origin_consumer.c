@@ -65,13 +65,21 @@ static moqc_oevent *events_last(moqc_origin_consumer *c, const char *rel) {
 }
 
 void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
-                         const moqc_route *route) {
+                         const moqc_route *route, bool restart) {
   char rel[MOQC_PATH_MAX_LEN + 1];
   if (!moqc_path_has_prefix(abs, c->prefix) || !moqc_oscope_allows(&c->scope, abs)) return;
   if (moqc_oscope_rel(&c->scope, abs, rel, sizeof rel) != MOQC_OK) return;
   moqc_oevent *last = events_last(c, rel);
-  if (!active && last && last->active) { /* never seen: cancel */
-    event_free(last);
+  if (!active && last && last->active) {
+    if (last->restart) { /* the consumer knows the path: it must hear the end */
+      last->active = last->restart = false;
+      return;
+    }
+    event_free(last); /* never seen: cancel */
+    return;
+  }
+  if (active && restart && last && last->active) { /* collapse: newest route */
+    if (route) last->route = *route;
     return;
   }
   moqc_oevent *ev = moqc_calloc(1, sizeof *ev);
@@ -82,6 +90,7 @@ void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
     return;
   }
   ev->active = active;
+  ev->restart = active && restart;
   if (active && route) ev->route = *route;
   moqc_list_push_back(&c->events, &ev->node);
   moqc_waiter_wake(&c->w);
@@ -108,6 +117,7 @@ int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *out) {
   out->path = ev->path;
   out->active = ev->active;
   out->route = ev->active ? &ev->route : NULL;
+  out->restart = ev->restart;
   return MOQC_OK;
 }
 

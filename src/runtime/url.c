@@ -5,6 +5,7 @@
 
 #include "moqc/endpoint.h"
 #include "moqc/error.h"
+#include "core/redact.h"
 
 static const char *const k_versions[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03"};
 
@@ -20,8 +21,12 @@ bool moqc_version_supported(const char *alpn) {
   return false;
 }
 
+/* The message names the URL with any ?jwt= token value redacted: it reaches
+ * the CLI's stderr and log lines. */
 static int fail(char *err, size_t cap, const char *msg, const char *url) {
-  if (err && cap) snprintf(err, cap, "invalid URL '%.200s': %s", url ? url : "(null)", msg);
+  char shown[201];
+  moqc__redact_jwt(url ? url : "(null)", shown, sizeof shown);
+  if (err && cap) snprintf(err, cap, "invalid URL '%s': %s", shown, msg);
   return MOQC_ERR_INVAL;
 }
 

@@ -7,6 +7,7 @@
  *
  * Subscriber side (sa_*): we open one Announce stream with prefix "" and feed
  * what the peer announces into the subscribe origin (remote.c). */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -36,7 +37,11 @@ static void pa_destroy(pub_announce *pa) {
   if (pa->oc) moqc_origin_consumer_del(pa->oc);
   pa->oc = NULL;
   moqc__smap_free(&pa->active);
-  if (slist_linked(&pa->link)) slist_remove(&pa->link);
+  if (slist_linked(&pa->link)) {
+    slist_remove(&pa->link);
+    assert(s && s->pub.n_announces > 0);
+    s->pub.n_announces--;
+  }
   if (pa->ss) {
     sstream *ss = pa->ss;
     pa->ss = NULL;
@@ -75,8 +80,13 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
   /* Loop prevention: never send a chain through the peer or back to us. */
   bool filtered = route_has(a->route, pa->exclude_hop) || route_has(a->route, s->self_id);
   /* Split horizon: one origin for both directions (a relay) never offers the
-   * peer what this very session received from it (lite-03 has no hop ids). */
-  if (s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
+   * peer what this very session received from it, when hop ids cannot tell
+   * (lite-03, or a peer without an origin id). With them, the served route
+   * decides: the origin may serve another route to what the peer also
+   * announced (a cluster mesh), and that one is offered. */
+  bool peer_known = moqc_lite_has_hop_ids(v) && (pa->exclude_hop != 0 || s->peer_id != 0);
+  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
+  if (peer_known && route_has(a->route, s->peer_id)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
   if (!moqc_lite_is_05(v)) {
@@ -195,6 +205,13 @@ static int pa_process(sstream *ss) {
     sess_fail(s, MOQC_CODE_DECODE, "invalid announce prefix", false);
     return MOQC_ERR_DECODE;
   }
+  if (s->pub.n_announces >= s->lim.max_announce_prefixes) {
+    s->stats.streams_rejected++;
+    s->stats.refused_announce_prefixes++;
+    ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+    ss_release(ss);
+    return MOQC_OK;
+  }
   pub_announce *pa = moqc_calloc(1, sizeof *pa);
   if (pa) pa->prefix = moqc_strdup(prefix);
   if (!pa || !pa->prefix) {
@@ -207,6 +224,7 @@ static int pa_process(sstream *ss) {
   pa->exclude_hop = m.exclude_hop;
   moqc__smap_init(&pa->active, 0);
   slist_push_back(&s->pub.announces, &pa->link);
+  s->pub.n_announces++;
   ss->owner = pa;
   ss_consume(ss, (size_t)n);
   pa_start(pa);
@@ -324,8 +342,10 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
     }
     route.hops[route.n_hops++] = sa->responder;
   }
+  route.cost = 1; /* an unpriced link; a moqc_origin_with_link_cost view sets its price */
   if (route_has(&route, s->self_id)) {
     s->stats.announces_dropped++; /* reflected: it passed through us */
+    rb_ended(s, path);              /* a restart whose route now swings through us */
     return MOQC_OK;
   }
   int rc = rb_announce(s, path, &route, m->status);

@@ -42,6 +42,7 @@
 #define DEF_MAX_TRACKS 1024u
 #define DEF_MAX_QUEUED ((size_t)4 << 20)
 #define DEF_MAX_PENDING_GROUPS 64u
+#define DEF_MAX_ANNOUNCE_PREFIXES 64u
 
 /* ---- forward declarations ----------------------------------------------- */
 

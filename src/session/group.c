@@ -275,6 +275,7 @@ const moqc__stream_kind moqc__sk_group_in = {.name = "group-in", .data = gi_data
 /* ---- datagrams (lite-05) ----------------------------------------------------------- */
 
 void sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
+  if (!sess_ingress(s, len)) return;
   if (!moqc_lite_is_05(s->version) || len > SESS_DATAGRAM_MAX) return;
   struct moqc_lite_datagram d;
   if (moqc_lite_datagram_decode(&d, s->version, p, len) < 0) return;

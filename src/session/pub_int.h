@@ -85,6 +85,7 @@ struct pub_fetch {
 typedef struct sess_pub {
   moqc_origin *origin; /* publish origin (referenced), NULL: nothing to serve */
   slist announces;     /* pub_announce */
+  size_t n_announces;  /* length of announces (max_announce_prefixes) */
   slist subs;          /* pub_sub */
   slist tracks;        /* pub_track */
   slist fetches;       /* pub_fetch */

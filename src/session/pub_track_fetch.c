@@ -9,6 +9,7 @@
 static bool served_full(moqc_session *s, sstream *ss) {
   if (s->n_served < s->lim.max_subscriptions) return false;
   s->stats.streams_rejected++;
+  s->stats.refused_subscriptions++;
   ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
   ss_release(ss);
   return true;

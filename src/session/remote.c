@@ -73,12 +73,18 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     if (route->n_hops && old->route.n_hops && route->hops[0] != 0 &&
         route->hops[0] == old->route.hops[0]) {
       old->route = *route;
+      /* Tell the origin: the same source, a new route (it may re-select). */
+      moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(old->bp);
+      if (!bc) return MOQC_ERR_NOMEM;
+      if (s->sub.origin) (void)moqc_origin_publish(s->sub.origin, path, bc, route);
+      moqc_broadcast_consumer_del(bc);
       return MOQC_OK;
     }
     rb_ended(s, path);
   }
   if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
     s->stats.announces_dropped++;
+    if (s->sub.origin) s->stats.refused_announces++;
     return MOQC_OK;
   }
   rbcast *rb = moqc_calloc(1, sizeof *rb);
@@ -376,6 +382,7 @@ static void rt_info_opened(opener *op, int64_t id) {
 static void rt_new(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
   if (s->sub.n_rtracks >= s->lim.max_tracks) {
+    s->stats.refused_tracks++;
     moqc_track_request_reject(req, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }

@@ -775,6 +775,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   moqc_session *s = ss->s;
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
+    s->stats.refused_subscriptions++;
     ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
     ss_release(ss);
     return;

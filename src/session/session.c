@@ -91,6 +91,32 @@ void sess_exit(moqc_session *s) {
 
 uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
 
+bool sess_ingress(moqc_session *s, size_t len) {
+  if (sess_closing(s)) return false;
+  uint64_t rate = s->lim.max_ingress_rate;
+  if (!rate) return true;
+  uint64_t burst = s->lim.ingress_burst;
+  uint64_t now = sess_now(s);
+  if (now > s->ingress_at) {
+    /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
+    uint64_t dt = now - s->ingress_at;
+    uint64_t add = dt >= 1000000000ull ? burst
+                   : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
+    if (add) {
+      s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
+      s->ingress_at = now;
+    }
+  }
+  assert(s->ingress_tokens <= burst);
+  if (len <= s->ingress_tokens) {
+    s->ingress_tokens -= len;
+    return true;
+  }
+  s->stats.refused_ingress++;
+  sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, "ingress rate over quota", false);
+  return false;
+}
+
 void sess_debug(moqc_session *s, const char *fmt, ...) {
   if (!s->cfg.on_debug) return;
   char msg[256];
@@ -288,6 +314,14 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
   s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
+  s->lim.max_announce_prefixes =
+      lim_or(cfg->limits.max_announce_prefixes, DEF_MAX_ANNOUNCE_PREFIXES);
+  s->lim.max_ingress_rate = cfg->limits.max_ingress_rate;
+  s->lim.ingress_burst = cfg->limits.max_ingress_rate
+                             ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst
+                                                          : cfg->limits.max_ingress_rate)
+                             : 0;
+  s->ingress_tokens = s->lim.ingress_burst;
   moqc__imap_init(&s->st.table);
   moqc__smap_init(&s->sub.rbcasts, 0);
   moqc__imap_init(&s->sub.rtracks);

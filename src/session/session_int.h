@@ -124,6 +124,9 @@ struct moqc_session {
   bool have_estimate;
   uint64_t est_bitrate, est_rtt;
   moqc_session_stats stats;
+  /* ingress token bucket (lim.max_ingress_rate != 0) */
+  uint64_t ingress_tokens; /* bytes the peer may still send now */
+  uint64_t ingress_at;     /* clock time of the last refill (ns) */
 
   sess_streams st;
   sess_pub pub;
@@ -145,6 +148,9 @@ void sess_exit(moqc_session *s);
 void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer);
 void sess_bury(moqc_session *s, sobj *o);
 uint64_t sess_now(const moqc_session *s);
+/* Charge len received bytes to the ingress token bucket. false: the peer went
+ * over lim.max_ingress_rate and the session is closing (drop the bytes). */
+bool sess_ingress(moqc_session *s, size_t len);
 /* Diagnostics to cfg.on_debug (formatted only when it is set). */
 void sess_debug(moqc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool sess_debug_on(const moqc_session *s) { return s->cfg.on_debug != NULL; }

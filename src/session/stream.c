@@ -399,6 +399,7 @@ void ss_on_opened(moqc_session *s, int64_t id) {
   if (ss_find(s, id)) return;
   if (s->st.n_peer >= s->lim.max_streams) {
     s->stats.streams_rejected++;
+    s->stats.refused_streams++;
     if (!MOQC_STREAM_IS_UNI(id)) (void)s->t->ops->reset(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
@@ -415,6 +416,7 @@ void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool 
   sstream *ss = ss_find(s, id);
   if (!ss || ss->rx != SS_RX_OPEN) return;
   assert(ss->in_table && !ss->obj.dead && ss->kind);
+  if (!sess_ingress(s, len)) return;
   feed(ss, p, len, fin);
 }
 

@@ -22,7 +22,7 @@ T_ALL=$(tok --put "" --get "" --expires 1h) || it_fail "token sign"
 T_ALICE=$(tok --put alice --get "" --expires 1h)
 T_GET_ALICE=$(tok --get alice --expires 1h)
 TOKENS=("$T_ALL" "$T_ALICE" "$T_GET_ALICE")
-it_relay_start --auth-key "$P" --auth-public anon --log-level debug
+it_relay_start --auth-key "$P" --auth-public anon --auth-leeway 1s --log-level debug
 grep -q "anyone can publish" "$IT_TMP/relay.err" && it_fail "open-relay warning with a key configured"
 url() { echo "$(it_url "$1")?jwt=$2"; }
 

@@ -64,4 +64,17 @@ for (const [name, pkg] of Object.entries(libs)) {
 		plugins: [hopPlugin],
 	});
 }
-writeFileSync(join(here, "dist", "versions.json"), `${JSON.stringify({ lite: version("@moq/lite"), net: version("@moq/net"), esbuild: esbuild.version, "playwright-core": version("playwright-core") }, null, 2)}\n`);
+// <moq-watch> (@moq/watch) and <moq-publish> (@moq/publish), each with its own @moq/net: no patches.
+for (const name of ["watch", "publish"]) {
+	await esbuild.build({
+		entryPoints: [join(here, "src", `${name}.js`)],
+		outfile: join(here, "dist", `${name}.js`),
+		bundle: true,
+		format: "esm",
+		platform: "browser",
+		target: "chrome120",
+		logLevel: "warning",
+		legalComments: "none",
+	});
+}
+writeFileSync(join(here, "dist", "versions.json"), `${JSON.stringify({ lite: version("@moq/lite"), net: version("@moq/net"), watch: version("@moq/watch"), publish: version("@moq/publish"), esbuild: esbuild.version, "playwright-core": version("playwright-core") }, null, 2)}\n`);

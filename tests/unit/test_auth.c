@@ -429,6 +429,133 @@ static void test_url_token_and_redact(void **state) {
   assert_string_equal(r, "/room?j");
 }
 
+/* exp / nbf leeway: moqc_auth_verify is exact, moqc_auth_verify_leeway and a
+ * moqc_auth (60 s by default, moq-token's) accept a token that far past exp
+ * or before nbf, and no further. */
+static char *sign_times(moqc_auth_key *k, int64_t exp, int64_t nbf) {
+  char *gets[1] = {(char *)""};
+  moqc_auth_claims c = {.root = (char *)"room", .get = gets, .n_get = 1, .exp = exp,
+                        .has_exp = exp != 0, .nbf = nbf, .has_nbf = nbf != 0};
+  char *tok;
+  assert_int_equal(moqc_auth_sign(k, &c, &tok), MOQC_OK);
+  return tok;
+}
+
+static void test_leeway(void **state) {
+  (void)state;
+  moqc_auth_key *k;
+  assert_int_equal(moqc_auth_key_generate(MOQC_AUTH_ALG_HS256, NULL, &k), MOQC_OK);
+  int64_t now = now_s();
+  char *past = sign_times(k, now - 30, 0), *future = sign_times(k, now + 3600, now + 30);
+  char *old = sign_times(k, now - 61, 0);
+  moqc_auth_claims c;
+  moqc_auth_reason why;
+  assert_int_equal(moqc_auth_verify(k, past, now, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_EXPIRED);
+  assert_int_equal(moqc_auth_verify_leeway(k, past, now, 30, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_auth_verify_leeway(k, past, now, 31, &c, &why), MOQC_OK);
+  moqc_auth_claims_clear(&c);
+  assert_int_equal(moqc_auth_verify(k, future, now, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_NOT_YET_VALID);
+  assert_int_equal(moqc_auth_verify_leeway(k, future, now, 29, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_auth_verify_leeway(k, future, now, 30, &c, &why), MOQC_OK);
+  moqc_auth_claims_clear(&c);
+  /* through a moqc_auth: 60 s by default, configurable */
+  char file[600], url[4096];
+  snprintf(file, sizeof file, "%s/leeway.jwk", tmpdir);
+  char *jwk;
+  assert_int_equal(moqc_auth_key_to_jwk(k, false, &jwk), MOQC_OK);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs(jwk, f);
+  fclose(f);
+  moqc_auth *a;
+  assert_int_equal(moqc_auth_new(file, NULL, NULL, 0, &a), MOQC_OK);
+  assert_int_equal(moqc_auth_leeway(a), 60);
+  snprintf(url, sizeof url, "/room?jwt=%s", past);
+  assert_int_equal(moqc_auth_check(a, url, now, &c, &why), MOQC_OK);
+  moqc_auth_claims_clear(&c);
+  snprintf(url, sizeof url, "/room?jwt=%s", future);
+  assert_int_equal(moqc_auth_check(a, url, now, &c, &why), MOQC_OK);
+  moqc_auth_claims_clear(&c);
+  snprintf(url, sizeof url, "/room?jwt=%s", old);
+  assert_int_equal(moqc_auth_check(a, url, now, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_EXPIRED);
+  moqc_auth_set_leeway(a, 0);
+  snprintf(url, sizeof url, "/room?jwt=%s", past);
+  assert_int_equal(moqc_auth_check(a, url, now, &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_EXPIRED);
+  moqc_auth_del(a);
+  moqc_auth_free(jwk);
+  moqc_auth_free(past);
+  moqc_auth_free(future);
+  moqc_auth_free(old);
+  moqc_auth_key_del(k);
+}
+
+/* A <kid>.jwk that exists but does not parse is remembered: fixing the file
+ * changes nothing until a new moqc_auth (SIGHUP in the relay) reads it. */
+static void test_broken_key_cached(void **state) {
+  (void)state;
+  char dir[512], file[600], url[4096];
+  snprintf(dir, sizeof dir, "%s/broken", tmpdir);
+  mkdir(dir, 0700);
+  snprintf(file, sizeof file, "%s/k9.jwk", dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("{\"kty\": \"oct\", \"k\": ", f); /* truncated JSON */
+  fclose(f);
+  moqc_auth_key *k;
+  assert_int_equal(moqc_auth_key_generate(MOQC_AUTH_ALG_HS256, "k9", &k), MOQC_OK);
+  char *tok = sign_times(k, now_s() + 3600, 0), *jwk;
+  assert_int_equal(moqc_auth_key_to_jwk(k, false, &jwk), MOQC_OK);
+  snprintf(url, sizeof url, "/room?jwt=%s", tok);
+  moqc_auth *a;
+  moqc_auth_claims c;
+  moqc_auth_reason why;
+  assert_int_equal(moqc_auth_new(NULL, dir, NULL, 0, &a), MOQC_OK);
+  assert_int_equal(moqc_auth_check(a, url, now_s(), &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_NO_KEY);
+  f = fopen(file, "w"); /* fixed on disk: still refused (not re-read) */
+  assert_non_null(f);
+  fputs(jwk, f);
+  fclose(f);
+  assert_int_equal(moqc_auth_check(a, url, now_s(), &c, &why), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(why, MOQC_AUTH_NO_KEY);
+  moqc_auth_del(a);
+  assert_int_equal(moqc_auth_new(NULL, dir, NULL, 0, &a), MOQC_OK); /* "SIGHUP" */
+  assert_int_equal(moqc_auth_check(a, url, now_s(), &c, &why), MOQC_OK);
+  moqc_auth_claims_clear(&c);
+  moqc_auth_del(a);
+  moqc_auth_free(jwk);
+  moqc_auth_free(tok);
+  moqc_auth_key_del(k);
+}
+
+/* moqc_tenants: per-root counts with a cap, released back to empty. */
+static void test_tenants(void **state) {
+  (void)state;
+  moqc_tenants *t = moqc_tenants_new();
+  assert_non_null(t);
+  assert_int_equal(moqc_tenants_acquire(t, "room", 2), MOQC_OK);
+  assert_int_equal(moqc_tenants_acquire(t, "room", 2), MOQC_OK);
+  assert_int_equal(moqc_tenants_acquire(t, "room", 2), MOQC_ERR_BOUNDS);
+  assert_int_equal(moqc_tenants_acquire(t, "other", 2), MOQC_OK);
+  assert_int_equal(moqc_tenants_acquire(t, "", 0), MOQC_ERR_BOUNDS);
+  assert_int_equal(moqc_tenants_count(t, "room"), 2);
+  assert_int_equal(moqc_tenants_count(t, "other"), 1);
+  assert_int_equal(moqc_tenants_size(t), 2);
+  moqc_tenants_release(t, "room");
+  assert_int_equal(moqc_tenants_acquire(t, "room", 2), MOQC_OK);
+  moqc_tenants_release(t, "room");
+  moqc_tenants_release(t, "room");
+  moqc_tenants_release(t, "other");
+  assert_int_equal(moqc_tenants_size(t), 0);
+  assert_int_equal(moqc_tenants_count(t, "room"), 0);
+  assert_int_equal(moqc_tenants_acquire(t, "room", 1), MOQC_OK); /* left in: del frees it */
+  moqc_tenants_del(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_jose_every_alg_verifies),
@@ -447,6 +574,9 @@ int main(void) {
       cmocka_unit_test(test_scope_rules),
       cmocka_unit_test(test_public_prefixes),
       cmocka_unit_test(test_url_token_and_redact),
+      cmocka_unit_test(test_leeway),
+      cmocka_unit_test(test_broken_key_cached),
+      cmocka_unit_test(test_tenants),
   };
   return cmocka_run_group_tests(tests, setup_vectors, teardown_vectors);
 }

@@ -61,7 +61,7 @@ static void test_announce_order_and_prefixes(void **state) {
   moqc_origin_consumer *foo = moqc_origin_consume(o, "/foo/");
   int n = 0;
   moqc_origin_consumer_set_waker(foo, tm_count, &n);
-  moqc_route r = {{7, 8}, 2};
+  moqc_route r = {{7, 8}, 2, 0};
   assert_int_equal(moqc_origin_publish(o, "/foo//a/", a.bc, &r), MOQC_OK);
   assert_int_equal(moqc_origin_publish(o, "foobar/b", b.bc, NULL), MOQC_OK);
   assert_int_equal(moqc_origin_publish(o, "foo", c.bc, NULL), MOQC_OK);
@@ -850,10 +850,18 @@ static void test_many_paths(void **state) {
   expect_no_ann(oc);
   /* re-publishing an unpublished path works; replacing a live one too */
   assert_int_equal(moqc_origin_publish(o, "room/0/cam", bc, NULL), MOQC_OK);
+  /* the same broadcast again is a route update (nothing to say: same route);
+   * another broadcast replaces it */
   assert_int_equal(moqc_origin_publish(o, "room/1/cam", bc, NULL), MOQC_OK);
+  moqc_broadcast_producer *bp2 = moqc_broadcast_producer_new(env);
+  moqc_broadcast_consumer *bc2 = moqc_broadcast_producer_consume(bp2);
+  assert_int_equal(moqc_origin_publish(o, "room/1/cam", bc2, NULL), MOQC_OK);
   expect_ann(oc, "room/0/cam", true);
   expect_ann(oc, "room/1/cam", false);
   expect_ann(oc, "room/1/cam", true);
+  expect_no_ann(oc);
+  moqc_broadcast_consumer_del(bc2);
+  moqc_broadcast_producer_del(bp2);
   moqc_origin_consumer_del(oc);
   moqc_broadcast_consumer_del(bc);
   moqc_broadcast_producer_del(bp);

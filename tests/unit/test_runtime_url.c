@@ -101,12 +101,29 @@ static void test_versions(void **state) {
   assert_false(moqc_version_supported(NULL));
 }
 
+/* An error message names the URL, but never the ?jwt= token it carries (it
+ * reaches the CLI's stderr). */
+static void test_error_redacts_jwt(void **state) {
+  (void)state;
+  char err[256] = "";
+  moqc_url u;
+  assert_int_equal(moqc_url_parse("ftp://relay:443/room?a=1&jwt=eyJSECRET.x.y&b=2", &u, err,
+                                  sizeof err),
+                   MOQC_ERR_INVAL);
+  assert_null(strstr(err, "SECRET"));
+  assert_non_null(strstr(err, "ftp://relay:443/room?a=1&jwt=<redacted>&b=2"));
+  assert_int_equal(moqc_url_parse("https://relay/room?jwt=eyJSECRET x", &u, err, sizeof err),
+                   MOQC_ERR_INVAL);
+  assert_null(strstr(err, "SECRET"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_good),
       cmocka_unit_test(test_bad),
       cmocka_unit_test(test_null_and_no_err_buffer),
       cmocka_unit_test(test_versions),
+      cmocka_unit_test(test_error_redacts_jwt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,6 +273,85 @@ static void t_stream_caps_and_probe(void **state) {
   ts_pair_close(&p);
 }
 
+/* Announce-prefix cap: ANNOUNCE_PLEASE streams beyond max_announce_prefixes
+ * are reset with BoundsExceeded and counted; the session stays up. */
+static void t_announce_prefix_cap(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_limits.max_announce_prefixes = 2;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_run_for(p.env, 20 * MS);
+  moqc_transport *srv_t = memlink_server(p.link);
+  uint8_t buf[64];
+  buf[0] = MOQC_LITE_BIDI_ANNOUNCE;
+  struct moqc_lite_announce_please m = {.prefix = {(const uint8_t *)"x", 1}, .exclude_hop = 0};
+  ssize_t n = moqc_lite_announce_please_encode(buf + 1, sizeof buf - 1, v, &m);
+  assert_true(n > 0);
+  int64_t ids[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(memlink_inject(p.link, srv_t, true, buf, (size_t)n + 1, false, &ids[i]),
+                     MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  uint64_t refused = 0;
+  for (int i = 0; i < 4; i++) {
+    memlink_inject_info info;
+    assert_int_equal(memlink_inject_state(p.link, srv_t, ids[i], &info), MOQC_OK);
+    if (info.reset) {
+      assert_int_equal(info.reset_code, MOQC_CODE_BOUNDS_EXCEEDED);
+      refused++;
+    }
+  }
+  /* the client's own announce stream counts too: at least 2 of ours refused */
+  assert_true(refused >= 2);
+  assert_false(p.srv.closed);
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.refused_announce_prefixes, refused);
+  ts_pair_close(&p);
+}
+
+/* Ingress token bucket: a peer within rate + burst is served; one that sends
+ * more than the bucket holds is closed with BoundsExceeded (and counted). */
+static void t_ingress_rate(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.cli_limits.max_ingress_rate = 10000;
+  o.cli_limits.ingress_burst = 10000;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  moqc_transport *cli_t = memlink_client(p.link);
+  static uint8_t buf[12000];
+  size_t n = group_hdr(buf, v, 0, 7);
+  n += frame_hdr(buf + n, v, 9000);
+  memset(buf + n, 'a', 9000);
+  n += 9000;
+  int64_t id;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, true, &id), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed); /* within the burst */
+  n = group_hdr(buf, v, 0, 8);
+  n += frame_hdr(buf + n, v, 3000);
+  memset(buf + n, 'b', 3000);
+  n += 3000;
+  assert_int_equal(memlink_inject(p.link, cli_t, false, buf, n, true, &id), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed); /* ~1200 bytes of credit left, 3000 sent */
+  assert_int_equal(p.cli.code, MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_non_null(strstr(p.cli.reason, "ingress"));
+  assert_int_equal(moqc_session_get_stats(p.cli.s).refused_ingress, 1);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_malformed_closes_only_that_session),
@@ -280,6 +359,8 @@ int main(void) {
       TS_TEST3(t_unknown_stream_type),
       TS_TEST3(t_group_errors),
       TS_TEST3(t_stream_caps_and_probe),
+      TS_TEST3(t_announce_prefix_cap),
+      TS_TEST3(t_ingress_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

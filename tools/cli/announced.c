@@ -18,6 +18,7 @@ static void ann_wake(void *arg) {
   ann_state *s = arg;
   moqc_announce a;
   while (!s->c->finishing && moqc_origin_consumer_next(s->oc, &a) == MOQC_OK) {
+    if (a.restart) continue; /* a new route to a path still announced */
     printf("%c%s\n", a.active ? '+' : '-', a.path);
     if (s->c->count && ++s->lines >= s->c->count) cli_finish(s->c, 0, NULL);
   }

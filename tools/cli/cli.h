@@ -5,6 +5,7 @@
  *   subscribe.c  `moqc subscribe` and the ordered track reader shared with clock
  *   announced.c  `moqc announced`
  *   clock.c      `moqc clock publish|subscribe` (moq-dev clock example wire format)
+ *   media_*.c    `moqc publish|subscribe --format fmp4` (hang media, FFmpeg; media.h)
  *
  * Every command runs on one libuv loop with one moqc_uv env and one local
  * origin: a publisher publishes into it (the session offers it to the relay),
@@ -55,6 +56,9 @@ struct cli {
   bool wait_subscriber;   /* publish: read stdin only once subscribed */
   uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
   uint64_t timeout_ms;    /* connect */
+  const char *format;     /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
+  bool realtime;          /* publish --format fmp4: pace by timestamps */
+  const char *latency_log; /* --format fmp4: "<pts_us> <CLOCK_REALTIME ns>" per video frame */
   const char *versions[CLI_MAX_VERSIONS];
   size_t n_versions;
   moqc_quic_tls_client tls;

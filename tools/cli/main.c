@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "moqc/auth.h"
+#include "media.h"
 #include "moqc/error.h"
 #include "moqc/path.h"
 #include "common/tool_util.h"
@@ -140,6 +141,23 @@ static int set_version(cli *c, const char *v, char *err, size_t cap) {
   return 0;
 }
 
+static int set_format(cli *c, const char *v, char *err, size_t cap) {
+  if (strcmp(v, "lines") != 0 && strcmp(v, "fmp4") != 0)
+    return bad(err, cap, "format", v, "expected lines or fmp4");
+  c->format = v;
+  return 0;
+}
+static int set_latency_log(cli *c, const char *v, char *err, size_t cap) {
+  (void)err, (void)cap;
+  c->latency_log = v;
+  return 0;
+}
+static int set_realtime(cli *c, const char *v, char *err, size_t cap) {
+  (void)v, (void)err, (void)cap;
+  c->realtime = true;
+  return 0;
+}
+
 static int set_log_level(cli *c, const char *v, char *err, size_t cap) {
   (void)c;
   int l = moqc_log_parse_level(v);
@@ -175,6 +193,16 @@ static const cli_opt k_opts[] = {
     {"reorder", "DURATION", C_SUB | C_CSUB,
      "print groups in sequence order, waiting this long for a missing one [default 1s]",
      set_reorder},
+    {"format", "FMT", C_PUB | C_SUB,
+     "lines: one frame per line [default]; fmp4: a hang media broadcast from/to fragmented MP4 "
+     "on stdin/stdout (publish: catalog.json + one track per stream; subscribe: from the "
+     "latest keyframe)",
+     set_format},
+    {"realtime", NULL, C_PUB, "--format fmp4: publish at the pace of the timestamps", set_realtime},
+    {"latency-log", "FILE", C_PUB | C_SUB,
+     "--format fmp4: append '<pts_us> <wall-clock ns>' per video frame as it is read from stdin "
+     "(publish) / received (subscribe), for bench/media_latency.sh",
+     set_latency_log},
     {"prefix", "PATH", C_ANN, "only broadcasts under this path [default all]", set_prefix},
     {"tls-disable-verify", NULL, C_ALL, "accept any server certificate (testing only)",
      set_disable_verify},
@@ -311,6 +339,17 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       snprintf(err, cap, "--%s does not apply to '%s'", seen[i]->name, words[0]);
       return -1;
     }
+  }
+  if ((c->realtime || c->latency_log) && !(c->format && strcmp(c->format, "fmp4") == 0)) {
+    snprintf(err, cap, "--realtime and --latency-log need --format fmp4");
+    return -1;
+  }
+  if (c->format && strcmp(c->format, "fmp4") == 0) {
+    if (c->track) {
+      snprintf(err, cap, "--track does not apply to --format fmp4 (a hang broadcast)");
+      return -1;
+    }
+    c->cmd = c->cmd == &cli_cmd_publish ? &cli_cmd_publish_fmp4 : &cli_cmd_subscribe_fmp4;
   }
   if (!c->url) {
     snprintf(err, cap, "--url is required");

@@ -107,7 +107,7 @@ static void waiter_wake(void *arg) {
   cli_waiter *w = arg;
   moqc_announce a;
   while (moqc_origin_consumer_next(w->oc, &a) == MOQC_OK) {
-    if (strcmp(a.path, w->path) != 0) continue;
+    if (a.restart || strcmp(a.path, w->path) != 0) continue; /* restart: same broadcast */
     if (!a.active) {
       w->fn(w->ctx, NULL, false);
       continue;

@@ -14,7 +14,9 @@
 static int auth_load(const relay_config *c, moqc_auth **out) {
   const char *pub[RELAY_MAX_PUBLIC];
   for (size_t i = 0; i < c->n_auth_public; i++) pub[i] = c->auth_public[i];
-  return moqc_auth_new(c->auth_key, c->auth_key_dir, pub, c->n_auth_public, out);
+  int rv = moqc_auth_new(c->auth_key, c->auth_key_dir, pub, c->n_auth_public, out);
+  if (rv == MOQC_OK) moqc_auth_set_leeway(*out, (uint32_t)c->auth_leeway_s);
+  return rv;
 }
 
 static void on_sighup(uv_signal_t *h, int signum) {

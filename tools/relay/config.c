@@ -263,6 +263,96 @@ static int set_fetch_max_tracks(parse_ctx *p, const char *v) {
 }
 static int set_fetch_hold(parse_ctx *p, const char *v) {
   return set_ms(p, "fetch-hold", v, &p->cfg->fetch_hold_ms);
+/* ---- auth leeway and quotas (auth2) ---- */
+
+static int set_auth_leeway(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0 || ns / 1000000000ull > 86400)
+    return bad(p, "auth-leeway", v, "expected a duration of at most 1 day, e.g. 0, 30s, 1m");
+  p->cfg->auth_leeway_s = ns / 1000000000ull;
+  return 0;
+}
+
+static int set_rate(parse_ctx *p, const char *name, const char *v, uint64_t *out) {
+  uint64_t b;
+  if (moqc_tool_parse_size(v, &b) != 0 || b > ((uint64_t)1 << 40))
+    return bad(p, name, v, "expected bytes, e.g. 512K, 32M, 0 = unlimited");
+  *out = b;
+  return 0;
+}
+
+static int set_max_ingress_rate(parse_ctx *p, const char *v) {
+  return set_rate(p, "max-ingress-rate", v, &p->cfg->session_limits.max_ingress_rate);
+}
+
+static int set_ingress_burst(parse_ctx *p, const char *v) {
+  return set_rate(p, "ingress-burst", v, &p->cfg->session_limits.ingress_burst);
+}
+
+SET_LIMIT(set_max_announce_prefixes, "max-announce-prefixes", max_announce_prefixes)
+
+static void auth2_defaults(relay_config *c) {
+  c->auth_leeway_s = RELAY_DEFAULT_LEEWAY_S;
+  c->session_limits.max_ingress_rate = RELAY_DEFAULT_INGRESS_RATE;
+  c->session_limits.max_announce_prefixes = RELAY_DEFAULT_ANNOUNCE_PREFIXES;
+}
+
+/* ---- cluster (docs/cluster.md) ---- */
+
+static int set_cluster_connect(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  const char *s = v;
+  if (!*v) return bad(p, "cluster-connect", v, "empty");
+  for (;;) { /* comma-separated, or repeat the flag */
+    size_t n = strcspn(s, ",");
+    if (n == 0) return bad(p, "cluster-connect", v, "empty URL");
+    if (c->n_cluster_connect >= RELAY_MAX_PEERS || n >= sizeof c->cluster_connect[0])
+      return bad(p, "cluster-connect", v, "at most 32 peers of at most 1023 bytes");
+    snprintf(c->cluster_connect[c->n_cluster_connect++], sizeof c->cluster_connect[0], "%.*s",
+             (int)n, s);
+    if (!s[n]) return 0;
+    s += n + 1;
+  }
+}
+
+static int set_cluster_connect_api(parse_ctx *p, const char *v) {
+  if (strncmp(v, "https://", 8) == 0)
+    return bad(p, "cluster-connect-api", v, "https is not supported yet: http:// URL or a file");
+  return copy_str(p, "cluster-connect-api", p->cfg->cluster_connect_api,
+                  sizeof p->cfg->cluster_connect_api, v);
+}
+
+static int set_cluster_node(parse_ctx *p, const char *v) {
+  if (strstr(v, "jwt=")) return bad(p, "cluster-node", v, "never put a token in the node URL");
+  return copy_str(p, "cluster-node", p->cfg->cluster_node, sizeof p->cfg->cluster_node, v);
+}
+
+static int set_cluster_mesh(parse_ctx *p, const char *v) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) p->cfg->cluster_mesh = true;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) p->cfg->cluster_mesh = false;
+  else return bad(p, "cluster-mesh", v, "expected true or false (the URL is --cluster-node)");
+  return 0;
+}
+
+static int set_cluster_token(parse_ctx *p, const char *v) {
+  return copy_str(p, "cluster-token", p->cfg->cluster_token, sizeof p->cfg->cluster_token, v);
+}
+
+static int set_cluster_id(parse_ctx *p, const char *v) {
+  uint64_t id;
+  if (moqc_tool_parse_u64(v, &id) != 0 || id == 0 || id >= MOQC_ORIGIN_ID_MAX)
+    return bad(p, "cluster-id", v, "expected a non-zero id below 2^53");
+  p->cfg->cluster_id = id;
+  return 0;
+}
+
+static int set_cluster_linger(parse_ctx *p, const char *v) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0)
+    return bad(p, "cluster-linger", v, "expected a duration, e.g. 500ms, 5s, 0");
+  p->cfg->cluster_linger_ns = ns;
+  p->cfg->cluster_linger_set = true;
+  return 0;
 }
 
 typedef struct relay_opt {
@@ -351,6 +441,43 @@ static const relay_opt k_opts[] = {
      "[default 64]", set_fetch_max_tracks},
     {"fetch-hold", "DURATION", "keep a track GET /fetch subscribed this long after its last "
      "request [default 10s]", set_fetch_hold},
+    /* auth leeway and quotas (auth2) */
+    {"auth-leeway", "DURATION",
+     "accept a token this long after its exp / before its nbf (clock skew), as moq-token "
+     "does; a session is closed at exp + leeway [default 60s]",
+     set_auth_leeway},
+    {"max-ingress-rate", "BYTES",
+     "per session: bytes per second it may send (token bucket; K/M/G); a session over it is "
+     "closed with BoundsExceeded; 0 = unlimited [default 32M]",
+     set_max_ingress_rate},
+    {"ingress-burst", "BYTES",
+     "per session: the bucket of --max-ingress-rate, bytes it may send at once [default: one "
+     "second of --max-ingress-rate]",
+     set_ingress_burst},
+    {"max-announce-prefixes", "N",
+     "per session: announce-prefix subscriptions (ANNOUNCE_PLEASE) at once; more are reset "
+     "with BoundsExceeded [default 64]",
+     set_max_announce_prefixes},
+    {"cluster-connect", "URL",
+     "dial this cluster peer (repeatable or comma-separated; ?jwt=TOKEN and ?cost=N inline)",
+     set_cluster_connect},
+    {"cluster-connect-api", "URL|FILE",
+     "dial the peers listed (a JSON array of URLs) by this http:// URL (every 30 s) or file "
+     "(when it changes)",
+     set_cluster_connect_api},
+    {"cluster-node", "URL", "this relay's own URL, advertised with --cluster-mesh",
+     set_cluster_node},
+    {"cluster-mesh", NULL,
+     "gossip: register --cluster-node under .internal/origins and dial the nodes seen there "
+     "(=false to turn off)",
+     set_cluster_mesh},
+    {"cluster-token", "FILE", "JWT presented on cluster dials whose URL has no ?jwt=",
+     set_cluster_token},
+    {"cluster-id", "N", "this relay's origin (hop) id, 1 .. 2^53-1 [default random per start]",
+     set_cluster_id},
+    {"cluster-linger", "DURATION",
+     "keep a broadcast that lost its last route this long (overrides --linger) [default 5s]",
+     set_cluster_linger},
 };
 
 void relay_config_usage(FILE *out) {
@@ -406,6 +533,7 @@ static void defaults(relay_config *c) {
   c->fetch_max_per_addr = 8;
   c->fetch_max_tracks = 64;
   c->fetch_hold_ms = 10000;
+  auth2_defaults(c);
 }
 
 #ifdef RELAY_HAVE_INIH
@@ -484,6 +612,8 @@ static const relay_opt *next_flag(parse_ctx *p, int argc, char **argv, int *i, c
   }
   if (eq) {
     *value = eq + 1;
+  } else if (!o->arg) { /* a boolean flag: --cluster-mesh */
+    *value = "true";
   } else if (*i + 1 < argc) {
     *value = argv[++*i];
   } else {

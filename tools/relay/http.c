@@ -555,6 +555,21 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
                  "# TYPE moqc_relay_quota_refused_total counter\n"
                  "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
               (unsigned long long)r->quota_refused_sessions);
+  /* The per-session caps, as the sessions counted them (live + closed). */
+  const struct {
+    const char *cause;
+    uint64_t n;
+  } causes[] = {
+      {"streams", st.refused_streams},
+      {"subscriptions", st.refused_subscriptions},
+      {"broadcasts", st.refused_announces},
+      {"tracks", st.refused_tracks},
+      {"announce_prefixes", st.refused_announce_prefixes},
+      {"ingress_rate", st.refused_ingress},
+  };
+  for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+    body_printf(r, "moqc_relay_quota_refused_total{cause=\"%s\"} %llu\n", causes[i].cause,
+                (unsigned long long)causes[i].n);
   body_printf(r, "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
                  "# TYPE moqc_relay_sessions_total counter\n");
   for (int v = 3; v <= 5; v++)
@@ -606,6 +621,7 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   if (r->errors_other)
     body_printf(r, "moqc_relay_session_errors_total{code=\"other\",name=\"other\"} %llu\n",
                 (unsigned long long)r->errors_other);
+  relay_cluster_metrics(r, &r->body);
   reply(r, resp, 200, "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -631,6 +647,11 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
     reply_text(r, resp, 200, "ok\n");
   } else if (strcmp(p, "/metrics") == 0) {
     serve_metrics(r, resp);
+  } else if (strcmp(p, "/nodes") == 0) { /* cluster topology (cluster.c) */
+    r->body.len = 0;
+    body_add(&r->body, "", 0);
+    relay_cluster_nodes(r, &r->body);
+    reply(r, resp, 200, "application/json");
   } else if (strcmp(p, "/announced") == 0 || strncmp(p, "/announced/", 11) == 0) {
     serve_announced(r, p[10] ? p + 11 : "", req->query, resp);
   } else if (strncmp(p, "/fetch/", 7) == 0) {

@@ -36,6 +36,7 @@ static void on_expiry(uv_timer_t *t) {
 }
 
 static void unlink_sess(relay *r, relay_sess *rs) {
+  if (rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
   free(rs->tenant);
   rs->tenant = NULL;
   if (rs->expiry) {
@@ -91,14 +92,13 @@ static uint64_t max_per_root(const relay *r) {
                                       : DEFAULT_MAX_SESSIONS_PER_ROOT;
 }
 
-/* True if the tenant already has its quota of live sessions (a linear scan:
- * connects are rare next to the data they carry). */
-static bool tenant_full(const relay *r, const char *tenant) {
-  if (!tenant) return false;
-  uint64_t n = 0;
-  for (const relay_sess *it = r->sessions; it; it = it->next)
-    if (it->tenant && strcmp(it->tenant, tenant) == 0) n++;
-  return n >= max_per_root(r);
+/* Refuse the connection: its tenant has its quota of live sessions. */
+static void refuse_tenant_full(relay *r, moqc_server_request *req, const char *tenant) {
+  moqc_log(MOQC_LOG_WARN, "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
+           req->protocol, tenant, (unsigned long long)max_per_root(r));
+  r->rejected++;
+  r->quota_refused_sessions++;
+  moqc_server_reject(req, MOQC_CODE_BOUNDS_EXCEEDED, "too many sessions for this root");
 }
 
 /* Check the connection's token (or the public prefixes). false: refused with
@@ -139,19 +139,23 @@ static void on_request(void *ctx, moqc_server_request *req) {
   /* Auth first: a refused connection creates no model state. */
   moqc_auth_claims grant = {0};
   if (r->auth && !auth_request(r, req, &grant)) return;
-  if (r->auth && tenant_full(r, grant.tenant)) {
-    moqc_log(MOQC_LOG_WARN, "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
-             req->protocol, grant.tenant, (unsigned long long)max_per_root(r));
-    moqc_auth_claims_clear(&grant);
-    r->rejected++;
-    r->quota_refused_sessions++;
-    moqc_server_reject(req, MOQC_CODE_BOUNDS_EXCEEDED, "too many sessions for this root");
-    return;
-  }
   relay_sess *rs = calloc(1, sizeof *rs);
   if (rs && grant.tenant && !(rs->tenant = strdup(grant.tenant))) {
     free(rs);
     rs = NULL;
+  }
+  /* --max-sessions-per-root: counted in r->tenants from here until unlink_sess. */
+  int qrv = rs && rs->tenant ? moqc_tenants_acquire(r->tenants, rs->tenant, max_per_root(r))
+                             : MOQC_OK;
+  if (qrv != MOQC_OK) {
+    if (qrv == MOQC_ERR_BOUNDS) refuse_tenant_full(r, req, rs->tenant);
+    free(rs->tenant);
+    free(rs);
+    rs = NULL;
+    if (qrv == MOQC_ERR_BOUNDS) {
+      moqc_auth_claims_clear(&grant);
+      return;
+    }
   }
   moqc_origin *view = rs ? moqc_origin_with_root(r->origin, root) : NULL;
   /* With auth: what the peer may see (get) and where its announcements may
@@ -163,7 +167,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
   }
   bool timed = grant.has_exp;
   if (rs && timed && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
-    int64_t left = grant.exp - (int64_t)time(NULL);
+    /* closed when the token stops verifying: at exp + the leeway */
+    int64_t left = grant.exp + (int64_t)r->cfg.auth_leeway_s - (int64_t)time(NULL);
     uv_timer_init(r->loop, rs->expiry);
     rs->expiry->data = rs;
     uv_timer_start(rs->expiry, on_expiry, left > 0 ? (uint64_t)left * 1000 : 0, 0);
@@ -174,6 +179,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
     if (land && land != view) moqc_origin_unref(land);
     if (view) moqc_origin_unref(view);
     if (rs && rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    if (rs && rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
     if (rs) free(rs->tenant);
     free(rs);
     r->rejected++;
@@ -191,6 +197,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   if (rv != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "accepting a %s session failed: %s", req->protocol, moqc_err_str(rv));
     if (rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
+    if (rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
     free(rs->tenant);
     free(rs);
     return;
@@ -242,6 +249,7 @@ static void on_watch(void *arg) {
   moqc_announce a;
   int rv;
   while ((rv = moqc_origin_consumer_next(r->watch, &a)) == MOQC_OK) {
+    if (a.restart) continue; /* a new route, still announced */
     if (a.active) r->broadcasts++;
     else if (r->broadcasts) r->broadcasts--;
     moqc_log(MOQC_LOG_INFO, "broadcast %s '%s'", a.active ? "announced" : "ended", a.path);
@@ -301,6 +309,11 @@ int relay_start(relay *r, char *err, size_t cap) {
   if (load_cert(r, err, cap) != MOQC_OK) return -1;
   if (relay_auth_start(r, err, cap) != 0) return -1;
   if (c->cache_budget == RELAY_BUDGET_AUTO) c->cache_budget = relay_default_cache_budget();
+  r->tenants = moqc_tenants_new();
+  if (!r->tenants) {
+    snprintf(err, cap, "out of memory");
+    return -1;
+  }
   r->uv = moqc_uv_new(r->loop, (size_t)c->cache_budget);
   if (!r->uv) {
     snprintf(err, cap, "out of memory");
@@ -308,7 +321,9 @@ int relay_start(relay *r, char *err, size_t cap) {
   }
   /* No publisher decides how long we keep its groups. */
   moqc_env_set_cache_window_max(moqc_uv_env(r->uv), c->cache_duration_ms);
-  moqc_origin_config oc = {.id = 0, .linger_ns = c->linger_ns};
+  moqc_origin_config oc = {.id = c->cluster_id,
+                           .linger_ns = c->cluster_linger_set ? c->cluster_linger_ns
+                                                              : c->linger_ns};
   r->origin = moqc_origin_new(moqc_uv_env(r->uv), &oc);
   r->watch = r->origin ? moqc_origin_consume(r->origin, "") : NULL;
   if (!r->watch) {
@@ -352,6 +367,7 @@ int relay_start(relay *r, char *err, size_t cap) {
   moqc_tool_format_hostport(r->udp_addr, sizeof r->udp_addr, c->bind_host,
                             moqc_server_port(r->server));
   if (relay_http_start(r, err, cap) != 0) return -1;
+  if (relay_cluster_start(r, err, cap) != 0) return -1;
   uv_signal_init(r->loop, &r->sigint);
   uv_signal_init(r->loop, &r->sigterm);
   r->sigint.data = r->sigterm.data = r;
@@ -366,6 +382,7 @@ int relay_start(relay *r, char *err, size_t cap) {
 static void teardown(relay *r) {
   if (r->torn_down) return;
   r->torn_down = true;
+  relay_cluster_stop(r);
   relay_http_stop(r);
   relay_auth_stop(r);
   moqc_server_del(r->server); /* deletes any session left (no on_closed) */
@@ -375,6 +392,9 @@ static void teardown(relay *r) {
     unlink_sess(r, rs);
     free(rs);
   }
+  assert(moqc_tenants_size(r->tenants) == 0);
+  moqc_tenants_del(r->tenants);
+  r->tenants = NULL;
   moqc_origin_consumer_del(r->watch);
   r->watch = NULL;
   moqc_origin_unref(r->origin);
@@ -405,6 +425,7 @@ static void on_drain(uv_timer_t *t) {
 void relay_stop(relay *r) {
   if (r->stopping) return;
   r->stopping = true;
+  relay_cluster_stop(r); /* close the peer sessions we dialed */
   if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
   r->drain_deadline = uv_now(r->loop) + DRAIN_MS;
   uv_timer_start(&r->drain, on_drain, 20, 20);

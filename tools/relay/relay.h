@@ -5,6 +5,8 @@
  *   http.c     the TCP HTTP endpoints (/certificate.sha256, /announced,
  *              /fetch, /health, /metrics)
  *   main.c     start-up and the event loop
+ *   cluster.c  clustering: peer dials, gossip, connect-api, /nodes, cluster
+ *              metrics (docs/cluster.md)
  */
 #ifndef MOQC_TOOLS_RELAY_H
 #define MOQC_TOOLS_RELAY_H
@@ -23,6 +25,7 @@
 #define RELAY_MAX_VERSIONS 8
 #define RELAY_HOST_MAX 256
 #define RELAY_MAX_PUBLIC 16
+#define RELAY_MAX_PEERS 32
 
 typedef struct relay_config {
   char bind_host[RELAY_HOST_MAX];
@@ -48,18 +51,36 @@ typedef struct relay_config {
   size_t n_auth_public;
   /* quotas (0 = the library default / unlimited, see docs/relay.md) */
   uint64_t max_sessions_per_root; /* live sessions per token root (tenant), with auth */
-  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks */
+  moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks,
+                                         announce prefixes, ingress rate + burst */
   /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
   uint64_t cache_duration_ms;        /* clamp of every track's cache window */
   uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr, new_conns_per_addr_per_s;
   uint64_t handshake_timeout_ms, setup_timeout_ms;
   uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
   uint64_t fetch_max_per_addr, fetch_max_tracks, fetch_hold_ms;
+  /* auth2 block: leeway (see config.c "auth leeway and quotas") */
+  uint64_t auth_leeway_s; /* exp / nbf leeway in seconds [60, moq-token's] */
+  /* cluster (cluster.c, docs/cluster.md): moq-relay's [cluster] keys */
+  char cluster_connect[RELAY_MAX_PEERS][1024]; /* --cluster-connect URL (repeatable) */
+  size_t n_cluster_connect;
+  char cluster_connect_api[1024]; /* --cluster-connect-api URL|FILE */
+  char cluster_node[1024];        /* --cluster-node URL: this relay's own */
+  bool cluster_mesh;              /* --cluster-mesh: gossip */
+  char cluster_token[1024];       /* --cluster-token FILE: JWT for outbound dials */
+  uint64_t cluster_id;            /* --cluster-id N: the origin (hop) id, 0 = random */
+  uint64_t cluster_linger_ns;     /* --cluster-linger DURATION (overrides --linger) */
+  bool cluster_linger_set;
 } relay_config;
 
 /* cache_budget when neither flag nor file set it: 1/8 of the RAM, at most 1 GiB. */
 #define RELAY_BUDGET_AUTO UINT64_MAX
 uint64_t relay_default_cache_budget(void);
+
+
+#define RELAY_DEFAULT_LEEWAY_S 60
+#define RELAY_DEFAULT_INGRESS_RATE ((uint64_t)32 << 20) /* bytes/s per session */
+#define RELAY_DEFAULT_ANNOUNCE_PREFIXES 64
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
  * 1 if --help was printed (exit 0), or -1 with a one-line message in err. */
@@ -72,6 +93,7 @@ typedef struct relay_errcount {
 } relay_errcount;
 
 typedef struct relay_sess relay_sess;
+typedef struct relay_cluster relay_cluster;
 typedef struct relay_warm relay_warm;
 typedef struct relay_fetch relay_fetch;
 
@@ -118,6 +140,9 @@ typedef struct relay {
   uv_signal_t sighup;     /* re-reads the auth keys */
   uint64_t auth_refused;
   uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
+  struct moqc_tenants *tenants;    /* live sessions per token root */
+
+  relay_cluster *cluster; /* NULL: standalone */
 
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
@@ -146,6 +171,13 @@ int relay_cert_from_dir(relay *r, char *err, size_t err_cap);
  * none is configured), SIGHUP reloads them; relay_auth_stop frees them. */
 int relay_auth_start(relay *r, char *err, size_t err_cap);
 void relay_auth_stop(relay *r);
+
+/* cluster.c: start dialing / registering (nothing without cluster flags);
+ * stop closes every peer session. Metrics and /nodes append to b. */
+int relay_cluster_start(relay *r, char *err, size_t err_cap);
+void relay_cluster_stop(relay *r);
+void relay_cluster_metrics(relay *r, relay_body *b);
+void relay_cluster_nodes(relay *r, relay_body *b);
 
 /* http.c */
 int relay_http_start(relay *r, char *err, size_t err_cap);

@@ -1,0 +1,2 @@
+// Bundled to dist/publish.js (build.mjs): registers <moq-publish> from @moq/publish.
+import "@moq/publish/element";

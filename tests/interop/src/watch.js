@@ -1,0 +1,2 @@
+// Bundled to dist/watch.js (build.mjs): registers <moq-watch> from @moq/watch.
+import "@moq/watch/element";

@@ -1,0 +1,408 @@
+/* `moqc subscribe --format fmp4`: a hang broadcast -> fragmented MP4 on stdout
+ * (`| ffplay -`, `| ffprobe -`, `> out.mp4`).
+ *
+ * Waits for the broadcast, reads catalog.json (moqc_hang_catalog_consumer),
+ * then subscribes to every rendition it can mux (legacy container; H.264,
+ * H.265, VP8, VP9, AV1, AAC, Opus) from the latest group, so the output starts
+ * at the latest keyframe. Timestamps are made relative to the first video
+ * keyframe; audio before it is dropped. The muxer (libavformat's mp4, with
+ * frag_keyframe+empty_moov+default_base_moof) writes a fragment per keyframe.
+ * The program ends when every track ended (exit 0), after --count video
+ * frames, or on an error (an invalid catalog: exit 1 with the reason). */
+#include "media.h"
+
+#ifdef MOQC_HAVE_FFMPEG
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+
+#include "common/tool_util.h"
+#include "moqc/error.h"
+
+#define MAX_TRACKS 16
+
+typedef struct msub msub;
+
+typedef struct strack {
+  msub *s;
+  char name[128];
+  moqc_hang_kind kind;
+  cli_reader *rd;
+  AVStream *st;
+  bool started; /* video: the first keyframe was written */
+  bool ended;
+  int64_t last_dts;
+  bool has_dts;
+  uint64_t last_us;
+} strack;
+
+struct msub {
+  cli *c;
+  cli_waiter *waiter;
+  moqc_hang_catalog_consumer *cc;
+  moqc_broadcast_consumer *bc;
+  strack t[MAX_TRACKS];
+  size_t n;
+  bool have_video;
+  AVFormatContext *out;
+  bool header, trailer;
+  bool configured; /* the tracks are set up (the header may still wait: inband) */
+  bool inband;     /* a video track has its parameter sets in band */
+  bool have_base;
+  uint64_t base_us;
+  uint64_t video_frames, frames;
+  FILE *latency; /* --latency-log */
+  moqc_hang_catalog pending; /* audio-only so far: a video rendition may follow shortly */
+  bool has_pending;
+  uv_timer_t wait_timer;
+  uv_timer_t settle_timer;
+  int closing;
+};
+
+static int write_header(msub *s);
+
+/* H.264/H.265 without a description: parameter sets in band, taken from the first keyframe. */
+static bool needs_inband(const AVCodecParameters *par) {
+  return (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) &&
+         par->extradata_size == 0;
+}
+
+static void finish_output(msub *s) {
+  if (!s->out || !s->header || s->trailer) return;
+  s->trailer = true;
+  av_write_trailer(s->out);
+  avio_flush(s->out->pb);
+}
+
+static void all_ended_check(msub *s) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!s->t[i].ended) return;
+  finish_output(s);
+  moqc_log(MOQC_LOG_INFO, "broadcast ended after %llu frame(s)", (unsigned long long)s->frames);
+  cli_finish(s->c, 0, NULL);
+}
+
+static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, size_t n) {
+  strack *t = ctx;
+  msub *s = t->s;
+  (void)group;
+  uint64_t ts;
+  size_t off;
+  if (moqc_hang_legacy_decode(p, n, &ts, &off) != MOQC_OK) {
+    moqc_log(MOQC_LOG_WARN, "track %s: a frame without a timestamp: dropped", t->name);
+    return true;
+  }
+  if (off == n) return true; /* a marker, not a sample */
+  if (t->kind == MOQC_HANG_VIDEO) media_latency_log(s->latency, ts);
+  bool key = t->kind == MOQC_HANG_AUDIO || index == 0;
+  if (t->kind == MOQC_HANG_VIDEO && !t->started) {
+    if (!key) return true;
+    if (!s->header) {
+      AVCodecParameters *par = t->st->codecpar;
+      if (needs_inband(par) && media_inband_extradata(par, p + off, n - off) != 0) {
+        cli_finish(s->c, 1, "track %s: no parameter sets in its first keyframe", t->name);
+        return false;
+      }
+      for (size_t i = 0; i < s->n; i++)
+        if (needs_inband(s->t[i].st->codecpar)) return true;
+      if (write_header(s) != 0) return false;
+    }
+    if (!s->have_base) s->base_us = ts, s->have_base = true;
+    t->started = true;
+  }
+  if (!s->header) return true; /* waiting for another video track's parameter sets */
+  if (!s->have_base) {
+    if (s->have_video) return true; /* audio waits for the first video keyframe */
+    s->base_us = ts;
+    s->have_base = true;
+  }
+  if (ts < s->base_us) return true;
+  if (t->has_dts && ts < t->last_us && t->kind == MOQC_HANG_AUDIO) return true;
+  AVPacket *pkt = av_packet_alloc();
+  if (!pkt || av_new_packet(pkt, (int)(n - off)) < 0) {
+    av_packet_free(&pkt);
+    cli_finish(s->c, 1, "out of memory");
+    return false;
+  }
+  memcpy(pkt->data, p + off, n - off);
+  int64_t pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
+  int64_t dts = pts;
+  if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* no B-frame reordering info */
+  pkt->pts = pts < dts ? dts : pts;
+  pkt->dts = dts;
+  pkt->stream_index = t->st->index;
+  if (key) pkt->flags |= AV_PKT_FLAG_KEY;
+  t->last_dts = dts;
+  t->last_us = ts;
+  t->has_dts = true;
+  int rv = av_interleaved_write_frame(s->out, pkt);
+  av_packet_free(&pkt);
+  if (rv < 0) {
+    cli_finish(s->c, 1, "cannot write the MP4: %s", av_err2str(rv));
+    return false;
+  }
+  s->frames++;
+  if (t->kind == MOQC_HANG_VIDEO && ++s->video_frames >= s->c->count && s->c->count) {
+    finish_output(s);
+    cli_finish(s->c, 0, NULL);
+    return false;
+  }
+  return true;
+}
+
+static void on_end(void *ctx, int err, uint64_t code) {
+  strack *t = ctx;
+  t->ended = true;
+  if (err != MOQC_ERR_CLOSED)
+    moqc_log(MOQC_LOG_WARN, "track %s ended: %s (%s)", t->name, moqc_err_str(err),
+             moqc_code_str(code));
+  all_ended_check(t->s);
+}
+
+static int write_header(msub *s) {
+  AVDictionary *opts = NULL;
+  av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+  int rv = avformat_write_header(s->out, &opts);
+  av_dict_free(&opts);
+  if (rv < 0) {
+    cli_finish(s->c, 1, "cannot write the MP4 header: %s", av_err2str(rv));
+    return -1;
+  }
+  s->header = true;
+  avio_flush(s->out->pb);
+  return 0;
+}
+
+static int open_output(msub *s) {
+  int rv = avformat_alloc_output_context2(&s->out, NULL, "mp4", NULL);
+  if (rv < 0 || !s->out) return rv < 0 ? rv : AVERROR(ENOMEM);
+  return avio_open(&s->out->pb, "pipe:1", AVIO_FLAG_WRITE);
+}
+
+static int add_stream(msub *s, const moqc_hang_rendition *r, moqc_hang_kind kind) {
+  char why[256];
+  AVStream *st = avformat_new_stream(s->out, NULL);
+  if (!st) return -1;
+  if (media_par_from_rendition(st->codecpar, r, kind, why, sizeof why) != 0) {
+    moqc_log(MOQC_LOG_WARN, "%s: skipped", why);
+    return 1; /* the stream stays unused: removed below by not subscribing */
+  }
+  st->time_base = kind == MOQC_HANG_VIDEO ? (AVRational){1, 90000}
+                                          : (AVRational){1, (int)r->sample_rate};
+  strack *t = &s->t[s->n++];
+  t->s = s;
+  t->kind = kind;
+  t->st = st;
+  snprintf(t->name, sizeof t->name, "%s", r->name);
+  if (kind == MOQC_HANG_VIDEO) s->have_video = true;
+  return 0;
+}
+
+static void setup(msub *s, const moqc_hang_catalog *cat) {
+  cli *c = s->c;
+  int rv = open_output(s);
+  if (rv < 0) {
+    cli_finish(c, 1, "cannot open stdout for the MP4: %s", av_err2str(rv));
+    return;
+  }
+  for (size_t i = 0; i < cat->n_video && s->n < MAX_TRACKS; i++)
+    if (add_stream(s, &cat->video[i], MOQC_HANG_VIDEO) < 0) return (void)cli_finish(c, 1, "out of memory");
+  for (size_t i = 0; i < cat->n_audio && s->n < MAX_TRACKS; i++)
+    if (add_stream(s, &cat->audio[i], MOQC_HANG_AUDIO) < 0) return (void)cli_finish(c, 1, "out of memory");
+  if (s->n == 0) {
+    cli_finish(c, 1, "broadcast '%s': no track this tool can write (see the warnings)", c->broadcast);
+    return;
+  }
+  if (s->out->nb_streams != s->n) {
+    cli_finish(c, 1, "broadcast '%s': some tracks cannot be written (see the warnings)", c->broadcast);
+    return;
+  }
+  s->inband = false;
+  for (size_t i = 0; i < s->n; i++)
+    if (needs_inband(s->t[i].st->codecpar)) s->inband = true;
+  /* Parameter sets in band: the header waits for the first keyframe (write_header). */
+  if (!s->inband && write_header(s) != 0) return;
+  s->configured = true;
+  for (size_t i = 0; i < s->n; i++) {
+    strack *t = &s->t[i];
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    sub.ordered = true;
+    sub.priority = t->kind == MOQC_HANG_AUDIO ? MOQC_HANG_PRIORITY_AUDIO : MOQC_HANG_PRIORITY_VIDEO;
+    int err = 0;
+    moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(s->bc, t->name, &sub, &err);
+    if (!tc) {
+      cli_finish(c, 1, "cannot subscribe to track '%s': %s", t->name, moqc_err_str(err));
+      return;
+    }
+    t->rd = cli_reader_new(&c->loop, tc, MOQC_GROUP_NONE, c->reorder_ms, on_frame, on_end, t);
+    if (!t->rd) return (void)cli_finish(c, 1, "out of memory");
+    moqc_log(MOQC_LOG_INFO, "subscribed to %s (%s)", t->name,
+             avcodec_get_name(t->st->codecpar->codec_id));
+  }
+}
+
+#define SETTLE_MS 2000
+
+static void on_settle(uv_timer_t *h) {
+  msub *s = h->data;
+  if (!s->has_pending || s->configured) return;
+  s->has_pending = false;
+  moqc_log(MOQC_LOG_INFO, "catalog unchanged for %d ms: %zu video, %zu audio track(s)", SETTLE_MS,
+           s->pending.n_video, s->pending.n_audio);
+  setup(s, &s->pending);
+}
+
+static void on_catalog(void *arg) {
+  msub *s = arg;
+  moqc_hang_catalog cat;
+  moqc_hang_catalog_init(&cat);
+  char why[256];
+  for (;;) {
+    int rv = moqc_hang_catalog_consumer_next(s->cc, &cat, why, sizeof why);
+    if (rv == MOQC_ERR_AGAIN) break;
+    if (rv == MOQC_ERR_CLOSED) break; /* the media tracks say when we are done */
+    if (rv == MOQC_ERR_DECODE || rv == MOQC_ERR_TOO_LARGE) {
+      moqc_hang_catalog_clear(&cat);
+      cli_finish(s->c, 1, "broadcast '%s': invalid catalog: %s", s->c->broadcast, why);
+      return;
+    }
+    if (rv != MOQC_OK) {
+      moqc_hang_catalog_clear(&cat);
+      if (!s->header)
+        cli_finish(s->c, 1, "broadcast '%s': cannot read %s: %s", s->c->broadcast,
+                   MOQC_HANG_CATALOG_TRACK, moqc_err_str(rv));
+      return;
+    }
+    if (s->configured) {
+      moqc_log(MOQC_LOG_INFO, "catalog update ignored (the MP4's tracks are fixed)");
+      continue;
+    }
+    if (cat.n_video + cat.n_audio == 0) { /* e.g. a browser before its camera started */
+      moqc_log(MOQC_LOG_INFO, "catalog without renditions yet: waiting for an update");
+      continue;
+    }
+    if (cat.n_video == 0 || cat.n_audio == 0) {
+      /* Audio or video only: a browser adds its camera's or microphone's rendition
+       * a moment later. Wait SETTLE_MS for that update before the MP4's track list
+       * is fixed. */
+      moqc_hang_catalog_clear(&s->pending);
+      s->pending = cat;
+      moqc_hang_catalog_init(&cat);
+      if (!s->has_pending) uv_timer_start(&s->settle_timer, on_settle, SETTLE_MS, 0);
+      s->has_pending = true;
+      continue;
+    }
+    uv_timer_stop(&s->settle_timer);
+    s->has_pending = false;
+    setup(s, &cat);
+    if (s->c->finishing) break;
+  }
+  moqc_hang_catalog_clear(&cat);
+}
+
+static void on_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {
+  msub *s = ctx;
+  if (!active) {
+    moqc_log(MOQC_LOG_INFO, "broadcast '%s' ended", s->c->broadcast);
+    return;
+  }
+  uv_timer_stop(&s->wait_timer);
+  if (s->bc) { /* replaced: an MP4 cannot restart midway */
+    moqc_broadcast_consumer_del(bc);
+    moqc_log(MOQC_LOG_WARN, "broadcast '%s' replaced: ignored", s->c->broadcast);
+    return;
+  }
+  s->bc = bc;
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.priority = MOQC_HANG_PRIORITY_CATALOG;
+  int err = 0;
+  moqc_track_consumer *tc =
+      moqc_broadcast_consumer_subscribe(bc, MOQC_HANG_CATALOG_TRACK, &sub, &err);
+  if (!tc || !(s->cc = moqc_hang_catalog_consumer_new(tc))) {
+    cli_finish(s->c, 1, "cannot subscribe to %s of '%s': %s", MOQC_HANG_CATALOG_TRACK,
+               s->c->broadcast, moqc_err_str(err ? err : MOQC_ERR_NOMEM));
+    return;
+  }
+  moqc_hang_catalog_consumer_set_waker(s->cc, on_catalog, s);
+  on_catalog(s);
+}
+
+static void on_wait_timer(uv_timer_t *t) {
+  msub *s = t->data;
+  cli_finish(s->c, 1, "broadcast '%s' not found: not announced within %llu ms", s->c->broadcast,
+             (unsigned long long)(s->c->wait_ns / 1000000));
+}
+
+static int msub_start(cli *c) {
+  msub *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  s->c = c;
+  c->state = s;
+  av_log_set_level(AV_LOG_ERROR); /* our messages say what went wrong */
+  uv_timer_init(&c->loop, &s->wait_timer);
+  uv_timer_init(&c->loop, &s->settle_timer);
+  s->wait_timer.data = s->settle_timer.data = s;
+  moqc_hang_catalog_init(&s->pending);
+  s->closing = 2;
+  if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
+    cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
+    return -1;
+  }
+  if (s->latency) setvbuf(s->latency, NULL, _IOLBF, 0);
+  s->waiter = cli_waiter_new(c->origin, c->broadcast, on_broadcast, s);
+  if (!s->waiter) {
+    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
+    return -1;
+  }
+  return 0;
+}
+
+static void msub_connected(cli *c) {
+  msub *s = c->state;
+  if (!s->bc) uv_timer_start(&s->wait_timer, on_wait_timer, c->wait_ns / 1000000 + 1, 0);
+}
+
+static void msub_closed(uv_handle_t *h) {
+  msub *s = h->data;
+  if (--s->closing > 0) return;
+  if (s->latency) fclose(s->latency);
+  free(s);
+}
+
+static void msub_stop(cli *c) {
+  msub *s = c->state;
+  if (!s) return;
+  c->state = NULL;
+  finish_output(s);
+  for (size_t i = 0; i < s->n; i++) cli_reader_del(s->t[i].rd);
+  moqc_hang_catalog_consumer_del(s->cc);
+  moqc_broadcast_consumer_del(s->bc);
+  cli_waiter_del(s->waiter);
+  if (s->out) {
+    avio_closep(&s->out->pb);
+    avformat_free_context(s->out);
+  }
+  moqc_hang_catalog_clear(&s->pending);
+  uv_close((uv_handle_t *)&s->wait_timer, msub_closed);
+  uv_close((uv_handle_t *)&s->settle_timer, msub_closed);
+}
+
+const cli_cmd cli_cmd_subscribe_fmp4 = {
+    .name = "subscribe",
+    .subscribes = true,
+    .start = msub_start,
+    .connected = msub_connected,
+    .stop = msub_stop,
+};
+#else
+static int no_ffmpeg(cli *c) {
+  cli_finish(c, 2, "--format fmp4: this moqc was built without FFmpeg (libavformat)");
+  return -1;
+}
+static void nothing(cli *c) { (void)c; }
+const cli_cmd cli_cmd_subscribe_fmp4 = {
+    .name = "subscribe", .subscribes = true, .start = no_ffmpeg, .stop = nothing};
+#endif
