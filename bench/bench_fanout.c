@@ -399,7 +399,8 @@ static void t_receiver_thread(void *arg) {
     for (int k = 0; k < n; k++) {
       unsigned i = evs[k].data.u32;
       for (;;) {
-        ssize_t r = t->tls ? gnutls_record_recv(ss[i], buf, sizeof buf) : recv(fds[i], buf, sizeof buf, 0);
+        ssize_t r =
+            t->tls ? gnutls_record_recv(ss[i], buf, sizeof buf) : recv(fds[i], buf, sizeof buf, 0);
         if (r > 0) {
           t->got += (uint64_t)r;
           continue;
@@ -426,7 +427,8 @@ static void t_receiver_thread(void *arg) {
 static bool send_all(gnutls_session_t s, int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t w = s ? gnutls_record_send(s, p, n) : send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && (s ? (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) : errno == EINTR)) continue;
+    if (w < 0 && (s ? (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) : errno == EINTR))
+      continue;
     if (w <= 0) return false;
     p += w;
     n -= (size_t)w;
@@ -480,7 +482,8 @@ static result run_tcp(bool tls) {
     uint64_t next = pacer_next(&pc);
     uint64_t now = bench_now_ns();
     if (next > now) {
-      struct timespec ts = {(time_t)((next - now) / 1000000000ULL), (long)((next - now) % 1000000000ULL)};
+      struct timespec ts = {(time_t)((next - now) / 1000000000ULL),
+                            (long)((next - now) % 1000000000ULL)};
       nanosleep(&ts, NULL);
     }
   }
@@ -506,8 +509,9 @@ static result run_tcp(bool tls) {
 /* ---- main -------------------------------------------------------------------------- */
 
 static void usage(void) {
-  fprintf(stderr, "usage: bench_fanout [--subs N] [--bitrate BPS] [--seconds S] [--warmup S]\n"
-                  "                    [--loopback-pkt N|off] [--only quic|tcp+tls|tcp]\n");
+  fprintf(stderr,
+          "usage: bench_fanout [--subs N] [--bitrate BPS] [--seconds S] [--warmup S]\n"
+          "                    [--loopback-pkt N|off] [--only quic|tcp+tls|tcp]\n");
   exit(2);
 }
 
@@ -521,11 +525,12 @@ static double num(const char *s, double lo, double hi) {
 static double nsb(const result *r) { return r->bytes ? (double)r->cpu_ns / (double)r->bytes : 0; }
 
 static void print(const char *name, const result *r) {
-  printf("%-8s sender %6.2f ns/B  (%.3f CPU-s for %.1f MB in %.0f s = %4.1f%% of a core)  "
-         "delivered %llu of %llu bytes%s\n",
-         name, nsb(r), (double)r->cpu_ns / 1e9, (double)r->bytes / 1e6, g.seconds,
-         (double)r->cpu_ns / 1e9 / g.seconds * 100, (unsigned long long)r->got,
-         (unsigned long long)r->sent, r->ok ? "" : "  (FAILED)");
+  printf(
+      "%-8s sender %6.2f ns/B  (%.3f CPU-s for %.1f MB in %.0f s = %4.1f%% of a core)  "
+      "delivered %llu of %llu bytes%s\n",
+      name, nsb(r), (double)r->cpu_ns / 1e9, (double)r->bytes / 1e6, g.seconds,
+      (double)r->cpu_ns / 1e9 / g.seconds * 100, (unsigned long long)r->got,
+      (unsigned long long)r->sent, r->ok ? "" : "  (FAILED)");
 }
 
 static bool want(const char *name) { return !g.only || !strcmp(g.only, name); }
@@ -534,21 +539,16 @@ int main(int argc, char **argv) {
   if ((argc - 1) % 2) usage(); /* every option takes a value */
   for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = argv[i + 1];
-    if (!strcmp(a, "--subs"))
-      g.subs = (unsigned)num(v, 1, MAX_SUBS);
-    else if (!strcmp(a, "--bitrate"))
-      g.bitrate = (uint64_t)num(v, 10000, 1e9);
-    else if (!strcmp(a, "--seconds"))
-      g.seconds = num(v, 1, 600);
-    else if (!strcmp(a, "--warmup"))
-      g.warmup = num(v, 0, 60);
+    if (!strcmp(a, "--subs")) g.subs = (unsigned)num(v, 1, MAX_SUBS);
+    else if (!strcmp(a, "--bitrate")) g.bitrate = (uint64_t)num(v, 10000, 1e9);
+    else if (!strcmp(a, "--seconds")) g.seconds = num(v, 1, 600);
+    else if (!strcmp(a, "--warmup")) g.warmup = num(v, 0, 60);
     else if (!strcmp(a, "--loopback-pkt")) {
       if (!bench_parse_loopback_pkt(v, &g.loopback_pkt)) usage();
     } else if (!strcmp(a, "--only")) {
       if (strcmp(v, "quic") && strcmp(v, "tcp+tls") && strcmp(v, "tcp")) usage();
       g.only = v;
-    } else
-      usage();
+    } else usage();
   }
   /* moqc_bench's video profile: bytes per group = bitrate/8 x group duration,
    * the first frame 10x the others. */
@@ -556,9 +556,10 @@ int main(int argc, char **argv) {
   g.frame = (size_t)(per_group / (10 + g.group - 1));
   g.first = g.frame * 10;
   if (bench_cert_init(&g_bc) != 0) return 1;
-  printf("bench_fanout: %u subscribers, %.2f Mbit/s video (%u fps, %u-frame groups, frames %zu B, "
-         "first %zu B), %.0f s window after %.0f s warm-up; sender CPU per byte sent\n",
-         g.subs, (double)g.bitrate / 1e6, g.fps, g.group, g.frame, g.first, g.seconds, g.warmup);
+  printf(
+      "bench_fanout: %u subscribers, %.2f Mbit/s video (%u fps, %u-frame groups, frames %zu B, "
+      "first %zu B), %.0f s window after %.0f s warm-up; sender CPU per byte sent\n",
+      g.subs, (double)g.bitrate / 1e6, g.fps, g.group, g.frame, g.first, g.seconds, g.warmup);
   result q = {0}, tt = {0}, tp = {0};
   int rc = 0;
   if (want("quic")) {

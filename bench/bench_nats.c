@@ -289,7 +289,8 @@ static void *pub_main(void *arg) {
       memcpy(pl + 12, &t, 8);
       memcpy(pl + O.size, "\r\n", 2);
       off += msg_len;
-      if (w0 && t >= w0 && (!w1 || t < w1)) atomic_fetch_add_explicit(&g_tx_win, 1, memory_order_relaxed);
+      if (w0 && t >= w0 && (!w1 || t < w1))
+        atomic_fetch_add_explicit(&g_tx_win, 1, memory_order_relaxed);
     }
     if (c_send(&p->c, buf, off) < 0) break;
   }
@@ -307,7 +308,10 @@ static void sleep_s(double s) {
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-    if (!strcmp(k, "--tls")) { O.tls = true; continue; }
+    if (!strcmp(k, "--tls")) {
+      O.tls = true;
+      continue;
+    }
     i++;
     if (!strcmp(k, "--port")) O.port = (uint16_t)atoi(v);
     else if (!strcmp(k, "--pubs")) O.pubs = atoi(v);
@@ -320,9 +324,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--label")) O.label = v;
     else if (!strcmp(k, "--json")) O.json = v;
     else {
-      fprintf(stderr, "usage: bench_nats --port P [--tls] [--pubs N] [--subs N] [--size B] "
-                      "[--window N] [--warmup S] [--duration S] [--server-pid PID] [--label L] "
-                      "[--json F]\n");
+      fprintf(stderr,
+              "usage: bench_nats --port P [--tls] [--pubs N] [--subs N] [--size B] "
+              "[--window N] [--warmup S] [--duration S] [--server-pid PID] [--label L] "
+              "[--json F]\n");
       return 2;
     }
   }
@@ -389,14 +394,15 @@ int main(int argc, char **argv) {
   printf("  cpu          self %.2f s; server %.2f s = %.0f%% of a core\n", cpu, scpu,
          scpu / win * 100);
   char j[1024];
-  snprintf(j, sizeof j,
-           "{\"bench\":\"bench_nats\",\"label\":\"%s\",\"tls\":%s,\"pubs\":%d,\"subs\":%d,\"size\":%zu,"
-           "\"window_s\":%.3f,\"frames_tx\":%llu,\"frames_rx\":%llu,\"frames_per_s\":%.1f,"
-           "\"lat_p50_ms\":%.4f,\"lat_p99_ms\":%.4f,\"lat_max_ms\":%.4f,\"cpu_s\":%.3f,"
-           "\"relay_cpu_s\":%.3f,\"ok\":true}",
-           O.label, O.tls ? "true" : "false", O.pubs, O.subs, O.size, win,
-           (unsigned long long)tx, (unsigned long long)rx, (double)rx / win,
-           (double)h_pct(&h, 50) / 1e6, (double)h_pct(&h, 99) / 1e6, (double)h.max / 1e6, cpu, scpu);
+  snprintf(
+      j, sizeof j,
+      "{\"bench\":\"bench_nats\",\"label\":\"%s\",\"tls\":%s,\"pubs\":%d,\"subs\":%d,\"size\":%zu,"
+      "\"window_s\":%.3f,\"frames_tx\":%llu,\"frames_rx\":%llu,\"frames_per_s\":%.1f,"
+      "\"lat_p50_ms\":%.4f,\"lat_p99_ms\":%.4f,\"lat_max_ms\":%.4f,\"cpu_s\":%.3f,"
+      "\"relay_cpu_s\":%.3f,\"ok\":true}",
+      O.label, O.tls ? "true" : "false", O.pubs, O.subs, O.size, win, (unsigned long long)tx,
+      (unsigned long long)rx, (double)rx / win, (double)h_pct(&h, 50) / 1e6,
+      (double)h_pct(&h, 99) / 1e6, (double)h.max / 1e6, cpu, scpu);
   printf("%s\n", j);
   if (O.json) {
     FILE *f = fopen(O.json, "w");

@@ -330,17 +330,21 @@ static uint64_t parse_size(const char *s) {
   char *end;
   double v = strtod(s, &end);
   switch (*end) {
-  case 'k': case 'K': v *= 1024; break;
-  case 'm': case 'M': v *= 1024 * 1024; break;
-  case 'g': case 'G': v *= 1024 * 1024 * 1024; break;
-  default: break;
+    case 'k':
+    case 'K': v *= 1024; break;
+    case 'm':
+    case 'M': v *= 1024 * 1024; break;
+    case 'g':
+    case 'G': v *= 1024 * 1024 * 1024; break;
+    default: break;
   }
   return (uint64_t)v;
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: bench_quic [--bytes N[K|M|G]] [--no-gso] [--no-gro] "
-                  "[--cc cubic|bbr|bbr2|reno] [--loopback-pkt N|off] [--quic-only] [--tcp-only]\n");
+  fprintf(stderr,
+          "usage: bench_quic [--bytes N[K|M|G]] [--no-gso] [--no-gro] "
+          "[--cc cubic|bbr|bbr2|reno] [--loopback-pkt N|off] [--quic-only] [--tcp-only]\n");
   exit(2);
 }
 
@@ -354,23 +358,19 @@ static double capacity(const result *r) {
 
 static void print(const char *name, const result *r) {
   double mbs = (double)r->bytes / MIB / r->secs;
-  printf("%-10s %9.1f MB/s  %7.3f s  sender %6.2f ns/B  receiver %6.2f ns/B  cpu-bound %6.0f MB/s%s\n",
-         name, mbs, r->secs, (double)r->tx_cpu_ns / (double)r->bytes,
-         (double)r->rx_cpu_ns / (double)r->bytes, capacity(r), r->ok ? "" : "  (FAILED)");
+  printf(
+      "%-10s %9.1f MB/s  %7.3f s  sender %6.2f ns/B  receiver %6.2f ns/B  cpu-bound %6.0f MB/s%s\n",
+      name, mbs, r->secs, (double)r->tx_cpu_ns / (double)r->bytes,
+      (double)r->rx_cpu_ns / (double)r->bytes, capacity(r), r->ok ? "" : "  (FAILED)");
 }
 
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--bytes") && i + 1 < argc)
-      g_opt.bytes = parse_size(argv[++i]);
-    else if (!strcmp(argv[i], "--no-gso"))
-      g_opt.no_gso = true;
-    else if (!strcmp(argv[i], "--no-gro"))
-      g_opt.no_gro = true;
-    else if (!strcmp(argv[i], "--quic-only"))
-      g_opt.tcp = false;
-    else if (!strcmp(argv[i], "--tcp-only"))
-      g_opt.quic = false;
+    if (!strcmp(argv[i], "--bytes") && i + 1 < argc) g_opt.bytes = parse_size(argv[++i]);
+    else if (!strcmp(argv[i], "--no-gso")) g_opt.no_gso = true;
+    else if (!strcmp(argv[i], "--no-gro")) g_opt.no_gro = true;
+    else if (!strcmp(argv[i], "--quic-only")) g_opt.tcp = false;
+    else if (!strcmp(argv[i], "--tcp-only")) g_opt.quic = false;
     else if (!strcmp(argv[i], "--loopback-pkt") && i + 1 < argc) {
       if (!bench_parse_loopback_pkt(argv[++i], &g_opt.loopback_pkt)) usage();
     } else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
@@ -379,8 +379,7 @@ int main(int argc, char **argv) {
                  : !strcmp(c, "bbr2") ? MOQC_QUIC_CC_BBR2
                  : !strcmp(c, "reno") ? MOQC_QUIC_CC_RENO
                                       : MOQC_QUIC_CC_CUBIC;
-    } else
-      usage();
+    } else usage();
   }
   if (g_opt.bytes == 0) usage();
   if (bench_cert_init(&g_bc) != 0) return 1;
@@ -393,13 +392,14 @@ int main(int argc, char **argv) {
     memset(&info, 0, sizeof info);
     memset(&rinfo, 0, sizeof rinfo);
     q = run_quic(&info, &rinfo);
-    printf("QUIC: cc %s, GSO %s (%llu batched sends), GRO %s, %llu packets sent, "
-           "%llu received (ACKs), %.0f B per packet, rtt %.0f us\n",
-           info.cc, info.gso ? "on" : "off", (unsigned long long)info.gso_batches,
-           rinfo.gro ? "on" : "off", (unsigned long long)info.pkts_sent,
-           (unsigned long long)info.pkts_recv,
-           info.pkts_sent ? (double)info.bytes_sent / (double)info.pkts_sent : 0.0,
-           (double)info.rtt_ns / 1e3);
+    printf(
+        "QUIC: cc %s, GSO %s (%llu batched sends), GRO %s, %llu packets sent, "
+        "%llu received (ACKs), %.0f B per packet, rtt %.0f us\n",
+        info.cc, info.gso ? "on" : "off", (unsigned long long)info.gso_batches,
+        rinfo.gro ? "on" : "off", (unsigned long long)info.pkts_sent,
+        (unsigned long long)info.pkts_recv,
+        info.pkts_sent ? (double)info.bytes_sent / (double)info.pkts_sent : 0.0,
+        (double)info.rtt_ns / 1e3);
     print("quic", &q);
     rc |= !q.ok;
   }

@@ -284,8 +284,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--label")) O.label = v;
     else if (!strcmp(k, "--json")) O.json = v;
     else {
-      fprintf(stderr, "usage: bench_rtmp_sub --port P [--app A] [--stream S] [--subs N] "
-                      "[--warmup S] [--duration S] [--server-pid PID] [--label L] [--json F]\n");
+      fprintf(stderr,
+              "usage: bench_rtmp_sub --port P [--app A] [--stream S] [--subs N] "
+              "[--warmup S] [--duration S] [--server-pid PID] [--label L] [--json F]\n");
       return 2;
     }
   }
@@ -334,8 +335,7 @@ int main(int argc, char **argv) {
       player *p = &P[evs[i].data.u32];
       if (p->st == ST_CONNECTING && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
         on_writable(p, (int)evs[i].data.u32);
-      else if (p->st == ST_HANDSHAKE || p->st == ST_PLAYING)
-        on_readable(p);
+      else if (p->st == ST_HANDSHAKE || p->st == ST_PLAYING) on_readable(p);
     }
   }
   double win = t_win1 > t_win0 ? t_win1 - t_win0 : 0;
@@ -355,21 +355,25 @@ int main(int argc, char **argv) {
          O.app, O.stream);
   printf("  window       %.2f s; players up %d, dead %d, starved (<50%% of mean) %d\n", win, n_up,
          n_dead, starved);
-  printf("  delivered    %.2f MB -> %.2f MB/s (%.1f Mbit/s); per player %.2f Mbit/s (min %.2f, max %.2f)\n",
-         (double)bytes / 1e6, win > 0 ? (double)bytes / win / 1e6 : 0,
-         win > 0 ? (double)bytes * 8 / win / 1e6 : 0, win > 0 ? avg * 8 / win / 1e6 : 0,
-         win > 0 ? (double)mn * 8 / win / 1e6 : 0, win > 0 ? (double)mx * 8 / win / 1e6 : 0);
-  printf("  cpu          self %.2f s; server %.2f s = %.0f%% of a core; %.2f CPU-s per delivered GB\n",
-         cpu, scpu, win > 0 ? scpu / win * 100 : 0, gb > 0 ? scpu / gb : 0);
+  printf(
+      "  delivered    %.2f MB -> %.2f MB/s (%.1f Mbit/s); per player %.2f Mbit/s (min %.2f, max "
+      "%.2f)\n",
+      (double)bytes / 1e6, win > 0 ? (double)bytes / win / 1e6 : 0,
+      win > 0 ? (double)bytes * 8 / win / 1e6 : 0, win > 0 ? avg * 8 / win / 1e6 : 0,
+      win > 0 ? (double)mn * 8 / win / 1e6 : 0, win > 0 ? (double)mx * 8 / win / 1e6 : 0);
+  printf(
+      "  cpu          self %.2f s; server %.2f s = %.0f%% of a core; %.2f CPU-s per delivered GB\n",
+      cpu, scpu, win > 0 ? scpu / win * 100 : 0, gb > 0 ? scpu / gb : 0);
   printf("  server RSS   max %ld KiB\n", rss_max);
   char j[1024];
-  snprintf(j, sizeof j,
-           "{\"bench\":\"bench_rtmp_sub\",\"label\":\"%s\",\"subs\":%d,\"subs_up\":%d,\"subs_dead\":%d,"
-           "\"starved\":%d,\"window_s\":%.3f,\"bytes_rx\":%llu,\"MBps\":%.3f,\"cpu_s\":%.3f,"
-           "\"relay_cpu_s\":%.3f,\"relay_rss_max_kb\":%ld,\"ok\":%s}",
-           O.label, O.subs, n_up, n_dead, starved, win, (unsigned long long)bytes,
-           win > 0 ? (double)bytes / win / 1e6 : 0, cpu, scpu, rss_max,
-           n_up == O.subs && win > 0 ? "true" : "false");
+  snprintf(
+      j, sizeof j,
+      "{\"bench\":\"bench_rtmp_sub\",\"label\":\"%s\",\"subs\":%d,\"subs_up\":%d,\"subs_dead\":%d,"
+      "\"starved\":%d,\"window_s\":%.3f,\"bytes_rx\":%llu,\"MBps\":%.3f,\"cpu_s\":%.3f,"
+      "\"relay_cpu_s\":%.3f,\"relay_rss_max_kb\":%ld,\"ok\":%s}",
+      O.label, O.subs, n_up, n_dead, starved, win, (unsigned long long)bytes,
+      win > 0 ? (double)bytes / win / 1e6 : 0, cpu, scpu, rss_max,
+      n_up == O.subs && win > 0 ? "true" : "false");
   printf("%s\n", j);
   if (O.json) {
     FILE *f = fopen(O.json, "w");

@@ -37,8 +37,7 @@ static uint8_t sink[65536];
 
 static void drain(void) {
   for (int i = 0; i < NRX; i++)
-    while (recv(rx[i], sink, sizeof sink, MSG_DONTWAIT) > 0) {
-    }
+    while (recv(rx[i], sink, sizeof sink, MSG_DONTWAIT) > 0) {}
 }
 
 typedef struct {
@@ -140,8 +139,10 @@ int main(int argc, char **argv) {
   double frame = run_sendmsg(tx, 5, packets);
   double single = run_sendmsg(tx, 1, packets);
   double mm = run_sendmmsg(tx, packets);
-  printf("bench_udp_gso: %d-byte UDP packets over loopback to %d sockets, CPU per packet "
-         "(send + delivery + receive)\n", SEG, NRX);
+  printf(
+      "bench_udp_gso: %d-byte UDP packets over loopback to %d sockets, CPU per packet "
+      "(send + delivery + receive)\n",
+      SEG, NRX);
   printf("sendmsg, 40-segment GSO (bulk)        %6.2f us/pkt  %5.2f ns/B  x1.00\n", bulk,
          bulk * 1000.0 / SEG);
   printf("sendmsg, 5-segment GSO (7 KB frame)   %6.2f us/pkt  %5.2f ns/B  x%.2f\n", frame,

@@ -241,8 +241,8 @@ typedef struct pubr {
   moqc_broadcast_producer *bp;
   ptrack *tracks;
   bool up, failed;
-  uint64_t tx_no;   /* frames written so far (all tracks) */
-  uint64_t acked;   /* feedback: highest tx_no a remote subscriber saw */
+  uint64_t tx_no; /* frames written so far (all tracks) */
+  uint64_t acked; /* feedback: highest tx_no a remote subscriber saw */
   uint32_t next_track;
 } pubr;
 
@@ -268,7 +268,7 @@ typedef struct strack {
   rgroup groups; /* list head */
   bool have_base, have_last, got_frame, ended;
   uint64_t base, last, max_in;
-  uint8_t *bits; /* completed window groups, bit (seq - base) */
+  uint8_t *bits;   /* completed window groups, bit (seq - base) */
   size_t bits_cap; /* bytes */
   uint64_t aborted, late;
 } strack;
@@ -442,8 +442,13 @@ static int pub_write(pubr *p, ptrack *t) {
       B.groups_tx++;
     }
   }
-  fhdr h = {.pub = p->idx, .track = t->idx, .frame = t->in_group, .seq = t->seq,
-            .send_ns = now, .win_base = t->win_base, .win_last = t->win_last,
+  fhdr h = {.pub = p->idx,
+            .track = t->idx,
+            .frame = t->in_group,
+            .seq = t->seq,
+            .send_ns = now,
+            .win_base = t->win_base,
+            .win_last = t->win_last,
             .tx_no = ++p->tx_no};
   bool frame_in = B.phase == PH_WINDOW;
   if (frame_in) h.flags |= F_FRAME_IN;
@@ -536,10 +541,16 @@ static int pub_create(pubr *p, uint32_t idx) {
     return 0;
   }
   moqc_client_config cc = {
-      .uv = B.uv, .url = B.cfg.url, .tls = {.disable_verify = true},
-      .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
-      .publish = p->origin, .timeout_ms = 10000,
-      .on_connected = pub_on_connected, .on_closed = pub_on_closed, .ctx = p,
+      .uv = B.uv,
+      .url = B.cfg.url,
+      .tls = {.disable_verify = true},
+      .versions = B.cfg.n_versions ? B.cfg.versions : NULL,
+      .n_versions = B.cfg.n_versions,
+      .publish = p->origin,
+      .timeout_ms = 10000,
+      .on_connected = pub_on_connected,
+      .on_closed = pub_on_closed,
+      .ctx = p,
   };
   char msg[256];
   if (moqc_client_connect(&cc, &p->client, msg, sizeof msg) != MOQC_OK) {
@@ -590,9 +601,7 @@ static uint64_t pub_allowance(pubr *p) {
   return out >= B.cfg.window ? 0 : B.cfg.window - out;
 }
 
-static bool publishing(void) {
-  return B.phase >= PH_READY && B.phase <= PH_TAIL;
-}
+static bool publishing(void) { return B.phase >= PH_READY && B.phase <= PH_TAIL; }
 
 /* Max-rate mode: write while the window allows (called every loop turn). */
 static void pump_maxrate(void) {
@@ -834,9 +843,9 @@ static void sub_add_broadcast(subr *s, uint32_t pub, moqc_broadcast_consumer *bc
       continue;
     }
     strack *t = calloc(1, sizeof *t);
-    if (!t || (s->n_tracks == s->cap && !(s->tracks = realloc(s->tracks,
-                                                                (s->cap = s->cap ? s->cap * 2 : 8) *
-                                                                    sizeof *s->tracks)))) {
+    if (!t || (s->n_tracks == s->cap &&
+               !(s->tracks =
+                     realloc(s->tracks, (s->cap = s->cap ? s->cap * 2 : 8) * sizeof *s->tracks)))) {
       free(t);
       moqc_track_consumer_del(tc);
       return;
@@ -909,11 +918,16 @@ static int sub_dial(subr *s) {
   if (!s->oc || !s->highest) return -1;
   moqc_origin_consumer_set_waker(s->oc, sub_announce, s);
   moqc_client_config cc = {
-      .uv = B.uv, .url = B.cfg.sub_url ? B.cfg.sub_url : B.cfg.url,
+      .uv = B.uv,
+      .url = B.cfg.sub_url ? B.cfg.sub_url : B.cfg.url,
       .tls = {.disable_verify = true},
-      .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
-      .subscribe = s->origin, .timeout_ms = 20000,
-      .on_connected = sub_on_connected, .on_closed = sub_on_closed, .ctx = s,
+      .versions = B.cfg.n_versions ? B.cfg.versions : NULL,
+      .n_versions = B.cfg.n_versions,
+      .subscribe = s->origin,
+      .timeout_ms = 20000,
+      .on_connected = sub_on_connected,
+      .on_closed = sub_on_closed,
+      .ctx = s,
   };
   char msg[256];
   if (moqc_client_connect(&cc, &s->client, msg, sizeof msg) != MOQC_OK) {
@@ -1038,9 +1052,13 @@ static void conn_next(void) {
   while (!B.stopping && B.conn_started < B.cfg.connect_total &&
          B.dials_inflight < B.cfg.concurrency) {
     moqc_client_config cc = {
-        .uv = B.uv, .url = B.cfg.url, .tls = {.disable_verify = true},
-        .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
-        .timeout_ms = 10000, .on_connected = conn_on_connected,
+        .uv = B.uv,
+        .url = B.cfg.url,
+        .tls = {.disable_verify = true},
+        .versions = B.cfg.n_versions ? B.cfg.versions : NULL,
+        .n_versions = B.cfg.n_versions,
+        .timeout_ms = 10000,
+        .on_connected = conn_on_connected,
         .ctx = (void *)(uintptr_t)now_ns(),
     };
     moqc_client *c;
@@ -1077,8 +1095,12 @@ static int server_start(void) {
   B.server_origin = moqc_origin_new(B.env, &oc);
   if (!B.server_origin) return -1;
   moqc_server_config sc = {
-      .uv = B.uv, .host = B.cfg.listen_host, .port = B.cfg.listen_port, .cert = B.cert,
-      .versions = B.cfg.n_versions ? B.cfg.versions : NULL, .n_versions = B.cfg.n_versions,
+      .uv = B.uv,
+      .host = B.cfg.listen_host,
+      .port = B.cfg.listen_port,
+      .cert = B.cert,
+      .versions = B.cfg.n_versions ? B.cfg.versions : NULL,
+      .n_versions = B.cfg.n_versions,
       .on_request = srv_on_request,
   };
   char msg[256];
@@ -1097,9 +1119,7 @@ static int server_start(void) {
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
 static uint64_t nsec(double s) { return (uint64_t)(s * 1e9); }
 
-static bool all_subs_settled(void) {
-  return B.next_dial >= B.cfg.subs && B.dials_inflight == 0;
-}
+static bool all_subs_settled(void) { return B.next_dial >= B.cfg.subs && B.dials_inflight == 0; }
 
 static void start_window(uint64_t now) {
   B.phase = PH_WARMUP;
@@ -1114,48 +1134,47 @@ static void start_window(uint64_t now) {
 /* Role pub/both: the publisher's state machine. */
 static void phase_pub(uint64_t now) {
   switch (B.phase) {
-  case PH_CONNECT:
-    if (B.pubs_up == B.cfg.pubs) {
-      B.phase = PH_READY;
-      B.t_pub0 = now;
-      if (B.cfg.role == R_PUB) start_window(now);
-    }
-    break;
-  case PH_READY: /* role both: wait until every subscriber got a frame */
-    if (all_subs_settled() && B.subs_ready >= B.subs_up && B.subs_up > 0) start_window(now);
-    else if (now - B.t_pub0 > nsec(B.cfg.ready_timeout)) start_window(now);
-    break;
-  case PH_WARMUP:
-    if (now >= B.t_win0) {
-      B.phase = PH_WINDOW;
-      snap_begin();
-    }
-    break;
-  case PH_WINDOW:
-    if (now >= B.t_win1) {
-      B.phase = PH_TAIL;
-      snap_end();
-      /* Groups open at the window's end are still window groups: end them
-       * now so the tail starts with groups flagged OVER. */
-      for (uint32_t i = 0; i < B.cfg.pubs; i++) pub_end_groups(&B.pubs[i]);
-    }
-    break;
-  case PH_TAIL:
-    if (now >= B.t_tail1) {
-      for (uint32_t i = 0; i < B.cfg.pubs; i++) {
-        pub_end_groups(&B.pubs[i]);
-        for (uint32_t j = 0; j < B.cfg.tracks; j++)
-          moqc_track_producer_finish(B.pubs[i].tracks[j].tp);
+    case PH_CONNECT:
+      if (B.pubs_up == B.cfg.pubs) {
+        B.phase = PH_READY;
+        B.t_pub0 = now;
+        if (B.cfg.role == R_PUB) start_window(now);
       }
-      B.phase = PH_DRAIN;
-      B.t_drain1 = now + nsec(B.cfg.role == R_PUB ? 1.0 : 3.0);
-    }
-    break;
-  case PH_DRAIN:
-    if (now >= B.t_drain1) bench_stop(0, NULL);
-    break;
-  default:
-    break;
+      break;
+    case PH_READY: /* role both: wait until every subscriber got a frame */
+      if (all_subs_settled() && B.subs_ready >= B.subs_up && B.subs_up > 0) start_window(now);
+      else if (now - B.t_pub0 > nsec(B.cfg.ready_timeout)) start_window(now);
+      break;
+    case PH_WARMUP:
+      if (now >= B.t_win0) {
+        B.phase = PH_WINDOW;
+        snap_begin();
+      }
+      break;
+    case PH_WINDOW:
+      if (now >= B.t_win1) {
+        B.phase = PH_TAIL;
+        snap_end();
+        /* Groups open at the window's end are still window groups: end them
+       * now so the tail starts with groups flagged OVER. */
+        for (uint32_t i = 0; i < B.cfg.pubs; i++) pub_end_groups(&B.pubs[i]);
+      }
+      break;
+    case PH_TAIL:
+      if (now >= B.t_tail1) {
+        for (uint32_t i = 0; i < B.cfg.pubs; i++) {
+          pub_end_groups(&B.pubs[i]);
+          for (uint32_t j = 0; j < B.cfg.tracks; j++)
+            moqc_track_producer_finish(B.pubs[i].tracks[j].tp);
+        }
+        B.phase = PH_DRAIN;
+        B.t_drain1 = now + nsec(B.cfg.role == R_PUB ? 1.0 : 3.0);
+      }
+      break;
+    case PH_DRAIN:
+      if (now >= B.t_drain1) bench_stop(0, NULL);
+      break;
+    default: break;
   }
 }
 
@@ -1211,11 +1230,14 @@ static void on_ctrl(uv_timer_t *t) {
     return;
   }
   switch (B.cfg.role) {
-  case R_PUB:
-  case R_BOTH: phase_pub(now); break;
-  case R_SUB: phase_sub(now); if (B.phase == PH_DRAIN && now >= B.t_drain1) bench_stop(0, NULL); break;
-  case R_IDLE: phase_idle(now); break;
-  default: break;
+    case R_PUB:
+    case R_BOTH: phase_pub(now); break;
+    case R_SUB:
+      phase_sub(now);
+      if (B.phase == PH_DRAIN && now >= B.t_drain1) bench_stop(0, NULL);
+      break;
+    case R_IDLE: phase_idle(now); break;
+    default: break;
   }
 }
 
@@ -1330,25 +1352,29 @@ static void report_stream(sbuf *j) {
   double pmax = (double)B.lat.max / 1e6;
   bool has_sub = c->role != R_PUB;
   bool has_pub = c->role != R_SUB;
-  printf("\nmoqc_bench %s  role=%s profile=%s url=%s\n", c->label ? c->label : "", role_str(c->role),
-         c->profile, c->listen ? "(listen)" : c->url);
+  printf("\nmoqc_bench %s  role=%s profile=%s url=%s\n", c->label ? c->label : "",
+         role_str(c->role), c->profile, c->listen ? "(listen)" : c->url);
   printf("  traffic      %u pub x %u track, %u sub; frame %" PRIu64 " B (first %" PRIu64
          " B), %g fps%s, %u frames/group\n",
          c->pubs, c->tracks, c->subs, c->frame_size, c->first_size, c->fps,
          c->fps > 0 ? "" : " (max rate, window)", c->group_frames);
   printf("  window       %.1f s (measured %.2f s)\n", win, wall);
   if (has_pub)
-    printf("  sent         %" PRIu64 " frames, %.2f MB, %" PRIu64 " groups  (%.0f frames/s, %.2f Mbit/s per track)\n",
-           B.frames_tx, (double)B.bytes_tx / 1e6, B.groups_tx, (double)B.frames_tx / win,
-           (double)B.bytes_tx * 8 / win / 1e6 / (c->pubs * c->tracks > 0 ? c->pubs * c->tracks : 1));
+    printf(
+        "  sent         %" PRIu64 " frames, %.2f MB, %" PRIu64
+        " groups  (%.0f frames/s, %.2f Mbit/s per track)\n",
+        B.frames_tx, (double)B.bytes_tx / 1e6, B.groups_tx, (double)B.frames_tx / win,
+        (double)B.bytes_tx * 8 / win / 1e6 / (c->pubs * c->tracks > 0 ? c->pubs * c->tracks : 1));
   if (has_sub) {
-    printf("  delivered    %" PRIu64 " frames, %.2f MB  -> %.0f frames/s, %.2f MB/s (%.1f Mbit/s)\n",
+    printf("  delivered    %" PRIu64
+           " frames, %.2f MB  -> %.0f frames/s, %.2f MB/s (%.1f Mbit/s)\n",
            B.frames_rx, (double)B.bytes_rx / 1e6, (double)B.frames_rx / win,
            (double)B.bytes_rx / win / 1e6, (double)B.bytes_rx * 8 / win / 1e6);
-    printf("  latency      p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%" PRIu64 " samples)\n", p50, p99,
-           pmax, B.lat.n);
+    printf("  latency      p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%" PRIu64 " samples)\n", p50,
+           p99, pmax, B.lat.n);
     printf("  groups       expected %" PRIu64 ", complete %" PRIu64 ", lost %" PRIu64
-           " (worst subscriber %" PRIu64 "), late(>%.0f ms) %" PRIu64 ", reset/aborted %" PRIu64 "\n",
+           " (worst subscriber %" PRIu64 "), late(>%.0f ms) %" PRIu64 ", reset/aborted %" PRIu64
+           "\n",
            g.expected, g.ok, g.lost, g.worst_sub_lost, c->late_ms, g.late, g.aborted);
     printf("  subscribers  %u up, %u failed, %u ready; tracks without window data %" PRIu64 "\n",
            B.subs_up, B.subs_failed, B.subs_ready, g.tracks_nodata);
@@ -1357,7 +1383,8 @@ static void report_stream(sbuf *j) {
          B.cpu_u1 - B.cpu_u0, B.cpu_s1 - B.cpu_s0, wall > 0 ? cpu / wall * 100 : 0);
   if (c->relay_pid > 0) {
     printf("  cpu (relay)  %.2f s = %.0f%% of a core", rcpu, wall > 0 ? rcpu / wall * 100 : 0);
-    if (has_sub && gb_rx > 0) printf("; %.2f CPU-s per delivered GB (%.2f ns/B)", rcpu / gb_rx, rcpu / gb_rx);
+    if (has_sub && gb_rx > 0)
+      printf("; %.2f CPU-s per delivered GB (%.2f ns/B)", rcpu / gb_rx, rcpu / gb_rx);
     printf("\n  relay RSS    first %ld KiB, max %ld KiB, at window end %ld KiB\n", B.rss_first,
            B.rss_max, B.rss_win_end);
   }
@@ -1367,10 +1394,11 @@ static void report_stream(sbuf *j) {
      B.bytes_tx, B.groups_tx);
   sb(j, ",\"frames_rx\":%" PRIu64 ",\"bytes_rx\":%" PRIu64 ",\"frames_per_s\":%.1f,\"MBps\":%.3f",
      B.frames_rx, B.bytes_rx, (double)B.frames_rx / win, (double)B.bytes_rx / win / 1e6);
-  sb(j, ",\"lat_p50_ms\":%.4f,\"lat_p99_ms\":%.4f,\"lat_max_ms\":%.4f,\"lat_n\":%" PRIu64, p50,
-     p99, pmax, B.lat.n);
-  sb(j, ",\"groups_expected\":%" PRIu64 ",\"groups_ok\":%" PRIu64 ",\"groups_lost\":%" PRIu64
-        ",\"groups_late\":%" PRIu64 ",\"groups_aborted\":%" PRIu64 ",\"worst_sub_lost\":%" PRIu64,
+  sb(j, ",\"lat_p50_ms\":%.4f,\"lat_p99_ms\":%.4f,\"lat_max_ms\":%.4f,\"lat_n\":%" PRIu64, p50, p99,
+     pmax, B.lat.n);
+  sb(j,
+     ",\"groups_expected\":%" PRIu64 ",\"groups_ok\":%" PRIu64 ",\"groups_lost\":%" PRIu64
+     ",\"groups_late\":%" PRIu64 ",\"groups_aborted\":%" PRIu64 ",\"worst_sub_lost\":%" PRIu64,
      g.expected, g.ok, g.lost, g.late, g.aborted, g.worst_sub_lost);
   sb(j, ",\"tracks_nodata\":%" PRIu64 ",\"subs_up\":%u,\"subs_failed\":%u,\"bad_frames\":%" PRIu64,
      g.tracks_nodata, B.subs_up, B.subs_failed, B.bad_frames);
@@ -1386,21 +1414,28 @@ static void report_connect(sbuf *j) {
   double cpu = B.conn_cpu1 - B.conn_cpu0;
   double rcpu = B.conn_rcpu1 >= 0 && B.conn_rcpu0 >= 0 ? B.conn_rcpu1 - B.conn_rcpu0 : -1;
   printf("\nmoqc_bench %s  role=connect url=%s\n", B.cfg.label ? B.cfg.label : "", B.cfg.url);
-  printf("  sessions     %" PRIu64 " ok, %" PRIu64 " failed in %.2f s, %u concurrent -> %.0f sessions/s\n",
+  printf("  sessions     %" PRIu64 " ok, %" PRIu64
+         " failed in %.2f s, %u concurrent -> %.0f sessions/s\n",
          B.conn_ok, B.conn_fail, el, B.cfg.concurrency, rate);
   printf("  setup time   p50 %.2f ms  p99 %.2f ms  max %.2f ms (dial to session)\n",
          (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6, (double)B.lat.max / 1e6);
-  printf("  cpu          self %.2f s (%.0f us/session)", cpu, B.conn_ok ? cpu / (double)B.conn_ok * 1e6 : 0);
-  if (rcpu >= 0) printf(", relay %.2f s (%.0f us/session)", rcpu, B.conn_ok ? rcpu / (double)B.conn_ok * 1e6 : 0);
+  printf("  cpu          self %.2f s (%.0f us/session)", cpu,
+         B.conn_ok ? cpu / (double)B.conn_ok * 1e6 : 0);
+  if (rcpu >= 0)
+    printf(", relay %.2f s (%.0f us/session)", rcpu,
+           B.conn_ok ? rcpu / (double)B.conn_ok * 1e6 : 0);
   printf("\n");
   /* Latency at N in flight is N / rate once this loop is saturated: say so. */
   double wait = B.conn_wait0 >= 0 && B.conn_wait1 >= 0 ? B.conn_wait1 - B.conn_wait0 : -1;
   if (el > 0 && wait >= 0)
-    printf("  load gen     on CPU %.0f%% + waiting for a CPU %.0f%% of the time%s\n", 100 * cpu / el,
-           100 * wait / el, (cpu + wait) / el > 0.9 ? " (saturated: this loop limits the rate)" : "");
-  sb(j, ",\"sessions_ok\":%" PRIu64 ",\"sessions_failed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"sessions_per_s\":%.1f"
-        ",\"cpu_s\":%.3f,\"relay_cpu_s\":%.3f,\"concurrency\":%u"
-        ",\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"cpu_wait_s\":%.3f",
+    printf("  load gen     on CPU %.0f%% + waiting for a CPU %.0f%% of the time%s\n",
+           100 * cpu / el, 100 * wait / el,
+           (cpu + wait) / el > 0.9 ? " (saturated: this loop limits the rate)" : "");
+  sb(j,
+     ",\"sessions_ok\":%" PRIu64 ",\"sessions_failed\":%" PRIu64
+     ",\"elapsed_s\":%.3f,\"sessions_per_s\":%.1f"
+     ",\"cpu_s\":%.3f,\"relay_cpu_s\":%.3f,\"concurrency\":%u"
+     ",\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"cpu_wait_s\":%.3f",
      B.conn_ok, B.conn_fail, el, rate, cpu, rcpu, B.cfg.concurrency,
      (double)h_pct(&B.lat, 50) / 1e6, (double)h_pct(&B.lat, 99) / 1e6,
      B.conn_wait0 >= 0 && B.conn_wait1 >= 0 ? B.conn_wait1 - B.conn_wait0 : -1.0);
@@ -1413,11 +1448,15 @@ static void report_idle(sbuf *j) {
   double per_self = B.subs_up ? (double)ds / B.subs_up : 0;
   printf("\nmoqc_bench %s  role=idle url=%s\n", B.cfg.label ? B.cfg.label : "", B.cfg.url);
   printf("  sessions     %u up, %u failed\n", B.subs_up, B.subs_failed);
-  printf("  relay RSS    before %ld KiB, with sessions %ld KiB, after %.0f s hold %ld KiB -> %.1f KiB per session\n",
-         B.idle_rss_before, B.idle_rss_after, B.cfg.hold, B.rss_win_end, per);
+  printf(
+      "  relay RSS    before %ld KiB, with sessions %ld KiB, after %.0f s hold %ld KiB -> %.1f KiB "
+      "per session\n",
+      B.idle_rss_before, B.idle_rss_after, B.cfg.hold, B.rss_win_end, per);
   printf("  client RSS   %.1f KiB per session (this process)\n", per_self);
-  sb(j, ",\"sessions_up\":%u,\"sessions_failed\":%u,\"relay_rss_before_kb\":%ld,\"relay_rss_after_kb\":%ld"
-        ",\"relay_rss_hold_kb\":%ld,\"relay_kb_per_session\":%.2f,\"client_kb_per_session\":%.2f",
+  sb(j,
+     ",\"sessions_up\":%u,\"sessions_failed\":%u,\"relay_rss_before_kb\":%ld,\"relay_rss_after_"
+     "kb\":%ld"
+     ",\"relay_rss_hold_kb\":%ld,\"relay_kb_per_session\":%.2f,\"client_kb_per_session\":%.2f",
      B.subs_up, B.subs_failed, B.idle_rss_before, B.idle_rss_after, B.rss_win_end, per, per_self);
 }
 
@@ -1426,14 +1465,15 @@ static void report(void) {
   sbuf j = {{0}, 0};
   sb(&j, "{\"bench\":\"moqc_bench\",\"label\":\"%s\",\"role\":\"%s\",\"profile\":\"%s\"",
      c->label ? c->label : "", role_str(c->role), c->profile);
-  sb(&j, ",\"pubs\":%u,\"subs\":%u,\"tracks\":%u,\"frame_size\":%" PRIu64 ",\"first_size\":%" PRIu64
-         ",\"fps\":%g,\"group_frames\":%u,\"window\":%u",
+  sb(&j,
+     ",\"pubs\":%u,\"subs\":%u,\"tracks\":%u,\"frame_size\":%" PRIu64 ",\"first_size\":%" PRIu64
+     ",\"fps\":%g,\"group_frames\":%u,\"window\":%u",
      c->pubs, c->subs, c->tracks, c->frame_size, c->first_size, c->fps, c->group_frames, c->window);
   if (c->role == R_CONNECT) report_connect(&j);
   else if (c->role == R_IDLE) report_idle(&j);
   else report_stream(&j);
-  sb(&j, ",\"ok\":%s%s%s%s}", B.exit_code == 0 ? "true" : "false", B.fail_msg[0] ? ",\"error\":\"" : "",
-     B.fail_msg, B.fail_msg[0] ? "\"" : "");
+  sb(&j, ",\"ok\":%s%s%s%s}", B.exit_code == 0 ? "true" : "false",
+     B.fail_msg[0] ? ",\"error\":\"" : "", B.fail_msg, B.fail_msg[0] ? "\"" : "");
   printf("%s\n", j.b);
   fflush(stdout);
   if (c->json_path) {
@@ -1495,38 +1535,38 @@ static void teardown(void) {
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: moqc_bench [OPTIONS]\n"
-"Load generator for MoQ relays: many publishers and subscribers in one process.\n\n"
-"  --url URL             relay (or direct server) URL [moqt://127.0.0.1:4443/bench]\n"
-"  --sub-url URL         subscribers connect here instead (e.g. a lossy forwarder)\n"
-"  --listen HOST:PORT    role pub: serve the publishers directly (no relay)\n"
-"  --role ROLE           both | pub | sub | connect | idle [both]\n"
-"  --profile NAME        video | audio | chat | bulk | custom [video]\n"
-"                          video: 30 fps, 60 frames/group, first frame 10x the others\n"
-"                          audio: 50 fps (20 ms), 1 frame/group, 64 kbit/s\n"
-"                          chat:  100-byte frames, 100 frames/group, max rate\n"
-"                          bulk:  64 KiB frames, 16 frames/group, max rate\n"
-"  --bitrate BPS         video/audio: per-track bitrate [video 2000000, audio 64000]\n"
-"  --frame-size N        bytes per frame (after the first of a group)\n"
-"  --first-size N        bytes of the first frame of a group\n"
-"  --fps F               frames per second per track; 0 = max rate [profile]\n"
-"  --group-frames N      frames per group [profile]\n"
-"  --window N            max-rate mode: frames in flight per publisher [64]\n"
-"  --tracks N --pubs N --subs N   [1, 1, 1]\n"
-"  --pub-offset N        index of the first publisher (broadcast p<N>) [0]\n"
-"  --duration S --warmup S --tail S   measurement window [10, 2, 1]\n"
-"  --ready-timeout S     role both: wait this long for subscribers [30]\n"
-"  --max-time S          hard limit for the whole run [duration+warmup+ready+60]\n"
-"  --concurrency N       connects in flight [64]\n"
-"  --connect-total N     role connect: sessions to open [2000]\n"
-"  --hold S              role idle: hold the sessions this long [3]\n"
-"  --version ALPN        offer only these versions (repeatable)\n"
-"  --relay-pid PID       report this process's CPU time and RSS\n"
-"  --late-ms MS          a group is late when a frame took longer [100]\n"
-"  --feedback-port P     cross-process window: pub listens, sub reports (UDP 127.0.0.1)\n"
-"  --cache-budget BYTES  this process's model cache budget, 0 = unlimited\n"
-"                        [unlimited with more than 8 subscribers, else 256 MiB]\n"
-"  --label NAME --json FILE --quiet\n");
+          "Usage: moqc_bench [OPTIONS]\n"
+          "Load generator for MoQ relays: many publishers and subscribers in one process.\n\n"
+          "  --url URL             relay (or direct server) URL [moqt://127.0.0.1:4443/bench]\n"
+          "  --sub-url URL         subscribers connect here instead (e.g. a lossy forwarder)\n"
+          "  --listen HOST:PORT    role pub: serve the publishers directly (no relay)\n"
+          "  --role ROLE           both | pub | sub | connect | idle [both]\n"
+          "  --profile NAME        video | audio | chat | bulk | custom [video]\n"
+          "                          video: 30 fps, 60 frames/group, first frame 10x the others\n"
+          "                          audio: 50 fps (20 ms), 1 frame/group, 64 kbit/s\n"
+          "                          chat:  100-byte frames, 100 frames/group, max rate\n"
+          "                          bulk:  64 KiB frames, 16 frames/group, max rate\n"
+          "  --bitrate BPS         video/audio: per-track bitrate [video 2000000, audio 64000]\n"
+          "  --frame-size N        bytes per frame (after the first of a group)\n"
+          "  --first-size N        bytes of the first frame of a group\n"
+          "  --fps F               frames per second per track; 0 = max rate [profile]\n"
+          "  --group-frames N      frames per group [profile]\n"
+          "  --window N            max-rate mode: frames in flight per publisher [64]\n"
+          "  --tracks N --pubs N --subs N   [1, 1, 1]\n"
+          "  --pub-offset N        index of the first publisher (broadcast p<N>) [0]\n"
+          "  --duration S --warmup S --tail S   measurement window [10, 2, 1]\n"
+          "  --ready-timeout S     role both: wait this long for subscribers [30]\n"
+          "  --max-time S          hard limit for the whole run [duration+warmup+ready+60]\n"
+          "  --concurrency N       connects in flight [64]\n"
+          "  --connect-total N     role connect: sessions to open [2000]\n"
+          "  --hold S              role idle: hold the sessions this long [3]\n"
+          "  --version ALPN        offer only these versions (repeatable)\n"
+          "  --relay-pid PID       report this process's CPU time and RSS\n"
+          "  --late-ms MS          a group is late when a frame took longer [100]\n"
+          "  --feedback-port P     cross-process window: pub listens, sub reports (UDP 127.0.0.1)\n"
+          "  --cache-budget BYTES  this process's model cache budget, 0 = unlimited\n"
+          "                        [unlimited with more than 8 subscribers, else 256 MiB]\n"
+          "  --label NAME --json FILE --quiet\n");
 }
 
 static bool parse_hostport(const char *v, char *host, size_t cap, uint16_t *port) {
@@ -1580,71 +1620,135 @@ static void apply_profile(bench_cfg *c, bool set_fs, bool set_first, bool set_fp
 }
 
 static int parse_args(bench_cfg *c, int argc, char **argv) {
-  enum { O_URL = 256, O_SUBURL, O_LISTEN, O_ROLE, O_PROFILE, O_BITRATE, O_FS, O_FIRST, O_FPS, O_GF, O_WINDOW,
-         O_TRACKS, O_PUBS, O_SUBS, O_POFF, O_DUR, O_WARM, O_TAIL, O_READY, O_MAXT, O_CONC, O_CTOT,
-         O_HOLD, O_VER, O_RPID, O_LATE, O_FB, O_CACHE, O_LABEL, O_JSON, O_QUIET, O_HELP };
-  static const struct option opts[] = {
-      {"url", 1, 0, O_URL}, {"sub-url", 1, 0, O_SUBURL}, {"listen", 1, 0, O_LISTEN}, {"role", 1, 0, O_ROLE},
-      {"profile", 1, 0, O_PROFILE}, {"bitrate", 1, 0, O_BITRATE}, {"frame-size", 1, 0, O_FS},
-      {"first-size", 1, 0, O_FIRST}, {"fps", 1, 0, O_FPS}, {"group-frames", 1, 0, O_GF},
-      {"window", 1, 0, O_WINDOW}, {"tracks", 1, 0, O_TRACKS}, {"pubs", 1, 0, O_PUBS},
-      {"subs", 1, 0, O_SUBS}, {"pub-offset", 1, 0, O_POFF}, {"duration", 1, 0, O_DUR},
-      {"warmup", 1, 0, O_WARM}, {"tail", 1, 0, O_TAIL}, {"ready-timeout", 1, 0, O_READY},
-      {"max-time", 1, 0, O_MAXT}, {"concurrency", 1, 0, O_CONC}, {"connect-total", 1, 0, O_CTOT},
-      {"hold", 1, 0, O_HOLD}, {"version", 1, 0, O_VER}, {"relay-pid", 1, 0, O_RPID},
-      {"late-ms", 1, 0, O_LATE}, {"feedback-port", 1, 0, O_FB}, {"cache-budget", 1, 0, O_CACHE},
-      {"label", 1, 0, O_LABEL}, {"json", 1, 0, O_JSON}, {"quiet", 0, 0, O_QUIET},
-      {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+  enum {
+    O_URL = 256,
+    O_SUBURL,
+    O_LISTEN,
+    O_ROLE,
+    O_PROFILE,
+    O_BITRATE,
+    O_FS,
+    O_FIRST,
+    O_FPS,
+    O_GF,
+    O_WINDOW,
+    O_TRACKS,
+    O_PUBS,
+    O_SUBS,
+    O_POFF,
+    O_DUR,
+    O_WARM,
+    O_TAIL,
+    O_READY,
+    O_MAXT,
+    O_CONC,
+    O_CTOT,
+    O_HOLD,
+    O_VER,
+    O_RPID,
+    O_LATE,
+    O_FB,
+    O_CACHE,
+    O_LABEL,
+    O_JSON,
+    O_QUIET,
+    O_HELP
+  };
+  static const struct option opts[] = {{"url", 1, 0, O_URL},
+                                       {"sub-url", 1, 0, O_SUBURL},
+                                       {"listen", 1, 0, O_LISTEN},
+                                       {"role", 1, 0, O_ROLE},
+                                       {"profile", 1, 0, O_PROFILE},
+                                       {"bitrate", 1, 0, O_BITRATE},
+                                       {"frame-size", 1, 0, O_FS},
+                                       {"first-size", 1, 0, O_FIRST},
+                                       {"fps", 1, 0, O_FPS},
+                                       {"group-frames", 1, 0, O_GF},
+                                       {"window", 1, 0, O_WINDOW},
+                                       {"tracks", 1, 0, O_TRACKS},
+                                       {"pubs", 1, 0, O_PUBS},
+                                       {"subs", 1, 0, O_SUBS},
+                                       {"pub-offset", 1, 0, O_POFF},
+                                       {"duration", 1, 0, O_DUR},
+                                       {"warmup", 1, 0, O_WARM},
+                                       {"tail", 1, 0, O_TAIL},
+                                       {"ready-timeout", 1, 0, O_READY},
+                                       {"max-time", 1, 0, O_MAXT},
+                                       {"concurrency", 1, 0, O_CONC},
+                                       {"connect-total", 1, 0, O_CTOT},
+                                       {"hold", 1, 0, O_HOLD},
+                                       {"version", 1, 0, O_VER},
+                                       {"relay-pid", 1, 0, O_RPID},
+                                       {"late-ms", 1, 0, O_LATE},
+                                       {"feedback-port", 1, 0, O_FB},
+                                       {"cache-budget", 1, 0, O_CACHE},
+                                       {"label", 1, 0, O_LABEL},
+                                       {"json", 1, 0, O_JSON},
+                                       {"quiet", 0, 0, O_QUIET},
+                                       {"help", 0, 0, O_HELP},
+                                       {0, 0, 0, 0}};
   bool set_fs = false, set_first = false, set_fps = false, set_gf = false;
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     const char *v = optarg;
     switch (o) {
-    case O_URL: c->url = v; break;
-    case O_SUBURL: c->sub_url = v; break;
-    case O_LISTEN:
-      if (!parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port)) return -1;
-      c->listen = true;
-      break;
-    case O_ROLE:
-      if (!strcmp(v, "both")) c->role = R_BOTH;
-      else if (!strcmp(v, "pub")) c->role = R_PUB;
-      else if (!strcmp(v, "sub")) c->role = R_SUB;
-      else if (!strcmp(v, "connect")) c->role = R_CONNECT;
-      else if (!strcmp(v, "idle")) c->role = R_IDLE;
-      else return -1;
-      break;
-    case O_PROFILE: c->profile = v; break;
-    case O_BITRATE: c->bitrate = strtoull(v, NULL, 10); break;
-    case O_FS: c->frame_size = strtoull(v, NULL, 10); set_fs = true; break;
-    case O_FIRST: c->first_size = strtoull(v, NULL, 10); set_first = true; break;
-    case O_FPS: c->fps = strtod(v, NULL); set_fps = true; break;
-    case O_GF: c->group_frames = (uint32_t)strtoul(v, NULL, 10); set_gf = true; break;
-    case O_WINDOW: c->window = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_TRACKS: c->tracks = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_PUBS: c->pubs = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_SUBS: c->subs = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_POFF: c->pub_offset = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_DUR: c->duration = strtod(v, NULL); break;
-    case O_WARM: c->warmup = strtod(v, NULL); break;
-    case O_TAIL: c->tail = strtod(v, NULL); break;
-    case O_READY: c->ready_timeout = strtod(v, NULL); break;
-    case O_MAXT: c->max_time = strtod(v, NULL); break;
-    case O_CONC: c->concurrency = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_CTOT: c->connect_total = (uint32_t)strtoul(v, NULL, 10); break;
-    case O_HOLD: c->hold = strtod(v, NULL); break;
-    case O_VER:
-      if (c->n_versions < 8) c->versions[c->n_versions++] = v;
-      break;
-    case O_RPID: c->relay_pid = atoi(v); break;
-    case O_LATE: c->late_ms = strtod(v, NULL); break;
-    case O_FB: c->feedback_port = (uint16_t)strtoul(v, NULL, 10); break;
-    case O_CACHE: c->cache_budget = strtoull(v, NULL, 10); break;
-    case O_LABEL: c->label = v; break;
-    case O_JSON: c->json_path = v; break;
-    case O_QUIET: c->quiet = true; break;
-    case O_HELP: usage(stdout); exit(0);
-    default: return -1;
+      case O_URL: c->url = v; break;
+      case O_SUBURL: c->sub_url = v; break;
+      case O_LISTEN:
+        if (!parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port)) return -1;
+        c->listen = true;
+        break;
+      case O_ROLE:
+        if (!strcmp(v, "both")) c->role = R_BOTH;
+        else if (!strcmp(v, "pub")) c->role = R_PUB;
+        else if (!strcmp(v, "sub")) c->role = R_SUB;
+        else if (!strcmp(v, "connect")) c->role = R_CONNECT;
+        else if (!strcmp(v, "idle")) c->role = R_IDLE;
+        else return -1;
+        break;
+      case O_PROFILE: c->profile = v; break;
+      case O_BITRATE: c->bitrate = strtoull(v, NULL, 10); break;
+      case O_FS:
+        c->frame_size = strtoull(v, NULL, 10);
+        set_fs = true;
+        break;
+      case O_FIRST:
+        c->first_size = strtoull(v, NULL, 10);
+        set_first = true;
+        break;
+      case O_FPS:
+        c->fps = strtod(v, NULL);
+        set_fps = true;
+        break;
+      case O_GF:
+        c->group_frames = (uint32_t)strtoul(v, NULL, 10);
+        set_gf = true;
+        break;
+      case O_WINDOW: c->window = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_TRACKS: c->tracks = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_PUBS: c->pubs = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_SUBS: c->subs = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_POFF: c->pub_offset = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_DUR: c->duration = strtod(v, NULL); break;
+      case O_WARM: c->warmup = strtod(v, NULL); break;
+      case O_TAIL: c->tail = strtod(v, NULL); break;
+      case O_READY: c->ready_timeout = strtod(v, NULL); break;
+      case O_MAXT: c->max_time = strtod(v, NULL); break;
+      case O_CONC: c->concurrency = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_CTOT: c->connect_total = (uint32_t)strtoul(v, NULL, 10); break;
+      case O_HOLD: c->hold = strtod(v, NULL); break;
+      case O_VER:
+        if (c->n_versions < 8) c->versions[c->n_versions++] = v;
+        break;
+      case O_RPID: c->relay_pid = atoi(v); break;
+      case O_LATE: c->late_ms = strtod(v, NULL); break;
+      case O_FB: c->feedback_port = (uint16_t)strtoul(v, NULL, 10); break;
+      case O_CACHE: c->cache_budget = strtoull(v, NULL, 10); break;
+      case O_LABEL: c->label = v; break;
+      case O_JSON: c->json_path = v; break;
+      case O_QUIET: c->quiet = true; break;
+      case O_HELP: usage(stdout); exit(0);
+      default: return -1;
     }
   }
   if (optind < argc) return -1;
@@ -1659,10 +1763,22 @@ static int parse_args(bench_cfg *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   bench_cfg *c = &B.cfg;
-  *c = (bench_cfg){.url = "moqt://127.0.0.1:4443/bench", .role = R_BOTH, .profile = "video",
-                   .tracks = 1, .pubs = 1, .subs = 1, .duration = 10, .warmup = 2, .tail = 1,
-                   .ready_timeout = 30, .hold = 3, .late_ms = 100, .window = 64,
-                   .connect_total = 2000, .concurrency = 64, .cache_budget = UINT64_MAX};
+  *c = (bench_cfg){.url = "moqt://127.0.0.1:4443/bench",
+                   .role = R_BOTH,
+                   .profile = "video",
+                   .tracks = 1,
+                   .pubs = 1,
+                   .subs = 1,
+                   .duration = 10,
+                   .warmup = 2,
+                   .tail = 1,
+                   .ready_timeout = 30,
+                   .hold = 3,
+                   .late_ms = 100,
+                   .window = 64,
+                   .connect_total = 2000,
+                   .concurrency = 64,
+                   .cache_budget = UINT64_MAX};
   if (parse_args(c, argc, argv) != 0) {
     usage(stderr);
     return 2;

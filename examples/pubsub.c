@@ -111,8 +111,11 @@ static void on_announce(void *arg) {
       finish(a, 1, moqc_err_str(err));
       return;
     }
-    moqc_ordered_config oc = {.start = MOQC_GROUP_NONE, .reorder_ms = 500,
-                              .on_frame = on_frame, .on_end = on_end, .ctx = a};
+    moqc_ordered_config oc = {.start = MOQC_GROUP_NONE,
+                              .reorder_ms = 500,
+                              .on_frame = on_frame,
+                              .on_end = on_end,
+                              .ctx = a};
     a->reader = moqc_ordered_reader_new(tc, &oc); /* owns tc */
     if (!a->reader) finish(a, 1, "out of memory");
   }
@@ -141,16 +144,16 @@ int main(int argc, char **argv) {
   int err = 0;
   a.pub_origin = moqc_origin_new(env, NULL);
   a.broadcast = moqc_broadcast_producer_new(env);
-  a.track = a.broadcast ? moqc_broadcast_producer_create_track(a.broadcast, "data", NULL, &err)
-                        : NULL;
+  a.track =
+      a.broadcast ? moqc_broadcast_producer_create_track(a.broadcast, "data", NULL, &err) : NULL;
   moqc_broadcast_consumer *bc = a.broadcast ? moqc_broadcast_producer_consume(a.broadcast) : NULL;
   if (!a.pub_origin || !a.track || !bc ||
       moqc_origin_publish(a.pub_origin, "demo", bc, NULL) != MOQC_OK)
     return 1;
   moqc_broadcast_consumer_del(bc); /* the origin keeps its own clone */
 
-  moqc_server_config sc = {.uv = a.uv, .host = "127.0.0.1", .cert = a.cert,
-                           .on_request = on_request, .ctx = &a};
+  moqc_server_config sc = {
+      .uv = a.uv, .host = "127.0.0.1", .cert = a.cert, .on_request = on_request, .ctx = &a};
   if (moqc_server_new(&sc, &a.server, msg, sizeof msg) != MOQC_OK) {
     fprintf(stderr, "pubsub: %s\n", msg);
     return 1;
@@ -163,8 +166,8 @@ int main(int argc, char **argv) {
   moqc_origin_consumer_set_waker(a.announced, on_announce, &a);
   char url[64];
   snprintf(url, sizeof url, "moqt://127.0.0.1:%u/", moqc_server_port(a.server));
-  moqc_client_config cc = {.uv = a.uv, .url = url, .subscribe = a.sub_origin,
-                           .on_connected = on_connected, .ctx = &a};
+  moqc_client_config cc = {
+      .uv = a.uv, .url = url, .subscribe = a.sub_origin, .on_connected = on_connected, .ctx = &a};
   cc.tls.pin_sha256 = moqc_cert_fingerprint(a.cert);
   if (moqc_client_connect(&cc, &a.client, msg, sizeof msg) != MOQC_OK) {
     fprintf(stderr, "pubsub: %s\n", msg);
@@ -193,8 +196,7 @@ int main(int argc, char **argv) {
   moqc_uv_del(a.uv);
   uv_close((uv_handle_t *)&a.tick, NULL);
   uv_close((uv_handle_t *)&a.deadline, NULL);
-  for (int i = 0; i < 1000 && uv_run(&a.loop, UV_RUN_NOWAIT); i++) {
-  }
+  for (int i = 0; i < 1000 && uv_run(&a.loop, UV_RUN_NOWAIT); i++) {}
   uv_loop_close(&a.loop);
   if (a.exit_code == 0) printf("pubsub: received %d frames\n", a.got);
   return a.exit_code;

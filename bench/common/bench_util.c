@@ -57,10 +57,8 @@ double bench_proc_cpu_s(int pid) {
 
 long bench_proc_rss_kb(int pid) {
   char path[64], line[256];
-  if (pid > 0)
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-  else
-    snprintf(path, sizeof path, "/proc/self/status");
+  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/status", pid);
+  else snprintf(path, sizeof path, "/proc/self/status");
   FILE *f = fopen(path, "r");
   if (!f) return -1;
   long kb = -1;

@@ -67,7 +67,8 @@ bool bench_parse_loopback_pkt(const char *v, uint64_t *out);
 /* A raw QUIC server on 127.0.0.1, ephemeral port, serving c. Returns its port,
  * or 0 (message on stderr; *out is NULL). */
 uint16_t bench_quic_listen(uv_loop_t *loop, const bench_cert *c, const moqc_quic_limits *l,
-                           moqc_quic_on_connection on_connection, void *ctx, moqc_quic_server **out);
+                           moqc_quic_on_connection on_connection, void *ctx,
+                           moqc_quic_server **out);
 /* Dial 127.0.0.1:port with ALPN moq-lite-04, pinning c's certificate.
  * MOQC_OK or what moqc_quic_connect returns. */
 int bench_quic_dial(uv_loop_t *loop, uint16_t port, const bench_cert *c, const moqc_quic_limits *l,

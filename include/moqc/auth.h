@@ -116,8 +116,8 @@ MOQC_API int moqc_auth_key_to_jwk(const moqc_auth_key *k, bool public_only, char
 /* ---- claims and tokens -------------------------------------------------------------------- */
 
 typedef struct moqc_auth_claims {
-  char *root;      /* normalised path, never NULL after a successful call */
-  char **put;      /* n_put normalised suffixes ("" = everything) */
+  char *root; /* normalised path, never NULL after a successful call */
+  char **put; /* n_put normalised suffixes ("" = everything) */
   size_t n_put;
   char **get;
   size_t n_get;
@@ -142,8 +142,7 @@ MOQC_API int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t
 /* moqc_auth_verify with a clock-skew leeway in seconds: the token is expired
  * when now >= exp + leeway and not yet valid when now < nbf - leeway. */
 MOQC_API int moqc_auth_verify_leeway(const moqc_auth_key *key, const char *jwt, int64_t now,
-                                     uint32_t leeway, moqc_auth_claims *out,
-                                     moqc_auth_reason *why);
+                                     uint32_t leeway, moqc_auth_claims *out, moqc_auth_reason *why);
 
 /* Sign claims with key (which must hold private material; its alg is used and
  * its kid written to the header). *jwt_out is freed with moqc_auth_free. */
@@ -189,8 +188,8 @@ MOQC_API bool moqc_auth_has_keys(const moqc_auth *a);
  * the token or applies the public prefixes, then scopes the result to the
  * path. *out as for moqc_auth_claims_scope. Errors: UNAUTHORIZED with *why,
  * NOMEM, INVAL. */
-MOQC_API int moqc_auth_check(moqc_auth *a, const char *url_path, int64_t now,
-                             moqc_auth_claims *out, moqc_auth_reason *why);
+MOQC_API int moqc_auth_check(moqc_auth *a, const char *url_path, int64_t now, moqc_auth_claims *out,
+                             moqc_auth_reason *why);
 
 /* ---- tenants (per-root session counts) ------------------------------------------------- */
 

@@ -68,8 +68,8 @@ MOQC_API moqc_buf *moqc_buf_alloc(size_t len, uint8_t **wptr);
  * the last reference is dropped (release may be NULL for static memory).
  * Returns NULL on OOM; in that case release is NOT called and the caller
  * still owns data. */
-MOQC_API moqc_buf *moqc_buf_wrap(const void *data, size_t len,
-                                 moqc_buf_release_fn release, void *ctx);
+MOQC_API moqc_buf *moqc_buf_wrap(const void *data, size_t len, moqc_buf_release_fn release,
+                                 void *ctx);
 
 /* Add a reference; returns buf. buf may be NULL (returns NULL). */
 MOQC_API moqc_buf *moqc_buf_ref(moqc_buf *buf);
@@ -104,9 +104,9 @@ static inline const uint8_t *moqc_slice_ptr(const moqc_slice *s) {
 /* ---- statistics (for tests and metrics) ---------------------------------- */
 
 typedef struct moqc_buf_stats {
-  uint64_t bufs_live;      /* bufs currently allocated */
-  uint64_t bytes_live;     /* payload bytes held by live copy/alloc bufs */
-  uint64_t bytes_copied;   /* total bytes ever copied by moqc_buf_copy */
+  uint64_t bufs_live;    /* bufs currently allocated */
+  uint64_t bytes_live;   /* payload bytes held by live copy/alloc bufs */
+  uint64_t bytes_copied; /* total bytes ever copied by moqc_buf_copy */
 } moqc_buf_stats;
 
 /* Process-wide counters (not thread-safe; for tests and single-loop metrics). */

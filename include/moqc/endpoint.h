@@ -56,9 +56,9 @@ typedef enum moqc_url_kind {
 
 typedef struct moqc_url {
   moqc_url_kind kind;
-  char host[256];   /* without brackets for IPv6 literals */
+  char host[256]; /* without brackets for IPv6 literals */
   uint16_t port;
-  char path[2048];  /* "/path?query" ("/" when absent) */
+  char path[2048]; /* "/path?query" ("/" when absent) */
 } moqc_url;
 
 /* Parse a URL. MOQC_OK, or MOQC_ERR_INVAL with a message in err (if given):
@@ -74,26 +74,26 @@ typedef struct moqc_server_request moqc_server_request;
  * accepted or rejected. */
 struct moqc_server_request {
   moqc_session *session;
-  int version;               /* MOQC_SESSION_LITE_0x */
-  const char *protocol;      /* "moq-lite-04" */
+  int version;          /* MOQC_SESSION_LITE_0x */
+  const char *protocol; /* "moq-lite-04" */
   bool webtransport;
-  const char *path;          /* URL path + query, or the lite-05 SETUP Path */
+  const char *path; /* URL path + query, or the lite-05 SETUP Path */
   moqc_session_role role;
   uint64_t peer_origin;
-  const char *remote;        /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
+  const char *remote; /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
                                 IPv4-mapped address shown as IPv4); "" if unknown */
 };
 
 typedef struct moqc_server_config {
-  moqc_uv *uv;                     /* required */
-  const char *host;                /* bind address; NULL = "::" (dual-stack) */
-  uint16_t port;                   /* 0 = ephemeral */
-  moqc_cert *cert;                 /* required (referenced) */
-  const char *const *versions;     /* NULL = moqc_default_versions() */
+  moqc_uv *uv;                 /* required */
+  const char *host;            /* bind address; NULL = "::" (dual-stack) */
+  uint16_t port;               /* 0 = ephemeral */
+  moqc_cert *cert;             /* required (referenced) */
+  const char *const *versions; /* NULL = moqc_default_versions() */
   size_t n_versions;
   moqc_quic_limits limits;
   moqc_session_limits session_limits;
-  uint64_t origin_id;              /* our hop id for sessions (0 = none) */
+  uint64_t origin_id; /* our hop id for sessions (0 = none) */
   /* A session whose MoQ SETUP exchange has not completed this long after its
    * transport came up (raw QUIC: the handshake; WebTransport: the CONNECT) is
    * closed with MOQC_CODE_TIMEOUT, "setup timeout". 0 = 10000. */
@@ -105,8 +105,8 @@ typedef struct moqc_server_config {
   void (*on_request)(void *ctx, moqc_server_request *req);
   /* Optional: a session ended; it is freed after this returns. session_ud is
    * what moqc_server_accept_ud attached (NULL if it was never accepted). */
-  void (*on_closed)(void *ctx, moqc_session *s, void *session_ud, uint64_t code,
-                    const char *reason, bool by_peer);
+  void (*on_closed)(void *ctx, moqc_session *s, void *session_ud, uint64_t code, const char *reason,
+                    bool by_peer);
   /* Optional: a session's debug diagnostics (moqc_session_config.on_debug). */
   void (*on_debug)(void *ctx, moqc_session *s, void *session_ud, const char *msg);
   void *ctx;
@@ -155,17 +155,17 @@ MOQC_API bool moqc_server_ws_upgrade(moqc_server *s, const moqc_http_request *re
 typedef struct moqc_client moqc_client;
 
 typedef struct moqc_client_config {
-  moqc_uv *uv;                   /* required */
-  const char *url;               /* required */
-  moqc_quic_tls_client tls;      /* verification on by default */
-  const char *const *versions;   /* offered, preference order; NULL = default */
+  moqc_uv *uv;                 /* required */
+  const char *url;             /* required */
+  moqc_quic_tls_client tls;    /* verification on by default */
+  const char *const *versions; /* offered, preference order; NULL = default */
   size_t n_versions;
-  moqc_origin *publish;          /* optional */
-  moqc_origin *subscribe;        /* optional */
+  moqc_origin *publish;   /* optional */
+  moqc_origin *subscribe; /* optional */
   moqc_quic_limits limits;
   moqc_session_limits session_limits;
-  uint64_t origin_id;            /* 0 = the publish/subscribe origin's id */
-  uint64_t timeout_ms;           /* whole connect, 0 = 10000 */
+  uint64_t origin_id;  /* 0 = the publish/subscribe origin's id */
+  uint64_t timeout_ms; /* whole connect, 0 = 10000 */
   /* Required: the session is up (err == MOQC_OK) or connecting failed (err <
    * 0, msg says why). Called exactly once unless the client is deleted first. */
   void (*on_connected)(void *ctx, moqc_client *c, int err, const char *msg);

@@ -22,37 +22,38 @@ extern "C" {
 /* Library return codes. Keep in sync with moqc_err_str(). */
 typedef enum moqc_err {
   MOQC_OK = 0,
-  MOQC_ERR_NOMEM = -1,        /* allocation failed */
-  MOQC_ERR_INVAL = -2,        /* invalid argument */
-  MOQC_ERR_AGAIN = -3,        /* would block: nothing to read yet; a waker fires later */
-  MOQC_ERR_CLOSED = -4,       /* ended cleanly: nothing more is coming */
-  MOQC_ERR_NEED_MORE = -5,    /* decoder: input is a valid prefix; feed more bytes */
-  MOQC_ERR_DECODE = -6,       /* decoder: input is malformed */
-  MOQC_ERR_OVERFLOW = -7,     /* arithmetic or value range overflow (e.g. varint > 2^62-1) */
-  MOQC_ERR_BUFSIZE = -8,      /* encoder: output buffer too small */
-  MOQC_ERR_WRONG_SIZE = -9,   /* frame written/finished with a size other than declared */
-  MOQC_ERR_DUPLICATE = -10,   /* duplicate sequence / path / id */
-  MOQC_ERR_NOT_FOUND = -11,   /* no such track */
-  MOQC_ERR_UNROUTABLE = -12,  /* no such broadcast (path not announced) */
-  MOQC_ERR_LAGGED = -13,      /* reader fell too far behind (group byte cap) */
-  MOQC_ERR_OLD = -14,         /* group superseded or expired */
-  MOQC_ERR_EVICTED = -15,     /* evicted from the cache under memory pressure */
-  MOQC_ERR_CANCEL = -16,      /* cancelled (producer dropped without finishing, or peer cancelled) */
-  MOQC_ERR_ABORTED = -17,     /* aborted with an application / remote code: see the object's code getter */
-  MOQC_ERR_PROTOCOL = -18,    /* peer violated the protocol */
-  MOQC_ERR_TOO_LARGE = -19,   /* frame or message over the size limit */
-  MOQC_ERR_BOUNDS = -20,      /* a limit was exceeded (count, hops, segments, queue) */
+  MOQC_ERR_NOMEM = -1,       /* allocation failed */
+  MOQC_ERR_INVAL = -2,       /* invalid argument */
+  MOQC_ERR_AGAIN = -3,       /* would block: nothing to read yet; a waker fires later */
+  MOQC_ERR_CLOSED = -4,      /* ended cleanly: nothing more is coming */
+  MOQC_ERR_NEED_MORE = -5,   /* decoder: input is a valid prefix; feed more bytes */
+  MOQC_ERR_DECODE = -6,      /* decoder: input is malformed */
+  MOQC_ERR_OVERFLOW = -7,    /* arithmetic or value range overflow (e.g. varint > 2^62-1) */
+  MOQC_ERR_BUFSIZE = -8,     /* encoder: output buffer too small */
+  MOQC_ERR_WRONG_SIZE = -9,  /* frame written/finished with a size other than declared */
+  MOQC_ERR_DUPLICATE = -10,  /* duplicate sequence / path / id */
+  MOQC_ERR_NOT_FOUND = -11,  /* no such track */
+  MOQC_ERR_UNROUTABLE = -12, /* no such broadcast (path not announced) */
+  MOQC_ERR_LAGGED = -13,     /* reader fell too far behind (group byte cap) */
+  MOQC_ERR_OLD = -14,        /* group superseded or expired */
+  MOQC_ERR_EVICTED = -15,    /* evicted from the cache under memory pressure */
+  MOQC_ERR_CANCEL = -16,     /* cancelled (producer dropped without finishing, or peer cancelled) */
+  MOQC_ERR_ABORTED =
+      -17, /* aborted with an application / remote code: see the object's code getter */
+  MOQC_ERR_PROTOCOL = -18,  /* peer violated the protocol */
+  MOQC_ERR_TOO_LARGE = -19, /* frame or message over the size limit */
+  MOQC_ERR_BOUNDS = -20,    /* a limit was exceeded (count, hops, segments, queue) */
   MOQC_ERR_TIMEOUT = -21,
   MOQC_ERR_UNSUPPORTED = -22,
   MOQC_ERR_UNAUTHORIZED = -23,
-  MOQC_ERR_VERSION = -24,     /* no common protocol version */
-  MOQC_ERR_TRANSPORT = -25,   /* the underlying connection failed */
-  MOQC_ERR_TLS = -26,         /* TLS / certificate failure */
-  MOQC_ERR_IO = -27,          /* system call failure (socket, file) */
-  MOQC_ERR_DROPPED = -28,     /* source went away abruptly (disconnect, not a clean finish) */
-  MOQC_ERR_STATE = -29,       /* call not valid in the object's current state */
-  MOQC_ERR_TIMESTAMP = -30,   /* timestamp mismatch / not representable */
-  MOQC_ERR_UNEXPECTED = -31,  /* unexpected stream or message */
+  MOQC_ERR_VERSION = -24,    /* no common protocol version */
+  MOQC_ERR_TRANSPORT = -25,  /* the underlying connection failed */
+  MOQC_ERR_TLS = -26,        /* TLS / certificate failure */
+  MOQC_ERR_IO = -27,         /* system call failure (socket, file) */
+  MOQC_ERR_DROPPED = -28,    /* source went away abruptly (disconnect, not a clean finish) */
+  MOQC_ERR_STATE = -29,      /* call not valid in the object's current state */
+  MOQC_ERR_TIMESTAMP = -30,  /* timestamp mismatch / not representable */
+  MOQC_ERR_UNEXPECTED = -31, /* unexpected stream or message */
 } moqc_err;
 
 /* MoQ wire error codes (moq-dev/moq Error::to_code numbering). */

@@ -73,16 +73,17 @@ typedef struct moqc_hang_rendition {
   char *container_kind; /* the kind string when container is UNKNOWN, else NULL */
   uint8_t *init;        /* cmaf: the init segment (ftyp+moov), base64 on the wire */
   size_t init_len;
-  uint8_t *description; /* decoder description (avcC, hvcC, AudioSpecificConfig...), hex on the wire */
+  uint8_t
+      *description; /* decoder description (avcC, hvcC, AudioSpecificConfig...), hex on the wire */
   size_t description_len;
   uint64_t bitrate;   /* bits per second, MOQC_HANG_UNSET = absent */
   uint64_t jitter_ms; /* MOQC_HANG_UNSET = absent */
   /* video */
-  uint32_t coded_width, coded_height;                  /* 0 = absent */
+  uint32_t coded_width, coded_height;                   /* 0 = absent */
   uint32_t display_aspect_width, display_aspect_height; /* 0 = absent */
-  double framerate;                                    /* 0 = absent */
-  int8_t optimize_for_latency;                         /* -1 absent, 0 false, 1 true */
-  int8_t stalled;                                      /* -1 absent, 0 false, 1 true */
+  double framerate;                                     /* 0 = absent */
+  int8_t optimize_for_latency;                          /* -1 absent, 0 false, 1 true */
+  int8_t stalled;                                       /* -1 absent, 0 false, 1 true */
   /* audio (required for audio renditions) */
   uint32_t sample_rate;
   uint32_t channels; /* "numberOfChannels" */
@@ -160,12 +161,12 @@ MOQC_API int moqc_hang_legacy_write(moqc_group_producer *g, uint64_t ts_us, uint
 /* One decoded cmaf frame (moof+mdat): the first track fragment's sample table. */
 typedef struct moqc_hang_cmaf_frame {
   uint32_t track_id;
-  uint32_t sequence;        /* mfhd */
+  uint32_t sequence;         /* mfhd */
   uint64_t base_decode_time; /* tfdt, in the track's timescale */
-  uint32_t samples;         /* trun sample count */
-  uint32_t duration;        /* the first sample's duration (trun or tfhd default, 0 if none) */
-  bool keyframe;            /* the first sample is a sync sample */
-  size_t data_off;          /* the samples' bytes: p[data_off .. data_off+data_len) */
+  uint32_t samples;          /* trun sample count */
+  uint32_t duration;         /* the first sample's duration (trun or tfhd default, 0 if none) */
+  bool keyframe;             /* the first sample is a sync sample */
+  size_t data_off;           /* the samples' bytes: p[data_off .. data_off+data_len) */
   size_t data_len;
 } moqc_hang_cmaf_frame;
 
@@ -202,15 +203,14 @@ typedef struct moqc_hang_catalog_consumer moqc_hang_catalog_consumer;
 MOQC_API moqc_hang_catalog_consumer *moqc_hang_catalog_consumer_new(moqc_track_consumer *tc);
 MOQC_API void moqc_hang_catalog_consumer_del(moqc_hang_catalog_consumer *c);
 /* fn runs (on the loop thread) when next() may have something new. */
-MOQC_API void moqc_hang_catalog_consumer_set_waker(moqc_hang_catalog_consumer *c,
-                                                   moqc_waker_fn fn, void *arg);
+MOQC_API void moqc_hang_catalog_consumer_set_waker(moqc_hang_catalog_consumer *c, moqc_waker_fn fn,
+                                                   void *arg);
 /* MOQC_OK: *cat (initialised by the caller; cleared first) holds the newest
  * catalog; MOQC_ERR_AGAIN: nothing new yet; MOQC_ERR_CLOSED: the track ended;
  * MOQC_ERR_DECODE / TOO_LARGE: the newest catalog is invalid (a later update
  * may fix it; err_msg says why); the track's error otherwise. */
-MOQC_API int moqc_hang_catalog_consumer_next(moqc_hang_catalog_consumer *c,
-                                             moqc_hang_catalog *cat, char *err_msg,
-                                             size_t err_cap);
+MOQC_API int moqc_hang_catalog_consumer_next(moqc_hang_catalog_consumer *c, moqc_hang_catalog *cat,
+                                             char *err_msg, size_t err_cap);
 
 #ifdef __cplusplus
 }

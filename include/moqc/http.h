@@ -39,7 +39,7 @@ typedef struct moqc_http_request {
   const char *ws_key;
   const char *ws_version;
   const char *ws_protocol; /* several fields joined with ", " */
-  const char *remote; /* peer "1.2.3.4:5678" or "[::1]:5678" (IPv4-mapped shown as
+  const char *remote;      /* peer "1.2.3.4:5678" or "[::1]:5678" (IPv4-mapped shown as
                          IPv4); "" if unknown */
 } moqc_http_request;
 
@@ -124,8 +124,7 @@ MOQC_API const char *moqc_http_upgraded_remote(const moqc_http_upgraded *u);
  * connection instead (gone is not called). MOQC_OK, or MOQC_ERR_INVAL (NULL
  * p, or parts NULL with n > 0: nothing is taken). */
 MOQC_API int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status,
-                                             const char *content_type, moqc_slice *parts,
-                                             size_t n);
+                                             const char *content_type, moqc_slice *parts, size_t n);
 
 typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
                                    moqc_http_response *resp);
@@ -152,8 +151,8 @@ typedef struct moqc_http_server_config {
    * its first byte, however slowly it trickles in; else the connection is
    * closed without a response. 0 = 5000. */
   uint64_t head_timeout_ms;
-  bool keep_alive;          /* serve several requests per connection */
-  bool cors;                /* add Access-Control-Allow-Origin: * (browsers fetch
+  bool keep_alive; /* serve several requests per connection */
+  bool cors;       /* add Access-Control-Allow-Origin: * (browsers fetch
                                /certificate.sha256 cross-origin) */
 } moqc_http_server_config;
 
@@ -183,8 +182,7 @@ typedef void (*moqc_http_get_fn)(void *ctx, int err, uint16_t status, const uint
  * limited to 64 KiB. cb is called exactly once, from the loop (never from
  * inside this call). Returns MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_NOMEM. */
 MOQC_API int moqc_http_get(struct uv_loop_s *loop, const char *host, uint16_t port,
-                           const char *path, uint64_t timeout_ms, moqc_http_get_fn cb,
-                           void *ctx);
+                           const char *path, uint64_t timeout_ms, moqc_http_get_fn cb, void *ctx);
 
 /* Result of the certificate bootstrap: hex is the lower-case hex SHA-256 (64
  * chars + NUL) and sha256 the raw digest. err as moqc_http_get, plus
@@ -205,11 +203,11 @@ typedef struct moqc_http_upconn moqc_http_upconn;
 
 /* The answer to the upgrade request (fields borrowed, during the call). */
 typedef struct moqc_http_upgrade_resp {
-  uint16_t status;          /* 101 when switched */
-  bool upgrade_websocket;   /* Upgrade: websocket */
-  bool conn_upgrade;        /* Connection: upgrade */
-  const char *ws_accept;    /* Sec-WebSocket-Accept ("" if absent) */
-  const char *ws_protocol;  /* Sec-WebSocket-Protocol ("" if absent) */
+  uint16_t status;         /* 101 when switched */
+  bool upgrade_websocket;  /* Upgrade: websocket */
+  bool conn_upgrade;       /* Connection: upgrade */
+  const char *ws_accept;   /* Sec-WebSocket-Accept ("" if absent) */
+  const char *ws_protocol; /* Sec-WebSocket-Protocol ("" if absent) */
 } moqc_http_upgrade_resp;
 
 /* The head of the answer arrived (err MOQC_OK, resp set), or the attempt
@@ -223,7 +221,7 @@ typedef void (*moqc_http_upgrade_fn)(void *arg, moqc_http_upconn *u, int err,
                                      const moqc_http_upgrade_resp *resp);
 
 typedef struct moqc_http_upgrade_config {
-  const char *host;          /* name or address; "[::1]" allowed */
+  const char *host; /* name or address; "[::1]" allowed */
   uint16_t port;
   const char *target;        /* "/path?query"; must start with '/' */
   const char *extra_headers; /* complete "Name: value\r\n" lines (copied) */
@@ -253,8 +251,7 @@ MOQC_API const char *moqc_http_upconn_remote(const moqc_http_upconn *u);
 /* Parse a hex SHA-256 (64 hex digits, either case, surrounding ASCII
  * whitespace allowed) into out[32] and lower-case hex[65]. MOQC_OK or
  * MOQC_ERR_DECODE. Pure. */
-MOQC_API int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32],
-                                       char hex[65]);
+MOQC_API int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32], char hex[65]);
 
 #ifdef __cplusplus
 }

@@ -79,8 +79,8 @@ typedef void (*moqc_waker_fn)(void *arg);
 typedef struct moqc_env moqc_env;
 
 typedef struct moqc_env_config {
-  uint64_t now_ns;          /* initial clock time (virtual or monotonic) */
-  size_t cache_budget;      /* bytes of cached groups across all tracks; 0 = unlimited */
+  uint64_t now_ns;     /* initial clock time (virtual or monotonic) */
+  size_t cache_budget; /* bytes of cached groups across all tracks; 0 = unlimited */
 } moqc_env_config;
 
 /* New environment with its own moqc_clock. NULL on OOM. */
@@ -121,8 +121,8 @@ MOQC_API uint64_t moqc_env_cache_window_max(const moqc_env *env);
  * ========================================================================== */
 
 typedef struct moqc_frame_info {
-  uint64_t size;       /* payload bytes, declared up front */
-  uint64_t timestamp;  /* in the track's timescale */
+  uint64_t size;      /* payload bytes, declared up front */
+  uint64_t timestamp; /* in the track's timescale */
 } moqc_frame_info;
 
 /* A complete frame as read by a consumer. */
@@ -167,8 +167,8 @@ MOQC_API uint64_t moqc_group_producer_sequence(const moqc_group_producer *g);
 MOQC_API int moqc_group_producer_write_frame(moqc_group_producer *g, const moqc_slice *payload,
                                              uint64_t timestamp);
 /* Copying convenience. */
-MOQC_API int moqc_group_producer_write_frame_copy(moqc_group_producer *g, const void *p,
-                                                  size_t len, uint64_t timestamp);
+MOQC_API int moqc_group_producer_write_frame_copy(moqc_group_producer *g, const void *p, size_t len,
+                                                  uint64_t timestamp);
 /* Start a chunked frame of `size` bytes. Returns a frame producer (NULL on
  * OOM or if another frame is open / the group is closed; *err gets the code
  * if err is non-NULL). */
@@ -195,7 +195,8 @@ MOQC_API void moqc_group_producer_set_datagram(moqc_group_producer *g);
 
 /* A new consumer reading from frame 0 (even if it joins late). */
 MOQC_API moqc_group_consumer *moqc_group_producer_consume(moqc_group_producer *g);
-MOQC_API moqc_group_consumer *moqc_group_consumer_clone(const moqc_group_consumer *c); /* same cursor */
+MOQC_API moqc_group_consumer *moqc_group_consumer_clone(
+    const moqc_group_consumer *c); /* same cursor */
 MOQC_API void moqc_group_consumer_del(moqc_group_consumer *c);
 MOQC_API uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *c);
 MOQC_API void moqc_group_consumer_set_waker(moqc_group_consumer *c, moqc_waker_fn fn, void *arg);
@@ -509,7 +510,7 @@ MOQC_API moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_c
  * on an origin front it asks the current source, without subscribing. */
 typedef struct moqc_track_info_query moqc_track_info_query;
 MOQC_API moqc_track_info_query *moqc_broadcast_consumer_query_info(moqc_broadcast_consumer *c,
-                                                                  const char *name, int *err);
+                                                                   const char *name, int *err);
 /* MOQC_OK with *out (out may be NULL) once the info is known -- and from then
  * on, even if the track ends later; MOQC_ERR_AGAIN while it is not (a pending
  * request, a front track whose source has not answered); the track's abort

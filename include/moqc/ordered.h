@@ -52,10 +52,10 @@ MOQC_API const char *moqc_ordered_event_kind_str(moqc_ordered_event_kind k);
 
 typedef struct moqc_ordered_event {
   moqc_ordered_event_kind kind;
-  uint64_t lo, hi;  /* sequences, inclusive */
-  size_t frames;    /* GROUP_LOST: frames handed over before the loss */
-  int err;          /* GROUP_LOST: the group's read error */
-  uint64_t code;    /* GROUP_LOST: the group's MoQ code */
+  uint64_t lo, hi;    /* sequences, inclusive */
+  size_t frames;      /* GROUP_LOST: frames handed over before the loss */
+  int err;            /* GROUP_LOST: the group's read error */
+  uint64_t code;      /* GROUP_LOST: the group's MoQ code */
   uint64_t waited_ms; /* SKIPPED: the reorder window */
 } moqc_ordered_event;
 

@@ -52,8 +52,7 @@ typedef struct moqc_cert moqc_cert;
  * *out receives a new reference. Returns MOQC_OK, MOQC_ERR_INVAL (NULL
  * argument), MOQC_ERR_IO (unreadable file), MOQC_ERR_TLS (not a valid
  * certificate / key, or the key does not match the leaf), MOQC_ERR_NOMEM. */
-MOQC_API int moqc_cert_load(const char *cert_pem_path, const char *key_pem_path,
-                            moqc_cert **out);
+MOQC_API int moqc_cert_load(const char *cert_pem_path, const char *key_pem_path, moqc_cert **out);
 
 /* Generate a self-signed ECDSA P-256 certificate valid 14 days in total
  * (from now - 1 day to now + 13 days: what Chromium's serverCertificateHashes

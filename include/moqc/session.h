@@ -93,8 +93,8 @@ typedef enum moqc_session_role {
 /* What a server learns about a client before accepting it. All pointers are
  * borrowed, valid during the on_request call only. */
 typedef struct moqc_session_request {
-  int version;          /* MOQC_SESSION_LITE_0x */
-  const char *path;     /* the lite-05 SETUP Path when present, else the
+  int version;      /* MOQC_SESSION_LITE_0x */
+  const char *path; /* the lite-05 SETUP Path when present, else the
                            transport's path ("/anon?jwt=..."); "" if none */
   moqc_session_role role;
   uint64_t peer_origin; /* the client's origin (hop) id from SETUP; 0 = none
@@ -103,42 +103,42 @@ typedef struct moqc_session_request {
 
 /* Per-session resource caps. 0 = the default in brackets. */
 typedef struct moqc_session_limits {
-  size_t max_streams;       /* peer-opened streams alive at once [1024]; more
+  size_t max_streams;           /* peer-opened streams alive at once [1024]; more
                                are reset/stopped with BoundsExceeded */
-  size_t max_subscriptions; /* peer SUBSCRIBE/FETCH/TRACK requests served at
+  size_t max_subscriptions;     /* peer SUBSCRIBE/FETCH/TRACK requests served at
                                once [256]; more are reset with BoundsExceeded */
-  size_t max_announced;     /* broadcasts the peer may announce to us [4096];
+  size_t max_announced;         /* broadcasts the peer may announce to us [4096];
                                more are ignored */
-  size_t max_tracks;        /* tracks subscribed upstream at once [1024]; more
+  size_t max_tracks;            /* tracks subscribed upstream at once [1024]; more
                                requests are rejected with BoundsExceeded */
-  size_t max_queued_bytes;  /* when the transport holds more bytes not yet
+  size_t max_queued_bytes;      /* when the transport holds more bytes not yet
                                sent (its backlog; unacknowledged bytes if it
                                reports no backlog) than this, the oldest in-flight groups
                                (never a subscription's newest) are reset with
                                Old so new groups keep flowing [4 MiB] */
-  size_t max_pending_groups;/* groups of one subscription waiting for stream
+  size_t max_pending_groups;    /* groups of one subscription waiting for stream
                                credit; the oldest beyond this are skipped [64] */
   size_t max_announce_prefixes; /* lite ANNOUNCE_PLEASE (announce-prefix
                                subscription) streams served at once [64]; more
                                are reset with BoundsExceeded */
-  uint64_t max_ingress_rate; /* bytes per second the peer may send (stream and
+  uint64_t max_ingress_rate;    /* bytes per second the peer may send (stream and
                                datagram bytes), a token bucket refilled at this
                                rate [0 = unlimited]; a peer that empties the
                                bucket is closed with BoundsExceeded */
-  uint64_t ingress_burst;   /* the bucket's size in bytes [max_ingress_rate,
+  uint64_t ingress_burst;       /* the bucket's size in bytes [max_ingress_rate,
                                i.e. one second's worth] */
 } moqc_session_limits;
 
 typedef struct moqc_session_config {
-  moqc_env *env;       /* required: clock and wakers */
-  int version;         /* 0: from transport->protocol ("moq-lite-0x"); else forced */
+  moqc_env *env; /* required: clock and wakers */
+  int version;   /* 0: from transport->protocol ("moq-lite-0x"); else forced */
   bool is_server;
-  uint64_t origin_id;  /* our origin (hop) id, < 2^53; 0: the publish origin's
+  uint64_t origin_id; /* our origin (hop) id, < 2^53; 0: the publish origin's
                           id, else the subscribe origin's, else none */
-  const char *path;    /* client, lite-05: sent as the SETUP Path parameter when
+  const char *path;   /* client, lite-05: sent as the SETUP Path parameter when
                           the transport is not WebTransport (raw QUIC has no
                           URL); NULL = none. Copied. */
-  bool probe;          /* open a PROBE stream toward the peer to receive its
+  bool probe;         /* open a PROBE stream toward the peer to receive its
                           bandwidth / RTT estimates (lite-05: only if the peer's
                           SETUP advertises Probe >= Report) */
   moqc_session_limits limits;
@@ -149,8 +149,7 @@ typedef struct moqc_session_config {
   void (*on_request)(void *ctx, moqc_session *s, const moqc_session_request *req);
   /* The session ended. code/reason: what was sent or received (reason
    * borrowed for the call). by_peer: the peer (or the network) ended it. */
-  void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason,
-                    bool by_peer);
+  void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer);
   /* Optional diagnostics (debug level), one line without a newline, borrowed
    * for the call: e.g. why a group was reset with Old (which trigger, with
    * its numbers). Only formatted when set. Must not call back into s. */
@@ -263,19 +262,19 @@ MOQC_API bool moqc_session_is_idle(const moqc_session *s);
 
 /* Counters, for tests and metrics. */
 typedef struct moqc_session_stats {
-  uint64_t streams_opened;   /* by us */
-  uint64_t streams_accepted; /* by the peer */
-  uint64_t streams_rejected; /* peer streams reset/stopped (unknown type, caps) */
-  uint64_t subscribes_served;/* peer SUBSCRIBEs accepted */
-  uint64_t groups_sent;      /* group streams completed (FIN) */
-  uint64_t groups_reset_old; /* group streams reset with Old (expired / slow) */
-  uint64_t groups_received;  /* group streams completed from the peer */
+  uint64_t streams_opened;    /* by us */
+  uint64_t streams_accepted;  /* by the peer */
+  uint64_t streams_rejected;  /* peer streams reset/stopped (unknown type, caps) */
+  uint64_t subscribes_served; /* peer SUBSCRIBEs accepted */
+  uint64_t groups_sent;       /* group streams completed (FIN) */
+  uint64_t groups_reset_old;  /* group streams reset with Old (expired / slow) */
+  uint64_t groups_received;   /* group streams completed from the peer */
   uint64_t frames_received;
-  uint64_t bytes_received;   /* frame payload bytes */
+  uint64_t bytes_received;     /* frame payload bytes */
   uint64_t announces_received; /* ANNOUNCE active accepted */
   uint64_t announces_dropped;  /* loops, > 32 hops, caps */
   uint64_t datagrams_received;
-  uint64_t datagrams_sent;   /* groups sent as one lite-05 DATAGRAM */
+  uint64_t datagrams_sent; /* groups sent as one lite-05 DATAGRAM */
   uint64_t probes_sent;
   /* Current values. */
   uint64_t streams_live;      /* streams the session still tracks */
@@ -284,12 +283,12 @@ typedef struct moqc_session_stats {
   uint64_t remote_broadcasts; /* announced by the peer, live */
   uint64_t remote_tracks;     /* tracks we receive from the peer */
   /* Refusals by the cap of moqc_session_limits that caused them (counters). */
-  uint64_t refused_streams;       /* max_streams (also in streams_rejected) */
-  uint64_t refused_subscriptions; /* max_subscriptions (also in streams_rejected) */
-  uint64_t refused_announces;     /* max_announced (also in announces_dropped) */
-  uint64_t refused_tracks;        /* max_tracks */
+  uint64_t refused_streams;           /* max_streams (also in streams_rejected) */
+  uint64_t refused_subscriptions;     /* max_subscriptions (also in streams_rejected) */
+  uint64_t refused_announces;         /* max_announced (also in announces_dropped) */
+  uint64_t refused_tracks;            /* max_tracks */
   uint64_t refused_announce_prefixes; /* max_announce_prefixes */
-  uint64_t refused_ingress;       /* max_ingress_rate: 1 when the session was closed */
+  uint64_t refused_ingress;           /* max_ingress_rate: 1 when the session was closed */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
 /* acc += s, field by field, for every field (counters and current values

@@ -36,8 +36,8 @@ extern "C" {
 
 typedef struct moqc_transport moqc_transport;
 
-#define MOQC_STREAM_IS_UNI(id) (((id) & 0x2) != 0)
-#define MOQC_STREAM_IS_SERVER(id) (((id) & 0x1) != 0)
+#define MOQC_STREAM_IS_UNI(id) (((id)&0x2) != 0)
+#define MOQC_STREAM_IS_SERVER(id) (((id)&0x1) != 0)
 
 /* Send priority of a stream. The transport's scheduler serves streams in this
  * order: control streams (never given a priority) first; then higher
@@ -133,8 +133,8 @@ struct moqc_transport {
   /* Request path + query from the URL ("/anon?jwt=..."), "" for raw QUIC
    * (then lite-05 SETUP may carry it). Owned by the transport, NUL-terminated. */
   const char *path;
-  bool is_server;       /* we accepted this connection */
-  bool webtransport;    /* carried over WebTransport (affects error-code mapping) */
+  bool is_server;    /* we accepted this connection */
+  bool webtransport; /* carried over WebTransport (affects error-code mapping) */
   /* The peer's UDP address when the connection was set up: "127.0.0.1:5000",
    * "[::1]:5000" (an IPv4-mapped IPv6 address is shown as IPv4). A
    * WebTransport session has its QUIC connection's. "" if unknown (in-memory

@@ -48,13 +48,13 @@ extern "C" {
 /* A validated WebTransport CONNECT request. All strings are NUL-terminated
  * and borrowed: valid only during the on_request callback. */
 typedef struct moqc_wt_request {
-  const char *authority;  /* :authority ("relay.example:4443") */
-  const char *path;       /* :path with query ("/anon?jwt=...") */
-  const char *origin;     /* origin header, NULL if absent */
+  const char *authority;        /* :authority ("relay.example:4443") */
+  const char *path;             /* :path with query ("/anon?jwt=...") */
+  const char *origin;           /* origin header, NULL if absent */
   const char *const *protocols; /* wt-available-protocols, client order */
   size_t n_protocols;
-  bool draft02;           /* sec-webtransport-http3-draft02 was sent */
-  const void *priv_;      /* private */
+  bool draft02;      /* sec-webtransport-http3-draft02 was sent */
+  const void *priv_; /* private */
 } moqc_wt_request;
 
 /* Value of any request header (lower-case name), or NULL. Valid during the
@@ -116,15 +116,15 @@ MOQC_API int moqc_wt_server_attach(moqc_transport *h3conn, const moqc_wt_server_
 typedef void (*moqc_wt_client_fn)(void *ctx, moqc_transport *session, int err, uint16_t status);
 
 typedef struct moqc_wt_client_config {
-  const char *authority; /* required: "host:port" */
-  const char *path;      /* required: "/path?query" (starts with '/') */
-  const char *origin;    /* optional origin header */
+  const char *authority;        /* required: "host:port" */
+  const char *path;             /* required: "/path?query" (starts with '/') */
+  const char *origin;           /* optional origin header */
   const char *const *protocols; /* offered, preference order (copied); may be empty */
   size_t n_protocols;
-  moqc_wt_client_fn cb;  /* required */
+  moqc_wt_client_fn cb; /* required */
   void *ctx;
-  moqc_clock *clock;     /* optional: connect timeout and close linger */
-  uint64_t timeout_ns;   /* 0 = none (needs clock) */
+  moqc_clock *clock;   /* optional: connect timeout and close linger */
+  uint64_t timeout_ns; /* 0 = none (needs clock) */
 } moqc_wt_client_config;
 
 /* Start the client side on h3conn (ALPN "h3", established). Sends SETTINGS,
@@ -135,9 +135,9 @@ typedef struct moqc_wt_client_config {
 MOQC_API int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *cfg);
 
 /* One-liner form of moqc_wt_client_connect without clock or origin. */
-MOQC_API int moqc_wt_client_attach(moqc_transport *h3conn, const char *authority,
-                                   const char *path, const char *const *protocols, size_t n,
-                                   moqc_wt_client_fn cb, void *ctx);
+MOQC_API int moqc_wt_client_attach(moqc_transport *h3conn, const char *authority, const char *path,
+                                   const char *const *protocols, size_t n, moqc_wt_client_fn cb,
+                                   void *ctx);
 
 /* ---- error-code mapping (pure) ------------------------------------------- */
 

@@ -16,12 +16,10 @@ static const struct {
   moqc_auth_alg alg;
   const char *name;
 } alg_names[] = {
-    {MOQC_AUTH_ALG_HS256, "HS256"}, {MOQC_AUTH_ALG_HS384, "HS384"},
-    {MOQC_AUTH_ALG_HS512, "HS512"}, {MOQC_AUTH_ALG_RS256, "RS256"},
-    {MOQC_AUTH_ALG_RS384, "RS384"}, {MOQC_AUTH_ALG_RS512, "RS512"},
-    {MOQC_AUTH_ALG_PS256, "PS256"}, {MOQC_AUTH_ALG_PS384, "PS384"},
-    {MOQC_AUTH_ALG_PS512, "PS512"}, {MOQC_AUTH_ALG_ES256, "ES256"},
-    {MOQC_AUTH_ALG_ES384, "ES384"}, {MOQC_AUTH_ALG_EDDSA, "EdDSA"},
+    {MOQC_AUTH_ALG_HS256, "HS256"}, {MOQC_AUTH_ALG_HS384, "HS384"}, {MOQC_AUTH_ALG_HS512, "HS512"},
+    {MOQC_AUTH_ALG_RS256, "RS256"}, {MOQC_AUTH_ALG_RS384, "RS384"}, {MOQC_AUTH_ALG_RS512, "RS512"},
+    {MOQC_AUTH_ALG_PS256, "PS256"}, {MOQC_AUTH_ALG_PS384, "PS384"}, {MOQC_AUTH_ALG_PS512, "PS512"},
+    {MOQC_AUTH_ALG_ES256, "ES256"}, {MOQC_AUTH_ALG_ES384, "ES384"}, {MOQC_AUTH_ALG_EDDSA, "EdDSA"},
 };
 
 const char *moqc_auth_alg_str(moqc_auth_alg alg) {
@@ -39,19 +37,23 @@ moqc_auth_alg moqc_auth_alg_from_str(const char *name) {
 
 void moqc_auth_free(void *p) { moqc_free(p); }
 
-static bool alg_is_hs(moqc_auth_alg a) { return a >= MOQC_AUTH_ALG_HS256 && a <= MOQC_AUTH_ALG_HS512; }
-static bool alg_is_rsa(moqc_auth_alg a) { return a >= MOQC_AUTH_ALG_RS256 && a <= MOQC_AUTH_ALG_PS512; }
+static bool alg_is_hs(moqc_auth_alg a) {
+  return a >= MOQC_AUTH_ALG_HS256 && a <= MOQC_AUTH_ALG_HS512;
+}
+static bool alg_is_rsa(moqc_auth_alg a) {
+  return a >= MOQC_AUTH_ALG_RS256 && a <= MOQC_AUTH_ALG_PS512;
+}
 
 bool moqc__key_accepts(const moqc_auth_key *k, moqc_auth_alg alg) {
   if (alg == MOQC_AUTH_ALG_NONE) return false;
   if (k->alg != MOQC_AUTH_ALG_NONE) return k->alg == alg;
   switch (k->kty) { /* a PEM key: any alg of its type */
-  case MOQC__KTY_RSA: return alg_is_rsa(alg);
-  case MOQC__KTY_EC:
-    return k->curve == GNUTLS_ECC_CURVE_SECP256R1 ? alg == MOQC_AUTH_ALG_ES256
-                                                  : alg == MOQC_AUTH_ALG_ES384;
-  case MOQC__KTY_OKP: return alg == MOQC_AUTH_ALG_EDDSA;
-  case MOQC__KTY_OCT: return alg_is_hs(alg);
+    case MOQC__KTY_RSA: return alg_is_rsa(alg);
+    case MOQC__KTY_EC:
+      return k->curve == GNUTLS_ECC_CURVE_SECP256R1 ? alg == MOQC_AUTH_ALG_ES256
+                                                    : alg == MOQC_AUTH_ALG_ES384;
+    case MOQC__KTY_OKP: return alg == MOQC_AUTH_ALG_EDDSA;
+    case MOQC__KTY_OCT: return alg_is_hs(alg);
   }
   return false;
 }
@@ -141,8 +143,8 @@ static int jwk_rsa(moqc_auth_key *k, json_t *obj) {
   if (rc == MOQC_OK && gnutls_pubkey_import_rsa_raw(k->pub, &f[0], &f[1]) < 0) rc = MOQC_ERR_DECODE;
   if (rc == MOQC_OK && f[2].data && f[3].data && f[4].data) {
     if (gnutls_privkey_init(&k->priv) < 0) rc = MOQC_ERR_NOMEM;
-    else if (gnutls_privkey_import_rsa_raw(k->priv, &f[0], &f[1], &f[2], &f[3], &f[4], NULL,
-                                           NULL, NULL) < 0)
+    else if (gnutls_privkey_import_rsa_raw(k->priv, &f[0], &f[1], &f[2], &f[3], &f[4], NULL, NULL,
+                                           NULL) < 0)
       rc = MOQC_ERR_DECODE;
   }
   for (size_t i = 0; i < 5; i++) free_datum(&f[i]);
@@ -157,8 +159,7 @@ static int jwk_curve(moqc_auth_key *k, json_t *obj) {
   if (k->kty == MOQC__KTY_EC && strcmp(crv, "P-256") == 0 && k->alg == MOQC_AUTH_ALG_ES256) {
     k->curve = GNUTLS_ECC_CURVE_SECP256R1;
     coord = 32;
-  } else if (k->kty == MOQC__KTY_EC && strcmp(crv, "P-384") == 0 &&
-             k->alg == MOQC_AUTH_ALG_ES384) {
+  } else if (k->kty == MOQC__KTY_EC && strcmp(crv, "P-384") == 0 && k->alg == MOQC_AUTH_ALG_ES384) {
     k->curve = GNUTLS_ECC_CURVE_SECP384R1;
     coord = 48;
   } else if (k->kty == MOQC__KTY_OKP && strcmp(crv, "Ed25519") == 0 &&
@@ -182,8 +183,7 @@ static int jwk_curve(moqc_auth_key *k, json_t *obj) {
     rc = MOQC_ERR_DECODE;
   if (rc == MOQC_OK && drc == MOQC_OK) {
     if (gnutls_privkey_init(&k->priv) < 0) rc = MOQC_ERR_NOMEM;
-    else if (gnutls_privkey_import_ecc_raw(k->priv, k->curve, &x, yp, &d) < 0)
-      rc = MOQC_ERR_DECODE;
+    else if (gnutls_privkey_import_ecc_raw(k->priv, k->curve, &x, yp, &d) < 0) rc = MOQC_ERR_DECODE;
   }
   free_datum(&x);
   free_datum(&y);
@@ -227,8 +227,7 @@ static int key_from_pem(const char *text, size_t len, moqc_auth_key *k) {
     k->kty = MOQC__KTY_RSA;
   } else if (pk == GNUTLS_PK_EC) {
     k->kty = MOQC__KTY_EC;
-    if (gnutls_pubkey_export_ecc_raw2(k->pub, &k->curve, NULL, NULL, 0) < 0)
-      return MOQC_ERR_DECODE;
+    if (gnutls_pubkey_export_ecc_raw2(k->pub, &k->curve, NULL, NULL, 0) < 0) return MOQC_ERR_DECODE;
     if (k->curve != GNUTLS_ECC_CURVE_SECP256R1 && k->curve != GNUTLS_ECC_CURVE_SECP384R1)
       return MOQC_ERR_UNSUPPORTED;
   } else if (pk == GNUTLS_PK_EDDSA_ED25519) {
@@ -321,8 +320,8 @@ static int gen_asym(moqc_auth_key *k) {
     bits = GNUTLS_CURVE_TO_BITS(k->curve);
   } else {
     k->kty = MOQC__KTY_EC;
-    k->curve = k->alg == MOQC_AUTH_ALG_ES256 ? GNUTLS_ECC_CURVE_SECP256R1
-                                             : GNUTLS_ECC_CURVE_SECP384R1;
+    k->curve =
+        k->alg == MOQC_AUTH_ALG_ES256 ? GNUTLS_ECC_CURVE_SECP256R1 : GNUTLS_ECC_CURVE_SECP384R1;
     pk = GNUTLS_PK_EC;
     bits = GNUTLS_CURVE_TO_BITS(k->curve);
   }
@@ -402,10 +401,10 @@ static int export_rsa(const moqc_auth_key *k, json_t *o, bool pub_only) {
 static int export_curve(const moqc_auth_key *k, json_t *o, bool pub_only) {
   gnutls_datum_t x = {0}, y = {0}, d = {0};
   gnutls_ecc_curve_t c;
-  int grc = pub_only || !k->priv
-                ? gnutls_pubkey_export_ecc_raw2(k->pub, &c, &x, k->kty == MOQC__KTY_EC ? &y : NULL, 0)
-                : gnutls_privkey_export_ecc_raw2(k->priv, &c, &x,
-                                                 k->kty == MOQC__KTY_EC ? &y : NULL, &d, 0);
+  int grc = pub_only || !k->priv ? gnutls_pubkey_export_ecc_raw2(
+                                       k->pub, &c, &x, k->kty == MOQC__KTY_EC ? &y : NULL, 0)
+                                 : gnutls_privkey_export_ecc_raw2(
+                                       k->priv, &c, &x, k->kty == MOQC__KTY_EC ? &y : NULL, &d, 0);
   if (grc < 0) return MOQC_ERR_DECODE;
   size_t w = k->curve == GNUTLS_ECC_CURVE_SECP384R1 ? 48 : 32;
   /* GnuTLS may prepend a zero byte to a coordinate: drop what exceeds the width. */
@@ -417,9 +416,10 @@ static int export_curve(const moqc_auth_key *k, json_t *o, bool pub_only) {
       v->size = (unsigned)w;
     }
   }
-  json_object_set_new(o, "crv", json_string(k->kty == MOQC__KTY_OKP ? "Ed25519"
-                                            : w == 48                 ? "P-384"
-                                                                      : "P-256"));
+  json_object_set_new(o, "crv",
+                      json_string(k->kty == MOQC__KTY_OKP ? "Ed25519"
+                                  : w == 48               ? "P-384"
+                                                          : "P-256"));
   int rc = put_b64(o, "x", &x, w);
   if (!rc && k->kty == MOQC__KTY_EC) rc = put_b64(o, "y", &y, w);
   if (!rc && d.data) rc = put_b64(o, "d", &d, w);

@@ -20,8 +20,16 @@
 #include "moqc/path.h"
 
 static const char *const reason_names[] = {
-    "ok", "malformed token", "alg none", "unsupported algorithm", "algorithm does not match the key",
-    "bad signature", "expired", "not yet valid", "no key for the token", "token required",
+    "ok",
+    "malformed token",
+    "alg none",
+    "unsupported algorithm",
+    "algorithm does not match the key",
+    "bad signature",
+    "expired",
+    "not yet valid",
+    "no key for the token",
+    "token required",
     "path outside the token root",
 };
 
@@ -95,7 +103,8 @@ int moqc__claims_from_json(json_t *obj, moqc_auth_claims *out) {
   json_t *root = json_object_get(obj, "root");
   int rc = MOQC_OK;
   if (root && !json_is_null(root) && !json_is_string(root)) rc = MOQC_ERR_DECODE;
-  else if (json_is_string(root)) rc = norm_dup(json_string_value(root), json_string_length(root), &out->root);
+  else if (json_is_string(root))
+    rc = norm_dup(json_string_value(root), json_string_length(root), &out->root);
   else if (!(out->root = moqc_strdup(""))) rc = MOQC_ERR_NOMEM;
   json_t *put = json_object_get(obj, "put"), *get = json_object_get(obj, "get");
   if (!put) put = json_object_get(obj, "pub"); /* older names */
@@ -164,30 +173,30 @@ int moqc_auth_token_kid(const char *jwt, char *kid, size_t cap) {
 
 static jwt_alg_t libjwt_alg(moqc_auth_alg a) {
   switch (a) {
-  case MOQC_AUTH_ALG_HS256: return JWT_ALG_HS256;
-  case MOQC_AUTH_ALG_HS384: return JWT_ALG_HS384;
-  case MOQC_AUTH_ALG_HS512: return JWT_ALG_HS512;
-  case MOQC_AUTH_ALG_RS256: return JWT_ALG_RS256;
-  case MOQC_AUTH_ALG_RS384: return JWT_ALG_RS384;
-  case MOQC_AUTH_ALG_RS512: return JWT_ALG_RS512;
-  case MOQC_AUTH_ALG_ES256: return JWT_ALG_ES256;
-  case MOQC_AUTH_ALG_ES384: return JWT_ALG_ES384;
-  default: return JWT_ALG_NONE;
+    case MOQC_AUTH_ALG_HS256: return JWT_ALG_HS256;
+    case MOQC_AUTH_ALG_HS384: return JWT_ALG_HS384;
+    case MOQC_AUTH_ALG_HS512: return JWT_ALG_HS512;
+    case MOQC_AUTH_ALG_RS256: return JWT_ALG_RS256;
+    case MOQC_AUTH_ALG_RS384: return JWT_ALG_RS384;
+    case MOQC_AUTH_ALG_RS512: return JWT_ALG_RS512;
+    case MOQC_AUTH_ALG_ES256: return JWT_ALG_ES256;
+    case MOQC_AUTH_ALG_ES384: return JWT_ALG_ES384;
+    default: return JWT_ALG_NONE;
   }
 }
 
 static gnutls_sign_algorithm_t gnutls_sign_of(moqc_auth_alg a) {
   switch (a) {
-  case MOQC_AUTH_ALG_RS256: return GNUTLS_SIGN_RSA_SHA256;
-  case MOQC_AUTH_ALG_RS384: return GNUTLS_SIGN_RSA_SHA384;
-  case MOQC_AUTH_ALG_RS512: return GNUTLS_SIGN_RSA_SHA512;
-  case MOQC_AUTH_ALG_PS256: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA256;
-  case MOQC_AUTH_ALG_PS384: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA384;
-  case MOQC_AUTH_ALG_PS512: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA512;
-  case MOQC_AUTH_ALG_ES256: return GNUTLS_SIGN_ECDSA_SHA256;
-  case MOQC_AUTH_ALG_ES384: return GNUTLS_SIGN_ECDSA_SHA384;
-  case MOQC_AUTH_ALG_EDDSA: return GNUTLS_SIGN_EDDSA_ED25519;
-  default: return GNUTLS_SIGN_UNKNOWN;
+    case MOQC_AUTH_ALG_RS256: return GNUTLS_SIGN_RSA_SHA256;
+    case MOQC_AUTH_ALG_RS384: return GNUTLS_SIGN_RSA_SHA384;
+    case MOQC_AUTH_ALG_RS512: return GNUTLS_SIGN_RSA_SHA512;
+    case MOQC_AUTH_ALG_PS256: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA256;
+    case MOQC_AUTH_ALG_PS384: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA384;
+    case MOQC_AUTH_ALG_PS512: return GNUTLS_SIGN_RSA_PSS_RSAE_SHA512;
+    case MOQC_AUTH_ALG_ES256: return GNUTLS_SIGN_ECDSA_SHA256;
+    case MOQC_AUTH_ALG_ES384: return GNUTLS_SIGN_ECDSA_SHA384;
+    case MOQC_AUTH_ALG_EDDSA: return GNUTLS_SIGN_EDDSA_ED25519;
+    default: return GNUTLS_SIGN_UNKNOWN;
   }
 }
 
@@ -228,13 +237,13 @@ static bool verify_gnutls(const moqc_auth_key *k, const jws *j, moqc_auth_alg al
   return rc >= 0;
 }
 
-int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t now,
-                     moqc_auth_claims *out, moqc_auth_reason *why) {
+int moqc_auth_verify(const moqc_auth_key *key, const char *jwt, int64_t now, moqc_auth_claims *out,
+                     moqc_auth_reason *why) {
   return moqc_auth_verify_leeway(key, jwt, now, 0, out, why);
 }
 
-int moqc_auth_verify_leeway(const moqc_auth_key *key, const char *jwt, int64_t now,
-                            uint32_t leeway, moqc_auth_claims *out, moqc_auth_reason *why) {
+int moqc_auth_verify_leeway(const moqc_auth_key *key, const char *jwt, int64_t now, uint32_t leeway,
+                            moqc_auth_claims *out, moqc_auth_reason *why) {
   moqc_auth_reason tmp;
   if (!why) why = &tmp;
   *why = MOQC_AUTH_MALFORMED;
@@ -312,7 +321,9 @@ static int sign_data(const moqc_auth_key *k, const gnutls_datum_t *data, gnutls_
     sig->size = (unsigned)n;
     if (!sig->data) return MOQC_ERR_NOMEM;
     return gnutls_hmac_fast(hmac_of(k->alg), k->secret, k->secret_len, data->data, data->size,
-                            sig->data) < 0 ? MOQC_ERR_TLS : MOQC_OK;
+                            sig->data) < 0
+               ? MOQC_ERR_TLS
+               : MOQC_OK;
   }
   gnutls_datum_t der = {0};
   if (gnutls_privkey_sign_data2(k->priv, gnutls_sign_of(k->alg), 0, data, &der) < 0)

@@ -58,8 +58,8 @@ static int rebase(char *const *in, size_t n, const char *prefix, const char *suf
 
 static size_t path_len(const char *p) { return strcspn(p, "?#"); }
 
-int moqc_auth_claims_scope(const moqc_auth_claims *c, const char *conn_path,
-                           moqc_auth_claims *out, moqc_auth_reason *why) {
+int moqc_auth_claims_scope(const moqc_auth_claims *c, const char *conn_path, moqc_auth_claims *out,
+                           moqc_auth_reason *why) {
   moqc_auth_reason tmp;
   if (!why) why = &tmp;
   *why = MOQC_AUTH_WRONG_ROOT;
@@ -253,8 +253,8 @@ int moqc_auth_check(moqc_auth *a, const char *url_path, int64_t now, moqc_auth_c
     for (size_t i = 0; i < a->n_pub && !overlap; i++)
       overlap = moqc_path_has_prefix(root, a->pub[i]) || moqc_path_has_prefix(a->pub[i], root);
     if (!overlap) return MOQC_ERR_UNAUTHORIZED;
-    moqc_auth_claims c = {.root = (char *)"", .put = a->pub, .n_put = a->n_pub, .get = a->pub,
-                          .n_get = a->n_pub};
+    moqc_auth_claims c = {
+        .root = (char *)"", .put = a->pub, .n_put = a->n_pub, .get = a->pub, .n_get = a->n_pub};
     rc = moqc_auth_claims_scope(&c, url_path, out, why);
   }
   gnutls_memset(token, 0, sizeof token);

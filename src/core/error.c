@@ -5,39 +5,39 @@
 
 const char *moqc_err_str(int err) {
   switch (err) {
-  case MOQC_OK: return "MOQC_OK";
-  case MOQC_ERR_NOMEM: return "out of memory";
-  case MOQC_ERR_INVAL: return "invalid argument";
-  case MOQC_ERR_AGAIN: return "would block";
-  case MOQC_ERR_CLOSED: return "closed";
-  case MOQC_ERR_NEED_MORE: return "need more input";
-  case MOQC_ERR_DECODE: return "malformed input";
-  case MOQC_ERR_OVERFLOW: return "value out of range";
-  case MOQC_ERR_BUFSIZE: return "buffer too small";
-  case MOQC_ERR_WRONG_SIZE: return "wrong size";
-  case MOQC_ERR_DUPLICATE: return "duplicate";
-  case MOQC_ERR_NOT_FOUND: return "not found";
-  case MOQC_ERR_UNROUTABLE: return "unroutable";
-  case MOQC_ERR_LAGGED: return "lagged";
-  case MOQC_ERR_OLD: return "old";
-  case MOQC_ERR_EVICTED: return "evicted";
-  case MOQC_ERR_CANCEL: return "cancelled";
-  case MOQC_ERR_ABORTED: return "aborted";
-  case MOQC_ERR_PROTOCOL: return "protocol violation";
-  case MOQC_ERR_TOO_LARGE: return "too large";
-  case MOQC_ERR_BOUNDS: return "bounds exceeded";
-  case MOQC_ERR_TIMEOUT: return "timeout";
-  case MOQC_ERR_UNSUPPORTED: return "unsupported";
-  case MOQC_ERR_UNAUTHORIZED: return "unauthorized";
-  case MOQC_ERR_VERSION: return "no common version";
-  case MOQC_ERR_TRANSPORT: return "transport failure";
-  case MOQC_ERR_TLS: return "TLS failure";
-  case MOQC_ERR_IO: return "I/O failure";
-  case MOQC_ERR_DROPPED: return "dropped";
-  case MOQC_ERR_STATE: return "invalid state";
-  case MOQC_ERR_TIMESTAMP: return "timestamp mismatch";
-  case MOQC_ERR_UNEXPECTED: return "unexpected stream or message";
-  default: return "unknown error";
+    case MOQC_OK: return "MOQC_OK";
+    case MOQC_ERR_NOMEM: return "out of memory";
+    case MOQC_ERR_INVAL: return "invalid argument";
+    case MOQC_ERR_AGAIN: return "would block";
+    case MOQC_ERR_CLOSED: return "closed";
+    case MOQC_ERR_NEED_MORE: return "need more input";
+    case MOQC_ERR_DECODE: return "malformed input";
+    case MOQC_ERR_OVERFLOW: return "value out of range";
+    case MOQC_ERR_BUFSIZE: return "buffer too small";
+    case MOQC_ERR_WRONG_SIZE: return "wrong size";
+    case MOQC_ERR_DUPLICATE: return "duplicate";
+    case MOQC_ERR_NOT_FOUND: return "not found";
+    case MOQC_ERR_UNROUTABLE: return "unroutable";
+    case MOQC_ERR_LAGGED: return "lagged";
+    case MOQC_ERR_OLD: return "old";
+    case MOQC_ERR_EVICTED: return "evicted";
+    case MOQC_ERR_CANCEL: return "cancelled";
+    case MOQC_ERR_ABORTED: return "aborted";
+    case MOQC_ERR_PROTOCOL: return "protocol violation";
+    case MOQC_ERR_TOO_LARGE: return "too large";
+    case MOQC_ERR_BOUNDS: return "bounds exceeded";
+    case MOQC_ERR_TIMEOUT: return "timeout";
+    case MOQC_ERR_UNSUPPORTED: return "unsupported";
+    case MOQC_ERR_UNAUTHORIZED: return "unauthorized";
+    case MOQC_ERR_VERSION: return "no common version";
+    case MOQC_ERR_TRANSPORT: return "transport failure";
+    case MOQC_ERR_TLS: return "TLS failure";
+    case MOQC_ERR_IO: return "I/O failure";
+    case MOQC_ERR_DROPPED: return "dropped";
+    case MOQC_ERR_STATE: return "invalid state";
+    case MOQC_ERR_TIMESTAMP: return "timestamp mismatch";
+    case MOQC_ERR_UNEXPECTED: return "unexpected stream or message";
+    default: return "unknown error";
   }
 }
 
@@ -101,33 +101,33 @@ int moqc_err_from_code(uint64_t code) {
 
 uint64_t moqc_code_from_err(int err) {
   switch (err) {
-  case MOQC_OK:
-  case MOQC_ERR_CLOSED:
-  case MOQC_ERR_CANCEL: return MOQC_CODE_CANCEL;
-  case MOQC_ERR_OLD: return MOQC_CODE_OLD;
-  case MOQC_ERR_TIMEOUT: return MOQC_CODE_TIMEOUT;
-  case MOQC_ERR_TRANSPORT: return MOQC_CODE_TRANSPORT;
-  case MOQC_ERR_DECODE: return MOQC_CODE_DECODE;
-  case MOQC_ERR_UNAUTHORIZED: return MOQC_CODE_UNAUTHORIZED;
-  case MOQC_ERR_VERSION: return MOQC_CODE_VERSION;
-  case MOQC_ERR_UNEXPECTED: return MOQC_CODE_UNEXPECTED_MESSAGE;
-  case MOQC_ERR_BOUNDS: return MOQC_CODE_BOUNDS_EXCEEDED;
-  case MOQC_ERR_DUPLICATE: return MOQC_CODE_DUPLICATE;
-  case MOQC_ERR_NOT_FOUND: return MOQC_CODE_NOT_FOUND;
-  case MOQC_ERR_WRONG_SIZE: return MOQC_CODE_WRONG_SIZE;
-  case MOQC_ERR_PROTOCOL: return MOQC_CODE_PROTOCOL_VIOLATION;
-  case MOQC_ERR_UNSUPPORTED: return MOQC_CODE_UNSUPPORTED;
-  case MOQC_ERR_DROPPED: return MOQC_CODE_DROPPED;
-  case MOQC_ERR_LAGGED: return MOQC_CODE_LAGGED;
-  case MOQC_ERR_TOO_LARGE: return MOQC_CODE_FRAME_TOO_LARGE;
-  case MOQC_ERR_TIMESTAMP: return MOQC_CODE_TIMESTAMP_MISMATCH;
-  case MOQC_ERR_UNROUTABLE: return MOQC_CODE_UNROUTABLE;
-  case MOQC_ERR_EVICTED: return MOQC_CODE_EVICTED;
-  /* Malformed or out-of-range input came from the peer. */
-  case MOQC_ERR_NEED_MORE:
-  case MOQC_ERR_OVERFLOW: return MOQC_CODE_PROTOCOL_VIOLATION;
-  /* Everything else is a local fault (NOMEM, INVAL, AGAIN, BUFSIZE, TLS, IO,
+    case MOQC_OK:
+    case MOQC_ERR_CLOSED:
+    case MOQC_ERR_CANCEL: return MOQC_CODE_CANCEL;
+    case MOQC_ERR_OLD: return MOQC_CODE_OLD;
+    case MOQC_ERR_TIMEOUT: return MOQC_CODE_TIMEOUT;
+    case MOQC_ERR_TRANSPORT: return MOQC_CODE_TRANSPORT;
+    case MOQC_ERR_DECODE: return MOQC_CODE_DECODE;
+    case MOQC_ERR_UNAUTHORIZED: return MOQC_CODE_UNAUTHORIZED;
+    case MOQC_ERR_VERSION: return MOQC_CODE_VERSION;
+    case MOQC_ERR_UNEXPECTED: return MOQC_CODE_UNEXPECTED_MESSAGE;
+    case MOQC_ERR_BOUNDS: return MOQC_CODE_BOUNDS_EXCEEDED;
+    case MOQC_ERR_DUPLICATE: return MOQC_CODE_DUPLICATE;
+    case MOQC_ERR_NOT_FOUND: return MOQC_CODE_NOT_FOUND;
+    case MOQC_ERR_WRONG_SIZE: return MOQC_CODE_WRONG_SIZE;
+    case MOQC_ERR_PROTOCOL: return MOQC_CODE_PROTOCOL_VIOLATION;
+    case MOQC_ERR_UNSUPPORTED: return MOQC_CODE_UNSUPPORTED;
+    case MOQC_ERR_DROPPED: return MOQC_CODE_DROPPED;
+    case MOQC_ERR_LAGGED: return MOQC_CODE_LAGGED;
+    case MOQC_ERR_TOO_LARGE: return MOQC_CODE_FRAME_TOO_LARGE;
+    case MOQC_ERR_TIMESTAMP: return MOQC_CODE_TIMESTAMP_MISMATCH;
+    case MOQC_ERR_UNROUTABLE: return MOQC_CODE_UNROUTABLE;
+    case MOQC_ERR_EVICTED: return MOQC_CODE_EVICTED;
+    /* Malformed or out-of-range input came from the peer. */
+    case MOQC_ERR_NEED_MORE:
+    case MOQC_ERR_OVERFLOW: return MOQC_CODE_PROTOCOL_VIOLATION;
+    /* Everything else is a local fault (NOMEM, INVAL, AGAIN, BUFSIZE, TLS, IO,
    * STATE, ABORTED without its code, unknown values). */
-  default: return MOQC_CODE_TRANSPORT;
+    default: return MOQC_CODE_TRANSPORT;
   }
 }

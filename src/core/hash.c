@@ -43,8 +43,8 @@ void moqc__probe_it_init(moqc_probe_it *it, const void *slots, size_t cap, size_
 
 bool moqc__probe_next(moqc_probe_it *it, const void *slots, size_t cap, size_t n,
                       const moqc_probe_ops *ops, size_t *idx) {
-  assert(cap == it->cap);                /* no insert that grew */
-  assert(n == it->n || n + 1 == it->n);  /* at most the current entry removed */
+  assert(cap == it->cap);               /* no insert that grew */
+  assert(n == it->n || n + 1 == it->n); /* at most the current entry removed */
   it->n = n;
   while (it->left) {
     it->left--;

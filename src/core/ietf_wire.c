@@ -7,7 +7,8 @@
 
 /* ---- versions ------------------------------------------------------------ */
 
-static const char *const ietf_alpn[] = {"moq-00", "moqt-15", "moqt-16", "moqt-17", "moqt-18", "moqt-19"};
+static const char *const ietf_alpn[] = {"moq-00",  "moqt-15", "moqt-16",
+                                        "moqt-17", "moqt-18", "moqt-19"};
 
 bool moqc__ietf_version_valid(int version) {
   return version >= MOQC_IETF_FIRST && version <= MOQC_IETF_LAST;
@@ -18,7 +19,8 @@ uint64_t moqc__ietf_version_code(int version) {
 }
 
 int moqc__ietf_version_from_code(uint64_t code) {
-  if (code < 0xff000000u + MOQC_IETF_FIRST || code > 0xff000000u + MOQC_IETF_LAST) return MOQC_ERR_VERSION;
+  if (code < 0xff000000u + MOQC_IETF_FIRST || code > 0xff000000u + MOQC_IETF_LAST)
+    return MOQC_ERR_VERSION;
   return (int)(code - 0xff000000u);
 }
 
@@ -75,7 +77,8 @@ ssize_t moqc__ietf_varint_decode(int version, uint64_t *x, const uint8_t *p, siz
   uint8_t b = p[0];
   unsigned ones = 0;
   while (ones < 8 && (b & (0x80u >> ones))) ones++;
-  if (ones == 6 && version == MOQC_IETF_17) return MOQC_ERR_DECODE; /* 1111110x: draft-17 reserved */
+  if (ones == 6 && version == MOQC_IETF_17)
+    return MOQC_ERR_DECODE; /* 1111110x: draft-17 reserved */
   if (len < 1 + (size_t)ones) return MOQC_ERR_NEED_MORE;
   uint64_t v = ones <= 6 ? (uint64_t)(b & (0x7Fu >> ones)) : 0;
   for (unsigned i = 0; i < ones; i++) v = v << 8 | p[1 + i];
@@ -245,18 +248,21 @@ int moqc__ietf_params_put_bytes(moqc__ietf_params *ps, uint64_t key, const void 
 /* Lifted message parameters (drafts 15+): key -> has bit. */
 static uint32_t lifted_bit(uint64_t key) {
   switch (key) {
-  case MOQC_IETF_PARAM_EXPIRES: return MOQC_IETF_HAS_EXPIRES;
-  case MOQC_IETF_PARAM_LARGEST_OBJECT: return MOQC_IETF_HAS_LARGEST;
-  case MOQC_IETF_PARAM_FORWARD: return MOQC_IETF_HAS_FORWARD;
-  case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY: return MOQC_IETF_HAS_PRIORITY;
-  case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER: return MOQC_IETF_HAS_FILTER;
-  case MOQC_IETF_PARAM_GROUP_ORDER: return MOQC_IETF_HAS_GROUP_ORDER;
-  default: return 0;
+    case MOQC_IETF_PARAM_EXPIRES: return MOQC_IETF_HAS_EXPIRES;
+    case MOQC_IETF_PARAM_LARGEST_OBJECT: return MOQC_IETF_HAS_LARGEST;
+    case MOQC_IETF_PARAM_FORWARD: return MOQC_IETF_HAS_FORWARD;
+    case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY: return MOQC_IETF_HAS_PRIORITY;
+    case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER: return MOQC_IETF_HAS_FILTER;
+    case MOQC_IETF_PARAM_GROUP_ORDER: return MOQC_IETF_HAS_GROUP_ORDER;
+    default: return 0;
   }
 }
-static const uint64_t lifted_keys[] = {MOQC_IETF_PARAM_EXPIRES, MOQC_IETF_PARAM_LARGEST_OBJECT,
-                                       MOQC_IETF_PARAM_FORWARD, MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY,
-                                       MOQC_IETF_PARAM_SUBSCRIPTION_FILTER, MOQC_IETF_PARAM_GROUP_ORDER};
+static const uint64_t lifted_keys[] = {MOQC_IETF_PARAM_EXPIRES,
+                                       MOQC_IETF_PARAM_LARGEST_OBJECT,
+                                       MOQC_IETF_PARAM_FORWARD,
+                                       MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY,
+                                       MOQC_IETF_PARAM_SUBSCRIPTION_FILTER,
+                                       MOQC_IETF_PARAM_GROUP_ORDER};
 #define N_LIFTED (sizeof lifted_keys / sizeof lifted_keys[0])
 
 /* A u8-valued parameter: a varint on 14-16, one raw byte on 17+. */
@@ -285,10 +291,12 @@ static int rd_filter(moqc_reader *r, int v, moqc__ietf_filter *f) {
   moqc_reader t = *r;
   int rc = moqc__ietf_read_vi(&t, v, &f->type);
   if (rc < 0) return rc;
-  if (f->type < MOQC_IETF_FILTER_NEXT_GROUP || f->type > MOQC_IETF_FILTER_ABSOLUTE_RANGE) return MOQC_ERR_DECODE;
+  if (f->type < MOQC_IETF_FILTER_NEXT_GROUP || f->type > MOQC_IETF_FILTER_ABSOLUTE_RANGE)
+    return MOQC_ERR_DECODE;
   f->start.group = f->start.object = f->end_group = 0;
   if (f->type >= MOQC_IETF_FILTER_ABSOLUTE_START) rc = moqc__ietf_rd_loc(&t, v, &f->start);
-  if (rc == 0 && f->type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) rc = moqc__ietf_read_vi(&t, v, &f->end_group);
+  if (rc == 0 && f->type == MOQC_IETF_FILTER_ABSOLUTE_RANGE)
+    rc = moqc__ietf_read_vi(&t, v, &f->end_group);
   if (rc < 0) return rc;
   *r = t;
   return MOQC_OK;
@@ -309,33 +317,27 @@ static int rd_lifted(moqc_reader *r, int v, uint64_t key, moqc__ietf_msg *m) {
   moqc_reader in;
   int rc;
   switch (key) {
-  case MOQC_IETF_PARAM_EXPIRES:
-    return moqc__ietf_read_vi(r, v, &m->expires);
-  case MOQC_IETF_PARAM_FORWARD:
-    return rd_param_u8(r, v, 1, &m->forward);
-  case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY:
-    return rd_param_u8(r, v, 255, &m->priority);
-  case MOQC_IETF_PARAM_GROUP_ORDER:
-    return rd_param_u8(r, v, 2, &m->group_order);
-  case MOQC_IETF_PARAM_LARGEST_OBJECT:
-    if (v >= MOQC_IETF_17) return moqc__ietf_rd_loc(r, v, &m->largest);
-    /* 15-16: length-prefixed bytes holding two QUIC varints */
-    rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_KVP_VALUE_MAX, &b);
-    if (rc < 0) return rc;
-    in = moqc_reader_make(b.ptr, b.len);
-    rc = moqc__ietf_rd_loc(&in, v, &m->largest);
-    if (rc < 0) return MOQC_ERR_DECODE;
-    return moqc_reader_left(&in) ? MOQC_ERR_DECODE : MOQC_OK;
-  case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER:
-    rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_KVP_VALUE_MAX, &b);
-    if (rc < 0) return rc;
-    in = moqc_reader_make(b.ptr, b.len);
-    rc = rd_filter(&in, v, &m->filter);
-    if (rc < 0) return MOQC_ERR_DECODE;
-    return moqc_reader_left(&in) ? MOQC_ERR_DECODE : MOQC_OK;
-  default:
-    assert(0 && "not a lifted key");
-    return MOQC_ERR_DECODE;
+    case MOQC_IETF_PARAM_EXPIRES: return moqc__ietf_read_vi(r, v, &m->expires);
+    case MOQC_IETF_PARAM_FORWARD: return rd_param_u8(r, v, 1, &m->forward);
+    case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY: return rd_param_u8(r, v, 255, &m->priority);
+    case MOQC_IETF_PARAM_GROUP_ORDER: return rd_param_u8(r, v, 2, &m->group_order);
+    case MOQC_IETF_PARAM_LARGEST_OBJECT:
+      if (v >= MOQC_IETF_17) return moqc__ietf_rd_loc(r, v, &m->largest);
+      /* 15-16: length-prefixed bytes holding two QUIC varints */
+      rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_KVP_VALUE_MAX, &b);
+      if (rc < 0) return rc;
+      in = moqc_reader_make(b.ptr, b.len);
+      rc = moqc__ietf_rd_loc(&in, v, &m->largest);
+      if (rc < 0) return MOQC_ERR_DECODE;
+      return moqc_reader_left(&in) ? MOQC_ERR_DECODE : MOQC_OK;
+    case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER:
+      rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_KVP_VALUE_MAX, &b);
+      if (rc < 0) return rc;
+      in = moqc_reader_make(b.ptr, b.len);
+      rc = rd_filter(&in, v, &m->filter);
+      if (rc < 0) return MOQC_ERR_DECODE;
+      return moqc_reader_left(&in) ? MOQC_ERR_DECODE : MOQC_OK;
+    default: assert(0 && "not a lifted key"); return MOQC_ERR_DECODE;
   }
 }
 
@@ -345,25 +347,25 @@ static void wr_lifted(moqc_writer *w, int v, uint64_t key, const moqc__ietf_msg 
   uint8_t tmp[64];
   moqc_writer in = moqc_writer_make(tmp, sizeof tmp);
   switch (key) {
-  case MOQC_IETF_PARAM_EXPIRES: moqc__ietf_write_vi(w, v, m->expires); return;
-  case MOQC_IETF_PARAM_FORWARD:
-    if (m->forward > 1) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
-    wr_param_u8(w, v, m->forward);
-    return;
-  case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY: wr_param_u8(w, v, m->priority); return;
-  case MOQC_IETF_PARAM_GROUP_ORDER:
-    if (m->group_order > 2) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
-    wr_param_u8(w, v, m->group_order);
-    return;
-  case MOQC_IETF_PARAM_LARGEST_OBJECT:
-    if (v >= MOQC_IETF_17) {
-      moqc__ietf_wr_loc(w, v, m->largest);
+    case MOQC_IETF_PARAM_EXPIRES: moqc__ietf_write_vi(w, v, m->expires); return;
+    case MOQC_IETF_PARAM_FORWARD:
+      if (m->forward > 1) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+      wr_param_u8(w, v, m->forward);
       return;
-    }
-    moqc__ietf_wr_loc(&in, v, m->largest);
-    break;
-  case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER: wr_filter(&in, v, &m->filter); break;
-  default: assert(0 && "not a lifted key"); return;
+    case MOQC_IETF_PARAM_SUBSCRIBER_PRIORITY: wr_param_u8(w, v, m->priority); return;
+    case MOQC_IETF_PARAM_GROUP_ORDER:
+      if (m->group_order > 2) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+      wr_param_u8(w, v, m->group_order);
+      return;
+    case MOQC_IETF_PARAM_LARGEST_OBJECT:
+      if (v >= MOQC_IETF_17) {
+        moqc__ietf_wr_loc(w, v, m->largest);
+        return;
+      }
+      moqc__ietf_wr_loc(&in, v, m->largest);
+      break;
+    case MOQC_IETF_PARAM_SUBSCRIPTION_FILTER: wr_filter(&in, v, &m->filter); break;
+    default: assert(0 && "not a lifted key"); return;
   }
   if (in.err) {
     moqc__ietf_wfail(w, in.err == MOQC_ERR_BUFSIZE ? MOQC_ERR_INVAL : in.err);

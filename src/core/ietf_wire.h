@@ -77,16 +77,16 @@ static inline bool moqc__ietf_has_request_streams(int v) { return v >= MOQC_IETF
 
 /* ---- bounds -------------------------------------------------------------- */
 
-#define MOQC_IETF_MSG_MAX 65535u          /* control message body (u16 length) */
-#define MOQC_IETF_TUPLE_MAX 32u           /* namespace tuple fields */
-#define MOQC_IETF_NAME_MAX 4096u          /* one tuple field, a track name, their sum */
-#define MOQC_IETF_REASON_MAX 1024u        /* reason phrase */
-#define MOQC_IETF_URI_MAX 8192u           /* GOAWAY new session URI */
-#define MOQC_IETF_PARAMS_MAX 64u          /* parameters / properties per list */
-#define MOQC_IETF_KVP_VALUE_MAX 65535u    /* one odd-type KVP value */
-#define MOQC_IETF_VERSIONS_MAX 16u        /* CLIENT_SETUP version list (draft-14) */
-#define MOQC_IETF_EXT_MAX 65535u          /* object extension / property block */
-#define MOQC_IETF_OBJECT_MAX (32u << 20)  /* object payload (as moq-lite's frame) */
+#define MOQC_IETF_MSG_MAX 65535u         /* control message body (u16 length) */
+#define MOQC_IETF_TUPLE_MAX 32u          /* namespace tuple fields */
+#define MOQC_IETF_NAME_MAX 4096u         /* one tuple field, a track name, their sum */
+#define MOQC_IETF_REASON_MAX 1024u       /* reason phrase */
+#define MOQC_IETF_URI_MAX 8192u          /* GOAWAY new session URI */
+#define MOQC_IETF_PARAMS_MAX 64u         /* parameters / properties per list */
+#define MOQC_IETF_KVP_VALUE_MAX 65535u   /* one odd-type KVP value */
+#define MOQC_IETF_VERSIONS_MAX 16u       /* CLIENT_SETUP version list (draft-14) */
+#define MOQC_IETF_EXT_MAX 65535u         /* object extension / property block */
+#define MOQC_IETF_OBJECT_MAX (32u << 20) /* object payload (as moq-lite's frame) */
 
 /* ---- varints ------------------------------------------------------------- */
 
@@ -199,9 +199,9 @@ enum moqc_ietf_ctrl_type {
   MOQC_IETF_REQUESTS_BLOCKED = 0x1A, /* 14-16 */
   MOQC_IETF_PUBLISH = 0x1D,
   MOQC_IETF_PUBLISH_OK = 0x1E,
-  MOQC_IETF_PUBLISH_ERROR = 0x1F, /* 14 only */
-  MOQC_IETF_CLIENT_SETUP = 0x20,  /* 14-16 */
-  MOQC_IETF_SERVER_SETUP = 0x21,  /* 14-16 */
+  MOQC_IETF_PUBLISH_ERROR = 0x1F,          /* 14 only */
+  MOQC_IETF_CLIENT_SETUP = 0x20,           /* 14-16 */
+  MOQC_IETF_SERVER_SETUP = 0x21,           /* 14-16 */
   MOQC_IETF_SUBSCRIBE_NAMESPACE_18 = 0x50, /* 18+ */
   MOQC_IETF_SETUP = 0x2F00,                /* 17+, on a uni stream */
 };
@@ -232,9 +232,9 @@ enum {
 #define MOQC_IETF_HAS_GOAWAY_ID 0x40u   /* draft-18 GOAWAY: optional request_id */
 
 typedef struct moqc__ietf_filter {
-  uint64_t type;         /* MOQC_IETF_FILTER_* */
-  moqc__ietf_loc start;  /* ABSOLUTE_START / ABSOLUTE_RANGE */
-  uint64_t end_group;    /* ABSOLUTE_RANGE */
+  uint64_t type;        /* MOQC_IETF_FILTER_* */
+  moqc__ietf_loc start; /* ABSOLUTE_START / ABSOLUTE_RANGE */
+  uint64_t end_group;   /* ABSOLUTE_RANGE */
 } moqc__ietf_filter;
 
 typedef struct moqc__ietf_fetch_spec {
@@ -257,21 +257,21 @@ typedef struct moqc__ietf_msg {
   moqc__ietf_tuple ns;     /* namespace or namespace prefix */
   moqc_bytes name;         /* track name */
   uint64_t track_alias;
-  uint64_t code;           /* error code / PUBLISH_DONE status code */
-  uint64_t retry_interval; /* REQUEST_ERROR 16+ */
-  uint64_t stream_count;   /* PUBLISH_DONE */
-  moqc_bytes reason;       /* reason phrase; GOAWAY: new session URI */
-  uint64_t timeout;        /* GOAWAY 17+ */
-  uint64_t options;        /* SUBSCRIBE_NAMESPACE 16-17: subscribe options */
-  uint64_t expires;        /* HAS_EXPIRES */
-  uint8_t priority;        /* HAS_PRIORITY: subscriber priority */
-  uint8_t group_order;     /* HAS_GROUP_ORDER: 0 publisher's, 1 ascending, 2 descending */
-  uint8_t forward;         /* HAS_FORWARD: 0 / 1 */
-  uint8_t end_of_track;    /* FETCH_OK */
-  moqc__ietf_filter filter;      /* HAS_FILTER; 14 SUBSCRIBE_UPDATE: start + end_group */
-  moqc__ietf_loc largest;        /* HAS_LARGEST; FETCH_OK: end location */
-  moqc__ietf_fetch_spec fetch;   /* FETCH */
-  uint32_t nversions;            /* CLIENT_SETUP (14): offered; SERVER_SETUP (14): 1, selected */
+  uint64_t code;               /* error code / PUBLISH_DONE status code */
+  uint64_t retry_interval;     /* REQUEST_ERROR 16+ */
+  uint64_t stream_count;       /* PUBLISH_DONE */
+  moqc_bytes reason;           /* reason phrase; GOAWAY: new session URI */
+  uint64_t timeout;            /* GOAWAY 17+ */
+  uint64_t options;            /* SUBSCRIBE_NAMESPACE 16-17: subscribe options */
+  uint64_t expires;            /* HAS_EXPIRES */
+  uint8_t priority;            /* HAS_PRIORITY: subscriber priority */
+  uint8_t group_order;         /* HAS_GROUP_ORDER: 0 publisher's, 1 ascending, 2 descending */
+  uint8_t forward;             /* HAS_FORWARD: 0 / 1 */
+  uint8_t end_of_track;        /* FETCH_OK */
+  moqc__ietf_filter filter;    /* HAS_FILTER; 14 SUBSCRIBE_UPDATE: start + end_group */
+  moqc__ietf_loc largest;      /* HAS_LARGEST; FETCH_OK: end location */
+  moqc__ietf_fetch_spec fetch; /* FETCH */
+  uint32_t nversions;          /* CLIENT_SETUP (14): offered; SERVER_SETUP (14): 1, selected */
   uint64_t versions[MOQC_IETF_VERSIONS_MAX];
   moqc__ietf_params params; /* setup parameters, or the message parameters not lifted above */
   moqc__ietf_params props;  /* track properties (SUBSCRIBE_OK, PUBLISH, FETCH_OK; 16+) */
@@ -321,20 +321,22 @@ enum moqc_ietf_subgroup_id_mode {
  * end of group, 0x10 always, 0x20 default priority (no priority byte; 15+),
  * 0x40 first object (18+). */
 typedef struct moqc__ietf_subgroup {
-  uint64_t type;        /* decode: the wire type; encode: derived from the flags */
-  bool extensions;      /* every object carries an extension length */
-  bool end_of_group;    /* this subgroup holds the group's last object */
-  bool has_priority;    /* false: inherit the subscription's (15+) */
-  bool first_object;    /* 18+: starts at the subgroup's first object */
-  int sgid_mode;        /* MOQC_IETF_SGID_* */
+  uint64_t type;     /* decode: the wire type; encode: derived from the flags */
+  bool extensions;   /* every object carries an extension length */
+  bool end_of_group; /* this subgroup holds the group's last object */
+  bool has_priority; /* false: inherit the subscription's (15+) */
+  bool first_object; /* 18+: starts at the subgroup's first object */
+  int sgid_mode;     /* MOQC_IETF_SGID_* */
   uint64_t track_alias;
   uint64_t group;
-  uint64_t subgroup;    /* SGID_FIELD only (0 otherwise) */
-  uint8_t priority;     /* has_priority only */
+  uint64_t subgroup; /* SGID_FIELD only (0 otherwise) */
+  uint8_t priority;  /* has_priority only */
 } moqc__ietf_subgroup;
 
-ssize_t moqc__ietf_subgroup_encode(uint8_t *p, size_t cap, int version, const moqc__ietf_subgroup *h);
-ssize_t moqc__ietf_subgroup_decode(moqc__ietf_subgroup *h, int version, const uint8_t *p, size_t len);
+ssize_t moqc__ietf_subgroup_encode(uint8_t *p, size_t cap, int version,
+                                   const moqc__ietf_subgroup *h);
+ssize_t moqc__ietf_subgroup_decode(moqc__ietf_subgroup *h, int version, const uint8_t *p,
+                                   size_t len);
 
 /* Object status (payload length 0). */
 enum {
@@ -367,14 +369,15 @@ int moqc__ietf_ext_next(int version, moqc_bytes block, size_t *pos, uint64_t *pr
 
 /* FETCH_HEADER: type 0x05, request id. */
 ssize_t moqc__ietf_fetch_header_encode(uint8_t *p, size_t cap, int version, uint64_t request_id);
-ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const uint8_t *p, size_t len);
+ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const uint8_t *p,
+                                       size_t len);
 
 /* Objects on a FETCH stream. Drafts 15+ elide fields that equal the prior
  * object's, so encode and decode carry a per-stream state (zero it first;
  * group_order is the FETCH_OK's, needed on 18+ where group ids are deltas). */
 typedef struct moqc__ietf_fetch_state {
-  bool have_prior;     /* a real object was seen */
-  bool have_location;  /* a group / object was seen (object or end of range) */
+  bool have_prior;    /* a real object was seen */
+  bool have_location; /* a group / object was seen (object or end of range) */
   uint64_t group, subgroup, object;
   uint8_t priority;
   uint8_t group_order; /* 1 ascending (default), 2 descending */
@@ -387,39 +390,42 @@ enum {
 };
 
 typedef struct moqc__ietf_fetch_object {
-  int kind;          /* MOQC_IETF_FETCH_OBJECT / _END_* */
-  uint64_t flags;    /* decode: the wire serialization flags (15+) */
-  bool datagram;     /* 16+: forwarding preference datagram (no subgroup id) */
+  int kind;       /* MOQC_IETF_FETCH_OBJECT / _END_* */
+  uint64_t flags; /* decode: the wire serialization flags (15+) */
+  bool datagram;  /* 16+: forwarding preference datagram (no subgroup id) */
   uint64_t group, subgroup, object;
   uint8_t priority;
-  moqc_bytes ext;    /* extension / property block, may be empty */
-  uint64_t size;     /* payload length; the payload follows */
-  uint64_t status;   /* size == 0, drafts 14-15 only */
+  moqc_bytes ext;  /* extension / property block, may be empty */
+  uint64_t size;   /* payload length; the payload follows */
+  uint64_t status; /* size == 0, drafts 14-15 only */
 } moqc__ietf_fetch_object;
 
-ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc__ietf_fetch_state *st,
+ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version,
+                                       moqc__ietf_fetch_state *st,
                                        const moqc__ietf_fetch_object *o);
-ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version, moqc__ietf_fetch_state *st,
-                                       const uint8_t *p, size_t len);
+ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version,
+                                       moqc__ietf_fetch_state *st, const uint8_t *p, size_t len);
 
 /* OBJECT_DATAGRAM (payload form and status form). Type bits: 0x01
  * extensions, 0x02 end of group, 0x04 object id 0 (not on the wire), 0x08
  * default priority (15+), 0x20 status. Decode consumes the whole datagram. */
 typedef struct moqc__ietf_datagram {
-  uint64_t type;       /* decode: the wire type; encode: derived from the flags */
+  uint64_t type; /* decode: the wire type; encode: derived from the flags */
   bool end_of_group;
-  bool has_priority;   /* false: inherit (15+) */
-  bool is_status;      /* status form: no payload */
+  bool has_priority; /* false: inherit (15+) */
+  bool is_status;    /* status form: no payload */
   uint64_t track_alias;
   uint64_t group;
-  uint64_t object;     /* 0 is sent in the short form where the draft has one */
+  uint64_t object; /* 0 is sent in the short form where the draft has one */
   uint8_t priority;
-  moqc_bytes ext;      /* non-empty => extensions bit */
-  uint64_t status;     /* is_status */
-  moqc_bytes payload;  /* !is_status (borrowed) */
+  moqc_bytes ext;     /* non-empty => extensions bit */
+  uint64_t status;    /* is_status */
+  moqc_bytes payload; /* !is_status (borrowed) */
 } moqc__ietf_datagram;
 
-ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version, const moqc__ietf_datagram *d);
-ssize_t moqc__ietf_datagram_decode(moqc__ietf_datagram *d, int version, const uint8_t *p, size_t len);
+ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version,
+                                   const moqc__ietf_datagram *d);
+ssize_t moqc__ietf_datagram_decode(moqc__ietf_datagram *d, int version, const uint8_t *p,
+                                   size_t len);
 
 #endif

@@ -108,7 +108,9 @@ static const layout *find_layout(int v, uint64_t type) {
   return NULL;
 }
 
-bool moqc__ietf_ctrl_known(int version, uint64_t type) { return find_layout(version, type) != NULL; }
+bool moqc__ietf_ctrl_known(int version, uint64_t type) {
+  return find_layout(version, type) != NULL;
+}
 
 const char *moqc__ietf_ctrl_name(int version, uint64_t type) {
   const layout *l = find_layout(version, type);
@@ -147,19 +149,18 @@ static int rd_fetch(moqc_reader *r, int v, moqc__ietf_msg *m) {
   int rc = moqc__ietf_read_vi(r, v, &f->type);
   if (rc < 0) return rc;
   switch (f->type) {
-  case MOQC_IETF_FETCH_STANDALONE:
-    rc = moqc__ietf_rd_tuple(r, v, &m->ns);
-    if (rc == 0) rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_NAME_MAX, &m->name);
-    if (rc == 0) rc = moqc__ietf_rd_loc(r, v, &f->start);
-    if (rc == 0) rc = moqc__ietf_rd_loc(r, v, &f->end);
-    return rc;
-  case MOQC_IETF_FETCH_RELATIVE_JOINING:
-  case MOQC_IETF_FETCH_ABSOLUTE_JOINING:
-    rc = moqc__ietf_read_vi(r, v, &f->joining_request);
-    if (rc == 0) rc = moqc__ietf_read_vi(r, v, &f->joining_start);
-    return rc;
-  default:
-    return MOQC_ERR_DECODE;
+    case MOQC_IETF_FETCH_STANDALONE:
+      rc = moqc__ietf_rd_tuple(r, v, &m->ns);
+      if (rc == 0) rc = moqc__ietf_rd_bytes(r, v, MOQC_IETF_NAME_MAX, &m->name);
+      if (rc == 0) rc = moqc__ietf_rd_loc(r, v, &f->start);
+      if (rc == 0) rc = moqc__ietf_rd_loc(r, v, &f->end);
+      return rc;
+    case MOQC_IETF_FETCH_RELATIVE_JOINING:
+    case MOQC_IETF_FETCH_ABSOLUTE_JOINING:
+      rc = moqc__ietf_read_vi(r, v, &f->joining_request);
+      if (rc == 0) rc = moqc__ietf_read_vi(r, v, &f->joining_start);
+      return rc;
+    default: return MOQC_ERR_DECODE;
   }
 }
 
@@ -179,60 +180,60 @@ static int rd_versions(moqc_reader *r, int v, moqc__ietf_msg *m) {
 static int rd_op(moqc_reader *r, int v, char op, moqc__ietf_msg *m) {
   int rc;
   switch (op) {
-  case 'R': return moqc__ietf_read_vi(r, v, &m->request_id);
-  case 'd': return v == MOQC_IETF_17 ? moqc__ietf_read_vi(r, v, &m->required_delta) : MOQC_OK;
-  case 'I': return moqc__ietf_read_vi(r, v, &m->update_id);
-  case 'N': return moqc__ietf_rd_tuple(r, v, &m->ns);
-  case 'S': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_NAME_MAX, &m->name);
-  case 'A': return moqc__ietf_read_vi(r, v, &m->track_alias);
-  case 'p': m->has |= MOQC_IETF_HAS_PRIORITY; return moqc_read_u8(r, &m->priority);
-  case 'o': m->has |= MOQC_IETF_HAS_GROUP_ORDER; return rd_u8_max(r, 2, &m->group_order);
-  case 'w': m->has |= MOQC_IETF_HAS_FORWARD; return rd_u8_max(r, 1, &m->forward);
-  case 'F': {
-    m->has |= MOQC_IETF_HAS_FILTER;
-    /* inline filter: the same structure as the parameter's value */
-    rc = moqc__ietf_read_vi(r, v, &m->filter.type);
-    if (rc < 0) return rc;
-    if (m->filter.type < MOQC_IETF_FILTER_NEXT_GROUP || m->filter.type > MOQC_IETF_FILTER_ABSOLUTE_RANGE)
-      return MOQC_ERR_DECODE;
-    if (m->filter.type >= MOQC_IETF_FILTER_ABSOLUTE_START) rc = moqc__ietf_rd_loc(r, v, &m->filter.start);
-    if (rc == 0 && m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE)
-      rc = moqc__ietf_read_vi(r, v, &m->filter.end_group);
-    return rc;
-  }
-  case 'G':
-    rc = moqc__ietf_rd_loc(r, v, &m->filter.start);
-    return rc == 0 ? moqc__ietf_read_vi(r, v, &m->filter.end_group) : rc;
-  case 'X': m->has |= MOQC_IETF_HAS_EXPIRES; return moqc__ietf_read_vi(r, v, &m->expires);
-  case 'L': {
-    uint8_t exists = 0;
-    rc = rd_u8_max(r, 1, &exists);
-    if (rc < 0 || !exists) return rc;
-    m->has |= MOQC_IETF_HAS_LARGEST;
-    return moqc__ietf_rd_loc(r, v, &m->largest);
-  }
-  case 'e': return rd_u8_max(r, 1, &m->end_of_track);
-  case 'E': return moqc__ietf_rd_loc(r, v, &m->largest);
-  case 'C': return moqc__ietf_read_vi(r, v, &m->code);
-  case 'Y': return moqc__ietf_read_vi(r, v, &m->retry_interval);
-  case 'r': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_REASON_MAX, &m->reason);
-  case 'U': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_URI_MAX, &m->reason);
-  case 'T': return moqc__ietf_read_vi(r, v, &m->timeout);
-  case 'g':
-    if (moqc_reader_left(r) == 0) return MOQC_OK;
-    m->has |= MOQC_IETF_HAS_GOAWAY_ID;
-    return moqc__ietf_read_vi(r, v, &m->request_id);
-  case 'n': return moqc__ietf_read_vi(r, v, &m->stream_count);
-  case 'O': return moqc__ietf_read_vi(r, v, &m->options);
-  case 'H': return rd_fetch(r, v, m);
-  case 'V': return rd_versions(r, v, m);
-  case 'v':
-    m->nversions = 1;
-    return moqc__ietf_read_vi(r, v, &m->versions[0]);
-  case 'Z': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_SETUP, &m->params, NULL);
-  case 'P': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_MSG, &m->params, m);
-  case 'K': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_PROPS, &m->props, NULL);
-  default: assert(0 && "unknown layout op"); return MOQC_ERR_DECODE;
+    case 'R': return moqc__ietf_read_vi(r, v, &m->request_id);
+    case 'd': return v == MOQC_IETF_17 ? moqc__ietf_read_vi(r, v, &m->required_delta) : MOQC_OK;
+    case 'I': return moqc__ietf_read_vi(r, v, &m->update_id);
+    case 'N': return moqc__ietf_rd_tuple(r, v, &m->ns);
+    case 'S': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_NAME_MAX, &m->name);
+    case 'A': return moqc__ietf_read_vi(r, v, &m->track_alias);
+    case 'p': m->has |= MOQC_IETF_HAS_PRIORITY; return moqc_read_u8(r, &m->priority);
+    case 'o': m->has |= MOQC_IETF_HAS_GROUP_ORDER; return rd_u8_max(r, 2, &m->group_order);
+    case 'w': m->has |= MOQC_IETF_HAS_FORWARD; return rd_u8_max(r, 1, &m->forward);
+    case 'F': {
+      m->has |= MOQC_IETF_HAS_FILTER;
+      /* inline filter: the same structure as the parameter's value */
+      rc = moqc__ietf_read_vi(r, v, &m->filter.type);
+      if (rc < 0) return rc;
+      if (m->filter.type < MOQC_IETF_FILTER_NEXT_GROUP ||
+          m->filter.type > MOQC_IETF_FILTER_ABSOLUTE_RANGE)
+        return MOQC_ERR_DECODE;
+      if (m->filter.type >= MOQC_IETF_FILTER_ABSOLUTE_START)
+        rc = moqc__ietf_rd_loc(r, v, &m->filter.start);
+      if (rc == 0 && m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE)
+        rc = moqc__ietf_read_vi(r, v, &m->filter.end_group);
+      return rc;
+    }
+    case 'G':
+      rc = moqc__ietf_rd_loc(r, v, &m->filter.start);
+      return rc == 0 ? moqc__ietf_read_vi(r, v, &m->filter.end_group) : rc;
+    case 'X': m->has |= MOQC_IETF_HAS_EXPIRES; return moqc__ietf_read_vi(r, v, &m->expires);
+    case 'L': {
+      uint8_t exists = 0;
+      rc = rd_u8_max(r, 1, &exists);
+      if (rc < 0 || !exists) return rc;
+      m->has |= MOQC_IETF_HAS_LARGEST;
+      return moqc__ietf_rd_loc(r, v, &m->largest);
+    }
+    case 'e': return rd_u8_max(r, 1, &m->end_of_track);
+    case 'E': return moqc__ietf_rd_loc(r, v, &m->largest);
+    case 'C': return moqc__ietf_read_vi(r, v, &m->code);
+    case 'Y': return moqc__ietf_read_vi(r, v, &m->retry_interval);
+    case 'r': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_REASON_MAX, &m->reason);
+    case 'U': return moqc__ietf_rd_bytes(r, v, MOQC_IETF_URI_MAX, &m->reason);
+    case 'T': return moqc__ietf_read_vi(r, v, &m->timeout);
+    case 'g':
+      if (moqc_reader_left(r) == 0) return MOQC_OK;
+      m->has |= MOQC_IETF_HAS_GOAWAY_ID;
+      return moqc__ietf_read_vi(r, v, &m->request_id);
+    case 'n': return moqc__ietf_read_vi(r, v, &m->stream_count);
+    case 'O': return moqc__ietf_read_vi(r, v, &m->options);
+    case 'H': return rd_fetch(r, v, m);
+    case 'V': return rd_versions(r, v, m);
+    case 'v': m->nversions = 1; return moqc__ietf_read_vi(r, v, &m->versions[0]);
+    case 'Z': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_SETUP, &m->params, NULL);
+    case 'P': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_MSG, &m->params, m);
+    case 'K': return moqc__ietf_rd_kvps(r, v, MOQC__IETF_KVP_PROPS, &m->props, NULL);
+    default: assert(0 && "unknown layout op"); return MOQC_ERR_DECODE;
   }
 }
 
@@ -277,74 +278,73 @@ static void wr_fetch(moqc_writer *w, int v, const moqc__ietf_msg *m) {
   const moqc__ietf_fetch_spec *f = &m->fetch;
   moqc__ietf_write_vi(w, v, f->type);
   switch (f->type) {
-  case MOQC_IETF_FETCH_STANDALONE:
-    moqc__ietf_wr_tuple(w, v, &m->ns);
-    moqc__ietf_wr_bytes(w, v, m->name, MOQC_IETF_NAME_MAX);
-    moqc__ietf_wr_loc(w, v, f->start);
-    moqc__ietf_wr_loc(w, v, f->end);
-    return;
-  case MOQC_IETF_FETCH_RELATIVE_JOINING:
-  case MOQC_IETF_FETCH_ABSOLUTE_JOINING:
-    moqc__ietf_write_vi(w, v, f->joining_request);
-    moqc__ietf_write_vi(w, v, f->joining_start);
-    return;
-  default:
-    moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+    case MOQC_IETF_FETCH_STANDALONE:
+      moqc__ietf_wr_tuple(w, v, &m->ns);
+      moqc__ietf_wr_bytes(w, v, m->name, MOQC_IETF_NAME_MAX);
+      moqc__ietf_wr_loc(w, v, f->start);
+      moqc__ietf_wr_loc(w, v, f->end);
+      return;
+    case MOQC_IETF_FETCH_RELATIVE_JOINING:
+    case MOQC_IETF_FETCH_ABSOLUTE_JOINING:
+      moqc__ietf_write_vi(w, v, f->joining_request);
+      moqc__ietf_write_vi(w, v, f->joining_start);
+      return;
+    default: moqc__ietf_wfail(w, MOQC_ERR_INVAL);
   }
 }
 
 static void wr_op(moqc_writer *w, int v, char op, const moqc__ietf_msg *m) {
   switch (op) {
-  case 'R': moqc__ietf_write_vi(w, v, m->request_id); return;
-  case 'd':
-    if (v == MOQC_IETF_17) moqc__ietf_write_vi(w, v, m->required_delta);
-    return;
-  case 'I': moqc__ietf_write_vi(w, v, m->update_id); return;
-  case 'N': moqc__ietf_wr_tuple(w, v, &m->ns); return;
-  case 'S': moqc__ietf_wr_bytes(w, v, m->name, MOQC_IETF_NAME_MAX); return;
-  case 'A': moqc__ietf_write_vi(w, v, m->track_alias); return;
-  case 'p': moqc_write_u8(w, m->priority); return;
-  case 'o': wr_u8_max(w, m->group_order, 2); return;
-  case 'w': wr_u8_max(w, m->forward, 1); return;
-  case 'F': wr_filter_inline(w, v, &m->filter); return;
-  case 'G':
-    moqc__ietf_wr_loc(w, v, m->filter.start);
-    moqc__ietf_write_vi(w, v, m->filter.end_group);
-    return;
-  case 'X': moqc__ietf_write_vi(w, v, m->expires); return;
-  case 'L':
-    moqc_write_u8(w, (m->has & MOQC_IETF_HAS_LARGEST) ? 1 : 0);
-    if (m->has & MOQC_IETF_HAS_LARGEST) moqc__ietf_wr_loc(w, v, m->largest);
-    return;
-  case 'e': wr_u8_max(w, m->end_of_track, 1); return;
-  case 'E': moqc__ietf_wr_loc(w, v, m->largest); return;
-  case 'C': moqc__ietf_write_vi(w, v, m->code); return;
-  case 'Y': moqc__ietf_write_vi(w, v, m->retry_interval); return;
-  case 'r': moqc__ietf_wr_bytes(w, v, m->reason, MOQC_IETF_REASON_MAX); return;
-  case 'U': moqc__ietf_wr_bytes(w, v, m->reason, MOQC_IETF_URI_MAX); return;
-  case 'T': moqc__ietf_write_vi(w, v, m->timeout); return;
-  case 'g':
-    if (m->has & MOQC_IETF_HAS_GOAWAY_ID) moqc__ietf_write_vi(w, v, m->request_id);
-    return;
-  case 'n': moqc__ietf_write_vi(w, v, m->stream_count); return;
-  case 'O': moqc__ietf_write_vi(w, v, m->options); return;
-  case 'H': wr_fetch(w, v, m); return;
-  case 'V':
-    if (m->nversions == 0 || m->nversions > MOQC_IETF_VERSIONS_MAX) {
-      moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+    case 'R': moqc__ietf_write_vi(w, v, m->request_id); return;
+    case 'd':
+      if (v == MOQC_IETF_17) moqc__ietf_write_vi(w, v, m->required_delta);
       return;
-    }
-    moqc__ietf_write_vi(w, v, m->nversions);
-    for (uint32_t i = 0; i < m->nversions; i++) moqc__ietf_write_vi(w, v, m->versions[i]);
-    return;
-  case 'v':
-    if (m->nversions != 1) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
-    moqc__ietf_write_vi(w, v, m->versions[0]);
-    return;
-  case 'Z': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_SETUP, &m->params, NULL); return;
-  case 'P': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_MSG, &m->params, m); return;
-  case 'K': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_PROPS, &m->props, NULL); return;
-  default: assert(0 && "unknown layout op"); moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+    case 'I': moqc__ietf_write_vi(w, v, m->update_id); return;
+    case 'N': moqc__ietf_wr_tuple(w, v, &m->ns); return;
+    case 'S': moqc__ietf_wr_bytes(w, v, m->name, MOQC_IETF_NAME_MAX); return;
+    case 'A': moqc__ietf_write_vi(w, v, m->track_alias); return;
+    case 'p': moqc_write_u8(w, m->priority); return;
+    case 'o': wr_u8_max(w, m->group_order, 2); return;
+    case 'w': wr_u8_max(w, m->forward, 1); return;
+    case 'F': wr_filter_inline(w, v, &m->filter); return;
+    case 'G':
+      moqc__ietf_wr_loc(w, v, m->filter.start);
+      moqc__ietf_write_vi(w, v, m->filter.end_group);
+      return;
+    case 'X': moqc__ietf_write_vi(w, v, m->expires); return;
+    case 'L':
+      moqc_write_u8(w, (m->has & MOQC_IETF_HAS_LARGEST) ? 1 : 0);
+      if (m->has & MOQC_IETF_HAS_LARGEST) moqc__ietf_wr_loc(w, v, m->largest);
+      return;
+    case 'e': wr_u8_max(w, m->end_of_track, 1); return;
+    case 'E': moqc__ietf_wr_loc(w, v, m->largest); return;
+    case 'C': moqc__ietf_write_vi(w, v, m->code); return;
+    case 'Y': moqc__ietf_write_vi(w, v, m->retry_interval); return;
+    case 'r': moqc__ietf_wr_bytes(w, v, m->reason, MOQC_IETF_REASON_MAX); return;
+    case 'U': moqc__ietf_wr_bytes(w, v, m->reason, MOQC_IETF_URI_MAX); return;
+    case 'T': moqc__ietf_write_vi(w, v, m->timeout); return;
+    case 'g':
+      if (m->has & MOQC_IETF_HAS_GOAWAY_ID) moqc__ietf_write_vi(w, v, m->request_id);
+      return;
+    case 'n': moqc__ietf_write_vi(w, v, m->stream_count); return;
+    case 'O': moqc__ietf_write_vi(w, v, m->options); return;
+    case 'H': wr_fetch(w, v, m); return;
+    case 'V':
+      if (m->nversions == 0 || m->nversions > MOQC_IETF_VERSIONS_MAX) {
+        moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+        return;
+      }
+      moqc__ietf_write_vi(w, v, m->nversions);
+      for (uint32_t i = 0; i < m->nversions; i++) moqc__ietf_write_vi(w, v, m->versions[i]);
+      return;
+    case 'v':
+      if (m->nversions != 1) moqc__ietf_wfail(w, MOQC_ERR_INVAL);
+      moqc__ietf_write_vi(w, v, m->versions[0]);
+      return;
+    case 'Z': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_SETUP, &m->params, NULL); return;
+    case 'P': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_MSG, &m->params, m); return;
+    case 'K': moqc__ietf_wr_kvps(w, v, MOQC__IETF_KVP_PROPS, &m->props, NULL); return;
+    default: assert(0 && "unknown layout op"); moqc__ietf_wfail(w, MOQC_ERR_INVAL);
   }
 }
 

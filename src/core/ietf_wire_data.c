@@ -9,7 +9,7 @@
 
 static bool subgroup_type_valid(int v, uint64_t t) {
   if (t > 0x7F || (t & 0x90) != 0x10) return false;
-  if (((t >> 1) & 3) == 3) return false;    /* subgroup id mode 0b11: reserved */
+  if (((t >> 1) & 3) == 3) return false;            /* subgroup id mode 0b11: reserved */
   if ((t & 0x40) && v < MOQC_IETF_18) return false; /* FIRST_OBJECT: 18+ */
   /* 0x20 (default priority) is a draft-15 addition; moq-dev accepts it on 14 too. */
   return true;
@@ -69,12 +69,15 @@ static ssize_t finish(const moqc_writer *w) { return w->err ? w->err : (ssize_t)
 
 /* ---- SUBGROUP_HEADER --------------------------------------------------------- */
 
-ssize_t moqc__ietf_subgroup_encode(uint8_t *p, size_t cap, int version, const moqc__ietf_subgroup *h) {
+ssize_t moqc__ietf_subgroup_encode(uint8_t *p, size_t cap, int version,
+                                   const moqc__ietf_subgroup *h) {
   if (!p || !h || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
-  if (h->sgid_mode < MOQC_IETF_SGID_ZERO || h->sgid_mode > MOQC_IETF_SGID_FIELD) return MOQC_ERR_INVAL;
+  if (h->sgid_mode < MOQC_IETF_SGID_ZERO || h->sgid_mode > MOQC_IETF_SGID_FIELD)
+    return MOQC_ERR_INVAL;
   if (h->sgid_mode != MOQC_IETF_SGID_FIELD && h->subgroup != 0) return MOQC_ERR_INVAL;
   uint64_t t = 0x10u | (h->extensions ? 0x01u : 0) | ((uint64_t)h->sgid_mode << 1) |
-               (h->end_of_group ? 0x08u : 0) | (h->has_priority ? 0 : 0x20u) | (h->first_object ? 0x40u : 0);
+               (h->end_of_group ? 0x08u : 0) | (h->has_priority ? 0 : 0x20u) |
+               (h->first_object ? 0x40u : 0);
   if (!subgroup_type_valid(version, t)) return MOQC_ERR_INVAL;
   moqc_writer w = moqc_writer_make(p, cap);
   moqc__ietf_write_vi(&w, version, t);
@@ -85,7 +88,8 @@ ssize_t moqc__ietf_subgroup_encode(uint8_t *p, size_t cap, int version, const mo
   return finish(&w);
 }
 
-ssize_t moqc__ietf_subgroup_decode(moqc__ietf_subgroup *h, int version, const uint8_t *p, size_t len) {
+ssize_t moqc__ietf_subgroup_decode(moqc__ietf_subgroup *h, int version, const uint8_t *p,
+                                   size_t len) {
   if (!h || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
   memset(h, 0, sizeof *h);
@@ -99,7 +103,8 @@ ssize_t moqc__ietf_subgroup_decode(moqc__ietf_subgroup *h, int version, const ui
   h->first_object = h->type & 0x40;
   rc = moqc__ietf_read_vi(&r, version, &h->track_alias);
   if (rc == 0) rc = moqc__ietf_read_vi(&r, version, &h->group);
-  if (rc == 0 && h->sgid_mode == MOQC_IETF_SGID_FIELD) rc = moqc__ietf_read_vi(&r, version, &h->subgroup);
+  if (rc == 0 && h->sgid_mode == MOQC_IETF_SGID_FIELD)
+    rc = moqc__ietf_read_vi(&r, version, &h->subgroup);
   if (rc == 0 && h->has_priority) rc = moqc_read_u8(&r, &h->priority);
   if (rc < 0) return rc;
   return (ssize_t)r.pos;
@@ -120,8 +125,8 @@ ssize_t moqc__ietf_object_encode(uint8_t *p, size_t cap, int version, bool exten
   return finish(&w);
 }
 
-ssize_t moqc__ietf_object_decode(moqc__ietf_object *o, int version, bool extensions, const uint8_t *p,
-                                 size_t len) {
+ssize_t moqc__ietf_object_decode(moqc__ietf_object *o, int version, bool extensions,
+                                 const uint8_t *p, size_t len) {
   if (!o || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
   memset(o, 0, sizeof *o);
@@ -143,7 +148,8 @@ ssize_t moqc__ietf_fetch_header_encode(uint8_t *p, size_t cap, int version, uint
   return finish(&w);
 }
 
-ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const uint8_t *p, size_t len) {
+ssize_t moqc__ietf_fetch_header_decode(uint64_t *request_id, int version, const uint8_t *p,
+                                       size_t len) {
   if (!request_id || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
   uint64_t t = 0;
@@ -203,8 +209,8 @@ static int rd_fetch_group(moqc_reader *r, int v, uint64_t flags, const moqc__iet
 }
 
 /* Object field per flags (15+); on 18+ a delta unless the group changed. */
-static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
-                              moqc__ietf_fetch_object *o) {
+static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags,
+                              const moqc__ietf_fetch_state *st, moqc__ietf_fetch_object *o) {
   if (!(flags & FF_OBJECT)) {
     if (!st->have_location || st->object == UINT64_MAX) return MOQC_ERR_DECODE;
     o->object = st->object + 1;
@@ -222,7 +228,8 @@ static int rd_fetch_object_id(moqc_reader *r, int v, uint64_t flags, const moqc_
 }
 
 /* Fields in wire order: flags, [group], [subgroup], [object], [priority], [ext], size, [status]. */
-static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, moqc__ietf_fetch_object *o) {
+static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st,
+                            moqc__ietf_fetch_object *o) {
   uint64_t flags = 0;
   int rc;
   if (v == MOQC_IETF_15) {
@@ -236,7 +243,8 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
   if (rc < 0) return rc;
   o->flags = flags;
   if (v >= MOQC_IETF_16 && (flags == FF_END_NONEXISTENT || flags == FF_END_UNKNOWN)) {
-    o->kind = flags == FF_END_NONEXISTENT ? MOQC_IETF_FETCH_END_NONEXISTENT : MOQC_IETF_FETCH_END_UNKNOWN;
+    o->kind =
+        flags == FF_END_NONEXISTENT ? MOQC_IETF_FETCH_END_NONEXISTENT : MOQC_IETF_FETCH_END_UNKNOWN;
     rc = rd_fetch_group(r, v, FF_GROUP, st, o);
     if (rc == 0) rc = rd_fetch_object_id(r, v, FF_GROUP | FF_OBJECT, st, o);
     if (rc < 0) return rc;
@@ -251,18 +259,18 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
   o->datagram = v >= MOQC_IETF_16 && (flags & FF_DATAGRAM);
   if (!o->datagram) {
     switch (flags & FF_SG_MASK) {
-    case 0: o->subgroup = 0; break;
-    case 1:
-      if (!st->have_prior) return MOQC_ERR_DECODE;
-      o->subgroup = st->subgroup;
-      break;
-    case 2:
-      if (!st->have_prior || st->subgroup == UINT64_MAX) return MOQC_ERR_DECODE;
-      o->subgroup = st->subgroup + 1;
-      break;
-    default:
-      rc = moqc__ietf_read_vi(r, v, &o->subgroup);
-      if (rc < 0) return rc;
+      case 0: o->subgroup = 0; break;
+      case 1:
+        if (!st->have_prior) return MOQC_ERR_DECODE;
+        o->subgroup = st->subgroup;
+        break;
+      case 2:
+        if (!st->have_prior || st->subgroup == UINT64_MAX) return MOQC_ERR_DECODE;
+        o->subgroup = st->subgroup + 1;
+        break;
+      default:
+        rc = moqc__ietf_read_vi(r, v, &o->subgroup);
+        if (rc < 0) return rc;
     }
   }
   rc = rd_fetch_object_id(r, v, flags, st, o);
@@ -289,8 +297,8 @@ static int rd_fetch_flagged(moqc_reader *r, int v, moqc__ietf_fetch_state *st, m
   return MOQC_OK;
 }
 
-ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version, moqc__ietf_fetch_state *st,
-                                       const uint8_t *p, size_t len) {
+ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version,
+                                       moqc__ietf_fetch_state *st, const uint8_t *p, size_t len) {
   if (!o || !st || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
   moqc__ietf_fetch_state next = *st; /* committed only on success */
@@ -335,8 +343,8 @@ static void wr_fetch_group(moqc_writer *w, int v, uint64_t flags, const moqc__ie
   moqc__ietf_write_vi(w, v, d);
 }
 
-static void wr_fetch_object_id(moqc_writer *w, int v, uint64_t flags, const moqc__ietf_fetch_state *st,
-                               const moqc__ietf_fetch_object *o) {
+static void wr_fetch_object_id(moqc_writer *w, int v, uint64_t flags,
+                               const moqc__ietf_fetch_state *st, const moqc__ietf_fetch_object *o) {
   if (!(flags & FF_OBJECT)) return;
   uint64_t d = o->object;
   if (v >= MOQC_IETF_18 && st->have_location && !(flags & FF_GROUP)) {
@@ -349,7 +357,8 @@ static void wr_fetch_object_id(moqc_writer *w, int v, uint64_t flags, const moqc
   moqc__ietf_write_vi(w, v, d);
 }
 
-ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc__ietf_fetch_state *st,
+ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version,
+                                       moqc__ietf_fetch_state *st,
                                        const moqc__ietf_fetch_object *o) {
   if (!p || !o || !st || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   int v = version;
@@ -370,7 +379,8 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc
   moqc__ietf_fetch_state next = *st;
   if (o->kind != MOQC_IETF_FETCH_OBJECT) {
     if (v < MOQC_IETF_16 || o->kind > MOQC_IETF_FETCH_END_UNKNOWN) return MOQC_ERR_INVAL;
-    moqc__ietf_write_vi(&w, v, o->kind == MOQC_IETF_FETCH_END_NONEXISTENT ? FF_END_NONEXISTENT : FF_END_UNKNOWN);
+    moqc__ietf_write_vi(
+        &w, v, o->kind == MOQC_IETF_FETCH_END_NONEXISTENT ? FF_END_NONEXISTENT : FF_END_UNKNOWN);
     wr_fetch_group(&w, v, FF_GROUP, st, o);
     wr_fetch_object_id(&w, v, FF_GROUP | FF_OBJECT, st, o);
     if (w.err) return w.err;
@@ -380,7 +390,8 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc
     *st = next;
     return (ssize_t)w.pos;
   }
-  if ((o->datagram && v < MOQC_IETF_16) || (v != MOQC_IETF_15 && o->size == 0 && o->status != 0)) return MOQC_ERR_INVAL;
+  if ((o->datagram && v < MOQC_IETF_16) || (v != MOQC_IETF_15 && o->size == 0 && o->status != 0))
+    return MOQC_ERR_INVAL;
   if (v == MOQC_IETF_15 && o->size == 0 && !status_valid(o->status)) return MOQC_ERR_INVAL;
   uint64_t flags = 0;
   if (o->datagram) {
@@ -394,7 +405,8 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version, moqc
   } else {
     flags |= 3;
   }
-  if (!(st->have_location && o->object == st->object + 1 && st->object != UINT64_MAX)) flags |= FF_OBJECT;
+  if (!(st->have_location && o->object == st->object + 1 && st->object != UINT64_MAX))
+    flags |= FF_OBJECT;
   if (!(st->have_location && o->group == st->group)) flags |= FF_GROUP;
   if (!(st->have_prior && o->priority == st->priority)) flags |= FF_PRIORITY;
   if (o->ext.len) flags |= FF_EXT;
@@ -433,9 +445,11 @@ static bool datagram_type_valid(int v, uint64_t t) {
   return true;
 }
 
-ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version, const moqc__ietf_datagram *d) {
+ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version,
+                                   const moqc__ietf_datagram *d) {
   if (!p || !d || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
-  if (d->is_status && (d->end_of_group || d->payload.len || !status_valid(d->status))) return MOQC_ERR_INVAL;
+  if (d->is_status && (d->end_of_group || d->payload.len || !status_valid(d->status)))
+    return MOQC_ERR_INVAL;
   if (!d->is_status && d->payload.len && !d->payload.ptr) return MOQC_ERR_INVAL;
   uint64_t t = (d->ext.len ? DG_EXT : 0) | (d->end_of_group ? DG_EOG : 0) |
                (d->has_priority ? 0 : DG_DEFAULT_PRIORITY) | (d->is_status ? DG_STATUS : 0);
@@ -453,7 +467,8 @@ ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version, const mo
   return finish(&w);
 }
 
-ssize_t moqc__ietf_datagram_decode(moqc__ietf_datagram *d, int version, const uint8_t *p, size_t len) {
+ssize_t moqc__ietf_datagram_decode(moqc__ietf_datagram *d, int version, const uint8_t *p,
+                                   size_t len) {
   if (!d || (!p && len) || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   moqc_reader r = moqc_reader_make(p, len);
   memset(d, 0, sizeof *d);

@@ -44,6 +44,8 @@ void moqc__ietf_wr_kvps(moqc_writer *w, int v, int mode, const moqc__ietf_params
 int moqc__ietf_ext_validate(int v, moqc_bytes block);
 
 /* Reader-side: a NEED_MORE inside a complete body is malformed. */
-static inline int moqc__ietf_body_err(int rc) { return rc == MOQC_ERR_NEED_MORE ? MOQC_ERR_DECODE : rc; }
+static inline int moqc__ietf_body_err(int rc) {
+  return rc == MOQC_ERR_NEED_MORE ? MOQC_ERR_DECODE : rc;
+}
 
 #endif

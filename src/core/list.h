@@ -24,7 +24,7 @@ typedef struct moqc_link {
 } moqc_link;
 
 #define MOQC_CONTAINER_OF(ptr, type, member) \
-  ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void moqc_link_init(moqc_link *n) { n->prev = n->next = n; }
 static inline bool moqc_list_empty(const moqc_link *h) { return h->next == h; }

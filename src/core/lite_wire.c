@@ -47,17 +47,13 @@ bool moqc_lite_is_known_stream_type(int version, bool bidi, uint64_t type) {
     return type == MOQC_LITE_UNI_GROUP || (type == MOQC_LITE_UNI_SETUP && moqc_lite_is_05(version));
   }
   switch (type) {
-  case MOQC_LITE_BIDI_ANNOUNCE:
-  case MOQC_LITE_BIDI_SUBSCRIBE:
-  case MOQC_LITE_BIDI_FETCH:
-  case MOQC_LITE_BIDI_PROBE:
-    return true;
-  case MOQC_LITE_BIDI_GOAWAY:
-    return moqc_lite_has_goaway(version);
-  case MOQC_LITE_BIDI_TRACK:
-    return moqc_lite_is_05(version);
-  default:
-    return false;
+    case MOQC_LITE_BIDI_ANNOUNCE:
+    case MOQC_LITE_BIDI_SUBSCRIBE:
+    case MOQC_LITE_BIDI_FETCH:
+    case MOQC_LITE_BIDI_PROBE: return true;
+    case MOQC_LITE_BIDI_GOAWAY: return moqc_lite_has_goaway(version);
+    case MOQC_LITE_BIDI_TRACK: return moqc_lite_is_05(version);
+    default: return false;
   }
 }
 
@@ -76,8 +72,8 @@ ssize_t moqc_lite_peek_msg(const uint8_t *p, size_t len, size_t *body_off, size_
   return (ssize_t)((size_t)k + (size_t)n);
 }
 
-ssize_t lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
-                  unsigned flags, uint64_t type) {
+ssize_t moqc__lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
+                        unsigned flags, uint64_t type) {
   if (!moqc_lite_version_valid(version) || !m) return MOQC_ERR_INVAL;
   if ((flags & LW_TYPED) && type > MOQC_VARINT_MAX) return MOQC_ERR_OVERFLOW;
 
@@ -103,7 +99,7 @@ ssize_t lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn
   return (ssize_t)total;
 }
 
-ssize_t lr_decode_msg(void *m, int version, const uint8_t *p, size_t len, lr_body_fn body) {
+ssize_t moqc__lr_decode_msg(void *m, int version, const uint8_t *p, size_t len, lr_body_fn body) {
   if (!m || (!p && len)) return MOQC_ERR_INVAL;
   size_t off = 0, blen = 0;
   ssize_t total = moqc_lite_peek_msg(p, len, &off, &blen);
@@ -116,7 +112,7 @@ ssize_t lr_decode_msg(void *m, int version, const uint8_t *p, size_t len, lr_bod
 
 /* ---- field helpers -------------------------------------------------------- */
 
-size_t lite_path_segments(const uint8_t *s, size_t n) {
+size_t moqc__lite_path_segments(const uint8_t *s, size_t n) {
   size_t segs = 0;
   bool in = false;
   for (size_t i = 0; i < n; i++) {
@@ -130,7 +126,7 @@ size_t lite_path_segments(const uint8_t *s, size_t n) {
   return segs;
 }
 
-void lw_string(lw *w, moqc_bytes s, size_t max) {
+void moqc__lw_string(lw *w, moqc_bytes s, size_t max) {
   if (s.len && !s.ptr) {
     lw_fail(w, MOQC_ERR_INVAL);
   } else if (s.len > max || !moqc_utf8_valid(s.ptr, s.len)) {
@@ -139,14 +135,14 @@ void lw_string(lw *w, moqc_bytes s, size_t max) {
   lw_bytes(w, s);
 }
 
-void lw_path(lw *w, moqc_bytes s) {
-  if (s.ptr && lite_path_segments(s.ptr, s.len) > MOQC_LITE_PATH_SEGMENTS) {
+void moqc__lw_path(lw *w, moqc_bytes s) {
+  if (s.ptr && moqc__lite_path_segments(s.ptr, s.len) > MOQC_LITE_PATH_SEGMENTS) {
     lw_fail(w, MOQC_ERR_INVAL);
   }
-  lw_string(w, s, MOQC_LITE_PATH_MAX);
+  moqc__lw_string(w, s, MOQC_LITE_PATH_MAX);
 }
 
-int lr_opt_group(moqc_reader *r, uint64_t *g) {
+int moqc__lr_opt_group(moqc_reader *r, uint64_t *g) {
   uint64_t v;
   int rc = moqc_read_varint(r, &v);
   if (rc) return rc;
@@ -154,14 +150,15 @@ int lr_opt_group(moqc_reader *r, uint64_t *g) {
   return MOQC_OK;
 }
 
-int lr_string(moqc_reader *r, size_t max, moqc_bytes *out) {
+int moqc__lr_string(moqc_reader *r, size_t max, moqc_bytes *out) {
   return moqc_read_string(r, max, out);
 }
 
-int lr_path(moqc_reader *r, moqc_bytes *out) {
+int moqc__lr_path(moqc_reader *r, moqc_bytes *out) {
   int rc = moqc_read_string(r, MOQC_LITE_PATH_MAX, out);
   if (rc) return rc;
-  if (lite_path_segments(out->ptr, out->len) > MOQC_LITE_PATH_SEGMENTS) return MOQC_ERR_DECODE;
+  if (moqc__lite_path_segments(out->ptr, out->len) > MOQC_LITE_PATH_SEGMENTS)
+    return MOQC_ERR_DECODE;
   return MOQC_OK;
 }
 
@@ -217,13 +214,13 @@ static int group_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_group_decode(struct moqc_lite_group *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, group_read);
+  return moqc__lr_decode_msg(m, version, p, len, group_read);
 }
 
 /* ---- FRAME header ------------------------------------------------------------ */
 
 ssize_t moqc__lite_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
-                            uint64_t size) {
+                             uint64_t size) {
   if (!moqc_lite_version_valid(version) || size > MOQC_LITE_FRAME_MAX) return MOQC_ERR_INVAL;
   size_t n = 0;
   if (moqc_lite_is_05(version)) {
@@ -285,7 +282,7 @@ static void datagram_body(lw *w, int version, const void *mp) {
 ssize_t moqc_lite_datagram_encode(uint8_t *p, size_t cap, int version,
                                   const struct moqc_lite_datagram *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, datagram_body, 0, 0);
+  return moqc__lw_encode(p, cap, version, m, datagram_body, 0, 0);
 }
 
 ssize_t moqc_lite_datagram_decode(struct moqc_lite_datagram *m, int version, const uint8_t *p,

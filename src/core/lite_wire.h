@@ -66,7 +66,9 @@ const char *moqc_lite_version_alpn(int version);
 
 /* Version features (false for invalid versions). */
 static inline bool moqc_lite_has_hop_ids(int v) { return v == MOQC_LITE_04 || v == MOQC_LITE_05; }
-static inline bool moqc_lite_has_exclude_hop(int v) { return v == MOQC_LITE_04 || v == MOQC_LITE_05; }
+static inline bool moqc_lite_has_exclude_hop(int v) {
+  return v == MOQC_LITE_04 || v == MOQC_LITE_05;
+}
 static inline bool moqc_lite_has_probe_rtt(int v) { return v == MOQC_LITE_04 || v == MOQC_LITE_05; }
 static inline bool moqc_lite_has_goaway(int v) { return v == MOQC_LITE_04 || v == MOQC_LITE_05; }
 /* lite-05: SETUP stream, TRACK stream, ANNOUNCE_OK, SUBSCRIBE_START/END,
@@ -164,8 +166,8 @@ struct moqc_lite_announce_ok {
 };
 ssize_t moqc_lite_announce_ok_encode(uint8_t *p, size_t cap, int version,
                                      const struct moqc_lite_announce_ok *m);
-ssize_t moqc_lite_announce_ok_decode(struct moqc_lite_announce_ok *m, int version,
-                                     const uint8_t *p, size_t len);
+ssize_t moqc_lite_announce_ok_decode(struct moqc_lite_announce_ok *m, int version, const uint8_t *p,
+                                     size_t len);
 
 /* ---- subscribe stream (bidi 2) ------------------------------------------- */
 
@@ -249,8 +251,8 @@ struct moqc_lite_track_info {
 };
 ssize_t moqc_lite_track_info_encode(uint8_t *p, size_t cap, int version,
                                     const struct moqc_lite_track_info *m);
-ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
-                                    const uint8_t *p, size_t len);
+ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version, const uint8_t *p,
+                                    size_t len);
 
 /* ---- fetch stream (bidi 3) ----------------------------------------------- */
 
@@ -375,7 +377,7 @@ ssize_t moqc_lite_frame_decode(struct moqc_lite_frame *m, int version, uint64_t 
 #define MOQC_LITE_GROUP_HDR_MAX 24u
 ssize_t moqc__lite_group_hdr(uint8_t *out, uint64_t subscribe, uint64_t sequence);
 ssize_t moqc__lite_frame_hdr(uint8_t *out, int version, uint64_t prev_ts, uint64_t timestamp,
-                            uint64_t size);
+                             uint64_t size);
 
 /* ---- datagram (lite-05) ---------------------------------------------------- */
 

@@ -71,42 +71,42 @@ static inline void lw_opt_group(lw *w, uint64_t g) {
 }
 
 /* A UTF-8 string of at most max bytes (INVAL otherwise). */
-void lw_string(lw *w, moqc_bytes s, size_t max);
+void moqc__lw_string(lw *w, moqc_bytes s, size_t max);
 /* A broadcast path / prefix / suffix: UTF-8, <= MOQC_LITE_PATH_MAX bytes,
  * <= MOQC_LITE_PATH_SEGMENTS non-empty segments (INVAL otherwise). */
-void lw_path(lw *w, moqc_bytes s);
+void moqc__lw_path(lw *w, moqc_bytes s);
 
 /* A body encoder: writes the message body (no length) for `version`. */
 typedef void (*lw_body_fn)(lw *w, int version, const void *m);
 
-/* lw_encode flags */
+/* moqc__lw_encode flags */
 #define LW_TYPED 1u  /* a `type` varint precedes the message */
 #define LW_FRAMED 2u /* the body is length-prefixed (bounded by MOQC_LITE_MSG_MAX) */
 
 /* Encode `[type varint] | [length varint] | body` per flags. Checks the
  * version is valid (not that the message exists in it: callers do). Returns
  * bytes written (the size if p == NULL) or a negative moqc_err. */
-ssize_t lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
-                  unsigned flags, uint64_t type);
+ssize_t moqc__lw_encode(uint8_t *p, size_t cap, int version, const void *m, lw_body_fn body,
+                        unsigned flags, uint64_t type);
 
 /* ---- decoding ---------------------------------------------------------- */
 
 /* Read an optional group (0 -> NONE, v -> v-1). */
-int lr_opt_group(moqc_reader *r, uint64_t *g);
+int moqc__lr_opt_group(moqc_reader *r, uint64_t *g);
 /* Read a UTF-8 string of at most max bytes (borrowed). */
-int lr_string(moqc_reader *r, size_t max, moqc_bytes *out);
+int moqc__lr_string(moqc_reader *r, size_t max, moqc_bytes *out);
 /* Read a path: UTF-8, <= MOQC_LITE_PATH_MAX bytes, <= 32 segments. */
-int lr_path(moqc_reader *r, moqc_bytes *out);
+int moqc__lr_path(moqc_reader *r, moqc_bytes *out);
 
 /* Number of non-empty '/'-separated segments in s. */
-size_t lite_path_segments(const uint8_t *s, size_t n);
+size_t moqc__lite_path_segments(const uint8_t *s, size_t n);
 
 /* A body decoder over exactly the declared body. Any error is reported as
- * MOQC_ERR_DECODE by lr_decode_msg (a complete body cannot "need more"). */
+ * MOQC_ERR_DECODE by moqc__lr_decode_msg (a complete body cannot "need more"). */
 typedef int (*lr_body_fn)(moqc_reader *r, int version, void *m);
 
 /* Decode `length varint | body` at p (no type prefix): NEED_MORE / DECODE /
  * total consumed. Leftover body bytes are DECODE. */
-ssize_t lr_decode_msg(void *m, int version, const uint8_t *p, size_t len, lr_body_fn body);
+ssize_t moqc__lr_decode_msg(void *m, int version, const uint8_t *p, size_t len, lr_body_fn body);
 
 #endif

@@ -26,7 +26,7 @@ static void setup_body(lw *w, int version, const void *mp) {
   if (m->probe != MOQC_LITE_PROBE_NONE) param_varint(w, MOQC_LITE_PARAM_PROBE, m->probe);
   if (m->has_path) {
     lw_varint(w, MOQC_LITE_PARAM_PATH);
-    lw_string(w, m->path, MOQC_LITE_MSG_MAX);
+    moqc__lw_string(w, m->path, MOQC_LITE_MSG_MAX);
   }
   if (m->role != MOQC_LITE_ROLE_BOTH) param_varint(w, MOQC_LITE_PARAM_ROLE, m->role);
   if (m->has_cost) param_varint(w, MOQC_LITE_PARAM_COST, m->cost);
@@ -36,7 +36,7 @@ static void setup_body(lw *w, int version, const void *mp) {
 ssize_t moqc_lite_setup_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_setup *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, setup_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, setup_body, LW_FRAMED, 0);
 }
 
 /* A varint-valued parameter: the value must be exactly one varint. */
@@ -57,21 +57,19 @@ static int setup_param(struct moqc_lite_setup *m, uint64_t id, moqc_bytes val) {
   if (id < MOQC_LITE_PARAM_PROBE || id > MOQC_LITE_PARAM_ORIGIN) return MOQC_OK; /* unknown */
   if (param_value(val, &v)) return MOQC_ERR_DECODE;
   switch (id) {
-  case MOQC_LITE_PARAM_PROBE:
-    m->probe = (uint8_t)(v > MOQC_LITE_PROBE_INCREASE ? MOQC_LITE_PROBE_INCREASE : v);
-    break;
-  case MOQC_LITE_PARAM_ROLE:
-    m->role = (uint8_t)(v == MOQC_LITE_ROLE_PUBLISHER || v == MOQC_LITE_ROLE_SUBSCRIBER
-                            ? v
-                            : MOQC_LITE_ROLE_BOTH);
-    break;
-  case MOQC_LITE_PARAM_COST:
-    m->has_cost = true;
-    m->cost = v;
-    break;
-  default: /* ORIGIN; 0 means none */
-    m->origin = v;
-    break;
+    case MOQC_LITE_PARAM_PROBE:
+      m->probe = (uint8_t)(v > MOQC_LITE_PROBE_INCREASE ? MOQC_LITE_PROBE_INCREASE : v);
+      break;
+    case MOQC_LITE_PARAM_ROLE:
+      m->role = (uint8_t)(v == MOQC_LITE_ROLE_PUBLISHER || v == MOQC_LITE_ROLE_SUBSCRIBER
+                              ? v
+                              : MOQC_LITE_ROLE_BOTH);
+      break;
+    case MOQC_LITE_PARAM_COST:
+      m->has_cost = true;
+      m->cost = v;
+      break;
+    default: /* ORIGIN; 0 means none */ m->origin = v; break;
   }
   return MOQC_OK;
 }
@@ -100,7 +98,7 @@ static int setup_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_setup_decode(struct moqc_lite_setup *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, setup_read);
+  return moqc__lr_decode_msg(m, version, p, len, setup_read);
 }
 
 /* ---- PROBE ------------------------------------------------------------------- */
@@ -113,7 +111,7 @@ static void probe_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_probe_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_probe *m) {
-  return lw_encode(p, cap, version, m, probe_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, probe_body, LW_FRAMED, 0);
 }
 
 static int probe_read(moqc_reader *r, int version, void *mp) {
@@ -127,7 +125,7 @@ static int probe_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_probe_decode(struct moqc_lite_probe *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, probe_read);
+  return moqc__lr_decode_msg(m, version, p, len, probe_read);
 }
 
 /* ---- GOAWAY (lite-04+) ------------------------------------------------------- */
@@ -135,23 +133,23 @@ ssize_t moqc_lite_probe_decode(struct moqc_lite_probe *m, int version, const uin
 static void goaway_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_goaway *m = mp;
   (void)version;
-  lw_string(w, m->uri, MOQC_LITE_MSG_MAX);
+  moqc__lw_string(w, m->uri, MOQC_LITE_MSG_MAX);
 }
 
 ssize_t moqc_lite_goaway_encode(uint8_t *p, size_t cap, int version,
                                 const struct moqc_lite_goaway *m) {
   if (!moqc_lite_has_goaway(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, goaway_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, goaway_body, LW_FRAMED, 0);
 }
 
 static int goaway_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_goaway *m = mp;
   (void)version;
-  return lr_string(r, MOQC_LITE_MSG_MAX, &m->uri);
+  return moqc__lr_string(r, MOQC_LITE_MSG_MAX, &m->uri);
 }
 
 ssize_t moqc_lite_goaway_decode(struct moqc_lite_goaway *m, int version, const uint8_t *p,
                                 size_t len) {
   if (!moqc_lite_has_goaway(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, goaway_read);
+  return moqc__lr_decode_msg(m, version, p, len, goaway_read);
 }

@@ -8,8 +8,8 @@ static void subscribe_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_subscribe *m = mp;
   (void)version;
   lw_varint(w, m->id);
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
   lw_u8(w, m->priority);
   lw_u8(w, m->ordered ? 1 : 0);
   lw_varint(w, m->max_latency);
@@ -19,19 +19,19 @@ static void subscribe_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_subscribe_encode(uint8_t *p, size_t cap, int version,
                                    const struct moqc_lite_subscribe *m) {
-  return lw_encode(p, cap, version, m, subscribe_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, subscribe_body, LW_FRAMED, 0);
 }
 
 /* priority u8, ordered u8, max latency, start opt, end opt: shared by
  * SUBSCRIBE (tail), SUBSCRIBE_UPDATE and SUBSCRIBE_OK. */
-static int read_prefs(moqc_reader *r, uint8_t *prio, bool *ordered, uint64_t *lat,
-                      uint64_t *start, uint64_t *end) {
+static int read_prefs(moqc_reader *r, uint8_t *prio, bool *ordered, uint64_t *lat, uint64_t *start,
+                      uint64_t *end) {
   uint8_t o;
   int rc = moqc_read_u8(r, prio);
   if (!rc) rc = moqc_read_u8(r, &o);
   if (!rc) rc = moqc_read_varint(r, lat);
-  if (!rc) rc = lr_opt_group(r, start);
-  if (!rc) rc = lr_opt_group(r, end);
+  if (!rc) rc = moqc__lr_opt_group(r, start);
+  if (!rc) rc = moqc__lr_opt_group(r, end);
   if (!rc) *ordered = o != 0;
   return rc;
 }
@@ -49,11 +49,10 @@ static int subscribe_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe *m = mp;
   (void)version;
   int rc = moqc_read_varint(r, &m->id);
-  if (!rc) rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  if (!rc) rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   if (!rc) {
-    rc = read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group,
-                    &m->end_group);
+    rc = read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group, &m->end_group);
   }
   return rc;
 }
@@ -61,7 +60,7 @@ static int subscribe_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_subscribe_decode(struct moqc_lite_subscribe *m, int version, const uint8_t *p,
                                    size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, subscribe_read);
+  return moqc__lr_decode_msg(m, version, p, len, subscribe_read);
 }
 
 /* ---- SUBSCRIBE_UPDATE ------------------------------------------------------------ */
@@ -74,20 +73,19 @@ static void update_body(lw *w, int version, const void *mp) {
 
 ssize_t moqc_lite_subscribe_update_encode(uint8_t *p, size_t cap, int version,
                                           const struct moqc_lite_subscribe_update *m) {
-  return lw_encode(p, cap, version, m, update_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, update_body, LW_FRAMED, 0);
 }
 
 static int update_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe_update *m = mp;
   (void)version;
-  return read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group,
-                    &m->end_group);
+  return read_prefs(r, &m->priority, &m->ordered, &m->max_latency, &m->start_group, &m->end_group);
 }
 
 ssize_t moqc_lite_subscribe_update_decode(struct moqc_lite_subscribe_update *m, int version,
                                           const uint8_t *p, size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, update_read);
+  return moqc__lr_decode_msg(m, version, p, len, update_read);
 }
 
 /* ---- subscribe responses ------------------------------------------------------------ */
@@ -96,11 +94,11 @@ ssize_t moqc_lite_subscribe_update_decode(struct moqc_lite_subscribe_update *m, 
 static int resp_wire_type(int version, int kind) {
   bool v05 = moqc_lite_is_05(version);
   switch (kind) {
-  case MOQC_LITE_SUBSCRIBE_OK: return v05 ? -1 : 0;
-  case MOQC_LITE_SUBSCRIBE_START: return v05 ? 0 : -1;
-  case MOQC_LITE_SUBSCRIBE_END: return v05 ? 1 : -1;
-  case MOQC_LITE_SUBSCRIBE_DROP: return v05 ? 2 : 1;
-  default: return -1;
+    case MOQC_LITE_SUBSCRIBE_OK: return v05 ? -1 : 0;
+    case MOQC_LITE_SUBSCRIBE_START: return v05 ? 0 : -1;
+    case MOQC_LITE_SUBSCRIBE_END: return v05 ? 1 : -1;
+    case MOQC_LITE_SUBSCRIBE_DROP: return v05 ? 2 : 1;
+    default: return -1;
   }
 }
 
@@ -116,19 +114,17 @@ static void resp_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_subscribe_resp *m = mp;
   (void)version;
   switch (m->kind) {
-  case MOQC_LITE_SUBSCRIBE_OK:
-    write_prefs(w, m->u.ok.priority, m->u.ok.ordered, m->u.ok.max_latency, m->u.ok.start_group,
-                m->u.ok.end_group);
-    break;
-  case MOQC_LITE_SUBSCRIBE_START:
-  case MOQC_LITE_SUBSCRIBE_END:
-    lw_varint(w, m->u.group);
-    break;
-  default: /* DROP: resp_wire_type() already rejected anything else */
-    lw_varint(w, m->u.drop.start);
-    lw_varint(w, m->u.drop.end);
-    lw_varint(w, m->u.drop.error);
-    break;
+    case MOQC_LITE_SUBSCRIBE_OK:
+      write_prefs(w, m->u.ok.priority, m->u.ok.ordered, m->u.ok.max_latency, m->u.ok.start_group,
+                  m->u.ok.end_group);
+      break;
+    case MOQC_LITE_SUBSCRIBE_START:
+    case MOQC_LITE_SUBSCRIBE_END: lw_varint(w, m->u.group); break;
+    default: /* DROP: resp_wire_type() already rejected anything else */
+      lw_varint(w, m->u.drop.start);
+      lw_varint(w, m->u.drop.end);
+      lw_varint(w, m->u.drop.error);
+      break;
   }
 }
 
@@ -137,25 +133,24 @@ ssize_t moqc_lite_subscribe_resp_encode(uint8_t *p, size_t cap, int version,
   if (!m || !moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
   int type = resp_wire_type(version, m->kind);
   if (type < 0) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, resp_body, LW_TYPED | LW_FRAMED, (uint64_t)type);
+  return moqc__lw_encode(p, cap, version, m, resp_body, LW_TYPED | LW_FRAMED, (uint64_t)type);
 }
 
 static int resp_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_subscribe_resp *m = mp;
   (void)version;
   switch (m->kind) {
-  case MOQC_LITE_SUBSCRIBE_OK:
-    return read_prefs(r, &m->u.ok.priority, &m->u.ok.ordered, &m->u.ok.max_latency,
-                      &m->u.ok.start_group, &m->u.ok.end_group);
-  case MOQC_LITE_SUBSCRIBE_START:
-  case MOQC_LITE_SUBSCRIBE_END:
-    return moqc_read_varint(r, &m->u.group);
-  default: {
-    int rc = moqc_read_varint(r, &m->u.drop.start);
-    if (!rc) rc = moqc_read_varint(r, &m->u.drop.end);
-    if (!rc) rc = moqc_read_varint(r, &m->u.drop.error);
-    return rc;
-  }
+    case MOQC_LITE_SUBSCRIBE_OK:
+      return read_prefs(r, &m->u.ok.priority, &m->u.ok.ordered, &m->u.ok.max_latency,
+                        &m->u.ok.start_group, &m->u.ok.end_group);
+    case MOQC_LITE_SUBSCRIBE_START:
+    case MOQC_LITE_SUBSCRIBE_END: return moqc_read_varint(r, &m->u.group);
+    default: {
+      int rc = moqc_read_varint(r, &m->u.drop.start);
+      if (!rc) rc = moqc_read_varint(r, &m->u.drop.end);
+      if (!rc) rc = moqc_read_varint(r, &m->u.drop.error);
+      return rc;
+    }
   }
 }
 
@@ -168,7 +163,7 @@ ssize_t moqc_lite_subscribe_resp_decode(struct moqc_lite_subscribe_resp *m, int 
   if (k < 0) return k;
   m->kind = resp_kind(version, type);
   if (m->kind < 0) return MOQC_ERR_DECODE;
-  ssize_t n = lr_decode_msg(m, version, p + k, len - (size_t)k, resp_read);
+  ssize_t n = moqc__lr_decode_msg(m, version, p + k, len - (size_t)k, resp_read);
   return n < 0 ? n : k + n;
 }
 
@@ -177,28 +172,28 @@ ssize_t moqc_lite_subscribe_resp_decode(struct moqc_lite_subscribe_resp *m, int 
 static void track_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_track *m = mp;
   (void)version;
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
 }
 
 ssize_t moqc_lite_track_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_track *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, track_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, track_body, LW_FRAMED, 0);
 }
 
 static int track_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_track *m = mp;
   (void)version;
-  int rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  int rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   return rc;
 }
 
 ssize_t moqc_lite_track_decode(struct moqc_lite_track *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, track_read);
+  return moqc__lr_decode_msg(m, version, p, len, track_read);
 }
 
 static void track_info_body(lw *w, int version, const void *mp) {
@@ -214,7 +209,7 @@ static void track_info_body(lw *w, int version, const void *mp) {
 ssize_t moqc_lite_track_info_encode(uint8_t *p, size_t cap, int version,
                                     const struct moqc_lite_track_info *m) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lw_encode(p, cap, version, m, track_info_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, track_info_body, LW_FRAMED, 0);
 }
 
 static int track_info_read(moqc_reader *r, int version, void *mp) {
@@ -230,10 +225,10 @@ static int track_info_read(moqc_reader *r, int version, void *mp) {
   return m->timescale == 0 ? MOQC_ERR_DECODE : MOQC_OK;
 }
 
-ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
-                                    const uint8_t *p, size_t len) {
+ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version, const uint8_t *p,
+                                    size_t len) {
   if (!moqc_lite_is_05(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, track_info_read);
+  return moqc__lr_decode_msg(m, version, p, len, track_info_read);
 }
 
 /* ---- FETCH ----------------------------------------------------------------------- */
@@ -241,22 +236,22 @@ ssize_t moqc_lite_track_info_decode(struct moqc_lite_track_info *m, int version,
 static void fetch_body(lw *w, int version, const void *mp) {
   const struct moqc_lite_fetch *m = mp;
   (void)version;
-  lw_path(w, m->broadcast);
-  lw_string(w, m->track, MOQC_LITE_PATH_MAX);
+  moqc__lw_path(w, m->broadcast);
+  moqc__lw_string(w, m->track, MOQC_LITE_PATH_MAX);
   lw_u8(w, m->priority);
   lw_varint(w, m->group);
 }
 
 ssize_t moqc_lite_fetch_encode(uint8_t *p, size_t cap, int version,
                                const struct moqc_lite_fetch *m) {
-  return lw_encode(p, cap, version, m, fetch_body, LW_FRAMED, 0);
+  return moqc__lw_encode(p, cap, version, m, fetch_body, LW_FRAMED, 0);
 }
 
 static int fetch_read(moqc_reader *r, int version, void *mp) {
   struct moqc_lite_fetch *m = mp;
   (void)version;
-  int rc = lr_path(r, &m->broadcast);
-  if (!rc) rc = lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
+  int rc = moqc__lr_path(r, &m->broadcast);
+  if (!rc) rc = moqc__lr_string(r, MOQC_LITE_PATH_MAX, &m->track);
   if (!rc) rc = moqc_read_u8(r, &m->priority);
   if (!rc) rc = moqc_read_varint(r, &m->group);
   return rc;
@@ -265,5 +260,5 @@ static int fetch_read(moqc_reader *r, int version, void *mp) {
 ssize_t moqc_lite_fetch_decode(struct moqc_lite_fetch *m, int version, const uint8_t *p,
                                size_t len) {
   if (!moqc_lite_version_valid(version)) return MOQC_ERR_INVAL;
-  return lr_decode_msg(m, version, p, len, fetch_read);
+  return moqc__lr_decode_msg(m, version, p, len, fetch_read);
 }

@@ -6,11 +6,11 @@
 
 const char *moqc_log_level_str(moqc_log_level lvl) {
   switch (lvl) {
-  case MOQC_LOG_ERROR: return "error";
-  case MOQC_LOG_WARN: return "warn";
-  case MOQC_LOG_INFO: return "info";
-  case MOQC_LOG_DEBUG: return "debug";
-  case MOQC_LOG_TRACE: return "trace";
+    case MOQC_LOG_ERROR: return "error";
+    case MOQC_LOG_WARN: return "warn";
+    case MOQC_LOG_INFO: return "info";
+    case MOQC_LOG_DEBUG: return "debug";
+    case MOQC_LOG_TRACE: return "trace";
   }
   return "?";
 }

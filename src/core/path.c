@@ -15,10 +15,10 @@
 typedef struct path_builder {
   char *dst;
   size_t cap;
-  size_t len;  /* length of the normalised result so far (counted even past cap) */
+  size_t len; /* length of the normalised result so far (counted even past cap) */
   size_t segs;
-  int err;     /* first error by precedence, 0 if none */
-  bool full;   /* a segment did not fit: stop writing, keep counting */
+  int err;   /* first error by precedence, 0 if none */
+  bool full; /* a segment did not fit: stop writing, keep counting */
 } path_builder;
 
 static void pb_init(path_builder *b, char *dst, size_t cap) {

@@ -34,12 +34,11 @@ static int fail(dec *d, const char *fmt, ...) {
 }
 
 /* An optional unsigned integer no larger than max; absent leaves *v. */
-static int get_uint(dec *d, json_t *o, const char *name, const char *k, uint64_t max,
-                    uint64_t *v, bool required) {
+static int get_uint(dec *d, json_t *o, const char *name, const char *k, uint64_t max, uint64_t *v,
+                    bool required) {
   json_t *j = json_object_get(o, k);
   if (!j || json_is_null(j)) return required ? fail(d, "%s: missing \"%s\"", name, k) : MOQC_OK;
-  if (!json_is_integer(j) || json_integer_value(j) < 0 ||
-      (uint64_t)json_integer_value(j) > max)
+  if (!json_is_integer(j) || json_integer_value(j) < 0 || (uint64_t)json_integer_value(j) > max)
     return fail(d, "%s: \"%s\" is not an integer in 0..%llu", name, k, (unsigned long long)max);
   *v = (uint64_t)json_integer_value(j);
   return MOQC_OK;
@@ -124,8 +123,7 @@ static int rendition(dec *d, moqc_hang_catalog *cat, moqc_hang_kind kind, const 
   if (!json_is_string(codec) || json_string_length(codec) == 0)
     return fail(d, "%s: missing \"codec\"", name);
   if (!*name) return fail(d, "a rendition has an empty track name");
-  if (moqc_hang_catalog_find(cat, name, NULL))
-    return fail(d, "%s: track listed twice", name);
+  if (moqc_hang_catalog_find(cat, name, NULL)) return fail(d, "%s: track listed twice", name);
   moqc_hang_rendition *r = moqc_hang_catalog_add(cat, kind, name, json_string_value(codec));
   if (!r) return MOQC_ERR_NOMEM;
   int rv = MOQC_OK;
@@ -159,8 +157,8 @@ static int rendition(dec *d, moqc_hang_catalog *cat, moqc_hang_kind kind, const 
 static int old_entry(dec *d, moqc_hang_catalog *cat, moqc_hang_kind kind, json_t *e) {
   json_t *t = json_object_get(e, "track");
   json_t *n = t ? json_object_get(t, "name") : NULL;
-  if (!json_is_string(n)) return fail(d, "%s: old-style entry without track.name",
-                                      moqc_hang_kind_str(kind));
+  if (!json_is_string(n))
+    return fail(d, "%s: old-style entry without track.name", moqc_hang_kind_str(kind));
   return rendition(d, cat, kind, json_string_value(n), json_object_get(e, "config"));
 }
 

@@ -26,8 +26,8 @@
 #define TRUN_CTO 0x000800u
 /* sample flags */
 #define SAMPLE_NON_SYNC 0x00010000u
-#define SAMPLE_FLAGS_KEY 0x02000000u     /* depends on nothing */
-#define SAMPLE_FLAGS_NONKEY 0x01010000u  /* depends on others, not sync */
+#define SAMPLE_FLAGS_KEY 0x02000000u    /* depends on nothing */
+#define SAMPLE_FLAGS_NONKEY 0x01010000u /* depends on others, not sync */
 
 static uint32_t rd32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -46,9 +46,9 @@ static void wr64(uint8_t *p, uint64_t v) {
 
 typedef struct box {
   uint32_t type;
-  size_t start;   /* of the header, relative to the buffer */
-  size_t body;    /* of the body */
-  size_t end;     /* one past the box */
+  size_t start; /* of the header, relative to the buffer */
+  size_t body;  /* of the body */
+  size_t end;   /* one past the box */
 } box;
 
 /* The box at p[off..end). 0, or -1 if it does not fit. */
@@ -233,8 +233,8 @@ int moqc_hang_cmaf_decode(const uint8_t *p, size_t len, moqc_hang_cmaf_frame *ou
 }
 
 int moqc_hang_cmaf_encode(uint32_t track_id, uint32_t sequence, uint64_t decode_time,
-                          uint32_t duration, bool keyframe, const void *payload,
-                          size_t payload_len, uint8_t **out, size_t *out_len) {
+                          uint32_t duration, bool keyframe, const void *payload, size_t payload_len,
+                          uint8_t **out, size_t *out_len) {
   if (!out || (!payload && payload_len) || payload_len > UINT32_MAX - 8) return MOQC_ERR_INVAL;
   const size_t mfhd = 16, tfhd = 16, tfdt = 20, trun = 32;
   const size_t traf = 8 + tfhd + tfdt + trun, moof = 8 + mfhd + traf;

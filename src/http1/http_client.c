@@ -106,18 +106,15 @@ static void try_complete(hget *g, bool eof) {
     }
     size_t ol = 0;
     ssize_t d = moqc_http1_dechunk(body, have, out, GET_MAX_BODY, &ol);
-    if (d >= 0)
-      finish(g, MOQC_OK, r.status, out, ol);
+    if (d >= 0) finish(g, MOQC_OK, r.status, out, ol);
     else if (d != MOQC_ERR_NEED_MORE || eof)
       finish(g, d == MOQC_ERR_TOO_LARGE ? MOQC_ERR_TOO_LARGE : MOQC_ERR_DECODE, 0, NULL, 0);
     moqc_free(out);
   } else if (r.content_length >= 0) {
-    if ((uint64_t)r.content_length > GET_MAX_BODY)
-      finish(g, MOQC_ERR_TOO_LARGE, 0, NULL, 0);
+    if ((uint64_t)r.content_length > GET_MAX_BODY) finish(g, MOQC_ERR_TOO_LARGE, 0, NULL, 0);
     else if (have >= (size_t)r.content_length)
       finish(g, MOQC_OK, r.status, body, (size_t)r.content_length);
-    else if (eof)
-      finish(g, MOQC_ERR_DECODE, 0, NULL, 0);
+    else if (eof) finish(g, MOQC_ERR_DECODE, 0, NULL, 0);
   } else if (eof || r.status == 204 || r.status == 304) {
     finish(g, MOQC_OK, r.status, body, r.status == 204 || r.status == 304 ? 0 : have);
   }
@@ -275,22 +272,20 @@ int moqc_http_parse_cert_hash(const char *body, size_t len, uint8_t out[32], cha
   if (!body || !out || !hex) return MOQC_ERR_INVAL;
   size_t s = 0, e = len;
   while (s < e && (body[s] == ' ' || body[s] == '\t' || body[s] == '\r' || body[s] == '\n')) s++;
-  while (e > s && (body[e - 1] == ' ' || body[e - 1] == '\t' || body[e - 1] == '\r' ||
-                   body[e - 1] == '\n'))
+  while (e > s &&
+         (body[e - 1] == ' ' || body[e - 1] == '\t' || body[e - 1] == '\r' || body[e - 1] == '\n'))
     e--;
   if (e - s != 64) return MOQC_ERR_DECODE;
   for (size_t i = 0; i < 64; i++) {
     char c = body[s + i];
-    int v = c >= '0' && c <= '9' ? c - '0'
-          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-          : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                 : -1;
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (v < 0) return MOQC_ERR_DECODE;
     hex[i] = "0123456789abcdef"[v];
-    if (i % 2 == 0)
-      out[i / 2] = (uint8_t)(v << 4);
-    else
-      out[i / 2] = (uint8_t)(out[i / 2] | v);
+    if (i % 2 == 0) out[i / 2] = (uint8_t)(v << 4);
+    else out[i / 2] = (uint8_t)(out[i / 2] | v);
   }
   hex[64] = '\0';
   return MOQC_OK;
@@ -307,15 +302,13 @@ static void on_cert(void *ctx, int err, uint16_t status, const uint8_t *body, si
   char hex[65];
   if (err == MOQC_OK && status != 200) err = MOQC_ERR_NOT_FOUND;
   if (err == MOQC_OK) err = moqc_http_parse_cert_hash((const char *)body, len, sha, hex);
-  if (err == MOQC_OK)
-    c->cb(c->ctx, MOQC_OK, hex, sha);
-  else
-    c->cb(c->ctx, err, NULL, NULL);
+  if (err == MOQC_OK) c->cb(c->ctx, MOQC_OK, hex, sha);
+  else c->cb(c->ctx, err, NULL, NULL);
   moqc_free(c);
 }
 
-int moqc_http_fetch_cert_hash(uv_loop_t *loop, const char *host, uint16_t port,
-                              uint64_t timeout_ms, moqc_http_cert_fn cb, void *ctx) {
+int moqc_http_fetch_cert_hash(uv_loop_t *loop, const char *host, uint16_t port, uint64_t timeout_ms,
+                              moqc_http_cert_fn cb, void *ctx) {
   if (!cb) return MOQC_ERR_INVAL;
   cert_req *c = moqc_malloc(sizeof *c);
   if (!c) return MOQC_ERR_NOMEM;

@@ -48,12 +48,9 @@ static ssize_t next_line(const uint8_t *p, size_t end, size_t *pos, const uint8_
 static size_t skip_leading_newlines(const uint8_t *p, size_t len) {
   size_t i = 0;
   while (i < len && i < 8) {
-    if (p[i] == '\n')
-      i++;
-    else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
-      i += 2;
-    else
-      break;
+    if (p[i] == '\n') i++;
+    else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') i += 2;
+    else break;
   }
   return i;
 }
@@ -100,8 +97,7 @@ static int parse_u64(const uint8_t *v, size_t n, uint64_t *out) {
 }
 
 /* Connection: a comma-separated token list. */
-static void connection_tokens(const uint8_t *v, size_t n, bool *close, bool *keep,
-                              bool *upgrade) {
+static void connection_tokens(const uint8_t *v, size_t n, bool *close, bool *keep, bool *upgrade) {
   size_t i = 0;
   while (i < n) {
     while (i < n && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) i++;
@@ -303,7 +299,9 @@ ssize_t moqc_http1_dechunk(const uint8_t *p, size_t len, uint8_t *out, size_t ca
     size_t i = pos, digits = 0;
     for (; i < e; i++, digits++) {
       uint8_t c = p[i];
-      int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+      int d = c >= '0' && c <= '9'                     ? c - '0'
+              : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                       : -1;
       if (d < 0) break;
       if (digits >= 8) return MOQC_ERR_DECODE;
       size = size * 16 + (uint64_t)d;
@@ -340,26 +338,30 @@ ssize_t moqc_http1_dechunk(const uint8_t *p, size_t len, uint8_t *out, size_t ca
 
 const char *moqc_http_reason(uint16_t status) {
   switch (status) {
-  case 200: return "OK";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 413: return "Content Too Large";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default:
+      return status < 300   ? "OK"
+             : status < 400 ? "Redirect"
+             : status < 500 ? "Client Error"
+                            : "Server Error";
   }
 }

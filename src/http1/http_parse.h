@@ -71,8 +71,7 @@ ssize_t moqc_http1_parse_response(moqc_http1_resp *r, const uint8_t *p, size_t l
  * bytes of p consumed (through the last chunk and trailers) with *out_len
  * set, MOQC_ERR_NEED_MORE, MOQC_ERR_DECODE, or MOQC_ERR_TOO_LARGE (body over
  * cap). */
-ssize_t moqc_http1_dechunk(const uint8_t *p, size_t len, uint8_t *out, size_t cap,
-                           size_t *out_len);
+ssize_t moqc_http1_dechunk(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* Reason phrase for a status ("OK", "Not Found"...); never NULL. */
 const char *moqc_http_reason(uint16_t status);

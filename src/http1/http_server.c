@@ -87,8 +87,8 @@ struct hconn {
   uint64_t body_left; /* request body bytes still to drop */
   int open;           /* handles of this connection still open */
   bool closing, writing, close_after_write;
-  moqc_http_pending *pending; /* a deferred response not finished yet */
-  bool in_route, deferred;    /* inside the route callback; it deferred */
+  moqc_http_pending *pending;   /* a deferred response not finished yet */
+  bool in_route, deferred;      /* inside the route callback; it deferred */
   bool route_head, route_close; /* of the request being (or waiting to be) answered */
   moqc_http_upgraded *up;       /* switched protocols (101) */
   haddr addr;
@@ -133,10 +133,8 @@ static void conn_close(hconn *c) {
   if (c->closing) return;
   c->closing = true;
   moqc_http_server *s = c->srv;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    s->conns = c->next;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
@@ -248,7 +246,8 @@ static void send_response_parts(hconn *c, uint16_t status, const char *ctype, co
   size_t nbufs = 1;
   if (!head_only)
     for (size_t i = 0; i < nparts; i++)
-      if (parts[i].len) bufs[nbufs++] = uv_buf_init((char *)moqc_slice_ptr(&parts[i]), (unsigned)parts[i].len);
+      if (parts[i].len)
+        bufs[nbufs++] = uv_buf_init((char *)moqc_slice_ptr(&parts[i]), (unsigned)parts[i].len);
   c->writing = true;
   c->close_after_write = close;
   uv_read_stop((uv_stream_t *)&c->tcp);
@@ -369,14 +368,13 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   if (c->closing) return;
   if (n < 0) {
     if (n == UV_ENOBUFS && c->pending) /* pipelined requests filled the buffer: */
-      uv_read_stop(st);                 /* wait for the deferred response */
-    else if (n == UV_ENOBUFS && !c->writing)
-      error_response(c, 431);
-    else
-      conn_close(c);
+      uv_read_stop(st);                /* wait for the deferred response */
+    else if (n == UV_ENOBUFS && !c->writing) error_response(c, 431);
+    else conn_close(c);
     return;
   }
-  if (n > 0 && !c->up && !c->head_first && !c->writing && !c->pending) c->head_first = uv_now(c->srv->loop);
+  if (n > 0 && !c->up && !c->head_first && !c->writing && !c->pending)
+    c->head_first = uv_now(c->srv->loop);
   c->len += (size_t)n;
   touch(c);
   process(c);
@@ -577,12 +575,10 @@ static void upgrade_switch(hconn *c) {
   touch(c);
 }
 
-moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp,
-                                               const char *extra_headers,
+moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp, const char *extra_headers,
                                                const moqc_http_upgrade_cbs *cbs, void *arg) {
   hconn *c = resp ? resp->server_private : NULL;
-  if (!c || !cbs || !cbs->data || !c->in_route || c->deferred || c->up || c->closing)
-    return NULL;
+  if (!c || !cbs || !cbs->data || !c->in_route || c->deferred || c->up || c->closing) return NULL;
   moqc_http_upgraded *u = moqc_calloc(1, sizeof *u);
   if (!u) return NULL;
   u->extra = moqc_strdup(extra_headers ? extra_headers : "");
@@ -622,8 +618,8 @@ void moqc_http_upgraded_close(moqc_http_upgraded *u) {
   uv_timer_start(&c->timer, on_idle, 2000, 0); /* bound the flush */
 }
 
-int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status,
-                                    const char *content_type, moqc_slice *parts, size_t n) {
+int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status, const char *content_type,
+                                    moqc_slice *parts, size_t n) {
   if (!p || (n && !parts)) return MOQC_ERR_INVAL;
   moqc_slice *own = n ? moqc_calloc(n, sizeof *own) : NULL;
   if (own) memcpy(own, parts, n * sizeof *own); /* the references move */

@@ -91,7 +91,8 @@ static void up_teardown(moqc_http_upconn *u, bool notify) {
   bool was_switched = u->state == UP_SWITCHED;
   u->state = UP_DONE;
   up_close_tcp(u);
-  if (!uv_is_closing((uv_handle_t *)&u->timer)) uv_close((uv_handle_t *)&u->timer, up_handle_closed);
+  if (!uv_is_closing((uv_handle_t *)&u->timer))
+    uv_close((uv_handle_t *)&u->timer, up_handle_closed);
   if (notify && was_switched && !u->user_closed && u->cbs.closed) u->cbs.closed(u->arg);
 }
 
@@ -197,10 +198,8 @@ static void up_written(uv_write_t *req, int status) {
     if (status < 0) {
       up_teardown(u, true);
     } else if (u->pending == 0) {
-      if (u->user_closed)
-        up_teardown(u, false);
-      else if (u->cbs.drained)
-        u->cbs.drained(u->arg);
+      if (u->user_closed) up_teardown(u, false);
+      else if (u->cbs.drained) u->cbs.drained(u->arg);
     }
   }
   up_maybe_free(u);

@@ -331,8 +331,7 @@ static moqc_tstate *bc_lookup(moqc_bstate *b, const char *name, const moqc_subsc
   return t;
 }
 
-moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_consumer *c,
-                                                       const char *name,
+moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_consumer *c, const char *name,
                                                        const moqc_subscription *sub, int *err) {
   int rc = MOQC_ERR_INVAL;
   moqc_track_consumer *tc = NULL;
@@ -351,7 +350,7 @@ moqc_track_consumer *moqc_broadcast_consumer_subscribe(moqc_broadcast_consumer *
 }
 
 moqc_track_info_query *moqc_broadcast_consumer_query_info(moqc_broadcast_consumer *c,
-                                                         const char *name, int *err) {
+                                                          const char *name, int *err) {
   int rc = MOQC_ERR_INVAL;
   moqc_track_info_query *q = NULL;
   moqc_tstate *t = name ? bc_lookup(c->b, name, NULL, true, &rc) : NULL;

@@ -169,7 +169,8 @@ void moqc_cache_expire(moqc_tstate *t) {
   uint64_t gap_next = moqc_gaps_expire(t, now);
   if (gap_next < next) next = gap_next;
   if (next == UINT64_MAX) moqc_timer_stop(t->env->clock, &t->timer);
-  else moqc_timer_start(t->env->clock, &t->timer, next); /* NOMEM: expiry waits for the next insert */
+  else
+    moqc_timer_start(t->env->clock, &t->timer, next); /* NOMEM: expiry waits for the next insert */
 }
 
 void moqc_cache_timer_cb(moqc_timer *tm, void *arg) {

@@ -105,8 +105,7 @@ void moqc_env_del(moqc_env *env) {
   if (!env) return;
   /* Pending proxy commands (a proxy deleted from another thread) still apply,
    * so their producer references are released. */
-  while (env_apply_cmds(env)) {
-  }
+  while (env_apply_cmds(env)) {}
   pthread_mutex_destroy(&env->mu);
   moqc_clock_del(env->clock);
   moqc_free(env);

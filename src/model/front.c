@@ -167,8 +167,8 @@ static void fwd_demand(void *arg) {
 static int fwd_attach(fwd *w, moqc_broadcast_consumer *src, const moqc_subscription *sub) {
   int rc = MOQC_ERR_NOMEM;
   w->src = moqc_broadcast_consumer_clone(src);
-  if (w->src) w->in = moqc_broadcast_consumer_subscribe(src, moqc_track_producer_name(w->out),
-                                                        sub, &rc);
+  if (w->src)
+    w->in = moqc_broadcast_consumer_subscribe(src, moqc_track_producer_name(w->out), sub, &rc);
   if (!w->in) {
     moqc_broadcast_consumer_del(w->src);
     w->src = NULL;
@@ -253,7 +253,7 @@ static void fwd_used(void *arg, const moqc_subscription *sub) {
   if (w->in) return;
   moqc_broadcast_consumer *src = fwd_source(w);
   if (!src) {
-    if (fwd_lingering(w)) return; /* a takeover attaches */
+    if (fwd_lingering(w)) return;       /* a takeover attaches */
     moqc_track_producer_finish(w->out); /* the source is gone: nothing will come */
     fwd_destroy(w);
     return;

@@ -12,9 +12,9 @@ struct moqc_group_consumer {
   moqc_gstate *g;
   moqc_link node;
   moqc_waiter w;
-  size_t index;    /* absolute index of the frame being / to be read */
-  size_t chunk;    /* streaming read: next chunk of frame `index` */
-  bool streaming;  /* next_frame() returned this frame */
+  size_t index;   /* absolute index of the frame being / to be read */
+  size_t chunk;   /* streaming read: next chunk of frame `index` */
+  bool streaming; /* next_frame() returned this frame */
 };
 
 /* ---- group consumer --------------------------------------------------------------- */

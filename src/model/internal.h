@@ -90,9 +90,9 @@ void moqc_env_enforce_budget(moqc_env *env);
 
 typedef struct moqc_gframe {
   moqc_frame_info info;
-  uint64_t written;  /* bytes of chunks appended so far */
-  moqc_slice first;  /* first chunk (most frames have exactly one) */
-  moqc_slice *more;  /* further chunks */
+  uint64_t written; /* bytes of chunks appended so far */
+  moqc_slice first; /* first chunk (most frames have exactly one) */
+  moqc_slice *more; /* further chunks */
   uint32_t nmore, capmore;
   bool complete;
 } moqc_gframe;

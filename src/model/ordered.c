@@ -36,7 +36,7 @@ struct moqc_ordered_reader {
   int track_err;
   bool stopped; /* on_frame said stop, or on_end ran */
   bool pumping;
-  bool dead;    /* deleted while pumping */
+  bool dead;        /* deleted while pumping */
   bool gap_open;    /* gap_timer armed */
   bool gap_expired; /* the window ran out: skip to the head group */
   moqc_timer gap_timer;
@@ -48,9 +48,9 @@ static void on_wake(void *arg) { pump(arg); }
 
 const char *moqc_ordered_event_kind_str(moqc_ordered_event_kind k) {
   switch (k) {
-  case MOQC_ORDERED_SKIPPED: return "skipped";
-  case MOQC_ORDERED_NEVER: return "never";
-  case MOQC_ORDERED_GROUP_LOST: return "group-lost";
+    case MOQC_ORDERED_SKIPPED: return "skipped";
+    case MOQC_ORDERED_NEVER: return "never";
+    case MOQC_ORDERED_GROUP_LOST: return "group-lost";
   }
   return "?";
 }
@@ -104,8 +104,11 @@ static bool read_head(moqc_ordered_reader *r) {
   }
   if (rv == MOQC_ERR_AGAIN) return false;
   if (rv != MOQC_ERR_CLOSED)
-    emit(r, (moqc_ordered_event){.kind = MOQC_ORDERED_GROUP_LOST, .lo = h->seq, .hi = h->seq,
-                                 .frames = h->index, .err = rv,
+    emit(r, (moqc_ordered_event){.kind = MOQC_ORDERED_GROUP_LOST,
+                                 .lo = h->seq,
+                                 .hi = h->seq,
+                                 .frames = h->index,
+                                 .err = rv,
                                  .code = moqc_group_consumer_code(h->gc)});
   return !r->dead;
 }
@@ -130,7 +133,9 @@ static bool head_ready(moqc_ordered_reader *r) {
     r->next = h->seq;
     r->gap_expired = false;
     emit(r, (moqc_ordered_event){.kind = ended ? MOQC_ORDERED_NEVER : MOQC_ORDERED_SKIPPED,
-                                 .lo = lo, .hi = h->seq - 1, .waited_ms = r->cfg.reorder_ms});
+                                 .lo = lo,
+                                 .hi = h->seq - 1,
+                                 .waited_ms = r->cfg.reorder_ms});
     return !r->dead;
   }
   if (!r->gap_open) {

@@ -403,8 +403,7 @@ int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consume
   moqc_broadcast_consumer *src = moqc_broadcast_consumer_clone(bc);
   if (!src) return MOQC_ERR_NOMEM;
   if (!e) rc = entry_new(core, abs, src, &r);
-  else if (e->lingering) { /* seamless takeover, whatever the first hop */
-    rc = src_add(e, src, &r);
+  else if (e->lingering) { /* seamless takeover, whatever the first hop */ rc = src_add(e, src, &r);
     if (rc == MOQC_OK) {
       moqc_timer_stop(core->env->clock, &e->timer);
       e->lingering = false;

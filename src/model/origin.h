@@ -14,10 +14,10 @@ typedef struct moqc_ocore {
   uint32_t strong; /* views */
   uint32_t weak;   /* announcement consumers, + 1 while any view exists */
   bool closed;
-  uint64_t seq; /* source attach counter */
+  uint64_t seq;        /* source attach counter */
   moqc_link entries;   /* moqc_oentry.node, in publish order */
   moqc_link consumers; /* moqc_origin_consumer.node */
-  moqc_smap index; /* moqc_oentry by absolute path */
+  moqc_smap index;     /* moqc_oentry by absolute path */
 } moqc_ocore;
 
 void moqc_ocore_unref_weak(moqc_ocore *core);
@@ -63,9 +63,9 @@ struct moqc_origin_consumer {
   moqc_link node;
   moqc_waiter w;
   moqc_oscope scope;
-  char *prefix;      /* absolute */
-  moqc_link events;  /* pending moqc_oevent */
-  moqc_oevent *cur;  /* last returned (its path is lent to the caller) */
+  char *prefix;     /* absolute */
+  moqc_link events; /* pending moqc_oevent */
+  moqc_oevent *cur; /* last returned (its path is lent to the caller) */
 };
 
 moqc_origin_consumer *moqc_oconsumer_new(moqc_ocore *core, const moqc_oscope *scope,

@@ -76,8 +76,7 @@ int moqc_track_proxy_write_frame(moqc_track_proxy *p, const void *data, size_t l
 }
 
 int moqc_track_proxy_write_frame_wrap(moqc_track_proxy *p, const void *data, size_t len,
-                                      uint64_t timestamp, moqc_buf_release_fn release,
-                                      void *ctx) {
+                                      uint64_t timestamp, moqc_buf_release_fn release, void *ctx) {
   int rc = proxy_sticky(p);
   if (rc) return rc;
   if (!data && len) return MOQC_ERR_INVAL;
@@ -137,19 +136,19 @@ static void proxy_frame(moqc_track_proxy *p, moqc_buf *b, uint64_t ts) {
 void moqc_proxy_apply(moqc_cmd *c) {
   moqc_track_proxy *p = c->p;
   switch (c->kind) {
-  case CMD_NEW_GROUP:
-  case CMD_FINISH_GROUP: proxy_end_group(p); break;
-  case CMD_FRAME: proxy_frame(p, c->buf, c->ts); break;
-  case CMD_FINISH:
-    proxy_end_group(p);
-    proxy_fail(p, moqc_track_producer_finish(p->tp));
-    break;
-  case CMD_DEL:
-    proxy_end_group(p);
-    moqc_track_producer_del(p->tp);
-    moqc_free(p);
-    break;
-  default: break;
+    case CMD_NEW_GROUP:
+    case CMD_FINISH_GROUP: proxy_end_group(p); break;
+    case CMD_FRAME: proxy_frame(p, c->buf, c->ts); break;
+    case CMD_FINISH:
+      proxy_end_group(p);
+      proxy_fail(p, moqc_track_producer_finish(p->tp));
+      break;
+    case CMD_DEL:
+      proxy_end_group(p);
+      moqc_track_producer_del(p->tp);
+      moqc_free(p);
+      break;
+    default: break;
   }
   moqc_free(c);
 }

@@ -221,8 +221,8 @@ int moqc_track_producer_write_frame(moqc_track_producer *p, const moqc_slice *pa
                                     uint64_t timestamp) {
   moqc_group_producer *gp = NULL;
   const moqc_tstate *t = p->t;
-  int rc = moqc_track_producer_create_group(
-      p, t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1, &gp);
+  int rc =
+      moqc_track_producer_create_group(p, t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1, &gp);
   if (rc) return rc;
   rc = moqc_group_producer_write_frame(gp, payload, timestamp);
   if (!rc) rc = moqc_group_producer_finish(gp);
@@ -234,8 +234,8 @@ int moqc_track_producer_write_datagram(moqc_track_producer *p, const moqc_slice 
                                        uint64_t timestamp) {
   moqc_group_producer *gp = NULL;
   const moqc_tstate *t = p->t;
-  int rc = moqc_track_producer_create_group(
-      p, t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1, &gp);
+  int rc =
+      moqc_track_producer_create_group(p, t->max_seq == MOQC_GROUP_NONE ? 0 : t->max_seq + 1, &gp);
   if (rc) return rc;
   moqc_group_producer_set_datagram(gp); /* before any consumer can look at it */
   rc = moqc_group_producer_write_frame(gp, payload, timestamp);

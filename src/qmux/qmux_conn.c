@@ -60,9 +60,7 @@ static void arm(moqc_qmux *q) {
 
 /* ---- sending frames ---------------------------------------------------------------- */
 
-static size_t io_pending(moqc_qmux *q) {
-  return q->io_gone ? 0 : q->cfg.io.pending(q->cfg.io_ctx);
-}
+static size_t io_pending(moqc_qmux *q) { return q->io_gone ? 0 : q->cfg.io.pending(q->cfg.io_ctx); }
 
 static void send_msg(moqc_qmux *q, const moqc_writer *w) {
   assert(!w->err);
@@ -233,8 +231,8 @@ static void reap(moqc_qmux *q) {
       stream_free(v);
     }
     assert(moqc__imap_size(&q->streams) == 0);
-    if (h && h->closed) h->closed(q->base.handler_ctx, q->close_code, q->close_reason,
-                                  q->close_by_peer);
+    if (h && h->closed)
+      h->closed(q->base.handler_ctx, q->close_code, q->close_reason, q->close_by_peer);
     return;
   }
   if (q->state == QMUX_OPEN && q->want_writable) {
@@ -292,8 +290,8 @@ static size_t frame_budget(const moqc_qmux *q) {
 /* Hand one STREAM frame of s to the WebSocket. */
 static void emit(moqc_qmux *q, qstream *s) {
   uint8_t buf[MOQC_QMUX_MAX_FRAME_SIZE];
-  size_t n = moqc__qmux_max_stream_payload(q->cfg.version, frame_budget(q), (uint64_t)s->id,
-                                           s->send_off);
+  size_t n =
+      moqc__qmux_max_stream_payload(q->cfg.version, frame_budget(q), (uint64_t)s->id, s->send_off);
   if (n > MOQC_QMUX_MAX_FRAME_PAYLOAD) n = MOQC_QMUX_MAX_FRAME_PAYLOAD;
   uint64_t c = credit(q, s);
   if (n > s->unsent) n = s->unsent;
@@ -320,7 +318,7 @@ static void emit(moqc_qmux *q, qstream *s) {
   q->unsent -= n;
   s->send_off += n;
   q->sent_data += n;
-  s->served = ++q->serve_tick;
+  s->served = ++q->moqc__serve_tick;
   if (fin) {
     s->send_done = true;
     s->fin_queued = false;
@@ -376,8 +374,7 @@ static void consumed(moqc_qmux *q, qstream *s, uint64_t n) {
   }
   if (s && !s->recv_done && s->recv_max - s->recv_off <= s->recv_window / 2) {
     s->recv_max = s->recv_off + s->recv_window;
-    ctl_arg a = {.type = MOQC_QMUX_FT_MAX_STREAM_DATA, .id = (uint64_t)s->id,
-                 .value = s->recv_max};
+    ctl_arg a = {.type = MOQC_QMUX_FT_MAX_STREAM_DATA, .id = (uint64_t)s->id, .value = s->recv_max};
     send_ctl(q, fill_id_value, &a);
   }
 }
@@ -394,7 +391,8 @@ static int stream_for(moqc_qmux *q, uint64_t id, bool recv, qstream **out) {
   uint64_t idx = id >> 2;
   if (local_id(q, sid)) {
     if (recv && uni) return fail(q, QERR_STREAM_STATE, "data on our uni stream");
-    if (idx >= q->local_next[d]) return fail(q, QERR_STREAM_STATE, "frame for a stream never opened");
+    if (idx >= q->local_next[d])
+      return fail(q, QERR_STREAM_STATE, "frame for a stream never opened");
     *out = find(q, sid);
     return MOQC_OK;
   }
@@ -531,38 +529,38 @@ static int on_frame(moqc_qmux *q, const moqc_qmux_frame *f) {
       f->type != MOQC_QF_PADDING)
     return fail(q, QERR_PROTOCOL, "QX_TRANSPORT_PARAMETERS must come first");
   switch (f->type) {
-  case MOQC_QF_PADDING: return MOQC_OK;
-  case MOQC_QF_STREAM: return on_stream(q, f);
-  case MOQC_QF_RESET_STREAM: return on_reset(q, f);
-  case MOQC_QF_STOP_SENDING: return on_stop(q, f);
-  case MOQC_QF_TRANSPORT_PARAMETERS: return on_params(q, f);
-  case MOQC_QF_CONNECTION_CLOSE:
-  case MOQC_QF_APPLICATION_CLOSE: {
-    char reason[128];
-    size_t n = f->data.len < sizeof reason - 1 ? f->data.len : sizeof reason - 1;
-    memcpy(reason, f->data.ptr, n);
-    reason[n] = 0;
-    bool app = f->type == MOQC_QF_APPLICATION_CLOSE;
-    begin_close(q, app, f->code, app ? f->code : MOQC_CODE_TRANSPORT, reason, true, 1000);
-    return MOQC_OK;
-  }
-  case MOQC_QF_MAX_DATA: raise_to(q, &q->send_max_data, f->value); return MOQC_OK;
-  case MOQC_QF_MAX_STREAMS_BIDI: raise_to(q, &q->local_max[0], f->value); return MOQC_OK;
-  case MOQC_QF_MAX_STREAMS_UNI: raise_to(q, &q->local_max[1], f->value); return MOQC_OK;
-  case MOQC_QF_MAX_STREAM_DATA: {
-    qstream *s;
-    int rv = stream_for(q, f->id, false, &s);
-    if (rv == MOQC_OK && s) raise_to(q, &s->send_max, f->value);
-    return rv;
-  }
-  case MOQC_QF_PING: {
-    ctl_arg a = {.type = MOQC_QMUX_FT_PONG, .value = f->value};
-    send_ctl(q, fill_value, &a);
-    return MOQC_OK;
-  }
-  case MOQC_QF_DATAGRAM: /* we advertise max_datagram_frame_size 0 */
-    return fail(q, QERR_PROTOCOL, "datagram not negotiated");
-  default: return MOQC_OK; /* *_BLOCKED, PONG: informational */
+    case MOQC_QF_PADDING: return MOQC_OK;
+    case MOQC_QF_STREAM: return on_stream(q, f);
+    case MOQC_QF_RESET_STREAM: return on_reset(q, f);
+    case MOQC_QF_STOP_SENDING: return on_stop(q, f);
+    case MOQC_QF_TRANSPORT_PARAMETERS: return on_params(q, f);
+    case MOQC_QF_CONNECTION_CLOSE:
+    case MOQC_QF_APPLICATION_CLOSE: {
+      char reason[128];
+      size_t n = f->data.len < sizeof reason - 1 ? f->data.len : sizeof reason - 1;
+      memcpy(reason, f->data.ptr, n);
+      reason[n] = 0;
+      bool app = f->type == MOQC_QF_APPLICATION_CLOSE;
+      begin_close(q, app, f->code, app ? f->code : MOQC_CODE_TRANSPORT, reason, true, 1000);
+      return MOQC_OK;
+    }
+    case MOQC_QF_MAX_DATA: raise_to(q, &q->send_max_data, f->value); return MOQC_OK;
+    case MOQC_QF_MAX_STREAMS_BIDI: raise_to(q, &q->local_max[0], f->value); return MOQC_OK;
+    case MOQC_QF_MAX_STREAMS_UNI: raise_to(q, &q->local_max[1], f->value); return MOQC_OK;
+    case MOQC_QF_MAX_STREAM_DATA: {
+      qstream *s;
+      int rv = stream_for(q, f->id, false, &s);
+      if (rv == MOQC_OK && s) raise_to(q, &s->send_max, f->value);
+      return rv;
+    }
+    case MOQC_QF_PING: {
+      ctl_arg a = {.type = MOQC_QMUX_FT_PONG, .value = f->value};
+      send_ctl(q, fill_value, &a);
+      return MOQC_OK;
+    }
+    case MOQC_QF_DATAGRAM: /* we advertise max_datagram_frame_size 0 */
+      return fail(q, QERR_PROTOCOL, "datagram not negotiated");
+    default: return MOQC_OK; /* *_BLOCKED, PONG: informational */
   }
 }
 
@@ -571,8 +569,9 @@ int moqc_qmux_recv(moqc_qmux *q, const uint8_t *msg, size_t len) {
   if (q->state != QMUX_OPEN) return MOQC_ERR_CLOSED;
   hold(q);
   int rv = MOQC_OK;
-  size_t max = q->cfg.version == MOQC_QMUX_01 ? (size_t)q->ours.max_record_size
-               : q->cfg.version == MOQC_QMUX_00 ? MOQC_QMUX_MAX_FRAME_SIZE : 0;
+  size_t max = q->cfg.version == MOQC_QMUX_01   ? (size_t)q->ours.max_record_size
+               : q->cfg.version == MOQC_QMUX_00 ? MOQC_QMUX_MAX_FRAME_SIZE
+                                                : 0;
   if (len == 0) {
     rv = fail(q, QERR_FRAME_ENCODING, "empty message");
   } else if (max && len > max) {

@@ -14,33 +14,33 @@ void moqc__qmux_params_default(moqc_qmux_params *p) {
 /* Bit per recognised id, for the duplicate check. */
 static int param_bit(uint64_t id) {
   switch (id) {
-  case MOQC_QMUX_TP_MAX_IDLE_TIMEOUT: return 0;
-  case MOQC_QMUX_TP_INITIAL_MAX_DATA: return 1;
-  case MOQC_QMUX_TP_SD_BIDI_LOCAL: return 2;
-  case MOQC_QMUX_TP_SD_BIDI_REMOTE: return 3;
-  case MOQC_QMUX_TP_SD_UNI: return 4;
-  case MOQC_QMUX_TP_STREAMS_BIDI: return 5;
-  case MOQC_QMUX_TP_STREAMS_UNI: return 6;
-  case MOQC_QMUX_TP_MAX_DATAGRAM_FRAME_SIZE: return 7;
-  case MOQC_QMUX_TP_MAX_RECORD_SIZE: return 8;
-  case MOQC_QMUX_TP_APPLICATION_PROTOCOLS: return 9;
-  case MOQC_QMUX_TP_RESET_STREAM_AT: return 10;
-  default: return -1;
+    case MOQC_QMUX_TP_MAX_IDLE_TIMEOUT: return 0;
+    case MOQC_QMUX_TP_INITIAL_MAX_DATA: return 1;
+    case MOQC_QMUX_TP_SD_BIDI_LOCAL: return 2;
+    case MOQC_QMUX_TP_SD_BIDI_REMOTE: return 3;
+    case MOQC_QMUX_TP_SD_UNI: return 4;
+    case MOQC_QMUX_TP_STREAMS_BIDI: return 5;
+    case MOQC_QMUX_TP_STREAMS_UNI: return 6;
+    case MOQC_QMUX_TP_MAX_DATAGRAM_FRAME_SIZE: return 7;
+    case MOQC_QMUX_TP_MAX_RECORD_SIZE: return 8;
+    case MOQC_QMUX_TP_APPLICATION_PROTOCOLS: return 9;
+    case MOQC_QMUX_TP_RESET_STREAM_AT: return 10;
+    default: return -1;
   }
 }
 
 static uint64_t *param_slot(moqc_qmux_params *p, uint64_t id) {
   switch (id) {
-  case MOQC_QMUX_TP_MAX_IDLE_TIMEOUT: return &p->max_idle_timeout;
-  case MOQC_QMUX_TP_INITIAL_MAX_DATA: return &p->initial_max_data;
-  case MOQC_QMUX_TP_SD_BIDI_LOCAL: return &p->sd_bidi_local;
-  case MOQC_QMUX_TP_SD_BIDI_REMOTE: return &p->sd_bidi_remote;
-  case MOQC_QMUX_TP_SD_UNI: return &p->sd_uni;
-  case MOQC_QMUX_TP_STREAMS_BIDI: return &p->streams_bidi;
-  case MOQC_QMUX_TP_STREAMS_UNI: return &p->streams_uni;
-  case MOQC_QMUX_TP_MAX_DATAGRAM_FRAME_SIZE: return &p->max_datagram_frame_size;
-  case MOQC_QMUX_TP_MAX_RECORD_SIZE: return &p->max_record_size;
-  default: return NULL;
+    case MOQC_QMUX_TP_MAX_IDLE_TIMEOUT: return &p->max_idle_timeout;
+    case MOQC_QMUX_TP_INITIAL_MAX_DATA: return &p->initial_max_data;
+    case MOQC_QMUX_TP_SD_BIDI_LOCAL: return &p->sd_bidi_local;
+    case MOQC_QMUX_TP_SD_BIDI_REMOTE: return &p->sd_bidi_remote;
+    case MOQC_QMUX_TP_SD_UNI: return &p->sd_uni;
+    case MOQC_QMUX_TP_STREAMS_BIDI: return &p->streams_bidi;
+    case MOQC_QMUX_TP_STREAMS_UNI: return &p->streams_uni;
+    case MOQC_QMUX_TP_MAX_DATAGRAM_FRAME_SIZE: return &p->max_datagram_frame_size;
+    case MOQC_QMUX_TP_MAX_RECORD_SIZE: return &p->max_record_size;
+    default: return NULL;
   }
 }
 
@@ -109,39 +109,38 @@ static ssize_t decode_legacy(moqc_qmux_frame *f, const uint8_t *p, size_t len) {
   uint8_t t;
   if (moqc_read_u8(&r, &t) != MOQC_OK) return MOQC_ERR_DECODE;
   switch (t) {
-  case 0x04:
-  case 0x05:
-    f->type = t == 0x04 ? MOQC_QF_RESET_STREAM : MOQC_QF_STOP_SENDING;
-    if (moqc_read_varint(&r, &f->id) || moqc_read_varint(&r, &f->code)) return MOQC_ERR_DECODE;
-    return (ssize_t)r.pos;
-  case 0x08:
-  case 0x09:
-    f->type = MOQC_QF_STREAM;
-    f->fin = t == 0x09;
-    if (moqc_read_varint(&r, &f->id)) return MOQC_ERR_DECODE;
-    f->data = (moqc_bytes){p + r.pos, len - r.pos};
-    return (ssize_t)len;
-  case 0x1c:
-  case 0x1d:
-    f->type = t == 0x1d ? MOQC_QF_APPLICATION_CLOSE : MOQC_QF_CONNECTION_CLOSE;
-    if (moqc_read_varint(&r, &f->code)) return MOQC_ERR_DECODE;
-    f->data = (moqc_bytes){p + r.pos, len - r.pos};
-    return (ssize_t)len;
-  default:
-    return MOQC_ERR_DECODE;
+    case 0x04:
+    case 0x05:
+      f->type = t == 0x04 ? MOQC_QF_RESET_STREAM : MOQC_QF_STOP_SENDING;
+      if (moqc_read_varint(&r, &f->id) || moqc_read_varint(&r, &f->code)) return MOQC_ERR_DECODE;
+      return (ssize_t)r.pos;
+    case 0x08:
+    case 0x09:
+      f->type = MOQC_QF_STREAM;
+      f->fin = t == 0x09;
+      if (moqc_read_varint(&r, &f->id)) return MOQC_ERR_DECODE;
+      f->data = (moqc_bytes){p + r.pos, len - r.pos};
+      return (ssize_t)len;
+    case 0x1c:
+    case 0x1d:
+      f->type = t == 0x1d ? MOQC_QF_APPLICATION_CLOSE : MOQC_QF_CONNECTION_CLOSE;
+      if (moqc_read_varint(&r, &f->code)) return MOQC_ERR_DECODE;
+      f->data = (moqc_bytes){p + r.pos, len - r.pos};
+      return (ssize_t)len;
+    default: return MOQC_ERR_DECODE;
   }
 }
 
 /* The frame types that are one varint after the type. */
 static bool value_frame(uint64_t t, moqc_qmux_ftype *out) {
   switch (t) {
-  case MOQC_QMUX_FT_MAX_DATA: *out = MOQC_QF_MAX_DATA; return true;
-  case MOQC_QMUX_FT_MAX_STREAMS_BIDI: *out = MOQC_QF_MAX_STREAMS_BIDI; return true;
-  case MOQC_QMUX_FT_MAX_STREAMS_UNI: *out = MOQC_QF_MAX_STREAMS_UNI; return true;
-  case MOQC_QMUX_FT_DATA_BLOCKED: *out = MOQC_QF_DATA_BLOCKED; return true;
-  case MOQC_QMUX_FT_STREAMS_BLOCKED_BIDI: *out = MOQC_QF_STREAMS_BLOCKED_BIDI; return true;
-  case MOQC_QMUX_FT_STREAMS_BLOCKED_UNI: *out = MOQC_QF_STREAMS_BLOCKED_UNI; return true;
-  default: return false;
+    case MOQC_QMUX_FT_MAX_DATA: *out = MOQC_QF_MAX_DATA; return true;
+    case MOQC_QMUX_FT_MAX_STREAMS_BIDI: *out = MOQC_QF_MAX_STREAMS_BIDI; return true;
+    case MOQC_QMUX_FT_MAX_STREAMS_UNI: *out = MOQC_QF_MAX_STREAMS_UNI; return true;
+    case MOQC_QMUX_FT_DATA_BLOCKED: *out = MOQC_QF_DATA_BLOCKED; return true;
+    case MOQC_QMUX_FT_STREAMS_BLOCKED_BIDI: *out = MOQC_QF_STREAMS_BLOCKED_BIDI; return true;
+    case MOQC_QMUX_FT_STREAMS_BLOCKED_UNI: *out = MOQC_QF_STREAMS_BLOCKED_UNI; return true;
+    default: return false;
   }
 }
 
@@ -161,8 +160,8 @@ static int decode_stream(moqc_reader *r, uint64_t t, moqc_qmux_frame *f) {
 }
 
 static int decode_close(moqc_reader *r, uint64_t t, moqc_qmux_frame *f) {
-  f->type = t == MOQC_QMUX_FT_APPLICATION_CLOSE ? MOQC_QF_APPLICATION_CLOSE
-                                                : MOQC_QF_CONNECTION_CLOSE;
+  f->type =
+      t == MOQC_QMUX_FT_APPLICATION_CLOSE ? MOQC_QF_APPLICATION_CLOSE : MOQC_QF_CONNECTION_CLOSE;
   if (moqc_read_varint(r, &f->code)) return MOQC_ERR_DECODE;
   if (t == MOQC_QMUX_FT_CONNECTION_CLOSE && moqc_read_varint(r, &f->value)) return MOQC_ERR_DECODE;
   if (moqc_read_bytes(r, moqc_reader_left(r), &f->data)) return MOQC_ERR_DECODE;
@@ -183,56 +182,53 @@ static int decode_qmux(moqc_qmux_version v, moqc_reader *r, moqc_qmux_frame *f) 
     return moqc_read_varint(r, &f->value) ? MOQC_ERR_DECODE : MOQC_OK;
   }
   switch (t) {
-  case MOQC_QMUX_FT_RESET_STREAM:
-  case MOQC_QMUX_FT_RESET_STREAM_AT: {
-    f->type = MOQC_QF_RESET_STREAM;
-    if (moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->code) ||
-        moqc_read_varint(r, &f->final_size))
-      return MOQC_ERR_DECODE;
-    if (t == MOQC_QMUX_FT_RESET_STREAM_AT) {
-      uint64_t reliable;
-      if (moqc_read_varint(r, &reliable) || reliable > f->final_size) return MOQC_ERR_DECODE;
+    case MOQC_QMUX_FT_RESET_STREAM:
+    case MOQC_QMUX_FT_RESET_STREAM_AT: {
+      f->type = MOQC_QF_RESET_STREAM;
+      if (moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->code) ||
+          moqc_read_varint(r, &f->final_size))
+        return MOQC_ERR_DECODE;
+      if (t == MOQC_QMUX_FT_RESET_STREAM_AT) {
+        uint64_t reliable;
+        if (moqc_read_varint(r, &reliable) || reliable > f->final_size) return MOQC_ERR_DECODE;
+      }
+      return MOQC_OK;
     }
-    return MOQC_OK;
-  }
-  case MOQC_QMUX_FT_STOP_SENDING:
-    f->type = MOQC_QF_STOP_SENDING;
-    return moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->code) ? MOQC_ERR_DECODE
-                                                                         : MOQC_OK;
-  case MOQC_QMUX_FT_CONNECTION_CLOSE:
-  case MOQC_QMUX_FT_APPLICATION_CLOSE:
-    return decode_close(r, t, f);
-  case MOQC_QMUX_FT_MAX_STREAM_DATA:
-  case MOQC_QMUX_FT_STREAM_DATA_BLOCKED:
-    f->type = t == MOQC_QMUX_FT_MAX_STREAM_DATA ? MOQC_QF_MAX_STREAM_DATA
-                                                : MOQC_QF_STREAM_DATA_BLOCKED;
-    return moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->value) ? MOQC_ERR_DECODE
+    case MOQC_QMUX_FT_STOP_SENDING:
+      f->type = MOQC_QF_STOP_SENDING;
+      return moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->code) ? MOQC_ERR_DECODE
                                                                           : MOQC_OK;
-  case MOQC_QMUX_FT_TRANSPORT_PARAMETERS: {
-    moqc_bytes b;
-    f->type = MOQC_QF_TRANSPORT_PARAMETERS;
-    if (moqc_read_bytes(r, moqc_reader_left(r), &b)) return MOQC_ERR_DECODE;
-    return moqc__qmux_params_decode(&f->params, b.ptr, b.len);
-  }
-  default:
-    break;
+    case MOQC_QMUX_FT_CONNECTION_CLOSE:
+    case MOQC_QMUX_FT_APPLICATION_CLOSE: return decode_close(r, t, f);
+    case MOQC_QMUX_FT_MAX_STREAM_DATA:
+    case MOQC_QMUX_FT_STREAM_DATA_BLOCKED:
+      f->type =
+          t == MOQC_QMUX_FT_MAX_STREAM_DATA ? MOQC_QF_MAX_STREAM_DATA : MOQC_QF_STREAM_DATA_BLOCKED;
+      return moqc_read_varint(r, &f->id) || moqc_read_varint(r, &f->value) ? MOQC_ERR_DECODE
+                                                                           : MOQC_OK;
+    case MOQC_QMUX_FT_TRANSPORT_PARAMETERS: {
+      moqc_bytes b;
+      f->type = MOQC_QF_TRANSPORT_PARAMETERS;
+      if (moqc_read_bytes(r, moqc_reader_left(r), &b)) return MOQC_ERR_DECODE;
+      return moqc__qmux_params_decode(&f->params, b.ptr, b.len);
+    }
+    default: break;
   }
   if (v == MOQC_QMUX_00) return MOQC_ERR_DECODE; /* the rest are draft-01 */
   switch (t) {
-  case MOQC_QMUX_FT_PING:
-  case MOQC_QMUX_FT_PONG:
-    f->type = t == MOQC_QMUX_FT_PING ? MOQC_QF_PING : MOQC_QF_PONG;
-    return moqc_read_varint(r, &f->value) ? MOQC_ERR_DECODE : MOQC_OK;
-  case MOQC_QMUX_FT_DATAGRAM:
-    f->type = MOQC_QF_DATAGRAM;
-    f->data = (moqc_bytes){r->p + r->pos, moqc_reader_left(r)};
-    r->pos = r->len;
-    return MOQC_OK;
-  case MOQC_QMUX_FT_DATAGRAM | 1:
-    f->type = MOQC_QF_DATAGRAM;
-    return moqc_read_bytes(r, moqc_reader_left(r), &f->data) ? MOQC_ERR_DECODE : MOQC_OK;
-  default:
-    return MOQC_ERR_DECODE;
+    case MOQC_QMUX_FT_PING:
+    case MOQC_QMUX_FT_PONG:
+      f->type = t == MOQC_QMUX_FT_PING ? MOQC_QF_PING : MOQC_QF_PONG;
+      return moqc_read_varint(r, &f->value) ? MOQC_ERR_DECODE : MOQC_OK;
+    case MOQC_QMUX_FT_DATAGRAM:
+      f->type = MOQC_QF_DATAGRAM;
+      f->data = (moqc_bytes){r->p + r->pos, moqc_reader_left(r)};
+      r->pos = r->len;
+      return MOQC_OK;
+    case MOQC_QMUX_FT_DATAGRAM | 1:
+      f->type = MOQC_QF_DATAGRAM;
+      return moqc_read_bytes(r, moqc_reader_left(r), &f->data) ? MOQC_ERR_DECODE : MOQC_OK;
+    default: return MOQC_ERR_DECODE;
   }
 }
 

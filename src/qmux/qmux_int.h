@@ -20,12 +20,12 @@ typedef struct qstream {
   int64_t id;
   struct qstream *next; /* only while being reaped (a local list) */
   /* send half */
-  moqc_slice *q;       /* queued slices, q[qhead..qn) */
+  moqc_slice *q; /* queued slices, q[qhead..qn) */
   size_t qn, qcap, qhead;
-  size_t qoff;         /* bytes of q[qhead] already sent */
-  size_t unsent;       /* bytes queued, not yet handed to the WebSocket */
-  uint64_t send_off;   /* bytes sent */
-  uint64_t send_max;   /* peer's MAX_STREAM_DATA */
+  size_t qoff;       /* bytes of q[qhead] already sent */
+  size_t unsent;     /* bytes queued, not yet handed to the WebSocket */
+  uint64_t send_off; /* bytes sent */
+  uint64_t send_max; /* peer's MAX_STREAM_DATA */
   bool can_send, fin_queued, send_done;
   /* receive half */
   bool can_recv, recv_done;
@@ -46,7 +46,7 @@ struct moqc_qmux {
   moqc_transport base; /* first: the transport view */
   moqc_qmux_config cfg;
   char *path;
-  int refs;            /* user + I/O + calls in progress */
+  int refs; /* user + I/O + calls in progress */
   bool user_gone, io_gone;
   qmux_state state;
   uint64_t close_code;
@@ -68,7 +68,7 @@ struct moqc_qmux {
   uint64_t sent_data, send_max_data;
   uint64_t recv_data, recv_consumed, recv_max_data;
   size_t unsent; /* over all streams */
-  uint64_t serve_tick;
+  uint64_t moqc__serve_tick;
 };
 
 #endif

@@ -8,15 +8,14 @@
 
 const char *moqc_qmux_version_str(moqc_qmux_version v) {
   switch (v) {
-  case MOQC_QMUX_WEBTRANSPORT: return "webtransport";
-  case MOQC_QMUX_00: return "qmux-00";
-  case MOQC_QMUX_01: return "qmux-01";
+    case MOQC_QMUX_WEBTRANSPORT: return "webtransport";
+    case MOQC_QMUX_00: return "qmux-00";
+    case MOQC_QMUX_01: return "qmux-01";
   }
   return "?";
 }
 
-int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v, char *alpn,
-                                size_t cap) {
+int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v, char *alpn, size_t cap) {
   if (!token || !v || !alpn || cap == 0) return MOQC_ERR_INVAL;
   static const struct {
     const char *name;

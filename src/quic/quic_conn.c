@@ -62,8 +62,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->new_conns_per_addr_per_s = in->new_connections_per_addr_per_s;
   o->idle_timeout_ns = or_default(in->idle_timeout_ms, 30000) * NS_PER_MS;
   o->keep_alive_auto = in->keep_alive_ms == 0;
-  if (in->keep_alive_ms == UINT64_MAX)
-    o->keep_alive_ns = 0;
+  if (in->keep_alive_ms == UINT64_MAX) o->keep_alive_ns = 0;
   else
     o->keep_alive_ns = in->keep_alive_ms ? in->keep_alive_ms * NS_PER_MS : o->idle_timeout_ns / 3;
   o->handshake_timeout_ns = or_default(in->handshake_timeout_ms, 10000) * NS_PER_MS;
@@ -72,42 +71,38 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->max_stream_window = or_default(in->max_stream_window, 8ULL << 20);
   if (o->max_window < (64u << 10)) o->max_window = 64u << 10;
   if (o->max_stream_window < (64u << 10)) o->max_stream_window = 64u << 10;
-  if (in->max_datagram_frame == UINT64_MAX)
-    o->max_datagram_frame = 0;
-  else
-    o->max_datagram_frame = or_default(in->max_datagram_frame, 65535);
+  if (in->max_datagram_frame == UINT64_MAX) o->max_datagram_frame = 0;
+  else o->max_datagram_frame = or_default(in->max_datagram_frame, 65535);
   o->send_lowat = or_default(in->send_lowat, 1ULL << 20);
   o->no_gso = in->no_gso;
   o->no_gro = in->no_gro;
   uint64_t lb = or_default(in->loopback_udp_payload, QUIC_LOOPBACK_PKT);
-  if (lb == UINT64_MAX || lb < 1200)
-    o->loopback_pkt = 0;
-  else
-    o->loopback_pkt = lb > QUIC_LOOPBACK_PKT_MAX ? QUIC_LOOPBACK_PKT_MAX : (size_t)lb;
+  if (lb == UINT64_MAX || lb < 1200) o->loopback_pkt = 0;
+  else o->loopback_pkt = lb > QUIC_LOOPBACK_PKT_MAX ? QUIC_LOOPBACK_PKT_MAX : (size_t)lb;
 }
 
 /* ---- small helpers ------------------------------------------------------------- */
 
 /* Call a handler callback unless the user released the transport. The conn
  * is marked busy so a release() from inside cannot free it under us. */
-#define EMIT(c, fn, ...)                                                \
-  do {                                                                  \
-    const moqc_transport_handler *h_ = (c)->base.handler;               \
-    if (!(c)->released && h_ && h_->fn) {                               \
-      (c)->busy++;                                                      \
-      h_->fn((c)->base.handler_ctx, __VA_ARGS__);                       \
-      (c)->busy--;                                                      \
-    }                                                                   \
+#define EMIT(c, fn, ...)                                  \
+  do {                                                    \
+    const moqc_transport_handler *h_ = (c)->base.handler; \
+    if (!(c)->released && h_ && h_->fn) {                 \
+      (c)->busy++;                                        \
+      h_->fn((c)->base.handler_ctx, __VA_ARGS__);         \
+      (c)->busy--;                                        \
+    }                                                     \
   } while (0)
 
-#define EMIT0(c, fn)                                                    \
-  do {                                                                  \
-    const moqc_transport_handler *h_ = (c)->base.handler;               \
-    if (!(c)->released && h_ && h_->fn) {                               \
-      (c)->busy++;                                                      \
-      h_->fn((c)->base.handler_ctx);                                    \
-      (c)->busy--;                                                      \
-    }                                                                   \
+#define EMIT0(c, fn)                                      \
+  do {                                                    \
+    const moqc_transport_handler *h_ = (c)->base.handler; \
+    if (!(c)->released && h_ && h_->fn) {                 \
+      (c)->busy++;                                        \
+      h_->fn((c)->base.handler_ctx);                      \
+      (c)->busy--;                                        \
+    }                                                     \
   } while (0)
 
 /* ---- lifecycle -------------------------------------------------------------------- */
@@ -223,8 +218,8 @@ static int cb_new_cid(ngtcp2_conn *nc, ngtcp2_cid *cid, uint8_t *token, size_t c
   quic_conn *c = ud;
   if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   cid->datalen = cidlen;
-  if (ngtcp2_crypto_generate_stateless_reset_token(token, c->ep->sr_secret,
-                                                    sizeof c->ep->sr_secret, cid) != 0)
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, c->ep->sr_secret, sizeof c->ep->sr_secret,
+                                                   cid) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
   return add_cid(c, cid->data, cid->datalen) == MOQC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
@@ -248,7 +243,8 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   c->busy++;
   if (c->ep->is_server) {
     moqc_quic_ep_addr_handshake_done(c->ep, c);
-    c->confirmed = true; /* ngtcp2 confirms a server's handshake on completion, without a callback */
+    c->confirmed =
+        true; /* ngtcp2 confirms a server's handshake on completion, without a callback */
     c->handed_out = true;
     c->released = false;
     c->ep->on_connection(c->ep->ctx, &c->base);
@@ -412,10 +408,8 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
   bool remote_open = (s->flags & QS_REMOTE) && (s->flags & QS_OPEN_CB);
   moqc_qstream_free(s);
   if (remote_open) {
-    if (MOQC_STREAM_IS_UNI(id))
-      ngtcp2_conn_extend_max_streams_uni(nc, 1);
-    else
-      ngtcp2_conn_extend_max_streams_bidi(nc, 1);
+    if (MOQC_STREAM_IS_UNI(id)) ngtcp2_conn_extend_max_streams_uni(nc, 1);
+    else ngtcp2_conn_extend_max_streams_bidi(nc, 1);
   }
   EMIT(c, stream_closed, id);
   return 0;
@@ -521,8 +515,8 @@ static bool is_loopback(const moqc_sockaddr *a) {
 static void fill_settings(const quic_conn *c, ngtcp2_settings *st, ngtcp2_transport_params *p) {
   const quic_ep *ep = c->ep;
   const quic_lim *l = &ep->lim;
-  static const ngtcp2_cc_algo cc[] = {NGTCP2_CC_ALGO_CUBIC, NGTCP2_CC_ALGO_BBR,
-                                      NGTCP2_CC_ALGO_BBR2, NGTCP2_CC_ALGO_RENO};
+  static const ngtcp2_cc_algo cc[] = {NGTCP2_CC_ALGO_CUBIC, NGTCP2_CC_ALGO_BBR, NGTCP2_CC_ALGO_BBR2,
+                                      NGTCP2_CC_ALGO_RENO};
   ngtcp2_settings_default(st);
   st->initial_ts = moqc_quic_now();
   st->cc_algo = (unsigned)l->cc < 4 ? cc[l->cc] : NGTCP2_CC_ALGO_CUBIC;
@@ -563,7 +557,8 @@ static int conn_setup(quic_conn *c) {
 
 /* Undo a half-built connection (never linked, never handed out). */
 static void conn_abort_new(quic_conn *c) {
-  for (size_t i = 0; i < c->ncids; i++) moqc_quic_ep_del_cid(c->ep, c->cids[i].data, c->cids[i].len);
+  for (size_t i = 0; i < c->ncids; i++)
+    moqc_quic_ep_del_cid(c->ep, c->cids[i].data, c->cids[i].len);
   c->ncids = 0;
   if (c->nc) ngtcp2_conn_del(c->nc);
   c->nc = NULL;
@@ -734,8 +729,8 @@ static void resend_close(quic_conn *c) {
 /* The end of the connection, for whoever waits on it: the dialer (no
  * transport yet) gets err + msg; a handed-out transport gets `closed` with
  * code + reason on the next flush. */
-static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code,
-                        const char *reason, size_t rlen, bool by_peer) {
+static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code, const char *reason,
+                        size_t rlen, bool by_peer) {
   if (moqc__quic_reported(c)) return;
   if (c->dial && !c->handed_out) {
     moqc_quic_dial *d = c->dial;
@@ -781,8 +776,7 @@ static void peer_closed(quic_conn *c) {
     err = alert == 120 ? MOQC_ERR_VERSION : MOQC_ERR_TLS;
     if (alert == 120)
       snprintf(msg, sizeof msg, "the peer refused: no application protocol (ALPN) in common");
-    else
-      snprintf(msg, sizeof msg, "TLS alert from the peer: %s", moqc_tls_alert_str(alert));
+    else snprintf(msg, sizeof msg, "TLS alert from the peer: %s", moqc_tls_alert_str(alert));
   } else if (ce.error_code == NGTCP2_CONNECTION_REFUSED) {
     snprintf(msg, sizeof msg, "connection refused by the peer%s%.*s", rl ? ": " : "", rl, r);
   } else if (ce.error_code == NGTCP2_NO_ERROR) {
@@ -802,45 +796,40 @@ static void conn_fail(quic_conn *c, int rv) {
   char msg[320];
   ngtcp2_connection_close_error ce;
   switch (rv) {
-  case NGTCP2_ERR_DRAINING:
-    peer_closed(c);
-    return;
-  case NGTCP2_ERR_CLOSING:
-    return;
-  case NGTCP2_ERR_IDLE_CLOSE:
-    report_end(c, MOQC_ERR_TIMEOUT, MOQC_CODE_TIMEOUT, "idle timeout", false);
-    moqc_quic_conn_kill(c);
-    return;
-  case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
-    report_end(c, MOQC_ERR_TIMEOUT, MOQC_CODE_TIMEOUT, "handshake timeout", false);
-    moqc_quic_conn_kill(c);
-    return;
-  case NGTCP2_ERR_DROP_CONN:
-  case NGTCP2_ERR_RETRY:
-    report_end(c, MOQC_ERR_TRANSPORT, MOQC_CODE_TRANSPORT, "connection dropped", false);
-    moqc_quic_conn_kill(c);
-    return;
-  case NGTCP2_ERR_CRYPTO: {
-    uint8_t alert = ngtcp2_conn_get_tls_alert(c->nc);
-    if (c->tlsc && c->tlsc->err[0])
-      snprintf(msg, sizeof msg, "%s", c->tlsc->err);
-    else
-      snprintf(msg, sizeof msg, "TLS handshake failed (%s)", moqc_tls_alert_str(alert));
-    ngtcp2_connection_close_error_set_transport_error_tls_alert(&ce, alert, NULL, 0);
-    send_close(c, &ce);
-    report_end(c, MOQC_ERR_TLS, MOQC_CODE_TRANSPORT, msg, false);
-    drop_failed_dial(c);
-    return;
-  }
-  default:
-    snprintf(msg, sizeof msg, "QUIC error: %s", ngtcp2_strerror(rv));
-    ngtcp2_connection_close_error_set_transport_error_liberr(&ce, rv, NULL, 0);
-    send_close(c, &ce);
-    report_end(c, rv == NGTCP2_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_PROTOCOL,
-               rv <= NGTCP2_ERR_FATAL ? MOQC_CODE_TRANSPORT : MOQC_CODE_PROTOCOL_VIOLATION, msg,
-               false);
-    drop_failed_dial(c);
-    return;
+    case NGTCP2_ERR_DRAINING: peer_closed(c); return;
+    case NGTCP2_ERR_CLOSING: return;
+    case NGTCP2_ERR_IDLE_CLOSE:
+      report_end(c, MOQC_ERR_TIMEOUT, MOQC_CODE_TIMEOUT, "idle timeout", false);
+      moqc_quic_conn_kill(c);
+      return;
+    case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+      report_end(c, MOQC_ERR_TIMEOUT, MOQC_CODE_TIMEOUT, "handshake timeout", false);
+      moqc_quic_conn_kill(c);
+      return;
+    case NGTCP2_ERR_DROP_CONN:
+    case NGTCP2_ERR_RETRY:
+      report_end(c, MOQC_ERR_TRANSPORT, MOQC_CODE_TRANSPORT, "connection dropped", false);
+      moqc_quic_conn_kill(c);
+      return;
+    case NGTCP2_ERR_CRYPTO: {
+      uint8_t alert = ngtcp2_conn_get_tls_alert(c->nc);
+      if (c->tlsc && c->tlsc->err[0]) snprintf(msg, sizeof msg, "%s", c->tlsc->err);
+      else snprintf(msg, sizeof msg, "TLS handshake failed (%s)", moqc_tls_alert_str(alert));
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(&ce, alert, NULL, 0);
+      send_close(c, &ce);
+      report_end(c, MOQC_ERR_TLS, MOQC_CODE_TRANSPORT, msg, false);
+      drop_failed_dial(c);
+      return;
+    }
+    default:
+      snprintf(msg, sizeof msg, "QUIC error: %s", ngtcp2_strerror(rv));
+      ngtcp2_connection_close_error_set_transport_error_liberr(&ce, rv, NULL, 0);
+      send_close(c, &ce);
+      report_end(c, rv == NGTCP2_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_PROTOCOL,
+                 rv <= NGTCP2_ERR_FATAL ? MOQC_CODE_TRANSPORT : MOQC_CODE_PROTOCOL_VIOLATION, msg,
+                 false);
+      drop_failed_dial(c);
+      return;
   }
 }
 
@@ -879,10 +868,8 @@ void moqc_quic_conn_read(quic_conn *c, const moqc_udp_rx *rx, const uint8_t *p, 
 /* ---- writing ----------------------------------------------------------------------- */
 
 static void after_serve(quic_conn *c, moqc_qstream *s) {
-  if (moqc_qstream_ready(s))
-    moqc_qsched_rotate(&c->sched, s);
-  else
-    moqc_qsched_remove(&c->sched, s);
+  if (moqc_qstream_ready(s)) moqc_qsched_rotate(&c->sched, s);
+  else moqc_qsched_remove(&c->sched, s);
 }
 
 static void peer_stopped(quic_conn *c, moqc_qstream *s) {
@@ -956,27 +943,23 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
       if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT | (total == 0 ? QS_FIN_BARE : 0);
     }
     switch (n) {
-    case NGTCP2_ERR_WRITE_MORE:
-      *ours = true;
-      after_serve(c, s);
-      continue;
-    case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-      if (ngtcp2_conn_get_max_stream_data_left(c->nc, s->id) == 0) {
-        s->flags |= QS_BLOCKED;
-        moqc_qsched_remove(&c->sched, s);
-      } else {
-        c->conn_blocked = true; /* connection-level credit: retry on the next flush */
-      }
-      continue;
-    case NGTCP2_ERR_STREAM_SHUT_WR:
-      peer_stopped(c, s);
-      continue;
-    case NGTCP2_ERR_STREAM_NOT_FOUND:
-      moqc_qsched_remove(&c->sched, s);
-      continue;
-    default:
-      if (n >= 0) after_serve(c, s);
-      return n;
+      case NGTCP2_ERR_WRITE_MORE:
+        *ours = true;
+        after_serve(c, s);
+        continue;
+      case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+        if (ngtcp2_conn_get_max_stream_data_left(c->nc, s->id) == 0) {
+          s->flags |= QS_BLOCKED;
+          moqc_qsched_remove(&c->sched, s);
+        } else {
+          c->conn_blocked = true; /* connection-level credit: retry on the next flush */
+        }
+        continue;
+      case NGTCP2_ERR_STREAM_SHUT_WR: peer_stopped(c, s); continue;
+      case NGTCP2_ERR_STREAM_NOT_FOUND: moqc_qsched_remove(&c->sched, s); continue;
+      default:
+        if (n >= 0) after_serve(c, s);
+        return n;
     }
   }
 }
@@ -1151,10 +1134,8 @@ static bool expire_now(quic_conn *c) {
   ngtcp2_tstamp now = moqc_quic_now();
   if (exp == UINT64_MAX || exp > now + NS_PER_MS) return false;
   int rv = ngtcp2_conn_handle_expiry(c->nc, now);
-  if (rv != 0)
-    conn_fail(c, rv);
-  else if (exp <= now)
-    write_pkts(c, true); /* something may be due (ACK delay, loss timer...) */
+  if (rv != 0) conn_fail(c, rv);
+  else if (exp <= now) write_pkts(c, true); /* something may be due (ACK delay, loss timer...) */
   /* else only the pacing mark was within reach: nothing else is due yet */
   return true;
 }
@@ -1269,8 +1250,8 @@ void moqc_quic_conn_free(quic_conn *c) {
 int moqc_quic_conn_open_stream(quic_conn *c, bool bidi, int64_t *id) {
   moqc_qstream *s = moqc_qstream_new(-1, QS_SEND | (bidi ? QS_RECV : 0));
   if (!s) return MOQC_ERR_NOMEM;
-  int rv = bidi ? ngtcp2_conn_open_bidi_stream(c->nc, id, s)
-                : ngtcp2_conn_open_uni_stream(c->nc, id, s);
+  int rv =
+      bidi ? ngtcp2_conn_open_bidi_stream(c->nc, id, s) : ngtcp2_conn_open_uni_stream(c->nc, id, s);
   if (rv != 0) {
     moqc_qstream_free(s);
     if (rv != NGTCP2_ERR_STREAM_ID_BLOCKED) return MOQC_ERR_NOMEM;

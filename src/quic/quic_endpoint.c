@@ -21,11 +21,11 @@ const char *const *moqc_quic_default_alpn(size_t *n) {
 
 const char *moqc_quic_cc_str(moqc_quic_cc cc) {
   switch (cc) {
-  case MOQC_QUIC_CC_CUBIC: return "cubic";
-  case MOQC_QUIC_CC_BBR: return "bbr";
-  case MOQC_QUIC_CC_BBR2: return "bbr2";
-  case MOQC_QUIC_CC_RENO: return "reno";
-  default: return "unknown";
+    case MOQC_QUIC_CC_CUBIC: return "cubic";
+    case MOQC_QUIC_CC_BBR: return "bbr";
+    case MOQC_QUIC_CC_BBR2: return "bbr2";
+    case MOQC_QUIC_CC_RENO: return "reno";
+    default: return "unknown";
   }
 }
 
@@ -89,10 +89,8 @@ static void ep_close_handles(quic_ep *ep) {
   if (ep->handles_closed) return;
   ep->handles_closed = true;
   if (ep->prepare_inited) uv_close((uv_handle_t *)&ep->prepare, on_prepare_closed);
-  if (ep->poll_inited)
-    uv_close((uv_handle_t *)&ep->poll, on_poll_closed);
-  else
-    moqc_udp_close(&ep->udp);
+  if (ep->poll_inited) uv_close((uv_handle_t *)&ep->poll, on_poll_closed);
+  else moqc_udp_close(&ep->udp);
 }
 
 /* Bind the socket and start polling. On failure the caller still owns ep
@@ -125,10 +123,8 @@ void moqc_quic_ep_mark_dirty(quic_ep *ep, quic_conn *c) {
   if (c->dirty_flag) return;
   c->dirty_flag = true;
   c->dirty_next = NULL;
-  if (ep->dirty_tail)
-    ep->dirty_tail->dirty_next = c;
-  else
-    ep->dirty = c;
+  if (ep->dirty_tail) ep->dirty_tail->dirty_next = c;
+  else ep->dirty = c;
   ep->dirty_tail = c;
   if (!ep->busy && !ep->handles_closed && !ep->prepare_active) {
     uv_prepare_start(&ep->prepare, on_prepare);
@@ -287,10 +283,8 @@ void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c) {
   if (!c->linked) return;
   c->linked = false;
   addr_remove(ep, c);
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    ep->conns = c->next;
+  if (c->prev) c->prev->next = c->next;
+  else ep->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = NULL;
   ep->nconns--;
@@ -328,8 +322,8 @@ int moqc_quic_ep_send(quic_ep *ep, quic_conn *c, const ngtcp2_path *path, const 
   if (ep->pend.active || ep->udp.fd < 0) return MOQC_ERR_AGAIN;
   const struct sockaddr *from = ep->udp.wildcard ? (const struct sockaddr *)path->local.addr : NULL;
   size_t sent = 0;
-  int rc = moqc_udp_send(&ep->udp, (const struct sockaddr *)path->remote.addr,
-                         path->remote.addrlen, from, data, len, segsize, ecn, &sent);
+  int rc = moqc_udp_send(&ep->udp, (const struct sockaddr *)path->remote.addr, path->remote.addrlen,
+                         from, data, len, segsize, ecn, &sent);
   if (rc != MOQC_ERR_AGAIN) return MOQC_OK; /* hard errors drop the packets: QUIC recovers */
   /* The socket is full: keep the rest, wait for POLLOUT, stop writing. */
   size_t rest = len - sent;
@@ -369,8 +363,8 @@ static void ep_on_writable(quic_ep *ep) {
 
 static void send_raw(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
   size_t sent;
-  (void)moqc_udp_send(&ep->udp, &rx->from.sa, rx->from_len, ep->udp.wildcard ? &rx->to.sa : NULL,
-                      p, len, len, 0, &sent);
+  (void)moqc_udp_send(&ep->udp, &rx->from.sa, rx->from_len, ep->udp.wildcard ? &rx->to.sa : NULL, p,
+                      len, len, 0, &sent);
 }
 
 static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
@@ -412,10 +406,8 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
 }
 
 static void ep_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
-  if (ep->is_server)
-    server_datagram(ep, rx, p, len);
-  else if (ep->conns)
-    moqc_quic_conn_read(ep->conns, rx, p, len);
+  if (ep->is_server) server_datagram(ep, rx, p, len);
+  else if (ep->conns) moqc_quic_conn_read(ep->conns, rx, p, len);
 }
 
 static void ep_read(quic_ep *ep) {
@@ -583,10 +575,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     memset(&sa, 0, sizeof sa);
     memcpy(&sa, res->ai_addr, res->ai_addrlen);
     socklen_t len = (socklen_t)res->ai_addrlen;
-    if (sa.sa.sa_family == AF_INET)
-      sa.in.sin_port = htons(d->port);
-    else
-      sa.in6.sin6_port = htons(d->port);
+    if (sa.sa.sa_family == AF_INET) sa.in.sin_port = htons(d->port);
+    else sa.in6.sin6_port = htons(d->port);
     rc = dial_start(d, &sa, len);
     snprintf(msg, sizeof msg, "cannot start the connection: %s", moqc_err_str(rc));
   }

@@ -31,15 +31,16 @@
 #include "quic/udp.h"
 
 #define QUIC_SCID_LEN 16
-#define QUIC_MAX_PKT 1452          /* ngtcp2 0.12 max_tx_udp_payload_size */
-#define QUIC_LOOPBACK_PKT 16200    /* default payload to loopback peers: 4 per GSO send */
+#define QUIC_MAX_PKT 1452       /* ngtcp2 0.12 max_tx_udp_payload_size */
+#define QUIC_LOOPBACK_PKT 16200 /* default payload to loopback peers: 4 per GSO send */
 #define QUIC_LOOPBACK_PKT_MAX 65000
-#define QUIC_GSO_MAX_BYTES 65000   /* one GSO send stays under 64 KiB */
+#define QUIC_GSO_MAX_BYTES 65000 /* one GSO send stays under 64 KiB */
 #define QUIC_MAX_PKTS_PER_FLUSH 64
 /* ep->sendbuf and ep->pend.buf: one flush of full-size packets, or one GSO
  * send of loopback ones. */
 #define QUIC_SENDBUF_SIZE (QUIC_MAX_PKTS_PER_FLUSH * QUIC_MAX_PKT)
-_Static_assert(QUIC_SENDBUF_SIZE >= QUIC_GSO_MAX_BYTES && QUIC_GSO_MAX_BYTES >= QUIC_LOOPBACK_PKT_MAX,
+_Static_assert(QUIC_SENDBUF_SIZE >= QUIC_GSO_MAX_BYTES &&
+                   QUIC_GSO_MAX_BYTES >= QUIC_LOOPBACK_PKT_MAX,
                "a GSO batch or one loopback packet must fit the send buffer");
 #define QUIC_REASON_MAX 1024
 
@@ -50,7 +51,7 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_lim {
   uint32_t max_connections, max_streams_bidi, max_streams_uni;
   uint32_t max_conns_per_addr, max_hs_per_addr; /* UINT32_MAX: no limit */
-  uint32_t new_conns_per_addr_per_s;             /* 0: no limit */
+  uint32_t new_conns_per_addr_per_s;            /* 0: no limit */
   uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
   bool keep_alive_auto; /* derive from the negotiated idle timeout */
   moqc_quic_cc cc;
@@ -87,34 +88,34 @@ struct moqc_quic_server {
   uv_prepare_t prepare;
   moqc_udp udp;
   bool is_server;
-  bool closing;        /* moqc_quic_server_del called / client conn gone */
-  bool torn_down;      /* every conn shut down, handles closing */
+  bool closing;   /* moqc_quic_server_del called / client conn gone */
+  bool torn_down; /* every conn shut down, handles closing */
   bool poll_inited, prepare_inited;
   bool handles_closed; /* uv_close done for poll + prepare */
   bool poll_started, prepare_active, poll_writable;
-  int busy;            /* I/O callback depth */
-  uint32_t refs;       /* owner + live conn objects + open handles */
+  int busy;      /* I/O callback depth */
+  uint32_t refs; /* owner + live conn objects + open handles */
   /* server configuration */
   moqc_cert *cert;
   moqc_tls_alpn alpn;
   quic_lim lim;
   moqc_quic_on_connection on_connection;
   void *ctx;
-  moqc_logger log;     /* diagnostics (ngtcp2 trace); zeroed = none */
+  moqc_logger log; /* diagnostics (ngtcp2 trace); zeroed = none */
   /* connections */
-  moqc_smap cids;      /* quic_conn by connection id (seeded) */
-  quic_conn *conns;    /* every conn with live I/O state (doubly linked) */
+  moqc_smap cids;   /* quic_conn by connection id (seeded) */
+  quic_conn *conns; /* every conn with live I/O state (doubly linked) */
   size_t nconns;
-  moqc_smap addrs;     /* server: quic_addr by its 16-byte key (seeded as cids) */
-  quic_rate *rates;    /* server with a rate limit: QUIC_RATE_SLOTS buckets */
-  uint64_t refused;    /* server: Initials answered CONNECTION_REFUSED by a limit */
-  quic_conn *dirty;    /* conns to flush (singly linked via dirty_next) */
+  moqc_smap addrs;  /* server: quic_addr by its 16-byte key (seeded as cids) */
+  quic_rate *rates; /* server with a rate limit: QUIC_RATE_SLOTS buckets */
+  uint64_t refused; /* server: Initials answered CONNECTION_REFUSED by a limit */
+  quic_conn *dirty; /* conns to flush (singly linked via dirty_next) */
   quic_conn *dirty_tail;
   ngtcp2_mem mem;
   uint8_t sr_secret[32]; /* stateless reset token secret */
   /* I/O buffers */
-  uint8_t *sendbuf;    /* QUIC_SENDBUF_SIZE */
-  uint8_t *recvbuf;    /* MOQC_UDP_RECV_BUF */
+  uint8_t *sendbuf; /* QUIC_SENDBUF_SIZE */
+  uint8_t *recvbuf; /* MOQC_UDP_RECV_BUF */
   /* a GSO batch the kernel refused with EAGAIN: retried when writable */
   struct {
     bool active;
@@ -169,35 +170,35 @@ struct quic_conn {
   ngtcp2_conn *nc;
   gnutls_session_t tls;
   ngtcp2_crypto_conn_ref conn_ref;
-  moqc_tls_client *tlsc;     /* clients only */
+  moqc_tls_client *tlsc; /* clients only */
   moqc_sockaddr local, remote;
   socklen_t local_len, remote_len;
   uv_timer_t timer;
-  enum quic_state state;     /* change only through moqc__quic_set_state */
-  enum quic_report report;   /* change only through moqc__quic_set_report */
-  bool released;             /* the user dropped the transport (or never got it) */
-  bool handed_out;           /* given to the user (on_connection / connect cb) */
+  enum quic_state state;   /* change only through moqc__quic_set_state */
+  enum quic_report report; /* change only through moqc__quic_set_report */
+  bool released;           /* the user dropped the transport (or never got it) */
+  bool handed_out;         /* given to the user (on_connection / connect cb) */
   bool timer_closed;
   bool dirty_flag;
-  bool linked;               /* in ep->conns */
-  bool close_req;            /* close() was called: send CONNECTION_CLOSE on flush */
-  bool credit_wanted;        /* open_stream returned AGAIN */
+  bool linked;        /* in ep->conns */
+  bool close_req;     /* close() was called: send CONNECTION_CLOSE on flush */
+  bool credit_wanted; /* open_stream returned AGAIN */
   bool credit_event;
-  bool conn_blocked;         /* connection-level flow control blocked (this flush) */
-  bool confirmed;            /* handshake confirmed: no more Initial (padded) packets */
-  bool timer_fire;           /* this flush comes from the expiry timer */
-  bool fired_no_progress;    /* the last timer fire sent nothing */
-  int busy;                  /* frames of this conn on the stack */
+  bool conn_blocked;      /* connection-level flow control blocked (this flush) */
+  bool confirmed;         /* handshake confirmed: no more Initial (padded) packets */
+  bool timer_fire;        /* this flush comes from the expiry timer */
+  bool fired_no_progress; /* the last timer fire sent nothing */
+  int busy;               /* frames of this conn on the stack */
   uint64_t close_code;
-  char *close_reason;        /* NUL-terminated, owned */
+  char *close_reason; /* NUL-terminated, owned */
   bool close_by_peer;
-  uint64_t timer_exp;        /* the ngtcp2 expiry the timer was last armed for */
+  uint64_t timer_exp; /* the ngtcp2 expiry the timer was last armed for */
   /* streams */
-  moqc_imap streams;   /* moqc_qstream by stream id */
+  moqc_imap streams; /* moqc_qstream by stream id */
   moqc_qsched sched;
-  uint64_t unsent;           /* queued bytes not yet handed to ngtcp2 */
-  uint64_t unacked;          /* queued bytes not yet acknowledged (queued()) */
-  uint64_t acked_since;      /* bytes acknowledged since the last writable */
+  uint64_t unsent;      /* queued bytes not yet handed to ngtcp2 */
+  uint64_t unacked;     /* queued bytes not yet acknowledged (queued()) */
+  uint64_t acked_since; /* bytes acknowledged since the last writable */
   /* datagrams waiting for a packet */
   quic_dgram *dg_head, *dg_tail;
   size_t dg_count;
@@ -213,11 +214,11 @@ struct quic_conn {
   /* statistics */
   uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, gso_batches;
   /* lists */
-  quic_conn *prev, *next;    /* ep->conns */
+  quic_conn *prev, *next; /* ep->conns */
   quic_conn *dirty_next;
   /* per-address limits (server) */
-  quic_addr *addr;           /* counted in this entry while linked */
-  bool addr_hs;              /* also counted there as a handshake in progress */
+  quic_addr *addr; /* counted in this entry while linked */
+  bool addr_hs;    /* also counted there as a handshake in progress */
 };
 
 static inline quic_conn *qc_of(moqc_transport *t) { return (quic_conn *)t; }

@@ -85,9 +85,7 @@ static int op_set_priority(moqc_transport *t, int64_t id, const moqc_stream_prio
   return MOQC_OK;
 }
 
-static size_t op_max_datagram(moqc_transport *t) {
-  return moqc_quic_conn_max_datagram(qc_of(t));
-}
+static size_t op_max_datagram(moqc_transport *t) { return moqc_quic_conn_max_datagram(qc_of(t)); }
 
 static int op_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
   quic_conn *c = qc_of(t);
@@ -108,10 +106,8 @@ static int op_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
     c->dg_count--;
     moqc_free(old);
   }
-  if (c->dg_tail)
-    c->dg_tail->next = d;
-  else
-    c->dg_head = d;
+  if (c->dg_tail) c->dg_tail->next = d;
+  else c->dg_head = d;
   c->dg_tail = d;
   c->dg_count++;
   touch(c);

@@ -59,8 +59,8 @@ typedef struct moqc_qstream {
   size_t qcap, qhead, qlen;
   uint64_t q_base; /* stream offset of the first byte of q[qhead] */
   uint64_t acked, sent, end;
-  size_t wr_idx;   /* entry (relative to qhead) holding offset `sent` */
-  size_t wr_off;   /* offset of `sent` inside that entry */
+  size_t wr_idx; /* entry (relative to qhead) holding offset `sent` */
+  size_t wr_off; /* offset of `sent` inside that entry */
   /* scheduler */
   size_t heap_idx;
   uint64_t rr;

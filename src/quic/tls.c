@@ -29,7 +29,9 @@ static gnutls_priority_t g_priority;
 static int g_priority_rc = -1;
 static pthread_once_t g_priority_once = PTHREAD_ONCE_INIT;
 
-static void priority_init(void) { g_priority_rc = gnutls_priority_init(&g_priority, k_priority, NULL); }
+static void priority_init(void) {
+  g_priority_rc = gnutls_priority_init(&g_priority, k_priority, NULL);
+}
 
 static int set_priority(gnutls_session_t s) {
   pthread_once(&g_priority_once, priority_init);
@@ -146,7 +148,8 @@ static int fill_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const cha
       gnutls_x509_crt_set_expiration_time(crt, na) < 0 ||
       gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, hosts[0],
                                     (unsigned)strlen(hosts[0])) < 0 ||
-      gnutls_x509_crt_set_key(crt, key) < 0 || gnutls_x509_crt_set_basic_constraints(crt, 0, -1) < 0 ||
+      gnutls_x509_crt_set_key(crt, key) < 0 ||
+      gnutls_x509_crt_set_basic_constraints(crt, 0, -1) < 0 ||
       gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
       gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0)
     return -1;
@@ -300,8 +303,8 @@ bool moqc_tls_selected_alpn(gnutls_session_t s, char *out, size_t cap) {
 
 /* Refuse a ClientHello whose ALPN list has nothing in common with ours (or
  * that has no ALPN at all): no_application_protocol. */
-static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
-                             unsigned incoming, const gnutls_datum_t *msg) {
+static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                             const gnutls_datum_t *msg) {
   (void)htype;
   (void)when;
   (void)incoming;
@@ -311,14 +314,11 @@ static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
   return 0;
 }
 
-int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
-                            const moqc_tls_alpn *a) {
+int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const moqc_tls_alpn *a) {
   gnutls_session_t s;
-  if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET) <
-      0)
+  if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET) < 0)
     return MOQC_ERR_NOMEM;
-  if (set_priority(s) < 0 ||
-      gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cert->cred) < 0 ||
+  if (set_priority(s) < 0 || gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cert->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0) {
     gnutls_deinit(s);
     return MOQC_ERR_TLS;
@@ -375,9 +375,9 @@ int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_qu
   }
   if (gnutls_certificate_allocate_credentials(&c->cred) < 0) return MOQC_ERR_NOMEM;
   if (c->disable_verify || c->has_pin) return MOQC_OK;
-  int r = o->ca_file ? gnutls_certificate_set_x509_trust_file(c->cred, o->ca_file,
-                                                              GNUTLS_X509_FMT_PEM)
-                     : gnutls_certificate_set_x509_system_trust(c->cred);
+  int r = o->ca_file
+              ? gnutls_certificate_set_x509_trust_file(c->cred, o->ca_file, GNUTLS_X509_FMT_PEM)
+              : gnutls_certificate_set_x509_system_trust(c->cred);
   if (r <= 0) {
     snprintf(c->err, sizeof c->err, "cannot load trusted roots from %s",
              o->ca_file ? o->ca_file : "the system store");
@@ -414,8 +414,7 @@ static int check_pin(moqc_tls_client *c, const gnutls_datum_t *leaf) {
       snprintf(c->err, sizeof c->err, "pinned certificate has expired");
     else if (gnutls_x509_crt_get_activation_time(crt) > now)
       snprintf(c->err, sizeof c->err, "pinned certificate is not yet valid");
-    else
-      rc = 0;
+    else rc = 0;
   } else {
     snprintf(c->err, sizeof c->err, "cannot parse the server certificate");
   }
@@ -460,10 +459,10 @@ int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moq
   gnutls_session_t s;
   if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP) < 0)
     return MOQC_ERR_NOMEM;
-  if (set_priority(s) < 0 ||
-      gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
+  if (set_priority(s) < 0 || gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0 ||
-      (c->sni && gnutls_server_name_set(s, GNUTLS_NAME_DNS, c->hostname, strlen(c->hostname)) < 0)) {
+      (c->sni &&
+       gnutls_server_name_set(s, GNUTLS_NAME_DNS, c->hostname, strlen(c->hostname)) < 0)) {
     gnutls_deinit(s);
     return MOQC_ERR_TLS;
   }

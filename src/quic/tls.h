@@ -51,18 +51,17 @@ void moqc_tls_alpn_free(moqc_tls_alpn *a);
 
 /* New QUIC server session for cert accepting the ALPNs in a (which must
  * outlive the session). MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
-int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
-                            const moqc_tls_alpn *a);
+int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const moqc_tls_alpn *a);
 
 /* Client side verification state (embedded in a client connection). */
 typedef struct moqc_tls_client {
   gnutls_certificate_credentials_t cred;
-  char *hostname;      /* name checked against the certificate */
-  bool sni;            /* hostname is a DNS name: send it as SNI */
+  char *hostname; /* name checked against the certificate */
+  bool sni;       /* hostname is a DNS name: send it as SNI */
   bool disable_verify;
   bool has_pin;
   uint8_t pin[32];
-  char err[256];       /* why the certificate was refused ("" if not) */
+  char err[256]; /* why the certificate was refused ("" if not) */
 } moqc_tls_client;
 
 /* Prepare verification: load the trust (CA file or system), parse the pin.

@@ -37,12 +37,12 @@ typedef union moqc_sockaddr {
 
 typedef struct moqc_udp {
   int fd;
-  int family;         /* AF_INET or AF_INET6 */
-  bool gso;           /* UDP_SEGMENT usable */
-  bool gro;           /* UDP_GRO enabled */
-  bool wildcard;      /* bound to 0.0.0.0 / :: (replies carry a source address) */
-  bool connected;     /* connect()ed: sends carry no destination */
-  int cur_ecn;        /* last ECN codepoint set on the socket */
+  int family;     /* AF_INET or AF_INET6 */
+  bool gso;       /* UDP_SEGMENT usable */
+  bool gro;       /* UDP_GRO enabled */
+  bool wildcard;  /* bound to 0.0.0.0 / :: (replies carry a source address) */
+  bool connected; /* connect()ed: sends carry no destination */
+  int cur_ecn;    /* last ECN codepoint set on the socket */
   moqc_sockaddr local;
   socklen_t local_len;
   uint64_t gso_batches; /* statistics */
@@ -54,8 +54,8 @@ typedef struct moqc_udp_rx {
   socklen_t from_len;
   moqc_sockaddr to; /* local address the datagram arrived on */
   socklen_t to_len;
-  size_t segsize;   /* GRO segment size (== returned length when not coalesced) */
-  unsigned ecn;     /* 0..3 */
+  size_t segsize; /* GRO segment size (== returned length when not coalesced) */
+  unsigned ecn;   /* 0..3 */
 } moqc_udp_rx;
 
 /* Open a non-blocking UDP socket bound to addr (an AF_INET6 wildcard is made

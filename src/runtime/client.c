@@ -17,8 +17,8 @@ struct moqc_client {
   moqc_client_config cfg;
   moqc_url url;
   int state;
-  bool deleted;     /* moqc_client_del was called */
-  int pending;      /* async steps that will still call back */
+  bool deleted; /* moqc_client_del was called */
+  int pending;  /* async steps that will still call back */
   const char **versions;
   char pin[80];
   char authority[300];
@@ -41,7 +41,8 @@ static void on_timer_closed(uv_handle_t *h) {
 static void client_free_if_done(moqc_client *c) {
   if (!c->deleted || c->pending > 0) return;
   if (c->timer_live) {
-    if (!uv_is_closing((uv_handle_t *)&c->timer)) uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    if (!uv_is_closing((uv_handle_t *)&c->timer))
+      uv_close((uv_handle_t *)&c->timer, on_timer_closed);
     return;
   }
   moqc_free(c->versions);
@@ -209,10 +210,10 @@ static void on_ws(void *ctx, int err, const char *msg, moqc_transport *t) {
 static int dial_ws(moqc_client *c) {
   c->state = ST_WS;
   c->pending++;
-  int rv = moqc__ws_dial_start(moqc_uv_loop(c->cfg.uv), moqc_env_clock(moqc_uv_env(c->cfg.uv)),
-                               c->url.host, c->url.port, c->url.path, c->versions,
-                               c->cfg.n_versions, c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000,
-                               on_ws, c, &c->wsdial);
+  int rv =
+      moqc__ws_dial_start(moqc_uv_loop(c->cfg.uv), moqc_env_clock(moqc_uv_env(c->cfg.uv)),
+                          c->url.host, c->url.port, c->url.path, c->versions, c->cfg.n_versions,
+                          c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000, on_ws, c, &c->wsdial);
   if (rv != MOQC_OK) c->pending--;
   return rv;
 }
@@ -233,7 +234,8 @@ static void on_timeout(uv_timer_t *t) {
     c->pending--;
   }
   char d[32];
-  snprintf(d, sizeof d, "after %llu ms", (unsigned long long)(c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000));
+  snprintf(d, sizeof d, "after %llu ms",
+           (unsigned long long)(c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000));
   fail(c, MOQC_ERR_TIMEOUT, "connect timed out", d);
   client_free_if_done(c);
 }

@@ -187,8 +187,7 @@ static void on_setup_sweep(uv_timer_t *t) {
 
 static void setup_timer_closed(uv_handle_t *h) { moqc_free(h); }
 
-int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
-                    size_t msg_cap) {
+int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg, size_t msg_cap) {
   if (msg && msg_cap) msg[0] = 0;
   if (!cfg || !out || !cfg->uv || !cfg->cert || !cfg->on_request) return MOQC_ERR_INVAL;
   moqc_server *s = moqc_calloc(1, sizeof *s);
@@ -231,8 +230,9 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   };
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {
-    if (msg) snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
-                      cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
+    if (msg)
+      snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
+               cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
     moqc_free(s->versions);
     moqc_free(s);
     return rv;

@@ -76,14 +76,16 @@ int moqc_url_parse(const char *url, moqc_url *out, char *err, size_t err_cap) {
   if (!url || !out) return fail(err, err_cap, "missing", url);
   memset(out, 0, sizeof *out);
   for (const char *c = url; *c; c++)
-    if ((unsigned char)*c <= 0x20 || *c == 0x7f) return fail(err, err_cap, "control character or space", url);
-  static const struct { const char *scheme; moqc_url_kind kind; uint16_t port; } schemes[] = {
-      {"https://", MOQC_URL_WEBTRANSPORT, 443},
-      {"http://", MOQC_URL_HTTP_BOOTSTRAP, 0},
-      {"moqt://", MOQC_URL_QUIC, 443},
-      {"moql://", MOQC_URL_QUIC, 443},
-      {"ws://", MOQC_URL_WEBSOCKET, 80},
-      {"wss://", MOQC_URL_WEBSOCKET_TLS, 443},
+    if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+      return fail(err, err_cap, "control character or space", url);
+  static const struct {
+    const char *scheme;
+    moqc_url_kind kind;
+    uint16_t port;
+  } schemes[] = {
+      {"https://", MOQC_URL_WEBTRANSPORT, 443}, {"http://", MOQC_URL_HTTP_BOOTSTRAP, 0},
+      {"moqt://", MOQC_URL_QUIC, 443},          {"moql://", MOQC_URL_QUIC, 443},
+      {"ws://", MOQC_URL_WEBSOCKET, 80},        {"wss://", MOQC_URL_WEBSOCKET_TLS, 443},
   };
   const char *rest = NULL;
   uint16_t def_port = 0;

@@ -9,12 +9,12 @@
 struct moqc_uv {
   uv_loop_t *loop;
   moqc_env *env;
-  uv_timer_t timer;  /* fires at moqc_clock_next() */
-  uv_idle_t idle;    /* active while env work is pending: poll must not block */
-  uv_check_t check;  /* after I/O: run work scheduled by I/O callbacks */
-  uv_async_t async;  /* cross-thread wakeup from proxies */
+  uv_timer_t timer; /* fires at moqc_clock_next() */
+  uv_idle_t idle;   /* active while env work is pending: poll must not block */
+  uv_check_t check; /* after I/O: run work scheduled by I/O callbacks */
+  uv_async_t async; /* cross-thread wakeup from proxies */
   pthread_t thread;
-  int closing;       /* handles still to close */
+  int closing; /* handles still to close */
   atomic_bool idle_on;
 };
 

@@ -56,10 +56,8 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
   w->dial = NULL;
   char msg[300];
   if (err != MOQC_OK) { /* u is freed by http1 */
-    if (r)
-      snprintf(msg, sizeof msg, "websocket handshake refused: HTTP status %u", r->status);
-    else
-      snprintf(msg, sizeof msg, "websocket connect failed: %s", moqc_err_str(err));
+    if (r) snprintf(msg, sizeof msg, "websocket handshake refused: HTTP status %u", r->status);
+    else snprintf(msg, sizeof msg, "websocket connect failed: %s", moqc_err_str(err));
     w->dead = true;
     moqc__ws_free_maybe(w);
     dial_done(d, err, msg, NULL);
@@ -104,8 +102,7 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
 
 int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, uint16_t port,
                         const char *target, const char *const *versions, size_t n_versions,
-                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx,
-                        moqc__ws_dial **out) {
+                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out) {
   if (!loop || !clock || !host || !target || !versions || !n_versions || !cb || !out)
     return MOQC_ERR_INVAL;
   moqc__ws_dial *d = moqc_calloc(1, sizeof *d);
@@ -155,8 +152,8 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n",
            key, d->offer);
-  moqc_http_upgrade_config uc = {.host = host, .port = port, .target = target,
-                                 .extra_headers = hdr, .timeout_ms = timeout_ms};
+  moqc_http_upgrade_config uc = {
+      .host = host, .port = port, .target = target, .extra_headers = hdr, .timeout_ms = timeout_ms};
   w->dial = d;
   d->w = w;
   int rv = moqc_http_upgrade_connect(loop, &uc, on_head, &moqc__ws_pipe_cbs, w, &d->u);

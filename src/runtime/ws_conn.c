@@ -85,7 +85,8 @@ static void ws_flush(wsconn *w) {
     return;
   }
   if (!wslay_event_want_read(w->ws) && !wslay_event_want_write(w->ws)) moqc__ws_close_tcp(w);
-  else if (wslay_event_get_close_sent(w->ws) && !wslay_event_want_write(w->ws)) moqc__ws_close_tcp(w);
+  else if (wslay_event_get_close_sent(w->ws) && !wslay_event_want_write(w->ws))
+    moqc__ws_close_tcp(w);
 }
 
 /* ---- wslay callbacks --------------------------------------------------------------- */
@@ -120,18 +121,17 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
                       void *arg) {
   wsconn *w = arg;
   switch (a->opcode) {
-  case WSLAY_BINARY_FRAME:
-    if (!w->qmux_gone) moqc_qmux_recv(w->q, a->msg, a->msg_length);
-    break;
-  case WSLAY_TEXT_FRAME: /* QMux is binary only */
-    wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)"text frame", 10);
-    ws_end(w, WSLAY_CODE_UNSUPPORTED_DATA, "text frame");
-    break;
-  case WSLAY_CONNECTION_CLOSE: /* wslay answers the close; the session ends */
-    ws_end(w, a->status_code, "closed by peer");
-    break;
-  default: /* ping (answered by wslay), pong */
-    break;
+    case WSLAY_BINARY_FRAME:
+      if (!w->qmux_gone) moqc_qmux_recv(w->q, a->msg, a->msg_length);
+      break;
+    case WSLAY_TEXT_FRAME: /* QMux is binary only */
+      wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)"text frame", 10);
+      ws_end(w, WSLAY_CODE_UNSUPPORTED_DATA, "text frame");
+      break;
+    case WSLAY_CONNECTION_CLOSE: /* wslay answers the close; the session ends */
+      ws_end(w, a->status_code, "closed by peer");
+      break;
+    default: /* ping (answered by wslay), pong */ break;
   }
 }
 
@@ -235,7 +235,6 @@ static void on_ping(moqc_timer *t, void *arg) {
   moqc__ws_free_maybe(w);
 }
 
-
 /* ---- setup ------------------------------------------------------------------------- */
 
 const moqc_http_upgrade_cbs moqc__ws_pipe_cbs = {ws_on_data, ws_on_drained, ws_on_closed};
@@ -250,7 +249,8 @@ static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, 
 wsconn *moqc__ws_new(moqc_clock *clock, bool server) {
   wsconn *w = moqc_calloc(1, sizeof *w);
   if (!w) return NULL;
-  struct wslay_event_callbacks cb = {.recv_callback = ws_recv_cb, .send_callback = ws_send_cb,
+  struct wslay_event_callbacks cb = {.recv_callback = ws_recv_cb,
+                                     .send_callback = ws_send_cb,
                                      .genmask_callback = ws_genmask_cb,
                                      .on_msg_recv_callback = ws_msg_cb};
   int rv = server ? wslay_event_context_server_init(&w->ws, &cb, w)
@@ -268,9 +268,14 @@ wsconn *moqc__ws_new(moqc_clock *clock, bool server) {
 
 int moqc__ws_start(wsconn *w, moqc_qmux_version qv, const char *alpn, const char *path,
                    const char *remote, bool server, moqc_transport **t) {
-  moqc_qmux_config qc = {.version = qv, .is_server = server, .protocol = alpn, .path = path,
-                         .remote = remote, .clock = w->clock,
-                         .io = {ws_io_send, ws_io_pending, ws_io_close}, .io_ctx = w};
+  moqc_qmux_config qc = {.version = qv,
+                         .is_server = server,
+                         .protocol = alpn,
+                         .path = path,
+                         .remote = remote,
+                         .clock = w->clock,
+                         .io = {ws_io_send, ws_io_pending, ws_io_close},
+                         .io_ctx = w};
   int rv = moqc_qmux_new(&qc, &w->q);
   if (rv != MOQC_OK) return rv;
   w->last_recv = moqc_clock_now(w->clock);

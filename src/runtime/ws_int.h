@@ -16,8 +16,8 @@
 #define WS_MAX_MESSAGE (64u << 10) /* larger than any QMux frame or record */
 
 typedef struct wsconn {
-  moqc_http_upgraded *u;  /* server side: the upgraded HTTP connection */
-  moqc_http_upconn *cu;   /* client side: our upgraded connection */
+  moqc_http_upgraded *u; /* server side: the upgraded HTTP connection */
+  moqc_http_upconn *cu;  /* client side: our upgraded connection */
   wslay_event_context_ptr ws;
   moqc_qmux *q;
   moqc_clock *clock;
@@ -26,11 +26,11 @@ typedef struct wsconn {
   uint64_t last_recv;
   const uint8_t *in; /* bytes being fed to wslay_event_recv */
   size_t in_len;
-  int busy;        /* nested calls in progress */
-  bool in_recv;    /* inside wslay_event_recv: send after it returns */
-  bool closing;    /* we asked the pipe to close */
-  bool dead;       /* the TCP connection is gone: free when not busy */
-  bool qmux_gone;  /* moqc_qmux_io_closed was called */
+  int busy;                   /* nested calls in progress */
+  bool in_recv;               /* inside wslay_event_recv: send after it returns */
+  bool closing;               /* we asked the pipe to close */
+  bool dead;                  /* the TCP connection is gone: free when not busy */
+  bool qmux_gone;             /* moqc_qmux_io_closed was called */
   struct moqc__ws_dial *dial; /* client: the handshake in progress */
 } wsconn;
 
@@ -56,10 +56,9 @@ typedef void (*moqc__ws_dial_fn)(void *ctx, int err, const char *msg, moqc_trans
 /* ws://host:port<target>, offering qmux-01.<v> then qmux-00.<v> for each
  * version. MOQC_OK with *out (valid until the callback or the cancel),
  * MOQC_ERR_INVAL, MOQC_ERR_NOMEM, MOQC_ERR_IO. */
-int moqc__ws_dial_start(struct uv_loop_s *loop, moqc_clock *clock, const char *host,
-                        uint16_t port, const char *target, const char *const *versions,
-                        size_t n_versions, uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx,
-                        moqc__ws_dial **out);
+int moqc__ws_dial_start(struct uv_loop_s *loop, moqc_clock *clock, const char *host, uint16_t port,
+                        const char *target, const char *const *versions, size_t n_versions,
+                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out);
 /* Give up before the callback; no callback follows. */
 void moqc__ws_dial_cancel(moqc__ws_dial *d);
 

@@ -37,17 +37,17 @@ static void pa_destroy(pub_announce *pa) {
   if (pa->oc) moqc_origin_consumer_del(pa->oc);
   pa->oc = NULL;
   moqc__smap_free(&pa->active);
-  if (slist_linked(&pa->link)) {
-    slist_remove(&pa->link);
+  if (moqc_link_linked(&pa->link)) {
+    moqc_list_remove(&pa->link);
     assert(s && s->pub.n_announces > 0);
     s->pub.n_announces--;
   }
   if (pa->ss) {
     sstream *ss = pa->ss;
     pa->ss = NULL;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
-  if (s) sess_bury(s, &pa->obj);
+  if (s) moqc__sess_bury(s, &pa->obj);
 }
 
 static bool route_has(const moqc_route *r, uint64_t id) {
@@ -85,7 +85,8 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
    * decides: the origin may serve another route to what the peer also
    * announced (a cluster mesh), and that one is offered. */
   bool peer_known = moqc_lite_has_hop_ids(v) && (pa->exclude_hop != 0 || s->peer_id != 0);
-  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && rb_has(s, a->path)) filtered = true;
+  if (!peer_known && s->pub.origin && s->pub.origin == s->sub.origin && moqc__rb_has(s, a->path))
+    filtered = true;
   if (peer_known && route_has(a->route, s->peer_id)) filtered = true;
   size_t n = a->route ? a->route->n_hops : 0;
   if (n > MOQC_LITE_MAX_HOPS) n = MOQC_LITE_MAX_HOPS;
@@ -114,7 +115,7 @@ static int pa_change(pub_announce *pa, const moqc_announce *a, wbuf *w) {
 static void pa_pump(pub_announce *pa) {
   moqc_session *s = pa->ss->s;
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   bool closed = false;
   while (pa->oc) {
     moqc_announce a;
@@ -127,14 +128,14 @@ static void pa_pump(pub_announce *pa) {
     if (pa_change(pa, &a, &w) < 0) break;
   }
   int rc = w.err;
-  if (!rc && w.len) rc = ss_write_wbuf(pa->ss, &w, false);
-  wbuf_free(&w);
+  if (!rc && w.len) rc = moqc__ss_write_wbuf(pa->ss, &w, false);
+  moqc__wbuf_free(&w);
   if (rc == MOQC_ERR_NOMEM) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   if (closed) {
-    ss_fin(pa->ss);
+    moqc__ss_fin(pa->ss);
     if (pa->oc) moqc_origin_consumer_del(pa->oc);
     pa->oc = NULL;
   }
@@ -143,16 +144,16 @@ static void pa_pump(pub_announce *pa) {
 static void pa_wake(void *arg) {
   pub_announce *pa = arg;
   moqc_session *s = pa->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !pa->obj.dead) pa_pump(pa);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 /* lite-05: ANNOUNCE_OK{our hop id, count} + the initial set, in one write. */
 static void pa_start_05(pub_announce *pa) {
   moqc_session *s = pa->ss->s;
   wbuf init;
-  wbuf_init(&init);
+  moqc__wbuf_init(&init);
   uint64_t count = 0;
   while (pa->oc) {
     moqc_announce a;
@@ -164,14 +165,14 @@ static void pa_start_05(pub_announce *pa) {
   }
   struct moqc_lite_announce_ok ok = {.hop_id = s->self_id, .active = count};
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   WBUF_ENC(&w, moqc_lite_announce_ok_encode, s->version, &ok);
-  if (!init.err) wbuf_append(&w, init.p, init.len);
+  if (!init.err) moqc__wbuf_append(&w, init.p, init.len);
   int rc = w.err ? w.err : init.err;
-  if (!rc) rc = ss_write_wbuf(pa->ss, &w, false);
-  wbuf_free(&w);
-  wbuf_free(&init);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  if (!rc) rc = moqc__ss_write_wbuf(pa->ss, &w, false);
+  moqc__wbuf_free(&w);
+  moqc__wbuf_free(&init);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
 }
 
 static void pa_start(pub_announce *pa) {
@@ -192,61 +193,61 @@ static int pa_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner) {
     /* Nothing else is defined on this half: ignore. */
-    ss_consume(ss, ss_len(ss));
+    moqc__ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
   if (ss_len(ss) == 0) return MOQC_OK;
   struct moqc_lite_announce_please m;
   ssize_t n = moqc_lite_announce_please_decode(&m, s->version, ss_data(ss), ss_len(ss));
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-  if (sess_decode_failed(s, n, "malformed ANNOUNCE_PLEASE")) return MOQC_ERR_DECODE;
+  if (moqc__sess_decode_failed(s, n, "malformed ANNOUNCE_PLEASE")) return MOQC_ERR_DECODE;
   char prefix[MOQC_PATH_MAX_LEN + 1];
-  if (sess_norm_path(m.prefix, prefix, sizeof prefix) < 0) {
-    sess_fail(s, MOQC_CODE_DECODE, "invalid announce prefix", false);
+  if (moqc__sess_norm_path(m.prefix, prefix, sizeof prefix) < 0) {
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "invalid announce prefix", false);
     return MOQC_ERR_DECODE;
   }
   if (s->pub.n_announces >= s->lim.max_announce_prefixes) {
     s->stats.streams_rejected++;
     s->stats.refused_announce_prefixes++;
-    ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
-    ss_release(ss);
+    moqc__ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+    moqc__ss_release(ss);
     return MOQC_OK;
   }
   pub_announce *pa = moqc_calloc(1, sizeof *pa);
   if (pa) pa->prefix = moqc_strdup(prefix);
   if (!pa || !pa->prefix) {
     moqc_free(pa);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return MOQC_ERR_NOMEM;
   }
   pa->obj.destroy = pa_free;
   pa->ss = ss;
   pa->exclude_hop = m.exclude_hop;
   moqc__smap_init(&pa->active, 0);
-  slist_push_back(&s->pub.announces, &pa->link);
+  moqc_list_push_back(&s->pub.announces, &pa->link);
   s->pub.n_announces++;
   ss->owner = pa;
-  ss_consume(ss, (size_t)n);
+  moqc__ss_consume(ss, (size_t)n);
   pa_start(pa);
-  if (!sess_closing(s) && !pa->obj.dead && ss_len(ss)) ss_consume(ss, ss_len(ss));
+  if (!sess_closing(s) && !pa->obj.dead && ss_len(ss)) moqc__ss_consume(ss, ss_len(ss));
   return MOQC_OK;
 }
 
 static void pa_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_announce *pa = ss->owner;
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
   if (pa) pa_destroy(pa);
-  else ss_release(ss);
+  else moqc__ss_release(ss);
 }
 
 const moqc__stream_kind moqc__sk_announce_in = {
     .name = "announce-in", .process = pa_process, .end = pa_end};
 
-void pa_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub.announces)) {
-    pub_announce *pa = SLIST_ENTRY(s->pub.announces.next, pub_announce, link);
+void moqc__pa_destroy_all(moqc_session *s) {
+  while (!moqc_list_empty(&s->pub.announces)) {
+    pub_announce *pa = MOQC_CONTAINER_OF(s->pub.announces.next, pub_announce, link);
     pa_destroy(pa);
   }
 }
@@ -262,36 +263,36 @@ const moqc__stream_kind moqc__sk_announce_out = {
     .name = "announce-out", .process = sa_process, .end = sa_end};
 
 static void sa_opened(opener *op, int64_t id) {
-  sub_announce *sa = SLIST_ENTRY(op, sub_announce, op);
+  sub_announce *sa = MOQC_CONTAINER_OF(op, sub_announce, op);
   moqc_session *s = sa->s;
-  sstream *ss = ss_new(s, id, &moqc__sk_announce_out, false, sa);
+  sstream *ss = moqc__ss_new(s, id, &moqc__sk_announce_out, false, sa);
   if (!ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   sa->ss = ss;
   struct moqc_lite_announce_please m = {.prefix = {(const uint8_t *)"", 0},
                                         .exclude_hop = s->self_id};
   wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_BIDI_ANNOUNCE);
+  moqc__wbuf_init(&w);
+  moqc__wbuf_varint(&w, MOQC_LITE_BIDI_ANNOUNCE);
   WBUF_ENC(&w, moqc_lite_announce_please_encode, s->version, &m);
-  int rc = ss_write_wbuf(ss, &w, false);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(ss, &w, false);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
 }
 
 static void sa_failed(opener *op, int err) {
-  sub_announce *sa = SLIST_ENTRY(op, sub_announce, op);
+  sub_announce *sa = MOQC_CONTAINER_OF(op, sub_announce, op);
   (void)err;
-  sess_fail(sa->s, MOQC_CODE_TRANSPORT, "cannot open announce stream", false);
+  moqc__sess_fail(sa->s, MOQC_CODE_TRANSPORT, "cannot open announce stream", false);
 }
 
-void sa_start(moqc_session *s) {
+void moqc__sa_start(moqc_session *s) {
   if (s->sub.ann) return;
   sub_announce *sa = moqc_calloc(1, sizeof *sa);
   if (!sa) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   sa->obj.destroy = sa_free;
@@ -299,33 +300,33 @@ void sa_start(moqc_session *s) {
   sa->op.bidi = true;
   sa->op.opened = sa_opened;
   sa->op.failed = sa_failed;
-  slist_init(&sa->op.link);
+  moqc_link_init(&sa->op.link);
   s->sub.ann = sa;
-  sess_open(s, &sa->op);
+  moqc__sess_open(s, &sa->op);
 }
 
-void sa_destroy(moqc_session *s) {
+void moqc__sa_destroy(moqc_session *s) {
   sub_announce *sa = s->sub.ann;
   if (!sa) return;
   s->sub.ann = NULL;
-  sess_open_cancel(&sa->op);
+  moqc__sess_open_cancel(&sa->op);
   if (sa->ss) {
     sstream *ss = sa->ss;
     sa->ss = NULL;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
-  sess_bury(s, &sa->obj);
+  moqc__sess_bury(s, &sa->obj);
 }
 
 static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
   moqc_session *s = sa->s;
   char path[MOQC_PATH_MAX_LEN + 1];
-  if (sess_norm_path(m->suffix, path, sizeof path) < 0) {
-    sess_fail(s, MOQC_CODE_DECODE, "invalid announce path", false);
+  if (moqc__sess_norm_path(m->suffix, path, sizeof path) < 0) {
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "invalid announce path", false);
     return MOQC_ERR_DECODE;
   }
   if (m->status == MOQC_LITE_ANNOUNCE_ENDED) {
-    rb_ended(s, path);
+    moqc__rb_ended(s, path);
     return MOQC_OK;
   }
   moqc_route route;
@@ -345,16 +346,16 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
   route.cost = 1; /* an unpriced link; a moqc_origin_with_link_cost view sets its price */
   if (route_has(&route, s->self_id)) {
     s->stats.announces_dropped++; /* reflected: it passed through us */
-    rb_ended(s, path);              /* a restart whose route now swings through us */
+    moqc__rb_ended(s, path);      /* a restart whose route now swings through us */
     return MOQC_OK;
   }
-  int rc = rb_announce(s, path, &route, m->status);
+  int rc = moqc__rb_announce(s, path, &route, m->status);
   if (rc == MOQC_ERR_DUPLICATE) {
-    sess_fail(s, MOQC_CODE_DUPLICATE, "duplicate announce", false);
+    moqc__sess_fail(s, MOQC_CODE_DUPLICATE, "duplicate announce", false);
     return rc;
   }
   if (rc == MOQC_ERR_NOMEM) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return rc;
   }
   return MOQC_OK;
@@ -364,7 +365,7 @@ static int sa_process(sstream *ss) {
   moqc_session *s = ss->s;
   sub_announce *sa = ss->owner;
   if (!sa) {
-    ss_consume(ss, ss_len(ss));
+    moqc__ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
   while (ss_len(ss) > 0 && !sess_closing(s)) {
@@ -372,20 +373,20 @@ static int sa_process(sstream *ss) {
       struct moqc_lite_announce_ok ok;
       ssize_t n = moqc_lite_announce_ok_decode(&ok, s->version, ss_data(ss), ss_len(ss));
       if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-      if (sess_decode_failed(s, n, "malformed ANNOUNCE_OK")) return MOQC_ERR_DECODE;
+      if (moqc__sess_decode_failed(s, n, "malformed ANNOUNCE_OK")) return MOQC_ERR_DECODE;
       sa->ok_seen = true;
       sa->responder = ok.hop_id < MOQC_ORIGIN_ID_MAX ? ok.hop_id : 0;
       if (sa->responder == 0) sa->responder = s->peer_id;
       else if (s->peer_id == 0) s->peer_id = sa->responder;
-      ss_consume(ss, (size_t)n);
+      moqc__ss_consume(ss, (size_t)n);
       continue;
     }
     struct moqc_lite_announce m;
     ssize_t n = moqc_lite_announce_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-    if (sess_decode_failed(s, n, "malformed ANNOUNCE")) return MOQC_ERR_DECODE;
+    if (moqc__sess_decode_failed(s, n, "malformed ANNOUNCE")) return MOQC_ERR_DECODE;
     if (sa_announce(sa, &m) < 0) return MOQC_ERR_PROTOCOL;
-    ss_consume(ss, (size_t)n);
+    moqc__ss_consume(ss, (size_t)n);
   }
   return MOQC_OK;
 }
@@ -394,13 +395,13 @@ static void sa_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   (void)code;
   if (!reset && ss_len(ss) > 0) {
-    sess_fail(s, MOQC_CODE_DECODE, "announce stream ended inside a message", false);
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "announce stream ended inside a message", false);
     return;
   }
   /* The peer has nothing (more) to announce. What it announced is dropped
    * abruptly (not "ended"): the origin may linger on it. */
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
-  sa_destroy(s);
-  rb_drop_all(s, MOQC_CODE_DROPPED);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__sa_destroy(s);
+  moqc__rb_drop_all(s, MOQC_CODE_DROPPED);
 }

@@ -21,9 +21,9 @@
 #define SESS_RBUF_MAX (MOQC_LITE_MSG_MAX + 64u) /* control receive buffer bound */
 #define SESS_HDR_MAX 64u                        /* group / frame header bound */
 #define SESS_DATAGRAM_MAX 1200u
-#define SESS_TICK_NS (100u * 1000u * 1000u)     /* maintenance + probe cadence */
+#define SESS_TICK_NS (100u * 1000u * 1000u) /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
-#define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u)     /* FETCH: wait for the cache */
+#define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u) /* FETCH: wait for the cache */
 /* A clean end of a subscription without a known final group (lite-03/04 FIN):
  * group streams may still be on their way (the JS publishers FIN the subscribe
  * stream before they even open them), so the track is finished only once no
@@ -70,7 +70,7 @@ struct sobj {
 
 /* A request to open a stream that waits for stream credit if needed. */
 struct opener {
-  slist link;
+  moqc_link link;
   bool bidi;
   void (*opened)(opener *op, int64_t id);
   void (*failed)(opener *op, int err);

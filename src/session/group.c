@@ -13,14 +13,14 @@
 
 /* ---- frame receiver ----------------------------------------------------------- */
 
-void frx_init(frx *rx, moqc_group_producer *g, uint64_t timescale) {
+void moqc__frx_init(frx *rx, moqc_group_producer *g, uint64_t timescale) {
   memset(rx, 0, sizeof *rx);
   rx->g = g;
   rx->timescale = timescale ? timescale : 1000;
 }
 
 /* Abort the group with code and release everything. */
-void frx_abort(frx *rx, uint64_t code) {
+void moqc__frx_abort(frx *rx, uint64_t code) {
   if (rx->g) moqc_group_producer_abort(rx->g, code);
   if (rx->f) moqc_frame_producer_del(rx->f);
   rx->f = NULL;
@@ -49,11 +49,12 @@ static ssize_t dec_frame(void *ctx, const uint8_t *p, size_t len) {
 
 static uint64_t arrival_ts(moqc_session *s, uint64_t timescale) {
   uint64_t out = 0;
-  if (moqc_time_convert(sess_now(s), MOQC_TIMESCALE_NANO, timescale, &out) < 0) out = 0;
+  if (moqc_time_convert(moqc__sess_now(s), MOQC_TIMESCALE_NANO, timescale, &out) < 0) out = 0;
   return out;
 }
 
-int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len, size_t *used) {
+int moqc__frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len,
+                   size_t *used) {
   size_t start = len;
   while (len > 0) {
     if (rx->in_payload) {
@@ -100,7 +101,7 @@ int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len
       u = (size_t)d;
     } else {
       frame_ctx c = {&fr, s->version, rx->prev_ts};
-      r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_frame, &c, &u);
+      r = moqc__ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_frame, &c, &u);
     }
     p += u;
     len -= u;
@@ -133,21 +134,21 @@ static void gi_free(sobj *o) { moqc_free(o); }
 
 static void gi_destroy(group_in *gi) {
   moqc_session *s = gi->ss ? gi->ss->s : gi->rt->s;
-  bool linked = slist_linked(&gi->link);
-  if (linked) slist_remove(&gi->link);
-  frx_abort(&gi->rx, MOQC_CODE_CANCEL); /* no-op on a finished group */
+  bool linked = moqc_link_linked(&gi->link);
+  if (linked) moqc_list_remove(&gi->link);
+  moqc__frx_abort(&gi->rx, MOQC_CODE_CANCEL); /* no-op on a finished group */
   if (gi->ss) {
     sstream *ss = gi->ss;
     gi->ss = NULL;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
-  sess_bury(s, &gi->obj);
-  if (linked && !sess_closing(s)) rt_group_done(gi->rt);
+  moqc__sess_bury(s, &gi->obj);
+  if (linked && !sess_closing(s)) moqc__rt_group_done(gi->rt);
 }
 
-void gi_cancel(group_in *gi, uint64_t code) {
-  if (gi->ss) ss_stop(gi->ss, code);
-  frx_abort(&gi->rx, code);
+void moqc__gi_cancel(group_in *gi, uint64_t code) {
+  if (gi->ss) moqc__ss_stop(gi->ss, code);
+  moqc__frx_abort(&gi->rx, code);
   gi_destroy(gi);
 }
 
@@ -164,37 +165,37 @@ static ssize_t dec_group(void *ctx, const uint8_t *p, size_t len) {
 /* The group header arrived: bind the stream to its subscription. */
 static group_in *gi_bind(sstream *ss, const struct moqc_lite_group *hdr) {
   moqc_session *s = ss->s;
-  rtrack *rt = rt_by_id(s, hdr->subscribe);
+  rtrack *rt = moqc__rt_by_id(s, hdr->subscribe);
   if (!rt || !rt->tp) {
-    ss_stop(ss, MOQC_CODE_CANCEL); /* unknown (or finished) subscription */
-    ss_release(ss);
+    moqc__ss_stop(ss, MOQC_CODE_CANCEL); /* unknown (or finished) subscription */
+    moqc__ss_release(ss);
     return NULL;
   }
   moqc_group_producer *g = NULL;
   int rc = moqc_track_producer_create_group(rt->tp, hdr->sequence, &g);
   if (rc < 0) {
     if (rc == MOQC_ERR_NOMEM) {
-      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
       return NULL;
     }
-    ss_stop(ss, moqc_code_from_err(rc));
-    ss_release(ss);
+    moqc__ss_stop(ss, moqc_code_from_err(rc));
+    moqc__ss_release(ss);
     return NULL;
   }
   group_in *gi = moqc_calloc(1, sizeof *gi);
   if (!gi) {
     moqc_group_producer_abort(g, MOQC_CODE_CANCEL);
     moqc_group_producer_del(g);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return NULL;
   }
   gi->obj.destroy = gi_free;
   gi->ss = ss;
   gi->rt = rt;
-  frx_init(&gi->rx, g, rt->info.timescale);
-  slist_push_back(&rt->groups, &gi->link);
+  moqc__frx_init(&gi->rx, g, rt->info.timescale);
+  moqc_list_push_back(&rt->groups, &gi->link);
   ss->owner = gi;
-  rt_group_bound(rt); /* a group after a FIN: extend the grace */
+  moqc__rt_group_bound(rt); /* a group after a FIN: extend the grace */
   return gi;
 }
 
@@ -202,21 +203,21 @@ static group_in *gi_bind(sstream *ss, const struct moqc_lite_group *hdr) {
 static void rx_failed(sstream *ss, frx *rx, int err) {
   moqc_session *s = ss->s;
   if (err == MOQC_ERR_DECODE) {
-    sess_fail(s, MOQC_CODE_DECODE, "malformed frame header", false);
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "malformed frame header", false);
     return;
   }
   if (err == MOQC_ERR_NOMEM) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   uint64_t code = err == MOQC_ERR_TOO_LARGE ? MOQC_CODE_FRAME_TOO_LARGE : moqc_code_from_err(err);
-  ss_stop(ss, code);
-  ss_reset(ss, code); /* a FETCH response (bidi); a no-op on a peer uni stream */
-  frx_abort(rx, code);
+  moqc__ss_stop(ss, code);
+  moqc__ss_reset(ss, code); /* a FETCH response (bidi); a no-op on a peer uni stream */
+  moqc__frx_abort(rx, code);
 }
 
-int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin) {
-  int rc = frx_feed(ss->s, ss, rx, p, len, NULL);
+int moqc__frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin) {
+  int rc = moqc__frx_feed(ss->s, ss, rx, p, len, NULL);
   if (rc < 0) {
     rx_failed(ss, rx, rc);
     return FRX_FAILED;
@@ -225,7 +226,7 @@ int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin
   ss_set_rx(ss, SS_RX_DONE);
   if (rx->in_payload || ss_len(ss) > 0) {
     /* FIN inside a frame (header or payload). */
-    frx_abort(rx, MOQC_CODE_WRONG_SIZE);
+    moqc__frx_abort(rx, MOQC_CODE_WRONG_SIZE);
     return FRX_END_BAD;
   }
   return frx_finish(rx) == MOQC_OK ? FRX_END_OK : FRX_END_BAD;
@@ -238,13 +239,13 @@ static void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     struct moqc_lite_group hdr;
     group_ctx c = {&hdr, s->version};
     size_t used = 0;
-    int r = ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_group, &c, &used);
+    int r = moqc__ss_hdr_parse(ss, p, len, SESS_HDR_MAX, dec_group, &c, &used);
     if (r == 0) {
-      if (fin) sess_fail(s, MOQC_CODE_DECODE, "group stream ended in its header", false);
+      if (fin) moqc__sess_fail(s, MOQC_CODE_DECODE, "group stream ended in its header", false);
       return;
     }
     if (r < 0) {
-      sess_fail(s, MOQC_CODE_DECODE, "malformed GROUP header", false);
+      moqc__sess_fail(s, MOQC_CODE_DECODE, "malformed GROUP header", false);
       return;
     }
     p += used;
@@ -252,7 +253,7 @@ static void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     gi = gi_bind(ss, &hdr);
     if (!gi) return;
   }
-  int r = frx_stream_data(ss, &gi->rx, p, len, fin);
+  int r = moqc__frx_stream_data(ss, &gi->rx, p, len, fin);
   if (r == FRX_MORE) return;
   if (r == FRX_END_OK) s->stats.groups_received++;
   gi_destroy(gi);
@@ -263,10 +264,10 @@ static void gi_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 static void gi_end(sstream *ss, bool reset, uint64_t code) {
   group_in *gi = ss->owner;
   if (!gi) {
-    ss_release(ss);
+    moqc__ss_release(ss);
     return;
   }
-  frx_abort(&gi->rx, reset ? code : MOQC_CODE_CANCEL);
+  moqc__frx_abort(&gi->rx, reset ? code : MOQC_CODE_CANCEL);
   gi_destroy(gi);
 }
 
@@ -274,17 +275,18 @@ const moqc__stream_kind moqc__sk_group_in = {.name = "group-in", .data = gi_data
 
 /* ---- datagrams (lite-05) ----------------------------------------------------------- */
 
-void sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
-  if (!sess_ingress(s, len)) return;
+void moqc__sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
+  if (!moqc__sess_ingress(s, len)) return;
   if (!moqc_lite_is_05(s->version) || len > SESS_DATAGRAM_MAX) return;
   struct moqc_lite_datagram d;
   if (moqc_lite_datagram_decode(&d, s->version, p, len) < 0) return;
-  rtrack *rt = rt_by_id(s, d.subscribe);
+  rtrack *rt = moqc__rt_by_id(s, d.subscribe);
   if (!rt || !rt->tp || rt->state != RT_LIVE) return; /* unknown: dropped */
   moqc_group_producer *g = NULL;
   if (moqc_track_producer_create_group(rt->tp, d.sequence, &g) < 0) return; /* dedupe */
   moqc_group_producer_set_datagram(g); /* a relay forwards it as a datagram too */
-  if (moqc_group_producer_write_frame_copy(g, d.payload.ptr, d.payload.len, d.timestamp) == MOQC_OK &&
+  if (moqc_group_producer_write_frame_copy(g, d.payload.ptr, d.payload.len, d.timestamp) ==
+          MOQC_OK &&
       moqc_group_producer_finish(g) == MOQC_OK) {
     s->stats.datagrams_received++;
     s->stats.frames_received++;

@@ -19,7 +19,7 @@ static const moqc__stream_kind *lite_peer_kind(moqc_session *s, bool bidi, uint6
   if (!bidi) {
     if (type == MOQC_LITE_UNI_SETUP) {
       if (s->setup_in_seen) {
-        sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP stream", false);
+        moqc__sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP stream", false);
         return NULL;
       }
       s->setup_in_seen = true;
@@ -42,14 +42,14 @@ static const moqc__stream_kind *lite_peer_kind(moqc_session *s, bool bidi, uint6
 }
 
 /* RUNNING entered (client start / server accept). Streams open at the end of
- * this pass (sess_open): none of these runs protocol callbacks now, and each
+ * this pass (moqc__sess_open): none of these runs protocol callbacks now, and each
  * tolerates a session that failed meanwhile. */
 static void lite_run(moqc_session *s) {
-  if (moqc_lite_is_05(s->version)) setup_send(s);
-  if (s->sub.origin) sa_start(s);
+  if (moqc_lite_is_05(s->version)) moqc__setup_send(s);
+  if (s->sub.origin) moqc__sa_start(s);
   if (s->cfg.probe && (!moqc_lite_is_05(s->version) ||
                        (s->peer_setup_seen && s->peer_probe >= MOQC_LITE_PROBE_REPORT)))
-    probe_open(s);
+    moqc__probe_open(s);
 }
 
 const moqc__sess_proto moqc__proto_lite = {
@@ -57,5 +57,5 @@ const moqc__sess_proto moqc__proto_lite = {
     .stream_type_decode = lite_type_decode,
     .peer_kind = lite_peer_kind,
     .run = lite_run,
-    .datagram = sess_datagram,
+    .datagram = moqc__sess_datagram,
 };

@@ -27,14 +27,14 @@ const moqc__stream_kind moqc__sk_probe_out = {
 static void probe_destroy(probe *pr) {
   moqc_session *s = pr->s;
   moqc_timer_stop(s->clock, &pr->timer);
-  sess_open_cancel(&pr->op);
-  if (slist_linked(&pr->link)) slist_remove(&pr->link);
+  moqc__sess_open_cancel(&pr->op);
+  if (moqc_link_linked(&pr->link)) moqc_list_remove(&pr->link);
   if (pr->ss) {
     sstream *ss = pr->ss;
     pr->ss = NULL;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
-  sess_bury(s, &pr->obj);
+  moqc__sess_bury(s, &pr->obj);
 }
 
 static bool moved(uint64_t prev, uint64_t next, double threshold) {
@@ -59,7 +59,7 @@ static void probe_report(probe *pr) {
   if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
   struct moqc_lite_probe m = {.bitrate = rate, .rtt = rtt_ns / 1000000u};
   if (!moqc_lite_has_probe_rtt(s->version)) m.rtt = 0; /* lite-03 carries no RTT */
-  uint64_t now = sess_now(s);
+  uint64_t now = moqc__sess_now(s);
   if (m.bitrate == 0 && m.rtt == 0) {
     /* Nothing to say, except retracting what the peer still holds. */
     if (!pr->sent_any || (pr->last_bitrate == 0 && pr->last_rtt == 0)) return;
@@ -74,10 +74,10 @@ static void probe_report(probe *pr) {
   }
   if (!send) return;
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   WBUF_ENC(&w, moqc_lite_probe_encode, s->version, &m);
-  int rc = ss_write_wbuf(pr->ss, &w, false);
-  wbuf_free(&w);
+  int rc = moqc__ss_write_wbuf(pr->ss, &w, false);
+  moqc__wbuf_free(&w);
   if (rc < 0) return;
   s->stats.probes_sent++;
   pr->sent_any = true;
@@ -90,26 +90,26 @@ static void probe_tick(moqc_timer *tm, void *arg) {
   (void)tm;
   probe *pr = arg;
   moqc_session *s = pr->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !pr->obj.dead && pr->ss && !ss_send_done(pr->ss)) {
     probe_report(pr);
-    (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
+    (void)moqc_timer_start(s->clock, &pr->timer, moqc__sess_now(s) + SESS_TICK_NS);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static probe *probe_new(moqc_session *s, bool serving) {
   probe *pr = moqc_calloc(1, sizeof *pr);
   if (!pr) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return NULL;
   }
   pr->obj.destroy = probe_free;
   pr->s = s;
   pr->serving = serving;
   moqc_timer_init(&pr->timer, probe_tick, pr);
-  slist_init(&pr->op.link);
-  slist_push_back(&s->probes, &pr->link);
+  moqc_link_init(&pr->op.link);
+  moqc_list_push_back(&s->probes, &pr->link);
   return pr;
 }
 
@@ -122,14 +122,14 @@ static int probe_process(sstream *ss) {
     pr->ss = ss;
     ss->owner = pr;
     probe_report(pr);
-    (void)moqc_timer_start(s->clock, &pr->timer, sess_now(s) + SESS_TICK_NS);
+    (void)moqc_timer_start(s->clock, &pr->timer, moqc__sess_now(s) + SESS_TICK_NS);
   }
   while (ss_len(ss) > 0 && !sess_closing(s)) {
     struct moqc_lite_probe m;
     ssize_t n = moqc_lite_probe_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-    if (sess_decode_failed(s, n, "malformed PROBE")) return MOQC_ERR_DECODE;
-    ss_consume(ss, (size_t)n);
+    if (moqc__sess_decode_failed(s, n, "malformed PROBE")) return MOQC_ERR_DECODE;
+    moqc__ss_consume(ss, (size_t)n);
     if (ss->kind == &moqc__sk_probe_out) {
       s->have_estimate = true;
       s->est_bitrate = m.bitrate;
@@ -145,41 +145,42 @@ static void probe_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   (void)reset;
   /* Never reset a PROBE stream: end our half with a FIN. */
-  ss_fin(ss);
+  moqc__ss_fin(ss);
   if (pr) probe_destroy(pr);
-  else ss_release(ss);
+  else moqc__ss_release(ss);
 }
 
 static void probe_opened(opener *op, int64_t id) {
-  probe *pr = SLIST_ENTRY(op, probe, op);
+  probe *pr = MOQC_CONTAINER_OF(op, probe, op);
   moqc_session *s = pr->s;
-  pr->ss = ss_new(s, id, &moqc__sk_probe_out, false, pr);
+  pr->ss = moqc__ss_new(s, id, &moqc__sk_probe_out, false, pr);
   if (!pr->ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   uint8_t type = MOQC_LITE_BIDI_PROBE;
-  (void)ss_write(pr->ss, &type, 1, false);
+  (void)moqc__ss_write(pr->ss, &type, 1, false);
 }
 
 static void probe_failed(opener *op, int err) {
   (void)err;
-  probe_destroy(SLIST_ENTRY(op, probe, op));
+  probe_destroy(MOQC_CONTAINER_OF(op, probe, op));
 }
 
-void probe_open(moqc_session *s) {
-  for (slist *it = s->probes.next; it != &s->probes; it = it->next)
-    if (!SLIST_ENTRY(it, probe, link)->serving) return; /* one is enough */
+void moqc__probe_open(moqc_session *s) {
+  for (moqc_link *it = s->probes.next; it != &s->probes; it = it->next)
+    if (!MOQC_CONTAINER_OF(it, probe, link)->serving) return; /* one is enough */
   probe *pr = probe_new(s, false);
   if (!pr) return;
   pr->op.bidi = true;
   pr->op.opened = probe_opened;
   pr->op.failed = probe_failed;
-  sess_open(s, &pr->op);
+  moqc__sess_open(s, &pr->op);
 }
 
-void probe_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->probes)) probe_destroy(SLIST_ENTRY(s->probes.next, probe, link));
+void moqc__probe_destroy_all(moqc_session *s) {
+  while (!moqc_list_empty(&s->probes))
+    probe_destroy(MOQC_CONTAINER_OF(s->probes.next, probe, link));
 }
 
 /* ---- GOAWAY ---------------------------------------------------------------------- */
@@ -190,15 +191,15 @@ static int goaway_process(sstream *ss) {
     struct moqc_lite_goaway m;
     ssize_t n = moqc_lite_goaway_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-    if (sess_decode_failed(s, n, "malformed GOAWAY")) return MOQC_ERR_DECODE;
+    if (moqc__sess_decode_failed(s, n, "malformed GOAWAY")) return MOQC_ERR_DECODE;
     if (!s->goaway_uri) {
-      s->goaway_uri = sess_strdup_bytes(m.uri);
+      s->goaway_uri = moqc__sess_strdup_bytes(m.uri);
       if (!s->goaway_uri) {
-        sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+        moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
         return MOQC_ERR_NOMEM;
       }
     }
-    ss_consume(ss, (size_t)n);
+    moqc__ss_consume(ss, (size_t)n);
   }
   return MOQC_OK;
 }
@@ -206,12 +207,12 @@ static int goaway_process(sstream *ss) {
 static void goaway_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   if (!reset && ss_len(ss) > 0) {
-    sess_fail(ss->s, MOQC_CODE_DECODE, "GOAWAY stream ended inside a message", false);
+    moqc__sess_fail(ss->s, MOQC_CODE_DECODE, "GOAWAY stream ended inside a message", false);
     return;
   }
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
-  ss_release(ss);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
 }
 
 const moqc__stream_kind moqc__sk_goaway_in = {

@@ -10,7 +10,7 @@
 
 struct pub_announce {
   sobj obj;
-  slist link;
+  moqc_link link;
   sstream *ss;
   moqc_origin_consumer *oc;
   char *prefix;
@@ -22,12 +22,12 @@ struct pub_announce {
 /* A group being written on its own stream (subscription) or a FETCH stream. */
 struct group_out {
   sobj obj;
-  slist link;     /* in pub_sub.groups */
-  slist inflight; /* in session.inflight (oldest first) */
+  moqc_link link;     /* in pub_sub.groups */
+  moqc_link inflight; /* in session.inflight (oldest first) */
   opener op;
   moqc_session *s;
-  pub_sub *ps;    /* NULL for a FETCH */
-  pub_fetch *pf;  /* NULL for a subscription */
+  pub_sub *ps;   /* NULL for a FETCH */
+  pub_fetch *pf; /* NULL for a subscription */
   moqc_group_consumer *gc;
   sstream *ss;
   uint64_t seq;
@@ -36,16 +36,16 @@ struct group_out {
   uint64_t wr_bytes; /* bytes written on the stream (headers + payload) */
   uint64_t ck_off;   /* staleness checkpoint: every byte below ck_off ... */
   uint64_t ck_ns;    /* ... was written at or before ck_ns (see go_stale_ns) */
-  bool opening; /* waiting for stream credit */
+  bool opening;      /* waiting for stream credit */
   bool in_frame;
   bool fin_sent;
-  bool acked;   /* the transport reported the stream acknowledged in full */
-  bool done;    /* reset or fully written: nothing more to do but wait for acks */
+  bool acked; /* the transport reported the stream acknowledged in full */
+  bool done;  /* reset or fully written: nothing more to do but wait for acks */
 };
 
 struct pub_sub {
   sobj obj;
-  slist link;
+  moqc_link link;
   sstream *ss;
   uint64_t id;
   moqc_subscription sub;
@@ -53,17 +53,17 @@ struct pub_sub {
   moqc_track_consumer *tc;
   uint64_t latency_ms; /* effective expiry window */
   uint64_t latest_seq; /* newest group served (MOQC_GROUP_NONE: none) */
-  slist groups;        /* group_out */
+  moqc_link groups;    /* group_out */
   size_t n_groups, n_pending;
   bool start_sent, end_sent, track_done, fin_sent;
-  bool fin_waiting;    /* everything delivered; the FIN waits for fin_timer */
+  bool fin_waiting;      /* everything delivered; the FIN waits for fin_timer */
   uint64_t groups_acked; /* group streams acknowledged in full */
   moqc_timer fin_timer;
 };
 
 struct pub_track {
   sobj obj;
-  slist link;
+  moqc_link link;
   sstream *ss;
   moqc_broadcast_consumer *bc;
   moqc_track_info_query *q;
@@ -71,7 +71,7 @@ struct pub_track {
 
 struct pub_fetch {
   sobj obj;
-  slist link;
+  moqc_link link;
   sstream *ss;
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc; /* subscribed at [seq, seq] */
@@ -84,39 +84,39 @@ struct pub_fetch {
 /* The publisher side of a session (moqc_session.pub). */
 typedef struct sess_pub {
   moqc_origin *origin; /* publish origin (referenced), NULL: nothing to serve */
-  slist announces;     /* pub_announce */
+  moqc_link announces; /* pub_announce */
   size_t n_announces;  /* length of announces (max_announce_prefixes) */
-  slist subs;          /* pub_sub */
-  slist tracks;        /* pub_track */
-  slist fetches;       /* pub_fetch */
-  slist inflight;      /* group_out not acknowledged in full, oldest first */
+  moqc_link subs;      /* pub_sub */
+  moqc_link tracks;    /* pub_track */
+  moqc_link fetches;   /* pub_fetch */
+  moqc_link inflight;  /* group_out not acknowledged in full, oldest first */
 } sess_pub;
 
 /* ---- announce.c ----------------------------------------------------------------- */
 
-void pa_destroy_all(moqc_session *s);
+void moqc__pa_destroy_all(moqc_session *s);
 
 /* ---- serve.c ---------------------------------------------------------------------- */
 
-void go_pump(group_out *go);
-void go_cancel(group_out *go, uint64_t code);
-group_out *go_new(moqc_session *s, moqc_group_consumer *gc);
-void go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
+void moqc__go_pump(group_out *go);
+void moqc__go_cancel(group_out *go, uint64_t code);
+group_out *moqc__go_new(moqc_session *s, moqc_group_consumer *gc);
+void moqc__go_start_fetch(group_out *go, sstream *ss, uint8_t priority);
 /* Expiry only (Old by age, the queued-bytes cap); re-arms the tick while
  * something can expire. */
-void serve_tick(moqc_session *s);
+void moqc__serve_tick(moqc_session *s);
 /* An in-flight group that could expire exists (the tick is worth arming). */
 bool moqc__serve_can_expire(const moqc_session *s);
 /* Transport event: stream id's send half is acknowledged in full. */
 void moqc__serve_on_acked(moqc_session *s, int64_t id);
 /* The uni queue is out of credit: skip each subscription's oldest waiting
  * groups beyond max_pending_groups. */
-void serve_trim_pending(moqc_session *s);
-void serve_destroy_all(moqc_session *s);
+void moqc__serve_trim_pending(moqc_session *s);
+void moqc__serve_destroy_all(moqc_session *s);
 
 /* ---- pub_track_fetch.c ---------------------------------------------------------------- */
 
-void pf_group_done(pub_fetch *pf, bool ok, uint64_t code);
-void tf_destroy_all(moqc_session *s);
+void moqc__pf_group_done(pub_fetch *pf, bool ok, uint64_t code);
+void moqc__tf_destroy_all(moqc_session *s);
 
 #endif

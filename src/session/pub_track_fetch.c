@@ -10,8 +10,8 @@ static bool served_full(moqc_session *s, sstream *ss) {
   if (s->n_served < s->lim.max_subscriptions) return false;
   s->stats.streams_rejected++;
   s->stats.refused_subscriptions++;
-  ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
-  ss_release(ss);
+  moqc__ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+  moqc__ss_release(ss);
   return true;
 }
 
@@ -22,13 +22,13 @@ static moqc_broadcast_consumer *resolve_bcast(sstream *ss, moqc_bytes path, moqc
                                               char **name_out) {
   moqc_session *s = ss->s;
   uint64_t code = MOQC_CODE_UNROUTABLE;
-  moqc_broadcast_consumer *bc = sess_resolve(s, path, &code);
+  moqc_broadcast_consumer *bc = moqc__sess_resolve(s, path, &code);
   if (!bc) {
-    ss_abort(ss, code);
-    ss_release(ss);
+    moqc__ss_abort(ss, code);
+    moqc__ss_release(ss);
     return NULL;
   }
-  char *n = sess_strdup_bytes(name);
+  char *n = moqc__sess_strdup_bytes(name);
   if (n && strlen(n) != name.len) {
     moqc_free(n);
     n = NULL;
@@ -39,8 +39,8 @@ static moqc_broadcast_consumer *resolve_bcast(sstream *ss, moqc_bytes path, moqc
 
 static void reject_resolved(sstream *ss, moqc_broadcast_consumer *bc, int err) {
   moqc_broadcast_consumer_del(bc);
-  ss_abort(ss, moqc_code_from_err(err));
-  ss_release(ss);
+  moqc__ss_abort(ss, moqc_code_from_err(err));
+  moqc__ss_release(ss);
 }
 
 /* Resolve broadcast + track for a FETCH request. NULL: the stream was
@@ -79,14 +79,14 @@ static void pt_destroy(pub_track *pt) {
   if (pt->bc) moqc_broadcast_consumer_del(pt->bc);
   pt->q = NULL;
   pt->bc = NULL;
-  if (slist_linked(&pt->link)) {
-    slist_remove(&pt->link);
+  if (moqc_link_linked(&pt->link)) {
+    moqc_list_remove(&pt->link);
     assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pt->ss;
-  sess_bury(s, &pt->obj);
-  ss_release(ss);
+  moqc__sess_bury(s, &pt->obj);
+  moqc__ss_release(ss);
 }
 
 static void pt_answer(pub_track *pt, const moqc_track_info *info) {
@@ -98,11 +98,11 @@ static void pt_answer(pub_track *pt, const moqc_track_info *info) {
       .timescale = info->timescale ? info->timescale : 1000,
   };
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   WBUF_ENC(&w, moqc_lite_track_info_encode, s->version, &ti);
-  int rc = ss_write_wbuf(pt->ss, &w, true);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(pt->ss, &w, true);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
   /* Our half is done; the peer FINs its own. */
   pt_destroy(pt);
 }
@@ -120,28 +120,28 @@ static void pt_check(pub_track *pt) {
   uint64_t code = moqc_track_info_query_code(pt->q);
   if (code == MOQC_CODE_CANCEL) code = moqc_code_from_err(rc);
   if (rc == MOQC_ERR_CLOSED) code = MOQC_CODE_NOT_FOUND;
-  ss_abort(pt->ss, code);
+  moqc__ss_abort(pt->ss, code);
   pt_destroy(pt);
 }
 
 static void pt_wake(void *arg) {
   pub_track *pt = arg;
   moqc_session *s = pt->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !pt->obj.dead) pt_check(pt);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static int pt_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
-    if (ss->owner) ss_consume(ss, ss_len(ss));
+    if (ss->owner) moqc__ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
   struct moqc_lite_track m;
   ssize_t n = moqc_lite_track_decode(&m, s->version, ss_data(ss), ss_len(ss));
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-  if (sess_decode_failed(s, n, "malformed TRACK")) return MOQC_ERR_DECODE;
+  if (moqc__sess_decode_failed(s, n, "malformed TRACK")) return MOQC_ERR_DECODE;
   if (served_full(s, ss)) return MOQC_OK;
   char *name = NULL;
   moqc_broadcast_consumer *bc = resolve_bcast(ss, m.broadcast, m.track, &name);
@@ -153,12 +153,12 @@ static int pt_process(sstream *ss) {
     reject_resolved(ss, bc, err);
     return MOQC_OK;
   }
-  ss_consume(ss, (size_t)n);
+  moqc__ss_consume(ss, (size_t)n);
   pub_track *pt = moqc_calloc(1, sizeof *pt);
   if (!pt) {
     moqc_track_info_query_del(q);
     moqc_broadcast_consumer_del(bc);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return MOQC_ERR_NOMEM;
   }
   pt->obj.destroy = pt_free;
@@ -166,7 +166,7 @@ static int pt_process(sstream *ss) {
   pt->bc = bc;
   pt->q = q;
   ss->owner = pt;
-  slist_push_back(&s->pub.tracks, &pt->link);
+  moqc_list_push_back(&s->pub.tracks, &pt->link);
   s->n_served++;
   pt_check(pt);
   if (sess_closing(s) || pt->obj.dead) return MOQC_OK;
@@ -178,15 +178,15 @@ static void pt_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_track *pt = ss->owner;
   if (!pt && ss_len(ss) > 0 && !reset) {
-    sess_fail(ss->s, MOQC_CODE_DECODE, "TRACK stream ended inside a message", false);
+    moqc__sess_fail(ss->s, MOQC_CODE_DECODE, "TRACK stream ended inside a message", false);
     return;
   }
   if (pt && !reset) return; /* the request half is done; the answer follows */
   /* FIN before any TRACK, or a reset: nothing to answer. */
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
   if (pt) pt_destroy(pt);
-  else ss_release(ss);
+  else moqc__ss_release(ss);
 }
 
 /* ---- FETCH served ------------------------------------------------------------------ */
@@ -205,30 +205,30 @@ static void pf_destroy(pub_fetch *pf) {
     group_out *go = pf->go;
     pf->go = NULL;
     go->pf = NULL;
-    go_cancel(go, MOQC_CODE_CANCEL);
+    moqc__go_cancel(go, MOQC_CODE_CANCEL);
   }
   if (pf->tc) moqc_track_consumer_del(pf->tc);
   if (pf->bc) moqc_broadcast_consumer_del(pf->bc);
   pf->tc = NULL;
   pf->bc = NULL;
-  if (slist_linked(&pf->link)) {
-    slist_remove(&pf->link);
+  if (moqc_link_linked(&pf->link)) {
+    moqc_list_remove(&pf->link);
     assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = pf->ss;
-  sess_bury(s, &pf->obj);
-  ss_release(ss);
+  moqc__sess_bury(s, &pf->obj);
+  moqc__ss_release(ss);
 }
 
-void pf_group_done(pub_fetch *pf, bool ok, uint64_t code) {
+void moqc__pf_group_done(pub_fetch *pf, bool ok, uint64_t code) {
   pf->go = NULL; /* gone already */
-  if (!ok) ss_abort(pf->ss, code);
+  if (!ok) moqc__ss_abort(pf->ss, code);
   pf_destroy(pf);
 }
 
 static void pf_not_found(pub_fetch *pf) {
-  ss_abort(pf->ss, MOQC_CODE_NOT_FOUND);
+  moqc__ss_abort(pf->ss, MOQC_CODE_NOT_FOUND);
   pf_destroy(pf);
 }
 
@@ -236,15 +236,15 @@ static void pf_serve(pub_fetch *pf, moqc_group_consumer *gc) {
   moqc_session *s = pf->ss->s;
   moqc_timer_stop(s->clock, &pf->timer);
   moqc_track_consumer_set_waker(pf->tc, NULL, NULL);
-  group_out *go = go_new(s, gc);
+  group_out *go = moqc__go_new(s, gc);
   if (!go) {
     moqc_group_consumer_del(gc);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   pf->go = go;
   go->pf = pf;
-  go_start_fetch(go, pf->ss, pf->priority);
+  moqc__go_start_fetch(go, pf->ss, pf->priority);
 }
 
 /* Look for the group: in the cache, or arriving on the [seq, seq] cursor. */
@@ -265,49 +265,49 @@ static void pf_try(pub_fetch *pf) {
     }
     moqc_group_consumer_del(gc);
   }
-  if (rc == MOQC_ERR_NOMEM) sess_fail(pf->ss->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(pf->ss->s, MOQC_CODE_TRANSPORT, "out of memory", false);
   else pf_not_found(pf);
 }
 
 static void pf_wake(void *arg) {
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_try(pf);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void pf_timeout(moqc_timer *tm, void *arg) {
   (void)tm;
   pub_fetch *pf = arg;
   moqc_session *s = pf->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !pf->obj.dead && !pf->go) pf_not_found(pf);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static int pf_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss->owner || ss_len(ss) == 0) {
-    if (ss->owner) ss_consume(ss, ss_len(ss));
+    if (ss->owner) moqc__ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
   struct moqc_lite_fetch m;
   ssize_t n = moqc_lite_fetch_decode(&m, s->version, ss_data(ss), ss_len(ss));
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-  if (sess_decode_failed(s, n, "malformed FETCH")) return MOQC_ERR_DECODE;
+  if (moqc__sess_decode_failed(s, n, "malformed FETCH")) return MOQC_ERR_DECODE;
   if (served_full(s, ss)) return MOQC_OK;
   moqc_subscription sub = {m.priority, false, 0, m.group, m.group};
   if (m.group >= MOQC_GROUP_NONE - 1) sub.start = sub.end = MOQC_GROUP_NONE - 2;
   moqc_broadcast_consumer *bc = NULL;
   moqc_track_consumer *tc = resolve_track(ss, m.broadcast, m.track, &sub, &bc);
   if (!tc) return MOQC_OK;
-  ss_consume(ss, (size_t)n);
+  moqc__ss_consume(ss, (size_t)n);
   pub_fetch *pf = moqc_calloc(1, sizeof *pf);
   if (!pf) {
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return MOQC_ERR_NOMEM;
   }
   pf->obj.destroy = pf_free;
@@ -318,12 +318,12 @@ static int pf_process(sstream *ss) {
   pf->priority = m.priority;
   moqc_timer_init(&pf->timer, pf_timeout, pf);
   ss->owner = pf;
-  slist_push_back(&s->pub.fetches, &pf->link);
+  moqc_list_push_back(&s->pub.fetches, &pf->link);
   s->n_served++;
   pf_try(pf);
   if (sess_closing(s) || pf->obj.dead || pf->go) return MOQC_OK;
   moqc_track_consumer_set_waker(tc, pf_wake, pf);
-  (void)moqc_timer_start(s->clock, &pf->timer, sess_now(s) + SESS_FETCH_WAIT_NS);
+  (void)moqc_timer_start(s->clock, &pf->timer, moqc__sess_now(s) + SESS_FETCH_WAIT_NS);
   return MOQC_OK;
 }
 
@@ -331,9 +331,9 @@ static void pf_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   pub_fetch *pf = ss->owner;
   if (!reset) return; /* the request half is done; keep serving */
-  ss_abort(ss, MOQC_CODE_CANCEL);
+  moqc__ss_abort(ss, MOQC_CODE_CANCEL);
   if (pf) pf_destroy(pf);
-  else ss_release(ss);
+  else moqc__ss_release(ss);
 }
 
 const moqc__stream_kind moqc__sk_track_in = {
@@ -341,9 +341,9 @@ const moqc__stream_kind moqc__sk_track_in = {
 const moqc__stream_kind moqc__sk_fetch_in = {
     .name = "fetch-in", .process = pf_process, .end = pf_end, .wait_peer_setup = true};
 
-void tf_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub.tracks))
-    pt_destroy(SLIST_ENTRY(s->pub.tracks.next, pub_track, link));
-  while (!slist_empty(&s->pub.fetches))
-    pf_destroy(SLIST_ENTRY(s->pub.fetches.next, pub_fetch, link));
+void moqc__tf_destroy_all(moqc_session *s) {
+  while (!moqc_list_empty(&s->pub.tracks))
+    pt_destroy(MOQC_CONTAINER_OF(s->pub.tracks.next, pub_track, link));
+  while (!moqc_list_empty(&s->pub.fetches))
+    pf_destroy(MOQC_CONTAINER_OF(s->pub.fetches.next, pub_fetch, link));
 }

@@ -39,7 +39,7 @@ static void rb_unmap(rbcast *rb) {
   (void)was;
 }
 
-bool rb_has(moqc_session *s, const char *path) { return rb_find(s, path) != NULL; }
+bool moqc__rb_has(moqc_session *s, const char *path) { return rb_find(s, path) != NULL; }
 
 static void rb_free(sobj *o) {
   rbcast *rb = (rbcast *)(void *)o;
@@ -53,17 +53,17 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg);
 static void rb_wake(void *arg) {
   rbcast *rb = arg;
   moqc_session *s = rb->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   while (!sess_closing(s) && !rb->obj.dead && rb->bp) {
     moqc_track_request *req = NULL;
     int rc = moqc_broadcast_producer_next_request(rb->bp, &req);
     if (rc != MOQC_OK) break;
     rt_new(rb, req);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
-int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status) {
+int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status) {
   (void)status;
   rbcast *old = rb_find(s, path);
   if (old) {
@@ -80,7 +80,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
       moqc_broadcast_consumer_del(bc);
       return MOQC_OK;
     }
-    rb_ended(s, path);
+    moqc__rb_ended(s, path);
   }
   if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
     s->stats.announces_dropped++;
@@ -92,7 +92,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
   rb->obj.destroy = rb_free;
   rb->s = s;
   rb->route = *route;
-  slist_init(&rb->tracks);
+  moqc_link_init(&rb->tracks);
   rb->path = moqc_strdup(path);
   rb->bp = moqc_broadcast_producer_new(s->env);
   moqc_broadcast_consumer *bc = rb->bp ? moqc_broadcast_producer_consume(rb->bp) : NULL;
@@ -115,7 +115,7 @@ int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int 
     s->stats.announces_dropped++; /* outside the origin's scope */
     return MOQC_OK;
   }
-  slist_push_back(&s->sub.rbcast_list, &rb->link);
+  moqc_list_push_back(&s->sub.rbcast_list, &rb->link);
   s->sub.n_rbcasts++;
   s->stats.announces_received++;
   return MOQC_OK;
@@ -127,17 +127,17 @@ static void rb_destroy(rbcast *rb) {
     rb_unmap(rb);
     rb->ended = true;
   }
-  if (slist_linked(&rb->link)) {
-    slist_remove(&rb->link);
+  if (moqc_link_linked(&rb->link)) {
+    moqc_list_remove(&rb->link);
     assert(s->sub.n_rbcasts > 0);
     s->sub.n_rbcasts--;
   }
   if (rb->bp) moqc_broadcast_producer_del(rb->bp);
   rb->bp = NULL;
-  sess_bury(s, &rb->obj);
+  moqc__sess_bury(s, &rb->obj);
 }
 
-void rb_ended(moqc_session *s, const char *path) {
+void moqc__rb_ended(moqc_session *s, const char *path) {
   rbcast *rb = rb_find(s, path);
   if (!rb) return;
   rb_unmap(rb);
@@ -145,13 +145,14 @@ void rb_ended(moqc_session *s, const char *path) {
   /* A deliberate unannounce: finish (the origin unannounces at once). Tracks
    * being received keep running until their subscription ends. */
   (void)moqc_broadcast_producer_finish(rb->bp);
-  if (slist_empty(&rb->tracks)) rb_destroy(rb);
+  if (moqc_list_empty(&rb->tracks)) rb_destroy(rb);
 }
 
-void rb_drop_all(moqc_session *s, uint64_t code) {
-  while (!slist_empty(&s->sub.rbcast_list)) {
-    rbcast *rb = SLIST_ENTRY(s->sub.rbcast_list.next, rbcast, link);
-    while (!slist_empty(&rb->tracks)) rt_close(SLIST_ENTRY(rb->tracks.next, rtrack, link), code);
+void moqc__rb_drop_all(moqc_session *s, uint64_t code) {
+  while (!moqc_list_empty(&s->sub.rbcast_list)) {
+    rbcast *rb = MOQC_CONTAINER_OF(s->sub.rbcast_list.next, rbcast, link);
+    while (!moqc_list_empty(&rb->tracks))
+      rt_close(MOQC_CONTAINER_OF(rb->tracks.next, rtrack, link), code);
     if (!rb->ended && rb->bp) moqc_broadcast_producer_abort(rb->bp, code);
     rb_destroy(rb);
   }
@@ -159,7 +160,7 @@ void rb_drop_all(moqc_session *s, uint64_t code) {
 
 /* ---- remote tracks --------------------------------------------------------------- */
 
-rtrack *rt_by_id(moqc_session *s, uint64_t id) {
+rtrack *moqc__rt_by_id(moqc_session *s, uint64_t id) {
   return moqc__imap_find(&s->sub.rtracks, id);
 }
 
@@ -171,20 +172,21 @@ static void rt_free(sobj *o) {
 
 static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
-  while (!slist_empty(&rt->groups)) gi_cancel(SLIST_ENTRY(rt->groups.next, group_in, link), code);
+  while (!moqc_list_empty(&rt->groups))
+    moqc__gi_cancel(MOQC_CONTAINER_OF(rt->groups.next, group_in, link), code);
   if (rt->subscribed) {
     rtrack *was = moqc__imap_remove(&s->sub.rtracks, rt->sub_id);
     assert(was == rt);
     (void)was;
     rt->subscribed = false;
   }
-  sess_open_cancel(&rt->op);
+  moqc__sess_open_cancel(&rt->op);
   rt->opening = false;
   if (rt->sub_ss) {
     sstream *ss = rt->sub_ss;
     rt->sub_ss = NULL;
-    ss_fin(ss); /* unsubscribe = FIN; the publisher resets its groups and FINs */
-    ss_release(ss);
+    moqc__ss_fin(ss); /* unsubscribe = FIN; the publisher resets its groups and FINs */
+    moqc__ss_release(ss);
   }
 }
 
@@ -193,14 +195,14 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
 static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;
-  rt->draining = false; /* no re-entry from the groups cancelled below */
+  rt->draining = false;               /* no re-entry from the groups cancelled below */
   if (rt->fin_wait) rt_fin_apply(rt); /* the publisher did end it cleanly */
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
     sstream *ss = rt->info_ss;
     rt->info_ss = NULL;
-    ss_abort(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+    moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+    moqc__ss_release(ss);
   }
   if (rt->req) moqc_track_request_reject(rt->req, code);
   rt->req = NULL;
@@ -209,11 +211,11 @@ static void rt_close(rtrack *rt, uint64_t code) {
     moqc_track_producer_del(rt->tp);
     rt->tp = NULL;
   }
-  slist_remove(&rt->link);
+  moqc_list_remove(&rt->link);
   assert(s->sub.n_rtracks > 0);
   s->sub.n_rtracks--;
-  sess_bury(s, &rt->obj);
-  if (rb->ended && slist_empty(&rb->tracks)) rb_destroy(rb);
+  moqc__sess_bury(s, &rt->obj);
+  if (rb->ended && moqc_list_empty(&rb->tracks)) rb_destroy(rb);
 }
 
 static void rt_send_subscribe(rtrack *rt) {
@@ -229,24 +231,24 @@ static void rt_send_subscribe(rtrack *rt) {
       .end_group = rt->sent.end,
   };
   wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_BIDI_SUBSCRIBE);
+  moqc__wbuf_init(&w);
+  moqc__wbuf_varint(&w, MOQC_LITE_BIDI_SUBSCRIBE);
   WBUF_ENC(&w, moqc_lite_subscribe_encode, s->version, &m);
-  int rc = ss_write_wbuf(rt->sub_ss, &w, false);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(rt->sub_ss, &w, false);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
   else if (rc < 0) rt_close(rt, MOQC_CODE_ENCODE);
 }
 
 static void rt_demand(rtrack *rt);
 
 static void rt_sub_opened(opener *op, int64_t id) {
-  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  rtrack *rt = MOQC_CONTAINER_OF(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->sub_ss = ss_new(s, id, &moqc__sk_subscribe_out, false, rt);
+  rt->sub_ss = moqc__ss_new(s, id, &moqc__sk_subscribe_out, false, rt);
   if (!rt->sub_ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   rt_send_subscribe(rt);
@@ -254,7 +256,7 @@ static void rt_sub_opened(opener *op, int64_t id) {
 }
 
 static void rt_open_failed(opener *op, int err) {
-  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  rtrack *rt = MOQC_CONTAINER_OF(op, rtrack, op);
   (void)err;
   rt->opening = false;
   rt_close(rt, MOQC_CODE_TRANSPORT);
@@ -268,7 +270,7 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
    * group stream the instant it reads the request. */
   if (moqc__imap_insert(&s->sub.rtracks, rt->sub_id, rt) < 0) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   rt->subscribed = true;
@@ -276,7 +278,7 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   rt->op.bidi = true;
   rt->op.opened = rt_sub_opened;
   rt->op.failed = rt_open_failed;
-  sess_open(s, &rt->op);
+  moqc__sess_open(s, &rt->op);
 }
 
 static bool sub_eq(const moqc_subscription *a, const moqc_subscription *b) {
@@ -295,21 +297,21 @@ static void rt_update(rtrack *rt, const moqc_subscription *sub) {
       .end_group = sub->end,
   };
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   WBUF_ENC(&w, moqc_lite_subscribe_update_encode, s->version, &m);
-  int rc = ss_write_wbuf(rt->sub_ss, &w, false);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(rt->sub_ss, &w, false);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
 }
 
 /* A complete track (the publisher FIN'd) keeps receiving its last groups even
  * without consumers: they were already forwarded by reference. */
 static bool rt_drain_pending(const rtrack *rt) {
   if (rt->state != RT_DONE) return false;
-  return !slist_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
+  return !moqc_list_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
 }
 
-void rt_group_done(rtrack *rt) {
+void moqc__rt_group_done(rtrack *rt) {
   if (rt->draining && !rt->obj.dead && !rt_drain_pending(rt)) rt_close(rt, MOQC_CODE_CANCEL);
 }
 
@@ -337,9 +339,9 @@ static void rt_demand(rtrack *rt) {
 static void rt_wake(void *arg) {
   rtrack *rt = arg;
   moqc_session *s = rt->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !rt->obj.dead) rt_demand(rt);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void rt_accept(rtrack *rt, const moqc_track_info *info) {
@@ -357,12 +359,12 @@ static void rt_accept(rtrack *rt, const moqc_track_info *info) {
 }
 
 static void rt_info_opened(opener *op, int64_t id) {
-  rtrack *rt = SLIST_ENTRY(op, rtrack, op);
+  rtrack *rt = MOQC_CONTAINER_OF(op, rtrack, op);
   moqc_session *s = rt->s;
   rt->opening = false;
-  rt->info_ss = ss_new(s, id, &moqc__sk_track_out, false, rt);
+  rt->info_ss = moqc__ss_new(s, id, &moqc__sk_track_out, false, rt);
   if (!rt->info_ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   struct moqc_lite_track m = {
@@ -370,12 +372,12 @@ static void rt_info_opened(opener *op, int64_t id) {
       .track = {(const uint8_t *)rt->name, strlen(rt->name)},
   };
   wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_BIDI_TRACK);
+  moqc__wbuf_init(&w);
+  moqc__wbuf_varint(&w, MOQC_LITE_BIDI_TRACK);
   WBUF_ENC(&w, moqc_lite_track_encode, s->version, &m);
-  int rc = ss_write_wbuf(rt->info_ss, &w, false);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(rt->info_ss, &w, false);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
   else if (rc < 0) rt_close(rt, MOQC_CODE_NOT_FOUND);
 }
 
@@ -400,9 +402,9 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->req = req;
   rt->state = RT_INFO;
   moqc_timer_init(&rt->fin_timer, rt_fin_timeout, rt);
-  slist_init(&rt->groups);
-  slist_init(&rt->op.link);
-  slist_push_back(&rb->tracks, &rt->link);
+  moqc_link_init(&rt->groups);
+  moqc_link_init(&rt->op.link);
+  moqc_list_push_back(&rb->tracks, &rt->link);
   s->sub.n_rtracks++;
   if (!moqc_lite_is_05(s->version)) {
     /* No TRACK stream: the wire carries no properties, defaults apply. */
@@ -414,25 +416,25 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->op.bidi = true;
   rt->op.opened = rt_info_opened;
   rt->op.failed = rt_open_failed;
-  sess_open(s, &rt->op);
+  moqc__sess_open(s, &rt->op);
 }
 
 static int rt_info_process(sstream *ss) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt || !rt->req) {
-    ss_consume(ss, ss_len(ss));
+    moqc__ss_consume(ss, ss_len(ss));
     return MOQC_OK;
   }
   struct moqc_lite_track_info m;
   ssize_t n = moqc_lite_track_info_decode(&m, s->version, ss_data(ss), ss_len(ss));
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-  if (sess_decode_failed(s, n, "malformed TRACK_INFO")) return MOQC_ERR_DECODE;
-  ss_consume(ss, (size_t)n);
+  if (moqc__sess_decode_failed(s, n, "malformed TRACK_INFO")) return MOQC_ERR_DECODE;
+  moqc__ss_consume(ss, (size_t)n);
   /* The publisher FINs after TRACK_INFO; FIN ours and let the stream go. */
   rt->info_ss = NULL;
-  ss_fin(ss);
-  ss_release(ss);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
   moqc_track_info info = {
       .priority = m.priority,
       .ordered = m.ordered,
@@ -446,14 +448,14 @@ static int rt_info_process(sstream *ss) {
 static void rt_info_end(sstream *ss, bool reset, uint64_t code) {
   rtrack *rt = ss->owner;
   if (!rt) {
-    ss_release(ss);
+    moqc__ss_release(ss);
     return;
   }
   /* No TRACK_INFO: the track does not exist there (or the stream failed). */
   rt->info_ss = NULL;
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
-  ss_release(ss);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
   rt_close(rt, reset ? code : MOQC_CODE_NOT_FOUND);
 }
 
@@ -471,20 +473,20 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg) {
   (void)tm;
   rtrack *rt = arg;
   moqc_session *s = rt->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !rt->obj.dead && rt->fin_wait) {
     rt_fin_apply(rt);
-    rt_group_done(rt);
+    moqc__rt_group_done(rt);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
-void rt_group_bound(rtrack *rt) {
+void moqc__rt_group_bound(rtrack *rt) {
   if (!rt->fin_wait) return;
   moqc_session *s = rt->s;
   uint64_t rtt_ns = 0, rate = 0;
   if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
-  uint64_t at = sess_now(s) + SESS_SUB_FIN_GRACE_NS + 2 * rtt_ns;
+  uint64_t at = moqc__sess_now(s) + SESS_SUB_FIN_GRACE_NS + 2 * rtt_ns;
   if (at > rt->fin_deadline) at = rt->fin_deadline;
   moqc_timer_stop(s->clock, &rt->fin_timer);
   (void)moqc_timer_start(s->clock, &rt->fin_timer, at);
@@ -499,12 +501,12 @@ static int rt_sub_process(sstream *ss) {
     struct moqc_lite_subscribe_resp m;
     ssize_t n = moqc_lite_subscribe_resp_decode(&m, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-    if (sess_decode_failed(s, n, "malformed subscribe response")) return MOQC_ERR_DECODE;
-    ss_consume(ss, (size_t)n);
+    if (moqc__sess_decode_failed(s, n, "malformed subscribe response")) return MOQC_ERR_DECODE;
+    moqc__ss_consume(ss, (size_t)n);
     if (!rt || rt->obj.dead) continue;
     if (!moqc_lite_is_05(s->version)) {
       if (!rt->ok_seen && m.kind != MOQC_LITE_SUBSCRIBE_OK) {
-        sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "expected SUBSCRIBE_OK", false);
+        moqc__sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "expected SUBSCRIBE_OK", false);
         return MOQC_ERR_PROTOCOL;
       }
       rt->ok_seen = true;
@@ -526,34 +528,34 @@ static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   rtrack *rt = ss->owner;
   if (!rt) {
-    ss_release(ss);
+    moqc__ss_release(ss);
     return;
   }
   if (!reset && ss_len(ss) > 0) {
-    sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
     return;
   }
   if (reset) {
     /* Rejected (Unroutable / NotFound ...) or aborted upstream. */
     rt->sub_ss = NULL;
-    ss_abort(ss, MOQC_CODE_CANCEL);
-    ss_release(ss);
+    moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+    moqc__ss_release(ss);
     rt_close(rt, code);
     return;
   }
   /* Clean end: every group is accounted for. Groups still arriving on their
    * own streams keep their registration until the track goes. */
   rt->sub_ss = NULL;
-  ss_fin(ss);
-  ss_release(ss);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
   if (!rt->end_seen && rt->tp && rt->state != RT_DONE) {
     /* No final sequence (lite-03/04): "every group is accounted for" does
      * not hold for every publisher -- @moq/lite and @moq/net FIN the
      * subscribe stream as soon as their track closes, before the group
      * streams are even opened. Keep accepting groups for a grace period. */
     rt->fin_wait = true;
-    rt->fin_deadline = sess_now(s) + SESS_SUB_FIN_MAX_NS;
-    rt_group_bound(rt);
+    rt->fin_deadline = moqc__sess_now(s) + SESS_SUB_FIN_MAX_NS;
+    moqc__rt_group_bound(rt);
     return;
   }
   if (rt->tp && rt->state != RT_DONE) {
@@ -562,5 +564,5 @@ static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
       (void)moqc_track_producer_finish(rt->tp);
   }
   rt->state = RT_DONE;
-  rt_group_done(rt);
+  moqc__rt_group_done(rt);
 }

@@ -39,28 +39,28 @@ static void go_free(sobj *o) { moqc_free(o); }
 static void go_destroy(group_out *go) {
   moqc_session *s = go->s;
   if (go->opening) {
-    sess_open_cancel(&go->op);
+    moqc__sess_open_cancel(&go->op);
     go->opening = false;
     assert(!go->ps || go->ps->n_pending > 0);
     if (go->ps) go->ps->n_pending--;
   }
   if (go->gc) moqc_group_consumer_del(go->gc);
   go->gc = NULL;
-  if (slist_linked(&go->link)) {
-    slist_remove(&go->link);
+  if (moqc_link_linked(&go->link)) {
+    moqc_list_remove(&go->link);
     assert(!go->ps || go->ps->n_groups > 0);
     if (go->ps) go->ps->n_groups--;
   }
-  if (slist_linked(&go->inflight)) slist_remove(&go->inflight);
+  if (moqc_link_linked(&go->inflight)) moqc_list_remove(&go->inflight);
   if (go->ss && go->ps) {
     sstream *ss = go->ss;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
   go->ss = NULL;
-  sess_bury(s, &go->obj);
+  moqc__sess_bury(s, &go->obj);
 }
 
-group_out *go_new(moqc_session *s, moqc_group_consumer *gc) {
+group_out *moqc__go_new(moqc_session *s, moqc_group_consumer *gc) {
   group_out *go = moqc_calloc(1, sizeof *go);
   if (!go) return NULL;
   go->obj.destroy = go_free;
@@ -68,9 +68,9 @@ group_out *go_new(moqc_session *s, moqc_group_consumer *gc) {
   go->gc = gc;
   go->seq = moqc_group_consumer_sequence(gc);
   go->created_ns = moqc_group_consumer_created_ns(gc);
-  slist_init(&go->link);
-  slist_init(&go->inflight);
-  slist_init(&go->op.link);
+  moqc_link_init(&go->link);
+  moqc_link_init(&go->inflight);
+  moqc_link_init(&go->op.link);
   return go;
 }
 
@@ -80,7 +80,7 @@ static void go_after(group_out *go) {
     pub_fetch *pf = go->pf;
     go->pf = NULL;
     go_destroy(go);
-    pf_group_done(pf, true, MOQC_CODE_CANCEL);
+    moqc__pf_group_done(pf, true, MOQC_CODE_CANCEL);
     return;
   }
   if (go->ps && !go->ps->obj.dead) ps_maybe_fin(go->ps);
@@ -94,17 +94,17 @@ static void go_reset(group_out *go, uint64_t code) {
     pub_fetch *pf = go->pf;
     go->pf = NULL;
     go_destroy(go);
-    pf_group_done(pf, false, code);
+    moqc__pf_group_done(pf, false, code);
     return;
   }
-  if (go->ss) ss_reset(go->ss, code);
+  if (go->ss) moqc__ss_reset(go->ss, code);
   pub_sub *ps = go->ps;
   go_destroy(go);
   if (ps && !ps->obj.dead) ps_maybe_fin(ps);
 }
 
-void go_cancel(group_out *go, uint64_t code) {
-  if (go->ss && !go->fin_sent) ss_reset(go->ss, code);
+void moqc__go_cancel(group_out *go, uint64_t code) {
+  if (go->ss && !go->fin_sent) moqc__ss_reset(go->ss, code);
   go->done = true;
   go_destroy(go);
 }
@@ -122,27 +122,27 @@ static void go_stream_gone(group_out *go, uint64_t code) {
 static void go_end(sstream *ss, bool reset, uint64_t code) {
   (void)reset;
   if (ss->owner) go_stream_gone(ss->owner, code);
-  else ss_maybe_forget(ss);
+  else moqc__ss_maybe_forget(ss);
 }
 
 const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end};
 
 /* ---- batched writes --------------------------------------------------------------
- * One go_pump call gathers everything it can write into ONE transport write:
+ * One moqc__go_pump call gathers everything it can write into ONE transport write:
  * headers and small payload chunks (up to GO_COPY_MAX bytes) are copied into a
  * staging area, which becomes one buf per write; larger chunks go out as the
  * model's own slices (zero copy). The FIN rides on the last write when the
  * group is complete. A 100-byte frame then costs a memcpy instead of a header
  * buf of its own, two queued slices and two refcount round trips on ACK. */
 
-#define GO_COPY_MAX 512u  /* payload chunks up to this are copied */
-#define GO_STAGE 4096u    /* staging bytes per write */
-#define GO_SLICES 16u     /* slices per write */
+#define GO_COPY_MAX 512u /* payload chunks up to this are copied */
+#define GO_STAGE 4096u   /* staging bytes per write */
+#define GO_SLICES 16u    /* slices per write */
 
 typedef struct go_batch {
-  size_t slen;               /* staged bytes not yet sealed into a slice */
-  size_t n;                  /* slices (each holds a reference) */
-  uint64_t bytes;            /* total bytes in sl[] + stage */
+  size_t slen;    /* staged bytes not yet sealed into a slice */
+  size_t n;       /* slices (each holds a reference) */
+  uint64_t bytes; /* total bytes in sl[] + stage */
   moqc_slice sl[GO_SLICES];
   uint8_t stage[GO_STAGE];
 } go_batch;
@@ -174,7 +174,7 @@ static int gb_seal(go_batch *b) {
 static int gb_flush(group_out *go, go_batch *b, bool fin) {
   int rc = gb_seal(b);
   if (rc == MOQC_OK && (b->n > 0 || fin)) {
-    rc = ss_write_slices(go->ss, b->sl, b->n, fin);
+    rc = moqc__ss_write_slices(go->ss, b->sl, b->n, fin);
     if (rc >= 0) go->wr_bytes += b->bytes;
   }
   gb_drop(b);
@@ -277,8 +277,8 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       uint8_t hdr[MOQC_LITE_FRAME_HDR_MAX];
       ssize_t n = moqc__lite_frame_hdr(hdr, s->version, go->prev_ts, fi.timestamp, fi.size);
       if (n <= 0) {
-        go_flush_reset(go, &b,
-                       n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
+        go_flush_reset(
+            go, &b, n == MOQC_ERR_INVAL ? MOQC_CODE_FRAME_TOO_LARGE : MOQC_CODE_TIMESTAMP_MISMATCH);
         return;
       }
       go->prev_ts = fi.timestamp;
@@ -311,26 +311,26 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
   if (gb_flush(go, &b, false) < 0) go_stream_gone(go, MOQC_CODE_CANCEL);
 }
 
-void go_pump(group_out *go) { go_pump_pre(go, NULL, 0); }
+void moqc__go_pump(group_out *go) { go_pump_pre(go, NULL, 0); }
 
 static void go_wake(void *arg) {
   group_out *go = arg;
   moqc_session *s = go->s;
-  sess_enter(s);
-  if (!sess_closing(s) && !go->obj.dead) go_pump(go);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !go->obj.dead) moqc__go_pump(go);
+  moqc__sess_exit(s);
 }
 
 static void go_opened(opener *op, int64_t id) {
-  group_out *go = SLIST_ENTRY(op, group_out, op);
+  group_out *go = MOQC_CONTAINER_OF(op, group_out, op);
   moqc_session *s = go->s;
   pub_sub *ps = go->ps;
   assert(go->opening && ps->n_pending > 0);
   go->opening = false;
   ps->n_pending--;
-  go->ss = ss_new(s, id, &moqc__sk_group_out, false, go);
+  go->ss = moqc__ss_new(s, id, &moqc__sk_group_out, false, go);
   if (!go->ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   moqc_stream_prio prio = go_prio(ps, go->seq);
@@ -343,13 +343,13 @@ static void go_opened(opener *op, int64_t id) {
   }
   size_t off = (size_t)n;
   go->ck_off = off;
-  go->ck_ns = sess_now(s);
+  go->ck_ns = moqc__sess_now(s);
   moqc_group_consumer_set_waker(go->gc, go_wake, go);
   go_pump_pre(go, hdr, off); /* the header goes out with the first frames */
 }
 
 static void go_open_failed(opener *op, int err) {
-  group_out *go = SLIST_ENTRY(op, group_out, op);
+  group_out *go = MOQC_CONTAINER_OF(op, group_out, op);
   (void)err;
   assert(go->opening && go->ps->n_pending > 0);
   go->opening = false;
@@ -358,13 +358,13 @@ static void go_open_failed(opener *op, int err) {
 }
 
 /* FETCH: the group goes on the FETCH stream itself (bare frames). */
-void go_start_fetch(group_out *go, sstream *ss, uint8_t priority) {
+void moqc__go_start_fetch(group_out *go, sstream *ss, uint8_t priority) {
   moqc_session *s = go->s;
   go->ss = ss;
   moqc_stream_prio prio = {.priority = priority, .order = go->seq};
   (void)s->t->ops->set_priority(s->t, ss->id, &prio);
   moqc_group_consumer_set_waker(go->gc, go_wake, go);
-  go_pump(go);
+  moqc__go_pump(go);
 }
 
 /* ---- subscriptions ---------------------------------------------------------------- */
@@ -405,21 +405,23 @@ static uint64_t go_stale_ns(group_out *go, uint64_t now) {
 static void ps_expire(pub_sub *ps) {
   moqc_session *s = ps->ss ? ps->ss->s : NULL;
   if (!s) return;
-  uint64_t now = sess_now(s);
-  SLIST_FOREACH_SAFE(it, nxt, &ps->groups) {
+  uint64_t now = moqc__sess_now(s);
+  MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &ps->groups) {
     (void)nxt;
-    group_out *go = SLIST_ENTRY(it, group_out, link);
+    group_out *go = MOQC_CONTAINER_OF(it, group_out, link);
     uint64_t stale = go_stale_ns(go, now); /* also advances the checkpoint */
     if (go->seq == ps->latest_seq || stale <= ps_latency_ns(ps)) continue;
     if (sess_debug_on(s))
-      sess_debug(s,
-                 "subscription %" PRIu64 " group %" PRIu64 " %s as Old: expired (oldest "
-                 "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64 " ms; newest "
-                 "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
-                 " written, created %" PRIu64 " ms ago)",
-                 ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
-                 ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
-                 (now - go->created_ns) / 1000000);
+      moqc__sess_debug(s,
+                       "subscription %" PRIu64 " group %" PRIu64
+                       " %s as Old: expired (oldest "
+                       "undelivered byte %" PRIu64 " ms old > max latency %" PRIu64
+                       " ms; newest "
+                       "group %" PRIu64 "; this group: %zu bytes unacked of %" PRIu64
+                       " written, created %" PRIu64 " ms ago)",
+                       ps->id, go->seq, go->opening ? "skipped" : "reset", stale / 1000000,
+                       ps->latency_ms, ps->latest_seq, go_unacked(go), go->wr_bytes,
+                       (now - go->created_ns) / 1000000);
     if (go->opening) {
       go_destroy(go); /* never hit the wire */
       continue;
@@ -444,26 +446,27 @@ static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
   while (!sess_closing(s) && conn_backlog(s) > cap) {
     group_out *victim = NULL;
-    for (slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
-      group_out *go = SLIST_ENTRY(it, group_out, inflight);
+    for (moqc_link *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
+      group_out *go = MOQC_CONTAINER_OF(it, group_out, inflight);
       if (!go->ps || !go->ss || go->seq == go->ps->latest_seq) continue;
       victim = go;
       break;
     }
     if (!victim) return;
     if (sess_debug_on(s))
-      sess_debug(s,
-                 "subscription %" PRIu64 " group %" PRIu64 " reset as Old: slow subscriber "
-                 "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
-                 "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
-                 " ms ago)",
-                 victim->ps->id, victim->seq, conn_backlog(s), cap, s->t->ops->queued(s->t, -1),
-                 victim->ps->latest_seq, go_unacked(victim),
-                 (sess_now(s) - victim->created_ns) / 1000000);
+      moqc__sess_debug(s,
+                       "subscription %" PRIu64 " group %" PRIu64
+                       " reset as Old: slow subscriber "
+                       "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
+                       "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
+                       " ms ago)",
+                       victim->ps->id, victim->seq, conn_backlog(s), cap,
+                       s->t->ops->queued(s->t, -1), victim->ps->latest_seq, go_unacked(victim),
+                       (moqc__sess_now(s) - victim->created_ns) / 1000000);
     if (victim->fin_sent) {
       /* Written but not delivered: reset to free the queue. */
       s->stats.groups_reset_old++;
-      ss_reset(victim->ss, MOQC_CODE_OLD);
+      moqc__ss_reset(victim->ss, MOQC_CODE_OLD);
       go_destroy(victim);
     } else {
       go_reset(victim, MOQC_CODE_OLD);
@@ -479,22 +482,22 @@ static bool go_delivered(const group_out *go) { return go->fin_sent && (!go->ss 
  * reset (by age or by the queued-bytes cap); the newest one becomes
  * expirable when a newer group arrives, which arms the tick itself. */
 bool moqc__serve_can_expire(const moqc_session *s) {
-  for (const slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
-    const group_out *go = SLIST_ENTRY(it, group_out, inflight);
+  for (const moqc_link *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
+    const group_out *go = MOQC_CONTAINER_OF(it, group_out, inflight);
     if (go->ps && go->seq != go->ps->latest_seq) return true;
   }
   return false;
 }
 
-void serve_tick(moqc_session *s) {
-  SLIST_FOREACH_SAFE(it, nxt, &s->pub.subs) {
-    pub_sub *ps = SLIST_ENTRY(it, pub_sub, link);
+void moqc__serve_tick(moqc_session *s) {
+  MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &s->pub.subs) {
+    pub_sub *ps = MOQC_CONTAINER_OF(it, pub_sub, link);
     (void)nxt;
     ps_expire(ps);
     if (sess_closing(s)) return;
   }
   serve_slow_check(s);
-  sess_tick_arm(s);
+  moqc__sess_tick_arm(s);
 }
 
 /* Tell the user that every group ps has sent so far is acknowledged. */
@@ -511,7 +514,7 @@ static void ps_delivered(pub_sub *ps) {
 }
 
 void moqc__serve_on_acked(moqc_session *s, int64_t id) {
-  sstream *ss = ss_find(s, id);
+  sstream *ss = moqc__ss_find(s, id);
   if (!ss || ss->kind != &moqc__sk_group_out || !ss->owner) return;
   group_out *go = ss->owner;
   assert(go->ss == ss && go->fin_sent && !go->acked);
@@ -522,7 +525,7 @@ void moqc__serve_on_acked(moqc_session *s, int64_t id) {
   go_destroy(go); /* leaves the in-flight list: delivered */
   if (ps->obj.dead) return;
   ps_maybe_fin(ps);
-  if (!sess_closing(s) && !ps->obj.dead && slist_empty(&ps->groups)) ps_delivered(ps);
+  if (!sess_closing(s) && !ps->obj.dead && moqc_list_empty(&ps->groups)) ps_delivered(ps);
 }
 
 /* lite-05: a datagram-flagged group, complete with exactly one frame, goes out
@@ -568,8 +571,8 @@ static void ps_trim_pending(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
   while (ps->n_pending > s->lim.max_pending_groups) {
     group_out *old = NULL;
-    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
-      group_out *g = SLIST_ENTRY(it, group_out, link);
+    for (moqc_link *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *g = MOQC_CONTAINER_OF(it, group_out, link);
       if (g->opening) {
         old = g;
         break;
@@ -589,26 +592,26 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
     struct moqc_lite_subscribe_resp r = {.kind = MOQC_LITE_SUBSCRIBE_START};
     r.u.group = seq;
     wbuf w;
-    wbuf_init(&w);
+    moqc__wbuf_init(&w);
     WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
-    (void)ss_write_wbuf(ps->ss, &w, false);
-    wbuf_free(&w);
+    (void)moqc__ss_write_wbuf(ps->ss, &w, false);
+    moqc__wbuf_free(&w);
   }
   if (ps->latest_seq == MOQC_GROUP_NONE || seq > ps->latest_seq) ps->latest_seq = seq;
   if (ps_send_datagram(ps, gc)) {
     moqc_group_consumer_del(gc);
     return;
   }
-  group_out *go = go_new(s, gc);
+  group_out *go = moqc__go_new(s, gc);
   if (!go) {
     moqc_group_consumer_del(gc);
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   go->ps = ps;
-  slist_push_back(&ps->groups, &go->link);
+  moqc_list_push_back(&ps->groups, &go->link);
   ps->n_groups++;
-  slist_push_back(&s->pub.inflight, &go->inflight);
+  moqc_list_push_back(&s->pub.inflight, &go->inflight);
   ps_expire(ps);
   if (sess_closing(s) || go->obj.dead) return;
   go->op.bidi = false;
@@ -616,15 +619,15 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
   go->op.failed = go_open_failed;
   go->opening = true;
   ps->n_pending++;
-  sess_open(s, &go->op);
+  moqc__sess_open(s, &go->op);
   if (s->st.open_blocked[1]) ps_trim_pending(ps);
   serve_slow_check(s);
-  sess_tick_arm(s);
+  moqc__sess_tick_arm(s);
 }
 
-void serve_trim_pending(moqc_session *s) {
-  for (slist *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
-    ps_trim_pending(SLIST_ENTRY(it, pub_sub, link));
+void moqc__serve_trim_pending(moqc_session *s) {
+  for (moqc_link *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
+    ps_trim_pending(MOQC_CONTAINER_OF(it, pub_sub, link));
 }
 
 static void ps_send_end(pub_sub *ps, uint64_t final) {
@@ -633,10 +636,10 @@ static void ps_send_end(pub_sub *ps, uint64_t final) {
   struct moqc_lite_subscribe_resp r = {.kind = MOQC_LITE_SUBSCRIBE_END};
   r.u.group = final;
   wbuf w;
-  wbuf_init(&w);
+  moqc__wbuf_init(&w);
   WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
-  (void)ss_write_wbuf(ps->ss, &w, false);
-  wbuf_free(&w);
+  (void)moqc__ss_write_wbuf(ps->ss, &w, false);
+  moqc__wbuf_free(&w);
 }
 
 /* FIN the subscribe stream once the track ended and every group is accounted
@@ -645,14 +648,15 @@ static void ps_send_end(pub_sub *ps, uint64_t final) {
  * ahead of data, would overtake the last groups). */
 static void ps_maybe_fin(pub_sub *ps) {
   if (!ps->track_done || ps->fin_sent || ps->fin_waiting || !ps->ss) return;
-  for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
-    group_out *go = SLIST_ENTRY(it, group_out, link);
+  for (moqc_link *it = ps->groups.next; it != &ps->groups; it = it->next) {
+    group_out *go = MOQC_CONTAINER_OF(it, group_out, link);
     if (!go_delivered(go)) return;
   }
   moqc_session *s = ps->ss->s;
   if (moqc_lite_is_05(s->version) && !ps->end_sent) {
     uint64_t final = moqc_track_consumer_final(ps->tc);
-    if (final == MOQC_GROUP_NONE) final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
+    if (final == MOQC_GROUP_NONE)
+      final = ps->latest_seq == MOQC_GROUP_NONE ? 0 : ps->latest_seq + 1;
     ps_send_end(ps, final);
   }
   /* The FIN itself lingers (SESS_PUB_FIN_LINGER_NS): the JS clients drop
@@ -660,10 +664,10 @@ static void ps_maybe_fin(pub_sub *ps) {
   uint64_t rtt_ns = 0, rate = 0;
   if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
   ps->fin_waiting = true;
-  uint64_t at = sess_now(s) + SESS_PUB_FIN_LINGER_NS + 2 * rtt_ns;
+  uint64_t at = moqc__sess_now(s) + SESS_PUB_FIN_LINGER_NS + 2 * rtt_ns;
   if (moqc_timer_start(s->clock, &ps->fin_timer, at) < 0) {
     ps->fin_sent = true;
-    ss_fin(ps->ss);
+    moqc__ss_fin(ps->ss);
   }
 }
 
@@ -671,18 +675,18 @@ static void ps_fin_timeout(moqc_timer *tm, void *arg) {
   (void)tm;
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !ps->obj.dead && !ps->fin_sent) {
     ps->fin_sent = true;
-    ss_fin(ps->ss);
+    moqc__ss_fin(ps->ss);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void ps_abort(pub_sub *ps, uint64_t code) {
-  while (!slist_empty(&ps->groups))
-    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
-  if (ps->ss) ss_abort(ps->ss, code);
+  while (!moqc_list_empty(&ps->groups))
+    moqc__go_cancel(MOQC_CONTAINER_OF(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  if (ps->ss) moqc__ss_abort(ps->ss, code);
   ps_destroy(ps);
 }
 
@@ -716,28 +720,28 @@ static void ps_pump(pub_sub *ps) {
 static void ps_wake(void *arg) {
   pub_sub *ps = arg;
   moqc_session *s = ps->ss->s;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s) && !ps->obj.dead) ps_pump(ps);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void ps_destroy(pub_sub *ps) {
   moqc_session *s = ps->ss->s;
   moqc_timer_stop(s->clock, &ps->fin_timer);
-  while (!slist_empty(&ps->groups))
-    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  while (!moqc_list_empty(&ps->groups))
+    moqc__go_cancel(MOQC_CONTAINER_OF(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
   if (ps->tc) moqc_track_consumer_del(ps->tc);
   ps->tc = NULL;
   if (ps->bc) moqc_broadcast_consumer_del(ps->bc);
   ps->bc = NULL;
-  if (slist_linked(&ps->link)) {
-    slist_remove(&ps->link);
+  if (moqc_link_linked(&ps->link)) {
+    moqc_list_remove(&ps->link);
     assert(s->n_served > 0);
     s->n_served--;
   }
   sstream *ss = ps->ss;
-  sess_bury(s, &ps->obj);
-  ss_release(ss);
+  moqc__sess_bury(s, &ps->obj);
+  moqc__ss_release(ss);
 }
 
 static uint64_t effective_latency(const moqc_subscription *sub, moqc_track_consumer *tc) {
@@ -761,8 +765,8 @@ static void ps_update(pub_sub *ps, const struct moqc_lite_subscribe_update *u) {
   ps->latency_ms = effective_latency(&sub, ps->tc);
   (void)moqc_track_consumer_update(ps->tc, &sub);
   if (prio_changed) {
-    for (slist *it = ps->groups.next; it != &ps->groups; it = it->next) {
-      group_out *go = SLIST_ENTRY(it, group_out, link);
+    for (moqc_link *it = ps->groups.next; it != &ps->groups; it = it->next) {
+      group_out *go = MOQC_CONTAINER_OF(it, group_out, link);
       if (!go->ss || go->fin_sent) continue;
       moqc_stream_prio prio = go_prio(ps, go->seq);
       (void)s->t->ops->set_priority(s->t, go->ss->id, &prio);
@@ -776,18 +780,18 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
     s->stats.refused_subscriptions++;
-    ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
-    ss_release(ss);
+    moqc__ss_abort(ss, MOQC_CODE_BOUNDS_EXCEEDED);
+    moqc__ss_release(ss);
     return;
   }
   uint64_t code = MOQC_CODE_NOT_FOUND;
-  moqc_broadcast_consumer *bc = sess_resolve(s, m->broadcast, &code);
+  moqc_broadcast_consumer *bc = moqc__sess_resolve(s, m->broadcast, &code);
   if (!bc) {
-    ss_abort(ss, code);
-    ss_release(ss);
+    moqc__ss_abort(ss, code);
+    moqc__ss_release(ss);
     return;
   }
-  char *name = sess_strdup_bytes(m->track);
+  char *name = moqc__sess_strdup_bytes(m->track);
   moqc_subscription sub = {
       .priority = m->priority,
       .ordered = m->ordered,
@@ -797,14 +801,15 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   };
   int err = MOQC_ERR_NOT_FOUND;
   moqc_track_consumer *tc = NULL;
-  if (name && strlen(name) == m->track.len) tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+  if (name && strlen(name) == m->track.len)
+    tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
   moqc_free(name);
   pub_sub *ps = tc ? moqc_calloc(1, sizeof *ps) : NULL;
   if (!ps) {
     if (tc) moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    ss_abort(ss, tc ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err));
-    ss_release(ss);
+    moqc__ss_abort(ss, tc ? MOQC_CODE_TRANSPORT : moqc_code_from_err(err));
+    moqc__ss_release(ss);
     return;
   }
   ps->obj.destroy = ps_free;
@@ -816,8 +821,8 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps->latest_seq = MOQC_GROUP_NONE;
   ps->latency_ms = effective_latency(&sub, tc);
   moqc_timer_init(&ps->fin_timer, ps_fin_timeout, ps);
-  slist_init(&ps->groups);
-  slist_push_back(&s->pub.subs, &ps->link);
+  moqc_link_init(&ps->groups);
+  moqc_list_push_back(&s->pub.subs, &ps->link);
   s->n_served++;
   s->stats.subscribes_served++;
   ss->owner = ps;
@@ -831,10 +836,10 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
     r.u.ok.start_group = MOQC_LITE_GROUP_NONE;
     r.u.ok.end_group = MOQC_LITE_GROUP_NONE;
     wbuf w;
-    wbuf_init(&w);
+    moqc__wbuf_init(&w);
     WBUF_ENC(&w, moqc_lite_subscribe_resp_encode, s->version, &r);
-    (void)ss_write_wbuf(ss, &w, false);
-    wbuf_free(&w);
+    (void)moqc__ss_write_wbuf(ss, &w, false);
+    moqc__wbuf_free(&w);
   }
   moqc_track_consumer_set_waker(tc, ps_wake, ps);
   ps_pump(ps);
@@ -848,17 +853,17 @@ static int ps_process(sstream *ss) {
       struct moqc_lite_subscribe m;
       ssize_t n = moqc_lite_subscribe_decode(&m, s->version, ss_data(ss), ss_len(ss));
       if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-      if (sess_decode_failed(s, n, "malformed SUBSCRIBE")) return MOQC_ERR_DECODE;
+      if (moqc__sess_decode_failed(s, n, "malformed SUBSCRIBE")) return MOQC_ERR_DECODE;
       ps_start(ss, &m); /* m borrows the buffer: consume after */
-      if (!ss->obj.dead && ss->kind == &moqc__sk_subscribe_in) ss_consume(ss, (size_t)n);
+      if (!ss->obj.dead && ss->kind == &moqc__sk_subscribe_in) moqc__ss_consume(ss, (size_t)n);
       else return MOQC_OK;
       continue;
     }
     struct moqc_lite_subscribe_update u;
     ssize_t n = moqc_lite_subscribe_update_decode(&u, s->version, ss_data(ss), ss_len(ss));
     if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-    if (sess_decode_failed(s, n, "malformed SUBSCRIBE_UPDATE")) return MOQC_ERR_DECODE;
-    ss_consume(ss, (size_t)n);
+    if (moqc__sess_decode_failed(s, n, "malformed SUBSCRIBE_UPDATE")) return MOQC_ERR_DECODE;
+    moqc__ss_consume(ss, (size_t)n);
     ps_update(ss->owner, &u);
   }
   return MOQC_OK;
@@ -870,23 +875,25 @@ static void ps_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   if (!ps) {
     if (!reset && ss_len(ss) > 0) {
-      sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
+      moqc__sess_fail(s, MOQC_CODE_DECODE, "subscribe stream ended inside a message", false);
       return;
     }
-    if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-    else ss_fin(ss);
-    ss_release(ss);
+    if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+    else moqc__ss_fin(ss);
+    moqc__ss_release(ss);
     return;
   }
   /* Unsubscribe (FIN) or cancel (reset / STOP_SENDING): drop in-flight groups. */
-  while (!slist_empty(&ps->groups))
-    go_cancel(SLIST_ENTRY(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
+  while (!moqc_list_empty(&ps->groups))
+    moqc__go_cancel(MOQC_CONTAINER_OF(ps->groups.next, group_out, link), MOQC_CODE_CANCEL);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
   ps_destroy(ps);
 }
 
-void serve_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->pub.subs)) ps_destroy(SLIST_ENTRY(s->pub.subs.next, pub_sub, link));
-  while (!slist_empty(&s->pub.inflight)) go_destroy(SLIST_ENTRY(s->pub.inflight.next, group_out, inflight));
+void moqc__serve_destroy_all(moqc_session *s) {
+  while (!moqc_list_empty(&s->pub.subs))
+    ps_destroy(MOQC_CONTAINER_OF(s->pub.subs.next, pub_sub, link));
+  while (!moqc_list_empty(&s->pub.inflight))
+    go_destroy(MOQC_CONTAINER_OF(s->pub.inflight.next, group_out, inflight));
 }

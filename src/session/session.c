@@ -11,7 +11,7 @@
 
 /* ---- re-entrancy ------------------------------------------------------------ */
 
-void sess_bury(moqc_session *s, sobj *o) {
+void moqc__sess_bury(moqc_session *s, sobj *o) {
   assert(s->depth > 0); /* freed at the outermost exit: there must be one */
   assert(o->destroy);
   if (o->dead) return;
@@ -23,7 +23,7 @@ void sess_bury(moqc_session *s, sobj *o) {
 static void sess_free(moqc_session *s);
 static void sess_teardown(moqc_session *s);
 
-void sess_enter(moqc_session *s) { s->depth++; }
+void moqc__sess_enter(moqc_session *s) { s->depth++; }
 
 /* Legal lifecycle transitions (see enum sess_state): bit `from` of legal[to]. */
 #define STB(x) (1u << (x))
@@ -36,14 +36,14 @@ static const unsigned legal_from[] = {
     [ST_CLOSED] = STB(ST_CLOSING),
 };
 
-void sess_set_state(moqc_session *s, enum sess_state to) {
+void moqc__sess_set_state(moqc_session *s, enum sess_state to) {
   assert((size_t)to < sizeof legal_from / sizeof legal_from[0]);
   assert(legal_from[to] & STB(s->state));
   (void)legal_from; /* NDEBUG */
   s->state = to;
 }
 
-void sess_exit(moqc_session *s) {
+void moqc__sess_exit(moqc_session *s) {
   assert(s->depth > 0);
   if (s->depth > 1) {
     s->depth--;
@@ -58,7 +58,7 @@ void sess_exit(moqc_session *s) {
       continue;
     }
     if (sess_open_ready(s)) {
-      sess_drain_pending_open(s);
+      moqc__sess_drain_pending_open(s);
       continue;
     }
     if (s->graveyard) {
@@ -89,19 +89,19 @@ void sess_exit(moqc_session *s) {
   if (s->del_pending) sess_free(s);
 }
 
-uint64_t sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
+uint64_t moqc__sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
 
-bool sess_ingress(moqc_session *s, size_t len) {
+bool moqc__sess_ingress(moqc_session *s, size_t len) {
   if (sess_closing(s)) return false;
   uint64_t rate = s->lim.max_ingress_rate;
   if (!rate) return true;
   uint64_t burst = s->lim.ingress_burst;
-  uint64_t now = sess_now(s);
+  uint64_t now = moqc__sess_now(s);
   if (now > s->ingress_at) {
     /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
     uint64_t dt = now - s->ingress_at;
-    uint64_t add = dt >= 1000000000ull ? burst
-                   : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
+    uint64_t add =
+        dt >= 1000000000ull ? burst : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
     if (add) {
       s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
       s->ingress_at = now;
@@ -113,11 +113,11 @@ bool sess_ingress(moqc_session *s, size_t len) {
     return true;
   }
   s->stats.refused_ingress++;
-  sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, "ingress rate over quota", false);
+  moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, "ingress rate over quota", false);
   return false;
 }
 
-void sess_debug(moqc_session *s, const char *fmt, ...) {
+void moqc__sess_debug(moqc_session *s, const char *fmt, ...) {
   if (!s->cfg.on_debug) return;
   char msg[256];
   va_list ap;
@@ -129,9 +129,9 @@ void sess_debug(moqc_session *s, const char *fmt, ...) {
 
 /* ---- close -------------------------------------------------------------------- */
 
-void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
+void moqc__sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
   if (sess_closing(s)) return;
-  sess_set_state(s, ST_CLOSING);
+  moqc__sess_set_state(s, ST_CLOSING);
   s->close_code = code;
   s->close_by_peer = by_peer;
   s->close_reason = moqc_strdup(reason ? reason : "");
@@ -144,34 +144,34 @@ void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer)
 static void tick_cb(moqc_timer *tm, void *arg) {
   (void)tm;
   moqc_session *s = arg;
-  sess_enter(s);
-  if (!sess_closing(s)) serve_tick(s);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__serve_tick(s);
+  moqc__sess_exit(s);
 }
 
 /* Armed only while a group can expire: delivery itself is an event
  * (stream_acked), not something the tick looks for. */
-void sess_tick_arm(moqc_session *s) {
+void moqc__sess_tick_arm(moqc_session *s) {
   if (sess_closing(s) || moqc_timer_armed(&s->tick) || !moqc__serve_can_expire(s)) return;
-  (void)moqc_timer_start(s->clock, &s->tick, sess_now(s) + SESS_TICK_NS);
+  (void)moqc_timer_start(s->clock, &s->tick, moqc__sess_now(s) + SESS_TICK_NS);
 }
 
 static void sess_teardown(moqc_session *s) {
-  sess_set_state(s, ST_CLOSED);
+  moqc__sess_set_state(s, ST_CLOSED);
   moqc_timer_stop(s->clock, &s->tick);
   moqc_timer_stop(s->clock, &s->req_timer);
   /* Subscriber side first: everything the peer was feeding is DROPPED. */
-  sa_destroy(s);
-  rb_drop_all(s, MOQC_CODE_DROPPED);
-  sf_destroy_all(s);
+  moqc__sa_destroy(s);
+  moqc__rb_drop_all(s, MOQC_CODE_DROPPED);
+  moqc__sf_destroy_all(s);
   /* Publisher side: release every consumer. */
-  tf_destroy_all(s);
-  pa_destroy_all(s);
-  serve_destroy_all(s);
-  probe_destroy_all(s);
+  moqc__tf_destroy_all(s);
+  moqc__pa_destroy_all(s);
+  moqc__serve_destroy_all(s);
+  moqc__probe_destroy_all(s);
   /* Streams. */
   for (int i = 0; i < 2; i++)
-    while (!slist_empty(&s->st.pending_open[i])) slist_pop_front(&s->st.pending_open[i]);
+    while (!moqc_list_empty(&s->st.pending_open[i])) moqc_list_pop_front(&s->st.pending_open[i]);
   s->st.open_blocked[0] = s->st.open_blocked[1] = false;
   moqc_imap_it it;
   void *v;
@@ -179,10 +179,10 @@ static void sess_teardown(moqc_session *s) {
   while (moqc__imap_next(&s->st.table, &it, NULL, &v)) {
     sstream *ss = v;
     ss->owner = NULL;
-    ss_forget(ss); /* removes the current entry only */
+    moqc__ss_forget(ss); /* removes the current entry only */
   }
   assert(moqc__imap_size(&s->st.table) == 0 && s->st.n_peer == 0);
-  assert(slist_empty(&s->pub.inflight) && slist_empty(&s->st.parked));
+  assert(moqc_list_empty(&s->pub.inflight) && moqc_list_empty(&s->st.parked));
   assert(s->n_served == 0 && s->sub.n_rbcasts == 0 && s->sub.n_rtracks == 0);
   if (s->cfg.on_closed) {
     s->cfg.on_closed(s->cfg.ctx, s, s->close_code, s->close_reason ? s->close_reason : "",
@@ -194,74 +194,74 @@ static void sess_teardown(moqc_session *s) {
 
 static void h_stream_opened(void *ctx, int64_t id) {
   moqc_session *s = ctx;
-  sess_enter(s);
-  if (!sess_closing(s)) ss_on_opened(s, id);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__ss_on_opened(s, id);
+  moqc__sess_exit(s);
 }
 
 static void h_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ctx;
-  sess_enter(s);
-  if (!sess_closing(s)) ss_on_data(s, id, p, len, fin);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__ss_on_data(s, id, p, len, fin);
+  moqc__sess_exit(s);
 }
 
 static void h_stream_reset(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
-  sess_enter(s);
-  if (!sess_closing(s)) ss_on_reset(s, id, code);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__ss_on_reset(s, id, code);
+  moqc__sess_exit(s);
 }
 
 static void h_stop_sending(void *ctx, int64_t id, uint64_t code) {
   moqc_session *s = ctx;
-  sess_enter(s);
-  if (!sess_closing(s)) ss_on_stop(s, id, code);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__ss_on_stop(s, id, code);
+  moqc__sess_exit(s);
 }
 
 static void h_stream_closed(void *ctx, int64_t id) {
   moqc_session *s = ctx;
-  sess_enter(s);
-  if (!sess_closing(s)) ss_on_closed(s, id);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  if (!sess_closing(s)) moqc__ss_on_closed(s, id);
+  moqc__sess_exit(s);
 }
 
 static void h_stream_acked(void *ctx, int64_t id) {
   moqc_session *s = ctx;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s)) moqc__serve_on_acked(s, id);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void h_datagram(void *ctx, const uint8_t *p, size_t len) {
   moqc_session *s = ctx;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (s->state == ST_RUNNING && s->proto->datagram) s->proto->datagram(s, p, len);
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void h_writable(void *ctx) {
   moqc_session *s = ctx;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s)) {
     /* Stream credit may have arrived: retry the waiting openers first. */
     s->st.open_blocked[0] = s->st.open_blocked[1] = false;
-    sess_drain_pending_open(s);
-    if (!sess_closing(s)) serve_tick(s);
+    moqc__sess_drain_pending_open(s);
+    if (!sess_closing(s)) moqc__serve_tick(s);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   moqc_session *s = ctx;
-  sess_enter(s);
+  moqc__sess_enter(s);
   s->transport_closed = true;
   /* The peer closed, or the connection died under us: either way the peer
    * went away (by_peer in the session's sense). A no-op once closing. */
   (void)by_peer;
-  sess_fail(s, code, reason, true);
-  sess_exit(s);
+  moqc__sess_fail(s, code, reason, true);
+  moqc__sess_exit(s);
 }
 
 static const moqc_transport_handler g_handler = {
@@ -317,25 +317,25 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_announce_prefixes =
       lim_or(cfg->limits.max_announce_prefixes, DEF_MAX_ANNOUNCE_PREFIXES);
   s->lim.max_ingress_rate = cfg->limits.max_ingress_rate;
-  s->lim.ingress_burst = cfg->limits.max_ingress_rate
-                             ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst
-                                                          : cfg->limits.max_ingress_rate)
-                             : 0;
+  s->lim.ingress_burst =
+      cfg->limits.max_ingress_rate
+          ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst : cfg->limits.max_ingress_rate)
+          : 0;
   s->ingress_tokens = s->lim.ingress_burst;
   moqc__imap_init(&s->st.table);
   moqc__smap_init(&s->sub.rbcasts, 0);
   moqc__imap_init(&s->sub.rtracks);
-  slist_init(&s->st.parked);
-  slist_init(&s->st.pending_open[0]);
-  slist_init(&s->st.pending_open[1]);
-  slist_init(&s->pub.announces);
-  slist_init(&s->pub.subs);
-  slist_init(&s->pub.tracks);
-  slist_init(&s->pub.fetches);
-  slist_init(&s->pub.inflight);
-  slist_init(&s->sub.rbcast_list);
-  slist_init(&s->sub.fetches);
-  slist_init(&s->probes);
+  moqc_link_init(&s->st.parked);
+  moqc_link_init(&s->st.pending_open[0]);
+  moqc_link_init(&s->st.pending_open[1]);
+  moqc_link_init(&s->pub.announces);
+  moqc_link_init(&s->pub.subs);
+  moqc_link_init(&s->pub.tracks);
+  moqc_link_init(&s->pub.fetches);
+  moqc_link_init(&s->pub.inflight);
+  moqc_link_init(&s->sub.rbcast_list);
+  moqc_link_init(&s->sub.fetches);
+  moqc_link_init(&s->probes);
   moqc_timer_init(&s->tick, tick_cb, s);
   moqc_timer_init(&s->req_timer, req_timer_cb, s);
   s->self_id = cfg->origin_id;
@@ -346,7 +346,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   /* lite-03/04 have no SETUP: the request is known now, but on_request never
    * runs from inside moqc_session_new; a zero-delay timer delivers it. */
   if (cfg->is_server && !moqc_lite_is_05(version) &&
-      moqc_timer_start(s->clock, &s->req_timer, sess_now(s)) < 0) {
+      moqc_timer_start(s->clock, &s->req_timer, moqc__sess_now(s)) < 0) {
     moqc_transport_set_handler(t, NULL, NULL);
     moqc_free(s->cfg_path);
     moqc_free(s);
@@ -355,15 +355,15 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   return s;
 }
 
-void sess_request(moqc_session *s, const moqc_session_request *req) {
-  sess_set_state(s, ST_REQUEST);
+void moqc__sess_request(moqc_session *s, const moqc_session_request *req) {
+  moqc__sess_set_state(s, ST_REQUEST);
   s->cfg.on_request(s->cfg.ctx, s, req);
 }
 
 static void req_timer_cb(moqc_timer *tm, void *arg) {
   (void)tm;
   moqc_session *s = arg;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (s->state == ST_WAIT_SETUP) {
     moqc_session_request req = {
         .version = s->version,
@@ -371,9 +371,9 @@ static void req_timer_cb(moqc_timer *tm, void *arg) {
         .role = MOQC_SESSION_ROLE_BOTH,
         .peer_origin = 0,
     };
-    sess_request(s, &req);
+    moqc__sess_request(s, &req);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
@@ -386,20 +386,20 @@ static void set_origins(moqc_session *s, moqc_origin *publish, moqc_origin *subs
   if (s->self_id >= MOQC_ORIGIN_ID_MAX) s->self_id = 0;
 }
 
-void sess_run(moqc_session *s) {
-  sess_set_state(s, ST_RUNNING);
+void moqc__sess_run(moqc_session *s) {
+  moqc__sess_set_state(s, ST_RUNNING);
   s->proto->run(s);
-  sess_unpark(s);
+  moqc__sess_unpark(s);
 }
 
 int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe) {
   if (!s) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (s->cfg.is_server || s->state != ST_IDLE) return MOQC_ERR_STATE;
-  sess_enter(s);
+  moqc__sess_enter(s);
   set_origins(s, publish, subscribe);
-  sess_run(s);
-  sess_exit(s);
+  moqc__sess_run(s);
+  moqc__sess_exit(s);
   return MOQC_OK;
 }
 
@@ -407,10 +407,10 @@ int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subs
   if (!s) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
-  sess_enter(s);
+  moqc__sess_enter(s);
   set_origins(s, publish, subscribe);
-  sess_run(s);
-  sess_exit(s);
+  moqc__sess_run(s);
+  moqc__sess_exit(s);
   return MOQC_OK;
 }
 
@@ -418,17 +418,17 @@ int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
   if (!s) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
-  sess_enter(s);
-  sess_fail(s, code, reason, false);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  moqc__sess_fail(s, code, reason, false);
+  moqc__sess_exit(s);
   return MOQC_OK;
 }
 
 void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
   if (!s || sess_closing(s)) return;
-  sess_enter(s);
-  sess_fail(s, code, reason, false);
-  sess_exit(s);
+  moqc__sess_enter(s);
+  moqc__sess_fail(s, code, reason, false);
+  moqc__sess_exit(s);
 }
 
 static void sess_free(moqc_session *s) {
@@ -448,15 +448,15 @@ static void sess_free(moqc_session *s) {
 
 void moqc_session_del(moqc_session *s) {
   if (!s) return;
-  sess_enter(s);
+  moqc__sess_enter(s);
   if (!sess_closing(s)) {
     /* No on_closed after del: the application is gone. */
     s->cfg.on_closed = NULL;
-    sess_fail(s, MOQC_CODE_CANCEL, "", false);
+    moqc__sess_fail(s, MOQC_CODE_CANCEL, "", false);
   }
   s->cfg.on_closed = NULL;
   s->del_pending = true;
-  sess_exit(s);
+  moqc__sess_exit(s);
 }
 
 int moqc_session_version(const moqc_session *s) { return s->version; }
@@ -484,7 +484,7 @@ void moqc_session_set_events(moqc_session *s, const moqc_session_events *ev, voi
 }
 
 bool moqc__sess_idle(const moqc_session *s) {
-  return s->n_served == 0 && slist_empty(&s->pub.inflight);
+  return s->n_served == 0 && moqc_list_empty(&s->pub.inflight);
 }
 
 bool moqc_session_is_idle(const moqc_session *s) { return moqc__sess_idle(s); }
@@ -494,7 +494,7 @@ moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   st.streams_live = moqc__imap_size(&s->st.table);
   st.serving = s->n_served;
   size_t n = 0;
-  for (const slist *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) n++;
+  for (const moqc_link *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) n++;
   st.groups_in_flight = n;
   st.remote_broadcasts = s->sub.n_rbcasts;
   st.remote_tracks = s->sub.n_rtracks;
@@ -503,7 +503,7 @@ moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
 
 /* ---- shared helpers ----------------------------------------------------------------- */
 
-char *sess_strdup_bytes(moqc_bytes b) {
+char *moqc__sess_strdup_bytes(moqc_bytes b) {
   char *d = moqc_malloc(b.len + 1);
   if (!d) return NULL;
   if (b.len) memcpy(d, b.ptr, b.len);
@@ -511,27 +511,27 @@ char *sess_strdup_bytes(moqc_bytes b) {
   return d;
 }
 
-int sess_norm_path(moqc_bytes b, char *dst, size_t cap) {
+int moqc__sess_norm_path(moqc_bytes b, char *dst, size_t cap) {
   if (b.len > MOQC_PATH_MAX_LEN) return MOQC_ERR_BOUNDS;
   ssize_t n = moqc_path_normalize(dst, cap, (const char *)b.ptr, b.len);
   return n < 0 ? (int)n : MOQC_OK;
 }
 
-bool sess_decode_failed(moqc_session *s, ssize_t rc, const char *what) {
+bool moqc__sess_decode_failed(moqc_session *s, ssize_t rc, const char *what) {
   if (rc >= 0 || rc == MOQC_ERR_NEED_MORE) return false;
   if (rc == MOQC_ERR_DECODE || rc == MOQC_ERR_TOO_LARGE || rc == MOQC_ERR_BOUNDS) {
-    sess_fail(s, MOQC_CODE_DECODE, what, false);
+    moqc__sess_fail(s, MOQC_CODE_DECODE, what, false);
   } else if (rc == MOQC_ERR_NOMEM) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
   } else {
-    sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
+    moqc__sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
   }
   return true;
 }
 
-moqc_broadcast_consumer *sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code) {
+moqc_broadcast_consumer *moqc__sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code) {
   char p[MOQC_PATH_MAX_LEN + 1];
-  if (!s->pub.origin || sess_norm_path(path, p, sizeof p) < 0) {
+  if (!s->pub.origin || moqc__sess_norm_path(path, p, sizeof p) < 0) {
     *code = MOQC_CODE_UNROUTABLE;
     return NULL;
   }

@@ -24,12 +24,12 @@
  *   probe.c         PROBE (both directions) and GOAWAY
  *
  * Re-entrancy: every entry point (transport callback, waker, timer, public
- * call) brackets its work with sess_enter/sess_exit. Objects are never freed
+ * call) brackets its work with moqc__sess_enter/moqc__sess_exit. Objects are never freed
  * while a call is in progress: they are unlinked and "buried", and the
  * graveyard is emptied when the outermost call returns. A fatal error only
- * marks the session closed (sess_fail); the teardown runs at the outermost
+ * marks the session closed (moqc__sess_fail); the teardown runs at the outermost
  * exit. After any call that may fail the session, check sess_closing(s).
- * Streams are opened at the outermost exit too (sess_open).
+ * Streams are opened at the outermost exit too (moqc__sess_open).
  */
 #ifndef MOQC_SESSION_INT_H
 #define MOQC_SESSION_INT_H
@@ -42,7 +42,7 @@
 /* A PROBE stream: served (peer opened it: we report) or issued (we read). */
 struct probe {
   sobj obj;
-  slist link;
+  moqc_link link;
   opener op;
   moqc_session *s;
   sstream *ss;
@@ -59,13 +59,12 @@ struct probe {
  * handlers, stream_int.h) and its control-message handlers inside them. */
 typedef struct moqc__sess_proto {
   const char *name;
-  /* Decode a peer stream's type (ss_hdr_parse contract: bytes used, NEED_MORE,
+  /* Decode a peer stream's type (moqc__ss_hdr_parse contract: bytes used, NEED_MORE,
    * or an error). ctx: uint64_t *type. */
   hdr_dec_fn stream_type_decode;
   /* The kind of a peer stream of this type; NULL: reject it with *code (or the
    * session failed: check sess_closing). */
-  const moqc__stream_kind *(*peer_kind)(moqc_session *s, bool bidi, uint64_t type,
-                                        uint64_t *code);
+  const moqc__stream_kind *(*peer_kind)(moqc_session *s, bool bidi, uint64_t type, uint64_t *code);
   /* RUNNING entered: queue our own streams (setup, announce interest, ...). */
   void (*run)(moqc_session *s);
   /* A datagram while RUNNING (NULL: dropped). */
@@ -77,10 +76,10 @@ extern const moqc__sess_proto moqc__proto_lite;
 
 /* ---- the session -------------------------------------------------------------- */
 
-/* The session's one lifecycle (transitions asserted in sess_set_state):
+/* The session's one lifecycle (transitions asserted in moqc__sess_set_state):
  *   client: IDLE --start()--> RUNNING
  *   server: WAIT_SETUP --request known--> REQUEST --accept()--> RUNNING
- *   any of those --sess_fail--> CLOSING --teardown (outermost exit)--> CLOSED
+ *   any of those --moqc__sess_fail--> CLOSING --teardown (outermost exit)--> CLOSED
  * CLOSING: ended, no more protocol work; model handles still held until the
  * teardown. CLOSED: everything released, on_closed fired; only _del remains. */
 enum sess_state { ST_IDLE, ST_WAIT_SETUP, ST_REQUEST, ST_RUNNING, ST_CLOSING, ST_CLOSED };
@@ -96,8 +95,8 @@ struct moqc_session {
   int version;
   const moqc__sess_proto *proto;
   enum sess_state state;
-  unsigned depth;    /* sess_enter nesting */
-  bool del_pending;  /* moqc_session_del called: free at the outermost exit */
+  unsigned depth;   /* moqc__sess_enter nesting */
+  bool del_pending; /* moqc_session_del called: free at the outermost exit */
   bool transport_closed;
   moqc_timer req_timer; /* lite-03/04 server: delivers on_request */
   uint64_t close_code;
@@ -117,9 +116,9 @@ struct moqc_session {
   uint8_t peer_probe, peer_role;
   char *req_path;
 
-  size_t n_served;   /* requests counted against max_subscriptions (both sides) */
+  size_t n_served; /* requests counted against max_subscriptions (both sides) */
   moqc_timer tick;
-  slist probes;      /* PROBE streams, both directions */
+  moqc_link probes; /* PROBE streams, both directions */
   char *goaway_uri;
   bool have_estimate;
   uint64_t est_bitrate, est_rtt;
@@ -138,54 +137,54 @@ struct moqc_session {
 /* Ended (CLOSING or CLOSED): no more protocol work. After any call that may
  * fail the session, check this (or the object's own `dead`). */
 static inline bool sess_closing(const moqc_session *s) { return s->state >= ST_CLOSING; }
-void sess_set_state(moqc_session *s, enum sess_state to);
+void moqc__sess_set_state(moqc_session *s, enum sess_state to);
 /* WAIT_SETUP -> REQUEST, and on_request. */
-void sess_request(moqc_session *s, const moqc_session_request *req);
-void sess_enter(moqc_session *s);
-void sess_exit(moqc_session *s);
+void moqc__sess_request(moqc_session *s, const moqc_session_request *req);
+void moqc__sess_enter(moqc_session *s);
+void moqc__sess_exit(moqc_session *s);
 /* End the session (idempotent). by_peer: the peer/network ended it (no
  * CONNECTION_CLOSE is sent). */
-void sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer);
-void sess_bury(moqc_session *s, sobj *o);
-uint64_t sess_now(const moqc_session *s);
+void moqc__sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer);
+void moqc__sess_bury(moqc_session *s, sobj *o);
+uint64_t moqc__sess_now(const moqc_session *s);
 /* Charge len received bytes to the ingress token bucket. false: the peer went
  * over lim.max_ingress_rate and the session is closing (drop the bytes). */
-bool sess_ingress(moqc_session *s, size_t len);
+bool moqc__sess_ingress(moqc_session *s, size_t len);
 /* Diagnostics to cfg.on_debug (formatted only when it is set). */
-void sess_debug(moqc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void moqc__sess_debug(moqc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool sess_debug_on(const moqc_session *s) { return s->cfg.on_debug != NULL; }
-void sess_tick_arm(moqc_session *s);
+void moqc__sess_tick_arm(moqc_session *s);
 /* Start the running state (client start / server accept). */
-void sess_run(moqc_session *s);
+void moqc__sess_run(moqc_session *s);
 /* Nothing served and no group in flight (moqc_session_is_idle). */
 bool moqc__sess_idle(const moqc_session *s);
 
 /* Openers queued that are not waiting for credit. */
 static inline bool sess_open_ready(const moqc_session *s) {
   if (sess_closing(s)) return false;
-  return (!slist_empty(&s->st.pending_open[0]) && !s->st.open_blocked[0]) ||
-         (!slist_empty(&s->st.pending_open[1]) && !s->st.open_blocked[1]);
+  return (!moqc_list_empty(&s->st.pending_open[0]) && !s->st.open_blocked[0]) ||
+         (!moqc_list_empty(&s->st.pending_open[1]) && !s->st.open_blocked[1]);
 }
 
 /* ---- setup.c -------------------------------------------------------------------- */
 
-void setup_send(moqc_session *s);
+void moqc__setup_send(moqc_session *s);
 
 /* ---- probe.c ------------------------------------------------------------------------ */
 
-void probe_open(moqc_session *s);
-void probe_destroy_all(moqc_session *s);
+void moqc__probe_open(moqc_session *s);
+void moqc__probe_destroy_all(moqc_session *s);
 
 /* ---- shared helpers -------------------------------------------------------------------- */
 
 /* Resolve a broadcast of the publish origin for a peer request (path from the
  * wire, normalised here). NULL with *code set to the reset code. */
-moqc_broadcast_consumer *sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code);
+moqc_broadcast_consumer *moqc__sess_resolve(moqc_session *s, moqc_bytes path, uint64_t *code);
 /* Copy wire bytes into a NUL-terminated string (NULL on OOM). */
-char *sess_strdup_bytes(moqc_bytes b);
+char *moqc__sess_strdup_bytes(moqc_bytes b);
 /* Normalise a wire path into dst (cap MOQC_PATH_MAX_LEN + 1). <0 on error. */
-int sess_norm_path(moqc_bytes b, char *dst, size_t cap);
+int moqc__sess_norm_path(moqc_bytes b, char *dst, size_t cap);
 /* Map a decode return to a fatal session error; returns true if it failed. */
-bool sess_decode_failed(moqc_session *s, ssize_t rc, const char *what);
+bool moqc__sess_decode_failed(moqc_session *s, ssize_t rc, const char *what);
 
 #endif

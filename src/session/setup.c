@@ -6,10 +6,10 @@
 #include "session/session_int.h"
 
 static void setup_opened(opener *op, int64_t id) {
-  moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
-  sstream *ss = ss_new(s, id, &moqc__sk_setup_out, false, NULL);
+  moqc_session *s = MOQC_CONTAINER_OF(op, moqc_session, setup_op);
+  sstream *ss = moqc__ss_new(s, id, &moqc__sk_setup_out, false, NULL);
   if (!ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   struct moqc_lite_setup m;
@@ -28,30 +28,30 @@ static void setup_opened(opener *op, int64_t id) {
   }
   m.origin = s->self_id;
   wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_UNI_SETUP);
+  moqc__wbuf_init(&w);
+  moqc__wbuf_varint(&w, MOQC_LITE_UNI_SETUP);
   WBUF_ENC(&w, moqc_lite_setup_encode, s->version, &m);
-  int rc = ss_write_wbuf(ss, &w, true);
-  wbuf_free(&w);
-  if (rc == MOQC_ERR_NOMEM) sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  int rc = moqc__ss_write_wbuf(ss, &w, true);
+  moqc__wbuf_free(&w);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
   else if (rc < 0 && rc != MOQC_ERR_STATE && rc != MOQC_ERR_CLOSED)
-    sess_fail(s, MOQC_CODE_ENCODE, "cannot encode SETUP", false);
-  ss_release(ss);
+    moqc__sess_fail(s, MOQC_CODE_ENCODE, "cannot encode SETUP", false);
+  moqc__ss_release(ss);
 }
 
 static void setup_failed(opener *op, int err) {
-  moqc_session *s = SLIST_ENTRY(op, moqc_session, setup_op);
+  moqc_session *s = MOQC_CONTAINER_OF(op, moqc_session, setup_op);
   (void)err;
   /* Best effort, like moq-dev: the peer assumes no capabilities. */
   (void)s;
 }
 
-void setup_send(moqc_session *s) {
+void moqc__setup_send(moqc_session *s) {
   s->setup_op.bidi = false;
   s->setup_op.opened = setup_opened;
   s->setup_op.failed = setup_failed;
-  slist_init(&s->setup_op.link);
-  sess_open(s, &s->setup_op);
+  moqc_link_init(&s->setup_op.link);
+  moqc__sess_open(s, &s->setup_op);
 }
 
 /* The peer's SETUP is known: release what waited for it. */
@@ -61,9 +61,9 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
   s->peer_role = m->role;
   if (m->origin && m->origin < MOQC_ORIGIN_ID_MAX) s->peer_id = m->origin;
   if (m->has_path) {
-    s->req_path = sess_strdup_bytes(m->path);
+    s->req_path = moqc__sess_strdup_bytes(m->path);
     if (!s->req_path) {
-      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
       return;
     }
   }
@@ -74,28 +74,28 @@ static void setup_apply(moqc_session *s, const struct moqc_lite_setup *m) {
         .role = (moqc_session_role)m->role,
         .peer_origin = s->peer_id,
     };
-    sess_request(s, &req);
+    moqc__sess_request(s, &req);
     return;
   }
   if (s->state != ST_RUNNING) return;
-  sess_unpark(s);
+  moqc__sess_unpark(s);
   /* Harmless on a session that failed meanwhile (opening is deferred). */
-  if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) probe_open(s);
+  if (s->cfg.probe && s->peer_probe >= MOQC_LITE_PROBE_REPORT) moqc__probe_open(s);
 }
 
 static int setup_in_process(sstream *ss) {
   moqc_session *s = ss->s;
   if (ss_len(ss) == 0) return MOQC_OK;
   if (s->peer_setup_seen) {
-    sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP message", false);
+    moqc__sess_fail(s, MOQC_CODE_PROTOCOL_VIOLATION, "second SETUP message", false);
     return MOQC_ERR_PROTOCOL;
   }
   struct moqc_lite_setup m;
   ssize_t n = moqc_lite_setup_decode(&m, s->version, ss_data(ss), ss_len(ss));
   if (n == MOQC_ERR_NEED_MORE) return MOQC_OK;
-  if (sess_decode_failed(s, n, "malformed SETUP")) return MOQC_ERR_DECODE;
+  if (moqc__sess_decode_failed(s, n, "malformed SETUP")) return MOQC_ERR_DECODE;
   setup_apply(s, &m);
-  if (!ss->obj.dead) ss_consume(ss, (size_t)n);
+  if (!ss->obj.dead) moqc__ss_consume(ss, (size_t)n);
   return MOQC_OK;
 }
 
@@ -103,8 +103,8 @@ static void setup_in_end(sstream *ss, bool reset, uint64_t code) {
   moqc_session *s = ss->s;
   (void)code;
   if (!reset && !s->peer_setup_seen)
-    sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
-  ss_release(ss);
+    moqc__sess_fail(s, MOQC_CODE_DECODE, "SETUP stream ended early", false);
+  moqc__ss_release(ss);
 }
 
 const moqc__stream_kind moqc__sk_setup_in = {

@@ -8,7 +8,7 @@
 
 /* ---- table ------------------------------------------------------------------ */
 
-sstream *ss_find(moqc_session *s, int64_t id) {
+sstream *moqc__ss_find(moqc_session *s, int64_t id) {
   return moqc__imap_find(&s->st.table, (uint64_t)id);
 }
 
@@ -18,8 +18,9 @@ static void ss_destroy(sobj *o) {
   moqc_free(ss);
 }
 
-sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner) {
-  assert(kind && !ss_find(s, id)); /* one sstream per stream id */
+sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer,
+                      void *owner) {
+  assert(kind && !moqc__ss_find(s, id)); /* one sstream per stream id */
   sstream *ss = moqc_calloc(1, sizeof *ss);
   if (!ss) return NULL;
   ss->obj.destroy = ss_destroy;
@@ -29,7 +30,7 @@ sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool
   ss->peer = peer;
   ss->bidi = !MOQC_STREAM_IS_UNI(id);
   ss->owner = owner;
-  slist_init(&ss->park_link);
+  moqc_link_init(&ss->park_link);
   if (!ss->bidi) {
     /* A uni stream has one half only. */
     if (peer) ss->tx = SS_TX_DONE;
@@ -44,9 +45,9 @@ sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool
   return ss;
 }
 
-void ss_forget(sstream *ss) {
+void moqc__ss_forget(sstream *ss) {
   moqc_session *s = ss->s;
-  assert(!ss->in_table || ss_find(s, ss->id) == ss);
+  assert(!ss->in_table || moqc__ss_find(s, ss->id) == ss);
   if (ss->in_table) {
     sstream *was = moqc__imap_remove(&s->st.table, (uint64_t)ss->id);
     assert(was == ss);
@@ -55,21 +56,21 @@ void ss_forget(sstream *ss) {
     assert(!ss->peer || s->st.n_peer > 0);
     if (ss->peer) s->st.n_peer--;
   }
-  if (ss_parked(ss)) slist_remove(&ss->park_link);
+  if (ss_parked(ss)) moqc_list_remove(&ss->park_link);
   ss->owner = NULL;
   ss->kind = &moqc__sk_discard;
-  sess_bury(s, &ss->obj);
+  moqc__sess_bury(s, &ss->obj);
 }
 
-void ss_maybe_forget(sstream *ss) {
-  if (!ss->owner && ss_recv_done(ss) && ss_send_done(ss) && ss->in_table) ss_forget(ss);
+void moqc__ss_maybe_forget(sstream *ss) {
+  if (!ss->owner && ss_recv_done(ss) && ss_send_done(ss) && ss->in_table) moqc__ss_forget(ss);
 }
 
-void ss_release(sstream *ss) {
+void moqc__ss_release(sstream *ss) {
   ss->owner = NULL;
   ss->kind = &moqc__sk_discard;
   ss->rlen = ss->roff = 0;
-  ss_maybe_forget(ss);
+  moqc__ss_maybe_forget(ss);
 }
 
 /* ---- receive buffer ------------------------------------------------------------ */
@@ -94,7 +95,7 @@ static int ss_append(sstream *ss, const uint8_t *p, size_t len) {
   return MOQC_OK;
 }
 
-void ss_consume(sstream *ss, size_t n) {
+void moqc__ss_consume(sstream *ss, size_t n) {
   ss->roff += n;
   if (ss->roff >= ss->rlen) {
     ss->roff = ss->rlen = 0;
@@ -107,8 +108,8 @@ void ss_consume(sstream *ss, size_t n) {
   }
 }
 
-int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn, void *ctx,
-                 size_t *used) {
+int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn,
+                       void *ctx, size_t *used) {
   *used = 0;
   size_t old = ss_len(ss);
   if (old == 0) {
@@ -135,7 +136,7 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
       ss->rlen = ss->roff = 0;
     } else {
       ss->rlen -= take;
-      ss_consume(ss, (size_t)r);
+      moqc__ss_consume(ss, (size_t)r);
     }
     return 1;
   }
@@ -147,7 +148,7 @@ int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_
 
 /* ---- send helpers ------------------------------------------------------------------ */
 
-int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
+int moqc__ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
   moqc_session *s = ss->s;
   if (ss_send_done(ss) || s->transport_closed) return MOQC_ERR_STATE;
   int rc = s->t->ops->write(s->t, ss->id, sl, n, fin);
@@ -156,28 +157,28 @@ int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin) {
   return rc;
 }
 
-int ss_write(sstream *ss, const uint8_t *p, size_t len, bool fin) {
-  if (len == 0) return ss_write_slices(ss, NULL, 0, fin);
+int moqc__ss_write(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  if (len == 0) return moqc__ss_write_slices(ss, NULL, 0, fin);
   uint8_t *w;
   moqc_buf *b = moqc_buf_alloc(len, &w);
   if (!b) return MOQC_ERR_NOMEM;
   memcpy(w, p, len);
   moqc_slice sl = {b, 0, len};
-  int rc = ss_write_slices(ss, &sl, 1, fin);
+  int rc = moqc__ss_write_slices(ss, &sl, 1, fin);
   moqc_buf_unref(b);
   return rc;
 }
 
-int ss_write_wbuf(sstream *ss, wbuf *w, bool fin) {
+int moqc__ss_write_wbuf(sstream *ss, wbuf *w, bool fin) {
   if (w->err) return w->err;
-  return ss_write(ss, w->p, w->len, fin);
+  return moqc__ss_write(ss, w->p, w->len, fin);
 }
 
-void ss_fin(sstream *ss) {
-  if (!ss_send_done(ss)) (void)ss_write_slices(ss, NULL, 0, true);
+void moqc__ss_fin(sstream *ss) {
+  if (!ss_send_done(ss)) (void)moqc__ss_write_slices(ss, NULL, 0, true);
 }
 
-void ss_reset(sstream *ss, uint64_t code) {
+void moqc__ss_reset(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
   /* A RESET may follow our FIN (it releases what is still unacknowledged);
    * not after a RESET, nor once the peer stopped us. */
@@ -186,40 +187,40 @@ void ss_reset(sstream *ss, uint64_t code) {
   if (!s->transport_closed) (void)s->t->ops->reset(s->t, ss->id, code);
 }
 
-void ss_stop(sstream *ss, uint64_t code) {
+void moqc__ss_stop(sstream *ss, uint64_t code) {
   moqc_session *s = ss->s;
   if (ss_recv_done(ss)) return;
   ss_set_rx(ss, SS_RX_DONE);
   if (!s->transport_closed) (void)s->t->ops->stop_sending(s->t, ss->id, code);
 }
 
-void ss_abort(sstream *ss, uint64_t code) {
-  ss_reset(ss, code);
-  ss_stop(ss, code);
+void moqc__ss_abort(sstream *ss, uint64_t code) {
+  moqc__ss_reset(ss, code);
+  moqc__ss_stop(ss, code);
 }
 
 /* ---- opening streams --------------------------------------------------------------- */
 
-void sess_open(moqc_session *s, opener *op) {
-  if (sess_closing(s) || slist_linked(&op->link)) return;
+void moqc__sess_open(moqc_session *s, opener *op) {
+  if (sess_closing(s) || moqc_link_linked(&op->link)) return;
   int dir = op->bidi ? 0 : 1;
-  slist *q = &s->st.pending_open[dir];
+  moqc_link *q = &s->st.pending_open[dir];
   /* An empty queue cannot be waiting for credit: try at the next drain. */
-  if (slist_empty(q)) s->st.open_blocked[dir] = false;
-  slist_push_back(q, &op->link);
+  if (moqc_list_empty(q)) s->st.open_blocked[dir] = false;
+  moqc_list_push_back(q, &op->link);
 }
 
-void sess_open_cancel(opener *op) {
-  if (slist_linked(&op->link)) slist_remove(&op->link);
+void moqc__sess_open_cancel(opener *op) {
+  if (moqc_link_linked(&op->link)) moqc_list_remove(&op->link);
 }
 
-void sess_drain_pending_open(moqc_session *s) {
+void moqc__sess_drain_pending_open(moqc_session *s) {
   assert(s->depth > 0);
   for (int dir = 0; dir < 2; dir++) {
-    slist *q = &s->st.pending_open[dir];
-    while (!sess_closing(s) && !s->st.open_blocked[dir] && !slist_empty(q)) {
-      slist *n = q->next;
-      opener *op = SLIST_ENTRY(n, opener, link);
+    moqc_link *q = &s->st.pending_open[dir];
+    while (!sess_closing(s) && !s->st.open_blocked[dir] && !moqc_list_empty(q)) {
+      moqc_link *n = q->next;
+      opener *op = MOQC_CONTAINER_OF(n, opener, link);
       assert(op->bidi == (dir == 0));
       int64_t id = -1;
       int rc = s->t->ops->open_stream(s->t, op->bidi, &id);
@@ -227,18 +228,18 @@ void sess_drain_pending_open(moqc_session *s) {
         s->st.open_blocked[dir] = true;
         break;
       }
-      slist_remove(n);
+      moqc_list_remove(n);
       if (rc < 0) {
         if (op->failed) op->failed(op, rc);
         continue;
       }
-      assert(MOQC_STREAM_IS_UNI(id) == !op->bidi && !ss_find(s, id));
+      assert(MOQC_STREAM_IS_UNI(id) == !op->bidi && !moqc__ss_find(s, id));
       s->stats.streams_opened++;
       op->opened(op, id);
     }
   }
   /* Out of uni credit: cap the groups waiting for it. */
-  if (!sess_closing(s) && s->st.open_blocked[1]) serve_trim_pending(s);
+  if (!sess_closing(s) && s->st.open_blocked[1]) moqc__serve_trim_pending(s);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -264,8 +265,8 @@ static bool needs_park(moqc_session *s, const moqc__stream_kind *kind) {
 
 static void ss_reject(sstream *ss, uint64_t code) {
   ss->s->stats.streams_rejected++;
-  ss_abort(ss, code);
-  ss_release(ss);
+  moqc__ss_abort(ss, code);
+  moqc__ss_release(ss);
 }
 
 static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin);
@@ -284,7 +285,7 @@ static void ss_typed(sstream *ss, uint64_t type) {
   /* Only bidi requests are parked: the SETUP is what a server waits for, and
    * group streams are rejected before RUNNING (above). */
   if (ss->bidi && needs_park(s, kind)) {
-    slist_push_back(&s->st.parked, &ss->park_link);
+    moqc_list_push_back(&s->st.parked, &ss->park_link);
   }
 }
 
@@ -295,11 +296,11 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     size_t room = SESS_RBUF_MAX - ss_len(ss);
     size_t take = len < room ? len : room;
     if (take == 0) {
-      sess_fail(s, MOQC_CODE_DECODE, "message too large", false);
+      moqc__sess_fail(s, MOQC_CODE_DECODE, "message too large", false);
       return;
     }
     if (ss_append(ss, p, take) < 0) {
-      sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
       return;
     }
     p += take;
@@ -340,7 +341,7 @@ static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
   uint64_t type = 0;
   size_t used = 0;
-  int r = ss_hdr_parse(ss, p, len, 8, s->proto->stream_type_decode, &type, &used);
+  int r = moqc__ss_hdr_parse(ss, p, len, 8, s->proto->stream_type_decode, &type, &used);
   if (r == 0) {
     if (fin) {
       /* FIN before a stream type: nothing to do with it. */
@@ -362,8 +363,8 @@ static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 static void abandon_end(sstream *ss, bool reset, uint64_t code) {
   (void)reset;
   (void)code;
-  ss_abort(ss, MOQC_CODE_CANCEL); /* only the half still open */
-  ss_release(ss);
+  moqc__ss_abort(ss, MOQC_CODE_CANCEL); /* only the half still open */
+  moqc__ss_release(ss);
 }
 
 static void discard_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
@@ -371,14 +372,14 @@ static void discard_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   (void)len;
   if (fin) {
     ss_set_rx(ss, SS_RX_DONE);
-    ss_maybe_forget(ss);
+    moqc__ss_maybe_forget(ss);
   }
 }
 
 void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code) {
   (void)reset;
   (void)code;
-  ss_maybe_forget(ss);
+  moqc__ss_maybe_forget(ss);
 }
 
 const moqc__stream_kind moqc__sk_unknown = {
@@ -395,8 +396,8 @@ static void feed(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 
 /* ---- handler entry points -------------------------------------------------------------- */
 
-void ss_on_opened(moqc_session *s, int64_t id) {
-  if (ss_find(s, id)) return;
+void moqc__ss_on_opened(moqc_session *s, int64_t id) {
+  if (moqc__ss_find(s, id)) return;
   if (s->st.n_peer >= s->lim.max_streams) {
     s->stats.streams_rejected++;
     s->stats.refused_streams++;
@@ -404,24 +405,24 @@ void ss_on_opened(moqc_session *s, int64_t id) {
     (void)s->t->ops->stop_sending(s->t, id, MOQC_CODE_BOUNDS_EXCEEDED);
     return;
   }
-  sstream *ss = ss_new(s, id, &moqc__sk_unknown, true, NULL);
+  sstream *ss = moqc__ss_new(s, id, &moqc__sk_unknown, true, NULL);
   if (!ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   s->stats.streams_accepted++;
 }
 
-void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
-  sstream *ss = ss_find(s, id);
+void moqc__ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  sstream *ss = moqc__ss_find(s, id);
   if (!ss || ss->rx != SS_RX_OPEN) return;
   assert(ss->in_table && !ss->obj.dead && ss->kind);
-  if (!sess_ingress(s, len)) return;
+  if (!moqc__sess_ingress(s, len)) return;
   feed(ss, p, len, fin);
 }
 
-void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
-  sstream *ss = ss_find(s, id);
+void moqc__ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
+  sstream *ss = moqc__ss_find(s, id);
   if (!ss || ss_recv_done(ss)) return;
   ss_set_rx(ss, SS_RX_DONE); /* a FIN still parked is overtaken */
   if (ss_parked(ss)) {
@@ -431,8 +432,8 @@ void ss_on_reset(moqc_session *s, int64_t id, uint64_t code) {
   ss_end(ss, true, code);
 }
 
-void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
-  sstream *ss = ss_find(s, id);
+void moqc__ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
+  sstream *ss = moqc__ss_find(s, id);
   if (!ss || ss_send_done(ss)) return;
   ss_set_tx(ss, SS_TX_DONE); /* the transport already reset our half */
   /* A peer uni stream has no send half: SS_TX_DONE from the start. */
@@ -444,8 +445,8 @@ void ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
   ss_end(ss, true, code);
 }
 
-void ss_on_closed(moqc_session *s, int64_t id) {
-  sstream *ss = ss_find(s, id);
+void moqc__ss_on_closed(moqc_session *s, int64_t id) {
+  sstream *ss = moqc__ss_find(s, id);
   if (!ss) return;
   bool had_owner = ss->owner != NULL;
   ss_set_rx(ss, SS_RX_DONE);
@@ -454,17 +455,17 @@ void ss_on_closed(moqc_session *s, int64_t id) {
     assert(ss->kind != &moqc__sk_discard);
     ss_end(ss, true, MOQC_CODE_CANCEL);
   }
-  if (!ss->obj.dead) ss_forget(ss);
+  if (!ss->obj.dead) moqc__ss_forget(ss);
 }
 
-void sess_unpark(moqc_session *s) {
-  SLIST_FOREACH_SAFE(it, nxt, &s->st.parked) {
+void moqc__sess_unpark(moqc_session *s) {
+  MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &s->st.parked) {
     (void)nxt;
     if (sess_closing(s)) return;
-    sstream *ss = SLIST_ENTRY(it, sstream, park_link);
+    sstream *ss = MOQC_CONTAINER_OF(it, sstream, park_link);
     assert(ss->in_table && ss->bidi);
     if (needs_park(s, ss->kind)) continue;
-    slist_remove(&ss->park_link);
+    moqc_list_remove(&ss->park_link);
     const moqc__stream_kind *kind = ss->kind;
     (void)ss_process(ss);
     if (sess_closing(s)) return;

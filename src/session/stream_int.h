@@ -20,8 +20,8 @@
  * from ss_data(); it is also called once with nothing buffered, for kinds that
  * act on the stream type alone). A kind with data() gets the transport's bytes
  * as they arrive (group streams, FETCH responses: headers are buffered by the
- * handler through ss_hdr_parse, payload never). Neither: received bytes are
- * dropped. A handler that lets go of the stream calls ss_release(), which
+ * handler through moqc__ss_hdr_parse, payload never). Neither: received bytes are
+ * dropped. A handler that lets go of the stream calls moqc__ss_release(), which
  * switches the stream to moqc__sk_discard; stream.c notices the change. */
 typedef struct moqc__stream_kind {
   const char *name;
@@ -73,50 +73,51 @@ struct sstream {
   moqc_session *s;
   int64_t id; /* key in session.st.table while in_table */
   const moqc__stream_kind *kind;
-  bool peer;       /* opened by the peer */
+  bool peer; /* opened by the peer */
   bool bidi;
-  uint8_t rx;      /* enum ss_rx: our receive half */
-  uint8_t tx;      /* enum ss_tx: our send half */
+  uint8_t rx; /* enum ss_rx: our receive half */
+  uint8_t tx; /* enum ss_tx: our send half */
   bool in_table;
-  slist park_link;
-  uint8_t *rbuf;   /* received bytes not consumed yet */
+  moqc_link park_link;
+  uint8_t *rbuf; /* received bytes not consumed yet */
   size_t rlen, rcap, roff;
-  void *owner;     /* kind-specific object, or NULL once it let go */
+  void *owner; /* kind-specific object, or NULL once it let go */
 };
 
 /* The session's streams (moqc_session.st). */
 typedef struct sess_streams {
-  moqc_imap table;       /* sstream by id */
-  size_t n_peer;         /* peer-opened streams in the table (max_streams) */
-  slist parked;          /* peer requests waiting for RUNNING / the peer's SETUP */
-  slist pending_open[2]; /* [0] bidi, [1] uni: openers, FIFO */
-  bool open_blocked[2];  /* the transport said AGAIN: wait for writable */
+  moqc_imap table;           /* sstream by id */
+  size_t n_peer;             /* peer-opened streams in the table (max_streams) */
+  moqc_link parked;          /* peer requests waiting for RUNNING / the peer's SETUP */
+  moqc_link pending_open[2]; /* [0] bidi, [1] uni: openers, FIFO */
+  bool open_blocked[2];      /* the transport said AGAIN: wait for writable */
 } sess_streams;
 
 /* ---- stream.c ------------------------------------------------------------------- */
 
-sstream *ss_find(moqc_session *s, int64_t id);
-sstream *ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer, void *owner);
+sstream *moqc__ss_find(moqc_session *s, int64_t id);
+sstream *moqc__ss_new(moqc_session *s, int64_t id, const moqc__stream_kind *kind, bool peer,
+                      void *owner);
 /* Drop the stream from the table (the object is buried). */
-void ss_forget(sstream *ss);
+void moqc__ss_forget(sstream *ss);
 /* The owner lets go: further input is discarded, and the stream is forgotten
  * once both halves are done. */
-void ss_release(sstream *ss);
+void moqc__ss_release(sstream *ss);
 /* Parse a header from (buffered bytes + p) without copying payload: at most
  * `max` bytes are ever buffered. Returns 1 (parsed; *used bytes of p taken),
  * 0 (need more; all of p buffered, *used = len) or a negative decode error. */
 typedef ssize_t (*hdr_dec_fn)(void *ctx, const uint8_t *p, size_t len);
-int ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn, void *ctx,
-                 size_t *used);
+int moqc__ss_hdr_parse(sstream *ss, const uint8_t *p, size_t len, size_t max, hdr_dec_fn fn,
+                       void *ctx, size_t *used);
 /* Forget the stream if both halves are done and nobody owns it. */
-void ss_maybe_forget(sstream *ss);
-void ss_consume(sstream *ss, size_t n);
+void moqc__ss_maybe_forget(sstream *ss);
+void moqc__ss_consume(sstream *ss, size_t n);
 /* An end() for kinds with nothing to do but forget the stream when done. */
 void moqc__ss_end_forget(sstream *ss, bool reset, uint64_t code);
 static inline bool ss_recv_done(const sstream *ss) { return ss->rx == SS_RX_DONE; }
 static inline bool ss_send_done(const sstream *ss) { return ss->tx != SS_TX_OPEN; }
 /* Waiting for RUNNING / the peer's SETUP (in moqc_session.st.parked). */
-static inline bool ss_parked(const sstream *ss) { return slist_linked(&ss->park_link); }
+static inline bool ss_parked(const sstream *ss) { return moqc_link_linked(&ss->park_link); }
 static inline void ss_set_rx(sstream *ss, enum ss_rx to) {
   assert(to >= ss->rx);
   ss->rx = (uint8_t)to;
@@ -126,38 +127,40 @@ static inline void ss_set_tx(sstream *ss, enum ss_tx to) {
   ss->tx = (uint8_t)to;
 }
 /* NULL when nothing is buffered (no pointer arithmetic on a NULL rbuf). */
-static inline const uint8_t *ss_data(const sstream *ss) { return ss->rbuf ? ss->rbuf + ss->roff : NULL; }
+static inline const uint8_t *ss_data(const sstream *ss) {
+  return ss->rbuf ? ss->rbuf + ss->roff : NULL;
+}
 static inline size_t ss_len(const sstream *ss) { return ss->rlen - ss->roff; }
 
 /* Send helpers: they take care of closed transports and never fail the
  * session on a transport error (the stream is simply gone). */
-int ss_write(sstream *ss, const uint8_t *p, size_t len, bool fin);
-int ss_write_wbuf(sstream *ss, wbuf *w, bool fin);
-int ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin);
-void ss_fin(sstream *ss);
+int moqc__ss_write(sstream *ss, const uint8_t *p, size_t len, bool fin);
+int moqc__ss_write_wbuf(sstream *ss, wbuf *w, bool fin);
+int moqc__ss_write_slices(sstream *ss, const moqc_slice *sl, size_t n, bool fin);
+void moqc__ss_fin(sstream *ss);
 /* RESET our send half (if still open) and STOP_SENDING the peer's (bidi/peer
  * uni, if still open). */
-void ss_abort(sstream *ss, uint64_t code);
-void ss_reset(sstream *ss, uint64_t code);
-void ss_stop(sstream *ss, uint64_t code);
+void moqc__ss_abort(sstream *ss, uint64_t code);
+void moqc__ss_reset(sstream *ss, uint64_t code);
+void moqc__ss_stop(sstream *ss, uint64_t code);
 
 /* Queue a stream opening. It is never synchronous: the queue is drained at
- * the end of the current event-handling pass (the outermost sess_exit), in
+ * the end of the current event-handling pass (the outermost moqc__sess_exit), in
  * FIFO order per direction, and, when the transport is out of stream credit,
  * on its writable event. opened() or failed() (an open error other than
  * AGAIN) is called from there. A no-op on a closing session (the teardown
  * destroys the owner) or if op is queued already. */
-void sess_open(moqc_session *s, opener *op);
-void sess_open_cancel(opener *op);
-void sess_drain_pending_open(moqc_session *s);
+void moqc__sess_open(moqc_session *s, opener *op);
+void moqc__sess_open_cancel(opener *op);
+void moqc__sess_drain_pending_open(moqc_session *s);
 /* Resume parked streams whose wait is over. */
-void sess_unpark(moqc_session *s);
+void moqc__sess_unpark(moqc_session *s);
 
 /* Handler entry points used by session.c. */
-void ss_on_opened(moqc_session *s, int64_t id);
-void ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin);
-void ss_on_reset(moqc_session *s, int64_t id, uint64_t code);
-void ss_on_stop(moqc_session *s, int64_t id, uint64_t code);
-void ss_on_closed(moqc_session *s, int64_t id);
+void moqc__ss_on_opened(moqc_session *s, int64_t id);
+void moqc__ss_on_data(moqc_session *s, int64_t id, const uint8_t *p, size_t len, bool fin);
+void moqc__ss_on_reset(moqc_session *s, int64_t id, uint64_t code);
+void moqc__ss_on_stop(moqc_session *s, int64_t id, uint64_t code);
+void moqc__ss_on_closed(moqc_session *s, int64_t id);
 
 #endif

@@ -16,29 +16,29 @@ static void sf_free(sobj *o) {
 
 static void sf_destroy(sub_fetch *sf, uint64_t code) {
   moqc_session *s = sf->s;
-  sess_open_cancel(&sf->op);
-  frx_abort(&sf->rx, code); /* no-op once finished */
-  if (slist_linked(&sf->link)) {
-    slist_remove(&sf->link);
+  moqc__sess_open_cancel(&sf->op);
+  moqc__frx_abort(&sf->rx, code); /* no-op once finished */
+  if (moqc_link_linked(&sf->link)) {
+    moqc_list_remove(&sf->link);
     assert(s->n_served > 0);
     s->n_served--;
   }
   if (sf->ss) {
     sstream *ss = sf->ss;
     sf->ss = NULL;
-    ss_release(ss);
+    moqc__ss_release(ss);
   }
-  sess_bury(s, &sf->obj);
+  moqc__sess_bury(s, &sf->obj);
 }
 
 static void sf_end(sstream *ss, bool reset, uint64_t code) {
   sub_fetch *sf = ss->owner;
   if (!sf) {
-    ss_release(ss);
+    moqc__ss_release(ss);
     return;
   }
-  if (reset) ss_abort(ss, MOQC_CODE_CANCEL);
-  else ss_fin(ss);
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
   sf_destroy(sf, reset ? code : MOQC_CODE_WRONG_SIZE);
 }
 
@@ -47,24 +47,24 @@ static void sf_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
   sub_fetch *sf = ss->owner;
   if (!sf) return;
-  int r = frx_stream_data(ss, &sf->rx, p, len, fin);
+  int r = moqc__frx_stream_data(ss, &sf->rx, p, len, fin);
   if (r == FRX_MORE) return;
   if (r == FRX_FAILED) {
     if (!sess_closing(s)) sf_end(ss, true, MOQC_CODE_CANCEL);
     return;
   }
-  ss_fin(ss);
+  moqc__ss_fin(ss);
   sf_destroy(sf, MOQC_CODE_CANCEL); /* a no-op on the finished group */
 }
 
 const moqc__stream_kind moqc__sk_fetch_out = {.name = "fetch-out", .data = sf_data, .end = sf_end};
 
 static void sf_opened(opener *op, int64_t id) {
-  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  sub_fetch *sf = MOQC_CONTAINER_OF(op, sub_fetch, op);
   moqc_session *s = sf->s;
-  sf->ss = ss_new(s, id, &moqc__sk_fetch_out, false, sf);
+  sf->ss = moqc__ss_new(s, id, &moqc__sk_fetch_out, false, sf);
   if (!sf->ss) {
-    sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   moqc_stream_prio prio = {.priority = sf->priority, .order = sf->seq};
@@ -76,16 +76,16 @@ static void sf_opened(opener *op, int64_t id) {
       .group = sf->seq,
   };
   wbuf w;
-  wbuf_init(&w);
-  wbuf_varint(&w, MOQC_LITE_BIDI_FETCH);
+  moqc__wbuf_init(&w);
+  moqc__wbuf_varint(&w, MOQC_LITE_BIDI_FETCH);
   WBUF_ENC(&w, moqc_lite_fetch_encode, s->version, &m);
-  int rc = ss_write_wbuf(sf->ss, &w, false);
-  wbuf_free(&w);
+  int rc = moqc__ss_write_wbuf(sf->ss, &w, false);
+  moqc__wbuf_free(&w);
   if (rc < 0) sf_destroy(sf, rc == MOQC_ERR_NOMEM ? MOQC_CODE_TRANSPORT : MOQC_CODE_ENCODE);
 }
 
 static void sf_failed(opener *op, int err) {
-  sub_fetch *sf = SLIST_ENTRY(op, sub_fetch, op);
+  sub_fetch *sf = MOQC_CONTAINER_OF(op, sub_fetch, op);
   (void)err;
   sf_destroy(sf, MOQC_CODE_TRANSPORT);
 }
@@ -103,7 +103,7 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
     if (err) *err = rc;
     return NULL;
   }
-  sess_enter(s);
+  moqc__sess_enter(s);
   sub_fetch *sf = moqc_calloc(1, sizeof *sf);
   moqc_group_producer *gp = sf ? moqc_group_producer_new(s->env, sequence) : NULL;
   if (gp) gc = moqc_group_producer_consume(gp);
@@ -126,21 +126,21 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
     sf->s = s;
     sf->seq = sequence;
     sf->priority = priority;
-    frx_init(&sf->rx, gp, 1000);
-    slist_init(&sf->op.link);
-    slist_push_back(&s->sub.fetches, &sf->link);
+    moqc__frx_init(&sf->rx, gp, 1000);
+    moqc_link_init(&sf->op.link);
+    moqc_list_push_back(&s->sub.fetches, &sf->link);
     s->n_served++;
     sf->op.bidi = true;
     sf->op.opened = sf_opened;
     sf->op.failed = sf_failed;
-    sess_open(s, &sf->op);
+    moqc__sess_open(s, &sf->op);
   }
-  sess_exit(s);
+  moqc__sess_exit(s);
   if (err) *err = rc;
   return gc;
 }
 
-void sf_destroy_all(moqc_session *s) {
-  while (!slist_empty(&s->sub.fetches))
-    sf_destroy(SLIST_ENTRY(s->sub.fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
+void moqc__sf_destroy_all(moqc_session *s) {
+  while (!moqc_list_empty(&s->sub.fetches))
+    sf_destroy(MOQC_CONTAINER_OF(s->sub.fetches.next, sub_fetch, link), MOQC_CODE_DROPPED);
 }

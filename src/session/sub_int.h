@@ -31,48 +31,48 @@ struct sub_announce {
 
 struct rbcast {
   sobj obj;
-  slist link; /* in session.sub.rbcast_list */
+  moqc_link link; /* in session.sub.rbcast_list */
   moqc_session *s;
   char *path;
   moqc_broadcast_producer *bp;
   moqc_route route;
-  slist tracks; /* rtrack */
-  bool ended;   /* peer ended it (finished), removed from the map */
+  moqc_link tracks; /* rtrack */
+  bool ended;       /* peer ended it (finished), removed from the map */
 };
 
 enum rt_state { RT_INFO, RT_LIVE, RT_DONE };
 
 struct rtrack {
   sobj obj;
-  slist link;    /* in rbcast.tracks */
+  moqc_link link; /* in rbcast.tracks */
   opener op;
   moqc_session *s;
   rbcast *rb;
   char *name;
-  moqc_track_request *req;   /* until accepted */
+  moqc_track_request *req; /* until accepted */
   moqc_track_producer *tp;
   moqc_track_info info;
-  int state;                 /* enum rt_state */
-  sstream *info_ss;          /* TRACK stream (lite-05) */
-  sstream *sub_ss;           /* SUBSCRIBE stream */
+  int state;        /* enum rt_state */
+  sstream *info_ss; /* TRACK stream (lite-05) */
+  sstream *sub_ss;  /* SUBSCRIBE stream */
   uint64_t sub_id;
-  bool subscribed;           /* id registered */
-  bool opening;              /* SUBSCRIBE/TRACK stream waiting for credit */
-  bool ok_seen;              /* lite-03/04 SUBSCRIBE_OK */
-  bool end_seen;             /* lite-05 SUBSCRIBE_END received ... */
-  uint64_t end_group;        /* ... with this exclusive end */
-  bool draining;             /* no consumer left, but the track is complete:
+  bool subscribed;       /* id registered */
+  bool opening;          /* SUBSCRIBE/TRACK stream waiting for credit */
+  bool ok_seen;          /* lite-03/04 SUBSCRIBE_OK */
+  bool end_seen;         /* lite-05 SUBSCRIBE_END received ... */
+  uint64_t end_group;    /* ... with this exclusive end */
+  bool draining;         /* no consumer left, but the track is complete:
                                 let the last groups land, then close */
-  bool fin_wait;             /* clean FIN without a final: groups may still come */
-  uint64_t fin_deadline;     /* ... until this (SESS_SUB_FIN_MAX_NS after the FIN) */
+  bool fin_wait;         /* clean FIN without a final: groups may still come */
+  uint64_t fin_deadline; /* ... until this (SESS_SUB_FIN_MAX_NS after the FIN) */
   moqc_timer fin_timer;
-  moqc_subscription sent;    /* last parameters sent upstream */
-  slist groups;              /* group_in */
+  moqc_subscription sent; /* last parameters sent upstream */
+  moqc_link groups;       /* group_in */
 };
 
 struct group_in {
   sobj obj;
-  slist link; /* in rtrack.groups */
+  moqc_link link; /* in rtrack.groups */
   sstream *ss;
   rtrack *rt;
   frx rx;
@@ -80,7 +80,7 @@ struct group_in {
 
 struct sub_fetch {
   sobj obj;
-  slist link;
+  moqc_link link;
   opener op;
   moqc_session *s;
   sstream *ss;
@@ -92,52 +92,53 @@ struct sub_fetch {
 
 /* The subscriber side of a session (moqc_session.sub). */
 typedef struct sess_sub {
-  moqc_origin *origin; /* subscribe origin (referenced), NULL: we take nothing */
-  sub_announce *ann;   /* our Announce stream (one) */
-  moqc_smap rbcasts;   /* rbcast by path, while announced */
-  slist rbcast_list;   /* every rbcast, until destroyed */
+  moqc_origin *origin;   /* subscribe origin (referenced), NULL: we take nothing */
+  sub_announce *ann;     /* our Announce stream (one) */
+  moqc_smap rbcasts;     /* rbcast by path, while announced */
+  moqc_link rbcast_list; /* every rbcast, until destroyed */
   size_t n_rbcasts;
-  moqc_imap rtracks;   /* rtrack by subscribe id, while subscribed */
+  moqc_imap rtracks; /* rtrack by subscribe id, while subscribed */
   size_t n_rtracks;
-  uint64_t next_id;    /* next subscribe id */
-  slist fetches;       /* sub_fetch */
+  uint64_t next_id;  /* next subscribe id */
+  moqc_link fetches; /* sub_fetch */
 } sess_sub;
 
 /* ---- announce.c ----------------------------------------------------------------- */
 
-void sa_start(moqc_session *s);
-void sa_destroy(moqc_session *s);
+void moqc__sa_start(moqc_session *s);
+void moqc__sa_destroy(moqc_session *s);
 
 /* ---- remote.c ------------------------------------------------------------------- */
 
-int rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status);
+int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status);
 /* True if the peer announced path to us (and has not ended it). */
-bool rb_has(moqc_session *s, const char *path);
-void rb_ended(moqc_session *s, const char *path);
-void rb_drop_all(moqc_session *s, uint64_t code);
-rtrack *rt_by_id(moqc_session *s, uint64_t id);
+bool moqc__rb_has(moqc_session *s, const char *path);
+void moqc__rb_ended(moqc_session *s, const char *path);
+void moqc__rb_drop_all(moqc_session *s, uint64_t code);
+rtrack *moqc__rt_by_id(moqc_session *s, uint64_t id);
 /* A group of rt ended: a draining track may close now. */
-void rt_group_done(rtrack *rt);
+void moqc__rt_group_done(rtrack *rt);
 /* A group stream of this subscription was bound to a new group. */
-void rt_group_bound(rtrack *rt);
+void moqc__rt_group_bound(rtrack *rt);
 
 /* ---- group.c --------------------------------------------------------------------- */
 
 /* Called when the rtrack lets go of its groups. */
-void gi_cancel(group_in *gi, uint64_t code);
-void sess_datagram(moqc_session *s, const uint8_t *p, size_t len);
-void frx_init(frx *rx, moqc_group_producer *g, uint64_t timescale);
-void frx_abort(frx *rx, uint64_t code);
+void moqc__gi_cancel(group_in *gi, uint64_t code);
+void moqc__sess_datagram(moqc_session *s, const uint8_t *p, size_t len);
+void moqc__frx_init(frx *rx, moqc_group_producer *g, uint64_t timescale);
+void moqc__frx_abort(frx *rx, uint64_t code);
 /* Returns bytes consumed from p (or a negative error for the stream). */
-int frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len, size_t *used);
+int moqc__frx_feed(moqc_session *s, sstream *ss, frx *rx, const uint8_t *p, size_t len,
+                   size_t *used);
 /* Feed a data-mode stream's bytes into rx: FRX_MORE (keep going), FRX_FAILED
  * (the stream was stopped / reset and rx aborted, or the session failed),
  * FRX_END_OK / FRX_END_BAD (FIN: rx finished / aborted with WrongSize). */
 enum { FRX_MORE, FRX_FAILED, FRX_END_OK, FRX_END_BAD };
-int frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin);
+int moqc__frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bool fin);
 
 /* ---- sub_fetch.c ------------------------------------------------------------------------ */
 
-void sf_destroy_all(moqc_session *s);
+void moqc__sf_destroy_all(moqc_session *s);
 
 #endif

@@ -10,19 +10,19 @@
 
 /* ---- byte builder --------------------------------------------------------- */
 
-void wbuf_init(wbuf *w) {
+void moqc__wbuf_init(wbuf *w) {
   w->p = w->small;
   w->len = 0;
   w->cap = sizeof w->small;
   w->err = 0;
 }
 
-void wbuf_free(wbuf *w) {
+void moqc__wbuf_free(wbuf *w) {
   if (w->p != w->small) moqc_free(w->p);
-  wbuf_init(w);
+  moqc__wbuf_init(w);
 }
 
-uint8_t *wbuf_reserve(wbuf *w, size_t n) {
+uint8_t *moqc__wbuf_reserve(wbuf *w, size_t n) {
   if (w->err) return NULL;
   if (n > SIZE_MAX / 2 - w->len) {
     w->err = MOQC_ERR_NOMEM;
@@ -44,15 +44,15 @@ uint8_t *wbuf_reserve(wbuf *w, size_t n) {
   return w->p + w->len;
 }
 
-void wbuf_append(wbuf *w, const void *p, size_t n) {
-  uint8_t *d = wbuf_reserve(w, n);
+void moqc__wbuf_append(wbuf *w, const void *p, size_t n) {
+  uint8_t *d = moqc__wbuf_reserve(w, n);
   if (!d) return;
   if (n) memcpy(d, p, n);
   w->len += n;
 }
 
-void wbuf_varint(wbuf *w, uint64_t v) {
-  uint8_t *d = wbuf_reserve(w, 8);
+void moqc__wbuf_varint(wbuf *w, uint64_t v) {
+  uint8_t *d = moqc__wbuf_reserve(w, 8);
   if (!d) return;
   ssize_t n = moqc_varint_encode(d, 8, v);
   if (n < 0) {

@@ -33,10 +33,11 @@ typedef struct setting_slot {
   bool boolean; /* value must be 0 or 1 */
 } setting_slot;
 
-#define SLOT(id, bit, field, b) {id, bit, offsetof(moqc_h3_settings, field), b}
+#define SLOT(id, bit, field, b) \
+  { id, bit, offsetof(moqc_h3_settings, field), b }
 static const setting_slot k_slots[] = {
-    SLOT(MOQC_H3_SETTING_QPACK_MAX_TABLE_CAPACITY, MOQC_H3_SEEN_QPACK_CAP,
-         qpack_max_table_capacity, false),
+    SLOT(MOQC_H3_SETTING_QPACK_MAX_TABLE_CAPACITY, MOQC_H3_SEEN_QPACK_CAP, qpack_max_table_capacity,
+         false),
     SLOT(MOQC_H3_SETTING_MAX_FIELD_SECTION_SIZE, MOQC_H3_SEEN_MAX_FIELD_SECTION,
          max_field_section_size, false),
     SLOT(MOQC_H3_SETTING_QPACK_BLOCKED_STREAMS, MOQC_H3_SEEN_QPACK_BLOCKED, qpack_blocked_streams,

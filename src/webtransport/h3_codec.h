@@ -89,9 +89,9 @@
 #define MOQC_WT_CLOSE_REASON_MAX 1024 /* draft-ietf-webtrans-http3: reason <= 1024 bytes */
 
 /* ---- limits (every size read from the wire is bounded) ------------------- */
-#define MOQC_H3_MAX_HEADER_BLOCK 65536   /* HEADERS payload */
+#define MOQC_H3_MAX_HEADER_BLOCK 65536 /* HEADERS payload */
 #define MOQC_H3_MAX_SETTINGS_PAYLOAD 16384
-#define MOQC_H3_MAX_CONTROL_FRAME 64      /* GOAWAY, MAX_PUSH_ID, CANCEL_PUSH */
+#define MOQC_H3_MAX_CONTROL_FRAME 64 /* GOAWAY, MAX_PUSH_ID, CANCEL_PUSH */
 #define MOQC_H3_MAX_SETTINGS_COUNT 64
 /* Largest encoded prefix we ever need to see at once: two 8-byte varints. */
 #define MOQC_H3_HDR_MAX 16
@@ -111,9 +111,7 @@ ssize_t moqc_h3_frame_hdr_encode(uint8_t *p, size_t cap, uint64_t type, uint64_t
 
 /* Reserved ("grease") frame, stream, setting and error code points:
  * 0x1f * N + 0x21. */
-static inline bool moqc_h3_is_grease(uint64_t v) {
-  return v >= 0x21 && (v - 0x21) % 0x1f == 0;
-}
+static inline bool moqc_h3_is_grease(uint64_t v) { return v >= 0x21 && (v - 0x21) % 0x1f == 0; }
 
 /* ---- SETTINGS ------------------------------------------------------------- */
 
@@ -279,7 +277,7 @@ ssize_t moqc_h3_acc_feed(moqc_h3_acc *a, moqc_h3_hdr_dec_fn dec, void *out, cons
                          size_t len, size_t *used, uint8_t *replay, size_t *replay_len);
 
 /* Adapters with the moqc_h3_hdr_dec_fn signature. */
-ssize_t moqc_h3_dec_frame_hdr(void *out, const uint8_t *p, size_t len);  /* moqc_h3_frame_hdr */
+ssize_t moqc_h3_dec_frame_hdr(void *out, const uint8_t *p, size_t len);   /* moqc_h3_frame_hdr */
 ssize_t moqc_wt_dec_prefix_uni(void *out, const uint8_t *p, size_t len);  /* moqc_wt_prefix */
 ssize_t moqc_wt_dec_prefix_bidi(void *out, const uint8_t *p, size_t len); /* moqc_wt_prefix */
 

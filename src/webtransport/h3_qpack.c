@@ -346,8 +346,8 @@ ssize_t moqc_h3_connect_req_encode(uint8_t *out, size_t cap, const char *authori
       list[ll++] = ',';
       list[ll++] = ' ';
     }
-    ssize_t w = moqc_sf_write_string(list + ll, sizeof list - ll, protocols[i],
-                                     strlen(protocols[i]));
+    ssize_t w =
+        moqc_sf_write_string(list + ll, sizeof list - ll, protocols[i], strlen(protocols[i]));
     if (w < 0) return w;
     ll += (size_t)w;
   }
@@ -397,8 +397,8 @@ int moqc_h3_connect_resp_parse(const moqc_h3_fields *f, uint16_t *status,
   if (v < 100 || v > 599) return MOQC_ERR_DECODE;
   *status = (uint16_t)v;
   const moqc_h3_field *p = moqc_h3_fields_get(f, "wt-protocol");
-  if (p && moqc_sf_parse_string_item(p->value, p->value_len, protocol,
-                                     MOQC_H3_PROTOCOL_MAX + 1) < 0)
+  if (p &&
+      moqc_sf_parse_string_item(p->value, p->value_len, protocol, MOQC_H3_PROTOCOL_MAX + 1) < 0)
     protocol[0] = '\0';
   return MOQC_OK;
 }

@@ -35,7 +35,8 @@ typedef struct moqc_h3_nv {
   size_t value_len;
 } moqc_h3_nv;
 
-#define MOQC_H3_NV(n, v) {(n), sizeof(n) - 1, (v), sizeof(v) - 1}
+#define MOQC_H3_NV(n, v) \
+  { (n), sizeof(n) - 1, (v), sizeof(v) - 1 }
 
 /* A decoded header list. Names and values are NUL-terminated and live in
  * one allocation owned by the list. */
@@ -82,9 +83,9 @@ typedef struct moqc_h3_connect_req {
 
 /* Outcome of parsing a request header block. */
 typedef enum moqc_h3_req_verdict {
-  MOQC_H3_REQ_OK = 0,          /* a WebTransport CONNECT */
-  MOQC_H3_REQ_MALFORMED,       /* stream error H3_MESSAGE_ERROR (RFC 9114 §4.1.2) */
-  MOQC_H3_REQ_NOT_WT,          /* well-formed, not for us: answer `status` */
+  MOQC_H3_REQ_OK = 0,    /* a WebTransport CONNECT */
+  MOQC_H3_REQ_MALFORMED, /* stream error H3_MESSAGE_ERROR (RFC 9114 §4.1.2) */
+  MOQC_H3_REQ_NOT_WT,    /* well-formed, not for us: answer `status` */
 } moqc_h3_req_verdict;
 
 /* Validate a decoded request header list as an extended CONNECT

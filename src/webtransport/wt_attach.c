@@ -7,7 +7,7 @@
 
 /* ---- attach --------------------------------------------------------------------------- */
 
-int wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin) {
+int moqc__wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin) {
   if (c->h3_released || c->h3_closed) return MOQC_ERR_CLOSED;
   moqc_slice sl = MOQC_SLICE_EMPTY;
   size_t n = 0;
@@ -35,24 +35,24 @@ static int open_control(wt_conn *c) {
   ssize_t n = moqc_h3_settings_encode_frame(buf + 1, sizeof buf - 1, max);
   c->control_out = id;
   if (n < 0) return (int)n;
-  return wt_write_bytes(c, id, buf, (size_t)n + 1, false);
+  return moqc__wt_write_bytes(c, id, buf, (size_t)n + 1, false);
 }
 
-void wt_open_control(wt_conn *c) {
+void moqc__wt_open_control(wt_conn *c) {
   int rc = open_control(c);
   if (rc != MOQC_OK && rc != MOQC_ERR_AGAIN)
-    wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "h3: cannot open control stream");
+    moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "h3: cannot open control stream");
 }
 
 static char *dup_str(const char *s) {
   if (!s) return NULL;
   size_t n = strlen(s);
-  char *d = wt_alloc(n + 1);
+  char *d = moqc__wt_alloc(n + 1);
   if (d) memcpy(d, s, n + 1);
   return d;
 }
 
-bool wt_proto_ok(const char *p) {
+bool moqc__wt_proto_ok(const char *p) {
   size_t n = p ? strlen(p) : 0;
   if (n == 0 || n > MOQC_H3_PROTOCOL_MAX) return false;
   for (size_t i = 0; i < n; i++)
@@ -69,24 +69,24 @@ static bool text_ok(const char *s) {
 
 static wt_conn *conn_new(moqc_transport *h3, bool server, const char *const *protos, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (!wt_proto_ok(protos[i])) return NULL;
-  wt_conn *c = wt_alloc(sizeof *c);
+    if (!moqc__wt_proto_ok(protos[i])) return NULL;
+  wt_conn *c = moqc__wt_alloc(sizeof *c);
   if (!c) return NULL;
   c->h3 = h3;
   c->server = server;
   c->control_out = c->control_in = c->qpack_enc_in = c->qpack_dec_in = -1;
   c->session_id = c->pending_req_id = -1;
-  c->base.ops = &wt_session_ops;
+  c->base.ops = &moqc__wt_session_ops;
   c->base.path = "";
   c->base.is_server = server;
   c->base.webtransport = true;
   memcpy(c->base.remote, h3->remote, sizeof c->base.remote);
-  if (n && !(c->protos = wt_alloc(n * sizeof *c->protos))) goto oom;
+  if (n && !(c->protos = moqc__wt_alloc(n * sizeof *c->protos))) goto oom;
   for (; c->n_protos < n; c->n_protos++)
     if (!(c->protos[c->n_protos] = dup_str(protos[c->n_protos]))) goto oom;
   return c;
 oom:
-  wt_conn_free(c);
+  moqc__wt_conn_free(c);
   return NULL;
 }
 
@@ -95,10 +95,10 @@ oom:
 static int start(wt_conn *c) {
   int rc = open_control(c);
   if (rc != MOQC_OK && rc != MOQC_ERR_AGAIN) {
-    wt_conn_free(c);
+    moqc__wt_conn_free(c);
     return rc == MOQC_ERR_NOMEM ? rc : MOQC_ERR_CLOSED;
   }
-  moqc_transport_set_handler(c->h3, &wt_h3_handler, c);
+  moqc_transport_set_handler(c->h3, &moqc__wt_h3_handler, c);
   return MOQC_OK;
 }
 
@@ -106,7 +106,7 @@ int moqc_wt_server_attach(moqc_transport *h3conn, const moqc_wt_server_config *c
   if (!h3conn || !cfg || !cfg->on_session) return MOQC_ERR_INVAL;
   if (cfg->n_protocols && !cfg->protocols) return MOQC_ERR_INVAL;
   for (size_t i = 0; i < cfg->n_protocols; i++)
-    if (!wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
+    if (!moqc__wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
   wt_conn *c = conn_new(h3conn, true, cfg->protocols, cfg->n_protocols);
   if (!c) return MOQC_ERR_NOMEM;
   c->scfg = *cfg;
@@ -120,7 +120,7 @@ int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *
     return MOQC_ERR_INVAL;
   if (cfg->n_protocols && !cfg->protocols) return MOQC_ERR_INVAL;
   for (size_t i = 0; i < cfg->n_protocols; i++)
-    if (!wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
+    if (!moqc__wt_proto_ok(cfg->protocols[i])) return MOQC_ERR_INVAL;
   wt_conn *c = conn_new(h3conn, false, cfg->protocols, cfg->n_protocols);
   if (!c) return MOQC_ERR_NOMEM;
   c->ccfg = *cfg;
@@ -129,7 +129,7 @@ int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *
   c->path = dup_str(cfg->path);
   c->origin = dup_str(cfg->origin);
   if (!c->authority || !c->path || (cfg->origin && !c->origin)) {
-    wt_conn_free(c);
+    moqc__wt_conn_free(c);
     return MOQC_ERR_NOMEM;
   }
   c->ccfg.authority = c->authority;
@@ -137,13 +137,12 @@ int moqc_wt_client_connect(moqc_transport *h3conn, const moqc_wt_client_config *
   c->ccfg.origin = c->origin;
   c->base.path = c->path;
   int rc = start(c);
-  if (rc == MOQC_OK && cfg->clock && cfg->timeout_ns) wt_start_timer(c, cfg->timeout_ns);
+  if (rc == MOQC_OK && cfg->clock && cfg->timeout_ns) moqc__wt_start_timer(c, cfg->timeout_ns);
   return rc;
 }
 
 int moqc_wt_client_attach(moqc_transport *h3conn, const char *authority, const char *path,
-                          const char *const *protocols, size_t n, moqc_wt_client_fn cb,
-                          void *ctx) {
+                          const char *const *protocols, size_t n, moqc_wt_client_fn cb, void *ctx) {
   moqc_wt_client_config cfg = {.authority = authority,
                                .path = path,
                                .protocols = protocols,

@@ -18,33 +18,33 @@ static bool is_internal_local(const wt_conn *c, int64_t id) {
 static wt_stream *peer_stream(wt_conn *c, int64_t id) {
   wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   if (s || !is_peer_stream(c, id)) return s;
-  s = wt_stream_new(c, id, WT_K_PENDING);
-  if (!s) wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
+  s = moqc__wt_stream_new(c, id, WT_K_PENDING);
+  if (!s) moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
   return s;
 }
 
 static void h3_stream_opened(void *ctx, int64_t id) {
   wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c)) peer_stream(c, id);
-  wt_leave(c);
+  moqc__wt_enter(c);
+  if (!moqc__wt_dead(c)) peer_stream(c, id);
+  moqc__wt_leave(c);
 }
 
 static void h3_stream_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c)) {
+  moqc__wt_enter(c);
+  if (!moqc__wt_dead(c)) {
     wt_stream *s = peer_stream(c, id);
     if (s) {
-      wt_on_stream_bytes(c, s, p, len, fin);
-    } else if (!wt_dead(c) && !is_peer_stream(c, id) && !is_internal_local(c, id) &&
-               c->state == WT_ST_OPEN && wt_notify_ok(c)) {
+      moqc__wt_on_stream_bytes(c, s, p, len, fin);
+    } else if (!moqc__wt_dead(c) && !is_peer_stream(c, id) && !is_internal_local(c, id) &&
+               c->state == WT_ST_OPEN && moqc__wt_notify_ok(c)) {
       /* Peer's half of a bidi stream we opened. */
       const moqc_transport_handler *h = c->base.handler;
       if (h && h->stream_data && (len || fin)) h->stream_data(c->base.handler_ctx, id, p, len, fin);
     }
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static uint64_t map_code(uint64_t h3) {
@@ -60,142 +60,145 @@ static bool user_stream(wt_conn *c, int64_t id, wt_stream *s) {
   return !is_peer_stream(c, id) && !is_internal_local(c, id);
 }
 
-void wt_connect_gone(wt_conn *c, uint64_t code) {
+void moqc__wt_connect_gone(wt_conn *c, uint64_t code) {
   if (c->state == WT_ST_CLOSING) {
-    wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
+    moqc__wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
   } else if (c->state == WT_ST_OPEN) {
-    wt_session_ended(c, code, "", true);
+    moqc__wt_session_ended(c, code, "", true);
   } else if (c->state == WT_ST_SETUP && !c->server) {
-    wt_setup_failed(c, MOQC_ERR_CLOSED, 0, MOQC_H3_NO_ERROR);
+    moqc__wt_setup_failed(c, MOQC_ERR_CLOSED, 0, MOQC_H3_NO_ERROR);
   }
 }
 
 static void critical_gone(wt_conn *c, wt_stream *s) {
   if (s && (s->kind == WT_K_CONTROL || s->kind == WT_K_QPACK_ENC || s->kind == WT_K_QPACK_DEC))
-    wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: critical stream closed");
+    moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: critical stream closed");
 }
 
 static void h3_stream_reset(void *ctx, int64_t id, uint64_t code) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
-  if (wt_dead(c)) {
+  if (moqc__wt_dead(c)) {
   } else if (id == c->session_id) {
-    wt_connect_gone(c, map_code(code));
+    moqc__wt_connect_gone(c, map_code(code));
   } else if (user_stream(c, id, s)) {
     const moqc_transport_handler *h = c->base.handler;
-    if (wt_notify_ok(c) && h && h->stream_reset) h->stream_reset(c->base.handler_ctx, id, map_code(code));
+    if (moqc__wt_notify_ok(c) && h && h->stream_reset)
+      h->stream_reset(c->base.handler_ctx, id, map_code(code));
   } else if (s) {
     critical_gone(c, s);
-    if (!wt_dead(c) && s->kind == WT_K_BUFFERED) wt_stream_error(c, s, MOQC_H3_NO_ERROR);
-    if (!wt_dead(c) && id == c->pending_req_id && c->pending_req) {
+    if (!moqc__wt_dead(c) && s->kind == WT_K_BUFFERED)
+      moqc__wt_stream_error(c, s, MOQC_H3_NO_ERROR);
+    if (!moqc__wt_dead(c) && id == c->pending_req_id && c->pending_req) {
       moqc_h3_connect_req_free(c->pending_req);
-      wt_free(c->pending_req);
+      moqc__wt_free(c->pending_req);
       c->pending_req = NULL;
     }
-    if (!wt_dead(c)) s->kind = WT_K_IGNORE;
+    if (!moqc__wt_dead(c)) s->kind = WT_K_IGNORE;
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static void h3_stop_sending(void *ctx, int64_t id, uint64_t code) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
-  if (wt_dead(c)) {
+  if (moqc__wt_dead(c)) {
   } else if (id == c->control_out) {
-    wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream stopped");
+    moqc__wt_conn_error(c, MOQC_H3_CLOSED_CRITICAL_STREAM, "h3: control stream stopped");
   } else if (id == c->session_id) {
     /* Before the response a server may stop reading the request and still
      * answer (RFC 9114 §4.1.1): wait for the response then. */
-    if (c->state != WT_ST_SETUP) wt_connect_gone(c, map_code(code));
+    if (c->state != WT_ST_SETUP) moqc__wt_connect_gone(c, map_code(code));
   } else if (user_stream(c, id, s)) {
     const moqc_transport_handler *h = c->base.handler;
-    if (wt_notify_ok(c) && h && h->stop_sending) h->stop_sending(c->base.handler_ctx, id, map_code(code));
+    if (moqc__wt_notify_ok(c) && h && h->stop_sending)
+      h->stop_sending(c->base.handler_ctx, id, map_code(code));
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static void h3_stream_closed(void *ctx, int64_t id) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
   bool user = user_stream(c, id, s);
-  if (s && s->kind == WT_K_BUFFERED && !wt_dead(c)) {
+  if (s && s->kind == WT_K_BUFFERED && !moqc__wt_dead(c)) {
     s->gone = true; /* keep its bytes until the session exists */
-    wt_leave(c);
+    moqc__wt_leave(c);
     return;
   }
   if (s) {
     moqc__imap_remove(&c->streams, (uint64_t)id);
-    wt_stream_free(s);
+    moqc__wt_stream_free(s);
   }
-  if (wt_dead(c)) {
+  if (moqc__wt_dead(c)) {
   } else if (id == c->session_id) {
-    wt_connect_gone(c, MOQC_CODE_CANCEL);
-  } else if (user && wt_notify_ok(c)) {
+    moqc__wt_connect_gone(c, MOQC_CODE_CANCEL);
+  } else if (user && moqc__wt_notify_ok(c)) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->stream_closed) h->stream_closed(c->base.handler_ctx, id);
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 /* A stream of the session (prefix included) is acknowledged in full. */
 static void h3_stream_acked(void *ctx, int64_t id) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   wt_stream *s = moqc__imap_find(&c->streams, (uint64_t)id);
-  if (!wt_dead(c) && user_stream(c, id, s) && wt_notify_ok(c)) {
+  if (!moqc__wt_dead(c) && user_stream(c, id, s) && moqc__wt_notify_ok(c)) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->stream_acked) h->stream_acked(c->base.handler_ctx, id);
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static void h3_datagram(void *ctx, const uint8_t *p, size_t len) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   uint64_t sid;
   ssize_t n;
-  if (wt_notify_ok(c) && (n = moqc_wt_datagram_prefix_decode(&sid, p, len)) >= 0 &&
+  if (moqc__wt_notify_ok(c) && (n = moqc_wt_datagram_prefix_decode(&sid, p, len)) >= 0 &&
       (int64_t)sid == c->session_id) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->datagram) h->datagram(c->base.handler_ctx, p + n, len - (size_t)n);
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static void h3_writable(void *ctx) {
   wt_conn *c = ctx;
-  wt_enter(c);
-  if (!wt_dead(c) && c->control_out < 0) wt_open_control(c);
-  if (!wt_dead(c) && !c->server && c->state == WT_ST_SETUP) wt_client_try_connect(c);
-  if (wt_notify_ok(c)) {
+  moqc__wt_enter(c);
+  if (!moqc__wt_dead(c) && c->control_out < 0) moqc__wt_open_control(c);
+  if (!moqc__wt_dead(c) && !c->server && c->state == WT_ST_SETUP) moqc__wt_client_try_connect(c);
+  if (moqc__wt_notify_ok(c)) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->writable) h->writable(c->base.handler_ctx);
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
 static void h3_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   wt_conn *c = ctx;
-  wt_enter(c);
+  moqc__wt_enter(c);
   c->h3_closed = true;
   if (c->free_pending) {
   } else if (!c->handed) {
-    wt_setup_failed(c, by_peer ? MOQC_ERR_CLOSED : MOQC_ERR_TRANSPORT, 0, code);
+    moqc__wt_setup_failed(c, by_peer ? MOQC_ERR_CLOSED : MOQC_ERR_TRANSPORT, 0, code);
   } else if (c->state == WT_ST_CLOSING) {
     /* Our close() completed (or the peer closed during the linger). */
-    wt_session_ended(c, c->close_code, c->close_reason, false);
+    moqc__wt_session_ended(c, c->close_code, c->close_reason, false);
   } else {
     uint64_t m;
     if (!moqc_wt_code_from_h3(code, &m)) m = code == MOQC_H3_NO_ERROR ? 0 : code;
-    wt_session_ended(c, m, reason, by_peer);
+    moqc__wt_session_ended(c, m, reason, by_peer);
   }
-  wt_leave(c);
+  moqc__wt_leave(c);
 }
 
-const moqc_transport_handler wt_h3_handler = {
+const moqc_transport_handler moqc__wt_h3_handler = {
     .stream_opened = h3_stream_opened,
     .stream_data = h3_stream_data,
     .stream_reset = h3_stream_reset,

@@ -9,7 +9,7 @@
 /* Processing of this stream goes on only while this holds: a handler may
  * have ended the connection, or turned the stream into WT_K_IGNORE. */
 static bool still(const wt_conn *c, const wt_stream *s, uint8_t kind) {
-  return !wt_dead(c) && s->kind == kind && s->frd != NULL;
+  return !moqc__wt_dead(c) && s->kind == kind && s->frd != NULL;
 }
 
 static bool is_h2_reserved(uint64_t t) { return t == 0x02 || t == 0x06 || t == 0x08 || t == 0x09; }
@@ -20,40 +20,39 @@ static bool control_start(wt_conn *c, wt_frd *f) {
   uint64_t t = f->hdr.type;
   f->nframes++;
   if (f->nframes == 1 && t != MOQC_H3_FRAME_SETTINGS) {
-    wt_conn_error(c, MOQC_H3_MISSING_SETTINGS, "h3: first control frame not SETTINGS");
+    moqc__wt_conn_error(c, MOQC_H3_MISSING_SETTINGS, "h3: first control frame not SETTINGS");
     return false;
   }
   switch (t) {
-  case MOQC_H3_FRAME_SETTINGS:
-    if (f->nframes != 1) break;
-    if (f->hdr.len > MOQC_H3_MAX_SETTINGS_PAYLOAD) {
-      wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: SETTINGS too large");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_MAX_PUSH_ID:
-    if (!c->server) break; /* only a client sends it */
-    /* fall through */
-  case MOQC_H3_FRAME_GOAWAY:
-  case MOQC_H3_FRAME_CANCEL_PUSH:
-    if (f->hdr.len > 8) {
-      wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: control frame length");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_DATA:
-  case MOQC_H3_FRAME_HEADERS:
-  case MOQC_H3_FRAME_PUSH_PROMISE:
-  case MOQC_H3_FRAME_WT_STREAM:
-    break;
-  default:
-    if (is_h2_reserved(t)) break;
-    f->mode = WT_F_SKIP; /* unknown / grease / PRIORITY_UPDATE */
-    return true;
+    case MOQC_H3_FRAME_SETTINGS:
+      if (f->nframes != 1) break;
+      if (f->hdr.len > MOQC_H3_MAX_SETTINGS_PAYLOAD) {
+        moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: SETTINGS too large");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_MAX_PUSH_ID:
+      if (!c->server) break; /* only a client sends it */
+      /* fall through */
+    case MOQC_H3_FRAME_GOAWAY:
+    case MOQC_H3_FRAME_CANCEL_PUSH:
+      if (f->hdr.len > 8) {
+        moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: control frame length");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_DATA:
+    case MOQC_H3_FRAME_HEADERS:
+    case MOQC_H3_FRAME_PUSH_PROMISE:
+    case MOQC_H3_FRAME_WT_STREAM: break;
+    default:
+      if (is_h2_reserved(t)) break;
+      f->mode = WT_F_SKIP; /* unknown / grease / PRIORITY_UPDATE */
+      return true;
   }
-  wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on control stream");
+  moqc__wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on control stream");
   return false;
 }
 
@@ -62,12 +61,12 @@ static void control_end(wt_conn *c, wt_frd *f) {
     uint64_t err = MOQC_H3_SETTINGS_ERROR;
     moqc_h3_settings st;
     if (moqc_h3_settings_decode(&st, f->pay, f->pay_len, &err) < 0) {
-      wt_conn_error(c, err, "h3: bad SETTINGS");
+      moqc__wt_conn_error(c, err, "h3: bad SETTINGS");
       return;
     }
     c->peer = st;
     c->have_peer_settings = true;
-    wt_on_settings(c);
+    moqc__wt_on_settings(c);
     return;
   }
   /* GOAWAY / MAX_PUSH_ID / CANCEL_PUSH: exactly one varint. We serve a single
@@ -75,7 +74,7 @@ static void control_end(wt_conn *c, wt_frd *f) {
   uint64_t v;
   ssize_t n = moqc_varint_decode(&v, f->pay, f->pay_len);
   if (n < 0 || (size_t)n != f->pay_len)
-    wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: malformed control frame");
+    moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: malformed control frame");
 }
 
 /* ---- request / CONNECT stream ----------------------------------------------------- */
@@ -83,40 +82,37 @@ static void control_end(wt_conn *c, wt_frd *f) {
 static bool request_start(wt_conn *c, wt_stream *s, wt_frd *f) {
   uint64_t t = f->hdr.type;
   switch (t) {
-  case MOQC_H3_FRAME_HEADERS:
-    if (f->headers_done) { /* trailers: not used by WebTransport */
+    case MOQC_H3_FRAME_HEADERS:
+      if (f->headers_done) { /* trailers: not used by WebTransport */
+        f->mode = WT_F_SKIP;
+        return true;
+      }
+      if (f->hdr.len > MOQC_H3_MAX_HEADER_BLOCK) {
+        if (c->server) moqc__wt_stream_error(c, s, MOQC_H3_EXCESSIVE_LOAD);
+        else moqc__wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: response headers too large");
+        return false;
+      }
+      f->mode = WT_F_BUFFER;
+      return true;
+    case MOQC_H3_FRAME_DATA:
+      if (!f->headers_done) break;
+      f->mode = WT_F_CAPSULES;
+      return true;
+    case MOQC_H3_FRAME_PUSH_PROMISE:
+      moqc__wt_conn_error(c, c->server ? MOQC_H3_FRAME_UNEXPECTED : MOQC_H3_ID_ERROR,
+                          "h3: PUSH_PROMISE");
+      return false;
+    case MOQC_H3_FRAME_SETTINGS:
+    case MOQC_H3_FRAME_GOAWAY:
+    case MOQC_H3_FRAME_MAX_PUSH_ID:
+    case MOQC_H3_FRAME_CANCEL_PUSH:
+    case MOQC_H3_FRAME_WT_STREAM: break;
+    default:
+      if (is_h2_reserved(t)) break;
       f->mode = WT_F_SKIP;
       return true;
-    }
-    if (f->hdr.len > MOQC_H3_MAX_HEADER_BLOCK) {
-      if (c->server)
-        wt_stream_error(c, s, MOQC_H3_EXCESSIVE_LOAD);
-      else
-        wt_conn_error(c, MOQC_H3_EXCESSIVE_LOAD, "h3: response headers too large");
-      return false;
-    }
-    f->mode = WT_F_BUFFER;
-    return true;
-  case MOQC_H3_FRAME_DATA:
-    if (!f->headers_done) break;
-    f->mode = WT_F_CAPSULES;
-    return true;
-  case MOQC_H3_FRAME_PUSH_PROMISE:
-    wt_conn_error(c, c->server ? MOQC_H3_FRAME_UNEXPECTED : MOQC_H3_ID_ERROR,
-                  "h3: PUSH_PROMISE");
-    return false;
-  case MOQC_H3_FRAME_SETTINGS:
-  case MOQC_H3_FRAME_GOAWAY:
-  case MOQC_H3_FRAME_MAX_PUSH_ID:
-  case MOQC_H3_FRAME_CANCEL_PUSH:
-  case MOQC_H3_FRAME_WT_STREAM:
-    break;
-  default:
-    if (is_h2_reserved(t)) break;
-    f->mode = WT_F_SKIP;
-    return true;
   }
-  wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on request stream");
+  moqc__wt_conn_error(c, MOQC_H3_FRAME_UNEXPECTED, "h3: unexpected frame on request stream");
   return false;
 }
 
@@ -124,9 +120,10 @@ static void request_end(wt_conn *c, wt_stream *s, wt_frd *f) {
   if (f->hdr.type != MOQC_H3_FRAME_HEADERS || f->headers_done) return;
   if (c->server) {
     f->headers_done = true;
-    wt_server_on_headers(c, s, f->pay, f->pay_len);
+    moqc__wt_server_on_headers(c, s, f->pay, f->pay_len);
   } else {
-    wt_client_on_headers(c, s, f->pay, f->pay_len); /* sets headers_done on a final response */
+    moqc__wt_client_on_headers(c, s, f->pay,
+                               f->pay_len); /* sets headers_done on a final response */
   }
 }
 
@@ -138,10 +135,10 @@ static void on_close_capsule(wt_conn *c, const moqc_capsule *cap) {
   reason[cap->reason.len] = '\0';
   if (c->state == WT_ST_OPEN) {
     /* Answer with our FIN; the session is over. */
-    wt_write_bytes(c, c->session_id, NULL, 0, true);
-    wt_session_ended(c, cap->code, reason, true);
+    moqc__wt_write_bytes(c, c->session_id, NULL, 0, true);
+    moqc__wt_session_ended(c, cap->code, reason, true);
   } else if (c->state == WT_ST_CLOSING) {
-    wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
+    moqc__wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
   }
 }
 
@@ -150,12 +147,12 @@ static bool capsule_end(wt_conn *c, wt_frd *f) {
   if (!f->c_buffer) return true;
   moqc_capsule cap;
   if (moqc_capsule_parse_payload(&cap, f->chdr.type, f->cbuf, f->cbuf_len) != MOQC_OK) {
-    wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: malformed capsule");
+    moqc__wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: malformed capsule");
     return false;
   }
   if (cap.type == MOQC_CAPSULE_CLOSE_WT_SESSION) on_close_capsule(c, &cap);
   /* DRAIN: we serve one session on this connection; nothing to do. */
-  return !wt_dead(c);
+  return !moqc__wt_dead(c);
 }
 
 static bool capsules_feed(wt_conn *c, wt_frd *f, const uint8_t *p, size_t len) {
@@ -163,11 +160,11 @@ static bool capsules_feed(wt_conn *c, wt_frd *f, const uint8_t *p, size_t len) {
     if (!f->c_in_payload) {
       size_t used, rlen;
       uint8_t replay[MOQC_H3_HDR_MAX];
-      ssize_t r = moqc_h3_acc_feed(&f->cacc, moqc_h3_dec_frame_hdr, &f->chdr, p, len, &used,
-                                   replay, &rlen);
+      ssize_t r =
+          moqc_h3_acc_feed(&f->cacc, moqc_h3_dec_frame_hdr, &f->chdr, p, len, &used, replay, &rlen);
       if (r == MOQC_ERR_NEED_MORE) return true;
       if (r < 0) {
-        wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: bad capsule header");
+        moqc__wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: bad capsule header");
         return false;
       }
       p += used;
@@ -178,7 +175,7 @@ static bool capsules_feed(wt_conn *c, wt_frd *f, const uint8_t *p, size_t len) {
       f->c_buffer = f->chdr.type == MOQC_CAPSULE_CLOSE_WT_SESSION ||
                     f->chdr.type == MOQC_CAPSULE_DRAIN_WT_SESSION;
       if (f->c_buffer && f->chdr.len > sizeof f->cbuf) {
-        wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: capsule too large");
+        moqc__wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: capsule too large");
         return false;
       }
       if (f->cleft == 0 && !capsule_end(c, f)) return false;
@@ -208,9 +205,9 @@ static bool frame_start(wt_conn *c, wt_stream *s) {
   if (!ok || !still(c, s, s->kind)) return false;
   if (f->mode == WT_F_BUFFER) {
     f->pay_len = 0;
-    f->pay = wt_alloc(f->hdr.len ? (size_t)f->hdr.len : 1);
+    f->pay = moqc__wt_alloc(f->hdr.len ? (size_t)f->hdr.len : 1);
     if (!f->pay) {
-      wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
+      moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
       return false;
     }
   }
@@ -222,13 +219,11 @@ static bool frame_end(wt_conn *c, wt_stream *s) {
   uint8_t kind = s->kind;
   f->in_payload = false;
   if (f->mode == WT_F_BUFFER) {
-    if (kind == WT_K_CONTROL)
-      control_end(c, f);
-    else
-      request_end(c, s, f);
+    if (kind == WT_K_CONTROL) control_end(c, f);
+    else request_end(c, s, f);
     /* The handler may have dropped the frame reader. */
     if (s->frd) {
-      wt_free(s->frd->pay);
+      moqc__wt_free(s->frd->pay);
       s->frd->pay = NULL;
       s->frd->pay_len = 0;
     }
@@ -236,7 +231,7 @@ static bool frame_end(wt_conn *c, wt_stream *s) {
   return still(c, s, kind);
 }
 
-bool wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin) {
+bool moqc__wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin) {
   uint8_t kind = s->kind;
   while (len > 0) {
     if (!still(c, s, kind)) return false;
@@ -244,11 +239,11 @@ bool wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool
     if (!f->in_payload) {
       size_t used, rlen;
       uint8_t replay[MOQC_H3_HDR_MAX];
-      ssize_t r = moqc_h3_acc_feed(&f->acc, moqc_h3_dec_frame_hdr, &f->hdr, p, len, &used, replay,
-                                   &rlen);
+      ssize_t r =
+          moqc_h3_acc_feed(&f->acc, moqc_h3_dec_frame_hdr, &f->hdr, p, len, &used, replay, &rlen);
       if (r == MOQC_ERR_NEED_MORE) break;
       if (r < 0) {
-        wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: bad frame header");
+        moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: bad frame header");
         return false;
       }
       p += used;
@@ -274,13 +269,13 @@ bool wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool
   if (!fin) return true;
   wt_frd *f = s->frd;
   if (f->in_payload || f->acc.len) {
-    wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: stream ended inside a frame");
+    moqc__wt_conn_error(c, MOQC_H3_FRAME_ERROR, "h3: stream ended inside a frame");
     return false;
   }
   if (f->c_in_payload || f->cacc.len) {
-    wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: stream ended inside a capsule");
+    moqc__wt_conn_error(c, MOQC_H3_MESSAGE_ERROR, "wt: stream ended inside a capsule");
     return false;
   }
-  if (kind == WT_K_REQUEST) wt_request_fin(c, s);
+  if (kind == WT_K_REQUEST) moqc__wt_request_fin(c, s);
   return true;
 }

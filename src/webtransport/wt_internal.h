@@ -27,15 +27,15 @@
 #include "webtransport/h3_qpack.h"
 
 /* ---- limits ----------------------------------------------------------------- */
-#define WT_MAX_BUFFERED_STREAMS 16      /* streams waiting for their session */
-#define WT_MAX_BUFFERED_BYTES 65536     /* per buffered stream */
-#define WT_MAX_REQUESTS 8               /* requests (rejected or not) per connection */
+#define WT_MAX_BUFFERED_STREAMS 16  /* streams waiting for their session */
+#define WT_MAX_BUFFERED_BYTES 65536 /* per buffered stream */
+#define WT_MAX_REQUESTS 8           /* requests (rejected or not) per connection */
 #define WT_CLOSE_LINGER_MIN_NS 100000000ULL
 #define WT_CLOSE_LINGER_MAX_NS 2000000000ULL
 
 /* ---- allocation (all through moqc_get_mem()) --------------------------------- */
-void *wt_alloc(size_t n);    /* zeroed */
-void wt_free(void *p);
+void *moqc__wt_alloc(size_t n); /* zeroed */
+void moqc__wt_free(void *p);
 
 /* ---- per-stream state ---------------------------------------------------------- */
 
@@ -52,9 +52,9 @@ typedef enum wt_kind {
 
 /* What the frame reader does with the payload of the current frame. */
 typedef enum wt_fmode {
-  WT_F_SKIP = 0,  /* discard */
-  WT_F_BUFFER,    /* collect, then handle as a whole (bounded) */
-  WT_F_CAPSULES,  /* DATA on the CONNECT stream: feed the capsule reader */
+  WT_F_SKIP = 0, /* discard */
+  WT_F_BUFFER,   /* collect, then handle as a whole (bounded) */
+  WT_F_CAPSULES, /* DATA on the CONNECT stream: feed the capsule reader */
 } wt_fmode;
 
 typedef struct wt_frd {
@@ -80,19 +80,19 @@ typedef struct wt_frd {
 typedef struct wt_stream {
   int64_t id;
   uint8_t kind;
-  bool visible;  /* reported to the user (stream_opened) */
-  bool fin;      /* peer FIN seen (buffered streams) */
-  bool gone;     /* h3 already reported stream_closed (buffered streams) */
+  bool visible; /* reported to the user (stream_opened) */
+  bool fin;     /* peer FIN seen (buffered streams) */
+  bool gone;    /* h3 already reported stream_closed (buffered streams) */
   moqc_h3_acc acc;
-  wt_frd *frd;   /* control and request streams */
+  wt_frd *frd; /* control and request streams */
   uint64_t session_id;
-  uint8_t *buf;  /* WT_K_BUFFERED data */
+  uint8_t *buf; /* WT_K_BUFFERED data */
   size_t buf_len, buf_cap;
 } wt_stream;
 
 /* Peer-initiated streams (and our CONNECT stream) are kept by stream id in a
  * core/imap.h map (wt_conn.streams). This frees every stream and the table. */
-void wt_streams_free(moqc_imap *m);
+void moqc__wt_streams_free(moqc_imap *m);
 
 /* ---- the connection / session ---------------------------------------------------- */
 
@@ -100,10 +100,10 @@ void wt_streams_free(moqc_imap *m);
  *   SETUP -> OPEN | CLOSED;  OPEN -> CLOSING | CLOSED;  CLOSING -> CLOSED;
  *   CLOSED -> CLOSED (idempotent: several paths end a session). */
 typedef enum wt_state {
-  WT_ST_SETUP = 0,    /* waiting for SETTINGS / CONNECT / response */
-  WT_ST_OPEN,         /* session established and handed to the user */
-  WT_ST_CLOSING,      /* we sent CLOSE capsule; waiting for the peer / linger */
-  WT_ST_CLOSED,       /* over (h3 closed or being closed) */
+  WT_ST_SETUP = 0, /* waiting for SETTINGS / CONNECT / response */
+  WT_ST_OPEN,      /* session established and handed to the user */
+  WT_ST_CLOSING,   /* we sent CLOSE capsule; waiting for the peer / linger */
+  WT_ST_CLOSED,    /* over (h3 closed or being closed) */
 } wt_state;
 
 const char *moqc__wt_state_str(wt_state st);
@@ -126,10 +126,10 @@ typedef struct wt_conn {
   bool have_peer_settings;
   int64_t control_out; /* -1 until opened */
   int64_t control_in, qpack_enc_in, qpack_dec_in;
-  int64_t session_id;  /* CONNECT stream, -1 until known */
-  bool connect_sent;   /* client */
+  int64_t session_id; /* CONNECT stream, -1 until known */
+  bool connect_sent;  /* client */
   unsigned n_requests;
-  uint16_t status;     /* final response status (client) / 200 (server) */
+  uint16_t status;                  /* final response status (client) / 200 (server) */
   moqc_h3_connect_req *pending_req; /* server: parsed, waiting for SETTINGS */
   int64_t pending_req_id;
   moqc_imap streams; /* wt_stream by stream id */
@@ -139,12 +139,12 @@ typedef struct wt_conn {
   moqc_slice hdr_uni, hdr_bidi; /* shared stream prefixes */
   uint8_t dg_prefix[8];
   size_t dg_prefix_len;
-  bool handed;        /* the user owns base (must release it) */
-  bool notified;      /* `closed` delivered (or setup failure reported) */
+  bool handed;   /* the user owns base (must release it) */
+  bool notified; /* `closed` delivered (or setup failure reported) */
   bool user_released;
   bool h3_closed;
   bool h3_released;
-  bool close_sent;    /* h3 close() called */
+  bool close_sent; /* h3 close() called */
   uint64_t close_code;
   bool close_by_peer;
   char close_reason[MOQC_WT_CLOSE_REASON_MAX + 1];
@@ -152,69 +152,69 @@ typedef struct wt_conn {
   moqc_timer timer; /* client connect timeout, close linger */
   bool timer_on;
 
-  unsigned depth;    /* nesting of our callbacks */
+  unsigned depth; /* nesting of our callbacks */
   bool free_pending;
 } wt_conn;
 
 /* lifecycle / helpers (wt_conn.c) */
 /* The only way c->state changes; asserts the transition is legal. */
 void moqc__wt_set_state(wt_conn *c, wt_state to);
-void wt_conn_free(wt_conn *c);
+void moqc__wt_conn_free(wt_conn *c);
 /* May user callbacks run (session open, not released / notified)? */
-bool wt_notify_ok(const wt_conn *c);
+bool moqc__wt_notify_ok(const wt_conn *c);
 /* The handler we install on the h3 connection (wt_events.c). */
-extern const moqc_transport_handler wt_h3_handler;
-void wt_enter(wt_conn *c);
-void wt_leave(wt_conn *c);
-bool wt_dead(const wt_conn *c); /* stop processing: freed soon or closed */
+extern const moqc_transport_handler moqc__wt_h3_handler;
+void moqc__wt_enter(wt_conn *c);
+void moqc__wt_leave(wt_conn *c);
+bool moqc__wt_dead(const wt_conn *c); /* stop processing: freed soon or closed */
 /* Connection error: close h3 with an HTTP/3 code; report to the user. */
-void wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what);
+void moqc__wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what);
 /* Stream error on a peer stream: reset + stop_sending with h3_code; the
  * stream's further data is discarded. */
-void wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code);
+void moqc__wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code);
 /* The session ended (peer capsule/FIN, h3 closed, local error). Notifies
  * the user once (or the setup callback), then closes h3 if needed. */
-void wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_peer);
+void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_peer);
 /* Setup failed before any session existed. */
-void wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code);
+void moqc__wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code);
 /* Close h3 now (once). */
-void wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason);
-void wt_stop_timer(wt_conn *c);
-int wt_start_timer(wt_conn *c, uint64_t delay_ns);
+void moqc__wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason);
+void moqc__wt_stop_timer(wt_conn *c);
+int moqc__wt_start_timer(wt_conn *c, uint64_t delay_ns);
 /* Session is established: hand it out and deliver buffered streams. */
-void wt_established(wt_conn *c);
+void moqc__wt_established(wt_conn *c);
 /* Deliver WebTransport stream bytes to the user. */
-void wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 /* Allocate + register a stream entry. */
-wt_stream *wt_stream_new(wt_conn *c, int64_t id, wt_kind kind);
-void wt_stream_free(wt_stream *s);
-wt_frd *wt_frd_new(void);
+wt_stream *moqc__wt_stream_new(wt_conn *c, int64_t id, wt_kind kind);
+void moqc__wt_stream_free(wt_stream *s);
+wt_frd *moqc__wt_frd_new(void);
 
 /* Bytes for a peer stream (any kind). */
-void wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 /* (Re)try opening our control stream. */
-void wt_open_control(wt_conn *c);
+void moqc__wt_open_control(wt_conn *c);
 /* The user released the session transport. */
-void wt_user_release(wt_conn *c);
+void moqc__wt_user_release(wt_conn *c);
 
 /* frame readers (wt_frames.c); return false when processing must stop */
-bool wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
+bool moqc__wt_frames_feed(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin);
 
 /* requests (wt_request.c) */
-void wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
-void wt_server_try_pending(wt_conn *c);
-void wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
-void wt_client_try_connect(wt_conn *c);
-void wt_on_settings(wt_conn *c);
+void moqc__wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
+void moqc__wt_server_try_pending(wt_conn *c);
+void moqc__wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len);
+void moqc__wt_client_try_connect(wt_conn *c);
+void moqc__wt_on_settings(wt_conn *c);
 /* Peer FIN on a request stream (after its last frame). */
-void wt_request_fin(wt_conn *c, wt_stream *s);
+void moqc__wt_request_fin(wt_conn *c, wt_stream *s);
 /* The CONNECT stream is gone (FIN, reset, stop-sending, closed). */
-void wt_connect_gone(wt_conn *c, uint64_t code);
-bool wt_proto_ok(const char *p);
-int wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin);
+void moqc__wt_connect_gone(wt_conn *c, uint64_t code);
+bool moqc__wt_proto_ok(const char *p);
+int moqc__wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin);
 
 /* session ops (wt_session.c) */
-extern const moqc_transport_ops wt_session_ops;
-int wt_session_prepare(wt_conn *c); /* prefixes; MOQC_OK / NOMEM */
+extern const moqc_transport_ops moqc__wt_session_ops;
+int moqc__wt_session_prepare(wt_conn *c); /* prefixes; MOQC_OK / NOMEM */
 
 #endif

@@ -30,17 +30,17 @@ static int respond(wt_conn *c, wt_stream *s, uint16_t status, const char *proto,
   uint8_t buf[256];
   ssize_t n = moqc_h3_connect_resp_encode(buf, sizeof buf, status, proto);
   if (n < 0) return (int)n;
-  return wt_write_bytes(c, s->id, buf, (size_t)n, fin);
+  return moqc__wt_write_bytes(c, s->id, buf, (size_t)n, fin);
 }
 
 /* Answer a request we do not serve, then stop reading it. */
 static void reject(wt_conn *c, wt_stream *s, uint16_t status) {
   if (status < 100 || status > 599) status = 500;
   respond(c, s, status, NULL, true);
-  if (wt_dead(c)) return;
+  if (moqc__wt_dead(c)) return;
   s->kind = WT_K_IGNORE;
-  if (s->frd) wt_free(s->frd->pay);
-  wt_free(s->frd);
+  if (s->frd) moqc__wt_free(s->frd->pay);
+  moqc__wt_free(s->frd);
   s->frd = NULL;
   c->h3->ops->stop_sending(c->h3, s->id, MOQC_H3_NO_ERROR);
 }
@@ -48,34 +48,31 @@ static void reject(wt_conn *c, wt_stream *s, uint16_t status) {
 static void free_req(moqc_h3_connect_req *req) {
   if (!req) return;
   moqc_h3_connect_req_free(req);
-  wt_free(req);
+  moqc__wt_free(req);
 }
 
-void wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len) {
+void moqc__wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len) {
   moqc_h3_fields fields;
   uint64_t h3err = MOQC_H3_QPACK_DECOMPRESSION_FAILED;
   int rc = moqc_h3_qpack_decode(block, len, &fields, &h3err);
   if (rc != MOQC_OK) {
     moqc_h3_fields_free(&fields);
-    if (rc == MOQC_ERR_TOO_LARGE)
-      reject(c, s, 431);
-    else if (rc == MOQC_ERR_NOMEM)
-      wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
-    else
-      wt_conn_error(c, h3err, "qpack: decompression failed");
+    if (rc == MOQC_ERR_TOO_LARGE) reject(c, s, 431);
+    else if (rc == MOQC_ERR_NOMEM) moqc__wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
+    else moqc__wt_conn_error(c, h3err, "qpack: decompression failed");
     return;
   }
-  moqc_h3_connect_req *req = wt_alloc(sizeof *req);
+  moqc_h3_connect_req *req = moqc__wt_alloc(sizeof *req);
   if (!req) {
     moqc_h3_fields_free(&fields);
-    wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
+    moqc__wt_stream_error(c, s, MOQC_H3_INTERNAL_ERROR);
     return;
   }
   uint16_t status = 400;
   moqc_h3_req_verdict v = moqc_h3_connect_req_parse(req, &fields, &status);
   if (v == MOQC_H3_REQ_MALFORMED) {
     free_req(req);
-    wt_stream_error(c, s, MOQC_H3_MESSAGE_ERROR);
+    moqc__wt_stream_error(c, s, MOQC_H3_MESSAGE_ERROR);
     return;
   }
   if (v == MOQC_H3_REQ_NOT_WT) {
@@ -90,12 +87,12 @@ void wt_server_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t
   }
   c->pending_req = req;
   c->pending_req_id = s->id;
-  wt_server_try_pending(c);
+  moqc__wt_server_try_pending(c);
 }
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s);
-  char *d = wt_alloc(n + 1);
+  char *d = moqc__wt_alloc(n + 1);
   if (d) memcpy(d, s, n + 1);
   return d;
 }
@@ -105,25 +102,25 @@ static void accept_req(wt_conn *c, wt_stream *s, moqc_h3_connect_req *req, uint1
                        const char *proto) {
   c->path = dup_str(req->path);
   if (!c->path) {
-    wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
+    moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
     return;
   }
   c->base.path = c->path;
   if (proto) memcpy(c->base.protocol, proto, strlen(proto) + 1);
   if (respond(c, s, status, proto, false) != MOQC_OK) {
-    wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "h3: cannot answer CONNECT");
+    moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "h3: cannot answer CONNECT");
     return;
   }
   c->session_id = s->id;
   c->status = status;
-  if (wt_session_prepare(c) != MOQC_OK) {
-    wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
+  if (moqc__wt_session_prepare(c) != MOQC_OK) {
+    moqc__wt_conn_error(c, MOQC_H3_INTERNAL_ERROR, "out of memory");
     return;
   }
-  wt_established(c);
+  moqc__wt_established(c);
 }
 
-void wt_server_try_pending(wt_conn *c) {
+void moqc__wt_server_try_pending(wt_conn *c) {
   if (!c->pending_req || !c->have_peer_settings || c->state != WT_ST_SETUP) return;
   moqc_h3_connect_req *req = c->pending_req;
   c->pending_req = NULL;
@@ -142,10 +139,10 @@ void wt_server_try_pending(wt_conn *c) {
   const char *proto = moqc_wt_select_protocol(&r, c->scfg.protocols, c->n_protos);
   uint16_t status = 200;
   if (c->scfg.on_request) status = c->scfg.on_request(c->scfg.ctx, &r, &proto);
-  if (wt_dead(c)) {
+  if (moqc__wt_dead(c)) {
   } else if (status < 200 || status > 299) {
     reject(c, s, status);
-  } else if (proto && !wt_proto_ok(proto)) {
+  } else if (proto && !moqc__wt_proto_ok(proto)) {
     reject(c, s, 500);
   } else {
     char chosen[MOQC_H3_PROTOCOL_MAX + 1];
@@ -155,9 +152,9 @@ void wt_server_try_pending(wt_conn *c) {
   free_req(req);
 }
 
-void wt_request_fin(wt_conn *c, wt_stream *s) {
+void moqc__wt_request_fin(wt_conn *c, wt_stream *s) {
   if (s->id == c->session_id) {
-    wt_connect_gone(c, MOQC_CODE_CANCEL);
+    moqc__wt_connect_gone(c, MOQC_CODE_CANCEL);
   } else if (c->server && s->id == c->pending_req_id && c->pending_req) {
     free_req(c->pending_req); /* the client gave up before we answered */
     c->pending_req = NULL;
@@ -167,43 +164,43 @@ void wt_request_fin(wt_conn *c, wt_stream *s) {
 
 /* ---- client --------------------------------------------------------------------------- */
 
-void wt_client_try_connect(wt_conn *c) {
+void moqc__wt_client_try_connect(wt_conn *c) {
   if (c->connect_sent || !c->have_peer_settings || c->state != WT_ST_SETUP) return;
   int64_t id;
   int rc = c->h3->ops->open_stream(c->h3, true, &id);
   if (rc == MOQC_ERR_AGAIN) return; /* retried on `writable` */
   if (rc != MOQC_OK) {
-    wt_setup_failed(c, MOQC_ERR_TRANSPORT, 0, MOQC_H3_INTERNAL_ERROR);
+    moqc__wt_setup_failed(c, MOQC_ERR_TRANSPORT, 0, MOQC_H3_INTERNAL_ERROR);
     return;
   }
   c->connect_sent = true;
   c->session_id = id;
   size_t cap = 512 + strlen(c->authority) + strlen(c->path) + (c->origin ? strlen(c->origin) : 0) +
                c->n_protos * (MOQC_H3_PROTOCOL_MAX * 2 + 4);
-  uint8_t *buf = wt_alloc(cap);
-  wt_stream *s = wt_stream_new(c, id, WT_K_REQUEST);
-  if (s) s->frd = wt_frd_new();
+  uint8_t *buf = moqc__wt_alloc(cap);
+  wt_stream *s = moqc__wt_stream_new(c, id, WT_K_REQUEST);
+  if (s) s->frd = moqc__wt_frd_new();
   ssize_t n = MOQC_ERR_NOMEM;
   if (buf && s && s->frd)
     n = moqc_h3_connect_req_encode(buf, cap, c->authority, c->path, c->origin,
                                    (const char *const *)c->protos, c->n_protos);
-  if (n < 0 || wt_write_bytes(c, id, buf, (size_t)n, false) != MOQC_OK)
-    wt_setup_failed(c, n == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_TRANSPORT, 0,
-                    MOQC_H3_INTERNAL_ERROR);
-  wt_free(buf);
+  if (n < 0 || moqc__wt_write_bytes(c, id, buf, (size_t)n, false) != MOQC_OK)
+    moqc__wt_setup_failed(c, n == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_TRANSPORT, 0,
+                          MOQC_H3_INTERNAL_ERROR);
+  moqc__wt_free(buf);
 }
 
 static int status_err(uint16_t status) {
   switch (status) {
-  case 401:
-  case 403: return MOQC_ERR_UNAUTHORIZED;
-  case 404: return MOQC_ERR_NOT_FOUND;
-  case 501: return MOQC_ERR_UNSUPPORTED;
-  default: return MOQC_ERR_TRANSPORT;
+    case 401:
+    case 403: return MOQC_ERR_UNAUTHORIZED;
+    case 404: return MOQC_ERR_NOT_FOUND;
+    case 501: return MOQC_ERR_UNSUPPORTED;
+    default: return MOQC_ERR_TRANSPORT;
   }
 }
 
-void wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len) {
+void moqc__wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t len) {
   moqc_h3_fields fields;
   uint64_t h3err = MOQC_H3_QPACK_DECOMPRESSION_FAILED;
   int rc = moqc_h3_qpack_decode(block, len, &fields, &h3err);
@@ -215,47 +212,46 @@ void wt_client_on_headers(wt_conn *c, wt_stream *s, const uint8_t *block, size_t
   }
   moqc_h3_fields_free(&fields);
   if (rc != MOQC_OK) {
-    if (rc == MOQC_ERR_NOMEM)
-      wt_setup_failed(c, MOQC_ERR_NOMEM, 0, MOQC_H3_INTERNAL_ERROR);
+    if (rc == MOQC_ERR_NOMEM) moqc__wt_setup_failed(c, MOQC_ERR_NOMEM, 0, MOQC_H3_INTERNAL_ERROR);
     else
-      wt_conn_error(c, rc == MOQC_ERR_TOO_LARGE ? MOQC_H3_EXCESSIVE_LOAD : h3err,
-                    "h3: bad CONNECT response");
+      moqc__wt_conn_error(c, rc == MOQC_ERR_TOO_LARGE ? MOQC_H3_EXCESSIVE_LOAD : h3err,
+                          "h3: bad CONNECT response");
     return;
   }
   if (status < 200) return; /* interim response: wait for the final one */
   s->frd->headers_done = true;
   c->status = status;
   if (status > 299) {
-    wt_setup_failed(c, status_err(status), status, MOQC_H3_NO_ERROR);
+    moqc__wt_setup_failed(c, status_err(status), status, MOQC_H3_NO_ERROR);
     return;
   }
   if (proto[0]) {
     bool offered = false;
     for (size_t i = 0; i < c->n_protos; i++) offered |= strcmp(c->protos[i], proto) == 0;
     if (!offered) {
-      wt_setup_failed(c, MOQC_ERR_PROTOCOL, status, MOQC_H3_NO_ERROR);
+      moqc__wt_setup_failed(c, MOQC_ERR_PROTOCOL, status, MOQC_H3_NO_ERROR);
       return;
     }
     memcpy(c->base.protocol, proto, strlen(proto) + 1);
   }
-  if (wt_session_prepare(c) != MOQC_OK) {
-    wt_setup_failed(c, MOQC_ERR_NOMEM, status, MOQC_H3_INTERNAL_ERROR);
+  if (moqc__wt_session_prepare(c) != MOQC_OK) {
+    moqc__wt_setup_failed(c, MOQC_ERR_NOMEM, status, MOQC_H3_INTERNAL_ERROR);
     return;
   }
-  wt_stop_timer(c);
-  wt_established(c);
+  moqc__wt_stop_timer(c);
+  moqc__wt_established(c);
 }
 
 /* ---- both ------------------------------------------------------------------------------- */
 
-void wt_on_settings(wt_conn *c) {
+void moqc__wt_on_settings(wt_conn *c) {
   if (c->server) {
-    wt_server_try_pending(c);
+    moqc__wt_server_try_pending(c);
     return;
   }
   if (c->peer.enable_connect_protocol != 1 || moqc_h3_settings_wt_sessions(&c->peer) == 0) {
-    wt_setup_failed(c, MOQC_ERR_UNSUPPORTED, 0, MOQC_H3_NO_ERROR);
+    moqc__wt_setup_failed(c, MOQC_ERR_UNSUPPORTED, 0, MOQC_H3_NO_ERROR);
     return;
   }
-  wt_client_try_connect(c);
+  moqc__wt_client_try_connect(c);
 }

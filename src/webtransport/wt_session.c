@@ -26,7 +26,7 @@ static int make_prefix(moqc_slice *dst, bool bidi, uint64_t sid) {
   return MOQC_OK;
 }
 
-int wt_session_prepare(wt_conn *c) {
+int moqc__wt_session_prepare(wt_conn *c) {
   uint64_t sid = (uint64_t)c->session_id;
   int rc = make_prefix(&c->hdr_uni, false, sid);
   if (rc == MOQC_OK) rc = make_prefix(&c->hdr_bidi, true, sid);
@@ -109,12 +109,12 @@ static int s_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
   if (len > max) return MOQC_ERR_TOO_LARGE;
   uint8_t stack[1600];
   size_t total = c->dg_prefix_len + len;
-  uint8_t *b = total <= sizeof stack ? stack : wt_alloc(total);
+  uint8_t *b = total <= sizeof stack ? stack : moqc__wt_alloc(total);
   if (!b) return MOQC_ERR_NOMEM;
   memcpy(b, c->dg_prefix, c->dg_prefix_len);
   if (len) memcpy(b + c->dg_prefix_len, p, len);
   int rc = c->h3->ops->send_datagram(c->h3, b, total);
-  if (b != stack) wt_free(b);
+  if (b != stack) moqc__wt_free(b);
   return rc;
 }
 
@@ -145,7 +145,7 @@ static void send_capsule(wt_conn *c, uint64_t code, const char *reason) {
   uint8_t buf[MOQC_WT_CLOSE_REASON_MAX + 32];
   uint32_t c32 = code > UINT32_MAX ? UINT32_MAX : (uint32_t)code;
   ssize_t n = moqc_capsule_close_encode_data_frame(buf, sizeof buf, c32, reason);
-  if (n > 0) wt_write_bytes(c, c->session_id, buf, (size_t)n, true);
+  if (n > 0) moqc__wt_write_bytes(c, c->session_id, buf, (size_t)n, true);
   c->close_code = code;
   size_t rl = reason ? strlen(reason) : 0;
   if (rl > MOQC_WT_CLOSE_REASON_MAX) rl = MOQC_WT_CLOSE_REASON_MAX;
@@ -166,18 +166,18 @@ static void s_close(moqc_transport *t, uint64_t code, const char *reason) {
   uint64_t d = rtt * 3;
   if (d < WT_CLOSE_LINGER_MIN_NS) d = WT_CLOSE_LINGER_MIN_NS;
   if (d > WT_CLOSE_LINGER_MAX_NS) d = WT_CLOSE_LINGER_MAX_NS;
-  if (wt_start_timer(c, d) != MOQC_OK)
-    wt_h3_close(c, moqc_wt_code_to_h3(code), c->close_reason);
+  if (moqc__wt_start_timer(c, d) != MOQC_OK)
+    moqc__wt_h3_close(c, moqc_wt_code_to_h3(code), c->close_reason);
 }
 
 static void s_release(moqc_transport *t) {
   wt_conn *c = W(t);
   if (c->state == WT_ST_OPEN && !c->h3_closed) send_capsule(c, MOQC_CODE_CANCEL, "");
-  wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
-  wt_user_release(c);
+  moqc__wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
+  moqc__wt_user_release(c);
 }
 
-const moqc_transport_ops wt_session_ops = {
+const moqc_transport_ops moqc__wt_session_ops = {
     .open_stream = s_open_stream,
     .write = s_write,
     .reset = s_reset,

@@ -80,7 +80,9 @@ static size_t skey(unsigned k, char *out) {
   return len;
 }
 
-static void *val_of(unsigned k, unsigned gen) { return (void *)(uintptr_t)(((k % NKEYS) + 1) * 4096 + gen); }
+static void *val_of(unsigned k, unsigned gen) {
+  return (void *)(uintptr_t)(((k % NKEYS) + 1) * 4096 + gen);
+}
 
 /* ---- reference model ------------------------------------------------------------- */
 
@@ -210,32 +212,32 @@ static void lmodel_remove(lmodel *r, unsigned id) {
 static void list_op(moqc_link *h, litem *items, lmodel *r, unsigned op, unsigned k) {
   litem *x = &items[k % NKEYS];
   switch (op) {
-  case 0: /* push back (if unlinked) */
-  case 1: /* push front */
-    if (moqc_link_linked(&x->node)) return;
-    if (op == 0) {
-      moqc_list_push_back(h, &x->node);
-      r->order[r->n++] = x->id;
-    } else {
-      moqc_list_push_front(h, &x->node);
-      memmove(&r->order[1], &r->order[0], r->n * sizeof r->order[0]);
-      r->order[0] = x->id;
-      r->n++;
+    case 0: /* push back (if unlinked) */
+    case 1: /* push front */
+      if (moqc_link_linked(&x->node)) return;
+      if (op == 0) {
+        moqc_list_push_back(h, &x->node);
+        r->order[r->n++] = x->id;
+      } else {
+        moqc_list_push_front(h, &x->node);
+        memmove(&r->order[1], &r->order[0], r->n * sizeof r->order[0]);
+        r->order[0] = x->id;
+        r->n++;
+      }
+      return;
+    case 2: /* remove (no-op if unlinked) */
+      moqc_list_remove(&x->node);
+      lmodel_remove(r, x->id);
+      return;
+    default: { /* pop front */
+      moqc_link *n = moqc_list_pop_front(h);
+      CHECK((n == NULL) == (r->n == 0));
+      if (n) {
+        CHECK(MOQC_CONTAINER_OF(n, litem, node)->id == r->order[0]);
+        CHECK(!moqc_link_linked(n));
+        lmodel_remove(r, r->order[0]);
+      }
     }
-    return;
-  case 2: /* remove (no-op if unlinked) */
-    moqc_list_remove(&x->node);
-    lmodel_remove(r, x->id);
-    return;
-  default: { /* pop front */
-    moqc_link *n = moqc_list_pop_front(h);
-    CHECK((n == NULL) == (r->n == 0));
-    if (n) {
-      CHECK(MOQC_CONTAINER_OF(n, litem, node)->id == r->order[0]);
-      CHECK(!moqc_link_linked(n));
-      lmodel_remove(r, r->order[0]);
-    }
-  }
   }
 }
 
@@ -275,19 +277,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t klen = skey(k, key);
     void *v = val_of(k, ++gen % 4096);
     switch (op % 12) {
-    case 0: model_insert(&ri, kk, v, moqc__imap_insert(&im, ikey(k), v)); break;
-    case 1: model_remove(&ri, kk, moqc__imap_remove(&im, ikey(k))); break;
-    case 2: iterate_imap(&im, &ri, get_mask(&p, end)); break;
-    case 3: model_insert(&rs, kk, v, moqc__smap_insert(&sm, key, klen, v)); break;
-    case 4: model_remove(&rs, kk, moqc__smap_remove(&sm, key, klen)); break;
-    case 5: iterate_smap(&sm, &rs, get_mask(&p, end)); break;
-    case 6: g_fail = !g_fail; break;
-    case 7: /* imap free: empty and reusable */
-      if (k % 8) break;
-      moqc__imap_free(&im);
-      memset(&ri, 0, sizeof ri);
-      break;
-    default: list_op(&lh, items, &rl, op % 12 - 8, k); break;
+      case 0: model_insert(&ri, kk, v, moqc__imap_insert(&im, ikey(k), v)); break;
+      case 1: model_remove(&ri, kk, moqc__imap_remove(&im, ikey(k))); break;
+      case 2: iterate_imap(&im, &ri, get_mask(&p, end)); break;
+      case 3: model_insert(&rs, kk, v, moqc__smap_insert(&sm, key, klen, v)); break;
+      case 4: model_remove(&rs, kk, moqc__smap_remove(&sm, key, klen)); break;
+      case 5: iterate_smap(&sm, &rs, get_mask(&p, end)); break;
+      case 6: g_fail = !g_fail; break;
+      case 7: /* imap free: empty and reusable */
+        if (k % 8) break;
+        moqc__imap_free(&im);
+        memset(&ri, 0, sizeof ri);
+        break;
+      default: list_op(&lh, items, &rl, op % 12 - 8, k); break;
     }
     check_imap(&im, &ri);
     check_smap(&sm, &rs);

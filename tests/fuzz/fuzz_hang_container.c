@@ -44,9 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (void)sink;
       uint8_t *out = NULL;
       size_t len = 0;
-      if (moqc_hang_cmaf_encode(f.track_id, f.sequence, f.base_decode_time, f.duration,
-                                f.keyframe, data + f.data_off, f.data_len, &out,
-                                &len) == MOQC_OK) {
+      if (moqc_hang_cmaf_encode(f.track_id, f.sequence, f.base_decode_time, f.duration, f.keyframe,
+                                data + f.data_off, f.data_len, &out, &len) == MOQC_OK) {
         moqc_hang_cmaf_frame g;
         CHECK(moqc_hang_cmaf_decode(out, len, &g) == MOQC_OK);
         CHECK(g.track_id == f.track_id && g.base_decode_time == f.base_decode_time);

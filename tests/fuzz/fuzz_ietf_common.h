@@ -44,12 +44,14 @@ static inline size_t fz_next_prefix(size_t k, size_t n) {
 }
 
 /* Decode every framed control message in p; check the ones `family` accepts. */
-static inline void fz_ctrl(int v, const uint8_t *p, size_t len, bool (*family)(int v, uint64_t type)) {
+static inline void fz_ctrl(int v, const uint8_t *p, size_t len,
+                           bool (*family)(int v, uint64_t type)) {
   static moqc__ietf_msg a, b;
   while (len) {
     uint64_t type;
     ssize_t n = moqc__ietf_ctrl_peek(v, p, len, &type, NULL, NULL);
-    fz_check(n > 0 || n == MOQC_ERR_NEED_MORE || n == MOQC_ERR_DECODE); /* DECODE: 0xFC/0xFD on 17 */
+    fz_check(n > 0 || n == MOQC_ERR_NEED_MORE ||
+             n == MOQC_ERR_DECODE); /* DECODE: 0xFC/0xFD on 17 */
     if (n < 0) return;
     ssize_t d = moqc__ietf_ctrl_decode(&a, v, p, len);
     fz_check(d == n || d == MOQC_ERR_DECODE);
@@ -57,7 +59,8 @@ static inline void fz_ctrl(int v, const uint8_t *p, size_t len, bool (*family)(i
       ssize_t e = moqc__ietf_ctrl_encode(fz_buf, sizeof fz_buf, v, &a);
       fz_check(e > 0 && fz_not_longer(v, e, d));
       fz_check(moqc__ietf_ctrl_encode(fz_buf, (size_t)e - 1, v, &a) == MOQC_ERR_BUFSIZE);
-      fz_check(moqc__ietf_ctrl_encode(fz_buf, sizeof fz_buf, v, &a) == e); /* the short try overwrote it */
+      fz_check(moqc__ietf_ctrl_encode(fz_buf, sizeof fz_buf, v, &a) ==
+               e); /* the short try overwrote it */
       fz_check(moqc__ietf_ctrl_decode(&b, v, fz_buf, (size_t)e) == e);
       fz_check(ietf_msg_eq(&a, &b));
       for (size_t k = 0; k < (size_t)e; k = fz_next_prefix(k, (size_t)e))

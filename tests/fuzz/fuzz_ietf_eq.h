@@ -40,13 +40,15 @@ static inline bool ietf_msg_eq(const moqc__ietf_msg *a, const moqc__ietf_msg *b)
             ietf_tuple_eq(&a->ns, &b->ns) && ietf_bytes_eq(a->name, b->name) &&
             a->track_alias == b->track_alias && a->code == b->code &&
             a->retry_interval == b->retry_interval && a->stream_count == b->stream_count &&
-            ietf_bytes_eq(a->reason, b->reason) && a->timeout == b->timeout && a->options == b->options &&
-            a->expires == b->expires && a->priority == b->priority && a->group_order == b->group_order &&
-            a->forward == b->forward && a->end_of_track == b->end_of_track;
+            ietf_bytes_eq(a->reason, b->reason) && a->timeout == b->timeout &&
+            a->options == b->options && a->expires == b->expires && a->priority == b->priority &&
+            a->group_order == b->group_order && a->forward == b->forward &&
+            a->end_of_track == b->end_of_track;
   ok = ok && a->filter.type == b->filter.type && ietf_loc_eq(a->filter.start, b->filter.start) &&
        a->filter.end_group == b->filter.end_group && ietf_loc_eq(a->largest, b->largest);
   ok = ok && a->fetch.type == b->fetch.type && ietf_loc_eq(a->fetch.start, b->fetch.start) &&
-       ietf_loc_eq(a->fetch.end, b->fetch.end) && a->fetch.joining_request == b->fetch.joining_request &&
+       ietf_loc_eq(a->fetch.end, b->fetch.end) &&
+       a->fetch.joining_request == b->fetch.joining_request &&
        a->fetch.joining_start == b->fetch.joining_start;
   ok = ok && a->nversions == b->nversions;
   for (uint32_t i = 0; ok && i < a->nversions && i < MOQC_IETF_VERSIONS_MAX; i++)
@@ -66,7 +68,8 @@ static inline bool ietf_object_eq(const moqc__ietf_object *a, const moqc__ietf_o
          (a->size != 0 || a->status == b->status);
 }
 
-static inline bool ietf_fetch_object_eq(const moqc__ietf_fetch_object *a, const moqc__ietf_fetch_object *b) {
+static inline bool ietf_fetch_object_eq(const moqc__ietf_fetch_object *a,
+                                        const moqc__ietf_fetch_object *b) {
   if (a->kind != b->kind || a->group != b->group || a->object != b->object) return false;
   if (a->kind != MOQC_IETF_FETCH_OBJECT) return true;
   return a->datagram == b->datagram && (a->datagram || a->subgroup == b->subgroup) &&

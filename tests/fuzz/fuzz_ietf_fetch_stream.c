@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_check(n > 0 || n == MOQC_ERR_NEED_MORE || n == MOQC_ERR_DECODE);
   if (n < 0) return 0;
   ssize_t e = moqc__ietf_fetch_header_encode(fz_buf, sizeof fz_buf, v, id);
-  fz_check(e > 0 && fz_not_longer(v, e, n) && moqc__ietf_fetch_header_decode(&id2, v, fz_buf, (size_t)e) == e && id == id2);
+  fz_check(e > 0 && fz_not_longer(v, e, n) &&
+           moqc__ietf_fetch_header_decode(&id2, v, fz_buf, (size_t)e) == e && id == id2);
   p += n;
   len -= (size_t)n;
   moqc__ietf_fetch_state ds = {.group_order = order}, es = ds;
@@ -37,10 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     moqc__ietf_fetch_state rs = es_before;
     fz_check(moqc__ietf_fetch_object_decode(&o2, v, &rs, fz_buf, (size_t)e) == e);
     fz_check(ietf_fetch_object_eq(&o, &o2));
-    fz_check(rs.group == es.group && rs.object == es.object && rs.have_location == es.have_location);
+    fz_check(rs.group == es.group && rs.object == es.object &&
+             rs.have_location == es.have_location);
     /* the encoder's state tracks the decoder's */
-    fz_check(ds.have_prior == es.have_prior && ds.have_location == es.have_location && ds.group == es.group &&
-             ds.object == es.object && ds.subgroup == es.subgroup && ds.priority == es.priority);
+    fz_check(ds.have_prior == es.have_prior && ds.have_location == es.have_location &&
+             ds.group == es.group && ds.object == es.object && ds.subgroup == es.subgroup &&
+             ds.priority == es.priority);
     for (size_t k = 0; k < (size_t)e; k = fz_next_prefix(k, (size_t)e)) {
       moqc__ietf_fetch_state ks = es_before;
       fz_check(moqc__ietf_fetch_object_decode(&o2, v, &ks, fz_buf, k) == MOQC_ERR_NEED_MORE);

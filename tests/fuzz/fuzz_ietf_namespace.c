@@ -4,7 +4,8 @@
 
 static bool family(int v, uint64_t t) {
   (void)v;
-  return (t >= 0x06 && t <= 0x09) || t == 0x0c || (t >= 0x11 && t <= 0x14) || t == 0x50 || (v >= 16 && t == 0x0e) || (v >= 17 && t == 0x0f);
+  return (t >= 0x06 && t <= 0x09) || t == 0x0c || (t >= 0x11 && t <= 0x14) || t == 0x50 ||
+         (v >= 16 && t == 0x0e) || (v >= 17 && t == 0x0f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

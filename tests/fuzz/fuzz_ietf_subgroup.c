@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_check(moqc__ietf_subgroup_encode(fz_buf, sizeof fz_buf, v, &h) == e);
   fz_check(moqc__ietf_subgroup_decode(&h2, v, fz_buf, (size_t)e) == e && ietf_subgroup_eq(&h, &h2));
   fz_check(moqc__ietf_uni_kind(v, h.type) == MOQC_IETF_UNI_SUBGROUP);
-  for (size_t k = 0; k < (size_t)e; k++) fz_check(moqc__ietf_subgroup_decode(&h2, v, fz_buf, k) == MOQC_ERR_NEED_MORE);
+  for (size_t k = 0; k < (size_t)e; k++)
+    fz_check(moqc__ietf_subgroup_decode(&h2, v, fz_buf, k) == MOQC_ERR_NEED_MORE);
   p += n;
   len -= (size_t)n;
   while (len) {
@@ -28,9 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n < 0) return 0;
     e = moqc__ietf_object_encode(fz_buf, sizeof fz_buf, v, h.extensions, &o);
     fz_check(e > 0 && fz_not_longer(v, e, n));
-    fz_check(moqc__ietf_object_encode(fz_buf, (size_t)e - 1, v, h.extensions, &o) == MOQC_ERR_BUFSIZE);
+    fz_check(moqc__ietf_object_encode(fz_buf, (size_t)e - 1, v, h.extensions, &o) ==
+             MOQC_ERR_BUFSIZE);
     fz_check(moqc__ietf_object_encode(fz_buf, sizeof fz_buf, v, h.extensions, &o) == e);
-    fz_check(moqc__ietf_object_decode(&o2, v, h.extensions, fz_buf, (size_t)e) == e && ietf_object_eq(&o, &o2));
+    fz_check(moqc__ietf_object_decode(&o2, v, h.extensions, fz_buf, (size_t)e) == e &&
+             ietf_object_eq(&o, &o2));
     for (size_t k = 0; k < (size_t)e; k = fz_next_prefix(k, (size_t)e))
       fz_check(moqc__ietf_object_decode(&o2, v, h.extensions, fz_buf, k) == MOQC_ERR_NEED_MORE);
     p += n;

@@ -35,26 +35,26 @@ static inline void fz_versions(int *v) {
 }
 
 /* Round-trip one length-prefixed message type through every version. */
-#define FZ_ROUNDTRIP(msg, data, size)                                                        \
-  do {                                                                                       \
-    int vs_[3];                                                                              \
-    fz_versions(vs_);                                                                        \
-    for (int i_ = 0; i_ < 3; i_++) {                                                         \
-      struct moqc_lite_##msg a_, b_;                                                         \
-      ssize_t n_ = moqc_lite_##msg##_decode(&a_, vs_[i_], (data), (size));                   \
+#define FZ_ROUNDTRIP(msg, data, size)                                                          \
+  do {                                                                                         \
+    int vs_[3];                                                                                \
+    fz_versions(vs_);                                                                          \
+    for (int i_ = 0; i_ < 3; i_++) {                                                           \
+      struct moqc_lite_##msg a_, b_;                                                           \
+      ssize_t n_ = moqc_lite_##msg##_decode(&a_, vs_[i_], (data), (size));                     \
       if (n_ == MOQC_ERR_NEED_MORE || n_ == MOQC_ERR_DECODE || n_ == MOQC_ERR_INVAL) continue; \
-      fz_check(n_ > 0 && (size_t)n_ <= (size));                                              \
-      ssize_t e_ = moqc_lite_##msg##_encode(NULL, 0, vs_[i_], &a_);                          \
-      fz_check(e_ > 0 && e_ <= n_ && (size_t)e_ <= sizeof fz_buf);                           \
-      fz_check(moqc_lite_##msg##_encode(fz_buf, (size_t)e_ - 1, vs_[i_], &a_) ==             \
-               MOQC_ERR_BUFSIZE);                                                            \
-      fz_check(moqc_lite_##msg##_encode(fz_buf, sizeof fz_buf, vs_[i_], &a_) == e_);         \
-      fz_check(moqc_lite_##msg##_decode(&b_, vs_[i_], fz_buf, (size_t)e_) == e_);            \
-      fz_check(lite_##msg##_eq(&a_, &b_));                                                   \
-      for (size_t k_ = 0; k_ < (size_t)e_; k_ = fz_next_prefix(k_, (size_t)e_)) {            \
-        fz_check(moqc_lite_##msg##_decode(&b_, vs_[i_], fz_buf, k_) == MOQC_ERR_NEED_MORE);   \
-      }                                                                                      \
-    }                                                                                        \
+      fz_check(n_ > 0 && (size_t)n_ <= (size));                                                \
+      ssize_t e_ = moqc_lite_##msg##_encode(NULL, 0, vs_[i_], &a_);                            \
+      fz_check(e_ > 0 && e_ <= n_ && (size_t)e_ <= sizeof fz_buf);                             \
+      fz_check(moqc_lite_##msg##_encode(fz_buf, (size_t)e_ - 1, vs_[i_], &a_) ==               \
+               MOQC_ERR_BUFSIZE);                                                              \
+      fz_check(moqc_lite_##msg##_encode(fz_buf, sizeof fz_buf, vs_[i_], &a_) == e_);           \
+      fz_check(moqc_lite_##msg##_decode(&b_, vs_[i_], fz_buf, (size_t)e_) == e_);              \
+      fz_check(lite_##msg##_eq(&a_, &b_));                                                     \
+      for (size_t k_ = 0; k_ < (size_t)e_; k_ = fz_next_prefix(k_, (size_t)e_)) {              \
+        fz_check(moqc_lite_##msg##_decode(&b_, vs_[i_], fz_buf, k_) == MOQC_ERR_NEED_MORE);    \
+      }                                                                                        \
+    }                                                                                          \
   } while (0)
 
 #endif

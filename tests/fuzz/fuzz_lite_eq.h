@@ -54,23 +54,20 @@ static inline bool lite_subscribe_resp_eq(const struct moqc_lite_subscribe_resp 
                                           const struct moqc_lite_subscribe_resp *b) {
   if (a->kind != b->kind) return false;
   switch (a->kind) {
-  case MOQC_LITE_SUBSCRIBE_OK:
-    return a->u.ok.priority == b->u.ok.priority && a->u.ok.ordered == b->u.ok.ordered &&
-           a->u.ok.max_latency == b->u.ok.max_latency &&
-           a->u.ok.start_group == b->u.ok.start_group && a->u.ok.end_group == b->u.ok.end_group;
-  case MOQC_LITE_SUBSCRIBE_START:
-  case MOQC_LITE_SUBSCRIBE_END:
-    return a->u.group == b->u.group;
-  case MOQC_LITE_SUBSCRIBE_DROP:
-    return a->u.drop.start == b->u.drop.start && a->u.drop.end == b->u.drop.end &&
-           a->u.drop.error == b->u.drop.error;
-  default:
-    return false;
+    case MOQC_LITE_SUBSCRIBE_OK:
+      return a->u.ok.priority == b->u.ok.priority && a->u.ok.ordered == b->u.ok.ordered &&
+             a->u.ok.max_latency == b->u.ok.max_latency &&
+             a->u.ok.start_group == b->u.ok.start_group && a->u.ok.end_group == b->u.ok.end_group;
+    case MOQC_LITE_SUBSCRIBE_START:
+    case MOQC_LITE_SUBSCRIBE_END: return a->u.group == b->u.group;
+    case MOQC_LITE_SUBSCRIBE_DROP:
+      return a->u.drop.start == b->u.drop.start && a->u.drop.end == b->u.drop.end &&
+             a->u.drop.error == b->u.drop.error;
+    default: return false;
   }
 }
 
-static inline bool lite_track_eq(const struct moqc_lite_track *a,
-                                 const struct moqc_lite_track *b) {
+static inline bool lite_track_eq(const struct moqc_lite_track *a, const struct moqc_lite_track *b) {
   return lite_bytes_eq(a->broadcast, b->broadcast) && lite_bytes_eq(a->track, b->track);
 }
 
@@ -80,14 +77,12 @@ static inline bool lite_track_info_eq(const struct moqc_lite_track_info *a,
          a->max_latency == b->max_latency && a->timescale == b->timescale;
 }
 
-static inline bool lite_fetch_eq(const struct moqc_lite_fetch *a,
-                                 const struct moqc_lite_fetch *b) {
+static inline bool lite_fetch_eq(const struct moqc_lite_fetch *a, const struct moqc_lite_fetch *b) {
   return lite_bytes_eq(a->broadcast, b->broadcast) && lite_bytes_eq(a->track, b->track) &&
          a->priority == b->priority && a->group == b->group;
 }
 
-static inline bool lite_probe_eq(const struct moqc_lite_probe *a,
-                                 const struct moqc_lite_probe *b) {
+static inline bool lite_probe_eq(const struct moqc_lite_probe *a, const struct moqc_lite_probe *b) {
   return a->bitrate == b->bitrate && a->rtt == b->rtt;
 }
 
@@ -96,21 +91,18 @@ static inline bool lite_goaway_eq(const struct moqc_lite_goaway *a,
   return lite_bytes_eq(a->uri, b->uri);
 }
 
-static inline bool lite_setup_eq(const struct moqc_lite_setup *a,
-                                 const struct moqc_lite_setup *b) {
+static inline bool lite_setup_eq(const struct moqc_lite_setup *a, const struct moqc_lite_setup *b) {
   return a->probe == b->probe && a->has_path == b->has_path &&
          (!a->has_path || lite_bytes_eq(a->path, b->path)) && a->role == b->role &&
          a->has_cost == b->has_cost && (!a->has_cost || a->cost == b->cost) &&
          a->origin == b->origin;
 }
 
-static inline bool lite_group_eq(const struct moqc_lite_group *a,
-                                 const struct moqc_lite_group *b) {
+static inline bool lite_group_eq(const struct moqc_lite_group *a, const struct moqc_lite_group *b) {
   return a->subscribe == b->subscribe && a->sequence == b->sequence;
 }
 
-static inline bool lite_frame_eq(const struct moqc_lite_frame *a,
-                                 const struct moqc_lite_frame *b) {
+static inline bool lite_frame_eq(const struct moqc_lite_frame *a, const struct moqc_lite_frame *b) {
   return a->timestamp == b->timestamp && a->size == b->size;
 }
 

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int v = MOQC_LITE_03; v <= MOQC_LITE_05; v++) {
     struct moqc_lite_group g;
     ssize_t n = moqc_lite_group_decode(&g, v, data, size);
-    fz_frames(data, size, v); /* a fetch response: bare frames */
+    fz_frames(data, size, v);                            /* a fetch response: bare frames */
     if (n > 0) fz_frames(data + n, size - (size_t)n, v); /* a group stream body */
   }
   if (size <= MOQC_LITE_MSG_MAX) fz_datagram(data, size);

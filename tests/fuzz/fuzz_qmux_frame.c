@@ -24,20 +24,21 @@ static void roundtrip(moqc_qmux_version v, const moqc_qmux_frame *f) {
   uint8_t buf[128];
   moqc_writer w = moqc_writer_make(buf, sizeof buf);
   switch (f->type) {
-  case MOQC_QF_STREAM:
-    if (f->data.len > 64) return;
-    moqc__qmux_put_stream(&w, v, f->id, f->offset, f->data.len, f->fin);
-    moqc_write_raw(&w, f->data.ptr, f->data.len);
-    break;
-  case MOQC_QF_RESET_STREAM: moqc__qmux_put_reset(&w, v, f->id, f->code, f->final_size); break;
-  case MOQC_QF_STOP_SENDING: moqc__qmux_put_stop(&w, f->id, f->code); break;
-  case MOQC_QF_MAX_DATA: moqc__qmux_put_value(&w, MOQC_QMUX_FT_MAX_DATA, f->value); break;
-  case MOQC_QF_MAX_STREAM_DATA:
-    moqc__qmux_put_id_value(&w, MOQC_QMUX_FT_MAX_STREAM_DATA, f->id, f->value);
-    break;
-  default: return;
+    case MOQC_QF_STREAM:
+      if (f->data.len > 64) return;
+      moqc__qmux_put_stream(&w, v, f->id, f->offset, f->data.len, f->fin);
+      moqc_write_raw(&w, f->data.ptr, f->data.len);
+      break;
+    case MOQC_QF_RESET_STREAM: moqc__qmux_put_reset(&w, v, f->id, f->code, f->final_size); break;
+    case MOQC_QF_STOP_SENDING: moqc__qmux_put_stop(&w, f->id, f->code); break;
+    case MOQC_QF_MAX_DATA: moqc__qmux_put_value(&w, MOQC_QMUX_FT_MAX_DATA, f->value); break;
+    case MOQC_QF_MAX_STREAM_DATA:
+      moqc__qmux_put_id_value(&w, MOQC_QMUX_FT_MAX_STREAM_DATA, f->id, f->value);
+      break;
+    default: return;
   }
-  if (v == MOQC_QMUX_WEBTRANSPORT && f->type == MOQC_QF_STOP_SENDING) return; /* varint type == u8 */
+  if (v == MOQC_QMUX_WEBTRANSPORT && f->type == MOQC_QF_STOP_SENDING)
+    return; /* varint type == u8 */
   CHECK(w.err == 0);
   moqc_qmux_frame g;
   ssize_t n = moqc__qmux_frame_decode(v, &g, buf, w.pos);
@@ -101,8 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   moqc_clock *clk = moqc_clock_new(1);
   if (!clk) return 0;
-  moqc_qmux_config cfg = {.version = v, .is_server = server, .protocol = "moq-lite-04",
-                          .path = "/", .clock = clk,
+  moqc_qmux_config cfg = {.version = v,
+                          .is_server = server,
+                          .protocol = "moq-lite-04",
+                          .path = "/",
+                          .clock = clk,
                           .io = {io_send, io_pending, io_close}};
   moqc_qmux *q;
   if (moqc_qmux_new(&cfg, &q) != MOQC_OK) {

@@ -71,7 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char accept[29];
     if (moqc_ws_accept_key(r.ws_key, accept) == MOQC_OK) {
       CHECK(strlen(r.ws_key) == 24 && strlen(accept) == 28);
-      for (int i = 0; i < 28; i++) CHECK(accept[i] && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", accept[i]));
+      for (int i = 0; i < 28; i++)
+        CHECK(
+            accept[i] &&
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", accept[i]));
     }
     check_choice(r.ws_protocol[0] ? r.ws_protocol : NULL);
   }

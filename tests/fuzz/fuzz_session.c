@@ -31,9 +31,9 @@
 
 typedef struct mstream {
   int64_t id;
-  bool client;     /* opened by the fuzzer (the client) */
-  bool recv_done;  /* server's receive half done (fin/reset delivered, or stopped) */
-  bool send_done;  /* server's send half done (fin/reset, or client stopped it) */
+  bool client;    /* opened by the fuzzer (the client) */
+  bool recv_done; /* server's receive half done (fin/reset delivered, or stopped) */
+  bool send_done; /* server's send half done (fin/reset, or client stopped it) */
   bool closed;
 } mstream;
 
@@ -149,9 +149,9 @@ static void op_close(moqc_transport *t, uint64_t code, const char *reason) {
 
 static void op_release(moqc_transport *t) { ((mock *)t)->released = true; }
 
-static const moqc_transport_ops k_ops = {op_open,  op_write,     op_reset,  op_stop,
-                                         op_prio,  op_dgram,     op_max_dgram, op_queued,
-                                         op_stats, op_close,     op_release};
+static const moqc_transport_ops k_ops = {op_open,  op_write, op_reset,     op_stop,
+                                         op_prio,  op_dgram, op_max_dgram, op_queued,
+                                         op_stats, op_close, op_release};
 
 typedef struct reader {
   const uint8_t *p;
@@ -178,9 +178,7 @@ static void on_request(void *ctx, moqc_session *s, const moqc_session_request *r
   (void)moqc_session_accept(s, o[0], o[1]);
 }
 
-static bool h_ok(const mock *m) {
-  return !m->closed && !m->released && m->base.handler;
-}
+static bool h_ok(const mock *m) { return !m->closed && !m->released && m->base.handler; }
 
 static void drive(moqc_env *env) {
   for (int i = 0; i < 64 && moqc_env_pending(env); i++) moqc_env_run(env);
@@ -329,8 +327,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           }
         }
         break;
-      default:
-        break;
+      default: break;
     }
     drive(env);
   }
@@ -399,10 +396,10 @@ static void ev_adv(seed *s, uint8_t ms) {
   put1(s, 5);
   put1(s, ms);
 }
-#define DATA(s, idx, fin, ...)                                  \
-  do {                                                         \
-    static const uint8_t d_[] = {__VA_ARGS__};                 \
-    ev_data(s, idx, d_, sizeof d_, fin);                       \
+#define DATA(s, idx, fin, ...)                 \
+  do {                                         \
+    static const uint8_t d_[] = {__VA_ARGS__}; \
+    ev_data(s, idx, d_, sizeof d_, fin);       \
   } while (0)
 
 static void save(const char *dir, const char *name, const seed *s) {
@@ -497,7 +494,8 @@ static void gen_sub(const char *dir, int v) {
   }
   ev_open(&s, false); /* group 0 */
   uint8_t g = (uint8_t)(sub + 1);
-  if (v == 5) DATA(&s, g, true, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 'a', 'b', 'c', 0x02, 0x02, 'd', 'e');
+  if (v == 5)
+    DATA(&s, g, true, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 'a', 'b', 'c', 0x02, 0x02, 'd', 'e');
   else DATA(&s, g, true, 0x00, 0x02, 0x00, 0x00, 0x03, 'a', 'b', 'c', 0x02, 'd', 'e');
   ev_open(&s, false); /* group 1, cut */
   if (v == 5) DATA(&s, (uint8_t)(g + 1), true, 0x00, 0x02, 0x00, 0x01, 0x00, 0x09, 'a');
@@ -505,7 +503,10 @@ static void gen_sub(const char *dir, int v) {
   if (v == 5) {
     put1(&s, 6); /* datagram sub 0 group 7 ts 1 "dg" */
     put1(&s, 5);
-    put(&s, "\x00\x07\x01" "dg", 5);
+    put(&s,
+        "\x00\x07\x01"
+        "dg",
+        5);
     DATA(&s, sub, true, 0x01, 0x01, 0x09); /* SUBSCRIBE_END 9, FIN */
   } else {
     ev_data(&s, sub, NULL, 0, true);

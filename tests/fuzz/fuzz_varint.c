@@ -56,11 +56,23 @@ static bool ref_utf8(const uint8_t *p, size_t n) {
     uint32_t c = p[i];
     size_t k;
     uint32_t min;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xe0) == 0xc0) { k = 1; c &= 0x1f; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { k = 2; c &= 0x0f; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { k = 3; c &= 0x07; min = 0x10000; }
-    else return false;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0) {
+      k = 1;
+      c &= 0x1f;
+      min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      k = 2;
+      c &= 0x0f;
+      min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      k = 3;
+      c &= 0x07;
+      min = 0x10000;
+    } else return false;
     if (n - i - 1 < k) return false;
     for (size_t j = 1; j <= k; j++) {
       if ((p[i + j] & 0xc0) != 0x80) return false;
@@ -85,15 +97,32 @@ static void check_reader(const uint8_t *data, size_t size) {
     uint64_t v = 0;
     moqc_bytes b = {NULL, 0};
     switch ((ops + step) % 6) {
-    case 0: rc = moqc_read_varint(&r, &v); if (rc == 0) moqc_write_varint(&w, v); break;
-    case 1: rc = moqc_read_varint_max(&r, 1000, &v); if (rc == 0) CHECK(v <= 1000); break;
-    case 2: { uint8_t u; rc = moqc_read_u8(&r, &u); break; }
-    case 3: { uint16_t u; rc = moqc_read_u16be(&r, &u); break; }
-    case 4: rc = moqc_read_bytes(&r, 16, &b); if (rc == 0) CHECK(b.len <= 16); break;
-    default:
-      rc = moqc_read_string(&r, 32, &b);
-      if (rc == 0) CHECK(b.len <= 32 && ref_utf8(b.ptr, b.len));
-      break;
+      case 0:
+        rc = moqc_read_varint(&r, &v);
+        if (rc == 0) moqc_write_varint(&w, v);
+        break;
+      case 1:
+        rc = moqc_read_varint_max(&r, 1000, &v);
+        if (rc == 0) CHECK(v <= 1000);
+        break;
+      case 2: {
+        uint8_t u;
+        rc = moqc_read_u8(&r, &u);
+        break;
+      }
+      case 3: {
+        uint16_t u;
+        rc = moqc_read_u16be(&r, &u);
+        break;
+      }
+      case 4:
+        rc = moqc_read_bytes(&r, 16, &b);
+        if (rc == 0) CHECK(b.len <= 16);
+        break;
+      default:
+        rc = moqc_read_string(&r, 32, &b);
+        if (rc == 0) CHECK(b.len <= 32 && ref_utf8(b.ptr, b.len));
+        break;
     }
     CHECK(r.pos <= r.len);
     if (rc != 0) {

@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(&v, data, 8);
     uint64_t code = v & 0xffffffffULL, back = ~0ULL;
     CHECK(moqc_wt_code_from_h3(moqc_wt_code_to_h3(code), &back) && back == code);
-    uint64_t h3 = MOQC_WT_H3_ERROR_FIRST + (v % (MOQC_WT_H3_ERROR_LAST - MOQC_WT_H3_ERROR_FIRST + 2));
+    uint64_t h3 =
+        MOQC_WT_H3_ERROR_FIRST + (v % (MOQC_WT_H3_ERROR_LAST - MOQC_WT_H3_ERROR_FIRST + 2));
     if (moqc_wt_code_from_h3(h3, &back)) CHECK(moqc_wt_code_to_h3(back) == h3);
   }
   return 0;

@@ -27,8 +27,8 @@ static void check_prefix(const uint8_t *d, size_t n, bool bidi) {
   for (size_t i = 0; i < n; i++) {
     size_t used = 0, rl = 0;
     uint8_t replay[MOQC_H3_HDR_MAX];
-    ssize_t a = moqc_h3_acc_feed(&acc, bidi ? moqc_wt_dec_prefix_bidi : moqc_wt_dec_prefix_uni,
-                                 &pf, d + i, 1, &used, replay, &rl);
+    ssize_t a = moqc_h3_acc_feed(&acc, bidi ? moqc_wt_dec_prefix_bidi : moqc_wt_dec_prefix_uni, &pf,
+                                 d + i, 1, &used, replay, &rl);
     if (a == MOQC_ERR_NEED_MORE) continue;
     CHECK(a >= 0);
     /* payload = replay + d[i + used ..] */

@@ -66,8 +66,8 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   CHECK(!a->closed && reason);
   a->closed = true;
 }
-static const moqc_transport_handler k_h = {h_opened, h_data,  h_any,   h_any,
-                                           h_closed_stream, h_dg, NULL, h_closed, NULL};
+static const moqc_transport_handler k_h = {h_opened, h_data, h_any,    h_any, h_closed_stream,
+                                           h_dg,     NULL,   h_closed, NULL};
 
 static void on_session(void *ctx, moqc_transport *t) {
   app *a = ctx;
@@ -94,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memlink_set_protocol(l, "h3");
   app a = {0};
   static const char *const protos[] = {"moq-lite-04", "moq-lite-03"};
-  moqc_wt_server_config cfg = {.protocols = protos, .n_protocols = 2, .on_session = on_session,
-                               .ctx = &a, .clock = clk};
+  moqc_wt_server_config cfg = {
+      .protocols = protos, .n_protocols = 2, .on_session = on_session, .ctx = &a, .clock = clk};
   moqc_transport *srv = memlink_server(l);
   CHECK(moqc_wt_server_attach(srv, &cfg) == MOQC_OK);
   int64_t ids[MAXS];
@@ -119,45 +119,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (len > size - pos) len = size - pos;
     const uint8_t *p = data + pos;
     switch (op % 8) {
-    case 0: /* new injected stream */
-      if (n_ids < MAXS && memlink_inject(l, srv, arg & 1, p, len, arg & 2, &id) == MOQC_OK)
-        ids[n_ids++] = id;
-      pos += len;
-      break;
-    case 1: /* append */
-      if (n_ids) memlink_inject_write(l, srv, ids[arg % n_ids], p, len, op & 8);
-      pos += len;
-      break;
-    case 2:
-      if (n_ids) memlink_inject_reset(l, srv, ids[arg % n_ids], moqc_wt_error_to_h3(arg));
-      break;
-    case 3: {
-      moqc_transport *raw = memlink_client(l);
-      raw->ops->send_datagram(raw, p, len);
-      pos += len;
-      break;
-    }
-    case 4:
-      moqc_clock_advance(clk, moqc_clock_now(clk) + 1000000ULL * (1 + arg % 16));
-      break;
-    case 5: /* the application writes */
-      if (a.t && !a.closed && a.t->ops->open_stream(a.t, arg & 1, &id) == MOQC_OK)
-        put(a.t, id, p, len, arg & 2);
-      pos += len;
-      break;
-    case 6:
-      if (a.t && !a.closed && a.n_opened) {
-        int64_t sid = a.opened[arg % a.n_opened];
-        if (arg & 1)
-          a.t->ops->reset(a.t, sid, arg);
-        else
-          a.t->ops->stop_sending(a.t, sid, arg);
-        if (arg & 2) a.t->ops->send_datagram(a.t, p, len < 64 ? len : 64);
+      case 0: /* new injected stream */
+        if (n_ids < MAXS && memlink_inject(l, srv, arg & 1, p, len, arg & 2, &id) == MOQC_OK)
+          ids[n_ids++] = id;
+        pos += len;
+        break;
+      case 1: /* append */
+        if (n_ids) memlink_inject_write(l, srv, ids[arg % n_ids], p, len, op & 8);
+        pos += len;
+        break;
+      case 2:
+        if (n_ids) memlink_inject_reset(l, srv, ids[arg % n_ids], moqc_wt_error_to_h3(arg));
+        break;
+      case 3: {
+        moqc_transport *raw = memlink_client(l);
+        raw->ops->send_datagram(raw, p, len);
+        pos += len;
+        break;
       }
-      break;
-    case 7:
-      if (a.t && !a.closed && (arg & 7) == 0) a.t->ops->close(a.t, arg, "fuzz");
-      break;
+      case 4: moqc_clock_advance(clk, moqc_clock_now(clk) + 1000000ULL * (1 + arg % 16)); break;
+      case 5: /* the application writes */
+        if (a.t && !a.closed && a.t->ops->open_stream(a.t, arg & 1, &id) == MOQC_OK)
+          put(a.t, id, p, len, arg & 2);
+        pos += len;
+        break;
+      case 6:
+        if (a.t && !a.closed && a.n_opened) {
+          int64_t sid = a.opened[arg % a.n_opened];
+          if (arg & 1) a.t->ops->reset(a.t, sid, arg);
+          else a.t->ops->stop_sending(a.t, sid, arg);
+          if (arg & 2) a.t->ops->send_datagram(a.t, p, len < 64 ? len : 64);
+        }
+        break;
+      case 7:
+        if (a.t && !a.closed && (arg & 7) == 0) a.t->ops->close(a.t, arg, "fuzz");
+        break;
     }
   }
   moqc_clock_advance(clk, moqc_clock_now(clk) + 100000000ULL);

@@ -19,7 +19,11 @@ static int run_file(const char *path) {
     if (len == cap) {
       cap = cap ? cap * 2 : 4096;
       uint8_t *nb = realloc(buf, cap);
-      if (!nb) { free(buf); fclose(f); return -1; }
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return -1;
+      }
       buf = nb;
     }
     size_t n = fread(buf + len, 1, cap - len, f);

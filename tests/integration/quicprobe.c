@@ -69,7 +69,7 @@ static size_t make_datagram(uint8_t *p) {
       n = 1 + rnd32() % 1500;
       fill(p, n);
       return n;
-    case 1: /* Initial look-alike: header ok, payload garbage (fails decryption) */
+    case 1:   /* Initial look-alike: header ok, payload garbage (fails decryption) */
     case 2: { /* unknown version: may trigger version negotiation */
       bool initial = kind == 1;
       p[0] = (uint8_t)(0xc0 | (rnd32() & 0x0f));
@@ -178,6 +178,7 @@ int main(int argc, char **argv) {
   if (argc >= 5 && !strcmp(argv[1], "alpn"))
     return alpn(argv[2], (uint16_t)atoi(argv[3]), argv[4],
                 argc >= 6 ? strtoull(argv[5], NULL, 10) : 3000);
-  fprintf(stderr, "usage: quicprobe flood HOST PORT COUNT SEED | alpn HOST PORT ALPN [TIMEOUT_MS]\n");
+  fprintf(stderr,
+          "usage: quicprobe flood HOST PORT COUNT SEED | alpn HOST PORT ALPN [TIMEOUT_MS]\n");
   return 2;
 }

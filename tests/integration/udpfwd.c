@@ -127,8 +127,8 @@ static client *lookup(const struct sockaddr_in *a, bool create) {
 
 /* Send one datagram: fd connected (to NULL) or the listen socket (to addr). */
 static void out(int fd, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
-  ssize_t r = to ? sendto(fd, p, len, 0, (const struct sockaddr *)to, sizeof *to)
-                 : send(fd, p, len, 0);
+  ssize_t r =
+      to ? sendto(fd, p, len, 0, (const struct sockaddr *)to, sizeof *to) : send(fd, p, len, 0);
   if (r >= 0) n_out++;
 }
 
@@ -167,8 +167,8 @@ static void drain_fd(int fd, bool from_clients, client *c) {
   for (int rounds = 0; rounds < 64; rounds++) {
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){g_bufs[i], PKT_MAX};
-      m[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i],
-                                     .msg_iov = &iov[i], .msg_iovlen = 1};
+      m[i].msg_hdr = (struct msghdr){
+          .msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1};
     }
     int n = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return;
@@ -211,8 +211,9 @@ int main(int argc, char **argv) {
   }
   struct sockaddr_in la;
   if (!to_s || !parse_addr(to_s, &g_target) || !parse_addr(listen_s, &la)) {
-    fprintf(stderr, "usage: udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] "
-                    "[--drop P] [--reorder P] [--seed N] [--max-seconds S] (loopback only)\n");
+    fprintf(stderr,
+            "usage: udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] "
+            "[--drop P] [--reorder P] [--seed N] [--max-seconds S] (loopback only)\n");
     return 2;
   }
   while (g_cap < MAX_CLIENTS) g_cap *= 2;

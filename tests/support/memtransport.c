@@ -495,17 +495,17 @@ static void rx_credit(mside *s, packet *pk) {
 
 static void rx_packet(mside *s, packet *pk) {
   switch (pk->type) {
-  case PK_DATA: rx_data(s, pk); break;
-  case PK_ACK: rx_ack(s, pk); break;
-  case PK_RESET: rx_reset(s, pk); break;
-  case PK_STOP: rx_stop(s, pk); break;
-  case PK_CREDIT: rx_credit(s, pk); break;
-  case PK_CLOSE: side_shutdown(s, pk->code, (const char *)pk->data, true); break;
-  case PK_DGRAM: {
-    const moqc_transport_handler *h = handler_of(s);
-    if (h && h->datagram) h->datagram(s->base.handler_ctx, pk->data, pk->len);
-    break;
-  }
+    case PK_DATA: rx_data(s, pk); break;
+    case PK_ACK: rx_ack(s, pk); break;
+    case PK_RESET: rx_reset(s, pk); break;
+    case PK_STOP: rx_stop(s, pk); break;
+    case PK_CREDIT: rx_credit(s, pk); break;
+    case PK_CLOSE: side_shutdown(s, pk->code, (const char *)pk->data, true); break;
+    case PK_DGRAM: {
+      const moqc_transport_handler *h = handler_of(s);
+      if (h && h->datagram) h->datagram(s->base.handler_ctx, pk->data, pk->len);
+      break;
+    }
   }
 }
 
@@ -777,9 +777,8 @@ static void op_release(moqc_transport *t) {
 }
 
 static const moqc_transport_ops k_ops = {
-    op_open_stream, op_write,         op_reset,  op_stop_sending, op_set_priority,
-    op_send_datagram, op_max_datagram, op_queued, op_stats,        op_close,
-    op_release,       op_backlog,
+    op_open_stream,  op_write,  op_reset, op_stop_sending, op_set_priority, op_send_datagram,
+    op_max_datagram, op_queued, op_stats, op_close,        op_release,      op_backlog,
 };
 
 /* ---- link API ------------------------------------------------------------------- */

@@ -117,9 +117,9 @@ int memlink_inject_state(memlink *l, moqc_transport *to, int64_t id, memlink_inj
 
 /* ---- counters --------------------------------------------------------------- */
 typedef struct memlink_stats {
-  uint64_t packets;        /* data + datagram packets put on the wire by this side */
-  uint64_t stream_bytes;   /* stream payload bytes sent */
-  uint64_t datagrams;      /* datagrams sent */
+  uint64_t packets;           /* data + datagram packets put on the wire by this side */
+  uint64_t stream_bytes;      /* stream payload bytes sent */
+  uint64_t datagrams;         /* datagrams sent */
   uint64_t datagrams_dropped; /* datagrams dropped because the send queue was full */
 } memlink_stats;
 

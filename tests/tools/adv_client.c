@@ -177,8 +177,7 @@ static void s_tick(uv_timer_t *t) {
 static void s_stop(uv_timer_t *t) {
   (void)t;
   for (int i = 0; i < S.n; i++) S.answered += S.c[i].answered;
-  printf("opened %d refused %d closed %d answered %d\n", S.opened, S.refused, S.closed,
-         S.answered);
+  printf("opened %d refused %d closed %d answered %d\n", S.opened, S.refused, S.closed, S.answered);
   fflush(stdout);
   _exit(0);
 }
@@ -278,8 +277,12 @@ static int run_greedy(const char *url, const char *bpath, uint64_t latency_ms, s
       moqc_origin_publish(origin, bpath, bc, NULL) != MOQC_OK)
     return 1;
   moqc_client_config cc = {
-      .uv = G.uv, .url = url, .publish = origin, .on_connected = g_connected,
-      .on_closed = g_closed, .timeout_ms = 10000,
+      .uv = G.uv,
+      .url = url,
+      .publish = origin,
+      .on_connected = g_connected,
+      .on_closed = g_closed,
+      .timeout_ms = 10000,
   };
   cc.tls.disable_verify = true;
   char msg[256];
@@ -306,9 +309,10 @@ int main(int argc, char **argv) {
   if (argc == 8 && strcmp(argv[1], "greedy") == 0)
     return run_greedy(argv[2], argv[3], strtoull(argv[4], NULL, 10),
                       (size_t)strtoull(argv[5], NULL, 10), atoi(argv[6]), atoi(argv[7]));
-  fprintf(stderr, "usage: adv_client hold HOST PORT COUNT HOLD_MS\n"
-                  "       adv_client slowhttp HOST PORT COUNT SECONDS\n"
-                  "       adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S "
-                  "SECONDS\n");
+  fprintf(stderr,
+          "usage: adv_client hold HOST PORT COUNT HOLD_MS\n"
+          "       adv_client slowhttp HOST PORT COUNT SECONDS\n"
+          "       adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S "
+          "SECONDS\n");
   return 2;
 }

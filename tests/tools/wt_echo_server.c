@@ -26,7 +26,11 @@
 
 typedef struct echo_conn {
   moqc_transport *t;
-  struct { int64_t id; uint8_t *buf; size_t len; } uni[MAX_UNI];
+  struct {
+    int64_t id;
+    uint8_t *buf;
+    size_t len;
+  } uni[MAX_UNI];
 } echo_conn;
 
 static uv_loop_t *g_loop;
@@ -136,8 +140,15 @@ static void stop(void) {
   uv_close((uv_handle_t *)&g_sigint, NULL);
   moqc_quic_server_del(g_server);
 }
-static void on_deadline(uv_timer_t *t) { (void)t; stop(); }
-static void on_signal(uv_signal_t *s, int sig) { (void)s; (void)sig; stop(); }
+static void on_deadline(uv_timer_t *t) {
+  (void)t;
+  stop();
+}
+static void on_signal(uv_signal_t *s, int sig) {
+  (void)s;
+  (void)sig;
+  stop();
+}
 
 int main(int argc, char **argv) {
   unsigned seconds = 60;
@@ -150,7 +161,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--protocol") && i + 1 < argc && g_nprotocols < 16)
       g_protocols[g_nprotocols++] = argv[++i];
     else {
-      fprintf(stderr, "usage: wt_echo_server [--host H] [--port P] [--seconds N] [--protocol P]...\n");
+      fprintf(stderr,
+              "usage: wt_echo_server [--host H] [--port P] [--seconds N] [--protocol P]...\n");
       return 2;
     }
   }
@@ -168,7 +180,11 @@ int main(int argc, char **argv) {
   }
   static const char *const alpn[] = {"h3", "moq-lite-05", "moq-lite-04", "moq-lite-03", "echo"};
   moqc_quic_server_config qc = {
-      .host = host, .port = (uint16_t)port, .alpn = alpn, .alpn_count = 5, .cert = cert,
+      .host = host,
+      .port = (uint16_t)port,
+      .alpn = alpn,
+      .alpn_count = 5,
+      .cert = cert,
       .on_connection = on_connection,
   };
   rv = moqc_quic_server_new(g_loop, &qc, &g_server);

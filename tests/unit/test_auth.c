@@ -55,12 +55,12 @@ static json_t *vec(size_t i) { return json_array_get(vectors, i); }
 static const char *vs(json_t *v, const char *k) { return json_string_value(json_object_get(v, k)); }
 static size_t n_algs(void) { return vectors ? json_array_size(vectors) - 1 : 0; } /* last: none */
 
-#define NEED_VECTORS()                                                                         \
-  do {                                                                                         \
-    if (!vectors) {                                                                            \
-      print_message("no node / jose: vector test skipped\n");                                  \
-      skip();                                                                                  \
-    }                                                                                          \
+#define NEED_VECTORS()                                        \
+  do {                                                        \
+    if (!vectors) {                                           \
+      print_message("no node / jose: vector test skipped\n"); \
+      skip();                                                 \
+    }                                                         \
   } while (0)
 
 static moqc_auth_key *key_of(json_t *v) {
@@ -147,7 +147,8 @@ static void test_jose_payload_byte_changed(void **state) {
     char *t = mutate(vs(vec(i), "ok"), 1);
     /* the signature is checked before the payload is parsed */
     moqc_auth_reason why = verify_reason(k, t);
-    if (why != MOQC_AUTH_BAD_SIGNATURE) fail_msg("%s: %s", vs(vec(i), "alg"), moqc_auth_reason_str(why));
+    if (why != MOQC_AUTH_BAD_SIGNATURE)
+      fail_msg("%s: %s", vs(vec(i), "alg"), moqc_auth_reason_str(why));
     free(t);
     moqc_auth_key_del(k);
   }
@@ -291,8 +292,13 @@ static void test_generate_sign_verify(void **state) {
     moqc_auth_key *k, *pubk;
     assert_int_equal(moqc_auth_key_generate((moqc_auth_alg)a, "k1", &k), MOQC_OK);
     char *puts_[1] = {(char *)"alice"}, *gets[2] = {(char *)"", (char *)"x"};
-    moqc_auth_claims c = {.root = (char *)"room", .put = puts_, .n_put = 1, .get = gets,
-                          .n_get = 2, .exp = now_s() + 60, .has_exp = true};
+    moqc_auth_claims c = {.root = (char *)"room",
+                          .put = puts_,
+                          .n_put = 1,
+                          .get = gets,
+                          .n_get = 2,
+                          .exp = now_s() + 60,
+                          .has_exp = true};
     char *tok, *jwk;
     assert_int_equal(moqc_auth_sign(k, &c, &tok), MOQC_OK);
     bool sym = a <= MOQC_AUTH_ALG_HS512;
@@ -301,7 +307,8 @@ static void test_generate_sign_verify(void **state) {
     moqc_auth_claims out;
     moqc_auth_reason why = MOQC_AUTH_OK;
     int rc = moqc_auth_verify(pubk, tok, now_s(), &out, &why);
-    if (rc != MOQC_OK) fail_msg("%s: %s", moqc_auth_alg_str((moqc_auth_alg)a), moqc_auth_reason_str(why));
+    if (rc != MOQC_OK)
+      fail_msg("%s: %s", moqc_auth_alg_str((moqc_auth_alg)a), moqc_auth_reason_str(why));
     assert_string_equal(out.root, "room");
     assert_int_equal(out.n_get, 2);
     moqc_auth_claims_clear(&out);
@@ -328,7 +335,11 @@ static void test_generate_sign_verify(void **state) {
 static void test_jwk_malformed(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "", "{", "[]", "{\"kty\":\"oct\"}", "{\"kty\":\"oct\",\"alg\":\"HS256\"}",
+      "",
+      "{",
+      "[]",
+      "{\"kty\":\"oct\"}",
+      "{\"kty\":\"oct\",\"alg\":\"HS256\"}",
       "{\"kty\":\"oct\",\"alg\":\"none\",\"k\":\"AAAA\"}",
       "{\"kty\":\"oct\",\"alg\":\"RS256\",\"k\":\"AAAA\"}",
       "{\"kty\":\"EC\",\"alg\":\"ES256\",\"crv\":\"P-521\",\"x\":\"AA\",\"y\":\"AA\"}",
@@ -372,10 +383,10 @@ static void scope_case(const char *root, const char *put, const char *path, int 
 static void test_scope_rules(void **state) {
   (void)state;
   scope_case("room", "alice", "/room", MOQC_OK, "alice");
-  scope_case("room", "alice", "/room/alice/cam", MOQC_OK, "");        /* under the put */
+  scope_case("room", "alice", "/room/alice/cam", MOQC_OK, "");         /* under the put */
   scope_case("room", "alice", "/room/bob", MOQC_ERR_UNAUTHORIZED, ""); /* nothing left */
   scope_case("room", "", "/room/bob", MOQC_OK, "");
-  scope_case("room/123", "alice", "/", MOQC_OK, "room/123/alice");    /* parent */
+  scope_case("room/123", "alice", "/", MOQC_OK, "room/123/alice"); /* parent */
   scope_case("room/123", "alice", "/room", MOQC_OK, "123/alice");
   scope_case("room", "alice", "/roomy", MOQC_ERR_UNAUTHORIZED, "");
   scope_case("room", "alice", "/other", MOQC_ERR_UNAUTHORIZED, "");
@@ -404,8 +415,7 @@ static void test_public_prefixes(void **state) {
   assert_int_equal(moqc_auth_check(a, "/secret", now_s(), &c, &why), MOQC_ERR_UNAUTHORIZED);
   assert_int_equal(why, MOQC_AUTH_NO_TOKEN);
   /* a token with no key configured */
-  assert_int_equal(moqc_auth_check(a, "/anon?jwt=a.b.c", now_s(), &c, &why),
-                   MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_auth_check(a, "/anon?jwt=a.b.c", now_s(), &c, &why), MOQC_ERR_UNAUTHORIZED);
   assert_int_equal(why, MOQC_AUTH_NO_KEY);
   moqc_auth_del(a);
 }
@@ -434,8 +444,13 @@ static void test_url_token_and_redact(void **state) {
  * or before nbf, and no further. */
 static char *sign_times(moqc_auth_key *k, int64_t exp, int64_t nbf) {
   char *gets[1] = {(char *)""};
-  moqc_auth_claims c = {.root = (char *)"room", .get = gets, .n_get = 1, .exp = exp,
-                        .has_exp = exp != 0, .nbf = nbf, .has_nbf = nbf != 0};
+  moqc_auth_claims c = {.root = (char *)"room",
+                        .get = gets,
+                        .n_get = 1,
+                        .exp = exp,
+                        .has_exp = exp != 0,
+                        .nbf = nbf,
+                        .has_nbf = nbf != 0};
   char *tok;
   assert_int_equal(moqc_auth_sign(k, &c, &tok), MOQC_OK);
   return tok;

@@ -17,8 +17,8 @@
 
 typedef struct counting {
   size_t mallocs, callocs, reallocs, frees;
-  long live;        /* blocks currently allocated */
-  long fail_after;  /* fail every allocation once this many succeeded; -1 never */
+  long live;       /* blocks currently allocated */
+  long fail_after; /* fail every allocation once this many succeeded; -1 never */
 } counting;
 
 static bool cnt_may_alloc(counting *c) {

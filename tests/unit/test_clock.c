@@ -15,7 +15,7 @@
 
 typedef struct fixture {
   moqc_clock *clk;
-  int log[MAX_LOG]; /* ids of fired timers, in order */
+  int log[MAX_LOG];     /* ids of fired timers, in order */
   uint64_t at[MAX_LOG]; /* moqc_clock_now() seen by each callback */
   size_t n;
 } fixture;
@@ -26,7 +26,7 @@ typedef struct tmr {
   int id;
   /* optional actions run from the callback */
   moqc_timer *stop_other;
-  uint64_t rearm_after;  /* re-arm self at now + this, while rearm_count > 0 */
+  uint64_t rearm_after; /* re-arm self at now + this, while rearm_count > 0 */
   int rearm_count;
 } tmr;
 
@@ -260,7 +260,8 @@ static void test_random_1000(void **state) {
     assert_int_equal(moqc_timer_start(f->clk, &ts[i], 2000 + rnd(&seed) % 100000), MOQC_OK);
   /* Advance in uneven steps. */
   size_t ran = 0;
-  for (uint64_t now = 1000; now < 110000; now += 1 + rnd(&seed) % 7000) ran += moqc_clock_advance(f->clk, now);
+  for (uint64_t now = 1000; now < 110000; now += 1 + rnd(&seed) % 7000)
+    ran += moqc_clock_advance(f->clk, now);
   ran += moqc_clock_advance(f->clk, 200000);
   assert_int_equal(ran, N - stopped);
   assert_int_equal(f->n, N - stopped);

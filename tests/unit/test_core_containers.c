@@ -179,7 +179,8 @@ static void test_imap_many(void **state) {
     assert_int_equal(moqc__imap_insert(&m, i * 4 + (i & 3), vp(i)), MOQC_OK);
     assert_true(m.n * 2 <= m.cap); /* grows at half full */
   }
-  for (uint64_t i = 0; i < N; i += 2) assert_ptr_equal(moqc__imap_remove(&m, i * 4 + (i & 3)), vp(i));
+  for (uint64_t i = 0; i < N; i += 2)
+    assert_ptr_equal(moqc__imap_remove(&m, i * 4 + (i & 3)), vp(i));
   assert_null(moqc__imap_remove(&m, 123456789)); /* absent */
   for (uint64_t i = 0; i < N; i++)
     assert_ptr_equal(moqc__imap_find(&m, i * 4 + (i & 3)), i % 2 ? vp(i) : NULL);
@@ -198,8 +199,9 @@ static void test_imap_collisions(void **state) {
   size_t nk = 0;
   for (uint64_t k = 0; nk < 3; k++)
     if ((moqc__mix64(k) & mask) == mask) keys[nk++] = k; /* home: the last slot */
-  while ((moqc__mix64(other) & mask) != 0) other++;        /* home: slot 0 */
-  for (size_t i = 0; i < nk; i++) assert_int_equal(moqc__imap_insert(&m, keys[i], vp(i + 1)), MOQC_OK);
+  while ((moqc__mix64(other) & mask) != 0) other++;      /* home: slot 0 */
+  for (size_t i = 0; i < nk; i++)
+    assert_int_equal(moqc__imap_insert(&m, keys[i], vp(i + 1)), MOQC_OK);
   assert_int_equal(moqc__imap_insert(&m, other, vp(0)), MOQC_OK);
   assert_int_equal(m.cap, 8); /* 4 of 8: no growth yet */
   /* the cluster wraps: 7, 0, 1, then other (home 0) at 2 */
@@ -371,7 +373,8 @@ static void test_smap_collisions(void **state) {
   for (size_t i = 0; i < nk; i++)
     assert_int_equal(moqc__smap_insert(&m, keys[i], strlen(keys[i]), vp(i)), MOQC_OK);
   assert_int_equal(m.cap, 8);
-  for (size_t i = 0; i < nk; i++) assert_ptr_equal(moqc__smap_find(&m, keys[i], strlen(keys[i])), vp(i));
+  for (size_t i = 0; i < nk; i++)
+    assert_ptr_equal(moqc__smap_find(&m, keys[i], strlen(keys[i])), vp(i));
   assert_ptr_equal(moqc__smap_remove(&m, keys[0], strlen(keys[0])), vp(0));
   assert_ptr_equal(moqc__smap_find(&m, keys[1], strlen(keys[1])), vp(1));
   assert_ptr_equal(moqc__smap_find(&m, keys[2], strlen(keys[2])), vp(2));

@@ -14,15 +14,33 @@ static const struct {
   uint64_t code;
   const char *name;
 } k_names[] = {
-    {0, "Cancel"},           {1, "RequiredExtension"}, {2, "Old"},
-    {3, "Timeout"},          {4, "Transport"},         {5, "Decode"},
-    {6, "Unauthorized"},     {9, "Version"},           {10, "UnexpectedStream"},
-    {11, "BoundsExceeded"},  {12, "Duplicate"},        {13, "NotFound"},
-    {14, "WrongSize"},       {15, "ProtocolViolation"}, {16, "UnexpectedMessage"},
-    {17, "Unsupported"},     {18, "Encode"},           {19, "TooManyParameters"},
-    {20, "InvalidRole"},     {21, "UnknownAlpn"},      {24, "Dropped"},
-    {25, "Closed"},          {26, "Lagged"},           {27, "FrameTooLarge"},
-    {29, "TimestampMismatch"}, {30, "Unroutable"},     {31, "Evicted"},
+    {0, "Cancel"},
+    {1, "RequiredExtension"},
+    {2, "Old"},
+    {3, "Timeout"},
+    {4, "Transport"},
+    {5, "Decode"},
+    {6, "Unauthorized"},
+    {9, "Version"},
+    {10, "UnexpectedStream"},
+    {11, "BoundsExceeded"},
+    {12, "Duplicate"},
+    {13, "NotFound"},
+    {14, "WrongSize"},
+    {15, "ProtocolViolation"},
+    {16, "UnexpectedMessage"},
+    {17, "Unsupported"},
+    {18, "Encode"},
+    {19, "TooManyParameters"},
+    {20, "InvalidRole"},
+    {21, "UnknownAlpn"},
+    {24, "Dropped"},
+    {25, "Closed"},
+    {26, "Lagged"},
+    {27, "FrameTooLarge"},
+    {29, "TimestampMismatch"},
+    {30, "Unroutable"},
+    {31, "Evicted"},
 };
 
 static void test_code_names(void **state) {
@@ -64,8 +82,7 @@ static void test_err_str(void **state) {
     const char *s = moqc_err_str(e);
     assert_non_null(s);
     assert_string_not_equal(s, "unknown error");
-    for (int f = e - 1; f >= MOQC_ERR_UNEXPECTED; f--)
-      assert_string_not_equal(s, moqc_err_str(f));
+    for (int f = e - 1; f >= MOQC_ERR_UNEXPECTED; f--) assert_string_not_equal(s, moqc_err_str(f));
   }
 }
 
@@ -125,11 +142,11 @@ static void test_code_from_err(void **state) {
 static void test_round_trip(void **state) {
   (void)state;
   static const int exact[] = {
-      MOQC_ERR_CANCEL,      MOQC_ERR_OLD,        MOQC_ERR_TIMEOUT,   MOQC_ERR_TRANSPORT,
-      MOQC_ERR_DECODE,      MOQC_ERR_UNAUTHORIZED, MOQC_ERR_VERSION, MOQC_ERR_BOUNDS,
-      MOQC_ERR_DUPLICATE,   MOQC_ERR_NOT_FOUND,  MOQC_ERR_WRONG_SIZE, MOQC_ERR_PROTOCOL,
-      MOQC_ERR_UNSUPPORTED, MOQC_ERR_DROPPED,    MOQC_ERR_LAGGED,    MOQC_ERR_TOO_LARGE,
-      MOQC_ERR_TIMESTAMP,   MOQC_ERR_UNROUTABLE, MOQC_ERR_EVICTED,   MOQC_ERR_UNEXPECTED,
+      MOQC_ERR_CANCEL,      MOQC_ERR_OLD,          MOQC_ERR_TIMEOUT,    MOQC_ERR_TRANSPORT,
+      MOQC_ERR_DECODE,      MOQC_ERR_UNAUTHORIZED, MOQC_ERR_VERSION,    MOQC_ERR_BOUNDS,
+      MOQC_ERR_DUPLICATE,   MOQC_ERR_NOT_FOUND,    MOQC_ERR_WRONG_SIZE, MOQC_ERR_PROTOCOL,
+      MOQC_ERR_UNSUPPORTED, MOQC_ERR_DROPPED,      MOQC_ERR_LAGGED,     MOQC_ERR_TOO_LARGE,
+      MOQC_ERR_TIMESTAMP,   MOQC_ERR_UNROUTABLE,   MOQC_ERR_EVICTED,    MOQC_ERR_UNEXPECTED,
   };
   for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
     assert_int_equal(moqc_err_from_code(moqc_code_from_err(exact[i])), exact[i]);

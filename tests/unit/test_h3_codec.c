@@ -14,11 +14,11 @@
 
 #include "webtransport/h3_codec.h"
 
-#define ASSERT_BYTES(got, n, ...)                              \
-  do {                                                         \
-    static const uint8_t exp_[] = {__VA_ARGS__};               \
-    assert_int_equal((n), sizeof exp_);                        \
-    assert_memory_equal((got), exp_, sizeof exp_);             \
+#define ASSERT_BYTES(got, n, ...)                  \
+  do {                                             \
+    static const uint8_t exp_[] = {__VA_ARGS__};   \
+    assert_int_equal((n), sizeof exp_);            \
+    assert_memory_equal((got), exp_, sizeof exp_); \
   } while (0)
 
 /* ---- frame header ---------------------------------------------------------------- */
@@ -52,14 +52,14 @@ static void test_settings_vector(void **state) {
   (void)state;
   uint8_t b[80];
   ssize_t n = moqc_h3_settings_encode_frame(b, sizeof b, 1);
-  ASSERT_BYTES(b, n, 0x04, 0x20,                    /* SETTINGS, 32 bytes */
-               0x01, 0x00,                          /* QPACK_MAX_TABLE_CAPACITY 0 */
-               0x07, 0x00,                          /* QPACK_BLOCKED_STREAMS 0 */
-               0x08, 0x01,                          /* ENABLE_CONNECT_PROTOCOL 1 */
-               0x33, 0x01,                          /* H3_DATAGRAM 1 */
-               0x80, 0xff, 0xd2, 0x77, 0x01,        /* 0xffd277 = 1 */
-               0xab, 0x60, 0x37, 0x42, 0x01,        /* 0x2b603742 = 1 (Chromium) */
-               0xab, 0x60, 0x37, 0x43, 0x01,        /* 0x2b603743 = 1 */
+  ASSERT_BYTES(b, n, 0x04, 0x20,             /* SETTINGS, 32 bytes */
+               0x01, 0x00,                   /* QPACK_MAX_TABLE_CAPACITY 0 */
+               0x07, 0x00,                   /* QPACK_BLOCKED_STREAMS 0 */
+               0x08, 0x01,                   /* ENABLE_CONNECT_PROTOCOL 1 */
+               0x33, 0x01,                   /* H3_DATAGRAM 1 */
+               0x80, 0xff, 0xd2, 0x77, 0x01, /* 0xffd277 = 1 */
+               0xab, 0x60, 0x37, 0x42, 0x01, /* 0x2b603742 = 1 (Chromium) */
+               0xab, 0x60, 0x37, 0x43, 0x01, /* 0x2b603743 = 1 */
                0xc0, 0x00, 0x00, 0x00, 0xc6, 0x71, 0x70, 0x6a, 0x01); /* 0xc671706a = 1 */
   for (size_t cap = 0; cap < (size_t)n; cap++)
     assert_int_equal(moqc_h3_settings_encode_frame(b, cap, 1), MOQC_ERR_BUFSIZE);
@@ -79,11 +79,10 @@ static void test_settings_chromium(void **state) {
   (void)state;
   /* What Chromium sends as a client (qpack 65536, field section 16384,
    * blocked 100, datagram, draft-04 datagram, draft-02 enable, grease). */
-  const uint8_t p[] = {0x01, 0x80, 0x01, 0x00, 0x00, 0x06, 0x80, 0x00, 0x40, 0x00,
-                       0x07, 0x40, 0x64, 0x33, 0x01, 0x80, 0xff, 0xd2, 0x77, 0x01,
-                       0xab, 0x60, 0x37, 0x42, 0x01,
-                       0xc0, 0x00, 0x00, 0x01, 0x08, 0xfc, 0x3b, 0xe1, /* grease id */
-                       0x9b, 0x19, 0xf1, 0x7b}; /* value */
+  const uint8_t p[] = {0x01, 0x80, 0x01, 0x00, 0x00, 0x06, 0x80, 0x00, 0x40, 0x00, 0x07, 0x40,
+                       0x64, 0x33, 0x01, 0x80, 0xff, 0xd2, 0x77, 0x01, 0xab, 0x60, 0x37, 0x42,
+                       0x01, 0xc0, 0x00, 0x00, 0x01, 0x08, 0xfc, 0x3b, 0xe1, /* grease id */
+                       0x9b, 0x19, 0xf1, 0x7b};                              /* value */
   moqc_h3_settings s;
   uint64_t err = 0;
   assert_int_equal(moqc_h3_settings_decode(&s, p, sizeof p, &err), sizeof p);
@@ -326,8 +325,7 @@ static void test_sf_item(void **state) {
   assert_int_equal(moqc_sf_parse_string_item("\"moq-lite-04\"", 13, out, sizeof out), 11);
   assert_string_equal(out, "moq-lite-04");
   assert_int_equal(moqc_sf_parse_string_item("\"x\";a=1", 7, out, sizeof out), 1);
-  assert_int_equal(moqc_sf_parse_string_item("\"x\", \"y\"", 8, out, sizeof out),
-                   MOQC_ERR_DECODE);
+  assert_int_equal(moqc_sf_parse_string_item("\"x\", \"y\"", 8, out, sizeof out), MOQC_ERR_DECODE);
   assert_int_equal(moqc_sf_parse_string_item("moq", 3, out, sizeof out), MOQC_ERR_DECODE);
   assert_int_equal(moqc_sf_parse_string_item("\"abcdef\"", 8, out, 4), MOQC_ERR_BUFSIZE);
   char w[32];
@@ -351,9 +349,9 @@ static void test_acc_byte_by_byte(void **state) {
   size_t used = 0, rl = 0;
   uint8_t replay[MOQC_H3_HDR_MAX];
   for (size_t i = 0; i < 3; i++)
-    assert_int_equal(moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_uni, &pf, in + i, 1, &used, replay,
-                                      &rl),
-                     MOQC_ERR_NEED_MORE);
+    assert_int_equal(
+        moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_uni, &pf, in + i, 1, &used, replay, &rl),
+        MOQC_ERR_NEED_MORE);
   assert_int_equal(moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_uni, &pf, in + 3, 3, &used, replay, &rl),
                    4);
   assert_int_equal(used, 1);
@@ -366,9 +364,8 @@ static void test_acc_byte_by_byte(void **state) {
   a.len = 0;
   assert_int_equal(moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_bidi, &pf, rq, 1, &used, replay, &rl),
                    MOQC_ERR_NEED_MORE);
-  assert_int_equal(moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_bidi, &pf, rq + 1, 2, &used, replay,
-                                    &rl),
-                   0);
+  assert_int_equal(
+      moqc_h3_acc_feed(&a, moqc_wt_dec_prefix_bidi, &pf, rq + 1, 2, &used, replay, &rl), 0);
   assert_int_equal(pf.type, 1);
   assert_int_equal(rl, 1);
   assert_int_equal(replay[0], 0x40);
@@ -392,12 +389,12 @@ static void test_acc_byte_by_byte(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_frame_hdr),        cmocka_unit_test(test_settings_vector),
+      cmocka_unit_test(test_frame_hdr),         cmocka_unit_test(test_settings_vector),
       cmocka_unit_test(test_settings_chromium), cmocka_unit_test(test_settings_errors),
-      cmocka_unit_test(test_prefixes),         cmocka_unit_test(test_datagram_prefix),
-      cmocka_unit_test(test_capsule_vectors),  cmocka_unit_test(test_capsule_limits),
-      cmocka_unit_test(test_error_mapping),    cmocka_unit_test(test_sf_list),
-      cmocka_unit_test(test_sf_item),          cmocka_unit_test(test_acc_byte_by_byte),
+      cmocka_unit_test(test_prefixes),          cmocka_unit_test(test_datagram_prefix),
+      cmocka_unit_test(test_capsule_vectors),   cmocka_unit_test(test_capsule_limits),
+      cmocka_unit_test(test_error_mapping),     cmocka_unit_test(test_sf_list),
+      cmocka_unit_test(test_sf_item),           cmocka_unit_test(test_acc_byte_by_byte),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,8 @@ static void test_encode_sorts_and_empty(void **state) {
   assert_non_null(moqc_hang_catalog_add(&cat, MOQC_HANG_VIDEO, "z", "vp8"));
   assert_non_null(moqc_hang_catalog_add(&cat, MOQC_HANG_VIDEO, "m", "vp8"));
   assert_int_equal(moqc_hang_catalog_encode(&cat, &out, NULL), MOQC_OK);
-  assert_non_null(strstr(out, "\"m\":{\"codec\":\"vp8\",\"container\":{\"kind\":\"legacy\"}},\"z\""));
+  assert_non_null(
+      strstr(out, "\"m\":{\"codec\":\"vp8\",\"container\":{\"kind\":\"legacy\"}},\"z\""));
   moqc_hang_free(out);
   /* An audio rendition without sample rate / channels cannot be encoded. */
   assert_non_null(moqc_hang_catalog_add(&cat, MOQC_HANG_AUDIO, "a", "opus"));
@@ -143,22 +144,25 @@ static void test_containers(void **state) {
   assert_int_equal(l->container, MOQC_HANG_CONTAINER_LEGACY);
   assert_int_equal(l->coded_width, 1280);
   /* cmaf with init "AAEC" = 00 01 02 */
-  const char *c = "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"avc1.64001f\",\"container\":"
-                  "{\"kind\":\"cmaf\",\"init\":\"AAEC\"}}}}}";
+  const char *c =
+      "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"avc1.64001f\",\"container\":"
+      "{\"kind\":\"cmaf\",\"init\":\"AAEC\"}}}}}";
   assert_int_equal(moqc_hang_catalog_decode(&cat, c, strlen(c), NULL, 0), MOQC_OK);
   assert_int_equal(cat.video[0].container, MOQC_HANG_CONTAINER_CMAF);
   assert_int_equal(cat.video[0].init_len, 3);
   assert_memory_equal(cat.video[0].init, "\x00\x01\x02", 3);
   char why[128];
-  const char *bad = "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"container\":{\"kind\":"
-                    "\"cmaf\"}}}}}";
+  const char *bad =
+      "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"container\":{\"kind\":"
+      "\"cmaf\"}}}}}";
   assert_int_equal(moqc_hang_catalog_decode(&cat, bad, strlen(bad), why, sizeof why),
                    MOQC_ERR_DECODE);
   assert_non_null(strstr(why, "init"));
   assert_int_equal(cat.n_video, 0); /* left empty */
   /* container absent: legacy (the default). */
-  const char *d = "{\"audio\":{\"renditions\":{\"a\":{\"codec\":\"opus\",\"sampleRate\":48000,"
-                  "\"numberOfChannels\":1}}}}";
+  const char *d =
+      "{\"audio\":{\"renditions\":{\"a\":{\"codec\":\"opus\",\"sampleRate\":48000,"
+      "\"numberOfChannels\":1}}}}";
   assert_int_equal(moqc_hang_catalog_decode(&cat, d, strlen(d), NULL, 0), MOQC_OK);
   assert_int_equal(cat.audio[0].container, MOQC_HANG_CONTAINER_LEGACY);
   moqc_hang_catalog_clear(&cat);
@@ -169,9 +173,10 @@ static void test_old_forms(void **state) {
   (void)state;
   moqc_hang_catalog cat;
   moqc_hang_catalog_init(&cat);
-  const char *j = "{\"video\":[{\"track\":{\"name\":\"hd\"},\"config\":{\"codec\":\"vp8\"}}],"
-                  "\"audio\":{\"track\":{\"name\":\"mic\"},\"config\":{\"codec\":\"opus\","
-                  "\"sampleRate\":48000,\"numberOfChannels\":2}}}";
+  const char *j =
+      "{\"video\":[{\"track\":{\"name\":\"hd\"},\"config\":{\"codec\":\"vp8\"}}],"
+      "\"audio\":{\"track\":{\"name\":\"mic\"},\"config\":{\"codec\":\"opus\","
+      "\"sampleRate\":48000,\"numberOfChannels\":2}}}";
   assert_int_equal(moqc_hang_catalog_decode(&cat, j, strlen(j), NULL, 0), MOQC_OK);
   assert_string_equal(cat.video[0].name, "hd");
   assert_string_equal(cat.audio[0].name, "mic");
@@ -208,14 +213,16 @@ static void test_decode_errors(void **state) {
              "hex");
   expect_bad("{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"description\":\"012\"}}}}",
              "hex");
-  expect_bad("{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"container\":{\"kind\":\"cmaf\","
-             "\"init\":\"A$==\"}}}}}",
-             "base64");
+  expect_bad(
+      "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"container\":{\"kind\":\"cmaf\","
+      "\"init\":\"A$==\"}}}}}",
+      "base64");
   expect_bad("{\"audio\":{\"renditions\":{\"a\":{\"codec\":\"opus\",\"sampleRate\":48000}}}}",
              "numberOfChannels");
-  expect_bad("{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\"}}},\"audio\":{\"renditions\":"
-             "{\"v\":{\"codec\":\"opus\",\"sampleRate\":1,\"numberOfChannels\":1}}}}",
-             "twice");
+  expect_bad(
+      "{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\"}}},\"audio\":{\"renditions\":"
+      "{\"v\":{\"codec\":\"opus\",\"sampleRate\":1,\"numberOfChannels\":1}}}}",
+      "twice");
   expect_bad("{\"video\":{\"renditions\":{\"v\":{\"codec\":\"x\",\"optimizeForLatency\":1}}}}",
              "boolean");
   /* Over the size limit. */
@@ -236,8 +243,12 @@ static void test_hex_base64(void **state) {
   assert_int_equal(moqc__hang_hex_decode(b, "01ABff", 6), 0);
   assert_memory_equal(b, "\x01\xab\xff", 3);
   /* RFC 4648 test vectors. */
-  static const char *const v[][2] = {{"", ""},        {"f", "Zg=="},         {"fo", "Zm8="},
-                                     {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  static const char *const v[][2] = {{"", ""},
+                                     {"f", "Zg=="},
+                                     {"fo", "Zm8="},
+                                     {"foo", "Zm9v"},
+                                     {"foob", "Zm9vYg=="},
+                                     {"fooba", "Zm9vYmE="},
                                      {"foobar", "Zm9vYmFy"}};
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     size_t len = strlen(v[i][0]);
@@ -253,10 +264,10 @@ static void test_hex_base64(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_simple_decode),  cmocka_unit_test(test_simple_encode),
-      cmocka_unit_test(test_roundtrips),     cmocka_unit_test(test_encode_sorts_and_empty),
-      cmocka_unit_test(test_containers),     cmocka_unit_test(test_old_forms),
-      cmocka_unit_test(test_decode_errors),  cmocka_unit_test(test_hex_base64),
+      cmocka_unit_test(test_simple_decode), cmocka_unit_test(test_simple_encode),
+      cmocka_unit_test(test_roundtrips),    cmocka_unit_test(test_encode_sorts_and_empty),
+      cmocka_unit_test(test_containers),    cmocka_unit_test(test_old_forms),
+      cmocka_unit_test(test_decode_errors), cmocka_unit_test(test_hex_base64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,15 +142,19 @@ static void test_cmaf_roundtrip(void **state) {
 static void test_cmaf_ffmpeg_style(void **state) {
   (void)state;
   static const uint8_t k[] = {
-      0, 0, 0, 100, 'm', 'o', 'o', 'f',                              /* moof (100) */
-      0, 0, 0, 16, 'm', 'f', 'h', 'd', 0, 0, 0, 0, 0, 0, 0, 3,       /* mfhd seq 3 */
-      0, 0, 0, 76, 't', 'r', 'a', 'f',                               /* traf */
-      0, 0, 0, 28, 't', 'f', 'h', 'd', 0, 2, 0, 0x38, 0, 0, 0, 2,    /* tfhd: moof base, dur/size/flags */
-      0, 0, 0x0b, 0xb8, 0, 0, 0, 3, 0x01, 0x01, 0, 0,                /* dur 3000, size 3, non-sync */
-      0, 0, 0, 16, 't', 'f', 'd', 't', 0, 0, 0, 0, 0, 0, 0x75, 0x30, /* tfdt v0 30000 */
-      0, 0, 0, 24, 't', 'r', 'u', 'n', 0, 0, 0, 5, 0, 0, 0, 2,       /* trun: offset, first flags */
-      0, 0, 0, 108, 0x02, 0, 0, 0,                                   /* offset 108, key */
-      0, 0, 0, 14, 'm', 'd', 'a', 't', 'a', 'b', 'c', 'd', 'e', 'f'};
+      0,    0,    0,    100,  'm',  'o', 'o', 'f', /* moof (100) */
+      0,    0,    0,    16,   'm',  'f', 'h', 'd', 0,    0,    0,   0,    0,   0,
+      0,    3,                                     /* mfhd seq 3 */
+      0,    0,    0,    76,   't',  'r', 'a', 'f', /* traf */
+      0,    0,    0,    28,   't',  'f', 'h', 'd', 0,    2,    0,   0x38, 0,   0,
+      0,    2, /* tfhd: moof base, dur/size/flags */
+      0,    0,    0x0b, 0xb8, 0,    0,   0,   3,   0x01, 0x01, 0,   0, /* dur 3000, size 3, non-sync */
+      0,    0,    0,    16,   't',  'f', 'd', 't', 0,    0,    0,   0,    0,   0,
+      0x75, 0x30, /* tfdt v0 30000 */
+      0,    0,    0,    24,   't',  'r', 'u', 'n', 0,    0,    0,   5,    0,   0,
+      0,    2,                                   /* trun: offset, first flags */
+      0,    0,    0,    108,  0x02, 0,   0,   0, /* offset 108, key */
+      0,    0,    0,    14,   'm',  'd', 'a', 't', 'a',  'b',  'c', 'd',  'e', 'f'};
   moqc_hang_cmaf_frame f;
   assert_int_equal(moqc_hang_cmaf_decode(k, sizeof k, &f), MOQC_OK);
   assert_int_equal(f.track_id, 2);
@@ -173,13 +177,12 @@ static void test_cmaf_ffmpeg_style(void **state) {
 static void test_cmaf_init_timescale(void **state) {
   (void)state;
   static const uint8_t k[] = {
-      0, 0, 0, 16, 'f', 't', 'y', 'p', 'i', 's', 'o', '6', 0, 0, 0, 0,
-      0, 0, 0, 84, 'm', 'o', 'o', 'v',
-      0, 0, 0, 76, 't', 'r', 'a', 'k',
-      0, 0, 0, 28, 't', 'k', 'h', 'd', 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0,
-      0, 0, 0, 40, 'm', 'd', 'i', 'a',
-      0, 0, 0, 32, 'm', 'd', 'h', 'd', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x5f, 0x90,
-      0, 0, 0, 0, 0, 0, 0, 0};
+      0, 0,  0,   16,  'f', 't',  'y',  'p', 'i', 's', 'o', '6', 0,   0,   0,   0,   0,
+      0, 0,  84,  'm', 'o', 'o',  'v',  0,   0,   0,   76,  't', 'r', 'a', 'k', 0,   0,
+      0, 28, 't', 'k', 'h', 'd',  0,    0,   0,   3,   0,   0,   0,   0,   0,   0,   0,
+      0, 0,  0,   0,   5,   0,    0,    0,   0,   0,   0,   0,   40,  'm', 'd', 'i', 'a',
+      0, 0,  0,   32,  'm', 'd',  'h',  'd', 0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0, 0,  0,   0,   1,   0x5f, 0x90, 0,   0,   0,   0,   0,   0,   0,   0};
   uint32_t ts = 0;
   assert_int_equal(moqc_hang_cmaf_init_timescale(k, sizeof k, 0, &ts), MOQC_OK);
   assert_int_equal(ts, 90000);

@@ -66,7 +66,7 @@ static void test_parse_request(void **state) {
       "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
-      "GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n",         /* bare CR */
+      "GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n", /* bare CR */
       "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
       "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
       "GET / HTTX/1.1\r\nHost: h\r\n\r\n",
@@ -106,7 +106,8 @@ static void test_parse_response_and_chunks(void **state) {
   assert_true(r.chunked);
   assert_int_equal(r.content_length, -1);
   const char *bad[] = {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 999 X\r\n\r\n",
-                       "HTTP/1.1 200OK\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"};
+                       "HTTP/1.1 200OK\r\n\r\n",
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(moqc_http1_parse_response(&r, (const uint8_t *)bad[i], strlen(bad[i]), 4096),
                      MOQC_ERR_DECODE);
@@ -140,7 +141,8 @@ static void test_cert_hash_parse(void **state) {
   assert_int_equal(sha[0], 0x3b);
   assert_int_equal(sha[31], 0x44);
   char up[80];
-  snprintf(up, sizeof up, "  %s\r\n", "3B1F0C9D2E4A5B6C7D8E9F00112233445566778899AABBCCDDEEFF0011223344");
+  snprintf(up, sizeof up, "  %s\r\n",
+           "3B1F0C9D2E4A5B6C7D8E9F00112233445566778899AABBCCDDEEFF0011223344");
   assert_int_equal(moqc_http_parse_cert_hash(up, strlen(up), sha, hex), MOQC_OK);
   assert_string_equal(hex, k_hex); /* lower-cased */
   assert_int_equal(moqc_http_parse_cert_hash(k_hex, 63, sha, hex), MOQC_ERR_DECODE);
@@ -189,7 +191,7 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
     w->pend = moqc_http_response_defer(resp, on_gone, w);
     assert_non_null(w->pend);
     assert_null(moqc_http_response_defer(resp, on_gone, w)); /* once */
-    if (req->query && strcmp(req->query, "now") == 0) { /* finished inside the callback */
+    if (req->query && strcmp(req->query, "now") == 0) {      /* finished inside the callback */
       assert_int_equal(moqc_http_pending_finish(w->pend, 201, NULL, "now", 3), MOQC_OK);
       w->pend = NULL;
     }
@@ -318,8 +320,7 @@ static void test_loopback_get(void **state) {
                    MOQC_OK);
   run_until(&w.loop, &g.done, 3000);
   assert_string_equal(g.body, "not a hash");
-  assert_int_equal(moqc_http_get(&w.loop, "bad host", port, "/", 100, on_get, &g),
-                   MOQC_ERR_INVAL);
+  assert_int_equal(moqc_http_get(&w.loop, "bad host", port, "/", 100, on_get, &g), MOQC_ERR_INVAL);
   assert_int_equal(moqc_http_get(&w.loop, "h", port, "nopath", 100, on_get, &g), MOQC_ERR_INVAL);
   finish(&w);
 }
@@ -425,8 +426,10 @@ static int status_of(const raw *r) {
 static void test_server_robustness(void **state) {
   (void)state;
   world w = {0};
-  moqc_http_server_config cfg = {.keep_alive = true, .max_connections = 2,
-                                 .max_connections_per_addr = 2, .idle_timeout_ms = 300,
+  moqc_http_server_config cfg = {.keep_alive = true,
+                                 .max_connections = 2,
+                                 .max_connections_per_addr = 2,
+                                 .idle_timeout_ms = 300,
                                  .head_timeout_ms = 300,
                                  .cors = true};
   uint16_t port = start(&w, &cfg);
@@ -448,9 +451,10 @@ static void test_server_robustness(void **state) {
   raw_exchange(&w, port, big_body, sizeof big_body - 1, &r);
   assert_int_equal(status_of(&r), 413);
   /* keep-alive: a pipelined pair with a body in between, then close */
-  static const char pipe[] = "GET /health HTTP/1.1\r\nHost: h\r\n\r\n"
-                             "POST /health?b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd"
-                             "HEAD /certificate.sha256 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  static const char pipe[] =
+      "GET /health HTTP/1.1\r\nHost: h\r\n\r\n"
+      "POST /health?b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd"
+      "HEAD /certificate.sha256 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   raw_exchange(&w, port, pipe, sizeof pipe - 1, &r);
   const char *p1 = strstr(r.in, "HTTP/1.1 200 OK");
   assert_non_null(p1);
@@ -504,8 +508,10 @@ static void trickle_tick(uv_timer_t *t) {
 static void test_server_limits(void **state) {
   (void)state;
   world w = {0};
-  moqc_http_server_config cfg = {.keep_alive = true, .max_connections = 2,
-                                 .max_connections_per_addr = 8, .idle_timeout_ms = 5000,
+  moqc_http_server_config cfg = {.keep_alive = true,
+                                 .max_connections = 2,
+                                 .max_connections_per_addr = 8,
+                                 .idle_timeout_ms = 5000,
                                  .head_timeout_ms = 300};
   uint16_t port = start(&w, &cfg);
   static const char part[] = "GET / HTTP/1.1\r\nHost: h\r\n";
@@ -553,8 +559,9 @@ static void test_deferred(void **state) {
   uint16_t port = start(&w, &cfg);
   assert_null(moqc_http_response_defer(NULL, on_gone, &w));
   assert_int_equal(moqc_http_pending_finish(NULL, 200, NULL, NULL, 0), MOQC_ERR_INVAL);
-  static const char two[] = "GET /later HTTP/1.1\r\nHost: h\r\n\r\n"
-                            "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  static const char two[] =
+      "GET /later HTTP/1.1\r\nHost: h\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   raw r;
   raw_start(&w, &r, port, two, sizeof two - 1);
   run_until(&w.loop, &r.closed, 600); /* 3 idle timeouts */
@@ -574,8 +581,9 @@ static void test_deferred(void **state) {
   assert_int_equal(w.routed, 2);
   assert_int_equal(w.gone, 0);
 
-  static const char sl[] = "GET /slices HTTP/1.1\r\nHost: h\r\n\r\n"
-                           "HEAD /slices HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  static const char sl[] =
+      "GET /slices HTTP/1.1\r\nHost: h\r\n\r\n"
+      "HEAD /slices HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   raw_exchange(&w, port, sl, sizeof sl - 1, &r);
   assert_int_equal(status_of(&r), 200);
   const char *body = strstr(r.in, "Content-Length: 10\r\n");
@@ -623,10 +631,10 @@ static void test_deferred(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_request),    cmocka_unit_test(test_parse_response_and_chunks),
-      cmocka_unit_test(test_cert_hash_parse),  cmocka_unit_test(test_loopback_get),
-      cmocka_unit_test(test_client_failures),  cmocka_unit_test(test_server_robustness),
-      cmocka_unit_test(test_deferred),         cmocka_unit_test(test_server_limits),
+      cmocka_unit_test(test_parse_request),   cmocka_unit_test(test_parse_response_and_chunks),
+      cmocka_unit_test(test_cert_hash_parse), cmocka_unit_test(test_loopback_get),
+      cmocka_unit_test(test_client_failures), cmocka_unit_test(test_server_robustness),
+      cmocka_unit_test(test_deferred),        cmocka_unit_test(test_server_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

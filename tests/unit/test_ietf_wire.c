@@ -35,7 +35,8 @@ static void check_varints(int v, const struct vv *t, size_t n) {
     assert_int_equal(moqc__ietf_varint_decode(v, &x, want, len), (ssize_t)len);
     if (x != t[i].x) fprintf(stderr, "draft %d %s: got %llu\n", v, t[i].hex, (unsigned long long)x);
     assert_true(x == t[i].x);
-    for (size_t j = 0; j < len; j++) assert_int_equal(moqc__ietf_varint_decode(v, &x, want, j), MOQC_ERR_NEED_MORE);
+    for (size_t j = 0; j < len; j++)
+      assert_int_equal(moqc__ietf_varint_decode(v, &x, want, j), MOQC_ERR_NEED_MORE);
     if (t[i].minimal) {
       assert_int_equal(moqc__ietf_varint_len(v, t[i].x), len);
       ssize_t k = moqc__ietf_varint_encode(v, got, sizeof got, t[i].x);
@@ -153,7 +154,8 @@ static void test_params(void **state) {
   assert_int_equal(moqc__ietf_params_put_bytes(&ps, 0x04, "x", 1), MOQC_ERR_INVAL);
   assert_int_equal(moqc__ietf_params_find(&ps, 2)->v, 100);
   assert_null(moqc__ietf_params_find(&ps, 4));
-  for (uint64_t k = 0; ps.n < MOQC_IETF_PARAMS_MAX; k += 2) moqc__ietf_params_put_varint(&ps, 0x100 + k, k);
+  for (uint64_t k = 0; ps.n < MOQC_IETF_PARAMS_MAX; k += 2)
+    moqc__ietf_params_put_varint(&ps, 0x100 + k, k);
   assert_int_equal(moqc__ietf_params_put_varint(&ps, 0x1000, 1), MOQC_ERR_BOUNDS);
   /* the setup parameter encodings per draft (16: count + delta; 17+: no count) */
   moqc__ietf_msg m;

@@ -17,7 +17,8 @@
 #define IT_MAX 4096
 
 /* A borrowed moqc_bytes over a string literal. */
-#define B(s) {(const uint8_t *)(s), sizeof(s) - 1}
+#define B(s) \
+  { (const uint8_t *)(s), sizeof(s) - 1 }
 
 /* Parse hex digit pairs, ignoring anything else (spaces, '|'). */
 static inline size_t it_hex(uint8_t *out, size_t cap, const char *s) {

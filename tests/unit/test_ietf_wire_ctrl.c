@@ -11,9 +11,18 @@
 #define HL MOQC_IETF_HAS_LARGEST
 #define HX MOQC_IETF_HAS_EXPIRES
 
-#define NS1 {1, {B("ns")}}
-#define NSAB {2, {B("a"), B("b")}}
-#define NSC {1, {B("c")}}
+#define NS1        \
+  {                \
+    1, { B("ns") } \
+  }
+#define NSAB              \
+  {                       \
+    2, { B("a"), B("b") } \
+  }
+#define NSC       \
+  {               \
+    1, { B("c") } \
+  }
 #define VIDEO B("video")
 
 struct vec {
@@ -253,18 +262,22 @@ static void test_vectors(void **state) {
     size_t n = it_hex(want, sizeof want, t->hex);
     /* encode == bytes */
     ssize_t k = moqc__ietf_ctrl_encode(got, sizeof got, t->v, &t->m);
-    if (k < 0) fprintf(stderr, "vector %zu (draft %d, type 0x%llx): encode %zd\n", i, t->v,
-                       (unsigned long long)t->m.type, k);
+    if (k < 0)
+      fprintf(stderr, "vector %zu (draft %d, type 0x%llx): encode %zd\n", i, t->v,
+              (unsigned long long)t->m.type, k);
     assert_true(k > 0);
-    if ((size_t)k != n || memcmp(got, want, n)) fprintf(stderr, "vector %zu (draft %d):\n", i, t->v);
+    if ((size_t)k != n || memcmp(got, want, n))
+      fprintf(stderr, "vector %zu (draft %d):\n", i, t->v);
     it_bytes_equal(got, (size_t)k, want, n);
     /* decode(bytes) == struct */
     moqc__ietf_msg m;
     assert_int_equal(moqc__ietf_ctrl_decode(&m, t->v, want, n), (ssize_t)n);
-    if (!ietf_msg_eq(&m, &t->m)) fprintf(stderr, "vector %zu (draft %d): decoded fields differ\n", i, t->v);
+    if (!ietf_msg_eq(&m, &t->m))
+      fprintf(stderr, "vector %zu (draft %d): decoded fields differ\n", i, t->v);
     assert_true(ietf_msg_eq(&m, &t->m));
     /* every strict prefix needs more */
-    for (size_t j = 0; j < n; j++) assert_int_equal(moqc__ietf_ctrl_decode(&m, t->v, want, j), MOQC_ERR_NEED_MORE);
+    for (size_t j = 0; j < n; j++)
+      assert_int_equal(moqc__ietf_ctrl_decode(&m, t->v, want, j), MOQC_ERR_NEED_MORE);
     /* one more byte inside the declared length is malformed */
     want[n] = 0xff;
     size_t lo = moqc__ietf_varint_len(t->v, t->m.type);
@@ -285,8 +298,9 @@ static void test_coverage(void **state) {
       if (!moqc__ietf_ctrl_known(v, type)) continue;
       bool found = false;
       for (size_t i = 0; i < NVECS && !found; i++) found = vecs[i].v == v && vecs[i].m.type == type;
-      if (!found) fprintf(stderr, "no vector for draft %d %s (0x%llx)\n", v, moqc__ietf_ctrl_name(v, type),
-                          (unsigned long long)type);
+      if (!found)
+        fprintf(stderr, "no vector for draft %d %s (0x%llx)\n", v, moqc__ietf_ctrl_name(v, type),
+                (unsigned long long)type);
       assert_true(found);
     }
   }
@@ -340,19 +354,24 @@ static void test_decode_rules(void **state) {
   /* reason phrase over 1024 bytes */
   assert_int_equal(dec_hex(14, "05 0005 01 01 4401 61"), MOQC_ERR_DECODE);
   /* forward 2, group order 3, content exists 2 */
-  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 02 02 02 00"), MOQC_ERR_DECODE);
-  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 03 01 02 00"), MOQC_ERR_DECODE);
+  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 02 02 02 00"),
+                   MOQC_ERR_DECODE);
+  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 03 01 02 00"),
+                   MOQC_ERR_DECODE);
   assert_int_equal(dec_hex(14, "04 0006 01 05 00 02 02 00"), MOQC_ERR_DECODE);
   /* RUST subscribe.rs test_subscribe_rejects_invalid_filter_type (framed, draft-14) */
-  assert_int_equal(dec_hex(14, "03 0012 01 02 01 04 74657374 05 766964656f 80 02 99 00"), MOQC_ERR_DECODE);
+  assert_int_equal(dec_hex(14, "03 0012 01 02 01 04 74657374 05 766964656f 80 02 99 00"),
+                   MOQC_ERR_DECODE);
   /* filter type 5 */
-  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 02 01 05 00"), MOQC_ERR_DECODE);
+  assert_int_equal(dec_hex(14, "03 0010 00 01 02 6e73 05 766964656f 00 02 01 05 00"),
+                   MOQC_ERR_DECODE);
   /* 65 parameters */
   assert_int_equal(dec_hex(14, "06 0003 02 00 41"), MOQC_ERR_DECODE);
   /* duplicate parameter (even unknown ones): absolute keys and delta 0 */
   assert_int_equal(dec_hex(14, "06 0007 02 00 02 2a 01 2a 02"), MOQC_ERR_DECODE);
   assert_int_equal(dec_hex(16, "06 0007 02 00 02 2a 01 00 02"), MOQC_ERR_DECODE);
-  assert_int_equal(dec_hex(15, "06 0007 02 00 02 20 01 20 02"), MOQC_ERR_DECODE); /* lifted, twice */
+  assert_int_equal(dec_hex(15, "06 0007 02 00 02 20 01 20 02"),
+                   MOQC_ERR_DECODE); /* lifted, twice */
   /* unknown parameters are skipped: even = varint, odd = length + bytes */
   {
     uint8_t b[64];
@@ -398,7 +417,8 @@ static void test_encode_errors(void **state) {
   moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = 0x2f00;
-  assert_int_equal(moqc__ietf_ctrl_encode(b, sizeof b, 16, &m), MOQC_ERR_INVAL); /* not in draft-16 */
+  assert_int_equal(moqc__ietf_ctrl_encode(b, sizeof b, 16, &m),
+                   MOQC_ERR_INVAL); /* not in draft-16 */
   assert_int_equal(moqc__ietf_ctrl_encode(b, sizeof b, 20, &m), MOQC_ERR_INVAL);
   m.type = 0x15;
   m.request_id = 1ull << 62; /* QUIC varint cannot carry it */
@@ -448,8 +468,8 @@ static void test_peek(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_vectors),      cmocka_unit_test(test_coverage),
-      cmocka_unit_test(test_names),        cmocka_unit_test(test_decode_rules),
+      cmocka_unit_test(test_vectors),       cmocka_unit_test(test_coverage),
+      cmocka_unit_test(test_names),         cmocka_unit_test(test_decode_rules),
       cmocka_unit_test(test_encode_errors), cmocka_unit_test(test_peek),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

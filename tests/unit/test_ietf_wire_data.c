@@ -46,7 +46,8 @@ static void test_subgroup_every_type(void **state) {
       if (!header_defined(v, t)) {
         if (k != MOQC_ERR_DECODE) fprintf(stderr, "draft %d type 0x%x: %zd\n", v, t, k);
         assert_int_equal(k, MOQC_ERR_DECODE);
-        assert_int_equal(moqc__ietf_uni_kind(v, t), t == 5 ? MOQC_IETF_UNI_FETCH : MOQC_IETF_UNI_UNKNOWN);
+        assert_int_equal(moqc__ietf_uni_kind(v, t),
+                         t == 5 ? MOQC_IETF_UNI_FETCH : MOQC_IETF_UNI_UNKNOWN);
         continue;
       }
       n_defined++;
@@ -63,7 +64,8 @@ static void test_subgroup_every_type(void **state) {
       assert_int_equal(h.subgroup, sg_field ? 3 : 0);
       if (prio) assert_int_equal(h.priority, 0x80);
       moqc__ietf_subgroup scratch;
-      for (size_t j = 0; j < n; j++) assert_int_equal(moqc__ietf_subgroup_decode(&scratch, v, b, j), MOQC_ERR_NEED_MORE);
+      for (size_t j = 0; j < n; j++)
+        assert_int_equal(moqc__ietf_subgroup_decode(&scratch, v, b, j), MOQC_ERR_NEED_MORE);
       uint8_t out[16];
       k = moqc__ietf_subgroup_encode(out, sizeof out, v, &h);
       it_bytes_equal(out, (size_t)k, b, n);
@@ -86,15 +88,22 @@ static void check_subgroup(int v, const moqc__ietf_subgroup *h, const char *hex)
 static void test_subgroup_vectors(void **state) {
   (void)state;
   /* moq-dev's default: 0x19 (extensions, end of group, subgroup 0), priority 0 */
-  moqc__ietf_subgroup h = {.extensions = true, .end_of_group = true, .has_priority = true,
-                           .sgid_mode = MOQC_IETF_SGID_ZERO, .track_alias = 1, .group = 2};
+  moqc__ietf_subgroup h = {.extensions = true,
+                           .end_of_group = true,
+                           .has_priority = true,
+                           .sgid_mode = MOQC_IETF_SGID_ZERO,
+                           .track_alias = 1,
+                           .group = 2};
   check_subgroup(14, &h, "19 01 02 00");
   /* draft-18 moq-dev sets FIRST_OBJECT: 0x59 */
   h.first_object = true;
   check_subgroup(18, &h, "59 01 02 00");
   /* leading-ones alias and group on 17 */
-  moqc__ietf_subgroup h2 = {.has_priority = false, .sgid_mode = MOQC_IETF_SGID_FIELD, .track_alias = 300,
-                            .group = 20000, .subgroup = 7};
+  moqc__ietf_subgroup h2 = {.has_priority = false,
+                            .sgid_mode = MOQC_IETF_SGID_FIELD,
+                            .track_alias = 300,
+                            .group = 20000,
+                            .subgroup = 7};
   check_subgroup(17, &h2, "34 812c c04e20 07");
   check_subgroup(16, &h2, "34 412c 80004e20 07");
   uint8_t b[32];
@@ -122,7 +131,8 @@ static void check_object(int v, bool ext, const moqc__ietf_object *o, const char
   moqc__ietf_object d;
   assert_int_equal(moqc__ietf_object_decode(&d, v, ext, want, n), (ssize_t)n);
   assert_true(ietf_object_eq(&d, o));
-  for (size_t j = 0; j < n; j++) assert_int_equal(moqc__ietf_object_decode(&d, v, ext, want, j), MOQC_ERR_NEED_MORE);
+  for (size_t j = 0; j < n; j++)
+    assert_int_equal(moqc__ietf_object_decode(&d, v, ext, want, j), MOQC_ERR_NEED_MORE);
 }
 
 static void test_objects(void **state) {
@@ -150,9 +160,11 @@ static void test_objects(void **state) {
   size_t n = it_hex(b, sizeof b, "00 00 02");
   assert_int_equal(moqc__ietf_object_decode(&d, 14, false, b, n), MOQC_ERR_DECODE); /* status 2 */
   n = it_hex(b, sizeof b, "00 82000001");
-  assert_int_equal(moqc__ietf_object_decode(&d, 14, false, b, n), MOQC_ERR_TOO_LARGE); /* 32 MiB + 1 */
+  assert_int_equal(moqc__ietf_object_decode(&d, 14, false, b, n),
+                   MOQC_ERR_TOO_LARGE); /* 32 MiB + 1 */
   n = it_hex(b, sizeof b, "00 02 03 05 05");
-  assert_int_equal(moqc__ietf_object_decode(&d, 14, true, b, n), MOQC_ERR_DECODE); /* KVP overruns the block */
+  assert_int_equal(moqc__ietf_object_decode(&d, 14, true, b, n),
+                   MOQC_ERR_DECODE); /* KVP overruns the block */
   /* 16+ delta-encoded properties: 0x08 then +8 = 0x10 */
   n = it_hex(b, sizeof b, "00 04 08 01 08 05 07");
   assert_int_equal(moqc__ietf_object_decode(&d, 16, true, b, n), (ssize_t)n);
@@ -220,7 +232,8 @@ static void check_fetch(int v, uint8_t order, const struct fvec *t, size_t n) {
   }
 }
 
-#define FO(g, s, obj, p, sz) {.group = g, .subgroup = s, .object = obj, .priority = p, .size = sz}
+#define FO(g, s, obj, p, sz) \
+  { .group = g, .subgroup = s, .object = obj, .priority = p, .size = sz }
 
 static void test_fetch_objects(void **state) {
   (void)state;
@@ -232,14 +245,19 @@ static void test_fetch_objects(void **state) {
   check_fetch(14, 1, d14, 2);
   /* draft-15: one-byte flags; fields equal to the prior object's are elided */
   static const struct fvec d15[] = {
-      {FO(1, 0, 0, 0x80, 4), "1c 01 00 80 04"},   /* group, object, priority */
-      {FO(1, 0, 1, 0x80, 2), "00 02"},            /* all from the prior */
-      {FO(2, 0, 0, 0x80, 2), "0c 02 00 02"},      /* new group, object 0 */
-      {FO(2, 7, 1, 0x40, 2), "13 07 40 02"},      /* explicit subgroup, new priority */
-      {FO(2, 8, 2, 0x40, 2), "02 02"},            /* subgroup = prior + 1 */
-      {FO(2, 8, 3, 0x40, 2), "01 02"},            /* subgroup = prior */
-      {{.group = 2, .subgroup = 8, .object = 4, .priority = 0x40, .size = 0, .status = 4}, "01 00 04"},
-      {{.group = 2, .subgroup = 8, .object = 5, .priority = 0x40, .ext = {(const uint8_t *)"\x02\x05", 2},
+      {FO(1, 0, 0, 0x80, 4), "1c 01 00 80 04"}, /* group, object, priority */
+      {FO(1, 0, 1, 0x80, 2), "00 02"},          /* all from the prior */
+      {FO(2, 0, 0, 0x80, 2), "0c 02 00 02"},    /* new group, object 0 */
+      {FO(2, 7, 1, 0x40, 2), "13 07 40 02"},    /* explicit subgroup, new priority */
+      {FO(2, 8, 2, 0x40, 2), "02 02"},          /* subgroup = prior + 1 */
+      {FO(2, 8, 3, 0x40, 2), "01 02"},          /* subgroup = prior */
+      {{.group = 2, .subgroup = 8, .object = 4, .priority = 0x40, .size = 0, .status = 4},
+       "01 00 04"},
+      {{.group = 2,
+        .subgroup = 8,
+        .object = 5,
+        .priority = 0x40,
+        .ext = {(const uint8_t *)"\x02\x05", 2},
         .size = 1},
        "21 02 0205 01"},
   };
@@ -247,7 +265,8 @@ static void test_fetch_objects(void **state) {
   /* draft-16: varint flags, datagram objects, end of range (0x8C, 0x10C), no status */
   static const struct fvec d16[] = {
       {FO(1, 0, 0, 0x80, 4), "1c 01 00 80 04"},
-      {{.group = 1, .object = 1, .priority = 0x80, .datagram = true, .size = 2}, "4040 02"}, /* 64: 2-byte QUIC varint */
+      {{.group = 1, .object = 1, .priority = 0x80, .datagram = true, .size = 2},
+       "4040 02"}, /* 64: 2-byte QUIC varint */
       {{.kind = MOQC_IETF_FETCH_END_NONEXISTENT, .group = 3, .object = 0}, "408c 03 00"},
       {{.kind = MOQC_IETF_FETCH_END_UNKNOWN, .group = 4, .object = 9}, "410c 04 09"},
       {FO(5, 0, 0, 0x80, 1), "0c 05 00 01"},
@@ -270,9 +289,9 @@ static void test_fetch_objects(void **state) {
   static const struct fvec d18[] = {
       {FO(1, 0, 0, 0x80, 4), "1c 01 00 80 04"}, /* first: absolute */
       {FO(1, 0, 1, 0x80, 2), "00 02"},
-      {FO(2, 0, 0, 0x80, 2), "0c 00 00 02"},    /* group + 0 + 1; object absolute */
-      {FO(2, 0, 4, 0x80, 2), "04 04 02"},       /* object = prior + 4 */
-      {FO(5, 0, 0, 0x80, 2), "0c 02 00 02"},    /* group 2 + 2 + 1 */
+      {FO(2, 0, 0, 0x80, 2), "0c 00 00 02"}, /* group + 0 + 1; object absolute */
+      {FO(2, 0, 4, 0x80, 2), "04 04 02"},    /* object = prior + 4 */
+      {FO(5, 0, 0, 0x80, 2), "0c 02 00 02"}, /* group 2 + 2 + 1 */
       {{.kind = MOQC_IETF_FETCH_END_UNKNOWN, .group = 7, .object = 3}, "810c 01 03"},
   };
   check_fetch(18, 1, d18, sizeof d18 / sizeof d18[0]);
@@ -286,14 +305,18 @@ static void test_fetch_objects(void **state) {
   moqc__ietf_fetch_state st = {0};
   moqc__ietf_fetch_object o;
   size_t n = it_hex(b, sizeof b, "00 02");
-  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 15, &st, b, n), MOQC_ERR_DECODE); /* refers to no prior */
+  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 15, &st, b, n),
+                   MOQC_ERR_DECODE); /* refers to no prior */
   n = it_hex(b, sizeof b, "5c 01 00 80 04");
-  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 15, &st, b, n), MOQC_ERR_DECODE); /* 0x40 on 15 */
-  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 17, &st, b, n), (ssize_t)n);      /* datagram on 17 */
+  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 15, &st, b, n),
+                   MOQC_ERR_DECODE); /* 0x40 on 15 */
+  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 17, &st, b, n),
+                   (ssize_t)n); /* datagram on 17 */
   assert_true(o.datagram);
   memset(&st, 0, sizeof st);
   n = it_hex(b, sizeof b, "4080 01 00 80 04");
-  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 16, &st, b, n), MOQC_ERR_DECODE); /* flags 0x80 */
+  assert_int_equal(moqc__ietf_fetch_object_decode(&o, 16, &st, b, n),
+                   MOQC_ERR_DECODE); /* flags 0x80 */
   /* 18 descending below group 0 */
   moqc__ietf_fetch_state ds = {.group_order = 2};
   n = it_hex(b, sizeof b, "1c 01 00 80 04");
@@ -327,7 +350,11 @@ static void check_dg(int v, const moqc__ietf_datagram *d, const char *hex) {
 
 static void test_datagrams(void **state) {
   (void)state;
-  moqc__ietf_datagram d = {.has_priority = true, .track_alias = 1, .group = 2, .object = 2, .priority = 0x80,
+  moqc__ietf_datagram d = {.has_priority = true,
+                           .track_alias = 1,
+                           .group = 2,
+                           .object = 2,
+                           .priority = 0x80,
                            .payload = B("hi")};
   for (int v = 14; v <= 16; v++) check_dg(v, &d, "00 01 02 02 80 6869");
   d.object = 0; /* object id 0 is not on the wire */
@@ -339,19 +366,26 @@ static void test_datagrams(void **state) {
   d.track_alias = 300;
   check_dg(17, &d, "07 812c 02 80 02 1005 6869");
   /* default priority (15+) */
-  moqc__ietf_datagram p = {.has_priority = false, .track_alias = 1, .group = 2, .object = 3, .payload = B("hi")};
+  moqc__ietf_datagram p = {
+      .has_priority = false, .track_alias = 1, .group = 2, .object = 3, .payload = B("hi")};
   check_dg(15, &p, "08 01 02 03 6869");
   p.object = 0;
   check_dg(16, &p, "0c 01 02 6869");
   /* status form */
-  moqc__ietf_datagram s = {.is_status = true, .has_priority = true, .track_alias = 1, .group = 2, .object = 0,
-                           .priority = 0x80, .status = 3};
+  moqc__ietf_datagram s = {.is_status = true,
+                           .has_priority = true,
+                           .track_alias = 1,
+                           .group = 2,
+                           .object = 0,
+                           .priority = 0x80,
+                           .status = 3};
   check_dg(14, &s, "20 01 02 00 80 03"); /* no short form on 14 */
   check_dg(15, &s, "24 01 02 80 03");
   s.ext.ptr = (const uint8_t *)"\x10\x05";
   s.ext.len = 2;
   check_dg(18, &s, "25 01 02 80 02 1005 03");
-  moqc__ietf_datagram s2 = {.is_status = true, .has_priority = false, .track_alias = 1, .group = 2, .status = 4};
+  moqc__ietf_datagram s2 = {
+      .is_status = true, .has_priority = false, .track_alias = 1, .group = 2, .status = 4};
   check_dg(15, &s2, "28 01 02 00 04"); /* 0x2C is not a draft-15 type */
   check_dg(16, &s2, "2c 01 02 04");
   /* empty payload */
@@ -361,15 +395,18 @@ static void test_datagrams(void **state) {
   uint8_t b[32];
   moqc__ietf_datagram o;
   size_t n = it_hex(b, sizeof b, "01 01 02 02 80 00 6869");
-  assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n), MOQC_ERR_DECODE); /* extensions bit, empty block */
+  assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n),
+                   MOQC_ERR_DECODE); /* extensions bit, empty block */
   n = it_hex(b, sizeof b, "22 01 02 02 80 03");
-  assert_int_equal(moqc__ietf_datagram_decode(&o, 16, b, n), MOQC_ERR_DECODE); /* status + end of group */
+  assert_int_equal(moqc__ietf_datagram_decode(&o, 16, b, n),
+                   MOQC_ERR_DECODE); /* status + end of group */
   n = it_hex(b, sizeof b, "08 01 02 03 6869");
   assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n), MOQC_ERR_DECODE); /* 0x08 is 15+ */
   n = it_hex(b, sizeof b, "10 01 02 03 6869");
   assert_int_equal(moqc__ietf_datagram_decode(&o, 16, b, n), MOQC_ERR_DECODE);
   n = it_hex(b, sizeof b, "20 01 02 00 80 03 00");
-  assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n), MOQC_ERR_DECODE); /* bytes after a status */
+  assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n),
+                   MOQC_ERR_DECODE); /* bytes after a status */
   n = it_hex(b, sizeof b, "20 01 02 00 80 02");
   assert_int_equal(moqc__ietf_datagram_decode(&o, 14, b, n), MOQC_ERR_DECODE); /* status 2 */
   n = it_hex(b, sizeof b, "00 01 02");
@@ -379,9 +416,9 @@ static void test_datagrams(void **state) {
   bad.end_of_group = true;
   assert_int_equal(moqc__ietf_datagram_encode(b, sizeof b, 16, &bad), MOQC_ERR_INVAL);
   moqc__ietf_datagram np = p;
-  assert_int_equal(moqc__ietf_datagram_encode(b, sizeof b, 14, &np), MOQC_ERR_INVAL); /* no default prio on 14 */
+  assert_int_equal(moqc__ietf_datagram_encode(b, sizeof b, 14, &np),
+                   MOQC_ERR_INVAL); /* no default prio on 14 */
 }
-
 
 /* The "Examples" section of the drafts: a subgroup stream, header then
  * objects (header + payload), decoded and re-encoded byte for byte. The
@@ -416,16 +453,20 @@ static void check_stream(int v, const char *hex, int nobj) {
 static void test_draft_examples(void **state) {
   (void)state;
   check_stream(14, "14 02 00 00 00 | 00 04 61626364 | 00 04 65666768", 2);
-  check_stream(14,
-               "15 02 00 00 00 | 00 1a 04 c00000008257dcd3 404d 0e 74726163654944 3a313233343536 04 61626364"
-               " | 00 00 04 65666768",
-               2);
-  check_stream(16, "35 02 00 00 | 00 1a 04 c00000008257dcd3 4049 0e 74726163654944 3a313233343536 04 61626364"
-                   " | 00 00 04 65666768",
-               2);
+  check_stream(
+      14,
+      "15 02 00 00 00 | 00 1a 04 c00000008257dcd3 404d 0e 74726163654944 3a313233343536 04 61626364"
+      " | 00 00 04 65666768",
+      2);
+  check_stream(
+      16,
+      "35 02 00 00 | 00 1a 04 c00000008257dcd3 4049 0e 74726163654944 3a313233343536 04 61626364"
+      " | 00 00 04 65666768",
+      2);
   /* the first object's properties, iterated */
   uint8_t b[64];
-  size_t n = it_hex(b, sizeof b, "00 1a 04 c00000008257dcd3 4049 0e 74726163654944 3a313233343536 04");
+  size_t n =
+      it_hex(b, sizeof b, "00 1a 04 c00000008257dcd3 4049 0e 74726163654944 3a313233343536 04");
   moqc__ietf_object o;
   assert_int_equal(moqc__ietf_object_decode(&o, 16, true, b, n), (ssize_t)n);
   size_t pos = 0;
@@ -440,9 +481,12 @@ static void test_draft_examples(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_subgroup_every_type), cmocka_unit_test(test_subgroup_vectors),
-      cmocka_unit_test(test_objects),             cmocka_unit_test(test_fetch_header),
-      cmocka_unit_test(test_fetch_objects),       cmocka_unit_test(test_datagrams),
+      cmocka_unit_test(test_subgroup_every_type),
+      cmocka_unit_test(test_subgroup_vectors),
+      cmocka_unit_test(test_objects),
+      cmocka_unit_test(test_fetch_header),
+      cmocka_unit_test(test_fetch_objects),
+      cmocka_unit_test(test_datagrams),
       cmocka_unit_test(test_draft_examples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

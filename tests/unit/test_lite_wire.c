@@ -282,8 +282,7 @@ static void test_zigzag(void **state) {
   assert_memory_equal(b, "\xff\xff\xff\xff\xff\xff\xff\xff\x00", 9);
   assert_int_equal(moqc_lite_frame_decode(&g, MOQC_LITE_05, r, b, 9), 9);
   assert_int_equal(g.timestamp, 0);
-  assert_int_equal(moqc_lite_frame_encode(b, sizeof b, MOQC_LITE_05, r + 1, &f),
-                   MOQC_ERR_OVERFLOW);
+  assert_int_equal(moqc_lite_frame_encode(b, sizeof b, MOQC_LITE_05, r + 1, &f), MOQC_ERR_OVERFLOW);
   f.timestamp = MOQC_VARINT_MAX + 1;
   assert_int_equal(moqc_lite_frame_encode(b, sizeof b, MOQC_LITE_05, f.timestamp, &f),
                    MOQC_ERR_OVERFLOW);

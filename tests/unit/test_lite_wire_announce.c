@@ -27,8 +27,7 @@ static void test_please_vectors(void **state) {
   m.exclude_hop = ((uint64_t)1 << 53) - 1;
   lt_check_versions(&LT_announce_please, LT_0405, &m, "09 00 c0 1f ff ff ff ff ff ff");
   m.exclude_hop = MOQC_VARINT_MAX + 1;
-  assert_int_equal(moqc_lite_announce_please_encode(NULL, 0, MOQC_LITE_04, &m),
-                   MOQC_ERR_OVERFLOW);
+  assert_int_equal(moqc_lite_announce_please_encode(NULL, 0, MOQC_LITE_04, &m), MOQC_ERR_OVERFLOW);
   /* lite-04 needs the exclude hop */
   lt_expect_decode_hex(&LT_announce_please, MOQC_LITE_04, "05 04 72 6f 6f 6d", MOQC_ERR_DECODE);
   lt_expect_decode_hex(&LT_announce_please, 7, "01 00", MOQC_ERR_INVAL);
@@ -53,7 +52,8 @@ static void test_announce_vectors(void **state) {
       MOQC_LITE_ANNOUNCE_ACTIVE, lt_str("a"), 3, {7, 1000000, ((uint64_t)1 << 53) - 1}};
   lt_check_versions(&LT_announce, LT_0405, &m,
                     "11 01 01 61 03 07 80 0f 42 40 c0 1f ff ff ff ff ff ff");
-  lt_expect_decode_hex(&LT_announce, MOQC_LITE_03, "11 01 01 61 03 07 80 0f 42 40 c0 1f ff ff ff ff ff ff",
+  lt_expect_decode_hex(&LT_announce, MOQC_LITE_03,
+                       "11 01 01 61 03 07 80 0f 42 40 c0 1f ff ff ff ff ff ff",
                        MOQC_ERR_DECODE); /* lite-03: the ids are leftover */
   /* restart (2): lite-05 only */
   m = (struct moqc_lite_announce){MOQC_LITE_ANNOUNCE_RESTART, lt_str("room/cam"), 1, {7}};
@@ -210,9 +210,9 @@ static void test_announce_stream(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_please_vectors),     cmocka_unit_test(test_announce_vectors),
+      cmocka_unit_test(test_please_vectors),      cmocka_unit_test(test_announce_vectors),
       cmocka_unit_test(test_announce_hop_bounds), cmocka_unit_test(test_announce_path_bounds),
-      cmocka_unit_test(test_announce_ok),        cmocka_unit_test(test_announce_stream),
+      cmocka_unit_test(test_announce_ok),         cmocka_unit_test(test_announce_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,17 +28,16 @@ struct lt_codec {
 };
 
 /* Declares LT_<msg>: type-safe wrappers around moqc_lite_<msg>_{encode,decode}. */
-#define LT_CODEC(msg, lenoff)                                                               \
-  static ssize_t lt_enc_##msg(uint8_t *p, size_t cap, int v, const void *m) {               \
-    return moqc_lite_##msg##_encode(p, cap, v, m);                                          \
-  }                                                                                         \
-  static ssize_t lt_dec_##msg(void *m, int v, const uint8_t *p, size_t len) {               \
-    return moqc_lite_##msg##_decode(m, v, p, len);                                          \
-  }                                                                                         \
-  static bool lt_eq_##msg(const void *a, const void *b) { return lite_##msg##_eq(a, b); }   \
-  static const struct lt_codec LT_##msg = {#msg,         lt_enc_##msg,                      \
-                                           lt_dec_##msg, lt_eq_##msg,                       \
-                                           sizeof(struct moqc_lite_##msg), lenoff}
+#define LT_CODEC(msg, lenoff)                                                             \
+  static ssize_t lt_enc_##msg(uint8_t *p, size_t cap, int v, const void *m) {             \
+    return moqc_lite_##msg##_encode(p, cap, v, m);                                        \
+  }                                                                                       \
+  static ssize_t lt_dec_##msg(void *m, int v, const uint8_t *p, size_t len) {             \
+    return moqc_lite_##msg##_decode(m, v, p, len);                                        \
+  }                                                                                       \
+  static bool lt_eq_##msg(const void *a, const void *b) { return lite_##msg##_eq(a, b); } \
+  static const struct lt_codec LT_##msg = {                                               \
+      #msg, lt_enc_##msg, lt_dec_##msg, lt_eq_##msg, sizeof(struct moqc_lite_##msg), lenoff}
 
 #define LT_MAX 2048
 
@@ -73,8 +72,8 @@ static inline size_t lt_hex(uint8_t *out, size_t cap, const char *s) {
 static _Alignas(max_align_t) unsigned char lt_scratch[1024];
 
 /* Decode `in` and expect `want` (a moqc_err or a consumed count). */
-static inline void lt_expect_decode(const struct lt_codec *c, int v, const uint8_t *in,
-                                    size_t n, ssize_t want) {
+static inline void lt_expect_decode(const struct lt_codec *c, int v, const uint8_t *in, size_t n,
+                                    ssize_t want) {
   assert_true(c->size <= sizeof lt_scratch);
   memset(lt_scratch, 0xa5, sizeof lt_scratch);
   assert_int_equal(c->dec(lt_scratch, v, in, n), want);
@@ -137,8 +136,8 @@ static inline void lt_check(const struct lt_codec *c, int v, const void *msg, co
 }
 
 /* Check the same vector on several versions (terminated by 0). */
-static inline void lt_check_versions(const struct lt_codec *c, const int *versions,
-                                     const void *msg, const char *hex) {
+static inline void lt_check_versions(const struct lt_codec *c, const int *versions, const void *msg,
+                                     const char *hex) {
   for (; *versions; versions++) lt_check(c, *versions, msg, hex);
 }
 

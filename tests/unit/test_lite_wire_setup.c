@@ -27,10 +27,11 @@ static void test_setup_vectors(void **state) {
   m = (struct moqc_lite_setup){0};
   lt_check(&LT_setup, MOQC_LITE_05, &m, "01 00");
   /* client: probe Report, path /room/123, role Publisher (roles_round_trip) */
-  m = (struct moqc_lite_setup){.probe = MOQC_LITE_PROBE_REPORT, .has_path = true,
-                               .path = lt_str("/room/123"), .role = MOQC_LITE_ROLE_PUBLISHER};
-  lt_check(&LT_setup, MOQC_LITE_05, &m,
-           "12 03 01 01 01 02 09 2f 72 6f 6f 6d 2f 31 32 33 03 01 01");
+  m = (struct moqc_lite_setup){.probe = MOQC_LITE_PROBE_REPORT,
+                               .has_path = true,
+                               .path = lt_str("/room/123"),
+                               .role = MOQC_LITE_ROLE_PUBLISHER};
+  lt_check(&LT_setup, MOQC_LITE_05, &m, "12 03 01 01 01 02 09 2f 72 6f 6f 6d 2f 31 32 33 03 01 01");
   /* cost Some(0) survives (cost_round_trip) */
   m = (struct moqc_lite_setup){.has_cost = true, .cost = 0};
   lt_check(&LT_setup, MOQC_LITE_05, &m, "04 01 04 01 00");
@@ -43,8 +44,8 @@ static void test_setup_vectors(void **state) {
   m = (struct moqc_lite_setup){.has_path = true, .path = lt_str("")};
   lt_check(&LT_setup, MOQC_LITE_05, &m, "03 01 02 00");
   /* every parameter, in id order */
-  m = (struct moqc_lite_setup){MOQC_LITE_PROBE_INCREASE, true, lt_str("/x?jwt=a"),
-                               MOQC_LITE_ROLE_SUBSCRIBER, true, 300, 9};
+  m = (struct moqc_lite_setup){
+      MOQC_LITE_PROBE_INCREASE, true, lt_str("/x?jwt=a"), MOQC_LITE_ROLE_SUBSCRIBER, true, 300, 9};
   lt_check_versions(&LT_setup, LT_05, &m,
                     "18 05 01 01 02 02 08 2f 78 3f 6a 77 74 3d 61 03 01 02 04 02 41 2c 05 01 09");
 }
@@ -193,9 +194,12 @@ static void test_goaway(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_setup_vectors),     cmocka_unit_test(test_setup_decode_rules),
-      cmocka_unit_test(test_setup_param_count), cmocka_unit_test(test_setup_encode_errors),
-      cmocka_unit_test(test_probe),             cmocka_unit_test(test_goaway),
+      cmocka_unit_test(test_setup_vectors),
+      cmocka_unit_test(test_setup_decode_rules),
+      cmocka_unit_test(test_setup_param_count),
+      cmocka_unit_test(test_setup_encode_errors),
+      cmocka_unit_test(test_probe),
+      cmocka_unit_test(test_goaway),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

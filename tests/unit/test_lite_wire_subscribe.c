@@ -23,7 +23,8 @@ static void test_subscribe_vectors(void **state) {
   struct moqc_lite_subscribe m = {0, lt_str("room"), lt_str("video"), 0, false, 0, NONE, NONE};
   lt_check_versions(&LT_subscribe, LT_ALL, &m, "11 00 " ROOM " " VIDEO " 00 00 00 00 00");
   uint8_t b[LT_MAX], want[LT_MAX];
-  size_t n = lt_hex(want, sizeof want, "02 | 11 00 04 72 6f 6f 6d 05 76 69 64 65 6f 00 00 00 00 00");
+  size_t n =
+      lt_hex(want, sizeof want, "02 | 11 00 04 72 6f 6f 6d 05 76 69 64 65 6f 00 00 00 00 00");
   size_t k = (size_t)moqc_lite_stream_type_encode(b, sizeof b, MOQC_LITE_BIDI_SUBSCRIBE);
   k += (size_t)moqc_lite_subscribe_encode(b + k, sizeof b - k, MOQC_LITE_04, &m);
   assert_int_equal(k, n);
@@ -31,16 +32,15 @@ static void test_subscribe_vectors(void **state) {
 
   /* subscribe.test.ts: id 4, test/video, priority 7, ordered, 250 ms, start 0, end 9 */
   m = (struct moqc_lite_subscribe){4, lt_str("test"), lt_str("video"), 7, true, 250, 0, 9};
-  lt_check_versions(&LT_subscribe, LT_ALL, &m,
-                    "12 04 04 74 65 73 74 " VIDEO " 07 01 40 fa 01 0a");
+  lt_check_versions(&LT_subscribe, LT_ALL, &m, "12 04 04 74 65 73 74 " VIDEO " 07 01 40 fa 01 0a");
   /* any non-zero ordered byte is true */
-  lt_expect_decode_hex(&LT_subscribe, MOQC_LITE_04, "12 04 04 74 65 73 74 " VIDEO " 07 05 40 fa 01 0a",
-                       0x13);
+  lt_expect_decode_hex(&LT_subscribe, MOQC_LITE_04,
+                       "12 04 04 74 65 73 74 " VIDEO " 07 05 40 fa 01 0a", 0x13);
   assert_true(((struct moqc_lite_subscribe *)(void *)lt_scratch)->ordered);
 
   /* optional group edge: 2^62-2 is the largest encodable group */
-  m = (struct moqc_lite_subscribe){0, lt_str(""), lt_str(""), 0, false, 0, MOQC_VARINT_MAX - 1,
-                                   NONE};
+  m = (struct moqc_lite_subscribe){0,     lt_str(""), lt_str(""),          0,
+                                   false, 0,          MOQC_VARINT_MAX - 1, NONE};
   lt_check(&LT_subscribe, MOQC_LITE_05, &m, "0f 00 00 00 00 00 00 ff ff ff ff ff ff ff ff 00");
   m.start_group = MOQC_VARINT_MAX;
   assert_int_equal(moqc_lite_subscribe_encode(b, sizeof b, MOQC_LITE_05, &m), MOQC_ERR_OVERFLOW);
@@ -78,8 +78,7 @@ static void test_subscribe_update(void **state) {
   m = (struct moqc_lite_subscribe_update){255, false, 0, NONE, NONE};
   lt_check_versions(&LT_subscribe_update, LT_ALL, &m, "05 ff 00 00 00 00");
   m.start_group = MOQC_VARINT_MAX;
-  assert_int_equal(moqc_lite_subscribe_update_encode(NULL, 0, MOQC_LITE_04, &m),
-                   MOQC_ERR_OVERFLOW);
+  assert_int_equal(moqc_lite_subscribe_update_encode(NULL, 0, MOQC_LITE_04, &m), MOQC_ERR_OVERFLOW);
 }
 
 /* ---- responses ----------------------------------------------------------------- */
@@ -188,10 +187,14 @@ static void test_fetch(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_subscribe_vectors), cmocka_unit_test(test_subscribe_update),
-      cmocka_unit_test(test_subscribe_ok),      cmocka_unit_test(test_subscribe_drop),
-      cmocka_unit_test(test_subscribe_start_end), cmocka_unit_test(test_subscribe_resp_errors),
-      cmocka_unit_test(test_track),             cmocka_unit_test(test_track_info),
+      cmocka_unit_test(test_subscribe_vectors),
+      cmocka_unit_test(test_subscribe_update),
+      cmocka_unit_test(test_subscribe_ok),
+      cmocka_unit_test(test_subscribe_drop),
+      cmocka_unit_test(test_subscribe_start_end),
+      cmocka_unit_test(test_subscribe_resp_errors),
+      cmocka_unit_test(test_track),
+      cmocka_unit_test(test_track_info),
       cmocka_unit_test(test_fetch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

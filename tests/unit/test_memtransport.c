@@ -21,7 +21,14 @@
 /* ---- event recorder ------------------------------------------------------------ */
 
 typedef enum ev_type {
-  EV_OPENED, EV_DATA, EV_RESET, EV_STOP, EV_STREAM_CLOSED, EV_DGRAM, EV_WRITABLE, EV_CLOSED,
+  EV_OPENED,
+  EV_DATA,
+  EV_RESET,
+  EV_STOP,
+  EV_STREAM_CLOSED,
+  EV_DGRAM,
+  EV_WRITABLE,
+  EV_CLOSED,
   EV_ACKED
 } ev_type;
 
@@ -190,7 +197,9 @@ static int teardown(void **state) {
   return after == before ? 0 : -1;
 }
 
-static void run(fixture *f, uint64_t dt) { moqc_clock_advance(f->clk, moqc_clock_now(f->clk) + dt); }
+static void run(fixture *f, uint64_t dt) {
+  moqc_clock_advance(f->clk, moqc_clock_now(f->clk) + dt);
+}
 
 /* Op wrappers that flag re-entrant callbacks. */
 static int x_open(moqc_transport *t, bool bidi, int64_t *id) {
@@ -258,7 +267,8 @@ static void test_ids_and_identity(void **state) {
   assert_string_equal(f->c->protocol, "moq-lite-04");
   assert_string_equal(f->s->protocol, "moq-lite-04");
   assert_string_equal(f->s->path, "/anon?jwt=x");
-  assert_int_equal(memlink_set_protocol(f->l, "0123456789012345678901234567890123"), MOQC_ERR_INVAL);
+  assert_int_equal(memlink_set_protocol(f->l, "0123456789012345678901234567890123"),
+                   MOQC_ERR_INVAL);
   assert_string_equal(f->c->protocol, "moq-lite-04");
 
   int64_t id;
@@ -456,7 +466,7 @@ static void test_stop_sending_delivers_code(void **state) {
   run(f, 3 * MS);
   assert_int_equal(rx_of(&f->rs, id)->len, 3);
   assert_int_equal(x_stop(f->s, id, 42), MOQC_OK);
-  assert_int_equal(x_stop(f->s, id, 43), MOQC_OK); /* idempotent */
+  assert_int_equal(x_stop(f->s, id, 43), MOQC_OK);       /* idempotent */
   assert_int_equal(x_stop(f->c, id, 1), MOQC_ERR_INVAL); /* client has no receive half */
   /* Data written before the STOP arrives is dropped at the receiver. */
   assert_int_equal(x_write_bytes(f->c, id, "def", 3, false), MOQC_OK);
@@ -502,7 +512,8 @@ static void test_priorities_under_bandwidth(void **state) {
   uint8_t blob[3000];
   memset(blob, 1, sizeof blob);
   int64_t ids[4] = {a, b, c, d};
-  for (int i = 0; i < 4; i++) assert_int_equal(x_write_bytes(f->c, ids[i], blob, 3000, true), MOQC_OK);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(x_write_bytes(f->c, ids[i], blob, 3000, true), MOQC_OK);
   run(f, 100 * MS);
   int64_t got[64];
   size_t n = data_order(&f->rs, got, 64);
@@ -512,7 +523,8 @@ static void test_priorities_under_bandwidth(void **state) {
   /* 12 ms of link time plus 1 ms latency. */
   const ev *fin_a = NULL;
   for (size_t i = 0; i < f->rs.n; i++)
-    if (f->rs.evs[i].type == EV_DATA && f->rs.evs[i].fin && f->rs.evs[i].id == a) fin_a = &f->rs.evs[i];
+    if (f->rs.evs[i].type == EV_DATA && f->rs.evs[i].fin && f->rs.evs[i].id == a)
+      fin_a = &f->rs.evs[i];
   assert_non_null(fin_a);
   assert_int_equal(fin_a->at, 1000 * MS + 12 * MS + 1 * MS);
 }
@@ -640,7 +652,7 @@ static void test_close_and_closed_ops(void **state) {
   assert_int_equal(b->refcnt, 2);
   x_close(f->c, 5, "bye");
   assert_int_equal(b->refcnt, 1); /* everything the transport held is released */
-  assert_int_equal(f->rc.n, 0);  /* the closed event is not delivered from inside close */
+  assert_int_equal(f->rc.n, 0);   /* the closed event is not delivered from inside close */
   int64_t x;
   assert_int_equal(x_open(f->c, true, &x), MOQC_ERR_CLOSED);
   assert_int_equal(x_write(f->c, id, &sl, 1, false), MOQC_ERR_CLOSED);
@@ -753,7 +765,7 @@ static void test_stream_acked_once(void **state) {
   assert_int_equal(x_write_bytes(f->c, b, blob, 100, true), MOQC_OK);
   assert_int_equal(x_write_bytes(f->c, c, blob, 100, false), MOQC_OK); /* never finished */
   assert_int_equal(x_write_bytes(f->c, d, blob, 100, true), MOQC_OK);
-  assert_int_equal(x_reset(f->c, d, 7), MOQC_OK); /* reset before the ACK */
+  assert_int_equal(x_reset(f->c, d, 7), MOQC_OK);                  /* reset before the ACK */
   assert_int_equal(x_write_bytes(f->c, e, "q", 1, true), MOQC_OK); /* bidi: peer half open */
   run(f, 20 * MS - 1);
   assert_int_equal(count(&f->rc, EV_ACKED, INT64_MIN), 0); /* ACKs one RTT away */

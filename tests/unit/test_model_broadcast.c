@@ -191,7 +191,6 @@ static void test_dropped_vs_finished(void **state) {
   moqc_env_del(env);
 }
 
-
 /* Track info without subscribing: known at once for an ordinary track, after
  * accept / create_track for a request, an error after reject; never demand. */
 static void test_info_query(void **state) {
@@ -301,10 +300,8 @@ static void test_info_query(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_create_and_subscribe),
-      cmocka_unit_test(test_requests_accept_reject),
-      cmocka_unit_test(test_abort_cascades),
-      cmocka_unit_test(test_dropped_vs_finished),
+      cmocka_unit_test(test_create_and_subscribe), cmocka_unit_test(test_requests_accept_reject),
+      cmocka_unit_test(test_abort_cascades),       cmocka_unit_test(test_dropped_vs_finished),
       cmocka_unit_test(test_info_query),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,8 +150,7 @@ static void test_zero_copy_fanout(void **state) {
   /* ...and 100 consumers x 1 MB of reads allocated far less than 100 x payload:
    * only group consumers (one per consumer per group) and frame rings. */
   print_message("fan-out: %llu bytes in %llu allocations for %llu payload bytes read\n",
-                (unsigned long long)fanout_bytes,
-                (unsigned long long)(g_mem.calls - calls_before),
+                (unsigned long long)fanout_bytes, (unsigned long long)(g_mem.calls - calls_before),
                 (unsigned long long)(payload_bytes * N_CONSUMERS));
   assert_true(fanout_bytes < payload_bytes / 2);
   assert_true(fanout_bytes < payload_bytes * N_CONSUMERS / 100);

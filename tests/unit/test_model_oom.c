@@ -91,8 +91,8 @@ static void scenario(void) {
   if (view && bc) moqc_origin_publish(view, "a/b", bc, NULL);
   moqc_origin_consumer *oc = o ? moqc_origin_consume(o, "a") : NULL;
   moqc_broadcast_consumer *front = o ? moqc_origin_request(o, "a/b", NULL) : NULL;
-  moqc_track_consumer *tc = front ? moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL)
-                                  : NULL;
+  moqc_track_consumer *tc =
+      front ? moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL) : NULL;
   moqc_track_consumer *rq = bc ? moqc_broadcast_consumer_subscribe(bc, "r", NULL, NULL) : NULL;
   /* info queries: through the front (asks the source) and on the source */
   moqc_track_info_query *iq = front ? moqc_broadcast_consumer_query_info(front, "r", NULL) : NULL;
@@ -143,8 +143,7 @@ static void scenario(void) {
   moqc_clock_advance(clk, 10ULL * 1000 * 1000 * 1000);
   moqc_env_run(env);
   moqc_announce ann;
-  while (oc && moqc_origin_consumer_next(oc, &ann) == MOQC_OK) {
-  }
+  while (oc && moqc_origin_consumer_next(oc, &ann) == MOQC_OK) {}
   moqc_track_info_query_del(iq);
   moqc_track_info_query_del(iq2);
   moqc_track_consumer_del(rq);
@@ -174,8 +173,9 @@ static void test_every_allocation_can_fail(void **state) {
     g_oom.fail_at = k;
     scenario();
     assert_int_equal(g_oom.failed, 1);
-    if (g_oom.live != 0) fail_msg("allocation %llu failing leaks %lld blocks",
-                                  (unsigned long long)k, (long long)g_oom.live);
+    if (g_oom.live != 0)
+      fail_msg("allocation %llu failing leaks %lld blocks", (unsigned long long)k,
+               (long long)g_oom.live);
   }
   moqc_set_mem(NULL);
 }

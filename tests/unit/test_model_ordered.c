@@ -5,11 +5,11 @@
 #include "test_model_common.h"
 
 typedef struct rec {
-  char out[1024];      /* "seq.index=payload " per frame */
-  char events[512];    /* "kind:lo-hi " per event */
+  char out[1024];   /* "seq.index=payload " per frame */
+  char events[512]; /* "kind:lo-hi " per event */
   int ends, end_err;
   uint64_t end_code;
-  size_t stop_after;   /* on_frame returns false after this many frames (0 = never) */
+  size_t stop_after; /* on_frame returns false after this many frames (0 = never) */
   size_t frames;
   bool del_in_end, del_in_frame;
   moqc_ordered_reader *r;
@@ -43,8 +43,9 @@ static void on_end(void *ctx, int err, uint64_t code) {
 static void on_event(void *ctx, const moqc_ordered_event *ev) {
   rec *x = ctx;
   size_t n = strlen(x->events);
-  snprintf(x->events + n, sizeof x->events - n, "%s:%llu-%llu ", moqc_ordered_event_kind_str(ev->kind),
-           (unsigned long long)ev->lo, (unsigned long long)ev->hi);
+  snprintf(x->events + n, sizeof x->events - n, "%s:%llu-%llu ",
+           moqc_ordered_event_kind_str(ev->kind), (unsigned long long)ev->lo,
+           (unsigned long long)ev->hi);
 }
 
 typedef struct fx {
@@ -63,8 +64,12 @@ static void fx_init(fx *f, uint64_t start, uint64_t reorder_ms) {
   sub.start = 0;
   moqc_track_consumer *tc = moqc_track_producer_consume(f->t, &sub);
   assert_non_null(tc);
-  moqc_ordered_config cfg = {.start = start, .reorder_ms = reorder_ms, .on_frame = on_frame,
-                             .on_end = on_end, .on_event = on_event, .ctx = &f->x};
+  moqc_ordered_config cfg = {.start = start,
+                             .reorder_ms = reorder_ms,
+                             .on_frame = on_frame,
+                             .on_end = on_end,
+                             .on_event = on_event,
+                             .ctx = &f->x};
   f->x.r = moqc_ordered_reader_new(tc, &cfg);
   assert_non_null(f->x.r);
 }
@@ -284,7 +289,8 @@ static void test_bad_args(void **state) {
   moqc_track_producer *t = moqc_track_producer_new(env, "data", NULL);
   moqc_ordered_config cfg = {.on_frame = on_frame}; /* no on_end */
   assert_null(moqc_ordered_reader_new(NULL, &cfg));
-  assert_null(moqc_ordered_reader_new(moqc_track_producer_consume(t, NULL), &cfg)); /* consumer freed */
+  assert_null(
+      moqc_ordered_reader_new(moqc_track_producer_consume(t, NULL), &cfg)); /* consumer freed */
   assert_null(moqc_ordered_reader_new(moqc_track_producer_consume(t, NULL), NULL));
   moqc_ordered_reader_del(NULL);
   assert_string_equal(moqc_ordered_event_kind_str(MOQC_ORDERED_SKIPPED), "skipped");

@@ -465,7 +465,6 @@ static void test_scope_and_root(void **state) {
   moqc_env_del(env);
 }
 
-
 /* An on-demand source: a broadcast with requests enabled, published at path. */
 typedef struct odpub {
   moqc_broadcast_producer *bp;
@@ -753,7 +752,6 @@ static void test_front_finish_at_waits(void **state) {
   moqc_env_del(env);
 }
 
-
 /* Queries through two chained origins, and a source that finishes while a
  * query is pending (taken request: answered; queued request: NotFound). */
 static void test_front_info_query_chain_and_end(void **state) {
@@ -775,7 +773,7 @@ static void test_front_info_query_chain_and_end(void **state) {
   moqc_track_info_query_set_waker(qx, tm_count, &n);
   moqc_env_run(env);
   moqc_track_request *r = next_req(p.bp, "v"); /* taken; "x" stays queued */
-  moqc_broadcast_producer_finish(p.bp); /* "x" is rejected with NotFound */
+  moqc_broadcast_producer_finish(p.bp);        /* "x" is rejected with NotFound */
   moqc_env_run(env);
   assert_int_equal(n, 1);
   assert_int_equal(moqc_track_info_query_get(qx, NULL), MOQC_ERR_NOT_FOUND);

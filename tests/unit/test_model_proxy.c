@@ -153,8 +153,8 @@ static void wrap_release(void *ctx, const uint8_t *data, size_t len) {
 static void *wrap_writer(void *arg) {
   wrap_ctx *w = arg;
   for (int i = 0; i < 3; i++)
-    moqc_track_proxy_write_frame_wrap(w->p, k_payload, sizeof k_payload, (uint64_t)i,
-                                      wrap_release, w);
+    moqc_track_proxy_write_frame_wrap(w->p, k_payload, sizeof k_payload, (uint64_t)i, wrap_release,
+                                      w);
   moqc_track_proxy_finish_group(w->p);
   moqc_track_proxy_del(w->p);
   return NULL;
@@ -187,7 +187,7 @@ static void test_proxy_wrap_and_del(void **state) {
   moqc_group_consumer *x = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &x), MOQC_ERR_AGAIN);
   assert_int_equal(atomic_load(&w.released), 0); /* the cache still holds them */
-  moqc_track_producer_del(t);                     /* Dropped: the cache is cleared */
+  moqc_track_producer_del(t);                    /* Dropped: the cache is cleared */
   assert_int_equal(atomic_load(&w.released), 3);
   assert_int_equal(atomic_load(&w.wrong_thread), 0);
   assert_int_equal(moqc_track_consumer_recv_group(tc, &x), MOQC_ERR_DROPPED);

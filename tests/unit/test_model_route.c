@@ -254,10 +254,8 @@ static void test_restart_queue(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tiebreak_vectors),
-      cmocka_unit_test(test_two_routes_failover),
-      cmocka_unit_test(test_worse_route_and_replace),
-      cmocka_unit_test(test_link_cost_view),
+      cmocka_unit_test(test_tiebreak_vectors),        cmocka_unit_test(test_two_routes_failover),
+      cmocka_unit_test(test_worse_route_and_replace), cmocka_unit_test(test_link_cost_view),
       cmocka_unit_test(test_restart_queue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,8 +73,8 @@ static void test_late_joiner_starts_at_latest(void **state) {
   create1(t, 3, "g3");
   expect_again(c);
   /* an early subscriber (start 0) gets everything in arrival order */
-  moqc_track_consumer *all = moqc_track_producer_consume(
-      t, &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
+  moqc_track_consumer *all =
+      moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
   tm_expect_group_del(all, 0);
   tm_expect_group_del(all, 1);
   tm_expect_group_del(all, 4);
@@ -98,7 +98,7 @@ static void test_start_end_subscription(void **state) {
   moqc_track_consumer *c = moqc_track_producer_consume(t, &sub);
   tm_expect_group_del(c, 1);
   tm_expect_group_del(c, 2);
-  expect_again(c); /* 3 and 4 held back */
+  expect_again(c);   /* 3 and 4 held back */
   tm_group1(t, "x"); /* 5: also held */
   expect_again(c);
   sub.end = 3;
@@ -144,8 +144,8 @@ static void test_duplicate_and_finish_rules(void **state) {
   assert_int_equal(moqc_track_producer_create_group(t, 2, &g), MOQC_ERR_DUPLICATE);
   assert_int_equal(moqc_track_producer_finish(t), MOQC_OK); /* final = 5 */
   assert_int_equal(moqc_track_producer_finish(t), MOQC_OK);
-  moqc_track_consumer *c = moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 0,
-                                                                             MOQC_GROUP_NONE});
+  moqc_track_consumer *c =
+      moqc_track_producer_consume(t, &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
   assert_int_equal(moqc_track_consumer_final(c), 5);
   assert_int_equal(moqc_track_producer_create_group(t, 5, &g), MOQC_ERR_STATE);
   assert_null(moqc_track_producer_append_group(t));
@@ -275,7 +275,7 @@ static void test_eviction_by_age_out_of_order(void **state) {
   create1(src, 0, "s0"); /* created at t1 */
   moqc_group_consumer *gc = tm_expect_group(in, 0);
   moqc_clock_advance(clk, t1 + 50 * MS);
-  create1(relay, 1, "r1");                                          /* created t1 + 50 */
+  create1(relay, 1, "r1");                                                /* created t1 + 50 */
   assert_int_equal(moqc_track_producer_insert_group(relay, gc), MOQC_OK); /* created t1 */
   moqc_group_consumer_del(gc);
   moqc_clock_advance(clk, t1 + 60 * MS);
@@ -311,16 +311,16 @@ static void test_eviction_by_budget(void **state) {
   moqc_track_producer *a = track_new(env, 60000);
   moqc_track_producer *b = track_new(env, 60000);
   moqc_track_consumer *ca = moqc_track_producer_consume(a, NULL);
-  write_kb(a, NULL, 'a'); /* a0 */
+  write_kb(a, NULL, 'a');                             /* a0 */
   moqc_group_consumer *slow = tm_expect_group(ca, 0); /* received, not read */
-  write_kb(b, NULL, 'b'); /* b0 */
+  write_kb(b, NULL, 'b');                             /* b0 */
   assert_int_equal(moqc_env_cache_bytes(env), 2000);
   write_kb(a, NULL, 'a'); /* a1: 3000 > 2500, the oldest non-latest (a0) goes */
   assert_int_equal(moqc_env_cache_bytes(env), 2000);
   moqc_group_consumer *x = NULL;
   assert_int_equal(moqc_track_consumer_fetch_group(ca, 0, &x), MOQC_ERR_NOT_FOUND);
-  moqc_track_consumer *cb = moqc_track_producer_consume(b, &(moqc_subscription){
-                                                               0, false, 0, 0, MOQC_GROUP_NONE});
+  moqc_track_consumer *cb =
+      moqc_track_producer_consume(b, &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
   write_kb(b, NULL, 'b'); /* b1: b0 is now the globally oldest non-latest */
   assert_int_equal(moqc_env_cache_bytes(env), 2000);
   assert_int_equal(moqc_track_consumer_fetch_group(cb, 0, &x), MOQC_ERR_NOT_FOUND);
@@ -403,8 +403,8 @@ static void test_budget_lru_holds_no_live_edge(void **state) {
   moqc_env_set_cache_budget(env, 5 + (2 * NT - 2) * 1000 - 1500); /* two go: t[1], t[2] */
   assert_int_equal(lru_len(env), NT - 3);
   assert_int_equal(moqc_env_cache_bytes(env), 5 + (2 * NT - 4) * 1000);
-  moqc_track_consumer *c = moqc_track_producer_consume(t[2], &(moqc_subscription){
-                                                              0, false, 0, 0, MOQC_GROUP_NONE});
+  moqc_track_consumer *c =
+      moqc_track_producer_consume(t[2], &(moqc_subscription){0, false, 0, 0, MOQC_GROUP_NONE});
   moqc_group_consumer *x = NULL;
   assert_int_equal(moqc_track_consumer_fetch_group(c, 0, &x), MOQC_ERR_NOT_FOUND);
   moqc_track_consumer_del(c);
@@ -575,7 +575,6 @@ static void test_insert_shared_group(void **state) {
   moqc_track_producer_del(relay);
   moqc_env_del(env);
 }
-
 
 static void expect_closed(moqc_track_consumer *c) {
   moqc_group_consumer *g = NULL;

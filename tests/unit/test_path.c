@@ -35,10 +35,10 @@ static void test_normalize_table(void **state) {
       {"//a///b/", "a/b"},
       {"///a//b//c///", "a/b/c"},
       {"foo/bar/baz", "foo/bar/baz"},
-      {"..", ".."},              /* ".." is an ordinary name */
+      {"..", ".."}, /* ".." is an ordinary name */
       {"a/../b", "a/../b"},
       {"./a", "./a"},
-      {" a / b ", " a / b "},    /* spaces are kept */
+      {" a / b ", " a / b "}, /* spaces are kept */
       {"caf\xc3\xa9/\xf0\x9f\x8e\xa5", "caf\xc3\xa9/\xf0\x9f\x8e\xa5"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_norm(cases[i][0], cases[i][1]);
@@ -87,7 +87,8 @@ static void test_normalize_errors(void **state) {
 /* "s0/s1/.../s{n-1}" */
 static size_t make_segments(char *buf, size_t cap, int n) {
   size_t len = 0;
-  for (int i = 0; i < n; i++) len += (size_t)snprintf(buf + len, cap - len, "%ss%d", i ? "/" : "", i);
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(buf + len, cap - len, "%ss%d", i ? "/" : "", i);
   return len;
 }
 
@@ -114,7 +115,8 @@ static void test_length_limit(void **state) {
   static char in[MOQC_PATH_MAX_LEN + 8], out[MOQC_PATH_MAX_LEN + 8];
   memset(in, 'a', sizeof in);
   assert_int_equal(moqc_path_normalize(out, sizeof out, in, MOQC_PATH_MAX_LEN), MOQC_PATH_MAX_LEN);
-  assert_int_equal(moqc_path_normalize(out, sizeof out, in, MOQC_PATH_MAX_LEN + 1), MOQC_ERR_BOUNDS);
+  assert_int_equal(moqc_path_normalize(out, sizeof out, in, MOQC_PATH_MAX_LEN + 1),
+                   MOQC_ERR_BOUNDS);
   /* Slashes that normalise away do not count toward the limit. */
   in[0] = '/';
   in[MOQC_PATH_MAX_LEN + 1] = '/';
@@ -214,11 +216,16 @@ static void test_segments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_normalize_table),  cmocka_unit_test(test_normalize_idempotent),
-      cmocka_unit_test(test_normalize_len_not_nul), cmocka_unit_test(test_normalize_errors),
-      cmocka_unit_test(test_segment_limit),    cmocka_unit_test(test_length_limit),
-      cmocka_unit_test(test_has_prefix),       cmocka_unit_test(test_join),
-      cmocka_unit_test(test_strip_prefix),     cmocka_unit_test(test_resolve),
+      cmocka_unit_test(test_normalize_table),
+      cmocka_unit_test(test_normalize_idempotent),
+      cmocka_unit_test(test_normalize_len_not_nul),
+      cmocka_unit_test(test_normalize_errors),
+      cmocka_unit_test(test_segment_limit),
+      cmocka_unit_test(test_length_limit),
+      cmocka_unit_test(test_has_prefix),
+      cmocka_unit_test(test_join),
+      cmocka_unit_test(test_strip_prefix),
+      cmocka_unit_test(test_resolve),
       cmocka_unit_test(test_segments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,15 +64,19 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   e->by_peer = by_peer;
 }
 static void h_writable(void *ctx) { ((end *)ctx)->writable++; }
-static const moqc_transport_handler H = {.stream_opened = h_opened, .stream_data = h_data,
-                                         .closed = h_closed, .writable = h_writable};
+static const moqc_transport_handler H = {
+    .stream_opened = h_opened, .stream_data = h_data, .closed = h_closed, .writable = h_writable};
 
 static void mk(end *e, moqc_qmux_version v, bool server) {
   memset(e, 0, sizeof *e);
   e->opened = -1;
-  moqc_qmux_config c = {.version = v, .is_server = server, .protocol = "moq-lite-04",
-                        .path = "/anon?jwt=x", .clock = clk,
-                        .io = {io_send, io_pending, io_close}, .io_ctx = e};
+  moqc_qmux_config c = {.version = v,
+                        .is_server = server,
+                        .protocol = "moq-lite-04",
+                        .path = "/anon?jwt=x",
+                        .clock = clk,
+                        .io = {io_send, io_pending, io_close},
+                        .io_ctx = e};
   assert_int_equal(moqc_qmux_new(&c, &e->q), MOQC_OK);
   e->t = moqc_qmux_transport(e->q);
   moqc_transport_set_handler(e->t, &H, e);
@@ -189,8 +193,8 @@ static void feed_bad(const char *what, const uint8_t *msg, size_t len, int want_
   /* The last message sent is a CONNECTION_CLOSE. */
   assert_true(s.n_out > 0);
   moqc_qmux_frame f;
-  assert_true(moqc__qmux_frame_decode(MOQC_QMUX_01, &f, s.out[s.n_out - 1],
-                                      s.outlen[s.n_out - 1]) > 0);
+  assert_true(moqc__qmux_frame_decode(MOQC_QMUX_01, &f, s.out[s.n_out - 1], s.outlen[s.n_out - 1]) >
+              0);
   assert_int_equal(f.type, MOQC_QF_CONNECTION_CLOSE);
   /* Every op now reports the connection closed. */
   int64_t id;
@@ -330,13 +334,12 @@ static int teardown(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip_qmux01),    cmocka_unit_test(test_roundtrip_qmux00),
-      cmocka_unit_test(test_roundtrip_legacy),    cmocka_unit_test(test_flow_control_violation),
-      cmocka_unit_test(test_out_of_order),
-      cmocka_unit_test(test_unknown_stream),      cmocka_unit_test(test_stream_limit),
-      cmocka_unit_test(test_data_before_params),  cmocka_unit_test(test_oversized_record),
-      cmocka_unit_test(test_malformed),           cmocka_unit_test(test_send_cap),
-      cmocka_unit_test(test_priority),
+      cmocka_unit_test(test_roundtrip_qmux01), cmocka_unit_test(test_roundtrip_qmux00),
+      cmocka_unit_test(test_roundtrip_legacy), cmocka_unit_test(test_flow_control_violation),
+      cmocka_unit_test(test_out_of_order),     cmocka_unit_test(test_unknown_stream),
+      cmocka_unit_test(test_stream_limit),     cmocka_unit_test(test_data_before_params),
+      cmocka_unit_test(test_oversized_record), cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_send_cap),         cmocka_unit_test(test_priority),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

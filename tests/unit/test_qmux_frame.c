@@ -26,8 +26,8 @@ static void expect(const moqc_writer *w, const char *hex) {
   assert_memory_equal(w->p, want, n);
 }
 
-#define W()                                                                                  \
-  uint8_t buf[256];                                                                          \
+#define W()         \
+  uint8_t buf[256]; \
   moqc_writer w = moqc_writer_make(buf, sizeof buf)
 
 static void test_encode_legacy(void **st) {
@@ -106,8 +106,9 @@ static void test_encode_params(void **st) {
   p.sd_bidi_local = p.sd_bidi_remote = p.sd_uni = 262144;
   p.streams_bidi = p.streams_uni = 100;
   moqc__qmux_put_params(&w, &p);
-  expect(&w, "ff5153300d0a0d0a310104800075300404801000000504800400000604800400000704800400000802"
-             "406409024064c571c59429cd0845027ffe");
+  expect(&w,
+         "ff5153300d0a0d0a310104800075300404801000000504800400000604800400000704800400000802"
+         "406409024064c571c59429cd0845027ffe");
 }
 
 static moqc_qmux_frame dec(moqc_qmux_version v, const char *hex, ssize_t want) {
@@ -175,13 +176,13 @@ static void test_decode(void **st) {
 
 static void test_decode_bad(void **st) {
   (void)st;
-  dec(MOQC_QMUX_WEBTRANSPORT, "0e04", MOQC_ERR_DECODE);      /* not a legacy type */
-  dec(MOQC_QMUX_01, "0e04412c05616263", MOQC_ERR_DECODE);    /* length past the end */
-  dec(MOQC_QMUX_01, "1d4040056279", MOQC_ERR_DECODE);        /* reason truncated */
-  dec(MOQC_QMUX_01, "40", MOQC_ERR_DECODE);                  /* truncated varint type */
-  dec(MOQC_QMUX_01, "21", MOQC_ERR_DECODE);                  /* unknown type */
-  dec(MOQC_QMUX_00, "f48c67529ef8c7bd05", MOQC_ERR_DECODE);  /* QX_PING is draft-01 */
-  dec(MOQC_QMUX_01, "2402000405", MOQC_ERR_DECODE);          /* reliable > final size */
+  dec(MOQC_QMUX_WEBTRANSPORT, "0e04", MOQC_ERR_DECODE);     /* not a legacy type */
+  dec(MOQC_QMUX_01, "0e04412c05616263", MOQC_ERR_DECODE);   /* length past the end */
+  dec(MOQC_QMUX_01, "1d4040056279", MOQC_ERR_DECODE);       /* reason truncated */
+  dec(MOQC_QMUX_01, "40", MOQC_ERR_DECODE);                 /* truncated varint type */
+  dec(MOQC_QMUX_01, "21", MOQC_ERR_DECODE);                 /* unknown type */
+  dec(MOQC_QMUX_00, "f48c67529ef8c7bd05", MOQC_ERR_DECODE); /* QX_PING is draft-01 */
+  dec(MOQC_QMUX_01, "2402000405", MOQC_ERR_DECODE);         /* reliable > final size */
   /* Parameters: duplicate, forbidden id, application_protocols, bad value. */
   dec(MOQC_QMUX_01, "ff5153300d0a0d0a06040105040105", MOQC_ERR_DECODE);
   dec(MOQC_QMUX_01, "ff5153300d0a0d0a03000100", MOQC_ERR_DECODE);
@@ -215,18 +216,20 @@ static void test_subprotocol(void **st) {
   assert_int_equal(moqc_qmux_subprotocol_select("qmux-00.moq-lite-05", alpns, 3, out, sizeof out),
                    MOQC_OK);
   assert_string_equal(out, "qmux-00.moq-lite-05");
-  assert_int_equal(moqc_qmux_subprotocol_select("foo, qmux-00", alpns, 3, out, sizeof out), MOQC_OK);
+  assert_int_equal(moqc_qmux_subprotocol_select("foo, qmux-00", alpns, 3, out, sizeof out),
+                   MOQC_OK);
   assert_string_equal(out, "qmux-00");
   assert_int_equal(moqc_qmux_subprotocol_select(NULL, alpns, 3, out, sizeof out), MOQC_OK);
   assert_string_equal(out, "");
   assert_int_equal(moqc_qmux_subprotocol_select(" , ", alpns, 3, out, sizeof out), MOQC_OK);
-  assert_int_equal(moqc_qmux_subprotocol_select("foo, qmux-01.moq-lite-99x", alpns, 3, out,
-                                                sizeof out),
-                   MOQC_ERR_UNSUPPORTED);
+  assert_int_equal(
+      moqc_qmux_subprotocol_select("foo, qmux-01.moq-lite-99x", alpns, 3, out, sizeof out),
+      MOQC_ERR_UNSUPPORTED);
   /* A prefix of a token is not the token. */
   assert_int_equal(moqc_qmux_subprotocol_select("qmux-01.moq-lite-0", alpns, 3, out, sizeof out),
                    MOQC_ERR_UNSUPPORTED);
-  assert_int_equal(moqc_qmux_subprotocol_select("webtransport", alpns, 3, out, 4), MOQC_ERR_BUFSIZE);
+  assert_int_equal(moqc_qmux_subprotocol_select("webtransport", alpns, 3, out, 4),
+                   MOQC_ERR_BUFSIZE);
 
   moqc_qmux_version v;
   char a[32];
@@ -241,7 +244,8 @@ static void test_subprotocol(void **st) {
   assert_int_equal(moqc_qmux_subprotocol_parse("qmux-02.moq-lite-05", &v, a, sizeof a),
                    MOQC_ERR_UNSUPPORTED);
   assert_int_equal(moqc_qmux_subprotocol_parse("qmux-01.", &v, a, sizeof a), MOQC_ERR_UNSUPPORTED);
-  assert_int_equal(moqc_qmux_subprotocol_parse("qmux-01.moq-lite-05", &v, a, 4), MOQC_ERR_TOO_LARGE);
+  assert_int_equal(moqc_qmux_subprotocol_parse("qmux-01.moq-lite-05", &v, a, 4),
+                   MOQC_ERR_TOO_LARGE);
 }
 
 static void test_accept_key(void **st) {

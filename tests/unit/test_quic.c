@@ -173,11 +173,15 @@ static void test_streams_100_parallel(void **state) {
     assert_int_equal(c->ops->open_stream(c, false, &ids[i]), MOQC_OK);
     assert_true(MOQC_STREAM_IS_UNI(ids[i]) && !MOQC_STREAM_IS_SERVER(ids[i]));
   }
-  for (int i = 0; i < 100; i++) h_write_pattern(c, ids[i], 0, 64 * 1024 + (size_t)i, 16 * 1024, true);
+  for (int i = 0; i < 100; i++)
+    h_write_pattern(c, ids[i], 0, 64 * 1024 + (size_t)i, 16 * 1024, true);
   size_t done = 0;
-  assert_true(H_RUN_UNTIL(&fx, (done = 0, ({
-                for (size_t k = 0; k < fx.s.nst; k++) done += fx.s.st[k].fin;
-              }), done == 100), 20000));
+  assert_true(H_RUN_UNTIL(&fx,
+                          (done = 0, ({
+                             for (size_t k = 0; k < fx.s.nst; k++) done += fx.s.st[k].fin;
+                           }),
+                           done == 100),
+                          20000));
   for (int i = 0; i < 100; i++) {
     h_stream *ss = h_find(&fx.s, ids[i]);
     assert_true(ss->opened);

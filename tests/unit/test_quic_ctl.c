@@ -8,10 +8,11 @@
 
 static h_stream *wait_stream(h_fx *fx, h_peer *p, int64_t id) {
   assert_true(H_RUN_UNTIL(fx, ({
-                bool f = false;
-                for (size_t k = 0; k < p->nst; k++) f |= p->st[k].id == id && p->st[k].opened;
-                f;
-              }),
+                            bool f = false;
+                            for (size_t k = 0; k < p->nst; k++)
+                              f |= p->st[k].id == id && p->st[k].opened;
+                            f;
+                          }),
                           5000));
   return h_find(p, id);
 }
@@ -450,11 +451,18 @@ static void test_malformed_input(void **state) {
     size_t n = (size_t)(rand() % 1400) + 1;
     for (size_t k = 0; k < n; k++) p[k] = (uint8_t)rand();
     switch (i % 5) {
-    case 0: p[0] |= 0xc0; break;                         /* long header */
-    case 1: p[0] = 0xc0; memcpy(p + 1, "\0\0\0\1", 4); break; /* v1 Initial-ish */
-    case 2: p[0] = (p[0] & 0x7f) | 0x40; break;          /* short header */
-    case 3: p[0] = 0xc0; memcpy(p + 1, "\x1a\x2a\x3a\x4a", 4); n = 1200; break; /* VN */
-    default: break;
+      case 0: p[0] |= 0xc0; break; /* long header */
+      case 1:
+        p[0] = 0xc0;
+        memcpy(p + 1, "\0\0\0\1", 4);
+        break;                                    /* v1 Initial-ish */
+      case 2: p[0] = (p[0] & 0x7f) | 0x40; break; /* short header */
+      case 3:
+        p[0] = 0xc0;
+        memcpy(p + 1, "\x1a\x2a\x3a\x4a", 4);
+        n = 1200;
+        break; /* VN */
+      default: break;
     }
     send_junk(port, p, n);
     if (i % 50 == 0) uv_run(&fx.loop, UV_RUN_NOWAIT);

@@ -34,8 +34,8 @@ typedef struct h_stream {
   size_t len, cap;
   uint64_t total; /* bytes received (also when not stored) */
   bool opened, fin, reset, stopped, closed;
-  unsigned acked;            /* stream_acked calls */
-  bool acked_early;          /* stream_acked with bytes still queued, or after closed */
+  unsigned acked;   /* stream_acked calls */
+  bool acked_early; /* stream_acked with bytes still queued, or after closed */
   uint64_t reset_code, stop_code;
   bool verify_pattern; /* check bytes against h_pattern() instead of storing */
   bool pattern_ok;
@@ -45,16 +45,16 @@ typedef struct h_peer {
   moqc_transport *t;
   h_stream st[H_MAX_STREAMS];
   size_t nst;
-  bool store;      /* keep received bytes (small tests) */
-  bool pattern;    /* verify received bytes against h_pattern() */
-  bool echo;       /* echo every bidi stream back (with fin) */
+  bool store;   /* keep received bytes (small tests) */
+  bool pattern; /* verify received bytes against h_pattern() */
+  bool echo;    /* echo every bidi stream back (with fin) */
   int writable;
   bool closed, close_by_peer;
   uint64_t close_code;
   char close_reason[256];
   size_t dgrams;
   uint8_t last_dgram[1500];
-  size_t last_dgram_len; /* only the first 1500 bytes are kept */
+  size_t last_dgram_len;  /* only the first 1500 bytes are kept */
   size_t last_dgram_full; /* the datagram's whole length */
   uint64_t bytes;
 } h_peer;
@@ -232,14 +232,14 @@ static inline void h_init(h_fx *fx) {
 }
 
 /* Run the loop until *flag becomes true (or the deadline). Returns *flag. */
-#define H_RUN_UNTIL(fx, cond, ms)                                          \
-  ({                                                                        \
-    bool met_ = false;                                                      \
-    (fx)->expired = false;                                                  \
-    uv_timer_start(&(fx)->deadline, h_deadline_cb, (ms), 0);                \
+#define H_RUN_UNTIL(fx, cond, ms)                                                \
+  ({                                                                             \
+    bool met_ = false;                                                           \
+    (fx)->expired = false;                                                       \
+    uv_timer_start(&(fx)->deadline, h_deadline_cb, (ms), 0);                     \
     while (!(met_ = (cond)) && !(fx)->expired) uv_run(&(fx)->loop, UV_RUN_ONCE); \
-    uv_timer_stop(&(fx)->deadline);                                         \
-    met_;                                                                   \
+    uv_timer_stop(&(fx)->deadline);                                              \
+    met_;                                                                        \
   })
 
 static inline void h_server(h_fx *fx, const char *host, const char *const *alpn, size_t nalpn,
@@ -267,10 +267,8 @@ static inline void h_connect_tls(h_fx *fx, const char *host, const char *const *
   cfg.sni = "localhost";
   cfg.alpn = alpn;
   cfg.alpn_count = nalpn;
-  if (tls)
-    cfg.tls = *tls;
-  else
-    cfg.tls.pin_sha256 = moqc_cert_fingerprint(fx->cert);
+  if (tls) cfg.tls = *tls;
+  else cfg.tls.pin_sha256 = moqc_cert_fingerprint(fx->cert);
   if (lim) cfg.limits = *lim;
   fx->connect_done = false;
   assert_int_equal(moqc_quic_connect(&fx->loop, &cfg, h_on_connect, fx, NULL), MOQC_OK);

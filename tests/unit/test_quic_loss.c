@@ -117,10 +117,10 @@ static void test_transfer_under_loss(void **state) {
     h_write_pattern(c, ids[i], 0, 2u << 20, i % 2 ? 700 : 256 * 1024, true);
   }
   assert_true(H_RUN_UNTIL(&fx, ({
-                int fins = 0;
-                for (size_t k = 0; k < fx.s.nst; k++) fins += fx.s.st[k].fin;
-                fins == 4 && c->ops->queued(c, -1) == 0;
-              }),
+    int fins = 0;
+    for (size_t k = 0; k < fx.s.nst; k++) fins += fx.s.st[k].fin;
+    fins == 4 && c->ops->queued(c, -1) == 0;
+  }),
                           60000));
   for (int i = 0; i < 4; i++) {
     h_stream *ss = h_find(&fx.s, ids[i]);

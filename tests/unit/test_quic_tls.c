@@ -35,7 +35,8 @@ static int try_connect(h_fx *fx, const char *host, const char *sni,
   fx->connect_done = false;
   assert_int_equal(moqc_quic_connect(&fx->loop, &cfg, h_on_connect, fx, NULL), MOQC_OK);
   assert_true(H_RUN_UNTIL(fx, fx->connect_done, 5000));
-  if (getenv("MOQC_TEST_VERBOSE")) fprintf(stderr, "connect: %d %s\n", fx->connect_err, fx->connect_msg);
+  if (getenv("MOQC_TEST_VERBOSE"))
+    fprintf(stderr, "connect: %d %s\n", fx->connect_err, fx->connect_msg);
   if (fx->connect_err == MOQC_OK) {
     /* drop it again so the next attempt starts clean */
     fx->c.t->ops->release(fx->c.t);

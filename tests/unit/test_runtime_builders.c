@@ -35,10 +35,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
   fx *f = ctx;
   f->requests++;
   f->srv_session = req->session;
-  if (f->accept)
-    assert_int_equal(moqc_server_accept_ud(req, f->origin, f->origin, f), MOQC_OK);
-  else
-    assert_int_equal(moqc_server_reject(req, MOQC_CODE_CANCEL, "no"), MOQC_OK);
+  if (f->accept) assert_int_equal(moqc_server_accept_ud(req, f->origin, f->origin, f), MOQC_OK);
+  else assert_int_equal(moqc_server_reject(req, MOQC_CODE_CANCEL, "no"), MOQC_OK);
 }
 
 static void on_srv_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const char *reason,
@@ -78,15 +76,19 @@ static void fx_done(fx *f) {
 }
 
 /* Run the loop until cond or ~5 s. */
-#define RUN_UNTIL(f, cond)                                                      \
-  do {                                                                          \
-    uint64_t until_ = uv_hrtime() + 5000000000ull;                              \
-    while (!(cond) && uv_hrtime() < until_) uv_run(&(f)->loop, UV_RUN_NOWAIT);  \
+#define RUN_UNTIL(f, cond)                                                     \
+  do {                                                                         \
+    uint64_t until_ = uv_hrtime() + 5000000000ull;                             \
+    while (!(cond) && uv_hrtime() < until_) uv_run(&(f)->loop, UV_RUN_NOWAIT); \
   } while (0)
 
 static moqc_server_config server_cfg(fx *f) {
-  moqc_server_config sc = {.uv = f->uv, .host = "127.0.0.1", .cert = f->cert,
-                           .on_request = on_request, .on_closed = on_srv_closed, .ctx = f};
+  moqc_server_config sc = {.uv = f->uv,
+                           .host = "127.0.0.1",
+                           .cert = f->cert,
+                           .on_request = on_request,
+                           .on_closed = on_srv_closed,
+                           .ctx = f};
   return sc;
 }
 
@@ -150,8 +152,8 @@ static void test_client_bad_config(void **state) {
   fx_init(&f);
   moqc_client *c = NULL;
   char msg[256];
-  moqc_client_config cc = {.uv = f.uv, .url = "moqt://127.0.0.1:1/", .on_connected = on_connected,
-                           .ctx = &f};
+  moqc_client_config cc = {
+      .uv = f.uv, .url = "moqt://127.0.0.1:1/", .on_connected = on_connected, .ctx = &f};
   assert_int_equal(moqc_client_connect(NULL, &c, msg, sizeof msg), MOQC_ERR_INVAL);
   assert_int_equal(moqc_client_connect(&cc, NULL, msg, sizeof msg), MOQC_ERR_INVAL);
   moqc_client_config bad = cc;
@@ -163,8 +165,8 @@ static void test_client_bad_config(void **state) {
   bad = cc;
   bad.on_connected = NULL;
   assert_int_equal(moqc_client_connect(&bad, &c, msg, sizeof msg), MOQC_ERR_INVAL);
-  static const char *const bad_urls[] = {"ftp://h/", "moqt://h:0/", "moqt://h:99999/",
-                                         "http://h/", "https://", "moqt://[::1"};
+  static const char *const bad_urls[] = {"ftp://h/",  "moqt://h:0/", "moqt://h:99999/",
+                                         "http://h/", "https://",    "moqt://[::1"};
   for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
     bad = cc;
     bad.url = bad_urls[i];
@@ -196,8 +198,8 @@ static void test_client_timeout(void **state) {
   moqc_server_del(s); /* the port is free again: nothing answers there */
   char url[64];
   snprintf(url, sizeof url, "moqt://127.0.0.1:%u/", port);
-  moqc_client_config cc = {.uv = f.uv, .url = url, .timeout_ms = 300,
-                           .on_connected = on_connected, .ctx = &f};
+  moqc_client_config cc = {
+      .uv = f.uv, .url = url, .timeout_ms = 300, .on_connected = on_connected, .ctx = &f};
   moqc_client *c = NULL;
   assert_int_equal(moqc_client_connect(&cc, &c, NULL, 0), MOQC_OK);
   assert_false(f.connected); /* never from inside connect */
@@ -270,12 +272,9 @@ static void test_null_requests(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_server_bad_config),
-      cmocka_unit_test(test_cert_bad_paths),
-      cmocka_unit_test(test_client_bad_config),
-      cmocka_unit_test(test_client_timeout),
-      cmocka_unit_test(test_accept_user_data),
-      cmocka_unit_test(test_reject_has_no_user_data),
+      cmocka_unit_test(test_server_bad_config), cmocka_unit_test(test_cert_bad_paths),
+      cmocka_unit_test(test_client_bad_config), cmocka_unit_test(test_client_timeout),
+      cmocka_unit_test(test_accept_user_data),  cmocka_unit_test(test_reject_has_no_user_data),
       cmocka_unit_test(test_null_requests),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

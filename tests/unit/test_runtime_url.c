@@ -107,9 +107,9 @@ static void test_error_redacts_jwt(void **state) {
   (void)state;
   char err[256] = "";
   moqc_url u;
-  assert_int_equal(moqc_url_parse("ftp://relay:443/room?a=1&jwt=eyJSECRET.x.y&b=2", &u, err,
-                                  sizeof err),
-                   MOQC_ERR_INVAL);
+  assert_int_equal(
+      moqc_url_parse("ftp://relay:443/room?a=1&jwt=eyJSECRET.x.y&b=2", &u, err, sizeof err),
+      MOQC_ERR_INVAL);
   assert_null(strstr(err, "SECRET"));
   assert_non_null(strstr(err, "ftp://relay:443/room?a=1&jwt=<redacted>&b=2"));
   assert_int_equal(moqc_url_parse("https://relay/room?jwt=eyJSECRET x", &u, err, sizeof err),

@@ -226,8 +226,10 @@ static void t_on_demand_and_rejects(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      TS_TEST3(t_subscribe_after_announce), TS_TEST3(t_subscribe_before_announce),
-      TS_TEST3(t_late_joiner),              TS_TEST3(t_frames_byte_for_byte),
+      TS_TEST3(t_subscribe_after_announce),
+      TS_TEST3(t_subscribe_before_announce),
+      TS_TEST3(t_late_joiner),
+      TS_TEST3(t_frames_byte_for_byte),
       TS_TEST3(t_on_demand_and_rejects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

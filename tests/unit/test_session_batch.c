@@ -1,5 +1,5 @@
 /* Session tests: the publisher's batched group-stream writes (serve.c
- * go_pump): headers and small payload chunks are copied into one staging
+ * moqc__go_pump): headers and small payload chunks are copied into one staging
  * buffer per write, large chunks go out as the model's slices, the FIN rides
  * on the last write. Frames of every size class, more than a staging buffer
  * and more slices than one write holds, chunked frames and frames that arrive
@@ -23,8 +23,8 @@ static void sizes_init(size_t *sz) {
   static const size_t head[] = {0, 1, 100, 511, 512, 513, 4095, 4096, 4097, 5000, 0, 63, 64, 12000};
   size_t n = 0;
   for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) sz[n++] = head[i];
-  while (n < 60) sz[n++] = 100; /* 47 x 100 B: > 4096 staged bytes */
-  while (n < 90) sz[n++] = 600; /* 30 slices of 600 B: > 16 per write */
+  while (n < 60) sz[n++] = 100;                        /* 47 x 100 B: > 4096 staged bytes */
+  while (n < 90) sz[n++] = 600;                        /* 30 slices of 600 B: > 16 per write */
   for (; n < NSIZES; n++) sz[n] = (n % 2) ? 20 : 1500; /* alternate copy / slice */
 }
 
@@ -44,8 +44,9 @@ static void write_frame(moqc_group_producer *g, size_t i, size_t size, bool chun
     moqc_frame_producer *f = moqc_group_producer_create_frame(g, &fi, &err);
     assert_non_null(f);
     for (size_t off = 0; off < size; off += 600)
-      assert_int_equal(moqc_frame_producer_write_copy(f, buf + off, size - off < 600 ? size - off : 600),
-                       MOQC_OK);
+      assert_int_equal(
+          moqc_frame_producer_write_copy(f, buf + off, size - off < 600 ? size - off : 600),
+          MOQC_OK);
     assert_int_equal(moqc_frame_producer_finish(f), MOQC_OK);
     moqc_frame_producer_del(f);
   } else if (!chunked || size < 3) {

@@ -24,9 +24,8 @@
 
 /* Every test runs once per version: the version rides in cmocka's state. */
 static int ts_versions[3] = {3, 4, 5};
-#define TS_TEST3(fn)                                          \
-  cmocka_unit_test_prestate(fn, &ts_versions[0]),             \
-      cmocka_unit_test_prestate(fn, &ts_versions[1]),         \
+#define TS_TEST3(fn)                                                                              \
+  cmocka_unit_test_prestate(fn, &ts_versions[0]), cmocka_unit_test_prestate(fn, &ts_versions[1]), \
       cmocka_unit_test_prestate(fn, &ts_versions[2])
 static inline int ts_version(void **state) { return *(int *)*state; }
 
@@ -64,9 +63,9 @@ typedef struct ts_side {
   int requests;
   moqc_session_request req;
   char req_path[256];
-  int debug_n;             /* on_debug messages received */
-  int debug_old_slow;      /* ... reporting an Old reset of a slow subscriber */
-  int debug_old_expired;   /* ... reporting an Old reset by expiry */
+  int debug_n;           /* on_debug messages received */
+  int debug_old_slow;    /* ... reporting an Old reset of a slow subscriber */
+  int debug_old_expired; /* ... reporting an Old reset by expiry */
   char debug_last[256];
 } ts_side;
 
@@ -251,8 +250,8 @@ static inline uint64_t ts_group(moqc_track_producer *tp, const char *const *fram
   moqc_group_producer *g = moqc_track_producer_append_group(tp);
   assert_non_null(g);
   for (size_t i = 0; i < n; i++)
-    assert_int_equal(moqc_group_producer_write_frame_copy(g, frames[i], strlen(frames[i]), 1000 + i),
-                     MOQC_OK);
+    assert_int_equal(
+        moqc_group_producer_write_frame_copy(g, frames[i], strlen(frames[i]), 1000 + i), MOQC_OK);
   if (finish) assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
   uint64_t seq = moqc_group_producer_sequence(g);
   moqc_group_producer_del(g);
@@ -260,8 +259,8 @@ static inline uint64_t ts_group(moqc_track_producer *tp, const char *const *fram
 }
 
 /* Receive the next group and check it holds exactly these frames, finished. */
-static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq,
-                                   const char *const *frames, size_t n) {
+static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq, const char *const *frames,
+                                   size_t n) {
   moqc_group_consumer *g = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
   assert_int_equal(moqc_group_consumer_sequence(g), seq);

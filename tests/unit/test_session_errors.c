@@ -34,9 +34,9 @@ static void t_malformed_closes_only_that_session(void **state) {
 
   static const uint8_t garbage[] = {MOQC_LITE_BIDI_SUBSCRIBE, 0x03, 0x00, 0x05, 'x'};
   int64_t id;
-  assert_int_equal(memlink_inject(a.link, memlink_server(a.link), true, garbage, sizeof garbage,
-                                  false, &id),
-                   MOQC_OK);
+  assert_int_equal(
+      memlink_inject(a.link, memlink_server(a.link), true, garbage, sizeof garbage, false, &id),
+      MOQC_OK);
   ts_run_for(env, 20 * MS);
   assert_true(a.srv.closed);
   assert_false(a.srv.by_peer);
@@ -98,10 +98,10 @@ static void t_unknown_stream_type(void **state) {
   static const uint8_t bidi[] = {0x3f, 1, 2, 3};
   static const uint8_t uni[] = {0x25, 9, 9};
   int64_t b, u;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, bidi, sizeof bidi, false, &b),
-                   MOQC_OK);
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), false, uni, sizeof uni, false, &u),
-                   MOQC_OK);
+  assert_int_equal(
+      memlink_inject(p.link, memlink_server(p.link), true, bidi, sizeof bidi, false, &b), MOQC_OK);
+  assert_int_equal(
+      memlink_inject(p.link, memlink_server(p.link), false, uni, sizeof uni, false, &u), MOQC_OK);
   /* lite-03/04 have no TRACK (6) stream: unknown there too. */
   static const uint8_t track[] = {MOQC_LITE_BIDI_TRACK, 0x02, 0x00, 0x00};
   int64_t t = -1;

@@ -251,8 +251,8 @@ static void t_goaway(void **state) {
   ssize_t n = moqc_lite_goaway_encode(buf + 1, sizeof buf - 1, v >= 4 ? v : 4, &g);
   assert_true(n > 0);
   int64_t id;
-  assert_int_equal(memlink_inject(p.link, memlink_client(p.link), true, buf, 1 + (size_t)n, true, &id),
-                   MOQC_OK);
+  assert_int_equal(
+      memlink_inject(p.link, memlink_client(p.link), true, buf, 1 + (size_t)n, true, &id), MOQC_OK);
   ts_run_for(p.env, 20 * MS);
   memlink_inject_info info;
   assert_int_equal(memlink_inject_state(p.link, memlink_client(p.link), id, &info), MOQC_OK);
@@ -417,10 +417,15 @@ static void t_finish_out_of_order(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      TS_TEST3(t_fetch),         TS_TEST3(t_datagrams),       TS_TEST3(t_probe),
-      TS_TEST3(t_datagram_send), cmocka_unit_test(t_datagram_send_no_transport),
-      TS_TEST3(t_goaway),        TS_TEST3(t_announce_loop),
-      TS_TEST3(t_finish_with_groups_in_flight), TS_TEST3(t_finish_out_of_order),
+      TS_TEST3(t_fetch),
+      TS_TEST3(t_datagrams),
+      TS_TEST3(t_probe),
+      TS_TEST3(t_datagram_send),
+      cmocka_unit_test(t_datagram_send_no_transport),
+      TS_TEST3(t_goaway),
+      TS_TEST3(t_announce_loop),
+      TS_TEST3(t_finish_with_groups_in_flight),
+      TS_TEST3(t_finish_out_of_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

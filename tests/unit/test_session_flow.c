@@ -557,7 +557,8 @@ static void t_stream_credit(void **state) {
   int err = 0;
   moqc_track_producer *tp[3];
   const char *names[3] = {"a", "b", "c"};
-  for (int i = 0; i < 3; i++) tp[i] = moqc_broadcast_producer_create_track(bp, names[i], NULL, &err);
+  for (int i = 0; i < 3; i++)
+    tp[i] = moqc_broadcast_producer_create_track(bp, names[i], NULL, &err);
   moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp);
   assert_int_equal(moqc_origin_publish(p.srv.pub, "b", bc, NULL), MOQC_OK);
   moqc_broadcast_consumer_del(bc);
@@ -649,15 +650,9 @@ static void t_pending_groups(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      TS_TEST3(t_slow_subscriber),
-      TS_TEST3(t_fast_link_no_reset),
-      TS_TEST3(t_ordered_saturated),
-      TS_TEST3(t_long_group_not_old),
-      TS_TEST3(t_expiry_by_latency),
-      TS_TEST3(t_priorities),
-      TS_TEST3(t_zero_copy),
-      TS_TEST3(t_stream_credit),
-      TS_TEST3(t_pending_groups),
+      TS_TEST3(t_slow_subscriber),    TS_TEST3(t_fast_link_no_reset), TS_TEST3(t_ordered_saturated),
+      TS_TEST3(t_long_group_not_old), TS_TEST3(t_expiry_by_latency),  TS_TEST3(t_priorities),
+      TS_TEST3(t_zero_copy),          TS_TEST3(t_stream_credit),      TS_TEST3(t_pending_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,12 +312,8 @@ static void t_relay_late_join(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      TS_TEST3(t_relay_end_to_end),
-      TS_TEST3(t_relay_publisher_drop),
-      TS_TEST3(t_relay_late_join),
-      TS_TEST3(t_relay_fetch),
-      TS_TEST3(t_relay_track_info),
-      TS_TEST3(t_relay_datagram),
+      TS_TEST3(t_relay_end_to_end), TS_TEST3(t_relay_publisher_drop), TS_TEST3(t_relay_late_join),
+      TS_TEST3(t_relay_fetch),      TS_TEST3(t_relay_track_info),     TS_TEST3(t_relay_datagram),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,14 +13,27 @@
 #include "core/codec.h"
 #include "core/lite_wire.h"
 
-static const uint64_t k_vals[] = {0,          1,          62,         63,          64,
-                                  16382,      16383,      16384,      16385,       1073741822,
-                                  1073741823, 1073741824, 1ull << 40, MOQC_VARINT_MAX - 1,
-                                  MOQC_VARINT_MAX, MOQC_VARINT_MAX + 1, UINT64_MAX};
+static const uint64_t k_vals[] = {0,
+                                  1,
+                                  62,
+                                  63,
+                                  64,
+                                  16382,
+                                  16383,
+                                  16384,
+                                  16385,
+                                  1073741822,
+                                  1073741823,
+                                  1073741824,
+                                  1ull << 40,
+                                  MOQC_VARINT_MAX - 1,
+                                  MOQC_VARINT_MAX,
+                                  MOQC_VARINT_MAX + 1,
+                                  UINT64_MAX};
 #define NV (sizeof k_vals / sizeof k_vals[0])
 
-static const uint64_t k_sizes[] = {0, 1, 63, 64, 160, 16383, 16384, MOQC_LITE_FRAME_MAX,
-                                   MOQC_LITE_FRAME_MAX + 1ull, UINT64_MAX};
+static const uint64_t k_sizes[] = {
+    0, 1, 63, 64, 160, 16383, 16384, MOQC_LITE_FRAME_MAX, MOQC_LITE_FRAME_MAX + 1ull, UINT64_MAX};
 #define NS (sizeof k_sizes / sizeof k_sizes[0])
 
 static void t_frame_hdr_matches_codec(void **state) {
@@ -38,9 +51,10 @@ static void t_frame_hdr_matches_codec(void **state) {
           ssize_t w = moqc_lite_frame_encode(want, sizeof want, versions[v], prev, &fr);
           ssize_t gs = moqc__lite_frame_hdr(got, versions[v], prev, ts, size);
           if (w < 0) {
-            if (gs != w) fail_msg("v%d prev %llu ts %llu size %llu: codec %zd, hdr %zd", versions[v],
-                                  (unsigned long long)prev, (unsigned long long)ts,
-                                  (unsigned long long)size, w, gs);
+            if (gs != w)
+              fail_msg("v%d prev %llu ts %llu size %llu: codec %zd, hdr %zd", versions[v],
+                       (unsigned long long)prev, (unsigned long long)ts, (unsigned long long)size,
+                       w, gs);
             continue;
           }
           size_t g = (size_t)gs;

@@ -15,11 +15,14 @@
 static void test_convert_basic(void **state) {
   (void)state;
   uint64_t out = 0;
-  assert_int_equal(moqc_time_convert(1500, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_MICRO, &out), MOQC_OK);
+  assert_int_equal(moqc_time_convert(1500, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_MICRO, &out),
+                   MOQC_OK);
   assert_int_equal(out, 1500000);
-  assert_int_equal(moqc_time_convert(1500, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_SECOND, &out), MOQC_OK);
+  assert_int_equal(moqc_time_convert(1500, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_SECOND, &out),
+                   MOQC_OK);
   assert_int_equal(out, 1); /* rounds toward zero */
-  assert_int_equal(moqc_time_convert(1999, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_SECOND, &out), MOQC_OK);
+  assert_int_equal(moqc_time_convert(1999, MOQC_TIMESCALE_MILLI, MOQC_TIMESCALE_SECOND, &out),
+                   MOQC_OK);
   assert_int_equal(out, 1);
   /* 90 kHz video clock to ms: 3003 ticks = 33.366... ms */
   assert_int_equal(moqc_time_convert(3003, 90000, MOQC_TIMESCALE_MILLI, &out), MOQC_OK);

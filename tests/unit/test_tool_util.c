@@ -111,9 +111,12 @@ static void test_log_level(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_u64),          cmocka_unit_test(test_duration),
-      cmocka_unit_test(test_size),         cmocka_unit_test(test_hostport),
-      cmocka_unit_test(test_format_hostport), cmocka_unit_test(test_log_level),
+      cmocka_unit_test(test_u64),
+      cmocka_unit_test(test_duration),
+      cmocka_unit_test(test_size),
+      cmocka_unit_test(test_hostport),
+      cmocka_unit_test(test_format_hostport),
+      cmocka_unit_test(test_log_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

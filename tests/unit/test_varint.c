@@ -141,7 +141,7 @@ static void test_reader(void **state) {
   assert_int_equal(moqc_read_varint(&r, &v), MOQC_OK);
   assert_int_equal(v, 37);
   assert_int_equal(moqc_read_varint_max(&r, 63, &v), MOQC_ERR_DECODE); /* 64 > 63 */
-  assert_int_equal(r.pos, 1);                                        /* not advanced */
+  assert_int_equal(r.pos, 1);                                          /* not advanced */
   assert_int_equal(moqc_read_varint_max(&r, 64, &v), MOQC_OK);
   assert_int_equal(v, 64);
   assert_int_equal(moqc_read_u8(&r, &u8), MOQC_OK);
@@ -215,7 +215,8 @@ static void test_writer(void **state) {
   moqc_write_bytes(&w, "abc", 3);
   moqc_write_raw(&w, NULL, 0);
   assert_int_equal(w.err, 0);
-  static const uint8_t want[] = {0x25, 0x80, 0x00, 0x40, 0x00, 0xab, 0x12, 0x34, 0x03, 'a', 'b', 'c'};
+  static const uint8_t want[] = {0x25, 0x80, 0x00, 0x40, 0x00, 0xab,
+                                 0x12, 0x34, 0x03, 'a',  'b',  'c'};
   assert_int_equal(w.pos, sizeof want);
   assert_memory_equal(buf, want, sizeof want);
 }
@@ -259,28 +260,28 @@ static void test_utf8(void **state) {
   } cases[] = {
       {"", 0, true},
       {"plain ascii/path", 16, true},
-      {"\xc3\xa9", 2, true},                 /* é */
-      {"\xe2\x82\xac", 3, true},             /* € */
-      {"\xf0\x9f\x8e\xa5", 4, true},         /* 🎥 */
-      {"\xf4\x8f\xbf\xbf", 4, true},         /* U+10FFFF */
-      {"\xed\x9f\xbf", 3, true},             /* U+D7FF */
-      {"\xee\x80\x80", 3, true},             /* U+E000 */
-      {"\x00", 1, true},                     /* NUL is valid UTF-8 */
-      {"\x80", 1, false},                    /* lone continuation */
-      {"\xc0\xaf", 2, false},                /* overlong '/' */
-      {"\xc1\xbf", 2, false},                /* overlong */
-      {"\xe0\x80\xaf", 3, false},            /* overlong */
-      {"\xe0\x9f\xbf", 3, false},            /* overlong */
-      {"\xed\xa0\x80", 3, false},            /* surrogate D800 */
-      {"\xed\xbf\xbf", 3, false},            /* surrogate DFFF */
-      {"\xf0\x8f\xbf\xbf", 4, false},        /* overlong */
-      {"\xf4\x90\x80\x80", 4, false},        /* > U+10FFFF */
+      {"\xc3\xa9", 2, true},          /* é */
+      {"\xe2\x82\xac", 3, true},      /* € */
+      {"\xf0\x9f\x8e\xa5", 4, true},  /* 🎥 */
+      {"\xf4\x8f\xbf\xbf", 4, true},  /* U+10FFFF */
+      {"\xed\x9f\xbf", 3, true},      /* U+D7FF */
+      {"\xee\x80\x80", 3, true},      /* U+E000 */
+      {"\x00", 1, true},              /* NUL is valid UTF-8 */
+      {"\x80", 1, false},             /* lone continuation */
+      {"\xc0\xaf", 2, false},         /* overlong '/' */
+      {"\xc1\xbf", 2, false},         /* overlong */
+      {"\xe0\x80\xaf", 3, false},     /* overlong */
+      {"\xe0\x9f\xbf", 3, false},     /* overlong */
+      {"\xed\xa0\x80", 3, false},     /* surrogate D800 */
+      {"\xed\xbf\xbf", 3, false},     /* surrogate DFFF */
+      {"\xf0\x8f\xbf\xbf", 4, false}, /* overlong */
+      {"\xf4\x90\x80\x80", 4, false}, /* > U+10FFFF */
       {"\xf5\x80\x80\x80", 4, false},
       {"\xff", 1, false},
-      {"\xc3", 1, false},                    /* truncated */
-      {"\xe2\x82", 2, false},                /* truncated */
-      {"\xf0\x9f\x8e", 3, false},            /* truncated */
-      {"\xe2\x28\xa1", 3, false},            /* bad continuation */
+      {"\xc3", 1, false},         /* truncated */
+      {"\xe2\x82", 2, false},     /* truncated */
+      {"\xf0\x9f\x8e", 3, false}, /* truncated */
+      {"\xe2\x28\xa1", 3, false}, /* bad continuation */
       {"a\xc3\xa9z\xe2\x82\xac", 7, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

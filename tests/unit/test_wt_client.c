@@ -187,7 +187,7 @@ static void act_fin_early(fx *f) {
   assert_int_equal(raw->ops->write(raw, 0, &none, 0, true), MOQC_OK);
 }
 static void act_bad_status(fx *f) {
-    /* :status "xy" (literal with name reference to static 24) */
+  /* :status "xy" (literal with name reference to static 24) */
   static const uint8_t blk[] = {0x01, 0x07, 0x00, 0x00, 0x5f, 0x09, 0x02, 'x', 'y'};
   moqc_buf *b = moqc_buf_copy(blk, sizeof blk);
   moqc_slice s = {b, 0, sizeof blk};

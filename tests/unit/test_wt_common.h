@@ -32,7 +32,7 @@ typedef struct rstream {
   uint8_t buf[16384];
   size_t len;
   bool opened, fin, reset, stopped, closed;
-  unsigned acked;  /* stream_acked calls */
+  unsigned acked; /* stream_acked calls */
   bool closed_before_acked;
   uint64_t reset_code, stop_code;
   unsigned calls; /* stream_data calls */
@@ -127,8 +127,8 @@ static const moqc_transport_handler k_rec_handler = {
 
 typedef struct srv_app {
   rec r;
-  uint16_t status;        /* what on_request returns (0 = no on_request: default) */
-  bool override;          /* replace the chosen protocol with `override_proto` */
+  uint16_t status; /* what on_request returns (0 = no on_request: default) */
+  bool override;   /* replace the chosen protocol with `override_proto` */
   const char *override_proto;
   int n_req, n_session, n_err;
   int err;
@@ -140,7 +140,8 @@ typedef struct srv_app {
   char chosen[32];
 } srv_app;
 
-static inline uint16_t srv_on_request(void *ctx, const moqc_wt_request *req, const char **protocol) {
+static inline uint16_t srv_on_request(void *ctx, const moqc_wt_request *req,
+                                      const char **protocol) {
   srv_app *a = ctx;
   a->n_req++;
   snprintf(a->path, sizeof a->path, "%s", req->path);
@@ -213,7 +214,9 @@ static inline fx *fx_new(const memlink_config *lc) {
   return f;
 }
 
-static inline void run(fx *f, uint64_t ns) { moqc_clock_advance(f->clk, moqc_clock_now(f->clk) + ns); }
+static inline void run(fx *f, uint64_t ns) {
+  moqc_clock_advance(f->clk, moqc_clock_now(f->clk) + ns);
+}
 
 static inline moqc_wt_server_config srv_cfg(fx *f, const char *const *protos, size_t n) {
   moqc_wt_server_config cfg = {.protocols = protos,

@@ -64,8 +64,13 @@ static bool scenario(void) {
   f->s.status = 200;
   moqc_wt_server_config scfg = srv_cfg(f, k_protos, 2);
   int rs = moqc_wt_server_attach(memlink_server(f->l), &scfg);
-  moqc_wt_client_config ccfg = {.authority = "h:1", .path = "/p", .protocols = k_protos,
-                                .n_protocols = 2, .cb = cli_cb, .ctx = &f->c, .clock = f->clk,
+  moqc_wt_client_config ccfg = {.authority = "h:1",
+                                .path = "/p",
+                                .protocols = k_protos,
+                                .n_protocols = 2,
+                                .cb = cli_cb,
+                                .ctx = &f->c,
+                                .clock = f->clk,
                                 .timeout_ns = 1000 * MS};
   int rc = moqc_wt_client_connect(memlink_client(f->l), &ccfg);
   assert_true(rs == MOQC_OK || rs == MOQC_ERR_NOMEM || rs == MOQC_ERR_CLOSED);

@@ -66,7 +66,8 @@ static void inject_bytewise(fx *f, bool bidi, const bytes *x, bool fin, int64_t 
                      MOQC_OK);
     run(f, 1 * MS);
   }
-  if (fin) assert_int_equal(memlink_inject_write(f->l, memlink_server(f->l), id, NULL, 0, true), MOQC_OK);
+  if (fin)
+    assert_int_equal(memlink_inject_write(f->l, memlink_server(f->l), id, NULL, 0, true), MOQC_OK);
   if (out) *out = id;
 }
 
@@ -141,10 +142,8 @@ static void conn_error_case(build_fn b, bool fin, uint64_t code, bool bytewise) 
   fx *f = server_only();
   bytes x = {.n = 0};
   b(&x);
-  if (bytewise)
-    inject_bytewise(f, false, &x, fin, NULL);
-  else
-    inject(f, false, &x, fin);
+  if (bytewise) inject_bytewise(f, false, &x, fin, NULL);
+  else inject(f, false, &x, fin);
   expect_conn_error(f, code);
   fx_del(f);
 }
@@ -234,10 +233,8 @@ static int64_t send_connect(fx *f, const char *path, bool bytewise) {
   bytes x = {.n = 0};
   connect_req(&x, path);
   int64_t id;
-  if (bytewise)
-    inject_bytewise(f, true, &x, false, &id);
-  else
-    id = inject(f, true, &x, false);
+  if (bytewise) inject_bytewise(f, true, &x, false, &id);
+  else id = inject(f, true, &x, false);
   return id;
 }
 
@@ -248,10 +245,10 @@ static void test_request_errors(void **state) {
   ctl_settings(&x);
   inject(f, false, &x, false);
   /* malformed: upper-case header name (hand-built block) */
-  static const uint8_t upper[] = {0x00, 0x00, 0xcf, 0xd7, 0x50, 0x01, 'h', 0x51, 0x01, '/',
-                                  0x27, 0x02, ':', 'p', 'r', 'o', 't', 'o', 'c', 'o', 'l',
-                                  0x0c, 'w', 'e', 'b', 't', 'r', 'a', 'n', 's', 'p', 'o', 'r', 't',
-                                  0x21, 'X', 0x01, '1'};
+  static const uint8_t upper[] = {0x00, 0x00, 0xcf, 0xd7, 0x50, 0x01, 'h',  0x51, 0x01, '/',
+                                  0x27, 0x02, ':',  'p',  'r',  'o',  't',  'o',  'c',  'o',
+                                  'l',  0x0c, 'w',  'e',  'b',  't',  'r',  'a',  'n',  's',
+                                  'p',  'o',  'r',  't',  0x21, 'X',  0x01, '1'};
   bytes m = {.n = 0};
   add_frame(&m, MOQC_H3_FRAME_HEADERS, upper, sizeof upper);
   int64_t bad = inject(f, true, &m, false);

@@ -339,35 +339,40 @@ static void test_attach_args(void **state) {
   cfg = srv_cfg(f, longp, 1);
   assert_int_equal(moqc_wt_server_attach(memlink_server(f->l), &cfg), MOQC_ERR_INVAL);
   assert_int_equal(moqc_wt_server_attach(NULL, &cfg), MOQC_ERR_INVAL);
-  assert_int_equal(moqc_wt_client_attach(memlink_client(f->l), "h", "nopath", NULL, 0, cli_cb,
-                                         &f->c),
-                   MOQC_ERR_INVAL);
-  assert_int_equal(moqc_wt_client_attach(memlink_client(f->l), "h\r\nx: y", "/", NULL, 0, cli_cb,
-                                         &f->c),
-                   MOQC_ERR_INVAL);
+  assert_int_equal(
+      moqc_wt_client_attach(memlink_client(f->l), "h", "nopath", NULL, 0, cli_cb, &f->c),
+      MOQC_ERR_INVAL);
+  assert_int_equal(
+      moqc_wt_client_attach(memlink_client(f->l), "h\r\nx: y", "/", NULL, 0, cli_cb, &f->c),
+      MOQC_ERR_INVAL);
   assert_int_equal(moqc_wt_client_attach(memlink_client(f->l), "", "/", NULL, 0, cli_cb, &f->c),
                    MOQC_ERR_INVAL);
   assert_int_equal(moqc_wt_client_attach(memlink_client(f->l), "h", "/", NULL, 0, NULL, NULL),
                    MOQC_ERR_INVAL);
   /* the one-liner works */
   attach_server(f, k_srv_protos, 3);
-  assert_int_equal(moqc_wt_client_attach(memlink_client(f->l), "h:1", "/x", k_cli_protos, 3,
-                                         cli_cb, &f->c),
-                   MOQC_OK);
+  assert_int_equal(
+      moqc_wt_client_attach(memlink_client(f->l), "h:1", "/x", k_cli_protos, 3, cli_cb, &f->c),
+      MOQC_OK);
   run(f, 200 * MS);
   assert_int_equal(f->c.err, MOQC_OK);
-  assert_string_equal(f->s.path, "");       /* no on_request (default accept) */
+  assert_string_equal(f->s.path, ""); /* no on_request (default accept) */
   assert_string_equal(f->s.r.t->path, "/x");
   fx_del(f);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_negotiation),      cmocka_unit_test(test_default_accept_and_no_match),
-      cmocka_unit_test(test_reject_403),       cmocka_unit_test(test_bidi_uni_datagram),
-      cmocka_unit_test(test_fragmented_one_byte), cmocka_unit_test(test_reset_codes),
-      cmocka_unit_test(test_close_capsule),    cmocka_unit_test(test_connection_loss),
-      cmocka_unit_test(test_release_paths),    cmocka_unit_test(test_stream_credit),
+      cmocka_unit_test(test_negotiation),
+      cmocka_unit_test(test_default_accept_and_no_match),
+      cmocka_unit_test(test_reject_403),
+      cmocka_unit_test(test_bidi_uni_datagram),
+      cmocka_unit_test(test_fragmented_one_byte),
+      cmocka_unit_test(test_reset_codes),
+      cmocka_unit_test(test_close_capsule),
+      cmocka_unit_test(test_connection_loss),
+      cmocka_unit_test(test_release_paths),
+      cmocka_unit_test(test_stream_credit),
       cmocka_unit_test(test_attach_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,11 +29,11 @@ typedef struct cli cli;
 
 typedef struct cli_cmd {
   const char *name;
-  bool publishes;  /* the session gets the local origin as its publish origin */
-  bool subscribes; /* ... as its subscribe origin */
-  int (*start)(cli *c);          /* before connecting: local objects (0 or -1) */
-  void (*connected)(cli *c);     /* the session is up */
-  void (*stop)(cli *c);          /* free the command's objects (idempotent) */
+  bool publishes;            /* the session gets the local origin as its publish origin */
+  bool subscribes;           /* ... as its subscribe origin */
+  int (*start)(cli *c);      /* before connecting: local objects (0 or -1) */
+  void (*connected)(cli *c); /* the session is up */
+  void (*stop)(cli *c);      /* free the command's objects (idempotent) */
   /* Optional: SIGINT/SIGTERM while connected (default: exit 0 at once). */
   void (*interrupt)(cli *c);
 } cli_cmd;
@@ -44,21 +44,21 @@ struct cli {
   const char *broadcast;
   const char *track;
   const char *prefix;
-  const char *mode;       /* clock: "publish" / "subscribe" */
-  uint64_t count;         /* 0 = unlimited */
-  uint64_t group_frames;  /* publish: frames per group */
-  uint64_t start_group;   /* publish: first sequence; subscribe: first group wanted */
+  const char *mode;      /* clock: "publish" / "subscribe" */
+  uint64_t count;        /* 0 = unlimited */
+  uint64_t group_frames; /* publish: frames per group */
+  uint64_t start_group;  /* publish: first sequence; subscribe: first group wanted */
   bool start_group_set;
-  uint64_t wait_ns;       /* subscribe: wait for the announcement */
+  uint64_t wait_ns; /* subscribe: wait for the announcement */
   bool wait_set;
-  uint64_t reorder_ms;    /* subscribe: how long a gap in sequences may stay open */
-  uint64_t drain_ns;      /* publish: wait for delivery at EOF */
-  bool wait_subscriber;   /* publish: read stdin only once subscribed */
+  uint64_t reorder_ms;         /* subscribe: how long a gap in sequences may stay open */
+  uint64_t drain_ns;           /* publish: wait for delivery at EOF */
+  bool wait_subscriber;        /* publish: read stdin only once subscribed */
   uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
-  uint64_t timeout_ms;    /* connect */
-  const char *format;     /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
-  bool realtime;          /* publish --format fmp4: pace by timestamps */
-  const char *latency_log; /* --format fmp4: "<pts_us> <CLOCK_REALTIME ns>" per video frame */
+  uint64_t timeout_ms;         /* connect */
+  const char *format;          /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
+  bool realtime;               /* publish --format fmp4: pace by timestamps */
+  const char *latency_log;     /* --format fmp4: "<pts_us> <CLOCK_REALTIME ns>" per video frame */
   const char *versions[CLI_MAX_VERSIONS];
   size_t n_versions;
   moqc_quic_tls_client tls;
@@ -72,10 +72,10 @@ struct cli {
   uv_signal_t sigint, sigterm;
   uv_timer_t stop_timer;
   bool connected;
-  bool finishing;     /* cli_finish called */
-  bool interrupted;   /* SIGINT/SIGTERM */
+  bool finishing;   /* cli_finish called */
+  bool interrupted; /* SIGINT/SIGTERM */
   int exit_code;
-  void *state;        /* the command's */
+  void *state; /* the command's */
 };
 
 /* End the program with code (the first call wins): prints "moqc: <msg>" on

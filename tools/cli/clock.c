@@ -165,8 +165,8 @@ static void csub_end(void *ctx, int err, uint64_t code) {
     moqc_log(MOQC_LOG_WARN, "clock track ended; waiting for the broadcast");
     return;
   }
-  cli_finish(s->c, 1, "clock error: %s (code %llu %s)", moqc_err_str(err),
-             (unsigned long long)code, moqc_code_str(code));
+  cli_finish(s->c, 1, "clock error: %s (code %llu %s)", moqc_err_str(err), (unsigned long long)code,
+             moqc_code_str(code));
 }
 
 static void csub_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {

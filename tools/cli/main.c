@@ -17,11 +17,11 @@
 #include "common/tool_util.h"
 
 enum {
-  C_PUB = 1,      /* publish */
-  C_SUB = 2,      /* subscribe */
-  C_ANN = 4,      /* announced */
-  C_CPUB = 8,     /* clock publish */
-  C_CSUB = 16,    /* clock subscribe */
+  C_PUB = 1,   /* publish */
+  C_SUB = 2,   /* subscribe */
+  C_ANN = 4,   /* announced */
+  C_CPUB = 8,  /* clock publish */
+  C_CSUB = 16, /* clock subscribe */
   C_ALL = 31,
 };
 
@@ -43,12 +43,12 @@ static int bad(char *err, size_t cap, const char *name, const char *v, const cha
   return -1;
 }
 
-#define SET_STR(fn, field)                                             \
-  static int fn(cli *c, const char *v, char *err, size_t cap) {        \
-    (void)err;                                                         \
-    (void)cap;                                                         \
-    c->field = v;                                                      \
-    return 0;                                                          \
+#define SET_STR(fn, field)                                      \
+  static int fn(cli *c, const char *v, char *err, size_t cap) { \
+    (void)err;                                                  \
+    (void)cap;                                                  \
+    c->field = v;                                               \
+    return 0;                                                   \
   }
 SET_STR(set_url, url)
 SET_STR(set_broadcast, broadcast)
@@ -66,7 +66,6 @@ static int set_fingerprint(cli *c, const char *v, char *err, size_t cap) {
   c->tls.pin_sha256 = v;
   return 0;
 }
-
 
 static int set_disable_verify(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
@@ -172,8 +171,8 @@ static const cli_opt k_opts[] = {
      "certificate hash from /certificate.sha256), moqt://host:port/path (raw QUIC)",
      set_url},
     {"broadcast", "NAME", C_PUB | C_SUB | C_CPUB | C_CSUB, "broadcast path", set_broadcast},
-    {"track", "NAME", C_PUB | C_SUB | C_CPUB | C_CSUB,
-     "track name [default data; clock: seconds]", set_track},
+    {"track", "NAME", C_PUB | C_SUB | C_CPUB | C_CSUB, "track name [default data; clock: seconds]",
+     set_track},
     {"group-frames", "N", C_PUB, "frames (lines) per group [default 1]", set_group_frames},
     {"start-group", "N", C_PUB | C_SUB,
      "publish: sequence of the first group [default 0]; subscribe: first group wanted, from "
@@ -188,8 +187,7 @@ static const cli_opt k_opts[] = {
      set_drain},
     {"count", "N", C_SUB | C_ANN | C_CSUB, "exit 0 after N frames / lines", set_count},
     {"wait", "DURATION", C_SUB | C_CSUB,
-     "how long to wait for the broadcast to be announced [default 10s; clock: forever]",
-     set_wait},
+     "how long to wait for the broadcast to be announced [default 10s; clock: forever]", set_wait},
     {"reorder", "DURATION", C_SUB | C_CSUB,
      "print groups in sequence order, waiting this long for a missing one [default 1s]",
      set_reorder},
@@ -208,14 +206,14 @@ static const cli_opt k_opts[] = {
      set_disable_verify},
     {"tls-fingerprint", "HEX", C_ALL,
      "accept exactly the certificate with this SHA-256 (64 hex digits)", set_fingerprint},
-    {"tls-root", "FILE", C_ALL, "PEM file of trusted roots instead of the system store",
-     set_root},
+    {"tls-root", "FILE", C_ALL, "PEM file of trusted roots instead of the system store", set_root},
     {"version", "ALPN", C_ALL,
      "offer only this version (repeatable): moq-lite-03, moq-lite-04, moq-lite-05 [default "
      "all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
-    {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]", set_log_level},
+    {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]",
+     set_log_level},
 };
 
 static void usage(FILE *out) {
@@ -237,12 +235,14 @@ static void usage(FILE *out) {
   for (size_t i = 0; i < sizeof k_opts / sizeof k_opts[0]; i++) {
     char left[64];
     const char *arg = k_opts[i].arg ? k_opts[i].arg : "";
-    snprintf(left, sizeof left, "--%s%s%s", k_opts[i].name, opt_optional(&k_opts[i]) ? "" : " ", arg);
+    snprintf(left, sizeof left, "--%s%s%s", k_opts[i].name, opt_optional(&k_opts[i]) ? "" : " ",
+             arg);
     fprintf(out, "  %-28s %s\n", left, k_opts[i].help);
   }
   fprintf(out, "  %-28s %s\n", "--help", "show this help");
-  fprintf(out, "\nExit status: 0 success, 1 failure (connection, unknown broadcast, aborted "
-               "track), 2 usage error.\n");
+  fprintf(out,
+          "\nExit status: 0 success, 1 failure (connection, unknown broadcast, aborted "
+          "track), 2 usage error.\n");
 }
 
 static const cli_opt *find_opt(const char *name, size_t n) {
@@ -325,8 +325,7 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
     c->mode = words[1];
     words[1] = NULL;
   } else {
-    snprintf(err, cap, "unknown command '%.100s' (publish, subscribe, announced, clock)",
-             words[0]);
+    snprintf(err, cap, "unknown command '%.100s' (publish, subscribe, announced, clock)", words[0]);
     return -1;
   }
   if (words[1]) {

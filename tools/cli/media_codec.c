@@ -144,13 +144,15 @@ int media_inband_extradata(AVCodecParameters *par, const uint8_t *p, size_t n) {
       continue;
     }
     size_t start = i + 3, end = start;
-    while (end + 2 < n && !(p[end] == 0 && p[end + 1] == 0 && (p[end + 2] == 1 ||
-                                                               (end + 3 < n && p[end + 2] == 0 && p[end + 3] == 1))))
+    while (end + 2 < n &&
+           !(p[end] == 0 && p[end + 1] == 0 &&
+             (p[end + 2] == 1 || (end + 3 < n && p[end + 2] == 0 && p[end + 3] == 1))))
       end++;
     if (end + 2 >= n) end = n;
     if (start < end) {
       int type = par->codec_id == AV_CODEC_ID_HEVC ? (p[start] >> 1) & 0x3f : p[start] & 0x1f;
-      bool ps = par->codec_id == AV_CODEC_ID_HEVC ? (type >= 32 && type <= 34) : (type == 7 || type == 8);
+      bool ps =
+          par->codec_id == AV_CODEC_ID_HEVC ? (type >= 32 && type <= 34) : (type == 7 || type == 8);
       if (ps) {
         memcpy(ex + len, "\0\0\0\1", 4);
         memcpy(ex + len + 4, p + start, end - start);

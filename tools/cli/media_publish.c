@@ -376,7 +376,8 @@ static int add_tracks(mpub *s, moqc_hang_catalog *cat) {
     snprintf(name, sizeof name, "%s%u", kind == MOQC_HANG_VIDEO ? "video" : "audio",
              kind == MOQC_HANG_VIDEO ? nv++ : na++);
     double fps = st->avg_frame_rate.den ? av_q2d(st->avg_frame_rate) : 0;
-    moqc_hang_rendition *r = media_rendition_add(cat, kind, name, st->codecpar, fps, why, sizeof why);
+    moqc_hang_rendition *r =
+        media_rendition_add(cat, kind, name, st->codecpar, fps, why, sizeof why);
     if (!r) {
       cli_finish(c, 1, "stdin: stream %u: %s", i, why);
       return -1;
@@ -392,7 +393,8 @@ static int add_tracks(mpub *s, moqc_hang_catalog *cat) {
     t->tp = moqc_broadcast_producer_create_track(s->bp, name, &info, &err);
     t->px = t->tp ? moqc_track_proxy_new(t->tp) : NULL;
     if (!t->px) {
-      cli_finish(c, 1, "cannot create track '%s': %s", name, moqc_err_str(err ? err : MOQC_ERR_NOMEM));
+      cli_finish(c, 1, "cannot create track '%s': %s", name,
+                 moqc_err_str(err ? err : MOQC_ERR_NOMEM));
       moqc_track_producer_del(t->tp);
       t->tp = NULL;
       return -1;
@@ -436,8 +438,9 @@ static int mpub_start(cli *c) {
   int err = 0;
   s->bp = moqc_broadcast_producer_new(cli_env(c));
   moqc_track_info ci = moqc_hang_track_info(true, MOQC_HANG_VIDEO);
-  s->catalog = s->bp ? moqc_broadcast_producer_create_track(s->bp, MOQC_HANG_CATALOG_TRACK, &ci, &err)
-                     : NULL;
+  s->catalog = s->bp
+                   ? moqc_broadcast_producer_create_track(s->bp, MOQC_HANG_CATALOG_TRACK, &ci, &err)
+                   : NULL;
   int rv = s->catalog ? add_tracks(s, &cat) : (cli_finish(c, 1, "out of memory"), -1);
   if (rv == 0 && (rv = moqc_hang_catalog_publish(s->catalog, &cat)) != MOQC_OK) {
     cli_finish(c, 1, "cannot publish the catalog: %s", moqc_err_str(rv));

@@ -54,7 +54,7 @@ struct msub {
   bool have_base;
   uint64_t base_us;
   uint64_t video_frames, frames;
-  FILE *latency; /* --latency-log */
+  FILE *latency;             /* --latency-log */
   moqc_hang_catalog pending; /* audio-only so far: a video rendition may follow shortly */
   bool has_pending;
   uv_timer_t wait_timer;
@@ -190,8 +190,8 @@ static int add_stream(msub *s, const moqc_hang_rendition *r, moqc_hang_kind kind
     moqc_log(MOQC_LOG_WARN, "%s: skipped", why);
     return 1; /* the stream stays unused: removed below by not subscribing */
   }
-  st->time_base = kind == MOQC_HANG_VIDEO ? (AVRational){1, 90000}
-                                          : (AVRational){1, (int)r->sample_rate};
+  st->time_base =
+      kind == MOQC_HANG_VIDEO ? (AVRational){1, 90000} : (AVRational){1, (int)r->sample_rate};
   strack *t = &s->t[s->n++];
   t->s = s;
   t->kind = kind;
@@ -209,15 +209,19 @@ static void setup(msub *s, const moqc_hang_catalog *cat) {
     return;
   }
   for (size_t i = 0; i < cat->n_video && s->n < MAX_TRACKS; i++)
-    if (add_stream(s, &cat->video[i], MOQC_HANG_VIDEO) < 0) return (void)cli_finish(c, 1, "out of memory");
+    if (add_stream(s, &cat->video[i], MOQC_HANG_VIDEO) < 0)
+      return (void)cli_finish(c, 1, "out of memory");
   for (size_t i = 0; i < cat->n_audio && s->n < MAX_TRACKS; i++)
-    if (add_stream(s, &cat->audio[i], MOQC_HANG_AUDIO) < 0) return (void)cli_finish(c, 1, "out of memory");
+    if (add_stream(s, &cat->audio[i], MOQC_HANG_AUDIO) < 0)
+      return (void)cli_finish(c, 1, "out of memory");
   if (s->n == 0) {
-    cli_finish(c, 1, "broadcast '%s': no track this tool can write (see the warnings)", c->broadcast);
+    cli_finish(c, 1, "broadcast '%s': no track this tool can write (see the warnings)",
+               c->broadcast);
     return;
   }
   if (s->out->nb_streams != s->n) {
-    cli_finish(c, 1, "broadcast '%s': some tracks cannot be written (see the warnings)", c->broadcast);
+    cli_finish(c, 1, "broadcast '%s': some tracks cannot be written (see the warnings)",
+               c->broadcast);
     return;
   }
   s->inband = false;

@@ -41,15 +41,17 @@ static void reader_event(void *ctx, const moqc_ordered_event *ev) {
   (void)ctx;
   unsigned long long lo = ev->lo, hi = ev->hi;
   switch (ev->kind) {
-  case MOQC_ORDERED_SKIPPED:
-    moqc_log(MOQC_LOG_WARN, "groups %llu..%llu missing after %llu ms: skipped", lo, hi,
-             (unsigned long long)ev->waited_ms);
-    break;
-  case MOQC_ORDERED_NEVER: moqc_log(MOQC_LOG_WARN, "groups %llu..%llu never arrived", lo, hi); break;
-  case MOQC_ORDERED_GROUP_LOST:
-    moqc_log(MOQC_LOG_WARN, "group %llu lost after %zu frame(s): %s (%s)", lo, ev->frames,
-             moqc_err_str(ev->err), moqc_code_str(ev->code));
-    break;
+    case MOQC_ORDERED_SKIPPED:
+      moqc_log(MOQC_LOG_WARN, "groups %llu..%llu missing after %llu ms: skipped", lo, hi,
+               (unsigned long long)ev->waited_ms);
+      break;
+    case MOQC_ORDERED_NEVER:
+      moqc_log(MOQC_LOG_WARN, "groups %llu..%llu never arrived", lo, hi);
+      break;
+    case MOQC_ORDERED_GROUP_LOST:
+      moqc_log(MOQC_LOG_WARN, "group %llu lost after %zu frame(s): %s (%s)", lo, ev->frames,
+               moqc_err_str(ev->err), moqc_code_str(ev->code));
+      break;
   }
 }
 
@@ -71,8 +73,12 @@ cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t st
   r->on_frame = on_frame;
   r->on_end = on_end;
   r->ctx = ctx;
-  moqc_ordered_config oc = {.start = start, .reorder_ms = reorder_ms, .on_frame = reader_frame,
-                            .on_end = reader_end, .on_event = reader_event, .ctx = r};
+  moqc_ordered_config oc = {.start = start,
+                            .reorder_ms = reorder_ms,
+                            .on_frame = reader_frame,
+                            .on_end = reader_end,
+                            .on_event = reader_event,
+                            .ctx = r};
   r->rd = moqc_ordered_reader_new(tc, &oc);
   if (!r->rd) {
     free(r);
@@ -181,8 +187,8 @@ static void sub_end(void *ctx, int err, uint64_t code) {
     else cli_finish(s->c, 0, NULL);
     return;
   }
-  cli_finish(s->c, 1, "track '%s' of '%s' aborted: %s (code %llu %s)", s->c->track,
-             s->c->broadcast, moqc_err_str(err), (unsigned long long)code, moqc_code_str(code));
+  cli_finish(s->c, 1, "track '%s' of '%s' aborted: %s (code %llu %s)", s->c->track, s->c->broadcast,
+             moqc_err_str(err), (unsigned long long)code, moqc_code_str(code));
 }
 
 static void sub_on_ended_timer(uv_timer_t *t) {
@@ -206,7 +212,8 @@ static void sub_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {
   }
   uv_timer_stop(&s->wait_timer);
   uv_timer_stop(&s->ended_timer);
-  if (s->reader) moqc_log(MOQC_LOG_INFO, "broadcast '%s' replaced: subscribing again", c->broadcast);
+  if (s->reader)
+    moqc_log(MOQC_LOG_INFO, "broadcast '%s' replaced: subscribing again", c->broadcast);
   cli_reader_del(s->reader);
   s->reader = NULL;
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
@@ -245,8 +252,7 @@ static int sub_start(cli *c) {
 
 static void sub_connected(cli *c) {
   sub_state *s = c->state;
-  if (!s->reader)
-    uv_timer_start(&s->wait_timer, sub_on_wait_timer, c->wait_ns / 1000000 + 1, 0);
+  if (!s->reader) uv_timer_start(&s->wait_timer, sub_on_wait_timer, c->wait_ns / 1000000 + 1, 0);
 }
 
 static void sub_closed(uv_handle_t *h) {

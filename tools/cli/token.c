@@ -82,8 +82,10 @@ static int cmd_sign(const token_args *a) {
   moqc_auth_key *k;
   if (load_key(a->key, &k) != MOQC_OK) return 1;
   moqc_auth_claims c = {.root = (char *)(a->root ? a->root : ""),
-                        .put = (char **)a->put, .n_put = a->n_put,
-                        .get = (char **)a->get, .n_get = a->n_get};
+                        .put = (char **)a->put,
+                        .n_put = a->n_put,
+                        .get = (char **)a->get,
+                        .n_get = a->n_get};
   c.iat = (int64_t)time(NULL);
   c.has_iat = true;
   if (a->expires) {
@@ -128,13 +130,15 @@ static int cmd_verify(const token_args *a) {
   int rv = moqc_auth_verify(k, tok, (int64_t)time(NULL), &c, &why);
   moqc_auth_key_del(k);
   if (rv != MOQC_OK) {
-    printf("refused: %s\n", rv == MOQC_ERR_UNAUTHORIZED ? moqc_auth_reason_str(why) : moqc_err_str(rv));
+    printf("refused: %s\n",
+           rv == MOQC_ERR_UNAUTHORIZED ? moqc_auth_reason_str(why) : moqc_err_str(rv));
     return 1;
   }
   printf("root: \"%s\"\n", c.root);
   print_list("put", c.put, c.n_put);
   print_list("get", c.get, c.n_get);
-  if (c.has_exp) printf("exp: %lld (in %llds)\n", (long long)c.exp, (long long)(c.exp - time(NULL)));
+  if (c.has_exp)
+    printf("exp: %lld (in %llds)\n", (long long)c.exp, (long long)(c.exp - time(NULL)));
   if (c.has_nbf) printf("nbf: %lld\n", (long long)c.nbf);
   if (c.has_iat) printf("iat: %lld\n", (long long)c.iat);
   int code = 0;

@@ -21,8 +21,11 @@ const char *moqc_log_prog(void) { return g_prog; }
 bool moqc_log_enabled(int level) { return level <= g_level; }
 
 int moqc_log_parse_level(const char *s) {
-  static const struct { const char *name; int level; } k[] = {
-      {"error", MOQC_LOG_ERROR}, {"warn", MOQC_LOG_WARN}, {"warning", MOQC_LOG_WARN},
+  static const struct {
+    const char *name;
+    int level;
+  } k[] = {
+      {"error", MOQC_LOG_ERROR}, {"warn", MOQC_LOG_WARN},   {"warning", MOQC_LOG_WARN},
       {"info", MOQC_LOG_INFO},   {"debug", MOQC_LOG_DEBUG}, {"trace", MOQC_LOG_TRACE},
   };
   if (!s) return -1;
@@ -93,9 +96,16 @@ static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
 }
 
 int moqc_tool_parse_duration_ns(const char *s, uint64_t *out_ns) {
-  static const struct { const char *unit; uint64_t ns; } k[] = {
-      {"ns", 1},           {"us", 1000},           {"ms", 1000000},
-      {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull},
+  static const struct {
+    const char *unit;
+    uint64_t ns;
+  } k[] = {
+      {"ns", 1},
+      {"us", 1000},
+      {"ms", 1000000},
+      {"s", 1000000000ull},
+      {"m", 60000000000ull},
+      {"h", 3600000000000ull},
       {"", 1000000000ull}, /* bare number: seconds */
   };
   uint64_t v;
@@ -113,10 +123,22 @@ int moqc_tool_parse_size(const char *s, uint64_t *out_bytes) {
   if (parse_digits(s, &v, &end) != 0) return -1;
   uint64_t mul = 1;
   switch (toupper((unsigned char)*end)) {
-    case 'K': mul = 1ull << 10; end++; break;
-    case 'M': mul = 1ull << 20; end++; break;
-    case 'G': mul = 1ull << 30; end++; break;
-    case 'T': mul = 1ull << 40; end++; break;
+    case 'K':
+      mul = 1ull << 10;
+      end++;
+      break;
+    case 'M':
+      mul = 1ull << 20;
+      end++;
+      break;
+    case 'G':
+      mul = 1ull << 30;
+      end++;
+      break;
+    case 'T':
+      mul = 1ull << 40;
+      end++;
+      break;
     default: break;
   }
   if (mul > 1 && (*end == 'i' || *end == 'I')) end++;

@@ -41,13 +41,14 @@ static void on_sighup(uv_signal_t *h, int signum) {
 int relay_auth_start(relay *r, char *err, size_t cap) {
   const relay_config *c = &r->cfg;
   if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public) {
-    moqc_log(MOQC_LOG_WARN, "no --auth-key, --auth-key-dir or --auth-public: anyone can "
-                            "publish and subscribe on this relay");
+    moqc_log(MOQC_LOG_WARN,
+             "no --auth-key, --auth-key-dir or --auth-public: anyone can "
+             "publish and subscribe on this relay");
   } else {
     int rv = auth_load(c, &r->auth);
     if (rv != MOQC_OK) {
-      snprintf(err, cap, "cannot load the auth key%s%s: %s", c->auth_key[0] ? " " : "",
-               c->auth_key, rv == MOQC_ERR_IO ? "file missing or unreadable" : moqc_err_str(rv));
+      snprintf(err, cap, "cannot load the auth key%s%s: %s", c->auth_key[0] ? " " : "", c->auth_key,
+               rv == MOQC_ERR_IO ? "file missing or unreadable" : moqc_err_str(rv));
       return -1;
     }
   }

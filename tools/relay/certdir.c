@@ -79,7 +79,6 @@ int relay_cert_from_dir(relay *r, char *err, size_t cap) {
     r->cert = NULL;
     return rv;
   }
-  moqc_log(MOQC_LOG_INFO, "certificate: generated for '%s', saved in %s", r->cfg.tls_generate,
-           dir);
+  moqc_log(MOQC_LOG_INFO, "certificate: generated for '%s', saved in %s", r->cfg.tls_generate, dir);
   return MOQC_OK;
 }

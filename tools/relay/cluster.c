@@ -47,11 +47,11 @@ enum { SRC_STATIC = 1, SRC_GOSSIP = 2, SRC_API = 4 };
 
 typedef struct peer {
   relay_cluster *cl;
-  char key[1024];   /* identity: the URL without its query */
-  char url[2048];   /* what we dial: ?cost= removed, the cluster token added */
+  char key[1024]; /* identity: the URL without its query */
+  char url[2048]; /* what we dial: ?cost= removed, the cluster token added */
   bool has_cost;
   uint64_t cost;
-  unsigned sources; /* SRC_* wanting this dial */
+  unsigned sources;        /* SRC_* wanting this dial */
   uint64_t gossip_gone_at; /* ms; 0 = advertised (or not gossip) */
   moqc_client *client;
   moqc_origin *view; /* the relay origin, priced with the link cost */
@@ -325,8 +325,8 @@ static int want_peer(relay_cluster *cl, const char *spec, unsigned src, char *er
   p->has_cost = has_cost;
   p->cost = cost;
   p->delay_ms = BACKOFF_BASE_MS;
-  p->view = has_cost ? moqc_origin_with_link_cost(cl->r->origin, cost)
-                     : moqc_origin_ref(cl->r->origin);
+  p->view =
+      has_cost ? moqc_origin_with_link_cost(cl->r->origin, cost) : moqc_origin_ref(cl->r->origin);
   if (!p->view) {
     snprintf(err, cap, "out of memory");
     return -1;
@@ -400,8 +400,9 @@ static void apply_list(relay_cluster *cl, const char *body) {
   static char list[API_MAX][1024];
   int n = parse_list(body, list, API_MAX);
   if (n < 0) {
-    moqc_log(MOQC_LOG_WARN, "cluster connect-api: not a JSON array of peer URLs; keeping "
-                            "current peers");
+    moqc_log(MOQC_LOG_WARN,
+             "cluster connect-api: not a JSON array of peer URLs; keeping "
+             "current peers");
     return;
   }
   char keys[API_MAX][1024];
@@ -440,8 +441,10 @@ static void api_got(void *ctx, int err, uint16_t status, const uint8_t *body, si
     return;
   }
   if (err != MOQC_OK || status != 200 || len > 60000) {
-    moqc_log(MOQC_LOG_WARN, "cluster connect-api fetch failed (%s, status %u); keeping current "
-                            "peers", moqc_err_str(err), status);
+    moqc_log(MOQC_LOG_WARN,
+             "cluster connect-api fetch failed (%s, status %u); keeping current "
+             "peers",
+             moqc_err_str(err), status);
     return;
   }
   char *s = malloc(len + 1);
@@ -503,8 +506,9 @@ int relay_cluster_start(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
   bool outbound = c->n_cluster_connect || c->cluster_connect_api[0];
   if (c->cluster_mesh && !c->cluster_node[0]) {
-    snprintf(err, cap, "--cluster-mesh (gossip) requires --cluster-node <self-url>, the address "
-                       "to advertise");
+    snprintf(err, cap,
+             "--cluster-mesh (gossip) requires --cluster-node <self-url>, the address "
+             "to advertise");
     return -1;
   }
   if (!outbound && !c->cluster_mesh) return 0; /* standalone */
@@ -535,8 +539,8 @@ int relay_cluster_start(relay *r, char *err, size_t cap) {
     char path[MOQC_PATH_MAX_LEN + 1];
     cl->reg = moqc_broadcast_producer_new(moqc_uv_env(r->uv));
     moqc_broadcast_consumer *bc = cl->reg ? moqc_broadcast_producer_consume(cl->reg) : NULL;
-    int rv = bc ? (int)moqc_path_join(path, sizeof path, MESH_PREFIX, c->cluster_node)
-                : MOQC_ERR_NOMEM;
+    int rv =
+        bc ? (int)moqc_path_join(path, sizeof path, MESH_PREFIX, c->cluster_node) : MOQC_ERR_NOMEM;
     if (rv >= 0) rv = moqc_origin_publish(r->origin, path, bc, NULL);
     moqc_broadcast_consumer_del(bc);
     if (rv < 0) {
@@ -557,8 +561,8 @@ int relay_cluster_start(relay *r, char *err, size_t cap) {
     uv_timer_init(r->loop, &cl->api_timer);
     cl->api_timer.data = cl;
     cl->api_timer_on = true;
-    uint64_t every = strncmp(c->cluster_connect_api, "http://", 7) == 0 ? API_POLL_MS
-                                                                         : API_FILE_POLL_MS;
+    uint64_t every =
+        strncmp(c->cluster_connect_api, "http://", 7) == 0 ? API_POLL_MS : API_FILE_POLL_MS;
     uv_timer_start(&cl->api_timer, api_tick, 0, every);
   }
   if (cl->disco) moqc_origin_consumer_set_waker(cl->disco, on_disco, cl);
@@ -645,40 +649,52 @@ void relay_cluster_metrics(relay *r, relay_body *b) {
     routes += s.remote_broadcasts;
     tracks += s.remote_tracks;
   }
-  out_printf(b, "# HELP moqc_relay_cluster_origin_id This relay's origin (hop) id.\n"
-                "# TYPE moqc_relay_cluster_origin_id gauge\nmoqc_relay_cluster_origin_id %llu\n",
+  out_printf(b,
+             "# HELP moqc_relay_cluster_origin_id This relay's origin (hop) id.\n"
+             "# TYPE moqc_relay_cluster_origin_id gauge\nmoqc_relay_cluster_origin_id %llu\n",
              (unsigned long long)moqc_origin_id(r->origin));
-  out_printf(b, "# HELP moqc_relay_cluster_peers Cluster peers this relay dials.\n"
-                "# TYPE moqc_relay_cluster_peers gauge\nmoqc_relay_cluster_peers %zu\n", n);
-  out_printf(b, "# HELP moqc_relay_cluster_peers_up Dialed cluster peers with a live session.\n"
-                "# TYPE moqc_relay_cluster_peers_up gauge\nmoqc_relay_cluster_peers_up %zu\n", up);
-  out_printf(b, "# HELP moqc_relay_cluster_dials_total Cluster dial attempts.\n"
-                "# TYPE moqc_relay_cluster_dials_total counter\n"
-                "moqc_relay_cluster_dials_total %llu\n",
+  out_printf(b,
+             "# HELP moqc_relay_cluster_peers Cluster peers this relay dials.\n"
+             "# TYPE moqc_relay_cluster_peers gauge\nmoqc_relay_cluster_peers %zu\n",
+             n);
+  out_printf(b,
+             "# HELP moqc_relay_cluster_peers_up Dialed cluster peers with a live session.\n"
+             "# TYPE moqc_relay_cluster_peers_up gauge\nmoqc_relay_cluster_peers_up %zu\n",
+             up);
+  out_printf(b,
+             "# HELP moqc_relay_cluster_dials_total Cluster dial attempts.\n"
+             "# TYPE moqc_relay_cluster_dials_total counter\n"
+             "moqc_relay_cluster_dials_total %llu\n",
              (unsigned long long)(cl ? cl->dials_total : 0));
-  out_printf(b, "# HELP moqc_relay_cluster_routes Broadcasts announced to us by dialed peers.\n"
-                "# TYPE moqc_relay_cluster_routes gauge\nmoqc_relay_cluster_routes %llu\n",
+  out_printf(b,
+             "# HELP moqc_relay_cluster_routes Broadcasts announced to us by dialed peers.\n"
+             "# TYPE moqc_relay_cluster_routes gauge\nmoqc_relay_cluster_routes %llu\n",
              (unsigned long long)routes);
-  out_printf(b, "# HELP moqc_relay_cluster_upstream_tracks Tracks subscribed from dialed peers "
-                "(inbound peers count in moqc_relay_upstream_tracks).\n"
-                "# TYPE moqc_relay_cluster_upstream_tracks gauge\n"
-                "moqc_relay_cluster_upstream_tracks %llu\n",
+  out_printf(b,
+             "# HELP moqc_relay_cluster_upstream_tracks Tracks subscribed from dialed peers "
+             "(inbound peers count in moqc_relay_upstream_tracks).\n"
+             "# TYPE moqc_relay_cluster_upstream_tracks gauge\n"
+             "moqc_relay_cluster_upstream_tracks %llu\n",
              (unsigned long long)tracks);
   if (!cl || !cl->peers) return;
-  out_printf(b, "# HELP moqc_relay_cluster_peer_up 1 if the session to this peer is up.\n"
-                "# TYPE moqc_relay_cluster_peer_up gauge\n");
+  out_printf(b,
+             "# HELP moqc_relay_cluster_peer_up 1 if the session to this peer is up.\n"
+             "# TYPE moqc_relay_cluster_peer_up gauge\n");
   for (peer *p = cl->peers; p; p = p->next)
     out_printf(b, "moqc_relay_cluster_peer_up{peer=\"%s\"} %d\n", p->key, p->up ? 1 : 0);
-  out_printf(b, "# HELP moqc_relay_cluster_peer_upstream_tracks Tracks subscribed from this peer.\n"
-                "# TYPE moqc_relay_cluster_peer_upstream_tracks gauge\n");
+  out_printf(b,
+             "# HELP moqc_relay_cluster_peer_upstream_tracks Tracks subscribed from this peer.\n"
+             "# TYPE moqc_relay_cluster_peer_upstream_tracks gauge\n");
   for (peer *p = cl->peers; p; p = p->next) {
     uint64_t t = 0;
-    if (p->up && p->client) t = moqc_session_get_stats(moqc_client_session(p->client)).remote_tracks;
+    if (p->up && p->client)
+      t = moqc_session_get_stats(moqc_client_session(p->client)).remote_tracks;
     out_printf(b, "moqc_relay_cluster_peer_upstream_tracks{peer=\"%s\"} %llu\n", p->key,
                (unsigned long long)t);
   }
-  out_printf(b, "# HELP moqc_relay_cluster_peer_routes Broadcasts this peer announced to us.\n"
-                "# TYPE moqc_relay_cluster_peer_routes gauge\n");
+  out_printf(b,
+             "# HELP moqc_relay_cluster_peer_routes Broadcasts this peer announced to us.\n"
+             "# TYPE moqc_relay_cluster_peer_routes gauge\n");
   for (peer *p = cl->peers; p; p = p->next) {
     uint64_t t = 0;
     if (p->up && p->client)
@@ -701,7 +717,8 @@ static void out_route(relay_body *b, const moqc_route *rt) {
  * route of every other broadcast (what this relay pulls, from where). */
 void relay_cluster_nodes(relay *r, relay_body *b) {
   relay_cluster *cl = r->cluster;
-  out_printf(b, "{\"origin_id\":\"%llu\",\"nodes\":[", (unsigned long long)moqc_origin_id(r->origin));
+  out_printf(b, "{\"origin_id\":\"%llu\",\"nodes\":[",
+             (unsigned long long)moqc_origin_id(r->origin));
   bool first = true;
   moqc_origin_consumer *c = moqc_origin_consume(r->origin, MESH_PREFIX);
   moqc_announce a;
@@ -717,8 +734,8 @@ void relay_cluster_nodes(relay *r, relay_body *b) {
     out_route(b, a.route);
     out_printf(b, ",\"connections\":[");
     peer *p = cl ? peer_find(cl, key) : NULL;
-    if (p && p->up) out_printf(b, "{\"id\":%llu,\"direction\":\"outbound\"}",
-                               (unsigned long long)p->conn_id);
+    if (p && p->up)
+      out_printf(b, "{\"id\":%llu,\"direction\":\"outbound\"}", (unsigned long long)p->conn_id);
     out_printf(b, "]}");
     first = false;
   }
@@ -742,8 +759,8 @@ void relay_cluster_nodes(relay *r, relay_body *b) {
     if (oid) out_printf(b, ",\"origin_id\":\"%llu\"", (unsigned long long)oid);
     else out_printf(b, ",\"origin_id\":null");
     out_printf(b, ",\"announced\":null,\"connections\":[");
-    if (p->up) out_printf(b, "{\"id\":%llu,\"direction\":\"outbound\"}",
-                          (unsigned long long)p->conn_id);
+    if (p->up)
+      out_printf(b, "{\"id\":%llu,\"direction\":\"outbound\"}", (unsigned long long)p->conn_id);
     out_printf(b, "]}");
     first = false;
   }

@@ -186,12 +186,12 @@ static int set_max_sessions_per_root(parse_ctx *p, const char *v) {
   return set_count(p, "max-sessions-per-root", v, &p->cfg->max_sessions_per_root);
 }
 
-#define SET_LIMIT(fn, name, field)                                                             \
-  static int fn(parse_ctx *p, const char *v) {                                                 \
-    uint64_t n;                                                                                \
-    if (set_count(p, name, v, &n) != 0) return -1;                                             \
-    p->cfg->session_limits.field = (size_t)n;                                                  \
-    return 0;                                                                                  \
+#define SET_LIMIT(fn, name, field)                 \
+  static int fn(parse_ctx *p, const char *v) {     \
+    uint64_t n;                                    \
+    if (set_count(p, name, v, &n) != 0) return -1; \
+    p->cfg->session_limits.field = (size_t)n;      \
+    return 0;                                      \
   }
 SET_LIMIT(set_max_streams, "max-streams", max_streams)
 SET_LIMIT(set_max_subscriptions, "max-subscriptions", max_subscriptions)
@@ -200,15 +200,14 @@ SET_LIMIT(set_max_tracks, "max-tracks", max_tracks)
 
 /* ---- packaging: a generated certificate that survives restarts ---------- */
 static int set_tls_generate_dir(parse_ctx *p, const char *v) {
-  return copy_str(p, "tls-generate-dir", p->cfg->tls_generate_dir,
-                  sizeof p->cfg->tls_generate_dir, v);
+  return copy_str(p, "tls-generate-dir", p->cfg->tls_generate_dir, sizeof p->cfg->tls_generate_dir,
+                  v);
 }
 /* ---- end packaging --------------------------------------------------------- */
 
 /* ---- limits (docs/relay.md "Limits") ------------------------------------------- */
 
-static int set_limit(parse_ctx *p, const char *name, const char *v, uint64_t *dst,
-                     uint64_t max) {
+static int set_limit(parse_ctx *p, const char *name, const char *v, uint64_t *dst, uint64_t max) {
   uint64_t n;
   if (moqc_tool_parse_u64(v, &n) != 0 || n > max)
     return bad(p, name, v, "expected a count, 0 = no limit");
@@ -234,8 +233,7 @@ static int set_max_conns_per_addr(parse_ctx *p, const char *v) {
   return set_limit(p, "max-conns-per-addr", v, &p->cfg->max_conns_per_addr, UINT32_MAX);
 }
 static int set_max_handshakes_per_addr(parse_ctx *p, const char *v) {
-  return set_limit(p, "max-handshakes-per-addr", v, &p->cfg->max_handshakes_per_addr,
-                   UINT32_MAX);
+  return set_limit(p, "max-handshakes-per-addr", v, &p->cfg->max_handshakes_per_addr, UINT32_MAX);
 }
 static int set_new_conns_per_addr(parse_ctx *p, const char *v) {
   return set_limit(p, "new-conns-per-addr", v, &p->cfg->new_conns_per_addr_per_s, UINT32_MAX);
@@ -263,6 +261,8 @@ static int set_fetch_max_tracks(parse_ctx *p, const char *v) {
 }
 static int set_fetch_hold(parse_ctx *p, const char *v) {
   return set_ms(p, "fetch-hold", v, &p->cfg->fetch_hold_ms);
+}
+
 /* ---- auth leeway and quotas (auth2) ---- */
 
 static int set_auth_leeway(parse_ctx *p, const char *v) {
@@ -363,7 +363,8 @@ typedef struct relay_opt {
 } relay_opt;
 
 static const relay_opt k_opts[] = {
-    {"bind", "ADDR:PORT", "UDP address for raw QUIC and WebTransport [default [::]:4443]", set_bind},
+    {"bind", "ADDR:PORT", "UDP address for raw QUIC and WebTransport [default [::]:4443]",
+     set_bind},
     {"tls-cert", "FILE", "PEM certificate chain (leaf first); needs --tls-key", set_tls_cert},
     {"tls-key", "FILE", "PEM private key of --tls-cert", set_tls_key},
     {"tls-generate", "HOST[,HOST...]",
@@ -380,8 +381,10 @@ static const relay_opt k_opts[] = {
      "moq-lite-05 [default all]",
      set_version},
     {"log-level", "LEVEL", "error, warn, info, debug or trace [default info]", set_log_level},
-    {"cache-budget", "BYTES", "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
-     "unlimited [default: 1/8 of the RAM, at most 1G]", set_cache_budget},
+    {"cache-budget", "BYTES",
+     "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
+     "unlimited [default: 1/8 of the RAM, at most 1G]",
+     set_cache_budget},
     {"linger", "DURATION",
      "keep a broadcast whose publisher vanished this long, so a reconnect resumes it "
      "[default 5s]",
@@ -406,7 +409,8 @@ static const relay_opt k_opts[] = {
      "with auth: live sessions per token root (tenant); more are refused with BoundsExceeded "
      "[default 256; 0 = default]",
      set_max_sessions_per_root},
-    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]", set_max_streams},
+    {"max-streams", "N", "per session: peer-opened streams at once [default 1024]",
+     set_max_streams},
     {"max-subscriptions", "N", "per session: subscriptions / fetches served at once [default 256]",
      set_max_subscriptions},
     {"max-broadcasts", "N", "per session: broadcasts it may announce [default 4096]",
@@ -419,28 +423,48 @@ static const relay_opt k_opts[] = {
      "longest a track's groups stay cached, whatever its publisher asks [default 30s]",
      set_cache_duration},
     {"max-conns", "N", "QUIC connections in all [default 10000]", set_max_conns},
-    {"max-conns-per-addr", "N", "QUIC connections per client IP address; 0 = no limit "
-     "[default 256]", set_max_conns_per_addr},
-    {"max-handshakes-per-addr", "N", "QUIC handshakes in progress per client IP address; "
-     "0 = no limit [default 32]", set_max_handshakes_per_addr},
-    {"new-conns-per-addr", "N", "new QUIC connections one client IP address may start per "
-     "second; 0 = no limit [default 100]", set_new_conns_per_addr},
-    {"handshake-timeout", "DURATION", "a QUIC handshake must complete within this "
-     "[default 5s]", set_handshake_timeout},
-    {"setup-timeout", "DURATION", "a connection must complete its MoQ setup within this "
-     "[default 5s]", set_setup_timeout},
-    {"http-max-conns", "N", "HTTP connections in all; when full the one waiting longest "
-     "for its request is closed [default 1024]", set_http_max_conns},
+    {"max-conns-per-addr", "N",
+     "QUIC connections per client IP address; 0 = no limit "
+     "[default 256]",
+     set_max_conns_per_addr},
+    {"max-handshakes-per-addr", "N",
+     "QUIC handshakes in progress per client IP address; "
+     "0 = no limit [default 32]",
+     set_max_handshakes_per_addr},
+    {"new-conns-per-addr", "N",
+     "new QUIC connections one client IP address may start per "
+     "second; 0 = no limit [default 100]",
+     set_new_conns_per_addr},
+    {"handshake-timeout", "DURATION",
+     "a QUIC handshake must complete within this "
+     "[default 5s]",
+     set_handshake_timeout},
+    {"setup-timeout", "DURATION",
+     "a connection must complete its MoQ setup within this "
+     "[default 5s]",
+     set_setup_timeout},
+    {"http-max-conns", "N",
+     "HTTP connections in all; when full the one waiting longest "
+     "for its request is closed [default 1024]",
+     set_http_max_conns},
     {"http-max-conns-per-addr", "N", "HTTP connections per client IP address [default 16]",
      set_http_max_conns_per_addr},
-    {"http-head-timeout", "DURATION", "an HTTP request head must be complete this long "
-     "after its first byte [default 5s]", set_http_head_timeout},
-    {"fetch-max-per-addr", "N", "GET /fetch requests waiting at once per client IP address "
-     "(then 429) [default 8]", set_fetch_max_per_addr},
-    {"fetch-max-tracks", "N", "tracks GET /fetch subscribes upstream at once (then 503) "
-     "[default 64]", set_fetch_max_tracks},
-    {"fetch-hold", "DURATION", "keep a track GET /fetch subscribed this long after its last "
-     "request [default 10s]", set_fetch_hold},
+    {"http-head-timeout", "DURATION",
+     "an HTTP request head must be complete this long "
+     "after its first byte [default 5s]",
+     set_http_head_timeout},
+    {"fetch-max-per-addr", "N",
+     "GET /fetch requests waiting at once per client IP address "
+     "(then 429) [default 8]",
+     set_fetch_max_per_addr},
+    {"fetch-max-tracks", "N",
+     "tracks GET /fetch subscribes upstream at once (then 503) "
+     "[default 64]",
+     set_fetch_max_tracks},
+    {"fetch-hold", "DURATION",
+     "keep a track GET /fetch subscribed this long after its last "
+     "request [default 10s]",
+     set_fetch_hold},
     /* auth leeway and quotas (auth2) */
     {"auth-leeway", "DURATION",
      "accept a token this long after its exp / before its nbf (clock skew), as moq-token "
@@ -471,8 +495,8 @@ static const relay_opt k_opts[] = {
      "gossip: register --cluster-node under .internal/origins and dial the nodes seen there "
      "(=false to turn off)",
      set_cluster_mesh},
-    {"cluster-token", "FILE", "JWT presented on cluster dials whose URL has no ?jwt=",
-     set_cluster_token},
+    {"cluster-token", "FILE",
+     "JWT presented on cluster dials whose URL has no ?jwt=", set_cluster_token},
     {"cluster-id", "N", "this relay's origin (hop) id, 1 .. 2^53-1 [default random per start]",
      set_cluster_id},
     {"cluster-linger", "DURATION",

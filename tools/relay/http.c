@@ -44,7 +44,7 @@ struct relay_warm {
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
   uint64_t last_ms;
-  int err; /* the track ended / failed: drop at the next look-up */
+  int err;        /* the track ended / failed: drop at the next look-up */
   size_t waiters; /* relay_fetch entries on this track (kept while > 0) */
   relay_warm *next;
 };
@@ -57,9 +57,9 @@ struct relay_fetch {
   uint64_t seq;           /* wanted group; MOQC_GROUP_NONE = the next to arrive */
   moqc_group_consumer *g; /* the group, once it is there */
   uint64_t deadline_ms;
-  moqc_slice *parts;      /* the frames read so far (one reference each) */
+  moqc_slice *parts; /* the frames read so far (one reference each) */
   size_t nparts, capparts, bytes;
-  char ip[64];            /* the client's address without the port */
+  char ip[64]; /* the client's address without the port */
   relay_fetch *prev, *next;
 };
 
@@ -337,8 +337,8 @@ static void fetch_fail(relay_fetch *f, uint16_t status, const char *msg) {
 static void fetch_gone(void *arg, moqc_http_pending *p) {
   (void)p;
   relay_fetch *f = arg;
-  moqc_log(MOQC_LOG_DEBUG, "http /fetch %s/%s: the client left before the answer",
-           f->w->bpath, f->w->track);
+  moqc_log(MOQC_LOG_DEBUG, "http /fetch %s/%s: the client left before the answer", f->w->bpath,
+           f->w->track);
   fetch_free(f);
 }
 
@@ -401,10 +401,8 @@ static void fetch_tick(uv_timer_t *t) {
         snprintf(msg, sizeof msg, "timed out waiting for group %llu to end\n",
                  (unsigned long long)moqc_group_consumer_sequence(f->g));
       else if (f->seq != MOQC_GROUP_NONE)
-        snprintf(msg, sizeof msg, "timed out waiting for group %llu\n",
-                 (unsigned long long)f->seq);
-      else
-        snprintf(msg, sizeof msg, "timed out waiting for a group\n");
+        snprintf(msg, sizeof msg, "timed out waiting for group %llu\n", (unsigned long long)f->seq);
+      else snprintf(msg, sizeof msg, "timed out waiting for a group\n");
       fetch_fail(f, 504, msg);
     }
     f = next;
@@ -502,9 +500,10 @@ static void serve_fetch(relay *r, const char *rest, const moqc_http_request *req
     w = warm_new(r, bpath, track, MOQC_GROUP_NONE, &st);
     if (!w) {
       if (st == 503) r->fetch_refused++;
-      reply_text(r, resp, st, st == 404   ? "not found\n"
-                              : st == 503 ? "too many tracks being fetched, try again later\n"
-                                          : "subscribe failed\n");
+      reply_text(r, resp, st,
+                 st == 404   ? "not found\n"
+                 : st == 503 ? "too many tracks being fetched, try again later\n"
+                             : "subscribe failed\n");
       return;
     }
   }
@@ -546,14 +545,14 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_connections", "gauge", "Sessions open now.", r->n_live);
   metric(r, "moqc_relay_connections_total", "counter", "Sessions accepted.",
          r->sessions_total[3] + r->sessions_total[4] + r->sessions_total[5]);
-  metric(r, "moqc_relay_connections_rejected_total", "counter", "Sessions refused.",
-         r->rejected);
+  metric(r, "moqc_relay_connections_rejected_total", "counter", "Sessions refused.", r->rejected);
   metric(r, "moqc_relay_auth_refused_total", "counter",
          "Sessions and HTTP requests refused by auth (no / bad / expired token, wrong root).",
          r->auth_refused);
-  body_printf(r, "# HELP moqc_relay_quota_refused_total Requests refused by a quota, by cause.\n"
-                 "# TYPE moqc_relay_quota_refused_total counter\n"
-                 "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
+  body_printf(r,
+              "# HELP moqc_relay_quota_refused_total Requests refused by a quota, by cause.\n"
+              "# TYPE moqc_relay_quota_refused_total counter\n"
+              "moqc_relay_quota_refused_total{cause=\"sessions_per_root\"} %llu\n",
               (unsigned long long)r->quota_refused_sessions);
   /* The per-session caps, as the sessions counted them (live + closed). */
   const struct {
@@ -570,8 +569,9 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
     body_printf(r, "moqc_relay_quota_refused_total{cause=\"%s\"} %llu\n", causes[i].cause,
                 (unsigned long long)causes[i].n);
-  body_printf(r, "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
-                 "# TYPE moqc_relay_sessions_total counter\n");
+  body_printf(r,
+              "# HELP moqc_relay_sessions_total Sessions accepted, by version.\n"
+              "# TYPE moqc_relay_sessions_total counter\n");
   for (int v = 3; v <= 5; v++)
     body_printf(r, "moqc_relay_sessions_total{version=\"moq-lite-0%d\"} %llu\n", v,
                 (unsigned long long)r->sessions_total[v]);
@@ -580,8 +580,7 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          "Downstream subscriptions (SUBSCRIBE/FETCH) served now.", serving);
   metric(r, "moqc_relay_subscriptions_total", "counter", "Downstream SUBSCRIBEs accepted.",
          st.subscribes_served);
-  metric(r, "moqc_relay_upstream_tracks", "gauge", "Tracks received from publishers now.",
-         tracks);
+  metric(r, "moqc_relay_upstream_tracks", "gauge", "Tracks received from publishers now.", tracks);
   metric(r, "moqc_relay_bytes_in_total", "counter", "Frame payload bytes received.",
          st.bytes_received);
   metric(r, "moqc_relay_frames_in_total", "counter", "Frames received.", st.frames_received);
@@ -612,8 +611,9 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          moqc_http_server_limited(r->http));
   metric(r, "moqc_relay_fetch_refused_total", "counter",
          "GET /fetch answered 429 or 503 by the fetch limits.", r->fetch_refused);
-  body_printf(r, "# HELP moqc_relay_session_errors_total Sessions that ended with a non-zero "
-                 "code, by code.\n# TYPE moqc_relay_session_errors_total counter\n");
+  body_printf(r,
+              "# HELP moqc_relay_session_errors_total Sessions that ended with a non-zero "
+              "code, by code.\n# TYPE moqc_relay_session_errors_total counter\n");
   for (size_t i = 0; i < r->n_errors; i++)
     body_printf(r, "moqc_relay_session_errors_total{code=\"%llu\",name=\"%s\"} %llu\n",
                 (unsigned long long)r->errors[i].code, moqc_code_str(r->errors[i].code),

@@ -94,7 +94,8 @@ static uint64_t max_per_root(const relay *r) {
 
 /* Refuse the connection: its tenant has its quota of live sessions. */
 static void refuse_tenant_full(relay *r, moqc_server_request *req, const char *tenant) {
-  moqc_log(MOQC_LOG_WARN, "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
+  moqc_log(MOQC_LOG_WARN,
+           "refusing %s session: root '%s' has %llu sessions (--max-sessions-per-root)",
            req->protocol, tenant, (unsigned long long)max_per_root(r));
   r->rejected++;
   r->quota_refused_sessions++;
@@ -145,8 +146,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
     rs = NULL;
   }
   /* --max-sessions-per-root: counted in r->tenants from here until unlink_sess. */
-  int qrv = rs && rs->tenant ? moqc_tenants_acquire(r->tenants, rs->tenant, max_per_root(r))
-                             : MOQC_OK;
+  int qrv =
+      rs && rs->tenant ? moqc_tenants_acquire(r->tenants, rs->tenant, max_per_root(r)) : MOQC_OK;
   if (qrv != MOQC_OK) {
     if (qrv == MOQC_ERR_BOUNDS) refuse_tenant_full(r, req, rs->tenant);
     free(rs->tenant);
@@ -211,9 +212,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
   r->sessions = rs;
   r->n_live++;
   if (req->version >= 3 && req->version <= 5) r->sessions_total[req->version]++;
-  moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s",
-           (unsigned long long)rs->id, req->protocol,
-           req->webtransport ? "WebTransport" : "QUIC", root,
+  moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s", (unsigned long long)rs->id,
+           req->protocol, req->webtransport ? "WebTransport" : "QUIC", root,
            req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "");
 }
 
@@ -263,7 +263,7 @@ static int load_cert(relay *r, char *err, size_t cap) {
     rv = moqc_cert_load(c->tls_cert, c->tls_key, &r->cert);
     if (rv != MOQC_OK)
       snprintf(err, cap, "cannot load certificate '%s' / key '%s': %s", c->tls_cert, c->tls_key,
-               rv == MOQC_ERR_IO ? "file missing or unreadable"
+               rv == MOQC_ERR_IO    ? "file missing or unreadable"
                : rv == MOQC_ERR_TLS ? "not a valid PEM certificate/key pair"
                                     : moqc_err_str(rv));
     return rv;
@@ -302,7 +302,9 @@ uint64_t relay_default_cache_budget(void) {
 }
 
 /* A count flag: 0 = no limit. */
-static uint32_t limit_u32(uint64_t v) { return v == 0 || v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+static uint32_t limit_u32(uint64_t v) {
+  return v == 0 || v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
 
 int relay_start(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
@@ -321,9 +323,9 @@ int relay_start(relay *r, char *err, size_t cap) {
   }
   /* No publisher decides how long we keep its groups. */
   moqc_env_set_cache_window_max(moqc_uv_env(r->uv), c->cache_duration_ms);
-  moqc_origin_config oc = {.id = c->cluster_id,
-                           .linger_ns = c->cluster_linger_set ? c->cluster_linger_ns
-                                                              : c->linger_ns};
+  moqc_origin_config oc = {
+      .id = c->cluster_id,
+      .linger_ns = c->cluster_linger_set ? c->cluster_linger_ns : c->linger_ns};
   r->origin = moqc_origin_new(moqc_uv_env(r->uv), &oc);
   r->watch = r->origin ? moqc_origin_consume(r->origin, "") : NULL;
   if (!r->watch) {

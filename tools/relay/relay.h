@@ -32,29 +32,29 @@ typedef struct relay_config {
   uint16_t bind_port;
   char tls_cert[1024];
   char tls_key[1024];
-  char tls_generate[1024];  /* comma-separated host names */
+  char tls_generate[1024];     /* comma-separated host names */
   char tls_generate_dir[1024]; /* --tls-generate-dir: keep the generated cert here */
-  bool http_none;           /* --http-bind none */
-  bool http_set;            /* --http-bind given (else: the UDP address + port) */
+  bool http_none;              /* --http-bind none */
+  bool http_set;               /* --http-bind given (else: the UDP address + port) */
   char http_host[RELAY_HOST_MAX];
   uint16_t http_port;
   char versions[RELAY_MAX_VERSIONS][32];
-  size_t n_versions;        /* 0 = every supported version */
+  size_t n_versions; /* 0 = every supported version */
   int log_level;
-  uint64_t cache_budget;    /* bytes, 0 = unlimited */
+  uint64_t cache_budget; /* bytes, 0 = unlimited */
   uint64_t linger_ns;
-  uint64_t idle_timeout_ms; /* 0 = the QUIC default (30 s) */
-  uint64_t fetch_timeout_ms; /* how long GET /fetch waits for its group */
-  char auth_key[1024];       /* --auth-key FILE: one JWK / PEM key */
-  char auth_key_dir[1024];   /* --auth-key-dir DIR: <kid>.jwk files */
+  uint64_t idle_timeout_ms;                /* 0 = the QUIC default (30 s) */
+  uint64_t fetch_timeout_ms;               /* how long GET /fetch waits for its group */
+  char auth_key[1024];                     /* --auth-key FILE: one JWK / PEM key */
+  char auth_key_dir[1024];                 /* --auth-key-dir DIR: <kid>.jwk files */
   char auth_public[RELAY_MAX_PUBLIC][256]; /* --auth-public PREFIX (repeatable) */
   size_t n_auth_public;
   /* quotas (0 = the library default / unlimited, see docs/relay.md) */
-  uint64_t max_sessions_per_root; /* live sessions per token root (tenant), with auth */
+  uint64_t max_sessions_per_root;     /* live sessions per token root (tenant), with auth */
   moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks,
                                          announce prefixes, ingress rate + burst */
   /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
-  uint64_t cache_duration_ms;        /* clamp of every track's cache window */
+  uint64_t cache_duration_ms; /* clamp of every track's cache window */
   uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr, new_conns_per_addr_per_s;
   uint64_t handshake_timeout_ms, setup_timeout_ms;
   uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
@@ -76,7 +76,6 @@ typedef struct relay_config {
 /* cache_budget when neither flag nor file set it: 1/8 of the RAM, at most 1 GiB. */
 #define RELAY_BUDGET_AUTO UINT64_MAX
 uint64_t relay_default_cache_budget(void);
-
 
 #define RELAY_DEFAULT_LEEWAY_S 60
 #define RELAY_DEFAULT_INGRESS_RATE ((uint64_t)32 << 20) /* bytes/s per session */
@@ -128,7 +127,7 @@ typedef struct relay {
   uint64_t broadcasts;             /* announced now */
   uint64_t http_requests;
 
-  relay_body body; /* response being built (the HTTP server copies it) */
+  relay_body body;  /* response being built (the HTTP server copies it) */
   relay_warm *warm; /* /fetch subscriptions kept warm */
   size_t n_warm;
   uint64_t fetch_refused; /* /fetch answered 429/503 by the limits */
