@@ -105,8 +105,11 @@ relay_start() { # relay_start NAME [extra flags]: sets RELAY_PID; waits for "rea
   local try i
   wait_quiet "$name"
   for try in 1 2 3; do
+    # Every bench client comes from 127.0.0.1: lift the per-address limits
+    # (docs/relay.md "Limits"), which would refuse the 100-1000 subscribers.
     "$RELAY" --bind 127.0.0.1:$RPORT --http-bind none --log-level warn \
-      --cache-budget $CACHE_BUDGET "$@" > "$OUT/$name.relay.log" 2>&1 &
+      --cache-budget $CACHE_BUDGET --max-conns-per-addr 0 --max-handshakes-per-addr 0 --new-conns-per-addr 0 \
+      "$@" > "$OUT/$name.relay.log" 2>&1 &
     RELAY_PID=$!; reg $RELAY_PID
     for i in $(seq 50); do
       grep -q '^ready' "$OUT/$name.relay.log" 2>/dev/null && { sleep 0.2; return 0; }

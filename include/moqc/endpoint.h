@@ -94,6 +94,10 @@ typedef struct moqc_server_config {
   moqc_quic_limits limits;
   moqc_session_limits session_limits;
   uint64_t origin_id; /* our hop id for sessions (0 = none) */
+  /* A session whose MoQ SETUP exchange has not completed this long after its
+   * transport came up (raw QUIC: the handshake; WebTransport: the CONNECT) is
+   * closed with MOQC_CODE_TIMEOUT, "setup timeout". 0 = 10000. */
+  uint64_t setup_timeout_ms;
   /* Optional, WebTransport only: vet the CONNECT path before any session
    * exists. Return 200 to continue or an HTTP status (401/403/404) to refuse. */
   uint16_t (*on_connect)(void *ctx, const char *path);

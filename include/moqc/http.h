@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "moqc/buf.h"
 #include "moqc/export.h"
 
 #ifdef __cplusplus
@@ -38,6 +39,8 @@ typedef struct moqc_http_request {
   const char *ws_key;
   const char *ws_version;
   const char *ws_protocol; /* several fields joined with ", " */
+  const char *remote;      /* peer "1.2.3.4:5678" or "[::1]:5678" (IPv4-mapped shown as
+                         IPv4); "" if unknown */
 } moqc_http_request;
 
 /* The route callback fills this. body is copied after the callback returns
@@ -95,9 +98,10 @@ typedef struct moqc_http_upgrade_cbs {
  * extra_headers (complete "Name: value\r\n" lines, copied) and hand the
  * connection over to cbs (arg passed back). Bytes the client already sent
  * after the head are delivered through cbs->data after the route callback
- * returns. The idle timeout no longer applies (the protocol keeps itself
- * alive). Returns NULL (bad arguments, out of memory, already answered): answer
- * through resp as usual. */
+ * returns. The idle timeout, the head deadline and eviction no longer apply
+ * (the protocol keeps itself alive); it still counts towards the server's
+ * connection caps. Returns NULL (bad arguments, out of memory, already
+ * answered): answer through resp as usual. */
 MOQC_API moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp,
                                                         const char *extra_headers,
                                                         const moqc_http_upgrade_cbs *cbs,
@@ -109,8 +113,18 @@ MOQC_API size_t moqc_http_upgraded_pending(const moqc_http_upgraded *u);
 /* Close once queued bytes are written (bounded by a short timeout). No
  * callback follows; u must not be used again. */
 MOQC_API void moqc_http_upgraded_close(moqc_http_upgraded *u);
-/* The peer's address, "" if unknown ("127.0.0.1:5000", "[::1]:5000"). */
+/* The peer's address, "" if unknown ("127.0.0.1:5000", "[::1]:5000"; as
+ * moqc_http_request.remote). */
 MOQC_API const char *moqc_http_upgraded_remote(const moqc_http_upgraded *u);
+/* Send the deferred response with a body made of n slices, written by
+ * reference (no copy): the bytes are those of the slices' bufs, which stay
+ * referenced until the kernel took them. The slices' references MOVE to the
+ * server (each parts[i] is left empty); the array stays the caller's.
+ * Content-Length is their total. Frees p. Out of memory closes the
+ * connection instead (gone is not called). MOQC_OK, or MOQC_ERR_INVAL (NULL
+ * p, or parts NULL with n > 0: nothing is taken). */
+MOQC_API int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status,
+                                             const char *content_type, moqc_slice *parts, size_t n);
 
 typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
                                    moqc_http_response *resp);
@@ -118,11 +132,27 @@ typedef void (*moqc_http_route_fn)(void *ctx, const moqc_http_request *req,
 typedef struct moqc_http_server_config {
   moqc_http_route_fn route; /* required */
   void *ctx;
-  size_t max_connections;   /* 0 = 64; beyond that new connections are closed */
+  /* Connections in all; 0 = 1024. When full, the connection that has waited
+   * longest for its next request (none being answered) is closed to make room;
+   * if every connection is being answered, the new one is closed at once.
+   * Upgraded connections (moqc_http_response_upgrade) count but are never
+   * closed to make room. */
+  size_t max_connections;
+  /* Connections per peer IP address; 0 = 16. Over it, a new connection is
+   * accepted and closed at once (the client sees the connection close or
+   * reset before any response). Upgraded connections count: this also bounds
+   * the WebSocket sessions one address holds. */
+  size_t max_connections_per_addr;
   size_t max_request_bytes; /* request line + headers; 0 = 8192 (431 beyond) */
-  uint64_t idle_timeout_ms; /* 0 = 10000 */
-  bool keep_alive;          /* serve several requests per connection */
-  bool cors;                /* add Access-Control-Allow-Origin: * (browsers fetch
+  /* A connection waiting for a request with nothing received is closed after
+   * this; 0 = 10000. */
+  uint64_t idle_timeout_ms;
+  /* A request head (and its body, dropped) must be complete this long after
+   * its first byte, however slowly it trickles in; else the connection is
+   * closed without a response. 0 = 5000. */
+  uint64_t head_timeout_ms;
+  bool keep_alive; /* serve several requests per connection */
+  bool cors;       /* add Access-Control-Allow-Origin: * (browsers fetch
                                /certificate.sha256 cross-origin) */
 } moqc_http_server_config;
 
@@ -135,6 +165,9 @@ MOQC_API int moqc_http_server_new(struct uv_loop_s *loop, const moqc_http_server
 MOQC_API int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port);
 /* Port of the most recent listener (useful with port 0), 0 if none. */
 MOQC_API uint16_t moqc_http_server_port(const moqc_http_server *s);
+/* Connections closed by the limits so far (over the per-address cap, or
+ * evicted / refused when full). 0 for NULL. */
+MOQC_API uint64_t moqc_http_server_limited(const moqc_http_server *s);
 /* Stop: closes listeners and connections; memory is freed from libuv close
  * callbacks, so run the loop afterwards. NULL is a no-op. */
 MOQC_API void moqc_http_server_del(moqc_http_server *s);

@@ -107,6 +107,14 @@ MOQC_API void moqc_env_set_notify(moqc_env *env, void (*fn)(void *ctx), void *ct
  * evicted groups still held by readers). */
 MOQC_API size_t moqc_env_cache_bytes(const moqc_env *env);
 MOQC_API void moqc_env_set_cache_budget(moqc_env *env, size_t bytes);
+/* Clamp every track's cache window (moqc_track_info.latency_max_ms, which a
+ * remote publisher chooses) to at most ms; 0 = no clamp (the default). The
+ * track info itself is unchanged (subscribers still see the publisher's
+ * value); only how long groups and gaps stay cached obeys the clamp. Tracks
+ * already cached obey it from their next insert or expiry. A relay sets it so
+ * that no publisher decides how long the relay keeps its data. */
+MOQC_API void moqc_env_set_cache_window_max(moqc_env *env, uint64_t ms);
+MOQC_API uint64_t moqc_env_cache_window_max(const moqc_env *env);
 
 /* ==========================================================================
  * Frame: a size declared up front, written contiguously or in chunks.

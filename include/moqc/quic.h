@@ -93,6 +93,22 @@ typedef struct moqc_quic_limits {
   /* Server: concurrent connections (handshaking ones included); a client
    * over the limit gets CONNECTION_REFUSED. Default 10000. */
   uint32_t max_connections;
+  /* Server: concurrent connections from one IP address (the port does not
+   * count; IPv4 and IPv4-mapped IPv6 are the same address): a new one over it
+   * gets CONNECTION_REFUSED. And how many of those may be handshaking at once:
+   * an Initial over that is ignored, so the client retransmits it and gets in
+   * once earlier handshakes finished (or its handshake timeout ends it): a
+   * burst of clients behind one address is paced, not refused. Default: no
+   * per-address limit (moqc-relay sets 256 and 32). */
+  uint32_t max_connections_per_addr;
+  uint32_t max_handshakes_per_addr;
+  /* Server: new connections one IP address may start per second (a token
+   * bucket holding one second's worth, at least 8). An Initial over the rate
+   * is ignored, like one over max_handshakes_per_addr: it costs the server no
+   * handshake (a flood of Initial look-alikes or real ClientHellos from one
+   * address stops costing crypto), and a real client retransmits it. Default
+   * 0: no limit (moqc-relay sets 100). */
+  uint32_t new_connections_per_addr_per_s;
   /* Concurrent streams the PEER may open, per direction. Default 1000 bidi,
    * 10000 uni. Closed streams give their credit back. */
   uint32_t max_streams_bidi;
@@ -103,7 +119,9 @@ typedef struct moqc_quic_limits {
   /* Send a PING after this long without activity. Default: a third of the
    * idle timeout both sides agreed on; UINT64_MAX disables keep-alive. */
   uint64_t keep_alive_ms;
-  /* Handshake must complete within this. Default 10000. */
+  /* Handshake must complete within this, separately from the idle timeout
+   * (a peer that goes quiet mid-handshake is dropped after this). Default
+   * 10000. */
   uint64_t handshake_timeout_ms;
   moqc_quic_cc cc;
   /* Receive windows, auto-tuned up to these values (starting at 1/3 of

@@ -1,7 +1,22 @@
 /* moqc transport — a small embeddable HTTP/1.1 server over libuv TCP for the
  * dev bootstrap (/certificate.sha256, /health). One route callback decides
  * every response. Robust to garbage (400), oversize heads (431) and bodies
- * (413), bounded in connections, with an idle timeout; keep-alive optional.
+ * (413); keep-alive optional.
+ *
+ * Limits against slow or greedy clients (slowloris):
+ *   - a request head must arrive completely within head_timeout_ms of its
+ *     first byte (the deadline is fixed: more bytes do not extend it);
+ *   - a connection waiting for a request with nothing received is closed after
+ *     idle_timeout_ms;
+ *   - at most max_connections_per_addr connections per peer IP address (a new
+ *     one over that is closed at once);
+ *   - at most max_connections in all: when full, the connection that has waited
+ *     longest for its request (not one being answered) is closed to make room,
+ *     so a full server still serves new clients.
+ * An upgraded connection (101, e.g. a WebSocket MoQ session) has no head
+ * deadline and no idle timer (its protocol keeps itself alive) and is never
+ * evicted, but counts towards both connection caps: max_connections_per_addr
+ * bounds the WebSocket sessions one address holds.
  *
  * Deferred responses: the route callback may take a moqc_http_pending and
  * finish it later. Meanwhile the connection keeps reading (so a client that
@@ -16,6 +31,7 @@
 #include <uv.h>
 
 #include "core/mem.h"
+#include "moqc/buf.h"
 #include "moqc/http.h"
 #include "http1/http_parse.h"
 
@@ -52,7 +68,14 @@ struct moqc_http_server {
   size_t n_conns;
   size_t handles; /* open uv handles (listeners + connection handles) */
   bool closing;
+  uint64_t evicted, refused; /* connections closed by the limits (for tests/metrics) */
 };
+
+/* A peer's IP address without the port: the per-address key. */
+typedef struct haddr {
+  uint8_t b[16]; /* IPv4 as ::ffff:a.b.c.d */
+  bool known;
+} haddr;
 
 struct hconn {
   uv_tcp_t tcp;
@@ -68,14 +91,26 @@ struct hconn {
   bool in_route, deferred;      /* inside the route callback; it deferred */
   bool route_head, route_close; /* of the request being (or waiting to be) answered */
   moqc_http_upgraded *up;       /* switched protocols (101) */
+  haddr addr;
+  char remote[64];     /* "1.2.3.4:5678" / "[::1]:5678" for moqc_http_request.remote */
+  uint64_t wait_start; /* uv_now when it started waiting for a request */
+  uint64_t head_first; /* uv_now of the first byte of the head being read, 0 = none yet */
 };
 
 typedef struct wreq {
   uv_write_t req;
   hconn *c;
   size_t len;
+  moqc_slice *parts; /* body slices written by reference (owned), or NULL */
+  size_t nparts;
   char data[];
 } wreq;
+
+static void wreq_free(wreq *w) {
+  for (size_t i = 0; i < w->nparts; i++) moqc_slice_release(&w->parts[i]);
+  moqc_free(w->parts);
+  moqc_free(w);
+}
 
 static void srv_maybe_free(moqc_http_server *s) {
   if (s->closing && s->handles == 0) moqc_free(s);
@@ -121,6 +156,20 @@ static void conn_close(hconn *c) {
 
 static void on_idle(uv_timer_t *t) { conn_close(t->data); }
 
+static uint64_t head_timeout(const moqc_http_server *s) {
+  return s->cfg.head_timeout_ms ? s->cfg.head_timeout_ms : 5000;
+}
+
+/* When the connection (waiting for a request) is closed: idle_timeout after it
+ * started waiting while nothing came, else head_timeout after the first byte
+ * of the head. Both anchors are fixed, so a client trickling bytes does not
+ * move the deadline. */
+static uint64_t wait_deadline(const hconn *c) {
+  const moqc_http_server *s = c->srv;
+  if (c->head_first) return c->head_first + head_timeout(s);
+  return c->wait_start + (s->cfg.idle_timeout_ms ? s->cfg.idle_timeout_ms : 10000);
+}
+
 static void touch(hconn *c) {
   if (c->up) { /* the upgraded protocol keeps itself alive */
     if (!c->up->user_closed) uv_timer_stop(&c->timer);
@@ -130,8 +179,14 @@ static void touch(hconn *c) {
     uv_timer_stop(&c->timer);
     return;
   }
-  uint64_t ms = c->srv->cfg.idle_timeout_ms ? c->srv->cfg.idle_timeout_ms : 10000;
-  uv_timer_start(&c->timer, on_idle, ms, 0);
+  uint64_t now = uv_now(c->srv->loop), due = wait_deadline(c);
+  uv_timer_start(&c->timer, on_idle, due > now ? due - now : 0, 0);
+}
+
+/* A new request starts (after accept, or after a response went out). */
+static void start_wait(hconn *c) {
+  c->wait_start = uv_now(c->srv->loop);
+  c->head_first = c->len || c->body_left ? c->wait_start : 0;
 }
 
 static void process(hconn *c);
@@ -141,52 +196,73 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_written(uv_write_t *req, int status) {
   wreq *w = (wreq *)req;
   hconn *c = w->c;
-  moqc_free(w);
+  wreq_free(w);
   c->writing = false;
   if (c->closing) return;
   if (status < 0 || c->close_after_write) {
     conn_close(c);
     return;
   }
+  start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   process(c); /* pipelined requests already buffered */
 }
 
-static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
-                          size_t blen, bool head_only, bool close) {
+/* Write the head, then the body: copied (body) or by reference (parts, n
+ * slices whose references the response owns from here on, whatever happens). */
+static void send_response_parts(hconn *c, uint16_t status, const char *ctype, const void *body,
+                                size_t blen, moqc_slice *parts, size_t nparts, bool head_only,
+                                bool close) {
   if (status < 100 || status > 599) status = 500; /* an application's bad status */
   if (!body) blen = 0;
+  size_t plen = 0;
+  for (size_t i = 0; i < nparts; i++) plen += parts[i].len;
   char hdr[512];
   int hl = snprintf(hdr, sizeof hdr,
                     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
-                    (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain", blen,
-                    c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+                    (unsigned)status, moqc_http_reason(status), ctype ? ctype : "text/plain",
+                    blen + plen, c->srv->cfg.cors ? "Access-Control-Allow-Origin: *\r\n" : "",
                     close ? "close" : "keep-alive");
-  if (hl < 0 || (size_t)hl >= sizeof hdr) {
-    conn_close(c);
-    return;
-  }
-  size_t total = (size_t)hl + (head_only ? 0 : blen);
-  wreq *w = moqc_malloc(sizeof *w + total);
-  if (!w) {
+  size_t total = (size_t)(hl > 0 ? hl : 0) + (head_only ? 0 : blen);
+  wreq *w = hl < 0 || (size_t)hl >= sizeof hdr ? NULL : moqc_malloc(sizeof *w + total);
+  uv_buf_t one, *bufs = &one;
+  if (w && nparts && !head_only) bufs = moqc_calloc(nparts + 1, sizeof *bufs);
+  if (!w || !bufs) {
+    for (size_t i = 0; i < nparts; i++) moqc_slice_release(&parts[i]);
+    moqc_free(parts);
+    moqc_free(w);
     conn_close(c);
     return;
   }
   w->c = c;
   w->len = total;
+  w->parts = parts;
+  w->nparts = nparts;
   memcpy(w->data, hdr, (size_t)hl);
   if (!head_only && blen) memcpy(w->data + hl, body, blen);
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)total);
+  bufs[0] = uv_buf_init(w->data, (unsigned)total);
+  size_t nbufs = 1;
+  if (!head_only)
+    for (size_t i = 0; i < nparts; i++)
+      if (parts[i].len)
+        bufs[nbufs++] = uv_buf_init((char *)moqc_slice_ptr(&parts[i]), (unsigned)parts[i].len);
   c->writing = true;
   c->close_after_write = close;
   uv_read_stop((uv_stream_t *)&c->tcp);
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-    moqc_free(w);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)nbufs, on_written);
+  if (bufs != &one) moqc_free(bufs); /* libuv keeps its own copy of the array */
+  if (rc != 0) {
+    wreq_free(w);
     c->writing = false;
     conn_close(c);
   }
+}
+
+static void send_response(hconn *c, uint16_t status, const char *ctype, const void *body,
+                          size_t blen, bool head_only, bool close) {
+  send_response_parts(c, status, ctype, body, blen, NULL, 0, head_only, close);
 }
 
 static void consume(hconn *c, size_t n) {
@@ -209,7 +285,8 @@ static void route(hconn *c, const moqc_http1_req *r) {
                            .websocket = r->upgrade_websocket && r->conn_upgrade,
                            .ws_key = r->ws_key[0] ? r->ws_key : NULL,
                            .ws_version = r->ws_version[0] ? r->ws_version : NULL,
-                           .ws_protocol = r->ws_protocol[0] ? r->ws_protocol : NULL};
+                           .ws_protocol = r->ws_protocol[0] ? r->ws_protocol : NULL,
+                           .remote = c->remote};
   moqc_http_response resp = {.status = 404, .content_type = "text/plain", .server_private = c};
   bool head = strcmp(r->method, "HEAD") == 0;
   bool close = !r->keep_alive || !c->srv->cfg.keep_alive;
@@ -296,15 +373,77 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
     else conn_close(c);
     return;
   }
+  if (n > 0 && !c->up && !c->head_first && !c->writing && !c->pending)
+    c->head_first = uv_now(c->srv->loop);
   c->len += (size_t)n;
   touch(c);
   process(c);
 }
 
+static void peer_of(hconn *c) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  memset(&c->addr, 0, sizeof c->addr);
+  snprintf(c->remote, sizeof c->remote, "%s", "");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
+  char ip[64] = "";
+  unsigned port;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+    c->addr.b[10] = c->addr.b[11] = 0xff;
+    memcpy(c->addr.b + 12, &a->sin_addr, 4);
+    uv_ip4_name(a, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+    snprintf(c->remote, sizeof c->remote, "%s:%u", ip, port);
+  } else if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+    memcpy(c->addr.b, &a->sin6_addr, 16);
+    port = ntohs(a->sin6_port);
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(c->addr.b, v4mapped, 12) == 0) { /* shown as IPv4, as the QUIC side does */
+      uv_inet_ntop(AF_INET, c->addr.b + 12, ip, sizeof ip);
+      snprintf(c->remote, sizeof c->remote, "%s:%u", ip, port);
+    } else {
+      uv_ip6_name(a, ip, sizeof ip);
+      snprintf(c->remote, sizeof c->remote, "[%s]:%u", ip, port);
+    }
+  } else {
+    return;
+  }
+  c->addr.known = true;
+}
+
+static size_t conns_from(const moqc_http_server *s, const haddr *a) {
+  size_t n = 0;
+  if (!a->known) return 0;
+  for (const hconn *it = s->conns; it; it = it->next)
+    if (it->addr.known && memcmp(it->addr.b, a->b, sizeof a->b) == 0) n++;
+  return n;
+}
+
+/* The connection that has waited longest for its request (so, the one closest
+ * to its deadline), skipping except and any being answered; NULL if none. */
+static hconn *oldest_waiting(moqc_http_server *s, const hconn *except) {
+  hconn *best = NULL;
+  uint64_t best_t = 0;
+  for (hconn *it = s->conns; it; it = it->next) {
+    /* An upgraded connection (WebSocket) is a live session, not a waiting
+     * request: never evicted (it still counts towards both caps). */
+    if (it == except || it->closing || it->writing || it->pending || it->up) continue;
+    uint64_t t = it->head_first ? it->head_first : it->wait_start;
+    if (!best || t < best_t) {
+      best = it;
+      best_t = t;
+    }
+  }
+  return best;
+}
+
 static void on_connection(uv_stream_t *l, int status) {
   moqc_http_server *s = l->data;
   if (status < 0 || s->closing) return;
-  size_t max = s->cfg.max_connections ? s->cfg.max_connections : 64;
+  size_t max = s->cfg.max_connections ? s->cfg.max_connections : 1024;
+  size_t per = s->cfg.max_connections_per_addr ? s->cfg.max_connections_per_addr : 16;
   hconn *c = moqc_calloc(1, sizeof *c);
   if (!c) return;
   c->srv = s;
@@ -317,10 +456,28 @@ static void on_connection(uv_stream_t *l, int status) {
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || s->n_conns > max) {
-    conn_close(c); /* over the limit: accepted and dropped at once */
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
     return;
   }
+  peer_of(c);
+  if (conns_from(s, &c->addr) > per) { /* this one included */
+    s->refused++;
+    conn_close(c); /* over the per-address limit: accepted and dropped at once */
+    return;
+  }
+  if (s->n_conns > max) {
+    hconn *victim = oldest_waiting(s, c);
+    if (!victim) {
+      s->refused++;
+      conn_close(c); /* everything is being answered: drop the newcomer */
+      return;
+    }
+    s->evicted++;
+    conn_close(victim);
+  }
+  assert(s->n_conns <= max);
+  start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -432,20 +589,8 @@ moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp, const c
   u->c = c;
   u->cbs = *cbs;
   u->arg = arg;
-  struct sockaddr_storage ss;
-  int sl = sizeof ss;
-  char ip[INET6_ADDRSTRLEN] = "";
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-    if (ss.ss_family == AF_INET6) {
-      struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-      uv_ip6_name(a6, ip, sizeof ip);
-      snprintf(u->remote, sizeof u->remote, "[%s]:%u", ip, ntohs(a6->sin6_port));
-    } else {
-      struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-      uv_ip4_name(a4, ip, sizeof ip);
-      snprintf(u->remote, sizeof u->remote, "%s:%u", ip, ntohs(a4->sin_port));
-    }
-  }
+  _Static_assert(sizeof u->remote >= sizeof c->remote, "remote fits");
+  memcpy(u->remote, c->remote, sizeof c->remote); /* peer_of: IPv4-mapped shown as IPv4 */
   c->up = u;
   return u;
 }
@@ -471,6 +616,26 @@ void moqc_http_upgraded_close(moqc_http_upgraded *u) {
   }
   uv_read_stop((uv_stream_t *)&c->tcp);
   uv_timer_start(&c->timer, on_idle, 2000, 0); /* bound the flush */
+}
+
+int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status, const char *content_type,
+                                    moqc_slice *parts, size_t n) {
+  if (!p || (n && !parts)) return MOQC_ERR_INVAL;
+  moqc_slice *own = n ? moqc_calloc(n, sizeof *own) : NULL;
+  if (own) memcpy(own, parts, n * sizeof *own); /* the references move */
+  for (size_t i = 0; i < n; i++) {
+    if (!own) moqc_slice_release(&parts[i]);
+    parts[i] = (moqc_slice){0};
+  }
+  hconn *c = p->c;
+  c->pending = NULL;
+  moqc_free(p);
+  if (n && !own) { /* out of memory: no answer, close */
+    conn_close(c);
+    return MOQC_OK;
+  }
+  send_response_parts(c, status, content_type, NULL, 0, own, n, c->route_head, c->route_close);
+  return MOQC_OK;
 }
 
 /* ---- server --------------------------------------------------------------------------- */
@@ -521,6 +686,10 @@ int moqc_http_server_listen(moqc_http_server *s, const char *host, uint16_t port
 }
 
 uint16_t moqc_http_server_port(const moqc_http_server *s) { return s ? s->port : 0; }
+
+uint64_t moqc_http_server_limited(const moqc_http_server *s) {
+  return s ? s->refused + s->evicted : 0;
+}
 
 void moqc_http_server_del(moqc_http_server *s) {
   if (!s || s->closing) return;

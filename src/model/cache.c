@@ -64,7 +64,7 @@ static void cache_recompute_latest(moqc_tstate *t) {
 }
 
 static uint64_t entry_deadline(const moqc_tstate *t, const moqc_centry *e) {
-  return moqc_sat_add(e->g->created_ns, moqc_ms_to_ns(t->info.latency_max_ms));
+  return moqc_sat_add(e->g->created_ns, moqc_ms_to_ns(moqc_tstate_window_ms(t)));
 }
 
 /* An insert can make at most two entries evictable by age: the newcomer (when
@@ -150,7 +150,7 @@ void moqc_cache_clear(moqc_tstate *t) {
  * marks the cache disordered: then every entry is looked at, as before. */
 void moqc_cache_expire(moqc_tstate *t) {
   uint64_t now = moqc_clock_now(t->env->clock);
-  uint64_t window = moqc_ms_to_ns(t->info.latency_max_ms);
+  uint64_t window = moqc_ms_to_ns(moqc_tstate_window_ms(t));
   uint64_t next = UINT64_MAX;
   size_t i = 0;
   while (i < t->nents) {

@@ -180,6 +180,12 @@ void moqc_env_set_cache_budget(moqc_env *env, size_t bytes) {
   moqc_env_enforce_budget(env);
 }
 
+void moqc_env_set_cache_window_max(moqc_env *env, uint64_t ms) {
+  env->cache_window_max_ms = ms; /* existing caches obey it from their next expiry */
+}
+
+uint64_t moqc_env_cache_window_max(const moqc_env *env) { return env->cache_window_max_ms; }
+
 static bool env_over_budget(const moqc_env *env) {
   return env->cache_budget && env->cache_bytes > env->cache_budget;
 }

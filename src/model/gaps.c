@@ -55,9 +55,10 @@ static void gaps_insert(moqc_tstate *t, size_t i, moqc_tgap g) {
 
 /* Open [lo, hi] above every existing gap; arm the timer for its deadline. */
 static void gaps_open(moqc_tstate *t, uint64_t lo, uint64_t hi) {
-  if (t->info.latency_max_ms == 0 || hi - lo >= MOQC_TRACK_MAX_GAP_RUN) return;
+  uint64_t window_ms = moqc_tstate_window_ms(t);
+  if (window_ms == 0 || hi - lo >= MOQC_TRACK_MAX_GAP_RUN) return;
   moqc_clock *clk = t->env->clock;
-  moqc_tgap g = {lo, hi, moqc_sat_add(moqc_clock_now(clk), moqc_ms_to_ns(t->info.latency_max_ms))};
+  moqc_tgap g = {lo, hi, moqc_sat_add(moqc_clock_now(clk), moqc_ms_to_ns(window_ms))};
   gaps_insert(t, t->ngaps, g);
   if (!moqc_timer_armed(&t->timer) || g.deadline_ns < t->timer.deadline)
     (void)moqc_timer_start(clk, &t->timer, g.deadline_ns); /* NOMEM: given up at the next expiry */

@@ -74,6 +74,7 @@ struct moqc_env {
   /* cache accounting across every track of the env */
   size_t cache_budget;
   size_t cache_bytes;
+  uint64_t cache_window_max_ms; /* clamp of every track's cache window; 0 = none */
   moqc_link lru; /* moqc_centry.lru: evictable entries (no live edges), oldest first */
   bool evicting;
   /* proxy command queue (the only state touched by other threads) */
@@ -214,6 +215,14 @@ struct moqc_tstate {
 };
 
 moqc_tstate *moqc_tstate_new(moqc_env *env, const char *name, const moqc_track_info *info);
+/* The cache / gap window of t in ms: its info's latency_max_ms, clamped to
+ * the env's cache_window_max_ms (the relay's --cache-duration) if set. A
+ * publisher's own value is kept in info (and forwarded); only the cache obeys
+ * the clamp. */
+static inline uint64_t moqc_tstate_window_ms(const moqc_tstate *t) {
+  uint64_t w = t->info.latency_max_ms, max = t->env->cache_window_max_ms;
+  return max && w > max ? max : w;
+}
 void moqc_tstate_unref(moqc_tstate *t);
 void moqc_tstate_abort(moqc_tstate *t, uint64_t code);
 void moqc_tstate_wake(moqc_tstate *t);

@@ -57,6 +57,9 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->max_connections = in->max_connections ? in->max_connections : 10000;
   o->max_streams_bidi = in->max_streams_bidi ? in->max_streams_bidi : 1000;
   o->max_streams_uni = in->max_streams_uni ? in->max_streams_uni : 10000;
+  o->max_conns_per_addr = in->max_connections_per_addr ? in->max_connections_per_addr : UINT32_MAX;
+  o->max_hs_per_addr = in->max_handshakes_per_addr ? in->max_handshakes_per_addr : UINT32_MAX;
+  o->new_conns_per_addr_per_s = in->new_connections_per_addr_per_s;
   o->idle_timeout_ns = or_default(in->idle_timeout_ms, 30000) * NS_PER_MS;
   o->keep_alive_auto = in->keep_alive_ms == 0;
   if (in->keep_alive_ms == UINT64_MAX) o->keep_alive_ns = 0;
@@ -239,6 +242,7 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
     ngtcp2_conn_set_keep_alive_timeout(nc, rp->max_idle_timeout / 3);
   c->busy++;
   if (c->ep->is_server) {
+    moqc_quic_ep_addr_handshake_done(c->ep, c);
     c->confirmed =
         true; /* ngtcp2 confirms a server's handshake on completion, without a callback */
     c->handed_out = true;

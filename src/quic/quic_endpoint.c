@@ -1,6 +1,7 @@
 /* moqc transport — QUIC endpoints: the UDP socket (uv_poll), routing by
  * connection ID, server accept, client dial, deferred flushing, teardown.
  * No ngtcp2 call here (see quic_conn.c). */
+#include <assert.h>
 #include <gnutls/crypto.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -31,6 +32,10 @@ const char *moqc_quic_cc_str(moqc_quic_cc cc) {
 /* ---- lifetime ---------------------------------------------------------------------- */
 
 static void ep_free(quic_ep *ep) {
+  assert(!ep->conns && ep->nconns == 0);
+  assert(moqc__smap_size(&ep->addrs) == 0); /* every connection unlinked */
+  moqc__smap_free(&ep->addrs);
+  moqc_free(ep->rates);
   moqc_udp_close(&ep->udp);
   moqc__smap_free(&ep->cids);
   moqc_cert_unref(ep->cert);
@@ -57,12 +62,15 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   ep->sendbuf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->pend.buf = moqc_malloc(QUIC_SENDBUF_SIZE);
   ep->recvbuf = moqc_malloc(MOQC_UDP_RECV_BUF);
-  if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf ||
+  bool rated = server && ep->lim.new_conns_per_addr_per_s;
+  if (rated) ep->rates = moqc_calloc(QUIC_RATE_SLOTS, sizeof *ep->rates);
+  if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf || (rated && !ep->rates) ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
       gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.seed, sizeof ep->cids.seed) != 0) {
     ep_free(ep);
     return NULL;
   }
+  moqc__smap_init(&ep->addrs, ep->cids.seed); /* peers choose their addresses */
   return ep;
 }
 
@@ -168,10 +176,101 @@ void moqc_quic_ep_process(quic_ep *ep) {
 
 static void on_prepare(uv_prepare_t *h) { moqc_quic_ep_process(h->data); }
 
+/* ---- per-address limits ------------------------------------------------------------------ */
+
+static void addr_key(uint8_t key[16], const moqc_sockaddr *sa) {
+  memset(key, 0, 16);
+  if (sa->sa.sa_family == AF_INET) {
+    key[10] = key[11] = 0xff;
+    memcpy(key + 12, &sa->in.sin_addr, 4);
+  } else if (sa->sa.sa_family == AF_INET6) {
+    memcpy(key, &sa->in6.sin6_addr, 16);
+  }
+}
+
+static uint64_t addr_hash(const quic_ep *ep, const uint8_t key[16]) {
+  return moqc__hash_bytes(ep->cids.seed, key, 16); /* keyed per endpoint */
+}
+
+/* Take a token from the address's bucket (rate per second, burst of one
+ * second's worth, at least 8). False: over the rate. */
+static bool rate_take(quic_ep *ep, const uint8_t key[16]) {
+  if (!ep->rates) return true;
+  double rate = ep->lim.new_conns_per_addr_per_s, burst = rate < 8 ? 8 : rate;
+  uint64_t now = uv_now(ep->loop);
+  quic_rate *r = &ep->rates[addr_hash(ep, key) % QUIC_RATE_SLOTS];
+  if (memcmp(r->key, key, 16) != 0 || r->last_ms == 0) {
+    memcpy(r->key, key, 16);
+    r->tokens = burst;
+  } else {
+    r->tokens += (double)(now - r->last_ms) * rate / 1000.0;
+    if (r->tokens > burst) r->tokens = burst;
+  }
+  r->last_ms = now ? now : 1;
+  if (r->tokens < 1) return false;
+  r->tokens -= 1;
+  return true;
+}
+
+int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from) {
+  if (!ep->is_server) return QUIC_ADMIT;
+  uint8_t key[16];
+  addr_key(key, from);
+  const quic_addr *a = moqc__smap_find(&ep->addrs, key, sizeof key);
+  if (a && a->conns >= ep->lim.max_conns_per_addr) return QUIC_ADMIT_REFUSE;
+  if (a && a->handshakes >= ep->lim.max_hs_per_addr) return QUIC_ADMIT_DROP;
+  if (!rate_take(ep, key)) return QUIC_ADMIT_DROP; /* only attempts let through cost a token */
+  return QUIC_ADMIT;
+}
+
+/* Count a new server connection (handshaking) for its address. Out of memory:
+ * not counted (the limits are best-effort then, the connection still works). */
+static void addr_add(quic_ep *ep, quic_conn *c) {
+  uint8_t key[16];
+  addr_key(key, &c->remote);
+  quic_addr *a = moqc__smap_find(&ep->addrs, key, sizeof key);
+  if (!a) {
+    a = moqc_calloc(1, sizeof *a);
+    if (!a) return;
+    memcpy(a->key, key, sizeof key);
+    if (moqc__smap_insert(&ep->addrs, a->key, sizeof a->key, a) != MOQC_OK) {
+      moqc_free(a);
+      return;
+    }
+  }
+  c->addr = a;
+  c->addr->conns++;
+  c->addr->handshakes++;
+  c->addr_hs = true;
+}
+
+void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c) {
+  (void)ep;
+  if (!c->addr || !c->addr_hs) return;
+  assert(c->addr->handshakes > 0);
+  c->addr->handshakes--;
+  c->addr_hs = false;
+}
+
+static void addr_remove(quic_ep *ep, quic_conn *c) {
+  quic_addr *a = c->addr;
+  if (!a) return;
+  moqc_quic_ep_addr_handshake_done(ep, c);
+  assert(a->conns > 0);
+  c->addr = NULL;
+  if (--a->conns) return;
+  assert(a->handshakes == 0);
+  quic_addr *gone = moqc__smap_remove(&ep->addrs, a->key, sizeof a->key);
+  assert(gone == a);
+  (void)gone;
+  moqc_free(a);
+}
+
 /* ---- connection bookkeeping -------------------------------------------------------------- */
 
 void moqc_quic_ep_link(quic_ep *ep, quic_conn *c) {
   if (c->linked) return;
+  if (ep->is_server) addr_add(ep, c);
   c->linked = true;
   c->prev = NULL;
   c->next = ep->conns;
@@ -183,6 +282,7 @@ void moqc_quic_ep_link(quic_ep *ep, quic_conn *c) {
 void moqc_quic_ep_unlink(quic_ep *ep, quic_conn *c) {
   if (!c->linked) return;
   c->linked = false;
+  addr_remove(ep, c);
   if (c->prev) c->prev->next = c->next;
   else ep->conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -281,7 +381,13 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
   quic_conn *c = moqc__smap_find(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
     if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
-    if (ep->nconns >= ep->lim.max_connections) {
+    int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
+    if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
+      ep->refused++;                /* retransmits its Initial later (a rate limit) */
+      return;
+    }
+    if (ep->nconns >= ep->lim.max_connections || admit == QUIC_ADMIT_REFUSE) {
+      ep->refused++;
       ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
       if (n > 0) send_raw(ep, rx, out, (size_t)n);
       return;

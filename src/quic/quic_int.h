@@ -50,6 +50,8 @@ typedef struct quic_conn quic_conn;
 /* Resolved limits (no zero "default" values left). */
 typedef struct quic_lim {
   uint32_t max_connections, max_streams_bidi, max_streams_uni;
+  uint32_t max_conns_per_addr, max_hs_per_addr; /* UINT32_MAX: no limit */
+  uint32_t new_conns_per_addr_per_s;            /* 0: no limit */
   uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
   bool keep_alive_auto; /* derive from the negotiated idle timeout */
   moqc_quic_cc cc;
@@ -61,6 +63,24 @@ typedef struct quic_lim {
 void moqc_quic_lim_resolve(quic_lim *out, const moqc_quic_limits *in);
 
 /* ---- endpoint --------------------------------------------------------------- */
+
+/* Connections (and handshakes in progress) of one peer IP address on a server
+ * endpoint, for the per-address limits. In ep->addrs by key; freed when its
+ * last connection goes. */
+typedef struct quic_addr {
+  uint8_t key[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+  uint32_t conns, handshakes;
+} quic_addr;
+
+/* New-connection rate per address: a token bucket per slot of a fixed table
+ * (an address hashing onto another's slot takes it over with a full bucket:
+ * harmless, the table only needs to catch the busy ones). */
+typedef struct quic_rate {
+  uint8_t key[16];
+  uint64_t last_ms;
+  double tokens;
+} quic_rate;
+#define QUIC_RATE_SLOTS 4096
 
 struct moqc_quic_server {
   uv_loop_t *loop;
@@ -86,6 +106,9 @@ struct moqc_quic_server {
   moqc_smap cids;   /* quic_conn by connection id (seeded) */
   quic_conn *conns; /* every conn with live I/O state (doubly linked) */
   size_t nconns;
+  moqc_smap addrs;  /* server: quic_addr by its 16-byte key (seeded as cids) */
+  quic_rate *rates; /* server with a rate limit: QUIC_RATE_SLOTS buckets */
+  uint64_t refused; /* server: Initials answered CONNECTION_REFUSED by a limit */
   quic_conn *dirty; /* conns to flush (singly linked via dirty_next) */
   quic_conn *dirty_tail;
   ngtcp2_mem mem;
@@ -193,6 +216,9 @@ struct quic_conn {
   /* lists */
   quic_conn *prev, *next; /* ep->conns */
   quic_conn *dirty_next;
+  /* per-address limits (server) */
+  quic_addr *addr; /* counted in this entry while linked */
+  bool addr_hs;    /* also counted there as a handshake in progress */
 };
 
 static inline quic_conn *qc_of(moqc_transport *t) { return (quic_conn *)t; }
@@ -222,6 +248,17 @@ bool moqc_quic_pkt_is_initial(const uint8_t *p, size_t len);
 /* Write a Version Negotiation / CONNECTION_REFUSED answer. Bytes or < 0. */
 ssize_t moqc_quic_write_version_neg(uint8_t *dst, size_t cap, const quic_pkt_info *pi);
 ssize_t moqc_quic_write_refused(uint8_t *dst, size_t cap, const uint8_t *p, size_t len);
+
+/* Per-address accounting (quic_endpoint.c). May a new connection from `from`
+ * start? QUIC_ADMIT; QUIC_ADMIT_REFUSE (max_conns_per_addr: answer
+ * CONNECTION_REFUSED); QUIC_ADMIT_DROP (max_hs_per_addr: ignore the Initial,
+ * the client retransmits it, so handshakes from one address are paced). */
+enum { QUIC_ADMIT = 0, QUIC_ADMIT_REFUSE, QUIC_ADMIT_DROP };
+/* (Over new_conns_per_addr_per_s, an Initial is dropped too: QUIC_ADMIT_DROP.) */
+int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from);
+/* A server connection's handshake completed: it no longer counts as one in
+ * progress. */
+void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c);
 
 /* New server connection for the Initial p[0..len). MOQC_OK or an error. */
 int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len,

@@ -19,7 +19,9 @@ struct srv_conn {
   char path[2048];
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   bool webtransport;
-  void *ud; /* moqc_server_accept_ud's user data */
+  void *ud;         /* moqc_server_accept_ud's user data */
+  bool requested;   /* its MoQ setup completed (on_request ran) */
+  uint64_t born_ms; /* uv_now when the transport was handed to us */
   srv_conn *prev, *next;
 };
 
@@ -29,6 +31,8 @@ struct moqc_server {
   moqc_quic_server *quic;
   srv_conn *conns;
   size_t n_conns;
+  uv_timer_t *setup_timer; /* closes sessions that do not finish their setup */
+  uint64_t setup_timeout_ms;
 };
 
 static void link_conn(moqc_server *s, srv_conn *c) {
@@ -48,6 +52,7 @@ static void unlink_conn(moqc_server *s, srv_conn *c) {
 static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_request *r) {
   srv_conn *c = ctx;
   c->session = sess;
+  c->requested = true;
   snprintf(c->path, sizeof c->path, "%s", r->path ? r->path : "");
   c->req = (moqc_server_request){
       .session = sess,
@@ -87,6 +92,7 @@ static void start_session(moqc_server *s, moqc_transport *t) {
     return;
   }
   c->srv = s;
+  c->born_ms = uv_now(moqc_uv_loop(s->cfg.uv));
   c->webtransport = t->webtransport;
   snprintf(c->protocol, sizeof c->protocol, "%s", t->protocol);
   memcpy(c->remote, t->remote, sizeof c->remote);
@@ -164,6 +170,23 @@ static void quic_on_connection(void *ctx, moqc_transport *conn) {
   start_session(s, conn);
 }
 
+/* Once a second: close every session whose MoQ setup has not completed within
+ * setup_timeout_ms of its transport (a client that completes the QUIC
+ * handshake and then says nothing, or too little, holds no slot for long). */
+static void on_setup_sweep(uv_timer_t *t) {
+  moqc_server *s = t->data;
+  uint64_t now = uv_now(moqc_uv_loop(s->cfg.uv));
+  srv_conn *c = s->conns;
+  while (c) {
+    srv_conn *next = c->next; /* closing may free c */
+    if (!c->requested && c->session && now - c->born_ms >= s->setup_timeout_ms)
+      moqc_session_close(c->session, MOQC_CODE_TIMEOUT, "setup timeout");
+    c = next;
+  }
+}
+
+static void setup_timer_closed(uv_handle_t *h) { moqc_free(h); }
+
 int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg, size_t msg_cap) {
   if (msg && msg_cap) msg[0] = 0;
   if (!cfg || !out || !cfg->uv || !cfg->cert || !cfg->on_request) return MOQC_ERR_INVAL;
@@ -214,6 +237,15 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
     moqc_free(s);
     return rv;
   }
+  s->setup_timeout_ms = cfg->setup_timeout_ms ? cfg->setup_timeout_ms : 10000;
+  s->setup_timer = moqc_calloc(1, sizeof *s->setup_timer);
+  if (s->setup_timer) { /* out of memory: no setup deadline (the idle timeout still applies) */
+    uv_timer_init(moqc_uv_loop(cfg->uv), s->setup_timer);
+    s->setup_timer->data = s;
+    uint64_t every = s->setup_timeout_ms < 1000 ? s->setup_timeout_ms : 1000;
+    uv_timer_start(s->setup_timer, on_setup_sweep, every, every);
+    uv_unref((uv_handle_t *)s->setup_timer);
+  }
   *out = s;
   return MOQC_OK;
 }
@@ -263,6 +295,8 @@ void moqc_server_close_all(moqc_server *s, uint64_t code, const char *reason) {
 
 void moqc_server_del(moqc_server *s) {
   if (!s) return;
+  if (s->setup_timer) uv_close((uv_handle_t *)s->setup_timer, setup_timer_closed);
+  s->setup_timer = NULL;
   while (s->conns) {
     srv_conn *c = s->conns;
     unlink_conn(s, c);

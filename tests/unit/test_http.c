@@ -177,6 +177,8 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
   world *w = ctx;
   w->routed++;
   w->routed_flag = true;
+  assert_non_null(req->remote);
+  assert_int_equal(strncmp(req->remote, "127.0.0.1:", 10), 0); /* the peer, port included */
   if (strcmp(req->path, "/certificate.sha256") == 0) {
     resp->status = 200;
     resp->body = k_hex;
@@ -193,6 +195,19 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
       assert_int_equal(moqc_http_pending_finish(w->pend, 201, NULL, "now", 3), MOQC_OK);
       w->pend = NULL;
     }
+  } else if (strcmp(req->path, "/slices") == 0) { /* a body of two slices, by reference */
+    moqc_http_pending *p = moqc_http_response_defer(resp, on_gone, w);
+    assert_non_null(p);
+    moqc_buf *b = moqc_buf_copy("hello, world", 12);
+    assert_non_null(b);
+    moqc_slice parts[2];
+    assert_int_equal(moqc_slice_make(&parts[0], b, 0, 5), MOQC_OK);
+    assert_int_equal(moqc_slice_make(&parts[1], b, 7, 5), MOQC_OK);
+    moqc_buf_unref(b); /* the slices hold it */
+    assert_int_equal(moqc_http_pending_finish_slices(NULL, 200, NULL, parts, 2), MOQC_ERR_INVAL);
+    assert_int_equal(moqc_http_pending_finish_slices(p, 200, "x/y", parts, 2), MOQC_OK);
+    assert_null(parts[0].buf); /* the references moved */
+    assert_null(parts[1].buf);
   } else if (strcmp(req->path, "/badhash") == 0) {
     resp->status = 200;
     resp->body = "not a hash";
@@ -411,15 +426,19 @@ static int status_of(const raw *r) {
 static void test_server_robustness(void **state) {
   (void)state;
   world w = {0};
-  moqc_http_server_config cfg = {
-      .keep_alive = true, .max_connections = 2, .idle_timeout_ms = 300, .cors = true};
+  moqc_http_server_config cfg = {.keep_alive = true,
+                                 .max_connections = 2,
+                                 .max_connections_per_addr = 2,
+                                 .idle_timeout_ms = 300,
+                                 .head_timeout_ms = 300,
+                                 .cors = true};
   uint16_t port = start(&w, &cfg);
   raw r;
   static const char garbage[] = "\x00\x01\x02 junk junk\r\n\r\n";
   raw_exchange(&w, port, garbage, sizeof garbage - 1, &r);
   assert_int_equal(status_of(&r), 400);
   raw_exchange(&w, port, "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11, &r); /* TLS */
-  assert_int_equal(r.in_len, 0); /* no end of head: idle timeout closes it */
+  assert_int_equal(r.in_len, 0); /* no end of head: the head deadline closes it */
   static char huge[12000];
   memset(huge, 'x', sizeof huge);
   memcpy(huge, "GET / HTTP/1.1\r\nX: ", 19);
@@ -445,7 +464,7 @@ static void test_server_robustness(void **state) {
   assert_non_null(strstr(r.in, "Content-Length: 64\r\n"));
   assert_null(strstr(r.in, k_hex)); /* HEAD: no body */
   assert_non_null(strstr(r.in, "Connection: close"));
-  /* connection limit: the third concurrent connection is dropped at once */
+  /* per-address limit: the third concurrent connection is dropped at once */
   raw a, b, c;
   raw_start(&w, &a, port, "GET", 3);
   raw_start(&w, &b, port, "GET", 3);
@@ -457,6 +476,76 @@ static void test_server_robustness(void **state) {
   run_until(&w.loop, &b.closed, 3000); /* idle timeout */
   run_until(&w.loop, &a.closed, 3000);
   assert_true(a.eof && b.eof);
+  finish(&w);
+}
+
+/* ---- limits against slow clients (slowloris) ---------------------------------------------- */
+
+typedef struct trickle {
+  raw *r;
+  uv_timer_t t;
+} trickle;
+
+static void trickle_written(uv_write_t *w, int st) {
+  (void)st;
+  free(w);
+}
+
+/* One more header line every 50 ms: the head never ends, bytes keep coming. */
+static void trickle_tick(uv_timer_t *t) {
+  trickle *k = t->data;
+  if (k->r->closed || k->r->eof) return;
+  static char line[] = "X-Slow: y\r\n";
+  uv_write_t *w = malloc(sizeof *w);
+  assert_non_null(w);
+  uv_buf_t b = uv_buf_init(line, sizeof line - 1);
+  if (uv_write(w, (uv_stream_t *)&k->r->tcp, &b, 1, trickle_written) != 0) free(w);
+}
+
+/* The request head has a fixed deadline (bytes trickling in do not extend it);
+ * a server that is full closes the connection that waited longest for its
+ * request to serve a new one; the per-address cap refuses the newcomer. */
+static void test_server_limits(void **state) {
+  (void)state;
+  world w = {0};
+  moqc_http_server_config cfg = {.keep_alive = true,
+                                 .max_connections = 2,
+                                 .max_connections_per_addr = 8,
+                                 .idle_timeout_ms = 5000,
+                                 .head_timeout_ms = 300};
+  uint16_t port = start(&w, &cfg);
+  static const char part[] = "GET / HTTP/1.1\r\nHost: h\r\n";
+  raw a;
+  raw_start(&w, &a, port, part, sizeof part - 1);
+  trickle k = {.r = &a};
+  uv_timer_init(&w.loop, &k.t);
+  k.t.data = &k;
+  uv_timer_start(&k.t, trickle_tick, 50, 50);
+  uint64_t t0 = uv_now(&w.loop);
+  run_until(&w.loop, &a.closed, 3000);
+  uint64_t took = uv_now(&w.loop) - t0;
+  uv_close((uv_handle_t *)&k.t, NULL);
+  assert_true(a.eof);
+  assert_int_equal(a.in_len, 0);
+  assert_true(took >= 250 && took < 1500); /* the head deadline, not the 5 s idle timeout */
+
+  /* Full (2): a third client evicts the one that has waited longest (a). */
+  raw b, c;
+  raw_start(&w, &a, port, part, sizeof part - 1);
+  run_until(&w.loop, &a.closed, 30);
+  raw_start(&w, &b, port, "GE", 2);
+  run_until(&w.loop, &b.closed, 30);
+  static const char full[] = "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_start(&w, &c, port, full, sizeof full - 1);
+  run_until(&w.loop, &c.closed, 3000);
+  assert_int_equal(status_of(&c), 200);
+  run_until(&w.loop, &a.closed, 3000);
+  assert_true(a.eof);
+  assert_int_equal(a.in_len, 0);
+  assert_false(b.closed); /* the younger one stays */
+  assert_true(moqc_http_server_limited(w.srv) >= 1);
+  uv_close((uv_handle_t *)&b.tcp, raw_closed);
+  run_until(&w.loop, &b.closed, 3000);
   finish(&w);
 }
 
@@ -491,6 +580,18 @@ static void test_deferred(void **state) {
   assert_non_null(strstr(late, "\r\n\r\nok"));
   assert_int_equal(w.routed, 2);
   assert_int_equal(w.gone, 0);
+
+  static const char sl[] =
+      "GET /slices HTTP/1.1\r\nHost: h\r\n\r\n"
+      "HEAD /slices HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_exchange(&w, port, sl, sizeof sl - 1, &r);
+  assert_int_equal(status_of(&r), 200);
+  const char *body = strstr(r.in, "Content-Length: 10\r\n");
+  assert_non_null(body);
+  body = strstr(body, "\r\n\r\nhelloworldHTTP/1.1 200 OK"); /* then the HEAD answer */
+  assert_non_null(body);
+  assert_non_null(strstr(body + 4, "Content-Length: 10\r\n"));
+  assert_null(strstr(body + 14, "helloworld")); /* HEAD: no body */
 
   static const char now[] = "GET /later?now HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   raw_exchange(&w, port, now, sizeof now - 1, &r);
@@ -533,7 +634,7 @@ int main(void) {
       cmocka_unit_test(test_parse_request),   cmocka_unit_test(test_parse_response_and_chunks),
       cmocka_unit_test(test_cert_hash_parse), cmocka_unit_test(test_loopback_get),
       cmocka_unit_test(test_client_failures), cmocka_unit_test(test_server_robustness),
-      cmocka_unit_test(test_deferred),
+      cmocka_unit_test(test_deferred),        cmocka_unit_test(test_server_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,6 +151,37 @@ static void test_cache_budget_accessors(void **state) {
   moqc_env_del(env);
 }
 
+/* The env's window clamp (a relay's --cache-duration) overrides a publisher's
+ * longer latency_max_ms for caching, and leaves the track info alone. */
+static void test_cache_window_clamp(void **state) {
+  (void)state;
+  const uint64_t ms = 1000000;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  assert_int_equal(moqc_env_cache_window_max(env), 0);
+  moqc_env_set_cache_window_max(env, 100);
+  assert_int_equal(moqc_env_cache_window_max(env), 100);
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = 3600 * 1000; /* the publisher asks for an hour */
+  moqc_track_producer *t = moqc_track_producer_new(env, "t", &info);
+  tm_group1(t, "12345");
+  tm_group1(t, "678");
+  assert_int_equal(moqc_env_cache_bytes(env), 8);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 99 * ms);
+  assert_int_equal(moqc_env_cache_bytes(env), 8);
+  moqc_clock_advance(clk, moqc_clock_now(clk) + 1 * ms); /* 100 ms: group 0 is gone */
+  assert_int_equal(moqc_env_cache_bytes(env), 3);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &sub);
+  assert_non_null(c);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_fetch_group(c, 0, &g), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_info(c)->latency_max_ms, 3600 * 1000); /* unchanged */
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_notify_on_first_pending),
@@ -158,6 +189,7 @@ int main(void) {
       cmocka_unit_test(test_run_is_bounded),
       cmocka_unit_test(test_delete_inside_waker),
       cmocka_unit_test(test_cache_budget_accessors),
+      cmocka_unit_test(test_cache_window_clamp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,6 +338,70 @@ static void test_connection_limit(void **state) {
   h_teardown(&fx);
 }
 
+/* Per-address limits: a second connection from 127.0.0.1 is refused while one
+ * from ::1 (another address) is accepted; two handshakes started at once from
+ * one address with max_handshakes_per_addr 1: the second Initial is ignored,
+ * so that client gets in later, after retransmitting it. */
+typedef struct dial_res {
+  int done, ok, refused;
+  moqc_transport *t[4];
+} dial_res;
+
+static void on_dial(void *ctx, int err, const char *msg, moqc_transport *t) {
+  dial_res *r = ctx;
+  r->done++;
+  if (err == MOQC_OK) r->t[r->ok++] = t;
+  else if (err == MOQC_ERR_TRANSPORT && strstr(msg, "refused")) r->refused++;
+}
+
+static void dial(h_fx *fx, const char *host, dial_res *r) {
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = host;
+  cfg.port = moqc_quic_server_port(fx->srv);
+  cfg.sni = "localhost";
+  cfg.tls.pin_sha256 = moqc_cert_fingerprint(fx->cert);
+  assert_int_equal(moqc_quic_connect(&fx->loop, &cfg, on_dial, r, NULL), MOQC_OK);
+}
+
+static void test_per_address_limits(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  moqc_quic_limits lim = {.max_connections_per_addr = 1};
+  h_server(&fx, NULL, NULL, 0, &lim); /* dual-stack */
+  h_establish(&fx, "127.0.0.1", NULL);
+  dial_res r = {0};
+  dial(&fx, "127.0.0.1", &r);
+  assert_true(H_RUN_UNTIL(&fx, r.done == 1, 5000));
+  assert_int_equal(r.refused, 1);
+  dial(&fx, "::1", &r);
+  assert_true(H_RUN_UNTIL(&fx, r.done == 2, 5000));
+  assert_int_equal(r.ok, 1);
+  assert_int_equal(moqc_quic_server_connections(fx.srv), 2);
+  r.t[0]->ops->release(r.t[0]);
+  h_teardown(&fx);
+
+  h_init(&fx);
+  lim = (moqc_quic_limits){.max_handshakes_per_addr = 1};
+  h_server(&fx, "127.0.0.1", NULL, 0, &lim);
+  dial_res two = {0};
+  dial(&fx, "127.0.0.1", &two);
+  dial(&fx, "127.0.0.1", &two);
+  uint64_t t0 = uv_now(&fx.loop);
+  assert_true(H_RUN_UNTIL(&fx, two.done >= 1, 5000));
+  assert_int_equal(two.done, 1); /* the other one waits */
+  assert_int_equal(two.ok, 1);
+  assert_true(H_RUN_UNTIL(&fx, two.done == 2, 8000));
+  assert_int_equal(two.ok, 2);
+  assert_int_equal(two.refused, 0);
+  /* the second one waited for a retransmission (the first PTO: ~1 s) */
+  assert_true(uv_now(&fx.loop) - t0 >= 200);
+  two.t[0]->ops->release(two.t[0]);
+  two.t[1]->ops->release(two.t[1]);
+  h_teardown(&fx);
+}
+
 static void test_dual_stack(void **state) {
   (void)state;
   const char *clients[] = {"127.0.0.1", "::1", "localhost"};
@@ -430,6 +494,7 @@ int main(void) {
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_stream_limit),
       cmocka_unit_test(test_connection_limit),
+      cmocka_unit_test(test_per_address_limits),
       cmocka_unit_test(test_dual_stack),
       cmocka_unit_test(test_malformed_input),
   };

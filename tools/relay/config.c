@@ -1,6 +1,7 @@
 /* moqc-relay configuration: command-line flags and an INI file with the same
  * keys. The file (--config FILE) is read first; flags override it (a --version
  * flag replaces the file's version list). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,7 @@ static int set_cache_budget(parse_ctx *p, const char *v) {
   uint64_t b;
   if (moqc_tool_parse_size(v, &b) != 0 || b > SIZE_MAX)
     return bad(p, "cache-budget", v, "expected bytes, e.g. 256M, 1G, 0 = unlimited");
+  assert(b != RELAY_BUDGET_AUTO);
   p->cfg->cache_budget = b;
   return 0;
 }
@@ -202,6 +204,64 @@ static int set_tls_generate_dir(parse_ctx *p, const char *v) {
                   v);
 }
 /* ---- end packaging --------------------------------------------------------- */
+
+/* ---- limits (docs/relay.md "Limits") ------------------------------------------- */
+
+static int set_limit(parse_ctx *p, const char *name, const char *v, uint64_t *dst, uint64_t max) {
+  uint64_t n;
+  if (moqc_tool_parse_u64(v, &n) != 0 || n > max)
+    return bad(p, name, v, "expected a count, 0 = no limit");
+  *dst = n;
+  return 0;
+}
+
+static int set_ms(parse_ctx *p, const char *name, const char *v, uint64_t *dst) {
+  uint64_t ns;
+  if (moqc_tool_parse_duration_ns(v, &ns) != 0 || ns < 1000000)
+    return bad(p, name, v, "expected a duration, e.g. 500ms, 5s, 1m");
+  *dst = ns / 1000000;
+  return 0;
+}
+
+static int set_cache_duration(parse_ctx *p, const char *v) {
+  return set_ms(p, "cache-duration", v, &p->cfg->cache_duration_ms);
+}
+static int set_max_conns(parse_ctx *p, const char *v) {
+  return set_limit(p, "max-conns", v, &p->cfg->max_conns, UINT32_MAX);
+}
+static int set_max_conns_per_addr(parse_ctx *p, const char *v) {
+  return set_limit(p, "max-conns-per-addr", v, &p->cfg->max_conns_per_addr, UINT32_MAX);
+}
+static int set_max_handshakes_per_addr(parse_ctx *p, const char *v) {
+  return set_limit(p, "max-handshakes-per-addr", v, &p->cfg->max_handshakes_per_addr, UINT32_MAX);
+}
+static int set_new_conns_per_addr(parse_ctx *p, const char *v) {
+  return set_limit(p, "new-conns-per-addr", v, &p->cfg->new_conns_per_addr_per_s, UINT32_MAX);
+}
+static int set_handshake_timeout(parse_ctx *p, const char *v) {
+  return set_ms(p, "handshake-timeout", v, &p->cfg->handshake_timeout_ms);
+}
+static int set_setup_timeout(parse_ctx *p, const char *v) {
+  return set_ms(p, "setup-timeout", v, &p->cfg->setup_timeout_ms);
+}
+static int set_http_max_conns(parse_ctx *p, const char *v) {
+  return set_limit(p, "http-max-conns", v, &p->cfg->http_max_conns, 1000000);
+}
+static int set_http_max_conns_per_addr(parse_ctx *p, const char *v) {
+  return set_limit(p, "http-max-conns-per-addr", v, &p->cfg->http_max_conns_per_addr, 1000000);
+}
+static int set_http_head_timeout(parse_ctx *p, const char *v) {
+  return set_ms(p, "http-head-timeout", v, &p->cfg->http_head_timeout_ms);
+}
+static int set_fetch_max_per_addr(parse_ctx *p, const char *v) {
+  return set_limit(p, "fetch-max-per-addr", v, &p->cfg->fetch_max_per_addr, 1000000);
+}
+static int set_fetch_max_tracks(parse_ctx *p, const char *v) {
+  return set_limit(p, "fetch-max-tracks", v, &p->cfg->fetch_max_tracks, 1000000);
+}
+static int set_fetch_hold(parse_ctx *p, const char *v) {
+  return set_ms(p, "fetch-hold", v, &p->cfg->fetch_hold_ms);
+}
 
 /* ---- auth leeway and quotas (auth2) ---- */
 
@@ -323,7 +383,7 @@ static const relay_opt k_opts[] = {
     {"log-level", "LEVEL", "error, warn, info, debug or trace [default info]", set_log_level},
     {"cache-budget", "BYTES",
      "bytes of cached groups across all tracks, K/M/G suffixes; 0 = "
-     "unlimited [default 0]",
+     "unlimited [default: 1/8 of the RAM, at most 1G]",
      set_cache_budget},
     {"linger", "DURATION",
      "keep a broadcast whose publisher vanished this long, so a reconnect resumes it "
@@ -357,6 +417,54 @@ static const relay_opt k_opts[] = {
      set_max_broadcasts},
     {"max-tracks", "N", "per session: tracks it may subscribe to at once [default 1024]",
      set_max_tracks},
+
+    /* limits: docs/relay.md "Limits" */
+    {"cache-duration", "DURATION",
+     "longest a track's groups stay cached, whatever its publisher asks [default 30s]",
+     set_cache_duration},
+    {"max-conns", "N", "QUIC connections in all [default 10000]", set_max_conns},
+    {"max-conns-per-addr", "N",
+     "QUIC connections per client IP address; 0 = no limit "
+     "[default 256]",
+     set_max_conns_per_addr},
+    {"max-handshakes-per-addr", "N",
+     "QUIC handshakes in progress per client IP address; "
+     "0 = no limit [default 32]",
+     set_max_handshakes_per_addr},
+    {"new-conns-per-addr", "N",
+     "new QUIC connections one client IP address may start per "
+     "second; 0 = no limit [default 100]",
+     set_new_conns_per_addr},
+    {"handshake-timeout", "DURATION",
+     "a QUIC handshake must complete within this "
+     "[default 5s]",
+     set_handshake_timeout},
+    {"setup-timeout", "DURATION",
+     "a connection must complete its MoQ setup within this "
+     "[default 5s]",
+     set_setup_timeout},
+    {"http-max-conns", "N",
+     "HTTP connections in all; when full the one waiting longest "
+     "for its request is closed [default 1024]",
+     set_http_max_conns},
+    {"http-max-conns-per-addr", "N", "HTTP connections per client IP address [default 16]",
+     set_http_max_conns_per_addr},
+    {"http-head-timeout", "DURATION",
+     "an HTTP request head must be complete this long "
+     "after its first byte [default 5s]",
+     set_http_head_timeout},
+    {"fetch-max-per-addr", "N",
+     "GET /fetch requests waiting at once per client IP address "
+     "(then 429) [default 8]",
+     set_fetch_max_per_addr},
+    {"fetch-max-tracks", "N",
+     "tracks GET /fetch subscribes upstream at once (then 503) "
+     "[default 64]",
+     set_fetch_max_tracks},
+    {"fetch-hold", "DURATION",
+     "keep a track GET /fetch subscribed this long after its last "
+     "request [default 10s]",
+     set_fetch_hold},
     /* auth leeway and quotas (auth2) */
     {"auth-leeway", "DURATION",
      "accept a token this long after its exp / before its nbf (clock skew), as moq-token "
@@ -435,6 +543,20 @@ static void defaults(relay_config *c) {
   c->log_level = MOQC_LOG_INFO;
   c->linger_ns = 5000000000ull;
   c->fetch_timeout_ms = 10000;
+  c->cache_budget = RELAY_BUDGET_AUTO;
+  c->cache_duration_ms = 30000;
+  c->max_conns = 10000;
+  c->max_conns_per_addr = 256;
+  c->max_handshakes_per_addr = 32;
+  c->new_conns_per_addr_per_s = 100;
+  c->handshake_timeout_ms = 5000;
+  c->setup_timeout_ms = 5000;
+  c->http_max_conns = 1024;
+  c->http_max_conns_per_addr = 16;
+  c->http_head_timeout_ms = 5000;
+  c->fetch_max_per_addr = 8;
+  c->fetch_max_tracks = 64;
+  c->fetch_hold_ms = 10000;
   auth2_defaults(c);
 }
 

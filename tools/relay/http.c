@@ -12,10 +12,17 @@
  * response (moqc_http_response_defer) and waits, up to --fetch-timeout (10 s),
  * for the group to arrive (latest: the next group to arrive when none is
  * cached) and to end, then answers 200 with its frames, 504 on timeout, 404
- * if the track ends first. A cold track is subscribed on the first request
- * and kept subscribed for WARM_MS after the last request, so later requests
- * are served from the cache. A client that leaves while waiting just drops
- * its waiter. */
+ * if the track ends first. The body is the frames' own payload slices, written
+ * by reference (moqc_http_pending_finish_slices): nothing is copied. A cold
+ * track is subscribed on the first request and kept subscribed for
+ * --fetch-hold (10 s) after the last request, so later requests are served
+ * from the cache. A client that leaves while waiting just drops its waiter.
+ *
+ * Limits: at most --fetch-max-per-addr requests wait at once per client IP
+ * (429 beyond), at most --fetch-max-tracks tracks are held subscribed for
+ * /fetch (an idle one is dropped to make room, else 503), a group over
+ * BODY_MAX bytes or FRAMES_MAX frames is 413. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +35,8 @@
 #include "relay.h"
 #include "common/tool_util.h"
 
-#define WARM_MS 30000
 #define BODY_MAX ((size_t)32 << 20)
+#define FRAMES_MAX 65536
 
 struct relay_warm {
   relay *r;
@@ -50,7 +57,9 @@ struct relay_fetch {
   uint64_t seq;           /* wanted group; MOQC_GROUP_NONE = the next to arrive */
   moqc_group_consumer *g; /* the group, once it is there */
   uint64_t deadline_ms;
-  relay_body body;
+  moqc_slice *parts; /* the frames read so far (one reference each) */
+  size_t nparts, capparts, bytes;
+  char ip[64]; /* the client's address without the port */
   relay_fetch *prev, *next;
 };
 
@@ -154,6 +163,8 @@ static void serve_announced(relay *r, const char *prefix, const char *query,
 /* ---- /fetch ------------------------------------------------------------------- */
 
 static void warm_free(relay_warm *w) {
+  assert(w->waiters == 0 && w->r->n_warm > 0);
+  w->r->n_warm--;
   moqc_track_consumer_del(w->tc);
   moqc_broadcast_consumer_del(w->bc);
   free(w->bpath);
@@ -180,22 +191,43 @@ static relay_warm *warm_find(relay *r, const char *bpath, const char *track) {
     relay_warm *w = *pp;
     if (strcmp(w->bpath, bpath) == 0 && strcmp(w->track, track) == 0) {
       if (!w->err) return w;
-      *pp = w->next; /* ended or failed: subscribe again */
-      warm_free(w);
-      continue;
+      if (!w->waiters) { /* ended or failed: subscribe again */
+        *pp = w->next;
+        warm_free(w);
+        continue;
+      } /* else still read by waiters: the sweep frees it once they are done */
     }
     pp = &w->next;
   }
   return NULL;
 }
 
-/* Subscribe (kept warm). NULL with *status 404 (no broadcast / track) or 500. */
+/* Make room for one more held track: drop the idle one (no waiters) unused
+ * longest. False if every held track has waiters. */
+static bool warm_make_room(relay *r) {
+  uint64_t max = r->cfg.fetch_max_tracks;
+  if (!max || r->n_warm < max) return true;
+  relay_warm **victim = NULL;
+  for (relay_warm **pp = &r->warm; *pp; pp = &(*pp)->next)
+    if (!(*pp)->waiters && (!victim || (*pp)->last_ms < (*victim)->last_ms)) victim = pp;
+  if (!victim) return false;
+  relay_warm *w = *victim;
+  *victim = w->next;
+  warm_free(w);
+  return true;
+}
+
+/* Subscribe (kept warm). NULL with *status 404 (no broadcast / track), 503
+ * (--fetch-max-tracks held, all in use) or 500. */
 static relay_warm *warm_new(relay *r, const char *bpath, const char *track, uint64_t start,
                             uint16_t *status) {
   int err = 0;
+  *status = 503;
+  if (!warm_make_room(r)) return NULL;
   relay_warm *w = calloc(1, sizeof *w);
   *status = 500;
   if (!w) return NULL;
+  r->n_warm++;
   w->r = r;
   w->bpath = strdup(bpath);
   w->track = strdup(track);
@@ -222,7 +254,7 @@ static void warm_sweep(uv_timer_t *t) {
   while (*pp) {
     relay_warm *w = *pp;
     if (w->waiters) w->last_ms = now;
-    if (w->err || now - w->last_ms > WARM_MS) {
+    if (!w->waiters && (w->err || now - w->last_ms > r->cfg.fetch_hold_ms)) {
       *pp = w->next;
       warm_free(w);
     } else {
@@ -231,15 +263,26 @@ static void warm_sweep(uv_timer_t *t) {
   }
 }
 
-/* Append the frames of g available now. Returns the read error that stopped
- * it (CLOSED = complete, AGAIN = still being written). */
-static int read_group(relay_body *b, moqc_group_consumer *g) {
-  moqc_frame f;
+/* Keep (by reference) the frames of f's group available now. Returns the
+ * read error that stopped it (CLOSED = complete, AGAIN = still being
+ * written, TOO_LARGE over BODY_MAX / FRAMES_MAX, NOMEM). */
+static int read_group(relay_fetch *f) {
+  moqc_frame fr;
   int rv;
-  while ((rv = moqc_group_consumer_read_frame(g, &f)) == MOQC_OK) {
-    bool ok = body_add(b, moqc_slice_ptr(&f.payload), f.payload.len);
-    moqc_slice_release(&f.payload);
-    if (!ok) return MOQC_ERR_TOO_LARGE;
+  while ((rv = moqc_group_consumer_read_frame(f->g, &fr)) == MOQC_OK) {
+    if (f->nparts == f->capparts) {
+      size_t cap = f->capparts ? f->capparts * 2 : 16;
+      moqc_slice *q = cap > FRAMES_MAX ? NULL : realloc(f->parts, cap * sizeof *q);
+      if (!q) {
+        moqc_slice_release(&fr.payload);
+        return cap > FRAMES_MAX ? MOQC_ERR_TOO_LARGE : MOQC_ERR_NOMEM;
+      }
+      f->parts = q;
+      f->capparts = cap;
+    }
+    f->bytes += fr.payload.len;
+    f->parts[f->nparts++] = fr.payload; /* the reference moves */
+    if (f->bytes > BODY_MAX) return MOQC_ERR_TOO_LARGE;
   }
   return rv;
 }
@@ -270,10 +313,12 @@ static void fetch_free(relay_fetch *f) {
   if (f->prev) f->prev->next = f->next;
   else r->fetches = f->next;
   if (f->next) f->next->prev = f->prev;
+  assert(f->w->waiters > 0);
   f->w->waiters--;
   f->w->last_ms = uv_now(r->loop);
   moqc_group_consumer_del(f->g);
-  free(f->body.p);
+  for (size_t i = 0; i < f->nparts; i++) moqc_slice_release(&f->parts[i]);
+  free(f->parts);
   free(f);
   if (!r->fetches) uv_timer_stop(&r->fetch_timer);
 }
@@ -300,14 +345,15 @@ static void fetch_gone(void *arg, moqc_http_pending *p) {
 /* Read what the group has; answer once it ended. Returns true if answered
  * (f freed). */
 static bool fetch_read(relay_fetch *f) {
-  int rv = read_group(&f->body, f->g);
+  int rv = read_group(f);
   if (rv == MOQC_ERR_TOO_LARGE) {
     fetch_fail(f, 413, "group too large\n");
     return true;
   }
   if (rv == MOQC_ERR_AGAIN) return false;
-  if (rv == MOQC_ERR_CLOSED) {
-    fetch_done(f, 200, "application/octet-stream", f->body.p, f->body.len);
+  if (rv == MOQC_ERR_CLOSED) { /* the payload slices go out by reference */
+    moqc_http_pending_finish_slices(f->p, 200, "application/octet-stream", f->parts, f->nparts);
+    fetch_free(f);
     return true;
   }
   char msg[128];
@@ -365,7 +411,7 @@ static void fetch_tick(uv_timer_t *t) {
 
 /* Wait for group seq (or the next one) on w: defer the response. */
 static void fetch_wait(relay *r, relay_warm *w, uint64_t seq, moqc_group_consumer *g,
-                       moqc_http_response *resp) {
+                       const char *ip, moqc_http_response *resp) {
   relay_fetch *f = calloc(1, sizeof *f);
   if (f) f->p = moqc_http_response_defer(resp, fetch_gone, f);
   if (!f || !f->p) {
@@ -378,6 +424,7 @@ static void fetch_wait(relay *r, relay_warm *w, uint64_t seq, moqc_group_consume
   f->w = w;
   f->seq = seq;
   f->g = g;
+  snprintf(f->ip, sizeof f->ip, "%s", ip);
   f->deadline_ms = uv_now(r->loop) + r->cfg.fetch_timeout_ms;
   f->next = r->fetches;
   if (r->fetches) r->fetches->prev = f;
@@ -393,9 +440,34 @@ static void fetch_wait(relay *r, relay_warm *w, uint64_t seq, moqc_group_consume
   }
 }
 
-static void serve_fetch(relay *r, const char *rest, const char *query, moqc_http_response *resp) {
+/* The client's address without the port ("1.2.3.4", "[::1]"). */
+static void ip_of(const char *remote, char *ip, size_t cap) {
+  const char *colon = remote ? strrchr(remote, ':') : NULL;
+  size_t n = colon ? (size_t)(colon - remote) : 0;
+  if (n >= cap) n = cap - 1;
+  memcpy(ip, remote ? remote : "", n);
+  ip[n] = 0;
+}
+
+static size_t fetches_from(const relay *r, const char *ip) {
+  size_t n = 0;
+  for (const relay_fetch *f = r->fetches; f; f = f->next)
+    if (strcmp(f->ip, ip) == 0) n++;
+  return n;
+}
+
+static void serve_fetch(relay *r, const char *rest, const moqc_http_request *req,
+                        moqc_http_response *resp) {
+  const char *query = req->query;
   const char *slash = strrchr(rest, '/');
   uint64_t seq;
+  char ip[64];
+  ip_of(req->remote, ip, sizeof ip);
+  if (r->cfg.fetch_max_per_addr && fetches_from(r, ip) >= r->cfg.fetch_max_per_addr) {
+    r->fetch_refused++;
+    reply_text(r, resp, 429, "too many /fetch requests waiting from your address\n");
+    return;
+  }
   if (!slash || slash == rest || !slash[1]) {
     reply_text(r, resp, 400, "expected /fetch/<broadcast>/<track>\n");
     return;
@@ -422,9 +494,16 @@ static void serve_fetch(relay *r, const char *rest, const char *query, moqc_http
   relay_warm *w = warm_find(r, bpath, track);
   if (!w) {
     uint16_t st;
-    w = warm_new(r, bpath, track, seq, &st);
+    /* Always from the latest group: a subscription started at a requested
+     * group (possibly far ahead) would receive nothing until then and blind
+     * /fetch of this track for every other client while it is held. */
+    w = warm_new(r, bpath, track, MOQC_GROUP_NONE, &st);
     if (!w) {
-      reply_text(r, resp, st, st == 404 ? "not found\n" : "subscribe failed\n");
+      if (st == 503) r->fetch_refused++;
+      reply_text(r, resp, st,
+                 st == 404   ? "not found\n"
+                 : st == 503 ? "too many tracks being fetched, try again later\n"
+                             : "subscribe failed\n");
       return;
     }
   }
@@ -444,11 +523,11 @@ static void serve_fetch(relay *r, const char *rest, const char *query, moqc_http
       reply_text(r, resp, 404, "track ended\n");
       return;
     }
-    fetch_wait(r, w, seq, NULL, resp); /* not there yet */
+    fetch_wait(r, w, seq, NULL, ip, resp); /* not there yet */
     return;
   }
   /* There: answered from inside this callback when complete, else once it ends. */
-  fetch_wait(r, w, want, g, resp);
+  fetch_wait(r, w, want, g, ip, resp);
 }
 
 /* ---- /metrics --------------------------------------------------------------- */
@@ -521,6 +600,17 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_cache_bytes", "gauge", "Bytes held by track caches.",
          moqc_env_cache_bytes(moqc_uv_env(r->uv)));
   metric(r, "moqc_relay_http_requests_total", "counter", "HTTP requests.", r->http_requests);
+  /* limits (docs/relay.md "Limits") */
+  metric(r, "moqc_relay_transport_sessions", "gauge",
+         "Connections with a session object now, MoQ setup done or not.",
+         r->server ? moqc_server_sessions(r->server) : 0);
+  metric(r, "moqc_relay_cache_budget_bytes", "gauge", "The cache budget (0 = unlimited).",
+         r->cfg.cache_budget);
+  metric(r, "moqc_relay_http_limited_total", "counter",
+         "HTTP connections closed by the per-address or total limits.",
+         moqc_http_server_limited(r->http));
+  metric(r, "moqc_relay_fetch_refused_total", "counter",
+         "GET /fetch answered 429 or 503 by the fetch limits.", r->fetch_refused);
   body_printf(r,
               "# HELP moqc_relay_session_errors_total Sessions that ended with a non-zero "
               "code, by code.\n# TYPE moqc_relay_session_errors_total counter\n");
@@ -565,7 +655,7 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
   } else if (strcmp(p, "/announced") == 0 || strncmp(p, "/announced/", 11) == 0) {
     serve_announced(r, p[10] ? p + 11 : "", req->query, resp);
   } else if (strncmp(p, "/fetch/", 7) == 0) {
-    serve_fetch(r, p + 7, req->query, resp);
+    serve_fetch(r, p + 7, req, resp);
   } else {
     reply_text(r, resp, 404, "not found\n");
   }
@@ -587,6 +677,11 @@ int relay_http_start(relay *r, char *err, size_t cap) {
       .ctx = r,
       .keep_alive = true,
       .cors = true,
+      /* limits: a count of 0 means none */
+      .max_connections = c->http_max_conns ? (size_t)c->http_max_conns : SIZE_MAX,
+      .max_connections_per_addr =
+          c->http_max_conns_per_addr ? (size_t)c->http_max_conns_per_addr : SIZE_MAX,
+      .head_timeout_ms = c->http_head_timeout_ms,
   };
   int rv = moqc_http_server_new(r->loop, &hc, &r->http);
   if (rv == MOQC_OK) rv = moqc_http_server_listen(r->http, host, port);

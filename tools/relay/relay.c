@@ -295,10 +295,22 @@ static void on_signal(uv_signal_t *h, int signum) {
   relay_stop(r);
 }
 
+uint64_t relay_default_cache_budget(void) {
+  uint64_t ram = uv_get_total_memory(), gib = (uint64_t)1 << 30;
+  if (ram == 0) return gib / 4; /* unknown: 256 MiB */
+  return ram / 8 < gib ? ram / 8 : gib;
+}
+
+/* A count flag: 0 = no limit. */
+static uint32_t limit_u32(uint64_t v) {
+  return v == 0 || v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 int relay_start(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
   if (load_cert(r, err, cap) != MOQC_OK) return -1;
   if (relay_auth_start(r, err, cap) != 0) return -1;
+  if (c->cache_budget == RELAY_BUDGET_AUTO) c->cache_budget = relay_default_cache_budget();
   r->tenants = moqc_tenants_new();
   if (!r->tenants) {
     snprintf(err, cap, "out of memory");
@@ -309,6 +321,8 @@ int relay_start(relay *r, char *err, size_t cap) {
     snprintf(err, cap, "out of memory");
     return -1;
   }
+  /* No publisher decides how long we keep its groups. */
+  moqc_env_set_cache_window_max(moqc_uv_env(r->uv), c->cache_duration_ms);
   moqc_origin_config oc = {
       .id = c->cluster_id,
       .linger_ns = c->cluster_linger_set ? c->cluster_linger_ns : c->linger_ns};
@@ -328,8 +342,16 @@ int relay_start(relay *r, char *err, size_t cap) {
       .cert = r->cert,
       .versions = c->n_versions ? vers : NULL,
       .n_versions = c->n_versions,
-      .limits = {.idle_timeout_ms = c->idle_timeout_ms},
       .session_limits = c->session_limits,
+      .limits = {.idle_timeout_ms = c->idle_timeout_ms,
+                 .max_connections = limit_u32(c->max_conns),
+                 .max_connections_per_addr = limit_u32(c->max_conns_per_addr),
+                 .max_handshakes_per_addr = limit_u32(c->max_handshakes_per_addr),
+                 .new_connections_per_addr_per_s = c->new_conns_per_addr_per_s > UINT32_MAX
+                                                       ? UINT32_MAX
+                                                       : (uint32_t)c->new_conns_per_addr_per_s,
+                 .handshake_timeout_ms = c->handshake_timeout_ms},
+      .setup_timeout_ms = c->setup_timeout_ms,
       .on_request = on_request,
       .on_closed = on_closed,
       .on_debug = on_debug,

@@ -53,6 +53,12 @@ typedef struct relay_config {
   uint64_t max_sessions_per_root;     /* live sessions per token root (tenant), with auth */
   moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks,
                                          announce prefixes, ingress rate + burst */
+  /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
+  uint64_t cache_duration_ms; /* clamp of every track's cache window */
+  uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr, new_conns_per_addr_per_s;
+  uint64_t handshake_timeout_ms, setup_timeout_ms;
+  uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
+  uint64_t fetch_max_per_addr, fetch_max_tracks, fetch_hold_ms;
   /* auth2 block: leeway (see config.c "auth leeway and quotas") */
   uint64_t auth_leeway_s; /* exp / nbf leeway in seconds [60, moq-token's] */
   /* cluster (cluster.c, docs/cluster.md): moq-relay's [cluster] keys */
@@ -66,6 +72,10 @@ typedef struct relay_config {
   uint64_t cluster_linger_ns;     /* --cluster-linger DURATION (overrides --linger) */
   bool cluster_linger_set;
 } relay_config;
+
+/* cache_budget when neither flag nor file set it: 1/8 of the RAM, at most 1 GiB. */
+#define RELAY_BUDGET_AUTO UINT64_MAX
+uint64_t relay_default_cache_budget(void);
 
 #define RELAY_DEFAULT_LEEWAY_S 60
 #define RELAY_DEFAULT_INGRESS_RATE ((uint64_t)32 << 20) /* bytes/s per session */
@@ -119,6 +129,8 @@ typedef struct relay {
 
   relay_body body;  /* response being built (the HTTP server copies it) */
   relay_warm *warm; /* /fetch subscriptions kept warm */
+  size_t n_warm;
+  uint64_t fetch_refused; /* /fetch answered 429/503 by the limits */
   uv_timer_t warm_timer;
   relay_fetch *fetches; /* /fetch requests waiting for their group */
   uv_timer_t fetch_timer;

@@ -1,0 +1,318 @@
+/* adv_client — hostile clients for tests/adversarial (loopback only).
+ *
+ *   adv_client hold HOST PORT COUNT HOLD_MS
+ *       Dial COUNT raw QUIC connections at once (ALPN moq-lite-05, certificate
+ *       not verified), complete the handshakes and never send a byte of MoQ
+ *       (no SETUP). After HOLD_MS prints one line and exits 0:
+ *         connected C refused R failed F closed K pending P overdue O
+ *       (refused = CONNECTION_REFUSED; failed = any other connect error, e.g.
+ *       a handshake that never finished; closed = connections the server
+ *       closed while we held them; pending = still handshaking; overdue =
+ *       connections up for more than 7 s that the server has not closed). HOLD_MS short (e.g. 80) abandons the
+ *       handshakes half way: the process exits with them in flight.
+ *   adv_client slowhttp HOST PORT COUNT SECONDS
+ *       Slowloris: COUNT TCP connections that send "GET / HTTP/1.1\r\n" and
+ *       then one more header byte every 200 ms, never ending the head. After
+ *       SECONDS prints "opened O refused R closed C answered A" (refused =
+ *       closed by the server within 1 s of connecting, closed = closed later,
+ *       answered = got any response byte) and exits 0.
+ *   adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S SECONDS
+ *       Publish BROADCAST with one track "t" whose TRACK_INFO asks the relay
+ *       to cache LATENCY_MS, one-frame groups of GROUP_BYTES at GROUPS_PER_S
+ *       for SECONDS, printing "group N" as each is written, then exit 0
+ *       ("published N groups"). Exit 1 if the session could not be set up.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "moqc/endpoint.h"
+#include "moqc/error.h"
+#include "moqc/model.h"
+#include "moqc/quic.h"
+#include "moqc/runtime.h"
+
+static uv_loop_t g_loop;
+
+/* ---- hold ------------------------------------------------------------------- */
+
+#define HOLD_MAX 4096
+
+static struct {
+  int dialled, connected, refused, failed, closed;
+  moqc_transport *t[HOLD_MAX];
+  uint64_t up_ms[HOLD_MAX];
+  bool gone[HOLD_MAX];
+  moqc_quic_dial *d[HOLD_MAX];
+  bool done[HOLD_MAX];
+} H;
+
+static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)code, (void)reason, (void)by_peer;
+  H.gone[(size_t)(uintptr_t)ctx] = true;
+  H.closed++;
+}
+
+static const moqc_transport_handler k_hold_handler = {.closed = h_closed};
+
+static void h_on_connect(void *ctx, int err, const char *msg, moqc_transport *t) {
+  size_t i = (size_t)(uintptr_t)ctx;
+  H.done[i] = true;
+  if (err == MOQC_OK) {
+    H.connected++;
+    H.t[i] = t;
+    H.up_ms[i] = uv_now(&g_loop);
+    moqc_transport_set_handler(t, &k_hold_handler, ctx);
+  } else if (err == MOQC_ERR_TRANSPORT && msg && strstr(msg, "refused")) {
+    H.refused++;
+  } else {
+    H.failed++;
+  }
+}
+
+static void h_stop(uv_timer_t *t) {
+  (void)t;
+  int overdue = 0;
+  for (int i = 0; i < H.dialled; i++)
+    if (H.t[i] && !H.gone[i] && uv_now(&g_loop) - H.up_ms[i] > 7000) overdue++;
+  printf("connected %d refused %d failed %d closed %d pending %d overdue %d\n", H.connected,
+         H.refused, H.failed, H.closed, H.dialled - H.connected - H.refused - H.failed, overdue);
+  fflush(stdout);
+  _exit(0); /* abandon everything in flight, as an attacker would */
+}
+
+static int run_hold(const char *host, int port, int count, int hold_ms) {
+  if (count < 1 || count > HOLD_MAX) return 2;
+  static const char *alpn[] = {"moq-lite-05"};
+  for (int i = 0; i < count; i++) {
+    moqc_quic_client_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.host = host;
+    cfg.port = (uint16_t)port;
+    cfg.sni = "localhost";
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
+    cfg.tls.disable_verify = true;
+    cfg.limits.handshake_timeout_ms = 60000; /* the server must end it, not us */
+    cfg.limits.idle_timeout_ms = 60000;
+    if (moqc_quic_connect(&g_loop, &cfg, h_on_connect, (void *)(uintptr_t)i, &H.d[i]) == MOQC_OK)
+      H.dialled++;
+  }
+  uv_timer_t stop;
+  uv_timer_init(&g_loop, &stop);
+  uv_timer_start(&stop, h_stop, (uint64_t)hold_ms, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+/* ---- slowhttp ------------------------------------------------------------------ */
+
+#define SLOW_MAX 1024
+
+typedef struct slow {
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uint64_t t_open;
+  bool open, closed, answered;
+} slow;
+
+static struct {
+  slow c[SLOW_MAX];
+  int n, opened, refused, closed, answered;
+  uv_timer_t tick, stop;
+} S;
+
+static void s_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b) {
+  (void)h, (void)sz;
+  static char buf[4096];
+  *b = uv_buf_init(buf, sizeof buf);
+}
+
+static void s_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  slow *c = st->data;
+  if (n > 0) c->answered = true;
+  if (n >= 0 || c->closed) return;
+  c->closed = true;
+  if (uv_now(&g_loop) - c->t_open < 1000) S.refused++;
+  else S.closed++;
+  uv_close((uv_handle_t *)&c->tcp, NULL);
+}
+
+static void s_written(uv_write_t *w, int st) {
+  (void)st;
+  free(w);
+}
+
+static void s_send(slow *c, const char *p, size_t n) {
+  uv_write_t *w = malloc(sizeof *w);
+  uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+  if (!w || uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, s_written) != 0) free(w);
+}
+
+static void s_connected(uv_connect_t *req, int st) {
+  slow *c = req->data;
+  if (st != 0) {
+    c->closed = true;
+    S.refused++;
+    uv_close((uv_handle_t *)&c->tcp, NULL);
+    return;
+  }
+  c->open = true;
+  c->t_open = uv_now(&g_loop);
+  S.opened++;
+  uv_read_start((uv_stream_t *)&c->tcp, s_alloc, s_read);
+  static const char head[] = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  s_send(c, head, sizeof head - 1);
+}
+
+static void s_tick(uv_timer_t *t) {
+  (void)t;
+  for (int i = 0; i < S.n; i++)
+    if (S.c[i].open && !S.c[i].closed) s_send(&S.c[i], "a", 1);
+}
+
+static void s_stop(uv_timer_t *t) {
+  (void)t;
+  for (int i = 0; i < S.n; i++) S.answered += S.c[i].answered;
+  printf("opened %d refused %d closed %d answered %d\n", S.opened, S.refused, S.closed, S.answered);
+  fflush(stdout);
+  _exit(0);
+}
+
+static int run_slowhttp(const char *host, int port, int count, int seconds) {
+  if (count < 1 || count > SLOW_MAX) return 2;
+  struct sockaddr_storage sa;
+  if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa) != 0 &&
+      uv_ip4_addr(host, port, (struct sockaddr_in *)&sa) != 0)
+    return 2;
+  S.n = count;
+  for (int i = 0; i < count; i++) {
+    slow *c = &S.c[i];
+    uv_tcp_init(&g_loop, &c->tcp);
+    c->tcp.data = c->conn.data = c;
+    if (uv_tcp_connect(&c->conn, &c->tcp, (const struct sockaddr *)&sa, s_connected) != 0) {
+      c->closed = true;
+      S.refused++;
+    }
+  }
+  uv_timer_init(&g_loop, &S.tick);
+  uv_timer_start(&S.tick, s_tick, 200, 200);
+  uv_timer_init(&g_loop, &S.stop);
+  uv_timer_start(&S.stop, s_stop, (uint64_t)seconds * 1000, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+/* ---- greedy ------------------------------------------------------------------ */
+
+static struct {
+  moqc_uv *uv;
+  moqc_client *client;
+  moqc_track_producer *track;
+  uint8_t *payload;
+  size_t size;
+  uint64_t groups, end_ms;
+  bool up;
+  int rc;
+  uv_timer_t tick;
+} G;
+
+static void g_stop(void) {
+  uv_timer_stop(&G.tick);
+  uv_stop(&g_loop);
+}
+
+static void g_tick(uv_timer_t *t) {
+  (void)t;
+  if (uv_now(&g_loop) >= G.end_ms) {
+    g_stop();
+    return;
+  }
+  moqc_group_producer *g = moqc_track_producer_append_group(G.track);
+  if (!g) return;
+  G.payload[0] = (uint8_t)G.groups;
+  moqc_group_producer_write_frame_copy(g, G.payload, G.size, G.groups);
+  moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+  printf("group %llu\n", (unsigned long long)G.groups);
+  fflush(stdout);
+  G.groups++;
+}
+
+static void g_connected(void *ctx, moqc_client *c, int err, const char *msg) {
+  (void)ctx, (void)c;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "adv_client greedy: connect failed: %s\n", msg ? msg : moqc_err_str(err));
+    G.rc = 1;
+    uv_stop(&g_loop);
+    return;
+  }
+  G.up = true;
+}
+
+static void g_closed(void *ctx, moqc_client *c, uint64_t code, const char *reason, bool by_peer) {
+  (void)ctx, (void)c, (void)by_peer;
+  fprintf(stderr, "adv_client greedy: session closed: %llu %s\n", (unsigned long long)code,
+          reason ? reason : "");
+}
+
+static int run_greedy(const char *url, const char *bpath, uint64_t latency_ms, size_t size,
+                      int per_s, int seconds) {
+  if (!size || per_s < 1 || seconds < 1) return 2;
+  G.uv = moqc_uv_new(&g_loop, 0);
+  moqc_env *env = moqc_uv_env(G.uv);
+  moqc_origin *origin = moqc_origin_new(env, NULL);
+  moqc_broadcast_producer *b = moqc_broadcast_producer_new(env);
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = latency_ms;
+  int err = 0;
+  G.track = moqc_broadcast_producer_create_track(b, "t", &info, &err);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(b);
+  G.payload = calloc(1, size);
+  G.size = size;
+  if (!origin || !G.track || !bc || !G.payload ||
+      moqc_origin_publish(origin, bpath, bc, NULL) != MOQC_OK)
+    return 1;
+  moqc_client_config cc = {
+      .uv = G.uv,
+      .url = url,
+      .publish = origin,
+      .on_connected = g_connected,
+      .on_closed = g_closed,
+      .timeout_ms = 10000,
+  };
+  cc.tls.disable_verify = true;
+  char msg[256];
+  if (moqc_client_connect(&cc, &G.client, msg, sizeof msg) != MOQC_OK) {
+    fprintf(stderr, "adv_client greedy: %s\n", msg);
+    return 1;
+  }
+  uv_timer_init(&g_loop, &G.tick);
+  G.end_ms = uv_now(&g_loop) + (uint64_t)seconds * 1000;
+  uint64_t every = 1000 / (uint64_t)per_s;
+  uv_timer_start(&G.tick, g_tick, every ? every : 1, every ? every : 1);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  printf("published %llu groups\n", (unsigned long long)G.groups);
+  fflush(stdout);
+  _exit(G.rc ? G.rc : (G.up ? 0 : 1)); /* the relay sees an abrupt end; fine */
+}
+
+int main(int argc, char **argv) {
+  uv_loop_init(&g_loop);
+  if (argc == 6 && strcmp(argv[1], "hold") == 0)
+    return run_hold(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (argc == 6 && strcmp(argv[1], "slowhttp") == 0)
+    return run_slowhttp(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (argc == 8 && strcmp(argv[1], "greedy") == 0)
+    return run_greedy(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+                      (size_t)strtoull(argv[5], NULL, 10), atoi(argv[6]), atoi(argv[7]));
+  fprintf(stderr,
+          "usage: adv_client hold HOST PORT COUNT HOLD_MS\n"
+          "       adv_client slowhttp HOST PORT COUNT SECONDS\n"
+          "       adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S "
+          "SECONDS\n");
+  return 2;
+}
