@@ -8,6 +8,7 @@
  */
 #include <assert.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -91,6 +92,13 @@ static int range_ok(size_t total, size_t off, size_t len) {
   return off <= total && len <= total - off;
 }
 
+#ifndef NDEBUG
+/* A slice in a consistent state: within its buf (or empty without one). */
+static bool slice_ok(const moqc_slice *s) {
+  return s->buf ? s->buf->refcnt > 0 && range_ok(s->buf->len, s->off, s->len) != 0 : s->len == 0;
+}
+#endif
+
 int moqc_slice_make(moqc_slice *dst, moqc_buf *buf, size_t off, size_t len) {
   if (!dst) return MOQC_ERR_INVAL;
   if (!buf) {
@@ -107,6 +115,7 @@ int moqc_slice_make(moqc_slice *dst, moqc_buf *buf, size_t off, size_t len) {
 
 int moqc_slice_sub(moqc_slice *dst, const moqc_slice *src, size_t off, size_t len) {
   if (!dst || !src) return MOQC_ERR_INVAL;
+  assert(slice_ok(src) && "sub-slice of a slice out of its buf's bounds");
   if (!range_ok(src->len, off, len)) return MOQC_ERR_INVAL;
   if (!src->buf) {
     *dst = MOQC_SLICE_EMPTY;
@@ -119,6 +128,7 @@ int moqc_slice_sub(moqc_slice *dst, const moqc_slice *src, size_t off, size_t le
 }
 
 moqc_slice moqc_slice_dup(const moqc_slice *s) {
+  assert(slice_ok(s) && "duplicating a slice out of its buf's bounds");
   moqc_slice d = *s;
   moqc_buf_ref(d.buf);
   return d;
@@ -126,6 +136,7 @@ moqc_slice moqc_slice_dup(const moqc_slice *s) {
 
 void moqc_slice_release(moqc_slice *s) {
   if (!s) return;
+  assert(slice_ok(s) && "releasing a slice out of its buf's bounds");
   moqc_buf_unref(s->buf);
   *s = MOQC_SLICE_EMPTY;
 }

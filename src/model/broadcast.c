@@ -7,6 +7,7 @@
  * producer yet, info unknown) that consumers can already hold; accepting it
  * gives it a producer, rejecting it aborts it with the given code.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -34,7 +35,7 @@ moqc_bstate *moqc_broadcast_consumer_state(const moqc_broadcast_consumer *c) { r
 /* ---- state -------------------------------------------------------------------------- */
 
 void moqc_tstate_detach(moqc_tstate *t) {
-  moqc_list_remove(&t->bnode);
+  moqc_list_unlink(&t->bnode);
   t->bcast = NULL;
 }
 
@@ -46,7 +47,7 @@ static void bstate_wake(moqc_bstate *b) {
 }
 
 static void request_free(moqc_track_request *r) {
-  moqc_list_remove(&r->node);
+  moqc_list_unlink(&r->node);
   moqc_tstate_unref(r->t);
   moqc_free(r);
 }
@@ -65,6 +66,7 @@ static void bstate_drop_requests(moqc_bstate *b, uint64_t code) {
 }
 
 static void bstate_unref(moqc_bstate *b) {
+  assert(b->refs > 0 && "broadcast state unref below zero");
   if (--b->refs > 0) return;
   bstate_drop_requests(b, MOQC_CODE_DROPPED);
   while (!moqc_list_empty(&b->tracks))
@@ -142,6 +144,7 @@ void moqc_broadcast_producer_del(moqc_broadcast_producer *p) {
     b->pw_owner = NULL;
   }
   moqc_free(p);
+  assert(b->producers > 0);
   if (--b->producers == 0 && !b->finished) bstate_abort(b, MOQC_CODE_DROPPED);
   bstate_unref(b);
 }
@@ -267,7 +270,8 @@ static moqc_tstate *bstate_request(moqc_bstate *b, const char *name) {
   t->pending = true;
   t->info_known = false;
   bstate_list(b, t);
-  r->t = t; /* takes the creation reference */
+  r->t = t;                 /* takes the creation reference */
+  moqc_link_init(&r->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&b->reqs, &r->node);
   moqc_waiter_kick(&b->pw);
   return t;
@@ -281,6 +285,7 @@ static moqc_broadcast_consumer *bc_new(moqc_bstate *b) {
   c->b = b;
   b->refs++;
   moqc_waiter_init(&c->w, b->env);
+  moqc_link_init(&c->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&b->consumers, &c->node);
   return c;
 }

@@ -48,7 +48,7 @@ static void cache_set_latest(moqc_tstate *t, uint64_t latest) {
   if (old == latest) return;
   t->cache_latest = latest;
   moqc_centry *n = moqc_cache_find(t, latest);
-  if (n) moqc_list_remove(&n->lru);
+  if (n) moqc_list_unlink(&n->lru);
   moqc_centry *o = old != MOQC_GROUP_NONE ? moqc_cache_find(t, old) : NULL;
   if (o && !moqc_link_linked(&o->lru)) moqc_list_push_back(&t->env->lru, &o->lru);
 }
@@ -107,6 +107,7 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   e->arrival = t->next_arrival++;
   moqc_gstate_ref(g);
   bool counted = !moqc_list_empty(&g->entries);
+  moqc_link_init(&e->gnode); /* fresh (malloc'd) node */
   moqc_list_push_back(&g->entries, &e->gnode);
   moqc_link_init(&e->lru);
   if (t->nents && g->created_ns < t->ents[t->nents - 1]->g->created_ns) t->cache_disorder = true;
@@ -128,7 +129,7 @@ void moqc_cache_remove(moqc_centry *e) {
   memmove(&t->ents[i], &t->ents[i + 1], (t->nents - i - 1) * sizeof *t->ents);
   t->nents--;
   if (!t->nents) t->cache_disorder = false;
-  moqc_list_remove(&e->lru);
+  moqc_list_unlink(&e->lru);
   moqc_list_remove(&e->gnode);
   if (moqc_list_empty(&g->entries)) t->env->cache_bytes -= g->bytes;
   if (g->sequence == t->cache_latest) cache_recompute_latest(t);

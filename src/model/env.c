@@ -48,14 +48,14 @@ void moqc_waiter_set(moqc_waiter *w, moqc_waker_fn fn, void *arg, bool ready_now
   w->arg = arg;
   w->want = true;
   if (!fn) {
-    moqc_list_remove(&w->link);
+    moqc_list_unlink(&w->link);
     return;
   }
   if (ready_now) moqc_waiter_kick(w);
 }
 
 void moqc_waiter_fini(moqc_waiter *w) {
-  moqc_list_remove(&w->link);
+  moqc_list_unlink(&w->link);
   w->fn = NULL;
 }
 

@@ -32,6 +32,7 @@
  * and no info query still waiting for the info (synchronous unused hook,
  * which also drops the upstream subscription at once).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -57,6 +58,7 @@ typedef struct fwd {
 } fwd;
 
 static void front_unref(moqc_front *f) {
+  assert(f->refs > 0 && "front unref below zero");
   if (--f->refs > 0) return;
   moqc_broadcast_producer_del(f->bp);
   moqc_free(f);
@@ -79,7 +81,7 @@ static void fwd_release_source(fwd *w) {
 }
 
 static void fwd_destroy(fwd *w) {
-  moqc_list_remove(&w->node);
+  moqc_list_unlink(&w->node);
   moqc_track_producer_set_hooks(w->out, NULL, NULL);
   moqc_track_producer_set_waker(w->out, NULL, NULL);
   fwd_release_source(w);
@@ -290,6 +292,7 @@ static int front_resolve(void *ctx, const char *name, const moqc_subscription *s
   }
   moqc_track_producer_forget_info(w->out); /* until the source tells */
   f->refs++;
+  moqc_link_init(&w->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&f->fwds, &w->node);
   if (src) {
     rc = info_only ? fwd_probe(w, src) : fwd_attach(w, src, sub);

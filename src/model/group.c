@@ -5,6 +5,7 @@
  * into the ring. The byte cap drops complete frames from the front (offset
  * grows); a consumer whose index fell below offset reads MOQC_ERR_LAGGED.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -44,9 +45,11 @@ static void gstate_release_frames(moqc_gstate *g) {
 }
 
 void moqc_gstate_unref(moqc_gstate *g) {
-  if (!g || --g->refs > 0) return;
+  if (!g) return;
+  assert(g->refs > 0 && "group state unref below zero");
+  if (--g->refs > 0) return;
   /* Only cache entries and consumers hold references, and both are gone. */
-  moqc_list_remove(&g->owner_node);
+  moqc_list_unlink(&g->owner_node);
   gstate_release_frames(g);
   moqc_free(g->ring);
   moqc_free(g);
@@ -72,7 +75,7 @@ void moqc_gstate_abort(moqc_gstate *g, uint64_t code) {
   g->aborted = true;
   g->code = code;
   g->frame_open = false;
-  moqc_list_remove(&g->owner_node);
+  moqc_list_unlink(&g->owner_node);
   g->owner = NULL;
   gstate_release_frames(g);
   gstate_uncache(g);
@@ -154,6 +157,7 @@ moqc_group_producer *moqc_group_producer_clone(moqc_group_producer *p) {
 void moqc_group_producer_del(moqc_group_producer *p) {
   if (!p) return;
   moqc_gstate *g = p->g;
+  assert(g->producers > 0);
   if (--g->producers == 0 && !moqc_gstate_done(g)) moqc_gstate_abort(g, MOQC_CODE_DROPPED);
   moqc_gstate_unref(g);
   moqc_free(p);
@@ -196,7 +200,7 @@ int moqc_group_producer_finish(moqc_group_producer *p) {
   if (g->aborted || g->frame_open) return MOQC_ERR_STATE;
   if (g->finished) return MOQC_OK;
   g->finished = true;
-  moqc_list_remove(&g->owner_node);
+  moqc_list_unlink(&g->owner_node);
   g->owner = NULL;
   moqc_gstate_wake(g);
   return MOQC_OK;

@@ -34,6 +34,7 @@ static moqc_group_consumer *gc_new(moqc_gstate *g, size_t index) {
   c->index = index;
   g->refs++;
   moqc_waiter_init(&c->w, g->env);
+  moqc_link_init(&c->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&g->consumers, &c->node);
   return c;
 }

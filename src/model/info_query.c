@@ -29,6 +29,7 @@ moqc_track_info_query *moqc_tstate_query(moqc_tstate *t) {
   q->t = t;
   t->refs++;
   moqc_waiter_init(&q->w, t->env);
+  moqc_link_init(&q->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&t->queries, &q->node);
   t->nqueries++;
   return q;

@@ -147,7 +147,7 @@ static void src_del(osrc *src) {
 }
 
 static void entry_remove(moqc_oentry *e, enum entry_end how, uint64_t code) {
-  moqc_list_remove(&e->node);
+  moqc_list_unlink(&e->node);
   core_index_remove(e->core, e);
   core_emit(e->core, e->path, false, NULL, false);
   moqc_timer_stop(e->core->env->clock, &e->timer);
@@ -263,6 +263,7 @@ static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer 
     moqc_free(e);
     return MOQC_ERR_NOMEM;
   }
+  moqc_link_init(&e->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&core->entries, &e->node);
   e->active = MOQC_CONTAINER_OF(e->sources.next, osrc, node);
   e->route = *route;
@@ -314,7 +315,9 @@ moqc_origin *moqc_origin_ref(moqc_origin *o) {
 }
 
 void moqc_origin_unref(moqc_origin *o) {
-  if (!o || --o->refs > 0) return;
+  if (!o) return;
+  assert(o->refs > 0 && "origin unref below zero");
+  if (--o->refs > 0) return;
   moqc_ocore *core = o->core;
   moqc_oscope_fini(&o->scope);
   moqc_free(o);

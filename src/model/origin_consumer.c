@@ -30,13 +30,14 @@ moqc_origin_consumer *moqc_oconsumer_new(moqc_ocore *core, const moqc_oscope *sc
   core->weak++;
   moqc_link_init(&c->events);
   moqc_waiter_init(&c->w, core->env);
+  moqc_link_init(&c->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&core->consumers, &c->node);
   return c;
 }
 
 static void event_free(moqc_oevent *ev) {
   if (!ev) return;
-  moqc_list_remove(&ev->node);
+  moqc_list_unlink(&ev->node);
   moqc_free(ev->path);
   moqc_free(ev);
 }
@@ -92,6 +93,7 @@ void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
   ev->active = active;
   ev->restart = active && restart;
   if (active && route) ev->route = *route;
+  moqc_link_init(&ev->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&c->events, &ev->node);
   moqc_waiter_wake(&c->w);
 }

@@ -3,6 +3,7 @@
  * The consumer side (arrival-order cursors, demand) is in track_consumer.c,
  * the cache in cache.c.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/codec.h"
@@ -49,7 +50,9 @@ static void tstate_orphan_groups(moqc_tstate *t) {
 }
 
 void moqc_tstate_unref(moqc_tstate *t) {
-  if (!t || --t->refs > 0) return;
+  if (!t) return;
+  assert(t->refs > 0 && "track state unref below zero");
+  if (--t->refs > 0) return;
   moqc_cache_clear(t);
   moqc_timer_stop(t->env->clock, &t->timer);
   tstate_orphan_groups(t);
@@ -111,6 +114,7 @@ void moqc_track_producer_del(moqc_track_producer *p) {
     t->pw_owner = NULL;
   }
   moqc_free(p);
+  assert(t->producers > 0);
   if (--t->producers == 0 && !t->pending) {
     if (!t->aborted && t->final_seq == MOQC_GROUP_NONE) {
       moqc_tstate_abort(t, MOQC_CODE_DROPPED);

@@ -67,6 +67,7 @@ static moqc_track_consumer *tc_new(moqc_tstate *t, const moqc_subscription *sub)
   c->start = tc_resolve_start(t, c->sub.start);
   t->refs++;
   moqc_waiter_init(&c->w, t->env);
+  moqc_link_init(&c->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&t->consumers, &c->node);
   t->nconsumers++;
   moqc_waiter_kick(&t->pw); /* demand changed */

@@ -88,7 +88,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
 #define EMIT(c, fn, ...)                                  \
   do {                                                    \
     const moqc_transport_handler *h_ = (c)->base.handler; \
-    if (!(c)->released && h_ && h_->fn) {                 \
+    if (moqc__quic_owned(c) && h_ && h_->fn) {            \
       (c)->busy++;                                        \
       h_->fn((c)->base.handler_ctx, __VA_ARGS__);         \
       (c)->busy--;                                        \
@@ -98,7 +98,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
 #define EMIT0(c, fn)                                      \
   do {                                                    \
     const moqc_transport_handler *h_ = (c)->base.handler; \
-    if (!(c)->released && h_ && h_->fn) {                 \
+    if (moqc__quic_owned(c) && h_ && h_->fn) {            \
       (c)->busy++;                                        \
       h_->fn((c)->base.handler_ctx);                      \
       (c)->busy--;                                        \
@@ -111,6 +111,8 @@ const char *moqc__quic_state_str(enum quic_state st) {
   switch (st) {
     case QC_HANDSHAKE: return "handshake";
     case QC_OPEN: return "open";
+    case QC_CONFIRMED: return "confirmed";
+    case QC_CLOSE_REQ: return "close-requested";
     case QC_CLOSING: return "closing";
     case QC_DRAINING: return "draining";
     case QC_DEAD: return "dead";
@@ -127,10 +129,31 @@ const char *moqc__quic_report_str(enum quic_report r) {
   return "?";
 }
 
-static bool state_ok(enum quic_state from, enum quic_state to) {
+const char *moqc__quic_owner_str(enum quic_owner o) {
+  switch (o) {
+    case QO_NONE: return "none";
+    case QO_USER: return "user";
+    case QO_RELEASED: return "released";
+  }
+  return "?";
+}
+
+const char *moqc__quic_timer_str(enum quic_timer t) {
+  switch (t) {
+    case QT_UNINIT: return "uninit";
+    case QT_LIVE: return "live";
+    case QT_CLOSING: return "closing";
+    case QT_CLOSED: return "closed";
+  }
+  return "?";
+}
+
+bool moqc__quic_state_transition_ok(enum quic_state from, enum quic_state to) {
   switch (from) {
-    case QC_HANDSHAKE: return to != QC_HANDSHAKE;
-    case QC_OPEN: return to == QC_CLOSING || to == QC_DRAINING || to == QC_DEAD;
+    case QC_HANDSHAKE:
+    case QC_OPEN:
+    case QC_CONFIRMED:
+    case QC_CLOSE_REQ: return to > from && to <= QC_DEAD;
     case QC_CLOSING:
     case QC_DRAINING: return to == QC_DEAD;
     case QC_DEAD: return false;
@@ -138,19 +161,45 @@ static bool state_ok(enum quic_state from, enum quic_state to) {
   return false;
 }
 
+bool moqc__quic_report_transition_ok(enum quic_report from, enum quic_report to) {
+  return (from == QR_NONE && to == QR_PENDING) ||
+         (from == QR_PENDING && (to == QR_DONE || to == QR_NONE));
+}
+
+bool moqc__quic_owner_transition_ok(enum quic_owner from, enum quic_owner to) {
+  return (from == QO_NONE && to == QO_USER) || (from == QO_USER && to == QO_RELEASED);
+}
+
+bool moqc__quic_timer_transition_ok(enum quic_timer from, enum quic_timer to) {
+  return (unsigned)from + 1 == (unsigned)to && to <= QT_CLOSED;
+}
+
 void moqc__quic_set_state(quic_conn *c, enum quic_state to) {
-  bool ok = state_ok(c->state, to);
+  bool ok = moqc__quic_state_transition_ok(c->state, to);
   assert(ok && "illegal QUIC connection state transition");
   (void)ok;
   c->state = to;
 }
 
 void moqc__quic_set_report(quic_conn *c, enum quic_report to) {
-  bool ok = (c->report == QR_NONE && to == QR_PENDING) ||
-            (c->report == QR_PENDING && (to == QR_DONE || to == QR_NONE));
+  bool ok = moqc__quic_report_transition_ok(c->report, to);
   assert(ok && "illegal QUIC `closed` report transition");
   (void)ok;
   c->report = to;
+}
+
+void moqc__quic_set_owner(quic_conn *c, enum quic_owner to) {
+  bool ok = moqc__quic_owner_transition_ok(c->owner, to);
+  assert(ok && "illegal QUIC handle ownership transition");
+  (void)ok;
+  c->owner = to;
+}
+
+void moqc__quic_set_timer(quic_conn *c, enum quic_timer to) {
+  bool ok = moqc__quic_timer_transition_ok(c->timer_st, to);
+  assert(ok && "illegal QUIC timer handle transition");
+  (void)ok;
+  c->timer_st = to;
 }
 
 static void set_close_info(quic_conn *c, uint64_t code, const char *reason, size_t rlen,
@@ -195,6 +244,9 @@ static void del_cid(quic_conn *c, const uint8_t *cid, size_t len) {
 
 /* Our send half is gone (reset by us or by the peer's STOP_SENDING). */
 static void send_side_gone(quic_conn *c, moqc_qstream *s) {
+  assert(!moqc__qs_send_gone(s));
+  assert(s->acked <= s->sent && s->sent <= s->end);
+  assert(c->unacked >= s->end - s->acked && c->unsent >= s->end - s->sent);
   c->unacked -= s->end - s->acked;
   c->unsent -= s->end - s->sent;
   moqc_qstream_drop_unsent(s);
@@ -234,7 +286,10 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   quic_conn *c = ud;
   if (!moqc_tls_selected_alpn(c->tls, c->base.protocol, sizeof c->base.protocol))
     return NGTCP2_ERR_CALLBACK_FAILURE; /* ALPN is mandatory on both sides */
-  moqc__quic_set_state(c, QC_OPEN);
+  /* A close() cannot come before the handshake completes (nobody holds the
+   * handle yet), so the connection is still handshaking here. */
+  assert(c->state == QC_HANDSHAKE);
+  moqc__quic_set_state(c, c->ep->is_server ? QC_CONFIRMED : QC_OPEN);
   /* Default keep-alive: a third of the idle timeout both sides agreed on. */
   const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(nc);
   if (c->ep->lim.keep_alive_auto && rp && rp->max_idle_timeout &&
@@ -243,10 +298,9 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
   c->busy++;
   if (c->ep->is_server) {
     moqc_quic_ep_addr_handshake_done(c->ep, c);
-    c->confirmed =
-        true; /* ngtcp2 confirms a server's handshake on completion, without a callback */
-    c->handed_out = true;
-    c->released = false;
+    /* ngtcp2 confirms a server's handshake on completion, without a callback:
+     * the state went straight to CONFIRMED above. */
+    moqc__quic_set_owner(c, QO_USER);
     c->ep->on_connection(c->ep->ctx, &c->base);
   } else if (c->dial) {
     moqc_quic_dial *d = c->dial;
@@ -260,7 +314,10 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
 /* Clients only (a server's handshake is confirmed when it completes). */
 static int cb_handshake_confirmed(ngtcp2_conn *nc, void *ud) {
   (void)nc;
-  ((quic_conn *)ud)->confirmed = true;
+  quic_conn *c = ud;
+  /* Confirmation matters only to an open connection (packet sizes): one that
+   * is already asked to close stays so. */
+  if (c->state == QC_OPEN) moqc__quic_set_state(c, QC_CONFIRMED);
   return 0;
 }
 
@@ -277,7 +334,7 @@ static moqc_qstream k_retired;
  * connection ends.) */
 static void retire_remote_uni(quic_conn *c, moqc_qstream *s) {
   int64_t id = s->id;
-  bool credit = (s->flags & QS_OPEN_CB) != 0;
+  bool credit = s->open_cb;
   moqc_qsched_remove(&c->sched, s);
   moqc__imap_remove(&c->streams, (uint64_t)id);
   (void)ngtcp2_conn_set_stream_user_data(c->nc, id, &k_retired);
@@ -286,9 +343,7 @@ static void retire_remote_uni(quic_conn *c, moqc_qstream *s) {
   EMIT(c, stream_closed, id);
 }
 
-static bool remote_uni(const moqc_qstream *s) {
-  return (s->flags & QS_REMOTE) && MOQC_STREAM_IS_UNI(s->id);
-}
+static bool remote_uni(const moqc_qstream *s) { return s->remote && MOQC_STREAM_IS_UNI(s->id); }
 
 /* A stream opened by the peer: create our side and announce it. */
 static moqc_qstream *remote_stream(quic_conn *c, int64_t id) {
@@ -310,7 +365,7 @@ static int cb_stream_open(ngtcp2_conn *nc, int64_t id, void *ud) {
   (void)nc;
   moqc_qstream *s = remote_stream(ud, id);
   if (!s) return NGTCP2_ERR_CALLBACK_FAILURE;
-  s->flags |= QS_OPEN_CB;
+  s->open_cb = true;
   return 0;
 }
 
@@ -322,8 +377,9 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
   moqc_qstream *s = sud ? sud : remote_stream(c, id);
   if (!s) return NGTCP2_ERR_CALLBACK_FAILURE;
   bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
-  if (fin) s->flags |= QS_FIN_RECV;
-  if (!(s->flags & QS_STOPPED)) EMIT(c, stream_data, id, data, len, fin);
+  bool stopped = s->recv == QSR_STOPPED;
+  if (fin && (s->recv == QSR_RECV || stopped)) moqc__qs_set_recv(s, QSR_DATA_READ);
+  if (!stopped) EMIT(c, stream_data, id, data, len, fin);
   /* The bytes were consumed (the handler copies what it keeps): give the
    * credit back right away; ngtcp2 auto-tunes the window sizes. */
   if (len) {
@@ -337,9 +393,9 @@ static int cb_recv_stream_data(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint
 /* Our finished send half is acknowledged in full (FIN included): tell the
  * user, once. Callers guarantee s is not touched after this returns. */
 static void send_acked(quic_conn *c, moqc_qstream *s) {
-  if ((s->flags & (QS_ACKED | QS_RESET | QS_PEER_STOP)) || !(s->flags & QS_FIN_SENT)) return;
+  if (s->send != QSS_DATA_SENT) return;
   assert(s->acked == s->end && s->sent == s->end);
-  s->flags |= QS_ACKED;
+  moqc__qs_set_send(s, QSS_DATA_RECVD);
   EMIT(c, stream_acked, s->id);
 }
 
@@ -356,10 +412,13 @@ static int cb_acked(ngtcp2_conn *nc, int64_t id, uint64_t offset, uint64_t len, 
   moqc_qstream *s = sud;
   if (!s || RETIRED(sud)) return 0;
   uint64_t n = moqc_qstream_ack(s, offset + len);
-  if (!(s->flags & (QS_RESET | QS_PEER_STOP))) c->unacked -= n;
+  if (!moqc__qs_send_gone(s)) {
+    assert(c->unacked >= n);
+    c->unacked -= n;
+  }
   c->acked_since += n;
-  bool fin_acked = !(s->flags & QS_FIN_BARE) || (len == 0 && offset == s->end);
-  if ((s->flags & QS_FIN_SENT) && s->acked == s->end && fin_acked) send_acked(c, s);
+  bool fin_acked = !s->fin_bare || (len == 0 && offset == s->end);
+  if (s->send == QSS_DATA_SENT && s->acked == s->end && fin_acked) send_acked(c, s);
   return 0;
 }
 
@@ -371,7 +430,7 @@ static int cb_stream_reset(ngtcp2_conn *nc, int64_t id, uint64_t final_size, uin
   if (RETIRED(sud)) return 0;
   moqc_qstream *s = sud ? sud : remote_stream(c, id);
   if (!s) return NGTCP2_ERR_CALLBACK_FAILURE;
-  s->flags |= QS_PEER_RESET;
+  if (s->recv != QSR_NONE && s->recv != QSR_RESET_RECVD) moqc__qs_set_recv(s, QSR_RESET_RECVD);
   EMIT(c, stream_reset, id, code);
   if (remote_uni(s)) retire_remote_uni(c, s);
   return 0;
@@ -387,25 +446,28 @@ static int cb_stream_close(ngtcp2_conn *nc, uint32_t flags, int64_t id, uint64_t
   /* ngtcp2 0.12 has no callback for a received STOP_SENDING: it resets our
    * send half itself. A send half that ends neither finished-and-acked nor
    * reset by us was stopped by the peer, and the close code is theirs. */
-  if ((s->flags & QS_SEND) && !(s->flags & QS_RESET) && has_code) {
-    bool clean = (s->flags & QS_FIN_SENT) && s->acked == s->end && !(s->flags & QS_PEER_STOP);
+  if (s->send != QSS_NONE && s->send != QSS_RESET_SENT && has_code) {
+    bool clean = (s->send == QSS_DATA_SENT || s->send == QSS_DATA_RECVD) && s->acked == s->end;
     if (!clean) {
-      if (!(s->flags & QS_PEER_STOP)) send_side_gone(c, s);
-      s->flags |= QS_PEER_STOP;
+      if (s->send != QSS_PEER_STOP) {
+        send_side_gone(c, s);
+        moqc__qs_set_send(s, QSS_PEER_STOP);
+      }
       EMIT(c, stop_sending, id, code);
     }
   }
   /* A bare FIN whose ack ngtcp2 did not report on its own (it came before
    * the data's): the clean close of the send half is the proof. */
-  if ((s->flags & QS_SEND) && s->acked == s->end) send_acked(c, s);
-  if (!(s->flags & (QS_RESET | QS_PEER_STOP))) {
+  if (s->send != QSS_NONE && s->acked == s->end) send_acked(c, s);
+  if (!moqc__qs_send_gone(s)) {
+    assert(c->unacked >= s->end - s->acked && c->unsent >= s->end - s->sent);
     c->unacked -= s->end - s->acked;
     c->unsent -= s->end - s->sent;
   }
   moqc_qsched_remove(&c->sched, s);
   moqc__imap_remove(&c->streams, (uint64_t)id);
   (void)ngtcp2_conn_set_stream_user_data(nc, id, NULL);
-  bool remote_open = (s->flags & QS_REMOTE) && (s->flags & QS_OPEN_CB);
+  bool remote_open = s->remote && s->open_cb;
   moqc_qstream_free(s);
   if (remote_open) {
     if (MOQC_STREAM_IS_UNI(id)) ngtcp2_conn_extend_max_streams_uni(nc, 1);
@@ -432,8 +494,8 @@ static int cb_extend_stream_data(ngtcp2_conn *nc, int64_t id, uint64_t max, void
   (void)max;
   quic_conn *c = ud;
   moqc_qstream *s = RETIRED(sud) ? NULL : sud;
-  if (s && (s->flags & QS_BLOCKED)) {
-    s->flags &= ~(uint32_t)QS_BLOCKED;
+  if (s && s->blocked) {
+    s->blocked = false;
     if (moqc_qstream_ready(s) && moqc_qsched_push(&c->sched, s) != MOQC_OK)
       return NGTCP2_ERR_CALLBACK_FAILURE;
   }
@@ -499,7 +561,8 @@ static quic_conn *conn_alloc(quic_ep *ep, bool server) {
   c->base.is_server = server;
   c->ep = ep;
   c->conn_ref.get_conn = get_conn;
-  c->timer_closed = true; /* until uv_timer_init */
+  /* owner QO_NONE: nobody owns it until on_connection / the dial is done;
+   * timer_st QT_UNINIT until conn_setup. */
   ep->refs++;
   return c;
 }
@@ -548,7 +611,7 @@ static void fill_settings(const quic_conn *c, ngtcp2_settings *st, ngtcp2_transp
 static int conn_setup(quic_conn *c) {
   if (uv_timer_init(c->ep->loop, &c->timer) != 0) return MOQC_ERR_IO;
   c->timer.data = c;
-  c->timer_closed = false;
+  moqc__quic_set_timer(c, QT_LIVE);
   ngtcp2_conn_set_tls_native_handle(c->nc, c->tls);
   if (c->ep->lim.keep_alive_ns) ngtcp2_conn_set_keep_alive_timeout(c->nc, c->ep->lim.keep_alive_ns);
   moqc_quic_ep_link(c->ep, c);
@@ -564,8 +627,9 @@ static void conn_abort_new(quic_conn *c) {
   c->nc = NULL;
   if (c->tls) gnutls_deinit(c->tls);
   c->tls = NULL;
-  c->released = true;
-  moqc__quic_set_state(c, QC_DEAD); /* the timer was never initialised: timer_closed is true */
+  assert(c->owner == QO_NONE);
+  moqc__quic_set_state(c, QC_DEAD);
+  assert(c->timer_st == QT_UNINIT || c->timer_st == QT_CLOSED);
   moqc_quic_conn_free(c);
 }
 
@@ -575,7 +639,6 @@ int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, 
   if (ngtcp2_accept(&hd, p, len) != 0) return MOQC_ERR_INVAL;
   quic_conn *c = conn_alloc(ep, true);
   if (!c) return MOQC_ERR_NOMEM;
-  c->released = true; /* nobody owns it until on_connection */
   memcpy(&c->local, &rx->to, sizeof c->local);
   c->local_len = rx->to_len;
   memcpy(&c->remote, &rx->from, sizeof c->remote);
@@ -732,7 +795,7 @@ static void resend_close(quic_conn *c) {
 static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code, const char *reason,
                         size_t rlen, bool by_peer) {
   if (moqc__quic_reported(c)) return;
-  if (c->dial && !c->handed_out) {
+  if (c->dial && !moqc__quic_handed_out(c)) {
     moqc_quic_dial *d = c->dial;
     c->dial = NULL;
     c->busy++;
@@ -740,7 +803,7 @@ static void report_end2(quic_conn *c, int err, const char *msg, uint64_t code, c
     c->busy--;
     return;
   }
-  if (!c->handed_out) return;
+  if (!moqc__quic_handed_out(c)) return;
   set_close_info(c, code, reason, rlen, by_peer);
   moqc__quic_set_report(c, QR_PENDING);
 }
@@ -752,7 +815,7 @@ static void report_end(quic_conn *c, int err, uint64_t code, const char *reason,
 /* A client whose handshake failed has nobody to keep state for: drop it now
  * instead of waiting out the closing / draining period. */
 static void drop_failed_dial(quic_conn *c) {
-  if (!c->handed_out && !c->ep->is_server) moqc_quic_conn_kill(c);
+  if (!moqc__quic_handed_out(c) && !c->ep->is_server) moqc_quic_conn_kill(c);
 }
 
 static void peer_closed(quic_conn *c) {
@@ -834,7 +897,7 @@ static void conn_fail(quic_conn *c, int rv) {
 }
 
 void moqc_quic_conn_shutdown(quic_conn *c, uint64_t code, const char *reason) {
-  if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
+  if (moqc__quic_live(c)) {
     ngtcp2_connection_close_error ce;
     ngtcp2_connection_close_error_set_application_error(&ce, code, (const uint8_t *)reason,
                                                         strlen(reason));
@@ -853,7 +916,7 @@ void moqc_quic_conn_read(quic_conn *c, const moqc_udp_rx *rx, const uint8_t *p, 
     resend_close(c);
     return;
   }
-  if (c->state != QC_HANDSHAKE && c->state != QC_OPEN) return;
+  if (!moqc__quic_live(c)) return;
   ngtcp2_path path = {{(ngtcp2_sockaddr *)&rx->to.sa, rx->to_len},
                       {(ngtcp2_sockaddr *)&rx->from.sa, rx->from_len},
                       NULL};
@@ -873,9 +936,9 @@ static void after_serve(quic_conn *c, moqc_qstream *s) {
 }
 
 static void peer_stopped(quic_conn *c, moqc_qstream *s) {
-  if (s->flags & (QS_RESET | QS_PEER_STOP)) return;
+  if (moqc__qs_send_gone(s)) return;
   send_side_gone(c, s);
-  s->flags |= QS_PEER_STOP;
+  moqc__qs_set_send(s, QSS_PEER_STOP);
 }
 
 /* Datagrams first: returns 1 if the caller should loop, else *n is final. */
@@ -914,7 +977,7 @@ static int write_dgram(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uin
  * had pending (ACK, control frames, retransmissions) at the start of it. */
 static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *dst,
                               size_t cap, ngtcp2_tstamp ts, bool *ours) {
-  bool app = c->state == QC_OPEN;
+  bool app = moqc__quic_open(c);
   *ours = false;
   for (;;) {
     ngtcp2_ssize n;
@@ -932,7 +995,7 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     moqc_qvec v[QC_MAX_STREAM_VECS];
     uint64_t total;
     size_t nv = moqc_qstream_peek(s, v, QC_MAX_STREAM_VECS, &total);
-    bool fin = (s->flags & QS_FIN_QUEUED) && total == s->end - s->sent;
+    bool fin = s->send == QSS_FIN_QUEUED && total == s->end - s->sent;
     uint32_t fl = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
     ngtcp2_ssize nd = -1;
     n = ngtcp2_conn_writev_stream(c->nc, path, pi, dst, cap, &nd, fl, s->id,
@@ -940,7 +1003,10 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
     if (nd >= 0) {
       moqc_qstream_consume(s, (uint64_t)nd);
       c->unsent -= (uint64_t)nd;
-      if (fin && (uint64_t)nd == total) s->flags |= QS_FIN_SENT | (total == 0 ? QS_FIN_BARE : 0);
+      if (fin && (uint64_t)nd == total) {
+        moqc__qs_set_send(s, QSS_DATA_SENT);
+        s->fin_bare = total == 0;
+      }
     }
     switch (n) {
       case NGTCP2_ERR_WRITE_MORE:
@@ -949,7 +1015,7 @@ static ngtcp2_ssize write_one(quic_conn *c, ngtcp2_path *path, ngtcp2_pkt_info *
         continue;
       case NGTCP2_ERR_STREAM_DATA_BLOCKED:
         if (ngtcp2_conn_get_max_stream_data_left(c->nc, s->id) == 0) {
-          s->flags |= QS_BLOCKED;
+          s->blocked = true;
           moqc_qsched_remove(&c->sched, s);
         } else {
           c->conn_blocked = true; /* connection-level credit: retry on the next flush */
@@ -998,7 +1064,7 @@ static bool nothing_queued(quic_conn *c) {
  * flush, i.e. per burst of each subscriber). Never after a timer: that is
  * when ngtcp2 may owe PTO probes. */
 static bool flush_done(quic_conn *c, bool ours, size_t len, size_t limit) {
-  return ours && c->state == QC_OPEN && len + QC_SHORT_PKT_MARGIN <= limit && nothing_queued(c);
+  return ours && moqc__quic_open(c) && len + QC_SHORT_PKT_MARGIN <= limit && nothing_queued(c);
 }
 
 /* A packet size as it applies now. Until the handshake is confirmed, packets
@@ -1007,7 +1073,7 @@ static bool flush_done(quic_conn *c, bool ours, size_t len, size_t limit) {
  * receiver keeps a decryption buffer as large as the largest packet it has
  * had, for the connection's lifetime (16 KB more per idle session). */
 static size_t handshake_cap(const quic_conn *c, size_t n) {
-  return !c->confirmed && n > QUIC_MAX_PKT ? QUIC_MAX_PKT : n;
+  return c->state != QC_CONFIRMED && n > QUIC_MAX_PKT ? QUIC_MAX_PKT : n;
 }
 
 /* Write up to one send quantum of packets, batched for GSO: a batch is a
@@ -1067,7 +1133,7 @@ static void write_pkts(quic_conn *c, bool from_timer) {
    * paces with the 333 ms default RTT, which holds the client's Finished
    * back ~20 ms behind its Initial. The bytes still count at the first
    * update after the handshake. */
-  if (c->state == QC_OPEN) ngtcp2_conn_update_pkt_tx_time(c->nc, ts);
+  if (moqc__quic_open(c)) ngtcp2_conn_update_pkt_tx_time(c->nc, ts);
 }
 
 /* ---- timers, flush ------------------------------------------------------------------ */
@@ -1094,13 +1160,13 @@ static void arm_timer(quic_conn *c) {
 }
 
 static void do_local_close(quic_conn *c) {
-  c->close_req = false;
+  assert(c->state == QC_CLOSE_REQ);
   ngtcp2_connection_close_error ce;
   const char *r = c->close_reason ? c->close_reason : "";
   ngtcp2_connection_close_error_set_application_error(&ce, c->close_code, (const uint8_t *)r,
                                                       strlen(r));
   send_close(c, &ce);
-  if (c->handed_out && c->report == QR_NONE) {
+  if (moqc__quic_handed_out(c) && c->report == QR_NONE) {
     c->close_by_peer = false;
     moqc__quic_set_report(c, QR_PENDING);
   }
@@ -1112,7 +1178,7 @@ static void emit_events(quic_conn *c) {
     EMIT(c, closed, c->close_code, c->close_reason ? c->close_reason : "", c->close_by_peer);
     return;
   }
-  if (c->state != QC_OPEN || c->close_req || c->report == QR_DONE) return;
+  if (!moqc__quic_open(c) || c->report == QR_DONE) return;
   if (c->credit_event || (c->acked_since && c->unsent < c->ep->lim.send_lowat)) {
     c->credit_event = false;
     c->acked_since = 0;
@@ -1129,7 +1195,7 @@ static void emit_events(quic_conn *c) {
  * large bursts (a send quantum per flush) is unchanged. Returns whether it
  * stood in for a timer fire. */
 static bool expire_now(quic_conn *c) {
-  if (c->state != QC_OPEN || !nothing_queued(c) || moqc_quic_ep_blocked(c->ep)) return false;
+  if (!moqc__quic_open(c) || !nothing_queued(c) || moqc_quic_ep_blocked(c->ep)) return false;
   ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->nc);
   ngtcp2_tstamp now = moqc_quic_now();
   if (exp == UINT64_MAX || exp > now + NS_PER_MS) return false;
@@ -1145,8 +1211,8 @@ void moqc_quic_conn_flush(quic_conn *c) {
   bool from_timer = c->timer_fire;
   c->timer_fire = false;
   uint64_t before = c->pkts_sent;
-  if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
-    if (c->close_req) {
+  if (moqc__quic_live(c)) {
+    if (c->state == QC_CLOSE_REQ) {
       do_local_close(c);
     } else {
       write_pkts(c, from_timer);
@@ -1157,7 +1223,7 @@ void moqc_quic_conn_flush(quic_conn *c) {
       }
     }
   }
-  if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
+  if (moqc__quic_live(c)) {
     c->fired_no_progress = from_timer && c->pkts_sent == before;
     arm_timer(c);
   }
@@ -1172,7 +1238,7 @@ static void on_timer(uv_timer_t *t) {
   c->busy++;
   if (c->state == QC_CLOSING || c->state == QC_DRAINING) {
     moqc_quic_conn_kill(c);
-  } else if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
+  } else if (moqc__quic_live(c)) {
     int rv = ngtcp2_conn_handle_expiry(c->nc, moqc_quic_now());
     if (rv != 0) conn_fail(c, rv);
     c->timer_fire = true;
@@ -1187,7 +1253,7 @@ static void on_timer(uv_timer_t *t) {
 
 static void on_timer_closed(uv_handle_t *h) {
   quic_conn *c = h->data;
-  c->timer_closed = true;
+  moqc__quic_set_timer(c, QT_CLOSED);
   moqc_quic_conn_maybe_free(c);
 }
 
@@ -1216,8 +1282,9 @@ void moqc_quic_conn_kill(quic_conn *c) {
   c->dg_tail = NULL;
   c->dg_count = 0;
   c->unsent = c->unacked = 0;
-  if (!c->timer_closed) {
+  if (c->timer_st == QT_LIVE) {
     uv_timer_stop(&c->timer);
+    moqc__quic_set_timer(c, QT_CLOSING);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
   }
   moqc_quic_ep_unlink(ep, c);
@@ -1226,7 +1293,8 @@ void moqc_quic_conn_kill(quic_conn *c) {
 }
 
 bool moqc_quic_conn_maybe_free(quic_conn *c) {
-  if (c->state != QC_DEAD || !c->released || !c->timer_closed || c->busy || c->dirty_flag)
+  bool timer_gone = c->timer_st == QT_UNINIT || c->timer_st == QT_CLOSED;
+  if (c->state != QC_DEAD || moqc__quic_owned(c) || !timer_gone || c->busy || c->dirty_flag)
     return false;
   moqc_quic_conn_free(c);
   return true;
@@ -1269,29 +1337,30 @@ int moqc_quic_conn_open_stream(quic_conn *c, bool bidi, int64_t *id) {
 }
 
 int moqc_quic_conn_reset_stream(quic_conn *c, moqc_qstream *s, uint64_t code) {
-  if (!(s->flags & QS_SEND)) return MOQC_ERR_INVAL;
-  if (s->flags & (QS_RESET | QS_PEER_STOP)) return MOQC_OK;
+  if (s->send == QSS_NONE) return MOQC_ERR_INVAL;
+  /* Already gone, or finished and acknowledged: nothing left to abandon. */
+  if (moqc__qs_send_gone(s) || s->send == QSS_DATA_RECVD) return MOQC_OK;
   int rv = ngtcp2_conn_shutdown_stream_write(c->nc, s->id, code);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_INVAL;
   /* Unsent bytes go now. Bytes already handed to ngtcp2 stay referenced
    * until the stream closes: 0.12 may still retransmit a lost frame of a
    * reset stream from that memory. */
   send_side_gone(c, s);
-  s->flags |= QS_RESET;
+  moqc__qs_set_send(s, QSS_RESET_SENT);
   return MOQC_OK;
 }
 
 int moqc_quic_conn_stop_stream(quic_conn *c, moqc_qstream *s, uint64_t code) {
-  if (!(s->flags & QS_RECV)) return MOQC_ERR_INVAL;
-  if (s->flags & QS_STOPPED) return MOQC_OK;
+  if (s->recv == QSR_NONE) return MOQC_ERR_INVAL;
+  if (s->recv != QSR_RECV) return MOQC_OK; /* stopped, finished or reset already */
   int rv = ngtcp2_conn_shutdown_stream_read(c->nc, s->id, code);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_INVAL;
-  s->flags |= QS_STOPPED;
+  moqc__qs_set_recv(s, QSR_STOPPED);
   return MOQC_OK;
 }
 
 size_t moqc_quic_conn_max_datagram(quic_conn *c) {
-  if (c->state != QC_OPEN || c->ep->lim.max_datagram_frame == 0) return 0;
+  if (!moqc__quic_open(c) || c->ep->lim.max_datagram_frame == 0) return 0;
   const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->nc);
   if (!rp || rp->max_datagram_frame_size < 4) return 0;
   /* short header + packet number + AEAD tag, then the frame type + length */

@@ -47,6 +47,7 @@ static void ep_free(quic_ep *ep) {
 }
 
 void moqc_quic_ep_unref(quic_ep *ep) {
+  assert(ep->refs > 0 && "QUIC endpoint unref below zero");
   if (--ep->refs == 0) ep_free(ep);
 }
 
@@ -85,9 +86,30 @@ static void on_poll_closed(uv_handle_t *h) {
 
 static void on_prepare_closed(uv_handle_t *h) { moqc_quic_ep_unref(h->data); }
 
+const char *moqc__quic_ep_state_str(enum quic_ep_state st) {
+  switch (st) {
+    case QE_RUNNING: return "running";
+    case QE_CLOSING: return "closing";
+    case QE_TORN_DOWN: return "torn-down";
+    case QE_HANDLES_CLOSED: return "handles-closed";
+  }
+  return "?";
+}
+
+bool moqc__quic_ep_transition_ok(enum quic_ep_state from, enum quic_ep_state to) {
+  return (unsigned)to == (unsigned)from + 1 && to <= QE_HANDLES_CLOSED;
+}
+
+void moqc__quic_ep_set_state(quic_ep *ep, enum quic_ep_state to) {
+  bool ok = moqc__quic_ep_transition_ok((enum quic_ep_state)ep->state, to);
+  assert(ok && "illegal QUIC endpoint state transition");
+  (void)ok;
+  ep->state = (uint8_t)to;
+}
+
 static void ep_close_handles(quic_ep *ep) {
-  if (ep->handles_closed) return;
-  ep->handles_closed = true;
+  if (ep->state == QE_HANDLES_CLOSED) return;
+  moqc__quic_ep_set_state(ep, QE_HANDLES_CLOSED);
   if (ep->prepare_inited) uv_close((uv_handle_t *)&ep->prepare, on_prepare_closed);
   if (ep->poll_inited) uv_close((uv_handle_t *)&ep->poll, on_poll_closed);
   else moqc_udp_close(&ep->udp);
@@ -112,7 +134,8 @@ static int ep_start(quic_ep *ep, const moqc_sockaddr *sa, socklen_t len) {
 }
 
 static void ep_fail_start(quic_ep *ep) {
-  ep->closing = ep->torn_down = true;
+  moqc__quic_ep_set_state(ep, QE_CLOSING);
+  moqc__quic_ep_set_state(ep, QE_TORN_DOWN);
   ep_close_handles(ep);
   moqc_quic_ep_unref(ep);
 }
@@ -126,7 +149,7 @@ void moqc_quic_ep_mark_dirty(quic_ep *ep, quic_conn *c) {
   if (ep->dirty_tail) ep->dirty_tail->dirty_next = c;
   else ep->dirty = c;
   ep->dirty_tail = c;
-  if (!ep->busy && !ep->handles_closed && !ep->prepare_active) {
+  if (!ep->busy && ep->state != QE_HANDLES_CLOSED && !ep->prepare_active) {
     uv_prepare_start(&ep->prepare, on_prepare);
     ep->prepare_active = true;
   }
@@ -148,7 +171,7 @@ static void flush_dirty(quic_ep *ep, int passes) {
 }
 
 static void ep_teardown(quic_ep *ep) {
-  ep->torn_down = true;
+  moqc__quic_ep_set_state(ep, QE_TORN_DOWN);
   while (ep->conns) moqc_quic_conn_shutdown(ep->conns, 0, "server shutdown");
   flush_dirty(ep, 1000);
   ep_close_handles(ep);
@@ -160,8 +183,8 @@ void moqc_quic_ep_process(quic_ep *ep) {
   ep->busy++;
   ep->refs++;
   flush_dirty(ep, 8);
-  if (ep->closing && !ep->torn_down) ep_teardown(ep);
-  if (!ep->handles_closed) {
+  if (ep->state == QE_CLOSING) ep_teardown(ep);
+  if (ep->state != QE_HANDLES_CLOSED) {
     if (ep->dirty && !ep->prepare_active) {
       uv_prepare_start(&ep->prepare, on_prepare);
       ep->prepare_active = true;
@@ -303,8 +326,8 @@ void moqc_quic_ep_del_cid(quic_ep *ep, const uint8_t *cid, size_t len) {
 
 void moqc_quic_ep_conn_dead(quic_ep *ep, quic_conn *c) {
   (void)c;
-  if (ep->is_server || ep->closing) return;
-  ep->closing = true; /* a client endpoint lives as long as its connection */
+  if (ep->is_server || moqc__quic_ep_closing(ep)) return;
+  moqc__quic_ep_set_state(ep, QE_CLOSING); /* a client endpoint lives as long as its connection */
   if (!ep->busy) {
     ep->busy++;
     ep->refs++;
@@ -380,7 +403,7 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
   }
   quic_conn *c = moqc__smap_find(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
-    if (ep->closing || !moqc_quic_pkt_is_initial(p, len)) return;
+    if (moqc__quic_ep_closing(ep) || !moqc_quic_pkt_is_initial(p, len)) return;
     int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
     if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
       ep->refused++;                /* retransmits its Initial later (a rate limit) */
@@ -411,13 +434,13 @@ static void ep_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, si
 }
 
 static void ep_read(quic_ep *ep) {
-  for (int i = 0; i < 64 && !ep->torn_down; i++) {
+  for (int i = 0; i < 64 && ep->state < QE_TORN_DOWN; i++) {
     moqc_udp_rx rx;
     ssize_t n = moqc_udp_recv(&ep->udp, ep->recvbuf, MOQC_UDP_RECV_BUF, &rx);
     if (n == MOQC_ERR_AGAIN) break;
     if (n <= 0) continue;
     size_t total = (size_t)n, seg = rx.segsize ? rx.segsize : total;
-    for (size_t off = 0; off < total && !ep->torn_down; off += seg)
+    for (size_t off = 0; off < total && ep->state < QE_TORN_DOWN; off += seg)
       ep_datagram(ep, &rx, ep->recvbuf + off, total - off < seg ? total - off : seg);
   }
 }
@@ -428,7 +451,7 @@ static void ep_read(quic_ep *ep) {
  * connection never reads another datagram and its handshake times out even
  * though the server answers its retransmitted Initials (F7). */
 static void ep_on_poll_error(quic_ep *ep) {
-  if (moqc_udp_take_error(&ep->udp) != MOQC_OK || ep->handles_closed) return;
+  if (moqc_udp_take_error(&ep->udp) != MOQC_OK || ep->state == QE_HANDLES_CLOSED) return;
   int flags = UV_READABLE | (ep->pend.active ? UV_WRITABLE : 0);
   if (uv_poll_start(&ep->poll, flags, on_poll) != 0) ep->poll_started = false;
 }
@@ -481,8 +504,8 @@ uint16_t moqc_quic_server_port(const moqc_quic_server *s) {
 size_t moqc_quic_server_connections(const moqc_quic_server *s) { return s->nconns; }
 
 void moqc_quic_server_del(moqc_quic_server *s) {
-  if (!s || s->closing) return;
-  s->closing = true;
+  if (!s || moqc__quic_ep_closing(s)) return;
+  moqc__quic_ep_set_state(s, QE_CLOSING);
   if (s->busy) return; /* torn down at the end of the current I/O callback */
   s->busy++;
   s->refs++;
@@ -519,8 +542,7 @@ static void dial_free(moqc_quic_dial *d) {
 void moqc_quic_dial_done(moqc_quic_dial *d, int err, const char *msg, quic_conn *c) {
   d->conn = NULL;
   if (err == MOQC_OK) {
-    c->handed_out = true;
-    c->released = false;
+    moqc__quic_set_owner(c, QO_USER);
     d->cb(d->ctx, MOQC_OK, NULL, &c->base);
   } else {
     d->cb(d->ctx, err, msg ? msg : moqc_err_str(err), NULL);
@@ -551,7 +573,7 @@ static int dial_start(moqc_quic_dial *d, const moqc_sockaddr *sa, socklen_t len)
     ep_fail_start(ep);
     return rc;
   }
-  c->released = true; /* the user owns it only once connected */
+  assert(c->owner == QO_NONE); /* the user owns it only once connected */
   c->dial = d;
   d->conn = c;
   moqc_quic_ep_mark_dirty(ep, c);

@@ -82,16 +82,29 @@ typedef struct quic_rate {
 } quic_rate;
 #define QUIC_RATE_SLOTS 4096
 
+/* The endpoint's lifecycle, one step at a time (asserted by
+ * moqc__quic_ep_set_state):
+ *   RUNNING -> CLOSING (moqc_quic_server_del called / client conn gone)
+ *   -> TORN_DOWN (every conn shut down) -> HANDLES_CLOSED (uv_close called
+ *   for poll + prepare; freed when the last reference goes). */
+enum quic_ep_state {
+  QE_RUNNING = 0,
+  QE_CLOSING,
+  QE_TORN_DOWN,
+  QE_HANDLES_CLOSED,
+};
+
+const char *moqc__quic_ep_state_str(enum quic_ep_state st);
+bool moqc__quic_ep_transition_ok(enum quic_ep_state from, enum quic_ep_state to);
+
 struct moqc_quic_server {
   uv_loop_t *loop;
   uv_poll_t poll;
   uv_prepare_t prepare;
   moqc_udp udp;
   bool is_server;
-  bool closing;   /* moqc_quic_server_del called / client conn gone */
-  bool torn_down; /* every conn shut down, handles closing */
+  uint8_t state; /* enum quic_ep_state; change only through moqc__quic_ep_set_state */
   bool poll_inited, prepare_inited;
-  bool handles_closed; /* uv_close done for poll + prepare */
   bool poll_started, prepare_active, poll_writable;
   int busy;      /* I/O callback depth */
   uint32_t refs; /* owner + live conn objects + open handles */
@@ -131,18 +144,24 @@ struct moqc_quic_server {
 /* ---- connection -------------------------------------------------------------- */
 
 /* The connection's lifecycle. Legal transitions (asserted by
- * moqc__quic_set_state):
- *   HANDSHAKE -> OPEN | CLOSING | DRAINING | DEAD
- *   OPEN      -> CLOSING | DRAINING | DEAD
+ * moqc__quic_set_state, see moqc__quic_state_transition_ok):
+ *   HANDSHAKE -> OPEN | CONFIRMED | CLOSE_REQ | CLOSING | DRAINING | DEAD
+ *   OPEN      -> CONFIRMED | CLOSE_REQ | CLOSING | DRAINING | DEAD
+ *   CONFIRMED -> CLOSE_REQ | CLOSING | DRAINING | DEAD
+ *   CLOSE_REQ -> CLOSING | DRAINING | DEAD
  *   CLOSING   -> DEAD
  *   DRAINING  -> DEAD
- * Order matters: states after QC_OPEN are all "going away". */
+ * Order matters: HANDSHAKE..CLOSE_REQ is "live" (ngtcp2 reads and times out
+ * the connection), OPEN and CONFIRMED are "open" (the application may use
+ * it), states after CLOSE_REQ are "going away". */
 enum quic_state {
   QC_HANDSHAKE = 0,
-  QC_OPEN,
-  QC_CLOSING,  /* we sent CONNECTION_CLOSE; waiting 3 PTO */
-  QC_DRAINING, /* the peer closed; waiting 3 PTO */
-  QC_DEAD,     /* I/O state freed, waiting for release / timer close */
+  QC_OPEN,      /* handshake completed, not yet confirmed (clients) */
+  QC_CONFIRMED, /* handshake confirmed: no more Initial (padded) packets */
+  QC_CLOSE_REQ, /* close() was called: CONNECTION_CLOSE goes out on the next flush */
+  QC_CLOSING,   /* we sent CONNECTION_CLOSE; waiting 3 PTO */
+  QC_DRAINING,  /* the peer closed; waiting 3 PTO */
+  QC_DEAD,      /* I/O state freed, waiting for release / timer close */
 };
 
 /* The `closed` event of a handed-out connection, a lifecycle of its own:
@@ -155,8 +174,36 @@ enum quic_report {
   QR_DONE,
 };
 
+/* Who holds the transport handle (independent of the connection state):
+ *   NONE -> USER (handed out: on_connection / the connect callback)
+ *   USER -> RELEASED (the user called release())
+ * NONE and RELEASED mean nobody will call into it: no handler callbacks, and
+ * the object may be freed once dead. */
+enum quic_owner {
+  QO_NONE = 0,
+  QO_USER,
+  QO_RELEASED,
+};
+
+/* The expiry timer's libuv handle:
+ *   UNINIT -> LIVE (uv_timer_init) -> CLOSING (uv_close) -> CLOSED (close cb)
+ * The object can be freed only with the handle UNINIT or CLOSED. */
+enum quic_timer {
+  QT_UNINIT = 0,
+  QT_LIVE,
+  QT_CLOSING,
+  QT_CLOSED,
+};
+
 const char *moqc__quic_state_str(enum quic_state st);
 const char *moqc__quic_report_str(enum quic_report r);
+const char *moqc__quic_owner_str(enum quic_owner o);
+const char *moqc__quic_timer_str(enum quic_timer t);
+/* The transition tables (pure): is from -> to legal? */
+bool moqc__quic_state_transition_ok(enum quic_state from, enum quic_state to);
+bool moqc__quic_report_transition_ok(enum quic_report from, enum quic_report to);
+bool moqc__quic_owner_transition_ok(enum quic_owner from, enum quic_owner to);
+bool moqc__quic_timer_transition_ok(enum quic_timer from, enum quic_timer to);
 
 typedef struct quic_dgram {
   struct quic_dgram *next;
@@ -174,18 +221,15 @@ struct quic_conn {
   moqc_sockaddr local, remote;
   socklen_t local_len, remote_len;
   uv_timer_t timer;
-  enum quic_state state;   /* change only through moqc__quic_set_state */
-  enum quic_report report; /* change only through moqc__quic_set_report */
-  bool released;           /* the user dropped the transport (or never got it) */
-  bool handed_out;         /* given to the user (on_connection / connect cb) */
-  bool timer_closed;
-  bool dirty_flag;
-  bool linked;        /* in ep->conns */
-  bool close_req;     /* close() was called: send CONNECTION_CLOSE on flush */
-  bool credit_wanted; /* open_stream returned AGAIN */
+  enum quic_state state;    /* change only through moqc__quic_set_state */
+  enum quic_report report;  /* change only through moqc__quic_set_report */
+  enum quic_owner owner;    /* change only through moqc__quic_set_owner */
+  enum quic_timer timer_st; /* change only through moqc__quic_set_timer */
+  bool dirty_flag;          /* in ep->dirty */
+  bool linked;              /* in ep->conns */
+  bool credit_wanted;       /* open_stream returned AGAIN */
   bool credit_event;
   bool conn_blocked;      /* connection-level flow control blocked (this flush) */
-  bool confirmed;         /* handshake confirmed: no more Initial (padded) packets */
   bool timer_fire;        /* this flush comes from the expiry timer */
   bool fired_no_progress; /* the last timer fire sent nothing */
   int busy;               /* frames of this conn on the stack */
@@ -223,11 +267,23 @@ struct quic_conn {
 
 static inline quic_conn *qc_of(moqc_transport *t) { return (quic_conn *)t; }
 
-/* Lifecycle transitions, asserted legal (see enum quic_state / quic_report). */
+/* Lifecycle transitions, asserted legal (see the enums above). */
 void moqc__quic_set_state(quic_conn *c, enum quic_state to);
 void moqc__quic_set_report(quic_conn *c, enum quic_report to);
+void moqc__quic_set_owner(quic_conn *c, enum quic_owner to);
+void moqc__quic_set_timer(quic_conn *c, enum quic_timer to);
 /* The user was or will be told that the connection ended. */
 static inline bool moqc__quic_reported(const quic_conn *c) { return c->report != QR_NONE; }
+/* ngtcp2 still runs the connection: it reads packets and handles expiry. */
+static inline bool moqc__quic_live(const quic_conn *c) { return c->state <= QC_CLOSE_REQ; }
+/* The handshake completed and no close was asked for or happened. */
+static inline bool moqc__quic_open(const quic_conn *c) {
+  return c->state == QC_OPEN || c->state == QC_CONFIRMED;
+}
+/* The user holds the handle: handler callbacks go out. */
+static inline bool moqc__quic_owned(const quic_conn *c) { return c->owner == QO_USER; }
+/* Given to the user at some point (held or released since). */
+static inline bool moqc__quic_handed_out(const quic_conn *c) { return c->owner != QO_NONE; }
 
 /* ---- quic_conn.c (ngtcp2) ------------------------------------------------------- */
 
@@ -306,6 +362,8 @@ void moqc_quic_ep_del_cid(quic_ep *ep, const uint8_t *cid, size_t len);
  * when the socket is full (the batch was kept and will be retried). */
 int moqc_quic_ep_send(quic_ep *ep, quic_conn *c, const ngtcp2_path *path, const uint8_t *data,
                       size_t len, size_t segsize, unsigned ecn);
+void moqc__quic_ep_set_state(quic_ep *ep, enum quic_ep_state to);
+static inline bool moqc__quic_ep_closing(const quic_ep *ep) { return ep->state >= QE_CLOSING; }
 /* The send path is blocked on EAGAIN: don't write more now. */
 static inline bool moqc_quic_ep_blocked(const quic_ep *ep) { return ep->pend.active; }
 /* Conn list membership and lifetime. */

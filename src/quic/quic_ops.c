@@ -4,6 +4,7 @@
  * endpoint flushes it at the end of the current I/O callback or in its
  * prepare hook (so ops are safe inside handler callbacks, and never call a
  * handler back). */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -12,7 +13,7 @@
 
 #define DGRAM_QUEUE_MAX 1024
 
-static bool alive(const quic_conn *c) { return c->state == QC_OPEN && !c->close_req; }
+static bool alive(const quic_conn *c) { return moqc__quic_open(c); }
 
 static moqc_qstream *stream_of(quic_conn *c, int64_t id) {
   return id < 0 ? NULL : moqc__imap_find(&c->streams, (uint64_t)id);
@@ -33,9 +34,8 @@ static int op_write(moqc_transport *t, int64_t id, const moqc_slice *s, size_t n
   quic_conn *c = qc_of(t);
   if (!alive(c)) return MOQC_ERR_CLOSED;
   moqc_qstream *st = stream_of(c, id);
-  if (!st || !(st->flags & QS_SEND) || (st->flags & (QS_FIN_QUEUED | QS_RESET)))
-    return MOQC_ERR_INVAL;
-  if (st->flags & QS_PEER_STOP) return MOQC_ERR_CANCEL;
+  if (st && st->send == QSS_PEER_STOP) return MOQC_ERR_CANCEL;
+  if (!st || st->send != QSS_SEND) return MOQC_ERR_INVAL; /* none, finished or reset */
   if (n && !s) return MOQC_ERR_INVAL;
   uint64_t add = 0;
   for (size_t i = 0; i < n; i++) {
@@ -46,7 +46,7 @@ static int op_write(moqc_transport *t, int64_t id, const moqc_slice *s, size_t n
   /* Reserve first so that nothing can fail after the slices are queued. */
   if (moqc_qsched_reserve(&c->sched) != MOQC_OK || moqc_qstream_append(st, s, n) != MOQC_OK)
     return MOQC_ERR_NOMEM;
-  if (fin) st->flags |= QS_FIN_QUEUED;
+  if (fin) moqc__qs_set_send(st, QSS_FIN_QUEUED);
   c->unsent += add;
   c->unacked += add;
   if (moqc_qstream_ready(st)) (void)moqc_qsched_push(&c->sched, st);
@@ -80,7 +80,7 @@ static int op_set_priority(moqc_transport *t, int64_t id, const moqc_stream_prio
   moqc_qstream *st = stream_of(c, id);
   if (!st || !prio) return MOQC_ERR_INVAL;
   st->prio = *prio;
-  st->flags |= QS_PRIO;
+  st->prio_set = true;
   moqc_qsched_update(&c->sched, st);
   return MOQC_OK;
 }
@@ -118,7 +118,7 @@ static size_t op_queued(moqc_transport *t, int64_t id) {
   quic_conn *c = qc_of(t);
   if (id < 0) return (size_t)c->unacked;
   moqc_qstream *st = stream_of(c, id);
-  if (!st || (st->flags & (QS_RESET | QS_PEER_STOP))) return 0;
+  if (!st || moqc__qs_send_gone(st)) return 0;
   return (size_t)(st->end - st->acked);
 }
 
@@ -133,7 +133,7 @@ static void op_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *rate_bps) {
 
 static void op_close(moqc_transport *t, uint64_t code, const char *reason) {
   quic_conn *c = qc_of(t);
-  if (c->state > QC_OPEN || c->close_req || moqc__quic_reported(c)) return;
+  if (c->state >= QC_CLOSE_REQ || moqc__quic_reported(c)) return;
   if (code > MOQC_CODE_MAX) code = MOQC_CODE_MAX;
   if (!reason) reason = "";
   size_t rl = strlen(reason);
@@ -147,18 +147,18 @@ static void op_close(moqc_transport *t, uint64_t code, const char *reason) {
   c->close_reason = r;
   c->close_code = code;
   c->close_by_peer = false;
-  c->close_req = true;
+  moqc__quic_set_state(c, QC_CLOSE_REQ);
   touch(c);
 }
 
 static void op_release(moqc_transport *t) {
   quic_conn *c = qc_of(t);
-  if (c->released) return;
-  c->released = true;
+  if (!moqc__quic_owned(c)) return;
+  moqc__quic_set_owner(c, QO_RELEASED);
   c->base.handler = NULL;
   c->base.handler_ctx = NULL;
-  if (c->state == QC_HANDSHAKE || c->state == QC_OPEN) {
-    if (!c->close_req) op_close(t, 0, "");
+  if (moqc__quic_live(c)) {
+    if (c->state != QC_CLOSE_REQ) op_close(t, 0, "");
     if (c->report == QR_PENDING) moqc__quic_set_report(c, QR_NONE); /* nobody to tell */
     return;
   }

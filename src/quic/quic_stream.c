@@ -1,6 +1,7 @@
 /* moqc transport — stream send queues, scheduler heap. See quic_stream.h. */
 #include "quic/quic_stream.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -12,9 +13,76 @@ moqc_qstream *moqc_qstream_new(int64_t id, uint32_t flags) {
   moqc_qstream *s = moqc_calloc(1, sizeof *s);
   if (!s) return NULL;
   s->id = id;
-  s->flags = flags;
+  s->send = (flags & QS_SEND) ? QSS_SEND : QSS_NONE;
+  s->recv = (flags & QS_RECV) ? QSR_RECV : QSR_NONE;
+  s->remote = (flags & QS_REMOTE) != 0;
   s->heap_idx = QS_NOT_IN_HEAP;
   return s;
+}
+
+/* ---- half states ----------------------------------------------------------- */
+
+const char *moqc__qs_send_str(enum qs_send st) {
+  switch (st) {
+    case QSS_NONE: return "none";
+    case QSS_SEND: return "send";
+    case QSS_FIN_QUEUED: return "fin-queued";
+    case QSS_DATA_SENT: return "data-sent";
+    case QSS_DATA_RECVD: return "data-recvd";
+    case QSS_RESET_SENT: return "reset-sent";
+    case QSS_PEER_STOP: return "peer-stop";
+  }
+  return "?";
+}
+
+const char *moqc__qs_recv_str(enum qs_recv st) {
+  switch (st) {
+    case QSR_NONE: return "none";
+    case QSR_RECV: return "recv";
+    case QSR_STOPPED: return "stopped";
+    case QSR_DATA_READ: return "data-read";
+    case QSR_RESET_RECVD: return "reset-recvd";
+  }
+  return "?";
+}
+
+bool moqc__qs_send_transition_ok(enum qs_send from, enum qs_send to) {
+  bool gone = to == QSS_RESET_SENT || to == QSS_PEER_STOP;
+  switch (from) {
+    case QSS_SEND: return to == QSS_FIN_QUEUED || gone;
+    case QSS_FIN_QUEUED: return to == QSS_DATA_SENT || gone;
+    case QSS_DATA_SENT: return to == QSS_DATA_RECVD || gone;
+    case QSS_NONE:
+    case QSS_DATA_RECVD:
+    case QSS_RESET_SENT:
+    case QSS_PEER_STOP: return false;
+  }
+  return false;
+}
+
+bool moqc__qs_recv_transition_ok(enum qs_recv from, enum qs_recv to) {
+  switch (from) {
+    case QSR_RECV: return to == QSR_DATA_READ || to == QSR_RESET_RECVD || to == QSR_STOPPED;
+    case QSR_STOPPED: return to == QSR_DATA_READ || to == QSR_RESET_RECVD;
+    case QSR_DATA_READ: return to == QSR_RESET_RECVD;
+    case QSR_NONE:
+    case QSR_RESET_RECVD: return false;
+  }
+  return false;
+}
+
+void moqc__qs_set_send(moqc_qstream *s, enum qs_send to) {
+  bool ok = moqc__qs_send_transition_ok(s->send, to);
+  assert(ok && "illegal QUIC stream send-half transition");
+  (void)ok;
+  s->send = to;
+}
+
+void moqc__qs_set_recv(moqc_qstream *s, enum qs_recv to) {
+  bool ok = moqc__qs_recv_transition_ok(s->recv, to);
+  assert(ok && "illegal QUIC stream receive-half transition");
+  (void)ok;
+  s->recv = to;
 }
 
 static inline moqc_slice *qent(const moqc_qstream *s, size_t i) {
@@ -122,7 +190,7 @@ uint64_t moqc_qstream_drop_unsent(moqc_qstream *s) {
 
 /* True if a is served before b. */
 static bool before(const moqc_qstream *a, const moqc_qstream *b) {
-  bool ca = !(a->flags & QS_PRIO), cb = !(b->flags & QS_PRIO);
+  bool ca = !a->prio_set, cb = !b->prio_set;
   if (ca != cb) return ca;
   if (!ca) {
     if (a->prio.priority != b->prio.priority) return a->prio.priority > b->prio.priority;

@@ -32,28 +32,60 @@
 
 #define QS_NOT_IN_HEAP SIZE_MAX
 
-/* Stream flags. */
+/* What a new stream has (moqc_qstream_new). */
 enum {
-  QS_SEND = 1u << 0,        /* we have a send half */
-  QS_RECV = 1u << 1,        /* we have a receive half */
-  QS_FIN_QUEUED = 1u << 2,  /* write(fin) was called */
-  QS_FIN_SENT = 1u << 3,    /* the FIN was handed to ngtcp2 */
-  QS_RESET = 1u << 4,       /* we reset our send half */
-  QS_PEER_STOP = 1u << 5,   /* peer's STOP_SENDING reset our send half */
-  QS_BLOCKED = 1u << 6,     /* stream flow-control blocked */
-  QS_PRIO = 1u << 7,        /* set_priority was called */
-  QS_STOPPED = 1u << 8,     /* we sent STOP_SENDING */
-  QS_REMOTE = 1u << 9,      /* opened by the peer */
-  QS_OPEN_CB = 1u << 10,    /* ngtcp2 reported the peer's stream_open */
-  QS_FIN_RECV = 1u << 11,   /* the peer's FIN arrived */
-  QS_PEER_RESET = 1u << 12, /* the peer reset its send half */
-  QS_FIN_BARE = 1u << 13,   /* the FIN went out alone (a 0-length STREAM frame) */
-  QS_ACKED = 1u << 14,      /* everything incl. the FIN acknowledged: stream_acked fired */
+  QS_SEND = 1u << 0,   /* we have a send half */
+  QS_RECV = 1u << 1,   /* we have a receive half */
+  QS_REMOTE = 1u << 2, /* opened by the peer */
 };
+
+/* The send half's lifecycle (after RFC 9000 section 3.1). Legal transitions
+ * (moqc__qs_send_transition_ok, asserted by moqc__qs_set_send):
+ *   SEND       -> FIN_QUEUED | RESET_SENT | PEER_STOP
+ *   FIN_QUEUED -> DATA_SENT | RESET_SENT | PEER_STOP
+ *   DATA_SENT  -> DATA_RECVD | RESET_SENT | PEER_STOP
+ *   NONE, DATA_RECVD, RESET_SENT, PEER_STOP are final. */
+enum qs_send {
+  QSS_NONE = 0,   /* no send half (a unidirectional stream of the peer) */
+  QSS_SEND,       /* open: write() may queue bytes */
+  QSS_FIN_QUEUED, /* write(fin) was called; bytes and the FIN wait for the scheduler */
+  QSS_DATA_SENT,  /* the FIN (and so every byte) was handed to ngtcp2 */
+  QSS_DATA_RECVD, /* everything incl. the FIN acknowledged: stream_acked fired */
+  QSS_RESET_SENT, /* we reset the send half */
+  QSS_PEER_STOP,  /* the peer's STOP_SENDING reset our send half */
+};
+
+/* The receive half's lifecycle (RFC 9000 section 3.2, as far as the code
+ * tells them apart: data is delivered as it arrives, so "size known", "data
+ * recvd" and "data read" are one state here). Legal transitions
+ * (moqc__qs_recv_transition_ok, asserted by moqc__qs_set_recv):
+ *   RECV      -> DATA_READ | RESET_RECVD | STOPPED
+ *   STOPPED   -> DATA_READ | RESET_RECVD
+ *   DATA_READ -> RESET_RECVD (a RESET_STREAM after the FIN: RFC 9000 3.2)
+ *   NONE, RESET_RECVD are final. */
+enum qs_recv {
+  QSR_NONE = 0,    /* no receive half (a unidirectional stream of ours) */
+  QSR_RECV,        /* open: data is delivered as it arrives */
+  QSR_STOPPED,     /* we sent STOP_SENDING: data is dropped */
+  QSR_DATA_READ,   /* the FIN arrived, every byte was delivered */
+  QSR_RESET_RECVD, /* the peer reset its send half */
+};
+
+const char *moqc__qs_send_str(enum qs_send st);
+const char *moqc__qs_recv_str(enum qs_recv st);
+/* The transition tables (pure): is from -> to legal? */
+bool moqc__qs_send_transition_ok(enum qs_send from, enum qs_send to);
+bool moqc__qs_recv_transition_ok(enum qs_recv from, enum qs_recv to);
 
 typedef struct moqc_qstream {
   int64_t id;
-  uint32_t flags;
+  enum qs_send send; /* change only through moqc__qs_set_send */
+  enum qs_recv recv; /* change only through moqc__qs_set_recv */
+  bool remote;       /* opened by the peer */
+  bool open_cb;      /* ngtcp2 reported the peer's stream_open (a credit to give back) */
+  bool blocked;      /* stream flow-control blocked */
+  bool prio_set;     /* set_priority was called */
+  bool fin_bare;     /* the FIN went out alone (a 0-length STREAM frame) */
   /* send queue: ring of slices */
   moqc_slice *q;
   size_t qcap, qhead, qlen;
@@ -67,6 +99,16 @@ typedef struct moqc_qstream {
   moqc_stream_prio prio;
 } moqc_qstream;
 
+/* Half-state transitions, asserted legal. */
+void moqc__qs_set_send(moqc_qstream *s, enum qs_send to);
+void moqc__qs_set_recv(moqc_qstream *s, enum qs_recv to);
+/* The send half was reset (by us or through the peer's STOP_SENDING): its
+ * queued bytes no longer count. */
+static inline bool moqc__qs_send_gone(const moqc_qstream *s) {
+  return s->send == QSS_RESET_SENT || s->send == QSS_PEER_STOP;
+}
+
+/* flags: QS_SEND / QS_RECV / QS_REMOTE. */
 moqc_qstream *moqc_qstream_new(int64_t id, uint32_t flags);
 /* Release every slice and free the stream. */
 void moqc_qstream_free(moqc_qstream *s);
@@ -97,8 +139,9 @@ uint64_t moqc_qstream_drop_unsent(moqc_qstream *s);
 
 /* Something to hand to the stack (bytes or a FIN) and allowed to send. */
 static inline bool moqc_qstream_ready(const moqc_qstream *s) {
-  if (s->flags & (QS_RESET | QS_PEER_STOP | QS_BLOCKED)) return false;
-  return s->sent < s->end || ((s->flags & QS_FIN_QUEUED) && !(s->flags & QS_FIN_SENT));
+  if (s->blocked) return false;
+  if (s->send == QSS_FIN_QUEUED) return true; /* at least the FIN */
+  return s->send == QSS_SEND && s->sent < s->end;
 }
 
 /* ---- scheduler ---------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "quic/tls.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <gnutls/crypto.h>
@@ -199,12 +200,17 @@ int moqc_cert_self_signed(const char *const *hosts, size_t n, moqc_cert **out) {
 }
 
 moqc_cert *moqc_cert_ref(moqc_cert *c) {
-  if (c) c->refcnt++;
+  if (c) {
+    assert(c->refcnt > 0 && "certificate ref after free");
+    c->refcnt++;
+  }
   return c;
 }
 
 void moqc_cert_unref(moqc_cert *c) {
-  if (c && --c->refcnt == 0) cert_free(c);
+  if (!c) return;
+  assert(c->refcnt > 0 && "certificate unref below zero");
+  if (--c->refcnt == 0) cert_free(c);
 }
 
 const char *moqc_cert_fingerprint(const moqc_cert *c) { return c->fp; }

@@ -8,7 +8,7 @@
 /* ---- attach --------------------------------------------------------------------------- */
 
 int moqc__wt_write_bytes(wt_conn *c, int64_t id, const uint8_t *p, size_t len, bool fin) {
-  if (c->h3_released || c->h3_closed) return MOQC_ERR_CLOSED;
+  if (wt_h3_gone(c)) return MOQC_ERR_CLOSED;
   moqc_slice sl = MOQC_SLICE_EMPTY;
   size_t n = 0;
   if (len) {

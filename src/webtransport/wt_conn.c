@@ -42,15 +42,58 @@ const char *moqc__wt_state_str(wt_state st) {
   return "?";
 }
 
+const char *moqc__wt_owner_str(wt_owner o) {
+  switch (o) {
+    case WT_OWN_NONE: return "none";
+    case WT_OWN_USER: return "user";
+    case WT_OWN_RELEASED: return "released";
+  }
+  return "?";
+}
+
+const char *moqc__wt_h3_str(wt_h3 h) {
+  switch (h) {
+    case WT_H3_LIVE: return "live";
+    case WT_H3_CLOSE_SENT: return "close-sent";
+    case WT_H3_CLOSED: return "closed";
+    case WT_H3_RELEASED: return "released";
+  }
+  return "?";
+}
+
+bool moqc__wt_state_transition_ok(wt_state from, wt_state to) {
+  return (from == WT_ST_SETUP && (to == WT_ST_OPEN || to == WT_ST_CLOSED)) ||
+         (from == WT_ST_OPEN && (to == WT_ST_CLOSING || to == WT_ST_CLOSED)) ||
+         (from == WT_ST_CLOSING && to == WT_ST_CLOSED) ||
+         (from == WT_ST_CLOSED && to == WT_ST_CLOSED);
+}
+
+bool moqc__wt_owner_transition_ok(wt_owner from, wt_owner to) {
+  return (from == WT_OWN_NONE && to == WT_OWN_USER) ||
+         (from == WT_OWN_USER && to == WT_OWN_RELEASED);
+}
+
+bool moqc__wt_h3_transition_ok(wt_h3 from, wt_h3 to) { return to > from && to <= WT_H3_RELEASED; }
+
 void moqc__wt_set_state(wt_conn *c, wt_state to) {
-  wt_state from = (wt_state)c->state;
-  bool ok = (from == WT_ST_SETUP && (to == WT_ST_OPEN || to == WT_ST_CLOSED)) ||
-            (from == WT_ST_OPEN && (to == WT_ST_CLOSING || to == WT_ST_CLOSED)) ||
-            (from == WT_ST_CLOSING && to == WT_ST_CLOSED) ||
-            (from == WT_ST_CLOSED && to == WT_ST_CLOSED);
+  bool ok = moqc__wt_state_transition_ok((wt_state)c->state, to);
   assert(ok && "illegal WebTransport session state transition");
   (void)ok;
   c->state = (uint8_t)to;
+}
+
+void moqc__wt_set_owner(wt_conn *c, wt_owner to) {
+  bool ok = moqc__wt_owner_transition_ok((wt_owner)c->owner, to);
+  assert(ok && "illegal WebTransport handle ownership transition");
+  (void)ok;
+  c->owner = (uint8_t)to;
+}
+
+void moqc__wt_set_h3(wt_conn *c, wt_h3 to) {
+  bool ok = moqc__wt_h3_transition_ok((wt_h3)c->h3_st, to);
+  assert(ok && "illegal WebTransport h3 hold transition");
+  (void)ok;
+  c->h3_st = (uint8_t)to;
 }
 
 bool moqc__wt_dead(const wt_conn *c) { return c->free_pending || c->state == WT_ST_CLOSED; }
@@ -61,16 +104,16 @@ static void schedule_free(wt_conn *c) {
   if (c->free_pending) return;
   c->free_pending = true;
   moqc__wt_set_state(c, WT_ST_CLOSED);
-  if (!c->h3_released) {
-    c->h3_released = true;
+  if (!wt_h3_released(c)) {
+    moqc__wt_set_h3(c, WT_H3_RELEASED);
     c->h3->ops->release(c->h3);
   }
   if (c->depth == 0) moqc__wt_conn_free(c);
 }
 
 void moqc__wt_h3_close(wt_conn *c, uint64_t h3_code, const char *reason) {
-  if (c->close_sent || c->h3_closed || c->h3_released) return;
-  c->close_sent = true;
+  if (c->h3_st != WT_H3_LIVE) return;
+  moqc__wt_set_h3(c, WT_H3_CLOSE_SENT);
   c->h3->ops->close(c->h3, h3_code, reason ? reason : "");
 }
 
@@ -82,7 +125,7 @@ static void set_reason(wt_conn *c, const char *reason) {
 }
 
 void moqc__wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_code) {
-  if (c->notified || c->handed) return;
+  if (c->notified || wt_handed(c)) return;
   c->notified = true;
   moqc__wt_set_state(c, WT_ST_CLOSED);
   moqc__wt_h3_close(c, h3_code ? h3_code : MOQC_H3_NO_ERROR, "");
@@ -95,7 +138,7 @@ void moqc__wt_setup_failed(wt_conn *c, int err, uint16_t status, uint64_t h3_cod
 }
 
 void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool by_peer) {
-  if (!c->handed) {
+  if (!wt_handed(c)) {
     moqc__wt_setup_failed(c, by_peer ? MOQC_ERR_CLOSED : MOQC_ERR_TRANSPORT, 0, 0);
     return;
   }
@@ -107,7 +150,7 @@ void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool 
   c->close_by_peer = by_peer;
   set_reason(c, reason);
   moqc__wt_h3_close(c, moqc_wt_code_to_h3(code), c->close_reason);
-  if (!c->user_released) {
+  if (c->owner == WT_OWN_USER) {
     const moqc_transport_handler *h = c->base.handler;
     if (h && h->closed) h->closed(c->base.handler_ctx, code, c->close_reason, by_peer);
   }
@@ -116,7 +159,7 @@ void moqc__wt_session_ended(wt_conn *c, uint64_t code, const char *reason, bool 
 void moqc__wt_conn_error(wt_conn *c, uint64_t h3_code, const char *what) {
   if (c->state == WT_ST_CLOSED) return;
   moqc__wt_h3_close(c, h3_code, what);
-  if (c->handed) moqc__wt_session_ended(c, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
+  if (wt_handed(c)) moqc__wt_session_ended(c, MOQC_CODE_PROTOCOL_VIOLATION, what, false);
   else moqc__wt_setup_failed(c, MOQC_ERR_PROTOCOL, 0, h3_code);
 }
 
@@ -186,14 +229,13 @@ void moqc__wt_stream_error(wt_conn *c, wt_stream *s, uint64_t h3_code) {
   if (s->kind == WT_K_BUFFERED && c->n_buffered) c->n_buffered--;
   s->kind = WT_K_IGNORE;
   stream_drop_state(s);
-  if (c->h3_released) return;
+  if (wt_h3_released(c)) return;
   c->h3->ops->stop_sending(c->h3, s->id, h3_code);
   if (!MOQC_STREAM_IS_UNI(s->id)) c->h3->ops->reset(c->h3, s->id, h3_code);
 }
 
 bool moqc__wt_notify_ok(const wt_conn *c) {
-  return c->handed && !c->notified && !c->user_released && !c->free_pending &&
-         c->state == WT_ST_OPEN;
+  return c->owner == WT_OWN_USER && !c->notified && !c->free_pending && c->state == WT_ST_OPEN;
 }
 
 void moqc__wt_deliver(wt_conn *c, wt_stream *s, const uint8_t *p, size_t len, bool fin) {
@@ -284,7 +326,7 @@ static void flush_buffered(wt_conn *c, wt_stream *s) {
 
 void moqc__wt_established(wt_conn *c) {
   moqc__wt_set_state(c, WT_ST_OPEN);
-  c->handed = true;
+  moqc__wt_set_owner(c, WT_OWN_USER);
   if (c->server) c->scfg.on_session(c->scfg.ctx, &c->base);
   else c->ccfg.cb(c->ccfg.ctx, &c->base, MOQC_OK, c->status);
   /* Streams that arrived before the session existed (collected first: the
@@ -421,7 +463,7 @@ void moqc__wt_on_stream_bytes(wt_conn *c, wt_stream *s, const uint8_t *p, size_t
 /* ---- user release (called by wt_session.c) ----------------------------------------- */
 
 void moqc__wt_user_release(wt_conn *c) {
-  if (c->user_released) return;
-  c->user_released = true;
+  if (c->owner == WT_OWN_RELEASED) return;
+  moqc__wt_set_owner(c, WT_OWN_RELEASED);
   schedule_free(c);
 }

@@ -183,9 +183,9 @@ static void h3_writable(void *ctx) {
 static void h3_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
   wt_conn *c = ctx;
   moqc__wt_enter(c);
-  c->h3_closed = true;
+  if (!wt_h3_gone(c)) moqc__wt_set_h3(c, WT_H3_CLOSED); /* (released: stays so) */
   if (c->free_pending) {
-  } else if (!c->handed) {
+  } else if (!wt_handed(c)) {
     moqc__wt_setup_failed(c, by_peer ? MOQC_ERR_CLOSED : MOQC_ERR_TRANSPORT, 0, code);
   } else if (c->state == WT_ST_CLOSING) {
     /* Our close() completed (or the peer closed during the linger). */

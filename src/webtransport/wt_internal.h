@@ -106,7 +106,34 @@ typedef enum wt_state {
   WT_ST_CLOSED,    /* over (h3 closed or being closed) */
 } wt_state;
 
+/* Who holds the session handle (base):
+ *   NONE -> USER (moqc__wt_established: on_session / the connect callback)
+ *   USER -> RELEASED (the user called release()) */
+typedef enum wt_owner {
+  WT_OWN_NONE = 0,
+  WT_OWN_USER,
+  WT_OWN_RELEASED,
+} wt_owner;
+
+/* Our hold on the HTTP/3 connection underneath:
+ *   LIVE -> CLOSE_SENT | CLOSED | RELEASED
+ *   CLOSE_SENT -> CLOSED | RELEASED   (we called h3 close())
+ *   CLOSED -> RELEASED                (h3 reported `closed`)
+ *   RELEASED is final                 (we called h3 release()) */
+typedef enum wt_h3 {
+  WT_H3_LIVE = 0,
+  WT_H3_CLOSE_SENT,
+  WT_H3_CLOSED,
+  WT_H3_RELEASED,
+} wt_h3;
+
 const char *moqc__wt_state_str(wt_state st);
+const char *moqc__wt_owner_str(wt_owner o);
+const char *moqc__wt_h3_str(wt_h3 h);
+/* The transition tables (pure): is from -> to legal? */
+bool moqc__wt_state_transition_ok(wt_state from, wt_state to);
+bool moqc__wt_owner_transition_ok(wt_owner from, wt_owner to);
+bool moqc__wt_h3_transition_ok(wt_h3 from, wt_h3 to);
 
 typedef struct wt_conn {
   moqc_transport base; /* the session transport the user sees */
@@ -139,12 +166,9 @@ typedef struct wt_conn {
   moqc_slice hdr_uni, hdr_bidi; /* shared stream prefixes */
   uint8_t dg_prefix[8];
   size_t dg_prefix_len;
-  bool handed;   /* the user owns base (must release it) */
+  uint8_t owner; /* wt_owner; change only through moqc__wt_set_owner */
+  uint8_t h3_st; /* wt_h3; change only through moqc__wt_set_h3 */
   bool notified; /* `closed` delivered (or setup failure reported) */
-  bool user_released;
-  bool h3_closed;
-  bool h3_released;
-  bool close_sent; /* h3 close() called */
   uint64_t close_code;
   bool close_by_peer;
   char close_reason[MOQC_WT_CLOSE_REASON_MAX + 1];
@@ -159,6 +183,13 @@ typedef struct wt_conn {
 /* lifecycle / helpers (wt_conn.c) */
 /* The only way c->state changes; asserts the transition is legal. */
 void moqc__wt_set_state(wt_conn *c, wt_state to);
+void moqc__wt_set_owner(wt_conn *c, wt_owner to);
+void moqc__wt_set_h3(wt_conn *c, wt_h3 to);
+/* Handed to the user at some point (held or released since). */
+static inline bool wt_handed(const wt_conn *c) { return c->owner != WT_OWN_NONE; }
+/* h3 is gone for our purposes: it reported `closed`, or we released it. */
+static inline bool wt_h3_gone(const wt_conn *c) { return c->h3_st >= WT_H3_CLOSED; }
+static inline bool wt_h3_released(const wt_conn *c) { return c->h3_st == WT_H3_RELEASED; }
 void moqc__wt_conn_free(wt_conn *c);
 /* May user callbacks run (session open, not released / notified)? */
 bool moqc__wt_notify_ok(const wt_conn *c);

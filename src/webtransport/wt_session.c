@@ -10,9 +10,7 @@
 
 static wt_conn *W(moqc_transport *t) { return (wt_conn *)t; }
 
-static bool usable(const wt_conn *c) {
-  return c->state == WT_ST_OPEN && !c->h3_closed && !c->h3_released;
-}
+static bool usable(const wt_conn *c) { return c->state == WT_ST_OPEN && !wt_h3_gone(c); }
 
 static int make_prefix(moqc_slice *dst, bool bidi, uint64_t sid) {
   uint8_t b[MOQC_H3_HDR_MAX];
@@ -120,14 +118,14 @@ static int s_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
 
 static size_t s_queued(moqc_transport *t, int64_t id) {
   wt_conn *c = W(t);
-  if (c->h3_released) return 0;
+  if (wt_h3_released(c)) return 0;
   return c->h3->ops->queued(c->h3, id);
 }
 
 /* The underlying connection's backlog (its queued() if it has none). */
 static size_t s_backlog(moqc_transport *t) {
   wt_conn *c = W(t);
-  if (c->h3_released) return 0;
+  if (wt_h3_released(c)) return 0;
   if (!c->h3->ops->backlog) return c->h3->ops->queued(c->h3, -1);
   return c->h3->ops->backlog(c->h3);
 }
@@ -135,7 +133,7 @@ static size_t s_backlog(moqc_transport *t) {
 static void s_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *send_rate_bps) {
   wt_conn *c = W(t);
   uint64_t r = 0, b = 0;
-  if (!c->h3_released && c->h3->ops->stats) c->h3->ops->stats(c->h3, &r, &b);
+  if (!wt_h3_released(c) && c->h3->ops->stats) c->h3->ops->stats(c->h3, &r, &b);
   if (rtt_ns) *rtt_ns = r;
   if (send_rate_bps) *send_rate_bps = b;
 }
@@ -158,7 +156,7 @@ static void s_close(moqc_transport *t, uint64_t code, const char *reason) {
   wt_conn *c = W(t);
   if (c->state != WT_ST_OPEN) return;
   send_capsule(c, code, reason);
-  if (c->h3_closed) return;
+  if (wt_h3_gone(c)) return;
   /* Give the capsule time to arrive: wait for the peer's FIN (or its own
    * capsule) up to 3 RTT (100 ms .. 2 s). Without a clock, close at once. */
   uint64_t rtt = 0;
@@ -172,7 +170,7 @@ static void s_close(moqc_transport *t, uint64_t code, const char *reason) {
 
 static void s_release(moqc_transport *t) {
   wt_conn *c = W(t);
-  if (c->state == WT_ST_OPEN && !c->h3_closed) send_capsule(c, MOQC_CODE_CANCEL, "");
+  if (c->state == WT_ST_OPEN && !wt_h3_gone(c)) send_capsule(c, MOQC_CODE_CANCEL, "");
   moqc__wt_h3_close(c, moqc_wt_code_to_h3(c->close_code), c->close_reason);
   moqc__wt_user_release(c);
 }

@@ -225,8 +225,9 @@ static void list_op(moqc_link *h, litem *items, lmodel *r, unsigned op, unsigned
         r->n++;
       }
       return;
-    case 2: /* remove (no-op if unlinked) */
-      moqc_list_remove(&x->node);
+    case 2: /* remove (asserted linked), or unlink (no-op if unlinked) */
+      if (moqc_link_linked(&x->node)) moqc_list_remove(&x->node);
+      else moqc_list_unlink(&x->node);
       lmodel_remove(r, x->id);
       return;
     default: { /* pop front */

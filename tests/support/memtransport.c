@@ -10,6 +10,7 @@
  */
 #include "memtransport.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,27 +57,100 @@ typedef struct packet {
   uint8_t data[]; /* DATA / DGRAM payload; CLOSE reason (NUL-terminated) */
 } packet;
 
+/* A stream's send half (the QUIC transport's states, RFC 9000 3.1; the
+ * peer's STOP_SENDING resets it like our own reset):
+ *   SEND -> FIN_QUEUED | RESET;  FIN_QUEUED -> FIN_SENT | RESET;
+ *   FIN_SENT -> FIN_ACKED | RESET;  NONE, FIN_ACKED, RESET are final. */
+typedef enum msend {
+  MS_NONE = 0,   /* no send half */
+  MS_SEND,       /* open for writes */
+  MS_FIN_QUEUED, /* write(fin) called */
+  MS_FIN_SENT,   /* the FIN left in a DATA packet */
+  MS_FIN_ACKED,  /* the ACK carrying the FIN came back */
+  MS_RESET,      /* reset (by us, or through the peer's STOP) */
+} msend;
+
+/* A stream's receive half:
+ *   RECV -> STOPPED | FIN | RESET;  STOPPED -> FIN | RESET;
+ *   NONE, FIN, RESET are final. */
+typedef enum mrecv {
+  MR_NONE = 0, /* no receive half */
+  MR_RECV,     /* open: data is delivered */
+  MR_STOPPED,  /* we sent STOP: data is dropped */
+  MR_FIN,      /* the FIN arrived */
+  MR_RESET,    /* the peer reset it */
+} mrecv;
+
+static bool msend_ok(msend from, msend to) {
+  switch (from) {
+    case MS_SEND: return to == MS_FIN_QUEUED || to == MS_RESET;
+    case MS_FIN_QUEUED: return to == MS_FIN_SENT || to == MS_RESET;
+    case MS_FIN_SENT: return to == MS_FIN_ACKED || to == MS_RESET;
+    case MS_NONE:
+    case MS_FIN_ACKED:
+    case MS_RESET: return false;
+  }
+  return false;
+}
+
+static bool mrecv_ok(mrecv from, mrecv to) {
+  switch (from) {
+    case MR_RECV: return to == MR_STOPPED || to == MR_FIN || to == MR_RESET;
+    case MR_STOPPED: return to == MR_FIN || to == MR_RESET;
+    case MR_NONE:
+    case MR_FIN:
+    case MR_RESET: return false;
+  }
+  return false;
+}
+
 typedef struct mstream {
   struct mstream *next;
   int64_t id;
   bool local; /* opened by this side */
-  bool has_send, has_recv;
-  int rec; /* injection record index (hidden stream), -1 if none */
+  msend send; /* change only through set_send */
+  mrecv recv; /* change only through set_recv */
+  int rec;    /* injection record index (hidden stream), -1 if none */
   /* send half: queue of slice references, released when acknowledged */
   moqc_slice *q;
   size_t qhead, qlen, qcap;
   uint64_t qbase;    /* stream offset of q[qhead] */
   size_t sidx, soff; /* send cursor into q */
   uint64_t written, sent, acked;
-  bool fin_queued, fin_sent, fin_acked, reset_sent;
   bool acked_ev; /* stream_acked delivered */
   bool prioritised;
   moqc_stream_prio prio;
   uint64_t served; /* round-robin stamp */
   /* receive half */
   uint64_t received;
-  bool fin_received, reset_received, stop_sent;
 } mstream;
+
+static void set_send(mstream *st, msend to) {
+  bool ok = msend_ok(st->send, to);
+  assert(ok && "memtransport: illegal send-half transition");
+  (void)ok;
+  st->send = to;
+}
+
+static void set_recv(mstream *st, mrecv to) {
+  bool ok = mrecv_ok(st->recv, to);
+  assert(ok && "memtransport: illegal receive-half transition");
+  (void)ok;
+  st->recv = to;
+}
+
+/* Is the send half still able to be reset (not finished, not reset)? */
+static bool send_live(const mstream *st) {
+  return st->send == MS_SEND || st->send == MS_FIN_QUEUED || st->send == MS_FIN_SENT;
+}
+
+/* A side's lifecycle: OPEN -> CLOSING (shut down: no more I/O; the `closed`
+ * event waits for the defer timer) -> CLOSED (event delivered). */
+typedef enum mside_state {
+  MSS_OPEN = 0,
+  MSS_CLOSING,
+  MSS_CLOSED,
+} mside_state;
 
 typedef struct mside {
   moqc_transport base; /* first: moqc_transport * <-> mside * */
@@ -96,11 +170,22 @@ typedef struct mside {
   uint64_t link_free; /* when the sender's link is idle again */
   uint64_t unacked;   /* stream bytes written and not yet acknowledged */
   uint64_t rr;
-  bool closed, released, close_pending, close_by_peer;
+  mside_state state; /* change only through side_set_state */
+  bool released, close_by_peer;
   uint64_t close_code;
   char *close_reason;
   memlink_stats stats;
 } mside;
+
+/* Shut down (CLOSING or CLOSED): no more I/O. */
+static inline bool side_closed(const mside *s) { return s->state != MSS_OPEN; }
+
+static void side_set_state(mside *s, mside_state to) {
+  bool ok = (unsigned)to == (unsigned)s->state + 1 && to <= MSS_CLOSED;
+  assert(ok && "memtransport: illegal side transition");
+  (void)ok;
+  s->state = to;
+}
 
 typedef struct inject_rec {
   int side; /* the injecting side */
@@ -186,8 +271,8 @@ static mstream *stream_add(mside *s, int64_t id, bool local) {
   st->local = local;
   st->rec = -1;
   bool uni = MOQC_STREAM_IS_UNI(id);
-  st->has_send = local || !uni;
-  st->has_recv = !local || !uni;
+  st->send = local || !uni ? MS_SEND : MS_NONE;
+  st->recv = !local || !uni ? MR_RECV : MR_NONE;
   if (s->streams_tail) s->streams_tail->next = st;
   else s->streams = st;
   s->streams_tail = st;
@@ -227,8 +312,8 @@ static void free_all_streams(mside *s) {
 }
 
 static bool stream_done(const mstream *st) {
-  bool send_done = !st->has_send || st->reset_sent || st->fin_acked;
-  bool recv_done = !st->has_recv || st->fin_received || st->reset_received;
+  bool send_done = st->send == MS_NONE || st->send == MS_RESET || st->send == MS_FIN_ACKED;
+  bool recv_done = st->recv == MR_NONE || st->recv == MR_FIN || st->recv == MR_RESET;
   return send_done && recv_done;
 }
 
@@ -286,7 +371,7 @@ static mstream *stream_for_frame(mside *s, int64_t id, bool *is_new) {
 /* ---- events: every handler call goes through here, from timer callbacks ------ */
 
 static const moqc_transport_handler *handler_of(const mside *s) {
-  return (!s->released && !s->closed) ? s->base.handler : NULL;
+  return (!s->released && !side_closed(s)) ? s->base.handler : NULL;
 }
 
 static inject_rec *rec_of(mside *s, const mstream *st) {
@@ -344,7 +429,7 @@ static void ev_stream_closed(mside *s, int64_t id, int rec) {
 static void on_defer(moqc_timer *t, void *arg) {
   (void)t;
   mside *s = arg;
-  while (!s->closed) {
+  while (!side_closed(s)) {
     mstream *st = s->streams;
     while (st && !stream_done(st)) st = st->next;
     if (!st) break;
@@ -360,8 +445,8 @@ static void on_defer(moqc_timer *t, void *arg) {
     }
     ev_stream_closed(s, id, rec);
   }
-  if (s->close_pending) {
-    s->close_pending = false;
+  if (s->state == MSS_CLOSING) {
+    side_set_state(s, MSS_CLOSED);
     const moqc_transport_handler *h = s->released ? NULL : s->base.handler;
     if (h && h->closed)
       h->closed(s->base.handler_ctx, s->close_code, s->close_reason ? s->close_reason : "",
@@ -372,8 +457,8 @@ static void on_defer(moqc_timer *t, void *arg) {
 /* Close side s now: all stream state and queued data go, the `closed` event is
  * delivered from the defer timer. */
 static void side_shutdown(mside *s, uint64_t code, const char *reason, bool by_peer) {
-  if (s->closed) return;
-  s->closed = true;
+  if (side_closed(s)) return;
+  side_set_state(s, MSS_CLOSING);
   s->close_code = code;
   s->close_by_peer = by_peer;
   free(s->close_reason);
@@ -385,7 +470,6 @@ static void side_shutdown(mside *s, uint64_t code, const char *reason, bool by_p
   s->dq_head = s->dq_tail = NULL;
   s->dq_len = 0;
   moqc_timer_stop(s->link->clk, &s->pace);
-  s->close_pending = true;
   arm_defer(s);
 }
 
@@ -402,14 +486,15 @@ static void rx_data(mside *s, packet *pk) {
   if (!st) return;
   if (is_new) {
     ev_opened(s, st);
-    if (s->closed) return;
+    if (side_closed(s)) return;
   }
-  if (!st->has_recv || st->fin_received || st->reset_received) return;
+  if (st->recv != MR_RECV && st->recv != MR_STOPPED) return;
   st->received += pk->len;
-  if (pk->fin) st->fin_received = true;
-  if (!st->stop_sent && (pk->len || pk->fin)) {
+  bool stopped = st->recv == MR_STOPPED;
+  if (pk->fin) set_recv(st, MR_FIN);
+  if (!stopped && (pk->len || pk->fin)) {
     ev_data(s, st, pk->data, pk->len, pk->fin);
-    if (s->closed) return;
+    if (side_closed(s)) return;
   }
   if (pk->fin) check_done(s, st);
 }
@@ -424,9 +509,9 @@ static void ev_acked(mside *s, mstream *st) {
 /* The pipe is FIFO: the ACK carrying the FIN is the last one of the stream. */
 static void rx_ack(mside *s, packet *pk) {
   mstream *st = stream_find(s, pk->id);
-  if (!st || st->reset_sent) return;
+  if (!st || st->send == MS_RESET) return;
   if (pk->fin) {
-    st->fin_acked = true;
+    set_send(st, MS_FIN_ACKED);
     check_done(s, st);
   }
   bool writable = false;
@@ -439,19 +524,20 @@ static void rx_ack(mside *s, packet *pk) {
   }
   /* Streams are freed only from the defer timer, unless a handler closes
    * the side: check that between the two events. */
-  bool all_acked = st->fin_acked && st->acked == st->written && !st->acked_ev;
+  bool all_acked = st->send == MS_FIN_ACKED && st->acked == st->written && !st->acked_ev;
   if (all_acked) st->acked_ev = true;
   if (all_acked) ev_acked(s, st);
-  if (writable && !s->closed) {
+  if (writable && !side_closed(s)) {
     const moqc_transport_handler *h = handler_of(s);
     if (h && h->writable) h->writable(s->base.handler_ctx);
   }
 }
 
 static void do_reset(mside *s, mstream *st, uint64_t code) {
+  assert(s->unacked >= st->written - st->acked);
   s->unacked -= st->written - st->acked;
   queue_release(st);
-  st->reset_sent = true;
+  set_send(st, MS_RESET);
   send_ctrl(s, PK_RESET, st->id, code);
   check_done(s, st);
 }
@@ -462,12 +548,12 @@ static void rx_reset(mside *s, packet *pk) {
   if (!st) return;
   if (is_new) {
     ev_opened(s, st);
-    if (s->closed) return;
+    if (side_closed(s)) return;
   }
-  if (!st->has_recv || st->fin_received || st->reset_received) return;
-  st->reset_received = true;
+  if (st->recv != MR_RECV && st->recv != MR_STOPPED) return;
+  set_recv(st, MR_RESET);
   ev_reset(s, st, pk->code);
-  if (s->closed) return;
+  if (side_closed(s)) return;
   check_done(s, st);
 }
 
@@ -477,9 +563,9 @@ static void rx_stop(mside *s, packet *pk) {
   if (!st) return;
   if (is_new) {
     ev_opened(s, st);
-    if (s->closed) return;
+    if (side_closed(s)) return;
   }
-  if (!st->has_send || st->reset_sent || st->fin_acked) return;
+  if (!send_live(st)) return;
   do_reset(s, st, pk->code); /* the transport resets first, then tells the user */
   ev_stop(s, st, pk->code);
 }
@@ -518,7 +604,7 @@ static void on_pipe(moqc_timer *t, void *arg) {
     packet *pk = s->pipe_head;
     s->pipe_head = pk->next;
     if (!s->pipe_head) s->pipe_tail = NULL;
-    if (!s->peer->closed) rx_packet(s->peer, pk);
+    if (!side_closed(s->peer)) rx_packet(s->peer, pk);
     free(pk);
   }
   if (s->pipe_head) arm(l, &s->pipe, s->pipe_head->arrival);
@@ -527,8 +613,7 @@ static void on_pipe(moqc_timer *t, void *arg) {
 /* ---- sender: scheduler and pacing ---------------------------------------------- */
 
 static bool sendable(const mstream *st) {
-  return st->has_send && !st->reset_sent &&
-         (st->sent < st->written || (st->fin_queued && !st->fin_sent));
+  return (st->send == MS_SEND && st->sent < st->written) || st->send == MS_FIN_QUEUED;
 }
 
 /* Does a go before b? Unprioritised first, then priority, then order
@@ -578,9 +663,9 @@ static packet *next_packet(mside *s) {
   pk->off = best->sent;
   copy_out(best, pk->data, n);
   best->sent += n;
-  if (best->sent == best->written && best->fin_queued) {
+  if (best->sent == best->written && best->send == MS_FIN_QUEUED) {
     pk->fin = true;
-    best->fin_sent = true;
+    set_send(best, MS_FIN_SENT);
   }
   best->served = ++s->rr;
   s->stats.packets++;
@@ -599,7 +684,7 @@ static void on_pace(moqc_timer *t, void *arg) {
   (void)t;
   mside *s = arg;
   memlink *l = s->link;
-  while (!s->closed) {
+  while (!side_closed(s)) {
     uint64_t now = now_of(l);
     if (s->link_free > now) {
       arm(l, &s->pace, s->link_free);
@@ -624,7 +709,7 @@ static void pace_kick(mside *s) {
 static mside *side_of(moqc_transport *t) { return (mside *)t; }
 
 static int open_local(mside *s, bool bidi, int64_t *id, mstream **out) {
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   if (!id) return MOQC_ERR_INVAL;
   int k = bidi ? 0 : 1;
   uint64_t limit = bidi ? s->link->cfg.max_streams_bidi : s->link->cfg.max_streams_uni;
@@ -646,9 +731,9 @@ static int op_open_stream(moqc_transport *t, bool bidi, int64_t *id) {
 
 static int op_write(moqc_transport *t, int64_t id, const moqc_slice *sl, size_t n, bool fin) {
   mside *s = side_of(t);
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   mstream *st = stream_find(s, id);
-  if (!st || !st->has_send || st->fin_queued || st->reset_sent) return MOQC_ERR_INVAL;
+  if (!st || st->send != MS_SEND) return MOQC_ERR_INVAL; /* none, finished or reset */
   if (n && !sl) return MOQC_ERR_INVAL;
   for (size_t i = 0; i < n; i++) {
     if (!sl[i].buf ? sl[i].len != 0
@@ -667,34 +752,34 @@ static int op_write(moqc_transport *t, int64_t id, const moqc_slice *sl, size_t 
     st->written += sl[i].len;
     s->unacked += sl[i].len;
   }
-  if (fin) st->fin_queued = true;
+  if (fin) set_send(st, MS_FIN_QUEUED);
   if (sendable(st)) pace_kick(s);
   return MOQC_OK;
 }
 
 static int op_reset(moqc_transport *t, int64_t id, uint64_t code) {
   mside *s = side_of(t);
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   mstream *st = stream_find(s, id);
-  if (!st || !st->has_send) return MOQC_ERR_INVAL;
-  if (!st->reset_sent && !st->fin_acked) do_reset(s, st, code);
+  if (!st || st->send == MS_NONE) return MOQC_ERR_INVAL;
+  if (send_live(st)) do_reset(s, st, code);
   return MOQC_OK;
 }
 
 static int op_stop_sending(moqc_transport *t, int64_t id, uint64_t code) {
   mside *s = side_of(t);
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   mstream *st = stream_find(s, id);
-  if (!st || !st->has_recv) return MOQC_ERR_INVAL;
-  if (st->stop_sent || st->fin_received || st->reset_received) return MOQC_OK;
-  st->stop_sent = true;
+  if (!st || st->recv == MR_NONE) return MOQC_ERR_INVAL;
+  if (st->recv != MR_RECV) return MOQC_OK;
+  set_recv(st, MR_STOPPED);
   send_ctrl(s, PK_STOP, id, code);
   return MOQC_OK;
 }
 
 static int op_set_priority(moqc_transport *t, int64_t id, const moqc_stream_prio *prio) {
   mside *s = side_of(t);
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   mstream *st = stream_find(s, id);
   if (!st) return MOQC_ERR_INVAL;
   st->prioritised = prio != NULL;
@@ -704,7 +789,7 @@ static int op_set_priority(moqc_transport *t, int64_t id, const moqc_stream_prio
 
 static int op_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
   mside *s = side_of(t);
-  if (s->closed) return MOQC_ERR_CLOSED;
+  if (side_closed(s)) return MOQC_ERR_CLOSED;
   if (s->link->cfg.max_datagram == 0) return MOQC_ERR_UNSUPPORTED;
   if (len > s->link->cfg.max_datagram) return MOQC_ERR_TOO_LARGE;
   if (!p && len) return MOQC_ERR_INVAL;
@@ -724,16 +809,16 @@ static int op_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
 
 static size_t op_max_datagram(moqc_transport *t) {
   mside *s = side_of(t);
-  return s->closed ? 0 : s->link->cfg.max_datagram;
+  return side_closed(s) ? 0 : s->link->cfg.max_datagram;
 }
 
 static size_t unacked(const mstream *st) {
-  return st->reset_sent ? 0 : (size_t)(st->written - st->acked);
+  return st->send == MS_RESET ? 0 : (size_t)(st->written - st->acked);
 }
 
 static size_t op_queued(moqc_transport *t, int64_t id) {
   mside *s = side_of(t);
-  if (s->closed) return 0;
+  if (side_closed(s)) return 0;
   if (id >= 0) {
     mstream *st = stream_find(s, id);
     return st ? unacked(st) : 0;
@@ -744,10 +829,10 @@ static size_t op_queued(moqc_transport *t, int64_t id) {
 /* Bytes written and not yet put on the link (excludes bytes in flight). */
 static size_t op_backlog(moqc_transport *t) {
   mside *s = side_of(t);
-  if (s->closed) return 0;
+  if (side_closed(s)) return 0;
   uint64_t n = 0;
   for (const mstream *st = s->streams; st; st = st->next)
-    if (!st->reset_sent) n += st->written - st->sent;
+    if (st->send != MS_RESET) n += st->written - st->sent;
   return (size_t)n;
 }
 
@@ -759,7 +844,7 @@ static void op_stats(moqc_transport *t, uint64_t *rtt_ns, uint64_t *send_rate_bp
 
 static void op_close(moqc_transport *t, uint64_t code, const char *reason) {
   mside *s = side_of(t);
-  if (s->closed) return;
+  if (side_closed(s)) return;
   if (!reason) reason = "";
   size_t rlen = strlen(reason);
   packet *pk = pk_new(PK_CLOSE, -1, rlen);
@@ -883,7 +968,7 @@ int memlink_inject_write(memlink *l, moqc_transport *to, int64_t id, const void 
                          bool fin) {
   mside *s = NULL;
   if (!p && len) return MOQC_ERR_INVAL;
-  if (injector(l, to) && injector(l, to)->closed) return MOQC_ERR_CLOSED;
+  if (injector(l, to) && side_closed(injector(l, to))) return MOQC_ERR_CLOSED;
   mstream *st = hidden_stream(l, to, id, &s);
   if (!st) return MOQC_ERR_INVAL;
   moqc_slice sl = MOQC_SLICE_EMPTY;
@@ -922,7 +1007,7 @@ int memlink_inject(memlink *l, moqc_transport *to, bool bidi, const void *p, siz
 
 int memlink_inject_reset(memlink *l, moqc_transport *to, int64_t id, uint64_t code) {
   mside *s = NULL;
-  if (injector(l, to) && injector(l, to)->closed) return MOQC_ERR_CLOSED;
+  if (injector(l, to) && side_closed(injector(l, to))) return MOQC_ERR_CLOSED;
   if (!hidden_stream(l, to, id, &s)) return MOQC_ERR_INVAL;
   return op_reset(&s->base, id, code);
 }

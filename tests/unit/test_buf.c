@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -346,6 +349,52 @@ static void test_oom(void **state) {
   assert_int_equal(g_cnt.mallocs, 0);
 }
 
+/* Misuse trips an assert (debug builds): run fn in a child, expect SIGABRT. */
+static void expect_abort(void (*fn)(void)) {
+#ifdef NDEBUG
+  (void)fn;
+  skip();
+#else
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    fn();
+    _exit(0); /* not reached when the assert fires */
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGABRT);
+#endif
+}
+
+static void unref_below_zero(void) {
+  moqc_buf *b = moqc_buf_copy("x", 1);
+  moqc_buf_ref(b);
+  moqc_buf_unref(b);
+  b->refcnt = 0; /* as if one unref too many had happened on a live buf */
+  moqc_buf_unref(b);
+}
+
+static void dup_out_of_bounds(void) {
+  moqc_buf *b = moqc_buf_copy("abc", 3);
+  moqc_slice s = {b, 2, 2}; /* hand-made, past the end */
+  moqc_slice d = moqc_slice_dup(&s);
+  (void)d;
+}
+
+static void release_len_without_buf(void) {
+  moqc_slice s = {NULL, 0, 5};
+  moqc_slice_release(&s);
+}
+
+static void test_invariant_asserts(void **state) {
+  (void)state;
+  expect_abort(unref_below_zero);
+  expect_abort(dup_out_of_bounds);
+  expect_abort(release_len_without_buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_copy_refcount),
@@ -353,6 +402,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_single_allocation, teardown_mem),
       cmocka_unit_test(test_wrap_release_once),
       cmocka_unit_test(test_slices),
+      cmocka_unit_test(test_invariant_asserts),
       cmocka_unit_test_teardown(test_allocator_counts, teardown_mem),
       cmocka_unit_test_teardown(test_set_mem_null_restores_default, teardown_mem),
       cmocka_unit_test_teardown(test_oom, teardown_mem),

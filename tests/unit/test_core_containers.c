@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -109,7 +112,7 @@ static void test_list_ops(void **state) {
   assert_true(moqc_link_linked(&it[1].node));
   moqc_list_remove(&it[1].node);
   assert_false(moqc_link_linked(&it[1].node));
-  moqc_list_remove(&it[1].node); /* unlinked: a no-op */
+  moqc_list_unlink(&it[1].node); /* unlinked: a no-op */
   list_expect(&h, (const int[]){0, 2}, 2);
   moqc_list_push_back(&h2, &it[3].node);
   moqc_list_push_back(&h2, &it[4].node);
@@ -443,10 +446,68 @@ static void test_smap_oom(void **state) {
   moqc__smap_free(&m);
 }
 
+/* The list's misuse asserts fire (debug builds): run fn in a child and
+ * expect SIGABRT. */
+static void expect_abort(void (*fn)(void)) {
+#ifdef NDEBUG
+  (void)fn;
+  skip();
+#else
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    fn();
+    _exit(0); /* not reached when the assert fires */
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGABRT);
+#endif
+}
+
+static void push_linked_node(void) {
+  moqc_link a, b, n;
+  moqc_link_init(&a);
+  moqc_link_init(&b);
+  moqc_link_init(&n);
+  moqc_list_push_back(&a, &n);
+  moqc_list_push_front(&b, &n); /* still in a: refused */
+}
+
+static void push_stale_node(void) {
+  moqc_link h, n;
+  moqc_link_init(&h);
+  memset(&n, 0xbe, sizeof n); /* uninitialised (malloc'd) memory */
+  moqc_list_push_back(&h, &n);
+}
+
+static void remove_unlinked_node(void) {
+  moqc_link n;
+  moqc_link_init(&n);
+  moqc_list_remove(&n); /* moqc_list_unlink is the tolerant form */
+}
+
+static void test_list_asserts(void **state) {
+  (void)state;
+  /* What is allowed: a zeroed node may be pushed; unlink tolerates both. */
+  moqc_link h, z;
+  moqc_link_init(&h);
+  memset(&z, 0, sizeof z);
+  moqc_list_push_back(&h, &z);
+  moqc_list_unlink(&z);
+  moqc_list_unlink(&z);
+  assert_true(moqc_list_empty(&h));
+  expect_abort(push_linked_node);
+  expect_abort(push_stale_node);
+  expect_abort(remove_unlinked_node);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_list_ops),
       cmocka_unit_test(test_list_remove_while_iterating),
+      cmocka_unit_test(test_list_asserts),
       cmocka_unit_test_setup_teardown(test_imap_basic, setup_mem, teardown_mem),
       cmocka_unit_test_setup_teardown(test_imap_many, setup_mem, teardown_mem),
       cmocka_unit_test_setup_teardown(test_imap_collisions, setup_mem, teardown_mem),

@@ -90,7 +90,7 @@ static void test_queue_grows(void **state) {
 static moqc_qstream *mkst(int64_t id, int prio, uint64_t order) {
   moqc_qstream *s = moqc_qstream_new(id, QS_SEND);
   if (prio >= 0) {
-    s->flags |= QS_PRIO;
+    s->prio_set = true;
     s->prio.priority = (uint8_t)prio;
     s->prio.order = order;
   }
