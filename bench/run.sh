@@ -3,7 +3,7 @@
 # print the figures against their targets, and write docs/benchmarks.md.
 #
 #   bench/run.sh                 everything (builds a release build first)
-#   bench/run.sh s1 s5           only these scenarios (s1..s8)
+#   bench/run.sh s1 s5           only these scenarios (s1..s8; s2ws: s2 over WebSocket)
 #   QUICK=1 bench/run.sh         shorter windows (smoke test, ~3 min)
 #   BUILD_DIR=build/x bench/run.sh   build directory [build/bench]
 #   NO_DOCS=1 bench/run.sh       do not rewrite docs/benchmarks.md
@@ -108,7 +108,7 @@ relay_start() { # relay_start NAME [extra flags]: sets RELAY_PID; waits for "rea
     # Every bench client comes from 127.0.0.1: lift the per-address limits
     # (docs/relay.md "Limits"), which would refuse the 100-1000 subscribers.
     "$RELAY" --bind 127.0.0.1:$RPORT --http-bind none --log-level warn \
-      --cache-budget $CACHE_BUDGET --max-conns-per-addr 0 --max-handshakes-per-addr 0 --new-conns-per-addr 0 \
+      --cache-budget $CACHE_BUDGET --max-conns-per-addr 0 --max-handshakes-per-addr 0 --new-conns-per-addr 0 --http-max-conns-per-addr 0 \
       "$@" > "$OUT/$name.relay.log" 2>&1 &
     RELAY_PID=$!; reg $RELAY_PID
     for i in $(seq 50); do
@@ -250,6 +250,18 @@ if want s2; then
       --warmup $WARM --duration $((DUR + 2)) --server-pid $NGX_PID
     ngx_stop
   else skip s2_nginx "nginx-light/libnginx-mod-rtmp/ffmpeg not installed (bench/install-bench-deps.sh)"; fi
+fi
+# s2 over WebSocket: the same traffic, the publisher over QUIC, the 100 subscribers over
+# ws:// (QMux on the relay's TCP listener, the library's own client): relay CPU per
+# delivered byte next to s2's QUIC figure and nginx-rtmp's. Runs with s2, or alone (s2ws).
+if want s2 || want s2ws; then
+  log "s2ws: 1 publisher (QUIC) -> relay -> 100 WebSocket subscribers, video 2 Mbit/s"
+  relay_start s2ws --http-bind 127.0.0.1:$RPORT && {
+    run_bench s2ws $((DUR + 90)) "$MB" --url "$(URL)" --sub-url "ws://127.0.0.1:$RPORT/bench" \
+      --profile video --bitrate 2000000 --subs 100 --duration $((DUR + 2)) --warmup $WARM \
+      --relay-pid $RELAY_PID
+    relay_stop
+  }
 fi
 
 # =========================================================================================

@@ -110,7 +110,10 @@ MOQC_API moqc_http_upgraded *moqc_http_response_upgrade(moqc_http_response *resp
 MOQC_API int moqc_http_upgraded_write(moqc_http_upgraded *u, const uint8_t *p, size_t n);
 /* Bytes queued and not yet written to the socket. */
 MOQC_API size_t moqc_http_upgraded_pending(const moqc_http_upgraded *u);
-/* Close once queued bytes are written (bounded by a short timeout). No
+/* Close once queued bytes are written: then our FIN goes out and what the
+ * peer still sends is read and dropped until its EOF (a lingering close, so
+ * the kernel does not answer unread bytes with a reset that would lose our
+ * last bytes, such as a WebSocket close frame); 2 s bound the whole. No
  * callback follows; u must not be used again. */
 MOQC_API void moqc_http_upgraded_close(moqc_http_upgraded *u);
 /* The peer's address, "" if unknown ("127.0.0.1:5000", "[::1]:5000"; as
@@ -135,8 +138,9 @@ typedef struct moqc_http_server_config {
   /* Connections in all; 0 = 1024. When full, the connection that has waited
    * longest for its next request (none being answered) is closed to make room;
    * if every connection is being answered, the new one is closed at once.
-   * Upgraded connections (moqc_http_response_upgrade) count but are never
-   * closed to make room. */
+   * Upgraded (101) connections (moqc_http_response_upgrade) do not count
+   * against this cap (their protocol bounds them: the relay's session limits)
+   * and are never closed to make room. */
   size_t max_connections;
   /* Connections per peer IP address; 0 = 16. Over it, a new connection is
    * accepted and closed at once (the client sees the connection close or

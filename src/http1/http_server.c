@@ -66,6 +66,7 @@ struct moqc_http_server {
   uint16_t port;
   hconn *conns;
   size_t n_conns;
+  size_t n_up;    /* of which switched protocols: not HTTP any more, not in max_connections */
   size_t handles; /* open uv handles (listeners + connection handles) */
   bool closing;
   uint64_t evicted, refused; /* connections closed by the limits (for tests/metrics) */
@@ -95,6 +96,8 @@ struct hconn {
   char remote[64];     /* "1.2.3.4:5678" / "[::1]:5678" for moqc_http_request.remote */
   uint64_t wait_start; /* uv_now when it started waiting for a request */
   uint64_t head_first; /* uv_now of the first byte of the head being read, 0 = none yet */
+  uv_shutdown_t shut;  /* lingering close of an upgraded connection */
+  bool shut_started;
 };
 
 typedef struct wreq {
@@ -137,6 +140,10 @@ static void conn_close(hconn *c) {
   else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   s->n_conns--;
+  if (c->up && c->up->switched) {
+    assert(s->n_up > 0);
+    s->n_up--;
+  }
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
   moqc_http_upgraded *u = c->up;
@@ -312,7 +319,8 @@ static void process(hconn *c) {
   while (!c->closing && !c->writing && !c->pending) {
     if (c->up) { /* switched: everything goes to the new protocol */
       moqc_http_upgraded *u = c->up;
-      if (c->len == 0 || u->user_closed) return;
+      if (u->user_closed) c->len = 0; /* lingering close: drained, dropped */
+      if (c->len == 0) return;
       size_t n = c->len;
       c->len = 0; /* before the callback: it may write, close or read */
       u->cbs.data(u->arg, c->buf, n);
@@ -466,7 +474,7 @@ static void on_connection(uv_stream_t *l, int status) {
     conn_close(c); /* over the per-address limit: accepted and dropped at once */
     return;
   }
-  if (s->n_conns > max) {
+  if (s->n_conns - s->n_up > max) { /* switched (101) connections do not count */
     hconn *victim = oldest_waiting(s, c);
     if (!victim) {
       s->refused++;
@@ -476,7 +484,7 @@ static void on_connection(uv_stream_t *l, int status) {
     s->evicted++;
     conn_close(victim);
   }
-  assert(s->n_conns <= max);
+  assert(s->n_conns - s->n_up <= max);
   start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -512,6 +520,23 @@ int moqc_http_pending_finish(moqc_http_pending *p, uint16_t status, const char *
 
 /* ---- upgraded connections ------------------------------------------------------------- */
 
+/* Lingering close (RFC 6455 §7.1.1, RFC 9112 §9.6): once everything queued
+ * is written, send our FIN and keep reading (and dropping) until the peer's
+ * EOF or the 2 s timer. Closing with unread bytes makes the kernel answer
+ * with a reset, and the peer would lose our close frame (e.g. 1009 after an
+ * oversized message whose rest is still in flight). */
+static void on_shut(uv_shutdown_t *req, int status) {
+  (void)req; /* nothing to do: EOF or the timer ends the connection */
+  (void)status;
+}
+
+static void linger(hconn *c) {
+  assert(c->up && c->up->user_closed && c->up->pending == 0);
+  if (c->closing || c->shut_started) return;
+  c->shut_started = true;
+  if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shut) != 0) conn_close(c);
+}
+
 typedef struct uwreq {
   uv_write_t req;
   hconn *c;
@@ -534,7 +559,7 @@ static void on_uwritten(uv_write_t *req, int status) {
   }
   if (u->pending == 0) {
     if (u->user_closed) {
-      conn_close(c);
+      linger(c);
       return;
     }
     if (u->cbs.drained) u->cbs.drained(u->arg);
@@ -571,6 +596,7 @@ static void upgrade_switch(hconn *c) {
     return;
   }
   u->switched = true;
+  c->srv->n_up++;
   c->body_left = 0;
   touch(c);
 }
@@ -610,12 +636,12 @@ void moqc_http_upgraded_close(moqc_http_upgraded *u) {
   u->user_closed = true;
   hconn *c = u->c;
   if (c->closing) return;
-  if (u->pending == 0 || !u->switched) {
+  if (!u->switched) {
     conn_close(c);
     return;
   }
-  uv_read_stop((uv_stream_t *)&c->tcp);
-  uv_timer_start(&c->timer, on_idle, 2000, 0); /* bound the flush */
+  uv_timer_start(&c->timer, on_idle, 2000, 0); /* bound the flush and the linger */
+  if (u->pending == 0) linger(c);
 }
 
 int moqc_http_pending_finish_slices(moqc_http_pending *p, uint16_t status, const char *content_type,

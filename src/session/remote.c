@@ -267,6 +267,8 @@ static void rt_subscribe(rtrack *rt, const moqc_subscription *sub) {
   rt->sub_id = s->sub.next_id++;
   rt->sent = *sub;
   rt->ok_seen = false;
+  rt->start_seen = false;
+  rt->n_bound = 0;
   /* Register before any SUBSCRIBE byte leaves: the publisher may answer with a
    * group stream the instant it reads the request. */
   if (moqc__imap_insert(&s->sub.rtracks, rt->sub_id, rt) < 0) {
@@ -461,12 +463,25 @@ static void rt_info_end(sstream *ss, bool reset, uint64_t code) {
 
 /* ---- end without a final: grace for groups in flight ------------------------------ */
 
-/* Finish the track at its live edge (the FIN's meaning on lite-03/04). */
+/* Finish the track: at the lite-05 final sequence if known (an end the
+ * model refuses, at or below the live edge, becomes a plain finish), else at
+ * its live edge (the FIN's meaning on lite-03/04). */
 static void rt_fin_apply(rtrack *rt) {
   rt->fin_wait = false;
   moqc_timer_stop(rt->s->clock, &rt->fin_timer);
-  if (rt->tp && rt->state != RT_DONE) (void)moqc_track_producer_finish(rt->tp);
+  if (rt->tp && rt->state != RT_DONE) {
+    if (!rt->end_seen || moqc_track_producer_finish_at(rt->tp, rt->end_group) != MOQC_OK)
+      (void)moqc_track_producer_finish(rt->tp);
+  }
   rt->state = RT_DONE;
+}
+
+/* lite-05: have all the groups SUBSCRIBE_START..SUBSCRIBE_END announced
+ * arrived? (No START: the publisher served no group.) */
+static bool rt_all_groups_in(const rtrack *rt) {
+  assert(rt->end_seen);
+  if (!rt->start_seen || rt->end_group <= rt->start_group) return true;
+  return rt->n_bound >= rt->end_group - rt->start_group;
 }
 
 static void rt_fin_timeout(moqc_timer *tm, void *arg) {
@@ -481,15 +496,27 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_exit(s);
 }
 
-void moqc__rt_group_bound(rtrack *rt) {
+/* (Re)arm the end of the grace after a FIN: SESS_SUB_FIN_GRACE_NS + 2 RTT
+ * from now, at most fin_deadline; at once when every announced group is in. */
+static void rt_fin_arm(rtrack *rt) {
   if (!rt->fin_wait) return;
   moqc_session *s = rt->s;
+  if (rt->end_seen && rt_all_groups_in(rt)) { /* the last one: end from the timer */
+    moqc_timer_stop(s->clock, &rt->fin_timer);
+    (void)moqc_timer_start(s->clock, &rt->fin_timer, moqc__sess_now(s));
+    return;
+  }
   uint64_t rtt_ns = 0, rate = 0;
   if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
   uint64_t at = moqc__sess_now(s) + SESS_SUB_FIN_GRACE_NS + 2 * rtt_ns;
   if (at > rt->fin_deadline) at = rt->fin_deadline;
   moqc_timer_stop(s->clock, &rt->fin_timer);
   (void)moqc_timer_start(s->clock, &rt->fin_timer, at);
+}
+
+void moqc__rt_group_bound(rtrack *rt) {
+  rt->n_bound++;
+  rt_fin_arm(rt);
 }
 
 /* ---- subscribe responses ------------------------------------------------------------ */
@@ -512,11 +539,14 @@ static int rt_sub_process(sstream *ss) {
       rt->ok_seen = true;
       continue; /* later OK / DROP: informational */
     }
+    if (m.kind == MOQC_LITE_SUBSCRIBE_START && !rt->start_seen) {
+      rt->start_seen = true;
+      rt->start_group = m.u.group;
+    }
     if (m.kind == MOQC_LITE_SUBSCRIBE_END && !rt->end_seen) {
       /* Applied at the FIN, not now: groups below the end may still be on
        * their way (newest first), and the model reports a track complete once
-       * its highest group reaches the end. The publisher FINs only after every
-       * group stream was acknowledged, so by then they are all here. */
+       * its highest group reaches the end. */
       rt->end_seen = true;
       rt->end_group = m.u.group;
     }
@@ -548,14 +578,17 @@ static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
   rt->sub_ss = NULL;
   moqc__ss_fin(ss);
   moqc__ss_release(ss);
-  if (!rt->end_seen && rt->tp && rt->state != RT_DONE) {
+  if ((!rt->end_seen || !rt_all_groups_in(rt)) && rt->tp && rt->state != RT_DONE) {
     /* No final sequence (lite-03/04): "every group is accounted for" does
      * not hold for every publisher -- @moq/lite and @moq/net FIN the
      * subscribe stream as soon as their track closes, before the group
-     * streams are even opened. Keep accepting groups for a grace period. */
+     * streams are even opened. Keep accepting groups for a grace period.
+     * lite-05: the same when groups between SUBSCRIBE_START and _END are
+     * missing (@moq/net over QMux writes the FIN before the group data;
+     * no acknowledgement holds it back there); the last one ends the wait. */
     rt->fin_wait = true;
     rt->fin_deadline = moqc__sess_now(s) + SESS_SUB_FIN_MAX_NS;
-    moqc__rt_group_bound(rt);
+    rt_fin_arm(rt);
     return;
   }
   if (rt->tp && rt->state != RT_DONE) {

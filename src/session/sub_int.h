@@ -61,6 +61,9 @@ struct rtrack {
   bool ok_seen;          /* lite-03/04 SUBSCRIBE_OK */
   bool end_seen;         /* lite-05 SUBSCRIBE_END received ... */
   uint64_t end_group;    /* ... with this exclusive end */
+  bool start_seen;       /* lite-05 SUBSCRIBE_START received ... */
+  uint64_t start_group;  /* ... with this first group */
+  uint64_t n_bound;      /* group streams bound to this subscription */
   bool draining;         /* no consumer left, but the track is complete:
                                 let the last groups land, then close */
   bool fin_wait;         /* clean FIN without a final: groups may still come */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP listener's limits (docs/relay.md "Limits") and WebSocket MoQ sessions on it:
 #   - a ws:// session is never the connection evicted when --http-max-conns is full
-#     (idle HTTP connections are), and it lives past --http-head-timeout: after both, a
+#     (it does not count against that cap; idle HTTP connections are evicted), and it
+#     lives past --http-head-timeout: after both, a
 #     ws:// publisher -> ws:// subscriber still delivers every line;
 #   - --http-max-conns-per-addr counts ws:// sessions: with the cap held by a ws://
 #     publisher, a ws:// subscriber and one idle connection, another ws:// subscriber from
@@ -38,15 +39,15 @@ finish_pair() {
 it_relay_start --http-max-conns 3 --http-max-conns-per-addr 0 --http-head-timeout 1s
 WS=ws://127.0.0.1:$HTTP_PORT
 ws_pair evict
-# Three idle connections, each with a partial request head: the 2nd and 3rd find the listener
-# full (2 ws:// sessions + 1) and evict the one waiting longest for its request.
-exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT" && printf 'GET / HTTP/1.1\r\n' >&3
-sleep 0.2
-exec 4<>"/dev/tcp/127.0.0.1/$HTTP_PORT" && printf 'GET / HTTP/1.1\r\n' >&4
-sleep 0.2
-exec 5<>"/dev/tcp/127.0.0.1/$HTTP_PORT" && printf 'GET / HTTP/1.1\r\n' >&5
-sleep 2.5 # past --http-head-timeout: the last idle one is closed too
-exec 3>&- 4>&- 5>&-
+# Five idle connections, each with a partial request head: the 4th and 5th find the listener
+# full (3 HTTP connections; the 2 ws:// sessions do not count) and evict the one waiting
+# longest for its request.
+for fd in 3 4 5 6 8; do
+  eval "exec $fd<>/dev/tcp/127.0.0.1/$HTTP_PORT" && printf 'GET / HTTP/1.1\r\n' >&$fd
+  sleep 0.2
+done
+sleep 2.5 # past --http-head-timeout: the idle ones left are closed too
+exec 3>&- 4>&- 5>&- 6>&- 8>&-
 [ "$(it_metric moqc_relay_http_limited_total)" -ge 2 ] 2>/dev/null ||
   it_check_fail "no eviction counted (moqc_relay_http_limited_total $(it_metric moqc_relay_http_limited_total))"
 finish_pair evict 1 40

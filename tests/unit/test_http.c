@@ -173,8 +173,11 @@ static void on_gone(void *arg, moqc_http_pending *p) {
   w->gone_flag = true;
 }
 
+static void up_data(void *arg, const uint8_t *p, size_t n) { (void)arg, (void)p, (void)n; }
+
 static void route(void *ctx, const moqc_http_request *req, moqc_http_response *resp) {
   world *w = ctx;
+  static const moqc_http_upgrade_cbs up_cbs = {up_data, NULL, NULL};
   w->routed++;
   w->routed_flag = true;
   assert_non_null(req->remote);
@@ -195,6 +198,8 @@ static void route(void *ctx, const moqc_http_request *req, moqc_http_response *r
       assert_int_equal(moqc_http_pending_finish(w->pend, 201, NULL, "now", 3), MOQC_OK);
       w->pend = NULL;
     }
+  } else if (strcmp(req->path, "/up") == 0) {
+    assert_non_null(moqc_http_response_upgrade(resp, "Upgrade: x\r\n", &up_cbs, w));
   } else if (strcmp(req->path, "/slices") == 0) { /* a body of two slices, by reference */
     moqc_http_pending *p = moqc_http_response_defer(resp, on_gone, w);
     assert_non_null(p);
@@ -629,12 +634,32 @@ static void test_deferred(void **state) {
   assert_int_equal(uv_loop_close(&w.loop), 0);
 }
 
+/* A switched (101) connection does not count against max_connections. */
+static void test_upgraded_not_counted(void **state) {
+  (void)state;
+  world w = {0};
+  moqc_http_server_config cfg = {.keep_alive = true, .max_connections = 1, .idle_timeout_ms = 2000};
+  uint16_t port = start(&w, &cfg);
+  raw a, b;
+  static const char up[] = "GET /up HTTP/1.1\r\nHost: h\r\n\r\n";
+  raw_start(&w, &a, port, up, sizeof up - 1);
+  for (int i = 0; i < 300 && !strstr(a.in, "\r\n\r\n"); i++) run_until(&w.loop, &a.closed, 10);
+  assert_int_equal(status_of(&a), 101);
+  assert_false(a.closed);
+  static const char get[] = "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  raw_exchange(&w, port, get, sizeof get - 1, &b); /* dropped at once if a still counted */
+  assert_int_equal(status_of(&b), 200);
+  assert_false(a.closed);
+  finish(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_request),   cmocka_unit_test(test_parse_response_and_chunks),
-      cmocka_unit_test(test_cert_hash_parse), cmocka_unit_test(test_loopback_get),
-      cmocka_unit_test(test_client_failures), cmocka_unit_test(test_server_robustness),
-      cmocka_unit_test(test_deferred),        cmocka_unit_test(test_server_limits),
+      cmocka_unit_test(test_parse_request),        cmocka_unit_test(test_parse_response_and_chunks),
+      cmocka_unit_test(test_cert_hash_parse),      cmocka_unit_test(test_loopback_get),
+      cmocka_unit_test(test_client_failures),      cmocka_unit_test(test_server_robustness),
+      cmocka_unit_test(test_upgraded_not_counted), cmocka_unit_test(test_deferred),
+      cmocka_unit_test(test_server_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
