@@ -82,6 +82,10 @@ typedef struct moqc_session moqc_session;
 #define MOQC_SESSION_LITE_03 3
 #define MOQC_SESSION_LITE_04 4
 #define MOQC_SESSION_LITE_05 5
+/* IETF moq-transport drafts (the draft number; ALPN moq-00 for 14, moqt-NN). */
+#define MOQC_SESSION_IETF_14 14
+#define MOQC_SESSION_IETF_15 15
+#define MOQC_SESSION_IETF_16 16
 
 /* What the client intends to do (lite-05 SETUP Role). */
 typedef enum moqc_session_role {
@@ -93,7 +97,7 @@ typedef enum moqc_session_role {
 /* What a server learns about a client before accepting it. All pointers are
  * borrowed, valid during the on_request call only. */
 typedef struct moqc_session_request {
-  int version;      /* MOQC_SESSION_LITE_0x */
+  int version;      /* MOQC_SESSION_LITE_0x or MOQC_SESSION_IETF_xx */
   const char *path; /* the lite-05 SETUP Path when present, else the
                            transport's path ("/anon?jwt=..."); "" if none */
   moqc_session_role role;
@@ -131,7 +135,7 @@ typedef struct moqc_session_limits {
 
 typedef struct moqc_session_config {
   moqc_env *env; /* required: clock and wakers */
-  int version;   /* 0: from transport->protocol ("moq-lite-0x"); else forced */
+  int version; /* 0: from transport->protocol ("moq-lite-0x", "moq-00", "moqt-15/16"); else forced */
   bool is_server;
   uint64_t origin_id; /* our origin (hop) id, < 2^53; 0: the publish origin's
                           id, else the subscribe origin's, else none */
@@ -161,7 +165,7 @@ typedef struct moqc_session_config {
  * releases the transport). cfg is copied.
  * Returns NULL, leaving the transport to the caller, on OOM, on a missing
  * env, or when no version can be determined (cfg->version 0 and a
- * transport->protocol that is not moq-lite-03/04/05).
+ * transport->protocol that is none of moq-lite-03/04/05, moq-00, moqt-15/16).
  * No callback of cfg runs from inside this call (on_request included: see
  * Lifecycle above). */
 MOQC_API moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg);
@@ -187,8 +191,13 @@ MOQC_API void moqc_session_close(moqc_session *s, uint64_t code, const char *rea
  * NULL is a no-op. Safe from inside a session callback (deferred). */
 MOQC_API void moqc_session_del(moqc_session *s);
 
-/* Negotiated version (MOQC_SESSION_LITE_0x). */
+/* Negotiated version (MOQC_SESSION_LITE_0x or MOQC_SESSION_IETF_xx). */
 MOQC_API int moqc_session_version(const moqc_session *s);
+/* Its protocol identifier (the ALPN): "moq-lite-05", "moq-00" (IETF
+ * draft-14), "moqt-16", ... Static string; never NULL. */
+MOQC_API const char *moqc_session_protocol(const moqc_session *s);
+/* True if the session runs IETF moq-transport (not moq-lite). */
+MOQC_API bool moqc_session_is_ietf(const moqc_session *s);
 /* True once the session ended. */
 MOQC_API bool moqc_session_is_closed(const moqc_session *s);
 /* Close code / reason ("" if none) / who closed; meaningful once closed. */

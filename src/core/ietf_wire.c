@@ -375,6 +375,14 @@ static void wr_lifted(moqc_writer *w, int v, uint64_t key, const moqc__ietf_msg 
   moqc__ietf_wr_bytes(w, v, b, MOQC_IETF_KVP_VALUE_MAX);
 }
 
+/* Message parameters lifted into msg fields (15+). Not in FETCH_OK: its end
+ * location is a fixed field stored in `largest`, so a LARGEST_OBJECT
+ * parameter there stays in params (else it would overwrite the end location
+ * and be written twice; found by fuzz_ietf_fetch). */
+static bool kvp_lifts(const moqc__ietf_msg *m, int mode, int v) {
+  return m && mode == MOQC__IETF_KVP_MSG && v >= MOQC_IETF_15 && m->type != MOQC_IETF_FETCH_OK;
+}
+
 static bool kvp_counted(int v, int mode) {
   return mode == MOQC__IETF_KVP_MSG || (mode == MOQC__IETF_KVP_SETUP && v <= MOQC_IETF_16);
 }
@@ -384,7 +392,7 @@ int moqc__ietf_rd_kvps(moqc_reader *r, int v, int mode, moqc__ietf_params *ps, m
   ps->n = 0;
   if (mode == MOQC__IETF_KVP_PROPS && v < MOQC_IETF_16) return MOQC_OK;
   bool counted = kvp_counted(v, mode);
-  bool lift = m && mode == MOQC__IETF_KVP_MSG && v >= MOQC_IETF_15;
+  bool lift = kvp_lifts(m, mode, v);
   uint64_t count = UINT64_MAX, prev = 0;
   int rc;
   if (counted) {
@@ -442,7 +450,7 @@ void moqc__ietf_wr_kvps(moqc_writer *w, int v, int mode, const moqc__ietf_params
     moqc__ietf_wfail(w, MOQC_ERR_INVAL);
     return;
   }
-  bool lift = m && mode == MOQC__IETF_KVP_MSG && v >= MOQC_IETF_15;
+  bool lift = kvp_lifts(m, mode, v);
   bool delta = moqc__ietf_has_delta_kvp(v);
   uint32_t has = lift ? m->has : 0;
   size_t count = ps->n;

@@ -58,7 +58,8 @@ static void rb_wake(void *arg) {
     moqc_track_request *req = NULL;
     int rc = moqc_broadcast_producer_next_request(rb->bp, &req);
     if (rc != MOQC_OK) break;
-    rt_new(rb, req);
+    if (s->proto->track_request) s->proto->track_request(rb, req);
+    else rt_new(rb, req);
   }
   moqc__sess_exit(s);
 }

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "moqc/path.h"
 #include "moqc/time.h"
+#include "core/ietf_wire.h"
 #include "session/session_int.h"
 
 /* ---- re-entrancy ------------------------------------------------------------ */
@@ -160,6 +161,7 @@ static void sess_teardown(moqc_session *s) {
   moqc__sess_set_state(s, ST_CLOSED);
   moqc_timer_stop(s->clock, &s->tick);
   moqc_timer_stop(s->clock, &s->req_timer);
+  if (s->proto->teardown) s->proto->teardown(s);
   /* Subscriber side first: everything the peer was feeding is DROPPED. */
   moqc__sa_destroy(s);
   moqc__rb_drop_all(s, MOQC_CODE_DROPPED);
@@ -287,9 +289,13 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   if (cfg->is_server && !cfg->on_request) return NULL;
   int version = cfg->version;
   if (version == 0) {
-    version = moqc_lite_version_from_alpn(t->protocol, strnlen(t->protocol, sizeof t->protocol));
+    size_t plen = strnlen(t->protocol, sizeof t->protocol);
+    version = moqc_lite_version_from_alpn(t->protocol, plen);
+    if (!moqc_lite_version_valid(version))
+      version = moqc__ietf_version_from_alpn(t->protocol, plen);
   }
-  if (!moqc_lite_version_valid(version)) return NULL;
+  bool ietf = moqc__sess_ietf_version(version);
+  if (!ietf && !moqc_lite_version_valid(version)) return NULL;
   if (cfg->origin_id >= MOQC_ORIGIN_ID_MAX) return NULL;
 
   moqc_session *s = moqc_calloc(1, sizeof *s);
@@ -299,10 +305,15 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->t = t;
   s->cfg = *cfg;
   s->version = version;
-  s->proto = &moqc__proto_lite; /* every version we speak is moq-lite */
+  s->proto = ietf ? &moqc__proto_ietf : &moqc__proto_lite;
+  if (s->proto->init && s->proto->init(s) < 0) {
+    moqc_free(s);
+    return NULL;
+  }
   if (cfg->path) {
     s->cfg_path = moqc_strdup(cfg->path);
     if (!s->cfg_path) {
+      if (s->proto->free) s->proto->free(s);
       moqc_free(s);
       return NULL;
     }
@@ -345,9 +356,10 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->state = cfg->is_server ? ST_WAIT_SETUP : ST_IDLE;
   /* lite-03/04 have no SETUP: the request is known now, but on_request never
    * runs from inside moqc_session_new; a zero-delay timer delivers it. */
-  if (cfg->is_server && !moqc_lite_is_05(version) &&
+  if (cfg->is_server && !moqc_lite_is_05(version) && !s->proto->server_waits_setup &&
       moqc_timer_start(s->clock, &s->req_timer, moqc__sess_now(s)) < 0) {
     moqc_transport_set_handler(t, NULL, NULL);
+    if (s->proto->free) s->proto->free(s);
     moqc_free(s->cfg_path);
     moqc_free(s);
     return NULL;
@@ -443,6 +455,7 @@ static void sess_free(moqc_session *s) {
   moqc_free(s->req_path);
   moqc_free(s->cfg_path);
   moqc_free(s->goaway_uri);
+  if (s->proto->free) s->proto->free(s);
   moqc_free(s);
 }
 
@@ -460,6 +473,21 @@ void moqc_session_del(moqc_session *s) {
 }
 
 int moqc_session_version(const moqc_session *s) { return s->version; }
+
+const char *moqc_session_protocol(const moqc_session *s) {
+  switch (s ? s->version : 0) {
+    case 3: return "moq-lite-03";
+    case 4: return "moq-lite-04";
+    case 5: return "moq-lite-05";
+    default: break;
+  }
+  const char *a = s ? moqc__ietf_version_alpn(s->version) : NULL;
+  return a ? a : "";
+}
+
+bool moqc_session_is_ietf(const moqc_session *s) {
+  return s && moqc__sess_ietf_version(s->version);
+}
 bool moqc_session_is_closed(const moqc_session *s) { return sess_closing(s); }
 uint64_t moqc_session_closed_code(const moqc_session *s) { return s->close_code; }
 const char *moqc_session_closed_reason(const moqc_session *s) {

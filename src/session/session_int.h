@@ -69,10 +69,25 @@ typedef struct moqc__sess_proto {
   void (*run)(moqc_session *s);
   /* A datagram while RUNNING (NULL: dropped). */
   void (*datagram)(moqc_session *s, const uint8_t *p, size_t len);
+  /* Optional: protocol state (s->ietf) created in moqc_session_new, released
+   * at the teardown (before the shared parts), freed with the session. */
+  int (*init)(moqc_session *s);
+  void (*teardown)(moqc_session *s);
+  void (*free)(moqc_session *s);
+  /* Optional: a local consumer asked for a track of a broadcast the peer
+   * announced (remote.c); NULL: moq-lite's TRACK / SUBSCRIBE. */
+  void (*track_request)(rbcast *rb, moqc_track_request *req);
+  /* The server learns the request from an in-band setup message (no
+   * zero-delay request timer). */
+  bool server_waits_setup;
 } moqc__sess_proto;
 
 /* lite.c: moq-lite 03/04/05 */
 extern const moqc__sess_proto moqc__proto_lite;
+/* ietf.c: IETF moq-transport drafts 14-16 */
+extern const moqc__sess_proto moqc__proto_ietf;
+/* True for the IETF drafts a session speaks. */
+static inline bool moqc__sess_ietf_version(int v) { return v >= 14 && v <= 16; }
 
 /* ---- the session -------------------------------------------------------------- */
 
@@ -94,6 +109,7 @@ struct moqc_session {
   char *cfg_path;
   int version;
   const moqc__sess_proto *proto;
+  struct ietf_state *ietf; /* ietf.c: IETF protocol state (NULL on moq-lite) */
   enum sess_state state;
   unsigned depth;   /* moqc__sess_enter nesting */
   bool del_pending; /* moqc_session_del called: free at the outermost exit */

@@ -259,6 +259,7 @@ static int ss_process(sstream *ss) {
 }
 
 static bool needs_park(moqc_session *s, const moqc__stream_kind *kind) {
+  if (kind->never_park) return false;
   if (s->state != ST_RUNNING) return true;
   return kind->wait_peer_setup && moqc_lite_is_05(s->version) && !s->peer_setup_seen;
 }

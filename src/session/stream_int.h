@@ -33,6 +33,8 @@ typedef struct moqc__stream_kind {
   void (*end)(sstream *ss, bool reset, uint64_t code);
   /* lite-05: a peer stream of this kind is parked until the peer's SETUP. */
   bool wait_peer_setup;
+  /* Never parked (the IETF control stream carries the setup itself). */
+  bool never_park;
 } moqc__stream_kind;
 
 /* stream.c */

@@ -333,6 +333,28 @@ static ssize_t dec_hex(int v, const char *hex) {
   return moqc__ietf_ctrl_decode(&m, v, b, n);
 }
 
+/* FETCH_OK's end location is stored in `largest`: a LARGEST_OBJECT
+ * parameter (0x09) there must stay a parameter and round-trip byte for byte
+ * (the fuzz_ietf_fetch finding: it was lifted over the end location). */
+static void test_fetch_ok_largest_param(void **state) {
+  (void)state;
+  static const char *const hex[] = {"18 0008 00 0205 01 09 02 0102",     /* 18: e E P */
+                                    "18 0009 04 01 0205 01 09 02 0102"}; /* 16: R e E P K */
+  static const int ver[] = {18, 16};
+  for (size_t i = 0; i < 2; i++) {
+    uint8_t in[64], out[64];
+    size_t n = it_hex(in, sizeof in, hex[i]);
+    static moqc__ietf_msg m;
+    assert_int_equal(moqc__ietf_ctrl_decode(&m, ver[i], in, n), (ssize_t)n);
+    assert_int_equal(m.largest.group, 2);
+    assert_int_equal(m.largest.object, 5);
+    assert_int_equal(m.params.n, 1);
+    assert_int_equal(m.params.kv[0].key, 0x09);
+    assert_int_equal(moqc__ietf_ctrl_encode(out, sizeof out, ver[i], &m), (ssize_t)n);
+    assert_memory_equal(in, out, n);
+  }
+}
+
 static void test_decode_rules(void **state) {
   (void)state;
   /* unknown / retired type */
@@ -468,9 +490,13 @@ static void test_peek(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_vectors),       cmocka_unit_test(test_coverage),
-      cmocka_unit_test(test_names),         cmocka_unit_test(test_decode_rules),
-      cmocka_unit_test(test_encode_errors), cmocka_unit_test(test_peek),
+      cmocka_unit_test(test_vectors),
+      cmocka_unit_test(test_coverage),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_decode_rules),
+      cmocka_unit_test(test_fetch_ok_largest_param),
+      cmocka_unit_test(test_encode_errors),
+      cmocka_unit_test(test_peek),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,7 +131,9 @@ static inline void ts_pair_open_env(ts_pair *p, moqc_env *env, int version, cons
   p->link = memlink_new(moqc_env_clock(env), &lc);
   assert_non_null(p->link);
   char alpn[32];
-  snprintf(alpn, sizeof alpn, "moq-lite-%02d", version);
+  if (version == 14) snprintf(alpn, sizeof alpn, "moq-00"); /* IETF drafts: their ALPNs */
+  else if (version > 14) snprintf(alpn, sizeof alpn, "moqt-%d", version);
+  else snprintf(alpn, sizeof alpn, "moq-lite-%02d", version);
   assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
   assert_int_equal(memlink_set_path(p->link, "/anon"), MOQC_OK);
 

@@ -132,7 +132,9 @@ static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
 
 static int set_version(cli *c, const char *v, char *err, size_t cap) {
   if (!moqc_version_supported(v))
-    return bad(err, cap, "version", v, "expected moq-lite-03, moq-lite-04 or moq-lite-05");
+    return bad(err, cap, "version", v,
+               "expected moq-lite-03, moq-lite-04, moq-lite-05, moq-00 (IETF draft-14), moqt-15 or "
+               "moqt-16");
   for (size_t i = 0; i < c->n_versions; i++)
     if (strcmp(c->versions[i], v) == 0) return 0;
   if (c->n_versions >= CLI_MAX_VERSIONS) return bad(err, cap, "version", v, "too many");
@@ -208,7 +210,8 @@ static const cli_opt k_opts[] = {
      "accept exactly the certificate with this SHA-256 (64 hex digits)", set_fingerprint},
     {"tls-root", "FILE", C_ALL, "PEM file of trusted roots instead of the system store", set_root},
     {"version", "ALPN", C_ALL,
-     "offer only this version (repeatable): moq-lite-03, moq-lite-04, moq-lite-05 [default "
+     "offer only this version (repeatable): moq-lite-03, moq-lite-04, moq-lite-05, moq-00, "
+     "moqt-15, moqt-16 [default "
      "all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
@@ -450,7 +453,7 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
   moqc_session *s = moqc_client_session(cl);
   char shown[1024];
   moqc_auth_redact_url(c->url, shown, sizeof shown);
-  moqc_log(MOQC_LOG_INFO, "connected to %s (moq-lite-0%d)", shown, s ? moqc_session_version(s) : 0);
+  moqc_log(MOQC_LOG_INFO, "connected to %s (%s)", shown, s ? moqc_session_protocol(s) : "?");
   if (c->cmd->connected) c->cmd->connected(c);
 }
 

@@ -117,7 +117,7 @@ typedef struct relay {
   relay_sess *sessions;
   uint64_t next_id;
   size_t n_live;
-  uint64_t sessions_total[6]; /* by version (index 3..5) */
+  uint64_t sessions_total[17]; /* by version (index 3..5 moq-lite, 14..16 IETF) */
   uint64_t sessions_closed;
   uint64_t rejected;
   relay_errcount errors[32];

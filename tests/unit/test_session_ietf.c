@@ -1,0 +1,351 @@
+/* Session tests for IETF moq-transport (drafts 14, 15, 16) over the
+ * in-memory transport in virtual time: setup per draft, announce (namespace)
+ * -> subscribe -> frames, both directions, late join, unsubscribe, publisher
+ * end, malformed control input closing only that session with
+ * PROTOCOL_VIOLATION. */
+#include "core/ietf_wire.h"
+#include "test_session_common.h"
+
+static int ietf_versions[3] = {14, 15, 16};
+#define IETF_TEST(fn)                                   \
+  cmocka_unit_test_prestate(fn, &ietf_versions[0]),     \
+      cmocka_unit_test_prestate(fn, &ietf_versions[1]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[2])
+
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+
+/* Setup: both sides run the ALPN's draft; the server saw the request. */
+static void t_setup(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  assert_int_equal(moqc_session_version(p.cli.s), ts_version(state));
+  assert_int_equal(moqc_session_version(p.srv.s), ts_version(state));
+  assert_int_equal(p.srv.req.version, ts_version(state));
+  assert_string_equal(p.srv.req_path, "/anon");
+  ts_run_for(p.env, 50 * MS);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pair_close(&p);
+}
+
+/* Server publishes; the client gets PUBLISH_NAMESPACE for its
+ * SUBSCRIBE_NAMESPACE, subscribes, receives groups; a clean end finishes
+ * the track (PUBLISH_DONE). */
+static void t_subscribe_after_announce(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "room/a", "video", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "room/a", 100 * MS));
+
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "room/a", "video", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 100 * MS));
+  ts_run_for(p.env, 20 * MS);
+  uint64_t s0 = ts_group(pub.tp, F3, 3, true);
+  ts_run_for(p.env, 20 * MS);
+  uint64_t s1 = ts_group(pub.tp, F3 + 1, 2, true);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, s0, F3, 3);
+  ts_expect_group(tc, s1, F3 + 1, 2);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_AGAIN);
+
+  assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+  ts_run_for(p.env, 1 * SEC);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(tc);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 2);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).groups_received, 2);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).frames_received, 5);
+  ts_pub_del(&pub);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pair_close(&p);
+}
+
+/* The client publishes after setup; the server (a relay-like subscriber)
+ * sees the namespace and subscribes; the broadcast's end unannounces. */
+static void t_client_publishes(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.cli.pub, "cam/1", "audio", NULL);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/1", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/1", "audio", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.cli.s, 1, 100 * MS));
+  uint64_t s0 = ts_group(pub.tp, F3, 3, true);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, s0, F3, 3);
+
+  moqc_origin_consumer *oc = moqc_origin_consume(p.srv.sub, "");
+  moqc_announce a;
+  assert_int_equal(moqc_origin_consumer_next(oc, &a), MOQC_OK);
+  assert_true(a.active);
+  assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_finish(pub.bp), MOQC_OK);
+  ts_run_for(p.env, 1 * SEC);
+  assert_int_equal(moqc_origin_consumer_next(oc, &a), MOQC_OK);
+  assert_string_equal(a.path, "cam/1");
+  assert_false(a.active);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  moqc_origin_consumer_del(oc);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* A late joiner starts at the largest group; the last consumer leaving
+ * unsubscribes upstream. */
+static void t_late_join_unsubscribe(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "live", "v", NULL);
+  for (int i = 0; i < 5; i++) ts_group(pub.tp, F3, 2, true);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "live", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "live", "v", NULL, NULL);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, 4, F3, 2);
+  ts_group(pub.tp, F3, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, 5, F3, 1);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+  moqc_track_consumer_del(tc);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  /* Groups after the UNSUBSCRIBE go nowhere. */
+  ts_group(pub.tp, F3, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 2);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Frames of many sizes, straddling packets, arrive byte for byte. */
+static void t_frames_byte_for_byte(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.mtu = 333;
+  o.link.latency_ns = 5 * MS;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 30 * MS);
+  static const size_t sizes[] = {0, 1, 63, 64, 332, 333, 334, 1200, 16383, 16384, 100000};
+  const size_t n = sizeof sizes / sizeof sizes[0];
+  uint8_t *data[sizeof sizes / sizeof sizes[0]];
+  srand(7);
+  moqc_group_producer *g = moqc_track_producer_append_group(pub.tp);
+  for (size_t i = 0; i < n; i++) {
+    data[i] = malloc(sizes[i] + 1);
+    for (size_t j = 0; j < sizes[i]; j++) data[i][j] = (uint8_t)rand();
+    assert_int_equal(moqc_group_producer_write_frame_copy(g, data[i], sizes[i], 10 * i + 3),
+                     MOQC_OK);
+  }
+  assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
+  moqc_group_producer_del(g);
+  ts_run_for(p.env, 300 * MS);
+  moqc_group_consumer *gc = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &gc), MOQC_OK);
+  for (size_t i = 0; i < n; i++) {
+    moqc_frame f;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &f), MOQC_OK);
+    assert_int_equal(f.payload.len, sizes[i]);
+    if (sizes[i]) assert_memory_equal(moqc_slice_ptr(&f.payload), data[i], sizes[i]);
+    moqc_slice_release(&f.payload);
+    free(data[i]);
+  }
+  moqc_frame f;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &f), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(gc);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Unknown broadcast / track: SUBSCRIBE_ERROR, the consumer's track ends
+ * with NotFound, the session carries on. A publisher abort ends the
+ * subscriber's track. */
+static void t_not_found_and_abort(void **state) {
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "x", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "x", 100 * MS));
+  moqc_track_consumer *bad = ts_subscribe(p.cli.sub, "x", "nope", NULL, NULL);
+  ts_run_for(p.env, 30 * MS);
+  moqc_group_consumer *g = NULL;
+  int rc = moqc_track_consumer_recv_group(bad, &g);
+  assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(bad);
+
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "x", "t", NULL, NULL);
+  ts_run_for(p.env, 30 * MS);
+  uint64_t s0 = ts_group(pub.tp, F3, 1, true);
+  ts_run_for(p.env, 30 * MS);
+  ts_expect_group(tc, s0, F3, 1);
+  moqc_track_producer_abort(pub.tp, MOQC_CODE_APP_BASE + 7);
+  ts_run_for(p.env, 1 * SEC);
+  rc = moqc_track_consumer_recv_group(tc, &g);
+  assert_true(rc != MOQC_ERR_AGAIN);
+  moqc_track_consumer_del(tc);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* ---- malformed control input: a raw peer on the injection API ---------------- */
+
+static size_t enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t cap) {
+  ssize_t n = moqc__ietf_ctrl_encode(buf, cap, v, m);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
+  (void)p;
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, MOQC_IETF_SETUP_MAX_REQUEST_ID, 100), 0);
+  uint8_t buf[512];
+  size_t n = enc(v, &m, buf, sizeof buf);
+  if (second_malformed) {
+    /* SUBSCRIBE_NAMESPACE whose body is cut short inside its declared length. */
+    buf[n++] = MOQC_IETF_SUBSCRIBE_NAMESPACE;
+    buf[n++] = 0;
+    buf[n++] = 2;
+    buf[n++] = 0; /* request id */
+    buf[n++] = 5; /* tuple count 5, no fields */
+  }
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, ctrl),
+                   MOQC_OK);
+}
+
+/* A server alone (no client session): CLIENT_SETUP injected by hand. */
+static void raw_server(ts_pair *p, int v) {
+  memset(p, 0, sizeof *p);
+  p->env = ts_env_new();
+  p->link = memlink_new(moqc_env_clock(p->env), NULL);
+  char alpn[16];
+  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
+  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
+  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
+  moqc_origin_config oc = {0, 0};
+  p->srv.pub = moqc_origin_new(p->env, &oc);
+  p->srv.sub = moqc_origin_new(p->env, &oc);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = p->env;
+  sc.is_server = true;
+  sc.ctx = &p->srv;
+  sc.on_request = ts_on_request;
+  sc.on_closed = ts_on_closed;
+  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
+  assert_non_null(p->srv.s);
+}
+
+static void raw_close(ts_pair *p) {
+  moqc_session_del(p->srv.s);
+  ts_run_for(p->env, 10 * MS);
+  moqc_origin_unref(p->srv.pub);
+  moqc_origin_unref(p->srv.sub);
+  ts_settle(p->env);
+  memlink_del(p->link);
+  ts_settle(p->env);
+  moqc_env_del(p->env);
+}
+
+static void t_malformed_control(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  raw_server(&p, v);
+  int64_t ctrl;
+  raw_setup(&p, v, &ctrl, false);
+  ts_run_for(p.env, 10 * MS);
+  assert_int_equal(p.srv.requests, 1);
+  assert_false(p.srv.closed);
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  assert_true(info.received > 0); /* SERVER_SETUP (+ SUBSCRIBE_NAMESPACE) */
+  /* A message whose body is cut short inside its declared length. */
+  const uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
+  assert_int_equal(
+      memlink_inject_write(p.link, memlink_server(p.link), ctrl, bad, sizeof bad, false), MOQC_OK);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(p.srv.closed);
+  assert_int_equal(p.srv.code, 0x3);
+  raw_close(&p);
+}
+
+/* Control messages before the setup, or a second bidi stream: the session
+ * closes with PROTOCOL_VIOLATION; another session on the same env is not
+ * affected. */
+static void t_protocol_violations(void **state) {
+  int v = ts_version(state);
+  ts_pair other;
+  ts_pair_open(&other, v, NULL);
+  ts_pair p;
+  raw_server(&p, v);
+  int64_t ctrl;
+  raw_setup(&p, v, &ctrl, true); /* CLIENT_SETUP and a malformed message at once */
+  ts_run_for(p.env, 10 * MS);
+  assert_true(p.srv.closed);
+  assert_int_equal(p.srv.code, 0x3);
+  raw_close(&p);
+
+  raw_server(&p, v);
+  /* A valid message, but before the setup (draft-16: SUBSCRIBE_NAMESPACE has
+   * its own stream, which may race ahead of the setup: use SUBSCRIBE). */
+  uint8_t sub[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 0};
+  if (v >= 16) sub[0] = MOQC_IETF_SUBSCRIBE;
+  assert_int_equal(
+      memlink_inject(p.link, memlink_server(p.link), true, sub, sizeof sub, false, &ctrl), MOQC_OK);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(p.srv.closed);
+  assert_int_equal(p.srv.code, 0x3);
+  raw_close(&p);
+
+  raw_server(&p, v);
+  raw_setup(&p, v, &ctrl, false);
+  ts_run_for(p.env, 10 * MS);
+  assert_false(p.srv.closed);
+  int64_t second;
+  raw_setup(&p, v, &second, false);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(p.srv.closed);
+  assert_int_equal(p.srv.code, 0x3);
+  raw_close(&p);
+
+  ts_run_for(other.env, 20 * MS);
+  assert_false(other.cli.closed);
+  assert_false(other.srv.closed);
+  ts_pair_close(&other);
+}
+
+int main(void) {
+  (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
+  const struct CMUnitTest tests[] = {
+      IETF_TEST(t_setup),
+      IETF_TEST(t_subscribe_after_announce),
+      IETF_TEST(t_client_publishes),
+      IETF_TEST(t_late_join_unsubscribe),
+      IETF_TEST(t_frames_byte_for_byte),
+      IETF_TEST(t_not_found_and_abort),
+      IETF_TEST(t_malformed_control),
+      IETF_TEST(t_protocol_violations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
