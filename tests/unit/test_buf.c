@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "test_death.h"
+
 #include "core/mem.h"
 #include "moqc/buf.h"
 #include "moqc/error.h"
@@ -347,25 +349,6 @@ static void test_oom(void **state) {
   install_counting(-1);
   assert_null(moqc_buf_alloc(SIZE_MAX - 4, &w));
   assert_int_equal(g_cnt.mallocs, 0);
-}
-
-/* Misuse trips an assert (debug builds): run fn in a child, expect SIGABRT. */
-static void expect_abort(void (*fn)(void)) {
-#ifdef NDEBUG
-  (void)fn;
-  skip();
-#else
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    fn();
-    _exit(0); /* not reached when the assert fires */
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFSIGNALED(st));
-  assert_int_equal(WTERMSIG(st), SIGABRT);
-#endif
 }
 
 static void unref_below_zero(void) {

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_death.h"
+
 #include "core/imap.h"
 #include "core/list.h"
 #include "core/smap.h"
@@ -444,26 +446,6 @@ static void test_smap_oom(void **state) {
   assert_int_equal(moqc__smap_insert(&m, long_key, strlen(long_key), vp(2)), MOQC_OK);
   assert_int_equal(m.cap, 16);
   moqc__smap_free(&m);
-}
-
-/* The list's misuse asserts fire (debug builds): run fn in a child and
- * expect SIGABRT. */
-static void expect_abort(void (*fn)(void)) {
-#ifdef NDEBUG
-  (void)fn;
-  skip();
-#else
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    fn();
-    _exit(0); /* not reached when the assert fires */
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFSIGNALED(st));
-  assert_int_equal(WTERMSIG(st), SIGABRT);
-#endif
 }
 
 static void push_linked_node(void) {

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_death.h"
+
 #include "quic/quic_int.h"
 #include "quic/quic_stream.h"
 
@@ -158,25 +160,6 @@ static void test_stream_new_and_walk(void **state) {
   moqc__qs_set_send(bidi, QSS_PEER_STOP);
   assert_true(moqc__qs_send_gone(bidi));
   moqc_qstream_free(bidi);
-}
-
-/* The setters assert the table: an illegal step aborts (debug builds). */
-static void expect_abort(void (*fn)(void)) {
-#ifdef NDEBUG
-  (void)fn;
-  skip();
-#else
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    fn();
-    _exit(0); /* not reached when the assert fires */
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFSIGNALED(st));
-  assert_int_equal(WTERMSIG(st), SIGABRT);
-#endif
 }
 
 static void send_after_reset(void) {
