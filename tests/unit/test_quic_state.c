@@ -16,33 +16,10 @@
 #include <cmocka.h>
 
 #include "test_death.h"
+#include "test_state_table.h"
 
 #include "quic/quic_int.h"
 #include "quic/quic_stream.h"
-
-typedef bool (*trans_fn)(int from, int to);
-typedef const char *(*str_fn)(int v);
-
-/* pairs: n legal (from, to) pairs; every pair over [0, nvals)^2 not listed
- * must be illegal. */
-static void check_table(trans_fn ok, int nvals, const int (*pairs)[2], size_t n) {
-  for (int f = 0; f < nvals; f++) {
-    for (int t = 0; t < nvals; t++) {
-      bool want = false;
-      for (size_t i = 0; i < n; i++)
-        if (pairs[i][0] == f && pairs[i][1] == t) want = true;
-      if (ok(f, t) != want) fail_msg("transition %d -> %d: got %d, want %d", f, t, !want, want);
-    }
-  }
-}
-
-static void check_str(str_fn str, int nvals) {
-  for (int a = 0; a < nvals; a++) {
-    assert_non_null(str(a));
-    assert_string_not_equal(str(a), "?");
-    for (int b = 0; b < a; b++) assert_string_not_equal(str(a), str(b));
-  }
-}
 
 /* Adapters: the predicates take enums. */
 static bool st_ok(int f, int t) {

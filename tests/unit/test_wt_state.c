@@ -11,30 +11,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "test_state_table.h"
 
 #include "webtransport/wt_internal.h"
-
-typedef bool (*trans_fn)(int from, int to);
-typedef const char *(*str_fn)(int v);
-
-static void check_table(trans_fn ok, int nvals, const int (*pairs)[2], size_t n) {
-  for (int f = 0; f < nvals; f++) {
-    for (int t = 0; t < nvals; t++) {
-      bool want = false;
-      for (size_t i = 0; i < n; i++)
-        if (pairs[i][0] == f && pairs[i][1] == t) want = true;
-      if (ok(f, t) != want) fail_msg("transition %d -> %d: got %d, want %d", f, t, !want, want);
-    }
-  }
-}
-
-static void check_str(str_fn str, int nvals) {
-  for (int a = 0; a < nvals; a++) {
-    assert_non_null(str(a));
-    assert_string_not_equal(str(a), "?");
-    for (int b = 0; b < a; b++) assert_string_not_equal(str(a), str(b));
-  }
-}
 
 static bool st_ok(int f, int t) { return moqc__wt_state_transition_ok((wt_state)f, (wt_state)t); }
 static bool ow_ok(int f, int t) { return moqc__wt_owner_transition_ok((wt_owner)f, (wt_owner)t); }
