@@ -260,7 +260,7 @@ static int sa_process(sstream *ss);
 static void sa_end(sstream *ss, bool reset, uint64_t code);
 
 const moqc__stream_kind moqc__sk_announce_out = {
-    .name = "announce-out", .process = sa_process, .end = sa_end};
+    .name = "announce-out", .process = sa_process, .end = sa_end, .request_out = true};
 
 static void sa_opened(opener *op, int64_t id) {
   sub_announce *sa = MOQC_CONTAINER_OF(op, sub_announce, op);

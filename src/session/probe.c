@@ -22,7 +22,7 @@ static void probe_end(sstream *ss, bool reset, uint64_t code);
 const moqc__stream_kind moqc__sk_probe_in = {
     .name = "probe-in", .process = probe_process, .end = probe_end};
 const moqc__stream_kind moqc__sk_probe_out = {
-    .name = "probe-out", .process = probe_process, .end = probe_end};
+    .name = "probe-out", .process = probe_process, .end = probe_end, .request_out = true};
 
 static void probe_destroy(probe *pr) {
   moqc_session *s = pr->s;

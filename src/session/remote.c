@@ -23,9 +23,9 @@ static void rt_sub_end(sstream *ss, bool reset, uint64_t code);
 
 /* TRACK -> TRACK_INFO (lite-05) and SUBSCRIBE -> responses, both ours. */
 const moqc__stream_kind moqc__sk_track_out = {
-    .name = "track-out", .process = rt_info_process, .end = rt_info_end};
+    .name = "track-out", .process = rt_info_process, .end = rt_info_end, .request_out = true};
 const moqc__stream_kind moqc__sk_subscribe_out = {
-    .name = "subscribe-out", .process = rt_sub_process, .end = rt_sub_end};
+    .name = "subscribe-out", .process = rt_sub_process, .end = rt_sub_end, .request_out = true};
 
 /* ---- remote broadcasts ---------------------------------------------------------- */
 

@@ -443,16 +443,11 @@ void moqc__ss_on_stop(moqc_session *s, int64_t id, uint64_t code) {
     abandon_end(ss, true, code);
     return;
   }
-  /* A request we sent (subscribe, announce, track, fetch, probe) lives on
-   * while the responder's half does: STOP_SENDING there only means "no more
-   * updates, please". @moq/net publishers stop reading a SUBSCRIBE stream
-   * as soon as they have the request, and over QMux that arrives at once
-   * (ngtcp2 0.12 reports it only when the stream closes). The responder
-   * ends the request with its FIN or RESET_STREAM. */
-  if (!ss_recv_done(ss) && (ss->kind == &moqc__sk_subscribe_out ||
-                            ss->kind == &moqc__sk_announce_out || ss->kind == &moqc__sk_track_out ||
-                            ss->kind == &moqc__sk_fetch_out || ss->kind == &moqc__sk_probe_out))
-    return;
+  /* Our own request ends with the responder's FIN or RESET_STREAM, not with a
+   * STOP_SENDING on our half (@moq/net publishers stop reading a SUBSCRIBE
+   * stream once they have the request; over QMux that arrives at once, while
+   * ngtcp2 0.12 reports it only when the stream closes). */
+  if (ss->kind->request_out && !ss_recv_done(ss)) return;
   ss_end(ss, true, code);
 }
 

@@ -35,6 +35,10 @@ typedef struct moqc__stream_kind {
   bool wait_peer_setup;
   /* Never parked (the IETF control stream carries the setup itself). */
   bool never_park;
+  /* A request we sent (subscribe, announce, track, fetch, probe): it lives on
+   * while the responder's half does, so a STOP_SENDING on our half only means
+   * "no more updates, please" and does not end it (stream.c, ss_on_stop). */
+  bool request_out;
 } moqc__stream_kind;
 
 /* stream.c */

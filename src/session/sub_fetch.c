@@ -57,7 +57,8 @@ static void sf_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   sf_destroy(sf, MOQC_CODE_CANCEL); /* a no-op on the finished group */
 }
 
-const moqc__stream_kind moqc__sk_fetch_out = {.name = "fetch-out", .data = sf_data, .end = sf_end};
+const moqc__stream_kind moqc__sk_fetch_out = {
+    .name = "fetch-out", .data = sf_data, .end = sf_end, .request_out = true};
 
 static void sf_opened(opener *op, int64_t id) {
   sub_fetch *sf = MOQC_CONTAINER_OF(op, sub_fetch, op);
