@@ -12,6 +12,7 @@
 #include "media.h"
 
 #ifdef MOQC_HAVE_FFMPEG
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,10 @@ typedef struct strack {
   int64_t last_dts;
   bool has_dts;
   uint64_t last_us;
+  /* video: the current group (GOP) in decode order, pts set, dts derived at flush */
+  AVPacket **gop;
+  size_t gop_n, gop_cap;
+  int64_t reorder; /* how far dts trails the sorted pts (B-frames), in time_base units */
 } strack;
 
 struct msub {
@@ -77,12 +82,76 @@ static void finish_output(msub *s) {
   avio_flush(s->out->pb);
 }
 
+static void flush_all(msub *s);
+
 static void all_ended_check(msub *s) {
   for (size_t i = 0; i < s->n; i++)
     if (!s->t[i].ended) return;
+  flush_all(s);
   finish_output(s);
   moqc_log(MOQC_LOG_INFO, "broadcast ended after %llu frame(s)", (unsigned long long)s->frames);
   cli_finish(s->c, 0, NULL);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Write pkt (freed) with this dts; counts frames. false: the program is finishing. */
+static bool write_packet(msub *s, strack *t, AVPacket *pkt, int64_t dts) {
+  assert(!t->has_dts || dts > t->last_dts);
+  pkt->dts = dts;
+  if (pkt->pts < dts) pkt->pts = dts;
+  t->last_dts = dts;
+  t->has_dts = true;
+  int rv = av_interleaved_write_frame(s->out, pkt);
+  av_packet_free(&pkt);
+  if (rv < 0) {
+    cli_finish(s->c, 1, "cannot write the MP4: %s", av_err2str(rv));
+    return false;
+  }
+  s->frames++;
+  if (t->kind == MOQC_HANG_VIDEO) s->video_frames++;
+  return true;
+}
+
+/* Write a video group. The legacy container carries presentation timestamps only,
+ * in decode order; the decode timestamps are the group's presentation timestamps
+ * sorted, shifted back by the largest reorder seen (the B-frame delay), so that
+ * dts <= pts and dts increases: what the encoder's muxer wrote (ffmpeg's mp4 has
+ * dts = sorted pts - delay too). Without B-frames the shift is 0 and dts = pts. */
+static bool flush_gop(msub *s, strack *t) {
+  size_t n = t->gop_n;
+  if (n == 0) return true;
+  int64_t *sorted = malloc(n * sizeof *sorted);
+  if (!sorted) {
+    cli_finish(s->c, 1, "out of memory");
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) sorted[i] = t->gop[i]->pts;
+  qsort(sorted, n, sizeof *sorted, cmp_i64);
+  for (size_t i = 0; i < n; i++)
+    if (sorted[i] - t->gop[i]->pts > t->reorder) t->reorder = sorted[i] - t->gop[i]->pts;
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
+    AVPacket *pkt = t->gop[i];
+    t->gop[i] = NULL;
+    int64_t dts = sorted[i] - t->reorder;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* the delay grew */
+    if (!ok || !write_packet(s, t, pkt, dts)) {
+      if (ok) ok = false;
+      else av_packet_free(&pkt);
+    }
+  }
+  t->gop_n = 0;
+  free(sorted);
+  return ok;
+}
+
+static void flush_all(msub *s) {
+  for (size_t i = 0; i < s->n && !s->c->finishing; i++)
+    if (s->header && !flush_gop(s, &s->t[i])) return;
 }
 
 static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, size_t n) {
@@ -128,24 +197,34 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     return false;
   }
   memcpy(pkt->data, p + off, n - off);
-  int64_t pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
-  int64_t dts = pts;
-  if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* no B-frame reordering info */
-  pkt->pts = pts < dts ? dts : pts;
-  pkt->dts = dts;
+  pkt->pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
   pkt->stream_index = t->st->index;
   if (key) pkt->flags |= AV_PKT_FLAG_KEY;
-  t->last_dts = dts;
   t->last_us = ts;
-  t->has_dts = true;
-  int rv = av_interleaved_write_frame(s->out, pkt);
-  av_packet_free(&pkt);
-  if (rv < 0) {
-    cli_finish(s->c, 1, "cannot write the MP4: %s", av_err2str(rv));
+  if (t->kind == MOQC_HANG_AUDIO) {
+    int64_t dts = pkt->pts;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1;
+    return write_packet(s, t, pkt, dts);
+  }
+  /* Video: frames come in decode order with presentation timestamps only (legacy
+   * container). Keep the group; at its end the decode timestamps are derived. */
+  if (index == 0 && !flush_gop(s, t)) {
+    av_packet_free(&pkt);
     return false;
   }
-  s->frames++;
-  if (t->kind == MOQC_HANG_VIDEO && ++s->video_frames >= s->c->count && s->c->count) {
+  if (t->gop_n == t->gop_cap) {
+    size_t cap = t->gop_cap ? t->gop_cap * 2 : 64;
+    AVPacket **g = realloc(t->gop, cap * sizeof *g);
+    if (!g) {
+      av_packet_free(&pkt);
+      cli_finish(s->c, 1, "out of memory");
+      return false;
+    }
+    t->gop = g, t->gop_cap = cap;
+  }
+  t->gop[t->gop_n++] = pkt;
+  if (s->c->count && s->video_frames + t->gop_n >= s->c->count) {
+    if (!flush_gop(s, t)) return false;
     finish_output(s);
     cli_finish(s->c, 0, NULL);
     return false;
@@ -381,7 +460,11 @@ static void msub_stop(cli *c) {
   if (!s) return;
   c->state = NULL;
   finish_output(s);
-  for (size_t i = 0; i < s->n; i++) cli_reader_del(s->t[i].rd);
+  for (size_t i = 0; i < s->n; i++) {
+    cli_reader_del(s->t[i].rd);
+    for (size_t k = 0; k < s->t[i].gop_n; k++) av_packet_free(&s->t[i].gop[k]);
+    free(s->t[i].gop);
+  }
   moqc_hang_catalog_consumer_del(s->cc);
   moqc_broadcast_consumer_del(s->bc);
   cli_waiter_del(s->waiter);
