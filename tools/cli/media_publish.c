@@ -385,7 +385,14 @@ static int add_tracks(mpub *s, moqc_hang_catalog *cat) {
       cli_finish(c, 1, "stdin: stream %u: %s", i, why);
       return -1;
     }
-    if (kind == MOQC_HANG_VIDEO && fps > 0) r->jitter_ms = (uint64_t)(1000.0 / fps + 0.999);
+    /* Video: a frame interval, times the reorder depth with B-frames (hang's catalog: "up to
+     * 3 b-frames in a row, this would be 3 * 1000/fps"). */
+    if (kind == MOQC_HANG_VIDEO && fps > 0)
+      r->jitter_ms =
+          (uint64_t)(1000.0 *
+                         (1 + (st->codecpar->video_delay > 0 ? st->codecpar->video_delay : 0)) /
+                         fps +
+                     0.999);
     if (kind == MOQC_HANG_AUDIO && st->codecpar->frame_size > 0 && r->sample_rate)
       r->jitter_ms = (uint64_t)st->codecpar->frame_size * 1000 / r->sample_rate + 1;
     moqc_track_info info = moqc_hang_track_info(false, kind);
