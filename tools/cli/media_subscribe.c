@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <libavformat/avformat.h>
+#include <inttypes.h>
 #include <libavutil/opt.h>
 
 #include "common/tool_util.h"
@@ -60,6 +61,7 @@ struct msub {
   uint64_t base_us;
   uint64_t video_frames, frames;
   FILE *latency;             /* --latency-log */
+  FILE *frames_log;          /* --frame-log */
   moqc_hang_catalog pending; /* audio-only so far: a video rendition may follow shortly */
   bool has_pending;
   uv_timer_t wait_timer;
@@ -157,12 +159,17 @@ static void flush_all(msub *s) {
 static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, size_t n) {
   strack *t = ctx;
   msub *s = t->s;
-  (void)group;
   uint64_t ts;
   size_t off;
   if (moqc_hang_legacy_decode(p, n, &ts, &off) != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "track %s: a frame without a timestamp: dropped", t->name);
     return true;
+  }
+  if (s->frames_log) {
+    char hex[2 * 32 + 1];
+    media_sha256_hex(hex, p + off, n - off);
+    fprintf(s->frames_log, "frame %s %" PRIu64 " %zu %" PRIu64 " %zu %s\n", t->name, group, index,
+            ts, n - off, hex);
   }
   if (off == n) return true; /* a marker, not a sample */
   if (t->kind == MOQC_HANG_VIDEO) media_latency_log(s->latency, ts);
@@ -282,6 +289,11 @@ static int add_stream(msub *s, const moqc_hang_rendition *r, moqc_hang_kind kind
 
 static void setup(msub *s, const moqc_hang_catalog *cat) {
   cli *c = s->c;
+  char *json = NULL;
+  size_t jlen = 0;
+  if (s->frames_log && moqc_hang_catalog_encode(cat, &json, &jlen) == MOQC_OK)
+    fprintf(s->frames_log, "catalog %s\n", json);
+  moqc_hang_free(json);
   int rv = open_output(s);
   if (rv < 0) {
     cli_finish(c, 1, "cannot open stdout for the MP4: %s", av_err2str(rv));
@@ -435,6 +447,11 @@ static int msub_start(cli *c) {
     return -1;
   }
   if (s->latency) setvbuf(s->latency, NULL, _IOLBF, 0);
+  if (c->frame_log && !(s->frames_log = fopen(c->frame_log, "w"))) {
+    cli_finish(c, 1, "--frame-log: cannot open %s", c->frame_log);
+    return -1;
+  }
+  if (s->frames_log) setvbuf(s->frames_log, NULL, _IOLBF, 0);
   s->waiter = cli_waiter_new(c->origin, c->broadcast, on_broadcast, s);
   if (!s->waiter) {
     cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
@@ -452,6 +469,7 @@ static void msub_closed(uv_handle_t *h) {
   msub *s = h->data;
   if (--s->closing > 0) return;
   if (s->latency) fclose(s->latency);
+  if (s->frames_log) fclose(s->frames_log);
   free(s);
 }
 
