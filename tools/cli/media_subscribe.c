@@ -39,9 +39,12 @@ typedef struct strack {
   int64_t last_dts;
   bool has_dts;
   uint64_t last_us;
-  /* video: the current group (GOP) in decode order, pts set, dts derived at flush */
+  /* video: the current group (GOP) in decode order, pts set, dts derived at flush. Its
+   * keyframe is written at once (gop[0] NULL, its pts in head_pts): the muxer closes the
+   * previous fragment when it gets it, so the output is not a group later than before. */
   AVPacket **gop;
   size_t gop_n, gop_cap;
+  int64_t head_pts;
   int64_t reorder; /* how far dts trails the sorted pts (B-frames), in time_base units */
 } strack;
 
@@ -131,13 +134,16 @@ static bool flush_gop(msub *s, strack *t) {
     cli_finish(s->c, 1, "out of memory");
     return false;
   }
-  for (size_t i = 0; i < n; i++) sorted[i] = t->gop[i]->pts;
+  for (size_t i = 0; i < n; i++) sorted[i] = t->gop[i] ? t->gop[i]->pts : t->head_pts;
   qsort(sorted, n, sizeof *sorted, cmp_i64);
-  for (size_t i = 0; i < n; i++)
-    if (sorted[i] - t->gop[i]->pts > t->reorder) t->reorder = sorted[i] - t->gop[i]->pts;
+  for (size_t i = 0; i < n; i++) {
+    int64_t pts = t->gop[i] ? t->gop[i]->pts : t->head_pts;
+    if (sorted[i] - pts > t->reorder) t->reorder = sorted[i] - pts;
+  }
   bool ok = true;
   for (size_t i = 0; i < n; i++) {
     AVPacket *pkt = t->gop[i];
+    if (!pkt) continue; /* the keyframe, written when it came */
     t->gop[i] = NULL;
     int64_t dts = sorted[i] - t->reorder;
     if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* the delay grew */
@@ -230,7 +236,17 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     t->gop = g, t->gop_cap = cap;
   }
   t->gop[t->gop_n++] = pkt;
-  if (s->c->count && s->video_frames + t->gop_n >= s->c->count) {
+  if (index == 0 && t->gop_n == 1 && t->has_dts) {
+    /* The keyframe presents first in its (closed) group: dts = pts - the reorder so far
+     * (known from the groups before; the first group is kept whole: nothing precedes it). */
+    int64_t dts = pkt->pts - t->reorder;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1;
+    t->head_pts = pkt->pts;
+    t->gop[0] = NULL;
+    if (!write_packet(s, t, pkt, dts)) return false;
+  }
+  size_t pending = t->gop_n - (t->gop[0] ? 0 : 1);
+  if (s->c->count && s->video_frames + pending >= s->c->count) {
     if (!flush_gop(s, t)) return false;
     finish_output(s);
     cli_finish(s->c, 0, NULL);
