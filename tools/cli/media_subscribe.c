@@ -493,6 +493,9 @@ static void msub_stop(cli *c) {
   msub *s = c->state;
   if (!s) return;
   c->state = NULL;
+  /* Interrupted (or an error): the frames kept for their decode timestamps still go out. */
+  if (s->header && !s->trailer)
+    for (size_t i = 0; i < s->n; i++) (void)flush_gop(s, &s->t[i]);
   finish_output(s);
   for (size_t i = 0; i < s->n; i++) {
     cli_reader_del(s->t[i].rd);
