@@ -106,6 +106,31 @@ awk 'NR > 1 && $2 <= last { print "dts " $2 " after " last; bad = 1 } { last = $
 derr=$(ffmpeg -hide_banner -v error -i "$IT_TMP/bframes-out.mp4" -f null - 2>&1)
 [ -z "$derr" ] || it_fail "b-frames: the output does not decode cleanly: $(head -3 <<<"$derr")"
 it_log "bframes: $(wc -l <"$IT_TMP/bframes.out.ts") frames, pts in decode order as the input's"
+# Interrupted mid-group: the video frames kept for their decode timestamps are written too
+# (every frame the library handed over, per --frame-log, is in the MP4).
+it_bg sub4 "${MOQC[@]}" subscribe --url "$(it_url)" --broadcast bint.hang --format fmp4 --wait 30s \
+  --frame-log "$IT_TMP/bint.frames"
+mkfifo "$IT_TMP/bint.fifo" || it_fail "mkfifo"
+# A fragment per frame (frames flow one by one, not a GOP at a time).
+it_bg ffre4 ffmpeg -hide_banner -loglevel error -re -i "$IT_TMP/bframes.mp4" -c copy -f mp4 \
+  -movflags cmaf+frag_every_frame+empty_moov+default_base_moof -y "$IT_TMP/bint.fifo"
+IT_STDIN=$IT_TMP/bint.fifo it_bg pub4 "${MOQC[@]}" publish --url "$(it_url)" --broadcast bint.hang \
+  --format fmp4
+i=0 k=0
+until [ "$k" -ge 40 ] && [ $((k % GOP)) != 0 ]; do # past the first group, mid-group
+  i=$((i + 1))
+  [ "$i" -gt 600 ] && it_fail "interrupt: $k video frames received in 30 s"
+  sleep 0.05
+  k=$(grep -c '^frame video0 ' "$IT_TMP/bint.frames")
+done
+kill -INT "$(it_pid sub4)"
+it_wait sub4 20 >/dev/null
+n_rx=$(grep -c '^frame video0 ' "$IT_TMP/bint.frames")
+n_out=$(vframes "$IT_TMP/sub4.out")
+[ -n "$n_out" ] && [ "$n_out" = "$n_rx" ] ||
+  it_fail "interrupt (after $k frames): $n_out video frames written of $n_rx received"
+it_log "interrupt: all $n_rx video frames received were written"
+it_wait pub4 60 >/dev/null
 
 # ---- 4. bad input ----
 h=$IT_TMP/h264.mp4
