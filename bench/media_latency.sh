@@ -6,10 +6,12 @@
 # stdin (demuxed), the subscriber when it has the frame (before MP4 fragmenting). Frames are
 # matched by timestamp; prints count, p50, p99 and max in ms.
 # Second line, "fragments": the subscriber's stdout is read by a box parser that stamps each
-# complete moof+mdat; a fragment's latency is from the publisher reading the fragment's last
-# video frame to the fragment reaching the pipe (the muxer closes a fragment at the next
-# keyframe: about one frame interval plus the relay hop; one GOP more means the subscriber
-# holds a fragment back).
+# complete moof+mdat. The muxer closes a fragment when the next keyframe comes, so a fragment's
+# latency runs from the publisher reading that next keyframe to the fragment reaching the pipe
+# (the last fragment, closed by the end, is not counted). The relay hop plus muxing, or one GOP
+# more if the subscriber holds a fragment back. The input's own fragments arrive a GOP at a time
+# (ffmpeg's frag_keyframe), so the time from a fragment's last frame is about a GOP whatever
+# moqc does.
 #   bench/media_latency.sh [SECONDS] [SIZE]      (default 20 s, 1280x720)
 # Env: BUILD_DIR (default build/release).
 set -euo pipefail
@@ -112,12 +114,12 @@ print(f"video {sys.argv[3]}: {len(lat)} of {len(pub)} frames  p50 {q(lat, 0.5):.
 # Fragments: the output's timestamps start at the subscriber's first frame (a keyframe).
 base = sub[0][0]
 pts = sorted(pub)
+frags = [tuple(map(int, l.split())) for l in open(sys.argv[4])]
 fl = []
-for line in open(sys.argv[4]):
-    first, last, scale, ns = map(int, line.split())
-    want = base + last * 1000000 // scale
+for (first, last, scale, ns), nxt in zip(frags, frags[1:]):
+    want = base + nxt[0] * 1000000 // scale  # the keyframe that closed this fragment
     ts = min(pts, key=lambda t: abs(t - want))  # the muxer's timescale rounds
     if abs(ts - want) < 1000: fl.append((ns - pub[ts]) / 1e6)
 fl.sort()
-if fl: print(f"fragments: {len(fl)}  p50 {q(fl, 0.5):.2f} ms  p99 {q(fl, 0.99):.2f} ms  max {fl[-1]:.2f} ms (last frame read -> fragment on stdout)")
+if fl: print(f"fragments: {len(fl)}  p50 {q(fl, 0.5):.2f} ms  p99 {q(fl, 0.99):.2f} ms  max {fl[-1]:.2f} ms (next keyframe read -> fragment on stdout)")
 PY
