@@ -39,15 +39,24 @@ for (const kind of ["video", "audio"]) {
 			continue;
 		}
 		// Which encoder instance made these: the one that output the first received frame.
+		// (Two encoders of the same source, e.g. a preview's, can output equal chunks: take the one
+		// whose following chunks match the most frames.)
 		const first = got[0];
 		const cands = rec.chunks.filter((c) => c.kind === kind && c.ts === first.ts && c.sha256 === first.sha256);
-		if (cands.length !== 1) {
-			fail(`${name}: ${cands.length} encoder chunk(s) match its first frame (ts ${first.ts})`);
+		if (cands.length === 0) {
+			fail(`${name}: no encoder chunk matches its first frame (ts ${first.ts})`);
 			continue;
 		}
-		const enc = rec.encoders[cands[0].enc];
-		const chunks = rec.chunks.filter((c) => c.enc === enc.id);
-		const start = chunks.indexOf(cands[0]);
+		const seq = (cand) => {
+			const chunks = rec.chunks.filter((c) => c.enc === cand.enc);
+			const start = chunks.indexOf(cand);
+			let n = 0;
+			while (n < got.length && chunks[start + n]?.sha256 === got[n].sha256) n++;
+			return { chunks, start, n };
+		};
+		const best = cands.map((c) => ({ c, ...seq(c) })).sort((x, y) => y.n - x.n)[0];
+		const enc = rec.encoders[best.c.enc];
+		const { chunks, start } = best;
 		const cfg = enc.config ?? {};
 		if (r.codec !== cfg.codec) fail(`${name}: catalog codec ${r.codec}, the encoder's ${cfg.codec}`);
 		if (kind === "video") {
