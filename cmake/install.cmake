@@ -101,7 +101,7 @@ set(CPACK_COMPONENT_LIB_DESCRIPTION
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libmoqc-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libmoqc0 (= ${PROJECT_VERSION}-1), libuv1-dev, libngtcp2-dev, libngtcp2-crypto-gnutls-dev, libgnutls28-dev, libnghttp3-dev, libjwt-gnutls-dev, libjansson-dev, libwslay-dev, pkg-config")
+    "libmoqc0 (= ${PROJECT_VERSION}-1), libuv1-dev, libngtcp2-dev, libngtcp2-crypto-gnutls-dev, libgnutls28-dev, libnghttp3-dev, libjwt-gnutls-dev, libjansson-dev, zlib1g-dev, libwslay-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "Media over QUIC library (development files)\nHeaders, the static library, the libmoqc.so link and the pkg-config file\n(pkg-config --cflags --libs moqc) for libmoqc.")
 

@@ -11,7 +11,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   # libraries
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libnghttp3-dev
-  libuv1-dev libjwt-gnutls-dev libwslay-dev libinih-dev libjansson-dev
+  libuv1-dev libjwt-gnutls-dev libwslay-dev libinih-dev libjansson-dev zlib1g-dev
   # moqc CLI media (publish/subscribe --format fmp4): FFmpeg, not linked by libmoqc
   libavformat-dev libavcodec-dev libavutil-dev ffmpeg
   # tests: cmocka, clang + compiler-rt for libFuzzer and sanitizers

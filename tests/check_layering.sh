@@ -67,6 +67,8 @@ check_system() { # file layer header
       [ "$l" = quic ] || [ "$l" = bench ] || bad "$f: socket header <$h> outside src/quic" ;;
     jansson.h) # JSON: hang catalogs, auth JWKs
       [ "$l" = hang ] || [ "$l" = auth ] || bad "$f: <$h> outside src/hang and src/auth" ;;
+    zlib.h) # raw DEFLATE: hang's catalog.json.z
+      [ "$l" = hang ] || bad "$f: <$h> outside src/hang" ;;
     libavformat/* | libavcodec/* | libavutil/*)
       [ "$l" = tools ] || bad "$f: FFmpeg <$h> in libmoqc (only the tools may use it)" ;;
     uv.h)

@@ -23,7 +23,8 @@
  * Memory: strings and byte arrays inside a catalog are owned by it and are
  * allocated through moqc_get_mem(); moqc_hang_catalog_clear frees them. JSON
  * parsing and printing uses jansson's own allocator (the library does not call
- * json_set_alloc_funcs, which is process-global). */
+ * json_set_alloc_funcs, which is process-global), and zlib (catalog.json.z) its
+ * default one for its stream state; the bytes returned are from moqc_get_mem(). */
 #ifndef MOQC_HANG_H
 #define MOQC_HANG_H
 
@@ -40,6 +41,9 @@ extern "C" {
 #endif
 
 #define MOQC_HANG_CATALOG_TRACK "catalog.json"
+/* The DEFLATE-compressed sibling, read by <moq-watch catalog-format="hangz">. */
+#define MOQC_HANG_CATALOG_TRACK_Z "catalog.json.z"
+#define MOQC_HANG_DEFLATE_LEVEL 6    /* @moq/flate's default */
 #define MOQC_HANG_TIMESCALE 1000000u /* microseconds: hang media tracks */
 #define MOQC_HANG_PRIORITY_CATALOG 100
 #define MOQC_HANG_PRIORITY_AUDIO 80
@@ -196,11 +200,36 @@ MOQC_API moqc_track_info moqc_hang_track_info(bool catalog, moqc_hang_kind kind)
  * moqc_track_producer_append_group (NOMEM) and of the group producer. */
 MOQC_API int moqc_hang_catalog_publish(moqc_track_producer *t, const moqc_hang_catalog *cat);
 
+/* The same update on the compressed sibling (MOQC_HANG_CATALOG_TRACK_Z): a new
+ * group with one frame, the JSON as one raw DEFLATE slice (moqc_hang_deflate_frame).
+ * Publish each update on both tracks. Errors as moqc_hang_catalog_publish. */
+MOQC_API int moqc_hang_catalog_publish_z(moqc_track_producer *t, const moqc_hang_catalog *cat);
+
+/* ---- group-scoped DEFLATE (catalog.json.z; moq-dev's @moq/flate, zlib here) ------ */
+
+/* Compress p[0..n) as the first frame of a group: a raw DEFLATE stream (RFC 1951,
+ * no zlib header, level MOQC_HANG_DEFLATE_LEVEL) sync-flushed, without the flush's
+ * fixed tail 00 00 ff ff. *out is allocated with moqc_get_mem() (free with
+ * moqc_hang_free). MOQC_OK, MOQC_ERR_NOMEM, MOQC_ERR_INVAL (n over 2 GiB),
+ * MOQC_ERR_STATE (zlib failed otherwise: not expected). Pure. */
+MOQC_API int moqc_hang_deflate_frame(const void *p, size_t n, uint8_t **out, size_t *out_len);
+/* The inverse for the first frame of a group (a cold window): inflates p[0..n)
+ * followed by the tail 00 00 ff ff. *out (moqc_hang_free) gets at most max bytes.
+ * MOQC_OK, MOQC_ERR_DECODE (not a raw DEFLATE slice), MOQC_ERR_TOO_LARGE (more
+ * than max bytes), MOQC_ERR_NOMEM, MOQC_ERR_INVAL. Pure. */
+MOQC_API int moqc_hang_inflate_frame(const uint8_t *p, size_t n, size_t max, uint8_t **out,
+                                     size_t *out_len);
+
 /* Reads catalog updates from a catalog track consumer: the newest group's
  * frame, decoded. Loop thread only. */
 typedef struct moqc_hang_catalog_consumer moqc_hang_catalog_consumer;
 /* Takes ownership of tc. NULL on OOM (tc is deleted). */
 MOQC_API moqc_hang_catalog_consumer *moqc_hang_catalog_consumer_new(moqc_track_consumer *tc);
+/* The same for catalog.json.z: each group's first frame is inflated
+ * (moqc_hang_inflate_frame, at most MOQC_HANG_CATALOG_MAX_BYTES) before decoding;
+ * a frame that does not inflate gives MOQC_ERR_DECODE from next(), one that
+ * inflates past the cap MOQC_ERR_TOO_LARGE (err_msg names the track either way). */
+MOQC_API moqc_hang_catalog_consumer *moqc_hang_catalog_consumer_new_z(moqc_track_consumer *tc);
 MOQC_API void moqc_hang_catalog_consumer_del(moqc_hang_catalog_consumer *c);
 /* fn runs (on the loop thread) when next() may have something new. */
 MOQC_API void moqc_hang_catalog_consumer_set_waker(moqc_hang_catalog_consumer *c, moqc_waker_fn fn,

@@ -1,5 +1,6 @@
 /* hang tracks through the model API: track infos, catalog publish, catalog consumer. */
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -17,19 +18,34 @@ moqc_track_info moqc_hang_track_info(bool catalog, moqc_hang_kind kind) {
   return info;
 }
 
-int moqc_hang_catalog_publish(moqc_track_producer *t, const moqc_hang_catalog *cat) {
+static int publish(moqc_track_producer *t, const moqc_hang_catalog *cat, bool z) {
   if (!t || !cat) return MOQC_ERR_INVAL;
   char *json = NULL;
   size_t len = 0;
   int rv = moqc_hang_catalog_encode(cat, &json, &len);
   if (rv != MOQC_OK) return rv;
+  uint8_t *frame = (uint8_t *)json;
+  size_t flen = len;
+  if (z && (rv = moqc_hang_deflate_frame(json, len, &frame, &flen)) != MOQC_OK) {
+    moqc_hang_free(json);
+    return rv;
+  }
   moqc_group_producer *g = moqc_track_producer_append_group(t);
   if (!g) rv = MOQC_ERR_NOMEM;
-  if (rv == MOQC_OK) rv = moqc_group_producer_write_frame_copy(g, json, len, 0);
+  if (rv == MOQC_OK) rv = moqc_group_producer_write_frame_copy(g, frame, flen, 0);
   if (rv == MOQC_OK) rv = moqc_group_producer_finish(g);
   moqc_group_producer_del(g);
+  if (frame != (uint8_t *)json) moqc_hang_free(frame);
   moqc_hang_free(json);
   return rv;
+}
+
+int moqc_hang_catalog_publish(moqc_track_producer *t, const moqc_hang_catalog *cat) {
+  return publish(t, cat, false);
+}
+
+int moqc_hang_catalog_publish_z(moqc_track_producer *t, const moqc_hang_catalog *cat) {
+  return publish(t, cat, true);
 }
 
 struct moqc_hang_catalog_consumer {
@@ -37,6 +53,7 @@ struct moqc_hang_catalog_consumer {
   moqc_group_consumer *gc; /* the newest group, until its frame is read */
   moqc_waker_fn fn;
   void *arg;
+  bool z; /* catalog.json.z: inflate each frame first */
 };
 
 static void on_group_wake(void *arg) {
@@ -52,6 +69,12 @@ moqc_hang_catalog_consumer *moqc_hang_catalog_consumer_new(moqc_track_consumer *
     return NULL;
   }
   c->tc = tc;
+  return c;
+}
+
+moqc_hang_catalog_consumer *moqc_hang_catalog_consumer_new_z(moqc_track_consumer *tc) {
+  moqc_hang_catalog_consumer *c = moqc_hang_catalog_consumer_new(tc);
+  if (c) c->z = true;
   return c;
 }
 
@@ -101,7 +124,24 @@ int moqc_hang_catalog_consumer_next(moqc_hang_catalog_consumer *c, moqc_hang_cat
   if (rv == MOQC_ERR_CLOSED) return MOQC_ERR_AGAIN; /* an empty group: no update */
   if (rv != MOQC_OK) return rv;
   const uint8_t *p = fr.payload.buf ? fr.payload.buf->data + fr.payload.off : NULL;
-  rv = moqc_hang_catalog_decode(cat, p, fr.payload.len, err_msg, err_cap);
+  size_t n = fr.payload.len;
+  uint8_t *plain = NULL;
+  if (c->z) {
+    rv = moqc_hang_inflate_frame(p, n, MOQC_HANG_CATALOG_MAX_BYTES, &plain, &n);
+    if (rv != MOQC_OK) {
+      moqc_slice_release(&fr.payload);
+      moqc_hang_catalog_clear(cat);
+      if (rv == MOQC_ERR_DECODE && err_msg && err_cap)
+        snprintf(err_msg, err_cap, "%s: not a raw DEFLATE frame", MOQC_HANG_CATALOG_TRACK_Z);
+      else if (rv == MOQC_ERR_TOO_LARGE && err_msg && err_cap)
+        snprintf(err_msg, err_cap, "%s: inflates to over %zu bytes", MOQC_HANG_CATALOG_TRACK_Z,
+                 (size_t)MOQC_HANG_CATALOG_MAX_BYTES);
+      return rv;
+    }
+    p = plain;
+  }
+  rv = moqc_hang_catalog_decode(cat, p, n, err_msg, err_cap);
+  moqc_hang_free(plain);
   moqc_slice_release(&fr.payload);
   return rv;
 }

@@ -77,4 +77,16 @@ for (const name of ["watch", "publish"]) {
 		legalComments: "none",
 	});
 }
-writeFileSync(join(here, "dist", "versions.json"), `${JSON.stringify({ lite: version("@moq/lite"), net: version("@moq/net"), watch: version("@moq/watch"), publish: version("@moq/publish"), esbuild: esbuild.version, "playwright-core": version("playwright-core") }, null, 2)}\n`);
+// The @moq/hang consumer for Node (hang_consume.js): @moq/hang's extensionless imports need a bundler.
+await esbuild.build({
+	entryPoints: [join(here, "src", "hang_consume.js")],
+	outfile: join(here, "dist", "hang_consume.mjs"),
+	bundle: true,
+	format: "esm",
+	platform: "node",
+	target: "node20",
+	logLevel: "warning",
+	legalComments: "none",
+	banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+});
+writeFileSync(join(here, "dist", "versions.json"), `${JSON.stringify({ lite: version("@moq/lite"), net: version("@moq/net"), watch: version("@moq/watch"), publish: version("@moq/publish"), hang: version("@moq/hang"), esbuild: esbuild.version, "playwright-core": version("playwright-core") }, null, 2)}\n`);

@@ -33,7 +33,7 @@ fi
 
 build_hash=$(hash_of package-lock.json build.mjs src/*.js)
 if [ "$force" = 1 ] || [ ! -f dist/.moqc-stamp ] || [ "$(cat dist/.moqc-stamp)" != "$build_hash" ] \
-   || [ ! -f dist/lite.js ] || [ ! -f dist/net.js ] || [ ! -f dist/watch.js ] || [ ! -f dist/publish.js ]; then
+   || [ ! -f dist/lite.js ] || [ ! -f dist/net.js ] || [ ! -f dist/watch.js ] || [ ! -f dist/publish.js ] || [ ! -f dist/hang_consume.mjs ]; then
   echo "interop/install.sh: bundling dist/lite.js dist/net.js dist/watch.js" >&2
   node build.mjs
   echo "$build_hash" > dist/.moqc-stamp

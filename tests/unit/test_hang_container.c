@@ -244,12 +244,137 @@ static void test_catalog_track(void **state) {
   moqc_env_del(env);
 }
 
+/* catalog.json.z: vectors made by @moq/flate 0.1.3 (pako, level 6; `new Encoder().frame(utf8)`,
+ * what @moq/json's snapshot producer writes as a group's first frame with compression on). */
+static const char k_flate_json[] =
+    "{\"video\":{\"renditions\":{\"video0\":{\"codec\":\"avc1.64001f\",\"codedWidth\":1280,"
+    "\"codedHeight\":720,\"container\":{\"kind\":\"legacy\"}}}},\"audio\":{\"renditions\":{}}}";
+static const char k_flate_json_hex[] =
+    "64cdc10ac2301004d07f997391a4882dfb05fe81e7905ddb45d9408d0529fbef92e0cddbcc3bcc1cd895a580"
+    "0e6c62ac558bbd5aeb1c5aca85258390f61c4f977308f18ea12bdf94eb0a8ae31c7e72155dd60a9ac62e5693"
+    "9a6c6de6a1c6203c6549f90377f701e9cdfaffedee5f00";
+static const uint8_t k_flate_a64[] = {0x4a, 0x4c, 0xa4, 0x0c, 0x00, 0x00}; /* 64 x 'a' */
+
+static size_t unhex(uint8_t *out, const char *h) {
+  size_t n = strlen(h) / 2;
+  for (size_t i = 0; i < n; i++) {
+    unsigned v;
+    sscanf(h + 2 * i, "%2x", &v);
+    out[i] = (uint8_t)v;
+  }
+  return n;
+}
+
+static void test_deflate_vectors(void **state) {
+  (void)state;
+  uint8_t want[256];
+  size_t want_n = unhex(want, k_flate_json_hex);
+  uint8_t *out = NULL;
+  size_t n = 0;
+  /* Our slices inflate back (zlib 1.2.13 picks other Huffman codes than pako's zlib port,
+   * so the bytes differ: equally valid; the interop test has @moq/flate inflate ours). */
+  assert_int_equal(moqc_hang_deflate_frame(k_flate_json, strlen(k_flate_json), &out, &n), MOQC_OK);
+  assert_true(n > 0 && n < strlen(k_flate_json));
+  assert_true((out[0] & 1) == 0); /* not a final block: the group's stream goes on */
+  uint8_t *back = NULL;
+  size_t bn = 0;
+  assert_int_equal(moqc_hang_inflate_frame(out, n, 1024, &back, &bn), MOQC_OK);
+  assert_int_equal(bn, strlen(k_flate_json));
+  assert_memory_equal(back, k_flate_json, bn);
+  moqc_hang_free(back);
+  moqc_hang_free(out);
+  char a64[65];
+  memset(a64, 'a', 64);
+  a64[64] = 0;
+  assert_int_equal(moqc_hang_deflate_frame(a64, 64, &out, &n), MOQC_OK);
+  assert_int_equal(n, sizeof k_flate_a64); /* this one is the same in both */
+  assert_memory_equal(out, k_flate_a64, n);
+  moqc_hang_free(out);
+  assert_int_equal(moqc_hang_deflate_frame("", 0, &out, &n), MOQC_OK);
+  assert_int_equal(moqc_hang_inflate_frame(out, n, 16, &back, &bn), MOQC_OK);
+  assert_int_equal(bn, 0);
+  moqc_hang_free(back);
+  moqc_hang_free(out);
+
+  /* And the JS vectors inflate to their input. */
+  assert_int_equal(moqc_hang_inflate_frame(want, want_n, 1024, &out, &n), MOQC_OK);
+  assert_int_equal(n, strlen(k_flate_json));
+  assert_memory_equal(out, k_flate_json, n);
+  moqc_hang_free(out);
+  assert_int_equal(moqc_hang_inflate_frame(k_flate_a64, sizeof k_flate_a64, 64, &out, &n), MOQC_OK);
+  assert_int_equal(n, 64);
+  assert_memory_equal(out, a64, 64);
+  moqc_hang_free(out);
+  /* Over the cap, and a slice that is not DEFLATE (a stored block with a bad length check;
+   * a final block: a slice never ends the stream). */
+  assert_int_equal(moqc_hang_inflate_frame(k_flate_a64, sizeof k_flate_a64, 63, &out, &n),
+                   MOQC_ERR_TOO_LARGE);
+  assert_null(out);
+  static const uint8_t bad_len[] = {0x00, 0x05, 0x00, 0x05, 0x00};
+  assert_int_equal(moqc_hang_inflate_frame(bad_len, sizeof bad_len, 64, &out, &n), MOQC_ERR_DECODE);
+  static const uint8_t final_block[] = {0x03, 0x00}; /* a final empty fixed block */
+  assert_int_equal(moqc_hang_inflate_frame(final_block, sizeof final_block, 64, &out, &n),
+                   MOQC_ERR_DECODE);
+  static const uint8_t bad_type[] = {0x07, 0x00}; /* block type 3: reserved */
+  assert_int_equal(moqc_hang_inflate_frame(bad_type, sizeof bad_type, 64, &out, &n),
+                   MOQC_ERR_DECODE);
+  assert_int_equal(moqc_hang_inflate_frame(NULL, 1, 64, &out, &n), MOQC_ERR_INVAL);
+}
+
+/* catalog.json.z through the model: publish_z, the _z consumer inflates and decodes; a
+ * frame that is not DEFLATE is a clear error; the plain consumer cannot read it. */
+static void test_catalog_track_z(void **state) {
+  (void)state;
+  moqc_env *env = env_new();
+  moqc_track_info info = moqc_hang_track_info(true, MOQC_HANG_VIDEO);
+  moqc_track_producer *t = moqc_track_producer_new(env, MOQC_HANG_CATALOG_TRACK_Z, &info);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  moqc_hang_catalog_consumer *cz =
+      moqc_hang_catalog_consumer_new_z(moqc_track_producer_consume(t, &sub));
+  moqc_hang_catalog_consumer *cp =
+      moqc_hang_catalog_consumer_new(moqc_track_producer_consume(t, &sub));
+  assert_non_null(cz);
+  assert_non_null(cp);
+  moqc_hang_catalog cat, got;
+  moqc_hang_catalog_init(&cat);
+  moqc_hang_catalog_init(&got);
+  moqc_hang_rendition *a = moqc_hang_catalog_add(&cat, MOQC_HANG_AUDIO, "audio0", "opus");
+  a->sample_rate = 48000, a->channels = 2;
+  assert_int_equal(moqc_hang_catalog_publish_z(t, &cat), MOQC_OK);
+  moqc_env_run(env);
+  assert_int_equal(moqc_hang_catalog_consumer_next(cz, &got, NULL, 0), MOQC_OK);
+  assert_int_equal(got.n_audio, 1);
+  assert_string_equal(got.audio[0].codec, "opus");
+  assert_int_equal(got.audio[0].sample_rate, 48000);
+  char why[128];
+  assert_int_equal(moqc_hang_catalog_consumer_next(cp, &got, why, sizeof why), MOQC_ERR_DECODE);
+
+  moqc_group_producer *g = moqc_track_producer_append_group(t);
+  assert_int_equal(moqc_group_producer_write_frame_copy(g, "{\"video\":{}}", 12, 0), MOQC_OK);
+  moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+  assert_int_equal(moqc_hang_catalog_consumer_next(cz, &got, why, sizeof why), MOQC_ERR_DECODE);
+  assert_non_null(strstr(why, "catalog.json.z"));
+  assert_int_equal(got.n_audio, 0);
+  assert_int_equal(moqc_hang_catalog_publish_z(t, &cat), MOQC_OK);
+  assert_int_equal(moqc_hang_catalog_consumer_next(cz, &got, NULL, 0), MOQC_OK);
+  assert_int_equal(got.n_audio, 1);
+
+  moqc_hang_catalog_clear(&got);
+  moqc_hang_catalog_clear(&cat);
+  moqc_hang_catalog_consumer_del(cz);
+  moqc_hang_catalog_consumer_del(cp);
+  moqc_track_producer_del(t);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_legacy_header),     cmocka_unit_test(test_legacy_decode),
       cmocka_unit_test(test_legacy_write),      cmocka_unit_test(test_cmaf_roundtrip),
       cmocka_unit_test(test_cmaf_ffmpeg_style), cmocka_unit_test(test_cmaf_init_timescale),
-      cmocka_unit_test(test_catalog_track),
+      cmocka_unit_test(test_catalog_track),     cmocka_unit_test(test_deflate_vectors),
+      cmocka_unit_test(test_catalog_track_z),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,7 @@ struct cli {
   uint64_t timeout_ms;         /* connect */
   const char *format;          /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
   bool realtime;               /* publish --format fmp4: pace by timestamps */
+  const char *frame_log;       /* subscribe --format fmp4: the catalog and every frame received */
   const char *latency_log;     /* --format fmp4: "<pts_us> <CLOCK_REALTIME ns>" per video frame */
   const char *versions[CLI_MAX_VERSIONS];
   size_t n_versions;

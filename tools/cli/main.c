@@ -153,6 +153,11 @@ static int set_latency_log(cli *c, const char *v, char *err, size_t cap) {
   c->latency_log = v;
   return 0;
 }
+static int set_frame_log(cli *c, const char *v, char *err, size_t cap) {
+  (void)err, (void)cap;
+  c->frame_log = v;
+  return 0;
+}
 static int set_realtime(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
   c->realtime = true;
@@ -203,6 +208,11 @@ static const cli_opt k_opts[] = {
      "--format fmp4: append '<pts_us> <wall-clock ns>' per video frame as it is read from stdin "
      "(publish) / received (subscribe), for bench/media_latency.sh",
      set_latency_log},
+    {"frame-log", "FILE", C_SUB,
+     "--format fmp4: write the catalog as decoded ('catalog <json>') and a line per frame "
+     "received, before any is dropped ('frame <track> <group> <index> <timestamp_us> <bytes> "
+     "<payload sha256>')",
+     set_frame_log},
     {"prefix", "PATH", C_ANN, "only broadcasts under this path [default all]", set_prefix},
     {"tls-disable-verify", NULL, C_ALL, "accept any server certificate (testing only)",
      set_disable_verify},
@@ -342,8 +352,9 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       return -1;
     }
   }
-  if ((c->realtime || c->latency_log) && !(c->format && strcmp(c->format, "fmp4") == 0)) {
-    snprintf(err, cap, "--realtime and --latency-log need --format fmp4");
+  if ((c->realtime || c->latency_log || c->frame_log) &&
+      !(c->format && strcmp(c->format, "fmp4") == 0)) {
+    snprintf(err, cap, "--realtime, --latency-log and --frame-log need --format fmp4");
     return -1;
   }
   if (c->format && strcmp(c->format, "fmp4") == 0) {

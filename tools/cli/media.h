@@ -33,6 +33,9 @@ int media_par_from_rendition(AVCodecParameters *par, const moqc_hang_rendition *
 /* H.264/H.265 in band: the parameter sets (SPS/PPS[/VPS]) of an Annex B keyframe
  * become par's extradata (Annex B; the mp4 muxer converts). 0, or -1 if none. */
 int media_inband_extradata(AVCodecParameters *par, const uint8_t *p, size_t n);
+
+/* Lower-case hex SHA-256 of p[0..n) into out (65 bytes), via libavutil (--frame-log). */
+void media_sha256_hex(char out[65], const uint8_t *p, size_t n);
 #endif
 
 /* --latency-log: one line "<pts_us> <CLOCK_REALTIME ns>" (any thread; line-buffered). */

@@ -16,7 +16,27 @@ void media_latency_log(FILE *f, uint64_t pts_us) {
 #include <stdio.h>
 #include <string.h>
 
+#include <libavutil/mem.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/sha.h>
+
+void media_sha256_hex(char out[65], const uint8_t *p, size_t n) {
+  uint8_t d[32];
+  struct AVSHA *sha = av_sha_alloc();
+  out[0] = 0;
+  if (!sha || av_sha_init(sha, 256) < 0) {
+    av_free(sha);
+    return;
+  }
+  while (n > 0) { /* av_sha_update takes an unsigned int (FFmpeg 5) */
+    unsigned chunk = n > (1u << 30) ? 1u << 30 : (unsigned)n;
+    av_sha_update(sha, p, chunk);
+    p += chunk, n -= chunk;
+  }
+  av_sha_final(sha, d);
+  av_free(sha);
+  for (size_t i = 0; i < sizeof d; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
 
 static uint32_t bitrev32(uint32_t v) {
   uint32_t r = 0;

@@ -54,6 +54,7 @@ typedef struct mpub {
   AVFormatContext *fmt;
   moqc_broadcast_producer *bp;
   moqc_track_producer *catalog;
+  moqc_track_producer *catalog_z; /* catalog.json.z, the compressed sibling */
   mtrack t[MAX_TRACKS];
   size_t n;
   int phase;
@@ -248,6 +249,7 @@ static void drain_check(mpub *s) {
   moqc_session_stats st = moqc_session_get_stats(sess);
   bool idle = moqc_session_is_idle(sess);
   uint64_t groups = 1, consumers = 0; /* the catalog's one group */
+  if (moqc_track_producer_demand(s->catalog_z).consumers > 0) groups++; /* catalog.json.z's */
   for (size_t i = 0; i < s->n; i++) {
     groups += s->t[i].groups;
     consumers += moqc_track_producer_demand(s->t[i].tp).consumers;
@@ -301,6 +303,7 @@ static void on_done(uv_async_t *a) {
   }
   close_proxies(s);
   moqc_track_producer_finish(s->catalog);
+  moqc_track_producer_finish(s->catalog_z);
   s->phase = PH_DRAIN;
   moqc_log(MOQC_LOG_INFO, "end of input after %llu frame(s); waiting for delivery",
            (unsigned long long)s->frames);
@@ -382,7 +385,14 @@ static int add_tracks(mpub *s, moqc_hang_catalog *cat) {
       cli_finish(c, 1, "stdin: stream %u: %s", i, why);
       return -1;
     }
-    if (kind == MOQC_HANG_VIDEO && fps > 0) r->jitter_ms = (uint64_t)(1000.0 / fps + 0.999);
+    /* Video: a frame interval, times the reorder depth with B-frames (hang's catalog: "up to
+     * 3 b-frames in a row, this would be 3 * 1000/fps"). */
+    if (kind == MOQC_HANG_VIDEO && fps > 0)
+      r->jitter_ms =
+          (uint64_t)(1000.0 *
+                         (1 + (st->codecpar->video_delay > 0 ? st->codecpar->video_delay : 0)) /
+                         fps +
+                     0.999);
     if (kind == MOQC_HANG_AUDIO && st->codecpar->frame_size > 0 && r->sample_rate)
       r->jitter_ms = (uint64_t)st->codecpar->frame_size * 1000 / r->sample_rate + 1;
     moqc_track_info info = moqc_hang_track_info(false, kind);
@@ -441,10 +451,19 @@ static int mpub_start(cli *c) {
   s->catalog = s->bp
                    ? moqc_broadcast_producer_create_track(s->bp, MOQC_HANG_CATALOG_TRACK, &ci, &err)
                    : NULL;
-  int rv = s->catalog ? add_tracks(s, &cat) : (cli_finish(c, 1, "out of memory"), -1);
-  if (rv == 0 && (rv = moqc_hang_catalog_publish(s->catalog, &cat)) != MOQC_OK) {
-    cli_finish(c, 1, "cannot publish the catalog: %s", moqc_err_str(rv));
-    rv = -1;
+  s->catalog_z =
+      s->catalog ? moqc_broadcast_producer_create_track(s->bp, MOQC_HANG_CATALOG_TRACK_Z, &ci, &err)
+                 : NULL;
+  int rv = s->catalog_z ? add_tracks(s, &cat) : (cli_finish(c, 1, "out of memory"), -1);
+  if (rv == 0) {
+    /* Both catalog tracks: <moq-watch> reads catalog.json, or catalog.json.z when
+     * its catalog-format is "hangz". */
+    if ((rv = moqc_hang_catalog_publish(s->catalog, &cat)) == MOQC_OK)
+      rv = moqc_hang_catalog_publish_z(s->catalog_z, &cat);
+    if (rv != MOQC_OK) {
+      cli_finish(c, 1, "cannot publish the catalog: %s", moqc_err_str(rv));
+      rv = -1;
+    }
   }
   moqc_hang_catalog_clear(&cat);
   if (rv != 0) return -1;
@@ -508,9 +527,11 @@ static void mpub_stop(cli *c) {
     moqc_track_producer_del(s->t[i].tp);
   }
   moqc_track_producer_del(s->catalog);
+  moqc_track_producer_del(s->catalog_z);
   moqc_broadcast_producer_del(s->bp);
   s->n = 0;
   s->catalog = NULL;
+  s->catalog_z = NULL;
   s->bp = NULL;
   if (s->closing > 1) {
     uv_close((uv_handle_t *)&s->timer, mpub_closed);

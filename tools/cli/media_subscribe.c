@@ -12,11 +12,13 @@
 #include "media.h"
 
 #ifdef MOQC_HAVE_FFMPEG
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavformat/avformat.h>
+#include <inttypes.h>
 #include <libavutil/opt.h>
 
 #include "common/tool_util.h"
@@ -37,6 +39,13 @@ typedef struct strack {
   int64_t last_dts;
   bool has_dts;
   uint64_t last_us;
+  /* video: the current group (GOP) in decode order, pts set, dts derived at flush. Its
+   * keyframe is written at once (gop[0] NULL, its pts in head_pts): the muxer closes the
+   * previous fragment when it gets it, so the output is not a group later than before. */
+  AVPacket **gop;
+  size_t gop_n, gop_cap;
+  int64_t head_pts;
+  int64_t reorder; /* how far dts trails the sorted pts (B-frames), in time_base units */
 } strack;
 
 struct msub {
@@ -55,6 +64,7 @@ struct msub {
   uint64_t base_us;
   uint64_t video_frames, frames;
   FILE *latency;             /* --latency-log */
+  FILE *frames_log;          /* --frame-log */
   moqc_hang_catalog pending; /* audio-only so far: a video rendition may follow shortly */
   bool has_pending;
   uv_timer_t wait_timer;
@@ -77,23 +87,95 @@ static void finish_output(msub *s) {
   avio_flush(s->out->pb);
 }
 
+static void flush_all(msub *s);
+
 static void all_ended_check(msub *s) {
   for (size_t i = 0; i < s->n; i++)
     if (!s->t[i].ended) return;
+  flush_all(s);
   finish_output(s);
   moqc_log(MOQC_LOG_INFO, "broadcast ended after %llu frame(s)", (unsigned long long)s->frames);
   cli_finish(s->c, 0, NULL);
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Write pkt (freed) with this dts; counts frames. false: the program is finishing. */
+static bool write_packet(msub *s, strack *t, AVPacket *pkt, int64_t dts) {
+  assert(!t->has_dts || dts > t->last_dts);
+  pkt->dts = dts;
+  if (pkt->pts < dts) pkt->pts = dts;
+  t->last_dts = dts;
+  t->has_dts = true;
+  int rv = av_interleaved_write_frame(s->out, pkt);
+  av_packet_free(&pkt);
+  if (rv < 0) {
+    cli_finish(s->c, 1, "cannot write the MP4: %s", av_err2str(rv));
+    return false;
+  }
+  s->frames++;
+  if (t->kind == MOQC_HANG_VIDEO) s->video_frames++;
+  return true;
+}
+
+/* Write a video group. The legacy container carries presentation timestamps only,
+ * in decode order; the decode timestamps are the group's presentation timestamps
+ * sorted, shifted back by the largest reorder seen (the B-frame delay), so that
+ * dts <= pts and dts increases: what the encoder's muxer wrote (ffmpeg's mp4 has
+ * dts = sorted pts - delay too). Without B-frames the shift is 0 and dts = pts. */
+static bool flush_gop(msub *s, strack *t) {
+  size_t n = t->gop_n;
+  if (n == 0) return true;
+  int64_t *sorted = malloc(n * sizeof *sorted);
+  if (!sorted) {
+    cli_finish(s->c, 1, "out of memory");
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) sorted[i] = t->gop[i] ? t->gop[i]->pts : t->head_pts;
+  qsort(sorted, n, sizeof *sorted, cmp_i64);
+  for (size_t i = 0; i < n; i++) {
+    int64_t pts = t->gop[i] ? t->gop[i]->pts : t->head_pts;
+    if (sorted[i] - pts > t->reorder) t->reorder = sorted[i] - pts;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
+    AVPacket *pkt = t->gop[i];
+    if (!pkt) continue; /* the keyframe, written when it came */
+    t->gop[i] = NULL;
+    int64_t dts = sorted[i] - t->reorder;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* the delay grew */
+    if (!ok || !write_packet(s, t, pkt, dts)) {
+      if (ok) ok = false;
+      else av_packet_free(&pkt);
+    }
+  }
+  t->gop_n = 0;
+  free(sorted);
+  return ok;
+}
+
+static void flush_all(msub *s) {
+  for (size_t i = 0; i < s->n && !s->c->finishing; i++)
+    if (s->header && !flush_gop(s, &s->t[i])) return;
+}
+
 static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, size_t n) {
   strack *t = ctx;
   msub *s = t->s;
-  (void)group;
   uint64_t ts;
   size_t off;
   if (moqc_hang_legacy_decode(p, n, &ts, &off) != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "track %s: a frame without a timestamp: dropped", t->name);
     return true;
+  }
+  if (s->frames_log) {
+    char hex[2 * 32 + 1];
+    media_sha256_hex(hex, p + off, n - off);
+    fprintf(s->frames_log, "frame %s %" PRIu64 " %zu %" PRIu64 " %zu %s\n", t->name, group, index,
+            ts, n - off, hex);
   }
   if (off == n) return true; /* a marker, not a sample */
   if (t->kind == MOQC_HANG_VIDEO) media_latency_log(s->latency, ts);
@@ -128,24 +210,44 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     return false;
   }
   memcpy(pkt->data, p + off, n - off);
-  int64_t pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
-  int64_t dts = pts;
-  if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1; /* no B-frame reordering info */
-  pkt->pts = pts < dts ? dts : pts;
-  pkt->dts = dts;
+  pkt->pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
   pkt->stream_index = t->st->index;
   if (key) pkt->flags |= AV_PKT_FLAG_KEY;
-  t->last_dts = dts;
   t->last_us = ts;
-  t->has_dts = true;
-  int rv = av_interleaved_write_frame(s->out, pkt);
-  av_packet_free(&pkt);
-  if (rv < 0) {
-    cli_finish(s->c, 1, "cannot write the MP4: %s", av_err2str(rv));
+  if (t->kind == MOQC_HANG_AUDIO) {
+    int64_t dts = pkt->pts;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1;
+    return write_packet(s, t, pkt, dts);
+  }
+  /* Video: frames come in decode order with presentation timestamps only (legacy
+   * container). Keep the group; at its end the decode timestamps are derived. */
+  if (index == 0 && !flush_gop(s, t)) {
+    av_packet_free(&pkt);
     return false;
   }
-  s->frames++;
-  if (t->kind == MOQC_HANG_VIDEO && ++s->video_frames >= s->c->count && s->c->count) {
+  if (t->gop_n == t->gop_cap) {
+    size_t cap = t->gop_cap ? t->gop_cap * 2 : 64;
+    AVPacket **g = realloc(t->gop, cap * sizeof *g);
+    if (!g) {
+      av_packet_free(&pkt);
+      cli_finish(s->c, 1, "out of memory");
+      return false;
+    }
+    t->gop = g, t->gop_cap = cap;
+  }
+  t->gop[t->gop_n++] = pkt;
+  if (index == 0 && t->gop_n == 1 && t->has_dts) {
+    /* The keyframe presents first in its (closed) group: dts = pts - the reorder so far
+     * (known from the groups before; the first group is kept whole: nothing precedes it). */
+    int64_t dts = pkt->pts - t->reorder;
+    if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1;
+    t->head_pts = pkt->pts;
+    t->gop[0] = NULL;
+    if (!write_packet(s, t, pkt, dts)) return false;
+  }
+  size_t pending = t->gop_n - (t->gop[0] ? 0 : 1);
+  if (s->c->count && s->video_frames + pending >= s->c->count) {
+    if (!flush_gop(s, t)) return false;
     finish_output(s);
     cli_finish(s->c, 0, NULL);
     return false;
@@ -203,6 +305,11 @@ static int add_stream(msub *s, const moqc_hang_rendition *r, moqc_hang_kind kind
 
 static void setup(msub *s, const moqc_hang_catalog *cat) {
   cli *c = s->c;
+  char *json = NULL;
+  size_t jlen = 0;
+  if (s->frames_log && moqc_hang_catalog_encode(cat, &json, &jlen) == MOQC_OK)
+    fprintf(s->frames_log, "catalog %s\n", json);
+  moqc_hang_free(json);
   int rv = open_output(s);
   if (rv < 0) {
     cli_finish(c, 1, "cannot open stdout for the MP4: %s", av_err2str(rv));
@@ -356,6 +463,11 @@ static int msub_start(cli *c) {
     return -1;
   }
   if (s->latency) setvbuf(s->latency, NULL, _IOLBF, 0);
+  if (c->frame_log && !(s->frames_log = fopen(c->frame_log, "w"))) {
+    cli_finish(c, 1, "--frame-log: cannot open %s", c->frame_log);
+    return -1;
+  }
+  if (s->frames_log) setvbuf(s->frames_log, NULL, _IOLBF, 0);
   s->waiter = cli_waiter_new(c->origin, c->broadcast, on_broadcast, s);
   if (!s->waiter) {
     cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
@@ -373,6 +485,7 @@ static void msub_closed(uv_handle_t *h) {
   msub *s = h->data;
   if (--s->closing > 0) return;
   if (s->latency) fclose(s->latency);
+  if (s->frames_log) fclose(s->frames_log);
   free(s);
 }
 
@@ -380,8 +493,15 @@ static void msub_stop(cli *c) {
   msub *s = c->state;
   if (!s) return;
   c->state = NULL;
+  /* Interrupted (or an error): the frames kept for their decode timestamps still go out. */
+  if (s->header && !s->trailer)
+    for (size_t i = 0; i < s->n; i++) (void)flush_gop(s, &s->t[i]);
   finish_output(s);
-  for (size_t i = 0; i < s->n; i++) cli_reader_del(s->t[i].rd);
+  for (size_t i = 0; i < s->n; i++) {
+    cli_reader_del(s->t[i].rd);
+    for (size_t k = 0; k < s->t[i].gop_n; k++) av_packet_free(&s->t[i].gop[k]);
+    free(s->t[i].gop);
+  }
   moqc_hang_catalog_consumer_del(s->cc);
   moqc_broadcast_consumer_del(s->bc);
   cli_waiter_del(s->waiter);
