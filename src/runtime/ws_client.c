@@ -13,6 +13,8 @@
 #include "moqc/error.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/endpoint.h"
+#include "quic/tls_stream.h"
 #include "runtime/ws_int.h"
 
 #define WS_OFFER_MAX 512
@@ -25,6 +27,7 @@ struct moqc__ws_dial {
   char *target;
   char offer[WS_OFFER_MAX];
   char accept[29];
+  char err[256];
 };
 
 static void dial_free(moqc__ws_dial *d) {
@@ -57,6 +60,9 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
   char msg[300];
   if (err != MOQC_OK) { /* u is freed by http1 */
     if (r) snprintf(msg, sizeof msg, "websocket handshake refused: HTTP status %u", r->status);
+    else if (err == MOQC_ERR_TLS)
+      snprintf(msg, sizeof msg, "wss: %s",
+               moqc_http_upconn_error(u)[0] ? moqc_http_upconn_error(u) : "TLS failed");
     else snprintf(msg, sizeof msg, "websocket connect failed: %s", moqc_err_str(err));
     w->dead = true;
     moqc__ws_free_maybe(w);
@@ -101,8 +107,10 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
 }
 
 int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, uint16_t port,
-                        const char *target, const char *const *versions, size_t n_versions,
-                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out) {
+                        const moqc_quic_tls_client *tls, const char *target,
+                        const char *const *versions, size_t n_versions, uint64_t timeout_ms,
+                        moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out, char *err,
+                        size_t err_cap) {
   if (!loop || !clock || !host || !target || !versions || !n_versions || !cb || !out)
     return MOQC_ERR_INVAL;
   moqc__ws_dial *d = moqc_calloc(1, sizeof *d);
@@ -154,6 +162,21 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
            key, d->offer);
   moqc_http_upgrade_config uc = {
       .host = host, .port = port, .target = target, .extra_headers = hdr, .timeout_ms = timeout_ms};
+  if (tls) { /* wss://: verified as the QUIC client would */
+    moqc__tls_stream *t = NULL;
+    int trv = moqc__tls_stream_client(host, tls, &t);
+    if (trv != MOQC_OK) {
+      snprintf(d->err, sizeof d->err, "%s", moqc__tls_stream_error(t));
+      moqc__tls_stream_del(t);
+      w->dead = true;
+      moqc__ws_free_maybe(w);
+      if (err && err_cap) snprintf(err, err_cap, "%s", d->err);
+      dial_free(d);
+      return trv;
+    }
+    uc.tls = moqc_tls_http_ops();
+    uc.tls_conn = t;
+  }
   w->dial = d;
   d->w = w;
   int rv = moqc_http_upgrade_connect(loop, &uc, on_head, &moqc__ws_pipe_cbs, w, &d->u);
