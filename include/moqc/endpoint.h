@@ -203,6 +203,10 @@ MOQC_API int moqc_client_connect(const moqc_client_config *cfg, moqc_client **ou
                                  size_t msg_cap);
 /* The session once connected, else NULL. Owned by the client. */
 MOQC_API moqc_session *moqc_client_session(moqc_client *c);
+/* What carries the session once connected: "quic", "webtransport",
+ * "websocket" (ws://, or http:// that fell back) or "websocket-tls" (wss://,
+ * or https:// that fell back); "" before. Static strings. */
+MOQC_API const char *moqc_client_transport(const moqc_client *c);
 /* Close (code 0) and free. Safe from inside the client's callbacks. */
 MOQC_API void moqc_client_del(moqc_client *c);
 

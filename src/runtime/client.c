@@ -394,6 +394,15 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
   return MOQC_OK;
 }
 
+const char *moqc_client_transport(const moqc_client *c) {
+  if (!c || c->state != ST_UP || !c->session) return "";
+  if (c->over_ws)
+    return c->url.kind == MOQC_URL_WEBSOCKET_TLS || c->url.kind == MOQC_URL_WEBTRANSPORT
+               ? "websocket-tls"
+               : "websocket";
+  return c->url.kind == MOQC_URL_QUIC ? "quic" : "webtransport";
+}
+
 moqc_session *moqc_client_session(moqc_client *c) {
   return c && c->state == ST_UP ? c->session : NULL;
 }
