@@ -44,7 +44,7 @@ for s in sub_wss sub_ws sub_wt; do
   it_wait_lines "$IT_TMP/$s.out" 50 20 || it_check_fail "$s got $(wc -l <"$IT_TMP/$s.out") of 50 lines"
 done
 grep -q 'over websocket-tls' "$IT_TMP/sub_wss.err" || it_check_fail "the wss:// subscriber did not use WebSocket over TLS"
-grep -q 'over websocket)' "$IT_TMP/sub_ws.err" || it_check_fail "the ws:// subscriber did not use plain WebSocket"
+grep -q 'over websocket$' "$IT_TMP/sub_ws.err" || it_check_fail "the ws:// subscriber did not use plain WebSocket"
 grep -q 'over websocket-tls' "$IT_TMP/pub.err" || it_check_fail "the wss:// publisher did not use WebSocket over TLS"
 
 # ---- bad TLS input, each on its own connection ---------------------------------------------
@@ -99,13 +99,13 @@ seq 1 20 | sed 's/^/fb /' >"$IT_TMP/want_fb"
   --timeout 1s --wait-subscriber=10s --log-level info <"$IT_TMP/want_fb" 2>"$IT_TMP/pub_fb_plain.err" ||
   it_check_fail "http:// publisher did not connect within 1 s over WebSocket: $(tail -n 2 "$IT_TMP/pub_fb_plain.err")"
 grep -q 'over websocket-tls' "$IT_TMP/pub_fb_tls.err" || it_check_fail "https:// did not fall back to wss://"
-grep -q 'over websocket)' "$IT_TMP/pub_fb_plain.err" || it_check_fail "http:// did not fall back to ws://"
+grep -q 'over websocket$' "$IT_TMP/pub_fb_plain.err" || it_check_fail "http:// did not fall back to ws://"
 it_wait_lines "$IT_TMP/sub_fb_tls.out" 20 20 || it_check_fail "https:// subscriber got $(wc -l <"$IT_TMP/sub_fb_tls.out") of 20 lines"
 it_wait_lines "$IT_TMP/sub_fb_plain.out" 20 20 || it_check_fail "http:// subscriber got $(wc -l <"$IT_TMP/sub_fb_plain.out") of 20 lines"
 cmp -s <(head -n 20 "$IT_TMP/sub_fb_tls.out") "$IT_TMP/want_fb" || it_check_fail "https:// (fallback) subscriber output differs"
 cmp -s <(head -n 20 "$IT_TMP/sub_fb_plain.out") "$IT_TMP/want_fb" || it_check_fail "http:// (fallback) subscriber output differs"
 grep -q 'over websocket-tls' "$IT_TMP/sub_fb_tls.err" || it_check_fail "the https:// subscriber did not fall back to wss://"
-grep -q 'over websocket)' "$IT_TMP/sub_fb_plain.err" || it_check_fail "the http:// subscriber did not fall back to ws://"
+grep -q 'over websocket$' "$IT_TMP/sub_fb_plain.err" || it_check_fail "the http:// subscriber did not fall back to ws://"
 # Opted out: the same URL has no transport that answers.
 rc=0
 timeout 10 "${MOQC[@]}" publish --url "https://$H/anon" --broadcast b3 --track t --timeout 1s \

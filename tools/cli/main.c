@@ -473,7 +473,7 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
   moqc_session *s = moqc_client_session(cl);
   char shown[1024];
   moqc_auth_redact_url(c->url, shown, sizeof shown);
-  moqc_log(MOQC_LOG_INFO, "connected to %s (%s over %s)", shown, s ? moqc_session_protocol(s) : "?",
+  moqc_log(MOQC_LOG_INFO, "connected to %s (%s) over %s", shown, s ? moqc_session_protocol(s) : "?",
            moqc_client_transport(cl));
   if (c->cmd->connected) c->cmd->connected(c);
 }
