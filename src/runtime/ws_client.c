@@ -1,6 +1,6 @@
 /* moqc runtime — the client side of QMux over WebSocket: the RFC 6455
  * handshake over moqc_http_upgrade_connect (the HTTP/1 code in src/http1),
- * offering `qmux-01.<alpn>` then `qmux-00.<alpn>` for each moq version, a
+ * offering `qmux-02.<alpn>`, `qmux-01.<alpn>` then `qmux-00.<alpn>` for each moq version, a
  * check of the 101 (Upgrade, Connection, Sec-WebSocket-Accept, one of the
  * offered sub-protocols), then the glue in ws_conn.c in client mode (masked
  * frames). */
@@ -119,10 +119,11 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
   d->ctx = ctx;
   d->target = moqc_strdup(target);
   size_t o = 0;
-  for (int draft = 1; draft >= 0; draft--)
+  static const char *const drafts[] = {"qmux-02", "qmux-01", "qmux-00"};
+  for (size_t k = 0; k < 3; k++)
     for (size_t i = 0; i < n_versions; i++) {
-      int n = snprintf(d->offer + o, sizeof d->offer - o, "%s%s.%s", o ? ", " : "",
-                       draft ? "qmux-01" : "qmux-00", versions[i]);
+      int n = snprintf(d->offer + o, sizeof d->offer - o, "%s%s.%s", o ? ", " : "", drafts[k],
+                       versions[i]);
       if (n < 0 || (size_t)n >= sizeof d->offer - o) {
         dial_free(d);
         return MOQC_ERR_INVAL;
