@@ -49,8 +49,9 @@ MOQC_API int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v
                                          size_t cap);
 
 /* Choose the Sec-WebSocket-Protocol to answer, as moq-relay does: ours are,
- * per ALPN in alpns (server preference order), "qmux-01.<alpn>" then
- * "qmux-00.<alpn>", then the bare "qmux-01", "qmux-00", "webtransport"; the
+ * per ALPN in alpns (server preference order), "qmux-02.<alpn>",
+ * "qmux-01.<alpn>" then "qmux-00.<alpn>", then the bare "qmux-02", "qmux-01",
+ * "qmux-00", "webtransport"; the
  * first of ours the client offered wins. offered is the raw header value
  * (comma-separated, may be NULL). Writes the token to out (NUL-terminated):
  *   MOQC_OK with out = "" when the client offered nothing (accept, legacy);
