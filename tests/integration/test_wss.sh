@@ -14,7 +14,8 @@
 #     connection: garbage after 0x16 (answered with an alert and closed), a client
 #     that stalls mid-handshake (closed by the head deadline), a wss:// client that
 #     refuses the certificate (an error naming why); the subscribers still get every
-#     line published afterwards.
+#     line published afterwards;
+#   - the per-address cap counts TLS connections (a third one is closed at once).
 . "$(dirname "$0")/lib.sh"
 it_init
 command -v curl >/dev/null || it_fail "curl is required"
@@ -118,4 +119,18 @@ rc=0
   </dev/null 2>"$IT_TMP/wt.err" || rc=$?
 grep -q 'over webtransport' "$IT_TMP/wt.err" || it_check_fail "https:// on the UDP port did not use WebTransport (rc $rc)"
 it_relay_stop
+
+# ---- the per-address cap counts TLS connections --------------------------------------------
+IT_RELAY_NAME=relay_cap it_relay_start --http-max-conns-per-addr 2
+for i in 1 2; do
+  # handshake done, then nothing sent for 3 s (well inside the 5 s head deadline)
+  it_bg "tls$i" timeout 5 bash -c "sleep 3 | openssl s_client -quiet -connect 127.0.0.1:$HTTP_PORT"
+done
+sleep 1
+[ "$(curl -sk --max-time 3 "https://127.0.0.1:$HTTP_PORT/health")" != ok ] ||
+  it_check_fail "a third TLS connection from the same address was served (cap 2)"
+for i in 1 2; do it_wait "tls$i" 10 >/dev/null || true; done
+[ "$(curl -sk --max-time 3 "https://127.0.0.1:$HTTP_PORT/health")" = ok ] ||
+  it_check_fail "https:// not served once the capped connections closed"
+it_relay_stop relay_cap
 it_done
