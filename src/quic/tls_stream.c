@@ -227,14 +227,17 @@ ptrdiff_t moqc__tls_stream_read(moqc__tls_stream *t, uint8_t *dst, size_t cap) {
     if (!t->ready) return MOQC_ERR_AGAIN;
   }
   if (cap == 0) return MOQC_ERR_AGAIN;
-  for (;;) {
+  /* Non-fatal results (a warning alert, a ticket, a HelloRequest) each consume
+   * a record; bounded all the same, the rest waits for the next call. */
+  for (int i = 0; i < 64; i++) {
     ssize_t r = gnutls_record_recv(t->s, dst, cap);
     if (r > 0) return (ptrdiff_t)r;
     if (r == 0) return MOQC_ERR_CLOSED;
     if (r == GNUTLS_E_AGAIN) return MOQC_ERR_AGAIN;
-    if (r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)r)) continue; /* e.g. a ticket */
+    if (r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)r)) continue;
     return fail(t, (int)r, "TLS receive");
   }
+  return MOQC_ERR_AGAIN;
 }
 
 int moqc__tls_stream_write(moqc__tls_stream *t, const uint8_t *p, size_t n) {
