@@ -16,6 +16,11 @@
  *                              first, then WebTransport pinning that hash
  *   moqt://host[:port]/path    raw QUIC (moq-lite ALPNs); the path travels in
  *   moql://host[:port]/path    the lite-05 SETUP (lite-03/04 cannot carry it)
+ *   ws://host[:port]/path      QMux over WebSocket (TCP, port default 80)
+ *   wss://host[:port]/path     the same over TLS (port default 443), the
+ *                              certificate verified as for QUIC
+ * https:// and http:// also race WebSocket (wss:// / ws://, the same host and
+ * port on TCP) after a head start, unless websocket_disabled (docs/websocket.md).
  *
  * Threading: everything runs on the moqc_uv's loop thread; callbacks come
  * from libuv processing and may call any moqc function, including deleting
@@ -51,7 +56,7 @@ typedef enum moqc_url_kind {
   MOQC_URL_HTTP_BOOTSTRAP,   /* http://: fetch /certificate.sha256, then WebTransport */
   MOQC_URL_QUIC,             /* moqt:// or moql:// */
   MOQC_URL_WEBSOCKET,        /* ws://: QMux over WebSocket (TCP, no TLS) */
-  MOQC_URL_WEBSOCKET_TLS,    /* wss://: QMux over WebSocket over TLS (not supported yet) */
+  MOQC_URL_WEBSOCKET_TLS,    /* wss://: QMux over WebSocket over TLS */
 } moqc_url_kind;
 
 typedef struct moqc_url {
@@ -150,9 +155,19 @@ MOQC_API void moqc_server_del(moqc_server *s);
 MOQC_API bool moqc_server_ws_upgrade(moqc_server *s, const moqc_http_request *req,
                                      moqc_http_response *resp);
 
+/* The library's TLS layer for moqc_http_server_config.tls (HTTPS and wss://
+ * on the HTTP port, beside plain HTTP): GnuTLS with the certificate passed as
+ * tls_ctx (a moqc_cert *, the same as QUIC's; the caller keeps it alive as
+ * long as the HTTP server). TLS 1.2 and 1.3, ALPN http/1.1. Static. */
+MOQC_API const moqc_http_tls_ops *moqc_tls_http_ops(void);
+
 /* ---- client --------------------------------------------------------------- */
 
 typedef struct moqc_client moqc_client;
+
+/* The WebSocket attempt's head start for QUIC, as moq-native's
+ * --websocket-delay default (@moq/net waits 500 ms). */
+#define MOQC_WEBSOCKET_DELAY_MS 200
 
 typedef struct moqc_client_config {
   moqc_uv *uv;                 /* required */
@@ -166,6 +181,13 @@ typedef struct moqc_client_config {
   moqc_session_limits session_limits;
   uint64_t origin_id;  /* 0 = the publish/subscribe origin's id */
   uint64_t timeout_ms; /* whole connect, 0 = 10000 */
+  /* https:// and http:// URLs: no WebSocket fallback (moq-dev's
+   * websocket.enabled = false). Otherwise WebSocket (https -> wss, http -> ws,
+   * the same host and port) starts websocket_delay_ms after QUIC (at once if
+   * QUIC fails first) and the first transport to come up carries the session;
+   * the other attempt is cancelled or closed with Cancel. */
+  bool websocket_disabled;
+  uint64_t websocket_delay_ms; /* 0 = MOQC_WEBSOCKET_DELAY_MS */
   /* Required: the session is up (err == MOQC_OK) or connecting failed (err <
    * 0, msg says why). Called exactly once unless the client is deleted first. */
   void (*on_connected)(void *ctx, moqc_client *c, int err, const char *msg);
@@ -181,6 +203,10 @@ MOQC_API int moqc_client_connect(const moqc_client_config *cfg, moqc_client **ou
                                  size_t msg_cap);
 /* The session once connected, else NULL. Owned by the client. */
 MOQC_API moqc_session *moqc_client_session(moqc_client *c);
+/* What carries the session once connected: "quic", "webtransport",
+ * "websocket" (ws://, or http:// that fell back) or "websocket-tls" (wss://,
+ * or https:// that fell back); "" before. Static strings. */
+MOQC_API const char *moqc_client_transport(const moqc_client *c);
 /* Close (code 0) and free. Safe from inside the client's callbacks. */
 MOQC_API void moqc_client_del(moqc_client *c);
 

@@ -3,7 +3,9 @@
  * client fetches the certificate hash before it dials QUIC or WebTransport
  * with that hash pinned.
  *
- * Just enough HTTP/1.1 for that; not a general-purpose HTTP stack, and no TLS.
+ * Just enough HTTP/1.1 for that; not a general-purpose HTTP stack. TLS comes
+ * from outside through moqc_http_tls_ops (the server peeks at the first byte,
+ * so one port serves http:// and https://).
  *
  * Threading: every object belongs to the libuv loop it was created on; call
  * everything from that loop's thread. Callbacks run from libuv processing.
@@ -25,6 +27,29 @@ extern "C" {
 struct uv_loop_s;
 
 typedef struct moqc_http_server moqc_http_server;
+
+/* A TLS byte layer (HTTPS, wss://) for the server and the upgrade client,
+ * sans-IO: one object per connection, created by server_new (server side) or
+ * by the caller (client side). The library's, over GnuTLS and the QUIC
+ * certificate, is moqc_tls_http_ops() (include/moqc/endpoint.h).
+ *   feed   received bytes; MOQC_OK or an error (the connection is closed)
+ *   read   plaintext: > 0 bytes, MOQC_ERR_AGAIN (nothing yet), MOQC_ERR_CLOSED
+ *          (the peer's close_notify), another error (closed)
+ *   write  plaintext to send (copied); MOQC_OK or an error
+ *   take   what to put on the wire now, moved to the caller (freed with the
+ *          library's allocator), NULL if nothing
+ *   bye    queue our close_notify (optional)
+ *   error  why it failed, "" if it did not */
+typedef struct moqc_http_tls_ops {
+  void *(*server_new)(void *ctx); /* NULL on failure; unused on the client side */
+  void (*del)(void *t);
+  int (*feed)(void *t, const uint8_t *p, size_t n);
+  ptrdiff_t (*read)(void *t, uint8_t *dst, size_t cap);
+  int (*write)(void *t, const uint8_t *p, size_t n);
+  uint8_t *(*take)(void *t, size_t *n);
+  void (*bye)(void *t);
+  const char *(*error)(const void *t);
+} moqc_http_tls_ops;
 
 /* A parsed request, borrowed for the duration of the route callback. */
 typedef struct moqc_http_request {
@@ -155,6 +180,13 @@ typedef struct moqc_http_server_config {
    * its first byte, however slowly it trickles in; else the connection is
    * closed without a response. 0 = 5000. */
   uint64_t head_timeout_ms;
+  /* TLS on the same port (optional): a connection whose first byte is 0x16
+   * (a TLS handshake record) is served over tls->server_new(tls_ctx), every
+   * other one as plain HTTP. The same limits apply to both; the TLS handshake
+   * counts as part of the first request head (head_timeout_ms from its first
+   * byte). tls (static) and tls_ctx must outlive the server. */
+  const moqc_http_tls_ops *tls;
+  void *tls_ctx;
   bool keep_alive; /* serve several requests per connection */
   bool cors;       /* add Access-Control-Allow-Origin: * (browsers fetch
                                /certificate.sha256 cross-origin) */
@@ -230,6 +262,11 @@ typedef struct moqc_http_upgrade_config {
   const char *target;        /* "/path?query"; must start with '/' */
   const char *extra_headers; /* complete "Name: value\r\n" lines (copied) */
   uint64_t timeout_ms;       /* until the head of the answer; 0 = 10 s */
+  /* TLS (wss://): ops and a client-side object made for host, owned by the
+   * connection from the call on, whatever it returns. NULL = plain TCP. A TLS
+   * failure reports MOQC_ERR_TLS (moqc_http_upconn_error says why). */
+  const moqc_http_tls_ops *tls;
+  void *tls_conn;
 } moqc_http_upgrade_config;
 
 /* GET target with extra_headers (Host is added) on a new TCP connection to
@@ -249,6 +286,8 @@ MOQC_API size_t moqc_http_upconn_pending(const moqc_http_upconn *u);
 /* Cancel the attempt or close once queued bytes are written (bounded by a
  * short timeout). No callback follows; u must not be used again. */
 MOQC_API void moqc_http_upconn_close(moqc_http_upconn *u);
+/* Why a TLS connection failed ("" if it did not, or no TLS). */
+MOQC_API const char *moqc_http_upconn_error(const moqc_http_upconn *u);
 /* The server's address ("127.0.0.1:443"), "" before connecting. */
 MOQC_API const char *moqc_http_upconn_remote(const moqc_http_upconn *u);
 

@@ -32,22 +32,26 @@ typedef enum moqc_qmux_version {
   MOQC_QMUX_WEBTRANSPORT = 0, /* legacy web-transport-ws framing, no flow control */
   MOQC_QMUX_00 = 1,           /* draft-ietf-quic-qmux-00 */
   MOQC_QMUX_01 = 2,           /* draft-01: records, max_record_size, QX_PING */
+  MOQC_QMUX_02 = 3,           /* draft-02 (as @moq/qmux 0.3.3): draft-01's records plus
+                                 RESET_STREAM_AT (reset_stream_at parameter), stricter
+                                 ordering (parameters first and once, QX_PING sequences) */
 } moqc_qmux_version;
 
-/* "webtransport", "qmux-00", "qmux-01"; "?" otherwise. */
+/* "webtransport", "qmux-00", "qmux-01", "qmux-02"; "?" otherwise. */
 MOQC_API const char *moqc_qmux_version_str(moqc_qmux_version v);
 
 /* Split a Sec-WebSocket-Protocol token: "qmux-01.moq-lite-05" -> QMUX_01 +
- * "moq-lite-05"; bare "qmux-01", "qmux-00", "webtransport" -> that version and
- * "". An empty token is the legacy format with no ALPN. MOQC_OK,
- * MOQC_ERR_UNSUPPORTED (unknown prefix, qmux-02), MOQC_ERR_TOO_LARGE (ALPN
+ * "moq-lite-05"; bare "qmux-02", "qmux-01", "qmux-00", "webtransport" -> that
+ * version and "". An empty token is the legacy format with no ALPN. MOQC_OK,
+ * MOQC_ERR_UNSUPPORTED (unknown prefix), MOQC_ERR_TOO_LARGE (ALPN
  * longer than cap-1), MOQC_ERR_INVAL (NULL). Pure. */
 MOQC_API int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v, char *alpn,
                                          size_t cap);
 
 /* Choose the Sec-WebSocket-Protocol to answer, as moq-relay does: ours are,
- * per ALPN in alpns (server preference order), "qmux-01.<alpn>" then
- * "qmux-00.<alpn>", then the bare "qmux-01", "qmux-00", "webtransport"; the
+ * per ALPN in alpns (server preference order), "qmux-02.<alpn>",
+ * "qmux-01.<alpn>" then "qmux-00.<alpn>", then the bare "qmux-02", "qmux-01",
+ * "qmux-00", "webtransport"; the
  * first of ours the client offered wins. offered is the raw header value
  * (comma-separated, may be NULL). Writes the token to out (NUL-terminated):
  *   MOQC_OK with out = "" when the client offered nothing (accept, legacy);

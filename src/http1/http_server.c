@@ -23,6 +23,14 @@
  * closes is noticed: the pending response's `gone` callback runs, then it is
  * freed) but handles no further request, and the idle timer is off.
  *
+ * TLS (cfg.tls): the first byte of a connection decides. 0x16 (a TLS
+ * handshake record) makes it an https:// / wss:// connection: raw bytes go
+ * through the TLS layer (a sans-IO object per connection, moqc_http_tls_ops)
+ * and the plaintext into the same buffer and parser as plain HTTP; every
+ * write is encrypted first. The handshake counts as part of the first head,
+ * so the head deadline bounds a client that stalls in it; a failed handshake
+ * closes that connection only (after the alert, if any).
+ *
  * libuv lifecycle: every handle is closed with uv_close and freed from its
  * close callback; the server struct goes once its last handle is closed. */
 #include <assert.h>
@@ -98,7 +106,19 @@ struct hconn {
   uint64_t head_first; /* uv_now of the first byte of the head being read, 0 = none yet */
   uv_shutdown_t shut;  /* lingering close of an upgraded connection */
   bool shut_started;
+  bool tls_checked; /* the first byte was seen (plain or TLS decided) */
+  void *tls;        /* the connection's TLS layer, NULL for plain HTTP */
+  uint8_t *raw;     /* TLS: the socket's bytes before decryption */
 };
+
+#define HTTP_TLS_RAW 16640 /* one TLS record and its header */
+
+/* Encrypted bytes written outside a response (handshake records, alerts). */
+typedef struct rawreq {
+  uv_write_t req;
+  hconn *c;
+  uint8_t *p;
+} rawreq;
 
 typedef struct wreq {
   uv_write_t req;
@@ -106,12 +126,14 @@ typedef struct wreq {
   size_t len;
   moqc_slice *parts; /* body slices written by reference (owned), or NULL */
   size_t nparts;
+  uint8_t *cipher; /* TLS: the encrypted bytes actually written */
   char data[];
 } wreq;
 
 static void wreq_free(wreq *w) {
   for (size_t i = 0; i < w->nparts; i++) moqc_slice_release(&w->parts[i]);
   moqc_free(w->parts);
+  moqc_free(w->cipher);
   moqc_free(w);
 }
 
@@ -121,11 +143,59 @@ static void srv_maybe_free(moqc_http_server *s) {
 
 /* ---- connections ------------------------------------------------------------------- */
 
+static void conn_close(hconn *c);
+
+/* uv_write of bufs through req: as they are, or (TLS) encrypted into one
+ * block that *cipher owns. A libuv error code. */
+static int conn_write(hconn *c, uv_write_t *req, uint8_t **cipher, const uv_buf_t *bufs,
+                      size_t nbufs, uv_write_cb cb) {
+  if (!c->tls) return uv_write(req, (uv_stream_t *)&c->tcp, bufs, (unsigned)nbufs, cb);
+  const moqc_http_tls_ops *t = c->srv->cfg.tls;
+  for (size_t i = 0; i < nbufs; i++)
+    if (t->write(c->tls, (const uint8_t *)bufs[i].base, bufs[i].len) != MOQC_OK) return UV_EPROTO;
+  size_t n = 0;
+  *cipher = t->take(c->tls, &n);
+  if (!*cipher) return UV_EPROTO;
+  uv_buf_t b = uv_buf_init((char *)*cipher, (unsigned)n);
+  return uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, cb);
+}
+
+static void on_raw_written(uv_write_t *req, int status) {
+  rawreq *w = (rawreq *)req;
+  hconn *c = w->c;
+  moqc_free(w->p);
+  moqc_free(w);
+  if (status < 0 && !c->closing) conn_close(c);
+}
+
+/* Put what the TLS layer has to send (handshake, alerts) on the socket. */
+static int tls_flush(hconn *c) {
+  size_t n = 0;
+  uint8_t *p = c->srv->cfg.tls->take(c->tls, &n);
+  if (!p) return MOQC_OK;
+  rawreq *w = moqc_malloc(sizeof *w);
+  if (!w) {
+    moqc_free(p);
+    return MOQC_ERR_NOMEM;
+  }
+  w->c = c;
+  w->p = p;
+  uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_raw_written) != 0) {
+    moqc_free(p);
+    moqc_free(w);
+    return MOQC_ERR_IO;
+  }
+  return MOQC_OK;
+}
+
 static void conn_handle_closed(uv_handle_t *h) {
   hconn *c = h->data;
   moqc_http_server *s = c->srv;
   s->handles--;
   if (--c->open == 0) {
+    if (c->tls) s->cfg.tls->del(c->tls);
+    moqc_free(c->raw);
     moqc_free(c->buf);
     moqc_free(c);
   }
@@ -197,6 +267,7 @@ static void start_wait(hconn *c) {
 }
 
 static void process(hconn *c);
+static void pump(hconn *c);
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 
@@ -213,7 +284,7 @@ static void on_written(uv_write_t *req, int status) {
   start_wait(c);
   touch(c);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  process(c); /* pipelined requests already buffered */
+  pump(c); /* pipelined requests already buffered */
 }
 
 /* Write the head, then the body: copied (body) or by reference (parts, n
@@ -258,7 +329,8 @@ static void send_response_parts(hconn *c, uint16_t status, const char *ctype, co
   c->writing = true;
   c->close_after_write = close;
   uv_read_stop((uv_stream_t *)&c->tcp);
-  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)nbufs, on_written);
+  w->cipher = NULL;
+  int rc = conn_write(c, &w->req, &w->cipher, bufs, nbufs, on_written);
   if (bufs != &one) moqc_free(bufs); /* libuv keeps its own copy of the array */
   if (rc != 0) {
     wreq_free(w);
@@ -354,6 +426,11 @@ static void process(hconn *c) {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   (void)suggested;
   hconn *c = h->data;
+  if (c->tls) { /* ciphertext: all of it goes to the TLS layer at once */
+    if (!c->raw) c->raw = moqc_malloc(HTTP_TLS_RAW);
+    *b = c->raw ? uv_buf_init((char *)c->raw, HTTP_TLS_RAW) : uv_buf_init(NULL, 0);
+    return;
+  }
   size_t max = c->srv->cfg.max_request_bytes ? c->srv->cfg.max_request_bytes : 8192;
   size_t want = max + 1024; /* room for one full head plus a little */
   if (c->cap < want) {
@@ -370,10 +447,73 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   *b = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
+/* Plaintext from the TLS layer into buf while there is room, and handle it;
+ * for a plain connection just process(). */
+static void pump(hconn *c) {
+  if (!c->tls) {
+    process(c);
+    return;
+  }
+  const moqc_http_tls_ops *t = c->srv->cfg.tls;
+  while (!c->closing) {
+    ptrdiff_t r = MOQC_ERR_AGAIN;
+    if (c->len < c->cap) r = t->read(c->tls, c->buf + c->len, c->cap - c->len);
+    if (tls_flush(c) != MOQC_OK) r = MOQC_ERR_IO;
+    if (r == MOQC_ERR_AGAIN) {
+      if (c->len >= c->cap && !c->up && !c->writing && !c->pending) {
+        error_response(c, 431); /* a head that does not fit, as plain HTTP */
+        return;
+      }
+      process(c);
+      return;
+    }
+    if (r < 0) { /* close_notify, a TLS error (its alert was flushed) */
+      conn_close(c);
+      return;
+    }
+    if (!c->up && !c->head_first && !c->writing && !c->pending)
+      c->head_first = uv_now(c->srv->loop);
+    c->len += (size_t)r;
+    size_t before = c->len;
+    process(c);
+    if (c->len == before && (c->writing || c->pending)) return; /* resumed by on_written */
+  }
+}
+
+/* The first bytes of a connection: a TLS ClientHello (record type 0x16)
+ * turns it into a TLS connection; they are fed to it. */
+static bool tls_start(hconn *c) {
+  c->tls_checked = true;
+  const moqc_http_tls_ops *t = c->srv->cfg.tls;
+  if (!t || c->len == 0 || c->buf[0] != 0x16) return true;
+  c->tls = t->server_new(c->srv->cfg.tls_ctx);
+  if (!c->tls) return false;
+  int rv = t->feed(c->tls, c->buf, c->len);
+  c->len = 0;
+  if (rv != MOQC_OK) {
+    (void)tls_flush(c); /* the alert */
+    return false;
+  }
+  return true;
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   (void)b;
   hconn *c = st->data;
   if (c->closing) return;
+  if (n > 0 && c->tls) { /* ciphertext in c->raw */
+    if (!c->up && !c->head_first && !c->writing && !c->pending)
+      c->head_first = uv_now(c->srv->loop);
+    int rv = c->srv->cfg.tls->feed(c->tls, c->raw, (size_t)n);
+    if (rv != MOQC_OK) {
+      (void)tls_flush(c);
+      conn_close(c);
+      return;
+    }
+    touch(c);
+    pump(c);
+    return;
+  }
   if (n < 0) {
     if (n == UV_ENOBUFS && c->pending) /* pipelined requests filled the buffer: */
       uv_read_stop(st);                /* wait for the deferred response */
@@ -384,6 +524,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   if (n > 0 && !c->up && !c->head_first && !c->writing && !c->pending)
     c->head_first = uv_now(c->srv->loop);
   c->len += (size_t)n;
+  if (!c->tls_checked && n > 0) {
+    if (!tls_start(c)) {
+      conn_close(c);
+      return;
+    }
+    if (c->tls) {
+      touch(c);
+      pump(c);
+      return;
+    }
+  }
   touch(c);
   process(c);
 }
@@ -534,6 +685,10 @@ static void linger(hconn *c) {
   assert(c->up && c->up->user_closed && c->up->pending == 0);
   if (c->closing || c->shut_started) return;
   c->shut_started = true;
+  if (c->tls) { /* our close_notify before the FIN */
+    if (c->srv->cfg.tls->bye) c->srv->cfg.tls->bye(c->tls);
+    (void)tls_flush(c);
+  }
   if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shut) != 0) conn_close(c);
 }
 
@@ -541,6 +696,7 @@ typedef struct uwreq {
   uv_write_t req;
   hconn *c;
   size_t len;
+  uint8_t *cipher; /* TLS: what was written */
   uint8_t data[];
 } uwreq;
 
@@ -548,6 +704,7 @@ static void on_uwritten(uv_write_t *req, int status) {
   uwreq *w = (uwreq *)req;
   hconn *c = w->c;
   size_t len = w->len;
+  moqc_free(w->cipher);
   moqc_free(w);
   moqc_http_upgraded *u = c->up;
   if (c->closing || !u) return;
@@ -573,9 +730,11 @@ static int uwrite(hconn *c, const void *p, size_t n) {
   if (!w) return MOQC_ERR_NOMEM;
   w->c = c;
   w->len = n;
+  w->cipher = NULL;
   memcpy(w->data, p, n);
   uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_uwritten) != 0) {
+  if (conn_write(c, &w->req, &w->cipher, &b, 1, on_uwritten) != 0) {
+    moqc_free(w->cipher);
     moqc_free(w);
     return MOQC_ERR_CLOSED;
   }

@@ -5,6 +5,11 @@
  * byte pipe (moqc_http_upconn_write / cbs.data), as the server side does with
  * moqc_http_response_upgrade.
  *
+ * TLS (wss://): with cfg.tls the socket's bytes go through the caller's TLS
+ * object (moqc_http_tls_ops): the ClientHello and the request are written
+ * once connected (the request is held by the TLS layer until the handshake
+ * completes), received records are decrypted into the same buffers.
+ *
  * Lifetime: the object is freed once it is done (failed, closed by the caller,
  * or by the peer) and every libuv handle and request it started has called
  * back (`refs`); it is never freed synchronously inside a caller's call. */
@@ -41,19 +46,26 @@ struct moqc_http_upconn {
   int refs;       /* open handles + libuv requests in flight */
   int state;
   bool tcp_open, retry, reported, user_closed, in_data;
+  const moqc_http_tls_ops *tls;
+  void *tlsc;   /* the TLS object (owned) */
+  uint8_t *raw; /* TLS: ciphertext read from the socket */
   char remote[64];
 };
+
+#define UP_TLS_RAW 16640
 
 typedef struct upw {
   uv_write_t req;
   moqc_http_upconn *u;
-  size_t len;
-  uint8_t data[];
+  size_t len; /* counted bytes (the pipe's plaintext), 0 for the rest */
+  uint8_t *p; /* what is written (owned) */
 } upw;
 
 static void up_maybe_free(moqc_http_upconn *u) {
   if (u->state != UP_DONE || u->refs > 0) return;
   if (u->ai) uv_freeaddrinfo(u->ai);
+  if (u->tlsc) u->tls->del(u->tlsc);
+  moqc_free(u->raw);
   moqc_free(u->buf);
   moqc_free(u->req);
   moqc_free(u);
@@ -117,6 +129,11 @@ static void up_on_timer(uv_timer_t *t) {
 static void up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   (void)suggested;
   moqc_http_upconn *u = h->data;
+  if (u->tls) {
+    if (!u->raw) u->raw = moqc_malloc(UP_TLS_RAW);
+    *b = u->raw ? uv_buf_init((char *)u->raw, UP_TLS_RAW) : uv_buf_init(NULL, 0);
+    return;
+  }
   size_t cap = u->state == UP_DIALING ? UP_MAX_HEAD : UP_READ_BUF;
   if (!u->buf) u->buf = moqc_malloc(UP_READ_BUF);
   if (!u->buf || u->len >= cap) {
@@ -157,10 +174,65 @@ static void up_head(moqc_http_upconn *u, bool eof) {
   u->in_data = false;
 }
 
+static int up_flush(moqc_http_upconn *u);
+
+static void up_tls_failed(moqc_http_upconn *u) {
+  if (u->state == UP_DIALING) up_fail(u, MOQC_ERR_TLS, NULL);
+  else up_teardown(u, true);
+}
+
+/* n bytes of ciphertext in u->raw: decrypt and handle as plain bytes. */
+static void up_tls_in(moqc_http_upconn *u, size_t n) {
+  const moqc_http_tls_ops *t = u->tls;
+  int rv = t->feed(u->tlsc, u->raw, n);
+  (void)up_flush(u); /* handshake records, or the alert */
+  if (rv != MOQC_OK) {
+    up_tls_failed(u);
+    return;
+  }
+  if (!u->buf) u->buf = moqc_malloc(UP_READ_BUF);
+  if (!u->buf) {
+    up_fail(u, MOQC_ERR_NOMEM, NULL);
+    return;
+  }
+  while (u->state != UP_DONE && !u->user_closed) {
+    bool dialing = u->state == UP_DIALING;
+    size_t off = dialing ? u->len : 0, cap = dialing ? UP_MAX_HEAD : UP_READ_BUF;
+    if (off >= cap) {
+      up_fail(u, MOQC_ERR_TOO_LARGE, NULL);
+      return;
+    }
+    ptrdiff_t r = t->read(u->tlsc, u->buf + off, cap - off);
+    (void)up_flush(u);
+    if (r == MOQC_ERR_AGAIN) return;
+    if (r == MOQC_ERR_CLOSED) {
+      if (dialing) up_head(u, true);
+      else up_teardown(u, true);
+      return;
+    }
+    if (r < 0) {
+      up_tls_failed(u);
+      return;
+    }
+    if (dialing) {
+      u->len += (size_t)r;
+      up_head(u, false);
+    } else {
+      u->in_data = true;
+      u->cbs.data(u->arg, u->buf, (size_t)r);
+      u->in_data = false;
+    }
+  }
+}
+
 static void up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   (void)b;
   moqc_http_upconn *u = s->data;
   if (u->state == UP_DONE || u->user_closed) return;
+  if (u->tls && n > 0) {
+    up_tls_in(u, (size_t)n);
+    return;
+  }
   if (u->state == UP_DIALING) {
     if (n == UV_ENOBUFS) {
       up_fail(u, MOQC_ERR_TOO_LARGE, NULL);
@@ -185,6 +257,7 @@ static void up_written(uv_write_t *req, int status) {
   upw *w = (upw *)req;
   moqc_http_upconn *u = w->u;
   size_t len = w->len;
+  moqc_free(w->p);
   moqc_free(w);
   assert(u->refs > 0);
   u->refs--;
@@ -205,21 +278,54 @@ static void up_written(uv_write_t *req, int status) {
   up_maybe_free(u);
 }
 
-/* Queue bytes; `counted` ones are the pipe's (the request is not). */
-static int up_write(moqc_http_upconn *u, const void *p, size_t n, bool counted) {
-  upw *w = moqc_malloc(sizeof *w + n);
-  if (!w) return MOQC_ERR_NOMEM;
+/* Write the n bytes of p (owned from here on), counting `counted` of the
+ * pipe's bytes. */
+static int up_write_owned(moqc_http_upconn *u, uint8_t *p, size_t n, size_t counted) {
+  upw *w = moqc_malloc(sizeof *w);
+  if (!w) {
+    moqc_free(p);
+    return MOQC_ERR_NOMEM;
+  }
   w->u = u;
-  w->len = counted ? n : 0;
-  memcpy(w->data, p, n);
-  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+  w->len = counted;
+  w->p = p;
+  uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
   if (uv_write(&w->req, (uv_stream_t *)&u->tcp, &b, 1, up_written) != 0) {
+    moqc_free(p);
     moqc_free(w);
     return MOQC_ERR_CLOSED;
   }
   u->refs++;
-  if (counted) u->pending += n;
+  u->pending += counted;
   return MOQC_OK;
+}
+
+/* What the TLS layer has to send. */
+static int up_flush(moqc_http_upconn *u) {
+  if (!u->tls || !u->tcp_open) return MOQC_OK;
+  size_t n = 0;
+  uint8_t *p = u->tls->take(u->tlsc, &n);
+  return p ? up_write_owned(u, p, n, 0) : MOQC_OK;
+}
+
+/* Queue bytes (copied, or encrypted); `counted` ones are the pipe's (the
+ * request is not). */
+static int up_write(moqc_http_upconn *u, const void *p, size_t n, bool counted) {
+  if (u->tls) {
+    int rv = u->tls->write(u->tlsc, p, n);
+    if (rv != MOQC_OK) return rv == MOQC_ERR_NOMEM ? rv : MOQC_ERR_CLOSED;
+    size_t cn = 0;
+    uint8_t *c = u->tls->take(u->tlsc, &cn);
+    if (!c) { /* held until the handshake completes: nothing to count */
+      assert(!counted);
+      return MOQC_OK;
+    }
+    return up_write_owned(u, c, cn, counted ? n : 0);
+  }
+  uint8_t *copy = moqc_malloc(n);
+  if (!copy) return MOQC_ERR_NOMEM;
+  memcpy(copy, p, n);
+  return up_write_owned(u, copy, n, counted ? n : 0);
 }
 
 static void up_set_remote(moqc_http_upconn *u, const struct sockaddr *sa) {
@@ -249,7 +355,8 @@ static void up_connected(uv_connect_t *c, int status) {
     return;
   }
   uv_tcp_nodelay(&u->tcp, 1);
-  if (up_write(u, u->req, u->req_len, false) != MOQC_OK ||
+  if (up_flush(u) != MOQC_OK || /* TLS: the ClientHello first */
+      up_write(u, u->req, u->req_len, false) != MOQC_OK ||
       uv_read_start((uv_stream_t *)&u->tcp, up_alloc, up_read) != 0)
     up_fail(u, MOQC_ERR_IO, NULL);
 }
@@ -301,9 +408,9 @@ static bool up_text_ok(const char *s, size_t max) {
   return true;
 }
 
-int moqc_http_upgrade_connect(uv_loop_t *loop, const moqc_http_upgrade_config *cfg,
-                              moqc_http_upgrade_fn on_head, const moqc_http_upgrade_cbs *cbs,
-                              void *arg, moqc_http_upconn **out) {
+static int upgrade_connect(uv_loop_t *loop, const moqc_http_upgrade_config *cfg,
+                           moqc_http_upgrade_fn on_head, const moqc_http_upgrade_cbs *cbs,
+                           void *arg, moqc_http_upconn **out) {
   if (!loop || !cfg || !cfg->host || !cfg->target || !on_head || !cbs || !cbs->data || !out ||
       cfg->target[0] != '/' || !up_text_ok(cfg->host, MOQC_HTTP_HOST_MAX) ||
       !up_text_ok(cfg->target, MOQC_HTTP_TARGET_MAX))
@@ -329,6 +436,8 @@ int moqc_http_upgrade_connect(uv_loop_t *loop, const moqc_http_upgrade_config *c
   assert(n > 0 && (size_t)n < cap);
   u->req_len = (size_t)n;
   u->loop = loop;
+  u->tls = cfg->tls;
+  u->tlsc = cfg->tls_conn; /* owned from here on */
   u->on_head = on_head;
   u->cbs = *cbs;
   u->arg = arg;
@@ -359,6 +468,21 @@ int moqc_http_upgrade_connect(uv_loop_t *loop, const moqc_http_upgrade_config *c
   return MOQC_OK;
 }
 
+int moqc_http_upgrade_connect(uv_loop_t *loop, const moqc_http_upgrade_config *cfg,
+                              moqc_http_upgrade_fn on_head, const moqc_http_upgrade_cbs *cbs,
+                              void *arg, moqc_http_upconn **out) {
+  int rv = MOQC_ERR_INVAL;
+  if (cfg && (!cfg->tls == !cfg->tls_conn)) rv = upgrade_connect(loop, cfg, on_head, cbs, arg, out);
+  /* The TLS object is the connection's whatever happens: freed with it, or
+   * here when no connection was made. */
+  if (rv != MOQC_OK && cfg && cfg->tls && cfg->tls_conn) cfg->tls->del(cfg->tls_conn);
+  return rv;
+}
+
+const char *moqc_http_upconn_error(const moqc_http_upconn *u) {
+  return u && u->tlsc ? u->tls->error(u->tlsc) : "";
+}
+
 int moqc_http_upconn_write(moqc_http_upconn *u, const uint8_t *p, size_t n) {
   if (!u || (!p && n)) return MOQC_ERR_INVAL;
   if (u->state != UP_SWITCHED || u->user_closed) return MOQC_ERR_CLOSED;
@@ -377,6 +501,10 @@ void moqc_http_upconn_close(moqc_http_upconn *u) {
     uv_cancel((uv_req_t *)&u->gai);
     up_teardown(u, false);
   } else if (u->state == UP_SWITCHED) {
+    if (u->tls && u->tls->bye) { /* our close_notify */
+      u->tls->bye(u->tlsc);
+      (void)up_flush(u);
+    }
     if (u->pending == 0) {
       up_teardown(u, false);
       return;

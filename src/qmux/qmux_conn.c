@@ -280,7 +280,7 @@ static qstream *pick(moqc_qmux *q) {
 }
 
 static size_t frame_budget(const moqc_qmux *q) {
-  if (q->cfg.version == MOQC_QMUX_01) {
+  if (q->cfg.version >= MOQC_QMUX_01) { /* records */
     uint64_t r = q->peer.max_record_size;
     return r < MOQC_QMUX_MAX_FRAME_SIZE ? (size_t)r : MOQC_QMUX_MAX_FRAME_SIZE;
   }
@@ -497,7 +497,7 @@ static int on_stop(moqc_qmux *q, const moqc_qmux_frame *f) {
 static int on_params(moqc_qmux *q, const moqc_qmux_frame *f) {
   if (!flow(q) || q->params_recv) return fail(q, QERR_PROTOCOL, "unexpected transport parameters");
   const moqc_qmux_params *p = &f->params;
-  if (q->cfg.version == MOQC_QMUX_01 && p->max_record_size < MOQC_QMUX_DEFAULT_MAX_RECORD_SIZE)
+  if (q->cfg.version >= MOQC_QMUX_01 && p->max_record_size < MOQC_QMUX_DEFAULT_MAX_RECORD_SIZE)
     return fail(q, QERR_PARAMS, "max_record_size below the minimum");
   q->params_recv = true;
   q->peer = *p;
@@ -554,10 +554,20 @@ static int on_frame(moqc_qmux *q, const moqc_qmux_frame *f) {
       return rv;
     }
     case MOQC_QF_PING: {
+      if (q->cfg.version == MOQC_QMUX_02) { /* draft-02: request sequences strictly increase */
+        if (q->ping_seen && f->value <= q->ping_last)
+          return fail(q, QERR_PROTOCOL, "QX_PING request sequence must strictly increase");
+        q->ping_seen = true;
+        q->ping_last = f->value;
+      }
       ctl_arg a = {.type = MOQC_QMUX_FT_PONG, .value = f->value};
       send_ctl(q, fill_value, &a);
       return MOQC_OK;
     }
+    case MOQC_QF_PONG: /* draft-02: must echo a request we sent; we send none */
+      if (q->cfg.version == MOQC_QMUX_02)
+        return fail(q, QERR_PROTOCOL, "QX_PING response to a request never sent");
+      return MOQC_OK;
     case MOQC_QF_DATAGRAM: /* we advertise max_datagram_frame_size 0 */
       return fail(q, QERR_PROTOCOL, "datagram not negotiated");
     default: return MOQC_OK; /* *_BLOCKED, PONG: informational */
@@ -569,7 +579,7 @@ int moqc_qmux_recv(moqc_qmux *q, const uint8_t *msg, size_t len) {
   if (q->state != QMUX_OPEN) return MOQC_ERR_CLOSED;
   hold(q);
   int rv = MOQC_OK;
-  size_t max = q->cfg.version == MOQC_QMUX_01   ? (size_t)q->ours.max_record_size
+  size_t max = q->cfg.version >= MOQC_QMUX_01   ? (size_t)q->ours.max_record_size
                : q->cfg.version == MOQC_QMUX_00 ? MOQC_QMUX_MAX_FRAME_SIZE
                                                 : 0;
   if (len == 0) {
@@ -587,7 +597,7 @@ int moqc_qmux_recv(moqc_qmux *q, const uint8_t *msg, size_t len) {
       break;
     }
     off += (size_t)n;
-    if (q->cfg.version != MOQC_QMUX_01 && off != len) { /* one frame per message */
+    if (q->cfg.version < MOQC_QMUX_01 && off != len) { /* one frame per message */
       rv = fail(q, QERR_FRAME_ENCODING, "trailing bytes after the frame");
       break;
     }
@@ -767,7 +777,7 @@ static const moqc_transport_ops qmux_ops = {
 int moqc_qmux_new(const moqc_qmux_config *cfg, moqc_qmux **out) {
   if (!cfg || !out || !cfg->clock || !cfg->io.send || !cfg->io.pending || !cfg->io.close)
     return MOQC_ERR_INVAL;
-  if (cfg->version > MOQC_QMUX_01) return MOQC_ERR_INVAL;
+  if (cfg->version > MOQC_QMUX_02) return MOQC_ERR_INVAL;
   moqc_qmux *q = moqc_calloc(1, sizeof *q);
   if (!q) return MOQC_ERR_NOMEM;
   q->path = moqc_strdup(cfg->path ? cfg->path : "");
@@ -792,6 +802,9 @@ int moqc_qmux_new(const moqc_qmux_config *cfg, moqc_qmux **out) {
     q->ours.sd_bidi_local = q->ours.sd_bidi_remote = q->ours.sd_uni = QMUX_WINDOW_STREAM;
     q->ours.streams_bidi = q->ours.streams_uni = QMUX_MAX_STREAMS;
     if (cfg->version == MOQC_QMUX_00) q->ours.max_record_size = 0; /* a draft-01 parameter */
+    /* draft-02 permits RESET_STREAM_AT: say we accept it (we take it as a reset:
+     * the session reads every byte it is given at once, so nothing is lost). */
+    q->ours.reset_stream_at = cfg->version == MOQC_QMUX_02;
     q->recv_max_data = QMUX_WINDOW_DATA;
     q->peer_max[0] = q->peer_max[1] = QMUX_MAX_STREAMS;
     send_params(q); /* the first frame, before anything else */

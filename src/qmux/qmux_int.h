@@ -56,6 +56,8 @@ struct moqc_qmux {
   bool want_writable;
   bool blocked; /* the session was refused (AGAIN, queue high): tell it `writable` */
   bool params_sent, params_recv;
+  bool ping_seen;     /* qmux-02: a QX_PING request was received */
+  uint64_t ping_last; /* ... and the highest sequence so far */
   moqc_qmux_params ours, peer;
   moqc_imap streams; /* stream id -> qstream */
   /* stream counts: [0] bidi, [1] uni */

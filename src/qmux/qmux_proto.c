@@ -11,6 +11,7 @@ const char *moqc_qmux_version_str(moqc_qmux_version v) {
     case MOQC_QMUX_WEBTRANSPORT: return "webtransport";
     case MOQC_QMUX_00: return "qmux-00";
     case MOQC_QMUX_01: return "qmux-01";
+    case MOQC_QMUX_02: return "qmux-02";
   }
   return "?";
 }
@@ -20,7 +21,7 @@ int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v, char *a
   static const struct {
     const char *name;
     moqc_qmux_version v;
-  } pre[] = {{"qmux-01", MOQC_QMUX_01}, {"qmux-00", MOQC_QMUX_00}};
+  } pre[] = {{"qmux-02", MOQC_QMUX_02}, {"qmux-01", MOQC_QMUX_01}, {"qmux-00", MOQC_QMUX_00}};
   alpn[0] = 0;
   if (token[0] == 0 || strcmp(token, "webtransport") == 0) {
     *v = MOQC_QMUX_WEBTRANSPORT;
@@ -74,17 +75,17 @@ int moqc_qmux_subprotocol_select(const char *offered, const char *const *alpns, 
   if (!out || cap == 0) return MOQC_ERR_INVAL;
   out[0] = 0;
   if (offered_empty(offered)) return MOQC_OK;
-  static const char *const prefixes[] = {"qmux-01.", "qmux-00."};
+  static const char *const prefixes[] = {"qmux-02.", "qmux-01.", "qmux-00."};
   char tok[128];
   for (size_t i = 0; i < n_alpns; i++) {
     if (!alpns[i]) continue;
-    for (size_t j = 0; j < 2; j++) {
+    for (size_t j = 0; j < 3; j++) {
       if (put(tok, sizeof tok, prefixes[j], alpns[i]) != MOQC_OK) continue;
       if (offered_has(offered, tok)) return put(out, cap, tok, "");
     }
   }
-  static const char *const bare[] = {"qmux-01", "qmux-00", "webtransport"};
-  for (size_t j = 0; j < 3; j++)
+  static const char *const bare[] = {"qmux-02", "qmux-01", "qmux-00", "webtransport"};
+  for (size_t j = 0; j < 4; j++)
     if (offered_has(offered, bare[j])) return put(out, cap, bare[j], "");
   return MOQC_ERR_UNSUPPORTED;
 }

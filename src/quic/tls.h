@@ -74,6 +74,11 @@ void moqc_tls_client_free(moqc_tls_client *c);
  * MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
 int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moqc_tls_alpn *a);
 
+/* The client's certificate check (as gnutls_session_set_verify_function
+ * wants it): the session pointer must be an ngtcp2_crypto_conn_ref whose
+ * user_data is the moqc_tls_client. Also used by tls_stream.c (TCP). */
+int moqc__tls_verify(gnutls_session_t s);
+
 /* The ALPN negotiated on session into out (NUL-terminated, cap bytes).
  * Returns false if none. */
 bool moqc_tls_selected_alpn(gnutls_session_t s, char *out, size_t cap);

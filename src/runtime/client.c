@@ -1,6 +1,12 @@
 /* moqc_client: URL -> [certificate bootstrap] -> QUIC -> [WebTransport] ->
- * moq-lite session; ws:// URLs: WebSocket handshake -> QMux -> session. Every asynchronous step may outlive a moqc_client_del:
- * the client then lingers as a zombie until the step reports back. */
+ * moq-lite session; ws:// and wss:// URLs: [TLS ->] WebSocket handshake ->
+ * QMux -> session. https:// and http:// race the two, as moq-dev's clients
+ * do: WebSocket (wss:// / ws:// on the same host and port) starts after a
+ * head start (websocket_delay_ms, at once when the QUIC path has failed), and
+ * the first transport up wins; the other attempt is cancelled, or closed with
+ * Cancel if it comes up later. Every asynchronous step may outlive a
+ * moqc_client_del: the client then lingers as a zombie until the step reports
+ * back. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,21 +34,30 @@ struct moqc_client {
   moqc_session *session;
   uv_timer_t timer;
   bool timer_live;
+  /* the https:// / http:// race */
+  bool race;                 /* both paths may run */
+  bool quic_alive, ws_alive; /* that path has not failed (yet) */
+  uv_timer_t wstimer;        /* the WebSocket's head start */
+  bool wstimer_live, wstimer_armed;
+  char race_err[512]; /* the first path's failure, reported if both fail */
 };
 
 static void client_free_if_done(moqc_client *c);
 
 static void on_timer_closed(uv_handle_t *h) {
   moqc_client *c = h->data;
-  c->timer_live = false;
+  if (h == (uv_handle_t *)&c->wstimer) c->wstimer_live = false;
+  else c->timer_live = false;
   client_free_if_done(c);
 }
 
 static void client_free_if_done(moqc_client *c) {
   if (!c->deleted || c->pending > 0) return;
-  if (c->timer_live) {
-    if (!uv_is_closing((uv_handle_t *)&c->timer))
+  if (c->timer_live || c->wstimer_live) {
+    if (c->timer_live && !uv_is_closing((uv_handle_t *)&c->timer))
       uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    if (c->wstimer_live && !uv_is_closing((uv_handle_t *)&c->wstimer))
+      uv_close((uv_handle_t *)&c->wstimer, on_timer_closed);
     return;
   }
   moqc_free(c->versions);
@@ -63,6 +78,61 @@ static void fail(moqc_client *c, int err, const char *what, const char *detail) 
   report(c, err, msg);
 }
 
+static int dial_ws(moqc_client *c, char *err, size_t err_cap);
+
+/* The WebSocket attempt of a race starts now. */
+static void race_start_ws(moqc_client *c) {
+  if (!c->wstimer_armed) return;
+  c->wstimer_armed = false;
+  uv_timer_stop(&c->wstimer);
+  if (c->deleted || c->state == ST_UP || c->state == ST_FAILED) return;
+  char err[256] = "";
+  int rv = dial_ws(c, err, sizeof err);
+  if (rv != MOQC_OK) {
+    c->ws_alive = false;
+    if (!c->quic_alive) fail(c, rv, "WebSocket connection failed", err[0] ? err : moqc_err_str(rv));
+  }
+}
+
+static void on_wstimer(uv_timer_t *t) { race_start_ws(t->data); }
+
+/* One path failed: in a race, the other one may still win. */
+static void path_fail(moqc_client *c, bool ws, int err, const char *what, const char *detail) {
+  if (!c->race) {
+    fail(c, err, what, detail);
+    return;
+  }
+  bool *alive = ws ? &c->ws_alive : &c->quic_alive;
+  bool other = ws ? c->quic_alive : c->ws_alive;
+  *alive = false;
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, detail ? detail : "");
+  if (other) {
+    snprintf(c->race_err, sizeof c->race_err, "%s", msg);
+    if (!ws) race_start_ws(c); /* QUIC is out: no reason to wait */
+    return;
+  }
+  char both[1100];
+  snprintf(both, sizeof both, "%s; %s", c->race_err[0] ? c->race_err : "", msg);
+  report(c, err, c->race_err[0] ? both : msg);
+}
+
+static void cancel_ws(moqc_client *c);
+
+/* The winner is up: the other attempt stops. */
+static void race_over(moqc_client *c) {
+  if (c->wstimer_armed) {
+    c->wstimer_armed = false;
+    uv_timer_stop(&c->wstimer);
+  }
+  cancel_ws(c);
+  if (c->dial) {
+    moqc_quic_dial_cancel(c->dial);
+    c->dial = NULL;
+    c->pending--;
+  }
+}
+
 static void on_session_closed(void *ctx, moqc_session *s, uint64_t code, const char *reason,
                               bool by_peer) {
   (void)s;
@@ -78,7 +148,7 @@ static void on_session_closed(void *ctx, moqc_session *s, uint64_t code, const c
 }
 
 static void start_session(moqc_client *c, moqc_transport *t) {
-  if (c->deleted || c->state == ST_FAILED) {
+  if (c->deleted || c->state == ST_FAILED || c->session) { /* gone, or lost the race */
     t->ops->close(t, MOQC_CODE_CANCEL, "cancelled");
     t->ops->release(t);
     return;
@@ -93,6 +163,7 @@ static void start_session(moqc_client *c, moqc_transport *t) {
       .ctx = c,
       .on_closed = on_session_closed,
   };
+  race_over(c);
   c->session = moqc_session_new(t, &sc);
   if (!c->session) {
     t->ops->close(t, MOQC_CODE_VERSION, "unsupported protocol");
@@ -114,7 +185,7 @@ static void on_wt(void *ctx, moqc_transport *session, int err, uint16_t status) 
   if (err != MOQC_OK) {
     char st[64];
     snprintf(st, sizeof st, "%s (HTTP status %u)", moqc_err_str(err), status);
-    fail(c, err, "WebTransport CONNECT refused", st);
+    path_fail(c, false, err, "WebTransport CONNECT refused", st);
   } else {
     start_session(c, session);
   }
@@ -126,8 +197,8 @@ static void on_quic(void *ctx, int err, const char *msg, moqc_transport *conn) {
   c->pending--;
   c->dial = NULL;
   if (err != MOQC_OK) {
-    fail(c, err, "connection failed", msg ? msg : moqc_err_str(err));
-  } else if (c->deleted || c->state == ST_FAILED) {
+    path_fail(c, false, err, "connection failed", msg ? msg : moqc_err_str(err));
+  } else if (c->deleted || c->state == ST_FAILED || c->session) {
     conn->ops->close(conn, MOQC_CODE_CANCEL, "cancelled");
     conn->ops->release(conn);
   } else if (c->url.kind == MOQC_URL_QUIC) {
@@ -148,7 +219,7 @@ static void on_quic(void *ctx, int err, const char *msg, moqc_transport *conn) {
       c->pending--;
       conn->ops->close(conn, MOQC_CODE_TRANSPORT, "webtransport setup failed");
       conn->ops->release(conn);
-      fail(c, rv, "WebTransport setup failed", moqc_err_str(rv));
+      path_fail(c, false, rv, "WebTransport setup failed", moqc_err_str(rv));
     }
   }
   client_free_if_done(c);
@@ -177,7 +248,7 @@ static void on_cert(void *ctx, int err, const char *hex, const uint8_t *sha256) 
   (void)sha256;
   moqc_client *c = ctx;
   c->pending--;
-  if (c->deleted || c->state == ST_FAILED) {
+  if (c->deleted || c->state == ST_FAILED || c->session) {
     client_free_if_done(c);
     return;
   }
@@ -185,11 +256,11 @@ static void on_cert(void *ctx, int err, const char *hex, const uint8_t *sha256) 
     char d[300];
     snprintf(d, sizeof d, "http://%s:%u/certificate.sha256: %s", c->url.host, c->url.port,
              moqc_err_str(err));
-    fail(c, err, "certificate bootstrap failed", d);
+    path_fail(c, false, err, "certificate bootstrap failed", d);
   } else {
     snprintf(c->pin, sizeof c->pin, "%s", hex);
     int rv = dial(c);
-    if (rv != MOQC_OK) fail(c, rv, "cannot connect", moqc_err_str(rv));
+    if (rv != MOQC_OK) path_fail(c, false, rv, "cannot connect", moqc_err_str(rv));
   }
   client_free_if_done(c);
 }
@@ -199,21 +270,23 @@ static void on_ws(void *ctx, int err, const char *msg, moqc_transport *t) {
   c->pending--;
   c->wsdial = NULL;
   if (err != MOQC_OK) {
-    fail(c, err, "WebSocket connection failed", msg);
+    path_fail(c, true, err, "WebSocket connection failed", msg);
   } else {
-    c->over_ws = true;
+    if (!c->session) c->over_ws = true;
     start_session(c, t);
   }
   client_free_if_done(c);
 }
 
-static int dial_ws(moqc_client *c) {
-  c->state = ST_WS;
+/* ws:// and http:// go plain, wss:// and https:// over TLS verified as QUIC. */
+static int dial_ws(moqc_client *c, char *err, size_t err_cap) {
+  if (!c->race) c->state = ST_WS;
+  bool tls = c->url.kind == MOQC_URL_WEBSOCKET_TLS || c->url.kind == MOQC_URL_WEBTRANSPORT;
   c->pending++;
-  int rv =
-      moqc__ws_dial_start(moqc_uv_loop(c->cfg.uv), moqc_env_clock(moqc_uv_env(c->cfg.uv)),
-                          c->url.host, c->url.port, c->url.path, c->versions, c->cfg.n_versions,
-                          c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000, on_ws, c, &c->wsdial);
+  int rv = moqc__ws_dial_start(
+      moqc_uv_loop(c->cfg.uv), moqc_env_clock(moqc_uv_env(c->cfg.uv)), c->url.host, c->url.port,
+      tls ? &c->cfg.tls : NULL, c->url.path, c->versions, c->cfg.n_versions,
+      c->cfg.timeout_ms ? c->cfg.timeout_ms : 10000, on_ws, c, &c->wsdial, err, err_cap);
   if (rv != MOQC_OK) c->pending--;
   return rv;
 }
@@ -227,6 +300,10 @@ static void cancel_ws(moqc_client *c) {
 
 static void on_timeout(uv_timer_t *t) {
   moqc_client *c = t->data;
+  if (c->wstimer_armed) {
+    c->wstimer_armed = false;
+    uv_timer_stop(&c->wstimer);
+  }
   cancel_ws(c);
   if (c->dial) {
     moqc_quic_dial_cancel(c->dial);
@@ -276,6 +353,15 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
   c->timer.data = c;
   c->timer_live = true;
   uv_timer_start(&c->timer, on_timeout, cfg->timeout_ms ? cfg->timeout_ms : 10000, 0);
+  if ((c->url.kind == MOQC_URL_HTTP_BOOTSTRAP || c->url.kind == MOQC_URL_WEBTRANSPORT) &&
+      !cfg->websocket_disabled) {
+    c->race = c->quic_alive = c->ws_alive = true;
+    uv_timer_init(moqc_uv_loop(cfg->uv), &c->wstimer);
+    c->wstimer.data = c;
+    c->wstimer_live = c->wstimer_armed = true;
+    uv_timer_start(&c->wstimer, on_wstimer,
+                   cfg->websocket_delay_ms ? cfg->websocket_delay_ms : MOQC_WEBSOCKET_DELAY_MS, 0);
+  }
   if (c->url.kind == MOQC_URL_HTTP_BOOTSTRAP) {
     c->state = ST_BOOTSTRAP;
     c->pending++;
@@ -288,16 +374,14 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
       if (msg) snprintf(msg, msg_cap, "certificate bootstrap failed: %s", moqc_err_str(rv));
       return rv;
     }
-  } else if (c->url.kind == MOQC_URL_WEBSOCKET_TLS) {
-    c->deleted = true;
-    client_free_if_done(c);
-    if (msg) snprintf(msg, msg_cap, "wss:// is not supported yet (use ws:// or https://)");
-    return MOQC_ERR_UNSUPPORTED;
-  } else if (c->url.kind == MOQC_URL_WEBSOCKET) {
-    if ((rv = dial_ws(c)) != MOQC_OK) {
+  } else if (c->url.kind == MOQC_URL_WEBSOCKET || c->url.kind == MOQC_URL_WEBSOCKET_TLS) {
+    char err[256] = "";
+    if ((rv = dial_ws(c, err, sizeof err)) != MOQC_OK) {
       c->deleted = true;
       client_free_if_done(c);
-      if (msg) snprintf(msg, msg_cap, "cannot connect to %s: %s", cfg->url, moqc_err_str(rv));
+      if (msg)
+        snprintf(msg, msg_cap, "cannot connect to %s: %s", cfg->url,
+                 err[0] ? err : moqc_err_str(rv));
       return rv;
     }
   } else if ((rv = dial(c)) != MOQC_OK) {
@@ -308,6 +392,15 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
   }
   *out = c;
   return MOQC_OK;
+}
+
+const char *moqc_client_transport(const moqc_client *c) {
+  if (!c || c->state != ST_UP || !c->session) return "";
+  if (c->over_ws)
+    return c->url.kind == MOQC_URL_WEBSOCKET_TLS || c->url.kind == MOQC_URL_WEBTRANSPORT
+               ? "websocket-tls"
+               : "websocket";
+  return c->url.kind == MOQC_URL_QUIC ? "quic" : "webtransport";
 }
 
 moqc_session *moqc_client_session(moqc_client *c) {

@@ -1,6 +1,6 @@
 /* moqc runtime — the client side of QMux over WebSocket: the RFC 6455
  * handshake over moqc_http_upgrade_connect (the HTTP/1 code in src/http1),
- * offering `qmux-01.<alpn>` then `qmux-00.<alpn>` for each moq version, a
+ * offering `qmux-02.<alpn>`, `qmux-01.<alpn>` then `qmux-00.<alpn>` for each moq version, a
  * check of the 101 (Upgrade, Connection, Sec-WebSocket-Accept, one of the
  * offered sub-protocols), then the glue in ws_conn.c in client mode (masked
  * frames). */
@@ -13,6 +13,8 @@
 #include "moqc/error.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/endpoint.h"
+#include "quic/tls_stream.h"
 #include "runtime/ws_int.h"
 
 #define WS_OFFER_MAX 512
@@ -25,6 +27,7 @@ struct moqc__ws_dial {
   char *target;
   char offer[WS_OFFER_MAX];
   char accept[29];
+  char err[256];
 };
 
 static void dial_free(moqc__ws_dial *d) {
@@ -57,6 +60,9 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
   char msg[300];
   if (err != MOQC_OK) { /* u is freed by http1 */
     if (r) snprintf(msg, sizeof msg, "websocket handshake refused: HTTP status %u", r->status);
+    else if (err == MOQC_ERR_TLS)
+      snprintf(msg, sizeof msg, "wss: %s",
+               moqc_http_upconn_error(u)[0] ? moqc_http_upconn_error(u) : "TLS failed");
     else snprintf(msg, sizeof msg, "websocket connect failed: %s", moqc_err_str(err));
     w->dead = true;
     moqc__ws_free_maybe(w);
@@ -101,8 +107,10 @@ static void on_head(void *arg, moqc_http_upconn *u, int err, const moqc_http_upg
 }
 
 int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, uint16_t port,
-                        const char *target, const char *const *versions, size_t n_versions,
-                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out) {
+                        const moqc_quic_tls_client *tls, const char *target,
+                        const char *const *versions, size_t n_versions, uint64_t timeout_ms,
+                        moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out, char *err,
+                        size_t err_cap) {
   if (!loop || !clock || !host || !target || !versions || !n_versions || !cb || !out)
     return MOQC_ERR_INVAL;
   moqc__ws_dial *d = moqc_calloc(1, sizeof *d);
@@ -111,10 +119,11 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
   d->ctx = ctx;
   d->target = moqc_strdup(target);
   size_t o = 0;
-  for (int draft = 1; draft >= 0; draft--)
+  static const char *const drafts[] = {"qmux-02", "qmux-01", "qmux-00"};
+  for (size_t k = 0; k < 3; k++)
     for (size_t i = 0; i < n_versions; i++) {
-      int n = snprintf(d->offer + o, sizeof d->offer - o, "%s%s.%s", o ? ", " : "",
-                       draft ? "qmux-01" : "qmux-00", versions[i]);
+      int n = snprintf(d->offer + o, sizeof d->offer - o, "%s%s.%s", o ? ", " : "", drafts[k],
+                       versions[i]);
       if (n < 0 || (size_t)n >= sizeof d->offer - o) {
         dial_free(d);
         return MOQC_ERR_INVAL;
@@ -154,6 +163,21 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
            key, d->offer);
   moqc_http_upgrade_config uc = {
       .host = host, .port = port, .target = target, .extra_headers = hdr, .timeout_ms = timeout_ms};
+  if (tls) { /* wss://: verified as the QUIC client would */
+    moqc__tls_stream *t = NULL;
+    int trv = moqc__tls_stream_client(host, tls, &t);
+    if (trv != MOQC_OK) {
+      snprintf(d->err, sizeof d->err, "%s", moqc__tls_stream_error(t));
+      moqc__tls_stream_del(t);
+      w->dead = true;
+      moqc__ws_free_maybe(w);
+      if (err && err_cap) snprintf(err, err_cap, "%s", d->err);
+      dial_free(d);
+      return trv;
+    }
+    uc.tls = moqc_tls_http_ops();
+    uc.tls_conn = t;
+  }
   w->dial = d;
   d->w = w;
   int rv = moqc_http_upgrade_connect(loop, &uc, on_head, &moqc__ws_pipe_cbs, w, &d->u);

@@ -11,6 +11,7 @@
 #include "moqc/clock.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/quic.h"
 #include "moqc/transport.h"
 
 #define WS_MAX_MESSAGE (64u << 10) /* larger than any QMux frame or record */
@@ -53,12 +54,15 @@ typedef struct moqc__ws_dial moqc__ws_dial;
 /* The handshake's result: MOQC_OK with the transport (the caller's reference),
  * or an error and a message. Called once, from the loop. */
 typedef void (*moqc__ws_dial_fn)(void *ctx, int err, const char *msg, moqc_transport *t);
-/* ws://host:port<target>, offering qmux-01.<v> then qmux-00.<v> for each
- * version. MOQC_OK with *out (valid until the callback or the cancel),
- * MOQC_ERR_INVAL, MOQC_ERR_NOMEM, MOQC_ERR_IO. */
+/* ws://host:port<target> (wss:// with tls: verified as that says), offering
+ * qmux-01.<v> then qmux-00.<v> for each version. MOQC_OK with *out (valid
+ * until the callback or the cancel), MOQC_ERR_INVAL, MOQC_ERR_NOMEM,
+ * MOQC_ERR_IO, MOQC_ERR_TLS (bad CA file or pin: err says why). */
 int moqc__ws_dial_start(struct uv_loop_s *loop, moqc_clock *clock, const char *host, uint16_t port,
-                        const char *target, const char *const *versions, size_t n_versions,
-                        uint64_t timeout_ms, moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out);
+                        const moqc_quic_tls_client *tls, const char *target,
+                        const char *const *versions, size_t n_versions, uint64_t timeout_ms,
+                        moqc__ws_dial_fn cb, void *ctx, moqc__ws_dial **out, char *err,
+                        size_t err_cap);
 /* Give up before the callback; no callback follows. */
 void moqc__ws_dial_cancel(moqc__ws_dial *d);
 

@@ -1,7 +1,7 @@
 /* moqc runtime — WebSocket (QMux) sessions on the HTTP listener.
  *
  * moqc_server_ws_upgrade vets an HTTP request that asks for a WebSocket
- * (RFC 6455 handshake, Sec-WebSocket-Protocol `qmux-01.<alpn>`, `qmux-00.<alpn>`
+ * (RFC 6455 handshake, Sec-WebSocket-Protocol `qmux-02.<alpn>`, `qmux-01.<alpn>`, `qmux-00.<alpn>`
  * or the bare fall-backs, the application's on_connect check on the path),
  * answers 101 and hands the connection to the glue in ws_conn.c. */
 #include <assert.h>

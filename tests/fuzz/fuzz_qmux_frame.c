@@ -1,5 +1,5 @@
 /* libFuzzer target: the QMux frame decoder and a QMux connection fed with it.
- * Input: byte 0 picks the wire version (webtransport / qmux-00 / qmux-01) and
+ * Input: byte 0 picks the wire version (webtransport / qmux-00 / -01 / -02) and
  * the role; the rest is split into WebSocket messages, each prefixed by a
  * one-byte length. Invariants (abort() on violation):
  *   - decode never reads past the message and consumes > 0 bytes or fails;
@@ -93,7 +93,7 @@ static void on_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fi
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  moqc_qmux_version v = (moqc_qmux_version)(data[0] % 3);
+  moqc_qmux_version v = (moqc_qmux_version)(data[0] % 4);
   bool server = (data[0] & 0x80) != 0;
   data++;
   size--;

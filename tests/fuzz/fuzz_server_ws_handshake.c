@@ -53,7 +53,7 @@ static void check_choice(const char *offered) {
   moqc_qmux_version v;
   char alpn[32];
   CHECK(moqc_qmux_subprotocol_parse(sp, &v, alpn, sizeof alpn) == MOQC_OK);
-  CHECK(v == MOQC_QMUX_00 || v == MOQC_QMUX_01 || v == MOQC_QMUX_WEBTRANSPORT);
+  CHECK(v == MOQC_QMUX_00 || v == MOQC_QMUX_01 || v == MOQC_QMUX_02 || v == MOQC_QMUX_WEBTRANSPORT);
   if (alpn[0]) {
     int ours = 0;
     for (int i = 0; i < 3; i++) ours |= strcmp(alpn, k_alpns[i]) == 0;

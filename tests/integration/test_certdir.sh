@@ -22,10 +22,14 @@ it_wait_for "$IT_TMP/relay1.err" 'SIGHUP: no auth keys' 5 || it_check_fail "no S
 kill -0 "$RELAY_PID" 2>/dev/null || it_fail "SIGHUP killed the relay"
 it_relay_stop relay1
 
-# Restart: the same certificate.
-IT_RELAY_NAME=relay2 it_relay_start --http-bind none --tls-generate-dir "$dir"
+# Restart: the same certificate, also on the HTTPS side of the HTTP port (wss://).
+IT_RELAY_NAME=relay2 it_relay_start --tls-generate-dir "$dir"
 [ "$FP" = "$fp1" ] || it_check_fail "restart changed the fingerprint ($fp1 -> $FP)"
 grep -q 'certificate: reusing' "$IT_TMP/relay2.err" || it_check_fail "no 'reusing' log line"
+if command -v openssl >/dev/null; then
+  served=$(openssl s_client -connect "127.0.0.1:$HTTP_PORT" </dev/null 2>/dev/null | openssl x509 -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
+  [ "$served" = "$fp1" ] || it_check_fail "the HTTP port's TLS serves another certificate ($served, kept $fp1)"
+fi
 it_relay_stop relay2
 
 # 13 days old: replaced.

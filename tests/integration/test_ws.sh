@@ -7,7 +7,7 @@
 #     sub-protocols (400), an oversized WebSocket message (Node: closed with 1009), a
 #     client that sends a valid handshake and then garbage framing (closed);
 #     the subscriber still gets every line published afterwards;
-#   - wss:// is refused with a clear message (not supported yet).
+#   (wss:// and the https:// fallback: test_wss.sh)
 . "$(dirname "$0")/lib.sh"
 it_init
 command -v curl >/dev/null || it_fail "curl is required"
@@ -72,12 +72,6 @@ it_wait sub_ws 20 || it_check_fail "ws:// subscriber exited non-zero"
 it_wait sub_wt 20 || it_check_fail "https:// subscriber exited non-zero"
 cmp -s "$IT_TMP/sub_ws.out" "$IT_TMP/want" || it_check_fail "ws:// subscriber output differs ($(wc -l <"$IT_TMP/sub_ws.out") lines)"
 cmp -s "$IT_TMP/sub_wt.out" "$IT_TMP/want" || it_check_fail "https:// subscriber output differs ($(wc -l <"$IT_TMP/sub_wt.out") lines)"
-
-# ---- wss:// is refused clearly --------------------------------------------------------------
-rc=0
-timeout 10 "$MOQC_BIN" subscribe --url "wss://127.0.0.1:$HTTP_PORT/anon" --broadcast b --track t \
-  >/dev/null 2>"$IT_TMP/wss.err" || rc=$?
-[ "$rc" != 0 ] && grep -q 'wss:// is not supported' "$IT_TMP/wss.err" || it_check_fail "wss:// not refused clearly (rc $rc: $(head -c 200 "$IT_TMP/wss.err"))"
 
 it_relay_stop
 it_done

@@ -158,6 +158,10 @@ static void test_roundtrip_qmux01(void **st) {
   (void)st;
   roundtrip(MOQC_QMUX_01);
 }
+static void test_roundtrip_qmux02(void **st) {
+  (void)st;
+  roundtrip(MOQC_QMUX_02);
+}
 static void test_roundtrip_qmux00(void **st) {
   (void)st;
   roundtrip(MOQC_QMUX_00);
@@ -168,10 +172,10 @@ static void test_roundtrip_legacy(void **st) {
 }
 
 /* A server fed by hand: parameters from a "client", then one bad message. */
-static void feed_bad(const char *what, const uint8_t *msg, size_t len, int want_rv,
-                     bool with_params) {
+static void feed_bad_v(moqc_qmux_version v, const char *what, const uint8_t *msg, size_t len,
+                       int want_rv, bool with_params) {
   end s;
-  mk(&s, MOQC_QMUX_01, true);
+  mk(&s, v, true);
   drop_out(&s);
   if (with_params) {
     uint8_t buf[128];
@@ -193,12 +197,64 @@ static void feed_bad(const char *what, const uint8_t *msg, size_t len, int want_
   /* The last message sent is a CONNECTION_CLOSE. */
   assert_true(s.n_out > 0);
   moqc_qmux_frame f;
-  assert_true(moqc__qmux_frame_decode(MOQC_QMUX_01, &f, s.out[s.n_out - 1], s.outlen[s.n_out - 1]) >
-              0);
+  assert_true(moqc__qmux_frame_decode(v, &f, s.out[s.n_out - 1], s.outlen[s.n_out - 1]) > 0);
   assert_int_equal(f.type, MOQC_QF_CONNECTION_CLOSE);
   /* Every op now reports the connection closed. */
   int64_t id;
   assert_int_equal(s.t->ops->open_stream(s.t, true, &id), MOQC_ERR_CLOSED);
+  teardown_end(&s);
+}
+
+static void feed_bad(const char *what, const uint8_t *msg, size_t len, int want_rv,
+                     bool with_params) {
+  feed_bad_v(MOQC_QMUX_01, what, msg, len, want_rv, with_params);
+}
+
+/* QX_PING request (seq 5) twice, and a QX_PING response: bytes from @moq/qmux
+ * 0.3.3's encoder ("f48c67529ef8c7bd05", "f48c67529ef8c7be05"). */
+static const uint8_t k_ping5[] = {0xf4, 0x8c, 0x67, 0x52, 0x9e, 0xf8, 0xc7, 0xbd, 0x05};
+static const uint8_t k_pong5[] = {0xf4, 0x8c, 0x67, 0x52, 0x9e, 0xf8, 0xc7, 0xbe, 0x05};
+
+/* draft-02: QX_PING request sequences strictly increase; a response must echo
+ * a request we sent (we send none); the parameters come once. On qmux-01 the
+ * same pings and pong are fine. */
+static void test_qmux02_strict(void **st) {
+  (void)st;
+  uint8_t two[2 * sizeof k_ping5];
+  memcpy(two, k_ping5, sizeof k_ping5);
+  memcpy(two + sizeof k_ping5, k_ping5, sizeof k_ping5);
+  feed_bad_v(MOQC_QMUX_02, "ping order", two, sizeof two, MOQC_ERR_PROTOCOL, true);
+  feed_bad_v(MOQC_QMUX_02, "pong", k_pong5, sizeof k_pong5, MOQC_ERR_PROTOCOL, true);
+  uint8_t buf[128];
+  moqc_writer w = moqc_writer_make(buf, sizeof buf);
+  moqc_qmux_params p;
+  moqc__qmux_params_default(&p);
+  moqc__qmux_put_params(&w, &p);
+  feed_bad_v(MOQC_QMUX_02, "params twice", buf, w.pos, MOQC_ERR_PROTOCOL, true);
+  /* qmux-01: both pings answered, the pong ignored, still open */
+  end s;
+  mk(&s, MOQC_QMUX_01, true);
+  drop_out(&s);
+  w = moqc_writer_make(buf, sizeof buf);
+  p.initial_max_data = 1 << 20;
+  moqc__qmux_put_params(&w, &p);
+  assert_int_equal(moqc_qmux_recv(s.q, buf, w.pos), MOQC_OK);
+  assert_int_equal(moqc_qmux_recv(s.q, two, sizeof two), MOQC_OK);
+  assert_int_equal(moqc_qmux_recv(s.q, k_pong5, sizeof k_pong5), MOQC_OK);
+  assert_false(s.closed);
+  teardown_end(&s);
+  /* qmux-02: increasing sequences are answered */
+  mk(&s, MOQC_QMUX_02, true);
+  drop_out(&s);
+  w = moqc_writer_make(buf, sizeof buf);
+  moqc__qmux_put_params(&w, &p);
+  assert_int_equal(moqc_qmux_recv(s.q, buf, w.pos), MOQC_OK);
+  uint8_t ping6[sizeof k_ping5];
+  memcpy(ping6, k_ping5, sizeof ping6);
+  ping6[8] = 6;
+  assert_int_equal(moqc_qmux_recv(s.q, k_ping5, sizeof k_ping5), MOQC_OK);
+  assert_int_equal(moqc_qmux_recv(s.q, ping6, sizeof ping6), MOQC_OK);
+  assert_false(s.closed);
   teardown_end(&s);
 }
 
@@ -340,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_stream_limit),     cmocka_unit_test(test_data_before_params),
       cmocka_unit_test(test_oversized_record), cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_send_cap),         cmocka_unit_test(test_priority),
+      cmocka_unit_test(test_roundtrip_qmux02), cmocka_unit_test(test_qmux02_strict),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,6 +109,14 @@ static void test_encode_params(void **st) {
   expect(&w,
          "ff5153300d0a0d0a310104800075300404801000000504800400000604800400000704800400000802"
          "406409024064c571c59429cd0845027ffe");
+  /* qmux-02 adds reset_stream_at (0x1d, empty): @moq/qmux 0.3.3's encode() of
+   * these parameters with resetStreamAt: true on "qmux-02". */
+  w = moqc_writer_make(buf, sizeof buf);
+  p.reset_stream_at = true;
+  moqc__qmux_put_params(&w, &p);
+  expect(&w,
+         "ff5153300d0a0d0a330104800075300404801000000504800400000604800400000704800400000802"
+         "406409024064c571c59429cd0845027ffe1d00");
 }
 
 static moqc_qmux_frame dec(moqc_qmux_version v, const char *hex, ssize_t want) {
@@ -213,6 +221,16 @@ static void test_subprotocol(void **st) {
                                                 alpns, 3, out, sizeof out),
                    MOQC_OK);
   assert_string_equal(out, "qmux-01.moq-lite-04");
+  /* @moq/net 0.3.4's offer (qmux-02 first, then -01, -00, then bare): qmux-02. */
+  assert_int_equal(
+      moqc_qmux_subprotocol_select("qmux-02.moq-lite-05, qmux-01.moq-lite-05, qmux-00.moq-lite-05, "
+                                   "qmux-02.moq-lite-04, qmux-02, qmux-01, qmux-00, webtransport",
+                                   alpns, 3, out, sizeof out),
+      MOQC_OK);
+  assert_string_equal(out, "qmux-02.moq-lite-05");
+  assert_int_equal(moqc_qmux_subprotocol_select("foo, qmux-02", alpns, 3, out, sizeof out),
+                   MOQC_OK);
+  assert_string_equal(out, "qmux-02");
   assert_int_equal(moqc_qmux_subprotocol_select("qmux-00.moq-lite-05", alpns, 3, out, sizeof out),
                    MOQC_OK);
   assert_string_equal(out, "qmux-00.moq-lite-05");
@@ -241,7 +259,10 @@ static void test_subprotocol(void **st) {
   assert_string_equal(a, "");
   assert_int_equal(moqc_qmux_subprotocol_parse("", &v, a, sizeof a), MOQC_OK);
   assert_int_equal(v, MOQC_QMUX_WEBTRANSPORT);
-  assert_int_equal(moqc_qmux_subprotocol_parse("qmux-02.moq-lite-05", &v, a, sizeof a),
+  assert_int_equal(moqc_qmux_subprotocol_parse("qmux-02.moq-lite-05", &v, a, sizeof a), MOQC_OK);
+  assert_int_equal(v, MOQC_QMUX_02);
+  assert_string_equal(a, "moq-lite-05");
+  assert_int_equal(moqc_qmux_subprotocol_parse("qmux-03.moq-lite-05", &v, a, sizeof a),
                    MOQC_ERR_UNSUPPORTED);
   assert_int_equal(moqc_qmux_subprotocol_parse("qmux-01.", &v, a, sizeof a), MOQC_ERR_UNSUPPORTED);
   assert_int_equal(moqc_qmux_subprotocol_parse("qmux-01.moq-lite-05", &v, a, 4),

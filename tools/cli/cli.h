@@ -56,6 +56,8 @@ struct cli {
   bool wait_subscriber;        /* publish: read stdin only once subscribed */
   uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
   uint64_t timeout_ms;         /* connect */
+  bool websocket_disabled;     /* --websocket-enabled false */
+  uint64_t websocket_delay_ms; /* --websocket-delay (0 = the library's 200 ms) */
   const char *format;          /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
   bool realtime;               /* publish --format fmp4: pace by timestamps */
   const char *frame_log;       /* subscribe --format fmp4: the catalog and every frame received */

@@ -130,6 +130,20 @@ static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
   return 0;
 }
 
+/* moq-native's --websocket-enabled / --websocket-delay (https:// and http://). */
+static int set_websocket_enabled(cli *c, const char *v, char *err, size_t cap) {
+  if (strcmp(v, "true") == 0) c->websocket_disabled = false;
+  else if (strcmp(v, "false") == 0) c->websocket_disabled = true;
+  else return bad(err, cap, "websocket-enabled", v, "expected true or false");
+  return 0;
+}
+static int set_websocket_delay(cli *c, const char *v, char *err, size_t cap) {
+  uint64_t ns;
+  if (set_duration("websocket-delay", v, &ns, err, cap) != 0) return -1;
+  c->websocket_delay_ms = ns / 1000000 ? ns / 1000000 : 1;
+  return 0;
+}
+
 static int set_version(cli *c, const char *v, char *err, size_t cap) {
   if (!moqc_version_supported(v))
     return bad(err, cap, "version", v,
@@ -225,6 +239,12 @@ static const cli_opt k_opts[] = {
      "all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
+    {"websocket-enabled", "BOOL", C_ALL,
+     "https:// and http:// URLs: also try WebSocket (wss:// / ws://, same host and port) after "
+     "the --websocket-delay head start; the first transport up wins [default true]",
+     set_websocket_enabled},
+    {"websocket-delay", "DURATION", C_ALL, "QUIC's head start over WebSocket [default 200ms]",
+     set_websocket_delay},
     {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]",
      set_log_level},
 };
@@ -464,7 +484,8 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
   moqc_session *s = moqc_client_session(cl);
   char shown[1024];
   moqc_auth_redact_url(c->url, shown, sizeof shown);
-  moqc_log(MOQC_LOG_INFO, "connected to %s (%s)", shown, s ? moqc_session_protocol(s) : "?");
+  moqc_log(MOQC_LOG_INFO, "connected to %s (%s) over %s", shown, s ? moqc_session_protocol(s) : "?",
+           moqc_client_transport(cl));
   if (c->cmd->connected) c->cmd->connected(c);
 }
 
@@ -502,6 +523,8 @@ static int run(cli *c) {
         .publish = c->cmd->publishes ? c->origin : NULL,
         .subscribe = c->cmd->subscribes ? c->origin : NULL,
         .timeout_ms = c->timeout_ms,
+        .websocket_disabled = c->websocket_disabled,
+        .websocket_delay_ms = c->websocket_delay_ms,
         .on_connected = on_connected,
         .on_closed = on_closed,
         .ctx = c,

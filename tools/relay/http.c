@@ -1,4 +1,5 @@
-/* moqc-relay HTTP endpoints (TCP, moqc_http_server, CORS on):
+/* moqc-relay HTTP endpoints (TCP, moqc_http_server, CORS on; plain HTTP and
+ * HTTPS with the QUIC certificate on the same port, the first byte decides):
  *   GET /certificate.sha256          lower-case hex SHA-256 of the leaf, no newline
  *                                    (moq-relay: Rust hex::encode as the body)
  *   GET /announced[/<prefix>]        active broadcasts under prefix, relative to it,
@@ -689,6 +690,10 @@ int relay_http_start(relay *r, char *err, size_t cap) {
       .max_connections_per_addr =
           c->http_max_conns_per_addr ? (size_t)c->http_max_conns_per_addr : SIZE_MAX,
       .head_timeout_ms = c->http_head_timeout_ms,
+      /* https:// and wss:// on the same port (the first byte tells), with
+       * the QUIC certificate */
+      .tls = moqc_tls_http_ops(),
+      .tls_ctx = r->cert,
   };
   int rv = moqc_http_server_new(r->loop, &hc, &r->http);
   if (rv == MOQC_OK) rv = moqc_http_server_listen(r->http, host, port);
