@@ -448,6 +448,7 @@ void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
 }
 
 static void sess_free(moqc_session *s) {
+  moqc__serve_drop_arena(s);
   moqc__imap_free(&s->st.table);
   moqc__smap_free(&s->sub.rbcasts);
   moqc__imap_free(&s->sub.rtracks);
