@@ -99,14 +99,9 @@ bool moqc__sess_ingress(moqc_session *s, size_t len) {
   uint64_t burst = s->lim.ingress_burst;
   uint64_t now = moqc__sess_now(s);
   if (now > s->ingress_at) {
-    /* rate * elapsed ns / 1e9, without overflowing for long idle gaps. Here
-     * dt < 2^30, so below 2^34 B/s the product fits 64 bits and the 128-bit
-     * division (a libgcc call, once per received chunk) is not needed. */
+    /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
     uint64_t dt = now - s->ingress_at;
-    uint64_t add;
-    if (dt >= 1000000000ull) add = burst;
-    else if (rate < (1ull << 34)) add = rate * dt / 1000000000u;
-    else add = (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
+    uint64_t add = dt >= 1000000000ull ? burst : moqc__rate_credit(rate, dt);
     if (add) {
       s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
       s->ingress_at = now;
