@@ -130,8 +130,9 @@ const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end
 /* ---- batched writes --------------------------------------------------------------
  * One moqc__go_pump call gathers everything it can write into ONE transport write:
  * headers and small payload chunks (up to GO_COPY_MAX bytes) are copied into a
- * staging area, which becomes one buf per write; larger chunks go out as the
- * model's own slices (zero copy). The FIN rides on the last write when the
+ * staging area, which becomes one slice per write (cut from the session's write
+ * arena, sess_pub.arena); larger chunks go out as the model's own slices (zero
+ * copy). The FIN rides on the last write when the
  * group is complete. A 100-byte frame then costs a memcpy instead of a header
  * buf of its own, two queued slices and two refcount round trips on ACK. */
 
