@@ -168,8 +168,19 @@ int moqc__lr_path(moqc_reader *r, moqc_bytes *out) {
  * the fixed maximum size (the per-subscriber, per-group / per-frame hot path,
  * and the codec entry points below). */
 
-/* Varint at p; v is known to be <= MOQC_VARINT_MAX and p to have room. */
-static size_t put_varint(uint8_t *p, uint64_t v) {
+/* Varint at p; v is known to be <= MOQC_VARINT_MAX and p to have room. The
+ * one- and two-byte forms (every frame size up to 16 KiB) are written inline:
+ * this runs once per frame per subscriber. */
+static inline size_t put_varint(uint8_t *p, uint64_t v) {
+  if (v < (1u << 6)) {
+    p[0] = (uint8_t)v;
+    return 1;
+  }
+  if (v < (1u << 14)) {
+    p[0] = (uint8_t)(0x40u | (v >> 8));
+    p[1] = (uint8_t)v;
+    return 2;
+  }
   size_t n = moqc_varint_len(v);
   assert(n > 0);
   (void)moqc_varint_encode(p, n, v);

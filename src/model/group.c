@@ -105,7 +105,9 @@ void moqc_gstate_trim(moqc_gstate *g) {
 moqc_gframe *moqc_gstate_push_frame(moqc_gstate *g, const moqc_frame_info *info) {
   if (g->count == g->cap) {
     size_t ncap = g->cap ? g->cap * 2 : 8;
-    moqc_gframe *r = moqc_calloc(ncap, sizeof *r);
+    /* Not zeroed: a slot is cleared when it is pushed, and no slot at or past
+     * count is read. */
+    moqc_gframe *r = moqc_reallocarray(NULL, ncap, sizeof *r);
     if (!r) return NULL;
     for (size_t i = 0; i < g->count; i++) r[i] = g->ring[(g->head + i) & (g->cap - 1)];
     moqc_free(g->ring);

@@ -90,6 +90,12 @@ typedef struct sess_pub {
   moqc_link tracks;    /* pub_track */
   moqc_link fetches;   /* pub_fetch */
   moqc_link inflight;  /* group_out not acknowledged in full, oldest first */
+  /* serve.c: the staged bytes of group writes are cut from this buf, each
+   * write a slice holding a reference, so one allocation serves many writes.
+   * Dropped when nothing is in flight (an idle session holds none). */
+  moqc_buf *arena;
+  uint8_t *arena_w;  /* its writable bytes */
+  size_t arena_used; /* bytes handed out (< GO_ARENA) */
 } sess_pub;
 
 /* ---- announce.c ----------------------------------------------------------------- */
@@ -113,6 +119,8 @@ void moqc__serve_on_acked(moqc_session *s, int64_t id);
  * groups beyond max_pending_groups. */
 void moqc__serve_trim_pending(moqc_session *s);
 void moqc__serve_destroy_all(moqc_session *s);
+/* Release the write arena (session free; nothing writes after this). */
+void moqc__serve_drop_arena(moqc_session *s);
 
 /* ---- pub_track_fetch.c ---------------------------------------------------------------- */
 

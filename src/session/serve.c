@@ -130,14 +130,17 @@ const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end
 /* ---- batched writes --------------------------------------------------------------
  * One moqc__go_pump call gathers everything it can write into ONE transport write:
  * headers and small payload chunks (up to GO_COPY_MAX bytes) are copied into a
- * staging area, which becomes one buf per write; larger chunks go out as the
- * model's own slices (zero copy). The FIN rides on the last write when the
+ * staging area, which becomes one slice per write (cut from the session's write
+ * arena, sess_pub.arena); larger chunks go out as the model's own slices (zero
+ * copy). The FIN rides on the last write when the
  * group is complete. A 100-byte frame then costs a memcpy instead of a header
  * buf of its own, two queued slices and two refcount round trips on ACK. */
 
 #define GO_COPY_MAX 512u /* payload chunks up to this are copied */
 #define GO_STAGE 4096u   /* staging bytes per write */
 #define GO_SLICES 16u    /* slices per write */
+#define GO_ARENA 8192u   /* bytes of the buf sealed stages are cut from (sess_pub.arena) */
+_Static_assert(GO_ARENA >= GO_STAGE, "a full stage fits a fresh arena");
 
 typedef struct go_batch {
   size_t slen;    /* staged bytes not yet sealed into a slice */
@@ -158,21 +161,35 @@ static void gb_drop(go_batch *b) {
   gb_init(b);
 }
 
-/* Turn the staged bytes into a slice of a new exact-size buf. */
-static int gb_seal(go_batch *b) {
+void moqc__serve_drop_arena(moqc_session *s) {
+  moqc_buf_unref(s->pub.arena);
+  s->pub.arena = NULL;
+  s->pub.arena_w = NULL;
+  s->pub.arena_used = 0;
+}
+
+/* Turn the staged bytes into a slice of the session's arena (a new one when
+ * the rest of the current one is too short). Bytes once handed out are never
+ * written again; the arena is freed when its last slice is released. */
+static int gb_seal(moqc_session *s, go_batch *b) {
   if (b->slen == 0) return MOQC_OK;
-  uint8_t *w;
-  moqc_buf *buf = moqc_buf_alloc(b->slen, &w);
-  if (!buf) return MOQC_ERR_NOMEM;
-  memcpy(w, b->stage, b->slen);
-  b->sl[b->n++] = (moqc_slice){buf, 0, b->slen};
+  sess_pub *p = &s->pub;
+  if (!p->arena || GO_ARENA - p->arena_used < b->slen) {
+    moqc__serve_drop_arena(s);
+    p->arena = moqc_buf_alloc(GO_ARENA, &p->arena_w);
+    if (!p->arena) return MOQC_ERR_NOMEM;
+  }
+  assert(b->slen <= GO_ARENA - p->arena_used);
+  memcpy(p->arena_w + p->arena_used, b->stage, b->slen);
+  b->sl[b->n++] = (moqc_slice){moqc_buf_ref(p->arena), p->arena_used, b->slen};
+  p->arena_used += b->slen;
   b->slen = 0;
   return MOQC_OK;
 }
 
 /* Write the batch (and the FIN if fin). The stream is gone on error. */
 static int gb_flush(group_out *go, go_batch *b, bool fin) {
-  int rc = gb_seal(b);
+  int rc = gb_seal(go->s, b);
   if (rc == MOQC_OK && (b->n > 0 || fin)) {
     rc = moqc__ss_write_slices(go->ss, b->sl, b->n, fin);
     if (rc >= 0) go->wr_bytes += b->bytes;
@@ -207,7 +224,7 @@ static int gb_slice(group_out *go, go_batch *b, moqc_slice *sl) {
       return rc;
     }
   }
-  int rc = gb_seal(b);
+  int rc = gb_seal(go->s, b);
   if (rc < 0) {
     moqc_slice_release(sl);
     return rc;
@@ -523,6 +540,7 @@ void moqc__serve_on_acked(moqc_session *s, int64_t id) {
   if (!ps) return; /* a FETCH group leaves at its FIN */
   ps->groups_acked++;
   go_destroy(go); /* leaves the in-flight list: delivered */
+  if (moqc_list_empty(&s->pub.inflight)) moqc__serve_drop_arena(s);
   if (ps->obj.dead) return;
   ps_maybe_fin(ps);
   if (!sess_closing(s) && !ps->obj.dead && moqc_list_empty(&ps->groups)) ps_delivered(ps);
@@ -896,4 +914,5 @@ void moqc__serve_destroy_all(moqc_session *s) {
     ps_destroy(MOQC_CONTAINER_OF(s->pub.subs.next, pub_sub, link));
   while (!moqc_list_empty(&s->pub.inflight))
     go_destroy(MOQC_CONTAINER_OF(s->pub.inflight.next, group_out, inflight));
+  moqc__serve_drop_arena(s);
 }

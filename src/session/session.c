@@ -101,8 +101,7 @@ bool moqc__sess_ingress(moqc_session *s, size_t len) {
   if (now > s->ingress_at) {
     /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
     uint64_t dt = now - s->ingress_at;
-    uint64_t add =
-        dt >= 1000000000ull ? burst : (uint64_t)(((unsigned __int128)rate * dt) / 1000000000u);
+    uint64_t add = dt >= 1000000000ull ? burst : moqc__rate_credit(rate, dt);
     if (add) {
       s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
       s->ingress_at = now;
@@ -444,6 +443,7 @@ void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
 }
 
 static void sess_free(moqc_session *s) {
+  moqc__serve_drop_arena(s);
   moqc__imap_free(&s->st.table);
   moqc__smap_free(&s->sub.rbcasts);
   moqc__imap_free(&s->sub.rtracks);

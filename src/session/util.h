@@ -14,6 +14,17 @@
 
 /* ---- lists and maps: the core containers (core/list.h, core/imap.h, core/smap.h) ---- */
 
+/* ---- token bucket ---------------------------------------------------------- */
+
+/* Bytes a bucket filling at rate B/s earns in dt_ns < 1 s: floor(rate * dt_ns
+ * / 1e9), exact for every rate. Below 2^34 B/s the product fits 64 bits
+ * (dt_ns < 2^30), so the 128-bit division (a libgcc call; this runs once per
+ * received chunk) is only paid above that. */
+static inline uint64_t moqc__rate_credit(uint64_t rate, uint64_t dt_ns) {
+  if (rate < (1ull << 34) && dt_ns < (1ull << 30)) return rate * dt_ns / 1000000000u;
+  return (uint64_t)(((unsigned __int128)rate * dt_ns) / 1000000000u);
+}
+
 /* ---- byte builder -------------------------------------------------------- */
 
 typedef struct wbuf {

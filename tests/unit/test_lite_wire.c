@@ -200,6 +200,37 @@ static void test_group_stream_examples(void **state) {
   }
 }
 
+/* Frame headers at every varint length boundary (the one- and two-byte forms
+ * are written by a fast path): each equals the generic varint encoding, both
+ * for the size and for lite-05's zigzag timestamp delta, and decodes back. */
+static void test_frame_header_boundaries(void **state) {
+  (void)state;
+  static const uint64_t sizes[] = {0,     1,     62,    63,    64,       65,
+                                   16382, 16383, 16384, 16385, 1u << 20, MOQC_LITE_FRAME_MAX};
+  static const uint64_t deltas[] = {0, 31, 32, 8191, 8192, 1u << 29};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    for (size_t d = 0; d < sizeof deltas / sizeof deltas[0]; d++) {
+      uint64_t prev = 1000, ts = prev + deltas[d];
+      uint8_t got[MOQC_LITE_FRAME_HDR_MAX], want[MOQC_LITE_FRAME_HDR_MAX];
+      ssize_t wn = moqc_varint_encode(want, sizeof want, moqc_zigzag_encode((int64_t)deltas[d]));
+      assert_true(wn > 0);
+      ssize_t k = moqc_varint_encode(want + wn, sizeof want - (size_t)wn, sizes[i]);
+      assert_true(k > 0);
+      wn += k;
+      assert_int_equal(moqc__lite_frame_hdr(got, MOQC_LITE_05, prev, ts, sizes[i]), wn);
+      assert_memory_equal(got, want, (size_t)wn);
+      struct moqc_lite_frame f;
+      assert_int_equal(moqc_lite_frame_decode(&f, MOQC_LITE_05, prev, got, (size_t)wn), wn);
+      assert_int_equal(f.size, sizes[i]);
+      assert_int_equal(f.timestamp, ts);
+    }
+    uint8_t got[MOQC_LITE_FRAME_HDR_MAX], want[MOQC_LITE_FRAME_HDR_MAX];
+    ssize_t wn = moqc_varint_encode(want, sizeof want, sizes[i]);
+    assert_int_equal(moqc__lite_frame_hdr(got, MOQC_LITE_04, 0, 0, sizes[i]), wn);
+    assert_memory_equal(got, want, (size_t)wn);
+  }
+}
+
 static void test_frame_header(void **state) {
   (void)state;
   uint8_t b[16];
@@ -344,6 +375,7 @@ int main(void) {
       cmocka_unit_test(test_group_vectors),
       cmocka_unit_test(test_group_stream_examples),
       cmocka_unit_test(test_frame_header),
+      cmocka_unit_test(test_frame_header_boundaries),
       cmocka_unit_test(test_zigzag),
       cmocka_unit_test(test_datagram),
   };

@@ -12,6 +12,7 @@
 
 #include "core/codec.h"
 #include "core/lite_wire.h"
+#include "session/util.h"
 
 static const uint64_t k_vals[] = {0,
                                   1,
@@ -99,10 +100,29 @@ static void t_group_hdr_matches_codec(void **state) {
     }
 }
 
+/* The ingress token bucket's credit (moqc__rate_credit) equals the 128-bit
+ * reference on both sides of its 64-bit fast path's bound, including rates
+ * whose product with the elapsed time does not fit 64 bits. */
+static void t_rate_credit(void **state) {
+  (void)state;
+  static const uint64_t rates[] = {
+      0,          1,          10000,      1000000000,     (1ull << 34) - 1,
+      1ull << 34, 1ull << 35, 1ull << 40, UINT64_MAX / 2, UINT64_MAX};
+  static const uint64_t dts[] = {0, 1, 999, 1000000, 1ull << 24, 500000000, 999999999};
+  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+    for (size_t j = 0; j < sizeof dts / sizeof dts[0]; j++) {
+      uint64_t want = (uint64_t)(((unsigned __int128)rates[i] * dts[j]) / 1000000000u);
+      assert_int_equal(moqc__rate_credit(rates[i], dts[j]), want);
+    }
+  assert_int_equal(moqc__rate_credit(10000, 500000000), 5000);
+  assert_int_equal(moqc__rate_credit(1ull << 40, 1ull << 24), 18446744073ull); /* 2^64 / 1e9 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_frame_hdr_matches_codec),
       cmocka_unit_test(t_group_hdr_matches_codec),
+      cmocka_unit_test(t_rate_credit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
