@@ -633,8 +633,8 @@ MOQC_API uint64_t moqc_origin_id(const moqc_origin *o);
  * different or unknown first hop (0, or no hops: a route-less local
  * publish) replaces every source: consumers see
  * "ended" then "active", and fronts of the old one end with
- * MOQC_END_REPLACED (see moqc_origin_consumer_request). Publishing bc again (the same broadcast) updates its
- * route. When the served source changes, front subscribers are re-attached to
+ * MOQC_END_REPLACED (see moqc_origin_consumer_request). Publishing bc again
+ * (the same broadcast) updates its route. When the served source changes, front subscribers are re-attached to
  * the new one without seeing an end (one upstream subscription per track,
  * always to the served source), and, if the served route changed, consumers
  * see "active" again with restart set.

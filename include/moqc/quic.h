@@ -122,22 +122,6 @@ typedef struct moqc_quic_limits {
    * address stops costing crypto), and a real client retransmits it. Default
    * 0: no limit (moqc-relay sets 100). */
   uint32_t new_connections_per_addr_per_s;
-  /* Server: address validation with Retry (RFC 9000 section 8.1.2). A new
-   * connection's Initial without a valid Retry token is answered with a Retry
-   * packet instead of starting a handshake: stateless (no connection, no TLS,
-   * one AEAD seal), and smaller than the Initial, so a spoofed source address
-   * costs the server nothing and is not amplified. A real client repeats its
-   * Initial with the token (one round trip more), which proves it receives
-   * at its address; the server then accepts it with the original connection
-   * ID and the Retry's source connection ID in its transport parameters. A
-   * Retry token that does not verify (forged, from another address, older
-   * than 10 s) is dropped silently. MOQC_QUIC_RETRY_AUTO (the default): only
-   * under load, when the handshakes in progress from the Initial's address
-   * reach MOQC_QUIC_RETRY_AUTO_PER_ADDR, or all handshakes in progress reach
-   * MOQC_QUIC_RETRY_AUTO_TOTAL, so a normal connection costs no extra round
-   * trip; ALWAYS: every new connection; NEVER: no Retry (a Retry token is then
-   * ignored, and the connection is not treated as validated). */
-  moqc_quic_retry retry;
   /* Concurrent streams the PEER may open, per direction. Default 1000 bidi,
    * 10000 uni. Closed streams give their credit back. */
   uint32_t max_streams_bidi;
@@ -178,6 +162,23 @@ typedef struct moqc_quic_limits {
    * peers like any other: 1200 bytes, raised by Path MTU Discovery to at
    * most 1452. */
   uint64_t loopback_udp_payload;
+  /* Server: address validation with Retry (RFC 9000 section 8.1.2); last in
+   * the struct, so the fields above keep their offsets. A new
+   * connection's Initial without a valid Retry token is answered with a Retry
+   * packet instead of starting a handshake: stateless (no connection, no TLS,
+   * one AEAD seal), and smaller than the Initial, so a spoofed source address
+   * costs the server nothing and is not amplified. A real client repeats its
+   * Initial with the token (one round trip more), which proves it receives
+   * at its address; the server then accepts it with the original connection
+   * ID and the Retry's source connection ID in its transport parameters. A
+   * Retry token that does not verify (forged, from another address, older
+   * than 10 s) is dropped silently. MOQC_QUIC_RETRY_AUTO (the default): only
+   * under load, when the handshakes in progress from the Initial's address
+   * reach MOQC_QUIC_RETRY_AUTO_PER_ADDR, or all handshakes in progress reach
+   * MOQC_QUIC_RETRY_AUTO_TOTAL, so a normal connection costs no extra round
+   * trip; ALWAYS: every new connection; NEVER: no Retry (a Retry token is then
+   * ignored, and the connection is not treated as validated). */
+  moqc_quic_retry retry;
 } moqc_quic_limits;
 
 /* Default ALPN list, in preference order:

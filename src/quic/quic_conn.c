@@ -637,8 +637,7 @@ static void conn_abort_new(quic_conn *c) {
 int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len,
                           const ngtcp2_cid *odcid, quic_conn **out) {
   ngtcp2_pkt_hd hd;
-  int ar = ngtcp2_accept(&hd, p, len);
-  if (ar != 0 && !(ar == NGTCP2_ERR_RETRY && odcid)) return MOQC_ERR_INVAL;
+  if (ngtcp2_accept(&hd, p, len) != 0) return MOQC_ERR_INVAL;
   quic_conn *c = conn_alloc(ep, true);
   if (!c) return MOQC_ERR_NOMEM;
   memcpy(&c->local, &rx->to, sizeof c->local);

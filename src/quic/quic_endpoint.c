@@ -471,8 +471,7 @@ static quic_conn *server_new_conn(quic_ep *ep, const moqc_udp_rx *rx, const uint
                                   size_t len) {
   uint8_t out[QUIC_MAX_PKT];
   ngtcp2_pkt_hd hd;
-  int ar = ngtcp2_accept(&hd, p, len);
-  if (ar != 0 && ar != NGTCP2_ERR_RETRY) return NULL;
+  if (ngtcp2_accept(&hd, p, len) != 0) return NULL; /* not an acceptable first Initial */
   ngtcp2_cid odcid;
   enum retry_token tok = retry_token_check(ep, rx, &hd, &odcid);
   if (tok == TOKEN_BAD) { /* forged or stale: no answer, no state */
