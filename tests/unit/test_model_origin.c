@@ -235,6 +235,17 @@ static void test_replace_live_source(void **state) {
   g = tm_expect_group(tc2, 0);
   tm_expect_frame(g, "from-b");
   moqc_group_consumer_del(g);
+  /* The displaced publisher going away later (its session timing out) is
+   * invisible: no announcement, the new subscription flows on. */
+  moqc_broadcast_producer_abort(a.bp, MOQC_CODE_DROPPED);
+  moqc_env_run(env);
+  expect_no_ann(oc);
+  tm_group1(b.tp, "again");
+  moqc_env_run(env);
+  g = tm_expect_group(tc2, 1);
+  tm_expect_frame(g, "again");
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_end_reason(tc2), MOQC_END_NONE);
   moqc_track_consumer_del(tc2);
   moqc_broadcast_consumer_del(front2);
   moqc_track_consumer_del(tc);
