@@ -466,22 +466,15 @@ static void retry_send(quic_ep *ep, const moqc_udp_rx *rx, const ngtcp2_pkt_hd *
   send_raw(ep, rx, out, (size_t)n);
 }
 
-/* A new connection's Initial: validate (Retry) and admit, then accept. */
+/* A new connection's Initial: admit (the per-address caps and rate drop a
+ * flood from one address before it costs any crypto), validate (a Retry
+ * token: verify it; none: answer with a Retry when wanted), then accept. A
+ * connection through Retry takes two rate tokens (its two Initials). */
 static quic_conn *server_new_conn(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p,
                                   size_t len) {
   uint8_t out[QUIC_MAX_PKT];
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, p, len) != 0) return NULL; /* not an acceptable first Initial */
-  ngtcp2_cid odcid;
-  enum retry_token tok = retry_token_check(ep, rx, &hd, &odcid);
-  if (tok == TOKEN_BAD) { /* forged or stale: no answer, no state */
-    ep->retry_bad_tokens++;
-    return NULL;
-  }
-  if (tok == TOKEN_NONE && retry_wanted(ep, &rx->from)) {
-    retry_send(ep, rx, &hd);
-    return NULL;
-  }
   int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
   if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
     ep->refused++;                /* retransmits its Initial later (a rate limit) */
@@ -491,6 +484,16 @@ static quic_conn *server_new_conn(quic_ep *ep, const moqc_udp_rx *rx, const uint
     ep->refused++;
     ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
     if (n > 0) send_raw(ep, rx, out, (size_t)n);
+    return NULL;
+  }
+  ngtcp2_cid odcid;
+  enum retry_token tok = retry_token_check(ep, rx, &hd, &odcid);
+  if (tok == TOKEN_BAD) { /* forged or stale: no answer, no state */
+    ep->retry_bad_tokens++;
+    return NULL;
+  }
+  if (tok == TOKEN_NONE && retry_wanted(ep, &rx->from)) {
+    retry_send(ep, rx, &hd);
     return NULL;
   }
   quic_conn *c = NULL;
