@@ -126,6 +126,9 @@ MOQC_API int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, c
 MOQC_API uint16_t moqc_server_port(const moqc_server *s);
 /* Sessions alive right now. */
 MOQC_API size_t moqc_server_sessions(const moqc_server *s);
+/* The QUIC server underneath (owned by s): for its counters, e.g.
+ * moqc_quic_server_retry_stats. */
+MOQC_API const moqc_quic_server *moqc_server_quic(const moqc_server *s);
 /* Accept: the session publishes `publish` and fills `subscribe` (either may be
  * NULL; both referenced). */
 MOQC_API int moqc_server_accept(moqc_server_request *req, moqc_origin *publish,

@@ -72,6 +72,32 @@ extern "C" {
 
 typedef void (*moqc_waker_fn)(void *arg);
 
+/* Why a track or broadcast ended, as its consumers see it (the _end_reason()
+ * getters). A consumer reads MOQC_ERR_CLOSED for FINISHED and an abort error
+ * for ABORTED and REPLACED; the reason tells "its publisher ended it" from
+ * "a new source took its place, follow the broadcast to it":
+ *   MOQC_END_NONE      not ended (yet);
+ *   MOQC_END_FINISHED  finished by its publisher (_finish: a clean end);
+ *   MOQC_END_ABORTED   aborted (_abort, or the last producer went without
+ *                      finishing: Dropped); the code says why;
+ *   MOQC_END_REPLACED  a new source replaced it: an origin path published
+ *                      again by a different publisher (moqc_origin_publish)
+ *                      ends the old front's tracks and broadcast this way,
+ *                      or a producer called _replace. Consumers read
+ *                      MOQC_ERR_DROPPED (code MOQC_CODE_DROPPED, which is what
+ *                      goes on the wire, as moq-relay sends it); the new
+ *                      broadcast is announced at the same path (the origin
+ *                      consumer reads "ended" then "active"), so a consumer
+ *                      that wants the broadcast subscribes again there. */
+typedef enum moqc_end_reason {
+  MOQC_END_NONE = 0,
+  MOQC_END_FINISHED = 1,
+  MOQC_END_ABORTED = 2,
+  MOQC_END_REPLACED = 3,
+} moqc_end_reason;
+/* "none", "finished", "aborted", "replaced" ("unknown" otherwise). Static. */
+MOQC_API const char *moqc_end_reason_str(moqc_end_reason r);
+
 /* ==========================================================================
  * Environment: one per thread / event loop.
  * ========================================================================== */
@@ -336,6 +362,12 @@ MOQC_API int moqc_track_producer_complete(moqc_track_producer *t);
  * are aborted with the same code, consumers read moqc_err_from_code(code).
  * Finished groups a consumer already received stay readable. */
 MOQC_API void moqc_track_producer_abort(moqc_track_producer *t, uint64_t code);
+/* Replaced by a new source: abort with MOQC_CODE_DROPPED and end reason
+ * MOQC_END_REPLACED (see moqc_end_reason). For a producer that learns its
+ * track was superseded (a relay whose path was taken over, a subscriber
+ * session whose broadcast was re-announced by another publisher). No-op once
+ * aborted; a finished track is aborted like by _abort. */
+MOQC_API void moqc_track_producer_replace(moqc_track_producer *t);
 /* Highest sequence so far (MOQC_GROUP_NONE if none). */
 MOQC_API uint64_t moqc_track_producer_latest(const moqc_track_producer *t);
 
@@ -400,6 +432,11 @@ MOQC_API uint64_t moqc_track_consumer_latest(const moqc_track_consumer *c);
 /* Final exclusive sequence once known (finish), else MOQC_GROUP_NONE. */
 MOQC_API uint64_t moqc_track_consumer_final(const moqc_track_consumer *c);
 MOQC_API uint64_t moqc_track_consumer_code(const moqc_track_consumer *c);
+/* Why the track ended (moqc_end_reason): FINISHED once a final sequence is
+ * known (consumers may still have groups to read before CLOSED), ABORTED or
+ * REPLACED once aborted, NONE while live. Read it after a read returned
+ * CLOSED or an abort error. */
+MOQC_API moqc_end_reason moqc_track_consumer_end_reason(const moqc_track_consumer *c);
 
 /* ---- cross-thread publishing --------------------------------------------- */
 
@@ -462,6 +499,10 @@ MOQC_API moqc_track_producer *moqc_broadcast_producer_create_track(moqc_broadcas
 /* Clean end (announce "ended"); open tracks are left to finish on their own. */
 MOQC_API int moqc_broadcast_producer_finish(moqc_broadcast_producer *b);
 MOQC_API void moqc_broadcast_producer_abort(moqc_broadcast_producer *b, uint64_t code);
+/* Replaced by a new source: abort with MOQC_CODE_DROPPED, end reason
+ * MOQC_END_REPLACED for the broadcast and every track still open (finished
+ * tracks flow on to their end). No-op once the broadcast ended. */
+MOQC_API void moqc_broadcast_producer_replace(moqc_broadcast_producer *b);
 
 /* On-demand tracks. A consumer subscribing to an unknown track name creates a
  * request; the producer takes it with next_request() (waker fires when one is
@@ -534,6 +575,8 @@ MOQC_API int moqc_broadcast_consumer_status(const moqc_broadcast_consumer *c);
 MOQC_API void moqc_broadcast_consumer_set_waker(moqc_broadcast_consumer *c, moqc_waker_fn fn,
                                                 void *arg);
 MOQC_API uint64_t moqc_broadcast_consumer_code(const moqc_broadcast_consumer *c);
+/* Why the broadcast ended (moqc_end_reason); NONE while live. */
+MOQC_API moqc_end_reason moqc_broadcast_consumer_end_reason(const moqc_broadcast_consumer *c);
 
 /* ==========================================================================
  * Origin: broadcasts by path, from one or more sources.
@@ -589,8 +632,9 @@ MOQC_API uint64_t moqc_origin_id(const moqc_origin *o);
  * peers), and the best route (moqc_route_compare) is served; a publish with a
  * different or unknown first hop (0, or no hops: a route-less local
  * publish) replaces every source: consumers see
- * "ended" then "active". Publishing bc again (the same broadcast) updates its
- * route. When the served source changes, front subscribers are re-attached to
+ * "ended" then "active", and fronts of the old one end with
+ * MOQC_END_REPLACED (see moqc_origin_consumer_request). Publishing bc again
+ * (the same broadcast) updates its route. When the served source changes, front subscribers are re-attached to
  * the new one without seeing an end (one upstream subscription per track,
  * always to the served source), and, if the served route changed, consumers
  * see "active" again with restart set.
@@ -640,9 +684,12 @@ MOQC_API int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *o
  * takeover. NULL with *err = MOQC_ERR_UNROUTABLE when not announced (a
  * lingering path is still announced).
  * The consumer is a "front": its tracks are fed from the current source by
- * reference (no payload copy). When the path is unpublished or its source
- * replaced, the front's status becomes MOQC_ERR_CLOSED and its tracks finish
- * cleanly where they are; when the source finishes, status CLOSED and the
+ * reference (no payload copy). When the path is unpublished, the front's
+ * status becomes MOQC_ERR_CLOSED and its tracks finish cleanly where they
+ * are; when a different publisher replaces the source (moqc_origin_publish),
+ * the front and its tracks not finished yet are aborted with Dropped and end
+ * reason MOQC_END_REPLACED (a new request gets the new broadcast); when the
+ * source finishes, status CLOSED and the
  * tracks flow on to their own end; when a linger expires, status and tracks
  * end with MOQC_ERR_DROPPED. Subscribers' demand is forwarded to the source,
  * and deleting a front track's last consumer drops the upstream subscription

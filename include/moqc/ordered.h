@@ -86,6 +86,9 @@ MOQC_API moqc_ordered_reader *moqc_ordered_reader_new(moqc_track_consumer *tc,
                                                       const moqc_ordered_config *cfg);
 /* The sequence expected next (MOQC_GROUP_NONE until known). */
 MOQC_API uint64_t moqc_ordered_reader_next(const moqc_ordered_reader *r);
+/* The track consumer being read (borrowed, owned by the reader): e.g. for
+ * moqc_track_consumer_end_reason from inside on_end. */
+MOQC_API const moqc_track_consumer *moqc_ordered_reader_track(const moqc_ordered_reader *r);
 /* Groups waiting for an earlier one (or being read). */
 MOQC_API size_t moqc_ordered_reader_held(const moqc_ordered_reader *r);
 /* Stop and free: held groups and the track consumer are deleted. NULL is a

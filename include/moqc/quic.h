@@ -88,6 +88,19 @@ typedef enum moqc_quic_cc {
 /* Static name ("cubic", "bbr", ...). Never NULL. */
 MOQC_API const char *moqc_quic_cc_str(moqc_quic_cc cc);
 
+/* Server address validation (moqc_quic_limits.retry). */
+typedef enum moqc_quic_retry {
+  MOQC_QUIC_RETRY_AUTO = 0,
+  MOQC_QUIC_RETRY_ALWAYS = 1,
+  MOQC_QUIC_RETRY_NEVER = 2,
+} moqc_quic_retry;
+#define MOQC_QUIC_RETRY_AUTO_PER_ADDR 4
+#define MOQC_QUIC_RETRY_AUTO_TOTAL 64
+/* "auto", "always", "never" ("unknown" otherwise). */
+MOQC_API const char *moqc_quic_retry_str(moqc_quic_retry r);
+/* Parse one of those names. MOQC_OK, or MOQC_ERR_INVAL. */
+MOQC_API int moqc_quic_retry_parse(const char *name, moqc_quic_retry *out);
+
 /* Every field: 0 means "the default" (so a zeroed struct is the defaults). */
 typedef struct moqc_quic_limits {
   /* Server: concurrent connections (handshaking ones included); a client
@@ -149,6 +162,23 @@ typedef struct moqc_quic_limits {
    * peers like any other: 1200 bytes, raised by Path MTU Discovery to at
    * most 1452. */
   uint64_t loopback_udp_payload;
+  /* Server: address validation with Retry (RFC 9000 section 8.1.2); last in
+   * the struct, so the fields above keep their offsets. A new
+   * connection's Initial without a valid Retry token is answered with a Retry
+   * packet instead of starting a handshake: stateless (no connection, no TLS,
+   * one AEAD seal), and smaller than the Initial, so a spoofed source address
+   * costs the server nothing and is not amplified. A real client repeats its
+   * Initial with the token (one round trip more), which proves it receives
+   * at its address; the server then accepts it with the original connection
+   * ID and the Retry's source connection ID in its transport parameters. A
+   * Retry token that does not verify (forged, from another address, older
+   * than 10 s) is dropped silently. MOQC_QUIC_RETRY_AUTO (the default): only
+   * under load, when the handshakes in progress from the Initial's address
+   * reach MOQC_QUIC_RETRY_AUTO_PER_ADDR, or all handshakes in progress reach
+   * MOQC_QUIC_RETRY_AUTO_TOTAL, so a normal connection costs no extra round
+   * trip; ALWAYS: every new connection; NEVER: no Retry (a Retry token is then
+   * ignored, and the connection is not treated as validated). */
+  moqc_quic_retry retry;
 } moqc_quic_limits;
 
 /* Default ALPN list, in preference order:
@@ -193,6 +223,10 @@ MOQC_API uint16_t moqc_quic_server_port(const moqc_quic_server *s);
 
 /* Connections currently alive on the endpoint (handshaking ones included). */
 MOQC_API size_t moqc_quic_server_connections(const moqc_quic_server *s);
+/* Server counters: Retry packets sent, and Initials dropped because their
+ * Retry token did not verify. */
+MOQC_API void moqc_quic_server_retry_stats(const moqc_quic_server *s, uint64_t *retries_sent,
+                                           uint64_t *bad_tokens);
 
 /* Stop serving: every connection is closed (code 0, "server shutdown"; the
  * `closed` handlers of handed-out connections run, they still need their

@@ -206,6 +206,19 @@ void moqc_broadcast_producer_abort(moqc_broadcast_producer *p, uint64_t code) {
   bstate_abort(p->b, code);
 }
 
+void moqc_broadcast_producer_replace(moqc_broadcast_producer *p) {
+  moqc_bstate *b = p->b;
+  if (b->aborted || b->finished) return; /* the first end wins */
+  b->replaced = true;
+  moqc_link *it;
+  for (it = b->tracks.next; it != &b->tracks; it = it->next) {
+    moqc_tstate *t = MOQC_CONTAINER_OF(it, moqc_tstate, bnode);
+    if (t->final_seq == MOQC_GROUP_NONE && !t->aborted) t->replaced = true; /* aborted below */
+  }
+  bstate_abort(b, MOQC_CODE_DROPPED);
+  assert(b->aborted);
+}
+
 /* ---- requests --------------------------------------------------------------------------- */
 
 void moqc_broadcast_producer_enable_requests(moqc_broadcast_producer *p, bool on) {
@@ -314,6 +327,23 @@ int moqc_broadcast_consumer_status(const moqc_broadcast_consumer *c) {
 
 uint64_t moqc_broadcast_consumer_code(const moqc_broadcast_consumer *c) {
   return c->b->aborted ? c->b->code : MOQC_CODE_CANCEL;
+}
+
+moqc_end_reason moqc_broadcast_consumer_end_reason(const moqc_broadcast_consumer *c) {
+  const moqc_bstate *b = c->b;
+  assert(!b->replaced || b->aborted);
+  if (b->aborted) return b->replaced ? MOQC_END_REPLACED : MOQC_END_ABORTED;
+  return b->finished ? MOQC_END_FINISHED : MOQC_END_NONE;
+}
+
+const char *moqc_end_reason_str(moqc_end_reason r) {
+  switch (r) {
+    case MOQC_END_NONE: return "none";
+    case MOQC_END_FINISHED: return "finished";
+    case MOQC_END_ABORTED: return "aborted";
+    case MOQC_END_REPLACED: return "replaced";
+  }
+  return "unknown";
 }
 
 void moqc_broadcast_consumer_set_waker(moqc_broadcast_consumer *c, moqc_waker_fn fn, void *arg) {

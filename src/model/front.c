@@ -13,7 +13,8 @@
  * The new source is subscribed from its latest group; groups whose sequence
  * `out` still caches are skipped (a takeover is a reconnect of the same
  * content, so equal sequences are equal groups). If the linger expires, `out`
- * is aborted (Dropped).
+ * is aborted (Dropped). A different publisher taking the path (replace) aborts
+ * `out` with Dropped and end reason REPLACED.
  *
  * Info: `out` is created with its info unknown and takes the source track's
  * info as soon as the source knows it (at once for an existing track, at the
@@ -130,7 +131,9 @@ static void fwd_ended(fwd *w, int rc) {
     fwd_release_source(w);
     return;
   }
-  moqc_track_producer_abort(w->out, moqc_track_consumer_code(w->in));
+  if (moqc_track_consumer_end_reason(w->in) == MOQC_END_REPLACED) /* pass the reason on */
+    moqc_track_producer_replace(w->out);
+  else moqc_track_producer_abort(w->out, moqc_track_consumer_code(w->in));
   fwd_destroy(w);
 }
 
@@ -348,7 +351,7 @@ void moqc_front_takeover(moqc_front *f, moqc_broadcast_consumer *src) {
   }
 }
 
-/* Unpublished or replaced: every front track ends cleanly where it is. */
+/* Unpublished: every front track ends cleanly where it is. */
 void moqc_front_close(moqc_front *f) {
   front_detach(f);
   moqc_link *it, *nx;
@@ -358,6 +361,26 @@ void moqc_front_close(moqc_front *f) {
     fwd_destroy(w);
   }
   moqc_broadcast_producer_finish(f->bp);
+  front_unref(f);
+}
+
+/* Replaced by a different publisher (moq-relay: the displaced front closes
+ * and its logical tracks abort with Dropped): tracks that did not finish yet
+ * are aborted with reason REPLACED, so their consumers tell "follow the
+ * broadcast to its new source" from "finished by its publisher". A track
+ * already finished (waiting for stragglers) ends cleanly where it is. */
+void moqc_front_replaced(moqc_front *f) {
+  front_detach(f);
+  moqc_link *it, *nx;
+  MOQC_LIST_FOREACH_SAFE(it, nx, &f->fwds) {
+    fwd *w = MOQC_CONTAINER_OF(it, fwd, node);
+    moqc_tstate *t = moqc_track_producer_state(w->out);
+    if (t->final_seq != MOQC_GROUP_NONE) moqc_track_producer_finish(w->out);
+    else moqc_track_producer_replace(w->out);
+    assert(t->aborted || t->final_seq != MOQC_GROUP_NONE);
+    fwd_destroy(w);
+  }
+  moqc_broadcast_producer_replace(f->bp);
   front_unref(f);
 }
 

@@ -194,6 +194,7 @@ struct moqc_tstate {
   uint64_t max_seq;      /* highest sequence ever, or NONE */
   uint64_t final_seq;    /* exclusive final, or NONE */
   bool aborted;
+  bool replaced;   /* aborted because a new source replaced it (MOQC_END_REPLACED) */
   bool pending;    /* created by a request, not accepted yet */
   bool info_known; /* info is the real one (false: pending, or a front track
                       whose source has not told it yet) */
@@ -280,6 +281,7 @@ struct moqc_bstate {
   uint32_t producers;
   moqc_link tracks; /* live moqc_tstate.bnode (weak) */
   bool finished, aborted, requests_on;
+  bool replaced; /* aborted because a new source replaced it (MOQC_END_REPLACED) */
   uint64_t code;
   moqc_link reqs; /* queued moqc_track_request.node */
   moqc_waiter pw; /* producer-side request waker */
@@ -305,10 +307,13 @@ moqc_front *moqc_front_new(moqc_env *env, moqc_oentry *e);
 moqc_broadcast_consumer *moqc_front_consume(moqc_front *f);
 /* The entry's source changed (takeover): re-attach every forwarder. */
 void moqc_front_takeover(moqc_front *f, moqc_broadcast_consumer *src);
-/* The entry is going away. close: unpublished / replaced, tracks finished.
+/* The entry is going away. close: unpublished, tracks finished.
+ * replaced: a different publisher took the path, tracks not finished yet are
+ * aborted with Dropped and end reason MOQC_END_REPLACED (as moq-relay does).
  * source_done: the source finished cleanly, tracks keep flowing to their end.
  * abort: linger expired, tracks aborted with code. Each drops the entry's ref. */
 void moqc_front_close(moqc_front *f);
+void moqc_front_replaced(moqc_front *f);
 void moqc_front_source_done(moqc_front *f);
 void moqc_front_abort(moqc_front *f, uint64_t code);
 

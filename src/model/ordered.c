@@ -211,6 +211,7 @@ moqc_ordered_reader *moqc_ordered_reader_new(moqc_track_consumer *tc,
 
 uint64_t moqc_ordered_reader_next(const moqc_ordered_reader *r) { return r->next; }
 size_t moqc_ordered_reader_held(const moqc_ordered_reader *r) { return r->n; }
+const moqc_track_consumer *moqc_ordered_reader_track(const moqc_ordered_reader *r) { return r->tc; }
 
 void moqc_ordered_reader_del(moqc_ordered_reader *r) {
   if (!r || r->dead) return;

@@ -52,7 +52,7 @@ struct moqc_oentry {
   moqc_timer timer;
 };
 
-enum entry_end { END_CLOSE, END_SOURCE_DONE, END_ABORT };
+enum entry_end { END_CLOSE, END_SOURCE_DONE, END_ABORT, END_REPLACED };
 
 moqc_broadcast_consumer *moqc_oentry_source(const moqc_oentry *e) {
   return e->active ? e->active->bc : NULL;
@@ -156,6 +156,7 @@ static void entry_remove(moqc_oentry *e, enum entry_end how, uint64_t code) {
   if (e->front) {
     if (how == END_SOURCE_DONE) moqc_front_source_done(e->front);
     else if (how == END_ABORT) moqc_front_abort(e->front, code);
+    else if (how == END_REPLACED) moqc_front_replaced(e->front);
     else moqc_front_close(e->front);
   }
   moqc_free(e->path);
@@ -198,6 +199,7 @@ static void src_watch(void *arg) {
   int st = moqc_broadcast_consumer_status(src->bc);
   if (st == MOQC_OK) return;
   uint64_t code = moqc_broadcast_consumer_code(src->bc);
+  moqc_end_reason reason = moqc_broadcast_consumer_end_reason(src->bc);
   bool was_active = e->active == src;
   src_del(src);
   if (!moqc_list_empty(&e->sources)) { /* another route to the same content */
@@ -215,7 +217,10 @@ static void src_watch(void *arg) {
   moqc_env *env = e->core->env;
   uint64_t deadline = moqc_sat_add(moqc_clock_now(env->clock), e->core->linger_ns);
   if (e->core->linger_ns == 0 || moqc_timer_start(env->clock, &e->timer, deadline) != MOQC_OK) {
-    entry_remove(e, END_ABORT, code);
+    /* A source that was itself replaced upstream (a chained origin's front):
+     * ours is replaced too, not aborted. */
+    bool replaced = reason == MOQC_END_REPLACED;
+    entry_remove(e, replaced ? END_REPLACED : END_ABORT, code);
     return;
   }
   e->lingering = true; /* keep the path announced; a publish before the timer takes over */
@@ -366,12 +371,12 @@ moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root) {
 /* ---- publish ----------------------------------------------------------------------------- */
 
 /* A different original publisher at a live path: drop every other source;
- * consumers see ended, then active. */
+ * consumers see ended, then active; the old front ends REPLACED. */
 static int entry_replace(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route) {
   int rc = src_add(e, bc, route);
   if (rc) return rc;
   osrc *n = MOQC_CONTAINER_OF(e->sources.prev, osrc, node);
-  if (e->front) moqc_front_close(e->front);
+  if (e->front) moqc_front_replaced(e->front);
   e->front = NULL;
   while (e->sources.next != &n->node) src_del(MOQC_CONTAINER_OF(e->sources.next, osrc, node));
   core_emit(e->core, e->path, false, NULL, false);

@@ -287,6 +287,14 @@ void moqc_track_producer_abort(moqc_track_producer *p, uint64_t code) {
   moqc_tstate_abort(p->t, code);
 }
 
+void moqc_track_producer_replace(moqc_track_producer *p) {
+  moqc_tstate *t = p->t;
+  if (t->aborted) return; /* the first end wins */
+  t->replaced = true;
+  moqc_tstate_abort(t, MOQC_CODE_DROPPED);
+  assert(t->aborted && t->code == MOQC_CODE_DROPPED);
+}
+
 void moqc_track_producer_set_waker(moqc_track_producer *p, moqc_waker_fn fn, void *arg) {
   p->t->pw_owner = fn ? p : NULL;
   moqc_waiter_set(&p->t->pw, fn, arg, fn && p->t->nconsumers > 0);

@@ -7,6 +7,7 @@
  * subscription names one). Groups above the subscription's end are parked
  * (with a reference) until the end is raised.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -143,6 +144,12 @@ uint64_t moqc_track_consumer_latest(const moqc_track_consumer *c) { return c->t-
 uint64_t moqc_track_consumer_final(const moqc_track_consumer *c) { return c->t->final_seq; }
 uint64_t moqc_track_consumer_code(const moqc_track_consumer *c) {
   return c->t->aborted ? c->t->code : MOQC_CODE_CANCEL;
+}
+moqc_end_reason moqc_track_consumer_end_reason(const moqc_track_consumer *c) {
+  const moqc_tstate *t = c->t;
+  assert(!t->replaced || t->aborted);
+  if (t->aborted) return t->replaced ? MOQC_END_REPLACED : MOQC_END_ABORTED;
+  return t->final_seq != MOQC_GROUP_NONE ? MOQC_END_FINISHED : MOQC_END_NONE;
 }
 
 /* ---- reading ------------------------------------------------------------------------ */

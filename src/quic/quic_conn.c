@@ -60,6 +60,7 @@ void moqc_quic_lim_resolve(quic_lim *o, const moqc_quic_limits *in) {
   o->max_conns_per_addr = in->max_connections_per_addr ? in->max_connections_per_addr : UINT32_MAX;
   o->max_hs_per_addr = in->max_handshakes_per_addr ? in->max_handshakes_per_addr : UINT32_MAX;
   o->new_conns_per_addr_per_s = in->new_connections_per_addr_per_s;
+  o->retry = in->retry;
   o->idle_timeout_ns = or_default(in->idle_timeout_ms, 30000) * NS_PER_MS;
   o->keep_alive_auto = in->keep_alive_ms == 0;
   if (in->keep_alive_ms == UINT64_MAX) o->keep_alive_ns = 0;
@@ -634,7 +635,7 @@ static void conn_abort_new(quic_conn *c) {
 }
 
 int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len,
-                          quic_conn **out) {
+                          const ngtcp2_cid *odcid, quic_conn **out) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, p, len) != 0) return MOQC_ERR_INVAL;
   quic_conn *c = conn_alloc(ep, true);
@@ -652,8 +653,16 @@ int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, 
   ngtcp2_settings st;
   ngtcp2_transport_params tp;
   fill_settings(c, &st, &tp);
-  st.token = hd.token;
-  tp.original_dcid = hd.dcid;
+  /* Only a token we verified marks the address validated (ngtcp2 then lifts
+   * the 3x anti-amplification limit): an unverified one is not passed on. */
+  if (odcid) {
+    st.token = hd.token;
+    tp.original_dcid = *odcid;
+    tp.retry_scid = hd.dcid; /* the Retry's source CID, which the client now uses */
+    tp.retry_scid_present = 1;
+  } else {
+    tp.original_dcid = hd.dcid;
+  }
   ngtcp2_cid scid;
   scid.datalen = QUIC_SCID_LEN;
   if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0) goto fail;

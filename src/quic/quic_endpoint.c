@@ -29,6 +29,26 @@ const char *moqc_quic_cc_str(moqc_quic_cc cc) {
   }
 }
 
+const char *moqc_quic_retry_str(moqc_quic_retry r) {
+  switch (r) {
+    case MOQC_QUIC_RETRY_AUTO: return "auto";
+    case MOQC_QUIC_RETRY_ALWAYS: return "always";
+    case MOQC_QUIC_RETRY_NEVER: return "never";
+    default: return "unknown";
+  }
+}
+
+int moqc_quic_retry_parse(const char *name, moqc_quic_retry *out) {
+  static const moqc_quic_retry all[] = {MOQC_QUIC_RETRY_AUTO, MOQC_QUIC_RETRY_ALWAYS,
+                                        MOQC_QUIC_RETRY_NEVER};
+  for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+    if (strcmp(name, moqc_quic_retry_str(all[i])) == 0) {
+      *out = all[i];
+      return MOQC_OK;
+    }
+  return MOQC_ERR_INVAL;
+}
+
 /* ---- lifetime ---------------------------------------------------------------------- */
 
 static void ep_free(quic_ep *ep) {
@@ -67,6 +87,7 @@ static quic_ep *ep_new(uv_loop_t *loop, bool server, const moqc_quic_limits *lim
   if (rated) ep->rates = moqc_calloc(QUIC_RATE_SLOTS, sizeof *ep->rates);
   if (!ep->sendbuf || !ep->pend.buf || !ep->recvbuf || (rated && !ep->rates) ||
       gnutls_rnd(GNUTLS_RND_RANDOM, ep->sr_secret, sizeof ep->sr_secret) != 0 ||
+      gnutls_rnd(GNUTLS_RND_RANDOM, ep->retry_secret, sizeof ep->retry_secret) != 0 ||
       gnutls_rnd(GNUTLS_RND_RANDOM, &ep->cids.seed, sizeof ep->cids.seed) != 0) {
     ep_free(ep);
     return NULL;
@@ -265,13 +286,14 @@ static void addr_add(quic_ep *ep, quic_conn *c) {
   c->addr->conns++;
   c->addr->handshakes++;
   c->addr_hs = true;
+  ep->handshakes++;
 }
 
 void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c) {
-  (void)ep;
   if (!c->addr || !c->addr_hs) return;
-  assert(c->addr->handshakes > 0);
+  assert(c->addr->handshakes > 0 && ep->handshakes > 0);
   c->addr->handshakes--;
+  ep->handshakes--;
   c->addr_hs = false;
 }
 
@@ -390,6 +412,96 @@ static void send_raw(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_
                       len, len, 0, &sent);
 }
 
+/* ---- Retry (address validation, RFC 9000 8.1.2) ------------------------------------------------- */
+
+#define RETRY_TOKEN_TIMEOUT (10 * NGTCP2_SECONDS)
+
+enum retry_token { TOKEN_NONE, TOKEN_VALID, TOKEN_BAD };
+
+/* A Retry token in the Initial: verified (odcid recovered), forged / expired /
+ * from another address (BAD), or none. Other tokens (NEW_TOKEN: we issue none)
+ * and any token with Retry off count as none. */
+static enum retry_token retry_token_check(quic_ep *ep, const moqc_udp_rx *rx,
+                                          const ngtcp2_pkt_hd *hd, ngtcp2_cid *odcid) {
+  if (ep->lim.retry == MOQC_QUIC_RETRY_NEVER || hd->token.len == 0 ||
+      hd->token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+    return TOKEN_NONE;
+  if (ngtcp2_crypto_verify_retry_token(odcid, hd->token.base, hd->token.len, ep->retry_secret,
+                                       sizeof ep->retry_secret, hd->version, &rx->from.sa,
+                                       rx->from_len, &hd->dcid, RETRY_TOKEN_TIMEOUT,
+                                       moqc_quic_now()) != 0)
+    return TOKEN_BAD;
+  return TOKEN_VALID;
+}
+
+/* Should a new connection from `from` be validated first? */
+static bool retry_wanted(const quic_ep *ep, const moqc_sockaddr *from) {
+  if (ep->lim.retry == MOQC_QUIC_RETRY_ALWAYS) return true;
+  if (ep->lim.retry != MOQC_QUIC_RETRY_AUTO) return false;
+  if (ep->handshakes >= MOQC_QUIC_RETRY_AUTO_TOTAL) return true;
+  uint8_t key[16];
+  addr_key(key, from);
+  const quic_addr *a = moqc__smap_find(&ep->addrs, key, sizeof key);
+  return a && a->handshakes >= MOQC_QUIC_RETRY_AUTO_PER_ADDR;
+}
+
+/* Answer the Initial with a Retry carrying a token bound to the client's
+ * address, the original destination CID and the time. Nothing is kept. */
+static void retry_send(quic_ep *ep, const moqc_udp_rx *rx, const ngtcp2_pkt_hd *hd) {
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  uint8_t out[QUIC_MAX_PKT];
+  ngtcp2_cid scid;
+  scid.datalen = QUIC_SCID_LEN;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen) != 0) return;
+  ngtcp2_ssize tl = ngtcp2_crypto_generate_retry_token(
+      token, ep->retry_secret, sizeof ep->retry_secret, hd->version, &rx->from.sa, rx->from_len,
+      &scid, &hd->dcid, moqc_quic_now());
+  if (tl < 0) return;
+  assert((size_t)tl <= sizeof token && token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY);
+  ngtcp2_ssize n = ngtcp2_crypto_write_retry(out, sizeof out, hd->version, &hd->scid, &scid,
+                                             &hd->dcid, token, (size_t)tl);
+  if (n <= 0) return;
+  assert((size_t)n <= sizeof out);
+  ep->retries_sent++;
+  send_raw(ep, rx, out, (size_t)n);
+}
+
+/* A new connection's Initial: admit (the per-address caps and rate drop a
+ * flood from one address before it costs any crypto), validate (a Retry
+ * token: verify it; none: answer with a Retry when wanted), then accept. A
+ * connection through Retry takes two rate tokens (its two Initials). */
+static quic_conn *server_new_conn(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p,
+                                  size_t len) {
+  uint8_t out[QUIC_MAX_PKT];
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, p, len) != 0) return NULL; /* not an acceptable first Initial */
+  int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
+  if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
+    ep->refused++;                /* retransmits its Initial later (a rate limit) */
+    return NULL;
+  }
+  if (ep->nconns >= ep->lim.max_connections || admit == QUIC_ADMIT_REFUSE) {
+    ep->refused++;
+    ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
+    if (n > 0) send_raw(ep, rx, out, (size_t)n);
+    return NULL;
+  }
+  ngtcp2_cid odcid;
+  enum retry_token tok = retry_token_check(ep, rx, &hd, &odcid);
+  if (tok == TOKEN_BAD) { /* forged or stale: no answer, no state */
+    ep->retry_bad_tokens++;
+    return NULL;
+  }
+  if (tok == TOKEN_NONE && retry_wanted(ep, &rx->from)) {
+    retry_send(ep, rx, &hd);
+    return NULL;
+  }
+  quic_conn *c = NULL;
+  if (moqc_quic_conn_accept(ep, rx, p, len, tok == TOKEN_VALID ? &odcid : NULL, &c) != MOQC_OK)
+    return NULL;
+  return c;
+}
+
 static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len) {
   quic_pkt_info pi;
   uint8_t out[QUIC_MAX_PKT];
@@ -404,18 +516,7 @@ static void server_datagram(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p
   quic_conn *c = moqc__smap_find(&ep->cids, pi.dcid, pi.dcidlen);
   if (!c) {
     if (moqc__quic_ep_closing(ep) || !moqc_quic_pkt_is_initial(p, len)) return;
-    int admit = moqc_quic_ep_addr_admits(ep, &rx->from);
-    if (admit == QUIC_ADMIT_DROP) { /* too many handshakes from there: the client */
-      ep->refused++;                /* retransmits its Initial later (a rate limit) */
-      return;
-    }
-    if (ep->nconns >= ep->lim.max_connections || admit == QUIC_ADMIT_REFUSE) {
-      ep->refused++;
-      ssize_t n = moqc_quic_write_refused(out, sizeof out, p, len);
-      if (n > 0) send_raw(ep, rx, out, (size_t)n);
-      return;
-    }
-    if (moqc_quic_conn_accept(ep, rx, p, len, &c) != MOQC_OK) return;
+    if (!(c = server_new_conn(ep, rx, p, len))) return;
   }
   bool handshaking = c->state == QC_HANDSHAKE;
   moqc_quic_conn_read(c, rx, p, len);
@@ -502,6 +603,12 @@ uint16_t moqc_quic_server_port(const moqc_quic_server *s) {
 }
 
 size_t moqc_quic_server_connections(const moqc_quic_server *s) { return s->nconns; }
+
+void moqc_quic_server_retry_stats(const moqc_quic_server *s, uint64_t *retries_sent,
+                                  uint64_t *bad_tokens) {
+  if (retries_sent) *retries_sent = s->retries_sent;
+  if (bad_tokens) *bad_tokens = s->retry_bad_tokens;
+}
 
 void moqc_quic_server_del(moqc_quic_server *s) {
   if (!s || moqc__quic_ep_closing(s)) return;

@@ -52,6 +52,7 @@ typedef struct quic_lim {
   uint32_t max_connections, max_streams_bidi, max_streams_uni;
   uint32_t max_conns_per_addr, max_hs_per_addr; /* UINT32_MAX: no limit */
   uint32_t new_conns_per_addr_per_s;            /* 0: no limit */
+  moqc_quic_retry retry;
   uint64_t idle_timeout_ns, keep_alive_ns, handshake_timeout_ns;
   bool keep_alive_auto; /* derive from the negotiated idle timeout */
   moqc_quic_cc cc;
@@ -119,10 +120,13 @@ struct moqc_quic_server {
   moqc_smap cids;   /* quic_conn by connection id (seeded) */
   quic_conn *conns; /* every conn with live I/O state (doubly linked) */
   size_t nconns;
-  moqc_smap addrs;  /* server: quic_addr by its 16-byte key (seeded as cids) */
-  quic_rate *rates; /* server with a rate limit: QUIC_RATE_SLOTS buckets */
-  uint64_t refused; /* server: Initials answered CONNECTION_REFUSED by a limit */
-  quic_conn *dirty; /* conns to flush (singly linked via dirty_next) */
+  moqc_smap addrs;   /* server: quic_addr by its 16-byte key (seeded as cids) */
+  quic_rate *rates;  /* server with a rate limit: QUIC_RATE_SLOTS buckets */
+  uint64_t refused;  /* server: Initials answered CONNECTION_REFUSED by a limit */
+  size_t handshakes; /* server: connections counted in an address's handshakes */
+  uint64_t retries_sent, retry_bad_tokens;
+  uint8_t retry_secret[32]; /* Retry token key material */
+  quic_conn *dirty;         /* conns to flush (singly linked via dirty_next) */
   quic_conn *dirty_tail;
   ngtcp2_mem mem;
   uint8_t sr_secret[32]; /* stateless reset token secret */
@@ -316,9 +320,11 @@ int moqc_quic_ep_addr_admits(quic_ep *ep, const moqc_sockaddr *from);
  * progress. */
 void moqc_quic_ep_addr_handshake_done(quic_ep *ep, quic_conn *c);
 
-/* New server connection for the Initial p[0..len). MOQC_OK or an error. */
+/* New server connection for the Initial p[0..len). odcid: the original
+ * destination connection ID recovered from a verified Retry token (the
+ * client's address is then validated), or NULL. MOQC_OK or an error. */
 int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, size_t len,
-                          quic_conn **out);
+                          const ngtcp2_cid *odcid, quic_conn **out);
 /* New client connection to remote on ep's socket. Takes ownership of tlsc
  * (even on failure). The Initial goes out on the next flush. */
 int moqc_quic_conn_dial(quic_ep *ep, const moqc_sockaddr *remote, socklen_t remote_len,

@@ -251,6 +251,7 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
 }
 
 uint16_t moqc_server_port(const moqc_server *s) { return moqc_quic_server_port(s->quic); }
+const moqc_quic_server *moqc_server_quic(const moqc_server *s) { return s->quic; }
 size_t moqc_server_sessions(const moqc_server *s) { return s->n_conns; }
 
 static srv_conn *conn_of(moqc_server_request *req) {

@@ -40,7 +40,9 @@
 #define IETF_MAX_REQUEST_ID ((uint64_t)1 << 32)
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
-#define IETF_HDR_MAX 1100u /* subgroup header / object header (with extensions) */
+#define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
+#define IETF_DONE_MOQ_DEV_ERROR 500u  /* moq-relay's PUBLISH_DONE for any error (200: ok) */
+#define IETF_HDR_MAX 1100u            /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 
@@ -924,6 +926,13 @@ static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (!t) return;
   if (t->finished) return;
+  if (m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR) {
+    /* The publisher's track ended without finishing (aborted, or replaced by
+     * a new publisher: moqc-relay and @moq/net send INTERNAL_ERROR, moq-relay
+     * 500): not a clean end. Dropped, like the lite subscription reset. */
+    it_destroy(t, MOQC_CODE_DROPPED, false);
+    return;
+  }
   t->finished = true;
   /* The data streams travel apart from the control stream: PUBLISH_DONE
    * may overtake them. Its stream count says how many to wait for (at most

@@ -9,6 +9,12 @@
  *   quicprobe alpn HOST PORT ALPN [TIMEOUT_MS]
  *       a real QUIC handshake (libmoqc) offering only ALPN. Prints
  *       "connected <alpn>" and exits 0, or "refused: <error>: <msg>" and exits 1.
+ *   quicprobe initial HOST PORT none|forged [WAIT_MS]
+ *       one real client Initial (ngtcp2 + GnuTLS, ALPN moq-lite-05), without a
+ *       token or with a forged Retry token (the Retry magic byte, then random
+ *       bytes of a real token's length), and what came back within WAIT_MS
+ *       (default 1000): "retry" (a Retry packet), "answer" (any other packet:
+ *       the handshake started) or "silent". Exit 0 in all three cases.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -23,6 +29,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <poll.h>
+#include <time.h>
 #include <uv.h>
 
 #include "moqc/error.h"
@@ -170,6 +183,116 @@ static int alpn(const char *host, uint16_t port, const char *proto, uint64_t tim
   return p.rc;
 }
 
+/* ---- one raw Initial (ngtcp2 directly: libmoqc cannot send a chosen token) ---- */
+
+static ngtcp2_conn *g_nc;
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
+  (void)ref;
+  return g_nc;
+}
+
+static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+  (void)ctx;
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, dest, len);
+}
+
+static int new_cid_cb(ngtcp2_conn *nc, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *ud) {
+  (void)nc, (void)ud;
+  cid->datalen = cidlen;
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, cid->data, cidlen);
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  return 0;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int initial(const char *host, uint16_t port, const char *mode, int wait_ms) {
+  struct sockaddr_storage to, local;
+  socklen_t tl, ll = sizeof local;
+  bool forged = !strcmp(mode, "forged");
+  if (!forged && strcmp(mode, "none") != 0) return 2;
+  if (loopback_addr(host, port, &to, &tl) != 0) return 2;
+  int fd = socket(to.ss_family, SOCK_DGRAM, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&to, tl) != 0 ||
+      getsockname(fd, (struct sockaddr *)&local, &ll) != 0)
+    return 1;
+  gnutls_certificate_credentials_t cred;
+  gnutls_session_t tls;
+  gnutls_datum_t alpn = {(unsigned char *)"moq-lite-05", 11};
+  if (gnutls_certificate_allocate_credentials(&cred) < 0 ||
+      gnutls_init(&tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0 ||
+      gnutls_priority_set_direct(tls, "NORMAL:-VERS-ALL:+VERS-TLS1.3:%DISABLE_TLS13_COMPAT_MODE",
+                                 NULL) < 0 ||
+      gnutls_credentials_set(tls, GNUTLS_CRD_CERTIFICATE, cred) < 0 ||
+      gnutls_alpn_set_protocols(tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0 ||
+      ngtcp2_crypto_gnutls_configure_client_session(tls) != 0)
+    return 1;
+  ngtcp2_crypto_conn_ref ref = {get_conn, NULL};
+  gnutls_session_set_ptr(tls, &ref);
+  ngtcp2_callbacks cb = {
+      .client_initial = ngtcp2_crypto_client_initial_cb,
+      .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+      .encrypt = ngtcp2_crypto_encrypt_cb,
+      .decrypt = ngtcp2_crypto_decrypt_cb,
+      .hp_mask = ngtcp2_crypto_hp_mask_cb,
+      .recv_retry = ngtcp2_crypto_recv_retry_cb,
+      .rand = rand_cb,
+      .get_new_connection_id = new_cid_cb,
+      .update_key = ngtcp2_crypto_update_key_cb,
+      .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+      .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+      .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+      .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+  };
+  ngtcp2_settings st;
+  ngtcp2_transport_params tp;
+  ngtcp2_settings_default(&st);
+  ngtcp2_transport_params_default(&tp);
+  st.initial_ts = now_ns();
+  tp.initial_max_streams_bidi = 10;
+  tp.initial_max_data = 1 << 20;
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  if (forged) {
+    (void)gnutls_rnd(GNUTLS_RND_NONCE, token, sizeof token);
+    token[0] = NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
+    st.token.base = token;
+    st.token.len = sizeof token;
+  }
+  ngtcp2_cid dcid, scid;
+  dcid.datalen = 18;
+  scid.datalen = 17;
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, dcid.data, dcid.datalen);
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen);
+  ngtcp2_path path = {{(struct sockaddr *)&local, ll}, {(struct sockaddr *)&to, tl}, NULL};
+  if (ngtcp2_conn_client_new(&g_nc, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &st, &tp, NULL,
+                             NULL) != 0)
+    return 1;
+  ngtcp2_conn_set_tls_native_handle(g_nc, tls);
+  uint8_t buf[1500];
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_ssize n = ngtcp2_conn_write_pkt(g_nc, &ps.path, NULL, buf, sizeof buf, now_ns());
+  if (n <= 0 || send(fd, buf, (size_t)n, 0) != n) return 1;
+  const char *what = "silent";
+  struct pollfd pfd = {fd, POLLIN, 0};
+  if (poll(&pfd, 1, wait_ms) == 1) {
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    /* QUIC v1 long header: 1 1 TT xxxx, type 3 = Retry. */
+    if (r > 0) what = (buf[0] & 0x80) && ((buf[0] >> 4) & 3) == 3 ? "retry" : "answer";
+  }
+  printf("%s\n", what);
+  ngtcp2_conn_del(g_nc);
+  gnutls_deinit(tls);
+  gnutls_certificate_free_credentials(cred);
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 6 && !strcmp(argv[1], "flood")) {
     g_rng = strtoull(argv[5], NULL, 10) * 2654435761ull + 1;
@@ -178,7 +301,10 @@ int main(int argc, char **argv) {
   if (argc >= 5 && !strcmp(argv[1], "alpn"))
     return alpn(argv[2], (uint16_t)atoi(argv[3]), argv[4],
                 argc >= 6 ? strtoull(argv[5], NULL, 10) : 3000);
+  if (argc >= 5 && !strcmp(argv[1], "initial"))
+    return initial(argv[2], (uint16_t)atoi(argv[3]), argv[4], argc >= 6 ? atoi(argv[5]) : 1000);
   fprintf(stderr,
-          "usage: quicprobe flood HOST PORT COUNT SEED | alpn HOST PORT ALPN [TIMEOUT_MS]\n");
+          "usage: quicprobe flood HOST PORT COUNT SEED | alpn HOST PORT ALPN [TIMEOUT_MS]"
+          " | initial HOST PORT none|forged [WAIT_MS]\n");
   return 2;
 }

@@ -7,6 +7,9 @@
 #   interop_run --lib net --mode subscribe --url "https://localhost:$port/anon" \
 #               --fingerprint "$fp" --broadcast b --count 3 --expect-frames a,b,c
 #
+# INTEROP_RELAY_FLAGS="--quic-retry always" adds flags to every relay interop_relay_start
+# starts (e.g. to run the browser tests through QUIC Retry).
+#
 # interop_run prints run.mjs's JSON line and returns its exit code (0 ok, 1 failed,
 # 2 timeout, 3 usage, 4 harness). Background publishers: use --ready-file and interop_wait_file.
 
@@ -133,7 +136,8 @@ interop_relay_start() {
   shift
   [ -x "$bin" ] || { echo "FAIL: $bin not built" >&2; return 1; }
   for try in 1 2 3; do
-    "$bin" --bind 127.0.0.1:0 "$@" >"$dir/relay.out" 2>"$dir/relay.err" &
+    # shellcheck disable=SC2086 # INTEROP_RELAY_FLAGS: extra flags, split on spaces
+    "$bin" --bind 127.0.0.1:0 "$@" ${INTEROP_RELAY_FLAGS:-} >"$dir/relay.out" 2>"$dir/relay.err" &
     RELAY_PID=$!
     interop_wait_grep "$dir/relay.out" '^ready$' 20 "$RELAY_PID" && break
     kill "$RELAY_PID" 2>/dev/null

@@ -218,10 +218,16 @@ static void test_replace_live_source(void **state) {
   expect_ann(oc, "live", false); /* ended, then active: never two actives */
   expect_ann(oc, "live", true);
   expect_no_ann(oc);
-  /* the old front ends cleanly; a new request reaches the new source */
+  /* the old front ends as moq-relay ends it (Dropped), with the reason
+   * "replaced" (not "finished": the publisher did not end it); a new request
+   * reaches the new source */
   moqc_group_consumer *g = NULL;
-  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
-  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_DROPPED);
+  assert_int_equal(moqc_track_consumer_end_reason(tc), MOQC_END_REPLACED);
+  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_broadcast_consumer_end_reason(front), MOQC_END_REPLACED);
+  assert_string_equal(moqc_end_reason_str(MOQC_END_REPLACED), "replaced");
   moqc_broadcast_consumer *front2 = moqc_origin_request(o, "live", NULL);
   moqc_track_consumer *tc2 = moqc_broadcast_consumer_subscribe(front2, "v", NULL, NULL);
   tm_group1(b.tp, "from-b");
@@ -229,6 +235,17 @@ static void test_replace_live_source(void **state) {
   g = tm_expect_group(tc2, 0);
   tm_expect_frame(g, "from-b");
   moqc_group_consumer_del(g);
+  /* The displaced publisher going away later (its session timing out) is
+   * invisible: no announcement, the new subscription flows on. */
+  moqc_broadcast_producer_abort(a.bp, MOQC_CODE_DROPPED);
+  moqc_env_run(env);
+  expect_no_ann(oc);
+  tm_group1(b.tp, "again");
+  moqc_env_run(env);
+  g = tm_expect_group(tc2, 1);
+  tm_expect_frame(g, "again");
+  moqc_group_consumer_del(g);
+  assert_int_equal(moqc_track_consumer_end_reason(tc2), MOQC_END_NONE);
   moqc_track_consumer_del(tc2);
   moqc_broadcast_consumer_del(front2);
   moqc_track_consumer_del(tc);
@@ -676,6 +693,99 @@ static void test_front_info_query_linger(void **state) {
 
 /* fetch_group on a front track falls through to the source's cache, also
  * through a chain of two origins. */
+/* Each way a front track ends has its own reason: finished by the publisher,
+ * aborted (linger 0), unpublished (a clean end where it is), replaced; a track
+ * already finished when its path is replaced still ends cleanly. */
+static void test_end_reasons(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 0);
+  const char *paths[] = {"fin", "abort", "unpub", "repl", "repl-done"};
+  pub p[5];
+  moqc_broadcast_consumer *f[5];
+  moqc_track_consumer *tc[5];
+  for (int i = 0; i < 5; i++) {
+    p[i] = pub_new(env);
+    assert_int_equal(moqc_origin_publish(o, paths[i], p[i].bc, NULL), MOQC_OK);
+    f[i] = moqc_origin_request(o, paths[i], NULL);
+    tc[i] = moqc_broadcast_consumer_subscribe(f[i], "v", NULL, NULL);
+    assert_non_null(tc[i]);
+    tm_group1(p[i].tp, "x");
+  }
+  moqc_env_run(env);
+  for (int i = 0; i < 5; i++) {
+    tm_expect_group_del(tc[i], 0);
+    assert_int_equal(moqc_track_consumer_end_reason(tc[i]), MOQC_END_NONE);
+    assert_int_equal(moqc_broadcast_consumer_end_reason(f[i]), MOQC_END_NONE);
+  }
+  moqc_track_producer_finish(p[0].tp);
+  moqc_broadcast_producer_finish(p[0].bp);
+  moqc_broadcast_producer_abort(p[1].bp, MOQC_CODE_APP_BASE + 1);
+  assert_int_equal(moqc_origin_unpublish(o, "unpub"), MOQC_OK);
+  pub n3 = pub_new(env), n4 = pub_new(env);
+  assert_int_equal(moqc_origin_publish(o, "repl", n3.bc, NULL), MOQC_OK);
+  moqc_track_producer_finish(p[4].tp);
+  moqc_env_run(env);
+  assert_int_equal(moqc_origin_publish(o, "repl-done", n4.bc, NULL), MOQC_OK);
+  moqc_env_run(env);
+  const int want_rc[] = {MOQC_ERR_CLOSED, MOQC_ERR_ABORTED, MOQC_ERR_CLOSED, MOQC_ERR_DROPPED,
+                         MOQC_ERR_CLOSED};
+  const moqc_end_reason want[] = {MOQC_END_FINISHED, MOQC_END_ABORTED, MOQC_END_FINISHED,
+                                  MOQC_END_REPLACED, MOQC_END_FINISHED};
+  for (int i = 0; i < 5; i++) {
+    moqc_group_consumer *g = NULL;
+    assert_int_equal(moqc_track_consumer_recv_group(tc[i], &g), want_rc[i]);
+    assert_int_equal(moqc_track_consumer_end_reason(tc[i]), want[i]);
+  }
+  assert_int_equal(moqc_broadcast_consumer_end_reason(f[0]), MOQC_END_FINISHED);
+  assert_int_equal(moqc_broadcast_consumer_end_reason(f[1]), MOQC_END_ABORTED);
+  assert_int_equal(moqc_broadcast_consumer_end_reason(f[3]), MOQC_END_REPLACED);
+  assert_int_equal(moqc_broadcast_consumer_end_reason(f[4]), MOQC_END_REPLACED);
+  for (int i = 0; i < 5; i++) {
+    moqc_track_consumer_del(tc[i]);
+    moqc_broadcast_consumer_del(f[i]);
+    pub_drop(&p[i]);
+  }
+  pub_drop(&n3);
+  pub_drop(&n4);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* A chain of origins (a relay's front published into the next one): a
+ * replacement upstream reaches the far end as "replaced", not "aborted". */
+static void test_replace_through_chain(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o1 = origin_new(env, 0);
+  moqc_origin *o2 = origin_new(env, 0);
+  pub a = pub_new(env), b = pub_new(env);
+  assert_int_equal(moqc_origin_publish(o1, "p", a.bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f1 = moqc_origin_request(o1, "p", NULL);
+  assert_int_equal(moqc_origin_publish(o2, "p", f1, NULL), MOQC_OK);
+  moqc_broadcast_consumer *f2 = moqc_origin_request(o2, "p", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(f2, "v", NULL, NULL);
+  tm_group1(a.tp, "a");
+  moqc_env_run(env);
+  tm_expect_group_del(tc, 0);
+  assert_int_equal(moqc_origin_publish(o1, "p", b.bc, NULL), MOQC_OK);
+  moqc_env_run(env);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_end_reason(tc), MOQC_END_REPLACED);
+  assert_int_equal(moqc_broadcast_consumer_end_reason(f2), MOQC_END_REPLACED);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(f2);
+  moqc_broadcast_consumer_del(f1);
+  pub_drop(&a);
+  pub_drop(&b);
+  moqc_origin_unref(o2);
+  moqc_origin_unref(o1);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
 static void test_front_fetch_falls_through(void **state) {
   (void)state;
   moqc_env *env = tm_env(0);
@@ -874,6 +984,8 @@ int main(void) {
       cmocka_unit_test(test_request_unroutable),
       cmocka_unit_test(test_front_demand_keeps_start),
       cmocka_unit_test(test_replace_live_source),
+      cmocka_unit_test(test_end_reasons),
+      cmocka_unit_test(test_replace_through_chain),
       cmocka_unit_test(test_linger_takeover),
       cmocka_unit_test(test_linger_expiry),
       cmocka_unit_test(test_linger_zero_propagates_code),

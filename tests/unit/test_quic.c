@@ -115,6 +115,50 @@ static void test_stream_echo(void **state) {
   h_teardown(&fx);
 }
 
+/* Retry (address validation): with ALWAYS the client's first Initial gets a
+ * Retry and the handshake completes with the token (the client checks the
+ * server's original_dcid / retry_scid transport parameters, so a wrong one
+ * fails the handshake); a stream works over it. AUTO sends none to a lone
+ * client, NEVER none at all. Mode names round-trip. */
+static void test_retry_modes(void **state) {
+  (void)state;
+  const moqc_quic_retry modes[] = {MOQC_QUIC_RETRY_ALWAYS, MOQC_QUIC_RETRY_AUTO,
+                                   MOQC_QUIC_RETRY_NEVER};
+  for (size_t i = 0; i < 3; i++) {
+    moqc_quic_retry back = MOQC_QUIC_RETRY_NEVER;
+    assert_int_equal(moqc_quic_retry_parse(moqc_quic_retry_str(modes[i]), &back), MOQC_OK);
+    assert_int_equal(back, modes[i]);
+    h_fx fx;
+    h_init(&fx);
+    moqc_quic_limits lim;
+    memset(&lim, 0, sizeof lim);
+    lim.retry = modes[i];
+    h_server(&fx, NULL, NULL, 0, &lim);
+    h_establish(&fx, "127.0.0.1", NULL);
+    uint64_t sent = 99, bad = 99;
+    moqc_quic_server_retry_stats(fx.srv, &sent, &bad);
+    assert_int_equal(sent, modes[i] == MOQC_QUIC_RETRY_ALWAYS ? 1 : 0);
+    assert_int_equal(bad, 0);
+    fx.s.echo = true;
+    moqc_transport *c = fx.c.t;
+    int64_t id = -1;
+    assert_int_equal(c->ops->open_stream(c, true, &id), MOQC_OK);
+    moqc_buf *b = moqc_buf_copy("retry", 5);
+    moqc_slice sl = {b, 0, 5};
+    assert_int_equal(c->ops->write(c, id, &sl, 1, true), MOQC_OK);
+    moqc_buf_unref(b);
+    h_stream *cs = h_find(&fx.c, id);
+    assert_true(H_RUN_UNTIL(&fx, cs->fin, 5000));
+    assert_int_equal(cs->len, 5);
+    assert_memory_equal(cs->data, "retry", 5);
+    h_teardown(&fx);
+  }
+  moqc_quic_retry r;
+  assert_int_equal(moqc_quic_retry_parse("sometimes", &r), MOQC_ERR_INVAL);
+  assert_int_equal(moqc_quic_retry_parse(NULL, &r), MOQC_ERR_INVAL);
+  assert_string_equal(moqc_quic_retry_str((moqc_quic_retry)7), "unknown");
+}
+
 /* stream_acked: exactly once per finished send half, once the peer has
  * acknowledged every byte and the FIN, before stream_closed; a FIN sent alone
  * after the data counts; never for a reset or unfinished half. */
@@ -234,13 +278,10 @@ static void test_transfer_64mb(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_handshake_each_alpn),
-      cmocka_unit_test(test_remote_address),
-      cmocka_unit_test(test_alpn_client_preference),
-      cmocka_unit_test(test_wrong_alpn_refused),
-      cmocka_unit_test(test_stream_echo),
-      cmocka_unit_test(test_stream_acked),
-      cmocka_unit_test(test_streams_100_parallel),
+      cmocka_unit_test(test_handshake_each_alpn),    cmocka_unit_test(test_remote_address),
+      cmocka_unit_test(test_alpn_client_preference), cmocka_unit_test(test_retry_modes),
+      cmocka_unit_test(test_wrong_alpn_refused),     cmocka_unit_test(test_stream_echo),
+      cmocka_unit_test(test_stream_acked),           cmocka_unit_test(test_streams_100_parallel),
       cmocka_unit_test(test_transfer_64mb),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

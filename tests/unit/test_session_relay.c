@@ -246,6 +246,56 @@ static void t_relay_publisher_drop(void **state) {
   relay_close(&rl);
 }
 
+/* A new publisher replaces a live broadcast at the relay (a publisher restarted
+ * before the relay noticed the old one was gone): the subscriber's track is
+ * not finished cleanly -- the relay ends it as moq-relay does, Dropped -- and
+ * the broadcast is announced again, where a new subscription reaches the new
+ * publisher. Finishing it later is a clean end. */
+static void t_relay_replaced(void **state) {
+  relay rl;
+  relay_open(&rl, ts_version(state), 0);
+  ts_pub a, b;
+  ts_publish(&a, rl.env, rl.pub.cli.pub, "room", "v", NULL);
+  assert_true(ts_wait_announce(rl.env, rl.sub.cli.sub, "room", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  uint64_t s0 = ts_group(a.tp, F2, 2, true);
+  ts_run_for(rl.env, 50 * MS);
+  ts_expect_group(tc, s0, F2, 2);
+  moqc_origin_consumer *oc = moqc_origin_consume(rl.sub.cli.sub, "");
+  moqc_announce an;
+  assert_int_equal(moqc_origin_consumer_next(oc, &an), MOQC_OK); /* room, active */
+  ts_publish(&b, rl.env, rl.r, "room", "v", NULL); /* another publisher takes the path */
+  ts_run_for(rl.env, 100 * MS);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_DROPPED);
+  assert_int_not_equal(moqc_track_consumer_end_reason(tc), MOQC_END_FINISHED);
+  assert_false(rl.sub.cli.closed);
+  moqc_track_consumer_del(tc);
+  /* ended, then active again */
+  assert_int_equal(moqc_origin_consumer_next(oc, &an), MOQC_OK);
+  assert_false(an.active);
+  assert_int_equal(moqc_origin_consumer_next(oc, &an), MOQC_OK);
+  assert_true(an.active);
+  assert_string_equal(an.path, "room");
+  tc = ts_subscribe(rl.sub.cli.sub, "room", "v", NULL, NULL);
+  ts_run_for(rl.env, 50 * MS);
+  uint64_t s1 = ts_group(b.tp, F2 + 1, 1, true);
+  ts_run_for(rl.env, 50 * MS);
+  ts_expect_group(tc, s1, F2 + 1, 1);
+  assert_int_equal(moqc_track_producer_finish(b.tp), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_finish(b.bp), MOQC_OK);
+  ts_run_for(rl.env, 2 * SEC);
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_end_reason(tc), MOQC_END_FINISHED);
+  moqc_track_consumer_del(tc);
+  moqc_origin_consumer_del(oc);
+  ts_pub_del(&a);
+  ts_pub_del(&b);
+  relay_close(&rl);
+}
+
 /* Through the relay, an early subscriber gets everything; a late joiner at the
  * latest group follows live; a late joiner asking for group 0 gets the relay's
  * cached groups first. */
@@ -314,6 +364,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_relay_end_to_end), TS_TEST3(t_relay_publisher_drop), TS_TEST3(t_relay_late_join),
       TS_TEST3(t_relay_fetch),      TS_TEST3(t_relay_track_info),     TS_TEST3(t_relay_datagram),
+      TS_TEST3(t_relay_replaced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,8 @@ cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t st
                            uint64_t reorder_ms, cli_reader_frame_fn on_frame,
                            cli_reader_end_fn on_end, void *ctx);
 void cli_reader_del(cli_reader *r);
+/* Why the track ended (moqc_track_consumer_end_reason), for on_end. */
+moqc_end_reason cli_reader_end_reason(const cli_reader *r);
 
 /* ---- broadcast waiter (subscribe.c) -----------------------------------------
  * Waits for `path` to be announced in the origin, then calls on_active with a

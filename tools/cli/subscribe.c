@@ -92,6 +92,10 @@ cli_reader *cli_reader_new(uv_loop_t *loop, moqc_track_consumer *tc, uint64_t st
 
 static void reader_closed(uv_handle_t *h) { free(h->data); }
 
+moqc_end_reason cli_reader_end_reason(const cli_reader *r) {
+  return moqc_track_consumer_end_reason(moqc_ordered_reader_track(r->rd));
+}
+
 void cli_reader_del(cli_reader *r) {
   if (!r) return;
   moqc_ordered_reader_del(r->rd);
@@ -151,6 +155,8 @@ void cli_waiter_del(cli_waiter *w) {
 
 /* ---- moqc subscribe ----------------------------------------------------------------- */
 
+/* How long the broadcast may stay away: after it ended with the track still
+ * open, and after the track was replaced or dropped, before we give up. */
 #define ENDED_GRACE_MS 3000
 
 typedef struct sub_state {
@@ -160,7 +166,10 @@ typedef struct sub_state {
   uint64_t frames;
   uv_timer_t wait_timer;  /* --wait for the announcement */
   uv_timer_t ended_timer; /* broadcast ended, the track has not (yet) */
+  uv_timer_t lost_timer;  /* the track was replaced / dropped: waiting for the new source */
   bool timers;
+  bool lost; /* no reader: the track ended without its publisher finishing it */
+  char lost_why[160];
   int closing;
 } sub_state;
 
@@ -177,18 +186,40 @@ static bool sub_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p,
   return true;
 }
 
+static void sub_on_lost_timer(uv_timer_t *t) {
+  sub_state *s = t->data;
+  cli_finish(s->c, 1, "%s", s->lost_why);
+}
+
 static void sub_end(void *ctx, int err, uint64_t code) {
   sub_state *s = ctx;
+  cli *c = s->c;
+  moqc_end_reason why = cli_reader_end_reason(s->reader);
   if (err == MOQC_ERR_CLOSED) {
     moqc_log(MOQC_LOG_INFO, "track ended after %llu frame(s)", (unsigned long long)s->frames);
-    if (s->c->count && s->frames < s->c->count)
-      cli_finish(s->c, 1, "track '%s' ended after %llu of %llu frames", s->c->track,
-                 (unsigned long long)s->frames, (unsigned long long)s->c->count);
-    else cli_finish(s->c, 0, NULL);
+    if (c->count && s->frames < c->count)
+      cli_finish(c, 1, "track '%s' ended after %llu of %llu frames", c->track,
+                 (unsigned long long)s->frames, (unsigned long long)c->count);
+    else cli_finish(c, 0, NULL);
     return;
   }
-  cli_finish(s->c, 1, "track '%s' of '%s' aborted: %s (code %llu %s)", s->c->track, s->c->broadcast,
-             moqc_err_str(err), (unsigned long long)code, moqc_code_str(code));
+  snprintf(s->lost_why, sizeof s->lost_why, "track '%s' of '%s' aborted: %s (code %llu %s)",
+           c->track, c->broadcast, moqc_err_str(err), (unsigned long long)code,
+           moqc_code_str(code));
+  if (why != MOQC_END_REPLACED && err != MOQC_ERR_DROPPED) {
+    cli_finish(c, 1, "%s", s->lost_why);
+    return;
+  }
+  /* Replaced by a new publisher (or dropped: the replacement may not be
+   * announced yet): follow the broadcast to its new source. The waiter
+   * subscribes again when it is announced; give up after the grace. */
+  moqc_log(MOQC_LOG_INFO, "track '%s' of '%s' %s: waiting for the broadcast's new source", c->track,
+           c->broadcast, why == MOQC_END_REPLACED ? "replaced" : "dropped");
+  cli_reader_del(s->reader);
+  s->reader = NULL;
+  s->lost = true;
+  uv_timer_stop(&s->ended_timer);
+  uv_timer_start(&s->lost_timer, sub_on_lost_timer, ENDED_GRACE_MS, 0);
 }
 
 static void sub_on_ended_timer(uv_timer_t *t) {
@@ -212,10 +243,12 @@ static void sub_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {
   }
   uv_timer_stop(&s->wait_timer);
   uv_timer_stop(&s->ended_timer);
-  if (s->reader)
+  uv_timer_stop(&s->lost_timer);
+  if (s->reader || s->lost)
     moqc_log(MOQC_LOG_INFO, "broadcast '%s' replaced: subscribing again", c->broadcast);
   cli_reader_del(s->reader);
   s->reader = NULL;
+  s->lost = false;
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.ordered = true;
   if (c->start_group_set) sub.start = c->start_group;
@@ -240,7 +273,8 @@ static int sub_start(cli *c) {
   if (!c->track) c->track = "data";
   uv_timer_init(&c->loop, &s->wait_timer);
   uv_timer_init(&c->loop, &s->ended_timer);
-  s->wait_timer.data = s->ended_timer.data = s;
+  uv_timer_init(&c->loop, &s->lost_timer);
+  s->wait_timer.data = s->ended_timer.data = s->lost_timer.data = s;
   s->timers = true;
   s->waiter = cli_waiter_new(c->origin, c->broadcast, sub_broadcast, s);
   if (!s->waiter) {
@@ -270,9 +304,10 @@ static void sub_stop(cli *c) {
     free(s);
     return;
   }
-  s->closing = 2; /* freed once both timers are closed */
+  s->closing = 3; /* freed once the three timers are closed */
   uv_close((uv_handle_t *)&s->wait_timer, sub_closed);
   uv_close((uv_handle_t *)&s->ended_timer, sub_closed);
+  uv_close((uv_handle_t *)&s->lost_timer, sub_closed);
 }
 
 const cli_cmd cli_cmd_subscribe = {

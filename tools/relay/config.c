@@ -245,6 +245,11 @@ static int set_new_conns_per_addr(parse_ctx *p, const char *v) {
 static int set_handshake_timeout(parse_ctx *p, const char *v) {
   return set_ms(p, "handshake-timeout", v, &p->cfg->handshake_timeout_ms);
 }
+static int set_quic_retry(parse_ctx *p, const char *v) {
+  if (moqc_quic_retry_parse(v, &p->cfg->quic_retry) != 0)
+    return bad(p, "quic-retry", v, "expected auto, always or never");
+  return 0;
+}
 static int set_setup_timeout(parse_ctx *p, const char *v) {
   return set_ms(p, "setup-timeout", v, &p->cfg->setup_timeout_ms);
 }
@@ -443,6 +448,10 @@ static const relay_opt k_opts[] = {
      "a QUIC handshake must complete within this "
      "[default 5s]",
      set_handshake_timeout},
+    {"quic-retry", "MODE",
+     "QUIC address validation with Retry: auto (when a client address has 4 or the "
+     "relay 64 handshakes in progress), always or never [default auto]",
+     set_quic_retry},
     {"setup-timeout", "DURATION",
      "a connection must complete its MoQ setup within this "
      "[default 5s]",

@@ -548,6 +548,12 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          r->sessions_total[3] + r->sessions_total[4] + r->sessions_total[5] +
              r->sessions_total[14] + r->sessions_total[15] + r->sessions_total[16]);
   metric(r, "moqc_relay_connections_rejected_total", "counter", "Sessions refused.", r->rejected);
+  uint64_t retries = 0, bad_tokens = 0;
+  if (r->server) moqc_quic_server_retry_stats(moqc_server_quic(r->server), &retries, &bad_tokens);
+  metric(r, "moqc_relay_quic_retries_total", "counter",
+         "QUIC Retry packets sent (address validation, --quic-retry).", retries);
+  metric(r, "moqc_relay_quic_retry_bad_tokens_total", "counter",
+         "QUIC Initials dropped: their Retry token did not verify.", bad_tokens);
   metric(r, "moqc_relay_auth_refused_total", "counter",
          "Sessions and HTTP requests refused by auth (no / bad / expired token, wrong root).",
          r->auth_refused);

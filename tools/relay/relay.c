@@ -351,7 +351,8 @@ int relay_start(relay *r, char *err, size_t cap) {
                  .new_connections_per_addr_per_s = c->new_conns_per_addr_per_s > UINT32_MAX
                                                        ? UINT32_MAX
                                                        : (uint32_t)c->new_conns_per_addr_per_s,
-                 .handshake_timeout_ms = c->handshake_timeout_ms},
+                 .handshake_timeout_ms = c->handshake_timeout_ms,
+                 .retry = c->quic_retry},
       .setup_timeout_ms = c->setup_timeout_ms,
       .on_request = on_request,
       .on_closed = on_closed,

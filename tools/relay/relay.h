@@ -20,6 +20,7 @@
 
 #include "moqc/endpoint.h"
 #include "moqc/model.h"
+#include "moqc/quic.h"
 #include "moqc/http.h"
 
 #define RELAY_MAX_VERSIONS 8
@@ -57,6 +58,7 @@ typedef struct relay_config {
   uint64_t cache_duration_ms; /* clamp of every track's cache window */
   uint64_t max_conns, max_conns_per_addr, max_handshakes_per_addr, new_conns_per_addr_per_s;
   uint64_t handshake_timeout_ms, setup_timeout_ms;
+  moqc_quic_retry quic_retry; /* --quic-retry */
   uint64_t http_max_conns, http_max_conns_per_addr, http_head_timeout_ms;
   uint64_t fetch_max_per_addr, fetch_max_tracks, fetch_hold_ms;
   /* auth2 block: leeway (see config.c "auth leeway and quotas") */
