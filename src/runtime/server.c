@@ -213,9 +213,9 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   s->cfg.versions = s->versions;
   s->cfg.n_versions = nv;
   /* ALPNs: the moq-lite versions for raw QUIC, plus h3 for WebTransport. */
-  const char *alpn[8];
+  const char *alpn[16]; /* MOQC_TLS_MAX_ALPN (quic/tls.h) */
   size_t na = 0;
-  for (size_t i = 0; i < nv && na < 7; i++) alpn[na++] = s->versions[i];
+  for (size_t i = 0; i < nv && na < 15; i++) alpn[na++] = s->versions[i];
   alpn[na++] = "h3";
   moqc_quic_server_config qc = {
       .host = cfg->host,

@@ -1,10 +1,16 @@
-/* moqc session — the IETF moq-transport binding (drafts 14-16): moqc__proto_ietf.
+/* moqc session — the IETF moq-transport binding (drafts 14-19): moqc__proto_ietf.
  *
- * One bidirectional control stream, opened by the client: CLIENT_SETUP /
- * SERVER_SETUP (draft-14: with the version list; 15/16: the version is the
- * ALPN's), then control messages with request ids (client even from 0, server
- * odd from 1). Mapped onto the shared model like moq-dev's Rust (moq-wire.md
- * §3):
+ * Drafts 14-16: one bidirectional control stream, opened by the client:
+ * CLIENT_SETUP / SERVER_SETUP (draft-14: with the version list; 15/16: the
+ * version is the ALPN's), then control messages with request ids (client even
+ * from 0, server odd from 1). Drafts 17+: each side writes SETUP on a uni
+ * stream of its own, kept open (GOAWAY rides it; @moq/net closes the session
+ * when it ends), and every request lives on its own bidi stream: SUBSCRIBE,
+ * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE; the responses (no request id) and
+ * PUBLISH_DONE come back on it, and a FIN / STOP_SENDING of the request
+ * stream is the cancellation (UNSUBSCRIBE is gone). The code branches on the
+ * draft where they differ (req_streams()). Mapped onto the shared model like
+ * moq-dev's Rust (moq-wire.md §3):
  *   - SUBSCRIBE_NAMESPACE(prefix) from the peer: we answer OK and send one
  *     PUBLISH_NAMESPACE per broadcast of the publish origin under the prefix
  *     (PUBLISH_NAMESPACE_DONE when it ends); with a subscribe origin we send
@@ -43,6 +49,7 @@
 #define IETF_HDR_MAX 1100u /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
+#define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -78,6 +85,7 @@ struct isub {
   sobj obj;
   moqc_link link;
   moqc_session *s;
+  sstream *ss; /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
@@ -94,6 +102,9 @@ struct itrack {
   sobj obj;
   moqc_link link;
   moqc_session *s;
+  opener op;   /* 17+: opening the SUBSCRIBE's request stream ... */
+  sstream *ss; /* ... once open */
+  bool opening;
   moqc_track_producer *tp;
   char *path, *name;
   uint64_t req, alias;
@@ -123,7 +134,10 @@ struct ietf_state {
   opener ns_op;    /* draft-16: our SUBSCRIBE_NAMESPACE stream ... */
   sstream *ns_out; /* ... once open */
   opener ctrl_op;
-  bool setup_done; /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
+  opener setup_op;    /* 17+: our SETUP uni stream ... */
+  sstream *setup_out; /* ... once open (never FIN'd: GOAWAY rides it) */
+  bool setup_in_seen; /* 17+: the peer's SETUP stream arrived */
+  bool setup_done;    /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
   uint64_t peer_max_req;
   moqc_link ns_subs;  /* ins_sub */
@@ -180,6 +194,22 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
 }
 
 static void ctrl_send(moqc_session *s, moqc__ietf_msg *m) { msg_send(s, IS(s)->ctrl, m); }
+
+/* Drafts 17+: every request on its own bidi stream, no control stream. */
+static bool req_streams(const moqc_session *s) { return moqc__ietf_has_request_streams(V(s)); }
+
+/* A response to a request: on its request stream (17+), else on the control stream. */
+static void req_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
+  assert(!ss || req_streams(s));
+  msg_send(s, ss ? ss : IS(s)->ctrl, m);
+}
+
+/* Refuse a request that came on its own stream: the answer, then FIN. */
+static void req_refuse(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
+  msg_send(s, ss, m);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
 
 static uint64_t req_next(moqc_session *s) {
   ietf_state *st = IS(s);
@@ -543,6 +573,14 @@ static void isub_destroy(isub *is) {
   is->tc = NULL;
   if (is->bc) moqc_broadcast_consumer_del(is->bc);
   is->bc = NULL;
+  if (is->ss) {
+    /* 17+: the request ends with our FIN (after PUBLISH_DONE, or the peer's cancel). */
+    sstream *ss = is->ss;
+    is->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
   if (moqc_link_linked(&is->link)) {
     moqc_list_remove(&is->link);
     assert(s->n_served > 0);
@@ -560,7 +598,7 @@ static void isub_send_done(isub *is) {
     m->code = is->done_code;
     m->stream_count = is->streams;
   }
-  ctrl_send(s, m);
+  req_send(s, is->ss, m);
   isub_destroy(is);
 }
 
@@ -638,33 +676,37 @@ static void isub_wake(void *arg) {
   moqc__sess_exit(s);
 }
 
-static void sub_error(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
+/* SUBSCRIBE_ERROR / REQUEST_ERROR; 17+: on the request stream ss, which ends. */
+static void sub_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code, const char *why) {
   moqc__ietf_msg *r = msg_new(MOQC_IETF_SUBSCRIBE_ERROR);
   if (r) {
     r->request_id = req;
     r->code = code;
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
-  ctrl_send(s, r);
+  if (ss) req_refuse(s, ss, r);
+  else ctrl_send(s, r);
 }
 
-static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
+/* SUBSCRIBE: on the control stream (ss NULL; 14-16) or on its own request
+ * stream (17+), which the subscription then owns. */
+static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    sub_error(s, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
+    sub_error(s, ss, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
     return;
   }
   char path[MOQC_PATH_MAX_LEN + 1];
   if (!tuple_path(&m->ns, path, sizeof path)) {
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "bad namespace");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "bad namespace");
     return;
   }
   uint64_t code = MOQC_CODE_NOT_FOUND;
   moqc_broadcast_consumer *bc =
       moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
   if (!bc) {
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "broadcast not found");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "broadcast not found");
     return;
   }
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
@@ -686,7 +728,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
   if (!is) {
     if (tc) moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "track not found");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "track not found");
     return;
   }
   is->obj.destroy = isub_free;
@@ -709,7 +751,11 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
     r->group_order = 2;
     r->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_EXPIRES;
   }
-  ctrl_send(s, r);
+  if (ss) {
+    is->ss = ss;
+    ss->owner = is;
+  }
+  req_send(s, ss, r);
   if (sess_closing(s)) return;
   moqc_track_consumer_set_waker(tc, isub_wake, is);
   isub_pump(is);
@@ -744,6 +790,17 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc_session *s = t->s;
   ietf_state *st = IS(s);
   moqc_timer_stop(s->clock, &t->fin_timer);
+  if (t->opening) moqc__sess_open_cancel(&t->op);
+  t->opening = false;
+  if (t->ss) {
+    /* 17+: STOP_SENDING + FIN is the cancellation (a FIN alone is not). */
+    sstream *ss = t->ss;
+    t->ss = NULL;
+    ss->owner = NULL;
+    if (!finish) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
   if (sess_debug_on(s))
     moqc__sess_debug(s, "track %s/%s (request %llu) %s (code %llu, %llu of %llu streams)", t->path,
                      t->name, (unsigned long long)t->req, finish ? "finished" : "ended",
@@ -771,9 +828,12 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc__sess_bury(s, &t->obj);
 }
 
-static void it_send_subscribe(itrack *t) {
+static const moqc__stream_kind sk_ietf_sub_out;
+
+/* Write the SUBSCRIBE of t (registered under t->req): on the control
+ * stream, or (17+) on t's request stream. */
+static void it_write_subscribe(itrack *t) {
   moqc_session *s = t->s;
-  ietf_state *st = IS(s);
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
   moqc__ietf_msg *m = msg_new(MOQC_IETF_SUBSCRIBE);
   if (!m || !path_tuple(&m->ns, t->path)) {
@@ -781,16 +841,6 @@ static void it_send_subscribe(itrack *t) {
     it_destroy(t, MOQC_CODE_NOT_FOUND, false);
     return;
   }
-  t->req = req_next(s);
-  if (moqc__imap_insert(&st->by_req, t->req, t) < 0) {
-    moqc_free(m);
-    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return;
-  }
-  t->subscribed = true;
-  s->sub.n_rtracks++;
-  if (sess_debug_on(s))
-    moqc__sess_debug(s, "SUBSCRIBE %llu %s/%s", (unsigned long long)t->req, t->path, t->name);
   m->request_id = t->req;
   m->name = (moqc_bytes){(const uint8_t *)t->name, strlen(t->name)};
   m->priority = (uint8_t)(255 - d.aggregate.priority);
@@ -809,7 +859,50 @@ static void it_send_subscribe(itrack *t) {
   }
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
            MOQC_IETF_HAS_FILTER;
-  ctrl_send(s, m);
+  req_send(s, t->ss, m);
+}
+
+static void it_sub_opened(opener *op, int64_t id) {
+  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
+  moqc_session *s = t->s;
+  assert(t->opening && !t->ss);
+  t->opening = false;
+  t->ss = moqc__ss_new(s, id, &sk_ietf_sub_out, false, t);
+  if (!t->ss) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  it_write_subscribe(t);
+}
+
+static void it_sub_open_failed(opener *op, int err) {
+  (void)err;
+  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
+  t->opening = false;
+  it_destroy(t, MOQC_CODE_TRANSPORT, false);
+}
+
+static void it_send_subscribe(itrack *t) {
+  moqc_session *s = t->s;
+  ietf_state *st = IS(s);
+  t->req = req_next(s);
+  if (moqc__imap_insert(&st->by_req, t->req, t) < 0) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  t->subscribed = true;
+  s->sub.n_rtracks++;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "SUBSCRIBE %llu %s/%s", (unsigned long long)t->req, t->path, t->name);
+  if (!req_streams(s)) {
+    it_write_subscribe(t);
+    return;
+  }
+  t->op.bidi = true;
+  t->op.opened = it_sub_opened;
+  t->op.failed = it_sub_open_failed;
+  t->opening = true;
+  moqc__sess_open(s, &t->op);
 }
 
 static void it_demand(itrack *t) {
@@ -818,9 +911,11 @@ static void it_demand(itrack *t) {
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
   } else if (d.consumers == 0 && t->subscribed) {
-    moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
-    if (m) m->request_id = t->req;
-    ctrl_send(s, m);
+    if (!req_streams(s)) { /* 17+: it_destroy stops the request stream */
+      moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
+      if (m) m->request_id = t->req;
+      ctrl_send(s, m);
+    }
     it_destroy(t, MOQC_CODE_CANCEL, false);
   }
 }
@@ -890,6 +985,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   }
   t->obj.destroy = it_free;
   t->s = s;
+  moqc_link_init(&t->op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
@@ -897,10 +993,10 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   it_demand(t);
 }
 
-static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
+static void it_ok(itrack *t, const moqc__ietf_msg *m) {
+  moqc_session *s = t->s;
   ietf_state *st = IS(s);
-  itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (!t || t->ok_seen) return;
+  if (t->ok_seen) return;
   if (moqc__imap_find(&st->by_alias, m->track_alias)) {
     moqc__sess_fail(s, 0x5 /* DUPLICATE_TRACK_ALIAS */, "duplicate track alias", false);
     return;
@@ -913,16 +1009,20 @@ static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   t->ok_seen = true;
 }
 
+static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
+  if (t && !t->ss) it_ok(t, m);
+}
+
 static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
 }
 
-static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
-  ietf_state *st = IS(s);
-  itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (!t) return;
+/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0). */
+static void it_done(itrack *t, uint64_t stream_count) {
+  moqc_session *s = t->s;
   if (t->finished) return;
   t->finished = true;
   /* The data streams travel apart from the control stream: PUBLISH_DONE
@@ -932,13 +1032,18 @@ static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
    * not reached, or none, means: wait until no new stream came for
    * SESS_SUB_FIN_GRACE_NS (+ 2 RTT), at most SESS_SUB_FIN_MAX_NS (like a
    * lite-03/04 subscribe FIN). */
-  t->streams_expected = m->stream_count;
+  t->streams_expected = stream_count;
   if (t->streams_expected == 0 || t->streams_seen < t->streams_expected) {
     t->streams_expected = UINT64_MAX;
     t->fin_deadline = moqc__sess_now(s) + SESS_SUB_FIN_MAX_NS;
     it_fin_arm(t);
   }
   it_maybe_finish(t);
+}
+
+static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
+  itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
+  if (t) it_done(t, m->stream_count);
 }
 
 /* ---- subscriber side: received subgroup streams ---------------------------------- */
@@ -1133,7 +1238,9 @@ static const moqc__stream_kind sk_ietf_group_in = {
 
 /* ---- namespaces from the peer (subscriber side) --------------------------------- */
 
-static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
+/* PUBLISH_NAMESPACE: on the control stream (ss NULL; 14-16), or on its own
+ * request stream (17+), whose end withdraws it (ss->owner: the path). */
+static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   char path[MOQC_PATH_MAX_LEN + 1];
   moqc__ietf_msg *r;
   if (!s->sub.origin || !tuple_path(&m->ns, path, sizeof path)) {
@@ -1142,7 +1249,12 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
       r->request_id = m->request_id;
       r->code = 0x4; /* UNINTERESTED */
     }
-    ctrl_send(s, r);
+    if (ss) req_refuse(s, ss, r);
+    else ctrl_send(s, r);
+    return;
+  }
+  if (ss && moqc__imap_find(&IS(s)->peer_ns, m->request_id)) {
+    moqc__sess_fail(s, 0x4 /* INVALID_REQUEST_ID */, "duplicate request id", false);
     return;
   }
   moqc_route route = {0};
@@ -1166,9 +1278,10 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
+  if (ss) ss->owner = copy; /* 17+: the stream's end withdraws it */
   r = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_OK);
   if (r) r->request_id = m->request_id;
-  ctrl_send(s, r);
+  req_send(s, ss, r);
 }
 
 static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1225,7 +1338,8 @@ static int nsin_process(sstream *ss) {
     ssize_t n = msg_next(ss, m);
     if (n <= 0) break;
     bool first = !ss->owner;
-    if (first && m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE) {
+    if (first && m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE &&
+        m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE_18) {
       moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
                       false);
       break;
@@ -1298,7 +1412,8 @@ static const moqc__stream_kind sk_ietf_ns_out = {
     .name = "ietf-subscribe-namespace-out", .process = nsout_process, .end = nsout_end};
 
 static moqc__ietf_msg *subscribe_namespace_msg(moqc_session *s) {
-  moqc__ietf_msg *m = msg_new(MOQC_IETF_SUBSCRIBE_NAMESPACE);
+  moqc__ietf_msg *m = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18
+                                                   : MOQC_IETF_SUBSCRIBE_NAMESPACE);
   if (m) {
     m->request_id = req_next(s);
     m->options = 1; /* draft-16: NAMESPACE entries (not tracks) */
@@ -1322,6 +1437,151 @@ static void ns_out_failed(opener *op, int err) {
   (void)err; /* no namespaces from the peer: like a refused request */
 }
 
+/* ---- draft-17+ request streams ------------------------------------------------------ */
+
+/* Decode the first message of a peer's request stream into a fresh *m (the
+ * caller frees it): its size, 0 when more bytes are needed, <0 on failure
+ * (the session failed). */
+static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
+  moqc_session *s = ss->s;
+  *m = moqc_malloc(sizeof **m);
+  if (!*m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return MOQC_ERR_NOMEM;
+  }
+  return msg_next(ss, *m);
+}
+
+/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
+ * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+static int subin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    if (!ss->owner) {
+      if (m->type != MOQC_IETF_SUBSCRIBE) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "SUBSCRIBE stream without SUBSCRIBE", false);
+        break;
+      }
+      on_subscribe(s, m, ss);                   /* m borrows the buffer: consume after */
+      if (!ss->owner || sess_closing(s)) break; /* refused: released */
+      moqc__ss_consume(ss, (size_t)n);
+      continue;
+    }
+    if (m->type != MOQC_IETF_REQUEST_UPDATE) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                      false);
+      break;
+    }
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void subin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  isub *is = ss->owner;
+  if (is) isub_destroy(is); /* FIN / RESET / STOP_SENDING: cancelled; releases ss */
+  else moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_sub_in = {
+    .name = "ietf-subscribe-in", .process = subin_process, .end = subin_end};
+
+/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE. */
+static int subout_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    itrack *t = ss->owner;
+    switch (m->type) {
+      case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
+      case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
+      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count); break;
+      default:
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                        false);
+        break;
+    }
+    if (sess_closing(s) || ss->obj.dead || ss->owner != t) break; /* let go: released */
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void subout_end(sstream *ss, bool reset, uint64_t code) {
+  itrack *t = ss->owner;
+  if (!t) {
+    moqc__ss_release(ss);
+  } else if (reset) {
+    it_destroy(t, code, false);
+  } else {
+    it_done(t, 0); /* FIN: the publisher ended the request */
+  }
+}
+
+static const moqc__stream_kind sk_ietf_sub_out = {
+    .name = "ietf-subscribe-out", .process = subout_process, .end = subout_end};
+
+static const moqc__stream_kind sk_ietf_pns_in;
+
+/* Peer-opened PUBLISH_NAMESPACE stream (subscriber side): its end withdraws
+ * the namespace. */
+static int pnsin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  ssize_t n = ss->owner ? 0 : req_first(ss, &m);
+  if (n > 0) {
+    if (m->type != MOQC_IETF_PUBLISH_NAMESPACE)
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
+                      false);
+    else on_publish_namespace(s, m, ss);
+    if (!sess_closing(s) && !ss->obj.dead && ss->kind == &sk_ietf_pns_in) {
+      if (ss->owner) moqc__ss_consume(ss, (size_t)n);
+      else moqc__ss_release(ss);
+    }
+  } else if (ss->owner) {
+    moqc__ss_consume(ss, ss_len(ss)); /* nothing else is defined on it */
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void pnsin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ietf_state *st = IS(ss->s);
+  char *path = ss->owner; /* owned by st->peer_ns */
+  ss->owner = NULL;
+  if (path) {
+    moqc__rb_ended(ss->s, path);
+    moqc_imap_it it;
+    void *v;
+    uint64_t key;
+    moqc__imap_it_init(&st->peer_ns, &it);
+    while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
+      if (v == path) {
+        moqc_free(moqc__imap_remove(&st->peer_ns, key));
+        break;
+      }
+    }
+  }
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_pns_in = {
+    .name = "ietf-publish-namespace-in", .process = pnsin_process, .end = pnsin_end};
+
 /* ---- control stream -------------------------------------------------------------- */
 
 static void run_after_setup(moqc_session *s) {
@@ -1338,8 +1598,11 @@ static void run_after_setup(moqc_session *s) {
 }
 
 static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
-  (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
-                                     IETF_MAX_REQUEST_ID);
+  if (!moqc__ietf_has_uni_setup(V(s))) /* 17+: no request-id flow control */
+    (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
+                                       IETF_MAX_REQUEST_ID);
+  else /* we ask with SUBSCRIBE_NAMESPACE: no unsolicited PUBLISH_NAMESPACE (as moq-dev) */
+    (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
   if (!s->cfg.is_server && s->cfg_path && !s->t->webtransport)
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
@@ -1398,6 +1661,11 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   run_after_setup(s);
 }
 
+static void on_goaway(moqc_session *s, const moqc__ietf_msg *m) {
+  moqc_free(s->goaway_uri);
+  s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
+}
+
 static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   bool setup = m->type == MOQC_IETF_CLIENT_SETUP || m->type == MOQC_IETF_SERVER_SETUP;
@@ -1418,9 +1686,9 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
       on_subscribe_namespace(s, m, NULL);
       return;
     case MOQC_IETF_UNSUBSCRIBE_NAMESPACE: on_unsubscribe_namespace(s, m); return;
-    case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m, NULL); return;
     case MOQC_IETF_PUBLISH_NAMESPACE_DONE: on_publish_namespace_done(s, m); return;
-    case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m); return;
+    case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m, NULL); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
@@ -1428,10 +1696,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
       return;
-    case MOQC_IETF_GOAWAY:
-      moqc_free(s->goaway_uri);
-      s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
-      return;
+    case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
     case MOQC_IETF_REQUESTS_BLOCKED: {
       moqc__ietf_msg *r = msg_new(MOQC_IETF_MAX_REQUEST_ID);
       if (r) r->request_id = m->request_id + IETF_MAX_REQUEST_ID;
@@ -1485,19 +1750,82 @@ static void ctrl_end(sstream *ss, bool reset, uint64_t code) {
 static const moqc__stream_kind sk_ietf_ctrl = {
     .name = "ietf-control", .process = ctrl_process, .end = ctrl_end, .never_park = true};
 
+/* ---- draft-17+ SETUP streams ------------------------------------------------------- */
+
+/* The peer's SETUP uni stream: SETUP, then (at most) GOAWAY. */
+static int setupin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  ietf_state *st = IS(s);
+  moqc__ietf_msg *m = moqc_malloc(sizeof *m);
+  if (!m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return MOQC_ERR_NOMEM;
+  }
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    ssize_t n = msg_next(ss, m);
+    if (n <= 0) break;
+    if (!st->setup_done && m->type == MOQC_IETF_SETUP) {
+      if (s->cfg.is_server) on_client_setup(s, m);
+      else on_server_setup(s, m);
+    } else if (st->setup_done && m->type == MOQC_IETF_GOAWAY) {
+      on_goaway(s, m);
+    } else {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on the SETUP stream", false);
+    }
+    if (sess_closing(s) || ss->obj.dead) break;
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void setupin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  moqc__ss_release(ss); /* moq-dev tolerates its end; only GOAWAY matters */
+}
+
+static const moqc__stream_kind sk_ietf_setup_in = {
+    .name = "ietf-setup-in", .process = setupin_process, .end = setupin_end, .never_park = true};
+
+static void setupout_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ietf_state *st = IS(ss->s);
+  if (st->setup_out == ss) st->setup_out = NULL;
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_setup_out = {.name = "ietf-setup-out", .end = setupout_end};
+
 /* ---- the binding --------------------------------------------------------------- */
 
 static ssize_t ietf_type_peek(void *ctx, const uint8_t *p, size_t len) {
-  /* Peek only: the kinds decode their whole header / message, type included. */
+  /* Peek only: the kinds decode their whole header / message, type included.
+   * *type holds the session's version on entry (its varint: 17+ differ). */
   uint64_t *type = ctx;
-  ssize_t n = moqc__ietf_varint_decode(MOQC_IETF_14, type, p, len);
-  return n < 0 ? n : 0;
+  assert(moqc__ietf_version_valid((int)*type));
+  uint64_t t = 0;
+  ssize_t n = moqc__ietf_varint_decode((int)*type, &t, p, len);
+  if (n < 0) return n;
+  *type = t;
+  return 0;
 }
 
 static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint64_t type,
                                                uint64_t *code) {
   ietf_state *st = IS(s);
   *code = MOQC_CODE_UNEXPECTED_STREAM;
+  if (bidi && req_streams(s)) {
+    /* 17+: a request stream (parked on a server until accept()). */
+    if (type == MOQC_IETF_SUBSCRIBE) return &sk_ietf_sub_in;
+    if (type ==
+        (V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE))
+      return &sk_ietf_ns_in;
+    if (type == MOQC_IETF_PUBLISH_NAMESPACE) return &sk_ietf_pns_in;
+    *code = MOQC_CODE_UNSUPPORTED; /* FETCH, TRACK_STATUS, PUBLISH: not served yet */
+    return NULL;
+  }
   if (bidi) {
     /* Draft-16: a SUBSCRIBE_NAMESPACE stream. It may overtake the
      * SERVER_SETUP on a client; on a server it is parked until accept(). */
@@ -1509,12 +1837,23 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
     st->ctrl_seen = true;
     return &sk_ietf_ctrl; /* st->ctrl is set by its first process() */
   }
+  if (moqc__ietf_uni_kind(V(s), type) == MOQC_IETF_UNI_SETUP) {
+    if (st->setup_in_seen) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "second SETUP stream", false);
+      return NULL;
+    }
+    st->setup_in_seen = true;
+    return &sk_ietf_setup_in;
+  }
   if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL; /* FETCH: not yet */
   return s->state == ST_RUNNING ? &sk_ietf_group_in : NULL;
 }
 
-static void ietf_send_setup(moqc_session *s) {
-  moqc__ietf_msg *m = msg_new(s->cfg.is_server ? MOQC_IETF_SERVER_SETUP : MOQC_IETF_CLIENT_SETUP);
+static moqc__ietf_msg *setup_msg(moqc_session *s) {
+  moqc__ietf_msg *m =
+      msg_new(moqc__ietf_has_uni_setup(V(s))
+                  ? MOQC_IETF_SETUP
+                  : (s->cfg.is_server ? MOQC_IETF_SERVER_SETUP : MOQC_IETF_CLIENT_SETUP));
   if (m) {
     if (V(s) == MOQC_IETF_14) {
       m->nversions = 1;
@@ -1522,7 +1861,38 @@ static void ietf_send_setup(moqc_session *s) {
     }
     add_setup_params(s, m);
   }
-  ctrl_send(s, m);
+  return m;
+}
+
+static void ietf_setup_opened(opener *op, int64_t id) {
+  ietf_state *st = MOQC_CONTAINER_OF(op, ietf_state, setup_op);
+  moqc_session *s = st->s;
+  assert(!st->setup_out);
+  st->setup_out = moqc__ss_new(s, id, &sk_ietf_setup_out, false, st);
+  if (!st->setup_out) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  msg_send(s, st->setup_out, setup_msg(s)); /* no FIN: GOAWAY may follow */
+}
+
+static void ietf_setup_failed(opener *op, int err) {
+  (void)err;
+  ietf_state *st = MOQC_CONTAINER_OF(op, ietf_state, setup_op);
+  moqc__sess_fail(st->s, MOQC_CODE_TRANSPORT, "cannot open the SETUP stream", false);
+}
+
+/* Our SETUP: 14-16 on the control stream, 17+ on a uni stream of its own. */
+static void ietf_send_setup(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (!moqc__ietf_has_uni_setup(V(s))) {
+    ctrl_send(s, setup_msg(s));
+    return;
+  }
+  st->setup_op.bidi = false;
+  st->setup_op.opened = ietf_setup_opened;
+  st->setup_op.failed = ietf_setup_failed;
+  moqc__sess_open(s, &st->setup_op);
 }
 
 static void ietf_ctrl_opened(opener *op, int64_t id);
@@ -1533,6 +1903,10 @@ static void ietf_run(moqc_session *s) {
   if (s->cfg.is_server) {
     ietf_send_setup(s);
     run_after_setup(s);
+    return;
+  }
+  if (moqc__ietf_has_uni_setup(V(s))) {
+    ietf_send_setup(s); /* the rest runs on the server's SETUP */
     return;
   }
   st->ctrl_op.bidi = true;
@@ -1568,6 +1942,7 @@ static int ietf_init(moqc_session *s) {
   st->s = s;
   st->next_req = s->cfg.is_server ? 1 : 0;
   moqc_link_init(&st->ctrl_op.link);
+  moqc_link_init(&st->setup_op.link);
   moqc_link_init(&st->ns_op.link);
   moqc_link_init(&st->ns_subs);
   moqc_link_init(&st->subs);
@@ -1585,8 +1960,10 @@ static void ietf_teardown(moqc_session *s) {
   ietf_state *st = IS(s);
   if (!st) return;
   moqc__sess_open_cancel(&st->ctrl_op);
+  moqc__sess_open_cancel(&st->setup_op);
   moqc__sess_open_cancel(&st->ns_op);
   st->ns_out = NULL;
+  st->setup_out = NULL;
   while (!moqc_list_empty(&st->tracks))
     it_destroy(MOQC_CONTAINER_OF(st->tracks.next, itrack, link), MOQC_CODE_DROPPED, false);
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));

@@ -1,4 +1,4 @@
-/* Session tests for IETF moq-transport (drafts 14, 15, 16) over the
+/* Session tests for IETF moq-transport (drafts 14 to 19) over the
  * in-memory transport in virtual time: setup per draft, announce (namespace)
  * -> subscribe -> frames, both directions, late join, unsubscribe, publisher
  * end, malformed control input closing only that session with
@@ -6,11 +6,14 @@
 #include "core/ietf_wire.h"
 #include "test_session_common.h"
 
-static int ietf_versions[3] = {14, 15, 16};
+static int ietf_versions[6] = {14, 15, 16, 17, 18, 19};
 #define IETF_TEST(fn)                                   \
   cmocka_unit_test_prestate(fn, &ietf_versions[0]),     \
       cmocka_unit_test_prestate(fn, &ietf_versions[1]), \
-      cmocka_unit_test_prestate(fn, &ietf_versions[2])
+      cmocka_unit_test_prestate(fn, &ietf_versions[2]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[3]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[4]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[5])
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
@@ -210,11 +213,13 @@ static size_t enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t cap) {
   return (size_t)n;
 }
 
+/* The client's setup: CLIENT_SETUP on the bidi control stream (14-16), or
+ * SETUP on a uni stream (17+); *ctrl is that stream. */
 static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
   (void)p;
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_CLIENT_SETUP;
+  m.type = v >= 17 ? MOQC_IETF_SETUP : MOQC_IETF_CLIENT_SETUP;
   if (v == 14) {
     m.nversions = 1;
     m.versions[0] = moqc__ietf_version_code(v);
@@ -230,7 +235,7 @@ static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
     buf[n++] = 0; /* request id */
     buf[n++] = 5; /* tuple count 5, no fields */
   }
-  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, ctrl),
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, ctrl),
                    MOQC_OK);
 }
 
@@ -277,13 +282,23 @@ static void t_malformed_control(void **state) {
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(p.srv.requests, 1);
   assert_false(p.srv.closed);
-  memlink_inject_info info;
-  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
-  assert_true(info.received > 0); /* SERVER_SETUP (+ SUBSCRIBE_NAMESPACE) */
-  /* A message whose body is cut short inside its declared length. */
-  const uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
-  assert_int_equal(
-      memlink_inject_write(p.link, memlink_server(p.link), ctrl, bad, sizeof bad, false), MOQC_OK);
+  /* A message whose body is cut short inside its declared length: on the
+   * control stream (14-16), or as the request of a new stream (17+). */
+  uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
+  if (v >= 18) bad[0] = MOQC_IETF_SUBSCRIBE_NAMESPACE_18; /* one byte on 17+'s varint */
+  if (v < 17) {
+    memlink_inject_info info;
+    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+    assert_true(info.received > 0); /* SERVER_SETUP (+ SUBSCRIBE_NAMESPACE) */
+    assert_int_equal(
+        memlink_inject_write(p.link, memlink_server(p.link), ctrl, bad, sizeof bad, false),
+        MOQC_OK);
+  } else {
+    int64_t req;
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), true, bad, sizeof bad, false, &req),
+        MOQC_OK);
+  }
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
@@ -308,11 +323,21 @@ static void t_protocol_violations(void **state) {
 
   raw_server(&p, v);
   /* A valid message, but before the setup (draft-16: SUBSCRIBE_NAMESPACE has
-   * its own stream, which may race ahead of the setup: use SUBSCRIBE). */
+   * its own stream, which may race ahead of the setup: use SUBSCRIBE; 17+:
+   * requests wait for the setup, so a SETUP whose parameter is cut short). */
   uint8_t sub[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 0};
   if (v >= 16) sub[0] = MOQC_IETF_SUBSCRIBE;
-  assert_int_equal(
-      memlink_inject(p.link, memlink_server(p.link), true, sub, sizeof sub, false, &ctrl), MOQC_OK);
+  if (v >= 17) {
+    /* 0x2F00 as a leading-ones varint, length 1, odd key 5 without its length */
+    const uint8_t gb[] = {0xAF, 0x00, 0x00, 0x01, 0x05};
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), false, gb, sizeof gb, false, &ctrl),
+        MOQC_OK);
+  } else {
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), true, sub, sizeof sub, false, &ctrl),
+        MOQC_OK);
+  }
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);

@@ -23,7 +23,7 @@
 #include "moqc/endpoint.h"
 #include "moqc/model.h"
 
-#define CLI_MAX_VERSIONS 8
+#define CLI_MAX_VERSIONS 16
 
 typedef struct cli cli;
 

@@ -211,7 +211,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   if (r->sessions) r->sessions->prev = rs;
   r->sessions = rs;
   r->n_live++;
-  if ((req->version >= 3 && req->version <= 5) || (req->version >= 14 && req->version <= 16))
+  if ((req->version >= 3 && req->version <= 5) || (req->version >= 14 && req->version <= 19))
     r->sessions_total[req->version]++;
   moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s", (unsigned long long)rs->id,
            req->protocol, req->webtransport ? "WebTransport" : "QUIC", root,
