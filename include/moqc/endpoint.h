@@ -80,8 +80,12 @@ struct moqc_server_request {
   const char *path; /* URL path + query, or the lite-05 SETUP Path */
   moqc_session_role role;
   uint64_t peer_origin;
-  const char *remote; /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
+  const char *remote;     /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
                                 IPv4-mapped address shown as IPv4); "" if unknown */
+  const char *auth_token; /* IETF AUTHORIZATION TOKEN setup parameter (use it as
+                                 a ?jwt=), AUTHORITY, implementation name; NULL if */
+  const char *authority;  /* absent. Valid until accepted or rejected. */
+  const char *implementation;
 };
 
 typedef struct moqc_server_config {

@@ -103,6 +103,12 @@ typedef struct moqc_session_request {
   moqc_session_role role;
   uint64_t peer_origin; /* the client's origin (hop) id from SETUP; 0 = none
                            (always 0 on lite-03/04) */
+  /* IETF only (NULL otherwise / when absent); valid during on_request: */
+  const char *auth_token;     /* the AUTHORIZATION TOKEN setup parameter's value
+                                 (USE_VALUE or REGISTER); authenticate with it as
+                                 with a ?jwt= in the path */
+  const char *authority;      /* the AUTHORITY setup parameter */
+  const char *implementation; /* the peer's implementation name */
 } moqc_session_request;
 
 /* Per-session resource caps. 0 = the default in brackets. */
@@ -137,12 +143,15 @@ typedef struct moqc_session_config {
   moqc_env *env; /* required: clock and wakers */
   int version; /* 0: from transport->protocol ("moq-lite-0x", "moq-00", "moqt-15/16"); else forced */
   bool is_server;
-  uint64_t origin_id; /* our origin (hop) id, < 2^53; 0: the publish origin's
+  uint64_t origin_id;     /* our origin (hop) id, < 2^53; 0: the publish origin's
                           id, else the subscribe origin's, else none */
-  const char *path;   /* client, lite-05: sent as the SETUP Path parameter when
+  const char *path;       /* client, lite-05: sent as the SETUP Path parameter when
                           the transport is not WebTransport (raw QUIC has no
                           URL); NULL = none. Copied. */
-  bool probe;         /* open a PROBE stream toward the peer to receive its
+  const char *auth_token; /* client, IETF: sent as the AUTHORIZATION TOKEN setup
+                          parameter (alias type USE_VALUE, token type 0);
+                          NULL = none. Copied. */
+  bool probe;             /* open a PROBE stream toward the peer to receive its
                           bandwidth / RTT estimates (lite-05: only if the peer's
                           SETUP advertises Probe >= Report) */
   moqc_session_limits limits;

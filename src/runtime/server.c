@@ -63,6 +63,9 @@ static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_re
       .role = r->role,
       .peer_origin = r->peer_origin,
       .remote = c->remote,
+      .auth_token = r->auth_token,
+      .authority = r->authority,
+      .implementation = r->implementation,
   };
   c->srv->cfg.on_request(c->srv->cfg.ctx, &c->req);
 }

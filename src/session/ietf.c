@@ -50,6 +50,10 @@
 #define IETF_EXT_TIMESTAMP 0x10u
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 #define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
+#define IETF_MALFORMED_AUTH_TOKEN 0x16u
+#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
+#define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
+#define IETF_TOKEN_USE_VALUE 0x3u
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -1607,6 +1611,61 @@ static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
   (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_IMPLEMENTATION, "moqc", 4);
+  if (!s->cfg.is_server && s->cfg_token) {
+    /* AUTHORIZATION TOKEN { Alias Type = USE_VALUE, Token Type = 0, Token Value } */
+    size_t tl = strlen(s->cfg_token);
+    uint8_t *b = tl <= MOQC_IETF_KVP_VALUE_MAX - 2 ? moqc_malloc(tl + 2) : NULL;
+    if (b) {
+      b[0] = IETF_TOKEN_USE_VALUE; /* one byte in either varint */
+      b[1] = 0;
+      memcpy(b + 2, s->cfg_token, tl);
+      (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN, b, tl + 2);
+      moqc_free(b);
+    }
+  }
+}
+
+/* A setup parameter's bytes as a C string (NULL: absent). false: out of
+ * memory, or a NUL inside (not a name / token). */
+static bool setup_str(moqc_session *s, const moqc__ietf_msg *m, uint64_t key, char **out) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, key);
+  if (!kv) return true;
+  if (kv->b.len && memchr(kv->b.ptr, 0, kv->b.len)) return false;
+  *out = moqc__sess_strdup_bytes(kv->b);
+  if (!*out) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  return *out != NULL;
+}
+
+/* The client's AUTHORIZATION TOKEN: its value, for the request callback.
+ * We advertise no token cache, so only USE_VALUE and REGISTER carry one. */
+static bool setup_token(moqc_session *s, const moqc__ietf_msg *m) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN);
+  if (!kv) return true;
+  const uint8_t *p = kv->b.ptr;
+  size_t n = kv->b.len;
+  uint64_t alias_type = 0, alias = 0, type = 0;
+  ssize_t k = moqc__ietf_varint_decode(V(s), &alias_type, p, n);
+  if (k > 0 && alias_type == IETF_TOKEN_REGISTER) {
+    p += k;
+    n -= (size_t)k;
+    k = moqc__ietf_varint_decode(V(s), &alias, p, n);
+  } else if (k > 0 && alias_type != IETF_TOKEN_USE_VALUE) {
+    moqc__sess_fail(s, IETF_UNKNOWN_AUTH_TOKEN_ALIAS, "no token cache", false);
+    return false;
+  }
+  if (k > 0) {
+    p += k;
+    n -= (size_t)k;
+    k = moqc__ietf_varint_decode(V(s), &type, p, n);
+  }
+  if (k <= 0 || (n > (size_t)k && memchr(p + k, 0, n - (size_t)k))) {
+    moqc__sess_fail(s, IETF_MALFORMED_AUTH_TOKEN, "malformed AUTHORIZATION TOKEN", false);
+    return false;
+  }
+  (void)type; /* moqc's tokens are JWTs whatever the registry type says */
+  s->req_token = moqc__sess_strdup_bytes((moqc_bytes){p + k, n - (size_t)k});
+  if (!s->req_token) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  return s->req_token != NULL;
 }
 
 static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1635,11 +1694,21 @@ static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
       return;
     }
   }
+  if (!setup_token(s, m)) return;
+  if (!setup_str(s, m, MOQC_IETF_SETUP_AUTHORITY, &s->req_authority) ||
+      !setup_str(s, m, MOQC_IETF_SETUP_IMPLEMENTATION, &s->req_impl)) {
+    if (!sess_closing(s))
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "malformed setup parameter", false);
+    return;
+  }
   moqc_session_request req = {
       .version = s->version,
       .path = s->req_path ? s->req_path : (s->t->path ? s->t->path : ""),
       .role = MOQC_SESSION_ROLE_BOTH,
       .peer_origin = 0,
+      .auth_token = s->req_token,
+      .authority = s->req_authority,
+      .implementation = s->req_impl,
   };
   moqc__sess_request(s, &req);
 }

@@ -319,6 +319,13 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     }
   }
   s->cfg.path = s->cfg_path;
+  if (cfg->auth_token && !(s->cfg_token = moqc_strdup(cfg->auth_token))) {
+    moqc_free(s->cfg_path);
+    if (s->proto->free) s->proto->free(s);
+    moqc_free(s);
+    return NULL;
+  }
+  s->cfg.auth_token = s->cfg_token;
   s->lim.max_streams = lim_or(cfg->limits.max_streams, DEF_MAX_STREAMS);
   s->lim.max_subscriptions = lim_or(cfg->limits.max_subscriptions, DEF_MAX_SUBSCRIPTIONS);
   s->lim.max_announced = lim_or(cfg->limits.max_announced, DEF_MAX_ANNOUNCED);
@@ -361,6 +368,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     moqc_transport_set_handler(t, NULL, NULL);
     if (s->proto->free) s->proto->free(s);
     moqc_free(s->cfg_path);
+    moqc_free(s->cfg_token);
     moqc_free(s);
     return NULL;
   }
@@ -453,6 +461,10 @@ static void sess_free(moqc_session *s) {
   s->t->ops->release(s->t);
   moqc_free(s->close_reason);
   moqc_free(s->req_path);
+  moqc_free(s->req_token);
+  moqc_free(s->req_authority);
+  moqc_free(s->req_impl);
+  moqc_free(s->cfg_token);
   moqc_free(s->cfg_path);
   moqc_free(s->goaway_uri);
   if (s->proto->free) s->proto->free(s);

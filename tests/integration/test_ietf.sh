@@ -36,7 +36,7 @@ done
 # moq-lite <-> IETF through the one model, both directions.
 deliver "lite-to-ietf" "https://127.0.0.1:$RELAY_PORT/x1" moq-lite-05 moqt-16 b
 deliver "lite-to-ietf18" "https://127.0.0.1:$RELAY_PORT/x4" moq-lite-05 moqt-18 b
-deliver "ietf17-to-lite" "moqt://127.0.0.1:$RELAY_PORT/x5" moqt-17 moq-lite-04 b
+deliver "ietf17-to-lite" "moqt://127.0.0.1:$RELAY_PORT/x5" moqt-17 moq-lite-05 b
 deliver "ietf-to-lite" "https://127.0.0.1:$RELAY_PORT/x2" moq-00 moq-lite-04 b
 deliver "quic-ietf-to-lite" "moqt://127.0.0.1:$RELAY_PORT/x3" moqt-15 moq-lite-05 b
 

@@ -7,7 +7,7 @@
 #           subscriber (connected first) gets every frame and the track's end.
 #   js<->js JS publisher and subscriber (two connections) through the relay.
 #   lite<->ietf  JS on moq-lite-05 publishes, JS on moqt-NN subscribes, and the reverse.
-# Drafts: moqt-15 and moqt-16 (what moqc speaks that @moq/net offers over WebTransport;
+# Drafts: moqt-15 to moqt-19 (what moqc speaks that @moq/net offers over WebTransport;
 # @moq/net reaches draft-14 only through `moql`, which moqc does not speak). @moq/net before
 # draft-20 ignores SUBSCRIBE filters and serves from the live edge, so JS publishers here write
 # one group (see docs/interop.md).
@@ -15,7 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 interop_require
 
-DRAFTS=(${MOQC_INTEROP_DRAFTS:-15 16})
+DRAFTS=(${MOQC_INTEROP_DRAFTS:-15 16 17 18 19})
 bdir=${MOQC_BUILD_DIR:?MOQC_BUILD_DIR must name the build directory}
 MOQC_BIN=$bdir/moqc
 [ -x "$MOQC_BIN" ] || { echo "FAIL: $MOQC_BIN not built" >&2; exit 1; }

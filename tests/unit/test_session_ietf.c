@@ -240,7 +240,9 @@ static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
 }
 
 /* A server alone (no client session): CLIENT_SETUP injected by hand. */
-static void raw_server(ts_pair *p, int v) {
+static void raw_server_cb(ts_pair *p, int v,
+                          void (*on_request)(void *, moqc_session *,
+                                             const moqc_session_request *)) {
   memset(p, 0, sizeof *p);
   p->env = ts_env_new();
   p->link = memlink_new(moqc_env_clock(p->env), NULL);
@@ -256,11 +258,13 @@ static void raw_server(ts_pair *p, int v) {
   sc.env = p->env;
   sc.is_server = true;
   sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
+  sc.on_request = on_request;
   sc.on_closed = ts_on_closed;
   p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
   assert_non_null(p->srv.s);
 }
+
+static void raw_server(ts_pair *p, int v) { raw_server_cb(p, v, ts_on_request); }
 
 static void raw_close(ts_pair *p) {
   moqc_session_del(p->srv.s);
@@ -360,6 +364,79 @@ static void t_protocol_violations(void **state) {
   ts_pair_close(&other);
 }
 
+/* ---- setup parameters: AUTHORIZATION TOKEN, AUTHORITY, implementation -------- */
+
+static char g_token[64], g_authority[64], g_impl[64];
+static int g_requests;
+
+static void params_on_request(void *ctx, moqc_session *s, const moqc_session_request *req) {
+  (void)ctx;
+  g_requests++;
+  snprintf(g_token, sizeof g_token, "%s", req->auth_token ? req->auth_token : "(none)");
+  snprintf(g_authority, sizeof g_authority, "%s", req->authority ? req->authority : "(none)");
+  snprintf(g_impl, sizeof g_impl, "%s", req->implementation ? req->implementation : "(none)");
+  assert_int_equal(moqc_session_reject(s, MOQC_CODE_UNAUTHORIZED, "checked"), MOQC_OK);
+}
+
+/* A raw client's setup carrying `token` (AUTHORIZATION TOKEN bytes) and
+ * unknown parameters of both parities, which must be skipped. */
+static void raw_setup_params(ts_pair *p, int v, const uint8_t *token, size_t tlen) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = v >= 17 ? MOQC_IETF_SETUP : MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_AUTH_TOKEN, token, tlen),
+                   0);
+  assert_int_equal(
+      moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_AUTHORITY, "relay.example:443", 17),
+      0);
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_IMPLEMENTATION, "raw", 3),
+                   0);
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, 0x42, 12345), 0);  /* unknown, even */
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, 0x43, "??", 2), 0); /* unknown, odd */
+  uint8_t buf[512];
+  size_t n = enc(v, &m, buf, sizeof buf);
+  int64_t id;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, &id),
+                   MOQC_OK);
+}
+
+static void t_setup_params(void **state) {
+  int v = ts_version(state);
+  static const struct {
+    uint8_t b[16];
+    size_t n;
+    uint64_t code; /* 0: accepted, the request sees "jwt.x.y" */
+  } cases[] = {
+      {{3, 0, 'j', 'w', 't', '.', 'x', '.', 'y'}, 9, 0},     /* USE_VALUE, type 0 */
+      {{1, 7, 0, 'j', 'w', 't', '.', 'x', '.', 'y'}, 10, 0}, /* REGISTER alias 7 */
+      {{2, 7}, 2, 0x17},                                     /* USE_ALIAS: no cache */
+      {{3}, 1, 0x16},                                        /* no token type */
+      {{3, 0, 'a', 0, 'b'}, 5, 0x16},                        /* NUL inside */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ts_pair p;
+    raw_server_cb(&p, v, params_on_request);
+    g_requests = 0;
+    raw_setup_params(&p, v, cases[i].b, cases[i].n);
+    ts_run_for(p.env, 10 * MS);
+    if (cases[i].code == 0) {
+      assert_int_equal(g_requests, 1);
+      assert_string_equal(g_token, "jwt.x.y");
+      assert_string_equal(g_authority, "relay.example:443");
+      assert_string_equal(g_impl, "raw");
+    } else {
+      assert_int_equal(g_requests, 0);
+      assert_true(p.srv.closed);
+      assert_int_equal(p.srv.code, cases[i].code);
+    }
+    raw_close(&p);
+  }
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
@@ -371,6 +448,7 @@ int main(void) {
       IETF_TEST(t_not_found_and_abort),
       IETF_TEST(t_malformed_control),
       IETF_TEST(t_protocol_violations),
+      IETF_TEST(t_setup_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,7 +106,20 @@ static void refuse_tenant_full(relay *r, moqc_server_request *req, const char *t
  * Unauthorized (the reason names the cause, never the token). */
 static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *grant) {
   moqc_auth_reason why = MOQC_AUTH_OK;
-  int rv = moqc_auth_check(r->auth, req->path, (int64_t)time(NULL), grant, &why);
+  /* An IETF AUTHORIZATION TOKEN counts exactly like a ?jwt= on the path. */
+  char *with_token = NULL;
+  if (req->auth_token) {
+    size_t n = strlen(req->path) + strlen(req->auth_token) + 6;
+    with_token = malloc(n);
+    if (with_token)
+      snprintf(with_token, n, "%s%sjwt=%s", req->path, strchr(req->path, '?') ? "&" : "?",
+               req->auth_token);
+  }
+  int rv = req->auth_token && !with_token
+               ? MOQC_ERR_NOMEM
+               : moqc_auth_check(r->auth, with_token ? with_token : req->path, (int64_t)time(NULL),
+                                 grant, &why);
+  free(with_token);
   const char *reason = rv == MOQC_OK ? NULL : moqc_auth_reason_str(why);
   if (rv == MOQC_OK && req->role == MOQC_SESSION_ROLE_PUBLISHER && !grant->n_put)
     reason = "the token allows no publishing";
