@@ -596,6 +596,14 @@ static void isub_destroy(isub *is) {
 static void isub_send_done(isub *is) {
   moqc_session *s = is->s;
   is->done_sent = true;
+  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED) {
+    /* 17+, clean end: the request stream's FIN alone. @moq/net 0.3.4's
+     * subscriber waits for that stream to close and never reads a
+     * PUBLISH_DONE there, and bytes left unread keep it from ever closing;
+     * moq-dev's Rust ends the track on the FIN too (docs/interop.md). */
+    isub_destroy(is);
+    return;
+  }
   moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_DONE);
   if (m) {
     m->request_id = is->req;
@@ -1412,8 +1420,10 @@ static void nsout_end(sstream *ss, bool reset, uint64_t code) {
   moqc__ss_release(ss);
 }
 
-static const moqc__stream_kind sk_ietf_ns_out = {
-    .name = "ietf-subscribe-namespace-out", .process = nsout_process, .end = nsout_end};
+static const moqc__stream_kind sk_ietf_ns_out = {.name = "ietf-subscribe-namespace-out",
+                                                 .process = nsout_process,
+                                                 .end = nsout_end,
+                                                 .request_out = true};
 
 static moqc__ietf_msg *subscribe_namespace_msg(moqc_session *s) {
   moqc__ietf_msg *m = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18
@@ -1526,6 +1536,13 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   itrack *t = ss->owner;
   if (!t) {
     moqc__ss_release(ss);
+  } else if (t->finished) {
+    /* PUBLISH_DONE / FIN seen: the request is over (a late STOP_SENDING of
+     * our half changes nothing); the track waits for its streams. */
+    t->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
   } else if (reset) {
     it_destroy(t, code, false);
   } else {
@@ -1533,8 +1550,12 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   }
 }
 
-static const moqc__stream_kind sk_ietf_sub_out = {
-    .name = "ietf-subscribe-out", .process = subout_process, .end = subout_end};
+/* request_out: @moq/net stops reading a request stream once it has the
+ * request; our SUBSCRIBE ends with the publisher's FIN or RESET. */
+static const moqc__stream_kind sk_ietf_sub_out = {.name = "ietf-subscribe-out",
+                                                  .process = subout_process,
+                                                  .end = subout_end,
+                                                  .request_out = true};
 
 static const moqc__stream_kind sk_ietf_pns_in;
 
