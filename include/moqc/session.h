@@ -216,8 +216,16 @@ MOQC_API bool moqc_session_closed_by_peer(const moqc_session *s);
 /* The peer's origin (hop) id: from its lite-05 SETUP or its lite-05
  * ANNOUNCE_OK; 0 if unknown. */
 MOQC_API uint64_t moqc_session_peer_origin(const moqc_session *s);
-/* The URI of a GOAWAY received from the peer (lite-04+), or NULL. */
+/* The URI of a GOAWAY received from the peer (lite-04+, IETF), or NULL
+ * ("" when the GOAWAY named none). */
 MOQC_API const char *moqc_session_goaway(const moqc_session *s);
+/* IETF: send GOAWAY (draft 14-16 on the control stream, 17+ on our SETUP
+ * stream) naming `uri` (NULL or "": none, i.e. reconnect to the same place),
+ * telling the peer to move before we close; timeout 0 on 17+. Once per
+ * session. MOQC_ERR_UNSUPPORTED on moq-lite, MOQC_ERR_STATE if the session is
+ * not running or a GOAWAY was sent already, MOQC_ERR_INVAL for a URI over
+ * 8192 bytes. Loop thread, any callback. */
+MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
 
 /* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)

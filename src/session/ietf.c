@@ -141,7 +141,8 @@ struct ietf_state {
   opener setup_op;    /* 17+: our SETUP uni stream ... */
   sstream *setup_out; /* ... once open (never FIN'd: GOAWAY rides it) */
   bool setup_in_seen; /* 17+: the peer's SETUP stream arrived */
-  bool setup_done;    /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
+  bool goaway_sent;
+  bool setup_done; /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
   uint64_t peer_max_req;
   moqc_link ns_subs;  /* ins_sub */
@@ -447,6 +448,9 @@ static void ig_pump(igroup *g) {
                              .end_of_group = true,
                              .has_priority = true,
                              .sgid_mode = MOQC_IETF_SGID_ZERO,
+                             /* 18+: the stream starts at the group's first object
+                              * (@moq/net drops a group without it) */
+                             .first_object = V(s) >= MOQC_IETF_18,
                              .track_alias = is->req,
                              .group = g->seq,
                              .priority = 0};
@@ -1754,6 +1758,26 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
 static void on_goaway(moqc_session *s, const moqc__ietf_msg *m) {
   moqc_free(s->goaway_uri);
   s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
+  if (!s->goaway_uri) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (sess_debug_on(s)) moqc__sess_debug(s, "GOAWAY '%s'", s->goaway_uri);
+}
+
+int moqc_session_send_goaway(moqc_session *s, const char *uri) {
+  if (!s) return MOQC_ERR_INVAL;
+  if (!moqc__sess_ietf_version(s->version)) return MOQC_ERR_UNSUPPORTED;
+  ietf_state *st = IS(s);
+  size_t ul = uri ? strlen(uri) : 0;
+  if (ul > MOQC_IETF_URI_MAX) return MOQC_ERR_INVAL;
+  sstream *ss = moqc__ietf_has_uni_setup(V(s)) ? st->setup_out : st->ctrl;
+  if (s->state != ST_RUNNING || st->goaway_sent || !ss || ss_send_done(ss)) return MOQC_ERR_STATE;
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_GOAWAY);
+  if (!m) return MOQC_ERR_NOMEM;
+  m->reason = (moqc_bytes){(const uint8_t *)uri, ul};
+  st->goaway_sent = true;
+  moqc__sess_enter(s);
+  msg_send(s, ss, m);
+  moqc__sess_exit(s);
+  return MOQC_OK;
 }
 
 static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {

@@ -458,8 +458,17 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
 
 static void on_closed(void *ctx, moqc_client *cl, uint64_t code, const char *reason, bool by_peer) {
   cli *c = ctx;
-  (void)cl;
   if (c->finishing) return;
+  moqc_session *s = moqc_client_session(cl);
+  const char *goaway = s ? moqc_session_goaway(s) : NULL;
+  if (goaway && by_peer && code == 0) {
+    /* The relay said GOAWAY, then closed: it is going away (shutdown). A
+     * clean exit; run again to reconnect (to the new URI, if it named one). */
+    moqc_log(MOQC_LOG_WARN, "the relay went away (GOAWAY%s%s): exiting", *goaway ? " to " : "",
+             goaway);
+    cli_finish(c, 0, NULL);
+    return;
+  }
   cli_finish(c, 1, "connection closed by %s: %s (code %llu)", by_peer ? "the relay" : "us",
              reason && *reason ? reason : moqc_code_str(code), (unsigned long long)code);
 }

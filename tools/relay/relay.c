@@ -25,7 +25,8 @@ struct relay_sess {
   relay_sess *prev, *next;
 };
 
-#define DRAIN_MS 1500 /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
+#define DRAIN_MS 1500  /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
+#define GOAWAY_MS 1000 /* how long IETF peers told GOAWAY get to leave first */
 
 static void free_timer(uv_handle_t *h) { free(h); }
 
@@ -429,6 +430,13 @@ static void teardown(relay *r) {
 
 static void on_drain(uv_timer_t *t) {
   relay *r = t->data;
+  if (r->goaway_until) {
+    /* IETF peers were told GOAWAY: give them GOAWAY_MS to leave by themselves. */
+    if (r->n_live > 0 && uv_now(r->loop) < r->goaway_until && r->drain_deadline) return;
+    r->goaway_until = 0;
+    if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
+    if (r->drain_deadline) r->drain_deadline = uv_now(r->loop) + DRAIN_MS; /* 0: second signal */
+  }
   bool empty = !r->server || moqc_server_sessions(r->server) == 0;
   if ((empty && uv_now(r->loop) >= r->drain_deadline - DRAIN_MS + 100) ||
       uv_now(r->loop) >= r->drain_deadline) {
@@ -442,7 +450,17 @@ void relay_stop(relay *r) {
   if (r->stopping) return;
   r->stopping = true;
   relay_cluster_stop(r); /* close the peer sessions we dialed */
-  if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
+  /* IETF sessions get GOAWAY first (no new URI: the same relay, later), then
+   * the close once they left or GOAWAY_MS passed. */
+  size_t told = 0;
+  for (relay_sess *rs = r->sessions; rs; rs = rs->next)
+    if (rs->session && moqc_session_send_goaway(rs->session, NULL) == MOQC_OK) told++;
+  if (told) {
+    moqc_log(MOQC_LOG_INFO, "GOAWAY sent to %zu IETF session(s)", told);
+    r->goaway_until = uv_now(r->loop) + GOAWAY_MS;
+  } else if (r->server) {
+    moqc_server_close_all(r->server, 0, "shutdown");
+  }
   r->drain_deadline = uv_now(r->loop) + DRAIN_MS;
   uv_timer_start(&r->drain, on_drain, 20, 20);
 }

@@ -146,7 +146,8 @@ typedef struct relay {
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
   uint64_t drain_deadline;
-  bool handles; /* signals + drain timer initialised */
+  uint64_t goaway_until; /* shutdown: GOAWAY sent, close everything at this time (0: done) */
+  bool handles;          /* signals + drain timer initialised */
   bool stopping;
   bool torn_down;
 } relay;
