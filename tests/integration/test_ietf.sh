@@ -45,6 +45,25 @@ for v in moq-00 moqt-15 moqt-16 moqt-17 moqt-18 moqt-19; do
   n=$(sed -n "s/^moqc_relay_sessions_total{version=\"$v\"} //p" "$IT_TMP/m.txt")
   [ "${n:-0}" -ge 4 ] || it_check_fail "metrics: $v sessions = ${n:-none}"
 done
-it_clients_clean
+# GOAWAY at shutdown: IETF subscribers (control stream on 16, SETUP stream on
+# 18) are told GOAWAY before the relay closes and exit 0; a moq-lite one is
+# just closed (exit 1, "connection closed by the relay").
+for v in moqt-16 moqt-18 moq-lite-05; do
+  it_bg "ga-$v" "${MOQC[@]}" subscribe --url "https://127.0.0.1:$RELAY_PORT/ga" --broadcast never \
+    --version "$v" --wait 60s --log-level info
+  it_wait_for "$IT_TMP/ga-$v.err" "connected to" 20 || it_check_fail "goaway: $v did not connect"
+done
 it_relay_stop
+for v in moqt-16 moqt-18 moq-lite-05; do
+  it_wait "ga-$v" 15
+  rc=$?
+  if [ "$v" = moq-lite-05 ]; then
+    [ "$rc" = 1 ] || it_check_fail "goaway: lite subscriber exited $rc at relay shutdown (want 1)"
+  else
+    [ "$rc" = 0 ] || it_check_fail "goaway: $v subscriber exited $rc at relay shutdown (want 0)"
+    grep -q "went away (GOAWAY" "$IT_TMP/ga-$v.err" || it_check_fail "goaway: $v saw no GOAWAY"
+  fi
+done
+grep -q "GOAWAY sent to 2 IETF session" "$IT_TMP/relay.err" || it_check_fail "goaway: relay log"
+it_clients_clean
 it_done
