@@ -2078,8 +2078,15 @@ static void ietf_teardown(moqc_session *s) {
   moqc__sess_open_cancel(&st->ns_op);
   st->ns_out = NULL;
   st->setup_out = NULL;
-  while (!moqc_list_empty(&st->tracks))
-    it_destroy(MOQC_CONTAINER_OF(st->tracks.next, itrack, link), MOQC_CODE_DROPPED, false);
+  while (!moqc_list_empty(&st->tracks)) {
+    /* A track whose publisher already ended it (PUBLISH_DONE, or the 17+
+     * request stream's FIN) with no group stream in flight is complete: the
+     * publisher may close right after (its count-less end leaves us waiting
+     * out the stream grace period). Anything else was dropped. */
+    itrack *t = MOQC_CONTAINER_OF(st->tracks.next, itrack, link);
+    bool done = t->finished && moqc_list_empty(&t->groups);
+    it_destroy(t, done ? 0 : MOQC_CODE_DROPPED, done);
+  }
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
