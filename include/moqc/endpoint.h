@@ -168,8 +168,10 @@ typedef struct moqc_client_config {
   moqc_origin *subscribe; /* optional */
   moqc_quic_limits limits;
   moqc_session_limits session_limits;
-  uint64_t origin_id;  /* 0 = the publish/subscribe origin's id */
-  uint64_t timeout_ms; /* whole connect, 0 = 10000 */
+  uint64_t origin_id;     /* 0 = the publish/subscribe origin's id */
+  uint64_t timeout_ms;    /* whole connect, 0 = 10000 */
+  const char *auth_token; /* IETF sessions: sent as the SETUP AUTHORIZATION TOKEN
+                             (a relay checks it like ?jwt=); NULL = none. Copied. */
   /* Required: the session is up (err == MOQC_OK) or connecting failed (err <
    * 0, msg says why). Called exactly once unless the client is deleted first. */
   void (*on_connected)(void *ctx, moqc_client *c, int err, const char *msg);

@@ -142,7 +142,8 @@ struct ietf_state {
   sstream *setup_out; /* ... once open (never FIN'd: GOAWAY rides it) */
   bool setup_in_seen; /* 17+: the peer's SETUP stream arrived */
   bool goaway_sent;
-  bool setup_done; /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
+  uint8_t *token_param; /* our AUTHORIZATION TOKEN parameter value (client) */
+  bool setup_done;      /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
   uint64_t peer_max_req;
   moqc_link ns_subs;  /* ins_sub */
@@ -1636,16 +1637,19 @@ static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
   (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_IMPLEMENTATION, "moqc", 4);
+  ietf_state *st = IS(s);
   if (!s->cfg.is_server && s->cfg_token) {
-    /* AUTHORIZATION TOKEN { Alias Type = USE_VALUE, Token Type = 0, Token Value } */
+    /* AUTHORIZATION TOKEN { Alias Type = USE_VALUE, Token Type = 0, Token Value };
+     * m borrows the bytes: they live in st until the session is freed. */
     size_t tl = strlen(s->cfg_token);
-    uint8_t *b = tl <= MOQC_IETF_KVP_VALUE_MAX - 2 ? moqc_malloc(tl + 2) : NULL;
-    if (b) {
-      b[0] = IETF_TOKEN_USE_VALUE; /* one byte in either varint */
-      b[1] = 0;
-      memcpy(b + 2, s->cfg_token, tl);
-      (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN, b, tl + 2);
-      moqc_free(b);
+    if (!st->token_param && tl <= MOQC_IETF_KVP_VALUE_MAX - 2)
+      st->token_param = moqc_malloc(tl + 2);
+    if (st->token_param) {
+      st->token_param[0] = IETF_TOKEN_USE_VALUE; /* one byte in either varint */
+      st->token_param[1] = 0;
+      memcpy(st->token_param + 2, s->cfg_token, tl);
+      (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN, st->token_param,
+                                        tl + 2);
     }
   }
 }
@@ -2104,6 +2108,7 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  moqc_free(st->token_param);
   moqc_free(st);
   s->ietf = NULL;
 }

@@ -56,6 +56,7 @@ struct cli {
   bool wait_subscriber;        /* publish: read stdin only once subscribed */
   uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
   uint64_t timeout_ms;         /* connect */
+  const char *auth_token;      /* --auth-token: IETF SETUP AUTHORIZATION TOKEN */
   const char *format;          /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
   bool realtime;               /* publish --format fmp4: pace by timestamps */
   const char *latency_log;     /* --format fmp4: "<pts_us> <CLOCK_REALTIME ns>" per video frame */

@@ -123,6 +123,12 @@ static int set_reorder(cli *c, const char *v, char *err, size_t cap) {
   c->reorder_ms = ns / 1000000;
   return 0;
 }
+static int set_auth_token(cli *c, const char *v, char *err, size_t cap) {
+  if (!*v) return bad(err, cap, "auth-token", v, "expected a token");
+  c->auth_token = v;
+  return 0;
+}
+
 static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
   uint64_t ns;
   if (set_duration("timeout", v, &ns, err, cap) != 0) return -1;
@@ -214,6 +220,10 @@ static const cli_opt k_opts[] = {
      "moqt-15, moqt-16, moqt-17, moqt-18, moqt-19 [default all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
+    {"auth-token", "JWT", C_ALL,
+     "IETF versions: send this token in the SETUP AUTHORIZATION TOKEN parameter (instead of "
+     "?jwt= in the URL)",
+     set_auth_token},
     {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]",
      set_log_level},
 };
@@ -499,6 +509,7 @@ static int run(cli *c) {
         .publish = c->cmd->publishes ? c->origin : NULL,
         .subscribe = c->cmd->subscribes ? c->origin : NULL,
         .timeout_ms = c->timeout_ms,
+        .auth_token = c->auth_token,
         .on_connected = on_connected,
         .on_closed = on_closed,
         .ctx = c,
