@@ -293,6 +293,12 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     version = moqc_lite_version_from_alpn(t->protocol, plen);
     if (!moqc_lite_version_valid(version))
       version = moqc__ietf_version_from_alpn(t->protocol, plen);
+    /* `moql`, or WebTransport without a sub-protocol: moq-dev's in-band
+     * SETUP negotiation; of its versions (lite-01, lite-02, IETF draft-14)
+     * we speak draft-14 (the CLIENT_SETUP version list decides). */
+    if (!moqc_lite_version_valid(version) && !moqc__sess_ietf_version(version) &&
+        ((plen == 4 && memcmp(t->protocol, "moql", 4) == 0) || (plen == 0 && t->webtransport)))
+      version = MOQC_IETF_14;
   }
   bool ietf = moqc__sess_ietf_version(version);
   if (!ietf && !moqc_lite_version_valid(version)) return NULL;
@@ -305,6 +311,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->t = t;
   s->cfg = *cfg;
   s->version = version;
+  s->moql = version == MOQC_IETF_14 && strncmp(t->protocol, "moq-00", sizeof t->protocol) != 0;
   s->proto = ietf ? &moqc__proto_ietf : &moqc__proto_lite;
   if (s->proto->init && s->proto->init(s) < 0) {
     moqc_free(s);
@@ -487,6 +494,7 @@ void moqc_session_del(moqc_session *s) {
 int moqc_session_version(const moqc_session *s) { return s->version; }
 
 const char *moqc_session_protocol(const moqc_session *s) {
+  if (s && s->moql) return "moql";
   switch (s ? s->version : 0) {
     case 3: return "moq-lite-03";
     case 4: return "moq-lite-04";

@@ -133,7 +133,8 @@ struct moqc_session {
   uint8_t peer_probe, peer_role;
   char *req_path;
   char *req_token, *req_authority, *req_impl; /* IETF setup parameters (server) */
-  char *cfg_token;                            /* IETF AUTHORIZATION TOKEN to send (client) */
+  bool moql;       /* draft-14 reached through `moql` / no WebTransport protocol */
+  char *cfg_token; /* IETF AUTHORIZATION TOKEN to send (client) */
 
   size_t n_served; /* requests counted against max_subscriptions (both sides) */
   moqc_timer tick;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # IETF moq-transport end to end through moqc-relay: moqc publish / subscribe
-# with --version moq-00 (draft-14), moqt-15 ... moqt-19 over WebTransport
+# with --version moq-00 (draft-14), moql (draft-14, in-band), moqt-15 ... moqt-19 over WebTransport
 # (https://, path = scope) and raw QUIC (moqt://, path in the PATH setup
 # parameter), and a broadcast crossing between moq-lite and IETF both ways.
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +29,7 @@ deliver() {
   grep -q "($pv)" "$IT_TMP/pub-$name.err" || it_check_fail "$name: publisher did not run $pv"
 }
 
-for v in moq-00 moqt-15 moqt-16 moqt-17 moqt-18 moqt-19; do
+for v in moq-00 moql moqt-15 moqt-16 moqt-17 moqt-18 moqt-19; do
   deliver "wt-$v" "https://127.0.0.1:$RELAY_PORT/room-$v" "$v" "$v" b
   deliver "quic-$v" "moqt://127.0.0.1:$RELAY_PORT/quic-$v" "$v" "$v" b
 done

@@ -138,9 +138,10 @@ static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
 
 static int set_version(cli *c, const char *v, char *err, size_t cap) {
   if (!moqc_version_supported(v))
-    return bad(err, cap, "version", v,
-               "expected moq-lite-03, moq-lite-04, moq-lite-05, moq-00 (IETF draft-14), moqt-15, "
-               "moqt-16, moqt-17, moqt-18 or moqt-19");
+    return bad(
+        err, cap, "version", v,
+        "expected moq-lite-03, moq-lite-04, moq-lite-05, moql, moq-00 (IETF draft-14), moqt-15, "
+        "moqt-16, moqt-17, moqt-18 or moqt-19");
   for (size_t i = 0; i < c->n_versions; i++)
     if (strcmp(c->versions[i], v) == 0) return 0;
   if (c->n_versions >= CLI_MAX_VERSIONS) return bad(err, cap, "version", v, "too many");
@@ -217,7 +218,7 @@ static const cli_opt k_opts[] = {
     {"tls-root", "FILE", C_ALL, "PEM file of trusted roots instead of the system store", set_root},
     {"version", "ALPN", C_ALL,
      "offer only this version (repeatable): moq-lite-03, moq-lite-04, moq-lite-05, moq-00, "
-     "moqt-15, moqt-16, moqt-17, moqt-18, moqt-19 [default all]",
+     "moqt-15, moqt-16, moqt-17, moqt-18, moqt-19, moql [default all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
     {"auth-token", "JWT", C_ALL,
