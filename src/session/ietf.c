@@ -51,6 +51,8 @@
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 #define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
 #define IETF_MALFORMED_AUTH_TOKEN 0x16u
+#define IETF_INVALID_REQUEST_ID 0x4u
+#define IETF_TOO_MANY_REQUESTS 0x7u
 #define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
@@ -145,18 +147,26 @@ struct ietf_state {
   uint8_t *token_param; /* our AUTHORIZATION TOKEN parameter value (client) */
   bool setup_done;      /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
-  uint64_t peer_max_req;
-  moqc_link ns_subs;  /* ins_sub */
-  moqc_link subs;     /* isub */
-  moqc_link tracks;   /* itrack */
-  moqc_imap by_req;   /* itrack by our request id */
-  moqc_imap by_alias; /* itrack by track alias */
-  moqc_imap pubns;    /* our PUBLISH_NAMESPACE request ids (value unused) */
-  moqc_imap peer_ns;  /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
+  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
+  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream) */
+  moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
+  uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
+  moqc_link ns_subs;      /* ins_sub */
+  moqc_link subs;         /* isub */
+  moqc_link tracks;       /* itrack */
+  moqc_imap by_req;       /* itrack by our request id */
+  moqc_imap by_alias;     /* itrack by track alias */
+  moqc_imap pubns;        /* our PUBLISH_NAMESPACE request ids (value unused) */
+  moqc_imap peer_ns;      /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
 static int V(const moqc_session *s) { return s->version; }
+static bool req_streams(const moqc_session *s);
+static bool is_request(int v, uint64_t type);
+static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
+                         const uint8_t *buf, size_t n);
 
 /* ---- control messages ----------------------------------------------------------- */
 
@@ -188,6 +198,8 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
     buf = moqc_malloc(cap);
     n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(s), m) : MOQC_ERR_NOMEM;
   }
+  bool is_req = is_request(V(s), m->type);
+  uint64_t req = m->request_id;
   moqc_free(m);
   if (!buf || n < 0) {
     moqc_free(buf);
@@ -195,11 +207,128 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
                     false);
     return;
   }
-  (void)moqc__ss_write(ss, buf, (size_t)n, false);
+  if (!blocked_hold(s, ss, is_req, req, buf, (size_t)n))
+    (void)moqc__ss_write(ss, buf, (size_t)n, false);
   moqc_free(buf);
 }
 
 static void ctrl_send(moqc_session *s, moqc__ietf_msg *m) { msg_send(s, IS(s)->ctrl, m); }
+
+/* ---- request-id flow control (drafts 14-16) ---------------------------------------- */
+
+/* A control message held back (encoded) until MAX_REQUEST_ID lets its request go. */
+typedef struct qmsg {
+  moqc_link link;
+  uint64_t req;
+  bool is_req;
+  size_t len;
+  uint8_t data[];
+} qmsg;
+
+/* Messages that open a request (with a new request id of the sender's). */
+static bool is_request(int v, uint64_t type) {
+  switch (type) {
+    case MOQC_IETF_SUBSCRIBE:
+    case MOQC_IETF_PUBLISH_NAMESPACE:
+    case MOQC_IETF_SUBSCRIBE_NAMESPACE:
+    case MOQC_IETF_FETCH:
+    case MOQC_IETF_TRACK_STATUS:
+    case MOQC_IETF_PUBLISH:
+    case MOQC_IETF_REQUEST_UPDATE: return true;
+    case MOQC_IETF_SUBSCRIBE_NAMESPACE_18: return v >= MOQC_IETF_18;
+    default: return false;
+  }
+}
+
+static void ctrl_write_raw(moqc_session *s, const moqc__ietf_msg *m) {
+  uint8_t buf[64];
+  ssize_t n = moqc__ietf_ctrl_encode(buf, sizeof buf, V(s), m);
+  assert(n > 0);
+  if (n > 0) (void)moqc__ss_write(IS(s)->ctrl, buf, (size_t)n, false);
+}
+
+/* REQUESTS_BLOCKED, once per maximum we are held at (past the queue). */
+static void tell_blocked(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (st->blocked_told == st->peer_max_req + 1) return;
+  st->blocked_told = st->peer_max_req + 1;
+  moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_REQUESTS_BLOCKED;
+  m.request_id = st->peer_max_req;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "REQUESTS_BLOCKED at %llu", (unsigned long long)st->peer_max_req);
+  ctrl_write_raw(s, &m);
+}
+
+/* Write what MAX_REQUEST_ID now lets through, in order. */
+static void blocked_flush(moqc_session *s) {
+  ietf_state *st = IS(s);
+  while (!moqc_list_empty(&st->blocked) && !sess_closing(s)) {
+    qmsg *q = MOQC_CONTAINER_OF(st->blocked.next, qmsg, link);
+    if (q->is_req && q->req >= st->peer_max_req) {
+      tell_blocked(s);
+      return;
+    }
+    moqc_list_remove(&q->link);
+    if (st->ctrl && !ss_send_done(st->ctrl)) (void)moqc__ss_write(st->ctrl, q->data, q->len, false);
+    moqc_free(q);
+  }
+}
+
+static void blocked_free(ietf_state *st) {
+  while (!moqc_list_empty(&st->blocked)) {
+    qmsg *q = MOQC_CONTAINER_OF(st->blocked.next, qmsg, link);
+    moqc_list_remove(&q->link);
+    moqc_free(q);
+  }
+}
+
+/* Hold an encoded control message if a request of ours is over the peer's
+ * MAX_REQUEST_ID (it and everything after it, to keep the order). true:
+ * held (buf still the caller's). */
+static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
+                         const uint8_t *buf, size_t n) {
+  ietf_state *st = IS(s);
+  if (req_streams(s) || ss != st->ctrl) return false;
+  if (moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req)) return false;
+  qmsg *q = moqc_malloc(sizeof *q + n);
+  if (!q) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return true;
+  }
+  moqc_link_init(&q->link);
+  q->req = req;
+  q->is_req = is_req;
+  q->len = n;
+  memcpy(q->data, buf, n);
+  moqc_list_push_back(&st->blocked, &q->link);
+  if (is_req && req >= st->peer_max_req) tell_blocked(s);
+  return true;
+}
+
+/* A request id the peer sent: its parity, our MAX_REQUEST_ID (14-16) and,
+ * on the control stream (`ordered`), no reuse. false: the session failed. */
+static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
+  ietf_state *st = IS(s);
+  uint64_t parity = s->cfg.is_server ? 0 : 1; /* client even, server odd */
+  if ((id & 1) != parity) {
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "request id of the wrong parity", false);
+    return false;
+  }
+  if (!req_streams(s) && id >= st->our_max_req) {
+    moqc__sess_fail(s, IETF_TOO_MANY_REQUESTS, "request id over MAX_REQUEST_ID", false);
+    return false;
+  }
+  if (ordered) {
+    if (id < st->peer_next_req) {
+      moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "request id reused", false);
+      return false;
+    }
+    st->peer_next_req = id + 2;
+  }
+  return true;
+}
 
 /* Drafts 17+: every request on its own bidi stream, no control stream. */
 static bool req_streams(const moqc_session *s) { return moqc__ietf_has_request_streams(V(s)); }
@@ -1361,6 +1490,7 @@ static int nsin_process(sstream *ss) {
                       false);
       break;
     }
+    if (first && !peer_req_ok(s, m->request_id, false)) break;
     if (first) on_subscribe_namespace(s, m, ss);
     if (sess_closing(s) || ss->obj.dead) break;
     moqc__ss_consume(ss, (size_t)n);
@@ -1485,6 +1615,7 @@ static int subin_process(sstream *ss) {
         moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "SUBSCRIBE stream without SUBSCRIBE", false);
         break;
       }
+      if (!peer_req_ok(s, m->request_id, false)) break;
       on_subscribe(s, m, ss);                   /* m borrows the buffer: consume after */
       if (!ss->owner || sess_closing(s)) break; /* refused: released */
       moqc__ss_consume(ss, (size_t)n);
@@ -1574,7 +1705,7 @@ static int pnsin_process(sstream *ss) {
     if (m->type != MOQC_IETF_PUBLISH_NAMESPACE)
       moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
                       false);
-    else on_publish_namespace(s, m, ss);
+    else if (peer_req_ok(s, m->request_id, false)) on_publish_namespace(s, m, ss);
     if (!sess_closing(s) && !ss->obj.dead && ss->kind == &sk_ietf_pns_in) {
       if (ss->owner) moqc__ss_consume(ss, (size_t)n);
       else moqc__ss_release(ss);
@@ -1792,6 +1923,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     return;
   }
   int v = V(s);
+  if (!setup && is_request(v, m->type) && !peer_req_ok(s, m->request_id, true)) return;
   switch (m->type) {
     case MOQC_IETF_CLIENT_SETUP: on_client_setup(s, m); return;
     case MOQC_IETF_SERVER_SETUP: on_server_setup(s, m); return;
@@ -1812,13 +1944,24 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
-      if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
+      if (m->request_id < st->peer_max_req) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "MAX_REQUEST_ID decreased", false);
+        return;
+      }
+      st->peer_max_req = m->request_id;
+      blocked_flush(s);
       return;
     case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
     case MOQC_IETF_REQUESTS_BLOCKED: {
-      moqc__ietf_msg *r = msg_new(MOQC_IETF_MAX_REQUEST_ID);
-      if (r) r->request_id = m->request_id + IETF_MAX_REQUEST_ID;
-      ctrl_send(s, r);
+      /* We do not count open requests: grant another window past theirs. */
+      uint64_t grant = m->request_id + IETF_MAX_REQUEST_ID;
+      if (grant <= st->our_max_req) return;
+      st->our_max_req = grant;
+      moqc__ietf_msg r;
+      memset(&r, 0, sizeof r);
+      r.type = MOQC_IETF_MAX_REQUEST_ID;
+      r.request_id = grant;
+      ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
       return;
     }
     default:
@@ -2059,6 +2202,8 @@ static int ietf_init(moqc_session *s) {
   if (!st) return MOQC_ERR_NOMEM;
   st->s = s;
   st->next_req = s->cfg.is_server ? 1 : 0;
+  st->our_max_req = IETF_MAX_REQUEST_ID; /* advertised in our setup */
+  moqc_link_init(&st->blocked);
   moqc_link_init(&st->ctrl_op.link);
   moqc_link_init(&st->setup_op.link);
   moqc_link_init(&st->ns_op.link);
@@ -2108,6 +2253,7 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  blocked_free(st);
   moqc_free(st->token_param);
   moqc_free(st);
   s->ietf = NULL;

@@ -437,6 +437,134 @@ static void t_setup_params(void **state) {
   }
 }
 
+/* ---- request ids: the peer's checked, ours held under the peer's MAX_REQUEST_ID ---- */
+
+static size_t subscribe_bytes(int v, uint64_t req, uint8_t *buf, size_t cap) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
+  m.group_order = 2;
+  m.forward = 1;
+  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
+          MOQC_IETF_HAS_FILTER;
+  return enc(v, &m, buf, cap);
+}
+
+/* Peer requests: wrong parity (all drafts), over our MAX_REQUEST_ID and a
+ * reused id (14-16) close the session with the draft's code. */
+static void t_request_ids(void **state) {
+  int v = ts_version(state);
+  static const struct {
+    uint64_t first, second; /* the client's two SUBSCRIBE request ids */
+    uint64_t code;
+  } cases[] = {
+      {1, 0, 0x4},                 /* odd: a server's id */
+      {(uint64_t)1 << 32, 0, 0x7}, /* at our MAX_REQUEST_ID (2^32) */
+      {4, 2, 0x4},                 /* lower than one already used */
+      {0, 0, 0x4},                 /* the same twice */
+      {0, 2, 0},                   /* in order: fine (track not found only) */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (v >= 17 && cases[i].code != 0 && cases[i].first != 1) continue; /* 17+: no window */
+    ts_pair p;
+    raw_server(&p, v);
+    int64_t ctrl;
+    raw_setup(&p, v, &ctrl, false);
+    ts_run_for(p.env, 10 * MS);
+    assert_false(p.srv.closed);
+    uint8_t buf[256];
+    for (int k = 0; k < 2 && !p.srv.closed; k++) {
+      size_t n = subscribe_bytes(v, k ? cases[i].second : cases[i].first, buf, sizeof buf);
+      int64_t id;
+      if (v >= 17)
+        assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &id),
+                         MOQC_OK);
+      else
+        assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                         MOQC_OK);
+      ts_run_for(p.env, 10 * MS);
+    }
+    if (cases[i].code) {
+      assert_true(p.srv.closed);
+      assert_int_equal(p.srv.code, cases[i].code);
+    } else {
+      assert_false(p.srv.closed);
+    }
+    raw_close(&p);
+  }
+}
+
+/* Our requests (14-16): the raw client allows request ids < 2, so the
+ * server's SUBSCRIBE_NAMESPACE (1) goes and its SUBSCRIBE (3) waits behind a
+ * REQUESTS_BLOCKED until MAX_REQUEST_ID raises the limit; the peer's
+ * REQUESTS_BLOCKED gets a larger MAX_REQUEST_ID. */
+static void t_requests_blocked(void **state) {
+  int v = ts_version(state);
+  if (v >= 17) return; /* no request-id flow control from draft-17 on */
+  ts_pair p;
+  raw_server(&p, v);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, MOQC_IETF_SETUP_MAX_REQUEST_ID, 2), 0);
+  uint8_t buf[256];
+  size_t n = enc(v, &m, buf, sizeof buf);
+  int64_t ctrl;
+  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &ctrl),
+                   MOQC_OK);
+  ts_run_for(p.env, 10 * MS);
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r0 = info.received;
+
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", NULL, NULL);
+  assert_non_null(tc);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r1 = info.received;
+  assert_int_equal(r1 - r0, 4); /* REQUESTS_BLOCKED {2}: type, u16 length, 2; no SUBSCRIBE */
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_MAX_REQUEST_ID;
+  m.request_id = 10;
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r2 = info.received;
+  assert_true(r2 - r1 >= 10); /* the SUBSCRIBE went */
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_REQUESTS_BLOCKED;
+  m.request_id = 100;
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  assert_int_equal(info.received - r2, 11); /* MAX_REQUEST_ID {2^32 + 100}: 8-byte varint */
+  assert_false(p.srv.closed);
+  moqc_track_consumer_del(tc);
+  raw_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
@@ -449,6 +577,8 @@ int main(void) {
       IETF_TEST(t_malformed_control),
       IETF_TEST(t_protocol_violations),
       IETF_TEST(t_setup_params),
+      IETF_TEST(t_request_ids),
+      IETF_TEST(t_requests_blocked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
