@@ -142,7 +142,14 @@ static uint16_t wt_on_request(void *ctx, const moqc_wt_request *req, const char 
     uint16_t st = s->cfg.on_connect(s->cfg.ctx, req->path);
     if (st != 200) return st;
   }
-  if (!*protocol) return 400; /* no moq-lite version in common (legacy moql is not spoken) */
+  if (!*protocol) {
+    /* No version in common: as moq-dev, answer without wt-protocol when we
+     * speak `moql`, and the client falls back to its in-band SETUP (draft-14
+     * for us); else refuse. */
+    for (size_t i = 0; i < s->cfg.n_versions; i++)
+      if (strcmp(s->versions[i], "moql") == 0) return 200;
+    return 400;
+  }
   return 200;
 }
 
