@@ -29,10 +29,12 @@
  *     groups (subgroups other than 0 are stopped); PUBLISH_DONE finishes the
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
- * Not yet: drafts 17+ (SETUP on uni streams, a bidi stream per request),
- * FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams, request-id flow
- * control beyond advertising a large MAX_REQUEST_ID, expiry / slow-subscriber
- * resets on IETF group streams (see docs/session.md). */
+ * Request ids (14-16): ours wait under the peer's MAX_REQUEST_ID (held
+ * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
+ * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
+ * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
+ * Not yet: FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams,
+ * expiry / slow-subscriber resets on IETF group streams (docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
