@@ -437,6 +437,36 @@ static void t_setup_params(void **state) {
   }
 }
 
+/* A client session with cfg.auth_token: the server's on_request gets the
+ * token (and the client's implementation name) on every draft. */
+static void t_client_token(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  raw_server_cb(&p, v, params_on_request);
+  g_requests = 0;
+  char token[64];
+  snprintf(token, sizeof token, "hdr.claims-%d.sig", v);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = p.env;
+  sc.ctx = &p.cli;
+  sc.on_closed = ts_on_closed;
+  sc.auth_token = token;
+  p.cli.s = moqc_session_new(memlink_client(p.link), &sc);
+  assert_non_null(p.cli.s);
+  memset(token, 'x', sizeof token - 1); /* the session keeps its own copy */
+  assert_int_equal(moqc_session_start(p.cli.s, NULL, NULL), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(g_requests, 1);
+  char want[64];
+  snprintf(want, sizeof want, "hdr.claims-%d.sig", v);
+  assert_string_equal(g_token, want);
+  assert_string_equal(g_impl, "moqc");
+  assert_string_equal(g_authority, "(none)");
+  moqc_session_del(p.cli.s);
+  raw_close(&p);
+}
+
 /* ---- request ids: the peer's checked, ours held under the peer's MAX_REQUEST_ID ---- */
 
 static size_t subscribe_bytes(int v, uint64_t req, uint8_t *buf, size_t cap) {
@@ -577,6 +607,7 @@ int main(void) {
       IETF_TEST(t_malformed_control),
       IETF_TEST(t_protocol_violations),
       IETF_TEST(t_setup_params),
+      IETF_TEST(t_client_token),
       IETF_TEST(t_request_ids),
       IETF_TEST(t_requests_blocked),
   };
