@@ -272,6 +272,7 @@ static void blocked_flush(moqc_session *s) {
       tell_blocked(s);
       return;
     }
+    assert(!req_streams(s) && q->len > 0);
     moqc_list_remove(&q->link);
     if (st->ctrl && !ss_send_done(st->ctrl)) (void)moqc__ss_write(st->ctrl, q->data, q->len, false);
     moqc_free(q);
@@ -292,6 +293,7 @@ static void blocked_free(ietf_state *st) {
 static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
                          const uint8_t *buf, size_t n) {
   ietf_state *st = IS(s);
+  assert(buf && n > 0);
   if (req_streams(s) || ss != st->ctrl) return false;
   if (moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req)) return false;
   qmsg *q = moqc_malloc(sizeof *q + n);
@@ -343,6 +345,7 @@ static void req_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
 
 /* Refuse a request that came on its own stream: the answer, then FIN. */
 static void req_refuse(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
+  assert(req_streams(s) && ss && ss->bidi);
   msg_send(s, ss, m);
   moqc__ss_fin(ss);
   moqc__ss_release(ss);
@@ -716,6 +719,7 @@ static void isub_destroy(isub *is) {
   if (is->ss) {
     /* 17+: the request ends with our FIN (after PUBLISH_DONE, or the peer's cancel). */
     sstream *ss = is->ss;
+    assert(req_streams(s) && ss->owner == is);
     is->ss = NULL;
     ss->owner = NULL;
     moqc__ss_fin(ss);
@@ -943,6 +947,7 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   if (t->ss) {
     /* 17+: STOP_SENDING + FIN is the cancellation (a FIN alone is not). */
     sstream *ss = t->ss;
+    assert(req_streams(s) && ss->owner == t);
     t->ss = NULL;
     ss->owner = NULL;
     if (!finish) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
@@ -1654,6 +1659,7 @@ static int subout_process(sstream *ss) {
     ssize_t n = req_first(ss, &m);
     if (n <= 0) break;
     itrack *t = ss->owner;
+    assert(t->ss == ss);
     switch (m->type) {
       case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
       case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
