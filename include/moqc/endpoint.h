@@ -85,8 +85,12 @@ struct moqc_server_request {
   const char *path; /* URL path + query, or the lite-05 SETUP Path */
   moqc_session_role role;
   uint64_t peer_origin;
-  const char *remote; /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
+  const char *remote;     /* peer UDP address: "127.0.0.1:5000", "[::1]:5000" (an
                                 IPv4-mapped address shown as IPv4); "" if unknown */
+  const char *auth_token; /* IETF AUTHORIZATION TOKEN setup parameter (use it as
+                                 a ?jwt=), AUTHORITY, implementation name; NULL if */
+  const char *authority;  /* absent. Valid until accepted or rejected. */
+  const char *implementation;
 };
 
 typedef struct moqc_server_config {
@@ -191,6 +195,8 @@ typedef struct moqc_client_config {
    * the other attempt is cancelled or closed with Cancel. */
   bool websocket_disabled;
   uint64_t websocket_delay_ms; /* 0 = MOQC_WEBSOCKET_DELAY_MS */
+  const char *auth_token;      /* IETF sessions: sent as the SETUP AUTHORIZATION TOKEN
+                             (a relay checks it like ?jwt=); NULL = none. Copied. */
   /* Required: the session is up (err == MOQC_OK) or connecting failed (err <
    * 0, msg says why). Called exactly once unless the client is deleted first. */
   void (*on_connected)(void *ctx, moqc_client *c, int err, const char *msg);

@@ -103,6 +103,12 @@ typedef struct moqc_session_request {
   moqc_session_role role;
   uint64_t peer_origin; /* the client's origin (hop) id from SETUP; 0 = none
                            (always 0 on lite-03/04) */
+  /* IETF only (NULL otherwise / when absent); valid during on_request: */
+  const char *auth_token;     /* the AUTHORIZATION TOKEN setup parameter's value
+                                 (USE_VALUE or REGISTER); authenticate with it as
+                                 with a ?jwt= in the path */
+  const char *authority;      /* the AUTHORITY setup parameter */
+  const char *implementation; /* the peer's implementation name */
 } moqc_session_request;
 
 /* Per-session resource caps. 0 = the default in brackets. */
@@ -137,12 +143,15 @@ typedef struct moqc_session_config {
   moqc_env *env; /* required: clock and wakers */
   int version; /* 0: from transport->protocol ("moq-lite-0x", "moq-00", "moqt-15/16"); else forced */
   bool is_server;
-  uint64_t origin_id; /* our origin (hop) id, < 2^53; 0: the publish origin's
+  uint64_t origin_id;     /* our origin (hop) id, < 2^53; 0: the publish origin's
                           id, else the subscribe origin's, else none */
-  const char *path;   /* client, lite-05: sent as the SETUP Path parameter when
+  const char *path;       /* client, lite-05: sent as the SETUP Path parameter when
                           the transport is not WebTransport (raw QUIC has no
                           URL); NULL = none. Copied. */
-  bool probe;         /* open a PROBE stream toward the peer to receive its
+  const char *auth_token; /* client, IETF: sent as the AUTHORIZATION TOKEN setup
+                          parameter (alias type USE_VALUE, token type 0);
+                          NULL = none. Copied. */
+  bool probe;             /* open a PROBE stream toward the peer to receive its
                           bandwidth / RTT estimates (lite-05: only if the peer's
                           SETUP advertises Probe >= Report) */
   moqc_session_limits limits;
@@ -207,8 +216,16 @@ MOQC_API bool moqc_session_closed_by_peer(const moqc_session *s);
 /* The peer's origin (hop) id: from its lite-05 SETUP or its lite-05
  * ANNOUNCE_OK; 0 if unknown. */
 MOQC_API uint64_t moqc_session_peer_origin(const moqc_session *s);
-/* The URI of a GOAWAY received from the peer (lite-04+), or NULL. */
+/* The URI of a GOAWAY received from the peer (lite-04+, IETF), or NULL
+ * ("" when the GOAWAY named none). */
 MOQC_API const char *moqc_session_goaway(const moqc_session *s);
+/* IETF: send GOAWAY (draft 14-16 on the control stream, 17+ on our SETUP
+ * stream) naming `uri` (NULL or "": none, i.e. reconnect to the same place),
+ * telling the peer to move before we close; timeout 0 on 17+. Once per
+ * session. MOQC_ERR_UNSUPPORTED on moq-lite, MOQC_ERR_STATE if the session is
+ * not running or a GOAWAY was sent already, MOQC_ERR_INVAL for a URI over
+ * 8192 bytes. Loop thread, any callback. */
+MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
 
 /* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)

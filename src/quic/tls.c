@@ -310,14 +310,78 @@ bool moqc_tls_selected_alpn(gnutls_session_t s, char *out, size_t cap) {
   return true;
 }
 
-/* Refuse a ClientHello whose ALPN list has nothing in common with ours (or
- * that has no ALPN at all): no_application_protocol. */
+/* GnuTLS keeps at most 8 ALPN protocols per session (MAX_ALPN_PROTOCOLS). */
+#define TLS_GNUTLS_ALPN_MAX 8u
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+/* The client's ALPN extension data in a ClientHello body, or NULL. */
+static const uint8_t *hello_alpn(const uint8_t *p, size_t n, size_t *alen) {
+  size_t o = 2 + 32; /* legacy_version, random */
+  if (n < o + 1) return NULL;
+  o += 1u + p[o]; /* session id */
+  if (n < o + 2) return NULL;
+  o += 2u + rd16(p + o); /* cipher suites */
+  if (n < o + 1) return NULL;
+  o += 1u + p[o]; /* compression methods */
+  if (n < o + 2) return NULL;
+  size_t end = o + 2u + rd16(p + o);
+  if (end > n) return NULL;
+  for (o += 2; o + 4 <= end;) {
+    uint16_t type = rd16(p + o), len = rd16(p + o + 2);
+    o += 4;
+    if (o + len > end) return NULL;
+    if (type == 16 /* application_layer_protocol_negotiation */) {
+      *alen = len;
+      return p + o;
+    }
+    o += len;
+  }
+  return NULL;
+}
+
+static bool alpn_offered(const uint8_t *e, size_t n, const gnutls_datum_t *d) {
+  if (n < 2) return false;
+  size_t end = 2u + rd16(e);
+  if (end > n) end = n;
+  for (size_t o = 2; o < end;) {
+    size_t l = e[o++];
+    if (o + l > end) return false;
+    if (l == d->size && memcmp(e + o, d->data, l) == 0) return true;
+    o += l;
+  }
+  return false;
+}
+
+/* Before the ClientHello is processed: a server with more ALPNs than GnuTLS
+ * keeps narrows its list to the ones this client offers (our order; GnuTLS
+ * then picks in the client's order, as with the full list). After it: refuse
+ * a ClientHello whose ALPN list has nothing in common with ours (or that has
+ * no ALPN at all): no_application_protocol. */
 static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
                              const gnutls_datum_t *msg) {
   (void)htype;
-  (void)when;
   (void)incoming;
-  (void)msg;
+  if (when == GNUTLS_HOOK_PRE) {
+    const moqc_tls_alpn *a = gnutls_db_get_ptr(s);
+    if (!a || a->n <= TLS_GNUTLS_ALPN_MAX || !msg || !msg->data) return 0;
+    const uint8_t *p = msg->data;
+    size_t n = msg->size;
+    if (n >= 4 && p[0] == 1 && ((size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) == n - 4) {
+      p += 4; /* with the handshake header */
+      n -= 4;
+    }
+    size_t alen = 0;
+    const uint8_t *e = hello_alpn(p, n, &alen);
+    if (!e) return 0;
+    gnutls_datum_t pick[TLS_GNUTLS_ALPN_MAX];
+    unsigned np = 0;
+    for (size_t i = 0; i < a->n && np < TLS_GNUTLS_ALPN_MAX; i++)
+      if (alpn_offered(e, alen, &a->v[i])) pick[np++] = a->v[i];
+    if (np && gnutls_alpn_set_protocols(s, pick, np, GNUTLS_ALPN_MANDATORY) < 0)
+      return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+    return 0;
+  }
   gnutls_datum_t d;
   if (gnutls_alpn_get_selected_protocol(s, &d) != 0) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
   return 0;
@@ -328,11 +392,16 @@ int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const 
   if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET) < 0)
     return MOQC_ERR_NOMEM;
   if (set_priority(s) < 0 || gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cert->cred) < 0 ||
-      gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0) {
+      gnutls_alpn_set_protocols(s, a->v,
+                                a->n > TLS_GNUTLS_ALPN_MAX ? TLS_GNUTLS_ALPN_MAX : (unsigned)a->n,
+                                GNUTLS_ALPN_MANDATORY) < 0) {
     gnutls_deinit(s);
     return MOQC_ERR_TLS;
   }
-  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
+  /* The whole list, for the hook (the db pointer is otherwise unused: no
+   * session cache). `a` outlives the session (the endpoint owns it). */
+  gnutls_db_set_ptr(s, (void *)(uintptr_t)a);
+  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_BOTH,
                                      client_hello_hook);
   *out = s;
   return MOQC_OK;
@@ -471,7 +540,10 @@ int moqc_tls_client_session(gnutls_session_t *out, moqc_tls_client *c, const moq
   if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP) < 0)
     return MOQC_ERR_NOMEM;
   if (set_priority(s) < 0 || gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred) < 0 ||
-      gnutls_alpn_set_protocols(s, a->v, (unsigned)a->n, GNUTLS_ALPN_MANDATORY) < 0 ||
+      /* GnuTLS sends at most 8: the first 8 of ours (preference order). */
+      gnutls_alpn_set_protocols(s, a->v,
+                                a->n > TLS_GNUTLS_ALPN_MAX ? TLS_GNUTLS_ALPN_MAX : (unsigned)a->n,
+                                GNUTLS_ALPN_MANDATORY) < 0 ||
       (c->sni &&
        gnutls_server_name_set(s, GNUTLS_NAME_DNS, c->hostname, strlen(c->hostname)) < 0)) {
     gnutls_deinit(s);

@@ -40,8 +40,10 @@ typedef struct moqc_tls_alpn {
   size_t n;
 } moqc_tls_alpn;
 
-/* GnuTLS keeps at most this many ALPN protocols per session. */
-#define MOQC_TLS_MAX_ALPN 8
+/* ALPN protocols per list. GnuTLS keeps at most 8 per session: a client
+ * offers its first 8; a server narrows its list to what the ClientHello
+ * offers (tls.c). */
+#define MOQC_TLS_MAX_ALPN 16
 
 /* Copy names[0..n) (NULL = the default list). MOQC_ERR_INVAL for an empty
  * list, more than MOQC_TLS_MAX_ALPN names, or a name of 0 or more than 31

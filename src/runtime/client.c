@@ -26,6 +26,7 @@ struct moqc_client {
   bool deleted; /* moqc_client_del was called */
   int pending;  /* async steps that will still call back */
   const char **versions;
+  char *auth_token; /* cfg.auth_token, owned */
   char pin[80];
   char authority[300];
   moqc_quic_dial *dial;
@@ -61,6 +62,7 @@ static void client_free_if_done(moqc_client *c) {
     return;
   }
   moqc_free(c->versions);
+  moqc_free(c->auth_token);
   moqc_free(c);
 }
 
@@ -159,6 +161,7 @@ static void start_session(moqc_client *c, moqc_transport *t) {
       .origin_id = c->cfg.origin_id,
       /* WebTransport and WebSocket carry the path in their request. */
       .path = t->webtransport || c->over_ws ? NULL : c->url.path,
+      .auth_token = c->auth_token,
       .limits = c->cfg.session_limits,
       .ctx = c,
       .on_closed = on_session_closed,
@@ -325,6 +328,9 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
   if (!c) return MOQC_ERR_NOMEM;
   c->cfg = *cfg;
   int rv = moqc_url_parse(cfg->url, &c->url, msg, msg_cap);
+  if (rv == MOQC_OK && cfg->auth_token && !(c->auth_token = moqc_strdup(cfg->auth_token)))
+    rv = MOQC_ERR_NOMEM;
+  c->cfg.auth_token = c->auth_token;
   const char *const *vers = cfg->versions;
   size_t nv = cfg->n_versions;
   if (!vers || !nv) vers = moqc_default_versions(&nv);
@@ -342,6 +348,7 @@ int moqc_client_connect(const moqc_client_config *cfg, moqc_client **out, char *
   }
   if (rv != MOQC_OK) {
     moqc_free(c->versions);
+    moqc_free(c->auth_token);
     moqc_free(c);
     return rv;
   }

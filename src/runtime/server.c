@@ -63,6 +63,9 @@ static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_re
       .role = r->role,
       .peer_origin = r->peer_origin,
       .remote = c->remote,
+      .auth_token = r->auth_token,
+      .authority = r->authority,
+      .implementation = r->implementation,
   };
   c->srv->cfg.on_request(c->srv->cfg.ctx, &c->req);
 }
@@ -139,7 +142,14 @@ static uint16_t wt_on_request(void *ctx, const moqc_wt_request *req, const char 
     uint16_t st = s->cfg.on_connect(s->cfg.ctx, req->path);
     if (st != 200) return st;
   }
-  if (!*protocol) return 400; /* no moq-lite version in common (legacy moql is not spoken) */
+  if (!*protocol) {
+    /* No version in common: as moq-dev, answer without wt-protocol when we
+     * speak `moql`, and the client falls back to its in-band SETUP (draft-14
+     * for us); else refuse. */
+    for (size_t i = 0; i < s->cfg.n_versions; i++)
+      if (strcmp(s->versions[i], "moql") == 0) return 200;
+    return 400;
+  }
   return 200;
 }
 
@@ -213,9 +223,9 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   s->cfg.versions = s->versions;
   s->cfg.n_versions = nv;
   /* ALPNs: the moq-lite versions for raw QUIC, plus h3 for WebTransport. */
-  const char *alpn[8];
+  const char *alpn[16]; /* MOQC_TLS_MAX_ALPN (quic/tls.h) */
   size_t na = 0;
-  for (size_t i = 0; i < nv && na < 7; i++) alpn[na++] = s->versions[i];
+  for (size_t i = 0; i < nv && na < 15; i++) alpn[na++] = s->versions[i];
   alpn[na++] = "h3";
   moqc_quic_server_config qc = {
       .host = cfg->host,

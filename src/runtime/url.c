@@ -9,8 +9,9 @@
 
 /* moq-dev's preference order (Rust ALPNS): moq-lite first, then the IETF
  * drafts, newest first. */
-static const char *const k_versions[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03",
-                                         "moqt-16",     "moqt-15",     "moq-00"};
+static const char *const k_versions[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03", "moql",
+                                         "moqt-19",     "moqt-18",     "moqt-17",     "moqt-16",
+                                         "moqt-15",     "moq-00"};
 
 const char *const *moqc_default_versions(size_t *n) {
   if (n) *n = sizeof k_versions / sizeof k_versions[0];

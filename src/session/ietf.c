@@ -1,10 +1,16 @@
-/* moqc session — the IETF moq-transport binding (drafts 14-16): moqc__proto_ietf.
+/* moqc session — the IETF moq-transport binding (drafts 14-19): moqc__proto_ietf.
  *
- * One bidirectional control stream, opened by the client: CLIENT_SETUP /
- * SERVER_SETUP (draft-14: with the version list; 15/16: the version is the
- * ALPN's), then control messages with request ids (client even from 0, server
- * odd from 1). Mapped onto the shared model like moq-dev's Rust (moq-wire.md
- * §3):
+ * Drafts 14-16: one bidirectional control stream, opened by the client:
+ * CLIENT_SETUP / SERVER_SETUP (draft-14: with the version list; 15/16: the
+ * version is the ALPN's), then control messages with request ids (client even
+ * from 0, server odd from 1). Drafts 17+: each side writes SETUP on a uni
+ * stream of its own, kept open (GOAWAY rides it; @moq/net closes the session
+ * when it ends), and every request lives on its own bidi stream: SUBSCRIBE,
+ * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE; the responses (no request id) and
+ * PUBLISH_DONE come back on it, and a FIN / STOP_SENDING of the request
+ * stream is the cancellation (UNSUBSCRIBE is gone). The code branches on the
+ * draft where they differ (req_streams()). Mapped onto the shared model like
+ * moq-dev's Rust (moq-wire.md §3):
  *   - SUBSCRIBE_NAMESPACE(prefix) from the peer: we answer OK and send one
  *     PUBLISH_NAMESPACE per broadcast of the publish origin under the prefix
  *     (PUBLISH_NAMESPACE_DONE when it ends); with a subscribe origin we send
@@ -23,10 +29,12 @@
  *     groups (subgroups other than 0 are stopped); PUBLISH_DONE finishes the
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
- * Not yet: drafts 17+ (SETUP on uni streams, a bidi stream per request),
- * FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams, request-id flow
- * control beyond advertising a large MAX_REQUEST_ID, expiry / slow-subscriber
- * resets on IETF group streams (see docs/session.md). */
+ * Request ids (14-16): ours wait under the peer's MAX_REQUEST_ID (held
+ * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
+ * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
+ * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
+ * Not yet: FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams,
+ * expiry / slow-subscriber resets on IETF group streams (docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
@@ -45,6 +53,13 @@
 #define IETF_HDR_MAX 1100u            /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
+#define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
+#define IETF_MALFORMED_AUTH_TOKEN 0x16u
+#define IETF_INVALID_REQUEST_ID 0x4u
+#define IETF_TOO_MANY_REQUESTS 0x7u
+#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
+#define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
+#define IETF_TOKEN_USE_VALUE 0x3u
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -80,6 +95,7 @@ struct isub {
   sobj obj;
   moqc_link link;
   moqc_session *s;
+  sstream *ss; /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
@@ -96,6 +112,9 @@ struct itrack {
   sobj obj;
   moqc_link link;
   moqc_session *s;
+  opener op;   /* 17+: opening the SUBSCRIBE's request stream ... */
+  sstream *ss; /* ... once open */
+  bool opening;
   moqc_track_producer *tp;
   char *path, *name;
   uint64_t req, alias;
@@ -125,20 +144,33 @@ struct ietf_state {
   opener ns_op;    /* draft-16: our SUBSCRIBE_NAMESPACE stream ... */
   sstream *ns_out; /* ... once open */
   opener ctrl_op;
-  bool setup_done; /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
+  opener setup_op;    /* 17+: our SETUP uni stream ... */
+  sstream *setup_out; /* ... once open (never FIN'd: GOAWAY rides it) */
+  bool setup_in_seen; /* 17+: the peer's SETUP stream arrived */
+  bool goaway_sent;
+  uint8_t *token_param; /* our AUTHORIZATION TOKEN parameter value (client) */
+  bool setup_done;      /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
-  uint64_t peer_max_req;
-  moqc_link ns_subs;  /* ins_sub */
-  moqc_link subs;     /* isub */
-  moqc_link tracks;   /* itrack */
-  moqc_imap by_req;   /* itrack by our request id */
-  moqc_imap by_alias; /* itrack by track alias */
-  moqc_imap pubns;    /* our PUBLISH_NAMESPACE request ids (value unused) */
-  moqc_imap peer_ns;  /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
+  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
+  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream) */
+  moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
+  uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
+  moqc_link ns_subs;      /* ins_sub */
+  moqc_link subs;         /* isub */
+  moqc_link tracks;       /* itrack */
+  moqc_imap by_req;       /* itrack by our request id */
+  moqc_imap by_alias;     /* itrack by track alias */
+  moqc_imap pubns;        /* our PUBLISH_NAMESPACE request ids (value unused) */
+  moqc_imap peer_ns;      /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
 static int V(const moqc_session *s) { return s->version; }
+static bool req_streams(const moqc_session *s);
+static bool is_request(int v, uint64_t type);
+static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
+                         const uint8_t *buf, size_t n);
 
 /* ---- control messages ----------------------------------------------------------- */
 
@@ -170,6 +202,8 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
     buf = moqc_malloc(cap);
     n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(s), m) : MOQC_ERR_NOMEM;
   }
+  bool is_req = is_request(V(s), m->type);
+  uint64_t req = m->request_id;
   moqc_free(m);
   if (!buf || n < 0) {
     moqc_free(buf);
@@ -177,11 +211,147 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
                     false);
     return;
   }
-  (void)moqc__ss_write(ss, buf, (size_t)n, false);
+  if (!blocked_hold(s, ss, is_req, req, buf, (size_t)n))
+    (void)moqc__ss_write(ss, buf, (size_t)n, false);
   moqc_free(buf);
 }
 
 static void ctrl_send(moqc_session *s, moqc__ietf_msg *m) { msg_send(s, IS(s)->ctrl, m); }
+
+/* ---- request-id flow control (drafts 14-16) ---------------------------------------- */
+
+/* A control message held back (encoded) until MAX_REQUEST_ID lets its request go. */
+typedef struct qmsg {
+  moqc_link link;
+  uint64_t req;
+  bool is_req;
+  size_t len;
+  uint8_t data[];
+} qmsg;
+
+/* Messages that open a request (with a new request id of the sender's). */
+static bool is_request(int v, uint64_t type) {
+  switch (type) {
+    case MOQC_IETF_SUBSCRIBE:
+    case MOQC_IETF_PUBLISH_NAMESPACE:
+    case MOQC_IETF_SUBSCRIBE_NAMESPACE:
+    case MOQC_IETF_FETCH:
+    case MOQC_IETF_TRACK_STATUS:
+    case MOQC_IETF_PUBLISH:
+    case MOQC_IETF_REQUEST_UPDATE: return true;
+    case MOQC_IETF_SUBSCRIBE_NAMESPACE_18: return v >= MOQC_IETF_18;
+    default: return false;
+  }
+}
+
+static void ctrl_write_raw(moqc_session *s, const moqc__ietf_msg *m) {
+  uint8_t buf[64];
+  ssize_t n = moqc__ietf_ctrl_encode(buf, sizeof buf, V(s), m);
+  assert(n > 0);
+  if (n > 0) (void)moqc__ss_write(IS(s)->ctrl, buf, (size_t)n, false);
+}
+
+/* REQUESTS_BLOCKED, once per maximum we are held at (past the queue). */
+static void tell_blocked(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (st->blocked_told == st->peer_max_req + 1) return;
+  st->blocked_told = st->peer_max_req + 1;
+  moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_REQUESTS_BLOCKED;
+  m.request_id = st->peer_max_req;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "REQUESTS_BLOCKED at %llu", (unsigned long long)st->peer_max_req);
+  ctrl_write_raw(s, &m);
+}
+
+/* Write what MAX_REQUEST_ID now lets through, in order. */
+static void blocked_flush(moqc_session *s) {
+  ietf_state *st = IS(s);
+  while (!moqc_list_empty(&st->blocked) && !sess_closing(s)) {
+    qmsg *q = MOQC_CONTAINER_OF(st->blocked.next, qmsg, link);
+    if (q->is_req && q->req >= st->peer_max_req) {
+      tell_blocked(s);
+      return;
+    }
+    assert(!req_streams(s) && q->len > 0);
+    moqc_list_remove(&q->link);
+    if (st->ctrl && !ss_send_done(st->ctrl)) (void)moqc__ss_write(st->ctrl, q->data, q->len, false);
+    moqc_free(q);
+  }
+}
+
+static void blocked_free(ietf_state *st) {
+  while (!moqc_list_empty(&st->blocked)) {
+    qmsg *q = MOQC_CONTAINER_OF(st->blocked.next, qmsg, link);
+    moqc_list_remove(&q->link);
+    moqc_free(q);
+  }
+}
+
+/* Hold an encoded control message if a request of ours is over the peer's
+ * MAX_REQUEST_ID (it and everything after it, to keep the order). true:
+ * held (buf still the caller's). */
+static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
+                         const uint8_t *buf, size_t n) {
+  ietf_state *st = IS(s);
+  assert(buf && n > 0);
+  if (req_streams(s) || ss != st->ctrl) return false;
+  if (moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req)) return false;
+  qmsg *q = moqc_malloc(sizeof *q + n);
+  if (!q) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return true;
+  }
+  moqc_link_init(&q->link);
+  q->req = req;
+  q->is_req = is_req;
+  q->len = n;
+  memcpy(q->data, buf, n);
+  moqc_list_push_back(&st->blocked, &q->link);
+  if (is_req && req >= st->peer_max_req) tell_blocked(s);
+  return true;
+}
+
+/* A request id the peer sent: its parity, our MAX_REQUEST_ID (14-16) and,
+ * on the control stream (`ordered`), no reuse. false: the session failed. */
+static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
+  ietf_state *st = IS(s);
+  uint64_t parity = s->cfg.is_server ? 0 : 1; /* client even, server odd */
+  if ((id & 1) != parity) {
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "request id of the wrong parity", false);
+    return false;
+  }
+  if (!req_streams(s) && id >= st->our_max_req) {
+    moqc__sess_fail(s, IETF_TOO_MANY_REQUESTS, "request id over MAX_REQUEST_ID", false);
+    return false;
+  }
+  if (ordered) {
+    if (id < st->peer_next_req) {
+      moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "request id reused", false);
+      return false;
+    }
+    st->peer_next_req = id + 2;
+  }
+  return true;
+}
+
+/* Drafts 17+: every request on its own bidi stream, no control stream. */
+static bool req_streams(const moqc_session *s) { return moqc__ietf_has_request_streams(V(s)); }
+
+/* A response to a request: on its request stream (17+), else on the control stream. */
+static void req_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
+  assert(!ss || req_streams(s));
+  msg_send(s, ss ? ss : IS(s)->ctrl, m);
+}
+
+/* Refuse a request that came on its own stream: the answer, then FIN. */
+static void req_refuse(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
+  assert(req_streams(s) && ss && ss->bidi);
+  msg_send(s, ss, m);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
 
 static uint64_t req_next(moqc_session *s) {
   ietf_state *st = IS(s);
@@ -415,6 +585,9 @@ static void ig_pump(igroup *g) {
                              .end_of_group = true,
                              .has_priority = true,
                              .sgid_mode = MOQC_IETF_SGID_ZERO,
+                             /* 18+: the stream starts at the group's first object
+                              * (@moq/net drops a group without it) */
+                             .first_object = V(s) >= MOQC_IETF_18,
                              .track_alias = is->req,
                              .group = g->seq,
                              .priority = 0};
@@ -545,6 +718,15 @@ static void isub_destroy(isub *is) {
   is->tc = NULL;
   if (is->bc) moqc_broadcast_consumer_del(is->bc);
   is->bc = NULL;
+  if (is->ss) {
+    /* 17+: the request ends with our FIN (after PUBLISH_DONE, or the peer's cancel). */
+    sstream *ss = is->ss;
+    assert(req_streams(s) && ss->owner == is);
+    is->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
   if (moqc_link_linked(&is->link)) {
     moqc_list_remove(&is->link);
     assert(s->n_served > 0);
@@ -556,13 +738,21 @@ static void isub_destroy(isub *is) {
 static void isub_send_done(isub *is) {
   moqc_session *s = is->s;
   is->done_sent = true;
+  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED) {
+    /* 17+, clean end: the request stream's FIN alone. @moq/net 0.3.4's
+     * subscriber waits for that stream to close and never reads a
+     * PUBLISH_DONE there, and bytes left unread keep it from ever closing;
+     * moq-dev's Rust ends the track on the FIN too (docs/interop.md). */
+    isub_destroy(is);
+    return;
+  }
   moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_DONE);
   if (m) {
     m->request_id = is->req;
     m->code = is->done_code;
     m->stream_count = is->streams;
   }
-  ctrl_send(s, m);
+  req_send(s, is->ss, m);
   isub_destroy(is);
 }
 
@@ -640,33 +830,37 @@ static void isub_wake(void *arg) {
   moqc__sess_exit(s);
 }
 
-static void sub_error(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
+/* SUBSCRIBE_ERROR / REQUEST_ERROR; 17+: on the request stream ss, which ends. */
+static void sub_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code, const char *why) {
   moqc__ietf_msg *r = msg_new(MOQC_IETF_SUBSCRIBE_ERROR);
   if (r) {
     r->request_id = req;
     r->code = code;
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
-  ctrl_send(s, r);
+  if (ss) req_refuse(s, ss, r);
+  else ctrl_send(s, r);
 }
 
-static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
+/* SUBSCRIBE: on the control stream (ss NULL; 14-16) or on its own request
+ * stream (17+), which the subscription then owns. */
+static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    sub_error(s, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
+    sub_error(s, ss, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
     return;
   }
   char path[MOQC_PATH_MAX_LEN + 1];
   if (!tuple_path(&m->ns, path, sizeof path)) {
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "bad namespace");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "bad namespace");
     return;
   }
   uint64_t code = MOQC_CODE_NOT_FOUND;
   moqc_broadcast_consumer *bc =
       moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
   if (!bc) {
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "broadcast not found");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "broadcast not found");
     return;
   }
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
@@ -688,7 +882,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
   if (!is) {
     if (tc) moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    sub_error(s, m->request_id, IETF_SUB_ERR_NOT_FOUND, "track not found");
+    sub_error(s, ss, m->request_id, IETF_SUB_ERR_NOT_FOUND, "track not found");
     return;
   }
   is->obj.destroy = isub_free;
@@ -711,7 +905,11 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
     r->group_order = 2;
     r->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_EXPIRES;
   }
-  ctrl_send(s, r);
+  if (ss) {
+    is->ss = ss;
+    ss->owner = is;
+  }
+  req_send(s, ss, r);
   if (sess_closing(s)) return;
   moqc_track_consumer_set_waker(tc, isub_wake, is);
   isub_pump(is);
@@ -746,6 +944,18 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc_session *s = t->s;
   ietf_state *st = IS(s);
   moqc_timer_stop(s->clock, &t->fin_timer);
+  if (t->opening) moqc__sess_open_cancel(&t->op);
+  t->opening = false;
+  if (t->ss) {
+    /* 17+: STOP_SENDING + FIN is the cancellation (a FIN alone is not). */
+    sstream *ss = t->ss;
+    assert(req_streams(s) && ss->owner == t);
+    t->ss = NULL;
+    ss->owner = NULL;
+    if (!finish) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
   if (sess_debug_on(s))
     moqc__sess_debug(s, "track %s/%s (request %llu) %s (code %llu, %llu of %llu streams)", t->path,
                      t->name, (unsigned long long)t->req, finish ? "finished" : "ended",
@@ -773,9 +983,12 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc__sess_bury(s, &t->obj);
 }
 
-static void it_send_subscribe(itrack *t) {
+static const moqc__stream_kind sk_ietf_sub_out;
+
+/* Write the SUBSCRIBE of t (registered under t->req): on the control
+ * stream, or (17+) on t's request stream. */
+static void it_write_subscribe(itrack *t) {
   moqc_session *s = t->s;
-  ietf_state *st = IS(s);
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
   moqc__ietf_msg *m = msg_new(MOQC_IETF_SUBSCRIBE);
   if (!m || !path_tuple(&m->ns, t->path)) {
@@ -783,16 +996,6 @@ static void it_send_subscribe(itrack *t) {
     it_destroy(t, MOQC_CODE_NOT_FOUND, false);
     return;
   }
-  t->req = req_next(s);
-  if (moqc__imap_insert(&st->by_req, t->req, t) < 0) {
-    moqc_free(m);
-    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return;
-  }
-  t->subscribed = true;
-  s->sub.n_rtracks++;
-  if (sess_debug_on(s))
-    moqc__sess_debug(s, "SUBSCRIBE %llu %s/%s", (unsigned long long)t->req, t->path, t->name);
   m->request_id = t->req;
   m->name = (moqc_bytes){(const uint8_t *)t->name, strlen(t->name)};
   m->priority = (uint8_t)(255 - d.aggregate.priority);
@@ -811,7 +1014,50 @@ static void it_send_subscribe(itrack *t) {
   }
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
            MOQC_IETF_HAS_FILTER;
-  ctrl_send(s, m);
+  req_send(s, t->ss, m);
+}
+
+static void it_sub_opened(opener *op, int64_t id) {
+  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
+  moqc_session *s = t->s;
+  assert(t->opening && !t->ss);
+  t->opening = false;
+  t->ss = moqc__ss_new(s, id, &sk_ietf_sub_out, false, t);
+  if (!t->ss) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  it_write_subscribe(t);
+}
+
+static void it_sub_open_failed(opener *op, int err) {
+  (void)err;
+  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
+  t->opening = false;
+  it_destroy(t, MOQC_CODE_TRANSPORT, false);
+}
+
+static void it_send_subscribe(itrack *t) {
+  moqc_session *s = t->s;
+  ietf_state *st = IS(s);
+  t->req = req_next(s);
+  if (moqc__imap_insert(&st->by_req, t->req, t) < 0) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  t->subscribed = true;
+  s->sub.n_rtracks++;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "SUBSCRIBE %llu %s/%s", (unsigned long long)t->req, t->path, t->name);
+  if (!req_streams(s)) {
+    it_write_subscribe(t);
+    return;
+  }
+  t->op.bidi = true;
+  t->op.opened = it_sub_opened;
+  t->op.failed = it_sub_open_failed;
+  t->opening = true;
+  moqc__sess_open(s, &t->op);
 }
 
 static void it_demand(itrack *t) {
@@ -820,9 +1066,11 @@ static void it_demand(itrack *t) {
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
   } else if (d.consumers == 0 && t->subscribed) {
-    moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
-    if (m) m->request_id = t->req;
-    ctrl_send(s, m);
+    if (!req_streams(s)) { /* 17+: it_destroy stops the request stream */
+      moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
+      if (m) m->request_id = t->req;
+      ctrl_send(s, m);
+    }
     it_destroy(t, MOQC_CODE_CANCEL, false);
   }
 }
@@ -892,6 +1140,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   }
   t->obj.destroy = it_free;
   t->s = s;
+  moqc_link_init(&t->op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
@@ -899,10 +1148,10 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   it_demand(t);
 }
 
-static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
+static void it_ok(itrack *t, const moqc__ietf_msg *m) {
+  moqc_session *s = t->s;
   ietf_state *st = IS(s);
-  itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (!t || t->ok_seen) return;
+  if (t->ok_seen) return;
   if (moqc__imap_find(&st->by_alias, m->track_alias)) {
     moqc__sess_fail(s, 0x5 /* DUPLICATE_TRACK_ALIAS */, "duplicate track alias", false);
     return;
@@ -915,16 +1164,20 @@ static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   t->ok_seen = true;
 }
 
+static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
+  if (t && !t->ss) it_ok(t, m);
+}
+
 static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
 }
 
-static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
-  ietf_state *st = IS(s);
-  itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (!t) return;
+/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0). */
+static void it_done(itrack *t, uint64_t stream_count) {
+  moqc_session *s = t->s;
   if (t->finished) return;
   if (m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR) {
     /* The publisher's track ended without finishing (aborted, or replaced by
@@ -941,13 +1194,18 @@ static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
    * not reached, or none, means: wait until no new stream came for
    * SESS_SUB_FIN_GRACE_NS (+ 2 RTT), at most SESS_SUB_FIN_MAX_NS (like a
    * lite-03/04 subscribe FIN). */
-  t->streams_expected = m->stream_count;
+  t->streams_expected = stream_count;
   if (t->streams_expected == 0 || t->streams_seen < t->streams_expected) {
     t->streams_expected = UINT64_MAX;
     t->fin_deadline = moqc__sess_now(s) + SESS_SUB_FIN_MAX_NS;
     it_fin_arm(t);
   }
   it_maybe_finish(t);
+}
+
+static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
+  itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
+  if (t) it_done(t, m->stream_count);
 }
 
 /* ---- subscriber side: received subgroup streams ---------------------------------- */
@@ -1142,7 +1400,9 @@ static const moqc__stream_kind sk_ietf_group_in = {
 
 /* ---- namespaces from the peer (subscriber side) --------------------------------- */
 
-static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
+/* PUBLISH_NAMESPACE: on the control stream (ss NULL; 14-16), or on its own
+ * request stream (17+), whose end withdraws it (ss->owner: the path). */
+static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   char path[MOQC_PATH_MAX_LEN + 1];
   moqc__ietf_msg *r;
   if (!s->sub.origin || !tuple_path(&m->ns, path, sizeof path)) {
@@ -1151,7 +1411,12 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
       r->request_id = m->request_id;
       r->code = 0x4; /* UNINTERESTED */
     }
-    ctrl_send(s, r);
+    if (ss) req_refuse(s, ss, r);
+    else ctrl_send(s, r);
+    return;
+  }
+  if (ss && moqc__imap_find(&IS(s)->peer_ns, m->request_id)) {
+    moqc__sess_fail(s, 0x4 /* INVALID_REQUEST_ID */, "duplicate request id", false);
     return;
   }
   moqc_route route = {0};
@@ -1175,9 +1440,10 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
+  if (ss) ss->owner = copy; /* 17+: the stream's end withdraws it */
   r = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_OK);
   if (r) r->request_id = m->request_id;
-  ctrl_send(s, r);
+  req_send(s, ss, r);
 }
 
 static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1234,11 +1500,13 @@ static int nsin_process(sstream *ss) {
     ssize_t n = msg_next(ss, m);
     if (n <= 0) break;
     bool first = !ss->owner;
-    if (first && m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE) {
+    if (first && m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE &&
+        m->type != MOQC_IETF_SUBSCRIBE_NAMESPACE_18) {
       moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
                       false);
       break;
     }
+    if (first && !peer_req_ok(s, m->request_id, false)) break;
     if (first) on_subscribe_namespace(s, m, ss);
     if (sess_closing(s) || ss->obj.dead) break;
     moqc__ss_consume(ss, (size_t)n);
@@ -1303,11 +1571,14 @@ static void nsout_end(sstream *ss, bool reset, uint64_t code) {
   moqc__ss_release(ss);
 }
 
-static const moqc__stream_kind sk_ietf_ns_out = {
-    .name = "ietf-subscribe-namespace-out", .process = nsout_process, .end = nsout_end};
+static const moqc__stream_kind sk_ietf_ns_out = {.name = "ietf-subscribe-namespace-out",
+                                                 .process = nsout_process,
+                                                 .end = nsout_end,
+                                                 .request_out = true};
 
 static moqc__ietf_msg *subscribe_namespace_msg(moqc_session *s) {
-  moqc__ietf_msg *m = msg_new(MOQC_IETF_SUBSCRIBE_NAMESPACE);
+  moqc__ietf_msg *m = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18
+                                                   : MOQC_IETF_SUBSCRIBE_NAMESPACE);
   if (m) {
     m->request_id = req_next(s);
     m->options = 1; /* draft-16: NAMESPACE entries (not tracks) */
@@ -1331,6 +1602,164 @@ static void ns_out_failed(opener *op, int err) {
   (void)err; /* no namespaces from the peer: like a refused request */
 }
 
+/* ---- draft-17+ request streams ------------------------------------------------------ */
+
+/* Decode the first message of a peer's request stream into a fresh *m (the
+ * caller frees it): its size, 0 when more bytes are needed, <0 on failure
+ * (the session failed). */
+static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
+  moqc_session *s = ss->s;
+  *m = moqc_malloc(sizeof **m);
+  if (!*m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return MOQC_ERR_NOMEM;
+  }
+  return msg_next(ss, *m);
+}
+
+/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
+ * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+static int subin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    if (!ss->owner) {
+      if (m->type != MOQC_IETF_SUBSCRIBE) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "SUBSCRIBE stream without SUBSCRIBE", false);
+        break;
+      }
+      if (!peer_req_ok(s, m->request_id, false)) break;
+      on_subscribe(s, m, ss);                   /* m borrows the buffer: consume after */
+      if (!ss->owner || sess_closing(s)) break; /* refused: released */
+      moqc__ss_consume(ss, (size_t)n);
+      continue;
+    }
+    if (m->type != MOQC_IETF_REQUEST_UPDATE) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                      false);
+      break;
+    }
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void subin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  isub *is = ss->owner;
+  if (is) isub_destroy(is); /* FIN / RESET / STOP_SENDING: cancelled; releases ss */
+  else moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_sub_in = {
+    .name = "ietf-subscribe-in", .process = subin_process, .end = subin_end};
+
+/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE. */
+static int subout_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    itrack *t = ss->owner;
+    assert(t->ss == ss);
+    switch (m->type) {
+      case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
+      case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
+      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count); break;
+      default:
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                        false);
+        break;
+    }
+    if (sess_closing(s) || ss->obj.dead || ss->owner != t) break; /* let go: released */
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void subout_end(sstream *ss, bool reset, uint64_t code) {
+  itrack *t = ss->owner;
+  if (!t) {
+    moqc__ss_release(ss);
+  } else if (t->finished) {
+    /* PUBLISH_DONE / FIN seen: the request is over (a late STOP_SENDING of
+     * our half changes nothing); the track waits for its streams. */
+    t->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  } else if (reset) {
+    it_destroy(t, code, false);
+  } else {
+    it_done(t, 0); /* FIN: the publisher ended the request */
+  }
+}
+
+/* request_out: @moq/net stops reading a request stream once it has the
+ * request; our SUBSCRIBE ends with the publisher's FIN or RESET. */
+static const moqc__stream_kind sk_ietf_sub_out = {.name = "ietf-subscribe-out",
+                                                  .process = subout_process,
+                                                  .end = subout_end,
+                                                  .request_out = true};
+
+static const moqc__stream_kind sk_ietf_pns_in;
+
+/* Peer-opened PUBLISH_NAMESPACE stream (subscriber side): its end withdraws
+ * the namespace. */
+static int pnsin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  ssize_t n = ss->owner ? 0 : req_first(ss, &m);
+  if (n > 0) {
+    if (m->type != MOQC_IETF_PUBLISH_NAMESPACE)
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
+                      false);
+    else if (peer_req_ok(s, m->request_id, false)) on_publish_namespace(s, m, ss);
+    if (!sess_closing(s) && !ss->obj.dead && ss->kind == &sk_ietf_pns_in) {
+      if (ss->owner) moqc__ss_consume(ss, (size_t)n);
+      else moqc__ss_release(ss);
+    }
+  } else if (ss->owner) {
+    moqc__ss_consume(ss, ss_len(ss)); /* nothing else is defined on it */
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void pnsin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ietf_state *st = IS(ss->s);
+  char *path = ss->owner; /* owned by st->peer_ns */
+  ss->owner = NULL;
+  if (path) {
+    moqc__rb_ended(ss->s, path);
+    moqc_imap_it it;
+    void *v;
+    uint64_t key;
+    moqc__imap_it_init(&st->peer_ns, &it);
+    while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
+      if (v == path) {
+        moqc_free(moqc__imap_remove(&st->peer_ns, key));
+        break;
+      }
+    }
+  }
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_pns_in = {
+    .name = "ietf-publish-namespace-in", .process = pnsin_process, .end = pnsin_end};
+
 /* ---- control stream -------------------------------------------------------------- */
 
 static void run_after_setup(moqc_session *s) {
@@ -1347,12 +1776,73 @@ static void run_after_setup(moqc_session *s) {
 }
 
 static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
-  (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
-                                     IETF_MAX_REQUEST_ID);
+  if (!moqc__ietf_has_uni_setup(V(s))) /* 17+: no request-id flow control */
+    (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
+                                       IETF_MAX_REQUEST_ID);
+  else /* we ask with SUBSCRIBE_NAMESPACE: no unsolicited PUBLISH_NAMESPACE (as moq-dev) */
+    (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
   if (!s->cfg.is_server && s->cfg_path && !s->t->webtransport)
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
   (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_IMPLEMENTATION, "moqc", 4);
+  ietf_state *st = IS(s);
+  if (!s->cfg.is_server && s->cfg_token) {
+    /* AUTHORIZATION TOKEN { Alias Type = USE_VALUE, Token Type = 0, Token Value };
+     * m borrows the bytes: they live in st until the session is freed. */
+    size_t tl = strlen(s->cfg_token);
+    if (!st->token_param && tl <= MOQC_IETF_KVP_VALUE_MAX - 2)
+      st->token_param = moqc_malloc(tl + 2);
+    if (st->token_param) {
+      st->token_param[0] = IETF_TOKEN_USE_VALUE; /* one byte in either varint */
+      st->token_param[1] = 0;
+      memcpy(st->token_param + 2, s->cfg_token, tl);
+      (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN, st->token_param,
+                                        tl + 2);
+    }
+  }
+}
+
+/* A setup parameter's bytes as a C string (NULL: absent). false: out of
+ * memory, or a NUL inside (not a name / token). */
+static bool setup_str(moqc_session *s, const moqc__ietf_msg *m, uint64_t key, char **out) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, key);
+  if (!kv) return true;
+  if (kv->b.len && memchr(kv->b.ptr, 0, kv->b.len)) return false;
+  *out = moqc__sess_strdup_bytes(kv->b);
+  if (!*out) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  return *out != NULL;
+}
+
+/* The client's AUTHORIZATION TOKEN: its value, for the request callback.
+ * We advertise no token cache, so only USE_VALUE and REGISTER carry one. */
+static bool setup_token(moqc_session *s, const moqc__ietf_msg *m) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_AUTH_TOKEN);
+  if (!kv) return true;
+  const uint8_t *p = kv->b.ptr;
+  size_t n = kv->b.len;
+  uint64_t alias_type = 0, alias = 0, type = 0;
+  ssize_t k = moqc__ietf_varint_decode(V(s), &alias_type, p, n);
+  if (k > 0 && alias_type == IETF_TOKEN_REGISTER) {
+    p += k;
+    n -= (size_t)k;
+    k = moqc__ietf_varint_decode(V(s), &alias, p, n);
+  } else if (k > 0 && alias_type != IETF_TOKEN_USE_VALUE) {
+    moqc__sess_fail(s, IETF_UNKNOWN_AUTH_TOKEN_ALIAS, "no token cache", false);
+    return false;
+  }
+  if (k > 0) {
+    p += k;
+    n -= (size_t)k;
+    k = moqc__ietf_varint_decode(V(s), &type, p, n);
+  }
+  if (k <= 0 || (n > (size_t)k && memchr(p + k, 0, n - (size_t)k))) {
+    moqc__sess_fail(s, IETF_MALFORMED_AUTH_TOKEN, "malformed AUTHORIZATION TOKEN", false);
+    return false;
+  }
+  (void)type; /* moqc's tokens are JWTs whatever the registry type says */
+  s->req_token = moqc__sess_strdup_bytes((moqc_bytes){p + k, n - (size_t)k});
+  if (!s->req_token) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  return s->req_token != NULL;
 }
 
 static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1381,11 +1871,21 @@ static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
       return;
     }
   }
+  if (!setup_token(s, m)) return;
+  if (!setup_str(s, m, MOQC_IETF_SETUP_AUTHORITY, &s->req_authority) ||
+      !setup_str(s, m, MOQC_IETF_SETUP_IMPLEMENTATION, &s->req_impl)) {
+    if (!sess_closing(s))
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "malformed setup parameter", false);
+    return;
+  }
   moqc_session_request req = {
       .version = s->version,
       .path = s->req_path ? s->req_path : (s->t->path ? s->t->path : ""),
       .role = MOQC_SESSION_ROLE_BOTH,
       .peer_origin = 0,
+      .auth_token = s->req_token,
+      .authority = s->req_authority,
+      .implementation = s->req_impl,
   };
   moqc__sess_request(s, &req);
 }
@@ -1407,6 +1907,31 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   run_after_setup(s);
 }
 
+static void on_goaway(moqc_session *s, const moqc__ietf_msg *m) {
+  moqc_free(s->goaway_uri);
+  s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
+  if (!s->goaway_uri) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (sess_debug_on(s)) moqc__sess_debug(s, "GOAWAY '%s'", s->goaway_uri);
+}
+
+int moqc_session_send_goaway(moqc_session *s, const char *uri) {
+  if (!s) return MOQC_ERR_INVAL;
+  if (!moqc__sess_ietf_version(s->version)) return MOQC_ERR_UNSUPPORTED;
+  ietf_state *st = IS(s);
+  size_t ul = uri ? strlen(uri) : 0;
+  if (ul > MOQC_IETF_URI_MAX) return MOQC_ERR_INVAL;
+  sstream *ss = moqc__ietf_has_uni_setup(V(s)) ? st->setup_out : st->ctrl;
+  if (s->state != ST_RUNNING || st->goaway_sent || !ss || ss_send_done(ss)) return MOQC_ERR_STATE;
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_GOAWAY);
+  if (!m) return MOQC_ERR_NOMEM;
+  m->reason = (moqc_bytes){(const uint8_t *)uri, ul};
+  st->goaway_sent = true;
+  moqc__sess_enter(s);
+  msg_send(s, ss, m);
+  moqc__sess_exit(s);
+  return MOQC_OK;
+}
+
 static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   bool setup = m->type == MOQC_IETF_CLIENT_SETUP || m->type == MOQC_IETF_SERVER_SETUP;
@@ -1415,6 +1940,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     return;
   }
   int v = V(s);
+  if (!setup && is_request(v, m->type) && !peer_req_ok(s, m->request_id, true)) return;
   switch (m->type) {
     case MOQC_IETF_CLIENT_SETUP: on_client_setup(s, m); return;
     case MOQC_IETF_SERVER_SETUP: on_server_setup(s, m); return;
@@ -1427,24 +1953,32 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
       on_subscribe_namespace(s, m, NULL);
       return;
     case MOQC_IETF_UNSUBSCRIBE_NAMESPACE: on_unsubscribe_namespace(s, m); return;
-    case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m, NULL); return;
     case MOQC_IETF_PUBLISH_NAMESPACE_DONE: on_publish_namespace_done(s, m); return;
-    case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m); return;
+    case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m, NULL); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
-      if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
+      if (m->request_id < st->peer_max_req) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "MAX_REQUEST_ID decreased", false);
+        return;
+      }
+      st->peer_max_req = m->request_id;
+      blocked_flush(s);
       return;
-    case MOQC_IETF_GOAWAY:
-      moqc_free(s->goaway_uri);
-      s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
-      return;
+    case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
     case MOQC_IETF_REQUESTS_BLOCKED: {
-      moqc__ietf_msg *r = msg_new(MOQC_IETF_MAX_REQUEST_ID);
-      if (r) r->request_id = m->request_id + IETF_MAX_REQUEST_ID;
-      ctrl_send(s, r);
+      /* We do not count open requests: grant another window past theirs. */
+      uint64_t grant = m->request_id + IETF_MAX_REQUEST_ID;
+      if (grant <= st->our_max_req) return;
+      st->our_max_req = grant;
+      moqc__ietf_msg r;
+      memset(&r, 0, sizeof r);
+      r.type = MOQC_IETF_MAX_REQUEST_ID;
+      r.request_id = grant;
+      ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
       return;
     }
     default:
@@ -1494,19 +2028,82 @@ static void ctrl_end(sstream *ss, bool reset, uint64_t code) {
 static const moqc__stream_kind sk_ietf_ctrl = {
     .name = "ietf-control", .process = ctrl_process, .end = ctrl_end, .never_park = true};
 
+/* ---- draft-17+ SETUP streams ------------------------------------------------------- */
+
+/* The peer's SETUP uni stream: SETUP, then (at most) GOAWAY. */
+static int setupin_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  ietf_state *st = IS(s);
+  moqc__ietf_msg *m = moqc_malloc(sizeof *m);
+  if (!m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return MOQC_ERR_NOMEM;
+  }
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    ssize_t n = msg_next(ss, m);
+    if (n <= 0) break;
+    if (!st->setup_done && m->type == MOQC_IETF_SETUP) {
+      if (s->cfg.is_server) on_client_setup(s, m);
+      else on_server_setup(s, m);
+    } else if (st->setup_done && m->type == MOQC_IETF_GOAWAY) {
+      on_goaway(s, m);
+    } else {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on the SETUP stream", false);
+    }
+    if (sess_closing(s) || ss->obj.dead) break;
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+static void setupin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  moqc__ss_release(ss); /* moq-dev tolerates its end; only GOAWAY matters */
+}
+
+static const moqc__stream_kind sk_ietf_setup_in = {
+    .name = "ietf-setup-in", .process = setupin_process, .end = setupin_end, .never_park = true};
+
+static void setupout_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ietf_state *st = IS(ss->s);
+  if (st->setup_out == ss) st->setup_out = NULL;
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_setup_out = {.name = "ietf-setup-out", .end = setupout_end};
+
 /* ---- the binding --------------------------------------------------------------- */
 
 static ssize_t ietf_type_peek(void *ctx, const uint8_t *p, size_t len) {
-  /* Peek only: the kinds decode their whole header / message, type included. */
+  /* Peek only: the kinds decode their whole header / message, type included.
+   * *type holds the session's version on entry (its varint: 17+ differ). */
   uint64_t *type = ctx;
-  ssize_t n = moqc__ietf_varint_decode(MOQC_IETF_14, type, p, len);
-  return n < 0 ? n : 0;
+  assert(moqc__ietf_version_valid((int)*type));
+  uint64_t t = 0;
+  ssize_t n = moqc__ietf_varint_decode((int)*type, &t, p, len);
+  if (n < 0) return n;
+  *type = t;
+  return 0;
 }
 
 static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint64_t type,
                                                uint64_t *code) {
   ietf_state *st = IS(s);
   *code = MOQC_CODE_UNEXPECTED_STREAM;
+  if (bidi && req_streams(s)) {
+    /* 17+: a request stream (parked on a server until accept()). */
+    if (type == MOQC_IETF_SUBSCRIBE) return &sk_ietf_sub_in;
+    if (type ==
+        (V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE))
+      return &sk_ietf_ns_in;
+    if (type == MOQC_IETF_PUBLISH_NAMESPACE) return &sk_ietf_pns_in;
+    *code = MOQC_CODE_UNSUPPORTED; /* FETCH, TRACK_STATUS, PUBLISH: not served yet */
+    return NULL;
+  }
   if (bidi) {
     /* Draft-16: a SUBSCRIBE_NAMESPACE stream. It may overtake the
      * SERVER_SETUP on a client; on a server it is parked until accept(). */
@@ -1518,12 +2115,23 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
     st->ctrl_seen = true;
     return &sk_ietf_ctrl; /* st->ctrl is set by its first process() */
   }
+  if (moqc__ietf_uni_kind(V(s), type) == MOQC_IETF_UNI_SETUP) {
+    if (st->setup_in_seen) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "second SETUP stream", false);
+      return NULL;
+    }
+    st->setup_in_seen = true;
+    return &sk_ietf_setup_in;
+  }
   if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL; /* FETCH: not yet */
   return s->state == ST_RUNNING ? &sk_ietf_group_in : NULL;
 }
 
-static void ietf_send_setup(moqc_session *s) {
-  moqc__ietf_msg *m = msg_new(s->cfg.is_server ? MOQC_IETF_SERVER_SETUP : MOQC_IETF_CLIENT_SETUP);
+static moqc__ietf_msg *setup_msg(moqc_session *s) {
+  moqc__ietf_msg *m =
+      msg_new(moqc__ietf_has_uni_setup(V(s))
+                  ? MOQC_IETF_SETUP
+                  : (s->cfg.is_server ? MOQC_IETF_SERVER_SETUP : MOQC_IETF_CLIENT_SETUP));
   if (m) {
     if (V(s) == MOQC_IETF_14) {
       m->nversions = 1;
@@ -1531,7 +2139,38 @@ static void ietf_send_setup(moqc_session *s) {
     }
     add_setup_params(s, m);
   }
-  ctrl_send(s, m);
+  return m;
+}
+
+static void ietf_setup_opened(opener *op, int64_t id) {
+  ietf_state *st = MOQC_CONTAINER_OF(op, ietf_state, setup_op);
+  moqc_session *s = st->s;
+  assert(!st->setup_out);
+  st->setup_out = moqc__ss_new(s, id, &sk_ietf_setup_out, false, st);
+  if (!st->setup_out) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  msg_send(s, st->setup_out, setup_msg(s)); /* no FIN: GOAWAY may follow */
+}
+
+static void ietf_setup_failed(opener *op, int err) {
+  (void)err;
+  ietf_state *st = MOQC_CONTAINER_OF(op, ietf_state, setup_op);
+  moqc__sess_fail(st->s, MOQC_CODE_TRANSPORT, "cannot open the SETUP stream", false);
+}
+
+/* Our SETUP: 14-16 on the control stream, 17+ on a uni stream of its own. */
+static void ietf_send_setup(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (!moqc__ietf_has_uni_setup(V(s))) {
+    ctrl_send(s, setup_msg(s));
+    return;
+  }
+  st->setup_op.bidi = false;
+  st->setup_op.opened = ietf_setup_opened;
+  st->setup_op.failed = ietf_setup_failed;
+  moqc__sess_open(s, &st->setup_op);
 }
 
 static void ietf_ctrl_opened(opener *op, int64_t id);
@@ -1542,6 +2181,10 @@ static void ietf_run(moqc_session *s) {
   if (s->cfg.is_server) {
     ietf_send_setup(s);
     run_after_setup(s);
+    return;
+  }
+  if (moqc__ietf_has_uni_setup(V(s))) {
+    ietf_send_setup(s); /* the rest runs on the server's SETUP */
     return;
   }
   st->ctrl_op.bidi = true;
@@ -1576,7 +2219,10 @@ static int ietf_init(moqc_session *s) {
   if (!st) return MOQC_ERR_NOMEM;
   st->s = s;
   st->next_req = s->cfg.is_server ? 1 : 0;
+  st->our_max_req = IETF_MAX_REQUEST_ID; /* advertised in our setup */
+  moqc_link_init(&st->blocked);
   moqc_link_init(&st->ctrl_op.link);
+  moqc_link_init(&st->setup_op.link);
   moqc_link_init(&st->ns_op.link);
   moqc_link_init(&st->ns_subs);
   moqc_link_init(&st->subs);
@@ -1594,10 +2240,19 @@ static void ietf_teardown(moqc_session *s) {
   ietf_state *st = IS(s);
   if (!st) return;
   moqc__sess_open_cancel(&st->ctrl_op);
+  moqc__sess_open_cancel(&st->setup_op);
   moqc__sess_open_cancel(&st->ns_op);
   st->ns_out = NULL;
-  while (!moqc_list_empty(&st->tracks))
-    it_destroy(MOQC_CONTAINER_OF(st->tracks.next, itrack, link), MOQC_CODE_DROPPED, false);
+  st->setup_out = NULL;
+  while (!moqc_list_empty(&st->tracks)) {
+    /* A track whose publisher already ended it (PUBLISH_DONE, or the 17+
+     * request stream's FIN) with no group stream in flight is complete: the
+     * publisher may close right after (its count-less end leaves us waiting
+     * out the stream grace period). Anything else was dropped. */
+    itrack *t = MOQC_CONTAINER_OF(st->tracks.next, itrack, link);
+    bool done = t->finished && moqc_list_empty(&t->groups);
+    it_destroy(t, done ? 0 : MOQC_CODE_DROPPED, done);
+  }
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
@@ -1615,6 +2270,8 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  blocked_free(st);
+  moqc_free(st->token_param);
   moqc_free(st);
   s->ietf = NULL;
 }

@@ -292,6 +292,12 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     version = moqc_lite_version_from_alpn(t->protocol, plen);
     if (!moqc_lite_version_valid(version))
       version = moqc__ietf_version_from_alpn(t->protocol, plen);
+    /* `moql`, or WebTransport without a sub-protocol: moq-dev's in-band
+     * SETUP negotiation; of its versions (lite-01, lite-02, IETF draft-14)
+     * we speak draft-14 (the CLIENT_SETUP version list decides). */
+    if (!moqc_lite_version_valid(version) && !moqc__sess_ietf_version(version) &&
+        ((plen == 4 && memcmp(t->protocol, "moql", 4) == 0) || (plen == 0 && t->webtransport)))
+      version = MOQC_IETF_14;
   }
   bool ietf = moqc__sess_ietf_version(version);
   if (!ietf && !moqc_lite_version_valid(version)) return NULL;
@@ -304,6 +310,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->t = t;
   s->cfg = *cfg;
   s->version = version;
+  s->moql = version == MOQC_IETF_14 && strncmp(t->protocol, "moq-00", sizeof t->protocol) != 0;
   s->proto = ietf ? &moqc__proto_ietf : &moqc__proto_lite;
   if (s->proto->init && s->proto->init(s) < 0) {
     moqc_free(s);
@@ -318,6 +325,13 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     }
   }
   s->cfg.path = s->cfg_path;
+  if (cfg->auth_token && !(s->cfg_token = moqc_strdup(cfg->auth_token))) {
+    moqc_free(s->cfg_path);
+    if (s->proto->free) s->proto->free(s);
+    moqc_free(s);
+    return NULL;
+  }
+  s->cfg.auth_token = s->cfg_token;
   s->lim.max_streams = lim_or(cfg->limits.max_streams, DEF_MAX_STREAMS);
   s->lim.max_subscriptions = lim_or(cfg->limits.max_subscriptions, DEF_MAX_SUBSCRIPTIONS);
   s->lim.max_announced = lim_or(cfg->limits.max_announced, DEF_MAX_ANNOUNCED);
@@ -360,6 +374,7 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
     moqc_transport_set_handler(t, NULL, NULL);
     if (s->proto->free) s->proto->free(s);
     moqc_free(s->cfg_path);
+    moqc_free(s->cfg_token);
     moqc_free(s);
     return NULL;
   }
@@ -453,6 +468,10 @@ static void sess_free(moqc_session *s) {
   s->t->ops->release(s->t);
   moqc_free(s->close_reason);
   moqc_free(s->req_path);
+  moqc_free(s->req_token);
+  moqc_free(s->req_authority);
+  moqc_free(s->req_impl);
+  moqc_free(s->cfg_token);
   moqc_free(s->cfg_path);
   moqc_free(s->goaway_uri);
   if (s->proto->free) s->proto->free(s);
@@ -475,6 +494,7 @@ void moqc_session_del(moqc_session *s) {
 int moqc_session_version(const moqc_session *s) { return s->version; }
 
 const char *moqc_session_protocol(const moqc_session *s) {
+  if (s && s->moql) return "moql";
   switch (s ? s->version : 0) {
     case 3: return "moq-lite-03";
     case 4: return "moq-lite-04";

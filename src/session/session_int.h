@@ -60,7 +60,8 @@ struct probe {
 typedef struct moqc__sess_proto {
   const char *name;
   /* Decode a peer stream's type (moqc__ss_hdr_parse contract: bytes used, NEED_MORE,
-   * or an error). ctx: uint64_t *type. */
+   * or an error). ctx: uint64_t *type, holding the session's version on entry
+   * (IETF 17+ types use another varint). */
   hdr_dec_fn stream_type_decode;
   /* The kind of a peer stream of this type; NULL: reject it with *code (or the
    * session failed: check sess_closing). */
@@ -84,10 +85,10 @@ typedef struct moqc__sess_proto {
 
 /* lite.c: moq-lite 03/04/05 */
 extern const moqc__sess_proto moqc__proto_lite;
-/* ietf.c: IETF moq-transport drafts 14-16 */
+/* ietf.c: IETF moq-transport drafts 14-19 */
 extern const moqc__sess_proto moqc__proto_ietf;
 /* True for the IETF drafts a session speaks. */
-static inline bool moqc__sess_ietf_version(int v) { return v >= 14 && v <= 16; }
+static inline bool moqc__sess_ietf_version(int v) { return v >= 14 && v <= 19; }
 
 /* ---- the session -------------------------------------------------------------- */
 
@@ -131,6 +132,9 @@ struct moqc_session {
   opener setup_op;
   uint8_t peer_probe, peer_role;
   char *req_path;
+  char *req_token, *req_authority, *req_impl; /* IETF setup parameters (server) */
+  bool moql;       /* draft-14 reached through `moql` / no WebTransport protocol */
+  char *cfg_token; /* IETF AUTHORIZATION TOKEN to send (client) */
 
   size_t n_served; /* requests counted against max_subscriptions (both sides) */
   moqc_timer tick;

@@ -340,7 +340,7 @@ static void feed_msgs(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 /* moqc__sk_unknown: the stream type (the protocol's codec and kinds). */
 static void unknown_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
-  uint64_t type = 0;
+  uint64_t type = (uint64_t)s->version; /* in: the version (its varint); out: the type */
   size_t used = 0;
   int r = moqc__ss_hdr_parse(ss, p, len, 8, s->proto->stream_type_decode, &type, &used);
   if (r == 0) {

@@ -188,7 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   reader r = {data, size, 1};
+#ifdef FUZZ_SESSION_IETF /* fuzz_session_ietf.c: IETF drafts 14-19 */
+  int version = 14 + (data[0] & 0x7f) % 6;
+#else
   int version = 3 + (data[0] & 0x7f) % 3;
+#endif
   bool publish = (data[0] & 0x80) != 0;
 
   moqc_env_config ec = {1000000000ull, 1 << 20};
@@ -200,7 +204,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   m->base.ops = &k_ops;
   m->base.is_server = true;
   m->base.path = "/fuzz";
-  snprintf(m->base.protocol, sizeof m->base.protocol, "moq-lite-%02d", version);
+  if (version >= 14)
+    snprintf(m->base.protocol, sizeof m->base.protocol, version == 14 ? "moq-00" : "moqt-%d",
+             version);
+  else snprintf(m->base.protocol, sizeof m->base.protocol, "moq-lite-%02d", version);
 
   moqc_broadcast_producer *bp = NULL;
   moqc_track_producer *tp = NULL;
@@ -537,6 +544,7 @@ static void gen_misc(const char *dir, int v) {
   save(dir, name, &s);
 }
 
+#ifndef FUZZ_SESSION_IETF
 int main(int argc, char **argv) {
   if (argc < 2) return 1;
   for (int v = 3; v <= 5; v++) {
@@ -546,4 +554,5 @@ int main(int argc, char **argv) {
   }
   return 0;
 }
+#endif
 #endif

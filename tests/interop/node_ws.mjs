@@ -9,6 +9,12 @@ Promise.withResolvers ??= function () {
 	});
 	return { promise, resolve, reject };
 };
+// Node 20 lacks the ES2025 Set methods (@moq/net's IETF publisher uses difference).
+Set.prototype.difference ??= function (other) {
+	const out = new Set();
+	for (const v of this) if (!other.has(v)) out.add(v);
+	return out;
+};
 const Moq = await import("@moq/net");
 
 const [url, , nStr] = process.argv.slice(2);

@@ -7,15 +7,17 @@
 #           subscriber (connected first) gets every frame and the track's end.
 #   js<->js JS publisher and subscriber (two connections) through the relay.
 #   lite<->ietf  JS on moq-lite-05 publishes, JS on moqt-NN subscribes, and the reverse.
-# Drafts: moqt-15 and moqt-16 (what moqc speaks that @moq/net offers over WebTransport;
-# @moq/net reaches draft-14 only through `moql`, which moqc does not speak). @moq/net before
+# Drafts: moqt-15 to moqt-19 and moql (draft-14 through the in-band SETUP): what moqc speaks
+# that @moq/net offers over WebTransport (@moq/net reaches draft-14 only through `moql`). @moq/net before
 # draft-20 ignores SUBSCRIBE filters and serves from the live edge, so JS publishers here write
 # one group (see docs/interop.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 interop_require
 
-DRAFTS=(${MOQC_INTEROP_DRAFTS:-15 16})
+DRAFTS=(${MOQC_INTEROP_DRAFTS:-15 16 17 18 19 moql})
+# moqt-NN, or moql (draft-14 through the in-band SETUP version list)
+proto() { if [ "$1" = moql ]; then echo moql; else echo "moqt-$1"; fi; }
 bdir=${MOQC_BUILD_DIR:?MOQC_BUILD_DIR must name the build directory}
 MOQC_BIN=$bdir/moqc
 [ -x "$MOQC_BIN" ] || { echo "FAIL: $MOQC_BIN not built" >&2; exit 1; }
@@ -31,7 +33,8 @@ T0=$(date +%s)
 secs() { echo $(($(date +%s) - T0)); }
 
 case_js_to_c() {
-  local d=$1 p=moqt-$1 b="ietf-$1/js2c" rc=0
+  local d=$1 p b="ietf-$1/js2c" rc=0
+  p=$(proto "$d")
   interop_bg "sub-$d" timeout 60 "$MOQC_BIN" subscribe --url "$RELAY_URL/anon" --tls-fingerprint "$RELAY_FP" \
     --version "$p" --broadcast "$b" --track t --start-group 0 --wait 40s
   local sub=$BG_PID
@@ -51,7 +54,8 @@ case_js_to_c() {
 }
 
 case_c_to_js() {
-  local d=$1 p=moqt-$1 b="ietf-$1/c2js" rc=0
+  local d=$1 p b="ietf-$1/c2js" rc=0
+  p=$(proto "$d")
   interop_bg "jsub-$d" node "$INTEROP_DIR/run.mjs" --lib net --protocols "$p" --mode subscribe \
     --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" --broadcast "$b" --track t --encoding base64 --count 0 \
     --expect-frames "$FRAMES_B64" --expect-protocol "$p" --timeout 50
@@ -76,7 +80,8 @@ case_c_to_js() {
 }
 
 case_pubsub() {
-  local d=$1 p=moqt-$1 rc=0
+  local d=$1 p rc=0
+  p=$(proto "$d")
   interop_run --lib net --protocols "$p" --mode pubsub --url "$RELAY_URL/anon" --fingerprint "$RELAY_FP" \
     --broadcast "ietf-$d/jsjs" --track t --encoding base64 --frames "$FRAMES_B64" \
     --finish-track --count 0 --expect-frames "$FRAMES_B64" --expect-protocol "$p" --timeout 40 \
@@ -113,8 +118,8 @@ for d in "${DRAFTS[@]}"; do
   case_c_to_js "$d"
   case_pubsub "$d"
 done
-case_cross moq-lite-05 "moqt-${DRAFTS[-1]}"
-case_cross "moqt-${DRAFTS[0]}" moq-lite-04
+case_cross moq-lite-05 "$(proto "${DRAFTS[-1]}")"
+case_cross "$(proto "${DRAFTS[0]}")" moq-lite-04
 
 metrics=$(curl -s --max-time 5 "http://127.0.0.1:$RELAY_PORT/metrics" || true)
 echo "[$(secs)s] relay sessions per version: $(grep '^moqc_relay_sessions_total' <<<"$metrics" | tr '\n' ' ')"

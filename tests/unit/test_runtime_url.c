@@ -91,13 +91,17 @@ static void test_versions(void **state) {
   (void)state;
   size_t n = 0;
   const char *const *v = moqc_default_versions(&n);
-  assert_int_equal(n, 6);
-  /* moq-dev's preference order: moq-lite first, then the IETF drafts, newest first. */
+  assert_int_equal(n, 10);
+  /* moq-dev's preference order: moq-lite first, moql, then the IETF drafts, newest first. */
   assert_string_equal(v[0], "moq-lite-05");
   assert_string_equal(v[2], "moq-lite-03");
-  assert_string_equal(v[3], "moqt-16");
-  assert_string_equal(v[5], "moq-00");
-  assert_false(moqc_version_supported("moqt-17")); /* codecs only, no session */
+  assert_string_equal(v[3], "moql");
+  assert_string_equal(v[4], "moqt-19");
+  assert_string_equal(v[5], "moqt-18");
+  assert_string_equal(v[6], "moqt-17");
+  assert_string_equal(v[7], "moqt-16");
+  assert_string_equal(v[9], "moq-00");
+  assert_false(moqc_version_supported("moqt-20")); /* no codec */
   assert_non_null(moqc_default_versions(NULL));
   for (size_t i = 0; i < n; i++) assert_true(moqc_version_supported(v[i]));
   assert_false(moqc_version_supported("moq-lite-02"));

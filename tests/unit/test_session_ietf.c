@@ -1,4 +1,4 @@
-/* Session tests for IETF moq-transport (drafts 14, 15, 16) over the
+/* Session tests for IETF moq-transport (drafts 14 to 19) over the
  * in-memory transport in virtual time: setup per draft, announce (namespace)
  * -> subscribe -> frames, both directions, late join, unsubscribe, publisher
  * end, malformed control input closing only that session with
@@ -6,11 +6,14 @@
 #include "core/ietf_wire.h"
 #include "test_session_common.h"
 
-static int ietf_versions[3] = {14, 15, 16};
+static int ietf_versions[6] = {14, 15, 16, 17, 18, 19};
 #define IETF_TEST(fn)                                   \
   cmocka_unit_test_prestate(fn, &ietf_versions[0]),     \
       cmocka_unit_test_prestate(fn, &ietf_versions[1]), \
-      cmocka_unit_test_prestate(fn, &ietf_versions[2])
+      cmocka_unit_test_prestate(fn, &ietf_versions[2]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[3]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[4]), \
+      cmocka_unit_test_prestate(fn, &ietf_versions[5])
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
@@ -213,11 +216,13 @@ static size_t enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t cap) {
   return (size_t)n;
 }
 
+/* The client's setup: CLIENT_SETUP on the bidi control stream (14-16), or
+ * SETUP on a uni stream (17+); *ctrl is that stream. */
 static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
   (void)p;
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_CLIENT_SETUP;
+  m.type = v >= 17 ? MOQC_IETF_SETUP : MOQC_IETF_CLIENT_SETUP;
   if (v == 14) {
     m.nversions = 1;
     m.versions[0] = moqc__ietf_version_code(v);
@@ -233,12 +238,14 @@ static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
     buf[n++] = 0; /* request id */
     buf[n++] = 5; /* tuple count 5, no fields */
   }
-  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, ctrl),
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, ctrl),
                    MOQC_OK);
 }
 
 /* A server alone (no client session): CLIENT_SETUP injected by hand. */
-static void raw_server(ts_pair *p, int v) {
+static void raw_server_cb(ts_pair *p, int v,
+                          void (*on_request)(void *, moqc_session *,
+                                             const moqc_session_request *)) {
   memset(p, 0, sizeof *p);
   p->env = ts_env_new();
   p->link = memlink_new(moqc_env_clock(p->env), NULL);
@@ -254,11 +261,13 @@ static void raw_server(ts_pair *p, int v) {
   sc.env = p->env;
   sc.is_server = true;
   sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
+  sc.on_request = on_request;
   sc.on_closed = ts_on_closed;
   p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
   assert_non_null(p->srv.s);
 }
+
+static void raw_server(ts_pair *p, int v) { raw_server_cb(p, v, ts_on_request); }
 
 static void raw_close(ts_pair *p) {
   moqc_session_del(p->srv.s);
@@ -280,13 +289,23 @@ static void t_malformed_control(void **state) {
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(p.srv.requests, 1);
   assert_false(p.srv.closed);
-  memlink_inject_info info;
-  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
-  assert_true(info.received > 0); /* SERVER_SETUP (+ SUBSCRIBE_NAMESPACE) */
-  /* A message whose body is cut short inside its declared length. */
-  const uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
-  assert_int_equal(
-      memlink_inject_write(p.link, memlink_server(p.link), ctrl, bad, sizeof bad, false), MOQC_OK);
+  /* A message whose body is cut short inside its declared length: on the
+   * control stream (14-16), or as the request of a new stream (17+). */
+  uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
+  if (v >= 18) bad[0] = MOQC_IETF_SUBSCRIBE_NAMESPACE_18; /* one byte on 17+'s varint */
+  if (v < 17) {
+    memlink_inject_info info;
+    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+    assert_true(info.received > 0); /* SERVER_SETUP (+ SUBSCRIBE_NAMESPACE) */
+    assert_int_equal(
+        memlink_inject_write(p.link, memlink_server(p.link), ctrl, bad, sizeof bad, false),
+        MOQC_OK);
+  } else {
+    int64_t req;
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), true, bad, sizeof bad, false, &req),
+        MOQC_OK);
+  }
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
@@ -311,11 +330,21 @@ static void t_protocol_violations(void **state) {
 
   raw_server(&p, v);
   /* A valid message, but before the setup (draft-16: SUBSCRIBE_NAMESPACE has
-   * its own stream, which may race ahead of the setup: use SUBSCRIBE). */
+   * its own stream, which may race ahead of the setup: use SUBSCRIBE; 17+:
+   * requests wait for the setup, so a SETUP whose parameter is cut short). */
   uint8_t sub[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 0};
   if (v >= 16) sub[0] = MOQC_IETF_SUBSCRIBE;
-  assert_int_equal(
-      memlink_inject(p.link, memlink_server(p.link), true, sub, sizeof sub, false, &ctrl), MOQC_OK);
+  if (v >= 17) {
+    /* 0x2F00 as a leading-ones varint, length 1, odd key 5 without its length */
+    const uint8_t gb[] = {0xAF, 0x00, 0x00, 0x01, 0x05};
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), false, gb, sizeof gb, false, &ctrl),
+        MOQC_OK);
+  } else {
+    assert_int_equal(
+        memlink_inject(p.link, memlink_server(p.link), true, sub, sizeof sub, false, &ctrl),
+        MOQC_OK);
+  }
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
@@ -338,6 +367,237 @@ static void t_protocol_violations(void **state) {
   ts_pair_close(&other);
 }
 
+/* ---- setup parameters: AUTHORIZATION TOKEN, AUTHORITY, implementation -------- */
+
+static char g_token[64], g_authority[64], g_impl[64];
+static int g_requests;
+
+static void params_on_request(void *ctx, moqc_session *s, const moqc_session_request *req) {
+  (void)ctx;
+  g_requests++;
+  snprintf(g_token, sizeof g_token, "%s", req->auth_token ? req->auth_token : "(none)");
+  snprintf(g_authority, sizeof g_authority, "%s", req->authority ? req->authority : "(none)");
+  snprintf(g_impl, sizeof g_impl, "%s", req->implementation ? req->implementation : "(none)");
+  assert_int_equal(moqc_session_reject(s, MOQC_CODE_UNAUTHORIZED, "checked"), MOQC_OK);
+}
+
+/* A raw client's setup carrying `token` (AUTHORIZATION TOKEN bytes) and
+ * unknown parameters of both parities, which must be skipped. */
+static void raw_setup_params(ts_pair *p, int v, const uint8_t *token, size_t tlen) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = v >= 17 ? MOQC_IETF_SETUP : MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_AUTH_TOKEN, token, tlen),
+                   0);
+  assert_int_equal(
+      moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_AUTHORITY, "relay.example:443", 17),
+      0);
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, MOQC_IETF_SETUP_IMPLEMENTATION, "raw", 3),
+                   0);
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, 0x42, 12345), 0);  /* unknown, even */
+  assert_int_equal(moqc__ietf_params_put_bytes(&m.params, 0x43, "??", 2), 0); /* unknown, odd */
+  uint8_t buf[512];
+  size_t n = enc(v, &m, buf, sizeof buf);
+  int64_t id;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, &id),
+                   MOQC_OK);
+}
+
+static void t_setup_params(void **state) {
+  int v = ts_version(state);
+  static const struct {
+    uint8_t b[16];
+    size_t n;
+    uint64_t code; /* 0: accepted, the request sees "jwt.x.y" */
+  } cases[] = {
+      {{3, 0, 'j', 'w', 't', '.', 'x', '.', 'y'}, 9, 0},     /* USE_VALUE, type 0 */
+      {{1, 7, 0, 'j', 'w', 't', '.', 'x', '.', 'y'}, 10, 0}, /* REGISTER alias 7 */
+      {{2, 7}, 2, 0x17},                                     /* USE_ALIAS: no cache */
+      {{3}, 1, 0x16},                                        /* no token type */
+      {{3, 0, 'a', 0, 'b'}, 5, 0x16},                        /* NUL inside */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ts_pair p;
+    raw_server_cb(&p, v, params_on_request);
+    g_requests = 0;
+    raw_setup_params(&p, v, cases[i].b, cases[i].n);
+    ts_run_for(p.env, 10 * MS);
+    if (cases[i].code == 0) {
+      assert_int_equal(g_requests, 1);
+      assert_string_equal(g_token, "jwt.x.y");
+      assert_string_equal(g_authority, "relay.example:443");
+      assert_string_equal(g_impl, "raw");
+    } else {
+      assert_int_equal(g_requests, 0);
+      assert_true(p.srv.closed);
+      assert_int_equal(p.srv.code, cases[i].code);
+    }
+    raw_close(&p);
+  }
+}
+
+/* A client session with cfg.auth_token: the server's on_request gets the
+ * token (and the client's implementation name) on every draft. */
+static void t_client_token(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  raw_server_cb(&p, v, params_on_request);
+  g_requests = 0;
+  char token[64];
+  snprintf(token, sizeof token, "hdr.claims-%d.sig", v);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = p.env;
+  sc.ctx = &p.cli;
+  sc.on_closed = ts_on_closed;
+  sc.auth_token = token;
+  p.cli.s = moqc_session_new(memlink_client(p.link), &sc);
+  assert_non_null(p.cli.s);
+  memset(token, 'x', sizeof token - 1); /* the session keeps its own copy */
+  assert_int_equal(moqc_session_start(p.cli.s, NULL, NULL), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(g_requests, 1);
+  char want[64];
+  snprintf(want, sizeof want, "hdr.claims-%d.sig", v);
+  assert_string_equal(g_token, want);
+  assert_string_equal(g_impl, "moqc");
+  assert_string_equal(g_authority, "(none)");
+  moqc_session_del(p.cli.s);
+  raw_close(&p);
+}
+
+/* ---- request ids: the peer's checked, ours held under the peer's MAX_REQUEST_ID ---- */
+
+static size_t subscribe_bytes(int v, uint64_t req, uint8_t *buf, size_t cap) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
+  m.group_order = 2;
+  m.forward = 1;
+  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
+          MOQC_IETF_HAS_FILTER;
+  return enc(v, &m, buf, cap);
+}
+
+/* Peer requests: wrong parity (all drafts), over our MAX_REQUEST_ID and a
+ * reused id (14-16) close the session with the draft's code. */
+static void t_request_ids(void **state) {
+  int v = ts_version(state);
+  static const struct {
+    uint64_t first, second; /* the client's two SUBSCRIBE request ids */
+    uint64_t code;
+  } cases[] = {
+      {1, 0, 0x4},                 /* odd: a server's id */
+      {(uint64_t)1 << 32, 0, 0x7}, /* at our MAX_REQUEST_ID (2^32) */
+      {4, 2, 0x4},                 /* lower than one already used */
+      {0, 0, 0x4},                 /* the same twice */
+      {0, 2, 0},                   /* in order: fine (track not found only) */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (v >= 17 && cases[i].code != 0 && cases[i].first != 1) continue; /* 17+: no window */
+    ts_pair p;
+    raw_server(&p, v);
+    int64_t ctrl;
+    raw_setup(&p, v, &ctrl, false);
+    ts_run_for(p.env, 10 * MS);
+    assert_false(p.srv.closed);
+    uint8_t buf[256];
+    for (int k = 0; k < 2 && !p.srv.closed; k++) {
+      size_t n = subscribe_bytes(v, k ? cases[i].second : cases[i].first, buf, sizeof buf);
+      int64_t id;
+      if (v >= 17)
+        assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &id),
+                         MOQC_OK);
+      else
+        assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                         MOQC_OK);
+      ts_run_for(p.env, 10 * MS);
+    }
+    if (cases[i].code) {
+      assert_true(p.srv.closed);
+      assert_int_equal(p.srv.code, cases[i].code);
+    } else {
+      assert_false(p.srv.closed);
+    }
+    raw_close(&p);
+  }
+}
+
+/* Our requests (14-16): the raw client allows request ids < 2, so the
+ * server's SUBSCRIBE_NAMESPACE (1) goes and its SUBSCRIBE (3) waits behind a
+ * REQUESTS_BLOCKED until MAX_REQUEST_ID raises the limit; the peer's
+ * REQUESTS_BLOCKED gets a larger MAX_REQUEST_ID. */
+static void t_requests_blocked(void **state) {
+  int v = ts_version(state);
+  if (v >= 17) return; /* no request-id flow control from draft-17 on */
+  ts_pair p;
+  raw_server(&p, v);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, MOQC_IETF_SETUP_MAX_REQUEST_ID, 2), 0);
+  uint8_t buf[256];
+  size_t n = enc(v, &m, buf, sizeof buf);
+  int64_t ctrl;
+  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &ctrl),
+                   MOQC_OK);
+  ts_run_for(p.env, 10 * MS);
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r0 = info.received;
+
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", NULL, NULL);
+  assert_non_null(tc);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r1 = info.received;
+  assert_int_equal(r1 - r0, 4); /* REQUESTS_BLOCKED {2}: type, u16 length, 2; no SUBSCRIBE */
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_MAX_REQUEST_ID;
+  m.request_id = 10;
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  size_t r2 = info.received;
+  assert_true(r2 - r1 >= 10); /* the SUBSCRIBE went */
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_REQUESTS_BLOCKED;
+  m.request_id = 100;
+  n = enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), ctrl, buf, n, false),
+                   MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
+  assert_int_equal(info.received - r2, 11); /* MAX_REQUEST_ID {2^32 + 100}: 8-byte varint */
+  assert_false(p.srv.closed);
+  moqc_track_consumer_del(tc);
+  raw_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
@@ -349,6 +609,10 @@ int main(void) {
       IETF_TEST(t_not_found_and_abort),
       IETF_TEST(t_malformed_control),
       IETF_TEST(t_protocol_violations),
+      IETF_TEST(t_setup_params),
+      IETF_TEST(t_client_token),
+      IETF_TEST(t_request_ids),
+      IETF_TEST(t_requests_blocked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

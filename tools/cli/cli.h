@@ -23,7 +23,7 @@
 #include "moqc/endpoint.h"
 #include "moqc/model.h"
 
-#define CLI_MAX_VERSIONS 8
+#define CLI_MAX_VERSIONS 16
 
 typedef struct cli cli;
 
@@ -58,6 +58,7 @@ struct cli {
   uint64_t timeout_ms;         /* connect */
   bool websocket_disabled;     /* --websocket-enabled false */
   uint64_t websocket_delay_ms; /* --websocket-delay (0 = the library's 200 ms) */
+  const char *auth_token;      /* --auth-token: IETF SETUP AUTHORIZATION TOKEN */
   const char *format;          /* publish/subscribe: "lines" (default) or "fmp4" (media_*.c) */
   bool realtime;               /* publish --format fmp4: pace by timestamps */
   const char *frame_log;       /* subscribe --format fmp4: the catalog and every frame received */

@@ -123,6 +123,12 @@ static int set_reorder(cli *c, const char *v, char *err, size_t cap) {
   c->reorder_ms = ns / 1000000;
   return 0;
 }
+static int set_auth_token(cli *c, const char *v, char *err, size_t cap) {
+  if (!*v) return bad(err, cap, "auth-token", v, "expected a token");
+  c->auth_token = v;
+  return 0;
+}
+
 static int set_timeout(cli *c, const char *v, char *err, size_t cap) {
   uint64_t ns;
   if (set_duration("timeout", v, &ns, err, cap) != 0) return -1;
@@ -146,9 +152,10 @@ static int set_websocket_delay(cli *c, const char *v, char *err, size_t cap) {
 
 static int set_version(cli *c, const char *v, char *err, size_t cap) {
   if (!moqc_version_supported(v))
-    return bad(err, cap, "version", v,
-               "expected moq-lite-03, moq-lite-04, moq-lite-05, moq-00 (IETF draft-14), moqt-15 or "
-               "moqt-16");
+    return bad(
+        err, cap, "version", v,
+        "expected moq-lite-03, moq-lite-04, moq-lite-05, moql, moq-00 (IETF draft-14), moqt-15, "
+        "moqt-16, moqt-17, moqt-18 or moqt-19");
   for (size_t i = 0; i < c->n_versions; i++)
     if (strcmp(c->versions[i], v) == 0) return 0;
   if (c->n_versions >= CLI_MAX_VERSIONS) return bad(err, cap, "version", v, "too many");
@@ -235,8 +242,7 @@ static const cli_opt k_opts[] = {
     {"tls-root", "FILE", C_ALL, "PEM file of trusted roots instead of the system store", set_root},
     {"version", "ALPN", C_ALL,
      "offer only this version (repeatable): moq-lite-03, moq-lite-04, moq-lite-05, moq-00, "
-     "moqt-15, moqt-16 [default "
-     "all]",
+     "moqt-15, moqt-16, moqt-17, moqt-18, moqt-19, moql [default all]",
      set_version},
     {"timeout", "DURATION", C_ALL, "connect timeout [default 10s]", set_timeout},
     {"websocket-enabled", "BOOL", C_ALL,
@@ -245,6 +251,10 @@ static const cli_opt k_opts[] = {
      set_websocket_enabled},
     {"websocket-delay", "DURATION", C_ALL, "QUIC's head start over WebSocket [default 200ms]",
      set_websocket_delay},
+    {"auth-token", "JWT", C_ALL,
+     "IETF versions: send this token in the SETUP AUTHORIZATION TOKEN parameter (instead of "
+     "?jwt= in the URL)",
+     set_auth_token},
     {"log-level", "LEVEL", C_ALL, "error, warn, info, debug or trace [default warn]",
      set_log_level},
 };
@@ -491,8 +501,17 @@ static void on_connected(void *ctx, moqc_client *cl, int err, const char *msg) {
 
 static void on_closed(void *ctx, moqc_client *cl, uint64_t code, const char *reason, bool by_peer) {
   cli *c = ctx;
-  (void)cl;
   if (c->finishing) return;
+  moqc_session *s = moqc_client_session(cl);
+  const char *goaway = s ? moqc_session_goaway(s) : NULL;
+  if (goaway && by_peer && code == 0) {
+    /* The relay said GOAWAY, then closed: it is going away (shutdown). A
+     * clean exit; run again to reconnect (to the new URI, if it named one). */
+    moqc_log(MOQC_LOG_WARN, "the relay went away (GOAWAY%s%s): exiting", *goaway ? " to " : "",
+             goaway);
+    cli_finish(c, 0, NULL);
+    return;
+  }
   cli_finish(c, 1, "connection closed by %s: %s (code %llu)", by_peer ? "the relay" : "us",
              reason && *reason ? reason : moqc_code_str(code), (unsigned long long)code);
 }
@@ -525,6 +544,7 @@ static int run(cli *c) {
         .timeout_ms = c->timeout_ms,
         .websocket_disabled = c->websocket_disabled,
         .websocket_delay_ms = c->websocket_delay_ms,
+        .auth_token = c->auth_token,
         .on_connected = on_connected,
         .on_closed = on_closed,
         .ctx = c,

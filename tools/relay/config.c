@@ -86,15 +86,17 @@ static int add_version(parse_ctx *p, const char *v, const char *s, size_t n) {
   relay_config *c = p->cfg;
   char one[32];
   if (n == 0 || n >= sizeof one)
-    return bad(p, "version", v,
-               "expected moq-lite-03, moq-lite-04, moq-lite-05, moq-00 (IETF draft-14), moqt-15 or "
-               "moqt-16");
+    return bad(
+        p, "version", v,
+        "expected moq-lite-03, moq-lite-04, moq-lite-05, moql, moq-00 (IETF draft-14), moqt-15, "
+        "moqt-16, moqt-17, moqt-18 or moqt-19");
   memcpy(one, s, n);
   one[n] = 0;
   if (!moqc_version_supported(one))
-    return bad(p, "version", v,
-               "expected moq-lite-03, moq-lite-04, moq-lite-05, moq-00 (IETF draft-14), moqt-15 or "
-               "moqt-16");
+    return bad(
+        p, "version", v,
+        "expected moq-lite-03, moq-lite-04, moq-lite-05, moql, moq-00 (IETF draft-14), moqt-15, "
+        "moqt-16, moqt-17, moqt-18 or moqt-19");
   for (size_t i = 0; i < c->n_versions; i++)
     if (strcmp(c->versions[i], one) == 0) return 0;
   if (c->n_versions >= RELAY_MAX_VERSIONS) return bad(p, "version", v, "too many");
@@ -387,7 +389,8 @@ static const relay_opt k_opts[] = {
      "TCP address of the HTTP endpoints [default: the UDP address and port]", set_http_bind},
     {"version", "ALPN",
      "offer only this version (repeatable or comma-separated): moq-lite-03, moq-lite-04, "
-     "moq-lite-05, moq-00 (IETF draft-14), moqt-15, moqt-16 [default all]",
+     "moq-lite-05, moql (in-band, IETF draft-14), moq-00 (IETF draft-14), moqt-15, moqt-16, "
+     "moqt-17, moqt-18, moqt-19 [default all]",
      set_version},
     {"log-level", "LEVEL", "error, warn, info, debug or trace [default info]", set_log_level},
     {"cache-budget", "BYTES",

@@ -546,7 +546,8 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_connections", "gauge", "Sessions open now.", r->n_live);
   metric(r, "moqc_relay_connections_total", "counter", "Sessions accepted.",
          r->sessions_total[3] + r->sessions_total[4] + r->sessions_total[5] +
-             r->sessions_total[14] + r->sessions_total[15] + r->sessions_total[16]);
+             r->sessions_total[14] + r->sessions_total[15] + r->sessions_total[16] +
+             r->sessions_total[17] + r->sessions_total[18] + r->sessions_total[19]);
   metric(r, "moqc_relay_connections_rejected_total", "counter", "Sessions refused.", r->rejected);
   uint64_t retries = 0, bad_tokens = 0;
   if (r->server) moqc_quic_server_retry_stats(moqc_server_quic(r->server), &retries, &bad_tokens);
@@ -583,12 +584,13 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   for (int v = 3; v <= 5; v++)
     body_printf(r, "moqc_relay_sessions_total{version=\"moq-lite-0%d\"} %llu\n", v,
                 (unsigned long long)r->sessions_total[v]);
-  for (int v = 14; v <= 16; v++)
-    body_printf(r, "moqc_relay_sessions_total{version=\"%s\"} %llu\n",
-                v == 14   ? "moq-00"
-                : v == 15 ? "moqt-15"
-                          : "moqt-16",
+  for (int v = 14; v <= 19; v++) {
+    char alpn[16];
+    if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
+    else snprintf(alpn, sizeof alpn, "moqt-%d", v);
+    body_printf(r, "moqc_relay_sessions_total{version=\"%s\"} %llu\n", alpn,
                 (unsigned long long)r->sessions_total[v]);
+  }
   metric(r, "moqc_relay_broadcasts", "gauge", "Broadcasts announced now.", r->broadcasts);
   metric(r, "moqc_relay_subscriptions", "gauge",
          "Downstream subscriptions (SUBSCRIBE/FETCH) served now.", serving);

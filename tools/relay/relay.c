@@ -25,7 +25,8 @@ struct relay_sess {
   relay_sess *prev, *next;
 };
 
-#define DRAIN_MS 1500 /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
+#define DRAIN_MS 1500  /* bounded wait for CONNECTION_CLOSEs to leave at shutdown */
+#define GOAWAY_MS 1000 /* how long IETF peers told GOAWAY get to leave first */
 
 static void free_timer(uv_handle_t *h) { free(h); }
 
@@ -106,7 +107,20 @@ static void refuse_tenant_full(relay *r, moqc_server_request *req, const char *t
  * Unauthorized (the reason names the cause, never the token). */
 static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *grant) {
   moqc_auth_reason why = MOQC_AUTH_OK;
-  int rv = moqc_auth_check(r->auth, req->path, (int64_t)time(NULL), grant, &why);
+  /* An IETF AUTHORIZATION TOKEN counts exactly like a ?jwt= on the path. */
+  char *with_token = NULL;
+  if (req->auth_token) {
+    size_t n = strlen(req->path) + strlen(req->auth_token) + 6;
+    with_token = malloc(n);
+    if (with_token)
+      snprintf(with_token, n, "%s%sjwt=%s", req->path, strchr(req->path, '?') ? "&" : "?",
+               req->auth_token);
+  }
+  int rv = req->auth_token && !with_token
+               ? MOQC_ERR_NOMEM
+               : moqc_auth_check(r->auth, with_token ? with_token : req->path, (int64_t)time(NULL),
+                                 grant, &why);
+  free(with_token);
   const char *reason = rv == MOQC_OK ? NULL : moqc_auth_reason_str(why);
   if (rv == MOQC_OK && req->role == MOQC_SESSION_ROLE_PUBLISHER && !grant->n_put)
     reason = "the token allows no publishing";
@@ -211,7 +225,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   if (r->sessions) r->sessions->prev = rs;
   r->sessions = rs;
   r->n_live++;
-  if ((req->version >= 3 && req->version <= 5) || (req->version >= 14 && req->version <= 16))
+  if ((req->version >= 3 && req->version <= 5) || (req->version >= 14 && req->version <= 19))
     r->sessions_total[req->version]++;
   moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s", (unsigned long long)rs->id,
            req->protocol, req->webtransport ? "WebTransport" : "QUIC", root,
@@ -417,6 +431,13 @@ static void teardown(relay *r) {
 
 static void on_drain(uv_timer_t *t) {
   relay *r = t->data;
+  if (r->goaway_until) {
+    /* IETF peers were told GOAWAY: give them GOAWAY_MS to leave by themselves. */
+    if (r->n_live > 0 && uv_now(r->loop) < r->goaway_until && r->drain_deadline) return;
+    r->goaway_until = 0;
+    if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
+    if (r->drain_deadline) r->drain_deadline = uv_now(r->loop) + DRAIN_MS; /* 0: second signal */
+  }
   bool empty = !r->server || moqc_server_sessions(r->server) == 0;
   if ((empty && uv_now(r->loop) >= r->drain_deadline - DRAIN_MS + 100) ||
       uv_now(r->loop) >= r->drain_deadline) {
@@ -430,7 +451,17 @@ void relay_stop(relay *r) {
   if (r->stopping) return;
   r->stopping = true;
   relay_cluster_stop(r); /* close the peer sessions we dialed */
-  if (r->server) moqc_server_close_all(r->server, 0, "shutdown");
+  /* IETF sessions get GOAWAY first (no new URI: the same relay, later), then
+   * the close once they left or GOAWAY_MS passed. */
+  size_t told = 0;
+  for (relay_sess *rs = r->sessions; rs; rs = rs->next)
+    if (rs->session && moqc_session_send_goaway(rs->session, NULL) == MOQC_OK) told++;
+  if (told) {
+    moqc_log(MOQC_LOG_INFO, "GOAWAY sent to %zu IETF session(s)", told);
+    r->goaway_until = uv_now(r->loop) + GOAWAY_MS;
+  } else if (r->server) {
+    moqc_server_close_all(r->server, 0, "shutdown");
+  }
   r->drain_deadline = uv_now(r->loop) + DRAIN_MS;
   uv_timer_start(&r->drain, on_drain, 20, 20);
 }

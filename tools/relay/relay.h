@@ -23,7 +23,7 @@
 #include "moqc/quic.h"
 #include "moqc/http.h"
 
-#define RELAY_MAX_VERSIONS 8
+#define RELAY_MAX_VERSIONS 16
 #define RELAY_HOST_MAX 256
 #define RELAY_MAX_PUBLIC 16
 #define RELAY_MAX_PEERS 32
@@ -119,7 +119,7 @@ typedef struct relay {
   relay_sess *sessions;
   uint64_t next_id;
   size_t n_live;
-  uint64_t sessions_total[17]; /* by version (index 3..5 moq-lite, 14..16 IETF) */
+  uint64_t sessions_total[20]; /* by version (index 3..5 moq-lite, 14..19 IETF) */
   uint64_t sessions_closed;
   uint64_t rejected;
   relay_errcount errors[32];
@@ -148,7 +148,8 @@ typedef struct relay {
   uv_signal_t sigint, sigterm;
   uv_timer_t drain;
   uint64_t drain_deadline;
-  bool handles; /* signals + drain timer initialised */
+  uint64_t goaway_until; /* shutdown: GOAWAY sent, close everything at this time (0: done) */
+  bool handles;          /* signals + drain timer initialised */
   bool stopping;
   bool torn_down;
 } relay;
