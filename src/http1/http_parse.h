@@ -38,7 +38,7 @@ typedef struct moqc_http1_req {
   bool conn_upgrade;
   char ws_key[64];
   char ws_version[8];
-  char ws_protocol[512];
+  char ws_protocol[2048]; /* 3 qmux drafts x every moq version, as moqc and @moq/net offer */
 } moqc_http1_req;
 
 /* Parse a request head (request line + header fields + empty line) from

@@ -17,7 +17,7 @@
 #include "quic/tls_stream.h"
 #include "runtime/ws_int.h"
 
-#define WS_OFFER_MAX 512
+#define WS_OFFER_MAX 2048 /* 3 qmux drafts x every version (10 by default) */
 
 struct moqc__ws_dial {
   wsconn *w;
@@ -125,6 +125,7 @@ int moqc__ws_dial_start(uv_loop_t *loop, moqc_clock *clock, const char *host, ui
       int n = snprintf(d->offer + o, sizeof d->offer - o, "%s%s.%s", o ? ", " : "", drafts[k],
                        versions[i]);
       if (n < 0 || (size_t)n >= sizeof d->offer - o) {
+        if (err && err_cap) snprintf(err, err_cap, "too many versions for the WebSocket offer");
         dial_free(d);
         return MOQC_ERR_INVAL;
       }

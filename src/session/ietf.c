@@ -1175,11 +1175,16 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
 }
 
-/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0). */
-static void it_done(itrack *t, uint64_t stream_count) {
+static bool done_is_abort(const moqc__ietf_msg *m) {
+  return m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR;
+}
+
+/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0, not an
+ * abort). */
+static void it_done(itrack *t, uint64_t stream_count, bool aborted) {
   moqc_session *s = t->s;
   if (t->finished) return;
-  if (m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR) {
+  if (aborted) {
     /* The publisher's track ended without finishing (aborted, or replaced by
      * a new publisher: moqc-relay and @moq/net send INTERNAL_ERROR, moq-relay
      * 500): not a clean end. Dropped, like the lite subscription reset. */
@@ -1205,7 +1210,7 @@ static void it_done(itrack *t, uint64_t stream_count) {
 
 static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
-  if (t) it_done(t, m->stream_count);
+  if (t) it_done(t, m->stream_count, done_is_abort(m));
 }
 
 /* ---- subscriber side: received subgroup streams ---------------------------------- */
@@ -1672,7 +1677,7 @@ static int subout_process(sstream *ss) {
     switch (m->type) {
       case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
       case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
-      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count); break;
+      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
       default:
         moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
                         false);
@@ -1699,7 +1704,7 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   } else if (reset) {
     it_destroy(t, code, false);
   } else {
-    it_done(t, 0); /* FIN: the publisher ended the request */
+    it_done(t, 0, false); /* FIN: the publisher ended the request */
   }
 }
 
