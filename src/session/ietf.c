@@ -43,6 +43,12 @@
 #define IETF_HDR_MAX 1100u /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
+/* moq-dev's MoQ Solicit extension (draft-lcurley-moq-solicit-00): a SETUP
+ * parameter (even: varint) declaring "advertise to me only when I ask with
+ * SUBSCRIBE_NAMESPACE". A peer that does not declare it (imquic, the drafts)
+ * expects a publisher to send PUBLISH_NAMESPACE unasked. */
+#define IETF_SETUP_SOLICIT 0x40B5Au
+#define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -133,6 +139,8 @@ struct ietf_state {
   moqc_imap by_alias; /* itrack by track alias */
   moqc_imap pubns;    /* our PUBLISH_NAMESPACE request ids (value unused) */
   moqc_imap peer_ns;  /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  bool peer_solicit;  /* the peer's SETUP declared SOLICIT != 0 */
+  ins_sub *unasked;   /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
@@ -219,6 +227,7 @@ static void ns_destroy(ins_sub *ns) {
     moqc__ss_release(ss);
   }
   moqc__smap_free(&ns->sent);
+  if (IS(s)->unasked == ns) IS(s)->unasked = NULL;
   if (moqc_link_linked(&ns->link)) moqc_list_remove(&ns->link);
   moqc__sess_bury(s, &ns->obj);
 }
@@ -226,6 +235,7 @@ static void ns_destroy(ins_sub *ns) {
 static void ns_pump(ins_sub *ns) {
   moqc_session *s = ns->s;
   ietf_state *st = IS(s);
+  assert(ns->oc);
   while (!sess_closing(s) && !ns->obj.dead) {
     moqc_announce a;
     int rc = moqc_origin_consumer_next(ns->oc, &a);
@@ -326,8 +336,10 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
   ns->req = m->request_id;
   moqc__smap_init(&ns->sent, 0);
   ns->prefix = moqc_strdup(path);
-  ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, path) : NULL;
-  if (!ns->oc) {
+  /* Already announcing everything unasked (the peer did not declare
+   * SOLICIT): answer OK only, or the peer would hear a namespace twice. */
+  if (!st->unasked) ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, path) : NULL;
+  if (!ns->prefix || (!st->unasked && !ns->oc)) {
     moqc_free(ns->prefix);
     moqc_free(ns);
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -341,6 +353,37 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
     ns->ss = ss;
     ss->owner = ns;
   }
+  if (!ns->oc) return;
+  moqc_origin_consumer_set_waker(ns->oc, ns_wake, ns);
+  ns_pump(ns);
+}
+
+/* The peer did not declare SOLICIT: announce every broadcast of the publish
+ * origin with PUBLISH_NAMESPACE on the control stream, unasked (what imquic
+ * and the drafts expect; moq-dev's JS does the same). */
+static void unasked_start(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (!s->pub.origin || st->peer_solicit || st->unasked) return;
+  ins_sub *ns = moqc_calloc(1, sizeof *ns);
+  if (ns) {
+    ns->obj.destroy = ns_free;
+    ns->s = s;
+    ns->req = IETF_REQ_UNSOLICITED;
+    moqc__smap_init(&ns->sent, 0);
+    ns->prefix = moqc_strdup("");
+    ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, "") : NULL;
+  }
+  if (!ns || !ns->oc) {
+    if (ns) {
+      moqc__smap_free(&ns->sent);
+      moqc_free(ns->prefix);
+    }
+    moqc_free(ns);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  st->unasked = ns;
+  moqc_list_push_back(&st->ns_subs, &ns->link);
   moqc_origin_consumer_set_waker(ns->oc, ns_wake, ns);
   ns_pump(ns);
 }
@@ -352,6 +395,7 @@ static void on_unsubscribe_namespace(moqc_session *s, const moqc__ietf_msg *m) {
   MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &st->ns_subs) {
     (void)nxt;
     ins_sub *ns = MOQC_CONTAINER_OF(it, ins_sub, link);
+    if (ns == st->unasked) continue;
     if (V(s) >= MOQC_IETF_16 ? ns->req == m->request_id
                              : (have_path && strcmp(ns->prefix, path) == 0)) {
       ns_destroy(ns);
@@ -1326,7 +1370,8 @@ static void ns_out_failed(opener *op, int err) {
 
 static void run_after_setup(moqc_session *s) {
   ietf_state *st = IS(s);
-  if (!s->sub.origin) return;
+  unasked_start(s);
+  if (sess_closing(s) || !s->sub.origin) return;
   if (V(s) >= MOQC_IETF_16) {
     st->ns_op.bidi = true;
     st->ns_op.opened = ns_out_opened;
@@ -1344,6 +1389,13 @@ static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
   (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_IMPLEMENTATION, "moqc", 4);
+  /* We ask with SUBSCRIBE_NAMESPACE for whatever we want to hear about. */
+  (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
+}
+
+static bool setup_solicit(const moqc__ietf_msg *m) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, IETF_SETUP_SOLICIT);
+  return kv && kv->v != 0;
 }
 
 static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1362,6 +1414,7 @@ static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
     }
   }
   st->setup_done = true;
+  st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
   kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_PATH);
@@ -1393,6 +1446,7 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
     return;
   }
   st->setup_done = true;
+  st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
   run_after_setup(s);
