@@ -33,7 +33,7 @@
 #include "core/ietf_wire.h"
 #include "core/mem.h"
 #include "moqc/path.h"
-#include "session/session_int.h"
+#include "session/ietf_int.h"
 
 #define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
@@ -87,6 +87,7 @@ struct isub {
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
+  bool forward; /* Forward 0 (SUBSCRIBE / REQUEST_UPDATE): groups are dropped unsent */
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
   moqc_link groups;
@@ -141,6 +142,7 @@ struct ietf_state {
   moqc_imap peer_ns;  /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
   bool peer_solicit;  /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;   /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
+  moqc_link statuses; /* TRACK_STATUS waiting for an answer (ietf_status.c) */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
@@ -206,6 +208,24 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
   if (n < 0 || (size_t)n >= cap) return false;
   buf[n] = 0;
   return true;
+}
+
+/* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
+moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
+moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type) { return msg_new(type); }
+void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m) { ctrl_send(s, m); }
+bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
+  return tuple_path(t, buf, cap);
+}
+void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
+                              const char *why) {
+  moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
+  if (r) {
+    r->request_id = req;
+    r->code = code;
+    r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+  }
+  ctrl_send(s, r);
 }
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
@@ -659,7 +679,8 @@ static void isub_pump(isub *is) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(is->tc, &gc);
     if (rc == MOQC_OK) {
-      isub_new_group(is, gc);
+      if (is->forward) isub_new_group(is, gc);
+      else moqc_group_consumer_del(gc);
       continue;
     }
     if (rc == MOQC_ERR_AGAIN) return;
@@ -738,6 +759,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m) {
   is->req = m->request_id;
   is->priority = sub.priority;
   is->ordered = sub.ordered;
+  is->forward = !(m->has & MOQC_IETF_HAS_FORWARD) || m->forward;
   is->bc = bc;
   is->tc = tc;
   moqc_link_init(&is->groups);
@@ -766,6 +788,37 @@ static isub *isub_find(moqc_session *s, uint64_t req) {
     if (is->req == req) return is;
   }
   return NULL;
+}
+
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16) of a subscription we
+ * serve: Forward and Subscriber Priority apply from now on (open group
+ * streams are re-prioritised); a start / end is not narrowed (the model
+ * serves from the live edge). 16 answers REQUEST_OK, or REQUEST_ERROR for an
+ * unknown subscription; 14/15 have no answer. */
+static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->update_id);
+  if (!is) {
+    if (V(s) >= MOQC_IETF_16)
+      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
+                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
+    return;
+  }
+  if (m->has & MOQC_IETF_HAS_PRIORITY) {
+    is->priority = (uint8_t)(255 - m->priority);
+    for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next) {
+      igroup *g = MOQC_CONTAINER_OF(it, igroup, link);
+      if (!g->ss) continue;
+      moqc_stream_prio prio = {.priority = is->priority,
+                               .order = is->ordered ? UINT64_MAX - g->seq : g->seq};
+      (void)s->t->ops->set_priority(s->t, g->ss->id, &prio);
+    }
+  }
+  if (m->has & MOQC_IETF_HAS_FORWARD) is->forward = m->forward != 0;
+  if (V(s) >= MOQC_IETF_16) {
+    moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+    if (r) r->request_id = m->request_id;
+    ctrl_send(s, r);
+  }
 }
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1479,6 +1532,8 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
+    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
+    case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
       return;
@@ -1626,6 +1681,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->ns_subs);
   moqc_link_init(&st->subs);
   moqc_link_init(&st->tracks);
+  moqc_link_init(&st->statuses);
   moqc__imap_init(&st->by_req);
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
@@ -1644,6 +1700,7 @@ static void ietf_teardown(moqc_session *s) {
   while (!moqc_list_empty(&st->tracks))
     it_destroy(MOQC_CONTAINER_OF(st->tracks.next, itrack, link), MOQC_CODE_DROPPED, false);
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
+  moqc__ietf_status_teardown(s);
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
   st->ctrl = NULL;

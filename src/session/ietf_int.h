@@ -1,0 +1,36 @@
+/* moqc session — what the IETF binding's parts share (ietf.c: setup, control
+ * stream, namespaces, subscriptions; ietf_status.c: TRACK_STATUS;
+ * ietf_fetch.c: FETCH). Internal to src/session. */
+#ifndef MOQC_SESSION_IETF_INT_H
+#define MOQC_SESSION_IETF_INT_H
+
+#include "core/ietf_wire.h"
+#include "session/session_int.h"
+
+/* Request error codes (REQUEST_ERROR 15+, SUBSCRIBE / TRACK_STATUS / FETCH
+ * errors on 14). */
+#define MOQC_IETF_REQERR_INTERNAL 0x0u
+#define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
+#define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
+#define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
+
+/* A zeroed control message of this type; NULL when out of memory (the send
+ * functions then fail the session). */
+moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type);
+/* Encode m onto the control stream and free it (m may be NULL: out of memory). */
+void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m);
+/* A request refused: SUBSCRIBE_ERROR-shaped `type14` on draft 14,
+ * REQUEST_ERROR on 15+. why is borrowed until the call returns. */
+void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
+                              const char *why);
+/* A namespace tuple as a broadcast path in buf (false: it does not map). */
+bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap);
+
+/* Peer requests handled outside ietf.c. */
+void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m);
+/* TRACK_STATUS requests waiting for their answer (ietf_status.c), kept in
+ * the binding's state; the teardown drops them. */
+moqc_link *moqc__ietf_status_list(moqc_session *s);
+void moqc__ietf_status_teardown(moqc_session *s);
+
+#endif
