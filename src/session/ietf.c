@@ -143,6 +143,7 @@ struct ietf_state {
   bool peer_solicit;  /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;   /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses; /* TRACK_STATUS waiting for an answer (ietf_status.c) */
+  moqc_link fetches;  /* FETCH served (ietf_fetch.c) */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
@@ -212,6 +213,7 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 
 /* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
 moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
+moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
 moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type) { return msg_new(type); }
 void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m) { ctrl_send(s, m); }
 bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
@@ -819,6 +821,11 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
     if (r) r->request_id = m->request_id;
     ctrl_send(s, r);
   }
+}
+
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
+  isub *is = isub_find(s, req);
+  return is ? is->tc : NULL;
 }
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1534,6 +1541,8 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
     case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
+    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
+    case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
       return;
@@ -1682,6 +1691,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->subs);
   moqc_link_init(&st->tracks);
   moqc_link_init(&st->statuses);
+  moqc_link_init(&st->fetches);
   moqc__imap_init(&st->by_req);
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
@@ -1701,6 +1711,7 @@ static void ietf_teardown(moqc_session *s) {
     it_destroy(MOQC_CONTAINER_OF(st->tracks.next, itrack, link), MOQC_CODE_DROPPED, false);
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   moqc__ietf_status_teardown(s);
+  moqc__ietf_fetch_teardown(s);
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
   st->ctrl = NULL;

@@ -32,5 +32,13 @@ void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m);
  * the binding's state; the teardown drops them. */
 moqc_link *moqc__ietf_status_list(moqc_session *s);
 void moqc__ietf_status_teardown(moqc_session *s);
+/* FETCH (ietf_fetch.c): served fetches are kept in the binding's state. */
+void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m);
+void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
+moqc_link *moqc__ietf_fetch_list(moqc_session *s);
+void moqc__ietf_fetch_teardown(moqc_session *s);
+/* The track consumer of the subscription we serve with request id req
+ * (borrowed), or NULL: what a joining FETCH reads. */
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
 
 #endif
