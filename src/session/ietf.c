@@ -56,6 +56,12 @@ typedef struct isub isub;       /* SUBSCRIBE from the peer (served) */
 typedef struct igroup igroup;   /* a group written on its uni stream */
 typedef struct itrack itrack;   /* a remote track we subscribe to */
 typedef struct igin igin;       /* a received subgroup stream */
+typedef struct ipush {          /* a PUBLISH from the peer, until its track is bound */
+  char *path, *name;
+  uint64_t req, alias;
+  moqc_broadcast_consumer *hold_bc; /* our own consumer of the track: the push */
+  moqc_track_consumer *hold_tc;     /* is taken whether anyone else asks or not */
+} ipush;
 
 struct ins_sub {
   sobj obj;
@@ -109,7 +115,9 @@ struct itrack {
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
   uint64_t fin_deadline;
-  moqc_link groups; /* igin */
+  moqc_link groups;                 /* igin */
+  moqc_broadcast_consumer *hold_bc; /* PUBLISHed by the peer: our own consumer ... */
+  moqc_track_consumer *hold_tc;     /* ... (ipush), dropped with the track */
 };
 
 struct igin {
@@ -144,6 +152,7 @@ struct ietf_state {
   ins_sub *unasked;   /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses; /* TRACK_STATUS waiting for an answer (ietf_status.c) */
   moqc_link fetches;  /* FETCH served (ietf_fetch.c) */
+  moqc_imap pushed;   /* the peer's PUBLISH not bound to a track yet: request id -> ipush */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
@@ -873,6 +882,10 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   t->tp = NULL;
   if (moqc_link_linked(&t->link)) moqc_list_remove(&t->link);
   moqc__sess_bury(s, &t->obj);
+  if (t->hold_tc) moqc_track_consumer_del(t->hold_tc);
+  if (t->hold_bc) moqc_broadcast_consumer_del(t->hold_bc);
+  t->hold_tc = NULL;
+  t->hold_bc = NULL;
 }
 
 static void it_send_subscribe(itrack *t) {
@@ -967,6 +980,106 @@ static void it_fin_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_exit(s);
 }
 
+static void push_free(ipush *p) {
+  if (p->hold_tc) moqc_track_consumer_del(p->hold_tc);
+  if (p->hold_bc) moqc_broadcast_consumer_del(p->hold_bc);
+  moqc_free(p->path);
+  moqc_free(p->name);
+  moqc_free(p);
+}
+
+/* The peer PUBLISHed this track: it is already subscribed (no SUBSCRIBE),
+ * its streams carry the PUBLISH's alias. */
+static void push_bind(itrack *t) {
+  moqc_session *s = t->s;
+  ietf_state *st = IS(s);
+  moqc_imap_it it;
+  void *v;
+  uint64_t key;
+  moqc__imap_it_init(&st->pushed, &it);
+  while (moqc__imap_next(&st->pushed, &it, &key, &v)) {
+    ipush *p = v;
+    if (strcmp(p->path, t->path) != 0 || strcmp(p->name, t->name) != 0) continue;
+    (void)moqc__imap_remove(&st->pushed, key);
+    t->req = p->req;
+    t->alias = p->alias;
+    t->hold_bc = p->hold_bc;
+    t->hold_tc = p->hold_tc;
+    p->hold_bc = NULL;
+    p->hold_tc = NULL;
+    push_free(p);
+    if (moqc__imap_insert(&st->by_req, t->req, t) < 0 ||
+        moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+    t->subscribed = t->ok_seen = true;
+    s->sub.n_rtracks++;
+    return;
+  }
+}
+
+/* PUBLISH: the peer pushes a track without a SUBSCRIBE (imquic-moq-pub -X,
+ * libquicr). Its broadcast is announced (as if by PUBLISH_NAMESPACE) and the
+ * session itself consumes the track (push_bind binds it to the PUBLISH's
+ * alias instead of sending SUBSCRIBE), so its groups reach the cache whether
+ * a consumer asked yet or not; the track ends with PUBLISH_DONE. Answered
+ * with PUBLISH_OK. */
+static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
+  ietf_state *st = IS(s);
+  char path[MOQC_PATH_MAX_LEN + 1];
+  char *name = moqc__sess_strdup_bytes(m->name);
+  bool ok = s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name &&
+            strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
+  if (!ok) {
+    moqc_free(name);
+    moqc__ietf_request_error(s, MOQC_IETF_PUBLISH_ERROR, m->request_id,
+                             MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
+    return;
+  }
+  if (!moqc__rb_has(s, path)) {
+    moqc_route route = {0};
+    int rc = moqc__rb_announce(s, path, &route, 0);
+    if (rc == MOQC_ERR_NOMEM) {
+      moqc_free(name);
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+  }
+  ipush *p = moqc_calloc(1, sizeof *p);
+  if (p) p->path = moqc_strdup(path);
+  if (!p || !p->path || moqc__imap_insert(&st->pushed, m->request_id, p) < 0) {
+    if (p) moqc_free(p->path);
+    moqc_free(p);
+    moqc_free(name);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  p->name = name;
+  p->req = m->request_id;
+  p->alias = m->track_alias;
+  int err = 0;
+  p->hold_bc = moqc_origin_request(s->sub.origin, path, &err);
+  if (p->hold_bc) {
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
+  }
+  if (sess_closing(s)) return;
+  moqc__ietf_msg *r = msg_new(MOQC_IETF_PUBLISH_OK);
+  if (r) {
+    r->request_id = m->request_id;
+    r->forward = 1;
+    r->has = MOQC_IETF_HAS_FORWARD;
+    if (V(s) == MOQC_IETF_14) {
+      r->priority = 128;
+      r->group_order = 1;
+      r->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+      r->has |= MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FILTER;
+    }
+  }
+  ctrl_send(s, r);
+}
+
 /* remote.c: a local consumer asked for a track of a broadcast the peer announced. */
 static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
@@ -998,6 +1111,8 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
   moqc_track_producer_set_waker(t->tp, it_wake, t);
+  push_bind(t);
+  if (sess_closing(s) || t->obj.dead) return;
   it_demand(t);
 }
 
@@ -1025,6 +1140,8 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
 
 static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
+  ipush *p = moqc__imap_remove(&st->pushed, m->request_id);
+  if (p) push_free(p); /* a PUBLISH nobody consumed */
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (!t) return;
   if (t->finished) return;
@@ -1542,6 +1659,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
     case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
+    case MOQC_IETF_PUBLISH: on_publish(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
@@ -1692,6 +1810,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->tracks);
   moqc_link_init(&st->statuses);
   moqc_link_init(&st->fetches);
+  moqc__imap_init(&st->pushed);
   moqc__imap_init(&st->by_req);
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
@@ -1712,6 +1831,14 @@ static void ietf_teardown(moqc_session *s) {
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   moqc__ietf_status_teardown(s);
   moqc__ietf_fetch_teardown(s);
+  {
+    moqc_imap_it it;
+    void *v;
+    moqc__imap_it_init(&st->pushed, &it);
+    while (moqc__imap_next(&st->pushed, &it, NULL, &v)) push_free(v);
+    moqc__imap_free(&st->pushed);
+    moqc__imap_init(&st->pushed);
+  }
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
   st->ctrl = NULL;
@@ -1728,6 +1855,9 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  moqc__imap_it_init(&st->pushed, &it);
+  while (moqc__imap_next(&st->pushed, &it, NULL, &v)) push_free(v);
+  moqc__imap_free(&st->pushed);
   moqc_free(st);
   s->ietf = NULL;
 }
