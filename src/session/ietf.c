@@ -1,4 +1,5 @@
-/* moqc session — the IETF moq-transport binding (drafts 14-16): moqc__proto_ietf.
+/* moqc session — the IETF moq-transport binding (drafts 14-16): moqc__proto_ietf
+ * (TRACK_STATUS in ietf_status.c, FETCH in ietf_fetch.c).
  *
  * One bidirectional control stream, opened by the client: CLIENT_SETUP /
  * SERVER_SETUP (draft-14: with the version list; 15/16: the version is the
@@ -23,8 +24,14 @@
  *     groups (subgroups other than 0 are stopped); PUBLISH_DONE finishes the
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
+ *   - SUBSCRIBE_UPDATE / REQUEST_UPDATE: Forward and Subscriber Priority of a
+ *     served subscription (Forward 0 drops groups unsent).
+ *   - PUBLISH from the peer: PUBLISH_OK, its broadcast announced, the track
+ *     consumed by the session itself and bound to the PUBLISH's alias.
+ *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
+ *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
  * Not yet: drafts 17+ (SETUP on uni streams, a bidi stream per request),
- * FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams, request-id flow
+ * issuing FETCH / TRACK_STATUS / PUBLISH / updates, datagrams, request-id flow
  * control beyond advertising a large MAX_REQUEST_ID, expiry / slow-subscriber
  * resets on IETF group streams (see docs/session.md). */
 #include <assert.h>
