@@ -210,7 +210,8 @@ MOQC_API uint64_t moqc_session_peer_origin(const moqc_session *s);
 /* The URI of a GOAWAY received from the peer (lite-04+), or NULL. */
 MOQC_API const char *moqc_session_goaway(const moqc_session *s);
 
-/* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
+/* lite-05 FETCH (or, on IETF drafts 14-16, a standalone FETCH of that one
+ * group) of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)
  * that fills as the frames arrive and ends CLOSED, or with the peer's reset
  * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an

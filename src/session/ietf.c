@@ -159,6 +159,7 @@ struct ietf_state {
   ins_sub *unasked;   /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses; /* TRACK_STATUS waiting for an answer (ietf_status.c) */
   moqc_link fetches;  /* FETCH served (ietf_fetch.c) */
+  moqc_link fetch_in; /* FETCH issued (ietf_fetch.c) */
   moqc_imap pushed;   /* the peer's PUBLISH not bound to a track yet: request id -> ipush */
 };
 
@@ -230,6 +231,8 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 /* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
 moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
 moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
+moqc_link *moqc__ietf_fetch_in_list(moqc_session *s) { return &IS(s)->fetch_in; }
+uint64_t moqc__ietf_req_next(moqc_session *s) { return req_next(s); }
 moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type) { return msg_new(type); }
 void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m) { ctrl_send(s, m); }
 bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
@@ -1143,6 +1146,7 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+  else (void)moqc__ietf_fetch_in_error(s, m);
 }
 
 static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1667,6 +1671,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
     case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
     case MOQC_IETF_PUBLISH: on_publish(s, m); return;
+    case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id > st->peer_max_req) st->peer_max_req = m->request_id;
@@ -1752,7 +1757,9 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
     st->ctrl_seen = true;
     return &sk_ietf_ctrl; /* st->ctrl is set by its first process() */
   }
-  if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL; /* FETCH: not yet */
+  if (moqc__ietf_uni_kind(V(s), type) == MOQC_IETF_UNI_FETCH)
+    return s->state == ST_RUNNING ? &moqc__sk_ietf_fetch_in : NULL;
+  if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL;
   return s->state == ST_RUNNING ? &sk_ietf_group_in : NULL;
 }
 
@@ -1817,6 +1824,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->tracks);
   moqc_link_init(&st->statuses);
   moqc_link_init(&st->fetches);
+  moqc_link_init(&st->fetch_in);
   moqc__imap_init(&st->pushed);
   moqc__imap_init(&st->by_req);
   moqc__imap_init(&st->by_alias);
@@ -1838,6 +1846,7 @@ static void ietf_teardown(moqc_session *s) {
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   moqc__ietf_status_teardown(s);
   moqc__ietf_fetch_teardown(s);
+  moqc__ietf_fetch_in_teardown(s);
   {
     moqc_imap_it it;
     void *v;

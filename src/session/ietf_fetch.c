@@ -28,6 +28,7 @@
 #define IETF_FETCH_MAX_GROUPS 256u
 #define IETF_FETCH_HDR_MAX 128u
 #define IETF_REQERR_INVALID_JOINING 0x7u
+#define IETF_FETCH_NO_OBJECTS 0x6u
 
 typedef struct ifetch {
   sobj obj;
@@ -278,6 +279,11 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
   }
+  if (f->n == 0 && fs->type == MOQC_IETF_FETCH_STANDALONE) {
+    moqc_free(f);
+    fetch_error(s, m->request_id, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
+    return;
+  }
   /* The first object applies only if the first group taken is g0. */
   if (f->n && moqc_group_consumer_sequence(f->groups[0]) == g0) f->first_object = first_object;
   if (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) != g1) last_object = UINT64_MAX;
@@ -325,4 +331,229 @@ void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
 void moqc__ietf_fetch_teardown(moqc_session *s) {
   moqc_link *l = moqc__ietf_fetch_list(s);
   while (!moqc_list_empty(l)) if_destroy(MOQC_CONTAINER_OF(l->next, ifetch, link));
+}
+
+/* ---- the FETCH we issue (moqc_session_fetch on an IETF session) ------------------ */
+/* One group by sequence: a standalone FETCH [{seq, 0}, {seq, whole group}]
+ * on the control stream; FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR
+ * aborts the group NotFound; the peer's FETCH_HEADER stream with our request
+ * id feeds the objects of that group as frames (stamped with the arrival
+ * time), FIN finishes it. */
+
+typedef struct ifetch_in {
+  sobj obj;
+  moqc_link link; /* in moqc__ietf_fetch_in_list */
+  moqc_session *s;
+  uint64_t req, seq;
+  moqc_group_producer *g;
+  moqc_frame_producer *f;
+  sstream *ss;
+  bool in_payload;
+  uint64_t remaining;
+  moqc__ietf_fetch_state fs;
+} ifetch_in;
+
+static void fi_free(sobj *o) { moqc_free(o); }
+
+static void fi_destroy(ifetch_in *fi, bool ok, uint64_t code) {
+  moqc_session *s = fi->s;
+  if (fi->f) moqc_frame_producer_del(fi->f);
+  fi->f = NULL;
+  if (fi->g) {
+    if (ok) (void)moqc_group_producer_finish(fi->g);
+    else moqc_group_producer_abort(fi->g, code);
+    moqc_group_producer_del(fi->g);
+  }
+  fi->g = NULL;
+  if (fi->ss) {
+    sstream *ss = fi->ss;
+    fi->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_release(ss);
+  }
+  if (moqc_link_linked(&fi->link)) {
+    moqc_list_remove(&fi->link);
+    assert(s->n_served > 0);
+    s->n_served--;
+  }
+  moqc__sess_bury(s, &fi->obj);
+}
+
+static ifetch_in *fi_find(moqc_session *s, uint64_t req) {
+  moqc_link *l = moqc__ietf_fetch_in_list(s);
+  for (moqc_link *it = l->next; it != l; it = it->next) {
+    ifetch_in *fi = MOQC_CONTAINER_OF(it, ifetch_in, link);
+    if (fi->req == req) return fi;
+  }
+  return NULL;
+}
+
+bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m) {
+  ifetch_in *fi = fi_find(s, m->request_id);
+  if (!fi) return false;
+  fi_destroy(fi, false, MOQC_CODE_NOT_FOUND);
+  return true;
+}
+
+static ssize_t fh_dec(void *ctx, const uint8_t *p, size_t len) {
+  uint64_t *req = ctx;
+  return moqc__ietf_fetch_header_decode(req, (int)req[1], p, len);
+}
+
+typedef struct fo_ctx {
+  int version;
+  moqc__ietf_fetch_state st; /* a copy: committed only once an object decoded */
+  moqc__ietf_fetch_object o;
+} fo_ctx;
+
+static ssize_t fo_dec(void *ctx, const uint8_t *p, size_t len) {
+  fo_ctx *c = ctx;
+  return moqc__ietf_fetch_object_decode(&c->o, c->version, &c->st, p, len);
+}
+
+static void fin_stop(sstream *ss, uint64_t code) {
+  moqc__ss_stop(ss, code);
+  moqc__ss_release(ss);
+}
+
+static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ss->s;
+  ifetch_in *fi = ss->owner;
+  if (!fi) {
+    uint64_t ctx[2] = {0, (uint64_t)s->version};
+    size_t used = 0;
+    int r = moqc__ss_hdr_parse(ss, p, len, IETF_FETCH_HDR_MAX, fh_dec, ctx, &used);
+    if (r < 0 || (r == 0 && fin)) {
+      fin_stop(ss, MOQC_CODE_DECODE);
+      return;
+    }
+    if (r == 0) return;
+    fi = fi_find(s, ctx[0]);
+    if (!fi || fi->ss) {
+      fin_stop(ss, MOQC_CODE_CANCEL);
+      return;
+    }
+    fi->ss = ss;
+    ss->owner = fi;
+    p += used;
+    len -= used;
+  }
+  while (fi->ss && !fi->obj.dead) {
+    if (fi->in_payload) {
+      size_t take = len < fi->remaining ? len : (size_t)fi->remaining;
+      if (take) {
+        if (moqc_frame_producer_write_copy(fi->f, p, take) < 0) {
+          moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+          fi_destroy(fi, false, MOQC_CODE_CANCEL);
+          return;
+        }
+        p += take;
+        len -= take;
+        fi->remaining -= take;
+        s->stats.bytes_received += take;
+      }
+      if (fi->remaining) break;
+      (void)moqc_frame_producer_finish(fi->f);
+      s->stats.frames_received++;
+      moqc_frame_producer_del(fi->f);
+      fi->f = NULL;
+      fi->in_payload = false;
+      continue;
+    }
+    if (len == 0 && ss_len(ss) == 0) break;
+    fo_ctx c = {.version = s->version, .st = fi->fs};
+    size_t used = 0;
+    int r = moqc__ss_hdr_parse(ss, p, len, IETF_FETCH_HDR_MAX + 1024, fo_dec, &c, &used);
+    if (r < 0 || (r > 0 && c.o.kind == MOQC_IETF_FETCH_OBJECT && c.o.group != fi->seq)) {
+      moqc__ss_stop(ss, MOQC_CODE_DECODE);
+      fi_destroy(fi, false, MOQC_CODE_DECODE);
+      return;
+    }
+    if (r == 0) {
+      len = 0;
+      break;
+    }
+    fi->fs = c.st;
+    p += used;
+    len -= used;
+    if (c.o.kind != MOQC_IETF_FETCH_OBJECT) continue; /* end of a range */
+    if (c.o.size == 0 && c.o.status != MOQC_IETF_STATUS_NORMAL) continue;
+    moqc_frame_info info = {.size = c.o.size, .timestamp = moqc__sess_now(s) / 1000000u};
+    int err = 0;
+    fi->f = moqc_group_producer_create_frame(fi->g, &info, &err);
+    if (!fi->f) {
+      moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+      fi_destroy(fi, false, err ? moqc_code_from_err(err) : MOQC_CODE_TRANSPORT);
+      return;
+    }
+    fi->in_payload = true;
+    fi->remaining = c.o.size;
+  }
+  if (fin && fi->ss && !fi->obj.dead) {
+    ss_set_rx(ss, SS_RX_DONE);
+    if (fi->in_payload) fi_destroy(fi, false, MOQC_CODE_WRONG_SIZE);
+    else fi_destroy(fi, true, 0);
+  }
+}
+
+static void fin_end(sstream *ss, bool reset, uint64_t code) {
+  ifetch_in *fi = ss->owner;
+  if (fi) fi_destroy(fi, !reset, reset ? code : 0);
+  else moqc__ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_ietf_fetch_in = {
+    .name = "ietf-fetch-in", .data = fin_data, .end = fin_end};
+
+moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
+                                            uint64_t sequence, uint8_t priority, int *err) {
+  int rc = MOQC_OK;
+  if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
+  else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
+  moqc__ietf_msg *m = rc ? NULL : moqc__ietf_msg_new(MOQC_IETF_FETCH);
+  if (!rc && (!m || moqc__ietf_tuple_from_path(&m->ns, path, strlen(path)) != MOQC_OK))
+    rc = m ? MOQC_ERR_INVAL : MOQC_ERR_NOMEM;
+  if (rc) {
+    moqc_free(m);
+    if (err) *err = rc;
+    return NULL;
+  }
+  moqc__sess_enter(s);
+  ifetch_in *fi = moqc_calloc(1, sizeof *fi);
+  moqc_group_producer *gp = fi ? moqc_group_producer_new(s->env, sequence) : NULL;
+  moqc_group_consumer *gc = gp ? moqc_group_producer_consume(gp) : NULL;
+  if (!gc) {
+    if (gp) moqc_group_producer_del(gp);
+    moqc_free(fi);
+    moqc_free(m);
+    moqc__sess_exit(s);
+    if (err) *err = MOQC_ERR_NOMEM;
+    return NULL;
+  }
+  fi->obj.destroy = fi_free;
+  fi->s = s;
+  fi->req = moqc__ietf_req_next(s);
+  fi->seq = sequence;
+  fi->g = gp;
+  fi->fs.group_order = 1;
+  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
+  s->n_served++;
+  m->request_id = fi->req;
+  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
+  m->priority = (uint8_t)(255 - priority);
+  m->group_order = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  m->fetch.start = (moqc__ietf_loc){sequence, 0};
+  m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */
+  moqc__ietf_ctrl_send(s, m);
+  moqc__sess_exit(s);
+  if (err) *err = MOQC_OK;
+  return gc;
+}
+
+void moqc__ietf_fetch_in_teardown(moqc_session *s) {
+  moqc_link *l = moqc__ietf_fetch_in_list(s);
+  while (!moqc_list_empty(l))
+    fi_destroy(MOQC_CONTAINER_OF(l->next, ifetch_in, link), false, MOQC_CODE_DROPPED);
 }

@@ -40,5 +40,15 @@ void moqc__ietf_fetch_teardown(moqc_session *s);
 /* The track consumer of the subscription we serve with request id req
  * (borrowed), or NULL: what a joining FETCH reads. */
 moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
+/* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
+moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
+                                            uint64_t sequence, uint8_t priority, int *err);
+/* FETCH_ERROR / REQUEST_ERROR for one of our fetches: true if it was one. */
+bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m);
+moqc_link *moqc__ietf_fetch_in_list(moqc_session *s);
+void moqc__ietf_fetch_in_teardown(moqc_session *s);
+extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
+/* Our next request id. */
+uint64_t moqc__ietf_req_next(moqc_session *s);
 
 #endif

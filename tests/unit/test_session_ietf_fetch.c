@@ -1,7 +1,8 @@
 /* IETF FETCH served from the cache by a moqc session (drafts 14, 15, 16): a
  * raw peer injected on the memtransport sends FETCH (standalone, relative
  * and absolute joining) and reads FETCH_OK and the FETCH_HEADER stream back
- * through a handler on its side of the link. */
+ * through a handler on its side of the link; and moqc_session_fetch issuing
+ * one between two moqc sessions. */
 #include "test_session_ietf_raw.h"
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
@@ -176,10 +177,51 @@ static void t_fetch(void **state) {
   ir_close(&p);
 }
 
+/* moqc_session_fetch on an IETF session (moqc <-> moqc): one group by
+ * sequence, byte for byte; a group the peer does not hold ends NotFound. */
+static void t_fetch_issue(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "room/a", "v", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "room/a", 100 * MS));
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(p.cli.s, "room/a", "v", 1, 0, &err);
+  assert_non_null(gc);
+  assert_int_equal(err, MOQC_OK);
+  moqc_group_consumer *miss = moqc_session_fetch(p.cli.s, "room/a", "v", 9, 0, &err);
+  assert_non_null(miss);
+  ts_run_for(p.env, 50 * MS);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 1);
+  for (size_t i = 0; i < 3; i++) {
+    moqc_frame fr;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
+    assert_int_equal(fr.payload.len, strlen(F3[i]));
+    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
+    moqc_slice_release(&fr.payload);
+  }
+  moqc_frame fr;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+  int rc = moqc_group_consumer_read_frame(miss, &fr);
+  assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_group_consumer_code(miss), MOQC_CODE_NOT_FOUND);
+  moqc_group_consumer_del(gc);
+  moqc_group_consumer_del(miss);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
       IR_TEST(t_fetch),
+      IR_TEST(t_fetch_issue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
