@@ -227,7 +227,8 @@ MOQC_API const char *moqc_session_goaway(const moqc_session *s);
  * 8192 bytes. Loop thread, any callback. */
 MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
 
-/* lite-05 FETCH of one group of a track of the peer's broadcast `path` (as it
+/* lite-05 FETCH (or, on IETF drafts 14-16, a standalone FETCH of that one
+ * group) of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)
  * that fills as the frames arrive and ends CLOSED, or with the peer's reset
  * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an

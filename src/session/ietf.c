@@ -1,4 +1,5 @@
-/* moqc session — the IETF moq-transport binding (drafts 14-19): moqc__proto_ietf.
+/* moqc session — the IETF moq-transport binding (drafts 14-19): moqc__proto_ietf
+ * (TRACK_STATUS in ietf_status.c, FETCH in ietf_fetch.c).
  *
  * Drafts 14-16: one bidirectional control stream, opened by the client:
  * CLIENT_SETUP / SERVER_SETUP (draft-14: with the version list; 15/16: the
@@ -28,20 +29,27 @@
  *     consumer, UNSUBSCRIBE when the last one leaves; SUBGROUP streams feed
  *     groups (subgroups other than 0 are stopped); PUBLISH_DONE finishes the
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
+ *   - SUBSCRIBE_UPDATE / REQUEST_UPDATE: Forward and Subscriber Priority of a
+ *     served subscription (Forward 0 drops groups unsent).
+ *   - PUBLISH from the peer: PUBLISH_OK, its broadcast announced, the track
+ *     consumed by the session itself and bound to the PUBLISH's alias.
+ *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
+ *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
  * Request ids (14-16): ours wait under the peer's MAX_REQUEST_ID (held
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
  * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
  * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
- * Not yet: FETCH, TRACK_STATUS, PUBLISH, SUBSCRIBE_UPDATE, datagrams,
- * expiry / slow-subscriber resets on IETF group streams (docs/session.md). */
+ * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
+ * and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group
+ * streams (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
 #include "core/ietf_wire.h"
 #include "core/mem.h"
 #include "moqc/path.h"
-#include "session/session_int.h"
+#include "session/ietf_int.h"
 
 #define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
@@ -60,6 +68,7 @@
 #define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
+#define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -67,6 +76,12 @@ typedef struct isub isub;       /* SUBSCRIBE from the peer (served) */
 typedef struct igroup igroup;   /* a group written on its uni stream */
 typedef struct itrack itrack;   /* a remote track we subscribe to */
 typedef struct igin igin;       /* a received subgroup stream */
+typedef struct ipush {          /* a PUBLISH from the peer, until its track is bound */
+  char *path, *name;
+  uint64_t req, alias;
+  moqc_broadcast_consumer *hold_bc; /* our own consumer of the track: the push */
+  moqc_track_consumer *hold_tc;     /* is taken whether anyone else asks or not */
+} ipush;
 
 struct ins_sub {
   sobj obj;
@@ -99,6 +114,7 @@ struct isub {
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
+  bool forward; /* Forward 0 (SUBSCRIBE / REQUEST_UPDATE): groups are dropped unsent */
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
   moqc_link groups;
@@ -123,7 +139,9 @@ struct itrack {
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
   uint64_t fin_deadline;
-  moqc_link groups; /* igin */
+  moqc_link groups;                 /* igin */
+  moqc_broadcast_consumer *hold_bc; /* PUBLISHed by the peer: our own consumer ... */
+  moqc_track_consumer *hold_tc;     /* ... (ipush), dropped with the track */
 };
 
 struct igin {
@@ -163,6 +181,12 @@ struct ietf_state {
   moqc_imap by_alias;     /* itrack by track alias */
   moqc_imap pubns;        /* our PUBLISH_NAMESPACE request ids (value unused) */
   moqc_imap peer_ns;      /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  bool peer_solicit;      /* the peer's SETUP declared SOLICIT != 0 */
+  ins_sub *unasked;       /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
+  moqc_link statuses;     /* TRACK_STATUS waiting for an answer (ietf_status.c) */
+  moqc_link fetches;      /* FETCH served (ietf_fetch.c) */
+  moqc_link fetch_in;     /* FETCH issued (ietf_fetch.c) */
+  moqc_imap pushed;       /* the peer's PUBLISH not bound to a track yet: request id -> ipush */
 };
 
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
@@ -372,6 +396,27 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
   return true;
 }
 
+/* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
+moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
+moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
+moqc_link *moqc__ietf_fetch_in_list(moqc_session *s) { return &IS(s)->fetch_in; }
+uint64_t moqc__ietf_req_next(moqc_session *s) { return req_next(s); }
+moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type) { return msg_new(type); }
+void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m) { ctrl_send(s, m); }
+bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
+  return tuple_path(t, buf, cap);
+}
+void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
+                              const char *why) {
+  moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
+  if (r) {
+    r->request_id = req;
+    r->code = code;
+    r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+  }
+  ctrl_send(s, r);
+}
+
 /* ---- publisher side: namespaces --------------------------------------------------- */
 
 static void ns_free(sobj *o) {
@@ -391,6 +436,7 @@ static void ns_destroy(ins_sub *ns) {
     moqc__ss_release(ss);
   }
   moqc__smap_free(&ns->sent);
+  if (IS(s)->unasked == ns) IS(s)->unasked = NULL;
   if (moqc_link_linked(&ns->link)) moqc_list_remove(&ns->link);
   moqc__sess_bury(s, &ns->obj);
 }
@@ -398,6 +444,7 @@ static void ns_destroy(ins_sub *ns) {
 static void ns_pump(ins_sub *ns) {
   moqc_session *s = ns->s;
   ietf_state *st = IS(s);
+  assert(ns->oc);
   while (!sess_closing(s) && !ns->obj.dead) {
     moqc_announce a;
     int rc = moqc_origin_consumer_next(ns->oc, &a);
@@ -498,8 +545,10 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
   ns->req = m->request_id;
   moqc__smap_init(&ns->sent, 0);
   ns->prefix = moqc_strdup(path);
-  ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, path) : NULL;
-  if (!ns->oc) {
+  /* Already announcing everything unasked (the peer did not declare
+   * SOLICIT): answer OK only, or the peer would hear a namespace twice. */
+  if (!st->unasked) ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, path) : NULL;
+  if (!ns->prefix || (!st->unasked && !ns->oc)) {
     moqc_free(ns->prefix);
     moqc_free(ns);
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -513,6 +562,37 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
     ns->ss = ss;
     ss->owner = ns;
   }
+  if (!ns->oc) return;
+  moqc_origin_consumer_set_waker(ns->oc, ns_wake, ns);
+  ns_pump(ns);
+}
+
+/* The peer did not declare SOLICIT: announce every broadcast of the publish
+ * origin with PUBLISH_NAMESPACE on the control stream, unasked (what imquic
+ * and the drafts expect; moq-dev's JS does the same). */
+static void unasked_start(moqc_session *s) {
+  ietf_state *st = IS(s);
+  if (!s->pub.origin || st->peer_solicit || st->unasked) return;
+  ins_sub *ns = moqc_calloc(1, sizeof *ns);
+  if (ns) {
+    ns->obj.destroy = ns_free;
+    ns->s = s;
+    ns->req = IETF_REQ_UNSOLICITED;
+    moqc__smap_init(&ns->sent, 0);
+    ns->prefix = moqc_strdup("");
+    ns->oc = ns->prefix ? moqc_origin_consume(s->pub.origin, "") : NULL;
+  }
+  if (!ns || !ns->oc) {
+    if (ns) {
+      moqc__smap_free(&ns->sent);
+      moqc_free(ns->prefix);
+    }
+    moqc_free(ns);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  st->unasked = ns;
+  moqc_list_push_back(&st->ns_subs, &ns->link);
   moqc_origin_consumer_set_waker(ns->oc, ns_wake, ns);
   ns_pump(ns);
 }
@@ -524,6 +604,7 @@ static void on_unsubscribe_namespace(moqc_session *s, const moqc__ietf_msg *m) {
   MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &st->ns_subs) {
     (void)nxt;
     ins_sub *ns = MOQC_CONTAINER_OF(it, ins_sub, link);
+    if (ns == st->unasked) continue;
     if (V(s) >= MOQC_IETF_16 ? ns->req == m->request_id
                              : (have_path && strcmp(ns->prefix, path) == 0)) {
       ns_destroy(ns);
@@ -807,7 +888,8 @@ static void isub_pump(isub *is) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(is->tc, &gc);
     if (rc == MOQC_OK) {
-      isub_new_group(is, gc);
+      if (is->forward) isub_new_group(is, gc);
+      else moqc_group_consumer_del(gc);
       continue;
     }
     if (rc == MOQC_ERR_AGAIN) return;
@@ -890,6 +972,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   is->req = m->request_id;
   is->priority = sub.priority;
   is->ordered = sub.ordered;
+  is->forward = !(m->has & MOQC_IETF_HAS_FORWARD) || m->forward;
   is->bc = bc;
   is->tc = tc;
   moqc_link_init(&is->groups);
@@ -922,6 +1005,42 @@ static isub *isub_find(moqc_session *s, uint64_t req) {
     if (is->req == req) return is;
   }
   return NULL;
+}
+
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16) of a subscription we
+ * serve: Forward and Subscriber Priority apply from now on (open group
+ * streams are re-prioritised); a start / end is not narrowed (the model
+ * serves from the live edge). 16 answers REQUEST_OK, or REQUEST_ERROR for an
+ * unknown subscription; 14/15 have no answer. */
+static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->update_id);
+  if (!is) {
+    if (V(s) >= MOQC_IETF_16)
+      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
+                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
+    return;
+  }
+  if (m->has & MOQC_IETF_HAS_PRIORITY) {
+    is->priority = (uint8_t)(255 - m->priority);
+    for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next) {
+      igroup *g = MOQC_CONTAINER_OF(it, igroup, link);
+      if (!g->ss) continue;
+      moqc_stream_prio prio = {.priority = is->priority,
+                               .order = is->ordered ? UINT64_MAX - g->seq : g->seq};
+      (void)s->t->ops->set_priority(s->t, g->ss->id, &prio);
+    }
+  }
+  if (m->has & MOQC_IETF_HAS_FORWARD) is->forward = m->forward != 0;
+  if (V(s) >= MOQC_IETF_16) {
+    moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+    if (r) r->request_id = m->request_id;
+    ctrl_send(s, r);
+  }
+}
+
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
+  isub *is = isub_find(s, req);
+  return is ? is->tc : NULL;
 }
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
@@ -981,6 +1100,10 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   t->tp = NULL;
   if (moqc_link_linked(&t->link)) moqc_list_remove(&t->link);
   moqc__sess_bury(s, &t->obj);
+  if (t->hold_tc) moqc_track_consumer_del(t->hold_tc);
+  if (t->hold_bc) moqc_broadcast_consumer_del(t->hold_bc);
+  t->hold_tc = NULL;
+  t->hold_bc = NULL;
 }
 
 static const moqc__stream_kind sk_ietf_sub_out;
@@ -1113,6 +1236,106 @@ static void it_fin_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_exit(s);
 }
 
+static void push_free(ipush *p) {
+  if (p->hold_tc) moqc_track_consumer_del(p->hold_tc);
+  if (p->hold_bc) moqc_broadcast_consumer_del(p->hold_bc);
+  moqc_free(p->path);
+  moqc_free(p->name);
+  moqc_free(p);
+}
+
+/* The peer PUBLISHed this track: it is already subscribed (no SUBSCRIBE),
+ * its streams carry the PUBLISH's alias. */
+static void push_bind(itrack *t) {
+  moqc_session *s = t->s;
+  ietf_state *st = IS(s);
+  moqc_imap_it it;
+  void *v;
+  uint64_t key;
+  moqc__imap_it_init(&st->pushed, &it);
+  while (moqc__imap_next(&st->pushed, &it, &key, &v)) {
+    ipush *p = v;
+    if (strcmp(p->path, t->path) != 0 || strcmp(p->name, t->name) != 0) continue;
+    (void)moqc__imap_remove(&st->pushed, key);
+    t->req = p->req;
+    t->alias = p->alias;
+    t->hold_bc = p->hold_bc;
+    t->hold_tc = p->hold_tc;
+    p->hold_bc = NULL;
+    p->hold_tc = NULL;
+    push_free(p);
+    if (moqc__imap_insert(&st->by_req, t->req, t) < 0 ||
+        moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+    t->subscribed = t->ok_seen = true;
+    s->sub.n_rtracks++;
+    return;
+  }
+}
+
+/* PUBLISH: the peer pushes a track without a SUBSCRIBE (imquic-moq-pub -X,
+ * libquicr). Its broadcast is announced (as if by PUBLISH_NAMESPACE) and the
+ * session itself consumes the track (push_bind binds it to the PUBLISH's
+ * alias instead of sending SUBSCRIBE), so its groups reach the cache whether
+ * a consumer asked yet or not; the track ends with PUBLISH_DONE. Answered
+ * with PUBLISH_OK. */
+static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
+  ietf_state *st = IS(s);
+  char path[MOQC_PATH_MAX_LEN + 1];
+  char *name = moqc__sess_strdup_bytes(m->name);
+  bool ok = s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name &&
+            strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
+  if (!ok) {
+    moqc_free(name);
+    moqc__ietf_request_error(s, MOQC_IETF_PUBLISH_ERROR, m->request_id,
+                             MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
+    return;
+  }
+  if (!moqc__rb_has(s, path)) {
+    moqc_route route = {0};
+    int rc = moqc__rb_announce(s, path, &route, 0);
+    if (rc == MOQC_ERR_NOMEM) {
+      moqc_free(name);
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+  }
+  ipush *p = moqc_calloc(1, sizeof *p);
+  if (p) p->path = moqc_strdup(path);
+  if (!p || !p->path || moqc__imap_insert(&st->pushed, m->request_id, p) < 0) {
+    if (p) moqc_free(p->path);
+    moqc_free(p);
+    moqc_free(name);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  p->name = name;
+  p->req = m->request_id;
+  p->alias = m->track_alias;
+  int err = 0;
+  p->hold_bc = moqc_origin_request(s->sub.origin, path, &err);
+  if (p->hold_bc) {
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
+  }
+  if (sess_closing(s)) return;
+  moqc__ietf_msg *r = msg_new(MOQC_IETF_PUBLISH_OK);
+  if (r) {
+    r->request_id = m->request_id;
+    r->forward = 1;
+    r->has = MOQC_IETF_HAS_FORWARD;
+    if (V(s) == MOQC_IETF_14) {
+      r->priority = 128;
+      r->group_order = 1;
+      r->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+      r->has |= MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FILTER;
+    }
+  }
+  ctrl_send(s, r);
+}
+
 /* remote.c: a local consumer asked for a track of a broadcast the peer announced. */
 static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   moqc_session *s = rb->s;
@@ -1145,6 +1368,8 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
   moqc_track_producer_set_waker(t->tp, it_wake, t);
+  push_bind(t);
+  if (sess_closing(s) || t->obj.dead) return;
   it_demand(t);
 }
 
@@ -1173,6 +1398,7 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+  else (void)moqc__ietf_fetch_in_error(s, m);
 }
 
 static bool done_is_abort(const moqc__ietf_msg *m) {
@@ -1209,7 +1435,10 @@ static void it_done(itrack *t, uint64_t stream_count, bool aborted) {
 }
 
 static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
-  itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
+  ietf_state *st = IS(s);
+  ipush *p = moqc__imap_remove(&st->pushed, m->request_id);
+  if (p) push_free(p); /* a PUBLISH nobody consumed */
+  itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_done(t, m->stream_count, done_is_abort(m));
 }
 
@@ -1769,7 +1998,8 @@ static const moqc__stream_kind sk_ietf_pns_in = {
 
 static void run_after_setup(moqc_session *s) {
   ietf_state *st = IS(s);
-  if (!s->sub.origin) return;
+  unasked_start(s);
+  if (sess_closing(s) || !s->sub.origin) return;
   if (V(s) >= MOQC_IETF_16) {
     st->ns_op.bidi = true;
     st->ns_op.opened = ns_out_opened;
@@ -1784,8 +2014,9 @@ static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
   if (!moqc__ietf_has_uni_setup(V(s))) /* 17+: no request-id flow control */
     (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
                                        IETF_MAX_REQUEST_ID);
-  else /* we ask with SUBSCRIBE_NAMESPACE: no unsolicited PUBLISH_NAMESPACE (as moq-dev) */
-    (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
+  /* We ask with SUBSCRIBE_NAMESPACE for whatever we want to hear about: no
+   * unsolicited PUBLISH_NAMESPACE to us (moq-dev's MoQ Solicit). */
+  (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
   if (!s->cfg.is_server && s->cfg_path && !s->t->webtransport)
     (void)moqc__ietf_params_put_bytes(&m->params, MOQC_IETF_SETUP_PATH, s->cfg_path,
                                       strlen(s->cfg_path));
@@ -1850,6 +2081,11 @@ static bool setup_token(moqc_session *s, const moqc__ietf_msg *m) {
   return s->req_token != NULL;
 }
 
+static bool setup_solicit(const moqc__ietf_msg *m) {
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, IETF_SETUP_SOLICIT);
+  return kv && kv->v != 0;
+}
+
 static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   if (!s->cfg.is_server || st->setup_done || s->state != ST_WAIT_SETUP) {
@@ -1866,6 +2102,7 @@ static void on_client_setup(moqc_session *s, const moqc__ietf_msg *m) {
     }
   }
   st->setup_done = true;
+  st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
   kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_PATH);
@@ -1907,6 +2144,7 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
     return;
   }
   st->setup_done = true;
+  st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
   run_after_setup(s);
@@ -1965,6 +2203,12 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
+    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
+    case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
+    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
+    case MOQC_IETF_PUBLISH: on_publish(s, m); return;
+    case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
+    case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
       if (m->request_id < st->peer_max_req) {
         moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "MAX_REQUEST_ID decreased", false);
@@ -2128,7 +2372,9 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
     st->setup_in_seen = true;
     return &sk_ietf_setup_in;
   }
-  if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL; /* FETCH: not yet */
+  if (moqc__ietf_uni_kind(V(s), type) == MOQC_IETF_UNI_FETCH)
+    return s->state == ST_RUNNING ? &moqc__sk_ietf_fetch_in : NULL;
+  if (moqc__ietf_uni_kind(V(s), type) != MOQC_IETF_UNI_SUBGROUP) return NULL;
   return s->state == ST_RUNNING ? &sk_ietf_group_in : NULL;
 }
 
@@ -2232,6 +2478,10 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->ns_subs);
   moqc_link_init(&st->subs);
   moqc_link_init(&st->tracks);
+  moqc_link_init(&st->statuses);
+  moqc_link_init(&st->fetches);
+  moqc_link_init(&st->fetch_in);
+  moqc__imap_init(&st->pushed);
   moqc__imap_init(&st->by_req);
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
@@ -2259,6 +2509,17 @@ static void ietf_teardown(moqc_session *s) {
     it_destroy(t, done ? 0 : MOQC_CODE_DROPPED, done);
   }
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
+  moqc__ietf_status_teardown(s);
+  moqc__ietf_fetch_teardown(s);
+  moqc__ietf_fetch_in_teardown(s);
+  {
+    moqc_imap_it it;
+    void *v;
+    moqc__imap_it_init(&st->pushed, &it);
+    while (moqc__imap_next(&st->pushed, &it, NULL, &v)) push_free(v);
+    moqc__imap_free(&st->pushed);
+    moqc__imap_init(&st->pushed);
+  }
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
   st->ctrl = NULL;
@@ -2277,6 +2538,9 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_free(&st->peer_ns);
   blocked_free(st);
   moqc_free(st->token_param);
+  moqc__imap_it_init(&st->pushed, &it);
+  while (moqc__imap_next(&st->pushed, &it, NULL, &v)) push_free(v);
+  moqc__imap_free(&st->pushed);
   moqc_free(st);
   s->ietf = NULL;
 }

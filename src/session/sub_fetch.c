@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "session/session_int.h"
+#include "session/ietf_int.h"
 
 static void sf_free(sobj *o) {
   sub_fetch *sf = (sub_fetch *)(void *)o;
@@ -97,6 +97,8 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
   moqc_group_consumer *gc = NULL;
   if (!s || !path || !track) rc = MOQC_ERR_INVAL;
   else if (sess_closing(s)) rc = MOQC_ERR_CLOSED;
+  else if (s->proto == &moqc__proto_ietf)
+    return moqc__ietf_fetch_issue(s, path, track, sequence, priority, err);
   else if (!moqc_lite_is_05(s->version)) rc = MOQC_ERR_UNSUPPORTED;
   else if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
   else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;

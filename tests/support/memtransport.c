@@ -191,6 +191,7 @@ typedef struct inject_rec {
   int side; /* the injecting side */
   int64_t id;
   memlink_inject_info info;
+  uint8_t *rx; /* the bytes `to` sent back (info.received of them) */
 } inject_rec;
 
 struct memlink {
@@ -386,6 +387,10 @@ static void ev_opened(mside *s, mstream *st) {
 static void ev_data(mside *s, mstream *st, const uint8_t *p, size_t len, bool fin) {
   inject_rec *r = rec_of(s, st);
   if (r) {
+    if (len) {
+      r->rx = xrealloc(r->rx, r->info.received + len);
+      memcpy(r->rx + r->info.received, p, len);
+    }
     r->info.received += len;
     r->info.fin |= fin;
     return;
@@ -906,6 +911,7 @@ void memlink_del(memlink *l) {
     free(s->seen[1]);
     free(s->close_reason);
   }
+  for (size_t i = 0; i < l->nrecs; i++) free(l->recs[i].rx);
   free(l->recs);
   free(l->path);
   free(l);
@@ -1022,4 +1028,17 @@ int memlink_inject_state(memlink *l, moqc_transport *to, int64_t id, memlink_inj
     }
   }
   return MOQC_ERR_NOT_FOUND;
+}
+
+const uint8_t *memlink_inject_received(memlink *l, moqc_transport *to, int64_t id, size_t *len) {
+  mside *s = injector(l, to);
+  *len = 0;
+  if (!s) return NULL;
+  for (size_t i = 0; i < l->nrecs; i++) {
+    if (l->recs[i].side == s->idx && l->recs[i].id == id) {
+      *len = l->recs[i].info.received;
+      return l->recs[i].rx;
+    }
+  }
+  return NULL;
 }

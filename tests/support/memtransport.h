@@ -114,6 +114,10 @@ typedef struct memlink_inject_info {
 
 /* What happened to an injected stream so far. MOQC_ERR_NOT_FOUND if unknown. */
 int memlink_inject_state(memlink *l, moqc_transport *to, int64_t id, memlink_inject_info *out);
+/* The bytes `to` sent back on an injected bidi stream so far (*len of them;
+ * owned by the link, valid until the next event or memlink_del). NULL if none
+ * or unknown. */
+const uint8_t *memlink_inject_received(memlink *l, moqc_transport *to, int64_t id, size_t *len);
 
 /* ---- counters --------------------------------------------------------------- */
 typedef struct memlink_stats {

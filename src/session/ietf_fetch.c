@@ -1,0 +1,559 @@
+/* moqc session — IETF FETCH served from the cache (publisher side).
+ *
+ * FETCH (standalone, relative joining, absolute joining) is answered from
+ * what the track's cache holds when it arrives: the groups of the range are
+ * taken at once (moqc_track_consumer_fetch_group, which on a relay falls
+ * through to the source's cache; at most IETF_FETCH_MAX_GROUPS), FETCH_OK
+ * goes out on the control stream (group order ascending, end location = the
+ * last group taken and its last frame), then one uni stream carries
+ * FETCH_HEADER and every object (subgroup 0, object id = frame index,
+ * priority 0, no extensions) in ascending order; a group still being written
+ * is followed until it ends; FIN after the last. The range:
+ *   standalone: [start, end] from the message (end object: the last object
+ *               + 1, 0 = the whole group, as imquic sends it on 16 too);
+ *   joining:    the subscription we serve with the joining request id: its
+ *               track's latest group L; relative: [L - offset, L], absolute:
+ *               [group, L].
+ * Refused: unknown track (DOES_NOT_EXIST), start after end (INVALID_RANGE),
+ * joining an unknown subscription (0x7 INVALID_JOINING_REQUEST_ID). FETCH_CANCEL
+ * resets the stream. Not yet: fetching upstream (a relay answers from its
+ * cache only), descending order, the client side (issuing a FETCH). */
+#include <assert.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "moqc/path.h"
+#include "session/ietf_int.h"
+
+#define IETF_FETCH_MAX_GROUPS 256u
+#define IETF_FETCH_HDR_MAX 128u
+#define IETF_REQERR_INVALID_JOINING 0x7u
+#define IETF_FETCH_NO_OBJECTS 0x6u
+
+typedef struct ifetch {
+  sobj obj;
+  moqc_link link; /* in moqc__ietf_fetch_list */
+  moqc_session *s;
+  uint64_t req;
+  opener op;
+  bool opening;
+  sstream *ss;
+  moqc_group_consumer *groups[IETF_FETCH_MAX_GROUPS];
+  uint64_t first_object;        /* in groups[0] */
+  uint64_t last_object;         /* in the last group, inclusive; UINT64_MAX: all */
+  size_t n, cur;                /* groups taken / the one being written */
+  uint64_t object;              /* next object id in groups[cur] */
+  bool in_frame, skip, started; /* skip: a frame before first_object, read and dropped */
+  moqc__ietf_fetch_state fs;
+} ifetch;
+
+static void if_free(sobj *o) { moqc_free(o); }
+
+static void if_destroy(ifetch *f) {
+  moqc_session *s = f->s;
+  if (f->opening) moqc__sess_open_cancel(&f->op);
+  f->opening = false;
+  for (size_t i = 0; i < f->n; i++)
+    if (f->groups[i]) moqc_group_consumer_del(f->groups[i]);
+  f->n = 0;
+  if (f->ss) {
+    f->ss->owner = NULL;
+    moqc__ss_release(f->ss);
+  }
+  f->ss = NULL;
+  if (moqc_link_linked(&f->link)) {
+    moqc_list_remove(&f->link);
+    assert(s->n_served > 0);
+    s->n_served--;
+  }
+  moqc__sess_bury(s, &f->obj);
+}
+
+/* Write what is available; FIN after the last group. */
+static void if_pump(ifetch *f) {
+  moqc_session *s = f->s;
+  wbuf w;
+  moqc__wbuf_init(&w);
+  if (!f->started) {
+    f->started = true;
+    uint8_t hdr[32];
+    ssize_t k = moqc__ietf_fetch_header_encode(hdr, sizeof hdr, s->version, f->req);
+    if (k > 0) moqc__wbuf_append(&w, hdr, (size_t)k);
+    else w.err = (int)k;
+  }
+  bool fin = false;
+  while (!w.err) {
+    if (f->cur >= f->n) {
+      fin = true;
+      break;
+    }
+    moqc_group_consumer *gc = f->groups[f->cur];
+    bool last = f->cur + 1 == f->n;
+    if (!f->in_frame) {
+      moqc_frame_info fi;
+      int rc = moqc_group_consumer_next_frame(gc, &fi);
+      if (rc == MOQC_ERR_AGAIN) break;
+      bool past_end = last && f->last_object != UINT64_MAX && f->object > f->last_object;
+      if (rc < 0 || past_end) { /* the group ended (or aborted): the next one */
+        moqc_group_consumer_del(gc);
+        f->groups[f->cur++] = NULL;
+        f->object = 0;
+        continue;
+      }
+      f->in_frame = true;
+      f->skip = f->cur == 0 && f->object < f->first_object;
+      if (f->skip) continue;
+      moqc__ietf_fetch_object o = {.kind = MOQC_IETF_FETCH_OBJECT,
+                                   .group = moqc_group_consumer_sequence(gc),
+                                   .object = f->object,
+                                   .size = fi.size};
+      uint8_t hdr[IETF_FETCH_HDR_MAX];
+      ssize_t k = moqc__ietf_fetch_object_encode(hdr, sizeof hdr, s->version, &f->fs, &o);
+      if (k < 0) {
+        w.err = (int)k;
+        break;
+      }
+      moqc__wbuf_append(&w, hdr, (size_t)k);
+    } else {
+      moqc_slice sl;
+      int rc = moqc_group_consumer_read_chunk(gc, &sl);
+      if (rc == MOQC_ERR_AGAIN) break;
+      if (rc == MOQC_ERR_CLOSED) {
+        f->in_frame = f->skip = false;
+        f->object++;
+        continue;
+      }
+      if (rc < 0) {
+        w.err = MOQC_ERR_CLOSED; /* aborted inside a frame: the object cannot be finished */
+        break;
+      }
+      if (sl.len && !f->skip) moqc__wbuf_append(&w, moqc_slice_ptr(&sl), sl.len);
+      moqc_slice_release(&sl);
+    }
+  }
+  if (w.err) {
+    moqc__wbuf_free(&w);
+    moqc__ss_reset(f->ss, MOQC_CODE_ENCODE);
+    if_destroy(f);
+    return;
+  }
+  if (w.len || fin) (void)moqc__ss_write(f->ss, w.p, w.len, fin);
+  moqc__wbuf_free(&w);
+  if (fin) {
+    if_destroy(f); /* the stream lingers in the table until acknowledged / closed */
+    return;
+  }
+}
+
+static void if_wake(void *arg) {
+  ifetch *f = arg;
+  moqc_session *s = f->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !f->obj.dead && f->ss) if_pump(f);
+  moqc__sess_exit(s);
+}
+
+static void if_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ifetch *f = ss->owner;
+  if (f) if_destroy(f);
+  else moqc__ss_maybe_forget(ss);
+}
+
+static const moqc__stream_kind sk_ietf_fetch_out = {.name = "ietf-fetch-out", .end = if_end};
+
+static void if_opened(opener *op, int64_t id) {
+  ifetch *f = MOQC_CONTAINER_OF(op, ifetch, op);
+  moqc_session *s = f->s;
+  f->opening = false;
+  f->ss = moqc__ss_new(s, id, &sk_ietf_fetch_out, false, f);
+  if (!f->ss) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  for (size_t i = 0; i < f->n; i++)
+    if (f->groups[i]) moqc_group_consumer_set_waker(f->groups[i], if_wake, f);
+  if_pump(f);
+}
+
+static void if_open_failed(opener *op, int err) {
+  (void)err;
+  if_destroy(MOQC_CONTAINER_OF(op, ifetch, op));
+}
+
+/* Take the groups [g0, g1] the cache holds (at most IETF_FETCH_MAX_GROUPS). */
+static void take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
+  for (uint64_t g = g0; g <= g1 && f->n < IETF_FETCH_MAX_GROUPS; g++) {
+    moqc_group_consumer *gc = NULL;
+    if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) f->groups[f->n++] = gc;
+    if (g == UINT64_MAX) break;
+  }
+}
+
+static void fetch_error(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
+  moqc__ietf_request_error(s, MOQC_IETF_FETCH_ERROR, req, code, why);
+}
+
+/* The track of a standalone FETCH (a new consumer into *tc_out, *bc_out). */
+static bool resolve(moqc_session *s, const moqc__ietf_msg *m, moqc_broadcast_consumer **bc_out,
+                    moqc_track_consumer **tc_out) {
+  char path[MOQC_PATH_MAX_LEN + 1];
+  if (!moqc__ietf_tuple_path(&m->ns, path, sizeof path)) return false;
+  uint64_t code = MOQC_CODE_NOT_FOUND;
+  moqc_broadcast_consumer *bc =
+      moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
+  char *name = bc ? moqc__sess_strdup_bytes(m->name) : NULL;
+  moqc_track_consumer *tc = NULL;
+  if (name && strlen(name) == m->name.len) {
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    int err = MOQC_ERR_NOT_FOUND;
+    tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+  }
+  moqc_free(name);
+  if (!tc) {
+    if (bc) moqc_broadcast_consumer_del(bc);
+    return false;
+  }
+  *bc_out = bc;
+  *tc_out = tc;
+  return true;
+}
+
+void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
+  assert(m->type == MOQC_IETF_FETCH);
+  const moqc__ietf_fetch_spec *fs = &m->fetch;
+  if (s->n_served >= s->lim.max_subscriptions) {
+    s->stats.streams_rejected++;
+    fetch_error(s, m->request_id, MOQC_IETF_REQERR_INTERNAL, "too many subscriptions");
+    return;
+  }
+  moqc_broadcast_consumer *bc = NULL;
+  moqc_track_consumer *tc = NULL; /* owned (standalone) or borrowed (joining) */
+  uint64_t g0, g1, first_object = 0, last_object = UINT64_MAX;
+  if (fs->type == MOQC_IETF_FETCH_STANDALONE) {
+    if (!resolve(s, m, &bc, &tc)) {
+      fetch_error(s, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
+      return;
+    }
+    g0 = fs->start.group;
+    g1 = fs->end.group;
+    first_object = fs->start.object;
+    if (fs->end.object) last_object = fs->end.object - 1;
+  } else {
+    tc = moqc__ietf_served_track(s, fs->joining_request);
+    uint64_t latest = tc ? moqc_track_consumer_latest(tc) : MOQC_GROUP_NONE;
+    if (!tc) {
+      fetch_error(s, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
+      return;
+    }
+    if (latest == MOQC_GROUP_NONE) latest = 0;
+    g1 = latest;
+    if (fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING)
+      g0 = fs->joining_start > latest ? 0 : latest - fs->joining_start;
+    else g0 = fs->joining_start;
+  }
+  if (g0 > g1 || (g0 == g1 && last_object != UINT64_MAX && first_object > last_object)) {
+    if (bc) {
+      moqc_track_consumer_del(tc);
+      moqc_broadcast_consumer_del(bc);
+    }
+    fetch_error(s, m->request_id, MOQC_IETF_REQERR_INVALID_RANGE, "start after end");
+    return;
+  }
+  ifetch *f = moqc_calloc(1, sizeof *f);
+  if (!f) {
+    if (bc) {
+      moqc_track_consumer_del(tc);
+      moqc_broadcast_consumer_del(bc);
+    }
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  f->obj.destroy = if_free;
+  f->s = s;
+  f->req = m->request_id;
+  f->fs.group_order = 1;
+  take_groups(f, tc, g0, g1);
+  if (bc) {
+    moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+  }
+  if (f->n == 0 && fs->type == MOQC_IETF_FETCH_STANDALONE) {
+    moqc_free(f);
+    fetch_error(s, m->request_id, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
+    return;
+  }
+  /* The first object applies only if the first group taken is g0. */
+  if (f->n && moqc_group_consumer_sequence(f->groups[0]) == g0) f->first_object = first_object;
+  if (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) != g1) last_object = UINT64_MAX;
+  f->last_object = last_object;
+  moqc__ietf_loc end = {.group = g0, .object = 0};
+  if (f->n) {
+    moqc_group_consumer *lg = f->groups[f->n - 1];
+    size_t k = moqc_group_consumer_frames_available(lg);
+    end.group = moqc_group_consumer_sequence(lg);
+    end.object = k ? (uint64_t)k - 1 : 0;
+    if (last_object != UINT64_MAX && end.object > last_object) end.object = last_object;
+  }
+  moqc_link_init(&f->op.link);
+  moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);
+  s->n_served++;
+  s->stats.subscribes_served++;
+  moqc__ietf_msg *r = moqc__ietf_msg_new(MOQC_IETF_FETCH_OK);
+  if (r) {
+    r->request_id = m->request_id;
+    r->group_order = 1;
+    r->end_of_track = 0;
+    r->largest = end;
+    r->has = MOQC_IETF_HAS_GROUP_ORDER;
+  }
+  moqc__ietf_ctrl_send(s, r);
+  if (sess_closing(s)) return;
+  f->op.bidi = false;
+  f->op.opened = if_opened;
+  f->op.failed = if_open_failed;
+  f->opening = true;
+  moqc__sess_open(s, &f->op);
+}
+
+void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
+  moqc_link *l = moqc__ietf_fetch_list(s);
+  for (moqc_link *it = l->next; it != l; it = it->next) {
+    ifetch *f = MOQC_CONTAINER_OF(it, ifetch, link);
+    if (f->req != m->request_id) continue;
+    if (f->ss && !ss_send_done(f->ss)) moqc__ss_reset(f->ss, MOQC_CODE_CANCEL);
+    if_destroy(f);
+    return;
+  }
+}
+
+void moqc__ietf_fetch_teardown(moqc_session *s) {
+  moqc_link *l = moqc__ietf_fetch_list(s);
+  while (!moqc_list_empty(l)) if_destroy(MOQC_CONTAINER_OF(l->next, ifetch, link));
+}
+
+/* ---- the FETCH we issue (moqc_session_fetch on an IETF session) ------------------ */
+/* One group by sequence: a standalone FETCH [{seq, 0}, {seq, whole group}]
+ * on the control stream; FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR
+ * aborts the group NotFound; the peer's FETCH_HEADER stream with our request
+ * id feeds the objects of that group as frames (stamped with the arrival
+ * time), FIN finishes it. */
+
+typedef struct ifetch_in {
+  sobj obj;
+  moqc_link link; /* in moqc__ietf_fetch_in_list */
+  moqc_session *s;
+  uint64_t req, seq;
+  moqc_group_producer *g;
+  moqc_frame_producer *f;
+  sstream *ss;
+  bool in_payload;
+  uint64_t remaining;
+  moqc__ietf_fetch_state fs;
+} ifetch_in;
+
+static void fi_free(sobj *o) { moqc_free(o); }
+
+static void fi_destroy(ifetch_in *fi, bool ok, uint64_t code) {
+  moqc_session *s = fi->s;
+  if (fi->f) moqc_frame_producer_del(fi->f);
+  fi->f = NULL;
+  if (fi->g) {
+    if (ok) (void)moqc_group_producer_finish(fi->g);
+    else moqc_group_producer_abort(fi->g, code);
+    moqc_group_producer_del(fi->g);
+  }
+  fi->g = NULL;
+  if (fi->ss) {
+    sstream *ss = fi->ss;
+    fi->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_release(ss);
+  }
+  if (moqc_link_linked(&fi->link)) {
+    moqc_list_remove(&fi->link);
+    assert(s->n_served > 0);
+    s->n_served--;
+  }
+  moqc__sess_bury(s, &fi->obj);
+}
+
+static ifetch_in *fi_find(moqc_session *s, uint64_t req) {
+  moqc_link *l = moqc__ietf_fetch_in_list(s);
+  for (moqc_link *it = l->next; it != l; it = it->next) {
+    ifetch_in *fi = MOQC_CONTAINER_OF(it, ifetch_in, link);
+    if (fi->req == req) return fi;
+  }
+  return NULL;
+}
+
+bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m) {
+  ifetch_in *fi = fi_find(s, m->request_id);
+  if (!fi) return false;
+  fi_destroy(fi, false, MOQC_CODE_NOT_FOUND);
+  return true;
+}
+
+static ssize_t fh_dec(void *ctx, const uint8_t *p, size_t len) {
+  uint64_t *req = ctx;
+  return moqc__ietf_fetch_header_decode(req, (int)req[1], p, len);
+}
+
+typedef struct fo_ctx {
+  int version;
+  moqc__ietf_fetch_state st; /* a copy: committed only once an object decoded */
+  moqc__ietf_fetch_object o;
+} fo_ctx;
+
+static ssize_t fo_dec(void *ctx, const uint8_t *p, size_t len) {
+  fo_ctx *c = ctx;
+  return moqc__ietf_fetch_object_decode(&c->o, c->version, &c->st, p, len);
+}
+
+static void fin_stop(sstream *ss, uint64_t code) {
+  moqc__ss_stop(ss, code);
+  moqc__ss_release(ss);
+}
+
+static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
+  moqc_session *s = ss->s;
+  ifetch_in *fi = ss->owner;
+  if (!fi) {
+    uint64_t ctx[2] = {0, (uint64_t)s->version};
+    size_t used = 0;
+    int r = moqc__ss_hdr_parse(ss, p, len, IETF_FETCH_HDR_MAX, fh_dec, ctx, &used);
+    if (r < 0 || (r == 0 && fin)) {
+      fin_stop(ss, MOQC_CODE_DECODE);
+      return;
+    }
+    if (r == 0) return;
+    fi = fi_find(s, ctx[0]);
+    if (!fi || fi->ss) {
+      fin_stop(ss, MOQC_CODE_CANCEL);
+      return;
+    }
+    fi->ss = ss;
+    ss->owner = fi;
+    p += used;
+    len -= used;
+  }
+  while (fi->ss && !fi->obj.dead) {
+    if (fi->in_payload) {
+      size_t take = len < fi->remaining ? len : (size_t)fi->remaining;
+      if (take) {
+        if (moqc_frame_producer_write_copy(fi->f, p, take) < 0) {
+          moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+          fi_destroy(fi, false, MOQC_CODE_CANCEL);
+          return;
+        }
+        p += take;
+        len -= take;
+        fi->remaining -= take;
+        s->stats.bytes_received += take;
+      }
+      if (fi->remaining) break;
+      (void)moqc_frame_producer_finish(fi->f);
+      s->stats.frames_received++;
+      moqc_frame_producer_del(fi->f);
+      fi->f = NULL;
+      fi->in_payload = false;
+      continue;
+    }
+    if (len == 0 && ss_len(ss) == 0) break;
+    fo_ctx c = {.version = s->version, .st = fi->fs};
+    size_t used = 0;
+    int r = moqc__ss_hdr_parse(ss, p, len, IETF_FETCH_HDR_MAX + 1024, fo_dec, &c, &used);
+    if (r < 0 || (r > 0 && c.o.kind == MOQC_IETF_FETCH_OBJECT && c.o.group != fi->seq)) {
+      moqc__ss_stop(ss, MOQC_CODE_DECODE);
+      fi_destroy(fi, false, MOQC_CODE_DECODE);
+      return;
+    }
+    if (r == 0) {
+      len = 0;
+      break;
+    }
+    fi->fs = c.st;
+    p += used;
+    len -= used;
+    if (c.o.kind != MOQC_IETF_FETCH_OBJECT) continue; /* end of a range */
+    if (c.o.size == 0 && c.o.status != MOQC_IETF_STATUS_NORMAL) continue;
+    moqc_frame_info info = {.size = c.o.size, .timestamp = moqc__sess_now(s) / 1000000u};
+    int err = 0;
+    fi->f = moqc_group_producer_create_frame(fi->g, &info, &err);
+    if (!fi->f) {
+      moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+      fi_destroy(fi, false, err ? moqc_code_from_err(err) : MOQC_CODE_TRANSPORT);
+      return;
+    }
+    fi->in_payload = true;
+    fi->remaining = c.o.size;
+  }
+  if (fin && fi->ss && !fi->obj.dead) {
+    ss_set_rx(ss, SS_RX_DONE);
+    if (fi->in_payload) fi_destroy(fi, false, MOQC_CODE_WRONG_SIZE);
+    else fi_destroy(fi, true, 0);
+  }
+}
+
+static void fin_end(sstream *ss, bool reset, uint64_t code) {
+  ifetch_in *fi = ss->owner;
+  if (fi) fi_destroy(fi, !reset, reset ? code : 0);
+  else moqc__ss_maybe_forget(ss);
+}
+
+const moqc__stream_kind moqc__sk_ietf_fetch_in = {
+    .name = "ietf-fetch-in", .data = fin_data, .end = fin_end};
+
+moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
+                                            uint64_t sequence, uint8_t priority, int *err) {
+  int rc = MOQC_OK;
+  if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
+  else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
+  moqc__ietf_msg *m = rc ? NULL : moqc__ietf_msg_new(MOQC_IETF_FETCH);
+  if (!rc && (!m || moqc__ietf_tuple_from_path(&m->ns, path, strlen(path)) != MOQC_OK))
+    rc = m ? MOQC_ERR_INVAL : MOQC_ERR_NOMEM;
+  if (rc) {
+    moqc_free(m);
+    if (err) *err = rc;
+    return NULL;
+  }
+  moqc__sess_enter(s);
+  ifetch_in *fi = moqc_calloc(1, sizeof *fi);
+  moqc_group_producer *gp = fi ? moqc_group_producer_new(s->env, sequence) : NULL;
+  moqc_group_consumer *gc = gp ? moqc_group_producer_consume(gp) : NULL;
+  if (!gc) {
+    if (gp) moqc_group_producer_del(gp);
+    moqc_free(fi);
+    moqc_free(m);
+    moqc__sess_exit(s);
+    if (err) *err = MOQC_ERR_NOMEM;
+    return NULL;
+  }
+  fi->obj.destroy = fi_free;
+  fi->s = s;
+  fi->req = moqc__ietf_req_next(s);
+  fi->seq = sequence;
+  fi->g = gp;
+  fi->fs.group_order = 1;
+  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
+  s->n_served++;
+  m->request_id = fi->req;
+  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
+  m->priority = (uint8_t)(255 - priority);
+  m->group_order = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  m->fetch.start = (moqc__ietf_loc){sequence, 0};
+  m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */
+  moqc__ietf_ctrl_send(s, m);
+  moqc__sess_exit(s);
+  if (err) *err = MOQC_OK;
+  return gc;
+}
+
+void moqc__ietf_fetch_in_teardown(moqc_session *s) {
+  moqc_link *l = moqc__ietf_fetch_in_list(s);
+  while (!moqc_list_empty(l))
+    fi_destroy(MOQC_CONTAINER_OF(l->next, ifetch_in, link), false, MOQC_CODE_DROPPED);
+}

@@ -1,0 +1,54 @@
+/* moqc session — what the IETF binding's parts share (ietf.c: setup, control
+ * stream, namespaces, subscriptions; ietf_status.c: TRACK_STATUS;
+ * ietf_fetch.c: FETCH). Internal to src/session. */
+#ifndef MOQC_SESSION_IETF_INT_H
+#define MOQC_SESSION_IETF_INT_H
+
+#include "core/ietf_wire.h"
+#include "session/session_int.h"
+
+/* Request error codes (REQUEST_ERROR 15+, SUBSCRIBE / TRACK_STATUS / FETCH
+ * errors on 14). */
+#define MOQC_IETF_REQERR_INTERNAL 0x0u
+#define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
+#define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
+#define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
+
+/* A zeroed control message of this type; NULL when out of memory (the send
+ * functions then fail the session). */
+moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type);
+/* Encode m onto the control stream and free it (m may be NULL: out of memory). */
+void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m);
+/* A request refused: SUBSCRIBE_ERROR-shaped `type14` on draft 14,
+ * REQUEST_ERROR on 15+. why is borrowed until the call returns. */
+void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
+                              const char *why);
+/* A namespace tuple as a broadcast path in buf (false: it does not map). */
+bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap);
+
+/* Peer requests handled outside ietf.c. */
+void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m);
+/* TRACK_STATUS requests waiting for their answer (ietf_status.c), kept in
+ * the binding's state; the teardown drops them. */
+moqc_link *moqc__ietf_status_list(moqc_session *s);
+void moqc__ietf_status_teardown(moqc_session *s);
+/* FETCH (ietf_fetch.c): served fetches are kept in the binding's state. */
+void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m);
+void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
+moqc_link *moqc__ietf_fetch_list(moqc_session *s);
+void moqc__ietf_fetch_teardown(moqc_session *s);
+/* The track consumer of the subscription we serve with request id req
+ * (borrowed), or NULL: what a joining FETCH reads. */
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
+/* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
+moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
+                                            uint64_t sequence, uint8_t priority, int *err);
+/* FETCH_ERROR / REQUEST_ERROR for one of our fetches: true if it was one. */
+bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m);
+moqc_link *moqc__ietf_fetch_in_list(moqc_session *s);
+void moqc__ietf_fetch_in_teardown(moqc_session *s);
+extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
+/* Our next request id. */
+uint64_t moqc__ietf_req_next(moqc_session *s);
+
+#endif

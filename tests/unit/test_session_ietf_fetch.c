@@ -1,0 +1,227 @@
+/* IETF FETCH served from the cache by a moqc session (drafts 14, 15, 16): a
+ * raw peer injected on the memtransport sends FETCH (standalone, relative
+ * and absolute joining) and reads FETCH_OK and the FETCH_HEADER stream back
+ * through a handler on its side of the link; and moqc_session_fetch issuing
+ * one between two moqc sessions. */
+#include "test_session_ietf_raw.h"
+
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+static moqc__ietf_msg msgs[32];
+
+/* Streams the server opened toward the raw peer. */
+typedef struct rx_stream {
+  int64_t id;
+  uint8_t buf[4096];
+  size_t len;
+  bool fin;
+} rx_stream;
+static rx_stream rx[8];
+static size_t nrx;
+
+static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  (void)ctx;
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++)
+    if (rx[i].id == id) r = &rx[i];
+  if (!r) {
+    assert_true(nrx < 8);
+    r = &rx[nrx++];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+  }
+  assert_true(r->len + len <= sizeof r->buf);
+  memcpy(r->buf + r->len, p, len);
+  r->len += len;
+  r->fin |= fin;
+}
+static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
+
+/* The FETCH stream for request req, or NULL. */
+static rx_stream *fetch_stream(int v, uint64_t req) {
+  for (size_t i = 0; i < nrx; i++) {
+    uint64_t id = UINT64_MAX;
+    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
+        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
+      return &rx[i];
+  }
+  return NULL;
+}
+
+/* Check the objects of a finished FETCH stream: n (group, object) pairs,
+ * payload F3[object] each. */
+static void expect_objects(int v, rx_stream *r, const uint64_t (*want)[2], size_t n) {
+  assert_non_null(r);
+  assert_true(r->fin);
+  uint64_t id;
+  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
+  assert_true(k > 0);
+  size_t off = (size_t)k, got = 0;
+  moqc__ietf_fetch_state st;
+  memset(&st, 0, sizeof st);
+  st.group_order = 1;
+  while (off < r->len) {
+    moqc__ietf_fetch_object o;
+    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
+    assert_true(k > 0);
+    off += (size_t)k;
+    assert_true(got < n);
+    assert_int_equal(o.group, want[got][0]);
+    assert_int_equal(o.object, want[got][1]);
+    assert_int_equal(o.subgroup, 0);
+    const char *f = F3[o.object];
+    assert_int_equal(o.size, strlen(f));
+    assert_true(off + o.size <= r->len);
+    assert_memory_equal(r->buf + off, f, o.size);
+    off += o.size;
+    got++;
+  }
+  assert_int_equal(got, n);
+}
+
+static const moqc__ietf_msg *answer(size_t n, uint64_t req, uint64_t type) {
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].type == type && msgs[i].request_id == req) return &msgs[i];
+  return NULL;
+}
+
+static void fetch(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name, uint64_t type,
+                  uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_FETCH;
+  m.request_id = req;
+  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m.group_order = 1;
+  m.fetch.type = type;
+  if (type == MOQC_IETF_FETCH_STANDALONE) {
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+    m.fetch.start = (moqc__ietf_loc){a, b};
+    m.fetch.end = (moqc__ietf_loc){c, d};
+  } else {
+    m.fetch.joining_request = a;
+    m.fetch.joining_start = b;
+  }
+  ir_send(p, v, ctrl, &m);
+}
+
+static void t_fetch(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  ts_group(pub.tp, F3, 1, true);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  uint64_t err = v == 14 ? MOQC_IETF_FETCH_ERROR : MOQC_IETF_REQUEST_ERROR;
+
+  /* Standalone: from group 0 object 1 to the whole of group 1. */
+  fetch(&p, v, ctrl, 0, "v", MOQC_IETF_FETCH_STANDALONE, 0, 1, 1, 0);
+  ts_run_for(p.env, 20 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  const moqc__ietf_msg *ok = answer(n, 0, MOQC_IETF_FETCH_OK);
+  assert_non_null(ok);
+  if (v == 14 || (ok->has & MOQC_IETF_HAS_GROUP_ORDER)) assert_int_equal(ok->group_order, 1);
+  assert_int_equal(ok->largest.group, 1);
+  assert_int_equal(ok->largest.object, 2);
+  const uint64_t w0[][2] = {{0, 1}, {1, 0}, {1, 1}, {1, 2}};
+  expect_objects(v, fetch_stream(v, 0), w0, 4);
+
+  /* End object 2 (= up to object 1) of group 2..2: objects 0..0 exist. */
+  fetch(&p, v, ctrl, 2, "v", MOQC_IETF_FETCH_STANDALONE, 1, 0, 1, 2);
+  ts_run_for(p.env, 20 * MS);
+  const uint64_t w2[][2] = {{1, 0}, {1, 1}};
+  expect_objects(v, fetch_stream(v, 2), w2, 2);
+
+  /* Refused: unknown track, start after end, joining nothing. */
+  fetch(&p, v, ctrl, 4, "nope", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
+  fetch(&p, v, ctrl, 6, "v", MOQC_IETF_FETCH_STANDALONE, 2, 0, 1, 0);
+  fetch(&p, v, ctrl, 8, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 99, 1, 0, 0);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  const uint64_t codes[3] = {0x4, 0x5, 0x7};
+  for (int i = 0; i < 3; i++) {
+    const moqc__ietf_msg *e = answer(n, 4 + 2 * (uint64_t)i, err);
+    assert_non_null(e);
+    assert_int_equal(e->code, codes[i]);
+  }
+
+  /* Joining a subscription we serve: the latest group is 2. */
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE;
+  m.request_id = 10;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+          MOQC_IETF_HAS_GROUP_ORDER;
+  m.forward = 1;
+  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 20 * MS);
+  fetch(&p, v, ctrl, 12, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 10, 1, 0, 0);
+  fetch(&p, v, ctrl, 14, NULL, MOQC_IETF_FETCH_ABSOLUTE_JOINING, 10, 0, 0, 0);
+  ts_run_for(p.env, 20 * MS);
+  const uint64_t w12[][2] = {{1, 0}, {1, 1}, {1, 2}, {2, 0}};
+  expect_objects(v, fetch_stream(v, 12), w12, 4);
+  const uint64_t w14[][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}, {1, 2}, {2, 0}};
+  expect_objects(v, fetch_stream(v, 14), w14, 6);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* moqc_session_fetch on an IETF session (moqc <-> moqc): one group by
+ * sequence, byte for byte; a group the peer does not hold ends NotFound. */
+static void t_fetch_issue(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "room/a", "v", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "room/a", 100 * MS));
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(p.cli.s, "room/a", "v", 1, 0, &err);
+  assert_non_null(gc);
+  assert_int_equal(err, MOQC_OK);
+  moqc_group_consumer *miss = moqc_session_fetch(p.cli.s, "room/a", "v", 9, 0, &err);
+  assert_non_null(miss);
+  ts_run_for(p.env, 50 * MS);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 1);
+  for (size_t i = 0; i < 3; i++) {
+    moqc_frame fr;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
+    assert_int_equal(fr.payload.len, strlen(F3[i]));
+    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
+    moqc_slice_release(&fr.payload);
+  }
+  moqc_frame fr;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+  int rc = moqc_group_consumer_read_frame(miss, &fr);
+  assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_group_consumer_code(miss), MOQC_CODE_NOT_FOUND);
+  moqc_group_consumer_del(gc);
+  moqc_group_consumer_del(miss);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+int main(void) {
+  (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
+  const struct CMUnitTest tests[] = {
+      IR_TEST(t_fetch),
+      IR_TEST(t_fetch_issue),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

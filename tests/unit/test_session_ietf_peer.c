@@ -1,0 +1,215 @@
+/* IETF sessions against peers that are not moq-dev (found with Meetecho's
+ * imquic, docs/interop.md): announcing with unsolicited PUBLISH_NAMESPACE
+ * unless the peer declared MoQ Solicit, and answering a SUBSCRIBE_NAMESPACE
+ * without hearing a namespace twice. Drafts 14, 15, 16, a raw peer injected
+ * on the memtransport. */
+#include "test_session_ietf_raw.h"
+
+static moqc__ietf_msg msgs[32];
+
+/* The server announces "cam/1" on its own after the setup when the client
+ * declared no SOLICIT (imquic's relay never sends SUBSCRIBE_NAMESPACE); it
+ * declares SOLICIT = 1 itself. */
+static void t_unsolicited_announce(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.srv.closed);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_true(n >= 2);
+  assert_int_equal(msgs[0].type, MOQC_IETF_SERVER_SETUP);
+  const moqc__ietf_kvp *kv = moqc__ietf_params_find(&msgs[0].params, IR_SOLICIT);
+  assert_non_null(kv);
+  assert_int_equal(kv->v, 1);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 1);
+  for (size_t i = 0; i < n; i++) {
+    if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE) continue;
+    char path[64];
+    ssize_t k = moqc__ietf_tuple_to_path(&msgs[i].ns, path, sizeof path);
+    assert_int_equal(k, 5);
+    assert_memory_equal(path, "cam/1", 5);
+    assert_int_equal(msgs[i].request_id % 2, 1); /* a server request id */
+  }
+
+  /* A later broadcast is announced too; its end sends PUBLISH_NAMESPACE_DONE. */
+  ts_pub pub2;
+  ts_publish(&pub2, p.env, p.srv.pub, "cam/2", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 2);
+  assert_int_equal(moqc_broadcast_producer_finish(pub2.bp), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_DONE), 1);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub2);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* A client that declared SOLICIT = 1 (moq-dev, moqc) hears nothing unasked. */
+static void t_solicit_declared(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 20 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_true(n >= 1);
+  assert_int_equal(msgs[0].type, MOQC_IETF_SERVER_SETUP);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 0);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* Announcing unasked, a SUBSCRIBE_NAMESPACE gets its OK and no second
+ * advertisement of the same namespace (neither PUBLISH_NAMESPACE nor a
+ * draft-16 NAMESPACE entry); UNSUBSCRIBE_NAMESPACE does not stop the unasked
+ * announcements. */
+static void t_unsolicited_then_subscribe_namespace(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 20 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE_NAMESPACE;
+  m.request_id = 2;
+  m.options = 1;
+  int64_t nsid = ctrl;
+  if (v >= 16) {
+    uint8_t buf[128];
+    size_t k = ir_enc(v, &m, buf, sizeof buf);
+    assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, k, false, &nsid),
+                     MOQC_OK);
+  } else {
+    ir_send(&p, v, ctrl, &m);
+  }
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.srv.closed);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 1);
+  size_t nn = v >= 16 ? ir_read(&p, v, nsid, msgs, 32) : n;
+  uint64_t ok = v == 14 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_OK : MOQC_IETF_REQUEST_OK;
+  assert_int_equal(ir_count(msgs, nn, ok), 1);
+  if (v >= 16) assert_int_equal(ir_count(msgs, nn, MOQC_IETF_NAMESPACE), 0);
+
+  if (v < 16) {
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_UNSUBSCRIBE_NAMESPACE;
+    m.request_id = 2;
+    ir_send(&p, v, ctrl, &m);
+    ts_run_for(p.env, 20 * MS);
+  }
+  ts_pub pub2;
+  ts_publish(&pub2, p.env, p.srv.pub, "cam/2", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 2);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub2);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* Inject one subgroup stream (alias, group) holding F3[0..n) as objects, FIN. */
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size_t n) {
+  uint8_t buf[256];
+  moqc__ietf_subgroup h = {.end_of_group = true,
+                           .has_priority = true,
+                           .sgid_mode = MOQC_IETF_SGID_ZERO,
+                           .track_alias = alias,
+                           .group = group};
+  ssize_t k = moqc__ietf_subgroup_encode(buf, sizeof buf, v, &h);
+  assert_true(k > 0);
+  size_t len = (size_t)k;
+  for (size_t i = 0; i < n; i++) {
+    moqc__ietf_object o = {.size = strlen(F3[i])};
+    k = moqc__ietf_object_encode(buf + len, sizeof buf - len, v, false, &o);
+    assert_true(k > 0);
+    len += (size_t)k;
+    memcpy(buf + len, F3[i], o.size);
+    len += o.size;
+  }
+  int64_t id;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), false, buf, len, true, &id),
+                   MOQC_OK);
+}
+
+/* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK, the broadcast appears,
+ * the pushed groups reach the cache before any consumer asked (a late
+ * consumer asking from group 0 gets them), PUBLISH_DONE ends the track. */
+static void t_publish(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  m.track_alias = 7;
+  m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+  m.group_order = 1;
+  m.forward = 1;
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  uint64_t ok = MOQC_IETF_PUBLISH_OK;
+  size_t found = 0;
+  for (size_t i = 0; i < n; i++) found += msgs[i].type == ok && msgs[i].request_id == 0;
+  assert_int_equal(found, 1);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+
+  inject_group(&p, v, 7, 0, 3);
+  inject_group(&p, v, 7, 1, 2);
+  ts_run_for(p.env, 20 * MS);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 0;
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, 0, F3, 3);
+  ts_expect_group(tc, 1, F3, 2);
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_DONE;
+  m.request_id = 0;
+  m.code = 0x2;
+  m.stream_count = 2;
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 1 * SEC);
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(tc);
+  assert_false(p.srv.closed);
+  ir_close(&p);
+}
+
+int main(void) {
+  (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
+  const struct CMUnitTest tests[] = {
+      IR_TEST(t_unsolicited_announce),
+      IR_TEST(t_solicit_declared),
+      IR_TEST(t_unsolicited_then_subscribe_namespace),
+      IR_TEST(t_publish),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,107 @@
+/* A raw IETF peer for session tests: a moqc server alone on a memlink, and
+ * control messages injected / read back by hand (what imquic or another
+ * non-moq-dev peer would send). Shared by test_session_ietf_*.c. */
+#ifndef MOQC_TEST_SESSION_IETF_RAW_H
+#define MOQC_TEST_SESSION_IETF_RAW_H
+
+#include "core/ietf_wire.h"
+#include "test_session_common.h"
+
+#define IR_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup parameter */
+
+static int ir_versions[3] = {14, 15, 16};
+#define IR_TEST(fn)                                                                               \
+  cmocka_unit_test_prestate(fn, &ir_versions[0]), cmocka_unit_test_prestate(fn, &ir_versions[1]), \
+      cmocka_unit_test_prestate(fn, &ir_versions[2])
+
+static inline size_t ir_enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t cap) {
+  ssize_t n = moqc__ietf_ctrl_encode(buf, cap, v, m);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+/* A server session alone (no client session) with publish / subscribe origins. */
+static inline void ir_server(ts_pair *p, int v) {
+  memset(p, 0, sizeof *p);
+  p->env = ts_env_new();
+  p->link = memlink_new(moqc_env_clock(p->env), NULL);
+  char alpn[16];
+  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
+  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
+  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
+  moqc_origin_config oc = {0, 0};
+  p->srv.pub = moqc_origin_new(p->env, &oc);
+  p->srv.sub = moqc_origin_new(p->env, &oc);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = p->env;
+  sc.is_server = true;
+  sc.ctx = &p->srv;
+  sc.on_request = ts_on_request;
+  sc.on_closed = ts_on_closed;
+  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
+  assert_non_null(p->srv.s);
+}
+
+static inline void ir_close(ts_pair *p) {
+  moqc_session_del(p->srv.s);
+  ts_run_for(p->env, 10 * MS);
+  moqc_origin_unref(p->srv.pub);
+  moqc_origin_unref(p->srv.sub);
+  ts_settle(p->env);
+  memlink_del(p->link);
+  ts_settle(p->env);
+  moqc_env_del(p->env);
+}
+
+/* CLIENT_SETUP on a new control stream (*ctrl), declaring SOLICIT = solicit
+ * when solicit >= 0 (imquic declares nothing: -1). */
+static inline void ir_setup(ts_pair *p, int v, int64_t *ctrl, int solicit) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_CLIENT_SETUP;
+  if (v == 14) {
+    m.nversions = 1;
+    m.versions[0] = moqc__ietf_version_code(v);
+  }
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, MOQC_IETF_SETUP_MAX_REQUEST_ID, 100), 0);
+  if (solicit >= 0)
+    assert_int_equal(moqc__ietf_params_put_varint(&m.params, IR_SOLICIT, (uint64_t)solicit), 0);
+  uint8_t buf[512];
+  size_t n = ir_enc(v, &m, buf, sizeof buf);
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, ctrl),
+                   MOQC_OK);
+}
+
+/* Inject one control message on an injected stream. */
+static inline void ir_send(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
+  uint8_t buf[1024];
+  size_t n = ir_enc(v, m, buf, sizeof buf);
+  assert_int_equal(memlink_inject_write(p->link, memlink_server(p->link), id, buf, n, false),
+                   MOQC_OK);
+}
+
+/* The control messages the server sent back on stream id, decoded: up to
+ * max into out (they borrow the link's buffer); returns how many. Every byte
+ * must decode. */
+static inline size_t ir_read(ts_pair *p, int v, int64_t id, moqc__ietf_msg *out, size_t max) {
+  size_t len = 0, k = 0, off = 0;
+  const uint8_t *b = memlink_inject_received(p->link, memlink_server(p->link), id, &len);
+  while (off < len && k < max) {
+    ssize_t n = moqc__ietf_ctrl_decode(&out[k], v, b + off, len - off);
+    assert_true(n > 0);
+    off += (size_t)n;
+    k++;
+  }
+  assert_int_equal(off, len);
+  return k;
+}
+
+/* How many of msgs[0..n) have this type. */
+static inline size_t ir_count(const moqc__ietf_msg *msgs, size_t n, uint64_t type) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += msgs[i].type == type;
+  return c;
+}
+
+#endif

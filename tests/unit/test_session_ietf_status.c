@@ -1,0 +1,155 @@
+/* IETF TRACK_STATUS and SUBSCRIBE_UPDATE / REQUEST_UPDATE served by a moqc
+ * session (drafts 14, 15, 16), a raw peer injected on the memtransport:
+ * what imquic-moq-sub -i / -u send (docs/interop.md). */
+#include "test_session_ietf_raw.h"
+
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+static moqc__ietf_msg msgs[32];
+
+static void track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *path,
+                         const char *name) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_TRACK_STATUS;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, path, strlen(path)), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  if (v == 14) {
+    m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
+            MOQC_IETF_HAS_FILTER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  }
+  ir_send(p, v, ctrl, &m);
+}
+
+/* The answer to request req among the messages read back, or NULL. */
+static const moqc__ietf_msg *answer(size_t n, uint64_t req) {
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].type != MOQC_IETF_SERVER_SETUP && msgs[i].request_id == req) return &msgs[i];
+  return NULL;
+}
+
+/* TRACK_STATUS: the largest location cached (latest group, its last frame);
+ * no content when no group came within 100 ms; DOES_NOT_EXIST for an unknown track or
+ * broadcast. */
+static void t_track_status(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  uint64_t ok = v == 14 ? MOQC_IETF_TRACK_STATUS_OK : MOQC_IETF_REQUEST_OK;
+  uint64_t err = v == 14 ? MOQC_IETF_TRACK_STATUS_ERROR : MOQC_IETF_REQUEST_ERROR;
+
+  track_status(&p, v, ctrl, 0, "cam/1", "v");
+  ts_run_for(p.env, 50 * MS);
+  assert_null(answer(ir_read(&p, v, ctrl, msgs, 32), 0)); /* waits for a group ... */
+  ts_run_for(p.env, 100 * MS);                            /* ... 100 ms at most */
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  const moqc__ietf_msg *a = answer(n, 0);
+  assert_non_null(a);
+  assert_int_equal(a->type, ok);
+  assert_false(a->has & MOQC_IETF_HAS_LARGEST);
+
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  track_status(&p, v, ctrl, 2, "cam/1", "v");
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  a = answer(n, 2);
+  assert_non_null(a);
+  assert_int_equal(a->type, ok);
+  assert_true(a->has & MOQC_IETF_HAS_LARGEST);
+  assert_int_equal(a->largest.group, 1);
+  assert_int_equal(a->largest.object, 2);
+
+  track_status(&p, v, ctrl, 4, "cam/1", "nope");
+  track_status(&p, v, ctrl, 6, "cam/2", "v");
+  ts_run_for(p.env, 10 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  for (uint64_t req = 4; req <= 6; req += 2) {
+    a = answer(n, req);
+    assert_non_null(a);
+    assert_int_equal(a->type, err);
+    assert_int_equal(a->code, 0x4);
+  }
+  assert_false(p.srv.closed);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* SUBSCRIBE with Forward 0 sends no group; the update to Forward 1 lets the
+ * next groups through (16: answered with REQUEST_OK; an update of an unknown
+ * subscription: REQUEST_ERROR). */
+static void t_forward_update(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+          MOQC_IETF_HAS_GROUP_ORDER;
+  m.forward = 0;
+  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+  ts_group(pub.tp, F3, 2, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_REQUEST_UPDATE;
+  m.request_id = 2;
+  m.update_id = 0;
+  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_PRIORITY;
+  m.forward = 1;
+  m.priority = 10;
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  ts_group(pub.tp, F3, 3, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 1);
+
+  m.request_id = 4;
+  m.update_id = 99; /* no such subscription */
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  const moqc__ietf_msg *a = answer(n, 2);
+  const moqc__ietf_msg *e = answer(n, 4);
+  if (v >= 16) {
+    assert_non_null(a);
+    assert_int_equal(a->type, MOQC_IETF_REQUEST_OK);
+    assert_non_null(e);
+    assert_int_equal(e->type, MOQC_IETF_REQUEST_ERROR);
+  } else {
+    assert_null(e); /* 14/15: no answer to SUBSCRIBE_UPDATE */
+  }
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+int main(void) {
+  (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
+  const struct CMUnitTest tests[] = {
+      IR_TEST(t_track_status),
+      IR_TEST(t_forward_update),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
