@@ -61,7 +61,8 @@ done
 sleep 1 # the subscribers find it
 for i in $(seq 1 30); do echo "line $i" >&7; sleep 0.03; done
 for s in d1 d2; do
-  it_wait_lines "$IT_TMP/$s.out" 30 30 || it_fail "$s got $(wc -l <"$IT_TMP/$s.out") of 30 lines"
+  it_wait_lines "$IT_TMP/$s.out" 30 30 ||
+    it_fail "$s got $(wc -l <"$IT_TMP/$s.out") of 30 lines (d1 $(wc -l <"$IT_TMP/d1.out"), d2 $(wc -l <"$IT_TMP/d2.out")); D upstream $(cl_upstream D); D: $(cl_nodes D)"
   cl_check_lines "$IT_TMP/$s.out" 1 30 || it_fail "$s: wrong frames: $(head -c 300 "$IT_TMP/$s.out")"
 done
 route=$(cl_nodes D)
