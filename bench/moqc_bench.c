@@ -73,6 +73,7 @@ typedef struct bench_cfg {
   const char *versions[8];
   size_t n_versions;
   int relay_pid;
+  int relay_pid2; /* a second relay (a chain's first hop): its CPU in the window too */
   double late_ms;
   uint32_t window;
   uint16_t feedback_port;
@@ -319,6 +320,7 @@ typedef struct bench {
   hist lat;
   double cpu0, cpu1, cpu_u0, cpu_s0, cpu_u1, cpu_s1;
   double rcpu0, rcpu1;
+  double r2cpu0, r2cpu1;
   uint64_t snap0_ns, snap1_ns;
   bool snap0, snap1;
   long rss_first, rss_max, rss_win_end, rss_last;
@@ -361,6 +363,7 @@ static void snap_begin(void) {
   B.snap0_ns = now_ns();
   B.cpu0 = rusage_cpu(&B.cpu_u0, &B.cpu_s0);
   B.rcpu0 = bench_proc_cpu_s(B.cfg.relay_pid);
+  B.r2cpu0 = bench_proc_cpu_s(B.cfg.relay_pid2);
 }
 
 static void snap_end(void) {
@@ -369,6 +372,7 @@ static void snap_end(void) {
   B.snap1_ns = now_ns();
   B.cpu1 = rusage_cpu(&B.cpu_u1, &B.cpu_s1);
   B.rcpu1 = bench_proc_cpu_s(B.cfg.relay_pid);
+  B.r2cpu1 = bench_proc_cpu_s(B.cfg.relay_pid2);
   B.rss_win_end = bench_proc_rss_kb(B.cfg.relay_pid);
 }
 
@@ -1347,6 +1351,8 @@ static void report_stream(sbuf *j) {
   groups_sum g = count_groups();
   double cpu = B.snap1 ? B.cpu1 - B.cpu0 : 0;
   double rcpu = (B.snap1 && B.rcpu0 >= 0 && B.rcpu1 >= 0) ? B.rcpu1 - B.rcpu0 : -1;
+  double r2cpu =
+      (B.snap1 && c->relay_pid2 > 0 && B.r2cpu0 >= 0 && B.r2cpu1 >= 0) ? B.r2cpu1 - B.r2cpu0 : -1;
   double gb_rx = (double)B.bytes_rx / 1e9;
   double p50 = (double)h_pct(&B.lat, 50) / 1e6, p99 = (double)h_pct(&B.lat, 99) / 1e6;
   double pmax = (double)B.lat.max / 1e6;
@@ -1388,6 +1394,12 @@ static void report_stream(sbuf *j) {
     printf("\n  relay RSS    first %ld KiB, max %ld KiB, at window end %ld KiB\n", B.rss_first,
            B.rss_max, B.rss_win_end);
   }
+  if (c->relay_pid2 > 0) {
+    printf("  cpu (relay2) %.2f s = %.0f%% of a core", r2cpu, wall > 0 ? r2cpu / wall * 100 : 0);
+    if (has_sub && gb_rx > 0 && r2cpu >= 0)
+      printf("; both relays %.2f ns/B", (rcpu + r2cpu) / gb_rx);
+    printf("\n");
+  }
   printf("  self RSS     max %ld KiB\n", self_maxrss_kb());
   sb(j, ",\"window_s\":%.3f,\"measured_s\":%.3f", win, wall);
   sb(j, ",\"frames_tx\":%" PRIu64 ",\"bytes_tx\":%" PRIu64 ",\"groups_tx\":%" PRIu64, B.frames_tx,
@@ -1404,6 +1416,7 @@ static void report_stream(sbuf *j) {
      g.tracks_nodata, B.subs_up, B.subs_failed, B.bad_frames);
   sb(j, ",\"cpu_s\":%.3f,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"relay_cpu_s\":%.3f", cpu,
      B.cpu_u1 - B.cpu_u0, B.cpu_s1 - B.cpu_s0, rcpu);
+  if (c->relay_pid2 > 0) sb(j, ",\"relay2_cpu_s\":%.3f", r2cpu);
   sb(j, ",\"relay_rss_first_kb\":%ld,\"relay_rss_max_kb\":%ld,\"relay_rss_end_kb\":%ld",
      B.rss_first, B.rss_max, B.rss_win_end);
 }
@@ -1562,6 +1575,7 @@ static void usage(FILE *f) {
           "  --hold S              role idle: hold the sessions this long [3]\n"
           "  --version ALPN        offer only these versions (repeatable)\n"
           "  --relay-pid PID       report this process's CPU time and RSS\n"
+          "  --relay-pid2 PID      and this second relay's CPU time (a chain's first hop)\n"
           "  --late-ms MS          a group is late when a frame took longer [100]\n"
           "  --feedback-port P     cross-process window: pub listens, sub reports (UDP 127.0.0.1)\n"
           "  --cache-budget BYTES  this process's model cache budget, 0 = unlimited\n"
@@ -1646,6 +1660,7 @@ static int parse_args(bench_cfg *c, int argc, char **argv) {
     O_HOLD,
     O_VER,
     O_RPID,
+    O_RPID2,
     O_LATE,
     O_FB,
     O_CACHE,
@@ -1679,6 +1694,7 @@ static int parse_args(bench_cfg *c, int argc, char **argv) {
                                        {"hold", 1, 0, O_HOLD},
                                        {"version", 1, 0, O_VER},
                                        {"relay-pid", 1, 0, O_RPID},
+                                       {"relay-pid2", 1, 0, O_RPID2},
                                        {"late-ms", 1, 0, O_LATE},
                                        {"feedback-port", 1, 0, O_FB},
                                        {"cache-budget", 1, 0, O_CACHE},
@@ -1741,6 +1757,7 @@ static int parse_args(bench_cfg *c, int argc, char **argv) {
         if (c->n_versions < 8) c->versions[c->n_versions++] = v;
         break;
       case O_RPID: c->relay_pid = atoi(v); break;
+      case O_RPID2: c->relay_pid2 = atoi(v); break;
       case O_LATE: c->late_ms = strtod(v, NULL); break;
       case O_FB: c->feedback_port = (uint16_t)strtoul(v, NULL, 10); break;
       case O_CACHE: c->cache_budget = strtoull(v, NULL, 10); break;

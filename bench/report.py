@@ -124,6 +124,17 @@ def rows(d):
     elif "s2_nginx" in skipped:
         R.append(("2 (peer) nginx-rtmp", "relay CPU/B ÷ nginx-rtmp's", "skipped", "≤ 1.5", "n/a",
                   skipped["s2_nginx"]))
+    # ---- 2 through a two-relay chain (issue 16): publisher -> A -> B -> 100 subscribers
+    hop = load(d, "s2hop")
+    if hop and nsb is not None and hop.get("relay_cpu_s", -1) >= 0 and hop.get("relay2_cpu_s", -1) >= 0 \
+            and hop.get("bytes_rx"):
+        b_ns = hop["relay_cpu_s"] / hop["bytes_rx"] * 1e9
+        a_ns = hop["relay2_cpu_s"] / hop["bytes_rx"] * 1e9
+        R.append(("2 (chain) pub→A→B→100 subs, same traffic", "both relays' CPU per delivered byte ÷ s2's (one relay)",
+                  "%.2f" % ((a_ns + b_ns) / nsb), "(no target)", "n/a",
+                  "A+B %.2f ns/B (A, one subscriber B: %.2f; B, 100 subscribers: %.2f; %.1f MB/s delivered, lost %d, "
+                  "p99 %.1f ms) vs one relay %.2f ns/B in this run"
+                  % (a_ns + b_ns, a_ns, b_ns, hop["MBps"], hop.get("groups_lost", -1), hop.get("lat_p99_ms", 0), nsb)))
     # ---- 3
     best = None
     curve = []

@@ -3,7 +3,8 @@
 # print the figures against their targets, and write docs/benchmarks.md.
 #
 #   bench/run.sh                 everything (builds a release build first)
-#   bench/run.sh s1 s5           only these scenarios (s1..s8; s2ws: s2 over WebSocket)
+#   bench/run.sh s1 s5           only these scenarios (s1..s8; s2ws: s2 over WebSocket;
+#                                s2hop: s2 through a two-relay chain)
 #   QUICK=1 bench/run.sh         shorter windows (smoke test, ~3 min)
 #   BUILD_DIR=build/x bench/run.sh   build directory [build/bench]
 #   NO_DOCS=1 bench/run.sh       do not rewrite docs/benchmarks.md
@@ -260,6 +261,31 @@ if want s2 || want s2ws; then
     run_bench s2ws $((DUR + 90)) "$MB" --url "$(URL)" --sub-url "ws://127.0.0.1:$RPORT/bench" \
       --profile video --bitrate 2000000 --subs 100 --duration $((DUR + 2)) --warmup $WARM \
       --relay-pid $RELAY_PID
+    relay_stop
+  }
+fi
+
+# s2hop (issue 16): the same traffic through a two-relay chain, publisher -> A -> B -> 100
+# subscribers (B dials A with --cluster-connect, as a cluster peer): both relays' CPU per
+# delivered byte next to s2's single-relay figure of the same run. Runs with s2, or alone.
+if want s2 || want s2hop; then
+  log "s2hop: 1 publisher -> relay A -> relay B (cluster peer) -> 100 subscribers, video 2 Mbit/s"
+  relay_start s2hop_a --http-bind 127.0.0.1:$RPORT --cluster-id 1 && {
+    A_PID=$RELAY_PID A_PORT=$RPORT
+    RPORT=$((BASE + 6))
+    if relay_start s2hop_b --http-bind 127.0.0.1:$((BASE + 6)) --cluster-id 2 \
+      --cluster-connect "http://127.0.0.1:$A_PORT/"; then
+      B_PID=$RELAY_PID B_PORT=$RPORT
+      for i in $(seq 100); do
+        curl -s --max-time 2 "http://127.0.0.1:$((BASE + 6))/metrics" | grep -q '^moqc_relay_cluster_peers_up 1$' && break
+        sleep 0.1
+      done
+      run_bench s2hop $((DUR + 90)) "$MB" --url "moqt://127.0.0.1:$A_PORT/bench" \
+        --sub-url "moqt://127.0.0.1:$B_PORT/bench" --profile video --bitrate 2000000 --subs 100 \
+        --duration $((DUR + 2)) --warmup $WARM --relay-pid $B_PID --relay-pid2 $A_PID
+      relay_stop
+    fi
+    RPORT=$A_PORT RELAY_PID=$A_PID
     relay_stop
   }
 fi

@@ -3,14 +3,16 @@
  * the benchmarks (bench/run.sh s3). After quicly's t/udpfw.c.
  *
  *   udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] [--drop 0.02]
- *          [--reorder 0] [--seed N] [--max-seconds 600]
+ *          [--reorder 0] [--delay 0] [--seed N] [--max-seconds 600]
  *
  * Any number of clients (a hash table of client addresses, each with its own
  * connected upstream socket, so replies find their way back), one epoll loop,
  * batched recvmmsg/sendmmsg. Every datagram, in either direction, is dropped
  * with probability --drop; with probability --reorder it is held back and sent
  * after the next datagram of the same client and direction (or after 5 ms),
- * i.e. swapped. A seeded xorshift PRNG makes runs repeatable. Prints
+ * i.e. swapped. With --delay MS every datagram let through leaves MS ms after
+ * it arrived (a FIFO; this kernel has no sch_netem, so this is the tests' link
+ * delay, test_cluster_partition). A seeded xorshift PRNG makes runs repeatable. Prints
  * "port N" on stdout once listening; counters on stderr at exit (SIGTERM /
  * SIGINT, or --max-seconds). Refuses non-loopback addresses. IPv4 only.
  */
@@ -52,10 +54,25 @@ typedef struct client {
   held up, down;
 } client;
 
+/* --delay: datagrams waiting for their time, oldest first (constant delay, so
+ * arrival order is departure order). A full queue drops (counted). */
+#define DELAY_SLOTS 16384
+typedef struct delayed {
+  int fd;
+  bool has_to;
+  struct sockaddr_in to;
+  uint64_t due_ms;
+  size_t len;
+  uint8_t *buf;
+} delayed;
+static delayed *g_dq;
+static size_t g_dq_head, g_dq_len;
+static uint64_t g_delay_ms;
+
 static volatile sig_atomic_t g_stop;
 static uint64_t g_rng = 88172645463325252ull;
 static double g_drop = 0.02, g_reorder = 0;
-static uint64_t n_in, n_out, n_drop, n_reorder, n_clients;
+static uint64_t n_in, n_out, n_drop, n_reorder, n_clients, n_delay_full;
 static client *g_clients;
 static uint32_t g_cap = 4096; /* hash slots (power of two) */
 static int g_lfd, g_ep;
@@ -125,11 +142,41 @@ static client *lookup(const struct sockaddr_in *a, bool create) {
   return NULL;
 }
 
-/* Send one datagram: fd connected (to NULL) or the listen socket (to addr). */
-static void out(int fd, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
+static void send_now(int fd, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
   ssize_t r =
       to ? sendto(fd, p, len, 0, (const struct sockaddr *)to, sizeof *to) : send(fd, p, len, 0);
   if (r >= 0) n_out++;
+}
+
+/* Send one datagram: fd connected (to NULL) or the listen socket (to addr);
+ * with --delay, queue it for g_delay_ms. */
+static void out(int fd, const struct sockaddr_in *to, const uint8_t *p, size_t len) {
+  if (g_delay_ms == 0) {
+    send_now(fd, to, p, len);
+    return;
+  }
+  uint8_t *copy = g_dq_len < DELAY_SLOTS ? malloc(len ? len : 1) : NULL;
+  if (!copy) {
+    n_delay_full++;
+    return;
+  }
+  memcpy(copy, p, len);
+  delayed *d = &g_dq[(g_dq_head + g_dq_len++) % DELAY_SLOTS];
+  *d = (delayed){
+      .fd = fd, .has_to = to != NULL, .due_ms = now_ms() + g_delay_ms, .len = len, .buf = copy};
+  if (to) d->to = *to;
+}
+
+/* Send the queued datagrams whose time has come. */
+static void flush_delayed(void) {
+  uint64_t now = now_ms();
+  while (g_dq_len > 0 && g_dq[g_dq_head].due_ms <= now) {
+    delayed *d = &g_dq[g_dq_head];
+    send_now(d->fd, d->has_to ? &d->to : NULL, d->buf, d->len);
+    free(d->buf);
+    g_dq_head = (g_dq_head + 1) % DELAY_SLOTS;
+    g_dq_len--;
+  }
 }
 
 static void flush_held(int fd, held *h, bool to_client) {
@@ -202,6 +249,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--listen")) listen_s = argv[i + 1];
     else if (!strcmp(argv[i], "--drop")) g_drop = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--reorder")) g_reorder = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--delay")) g_delay_ms = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--seed")) g_rng = strtoull(argv[i + 1], NULL, 10) | 1;
     else if (!strcmp(argv[i], "--max-seconds")) max_s = atof(argv[i + 1]);
     else {
@@ -213,11 +261,13 @@ int main(int argc, char **argv) {
   if (!to_s || !parse_addr(to_s, &g_target) || !parse_addr(listen_s, &la)) {
     fprintf(stderr,
             "usage: udpfwd --to 127.0.0.1:PORT [--listen 127.0.0.1:0] "
-            "[--drop P] [--reorder P] [--seed N] [--max-seconds S] (loopback only)\n");
+            "[--drop P] [--reorder P] [--delay MS] [--seed N] [--max-seconds S] (loopback only)\n");
     return 2;
   }
   while (g_cap < MAX_CLIENTS) g_cap *= 2;
   g_clients = calloc(g_cap, sizeof *g_clients);
+  g_dq = g_delay_ms ? calloc(DELAY_SLOTS, sizeof *g_dq) : NULL;
+  if (g_delay_ms && !g_dq) return 1;
   g_lfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   int big = 8 << 20;
   setsockopt(g_lfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
@@ -238,16 +288,19 @@ int main(int argc, char **argv) {
   uint64_t t_end = now_ms() + (uint64_t)(max_s * 1000);
   struct epoll_event evs[256];
   while (!g_stop && now_ms() < t_end) {
-    int n = epoll_wait(g_ep, evs, 256, g_reorder > 0 ? HOLD_MS : 100);
+    int n = epoll_wait(g_ep, evs, 256, g_dq_len ? 1 : g_reorder > 0 ? HOLD_MS : 100);
     for (int i = 0; i < n; i++) {
       uint32_t k = evs[i].data.u32;
       if (k == 0) drain_fd(g_lfd, true, NULL);
       else drain_fd(g_clients[k - 1].fd, false, &g_clients[k - 1]);
     }
     if (g_reorder > 0) expire_held();
+    flush_delayed();
   }
-  fprintf(stderr, "udpfwd: clients %llu in %llu out %llu dropped %llu reordered %llu\n",
-          (unsigned long long)n_clients, (unsigned long long)n_in, (unsigned long long)n_out,
-          (unsigned long long)n_drop, (unsigned long long)n_reorder);
+  fprintf(
+      stderr,
+      "udpfwd: clients %llu in %llu out %llu dropped %llu reordered %llu delayed-overflow %llu\n",
+      (unsigned long long)n_clients, (unsigned long long)n_in, (unsigned long long)n_out,
+      (unsigned long long)n_drop, (unsigned long long)n_reorder, (unsigned long long)n_delay_full);
   return 0;
 }

@@ -28,6 +28,8 @@ modes: launch | connect | publish | subscribe | announced | pubsub | wt-echo | s
   --lib lite|net            JS library (default net; wt-echo needs none)
   --url URL                 https://host:port/path (or http:// for the /certificate.sha256 bootstrap)
   --fingerprint HEX         SHA-256 of the server's DER certificate (colons allowed)
+  --sub-url URL             pubsub: the subscriber connects here instead of --url (another relay)
+  --sub-fingerprint HEX     pubsub: the certificate hash for --sub-url (default --fingerprint)
   --protocols A,B           WebTransport protocols to offer, in order (replaces the library default)
   --version V[,V]           shorthand: lite-03|lite-04|lite-05|lite-06 (=> --protocols moq-lite-0N,...)
   --transport T             webtransport (default) | websocket | race
@@ -109,6 +111,8 @@ try {
 			lib: { type: "string", default: "net" },
 			url: { type: "string" },
 			fingerprint: { type: "string" },
+			"sub-url": { type: "string" },
+			"sub-fingerprint": { type: "string" },
 			protocols: { type: "string" },
 			version: { type: "string" },
 			transport: { type: "string", default: "webtransport" },
@@ -544,8 +548,8 @@ async function pageScenario(page) {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------------
-function connectOpts() {
-	return { fingerprintHex: opts.fingerprint, protocols, transport: opts.transport, timeoutMs: budget() };
+function connectOpts(fingerprint = opts.fingerprint) {
+	return { fingerprintHex: fingerprint, protocols, transport: opts.transport, timeoutMs: budget() };
 }
 function connInfo(c) {
 	return { version: c.version, protocol: c.protocol, offered: c.offered, pinned: c.pinned, transport: c.transport, connectMs: c.connectMs };
@@ -634,7 +638,7 @@ async function scenario(page) {
 		case "pubsub": {
 			const pc = await must(page, "connect", opts.url, connectOpts());
 			const p = await must(page, "publish", opts.broadcast, opts.track, frames, publishOpts(pc.conn));
-			const sc = await must(page, "connect", opts.url, connectOpts());
+			const sc = await must(page, "connect", opts["sub-url"] ?? opts.url, connectOpts(opts["sub-fingerprint"] ?? opts.fingerprint));
 			const s = await must(page, "subscribe", opts.broadcast, opts.track, count, subscribeOpts(sc.conn));
 			const served = await must(page, "served", p.pub, 1, { timeoutMs: Math.min(2000, budget()) });
 			await must(page, "close", sc.conn);

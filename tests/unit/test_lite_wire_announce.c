@@ -208,11 +208,59 @@ static void test_announce_stream(void **state) {
   assert_true(lite_announce_eq(&g, &a2));
 }
 
+/* ---- moq-dev's own tests, byte for byte ------------------------------------
+ * The cases of moq-dev/moq rs/moq-net/src/lite/announce.rs `mod tests` (read at
+ * commit 05aea72d03a5) not covered above, with the bytes its encoder writes:
+ * - decodes_explicit_restart_status_as_active_on_lite05 and
+ *   rejects_explicit_restart_status_before_lite05: an Active "foo/bar" with an
+ *   empty hop list, its status byte (index 1) forged from 1 to 2;
+ * - announce_update_rejected_before_lite06: an Active "foo" with status 3
+ *   (ANNOUNCE_UPDATE) on lite-05;
+ * - announce_ok_rejects_old_versions: ANNOUNCE_OK {origin 1, active 0} on lite-04.
+ * announce_cost_round_trip_on_lite06 and announce_active_requires_cost_on_lite06
+ * are lite-06 (route cost on the wire), which moqc does not speak. */
+#define FOO_BAR "07 66 6f 6f 2f 62 61 72"
+
+static void test_moq_dev_announce_rs(void **state) {
+  (void)state;
+  struct moqc_lite_announce m = {MOQC_LITE_ANNOUNCE_ACTIVE, lt_str("foo/bar"), 0, {0}};
+  lt_check_versions(&LT_announce, LT_0405, &m, "0a 01 " FOO_BAR " 00");
+  /* the forged restart: lite-05 takes it (moq-net surfaces it as Active, the
+   * session as a restart of an announced path), lite-04 refuses the status */
+  lt_expect_decode_hex(&LT_announce, MOQC_LITE_05, "0a 02 " FOO_BAR " 00", 11);
+  const struct moqc_lite_announce *got = (const void *)lt_scratch;
+  assert_int_equal(got->status, MOQC_LITE_ANNOUNCE_RESTART);
+  assert_int_equal(got->suffix.len, 7);
+  assert_memory_equal(got->suffix.ptr, "foo/bar", 7);
+  assert_int_equal(got->hop_count, 0);
+  lt_expect_decode_hex(&LT_announce, MOQC_LITE_04, "0a 02 " FOO_BAR " 00", MOQC_ERR_DECODE);
+  /* ANNOUNCE_UPDATE (3) does not exist before lite-06 */
+  m = (struct moqc_lite_announce){MOQC_LITE_ANNOUNCE_ACTIVE, lt_str("foo"), 0, {0}};
+  lt_check(&LT_announce, MOQC_LITE_05, &m, "06 01 03 66 6f 6f 00");
+  lt_expect_decode_hex(&LT_announce, MOQC_LITE_05, "06 03 03 66 6f 6f 00", MOQC_ERR_DECODE);
+  /* rs/moq-relay/src/cluster.rs tests: passive_rendezvous_runs_without_client_and_advertises_self
+   * registers "rendezvous.example.com:4443" at MESH_PREFIX ".internal/origins"
+   * (Path::new(MESH_PREFIX).join(node)), and cluster_id_sets_origin uses id 42:
+   * that registration as a lite-04/05 peer sends it from a relay with id 42. */
+  m = (struct moqc_lite_announce){
+      MOQC_LITE_ANNOUNCE_ACTIVE, lt_str(".internal/origins/rendezvous.example.com:4443"), 1, {42}};
+  lt_check_versions(&LT_announce, LT_0405, &m,
+                    "31 01 2d 2e 69 6e 74 65 72 6e 61 6c 2f 6f 72 69 67 69 6e 73 2f 72 65 6e 64 65 "
+                    "7a 76 6f 75 73 2e 65 78 61 6d 70 6c 65 2e 63 6f 6d 3a 34 34 34 33 01 2a");
+  /* ANNOUNCE_OK is lite-05 only */
+  struct moqc_lite_announce_ok ok = {1, 0};
+  lt_check(&LT_announce_ok, MOQC_LITE_05, &ok, "02 01 00");
+  assert_int_equal(moqc_lite_announce_ok_encode(NULL, 0, MOQC_LITE_04, &ok), MOQC_ERR_INVAL);
+  uint8_t b[8];
+  assert_int_equal(moqc_lite_announce_ok_encode(b, sizeof b, MOQC_LITE_04, &ok), MOQC_ERR_INVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_please_vectors),      cmocka_unit_test(test_announce_vectors),
       cmocka_unit_test(test_announce_hop_bounds), cmocka_unit_test(test_announce_path_bounds),
       cmocka_unit_test(test_announce_ok),         cmocka_unit_test(test_announce_stream),
+      cmocka_unit_test(test_moq_dev_announce_rs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
