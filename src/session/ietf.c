@@ -1147,6 +1147,19 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m) {
   }
   moqc_route route = {0};
   int rc = moqc__rb_announce(s, path, &route, 0);
+  if (rc == MOQC_ERR_UNAUTHORIZED || rc == MOQC_ERR_BOUNDS) {
+    /* Outside the token's put, or over a cap: this namespace is refused, the
+     * session and the others carry on. */
+    r = msg_new(V(s) == MOQC_IETF_14 ? MOQC_IETF_PUBLISH_NAMESPACE_ERROR : MOQC_IETF_REQUEST_ERROR);
+    if (r) {
+      r->request_id = m->request_id;
+      r->code = rc == MOQC_ERR_UNAUTHORIZED ? 0x1 /* UNAUTHORIZED */ : 0x0 /* INTERNAL_ERROR */;
+      const char *why = rc == MOQC_ERR_UNAUTHORIZED ? "unauthorized" : s->sub.refusal;
+      r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+    }
+    ctrl_send(s, r);
+    return;
+  }
   char *copy = rc == MOQC_OK ? moqc_strdup(path) : NULL;
   if (rc == MOQC_ERR_NOMEM || (rc == MOQC_OK && !copy)) {
     moqc_free(copy);
