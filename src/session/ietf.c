@@ -913,10 +913,19 @@ static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   t->ok_seen = true;
 }
 
+/* Our PUBLISH_NAMESPACE was refused (a relay: outside the token's put, or
+ * over a cap): the namespace is not served there; the session goes on. */
+static void on_publish_namespace_error(moqc_session *s, const moqc__ietf_msg *m) {
+  moqc__sess_debug(s, "PUBLISH_NAMESPACE %llu refused: code %llu, '%.*s'",
+                   (unsigned long long)m->request_id, (unsigned long long)m->code,
+                   (int)(m->reason.len < 100 ? m->reason.len : 100), (const char *)m->reason.ptr);
+}
+
 static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+  else if (moqc__imap_find(&st->pubns, m->request_id)) on_publish_namespace_error(s, m);
 }
 
 static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1287,6 +1296,8 @@ static int nsout_process(sstream *ss) {
         if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
         else if (rc == MOQC_ERR_DUPLICATE)
           moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "duplicate NAMESPACE", false);
+        else if (rc == MOQC_ERR_BOUNDS) /* over a cap: no per-entry refusal here */
+          moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, s->sub.refusal, false);
       }
     }
     /* REQUEST_OK / REQUEST_ERROR: nothing to do (an error leaves us without
@@ -1436,6 +1447,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE_ERROR: on_publish_namespace_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
