@@ -22,7 +22,7 @@
  *       for SECONDS, printing "group N" as each is written, then exit 0
  *       ("published N groups"). Exit 1 if the session could not be set up.
  *   adv_client announce URL COUNT SECONDS
- *       Publish COUNT empty broadcasts h0 .. h<COUNT-1> in one session, hold
+ *       Publish COUNT empty broadcasts h<pid>-0 .. h<pid>-<COUNT-1> in one session, hold
  *       SECONDS, print "announced COUNT closed C code X reason R" (C = 1 if
  *       the server closed the session, with its code and reason) and exit 0;
  *       exit 1 if the session could not be set up.
@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -394,7 +395,7 @@ static int run_announce(const char *url, int count, int seconds) {
   if (m_connect(url, true)) return 1;
   for (int i = 0; i < count; i++) {
     char path[32];
-    snprintf(path, sizeof path, "h%d", i);
+    snprintf(path, sizeof path, "h%d-%d", (int)getpid(), i);
     M.bp[i] = moqc_broadcast_producer_new(M.env);
     moqc_broadcast_consumer *bc = M.bp[i] ? moqc_broadcast_producer_consume(M.bp[i]) : NULL;
     if (!bc || moqc_origin_publish(M.origin, path, bc, NULL) != MOQC_OK) return 1;
