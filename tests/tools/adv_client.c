@@ -35,6 +35,13 @@
  *       O closed C" (ok: got a group; refused: ended with BoundsExceeded, 11;
  *       other: neither) and exit 0; exit 1 if the session could not be set up
  *       or the broadcast never came.
+ *   adv_client prefixes HOST PORT COUNT SECONDS
+ *       Raw moq-lite-03 over QUIC (no moqc session: the library opens one
+ *       announce stream per session): open COUNT announce-prefix
+ *       subscriptions (ANNOUNCE_PLEASE streams, prefix "p<i>") at once; after
+ *       SECONDS print "opened O refused R closed C" (refused: streams the
+ *       server reset or stopped with BoundsExceeded, 11; closed: the server
+ *       closed the connection) and exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +55,7 @@
 #include "moqc/model.h"
 #include "moqc/quic.h"
 #include "moqc/runtime.h"
+#include "core/lite_wire.h" /* hand-made ANNOUNCE_PLEASE */
 
 static uv_loop_t g_loop;
 
@@ -494,6 +502,98 @@ static int run_subtracks(const char *url, const char *bpath, int n, int seconds)
   _exit(M.up ? 0 : 1);
 }
 
+/* ---- prefixes ---------------------------------------------------------------- */
+
+#define PFX_MAX 1024
+
+static struct {
+  moqc_transport *t;
+  int n, opened, refused;
+  bool closed;
+  bool hit[PFX_MAX]; /* stream i refused */
+  int64_t ids[PFX_MAX];
+  uv_timer_t start, stop;
+} PX;
+
+static void px_refused(int64_t id, uint64_t code) {
+  for (int i = 0; i < PX.opened; i++) {
+    if (PX.ids[i] != id || PX.hit[i] || code != MOQC_CODE_BOUNDS_EXCEEDED) continue;
+    PX.hit[i] = true;
+    PX.refused++;
+  }
+}
+static void px_reset(void *ctx, int64_t id, uint64_t code) {
+  (void)ctx;
+  px_refused(id, code);
+}
+static void px_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)ctx, (void)code, (void)reason;
+  PX.closed = by_peer;
+}
+static const moqc_transport_handler k_px_handler = {
+    .stream_reset = px_reset, .stop_sending = px_reset, .closed = px_closed};
+
+static void px_open(uv_timer_t *t) {
+  (void)t;
+  for (int i = 0; i < PX.n; i++) {
+    int64_t id;
+    if (PX.t->ops->open_stream(PX.t, true, &id) != MOQC_OK) break;
+    char prefix[16];
+    int plen = snprintf(prefix, sizeof prefix, "p%d", i);
+    struct moqc_lite_announce_please m = {.prefix = {(const uint8_t *)prefix, (size_t)plen}};
+    uint8_t buf[64];
+    buf[0] = MOQC_LITE_BIDI_ANNOUNCE;
+    ssize_t n = moqc_lite_announce_please_encode(buf + 1, sizeof buf - 1, 3, &m);
+    if (n <= 0) break;
+    moqc_buf *b = moqc_buf_copy(buf, (size_t)n + 1);
+    moqc_slice sl = MOQC_SLICE_EMPTY;
+    if (!b || moqc_slice_make(&sl, b, 0, (size_t)n + 1) != MOQC_OK) break;
+    moqc_buf_unref(b);
+    PX.t->ops->write(PX.t, id, &sl, 1, false);
+    moqc_slice_release(&sl);
+    PX.ids[PX.opened++] = id;
+  }
+}
+
+static void px_stop(uv_timer_t *t) {
+  (void)t;
+  printf("opened %d refused %d closed %d\n", PX.opened, PX.refused, PX.closed ? 1 : 0);
+  fflush(stdout);
+  _exit(0);
+}
+
+static void px_connected(void *ctx, int err, const char *msg, moqc_transport *t) {
+  (void)ctx;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "adv_client prefixes: connect failed: %s\n", msg ? msg : moqc_err_str(err));
+    _exit(1);
+  }
+  PX.t = t;
+  moqc_transport_set_handler(t, &k_px_handler, NULL);
+  uv_timer_start(&PX.start, px_open, 300, 0); /* lite-03: the server's session starts at once */
+}
+
+static int run_prefixes(const char *host, int port, int count, int seconds) {
+  if (count < 1 || count > PFX_MAX || seconds < 1) return 2;
+  PX.n = count;
+  static const char *alpn[] = {"moq-lite-03"};
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = host;
+  cfg.port = (uint16_t)port;
+  cfg.sni = "localhost";
+  cfg.alpn = alpn;
+  cfg.alpn_count = 1;
+  cfg.tls.disable_verify = true;
+  moqc_quic_dial *d = NULL;
+  uv_timer_init(&g_loop, &PX.start);
+  uv_timer_init(&g_loop, &PX.stop);
+  if (moqc_quic_connect(&g_loop, &cfg, px_connected, NULL, &d) != MOQC_OK) return 1;
+  uv_timer_start(&PX.stop, px_stop, (uint64_t)seconds * 1000, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   uv_loop_init(&g_loop);
   if (argc == 6 && strcmp(argv[1], "hold") == 0)
@@ -503,6 +603,8 @@ int main(int argc, char **argv) {
   if (argc == 8 && strcmp(argv[1], "greedy") == 0)
     return run_greedy(argv[2], argv[3], strtoull(argv[4], NULL, 10),
                       (size_t)strtoull(argv[5], NULL, 10), atoi(argv[6]), atoi(argv[7]));
+  if (argc == 6 && strcmp(argv[1], "prefixes") == 0)
+    return run_prefixes(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
   if (argc == 5 && strcmp(argv[1], "announce") == 0)
     return run_announce(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 6 && strcmp(argv[1], "pubtracks") == 0)
@@ -516,6 +618,7 @@ int main(int argc, char **argv) {
           "SECONDS\n"
           "       adv_client announce URL COUNT SECONDS\n"
           "       adv_client pubtracks URL BROADCAST TRACKS SECONDS\n"
-          "       adv_client subtracks URL BROADCAST TRACKS SECONDS\n");
+          "       adv_client subtracks URL BROADCAST TRACKS SECONDS\n"
+          "       adv_client prefixes HOST PORT COUNT SECONDS\n");
   return 2;
 }
