@@ -52,6 +52,9 @@ echo "a2" >&7
 it_wait s2 20 || it_fail "2: subscriber of alice exited $?"
 [ "$(cat "$IT_TMP/s2.out")" = "$(printf 'a1\na2')" ] || it_fail "2: s2 printed $(cat "$IT_TMP/s2.out")"
 kill -0 "$(it_pid pb)" 2>/dev/null || it_fail "2: the bob publisher's session did not stay up"
+# moq-lite cannot refuse one announcement (as moq-relay, it is ignored): counted
+n=$(it_metric moqc_relay_announces_unauthorized_total)
+[ "${n:-0}" -ge 1 ] || it_fail "2: bob's announcement not counted as unauthorized ('${n:-?}')"
 it_log "2: put=alice publishes alice, bob refused, session stays"
 
 # ---- 3. get alice ----
