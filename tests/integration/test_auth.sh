@@ -133,6 +133,9 @@ it_log "sighup: new key accepted, old key refused, the live session went on"
 exec 6>&- 7>&- 8>&- 9>&-
 it_relay_stop
 it_clients_clean
+# the bob publisher's ignored announcement was logged when its session ended
+grep -q "announcement(s) outside the token's put were ignored" "$IT_TMP/relay.err" ||
+  it_fail "2: the ignored announcement was not logged"
 
 # ---- 6. no token in any log ----
 for t in "${TOKENS[@]}"; do
