@@ -208,6 +208,11 @@ MOQC_API void moqc_tenants_release(moqc_tenants *t, const char *name);
 MOQC_API uint64_t moqc_tenants_count(const moqc_tenants *t, const char *name);
 /* Tenants with at least one live session. */
 MOQC_API size_t moqc_tenants_size(const moqc_tenants *t);
+/* The caller's pointer slot of a tenant with a live session (NULL if it has
+ * none): per-tenant state kept with the count (a relay's moqc_account). Zeroed
+ * at the first acquire; the caller must release what it holds before the
+ * last release of the tenant, which forgets the slot. */
+MOQC_API void **moqc_tenants_slot(moqc_tenants *t, const char *name);
 
 /* The value of the `jwt` query parameter of url (percent-decoded) into
  * out[cap]: its length, 0 when there is none, or MOQC_ERR_BUFSIZE. */

@@ -709,6 +709,60 @@ MOQC_API moqc_broadcast_consumer *moqc_origin_request(moqc_origin *o, const char
  * is itself a moqc_origin (unref it when done); it shares the parent's state. */
 MOQC_API moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n);
 MOQC_API moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root);
+/* ---- accounts (per-tenant quotas) --------------------------------------------
+ *
+ * An account groups what one tenant (a relay's token root) holds in an env:
+ * the bytes its groups occupy in track caches and the broadcasts published
+ * through views bound to it (moqc_origin_with_account). Each may be capped:
+ *
+ * - max_cache_bytes: when the account's cached bytes go over it, the account's
+ *   own oldest evictable groups (never a track's live edge) leave the caches,
+ *   so a tenant that floods only evicts itself. A group is charged to the
+ *   account of the first track that cached it (a relay's front track caches
+ *   the same group by reference and is not charged twice).
+ * - max_broadcasts: a publish through a bound view beyond it fails with
+ *   MOQC_ERR_BOUNDS (counted in refused_broadcasts).
+ *
+ * The env's budget (moqc_env_set_cache_budget) stays global but is fair: when
+ * it is exceeded, groups are evicted from the pool (an account, or the groups
+ * charged to no account) holding the most cached bytes first.
+ *
+ * Tracks of a broadcast published through a bound view (its source) are
+ * charged to the account, also tracks created later. Accounts are refcounted
+ * (the views, sources, tracks and cached groups charged to it hold
+ * references); all on the env's thread; the env must outlive them. */
+typedef struct moqc_account moqc_account;
+
+typedef struct moqc_account_limits {
+  size_t max_cache_bytes; /* 0 = no cap of its own (the env budget still applies) */
+  size_t max_broadcasts;  /* 0 = no cap */
+} moqc_account_limits;
+
+typedef struct moqc_account_stats {
+  size_t cache_bytes;          /* bytes of its groups cached now */
+  size_t broadcasts;           /* sources published through its views now */
+  uint64_t evicted_cap;        /* groups evicted by max_cache_bytes */
+  uint64_t evicted_budget;     /* groups evicted by the env budget */
+  uint64_t refused_broadcasts; /* publishes refused by max_broadcasts */
+} moqc_account_stats;
+
+/* lim may be NULL (no caps). NULL on OOM. */
+MOQC_API moqc_account *moqc_account_new(moqc_env *env, const moqc_account_limits *lim);
+MOQC_API moqc_account *moqc_account_ref(moqc_account *a);
+MOQC_API void moqc_account_unref(moqc_account *a);
+/* Change the caps; a lower max_cache_bytes is enforced at once. */
+MOQC_API void moqc_account_set_limits(moqc_account *a, const moqc_account_limits *lim);
+MOQC_API moqc_account_stats moqc_account_get_stats(const moqc_account *a);
+/* Groups the env evicted to stay within its budget / within an account's
+ * max_cache_bytes, since it was created (either pointer may be NULL). */
+MOQC_API void moqc_env_cache_evictions(const moqc_env *env, uint64_t *by_budget,
+                                       uint64_t *by_account);
+/* A view (as moqc_origin_scope with no narrowing) whose publishes are charged
+ * to a (referenced by the view): the broadcast count and max_broadcasts, and
+ * the cache bytes of the published broadcasts' tracks. Views derived from it
+ * keep the account. NULL on OOM. */
+MOQC_API moqc_origin *moqc_origin_with_account(moqc_origin *o, moqc_account *a);
+
 /* A view (as moqc_origin_scope with no narrowing) that stamps cost on the
  * route of everything published through it (a route-less local publish
  * included): the price of the link a session's announcements arrive over

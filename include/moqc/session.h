@@ -117,8 +117,13 @@ typedef struct moqc_session_limits {
                                are reset/stopped with BoundsExceeded */
   size_t max_subscriptions;     /* peer SUBSCRIBE/FETCH/TRACK requests served at
                                once [256]; more are reset with BoundsExceeded */
-  size_t max_announced;         /* broadcasts the peer may announce to us [4096];
-                               more are ignored */
+  size_t max_announced;         /* broadcasts the peer may announce to us at once
+                               [server sessions 4096, client sessions unlimited];
+                               one more refuses the peer: lite closes the session
+                               with BoundsExceeded, IETF answers the
+                               PUBLISH_NAMESPACE with an error. The same when the
+                               subscribe origin's account (moqc_account) refuses
+                               the broadcast. Never a silent drop. */
   size_t max_tracks;            /* tracks subscribed upstream at once [1024]; more
                                requests are rejected with BoundsExceeded */
   size_t max_queued_bytes;      /* when the transport holds more bytes not yet
@@ -316,6 +321,10 @@ typedef struct moqc_session_stats {
   uint64_t refused_tracks;            /* max_tracks */
   uint64_t refused_announce_prefixes; /* max_announce_prefixes */
   uint64_t refused_ingress;           /* max_ingress_rate: 1 when the session was closed */
+  uint64_t refused_announces_root;    /* the subscribe origin's account (moqc_account
+                                         max_broadcasts: a relay's per-root cap) was full */
+  uint64_t unauthorized_announces;    /* outside the subscribe origin's scope (also in
+                                         announces_dropped) */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
 /* acc += s, field by field, for every field (counters and current values

@@ -11,6 +11,7 @@
 
 typedef struct tenant {
   uint64_t n; /* live sessions, > 0 while in the map */
+  void *ud;   /* moqc_tenants_slot */
 } tenant;
 
 struct moqc_tenants {
@@ -70,3 +71,9 @@ uint64_t moqc_tenants_count(const moqc_tenants *t, const char *name) {
 }
 
 size_t moqc_tenants_size(const moqc_tenants *t) { return t ? moqc__smap_size(&t->map) : 0; }
+
+void **moqc_tenants_slot(moqc_tenants *t, const char *name) {
+  if (!t || !name) return NULL;
+  tenant *e = moqc__smap_find(&t->map, name, strlen(name));
+  return e ? &e->ud : NULL;
+}

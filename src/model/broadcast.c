@@ -72,6 +72,7 @@ static void bstate_unref(moqc_bstate *b) {
   while (!moqc_list_empty(&b->tracks))
     moqc_tstate_detach(MOQC_CONTAINER_OF(b->tracks.next, moqc_tstate, bnode));
   moqc_waiter_fini(&b->pw);
+  moqc_account_unref(b->acct);
   moqc_free(b);
 }
 
@@ -86,7 +87,18 @@ static moqc_tstate *bstate_find(const moqc_bstate *b, const char *name) {
 
 static void bstate_list(moqc_bstate *b, moqc_tstate *t) {
   t->bcast = b;
+  if (b->acct && !t->acct) t->acct = moqc_account_ref(b->acct);
   moqc_list_push_back(&b->tracks, &t->bnode);
+}
+
+void moqc_bstate_set_account(moqc_bstate *b, moqc_account *a) {
+  if (b->acct || !a) return; /* the first account stays */
+  b->acct = moqc_account_ref(a);
+  moqc_link *it;
+  for (it = b->tracks.next; it != &b->tracks; it = it->next) {
+    moqc_tstate *t = MOQC_CONTAINER_OF(it, moqc_tstate, bnode);
+    if (!t->acct) t->acct = moqc_account_ref(a);
+  }
 }
 
 static void bstate_abort(moqc_bstate *b, uint64_t code) {

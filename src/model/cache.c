@@ -15,6 +15,7 @@
  * therefore holds only evictable entries, in the order they became evictable,
  * and enforcing the budget never walks past the live edges of every track.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -50,7 +51,7 @@ static void cache_set_latest(moqc_tstate *t, uint64_t latest) {
   moqc_centry *n = moqc_cache_find(t, latest);
   if (n) moqc_list_unlink(&n->lru);
   moqc_centry *o = old != MOQC_GROUP_NONE ? moqc_cache_find(t, old) : NULL;
-  if (o && !moqc_link_linked(&o->lru)) moqc_list_push_back(&t->env->lru, &o->lru);
+  if (o && !moqc_link_linked(&o->lru)) moqc_list_push_back(moqc_cache_lru(o->g), &o->lru);
 }
 
 static void cache_recompute_latest(moqc_tstate *t) {
@@ -102,11 +103,17 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   /* Settle the budget first, so the newcomer is never the victim of its own
    * insertion. */
   moqc_env_enforce_budget(t->env);
+  moqc_account *charge = moqc_list_empty(&g->entries) ? t->acct : g->acct;
+  if (charge) moqc_account_enforce(charge);
   e->g = g;
   e->t = t;
   e->arrival = t->next_arrival++;
   moqc_gstate_ref(g);
   bool counted = !moqc_list_empty(&g->entries);
+  if (!counted) { /* charged to this track's account until it leaves every cache */
+    assert(!g->acct);
+    g->acct = t->acct ? moqc_account_ref(t->acct) : NULL;
+  }
   moqc_link_init(&e->gnode); /* fresh (malloc'd) node */
   moqc_list_push_back(&g->entries, &e->gnode);
   moqc_link_init(&e->lru);
@@ -116,7 +123,7 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
   if (t->cache_latest == MOQC_GROUP_NONE || g->sequence > t->cache_latest)
     cache_set_latest(t, g->sequence); /* the previous live edge becomes evictable */
   else if (g->sequence != t->cache_latest)
-    moqc_list_push_back(&t->env->lru, &e->lru); /* arrived below the live edge */
+    moqc_list_push_back(moqc_cache_lru(g), &e->lru); /* arrived below the live edge */
   if (!counted) moqc_gstate_account(g, g->bytes, 0);
   expire_after_insert(t, e, prev_latest);
   return MOQC_OK;
@@ -131,7 +138,14 @@ void moqc_cache_remove(moqc_centry *e) {
   if (!t->nents) t->cache_disorder = false;
   moqc_list_unlink(&e->lru);
   moqc_list_remove(&e->gnode);
-  if (moqc_list_empty(&g->entries)) t->env->cache_bytes -= g->bytes;
+  if (moqc_list_empty(&g->entries)) { /* uncharge */
+    moqc_account *a = g->acct;
+    t->env->cache_bytes -= g->bytes;
+    if (a) a->cache_bytes -= g->bytes;
+    else t->env->dflt_bytes -= g->bytes;
+    g->acct = NULL;
+    moqc_account_unref(a);
+  }
   if (g->sequence == t->cache_latest) cache_recompute_latest(t);
   moqc_free(e);
   moqc_gstate_unref(g);

@@ -70,6 +70,7 @@ moqc_env *moqc_env_new(const moqc_env_config *cfg) {
   moqc_link_init(&env->ready);
   moqc_link_init(&env->running);
   moqc_link_init(&env->lru);
+  moqc_link_init(&env->accounts);
   env->cache_budget = cfg ? cfg->cache_budget : 0;
   env->cmd_tail = &env->cmd_head;
   return env;
@@ -185,18 +186,3 @@ void moqc_env_set_cache_window_max(moqc_env *env, uint64_t ms) {
 }
 
 uint64_t moqc_env_cache_window_max(const moqc_env *env) { return env->cache_window_max_ms; }
-
-static bool env_over_budget(const moqc_env *env) {
-  return env->cache_budget && env->cache_bytes > env->cache_budget;
-}
-
-void moqc_env_enforce_budget(moqc_env *env) {
-  if (env->evicting || !env_over_budget(env)) return;
-  env->evicting = true;
-  /* The LRU holds only evictable entries (live edges stay out of it, see
-   * cache.c): take from the front until under budget or empty. Removing a
-   * non-live entry never changes a live edge nor frees another entry. */
-  while (env_over_budget(env) && !moqc_list_empty(&env->lru))
-    moqc_cache_remove(MOQC_CONTAINER_OF(env->lru.next, moqc_centry, lru));
-  env->evicting = false;
-}

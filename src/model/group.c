@@ -59,7 +59,11 @@ void moqc_gstate_account(moqc_gstate *g, size_t added, size_t removed) {
   if (moqc_list_empty(&g->entries)) return; /* not cached: not counted */
   moqc_env *env = g->env;
   env->cache_bytes = env->cache_bytes + added - removed;
-  if (added > removed) moqc_env_enforce_budget(env);
+  if (g->acct) g->acct->cache_bytes = g->acct->cache_bytes + added - removed;
+  else env->dflt_bytes = env->dflt_bytes + added - removed;
+  if (added <= removed) return;
+  moqc_env_enforce_budget(env);
+  if (g->acct) moqc_account_enforce(g->acct);
 }
 
 static void gstate_uncache(moqc_gstate *g) {

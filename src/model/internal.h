@@ -75,7 +75,12 @@ struct moqc_env {
   size_t cache_budget;
   size_t cache_bytes;
   uint64_t cache_window_max_ms; /* clamp of every track's cache window; 0 = none */
-  moqc_link lru; /* moqc_centry.lru: evictable entries (no live edges), oldest first */
+  moqc_link lru;                /* moqc_centry.lru: evictable entries of groups charged to no
+                    account (no live edges), oldest first */
+  size_t dflt_bytes;            /* cached bytes charged to no account */
+  moqc_link accounts;           /* moqc_account.node */
+  uint64_t evicted_budget;      /* groups evicted by cache_budget */
+  uint64_t evicted_account;     /* groups evicted by an account's max_cache_bytes */
   bool evicting;
   /* proxy command queue (the only state touched by other threads) */
   pthread_mutex_t mu;
@@ -83,8 +88,25 @@ struct moqc_env {
   moqc_cmd **cmd_tail;
 };
 
-/* Evict globally oldest non-latest cached groups until under budget. */
+/* Evict non-latest cached groups until under budget, oldest first from the
+ * pool (account or unaccounted) holding the most bytes (account.c). */
 void moqc_env_enforce_budget(moqc_env *env);
+
+/* ---- accounts (account.c) ---------------------------------------------------- */
+
+struct moqc_account {
+  moqc_env *env;
+  uint32_t refs;
+  moqc_account_limits lim;
+  size_t cache_bytes;
+  size_t broadcasts;
+  moqc_link lru;  /* moqc_centry.lru of groups charged to it, as env->lru */
+  moqc_link node; /* env->accounts */
+  uint64_t evicted_cap, evicted_budget, refused_broadcasts;
+};
+
+/* Over its max_cache_bytes: evict its oldest evictable groups. */
+void moqc_account_enforce(moqc_account *a);
 
 /* ---- group ------------------------------------------------------------------ */
 
@@ -115,6 +137,7 @@ typedef struct moqc_gstate {
   uint64_t code;
   moqc_link consumers; /* moqc_group_consumer.node */
   moqc_link entries;   /* moqc_centry.gnode: caches holding this group */
+  moqc_account *acct;  /* charged to (one reference) while cached; NULL: none */
   moqc_tstate *owner;  /* weak: track that created it, while open */
   moqc_link owner_node;
 } moqc_gstate;
@@ -213,6 +236,7 @@ struct moqc_tstate {
   moqc_link bnode;
   const moqc_track_hooks *hooks; /* NULL: none */
   void *hooks_ctx;
+  moqc_account *acct; /* groups it caches first are charged here (one reference) */
 };
 
 moqc_tstate *moqc_tstate_new(moqc_env *env, const char *name, const moqc_track_info *info);
@@ -268,6 +292,10 @@ size_t moqc_cache_lower_bound(const moqc_tstate *t, uint64_t arrival);
 /* Evict expired non-latest groups and re-arm the expiry timer. */
 void moqc_cache_expire(moqc_tstate *t);
 void moqc_cache_timer_cb(moqc_timer *tm, void *arg);
+/* The LRU an evictable entry of g sits on: its account's, or the env's. */
+static inline moqc_link *moqc_cache_lru(const moqc_gstate *g) {
+  return g->acct ? &g->acct->lru : &g->env->lru;
+}
 
 /* ---- broadcast -------------------------------------------------------------- */
 
@@ -292,7 +320,11 @@ struct moqc_bstate {
    * fail with an error. */
   moqc_bresolve_fn resolve;
   void *resolve_ctx;
+  moqc_account *acct; /* its tracks' account (one reference), set when published */
 };
+
+/* Charge b's tracks (and those it creates later) to a, if it has no account. */
+void moqc_bstate_set_account(moqc_bstate *b, moqc_account *a);
 
 moqc_bstate *moqc_broadcast_producer_state(const moqc_broadcast_producer *p);
 moqc_bstate *moqc_broadcast_consumer_state(const moqc_broadcast_consumer *c);

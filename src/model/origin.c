@@ -28,6 +28,7 @@ struct moqc_origin {
   uint32_t refs;
   bool has_cost; /* moqc_origin_with_link_cost */
   uint64_t link_cost;
+  moqc_account *acct; /* moqc_origin_with_account (one reference), NULL: none */
   moqc_oscope scope;
 };
 
@@ -37,7 +38,8 @@ typedef struct osrc {
   moqc_oentry *e;
   moqc_broadcast_consumer *bc; /* the origin's own clone */
   moqc_route route;
-  uint64_t seq; /* attach order: the newest wins the last tie */
+  uint64_t seq;       /* attach order: the newest wins the last tie */
+  moqc_account *acct; /* counts it in its broadcasts (one reference), NULL: none */
 } osrc;
 
 struct moqc_oentry {
@@ -143,6 +145,11 @@ void moqc_ocore_unref_weak(moqc_ocore *core) {
 static void src_del(osrc *src) {
   moqc_list_remove(&src->node);
   moqc_broadcast_consumer_del(src->bc);
+  if (src->acct) {
+    assert(src->acct->broadcasts > 0);
+    src->acct->broadcasts--;
+    moqc_account_unref(src->acct);
+  }
   moqc_free(src);
 }
 
@@ -226,9 +233,15 @@ static void src_watch(void *arg) {
   e->lingering = true; /* keep the path announced; a publish before the timer takes over */
 }
 
-static int src_add(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route) {
+static int src_add(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route,
+                   moqc_account *acct) {
   osrc *src = moqc_calloc(1, sizeof *src);
   if (!src) return MOQC_ERR_NOMEM;
+  if (acct) { /* counted from here until src_del */
+    src->acct = moqc_account_ref(acct);
+    acct->broadcasts++;
+    moqc_bstate_set_account(moqc_broadcast_consumer_state(bc), acct);
+  }
   src->e = e;
   src->bc = bc;
   src->route = *route;
@@ -249,7 +262,7 @@ static osrc *src_find(moqc_oentry *e, const moqc_broadcast_consumer *bc) {
 }
 
 static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer *bc,
-                     const moqc_route *route) {
+                     const moqc_route *route, moqc_account *acct) {
   moqc_oentry *e = moqc_calloc(1, sizeof *e);
   if (!e) return MOQC_ERR_NOMEM;
   e->path = moqc_strdup(abs);
@@ -262,7 +275,7 @@ static int entry_new(moqc_ocore *core, const char *abs, moqc_broadcast_consumer 
   e->core = core;
   moqc_link_init(&e->sources);
   moqc_timer_init(&e->timer, entry_linger_expired, e);
-  if (src_add(e, bc, route) != MOQC_OK) {
+  if (src_add(e, bc, route, acct) != MOQC_OK) {
     core_index_remove(core, e);
     moqc_free(e->path);
     moqc_free(e);
@@ -287,13 +300,30 @@ static void core_close(moqc_ocore *core) {
 
 /* ---- views ---------------------------------------------------------------------------- */
 
-static moqc_origin *view_new(moqc_ocore *core) {
+static moqc_origin *view_alloc(moqc_ocore *core) {
   moqc_origin *o = moqc_calloc(1, sizeof *o);
   if (!o) return NULL;
   o->core = core;
   o->refs = 1;
   core->strong++;
   return o;
+}
+
+/* A new view of parent's core with parent's cost and account (scope unset). */
+static moqc_origin *view_new(const moqc_origin *parent) {
+  moqc_origin *v = view_alloc(parent->core);
+  if (!v) return NULL;
+  v->has_cost = parent->has_cost;
+  v->link_cost = parent->link_cost;
+  v->acct = parent->acct ? moqc_account_ref(parent->acct) : NULL;
+  return v;
+}
+
+/* Free a view whose scope was never set. */
+static void view_drop(moqc_origin *v) {
+  v->core->strong--;
+  moqc_account_unref(v->acct);
+  moqc_free(v);
 }
 
 moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg) {
@@ -307,7 +337,7 @@ moqc_origin *moqc_origin_new(moqc_env *env, const moqc_origin_config *cfg) {
   moqc_link_init(&core->entries);
   moqc_link_init(&core->consumers);
   moqc__smap_init(&core->index, 0);
-  moqc_origin *o = view_new(core);
+  moqc_origin *o = view_alloc(core);
   if (o && moqc_oscope_init(&o->scope, "", NULL, 0, false) == MOQC_OK) return o;
   moqc_free(o);
   moqc_free(core);
@@ -325,6 +355,7 @@ void moqc_origin_unref(moqc_origin *o) {
   if (--o->refs > 0) return;
   moqc_ocore *core = o->core;
   moqc_oscope_fini(&o->scope);
+  moqc_account_unref(o->acct);
   moqc_free(o);
   if (--core->strong == 0) {
     core_close(core);
@@ -335,15 +366,10 @@ void moqc_origin_unref(moqc_origin *o) {
 uint64_t moqc_origin_id(const moqc_origin *o) { return o->core->id; }
 
 moqc_origin *moqc_origin_scope(moqc_origin *o, const char *const *prefixes, size_t n) {
-  moqc_origin *v = view_new(o->core);
-  if (v) {
-    v->has_cost = o->has_cost;
-    v->link_cost = o->link_cost;
-  }
+  moqc_origin *v = view_new(o);
   if (!v) return NULL;
   if (moqc_oscope_narrow(&v->scope, &o->scope, prefixes, n) == MOQC_OK) return v;
-  v->core->strong--;
-  moqc_free(v);
+  view_drop(v);
   return NULL;
 }
 
@@ -355,16 +381,19 @@ moqc_origin *moqc_origin_with_link_cost(moqc_origin *o, uint64_t cost) {
   return v;
 }
 
+moqc_origin *moqc_origin_with_account(moqc_origin *o, moqc_account *a) {
+  moqc_origin *v = moqc_origin_with_root(o, "");
+  if (!v || !a) return v;
+  moqc_account_unref(v->acct);
+  v->acct = moqc_account_ref(a);
+  return v;
+}
+
 moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root) {
-  moqc_origin *v = view_new(o->core);
-  if (v) {
-    v->has_cost = o->has_cost;
-    v->link_cost = o->link_cost;
-  }
+  moqc_origin *v = view_new(o);
   if (!v) return NULL;
   if (moqc_oscope_reroot(&v->scope, &o->scope, root) == MOQC_OK) return v;
-  v->core->strong--;
-  moqc_free(v);
+  view_drop(v);
   return NULL;
 }
 
@@ -372,8 +401,9 @@ moqc_origin *moqc_origin_with_root(moqc_origin *o, const char *root) {
 
 /* A different original publisher at a live path: drop every other source;
  * consumers see ended, then active; the old front ends REPLACED. */
-static int entry_replace(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route) {
-  int rc = src_add(e, bc, route);
+static int entry_replace(moqc_oentry *e, moqc_broadcast_consumer *bc, const moqc_route *route,
+                         moqc_account *acct) {
+  int rc = src_add(e, bc, route, acct);
   if (rc) return rc;
   osrc *n = MOQC_CONTAINER_OF(e->sources.prev, osrc, node);
   if (e->front) moqc_front_replaced(e->front);
@@ -408,10 +438,16 @@ int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consume
     entry_select(e);
     return MOQC_OK;
   }
+  moqc_account *acct = o->acct;
+  if (acct && acct->lim.max_broadcasts && acct->broadcasts >= acct->lim.max_broadcasts) {
+    acct->refused_broadcasts++;
+    return MOQC_ERR_BOUNDS;
+  }
   moqc_broadcast_consumer *src = moqc_broadcast_consumer_clone(bc);
   if (!src) return MOQC_ERR_NOMEM;
-  if (!e) rc = entry_new(core, abs, src, &r);
-  else if (e->lingering) { /* seamless takeover, whatever the first hop */ rc = src_add(e, src, &r);
+  if (!e) rc = entry_new(core, abs, src, &r, acct);
+  else if (e->lingering) { /* seamless takeover, whatever the first hop */
+    rc = src_add(e, src, &r, acct);
     if (rc == MOQC_OK) {
       moqc_timer_stop(core->env->clock, &e->timer);
       e->lingering = false;
@@ -421,10 +457,10 @@ int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consume
     assert(e->active);
     uint64_t first = route_first_hop(&r);
     if (first != 0 && first == route_first_hop(&e->active->route)) {
-      rc = src_add(e, src, &r); /* another route to the same content */
+      rc = src_add(e, src, &r, acct); /* another route to the same content */
       if (rc == MOQC_OK) entry_select(e);
     } else {
-      rc = entry_replace(e, src, &r);
+      rc = entry_replace(e, src, &r, acct);
     }
   }
   if (rc) moqc_broadcast_consumer_del(src);

@@ -56,6 +56,7 @@ typedef struct moqc_oevent {
   bool active;
   bool restart; /* active again on a new route */
   moqc_route route;
+  struct moqc_oevent *prev_same; /* the queued event of the same path before it, or NULL */
 } moqc_oevent;
 
 struct moqc_origin_consumer {
@@ -65,6 +66,7 @@ struct moqc_origin_consumer {
   moqc_oscope scope;
   char *prefix;     /* absolute */
   moqc_link events; /* pending moqc_oevent */
+  moqc_smap last;   /* path -> its newest pending moqc_oevent (no scan per emit) */
   moqc_oevent *cur; /* last returned (its path is lent to the caller) */
 };
 

@@ -5,7 +5,10 @@
  * active set, so the queue alternates too. To keep the queue bounded for a
  * consumer that does not read, an `ended` cancels a still-queued `active` of
  * the same path (the consumer never hears of it): per path at most
- * [ended, active] is pending.
+ * [ended, active] is pending. The newest pending event of each path is
+ * indexed (c->last), so an emit costs one lookup, not a scan of the queue (a
+ * consumer that has not read 4,096 announcements yet made each new one cost
+ * 4,096 string compares).
  */
 #include <string.h>
 
@@ -29,6 +32,7 @@ moqc_origin_consumer *moqc_oconsumer_new(moqc_ocore *core, const moqc_oscope *sc
   c->core = core;
   core->weak++;
   moqc_link_init(&c->events);
+  moqc__smap_init(&c->last, 0);
   moqc_waiter_init(&c->w, core->env);
   moqc_link_init(&c->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&core->consumers, &c->node);
@@ -42,12 +46,33 @@ static void event_free(moqc_oevent *ev) {
   moqc_free(ev);
 }
 
+/* ev leaves the queue: unindex it. The newest of its path: its predecessor
+ * (if any) becomes the newest; the oldest (popped by next): the one after it
+ * forgets it. */
+static void event_unqueue(moqc_origin_consumer *c, moqc_oevent *ev) {
+  size_t len = strlen(ev->path);
+  moqc_oevent *newest = moqc__smap_find(&c->last, ev->path, len);
+  if (newest == ev) {
+    moqc__smap_remove(&c->last, ev->path, len);
+    /* OOM (a long path's key copy): the predecessor stays queued, unindexed */
+    if (ev->prev_same) (void)moqc__smap_insert(&c->last, ev->path, len, ev->prev_same);
+  } else {
+    for (moqc_oevent *it = newest; it; it = it->prev_same) {
+      if (it->prev_same != ev) continue;
+      it->prev_same = ev->prev_same;
+      break;
+    }
+  }
+  ev->prev_same = NULL;
+}
+
 void moqc_origin_consumer_del(moqc_origin_consumer *c) {
   if (!c) return;
   moqc_waiter_fini(&c->w);
   moqc_list_remove(&c->node);
   while (!moqc_list_empty(&c->events))
     event_free(MOQC_CONTAINER_OF(c->events.next, moqc_oevent, node));
+  moqc__smap_free(&c->last);
   event_free(c->cur);
   moqc_oscope_fini(&c->scope);
   moqc_free(c->prefix);
@@ -57,12 +82,7 @@ void moqc_origin_consumer_del(moqc_origin_consumer *c) {
 
 /* The last queued event for path, or NULL. */
 static moqc_oevent *events_last(moqc_origin_consumer *c, const char *rel) {
-  moqc_link *it;
-  for (it = c->events.prev; it != &c->events; it = it->prev) {
-    moqc_oevent *ev = MOQC_CONTAINER_OF(it, moqc_oevent, node);
-    if (strcmp(ev->path, rel) == 0) return ev;
-  }
-  return NULL;
+  return moqc__smap_find(&c->last, rel, strlen(rel));
 }
 
 void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
@@ -76,6 +96,7 @@ void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
       last->active = last->restart = false;
       return;
     }
+    event_unqueue(c, last);
     event_free(last); /* never seen: cancel */
     return;
   }
@@ -93,6 +114,15 @@ void moqc_oconsumer_emit(moqc_origin_consumer *c, const char *abs, bool active,
   ev->active = active;
   ev->restart = active && restart;
   if (active && route) ev->route = *route;
+  size_t len = strlen(rel);
+  if (last) moqc__smap_remove(&c->last, rel, len);
+  if (moqc__smap_insert(&c->last, rel, len, ev) != MOQC_OK) { /* OOM drops it */
+    if (last) (void)moqc__smap_insert(&c->last, rel, len, last);
+    moqc_free(ev->path);
+    moqc_free(ev);
+    return;
+  }
+  ev->prev_same = last;
   moqc_link_init(&ev->node); /* fresh (malloc'd) node */
   moqc_list_push_back(&c->events, &ev->node);
   moqc_waiter_wake(&c->w);
@@ -115,6 +145,7 @@ int moqc_origin_consumer_next(moqc_origin_consumer *c, moqc_announce *out) {
   }
   moqc_oevent *ev = MOQC_CONTAINER_OF(c->events.next, moqc_oevent, node);
   moqc_list_remove(&ev->node);
+  event_unqueue(c, ev);
   c->cur = ev;
   out->path = ev->path;
   out->active = ev->active;

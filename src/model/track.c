@@ -58,6 +58,7 @@ void moqc_tstate_unref(moqc_tstate *t) {
   tstate_orphan_groups(t);
   moqc_tstate_detach(t);
   moqc_waiter_fini(&t->pw);
+  moqc_account_unref(t->acct);
   moqc_gaps_clear(t);
   moqc_free(t->ents);
   moqc_free(t->name);

@@ -358,6 +358,15 @@ static int sa_announce(sub_announce *sa, const struct moqc_lite_announce *m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return rc;
   }
+  if (rc == MOQC_ERR_BOUNDS) {
+    /* moq-lite has no per-announcement refusal: the publisher over its cap
+     * (or over its root's) is closed, with the cause as the reason. */
+    moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, s->sub.refusal, false);
+    return rc;
+  }
+  /* MOQC_ERR_UNAUTHORIZED (outside the publish scope): ignored and counted,
+   * the session and its other broadcasts carry on, as moq-relay does
+   * (moq-lite's publish_broadcast returns false, the subscriber drops it). */
   return MOQC_OK;
 }
 

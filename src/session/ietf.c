@@ -1394,10 +1394,19 @@ static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   if (t && !t->ss) it_ok(t, m);
 }
 
+/* Our PUBLISH_NAMESPACE was refused (a relay: outside the token's put, or
+ * over a cap): the namespace is not served there; the session goes on. */
+static void on_publish_namespace_error(moqc_session *s, const moqc__ietf_msg *m) {
+  moqc__sess_debug(s, "PUBLISH_NAMESPACE %llu refused: code %llu, '%.*s'",
+                   (unsigned long long)m->request_id, (unsigned long long)m->code,
+                   (int)(m->reason.len < 100 ? m->reason.len : 100), (const char *)m->reason.ptr);
+}
+
 static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+  else if (moqc__imap_find(&st->pubns, m->request_id)) on_publish_namespace_error(s, m);
   else (void)moqc__ietf_fetch_in_error(s, m);
 }
 
@@ -1655,6 +1664,19 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
   }
   moqc_route route = {0};
   int rc = moqc__rb_announce(s, path, &route, 0);
+  if (rc == MOQC_ERR_UNAUTHORIZED || rc == MOQC_ERR_BOUNDS) {
+    /* Outside the token's put, or over a cap: this namespace is refused, the
+     * session and the others carry on. */
+    r = msg_new(V(s) == MOQC_IETF_14 ? MOQC_IETF_PUBLISH_NAMESPACE_ERROR : MOQC_IETF_REQUEST_ERROR);
+    if (r) {
+      r->request_id = m->request_id;
+      r->code = rc == MOQC_ERR_UNAUTHORIZED ? 0x1 /* UNAUTHORIZED */ : 0x0 /* INTERNAL_ERROR */;
+      const char *why = rc == MOQC_ERR_UNAUTHORIZED ? "unauthorized" : s->sub.refusal;
+      r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+    }
+    ctrl_send(s, r);
+    return;
+  }
   char *copy = rc == MOQC_OK ? moqc_strdup(path) : NULL;
   if (rc == MOQC_ERR_NOMEM || (rc == MOQC_OK && !copy)) {
     moqc_free(copy);
@@ -1785,6 +1807,8 @@ static int nsout_process(sstream *ss) {
         if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
         else if (rc == MOQC_ERR_DUPLICATE)
           moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "duplicate NAMESPACE", false);
+        else if (rc == MOQC_ERR_BOUNDS) /* over a cap: no per-entry refusal here */
+          moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, s->sub.refusal, false);
       }
     }
     /* REQUEST_OK / REQUEST_ERROR: nothing to do (an error leaves us without
@@ -2201,6 +2225,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m, NULL); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE_ERROR: on_publish_namespace_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
     case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;

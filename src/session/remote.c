@@ -83,10 +83,17 @@ int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route
     }
     moqc__rb_ended(s, path);
   }
-  if (!s->sub.origin || s->sub.n_rbcasts >= s->lim.max_announced) {
+  if (!s->sub.origin) {
     s->stats.announces_dropped++;
-    if (s->sub.origin) s->stats.refused_announces++;
     return MOQC_OK;
+  }
+  if (s->sub.n_rbcasts >= s->lim.max_announced) {
+    /* Never silent: the peer is refused (the caller closes the session or
+     * answers the request with an error), nobody else's broadcast is hidden. */
+    s->stats.announces_dropped++;
+    s->stats.refused_announces++;
+    s->sub.refusal = "too many broadcasts announced in this session";
+    return MOQC_ERR_BOUNDS;
   }
   rbcast *rb = moqc_calloc(1, sizeof *rb);
   if (!rb) return MOQC_ERR_NOMEM;
@@ -113,7 +120,17 @@ int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route
     moqc_free(rb->path);
     moqc_free(rb);
     if (rc == MOQC_ERR_NOMEM) return rc;
-    s->stats.announces_dropped++; /* outside the origin's scope */
+    s->stats.announces_dropped++;
+    if (rc == MOQC_ERR_UNAUTHORIZED) { /* outside the origin's scope (a token's put) */
+      s->stats.unauthorized_announces++;
+      moqc__sess_debug(s, "announcement '%s' outside the publish scope: ignored", path);
+      return MOQC_ERR_UNAUTHORIZED;
+    }
+    if (rc == MOQC_ERR_BOUNDS) { /* the origin's account (the relay's tenant) is full */
+      s->stats.refused_announces_root++;
+      s->sub.refusal = "too many broadcasts for this root";
+      return MOQC_ERR_BOUNDS;
+    }
     return MOQC_OK;
   }
   moqc_list_push_back(&s->sub.rbcast_list, &rb->link);

@@ -334,7 +334,11 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->cfg.auth_token = s->cfg_token;
   s->lim.max_streams = lim_or(cfg->limits.max_streams, DEF_MAX_STREAMS);
   s->lim.max_subscriptions = lim_or(cfg->limits.max_subscriptions, DEF_MAX_SUBSCRIPTIONS);
-  s->lim.max_announced = lim_or(cfg->limits.max_announced, DEF_MAX_ANNOUNCED);
+  /* A client takes every announcement of the server it chose (a relay has
+   * its own caps per publisher and per root): a cap there would hide other
+   * people's broadcasts. A server caps each publishing peer. */
+  s->lim.max_announced =
+      lim_or(cfg->limits.max_announced, cfg->is_server ? DEF_MAX_ANNOUNCED : SIZE_MAX);
   s->lim.max_tracks = lim_or(cfg->limits.max_tracks, DEF_MAX_TRACKS);
   s->lim.max_queued_bytes = lim_or(cfg->limits.max_queued_bytes, DEF_MAX_QUEUED);
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);

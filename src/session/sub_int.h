@@ -102,8 +102,9 @@ typedef struct sess_sub {
   size_t n_rbcasts;
   moqc_imap rtracks; /* rtrack by subscribe id, while subscribed */
   size_t n_rtracks;
-  uint64_t next_id;  /* next subscribe id */
-  moqc_link fetches; /* sub_fetch */
+  uint64_t next_id;    /* next subscribe id */
+  moqc_link fetches;   /* sub_fetch */
+  const char *refusal; /* why moqc__rb_announce last returned MOQC_ERR_BOUNDS (static) */
 } sess_sub;
 
 /* ---- announce.c ----------------------------------------------------------------- */

@@ -52,6 +52,9 @@ echo "a2" >&7
 it_wait s2 20 || it_fail "2: subscriber of alice exited $?"
 [ "$(cat "$IT_TMP/s2.out")" = "$(printf 'a1\na2')" ] || it_fail "2: s2 printed $(cat "$IT_TMP/s2.out")"
 kill -0 "$(it_pid pb)" 2>/dev/null || it_fail "2: the bob publisher's session did not stay up"
+# moq-lite cannot refuse one announcement (as moq-relay, it is ignored): counted
+n=$(it_metric moqc_relay_announces_unauthorized_total)
+[ "${n:-0}" -ge 1 ] || it_fail "2: bob's announcement not counted as unauthorized ('${n:-?}')"
 it_log "2: put=alice publishes alice, bob refused, session stays"
 
 # ---- 3. get alice ----
@@ -130,6 +133,9 @@ it_log "sighup: new key accepted, old key refused, the live session went on"
 exec 6>&- 7>&- 8>&- 9>&-
 it_relay_stop
 it_clients_clean
+# the bob publisher's ignored announcement was logged when its session ended
+grep -q "announcement(s) outside the token's put were ignored" "$IT_TMP/relay.err" ||
+  it_fail "2: the ignored announcement was not logged"
 
 # ---- 6. no token in any log ----
 for t in "${TOKENS[@]}"; do

@@ -21,10 +21,32 @@
  *       to cache LATENCY_MS, one-frame groups of GROUP_BYTES at GROUPS_PER_S
  *       for SECONDS, printing "group N" as each is written, then exit 0
  *       ("published N groups"). Exit 1 if the session could not be set up.
+ *   adv_client announce URL COUNT SECONDS
+ *       Publish COUNT empty broadcasts h<pid>-0 .. h<pid>-<COUNT-1> in one session, hold
+ *       SECONDS, print "announced COUNT closed C code X reason R" (C = 1 if
+ *       the server closed the session, with its code and reason) and exit 0;
+ *       exit 1 if the session could not be set up.
+ *   adv_client pubtracks URL BROADCAST TRACKS SECONDS
+ *       Publish BROADCAST with TRACKS tracks t0 .. t<TRACKS-1>, one one-frame
+ *       group per track every 200 ms, for SECONDS; exit 0.
+ *   adv_client subtracks URL BROADCAST TRACKS SECONDS
+ *       Once BROADCAST is announced, subscribe to its tracks t0 ..
+ *       t<TRACKS-1> in one session; after SECONDS print "ok K refused R other
+ *       O closed C" (ok: got a group; refused: ended with BoundsExceeded, 11;
+ *       other: neither) and exit 0; exit 1 if the session could not be set up
+ *       or the broadcast never came.
+ *   adv_client prefixes HOST PORT COUNT SECONDS
+ *       Raw moq-lite-03 over QUIC (no moqc session: the library opens one
+ *       announce stream per session): open COUNT announce-prefix
+ *       subscriptions (ANNOUNCE_PLEASE streams, prefix "p<i>") at once; after
+ *       SECONDS print "opened O refused R closed C" (refused: streams the
+ *       server reset or stopped with BoundsExceeded, 11; closed: the server
+ *       closed the connection) and exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -33,6 +55,7 @@
 #include "moqc/model.h"
 #include "moqc/quic.h"
 #include "moqc/runtime.h"
+#include "core/lite_wire.h" /* hand-made ANNOUNCE_PLEASE */
 
 static uv_loop_t g_loop;
 
@@ -300,6 +323,277 @@ static int run_greedy(const char *url, const char *bpath, uint64_t latency_ms, s
   _exit(G.rc ? G.rc : (G.up ? 0 : 1)); /* the relay sees an abrupt end; fine */
 }
 
+/* ---- announce / pubtracks / subtracks --------------------------------------- */
+
+#define MANY_MAX 8192
+
+static struct {
+  moqc_uv *uv;
+  moqc_env *env;
+  moqc_client *client;
+  moqc_origin *origin;
+  bool up, closed;
+  uint64_t code;
+  char reason[160];
+  moqc_broadcast_producer *bp[MANY_MAX];
+  moqc_track_producer *tp[MANY_MAX];
+  moqc_track_consumer *tc[MANY_MAX];
+  bool got[MANY_MAX];
+  int n;
+  const char *bpath;
+  moqc_origin_consumer *watch;
+  moqc_broadcast_consumer *bc;
+  uint64_t seq;
+  uv_timer_t tick, stop;
+} M;
+
+static void m_connected(void *ctx, moqc_client *c, int err, const char *msg) {
+  (void)ctx, (void)c;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "adv_client: connect failed: %s\n", msg ? msg : moqc_err_str(err));
+    _exit(1);
+  }
+  M.up = true;
+}
+
+static void m_closed(void *ctx, moqc_client *c, uint64_t code, const char *reason, bool by_peer) {
+  (void)ctx, (void)c;
+  M.closed = by_peer;
+  M.code = code;
+  snprintf(M.reason, sizeof M.reason, "%s", reason && *reason ? reason : "-");
+  fprintf(stderr, "adv_client: session closed: %llu %s\n", (unsigned long long)code, M.reason);
+}
+
+static int m_connect(const char *url, bool publish) {
+  M.uv = moqc_uv_new(&g_loop, 0);
+  M.env = moqc_uv_env(M.uv);
+  M.origin = moqc_origin_new(M.env, NULL);
+  if (!M.origin) return 1;
+  moqc_client_config cc = {
+      .uv = M.uv,
+      .url = url,
+      .publish = publish ? M.origin : NULL,
+      .subscribe = publish ? NULL : M.origin,
+      .on_connected = m_connected,
+      .on_closed = m_closed,
+      .timeout_ms = 10000,
+  };
+  cc.tls.disable_verify = true;
+  char msg[256];
+  if (moqc_client_connect(&cc, &M.client, msg, sizeof msg) != MOQC_OK) {
+    fprintf(stderr, "adv_client: %s\n", msg);
+    return 1;
+  }
+  return 0;
+}
+
+static void m_stop_cb(uv_timer_t *t) {
+  (void)t;
+  uv_stop(&g_loop);
+}
+
+static void m_run(int seconds) {
+  uv_timer_init(&g_loop, &M.stop);
+  uv_timer_start(&M.stop, m_stop_cb, (uint64_t)seconds * 1000, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+}
+
+static int run_announce(const char *url, int count, int seconds) {
+  if (count < 1 || count > MANY_MAX || seconds < 1) return 2;
+  if (m_connect(url, true)) return 1;
+  for (int i = 0; i < count; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "h%d-%d", (int)getpid(), i);
+    M.bp[i] = moqc_broadcast_producer_new(M.env);
+    moqc_broadcast_consumer *bc = M.bp[i] ? moqc_broadcast_producer_consume(M.bp[i]) : NULL;
+    if (!bc || moqc_origin_publish(M.origin, path, bc, NULL) != MOQC_OK) return 1;
+    moqc_broadcast_consumer_del(bc);
+  }
+  m_run(seconds);
+  printf("announced %d closed %d code %llu reason %s\n", count, M.closed ? 1 : 0,
+         (unsigned long long)M.code, M.closed ? M.reason : "-");
+  fflush(stdout);
+  _exit(M.up ? 0 : 1);
+}
+
+static void pt_tick(uv_timer_t *t) {
+  (void)t;
+  uint8_t payload[64] = {0};
+  for (int i = 0; i < M.n; i++) {
+    moqc_group_producer *g = moqc_track_producer_append_group(M.tp[i]);
+    if (!g) continue;
+    moqc_group_producer_write_frame_copy(g, payload, sizeof payload, M.seq);
+    moqc_group_producer_finish(g);
+    moqc_group_producer_del(g);
+  }
+  M.seq++;
+}
+
+static int run_pubtracks(const char *url, const char *bpath, int n, int seconds) {
+  if (n < 1 || n > MANY_MAX || seconds < 1) return 2;
+  if (m_connect(url, true)) return 1;
+  M.n = n;
+  M.bp[0] = moqc_broadcast_producer_new(M.env);
+  if (!M.bp[0]) return 1;
+  for (int i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "t%d", i);
+    int err = 0;
+    M.tp[i] = moqc_broadcast_producer_create_track(M.bp[0], name, NULL, &err);
+    if (!M.tp[i]) return 1;
+  }
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(M.bp[0]);
+  if (!bc || moqc_origin_publish(M.origin, bpath, bc, NULL) != MOQC_OK) return 1;
+  moqc_broadcast_consumer_del(bc);
+  uv_timer_init(&g_loop, &M.tick);
+  uv_timer_start(&M.tick, pt_tick, 200, 200);
+  m_run(seconds);
+  printf("published %d tracks\n", n);
+  fflush(stdout);
+  _exit(M.up ? 0 : 1);
+}
+
+static void st_track(void *arg) {
+  int i = (int)(intptr_t)arg;
+  moqc_group_consumer *g = NULL;
+  while (moqc_track_consumer_recv_group(M.tc[i], &g) == MOQC_OK) {
+    M.got[i] = true;
+    moqc_group_consumer_del(g);
+  }
+}
+
+static void st_watch(void *arg) {
+  (void)arg;
+  moqc_announce a;
+  while (!M.bc && moqc_origin_consumer_next(M.watch, &a) == MOQC_OK) {
+    if (!a.active || strcmp(a.path, M.bpath) != 0) continue;
+    int err = 0;
+    M.bc = moqc_origin_consumer_request(M.watch, M.bpath, &err);
+    for (int i = 0; M.bc && i < M.n; i++) {
+      char name[32];
+      snprintf(name, sizeof name, "t%d", i);
+      M.tc[i] = moqc_broadcast_consumer_subscribe(M.bc, name, NULL, &err);
+      if (M.tc[i]) moqc_track_consumer_set_waker(M.tc[i], st_track, (void *)(intptr_t)i);
+    }
+  }
+}
+
+static int run_subtracks(const char *url, const char *bpath, int n, int seconds) {
+  if (n < 1 || n > MANY_MAX || seconds < 1) return 2;
+  if (m_connect(url, false)) return 1;
+  M.n = n;
+  M.bpath = bpath;
+  M.watch = moqc_origin_consume(M.origin, "");
+  if (!M.watch) return 1;
+  moqc_origin_consumer_set_waker(M.watch, st_watch, NULL);
+  m_run(seconds);
+  if (!M.bc) {
+    fprintf(stderr, "adv_client subtracks: %s was never announced\n", bpath);
+    _exit(1);
+  }
+  int ok = 0, refused = 0, other = 0;
+  for (int i = 0; i < n; i++) {
+    if (M.got[i]) ok++;
+    else if (M.tc[i] && moqc_track_consumer_code(M.tc[i]) == MOQC_CODE_BOUNDS_EXCEEDED) refused++;
+    else other++;
+  }
+  printf("ok %d refused %d other %d closed %d\n", ok, refused, other, M.closed ? 1 : 0);
+  fflush(stdout);
+  _exit(M.up ? 0 : 1);
+}
+
+/* ---- prefixes ---------------------------------------------------------------- */
+
+#define PFX_MAX 1024
+
+static struct {
+  moqc_transport *t;
+  int n, opened, refused;
+  bool closed;
+  bool hit[PFX_MAX]; /* stream i refused */
+  int64_t ids[PFX_MAX];
+  uv_timer_t start, stop;
+} PX;
+
+static void px_refused(int64_t id, uint64_t code) {
+  for (int i = 0; i < PX.opened; i++) {
+    if (PX.ids[i] != id || PX.hit[i] || code != MOQC_CODE_BOUNDS_EXCEEDED) continue;
+    PX.hit[i] = true;
+    PX.refused++;
+  }
+}
+static void px_reset(void *ctx, int64_t id, uint64_t code) {
+  (void)ctx;
+  px_refused(id, code);
+}
+static void px_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)ctx, (void)code, (void)reason;
+  PX.closed = by_peer;
+}
+static const moqc_transport_handler k_px_handler = {
+    .stream_reset = px_reset, .stop_sending = px_reset, .closed = px_closed};
+
+static void px_open(uv_timer_t *t) {
+  (void)t;
+  for (int i = 0; i < PX.n; i++) {
+    int64_t id;
+    if (PX.t->ops->open_stream(PX.t, true, &id) != MOQC_OK) break;
+    char prefix[16];
+    int plen = snprintf(prefix, sizeof prefix, "p%d", i);
+    struct moqc_lite_announce_please m = {.prefix = {(const uint8_t *)prefix, (size_t)plen}};
+    uint8_t buf[64];
+    buf[0] = MOQC_LITE_BIDI_ANNOUNCE;
+    ssize_t n = moqc_lite_announce_please_encode(buf + 1, sizeof buf - 1, 3, &m);
+    if (n <= 0) break;
+    moqc_buf *b = moqc_buf_copy(buf, (size_t)n + 1);
+    moqc_slice sl = MOQC_SLICE_EMPTY;
+    if (!b || moqc_slice_make(&sl, b, 0, (size_t)n + 1) != MOQC_OK) break;
+    moqc_buf_unref(b);
+    PX.t->ops->write(PX.t, id, &sl, 1, false);
+    moqc_slice_release(&sl);
+    PX.ids[PX.opened++] = id;
+  }
+}
+
+static void px_stop(uv_timer_t *t) {
+  (void)t;
+  printf("opened %d refused %d closed %d\n", PX.opened, PX.refused, PX.closed ? 1 : 0);
+  fflush(stdout);
+  _exit(0);
+}
+
+static void px_connected(void *ctx, int err, const char *msg, moqc_transport *t) {
+  (void)ctx;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "adv_client prefixes: connect failed: %s\n", msg ? msg : moqc_err_str(err));
+    _exit(1);
+  }
+  PX.t = t;
+  moqc_transport_set_handler(t, &k_px_handler, NULL);
+  uv_timer_start(&PX.start, px_open, 300, 0); /* lite-03: the server's session starts at once */
+}
+
+static int run_prefixes(const char *host, int port, int count, int seconds) {
+  if (count < 1 || count > PFX_MAX || seconds < 1) return 2;
+  PX.n = count;
+  static const char *alpn[] = {"moq-lite-03"};
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = host;
+  cfg.port = (uint16_t)port;
+  cfg.sni = "localhost";
+  cfg.alpn = alpn;
+  cfg.alpn_count = 1;
+  cfg.tls.disable_verify = true;
+  moqc_quic_dial *d = NULL;
+  uv_timer_init(&g_loop, &PX.start);
+  uv_timer_init(&g_loop, &PX.stop);
+  if (moqc_quic_connect(&g_loop, &cfg, px_connected, NULL, &d) != MOQC_OK) return 1;
+  uv_timer_start(&PX.stop, px_stop, (uint64_t)seconds * 1000, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   uv_loop_init(&g_loop);
   if (argc == 6 && strcmp(argv[1], "hold") == 0)
@@ -309,10 +603,22 @@ int main(int argc, char **argv) {
   if (argc == 8 && strcmp(argv[1], "greedy") == 0)
     return run_greedy(argv[2], argv[3], strtoull(argv[4], NULL, 10),
                       (size_t)strtoull(argv[5], NULL, 10), atoi(argv[6]), atoi(argv[7]));
+  if (argc == 6 && strcmp(argv[1], "prefixes") == 0)
+    return run_prefixes(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (argc == 5 && strcmp(argv[1], "announce") == 0)
+    return run_announce(argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (argc == 6 && strcmp(argv[1], "pubtracks") == 0)
+    return run_pubtracks(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
+  if (argc == 6 && strcmp(argv[1], "subtracks") == 0)
+    return run_subtracks(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
   fprintf(stderr,
           "usage: adv_client hold HOST PORT COUNT HOLD_MS\n"
           "       adv_client slowhttp HOST PORT COUNT SECONDS\n"
           "       adv_client greedy URL BROADCAST LATENCY_MS GROUP_BYTES GROUPS_PER_S "
-          "SECONDS\n");
+          "SECONDS\n"
+          "       adv_client announce URL COUNT SECONDS\n"
+          "       adv_client pubtracks URL BROADCAST TRACKS SECONDS\n"
+          "       adv_client subtracks URL BROADCAST TRACKS SECONDS\n"
+          "       adv_client prefixes HOST PORT COUNT SECONDS\n");
   return 2;
 }

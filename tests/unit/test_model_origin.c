@@ -1,6 +1,7 @@
 /* Unit tests: src/model/origin*.c and front.c (announcements, routing,
  * replacement, lingering takeover, views). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "test_model_common.h"
 
@@ -105,6 +106,71 @@ static void test_announce_order_and_prefixes(void **state) {
   pub_drop(&a);
   pub_drop(&b);
   pub_drop(&c);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
+/* The pending queue of a consumer that does not read: per path the newest
+ * event is indexed, an `ended` cancels its unread `active` (and only that
+ * one), a path published again after its ended is queued again; 3,000 unread
+ * paths cost one lookup each. */
+static void test_consumer_queue_index(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = moqc_origin_new(env, NULL);
+  moqc_origin_consumer *c = moqc_origin_consume(o, "");
+  enum { N = 3000 };
+  moqc_broadcast_producer **bp = calloc(N, sizeof *bp);
+  assert_non_null(bp);
+  char path[32];
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "p%d", i);
+    bp[i] = moqc_broadcast_producer_new(env);
+    moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp[i]);
+    assert_int_equal(moqc_origin_publish(o, path, bc, NULL), MOQC_OK);
+    moqc_broadcast_consumer_del(bc);
+  }
+  /* p1 ends unread: cancelled; then published again: one active */
+  assert_int_equal(moqc_origin_unpublish(o, "p1"), MOQC_OK);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp[1]);
+  assert_int_equal(moqc_origin_publish(o, "p1", bc, NULL), MOQC_OK);
+  /* and ends again: the second active is cancelled too */
+  assert_int_equal(moqc_origin_unpublish(o, "p1"), MOQC_OK);
+  assert_int_equal(moqc_origin_publish(o, "p1", bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+  moqc_announce a;
+  int n = 0, p1 = 0;
+  while (moqc_origin_consumer_next(c, &a) == MOQC_OK) {
+    assert_true(a.active);
+    if (strcmp(a.path, "p1") == 0) p1++;
+    n++;
+  }
+  assert_int_equal(n, N);
+  assert_int_equal(p1, 1);
+  /* read: an end is queued after the active it follows */
+  assert_int_equal(moqc_origin_unpublish(o, "p2"), MOQC_OK);
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_OK);
+  assert_string_equal(a.path, "p2");
+  assert_false(a.active);
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_ERR_AGAIN);
+  /* p5 was read: ended, active, ended (cancels that active only), active */
+  bc = moqc_broadcast_producer_consume(bp[5]);
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(moqc_origin_unpublish(o, "p5"), MOQC_OK);
+    assert_int_equal(moqc_origin_publish(o, "p5", bc, NULL), MOQC_OK);
+  }
+  moqc_broadcast_consumer_del(bc);
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_OK);
+  assert_string_equal(a.path, "p5");
+  assert_false(a.active);
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_OK);
+  assert_string_equal(a.path, "p5");
+  assert_true(a.active);
+  assert_int_equal(moqc_origin_consumer_next(c, &a), MOQC_ERR_AGAIN);
+  for (int i = 0; i < N; i++) moqc_broadcast_producer_del(bp[i]);
+  free(bp);
+  moqc_origin_consumer_del(c);
   moqc_origin_unref(o);
   moqc_env_run(env);
   moqc_env_del(env);
@@ -982,6 +1048,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_announce_order_and_prefixes),
       cmocka_unit_test(test_request_unroutable),
+      cmocka_unit_test(test_consumer_queue_index),
       cmocka_unit_test(test_front_demand_keeps_start),
       cmocka_unit_test(test_replace_live_source),
       cmocka_unit_test(test_end_reasons),

@@ -273,6 +273,107 @@ static void t_stream_caps_and_probe(void **state) {
   ts_pair_close(&p);
 }
 
+/* Publish n broadcasts "b0".."b<n-1>" into o (the producers are kept in bp). */
+static void publish_n(moqc_env *env, moqc_origin *o, moqc_broadcast_producer **bp, int n) {
+  for (int i = 0; i < n; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "b%d", i);
+    bp[i] = moqc_broadcast_producer_new(env);
+    moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp[i]);
+    assert_int_equal(moqc_origin_publish(o, path, bc, NULL), MOQC_OK);
+    moqc_broadcast_consumer_del(bc);
+  }
+}
+
+/* Broadcast cap (issue 17 finding 3): a publisher announcing more than the
+ * server's max_announced is refused -- the session is closed with
+ * BoundsExceeded and the cause -- instead of the extra announcements being
+ * dropped silently. */
+static void t_announce_cap(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_limits.max_announced = 3;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  moqc_broadcast_producer *bp[5];
+  publish_n(p.env, p.cli.pub, bp, 5);
+  ts_run_for(p.env, 50 * MS);
+  assert_true(p.srv.closed);
+  assert_true(p.cli.closed);
+  assert_true(p.cli.by_peer);
+  assert_int_equal(p.cli.code, MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_non_null(strstr(p.cli.reason, "too many broadcasts"));
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.refused_announces, 1);
+  for (int i = 0; i < 5; i++) moqc_broadcast_producer_del(bp[i]);
+  ts_pair_close(&p);
+}
+
+/* A client takes every broadcast its server announces: past the server
+ * default of 4096 nothing is hidden (a relay's root holds everyone's). */
+static void t_client_takes_all_announces(void **state) {
+  int v = ts_version(state);
+  enum { N = 4200 };
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  moqc_broadcast_producer **bp = calloc(N, sizeof *bp);
+  assert_non_null(bp);
+  publish_n(p.env, p.srv.pub, bp, N);
+  ts_run_for(p.env, 200 * MS);
+  assert_false(p.cli.closed);
+  moqc_session_stats st = moqc_session_get_stats(p.cli.s);
+  assert_int_equal(st.remote_broadcasts, N);
+  assert_int_equal(st.announces_dropped, 0);
+  int err = 0;
+  moqc_broadcast_consumer *last = moqc_origin_request(p.cli.sub, "b4199", &err);
+  assert_non_null(last);
+  moqc_broadcast_consumer_del(last);
+  for (int i = 0; i < N; i++) moqc_broadcast_producer_del(bp[i]);
+  free(bp);
+  ts_pair_close(&p);
+}
+
+/* An announcement outside the subscribe origin's scope (a token's put) is
+ * ignored and counted; the session and its other broadcasts carry on. */
+static void t_announce_unauthorized(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  moqc_origin *all = moqc_origin_new(env, NULL);
+  const char *put[] = {"alice"};
+  moqc_origin *land = moqc_origin_scope(all, put, 1);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_sub_shared = land;
+  ts_pair p;
+  ts_pair_open_env(&p, env, v, &o);
+  moqc_broadcast_producer *bp[2];
+  bp[0] = moqc_broadcast_producer_new(env);
+  bp[1] = moqc_broadcast_producer_new(env);
+  moqc_broadcast_consumer *bc = moqc_broadcast_producer_consume(bp[0]);
+  assert_int_equal(moqc_origin_publish(p.cli.pub, "bob", bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+  bc = moqc_broadcast_producer_consume(bp[1]);
+  assert_int_equal(moqc_origin_publish(p.cli.pub, "alice", bc, NULL), MOQC_OK);
+  moqc_broadcast_consumer_del(bc);
+  ts_run_for(env, 50 * MS);
+  assert_false(p.srv.closed);
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.unauthorized_announces, 1);
+  assert_int_equal(st.remote_broadcasts, 1);
+  int err = 0;
+  moqc_broadcast_consumer *a = moqc_origin_request(all, "alice", &err);
+  assert_non_null(a);
+  moqc_broadcast_consumer_del(a);
+  assert_null(moqc_origin_request(all, "bob", &err));
+  for (int i = 0; i < 2; i++) moqc_broadcast_producer_del(bp[i]);
+  ts_pair_close_env(&p);
+  moqc_origin_unref(land);
+  moqc_origin_unref(all);
+  ts_settle(env);
+  moqc_env_del(env);
+}
+
 /* Announce-prefix cap: ANNOUNCE_PLEASE streams beyond max_announce_prefixes
  * are reset with BoundsExceeded and counted; the session stays up. */
 static void t_announce_prefix_cap(void **state) {
@@ -360,6 +461,9 @@ int main(void) {
       TS_TEST3(t_group_errors),
       TS_TEST3(t_stream_caps_and_probe),
       TS_TEST3(t_announce_prefix_cap),
+      TS_TEST3(t_announce_cap),
+      TS_TEST3(t_client_takes_all_announces),
+      TS_TEST3(t_announce_unauthorized),
       TS_TEST3(t_ingress_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,51 @@ static void t_client_publishes(void **state) {
   ts_pair_close(&p);
 }
 
+/* PUBLISH_NAMESPACE outside the server's subscribe scope (a token's put) gets
+ * PUBLISH_NAMESPACE_ERROR (14) / REQUEST_ERROR (15) Unauthorized; on 16 the
+ * client's namespaces travel as NAMESPACE entries of the server's
+ * SUBSCRIBE_NAMESPACE, which have no per-entry answer: ignored and counted,
+ * as on moq-lite. The session stays up and the allowed namespace is served. */
+static void t_publish_outside_put(void **state) {
+  moqc_env *env = ts_env_new();
+  moqc_origin *all = moqc_origin_new(env, NULL);
+  const char *put[] = {"alice"};
+  moqc_origin *land = moqc_origin_scope(all, put, 1);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_sub_shared = land;
+  ts_pair p;
+  ts_pair_open_env(&p, env, ts_version(state), &o);
+  ts_pub bob, alice;
+  ts_publish(&bob, env, p.cli.pub, "bob", "audio", NULL);
+  ts_publish(&alice, env, p.cli.pub, "alice", "audio", NULL);
+  assert_true(ts_wait_announce(env, all, "alice", 200 * MS));
+  ts_run_for(env, 50 * MS);
+  assert_false(p.srv.closed);
+  assert_false(p.cli.closed);
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.unauthorized_announces, 1);
+  assert_int_equal(st.remote_broadcasts, 1);
+  /* the publisher was told: Unauthorized (0x1) */
+  if (ts_version(state) < 16) /* 16 announces as NAMESPACE entries: no per-entry refusal */
+    assert_non_null(strstr(p.cli.debug_last, "refused: code 1, 'unauthorized'"));
+  int err = 0;
+  assert_null(moqc_origin_request(all, "bob", &err));
+  moqc_track_consumer *tc = ts_subscribe(all, "alice", "audio", NULL, NULL);
+  assert_true(ts_wait_serving(env, p.cli.s, 1, 100 * MS));
+  uint64_t s0 = ts_group(alice.tp, F3, 3, true);
+  ts_run_for(env, 20 * MS);
+  ts_expect_group(tc, s0, F3, 3);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&bob);
+  ts_pub_del(&alice);
+  ts_pair_close_env(&p);
+  moqc_origin_unref(land);
+  moqc_origin_unref(all);
+  ts_settle(env);
+  moqc_env_del(env);
+}
+
 /* A late joiner starts at the largest group; the last consumer leaving
  * unsubscribes upstream. */
 static void t_late_join_unsubscribe(void **state) {
@@ -604,6 +649,7 @@ int main(void) {
       IETF_TEST(t_setup),
       IETF_TEST(t_subscribe_after_announce),
       IETF_TEST(t_client_publishes),
+      IETF_TEST(t_publish_outside_put),
       IETF_TEST(t_late_join_unsubscribe),
       IETF_TEST(t_frames_byte_for_byte),
       IETF_TEST(t_not_found_and_abort),

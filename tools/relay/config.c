@@ -302,6 +302,18 @@ static int set_ingress_burst(parse_ctx *p, const char *v) {
 
 SET_LIMIT(set_max_announce_prefixes, "max-announce-prefixes", max_announce_prefixes)
 
+static int set_max_cache_per_root(parse_ctx *p, const char *v) {
+  uint64_t b;
+  if (moqc_tool_parse_size(v, &b) != 0 || b > SIZE_MAX)
+    return bad(p, "max-cache-per-root", v, "expected bytes, e.g. 64M, 0 = default");
+  p->cfg->max_cache_per_root = b;
+  return 0;
+}
+
+static int set_max_broadcasts_per_root(parse_ctx *p, const char *v) {
+  return set_count(p, "max-broadcasts-per-root", v, &p->cfg->max_broadcasts_per_root);
+}
+
 static void auth2_defaults(relay_config *c) {
   c->auth_leeway_s = RELAY_DEFAULT_LEEWAY_S;
   c->session_limits.max_ingress_rate = RELAY_DEFAULT_INGRESS_RATE;
@@ -425,7 +437,9 @@ static const relay_opt k_opts[] = {
      set_max_streams},
     {"max-subscriptions", "N", "per session: subscriptions / fetches served at once [default 256]",
      set_max_subscriptions},
-    {"max-broadcasts", "N", "per session: broadcasts it may announce [default 4096]",
+    {"max-broadcasts", "N",
+     "per session: broadcasts it may announce; one more closes it with BoundsExceeded (IETF: "
+     "PUBLISH_NAMESPACE error) [default 4096]",
      set_max_broadcasts},
     {"max-tracks", "N", "per session: tracks it may subscribe to at once [default 1024]",
      set_max_tracks},
@@ -498,6 +512,15 @@ static const relay_opt k_opts[] = {
      "per session: announce-prefix subscriptions (ANNOUNCE_PLEASE) at once; more are reset "
      "with BoundsExceeded [default 64]",
      set_max_announce_prefixes},
+    {"max-cache-per-root", "BYTES",
+     "per root (tenant: the token root, or the connection path without auth): bytes of its "
+     "groups cached; over it, its own oldest groups are evicted (K/M/G) "
+     "[default: a quarter of --cache-budget]",
+     set_max_cache_per_root},
+    {"max-broadcasts-per-root", "N",
+     "per root (tenant): broadcasts announced at once; a publisher over it is refused "
+     "(lite: session closed with BoundsExceeded; IETF: PUBLISH_NAMESPACE error) [default 16384]",
+     set_max_broadcasts_per_root},
     {"cluster-connect", "URL",
      "dial this cluster peer (repeatable or comma-separated; ?jwt=TOKEN and ?cost=N inline)",
      set_cluster_connect},

@@ -568,11 +568,9 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
     const char *cause;
     uint64_t n;
   } causes[] = {
-      {"streams", st.refused_streams},
-      {"subscriptions", st.refused_subscriptions},
-      {"broadcasts", st.refused_announces},
-      {"tracks", st.refused_tracks},
-      {"announce_prefixes", st.refused_announce_prefixes},
+      {"streams", st.refused_streams},      {"subscriptions", st.refused_subscriptions},
+      {"broadcasts", st.refused_announces}, {"broadcasts_per_root", st.refused_announces_root},
+      {"tracks", st.refused_tracks},        {"announce_prefixes", st.refused_announce_prefixes},
       {"ingress_rate", st.refused_ingress},
   };
   for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
@@ -613,8 +611,19 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          st.streams_rejected);
   metric(r, "moqc_relay_announces_dropped_total", "counter",
          "Announcements ignored (loops, hops, caps).", st.announces_dropped);
+  metric(r, "moqc_relay_announces_unauthorized_total", "counter",
+         "Announcements outside the token's put, ignored (moq-lite has no refusal for one).",
+         st.unauthorized_announces);
   metric(r, "moqc_relay_cache_bytes", "gauge", "Bytes held by track caches.",
          moqc_env_cache_bytes(moqc_uv_env(r->uv)));
+  uint64_t ev_budget = 0, ev_root = 0;
+  moqc_env_cache_evictions(moqc_uv_env(r->uv), &ev_budget, &ev_root);
+  body_printf(r,
+              "# HELP moqc_relay_cache_evicted_total Cached groups evicted, by cause.\n"
+              "# TYPE moqc_relay_cache_evicted_total counter\n"
+              "moqc_relay_cache_evicted_total{cause=\"budget\"} %llu\n"
+              "moqc_relay_cache_evicted_total{cause=\"root_cap\"} %llu\n",
+              (unsigned long long)ev_budget, (unsigned long long)ev_root);
   metric(r, "moqc_relay_http_requests_total", "counter", "HTTP requests.", r->http_requests);
   /* limits (docs/relay.md "Limits") */
   metric(r, "moqc_relay_transport_sessions", "gauge",

@@ -21,7 +21,9 @@ struct relay_sess {
   int version;
   bool webtransport;
   uv_timer_t *expiry; /* closes the session when its token expires (freed on close) */
-  char *tenant;       /* the token's root, with auth (what --max-sessions-per-root counts) */
+  char *tenant;       /* the token's root with auth, else the connection's root: counted in
+                         r->tenants (--max-sessions-per-root with auth), whose slot holds the
+                         tenant's moqc_account (--max-cache-per-root, --max-broadcasts-per-root) */
   relay_sess *prev, *next;
 };
 
@@ -36,8 +38,20 @@ static void on_expiry(uv_timer_t *t) {
   moqc_session_close(rs->session, MOQC_CODE_UNAUTHORIZED, "token expired");
 }
 
+/* One session of tenant ends: the last one drops the relay's reference on the
+ * tenant's account (what its groups and broadcasts hold keeps it alive). */
+static void tenant_release(relay *r, const char *tenant) {
+  if (moqc_tenants_count(r->tenants, tenant) == 1) {
+    void **slot = moqc_tenants_slot(r->tenants, tenant);
+    assert(slot);
+    moqc_account_unref(*slot);
+    *slot = NULL;
+  }
+  moqc_tenants_release(r->tenants, tenant);
+}
+
 static void unlink_sess(relay *r, relay_sess *rs) {
-  if (rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
+  if (rs->tenant) tenant_release(r, rs->tenant);
   free(rs->tenant);
   rs->tenant = NULL;
   if (rs->expiry) {
@@ -87,6 +101,30 @@ static int root_of(const char *path, char *root, size_t cap) {
 }
 
 #define DEFAULT_MAX_SESSIONS_PER_ROOT 256
+#define DEFAULT_MAX_BROADCASTS_PER_ROOT 16384
+
+/* The tenant's caps: cached bytes [a quarter of the budget] and broadcasts. */
+static moqc_account_limits tenant_limits(const relay *r) {
+  moqc_account_limits lim = {
+      .max_cache_bytes =
+          (size_t)(r->cfg.max_cache_per_root ? r->cfg.max_cache_per_root : r->cfg.cache_budget / 4),
+      .max_broadcasts = (size_t)(r->cfg.max_broadcasts_per_root ? r->cfg.max_broadcasts_per_root
+                                                                : DEFAULT_MAX_BROADCASTS_PER_ROOT),
+  };
+  return lim;
+}
+
+/* The account of a tenant that has a live session (acquired), made at its
+ * first session. NULL on OOM. */
+static moqc_account *tenant_account(relay *r, const char *tenant) {
+  void **slot = moqc_tenants_slot(r->tenants, tenant);
+  assert(slot);
+  if (!*slot) {
+    moqc_account_limits lim = tenant_limits(r);
+    *slot = moqc_account_new(moqc_uv_env(r->uv), &lim);
+  }
+  return *slot;
+}
 
 static uint64_t max_per_root(const relay *r) {
   return r->cfg.max_sessions_per_root ? r->cfg.max_sessions_per_root
@@ -155,13 +193,17 @@ static void on_request(void *ctx, moqc_server_request *req) {
   moqc_auth_claims grant = {0};
   if (r->auth && !auth_request(r, req, &grant)) return;
   relay_sess *rs = calloc(1, sizeof *rs);
-  if (rs && grant.tenant && !(rs->tenant = strdup(grant.tenant))) {
+  /* The tenant: the token's root; without auth, the connection's root. */
+  const char *tenant = grant.tenant ? grant.tenant : root;
+  if (rs && !(rs->tenant = strdup(tenant))) {
     free(rs);
     rs = NULL;
   }
-  /* --max-sessions-per-root: counted in r->tenants from here until unlink_sess. */
+  /* --max-sessions-per-root (with auth): counted in r->tenants from here
+   * until unlink_sess. */
   int qrv =
-      rs && rs->tenant ? moqc_tenants_acquire(r->tenants, rs->tenant, max_per_root(r)) : MOQC_OK;
+      rs ? moqc_tenants_acquire(r->tenants, rs->tenant, r->auth ? max_per_root(r) : UINT64_MAX)
+         : MOQC_OK;
   if (qrv != MOQC_OK) {
     if (qrv == MOQC_ERR_BOUNDS) refuse_tenant_full(r, req, rs->tenant);
     free(rs->tenant);
@@ -172,13 +214,20 @@ static void on_request(void *ctx, moqc_server_request *req) {
       return;
     }
   }
-  moqc_origin *view = rs ? moqc_origin_with_root(r->origin, root) : NULL;
+  moqc_account *acct = rs && rs->tenant ? tenant_account(r, rs->tenant) : NULL;
+  moqc_origin *view = acct ? moqc_origin_with_root(r->origin, root) : NULL;
   /* With auth: what the peer may see (get) and where its announcements may
    * land (put); an empty scope refuses everything with Unauthorized. */
   moqc_origin *offer = view, *land = view;
   if (view && r->auth) {
     offer = moqc_origin_scope(view, (const char *const *)grant.get, grant.n_get);
     land = moqc_origin_scope(view, (const char *const *)grant.put, grant.n_put);
+  }
+  /* What it publishes is charged to its tenant: broadcasts and cached bytes. */
+  if (land) {
+    moqc_origin *charged = moqc_origin_with_account(land, acct);
+    if (land != view) moqc_origin_unref(land);
+    land = charged;
   }
   bool timed = grant.has_exp;
   if (rs && timed && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
@@ -194,7 +243,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
     if (land && land != view) moqc_origin_unref(land);
     if (view) moqc_origin_unref(view);
     if (rs && rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
-    if (rs && rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
+    if (rs && rs->tenant) tenant_release(r, rs->tenant);
     if (rs) free(rs->tenant);
     free(rs);
     r->rejected++;
@@ -212,7 +261,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   if (rv != MOQC_OK) {
     moqc_log(MOQC_LOG_WARN, "accepting a %s session failed: %s", req->protocol, moqc_err_str(rv));
     if (rs->expiry) uv_close((uv_handle_t *)rs->expiry, free_timer);
-    if (rs->tenant) moqc_tenants_release(r->tenants, rs->tenant);
+    if (rs->tenant) tenant_release(r, rs->tenant);
     free(rs->tenant);
     free(rs);
     return;
@@ -241,6 +290,10 @@ static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const
   assert(rs->session == s);
   moqc_session_stats st = moqc_session_get_stats(s);
   moqc_session_stats_add(&r->closed_stats, &st);
+  if (st.unauthorized_announces) /* moq-lite cannot refuse one announcement */
+    moqc_log(MOQC_LOG_INFO,
+             "session %llu: %llu announcement(s) outside the token's put were ignored",
+             (unsigned long long)rs->id, (unsigned long long)st.unauthorized_announces);
   r->sessions_closed++;
   moqc_log(code && !r->stopping ? MOQC_LOG_INFO : MOQC_LOG_DEBUG,
            "session %llu closed by %s: code %llu (%s)%s%s", (unsigned long long)rs->id,

@@ -52,6 +52,8 @@ typedef struct relay_config {
   size_t n_auth_public;
   /* quotas (0 = the library default / unlimited, see docs/relay.md) */
   uint64_t max_sessions_per_root;     /* live sessions per token root (tenant), with auth */
+  uint64_t max_cache_per_root;        /* cached bytes per tenant [cache_budget / 4] */
+  uint64_t max_broadcasts_per_root;   /* broadcasts per tenant [16384] */
   moqc_session_limits session_limits; /* per session: streams, subscriptions, broadcasts, tracks,
                                          announce prefixes, ingress rate + burst */
   /* Limits (docs/relay.md "Limits"); counts: 0 = no limit. */
@@ -141,7 +143,7 @@ typedef struct relay {
   uv_signal_t sighup;     /* re-reads the auth keys */
   uint64_t auth_refused;
   uint64_t quota_refused_sessions; /* over --max-sessions-per-root */
-  struct moqc_tenants *tenants;    /* live sessions per token root */
+  struct moqc_tenants *tenants;    /* live sessions per tenant; the slot: its moqc_account */
 
   relay_cluster *cluster; /* NULL: standalone */
 
