@@ -59,7 +59,7 @@ void moqc_tstate_unref(moqc_tstate *t) {
   moqc_tstate_detach(t);
   moqc_waiter_fini(&t->pw);
   moqc_gaps_clear(t);
-  moqc_free(t->ents);
+  moqc_free(t->ents_base);
   moqc_free(t->name);
   moqc_free(t);
 }
