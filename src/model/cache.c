@@ -96,7 +96,8 @@ static void expire_after_insert(moqc_tstate *t, const moqc_centry *e, uint64_t p
  * the back is full, and the array grows only when more than half of it is in
  * use: each entry is moved O(1) times on average. */
 static int cache_reserve(moqc_tstate *t) {
-  assert(t->ents == t->ents_base + t->ents_head && t->ents_head + t->nents <= t->capents);
+  assert(t->ents_base ? t->ents == t->ents_base + t->ents_head : !t->ents && !t->capents);
+  assert(t->ents_head + t->nents <= t->capents);
   if (t->ents_head + t->nents < t->capents) return MOQC_OK;
   if (t->ents_head && t->nents <= t->capents / 2) {
     memmove(t->ents_base, t->ents, t->nents * sizeof *t->ents);
