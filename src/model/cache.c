@@ -173,7 +173,11 @@ void moqc_cache_remove(moqc_centry *e) {
 }
 
 void moqc_cache_clear(moqc_tstate *t) {
-  while (t->nents) moqc_cache_remove(t->ents[t->nents - 1]);
+  /* Oldest first: each removal is O(1) (cache_remove), and the live edge,
+   * whose removal rescans the cache for the next one, goes last. Newest
+   * first rescanned the whole cache for every entry: a relay freeing a
+   * 100,000-group cache at shutdown took minutes. */
+  while (t->nents) moqc_cache_remove(t->ents[0]);
   moqc_timer_stop(t->env->clock, &t->timer);
 }
 
