@@ -27,10 +27,13 @@
 #          --bound KIB [1]  --build DIR [build/bench, built with the `bench` target if
 #          its binaries are missing]  --out DIR [BUILD/soak-results/STAMP]  --seed N [1]
 #          --relay-env VAR=VALUE (repeatable: environment of the relay, e.g. ASAN_OPTIONS)
+#          --heap: judge the relay's live heap instead of its RSS (a sanitizer build:
+#          __sanitizer_get_current_allocated_bytes() read with gdb at each sample), for
+#          ASan, whose allocator does not give freed memory back the way glibc does
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DUR=1800 SUBS=6 MIN=20 MAX=60 SAMPLE=5 WARM= BITRATE=1000000 BOUND=1 BUILD= OUT= SEED=1
+DUR=1800 SUBS=6 MIN=20 MAX=60 SAMPLE=5 WARM= BITRATE=1000000 BOUND=1 BUILD= OUT= SEED=1 HEAP=0
 RELAY_ENV=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2 ;;
     --seed) SEED=$2 ;;
     --relay-env) RELAY_ENV+=("$2") ;;
+    --heap) HEAP=1; shift; continue ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown option $1 (--help)" >&2; exit 2 ;;
   esac
@@ -104,6 +108,13 @@ FP=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$OUT/relay.out")
 [ -n "$PORT" ] && [ -n "$FP" ] || { log "relay did not start: $(tail -3 "$OUT/relay.err")"; exit 2; }
 URL=moqt://127.0.0.1:$PORT/soak
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$RELAY_PID/status" 2>/dev/null; }
+heap() { # live heap in KiB (sanitizer builds), through gdb
+  gdb -batch -p "$RELAY_PID" -ex 'print (unsigned long)__sanitizer_get_current_allocated_bytes()' \
+    2>/dev/null | sed -n 's/^\$1 = \([0-9]*\).*/\1/p' | awk '{ print int($1 / 1024) }'
+}
+if [ "$HEAP" = 1 ] && [ -z "$(heap)" ]; then
+  log "--heap: cannot read the relay's heap (needs gdb and a sanitizer build)"; exit 2
+fi
 
 # ---- publisher ---------------------------------------------------------------------------
 "$BUILD/moqc_bench" --role pub --url "$URL" --profile video --bitrate "$BITRATE" \
@@ -155,10 +166,12 @@ while :; do
   done
   if [ "$now" -ge "$next_sample" ]; then
     r=$(rss)
-    echo "$now $r $RECONNECTS" >>"$OUT/rss.txt"
+    h=
+    [ "$HEAP" = 1 ] && h=$(heap)
+    echo "$now $r $RECONNECTS $h" >>"$OUT/rss.txt"
     next_sample=$((next_sample + SAMPLE))
     if [ "$now" -ge "$next_print" ]; then
-      log "t=${now}s relay RSS ${r} KiB, reconnects $RECONNECTS"
+      log "t=${now}s relay RSS ${r} KiB${h:+, live heap $h KiB}, reconnects $RECONNECTS"
       next_print=$((next_print + every))
     fi
   fi
@@ -171,7 +184,10 @@ cp "$OUT/rss.txt" "$OUT/rss.csv" 2>/dev/null
 # ---- verdict: least-squares slope after the warm-up --------------------------------------
 # The relay must still be alive and serving at the end.
 kill -0 "$RELAY_PID" 2>/dev/null || { log "the relay died"; exit 2; }
-awk -v warm="$WARM" -v bound="$BOUND" '
+what=RSS
+[ "$HEAP" = 1 ] && what="live heap"
+awk -v warm="$WARM" -v bound="$BOUND" -v heap="$HEAP" -v what="$what" '
+  heap == 1 { $2 = $4 }
   $1 >= warm && $2 != "" { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2;
     if (n == 1) { t0 = $1; r0 = $2; c0 = $3 } t1 = $1; r1 = $2; c1 = $3;
     if ($2 > max) max = $2; if (min == "" || $2 < min) min = $2 }
@@ -180,8 +196,8 @@ awk -v warm="$WARM" -v bound="$BOUND" '
     slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)          # KiB per second
     rate = (c1 - c0) / (t1 - t0)                                 # reconnects per second
     per = rate > 0 ? slope / rate : 0
-    printf "after warm-up (%d s .. %d s, %d samples): RSS %d -> %d KiB (min %d, max %d)\n",
-      t0, t1, n, r0, r1, min, max
+    printf "after warm-up (%d s .. %d s, %d samples): %s %d -> %d KiB (min %d, max %d)\n",
+      t0, t1, n, what, r0, r1, min, max
     printf "slope %.1f KiB/min; %d reconnects (%.2f/min): %.2f KiB per reconnect (bound %s)\n",
       slope * 60, c1 - c0, rate * 60, per, bound
     if (rate <= 0) { print "verdict: no reconnects after the warm-up"; exit 2 }
@@ -189,5 +205,5 @@ awk -v warm="$WARM" -v bound="$BOUND" '
     print "verdict: GROWING"; exit 1
   }' "$OUT/rss.txt" | tee -a "$OUT/soak.log"
 rc=${PIPESTATUS[0]}
-log "samples: $OUT/rss.txt (seconds, RSS KiB, reconnects so far)"
+log "samples: $OUT/rss.txt (seconds, RSS KiB, reconnects so far, live heap KiB with --heap)"
 exit "$rc"
