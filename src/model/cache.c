@@ -90,14 +90,34 @@ static void expire_after_insert(moqc_tstate *t, const moqc_centry *e, uint64_t p
     (void)moqc_timer_start(t->env->clock, &t->timer, due); /* NOMEM: retried at the next insert */
 }
 
-int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
-  if (t->nents == t->capents) {
-    size_t ncap = t->capents ? t->capents * 2 : 8;
-    moqc_centry **n = moqc_reallocarray(t->ents, ncap, sizeof *n);
-    if (!n) return MOQC_ERR_NOMEM;
-    t->ents = n;
-    t->capents = ncap;
+/* Room for one more entry at the back of ents. Entries leave mostly from
+ * the front (oldest first), which only moves ents_head up; the free slots
+ * that leaves before ents are reclaimed here, by one shift down, only when
+ * the back is full, and the array grows only when more than half of it is in
+ * use: each entry is moved O(1) times on average. */
+static int cache_reserve(moqc_tstate *t) {
+  assert(t->ents_base ? t->ents == t->ents_base + t->ents_head : !t->ents && !t->capents);
+  assert(t->ents_head + t->nents <= t->capents);
+  if (t->ents_head + t->nents < t->capents) return MOQC_OK;
+  if (t->ents_head && t->nents <= t->capents / 2) {
+    memmove(t->ents_base, t->ents, t->nents * sizeof *t->ents);
+    t->ents_head = 0;
+    t->ents = t->ents_base;
+    return MOQC_OK;
   }
+  size_t ncap = t->capents ? t->capents * 2 : 8;
+  moqc_centry **n = moqc_reallocarray(t->ents_base, ncap, sizeof *n);
+  if (!n) return MOQC_ERR_NOMEM;
+  if (t->ents_head) memmove(n, n + t->ents_head, t->nents * sizeof *n);
+  t->ents_base = t->ents = n;
+  t->ents_head = 0;
+  t->capents = ncap;
+  return MOQC_OK;
+}
+
+int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
+  int rc = cache_reserve(t);
+  if (rc != MOQC_OK) return rc;
   moqc_centry *e = moqc_malloc(sizeof *e);
   if (!e) return MOQC_ERR_NOMEM;
   /* Settle the budget first, so the newcomer is never the victim of its own
@@ -133,9 +153,23 @@ void moqc_cache_remove(moqc_centry *e) {
   moqc_tstate *t = e->t;
   moqc_gstate *g = e->g;
   size_t i = moqc_cache_lower_bound(t, e->arrival);
-  memmove(&t->ents[i], &t->ents[i + 1], (t->nents - i - 1) * sizeof *t->ents);
+  assert(i < t->nents && t->ents[i] == e);
+  /* Close the hole from the shorter side: the oldest entry (expiry, budget)
+   * costs nothing, where shifting the rest down cost the whole cache for
+   * each one (a 30 s cache of 5,000 groups/s moved 1.2 MB per group). */
+  if (i < t->nents / 2) {
+    memmove(&t->ents[1], &t->ents[0], i * sizeof *t->ents);
+    t->ents++;
+    t->ents_head++;
+  } else {
+    memmove(&t->ents[i], &t->ents[i + 1], (t->nents - i - 1) * sizeof *t->ents);
+  }
   t->nents--;
-  if (!t->nents) t->cache_disorder = false;
+  if (!t->nents) {
+    t->cache_disorder = false;
+    t->ents = t->ents_base;
+    t->ents_head = 0;
+  }
   moqc_list_unlink(&e->lru);
   moqc_list_remove(&e->gnode);
   if (moqc_list_empty(&g->entries)) { /* uncharge */
@@ -152,7 +186,11 @@ void moqc_cache_remove(moqc_centry *e) {
 }
 
 void moqc_cache_clear(moqc_tstate *t) {
-  while (t->nents) moqc_cache_remove(t->ents[t->nents - 1]);
+  /* Oldest first: each removal is O(1) (cache_remove), and the live edge,
+   * whose removal rescans the cache for the next one, goes last. Newest
+   * first rescanned the whole cache for every entry: a relay freeing a
+   * 100,000-group cache at shutdown took minutes. */
+  while (t->nents) moqc_cache_remove(t->ents[0]);
   moqc_timer_stop(t->env->clock, &t->timer);
 }
 

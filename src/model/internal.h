@@ -208,9 +208,12 @@ struct moqc_tstate {
   uint32_t producers; /* live moqc_track_producer handles */
   char *name;
   moqc_track_info info;
-  /* cache, in arrival order (ents[i]->arrival strictly increasing) */
-  moqc_centry **ents;
-  size_t nents, capents;
+  /* cache, in arrival order (ents[i]->arrival strictly increasing). ents
+   * points into the allocation ents_base[capents] at ents_base + ents_head:
+   * removing the oldest entry (expiry and budget eviction, the common case)
+   * moves ents up by one instead of shifting the whole array (cache.c) */
+  moqc_centry **ents, **ents_base;
+  size_t nents, capents, ents_head;
   uint64_t next_arrival;
   uint64_t cache_latest; /* highest cached sequence (never evicted), or NONE */
   bool cache_disorder;   /* an entry was inserted with an older created_ns than the one before it */

@@ -60,7 +60,7 @@ void moqc_tstate_unref(moqc_tstate *t) {
   moqc_waiter_fini(&t->pw);
   moqc_account_unref(t->acct);
   moqc_gaps_clear(t);
-  moqc_free(t->ents);
+  moqc_free(t->ents_base);
   moqc_free(t->name);
   moqc_free(t);
 }

@@ -21,6 +21,8 @@
  *       to cache LATENCY_MS, one-frame groups of GROUP_BYTES at GROUPS_PER_S
  *       for SECONDS, printing "group N" as each is written, then exit 0
  *       ("published N groups"). Exit 1 if the session could not be set up.
+ *       Above 1,000 groups/s, GROUPS_PER_S/1000 groups every millisecond
+ *       (rounded up): a flood of tiny groups (tests/adversarial/test_adv_tiny_groups.sh).
  *   adv_client announce URL COUNT SECONDS
  *       Publish COUNT empty broadcasts h<pid>-0 .. h<pid>-<COUNT-1> in one session, hold
  *       SECONDS, print "announced COUNT closed C code X reason R" (C = 1 if
@@ -238,6 +240,7 @@ static struct {
   uint8_t *payload;
   size_t size;
   uint64_t groups, end_ms;
+  uint32_t per_tick; /* groups per 1 ms tick above 1,000 groups/s */
   bool up;
   int rc;
   uv_timer_t tick;
@@ -254,15 +257,17 @@ static void g_tick(uv_timer_t *t) {
     g_stop();
     return;
   }
-  moqc_group_producer *g = moqc_track_producer_append_group(G.track);
-  if (!g) return;
-  G.payload[0] = (uint8_t)G.groups;
-  moqc_group_producer_write_frame_copy(g, G.payload, G.size, G.groups);
-  moqc_group_producer_finish(g);
-  moqc_group_producer_del(g);
-  printf("group %llu\n", (unsigned long long)G.groups);
+  for (uint32_t i = 0; i < G.per_tick; i++) {
+    moqc_group_producer *g = moqc_track_producer_append_group(G.track);
+    if (!g) return;
+    G.payload[0] = (uint8_t)G.groups;
+    moqc_group_producer_write_frame_copy(g, G.payload, G.size, G.groups);
+    moqc_group_producer_finish(g);
+    moqc_group_producer_del(g);
+    printf("group %llu\n", (unsigned long long)G.groups);
+    G.groups++;
+  }
   fflush(stdout);
-  G.groups++;
 }
 
 static void g_connected(void *ctx, moqc_client *c, int err, const char *msg) {
@@ -316,6 +321,7 @@ static int run_greedy(const char *url, const char *bpath, uint64_t latency_ms, s
   uv_timer_init(&g_loop, &G.tick);
   G.end_ms = uv_now(&g_loop) + (uint64_t)seconds * 1000;
   uint64_t every = 1000 / (uint64_t)per_s;
+  G.per_tick = per_s > 1000 ? (uint32_t)((per_s + 999) / 1000) : 1;
   uv_timer_start(&G.tick, g_tick, every ? every : 1, every ? every : 1);
   uv_run(&g_loop, UV_RUN_DEFAULT);
   printf("published %llu groups\n", (unsigned long long)G.groups);

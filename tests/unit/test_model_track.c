@@ -226,6 +226,50 @@ static void test_eviction_by_age(void **state) {
   moqc_env_del(env);
 }
 
+/* A sliding window over many groups (finding 6 of issue 17): expiry removes
+ * the oldest entry (the array's head moves, nothing is shifted), inserts
+ * reclaim the free head room or grow the array, and a group dropped from the
+ * middle closes its hole from the shorter side. After every step the cache
+ * holds exactly the groups of the last 10 ms, each found by its sequence. */
+static void test_cache_sliding_window(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_clock *clk = moqc_env_clock(env);
+  moqc_track_producer *t = track_new(env, 10);
+  moqc_subscription latest = {0, false, 0, 0, MOQC_GROUP_NONE};
+  moqc_track_consumer *c = moqc_track_producer_consume(t, &latest);
+  moqc_group_consumer *x = NULL;
+  moqc_group_producer *held = NULL;
+  for (uint64_t seq = 0; seq < 3000; seq++) {
+    create1(t, 2 * seq, "g"); /* even sequences: one 1-byte group per ms */
+    if (seq % 97 == 50)       /* an odd one kept open, aborted 6 ms later: a hole in the middle */
+      assert_int_equal(moqc_track_producer_create_group(t, 2 * seq + 1, &held), MOQC_OK);
+    if (seq % 97 == 56) {
+      moqc_group_producer_abort(held, 1);
+      moqc_group_producer_del(held);
+      held = NULL;
+    }
+    moqc_clock_advance(clk, moqc_clock_now(clk) + 1 * MS);
+    if (seq % 10 != 9) continue;
+    /* groups younger than 10 ms are cached, older ones are gone */
+    for (uint64_t back = 0; back < 14 && back <= seq; back++) {
+      int rc = moqc_track_consumer_fetch_group(c, 2 * (seq - back), &x);
+      if (back < 9) { /* created 9 ms ago: due (created + 10 ms == now) */
+        assert_int_equal(rc, MOQC_OK);
+        moqc_group_consumer_del(x);
+      } else {
+        assert_int_equal(rc, MOQC_ERR_NOT_FOUND);
+      }
+    }
+    assert_in_range(moqc_env_cache_bytes(env), 9, 10);
+  }
+  if (held) moqc_group_producer_del(held);
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
 /* Age eviction is armed per insert (the newcomer and the live edge it
  * replaced), not by rescanning: out-of-order arrivals and a long run of small
  * groups must still expire exactly at created + latency_max. */
@@ -881,6 +925,7 @@ int main(void) {
       cmocka_unit_test(test_start_end_subscription),
       cmocka_unit_test(test_duplicate_and_finish_rules),
       cmocka_unit_test(test_eviction_by_age),
+      cmocka_unit_test(test_cache_sliding_window),
       cmocka_unit_test(test_eviction_by_age_out_of_order),
       cmocka_unit_test(test_eviction_by_budget),
       cmocka_unit_test(test_budget_lru_holds_no_live_edge),
