@@ -39,11 +39,20 @@ it_bg flood2 "$PROBE" flood ::1 "$RELAY_PORT" 10000 2
 it_bg alpn_h2 "$PROBE" alpn ::1 "$RELAY_PORT" h2 3000
 # malformed HTTP from ::1
 bad_http() { printf '%b' "$1" | timeout 5 bash -c "exec 3<>/dev/tcp/::1/$HTTP_PORT; cat >&3; head -c 12 <&3" 2>/dev/null; }
-for req in 'GARBAGE\r\n\r\n' '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n' \
-  'GET / HTTP/2.0\r\nHost: h\r\n\r\n' "GET /$(head -c 12000 /dev/zero | tr '\0' a) HTTP/1.1\r\n\r\n"; do
+for req in 'GARBAGE\r\n\r\n' 'GET / HTTP/2.0\r\nHost: h\r\n\r\n' \
+  "GET /$(head -c 12000 /dev/zero | tr '\0' a) HTTP/1.1\r\n\r\n"; do
   st=$(bad_http "$req")
   case "$st" in "HTTP/1.1 4"* | "HTTP/1.1 5"*) ;; *) it_check_fail "malformed HTTP answered '$st'" ;; esac
 done
+# A truncated TLS ClientHello: the HTTP port speaks TLS (first byte 0x16), so
+# there is no HTTP answer; the relay closes it at the head deadline (5 s by
+# default) with nothing or a TLS alert (0x15), never an HTTP reply.
+t0=$(date +%s%N)
+st=$(printf '%b' '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n' |
+  timeout 9 bash -c "exec 3<>/dev/tcp/::1/$HTTP_PORT; cat >&3; head -c 1 <&3 | od -An -tx1" 2>/dev/null | tr -d ' ')
+ms=$((($(date +%s%N) - t0) / 1000000))
+case "$st" in "" | 15) ;; *) it_check_fail "a truncated TLS ClientHello was answered '$st'" ;; esac
+[ "$ms" -lt 8000 ] || it_check_fail "a truncated TLS ClientHello was held ${ms} ms (head deadline 5 s)"
 while read -r l; do echo "$l" >&7; sleep 0.01; done <"$IT_TMP/lossy.txt"
 exec 7>&-
 for p in flood1 flood2; do it_wait "$p" 60 || it_check_fail "$p exited $?"; done

@@ -25,11 +25,11 @@ kill -KILL "$(it_pid victim)"
 it_bg flood1 "$PROBE" flood 127.0.0.1 "$RELAY_PORT" 20000 1
 it_bg flood2 "$PROBE" flood 127.0.0.1 "$RELAY_PORT" 20000 2
 it_bg alpn_h2 "$PROBE" alpn 127.0.0.1 "$RELAY_PORT" h2 3000
-it_bg alpn_moqt17 "$PROBE" alpn 127.0.0.1 "$RELAY_PORT" moqt-17 3000 # IETF draft-17: codecs only, not offered
+it_bg alpn_moqt99 "$PROBE" alpn 127.0.0.1 "$RELAY_PORT" moqt-99 3000 # an IETF draft nobody speaks
 it_bg alpn_junk "$PROBE" alpn 127.0.0.1 "$RELAY_PORT" not-a-protocol 3000
 sed -n '51,100p' "$IT_TMP/data.txt" | while read -r l; do echo "$l" >&7; sleep 0.02; done
 for p in flood1 flood2; do it_wait "$p" 60 || it_fail "$p exited $?"; done
-for p in alpn_h2 alpn_moqt17 alpn_junk; do
+for p in alpn_h2 alpn_moqt99 alpn_junk; do
   it_wait "$p" 20
   rc=$?
   [ "$rc" = 1 ] || it_fail "$p: a wrong ALPN must be refused (exit $rc: $(cat "$IT_TMP/$p.out"))"

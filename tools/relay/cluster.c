@@ -155,6 +155,8 @@ static void advertised_url(const char *path, char *out, size_t cap) {
 
 /* ---- dialing --------------------------------------------------------------------- */
 
+#define CLUSTER_WEBSOCKET_DELAY_MS 2000u
+
 static void dial(peer *p);
 
 static void peer_timer_fired(uv_timer_t *t) { dial(t->data); }
@@ -221,6 +223,10 @@ static void dial(peer *p) {
       .subscribe = p->view,
       .limits = {.idle_timeout_ms = r->cfg.idle_timeout_ms},
       .session_limits = r->cfg.session_limits,
+      /* A relay-to-relay link is long-lived: prefer QUIC. WebSocket starts
+       * only if QUIC is not up after CLUSTER_WEBSOCKET_DELAY_MS (a client's
+       * 200 ms head start would hand a lossy, high-RTT link to TCP). */
+      .websocket_delay_ms = CLUSTER_WEBSOCKET_DELAY_MS,
       .on_connected = on_connected,
       .on_closed = on_closed,
       .ctx = p,
