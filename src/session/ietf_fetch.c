@@ -195,11 +195,13 @@ static void fetch_error(moqc_session *s, uint64_t req, uint64_t code, const char
   moqc__ietf_request_error(s, MOQC_IETF_FETCH_ERROR, req, code, why);
 }
 
-/* The track of a standalone FETCH (a new consumer into *tc_out, *bc_out). */
-static bool resolve(moqc_session *s, const moqc__ietf_msg *m, moqc_broadcast_consumer **bc_out,
-                    moqc_track_consumer **tc_out) {
+/* The track a FETCH or TRACK_STATUS names: new consumers into *bc_out and
+ * *tc_out. MOQC_ERR_INVAL: the namespace is not a broadcast path;
+ * MOQC_ERR_NOT_FOUND: no such broadcast or track. */
+int moqc__ietf_resolve_track(moqc_session *s, const moqc__ietf_msg *m,
+                             moqc_broadcast_consumer **bc_out, moqc_track_consumer **tc_out) {
   char path[MOQC_PATH_MAX_LEN + 1];
-  if (!moqc__ietf_tuple_path(&m->ns, path, sizeof path)) return false;
+  if (!moqc__ietf_tuple_path(&m->ns, path, sizeof path)) return MOQC_ERR_INVAL;
   uint64_t code = MOQC_CODE_NOT_FOUND;
   moqc_broadcast_consumer *bc =
       moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
@@ -213,11 +215,11 @@ static bool resolve(moqc_session *s, const moqc__ietf_msg *m, moqc_broadcast_con
   moqc_free(name);
   if (!tc) {
     if (bc) moqc_broadcast_consumer_del(bc);
-    return false;
+    return MOQC_ERR_NOT_FOUND;
   }
   *bc_out = bc;
   *tc_out = tc;
-  return true;
+  return MOQC_OK;
 }
 
 void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
@@ -232,7 +234,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
   moqc_track_consumer *tc = NULL; /* owned (standalone) or borrowed (joining) */
   uint64_t g0, g1, first_object = 0, last_object = UINT64_MAX;
   if (fs->type == MOQC_IETF_FETCH_STANDALONE) {
-    if (!resolve(s, m, &bc, &tc)) {
+    if (moqc__ietf_resolve_track(s, m, &bc, &tc) != MOQC_OK) {
       fetch_error(s, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
       return;
     }

@@ -33,6 +33,8 @@ void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_status_list(moqc_session *s);
 void moqc__ietf_status_teardown(moqc_session *s);
 /* FETCH (ietf_fetch.c): served fetches are kept in the binding's state. */
+int moqc__ietf_resolve_track(moqc_session *s, const moqc__ietf_msg *m,
+                             moqc_broadcast_consumer **bc_out, moqc_track_consumer **tc_out);
 void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m);
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_list(moqc_session *s);

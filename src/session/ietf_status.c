@@ -150,27 +150,13 @@ void moqc__ietf_status_teardown(moqc_session *s) {
 
 void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m) {
   assert(m->type == MOQC_IETF_TRACK_STATUS);
-  char path[MOQC_PATH_MAX_LEN + 1];
-  if (!moqc__ietf_tuple_path(&m->ns, path, sizeof path)) {
-    moqc__ietf_request_error(s, MOQC_IETF_TRACK_STATUS_ERROR, m->request_id,
-                             MOQC_IETF_REQERR_DOES_NOT_EXIST, "bad namespace");
-    return;
-  }
-  uint64_t code = MOQC_CODE_NOT_FOUND;
-  moqc_broadcast_consumer *bc =
-      moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
-  char *name = bc ? moqc__sess_strdup_bytes(m->name) : NULL;
+  moqc_broadcast_consumer *bc = NULL;
   moqc_track_consumer *tc = NULL;
-  if (name && strlen(name) == m->name.len) {
-    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
-    int err = MOQC_ERR_NOT_FOUND;
-    tc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
-  }
-  moqc_free(name);
-  if (!tc) {
-    if (bc) moqc_broadcast_consumer_del(bc);
+  int rv = moqc__ietf_resolve_track(s, m, &bc, &tc);
+  if (rv != MOQC_OK) {
     moqc__ietf_request_error(s, MOQC_IETF_TRACK_STATUS_ERROR, m->request_id,
-                             MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
+                             MOQC_IETF_REQERR_DOES_NOT_EXIST,
+                             rv == MOQC_ERR_INVAL ? "bad namespace" : "track not found");
     return;
   }
   /* A track produced here knows its latest group: answer at once. */
