@@ -61,10 +61,8 @@ MOQC_API int moqc_qmux_subprotocol_parse(const char *token, moqc_qmux_version *v
 MOQC_API int moqc_qmux_subprotocol_select(const char *offered, const char *const *alpns,
                                           size_t n_alpns, char *out, size_t cap);
 
-/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2): base64 of
- * SHA-1(key + GUID) into out[29] (28 chars + NUL). MOQC_OK, or MOQC_ERR_INVAL
- * when key is not 24 base64 characters decoding to 16 bytes. Pure. */
-MOQC_API int moqc_ws_accept_key(const char *key, char out[29]);
+/* The WebSocket accept key, moqc_ws_accept_key(), is declared in moqc/quic.h:
+ * it is computed with GnuTLS, which only the quic layer may use. */
 
 typedef struct moqc_qmux moqc_qmux;
 

@@ -76,6 +76,15 @@ MOQC_API const char *moqc_cert_fingerprint(const moqc_cert *c);
  * Returns MOQC_OK, MOQC_ERR_IO, MOQC_ERR_TLS, MOQC_ERR_NOMEM. */
 MOQC_API int moqc_cert_write_pem(const moqc_cert *c, const char *cert_path, const char *key_path);
 
+/* ---- WebSocket accept key ---------------------------------------------------- */
+
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2): base64 of
+ * SHA-1(key + GUID), computed with GnuTLS, into out[29] (28 chars + NUL).
+ * Returns MOQC_OK; MOQC_ERR_INVAL when key or out is NULL or key is not 22
+ * base64 characters and "==" (16 bytes); MOQC_ERR_NOMEM or MOQC_ERR_TLS when
+ * GnuTLS fails (out is then unspecified). Pure and thread-safe: no state. */
+MOQC_API int moqc_ws_accept_key(const char *key, char out[29]);
+
 /* ---- limits and tuning ---------------------------------------------------- */
 
 typedef enum moqc_quic_cc {

@@ -13,6 +13,7 @@
 #include "moqc/error.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/quic.h"
 #include "moqc/endpoint.h"
 #include "quic/tls_stream.h"
 #include "runtime/ws_int.h"

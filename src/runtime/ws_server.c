@@ -13,6 +13,7 @@
 #include "moqc/error.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/quic.h"
 #include "runtime/server_int.h"
 #include "runtime/ws_int.h"
 

@@ -15,6 +15,7 @@
 #include "http1/http_parse.h"
 #include "moqc/http.h"
 #include "moqc/qmux.h"
+#include "moqc/quic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
