@@ -16,6 +16,8 @@ PKGS=(
   libavformat-dev libavcodec-dev libavutil-dev ffmpeg
   # tests: cmocka, clang + compiler-rt for libFuzzer and sanitizers
   libcmocka-dev clang libclang-rt-14-dev curl iproute2 openssl
+  # tests: adversarial.test_adv_soak reads the relay's live heap through gdb
+  gdb
   # interop tests: a real WebTransport client
   chromium
 )
