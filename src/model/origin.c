@@ -456,8 +456,14 @@ int moqc_origin_publish(moqc_origin *o, const char *path, moqc_broadcast_consume
   } else {
     assert(e->active);
     uint64_t first = route_first_hop(&r);
-    if (first != 0 && first == route_first_hop(&e->active->route)) {
-      rc = src_add(e, src, &r, acct); /* another route to the same content */
+    uint64_t cur = route_first_hop(&e->active->route);
+    /* Another route to the same content (same first hop); or a remote route
+     * to a path published right here (no hop: e.g. a relay's own cluster
+     * registration): a peer may still echo the previous incarnation's
+     * announcement (another origin id, so no loop is seen), and it must not
+     * replace the local one. Both stay; entry_select serves the best. */
+    if ((first != 0 && first == cur) || (cur == 0 && first != 0)) {
+      rc = src_add(e, src, &r, acct);
       if (rc == MOQC_OK) entry_select(e);
     } else {
       rc = entry_replace(e, src, &r, acct);

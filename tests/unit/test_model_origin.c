@@ -266,6 +266,47 @@ static void test_front_demand_keeps_start(void **state) {
   moqc_env_del(env);
 }
 
+/* A path published right here (no hop, like a relay's own cluster
+ * registration) is not replaced by a remote route to the same path: a peer
+ * may still echo the previous incarnation's announcement. Both stay; the
+ * local one is served; when the echo goes away nothing is announced. */
+static void test_remote_echo_keeps_local(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_origin *o = origin_new(env, 5 * SEC);
+  pub a = pub_new(env), b = pub_new(env);
+  moqc_origin_consumer *oc = moqc_origin_consume(o, "");
+  assert_int_equal(moqc_origin_publish(o, "reg", a.bc, NULL), MOQC_OK);
+  expect_ann(oc, "reg", true);
+  moqc_route echo;
+  memset(&echo, 0, sizeof echo);
+  echo.hops[0] = 77; /* the previous incarnation's origin id */
+  echo.hops[1] = 88; /* the peer that echoes it */
+  echo.n_hops = 2;
+  assert_int_equal(moqc_origin_publish(o, "reg", b.bc, &echo), MOQC_OK);
+  moqc_env_run(env);
+  expect_no_ann(oc); /* no ended + active: the local source stays */
+  moqc_broadcast_consumer *front = moqc_origin_request(o, "reg", NULL);
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(front, "v", NULL, NULL);
+  tm_group1(a.tp, "local");
+  moqc_env_run(env);
+  moqc_group_consumer *g = tm_expect_group(tc, 0);
+  tm_expect_frame(g, "local");
+  moqc_group_consumer_del(g);
+  moqc_broadcast_producer_abort(b.bp, MOQC_CODE_DROPPED); /* the echo lingers out */
+  moqc_env_run(env);
+  expect_no_ann(oc);
+  assert_int_equal(moqc_broadcast_consumer_status(front), MOQC_OK);
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(front);
+  moqc_origin_consumer_del(oc);
+  pub_drop(&a);
+  pub_drop(&b);
+  moqc_origin_unref(o);
+  moqc_env_run(env);
+  moqc_env_del(env);
+}
+
 static void test_replace_live_source(void **state) {
   (void)state;
   moqc_env *env = tm_env(0);
@@ -1051,6 +1092,7 @@ int main(void) {
       cmocka_unit_test(test_consumer_queue_index),
       cmocka_unit_test(test_front_demand_keeps_start),
       cmocka_unit_test(test_replace_live_source),
+      cmocka_unit_test(test_remote_echo_keeps_local),
       cmocka_unit_test(test_end_reasons),
       cmocka_unit_test(test_replace_through_chain),
       cmocka_unit_test(test_linger_takeover),
