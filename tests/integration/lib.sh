@@ -204,7 +204,10 @@ it_url() { echo "https://127.0.0.1:${CLIENT_PORT:-$RELAY_PORT}/${1:-}"; }
 it_moqc() { "$MOQC_BIN" "$@" --tls-fingerprint "$FP" ${IT_VERSION:+--version $IT_VERSION}; }
 
 # it_free_udp_port: a port nothing listens on (best effort).
-it_free_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000)); }
+# A port below the kernel's ephemeral range (32768-60999 by default), so no
+# outgoing connection of another test can hold it as its local port when a
+# relay binds it (or re-binds it after a restart).
+it_free_port() { echo $((10000 + (RANDOM * 32768 + RANDOM) % 22000)); }
 
 # Helper binaries (udpfwd, quicprobe): from the build tree when CMake built
 # them (tests/integration/CMakeLists.txt), else compiled here.
