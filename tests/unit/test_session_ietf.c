@@ -5,6 +5,7 @@
  * PROTOCOL_VIOLATION. */
 #include "core/ietf_wire.h"
 #include "test_session_common.h"
+#include "test_session_ietf_raw.h"
 
 static int ietf_versions[6] = {14, 15, 16, 17, 18, 19};
 #define IETF_TEST(fn)                                   \
@@ -287,48 +288,10 @@ static void raw_setup(ts_pair *p, int v, int64_t *ctrl, bool second_malformed) {
                    MOQC_OK);
 }
 
-/* A server alone (no client session): CLIENT_SETUP injected by hand. */
-static void raw_server_cb(ts_pair *p, int v,
-                          void (*on_request)(void *, moqc_session *,
-                                             const moqc_session_request *)) {
-  memset(p, 0, sizeof *p);
-  p->env = ts_env_new();
-  p->link = memlink_new(moqc_env_clock(p->env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p->srv.pub = moqc_origin_new(p->env, &oc);
-  p->srv.sub = moqc_origin_new(p->env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = p->env;
-  sc.is_server = true;
-  sc.ctx = &p->srv;
-  sc.on_request = on_request;
-  sc.on_closed = ts_on_closed;
-  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
-  assert_non_null(p->srv.s);
-}
-
-static void raw_server(ts_pair *p, int v) { raw_server_cb(p, v, ts_on_request); }
-
-static void raw_close(ts_pair *p) {
-  moqc_session_del(p->srv.s);
-  ts_run_for(p->env, 10 * MS);
-  moqc_origin_unref(p->srv.pub);
-  moqc_origin_unref(p->srv.sub);
-  ts_settle(p->env);
-  memlink_del(p->link);
-  ts_settle(p->env);
-  moqc_env_del(p->env);
-}
-
 static void t_malformed_control(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  raw_server(&p, v);
+  ir_server(&p, v);
   int64_t ctrl;
   raw_setup(&p, v, &ctrl, false);
   ts_run_for(p.env, 10 * MS);
@@ -354,7 +317,7 @@ static void t_malformed_control(void **state) {
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
-  raw_close(&p);
+  ir_close(&p);
 }
 
 /* Control messages before the setup, or a second bidi stream: the session
@@ -365,15 +328,15 @@ static void t_protocol_violations(void **state) {
   ts_pair other;
   ts_pair_open(&other, v, NULL);
   ts_pair p;
-  raw_server(&p, v);
+  ir_server(&p, v);
   int64_t ctrl;
   raw_setup(&p, v, &ctrl, true); /* CLIENT_SETUP and a malformed message at once */
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
-  raw_close(&p);
+  ir_close(&p);
 
-  raw_server(&p, v);
+  ir_server(&p, v);
   /* A valid message, but before the setup (draft-16: SUBSCRIBE_NAMESPACE has
    * its own stream, which may race ahead of the setup: use SUBSCRIBE; 17+:
    * requests wait for the setup, so a SETUP whose parameter is cut short). */
@@ -393,9 +356,9 @@ static void t_protocol_violations(void **state) {
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
-  raw_close(&p);
+  ir_close(&p);
 
-  raw_server(&p, v);
+  ir_server(&p, v);
   raw_setup(&p, v, &ctrl, false);
   ts_run_for(p.env, 10 * MS);
   assert_false(p.srv.closed);
@@ -404,7 +367,7 @@ static void t_protocol_violations(void **state) {
   ts_run_for(p.env, 10 * MS);
   assert_true(p.srv.closed);
   assert_int_equal(p.srv.code, 0x3);
-  raw_close(&p);
+  ir_close(&p);
 
   ts_run_for(other.env, 20 * MS);
   assert_false(other.cli.closed);
@@ -467,7 +430,7 @@ static void t_setup_params(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ts_pair p;
-    raw_server_cb(&p, v, params_on_request);
+    ir_server_cb(&p, v, params_on_request);
     g_requests = 0;
     raw_setup_params(&p, v, cases[i].b, cases[i].n);
     ts_run_for(p.env, 10 * MS);
@@ -481,7 +444,7 @@ static void t_setup_params(void **state) {
       assert_true(p.srv.closed);
       assert_int_equal(p.srv.code, cases[i].code);
     }
-    raw_close(&p);
+    ir_close(&p);
   }
 }
 
@@ -490,7 +453,7 @@ static void t_setup_params(void **state) {
 static void t_client_token(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  raw_server_cb(&p, v, params_on_request);
+  ir_server_cb(&p, v, params_on_request);
   g_requests = 0;
   char token[64];
   snprintf(token, sizeof token, "hdr.claims-%d.sig", v);
@@ -512,7 +475,7 @@ static void t_client_token(void **state) {
   assert_string_equal(g_impl, "moqc");
   assert_string_equal(g_authority, "(none)");
   moqc_session_del(p.cli.s);
-  raw_close(&p);
+  ir_close(&p);
 }
 
 /* ---- request ids: the peer's checked, ours held under the peer's MAX_REQUEST_ID ---- */
@@ -549,7 +512,7 @@ static void t_request_ids(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     if (v >= 17 && cases[i].code != 0 && cases[i].first != 1) continue; /* 17+: no window */
     ts_pair p;
-    raw_server(&p, v);
+    ir_server(&p, v);
     int64_t ctrl;
     raw_setup(&p, v, &ctrl, false);
     ts_run_for(p.env, 10 * MS);
@@ -572,7 +535,7 @@ static void t_request_ids(void **state) {
     } else {
       assert_false(p.srv.closed);
     }
-    raw_close(&p);
+    ir_close(&p);
   }
 }
 
@@ -584,7 +547,7 @@ static void t_requests_blocked(void **state) {
   int v = ts_version(state);
   if (v >= 17) return; /* no request-id flow control from draft-17 on */
   ts_pair p;
-  raw_server(&p, v);
+  ir_server(&p, v);
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_CLIENT_SETUP;
@@ -640,7 +603,7 @@ static void t_requests_blocked(void **state) {
   assert_int_equal(info.received - r2, 11); /* MAX_REQUEST_ID {2^32 + 100}: 8-byte varint */
   assert_false(p.srv.closed);
   moqc_track_consumer_del(tc);
-  raw_close(&p);
+  ir_close(&p);
 }
 
 int main(void) {
