@@ -98,10 +98,10 @@ struct moqc_server_request {
 };
 
 typedef struct moqc_server_config {
-  moqc_uv *uv;                 /* required */
-  const char *host;            /* bind address; NULL = "::" (dual-stack) */
-  uint16_t port;               /* 0 = ephemeral */
-  moqc_cert *cert;             /* required (referenced) */
+  moqc_uv *uv;      /* required */
+  const char *host; /* bind address; NULL = "::" (dual-stack) */
+  uint16_t port;    /* 0 = ephemeral */
+  moqc_cert *cert;  /* required (referenced) */
   /* Optional mutual TLS on QUIC and WebTransport: PEM files of the roots
    * trusted for client certificates, as moqc_quic_server_config's (a verified
    * one is moqc_server_request.peer_cert). Read in moqc_server_new. */

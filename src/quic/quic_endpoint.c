@@ -589,8 +589,8 @@ int moqc_quic_server_new(uv_loop_t *loop, const moqc_quic_server_config *cfg,
   ep->cert = moqc_cert_ref(cfg->cert);
   if (cfg->n_client_ca_files) {
     char err[256] = "";
-    rc = moqc_tls_mtls_cred(cfg->cert, cfg->client_ca_files, cfg->n_client_ca_files, &ep->mtls,
-                            err, sizeof err);
+    rc = moqc_tls_mtls_cred(cfg->cert, cfg->client_ca_files, cfg->n_client_ca_files, &ep->mtls, err,
+                            sizeof err);
     if (rc != MOQC_OK) {
       moqc__log(&cfg->log, MOQC_LOG_ERROR, "tls", "%s", err[0] ? err : moqc_err_str(rc));
       ep_free(ep);

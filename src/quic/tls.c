@@ -458,7 +458,8 @@ void moqc_tls_peer_free(moqc_tls_peer *p) {
 static void peer_refused(moqc_tls_peer *p, const char *why, unsigned status) {
   gnutls_datum_t msg = {NULL, 0};
   int ml = 0;
-  if (status && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &msg, 0) >= 0) {
+  if (status &&
+      gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &msg, 0) >= 0) {
     ml = (int)msg.size;
     while (ml > 0 && (msg.data[ml - 1] == ' ' || msg.data[ml - 1] == '\n' || !msg.data[ml - 1]))
       ml--;

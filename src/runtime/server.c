@@ -260,8 +260,9 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {
     if (msg && rv == MOQC_ERR_TLS)
-      snprintf(msg, msg_cap, "cannot read the trusted client roots (a file is unreadable or "
-                             "holds no certificate)");
+      snprintf(msg, msg_cap,
+               "cannot read the trusted client roots (a file is unreadable or "
+               "holds no certificate)");
     else if (msg)
       snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
                cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));

@@ -357,8 +357,7 @@ static int set_server_tls_root(parse_ctx *p, const char *v) {
 }
 
 static int set_client_tls_cert(parse_ctx *p, const char *v) {
-  return copy_str(p, "client-tls-cert", p->cfg->client_tls_cert, sizeof p->cfg->client_tls_cert,
-                  v);
+  return copy_str(p, "client-tls-cert", p->cfg->client_tls_cert, sizeof p->cfg->client_tls_cert, v);
 }
 
 static int set_client_tls_key(parse_ctx *p, const char *v) {

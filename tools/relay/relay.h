@@ -42,8 +42,8 @@ typedef struct relay_config {
   size_t n_server_tls_root;
   char client_tls_cert[1024]; /* --client-tls-cert FILE: presented on cluster dials */
   char client_tls_key[1024];  /* --client-tls-key FILE */
-  bool http_none;              /* --http-bind none */
-  bool http_set;               /* --http-bind given (else: the UDP address + port) */
+  bool http_none;             /* --http-bind none */
+  bool http_set;              /* --http-bind given (else: the UDP address + port) */
   char http_host[RELAY_HOST_MAX];
   uint16_t http_port;
   char versions[RELAY_MAX_VERSIONS][32];
