@@ -356,6 +356,19 @@ static void on_watch(void *arg) {
 static int load_cert(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
   int rv;
+  if (c->client_tls_cert[0]) { /* checked now rather than at the first cluster dial */
+    moqc_cert *cc = NULL;
+    rv = moqc_cert_load(c->client_tls_cert, c->client_tls_key, &cc);
+    moqc_cert_unref(cc);
+    if (rv != MOQC_OK) {
+      snprintf(err, cap, "cannot load --client-tls-cert '%s' / --client-tls-key '%s': %s",
+               c->client_tls_cert, c->client_tls_key,
+               rv == MOQC_ERR_IO    ? "file missing or unreadable"
+               : rv == MOQC_ERR_TLS ? "not a valid PEM certificate/key pair"
+                                    : moqc_err_str(rv));
+      return rv;
+    }
+  }
   if (c->tls_cert[0]) {
     rv = moqc_cert_load(c->tls_cert, c->tls_key, &r->cert);
     if (rv != MOQC_OK)
