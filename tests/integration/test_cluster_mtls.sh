@@ -8,6 +8,10 @@
 # frame. C dials A with a certificate from another CA: the handshake fails
 # (A logs why), C gets no peer rights and its subscriber sees nothing. D
 # dials with no certificate: refused. A plain client without one: refused.
+# Then E, with --server-tls-root beside --auth-key: the token path is
+# unchanged (a token publisher is served, a client with neither token nor
+# certificate is refused), and a certificate stands in for a token with full
+# access under the URL path it dials (/room, and / as cluster peers dial).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 it_init
@@ -89,6 +93,40 @@ it_log "untrusted certificate: handshake refused; no certificate: session refuse
 exec 7>&-
 it_wait p 20 || it_fail "publisher exited $?"
 for s in b1 c1 d1; do kill -TERM "$(it_pid $s)" 2>/dev/null; it_wait "$s" 20; done
+
+# ---- E: mTLS beside JWT auth ----
+K=$IT_TMP/key.jwk P=$IT_TMP/pub.jwk
+"$MOQC_BIN" token generate --algorithm ES256 --out "$K" --public "$P" || it_fail "token generate"
+T=$("$MOQC_BIN" token sign --key "$K" --root room --put "" --get "" --expires 1h) || it_fail "token sign"
+PE=$(cl_port)
+cl_start E "$PE" --server-tls-root "$pki/ca.pem" --auth-key "$P"
+grep -q 'only mTLS peers' "$IT_TMP/E.err" && it_fail "E (with --auth-key) admits only mTLS peers"
+e_url() { echo "https://127.0.0.1:$PE/${1:-}"; }
+it_bg e_cert "$MOQC_BIN" --tls-fingerprint "$FP_E" --client-tls-cert "$pki/pub.pem" \
+  --client-tls-key "$pki/pub.key" subscribe --url "$(e_url room)" --broadcast cam \
+  --start-group 0 --wait 40s --reorder 300ms
+it_bg e_root "$MOQC_BIN" --tls-fingerprint "$FP_E" --client-tls-cert "$pki/pub.pem" \
+  --client-tls-key "$pki/pub.key" subscribe --url "$(e_url)" --broadcast room/cam \
+  --start-group 0 --wait 40s --reorder 300ms
+it_fifo q 8
+IT_STDIN=$IT_TMP/q.fifo it_bg q "$MOQC_BIN" --tls-fingerprint "$FP_E" publish \
+  --url "$(e_url "room?jwt=$T")" --broadcast cam --wait-subscriber
+cl_wait_metric E moqc_relay_broadcasts 1 20 || it_fail "E: the token publisher's broadcast not announced"
+sleep 1
+for i in $(seq 1 10); do echo "line $i" >&8; sleep 0.02; done
+it_wait_lines "$IT_TMP/e_cert.out" 10 20 || it_fail "e_cert (certificate, no token) got $(wc -l <"$IT_TMP/e_cert.out") of 10 lines"
+cl_check_lines "$IT_TMP/e_cert.out" 1 10 || it_fail "e_cert: wrong frames"
+it_wait_lines "$IT_TMP/e_root.out" 10 20 || it_fail "e_root (certificate on /, as cluster peers dial) got $(wc -l <"$IT_TMP/e_root.out") of 10 lines"
+cl_check_lines "$IT_TMP/e_root.out" 1 10 || it_fail "e_root: wrong frames"
+it_bg e_anon "$MOQC_BIN" --tls-fingerprint "$FP_E" subscribe --url "$(e_url room)" \
+  --broadcast cam --timeout 5s
+it_wait e_anon 20 && it_fail "E served a client with neither token nor certificate"
+it_wait_for "$IT_TMP/E.err" "refusing .*'/room'.*token required" 5 || it_fail "E: no token refusal logged"
+it_log "E: token publisher served; certificate subscribers served on /room and / without a token; anonymous refused"
+exec 8>&-
+it_wait q 20 || it_fail "E publisher exited $?"
+for s in e_cert e_root; do kill -TERM "$(it_pid $s)" 2>/dev/null; it_wait "$s" 20; done
+
 it_clients_clean
-for n in D C B A; do it_relay_stop "$n"; done
+for n in E D C B A; do it_relay_stop "$n"; done
 echo "PASS $IT_NAME"
