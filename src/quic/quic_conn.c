@@ -298,7 +298,8 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
     ngtcp2_conn_set_keep_alive_timeout(nc, rp->max_idle_timeout / 3);
   c->busy++;
   if (c->ep->is_server) {
-    c->base.peer_cert = c->peer.cert; /* NULL: none presented (or none asked for) */
+    assert(!c->peer.cert || c->ep->mtls); /* only a server that asks records one */
+    c->base.peer_cert = c->peer.cert;     /* NULL: none presented (or none asked for) */
     moqc_quic_ep_addr_handshake_done(c->ep, c);
     /* ngtcp2 confirms a server's handshake on completion, without a callback:
      * the state went straight to CONFIRMED above. */

@@ -580,7 +580,6 @@ int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_qu
                o->cert_file, o->key_file, gnutls_strerror(kr));
       return MOQC_ERR_TLS;
     }
-    c->has_client_cert = true;
   }
   if (c->disable_verify || c->has_pin) return MOQC_OK;
   int r = o->ca_file

@@ -94,7 +94,6 @@ typedef struct moqc_tls_client {
   bool sni;       /* hostname is a DNS name: send it as SNI */
   bool disable_verify;
   bool has_pin;
-  bool has_client_cert; /* cred carries a client certificate (mTLS) */
   uint8_t pin[32];
   char err[256]; /* why the certificate was refused ("" if not) */
 } moqc_tls_client;
