@@ -130,7 +130,9 @@ typedef struct moqc_peer_cert {
   /* The leaf's subject DN, RFC 4514 ("CN=node-a,O=cluster"); truncated to
    * MOQC_PEER_CERT_SUBJECT_MAX - 1 bytes. */
   char subject[MOQC_PEER_CERT_SUBJECT_MAX];
-  int64_t not_after; /* the leaf's expiry, Unix seconds */
+  /* The leaf's expiry, Unix seconds; INT64_MAX if it has none (notAfter
+   * 99991231235959Z). */
+  int64_t not_after;
 } moqc_peer_cert;
 
 /* Base struct every transport embeds first. */
