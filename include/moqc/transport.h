@@ -130,8 +130,7 @@ typedef struct moqc_peer_cert {
   /* The leaf's subject DN, RFC 4514 ("CN=node-a,O=cluster"); truncated to
    * MOQC_PEER_CERT_SUBJECT_MAX - 1 bytes. */
   char subject[MOQC_PEER_CERT_SUBJECT_MAX];
-  /* The leaf's expiry, Unix seconds; INT64_MAX if it has none (notAfter
-   * 99991231235959Z). */
+  /* The leaf's expiry, Unix seconds; INT64_MAX if it cannot be told. */
   int64_t not_after;
 } moqc_peer_cert;
 

@@ -483,7 +483,8 @@ static int peer_record(moqc_tls_peer *p, const gnutls_datum_t *leaf) {
   }
   if (gnutls_x509_crt_import(crt, leaf, GNUTLS_X509_FMT_DER) < 0) goto out;
   time_t na = gnutls_x509_crt_get_expiration_time(crt);
-  /* (time_t)-1: no well-defined expiry (RFC 5280's 99991231235959Z) */
+  /* (time_t)-1: GnuTLS could not tell (99991231235959Z, RFC 5280's "no
+   * well-defined expiry", comes back as 2106 with GnuTLS 3.7) */
   pc->not_after = na == (time_t)-1 ? INT64_MAX : (int64_t)na;
   if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0 && dn.data) {
     size_t l = dn.size < sizeof pc->subject - 1 ? dn.size : sizeof pc->subject - 1;

@@ -117,7 +117,7 @@ static time_t g_leaf_not_after;
  * server only); other-ca.pem signs bad (CN=intruder). */
 static void make_pki(void) {
   time_t now = time(NULL);
-  t_cert ca, other, leaf, bad, old, srv;
+  t_cert ca, other, leaf, bad, old, srv, forever;
   make_cert(&ca, "moqc test cluster CA", NULL, NULL, now - 86400, now + 30 * 86400);
   make_cert(&other, "someone else's CA", NULL, NULL, now - 86400, now + 30 * 86400);
   g_leaf_not_after = now + 7 * 86400;
@@ -125,14 +125,17 @@ static void make_pki(void) {
   make_cert(&bad, "intruder", &other, GNUTLS_KP_TLS_WWW_CLIENT, now - 3600, now + 86400);
   make_cert(&old, "node-old", &ca, GNUTLS_KP_TLS_WWW_CLIENT, now - 10 * 86400, now - 86400);
   make_cert(&srv, "node-srv", &ca, GNUTLS_KP_TLS_WWW_SERVER, now - 3600, now + 86400);
+  make_cert(&forever, "node-forever", &ca, GNUTLS_KP_TLS_WWW_CLIENT, now - 3600,
+            GNUTLS_X509_NO_WELL_DEFINED_EXPIRATION);
   save_cert(&ca, "ca.pem", NULL);
   save_cert(&other, "other-ca.pem", NULL);
   save_cert(&leaf, "leaf.pem", "leaf.key");
   save_cert(&bad, "bad.pem", "bad.key");
   save_cert(&old, "old.pem", "old.key");
   save_cert(&srv, "server.pem", "server.key");
-  t_cert *all[] = {&ca, &other, &leaf, &bad, &old, &srv};
-  for (size_t i = 0; i < 6; i++) free_cert(all[i]);
+  save_cert(&forever, "forever.pem", "forever.key");
+  t_cert *all[] = {&ca, &other, &leaf, &bad, &old, &srv, &forever};
+  for (size_t i = 0; i < 7; i++) free_cert(all[i]);
 }
 
 /* The server's log lines (WARN and up). */
@@ -195,6 +198,22 @@ static void test_valid_client_cert(void **state) {
   assert_int_equal(pc->not_after, (int64_t)g_leaf_not_after);
   assert_null(fx.c.t->peer_cert); /* the client side never has one */
   assert_string_equal(g_log, "");
+  h_teardown(&fx);
+}
+
+/* notAfter 99991231235959Z (RFC 5280: no well-defined expiry): accepted, and
+ * its expiry is far in the future (a session is not closed at once). */
+static void test_cert_without_expiry(void **state) {
+  (void)state;
+  h_fx fx;
+  h_init(&fx);
+  const char *roots[] = {path("ca.pem")};
+  mtls_server(&fx, roots, 1);
+  assert_int_equal(mtls_connect(&fx, "forever.pem", "forever.key"), MOQC_OK);
+  assert_non_null(fx.s.t->peer_cert);
+  assert_string_equal(fx.s.t->peer_cert->subject, "CN=node-forever");
+  /* GnuTLS 3.7 reports 99991231235959Z as 4294197631 (2106): far enough */
+  assert_true(fx.s.t->peer_cert->not_after > 4102444800); /* 2100-01-01 */
   h_teardown(&fx);
 }
 
@@ -287,11 +306,9 @@ int main(void) {
   assert_int_equal(setup(NULL), 0);
   make_pki();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_valid_client_cert),
-      cmocka_unit_test(test_no_cert_is_anonymous),
-      cmocka_unit_test(test_untrusted_cert_refused),
-      cmocka_unit_test(test_server_without_roots),
-      cmocka_unit_test(test_bad_config),
+      cmocka_unit_test(test_valid_client_cert),    cmocka_unit_test(test_cert_without_expiry),
+      cmocka_unit_test(test_no_cert_is_anonymous), cmocka_unit_test(test_untrusted_cert_refused),
+      cmocka_unit_test(test_server_without_roots), cmocka_unit_test(test_bad_config),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   teardown(NULL);

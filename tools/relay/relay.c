@@ -212,7 +212,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
     return;
   }
   if (!by_cert && r->auth && !auth_request(r, req, &grant)) return;
-  if (by_cert && req->peer_cert->not_after != INT64_MAX) {
+  if (by_cert && req->peer_cert->not_after != INT64_MAX) { /* INT64_MAX: unknown */
     grant.has_exp = true;
     grant.exp = req->peer_cert->not_after;
   }
