@@ -91,13 +91,22 @@ struct moqc_server_request {
                                  a ?jwt=), AUTHORITY, implementation name; NULL if */
   const char *authority;  /* absent. Valid until accepted or rejected. */
   const char *implementation;
+  /* The client certificate verified in the QUIC handshake (raw QUIC and
+   * WebTransport; moqc_server_config.client_ca_files), NULL if none. Valid
+   * until accepted or rejected. */
+  const moqc_peer_cert *peer_cert;
 };
 
 typedef struct moqc_server_config {
-  moqc_uv *uv;                 /* required */
-  const char *host;            /* bind address; NULL = "::" (dual-stack) */
-  uint16_t port;               /* 0 = ephemeral */
-  moqc_cert *cert;             /* required (referenced) */
+  moqc_uv *uv;      /* required */
+  const char *host; /* bind address; NULL = "::" (dual-stack) */
+  uint16_t port;    /* 0 = ephemeral */
+  moqc_cert *cert;  /* required (referenced) */
+  /* Optional mutual TLS on QUIC and WebTransport: PEM files of the roots
+   * trusted for client certificates, as moqc_quic_server_config's (a verified
+   * one is moqc_server_request.peer_cert). Read in moqc_server_new. */
+  const char *const *client_ca_files;
+  size_t n_client_ca_files;
   const char *const *versions; /* NULL = moqc_default_versions() */
   size_t n_versions;
   moqc_quic_limits limits;
@@ -124,7 +133,7 @@ typedef struct moqc_server_config {
 } moqc_server_config;
 
 /* Bind and serve. MOQC_OK, MOQC_ERR_INVAL, MOQC_ERR_IO (e.g. port in use; msg
- * says which), MOQC_ERR_NOMEM. */
+ * says which), MOQC_ERR_TLS (unreadable client_ca_files), MOQC_ERR_NOMEM. */
 MOQC_API int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
                              size_t msg_cap);
 MOQC_API uint16_t moqc_server_port(const moqc_server *s);

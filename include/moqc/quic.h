@@ -214,6 +214,15 @@ typedef struct moqc_quic_server_config {
   const char *const *alpn;
   size_t alpn_count;
   moqc_cert *cert; /* required; the server takes its own reference */
+  /* Optional mutual TLS: PEM files of the roots trusted for client
+   * certificates (read at moqc_quic_server_new). With any, the server asks
+   * every client for a certificate; presenting one is optional. A client that
+   * presents none is anonymous (conn->peer_cert NULL). A presented chain that
+   * does not verify (unknown issuer, expired, not for TLS client use) fails
+   * the handshake with a bad_certificate alert, logged at MOQC_LOG_WARN. A
+   * verified one is reported as conn->peer_cert. Borrowed during the call. */
+  const char *const *client_ca_files;
+  size_t n_client_ca_files;
   moqc_quic_limits limits;
   moqc_quic_on_connection on_connection; /* required */
   void *ctx;
@@ -223,7 +232,9 @@ typedef struct moqc_quic_server_config {
 } moqc_quic_server_config;
 
 /* Bind and start serving. Returns MOQC_OK, MOQC_ERR_INVAL (bad config),
- * MOQC_ERR_IO (socket/bind failed, e.g. port in use), MOQC_ERR_NOMEM. */
+ * MOQC_ERR_IO (socket/bind failed, e.g. port in use), MOQC_ERR_TLS (a
+ * client_ca_files entry is unreadable or holds no certificate),
+ * MOQC_ERR_NOMEM. */
 MOQC_API int moqc_quic_server_new(uv_loop_t *loop, const moqc_quic_server_config *cfg,
                                   moqc_quic_server **out);
 
@@ -255,6 +266,13 @@ typedef struct moqc_quic_tls_client {
   const char *pin_sha256;
   /* Accept any certificate. For tests only. */
   bool disable_verify;
+  /* Optional mutual TLS: present this client certificate (PEM chain, leaf
+   * first) and its PEM private key when the server asks for one. Both or
+   * neither; read when the connection starts (an unreadable file or a key
+   * that does not match is MOQC_ERR_TLS then). Borrowed: the strings must
+   * stay valid while connections use this configuration. */
+  const char *cert_file;
+  const char *key_file;
 } moqc_quic_tls_client;
 
 typedef struct moqc_quic_client_config {
@@ -285,7 +303,8 @@ typedef void (*moqc_quic_on_connect)(void *ctx, int err, const char *msg, moqc_t
 
 /* Start connecting. Returns MOQC_OK (the callback follows later, never from
  * inside this call), MOQC_ERR_INVAL (bad config), MOQC_ERR_TLS (unreadable
- * ca_file, malformed pin), MOQC_ERR_NOMEM. *dial (may be NULL) receives a
+ * ca_file, malformed pin, unreadable or mismatched cert_file/key_file),
+ * MOQC_ERR_NOMEM. *dial (may be NULL) receives a
  * handle valid until the callback runs. */
 MOQC_API int moqc_quic_connect(uv_loop_t *loop, const moqc_quic_client_config *cfg,
                                moqc_quic_on_connect cb, void *ctx, moqc_quic_dial **dial);

@@ -121,6 +121,19 @@ typedef struct moqc_transport_ops {
   size_t (*backlog)(moqc_transport *t);
 } moqc_transport_ops;
 
+/* A client certificate the server verified (mutual TLS): the peer presented a
+ * chain that leads to one of the server's trusted client roots
+ * (moqc_quic_server_config.client_ca_files). Nothing else in it was checked:
+ * the fields are for logs and decisions of the application. */
+#define MOQC_PEER_CERT_SUBJECT_MAX 256
+typedef struct moqc_peer_cert {
+  /* The leaf's subject DN, RFC 4514 ("CN=node-a,O=cluster"); truncated to
+   * MOQC_PEER_CERT_SUBJECT_MAX - 1 bytes. */
+  char subject[MOQC_PEER_CERT_SUBJECT_MAX];
+  /* The leaf's expiry, Unix seconds; INT64_MAX if it cannot be told. */
+  int64_t not_after;
+} moqc_peer_cert;
+
 /* Base struct every transport embeds first. */
 struct moqc_transport {
   const moqc_transport_ops *ops;
@@ -140,6 +153,11 @@ struct moqc_transport {
    * WebTransport session has its QUIC connection's. "" if unknown (in-memory
    * transports). Owned by the transport, NUL-terminated. */
   char remote[64];
+  /* Server side: the client certificate verified in the handshake, NULL if
+   * the client presented none (or the server asks for none). Owned by the
+   * transport, valid until it is released; set before the transport is
+   * handed out. */
+  const moqc_peer_cert *peer_cert;
 };
 
 /* Attach the event handler (replaces any previous one). */

@@ -298,6 +298,8 @@ static int cb_handshake_completed(ngtcp2_conn *nc, void *ud) {
     ngtcp2_conn_set_keep_alive_timeout(nc, rp->max_idle_timeout / 3);
   c->busy++;
   if (c->ep->is_server) {
+    assert(!c->peer.cert || c->ep->mtls); /* only a server that asks records one */
+    c->base.peer_cert = c->peer.cert;     /* NULL: none presented (or none asked for) */
     moqc_quic_ep_addr_handshake_done(c->ep, c);
     /* ngtcp2 confirms a server's handshake on completion, without a callback:
      * the state went straight to CONFIRMED above. */
@@ -646,8 +648,13 @@ int moqc_quic_conn_accept(quic_ep *ep, const moqc_udp_rx *rx, const uint8_t *p, 
   memcpy(&c->remote, &rx->from, sizeof c->remote);
   c->remote_len = rx->from_len;
   moqc_sockaddr_format(&c->remote, c->base.remote, sizeof c->base.remote);
-  int rc = moqc_tls_server_session(&c->tls, ep->cert, &ep->alpn);
+  int rc = moqc_tls_server_session(&c->tls, ep->cert, ep->mtls, &ep->alpn);
   if (rc != MOQC_OK) goto fail;
+  if (ep->mtls) { /* the client-certificate check finds c->peer through conn_ref */
+    c->peer.log = &ep->log;
+    c->peer.remote = c->base.remote;
+    c->conn_ref.user_data = &c->peer;
+  }
   rc = MOQC_ERR_TLS;
   if (ngtcp2_crypto_gnutls_configure_server_session(c->tls) != 0) goto fail;
   gnutls_session_set_ptr(c->tls, &c->conn_ref);
@@ -1316,6 +1323,8 @@ void moqc_quic_conn_free(quic_conn *c) {
     moqc_tls_client_free(c->tlsc);
     moqc_free(c->tlsc);
   }
+  c->base.peer_cert = NULL;
+  moqc_tls_peer_free(&c->peer);
   moqc_free(c->close_reason);
   moqc_free(c->close_pkt);
   moqc_free(c->cids);

@@ -59,6 +59,7 @@ static void ep_free(quic_ep *ep) {
   moqc_udp_close(&ep->udp);
   moqc__smap_free(&ep->cids);
   moqc_cert_unref(ep->cert);
+  if (ep->mtls) gnutls_certificate_free_credentials(ep->mtls);
   moqc_tls_alpn_free(&ep->alpn);
   moqc_free(ep->sendbuf);
   moqc_free(ep->recvbuf);
@@ -586,6 +587,16 @@ int moqc_quic_server_new(uv_loop_t *loop, const moqc_quic_server_config *cfg,
     return rc;
   }
   ep->cert = moqc_cert_ref(cfg->cert);
+  if (cfg->n_client_ca_files) {
+    char err[256] = "";
+    rc = moqc_tls_mtls_cred(cfg->cert, cfg->client_ca_files, cfg->n_client_ca_files, &ep->mtls, err,
+                            sizeof err);
+    if (rc != MOQC_OK) {
+      moqc__log(&cfg->log, MOQC_LOG_ERROR, "tls", "%s", err[0] ? err : moqc_err_str(rc));
+      ep_free(ep);
+      return rc;
+    }
+  }
   ep->on_connection = cfg->on_connection;
   ep->ctx = cfg->ctx;
   ep->log = cfg->log;

@@ -111,6 +111,7 @@ struct moqc_quic_server {
   uint32_t refs; /* owner + live conn objects + open handles */
   /* server configuration */
   moqc_cert *cert;
+  gnutls_certificate_credentials_t mtls; /* cert + trusted client roots, or NULL */
   moqc_tls_alpn alpn;
   quic_lim lim;
   moqc_quic_on_connection on_connection;
@@ -222,6 +223,7 @@ struct quic_conn {
   gnutls_session_t tls;
   ngtcp2_crypto_conn_ref conn_ref;
   moqc_tls_client *tlsc; /* clients only */
+  moqc_tls_peer peer;    /* servers with mutual TLS: the client certificate */
   moqc_sockaddr local, remote;
   socklen_t local_len, remote_len;
   uv_timer_t timer;

@@ -387,16 +387,26 @@ static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, 
   return 0;
 }
 
-int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const moqc_tls_alpn *a) {
+int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
+                            gnutls_certificate_credentials_t mtls, const moqc_tls_alpn *a) {
   gnutls_session_t s;
   if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_AUTO_SEND_TICKET) < 0)
     return MOQC_ERR_NOMEM;
-  if (set_priority(s) < 0 || gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cert->cred) < 0 ||
+  if (set_priority(s) < 0 ||
+      gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, mtls ? mtls : cert->cred) < 0 ||
       gnutls_alpn_set_protocols(s, a->v,
                                 a->n > TLS_GNUTLS_ALPN_MAX ? TLS_GNUTLS_ALPN_MAX : (unsigned)a->n,
                                 GNUTLS_ALPN_MANDATORY) < 0) {
     gnutls_deinit(s);
     return MOQC_ERR_TLS;
+  }
+  if (mtls) {
+    /* Optional client certificate, checked on receipt. No list of accepted
+     * CA names in the request: a client with one certificate presents it, and
+     * one we do not trust is refused with a reason rather than sent nothing. */
+    gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUEST);
+    gnutls_certificate_send_x509_rdn_sequence(s, 1);
+    gnutls_session_set_verify_function(s, moqc__tls_verify_client);
   }
   /* The whole list, for the hook (the db pointer is otherwise unused: no
    * session cache). `a` outlives the session (the endpoint owns it). */
@@ -405,6 +415,115 @@ int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const 
                                      client_hello_hook);
   *out = s;
   return MOQC_OK;
+}
+
+/* ---- mutual TLS, server side ---------------------------------------------------- */
+
+int moqc_tls_mtls_cred(const moqc_cert *cert, const char *const *roots, size_t n,
+                       gnutls_certificate_credentials_t *out, char *err, size_t cap) {
+  *out = NULL;
+  if (!cert || !roots || n == 0) return MOQC_ERR_INVAL;
+  gnutls_certificate_credentials_t cr;
+  if (gnutls_certificate_allocate_credentials(&cr) < 0) return MOQC_ERR_NOMEM;
+  assert(cert->nchain > 0 && cert->nchain <= INT_MAX);
+  int rc = MOQC_ERR_TLS;
+  if (gnutls_certificate_set_x509_key(cr, (gnutls_x509_crt_t *)(uintptr_t)cert->chain,
+                                      (int)cert->nchain, cert->key) < 0) {
+    snprintf(err, cap, "cannot use the server certificate");
+    goto fail;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!roots[i] || !*roots[i]) {
+      snprintf(err, cap, "empty client root file name");
+      goto fail;
+    }
+    /* The number of certificates added; 0 or an error = nothing usable. */
+    if (gnutls_certificate_set_x509_trust_file(cr, roots[i], GNUTLS_X509_FMT_PEM) <= 0) {
+      snprintf(err, cap, "cannot read a certificate from client root file %s", roots[i]);
+      goto fail;
+    }
+  }
+  *out = cr;
+  return MOQC_OK;
+fail:
+  gnutls_certificate_free_credentials(cr);
+  return rc;
+}
+
+void moqc_tls_peer_free(moqc_tls_peer *p) {
+  moqc_free(p->cert);
+  p->cert = NULL;
+}
+
+static void peer_refused(moqc_tls_peer *p, const char *why, unsigned status) {
+  gnutls_datum_t msg = {NULL, 0};
+  int ml = 0;
+  if (status &&
+      gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &msg, 0) >= 0) {
+    ml = (int)msg.size;
+    while (ml > 0 && (msg.data[ml - 1] == ' ' || msg.data[ml - 1] == '\n' || !msg.data[ml - 1]))
+      ml--;
+  }
+  moqc__log(p->log, MOQC_LOG_WARN, "tls", "client certificate from %s refused: %s%s%.*s",
+            p->remote && *p->remote ? p->remote : "?", why, ml ? ": " : "", ml,
+            ml ? (const char *)msg.data : "");
+  gnutls_free(msg.data);
+}
+
+/* Record the verified leaf: subject DN and expiry. */
+static int peer_record(moqc_tls_peer *p, const gnutls_datum_t *leaf) {
+  gnutls_x509_crt_t crt;
+  if (gnutls_x509_crt_init(&crt) < 0) return GNUTLS_E_MEMORY_ERROR;
+  int rc = GNUTLS_E_CERTIFICATE_ERROR;
+  moqc_peer_cert *pc = moqc_calloc(1, sizeof *pc);
+  gnutls_datum_t dn = {NULL, 0};
+  if (!pc) {
+    rc = GNUTLS_E_MEMORY_ERROR;
+    goto out;
+  }
+  if (gnutls_x509_crt_import(crt, leaf, GNUTLS_X509_FMT_DER) < 0) goto out;
+  time_t na = gnutls_x509_crt_get_expiration_time(crt);
+  /* (time_t)-1: GnuTLS could not tell (99991231235959Z, RFC 5280's "no
+   * well-defined expiry", comes back as 2106 with GnuTLS 3.7) */
+  pc->not_after = na == (time_t)-1 ? INT64_MAX : (int64_t)na;
+  if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0 && dn.data) {
+    size_t l = dn.size < sizeof pc->subject - 1 ? dn.size : sizeof pc->subject - 1;
+    memcpy(pc->subject, dn.data, l);
+    pc->subject[l] = '\0';
+  }
+  moqc_free(p->cert); /* a second Certificate message cannot come; be safe */
+  p->cert = pc;
+  pc = NULL;
+  rc = 0;
+out:
+  gnutls_free(dn.data);
+  moqc_free(pc);
+  gnutls_x509_crt_deinit(crt);
+  return rc;
+}
+
+int moqc__tls_verify_client(gnutls_session_t s) {
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+  moqc_tls_peer *p = ref ? ref->user_data : NULL;
+  if (!p) return GNUTLS_E_CERTIFICATE_ERROR;
+  unsigned n = 0;
+  const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+  if (!certs || n == 0) return 0; /* anonymous: the application's usual auth applies */
+  /* Chain to a trusted client root, within its validity, and (if the
+   * certificates say what they are for) meant for TLS client use. */
+  gnutls_typed_vdata_st vd = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+                              .data = (unsigned char *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT,
+                              .size = 0};
+  unsigned status = 0;
+  if (gnutls_certificate_verify_peers(s, &vd, 1, &status) < 0) {
+    peer_refused(p, "verification failed", 0);
+    return GNUTLS_E_CERTIFICATE_ERROR;
+  }
+  if (status != 0) {
+    peer_refused(p, "untrusted", status);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
+  return peer_record(p, &certs[0]);
 }
 
 /* ---- client verification ------------------------------------------------------ */
@@ -452,6 +571,19 @@ int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_qu
     c->has_pin = true;
   }
   if (gnutls_certificate_allocate_credentials(&c->cred) < 0) return MOQC_ERR_NOMEM;
+  if (!o->cert_file != !o->key_file) {
+    snprintf(c->err, sizeof c->err, "a client certificate needs both a certificate and a key file");
+    return MOQC_ERR_TLS;
+  }
+  if (o->cert_file) {
+    int kr = gnutls_certificate_set_x509_key_file2(c->cred, o->cert_file, o->key_file,
+                                                   GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
+    if (kr < 0) {
+      snprintf(c->err, sizeof c->err, "cannot load the client certificate %s (key %s): %s",
+               o->cert_file, o->key_file, gnutls_strerror(kr));
+      return MOQC_ERR_TLS;
+    }
+  }
   if (c->disable_verify || c->has_pin) return MOQC_OK;
   int r = o->ca_file
               ? gnutls_certificate_set_x509_trust_file(c->cred, o->ca_file, GNUTLS_X509_FMT_PEM)

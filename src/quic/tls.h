@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "moqc/quic.h"
+#include "moqc/transport.h"
 
 /* Generate a self-signed ECDSA P-256 certificate with an explicit validity
  * window (tests use it for expired certificates). Same rules as
@@ -51,9 +53,39 @@ typedef struct moqc_tls_alpn {
 int moqc_tls_alpn_init(moqc_tls_alpn *a, const char *const *names, size_t n);
 void moqc_tls_alpn_free(moqc_tls_alpn *a);
 
+/* Mutual TLS, server side: new credentials holding cert's chain and key (as
+ * moqc_cert_credentials) plus the client roots read from roots[0..n) (PEM
+ * files; each must hold at least one certificate). MOQC_OK, MOQC_ERR_INVAL
+ * (n == 0), MOQC_ERR_TLS (unreadable or empty file: err says which) or
+ * MOQC_ERR_NOMEM. The caller frees *out (gnutls_certificate_free_credentials)
+ * after the last session using it. */
+int moqc_tls_mtls_cred(const moqc_cert *cert, const char *const *roots, size_t n,
+                       gnutls_certificate_credentials_t *out, char *err, size_t cap);
+
+/* Per-connection state of a server session with mutual TLS. The session
+ * pointer (gnutls_session_get_ptr) must be an ngtcp2_crypto_conn_ref whose
+ * user_data points to it. */
+typedef struct moqc_tls_peer {
+  moqc_peer_cert *cert;   /* owned: the verified client certificate, or NULL */
+  const moqc_logger *log; /* where a refused certificate is reported (WARN) */
+  const char *remote;     /* the peer's address for that line */
+} moqc_tls_peer;
+
+void moqc_tls_peer_free(moqc_tls_peer *p);
+
 /* New QUIC server session for cert accepting the ALPNs in a (which must
- * outlive the session). MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
-int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert, const moqc_tls_alpn *a);
+ * outlive the session). With mtls (from moqc_tls_mtls_cred, outliving the
+ * session) the session uses it instead of cert's credentials and asks the
+ * client for an optional certificate, verified on receipt (see
+ * moqc_tls_peer). MOQC_OK, MOQC_ERR_TLS or MOQC_ERR_NOMEM. */
+int moqc_tls_server_session(gnutls_session_t *out, const moqc_cert *cert,
+                            gnutls_certificate_credentials_t mtls, const moqc_tls_alpn *a);
+
+/* The server's client-certificate check (as gnutls_session_set_verify_function
+ * wants it). No certificate: accepted (anonymous). A chain that verifies
+ * against the trusted client roots for TLS client use: accepted, recorded in
+ * the moqc_tls_peer. Anything else: refused (logged). */
+int moqc__tls_verify_client(gnutls_session_t s);
 
 /* Client side verification state (embedded in a client connection). */
 typedef struct moqc_tls_client {
@@ -66,9 +98,10 @@ typedef struct moqc_tls_client {
   char err[256]; /* why the certificate was refused ("" if not) */
 } moqc_tls_client;
 
-/* Prepare verification: load the trust (CA file or system), parse the pin.
- * MOQC_OK, MOQC_ERR_TLS (unreadable CA file, malformed pin; err says why) or
- * MOQC_ERR_NOMEM. */
+/* Prepare verification: load the trust (CA file or system), parse the pin,
+ * load the client certificate if o has one. MOQC_OK, MOQC_ERR_TLS
+ * (unreadable CA file, malformed pin, client certificate or key unreadable,
+ * mismatched or given alone; err says why) or MOQC_ERR_NOMEM. */
 int moqc_tls_client_init(moqc_tls_client *c, const char *hostname, const moqc_quic_tls_client *o);
 void moqc_tls_client_free(moqc_tls_client *c);
 

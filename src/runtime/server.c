@@ -18,6 +18,7 @@ struct srv_conn {
   char protocol[32];
   char path[2048];
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
+  moqc_peer_cert *peer_cert; /* copy of the transport's verified client certificate */
   bool webtransport;
   void *ud;         /* moqc_server_accept_ud's user data */
   bool requested;   /* its MoQ setup completed (on_request ran) */
@@ -34,6 +35,11 @@ struct moqc_server {
   uv_timer_t *setup_timer; /* closes sessions that do not finish their setup */
   uint64_t setup_timeout_ms;
 };
+
+static void conn_free(srv_conn *c) {
+  moqc_free(c->peer_cert);
+  moqc_free(c);
+}
 
 static void link_conn(moqc_server *s, srv_conn *c) {
   c->next = s->conns;
@@ -66,6 +72,7 @@ static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_re
       .auth_token = r->auth_token,
       .authority = r->authority,
       .implementation = r->implementation,
+      .peer_cert = c->peer_cert,
   };
   c->srv->cfg.on_request(c->srv->cfg.ctx, &c->req);
 }
@@ -78,7 +85,7 @@ static void sess_on_closed(void *ctx, moqc_session *sess, uint64_t code, const c
   c->ud = NULL; /* the application may have freed it */
   unlink_conn(s, c);
   moqc_session_del(sess); /* deferred by the session until this callback returns */
-  moqc_free(c);
+  conn_free(c);
 }
 
 static void sess_on_debug(void *ctx, moqc_session *sess, const char *msg) {
@@ -100,6 +107,16 @@ static void start_session(moqc_server *s, moqc_transport *t) {
   snprintf(c->protocol, sizeof c->protocol, "%s", t->protocol);
   memcpy(c->remote, t->remote, sizeof c->remote);
   c->remote[sizeof c->remote - 1] = 0;
+  if (t->peer_cert) {
+    if (!(c->peer_cert = moqc_malloc(sizeof *c->peer_cert))) {
+      conn_free(c);
+      t->ops->close(t, MOQC_CODE_TRANSPORT, "out of memory");
+      t->ops->release(t);
+      return;
+    }
+    *c->peer_cert = *t->peer_cert;
+    c->peer_cert->subject[sizeof c->peer_cert->subject - 1] = 0;
+  }
   link_conn(s, c);
   moqc_session_config sc = {
       .env = moqc_uv_env(s->cfg.uv),
@@ -115,7 +132,7 @@ static void start_session(moqc_server *s, moqc_transport *t) {
   moqc_session *sess = moqc_session_new(t, &sc);
   if (!sess) {
     unlink_conn(s, c);
-    moqc_free(c);
+    conn_free(c);
     t->ops->close(t, MOQC_CODE_VERSION, "unsupported protocol");
     t->ops->release(t);
     return;
@@ -233,6 +250,8 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
       .alpn = alpn,
       .alpn_count = na,
       .cert = cfg->cert,
+      .client_ca_files = cfg->client_ca_files,
+      .n_client_ca_files = cfg->n_client_ca_files,
       .limits = cfg->limits,
       .on_connection = quic_on_connection,
       .ctx = s,
@@ -240,7 +259,11 @@ int moqc_server_new(const moqc_server_config *cfg, moqc_server **out, char *msg,
   };
   int rv = moqc_quic_server_new(moqc_uv_loop(cfg->uv), &qc, &s->quic);
   if (rv != MOQC_OK) {
-    if (msg)
+    if (msg && rv == MOQC_ERR_TLS)
+      snprintf(msg, msg_cap,
+               "cannot read the trusted client roots (a file is unreadable or "
+               "holds no certificate)");
+    else if (msg)
       snprintf(msg, msg_cap, "cannot listen on UDP %s port %u: %s",
                cfg->host ? cfg->host : "::", cfg->port, moqc_err_str(rv));
     moqc_free(s->versions);
@@ -312,7 +335,7 @@ void moqc_server_del(moqc_server *s) {
     srv_conn *c = s->conns;
     unlink_conn(s, c);
     moqc_session_del(c->session);
-    moqc_free(c);
+    conn_free(c);
   }
   moqc_quic_server_del(s->quic);
   moqc_free(s->versions);

@@ -81,6 +81,11 @@ static wt_conn *conn_new(moqc_transport *h3, bool server, const char *const *pro
   c->base.is_server = server;
   c->base.webtransport = true;
   memcpy(c->base.remote, h3->remote, sizeof c->base.remote);
+  if (h3->peer_cert) {
+    if (!(c->peer_cert = moqc__wt_alloc(sizeof *c->peer_cert))) goto oom;
+    *c->peer_cert = *h3->peer_cert;
+    c->base.peer_cert = c->peer_cert;
+  }
   if (n && !(c->protos = moqc__wt_alloc(n * sizeof *c->protos))) goto oom;
   for (; c->n_protos < n; c->n_protos++)
     if (!(c->protos[c->n_protos] = dup_str(protos[c->n_protos]))) goto oom;

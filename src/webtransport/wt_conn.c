@@ -23,6 +23,7 @@ void moqc__wt_conn_free(wt_conn *c) {
   moqc__wt_free(c->authority);
   moqc__wt_free(c->path);
   moqc__wt_free(c->origin);
+  moqc__wt_free(c->peer_cert);
   moqc__wt_free(c);
 }
 

@@ -138,6 +138,7 @@ bool moqc__wt_h3_transition_ok(wt_h3 from, wt_h3 to);
 typedef struct wt_conn {
   moqc_transport base; /* the session transport the user sees */
   moqc_transport *h3;
+  moqc_peer_cert *peer_cert; /* copy of h3's (base.peer_cert), which may go first */
   bool server;
   uint8_t state; /* wt_state; change only through moqc__wt_set_state */
 

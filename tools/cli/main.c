@@ -55,6 +55,8 @@ SET_STR(set_broadcast, broadcast)
 SET_STR(set_track, track)
 SET_STR(set_prefix, prefix)
 SET_STR(set_root, tls.ca_file)
+SET_STR(set_client_cert, tls.cert_file)
+SET_STR(set_client_key, tls.key_file)
 
 static int set_fingerprint(cli *c, const char *v, char *err, size_t cap) {
   size_t hex = 0;
@@ -235,6 +237,11 @@ static const cli_opt k_opts[] = {
      "<payload sha256>')",
      set_frame_log},
     {"prefix", "PATH", C_ANN, "only broadcasts under this path [default all]", set_prefix},
+    {"client-tls-cert", "FILE", C_ALL,
+     "mutual TLS: present this PEM client certificate chain if the server asks for one; needs "
+     "--client-tls-key",
+     set_client_cert},
+    {"client-tls-key", "FILE", C_ALL, "PEM private key of --client-tls-cert", set_client_key},
     {"tls-disable-verify", NULL, C_ALL, "accept any server certificate (testing only)",
      set_disable_verify},
     {"tls-fingerprint", "HEX", C_ALL,

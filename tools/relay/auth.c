@@ -40,7 +40,11 @@ static void on_sighup(uv_signal_t *h, int signum) {
 
 int relay_auth_start(relay *r, char *err, size_t cap) {
   const relay_config *c = &r->cfg;
-  if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public) {
+  if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public && c->n_server_tls_root) {
+    moqc_log(MOQC_LOG_WARN,
+             "no --auth-key, --auth-key-dir or --auth-public: only mTLS peers "
+             "(a client certificate from --server-tls-root) are accepted");
+  } else if (!c->auth_key[0] && !c->auth_key_dir[0] && !c->n_auth_public) {
     moqc_log(MOQC_LOG_WARN,
              "no --auth-key, --auth-key-dir or --auth-public: anyone can "
              "publish and subscribe on this relay");

@@ -221,6 +221,10 @@ static void dial(peer *p) {
       .url = p->url,
       .publish = p->view,
       .subscribe = p->view,
+      /* --client-tls-cert/--client-tls-key: the certificate a peer with
+       * --server-tls-root takes as a cluster credential (mTLS). */
+      .tls = {.cert_file = r->cfg.client_tls_cert[0] ? r->cfg.client_tls_cert : NULL,
+              .key_file = r->cfg.client_tls_key[0] ? r->cfg.client_tls_key : NULL},
       .limits = {.idle_timeout_ms = r->cfg.idle_timeout_ms},
       .session_limits = r->cfg.session_limits,
       /* A relay-to-relay link is long-lived: prefer QUIC. WebSocket starts

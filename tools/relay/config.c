@@ -338,6 +338,32 @@ static int set_cluster_connect(parse_ctx *p, const char *v) {
   }
 }
 
+/* ---- mutual TLS ---- */
+
+static int set_server_tls_root(parse_ctx *p, const char *v) {
+  relay_config *c = p->cfg;
+  const char *s = v;
+  if (!*v) return bad(p, "server-tls-root", v, "empty");
+  for (;;) { /* comma-separated (moq-relay's value_delimiter), or repeat the flag */
+    size_t n = strcspn(s, ",");
+    if (n == 0) return bad(p, "server-tls-root", v, "empty file name");
+    if (c->n_server_tls_root >= RELAY_MAX_TLS_ROOTS || n >= sizeof c->server_tls_root[0])
+      return bad(p, "server-tls-root", v, "at most 16 files of at most 1023 bytes");
+    snprintf(c->server_tls_root[c->n_server_tls_root++], sizeof c->server_tls_root[0], "%.*s",
+             (int)n, s);
+    if (!s[n]) return 0;
+    s += n + 1;
+  }
+}
+
+static int set_client_tls_cert(parse_ctx *p, const char *v) {
+  return copy_str(p, "client-tls-cert", p->cfg->client_tls_cert, sizeof p->cfg->client_tls_cert, v);
+}
+
+static int set_client_tls_key(parse_ctx *p, const char *v) {
+  return copy_str(p, "client-tls-key", p->cfg->client_tls_key, sizeof p->cfg->client_tls_key, v);
+}
+
 static int set_cluster_connect_api(parse_ctx *p, const char *v) {
   if (strncmp(v, "https://", 8) == 0)
     return bad(p, "cluster-connect-api", v, "https is not supported yet: http:// URL or a file");
@@ -397,6 +423,15 @@ static const relay_opt k_opts[] = {
      "keep the generated certificate in DIR/cert.pem + DIR/key.pem and reuse it across "
      "restarts until it is 12 days old (e.g. a systemd StateDirectory)",
      set_tls_generate_dir},
+    {"server-tls-root", "FILE[,FILE...]",
+     "mutual TLS: ask QUIC/WebTransport clients for an optional certificate; one that chains "
+     "to these PEM roots gets a cluster peer's rights (full access under its URL path), "
+     "an untrusted one fails the handshake (repeatable)",
+     set_server_tls_root},
+    {"client-tls-cert", "FILE",
+     "mutual TLS: PEM certificate chain presented on cluster dials; needs --client-tls-key",
+     set_client_tls_cert},
+    {"client-tls-key", "FILE", "PEM private key of --client-tls-cert", set_client_tls_key},
     {"http-bind", "ADDR:PORT|none",
      "TCP address of the HTTP endpoints [default: the UDP address and port]", set_http_bind},
     {"version", "ALPN",
@@ -707,6 +742,10 @@ int relay_config_parse(relay_config *cfg, int argc, char **argv, char *err, size
     const relay_opt *o = next_flag(&p, argc, argv, &i, &v, &is_config);
     if (!o) return -1;
     if (!is_config && o->set(&p, v) != 0) return -1;
+  }
+  if (!cfg->client_tls_cert[0] != !cfg->client_tls_key[0]) {
+    snprintf(err, err_cap, "--client-tls-cert and --client-tls-key go together");
+    return -1;
   }
   if (cfg->tls_cert[0] && !cfg->tls_key[0]) {
     snprintf(err, err_cap, "--tls-cert needs --tls-key");

@@ -20,7 +20,9 @@ struct relay_sess {
   uint64_t id;
   int version;
   bool webtransport;
-  uv_timer_t *expiry; /* closes the session when its token expires (freed on close) */
+  bool by_cert;       /* authenticated by its client certificate (mTLS) */
+  uv_timer_t *expiry; /* closes the session when its token (or certificate) expires (freed on
+                         close) */
   char *tenant;       /* the token's root with auth, else the connection's root: counted in
                          r->tenants (--max-sessions-per-root with auth), whose slot holds the
                          tenant's moqc_account (--max-cache-per-root, --max-broadcasts-per-root) */
@@ -34,8 +36,9 @@ static void free_timer(uv_handle_t *h) { free(h); }
 
 static void on_expiry(uv_timer_t *t) {
   relay_sess *rs = t->data;
-  moqc_log(MOQC_LOG_INFO, "session %llu: token expired", (unsigned long long)rs->id);
-  moqc_session_close(rs->session, MOQC_CODE_UNAUTHORIZED, "token expired");
+  const char *what = rs->by_cert ? "client certificate expired" : "token expired";
+  moqc_log(MOQC_LOG_INFO, "session %llu: %s", (unsigned long long)rs->id, what);
+  moqc_session_close(rs->session, MOQC_CODE_UNAUTHORIZED, what);
 }
 
 /* One session of tenant ends: the last one drops the relay's reference on the
@@ -189,9 +192,30 @@ static void on_request(void *ctx, moqc_server_request *req) {
                        r->stopping ? "shutting down" : "bad path");
     return;
   }
-  /* Auth first: a refused connection creates no model state. */
+  /* Auth first: a refused connection creates no model state. A client
+   * certificate that chained to a --server-tls-root stands in for a token, as
+   * in moq-relay: full publish and subscribe under the URL path (cluster
+   * peers dial "/": everything), until the certificate expires. Without
+   * keys or public prefixes, mTLS peers are the only ones let in. */
   moqc_auth_claims grant = {0};
-  if (r->auth && !auth_request(r, req, &grant)) return;
+  bool by_cert = req->peer_cert != NULL;
+  assert(!by_cert || r->cfg.n_server_tls_root > 0);
+  if (!by_cert && !r->auth && r->cfg.n_server_tls_root > 0) {
+    moqc_log(MOQC_LOG_WARN,
+             "refusing %s session%s%s: no client certificate (only mTLS peers are accepted: no "
+             "--auth-key, --auth-key-dir or --auth-public)",
+             req->protocol, req->remote && *req->remote ? " from " : "",
+             req->remote ? req->remote : "");
+    r->rejected++;
+    r->auth_refused++;
+    moqc_server_reject(req, MOQC_CODE_UNAUTHORIZED, "a client certificate is required");
+    return;
+  }
+  if (!by_cert && r->auth && !auth_request(r, req, &grant)) return;
+  if (by_cert && req->peer_cert->not_after != INT64_MAX) { /* INT64_MAX: unknown */
+    grant.has_exp = true;
+    grant.exp = req->peer_cert->not_after;
+  }
   relay_sess *rs = calloc(1, sizeof *rs);
   /* The tenant: the token's root; without auth, the connection's root. */
   const char *tenant = grant.tenant ? grant.tenant : root;
@@ -219,7 +243,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   /* With auth: what the peer may see (get) and where its announcements may
    * land (put); an empty scope refuses everything with Unauthorized. */
   moqc_origin *offer = view, *land = view;
-  if (view && r->auth) {
+  if (view && r->auth && !by_cert) {
     offer = moqc_origin_scope(view, (const char *const *)grant.get, grant.n_get);
     land = moqc_origin_scope(view, (const char *const *)grant.put, grant.n_put);
   }
@@ -231,8 +255,10 @@ static void on_request(void *ctx, moqc_server_request *req) {
   }
   bool timed = grant.has_exp;
   if (rs && timed && (rs->expiry = malloc(sizeof *rs->expiry)) != NULL) {
-    /* closed when the token stops verifying: at exp + the leeway */
-    int64_t left = grant.exp + (int64_t)r->cfg.auth_leeway_s - (int64_t)time(NULL);
+    /* closed when the token stops verifying: at exp + the leeway (a
+     * certificate: at its notAfter, as moq-relay) */
+    rs->by_cert = by_cert;
+    int64_t left = grant.exp + (by_cert ? 0 : (int64_t)r->cfg.auth_leeway_s) - (int64_t)time(NULL);
     uv_timer_init(r->loop, rs->expiry);
     rs->expiry->data = rs;
     uv_timer_start(rs->expiry, on_expiry, left > 0 ? (uint64_t)left * 1000 : 0, 0);
@@ -276,9 +302,12 @@ static void on_request(void *ctx, moqc_server_request *req) {
   r->n_live++;
   if ((req->version >= 3 && req->version <= 5) || (req->version >= 14 && req->version <= 19))
     r->sessions_total[req->version]++;
-  moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s", (unsigned long long)rs->id,
-           req->protocol, req->webtransport ? "WebTransport" : "QUIC", root,
-           req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "");
+  rs->by_cert = by_cert;
+  moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s%s%s%s",
+           (unsigned long long)rs->id, req->protocol, req->webtransport ? "WebTransport" : "QUIC",
+           root, req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "",
+           by_cert ? ", mTLS peer '" : "", by_cert ? req->peer_cert->subject : "",
+           by_cert ? "' (full access)" : "");
 }
 
 static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const char *reason,
@@ -327,6 +356,19 @@ static void on_watch(void *arg) {
 static int load_cert(relay *r, char *err, size_t cap) {
   relay_config *c = &r->cfg;
   int rv;
+  if (c->client_tls_cert[0]) { /* checked now rather than at the first cluster dial */
+    moqc_cert *cc = NULL;
+    rv = moqc_cert_load(c->client_tls_cert, c->client_tls_key, &cc);
+    moqc_cert_unref(cc);
+    if (rv != MOQC_OK) {
+      snprintf(err, cap, "cannot load --client-tls-cert '%s' / --client-tls-key '%s': %s",
+               c->client_tls_cert, c->client_tls_key,
+               rv == MOQC_ERR_IO    ? "file missing or unreadable"
+               : rv == MOQC_ERR_TLS ? "not a valid PEM certificate/key pair"
+                                    : moqc_err_str(rv));
+      return rv;
+    }
+  }
   if (c->tls_cert[0]) {
     rv = moqc_cert_load(c->tls_cert, c->tls_key, &r->cert);
     if (rv != MOQC_OK)
@@ -403,11 +445,15 @@ int relay_start(relay *r, char *err, size_t cap) {
   moqc_origin_consumer_set_waker(r->watch, on_watch, r);
   const char *vers[RELAY_MAX_VERSIONS];
   for (size_t i = 0; i < c->n_versions; i++) vers[i] = c->versions[i];
+  const char *roots[RELAY_MAX_TLS_ROOTS];
+  for (size_t i = 0; i < c->n_server_tls_root; i++) roots[i] = c->server_tls_root[i];
   moqc_server_config sc = {
       .uv = r->uv,
       .host = c->bind_host,
       .port = c->bind_port,
       .cert = r->cert,
+      .client_ca_files = c->n_server_tls_root ? roots : NULL,
+      .n_client_ca_files = c->n_server_tls_root,
       .versions = c->n_versions ? vers : NULL,
       .n_versions = c->n_versions,
       .session_limits = c->session_limits,

@@ -27,6 +27,7 @@
 #define RELAY_HOST_MAX 256
 #define RELAY_MAX_PUBLIC 16
 #define RELAY_MAX_PEERS 32
+#define RELAY_MAX_TLS_ROOTS 16
 
 typedef struct relay_config {
   char bind_host[RELAY_HOST_MAX];
@@ -35,8 +36,14 @@ typedef struct relay_config {
   char tls_key[1024];
   char tls_generate[1024];     /* comma-separated host names */
   char tls_generate_dir[1024]; /* --tls-generate-dir: keep the generated cert here */
-  bool http_none;              /* --http-bind none */
-  bool http_set;               /* --http-bind given (else: the UDP address + port) */
+  /* mutual TLS (docs/cluster.md "mTLS"): moq-relay's server.tls.root and
+   * client.tls.cert / client.tls.key */
+  char server_tls_root[RELAY_MAX_TLS_ROOTS][1024]; /* --server-tls-root FILE (repeatable) */
+  size_t n_server_tls_root;
+  char client_tls_cert[1024]; /* --client-tls-cert FILE: presented on cluster dials */
+  char client_tls_key[1024];  /* --client-tls-key FILE */
+  bool http_none;             /* --http-bind none */
+  bool http_set;              /* --http-bind given (else: the UDP address + port) */
   char http_host[RELAY_HOST_MAX];
   uint16_t http_port;
   char versions[RELAY_MAX_VERSIONS][32];
