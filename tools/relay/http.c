@@ -571,7 +571,7 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
       {"streams", st.refused_streams},      {"subscriptions", st.refused_subscriptions},
       {"broadcasts", st.refused_announces}, {"broadcasts_per_root", st.refused_announces_root},
       {"tracks", st.refused_tracks},        {"announce_prefixes", st.refused_announce_prefixes},
-      {"ingress_rate", st.refused_ingress},
+      {"ingress_rate", st.refused_ingress}, {"group_rate", st.refused_group_rate},
   };
   for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
     body_printf(r, "moqc_relay_quota_refused_total{cause=\"%s\"} %llu\n", causes[i].cause,
