@@ -75,10 +75,11 @@ struct msub {
   bool configured; /* the tracks are set up (the header may still wait: inband) */
   bool inband;     /* a video track has its parameter sets in band */
   bool have_base;
-  uint64_t base_us;   /* the source timestamp written at offset_us */
-  uint64_t offset_us; /* output time of the current source's base (0; > 0 once followed) */
-  uint64_t end_us;    /* the latest output time written */
-  bool following;     /* the broadcast was replaced: its new catalog decides */
+  uint64_t base_us;     /* the source timestamp written at offset_us */
+  uint64_t offset_us;   /* output time of the current source's base (0; > 0 once followed) */
+  uint64_t end_us;      /* the latest output time written */
+  bool following;       /* the broadcast was replaced: its new catalog decides */
+  char follow_why[300]; /* a track missing from the new catalog so far */
   uint64_t video_frames, frames;
   FILE *latency;             /* --latency-log */
   FILE *frames_log;          /* --frame-log */
@@ -285,8 +286,13 @@ static void on_follow_timer(uv_timer_t *h) {
   msub *s = h->data;
   flush_all(s);
   finish_output(s);
-  cli_finish(s->c, 1, "broadcast '%s' was replaced or dropped and no new source came within %d ms",
-             s->c->broadcast, FOLLOW_GRACE_MS);
+  if (s->follow_why[0])
+    cli_finish(s->c, 1, "broadcast '%s' replaced by a source whose %s after %d ms", s->c->broadcast,
+               s->follow_why, FOLLOW_GRACE_MS);
+  else
+    cli_finish(s->c, 1,
+               "broadcast '%s' was replaced or dropped and no new source came within %d ms",
+               s->c->broadcast, FOLLOW_GRACE_MS);
 }
 
 static void on_end(void *ctx, int err, uint64_t code) {
@@ -427,9 +433,10 @@ static bool same_params(const AVCodecParameters *a, const AVCodecParameters *b) 
          !memcmp(a->extradata, b->extradata, (size_t)a->extradata_size);
 }
 
+enum { R_SAME, R_GONE, R_OTHER };
+
 /* The MP4 track t in the new catalog, with the same parameters? why: what differs. */
-static bool rendition_matches(const strack *t, const moqc_hang_catalog *cat, char *why,
-                              size_t cap) {
+static int rendition_matches(const strack *t, const moqc_hang_catalog *cat, char *why, size_t cap) {
   const moqc_hang_rendition *list = t->kind == MOQC_HANG_VIDEO ? cat->video : cat->audio;
   size_t n = t->kind == MOQC_HANG_VIDEO ? cat->n_video : cat->n_audio;
   for (size_t i = 0; i < n; i++) {
@@ -440,17 +447,23 @@ static bool rendition_matches(const strack *t, const moqc_hang_catalog *cat, cha
                 same_params(t->st->codecpar, par);
     avcodec_parameters_free(&par);
     if (!same) snprintf(why, cap, "track %s has other codec parameters", t->name);
-    return same;
+    return same ? R_SAME : R_OTHER;
   }
-  snprintf(why, cap, "track %s is gone", t->name);
-  return false;
+  snprintf(why, cap, "track %s is missing", t->name);
+  return R_GONE;
 }
 
 /* The new source's catalog: go on with the same MP4, or finish it. */
 static void follow(msub *s, const moqc_hang_catalog *cat) {
   char why[300] = "";
   for (size_t i = 0; i < s->n; i++) {
-    if (rendition_matches(&s->t[i], cat, why, sizeof why)) continue;
+    int m = rendition_matches(&s->t[i], cat, why, sizeof why);
+    if (m == R_SAME) continue;
+    if (m == R_GONE) { /* a browser adds its renditions one at a time: wait for an update */
+      moqc_log(MOQC_LOG_INFO, "new catalog: %s so far: waiting for an update", why);
+      snprintf(s->follow_why, sizeof s->follow_why, "%s", why);
+      return;
+    }
     flush_all(s);
     finish_output(s);
     cli_finish(s->c, 1,
@@ -461,6 +474,7 @@ static void follow(msub *s, const moqc_hang_catalog *cat) {
   }
   uv_timer_stop(&s->follow_timer);
   s->following = false;
+  s->follow_why[0] = 0;
   /* The new source's timestamps start anywhere: its first video keyframe (or
    * first sample without video) continues the output a little after the
    * latest sample written. */
