@@ -23,7 +23,7 @@ for v in moq-lite-05 moqt-16; do
   it_bg "sub$n" "$MOQC_BIN" --tls-fingerprint "$FP" subscribe \
     --url "moqt://[::1]:$RELAY_PORT/flood" --broadcast "b$n" --track t --wait 30s
   ADV_VERSION=$v it_bg "flood$n" "$ADV" greedy "moqt://[::1]:$RELAY_PORT/flood" "b$n" 5000 100 \
-    20000 6
+    20000 4
   it_wait "flood$n" 40
   sent=$(sed -n 's/^published \([0-9]*\) groups$/\1/p' "$IT_TMP/flood$n.out")
   closed=$(sed -n 's/^adv_client greedy: session closed: //p' "$IT_TMP/flood$n.err" | head -1)
@@ -34,7 +34,7 @@ for v in moq-lite-05 moqt-16; do
   *) it_check_fail "$v: the flooding publisher was not closed with $want 'group rate over quota' (${closed:-not closed})" ;;
   esac
   # Its session ended within a few seconds: far fewer groups got through than
-  # it wrote in 6 s.
+  # it wrote in 4 s.
   [ "$got" -le 8000 ] || it_check_fail "$v: $got flood groups delivered (the cap is 1,000/s)"
   kill "$(it_pid "sub$n")" 2>/dev/null
 done
