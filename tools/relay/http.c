@@ -614,7 +614,8 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_announces_unauthorized_total", "counter",
          "Announcements outside the token's put, ignored (moq-lite has no refusal for one).",
          st.unauthorized_announces);
-  metric(r, "moqc_relay_cache_bytes", "gauge", "Bytes held by track caches.",
+  metric(r, "moqc_relay_cache_bytes", "gauge",
+         "What track caches hold: payload bytes plus per-group and per-frame records.",
          moqc_env_cache_bytes(moqc_uv_env(r->uv)));
   uint64_t ev_budget = 0, ev_root = 0;
   moqc_env_cache_evictions(moqc_uv_env(r->uv), &ev_budget, &ev_root);
