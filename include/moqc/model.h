@@ -129,10 +129,30 @@ MOQC_API bool moqc_env_pending(const moqc_env *env);
  * moqc_env_run). It may be called FROM ANY THREAD (proxies), so it must be
  * thread-safe (the libuv runtime uses uv_async_send). */
 MOQC_API void moqc_env_set_notify(moqc_env *env, void (*fn)(void *ctx), void *ctx);
-/* Cache accounting: bytes currently held by track caches (not counting
- * evicted groups still held by readers). */
+/* Cache accounting: what the groups held by track caches cost (not counting
+ * evicted groups still held by readers). A cached group costs its payload
+ * bytes plus a per-group and a per-frame overhead, so that a flood of tiny
+ * groups is bounded by the same budget as big ones (a one-frame group of 100
+ * bytes really takes about 1 KB of heap). The defaults are what the records
+ * behind a group take on 64-bit glibc (sizeof + malloc's 8-byte header and
+ * 16-byte rounding, measured: docs/memory.md "What a cached group costs"):
+ *   per group: its state (176 B, a 192 B chunk), its cache entry (64 B), its slot in the
+ *     cache array (8 B, kept at most half empty: 16 B), and its first ring of
+ *     8 frame records (592 B): 864 B;
+ *   per frame: its buffer header (40 B) and allocator overhead (8-24 B), and
+ *     a share of the frame-record ring past 8 frames (72 B per record, grown
+ *     by doubling): 128 B.
+ * A group cached in a second track by reference (a relay's front track) adds
+ * a cache entry and a slot (about 80 B) that are not charged. */
+#define MOQC_CACHE_GROUP_OVERHEAD 864u
+#define MOQC_CACHE_FRAME_OVERHEAD 128u
 MOQC_API size_t moqc_env_cache_bytes(const moqc_env *env);
 MOQC_API void moqc_env_set_cache_budget(moqc_env *env, size_t bytes);
+/* Change what a cached group is charged besides its payload (defaults
+ * MOQC_CACHE_GROUP_OVERHEAD / MOQC_CACHE_FRAME_OVERHEAD; 0, 0 counts payload
+ * bytes only). Groups cached now are recharged at their next change (what
+ * each was charged is remembered, so the totals stay exact). Loop thread. */
+MOQC_API void moqc_env_set_cache_overhead(moqc_env *env, size_t per_group, size_t per_frame);
 /* Clamp every track's cache window (moqc_track_info.latency_max_ms, which a
  * remote publisher chooses) to at most ms; 0 = no clamp (the default). The
  * track info itself is unchanged (subscribers still see the publisher's
@@ -739,7 +759,7 @@ typedef struct moqc_account_limits {
 } moqc_account_limits;
 
 typedef struct moqc_account_stats {
-  size_t cache_bytes;          /* bytes of its groups cached now */
+  size_t cache_bytes;          /* what its cached groups cost now (as moqc_env_cache_bytes) */
   size_t broadcasts;           /* sources published through its views now */
   uint64_t evicted_cap;        /* groups evicted by max_cache_bytes */
   uint64_t evicted_budget;     /* groups evicted by the env budget */

@@ -142,6 +142,15 @@ typedef struct moqc_session_limits {
                                bucket is closed with BoundsExceeded */
   uint64_t ingress_burst;       /* the bucket's size in bytes [max_ingress_rate,
                                i.e. one second's worth] */
+  uint64_t max_group_rate;      /* groups per second the peer may start, over all
+                               its tracks (group streams and datagrams, counted at
+                               the group header), a token bucket refilled at this
+                               rate [0 = unlimited]; a peer that empties it is
+                               closed with BoundsExceeded (moq-lite) or
+                               TOO_MANY_REQUESTS (0x7, IETF), reason
+                               "group rate over quota" */
+  uint64_t group_burst;         /* the bucket's size in groups [max_group_rate,
+                               i.e. one second's worth] */
 } moqc_session_limits;
 
 typedef struct moqc_session_config {
@@ -321,6 +330,7 @@ typedef struct moqc_session_stats {
   uint64_t refused_tracks;            /* max_tracks */
   uint64_t refused_announce_prefixes; /* max_announce_prefixes */
   uint64_t refused_ingress;           /* max_ingress_rate: 1 when the session was closed */
+  uint64_t refused_group_rate;        /* max_group_rate: 1 when the session was closed */
   uint64_t refused_announces_root;    /* the subscribe origin's account (moqc_account
                                          max_broadcasts: a relay's per-root cap) was full */
   uint64_t unauthorized_announces;    /* outside the subscribe origin's scope (also in

@@ -144,7 +144,10 @@ int moqc_cache_insert(moqc_tstate *t, moqc_gstate *g) {
     cache_set_latest(t, g->sequence); /* the previous live edge becomes evictable */
   else if (g->sequence != t->cache_latest)
     moqc_list_push_back(moqc_cache_lru(g), &e->lru); /* arrived below the live edge */
-  if (!counted) moqc_gstate_account(g, g->bytes, 0);
+  if (!counted) {
+    assert(g->charged == 0);
+    moqc_gstate_recharge(g); /* payload + overheads (group.c) */
+  }
   expire_after_insert(t, e, prev_latest);
   return MOQC_OK;
 }
@@ -174,9 +177,12 @@ void moqc_cache_remove(moqc_centry *e) {
   moqc_list_remove(&e->gnode);
   if (moqc_list_empty(&g->entries)) { /* uncharge */
     moqc_account *a = g->acct;
-    t->env->cache_bytes -= g->bytes;
-    if (a) a->cache_bytes -= g->bytes;
-    else t->env->dflt_bytes -= g->bytes;
+    size_t was = g->charged;
+    assert(t->env->cache_bytes >= was);
+    t->env->cache_bytes -= was;
+    if (a) a->cache_bytes -= was;
+    else t->env->dflt_bytes -= was;
+    g->charged = 0;
     g->acct = NULL;
     moqc_account_unref(a);
   }

@@ -72,6 +72,8 @@ moqc_env *moqc_env_new(const moqc_env_config *cfg) {
   moqc_link_init(&env->lru);
   moqc_link_init(&env->accounts);
   env->cache_budget = cfg ? cfg->cache_budget : 0;
+  env->cache_group_overhead = MOQC_CACHE_GROUP_OVERHEAD;
+  env->cache_frame_overhead = MOQC_CACHE_FRAME_OVERHEAD;
   env->cmd_tail = &env->cmd_head;
   return env;
 fail_clock:
@@ -179,6 +181,11 @@ size_t moqc_env_cache_bytes(const moqc_env *env) { return env->cache_bytes; }
 void moqc_env_set_cache_budget(moqc_env *env, size_t bytes) {
   env->cache_budget = bytes;
   moqc_env_enforce_budget(env);
+}
+
+void moqc_env_set_cache_overhead(moqc_env *env, size_t per_group, size_t per_frame) {
+  env->cache_group_overhead = per_group; /* groups cached now are recharged when they change */
+  env->cache_frame_overhead = per_frame;
 }
 
 void moqc_env_set_cache_window_max(moqc_env *env, uint64_t ms) {

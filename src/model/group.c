@@ -35,13 +35,12 @@ moqc_gstate *moqc_gstate_new(moqc_env *env, uint64_t sequence) {
 void moqc_gstate_ref(moqc_gstate *g) { g->refs++; }
 
 static void gstate_release_frames(moqc_gstate *g) {
-  size_t dropped = g->bytes;
   for (size_t i = 0; i < g->count; i++) moqc_gframe_release(&g->ring[(g->head + i) & (g->cap - 1)]);
   g->offset += g->count;
   g->head = 0;
   g->count = 0;
   g->bytes = 0;
-  moqc_gstate_account(g, 0, dropped);
+  moqc_gstate_recharge(g);
 }
 
 void moqc_gstate_unref(moqc_gstate *g) {
@@ -55,13 +54,30 @@ void moqc_gstate_unref(moqc_gstate *g) {
   moqc_free(g);
 }
 
-void moqc_gstate_account(moqc_gstate *g, size_t added, size_t removed) {
-  if (moqc_list_empty(&g->entries)) return; /* not cached: not counted */
+size_t moqc_gstate_cost(const moqc_gstate *g) {
+  const moqc_env *env = g->env;
+  return g->bytes + env->cache_group_overhead + g->count * env->cache_frame_overhead;
+}
+
+void moqc_gstate_recharge(moqc_gstate *g) {
+  if (moqc_list_empty(&g->entries)) { /* not cached: not counted */
+    assert(g->charged == 0);
+    return;
+  }
   moqc_env *env = g->env;
-  env->cache_bytes = env->cache_bytes + added - removed;
-  if (g->acct) g->acct->cache_bytes = g->acct->cache_bytes + added - removed;
-  else env->dflt_bytes = env->dflt_bytes + added - removed;
-  if (added <= removed) return;
+  size_t was = g->charged, now = moqc_gstate_cost(g);
+  if (now == was) return;
+  g->charged = now;
+  assert(env->cache_bytes >= was);
+  env->cache_bytes = env->cache_bytes - was + now;
+  if (g->acct) {
+    assert(g->acct->cache_bytes >= was);
+    g->acct->cache_bytes = g->acct->cache_bytes - was + now;
+  } else {
+    assert(env->dflt_bytes >= was);
+    env->dflt_bytes = env->dflt_bytes - was + now;
+  }
+  if (now < was) return;
   moqc_env_enforce_budget(env);
   if (g->acct) moqc_account_enforce(g->acct);
 }
@@ -102,7 +118,7 @@ void moqc_gstate_trim(moqc_gstate *g) {
     g->bytes -= sz;
     dropped += sz;
   }
-  if (dropped) moqc_gstate_account(g, 0, dropped);
+  if (dropped) moqc_gstate_recharge(g);
 }
 
 /* A new (empty) frame record at the tail. */
@@ -123,12 +139,13 @@ moqc_gframe *moqc_gstate_push_frame(moqc_gstate *g, const moqc_frame_info *info)
   memset(f, 0, sizeof *f);
   f->info = *info;
   g->count++;
+  moqc_gstate_recharge(g); /* one more frame record (may evict, never g's own record) */
   return f;
 }
 
 void moqc_gstate_add_bytes(moqc_gstate *g, size_t n) {
   g->bytes += n;
-  moqc_gstate_account(g, n, 0);
+  if (n) moqc_gstate_recharge(g);
 }
 
 int moqc_gstate_writable(const moqc_gstate *g) {

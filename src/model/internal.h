@@ -73,7 +73,9 @@ struct moqc_env {
   void *notify_ctx;
   /* cache accounting across every track of the env */
   size_t cache_budget;
-  size_t cache_bytes;
+  size_t cache_bytes;           /* charged: payload + overheads (moqc_gstate_cost) */
+  size_t cache_group_overhead;  /* charged per cached group (MOQC_CACHE_GROUP_OVERHEAD) */
+  size_t cache_frame_overhead;  /* charged per frame of a cached group (..._FRAME_...) */
   uint64_t cache_window_max_ms; /* clamp of every track's cache window; 0 = none */
   moqc_link lru;                /* moqc_centry.lru: evictable entries of groups charged to no
                     account (no live edges), oldest first */
@@ -138,6 +140,7 @@ typedef struct moqc_gstate {
   moqc_link consumers; /* moqc_group_consumer.node */
   moqc_link entries;   /* moqc_centry.gnode: caches holding this group */
   moqc_account *acct;  /* charged to (one reference) while cached; NULL: none */
+  size_t charged;      /* what the pool was charged for it (0 while not cached) */
   moqc_tstate *owner;  /* weak: track that created it, while open */
   moqc_link owner_node;
 } moqc_gstate;
@@ -162,8 +165,13 @@ void moqc_gstate_add_bytes(moqc_gstate *g, size_t n);
 void moqc_gstate_trim(moqc_gstate *g);
 int moqc_gstate_writable(const moqc_gstate *g);
 void moqc_gstate_wake(moqc_gstate *g);
-/* Cache bookkeeping hook: g->bytes changed by delta while g may be cached. */
-void moqc_gstate_account(moqc_gstate *g, size_t added, size_t removed);
+/* What a cached g costs: its payload bytes plus the env's per-group and
+ * per-frame overheads (the records and allocator headers behind them). */
+size_t moqc_gstate_cost(const moqc_gstate *g);
+/* Cache bookkeeping hook: g's bytes or frame count changed. If g is cached,
+ * its pool is charged the difference to moqc_gstate_cost (g->charged), and
+ * the budget and its account's cap are enforced when it grew. */
+void moqc_gstate_recharge(moqc_gstate *g);
 static inline bool moqc_gstate_done(const moqc_gstate *g) { return g->finished || g->aborted; }
 
 /* ---- track cache ------------------------------------------------------------ */

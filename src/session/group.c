@@ -165,6 +165,7 @@ static ssize_t dec_group(void *ctx, const uint8_t *p, size_t len) {
 /* The group header arrived: bind the stream to its subscription. */
 static group_in *gi_bind(sstream *ss, const struct moqc_lite_group *hdr) {
   moqc_session *s = ss->s;
+  if (!moqc__sess_group_rate(s)) return NULL; /* closing: the stream goes with it */
   rtrack *rt = moqc__rt_by_id(s, hdr->subscribe);
   if (!rt || !rt->tp) {
     moqc__ss_stop(ss, MOQC_CODE_CANCEL); /* unknown (or finished) subscription */
@@ -278,6 +279,7 @@ const moqc__stream_kind moqc__sk_group_in = {.name = "group-in", .data = gi_data
 void moqc__sess_datagram(moqc_session *s, const uint8_t *p, size_t len) {
   if (!moqc__sess_ingress(s, len)) return;
   if (!moqc_lite_is_05(s->version) || len > SESS_DATAGRAM_MAX) return;
+  if (!moqc__sess_group_rate(s)) return;
   struct moqc_lite_datagram d;
   if (moqc_lite_datagram_decode(&d, s->version, p, len) < 0) return;
   rtrack *rt = moqc__rt_by_id(s, d.subscribe);

@@ -1546,6 +1546,7 @@ static void gin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
                       "subgroup other than 0"); /* only subgroup 0 maps onto a group */
       return;
     }
+    if (!moqc__sess_group_rate(s)) return; /* closing (docs/relay.md Limits) */
     moqc_group_producer *g = NULL;
     int rc = moqc_track_producer_create_group(t->tp, c.h.group, &g);
     if (rc < 0) {

@@ -20,6 +20,7 @@ static int rt_info_process(sstream *ss);
 static void rt_info_end(sstream *ss, bool reset, uint64_t code);
 static int rt_sub_process(sstream *ss);
 static void rt_sub_end(sstream *ss, bool reset, uint64_t code);
+static bool rt_hold_drop(rtrack *rt);
 
 /* TRACK -> TRACK_INFO (lite-05) and SUBSCRIBE -> responses, both ours. */
 const moqc__stream_kind moqc__sk_track_out = {
@@ -215,6 +216,10 @@ static void rt_close(rtrack *rt, uint64_t code) {
   rbcast *rb = rt->rb;
   rt->draining = false;               /* no re-entry from the groups cancelled below */
   if (rt->fin_wait) rt_fin_apply(rt); /* the publisher did end it cleanly */
+  if (rt->drop_hold) {
+    rt->drop_hold = false;
+    moqc_timer_stop(s->clock, &rt->fin_timer);
+  }
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
     sstream *ss = rt->info_ss;
@@ -510,8 +515,31 @@ static void rt_fin_timeout(moqc_timer *tm, void *arg) {
   if (!sess_closing(s) && !rt->obj.dead && rt->fin_wait) {
     rt_fin_apply(rt);
     moqc__rt_group_done(rt);
+  } else if (!sess_closing(s) && !rt->obj.dead && rt->drop_hold) {
+    rt_close(rt, MOQC_CODE_DROPPED); /* no re-announce came: aborted, Dropped */
   }
   moqc__sess_exit(s);
+}
+
+/* The subscription was reset with Dropped. moq-relay (and moqc-relay) reset a
+ * replaced broadcast's subscriptions with Dropped and announce it ended, then
+ * active, on another stream: the reset may come first. Aborting the track now
+ * would tell its consumers ABORTED; held for SESS_SUB_FIN_GRACE_NS + 2 RTT
+ * while the broadcast is still announced, the re-announce replaces it in the
+ * origin first and they read REPLACED (then the abort reaches no one). A
+ * Dropped that no re-announce follows (a publisher gone) aborts after the
+ * hold. true: held. */
+static bool rt_hold_drop(rtrack *rt) {
+  moqc_session *s = rt->s;
+  if (!rt->tp || rt->state == RT_DONE || rt->rb->ended || rt->fin_wait) return false;
+  assert(!rt->drop_hold && !moqc_timer_armed(&rt->fin_timer));
+  uint64_t rtt_ns = 0, rate = 0;
+  if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
+  if (moqc_timer_start(s->clock, &rt->fin_timer,
+                       moqc__sess_now(s) + SESS_SUB_FIN_GRACE_NS + 2 * rtt_ns) != MOQC_OK)
+    return false;
+  rt->drop_hold = true;
+  return true;
 }
 
 /* (Re)arm the end of the grace after a FIN: SESS_SUB_FIN_GRACE_NS + 2 RTT
@@ -588,6 +616,7 @@ static void rt_sub_end(sstream *ss, bool reset, uint64_t code) {
     rt->sub_ss = NULL;
     moqc__ss_abort(ss, MOQC_CODE_CANCEL);
     moqc__ss_release(ss);
+    if (code == MOQC_CODE_DROPPED && rt_hold_drop(rt)) return;
     rt_close(rt, code);
     return;
   }

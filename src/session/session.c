@@ -92,28 +92,50 @@ void moqc__sess_exit(moqc_session *s) {
 
 uint64_t moqc__sess_now(const moqc_session *s) { return moqc_clock_now(s->clock); }
 
+/* Take n tokens from a bucket of `burst` refilled at `rate` per second;
+ * false if fewer are left (nothing is taken then). */
+static bool bucket_take(moqc_session *s, uint64_t rate, uint64_t burst, uint64_t *tokens,
+                        uint64_t *at, uint64_t n) {
+  uint64_t now = moqc__sess_now(s);
+  if (now > *at) {
+    /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
+    uint64_t dt = now - *at;
+    uint64_t add = dt >= 1000000000ull ? burst : moqc__rate_credit(rate, dt);
+    if (add) {
+      *tokens = burst - *tokens < add ? burst : *tokens + add;
+      *at = now;
+    }
+  }
+  assert(*tokens <= burst);
+  if (n > *tokens) return false;
+  *tokens -= n;
+  return true;
+}
+
 bool moqc__sess_ingress(moqc_session *s, size_t len) {
   if (sess_closing(s)) return false;
   uint64_t rate = s->lim.max_ingress_rate;
   if (!rate) return true;
-  uint64_t burst = s->lim.ingress_burst;
-  uint64_t now = moqc__sess_now(s);
-  if (now > s->ingress_at) {
-    /* rate * elapsed ns / 1e9, without overflowing for long idle gaps */
-    uint64_t dt = now - s->ingress_at;
-    uint64_t add = dt >= 1000000000ull ? burst : moqc__rate_credit(rate, dt);
-    if (add) {
-      s->ingress_tokens = burst - s->ingress_tokens < add ? burst : s->ingress_tokens + add;
-      s->ingress_at = now;
-    }
-  }
-  assert(s->ingress_tokens <= burst);
-  if (len <= s->ingress_tokens) {
-    s->ingress_tokens -= len;
+  if (bucket_take(s, rate, s->lim.ingress_burst, &s->ingress_tokens, &s->ingress_at, len))
     return true;
-  }
   s->stats.refused_ingress++;
   moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, "ingress rate over quota", false);
+  return false;
+}
+
+/* IETF has no BoundsExceeded session code: TOO_MANY_REQUESTS is its code for
+ * a peer that asked for more than it may (docs/session.md). */
+#define SESS_IETF_TOO_MANY_REQUESTS 0x7u
+
+bool moqc__sess_group_rate(moqc_session *s) {
+  if (sess_closing(s)) return false;
+  uint64_t rate = s->lim.max_group_rate;
+  if (!rate) return true;
+  if (bucket_take(s, rate, s->lim.group_burst, &s->group_tokens, &s->group_at, 1)) return true;
+  s->stats.refused_group_rate++;
+  uint64_t code =
+      s->proto == &moqc__proto_ietf ? SESS_IETF_TOO_MANY_REQUESTS : MOQC_CODE_BOUNDS_EXCEEDED;
+  moqc__sess_fail(s, code, "group rate over quota", false);
   return false;
 }
 
@@ -350,6 +372,12 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
           ? (cfg->limits.ingress_burst ? cfg->limits.ingress_burst : cfg->limits.max_ingress_rate)
           : 0;
   s->ingress_tokens = s->lim.ingress_burst;
+  s->lim.max_group_rate = cfg->limits.max_group_rate;
+  s->lim.group_burst =
+      cfg->limits.max_group_rate
+          ? (cfg->limits.group_burst ? cfg->limits.group_burst : cfg->limits.max_group_rate)
+          : 0;
+  s->group_tokens = s->lim.group_burst;
   moqc__imap_init(&s->st.table);
   moqc__smap_init(&s->sub.rbcasts, 0);
   moqc__imap_init(&s->sub.rtracks);

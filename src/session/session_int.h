@@ -146,6 +146,9 @@ struct moqc_session {
   /* ingress token bucket (lim.max_ingress_rate != 0) */
   uint64_t ingress_tokens; /* bytes the peer may still send now */
   uint64_t ingress_at;     /* clock time of the last refill (ns) */
+  /* group-rate token bucket (lim.max_group_rate != 0) */
+  uint64_t group_tokens; /* groups the peer may still start now */
+  uint64_t group_at;     /* clock time of the last refill (ns) */
 
   sess_streams st;
   sess_pub pub;
@@ -170,6 +173,10 @@ uint64_t moqc__sess_now(const moqc_session *s);
 /* Charge len received bytes to the ingress token bucket. false: the peer went
  * over lim.max_ingress_rate and the session is closing (drop the bytes). */
 bool moqc__sess_ingress(moqc_session *s, size_t len);
+/* Charge one group started by the peer (a group stream's header, a datagram)
+ * to the group-rate token bucket. false: the peer went over
+ * lim.max_group_rate and the session is closing (drop the group). */
+bool moqc__sess_group_rate(moqc_session *s);
 /* Diagnostics to cfg.on_debug (formatted only when it is set). */
 void moqc__sess_debug(moqc_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool sess_debug_on(const moqc_session *s) { return s->cfg.on_debug != NULL; }

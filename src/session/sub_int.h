@@ -56,19 +56,23 @@ struct rtrack {
   sstream *info_ss; /* TRACK stream (lite-05) */
   sstream *sub_ss;  /* SUBSCRIBE stream */
   uint64_t sub_id;
-  bool subscribed;       /* id registered */
-  bool opening;          /* SUBSCRIBE/TRACK stream waiting for credit */
-  bool ok_seen;          /* lite-03/04 SUBSCRIBE_OK */
-  bool end_seen;         /* lite-05 SUBSCRIBE_END received ... */
-  uint64_t end_group;    /* ... with this exclusive end */
-  bool start_seen;       /* lite-05 SUBSCRIBE_START received ... */
-  uint64_t start_group;  /* ... with this first group */
-  uint64_t n_bound;      /* group streams bound to this subscription */
-  bool draining;         /* no consumer left, but the track is complete:
+  bool subscribed;        /* id registered */
+  bool opening;           /* SUBSCRIBE/TRACK stream waiting for credit */
+  bool ok_seen;           /* lite-03/04 SUBSCRIBE_OK */
+  bool end_seen;          /* lite-05 SUBSCRIBE_END received ... */
+  uint64_t end_group;     /* ... with this exclusive end */
+  bool start_seen;        /* lite-05 SUBSCRIBE_START received ... */
+  uint64_t start_group;   /* ... with this first group */
+  uint64_t n_bound;       /* group streams bound to this subscription */
+  bool draining;          /* no consumer left, but the track is complete:
                                 let the last groups land, then close */
-  bool fin_wait;         /* clean FIN without a final: groups may still come */
-  uint64_t fin_deadline; /* ... until this (SESS_SUB_FIN_MAX_NS after the FIN) */
-  moqc_timer fin_timer;
+  bool fin_wait;          /* clean FIN without a final: groups may still come */
+  uint64_t fin_deadline;  /* ... until this (SESS_SUB_FIN_MAX_NS after the FIN) */
+  moqc_timer fin_timer;   /* fin_wait's grace, or drop_hold's */
+  bool drop_hold;         /* the subscription was reset with Dropped while its broadcast
+                            is still announced: the abort waits a moment for the
+                            broadcast's re-announce (a replacement: the track ends
+                            REPLACED through the origin), see rt_hold_drop */
   moqc_subscription sent; /* last parameters sent upstream */
   moqc_link groups;       /* group_in */
 };

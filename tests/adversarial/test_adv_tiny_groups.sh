@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Finding 6 (issue 17): a publisher of tiny one-frame groups from ::1
-# (adv_client greedy: 100-byte groups, 5,000 per second, asking for a 20 s
-# cache window) and a subscriber of that track. Before the fix, once the
+# (adv_client greedy: 100-byte groups, 3,000 per second, under the default
+# --max-group-rate of 4,000 (test_adv_group_rate.sh: above it the publisher is
+# refused), asking for a 20 s cache window) and a subscriber of that track. Before the fix, once the
 # track's cache window was full every expired group shifted the whole cache
-# array down (a memmove of the cache, 800 KB here, for each group): the
+# array down (a memmove of the cache, 480 KB here, for each group): the
 # relay's thread went to 100% and delivery stalled for seconds at a time while
 # no session closed. Now the flood keeps being delivered: the subscriber's
 # count of frames grows in every 3-second slice of the run (it never silently
@@ -14,7 +15,7 @@ adv_init
 adv_relay_start
 
 SECS=${ADV_FLOOD_SECONDS:-40}
-RATE=${ADV_FLOOD_RATE:-5000}
+RATE=${ADV_FLOOD_RATE:-3000}
 it_bg fsub "$MOQC_BIN" --tls-fingerprint "$FP" subscribe --url "moqt://[::1]:$RELAY_PORT/flood" \
   --broadcast b --track t --wait 30s
 it_bg flood "$ADV" greedy "moqt://[::1]:$RELAY_PORT/flood" b 20000 100 "$RATE" "$SECS"

@@ -23,6 +23,8 @@
  *       ("published N groups"). Exit 1 if the session could not be set up.
  *       Above 1,000 groups/s, GROUPS_PER_S/1000 groups every millisecond
  *       (rounded up): a flood of tiny groups (tests/adversarial/test_adv_tiny_groups.sh).
+ *       ADV_VERSION=moqt-16 (say) offers only that version. The server's close
+ *       is printed on stderr: "session closed: CODE REASON".
  *   adv_client announce URL COUNT SECONDS
  *       Publish COUNT empty broadcasts h<pid>-0 .. h<pid>-<COUNT-1> in one session, hold
  *       SECONDS, print "announced COUNT closed C code X reason R" (C = 1 if
@@ -313,6 +315,11 @@ static int run_greedy(const char *url, const char *bpath, uint64_t latency_ms, s
       .timeout_ms = 10000,
   };
   cc.tls.disable_verify = true;
+  const char *version = getenv("ADV_VERSION"); /* e.g. moqt-16: greedy over IETF */
+  if (version && *version) {
+    cc.versions = &version;
+    cc.n_versions = 1;
+  }
   char msg[256];
   if (moqc_client_connect(&cc, &G.client, msg, sizeof msg) != MOQC_OK) {
     fprintf(stderr, "adv_client greedy: %s\n", msg);

@@ -97,6 +97,31 @@ static void test_account_cap(void **state) {
   moqc_env_del(env);
 }
 
+/* With the default overheads a tenant's cap bounds a flood of tiny groups by
+ * what they cost, not by their payload: a 10 KiB cap holds 9 groups of 10
+ * bytes (10 + 864 + 128 each), not 1,024. */
+static void test_account_cap_charges_overhead(void **state) {
+  (void)state;
+  moqc_env_config cfg = {1000, 0};
+  moqc_env *env = moqc_env_new(&cfg); /* default overheads */
+  assert_non_null(env);
+  moqc_origin *o = moqc_origin_new(env, NULL);
+  const size_t per = 10 + MOQC_CACHE_GROUP_OVERHEAD + MOQC_CACHE_FRAME_OVERHEAD;
+  moqc_account_limits capped = {.max_cache_bytes = 10 * 1024};
+  tenant a = tenant_new(env, o, "a", &capped);
+  for (int i = 0; i < 100; i++) group10(a.tp, 'f');
+  moqc_account_stats sa = moqc_account_get_stats(a.acct);
+  assert_int_equal(sa.cache_bytes, (10 * 1024 / per) * per);
+  assert_int_equal(sa.evicted_cap, 100 - 10 * 1024 / per);
+  assert_int_equal(moqc_env_cache_bytes(env), sa.cache_bytes);
+  assert_false(cached(a.tp, 100 - 10 * 1024 / per - 1));
+  assert_true(cached(a.tp, 100 - 10 * 1024 / per));
+  tenant_del(&a);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_origin_unref(o);
+  moqc_env_del(env);
+}
+
 /* The global budget evicts from the biggest pool first: a flooding tenant
  * (no cap of its own) loses its groups, a small tenant and the unaccounted
  * pool keep theirs. */
@@ -210,9 +235,8 @@ static void test_broadcast_cap(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_account_cap),
-      cmocka_unit_test(test_budget_fair),
-      cmocka_unit_test(test_front_charged_once),
+      cmocka_unit_test(test_account_cap),   cmocka_unit_test(test_account_cap_charges_overhead),
+      cmocka_unit_test(test_budget_fair),   cmocka_unit_test(test_front_charged_once),
       cmocka_unit_test(test_broadcast_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

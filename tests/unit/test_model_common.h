@@ -13,10 +13,14 @@
 #include "moqc/error.h"
 #include "moqc/model.h"
 
+/* An env whose cache counts payload bytes only (no per-group / per-frame
+ * overhead), so the byte-exact budget tests read simply; tm_env_default
+ * keeps the real overheads. */
 static inline moqc_env *tm_env(uint64_t budget) {
   moqc_env_config cfg = {1000, budget};
   moqc_env *env = moqc_env_new(&cfg);
   assert_non_null(env);
+  moqc_env_set_cache_overhead(env, 0, 0);
   return env;
 }
 

@@ -401,6 +401,77 @@ static void test_eviction_by_budget(void **state) {
   moqc_env_del(env);
 }
 
+/* A flood of tiny groups is bounded by the budget like big groups are: each
+ * cached group is charged its payload plus the default per-group and
+ * per-frame overheads (counting payload only, 2,000 groups of 10 bytes fit in
+ * a 64 KiB budget, while they really take about 2 MB). */
+static void test_budget_charges_overhead(void **state) {
+  (void)state;
+  const size_t per = 10 + MOQC_CACHE_GROUP_OVERHEAD + MOQC_CACHE_FRAME_OVERHEAD;
+  moqc_env_config cfg = {1000, 0};
+  moqc_env *env = moqc_env_new(&cfg); /* the default overheads */
+  assert_non_null(env);
+  moqc_track_producer *t = track_new(env, 60000);
+  for (int i = 0; i < 10; i++) tm_group1(t, "0123456789");
+  assert_int_equal(moqc_env_cache_bytes(env), 10 * per);
+  const size_t budget = 64 * 1024;
+  moqc_env_set_cache_budget(env, budget);
+  for (int i = 0; i < 2000; i++) tm_group1(t, "0123456789");
+  assert_true(moqc_env_cache_bytes(env) <= budget);
+  assert_true(moqc_env_cache_bytes(env) > budget - per);
+  /* the oldest went: about budget / per groups are left */
+  moqc_track_consumer *c = moqc_track_producer_consume(t, NULL);
+  moqc_group_consumer *x = NULL;
+  uint64_t last = moqc_track_producer_latest(t);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, last - budget / per, &x), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(c, last - budget / per + 2, &x), MOQC_OK);
+  moqc_group_consumer_del(x);
+  /* a multi-frame group is charged per frame, and trimmed frames uncharged */
+  moqc_env_set_cache_budget(env, 0);
+  size_t before = moqc_env_cache_bytes(env);
+  moqc_group_producer *g = moqc_track_producer_append_group(t);
+  assert_non_null(g);
+  for (int i = 0; i < 20; i++) assert_int_equal(tm_write(g, "abcd"), MOQC_OK);
+  assert_int_equal(moqc_env_cache_bytes(env) - before,
+                   20 * (4 + MOQC_CACHE_FRAME_OVERHEAD) + MOQC_CACHE_GROUP_OVERHEAD);
+  moqc_group_producer_set_max_bytes(g, 8); /* keeps the newest 2 frames */
+  assert_int_equal(moqc_env_cache_bytes(env) - before,
+                   2 * (4 + MOQC_CACHE_FRAME_OVERHEAD) + MOQC_CACHE_GROUP_OVERHEAD);
+  moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+  /* a changed overhead leaves the totals exact: each group is uncharged what
+   * it was charged */
+  moqc_env_set_cache_overhead(env, 0, 0);
+  tm_group1(t, "x");
+  moqc_track_consumer_del(c);
+  moqc_track_producer_del(t);
+  assert_int_equal(moqc_env_cache_bytes(env), 0);
+  moqc_env_del(env);
+}
+
+/* The default overheads cover what the records behind a cached group take
+ * on 64-bit glibc (a chunk is the request + its 8-byte header, rounded up to
+ * 16, at least 32): a struct that grows past them fails here. */
+static size_t glibc_chunk(size_t n) {
+  size_t c = (n + 8 + 15) & ~(size_t)15;
+  return c < 32 ? 32 : c;
+}
+
+static void test_overhead_covers_structs(void **state) {
+  (void)state;
+  size_t group = glibc_chunk(sizeof(moqc_gstate)) + glibc_chunk(sizeof(moqc_centry)) +
+                 2 * sizeof(moqc_centry *) + glibc_chunk(8 * sizeof(moqc_gframe));
+  size_t frame = glibc_chunk(sizeof(moqc_buf) + 1) - 1; /* header + malloc, 1-byte payload */
+  size_t frame_big = sizeof(moqc_gframe) + glibc_chunk(sizeof(moqc_buf) + 1000) - 1000;
+  print_message("per group %zu B (charged %u), per frame %zu-%zu B (charged %u)\n", group,
+                MOQC_CACHE_GROUP_OVERHEAD, frame, frame_big, MOQC_CACHE_FRAME_OVERHEAD);
+  assert_true(group <= MOQC_CACHE_GROUP_OVERHEAD);
+  assert_true(frame_big <= MOQC_CACHE_FRAME_OVERHEAD);
+  /* and are not wildly above it (a budget that evicts for nothing) */
+  assert_true(MOQC_CACHE_GROUP_OVERHEAD <= group + 64);
+  assert_true(MOQC_CACHE_FRAME_OVERHEAD <= 2 * sizeof(moqc_gframe) + frame);
+}
+
 /* Entries in the env's LRU (internal): only evictable ones, never a live edge. */
 static size_t lru_len(moqc_env *env) {
   size_t n = 0;
@@ -928,6 +999,8 @@ int main(void) {
       cmocka_unit_test(test_cache_sliding_window),
       cmocka_unit_test(test_eviction_by_age_out_of_order),
       cmocka_unit_test(test_eviction_by_budget),
+      cmocka_unit_test(test_budget_charges_overhead),
+      cmocka_unit_test(test_overhead_covers_structs),
       cmocka_unit_test(test_budget_lru_holds_no_live_edge),
       cmocka_unit_test(test_abort_reaches_every_level),
       cmocka_unit_test(test_dropped_vs_finished),

@@ -453,6 +453,42 @@ static void t_ingress_rate(void **state) {
   ts_pair_close(&p);
 }
 
+/* Group-rate token bucket: a peer that starts more groups than rate + burst
+ * allow is closed with BoundsExceeded (IETF: TOO_MANY_REQUESTS, 0x7), counted;
+ * within them it is served. Also run on IETF drafts 16 and 18. */
+static int group_rate_ietf[2] = {16, 18};
+static void t_group_rate(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.cli_limits.max_group_rate = 5;
+  o.cli_limits.group_burst = 5;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  for (int i = 0; i < 5; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed); /* the burst */
+  ts_run_for(p.env, 1 * SEC); /* refilled at 5/s */
+  for (int i = 0; i < 4; i++) ts_group(pub.tp, (const char *const[]){"y"}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed);
+  for (int i = 0; i < 3; i++) ts_group(pub.tp, (const char *const[]){"z"}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed); /* 1 token left, 3 groups */
+  assert_int_equal(p.cli.code, v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_non_null(strstr(p.cli.reason, "group rate over quota"));
+  assert_int_equal(moqc_session_get_stats(p.cli.s).refused_group_rate, 1);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_malformed_closes_only_that_session),
@@ -465,6 +501,9 @@ int main(void) {
       TS_TEST3(t_client_takes_all_announces),
       TS_TEST3(t_announce_unauthorized),
       TS_TEST3(t_ingress_rate),
+      TS_TEST3(t_group_rate),
+      cmocka_unit_test_prestate(t_group_rate, &group_rate_ietf[0]),
+      cmocka_unit_test_prestate(t_group_rate, &group_rate_ietf[1]),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

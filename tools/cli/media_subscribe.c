@@ -8,7 +8,20 @@
  * keyframe; audio before it is dropped. The muxer (libavformat's mp4, with
  * frag_keyframe+empty_moov+default_base_moof) writes a fragment per keyframe.
  * The program ends when every track ended (exit 0), after --count video
- * frames, or on an error (an invalid catalog: exit 1 with the reason). */
+ * frames, or on an error (an invalid catalog: exit 1 with the reason).
+ *
+ * A replaced broadcast (a publisher restarted before the relay noticed the
+ * old one was gone: its tracks end REPLACED, or DROPPED while the new one is
+ * not announced yet) is followed, as the text format does: within
+ * FOLLOW_GRACE_MS the new source's catalog is read; if every track of the MP4
+ * is in it with the same codec parameters, the tracks are subscribed again
+ * and the same MP4 goes on: no second init segment (a player reading a pipe,
+ * ffmpeg/ffplay, reads one moov only), the new source's timestamps shifted to
+ * continue where the old ones stopped, video from the new source's first
+ * keyframe. A source whose tracks differ cannot continue an MP4: the output
+ * is finished (trailer) and the program exits 1 saying so. moq-dev's `moq
+ * subscribe --output fmp4` reads one catalog and stops when its broadcast
+ * ends; it never follows (docs/media.md). */
 #include "media.h"
 
 #ifdef MOQC_HAVE_FFMPEG
@@ -36,9 +49,10 @@ typedef struct strack {
   AVStream *st;
   bool started; /* video: the first keyframe was written */
   bool ended;
+  bool lost; /* ended REPLACED / DROPPED: waiting for the broadcast's new source */
   int64_t last_dts;
   bool has_dts;
-  uint64_t last_us;
+  uint64_t last_us; /* output time (us) of its last sample */
   /* video: the current group (GOP) in decode order, pts set, dts derived at flush. Its
    * keyframe is written at once (gop[0] NULL, its pts in head_pts): the muxer closes the
    * previous fragment when it gets it, so the output is not a group later than before. */
@@ -61,7 +75,11 @@ struct msub {
   bool configured; /* the tracks are set up (the header may still wait: inband) */
   bool inband;     /* a video track has its parameter sets in band */
   bool have_base;
-  uint64_t base_us;
+  uint64_t base_us;     /* the source timestamp written at offset_us */
+  uint64_t offset_us;   /* output time of the current source's base (0; > 0 once followed) */
+  uint64_t end_us;      /* the latest output time written */
+  bool following;       /* the broadcast was replaced: its new catalog decides */
+  char follow_why[300]; /* a track missing from the new catalog so far */
   uint64_t video_frames, frames;
   FILE *latency;             /* --latency-log */
   FILE *frames_log;          /* --frame-log */
@@ -69,10 +87,17 @@ struct msub {
   bool has_pending;
   uv_timer_t wait_timer;
   uv_timer_t settle_timer;
+  uv_timer_t follow_timer; /* a track was lost: the new source must come within the grace */
   int closing;
 };
 
+/* How long the broadcast may be away after it was replaced or dropped. */
+#define FOLLOW_GRACE_MS 3000
+/* The output gap between the old source's last sample and the new one's first. */
+#define FOLLOW_GAP_US 40000
+
 static int write_header(msub *s);
+static bool subscribe_track(msub *s, strack *t);
 
 /* H.264/H.265 without a description: parameter sets in band, taken from the first keyframe. */
 static bool needs_inband(const AVCodecParameters *par) {
@@ -91,7 +116,7 @@ static void flush_all(msub *s);
 
 static void all_ended_check(msub *s) {
   for (size_t i = 0; i < s->n; i++)
-    if (!s->t[i].ended) return;
+    if (!s->t[i].ended || s->t[i].lost) return;
   flush_all(s);
   finish_output(s);
   moqc_log(MOQC_LOG_INFO, "broadcast ended after %llu frame(s)", (unsigned long long)s->frames);
@@ -202,7 +227,8 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     s->have_base = true;
   }
   if (ts < s->base_us) return true;
-  if (t->has_dts && ts < t->last_us && t->kind == MOQC_HANG_AUDIO) return true;
+  uint64_t out_us = ts - s->base_us + s->offset_us;
+  if (t->has_dts && out_us < t->last_us && t->kind == MOQC_HANG_AUDIO) return true;
   AVPacket *pkt = av_packet_alloc();
   if (!pkt || av_new_packet(pkt, (int)(n - off)) < 0) {
     av_packet_free(&pkt);
@@ -210,10 +236,11 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
     return false;
   }
   memcpy(pkt->data, p + off, n - off);
-  pkt->pts = av_rescale_q((int64_t)(ts - s->base_us), AV_TIME_BASE_Q, t->st->time_base);
+  pkt->pts = av_rescale_q((int64_t)out_us, AV_TIME_BASE_Q, t->st->time_base);
   pkt->stream_index = t->st->index;
   if (key) pkt->flags |= AV_PKT_FLAG_KEY;
-  t->last_us = ts;
+  t->last_us = out_us;
+  if (out_us > s->end_us) s->end_us = out_us;
   if (t->kind == MOQC_HANG_AUDIO) {
     int64_t dts = pkt->pts;
     if (t->has_dts && dts <= t->last_dts) dts = t->last_dts + 1;
@@ -255,13 +282,41 @@ static bool on_frame(void *ctx, uint64_t group, size_t index, const uint8_t *p, 
   return true;
 }
 
+static void on_follow_timer(uv_timer_t *h) {
+  msub *s = h->data;
+  flush_all(s);
+  finish_output(s);
+  if (s->follow_why[0])
+    cli_finish(s->c, 1, "broadcast '%s' replaced by a source whose %s after %d ms", s->c->broadcast,
+               s->follow_why, FOLLOW_GRACE_MS);
+  else
+    cli_finish(s->c, 1,
+               "broadcast '%s' was replaced or dropped and no new source came within %d ms",
+               s->c->broadcast, FOLLOW_GRACE_MS);
+}
+
 static void on_end(void *ctx, int err, uint64_t code) {
   strack *t = ctx;
+  msub *s = t->s;
+  moqc_end_reason why = cli_reader_end_reason(t->rd);
   t->ended = true;
+  if (err != MOQC_ERR_CLOSED && (why == MOQC_END_REPLACED || err == MOQC_ERR_DROPPED)) {
+    /* Replaced by a new publisher (or dropped: the replacement may not be
+     * announced yet): keep the MP4 open for the broadcast's new source. */
+    moqc_log(MOQC_LOG_INFO, "track %s %s: waiting for the broadcast's new source", t->name,
+             why == MOQC_END_REPLACED ? "replaced" : "dropped");
+    if (s->header && !flush_gop(s, t)) return;
+    cli_reader_del(t->rd);
+    t->rd = NULL;
+    t->lost = true;
+    if (!s->following && !uv_is_active((uv_handle_t *)&s->follow_timer))
+      uv_timer_start(&s->follow_timer, on_follow_timer, FOLLOW_GRACE_MS, 0);
+    return;
+  }
   if (err != MOQC_ERR_CLOSED)
     moqc_log(MOQC_LOG_WARN, "track %s ended: %s (%s)", t->name, moqc_err_str(err),
              moqc_code_str(code));
-  all_ended_check(t->s);
+  all_ended_check(s);
 }
 
 static int write_header(msub *s) {
@@ -337,22 +392,105 @@ static void setup(msub *s, const moqc_hang_catalog *cat) {
   /* Parameter sets in band: the header waits for the first keyframe (write_header). */
   if (!s->inband && write_header(s) != 0) return;
   s->configured = true;
+  for (size_t i = 0; i < s->n; i++)
+    if (!subscribe_track(s, &s->t[i])) return;
+}
+
+static bool subscribe_track(msub *s, strack *t) {
+  cli *c = s->c;
+  assert(!t->rd);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.ordered = true;
+  sub.priority = t->kind == MOQC_HANG_AUDIO ? MOQC_HANG_PRIORITY_AUDIO : MOQC_HANG_PRIORITY_VIDEO;
+  int err = 0;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(s->bc, t->name, &sub, &err);
+  if (!tc) {
+    cli_finish(c, 1, "cannot subscribe to track '%s': %s", t->name, moqc_err_str(err));
+    return false;
+  }
+  t->rd = cli_reader_new(&c->loop, tc, MOQC_GROUP_NONE, c->reorder_ms, on_frame, on_end, t);
+  if (!t->rd) {
+    cli_finish(c, 1, "out of memory");
+    return false;
+  }
+  moqc_log(MOQC_LOG_INFO, "subscribed to %s (%s)", t->name,
+           avcodec_get_name(t->st->codecpar->codec_id));
+  return true;
+}
+
+/* Same codec parameters, as far as the MP4's init segment is concerned. */
+static bool same_params(const AVCodecParameters *a, const AVCodecParameters *b) {
+  if (a->codec_type != b->codec_type || a->codec_id != b->codec_id) return false;
+  if (a->codec_type == AVMEDIA_TYPE_VIDEO && (a->width != b->width || a->height != b->height))
+    return false;
+  if (a->codec_type == AVMEDIA_TYPE_AUDIO &&
+      (a->sample_rate != b->sample_rate || a->ch_layout.nb_channels != b->ch_layout.nb_channels))
+    return false;
+  /* Parameter sets in band (no description): what the header took from the
+   * first keyframe; the new source's keyframes carry their own. */
+  if (!b->extradata_size) return true;
+  return a->extradata_size == b->extradata_size &&
+         !memcmp(a->extradata, b->extradata, (size_t)a->extradata_size);
+}
+
+enum { R_SAME, R_GONE, R_OTHER };
+
+/* The MP4 track t in the new catalog, with the same parameters? why: what differs. */
+static int rendition_matches(const strack *t, const moqc_hang_catalog *cat, char *why, size_t cap) {
+  const moqc_hang_rendition *list = t->kind == MOQC_HANG_VIDEO ? cat->video : cat->audio;
+  size_t n = t->kind == MOQC_HANG_VIDEO ? cat->n_video : cat->n_audio;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(list[i].name, t->name) != 0) continue;
+    AVCodecParameters *par = avcodec_parameters_alloc();
+    char err[256];
+    bool same = par && media_par_from_rendition(par, &list[i], t->kind, err, sizeof err) == 0 &&
+                same_params(t->st->codecpar, par);
+    avcodec_parameters_free(&par);
+    if (!same) snprintf(why, cap, "track %s has other codec parameters", t->name);
+    return same ? R_SAME : R_OTHER;
+  }
+  snprintf(why, cap, "track %s is missing", t->name);
+  return R_GONE;
+}
+
+/* The new source's catalog: go on with the same MP4, or finish it. */
+static void follow(msub *s, const moqc_hang_catalog *cat) {
+  char why[300] = "";
   for (size_t i = 0; i < s->n; i++) {
-    strack *t = &s->t[i];
-    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
-    sub.ordered = true;
-    sub.priority = t->kind == MOQC_HANG_AUDIO ? MOQC_HANG_PRIORITY_AUDIO : MOQC_HANG_PRIORITY_VIDEO;
-    int err = 0;
-    moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(s->bc, t->name, &sub, &err);
-    if (!tc) {
-      cli_finish(c, 1, "cannot subscribe to track '%s': %s", t->name, moqc_err_str(err));
+    int m = rendition_matches(&s->t[i], cat, why, sizeof why);
+    if (m == R_SAME) continue;
+    if (m == R_GONE) { /* a browser adds its renditions one at a time: wait for an update */
+      moqc_log(MOQC_LOG_INFO, "new catalog: %s so far: waiting for an update", why);
+      snprintf(s->follow_why, sizeof s->follow_why, "%s", why);
       return;
     }
-    t->rd = cli_reader_new(&c->loop, tc, MOQC_GROUP_NONE, c->reorder_ms, on_frame, on_end, t);
-    if (!t->rd) return (void)cli_finish(c, 1, "out of memory");
-    moqc_log(MOQC_LOG_INFO, "subscribed to %s (%s)", t->name,
-             avcodec_get_name(t->st->codecpar->codec_id));
+    flush_all(s);
+    finish_output(s);
+    cli_finish(s->c, 1,
+               "broadcast '%s' replaced by a source whose %s: an MP4 cannot change its tracks "
+               "midway",
+               s->c->broadcast, why);
+    return;
   }
+  uv_timer_stop(&s->follow_timer);
+  s->following = false;
+  s->follow_why[0] = 0;
+  /* The new source's timestamps start anywhere: its first video keyframe (or
+   * first sample without video) continues the output a little after the
+   * latest sample written. */
+  s->have_base = false;
+  s->offset_us = s->end_us + FOLLOW_GAP_US;
+  for (size_t i = 0; i < s->n; i++) {
+    strack *t = &s->t[i];
+    if (s->header && !flush_gop(s, t)) return;
+    cli_reader_del(t->rd);
+    t->rd = NULL;
+    t->ended = t->lost = false;
+    t->started = false; /* video: from the new source's first keyframe */
+    if (!subscribe_track(s, t)) return;
+  }
+  moqc_log(MOQC_LOG_INFO, "broadcast '%s' replaced: following its new source in the same MP4",
+           s->c->broadcast);
 }
 
 #define SETTLE_MS 2000
@@ -386,6 +524,12 @@ static void on_catalog(void *arg) {
         cli_finish(s->c, 1, "broadcast '%s': cannot read %s: %s", s->c->broadcast,
                    MOQC_HANG_CATALOG_TRACK, moqc_err_str(rv));
       return;
+    }
+    if (s->following) {
+      follow(s, &cat);
+      moqc_hang_catalog_clear(&cat);
+      if (s->c->finishing) return;
+      continue;
     }
     if (s->configured) {
       moqc_log(MOQC_LOG_INFO, "catalog update ignored (the MP4's tracks are fixed)");
@@ -421,10 +565,16 @@ static void on_broadcast(void *ctx, moqc_broadcast_consumer *bc, bool active) {
     return;
   }
   uv_timer_stop(&s->wait_timer);
-  if (s->bc) { /* replaced: an MP4 cannot restart midway */
-    moqc_broadcast_consumer_del(bc);
-    moqc_log(MOQC_LOG_WARN, "broadcast '%s' replaced: ignored", s->c->broadcast);
-    return;
+  if (s->bc) { /* replaced: read the new source's catalog (follow) */
+    moqc_log(MOQC_LOG_INFO, "broadcast '%s' replaced: reading its new catalog", s->c->broadcast);
+    moqc_hang_catalog_consumer_del(s->cc);
+    s->cc = NULL;
+    moqc_broadcast_consumer_del(s->bc);
+    if (s->configured) {
+      s->following = true;
+      if (!uv_is_active((uv_handle_t *)&s->follow_timer))
+        uv_timer_start(&s->follow_timer, on_follow_timer, FOLLOW_GRACE_MS, 0);
+    }
   }
   s->bc = bc;
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
@@ -455,9 +605,10 @@ static int msub_start(cli *c) {
   av_log_set_level(AV_LOG_ERROR); /* our messages say what went wrong */
   uv_timer_init(&c->loop, &s->wait_timer);
   uv_timer_init(&c->loop, &s->settle_timer);
-  s->wait_timer.data = s->settle_timer.data = s;
+  uv_timer_init(&c->loop, &s->follow_timer);
+  s->wait_timer.data = s->settle_timer.data = s->follow_timer.data = s;
   moqc_hang_catalog_init(&s->pending);
-  s->closing = 2;
+  s->closing = 3;
   if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
     cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
     return -1;
@@ -512,6 +663,7 @@ static void msub_stop(cli *c) {
   moqc_hang_catalog_clear(&s->pending);
   uv_close((uv_handle_t *)&s->wait_timer, msub_closed);
   uv_close((uv_handle_t *)&s->settle_timer, msub_closed);
+  uv_close((uv_handle_t *)&s->follow_timer, msub_closed);
 }
 
 const cli_cmd cli_cmd_subscribe_fmp4 = {

@@ -236,6 +236,9 @@ static void dial(peer *p) {
       .ctx = p,
       .log = moqc_tool_logger(),
   };
+  /* A link carries every broadcast of the peer: --max-group-rate is a cap
+   * per publisher, not on the sum of a cluster's (docs/relay.md Limits). */
+  cc.session_limits.max_group_rate = 0;
   char msg[256] = "";
   p->dials++;
   cl->dials_total++;

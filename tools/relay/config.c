@@ -300,6 +300,14 @@ static int set_ingress_burst(parse_ctx *p, const char *v) {
   return set_rate(p, "ingress-burst", v, &p->cfg->session_limits.ingress_burst);
 }
 
+static int set_max_group_rate(parse_ctx *p, const char *v) {
+  return set_count(p, "max-group-rate", v, &p->cfg->session_limits.max_group_rate);
+}
+
+static int set_group_burst(parse_ctx *p, const char *v) {
+  return set_count(p, "group-burst", v, &p->cfg->session_limits.group_burst);
+}
+
 SET_LIMIT(set_max_announce_prefixes, "max-announce-prefixes", max_announce_prefixes)
 
 static int set_max_cache_per_root(parse_ctx *p, const char *v) {
@@ -317,6 +325,7 @@ static int set_max_broadcasts_per_root(parse_ctx *p, const char *v) {
 static void auth2_defaults(relay_config *c) {
   c->auth_leeway_s = RELAY_DEFAULT_LEEWAY_S;
   c->session_limits.max_ingress_rate = RELAY_DEFAULT_INGRESS_RATE;
+  c->session_limits.max_group_rate = RELAY_DEFAULT_GROUP_RATE;
   c->session_limits.max_announce_prefixes = RELAY_DEFAULT_ANNOUNCE_PREFIXES;
 }
 
@@ -543,6 +552,15 @@ static const relay_opt k_opts[] = {
      "per session: the bucket of --max-ingress-rate, bytes it may send at once [default: one "
      "second of --max-ingress-rate]",
      set_ingress_burst},
+    {"max-group-rate", "N",
+     "per session: groups per second it may start, over all its tracks (token bucket); a "
+     "session over it is closed with BoundsExceeded (IETF: TOO_MANY_REQUESTS); 0 = unlimited "
+     "[default 4000]",
+     set_max_group_rate},
+    {"group-burst", "N",
+     "per session: the bucket of --max-group-rate, groups it may start at once [default: one "
+     "second of --max-group-rate]",
+     set_group_burst},
     {"max-announce-prefixes", "N",
      "per session: announce-prefix subscriptions (ANNOUNCE_PLEASE) at once; more are reset "
      "with BoundsExceeded [default 64]",

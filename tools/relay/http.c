@@ -571,7 +571,7 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
       {"streams", st.refused_streams},      {"subscriptions", st.refused_subscriptions},
       {"broadcasts", st.refused_announces}, {"broadcasts_per_root", st.refused_announces_root},
       {"tracks", st.refused_tracks},        {"announce_prefixes", st.refused_announce_prefixes},
-      {"ingress_rate", st.refused_ingress},
+      {"ingress_rate", st.refused_ingress}, {"group_rate", st.refused_group_rate},
   };
   for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
     body_printf(r, "moqc_relay_quota_refused_total{cause=\"%s\"} %llu\n", causes[i].cause,
@@ -614,7 +614,8 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_announces_unauthorized_total", "counter",
          "Announcements outside the token's put, ignored (moq-lite has no refusal for one).",
          st.unauthorized_announces);
-  metric(r, "moqc_relay_cache_bytes", "gauge", "Bytes held by track caches.",
+  metric(r, "moqc_relay_cache_bytes", "gauge",
+         "What track caches hold: payload bytes plus per-group and per-frame records.",
          moqc_env_cache_bytes(moqc_uv_env(r->uv)));
   uint64_t ev_budget = 0, ev_root = 0;
   moqc_env_cache_evictions(moqc_uv_env(r->uv), &ev_budget, &ev_root);

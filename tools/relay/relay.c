@@ -323,6 +323,9 @@ static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const
     moqc_log(MOQC_LOG_INFO,
              "session %llu: %llu announcement(s) outside the token's put were ignored",
              (unsigned long long)rs->id, (unsigned long long)st.unauthorized_announces);
+  if (st.refused_group_rate)
+    moqc_log(MOQC_LOG_WARN, "session %llu: started groups faster than --max-group-rate (%llu/s)",
+             (unsigned long long)rs->id, (unsigned long long)r->cfg.session_limits.max_group_rate);
   r->sessions_closed++;
   moqc_log(code && !r->stopping ? MOQC_LOG_INFO : MOQC_LOG_DEBUG,
            "session %llu closed by %s: code %llu (%s)%s%s", (unsigned long long)rs->id,

@@ -91,6 +91,11 @@ uint64_t relay_default_cache_budget(void);
 #define RELAY_DEFAULT_LEEWAY_S 60
 #define RELAY_DEFAULT_INGRESS_RATE ((uint64_t)32 << 20) /* bytes/s per session */
 #define RELAY_DEFAULT_ANNOUNCE_PREFIXES 64
+/* groups/s per session: a 1080p60 publisher with one group per video frame
+ * and a few 50 groups/s audio tracks starts about 200; 4000 leaves room for
+ * many renditions and catch-up bursts, and bounds a flood of tiny groups
+ * (docs/relay.md Limits). */
+#define RELAY_DEFAULT_GROUP_RATE 4000
 
 /* Parse argv (and the --config file it names) into cfg. Returns 0 on success,
  * 1 if --help was printed (exit 0), or -1 with a one-line message in err. */
