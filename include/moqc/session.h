@@ -337,6 +337,13 @@ typedef struct moqc_session_stats {
                                          announces_dropped) */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
+/* Replace the session's group-rate cap (moqc_session_limits.max_group_rate /
+ * group_burst, same meaning; rate 0 = unlimited). The bucket starts full.
+ * Meant for a server deciding per peer in its request callback (a relay lifts
+ * it for a peer relay that carries many broadcasts on one session); callable
+ * any time from the session's loop thread. MOQC_ERR_INVAL if s is NULL. */
+MOQC_API int moqc_session_set_group_rate(moqc_session *s, uint64_t rate, uint64_t burst);
+
 /* acc += s, field by field, for every field (counters and current values
  * alike: the sum over sessions). Every field of moqc_session_stats is a
  * uint64_t, so a field added later is summed too. Pure; any thread. */

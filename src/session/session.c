@@ -139,6 +139,15 @@ bool moqc__sess_group_rate(moqc_session *s) {
   return false;
 }
 
+int moqc_session_set_group_rate(moqc_session *s, uint64_t rate, uint64_t burst) {
+  if (!s) return MOQC_ERR_INVAL;
+  s->lim.max_group_rate = rate;
+  s->lim.group_burst = rate ? (burst ? burst : rate) : 0;
+  s->group_tokens = s->lim.group_burst;
+  assert(!s->lim.max_group_rate || s->lim.group_burst > 0);
+  return MOQC_OK;
+}
+
 void moqc__sess_debug(moqc_session *s, const char *fmt, ...) {
   if (!s->cfg.on_debug) return;
   char msg[256];

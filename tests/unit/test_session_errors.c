@@ -489,6 +489,40 @@ static void t_group_rate(void **state) {
   ts_pair_close(&p);
 }
 
+/* moqc_session_set_group_rate: lifted (0) nothing is counted; set again, the
+ * new bucket starts full and closes the session past it. */
+static void t_group_rate_set(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.cli_limits.max_group_rate = 5;
+  o.cli_limits.group_burst = 5;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  assert_int_equal(moqc_session_set_group_rate(NULL, 1, 1), MOQC_ERR_INVAL);
+  assert_int_equal(moqc_session_set_group_rate(p.cli.s, 0, 0), MOQC_OK);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  for (int i = 0; i < 20; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
+  ts_run_for(p.env, 50 * MS);
+  assert_false(p.cli.closed); /* 20 at once: no cap */
+  assert_int_equal(moqc_session_get_stats(p.cli.s).refused_group_rate, 0);
+  assert_int_equal(moqc_session_set_group_rate(p.cli.s, 2, 3), MOQC_OK);
+  for (int i = 0; i < 3; i++) ts_group(pub.tp, (const char *const[]){"y"}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed); /* the new burst, full */
+  for (int i = 0; i < 2; i++) ts_group(pub.tp, (const char *const[]){"z"}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed);
+  assert_int_equal(p.cli.code, v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       TS_TEST3(t_malformed_closes_only_that_session),
@@ -504,6 +538,8 @@ int main(void) {
       TS_TEST3(t_group_rate),
       cmocka_unit_test_prestate(t_group_rate, &group_rate_ietf[0]),
       cmocka_unit_test_prestate(t_group_rate, &group_rate_ietf[1]),
+      TS_TEST3(t_group_rate_set),
+      cmocka_unit_test_prestate(t_group_rate_set, &group_rate_ietf[1]),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

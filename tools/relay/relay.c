@@ -146,6 +146,18 @@ static void refuse_tenant_full(relay *r, moqc_server_request *req, const char *t
 
 /* Check the connection's token (or the public prefixes). false: refused with
  * Unauthorized (the reason names the cause, never the token). */
+/* A token for everything: root "", publish and subscribe "" (a cluster token). */
+static bool has_everything(char *const *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] && v[i][0] == '\0') return true;
+  return false;
+}
+
+static bool full_grant(const moqc_auth_claims *g) {
+  return g->root && g->root[0] == '\0' && has_everything(g->put, g->n_put) &&
+         has_everything(g->get, g->n_get);
+}
+
 static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *grant) {
   moqc_auth_reason why = MOQC_AUTH_OK;
   /* An IETF AUTHORIZATION TOKEN counts exactly like a ?jwt= on the path. */
@@ -212,6 +224,11 @@ static void on_request(void *ctx, moqc_server_request *req) {
     return;
   }
   if (!by_cert && r->auth && !auth_request(r, req, &grant)) return;
+  /* A peer relay on one session carries every broadcast it forwards, so the
+   * per-session group-rate cap is lifted for a session with the full access a
+   * cluster peer gets (an mTLS peer, or a token for root "" with put "" and
+   * get "") dialing the whole tree; the relay's own dials are exempt likewise. */
+  bool full_peer = root[0] == '\0' && (by_cert || (r->auth && full_grant(&grant)));
   if (by_cert && req->peer_cert->not_after != INT64_MAX) { /* INT64_MAX: unknown */
     grant.has_exp = true;
     grant.exp = req->peer_cert->not_after;
@@ -293,6 +310,8 @@ static void on_request(void *ctx, moqc_server_request *req) {
     return;
   }
   rs->session = req->session;
+  if (full_peer && r->cfg.session_limits.max_group_rate)
+    (void)moqc_session_set_group_rate(req->session, 0, 0);
   rs->id = ++r->next_id;
   rs->version = req->version;
   rs->webtransport = req->webtransport;
