@@ -40,8 +40,11 @@
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
  * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
  * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
+ *   - OBJECT_DATAGRAM: received into groups (in-order rule, status forms;
+ *     it_dg), datagram-flagged groups sent as one datagram per object when
+ *     each fits (ig_dg_*); docs/wire.md.
  * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
- * and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group
+ * and PUBLISH on 17+, expiry / slow-subscriber resets on IETF group
  * streams (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
