@@ -383,7 +383,17 @@ static void test_datagrams(void **state) {
   check_dg(15, &s, "24 01 02 80 03");
   s.ext.ptr = (const uint8_t *)"\x10\x05";
   s.ext.len = 2;
-  check_dg(18, &s, "25 01 02 80 02 1005 03");
+  check_dg(16, &s, "25 01 02 80 02 1005 03");
+  for (int v = 17; v <= 19; v++) { /* 17+: only Normal objects have properties */
+    uint8_t sb[32];
+    size_t sn = it_hex(sb, sizeof sb, "25 01 02 80 02 1005 03");
+    moqc__ietf_datagram so;
+    assert_int_equal(moqc__ietf_datagram_decode(&so, v, sb, sn), MOQC_ERR_DECODE);
+    assert_int_equal(moqc__ietf_datagram_encode(sb, sizeof sb, v, &s), MOQC_ERR_INVAL);
+    s.status = MOQC_IETF_STATUS_NORMAL;
+    check_dg(v, &s, "25 01 02 80 02 1005 00");
+    s.status = 3;
+  }
   moqc__ietf_datagram s2 = {
       .is_status = true, .has_priority = false, .track_alias = 1, .group = 2, .status = 4};
   check_dg(15, &s2, "28 01 02 00 04"); /* 0x2C is not a draft-15 type */
@@ -424,7 +434,8 @@ static void test_datagrams(void **state) {
  * fields come from the type bits (0x01 extensions, 0x02 end of group, 0x04
  * object id 0 and absent, 0x08 default priority: no priority byte, 0x20
  * status form), alias 1, group 2, object 3 (0 when absent), priority 0x80,
- * extension block {0x10: 5}, status 1 (does not exist) or payload "hi".
+ * extension block {0x10: 5}, status 1 (does not exist; 0, Normal, with
+ * extensions: 17+ allow no other) or payload "hi".
  * Every other single-byte type is malformed on that draft. */
 #define DG14 (1u << 0)
 #define DG15 (1u << 1)
@@ -452,13 +463,13 @@ static const struct {
     {0x0e, DG15 | DG16, "0e 01 02 6869"},
     {0x0f, DG15 | DG16, "0f 01 02 02 1005 6869"},
     {0x20, DG_ALL, "20 01 02 03 80 01"},
-    {0x21, DG_ALL, "21 01 02 03 80 02 1005 01"},
+    {0x21, DG_ALL, "21 01 02 03 80 02 1005 00"},
     {0x24, DG15 | DG16, "24 01 02 80 01"},
-    {0x25, DG15 | DG16, "25 01 02 80 02 1005 01"},
+    {0x25, DG15 | DG16, "25 01 02 80 02 1005 00"},
     {0x28, DG15 | DG16, "28 01 02 03 01"},
-    {0x29, DG15 | DG16, "29 01 02 03 02 1005 01"},
+    {0x29, DG15 | DG16, "29 01 02 03 02 1005 00"},
     {0x2c, DG16, "2c 01 02 01"},
-    {0x2d, DG16, "2d 01 02 02 1005 01"},
+    {0x2d, DG16, "2d 01 02 02 1005 00"},
 };
 
 static void test_datagram_types(void **state) {
@@ -479,7 +490,7 @@ static void test_datagram_types(void **state) {
         if (!(t & 0x04)) b[n++] = 0x03;
         if (!(t & 0x08)) b[n++] = 0x80;
         if (t & 0x01) n += it_hex(b + n, sizeof b - n, "02 1005");
-        n += it_hex(b + n, sizeof b - n, (t & 0x20) ? "01" : "6869");
+        n += it_hex(b + n, sizeof b - n, (t & 0x20) ? "00" : "6869");
         moqc__ietf_datagram o;
         if (moqc__ietf_datagram_decode(&o, v, b, n) != MOQC_ERR_DECODE)
           fprintf(stderr, "draft %d: type 0x%02x decodes\n", v, t);
@@ -495,7 +506,8 @@ static void test_datagram_types(void **state) {
                                .object = (t & 0x04) ? 0 : 3,
                                .priority = 0x80};
       if (t & 0x01) d.ext = (moqc_bytes){(const uint8_t *)"\x10\x05", 2};
-      if (d.is_status) d.status = MOQC_IETF_STATUS_DOES_NOT_EXIST;
+      if (d.is_status)
+        d.status = (t & 0x01) ? MOQC_IETF_STATUS_NORMAL : MOQC_IETF_STATUS_DOES_NOT_EXIST;
       else d.payload = (moqc_bytes)B("hi");
       check_dg(v, &d, hex);
       /* one byte short: a status datagram lacks its status, a payload one
