@@ -931,8 +931,8 @@ static int ig_dg_pass(igroup *g, uint8_t *buf, size_t cap, bool send) {
     if (k < 0) {
       ret = 0;
     } else if (send) {
-      (void)s->t->ops->send_datagram(s->t, buf, (size_t)k); /* may be dropped: unreliable */
-      s->stats.datagrams_sent++;
+      /* unreliable: a datagram the transport refuses (or drops later) is lost */
+      if (s->t->ops->send_datagram(s->t, buf, (size_t)k) == MOQC_OK) s->stats.datagrams_sent++;
     }
   }
   moqc_group_consumer_del(c);
