@@ -260,11 +260,12 @@ static void t_dgram_receive(void **state) {
   assert_int_equal(cs.frames_received, 6);
 
   /* END_OF_TRACK: the track finishes (after the grace for late streams). */
-  raw_obj(&p, a, 203, 0, "z", false);
-  raw_status(&p, a, 203, 1, MOQC_IETF_STATUS_END_OF_TRACK);
+  raw_status(&p, a, 203, 0, MOQC_IETF_STATUS_NORMAL); /* an empty object */
+  raw_obj(&p, a, 203, 1, "z", false);
+  raw_status(&p, a, 203, 2, MOQC_IETF_STATUS_END_OF_TRACK);
   ts_run_for(p.env, 1 * SEC);
-  const char *const z[] = {"z"};
-  expect_frames(tc, 203, z, 1);
+  const char *const z[] = {"", "z"};
+  expect_frames(tc, 203, z, 2);
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
   assert_false(p.cli.closed);
   moqc_track_consumer_del(tc);
