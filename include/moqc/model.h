@@ -233,10 +233,14 @@ MOQC_API void moqc_group_producer_abort(moqc_group_producer *g, uint64_t code);
  * keeps reading it). The newest complete frame and an open chunked frame are
  * never dropped, so a reader that keeps up never lags. */
 MOQC_API void moqc_group_producer_set_max_bytes(moqc_group_producer *g, size_t max_bytes);
-/* Flag the group as a datagram: a hint that it is one small frame a session
- * may send unreliably (lite-05: one DATAGRAM instead of a group stream, when
- * it fits; a group stream otherwise). Set it before writing; relays set it on
- * groups that arrived as datagrams. Read with moqc_group_consumer_is_datagram. */
+/* Flag the group as a datagram: a hint that its frames are small and a session
+ * may send them unreliably instead of on a group stream: lite-05 sends a
+ * group complete with one frame as one DATAGRAM (<= 1200 bytes encoded); IETF
+ * sessions send a group, once it ended, as one OBJECT_DATAGRAM per frame when
+ * each fits the transport's datagram size. Otherwise (too big, no datagrams on
+ * the transport, lite-03/04) a group stream. Set it before writing; sessions
+ * set it on groups that arrived as datagrams, so a relay forwards them as
+ * datagrams too. Read with moqc_group_consumer_is_datagram. */
 MOQC_API void moqc_group_producer_set_datagram(moqc_group_producer *g);
 
 /* A new consumer reading from frame 0 (even if it joins late). */
@@ -338,8 +342,8 @@ MOQC_API int moqc_track_producer_insert_group(moqc_track_producer *t, moqc_group
 MOQC_API int moqc_track_producer_write_frame(moqc_track_producer *t, const moqc_slice *payload,
                                              uint64_t timestamp);
 /* The same, flagged a datagram (moqc_group_producer_set_datagram): sessions
- * send it as one lite-05 DATAGRAM when the transport has datagrams and it
- * fits (<= 1200 bytes encoded), else as an ordinary group stream. */
+ * send it as one lite-05 DATAGRAM / IETF OBJECT_DATAGRAM when the transport
+ * has datagrams and it fits, else as an ordinary group stream. */
 MOQC_API int moqc_track_producer_write_datagram(moqc_track_producer *t, const moqc_slice *payload,
                                                 uint64_t timestamp);
 /* Clean end: the final (exclusive) sequence becomes highest+1. Lower-numbered

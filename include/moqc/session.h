@@ -314,8 +314,10 @@ typedef struct moqc_session_stats {
   uint64_t bytes_received;     /* frame payload bytes */
   uint64_t announces_received; /* ANNOUNCE active accepted */
   uint64_t announces_dropped;  /* loops, > 32 hops, caps */
-  uint64_t datagrams_received;
-  uint64_t datagrams_sent; /* groups sent as one lite-05 DATAGRAM */
+  uint64_t datagrams_received; /* lite-05 DATAGRAMs / IETF OBJECT_DATAGRAMs taken */
+  uint64_t datagrams_sent;     /* lite-05: groups sent as one DATAGRAM; IETF: OBJECT_DATAGRAMs */
+  uint64_t datagrams_dropped;  /* IETF OBJECT_DATAGRAMs dropped: unknown track alias, or too
+                                  late for their group (docs/wire.md) */
   uint64_t probes_sent;
   /* Current values. */
   uint64_t streams_live;      /* streams the session still tracks */

@@ -408,7 +408,8 @@ ssize_t moqc__ietf_fetch_object_decode(moqc__ietf_fetch_object *o, int version,
 
 /* OBJECT_DATAGRAM (payload form and status form). Type bits: 0x01
  * extensions, 0x02 end of group, 0x04 object id 0 (not on the wire), 0x08
- * default priority (15+), 0x20 status. Decode consumes the whole datagram. */
+ * default priority (15+), 0x20 status. Decode consumes the whole datagram.
+ * 17+: a status datagram with extensions must carry status Normal (0). */
 typedef struct moqc__ietf_datagram {
   uint64_t type; /* decode: the wire type; encode: derived from the flags */
   bool end_of_group;

@@ -437,6 +437,12 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version,
 #define DG_DEFAULT_PRIORITY 0x08u
 #define DG_STATUS 0x20u
 
+/* 17+: "only Normal Objects can have Properties": a status datagram with
+ * the extensions bit carries status Normal (0) or is malformed. */
+static bool datagram_status_ext_ok(int v, const moqc__ietf_datagram *d) {
+  return v < MOQC_IETF_17 || !d->is_status || !d->ext.len || d->status == MOQC_IETF_STATUS_NORMAL;
+}
+
 static bool datagram_type_valid(int v, uint64_t t) {
   if (t > 0x2F || (t & 0xD0)) return false;          /* form 0b00X0XXXX */
   if ((t & DG_STATUS) && (t & DG_EOG)) return false; /* a status cannot end the group */
@@ -451,6 +457,7 @@ ssize_t moqc__ietf_datagram_encode(uint8_t *p, size_t cap, int version,
   if (d->is_status && (d->end_of_group || d->payload.len || !status_valid(d->status)))
     return MOQC_ERR_INVAL;
   if (!d->is_status && d->payload.len && !d->payload.ptr) return MOQC_ERR_INVAL;
+  if (!datagram_status_ext_ok(version, d)) return MOQC_ERR_INVAL;
   uint64_t t = (d->ext.len ? DG_EXT : 0) | (d->end_of_group ? DG_EOG : 0) |
                (d->has_priority ? 0 : DG_DEFAULT_PRIORITY) | (d->is_status ? DG_STATUS : 0);
   if (d->object == 0 && datagram_type_valid(version, t | DG_ZERO_OBJECT)) t |= DG_ZERO_OBJECT;
@@ -489,7 +496,7 @@ ssize_t moqc__ietf_datagram_decode(moqc__ietf_datagram *d, int version, const ui
   if (rc == 0 && d->is_status) rc = rd_status(&r, version, &d->status);
   if (rc < 0) return moqc__ietf_body_err(rc);
   if (d->is_status) {
-    if (moqc_reader_left(&r)) return MOQC_ERR_DECODE;
+    if (moqc_reader_left(&r) || !datagram_status_ext_ok(version, d)) return MOQC_ERR_DECODE;
   } else {
     d->payload.ptr = p + r.pos;
     d->payload.len = moqc_reader_left(&r);

@@ -40,8 +40,11 @@
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
  * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
  * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
+ *   - OBJECT_DATAGRAM: received into groups (in-order rule, status forms;
+ *     it_dg), datagram-flagged groups sent as one datagram per object when
+ *     each fits (ig_dg_*); docs/wire.md.
  * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
- * and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group
+ * and PUBLISH on 17+, expiry / slow-subscriber resets on IETF group
  * streams (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
@@ -100,6 +103,7 @@ struct igroup {
   opener op;
   isub *is;
   moqc_group_consumer *gc;
+  moqc_group_consumer *dg_probe; /* a held datagram group: read ahead to its end */
   sstream *ss;
   uint64_t seq;
   bool opening, in_frame, fin_sent, started;
@@ -140,6 +144,10 @@ struct itrack {
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
   uint64_t fin_deadline;
   moqc_link groups;                 /* igin */
+  moqc_group_producer *dg;          /* OBJECT_DATAGRAMs: the group they are appended to */
+  uint64_t dg_group;                /* the newest datagram group seen (dg_seen) */
+  uint64_t dg_next;                 /* the lowest object id dg still takes */
+  bool dg_seen, dg_ended;           /* dg_ended: dg_group takes no more objects */
   moqc_broadcast_consumer *hold_bc; /* PUBLISHed by the peer: our own consumer ... */
   moqc_track_consumer *hold_tc;     /* ... (ipush), dropped with the track */
 };
@@ -624,6 +632,8 @@ static void ig_destroy(igroup *g) {
   g->opening = false;
   if (g->gc) moqc_group_consumer_del(g->gc);
   g->gc = NULL;
+  if (g->dg_probe) moqc_group_consumer_del(g->dg_probe);
+  g->dg_probe = NULL;
   if (moqc_link_linked(&g->link)) moqc_list_remove(&g->link);
   if (g->ss) {
     g->ss->owner = NULL;
@@ -861,6 +871,113 @@ static void isub_maybe_done(isub *is) {
     isub_send_done(is);
 }
 
+/* ---- publisher side: OBJECT_DATAGRAMs ------------------------------------------- */
+
+/* A datagram-flagged group (moqc_track_producer_write_datagram, or received
+ * as datagrams: moqc_group_producer_set_datagram) is held, no stream opened,
+ * until it ends. Then each frame goes out as one OBJECT_DATAGRAM (object id =
+ * frame index, priority 0, the Timestamp extension, the end-of-group bit on
+ * the last) when every one of them fits the transport's max_datagram();
+ * otherwise, or for an empty group, the group takes a subgroup stream as any
+ * other. Unreliable: not retransmitted, not in PUBLISH_DONE's stream count.
+ * A group aborted before its end is not sent. Held groups stay on is->groups
+ * (no stream, not opening), so the ig_* teardown paths free them. */
+static bool ig_dg_wanted(isub *is, moqc_group_consumer *gc) {
+  moqc_session *s = is->s;
+  const moqc_transport_ops *ops = s->t->ops;
+  return moqc_group_consumer_is_datagram(gc) && ops->send_datagram && ops->max_datagram &&
+         ops->max_datagram(s->t) > 0;
+}
+
+static ssize_t ig_dg_encode(igroup *g, uint64_t object, bool last, const moqc_frame *f,
+                            uint8_t *buf, size_t cap) {
+  moqc_session *s = g->is->s;
+  uint8_t ext[24];
+  ssize_t a = moqc__ietf_varint_encode(V(s), ext, sizeof ext, IETF_EXT_TIMESTAMP);
+  ssize_t b =
+      a > 0 ? moqc__ietf_varint_encode(V(s), ext + a, sizeof ext - (size_t)a, f->info.timestamp)
+            : -1;
+  if (b <= 0) return MOQC_ERR_INVAL;
+  moqc__ietf_datagram d = {.end_of_group = last,
+                           .has_priority = true,
+                           .track_alias = g->is->req,
+                           .group = g->seq,
+                           .object = object,
+                           .priority = 0,
+                           .ext = {ext, (size_t)(a + b)},
+                           .payload = {moqc_slice_ptr(&f->payload), f->payload.len}};
+  return moqc__ietf_datagram_encode(buf, cap, V(s), &d);
+}
+
+/* One pass over a clone of the ended group: check (send false) or send
+ * (send true) every frame. 1: all fit (and were sent), 0: one does not fit
+ * or the group is empty, < 0: the group was aborted / lagged. */
+static int ig_dg_pass(igroup *g, uint8_t *buf, size_t cap, bool send) {
+  moqc_session *s = g->is->s;
+  size_t n = moqc_group_consumer_frames_available(g->gc);
+  if (n == 0) return 0;
+  moqc_group_consumer *c = moqc_group_consumer_clone(g->gc);
+  if (!c) return MOQC_ERR_NOMEM;
+  int ret = 1;
+  for (size_t i = 0; i < n && ret == 1; i++) {
+    moqc_frame f;
+    int rc = moqc_group_consumer_read_frame(c, &f);
+    if (rc != MOQC_OK) {
+      ret = rc == MOQC_ERR_CLOSED ? 0 : rc;
+      break;
+    }
+    ssize_t k = ig_dg_encode(g, i, i + 1 == n, &f, buf, cap);
+    moqc_slice_release(&f.payload);
+    if (k < 0) {
+      ret = 0;
+    } else if (send) {
+      /* unreliable: a datagram the transport refuses (or drops later) is lost */
+      if (s->t->ops->send_datagram(s->t, buf, (size_t)k) == MOQC_OK) s->stats.datagrams_sent++;
+    }
+  }
+  moqc_group_consumer_del(c);
+  return ret;
+}
+
+static void ig_dg_try(igroup *g) {
+  isub *is = g->is;
+  moqc_session *s = is->s;
+  assert(!g->ss && !g->opening && g->dg_probe);
+  for (;;) { /* the probe reads ahead (AGAIN re-arms its waker) until the end */
+    moqc_frame f;
+    int rc = moqc_group_consumer_read_frame(g->dg_probe, &f);
+    if (rc == MOQC_ERR_AGAIN) return;
+    if (rc != MOQC_OK) break;
+    moqc_slice_release(&f.payload);
+  }
+  moqc_group_consumer_del(g->dg_probe);
+  g->dg_probe = NULL;
+  size_t cap = s->t->ops->max_datagram(s->t);
+  uint8_t *buf = cap ? moqc_malloc(cap) : NULL;
+  int r = buf ? ig_dg_pass(g, buf, cap, false) : 0;
+  if (r == 1) r = ig_dg_pass(g, buf, cap, true);
+  moqc_free(buf);
+  if (r != 0) { /* sent, or aborted: nothing more to do */
+    ig_destroy(g);
+    isub_maybe_done(is);
+    return;
+  }
+  /* A subgroup stream, as for any other group. */
+  g->op.bidi = false;
+  g->op.opened = ig_opened;
+  g->op.failed = ig_open_failed;
+  g->opening = true;
+  moqc__sess_open(s, &g->op);
+}
+
+static void ig_dg_wake(void *arg) {
+  igroup *g = arg;
+  moqc_session *s = g->is->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !g->obj.dead && g->dg_probe) ig_dg_try(g);
+  moqc__sess_exit(s);
+}
+
 static void isub_new_group(isub *is, moqc_group_consumer *gc) {
   moqc_session *s = is->s;
   igroup *g = moqc_calloc(1, sizeof *g);
@@ -875,6 +992,11 @@ static void isub_new_group(isub *is, moqc_group_consumer *gc) {
   g->seq = moqc_group_consumer_sequence(gc);
   moqc_link_init(&g->op.link);
   moqc_list_push_back(&is->groups, &g->link);
+  if (ig_dg_wanted(is, gc) && (g->dg_probe = moqc_group_consumer_clone(gc)) != NULL) {
+    moqc_group_consumer_set_waker(g->dg_probe, ig_dg_wake, g);
+    ig_dg_try(g);
+    return;
+  }
   g->op.bidi = false;
   g->op.opened = ig_opened;
   g->op.failed = ig_open_failed;
@@ -1058,6 +1180,7 @@ static void it_free(sobj *o) {
 }
 
 static void gin_close(igin *gi, bool ok, uint64_t code);
+static void it_dg_close(itrack *t, bool ok);
 
 static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc_session *s = t->s;
@@ -1085,6 +1208,7 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
     if (gi->ss) moqc__ss_stop(gi->ss, MOQC_CODE_CANCEL);
     gin_close(gi, false, MOQC_CODE_CANCEL);
   }
+  it_dg_close(t, finish);
   if (t->subscribed) {
     (void)moqc__imap_remove(&st->by_req, t->req);
     if (t->ok_seen) (void)moqc__imap_remove(&st->by_alias, t->alias);
@@ -1641,6 +1765,114 @@ static void gin_end(sstream *ss, bool reset, uint64_t code) {
 
 static const moqc__stream_kind sk_ietf_group_in = {
     .name = "ietf-group-in", .data = gin_data, .end = gin_end};
+
+/* ---- subscriber side: OBJECT_DATAGRAMs ------------------------------------------ */
+
+/* What the model sees (docs/wire.md): the objects of one group that arrive
+ * as datagrams become one group (flagged a datagram, so a relay forwards it
+ * as datagrams again), their frames appended in arrival order. An object
+ * whose id is below one already appended, or of a group older than the
+ * newest datagram group, arrived too late for the in-order rule and is
+ * dropped (counted); lost objects are simply missing. The group finishes
+ * with the end-of-group bit or status, END_OF_TRACK, the first datagram of
+ * a newer group, or the track's end. */
+static void it_dg_close(itrack *t, bool ok) {
+  if (!t->dg) return;
+  if (ok) {
+    (void)moqc_group_producer_finish(t->dg);
+    t->s->stats.groups_received++;
+  } else {
+    moqc_group_producer_abort(t->dg, MOQC_CODE_CANCEL);
+  }
+  moqc_group_producer_del(t->dg);
+  t->dg = NULL;
+}
+
+static void dg_drop(moqc_session *s, const moqc__ietf_datagram *d, const char *why) {
+  s->stats.datagrams_dropped++;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "OBJECT_DATAGRAM alias %llu group %llu object %llu dropped: %s",
+                     (unsigned long long)d->track_alias, (unsigned long long)d->group,
+                     (unsigned long long)d->object, why);
+}
+
+/* Apply one datagram to its track. May end the track (END_OF_TRACK). */
+static void it_dg(itrack *t, const moqc__ietf_datagram *d) {
+  moqc_session *s = t->s;
+  if (t->dg_seen && d->group < t->dg_group) {
+    dg_drop(s, d, "older group");
+    return;
+  }
+  if (!t->dg_seen || d->group > t->dg_group) {
+    it_dg_close(t, true); /* a newer group arrived: the previous one is finished */
+    t->dg_seen = true;
+    t->dg_group = d->group;
+    t->dg_next = 0;
+    t->dg_ended = false;
+  }
+  if (t->dg_ended || d->object < t->dg_next) {
+    dg_drop(s, d, t->dg_ended ? "group ended" : "older than the last object appended");
+    return;
+  }
+  s->stats.datagrams_received++;
+  if (d->is_status && d->status != MOQC_IETF_STATUS_NORMAL) {
+    if (d->status == MOQC_IETF_STATUS_DOES_NOT_EXIST) {
+      t->dg_next = d->object + 1;
+      return;
+    }
+    assert(d->status == MOQC_IETF_STATUS_END_OF_GROUP ||
+           d->status == MOQC_IETF_STATUS_END_OF_TRACK);
+    it_dg_close(t, true);
+    t->dg_ended = true;
+    if (d->status == MOQC_IETF_STATUS_END_OF_TRACK) it_done(t, 0, false);
+    return;
+  }
+  if (!t->dg) {
+    int rc = moqc_track_producer_create_group(t->tp, d->group, &t->dg);
+    if (rc < 0) { /* already there (sent on a stream too) or refused */
+      t->dg = NULL;
+      t->dg_ended = true;
+      return;
+    }
+    moqc_group_producer_set_datagram(t->dg);
+  }
+  size_t n = d->is_status ? 0 : d->payload.len;
+  if (moqc_group_producer_write_frame_copy(t->dg, n ? d->payload.ptr : NULL, n, now_ms(s)) < 0) {
+    it_dg_close(t, false);
+    t->dg_ended = true;
+    return;
+  }
+  s->stats.frames_received++;
+  s->stats.bytes_received += n;
+  t->dg_next = d->object + 1;
+  if (d->end_of_group) {
+    it_dg_close(t, true);
+    t->dg_ended = true;
+  }
+}
+
+/* A QUIC / WebTransport datagram while running. Malformed: the session
+ * closes with PROTOCOL_VIOLATION. Unknown alias (also one the SUBSCRIBE_OK
+ * has not bound yet and that is no request id of ours): dropped, counted. */
+static void ietf_datagram(moqc_session *s, const uint8_t *p, size_t len) {
+  ietf_state *st = IS(s);
+  if (!moqc__sess_ingress(s, len)) return;
+  moqc__ietf_datagram d;
+  if (moqc__ietf_datagram_decode(&d, V(s), p, len) < 0) {
+    moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "malformed OBJECT_DATAGRAM", false);
+    return;
+  }
+  itrack *t = moqc__imap_find(&st->by_alias, d.track_alias);
+  if (!t) { /* raced ahead of the SUBSCRIBE_OK, as a subgroup stream may */
+    t = moqc__imap_find(&st->by_req, d.track_alias);
+    if (t && t->ok_seen) t = NULL;
+  }
+  if (!t || !t->tp || t->obj.dead) {
+    dg_drop(s, &d, "unknown track alias");
+    return;
+  }
+  it_dg(t, &d);
+}
 
 /* ---- namespaces from the peer (subscriber side) --------------------------------- */
 
@@ -2576,7 +2808,7 @@ const moqc__sess_proto moqc__proto_ietf = {
     .stream_type_decode = ietf_type_peek,
     .peer_kind = ietf_peer_kind,
     .run = ietf_run,
-    .datagram = NULL,
+    .datagram = ietf_datagram,
     .init = ietf_init,
     .teardown = ietf_teardown,
     .free = ietf_free,

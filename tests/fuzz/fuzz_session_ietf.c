@@ -86,8 +86,46 @@ static void ietf_gen_sub(const char *dir, int v, bool publish) {
   save(dir, name, &s);
 }
 
-/* A client that publishes: setup, PUBLISH_NAMESPACE, a subgroup stream. */
-static void ietf_gen_pub(const char *dir, int v) {
+/* One OBJECT_DATAGRAM event (event 6: length byte, then the datagram). */
+static void dgram(seed *s, int v, const moqc__ietf_datagram *d) {
+  uint8_t buf[128];
+  ssize_t n = moqc__ietf_datagram_encode(buf, sizeof buf, v, d);
+  if (n <= 0 || n > 255) return;
+  put1(s, 6);
+  put1(s, (uint8_t)n);
+  put(s, buf, (size_t)n);
+}
+
+/* With datagrams: objects of group 1 out of order, a late one, an unknown
+ * alias, DOES_NOT_EXIST, a newer group, END_OF_GROUP and END_OF_TRACK. */
+static void ietf_gen_dgrams(seed *s, int v) {
+  static const struct {
+    uint64_t alias, group, object, status;
+    bool is_status, eog;
+  } ds[] = {
+      {3, 1, 0, 0, false, false}, {3, 1, 2, 0, false, false}, {3, 1, 1, 0, false, false},
+      {9, 1, 3, 0, false, false}, {3, 1, 3, 1, true, false},  {3, 2, 0, 0, false, false},
+      {3, 1, 4, 0, false, true},  {3, 2, 1, 3, true, false},  {3, 3, 0, 0, false, true},
+      {3, 4, 0, 4, true, false},
+  };
+  for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+    moqc__ietf_datagram d = {.end_of_group = ds[i].eog,
+                             .has_priority = true,
+                             .is_status = ds[i].is_status,
+                             .track_alias = ds[i].alias,
+                             .group = ds[i].group,
+                             .object = ds[i].object,
+                             .status = ds[i].status,
+                             .payload = {(const uint8_t *)"dg", ds[i].is_status ? 0 : 2}};
+    dgram(s, v, &d);
+    if (i % 3 == 2) ev_adv(s, 1);
+  }
+  ev_adv(s, 250);
+}
+
+/* A client that publishes: setup, PUBLISH_NAMESPACE, a subgroup stream
+ * (and datagrams). */
+static void ietf_gen_pub(const char *dir, int v, bool dgrams) {
   static moqc__ietf_msg m;
   seed s = {{0}, 0};
   put1(&s, (uint8_t)(v - 14));
@@ -121,8 +159,9 @@ static void ietf_gen_pub(const char *dir, int v) {
     ev_data(&s, (uint8_t)(v >= 17 ? 5 : v == 16 ? 2 : 1), buf, (size_t)(n + k + 3), true);
   }
   ev_adv(&s, 50);
+  if (dgrams) ietf_gen_dgrams(&s, v);
   char name[64];
-  snprintf(name, sizeof name, "pub-d%d", v);
+  snprintf(name, sizeof name, "%s-d%d", dgrams ? "dgram" : "pub", v);
   save(dir, name, &s);
 }
 
@@ -131,7 +170,8 @@ int main(int argc, char **argv) {
   for (int v = 14; v <= 19; v++) {
     ietf_gen_sub(argv[1], v, true);
     ietf_gen_sub(argv[1], v, false);
-    ietf_gen_pub(argv[1], v);
+    ietf_gen_pub(argv[1], v, false);
+    ietf_gen_pub(argv[1], v, true);
   }
   return 0;
 }

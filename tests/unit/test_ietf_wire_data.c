@@ -383,7 +383,17 @@ static void test_datagrams(void **state) {
   check_dg(15, &s, "24 01 02 80 03");
   s.ext.ptr = (const uint8_t *)"\x10\x05";
   s.ext.len = 2;
-  check_dg(18, &s, "25 01 02 80 02 1005 03");
+  check_dg(16, &s, "25 01 02 80 02 1005 03");
+  for (int v = 17; v <= 19; v++) { /* 17+: only Normal objects have properties */
+    uint8_t sb[32];
+    size_t sn = it_hex(sb, sizeof sb, "25 01 02 80 02 1005 03");
+    moqc__ietf_datagram so;
+    assert_int_equal(moqc__ietf_datagram_decode(&so, v, sb, sn), MOQC_ERR_DECODE);
+    assert_int_equal(moqc__ietf_datagram_encode(sb, sizeof sb, v, &s), MOQC_ERR_INVAL);
+    s.status = MOQC_IETF_STATUS_NORMAL;
+    check_dg(v, &s, "25 01 02 80 02 1005 00");
+    s.status = 3;
+  }
   moqc__ietf_datagram s2 = {
       .is_status = true, .has_priority = false, .track_alias = 1, .group = 2, .status = 4};
   check_dg(15, &s2, "28 01 02 00 04"); /* 0x2C is not a draft-15 type */
@@ -418,6 +428,104 @@ static void test_datagrams(void **state) {
   moqc__ietf_datagram np = p;
   assert_int_equal(moqc__ietf_datagram_encode(b, sizeof b, 14, &np),
                    MOQC_ERR_INVAL); /* no default prio on 14 */
+}
+
+/* Every OBJECT_DATAGRAM type of every draft, byte for byte both ways: the
+ * fields come from the type bits (0x01 extensions, 0x02 end of group, 0x04
+ * object id 0 and absent, 0x08 default priority: no priority byte, 0x20
+ * status form), alias 1, group 2, object 3 (0 when absent), priority 0x80,
+ * extension block {0x10: 5}, status 1 (does not exist; 0, Normal, with
+ * extensions: 17+ allow no other) or payload "hi".
+ * Every other single-byte type is malformed on that draft. */
+#define DG14 (1u << 0)
+#define DG15 (1u << 1)
+#define DG16 (0xFu << 2) /* 16, 17, 18, 19 */
+#define DG_ALL (DG14 | DG15 | DG16)
+static const struct {
+  uint8_t type;
+  unsigned drafts;
+  const char *hex;
+} dg_types[] = {
+    {0x00, DG_ALL, "00 01 02 03 80 6869"},
+    {0x01, DG_ALL, "01 01 02 03 80 02 1005 6869"},
+    {0x02, DG_ALL, "02 01 02 03 80 6869"},
+    {0x03, DG_ALL, "03 01 02 03 80 02 1005 6869"},
+    {0x04, DG_ALL, "04 01 02 80 6869"},
+    {0x05, DG_ALL, "05 01 02 80 02 1005 6869"},
+    {0x06, DG_ALL, "06 01 02 80 6869"},
+    {0x07, DG_ALL, "07 01 02 80 02 1005 6869"},
+    {0x08, DG15 | DG16, "08 01 02 03 6869"},
+    {0x09, DG15 | DG16, "09 01 02 03 02 1005 6869"},
+    {0x0a, DG15 | DG16, "0a 01 02 03 6869"},
+    {0x0b, DG15 | DG16, "0b 01 02 03 02 1005 6869"},
+    {0x0c, DG15 | DG16, "0c 01 02 6869"},
+    {0x0d, DG15 | DG16, "0d 01 02 02 1005 6869"},
+    {0x0e, DG15 | DG16, "0e 01 02 6869"},
+    {0x0f, DG15 | DG16, "0f 01 02 02 1005 6869"},
+    {0x20, DG_ALL, "20 01 02 03 80 01"},
+    {0x21, DG_ALL, "21 01 02 03 80 02 1005 00"},
+    {0x24, DG15 | DG16, "24 01 02 80 01"},
+    {0x25, DG15 | DG16, "25 01 02 80 02 1005 00"},
+    {0x28, DG15 | DG16, "28 01 02 03 01"},
+    {0x29, DG15 | DG16, "29 01 02 03 02 1005 00"},
+    {0x2c, DG16, "2c 01 02 01"},
+    {0x2d, DG16, "2d 01 02 02 1005 00"},
+};
+
+static void test_datagram_types(void **state) {
+  (void)state;
+  for (int v = 14; v <= 19; v++) {
+    unsigned bit = 1u << (v - 14);
+    size_t defined = 0;
+    for (unsigned t = 0; t < 0x40; t++) {
+      const char *hex = NULL;
+      for (size_t i = 0; i < sizeof dg_types / sizeof dg_types[0]; i++)
+        if (dg_types[i].type == t && (dg_types[i].drafts & bit)) hex = dg_types[i].hex;
+      uint8_t b[64];
+      if (!hex) { /* laid out as the type bits say: only the type is wrong */
+        size_t n = 0;
+        b[n++] = (uint8_t)t;
+        b[n++] = 0x01;
+        b[n++] = 0x02;
+        if (!(t & 0x04)) b[n++] = 0x03;
+        if (!(t & 0x08)) b[n++] = 0x80;
+        if (t & 0x01) n += it_hex(b + n, sizeof b - n, "02 1005");
+        n += it_hex(b + n, sizeof b - n, (t & 0x20) ? "00" : "6869");
+        moqc__ietf_datagram o;
+        if (moqc__ietf_datagram_decode(&o, v, b, n) != MOQC_ERR_DECODE)
+          fprintf(stderr, "draft %d: type 0x%02x decodes\n", v, t);
+        assert_int_equal(moqc__ietf_datagram_decode(&o, v, b, n), MOQC_ERR_DECODE);
+        continue;
+      }
+      defined++;
+      moqc__ietf_datagram d = {.end_of_group = t & 0x02,
+                               .has_priority = !(t & 0x08),
+                               .is_status = t & 0x20,
+                               .track_alias = 1,
+                               .group = 2,
+                               .object = (t & 0x04) ? 0 : 3,
+                               .priority = 0x80};
+      if (t & 0x01) d.ext = (moqc_bytes){(const uint8_t *)"\x10\x05", 2};
+      if (d.is_status)
+        d.status = (t & 0x01) ? MOQC_IETF_STATUS_NORMAL : MOQC_IETF_STATUS_DOES_NOT_EXIST;
+      else d.payload = (moqc_bytes)B("hi");
+      check_dg(v, &d, hex);
+      /* one byte short: a status datagram lacks its status, a payload one
+       * has one payload byte less (still a datagram) */
+      size_t n = it_hex(b, sizeof b, hex);
+      moqc__ietf_datagram o;
+      ssize_t r = moqc__ietf_datagram_decode(&o, v, b, n - 1);
+      if (d.is_status) {
+        assert_int_equal(r, MOQC_ERR_DECODE);
+      } else {
+        assert_int_equal(r, (ssize_t)(n - 1));
+        assert_int_equal(o.payload.len, 1);
+      }
+      /* a buffer one byte short */
+      assert_int_equal(moqc__ietf_datagram_encode(b, n - 1, v, &d), MOQC_ERR_BUFSIZE);
+    }
+    assert_int_equal(defined, v == 14 ? 10 : v == 15 ? 22 : 24);
+  }
 }
 
 /* The "Examples" section of the drafts: a subgroup stream, header then
@@ -487,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_fetch_header),
       cmocka_unit_test(test_fetch_objects),
       cmocka_unit_test(test_datagrams),
+      cmocka_unit_test(test_datagram_types),
       cmocka_unit_test(test_draft_examples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

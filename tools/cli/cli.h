@@ -47,6 +47,7 @@ struct cli {
   const char *mode;      /* clock: "publish" / "subscribe" */
   uint64_t count;        /* 0 = unlimited */
   uint64_t group_frames; /* publish: frames per group */
+  bool datagram;         /* publish: groups flagged datagram (moqc_group_producer_set_datagram) */
   uint64_t start_group;  /* publish: first sequence; subscribe: first group wanted */
   bool start_group_set;
   uint64_t wait_ns; /* subscribe: wait for the announcement */

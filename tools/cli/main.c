@@ -181,6 +181,11 @@ static int set_frame_log(cli *c, const char *v, char *err, size_t cap) {
   c->frame_log = v;
   return 0;
 }
+static int set_datagram(cli *c, const char *v, char *err, size_t cap) {
+  (void)v, (void)err, (void)cap;
+  c->datagram = true;
+  return 0;
+}
 static int set_realtime(cli *c, const char *v, char *err, size_t cap) {
   (void)v, (void)err, (void)cap;
   c->realtime = true;
@@ -204,6 +209,10 @@ static const cli_opt k_opts[] = {
     {"track", "NAME", C_PUB | C_SUB | C_CPUB | C_CSUB, "track name [default data; clock: seconds]",
      set_track},
     {"group-frames", "N", C_PUB, "frames (lines) per group [default 1]", set_group_frames},
+    {"datagram", NULL, C_PUB,
+     "send each group as datagrams where the session can (lite-05: a one-frame group as one "
+     "DATAGRAM; IETF: one OBJECT_DATAGRAM per frame; else a stream)",
+     set_datagram},
     {"start-group", "N", C_PUB | C_SUB,
      "publish: sequence of the first group [default 0]; subscribe: first group wanted, from "
      "the relay's cache [default: the latest]",

@@ -87,6 +87,7 @@ static int write_frame(pub_state *s, const char *p, size_t n) {
       return MOQC_ERR_NOMEM;
     }
     s->groups++;
+    if (c->datagram) moqc_group_producer_set_datagram(s->gp);
   }
   int rv = moqc_group_producer_write_frame_copy(s->gp, p, n, uv_now(&c->loop) - s->t0);
   if (rv != MOQC_OK) return rv;
@@ -278,7 +279,10 @@ static void drain_check(pub_state *s) {
   if (!sess) return; /* on_closed reports it */
   moqc_session_stats st = moqc_session_get_stats(sess);
   bool idle = moqc_session_is_idle(sess);
-  if (idle && (s->groups == 0 || (st.subscribes_served > 0 && st.groups_sent >= s->groups))) {
+  /* --datagram: a group sent as datagrams is never acknowledged; count it
+   * delivered once sent (one datagram at least per group). */
+  uint64_t sent = st.groups_sent + (c->datagram ? st.datagrams_sent : 0);
+  if (idle && (s->groups == 0 || (st.subscribes_served > 0 && sent >= s->groups))) {
     finish_broadcast(s);
     return;
   }

@@ -601,10 +601,10 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
   metric(r, "moqc_relay_groups_in_total", "counter", "Groups received.", st.groups_received);
   metric(r, "moqc_relay_groups_out_total", "counter", "Group streams sent completely.",
          st.groups_sent);
-  metric(r, "moqc_relay_datagrams_in_total", "counter", "Groups received as one DATAGRAM.",
-         st.datagrams_received);
-  metric(r, "moqc_relay_datagrams_out_total", "counter", "Groups sent as one DATAGRAM.",
-         st.datagrams_sent);
+  metric(r, "moqc_relay_datagrams_in_total", "counter",
+         "lite-05 DATAGRAMs and IETF OBJECT_DATAGRAMs received.", st.datagrams_received);
+  metric(r, "moqc_relay_datagrams_out_total", "counter",
+         "lite-05 DATAGRAMs and IETF OBJECT_DATAGRAMs sent.", st.datagrams_sent);
   metric(r, "moqc_relay_groups_reset_old_total", "counter",
          "Group streams reset (expired or slow subscriber).", st.groups_reset_old);
   metric(r, "moqc_relay_streams_rejected_total", "counter", "Peer streams refused.",
