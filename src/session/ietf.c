@@ -1828,6 +1828,7 @@ static void it_dg(itrack *t, const moqc__ietf_datagram *d) {
     return;
   }
   if (!t->dg) {
+    if (!moqc__sess_group_rate(s)) return; /* closing: a datagram group counts as a group */
     int rc = moqc_track_producer_create_group(t->tp, d->group, &t->dg);
     if (rc < 0) { /* already there (sent on a stream too) or refused */
       t->dg = NULL;

@@ -124,6 +124,37 @@ static void t_dgram_round_trip(void **state) {
   ts_pair_close(&p);
 }
 
+/* --max-group-rate counts a datagram group like a group stream: a receiving
+ * session allowed 3 groups (bucket 3) is closed with TOO_MANY_REQUESTS at the
+ * fourth datagram group in a burst. */
+static void t_dgram_group_rate(void **state) {
+  int v = ts_version(state);
+  ts_opts o = dg_opts(1000);
+  o.cli_limits.max_group_rate = 3;
+  o.cli_limits.group_burst = 3;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 2 * SEC); /* the bucket is full */
+  for (int i = 0; i < 3; i++) write_dgram(pub.tp, "d", 1);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).datagrams_received, 3);
+  write_dgram(pub.tp, "e", 1);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed);
+  assert_int_equal(p.cli.code, 0x7);
+  assert_non_null(strstr(p.cli.reason, "group rate over quota"));
+  assert_int_equal(moqc_session_get_stats(p.cli.s).refused_group_rate, 1);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* A transport without datagrams: datagram groups go on streams. */
 static void t_dgram_no_transport(void **state) {
   int v = ts_version(state);
@@ -353,7 +384,7 @@ int main(void) {
   (void)ts_versions; /* the lite versions of test_session_common.h: unused here */
   const struct CMUnitTest tests[] = {
       DG_TEST(t_dgram_round_trip), DG_TEST(t_dgram_no_transport), DG_TEST(t_dgram_receive),
-      DG_TEST(t_dgram_malformed),  DG_TEST(t_dgram_relay),
+      DG_TEST(t_dgram_malformed),  DG_TEST(t_dgram_relay),        DG_TEST(t_dgram_group_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
