@@ -81,6 +81,7 @@ typedef struct ipush {          /* a PUBLISH from the peer, until its track is b
   uint64_t req, alias;
   moqc_broadcast_consumer *hold_bc; /* our own consumer of the track: the push */
   moqc_track_consumer *hold_tc;     /* is taken whether anyone else asks or not */
+  sstream *ss; /* 17+: the PUBLISH's request stream (PUBLISH_DONE), until bound */
 } ipush;
 
 struct ins_sub {
@@ -408,13 +409,26 @@ bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 }
 void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
                               const char *why) {
+  moqc__ietf_request_refuse(s, NULL, type14, req, code, why);
+}
+void moqc__ietf_request_refuse(moqc_session *s, sstream *ss, uint64_t type14, uint64_t req,
+                               uint64_t code, const char *why) {
   moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
   if (r) {
     r->request_id = req;
     r->code = code;
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
-  ctrl_send(s, r);
+  if (ss) req_refuse(s, ss, r);
+  else ctrl_send(s, r);
+}
+void moqc__ietf_reply(moqc_session *s, sstream *ss, moqc__ietf_msg *m) { req_send(s, ss, m); }
+void moqc__ietf_req_close(sstream *ss, bool abort) {
+  assert(ss && ss->bidi && req_streams(ss->s));
+  ss->owner = NULL;
+  if (abort) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
 }
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
@@ -1237,6 +1251,13 @@ static void it_fin_timeout(moqc_timer *tm, void *arg) {
 }
 
 static void push_free(ipush *p) {
+  if (p->ss) {
+    /* 17+: nobody took the pushed track (or the session ends): stop it. */
+    assert(p->ss->owner == p);
+    moqc__ss_stop(p->ss, MOQC_CODE_CANCEL);
+    moqc__ietf_req_close(p->ss, false);
+    p->ss = NULL;
+  }
   if (p->hold_tc) moqc_track_consumer_del(p->hold_tc);
   if (p->hold_bc) moqc_broadcast_consumer_del(p->hold_bc);
   moqc_free(p->path);
@@ -1263,6 +1284,14 @@ static void push_bind(itrack *t) {
     t->hold_tc = p->hold_tc;
     p->hold_bc = NULL;
     p->hold_tc = NULL;
+    if (p->ss) {
+      /* 17+: the request stream goes on as a subscription's (PUBLISH_DONE,
+       * FIN / RESET end the track; it_destroy stops it). */
+      t->ss = p->ss;
+      t->ss->owner = t;
+      t->ss->kind = &sk_ietf_sub_out;
+      p->ss = NULL;
+    }
     push_free(p);
     if (moqc__imap_insert(&st->by_req, t->req, t) < 0 ||
         moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
@@ -1279,9 +1308,10 @@ static void push_bind(itrack *t) {
  * libquicr). Its broadcast is announced (as if by PUBLISH_NAMESPACE) and the
  * session itself consumes the track (push_bind binds it to the PUBLISH's
  * alias instead of sending SUBSCRIBE), so its groups reach the cache whether
- * a consumer asked yet or not; the track ends with PUBLISH_DONE. Answered
- * with PUBLISH_OK. */
-static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
+ * a consumer asked yet or not; the track ends with PUBLISH_DONE (17+: or the
+ * request stream's end, ss). Answered with PUBLISH_OK (18+: REQUEST_OK, as
+ * the draft and imquic). */
+static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
   char *name = moqc__sess_strdup_bytes(m->name);
@@ -1289,8 +1319,8 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
             strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
   if (!ok) {
     moqc_free(name);
-    moqc__ietf_request_error(s, MOQC_IETF_PUBLISH_ERROR, m->request_id,
-                             MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
+    moqc__ietf_request_refuse(s, ss, MOQC_IETF_PUBLISH_ERROR, m->request_id,
+                              MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
     return;
   }
   if (!moqc__rb_has(s, path)) {
@@ -1314,6 +1344,10 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
   p->name = name;
   p->req = m->request_id;
   p->alias = m->track_alias;
+  if (ss) {
+    p->ss = ss;
+    ss->owner = p;
+  }
   int err = 0;
   p->hold_bc = moqc_origin_request(s->sub.origin, path, &err);
   if (p->hold_bc) {
@@ -1321,7 +1355,7 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
     p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
   }
   if (sess_closing(s)) return;
-  moqc__ietf_msg *r = msg_new(MOQC_IETF_PUBLISH_OK);
+  moqc__ietf_msg *r = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK);
   if (r) {
     r->request_id = m->request_id;
     r->forward = 1;
@@ -1333,7 +1367,7 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
       r->has |= MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FILTER;
     }
   }
-  ctrl_send(s, r);
+  req_send(s, ss, r);
 }
 
 /* remote.c: a local consumer asked for a track of a broadcast the peer announced. */
@@ -1875,35 +1909,47 @@ static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
   return msg_next(ss, *m);
 }
 
-/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
- * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
-static int subin_process(sstream *ss) {
+int moqc__ietf_req_in(sstream *ss, uint64_t type,
+                      void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
+                      void (*later)(sstream *ss, const moqc__ietf_msg *m)) {
   moqc_session *s = ss->s;
+  const moqc__stream_kind *kind = ss->kind;
   moqc__ietf_msg *m = NULL;
-  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+  assert(req_streams(s) && ss->bidi && ss->peer);
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->kind == kind) {
     moqc_free(m);
     ssize_t n = req_first(ss, &m);
     if (n <= 0) break;
     if (!ss->owner) {
-      if (m->type != MOQC_IETF_SUBSCRIBE) {
-        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "SUBSCRIBE stream without SUBSCRIBE", false);
+      if (m->type != type) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "request stream of another type", false);
         break;
       }
       if (!peer_req_ok(s, m->request_id, false)) break;
-      on_subscribe(s, m, ss);                   /* m borrows the buffer: consume after */
-      if (!ss->owner || sess_closing(s)) break; /* refused: released */
+      first(s, m, ss); /* m borrows the buffer: consume after */
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
       moqc__ss_consume(ss, (size_t)n);
       continue;
     }
-    if (m->type != MOQC_IETF_REQUEST_UPDATE) {
-      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
-                      false);
-      break;
+    if (m->type != MOQC_IETF_REQUEST_UPDATE) { /* updates: not applied on 17+ yet */
+      if (!later) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a request stream",
+                        false);
+        break;
+      }
+      later(ss, m);
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
     }
     moqc__ss_consume(ss, (size_t)n);
   }
   moqc_free(m);
   return MOQC_OK;
+}
+
+/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
+ * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+static int subin_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_SUBSCRIBE, on_subscribe, NULL);
 }
 
 static void subin_end(sstream *ss, bool reset, uint64_t code) {
@@ -1967,6 +2013,43 @@ static const moqc__stream_kind sk_ietf_sub_out = {.name = "ietf-subscribe-out",
                                                   .process = subout_process,
                                                   .end = subout_end,
                                                   .request_out = true};
+
+/* Peer-opened PUBLISH stream (subscriber side), until its track is bound
+ * (push_bind: then it is a subscription's stream, sk_ietf_sub_out): the
+ * PUBLISH, then PUBLISH_DONE; its end (FIN or RESET) ends the push too. */
+static void pub_first(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
+  on_publish(s, m, ss);
+}
+
+static void pubin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  ipush *p = ss->owner;
+  if (!p) {
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+    return;
+  }
+  assert(p->ss == ss);
+  p->ss = NULL;
+  moqc__ietf_req_close(ss, reset);
+  (void)moqc__imap_remove(&IS(ss->s)->pushed, p->req);
+  push_free(p);
+}
+
+/* PUBLISH_DONE before anyone took the track: the push is over. */
+static void pub_later(sstream *ss, const moqc__ietf_msg *m) {
+  if (m->type == MOQC_IETF_PUBLISH_DONE) pubin_end(ss, false, 0);
+  else
+    moqc__sess_fail(ss->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a PUBLISH stream",
+                    false);
+}
+
+static int pubin_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_PUBLISH, pub_first, pub_later);
+}
+
+static const moqc__stream_kind sk_ietf_pub_in = {
+    .name = "ietf-publish-in", .process = pubin_process, .end = pubin_end};
 
 static const moqc__stream_kind sk_ietf_pns_in;
 
@@ -2228,10 +2311,10 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_PUBLISH_NAMESPACE_ERROR: on_publish_namespace_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
-    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
+    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m, NULL); return;
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
-    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
-    case MOQC_IETF_PUBLISH: on_publish(s, m); return;
+    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m, NULL); return;
+    case MOQC_IETF_PUBLISH: on_publish(s, m, NULL); return;
     case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
@@ -2375,7 +2458,10 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
         (V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE))
       return &sk_ietf_ns_in;
     if (type == MOQC_IETF_PUBLISH_NAMESPACE) return &sk_ietf_pns_in;
-    *code = MOQC_CODE_UNSUPPORTED; /* FETCH, TRACK_STATUS, PUBLISH: not served yet */
+    if (type == MOQC_IETF_FETCH) return &moqc__sk_ietf_fetch_req;
+    if (type == MOQC_IETF_TRACK_STATUS) return &moqc__sk_ietf_status_req;
+    if (type == MOQC_IETF_PUBLISH) return &sk_ietf_pub_in;
+    *code = MOQC_CODE_UNSUPPORTED;
     return NULL;
   }
   if (bidi) {

@@ -150,9 +150,12 @@ static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size
                    MOQC_OK);
 }
 
-/* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK, the broadcast appears,
- * the pushed groups reach the cache before any consumer asked (a late
- * consumer asking from group 0 gets them), PUBLISH_DONE ends the track. */
+/* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK (18+: REQUEST_OK), the
+ * broadcast appears, the pushed groups reach the cache before any consumer
+ * asked (a late consumer asking from group 0 gets them), PUBLISH_DONE ends
+ * the track; a PUBLISH reusing a bound alias is refused. 17+: on its own
+ * request stream, where the answer and PUBLISH_DONE travel and which we FIN
+ * at the end. */
 static void t_publish(void **state) {
   int v = ts_version(state);
   ts_pair p;
@@ -170,14 +173,25 @@ static void t_publish(void **state) {
   m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
   m.group_order = 1;
   m.forward = 1;
-  ir_send(&p, v, ctrl, &m);
+  int64_t sid = ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
-  size_t n = ir_read(&p, v, ctrl, msgs, 32);
-  uint64_t ok = MOQC_IETF_PUBLISH_OK;
+  size_t n = ir_read(&p, v, sid, msgs, 32);
+  uint64_t ok = v >= 18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK;
   size_t found = 0;
   for (size_t i = 0; i < n; i++) found += msgs[i].type == ok && msgs[i].request_id == 0;
   assert_int_equal(found, 1);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+
+  /* The alias is bound now: another track on it is refused. */
+  m.request_id = 2;
+  m.name = (moqc_bytes){(const uint8_t *)"a", 1};
+  int64_t sid2 = ir_request(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  const moqc__ietf_msg *e = ir_reply(&p, v, sid2, 2);
+  assert_non_null(e);
+  assert_int_equal(e->type, v == 14 ? MOQC_IETF_PUBLISH_ERROR : MOQC_IETF_REQUEST_ERROR);
+  assert_int_equal(e->code, 0x3);
+  if (v >= 17) assert_true(ir_state(&p, sid2).fin);
 
   inject_group(&p, v, 7, 0, 3);
   inject_group(&p, v, 7, 1, 2);
@@ -194,13 +208,64 @@ static void t_publish(void **state) {
   m.request_id = 0;
   m.code = 0x2;
   m.stream_count = 2;
-  ir_send(&p, v, ctrl, &m);
+  ir_send(&p, v, sid, &m);
   ts_run_for(p.env, 1 * SEC);
   moqc_group_consumer *g = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
   moqc_track_consumer_del(tc);
+  if (v >= 17) {
+    memlink_inject_info info = ir_state(&p, sid);
+    assert_true(info.fin);
+  }
   assert_false(p.srv.closed);
   ir_close(&p);
+}
+
+/* 17+: a PUBLISH's request stream reset by the publisher aborts the pushed
+ * track (Dropped), its FIN without PUBLISH_DONE ends it cleanly. */
+static void t_publish_stream_end(void **state) {
+  int v = ts_version(state);
+  for (int how = 0; how < 2; how++) {
+    ts_pair p;
+    ir_server(&p, v);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.track_alias = 3;
+    int64_t sid = ir_request(&p, v, ctrl, &m);
+    assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+    inject_group(&p, v, 3, 0, 3);
+    ts_run_for(p.env, 20 * MS);
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    sub.start = 0;
+    moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);
+    ts_run_for(p.env, 20 * MS);
+    ts_expect_group(tc, 0, F3, 3);
+    if (how == 0)
+      assert_int_equal(memlink_inject_reset(p.link, memlink_server(p.link), sid, MOQC_CODE_DROPPED),
+                       MOQC_OK);
+    else
+      assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), sid, NULL, 0, true),
+                       MOQC_OK);
+    ts_run_for(p.env, 1 * SEC);
+    moqc_group_consumer *g = NULL;
+    int rc = moqc_track_consumer_recv_group(tc, &g);
+    if (how == 0) {
+      assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+      assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_DROPPED);
+    } else {
+      assert_int_equal(rc, MOQC_ERR_CLOSED);
+      assert_true(ir_state(&p, sid).fin);
+    }
+    moqc_track_consumer_del(tc);
+    assert_false(p.srv.closed);
+    ir_close(&p);
+  }
 }
 
 int main(void) {
@@ -209,7 +274,10 @@ int main(void) {
       IR_TEST(t_unsolicited_announce),
       IR_TEST(t_solicit_declared),
       IR_TEST(t_unsolicited_then_subscribe_namespace),
-      IR_TEST(t_publish),
+      IR_TEST_ALL(t_publish),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[5]),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
