@@ -222,10 +222,12 @@ static void t_publish(void **state) {
 }
 
 /* 17+: a PUBLISH's request stream reset by the publisher aborts the pushed
- * track (Dropped), its FIN without PUBLISH_DONE ends it cleanly. */
+ * track (Dropped), its FIN without PUBLISH_DONE ends it cleanly; a
+ * PUBLISH_DONE right behind the PUBLISH (before the track is bound) ends the
+ * push, and we FIN the stream. */
 static void t_publish_stream_end(void **state) {
   int v = ts_version(state);
-  for (int how = 0; how < 2; how++) {
+  for (int how = 0; how < 3; how++) {
     ts_pair p;
     ir_server(&p, v);
     int64_t ctrl;
@@ -238,6 +240,18 @@ static void t_publish_stream_end(void **state) {
     m.name = (moqc_bytes){(const uint8_t *)"v", 1};
     m.track_alias = 3;
     int64_t sid = ir_request(&p, v, ctrl, &m);
+    if (how == 2) {
+      memset(&m, 0, sizeof m);
+      m.type = MOQC_IETF_PUBLISH_DONE;
+      m.code = 0x2;
+      ir_send(&p, v, sid, &m);
+      ts_run_for(p.env, 20 * MS);
+      memlink_inject_info info = ir_state(&p, sid);
+      assert_true(info.fin);
+      assert_false(p.srv.closed);
+      ir_close(&p);
+      continue;
+    }
     assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
     inject_group(&p, v, 3, 0, 3);
     ts_run_for(p.env, 20 * MS);
