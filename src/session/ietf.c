@@ -611,6 +611,39 @@ static void unasked_start(moqc_session *s) {
   ns_pump(ns);
 }
 
+/* PUBLISH_NAMESPACE_CANCEL (14-16): the peer no longer accepts one of our
+ * PUBLISH_NAMESPACEs (14/15 name it by tuple, 16 by our request id). We stop
+ * announcing it there: no PUBLISH_NAMESPACE_DONE follows, and it is offered
+ * again only if it ends and comes back. (17+: the peer would cancel that
+ * PUBLISH_NAMESPACE's request stream instead.) */
+static void on_publish_namespace_cancel(moqc_session *s, const moqc__ietf_msg *m) {
+  ietf_state *st = IS(s);
+  char path[MOQC_PATH_MAX_LEN + 1];
+  bool by_id = V(s) >= MOQC_IETF_16;
+  if (!by_id && !tuple_path(&m->ns, path, sizeof path)) return;
+  for (moqc_link *it = st->ns_subs.next; it != &st->ns_subs; it = it->next) {
+    ins_sub *ns = MOQC_CONTAINER_OF(it, ins_sub, link);
+    if (ns->ss) continue; /* NAMESPACE entries, not PUBLISH_NAMESPACE requests */
+    moqc_smap_it si;
+    const uint8_t *key;
+    size_t klen;
+    void *val;
+    moqc__smap_it_init(&ns->sent, &si);
+    while (moqc__smap_next(&ns->sent, &si, &key, &klen, &val)) {
+      uint64_t req = (uint64_t)(uintptr_t)val - 1;
+      if (by_id ? req != m->request_id : klen != strlen(path) || memcmp(key, path, klen) != 0)
+        continue;
+      moqc__sess_debug(s, "PUBLISH_NAMESPACE %llu cancelled: code %llu", (unsigned long long)req,
+                       (unsigned long long)m->code);
+      assert(klen < sizeof path);
+      memcpy(path, key, klen); /* the key dies with the entry */
+      (void)moqc__imap_remove(&st->pubns, req);
+      (void)moqc__smap_remove(&ns->sent, path, klen);
+      return;
+    }
+  }
+}
+
 static void on_unsubscribe_namespace(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
@@ -2305,6 +2338,7 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_UNSUBSCRIBE_NAMESPACE: on_unsubscribe_namespace(s, m); return;
     case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m, NULL); return;
     case MOQC_IETF_PUBLISH_NAMESPACE_DONE: on_publish_namespace_done(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE_CANCEL: on_publish_namespace_cancel(s, m); return;
     case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m, NULL); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;

@@ -52,6 +52,61 @@ static void t_unsolicited_announce(void **state) {
   ir_close(&p);
 }
 
+/* PUBLISH_NAMESPACE_CANCEL (14/15 by tuple, 16 by request id): the server
+ * stops announcing that namespace (no PUBLISH_NAMESPACE_DONE at its end, the
+ * other one still gets its DONE); published again later, it is offered
+ * again. */
+static void t_publish_namespace_cancel_in(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub a, b;
+  ts_publish(&a, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_publish(&b, p.env, p.srv.pub, "cam/2", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 20 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 2);
+  uint64_t req = UINT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    if (msgs[i].type == MOQC_IETF_PUBLISH_NAMESPACE &&
+        moqc__ietf_tuple_to_path(&msgs[i].ns, path, sizeof path) == 5 &&
+        memcmp(path, "cam/1", 5) == 0)
+      req = msgs[i].request_id;
+  }
+  assert_true(req != UINT64_MAX);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE_CANCEL;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  m.code = 0x4; /* UNINTERESTED */
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  assert_int_equal(moqc_broadcast_producer_finish(a.bp), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_finish(b.bp), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_DONE), 1);
+  for (size_t i = 0; i < n; i++) {
+    if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE_DONE) continue;
+    if (v >= 16) assert_int_not_equal(msgs[i].request_id, req);
+    else assert_int_equal(msgs[i].ns.n, 2);
+    if (v < 16) assert_memory_equal(msgs[i].ns.f[1].ptr, "2", 1);
+  }
+  ts_pub_del(&a);
+  ts_publish(&a, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 3);
+  assert_false(p.srv.closed);
+  ts_pub_del(&a);
+  ts_pub_del(&b);
+  ir_close(&p);
+}
+
 /* A client that declared SOLICIT = 1 (moq-dev, moqc) hears nothing unasked. */
 static void t_solicit_declared(void **state) {
   int v = ts_version(state);
@@ -287,6 +342,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       IR_TEST(t_unsolicited_announce),
       IR_TEST(t_solicit_declared),
+      IR_TEST(t_publish_namespace_cancel_in),
       IR_TEST(t_unsolicited_then_subscribe_namespace),
       IR_TEST_ALL(t_publish),
       cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[3]),
