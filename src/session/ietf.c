@@ -182,6 +182,7 @@ struct ietf_state {
   moqc_imap by_alias;     /* itrack by track alias */
   moqc_imap pubns;        /* our PUBLISH_NAMESPACE request ids (value unused) */
   moqc_imap peer_ns;      /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  moqc_imap ns_watch;     /* ... and request id -> nswatch (its path served from here) */
   bool peer_solicit;      /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;       /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses;     /* TRACK_STATUS waiting for an answer (ietf_status.c) */
@@ -1710,6 +1711,88 @@ static const moqc__stream_kind sk_ietf_group_in = {
 
 /* ---- namespaces from the peer (subscriber side) --------------------------------- */
 
+/* An accepted PUBLISH_NAMESPACE of the peer, watched: a front of its path
+ * on our subscribe origin, which ends REPLACED when another publisher takes
+ * the path over (on a relay: the namespace is no longer served from this
+ * peer), and then we withdraw our acceptance (ns_withdraw). */
+typedef struct nswatch {
+  moqc_session *s;
+  uint64_t req;
+  sstream *ss; /* 17+: the PUBLISH_NAMESPACE's request stream (borrowed) */
+  moqc_broadcast_consumer *front;
+} nswatch;
+
+static void nsw_free(nswatch *w) {
+  if (w->front) moqc_broadcast_consumer_del(w->front);
+  moqc_free(w);
+}
+
+/* The peer's namespace request req is over: forget its watch; returns its
+ * path (the caller frees it) or NULL. */
+static char *peer_ns_take(moqc_session *s, uint64_t req) {
+  ietf_state *st = IS(s);
+  nswatch *w = moqc__imap_remove(&st->ns_watch, req);
+  if (w) nsw_free(w);
+  return moqc__imap_remove(&st->peer_ns, req);
+}
+
+/* Withdraw our acceptance of the peer's namespace req: 14/15
+ * PUBLISH_NAMESPACE_CANCEL {tuple}, 16 {request id}, 17+ its request stream
+ * cancelled (RESET + STOP_SENDING); its remote broadcast ends here. */
+static void ns_withdraw(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
+  ietf_state *st = IS(s);
+  nswatch *w = moqc__imap_find(&st->ns_watch, req);
+  char *path = moqc__imap_find(&st->peer_ns, req);
+  if (!w || !path) return;
+  moqc__sess_debug(s, "withdrawing namespace '%s' (request %llu): %s", path,
+                   (unsigned long long)req, why);
+  if (w->ss) {
+    assert(req_streams(s) && w->ss->owner == path);
+    moqc__ietf_req_close(w->ss, true);
+  } else {
+    moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_CANCEL);
+    if (m) {
+      m->request_id = req;
+      m->code = code;
+      m->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+      if (V(s) < MOQC_IETF_16 && !path_tuple(&m->ns, path)) m->ns.n = 0; /* it mapped once */
+    }
+    ctrl_send(s, m);
+  }
+  moqc__rb_ended(s, path);
+  moqc_free(peer_ns_take(s, req));
+}
+
+static void nsw_wake(void *arg) {
+  nswatch *w = arg;
+  moqc_session *s = w->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && moqc_broadcast_consumer_status(w->front) != MOQC_OK &&
+      moqc_broadcast_consumer_end_reason(w->front) == MOQC_END_REPLACED)
+    ns_withdraw(s, w->req, 0x4 /* UNINTERESTED */, "replaced by another publisher");
+  moqc__sess_exit(s);
+}
+
+/* Watch the peer's accepted namespace req at path (ss: 17+ its stream). */
+static void nsw_start(moqc_session *s, uint64_t req, const char *path, sstream *ss) {
+  ietf_state *st = IS(s);
+  int err = 0;
+  moqc_broadcast_consumer *front = moqc_origin_request(s->sub.origin, path, &err);
+  if (!front) return; /* not visible here (a scoped origin): nothing to watch */
+  nswatch *w = moqc_calloc(1, sizeof *w);
+  if (!w || moqc__imap_insert(&st->ns_watch, req, w) < 0) {
+    moqc_free(w);
+    moqc_broadcast_consumer_del(front);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  w->s = s;
+  w->req = req;
+  w->ss = ss;
+  w->front = front;
+  moqc_broadcast_consumer_set_waker(front, nsw_wake, w);
+}
+
 /* PUBLISH_NAMESPACE: on the control stream (ss NULL; 14-16), or on its own
  * request stream (17+), whose end withdraws it (ss->owner: the path). */
 static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
@@ -1756,8 +1839,7 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
     return;
   }
   ietf_state *st = IS(s);
-  char *old = moqc__imap_remove(&st->peer_ns, m->request_id);
-  moqc_free(old);
+  moqc_free(peer_ns_take(s, m->request_id));
   if (copy && moqc__imap_insert(&st->peer_ns, m->request_id, copy) < 0) {
     moqc_free(copy);
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -1767,13 +1849,14 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
   r = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_OK);
   if (r) r->request_id = m->request_id;
   req_send(s, ss, r);
+  if (copy && !sess_closing(s)) nsw_start(s, m->request_id, copy, ss);
 }
 
 static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
   if (V(s) >= MOQC_IETF_16) {
-    char *p = moqc__imap_remove(&st->peer_ns, m->request_id);
+    char *p = peer_ns_take(s, m->request_id);
     if (p) moqc__rb_ended(s, p);
     moqc_free(p);
     return;
@@ -1787,7 +1870,7 @@ static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) 
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
     if (strcmp(v, path) == 0) {
-      moqc_free(moqc__imap_remove(&st->peer_ns, key));
+      moqc_free(peer_ns_take(s, key));
       break;
     }
   }
@@ -2122,7 +2205,7 @@ static void pnsin_end(sstream *ss, bool reset, uint64_t code) {
     moqc__imap_it_init(&st->peer_ns, &it);
     while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
       if (v == path) {
-        moqc_free(moqc__imap_remove(&st->peer_ns, key));
+        moqc_free(peer_ns_take(ss->s, key));
         break;
       }
     }
@@ -2631,6 +2714,7 @@ static int ietf_init(moqc_session *s) {
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
   moqc__imap_init(&st->peer_ns);
+  moqc__imap_init(&st->ns_watch);
   s->ietf = st;
   return MOQC_OK;
 }
@@ -2667,6 +2751,14 @@ static void ietf_teardown(moqc_session *s) {
   }
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
+  {
+    moqc_imap_it it;
+    void *v;
+    moqc__imap_it_init(&st->ns_watch, &it);
+    while (moqc__imap_next(&st->ns_watch, &it, NULL, &v)) nsw_free(v);
+    moqc__imap_free(&st->ns_watch);
+    moqc__imap_init(&st->ns_watch);
+  }
   st->ctrl = NULL;
 }
 
@@ -2681,6 +2773,8 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  assert(moqc__imap_size(&st->ns_watch) == 0); /* the teardown freed them */
+  moqc__imap_free(&st->ns_watch);
   blocked_free(st);
   moqc_free(st->token_param);
   moqc__imap_it_init(&st->pushed, &it);

@@ -6,6 +6,7 @@
 #include "test_session_ietf_raw.h"
 
 static moqc__ietf_msg msgs[32];
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* The server announces "cam/1" on its own after the setup when the client
  * declared no SOLICIT (imquic's relay never sends SUBSCRIBE_NAMESPACE); it
@@ -107,6 +108,69 @@ static void t_publish_namespace_cancel_in(void **state) {
   ir_close(&p);
 }
 
+/* The peer's PUBLISH_NAMESPACE is accepted; when another publisher takes the
+ * path over here, the server withdraws its acceptance: 14/15
+ * PUBLISH_NAMESPACE_CANCEL {tuple}, 16 {request id}, 17+ the request stream
+ * cancelled. The new publisher's broadcast stays. */
+static void t_publish_namespace_cancel_out(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 4;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/7", 5), MOQC_OK);
+  int64_t sid = ir_request(&p, v, ctrl, &m);
+  m.request_id = 6; /* another one, left alone */
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/8", 5), MOQC_OK);
+  int64_t sid8 = ir_request(&p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/7", 100 * MS));
+  const moqc__ietf_msg *ok = ir_reply(&p, v, sid, 4);
+  assert_non_null(ok);
+  assert_int_equal(ok->type, v == 14 ? MOQC_IETF_PUBLISH_NAMESPACE_OK : MOQC_IETF_REQUEST_OK);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL), 0);
+
+  ts_pub other;
+  ts_publish(&other, p.env, p.srv.sub, "cam/7", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  if (v >= 17) {
+    memlink_inject_info info = ir_state(&p, sid);
+    assert_true(info.reset);
+    assert_true(info.stopped);
+    assert_false(ir_state(&p, sid8).reset);
+  } else {
+    n = ir_read(&p, v, ctrl, msgs, 32);
+    assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL), 1);
+    for (size_t i = 0; i < n; i++) {
+      if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE_CANCEL) continue;
+      assert_int_equal(msgs[i].code, 0x4);
+      if (v == 16) {
+        assert_int_equal(msgs[i].request_id, 4);
+      } else {
+        char path[64];
+        assert_int_equal(moqc__ietf_tuple_to_path(&msgs[i].ns, path, sizeof path), 5);
+        assert_memory_equal(path, "cam/7", 5);
+      }
+    }
+  }
+  /* The new publisher's track is what cam/7 serves now. */
+  ts_group(other.tp, F3, 2, true);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 0;
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/7", "v", &sub, NULL);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, 0, F3, 2);
+  moqc_track_consumer_del(tc);
+  assert_false(p.srv.closed);
+  ts_pub_del(&other);
+  ir_close(&p);
+}
+
 /* A client that declared SOLICIT = 1 (moq-dev, moqc) hears nothing unasked. */
 static void t_solicit_declared(void **state) {
   int v = ts_version(state);
@@ -181,7 +245,6 @@ static void t_unsolicited_then_subscribe_namespace(void **state) {
 }
 
 /* Inject one subgroup stream (alias, group) holding F3[0..n) as objects, FIN. */
-static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size_t n) {
   uint8_t buf[256];
   moqc__ietf_subgroup h = {.end_of_group = true,
@@ -343,6 +406,7 @@ int main(void) {
       IR_TEST(t_unsolicited_announce),
       IR_TEST(t_solicit_declared),
       IR_TEST(t_publish_namespace_cancel_in),
+      IR_TEST_ALL(t_publish_namespace_cancel_out),
       IR_TEST(t_unsolicited_then_subscribe_namespace),
       IR_TEST_ALL(t_publish),
       cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[3]),
