@@ -7,7 +7,8 @@
  * from 0, server odd from 1). Drafts 17+: each side writes SETUP on a uni
  * stream of its own, kept open (GOAWAY rides it; @moq/net closes the session
  * when it ends), and every request lives on its own bidi stream: SUBSCRIBE,
- * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE; the responses (no request id) and
+ * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE, FETCH, TRACK_STATUS, PUBLISH
+ * (moqc__ietf_req_in reads the first message); the responses (no request id) and
  * PUBLISH_DONE come back on it, and a FIN / STOP_SENDING of the request
  * stream is the cancellation (UNSUBSCRIBE is gone). The code branches on the
  * draft where they differ (req_streams()). Mapped onto the shared model like
@@ -31,8 +32,12 @@
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  *   - SUBSCRIBE_UPDATE / REQUEST_UPDATE: Forward and Subscriber Priority of a
  *     served subscription (Forward 0 drops groups unsent).
- *   - PUBLISH from the peer: PUBLISH_OK, its broadcast announced, the track
- *     consumed by the session itself and bound to the PUBLISH's alias.
+ *   - PUBLISH from the peer: PUBLISH_OK (18+: REQUEST_OK), its broadcast
+ *     announced, the track consumed by the session itself and bound to the
+ *     PUBLISH's alias (17+: its request stream becomes the subscription's).
+ *   - PUBLISH_NAMESPACE_CANCEL: received (14-16), we stop announcing that
+ *     namespace; sent (17+: the request stream cancelled) when another
+ *     publisher takes over the path of a namespace we accepted (nswatch).
  *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
  *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
@@ -40,9 +45,9 @@
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
  * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
  * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
- * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
- * and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group
- * streams (see docs/session.md). */
+ * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH,
+ * REQUEST_UPDATE on 17+, datagrams, expiry / slow-subscriber resets on IETF
+ * group streams (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
