@@ -210,6 +210,8 @@ static const struct vec vecs[] = {
   {18, {.type = 0x04, .track_alias = 5}, "04 0002 05 00"},
   {18, {.type = 0x05, .code = 500, .retry_interval = 1000, .reason = B("no")}, "05 0007 81f4 83e8 02 6e6f"},
   {18, {.type = 0x07}, "07 0001 00"},
+  /* 18+: REQUEST_OK ends with Track Properties (TRACK_STATUS_OK carries them) */
+  {18, {.type = 0x07, .props = {1, {{0x08, 1000, {0}}}}}, "07 0004 00 08 83e8"},
   {18, {.type = 0x02, .has = HP, .request_id = 3, .priority = 255}, "02 0004 03 01 20 ff"},
   {18, {.type = 0x0b, .code = 2, .stream_count = 3}, "0b 0003 02 03 00"},
   /* RUST publish.rs: draft-18 PUBLISH, group order as a track property */
@@ -236,6 +238,8 @@ static const struct vec vecs[] = {
   {19, {.type = 0x04, .track_alias = 5, .props = {1, {{0x08, 1000, {0}}}}}, "04 0005 05 00 08 83e8"},
   {19, {.type = 0x05, .code = 4, .reason = B("")}, "05 0003 04 00 00"},
   {19, {.type = 0x07}, "07 0001 00"},
+  {19, {.type = 0x07, .has = HL, .largest = {3, 4}, .props = {1, {{0x08, 1000, {0}}}}},
+   "07 0007 01 09 03 04 08 83e8"},
   {19, {.type = 0x02, .has = HF, .request_id = 3, .forward = 0}, "02 0004 03 01 10 00"},
   {19, {.type = 0x0b, .code = 2, .stream_count = 3}, "0b 0003 02 03 00"},
   {19, {.type = 0x1d, .request_id = 1, .ns = NS1, .name = VIDEO, .track_alias = 42},
