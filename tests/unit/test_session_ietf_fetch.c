@@ -213,11 +213,7 @@ static void t_fetch_cancel(void **state) {
     assert_non_null(r);
     assert_false(r->fin); /* group 1 is not finished */
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
-    if (how == 0)
-      assert_int_equal(memlink_inject_reset(p.link, memlink_server(p.link), sid, 0x0), MOQC_OK);
-    else
-      assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), sid, NULL, 0, true),
-                       MOQC_OK);
+    ir_end(&p, sid, how == 0, 0x0);
     ts_run_for(p.env, 20 * MS);
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
     expect_req_end(&p, v, sid, true);

@@ -378,12 +378,7 @@ static void t_publish_stream_end(void **state) {
     moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);
     ts_run_for(p.env, 20 * MS);
     ts_expect_group(tc, 0, F3, 3);
-    if (how == 0)
-      assert_int_equal(memlink_inject_reset(p.link, memlink_server(p.link), sid, MOQC_CODE_DROPPED),
-                       MOQC_OK);
-    else
-      assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), sid, NULL, 0, true),
-                       MOQC_OK);
+    ir_end(&p, sid, how == 0, MOQC_CODE_DROPPED);
     ts_run_for(p.env, 1 * SEC);
     moqc_group_consumer *g = NULL;
     int rc = moqc_track_consumer_recv_group(tc, &g);

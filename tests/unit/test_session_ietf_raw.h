@@ -135,6 +135,14 @@ static inline const moqc__ietf_msg *ir_reply(ts_pair *p, int v, int64_t sid, uin
   return NULL;
 }
 
+/* The raw peer ends its half of injected stream sid: RESET with code
+ * (reset), or FIN. */
+static inline void ir_end(ts_pair *p, int64_t sid, bool reset, uint64_t code) {
+  int rc = reset ? memlink_inject_reset(p->link, memlink_server(p->link), sid, code)
+                 : memlink_inject_write(p->link, memlink_server(p->link), sid, NULL, 0, true);
+  assert_int_equal(rc, MOQC_OK);
+}
+
 /* What the server did to an injected stream (FIN, reset, stop). */
 static inline memlink_inject_info ir_state(ts_pair *p, int64_t sid) {
   memlink_inject_info info;

@@ -109,8 +109,8 @@ static void t_track_status_cancel(void **state) {
   int64_t a = track_status(&p, v, ctrl, 0, "cam/1", "v");
   int64_t b = track_status(&p, v, ctrl, 2, "cam/1", "v");
   ts_run_for(p.env, 20 * MS);
-  assert_int_equal(memlink_inject_reset(p.link, memlink_server(p.link), a, 0x0), MOQC_OK);
-  assert_int_equal(memlink_inject_write(p.link, memlink_server(p.link), b, NULL, 0, true), MOQC_OK);
+  ir_end(&p, a, true, 0x0);
+  ir_end(&p, b, false, 0);
   ts_run_for(p.env, 200 * MS);
   memlink_inject_info ia = ir_state(&p, a);
   assert_true(ia.reset);
