@@ -193,6 +193,9 @@ static const struct vec vecs[] = {
    "16 0012 04 00 01 01 02 6e73 05 766964656f 0100 0205 00"},
   {17, {.type = 0x18, .largest = {200, 1}}, "18 0005 00 80c8 01 00"},
   {17, {.type = 0x0d, .request_id = 6, .ns = NS1, .name = VIDEO}, "0d 000d 06 00 01 02 6e73 05 766964656f 00"},
+  /* imquic ce5f0713 writes 17's TRACK_STATUS without the Required Request ID Delta */
+  {17, {.type = 0x0d, .request_id = 6, .ns = NS1, .name = VIDEO, .has = MOQC_IETF_HAS_NO_DELTA},
+   "0d 000c 06 01 02 6e73 05 766964656f 00"},
   {17, {.type = 0x06, .request_id = 2, .ns = NSAB}, "06 0008 02 00 02 0161 0162 00"},
   {17, {.type = 0x08, .ns = NSC}, "08 0003 01 01 63"},
   {17, {.type = 0x0e, .ns = NSC}, "0e 0003 01 01 63"},
