@@ -384,6 +384,10 @@ typedef struct moqc__ietf_fetch_state {
   uint64_t group, subgroup, object;
   uint8_t priority;
   uint8_t group_order; /* 1 ascending (default), 2 descending */
+  /* Encoder only: always write the Subgroup ID field (flags low bits 3), never
+   * the zero / prior / prior + 1 forms: imquic (ce5f0713) reads the field
+   * unless the low bits are 2. Decoders ignore it. */
+  bool explicit_subgroup;
 } moqc__ietf_fetch_state;
 
 enum {

@@ -18,7 +18,8 @@
  * joining an unknown subscription (0x7 INVALID_JOINING_REQUEST_ID). FETCH_CANCEL
  * resets the stream. Drafts 17+: the FETCH comes on its own request stream,
  * FETCH_OK / REQUEST_ERROR go back on it; our FIN there follows the data
- * stream's FIN; the peer's FIN, RESET or STOP_SENDING of it cancels (the
+ * stream's close (its FIN acknowledged; imquic drops a FETCH at the request
+ * stream's FIN); the peer's FIN, RESET or STOP_SENDING of it cancels (the
  * data stream and our half are reset, as the draft asks), and so does a
  * STOP_SENDING of the data stream. Not yet: fetching upstream (a relay answers from its
  * cache only), descending order, the client side (issuing a FETCH). */
@@ -149,7 +150,10 @@ static void if_pump(ifetch *f) {
   moqc__wbuf_free(&w);
   if (fin) {
     f->done = true;
-    if_destroy(f); /* the stream lingers in the table until acknowledged / closed */
+    /* 17+: the request stream ends once the data stream is closed (its FIN
+     * acknowledged, if_end): imquic forgets a FETCH at the request
+     * stream's FIN and then cannot place a FETCH_HEADER still in flight. */
+    if (!f->req_ss) if_destroy(f); /* the stream lingers in the table until acknowledged */
     return;
   }
 }
@@ -158,7 +162,7 @@ static void if_wake(void *arg) {
   ifetch *f = arg;
   moqc_session *s = f->s;
   moqc__sess_enter(s);
-  if (!sess_closing(s) && !f->obj.dead && f->ss) if_pump(f);
+  if (!sess_closing(s) && !f->obj.dead && f->ss && !f->done) if_pump(f);
   moqc__sess_exit(s);
 }
 
@@ -286,6 +290,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   f->s = s;
   f->req = m->request_id;
   f->fs.group_order = 1;
+  f->fs.explicit_subgroup = true; /* imquic reads the field whatever the flags say */
   take_groups(f, tc, g0, g1);
   if (bc) {
     moqc_track_consumer_del(tc);
@@ -358,9 +363,10 @@ static void freq_end(sstream *ss, bool reset, uint64_t code) {
     moqc__ss_release(ss);
     return;
   }
-  assert(f->req_ss == ss && !f->done);
-  /* Cancelled (FIN, as SUBSCRIBE on 17+; RESET; STOP_SENDING). */
-  if (f->ss && !ss_send_done(f->ss)) moqc__ss_reset(f->ss, MOQC_CODE_CANCEL);
+  assert(f->req_ss == ss);
+  /* Cancelled (FIN, as SUBSCRIBE on 17+; RESET; STOP_SENDING), unless all
+   * was sent: then the request simply ends. */
+  if (!f->done && f->ss && !ss_send_done(f->ss)) moqc__ss_reset(f->ss, MOQC_CODE_CANCEL);
   if_destroy(f);
 }
 
