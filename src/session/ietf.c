@@ -2146,8 +2146,7 @@ static void pubin_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   ipush *p = ss->owner;
   if (!p) {
-    moqc__ss_fin(ss);
-    moqc__ss_release(ss);
+    moqc__ietf_req_close(ss, false);
     return;
   }
   assert(p->ss == ss);

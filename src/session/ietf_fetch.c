@@ -359,8 +359,7 @@ static void freq_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   ifetch *f = ss->owner;
   if (!f) {
-    moqc__ss_fin(ss);
-    moqc__ss_release(ss);
+    moqc__ietf_req_close(ss, false);
     return;
   }
   assert(f->req_ss == ss);

@@ -225,8 +225,7 @@ static void tsreq_end(sstream *ss, bool reset, uint64_t code) {
     its_destroy(t); /* RESET / STOP_SENDING: cancelled */
     return;
   }
-  moqc__ss_fin(ss);
-  moqc__ss_release(ss);
+  moqc__ietf_req_close(ss, false);
 }
 
 const moqc__stream_kind moqc__sk_ietf_status_req = {
