@@ -230,6 +230,9 @@ enum {
 #define MOQC_IETF_HAS_LARGEST 0x10u     /* largest (draft-14 Content Exists = 1; param 0x09) */
 #define MOQC_IETF_HAS_EXPIRES 0x20u     /* expires (param 0x08 on 15+) */
 #define MOQC_IETF_HAS_GOAWAY_ID 0x40u   /* draft-18 GOAWAY: optional request_id */
+/* draft-17: read without the Required Request ID Delta (imquic's
+ * TRACK_STATUS); the encoder then leaves it out too. */
+#define MOQC_IETF_HAS_NO_DELTA 0x80u
 
 typedef struct moqc__ietf_filter {
   uint64_t type;        /* MOQC_IETF_FILTER_* */
@@ -381,6 +384,10 @@ typedef struct moqc__ietf_fetch_state {
   uint64_t group, subgroup, object;
   uint8_t priority;
   uint8_t group_order; /* 1 ascending (default), 2 descending */
+  /* Encoder only: always write the Subgroup ID field (flags low bits 3), never
+   * the zero / prior / prior + 1 forms: imquic (ce5f0713) reads the field
+   * unless the low bits are 2. Decoders ignore it. */
+  bool explicit_subgroup;
 } moqc__ietf_fetch_state;
 
 enum {

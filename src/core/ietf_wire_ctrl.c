@@ -81,7 +81,8 @@ static const layout layouts[] = {
     {MOQC_IETF_PUBLISH_NAMESPACE, 14, 19, "PUBLISH_NAMESPACE", "RdNP"},
     {MOQC_IETF_PUBLISH_NAMESPACE_OK, 14, 14, "PUBLISH_NAMESPACE_OK", "R"},
     {MOQC_IETF_REQUEST_OK, 15, 16, "REQUEST_OK", "RP"},
-    {MOQC_IETF_REQUEST_OK, 17, 19, "REQUEST_OK", "P"},
+    {MOQC_IETF_REQUEST_OK, 17, 17, "REQUEST_OK", "P"},
+    {MOQC_IETF_REQUEST_OK, 18, 19, "REQUEST_OK", "PK"}, /* TRACK_STATUS_OK's properties */
     {MOQC_IETF_PUBLISH_NAMESPACE_ERROR, 14, 14, "PUBLISH_NAMESPACE_ERROR", "RCr"},
     {MOQC_IETF_NAMESPACE, 16, 19, "NAMESPACE", "N"},
     {MOQC_IETF_PUBLISH_NAMESPACE_DONE, 14, 15, "PUBLISH_NAMESPACE_DONE", "N"},
@@ -237,6 +238,20 @@ static int rd_op(moqc_reader *r, int v, char op, moqc__ietf_msg *m) {
   }
 }
 
+/* Decode a message body of n bytes with the layout ops into *m: 0 or a
+ * negative error (every byte must be read). */
+static ssize_t rd_body(moqc__ietf_msg *m, int version, uint64_t type, const char *ops,
+                       const uint8_t *p, size_t n) {
+  memset(m, 0, sizeof *m);
+  m->type = type;
+  moqc_reader r = moqc_reader_make(p, n);
+  for (const char *op = ops; *op; op++) {
+    int rc = rd_op(&r, version, *op, m);
+    if (rc < 0) return moqc__ietf_body_err(rc);
+  }
+  return moqc_reader_left(&r) ? MOQC_ERR_DECODE : 0;
+}
+
 ssize_t moqc__ietf_ctrl_decode(moqc__ietf_msg *m, int version, const uint8_t *p, size_t len) {
   if (!m || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
   uint64_t type = 0;
@@ -245,14 +260,15 @@ ssize_t moqc__ietf_ctrl_decode(moqc__ietf_msg *m, int version, const uint8_t *p,
   if (total < 0) return total;
   const layout *l = find_layout(version, type);
   if (!l) return MOQC_ERR_DECODE;
-  memset(m, 0, sizeof *m);
-  m->type = type;
-  moqc_reader r = moqc_reader_make(p + off, n);
-  for (const char *op = l->ops; *op; op++) {
-    int rc = rd_op(&r, version, *op, m);
-    if (rc < 0) return moqc__ietf_body_err(rc);
+  ssize_t rc = rd_body(m, version, type, l->ops, p + off, n);
+  /* imquic (ce5f0713) writes draft-17 TRACK_STATUS without the Required
+   * Request ID Delta the draft (and moq-dev) put after the request id: read
+   * that form too when the draft's does not parse. */
+  if (rc == MOQC_ERR_DECODE && version == MOQC_IETF_17 && type == MOQC_IETF_TRACK_STATUS) {
+    rc = rd_body(m, version, type, "RNSP", p + off, n);
+    m->has |= MOQC_IETF_HAS_NO_DELTA;
   }
-  if (moqc_reader_left(&r)) return MOQC_ERR_DECODE;
+  if (rc < 0) return rc;
   assert(off + n == (size_t)total);
   return total;
 }
@@ -297,7 +313,8 @@ static void wr_op(moqc_writer *w, int v, char op, const moqc__ietf_msg *m) {
   switch (op) {
     case 'R': moqc__ietf_write_vi(w, v, m->request_id); return;
     case 'd':
-      if (v == MOQC_IETF_17) moqc__ietf_write_vi(w, v, m->required_delta);
+      if (v == MOQC_IETF_17 && !(m->has & MOQC_IETF_HAS_NO_DELTA))
+        moqc__ietf_write_vi(w, v, m->required_delta);
       return;
     case 'I': moqc__ietf_write_vi(w, v, m->update_id); return;
     case 'N': moqc__ietf_wr_tuple(w, v, &m->ns); return;

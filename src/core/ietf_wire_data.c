@@ -396,6 +396,8 @@ ssize_t moqc__ietf_fetch_object_encode(uint8_t *p, size_t cap, int version,
   uint64_t flags = 0;
   if (o->datagram) {
     flags |= FF_DATAGRAM;
+  } else if (st->explicit_subgroup) {
+    flags |= 3;
   } else if (o->subgroup == 0) {
     flags |= 0;
   } else if (st->have_prior && o->subgroup == st->subgroup) {

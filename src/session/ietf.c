@@ -7,7 +7,8 @@
  * from 0, server odd from 1). Drafts 17+: each side writes SETUP on a uni
  * stream of its own, kept open (GOAWAY rides it; @moq/net closes the session
  * when it ends), and every request lives on its own bidi stream: SUBSCRIBE,
- * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE; the responses (no request id) and
+ * SUBSCRIBE_NAMESPACE, PUBLISH_NAMESPACE, FETCH, TRACK_STATUS, PUBLISH
+ * (moqc__ietf_req_in reads the first message); the responses (no request id) and
  * PUBLISH_DONE come back on it, and a FIN / STOP_SENDING of the request
  * stream is the cancellation (UNSUBSCRIBE is gone). The code branches on the
  * draft where they differ (req_streams()). Mapped onto the shared model like
@@ -31,8 +32,12 @@
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  *   - SUBSCRIBE_UPDATE / REQUEST_UPDATE: Forward and Subscriber Priority of a
  *     served subscription (Forward 0 drops groups unsent).
- *   - PUBLISH from the peer: PUBLISH_OK, its broadcast announced, the track
- *     consumed by the session itself and bound to the PUBLISH's alias.
+ *   - PUBLISH from the peer: PUBLISH_OK (18+: REQUEST_OK), its broadcast
+ *     announced, the track consumed by the session itself and bound to the
+ *     PUBLISH's alias (17+: its request stream becomes the subscription's).
+ *   - PUBLISH_NAMESPACE_CANCEL: received (14-16), we stop announcing that
+ *     namespace; sent (17+: the request stream cancelled) when another
+ *     publisher takes over the path of a namespace we accepted (nswatch).
  *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
  *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
@@ -43,8 +48,8 @@
  *   - OBJECT_DATAGRAM: received into groups (in-order rule, status forms;
  *     it_dg), datagram-flagged groups sent as one datagram per object when
  *     each fits (ig_dg_*); docs/wire.md.
- * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
- * and PUBLISH on 17+, expiry / slow-subscriber resets on IETF group
+ * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH,
+ * REQUEST_UPDATE on 17+, expiry / slow-subscriber resets on IETF group
  * streams (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
@@ -84,6 +89,7 @@ typedef struct ipush {          /* a PUBLISH from the peer, until its track is b
   uint64_t req, alias;
   moqc_broadcast_consumer *hold_bc; /* our own consumer of the track: the push */
   moqc_track_consumer *hold_tc;     /* is taken whether anyone else asks or not */
+  sstream *ss; /* 17+: the PUBLISH's request stream (PUBLISH_DONE), until bound */
 } ipush;
 
 struct ins_sub {
@@ -189,6 +195,7 @@ struct ietf_state {
   moqc_imap by_alias;     /* itrack by track alias */
   moqc_imap pubns;        /* our PUBLISH_NAMESPACE request ids (value unused) */
   moqc_imap peer_ns;      /* the peer's PUBLISH_NAMESPACE: request id -> path (owned) */
+  moqc_imap ns_watch;     /* ... and request id -> nswatch (its path served from here) */
   bool peer_solicit;      /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;       /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses;     /* TRACK_STATUS waiting for an answer (ietf_status.c) */
@@ -416,13 +423,26 @@ bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 }
 void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
                               const char *why) {
+  moqc__ietf_request_refuse(s, NULL, type14, req, code, why);
+}
+void moqc__ietf_request_refuse(moqc_session *s, sstream *ss, uint64_t type14, uint64_t req,
+                               uint64_t code, const char *why) {
   moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
   if (r) {
     r->request_id = req;
     r->code = code;
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
-  ctrl_send(s, r);
+  if (ss) req_refuse(s, ss, r);
+  else ctrl_send(s, r);
+}
+void moqc__ietf_reply(moqc_session *s, sstream *ss, moqc__ietf_msg *m) { req_send(s, ss, m); }
+void moqc__ietf_req_close(sstream *ss, bool abort) {
+  assert(ss && ss->bidi && req_streams(ss->s));
+  ss->owner = NULL;
+  if (abort) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
 }
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
@@ -603,6 +623,39 @@ static void unasked_start(moqc_session *s) {
   moqc_list_push_back(&st->ns_subs, &ns->link);
   moqc_origin_consumer_set_waker(ns->oc, ns_wake, ns);
   ns_pump(ns);
+}
+
+/* PUBLISH_NAMESPACE_CANCEL (14-16): the peer no longer accepts one of our
+ * PUBLISH_NAMESPACEs (14/15 name it by tuple, 16 by our request id). We stop
+ * announcing it there: no PUBLISH_NAMESPACE_DONE follows, and it is offered
+ * again only if it ends and comes back. (17+: the peer would cancel that
+ * PUBLISH_NAMESPACE's request stream instead.) */
+static void on_publish_namespace_cancel(moqc_session *s, const moqc__ietf_msg *m) {
+  ietf_state *st = IS(s);
+  char path[MOQC_PATH_MAX_LEN + 1];
+  bool by_id = V(s) >= MOQC_IETF_16;
+  if (!by_id && !tuple_path(&m->ns, path, sizeof path)) return;
+  for (moqc_link *it = st->ns_subs.next; it != &st->ns_subs; it = it->next) {
+    ins_sub *ns = MOQC_CONTAINER_OF(it, ins_sub, link);
+    if (ns->ss) continue; /* NAMESPACE entries, not PUBLISH_NAMESPACE requests */
+    moqc_smap_it si;
+    const uint8_t *key;
+    size_t klen;
+    void *val;
+    moqc__smap_it_init(&ns->sent, &si);
+    while (moqc__smap_next(&ns->sent, &si, &key, &klen, &val)) {
+      uint64_t req = (uint64_t)(uintptr_t)val - 1;
+      if (by_id ? req != m->request_id : klen != strlen(path) || memcmp(key, path, klen) != 0)
+        continue;
+      moqc__sess_debug(s, "PUBLISH_NAMESPACE %llu cancelled: code %llu", (unsigned long long)req,
+                       (unsigned long long)m->code);
+      assert(klen < sizeof path);
+      memcpy(path, key, klen); /* the key dies with the entry */
+      (void)moqc__imap_remove(&st->pubns, req);
+      (void)moqc__smap_remove(&ns->sent, path, klen);
+      return;
+    }
+  }
 }
 
 static void on_unsubscribe_namespace(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1361,6 +1414,13 @@ static void it_fin_timeout(moqc_timer *tm, void *arg) {
 }
 
 static void push_free(ipush *p) {
+  if (p->ss) {
+    /* 17+: nobody took the pushed track (or the session ends): stop it. */
+    assert(p->ss->owner == p);
+    moqc__ss_stop(p->ss, MOQC_CODE_CANCEL);
+    moqc__ietf_req_close(p->ss, false);
+    p->ss = NULL;
+  }
   if (p->hold_tc) moqc_track_consumer_del(p->hold_tc);
   if (p->hold_bc) moqc_broadcast_consumer_del(p->hold_bc);
   moqc_free(p->path);
@@ -1387,6 +1447,14 @@ static void push_bind(itrack *t) {
     t->hold_tc = p->hold_tc;
     p->hold_bc = NULL;
     p->hold_tc = NULL;
+    if (p->ss) {
+      /* 17+: the request stream goes on as a subscription's (PUBLISH_DONE,
+       * FIN / RESET end the track; it_destroy stops it). */
+      t->ss = p->ss;
+      t->ss->owner = t;
+      t->ss->kind = &sk_ietf_sub_out;
+      p->ss = NULL;
+    }
     push_free(p);
     if (moqc__imap_insert(&st->by_req, t->req, t) < 0 ||
         moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
@@ -1403,9 +1471,10 @@ static void push_bind(itrack *t) {
  * libquicr). Its broadcast is announced (as if by PUBLISH_NAMESPACE) and the
  * session itself consumes the track (push_bind binds it to the PUBLISH's
  * alias instead of sending SUBSCRIBE), so its groups reach the cache whether
- * a consumer asked yet or not; the track ends with PUBLISH_DONE. Answered
- * with PUBLISH_OK. */
-static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
+ * a consumer asked yet or not; the track ends with PUBLISH_DONE (17+: or the
+ * request stream's end, ss). Answered with PUBLISH_OK (18+: REQUEST_OK, as
+ * the draft and imquic). */
+static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
   char *name = moqc__sess_strdup_bytes(m->name);
@@ -1413,8 +1482,8 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
             strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
   if (!ok) {
     moqc_free(name);
-    moqc__ietf_request_error(s, MOQC_IETF_PUBLISH_ERROR, m->request_id,
-                             MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
+    moqc__ietf_request_refuse(s, ss, MOQC_IETF_PUBLISH_ERROR, m->request_id,
+                              MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
     return;
   }
   if (!moqc__rb_has(s, path)) {
@@ -1438,6 +1507,10 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
   p->name = name;
   p->req = m->request_id;
   p->alias = m->track_alias;
+  if (ss) {
+    p->ss = ss;
+    ss->owner = p;
+  }
   int err = 0;
   p->hold_bc = moqc_origin_request(s->sub.origin, path, &err);
   if (p->hold_bc) {
@@ -1445,7 +1518,7 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
     p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
   }
   if (sess_closing(s)) return;
-  moqc__ietf_msg *r = msg_new(MOQC_IETF_PUBLISH_OK);
+  moqc__ietf_msg *r = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK);
   if (r) {
     r->request_id = m->request_id;
     r->forward = 1;
@@ -1457,7 +1530,7 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m) {
       r->has |= MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FILTER;
     }
   }
-  ctrl_send(s, r);
+  req_send(s, ss, r);
 }
 
 /* remote.c: a local consumer asked for a track of a broadcast the peer announced. */
@@ -1877,6 +1950,88 @@ static void ietf_datagram(moqc_session *s, const uint8_t *p, size_t len) {
 
 /* ---- namespaces from the peer (subscriber side) --------------------------------- */
 
+/* An accepted PUBLISH_NAMESPACE of the peer, watched: a front of its path
+ * on our subscribe origin, which ends REPLACED when another publisher takes
+ * the path over (on a relay: the namespace is no longer served from this
+ * peer), and then we withdraw our acceptance (ns_withdraw). */
+typedef struct nswatch {
+  moqc_session *s;
+  uint64_t req;
+  sstream *ss; /* 17+: the PUBLISH_NAMESPACE's request stream (borrowed) */
+  moqc_broadcast_consumer *front;
+} nswatch;
+
+static void nsw_free(nswatch *w) {
+  if (w->front) moqc_broadcast_consumer_del(w->front);
+  moqc_free(w);
+}
+
+/* The peer's namespace request req is over: forget its watch; returns its
+ * path (the caller frees it) or NULL. */
+static char *peer_ns_take(moqc_session *s, uint64_t req) {
+  ietf_state *st = IS(s);
+  nswatch *w = moqc__imap_remove(&st->ns_watch, req);
+  if (w) nsw_free(w);
+  return moqc__imap_remove(&st->peer_ns, req);
+}
+
+/* Withdraw our acceptance of the peer's namespace req: 14/15
+ * PUBLISH_NAMESPACE_CANCEL {tuple}, 16 {request id}, 17+ its request stream
+ * cancelled (RESET + STOP_SENDING); its remote broadcast ends here. */
+static void ns_withdraw(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
+  ietf_state *st = IS(s);
+  nswatch *w = moqc__imap_find(&st->ns_watch, req);
+  char *path = moqc__imap_find(&st->peer_ns, req);
+  if (!w || !path) return;
+  moqc__sess_debug(s, "withdrawing namespace '%s' (request %llu): %s", path,
+                   (unsigned long long)req, why);
+  if (w->ss) {
+    assert(req_streams(s) && w->ss->owner == path);
+    moqc__ietf_req_close(w->ss, true);
+  } else {
+    moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_CANCEL);
+    if (m) {
+      m->request_id = req;
+      m->code = code;
+      m->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
+      if (V(s) < MOQC_IETF_16 && !path_tuple(&m->ns, path)) m->ns.n = 0; /* it mapped once */
+    }
+    ctrl_send(s, m);
+  }
+  moqc__rb_ended(s, path);
+  moqc_free(peer_ns_take(s, req));
+}
+
+static void nsw_wake(void *arg) {
+  nswatch *w = arg;
+  moqc_session *s = w->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && moqc_broadcast_consumer_status(w->front) != MOQC_OK &&
+      moqc_broadcast_consumer_end_reason(w->front) == MOQC_END_REPLACED)
+    ns_withdraw(s, w->req, 0x4 /* UNINTERESTED */, "replaced by another publisher");
+  moqc__sess_exit(s);
+}
+
+/* Watch the peer's accepted namespace req at path (ss: 17+ its stream). */
+static void nsw_start(moqc_session *s, uint64_t req, const char *path, sstream *ss) {
+  ietf_state *st = IS(s);
+  int err = 0;
+  moqc_broadcast_consumer *front = moqc_origin_request(s->sub.origin, path, &err);
+  if (!front) return; /* not visible here (a scoped origin): nothing to watch */
+  nswatch *w = moqc_calloc(1, sizeof *w);
+  if (!w || moqc__imap_insert(&st->ns_watch, req, w) < 0) {
+    moqc_free(w);
+    moqc_broadcast_consumer_del(front);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  w->s = s;
+  w->req = req;
+  w->ss = ss;
+  w->front = front;
+  moqc_broadcast_consumer_set_waker(front, nsw_wake, w);
+}
+
 /* PUBLISH_NAMESPACE: on the control stream (ss NULL; 14-16), or on its own
  * request stream (17+), whose end withdraws it (ss->owner: the path). */
 static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
@@ -1923,8 +2078,7 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
     return;
   }
   ietf_state *st = IS(s);
-  char *old = moqc__imap_remove(&st->peer_ns, m->request_id);
-  moqc_free(old);
+  moqc_free(peer_ns_take(s, m->request_id));
   if (copy && moqc__imap_insert(&st->peer_ns, m->request_id, copy) < 0) {
     moqc_free(copy);
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -1934,13 +2088,14 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
   r = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_OK);
   if (r) r->request_id = m->request_id;
   req_send(s, ss, r);
+  if (copy && !sess_closing(s)) nsw_start(s, m->request_id, copy, ss);
 }
 
 static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
   if (V(s) >= MOQC_IETF_16) {
-    char *p = moqc__imap_remove(&st->peer_ns, m->request_id);
+    char *p = peer_ns_take(s, m->request_id);
     if (p) moqc__rb_ended(s, p);
     moqc_free(p);
     return;
@@ -1954,7 +2109,7 @@ static void on_publish_namespace_done(moqc_session *s, const moqc__ietf_msg *m) 
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
     if (strcmp(v, path) == 0) {
-      moqc_free(moqc__imap_remove(&st->peer_ns, key));
+      moqc_free(peer_ns_take(s, key));
       break;
     }
   }
@@ -2109,35 +2264,47 @@ static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
   return msg_next(ss, *m);
 }
 
-/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
- * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
-static int subin_process(sstream *ss) {
+int moqc__ietf_req_in(sstream *ss, uint64_t type,
+                      void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
+                      void (*later)(sstream *ss, const moqc__ietf_msg *m)) {
   moqc_session *s = ss->s;
+  const moqc__stream_kind *kind = ss->kind;
   moqc__ietf_msg *m = NULL;
-  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+  assert(req_streams(s) && ss->bidi && ss->peer);
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->kind == kind) {
     moqc_free(m);
     ssize_t n = req_first(ss, &m);
     if (n <= 0) break;
     if (!ss->owner) {
-      if (m->type != MOQC_IETF_SUBSCRIBE) {
-        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "SUBSCRIBE stream without SUBSCRIBE", false);
+      if (m->type != type) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "request stream of another type", false);
         break;
       }
       if (!peer_req_ok(s, m->request_id, false)) break;
-      on_subscribe(s, m, ss);                   /* m borrows the buffer: consume after */
-      if (!ss->owner || sess_closing(s)) break; /* refused: released */
+      first(s, m, ss); /* m borrows the buffer: consume after */
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
       moqc__ss_consume(ss, (size_t)n);
       continue;
     }
-    if (m->type != MOQC_IETF_REQUEST_UPDATE) {
-      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
-                      false);
-      break;
+    if (m->type != MOQC_IETF_REQUEST_UPDATE) { /* updates: not applied on 17+ yet */
+      if (!later) {
+        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a request stream",
+                        false);
+        break;
+      }
+      later(ss, m);
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
     }
     moqc__ss_consume(ss, (size_t)n);
   }
   moqc_free(m);
   return MOQC_OK;
+}
+
+/* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
+ * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+static int subin_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_SUBSCRIBE, on_subscribe, NULL);
 }
 
 static void subin_end(sstream *ss, bool reset, uint64_t code) {
@@ -2202,6 +2369,42 @@ static const moqc__stream_kind sk_ietf_sub_out = {.name = "ietf-subscribe-out",
                                                   .end = subout_end,
                                                   .request_out = true};
 
+/* Peer-opened PUBLISH stream (subscriber side), until its track is bound
+ * (push_bind: then it is a subscription's stream, sk_ietf_sub_out): the
+ * PUBLISH, then PUBLISH_DONE; its end (FIN or RESET) ends the push too. */
+static void pub_first(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
+  on_publish(s, m, ss);
+}
+
+static void pubin_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  ipush *p = ss->owner;
+  if (!p) {
+    moqc__ietf_req_close(ss, false);
+    return;
+  }
+  assert(p->ss == ss);
+  p->ss = NULL;
+  moqc__ietf_req_close(ss, reset);
+  (void)moqc__imap_remove(&IS(ss->s)->pushed, p->req);
+  push_free(p);
+}
+
+/* PUBLISH_DONE before anyone took the track: the push is over. */
+static void pub_later(sstream *ss, const moqc__ietf_msg *m) {
+  if (m->type == MOQC_IETF_PUBLISH_DONE) pubin_end(ss, false, 0);
+  else
+    moqc__sess_fail(ss->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a PUBLISH stream",
+                    false);
+}
+
+static int pubin_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_PUBLISH, pub_first, pub_later);
+}
+
+static const moqc__stream_kind sk_ietf_pub_in = {
+    .name = "ietf-publish-in", .process = pubin_process, .end = pubin_end};
+
 static const moqc__stream_kind sk_ietf_pns_in;
 
 /* Peer-opened PUBLISH_NAMESPACE stream (subscriber side): its end withdraws
@@ -2240,7 +2443,7 @@ static void pnsin_end(sstream *ss, bool reset, uint64_t code) {
     moqc__imap_it_init(&st->peer_ns, &it);
     while (moqc__imap_next(&st->peer_ns, &it, &key, &v)) {
       if (v == path) {
-        moqc_free(moqc__imap_remove(&st->peer_ns, key));
+        moqc_free(peer_ns_take(ss->s, key));
         break;
       }
     }
@@ -2456,16 +2659,17 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_UNSUBSCRIBE_NAMESPACE: on_unsubscribe_namespace(s, m); return;
     case MOQC_IETF_PUBLISH_NAMESPACE: on_publish_namespace(s, m, NULL); return;
     case MOQC_IETF_PUBLISH_NAMESPACE_DONE: on_publish_namespace_done(s, m); return;
+    case MOQC_IETF_PUBLISH_NAMESPACE_CANCEL: on_publish_namespace_cancel(s, m); return;
     case MOQC_IETF_SUBSCRIBE: on_subscribe(s, m, NULL); return;
     case MOQC_IETF_SUBSCRIBE_OK: on_subscribe_ok(s, m); return;
     case MOQC_IETF_SUBSCRIBE_ERROR: /* REQUEST_ERROR on 15+ */ on_subscribe_error(s, m); return;
     case MOQC_IETF_PUBLISH_NAMESPACE_ERROR: on_publish_namespace_error(s, m); return;
     case MOQC_IETF_UNSUBSCRIBE: on_unsubscribe(s, m); return;
     case MOQC_IETF_PUBLISH_DONE: on_publish_done(s, m); return;
-    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m); return;
+    case MOQC_IETF_TRACK_STATUS: moqc__ietf_on_track_status(s, m, NULL); return;
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
-    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
-    case MOQC_IETF_PUBLISH: on_publish(s, m); return;
+    case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m, NULL); return;
+    case MOQC_IETF_PUBLISH: on_publish(s, m, NULL); return;
     case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
@@ -2609,7 +2813,10 @@ static const moqc__stream_kind *ietf_peer_kind(moqc_session *s, bool bidi, uint6
         (V(s) >= MOQC_IETF_18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE))
       return &sk_ietf_ns_in;
     if (type == MOQC_IETF_PUBLISH_NAMESPACE) return &sk_ietf_pns_in;
-    *code = MOQC_CODE_UNSUPPORTED; /* FETCH, TRACK_STATUS, PUBLISH: not served yet */
+    if (type == MOQC_IETF_FETCH) return &moqc__sk_ietf_fetch_req;
+    if (type == MOQC_IETF_TRACK_STATUS) return &moqc__sk_ietf_status_req;
+    if (type == MOQC_IETF_PUBLISH) return &sk_ietf_pub_in;
+    *code = MOQC_CODE_UNSUPPORTED;
     return NULL;
   }
   if (bidi) {
@@ -2745,6 +2952,7 @@ static int ietf_init(moqc_session *s) {
   moqc__imap_init(&st->by_alias);
   moqc__imap_init(&st->pubns);
   moqc__imap_init(&st->peer_ns);
+  moqc__imap_init(&st->ns_watch);
   s->ietf = st;
   return MOQC_OK;
 }
@@ -2781,6 +2989,14 @@ static void ietf_teardown(moqc_session *s) {
   }
   while (!moqc_list_empty(&st->ns_subs))
     ns_destroy(MOQC_CONTAINER_OF(st->ns_subs.next, ins_sub, link));
+  {
+    moqc_imap_it it;
+    void *v;
+    moqc__imap_it_init(&st->ns_watch, &it);
+    while (moqc__imap_next(&st->ns_watch, &it, NULL, &v)) nsw_free(v);
+    moqc__imap_free(&st->ns_watch);
+    moqc__imap_init(&st->ns_watch);
+  }
   st->ctrl = NULL;
 }
 
@@ -2795,6 +3011,8 @@ static void ietf_free(moqc_session *s) {
   moqc__imap_it_init(&st->peer_ns, &it);
   while (moqc__imap_next(&st->peer_ns, &it, NULL, &v)) moqc_free(v);
   moqc__imap_free(&st->peer_ns);
+  assert(moqc__imap_size(&st->ns_watch) == 0); /* the teardown freed them */
+  moqc__imap_free(&st->ns_watch);
   blocked_free(st);
   moqc_free(st->token_param);
   moqc__imap_it_init(&st->pushed, &it);

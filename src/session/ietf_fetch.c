@@ -16,7 +16,12 @@
  *               [group, L].
  * Refused: unknown track (DOES_NOT_EXIST), start after end (INVALID_RANGE),
  * joining an unknown subscription (0x7 INVALID_JOINING_REQUEST_ID). FETCH_CANCEL
- * resets the stream. Not yet: fetching upstream (a relay answers from its
+ * resets the stream. Drafts 17+: the FETCH comes on its own request stream,
+ * FETCH_OK / REQUEST_ERROR go back on it; our FIN there follows the data
+ * stream's close (its FIN acknowledged; imquic drops a FETCH at the request
+ * stream's FIN); the peer's FIN, RESET or STOP_SENDING of it cancels (the
+ * data stream and our half are reset, as the draft asks), and so does a
+ * STOP_SENDING of the data stream. Not yet: fetching upstream (a relay answers from its
  * cache only), descending order, the client side (issuing a FETCH). */
 #include <assert.h>
 #include <string.h>
@@ -44,7 +49,9 @@ typedef struct ifetch {
   size_t n, cur;                /* groups taken / the one being written */
   uint64_t object;              /* next object id in groups[cur] */
   bool in_frame, skip, started; /* skip: a frame before first_object, read and dropped */
+  bool done;                    /* the data stream's FIN is written */
   moqc__ietf_fetch_state fs;
+  sstream *req_ss; /* 17+: the FETCH's request stream */
 } ifetch;
 
 static void if_free(sobj *o) { moqc_free(o); }
@@ -61,6 +68,8 @@ static void if_destroy(ifetch *f) {
     moqc__ss_release(f->ss);
   }
   f->ss = NULL;
+  if (f->req_ss) moqc__ietf_req_close(f->req_ss, !f->done);
+  f->req_ss = NULL;
   if (moqc_link_linked(&f->link)) {
     moqc_list_remove(&f->link);
     assert(s->n_served > 0);
@@ -140,7 +149,11 @@ static void if_pump(ifetch *f) {
   if (w.len || fin) (void)moqc__ss_write(f->ss, w.p, w.len, fin);
   moqc__wbuf_free(&w);
   if (fin) {
-    if_destroy(f); /* the stream lingers in the table until acknowledged / closed */
+    f->done = true;
+    /* 17+: the request stream ends once the data stream is closed (its FIN
+     * acknowledged, if_end): imquic forgets a FETCH at the request
+     * stream's FIN and then cannot place a FETCH_HEADER still in flight. */
+    if (!f->req_ss) if_destroy(f); /* the stream lingers in the table until acknowledged */
     return;
   }
 }
@@ -149,7 +162,7 @@ static void if_wake(void *arg) {
   ifetch *f = arg;
   moqc_session *s = f->s;
   moqc__sess_enter(s);
-  if (!sess_closing(s) && !f->obj.dead && f->ss) if_pump(f);
+  if (!sess_closing(s) && !f->obj.dead && f->ss && !f->done) if_pump(f);
   moqc__sess_exit(s);
 }
 
@@ -191,8 +204,9 @@ static void take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_
   }
 }
 
-static void fetch_error(moqc_session *s, uint64_t req, uint64_t code, const char *why) {
-  moqc__ietf_request_error(s, MOQC_IETF_FETCH_ERROR, req, code, why);
+static void fetch_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code,
+                        const char *why) {
+  moqc__ietf_request_refuse(s, ss, MOQC_IETF_FETCH_ERROR, req, code, why);
 }
 
 /* The track a FETCH or TRACK_STATUS names: new consumers into *bc_out and
@@ -222,12 +236,12 @@ int moqc__ietf_resolve_track(moqc_session *s, const moqc__ietf_msg *m,
   return MOQC_OK;
 }
 
-void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
+void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   assert(m->type == MOQC_IETF_FETCH);
   const moqc__ietf_fetch_spec *fs = &m->fetch;
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    fetch_error(s, m->request_id, MOQC_IETF_REQERR_INTERNAL, "too many subscriptions");
+    fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_INTERNAL, "too many subscriptions");
     return;
   }
   moqc_broadcast_consumer *bc = NULL;
@@ -235,7 +249,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
   uint64_t g0, g1, first_object = 0, last_object = UINT64_MAX;
   if (fs->type == MOQC_IETF_FETCH_STANDALONE) {
     if (moqc__ietf_resolve_track(s, m, &bc, &tc) != MOQC_OK) {
-      fetch_error(s, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
+      fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
       return;
     }
     g0 = fs->start.group;
@@ -246,7 +260,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
     tc = moqc__ietf_served_track(s, fs->joining_request);
     uint64_t latest = tc ? moqc_track_consumer_latest(tc) : MOQC_GROUP_NONE;
     if (!tc) {
-      fetch_error(s, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
+      fetch_error(s, ss, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
       return;
     }
     if (latest == MOQC_GROUP_NONE) latest = 0;
@@ -260,7 +274,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
       moqc_track_consumer_del(tc);
       moqc_broadcast_consumer_del(bc);
     }
-    fetch_error(s, m->request_id, MOQC_IETF_REQERR_INVALID_RANGE, "start after end");
+    fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_INVALID_RANGE, "start after end");
     return;
   }
   ifetch *f = moqc_calloc(1, sizeof *f);
@@ -276,6 +290,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
   f->s = s;
   f->req = m->request_id;
   f->fs.group_order = 1;
+  f->fs.explicit_subgroup = true; /* imquic reads the field whatever the flags say */
   take_groups(f, tc, g0, g1);
   if (bc) {
     moqc_track_consumer_del(tc);
@@ -283,7 +298,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
   }
   if (f->n == 0 && fs->type == MOQC_IETF_FETCH_STANDALONE) {
     moqc_free(f);
-    fetch_error(s, m->request_id, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
+    fetch_error(s, ss, m->request_id, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
     return;
   }
   /* The first object applies only if the first group taken is g0. */
@@ -300,6 +315,10 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
   }
   moqc_link_init(&f->op.link);
   moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);
+  if (ss) {
+    f->req_ss = ss;
+    ss->owner = f;
+  }
   s->n_served++;
   s->stats.subscribes_served++;
   moqc__ietf_msg *r = moqc__ietf_msg_new(MOQC_IETF_FETCH_OK);
@@ -310,7 +329,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
     r->largest = end;
     r->has = MOQC_IETF_HAS_GROUP_ORDER;
   }
-  moqc__ietf_ctrl_send(s, r);
+  moqc__ietf_reply(s, ss, r);
   if (sess_closing(s)) return;
   f->op.bidi = false;
   f->op.opened = if_opened;
@@ -329,6 +348,29 @@ void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
     return;
   }
 }
+
+/* 17+: the FETCH request stream. */
+static int freq_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_FETCH, moqc__ietf_on_fetch, NULL);
+}
+
+static void freq_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  ifetch *f = ss->owner;
+  if (!f) {
+    moqc__ietf_req_close(ss, false);
+    return;
+  }
+  assert(f->req_ss == ss);
+  /* Cancelled (FIN, as SUBSCRIBE on 17+; RESET; STOP_SENDING), unless all
+   * was sent: then the request simply ends. */
+  if (!f->done && f->ss && !ss_send_done(f->ss)) moqc__ss_reset(f->ss, MOQC_CODE_CANCEL);
+  if_destroy(f);
+}
+
+const moqc__stream_kind moqc__sk_ietf_fetch_req = {
+    .name = "ietf-fetch-req-in", .process = freq_process, .end = freq_end};
 
 void moqc__ietf_fetch_teardown(moqc_session *s) {
   moqc_link *l = moqc__ietf_fetch_list(s);

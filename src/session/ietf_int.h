@@ -23,11 +23,31 @@ void moqc__ietf_ctrl_send(moqc_session *s, moqc__ietf_msg *m);
  * REQUEST_ERROR on 15+. why is borrowed until the call returns. */
 void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, uint64_t code,
                               const char *why);
+/* The answer to a peer's request: on its request stream ss (17+), or on the
+ * control stream (ss NULL). m is freed (NULL: out of memory). */
+void moqc__ietf_reply(moqc_session *s, sstream *ss, moqc__ietf_msg *m);
+/* moqc__ietf_request_error on the request stream ss (17+: then our FIN, and
+ * ss is let go), or on the control stream (ss NULL). */
+void moqc__ietf_request_refuse(moqc_session *s, sstream *ss, uint64_t type14, uint64_t req,
+                               uint64_t code, const char *why);
+/* 17+: the request on ss is over; our half ends with FIN (abort false) or
+ * RESET + STOP_SENDING (abort true, code CANCEL), and ss is let go. */
+void moqc__ietf_req_close(sstream *ss, bool abort);
+/* 17+: process() of a peer's request stream whose first message must be
+ * `type`: it is decoded, its request id checked, and handed to first(s, m,
+ * ss), which takes ss (ss->owner) or lets it go; later messages on the
+ * stream: REQUEST_UPDATE is ignored, anything else goes to later() (NULL:
+ * the session closes with PROTOCOL_VIOLATION). */
+int moqc__ietf_req_in(sstream *ss, uint64_t type,
+                      void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
+                      void (*later)(sstream *ss, const moqc__ietf_msg *m));
 /* A namespace tuple as a broadcast path in buf (false: it does not map). */
 bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap);
 
-/* Peer requests handled outside ietf.c. */
-void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m);
+/* Peer requests handled outside ietf.c: ss is the request stream (17+; the
+ * handler takes it) or NULL (the control stream). */
+void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m, sstream *ss);
+extern const moqc__stream_kind moqc__sk_ietf_status_req;
 /* TRACK_STATUS requests waiting for their answer (ietf_status.c), kept in
  * the binding's state; the teardown drops them. */
 moqc_link *moqc__ietf_status_list(moqc_session *s);
@@ -35,7 +55,8 @@ void moqc__ietf_status_teardown(moqc_session *s);
 /* FETCH (ietf_fetch.c): served fetches are kept in the binding's state. */
 int moqc__ietf_resolve_track(moqc_session *s, const moqc__ietf_msg *m,
                              moqc_broadcast_consumer **bc_out, moqc_track_consumer **tc_out);
-void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m);
+void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss);
+extern const moqc__stream_kind moqc__sk_ietf_fetch_req;
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_list(moqc_session *s);
 void moqc__ietf_fetch_teardown(moqc_session *s);

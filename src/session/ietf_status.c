@@ -5,7 +5,11 @@
  * subscription for it); the answer says what the cache holds now:
  *   draft 14: TRACK_STATUS_OK {alias 0, expires 0, group order ascending,
  *             content exists + largest location};
- *   15/16:    REQUEST_OK {LARGEST_OBJECT parameter when content exists}.
+ *   15+:      REQUEST_OK {LARGEST_OBJECT parameter when content exists}
+ *             (draft-18's "TRACK_STATUS_OK" is a REQUEST_OK too);
+ *   17+:      on the TRACK_STATUS's own request stream, then FIN; a RESET /
+ *             STOP_SENDING of that stream cancels it (its FIN does not: the
+ *             request is the stream's only message).
  * The largest location is the latest group and its last complete frame. A
  * new consumer of an origin front (a relay, a publish origin) does not see
  * the source's groups at once: the answer waits for the first group the
@@ -32,6 +36,7 @@ typedef struct itstat {
   moqc_track_consumer *tc;
   moqc_group_consumer *gc; /* the highest group seen so far */
   moqc_timer timer;
+  sstream *ss; /* 17+: the request stream (the answer goes there) */
 } itstat;
 
 static void its_free(sobj *o) { moqc_free(o); }
@@ -45,11 +50,14 @@ static void its_destroy(itstat *t) {
   if (t->bc) moqc_broadcast_consumer_del(t->bc);
   t->tc = NULL;
   t->bc = NULL;
+  if (t->ss) moqc__ietf_req_close(t->ss, true); /* cancelled, or the session ends */
+  t->ss = NULL;
   if (moqc_link_linked(&t->link)) moqc_list_remove(&t->link);
   moqc__sess_bury(s, &t->obj);
 }
 
-static void answer(moqc_session *s, uint64_t req, const moqc__ietf_loc *largest) {
+/* ss: the request stream (17+, ended here) or NULL. */
+static void answer(moqc_session *s, sstream *ss, uint64_t req, const moqc__ietf_loc *largest) {
   moqc__ietf_msg *r = moqc__ietf_msg_new(s->version == MOQC_IETF_14 ? MOQC_IETF_TRACK_STATUS_OK
                                                                     : MOQC_IETF_REQUEST_OK);
   if (r) {
@@ -63,7 +71,8 @@ static void answer(moqc_session *s, uint64_t req, const moqc__ietf_loc *largest)
       r->has |= MOQC_IETF_HAS_LARGEST;
     }
   }
-  moqc__ietf_ctrl_send(s, r);
+  moqc__ietf_reply(s, ss, r);
+  if (ss) moqc__ietf_req_close(ss, false);
 }
 
 /* Keep the highest of *best and g (either may be NULL). */
@@ -91,16 +100,26 @@ static int collect(moqc_track_consumer *tc, moqc_group_consumer **best) {
 }
 
 /* Answer from gc (consumed; NULL: no content). */
-static void answer_group(moqc_session *s, uint64_t req, moqc_group_consumer *gc) {
+static void answer_group(moqc_session *s, sstream *ss, uint64_t req, moqc_group_consumer *gc) {
   if (!gc) {
-    answer(s, req, NULL);
+    answer(s, ss, req, NULL);
     return;
   }
   moqc__ietf_loc largest = {.group = moqc_group_consumer_sequence(gc), .object = 0};
   size_t n = moqc_group_consumer_frames_available(gc);
   if (n > 0) largest.object = n - 1;
   moqc_group_consumer_del(gc);
-  answer(s, req, &largest);
+  answer(s, ss, req, &largest);
+}
+
+/* Answer t from what it holds, and drop it. */
+static void its_answer(itstat *t) {
+  sstream *ss = t->ss;
+  moqc_group_consumer *gc = t->gc;
+  t->ss = NULL; /* the answer ends it */
+  t->gc = NULL;
+  answer_group(t->s, ss, t->req, gc);
+  its_destroy(t);
 }
 
 static void its_wake(void *arg) {
@@ -112,18 +131,17 @@ static void its_wake(void *arg) {
     int rc = collect(t->tc, &t->gc);
     if (rc != MOQC_ERR_AGAIN && !t->gc && rc != MOQC_ERR_CLOSED &&
         moqc_track_consumer_code(t->tc) == MOQC_CODE_NOT_FOUND) {
-      moqc__ietf_request_error(s, MOQC_IETF_TRACK_STATUS_ERROR, t->req,
-                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
+      sstream *ss = t->ss;
+      t->ss = NULL;
+      moqc__ietf_request_refuse(s, ss, MOQC_IETF_TRACK_STATUS_ERROR, t->req,
+                                MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
       its_destroy(t);
     } else if (rc != MOQC_ERR_AGAIN || (t->gc && !had)) {
       /* Ended, or the first groups came: the groups handed over in this
        * round all arrive before the next tick; answer then. */
       moqc_timer_stop(s->clock, &t->timer);
-      if (moqc_timer_start(s->clock, &t->timer, moqc__sess_now(s) + IETF_STATUS_SETTLE_NS) < 0) {
-        answer_group(s, t->req, t->gc);
-        t->gc = NULL;
-        its_destroy(t);
-      }
+      if (moqc_timer_start(s->clock, &t->timer, moqc__sess_now(s) + IETF_STATUS_SETTLE_NS) < 0)
+        its_answer(t);
     }
   }
   moqc__sess_exit(s);
@@ -136,9 +154,7 @@ static void its_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_enter(s);
   if (!sess_closing(s) && !t->obj.dead) {
     (void)collect(t->tc, &t->gc);
-    answer_group(s, t->req, t->gc);
-    t->gc = NULL;
-    its_destroy(t);
+    its_answer(t);
   }
   moqc__sess_exit(s);
 }
@@ -148,15 +164,15 @@ void moqc__ietf_status_teardown(moqc_session *s) {
   while (!moqc_list_empty(l)) its_destroy(MOQC_CONTAINER_OF(l->next, itstat, link));
 }
 
-void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m) {
+void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   assert(m->type == MOQC_IETF_TRACK_STATUS);
   moqc_broadcast_consumer *bc = NULL;
   moqc_track_consumer *tc = NULL;
   int rv = moqc__ietf_resolve_track(s, m, &bc, &tc);
   if (rv != MOQC_OK) {
-    moqc__ietf_request_error(s, MOQC_IETF_TRACK_STATUS_ERROR, m->request_id,
-                             MOQC_IETF_REQERR_DOES_NOT_EXIST,
-                             rv == MOQC_ERR_INVAL ? "bad namespace" : "track not found");
+    moqc__ietf_request_refuse(s, ss, MOQC_IETF_TRACK_STATUS_ERROR, m->request_id,
+                              MOQC_IETF_REQERR_DOES_NOT_EXIST,
+                              rv == MOQC_ERR_INVAL ? "bad namespace" : "track not found");
     return;
   }
   /* A track produced here knows its latest group: answer at once. */
@@ -165,7 +181,7 @@ void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m) {
     (void)collect(tc, &gc);
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-    answer_group(s, m->request_id, gc);
+    answer_group(s, ss, m->request_id, gc);
     return;
   }
   itstat *t = moqc_calloc(1, sizeof *t);
@@ -182,11 +198,35 @@ void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m) {
   t->tc = tc;
   moqc_timer_init(&t->timer, its_timeout, t);
   moqc_list_push_back(moqc__ietf_status_list(s), &t->link);
+  if (ss) {
+    t->ss = ss;
+    ss->owner = t;
+  }
   if (moqc_timer_start(s->clock, &t->timer, moqc__sess_now(s) + IETF_STATUS_WAIT_NS) < 0) {
-    answer(s, t->req, NULL);
-    its_destroy(t);
+    its_answer(t);
     return;
   }
   moqc_track_consumer_set_waker(tc, its_wake, t);
   its_wake(t); /* what the consumer already holds */
 }
+
+/* ---- 17+: the TRACK_STATUS request stream ---------------------------------------- */
+
+static int tsreq_process(sstream *ss) {
+  return moqc__ietf_req_in(ss, MOQC_IETF_TRACK_STATUS, moqc__ietf_on_track_status, NULL);
+}
+
+static void tsreq_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  itstat *t = ss->owner;
+  if (t && !reset) return; /* the request's FIN: the answer is still due */
+  if (t) {
+    assert(t->ss == ss);
+    its_destroy(t); /* RESET / STOP_SENDING: cancelled */
+    return;
+  }
+  moqc__ietf_req_close(ss, false);
+}
+
+const moqc__stream_kind moqc__sk_ietf_status_req = {
+    .name = "ietf-track-status-in", .process = tsreq_process, .end = tsreq_end};

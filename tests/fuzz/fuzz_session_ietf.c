@@ -165,6 +165,122 @@ static void ietf_gen_pub(const char *dir, int v, bool dgrams) {
   save(dir, name, &s);
 }
 
+static void fetch_msg(moqc__ietf_msg *m, uint64_t req) {
+  memset(m, 0, sizeof *m);
+  m->type = MOQC_IETF_FETCH;
+  m->request_id = req;
+  (void)moqc__ietf_tuple_from_path(&m->ns, "b", 1);
+  m->name = (moqc_bytes){(const uint8_t *)"t", 1};
+  m->priority = 1;
+  m->group_order = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  m->fetch.end = (moqc__ietf_loc){5, 0};
+}
+
+/* The requests a publisher serves and a subscriber accepts beside SUBSCRIBE:
+ * FETCH (then cancelled), TRACK_STATUS, PUBLISH + a pushed subgroup stream +
+ * PUBLISH_DONE. 14-16 on the control stream; 17+ each on its own request
+ * stream (indices: 0 our SETUP, 1-2 the server's SETUP and SUBSCRIBE_NAMESPACE
+ * streams, then ours and the FETCH data streams in order). */
+static void ietf_gen_req(const char *dir, int v) {
+  static moqc__ietf_msg m;
+  seed s = {{0}, 0};
+  put1(&s, (uint8_t)((v - 14) | 0x80));
+  setup_msg(&m, v);
+  ev_open(&s, v < 17);
+  msg(&s, v, 0, &m, false);
+  ev_adv(&s, 5);
+  put1(&s, 10);
+  put1(&s, 10);
+  ev_adv(&s, 5);
+  bool rs = v >= 17;
+  uint8_t idx = 0;
+  fetch_msg(&m, 0);
+  if (rs) {
+    ev_open(&s, true);
+    idx = 3;
+  }
+  msg(&s, v, idx, &m, false);
+  ev_adv(&s, 20);
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_TRACK_STATUS;
+  m.request_id = 2;
+  (void)moqc__ietf_tuple_from_path(&m.ns, "b", 1);
+  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
+  if (v == 14) {
+    m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
+            MOQC_IETF_HAS_FILTER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  }
+  if (rs) { /* 4: the FETCH data stream */
+    ev_open(&s, true);
+    idx = 5;
+  }
+  msg(&s, v, idx, &m, rs);
+  ev_adv(&s, 20);
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH;
+  m.request_id = 4;
+  (void)moqc__ietf_tuple_from_path(&m.ns, "p", 1);
+  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
+  m.track_alias = 5;
+  m.forward = 1;
+  m.has = MOQC_IETF_HAS_FORWARD;
+  if (rs) {
+    ev_open(&s, true);
+    idx = 6;
+  }
+  msg(&s, v, idx, &m, false);
+  ev_adv(&s, 5);
+  uint8_t buf[128];
+  moqc__ietf_subgroup h = {.end_of_group = true,
+                           .has_priority = true,
+                           .first_object = v >= 18,
+                           .sgid_mode = MOQC_IETF_SGID_ZERO,
+                           .track_alias = 5,
+                           .group = 0};
+  ssize_t n = moqc__ietf_subgroup_encode(buf, sizeof buf, v, &h);
+  moqc__ietf_object o = {.id_delta = 0, .size = 2};
+  ssize_t k = n > 0 ? moqc__ietf_object_encode(buf + n, sizeof buf - (size_t)n, v, false, &o) : -1;
+  if (k > 0) {
+    memcpy(buf + n + k, "hi", 2);
+    ev_open(&s, false);
+    ev_data(&s, (uint8_t)(rs ? 7 : v == 16 ? 3 : 2), buf, (size_t)(n + k + 2), true);
+  }
+  ev_adv(&s, 5);
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_DONE;
+  m.request_id = 4;
+  m.code = 0x2;
+  m.stream_count = 1;
+  msg(&s, v, idx, &m, rs);
+  ev_adv(&s, 5);
+  /* A second FETCH, cancelled: 17+ by the FIN that comes with it (before its
+   * data stream opens), then a RESET; 14-16 FETCH_CANCEL. */
+  fetch_msg(&m, 6);
+  if (rs) {
+    ev_open(&s, true);
+    idx = 8;
+  }
+  msg(&s, v, idx, &m, rs);
+  if (rs) {
+    put1(&s, 3);
+    put1(&s, idx);
+    put1(&s, 0);
+  } else {
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_FETCH_CANCEL;
+    m.request_id = 6;
+    msg(&s, v, 0, &m, false);
+  }
+  ev_adv(&s, 250);
+  char name[64];
+  snprintf(name, sizeof name, "req-d%d", v);
+  save(dir, name, &s);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 1;
   for (int v = 14; v <= 19; v++) {
@@ -172,6 +288,7 @@ int main(int argc, char **argv) {
     ietf_gen_sub(argv[1], v, false);
     ietf_gen_pub(argv[1], v, false);
     ietf_gen_pub(argv[1], v, true);
+    ietf_gen_req(argv[1], v);
   }
   return 0;
 }

@@ -193,6 +193,9 @@ static const struct vec vecs[] = {
    "16 0012 04 00 01 01 02 6e73 05 766964656f 0100 0205 00"},
   {17, {.type = 0x18, .largest = {200, 1}}, "18 0005 00 80c8 01 00"},
   {17, {.type = 0x0d, .request_id = 6, .ns = NS1, .name = VIDEO}, "0d 000d 06 00 01 02 6e73 05 766964656f 00"},
+  /* imquic ce5f0713 writes 17's TRACK_STATUS without the Required Request ID Delta */
+  {17, {.type = 0x0d, .request_id = 6, .ns = NS1, .name = VIDEO, .has = MOQC_IETF_HAS_NO_DELTA},
+   "0d 000c 06 01 02 6e73 05 766964656f 00"},
   {17, {.type = 0x06, .request_id = 2, .ns = NSAB}, "06 0008 02 00 02 0161 0162 00"},
   {17, {.type = 0x08, .ns = NSC}, "08 0003 01 01 63"},
   {17, {.type = 0x0e, .ns = NSC}, "0e 0003 01 01 63"},
@@ -210,6 +213,8 @@ static const struct vec vecs[] = {
   {18, {.type = 0x04, .track_alias = 5}, "04 0002 05 00"},
   {18, {.type = 0x05, .code = 500, .retry_interval = 1000, .reason = B("no")}, "05 0007 81f4 83e8 02 6e6f"},
   {18, {.type = 0x07}, "07 0001 00"},
+  /* 18+: REQUEST_OK ends with Track Properties (TRACK_STATUS_OK carries them) */
+  {18, {.type = 0x07, .props = {1, {{0x08, 1000, {0}}}}}, "07 0004 00 08 83e8"},
   {18, {.type = 0x02, .has = HP, .request_id = 3, .priority = 255}, "02 0004 03 01 20 ff"},
   {18, {.type = 0x0b, .code = 2, .stream_count = 3}, "0b 0003 02 03 00"},
   /* RUST publish.rs: draft-18 PUBLISH, group order as a track property */
@@ -236,6 +241,8 @@ static const struct vec vecs[] = {
   {19, {.type = 0x04, .track_alias = 5, .props = {1, {{0x08, 1000, {0}}}}}, "04 0005 05 00 08 83e8"},
   {19, {.type = 0x05, .code = 4, .reason = B("")}, "05 0003 04 00 00"},
   {19, {.type = 0x07}, "07 0001 00"},
+  {19, {.type = 0x07, .has = HL, .largest = {3, 4}, .props = {1, {{0x08, 1000, {0}}}}},
+   "07 0007 01 09 03 04 08 83e8"},
   {19, {.type = 0x02, .has = HF, .request_id = 3, .forward = 0}, "02 0004 03 01 10 00"},
   {19, {.type = 0x0b, .code = 2, .stream_count = 3}, "0b 0003 02 03 00"},
   {19, {.type = 0x1d, .request_id = 1, .ns = NS1, .name = VIDEO, .track_alias = 42},

@@ -285,6 +285,24 @@ static void test_fetch_objects(void **state) {
       {{.kind = MOQC_IETF_FETCH_END_NONEXISTENT, .group = 3, .object = 0}, "808c 03 00"},
   };
   check_fetch(17, 1, d17, 2);
+  /* explicit_subgroup (what a session serves, for imquic): the Subgroup ID is
+   * always written, flags low bits 3 */
+  {
+    moqc__ietf_fetch_state es = {.group_order = 1, .explicit_subgroup = true},
+                           ds = {.group_order = 1};
+    const moqc__ietf_fetch_object seq[2] = {FO(1, 0, 0, 0x80, 4), FO(1, 0, 1, 0x80, 2)};
+    const char *hex[2] = {"1f 01 00 00 80 04", "03 00 02"};
+    for (int i = 0; i < 2; i++) {
+      uint8_t want[16], got[16];
+      size_t len = it_hex(want, sizeof want, hex[i]);
+      ssize_t k = moqc__ietf_fetch_object_encode(got, sizeof got, 17, &es, &seq[i]);
+      assert_true(k > 0);
+      it_bytes_equal(got, (size_t)k, want, len);
+      moqc__ietf_fetch_object d;
+      assert_int_equal(moqc__ietf_fetch_object_decode(&d, 17, &ds, want, len), (ssize_t)len);
+      assert_true(ietf_fetch_object_eq(&d, &seq[i]));
+    }
+  }
   /* draft-18: Group ID Delta (by group order) and Object ID Delta */
   static const struct fvec d18[] = {
       {FO(1, 0, 0, 0x80, 4), "1c 01 00 80 04"}, /* first: absolute */

@@ -1,12 +1,12 @@
-/* IETF FETCH served from the cache by a moqc session (drafts 14, 15, 16): a
- * raw peer injected on the memtransport sends FETCH (standalone, relative
- * and absolute joining) and reads FETCH_OK and the FETCH_HEADER stream back
- * through a handler on its side of the link; and moqc_session_fetch issuing
- * one between two moqc sessions. */
+/* IETF FETCH served from the cache by a moqc session (drafts 14 to 19; 17+
+ * each FETCH on its own request stream): a raw peer injected on the
+ * memtransport sends FETCH (standalone, relative and absolute joining) and
+ * reads FETCH_OK and the FETCH_HEADER stream back through a handler on its
+ * side of the link; and moqc_session_fetch issuing one between two moqc
+ * sessions (14-16). */
 #include "test_session_ietf_raw.h"
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
-static moqc__ietf_msg msgs[32];
 
 /* Streams the server opened toward the raw peer. */
 typedef struct rx_stream {
@@ -56,6 +56,8 @@ static void expect_objects(int v, rx_stream *r, const uint64_t (*want)[2], size_
   ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
   assert_true(k > 0);
   size_t off = (size_t)k, got = 0;
+  /* 15+: the Subgroup ID is always written (flags low bits 3), as imquic reads it */
+  if (v >= 15 && n > 0) assert_int_equal(r->buf[off] & 0x03, 0x03);
   moqc__ietf_fetch_state st;
   memset(&st, 0, sizeof st);
   st.group_order = 1;
@@ -78,14 +80,25 @@ static void expect_objects(int v, rx_stream *r, const uint64_t (*want)[2], size_
   assert_int_equal(got, n);
 }
 
-static const moqc__ietf_msg *answer(size_t n, uint64_t req, uint64_t type) {
-  for (size_t i = 0; i < n; i++)
-    if (msgs[i].type == type && msgs[i].request_id == req) return &msgs[i];
-  return NULL;
+/* The answer to request req (on stream sid), of this type. */
+static const moqc__ietf_msg *answer(ts_pair *p, int v, int64_t sid, uint64_t req, uint64_t type) {
+  const moqc__ietf_msg *m = ir_reply(p, v, sid, req);
+  assert_non_null(m);
+  assert_int_equal(m->type, type);
+  return m;
 }
 
-static void fetch(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name, uint64_t type,
-                  uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+/* 17+: what the server did to the request stream sid: FIN (done) or reset. */
+static void expect_req_end(ts_pair *p, int v, int64_t sid, bool reset) {
+  if (v < 17) return;
+  memlink_inject_info info = ir_state(p, sid);
+  assert_int_equal(info.reset, reset);
+  if (!reset) assert_true(info.fin);
+}
+
+/* Returns the stream the FETCH went on (ir_request). */
+static int64_t fetch(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name, uint64_t type,
+                     uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_FETCH;
@@ -102,7 +115,7 @@ static void fetch(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *nam
     m.fetch.joining_request = a;
     m.fetch.joining_start = b;
   }
-  ir_send(p, v, ctrl, &m);
+  return ir_request(p, v, ctrl, &m);
 }
 
 static void t_fetch(void **state) {
@@ -122,16 +135,15 @@ static void t_fetch(void **state) {
   uint64_t err = v == 14 ? MOQC_IETF_FETCH_ERROR : MOQC_IETF_REQUEST_ERROR;
 
   /* Standalone: from group 0 object 1 to the whole of group 1. */
-  fetch(&p, v, ctrl, 0, "v", MOQC_IETF_FETCH_STANDALONE, 0, 1, 1, 0);
+  int64_t sid = fetch(&p, v, ctrl, 0, "v", MOQC_IETF_FETCH_STANDALONE, 0, 1, 1, 0);
   ts_run_for(p.env, 20 * MS);
-  size_t n = ir_read(&p, v, ctrl, msgs, 32);
-  const moqc__ietf_msg *ok = answer(n, 0, MOQC_IETF_FETCH_OK);
-  assert_non_null(ok);
+  const moqc__ietf_msg *ok = answer(&p, v, sid, 0, MOQC_IETF_FETCH_OK);
   if (v == 14 || (ok->has & MOQC_IETF_HAS_GROUP_ORDER)) assert_int_equal(ok->group_order, 1);
   assert_int_equal(ok->largest.group, 1);
   assert_int_equal(ok->largest.object, 2);
   const uint64_t w0[][2] = {{0, 1}, {1, 0}, {1, 1}, {1, 2}};
   expect_objects(v, fetch_stream(v, 0), w0, 4);
+  expect_req_end(&p, v, sid, false);
 
   /* End object 2 (= up to object 1) of group 2..2: objects 0..0 exist. */
   fetch(&p, v, ctrl, 2, "v", MOQC_IETF_FETCH_STANDALONE, 1, 0, 1, 2);
@@ -140,16 +152,16 @@ static void t_fetch(void **state) {
   expect_objects(v, fetch_stream(v, 2), w2, 2);
 
   /* Refused: unknown track, start after end, joining nothing. */
-  fetch(&p, v, ctrl, 4, "nope", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
-  fetch(&p, v, ctrl, 6, "v", MOQC_IETF_FETCH_STANDALONE, 2, 0, 1, 0);
-  fetch(&p, v, ctrl, 8, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 99, 1, 0, 0);
+  int64_t sids[3];
+  sids[0] = fetch(&p, v, ctrl, 4, "nope", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
+  sids[1] = fetch(&p, v, ctrl, 6, "v", MOQC_IETF_FETCH_STANDALONE, 2, 0, 1, 0);
+  sids[2] = fetch(&p, v, ctrl, 8, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 99, 1, 0, 0);
   ts_run_for(p.env, 20 * MS);
-  n = ir_read(&p, v, ctrl, msgs, 32);
   const uint64_t codes[3] = {0x4, 0x5, 0x7};
   for (int i = 0; i < 3; i++) {
-    const moqc__ietf_msg *e = answer(n, 4 + 2 * (uint64_t)i, err);
-    assert_non_null(e);
+    const moqc__ietf_msg *e = answer(&p, v, sids[i], 4 + 2 * (uint64_t)i, err);
     assert_int_equal(e->code, codes[i]);
+    expect_req_end(&p, v, sids[i], false);
   }
 
   /* Joining a subscription we serve: the latest group is 2. */
@@ -163,7 +175,7 @@ static void t_fetch(void **state) {
           MOQC_IETF_HAS_GROUP_ORDER;
   m.forward = 1;
   m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  ir_send(&p, v, ctrl, &m);
+  (void)ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 20 * MS);
   fetch(&p, v, ctrl, 12, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 10, 1, 0, 0);
   fetch(&p, v, ctrl, 14, NULL, MOQC_IETF_FETCH_ABSOLUTE_JOINING, 10, 0, 0, 0);
@@ -173,6 +185,43 @@ static void t_fetch(void **state) {
   const uint64_t w14[][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}, {1, 2}, {2, 0}};
   expect_objects(v, fetch_stream(v, 14), w14, 6);
   assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* 17+: a FETCH whose last group is still being written is cancelled by its
+ * request stream's RESET, or FIN (as SUBSCRIBE): the data stream and our
+ * half of the request stream are reset, the fetch is no longer served. */
+static void t_fetch_cancel(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  moqc_group_producer *open = moqc_track_producer_append_group(pub.tp);
+  assert_non_null(open);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  for (int how = 0; how < 2; how++) {
+    uint64_t req = 2 * (uint64_t)how;
+    int64_t sid = fetch(&p, v, ctrl, req, "v", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
+    ts_run_for(p.env, 20 * MS);
+    answer(&p, v, sid, req, MOQC_IETF_FETCH_OK);
+    rx_stream *r = fetch_stream(v, req);
+    assert_non_null(r);
+    assert_false(r->fin); /* group 1 is not finished */
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    ir_end(&p, sid, how == 0, 0x0);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+    expect_req_end(&p, v, sid, true);
+  }
+  assert_false(p.srv.closed);
+  moqc_group_producer_del(open);
   ts_pub_del(&pub);
   ir_close(&p);
 }
@@ -220,7 +269,10 @@ static void t_fetch_issue(void **state) {
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_fetch),
+      IR_TEST_ALL(t_fetch),
+      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[5]),
       IR_TEST(t_fetch_issue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include "test_session_ietf_raw.h"
 
 static moqc__ietf_msg msgs[32];
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* The server announces "cam/1" on its own after the setup when the client
  * declared no SOLICIT (imquic's relay never sends SUBSCRIBE_NAMESPACE); it
@@ -49,6 +50,124 @@ static void t_unsolicited_announce(void **state) {
   assert_false(p.srv.closed);
   ts_pub_del(&pub2);
   ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* PUBLISH_NAMESPACE_CANCEL (14/15 by tuple, 16 by request id): the server
+ * stops announcing that namespace (no PUBLISH_NAMESPACE_DONE at its end, the
+ * other one still gets its DONE); published again later, it is offered
+ * again. */
+static void t_publish_namespace_cancel_in(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub a, b;
+  ts_publish(&a, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_publish(&b, p.env, p.srv.pub, "cam/2", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 20 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 2);
+  uint64_t req = UINT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    if (msgs[i].type == MOQC_IETF_PUBLISH_NAMESPACE &&
+        moqc__ietf_tuple_to_path(&msgs[i].ns, path, sizeof path) == 5 &&
+        memcmp(path, "cam/1", 5) == 0)
+      req = msgs[i].request_id;
+  }
+  assert_true(req != UINT64_MAX);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE_CANCEL;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  m.code = 0x4; /* UNINTERESTED */
+  ir_send(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  assert_int_equal(moqc_broadcast_producer_finish(a.bp), MOQC_OK);
+  assert_int_equal(moqc_broadcast_producer_finish(b.bp), MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_DONE), 1);
+  for (size_t i = 0; i < n; i++) {
+    if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE_DONE) continue;
+    if (v >= 16) assert_int_not_equal(msgs[i].request_id, req);
+    else assert_int_equal(msgs[i].ns.n, 2);
+    if (v < 16) assert_memory_equal(msgs[i].ns.f[1].ptr, "2", 1);
+  }
+  ts_pub_del(&a);
+  ts_publish(&a, p.env, p.srv.pub, "cam/1", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE), 3);
+  assert_false(p.srv.closed);
+  ts_pub_del(&a);
+  ts_pub_del(&b);
+  ir_close(&p);
+}
+
+/* The peer's PUBLISH_NAMESPACE is accepted; when another publisher takes the
+ * path over here, the server withdraws its acceptance: 14/15
+ * PUBLISH_NAMESPACE_CANCEL {tuple}, 16 {request id}, 17+ the request stream
+ * cancelled. The new publisher's broadcast stays. */
+static void t_publish_namespace_cancel_out(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 4;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/7", 5), MOQC_OK);
+  int64_t sid = ir_request(&p, v, ctrl, &m);
+  m.request_id = 6; /* another one, left alone */
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/8", 5), MOQC_OK);
+  int64_t sid8 = ir_request(&p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/7", 100 * MS));
+  const moqc__ietf_msg *ok = ir_reply(&p, v, sid, 4);
+  assert_non_null(ok);
+  assert_int_equal(ok->type, v == 14 ? MOQC_IETF_PUBLISH_NAMESPACE_OK : MOQC_IETF_REQUEST_OK);
+  size_t n = ir_read(&p, v, ctrl, msgs, 32);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL), 0);
+
+  ts_pub other;
+  ts_publish(&other, p.env, p.srv.sub, "cam/7", "v", NULL);
+  ts_run_for(p.env, 20 * MS);
+  if (v >= 17) {
+    memlink_inject_info info = ir_state(&p, sid);
+    assert_true(info.reset);
+    assert_true(info.stopped);
+    assert_false(ir_state(&p, sid8).reset);
+  } else {
+    n = ir_read(&p, v, ctrl, msgs, 32);
+    assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL), 1);
+    for (size_t i = 0; i < n; i++) {
+      if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE_CANCEL) continue;
+      assert_int_equal(msgs[i].code, 0x4);
+      if (v == 16) {
+        assert_int_equal(msgs[i].request_id, 4);
+      } else {
+        char path[64];
+        assert_int_equal(moqc__ietf_tuple_to_path(&msgs[i].ns, path, sizeof path), 5);
+        assert_memory_equal(path, "cam/7", 5);
+      }
+    }
+  }
+  /* The new publisher's track is what cam/7 serves now. */
+  ts_group(other.tp, F3, 2, true);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 0;
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/7", "v", &sub, NULL);
+  ts_run_for(p.env, 20 * MS);
+  ts_expect_group(tc, 0, F3, 2);
+  moqc_track_consumer_del(tc);
+  assert_false(p.srv.closed);
+  ts_pub_del(&other);
   ir_close(&p);
 }
 
@@ -126,7 +245,6 @@ static void t_unsolicited_then_subscribe_namespace(void **state) {
 }
 
 /* Inject one subgroup stream (alias, group) holding F3[0..n) as objects, FIN. */
-static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size_t n) {
   uint8_t buf[256];
   moqc__ietf_subgroup h = {.end_of_group = true,
@@ -150,9 +268,12 @@ static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size
                    MOQC_OK);
 }
 
-/* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK, the broadcast appears,
- * the pushed groups reach the cache before any consumer asked (a late
- * consumer asking from group 0 gets them), PUBLISH_DONE ends the track. */
+/* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK (18+: REQUEST_OK), the
+ * broadcast appears, the pushed groups reach the cache before any consumer
+ * asked (a late consumer asking from group 0 gets them), PUBLISH_DONE ends
+ * the track; a PUBLISH reusing a bound alias is refused. 17+: on its own
+ * request stream, where the answer and PUBLISH_DONE travel and which we FIN
+ * at the end. */
 static void t_publish(void **state) {
   int v = ts_version(state);
   ts_pair p;
@@ -170,14 +291,25 @@ static void t_publish(void **state) {
   m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
   m.group_order = 1;
   m.forward = 1;
-  ir_send(&p, v, ctrl, &m);
+  int64_t sid = ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
-  size_t n = ir_read(&p, v, ctrl, msgs, 32);
-  uint64_t ok = MOQC_IETF_PUBLISH_OK;
+  size_t n = ir_read(&p, v, sid, msgs, 32);
+  uint64_t ok = v >= 18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK;
   size_t found = 0;
   for (size_t i = 0; i < n; i++) found += msgs[i].type == ok && msgs[i].request_id == 0;
   assert_int_equal(found, 1);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+
+  /* The alias is bound now: another track on it is refused. */
+  m.request_id = 2;
+  m.name = (moqc_bytes){(const uint8_t *)"a", 1};
+  int64_t sid2 = ir_request(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  const moqc__ietf_msg *e = ir_reply(&p, v, sid2, 2);
+  assert_non_null(e);
+  assert_int_equal(e->type, v == 14 ? MOQC_IETF_PUBLISH_ERROR : MOQC_IETF_REQUEST_ERROR);
+  assert_int_equal(e->code, 0x3);
+  if (v >= 17) assert_true(ir_state(&p, sid2).fin);
 
   inject_group(&p, v, 7, 0, 3);
   inject_group(&p, v, 7, 1, 2);
@@ -194,13 +326,73 @@ static void t_publish(void **state) {
   m.request_id = 0;
   m.code = 0x2;
   m.stream_count = 2;
-  ir_send(&p, v, ctrl, &m);
+  ir_send(&p, v, sid, &m);
   ts_run_for(p.env, 1 * SEC);
   moqc_group_consumer *g = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
   moqc_track_consumer_del(tc);
+  if (v >= 17) {
+    memlink_inject_info info = ir_state(&p, sid);
+    assert_true(info.fin);
+  }
   assert_false(p.srv.closed);
   ir_close(&p);
+}
+
+/* 17+: a PUBLISH's request stream reset by the publisher aborts the pushed
+ * track (Dropped), its FIN without PUBLISH_DONE ends it cleanly; a
+ * PUBLISH_DONE right behind the PUBLISH (before the track is bound) ends the
+ * push, and we FIN the stream. */
+static void t_publish_stream_end(void **state) {
+  int v = ts_version(state);
+  for (int how = 0; how < 3; how++) {
+    ts_pair p;
+    ir_server(&p, v);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.track_alias = 3;
+    int64_t sid = ir_request(&p, v, ctrl, &m);
+    if (how == 2) {
+      memset(&m, 0, sizeof m);
+      m.type = MOQC_IETF_PUBLISH_DONE;
+      m.code = 0x2;
+      ir_send(&p, v, sid, &m);
+      ts_run_for(p.env, 20 * MS);
+      memlink_inject_info info = ir_state(&p, sid);
+      assert_true(info.fin);
+      assert_false(p.srv.closed);
+      ir_close(&p);
+      continue;
+    }
+    assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+    inject_group(&p, v, 3, 0, 3);
+    ts_run_for(p.env, 20 * MS);
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    sub.start = 0;
+    moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);
+    ts_run_for(p.env, 20 * MS);
+    ts_expect_group(tc, 0, F3, 3);
+    ir_end(&p, sid, how == 0, MOQC_CODE_DROPPED);
+    ts_run_for(p.env, 1 * SEC);
+    moqc_group_consumer *g = NULL;
+    int rc = moqc_track_consumer_recv_group(tc, &g);
+    if (how == 0) {
+      assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+      assert_int_equal(moqc_track_consumer_code(tc), MOQC_CODE_DROPPED);
+    } else {
+      assert_int_equal(rc, MOQC_ERR_CLOSED);
+      assert_true(ir_state(&p, sid).fin);
+    }
+    moqc_track_consumer_del(tc);
+    assert_false(p.srv.closed);
+    ir_close(&p);
+  }
 }
 
 int main(void) {
@@ -208,8 +400,13 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       IR_TEST(t_unsolicited_announce),
       IR_TEST(t_solicit_declared),
+      IR_TEST(t_publish_namespace_cancel_in),
+      IR_TEST_ALL(t_publish_namespace_cancel_out),
       IR_TEST(t_unsolicited_then_subscribe_namespace),
-      IR_TEST(t_publish),
+      IR_TEST_ALL(t_publish),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_publish_stream_end, &ir_versions[5]),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,10 +9,15 @@
 
 #define IR_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup parameter */
 
-static int ir_versions[3] __attribute__((unused)) = {14, 15, 16};
+static int ir_versions[6] __attribute__((unused)) = {14, 15, 16, 17, 18, 19};
 #define IR_TEST(fn)                                                                               \
   cmocka_unit_test_prestate(fn, &ir_versions[0]), cmocka_unit_test_prestate(fn, &ir_versions[1]), \
       cmocka_unit_test_prestate(fn, &ir_versions[2])
+/* Drafts 14 to 19 (17+: a request stream per request, see ir_request). */
+#define IR_TEST_ALL(fn)                                        \
+  IR_TEST(fn), cmocka_unit_test_prestate(fn, &ir_versions[3]), \
+      cmocka_unit_test_prestate(fn, &ir_versions[4]),          \
+      cmocka_unit_test_prestate(fn, &ir_versions[5])
 
 static inline size_t ir_enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t cap) {
   ssize_t n = moqc__ietf_ctrl_encode(buf, cap, v, m);
@@ -59,12 +64,12 @@ static inline void ir_close(ts_pair *p) {
   moqc_env_del(p->env);
 }
 
-/* CLIENT_SETUP on a new control stream (*ctrl), declaring SOLICIT = solicit
- * when solicit >= 0 (imquic declares nothing: -1). */
+/* CLIENT_SETUP on a new control stream (*ctrl; 17+: SETUP on a uni stream),
+ * declaring SOLICIT = solicit when solicit >= 0 (imquic declares nothing: -1). */
 static inline void ir_setup(ts_pair *p, int v, int64_t *ctrl, int solicit) {
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_CLIENT_SETUP;
+  m.type = v >= 17 ? MOQC_IETF_SETUP : MOQC_IETF_CLIENT_SETUP;
   if (v == 14) {
     m.nversions = 1;
     m.versions[0] = moqc__ietf_version_code(v);
@@ -74,7 +79,7 @@ static inline void ir_setup(ts_pair *p, int v, int64_t *ctrl, int solicit) {
     assert_int_equal(moqc__ietf_params_put_varint(&m.params, IR_SOLICIT, (uint64_t)solicit), 0);
   uint8_t buf[512];
   size_t n = ir_enc(v, &m, buf, sizeof buf);
-  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, ctrl),
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, ctrl),
                    MOQC_OK);
 }
 
@@ -100,6 +105,49 @@ static inline size_t ir_read(ts_pair *p, int v, int64_t id, moqc__ietf_msg *out,
   }
   assert_int_equal(off, len);
   return k;
+}
+
+/* Send a request: on the control stream ctrl (14-16), or as the first
+ * message of a new bidi request stream (17+). Returns the stream it went on. */
+static inline int64_t ir_request(ts_pair *p, int v, int64_t ctrl, const moqc__ietf_msg *m) {
+  if (v < 17) {
+    ir_send(p, v, ctrl, m);
+    return ctrl;
+  }
+  uint8_t buf[1024];
+  size_t n = ir_enc(v, m, buf, sizeof buf);
+  int64_t id = -1;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), true, buf, n, false, &id),
+                   MOQC_OK);
+  return id;
+}
+
+/* The answer to request req sent on stream sid (ir_request): 14-16 the
+ * message on the control stream with that request id (not the setup);
+ * 17+ the first message on the request stream. NULL if none yet. Valid
+ * until the next ir_reply. */
+static inline const moqc__ietf_msg *ir_reply(ts_pair *p, int v, int64_t sid, uint64_t req) {
+  static moqc__ietf_msg got[32];
+  size_t n = ir_read(p, v, sid, got, 32);
+  if (v >= 17) return n ? &got[0] : NULL;
+  for (size_t i = 0; i < n; i++)
+    if (got[i].type != MOQC_IETF_SERVER_SETUP && got[i].request_id == req) return &got[i];
+  return NULL;
+}
+
+/* The raw peer ends its half of injected stream sid: RESET with code
+ * (reset), or FIN. */
+static inline void ir_end(ts_pair *p, int64_t sid, bool reset, uint64_t code) {
+  int rc = reset ? memlink_inject_reset(p->link, memlink_server(p->link), sid, code)
+                 : memlink_inject_write(p->link, memlink_server(p->link), sid, NULL, 0, true);
+  assert_int_equal(rc, MOQC_OK);
+}
+
+/* What the server did to an injected stream (FIN, reset, stop). */
+static inline memlink_inject_info ir_state(ts_pair *p, int64_t sid) {
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p->link, memlink_server(p->link), sid, &info), MOQC_OK);
+  return info;
 }
 
 /* How many of msgs[0..n) have this type. */

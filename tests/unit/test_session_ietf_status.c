@@ -1,13 +1,15 @@
-/* IETF TRACK_STATUS and SUBSCRIBE_UPDATE / REQUEST_UPDATE served by a moqc
- * session (drafts 14, 15, 16), a raw peer injected on the memtransport:
- * what imquic-moq-sub -i / -u send (docs/interop.md). */
+/* IETF TRACK_STATUS (drafts 14 to 19; 17+ on its own request stream) and
+ * SUBSCRIBE_UPDATE / REQUEST_UPDATE (14, 15, 16) served by a moqc session, a
+ * raw peer injected on the memtransport: what imquic-moq-sub -i / -u send
+ * (docs/interop.md). */
 #include "test_session_ietf_raw.h"
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 static moqc__ietf_msg msgs[32];
 
-static void track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *path,
-                         const char *name) {
+/* Returns the stream it went on (ir_request). */
+static int64_t track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *path,
+                            const char *name) {
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_TRACK_STATUS;
@@ -20,7 +22,7 @@ static void track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req, const ch
     m.forward = 1;
     m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
   }
-  ir_send(p, v, ctrl, &m);
+  return ir_request(p, v, ctrl, &m);
 }
 
 /* The answer to request req among the messages read back, or NULL. */
@@ -30,9 +32,17 @@ static const moqc__ietf_msg *answer(size_t n, uint64_t req) {
   return NULL;
 }
 
+/* 17+: the request stream ends with our FIN after the answer. */
+static void expect_closed(ts_pair *p, int v, int64_t sid) {
+  if (v < 17) return;
+  memlink_inject_info info = ir_state(p, sid);
+  assert_true(info.fin);
+  assert_false(info.reset);
+}
+
 /* TRACK_STATUS: the largest location cached (latest group, its last frame);
  * no content when no group came within 100 ms; DOES_NOT_EXIST for an unknown track or
- * broadcast. */
+ * broadcast. 17+: each on its own request stream, answered there, then FIN. */
 static void t_track_status(void **state) {
   int v = ts_version(state);
   ts_pair p;
@@ -45,40 +55,69 @@ static void t_track_status(void **state) {
   uint64_t ok = v == 14 ? MOQC_IETF_TRACK_STATUS_OK : MOQC_IETF_REQUEST_OK;
   uint64_t err = v == 14 ? MOQC_IETF_TRACK_STATUS_ERROR : MOQC_IETF_REQUEST_ERROR;
 
-  track_status(&p, v, ctrl, 0, "cam/1", "v");
+  int64_t sid = track_status(&p, v, ctrl, 0, "cam/1", "v");
   ts_run_for(p.env, 50 * MS);
-  assert_null(answer(ir_read(&p, v, ctrl, msgs, 32), 0)); /* waits for a group ... */
-  ts_run_for(p.env, 100 * MS);                            /* ... 100 ms at most */
-  size_t n = ir_read(&p, v, ctrl, msgs, 32);
-  const moqc__ietf_msg *a = answer(n, 0);
+  assert_null(ir_reply(&p, v, sid, 0)); /* waits for a group ... */
+  ts_run_for(p.env, 100 * MS);          /* ... 100 ms at most */
+  const moqc__ietf_msg *a = ir_reply(&p, v, sid, 0);
   assert_non_null(a);
   assert_int_equal(a->type, ok);
   assert_false(a->has & MOQC_IETF_HAS_LARGEST);
+  expect_closed(&p, v, sid);
 
   ts_group(pub.tp, F3, 2, true);
   ts_group(pub.tp, F3, 3, true);
-  track_status(&p, v, ctrl, 2, "cam/1", "v");
+  sid = track_status(&p, v, ctrl, 2, "cam/1", "v");
   ts_run_for(p.env, 20 * MS);
-  n = ir_read(&p, v, ctrl, msgs, 32);
-  a = answer(n, 2);
+  a = ir_reply(&p, v, sid, 2);
   assert_non_null(a);
   assert_int_equal(a->type, ok);
   assert_true(a->has & MOQC_IETF_HAS_LARGEST);
   assert_int_equal(a->largest.group, 1);
   assert_int_equal(a->largest.object, 2);
+  expect_closed(&p, v, sid);
 
-  track_status(&p, v, ctrl, 4, "cam/1", "nope");
-  track_status(&p, v, ctrl, 6, "cam/2", "v");
+  int64_t sids[2];
+  sids[0] = track_status(&p, v, ctrl, 4, "cam/1", "nope");
+  sids[1] = track_status(&p, v, ctrl, 6, "cam/2", "v");
   ts_run_for(p.env, 10 * MS);
-  n = ir_read(&p, v, ctrl, msgs, 32);
   for (uint64_t req = 4; req <= 6; req += 2) {
-    a = answer(n, req);
+    a = ir_reply(&p, v, sids[(req - 4) / 2], req);
     assert_non_null(a);
     assert_int_equal(a->type, err);
     assert_int_equal(a->code, 0x4);
+    expect_closed(&p, v, sids[(req - 4) / 2]);
   }
   assert_false(p.srv.closed);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
+/* 17+: a TRACK_STATUS still waiting for its answer is cancelled by a RESET
+ * of its request stream (no answer, our half reset); its FIN alone is not a
+ * cancel (the answer still comes). */
+static void t_track_status_cancel(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  int64_t a = track_status(&p, v, ctrl, 0, "cam/1", "v");
+  int64_t b = track_status(&p, v, ctrl, 2, "cam/1", "v");
+  ts_run_for(p.env, 20 * MS);
+  ir_end(&p, a, true, 0x0);
+  ir_end(&p, b, false, 0);
+  ts_run_for(p.env, 200 * MS);
+  memlink_inject_info ia = ir_state(&p, a);
+  assert_true(ia.reset);
+  assert_int_equal(ia.received, 0);
+  assert_non_null(ir_reply(&p, v, b, 2));
+  expect_closed(&p, v, b);
+  assert_false(p.srv.closed);
   ts_pub_del(&pub);
   ir_close(&p);
 }
@@ -148,7 +187,10 @@ static void t_forward_update(void **state) {
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_track_status),
+      IR_TEST_ALL(t_track_status),
+      cmocka_unit_test_prestate(t_track_status_cancel, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_track_status_cancel, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_track_status_cancel, &ir_versions[5]),
       IR_TEST(t_forward_update),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
