@@ -81,6 +81,11 @@ typedef struct moqc__sess_proto {
   /* The server learns the request from an in-band setup message (no
    * zero-delay request timer). */
   bool server_waits_setup;
+  /* Optional: the protocol's own group streams can expire (arms the session
+   * tick, like moq-lite's in-flight groups), and the tick's expiry pass over
+   * them (serve.c moqc__serve_tick calls it before moq-lite's). */
+  bool (*can_expire)(const moqc_session *s);
+  void (*expire)(moqc_session *s);
 } moqc__sess_proto;
 
 /* lite.c: moq-lite 03/04/05 */
