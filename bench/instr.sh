@@ -101,7 +101,7 @@ for line in open(selftxt):
 # one frame header per frame per subscriber (sess_frame_hdr before issue 11);
 # IETF sessions: one object header per object per subscriber
 fr = calls.get("moqc__lite_frame_hdr", 0) + calls.get("sess_frame_hdr", 0) + \
-    calls.get("moqc__ietf_object_encode", 0)
+    calls.get("moqc__ietf_object_encode", 0) + calls.get("moqc__ietf_obj_hdr", 0)
 j = json.load(open(bench))
 fsz = j["bytes_rx"] / max(1, j["frames_rx"])
 if not fr or not j.get("ok"):

@@ -1,6 +1,7 @@
 /* Session tests: flow over constrained links: a slow subscriber whose old
  * groups are reset while new ones flow, priorities between two tracks, and
- * zero copy on the publisher side. Every test runs for lite-03/04/05. */
+ * zero copy on the publisher side. Every test runs for lite-03/04/05; those
+ * of the group-stream writer and its expiry for IETF drafts 14/16/18 too. */
 #include "test_session_common.h"
 
 /* Write one group of `frames` frames of `size` bytes each (pattern by group). */
@@ -648,11 +649,32 @@ static void t_pending_groups(void **state) {
   pending_burst(v, 2, 2, 2 + 4);
 }
 
+/* IETF group streams share moq-lite's writer and expiry (issue 12): the same
+ * tests for drafts 14, 16 and 18 (varint forms and first-object headers differ). */
+static int flow_ietf_versions[3] = {14, 16, 18};
+#define TS_TEST_IETF(fn)                                     \
+  cmocka_unit_test_prestate(fn, &flow_ietf_versions[0]),     \
+      cmocka_unit_test_prestate(fn, &flow_ietf_versions[1]), \
+      cmocka_unit_test_prestate(fn, &flow_ietf_versions[2])
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      TS_TEST3(t_slow_subscriber),    TS_TEST3(t_fast_link_no_reset), TS_TEST3(t_ordered_saturated),
-      TS_TEST3(t_long_group_not_old), TS_TEST3(t_expiry_by_latency),  TS_TEST3(t_priorities),
-      TS_TEST3(t_zero_copy),          TS_TEST3(t_stream_credit),      TS_TEST3(t_pending_groups),
+      TS_TEST3(t_slow_subscriber),
+      TS_TEST3(t_fast_link_no_reset),
+      TS_TEST3(t_ordered_saturated),
+      TS_TEST3(t_long_group_not_old),
+      TS_TEST3(t_expiry_by_latency),
+      TS_TEST3(t_priorities),
+      TS_TEST3(t_zero_copy),
+      TS_TEST3(t_stream_credit),
+      TS_TEST3(t_pending_groups),
+      TS_TEST_IETF(t_slow_subscriber),
+      TS_TEST_IETF(t_fast_link_no_reset),
+      TS_TEST_IETF(t_long_group_not_old),
+      TS_TEST_IETF(t_expiry_by_latency),
+      TS_TEST_IETF(t_zero_copy),
+      TS_TEST_IETF(t_stream_credit),
+      TS_TEST_IETF(t_pending_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
