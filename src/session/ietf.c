@@ -1062,6 +1062,12 @@ static void isub_trim_pending(isub *is) {
   }
 }
 
+static void ietf_trim_pending(moqc_session *s) {
+  ietf_state *st = IS(s);
+  for (moqc_link *it = st->subs.next; it != &st->subs; it = it->next)
+    isub_trim_pending(MOQC_CONTAINER_OF(it, isub, link));
+}
+
 static void isub_new_group(isub *is, moqc_group_consumer *gc) {
   moqc_session *s = is->s;
   igroup *g = moqc_calloc(1, sizeof *g);
@@ -1670,11 +1676,13 @@ static void gin_free(sobj *o) { moqc_free(o); }
 static void gin_close(igin *gi, bool ok, uint64_t code) {
   itrack *t = gi->it;
   moqc_session *s = t->s;
+  /* The group aborts with code before a frame cut short is dropped (that
+   * alone would abort it with WRONG_SIZE), as moq-lite's frx_abort. */
+  if (gi->g && !ok) moqc_group_producer_abort(gi->g, code);
   if (gi->f) moqc_frame_producer_del(gi->f);
   gi->f = NULL;
   if (gi->g) {
     if (ok) (void)moqc_group_producer_finish(gi->g);
-    else moqc_group_producer_abort(gi->g, code);
     moqc_group_producer_del(gi->g);
   }
   gi->g = NULL;
@@ -2795,4 +2803,5 @@ const moqc__sess_proto moqc__proto_ietf = {
     .server_waits_setup = true,
     .can_expire = ietf_can_expire,
     .expire = ietf_expire,
+    .trim_pending = ietf_trim_pending,
 };

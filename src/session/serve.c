@@ -658,6 +658,7 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
 void moqc__serve_trim_pending(moqc_session *s) {
   for (moqc_link *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
     ps_trim_pending(MOQC_CONTAINER_OF(it, pub_sub, link));
+  if (s->proto->trim_pending) s->proto->trim_pending(s);
 }
 
 static void ps_send_end(pub_sub *ps, uint64_t final) {

@@ -86,6 +86,9 @@ typedef struct moqc__sess_proto {
    * them (serve.c moqc__serve_tick calls it before moq-lite's). */
   bool (*can_expire)(const moqc_session *s);
   void (*expire)(moqc_session *s);
+  /* Optional: out of uni credit: cap the protocol's own groups waiting for it
+   * (serve.c moqc__serve_trim_pending calls it). */
+  void (*trim_pending)(moqc_session *s);
 } moqc__sess_proto;
 
 /* lite.c: moq-lite 03/04/05 */

@@ -371,7 +371,12 @@ static void t_expiry_by_latency(void **state) {
   ts_pair p;
   ts_pair_open(&p, ts_version(state), &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  /* An IETF SUBSCRIBE carries no max latency (moqc sends no DELIVERY_TIMEOUT):
+   * there the track's own applies. */
+  bool ietf = ts_version(state) >= 14;
+  moqc_track_info info = MOQC_TRACK_INFO_DEFAULT;
+  info.latency_max_ms = 300;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", ietf ? &info : NULL);
   assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.latency_max_ms = 300;
@@ -645,8 +650,10 @@ static void t_pending_groups(void **state) {
   int v = ts_version(state);
   /* Unlimited credit: all 20 of the burst arrive. */
   pending_burst(v, 0, 0, 20);
-  /* Two streams, both held: the burst waits, capped at the newest 4. */
-  pending_burst(v, 2, 2, 2 + 4);
+  /* Two streams, both held: the burst waits, capped at the newest 4 (IETF
+   * 17+: the SETUP stream holds one of the two, so the second held group
+   * waits too and is the oldest one skipped). */
+  pending_burst(v, 2, 2, (v >= 17 ? 1 : 2) + 4);
 }
 
 /* IETF group streams share moq-lite's writer and expiry (issue 12): the same
