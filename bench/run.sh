@@ -11,6 +11,8 @@
 #   QUICK=1 bench/run.sh         shorter windows (smoke test, ~3 min)
 #   BUILD_DIR=build/x bench/run.sh   build directory [build/bench]
 #   NO_DOCS=1 bench/run.sh       do not rewrite docs/benchmarks.md
+#   RELAY=/x/moqc-relay bench/run.sh   run another build's relay (a before/after pair; the
+#                                load tools are still this tree's)
 #   QUIET_BUDGET=90              seconds the run may wait, in total, for other work to
 #                                leave the CPUs before a scenario (0: never wait)
 #
@@ -93,7 +95,7 @@ if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOQC_BUI
        cmake --build "$BUILD" -j"$(nproc)" --target bench >> "$OUT/build.log" 2>&1; }; then
   tail -30 "$OUT/build.log"; log "build failed"; exit 1
 fi
-RELAY=$BUILD/moqc-relay
+RELAY=${RELAY:-$BUILD/moqc-relay}
 MB=$BUILD/moqc_bench
 
 # ---- ports ----------------------------------------------------------------------------
