@@ -955,6 +955,17 @@ static bool ietf_can_expire(const moqc_session *s) {
   return false;
 }
 
+static size_t ietf_groups_in_flight(const moqc_session *s) {
+  const ietf_state *st = s->ietf;
+  size_t n = 0;
+  if (!st) return 0;
+  for (const moqc_link *i = st->subs.next; i != &st->subs; i = i->next) {
+    const isub *is = MOQC_CONTAINER_OF(i, isub, link);
+    for (const moqc_link *j = is->groups.next; j != &is->groups; j = j->next) n++;
+  }
+  return n;
+}
+
 static void ietf_expire(moqc_session *s) {
   ietf_state *st = IS(s);
   MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &st->subs) {
@@ -2804,4 +2815,5 @@ const moqc__sess_proto moqc__proto_ietf = {
     .can_expire = ietf_can_expire,
     .expire = ietf_expire,
     .trim_pending = ietf_trim_pending,
+    .groups_in_flight = ietf_groups_in_flight,
 };

@@ -89,6 +89,9 @@ typedef struct moqc__sess_proto {
   /* Optional: out of uni credit: cap the protocol's own groups waiting for it
    * (serve.c moqc__serve_trim_pending calls it). */
   void (*trim_pending)(moqc_session *s);
+  /* Optional: the protocol's own group streams not acknowledged in full yet
+   * (added to moqc_session_stats.groups_in_flight). */
+  size_t (*groups_in_flight)(const moqc_session *s);
 } moqc__sess_proto;
 
 /* lite.c: moq-lite 03/04/05 */

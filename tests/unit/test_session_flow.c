@@ -360,6 +360,46 @@ static void t_long_group_not_old(void **state) {
   ts_pair_close(&p);
 }
 
+/* A group is in flight (moqc_session_stats.groups_in_flight) from its arrival
+ * until its stream is acknowledged in full: over a slow link the groups
+ * written wait there, and once everything is delivered none is left. */
+static void t_in_flight_until_acked(void **state) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.have_link = true;
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.bandwidth = 100 * 1000; /* 100 kB/s: 3 x 20 kB take 0.6 s */
+  o.link.latency_ns = 10 * MS;
+  ts_pair p;
+  ts_pair_open(&p, ts_version(state), &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 200 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(p.env, 100 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_in_flight, 0);
+  reader r;
+  memset(&r, 0, sizeof r);
+  for (int i = 0; i < 3; i++) big_group(pub.tp, 2, 10000);
+  ts_run_for(p.env, 50 * MS);
+  moqc_session_stats st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.groups_in_flight, 3);
+  for (int k = 0; k < 2000 && r.complete < 3; k++) {
+    ts_run_for(p.env, 1 * MS);
+    reader_poll(&r, tc);
+  }
+  assert_int_equal(r.complete, 3);
+  ts_run_for(p.env, 100 * MS); /* the last ACKs */
+  st = moqc_session_get_stats(p.srv.s);
+  assert_int_equal(st.groups_sent, 3);
+  assert_int_equal(st.groups_in_flight, 0);
+  assert_int_equal(st.groups_reset_old, 0);
+  reader_fini(&r);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* Groups older than the subscriber's max latency are reset with Old (never the
  * newest) even without queue pressure. */
 static void t_expiry_by_latency(void **state) {
@@ -682,6 +722,8 @@ int main(void) {
       TS_TEST_IETF(t_zero_copy),
       TS_TEST_IETF(t_stream_credit),
       TS_TEST_IETF(t_pending_groups),
+      TS_TEST3(t_in_flight_until_acked),
+      TS_TEST_IETF(t_in_flight_until_acked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
