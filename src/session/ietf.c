@@ -1073,6 +1073,26 @@ static void isub_trim_pending(isub *is) {
   }
 }
 
+/* Open g's subgroup stream (deferred, waiting for credit: counted in
+ * is->n_pending until opened), then the checks lite makes for a new group:
+ * the pending cap while out of credit, the slow-subscriber cap, the tick.
+ * Every group that goes on a stream opens through here. */
+static void ig_open(igroup *g) {
+  isub *is = g->is;
+  moqc_session *s = is->s;
+  assert(!g->opening && !g->ss);
+  g->op.bidi = false;
+  g->op.opened = ig_opened;
+  g->op.failed = ig_open_failed;
+  g->opening = true;
+  is->n_pending++;
+  moqc__sess_open(s, &g->op);
+  if (sess_closing(s) || is->obj.dead) return;
+  if (s->st.open_blocked[1]) isub_trim_pending(is);
+  ietf_slow_check(s);
+  moqc__sess_tick_arm(s);
+}
+
 static void ietf_trim_pending(moqc_session *s) {
   ietf_state *st = IS(s);
   for (moqc_link *it = st->subs.next; it != &st->subs; it = it->next)
@@ -1097,16 +1117,7 @@ static void isub_new_group(isub *is, moqc_group_consumer *gc) {
   moqc_list_push_back(&is->groups, &g->link);
   isub_expire(is); /* a newer group: older ones may be stale now */
   if (sess_closing(s) || is->obj.dead || g->obj.dead) return;
-  g->op.bidi = false;
-  g->op.opened = ig_opened;
-  g->op.failed = ig_open_failed;
-  g->opening = true;
-  is->n_pending++;
-  moqc__sess_open(s, &g->op);
-  if (sess_closing(s) || is->obj.dead) return;
-  if (s->st.open_blocked[1]) isub_trim_pending(is);
-  ietf_slow_check(s);
-  moqc__sess_tick_arm(s);
+  ig_open(g);
 }
 
 static void isub_pump(isub *is) {
