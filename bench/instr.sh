@@ -6,6 +6,9 @@
 #   bench/instr.sh s5|s5max|s2 [LABEL]
 #   RELAY=/other/build/moqc-relay bench/instr.sh s5   measure another build's relay
 #   FPS=10 DUR=8 WARM=2 SUBS=10                        workload knobs (defaults shown)
+#   VERSION=moqt-16 bench/instr.sh s5                  every client speaks this version
+#                                                      (IETF: frames are counted as
+#                                                      object headers encoded)
 #
 #   s5     10 publishers x 10 subscribers, 100-byte frames, 100 per group, paced at
 #          FPS frames/s per publisher (low enough that the relay under callgrind
@@ -41,6 +44,7 @@ case "$SC" in
   s2) ARGS=(--profile video --bitrate 2000000 --subs "$SUBS") ;;
   *) echo "usage: bench/instr.sh s5|s5max|s2 [LABEL]"; exit 2 ;;
 esac
+[ -n "${VERSION:-}" ] && ARGS+=(--version "$VERSION")
 PIDS=()
 cleanup() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; sleep 0.5;
             for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
@@ -94,8 +98,10 @@ for line in open(selftxt):
     k = "libc" if o.startswith("libc.") else "libuv" if o.startswith("libuv") else \
         "ngtcp2+tls" if o.startswith(("libngtcp2", "libgnutls", "libnettle", "libhogweed", "libgmp")) else "moqc"
     obj[k] += int(m.group(1).replace(",", ""))
-# one frame header per frame per subscriber (sess_frame_hdr before issue 11)
-fr = calls.get("moqc__lite_frame_hdr", 0) + calls.get("sess_frame_hdr", 0)
+# one frame header per frame per subscriber (sess_frame_hdr before issue 11);
+# IETF sessions: one object header per object per subscriber
+fr = calls.get("moqc__lite_frame_hdr", 0) + calls.get("sess_frame_hdr", 0) + \
+    calls.get("moqc__ietf_object_encode", 0) + calls.get("moqc__ietf_obj_hdr", 0)
 j = json.load(open(bench))
 fsz = j["bytes_rx"] / max(1, j["frames_rx"])
 if not fr or not j.get("ok"):

@@ -62,6 +62,40 @@ def ns_per_byte(j):
     return j["relay_cpu_s"] / b * 1e9 if b else None
 
 
+def ietf_labels(d, scen):
+    """The IETF rows of scenario scen in this run: [(label, draft)], e.g. ("s2ietf16", "16")."""
+    out = []
+    try:
+        names = sorted(os.listdir(d))
+    except OSError:
+        return out
+    for n in names:
+        m = re.match(r"^%sietf(\d+)\.json$" % scen, n)
+        if m:
+            out.append(("%sietf%s" % (scen, m.group(1)), m.group(1)))
+    return sorted(out, key=lambda x: int(x[1]))
+
+
+def ietf_rows(d, scen, lite, title):
+    """Issue 12: scenario scen with IETF clients, per delivered byte against the lite row of the same run."""
+    R = []
+    ln = ns_per_byte(lite)
+    for label, draft in ietf_labels(d, scen):
+        j = load(d, label)
+        nsb = ns_per_byte(j)
+        if not j or not j.get("ok") or nsb is None or ln is None:
+            R.append(("%s, IETF draft %s" % (title, draft), "relay CPU per delivered byte ÷ moq-lite's",
+                      "failed", "≤ 1.10", "MISS", "no result (%s)" % (j or {}).get("error", "missing")))
+            continue
+        r = nsb / ln
+        R.append(("%s, IETF draft %s" % (title, draft), "relay CPU per delivered byte ÷ moq-lite's (same run)",
+                  "%.2f" % r, "≤ 1.10", verdict(r <= 1.10 and j.get("groups_lost", 1) == 0),
+                  "IETF %.2f ns/B vs lite %.2f ns/B; %d frames/s (lite %d, ×%.2f), lost %d, p99 %.1f ms (lite %.1f)"
+                  % (nsb, ln, j["frames_per_s"], lite["frames_per_s"], j["frames_per_s"] / max(1, lite["frames_per_s"]),
+                     j.get("groups_lost", -1), j.get("lat_p99_ms", 0), lite.get("lat_p99_ms", 0))))
+    return R
+
+
 def f(x, fmt="%.2f", none="n/a"):
     return none if x is None else fmt % x
 
@@ -124,6 +158,7 @@ def rows(d):
     elif "s2_nginx" in skipped:
         R.append(("2 (peer) nginx-rtmp", "relay CPU/B ÷ nginx-rtmp's", "skipped", "≤ 1.5", "n/a",
                   skipped["s2_nginx"]))
+    R += ietf_rows(d, "s2", s2, "2 (IETF) same traffic")
     # ---- 2 through a two-relay chain (issue 16): publisher -> A -> B -> 100 subscribers
     hop = load(d, "s2hop")
     if hop and nsb is not None and hop.get("relay_cpu_s", -1) >= 0 and hop.get("relay2_cpu_s", -1) >= 0 \
@@ -188,6 +223,7 @@ def rows(d):
             det += ", TLS %d/s (×%.2f)" % (nt["frames_per_s"], s5["frames_per_s"] / nt["frames_per_s"])
         R.append(("5 chat bus 10 pubs × 10 subs, 100 B", "frames/s delivered", "%d" % s5["frames_per_s"],
                   "≥ 200,000", verdict(s5["frames_per_s"] >= 200000), det))
+    R += ietf_rows(d, "s5", s5, "5 (IETF) same chat bus")
     # ---- 6
     s6 = load(d, "s6")
     if s6 and "relay_kb_per_session" in s6:

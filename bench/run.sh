@@ -4,10 +4,15 @@
 #
 #   bench/run.sh                 everything (builds a release build first)
 #   bench/run.sh s1 s5           only these scenarios (s1..s8; s2ws: s2 over WebSocket;
-#                                s2hop: s2 through a two-relay chain)
+#                                s2hop: s2 through a two-relay chain; s2ietf / s5ietf:
+#                                s2 / s5 with IETF moq-transport clients, which also run
+#                                with s2 / s5)
+#   IETF_VERSIONS="moqt-16 moqt-18"  the IETF drafts of the s2ietf / s5ietf rows
 #   QUICK=1 bench/run.sh         shorter windows (smoke test, ~3 min)
 #   BUILD_DIR=build/x bench/run.sh   build directory [build/bench]
 #   NO_DOCS=1 bench/run.sh       do not rewrite docs/benchmarks.md
+#   RELAY=/x/moqc-relay bench/run.sh   run another build's relay (a before/after pair; the
+#                                load tools are still this tree's)
 #   QUIET_BUDGET=90              seconds the run may wait, in total, for other work to
 #                                leave the CPUs before a scenario (0: never wait)
 #
@@ -90,7 +95,7 @@ if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOQC_BUI
        cmake --build "$BUILD" -j"$(nproc)" --target bench >> "$OUT/build.log" 2>&1; }; then
   tail -30 "$OUT/build.log"; log "build failed"; exit 1
 fi
-RELAY=$BUILD/moqc-relay
+RELAY=${RELAY:-$BUILD/moqc-relay}
 MB=$BUILD/moqc_bench
 
 # ---- ports ----------------------------------------------------------------------------
@@ -228,13 +233,28 @@ EOF
 }
 ngx_stop() { [ $FF_PID != 0 ] && stop_pid $FF_PID; [ $NGX_PID != 0 ] && stop_pid $NGX_PID; FF_PID=0; NGX_PID=0; }
 
-if want s2; then
-  log "s2: 1 publisher -> relay -> 100 subscribers, video 2 Mbit/s"
-  relay_start s2 && {
-    run_bench s2 $((DUR + 90)) "$MB" --url "$(URL)" --profile video --bitrate 2000000 --subs 100 \
-      --duration $((DUR + 2)) --warmup $WARM --relay-pid $RELAY_PID
+# The IETF rows (issue 12): the same scenario with every client (publisher and
+# subscribers) speaking IETF moq-transport, one row per draft in IETF_VERSIONS, right
+# after the moq-lite row, each reported as a ratio against that lite row.
+IETF_VERSIONS=${IETF_VERSIONS:-moqt-16 moqt-18}
+ietf_label() { echo "$1ietf${2#moqt-}"; } # ietf_label s2 moqt-16 -> s2ietf16
+s2_run() { # s2_run LABEL [moqc_bench flags]
+  local label=$1; shift
+  relay_start "$label" && {
+    run_bench "$label" $((DUR + 90)) "$MB" --url "$(URL)" --profile video --bitrate 2000000 --subs 100 \
+      --duration $((DUR + 2)) --warmup $WARM --relay-pid $RELAY_PID "$@"
     relay_stop
   }
+}
+if want s2 || want s2ietf; then
+  log "s2: 1 publisher -> relay -> 100 subscribers, video 2 Mbit/s"
+  s2_run s2
+  for v in $IETF_VERSIONS; do
+    log "s2ietf: the same over IETF $v (publisher and subscribers)"
+    s2_run "$(ietf_label s2 "$v")" --version "$v"
+  done
+fi
+if want s2; then
   # The transports alone on the same traffic (no MoQ, no relay): the floor
   # under the relay's figure, QUIC next to TCP+TLS and plain TCP.
   log "s2 floor: bench_fanout (raw QUIC / TCP+TLS / TCP fan-out to 100, 2 Mbit/s video)"
@@ -361,13 +381,23 @@ fi
 # =========================================================================================
 # 5. chat bus: 100-byte frames, 10 pubs x 10 subs: frames/s delivered; NATS side by side
 # =========================================================================================
-if want s5; then
-  log "s5: chat bus 10 publishers x 10 subscribers, 100-byte frames, max rate"
-  relay_start s5 && {
-    run_bench s5 $((DUR + 60)) "$MB" --url "$(URL)" --profile chat --pubs 10 --subs 10 \
-      --window 256 --duration $DUR --warmup $WARM --relay-pid $RELAY_PID
+s5_run() { # s5_run LABEL [moqc_bench flags]
+  local label=$1; shift
+  relay_start "$label" && {
+    run_bench "$label" $((DUR + 60)) "$MB" --url "$(URL)" --profile chat --pubs 10 --subs 10 \
+      --window 256 --duration $DUR --warmup $WARM --relay-pid $RELAY_PID "$@"
     relay_stop
   }
+}
+if want s5 || want s5ietf; then
+  log "s5: chat bus 10 publishers x 10 subscribers, 100-byte frames, max rate"
+  s5_run s5
+  for v in $IETF_VERSIONS; do
+    log "s5ietf: the same over IETF $v (publishers and subscribers)"
+    s5_run "$(ietf_label s5 "$v")" --version "$v"
+  done
+fi
+if want s5; then
   if have nats-server; then
     d=$OUT/nats; mkdir -p "$d"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \

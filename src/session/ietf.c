@@ -68,6 +68,8 @@
 #define IETF_DONE_MOQ_DEV_ERROR 500u  /* moq-relay's PUBLISH_DONE for any error (200: ok) */
 #define IETF_HDR_MAX 1100u            /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
+_Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
+               "one-byte varints in moqc__ietf_obj_hdr");
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 #define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
 #define IETF_MALFORMED_AUTH_TOKEN 0x16u
@@ -103,17 +105,22 @@ struct ins_sub {
   moqc_smap sent; /* path -> (uintptr) request id + 1 of our PUBLISH_NAMESPACE */
 };
 
+/* In isub.groups from SUBSCRIBE's group arrival until its stream is
+ * acknowledged in full, reset or gone (like moq-lite's group_out in flight):
+ * until then it can expire (ietf_expire). */
 struct igroup {
   sobj obj;
-  moqc_link link; /* in isub.groups */
+  moqc_link link; /* in isub.groups (oldest first) */
   opener op;
   isub *is;
-  moqc_group_consumer *gc;
+  moqc_group_consumer *gc;       /* NULL once the FIN is written */
   moqc_group_consumer *dg_probe; /* a held datagram group: read ahead to its end */
   sstream *ss;
   uint64_t seq;
+  uint64_t created_ns;
+  uint64_t wr_bytes;      /* bytes written on the stream (header + objects) */
+  uint64_t ck_off, ck_ns; /* staleness checkpoint (moqc__serve_stale_ns) */
   bool opening, in_frame, fin_sent, started;
-  uint64_t remaining;
 };
 
 struct isub {
@@ -127,8 +134,11 @@ struct isub {
   bool forward; /* Forward 0 (SUBSCRIBE / REQUEST_UPDATE): groups are dropped unsent */
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
-  moqc_link groups;
-  uint64_t streams; /* group streams opened */
+  moqc_link groups;    /* igroup in flight, oldest first */
+  size_t n_pending;    /* groups waiting for stream credit */
+  uint64_t latency_ms; /* expiry window (moqc__serve_latency_ms) */
+  uint64_t latest_seq; /* newest group served (MOQC_GROUP_NONE: none) */
+  uint64_t streams;    /* group streams opened */
   bool track_done, done_sent, done_waiting;
   uint64_t done_code;
   moqc_timer done_timer;
@@ -681,7 +691,11 @@ static void isub_maybe_done(isub *is);
 
 static void ig_destroy(igroup *g) {
   isub *is = g->is;
-  if (g->opening) moqc__sess_open_cancel(&g->op);
+  if (g->opening) {
+    moqc__sess_open_cancel(&g->op);
+    assert(is->n_pending > 0);
+    is->n_pending--;
+  }
   g->opening = false;
   if (g->gc) moqc_group_consumer_del(g->gc);
   g->gc = NULL;
@@ -696,58 +710,101 @@ static void ig_destroy(igroup *g) {
   moqc__sess_bury(is->s, &g->obj);
 }
 
+/* Reset the stream with code unless its FIN is written (then it lingers
+ * until delivered), and drop the group. */
 static void ig_reset(igroup *g, uint64_t code) {
   if (g->ss && !g->fin_sent) moqc__ss_reset(g->ss, code);
   ig_destroy(g);
 }
 
-/* Append one object header (and its Timestamp extension) to w. */
-static void ig_obj_hdr(moqc_session *s, wbuf *w, uint64_t ts, uint64_t size) {
-  uint8_t ext[24];
-  ssize_t a = moqc__ietf_varint_encode(V(s), ext, sizeof ext, IETF_EXT_TIMESTAMP);
-  ssize_t b = a > 0 ? moqc__ietf_varint_encode(V(s), ext + a, sizeof ext - (size_t)a, ts) : -1;
-  moqc__ietf_object o = {.id_delta = 0, .size = size, .status = MOQC_IETF_STATUS_NORMAL};
-  if (b > 0) o.ext = (moqc_bytes){ext, (size_t)(a + b)};
-  uint8_t hdr[64];
-  ssize_t n = moqc__ietf_object_encode(hdr, sizeof hdr, V(s), true, &o);
-  if (n < 0) {
-    if (!w->err) w->err = (int)n;
-    return;
+/* Never inlined: bench/instr.sh counts its calls (one per object written per
+ * subscriber), as moq-lite's moqc__lite_frame_hdr. */
+__attribute__((noinline)) ssize_t moqc__ietf_obj_hdr(uint8_t *p, int version, uint64_t ts,
+                                                     uint64_t size) {
+  if (size > MOQC_IETF_OBJECT_MAX || !moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
+  /* Values under 64 are one byte equal to the value in both varint forms
+   * (QUIC's and 17+'s leading ones): the delta 0, the key 0x10 and the
+   * extension block's length (at most 1 + 9). */
+  uint8_t *q = p;
+  *q++ = 0; /* Object ID delta */
+  uint8_t *ext_len = q++;
+  *q++ = (uint8_t)IETF_EXT_TIMESTAMP;
+  ssize_t n = moqc__ietf_varint_encode(version, q, 9, ts);
+  if (n < 0) return n;
+  q += n;
+  *ext_len = (uint8_t)(1 + n);
+  if (size < 64) {
+    *q++ = (uint8_t)size;
+  } else {
+    n = moqc__ietf_varint_encode(version, q, 9, size);
+    if (n < 0) return n;
+    q += n;
   }
-  moqc__wbuf_append(w, hdr, (size_t)n);
+  if (size == 0) *q++ = MOQC_IETF_STATUS_NORMAL;
+  assert((size_t)(q - p) <= MOQC__IETF_OBJ_HDR_MAX);
+  return q - p;
 }
 
-/* Write what the group has, in one write; FIN when complete. */
+/* Stage one object header (and its Timestamp extension). */
+static int ig_obj_hdr(go_batch *b, int version, uint64_t ts, uint64_t size) {
+  uint8_t hdr[MOQC__IETF_OBJ_HDR_MAX];
+  ssize_t n = moqc__ietf_obj_hdr(hdr, version, ts, size);
+  if (n < 0) return (int)n;
+  return moqc__gb_bytes(b, hdr, (size_t)n);
+}
+
+/* Stage the SUBGROUP_HEADER: it goes out with the first objects, in one write. */
+static int ig_stream_hdr(igroup *g, go_batch *b) {
+  moqc_session *s = g->is->s;
+  moqc__ietf_subgroup h = {.extensions = true,
+                           .end_of_group = true,
+                           .has_priority = true,
+                           .sgid_mode = MOQC_IETF_SGID_ZERO,
+                           /* 18+: the stream starts at the group's first object
+                            * (@moq/net drops a group without it) */
+                           .first_object = V(s) >= MOQC_IETF_18,
+                           .track_alias = g->is->req,
+                           .group = g->seq,
+                           .priority = 0};
+  uint8_t hdr[64];
+  ssize_t n = moqc__ietf_subgroup_encode(hdr, sizeof hdr, V(s), &h);
+  if (n < 0) return (int)n;
+  g->ck_off = (uint64_t)n;
+  g->ck_ns = moqc__sess_now(s);
+  return moqc__gb_bytes(b, hdr, (size_t)n);
+}
+
+/* The stream is gone (a write failed, or the transport dropped it). */
+static void ig_gone(igroup *g) {
+  isub *is = g->is;
+  ig_destroy(g);
+  isub_maybe_done(is);
+}
+
+/* Write what the group has in one transport write (moq-lite's batched writer:
+ * headers and small objects cut from the session's write arena, larger
+ * payload chunks as the model's own slices, zero copy); FIN when complete. */
 static void ig_pump(igroup *g) {
   isub *is = g->is;
   moqc_session *s = is->s;
-  wbuf w;
-  moqc__wbuf_init(&w);
+  if (!g->ss || !g->gc) return;
+  go_batch b;
+  moqc__gb_init(&b, s, g->ss, &g->wr_bytes);
+  int rc = MOQC_OK;
   if (!g->started) {
     g->started = true;
-    moqc__ietf_subgroup h = {.extensions = true,
-                             .end_of_group = true,
-                             .has_priority = true,
-                             .sgid_mode = MOQC_IETF_SGID_ZERO,
-                             /* 18+: the stream starts at the group's first object
-                              * (@moq/net drops a group without it) */
-                             .first_object = V(s) >= MOQC_IETF_18,
-                             .track_alias = is->req,
-                             .group = g->seq,
-                             .priority = 0};
-    uint8_t hdr[64];
-    ssize_t n = moqc__ietf_subgroup_encode(hdr, sizeof hdr, V(s), &h);
-    if (n < 0) {
+    rc = ig_stream_hdr(g, &b);
+    if (rc < 0) {
+      moqc__gb_drop(&b);
       ig_reset(g, MOQC_CODE_ENCODE);
+      isub_maybe_done(is);
       return;
     }
-    moqc__wbuf_append(&w, hdr, (size_t)n);
   }
-  bool fin = false;
+  bool fin = false, failed = false;
   uint64_t code = 0;
-  bool failed = false;
-  while (!w.err) {
-    int rc;
+  int werr = MOQC_OK; /* the batch's (a write failed: the stream is gone) */
+  while (werr >= 0 && !g->obj.dead && g->ss && !sess_closing(s)) {
     if (!g->in_frame) {
       moqc_frame_info fi;
       rc = moqc_group_consumer_next_frame(g->gc, &fi);
@@ -761,9 +818,14 @@ static void ig_pump(igroup *g) {
         code = moqc_group_consumer_code(g->gc);
         break;
       }
-      ig_obj_hdr(s, &w, fi.timestamp, fi.size);
+      werr = ig_obj_hdr(&b, V(s), fi.timestamp, fi.size);
+      if (werr == MOQC_ERR_INVAL) { /* over the draft's object size */
+        werr = MOQC_OK;
+        failed = true;
+        code = MOQC_CODE_ENCODE;
+        break;
+      }
       g->in_frame = true;
-      g->remaining = fi.size;
     } else {
       moqc_slice sl;
       rc = moqc_group_consumer_read_chunk(g->gc, &sl);
@@ -777,17 +839,23 @@ static void ig_pump(igroup *g) {
         code = moqc_group_consumer_code(g->gc);
         break;
       }
-      if (sl.len) moqc__wbuf_append(&w, moqc_slice_ptr(&sl), sl.len);
-      moqc_slice_release(&sl);
+      werr = moqc__gb_slice(&b, &sl);
     }
   }
-  if (w.err) {
-    moqc__wbuf_free(&w);
-    ig_reset(g, MOQC_CODE_ENCODE);
+  if (g->obj.dead || !g->ss || sess_closing(s)) {
+    moqc__gb_drop(&b);
     return;
   }
-  if (w.len || fin) (void)moqc__ss_write(g->ss, w.p, w.len, fin);
-  moqc__wbuf_free(&w);
+  if (werr < 0) {
+    moqc__gb_drop(&b);
+    ig_gone(g);
+    return;
+  }
+  /* What is staged goes out (the objects before a failure too). */
+  if (moqc__gb_flush(&b, fin) < 0) {
+    ig_gone(g);
+    return;
+  }
   if (failed) {
     ig_reset(g, code);
     isub_maybe_done(is);
@@ -796,8 +864,9 @@ static void ig_pump(igroup *g) {
   if (fin) {
     g->fin_sent = true;
     s->stats.groups_sent++;
-    ig_destroy(g); /* the stream lingers in the table until acknowledged / closed */
-    isub_maybe_done(is);
+    moqc_group_consumer_del(g->gc);
+    g->gc = NULL;
+    isub_maybe_done(is); /* the group stays in flight until acknowledged */
   }
 }
 
@@ -813,22 +882,37 @@ static void ig_end(sstream *ss, bool reset, uint64_t code) {
   (void)reset;
   (void)code;
   igroup *g = ss->owner;
-  if (g) {
-    isub *is = g->is;
-    ig_destroy(g);
-    isub_maybe_done(is);
-  } else {
-    moqc__ss_maybe_forget(ss);
+  if (g) ig_gone(g);
+  else moqc__ss_maybe_forget(ss);
+}
+
+/* The peer acknowledged the whole stream: delivered, no longer in flight. */
+static void ig_acked(sstream *ss) {
+  igroup *g = ss->owner;
+  assert(g && g->ss == ss);
+  if (!g->fin_sent) return;
+  moqc_session *s = g->is->s;
+  ig_gone(g);
+  if (!sess_closing(s) && moqc_list_empty(&s->pub.inflight)) {
+    /* nothing of ours in flight any more: an idle session holds no arena */
+    ietf_state *st = IS(s);
+    bool any = false;
+    for (moqc_link *it = st->subs.next; it != &st->subs && !any; it = it->next)
+      any = !moqc_list_empty(&MOQC_CONTAINER_OF(it, isub, link)->groups);
+    if (!any) moqc__serve_drop_arena(s);
   }
 }
 
-static const moqc__stream_kind sk_ietf_group_out = {.name = "ietf-group-out", .end = ig_end};
+static const moqc__stream_kind sk_ietf_group_out = {
+    .name = "ietf-group-out", .end = ig_end, .acked = ig_acked};
 
 static void ig_opened(opener *op, int64_t id) {
   igroup *g = MOQC_CONTAINER_OF(op, igroup, op);
   isub *is = g->is;
   moqc_session *s = is->s;
+  assert(g->opening && is->n_pending > 0);
   g->opening = false;
+  is->n_pending--;
   g->ss = moqc__ss_new(s, id, &sk_ietf_group_out, false, g);
   if (!g->ss) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -846,9 +930,118 @@ static void ig_open_failed(opener *op, int err) {
   (void)err;
   igroup *g = MOQC_CONTAINER_OF(op, igroup, op);
   isub *is = g->is;
+  assert(g->opening && is->n_pending > 0);
   g->opening = false;
+  is->n_pending--;
   ig_destroy(g);
   isub_maybe_done(is);
+}
+
+/* ---- expiry (moq-lite's rules, serve.c): a group in flight that is not its
+ * subscription's newest is reset with Old once its oldest unacknowledged byte
+ * is older than the subscription's max latency, or, oldest first, while the
+ * connection's backlog is over max_queued_bytes; one still waiting for stream
+ * credit is dropped unsent. ---------------------------------------------------- */
+
+static uint64_t ig_stale_ns(igroup *g, uint64_t now) {
+  return moqc__serve_stale_ns(g->is->s, g->ss, g->opening, g->created_ns, g->wr_bytes, &g->ck_off,
+                              &g->ck_ns, now);
+}
+
+/* Drop (never sent: waiting for credit, or a datagram group held until its
+ * end) or reset (Old) an expired group. */
+static void ig_expire_one(igroup *g) {
+  if (g->ss) {
+    /* also a group whose FIN is written but not delivered: frees the queue */
+    assert(!g->opening && !g->dg_probe);
+    g->is->s->stats.groups_reset_old++;
+    moqc__ss_reset(g->ss, MOQC_CODE_OLD);
+  }
+  ig_destroy(g);
+}
+
+static void isub_expire(isub *is) {
+  moqc_session *s = is->s;
+  uint64_t now = moqc__sess_now(s);
+  MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &is->groups) {
+    igroup *g = MOQC_CONTAINER_OF(it, igroup, link);
+    uint64_t stale = ig_stale_ns(g, now); /* also advances the checkpoint */
+    if (g->seq == is->latest_seq || stale <= is->latency_ms * 1000000ull) continue;
+    if (sess_debug_on(s))
+      moqc__sess_debug(s,
+                       "IETF subscription %llu group %llu %s as Old: expired (oldest undelivered "
+                       "byte %llu ms old > max latency %llu ms)",
+                       (unsigned long long)is->req, (unsigned long long)g->seq,
+                       g->opening ? "skipped" : "reset", (unsigned long long)(stale / 1000000),
+                       (unsigned long long)is->latency_ms);
+    ig_expire_one(g);
+    if (sess_closing(s) || is->obj.dead) return;
+    nxt = is->groups.next; /* restart: the list may have changed */
+  }
+}
+
+/* Slow subscriber: while the backlog is over the cap, reset the oldest group
+ * in flight (written to a stream) that is not its subscription's newest. */
+static void ietf_slow_check(moqc_session *s) {
+  ietf_state *st = IS(s);
+  size_t cap = s->lim.max_queued_bytes;
+  while (!sess_closing(s) && moqc__serve_backlog(s) > cap) {
+    igroup *victim = NULL;
+    for (moqc_link *i = st->subs.next; i != &st->subs; i = i->next) {
+      isub *is = MOQC_CONTAINER_OF(i, isub, link);
+      for (moqc_link *j = is->groups.next; j != &is->groups; j = j->next) {
+        igroup *g = MOQC_CONTAINER_OF(j, igroup, link);
+        if (!g->ss || g->seq == is->latest_seq) continue;
+        if (!victim || g->created_ns < victim->created_ns) victim = g;
+        break; /* the oldest of this subscription */
+      }
+    }
+    if (!victim) return;
+    if (sess_debug_on(s))
+      moqc__sess_debug(s,
+                       "IETF subscription %llu group %llu reset as Old: slow subscriber "
+                       "(connection backlog %zu bytes > max_queued_bytes %zu)",
+                       (unsigned long long)victim->is->req, (unsigned long long)victim->seq,
+                       moqc__serve_backlog(s), cap);
+    isub *is = victim->is;
+    ig_expire_one(victim);
+    if (!sess_closing(s) && !is->obj.dead) isub_maybe_done(is);
+  }
+}
+
+static bool ietf_can_expire(const moqc_session *s) {
+  const ietf_state *st = s->ietf;
+  if (!st) return false;
+  for (const moqc_link *i = st->subs.next; i != &st->subs; i = i->next) {
+    const isub *is = MOQC_CONTAINER_OF(i, isub, link);
+    for (const moqc_link *j = is->groups.next; j != &is->groups; j = j->next)
+      if (MOQC_CONTAINER_OF(j, igroup, link)->seq != is->latest_seq) return true;
+  }
+  return false;
+}
+
+static size_t ietf_groups_in_flight(const moqc_session *s) {
+  const ietf_state *st = s->ietf;
+  size_t n = 0;
+  if (!st) return 0;
+  for (const moqc_link *i = st->subs.next; i != &st->subs; i = i->next) {
+    const isub *is = MOQC_CONTAINER_OF(i, isub, link);
+    for (const moqc_link *j = is->groups.next; j != &is->groups; j = j->next) n++;
+  }
+  return n;
+}
+
+static void ietf_expire(moqc_session *s) {
+  ietf_state *st = IS(s);
+  MOQC_LIST_FOREACH_SAFE_DECL(it, nxt, &st->subs) {
+    (void)nxt;
+    isub *is = MOQC_CONTAINER_OF(it, isub, link);
+    isub_expire(is);
+    if (sess_closing(s)) return;
+    if (!is->obj.dead) isub_maybe_done(is);
+    if (sess_closing(s)) return;
+  }
+  ietf_slow_check(s);
 }
 
 static void isub_free(sobj *o) { moqc_free(o); }
@@ -915,13 +1108,60 @@ static void isub_done_timeout(moqc_timer *tm, void *arg) {
 static void isub_maybe_done(isub *is) {
   moqc_session *s = is->s;
   if (is->obj.dead || !is->track_done || is->done_sent || is->done_waiting) return;
-  if (!moqc_list_empty(&is->groups)) return;
+  /* every group written (its FIN sent: it may still be in flight) */
+  for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next)
+    if (!MOQC_CONTAINER_OF(it, igroup, link)->fin_sent) return;
   is->done_waiting = true;
   uint64_t rtt_ns = 0, rate = 0;
   if (s->t->ops->stats) s->t->ops->stats(s->t, &rtt_ns, &rate);
   if (moqc_timer_start(s->clock, &is->done_timer,
                        moqc__sess_now(s) + IETF_DONE_LINGER_NS + 2 * rtt_ns) < 0)
     isub_send_done(is);
+}
+
+/* Out of uni stream credit: skip the oldest groups waiting for it beyond
+ * max_pending_groups (they never hit the wire), as moq-lite does. */
+static void isub_trim_pending(isub *is) {
+  moqc_session *s = is->s;
+  while (is->n_pending > s->lim.max_pending_groups) {
+    igroup *old = NULL;
+    for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next) {
+      igroup *g = MOQC_CONTAINER_OF(it, igroup, link);
+      if (g->opening) {
+        old = g;
+        break;
+      }
+    }
+    assert(old); /* n_pending counts the opening groups of is */
+    if (!old) break;
+    ig_destroy(old);
+  }
+}
+
+/* Open g's subgroup stream (deferred, waiting for credit: counted in
+ * is->n_pending until opened), then the checks lite makes for a new group:
+ * the pending cap while out of credit, the slow-subscriber cap, the tick.
+ * Every group that goes on a stream opens through here. */
+static void ig_open(igroup *g) {
+  isub *is = g->is;
+  moqc_session *s = is->s;
+  assert(!g->opening && !g->ss);
+  g->op.bidi = false;
+  g->op.opened = ig_opened;
+  g->op.failed = ig_open_failed;
+  g->opening = true;
+  is->n_pending++;
+  moqc__sess_open(s, &g->op);
+  if (sess_closing(s) || is->obj.dead) return;
+  if (s->st.open_blocked[1]) isub_trim_pending(is);
+  ietf_slow_check(s);
+  moqc__sess_tick_arm(s);
+}
+
+static void ietf_trim_pending(moqc_session *s) {
+  ietf_state *st = IS(s);
+  for (moqc_link *it = st->subs.next; it != &st->subs; it = it->next)
+    isub_trim_pending(MOQC_CONTAINER_OF(it, isub, link));
 }
 
 /* ---- publisher side: OBJECT_DATAGRAMs ------------------------------------------- */
@@ -1016,11 +1256,7 @@ static void ig_dg_try(igroup *g) {
     return;
   }
   /* A subgroup stream, as for any other group. */
-  g->op.bidi = false;
-  g->op.opened = ig_opened;
-  g->op.failed = ig_open_failed;
-  g->opening = true;
-  moqc__sess_open(s, &g->op);
+  ig_open(g);
 }
 
 static void ig_dg_wake(void *arg) {
@@ -1043,18 +1279,18 @@ static void isub_new_group(isub *is, moqc_group_consumer *gc) {
   g->is = is;
   g->gc = gc;
   g->seq = moqc_group_consumer_sequence(gc);
+  g->created_ns = moqc_group_consumer_created_ns(gc);
+  if (is->latest_seq == MOQC_GROUP_NONE || g->seq > is->latest_seq) is->latest_seq = g->seq;
   moqc_link_init(&g->op.link);
   moqc_list_push_back(&is->groups, &g->link);
+  isub_expire(is); /* a newer group: older ones may be stale now */
+  if (sess_closing(s) || is->obj.dead || g->obj.dead) return;
   if (ig_dg_wanted(is, gc) && (g->dg_probe = moqc_group_consumer_clone(gc)) != NULL) {
     moqc_group_consumer_set_waker(g->dg_probe, ig_dg_wake, g);
     ig_dg_try(g);
     return;
   }
-  g->op.bidi = false;
-  g->op.opened = ig_opened;
-  g->op.failed = ig_open_failed;
-  g->opening = true;
-  moqc__sess_open(s, &g->op);
+  ig_open(g);
 }
 
 static void isub_pump(isub *is) {
@@ -1148,6 +1384,8 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   is->priority = sub.priority;
   is->ordered = sub.ordered;
   is->forward = !(m->has & MOQC_IETF_HAS_FORWARD) || m->forward;
+  is->latency_ms = moqc__serve_latency_ms(&sub, tc);
+  is->latest_seq = MOQC_GROUP_NONE;
   is->bc = bc;
   is->tc = tc;
   moqc_link_init(&is->groups);
@@ -1655,11 +1893,13 @@ static void gin_free(sobj *o) { moqc_free(o); }
 static void gin_close(igin *gi, bool ok, uint64_t code) {
   itrack *t = gi->it;
   moqc_session *s = t->s;
+  /* The group aborts with code before a frame cut short is dropped (that
+   * alone would abort it with WRONG_SIZE), as moq-lite's frx_abort. */
+  if (gi->g && !ok) moqc_group_producer_abort(gi->g, code);
   if (gi->f) moqc_frame_producer_del(gi->f);
   gi->f = NULL;
   if (gi->g) {
     if (ok) (void)moqc_group_producer_finish(gi->g);
-    else moqc_group_producer_abort(gi->g, code);
     moqc_group_producer_del(gi->g);
   }
   gi->g = NULL;
@@ -3033,4 +3273,8 @@ const moqc__sess_proto moqc__proto_ietf = {
     .free = ietf_free,
     .track_request = ietf_track_request,
     .server_waits_setup = true,
+    .can_expire = ietf_can_expire,
+    .expire = ietf_expire,
+    .trim_pending = ietf_trim_pending,
+    .groups_in_flight = ietf_groups_in_flight,
 };

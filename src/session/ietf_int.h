@@ -73,5 +73,14 @@ void moqc__ietf_fetch_in_teardown(moqc_session *s);
 extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
 /* Our next request id. */
 uint64_t moqc__ietf_req_next(moqc_session *s);
+/* The subgroup object header moqc writes for every object (ietf.c, the group
+ * writer's fast path): Object ID delta 0, an extension block holding only the
+ * Timestamp (0x10) = ts, the payload length (and status Normal when size is
+ * 0). Byte-for-byte what moqc__ietf_object_encode gives for the same object
+ * (test_session_ietf_fast.c); into p (at least MOQC__IETF_OBJ_HDR_MAX bytes).
+ * Returns the length, or MOQC_ERR_INVAL (size over MOQC_IETF_OBJECT_MAX, or
+ * not an IETF version). */
+#define MOQC__IETF_OBJ_HDR_MAX 24u
+ssize_t moqc__ietf_obj_hdr(uint8_t *p, int version, uint64_t ts, uint64_t size);
 
 #endif

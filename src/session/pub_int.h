@@ -122,6 +122,44 @@ void moqc__serve_destroy_all(moqc_session *s);
 /* Release the write arena (session free; nothing writes after this). */
 void moqc__serve_drop_arena(moqc_session *s);
 
+/* Batched group-stream writes (serve.c; the lite and the IETF group writers):
+ * headers and small payload chunks are staged and cut from the session's write
+ * arena, larger chunks are the model's own slices (zero copy); one transport
+ * write per flush. */
+#define GO_STAGE 4096u /* staging bytes per write */
+#define GO_SLICES 16u  /* slices per write */
+typedef struct go_batch {
+  moqc_session *s;
+  sstream *ss;        /* written on flush */
+  uint64_t *wr_bytes; /* += the bytes of every successful flush */
+  size_t slen;        /* staged bytes not yet sealed into a slice */
+  size_t n;           /* slices (each holds a reference) */
+  uint64_t bytes;     /* total bytes in sl[] + stage */
+  moqc_slice sl[GO_SLICES];
+  uint8_t stage[GO_STAGE];
+} go_batch;
+void moqc__gb_init(go_batch *b, moqc_session *s, sstream *ss, uint64_t *wr_bytes);
+/* Stage n (<= GO_STAGE) bytes (a flush first when the stage is full). */
+int moqc__gb_bytes(go_batch *b, const uint8_t *p, size_t n);
+/* Add a payload chunk; takes over sl's reference (released on error too). */
+int moqc__gb_slice(go_batch *b, moqc_slice *sl);
+/* Write everything batched (and the FIN if fin) in one write; the batch is
+ * empty afterwards. An error: the stream is gone. */
+int moqc__gb_flush(go_batch *b, bool fin);
+/* Release what the batch holds, unwritten. */
+void moqc__gb_drop(go_batch *b);
+
+/* Staleness of a group stream's data (see serve.c go_stale_ns): how long its
+ * oldest unacknowledged byte has waited. ss NULL or opening: since created_ns.
+ * Advances the checkpoint *ck_off / *ck_ns. */
+uint64_t moqc__serve_stale_ns(moqc_session *s, const sstream *ss, bool opening, uint64_t created_ns,
+                              uint64_t wr_bytes, uint64_t *ck_off, uint64_t *ck_ns, uint64_t now);
+/* The expiry window of a subscription: its own max latency, else the track's,
+ * else 5 s. */
+uint64_t moqc__serve_latency_ms(const moqc_subscription *sub, moqc_track_consumer *tc);
+/* Bytes waiting to be sent on the connection (the slow-subscriber measure). */
+size_t moqc__serve_backlog(moqc_session *s);
+
 /* ---- pub_track_fetch.c ---------------------------------------------------------------- */
 
 void moqc__pf_group_done(pub_fetch *pf, bool ok, uint64_t code);

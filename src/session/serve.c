@@ -137,28 +137,24 @@ const moqc__stream_kind moqc__sk_group_out = {.name = "group-out", .end = go_end
  * buf of its own, two queued slices and two refcount round trips on ACK. */
 
 #define GO_COPY_MAX 512u /* payload chunks up to this are copied */
-#define GO_STAGE 4096u   /* staging bytes per write */
-#define GO_SLICES 16u    /* slices per write */
 #define GO_ARENA 8192u   /* bytes of the buf sealed stages are cut from (sess_pub.arena) */
 _Static_assert(GO_ARENA >= GO_STAGE, "a full stage fits a fresh arena");
 
-typedef struct go_batch {
-  size_t slen;    /* staged bytes not yet sealed into a slice */
-  size_t n;       /* slices (each holds a reference) */
-  uint64_t bytes; /* total bytes in sl[] + stage */
-  moqc_slice sl[GO_SLICES];
-  uint8_t stage[GO_STAGE];
-} go_batch;
-
-static void gb_init(go_batch *b) {
+void moqc__gb_init(go_batch *b, moqc_session *s, sstream *ss, uint64_t *wr_bytes) {
+  assert(s && ss && wr_bytes);
+  b->s = s;
+  b->ss = ss;
+  b->wr_bytes = wr_bytes;
   b->slen = 0;
   b->n = 0;
   b->bytes = 0;
 }
 
-static void gb_drop(go_batch *b) {
+void moqc__gb_drop(go_batch *b) {
   for (size_t i = 0; i < b->n; i++) moqc_slice_release(&b->sl[i]);
-  gb_init(b);
+  b->slen = 0;
+  b->n = 0;
+  b->bytes = 0;
 }
 
 void moqc__serve_drop_arena(moqc_session *s) {
@@ -171,8 +167,9 @@ void moqc__serve_drop_arena(moqc_session *s) {
 /* Turn the staged bytes into a slice of the session's arena (a new one when
  * the rest of the current one is too short). Bytes once handed out are never
  * written again; the arena is freed when its last slice is released. */
-static int gb_seal(moqc_session *s, go_batch *b) {
+static int gb_seal(go_batch *b) {
   if (b->slen == 0) return MOQC_OK;
+  moqc_session *s = b->s;
   sess_pub *p = &s->pub;
   if (!p->arena || GO_ARENA - p->arena_used < b->slen) {
     moqc__serve_drop_arena(s);
@@ -188,19 +185,20 @@ static int gb_seal(moqc_session *s, go_batch *b) {
 }
 
 /* Write the batch (and the FIN if fin). The stream is gone on error. */
-static int gb_flush(group_out *go, go_batch *b, bool fin) {
-  int rc = gb_seal(go->s, b);
+int moqc__gb_flush(go_batch *b, bool fin) {
+  int rc = gb_seal(b);
   if (rc == MOQC_OK && (b->n > 0 || fin)) {
-    rc = moqc__ss_write_slices(go->ss, b->sl, b->n, fin);
-    if (rc >= 0) go->wr_bytes += b->bytes;
+    rc = moqc__ss_write_slices(b->ss, b->sl, b->n, fin);
+    if (rc >= 0) *b->wr_bytes += b->bytes;
   }
-  gb_drop(b);
+  moqc__gb_drop(b);
   return rc;
 }
 
-static int gb_bytes(group_out *go, go_batch *b, const uint8_t *p, size_t n) {
+int moqc__gb_bytes(go_batch *b, const uint8_t *p, size_t n) {
+  assert(n <= GO_STAGE);
   if (b->slen + n > GO_STAGE || (b->slen == 0 && b->n == GO_SLICES)) {
-    int rc = gb_flush(go, b, false);
+    int rc = moqc__gb_flush(b, false);
     if (rc < 0) return rc;
   }
   memcpy(b->stage + b->slen, p, n);
@@ -209,22 +207,21 @@ static int gb_bytes(group_out *go, go_batch *b, const uint8_t *p, size_t n) {
   return MOQC_OK;
 }
 
-/* Takes over sl's reference. */
-static int gb_slice(group_out *go, go_batch *b, moqc_slice *sl) {
+int moqc__gb_slice(go_batch *b, moqc_slice *sl) {
   if (sl->len <= GO_COPY_MAX) {
-    int rc = sl->len ? gb_bytes(go, b, moqc_slice_ptr(sl), sl->len) : MOQC_OK;
+    int rc = sl->len ? moqc__gb_bytes(b, moqc_slice_ptr(sl), sl->len) : MOQC_OK;
     moqc_slice_release(sl);
     return rc;
   }
   /* Room for the sealed stage and this slice. */
   if (b->n + (b->slen ? 2u : 1u) > GO_SLICES) {
-    int rc = gb_flush(go, b, false);
+    int rc = moqc__gb_flush(b, false);
     if (rc < 0) {
       moqc_slice_release(sl);
       return rc;
     }
   }
-  int rc = gb_seal(go->s, b);
+  int rc = gb_seal(b);
   if (rc < 0) {
     moqc_slice_release(sl);
     return rc;
@@ -254,7 +251,7 @@ static uint64_t go_err_code(group_out *go, int rc) {
 /* Send what the batch already holds (frames before the failure), then reset
  * the stream with code. */
 static void go_flush_reset(group_out *go, go_batch *b, uint64_t code) {
-  if (gb_flush(go, b, false) < 0) {
+  if (moqc__gb_flush(b, false) < 0) {
     go_stream_gone(go, MOQC_CODE_CANCEL);
     return;
   }
@@ -266,8 +263,9 @@ static void go_flush_reset(group_out *go, go_batch *b, uint64_t code) {
 static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
   moqc_session *s = go->s;
   go_batch b;
-  gb_init(&b);
-  if (pre_len && gb_bytes(go, &b, pre, pre_len) < 0) {
+  if (!go->ss) return;
+  moqc__gb_init(&b, s, go->ss, &go->wr_bytes);
+  if (pre_len && moqc__gb_bytes(&b, pre, pre_len) < 0) {
     go_stream_gone(go, MOQC_CODE_CANCEL);
     return;
   }
@@ -280,7 +278,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       if (rc == MOQC_ERR_CLOSED) {
         go->fin_sent = true;
         go->done = true;
-        (void)gb_flush(go, &b, true); /* an error: the stream is gone anyway */
+        (void)moqc__gb_flush(&b, true); /* an error: the stream is gone anyway */
         if (go->ps) s->stats.groups_sent++;
         moqc_group_consumer_del(go->gc);
         go->gc = NULL;
@@ -300,7 +298,7 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
       }
       go->prev_ts = fi.timestamp;
       go->in_frame = true;
-      rc = gb_bytes(go, &b, hdr, (size_t)n);
+      rc = moqc__gb_bytes(&b, hdr, (size_t)n);
     } else {
       moqc_slice sl;
       rc = moqc_group_consumer_read_chunk(go->gc, &sl);
@@ -313,19 +311,19 @@ static void go_pump_pre(group_out *go, const uint8_t *pre, size_t pre_len) {
         go_flush_reset(go, &b, go_err_code(go, rc));
         return;
       }
-      rc = gb_slice(go, &b, &sl);
+      rc = moqc__gb_slice(&b, &sl);
     }
     if (rc < 0) {
-      gb_drop(&b);
+      moqc__gb_drop(&b);
       go_stream_gone(go, MOQC_CODE_CANCEL);
       return;
     }
   }
   if (go->done || go->obj.dead || sess_closing(s) || !go->ss) {
-    gb_drop(&b);
+    moqc__gb_drop(&b);
     return;
   }
-  if (gb_flush(go, &b, false) < 0) go_stream_gone(go, MOQC_CODE_CANCEL);
+  if (moqc__gb_flush(&b, false) < 0) go_stream_gone(go, MOQC_CODE_CANCEL);
 }
 
 void moqc__go_pump(group_out *go) { go_pump_pre(go, NULL, 0); }
@@ -405,16 +403,22 @@ static size_t go_unacked(const group_out *go) {
  * age from the moment they were written (detected up to one check late). A
  * group still waiting for stream credit has had data waiting since it was
  * created. */
-static uint64_t go_stale_ns(group_out *go, uint64_t now) {
-  if (go->opening || !go->ss) return now > go->created_ns ? now - go->created_ns : 0;
-  size_t q = go_unacked(go);
-  uint64_t acked = q >= go->wr_bytes ? 0 : go->wr_bytes - q;
-  if (acked >= go->ck_off) {
-    go->ck_off = go->wr_bytes;
-    go->ck_ns = now;
+uint64_t moqc__serve_stale_ns(moqc_session *s, const sstream *ss, bool opening, uint64_t created_ns,
+                              uint64_t wr_bytes, uint64_t *ck_off, uint64_t *ck_ns, uint64_t now) {
+  if (opening || !ss) return now > created_ns ? now - created_ns : 0;
+  size_t q = s->t->ops->queued(s->t, ss->id);
+  uint64_t acked = q >= wr_bytes ? 0 : wr_bytes - q;
+  if (acked >= *ck_off) {
+    *ck_off = wr_bytes;
+    *ck_ns = now;
   }
-  if (acked >= go->ck_off) return 0;
-  return now > go->ck_ns ? now - go->ck_ns : 0;
+  if (acked >= *ck_off) return 0;
+  return now > *ck_ns ? now - *ck_ns : 0;
+}
+
+static uint64_t go_stale_ns(group_out *go, uint64_t now) {
+  return moqc__serve_stale_ns(go->s, go->ss, go->opening, go->created_ns, go->wr_bytes, &go->ck_off,
+                              &go->ck_ns, now);
 }
 
 /* Reset in-flight groups of ps whose undelivered data is older than the max
@@ -452,7 +456,7 @@ static void ps_expire(pub_sub *ps) {
 /* Bytes waiting to be sent on the connection. Bytes already in flight are not
  * a sign of a slow subscriber (on a fast path they are the whole congestion
  * window), so prefer the transport's backlog; fall back to its unacked count. */
-static size_t conn_backlog(moqc_session *s) {
+size_t moqc__serve_backlog(moqc_session *s) {
   if (s->t->ops->backlog) return s->t->ops->backlog(s->t);
   return s->t->ops->queued(s->t, -1);
 }
@@ -461,7 +465,7 @@ static size_t conn_backlog(moqc_session *s) {
  * oldest in-flight group that is not its subscription's newest. */
 static void serve_slow_check(moqc_session *s) {
   size_t cap = s->lim.max_queued_bytes;
-  while (!sess_closing(s) && conn_backlog(s) > cap) {
+  while (!sess_closing(s) && moqc__serve_backlog(s) > cap) {
     group_out *victim = NULL;
     for (moqc_link *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) {
       group_out *go = MOQC_CONTAINER_OF(it, group_out, inflight);
@@ -477,7 +481,7 @@ static void serve_slow_check(moqc_session *s) {
                        "(connection backlog %zu bytes > max_queued_bytes %zu; %zu unacked; newest "
                        "group %" PRIu64 "; this group: %zu bytes unacked, created %" PRIu64
                        " ms ago)",
-                       victim->ps->id, victim->seq, conn_backlog(s), cap,
+                       victim->ps->id, victim->seq, moqc__serve_backlog(s), cap,
                        s->t->ops->queued(s->t, -1), victim->ps->latest_seq, go_unacked(victim),
                        (moqc__sess_now(s) - victim->created_ns) / 1000000);
     if (victim->fin_sent) {
@@ -503,7 +507,7 @@ bool moqc__serve_can_expire(const moqc_session *s) {
     const group_out *go = MOQC_CONTAINER_OF(it, group_out, inflight);
     if (go->ps && go->seq != go->ps->latest_seq) return true;
   }
-  return false;
+  return s->proto->can_expire && s->proto->can_expire(s);
 }
 
 void moqc__serve_tick(moqc_session *s) {
@@ -511,6 +515,10 @@ void moqc__serve_tick(moqc_session *s) {
     pub_sub *ps = MOQC_CONTAINER_OF(it, pub_sub, link);
     (void)nxt;
     ps_expire(ps);
+    if (sess_closing(s)) return;
+  }
+  if (s->proto->expire) {
+    s->proto->expire(s);
     if (sess_closing(s)) return;
   }
   serve_slow_check(s);
@@ -532,6 +540,10 @@ static void ps_delivered(pub_sub *ps) {
 
 void moqc__serve_on_acked(moqc_session *s, int64_t id) {
   sstream *ss = moqc__ss_find(s, id);
+  if (ss && ss->owner && ss->kind->acked) {
+    ss->kind->acked(ss);
+    return;
+  }
   if (!ss || ss->kind != &moqc__sk_group_out || !ss->owner) return;
   group_out *go = ss->owner;
   assert(go->ss == ss && go->fin_sent && !go->acked);
@@ -646,6 +658,7 @@ static void ps_new_group(pub_sub *ps, moqc_group_consumer *gc) {
 void moqc__serve_trim_pending(moqc_session *s) {
   for (moqc_link *it = s->pub.subs.next; it != &s->pub.subs; it = it->next)
     ps_trim_pending(MOQC_CONTAINER_OF(it, pub_sub, link));
+  if (s->proto->trim_pending) s->proto->trim_pending(s);
 }
 
 static void ps_send_end(pub_sub *ps, uint64_t final) {
@@ -762,7 +775,7 @@ static void ps_destroy(pub_sub *ps) {
   moqc__ss_release(ss);
 }
 
-static uint64_t effective_latency(const moqc_subscription *sub, moqc_track_consumer *tc) {
+uint64_t moqc__serve_latency_ms(const moqc_subscription *sub, moqc_track_consumer *tc) {
   if (sub->latency_max_ms) return sub->latency_max_ms;
   const moqc_track_info *info = moqc_track_consumer_info(tc);
   if (info && info->latency_max_ms) return info->latency_max_ms;
@@ -780,7 +793,7 @@ static void ps_update(pub_sub *ps, const struct moqc_lite_subscribe_update *u) {
   };
   bool prio_changed = sub.priority != ps->sub.priority || sub.ordered != ps->sub.ordered;
   ps->sub = sub;
-  ps->latency_ms = effective_latency(&sub, ps->tc);
+  ps->latency_ms = moqc__serve_latency_ms(&sub, ps->tc);
   (void)moqc_track_consumer_update(ps->tc, &sub);
   if (prio_changed) {
     for (moqc_link *it = ps->groups.next; it != &ps->groups; it = it->next) {
@@ -837,7 +850,7 @@ static void ps_start(sstream *ss, const struct moqc_lite_subscribe *m) {
   ps->bc = bc;
   ps->tc = tc;
   ps->latest_seq = MOQC_GROUP_NONE;
-  ps->latency_ms = effective_latency(&sub, tc);
+  ps->latency_ms = moqc__serve_latency_ms(&sub, tc);
   moqc_timer_init(&ps->fin_timer, ps_fin_timeout, ps);
   moqc_link_init(&ps->groups);
   moqc_list_push_back(&s->pub.subs, &ps->link);

@@ -584,6 +584,7 @@ moqc_session_stats moqc_session_get_stats(const moqc_session *s) {
   st.serving = s->n_served;
   size_t n = 0;
   for (const moqc_link *it = s->pub.inflight.next; it != &s->pub.inflight; it = it->next) n++;
+  if (s->proto->groups_in_flight) n += s->proto->groups_in_flight(s);
   st.groups_in_flight = n;
   st.remote_broadcasts = s->sub.n_rbcasts;
   st.remote_tracks = s->sub.n_rtracks;

@@ -81,6 +81,17 @@ typedef struct moqc__sess_proto {
   /* The server learns the request from an in-band setup message (no
    * zero-delay request timer). */
   bool server_waits_setup;
+  /* Optional: the protocol's own group streams can expire (arms the session
+   * tick, like moq-lite's in-flight groups), and the tick's expiry pass over
+   * them (serve.c moqc__serve_tick calls it before moq-lite's). */
+  bool (*can_expire)(const moqc_session *s);
+  void (*expire)(moqc_session *s);
+  /* Optional: out of uni credit: cap the protocol's own groups waiting for it
+   * (serve.c moqc__serve_trim_pending calls it). */
+  void (*trim_pending)(moqc_session *s);
+  /* Optional: the protocol's own group streams not acknowledged in full yet
+   * (added to moqc_session_stats.groups_in_flight). */
+  size_t (*groups_in_flight)(const moqc_session *s);
 } moqc__sess_proto;
 
 /* lite.c: moq-lite 03/04/05 */

@@ -39,6 +39,10 @@ typedef struct moqc__stream_kind {
    * while the responder's half does, so a STOP_SENDING on our half only means
    * "no more updates, please" and does not end it (stream.c, ss_on_stop). */
   bool request_out;
+  /* Optional: our send half is acknowledged in full (the transport's
+   * stream_acked; a stream with an owner). moq-lite's group streams have their
+   * own path (serve.c). */
+  void (*acked)(sstream *ss);
 } moqc__stream_kind;
 
 /* stream.c */
