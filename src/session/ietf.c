@@ -171,7 +171,8 @@ struct ietf_state {
   uint64_t next_req;
   uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
   uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
-  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream) */
+  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream);
+                            17+: the highest it used + 2 */
   moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
   uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
   moqc_link ns_subs;      /* ins_sub */
@@ -356,6 +357,8 @@ static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
       return false;
     }
     st->peer_next_req = id + 2;
+  } else if (req_streams(s) && id >= st->peer_next_req) {
+    st->peer_next_req = id + 2; /* 17+: for the draft-18 GOAWAY's Request ID */
   }
   return true;
 }
@@ -2175,6 +2178,12 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
 }
 
 static void on_goaway(moqc_session *s, const moqc__ietf_msg *m) {
+  /* Draft 18: the Request ID names one of ours, so it has our parity. */
+  uint64_t ours = s->cfg.is_server ? 1 : 0;
+  if ((m->has & MOQC_IETF_HAS_GOAWAY_ID) && (m->request_id & 1) != ours) {
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "GOAWAY request id of the wrong parity", false);
+    return;
+  }
   moqc_free(s->goaway_uri);
   s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
   if (!s->goaway_uri) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -2192,6 +2201,14 @@ int moqc_session_send_goaway(moqc_session *s, const char *uri) {
   moqc__ietf_msg *m = msg_new(MOQC_IETF_GOAWAY);
   if (!m) return MOQC_ERR_NOMEM;
   m->reason = (moqc_bytes){(const uint8_t *)uri, ul};
+  if (V(s) == MOQC_IETF_18) {
+    /* Draft 18 only (removed in 19): the smallest peer request id not
+     * processed, which the peer's parity starts at (imquic requires it). */
+    uint64_t first = s->cfg.is_server ? 0 : 1;
+    m->has |= MOQC_IETF_HAS_GOAWAY_ID;
+    m->request_id = st->peer_next_req > first ? st->peer_next_req : first;
+    assert((m->request_id & 1) == first);
+  }
   st->goaway_sent = true;
   moqc__sess_enter(s);
   msg_send(s, ss, m);
