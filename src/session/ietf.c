@@ -822,11 +822,13 @@ static void isub_destroy(isub *is) {
 static void isub_send_done(isub *is) {
   moqc_session *s = is->s;
   is->done_sent = true;
-  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED) {
-    /* 17+, clean end: the request stream's FIN alone. @moq/net 0.3.4's
-     * subscriber waits for that stream to close and never reads a
-     * PUBLISH_DONE there, and bytes left unread keep it from ever closing;
-     * moq-dev's Rust ends the track on the FIN too (docs/interop.md). */
+  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED && IS(s)->peer_solicit) {
+    /* 17+, clean end, to a moq-dev peer (it declares MoQ Solicit): the
+     * request stream's FIN alone. @moq/net 0.3.4's subscriber waits for that
+     * stream to close and never reads a PUBLISH_DONE there, and bytes left
+     * unread keep it from ever closing; moq-dev's Rust ends the track on the
+     * FIN too. Others (imquic) hear of the end only from PUBLISH_DONE: a FIN
+     * alone drops the subscription silently (docs/interop.md). */
     isub_destroy(is);
     return;
   }

@@ -159,11 +159,82 @@ static void t_goaway_request_id_parity(void **state) {
   }
 }
 
+/* The client's SETUP declaring SOLICIT = 1 (moq-dev, moqc), on a uni stream. */
+static void setup17_solicit(ts_pair *p, int v) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SETUP;
+  assert_int_equal(moqc__ietf_params_put_varint(&m.params, IR_SOLICIT, 1), 0);
+  uint8_t buf[256];
+  size_t n = ir_enc(v, &m, buf, sizeof buf);
+  int64_t id;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), false, buf, n, false, &id),
+                   MOQC_OK);
+}
+
+/* A clean track end, 17+: to a peer that declared no SOLICIT (imquic) the
+ * request stream carries PUBLISH_DONE (TRACK_ENDED, the stream count) before
+ * its FIN: imquic-moq-sub on a FIN alone dropped the subscription without
+ * telling its application. To a moq-dev peer (SOLICIT declared) the FIN alone
+ * (@moq/net 0.3.4 never reads a PUBLISH_DONE there). */
+static void t_publish_done_track_end(void **state) {
+  int v = ts_version(state);
+  for (int solicit = 0; solicit < 2; solicit++) {
+    ts_pair p;
+    ir_server(&p, v);
+    ts_pub pub;
+    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+    int64_t setup;
+    if (solicit) setup17_solicit(&p, v);
+    else setup17(&p, v, &setup);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_SUBSCRIBE;
+    m.request_id = 0;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+            MOQC_IETF_HAS_GROUP_ORDER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+    uint8_t buf[256];
+    size_t n = ir_enc(v, &m, buf, sizeof buf);
+    int64_t req;
+    assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
+                     MOQC_OK);
+    ts_run_for(p.env, 20 * MS);
+    static const char *const fr[] = {"a", "b"};
+    ts_group(pub.tp, fr, 2, true);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+    ts_run_for(p.env, 1 * SEC);
+    assert_false(p.srv.closed);
+    static moqc__ietf_msg msgs[8];
+    size_t k = ir_read(&p, v, req, msgs, 8);
+    assert_true(k >= 1);
+    assert_int_equal(msgs[0].type, MOQC_IETF_SUBSCRIBE_OK);
+    assert_int_equal(ir_count(msgs, k, MOQC_IETF_PUBLISH_DONE), solicit ? 0 : 1);
+    if (!solicit) {
+      assert_int_equal(msgs[k - 1].type, MOQC_IETF_PUBLISH_DONE);
+      assert_int_equal(msgs[k - 1].code, 0x2);
+      assert_int_equal(msgs[k - 1].stream_count, 1);
+    }
+    memlink_inject_info info;
+    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), req, &info), MOQC_OK);
+    assert_true(info.fin);
+    assert_false(info.reset);
+    ts_pub_del(&pub);
+    ir_close(&p);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       IR17_TEST(t_goaway_request_id),
       IR17_TEST(t_goaway_request_id_none),
       IR17_TEST(t_goaway_request_id_parity),
+      IR17_TEST(t_publish_done_track_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
