@@ -91,7 +91,7 @@ struct ins_sub {
   char *prefix;
   sstream *ss; /* draft-16: the SUBSCRIBE_NAMESPACE stream (NAMESPACE entries); else NULL */
   moqc_origin_consumer *oc;
-  moqc_smap sent; /* path -> (uintptr) request id + 1 of our PUBLISH_NAMESPACE */
+  moqc_smap sent; /* path -> (uintptr) request id + 1 of our PUBLISH_NAMESPACE (17+: ipns *) */
 };
 
 struct igroup {
@@ -193,6 +193,7 @@ struct ietf_state {
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
 static int V(const moqc_session *s) { return s->version; }
 static bool req_streams(const moqc_session *s);
+static ssize_t req_first(sstream *ss, moqc__ietf_msg **m);
 static bool is_request(int v, uint64_t type);
 static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
                          const uint8_t *buf, size_t n);
@@ -422,6 +423,129 @@ void moqc__ietf_request_error(moqc_session *s, uint64_t type14, uint64_t req, ui
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
 
+/* 17+: one unasked PUBLISH_NAMESPACE of ours, on a request stream of its own
+ * (there is no control stream to carry it); our FIN withdraws the namespace.
+ * The value of the unasked ins_sub's `sent` map on 17+. */
+typedef struct ipns {
+  sobj obj;
+  moqc_session *s;
+  opener op;
+  bool opening;
+  sstream *ss;
+  moqc__ietf_msg *m; /* the PUBLISH_NAMESPACE, until the stream is open (borrows path) */
+  char *path;
+} ipns;
+
+static void ipns_free(sobj *o) {
+  ipns *p = (ipns *)(void *)o;
+  moqc_free(p->m);
+  moqc_free(p->path);
+  moqc_free(p);
+}
+
+/* Withdraw (FIN) and let go. */
+static void ipns_end(ipns *p) {
+  if (p->opening) moqc__sess_open_cancel(&p->op);
+  p->opening = false;
+  if (p->ss) {
+    sstream *ss = p->ss;
+    p->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
+  moqc__sess_bury(p->s, &p->obj);
+}
+
+/* REQUEST_OK / REQUEST_ERROR: nothing to do (refused, the namespace is
+ * simply not announced there). */
+static int pnsout_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    moqc_free(m);
+    m = NULL;
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    if (m->type != MOQC_IETF_REQUEST_OK && m->type != MOQC_IETF_REQUEST_ERROR) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
+                      false);
+      break;
+    }
+    if (m->type == MOQC_IETF_REQUEST_ERROR && sess_debug_on(s))
+      moqc__sess_debug(s, "PUBLISH_NAMESPACE refused: code %llu", (unsigned long long)m->code);
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+/* The peer ended its half (a cancel): end ours. */
+static void pnsout_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  ipns *p = ss->owner;
+  if (p) p->ss = NULL;
+  ss->owner = NULL;
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_pns_out = {.name = "ietf-publish-namespace-out",
+                                                  .process = pnsout_process,
+                                                  .end = pnsout_end,
+                                                  .request_out = true};
+
+static void ipns_opened(opener *op, int64_t id) {
+  ipns *p = MOQC_CONTAINER_OF(op, ipns, op);
+  moqc_session *s = p->s;
+  p->opening = false;
+  p->ss = moqc__ss_new(s, id, &sk_ietf_pns_out, false, p);
+  if (!p->ss) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  moqc__ietf_msg *m = p->m;
+  p->m = NULL;
+  assert(m && m->type == MOQC_IETF_PUBLISH_NAMESPACE);
+  msg_send(s, p->ss, m);
+}
+
+static void ipns_failed(opener *op, int err) {
+  (void)err; /* not announced there, like a refused request */
+  ipns *p = MOQC_CONTAINER_OF(op, ipns, op);
+  p->opening = false;
+}
+
+/* Announce path (17+) on a new request stream; false: out of memory. */
+static bool ipns_start(ins_sub *ns, const char *path, size_t plen) {
+  moqc_session *s = ns->s;
+  assert(req_streams(s) && !ns->ss);
+  ipns *p = moqc_calloc(1, sizeof *p);
+  if (!p) return false;
+  p->obj.destroy = ipns_free;
+  p->s = s;
+  moqc_link_init(&p->op.link);
+  p->path = moqc_strdup(path);
+  p->m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE);
+  if (!p->path || !p->m || moqc__smap_insert(&ns->sent, path, plen, p) < 0) {
+    ipns_free(&p->obj);
+    return false;
+  }
+  if (!path_tuple(&p->m->ns, p->path)) { /* not expressible as a tuple: never announced */
+    moqc_free(p->m);
+    p->m = NULL;
+    return true;
+  }
+  p->m->request_id = req_next(s);
+  p->op.bidi = true;
+  p->op.opened = ipns_opened;
+  p->op.failed = ipns_failed;
+  p->opening = true;
+  moqc__sess_open(s, &p->op);
+  return true;
+}
+
 static void ns_free(sobj *o) {
   ins_sub *ns = (ins_sub *)(void *)o;
   moqc_free(ns->prefix);
@@ -430,6 +554,12 @@ static void ns_free(sobj *o) {
 
 static void ns_destroy(ins_sub *ns) {
   moqc_session *s = ns->s;
+  if (req_streams(s) && !ns->ss) { /* 17+ unasked: `sent` holds our ipns */
+    moqc_smap_it it;
+    void *v;
+    moqc__smap_it_init(&ns->sent, &it);
+    while (moqc__smap_next(&ns->sent, &it, NULL, NULL, &v)) ipns_end(v);
+  }
   if (ns->oc) moqc_origin_consumer_del(ns->oc);
   ns->oc = NULL;
   if (ns->ss) {
@@ -477,6 +607,17 @@ static void ns_pump(ins_sub *ns) {
         (void)moqc__smap_remove(&ns->sent, a.path, plen);
       }
       msg_send(s, ns->ss, m);
+      continue;
+    }
+    if (req_streams(s)) { /* 17+: a request stream per namespace */
+      if (a.active && !was && !ipns_start(ns, a.path, plen)) {
+        moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+        return;
+      }
+      if (!a.active && was) {
+        (void)moqc__smap_remove(&ns->sent, a.path, plen);
+        ipns_end(was);
+      }
       continue;
     }
     if (a.active && !was) {

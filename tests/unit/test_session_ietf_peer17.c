@@ -10,25 +10,48 @@ static int ir17_versions[2] = {17, 18};
   cmocka_unit_test_prestate(fn, &ir17_versions[0]), cmocka_unit_test_prestate(fn, &ir17_versions[1])
 
 /* The bytes the server sent on the one uni stream it opened (its SETUP
- * stream; QUIC stream ids, bit 1 set on uni streams). Its bidi streams (a
- * SUBSCRIBE_NAMESPACE of its own) are not recorded. */
+ * stream; QUIC stream ids, bit 1 set on uni streams), and on each bidi
+ * stream it opened (its requests). */
+typedef struct cap_bidi {
+  int64_t id;
+  uint8_t buf[512];
+  size_t len;
+  bool fin;
+} cap_bidi;
+
 typedef struct uni_cap {
   uint8_t buf[2048];
   size_t len;
   int64_t id;
   int streams;
+  cap_bidi bidi[8];
+  int nbidi;
 } uni_cap;
 
 static void cap_opened(void *ctx, int64_t id) {
   uni_cap *c = ctx;
-  if (!(id & 2)) return;
+  if (!(id & 2)) {
+    assert_true(c->nbidi < 8);
+    c->bidi[c->nbidi++].id = id;
+    return;
+  }
   if (c->streams++ == 0) c->id = id;
 }
 
 static void cap_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   uni_cap *c = ctx;
-  (void)fin;
-  if (!(id & 2)) return;
+  if (!(id & 2)) {
+    for (int i = 0; i < c->nbidi; i++) {
+      cap_bidi *b = &c->bidi[i];
+      if (b->id != id) continue;
+      assert_true(len <= sizeof b->buf - b->len);
+      memcpy(b->buf + b->len, p, len);
+      b->len += len;
+      b->fin |= fin;
+      return;
+    }
+    fail();
+  }
   assert_int_equal(id, c->id);
   assert_true(len <= sizeof c->buf - c->len);
   memcpy(c->buf + c->len, p, len);
@@ -229,14 +252,83 @@ static void t_publish_done_track_end(void **state) {
   }
 }
 
+/* The first message on each server-opened bidi stream: how many have this
+ * type (*last, *m: the last of them). */
+static int cap_count_first(const uni_cap *c, int v, uint64_t type, const cap_bidi **last,
+                           moqc__ietf_msg *m) {
+  int k = 0;
+  for (int i = 0; i < c->nbidi; i++) {
+    if (c->bidi[i].len == 0) continue;
+    static moqc__ietf_msg t;
+    ssize_t n = moqc__ietf_ctrl_decode(&t, v, c->bidi[i].buf, c->bidi[i].len);
+    assert_true(n > 0);
+    if (t.type != type) continue;
+    *m = t; /* borrows c's buffer */
+    k++;
+    if (last) *last = &c->bidi[i];
+  }
+  return k;
+}
+
+/* Announcing to a peer that declared no SOLICIT (imquic's relay never sends
+ * SUBSCRIBE_NAMESPACE), 17+: each broadcast is announced with PUBLISH_NAMESPACE
+ * on a request stream of its own (a server request id), and its end FINs
+ * that stream. moqc-relay and `moqc publish` on 17/18 were never announced
+ * to imquic's relay: the unasked PUBLISH_NAMESPACE went to the control
+ * stream, which 17+ does not have. A peer that declared SOLICIT hears
+ * nothing unasked. */
+static void t_unsolicited_announce17(void **state) {
+  int v = ts_version(state);
+  for (int solicit = 0; solicit < 2; solicit++) {
+    ts_pair p;
+    ir_server(&p, v);
+    uni_cap cap;
+    memset(&cap, 0, sizeof cap);
+    moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
+    ts_pub pub;
+    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+    int64_t setup;
+    if (solicit) setup17_solicit(&p, v);
+    else setup17(&p, v, &setup);
+    ts_run_for(p.env, 20 * MS);
+    assert_false(p.srv.closed);
+    static moqc__ietf_msg m;
+    const cap_bidi *b = NULL;
+    assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &m), !solicit);
+    if (!solicit) {
+      char path[64];
+      assert_int_equal(moqc__ietf_tuple_to_path(&m.ns, path, sizeof path), 5);
+      assert_memory_equal(path, "cam/1", 5);
+      assert_int_equal(m.request_id % 2, 1); /* a server request id */
+      assert_false(b->fin);
+    }
+    ts_pub pub2;
+    ts_publish(&pub2, p.env, p.srv.pub, "cam/2", "v", NULL);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &m),
+                     solicit ? 0 : 2);
+    assert_int_equal(moqc_broadcast_producer_finish(pub2.bp), MOQC_OK);
+    ts_run_for(p.env, 20 * MS);
+    if (!solicit) {
+      assert_true(b->fin); /* cam/2's stream, withdrawn */
+      int fins = 0;
+      for (int i = 0; i < cap.nbidi; i++) fins += cap.bidi[i].fin;
+      assert_int_equal(fins, 1);
+    }
+    assert_false(p.srv.closed);
+    ts_pub_del(&pub2);
+    ts_pub_del(&pub);
+    ir_close(&p);
+  }
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   (void)ir_versions; /* the 14-16 matrix of test_session_ietf_raw.h: nor this one */
   const struct CMUnitTest tests[] = {
-      IR17_TEST(t_goaway_request_id),
-      IR17_TEST(t_goaway_request_id_none),
-      IR17_TEST(t_goaway_request_id_parity),
-      IR17_TEST(t_publish_done_track_end),
+      IR17_TEST(t_goaway_request_id),        IR17_TEST(t_goaway_request_id_none),
+      IR17_TEST(t_goaway_request_id_parity), IR17_TEST(t_publish_done_track_end),
+      IR17_TEST(t_unsolicited_announce17),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
