@@ -1153,19 +1153,14 @@ static isub *isub_find(moqc_session *s, uint64_t req) {
   return NULL;
 }
 
-/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16) of a subscription we
- * serve: Forward and Subscriber Priority apply from now on (open group
- * streams are re-prioritised); a start / end is not narrowed (the model
- * serves from the live edge). 16 answers REQUEST_OK, or REQUEST_ERROR for an
- * unknown subscription; 14/15 have no answer. */
-static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
-  isub *is = isub_find(s, m->update_id);
-  if (!is) {
-    if (V(s) >= MOQC_IETF_16)
-      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
-                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
-    return;
-  }
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16; 17+ on the SUBSCRIBE's
+ * request stream, subin_process) of a subscription we serve: Forward and
+ * Subscriber Priority apply from now on (open group streams are
+ * re-prioritised); a start / end is not narrowed (the model serves from the
+ * live edge). 16+ answers REQUEST_OK, 16 REQUEST_ERROR for an unknown
+ * subscription; 14/15 have no answer. */
+static void isub_update(isub *is, const moqc__ietf_msg *m) {
+  moqc_session *s = is->s;
   if (m->has & MOQC_IETF_HAS_PRIORITY) {
     is->priority = (uint8_t)(255 - m->priority);
     for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next) {
@@ -1177,6 +1172,17 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
     }
   }
   if (m->has & MOQC_IETF_HAS_FORWARD) is->forward = m->forward != 0;
+}
+
+static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->update_id);
+  if (!is) {
+    if (V(s) >= MOQC_IETF_16)
+      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
+                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
+    return;
+  }
+  isub_update(is, m);
   if (V(s) >= MOQC_IETF_16) {
     moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
     if (r) r->request_id = m->request_id;
@@ -2022,7 +2028,8 @@ static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
 }
 
 /* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
- * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+ * REQUEST_UPDATEs (applied, each answered REQUEST_OK there). Its end
+ * cancels the subscription. */
 static int subin_process(sstream *ss) {
   moqc_session *s = ss->s;
   moqc__ietf_msg *m = NULL;
@@ -2046,6 +2053,12 @@ static int subin_process(sstream *ss) {
                       false);
       break;
     }
+    if (!peer_req_ok(s, m->request_id, false)) break;
+    isub_update(ss->owner, m);
+    moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+    if (r) r->request_id = m->request_id;
+    msg_send(s, ss, r);
+    if (sess_closing(s) || ss->obj.dead) break;
     moqc__ss_consume(ss, (size_t)n);
   }
   moqc_free(m);
