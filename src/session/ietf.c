@@ -34,7 +34,9 @@
  *   - PUBLISH from the peer: PUBLISH_OK, its broadcast announced, the track
  *     consumed by the session itself and bound to the PUBLISH's alias.
  *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
- *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
+ *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts;
+ *     17+: each on a request stream of its own, ipns) and, 17+, PUBLISH_DONE
+ *     before the FIN of a cleanly ended track (a moq-dev peer: the FIN alone).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
  * Request ids (14-16): ours wait under the peer's MAX_REQUEST_ID (held
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
