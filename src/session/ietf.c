@@ -806,6 +806,7 @@ static void ig_pump(igroup *g) {
   moqc_session *s = is->s;
   wbuf w;
   moqc__wbuf_init(&w);
+  size_t hdr_only = 0; /* the header's length while nothing follows it in w */
   if (!g->started) {
     g->started = true;
     moqc__ietf_subgroup h = {.extensions = true,
@@ -825,6 +826,7 @@ static void ig_pump(igroup *g) {
       return;
     }
     moqc__wbuf_append(&w, hdr, (size_t)n);
+    hdr_only = (size_t)n;
   }
   bool fin = false;
   uint64_t code = 0;
@@ -867,6 +869,13 @@ static void ig_pump(igroup *g) {
   if (w.err) {
     moqc__wbuf_free(&w);
     ig_reset(g, MOQC_CODE_ENCODE);
+    return;
+  }
+  if (hdr_only && w.len == hdr_only && !fin && !failed) {
+    /* No object yet: the header waits to go with the first one, in one
+     * write (imquic reads no object of a stream whose header came alone). */
+    moqc__wbuf_free(&w);
+    g->started = false;
     return;
   }
   if (w.len || fin) (void)moqc__ss_write(g->ss, w.p, w.len, fin);
