@@ -585,8 +585,10 @@ static void ns_pump(ins_sub *ns) {
     int rc = moqc_origin_consumer_next(ns->oc, &a);
     if (rc != MOQC_OK) break;
     size_t plen = strlen(a.path);
-    /* Split horizon: never offer back what this peer announced to us. */
-    if (s->pub.origin == s->sub.origin && moqc__rb_has(s, a.path)) continue;
+    /* Split horizon: never offer back what this peer announced to us, also
+     * when our publish and subscribe origins are two views of one tree (a
+     * relay's): IETF carries no hop list to tell an echo by. */
+    if (moqc__rb_has(s, a.path)) continue;
     void *was = moqc__smap_find(&ns->sent, a.path, plen);
     if (ns->ss) {
       /* Draft-16: NAMESPACE / NAMESPACE_DONE {suffix} on the request's stream. */

@@ -451,6 +451,50 @@ static void t_group_header_with_first_object(void **state) {
   ir_close(&p);
 }
 
+/* A namespace the peer announced is never announced back to it, also when
+ * the session's publish and subscribe origins are two views of one tree (as
+ * moqc-relay gives every session): moqc-relay sent imquic-moq-pub's own
+ * "clock" back to it unasked (imquic refused it, code 3). */
+static void t_no_echo17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  moqc_origin_unref(p.srv.sub);
+  p.srv.sub = moqc_origin_with_root(p.srv.pub, "");
+  assert_non_null(p.srv.sub);
+  assert_ptr_not_equal(p.srv.sub, p.srv.pub);
+  uni_cap cap;
+  memset(&cap, 0, sizeof cap);
+  moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
+  int64_t setup;
+  setup17(&p, v, &setup);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+  uint8_t buf[128];
+  size_t n = ir_enc(v, &m, buf, sizeof buf);
+  int64_t req;
+  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
+                   MOQC_OK);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(ts_wait_announce(p.env, p.srv.pub, "cam/9", 100 * MS)); /* in the shared tree */
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL); /* ours: announced */
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.srv.closed);
+  static moqc__ietf_msg pm;
+  const cap_bidi *b = NULL;
+  assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &pm), 1);
+  char path[64];
+  assert_int_equal(moqc__ietf_tuple_to_path(&pm.ns, path, sizeof path), 5);
+  assert_memory_equal(path, "cam/1", 5);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   (void)ir_versions; /* the 14-16 matrix of test_session_ietf_raw.h: nor this one */
@@ -462,6 +506,7 @@ int main(void) {
       IR17_TEST(t_unsolicited_announce17),
       IR17_TEST(t_request_update17),
       IR17_TEST(t_group_header_with_first_object),
+      IR17_TEST(t_no_echo17),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
