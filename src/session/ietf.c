@@ -39,7 +39,9 @@
  *     namespace; sent (17+: the request stream cancelled) when another
  *     publisher takes over the path of a namespace we accepted (nswatch).
  *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
- *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts).
+ *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts;
+ *     17+: each on a request stream of its own, ipns) and, 17+, PUBLISH_DONE
+ *     before the FIN of a cleanly ended track (a moq-dev peer: the FIN alone).
  * Malformed control messages close the session with PROTOCOL_VIOLATION (0x3).
  * Request ids (14-16): ours wait under the peer's MAX_REQUEST_ID (held
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
@@ -102,7 +104,7 @@ struct ins_sub {
   char *prefix;
   sstream *ss; /* draft-16: the SUBSCRIBE_NAMESPACE stream (NAMESPACE entries); else NULL */
   moqc_origin_consumer *oc;
-  moqc_smap sent; /* path -> (uintptr) request id + 1 of our PUBLISH_NAMESPACE */
+  moqc_smap sent; /* path -> (uintptr) request id + 1 of our PUBLISH_NAMESPACE (17+: ipns *) */
 };
 
 /* In isub.groups from SUBSCRIBE's group arrival until its stream is
@@ -195,7 +197,8 @@ struct ietf_state {
   uint64_t next_req;
   uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
   uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
-  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream) */
+  uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream);
+                            17+: the highest it used + 2 */
   moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
   uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
   moqc_link ns_subs;      /* ins_sub */
@@ -217,6 +220,7 @@ struct ietf_state {
 static ietf_state *IS(moqc_session *s) { return s->ietf; }
 static int V(const moqc_session *s) { return s->version; }
 static bool req_streams(const moqc_session *s);
+static ssize_t req_first(sstream *ss, moqc__ietf_msg **m);
 static bool is_request(int v, uint64_t type);
 static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req,
                          const uint8_t *buf, size_t n);
@@ -381,6 +385,8 @@ static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
       return false;
     }
     st->peer_next_req = id + 2;
+  } else if (req_streams(s) && id >= st->peer_next_req) {
+    st->peer_next_req = id + 2; /* 17+: for the draft-18 GOAWAY's Request ID */
   }
   return true;
 }
@@ -457,6 +463,129 @@ void moqc__ietf_req_close(sstream *ss, bool abort) {
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
 
+/* 17+: one unasked PUBLISH_NAMESPACE of ours, on a request stream of its own
+ * (there is no control stream to carry it); our FIN withdraws the namespace.
+ * The value of the unasked ins_sub's `sent` map on 17+. */
+typedef struct ipns {
+  sobj obj;
+  moqc_session *s;
+  opener op;
+  bool opening;
+  sstream *ss;
+  moqc__ietf_msg *m; /* the PUBLISH_NAMESPACE, until the stream is open (borrows path) */
+  char *path;
+} ipns;
+
+static void ipns_free(sobj *o) {
+  ipns *p = (ipns *)(void *)o;
+  moqc_free(p->m);
+  moqc_free(p->path);
+  moqc_free(p);
+}
+
+/* Withdraw (FIN) and let go. */
+static void ipns_end(ipns *p) {
+  if (p->opening) moqc__sess_open_cancel(&p->op);
+  p->opening = false;
+  if (p->ss) {
+    sstream *ss = p->ss;
+    p->ss = NULL;
+    ss->owner = NULL;
+    moqc__ss_fin(ss);
+    moqc__ss_release(ss);
+  }
+  moqc__sess_bury(p->s, &p->obj);
+}
+
+/* REQUEST_OK / REQUEST_ERROR: nothing to do (refused, the namespace is
+ * simply not announced there). */
+static int pnsout_process(sstream *ss) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+    moqc_free(m);
+    m = NULL;
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    if (m->type != MOQC_IETF_REQUEST_OK && m->type != MOQC_IETF_REQUEST_ERROR) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
+                      false);
+      break;
+    }
+    if (m->type == MOQC_IETF_REQUEST_ERROR && sess_debug_on(s))
+      moqc__sess_debug(s, "PUBLISH_NAMESPACE refused: code %llu", (unsigned long long)m->code);
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
+}
+
+/* The peer ended its half (a cancel): end ours. */
+static void pnsout_end(sstream *ss, bool reset, uint64_t code) {
+  (void)code;
+  ipns *p = ss->owner;
+  if (p) p->ss = NULL;
+  ss->owner = NULL;
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_pns_out = {.name = "ietf-publish-namespace-out",
+                                                  .process = pnsout_process,
+                                                  .end = pnsout_end,
+                                                  .request_out = true};
+
+static void ipns_opened(opener *op, int64_t id) {
+  ipns *p = MOQC_CONTAINER_OF(op, ipns, op);
+  moqc_session *s = p->s;
+  p->opening = false;
+  p->ss = moqc__ss_new(s, id, &sk_ietf_pns_out, false, p);
+  if (!p->ss) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  moqc__ietf_msg *m = p->m;
+  p->m = NULL;
+  assert(m && m->type == MOQC_IETF_PUBLISH_NAMESPACE);
+  msg_send(s, p->ss, m);
+}
+
+static void ipns_failed(opener *op, int err) {
+  (void)err; /* not announced there, like a refused request */
+  ipns *p = MOQC_CONTAINER_OF(op, ipns, op);
+  p->opening = false;
+}
+
+/* Announce path (17+) on a new request stream; false: out of memory. */
+static bool ipns_start(ins_sub *ns, const char *path, size_t plen) {
+  moqc_session *s = ns->s;
+  assert(req_streams(s) && !ns->ss);
+  ipns *p = moqc_calloc(1, sizeof *p);
+  if (!p) return false;
+  p->obj.destroy = ipns_free;
+  p->s = s;
+  moqc_link_init(&p->op.link);
+  p->path = moqc_strdup(path);
+  p->m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE);
+  if (!p->path || !p->m || moqc__smap_insert(&ns->sent, path, plen, p) < 0) {
+    ipns_free(&p->obj);
+    return false;
+  }
+  if (!path_tuple(&p->m->ns, p->path)) { /* not expressible as a tuple: never announced */
+    moqc_free(p->m);
+    p->m = NULL;
+    return true;
+  }
+  p->m->request_id = req_next(s);
+  p->op.bidi = true;
+  p->op.opened = ipns_opened;
+  p->op.failed = ipns_failed;
+  p->opening = true;
+  moqc__sess_open(s, &p->op);
+  return true;
+}
+
 static void ns_free(sobj *o) {
   ins_sub *ns = (ins_sub *)(void *)o;
   moqc_free(ns->prefix);
@@ -465,6 +594,12 @@ static void ns_free(sobj *o) {
 
 static void ns_destroy(ins_sub *ns) {
   moqc_session *s = ns->s;
+  if (req_streams(s) && !ns->ss) { /* 17+ unasked: `sent` holds our ipns */
+    moqc_smap_it it;
+    void *v;
+    moqc__smap_it_init(&ns->sent, &it);
+    while (moqc__smap_next(&ns->sent, &it, NULL, NULL, &v)) ipns_end(v);
+  }
   if (ns->oc) moqc_origin_consumer_del(ns->oc);
   ns->oc = NULL;
   if (ns->ss) {
@@ -488,8 +623,10 @@ static void ns_pump(ins_sub *ns) {
     int rc = moqc_origin_consumer_next(ns->oc, &a);
     if (rc != MOQC_OK) break;
     size_t plen = strlen(a.path);
-    /* Split horizon: never offer back what this peer announced to us. */
-    if (s->pub.origin == s->sub.origin && moqc__rb_has(s, a.path)) continue;
+    /* Split horizon: never offer back what this peer announced to us, also
+     * when our publish and subscribe origins are two views of one tree (a
+     * relay's): IETF carries no hop list to tell an echo by. */
+    if (moqc__rb_has(s, a.path)) continue;
     void *was = moqc__smap_find(&ns->sent, a.path, plen);
     if (ns->ss) {
       /* Draft-16: NAMESPACE / NAMESPACE_DONE {suffix} on the request's stream. */
@@ -512,6 +649,17 @@ static void ns_pump(ins_sub *ns) {
         (void)moqc__smap_remove(&ns->sent, a.path, plen);
       }
       msg_send(s, ns->ss, m);
+      continue;
+    }
+    if (req_streams(s)) { /* 17+: a request stream per namespace */
+      if (a.active && !was && !ipns_start(ns, a.path, plen)) {
+        moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+        return;
+      }
+      if (!a.active && was) {
+        (void)moqc__smap_remove(&ns->sent, a.path, plen);
+        ipns_end(was);
+      }
       continue;
     }
     if (a.active && !was) {
@@ -791,6 +939,7 @@ static void ig_pump(igroup *g) {
   go_batch b;
   moqc__gb_init(&b, s, g->ss, &g->wr_bytes);
   int rc = MOQC_OK;
+  size_t hdr_only = 0; /* the header's length while nothing follows it in b */
   if (!g->started) {
     g->started = true;
     rc = ig_stream_hdr(g, &b);
@@ -800,6 +949,7 @@ static void ig_pump(igroup *g) {
       isub_maybe_done(is);
       return;
     }
+    hdr_only = b.bytes;
   }
   bool fin = false, failed = false;
   uint64_t code = 0;
@@ -849,6 +999,13 @@ static void ig_pump(igroup *g) {
   if (werr < 0) {
     moqc__gb_drop(&b);
     ig_gone(g);
+    return;
+  }
+  if (hdr_only && b.bytes == hdr_only && b.n == 0 && !fin && !failed) {
+    /* No object yet: the header waits to go with the first one, in one
+     * write (imquic reads no object of a stream whose header came alone). */
+    moqc__gb_drop(&b);
+    g->started = false;
     return;
   }
   /* What is staged goes out (the objects before a failure too). */
@@ -1075,11 +1232,13 @@ static void isub_destroy(isub *is) {
 static void isub_send_done(isub *is) {
   moqc_session *s = is->s;
   is->done_sent = true;
-  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED) {
-    /* 17+, clean end: the request stream's FIN alone. @moq/net 0.3.4's
-     * subscriber waits for that stream to close and never reads a
-     * PUBLISH_DONE there, and bytes left unread keep it from ever closing;
-     * moq-dev's Rust ends the track on the FIN too (docs/interop.md). */
+  if (is->ss && is->done_code == IETF_DONE_TRACK_ENDED && IS(s)->peer_solicit) {
+    /* 17+, clean end, to a moq-dev peer (it declares MoQ Solicit): the
+     * request stream's FIN alone. @moq/net 0.3.4's subscriber waits for that
+     * stream to close and never reads a PUBLISH_DONE there, and bytes left
+     * unread keep it from ever closing; moq-dev's Rust ends the track on the
+     * FIN too. Others (imquic) hear of the end only from PUBLISH_DONE: a FIN
+     * alone drops the subscription silently (docs/interop.md). */
     isub_destroy(is);
     return;
   }
@@ -1420,19 +1579,14 @@ static isub *isub_find(moqc_session *s, uint64_t req) {
   return NULL;
 }
 
-/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16) of a subscription we
- * serve: Forward and Subscriber Priority apply from now on (open group
- * streams are re-prioritised); a start / end is not narrowed (the model
- * serves from the live edge). 16 answers REQUEST_OK, or REQUEST_ERROR for an
- * unknown subscription; 14/15 have no answer. */
-static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
-  isub *is = isub_find(s, m->update_id);
-  if (!is) {
-    if (V(s) >= MOQC_IETF_16)
-      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
-                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
-    return;
-  }
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16; 17+ on the SUBSCRIBE's
+ * request stream, subin_process) of a subscription we serve: Forward and
+ * Subscriber Priority apply from now on (open group streams are
+ * re-prioritised); a start / end is not narrowed (the model serves from the
+ * live edge). 16+ answers REQUEST_OK, 16 REQUEST_ERROR for an unknown
+ * subscription; 14/15 have no answer. */
+static void isub_update(isub *is, const moqc__ietf_msg *m) {
+  moqc_session *s = is->s;
   if (m->has & MOQC_IETF_HAS_PRIORITY) {
     is->priority = (uint8_t)(255 - m->priority);
     for (moqc_link *it = is->groups.next; it != &is->groups; it = it->next) {
@@ -1444,6 +1598,17 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
     }
   }
   if (m->has & MOQC_IETF_HAS_FORWARD) is->forward = m->forward != 0;
+}
+
+static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->update_id);
+  if (!is) {
+    if (V(s) >= MOQC_IETF_16)
+      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
+                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
+    return;
+  }
+  isub_update(is, m);
   if (V(s) >= MOQC_IETF_16) {
     moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
     if (r) r->request_id = m->request_id;
@@ -2526,7 +2691,7 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
       moqc__ss_consume(ss, (size_t)n);
       continue;
     }
-    if (m->type != MOQC_IETF_REQUEST_UPDATE) { /* updates: not applied on 17+ yet */
+    if (m->type != MOQC_IETF_REQUEST_UPDATE) {
       if (!later) {
         moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a request stream",
                         false);
@@ -2534,6 +2699,15 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
       }
       later(ss, m);
       if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
+    } else if (type == MOQC_IETF_SUBSCRIBE) {
+      /* applied to the served subscription, answered REQUEST_OK here (the
+       * other requests' updates are read and ignored) */
+      if (!peer_req_ok(s, m->request_id, false)) break;
+      isub_update(ss->owner, m);
+      moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+      if (r) r->request_id = m->request_id;
+      msg_send(s, ss, r);
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break;
     }
     moqc__ss_consume(ss, (size_t)n);
   }
@@ -2542,7 +2716,8 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
 }
 
 /* Peer-opened SUBSCRIBE stream (publisher side): the SUBSCRIBE, then
- * REQUEST_UPDATEs (ignored for now). Its end cancels the subscription. */
+ * REQUEST_UPDATEs (applied, each answered REQUEST_OK there). Its end
+ * cancels the subscription. */
 static int subin_process(sstream *ss) {
   return moqc__ietf_req_in(ss, MOQC_IETF_SUBSCRIBE, on_subscribe, NULL);
 }
@@ -2852,6 +3027,12 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
 }
 
 static void on_goaway(moqc_session *s, const moqc__ietf_msg *m) {
+  /* Draft 18: the Request ID names one of ours, so it has our parity. */
+  uint64_t ours = s->cfg.is_server ? 1 : 0;
+  if ((m->has & MOQC_IETF_HAS_GOAWAY_ID) && (m->request_id & 1) != ours) {
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "GOAWAY request id of the wrong parity", false);
+    return;
+  }
   moqc_free(s->goaway_uri);
   s->goaway_uri = moqc__sess_strdup_bytes(m->reason);
   if (!s->goaway_uri) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -2869,6 +3050,14 @@ int moqc_session_send_goaway(moqc_session *s, const char *uri) {
   moqc__ietf_msg *m = msg_new(MOQC_IETF_GOAWAY);
   if (!m) return MOQC_ERR_NOMEM;
   m->reason = (moqc_bytes){(const uint8_t *)uri, ul};
+  if (V(s) == MOQC_IETF_18) {
+    /* Draft 18 only (removed in 19): the smallest peer request id not
+     * processed, which the peer's parity starts at (imquic requires it). */
+    uint64_t first = s->cfg.is_server ? 0 : 1;
+    m->has |= MOQC_IETF_HAS_GOAWAY_ID;
+    m->request_id = st->peer_next_req > first ? st->peer_next_req : first;
+    assert((m->request_id & 1) == first);
+  }
   st->goaway_sent = true;
   moqc__sess_enter(s);
   msg_send(s, ss, m);
