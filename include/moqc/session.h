@@ -142,6 +142,18 @@ typedef struct moqc_session_limits {
                                bucket is closed with BoundsExceeded */
   uint64_t ingress_burst;       /* the bucket's size in bytes [max_ingress_rate,
                                i.e. one second's worth] */
+  size_t max_requests;          /* IETF drafts 14-16: requests the peer may have
+                               open at once, our MAX_REQUEST_ID window [1024].
+                               Open: a SUBSCRIBE / FETCH we serve, a
+                               SUBSCRIBE_NAMESPACE we follow, a TRACK_STATUS
+                               not answered yet; any other request completes
+                               when answered. We advertise 2 * max_requests and
+                               raise it (MAX_REQUEST_ID) as requests complete,
+                               by half a window at a time, or at once on the
+                               peer's REQUESTS_BLOCKED; never past max_requests
+                               open. A request id at or over what we allowed
+                               closes the session with TOO_MANY_REQUESTS (0x7).
+                               Drafts 17+ use QUIC's stream limit instead. */
 } moqc_session_limits;
 
 typedef struct moqc_session_config {

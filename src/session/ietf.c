@@ -53,7 +53,6 @@
 
 #define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
-#define IETF_MAX_REQUEST_ID ((uint64_t)1 << 32)
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
 #define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
@@ -135,6 +134,10 @@ struct itrack {
   char *path, *name;
   uint64_t req, alias;
   bool subscribed, ok_seen, finished;
+  bool sub_written;          /* our SUBSCRIBE went out (14-16: queued on the control stream) */
+  uint8_t sent_priority;     /* wire subscriber priority of our SUBSCRIBE / last update */
+  moqc__ietf_loc start;      /* 14: the start location our SUBSCRIBE_UPDATE repeats */
+  uint64_t end_group;        /* 14: the end group + 1 (0: open-ended), likewise */
   uint64_t streams_seen;     /* subgroup streams accepted */
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
@@ -170,10 +173,12 @@ struct ietf_state {
   bool setup_done;      /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
   uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
-  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
+  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised; raised by
+                             req_window as its requests complete) */
   uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream) */
   moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
   uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
+  bool in_ctrl;           /* ctrl_process running: req_window waits for its end */
   moqc_link ns_subs;      /* ins_sub */
   moqc_link subs;         /* isub */
   moqc_link tracks;       /* itrack */
@@ -363,6 +368,56 @@ static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
 /* Drafts 17+: every request on its own bidi stream, no control stream. */
 static bool req_streams(const moqc_session *s) { return moqc__ietf_has_request_streams(V(s)); }
 
+/* ---- our MAX_REQUEST_ID window (drafts 14-16) ------------------------------------------ */
+
+static size_t list_len(const moqc_link *l) {
+  size_t n = 0;
+  for (const moqc_link *it = l->next; it != l; it = it->next) n++;
+  return n;
+}
+
+/* Requests of the peer still open: subscriptions and fetches we serve (not
+ * our own fetches, which n_served counts too), SUBSCRIBE_NAMESPACEs we
+ * follow, TRACK_STATUS not answered yet. The rest complete when answered
+ * (PUBLISH_NAMESPACE and PUBLISH are capped by max_announced / max_tracks). */
+static uint64_t peer_open_requests(moqc_session *s) {
+  ietf_state *st = IS(s);
+  size_t ours = list_len(&st->fetch_in);
+  assert(s->n_served >= ours);
+  size_t ns = list_len(&st->ns_subs) - (st->unasked ? 1 : 0);
+  return (uint64_t)(s->n_served - ours + ns + list_len(&st->statuses));
+}
+
+static void send_max_request_id(moqc_session *s, uint64_t max) {
+  moqc__ietf_msg r;
+  memset(&r, 0, sizeof r);
+  r.type = MOQC_IETF_MAX_REQUEST_ID;
+  r.request_id = max;
+  if (sess_debug_on(s)) moqc__sess_debug(s, "MAX_REQUEST_ID %llu", (unsigned long long)max);
+  ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
+}
+
+/* Keep the peer's window at limits.max_requests open requests: ids up to
+ * peer_next_req + 2 * (max_requests - open). Raised in batches of at least
+ * half a window (or at once when the peer is blocked), never lowered. */
+static void req_window(moqc_session *s, bool blocked) {
+  ietf_state *st = IS(s);
+  if (req_streams(s) || !st->setup_done || sess_closing(s) || !st->ctrl || ss_send_done(st->ctrl) ||
+      (st->in_ctrl && !blocked))
+    return;
+  uint64_t w = s->lim.max_requests;
+  assert(st->our_max_req >= st->peer_next_req || st->peer_next_req - st->our_max_req <= 1);
+  uint64_t left = st->our_max_req > st->peer_next_req ? st->our_max_req - st->peer_next_req : 0;
+  if (!blocked && left > w) return; /* over half the window still free: nothing to do */
+  uint64_t open = peer_open_requests(s);
+  if (open >= w) return; /* the cap: no more until some complete */
+  uint64_t grant = st->peer_next_req + 2 * (w - open);
+  if (grant <= st->our_max_req) return;
+  if (!blocked && left > 0 && grant - st->our_max_req < w) return;
+  st->our_max_req = grant;
+  send_max_request_id(s, grant);
+}
+
 /* A response to a request: on its request stream (17+), else on the control stream. */
 static void req_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
   assert(!ss || req_streams(s));
@@ -397,6 +452,7 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 }
 
 /* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
+void moqc__ietf_req_complete(moqc_session *s) { req_window(s, false); }
 moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
 moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
 moqc_link *moqc__ietf_fetch_in_list(moqc_session *s) { return &IS(s)->fetch_in; }
@@ -814,6 +870,7 @@ static void isub_destroy(isub *is) {
     s->n_served--;
   }
   moqc__sess_bury(s, &is->obj);
+  req_window(s, false);
 }
 
 static void isub_send_done(isub *is) {
@@ -972,6 +1029,11 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   is->req = m->request_id;
   is->priority = sub.priority;
   is->ordered = sub.ordered;
+  /* Group order 0 (or none): the publisher's choice, its track's preference
+   * when known. */
+  bool pub_choice = !(m->has & MOQC_IETF_HAS_GROUP_ORDER) || m->group_order == 0;
+  if (pub_choice && moqc_track_consumer_info_known(tc))
+    is->ordered = moqc_track_consumer_info(tc)->ordered;
   is->forward = !(m->has & MOQC_IETF_HAS_FORWARD) || m->forward;
   is->bc = bc;
   is->tc = tc;
@@ -985,7 +1047,10 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     r->request_id = m->request_id;
     r->track_alias = m->request_id;
     r->expires = 0;
-    r->group_order = 2;
+    /* What the group streams' priorities deliver (ig_opened): oldest first
+     * when ordered (asked ascending, or the publisher's choice on an ordered
+     * track), else newest first. */
+    r->group_order = is->ordered ? 1 : 2;
     r->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_EXPIRES;
   }
   if (ss) {
@@ -1122,7 +1187,7 @@ static void it_write_subscribe(itrack *t) {
   m->request_id = t->req;
   m->name = (moqc_bytes){(const uint8_t *)t->name, strlen(t->name)};
   m->priority = (uint8_t)(255 - d.aggregate.priority);
-  m->group_order = 2;
+  m->group_order = d.aggregate.ordered ? 1 : 2;
   m->forward = 1;
   /* The live edge unless a consumer asked for an earlier start (moq-dev's
    * Rust ignores the start and serves from the live edge anyway). */
@@ -1137,6 +1202,49 @@ static void it_write_subscribe(itrack *t) {
   }
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
            MOQC_IETF_HAS_FILTER;
+  t->sub_written = true;
+  t->sent_priority = m->priority;
+  if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
+  if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
+  req_send(s, t->ss, m);
+}
+
+/* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
+ * SUBSCRIBE's request stream (req_send(t->ss)), but no peer here applies
+ * one there yet (moqc's own 17+ serving side reads and ignores it), so the
+ * change waits for that. */
+static bool update_supported(const moqc_session *s) { return !req_streams(s); }
+
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16+): a local consumer's
+ * priority changed the track's aggregate subscriber priority. A new request
+ * id of ours (held under the peer's MAX_REQUEST_ID like any request); the
+ * peer's REQUEST_OK (16) is ignored, its REQUEST_ERROR too (the
+ * subscription goes on at the old priority). Group order cannot be updated
+ * in any draft; a start / end change is not sent (the publisher would only
+ * widen it on 14, and 15+ drops the fields). */
+static void it_send_update(itrack *t, uint8_t wire_priority) {
+  moqc_session *s = t->s;
+  assert(t->subscribed && t->sub_written && update_supported(s));
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_REQUEST_UPDATE);
+  if (!m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  m->request_id = req_next(s);
+  m->update_id = t->req;
+  m->priority = wire_priority;
+  m->forward = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY;
+  if (V(s) == MOQC_IETF_14) {
+    m->filter.start = t->start;
+    m->filter.end_group = t->end_group;
+    m->has |= MOQC_IETF_HAS_FORWARD;
+  }
+  t->sent_priority = wire_priority;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "REQUEST_UPDATE %llu of %llu: priority %u",
+                     (unsigned long long)m->request_id, (unsigned long long)t->req,
+                     (unsigned)wire_priority);
   req_send(s, t->ss, m);
 }
 
@@ -1188,6 +1296,10 @@ static void it_demand(itrack *t) {
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
+  } else if (d.consumers > 0 && t->subscribed && t->sub_written && !t->finished && !t->hold_tc &&
+             update_supported(s)) {
+    uint8_t wire = (uint8_t)(255 - d.aggregate.priority);
+    if (wire != t->sent_priority) it_send_update(t, wire);
   } else if (d.consumers == 0 && t->subscribed) {
     if (!req_streams(s)) { /* 17+: it_destroy stops the request stream */
       moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
@@ -1382,6 +1494,8 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
     return;
   }
   t->alias = m->track_alias;
+  if ((m->has & MOQC_IETF_HAS_LARGEST) && t->start.group == 0 && t->start.object == 0)
+    t->start = (moqc__ietf_loc){m->largest.group, m->largest.object + 1}; /* 14: where it began */
   if (moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -2037,7 +2151,7 @@ static void run_after_setup(moqc_session *s) {
 static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
   if (!moqc__ietf_has_uni_setup(V(s))) /* 17+: no request-id flow control */
     (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
-                                       IETF_MAX_REQUEST_ID);
+                                       IS(s)->our_max_req);
   /* We ask with SUBSCRIBE_NAMESPACE for whatever we want to hear about: no
    * unsolicited PUBLISH_NAMESPACE to us (moq-dev's MoQ Solicit). */
   (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
@@ -2243,18 +2357,10 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
       blocked_flush(s);
       return;
     case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
-    case MOQC_IETF_REQUESTS_BLOCKED: {
-      /* We do not count open requests: grant another window past theirs. */
-      uint64_t grant = m->request_id + IETF_MAX_REQUEST_ID;
-      if (grant <= st->our_max_req) return;
-      st->our_max_req = grant;
-      moqc__ietf_msg r;
-      memset(&r, 0, sizeof r);
-      r.type = MOQC_IETF_MAX_REQUEST_ID;
-      r.request_id = grant;
-      ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
+    case MOQC_IETF_REQUESTS_BLOCKED:
+      /* Whatever maximum it names: the window from what is open now. */
+      req_window(s, true);
       return;
-    }
     default:
       /* OKs of our namespace requests (0x07, 0x12), their errors, and
        * messages not handled yet are ignored; the codec already rejected
@@ -2270,6 +2376,7 @@ static int ctrl_process(sstream *ss) {
   if (!st->ctrl) st->ctrl = ss;
   assert(st->ctrl == ss);
   moqc__ietf_msg *m = NULL;
+  st->in_ctrl = true; /* completions in this batch: one window check at its end */
   while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
     uint64_t type;
     size_t off, blen;
@@ -2290,6 +2397,8 @@ static int ctrl_process(sstream *ss) {
     moqc__ss_consume(ss, (size_t)n);
   }
   moqc_free(m);
+  st->in_ctrl = false;
+  req_window(s, false);
   return MOQC_OK;
 }
 
@@ -2495,7 +2604,10 @@ static int ietf_init(moqc_session *s) {
   if (!st) return MOQC_ERR_NOMEM;
   st->s = s;
   st->next_req = s->cfg.is_server ? 1 : 0;
-  st->our_max_req = IETF_MAX_REQUEST_ID; /* advertised in our setup */
+  /* Advertised in our setup: a window of limits.max_requests (s->lim is not
+   * filled in yet). */
+  size_t w = s->cfg.limits.max_requests ? s->cfg.limits.max_requests : DEF_MAX_REQUESTS;
+  st->our_max_req = 2 * (uint64_t)(w < DEF_MAX_REQUESTS_CAP ? w : DEF_MAX_REQUESTS_CAP);
   moqc_link_init(&st->blocked);
   moqc_link_init(&st->ctrl_op.link);
   moqc_link_init(&st->setup_op.link);

@@ -67,6 +67,7 @@ static void if_destroy(ifetch *f) {
     s->n_served--;
   }
   moqc__sess_bury(s, &f->obj);
+  moqc__ietf_req_complete(s);
 }
 
 /* Write what is available; FIN after the last group. */

@@ -50,6 +50,10 @@ bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_in_list(moqc_session *s);
 void moqc__ietf_fetch_in_teardown(moqc_session *s);
 extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
+/* A request of the peer completed outside a control message (a served
+ * subscription or fetch ended, a TRACK_STATUS was answered late): raise our
+ * MAX_REQUEST_ID if due (drafts 14-16; no-op otherwise or while closing). */
+void moqc__ietf_req_complete(moqc_session *s);
 /* Our next request id. */
 uint64_t moqc__ietf_req_next(moqc_session *s);
 

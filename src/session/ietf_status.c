@@ -47,6 +47,7 @@ static void its_destroy(itstat *t) {
   t->bc = NULL;
   if (moqc_link_linked(&t->link)) moqc_list_remove(&t->link);
   moqc__sess_bury(s, &t->obj);
+  moqc__ietf_req_complete(s);
 }
 
 static void answer(moqc_session *s, uint64_t req, const moqc__ietf_loc *largest) {
