@@ -68,6 +68,7 @@
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
 #define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
+#define IETF_UPSTREAM_FETCH_MAX 256u    /* groups in one FETCH upstream (it_fetch_check) */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -138,6 +139,8 @@ struct itrack {
   uint8_t sent_priority;     /* wire subscriber priority of our SUBSCRIBE / last update */
   moqc__ietf_loc start;      /* 14: the start location our SUBSCRIBE_UPDATE repeats */
   uint64_t end_group;        /* 14: the end group + 1 (0: open-ended), likewise */
+  uint64_t largest_group;    /* SUBSCRIBE_OK's largest location's group (NONE: not given) */
+  uint64_t fetch_low;        /* lowest group asked upstream by FETCH (NONE: none) */
   uint64_t streams_seen;     /* subgroup streams accepted */
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
@@ -1291,6 +1294,41 @@ static void it_send_subscribe(itrack *t) {
   moqc__sess_open(s, &t->op);
 }
 
+/* Relay FETCH upstream (14-16): a consumer asked for groups from `start`
+ * (a downstream FETCH waiting on a [start, end] subscription, or a SUBSCRIBE
+ * with an absolute start) below what the subscription delivers. The groups
+ * up to the subscription's first (SUBSCRIBE_OK's largest group, else the
+ * newest received, else the consumer's end) are fetched upstream with one
+ * FETCH, at most IETF_UPSTREAM_FETCH_MAX groups (the newest of the range),
+ * and fed into the track; later demands fetch only below what was asked
+ * already (fetch_low), so concurrent downstream fetches share one upstream
+ * request per missing range. Groups the track has already are skipped. */
+static void it_fetch_check(itrack *t, const moqc_track_demand *d) {
+  moqc_session *s = t->s;
+  uint64_t lo = d->aggregate.start;
+  if (req_streams(s) || t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
+  uint64_t hi = t->largest_group;
+  if (hi == MOQC_GROUP_NONE) hi = moqc_track_producer_latest(t->tp);
+  if (hi == MOQC_GROUP_NONE) hi = d->aggregate.end;
+  if (hi == MOQC_GROUP_NONE) return; /* nothing known upstream yet: the SUBSCRIBE's start asks */
+  if (d->aggregate.end != MOQC_GROUP_NONE && d->aggregate.end < hi) hi = d->aggregate.end;
+  if (t->fetch_low != MOQC_GROUP_NONE) {
+    if (t->fetch_low <= lo) return;
+    if (t->fetch_low - 1 < hi) hi = t->fetch_low - 1;
+  }
+  if (lo > hi) return;
+  if (hi - lo >= IETF_UPSTREAM_FETCH_MAX) lo = hi - (IETF_UPSTREAM_FETCH_MAX - 1);
+  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, lo, hi, d->aggregate.priority);
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "FETCH upstream %s/%s [%llu, %llu]: %d", t->path, t->name,
+                     (unsigned long long)lo, (unsigned long long)hi, rc);
+  if (rc == MOQC_ERR_NOMEM) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  if (rc == MOQC_OK) t->fetch_low = lo;
+}
+
 static void it_demand(itrack *t) {
   moqc_session *s = t->s;
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
@@ -1307,7 +1345,9 @@ static void it_demand(itrack *t) {
       ctrl_send(s, m);
     }
     it_destroy(t, MOQC_CODE_CANCEL, false);
+    return;
   }
+  if (d.consumers > 0 && !sess_closing(s) && !t->obj.dead) it_fetch_check(t, &d);
 }
 
 static void it_wake(void *arg) {
@@ -1475,6 +1515,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   }
   t->obj.destroy = it_free;
   t->s = s;
+  t->largest_group = t->fetch_low = MOQC_GROUP_NONE;
   moqc_link_init(&t->op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
@@ -1494,6 +1535,7 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
     return;
   }
   t->alias = m->track_alias;
+  if (m->has & MOQC_IETF_HAS_LARGEST) t->largest_group = m->largest.group;
   if ((m->has & MOQC_IETF_HAS_LARGEST) && t->start.group == 0 && t->start.object == 0)
     t->start = (moqc__ietf_loc){m->largest.group, m->largest.object + 1}; /* 14: where it began */
   if (moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
@@ -1501,6 +1543,8 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
     return;
   }
   t->ok_seen = true;
+  moqc_track_demand d = moqc_track_producer_demand(t->tp);
+  if (d.consumers > 0) it_fetch_check(t, &d); /* the largest location bounds the gap */
 }
 
 static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {

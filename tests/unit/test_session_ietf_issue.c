@@ -10,17 +10,19 @@
 
 static moqc__ietf_msg msgs[64];
 
-/* ir_server with session limits. */
-static void server_lim(ts_pair *p, int v, const moqc_session_limits *lim) {
+/* ir_server with session limits, on env (NULL: a new one) and with the
+ * publish origin pub (referenced; NULL: a new one). */
+static void server_on(ts_pair *p, int v, const moqc_session_limits *lim, moqc_env *env,
+                      moqc_origin *pub) {
   memset(p, 0, sizeof *p);
-  p->env = ts_env_new();
+  p->env = env ? env : ts_env_new();
   p->link = memlink_new(moqc_env_clock(p->env), NULL);
   char alpn[16];
   if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
   else snprintf(alpn, sizeof alpn, "moqt-%d", v);
   assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
   moqc_origin_config oc = {0, 0};
-  p->srv.pub = moqc_origin_new(p->env, &oc);
+  p->srv.pub = pub ? moqc_origin_ref(pub) : moqc_origin_new(p->env, &oc);
   p->srv.sub = moqc_origin_new(p->env, &oc);
   moqc_session_config sc;
   memset(&sc, 0, sizeof sc);
@@ -32,6 +34,10 @@ static void server_lim(ts_pair *p, int v, const moqc_session_limits *lim) {
   if (lim) sc.limits = *lim;
   p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
   assert_non_null(p->srv.s);
+}
+
+static void server_lim(ts_pair *p, int v, const moqc_session_limits *lim) {
+  server_on(p, v, lim, NULL, NULL);
 }
 
 static void subscribe(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name,
@@ -281,13 +287,163 @@ static void t_update_issued(void **state) {
   ir_close(&p);
 }
 
+/* ---- relay FETCH upstream -------------------------------------------------------- */
+
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+
+/* Streams the downstream server opened toward the raw peer. */
+typedef struct rx_stream {
+  int64_t id;
+  uint8_t buf[4096];
+  size_t len;
+  bool fin;
+} rx_stream;
+static rx_stream rx[16];
+static size_t nrx;
+
+static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  (void)ctx;
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++)
+    if (rx[i].id == id) r = &rx[i];
+  if (!r) {
+    assert_true(nrx < 16);
+    r = &rx[nrx++];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+  }
+  assert_true(r->len + len <= sizeof r->buf);
+  memcpy(r->buf + r->len, p, len);
+  r->len += len;
+  r->fin |= fin;
+}
+static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
+
+/* The finished FETCH stream of request req holds exactly the groups
+ * [g0, g1], each as the three objects of F3. */
+static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++) {
+    uint64_t id = UINT64_MAX;
+    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
+        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
+      r = &rx[i];
+  }
+  assert_non_null(r);
+  assert_true(r->fin);
+  uint64_t id;
+  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
+  assert_true(k > 0);
+  size_t off = (size_t)k;
+  uint64_t want_g = g0, want_o = 0;
+  moqc__ietf_fetch_state st;
+  memset(&st, 0, sizeof st);
+  st.group_order = 1;
+  while (off < r->len) {
+    moqc__ietf_fetch_object o;
+    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
+    assert_true(k > 0);
+    off += (size_t)k;
+    assert_int_equal(o.group, want_g);
+    assert_int_equal(o.object, want_o);
+    assert_int_equal(o.size, strlen(F3[o.object]));
+    assert_memory_equal(r->buf + off, F3[o.object], o.size);
+    off += o.size;
+    if (++want_o == 3) {
+      want_o = 0;
+      want_g++;
+    }
+  }
+  assert_int_equal(want_g, g1 + 1);
+  assert_int_equal(want_o, 0);
+}
+
+static void fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0, uint64_t g1) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_FETCH;
+  m.request_id = req;
+  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m.group_order = 1;
+  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
+  m.fetch.start = (moqc__ietf_loc){g0, 0};
+  m.fetch.end = (moqc__ietf_loc){g1, 0};
+  ir_send(p, v, ctrl, &m);
+}
+
+/* A relay: an upstream moqc publisher (u.srv, groups 0-9 cached) reached by
+ * the relay's client session u.cli, which holds a live subscription (from
+ * group 9: SUBSCRIBE largest object); a downstream raw peer FETCHes through
+ * a server session on the relay's origin. Groups not cached at the relay
+ * are fetched upstream: two concurrent downstream FETCHes [3,5] and [3,4]
+ * cost one upstream FETCH ([3, 9]: up to what the subscription delivered);
+ * [4,6] is then served from the cache with none; [1,2] costs one more
+ * ([1,2], below what was asked already). */
+static void t_relay_fetch_upstream(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  ts_pair u;
+  ts_pair_open_env(&u, env, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
+  for (int g = 0; g < 10; g++) ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
+
+  ts_pair d;
+  server_on(&d, v, NULL, env, u.cli.sub);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
+  int64_t ctrl;
+  ir_setup(&d, v, &ctrl, 1);
+  ts_run_for(env, 10 * MS);
+  fetch_range(&d, v, ctrl, 0, 3, 5);
+  fetch_range(&d, v, ctrl, 2, 3, 4);
+  ts_run_for(env, 50 * MS);
+  size_t n = ir_read(&d, v, ctrl, msgs, 64);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_OK), 2);
+  expect_fetched(v, 0, 3, 5);
+  expect_fetched(v, 2, 3, 4);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
+
+  fetch_range(&d, v, ctrl, 4, 4, 6);
+  ts_run_for(env, 20 * MS);
+  expect_fetched(v, 4, 4, 6);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
+
+  fetch_range(&d, v, ctrl, 6, 1, 2);
+  ts_run_for(env, 50 * MS);
+  expect_fetched(v, 6, 1, 2);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 3);
+  n = ir_read(&d, v, ctrl, msgs, 64);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_OK), 4);
+  assert_false(d.srv.closed);
+  assert_false(u.cli.closed);
+  assert_false(u.srv.closed);
+  assert_int_equal(moqc_session_get_stats(u.cli.s).serving, 0); /* upstream fetches done */
+
+  moqc_session_del(d.srv.s);
+  ts_run_for(env, 10 * MS);
+  moqc_origin_unref(d.srv.pub);
+  moqc_origin_unref(d.srv.sub);
+  ts_settle(env);
+  memlink_del(d.link);
+  moqc_track_consumer_del(live);
+  ts_pub_del(&pub);
+  ts_pair_close_env(&u);
+  ts_settle(env);
+  moqc_env_del(env);
+}
+
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_window_cap),
-      IR_TEST(t_window_raised),
-      IR_TEST(t_subscribe_ok_order),
-      IR_TEST(t_update_issued),
+      IR_TEST(t_window_cap),    IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
+      IR_TEST(t_update_issued), IR_TEST(t_relay_fetch_upstream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
