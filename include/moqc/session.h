@@ -258,6 +258,33 @@ MOQC_API moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *pa
                                                  const char *track, uint64_t sequence,
                                                  uint8_t priority, int *err);
 
+/* The answer to moqc_session_track_status. Borrowed for the callback. */
+typedef struct moqc_session_track_status_result {
+  int status;              /* MOQC_OK; MOQC_ERR_NOT_FOUND (the peer has no such
+                              track: DOES_NOT_EXIST); MOQC_ERR_UNEXPECTED (any
+                              other refusal, its wire code in `code`) */
+  uint64_t code;           /* the peer's request error code (0 when OK) */
+  bool has_largest;        /* the track has content: its largest location */
+  uint64_t largest_group;  /* ... the group */
+  uint64_t largest_object; /* ... and the object (moqc: frame index) in it */
+} moqc_session_track_status_result;
+typedef void (*moqc_session_track_status_fn)(void *ctx, moqc_session *s,
+                                             const moqc_session_track_status_result *st);
+
+/* IETF drafts 14-16: ask the peer for the status of track `track` of its
+ * broadcast `path` (TRACK_STATUS): cb(ctx, s, status) fires once, from
+ * inside a transport handler call, when the answer arrives (every function of
+ * this header may be called from it, moqc_session_del included), and never
+ * once the session ended first (watch on_closed). Strings are copied. Held
+ * under the peer's MAX_REQUEST_ID like any request. Returns MOQC_OK, or:
+ * MOQC_ERR_INVAL (NULL argument, a path that is no namespace tuple),
+ * MOQC_ERR_UNSUPPORTED (moq-lite: its TRACK answers the track's info, not a
+ * location, see moqc_track_info_query_new in model.h; IETF 17+: not yet),
+ * MOQC_ERR_CLOSED, MOQC_ERR_STATE (not running yet), MOQC_ERR_NOMEM. Loop
+ * thread. */
+MOQC_API int moqc_session_track_status(moqc_session *s, const char *path, const char *track,
+                                       moqc_session_track_status_fn cb, void *ctx);
+
 /* The latest PROBE report received from the peer (cfg.probe): bits/s and ms,
  * 0 = unknown. Returns false if none arrived yet. */
 MOQC_API bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps,

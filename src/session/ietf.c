@@ -192,6 +192,7 @@ struct ietf_state {
   bool peer_solicit;      /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;       /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses;     /* TRACK_STATUS waiting for an answer (ietf_status.c) */
+  moqc_link status_out;   /* TRACK_STATUS we issued, unanswered (ietf_issue.c) */
   moqc_link fetches;      /* FETCH served (ietf_fetch.c) */
   moqc_link fetch_in;     /* FETCH issued (ietf_fetch.c) */
   moqc_imap pushed;       /* the peer's PUBLISH not bound to a track yet: request id -> ipush */
@@ -457,6 +458,7 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 /* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
 void moqc__ietf_req_complete(moqc_session *s) { req_window(s, false); }
 moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
+moqc_link *moqc__ietf_status_out_list(moqc_session *s) { return &IS(s)->status_out; }
 moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
 moqc_link *moqc__ietf_fetch_in_list(moqc_session *s) { return &IS(s)->fetch_in; }
 uint64_t moqc__ietf_req_next(moqc_session *s) { return req_next(s); }
@@ -1565,7 +1567,7 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
   else if (moqc__imap_find(&st->pubns, m->request_id)) on_publish_namespace_error(s, m);
-  else (void)moqc__ietf_fetch_in_error(s, m);
+  else if (!moqc__ietf_fetch_in_error(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
 }
 
 static bool done_is_abort(const moqc__ietf_msg *m) {
@@ -2401,6 +2403,14 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
       blocked_flush(s);
       return;
     case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
+    case MOQC_IETF_REQUEST_OK: /* 15/16 (PUBLISH_NAMESPACE_OK on 14): ours answered */
+      (void)moqc__ietf_status_out_answer(s, m, true);
+      return;
+    case MOQC_IETF_TRACK_STATUS_OK: /* 0x0E: NAMESPACE_DONE on 16 (not on this stream) */
+    case MOQC_IETF_TRACK_STATUS_ERROR:
+      if (v == MOQC_IETF_14)
+        (void)moqc__ietf_status_out_answer(s, m, m->type == MOQC_IETF_TRACK_STATUS_OK);
+      return;
     case MOQC_IETF_REQUESTS_BLOCKED:
       /* Whatever maximum it names: the window from what is open now. */
       req_window(s, true);
@@ -2660,6 +2670,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->subs);
   moqc_link_init(&st->tracks);
   moqc_link_init(&st->statuses);
+  moqc_link_init(&st->status_out);
   moqc_link_init(&st->fetches);
   moqc_link_init(&st->fetch_in);
   moqc__imap_init(&st->pushed);
@@ -2691,6 +2702,7 @@ static void ietf_teardown(moqc_session *s) {
   }
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   moqc__ietf_status_teardown(s);
+  moqc__ietf_status_out_teardown(s);
   moqc__ietf_fetch_teardown(s);
   moqc__ietf_fetch_in_teardown(s);
   {

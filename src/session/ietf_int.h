@@ -62,6 +62,14 @@ extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
  * subscription or fetch ended, a TRACK_STATUS was answered late): raise our
  * MAX_REQUEST_ID if due (drafts 14-16; no-op otherwise or while closing). */
 void moqc__ietf_req_complete(moqc_session *s);
+/* TRACK_STATUS we issue (ietf_issue.c): moqc_session_track_status on IETF;
+ * an answer (ok: TRACK_STATUS_OK / REQUEST_OK, else an error) to one of
+ * them fires its callback (true), else false. */
+int moqc__ietf_track_status_issue(moqc_session *s, const char *path, const char *track,
+                                  moqc_session_track_status_fn cb, void *ctx);
+bool moqc__ietf_status_out_answer(moqc_session *s, const moqc__ietf_msg *m, bool ok);
+moqc_link *moqc__ietf_status_out_list(moqc_session *s);
+void moqc__ietf_status_out_teardown(moqc_session *s);
 /* Our next request id. */
 uint64_t moqc__ietf_req_next(moqc_session *s);
 

@@ -439,11 +439,74 @@ static void t_relay_fetch_upstream(void **state) {
   moqc_env_del(env);
 }
 
+/* ---- TRACK_STATUS issued ----------------------------------------------------------- */
+
+typedef struct ts_answer {
+  int calls;
+  moqc_session_track_status_result st;
+} ts_answer;
+
+static void on_status(void *ctx, moqc_session *s, const moqc_session_track_status_result *st) {
+  (void)s;
+  ts_answer *a = ctx;
+  a->calls++;
+  a->st = *st;
+}
+
+/* moqc_session_track_status between two moqc sessions: the largest location
+ * (group 1, its third frame), no content for an empty track (after the
+ * server's 100 ms wait), NOT_FOUND for an unknown track; each callback
+ * once. moq-lite: UNSUPPORTED. */
+static void t_track_status_issued(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "room/a", "v", NULL);
+  int err = 0;
+  moqc_track_producer *empty = moqc_broadcast_producer_create_track(pub.bp, "e", NULL, &err);
+  assert_non_null(empty);
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "room/a", 100 * MS));
+  ts_answer a = {0}, b = {0}, c = {0};
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room/a", "v", on_status, &a), MOQC_OK);
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room/a", "nope", on_status, &b), MOQC_OK);
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room/a", "e", on_status, &c), MOQC_OK);
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room//a", "v", on_status, &c),
+                   MOQC_ERR_INVAL);
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room/a", "v", NULL, NULL), MOQC_ERR_INVAL);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(a.st.status, MOQC_OK);
+  assert_true(a.st.has_largest);
+  assert_int_equal(a.st.largest_group, 1);
+  assert_int_equal(a.st.largest_object, 2);
+  assert_int_equal(b.calls, 1);
+  assert_int_equal(b.st.status, MOQC_ERR_NOT_FOUND);
+  assert_int_equal(b.st.code, 0x4);
+  assert_int_equal(c.calls, 0); /* the server waits up to 100 ms for a group */
+  ts_run_for(p.env, 150 * MS);
+  assert_int_equal(c.calls, 1);
+  assert_int_equal(c.st.status, MOQC_OK);
+  assert_false(c.st.has_largest);
+  assert_int_equal(a.calls + b.calls, 2);
+  assert_false(p.cli.closed);
+  moqc_track_producer_del(empty);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+
+  ts_pair_open(&p, MOQC_SESSION_LITE_05, NULL);
+  assert_int_equal(moqc_session_track_status(p.cli.s, "room/a", "v", on_status, &a),
+                   MOQC_ERR_UNSUPPORTED);
+  ts_pair_close(&p);
+}
+
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
       IR_TEST(t_window_cap),    IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
-      IR_TEST(t_update_issued), IR_TEST(t_relay_fetch_upstream),
+      IR_TEST(t_update_issued), IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
