@@ -40,9 +40,14 @@
  * behind a REQUESTS_BLOCKED), the peer's are checked (parity, window, reuse).
  * Setup parameters PATH / AUTHORIZATION TOKEN / AUTHORITY / implementation
  * reach on_request; GOAWAY is sent with moqc_session_send_goaway.
- * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH, FETCH
- * and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group
- * streams (see docs/session.md). */
+ * Our MAX_REQUEST_ID window (14-16) is limits.max_requests open requests of
+ * the peer, raised as they complete (req_window). SUBSCRIBE_UPDATE /
+ * REQUEST_UPDATE is issued when a consumer's priority changes (14-16); a
+ * consumer's explicit start below the live edge is fetched upstream
+ * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
+ * ietf_issue.c. Not yet: issuing PUBLISH / joining FETCH, FETCH and PUBLISH
+ * on 17+, datagrams, expiry / slow-subscriber resets on IETF group streams
+ * (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
 

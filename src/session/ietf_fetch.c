@@ -16,8 +16,11 @@
  *               [group, L].
  * Refused: unknown track (DOES_NOT_EXIST), start after end (INVALID_RANGE),
  * joining an unknown subscription (0x7 INVALID_JOINING_REQUEST_ID). FETCH_CANCEL
- * resets the stream. Not yet: fetching upstream (a relay answers from its
- * cache only), descending order, the client side (issuing a FETCH). */
+ * resets the stream. A standalone range not all cached waits (IETF_FETCH_WAIT_NS)
+ * on a [start, end] subscription, which on a relay makes the upstream session
+ * fetch the missing groups (ietf.c it_fetch_check, moqc__ietf_fetch_range);
+ * joining fetches are answered from the cache only. Not yet: descending
+ * order. The FETCH we issue (one group, or a range into a track) is below. */
 #include <assert.h>
 #include <string.h>
 
