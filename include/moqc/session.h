@@ -285,6 +285,23 @@ typedef void (*moqc_session_track_status_fn)(void *ctx, moqc_session *s,
 MOQC_API int moqc_session_track_status(moqc_session *s, const char *path, const char *track,
                                        moqc_session_track_status_fn cb, void *ctx);
 
+/* IETF drafts 14-16: push track `track` of broadcast `path` (as it appears
+ * in the publish origin) to the peer with PUBLISH, without waiting for its
+ * SUBSCRIBE (how libquicr publishes). The track is consumed from its latest
+ * group on; groups start flowing once the peer's PUBLISH_OK arrives (those
+ * produced meanwhile wait in the cache) and PUBLISH_DONE ends the push with
+ * the track, as for a served SUBSCRIBE. If the peer refuses (PUBLISH_ERROR /
+ * REQUEST_ERROR: moq-dev's relay declines every PUBLISH), the push just
+ * ends: the track stays reachable the usual way, through the namespace
+ * announced with PUBLISH_NAMESPACE and the peer's SUBSCRIBE. Counts against
+ * limits.max_subscriptions. Returns MOQC_OK, or MOQC_ERR_INVAL (NULL
+ * argument, a path that is no namespace tuple), MOQC_ERR_UNSUPPORTED
+ * (moq-lite, which has no push; IETF 17+: not yet), MOQC_ERR_STATE (not
+ * running, or no publish origin), MOQC_ERR_CLOSED, MOQC_ERR_UNROUTABLE (no
+ * such broadcast), MOQC_ERR_NOT_FOUND (no such track), MOQC_ERR_BOUNDS,
+ * MOQC_ERR_NOMEM. Strings are copied. Loop thread, any callback. */
+MOQC_API int moqc_session_publish_track(moqc_session *s, const char *path, const char *track);
+
 /* The latest PROBE report received from the peer (cfg.probe): bits/s and ms,
  * 0 = unknown. Returns false if none arrived yet. */
 MOQC_API bool moqc_session_peer_estimate(const moqc_session *s, uint64_t *bitrate_bps,

@@ -125,6 +125,8 @@ struct isub {
   moqc_link groups;
   uint64_t streams; /* group streams opened */
   bool track_done, done_sent, done_waiting;
+  bool pushed;      /* our PUBLISH (moqc_session_publish_track), not the peer's SUBSCRIBE */
+  bool awaiting_ok; /* pushed: no group leaves before PUBLISH_OK (they wait in the cache) */
   uint64_t done_code;
   moqc_timer done_timer;
 };
@@ -187,6 +189,7 @@ struct ietf_state {
   moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
   uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
   bool in_ctrl;           /* ctrl_process running: req_window waits for its end */
+  size_t n_pushes;        /* isub of ours (PUBLISH) in subs and n_served */
   moqc_link ns_subs;      /* ins_sub */
   moqc_link subs;         /* isub */
   moqc_link tracks;       /* itrack */
@@ -394,7 +397,8 @@ static uint64_t peer_open_requests(moqc_session *s) {
   size_t ours = list_len(&st->fetch_in);
   assert(s->n_served >= ours);
   size_t ns = list_len(&st->ns_subs) - (st->unasked ? 1 : 0);
-  return (uint64_t)(s->n_served - ours + ns + list_len(&st->statuses));
+  assert(s->n_served - ours >= st->n_pushes);
+  return (uint64_t)(s->n_served - ours - st->n_pushes + ns + list_len(&st->statuses));
 }
 
 static void send_max_request_id(moqc_session *s, uint64_t max) {
@@ -878,6 +882,10 @@ static void isub_destroy(isub *is) {
     moqc_list_remove(&is->link);
     assert(s->n_served > 0);
     s->n_served--;
+    if (is->pushed) {
+      assert(IS(s)->n_pushes > 0);
+      IS(s)->n_pushes--;
+    }
   }
   moqc__sess_bury(s, &is->obj);
   req_window(s, false);
@@ -951,6 +959,7 @@ static void isub_new_group(isub *is, moqc_group_consumer *gc) {
 
 static void isub_pump(isub *is) {
   moqc_session *s = is->s;
+  if (is->awaiting_ok) return;
   while (!sess_closing(s) && !is->obj.dead && !is->track_done) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(is->tc, &gc);
@@ -1116,6 +1125,103 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
 moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
   isub *is = isub_find(s, req);
   return is ? is->tc : NULL;
+}
+
+/* ---- publisher side: PUBLISH (a track pushed without a SUBSCRIBE) ---------------- */
+
+int moqc_session_publish_track(moqc_session *s, const char *path, const char *track) {
+  if (!s || !path || !track) return MOQC_ERR_INVAL;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
+  if (!moqc__sess_ietf_version(V(s)) || req_streams(s)) return MOQC_ERR_UNSUPPORTED;
+  if (s->state != ST_RUNNING || !s->pub.origin) return MOQC_ERR_STATE;
+  if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
+  ietf_state *st = IS(s);
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH);
+  if (!m) return MOQC_ERR_NOMEM;
+  if (!path_tuple(&m->ns, path)) {
+    moqc_free(m);
+    return MOQC_ERR_INVAL;
+  }
+  uint64_t code = MOQC_CODE_UNROUTABLE;
+  moqc_broadcast_consumer *bc =
+      moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
+  if (!bc) {
+    moqc_free(m);
+    return MOQC_ERR_UNROUTABLE;
+  }
+  int err = MOQC_ERR_NOT_FOUND;
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, track, &sub, &err);
+  isub *is = tc ? moqc_calloc(1, sizeof *is) : NULL;
+  if (!is) {
+    if (tc) moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+    moqc_free(m);
+    return tc ? MOQC_ERR_NOMEM : err;
+  }
+  moqc__sess_enter(s);
+  is->obj.destroy = isub_free;
+  is->s = s;
+  is->req = req_next(s); /* also the track alias, like the peer's SUBSCRIBEs */
+  is->priority = sub.priority;
+  is->forward = true;
+  is->pushed = is->awaiting_ok = true;
+  is->bc = bc;
+  is->tc = tc;
+  moqc_link_init(&is->groups);
+  moqc_timer_init(&is->done_timer, isub_done_timeout, is);
+  moqc_list_push_back(&st->subs, &is->link);
+  s->n_served++;
+  st->n_pushes++;
+  m->request_id = is->req;
+  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
+  m->track_alias = is->req;
+  m->group_order = 2; /* what the group streams deliver (not ordered) */
+  m->forward = 1;
+  m->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+  uint64_t latest = moqc_track_consumer_latest(tc);
+  moqc_group_consumer *lg = NULL;
+  if (latest != MOQC_GROUP_NONE && V(s) == MOQC_IETF_14 &&
+      moqc_track_consumer_fetch_group(tc, latest, &lg) == MOQC_OK) {
+    /* 14 carries Content Exists + the largest location: the latest group
+     * and the last frame it has. */
+    size_t k = moqc_group_consumer_frames_available(lg);
+    moqc_group_consumer_del(lg);
+    if (k) {
+      m->largest = (moqc__ietf_loc){latest, (uint64_t)k - 1};
+      m->has |= MOQC_IETF_HAS_LARGEST;
+    }
+  }
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "PUBLISH %llu %s/%s", (unsigned long long)is->req, path, track);
+  ctrl_send(s, m);
+  if (!sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
+  moqc__sess_exit(s);
+  return MOQC_OK;
+}
+
+/* Our PUBLISH accepted: its groups go (those that waited in the cache first). */
+static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (!is || !is->pushed || !is->awaiting_ok) return;
+  is->awaiting_ok = false;
+  if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
+  if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
+  if ((m->has & MOQC_IETF_HAS_GROUP_ORDER) && m->group_order) is->ordered = m->group_order == 1;
+  isub_pump(is);
+}
+
+/* Our PUBLISH refused (moq-dev's relay declines every PUBLISH): the push
+ * ends; the track stays reachable the usual way, through the namespace we
+ * announce (PUBLISH_NAMESPACE) and the peer's SUBSCRIBE. true: it was ours. */
+static bool publish_refused(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (!is || !is->pushed) return false;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "PUBLISH %llu refused: code %llu", (unsigned long long)m->request_id,
+                     (unsigned long long)m->code);
+  isub_destroy(is);
+  return true;
 }
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1572,7 +1678,8 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
   else if (moqc__imap_find(&st->pubns, m->request_id)) on_publish_namespace_error(s, m);
-  else if (!moqc__ietf_fetch_in_error(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
+  else if (moqc__ietf_fetch_in_error(s, m)) return;
+  else if (!publish_refused(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
 }
 
 static bool done_is_abort(const moqc__ietf_msg *m) {
@@ -2397,6 +2504,10 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
     case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m); return;
     case MOQC_IETF_PUBLISH: on_publish(s, m); return;
+    case MOQC_IETF_PUBLISH_OK: on_publish_ok(s, m); return;
+    case MOQC_IETF_PUBLISH_ERROR: /* 14; REQUEST_ERROR on 15+ */
+      (void)publish_refused(s, m);
+      return;
     case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:

@@ -502,11 +502,137 @@ static void t_track_status_issued(void **state) {
   ts_pair_close(&p);
 }
 
+/* ---- PUBLISH issued ----------------------------------------------------------------- */
+
+/* moqc <-> moqc: the client pushes a track with PUBLISH; the server takes
+ * its groups into its cache with no subscriber of its own asking (a
+ * SUBSCRIBE-driven track would get none), and a later subscriber from group
+ * 0 reads them; the track's end ends the push (serving 0 on the client). */
+static void t_publish_issued(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_run_for(p.env, 10 * MS);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.cli.pub, "room/a", "v", NULL);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room/a", 100 * MS));
+  assert_int_equal(moqc_session_publish_track(p.cli.s, "room/a", "v"), MOQC_OK);
+  assert_int_equal(moqc_session_publish_track(p.cli.s, "room/b", "v"), MOQC_ERR_UNROUTABLE);
+  assert_int_equal(moqc_session_publish_track(p.cli.s, "room/a", "nope"), MOQC_ERR_NOT_FOUND);
+  ts_run_for(p.env, 20 * MS);
+  ts_group(pub.tp, F3, 3, true);
+  ts_group(pub.tp, F3, 3, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 2);
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 0;
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room/a", "v", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  uint64_t seen = 0; /* both groups, newest first (the push is not ordered) */
+  for (int i = 0; i < 2; i++) {
+    moqc_group_consumer *g = NULL;
+    assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+    seen |= (uint64_t)1 << moqc_group_consumer_sequence(g);
+    assert_int_equal(moqc_group_consumer_frames_available(g), 3);
+    moqc_group_consumer_del(g);
+  }
+  assert_int_equal(seen, 3);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 2); /* no SUBSCRIBE needed */
+  assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
+  ts_run_for(p.env, 1000 * MS);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
+  moqc_group_consumer *gc = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &gc), MOQC_ERR_CLOSED);
+  moqc_track_consumer_del(tc);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+
+  ts_pair_open(&p, MOQC_SESSION_LITE_05, NULL);
+  assert_int_equal(moqc_session_publish_track(p.cli.s, "room/a", "v"), MOQC_ERR_UNSUPPORTED);
+  ts_pair_close(&p);
+}
+
+/* A raw peer: the PUBLISH as sent (alias = request id, the namespace and
+ * name); refused (what moq-dev's relay
+ * answers) it ends with no group sent and the session up; accepted, groups
+ * flow only after PUBLISH_OK. */
+static void t_publish_refused(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  ts_group(pub.tp, F3, 3, true);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  for (int accept = 0; accept < 2; accept++) {
+    assert_int_equal(moqc_session_publish_track(p.srv.s, "b", "t"), MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    size_t n = ir_read(&p, v, ctrl, msgs, 64);
+    const moqc__ietf_msg *pm = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (msgs[i].type == MOQC_IETF_PUBLISH) pm = &msgs[i];
+    assert_non_null(pm);
+    assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH), accept + 1);
+    assert_int_equal(pm->request_id & 1, 1);
+    assert_int_equal(pm->track_alias, pm->request_id);
+    assert_int_equal(pm->name.len, 1);
+    assert_memory_equal(pm->name.ptr, "t", 1);
+    char path[16];
+    assert_int_equal(moqc__ietf_tuple_to_path(&pm->ns, path, sizeof path), 1);
+    if (pm->has & MOQC_IETF_HAS_LARGEST) { /* 14, once the track's latest is known */
+      assert_int_equal(v, 14);
+      assert_int_equal(pm->largest.group, 1 + (uint64_t)accept);
+      assert_int_equal(pm->largest.object, accept ? 0 : 2);
+    }
+    uint64_t req = pm->request_id;
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    ts_group(pub.tp, F3, 1, true); /* waits for the answer */
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    static moqc__ietf_msg r;
+    memset(&r, 0, sizeof r);
+    r.request_id = req;
+    if (accept) {
+      r.type = MOQC_IETF_PUBLISH_OK;
+      r.forward = 1;
+      r.has = MOQC_IETF_HAS_FORWARD;
+      if (v == 14) {
+        r.priority = 128;
+        r.group_order = 1;
+        r.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+        r.has |= MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FILTER;
+      }
+    } else {
+      r.type = v == 14 ? MOQC_IETF_PUBLISH_ERROR : MOQC_IETF_REQUEST_ERROR;
+      r.code = 0x3;
+      r.reason = (moqc_bytes){(const uint8_t *)"no", 2};
+    }
+    ir_send(&p, v, ctrl, &r);
+    ts_run_for(p.env, 20 * MS);
+    assert_false(p.srv.closed);
+    if (!accept) {
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    } else {
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+      assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
+    }
+  }
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_window_cap),    IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
-      IR_TEST(t_update_issued), IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
+      IR_TEST(t_window_cap),     IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
+      IR_TEST(t_update_issued),  IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
+      IR_TEST(t_publish_issued), IR_TEST(t_publish_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
