@@ -1308,7 +1308,12 @@ static void it_write_subscribe(itrack *t) {
   /* The live edge unless a consumer asked for an earlier start (moq-dev's
    * Rust ignores the start and serves from the live edge anyway). */
   m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  if (d.aggregate.start != MOQC_GROUP_NONE) {
+  /* 14-16, an open-ended start: the live edge plus an absolute joining FETCH
+   * from that start (below), the drafts' way to join with the past (a
+   * publisher may ignore a past start in SUBSCRIBE: moq-dev does). */
+  bool joining =
+      !req_streams(s) && d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
+  if (d.aggregate.start != MOQC_GROUP_NONE && !joining) {
     m->filter.type = MOQC_IETF_FILTER_ABSOLUTE_START;
     m->filter.start.group = d.aggregate.start;
     if (d.aggregate.end != MOQC_GROUP_NONE) {
@@ -1320,9 +1325,18 @@ static void it_write_subscribe(itrack *t) {
            MOQC_IETF_HAS_FILTER;
   t->sub_written = true;
   t->sent_priority = m->priority;
+  uint64_t join_from = joining ? d.aggregate.start : MOQC_GROUP_NONE;
   if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
   if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
   req_send(s, t->ss, m);
+  if (join_from == MOQC_GROUP_NONE || sess_closing(s) || t->obj.dead) return;
+  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, join_from, MOQC_GROUP_NONE - 1,
+                                  d.aggregate.priority, t->req);
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "joining FETCH %s/%s from %llu: %d", t->path, t->name,
+                     (unsigned long long)join_from, rc);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc == MOQC_OK) t->fetch_low = join_from; /* it_fetch_check: asked already */
 }
 
 /* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
@@ -1431,7 +1445,8 @@ static void it_fetch_check(itrack *t, const moqc_track_demand *d) {
   }
   if (lo > hi) return;
   if (hi - lo >= IETF_UPSTREAM_FETCH_MAX) lo = hi - (IETF_UPSTREAM_FETCH_MAX - 1);
-  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, lo, hi, d->aggregate.priority);
+  int rc =
+      moqc__ietf_fetch_range(s, t->path, t->tp, lo, hi, d->aggregate.priority, MOQC_GROUP_NONE);
   if (sess_debug_on(s))
     moqc__sess_debug(s, "FETCH upstream %s/%s [%llu, %llu]: %d", t->path, t->name,
                      (unsigned long long)lo, (unsigned long long)hi, rc);

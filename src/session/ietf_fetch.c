@@ -376,8 +376,17 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m) {
       fetch_error(s, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
       return;
     }
-    if (latest == MOQC_GROUP_NONE) latest = 0;
+    /* A subscription that arrived with this FETCH (pipelined, as moqc
+     * sends them) may have seen no group yet (a relay's front fills
+     * asynchronously): an absolute join then takes what is cached from its
+     * start on (at most IETF_FETCH_MAX_GROUPS; the subscriber skips groups
+     * it also gets on the subscription). */
+    bool unknown = latest == MOQC_GROUP_NONE;
+    if (unknown) latest = 0;
     g1 = latest;
+    if (unknown && fs->type == MOQC_IETF_FETCH_ABSOLUTE_JOINING &&
+        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS)
+      g1 = fs->joining_start + (IETF_FETCH_MAX_GROUPS - 1);
     if (fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING)
       g0 = fs->joining_start > latest ? 0 : latest - fs->joining_start;
     else g0 = fs->joining_start;
@@ -732,8 +741,9 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
 }
 
 int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_producer *tp, uint64_t lo,
-                           uint64_t hi, uint8_t priority) {
+                           uint64_t hi, uint8_t priority, uint64_t joining) {
   assert(lo <= hi && hi != MOQC_GROUP_NONE);
+  assert(joining == MOQC_GROUP_NONE || hi == MOQC_GROUP_NONE - 1);
   if (s->state != ST_RUNNING || moqc__ietf_has_request_streams(s->version)) return MOQC_ERR_STATE;
   if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
   moqc__ietf_msg *m = moqc__ietf_msg_new(MOQC_IETF_FETCH);
@@ -765,9 +775,15 @@ int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_produce
   m->priority = (uint8_t)(255 - priority);
   m->group_order = 1;
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  m->fetch.start = (moqc__ietf_loc){lo, 0};
-  m->fetch.end = (moqc__ietf_loc){hi, 0}; /* end object 0: the whole last group */
+  if (joining != MOQC_GROUP_NONE) { /* from group lo up to where the subscription starts */
+    m->fetch.type = MOQC_IETF_FETCH_ABSOLUTE_JOINING;
+    m->fetch.joining_request = joining;
+    m->fetch.joining_start = lo;
+  } else {
+    m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+    m->fetch.start = (moqc__ietf_loc){lo, 0};
+    m->fetch.end = (moqc__ietf_loc){hi, 0}; /* end object 0: the whole last group */
+  }
   moqc__ietf_ctrl_send(s, m);
   return MOQC_OK;
 }

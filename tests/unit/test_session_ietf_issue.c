@@ -502,6 +502,73 @@ static void t_track_status_issued(void **state) {
   ts_pair_close(&p);
 }
 
+/* ---- joining FETCH issued ---------------------------------------------------------- */
+
+/* A consumer asking for past groups (an explicit open-ended start): SUBSCRIBE
+ * at the live edge (largest object) plus an absolute joining FETCH from the
+ * start, naming the SUBSCRIBE. moqc <-> moqc: the consumer reads groups
+ * 3..9 of 10 cached, and the publisher served two requests. */
+static void t_joining_fetch(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  ir_send(&p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.start = 2;
+  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 64);
+  const moqc__ietf_msg *sm = NULL, *fm = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (msgs[i].type == MOQC_IETF_SUBSCRIBE) sm = &msgs[i];
+    if (msgs[i].type == MOQC_IETF_FETCH) {
+      assert_non_null(sm); /* after the SUBSCRIBE */
+      fm = &msgs[i];
+    }
+  }
+  assert_non_null(sm);
+  assert_non_null(fm);
+  assert_int_equal(sm->filter.type, MOQC_IETF_FILTER_LARGEST_OBJECT);
+  assert_int_equal(fm->fetch.type, MOQC_IETF_FETCH_ABSOLUTE_JOINING);
+  assert_int_equal(fm->fetch.joining_request, sm->request_id);
+  assert_int_equal(fm->fetch.joining_start, 2);
+  assert_true(fm->request_id > sm->request_id);
+  moqc_track_consumer_del(tc);
+  ts_run_for(p.env, 10 * MS);
+  ir_close(&p);
+
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "room/a", "v", NULL);
+  for (int g = 0; g < 10; g++) ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "room/a", 100 * MS));
+  sub.start = 3;
+  tc = ts_subscribe(p.cli.sub, "room/a", "v", &sub, NULL);
+  ts_run_for(p.env, 50 * MS);
+  uint64_t seen = 0;
+  moqc_group_consumer *g = NULL;
+  while (moqc_track_consumer_recv_group(tc, &g) == MOQC_OK) {
+    assert_int_equal(moqc_group_consumer_frames_available(g), 3);
+    seen |= (uint64_t)1 << moqc_group_consumer_sequence(g);
+    moqc_group_consumer_del(g);
+  }
+  assert_int_equal(seen, 0x3F8); /* groups 3..9 */
+  assert_int_equal(moqc_session_get_stats(p.srv.s).subscribes_served, 2);
+  moqc_track_consumer_del(tc);
+  assert_false(p.cli.closed);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
 /* ---- PUBLISH issued ----------------------------------------------------------------- */
 
 /* moqc <-> moqc: the client pushes a track with PUBLISH; the server takes
@@ -632,7 +699,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       IR_TEST(t_window_cap),     IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
       IR_TEST(t_update_issued),  IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
-      IR_TEST(t_publish_issued), IR_TEST(t_publish_refused),
+      IR_TEST(t_publish_issued), IR_TEST(t_publish_refused),      IR_TEST(t_joining_fetch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
