@@ -45,8 +45,10 @@
  * REQUEST_UPDATE is issued when a consumer's priority changes (14-16); a
  * consumer's explicit start below the live edge is fetched upstream
  * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
- * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track. Not yet:
- * issuing joining FETCH, FETCH and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group streams
+ * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track; an
+ * open-ended explicit start subscribes at the live edge plus an absolute
+ * joining FETCH (it_write_subscribe). Not yet: relative joining FETCH,
+ * FETCH and PUBLISH on 17+, datagrams, expiry / slow-subscriber resets on IETF group streams
  * (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
