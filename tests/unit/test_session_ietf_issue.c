@@ -439,6 +439,50 @@ static void t_relay_fetch_upstream(void **state) {
   moqc_env_del(env);
 }
 
+/* A moq-lite-05 client FETCHes one group through the relay (its FETCH waits
+ * on a [seq, seq] subscription, pub_track_fetch.c): the relay's IETF
+ * upstream session fetches it upstream, once, and the lite FETCH gets it. */
+static void t_relay_fetch_upstream_lite(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  ts_pair u;
+  ts_pair_open_env(&u, env, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
+  for (int g = 0; g < 6; g++) ts_group(pub.tp, F3, 3, true);
+  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
+
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_pub_shared = u.cli.sub;
+  ts_pair d;
+  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
+  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", 2, 0, &err);
+  assert_non_null(gc);
+  ts_run_for(env, 60 * MS);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 2);
+  for (size_t i = 0; i < 3; i++) {
+    moqc_frame fr;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
+    assert_int_equal(fr.payload.len, strlen(F3[i]));
+    moqc_slice_release(&fr.payload);
+  }
+  moqc_group_consumer_del(gc);
+  assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
+  assert_false(d.cli.closed);
+  ts_pair_close_env(&d);
+  moqc_track_consumer_del(live);
+  ts_pub_del(&pub);
+  ts_pair_close_env(&u);
+  ts_settle(env);
+  moqc_env_del(env);
+}
+
 /* ---- TRACK_STATUS issued ----------------------------------------------------------- */
 
 typedef struct ts_answer {
@@ -697,9 +741,11 @@ static void t_publish_refused(void **state) {
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_window_cap),     IR_TEST(t_window_raised),        IR_TEST(t_subscribe_ok_order),
-      IR_TEST(t_update_issued),  IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
-      IR_TEST(t_publish_issued), IR_TEST(t_publish_refused),      IR_TEST(t_joining_fetch),
+      IR_TEST(t_window_cap),           IR_TEST(t_window_raised),
+      IR_TEST(t_subscribe_ok_order),   IR_TEST(t_update_issued),
+      IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
+      IR_TEST(t_publish_issued),       IR_TEST(t_publish_refused),
+      IR_TEST(t_joining_fetch),        IR_TEST(t_relay_fetch_upstream_lite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
