@@ -151,6 +151,18 @@ typedef struct moqc_session_limits {
                                "group rate over quota" */
   uint64_t group_burst;         /* the bucket's size in groups [max_group_rate,
                                i.e. one second's worth] */
+  size_t max_requests;          /* IETF drafts 14-16: requests the peer may have
+                               open at once, our MAX_REQUEST_ID window [1024].
+                               Open: a SUBSCRIBE / FETCH we serve, a
+                               SUBSCRIBE_NAMESPACE we follow, a TRACK_STATUS
+                               not answered yet; any other request completes
+                               when answered. We advertise 2 * max_requests and
+                               raise it (MAX_REQUEST_ID) as requests complete,
+                               by half a window at a time, or at once on the
+                               peer's REQUESTS_BLOCKED; never past max_requests
+                               open. A request id at or over what we allowed
+                               closes the session with TOO_MANY_REQUESTS (0x7).
+                               Drafts 17+ use QUIC's stream limit instead. */
 } moqc_session_limits;
 
 typedef struct moqc_session_config {
@@ -248,12 +260,57 @@ MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
  * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an
  * unknown broadcast), or DROPPED if the session ends first. Counts against
  * limits.max_subscriptions while in progress. NULL with *err:
- * MOQC_ERR_UNSUPPORTED (lite-03/04), MOQC_ERR_STATE (not started),
+ * MOQC_ERR_UNSUPPORTED (lite-03/04, IETF 17+: not issued there yet),
+ * MOQC_ERR_STATE (not started),
  * MOQC_ERR_CLOSED, MOQC_ERR_BOUNDS (too many requests), MOQC_ERR_INVAL,
  * MOQC_ERR_NOMEM. */
 MOQC_API moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path,
                                                  const char *track, uint64_t sequence,
                                                  uint8_t priority, int *err);
+
+/* The answer to moqc_session_track_status. Borrowed for the callback. */
+typedef struct moqc_session_track_status_result {
+  int status;              /* MOQC_OK; MOQC_ERR_NOT_FOUND (the peer has no such
+                              track: DOES_NOT_EXIST); MOQC_ERR_UNEXPECTED (any
+                              other refusal, its wire code in `code`) */
+  uint64_t code;           /* the peer's request error code (0 when OK) */
+  bool has_largest;        /* the track has content: its largest location */
+  uint64_t largest_group;  /* ... the group */
+  uint64_t largest_object; /* ... and the object (moqc: frame index) in it */
+} moqc_session_track_status_result;
+typedef void (*moqc_session_track_status_fn)(void *ctx, moqc_session *s,
+                                             const moqc_session_track_status_result *st);
+
+/* IETF drafts 14-16: ask the peer for the status of track `track` of its
+ * broadcast `path` (TRACK_STATUS): cb(ctx, s, status) fires once, from
+ * inside a transport handler call, when the answer arrives (every function of
+ * this header may be called from it, moqc_session_del included), and never
+ * once the session ended first (watch on_closed). Strings are copied. Held
+ * under the peer's MAX_REQUEST_ID like any request. Returns MOQC_OK, or:
+ * MOQC_ERR_INVAL (NULL argument, a path that is no namespace tuple),
+ * MOQC_ERR_UNSUPPORTED (moq-lite: its TRACK answers the track's info, not a
+ * location, see moqc_track_info_query_new in model.h; IETF 17+: not yet),
+ * MOQC_ERR_CLOSED, MOQC_ERR_STATE (not running yet), MOQC_ERR_NOMEM. Loop
+ * thread. */
+MOQC_API int moqc_session_track_status(moqc_session *s, const char *path, const char *track,
+                                       moqc_session_track_status_fn cb, void *ctx);
+
+/* IETF drafts 14-16: push track `track` of broadcast `path` (as it appears
+ * in the publish origin) to the peer with PUBLISH, without waiting for its
+ * SUBSCRIBE (how libquicr publishes). The track is consumed from its latest
+ * group on; groups start flowing once the peer's PUBLISH_OK arrives (those
+ * produced meanwhile wait in the cache) and PUBLISH_DONE ends the push with
+ * the track, as for a served SUBSCRIBE. If the peer refuses (PUBLISH_ERROR /
+ * REQUEST_ERROR: moq-dev's relay declines every PUBLISH), the push just
+ * ends: the track stays reachable the usual way, through the namespace
+ * announced with PUBLISH_NAMESPACE and the peer's SUBSCRIBE. Counts against
+ * limits.max_subscriptions. Returns MOQC_OK, or MOQC_ERR_INVAL (NULL
+ * argument, a path that is no namespace tuple), MOQC_ERR_UNSUPPORTED
+ * (moq-lite, which has no push; IETF 17+: not yet), MOQC_ERR_STATE (not
+ * running, or no publish origin), MOQC_ERR_CLOSED, MOQC_ERR_UNROUTABLE (no
+ * such broadcast), MOQC_ERR_NOT_FOUND (no such track), MOQC_ERR_BOUNDS,
+ * MOQC_ERR_NOMEM. Strings are copied. Loop thread, any callback. */
+MOQC_API int moqc_session_publish_track(moqc_session *s, const char *path, const char *track);
 
 /* The latest PROBE report received from the peer (cfg.probe): bits/s and ms,
  * 0 = unknown. Returns false if none arrived yet. */

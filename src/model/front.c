@@ -163,8 +163,16 @@ static void fwd_demand(void *arg) {
   /* Pass priority/order/latency/end upstream, but keep the start the upstream
    * subscription was made with: its cursor is not rewound, and overwriting it
    * with "latest" would make an upstream that has not subscribed yet (lite-05
-   * waits for TRACK_INFO) skip the groups the first subscriber asked for. */
-  d.aggregate.start = moqc_track_consumer_subscription(w->in)->start;
+   * waits for TRACK_INFO) skip the groups the first subscriber asked for.
+   * An explicit start below the one it asked for ("latest" counts as the
+   * highest) is passed on, never a higher one: the source sees it in its
+   * demand (a relay's upstream session fetches the groups from there, for a
+   * FETCH that waits on a [start, end] subscription here), and the groups
+   * that reach the source later are forwarded; the source's cache is still
+   * read through fetch_group for what it held already. */
+  uint64_t start = d.aggregate.start;
+  uint64_t asked = moqc_track_consumer_subscription(w->in)->start;
+  if (start == MOQC_GROUP_NONE || start >= asked) d.aggregate.start = asked;
   moqc_track_consumer_update(w->in, &d.aggregate);
 }
 

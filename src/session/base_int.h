@@ -43,6 +43,8 @@
 #define DEF_MAX_QUEUED ((size_t)4 << 20)
 #define DEF_MAX_PENDING_GROUPS 64u
 #define DEF_MAX_ANNOUNCE_PREFIXES 64u
+#define DEF_MAX_REQUESTS 1024u
+#define DEF_MAX_REQUESTS_CAP ((size_t)1 << 30) /* limits.max_requests is clamped to it */
 
 /* ---- forward declarations ----------------------------------------------- */
 

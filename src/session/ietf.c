@@ -50,9 +50,16 @@
  *   - OBJECT_DATAGRAM: received into groups (in-order rule, status forms;
  *     it_dg), datagram-flagged groups sent as one datagram per object when
  *     each fits (ig_dg_*); docs/wire.md.
- * Not yet: issuing TRACK_STATUS / PUBLISH / updates / joining FETCH,
- * REQUEST_UPDATE on 17+, expiry / slow-subscriber resets on IETF group
- * streams (see docs/session.md). */
+ * Our MAX_REQUEST_ID window (14-16) is limits.max_requests open requests of
+ * the peer, raised as they complete (req_window). SUBSCRIBE_UPDATE /
+ * REQUEST_UPDATE is issued when a consumer's priority changes (14-16); a
+ * consumer's explicit start below the live edge is fetched upstream
+ * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
+ * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track; an
+ * open-ended explicit start subscribes at the live edge plus an absolute
+ * joining FETCH (it_write_subscribe). Not yet: relative joining FETCH;
+ * issuing FETCH, TRACK_STATUS, PUBLISH and updates on 17+ (see
+ * docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
@@ -63,7 +70,6 @@
 
 #define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
-#define IETF_MAX_REQUEST_ID ((uint64_t)1 << 32)
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
 #define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
@@ -81,6 +87,7 @@ _Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
 #define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
+#define IETF_UPSTREAM_FETCH_MAX 256u    /* groups in one FETCH upstream (it_fetch_check) */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -142,6 +149,8 @@ struct isub {
   uint64_t latest_seq; /* newest group served (MOQC_GROUP_NONE: none) */
   uint64_t streams;    /* group streams opened */
   bool track_done, done_sent, done_waiting;
+  bool pushed;      /* our PUBLISH (moqc_session_publish_track), not the peer's SUBSCRIBE */
+  bool awaiting_ok; /* pushed: no group leaves before PUBLISH_OK (they wait in the cache) */
   uint64_t done_code;
   moqc_timer done_timer;
 };
@@ -157,6 +166,12 @@ struct itrack {
   char *path, *name;
   uint64_t req, alias;
   bool subscribed, ok_seen, finished;
+  bool sub_written;          /* our SUBSCRIBE went out (14-16: queued on the control stream) */
+  uint8_t sent_priority;     /* wire subscriber priority of our SUBSCRIBE / last update */
+  moqc__ietf_loc start;      /* 14: the start location our SUBSCRIBE_UPDATE repeats */
+  uint64_t end_group;        /* 14: the end group + 1 (0: open-ended), likewise */
+  uint64_t largest_group;    /* SUBSCRIBE_OK's largest location's group (NONE: not given) */
+  uint64_t fetch_low;        /* lowest group asked upstream by FETCH (NONE: none) */
   uint64_t streams_seen;     /* subgroup streams accepted */
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
@@ -196,11 +211,14 @@ struct ietf_state {
   bool setup_done;      /* SERVER_SETUP seen (client) / CLIENT_SETUP seen (server) */
   uint64_t next_req;
   uint64_t peer_max_req;  /* 14-16: our request ids must stay below (MAX_REQUEST_ID) */
-  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised) */
+  uint64_t our_max_req;   /* 14-16: what we allowed the peer (advertised; raised by
+                             req_window as its requests complete) */
   uint64_t peer_next_req; /* the lowest request id the peer may use next (control stream);
                             17+: the highest it used + 2 */
   moqc_link blocked;      /* 14-16: control messages held behind a request over peer_max_req */
   uint64_t blocked_told;  /* REQUESTS_BLOCKED sent for this peer_max_req + 1 (0: none) */
+  bool in_ctrl;           /* ctrl_process running: req_window waits for its end */
+  size_t n_pushes;        /* isub of ours (PUBLISH) in subs and n_served */
   moqc_link ns_subs;      /* ins_sub */
   moqc_link subs;         /* isub */
   moqc_link tracks;       /* itrack */
@@ -212,6 +230,7 @@ struct ietf_state {
   bool peer_solicit;      /* the peer's SETUP declared SOLICIT != 0 */
   ins_sub *unasked;       /* announcing with unsolicited PUBLISH_NAMESPACE (peer_solicit false) */
   moqc_link statuses;     /* TRACK_STATUS waiting for an answer (ietf_status.c) */
+  moqc_link status_out;   /* TRACK_STATUS we issued, unanswered (ietf_issue.c) */
   moqc_link fetches;      /* FETCH served (ietf_fetch.c) */
   moqc_link fetch_in;     /* FETCH issued (ietf_fetch.c) */
   moqc_imap pushed;       /* the peer's PUBLISH not bound to a track yet: request id -> ipush */
@@ -394,6 +413,57 @@ static bool peer_req_ok(moqc_session *s, uint64_t id, bool ordered) {
 /* Drafts 17+: every request on its own bidi stream, no control stream. */
 static bool req_streams(const moqc_session *s) { return moqc__ietf_has_request_streams(V(s)); }
 
+/* ---- our MAX_REQUEST_ID window (drafts 14-16) ------------------------------------------ */
+
+static size_t list_len(const moqc_link *l) {
+  size_t n = 0;
+  for (const moqc_link *it = l->next; it != l; it = it->next) n++;
+  return n;
+}
+
+/* Requests of the peer still open: subscriptions and fetches we serve (not
+ * our own fetches, which n_served counts too), SUBSCRIBE_NAMESPACEs we
+ * follow, TRACK_STATUS not answered yet. The rest complete when answered
+ * (PUBLISH_NAMESPACE and PUBLISH are capped by max_announced / max_tracks). */
+static uint64_t peer_open_requests(moqc_session *s) {
+  ietf_state *st = IS(s);
+  size_t ours = list_len(&st->fetch_in);
+  assert(s->n_served >= ours);
+  size_t ns = list_len(&st->ns_subs) - (st->unasked ? 1 : 0);
+  assert(s->n_served - ours >= st->n_pushes);
+  return (uint64_t)(s->n_served - ours - st->n_pushes + ns + list_len(&st->statuses));
+}
+
+static void send_max_request_id(moqc_session *s, uint64_t max) {
+  moqc__ietf_msg r;
+  memset(&r, 0, sizeof r);
+  r.type = MOQC_IETF_MAX_REQUEST_ID;
+  r.request_id = max;
+  if (sess_debug_on(s)) moqc__sess_debug(s, "MAX_REQUEST_ID %llu", (unsigned long long)max);
+  ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
+}
+
+/* Keep the peer's window at limits.max_requests open requests: ids up to
+ * peer_next_req + 2 * (max_requests - open). Raised in batches of at least
+ * half a window (or at once when the peer is blocked), never lowered. */
+static void req_window(moqc_session *s, bool blocked) {
+  ietf_state *st = IS(s);
+  if (req_streams(s) || !st->setup_done || sess_closing(s) || !st->ctrl || ss_send_done(st->ctrl) ||
+      (st->in_ctrl && !blocked))
+    return;
+  uint64_t w = s->lim.max_requests;
+  assert(st->our_max_req >= st->peer_next_req || st->peer_next_req - st->our_max_req <= 1);
+  uint64_t left = st->our_max_req > st->peer_next_req ? st->our_max_req - st->peer_next_req : 0;
+  if (!blocked && left > w) return; /* over half the window still free: nothing to do */
+  uint64_t open = peer_open_requests(s);
+  if (open >= w) return; /* the cap: no more until some complete */
+  uint64_t grant = st->peer_next_req + 2 * (w - open);
+  if (grant <= st->our_max_req) return;
+  if (!blocked && left > 0 && grant - st->our_max_req < w) return;
+  st->our_max_req = grant;
+  send_max_request_id(s, grant);
+}
+
 /* A response to a request: on its request stream (17+), else on the control stream. */
 static void req_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
   assert(!ss || req_streams(s));
@@ -428,7 +498,9 @@ static bool tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap) {
 }
 
 /* ietf_int.h: for ietf_status.c / ietf_fetch.c. */
+void moqc__ietf_req_complete(moqc_session *s) { req_window(s, false); }
 moqc_link *moqc__ietf_status_list(moqc_session *s) { return &IS(s)->statuses; }
+moqc_link *moqc__ietf_status_out_list(moqc_session *s) { return &IS(s)->status_out; }
 moqc_link *moqc__ietf_fetch_list(moqc_session *s) { return &IS(s)->fetches; }
 moqc_link *moqc__ietf_fetch_in_list(moqc_session *s) { return &IS(s)->fetch_in; }
 uint64_t moqc__ietf_req_next(moqc_session *s) { return req_next(s); }
@@ -1225,8 +1297,13 @@ static void isub_destroy(isub *is) {
     moqc_list_remove(&is->link);
     assert(s->n_served > 0);
     s->n_served--;
+    if (is->pushed) {
+      assert(IS(s)->n_pushes > 0);
+      IS(s)->n_pushes--;
+    }
   }
   moqc__sess_bury(s, &is->obj);
+  req_window(s, false);
 }
 
 static void isub_send_done(isub *is) {
@@ -1454,6 +1531,7 @@ static void isub_new_group(isub *is, moqc_group_consumer *gc) {
 
 static void isub_pump(isub *is) {
   moqc_session *s = is->s;
+  if (is->awaiting_ok) return;
   while (!sess_closing(s) && !is->obj.dead && !is->track_done) {
     moqc_group_consumer *gc = NULL;
     int rc = moqc_track_consumer_recv_group(is->tc, &gc);
@@ -1542,6 +1620,11 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   is->req = m->request_id;
   is->priority = sub.priority;
   is->ordered = sub.ordered;
+  /* Group order 0 (or none): the publisher's choice, its track's preference
+   * when known. */
+  bool pub_choice = !(m->has & MOQC_IETF_HAS_GROUP_ORDER) || m->group_order == 0;
+  if (pub_choice && moqc_track_consumer_info_known(tc))
+    is->ordered = moqc_track_consumer_info(tc)->ordered;
   is->forward = !(m->has & MOQC_IETF_HAS_FORWARD) || m->forward;
   is->latency_ms = moqc__serve_latency_ms(&sub, tc);
   is->latest_seq = MOQC_GROUP_NONE;
@@ -1557,7 +1640,10 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     r->request_id = m->request_id;
     r->track_alias = m->request_id;
     r->expires = 0;
-    r->group_order = 2;
+    /* What the group streams' priorities deliver (ig_opened): oldest first
+     * when ordered (asked ascending, or the publisher's choice on an ordered
+     * track), else newest first. */
+    r->group_order = is->ordered ? 1 : 2;
     r->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_EXPIRES;
   }
   if (ss) {
@@ -1619,6 +1705,103 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
 moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
   isub *is = isub_find(s, req);
   return is ? is->tc : NULL;
+}
+
+/* ---- publisher side: PUBLISH (a track pushed without a SUBSCRIBE) ---------------- */
+
+int moqc_session_publish_track(moqc_session *s, const char *path, const char *track) {
+  if (!s || !path || !track) return MOQC_ERR_INVAL;
+  if (sess_closing(s)) return MOQC_ERR_CLOSED;
+  if (!moqc__sess_ietf_version(V(s)) || req_streams(s)) return MOQC_ERR_UNSUPPORTED;
+  if (s->state != ST_RUNNING || !s->pub.origin) return MOQC_ERR_STATE;
+  if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
+  ietf_state *st = IS(s);
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH);
+  if (!m) return MOQC_ERR_NOMEM;
+  if (!path_tuple(&m->ns, path)) {
+    moqc_free(m);
+    return MOQC_ERR_INVAL;
+  }
+  uint64_t code = MOQC_CODE_UNROUTABLE;
+  moqc_broadcast_consumer *bc =
+      moqc__sess_resolve(s, (moqc_bytes){(const uint8_t *)path, strlen(path)}, &code);
+  if (!bc) {
+    moqc_free(m);
+    return MOQC_ERR_UNROUTABLE;
+  }
+  int err = MOQC_ERR_NOT_FOUND;
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  moqc_track_consumer *tc = moqc_broadcast_consumer_subscribe(bc, track, &sub, &err);
+  isub *is = tc ? moqc_calloc(1, sizeof *is) : NULL;
+  if (!is) {
+    if (tc) moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+    moqc_free(m);
+    return tc ? MOQC_ERR_NOMEM : err;
+  }
+  moqc__sess_enter(s);
+  is->obj.destroy = isub_free;
+  is->s = s;
+  is->req = req_next(s); /* also the track alias, like the peer's SUBSCRIBEs */
+  is->priority = sub.priority;
+  is->forward = true;
+  is->pushed = is->awaiting_ok = true;
+  is->bc = bc;
+  is->tc = tc;
+  moqc_link_init(&is->groups);
+  moqc_timer_init(&is->done_timer, isub_done_timeout, is);
+  moqc_list_push_back(&st->subs, &is->link);
+  s->n_served++;
+  st->n_pushes++;
+  m->request_id = is->req;
+  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
+  m->track_alias = is->req;
+  m->group_order = 2; /* what the group streams deliver (not ordered) */
+  m->forward = 1;
+  m->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+  uint64_t latest = moqc_track_consumer_latest(tc);
+  moqc_group_consumer *lg = NULL;
+  if (latest != MOQC_GROUP_NONE && V(s) == MOQC_IETF_14 &&
+      moqc_track_consumer_fetch_group(tc, latest, &lg) == MOQC_OK) {
+    /* 14 carries Content Exists + the largest location: the latest group
+     * and the last frame it has. */
+    size_t k = moqc_group_consumer_frames_available(lg);
+    moqc_group_consumer_del(lg);
+    if (k) {
+      m->largest = (moqc__ietf_loc){latest, (uint64_t)k - 1};
+      m->has |= MOQC_IETF_HAS_LARGEST;
+    }
+  }
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "PUBLISH %llu %s/%s", (unsigned long long)is->req, path, track);
+  ctrl_send(s, m);
+  if (!sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
+  moqc__sess_exit(s);
+  return MOQC_OK;
+}
+
+/* Our PUBLISH accepted: its groups go (those that waited in the cache first). */
+static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (!is || !is->pushed || !is->awaiting_ok) return;
+  is->awaiting_ok = false;
+  if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
+  if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
+  if ((m->has & MOQC_IETF_HAS_GROUP_ORDER) && m->group_order) is->ordered = m->group_order == 1;
+  isub_pump(is);
+}
+
+/* Our PUBLISH refused (moq-dev's relay declines every PUBLISH): the push
+ * ends; the track stays reachable the usual way, through the namespace we
+ * announce (PUBLISH_NAMESPACE) and the peer's SUBSCRIBE. true: it was ours. */
+static bool publish_refused(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (!is || !is->pushed) return false;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "PUBLISH %llu refused: code %llu", (unsigned long long)m->request_id,
+                     (unsigned long long)m->code);
+  isub_destroy(is);
+  return true;
 }
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
@@ -1702,12 +1885,17 @@ static void it_write_subscribe(itrack *t) {
   m->request_id = t->req;
   m->name = (moqc_bytes){(const uint8_t *)t->name, strlen(t->name)};
   m->priority = (uint8_t)(255 - d.aggregate.priority);
-  m->group_order = 2;
+  m->group_order = d.aggregate.ordered ? 1 : 2;
   m->forward = 1;
   /* The live edge unless a consumer asked for an earlier start (moq-dev's
    * Rust ignores the start and serves from the live edge anyway). */
   m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  if (d.aggregate.start != MOQC_GROUP_NONE) {
+  /* 14-16, an open-ended start: the live edge plus an absolute joining FETCH
+   * from that start (below), the drafts' way to join with the past (a
+   * publisher may ignore a past start in SUBSCRIBE: moq-dev does). */
+  bool joining =
+      !req_streams(s) && d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
+  if (d.aggregate.start != MOQC_GROUP_NONE && !joining) {
     m->filter.type = MOQC_IETF_FILTER_ABSOLUTE_START;
     m->filter.start.group = d.aggregate.start;
     if (d.aggregate.end != MOQC_GROUP_NONE) {
@@ -1717,6 +1905,58 @@ static void it_write_subscribe(itrack *t) {
   }
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
            MOQC_IETF_HAS_FILTER;
+  t->sub_written = true;
+  t->sent_priority = m->priority;
+  uint64_t join_from = joining ? d.aggregate.start : MOQC_GROUP_NONE;
+  if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
+  if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
+  req_send(s, t->ss, m);
+  if (join_from == MOQC_GROUP_NONE || sess_closing(s) || t->obj.dead) return;
+  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, join_from, MOQC_GROUP_NONE - 1,
+                                  d.aggregate.priority, t->req);
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "joining FETCH %s/%s from %llu: %d", t->path, t->name,
+                     (unsigned long long)join_from, rc);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc == MOQC_OK) t->fetch_low = join_from; /* it_fetch_check: asked already */
+}
+
+/* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
+ * SUBSCRIBE's request stream (req_send(t->ss)), but no peer here applies
+ * one there yet (moqc's own 17+ serving side reads and ignores it), so the
+ * change waits for that. */
+static bool update_supported(const moqc_session *s) { return !req_streams(s); }
+
+/* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16+): a local consumer's
+ * priority changed the track's aggregate subscriber priority. A new request
+ * id of ours (held under the peer's MAX_REQUEST_ID like any request); the
+ * peer's REQUEST_OK (16) is ignored, its REQUEST_ERROR too (the
+ * subscription goes on at the old priority). Group order cannot be updated
+ * in any draft; a start / end change is not sent (the publisher would only
+ * widen it on 14, and 15+ drops the fields). */
+static void it_send_update(itrack *t, uint8_t wire_priority) {
+  moqc_session *s = t->s;
+  assert(t->subscribed && t->sub_written && update_supported(s));
+  moqc__ietf_msg *m = msg_new(MOQC_IETF_REQUEST_UPDATE);
+  if (!m) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  m->request_id = req_next(s);
+  m->update_id = t->req;
+  m->priority = wire_priority;
+  m->forward = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY;
+  if (V(s) == MOQC_IETF_14) {
+    m->filter.start = t->start;
+    m->filter.end_group = t->end_group;
+    m->has |= MOQC_IETF_HAS_FORWARD;
+  }
+  t->sent_priority = wire_priority;
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "REQUEST_UPDATE %llu of %llu: priority %u",
+                     (unsigned long long)m->request_id, (unsigned long long)t->req,
+                     (unsigned)wire_priority);
   req_send(s, t->ss, m);
 }
 
@@ -1763,11 +2003,51 @@ static void it_send_subscribe(itrack *t) {
   moqc__sess_open(s, &t->op);
 }
 
+/* Relay FETCH upstream (14-16): a consumer asked for groups from `start`
+ * (a downstream FETCH waiting on a [start, end] subscription, or a SUBSCRIBE
+ * with an absolute start) below what the subscription delivers. The groups
+ * up to the subscription's first (SUBSCRIBE_OK's largest group, else the
+ * newest received, else the consumer's end) are fetched upstream with one
+ * FETCH, at most IETF_UPSTREAM_FETCH_MAX groups (the newest of the range),
+ * and fed into the track; later demands fetch only below what was asked
+ * already (fetch_low), so concurrent downstream fetches share one upstream
+ * request per missing range. Groups the track has already are skipped. */
+static void it_fetch_check(itrack *t, const moqc_track_demand *d) {
+  moqc_session *s = t->s;
+  uint64_t lo = d->aggregate.start;
+  if (req_streams(s) || t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
+  uint64_t hi = t->largest_group;
+  if (hi == MOQC_GROUP_NONE) hi = moqc_track_producer_latest(t->tp);
+  if (hi == MOQC_GROUP_NONE) hi = d->aggregate.end;
+  if (hi == MOQC_GROUP_NONE) return; /* nothing known upstream yet: the SUBSCRIBE's start asks */
+  if (d->aggregate.end != MOQC_GROUP_NONE && d->aggregate.end < hi) hi = d->aggregate.end;
+  if (t->fetch_low != MOQC_GROUP_NONE) {
+    if (t->fetch_low <= lo) return;
+    if (t->fetch_low - 1 < hi) hi = t->fetch_low - 1;
+  }
+  if (lo > hi) return;
+  if (hi - lo >= IETF_UPSTREAM_FETCH_MAX) lo = hi - (IETF_UPSTREAM_FETCH_MAX - 1);
+  int rc =
+      moqc__ietf_fetch_range(s, t->path, t->tp, lo, hi, d->aggregate.priority, MOQC_GROUP_NONE);
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "FETCH upstream %s/%s [%llu, %llu]: %d", t->path, t->name,
+                     (unsigned long long)lo, (unsigned long long)hi, rc);
+  if (rc == MOQC_ERR_NOMEM) {
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  if (rc == MOQC_OK) t->fetch_low = lo;
+}
+
 static void it_demand(itrack *t) {
   moqc_session *s = t->s;
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
+  } else if (d.consumers > 0 && t->subscribed && t->sub_written && !t->finished && !t->hold_tc &&
+             update_supported(s)) {
+    uint8_t wire = (uint8_t)(255 - d.aggregate.priority);
+    if (wire != t->sent_priority) it_send_update(t, wire);
   } else if (d.consumers == 0 && t->subscribed) {
     if (!req_streams(s)) { /* 17+: it_destroy stops the request stream */
       moqc__ietf_msg *m = msg_new(MOQC_IETF_UNSUBSCRIBE);
@@ -1775,7 +2055,9 @@ static void it_demand(itrack *t) {
       ctrl_send(s, m);
     }
     it_destroy(t, MOQC_CODE_CANCEL, false);
+    return;
   }
+  if (d.consumers > 0 && !sess_closing(s) && !t->obj.dead) it_fetch_check(t, &d);
 }
 
 static void it_wake(void *arg) {
@@ -1963,6 +2245,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   }
   t->obj.destroy = it_free;
   t->s = s;
+  t->largest_group = t->fetch_low = MOQC_GROUP_NONE;
   moqc_link_init(&t->op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
@@ -1982,11 +2265,16 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
     return;
   }
   t->alias = m->track_alias;
+  if (m->has & MOQC_IETF_HAS_LARGEST) t->largest_group = m->largest.group;
+  if ((m->has & MOQC_IETF_HAS_LARGEST) && t->start.group == 0 && t->start.object == 0)
+    t->start = (moqc__ietf_loc){m->largest.group, m->largest.object + 1}; /* 14: where it began */
   if (moqc__imap_insert(&st->by_alias, t->alias, t) < 0) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   t->ok_seen = true;
+  moqc_track_demand d = moqc_track_producer_demand(t->tp);
+  if (d.consumers > 0) it_fetch_check(t, &d); /* the largest location bounds the gap */
 }
 
 static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
@@ -2007,7 +2295,8 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
   if (t) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
   else if (moqc__imap_find(&st->pubns, m->request_id)) on_publish_namespace_error(s, m);
-  else (void)moqc__ietf_fetch_in_error(s, m);
+  else if (moqc__ietf_fetch_in_error(s, m)) return;
+  else if (!publish_refused(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
 }
 
 static bool done_is_abort(const moqc__ietf_msg *m) {
@@ -2889,7 +3178,7 @@ static void run_after_setup(moqc_session *s) {
 static void add_setup_params(moqc_session *s, moqc__ietf_msg *m) {
   if (!moqc__ietf_has_uni_setup(V(s))) /* 17+: no request-id flow control */
     (void)moqc__ietf_params_put_varint(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID,
-                                       IETF_MAX_REQUEST_ID);
+                                       IS(s)->our_max_req);
   /* We ask with SUBSCRIBE_NAMESPACE for whatever we want to hear about: no
    * unsolicited PUBLISH_NAMESPACE to us (moq-dev's MoQ Solicit). */
   (void)moqc__ietf_params_put_varint(&m->params, IETF_SETUP_SOLICIT, 1);
@@ -3099,6 +3388,10 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
     case MOQC_IETF_REQUEST_UPDATE: on_request_update(s, m); return;
     case MOQC_IETF_FETCH: moqc__ietf_on_fetch(s, m, NULL); return;
     case MOQC_IETF_PUBLISH: on_publish(s, m, NULL); return;
+    case MOQC_IETF_PUBLISH_OK: on_publish_ok(s, m); return;
+    case MOQC_IETF_PUBLISH_ERROR: /* 14; REQUEST_ERROR on 15+ */
+      (void)publish_refused(s, m);
+      return;
     case MOQC_IETF_FETCH_ERROR: (void)moqc__ietf_fetch_in_error(s, m); return;
     case MOQC_IETF_FETCH_CANCEL: moqc__ietf_on_fetch_cancel(s, m); return;
     case MOQC_IETF_MAX_REQUEST_ID:
@@ -3110,18 +3403,18 @@ static void ctrl_dispatch(moqc_session *s, const moqc__ietf_msg *m) {
       blocked_flush(s);
       return;
     case MOQC_IETF_GOAWAY: on_goaway(s, m); return;
-    case MOQC_IETF_REQUESTS_BLOCKED: {
-      /* We do not count open requests: grant another window past theirs. */
-      uint64_t grant = m->request_id + IETF_MAX_REQUEST_ID;
-      if (grant <= st->our_max_req) return;
-      st->our_max_req = grant;
-      moqc__ietf_msg r;
-      memset(&r, 0, sizeof r);
-      r.type = MOQC_IETF_MAX_REQUEST_ID;
-      r.request_id = grant;
-      ctrl_write_raw(s, &r); /* not held behind our own blocked requests */
+    case MOQC_IETF_REQUEST_OK: /* 15/16 (PUBLISH_NAMESPACE_OK on 14): ours answered */
+      (void)moqc__ietf_status_out_answer(s, m, true);
       return;
-    }
+    case MOQC_IETF_TRACK_STATUS_OK: /* 0x0E: NAMESPACE_DONE on 16 (not on this stream) */
+    case MOQC_IETF_TRACK_STATUS_ERROR:
+      if (v == MOQC_IETF_14)
+        (void)moqc__ietf_status_out_answer(s, m, m->type == MOQC_IETF_TRACK_STATUS_OK);
+      return;
+    case MOQC_IETF_REQUESTS_BLOCKED:
+      /* Whatever maximum it names: the window from what is open now. */
+      req_window(s, true);
+      return;
     default:
       /* OKs of our namespace requests (0x07, 0x12), their errors, and
        * messages not handled yet are ignored; the codec already rejected
@@ -3137,6 +3430,7 @@ static int ctrl_process(sstream *ss) {
   if (!st->ctrl) st->ctrl = ss;
   assert(st->ctrl == ss);
   moqc__ietf_msg *m = NULL;
+  st->in_ctrl = true; /* completions in this batch: one window check at its end */
   while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
     uint64_t type;
     size_t off, blen;
@@ -3157,6 +3451,8 @@ static int ctrl_process(sstream *ss) {
     moqc__ss_consume(ss, (size_t)n);
   }
   moqc_free(m);
+  st->in_ctrl = false;
+  req_window(s, false);
   return MOQC_OK;
 }
 
@@ -3365,7 +3661,10 @@ static int ietf_init(moqc_session *s) {
   if (!st) return MOQC_ERR_NOMEM;
   st->s = s;
   st->next_req = s->cfg.is_server ? 1 : 0;
-  st->our_max_req = IETF_MAX_REQUEST_ID; /* advertised in our setup */
+  /* Advertised in our setup: a window of limits.max_requests (s->lim is not
+   * filled in yet). */
+  size_t w = s->cfg.limits.max_requests ? s->cfg.limits.max_requests : DEF_MAX_REQUESTS;
+  st->our_max_req = 2 * (uint64_t)(w < DEF_MAX_REQUESTS_CAP ? w : DEF_MAX_REQUESTS_CAP);
   moqc_link_init(&st->blocked);
   moqc_link_init(&st->ctrl_op.link);
   moqc_link_init(&st->setup_op.link);
@@ -3374,6 +3673,7 @@ static int ietf_init(moqc_session *s) {
   moqc_link_init(&st->subs);
   moqc_link_init(&st->tracks);
   moqc_link_init(&st->statuses);
+  moqc_link_init(&st->status_out);
   moqc_link_init(&st->fetches);
   moqc_link_init(&st->fetch_in);
   moqc__imap_init(&st->pushed);
@@ -3406,6 +3706,7 @@ static void ietf_teardown(moqc_session *s) {
   }
   while (!moqc_list_empty(&st->subs)) isub_destroy(MOQC_CONTAINER_OF(st->subs.next, isub, link));
   moqc__ietf_status_teardown(s);
+  moqc__ietf_status_out_teardown(s);
   moqc__ietf_fetch_teardown(s);
   moqc__ietf_fetch_in_teardown(s);
   {

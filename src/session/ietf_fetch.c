@@ -21,8 +21,12 @@
  * stream's close (its FIN acknowledged; imquic drops a FETCH at the request
  * stream's FIN); the peer's FIN, RESET or STOP_SENDING of it cancels (the
  * data stream and our half are reset, as the draft asks), and so does a
- * STOP_SENDING of the data stream. Not yet: fetching upstream (a relay answers from its
- * cache only), descending order, the client side (issuing a FETCH). */
+ * STOP_SENDING of the data stream. A standalone range not all cached waits
+ * (IETF_FETCH_WAIT_NS) on a [start, end] subscription, which on a relay makes
+ * the upstream session fetch the missing groups (ietf.c it_fetch_check,
+ * moqc__ietf_fetch_range); joining fetches are answered from the cache only.
+ * Not yet: descending order. The FETCH we issue (one group, or a range into a
+ * track) is below. */
 #include <assert.h>
 #include <string.h>
 
@@ -34,6 +38,7 @@
 #define IETF_FETCH_HDR_MAX 128u
 #define IETF_REQERR_INVALID_JOINING 0x7u
 #define IETF_FETCH_NO_OBJECTS 0x6u
+#define IETF_FETCH_WAIT_NS (500u * 1000u * 1000u) /* a range not cached: wait for upstream */
 
 typedef struct ifetch {
   sobj obj;
@@ -52,12 +57,31 @@ typedef struct ifetch {
   bool done;                    /* the data stream's FIN is written */
   moqc__ietf_fetch_state fs;
   sstream *req_ss; /* 17+: the FETCH's request stream */
+  /* Waiting for groups of a standalone range that the cache did not hold
+   * (a relay fetches them upstream): a [g0, g1] subscription, until every
+   * group arrived or IETF_FETCH_WAIT_NS passed; then FETCH_OK. */
+  bool pending;
+  uint64_t g0, g1, want;
+  moqc__ietf_loc ask_end; /* the asked end: group, last object (UINT64_MAX: all) */
+  moqc_broadcast_consumer *pbc;
+  moqc_track_consumer *ptc;
+  moqc_timer timer;
 } ifetch;
 
 static void if_free(sobj *o) { moqc_free(o); }
 
+static void if_pend_drop(ifetch *f) {
+  moqc_timer_stop(f->s->clock, &f->timer);
+  if (f->ptc) moqc_track_consumer_del(f->ptc);
+  if (f->pbc) moqc_broadcast_consumer_del(f->pbc);
+  f->ptc = NULL;
+  f->pbc = NULL;
+  f->pending = false;
+}
+
 static void if_destroy(ifetch *f) {
   moqc_session *s = f->s;
+  if_pend_drop(f);
   if (f->opening) moqc__sess_open_cancel(&f->op);
   f->opening = false;
   for (size_t i = 0; i < f->n; i++)
@@ -76,6 +100,7 @@ static void if_destroy(ifetch *f) {
     s->n_served--;
   }
   moqc__sess_bury(s, &f->obj);
+  moqc__ietf_req_complete(s);
 }
 
 /* Write what is available; FIN after the last group. */
@@ -209,6 +234,113 @@ static void fetch_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t cod
   moqc__ietf_request_refuse(s, ss, MOQC_IETF_FETCH_ERROR, req, code, why);
 }
 
+/* FETCH_OK (or NO_OBJECTS for an empty standalone range) for the groups
+ * taken, then the FETCH_HEADER stream. f is in the fetch list. */
+static void if_answer(ifetch *f, bool standalone) {
+  moqc_session *s = f->s;
+  assert(!f->pending && !f->opening && !f->ss);
+  if (f->n == 0 && standalone) {
+    sstream *rs = f->req_ss; /* 17+: REQUEST_ERROR and FIN there, not a cancel */
+    if (rs) rs->owner = NULL;
+    f->req_ss = NULL;
+    uint64_t req = f->req;
+    if_destroy(f);
+    fetch_error(s, rs, req, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
+    return;
+  }
+  s->stats.subscribes_served++;
+  uint64_t last_object = f->ask_end.object;
+  /* The first object applies only if the first group taken is g0. */
+  if (!(f->n && moqc_group_consumer_sequence(f->groups[0]) == f->g0)) f->first_object = 0;
+  if (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) != f->g1) last_object = UINT64_MAX;
+  f->last_object = last_object;
+  moqc__ietf_loc end = {.group = f->g0, .object = 0};
+  if (f->n) {
+    moqc_group_consumer *lg = f->groups[f->n - 1];
+    size_t k = moqc_group_consumer_frames_available(lg);
+    end.group = moqc_group_consumer_sequence(lg);
+    end.object = k ? (uint64_t)k - 1 : 0;
+    if (last_object != UINT64_MAX && end.object > last_object) end.object = last_object;
+  }
+  moqc__ietf_msg *r = moqc__ietf_msg_new(MOQC_IETF_FETCH_OK);
+  if (r) {
+    r->request_id = f->req;
+    r->group_order = 1;
+    r->end_of_track = 0;
+    r->largest = end;
+    r->has = MOQC_IETF_HAS_GROUP_ORDER;
+  }
+  moqc__ietf_reply(s, f->req_ss, r);
+  if (sess_closing(s)) return;
+  f->op.bidi = false;
+  f->op.opened = if_opened;
+  f->op.failed = if_open_failed;
+  f->opening = true;
+  moqc__sess_open(s, &f->op);
+}
+
+/* A group of the waited range arrived: into f->groups, ascending, once. */
+static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
+  uint64_t seq = moqc_group_consumer_sequence(gc);
+  size_t at = f->n;
+  for (size_t i = 0; i < f->n; i++) {
+    uint64_t q = moqc_group_consumer_sequence(f->groups[i]);
+    if (q == seq || f->n >= IETF_FETCH_MAX_GROUPS) {
+      moqc_group_consumer_del(gc);
+      return;
+    }
+    if (q > seq) {
+      at = i;
+      break;
+    }
+  }
+  if (f->n >= IETF_FETCH_MAX_GROUPS || seq < f->g0 || seq > f->g1) {
+    moqc_group_consumer_del(gc);
+    return;
+  }
+  memmove(&f->groups[at + 1], &f->groups[at], (f->n - at) * sizeof f->groups[0]);
+  f->groups[at] = gc;
+  f->n++;
+}
+
+/* Take what the range subscription delivered; answer when complete. */
+static void if_pend_pump(ifetch *f) {
+  int rc = MOQC_OK;
+  while (f->n < f->want) {
+    moqc_group_consumer *gc = NULL;
+    rc = moqc_track_consumer_recv_group(f->ptc, &gc);
+    if (rc != MOQC_OK) break;
+    if_pend_add(f, gc);
+  }
+  if (rc == MOQC_ERR_AGAIN && f->n < f->want) return;
+  if (rc == MOQC_ERR_NOMEM) {
+    moqc__sess_fail(f->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  if_pend_drop(f); /* all there, or the track ended: answer with what came */
+  if_answer(f, true);
+}
+
+static void if_pend_wake(void *arg) {
+  ifetch *f = arg;
+  moqc_session *s = f->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !f->obj.dead && f->pending) if_pend_pump(f);
+  moqc__sess_exit(s);
+}
+
+static void if_timeout(moqc_timer *tm, void *arg) {
+  (void)tm;
+  ifetch *f = arg;
+  moqc_session *s = f->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !f->obj.dead && f->pending) {
+    if_pend_drop(f);
+    if_answer(f, true);
+  }
+  moqc__sess_exit(s);
+}
+
 /* The track a FETCH or TRACK_STATUS names: new consumers into *bc_out and
  * *tc_out. MOQC_ERR_INVAL: the namespace is not a broadcast path;
  * MOQC_ERR_NOT_FOUND: no such broadcast or track. */
@@ -263,8 +395,17 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
       fetch_error(s, ss, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
       return;
     }
-    if (latest == MOQC_GROUP_NONE) latest = 0;
+    /* A subscription that arrived with this FETCH (pipelined, as moqc
+     * sends them) may have seen no group yet (a relay's front fills
+     * asynchronously): an absolute join then takes what is cached from its
+     * start on (at most IETF_FETCH_MAX_GROUPS; the subscriber skips groups
+     * it also gets on the subscription). */
+    bool unknown = latest == MOQC_GROUP_NONE;
+    if (unknown) latest = 0;
     g1 = latest;
+    if (unknown && fs->type == MOQC_IETF_FETCH_ABSOLUTE_JOINING &&
+        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS)
+      g1 = fs->joining_start + (IETF_FETCH_MAX_GROUPS - 1);
     if (fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING)
       g0 = fs->joining_start > latest ? 0 : latest - fs->joining_start;
     else g0 = fs->joining_start;
@@ -291,51 +432,54 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   f->req = m->request_id;
   f->fs.group_order = 1;
   f->fs.explicit_subgroup = true; /* imquic reads the field whatever the flags say */
-  take_groups(f, tc, g0, g1);
-  if (bc) {
-    moqc_track_consumer_del(tc);
-    moqc_broadcast_consumer_del(bc);
-  }
-  if (f->n == 0 && fs->type == MOQC_IETF_FETCH_STANDALONE) {
-    moqc_free(f);
-    fetch_error(s, ss, m->request_id, IETF_FETCH_NO_OBJECTS, "nothing cached in the range");
-    return;
-  }
-  /* The first object applies only if the first group taken is g0. */
-  if (f->n && moqc_group_consumer_sequence(f->groups[0]) == g0) f->first_object = first_object;
-  if (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) != g1) last_object = UINT64_MAX;
-  f->last_object = last_object;
-  moqc__ietf_loc end = {.group = g0, .object = 0};
-  if (f->n) {
-    moqc_group_consumer *lg = f->groups[f->n - 1];
-    size_t k = moqc_group_consumer_frames_available(lg);
-    end.group = moqc_group_consumer_sequence(lg);
-    end.object = k ? (uint64_t)k - 1 : 0;
-    if (last_object != UINT64_MAX && end.object > last_object) end.object = last_object;
-  }
+  f->g0 = g0;
+  f->g1 = g1;
+  f->first_object = first_object;
+  f->ask_end = (moqc__ietf_loc){g1, last_object};
   moqc_link_init(&f->op.link);
+  moqc_timer_init(&f->timer, if_timeout, f);
+  take_groups(f, tc, g0, g1);
+  uint64_t span = g1 - g0;
+  f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
   moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);
-  if (ss) {
+  s->n_served++;
+  if (ss) { /* 17+: the request stream is the fetch's until it ends */
     f->req_ss = ss;
     ss->owner = f;
   }
-  s->n_served++;
-  s->stats.subscribes_served++;
-  moqc__ietf_msg *r = moqc__ietf_msg_new(MOQC_IETF_FETCH_OK);
-  if (r) {
-    r->request_id = m->request_id;
-    r->group_order = 1;
-    r->end_of_track = 0;
-    r->largest = end;
-    r->has = MOQC_IETF_HAS_GROUP_ORDER;
+  uint64_t latest = moqc_track_consumer_latest(tc);
+  if (bc && f->n < f->want && (latest == MOQC_GROUP_NONE || g0 <= latest)) {
+    /* Not all cached, and the range is not all in the future (nothing seen
+     * yet, or it starts at or below the latest group): subscribe [g0, g1],
+     * which asks the track's source for them (a relay's upstream session
+     * fetches them, ietf.c it_fetch_check), and answer once they came or
+     * the wait ended. */
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    sub.start = g0;
+    sub.end = g1;
+    sub.priority = (uint8_t)(255 - m->priority);
+    int err = 0;
+    const char *name = moqc_track_consumer_name(tc);
+    f->ptc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+    if (f->ptc &&
+        moqc_timer_start(s->clock, &f->timer, moqc__sess_now(s) + IETF_FETCH_WAIT_NS) == 0) {
+      f->pbc = bc;
+      bc = NULL;
+      f->pending = true;
+      moqc_track_consumer_set_waker(f->ptc, if_pend_wake, f);
+    } else if (f->ptc) {
+      moqc_track_consumer_del(f->ptc);
+      f->ptc = NULL;
+    }
   }
-  moqc__ietf_reply(s, ss, r);
-  if (sess_closing(s)) return;
-  f->op.bidi = false;
-  f->op.opened = if_opened;
-  f->op.failed = if_open_failed;
-  f->opening = true;
-  moqc__sess_open(s, &f->op);
+  if (bc) {
+    moqc_track_consumer_del(tc);
+    moqc_broadcast_consumer_del(bc);
+  } else if (f->pending) {
+    moqc_track_consumer_del(tc);
+  }
+  if (f->pending) if_pend_pump(f);
+  else if_answer(f, fs->type == MOQC_IETF_FETCH_STANDALONE);
 }
 
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
@@ -388,11 +532,13 @@ typedef struct ifetch_in {
   sobj obj;
   moqc_link link; /* in moqc__ietf_fetch_in_list */
   moqc_session *s;
-  uint64_t req, seq;
+  uint64_t req, seq;       /* seq: the one group (tp NULL), else the group being fed */
+  moqc_track_producer *tp; /* a range fetched upstream into a track (owned clone), or NULL */
+  uint64_t lo, hi;         /* tp: the range's groups */
   moqc_group_producer *g;
   moqc_frame_producer *f;
   sstream *ss;
-  bool in_payload;
+  bool in_payload, skip; /* skip: the object's payload is read and dropped */
   uint64_t remaining;
   moqc__ietf_fetch_state fs;
 } ifetch_in;
@@ -409,6 +555,8 @@ static void fi_destroy(ifetch_in *fi, bool ok, uint64_t code) {
     moqc_group_producer_del(fi->g);
   }
   fi->g = NULL;
+  if (fi->tp) moqc_track_producer_del(fi->tp); /* a clone: the track lives on */
+  fi->tp = NULL;
   if (fi->ss) {
     sstream *ss = fi->ss;
     fi->ss = NULL;
@@ -460,6 +608,36 @@ static void fin_stop(sstream *ss, uint64_t code) {
   moqc__ss_release(ss);
 }
 
+/* A range fetch (fi->tp) reached an object of `group`: a new group of the
+ * track when it changes (the previous one finished); a group the track
+ * already has (cached, or arriving on the subscription) is skipped (fi->g
+ * NULL). Groups come in ascending order. false: fi was destroyed. */
+static bool fi_range_group(ifetch_in *fi, uint64_t group) {
+  if (fi->g && fi->seq == group) return true;
+  if (fi->g && group < fi->seq) { /* not ascending */
+    moqc__ss_stop(fi->ss, MOQC_CODE_DECODE);
+    fi_destroy(fi, false, MOQC_CODE_DECODE);
+    return false;
+  }
+  if (fi->g) {
+    (void)moqc_group_producer_finish(fi->g);
+    moqc_group_producer_del(fi->g);
+    fi->g = NULL;
+    fi->s->stats.groups_received++;
+  }
+  if (fi->seq == group && fi->seq != MOQC_GROUP_NONE) return true; /* a skipped group goes on */
+  fi->seq = group;
+  int rc = moqc_track_producer_create_group(fi->tp, group, &fi->g);
+  if (rc == MOQC_ERR_NOMEM) {
+    moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
+    fi_destroy(fi, false, MOQC_CODE_CANCEL);
+    moqc__sess_fail(fi->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return false;
+  }
+  if (rc != MOQC_OK) fi->g = NULL; /* DUPLICATE (have it), STATE (track ended): skipped */
+  return true;
+}
+
 static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   moqc_session *s = ss->s;
   ifetch_in *fi = ss->owner;
@@ -485,7 +663,11 @@ static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
   while (fi->ss && !fi->obj.dead) {
     if (fi->in_payload) {
       size_t take = len < fi->remaining ? len : (size_t)fi->remaining;
-      if (take) {
+      if (take && fi->skip) {
+        p += take;
+        len -= take;
+        fi->remaining -= take;
+      } else if (take) {
         if (moqc_frame_producer_write_copy(fi->f, p, take) < 0) {
           moqc__ss_stop(ss, MOQC_CODE_CANCEL);
           fi_destroy(fi, false, MOQC_CODE_CANCEL);
@@ -497,18 +679,21 @@ static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
         s->stats.bytes_received += take;
       }
       if (fi->remaining) break;
-      (void)moqc_frame_producer_finish(fi->f);
-      s->stats.frames_received++;
-      moqc_frame_producer_del(fi->f);
+      if (fi->f) {
+        (void)moqc_frame_producer_finish(fi->f);
+        s->stats.frames_received++;
+        moqc_frame_producer_del(fi->f);
+      }
       fi->f = NULL;
-      fi->in_payload = false;
+      fi->in_payload = fi->skip = false;
       continue;
     }
     if (len == 0 && ss_len(ss) == 0) break;
     fo_ctx c = {.version = s->version, .st = fi->fs};
     size_t used = 0;
     int r = moqc__ss_hdr_parse(ss, p, len, IETF_FETCH_HDR_MAX + 1024, fo_dec, &c, &used);
-    if (r < 0 || (r > 0 && c.o.kind == MOQC_IETF_FETCH_OBJECT && c.o.group != fi->seq)) {
+    bool in_range = fi->tp ? c.o.group >= fi->lo && c.o.group <= fi->hi : c.o.group == fi->seq;
+    if (r < 0 || (r > 0 && c.o.kind == MOQC_IETF_FETCH_OBJECT && !in_range)) {
       moqc__ss_stop(ss, MOQC_CODE_DECODE);
       fi_destroy(fi, false, MOQC_CODE_DECODE);
       return;
@@ -521,7 +706,13 @@ static void fin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     p += used;
     len -= used;
     if (c.o.kind != MOQC_IETF_FETCH_OBJECT) continue; /* end of a range */
+    if (fi->tp && !fi_range_group(fi, c.o.group)) return;
     if (c.o.size == 0 && c.o.status != MOQC_IETF_STATUS_NORMAL) continue;
+    if (!fi->g || (fi->tp && c.o.subgroup != 0)) { /* cached already, or not subgroup 0 */
+      fi->in_payload = fi->skip = true;
+      fi->remaining = c.o.size;
+      continue;
+    }
     moqc_frame_info info = {.size = c.o.size, .timestamp = moqc__sess_now(s) / 1000000u};
     int err = 0;
     fi->f = moqc_group_producer_create_frame(fi->g, &info, &err);
@@ -553,6 +744,7 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
                                             uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
   if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
+  else if (moqc__ietf_has_request_streams(s->version)) rc = MOQC_ERR_UNSUPPORTED; /* not yet */
   else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
   moqc__ietf_msg *m = rc ? NULL : moqc__ietf_msg_new(MOQC_IETF_FETCH);
   if (!rc && (!m || moqc__ietf_tuple_from_path(&m->ns, path, strlen(path)) != MOQC_OK))
@@ -594,6 +786,54 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
   moqc__sess_exit(s);
   if (err) *err = MOQC_OK;
   return gc;
+}
+
+int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_producer *tp, uint64_t lo,
+                           uint64_t hi, uint8_t priority, uint64_t joining) {
+  assert(lo <= hi && hi != MOQC_GROUP_NONE);
+  assert(joining == MOQC_GROUP_NONE || hi == MOQC_GROUP_NONE - 1);
+  if (s->state != ST_RUNNING || moqc__ietf_has_request_streams(s->version)) return MOQC_ERR_STATE;
+  if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
+  moqc__ietf_msg *m = moqc__ietf_msg_new(MOQC_IETF_FETCH);
+  if (!m) return MOQC_ERR_NOMEM;
+  if (moqc__ietf_tuple_from_path(&m->ns, path, strlen(path)) != MOQC_OK) {
+    moqc_free(m);
+    return MOQC_ERR_INVAL;
+  }
+  ifetch_in *fi = moqc_calloc(1, sizeof *fi);
+  moqc_track_producer *clone = fi ? moqc_track_producer_clone(tp) : NULL;
+  if (!clone) {
+    moqc_free(fi);
+    moqc_free(m);
+    return MOQC_ERR_NOMEM;
+  }
+  fi->obj.destroy = fi_free;
+  fi->s = s;
+  fi->req = moqc__ietf_req_next(s);
+  fi->tp = clone;
+  fi->lo = lo;
+  fi->hi = hi;
+  fi->seq = MOQC_GROUP_NONE;
+  fi->fs.group_order = 1;
+  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
+  s->n_served++;
+  const char *name = moqc_track_producer_name(tp);
+  m->request_id = fi->req;
+  m->name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  m->priority = (uint8_t)(255 - priority);
+  m->group_order = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  if (joining != MOQC_GROUP_NONE) { /* from group lo up to where the subscription starts */
+    m->fetch.type = MOQC_IETF_FETCH_ABSOLUTE_JOINING;
+    m->fetch.joining_request = joining;
+    m->fetch.joining_start = lo;
+  } else {
+    m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+    m->fetch.start = (moqc__ietf_loc){lo, 0};
+    m->fetch.end = (moqc__ietf_loc){hi, 0}; /* end object 0: the whole last group */
+  }
+  moqc__ietf_ctrl_send(s, m);
+  return MOQC_OK;
 }
 
 void moqc__ietf_fetch_in_teardown(moqc_session *s) {

@@ -66,11 +66,33 @@ moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
 /* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err);
+/* Relay FETCH upstream (14-16): a standalone FETCH of the groups [lo, hi]
+ * of tp's track (named like tp) in the peer's broadcast `path`, or (joining
+ * = our SUBSCRIBE's request id, hi = MOQC_GROUP_NONE - 1) an absolute
+ * joining FETCH from group lo up to where that subscription starts; each
+ * object fed into tp as a group created with its sequence (groups tp
+ * already has are skipped). tp is cloned, so it may go first. Counts
+ * against max_subscriptions. MOQC_ERR_STATE (not running, or 17+),
+ * MOQC_ERR_BOUNDS, MOQC_ERR_INVAL (path), MOQC_ERR_NOMEM. */
+int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_producer *tp, uint64_t lo,
+                           uint64_t hi, uint8_t priority, uint64_t joining);
 /* FETCH_ERROR / REQUEST_ERROR for one of our fetches: true if it was one. */
 bool moqc__ietf_fetch_in_error(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_in_list(moqc_session *s);
 void moqc__ietf_fetch_in_teardown(moqc_session *s);
 extern const moqc__stream_kind moqc__sk_ietf_fetch_in;
+/* A request of the peer completed outside a control message (a served
+ * subscription or fetch ended, a TRACK_STATUS was answered late): raise our
+ * MAX_REQUEST_ID if due (drafts 14-16; no-op otherwise or while closing). */
+void moqc__ietf_req_complete(moqc_session *s);
+/* TRACK_STATUS we issue (ietf_issue.c): moqc_session_track_status on IETF;
+ * an answer (ok: TRACK_STATUS_OK / REQUEST_OK, else an error) to one of
+ * them fires its callback (true), else false. */
+int moqc__ietf_track_status_issue(moqc_session *s, const char *path, const char *track,
+                                  moqc_session_track_status_fn cb, void *ctx);
+bool moqc__ietf_status_out_answer(moqc_session *s, const moqc__ietf_msg *m, bool ok);
+moqc_link *moqc__ietf_status_out_list(moqc_session *s);
+void moqc__ietf_status_out_teardown(moqc_session *s);
 /* Our next request id. */
 uint64_t moqc__ietf_req_next(moqc_session *s);
 /* The subgroup object header moqc writes for every object (ietf.c, the group

@@ -54,6 +54,7 @@ static void its_destroy(itstat *t) {
   t->ss = NULL;
   if (moqc_link_linked(&t->link)) moqc_list_remove(&t->link);
   moqc__sess_bury(s, &t->obj);
+  moqc__ietf_req_complete(s);
 }
 
 /* ss: the request stream (17+, ended here) or NULL. */

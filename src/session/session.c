@@ -375,6 +375,8 @@ moqc_session *moqc_session_new(moqc_transport *t, const moqc_session_config *cfg
   s->lim.max_pending_groups = lim_or(cfg->limits.max_pending_groups, DEF_MAX_PENDING_GROUPS);
   s->lim.max_announce_prefixes =
       lim_or(cfg->limits.max_announce_prefixes, DEF_MAX_ANNOUNCE_PREFIXES);
+  s->lim.max_requests = lim_or(cfg->limits.max_requests, DEF_MAX_REQUESTS);
+  if (s->lim.max_requests > DEF_MAX_REQUESTS_CAP) s->lim.max_requests = DEF_MAX_REQUESTS_CAP;
   s->lim.max_ingress_rate = cfg->limits.max_ingress_rate;
   s->lim.ingress_burst =
       cfg->limits.max_ingress_rate

@@ -503,11 +503,11 @@ static void t_request_ids(void **state) {
     uint64_t first, second; /* the client's two SUBSCRIBE request ids */
     uint64_t code;
   } cases[] = {
-      {1, 0, 0x4},                 /* odd: a server's id */
-      {(uint64_t)1 << 32, 0, 0x7}, /* at our MAX_REQUEST_ID (2^32) */
-      {4, 2, 0x4},                 /* lower than one already used */
-      {0, 0, 0x4},                 /* the same twice */
-      {0, 2, 0},                   /* in order: fine (track not found only) */
+      {1, 0, 0x4},    /* odd: a server's id */
+      {2048, 0, 0x7}, /* at our MAX_REQUEST_ID (2 * max_requests 1024) */
+      {4, 2, 0x4},    /* lower than one already used */
+      {0, 0, 0x4},    /* the same twice */
+      {0, 2, 0},      /* in order: fine (track not found only) */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     if (v >= 17 && cases[i].code != 0 && cases[i].first != 1) continue; /* 17+: no window */
@@ -542,7 +542,8 @@ static void t_request_ids(void **state) {
 /* Our requests (14-16): the raw client allows request ids < 2, so the
  * server's SUBSCRIBE_NAMESPACE (1) goes and its SUBSCRIBE (3) waits behind a
  * REQUESTS_BLOCKED until MAX_REQUEST_ID raises the limit; the peer's
- * REQUESTS_BLOCKED gets a larger MAX_REQUEST_ID. */
+ * REQUESTS_BLOCKED gets a larger MAX_REQUEST_ID (our window, counted from
+ * its next request id). */
 static void t_requests_blocked(void **state) {
   int v = ts_version(state);
   if (v >= 17) return; /* no request-id flow control from draft-17 on */
@@ -600,7 +601,14 @@ static void t_requests_blocked(void **state) {
                    MOQC_OK);
   ts_run_for(p.env, 20 * MS);
   assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), ctrl, &info), MOQC_OK);
-  assert_int_equal(info.received - r2, 11); /* MAX_REQUEST_ID {2^32 + 100}: 8-byte varint */
+  /* MAX_REQUEST_ID {2 + 2 * 1024}: the next id (2) plus the default window of
+   * limits.max_requests (nothing open): type, u16 length, a 2-byte varint. */
+  assert_int_equal(info.received - r2, 5);
+  size_t rlen = 0;
+  const uint8_t *rb = memlink_inject_received(p.link, memlink_server(p.link), ctrl, &rlen);
+  assert_int_equal(rlen, info.received);
+  static const uint8_t want[] = {0x15, 0x00, 0x02, 0x48, 0x02}; /* 0x4802 = 2050 */
+  assert_memory_equal(rb + r2, want, sizeof want);
   assert_false(p.srv.closed);
   moqc_track_consumer_del(tc);
   ir_close(&p);

@@ -227,7 +227,9 @@ static void t_fetch_cancel(void **state) {
 }
 
 /* moqc_session_fetch on an IETF session (moqc <-> moqc): one group by
- * sequence, byte for byte; a group the peer does not hold ends NotFound. */
+ * sequence, byte for byte; a group the peer does not hold ends NotFound
+ * (after the server's wait for groups not cached: its front track has seen
+ * no group yet, so group 9 might still come from upstream). */
 static void t_fetch_issue(void **state) {
   int v = ts_version(state);
   ts_pair p;
@@ -244,6 +246,9 @@ static void t_fetch_issue(void **state) {
   moqc_group_consumer *miss = moqc_session_fetch(p.cli.s, "room/a", "v", 9, 0, &err);
   assert_non_null(miss);
   ts_run_for(p.env, 50 * MS);
+  int rc = moqc_group_consumer_read_frame(miss, &(moqc_frame){0});
+  assert_int_equal(rc, MOQC_ERR_AGAIN); /* still waiting */
+  ts_run_for(p.env, 500 * MS);
   assert_int_equal(moqc_group_consumer_sequence(gc), 1);
   for (size_t i = 0; i < 3; i++) {
     moqc_frame fr;
@@ -254,7 +259,7 @@ static void t_fetch_issue(void **state) {
   }
   moqc_frame fr;
   assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
-  int rc = moqc_group_consumer_read_frame(miss, &fr);
+  rc = moqc_group_consumer_read_frame(miss, &fr);
   assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
   assert_int_equal(moqc_group_consumer_code(miss), MOQC_CODE_NOT_FOUND);
   moqc_group_consumer_del(gc);
