@@ -135,6 +135,10 @@ it_sanitizer_clean() {
 it_relay_start() {
   local name=${IT_RELAY_NAME:-relay} try
   for try in 1 2 3; do
+    # A restart under the same name: the previous run's "ready" must not be
+    # read before the new process truncates the file (kept as NAME.prev.*).
+    [ -e "$IT_TMP/$name.out" ] && mv -f "$IT_TMP/$name.out" "$IT_TMP/$name.prev.out"
+    [ -e "$IT_TMP/$name.err" ] && mv -f "$IT_TMP/$name.err" "$IT_TMP/$name.prev.err"
     it_bg "$name" "$RELAY_BIN" --bind 127.0.0.1:0 --log-level "${IT_RELAY_LOG:-info}" "$@"
     RELAY_PID=$(it_pid "$name")
     local i=0
