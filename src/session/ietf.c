@@ -159,9 +159,7 @@ struct itrack {
   sobj obj;
   moqc_link link;
   moqc_session *s;
-  opener op;   /* 17+: opening the SUBSCRIBE's request stream ... */
-  sstream *ss; /* ... once open */
-  bool opening;
+  moqc__ietf_reqout rq; /* 17+: the SUBSCRIBE's request stream (rq.ss once open) */
   moqc_track_producer *tp;
   char *path, *name;
   uint64_t req, alias;
@@ -531,6 +529,65 @@ void moqc__ietf_req_close(sstream *ss, bool abort) {
   if (abort) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
   else moqc__ss_fin(ss);
   moqc__ss_release(ss);
+}
+
+static void reqout_opened(opener *op, int64_t id) {
+  moqc__ietf_reqout *r = MOQC_CONTAINER_OF(op, moqc__ietf_reqout, op);
+  assert(r->opening && !r->ss && req_streams(r->s));
+  r->opening = false;
+  r->ss = moqc__ss_new(r->s, id, r->kind, false, r->owner);
+  if (!r->ss) {
+    moqc__sess_fail(r->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  r->opened(r);
+}
+
+static void reqout_failed(opener *op, int err) {
+  (void)err;
+  moqc__ietf_reqout *r = MOQC_CONTAINER_OF(op, moqc__ietf_reqout, op);
+  r->opening = false;
+  r->failed(r);
+}
+
+void moqc__ietf_reqout_open(moqc__ietf_reqout *r) {
+  assert(r->s && r->kind && r->owner && r->opened && r->failed);
+  assert(!r->opening && !r->ss && req_streams(r->s));
+  moqc_link_init(&r->op.link);
+  r->op.bidi = true;
+  r->op.opened = reqout_opened;
+  r->op.failed = reqout_failed;
+  r->opening = true;
+  moqc__sess_open(r->s, &r->op);
+}
+
+void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel) {
+  if (r->opening) moqc__sess_open_cancel(&r->op);
+  r->opening = false;
+  sstream *ss = r->ss;
+  if (!ss) return;
+  r->ss = NULL;
+  ss->owner = NULL;
+  if (cancel) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+int moqc__ietf_reqout_read(sstream *ss, void (*on)(void *owner, const moqc__ietf_msg *m)) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  assert(ss->bidi); /* peer-opened too: a PUBLISH bound as a subscription */
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    void *owner = ss->owner;
+    on(owner, m); /* m borrows the buffer: consume after */
+    if (sess_closing(s) || ss->obj.dead || ss->owner != owner) break; /* let go: released */
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
 }
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
@@ -1825,18 +1882,8 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc_session *s = t->s;
   ietf_state *st = IS(s);
   moqc_timer_stop(s->clock, &t->fin_timer);
-  if (t->opening) moqc__sess_open_cancel(&t->op);
-  t->opening = false;
-  if (t->ss) {
-    /* 17+: STOP_SENDING + FIN is the cancellation (a FIN alone is not). */
-    sstream *ss = t->ss;
-    assert(req_streams(s) && ss->owner == t);
-    t->ss = NULL;
-    ss->owner = NULL;
-    if (!finish) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
-    moqc__ss_fin(ss);
-    moqc__ss_release(ss);
-  }
+  assert(!t->rq.ss || t->rq.ss->owner == t);
+  moqc__ietf_reqout_close(&t->rq, !finish); /* 17+: STOP_SENDING + FIN cancels */
   if (sess_debug_on(s))
     moqc__sess_debug(s, "track %s/%s (request %llu) %s (code %llu, %llu of %llu streams)", t->path,
                      t->name, (unsigned long long)t->req, finish ? "finished" : "ended",
@@ -1910,7 +1957,7 @@ static void it_write_subscribe(itrack *t) {
   uint64_t join_from = joining ? d.aggregate.start : MOQC_GROUP_NONE;
   if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
   if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
-  req_send(s, t->ss, m);
+  req_send(s, t->rq.ss, m);
   if (join_from == MOQC_GROUP_NONE || sess_closing(s) || t->obj.dead) return;
   int rc = moqc__ietf_fetch_range(s, t->path, t->tp, join_from, MOQC_GROUP_NONE - 1,
                                   d.aggregate.priority, t->req);
@@ -1922,7 +1969,7 @@ static void it_write_subscribe(itrack *t) {
 }
 
 /* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
- * SUBSCRIBE's request stream (req_send(t->ss)), but no peer here applies
+ * SUBSCRIBE's request stream (req_send(t->rq.ss)), but no peer here applies
  * one there yet (moqc's own 17+ serving side reads and ignores it), so the
  * change waits for that. */
 static bool update_supported(const moqc_session *s) { return !req_streams(s); }
@@ -1957,27 +2004,15 @@ static void it_send_update(itrack *t, uint8_t wire_priority) {
     moqc__sess_debug(s, "REQUEST_UPDATE %llu of %llu: priority %u",
                      (unsigned long long)m->request_id, (unsigned long long)t->req,
                      (unsigned)wire_priority);
-  req_send(s, t->ss, m);
+  req_send(s, t->rq.ss, m);
 }
 
-static void it_sub_opened(opener *op, int64_t id) {
-  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
-  moqc_session *s = t->s;
-  assert(t->opening && !t->ss);
-  t->opening = false;
-  t->ss = moqc__ss_new(s, id, &sk_ietf_sub_out, false, t);
-  if (!t->ss) {
-    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return;
-  }
-  it_write_subscribe(t);
+static void it_sub_opened(moqc__ietf_reqout *r) {
+  it_write_subscribe(MOQC_CONTAINER_OF(r, itrack, rq));
 }
 
-static void it_sub_open_failed(opener *op, int err) {
-  (void)err;
-  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
-  t->opening = false;
-  it_destroy(t, MOQC_CODE_TRANSPORT, false);
+static void it_sub_open_failed(moqc__ietf_reqout *r) {
+  it_destroy(MOQC_CONTAINER_OF(r, itrack, rq), MOQC_CODE_TRANSPORT, false);
 }
 
 static void it_send_subscribe(itrack *t) {
@@ -1996,11 +2031,12 @@ static void it_send_subscribe(itrack *t) {
     it_write_subscribe(t);
     return;
   }
-  t->op.bidi = true;
-  t->op.opened = it_sub_opened;
-  t->op.failed = it_sub_open_failed;
-  t->opening = true;
-  moqc__sess_open(s, &t->op);
+  t->rq.s = s;
+  t->rq.kind = &sk_ietf_sub_out;
+  t->rq.owner = t;
+  t->rq.opened = it_sub_opened;
+  t->rq.failed = it_sub_open_failed;
+  moqc__ietf_reqout_open(&t->rq);
 }
 
 /* Relay FETCH upstream (14-16): a consumer asked for groups from `start`
@@ -2135,9 +2171,9 @@ static void push_bind(itrack *t) {
     if (p->ss) {
       /* 17+: the request stream goes on as a subscription's (PUBLISH_DONE,
        * FIN / RESET end the track; it_destroy stops it). */
-      t->ss = p->ss;
-      t->ss->owner = t;
-      t->ss->kind = &sk_ietf_sub_out;
+      t->rq.ss = p->ss;
+      t->rq.ss->owner = t;
+      t->rq.ss->kind = &sk_ietf_sub_out;
       p->ss = NULL;
     }
     push_free(p);
@@ -2246,7 +2282,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   t->obj.destroy = it_free;
   t->s = s;
   t->largest_group = t->fetch_low = MOQC_GROUP_NONE;
-  moqc_link_init(&t->op.link);
+  moqc_link_init(&t->rq.op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
@@ -2279,7 +2315,7 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
 
 static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
-  if (t && !t->ss) it_ok(t, m);
+  if (t && !t->rq.ss) it_ok(t, m);
 }
 
 /* Our PUBLISH_NAMESPACE was refused (a relay: outside the token's put, or
@@ -3023,30 +3059,21 @@ static const moqc__stream_kind sk_ietf_sub_in = {
     .name = "ietf-subscribe-in", .process = subin_process, .end = subin_end};
 
 /* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE. */
-static int subout_process(sstream *ss) {
-  moqc_session *s = ss->s;
-  moqc__ietf_msg *m = NULL;
-  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
-    moqc_free(m);
-    ssize_t n = req_first(ss, &m);
-    if (n <= 0) break;
-    itrack *t = ss->owner;
-    assert(t->ss == ss);
-    switch (m->type) {
-      case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
-      case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
-      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
-      default:
-        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
-                        false);
-        break;
-    }
-    if (sess_closing(s) || ss->obj.dead || ss->owner != t) break; /* let go: released */
-    moqc__ss_consume(ss, (size_t)n);
+static void subout_on(void *owner, const moqc__ietf_msg *m) {
+  itrack *t = owner;
+  assert(t->rq.ss && t->rq.ss->owner == t);
+  switch (m->type) {
+    case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
+    case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
+    case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
+    default:
+      moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                      false);
+      break;
   }
-  moqc_free(m);
-  return MOQC_OK;
 }
+
+static int subout_process(sstream *ss) { return moqc__ietf_reqout_read(ss, subout_on); }
 
 static void subout_end(sstream *ss, bool reset, uint64_t code) {
   itrack *t = ss->owner;
@@ -3055,7 +3082,7 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   } else if (t->finished) {
     /* PUBLISH_DONE / FIN seen: the request is over (a late STOP_SENDING of
      * our half changes nothing); the track waits for its streams. */
-    t->ss = NULL;
+    t->rq.ss = NULL;
     ss->owner = NULL;
     moqc__ss_fin(ss);
     moqc__ss_release(ss);

@@ -41,6 +41,32 @@ void moqc__ietf_req_close(sstream *ss, bool abort);
 int moqc__ietf_req_in(sstream *ss, uint64_t type,
                       void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
                       void (*later)(sstream *ss, const moqc__ietf_msg *m));
+/* 17+: a request we issue on a bidi stream of its own (SUBSCRIBE, FETCH,
+ * TRACK_STATUS), embedded in its owner (ietf.c). Fill s, kind, owner,
+ * opened, failed, then moqc__ietf_reqout_open: the opening is queued; once
+ * open, ss is created with `kind` and `owner`, and opened(r) writes the
+ * request on it (moqc__ietf_reply(s, r->ss, m)); failed(r): it could not be
+ * opened (the owner ends). */
+typedef struct moqc__ietf_reqout moqc__ietf_reqout;
+struct moqc__ietf_reqout {
+  moqc_session *s;
+  opener op;
+  sstream *ss; /* once open */
+  bool opening;
+  const moqc__stream_kind *kind;
+  void *owner;
+  void (*opened)(moqc__ietf_reqout *r);
+  void (*failed)(moqc__ietf_reqout *r);
+};
+void moqc__ietf_reqout_open(moqc__ietf_reqout *r);
+/* The request is over: a queued opening is cancelled; an open stream gets
+ * our FIN, after a STOP_SENDING when `cancel` (a FIN alone does not cancel a
+ * SUBSCRIBE on 17+), and is let go (r->ss NULL). */
+void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel);
+/* process() of a reqout stream: each message read goes to on(ss->owner, m)
+ * (m borrowed for the call); reading stops once the stream is let go or
+ * changes owner. */
+int moqc__ietf_reqout_read(sstream *ss, void (*on)(void *owner, const moqc__ietf_msg *m));
 /* A namespace tuple as a broadcast path in buf (false: it does not map). */
 bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap);
 
