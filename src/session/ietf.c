@@ -540,7 +540,15 @@ static void reqout_opened(opener *op, int64_t id) {
     moqc__sess_fail(r->s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
-  r->opened(r);
+  if (!r->pend) {
+    r->opened(r);
+    return;
+  }
+  if (sess_debug_on(r->s))
+    moqc__sess_debug(r->s, "request stream %lld: %zu bytes", (long long)id, r->pend_len);
+  (void)moqc__ss_write(r->ss, r->pend, r->pend_len, false);
+  moqc_free(r->pend);
+  r->pend = NULL;
 }
 
 static void reqout_failed(opener *op, int err) {
@@ -551,7 +559,7 @@ static void reqout_failed(opener *op, int err) {
 }
 
 void moqc__ietf_reqout_open(moqc__ietf_reqout *r) {
-  assert(r->s && r->kind && r->owner && r->opened && r->failed);
+  assert(r->s && r->kind && r->owner && (r->opened || r->pend) && r->failed);
   assert(!r->opening && !r->ss && req_streams(r->s));
   moqc_link_init(&r->op.link);
   r->op.bidi = true;
@@ -561,9 +569,28 @@ void moqc__ietf_reqout_open(moqc__ietf_reqout *r) {
   moqc__sess_open(r->s, &r->op);
 }
 
+int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m) {
+  assert(r->s && !r->pend && !r->opened);
+  if (!m) return MOQC_ERR_NOMEM;
+  size_t cap = MOQC_IETF_MSG_MAX + 16;
+  uint8_t *buf = moqc_malloc(cap);
+  ssize_t n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(r->s), m) : MOQC_ERR_NOMEM;
+  moqc_free(m);
+  if (n <= 0) {
+    moqc_free(buf);
+    return n == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_INVAL;
+  }
+  r->pend = buf;
+  r->pend_len = (size_t)n;
+  moqc__ietf_reqout_open(r);
+  return MOQC_OK;
+}
+
 void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel) {
   if (r->opening) moqc__sess_open_cancel(&r->op);
   r->opening = false;
+  moqc_free(r->pend);
+  r->pend = NULL;
   sstream *ss = r->ss;
   if (!ss) return;
   r->ss = NULL;
@@ -1937,11 +1964,10 @@ static void it_write_subscribe(itrack *t) {
   /* The live edge unless a consumer asked for an earlier start (moq-dev's
    * Rust ignores the start and serves from the live edge anyway). */
   m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  /* 14-16, an open-ended start: the live edge plus an absolute joining FETCH
+  /* An open-ended start: the live edge plus an absolute joining FETCH
    * from that start (below), the drafts' way to join with the past (a
    * publisher may ignore a past start in SUBSCRIBE: moq-dev does). */
-  bool joining =
-      !req_streams(s) && d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
+  bool joining = d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
   if (d.aggregate.start != MOQC_GROUP_NONE && !joining) {
     m->filter.type = MOQC_IETF_FILTER_ABSOLUTE_START;
     m->filter.start.group = d.aggregate.start;
@@ -2039,7 +2065,7 @@ static void it_send_subscribe(itrack *t) {
   moqc__ietf_reqout_open(&t->rq);
 }
 
-/* Relay FETCH upstream (14-16): a consumer asked for groups from `start`
+/* Relay FETCH upstream (17+: each FETCH on its own request stream): a consumer asked for groups from `start`
  * (a downstream FETCH waiting on a [start, end] subscription, or a SUBSCRIBE
  * with an absolute start) below what the subscription delivers. The groups
  * up to the subscription's first (SUBSCRIBE_OK's largest group, else the
@@ -2051,7 +2077,7 @@ static void it_send_subscribe(itrack *t) {
 static void it_fetch_check(itrack *t, const moqc_track_demand *d) {
   moqc_session *s = t->s;
   uint64_t lo = d->aggregate.start;
-  if (req_streams(s) || t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
+  if (t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
   uint64_t hi = t->largest_group;
   if (hi == MOQC_GROUP_NONE) hi = moqc_track_producer_latest(t->tp);
   if (hi == MOQC_GROUP_NONE) hi = d->aggregate.end;

@@ -55,10 +55,17 @@ struct moqc__ietf_reqout {
   bool opening;
   const moqc__stream_kind *kind;
   void *owner;
-  void (*opened)(moqc__ietf_reqout *r);
+  void (*opened)(moqc__ietf_reqout *r); /* NULL with moqc__ietf_reqout_start */
   void (*failed)(moqc__ietf_reqout *r);
+  uint8_t *pend; /* moqc__ietf_reqout_start: the encoded request, until open */
+  size_t pend_len;
 };
 void moqc__ietf_reqout_open(moqc__ietf_reqout *r);
+/* moqc__ietf_reqout_open with the request m encoded now (so m may borrow
+ * strings that do not outlive the call; m is freed) and written once the
+ * stream is open (opened NULL). MOQC_ERR_NOMEM, MOQC_ERR_INVAL (encode):
+ * nothing queued. */
+int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m);
 /* The request is over: a queued opening is cancelled; an open stream gets
  * our FIN, after a STOP_SENDING when `cancel` (a FIN alone does not cancel a
  * SUBSCRIBE on 17+), and is let go (r->ss NULL). */

@@ -3,7 +3,7 @@
  * memtransport sends FETCH (standalone, relative and absolute joining) and
  * reads FETCH_OK and the FETCH_HEADER stream back through a handler on its
  * side of the link; and moqc_session_fetch issuing one between two moqc
- * sessions (14-16). */
+ * sessions (14-19; 17+ on a request stream of its own). */
 #include "test_session_ietf_raw.h"
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
@@ -265,6 +265,7 @@ static void t_fetch_issue(void **state) {
   moqc_group_consumer_del(gc);
   moqc_group_consumer_del(miss);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0); /* both fetches over */
   assert_false(p.cli.closed);
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
@@ -278,7 +279,7 @@ int main(void) {
       cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[3]),
       cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[4]),
       cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[5]),
-      IR_TEST(t_fetch_issue),
+      IR_TEST_ALL(t_fetch_issue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
