@@ -1994,22 +1994,18 @@ static void it_write_subscribe(itrack *t) {
   else if (rc == MOQC_OK) t->fetch_low = join_from; /* it_fetch_check: asked already */
 }
 
-/* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
- * SUBSCRIBE's request stream (req_send(t->rq.ss)), but no peer here applies
- * one there yet (moqc's own 17+ serving side reads and ignores it), so the
- * change waits for that. */
-static bool update_supported(const moqc_session *s) { return !req_streams(s); }
-
 /* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16+): a local consumer's
  * priority changed the track's aggregate subscriber priority. A new request
  * id of ours (held under the peer's MAX_REQUEST_ID like any request); the
- * peer's REQUEST_OK (16) is ignored, its REQUEST_ERROR too (the
- * subscription goes on at the old priority). Group order cannot be updated
+ * peer's REQUEST_OK (16+) is ignored, its REQUEST_ERROR too (the
+ * subscription goes on at the old priority). 17+: on the SUBSCRIBE's own
+ * request stream (no subscription id on the wire; the answer comes back
+ * there too, subout_on). Group order cannot be updated
  * in any draft; a start / end change is not sent (the publisher would only
  * widen it on 14, and 15+ drops the fields). */
 static void it_send_update(itrack *t, uint8_t wire_priority) {
   moqc_session *s = t->s;
-  assert(t->subscribed && t->sub_written && update_supported(s));
+  assert(t->subscribed && t->sub_written && (!req_streams(s) || t->rq.ss));
   moqc__ietf_msg *m = msg_new(MOQC_IETF_REQUEST_UPDATE);
   if (!m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -2107,7 +2103,7 @@ static void it_demand(itrack *t) {
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
   } else if (d.consumers > 0 && t->subscribed && t->sub_written && !t->finished && !t->hold_tc &&
-             update_supported(s)) {
+             (!req_streams(s) || t->rq.ss)) {
     uint8_t wire = (uint8_t)(255 - d.aggregate.priority);
     if (wire != t->sent_priority) it_send_update(t, wire);
   } else if (d.consumers == 0 && t->subscribed) {
@@ -3084,13 +3080,19 @@ static void subin_end(sstream *ss, bool reset, uint64_t code) {
 static const moqc__stream_kind sk_ietf_sub_in = {
     .name = "ietf-subscribe-in", .process = subin_process, .end = subin_end};
 
-/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE. */
+/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE;
+ * the answers to our REQUEST_UPDATEs (REQUEST_OK / REQUEST_ERROR) read and
+ * ignored. */
 static void subout_on(void *owner, const moqc__ietf_msg *m) {
   itrack *t = owner;
   assert(t->rq.ss && t->rq.ss->owner == t);
   switch (m->type) {
     case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
-    case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
+    case MOQC_IETF_REQUEST_OK: break; /* our REQUEST_UPDATE applied */
+    case MOQC_IETF_REQUEST_ERROR:
+      /* after SUBSCRIBE_OK: our REQUEST_UPDATE refused, the subscription goes on */
+      if (!t->ok_seen) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+      break;
     case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
     default:
       moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",

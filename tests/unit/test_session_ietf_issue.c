@@ -493,6 +493,125 @@ static void t_relay_fetch_upstream_lite(void **state) {
   moqc_env_del(env);
 }
 
+/* ---- 17+: REQUEST_UPDATE on the SUBSCRIBE's request stream ---------------------------- */
+
+/* The server's bidi stream (server-initiated: id & 3 == 1) that starts
+ * with SUBSCRIBE, and its messages into msgs (every byte must decode). */
+static rx_stream *srv_bidi(int v, size_t *n) {
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++) {
+    if ((rx[i].id & 3) != 1 || !rx[i].len) continue;
+    if (moqc__ietf_ctrl_decode(&msgs[0], v, rx[i].buf, rx[i].len) <= 0) continue;
+    if (msgs[0].type != MOQC_IETF_SUBSCRIBE) continue;
+    assert_null(r);
+    r = &rx[i];
+  }
+  assert_non_null(r);
+  size_t off = 0;
+  *n = 0;
+  while (off < r->len) {
+    assert_true(*n < 64);
+    ssize_t k = moqc__ietf_ctrl_decode(&msgs[*n], v, r->buf + off, r->len - off);
+    assert_true(k > 0);
+    off += (size_t)k;
+    (*n)++;
+  }
+  return r;
+}
+
+/* The raw client answers on the server's stream id. */
+static void raw_answer(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
+  uint8_t buf[256];
+  size_t n = ir_enc(v, m, buf, sizeof buf);
+  moqc_slice sl = MOQC_SLICE_EMPTY;
+  sl.buf = moqc_buf_copy(buf, n);
+  assert_non_null(sl.buf);
+  sl.len = n;
+  moqc_transport *t = memlink_client(p->link);
+  assert_int_equal(t->ops->write(t, id, &sl, 1, false), MOQC_OK);
+  moqc_slice_release(&sl);
+}
+
+/* Drafts 17-19: as t_update_issued, the REQUEST_UPDATEs go on the
+ * SUBSCRIBE's own request stream after it (a new odd request id each, the
+ * priority; no subscription id on the wire), the stream staying open; the
+ * peer's REQUEST_OK there, and a REQUEST_ERROR after SUBSCRIBE_OK, are read
+ * and ignored (session up, subscription on, a further update still sent). */
+static void t_update_issued17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  (void)ir_request(&p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.priority = 10;
+  moqc_track_consumer *a = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  size_t n;
+  rx_stream *r = srv_bidi(v, &n);
+  assert_int_equal(n, 1);
+  assert_int_equal(msgs[0].type, MOQC_IETF_SUBSCRIBE);
+  uint64_t sub_req = msgs[0].request_id;
+  assert_int_equal(msgs[0].priority, 245);
+  static moqc__ietf_msg ok;
+  memset(&ok, 0, sizeof ok);
+  ok.type = MOQC_IETF_SUBSCRIBE_OK;
+  ok.request_id = sub_req;
+  ok.track_alias = 7;
+  ok.group_order = 1;
+  raw_answer(&p, v, r->id, &ok);
+  ts_run_for(p.env, 10 * MS);
+
+  sub.priority = 200; /* higher: the aggregate rises */
+  moqc_track_consumer *b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg ans;
+  memset(&ans, 0, sizeof ans);
+  ans.type = MOQC_IETF_REQUEST_OK;
+  raw_answer(&p, v, r->id, &ans);
+  moqc_track_consumer_del(b); /* back to 10 */
+  ts_run_for(p.env, 10 * MS);
+  memset(&ans, 0, sizeof ans);
+  ans.type = MOQC_IETF_REQUEST_ERROR;
+  ans.code = 0x3;
+  raw_answer(&p, v, r->id, &ans);
+  ts_run_for(p.env, 10 * MS);
+  sub.priority = 100; /* the subscription goes on: one more update */
+  b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  r = srv_bidi(v, &n);
+  assert_false(r->fin);
+  assert_int_equal(n, 4);
+  uint8_t want[3] = {55, 245, 155};
+  uint64_t last_req = sub_req;
+  for (size_t i = 1; i < n; i++) {
+    assert_int_equal(msgs[i].type, MOQC_IETF_REQUEST_UPDATE);
+    assert_true(msgs[i].request_id > last_req);
+    assert_int_equal(msgs[i].request_id & 1, 1);
+    last_req = msgs[i].request_id;
+    assert_true(msgs[i].has & MOQC_IETF_HAS_PRIORITY);
+    assert_int_equal(msgs[i].priority, want[i - 1]);
+  }
+  assert_false(p.srv.closed);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).subscribes_served, 0);
+  moqc_track_consumer_del(a);
+  moqc_track_consumer_del(b);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(r->fin); /* unsubscribed: STOP_SENDING + FIN */
+  ir_close(&p);
+}
+
 /* ---- TRACK_STATUS issued ----------------------------------------------------------- */
 
 typedef struct ts_answer {
@@ -758,6 +877,9 @@ int main(void) {
       IR_TEST(t_window_raised),
       IR_TEST(t_subscribe_ok_order),
       IR_TEST(t_update_issued),
+      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[5]),
       IR_TEST_ALL(t_relay_fetch_upstream),
       IR_TEST_ALL(t_track_status_issued),
       IR_TEST(t_publish_issued),
