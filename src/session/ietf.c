@@ -136,7 +136,8 @@ struct isub {
   sobj obj;
   moqc_link link;
   moqc_session *s;
-  sstream *ss; /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
+  sstream *ss;          /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
+  moqc__ietf_reqout rq; /* 17+, pushed: opening our PUBLISH's stream (then it is ss) */
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
@@ -540,15 +541,14 @@ static void reqout_opened(opener *op, int64_t id) {
     moqc__sess_fail(r->s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
-  if (!r->pend) {
-    r->opened(r);
-    return;
+  if (r->pend) {
+    if (sess_debug_on(r->s))
+      moqc__sess_debug(r->s, "request stream %lld: %zu bytes", (long long)id, r->pend_len);
+    (void)moqc__ss_write(r->ss, r->pend, r->pend_len, false);
+    moqc_free(r->pend);
+    r->pend = NULL;
   }
-  if (sess_debug_on(r->s))
-    moqc__sess_debug(r->s, "request stream %lld: %zu bytes", (long long)id, r->pend_len);
-  (void)moqc__ss_write(r->ss, r->pend, r->pend_len, false);
-  moqc_free(r->pend);
-  r->pend = NULL;
+  if (r->opened) r->opened(r);
 }
 
 static void reqout_failed(opener *op, int err) {
@@ -570,7 +570,7 @@ void moqc__ietf_reqout_open(moqc__ietf_reqout *r) {
 }
 
 int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m) {
-  assert(r->s && !r->pend && !r->opened);
+  assert(r->s && !r->pend);
   if (!m) return MOQC_ERR_NOMEM;
   size_t cap = MOQC_IETF_MSG_MAX + 16;
   uint8_t *buf = moqc_malloc(cap);
@@ -1362,6 +1362,7 @@ static void isub_free(sobj *o) { moqc_free(o); }
 static void isub_destroy(isub *is) {
   moqc_session *s = is->s;
   moqc_timer_stop(s->clock, &is->done_timer);
+  moqc__ietf_reqout_close(&is->rq, false); /* still opening; else handed over to ss */
   while (!moqc_list_empty(&is->groups))
     ig_reset(MOQC_CONTAINER_OF(is->groups.next, igroup, link), MOQC_CODE_CANCEL);
   if (is->tc) moqc_track_consumer_del(is->tc);
@@ -1793,10 +1794,23 @@ moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
 
 /* ---- publisher side: PUBLISH (a track pushed without a SUBSCRIBE) ---------------- */
 
+static const moqc__stream_kind sk_ietf_publish_out;
+
+/* 17+: our PUBLISH's stream is open (the PUBLISH written): it becomes the
+ * push's request stream (PUBLISH_DONE goes there; isub_destroy FINs it). */
+static void pub_out_opened(moqc__ietf_reqout *r) {
+  isub *is = MOQC_CONTAINER_OF(r, isub, rq);
+  assert(!is->ss && r->ss && r->ss->owner == is);
+  is->ss = r->ss;
+  r->ss = NULL;
+}
+
+static void pub_out_failed(moqc__ietf_reqout *r) { isub_destroy(MOQC_CONTAINER_OF(r, isub, rq)); }
+
 int moqc_session_publish_track(moqc_session *s, const char *path, const char *track) {
   if (!s || !path || !track) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
-  if (!moqc__sess_ietf_version(V(s)) || req_streams(s)) return MOQC_ERR_UNSUPPORTED;
+  if (!moqc__sess_ietf_version(V(s))) return MOQC_ERR_UNSUPPORTED;
   if (s->state != ST_RUNNING || !s->pub.origin) return MOQC_ERR_STATE;
   if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
   ietf_state *st = IS(s);
@@ -1858,16 +1872,34 @@ int moqc_session_publish_track(moqc_session *s, const char *path, const char *tr
   }
   if (sess_debug_on(s))
     moqc__sess_debug(s, "PUBLISH %llu %s/%s", (unsigned long long)is->req, path, track);
-  ctrl_send(s, m);
-  if (!sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
+  int rc = MOQC_OK;
+  if (!req_streams(s)) {
+    ctrl_send(s, m);
+  } else {
+    is->rq.s = s;
+    is->rq.kind = &sk_ietf_publish_out;
+    is->rq.owner = is;
+    is->rq.opened = pub_out_opened;
+    is->rq.failed = pub_out_failed;
+    rc = moqc__ietf_reqout_start(&is->rq, m);
+    if (rc != MOQC_OK) isub_destroy(is);
+  }
+  if (rc == MOQC_OK && !sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
   moqc__sess_exit(s);
-  return MOQC_OK;
+  return rc;
+}
+
+static void publish_accepted(isub *is, const moqc__ietf_msg *m);
+
+/* 14-16: PUBLISH_OK on the control stream, by request id. */
+static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (is) publish_accepted(is, m);
 }
 
 /* Our PUBLISH accepted: its groups go (those that waited in the cache first). */
-static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
-  isub *is = isub_find(s, m->request_id);
-  if (!is || !is->pushed || !is->awaiting_ok) return;
+static void publish_accepted(isub *is, const moqc__ietf_msg *m) {
+  if (!is->pushed || !is->awaiting_ok) return;
   is->awaiting_ok = false;
   if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
   if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
@@ -1887,6 +1919,51 @@ static bool publish_refused(moqc_session *s, const moqc__ietf_msg *m) {
   isub_destroy(is);
   return true;
 }
+
+/* 17+: what comes back on our PUBLISH's stream: PUBLISH_OK (17; 18+
+ * REQUEST_OK, either taken) starts the groups, REQUEST_ERROR refuses the
+ * push, a later REQUEST_UPDATE is applied and answered REQUEST_OK there. */
+static void pub_out_on(void *owner, const moqc__ietf_msg *m) {
+  isub *is = owner;
+  moqc_session *s = is->s;
+  assert(is->pushed && is->ss && is->ss->owner == is);
+  switch (m->type) {
+    case MOQC_IETF_PUBLISH_OK:
+    case MOQC_IETF_REQUEST_OK: publish_accepted(is, m); break;
+    case MOQC_IETF_REQUEST_ERROR:
+      if (sess_debug_on(s))
+        moqc__sess_debug(s, "PUBLISH %llu refused: code %llu", (unsigned long long)is->req,
+                         (unsigned long long)m->code);
+      isub_destroy(is);
+      break;
+    case MOQC_IETF_REQUEST_UPDATE: {
+      isub_update(is, m);
+      moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+      if (r) r->request_id = m->request_id;
+      msg_send(s, is->ss, r);
+      break;
+    }
+    default:
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a PUBLISH stream", false);
+      break;
+  }
+}
+
+static int pub_out_process(sstream *ss) { return moqc__ietf_reqout_read(ss, pub_out_on); }
+
+/* The subscriber ended the stream (FIN, RESET, STOP_SENDING): the push ends. */
+static void pub_out_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  isub *is = ss->owner;
+  if (is) isub_destroy(is); /* releases ss */
+  else moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_publish_out = {.name = "ietf-publish-out",
+                                                      .process = pub_out_process,
+                                                      .end = pub_out_end,
+                                                      .request_out = true};
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
   isub *is = isub_find(s, m->request_id);

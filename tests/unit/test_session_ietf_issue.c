@@ -496,15 +496,14 @@ static void t_relay_fetch_upstream_lite(void **state) {
 /* ---- 17+: REQUEST_UPDATE on the SUBSCRIBE's request stream ---------------------------- */
 
 /* The server's bidi stream (server-initiated: id & 3 == 1) that starts
- * with SUBSCRIBE, and its messages into msgs (every byte must decode). */
-static rx_stream *srv_bidi(int v, size_t *n) {
+ * with a message of this type (the newest), and its messages into msgs
+ * (every byte must decode). */
+static rx_stream *srv_bidi(int v, uint64_t type, size_t *n) {
   rx_stream *r = NULL;
   for (size_t i = 0; i < nrx; i++) {
     if ((rx[i].id & 3) != 1 || !rx[i].len) continue;
     if (moqc__ietf_ctrl_decode(&msgs[0], v, rx[i].buf, rx[i].len) <= 0) continue;
-    if (msgs[0].type != MOQC_IETF_SUBSCRIBE) continue;
-    assert_null(r);
-    r = &rx[i];
+    if (msgs[0].type == type) r = &rx[i];
   }
   assert_non_null(r);
   size_t off = 0;
@@ -559,7 +558,7 @@ static void t_update_issued17(void **state) {
   moqc_track_consumer *a = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
   ts_run_for(p.env, 10 * MS);
   size_t n;
-  rx_stream *r = srv_bidi(v, &n);
+  rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
   assert_int_equal(n, 1);
   assert_int_equal(msgs[0].type, MOQC_IETF_SUBSCRIBE);
   uint64_t sub_req = msgs[0].request_id;
@@ -590,7 +589,7 @@ static void t_update_issued17(void **state) {
   sub.priority = 100; /* the subscription goes on: one more update */
   b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
   ts_run_for(p.env, 10 * MS);
-  r = srv_bidi(v, &n);
+  r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
   assert_false(r->fin);
   assert_int_equal(n, 4);
   uint8_t want[3] = {55, 245, 155};
@@ -609,6 +608,72 @@ static void t_update_issued17(void **state) {
   moqc_track_consumer_del(b);
   ts_run_for(p.env, 10 * MS);
   assert_true(r->fin); /* unsubscribed: STOP_SENDING + FIN */
+  ir_close(&p);
+}
+
+/* Drafts 17-19, as t_publish_refused: the PUBLISH goes on a bidi stream of
+ * its own (odd request id = alias, b/t), held open; refused there with
+ * REQUEST_ERROR it ends (no group sent, the server's FIN, the session up);
+ * accepted (PUBLISH_OK on 17, REQUEST_OK on 18+), the waiting group flows;
+ * the peer's FIN of the stream then ends the push. */
+static void t_publish_refused17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  for (int accept = 0; accept < 2; accept++) {
+    assert_int_equal(moqc_session_publish_track(p.srv.s, "b", "t"), MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    size_t n;
+    rx_stream *r = srv_bidi(v, MOQC_IETF_PUBLISH, &n);
+    assert_int_equal(n, 1);
+    const moqc__ietf_msg *pm = &msgs[0];
+    assert_int_equal(pm->request_id & 1, 1);
+    assert_int_equal(pm->track_alias, pm->request_id);
+    assert_int_equal(pm->name.len, 1);
+    assert_memory_equal(pm->name.ptr, "t", 1);
+    assert_false(r->fin);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    ts_group(pub.tp, F3, 1, true); /* waits for the answer */
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    static moqc__ietf_msg a;
+    memset(&a, 0, sizeof a);
+    if (accept) {
+      a.type = v == 17 ? MOQC_IETF_PUBLISH_OK : MOQC_IETF_REQUEST_OK;
+    } else {
+      a.type = MOQC_IETF_REQUEST_ERROR;
+      a.code = 0x3;
+      a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
+    }
+    raw_answer(&p, v, r->id, &a);
+    ts_run_for(p.env, 20 * MS);
+    assert_false(p.srv.closed);
+    if (!accept) {
+      assert_true(r->fin);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    } else {
+      assert_false(r->fin);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+      assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
+      moqc_transport *t = memlink_client(p.link);
+      moqc_slice sl = MOQC_SLICE_EMPTY;
+      assert_int_equal(t->ops->write(t, r->id, &sl, 0, true), MOQC_OK); /* our FIN: the end */
+      ts_run_for(p.env, 20 * MS);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+      assert_true(r->fin);
+    }
+  }
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
   ir_close(&p);
 }
 
@@ -882,8 +947,11 @@ int main(void) {
       cmocka_unit_test_prestate(t_update_issued17, &ir_versions[5]),
       IR_TEST_ALL(t_relay_fetch_upstream),
       IR_TEST_ALL(t_track_status_issued),
-      IR_TEST(t_publish_issued),
+      IR_TEST_ALL(t_publish_issued),
       IR_TEST(t_publish_refused),
+      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[3]),
+      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[4]),
+      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[5]),
       IR_TEST_ALL(t_joining_fetch),
       IR_TEST_ALL(t_relay_fetch_upstream_lite),
   };
