@@ -586,6 +586,15 @@ int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m) {
   return MOQC_OK;
 }
 
+int moqc__ietf_request_send(moqc_session *s, moqc__ietf_reqout *r, moqc__ietf_msg *m) {
+  if (!req_streams(s)) {
+    ctrl_send(s, m);
+    return MOQC_OK;
+  }
+  assert(r->s == s);
+  return moqc__ietf_reqout_start(r, m);
+}
+
 void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel) {
   if (r->opening) moqc__sess_open_cancel(&r->op);
   r->opening = false;
@@ -1872,18 +1881,13 @@ int moqc_session_publish_track(moqc_session *s, const char *path, const char *tr
   }
   if (sess_debug_on(s))
     moqc__sess_debug(s, "PUBLISH %llu %s/%s", (unsigned long long)is->req, path, track);
-  int rc = MOQC_OK;
-  if (!req_streams(s)) {
-    ctrl_send(s, m);
-  } else {
-    is->rq.s = s;
-    is->rq.kind = &sk_ietf_publish_out;
-    is->rq.owner = is;
-    is->rq.opened = pub_out_opened;
-    is->rq.failed = pub_out_failed;
-    rc = moqc__ietf_reqout_start(&is->rq, m);
-    if (rc != MOQC_OK) isub_destroy(is);
-  }
+  is->rq = (moqc__ietf_reqout){.s = s,
+                               .kind = &sk_ietf_publish_out,
+                               .owner = is,
+                               .opened = pub_out_opened,
+                               .failed = pub_out_failed};
+  int rc = moqc__ietf_request_send(s, &is->rq, m);
+  if (rc != MOQC_OK) isub_destroy(is);
   if (rc == MOQC_OK && !sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
   moqc__sess_exit(s);
   return rc;
@@ -2130,11 +2134,11 @@ static void it_send_subscribe(itrack *t) {
     it_write_subscribe(t);
     return;
   }
-  t->rq.s = s;
-  t->rq.kind = &sk_ietf_sub_out;
-  t->rq.owner = t;
-  t->rq.opened = it_sub_opened;
-  t->rq.failed = it_sub_open_failed;
+  t->rq = (moqc__ietf_reqout){.s = s,
+                              .kind = &sk_ietf_sub_out,
+                              .owner = t,
+                              .opened = it_sub_opened,
+                              .failed = it_sub_open_failed};
   moqc__ietf_reqout_open(&t->rq);
 }
 

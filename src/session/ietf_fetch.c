@@ -784,16 +784,9 @@ static void fi_open_failed(moqc__ietf_reqout *r) {
 /* Our FETCH m (freed): on the control stream (14-16), or (17+) on a request
  * stream of its own. fi may be gone on return (MOQC_OK all the same). */
 static int fi_send(ifetch_in *fi, moqc__ietf_msg *m) {
-  moqc_session *s = fi->s;
-  if (!moqc__ietf_has_request_streams(s->version)) {
-    moqc__ietf_ctrl_send(s, m);
-    return MOQC_OK;
-  }
-  fi->rq.s = s;
-  fi->rq.kind = &sk_ietf_fetch_req_out;
-  fi->rq.owner = fi;
-  fi->rq.failed = fi_open_failed;
-  int rc = moqc__ietf_reqout_start(&fi->rq, m);
+  fi->rq = (moqc__ietf_reqout){
+      .s = fi->s, .kind = &sk_ietf_fetch_req_out, .owner = fi, .failed = fi_open_failed};
+  int rc = moqc__ietf_request_send(fi->s, &fi->rq, m);
   if (rc != MOQC_OK) fi_destroy(fi, false, MOQC_CODE_TRANSPORT);
   return rc;
 }

@@ -66,6 +66,10 @@ void moqc__ietf_reqout_open(moqc__ietf_reqout *r);
  * stream is open (opened NULL). MOQC_ERR_NOMEM, MOQC_ERR_INVAL (encode):
  * nothing queued. */
 int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m);
+/* Our request m (freed) on the control stream (14-16: r is not used, held
+ * under the peer's MAX_REQUEST_ID), or (17+) moqc__ietf_reqout_start(r, m)
+ * with r filled in already. The caller ends its owner on an error. */
+int moqc__ietf_request_send(moqc_session *s, moqc__ietf_reqout *r, moqc__ietf_msg *m);
 /* The request is over: a queued opening is cancelled; an open stream gets
  * our FIN, after a STOP_SENDING when `cancel` (a FIN alone does not cancel a
  * SUBSCRIBE on 17+), and is let go (r->ss NULL). */

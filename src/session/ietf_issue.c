@@ -115,26 +115,20 @@ int moqc__ietf_track_status_issue(moqc_session *s, const char *path, const char 
              MOQC_IETF_HAS_FILTER;
   }
   moqc__sess_enter(s);
-  int rc = MOQC_OK;
-  if (!moqc__ietf_has_request_streams(s->version)) {
-    moqc__ietf_ctrl_send(s, m);
-  } else {
-    o->rq.s = s;
-    o->rq.kind = &sk_ietf_status_req_out;
-    o->rq.owner = o;
-    o->rq.failed = so_open_failed;
-    rc = moqc__ietf_reqout_start(&o->rq, m);
-    if (rc != MOQC_OK) so_free(o); /* not queued: no callback */
-  }
+  o->rq = (moqc__ietf_reqout){
+      .s = s, .kind = &sk_ietf_status_req_out, .owner = o, .failed = so_open_failed};
+  int rc = moqc__ietf_request_send(s, &o->rq, m);
+  if (rc != MOQC_OK) so_free(o); /* not queued: no callback */
   moqc__sess_exit(s);
   return rc;
 }
 
 bool moqc__ietf_status_out_answer(moqc_session *s, const moqc__ietf_msg *m, bool ok) {
   moqc_link *l = moqc__ietf_status_out_list(s);
+  if (moqc__ietf_has_request_streams(s->version)) return false; /* on the request stream */
   for (moqc_link *it = l->next; it != l; it = it->next) {
     istat_out *o = MOQC_CONTAINER_OF(it, istat_out, link);
-    if (o->req != m->request_id || o->rq.s) continue; /* 17+ answers come on the stream */
+    if (o->req != m->request_id) continue;
     so_fire(s, o, m, ok);
     return true;
   }
