@@ -286,24 +286,6 @@ static void rx_stop(void *ctx, int64_t id, uint64_t code) {
 static const moqc_transport_handler rx17_handler = {.stream_data = rx_data,
                                                     .stop_sending = rx_stop};
 
-/* The raw client writes bytes on stream id (its own or the server's bidi). */
-static void raw_write(ts_pair *p, int64_t id, const void *b, size_t n, bool fin) {
-  moqc_transport *t = memlink_client(p->link);
-  moqc_slice sl = MOQC_SLICE_EMPTY;
-  if (n) {
-    sl.buf = moqc_buf_copy(b, n);
-    assert_non_null(sl.buf);
-    sl.len = n;
-  }
-  assert_int_equal(t->ops->write(t, id, &sl, n ? 1 : 0, fin), MOQC_OK);
-  moqc_slice_release(&sl);
-}
-
-static void raw_msg(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m, bool fin) {
-  uint8_t buf[256];
-  raw_write(p, id, buf, ir_enc(v, m, buf, sizeof buf), fin);
-}
-
 /* The server's newest bidi stream (server-initiated: id & 3 == 1) and the
  * FETCH on it, which must be the stream's only message. */
 static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
@@ -327,13 +309,10 @@ static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
 static void t_fetch_issue17(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
   stop_id = -1;
-  moqc_transport_set_handler(memlink_client(p.link), &rx17_handler, NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_server_rx(&p, v, &rx17_handler, &ctrl);
   for (int mode = 0; mode < 3; mode++) { /* 0: delivered, 1: REQUEST_ERROR, 2: RESET */
     uint64_t g = 4 + (uint64_t)mode;
     int err = -1;
@@ -366,7 +345,7 @@ static void t_fetch_issue17(void **state) {
       a.request_id = req;
       a.group_order = 1;
       a.largest = (moqc__ietf_loc){g, 3};
-      raw_msg(&p, v, rid, &a, false);
+      ir_msg_on(&p, v, rid, &a, false);
       uint8_t buf[256];
       ssize_t k = moqc__ietf_fetch_header_encode(buf, sizeof buf, v, req);
       assert_true(k > 0);
@@ -388,18 +367,18 @@ static void t_fetch_issue17(void **state) {
         off += fo.size;
       }
       assert_int_equal(t->ops->open_stream(t, false, &uni), MOQC_OK);
-      raw_write(&p, uni, buf, off, true);
+      ir_write_on(&p, uni, buf, off, true);
     } else if (mode == 1) {
       a.type = MOQC_IETF_REQUEST_ERROR;
       a.request_id = req;
       a.code = 0x4;
       a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
-      raw_msg(&p, v, rid, &a, true);
+      ir_msg_on(&p, v, rid, &a, true);
     } else {
       uint8_t buf[16];
       ssize_t k = moqc__ietf_fetch_header_encode(buf, sizeof buf, v, req);
       assert_int_equal(t->ops->open_stream(t, false, &uni), MOQC_OK);
-      raw_write(&p, uni, buf, (size_t)k, false); /* the data stream, then the RESET */
+      ir_write_on(&p, uni, buf, (size_t)k, false); /* the data stream, then the RESET */
       ts_run_for(p.env, 5 * MS);
       assert_int_equal(t->ops->reset(t, rid, MOQC_CODE_CANCEL + 7), MOQC_OK);
     }
@@ -434,13 +413,9 @@ int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
       IR_TEST_ALL(t_fetch),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[3]),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[4]),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[5]),
+      IR_TEST_REQ(t_fetch_cancel),
       IR_TEST_ALL(t_fetch_issue),
-      cmocka_unit_test_prestate(t_fetch_issue17, &ir_versions[3]),
-      cmocka_unit_test_prestate(t_fetch_issue17, &ir_versions[4]),
-      cmocka_unit_test_prestate(t_fetch_issue17, &ir_versions[5]),
+      IR_TEST_REQ(t_fetch_issue17),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

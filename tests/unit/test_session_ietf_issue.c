@@ -518,19 +518,6 @@ static rx_stream *srv_bidi(int v, uint64_t type, size_t *n) {
   return r;
 }
 
-/* The raw client answers on the server's stream id. */
-static void raw_answer(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
-  uint8_t buf[256];
-  size_t n = ir_enc(v, m, buf, sizeof buf);
-  moqc_slice sl = MOQC_SLICE_EMPTY;
-  sl.buf = moqc_buf_copy(buf, n);
-  assert_non_null(sl.buf);
-  sl.len = n;
-  moqc_transport *t = memlink_client(p->link);
-  assert_int_equal(t->ops->write(t, id, &sl, 1, false), MOQC_OK);
-  moqc_slice_release(&sl);
-}
-
 /* Drafts 17-19: as t_update_issued, the REQUEST_UPDATEs go on the
  * SUBSCRIBE's own request stream after it (a new odd request id each, the
  * priority; no subscription id on the wire), the stream staying open; the
@@ -539,12 +526,9 @@ static void raw_answer(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
 static void t_update_issued17(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_PUBLISH_NAMESPACE;
@@ -569,7 +553,7 @@ static void t_update_issued17(void **state) {
   ok.request_id = sub_req;
   ok.track_alias = 7;
   ok.group_order = 1;
-  raw_answer(&p, v, r->id, &ok);
+  ir_msg_on(&p, v, r->id, &ok, false);
   ts_run_for(p.env, 10 * MS);
 
   sub.priority = 200; /* higher: the aggregate rises */
@@ -578,13 +562,13 @@ static void t_update_issued17(void **state) {
   static moqc__ietf_msg ans;
   memset(&ans, 0, sizeof ans);
   ans.type = MOQC_IETF_REQUEST_OK;
-  raw_answer(&p, v, r->id, &ans);
+  ir_msg_on(&p, v, r->id, &ans, false);
   moqc_track_consumer_del(b); /* back to 10 */
   ts_run_for(p.env, 10 * MS);
   memset(&ans, 0, sizeof ans);
   ans.type = MOQC_IETF_REQUEST_ERROR;
   ans.code = 0x3;
-  raw_answer(&p, v, r->id, &ans);
+  ir_msg_on(&p, v, r->id, &ans, false);
   ts_run_for(p.env, 10 * MS);
   sub.priority = 100; /* the subscription goes on: one more update */
   b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
@@ -619,15 +603,12 @@ static void t_update_issued17(void **state) {
 static void t_publish_refused17(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
   ts_group(pub.tp, F3, 2, true);
-  int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
   for (int accept = 0; accept < 2; accept++) {
     assert_int_equal(moqc_session_publish_track(p.srv.s, "b", "t"), MOQC_OK);
     ts_run_for(p.env, 10 * MS);
@@ -653,7 +634,7 @@ static void t_publish_refused17(void **state) {
       a.code = 0x3;
       a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
     }
-    raw_answer(&p, v, r->id, &a);
+    ir_msg_on(&p, v, r->id, &a, false);
     ts_run_for(p.env, 20 * MS);
     assert_false(p.srv.closed);
     if (!accept) {
@@ -664,9 +645,7 @@ static void t_publish_refused17(void **state) {
       assert_false(r->fin);
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
       assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
-      moqc_transport *t = memlink_client(p.link);
-      moqc_slice sl = MOQC_SLICE_EMPTY;
-      assert_int_equal(t->ops->write(t, r->id, &sl, 0, true), MOQC_OK); /* our FIN: the end */
+      ir_write_on(&p, r->id, NULL, 0, true); /* the raw peer's FIN: the end */
       ts_run_for(p.env, 20 * MS);
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
       assert_true(r->fin);
@@ -942,16 +921,12 @@ int main(void) {
       IR_TEST(t_window_raised),
       IR_TEST(t_subscribe_ok_order),
       IR_TEST(t_update_issued),
-      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[3]),
-      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[4]),
-      cmocka_unit_test_prestate(t_update_issued17, &ir_versions[5]),
+      IR_TEST_REQ(t_update_issued17),
       IR_TEST_ALL(t_relay_fetch_upstream),
       IR_TEST_ALL(t_track_status_issued),
       IR_TEST_ALL(t_publish_issued),
       IR_TEST(t_publish_refused),
-      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[3]),
-      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[4]),
-      cmocka_unit_test_prestate(t_publish_refused17, &ir_versions[5]),
+      IR_TEST_REQ(t_publish_refused17),
       IR_TEST_ALL(t_joining_fetch),
       IR_TEST_ALL(t_relay_fetch_upstream_lite),
   };
