@@ -52,14 +52,15 @@
  *     each fits (ig_dg_*); docs/wire.md.
  * Our MAX_REQUEST_ID window (14-16) is limits.max_requests open requests of
  * the peer, raised as they complete (req_window). SUBSCRIBE_UPDATE /
- * REQUEST_UPDATE is issued when a consumer's priority changes (14-16); a
+ * REQUEST_UPDATE is issued when a consumer's priority changes; a
  * consumer's explicit start below the live edge is fetched upstream
  * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
  * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track; an
  * open-ended explicit start subscribes at the live edge plus an absolute
- * joining FETCH (it_write_subscribe). Not yet: relative joining FETCH;
- * issuing FETCH, TRACK_STATUS, PUBLISH and updates on 17+ (see
- * docs/session.md). */
+ * joining FETCH (it_write_subscribe). 17+: each request we issue opens a
+ * bidi stream of its own (moqc__ietf_reqout: SUBSCRIBE, FETCH,
+ * TRACK_STATUS, PUBLISH; REQUEST_UPDATE goes on its SUBSCRIBE's stream).
+ * Not yet: relative joining FETCH (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
 

@@ -523,10 +523,11 @@ void moqc__ietf_fetch_teardown(moqc_session *s) {
 
 /* ---- the FETCH we issue (moqc_session_fetch on an IETF session) ------------------ */
 /* One group by sequence: a standalone FETCH [{seq, 0}, {seq, whole group}]
- * on the control stream; FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR
- * aborts the group NotFound; the peer's FETCH_HEADER stream with our request
- * id feeds the objects of that group as frames (stamped with the arrival
- * time), FIN finishes it. */
+ * on the control stream (17+: on a request stream of its own, fi_send);
+ * FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR aborts the group NotFound
+ * (17+: so does the request stream's RESET, or its FIN before FETCH_OK);
+ * the peer's FETCH_HEADER stream with our request id feeds the objects of
+ * that group as frames (stamped with the arrival time), FIN finishes it. */
 
 typedef struct ifetch_in {
   sobj obj;
@@ -542,6 +543,7 @@ typedef struct ifetch_in {
   uint64_t remaining;
   moqc__ietf_fetch_state fs;
   moqc__ietf_reqout rq; /* 17+: the FETCH's request stream (FETCH_OK / REQUEST_ERROR) */
+  bool ok_seen;         /* 17+: FETCH_OK read there */
 } ifetch_in;
 
 static void fi_free(sobj *o) { moqc_free(o); }
@@ -748,7 +750,10 @@ const moqc__stream_kind moqc__sk_ietf_fetch_in = {
  * NOT_FOUND. */
 static void fro_on(void *owner, const moqc__ietf_msg *m) {
   ifetch_in *fi = owner;
-  if (m->type == MOQC_IETF_FETCH_OK) return;
+  if (m->type == MOQC_IETF_FETCH_OK) {
+    fi->ok_seen = true;
+    return;
+  }
   if (m->type == MOQC_IETF_REQUEST_ERROR) {
     if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
     fi_destroy(fi, false, MOQC_CODE_NOT_FOUND);
@@ -760,8 +765,8 @@ static void fro_on(void *owner, const moqc__ietf_msg *m) {
 
 static int fro_process(sstream *ss) { return moqc__ietf_reqout_read(ss, fro_on); }
 
-/* The publisher's FIN ends the request's answers only (the objects go on);
- * its RESET cancels the fetch. */
+/* The publisher's FIN after FETCH_OK ends the request's answers only (the
+ * objects go on); its RESET, or a FIN with no answer, ends the fetch. */
 static void fro_end(sstream *ss, bool reset, uint64_t code) {
   ifetch_in *fi = ss->owner;
   if (!fi) {
@@ -769,9 +774,9 @@ static void fro_end(sstream *ss, bool reset, uint64_t code) {
     return;
   }
   assert(fi->rq.ss == ss);
-  if (!reset) return;
+  if (!reset && fi->ok_seen) return;
   if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
-  fi_destroy(fi, false, code);
+  fi_destroy(fi, false, reset ? code : MOQC_CODE_NOT_FOUND);
 }
 
 static const moqc__stream_kind sk_ietf_fetch_req_out = {

@@ -103,13 +103,13 @@ moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
 /* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err);
-/* Relay FETCH upstream (14-16): a standalone FETCH of the groups [lo, hi]
+/* Relay FETCH upstream (17+ on a request stream): a standalone FETCH of the groups [lo, hi]
  * of tp's track (named like tp) in the peer's broadcast `path`, or (joining
  * = our SUBSCRIBE's request id, hi = MOQC_GROUP_NONE - 1) an absolute
  * joining FETCH from group lo up to where that subscription starts; each
  * object fed into tp as a group created with its sequence (groups tp
  * already has are skipped). tp is cloned, so it may go first. Counts
- * against max_subscriptions. MOQC_ERR_STATE (not running, or 17+),
+ * against max_subscriptions. MOQC_ERR_STATE (not running),
  * MOQC_ERR_BOUNDS, MOQC_ERR_INVAL (path), MOQC_ERR_NOMEM. */
 int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_producer *tp, uint64_t lo,
                            uint64_t hi, uint8_t priority, uint64_t joining);

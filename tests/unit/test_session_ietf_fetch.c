@@ -303,9 +303,9 @@ static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
  * group g, b/t, an odd request id), held open (no FIN) until the fetch is
  * over. FETCH_OK there + the FETCH_HEADER uni stream deliver the group and
  * then the server FINs its request stream. REQUEST_ERROR on the stream ends
- * the group NOT_FOUND; a RESET of it aborts the group with the reset's code
- * and the server STOP_SENDINGs the data stream; both end with the server's
- * FIN too. Nothing is left served. */
+ * the group NOT_FOUND, and so does its FIN with no answer; a RESET of it
+ * aborts the group with the reset's code and the server STOP_SENDINGs the
+ * data stream; each ends with the server's FIN too. Nothing is left served. */
 static void t_fetch_issue17(void **state) {
   int v = ts_version(state);
   ts_pair p;
@@ -313,8 +313,9 @@ static void t_fetch_issue17(void **state) {
   stop_id = -1;
   int64_t ctrl;
   ir_server_rx(&p, v, &rx17_handler, &ctrl);
-  for (int mode = 0; mode < 3; mode++) { /* 0: delivered, 1: REQUEST_ERROR, 2: RESET */
+  for (int mode = 0; mode < 4; mode++) { /* delivered, REQUEST_ERROR, RESET, FIN unanswered */
     uint64_t g = 4 + (uint64_t)mode;
+    stop_id = -1;
     int err = -1;
     moqc_group_consumer *gc = moqc_session_fetch(p.srv.s, "b", "t", g, 0, &err);
     assert_non_null(gc);
@@ -374,6 +375,8 @@ static void t_fetch_issue17(void **state) {
       a.code = 0x4;
       a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
       ir_msg_on(&p, v, rid, &a, true);
+    } else if (mode == 3) {
+      ir_write_on(&p, rid, NULL, 0, true);
     } else {
       uint8_t buf[16];
       ssize_t k = moqc__ietf_fetch_header_encode(buf, sizeof buf, v, req);
@@ -398,7 +401,7 @@ static void t_fetch_issue17(void **state) {
       int rc = moqc_group_consumer_read_frame(gc, &fr);
       assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
       assert_int_equal(moqc_group_consumer_code(gc),
-                       mode == 1 ? MOQC_CODE_NOT_FOUND : MOQC_CODE_CANCEL + 7);
+                       mode == 2 ? MOQC_CODE_CANCEL + 7 : MOQC_CODE_NOT_FOUND);
     }
     if (mode == 2) assert_int_equal(stop_id, uni); /* the data stream stopped */
     else assert_int_equal(stop_id, -1);
