@@ -719,6 +719,59 @@ static void t_track_status_issued(void **state) {
   ts_pair_close(&p);
 }
 
+/* Drafts 17-19, a raw peer: the TRACK_STATUS goes on a bidi stream of its
+ * own (b/t, an odd request id), held open until answered; REQUEST_OK with
+ * LARGEST_OBJECT there gives the location, REQUEST_ERROR 0x4 NOT_FOUND, and
+ * the stream's FIN with no answer MOQC_ERR_UNEXPECTED; each callback once,
+ * then the server's FIN. */
+static void t_track_status_issued17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  nrx = 0;
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
+  for (int mode = 0; mode < 3; mode++) { /* REQUEST_OK, REQUEST_ERROR, FIN unanswered */
+    ts_answer a = {0};
+    assert_int_equal(moqc_session_track_status(p.srv.s, "b", "t", on_status, &a), MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    size_t n;
+    rx_stream *r = srv_bidi(v, MOQC_IETF_TRACK_STATUS, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].request_id & 1, 1);
+    assert_int_equal(msgs[0].name.len, 1);
+    assert_memory_equal(msgs[0].name.ptr, "t", 1);
+    assert_false(r->fin);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    if (mode == 0) {
+      m.type = MOQC_IETF_REQUEST_OK;
+      m.largest = (moqc__ietf_loc){5, 2};
+      m.has = MOQC_IETF_HAS_LARGEST;
+      ir_msg_on(&p, v, r->id, &m, true);
+    } else if (mode == 1) {
+      m.type = MOQC_IETF_REQUEST_ERROR;
+      m.code = 0x4;
+      ir_msg_on(&p, v, r->id, &m, true);
+    } else {
+      ir_write_on(&p, r->id, NULL, 0, true);
+    }
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(a.calls, 1);
+    assert_true(r->fin);
+    if (mode == 0) {
+      assert_int_equal(a.st.status, MOQC_OK);
+      assert_true(a.st.has_largest);
+      assert_int_equal(a.st.largest_group, 5);
+      assert_int_equal(a.st.largest_object, 2);
+    } else {
+      assert_int_equal(a.st.status, mode == 1 ? MOQC_ERR_NOT_FOUND : MOQC_ERR_UNEXPECTED);
+      assert_int_equal(a.st.code, mode == 1 ? 0x4 : 0);
+    }
+  }
+  assert_false(p.srv.closed);
+  ir_close(&p);
+}
+
 /* ---- joining FETCH issued ---------------------------------------------------------- */
 
 /* A consumer asking for past groups (an explicit open-ended start): SUBSCRIBE
@@ -924,6 +977,7 @@ int main(void) {
       IR_TEST_REQ(t_update_issued17),
       IR_TEST_ALL(t_relay_fetch_upstream),
       IR_TEST_ALL(t_track_status_issued),
+      IR_TEST_REQ(t_track_status_issued17),
       IR_TEST_ALL(t_publish_issued),
       IR_TEST(t_publish_refused),
       IR_TEST_REQ(t_publish_refused17),
