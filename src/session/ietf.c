@@ -69,7 +69,6 @@
 #include "moqc/path.h"
 #include "session/ietf_int.h"
 
-#define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u

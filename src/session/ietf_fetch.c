@@ -759,8 +759,7 @@ static void fro_on(void *owner, const moqc__ietf_msg *m) {
     fi_destroy(fi, false, MOQC_CODE_NOT_FOUND);
     return;
   }
-  moqc__sess_fail(fi->s, 0x3u /* PROTOCOL_VIOLATION */, "unexpected message on a FETCH stream",
-                  false);
+  moqc__sess_fail(fi->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a FETCH stream", false);
 }
 
 static int fro_process(sstream *ss) { return moqc__ietf_reqout_read(ss, fro_on); }

@@ -13,6 +13,8 @@
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
 #define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
+/* Session error PROTOCOL_VIOLATION (every draft). */
+#define IETF_PROTOCOL_VIOLATION 0x3u
 
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */

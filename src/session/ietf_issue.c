@@ -62,7 +62,7 @@ static void so_on(void *owner, const moqc__ietf_msg *m) {
   moqc_session *s = o->rq.s;
   bool ok = m->type == MOQC_IETF_REQUEST_OK;
   if (!ok && m->type != MOQC_IETF_REQUEST_ERROR) {
-    moqc__sess_fail(s, 0x3u /* PROTOCOL_VIOLATION */, "unexpected message on a TRACK_STATUS stream",
+    moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a TRACK_STATUS stream",
                     false);
     return;
   }
