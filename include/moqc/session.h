@@ -253,14 +253,14 @@ MOQC_API const char *moqc_session_goaway(const moqc_session *s);
  * 8192 bytes. Loop thread, any callback. */
 MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
 
-/* lite-05 FETCH (or, on IETF drafts 14-16, a standalone FETCH of that one
- * group) of one group of a track of the peer's broadcast `path` (as it
+/* lite-05 FETCH (or, on IETF, a standalone FETCH of that one group; drafts
+ * 17+ on a request stream of its own, FINned once the group arrived) of one group of a track of the peer's broadcast `path` (as it
  * appears in the subscribe origin). Returns a group consumer (caller owns)
  * that fills as the frames arrive and ends CLOSED, or with the peer's reset
  * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an
  * unknown broadcast), or DROPPED if the session ends first. Counts against
  * limits.max_subscriptions while in progress. NULL with *err:
- * MOQC_ERR_UNSUPPORTED (lite-03/04, IETF 17+: not issued there yet),
+ * MOQC_ERR_UNSUPPORTED (lite-03/04),
  * MOQC_ERR_STATE (not started),
  * MOQC_ERR_CLOSED, MOQC_ERR_BOUNDS (too many requests), MOQC_ERR_INVAL,
  * MOQC_ERR_NOMEM. */
@@ -281,21 +281,23 @@ typedef struct moqc_session_track_status_result {
 typedef void (*moqc_session_track_status_fn)(void *ctx, moqc_session *s,
                                              const moqc_session_track_status_result *st);
 
-/* IETF drafts 14-16: ask the peer for the status of track `track` of its
+/* IETF (drafts 14-19): ask the peer for the status of track `track` of its
  * broadcast `path` (TRACK_STATUS): cb(ctx, s, status) fires once, from
  * inside a transport handler call, when the answer arrives (every function of
  * this header may be called from it, moqc_session_del included), and never
  * once the session ended first (watch on_closed). Strings are copied. Held
- * under the peer's MAX_REQUEST_ID like any request. Returns MOQC_OK, or:
+ * under the peer's MAX_REQUEST_ID like any request (14-16); 17+: on a
+ * request stream of its own (the stream ending unanswered fires cb with
+ * MOQC_ERR_UNEXPECTED, code 0). Returns MOQC_OK, or:
  * MOQC_ERR_INVAL (NULL argument, a path that is no namespace tuple),
  * MOQC_ERR_UNSUPPORTED (moq-lite: its TRACK answers the track's info, not a
- * location, see moqc_track_info_query_new in model.h; IETF 17+: not yet),
+ * location, see moqc_track_info_query_new in model.h),
  * MOQC_ERR_CLOSED, MOQC_ERR_STATE (not running yet), MOQC_ERR_NOMEM. Loop
  * thread. */
 MOQC_API int moqc_session_track_status(moqc_session *s, const char *path, const char *track,
                                        moqc_session_track_status_fn cb, void *ctx);
 
-/* IETF drafts 14-16: push track `track` of broadcast `path` (as it appears
+/* IETF (drafts 14-19): push track `track` of broadcast `path` (as it appears
  * in the publish origin) to the peer with PUBLISH, without waiting for its
  * SUBSCRIBE (how libquicr publishes). The track is consumed from its latest
  * group on; groups start flowing once the peer's PUBLISH_OK arrives (those
@@ -303,10 +305,12 @@ MOQC_API int moqc_session_track_status(moqc_session *s, const char *path, const 
  * the track, as for a served SUBSCRIBE. If the peer refuses (PUBLISH_ERROR /
  * REQUEST_ERROR: moq-dev's relay declines every PUBLISH), the push just
  * ends: the track stays reachable the usual way, through the namespace
- * announced with PUBLISH_NAMESPACE and the peer's SUBSCRIBE. Counts against
+ * announced with PUBLISH_NAMESPACE and the peer's SUBSCRIBE. 17+: on a
+ * request stream of its own (PUBLISH_OK on 17, REQUEST_OK on 18+; the
+ * peer's FIN or RESET of it ends the push). Counts against
  * limits.max_subscriptions. Returns MOQC_OK, or MOQC_ERR_INVAL (NULL
  * argument, a path that is no namespace tuple), MOQC_ERR_UNSUPPORTED
- * (moq-lite, which has no push; IETF 17+: not yet), MOQC_ERR_STATE (not
+ * (moq-lite, which has no push), MOQC_ERR_STATE (not
  * running, or no publish origin), MOQC_ERR_CLOSED, MOQC_ERR_UNROUTABLE (no
  * such broadcast), MOQC_ERR_NOT_FOUND (no such track), MOQC_ERR_BOUNDS,
  * MOQC_ERR_NOMEM. Strings are copied. Loop thread, any callback. */

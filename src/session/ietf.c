@@ -52,14 +52,15 @@
  *     each fits (ig_dg_*); docs/wire.md.
  * Our MAX_REQUEST_ID window (14-16) is limits.max_requests open requests of
  * the peer, raised as they complete (req_window). SUBSCRIBE_UPDATE /
- * REQUEST_UPDATE is issued when a consumer's priority changes (14-16); a
+ * REQUEST_UPDATE is issued when a consumer's priority changes; a
  * consumer's explicit start below the live edge is fetched upstream
  * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
  * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track; an
  * open-ended explicit start subscribes at the live edge plus an absolute
- * joining FETCH (it_write_subscribe). Not yet: relative joining FETCH;
- * issuing FETCH, TRACK_STATUS, PUBLISH and updates on 17+ (see
- * docs/session.md). */
+ * joining FETCH (it_write_subscribe). 17+: each request we issue opens a
+ * bidi stream of its own (moqc__ietf_reqout: SUBSCRIBE, FETCH,
+ * TRACK_STATUS, PUBLISH; REQUEST_UPDATE goes on its SUBSCRIBE's stream).
+ * Not yet: relative joining FETCH (see docs/session.md). */
 #include <assert.h>
 #include <string.h>
 
@@ -68,7 +69,6 @@
 #include "moqc/path.h"
 #include "session/ietf_int.h"
 
-#define IETF_PROTOCOL_VIOLATION 0x3u
 #define IETF_VERSION_NEGOTIATION_FAILED 0x15u
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
@@ -136,7 +136,8 @@ struct isub {
   sobj obj;
   moqc_link link;
   moqc_session *s;
-  sstream *ss; /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
+  sstream *ss;          /* 17+: the SUBSCRIBE's request stream (responses, PUBLISH_DONE) */
+  moqc__ietf_reqout rq; /* 17+, pushed: opening our PUBLISH's stream (then it is ss) */
   uint64_t req;
   uint8_t priority; /* model priority (higher first) */
   bool ordered;
@@ -159,9 +160,7 @@ struct itrack {
   sobj obj;
   moqc_link link;
   moqc_session *s;
-  opener op;   /* 17+: opening the SUBSCRIBE's request stream ... */
-  sstream *ss; /* ... once open */
-  bool opening;
+  moqc__ietf_reqout rq; /* 17+: the SUBSCRIBE's request stream (rq.ss once open) */
   moqc_track_producer *tp;
   char *path, *name;
   uint64_t req, alias;
@@ -531,6 +530,100 @@ void moqc__ietf_req_close(sstream *ss, bool abort) {
   if (abort) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
   else moqc__ss_fin(ss);
   moqc__ss_release(ss);
+}
+
+static void reqout_opened(opener *op, int64_t id) {
+  moqc__ietf_reqout *r = MOQC_CONTAINER_OF(op, moqc__ietf_reqout, op);
+  assert(r->opening && !r->ss && req_streams(r->s));
+  r->opening = false;
+  r->ss = moqc__ss_new(r->s, id, r->kind, false, r->owner);
+  if (!r->ss) {
+    moqc__sess_fail(r->s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
+  }
+  if (r->pend) {
+    if (sess_debug_on(r->s))
+      moqc__sess_debug(r->s, "request stream %lld: %zu bytes", (long long)id, r->pend_len);
+    (void)moqc__ss_write(r->ss, r->pend, r->pend_len, false);
+    moqc_free(r->pend);
+    r->pend = NULL;
+  }
+  if (r->opened) r->opened(r);
+}
+
+static void reqout_failed(opener *op, int err) {
+  (void)err;
+  moqc__ietf_reqout *r = MOQC_CONTAINER_OF(op, moqc__ietf_reqout, op);
+  r->opening = false;
+  r->failed(r);
+}
+
+void moqc__ietf_reqout_open(moqc__ietf_reqout *r) {
+  assert(r->s && r->kind && r->owner && (r->opened || r->pend) && r->failed);
+  assert(!r->opening && !r->ss && req_streams(r->s));
+  moqc_link_init(&r->op.link);
+  r->op.bidi = true;
+  r->op.opened = reqout_opened;
+  r->op.failed = reqout_failed;
+  r->opening = true;
+  moqc__sess_open(r->s, &r->op);
+}
+
+int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m) {
+  assert(r->s && !r->pend);
+  if (!m) return MOQC_ERR_NOMEM;
+  size_t cap = MOQC_IETF_MSG_MAX + 16;
+  uint8_t *buf = moqc_malloc(cap);
+  ssize_t n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(r->s), m) : MOQC_ERR_NOMEM;
+  moqc_free(m);
+  if (n <= 0) {
+    moqc_free(buf);
+    return n == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_INVAL;
+  }
+  r->pend = buf;
+  r->pend_len = (size_t)n;
+  moqc__ietf_reqout_open(r);
+  return MOQC_OK;
+}
+
+int moqc__ietf_request_send(moqc_session *s, moqc__ietf_reqout *r, moqc__ietf_msg *m) {
+  if (!req_streams(s)) {
+    ctrl_send(s, m);
+    return MOQC_OK;
+  }
+  assert(r->s == s);
+  return moqc__ietf_reqout_start(r, m);
+}
+
+void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel) {
+  if (r->opening) moqc__sess_open_cancel(&r->op);
+  r->opening = false;
+  moqc_free(r->pend);
+  r->pend = NULL;
+  sstream *ss = r->ss;
+  if (!ss) return;
+  r->ss = NULL;
+  ss->owner = NULL;
+  if (cancel) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
+  moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+}
+
+int moqc__ietf_reqout_read(sstream *ss, void (*on)(void *owner, const moqc__ietf_msg *m)) {
+  moqc_session *s = ss->s;
+  moqc__ietf_msg *m = NULL;
+  assert(ss->bidi); /* peer-opened too: a PUBLISH bound as a subscription */
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    moqc_free(m);
+    ssize_t n = req_first(ss, &m);
+    if (n <= 0) break;
+    void *owner = ss->owner;
+    on(owner, m); /* m borrows the buffer: consume after */
+    if (sess_closing(s) || ss->obj.dead || ss->owner != owner) break; /* let go: released */
+    moqc__ss_consume(ss, (size_t)n);
+  }
+  moqc_free(m);
+  return MOQC_OK;
 }
 
 /* ---- publisher side: namespaces --------------------------------------------------- */
@@ -1278,6 +1371,7 @@ static void isub_free(sobj *o) { moqc_free(o); }
 static void isub_destroy(isub *is) {
   moqc_session *s = is->s;
   moqc_timer_stop(s->clock, &is->done_timer);
+  moqc__ietf_reqout_close(&is->rq, false); /* still opening; else handed over to ss */
   while (!moqc_list_empty(&is->groups))
     ig_reset(MOQC_CONTAINER_OF(is->groups.next, igroup, link), MOQC_CODE_CANCEL);
   if (is->tc) moqc_track_consumer_del(is->tc);
@@ -1709,10 +1803,23 @@ moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
 
 /* ---- publisher side: PUBLISH (a track pushed without a SUBSCRIBE) ---------------- */
 
+static const moqc__stream_kind sk_ietf_publish_out;
+
+/* 17+: our PUBLISH's stream is open (the PUBLISH written): it becomes the
+ * push's request stream (PUBLISH_DONE goes there; isub_destroy FINs it). */
+static void pub_out_opened(moqc__ietf_reqout *r) {
+  isub *is = MOQC_CONTAINER_OF(r, isub, rq);
+  assert(!is->ss && r->ss && r->ss->owner == is);
+  is->ss = r->ss;
+  r->ss = NULL;
+}
+
+static void pub_out_failed(moqc__ietf_reqout *r) { isub_destroy(MOQC_CONTAINER_OF(r, isub, rq)); }
+
 int moqc_session_publish_track(moqc_session *s, const char *path, const char *track) {
   if (!s || !path || !track) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
-  if (!moqc__sess_ietf_version(V(s)) || req_streams(s)) return MOQC_ERR_UNSUPPORTED;
+  if (!moqc__sess_ietf_version(V(s))) return MOQC_ERR_UNSUPPORTED;
   if (s->state != ST_RUNNING || !s->pub.origin) return MOQC_ERR_STATE;
   if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
   ietf_state *st = IS(s);
@@ -1774,16 +1881,29 @@ int moqc_session_publish_track(moqc_session *s, const char *path, const char *tr
   }
   if (sess_debug_on(s))
     moqc__sess_debug(s, "PUBLISH %llu %s/%s", (unsigned long long)is->req, path, track);
-  ctrl_send(s, m);
-  if (!sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
+  is->rq = (moqc__ietf_reqout){.s = s,
+                               .kind = &sk_ietf_publish_out,
+                               .owner = is,
+                               .opened = pub_out_opened,
+                               .failed = pub_out_failed};
+  int rc = moqc__ietf_request_send(s, &is->rq, m);
+  if (rc != MOQC_OK) isub_destroy(is);
+  if (rc == MOQC_OK && !sess_closing(s)) moqc_track_consumer_set_waker(tc, isub_wake, is);
   moqc__sess_exit(s);
-  return MOQC_OK;
+  return rc;
+}
+
+static void publish_accepted(isub *is, const moqc__ietf_msg *m);
+
+/* 14-16: PUBLISH_OK on the control stream, by request id. */
+static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
+  isub *is = isub_find(s, m->request_id);
+  if (is) publish_accepted(is, m);
 }
 
 /* Our PUBLISH accepted: its groups go (those that waited in the cache first). */
-static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
-  isub *is = isub_find(s, m->request_id);
-  if (!is || !is->pushed || !is->awaiting_ok) return;
+static void publish_accepted(isub *is, const moqc__ietf_msg *m) {
+  if (!is->pushed || !is->awaiting_ok) return;
   is->awaiting_ok = false;
   if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
   if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
@@ -1803,6 +1923,51 @@ static bool publish_refused(moqc_session *s, const moqc__ietf_msg *m) {
   isub_destroy(is);
   return true;
 }
+
+/* 17+: what comes back on our PUBLISH's stream: PUBLISH_OK (17; 18+
+ * REQUEST_OK, either taken) starts the groups, REQUEST_ERROR refuses the
+ * push, a later REQUEST_UPDATE is applied and answered REQUEST_OK there. */
+static void pub_out_on(void *owner, const moqc__ietf_msg *m) {
+  isub *is = owner;
+  moqc_session *s = is->s;
+  assert(is->pushed && is->ss && is->ss->owner == is);
+  switch (m->type) {
+    case MOQC_IETF_PUBLISH_OK:
+    case MOQC_IETF_REQUEST_OK: publish_accepted(is, m); break;
+    case MOQC_IETF_REQUEST_ERROR:
+      if (sess_debug_on(s))
+        moqc__sess_debug(s, "PUBLISH %llu refused: code %llu", (unsigned long long)is->req,
+                         (unsigned long long)m->code);
+      isub_destroy(is);
+      break;
+    case MOQC_IETF_REQUEST_UPDATE: {
+      isub_update(is, m);
+      moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+      if (r) r->request_id = m->request_id;
+      msg_send(s, is->ss, r);
+      break;
+    }
+    default:
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a PUBLISH stream", false);
+      break;
+  }
+}
+
+static int pub_out_process(sstream *ss) { return moqc__ietf_reqout_read(ss, pub_out_on); }
+
+/* The subscriber ended the stream (FIN, RESET, STOP_SENDING): the push ends. */
+static void pub_out_end(sstream *ss, bool reset, uint64_t code) {
+  (void)reset;
+  (void)code;
+  isub *is = ss->owner;
+  if (is) isub_destroy(is); /* releases ss */
+  else moqc__ss_release(ss);
+}
+
+static const moqc__stream_kind sk_ietf_publish_out = {.name = "ietf-publish-out",
+                                                      .process = pub_out_process,
+                                                      .end = pub_out_end,
+                                                      .request_out = true};
 
 static void on_unsubscribe(moqc_session *s, const moqc__ietf_msg *m) {
   isub *is = isub_find(s, m->request_id);
@@ -1825,18 +1990,8 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
   moqc_session *s = t->s;
   ietf_state *st = IS(s);
   moqc_timer_stop(s->clock, &t->fin_timer);
-  if (t->opening) moqc__sess_open_cancel(&t->op);
-  t->opening = false;
-  if (t->ss) {
-    /* 17+: STOP_SENDING + FIN is the cancellation (a FIN alone is not). */
-    sstream *ss = t->ss;
-    assert(req_streams(s) && ss->owner == t);
-    t->ss = NULL;
-    ss->owner = NULL;
-    if (!finish) moqc__ss_stop(ss, MOQC_CODE_CANCEL);
-    moqc__ss_fin(ss);
-    moqc__ss_release(ss);
-  }
+  assert(!t->rq.ss || t->rq.ss->owner == t);
+  moqc__ietf_reqout_close(&t->rq, !finish); /* 17+: STOP_SENDING + FIN cancels */
   if (sess_debug_on(s))
     moqc__sess_debug(s, "track %s/%s (request %llu) %s (code %llu, %llu of %llu streams)", t->path,
                      t->name, (unsigned long long)t->req, finish ? "finished" : "ended",
@@ -1890,11 +2045,10 @@ static void it_write_subscribe(itrack *t) {
   /* The live edge unless a consumer asked for an earlier start (moq-dev's
    * Rust ignores the start and serves from the live edge anyway). */
   m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  /* 14-16, an open-ended start: the live edge plus an absolute joining FETCH
+  /* An open-ended start: the live edge plus an absolute joining FETCH
    * from that start (below), the drafts' way to join with the past (a
    * publisher may ignore a past start in SUBSCRIBE: moq-dev does). */
-  bool joining =
-      !req_streams(s) && d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
+  bool joining = d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
   if (d.aggregate.start != MOQC_GROUP_NONE && !joining) {
     m->filter.type = MOQC_IETF_FILTER_ABSOLUTE_START;
     m->filter.start.group = d.aggregate.start;
@@ -1910,7 +2064,7 @@ static void it_write_subscribe(itrack *t) {
   uint64_t join_from = joining ? d.aggregate.start : MOQC_GROUP_NONE;
   if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
   if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
-  req_send(s, t->ss, m);
+  req_send(s, t->rq.ss, m);
   if (join_from == MOQC_GROUP_NONE || sess_closing(s) || t->obj.dead) return;
   int rc = moqc__ietf_fetch_range(s, t->path, t->tp, join_from, MOQC_GROUP_NONE - 1,
                                   d.aggregate.priority, t->req);
@@ -1921,22 +2075,18 @@ static void it_write_subscribe(itrack *t) {
   else if (rc == MOQC_OK) t->fetch_low = join_from; /* it_fetch_check: asked already */
 }
 
-/* Which drafts we send REQUEST_UPDATE on. 17+ would carry it on the
- * SUBSCRIBE's request stream (req_send(t->ss)), but no peer here applies
- * one there yet (moqc's own 17+ serving side reads and ignores it), so the
- * change waits for that. */
-static bool update_supported(const moqc_session *s) { return !req_streams(s); }
-
 /* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16+): a local consumer's
  * priority changed the track's aggregate subscriber priority. A new request
  * id of ours (held under the peer's MAX_REQUEST_ID like any request); the
- * peer's REQUEST_OK (16) is ignored, its REQUEST_ERROR too (the
- * subscription goes on at the old priority). Group order cannot be updated
+ * peer's REQUEST_OK (16+) is ignored, its REQUEST_ERROR too (the
+ * subscription goes on at the old priority). 17+: on the SUBSCRIBE's own
+ * request stream (no subscription id on the wire; the answer comes back
+ * there too, subout_on). Group order cannot be updated
  * in any draft; a start / end change is not sent (the publisher would only
  * widen it on 14, and 15+ drops the fields). */
 static void it_send_update(itrack *t, uint8_t wire_priority) {
   moqc_session *s = t->s;
-  assert(t->subscribed && t->sub_written && update_supported(s));
+  assert(t->subscribed && t->sub_written && (!req_streams(s) || t->rq.ss));
   moqc__ietf_msg *m = msg_new(MOQC_IETF_REQUEST_UPDATE);
   if (!m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -1957,27 +2107,15 @@ static void it_send_update(itrack *t, uint8_t wire_priority) {
     moqc__sess_debug(s, "REQUEST_UPDATE %llu of %llu: priority %u",
                      (unsigned long long)m->request_id, (unsigned long long)t->req,
                      (unsigned)wire_priority);
-  req_send(s, t->ss, m);
+  req_send(s, t->rq.ss, m);
 }
 
-static void it_sub_opened(opener *op, int64_t id) {
-  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
-  moqc_session *s = t->s;
-  assert(t->opening && !t->ss);
-  t->opening = false;
-  t->ss = moqc__ss_new(s, id, &sk_ietf_sub_out, false, t);
-  if (!t->ss) {
-    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-    return;
-  }
-  it_write_subscribe(t);
+static void it_sub_opened(moqc__ietf_reqout *r) {
+  it_write_subscribe(MOQC_CONTAINER_OF(r, itrack, rq));
 }
 
-static void it_sub_open_failed(opener *op, int err) {
-  (void)err;
-  itrack *t = MOQC_CONTAINER_OF(op, itrack, op);
-  t->opening = false;
-  it_destroy(t, MOQC_CODE_TRANSPORT, false);
+static void it_sub_open_failed(moqc__ietf_reqout *r) {
+  it_destroy(MOQC_CONTAINER_OF(r, itrack, rq), MOQC_CODE_TRANSPORT, false);
 }
 
 static void it_send_subscribe(itrack *t) {
@@ -1996,14 +2134,15 @@ static void it_send_subscribe(itrack *t) {
     it_write_subscribe(t);
     return;
   }
-  t->op.bidi = true;
-  t->op.opened = it_sub_opened;
-  t->op.failed = it_sub_open_failed;
-  t->opening = true;
-  moqc__sess_open(s, &t->op);
+  t->rq = (moqc__ietf_reqout){.s = s,
+                              .kind = &sk_ietf_sub_out,
+                              .owner = t,
+                              .opened = it_sub_opened,
+                              .failed = it_sub_open_failed};
+  moqc__ietf_reqout_open(&t->rq);
 }
 
-/* Relay FETCH upstream (14-16): a consumer asked for groups from `start`
+/* Relay FETCH upstream (17+: each FETCH on its own request stream): a consumer asked for groups from `start`
  * (a downstream FETCH waiting on a [start, end] subscription, or a SUBSCRIBE
  * with an absolute start) below what the subscription delivers. The groups
  * up to the subscription's first (SUBSCRIBE_OK's largest group, else the
@@ -2015,7 +2154,7 @@ static void it_send_subscribe(itrack *t) {
 static void it_fetch_check(itrack *t, const moqc_track_demand *d) {
   moqc_session *s = t->s;
   uint64_t lo = d->aggregate.start;
-  if (req_streams(s) || t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
+  if (t->finished || !t->subscribed || lo == MOQC_GROUP_NONE) return;
   uint64_t hi = t->largest_group;
   if (hi == MOQC_GROUP_NONE) hi = moqc_track_producer_latest(t->tp);
   if (hi == MOQC_GROUP_NONE) hi = d->aggregate.end;
@@ -2045,7 +2184,7 @@ static void it_demand(itrack *t) {
   if (d.consumers > 0 && !t->subscribed && !t->finished) {
     it_send_subscribe(t);
   } else if (d.consumers > 0 && t->subscribed && t->sub_written && !t->finished && !t->hold_tc &&
-             update_supported(s)) {
+             (!req_streams(s) || t->rq.ss)) {
     uint8_t wire = (uint8_t)(255 - d.aggregate.priority);
     if (wire != t->sent_priority) it_send_update(t, wire);
   } else if (d.consumers == 0 && t->subscribed) {
@@ -2135,9 +2274,9 @@ static void push_bind(itrack *t) {
     if (p->ss) {
       /* 17+: the request stream goes on as a subscription's (PUBLISH_DONE,
        * FIN / RESET end the track; it_destroy stops it). */
-      t->ss = p->ss;
-      t->ss->owner = t;
-      t->ss->kind = &sk_ietf_sub_out;
+      t->rq.ss = p->ss;
+      t->rq.ss->owner = t;
+      t->rq.ss->kind = &sk_ietf_sub_out;
       p->ss = NULL;
     }
     push_free(p);
@@ -2246,7 +2385,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   t->obj.destroy = it_free;
   t->s = s;
   t->largest_group = t->fetch_low = MOQC_GROUP_NONE;
-  moqc_link_init(&t->op.link);
+  moqc_link_init(&t->rq.op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
   moqc_list_push_back(&st->tracks, &t->link);
@@ -2279,7 +2418,7 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
 
 static void on_subscribe_ok(moqc_session *s, const moqc__ietf_msg *m) {
   itrack *t = moqc__imap_find(&IS(s)->by_req, m->request_id);
-  if (t && !t->ss) it_ok(t, m);
+  if (t && !t->rq.ss) it_ok(t, m);
 }
 
 /* Our PUBLISH_NAMESPACE was refused (a relay: outside the token's put, or
@@ -3022,31 +3161,28 @@ static void subin_end(sstream *ss, bool reset, uint64_t code) {
 static const moqc__stream_kind sk_ietf_sub_in = {
     .name = "ietf-subscribe-in", .process = subin_process, .end = subin_end};
 
-/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE. */
-static int subout_process(sstream *ss) {
-  moqc_session *s = ss->s;
-  moqc__ietf_msg *m = NULL;
-  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
-    moqc_free(m);
-    ssize_t n = req_first(ss, &m);
-    if (n <= 0) break;
-    itrack *t = ss->owner;
-    assert(t->ss == ss);
-    switch (m->type) {
-      case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
-      case MOQC_IETF_REQUEST_ERROR: it_destroy(t, MOQC_CODE_NOT_FOUND, false); break;
-      case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
-      default:
-        moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
-                        false);
-        break;
-    }
-    if (sess_closing(s) || ss->obj.dead || ss->owner != t) break; /* let go: released */
-    moqc__ss_consume(ss, (size_t)n);
+/* Ours (subscriber side): SUBSCRIBE_OK / REQUEST_ERROR, then PUBLISH_DONE;
+ * the answers to our REQUEST_UPDATEs (REQUEST_OK / REQUEST_ERROR) read and
+ * ignored. */
+static void subout_on(void *owner, const moqc__ietf_msg *m) {
+  itrack *t = owner;
+  assert(t->rq.ss && t->rq.ss->owner == t);
+  switch (m->type) {
+    case MOQC_IETF_SUBSCRIBE_OK: it_ok(t, m); break;
+    case MOQC_IETF_REQUEST_OK: break; /* our REQUEST_UPDATE applied */
+    case MOQC_IETF_REQUEST_ERROR:
+      /* after SUBSCRIBE_OK: our REQUEST_UPDATE refused, the subscription goes on */
+      if (!t->ok_seen) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
+      break;
+    case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
+    default:
+      moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
+                      false);
+      break;
   }
-  moqc_free(m);
-  return MOQC_OK;
 }
+
+static int subout_process(sstream *ss) { return moqc__ietf_reqout_read(ss, subout_on); }
 
 static void subout_end(sstream *ss, bool reset, uint64_t code) {
   itrack *t = ss->owner;
@@ -3055,7 +3191,7 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   } else if (t->finished) {
     /* PUBLISH_DONE / FIN seen: the request is over (a late STOP_SENDING of
      * our half changes nothing); the track waits for its streams. */
-    t->ss = NULL;
+    t->rq.ss = NULL;
     ss->owner = NULL;
     moqc__ss_fin(ss);
     moqc__ss_release(ss);

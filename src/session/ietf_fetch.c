@@ -523,10 +523,11 @@ void moqc__ietf_fetch_teardown(moqc_session *s) {
 
 /* ---- the FETCH we issue (moqc_session_fetch on an IETF session) ------------------ */
 /* One group by sequence: a standalone FETCH [{seq, 0}, {seq, whole group}]
- * on the control stream; FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR
- * aborts the group NotFound; the peer's FETCH_HEADER stream with our request
- * id feeds the objects of that group as frames (stamped with the arrival
- * time), FIN finishes it. */
+ * on the control stream (17+: on a request stream of its own, fi_send);
+ * FETCH_OK is noted, FETCH_ERROR / REQUEST_ERROR aborts the group NotFound
+ * (17+: so does the request stream's RESET, or its FIN before FETCH_OK);
+ * the peer's FETCH_HEADER stream with our request id feeds the objects of
+ * that group as frames (stamped with the arrival time), FIN finishes it. */
 
 typedef struct ifetch_in {
   sobj obj;
@@ -541,6 +542,8 @@ typedef struct ifetch_in {
   bool in_payload, skip; /* skip: the object's payload is read and dropped */
   uint64_t remaining;
   moqc__ietf_fetch_state fs;
+  moqc__ietf_reqout rq; /* 17+: the FETCH's request stream (FETCH_OK / REQUEST_ERROR) */
+  bool ok_seen;         /* 17+: FETCH_OK read there */
 } ifetch_in;
 
 static void fi_free(sobj *o) { moqc_free(o); }
@@ -557,6 +560,8 @@ static void fi_destroy(ifetch_in *fi, bool ok, uint64_t code) {
   fi->g = NULL;
   if (fi->tp) moqc_track_producer_del(fi->tp); /* a clone: the track lives on */
   fi->tp = NULL;
+  /* 17+: our FIN once every object arrived; STOP_SENDING + FIN cancels */
+  moqc__ietf_reqout_close(&fi->rq, !ok);
   if (fi->ss) {
     sstream *ss = fi->ss;
     fi->ss = NULL;
@@ -740,11 +745,60 @@ static void fin_end(sstream *ss, bool reset, uint64_t code) {
 const moqc__stream_kind moqc__sk_ietf_fetch_in = {
     .name = "ietf-fetch-in", .data = fin_data, .end = fin_end};
 
+/* 17+: what comes back on our FETCH's request stream. FETCH_OK: noted (the
+ * objects come on the FETCH_HEADER stream); REQUEST_ERROR: the fetch fails
+ * NOT_FOUND. */
+static void fro_on(void *owner, const moqc__ietf_msg *m) {
+  ifetch_in *fi = owner;
+  if (m->type == MOQC_IETF_FETCH_OK) {
+    fi->ok_seen = true;
+    return;
+  }
+  if (m->type == MOQC_IETF_REQUEST_ERROR) {
+    if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
+    fi_destroy(fi, false, MOQC_CODE_NOT_FOUND);
+    return;
+  }
+  moqc__sess_fail(fi->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a FETCH stream", false);
+}
+
+static int fro_process(sstream *ss) { return moqc__ietf_reqout_read(ss, fro_on); }
+
+/* The publisher's FIN after FETCH_OK ends the request's answers only (the
+ * objects go on); its RESET, or a FIN with no answer, ends the fetch. */
+static void fro_end(sstream *ss, bool reset, uint64_t code) {
+  ifetch_in *fi = ss->owner;
+  if (!fi) {
+    moqc__ss_release(ss);
+    return;
+  }
+  assert(fi->rq.ss == ss);
+  if (!reset && fi->ok_seen) return;
+  if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
+  fi_destroy(fi, false, reset ? code : MOQC_CODE_NOT_FOUND);
+}
+
+static const moqc__stream_kind sk_ietf_fetch_req_out = {
+    .name = "ietf-fetch-req-out", .process = fro_process, .end = fro_end, .request_out = true};
+
+static void fi_open_failed(moqc__ietf_reqout *r) {
+  fi_destroy(MOQC_CONTAINER_OF(r, ifetch_in, rq), false, MOQC_CODE_TRANSPORT);
+}
+
+/* Our FETCH m (freed): on the control stream (14-16), or (17+) on a request
+ * stream of its own. fi may be gone on return (MOQC_OK all the same). */
+static int fi_send(ifetch_in *fi, moqc__ietf_msg *m) {
+  fi->rq = (moqc__ietf_reqout){
+      .s = fi->s, .kind = &sk_ietf_fetch_req_out, .owner = fi, .failed = fi_open_failed};
+  int rc = moqc__ietf_request_send(fi->s, &fi->rq, m);
+  if (rc != MOQC_OK) fi_destroy(fi, false, MOQC_CODE_TRANSPORT);
+  return rc;
+}
+
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
   if (s->state != ST_RUNNING) rc = MOQC_ERR_STATE;
-  else if (moqc__ietf_has_request_streams(s->version)) rc = MOQC_ERR_UNSUPPORTED; /* not yet */
   else if (s->n_served >= s->lim.max_subscriptions) rc = MOQC_ERR_BOUNDS;
   moqc__ietf_msg *m = rc ? NULL : moqc__ietf_msg_new(MOQC_IETF_FETCH);
   if (!rc && (!m || moqc__ietf_tuple_from_path(&m->ns, path, strlen(path)) != MOQC_OK))
@@ -782,8 +836,13 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
   m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
   m->fetch.start = (moqc__ietf_loc){sequence, 0};
   m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */
-  moqc__ietf_ctrl_send(s, m);
+  rc = fi_send(fi, m);                          /* on failure fi is gone (its group aborted) */
   moqc__sess_exit(s);
+  if (rc != MOQC_OK) {
+    moqc_group_consumer_del(gc);
+    if (err) *err = rc;
+    return NULL;
+  }
   if (err) *err = MOQC_OK;
   return gc;
 }
@@ -792,7 +851,7 @@ int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_produce
                            uint64_t hi, uint8_t priority, uint64_t joining) {
   assert(lo <= hi && hi != MOQC_GROUP_NONE);
   assert(joining == MOQC_GROUP_NONE || hi == MOQC_GROUP_NONE - 1);
-  if (s->state != ST_RUNNING || moqc__ietf_has_request_streams(s->version)) return MOQC_ERR_STATE;
+  if (s->state != ST_RUNNING) return MOQC_ERR_STATE;
   if (s->n_served >= s->lim.max_subscriptions) return MOQC_ERR_BOUNDS;
   moqc__ietf_msg *m = moqc__ietf_msg_new(MOQC_IETF_FETCH);
   if (!m) return MOQC_ERR_NOMEM;
@@ -832,8 +891,7 @@ int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_produce
     m->fetch.start = (moqc__ietf_loc){lo, 0};
     m->fetch.end = (moqc__ietf_loc){hi, 0}; /* end object 0: the whole last group */
   }
-  moqc__ietf_ctrl_send(s, m);
-  return MOQC_OK;
+  return fi_send(fi, m);
 }
 
 void moqc__ietf_fetch_in_teardown(moqc_session *s) {

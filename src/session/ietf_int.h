@@ -13,6 +13,8 @@
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
 #define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
+/* Session error PROTOCOL_VIOLATION (every draft). */
+#define IETF_PROTOCOL_VIOLATION 0x3u
 
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */
@@ -41,6 +43,43 @@ void moqc__ietf_req_close(sstream *ss, bool abort);
 int moqc__ietf_req_in(sstream *ss, uint64_t type,
                       void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
                       void (*later)(sstream *ss, const moqc__ietf_msg *m));
+/* 17+: a request we issue on a bidi stream of its own (SUBSCRIBE, FETCH,
+ * TRACK_STATUS), embedded in its owner (ietf.c). Fill s, kind, owner,
+ * opened, failed, then moqc__ietf_reqout_open: the opening is queued; once
+ * open, ss is created with `kind` and `owner`, and opened(r) writes the
+ * request on it (moqc__ietf_reply(s, r->ss, m)); failed(r): it could not be
+ * opened (the owner ends). */
+typedef struct moqc__ietf_reqout moqc__ietf_reqout;
+struct moqc__ietf_reqout {
+  moqc_session *s;
+  opener op;
+  sstream *ss; /* once open */
+  bool opening;
+  const moqc__stream_kind *kind;
+  void *owner;
+  void (*opened)(moqc__ietf_reqout *r); /* NULL with moqc__ietf_reqout_start */
+  void (*failed)(moqc__ietf_reqout *r);
+  uint8_t *pend; /* moqc__ietf_reqout_start: the encoded request, until open */
+  size_t pend_len;
+};
+void moqc__ietf_reqout_open(moqc__ietf_reqout *r);
+/* moqc__ietf_reqout_open with the request m encoded now (so m may borrow
+ * strings that do not outlive the call; m is freed) and written once the
+ * stream is open (opened NULL). MOQC_ERR_NOMEM, MOQC_ERR_INVAL (encode):
+ * nothing queued. */
+int moqc__ietf_reqout_start(moqc__ietf_reqout *r, moqc__ietf_msg *m);
+/* Our request m (freed) on the control stream (14-16: r is not used, held
+ * under the peer's MAX_REQUEST_ID), or (17+) moqc__ietf_reqout_start(r, m)
+ * with r filled in already. The caller ends its owner on an error. */
+int moqc__ietf_request_send(moqc_session *s, moqc__ietf_reqout *r, moqc__ietf_msg *m);
+/* The request is over: a queued opening is cancelled; an open stream gets
+ * our FIN, after a STOP_SENDING when `cancel` (a FIN alone does not cancel a
+ * SUBSCRIBE on 17+), and is let go (r->ss NULL). */
+void moqc__ietf_reqout_close(moqc__ietf_reqout *r, bool cancel);
+/* process() of a reqout stream: each message read goes to on(ss->owner, m)
+ * (m borrowed for the call); reading stops once the stream is let go or
+ * changes owner. */
+int moqc__ietf_reqout_read(sstream *ss, void (*on)(void *owner, const moqc__ietf_msg *m));
 /* A namespace tuple as a broadcast path in buf (false: it does not map). */
 bool moqc__ietf_tuple_path(const moqc__ietf_tuple *t, char *buf, size_t cap);
 
@@ -66,13 +105,13 @@ moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
 /* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err);
-/* Relay FETCH upstream (14-16): a standalone FETCH of the groups [lo, hi]
+/* Relay FETCH upstream (17+ on a request stream): a standalone FETCH of the groups [lo, hi]
  * of tp's track (named like tp) in the peer's broadcast `path`, or (joining
  * = our SUBSCRIBE's request id, hi = MOQC_GROUP_NONE - 1) an absolute
  * joining FETCH from group lo up to where that subscription starts; each
  * object fed into tp as a group created with its sequence (groups tp
  * already has are skipped). tp is cloned, so it may go first. Counts
- * against max_subscriptions. MOQC_ERR_STATE (not running, or 17+),
+ * against max_subscriptions. MOQC_ERR_STATE (not running),
  * MOQC_ERR_BOUNDS, MOQC_ERR_INVAL (path), MOQC_ERR_NOMEM. */
 int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_producer *tp, uint64_t lo,
                            uint64_t hi, uint8_t priority, uint64_t joining);

@@ -3,7 +3,7 @@
  * memtransport sends FETCH (standalone, relative and absolute joining) and
  * reads FETCH_OK and the FETCH_HEADER stream back through a handler on its
  * side of the link; and moqc_session_fetch issuing one between two moqc
- * sessions (14-16). */
+ * sessions (14-19; 17+ on a request stream of its own). */
 #include "test_session_ietf_raw.h"
 
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
@@ -265,20 +265,160 @@ static void t_fetch_issue(void **state) {
   moqc_group_consumer_del(gc);
   moqc_group_consumer_del(miss);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0); /* both fetches over */
   assert_false(p.cli.closed);
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
   ts_pair_close(&p);
 }
 
+/* ---- 17+: the FETCH moqc issues, on its own request stream ------------------------- */
+
+/* What the raw client saw of the server's streams, and whether the server
+ * STOP_SENDING'd one of ours (stop_id). */
+static int64_t stop_id;
+static uint64_t stop_code;
+static void rx_stop(void *ctx, int64_t id, uint64_t code) {
+  (void)ctx;
+  stop_id = id;
+  stop_code = code;
+}
+static const moqc_transport_handler rx17_handler = {.stream_data = rx_data,
+                                                    .stop_sending = rx_stop};
+
+/* The server's newest bidi stream (server-initiated: id & 3 == 1) and the
+ * FETCH on it, which must be the stream's only message. */
+static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++)
+    if ((rx[i].id & 3) == 1) r = &rx[i];
+  assert_non_null(r);
+  assert_int_equal(moqc__ietf_ctrl_decode(m, v, r->buf, r->len), (ssize_t)r->len);
+  assert_int_equal(m->type, MOQC_IETF_FETCH);
+  return r;
+}
+
+/* A moqc server fetches group g from the raw client (drafts 17-19): the
+ * FETCH goes on a bidi stream of its own (standalone, {g, 0} to the whole
+ * group g, b/t, an odd request id), held open (no FIN) until the fetch is
+ * over. FETCH_OK there + the FETCH_HEADER uni stream deliver the group and
+ * then the server FINs its request stream. REQUEST_ERROR on the stream ends
+ * the group NOT_FOUND, and so does its FIN with no answer; a RESET of it
+ * aborts the group with the reset's code and the server STOP_SENDINGs the
+ * data stream; each ends with the server's FIN too. Nothing is left served. */
+static void t_fetch_issue17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  nrx = 0;
+  stop_id = -1;
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx17_handler, &ctrl);
+  for (int mode = 0; mode < 4; mode++) { /* delivered, REQUEST_ERROR, RESET, FIN unanswered */
+    uint64_t g = 4 + (uint64_t)mode;
+    stop_id = -1;
+    int err = -1;
+    moqc_group_consumer *gc = moqc_session_fetch(p.srv.s, "b", "t", g, 0, &err);
+    assert_non_null(gc);
+    assert_int_equal(err, MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    rx_stream *r = fetch_req(v, &m);
+    assert_int_equal(m.request_id & 1, 1);
+    assert_int_equal(m.fetch.type, MOQC_IETF_FETCH_STANDALONE);
+    assert_int_equal(m.fetch.start.group, g);
+    assert_int_equal(m.fetch.start.object, 0);
+    assert_int_equal(m.fetch.end.group, g);
+    assert_int_equal(m.fetch.end.object, 0);
+    assert_int_equal(m.name.len, 1);
+    assert_memory_equal(m.name.ptr, "t", 1);
+    char path[8];
+    assert_int_equal(moqc__ietf_tuple_to_path(&m.ns, path, sizeof path), 1);
+    assert_false(r->fin); /* open while the fetch runs */
+    int64_t rid = r->id;
+    uint64_t req = m.request_id;
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    static moqc__ietf_msg a;
+    memset(&a, 0, sizeof a);
+    moqc_transport *t = memlink_client(p.link);
+    int64_t uni = -1;
+    if (mode == 0) {
+      a.type = MOQC_IETF_FETCH_OK;
+      a.request_id = req;
+      a.group_order = 1;
+      a.largest = (moqc__ietf_loc){g, 3};
+      ir_msg_on(&p, v, rid, &a, false);
+      uint8_t buf[256];
+      ssize_t k = moqc__ietf_fetch_header_encode(buf, sizeof buf, v, req);
+      assert_true(k > 0);
+      size_t off = (size_t)k;
+      moqc__ietf_fetch_state st;
+      memset(&st, 0, sizeof st);
+      st.group_order = 1;
+      for (uint64_t o = 0; o < 3; o++) {
+        moqc__ietf_fetch_object fo;
+        memset(&fo, 0, sizeof fo);
+        fo.kind = MOQC_IETF_FETCH_OBJECT;
+        fo.group = g;
+        fo.object = o;
+        fo.size = strlen(F3[o]);
+        k = moqc__ietf_fetch_object_encode(buf + off, sizeof buf - off, v, &st, &fo);
+        assert_true(k > 0);
+        off += (size_t)k;
+        memcpy(buf + off, F3[o], fo.size);
+        off += fo.size;
+      }
+      assert_int_equal(t->ops->open_stream(t, false, &uni), MOQC_OK);
+      ir_write_on(&p, uni, buf, off, true);
+    } else if (mode == 1) {
+      a.type = MOQC_IETF_REQUEST_ERROR;
+      a.request_id = req;
+      a.code = 0x4;
+      a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
+      ir_msg_on(&p, v, rid, &a, true);
+    } else if (mode == 3) {
+      ir_write_on(&p, rid, NULL, 0, true);
+    } else {
+      uint8_t buf[16];
+      ssize_t k = moqc__ietf_fetch_header_encode(buf, sizeof buf, v, req);
+      assert_int_equal(t->ops->open_stream(t, false, &uni), MOQC_OK);
+      ir_write_on(&p, uni, buf, (size_t)k, false); /* the data stream, then the RESET */
+      ts_run_for(p.env, 5 * MS);
+      assert_int_equal(t->ops->reset(t, rid, MOQC_CODE_CANCEL + 7), MOQC_OK);
+    }
+    ts_run_for(p.env, 20 * MS);
+    assert_true(r->fin); /* our FIN: the request is over */
+    moqc_frame fr;
+    if (mode == 0) {
+      assert_int_equal(moqc_group_consumer_sequence(gc), g);
+      for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
+        assert_int_equal(fr.payload.len, strlen(F3[i]));
+        if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
+        moqc_slice_release(&fr.payload);
+      }
+      assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+    } else {
+      int rc = moqc_group_consumer_read_frame(gc, &fr);
+      assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+      assert_int_equal(moqc_group_consumer_code(gc),
+                       mode == 2 ? MOQC_CODE_CANCEL + 7 : MOQC_CODE_NOT_FOUND);
+    }
+    if (mode == 2) assert_int_equal(stop_id, uni); /* the data stream stopped */
+    else assert_int_equal(stop_id, -1);
+    moqc_group_consumer_del(gc);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+    assert_false(p.srv.closed);
+  }
+  ir_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
       IR_TEST_ALL(t_fetch),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[3]),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[4]),
-      cmocka_unit_test_prestate(t_fetch_cancel, &ir_versions[5]),
-      IR_TEST(t_fetch_issue),
+      IR_TEST_REQ(t_fetch_cancel),
+      IR_TEST_ALL(t_fetch_issue),
+      IR_TEST_REQ(t_fetch_issue17),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -358,7 +358,10 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   assert_int_equal(want_o, 0);
 }
 
-static void fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0, uint64_t g1) {
+/* A downstream FETCH of groups [g0, g1] of b/t (17+: on a request stream of
+ * its own); the stream it went on. */
+static int64_t fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0,
+                           uint64_t g1) {
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_FETCH;
@@ -370,7 +373,14 @@ static void fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t 
   m.name = (moqc_bytes){(const uint8_t *)"t", 1};
   m.fetch.start = (moqc__ietf_loc){g0, 0};
   m.fetch.end = (moqc__ietf_loc){g1, 0};
-  ir_send(p, v, ctrl, &m);
+  return ir_request(p, v, ctrl, &m);
+}
+
+/* FETCH_OK came back for request req sent on sid. */
+static void expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
+  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
+  assert_non_null(r);
+  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
 }
 
 /* A relay: an upstream moqc publisher (u.srv, groups 0-9 cached) reached by
@@ -401,26 +411,26 @@ static void t_relay_fetch_upstream(void **state) {
   int64_t ctrl;
   ir_setup(&d, v, &ctrl, 1);
   ts_run_for(env, 10 * MS);
-  fetch_range(&d, v, ctrl, 0, 3, 5);
-  fetch_range(&d, v, ctrl, 2, 3, 4);
+  int64_t f0 = fetch_range(&d, v, ctrl, 0, 3, 5);
+  int64_t f2 = fetch_range(&d, v, ctrl, 2, 3, 4);
   ts_run_for(env, 50 * MS);
-  size_t n = ir_read(&d, v, ctrl, msgs, 64);
-  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_OK), 2);
+  expect_fetch_ok(&d, v, f0, 0);
+  expect_fetch_ok(&d, v, f2, 2);
   expect_fetched(v, 0, 3, 5);
   expect_fetched(v, 2, 3, 4);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
 
-  fetch_range(&d, v, ctrl, 4, 4, 6);
+  int64_t f4 = fetch_range(&d, v, ctrl, 4, 4, 6);
   ts_run_for(env, 20 * MS);
+  expect_fetch_ok(&d, v, f4, 4);
   expect_fetched(v, 4, 4, 6);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
 
-  fetch_range(&d, v, ctrl, 6, 1, 2);
+  int64_t f6 = fetch_range(&d, v, ctrl, 6, 1, 2);
   ts_run_for(env, 50 * MS);
+  expect_fetch_ok(&d, v, f6, 6);
   expect_fetched(v, 6, 1, 2);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 3);
-  n = ir_read(&d, v, ctrl, msgs, 64);
-  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_OK), 4);
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
   assert_false(u.srv.closed);
@@ -481,6 +491,169 @@ static void t_relay_fetch_upstream_lite(void **state) {
   ts_pair_close_env(&u);
   ts_settle(env);
   moqc_env_del(env);
+}
+
+/* ---- 17+: REQUEST_UPDATE on the SUBSCRIBE's request stream ---------------------------- */
+
+/* The server's bidi stream (server-initiated: id & 3 == 1) that starts
+ * with a message of this type (the newest), and its messages into msgs
+ * (every byte must decode). */
+static rx_stream *srv_bidi(int v, uint64_t type, size_t *n) {
+  rx_stream *r = NULL;
+  for (size_t i = 0; i < nrx; i++) {
+    if ((rx[i].id & 3) != 1 || !rx[i].len) continue;
+    if (moqc__ietf_ctrl_decode(&msgs[0], v, rx[i].buf, rx[i].len) <= 0) continue;
+    if (msgs[0].type == type) r = &rx[i];
+  }
+  assert_non_null(r);
+  size_t off = 0;
+  *n = 0;
+  while (off < r->len) {
+    assert_true(*n < 64);
+    ssize_t k = moqc__ietf_ctrl_decode(&msgs[*n], v, r->buf + off, r->len - off);
+    assert_true(k > 0);
+    off += (size_t)k;
+    (*n)++;
+  }
+  return r;
+}
+
+/* Drafts 17-19: as t_update_issued, the REQUEST_UPDATEs go on the
+ * SUBSCRIBE's own request stream after it (a new odd request id each, the
+ * priority; no subscription id on the wire), the stream staying open; the
+ * peer's REQUEST_OK there, and a REQUEST_ERROR after SUBSCRIBE_OK, are read
+ * and ignored (session up, subscription on, a further update still sent). */
+static void t_update_issued17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  nrx = 0;
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  (void)ir_request(&p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  sub.priority = 10;
+  moqc_track_consumer *a = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  size_t n;
+  rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
+  assert_int_equal(n, 1);
+  assert_int_equal(msgs[0].type, MOQC_IETF_SUBSCRIBE);
+  uint64_t sub_req = msgs[0].request_id;
+  assert_int_equal(msgs[0].priority, 245);
+  static moqc__ietf_msg ok;
+  memset(&ok, 0, sizeof ok);
+  ok.type = MOQC_IETF_SUBSCRIBE_OK;
+  ok.request_id = sub_req;
+  ok.track_alias = 7;
+  ok.group_order = 1;
+  ir_msg_on(&p, v, r->id, &ok, false);
+  ts_run_for(p.env, 10 * MS);
+
+  sub.priority = 200; /* higher: the aggregate rises */
+  moqc_track_consumer *b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg ans;
+  memset(&ans, 0, sizeof ans);
+  ans.type = MOQC_IETF_REQUEST_OK;
+  ir_msg_on(&p, v, r->id, &ans, false);
+  moqc_track_consumer_del(b); /* back to 10 */
+  ts_run_for(p.env, 10 * MS);
+  memset(&ans, 0, sizeof ans);
+  ans.type = MOQC_IETF_REQUEST_ERROR;
+  ans.code = 0x3;
+  ir_msg_on(&p, v, r->id, &ans, false);
+  ts_run_for(p.env, 10 * MS);
+  sub.priority = 100; /* the subscription goes on: one more update */
+  b = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  ts_run_for(p.env, 10 * MS);
+  r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
+  assert_false(r->fin);
+  assert_int_equal(n, 4);
+  uint8_t want[3] = {55, 245, 155};
+  uint64_t last_req = sub_req;
+  for (size_t i = 1; i < n; i++) {
+    assert_int_equal(msgs[i].type, MOQC_IETF_REQUEST_UPDATE);
+    assert_true(msgs[i].request_id > last_req);
+    assert_int_equal(msgs[i].request_id & 1, 1);
+    last_req = msgs[i].request_id;
+    assert_true(msgs[i].has & MOQC_IETF_HAS_PRIORITY);
+    assert_int_equal(msgs[i].priority, want[i - 1]);
+  }
+  assert_false(p.srv.closed);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).subscribes_served, 0);
+  moqc_track_consumer_del(a);
+  moqc_track_consumer_del(b);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(r->fin); /* unsubscribed: STOP_SENDING + FIN */
+  ir_close(&p);
+}
+
+/* Drafts 17-19, as t_publish_refused: the PUBLISH goes on a bidi stream of
+ * its own (odd request id = alias, b/t), held open; refused there with
+ * REQUEST_ERROR it ends (no group sent, the server's FIN, the session up);
+ * accepted (PUBLISH_OK on 17, REQUEST_OK on 18+), the waiting group flows;
+ * the peer's FIN of the stream then ends the push. */
+static void t_publish_refused17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  nrx = 0;
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  ts_group(pub.tp, F3, 2, true);
+  for (int accept = 0; accept < 2; accept++) {
+    assert_int_equal(moqc_session_publish_track(p.srv.s, "b", "t"), MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    size_t n;
+    rx_stream *r = srv_bidi(v, MOQC_IETF_PUBLISH, &n);
+    assert_int_equal(n, 1);
+    const moqc__ietf_msg *pm = &msgs[0];
+    assert_int_equal(pm->request_id & 1, 1);
+    assert_int_equal(pm->track_alias, pm->request_id);
+    assert_int_equal(pm->name.len, 1);
+    assert_memory_equal(pm->name.ptr, "t", 1);
+    assert_false(r->fin);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    ts_group(pub.tp, F3, 1, true); /* waits for the answer */
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    static moqc__ietf_msg a;
+    memset(&a, 0, sizeof a);
+    if (accept) {
+      a.type = v == 17 ? MOQC_IETF_PUBLISH_OK : MOQC_IETF_REQUEST_OK;
+    } else {
+      a.type = MOQC_IETF_REQUEST_ERROR;
+      a.code = 0x3;
+      a.reason = (moqc_bytes){(const uint8_t *)"no", 2};
+    }
+    ir_msg_on(&p, v, r->id, &a, false);
+    ts_run_for(p.env, 20 * MS);
+    assert_false(p.srv.closed);
+    if (!accept) {
+      assert_true(r->fin);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+    } else {
+      assert_false(r->fin);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+      assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
+      ir_write_on(&p, r->id, NULL, 0, true); /* the raw peer's FIN: the end */
+      ts_run_for(p.env, 20 * MS);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+      assert_true(r->fin);
+    }
+  }
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
 }
 
 /* ---- TRACK_STATUS issued ----------------------------------------------------------- */
@@ -546,6 +719,59 @@ static void t_track_status_issued(void **state) {
   ts_pair_close(&p);
 }
 
+/* Drafts 17-19, a raw peer: the TRACK_STATUS goes on a bidi stream of its
+ * own (b/t, an odd request id), held open until answered; REQUEST_OK with
+ * LARGEST_OBJECT there gives the location, REQUEST_ERROR 0x4 NOT_FOUND, and
+ * the stream's FIN with no answer MOQC_ERR_UNEXPECTED; each callback once,
+ * then the server's FIN. */
+static void t_track_status_issued17(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  nrx = 0;
+  int64_t ctrl;
+  ir_server_rx(&p, v, &rx_handler, &ctrl);
+  for (int mode = 0; mode < 3; mode++) { /* REQUEST_OK, REQUEST_ERROR, FIN unanswered */
+    ts_answer a = {0};
+    assert_int_equal(moqc_session_track_status(p.srv.s, "b", "t", on_status, &a), MOQC_OK);
+    ts_run_for(p.env, 10 * MS);
+    size_t n;
+    rx_stream *r = srv_bidi(v, MOQC_IETF_TRACK_STATUS, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].request_id & 1, 1);
+    assert_int_equal(msgs[0].name.len, 1);
+    assert_memory_equal(msgs[0].name.ptr, "t", 1);
+    assert_false(r->fin);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    if (mode == 0) {
+      m.type = MOQC_IETF_REQUEST_OK;
+      m.largest = (moqc__ietf_loc){5, 2};
+      m.has = MOQC_IETF_HAS_LARGEST;
+      ir_msg_on(&p, v, r->id, &m, true);
+    } else if (mode == 1) {
+      m.type = MOQC_IETF_REQUEST_ERROR;
+      m.code = 0x4;
+      ir_msg_on(&p, v, r->id, &m, true);
+    } else {
+      ir_write_on(&p, r->id, NULL, 0, true);
+    }
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(a.calls, 1);
+    assert_true(r->fin);
+    if (mode == 0) {
+      assert_int_equal(a.st.status, MOQC_OK);
+      assert_true(a.st.has_largest);
+      assert_int_equal(a.st.largest_group, 5);
+      assert_int_equal(a.st.largest_object, 2);
+    } else {
+      assert_int_equal(a.st.status, mode == 1 ? MOQC_ERR_NOT_FOUND : MOQC_ERR_UNEXPECTED);
+      assert_int_equal(a.st.code, mode == 1 ? 0x4 : 0);
+    }
+  }
+  assert_false(p.srv.closed);
+  ir_close(&p);
+}
+
 /* ---- joining FETCH issued ---------------------------------------------------------- */
 
 /* A consumer asking for past groups (an explicit open-ended start): SUBSCRIBE
@@ -555,6 +781,9 @@ static void t_track_status_issued(void **state) {
 static void t_joining_fetch(void **state) {
   int v = ts_version(state);
   ts_pair p;
+  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+  moqc_track_consumer *tc = NULL;
+  if (v >= 17) goto moqc_peer; /* 17+: the requests on their streams, moqc <-> moqc below */
   ir_server(&p, v);
   int64_t ctrl;
   ir_setup(&p, v, &ctrl, 1);
@@ -566,9 +795,8 @@ static void t_joining_fetch(void **state) {
   assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
   ir_send(&p, v, ctrl, &m);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
-  moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.start = 2;
-  moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+  tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
   ts_run_for(p.env, 10 * MS);
   size_t n = ir_read(&p, v, ctrl, msgs, 64);
   const moqc__ietf_msg *sm = NULL, *fm = NULL;
@@ -590,6 +818,7 @@ static void t_joining_fetch(void **state) {
   ts_run_for(p.env, 10 * MS);
   ir_close(&p);
 
+moqc_peer:
   ts_pair_open(&p, v, NULL);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "room/a", "v", NULL);
@@ -741,11 +970,19 @@ static void t_publish_refused(void **state) {
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
-      IR_TEST(t_window_cap),           IR_TEST(t_window_raised),
-      IR_TEST(t_subscribe_ok_order),   IR_TEST(t_update_issued),
-      IR_TEST(t_relay_fetch_upstream), IR_TEST(t_track_status_issued),
-      IR_TEST(t_publish_issued),       IR_TEST(t_publish_refused),
-      IR_TEST(t_joining_fetch),        IR_TEST(t_relay_fetch_upstream_lite),
+      IR_TEST(t_window_cap),
+      IR_TEST(t_window_raised),
+      IR_TEST(t_subscribe_ok_order),
+      IR_TEST(t_update_issued),
+      IR_TEST_REQ(t_update_issued17),
+      IR_TEST_ALL(t_relay_fetch_upstream),
+      IR_TEST_ALL(t_track_status_issued),
+      IR_TEST_REQ(t_track_status_issued17),
+      IR_TEST_ALL(t_publish_issued),
+      IR_TEST(t_publish_refused),
+      IR_TEST_REQ(t_publish_refused17),
+      IR_TEST_ALL(t_joining_fetch),
+      IR_TEST_ALL(t_relay_fetch_upstream_lite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
