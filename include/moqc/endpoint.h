@@ -82,6 +82,7 @@ struct moqc_server_request {
   int version;          /* MOQC_SESSION_LITE_0x */
   const char *protocol; /* "moq-lite-04" */
   bool webtransport;
+  bool websocket;   /* QMux over a WebSocket on the HTTP port (moqc_server_ws_upgrade) */
   const char *path; /* URL path + query, or the lite-05 SETUP Path */
   moqc_session_role role;
   uint64_t peer_origin;

@@ -148,6 +148,7 @@ struct moqc_transport {
   const char *path;
   bool is_server;    /* we accepted this connection */
   bool webtransport; /* carried over WebTransport (affects error-code mapping) */
+  bool websocket;    /* carried by QMux over a WebSocket (TCP), ws:// / wss:// */
   /* The peer's UDP address when the connection was set up: "127.0.0.1:5000",
    * "[::1]:5000" (an IPv4-mapped IPv6 address is shown as IPv4). A
    * WebTransport session has its QUIC connection's. "" if unknown (in-memory

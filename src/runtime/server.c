@@ -20,6 +20,7 @@ struct srv_conn {
   char remote[sizeof(((moqc_transport *)0)->remote)]; /* the transport's peer address */
   moqc_peer_cert *peer_cert; /* copy of the transport's verified client certificate */
   bool webtransport;
+  bool websocket;
   void *ud;         /* moqc_server_accept_ud's user data */
   bool requested;   /* its MoQ setup completed (on_request ran) */
   uint64_t born_ms; /* uv_now when the transport was handed to us */
@@ -65,6 +66,7 @@ static void sess_on_request(void *ctx, moqc_session *sess, const moqc_session_re
       .version = r->version,
       .protocol = c->protocol,
       .webtransport = c->webtransport,
+      .websocket = c->websocket,
       .path = c->path,
       .role = r->role,
       .peer_origin = r->peer_origin,
@@ -104,6 +106,7 @@ static void start_session(moqc_server *s, moqc_transport *t) {
   c->srv = s;
   c->born_ms = uv_now(moqc_uv_loop(s->cfg.uv));
   c->webtransport = t->webtransport;
+  c->websocket = t->websocket;
   snprintf(c->protocol, sizeof c->protocol, "%s", t->protocol);
   memcpy(c->remote, t->remote, sizeof c->remote);
   c->remote[sizeof c->remote - 1] = 0;

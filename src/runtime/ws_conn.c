@@ -282,5 +282,6 @@ int moqc__ws_start(wsconn *w, moqc_qmux_version qv, const char *alpn, const char
   moqc_timer_start(w->clock, &w->ping, w->last_recv + WS_PING_NS);
   moqc_timer_start(w->clock, &w->flush, w->last_recv);
   *t = moqc_qmux_transport(w->q);
+  (*t)->websocket = true;
   return MOQC_OK;
 }

@@ -44,8 +44,11 @@ live_pub() { # NAME BROADCAST FILE
   mkfifo "$IT_TMP/$1.fifo" || it_fail "mkfifo"
   it_bg "$1-ff" ffmpeg -hide_banner -loglevel error -re -i "$3" -c copy "${FRAG[@]}" -y \
     "$IT_TMP/$1.fifo"
-  IT_STDIN=$IT_TMP/$1.fifo it_bg "$1" "${MOQC[@]}" publish --url "$(it_url)" --broadcast "$2" \
-    --format fmp4
+  # raw QUIC: over the WebSocket fallback (which a loaded machine can pick
+  # for https://) a SIGKILL closes the TCP connection at once, and the relay
+  # sees the publisher gone instead of replaced
+  IT_STDIN=$IT_TMP/$1.fifo it_bg "$1" "${MOQC[@]}" publish --url "moqt://127.0.0.1:$RELAY_PORT/" \
+    --broadcast "$2" --format fmp4
 }
 
 # ---- 1. the same tracks: followed in the same MP4 ----

@@ -25,6 +25,11 @@ cat "$IT_TMP/want1" >&7
 
 it_wait_lines "$IT_TMP/sub_ws.out" 50 20 || it_check_fail "ws:// subscriber got $(wc -l <"$IT_TMP/sub_ws.out") of 50 lines"
 it_wait_lines "$IT_TMP/sub_wt.out" 50 20 || it_check_fail "https:// subscriber got $(wc -l <"$IT_TMP/sub_wt.out") of 50 lines"
+# the relay's log names the transport of each session
+grep -qE "session [0-9]+: moq-lite-0[345] over WebSocket, root '/anon'" "$IT_TMP/relay.err" ||
+  it_check_fail "no session logged as over WebSocket"
+grep -qE "session [0-9]+: moq-lite-0[345] over WebTransport, root '/anon'" "$IT_TMP/relay.err" ||
+  it_check_fail "no session logged as over WebTransport"
 
 # ---- bad input, each on its own connection, while both subscribers stay connected -----------
 hs() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H 'Upgrade: websocket' -H 'Connection: Upgrade' "$@"; }

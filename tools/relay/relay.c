@@ -323,7 +323,10 @@ static void on_request(void *ctx, moqc_server_request *req) {
     r->sessions_total[req->version]++;
   rs->by_cert = by_cert;
   moqc_log(MOQC_LOG_INFO, "session %llu: %s over %s, root '/%s'%s%s%s%s%s",
-           (unsigned long long)rs->id, req->protocol, req->webtransport ? "WebTransport" : "QUIC",
+           (unsigned long long)rs->id, req->protocol,
+           req->webtransport ? "WebTransport"
+           : req->websocket  ? "WebSocket"
+                             : "QUIC",
            root, req->remote && *req->remote ? " from " : "", req->remote ? req->remote : "",
            by_cert ? ", mTLS peer '" : "", by_cert ? req->peer_cert->subject : "",
            by_cert ? "' (full access)" : "");
