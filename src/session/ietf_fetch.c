@@ -795,6 +795,24 @@ static int fi_send(ifetch_in *fi, moqc__ietf_msg *m) {
   return rc;
 }
 
+/* What every FETCH we issue shares: fi gets its request id and joins the
+ * session's list (counted as served until it ends); m gets the request id,
+ * the track name, the priority and ascending order. */
+static void fi_start(moqc_session *s, ifetch_in *fi, moqc__ietf_msg *m, const char *track,
+                     uint8_t priority) {
+  fi->obj.destroy = fi_free;
+  fi->s = s;
+  fi->req = moqc__ietf_req_next(s);
+  fi->fs.group_order = 1;
+  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
+  s->n_served++;
+  m->request_id = fi->req;
+  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
+  m->priority = (uint8_t)(255 - priority);
+  m->group_order = 1;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+}
+
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
@@ -820,19 +838,9 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
     if (err) *err = MOQC_ERR_NOMEM;
     return NULL;
   }
-  fi->obj.destroy = fi_free;
-  fi->s = s;
-  fi->req = moqc__ietf_req_next(s);
   fi->seq = sequence;
   fi->g = gp;
-  fi->fs.group_order = 1;
-  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
-  s->n_served++;
-  m->request_id = fi->req;
-  m->name = (moqc_bytes){(const uint8_t *)track, strlen(track)};
-  m->priority = (uint8_t)(255 - priority);
-  m->group_order = 1;
-  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  fi_start(s, fi, m, track, priority);
   m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
   m->fetch.start = (moqc__ietf_loc){sequence, 0};
   m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */
@@ -866,22 +874,11 @@ int moqc__ietf_fetch_range(moqc_session *s, const char *path, moqc_track_produce
     moqc_free(m);
     return MOQC_ERR_NOMEM;
   }
-  fi->obj.destroy = fi_free;
-  fi->s = s;
-  fi->req = moqc__ietf_req_next(s);
   fi->tp = clone;
   fi->lo = lo;
   fi->hi = hi;
   fi->seq = MOQC_GROUP_NONE;
-  fi->fs.group_order = 1;
-  moqc_list_push_back(moqc__ietf_fetch_in_list(s), &fi->link);
-  s->n_served++;
-  const char *name = moqc_track_producer_name(tp);
-  m->request_id = fi->req;
-  m->name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
-  m->priority = (uint8_t)(255 - priority);
-  m->group_order = 1;
-  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  fi_start(s, fi, m, moqc_track_producer_name(tp), priority);
   if (joining != MOQC_GROUP_NONE) { /* from group lo up to where the subscription starts */
     m->fetch.type = MOQC_IETF_FETCH_ABSOLUTE_JOINING;
     m->fetch.joining_request = joining;
