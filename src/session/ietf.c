@@ -86,8 +86,9 @@ _Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
 #define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
-#define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
-#define IETF_UPSTREAM_FETCH_MAX 256u    /* groups in one FETCH upstream (it_fetch_check) */
+#define IETF_REQ_UNSOLICITED UINT64_MAX   /* ins_sub.req of our unasked announcer */
+#define IETF_UPSTREAM_FETCH_MAX 256u      /* groups in one FETCH upstream (it_fetch_check) */
+#define IETF_PARAM_NAMESPACE_PREFIX 0x34u /* draft-18 TRACK_NAMESPACE_PREFIX (REQUEST_UPDATE) */
 
 typedef struct ietf_state ietf_state;
 typedef struct ins_sub ins_sub; /* SUBSCRIBE_NAMESPACE from the peer */
@@ -1780,15 +1781,46 @@ static void isub_update(isub *is, const moqc__ietf_msg *m) {
   if (m->has & MOQC_IETF_HAS_FORWARD) is->forward = m->forward != 0;
 }
 
+/* Draft-16: is update_id a live request of the peer's that an update may
+ * name and that has nothing we change: its PUBLISH_NAMESPACE, its
+ * SUBSCRIBE_NAMESPACE (16 updates no prefix), its PUBLISH (bound to a track
+ * or not)? */
+static bool peer_req_plain(moqc_session *s, uint64_t id) {
+  ietf_state *st = IS(s);
+  if (moqc__imap_find(&st->peer_ns, id) || moqc__imap_find(&st->pushed, id)) return true;
+  itrack *t = moqc__imap_find(&st->by_req, id);
+  if (t && t->hold_tc) return true;
+  for (moqc_link *it = st->ns_subs.next; it != &st->ns_subs; it = it->next) {
+    ins_sub *ns = MOQC_CONTAINER_OF(it, ins_sub, link);
+    if (ns != st->unasked && ns->req == id) return true;
+  }
+  return false;
+}
+
 static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
   isub *is = isub_find(s, m->update_id);
   if (!is) {
-    if (V(s) >= MOQC_IETF_16)
-      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id,
-                               MOQC_IETF_REQERR_DOES_NOT_EXIST, "no such subscription");
-    return;
+    /* 16: REQUEST_UPDATE names any request: a served FETCH takes its
+     * Subscriber Priority; a TRACK_STATUS is not updated (a one-shot
+     * answer: REQUEST_ERROR NOT_SUPPORTED, the status still answered);
+     * the others are acknowledged unchanged. 14/15: SUBSCRIBE_UPDATE only. */
+    if (V(s) < MOQC_IETF_16) return;
+    uint64_t code = MOQC_IETF_REQERR_DOES_NOT_EXIST;
+    const char *why = "no such request";
+    if (moqc__ietf_status_update(s, NULL, m->update_id)) {
+      code = MOQC_IETF_REQERR_NOT_SUPPORTED;
+      why = "a TRACK_STATUS cannot be updated";
+    } else if (moqc__ietf_fetch_update(s, NULL, m->update_id, m) ||
+               peer_req_plain(s, m->update_id)) {
+      why = NULL;
+    }
+    if (why) {
+      moqc__ietf_request_error(s, MOQC_IETF_REQUEST_ERROR, m->request_id, code, why);
+      return;
+    }
+  } else {
+    isub_update(is, m);
   }
-  isub_update(is, m);
   if (V(s) >= MOQC_IETF_16) {
     moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
     if (r) r->request_id = m->request_id;
@@ -1941,6 +1973,7 @@ static void pub_out_on(void *owner, const moqc__ietf_msg *m) {
       isub_destroy(is);
       break;
     case MOQC_IETF_REQUEST_UPDATE: {
+      if (!peer_req_ok(s, m->request_id, false)) break;
       isub_update(is, m);
       moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
       if (r) r->request_id = m->request_id;
@@ -2966,7 +2999,31 @@ static ssize_t msg_next(sstream *ss, moqc__ietf_msg *m) {
   return n;
 }
 
-/* Peer-opened (publisher side): SUBSCRIBE_NAMESPACE, then nothing we act on. */
+/* 17+: a REQUEST_UPDATE of the peer's SUBSCRIBE_NAMESPACE. Without a new
+ * prefix nothing changes: REQUEST_OK. A new prefix (draft-18
+ * TRACK_NAMESPACE_PREFIX) is not supported: REQUEST_ERROR NOT_SUPPORTED, and
+ * the subscription ends with our FIN, as 18 asks of a failed update (false:
+ * ns is gone, its stream let go). */
+static bool ns_update(ins_sub *ns, const moqc__ietf_msg *m) {
+  moqc_session *s = ns->s;
+  sstream *ss = ns->ss;
+  assert(ss && ss->owner == ns);
+  if (moqc__ietf_params_find(&m->params, IETF_PARAM_NAMESPACE_PREFIX)) {
+    ns->ss = NULL;
+    ss->owner = NULL;
+    ns_destroy(ns); /* ss is not its any more: refused below */
+    moqc__ietf_request_refuse(s, ss, MOQC_IETF_REQUEST_ERROR, m->request_id,
+                              MOQC_IETF_REQERR_NOT_SUPPORTED, "namespace prefix update");
+    return false;
+  }
+  moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+  if (r) r->request_id = m->request_id;
+  msg_send(s, ss, r);
+  return true;
+}
+
+/* Peer-opened (publisher side): SUBSCRIBE_NAMESPACE, then its REQUEST_UPDATEs
+ * (17+, ns_update); nothing else we act on. */
 static int nsin_process(sstream *ss) {
   moqc_session *s = ss->s;
   moqc__ietf_msg *m = moqc_malloc(sizeof *m);
@@ -2986,6 +3043,10 @@ static int nsin_process(sstream *ss) {
     }
     if (first && !peer_req_ok(s, m->request_id, false)) break;
     if (first) on_subscribe_namespace(s, m, ss);
+    else if (m->type == MOQC_IETF_REQUEST_UPDATE && req_streams(s)) {
+      if (!peer_req_ok(s, m->request_id, false)) break;
+      if (!ns_update(ss->owner, m)) break; /* refused: the stream is let go */
+    }
     if (sess_closing(s) || ss->obj.dead) break;
     moqc__ss_consume(ss, (size_t)n);
     if (!ss->owner) break; /* rejected: released */
@@ -3097,6 +3158,33 @@ static ssize_t req_first(sstream *ss, moqc__ietf_msg **m) {
   return msg_next(ss, *m);
 }
 
+/* 17+: a REQUEST_UPDATE on the peer's request stream ss, whose first
+ * message (taken: ss->owner) was a request of `type`. The drafts let the
+ * sender of SUBSCRIBE, PUBLISH, FETCH, PUBLISH_NAMESPACE and
+ * SUBSCRIBE_NAMESPACE update it, each answered with one REQUEST_OK or
+ * REQUEST_ERROR on that stream: a served SUBSCRIBE takes Forward and
+ * Subscriber Priority (isub_update), a served FETCH its Subscriber Priority
+ * (moqc__ietf_fetch_update); the peer's PUBLISH (not yet bound) has nothing we
+ * keep: REQUEST_OK. A TRACK_STATUS cannot be updated (17: "the subscriber
+ * cannot send REQUEST_UPDATE"): REQUEST_ERROR NOT_SUPPORTED, which is also
+ * the TRACK_STATUS's answer and ends it (answers carry no request id on 17+,
+ * so a second one could not be told apart). */
+static void req_update_in(sstream *ss, uint64_t type, const moqc__ietf_msg *m) {
+  moqc_session *s = ss->s;
+  assert(ss->owner && m->type == MOQC_IETF_REQUEST_UPDATE);
+  if (type == MOQC_IETF_TRACK_STATUS) {
+    bool was = moqc__ietf_status_update(s, ss, m->request_id);
+    assert(was);
+    (void)was;
+    return;
+  }
+  if (type == MOQC_IETF_SUBSCRIBE) isub_update(ss->owner, m);
+  else if (type == MOQC_IETF_FETCH) (void)moqc__ietf_fetch_update(s, ss, m->request_id, m);
+  moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+  if (r) r->request_id = m->request_id;
+  msg_send(s, ss, r);
+}
+
 int moqc__ietf_req_in(sstream *ss, uint64_t type,
                       void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
                       void (*later)(sstream *ss, const moqc__ietf_msg *m)) {
@@ -3127,15 +3215,10 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
       }
       later(ss, m);
       if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
-    } else if (type == MOQC_IETF_SUBSCRIBE) {
-      /* applied to the served subscription, answered REQUEST_OK here (the
-       * other requests' updates are read and ignored) */
+    } else {
       if (!peer_req_ok(s, m->request_id, false)) break;
-      isub_update(ss->owner, m);
-      moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-      if (r) r->request_id = m->request_id;
-      msg_send(s, ss, r);
-      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break;
+      req_update_in(ss, type, m);
+      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
     }
     moqc__ss_consume(ss, (size_t)n);
   }
@@ -3175,6 +3258,18 @@ static void subout_on(void *owner, const moqc__ietf_msg *m) {
       if (!t->ok_seen) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
       break;
     case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
+    case MOQC_IETF_REQUEST_UPDATE:
+      /* the peer's PUBLISH bound as this track (its stream, not ours): its
+       * sender may update it; nothing in it changes what we do */
+      if (t->rq.ss->peer && peer_req_ok(t->s, m->request_id, false)) {
+        moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+        if (r) r->request_id = m->request_id;
+        msg_send(t->s, t->rq.ss, r);
+        break;
+      }
+      if (!sess_closing(t->s))
+        moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "REQUEST_UPDATE of our SUBSCRIBE", false);
+      break;
     default:
       moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
                       false);
@@ -3247,6 +3342,35 @@ static const moqc__stream_kind sk_ietf_pub_in = {
 
 static const moqc__stream_kind sk_ietf_pns_in;
 
+/* After the PUBLISH_NAMESPACE: a REQUEST_UPDATE of it (the drafts let its
+ * sender update it; nothing in it changes what we do) is answered REQUEST_OK
+ * there; any other whole message is skipped (none is defined). */
+static void pnsin_later(sstream *ss) {
+  moqc_session *s = ss->s;
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    uint64_t type;
+    size_t off, blen;
+    ssize_t n = moqc__ietf_ctrl_peek(V(s), ss_data(ss), ss_len(ss), &type, &off, &blen);
+    if (n == MOQC_ERR_NEED_MORE) return;
+    if (n <= 0) {
+      moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "malformed control message", false);
+      return;
+    }
+    if (type == MOQC_IETF_REQUEST_UPDATE) {
+      moqc__ietf_msg *m = NULL;
+      n = req_first(ss, &m);
+      bool ok = n > 0 && peer_req_ok(s, m->request_id, false);
+      moqc__ietf_msg *r = ok ? msg_new(MOQC_IETF_REQUEST_OK) : NULL;
+      if (r) r->request_id = m->request_id;
+      moqc_free(m);
+      if (!ok) return;
+      msg_send(s, ss, r);
+      if (sess_closing(s) || ss->obj.dead || !ss->owner) return;
+    }
+    moqc__ss_consume(ss, (size_t)n);
+  }
+}
+
 /* Peer-opened PUBLISH_NAMESPACE stream (subscriber side): its end withdraws
  * the namespace. */
 static int pnsin_process(sstream *ss) {
@@ -3262,10 +3386,10 @@ static int pnsin_process(sstream *ss) {
       if (ss->owner) moqc__ss_consume(ss, (size_t)n);
       else moqc__ss_release(ss);
     }
-  } else if (ss->owner) {
-    moqc__ss_consume(ss, ss_len(ss)); /* nothing else is defined on it */
   }
   moqc_free(m);
+  if (!sess_closing(s) && !ss->obj.dead && ss->kind == &sk_ietf_pns_in && ss->owner)
+    pnsin_later(ss);
   return MOQC_OK;
 }
 

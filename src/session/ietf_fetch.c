@@ -66,6 +66,8 @@ typedef struct ifetch {
   moqc_broadcast_consumer *pbc;
   moqc_track_consumer *ptc;
   moqc_timer timer;
+  bool has_prio;         /* a REQUEST_UPDATE gave a Subscriber Priority: */
+  moqc_stream_prio prio; /* the data stream's (moqc__ietf_fetch_update) */
 } ifetch;
 
 static void if_free(sobj *o) { moqc_free(o); }
@@ -210,6 +212,7 @@ static void if_opened(opener *op, int64_t id) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
+  if (f->has_prio) (void)s->t->ops->set_priority(s->t, id, &f->prio);
   for (size_t i = 0; i < f->n; i++)
     if (f->groups[i]) moqc_group_consumer_set_waker(f->groups[i], if_wake, f);
   if_pump(f);
@@ -491,6 +494,23 @@ void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
     if_destroy(f);
     return;
   }
+}
+
+bool moqc__ietf_fetch_update(moqc_session *s, sstream *ss, uint64_t req, const moqc__ietf_msg *m) {
+  ifetch *f = ss ? ss->owner : NULL;
+  moqc_link *l = moqc__ietf_fetch_list(s);
+  for (moqc_link *it = l->next; !ss && it != l; it = it->next) {
+    ifetch *c = MOQC_CONTAINER_OF(it, ifetch, link);
+    if (c->req == req) f = c;
+  }
+  if (!f) return false;
+  assert(!ss || f->req_ss == ss);
+  if (m->has & MOQC_IETF_HAS_PRIORITY) {
+    f->has_prio = true;
+    f->prio = (moqc_stream_prio){.priority = (uint8_t)(255 - m->priority), .order = 0};
+    if (f->ss && !ss_send_done(f->ss)) (void)s->t->ops->set_priority(s->t, f->ss->id, &f->prio);
+  }
+  return true;
 }
 
 /* 17+: the FETCH request stream. */

@@ -38,8 +38,9 @@ void moqc__ietf_req_close(sstream *ss, bool abort);
 /* 17+: process() of a peer's request stream whose first message must be
  * `type`: it is decoded, its request id checked, and handed to first(s, m,
  * ss), which takes ss (ss->owner) or lets it go; later messages on the
- * stream: REQUEST_UPDATE is ignored, anything else goes to later() (NULL:
- * the session closes with PROTOCOL_VIOLATION). */
+ * stream: REQUEST_UPDATE is applied to the request where the draft lets
+ * it be updated and answered there (ietf.c req_update_in), anything else
+ * goes to later() (NULL: the session closes with PROTOCOL_VIOLATION). */
 int moqc__ietf_req_in(sstream *ss, uint64_t type,
                       void (*first)(moqc_session *s, const moqc__ietf_msg *m, sstream *ss),
                       void (*later)(sstream *ss, const moqc__ietf_msg *m));
@@ -99,6 +100,15 @@ extern const moqc__stream_kind moqc__sk_ietf_fetch_req;
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_list(moqc_session *s);
 void moqc__ietf_fetch_teardown(moqc_session *s);
+/* A REQUEST_UPDATE m of a FETCH we serve: 17+ on its request stream ss (the
+ * fetch is ss->owner), 16 by request id req (ss NULL). Its Subscriber
+ * Priority applies to the fetch's data stream. false: no such fetch. */
+bool moqc__ietf_fetch_update(moqc_session *s, sstream *ss, uint64_t req, const moqc__ietf_msg *m);
+/* A REQUEST_UPDATE of a TRACK_STATUS waiting for its answer: 17+ on its
+ * request stream ss (ss->owner), answered there REQUEST_ERROR NOT_SUPPORTED,
+ * which ends the request; 16 by request id req (ss NULL), left to the caller
+ * to refuse (the status is still answered). false: no such request. */
+bool moqc__ietf_status_update(moqc_session *s, sstream *ss, uint64_t req);
 /* The track consumer of the subscription we serve with request id req
  * (borrowed), or NULL: what a joining FETCH reads. */
 moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);

@@ -211,6 +211,22 @@ void moqc__ietf_on_track_status(moqc_session *s, const moqc__ietf_msg *m, sstrea
   its_wake(t); /* what the consumer already holds */
 }
 
+bool moqc__ietf_status_update(moqc_session *s, sstream *ss, uint64_t req) {
+  itstat *t = ss ? ss->owner : NULL;
+  moqc_link *l = moqc__ietf_status_list(s);
+  for (moqc_link *it = l->next; !ss && it != l; it = it->next) {
+    itstat *c = MOQC_CONTAINER_OF(it, itstat, link);
+    if (c->req == req) t = c;
+  }
+  if (!t || !ss) return t != NULL;
+  assert(t->ss == ss);
+  t->ss = NULL;
+  moqc__ietf_request_refuse(s, ss, MOQC_IETF_TRACK_STATUS_ERROR, t->req,
+                            MOQC_IETF_REQERR_NOT_SUPPORTED, "a TRACK_STATUS cannot be updated");
+  its_destroy(t);
+  return true;
+}
+
 /* ---- 17+: the TRACK_STATUS request stream ---------------------------------------- */
 
 static int tsreq_process(sstream *ss) {

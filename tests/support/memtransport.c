@@ -792,6 +792,14 @@ static int op_set_priority(moqc_transport *t, int64_t id, const moqc_stream_prio
   return MOQC_OK;
 }
 
+int memlink_stream_priority(moqc_transport *t, int64_t id, moqc_stream_prio *out) {
+  if (!t || !out) return MOQC_ERR_INVAL;
+  mstream *st = stream_find(side_of(t), id);
+  if (!st || !st->prioritised) return MOQC_ERR_NOT_FOUND;
+  *out = st->prio;
+  return MOQC_OK;
+}
+
 static int op_send_datagram(moqc_transport *t, const uint8_t *p, size_t len) {
   mside *s = side_of(t);
   if (side_closed(s)) return MOQC_ERR_CLOSED;

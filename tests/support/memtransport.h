@@ -119,6 +119,10 @@ int memlink_inject_state(memlink *l, moqc_transport *to, int64_t id, memlink_inj
  * or unknown. */
 const uint8_t *memlink_inject_received(memlink *l, moqc_transport *to, int64_t id, size_t *len);
 
+/* The priority `t` last set on its stream id (moqc_transport_ops.set_priority).
+ * MOQC_OK, MOQC_ERR_NOT_FOUND (none set, or the stream is gone), MOQC_ERR_INVAL. */
+int memlink_stream_priority(moqc_transport *t, int64_t id, moqc_stream_prio *out);
+
 /* ---- counters --------------------------------------------------------------- */
 typedef struct memlink_stats {
   uint64_t packets;           /* data + datagram packets put on the wire by this side */
