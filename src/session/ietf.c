@@ -631,12 +631,16 @@ int moqc__ietf_reqout_read(sstream *ss, void (*on)(void *owner, const moqc__ietf
 
 /* 17+: one unasked PUBLISH_NAMESPACE of ours, on a request stream of its own
  * (there is no control stream to carry it); our FIN withdraws the namespace.
- * The value of the unasked ins_sub's `sent` map on 17+. */
+ * The value of the unasked ins_sub's `sent` map on 17+. The peer cancels it
+ * (ipns_cancelled) with REQUEST_ERROR, its FIN or RESET_STREAM, or
+ * STOP_SENDING on our half. */
 typedef struct ipns {
   sobj obj;
   moqc_session *s;
+  ins_sub *ns; /* the unasked announcer whose `sent` holds it */
   opener op;
   bool opening;
+  bool answered; /* REQUEST_OK seen: a second answer is a protocol violation */
   sstream *ss;
   moqc__ietf_msg *m; /* the PUBLISH_NAMESPACE, until the stream is open (borrows path) */
   char *path;
@@ -663,44 +667,77 @@ static void ipns_end(ipns *p) {
   moqc__sess_bury(p->s, &p->obj);
 }
 
-/* REQUEST_OK / REQUEST_ERROR: nothing to do (refused, the namespace is
- * simply not announced there). */
+/* The peer refused or cancelled p (REQUEST_ERROR, the end of its half, or
+ * STOP_SENDING on ours), as 14-16's PUBLISH_NAMESPACE_CANCEL does: our half
+ * ends (FIN; after a RESET_STREAM or STOP_SENDING, abort) and p is freed, out
+ * of its announcer's `sent`, so the namespace is offered to this peer again
+ * only once it ends and is published again (ns_pump). */
+static void ipns_cancelled(ipns *p, bool reset) {
+  moqc_session *s = p->s;
+  ins_sub *ns = p->ns;
+  size_t plen = strlen(p->path);
+  assert(req_streams(s) && ns && !ns->ss && !p->opening && p->ss);
+  assert(moqc__smap_find(&ns->sent, p->path, plen) == p);
+  moqc__sess_debug(s, "PUBLISH_NAMESPACE %s cancelled by the peer", p->path);
+  (void)moqc__smap_remove(&ns->sent, p->path, plen);
+  sstream *ss = p->ss;
+  p->ss = NULL;
+  ss->owner = NULL;
+  if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
+  else moqc__ss_fin(ss);
+  moqc__ss_release(ss);
+  moqc__sess_bury(s, &p->obj);
+}
+
+/* One REQUEST_OK, or a REQUEST_ERROR (refused: ipns_cancelled); anything
+ * else, or a second answer, is a protocol violation (17: "The publisher
+ * SHOULD close the session with a protocol error if it receives more than
+ * one"). */
 static int pnsout_process(sstream *ss) {
   moqc_session *s = ss->s;
   moqc__ietf_msg *m = NULL;
-  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead) {
+  while (ss_len(ss) > 0 && !sess_closing(s) && !ss->obj.dead && ss->owner) {
+    ipns *p = ss->owner;
     moqc_free(m);
     m = NULL;
     ssize_t n = req_first(ss, &m);
     if (n <= 0) break;
-    if (m->type != MOQC_IETF_REQUEST_OK && m->type != MOQC_IETF_REQUEST_ERROR) {
+    if ((m->type != MOQC_IETF_REQUEST_OK && m->type != MOQC_IETF_REQUEST_ERROR) || p->answered) {
       moqc__sess_fail(s, IETF_PROTOCOL_VIOLATION, "unexpected message on a namespace stream",
                       false);
       break;
     }
-    if (m->type == MOQC_IETF_REQUEST_ERROR && sess_debug_on(s))
-      moqc__sess_debug(s, "PUBLISH_NAMESPACE refused: code %llu", (unsigned long long)m->code);
     moqc__ss_consume(ss, (size_t)n);
+    if (m->type == MOQC_IETF_REQUEST_ERROR) {
+      if (sess_debug_on(s))
+        moqc__sess_debug(s, "PUBLISH_NAMESPACE refused: code %llu", (unsigned long long)m->code);
+      ipns_cancelled(p, false);
+      break;
+    }
+    p->answered = true;
   }
   moqc_free(m);
   return MOQC_OK;
 }
 
-/* The peer ended its half (a cancel): end ours. */
+/* The peer ended its half, or stopped ours (a cancel). */
 static void pnsout_end(sstream *ss, bool reset, uint64_t code) {
   (void)code;
   ipns *p = ss->owner;
-  if (p) p->ss = NULL;
-  ss->owner = NULL;
+  if (p) {
+    ipns_cancelled(p, reset);
+    return;
+  }
   if (reset) moqc__ss_abort(ss, MOQC_CODE_CANCEL);
   else moqc__ss_fin(ss);
   moqc__ss_release(ss);
 }
 
-static const moqc__stream_kind sk_ietf_pns_out = {.name = "ietf-publish-namespace-out",
-                                                  .process = pnsout_process,
-                                                  .end = pnsout_end,
-                                                  .request_out = true};
+/* Not request_out: a STOP_SENDING on our half cancels the PUBLISH_NAMESPACE
+ * (17 "Request Cancellation"); only non-Solicit peers (imquic, libquicr) get
+ * one, and they do not stop a request stream they keep answering on. */
+static const moqc__stream_kind sk_ietf_pns_out = {
+    .name = "ietf-publish-namespace-out", .process = pnsout_process, .end = pnsout_end};
 
 static void ipns_opened(opener *op, int64_t id) {
   ipns *p = MOQC_CONTAINER_OF(op, ipns, op);
@@ -731,6 +768,7 @@ static bool ipns_start(ins_sub *ns, const char *path, size_t plen) {
   if (!p) return false;
   p->obj.destroy = ipns_free;
   p->s = s;
+  p->ns = ns;
   moqc_link_init(&p->op.link);
   p->path = moqc_strdup(path);
   p->m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE);

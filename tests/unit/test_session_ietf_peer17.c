@@ -17,6 +17,7 @@ typedef struct cap_bidi {
   uint8_t buf[512];
   size_t len;
   bool fin;
+  bool reset; /* the server reset its half */
 } cap_bidi;
 
 typedef struct uni_cap {
@@ -70,8 +71,15 @@ static void cap_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool f
   c->len += len;
 }
 
-static const moqc_transport_handler cap_handler = {.stream_opened = cap_opened,
-                                                   .stream_data = cap_data};
+static void cap_reset(void *ctx, int64_t id, uint64_t code) {
+  (void)code;
+  uni_cap *c = ctx;
+  for (int i = 0; i < c->nbidi; i++)
+    if (c->bidi[i].id == id) c->bidi[i].reset = true;
+}
+
+static const moqc_transport_handler cap_handler = {
+    .stream_opened = cap_opened, .stream_data = cap_data, .stream_reset = cap_reset};
 
 /* Decode every message in the capture (every byte must decode); returns how many. */
 static size_t cap_read(const uni_cap *c, int v, moqc__ietf_msg *out, size_t max) {
@@ -334,6 +342,80 @@ static void t_unsolicited_announce17(void **state) {
   }
 }
 
+/* The peer cancels our unasked PUBLISH_NAMESPACE (17+, a peer that declared
+ * no SOLICIT), after its REQUEST_OK, by: 0 REQUEST_ERROR instead (our FIN
+ * follows before the peer's), 1 its FIN, 2 RESET_STREAM, 3 STOP_SENDING on
+ * our half (2, 3: our half reset). Each ends our half and frees
+ * the stream (streams_live back), the session stays open, the namespace is
+ * not offered again while it stays published, and is offered again once it
+ * ends and is published again. 4: a second REQUEST_OK closes the session
+ * with PROTOCOL_VIOLATION. Before, a REQUEST_ERROR or a STOP_SENDING was not
+ * acted on (the stream stayed open) and a second answer was read. */
+static void t_announce_cancel17(void **state) {
+  int v = ts_version(state);
+  for (int mode = 0; mode < 5; mode++) {
+    ts_pair p;
+    ir_server(&p, v);
+    uni_cap cap;
+    memset(&cap, 0, sizeof cap);
+    moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
+    ts_pub pub;
+    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+    int64_t setup;
+    setup17(&p, v, &setup);
+    ts_run_for(p.env, 20 * MS);
+    static moqc__ietf_msg m;
+    const cap_bidi *b = NULL;
+    assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &m), 1);
+    int64_t sid = b->id;
+    uint64_t live = moqc_session_get_stats(p.srv.s).streams_live;
+    static moqc__ietf_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = mode == 0 ? MOQC_IETF_REQUEST_ERROR : MOQC_IETF_REQUEST_OK;
+    r.code = 0x3;
+    ir_msg_on(&p, v, sid, &r, false);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(b->fin, mode == 0); /* refused: withdrawn at once */
+    moqc_transport *t = memlink_client(p.link);
+    if (mode == 0 || mode == 1) ir_write_on(&p, sid, NULL, 0, true);
+    if (mode == 2) assert_int_equal(t->ops->reset(t, sid, 0x1), MOQC_OK);
+    if (mode == 3) assert_int_equal(t->ops->stop_sending(t, sid, 0x1), MOQC_OK);
+    if (mode == 4) ir_msg_on(&p, v, sid, &r, false);
+    ts_run_for(p.env, 50 * MS);
+    if (mode == 4) {
+      assert_true(p.srv.closed);
+      assert_int_equal(p.srv.code, 0x3);
+      ts_pub_del(&pub);
+      ir_close(&p);
+      continue;
+    }
+    assert_false(p.srv.closed);
+    if (mode >= 2) assert_true(b->reset); /* cancelled abruptly: abruptly */
+    else assert_true(b->fin);
+    ts_run_for(p.env, 50 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).streams_live, live - 1);
+    ts_pub pub2; /* announcing goes on; cam/1 is not offered again */
+    ts_publish(&pub2, p.env, p.srv.pub, "cam/2", "v", NULL);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &m), 2);
+    char path[64];
+    assert_int_equal(moqc__ietf_tuple_to_path(&m.ns, path, sizeof path), 5);
+    assert_memory_equal(path, "cam/2", 5);
+    ts_pub_del(&pub); /* cam/1 ends, and comes back: offered again */
+    ts_run_for(p.env, 20 * MS);
+    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+    ts_run_for(p.env, 20 * MS);
+    assert_int_equal(cap_count_first(&cap, v, MOQC_IETF_PUBLISH_NAMESPACE, &b, &m), 3);
+    assert_int_equal(moqc__ietf_tuple_to_path(&m.ns, path, sizeof path), 5);
+    assert_memory_equal(path, "cam/1", 5);
+    assert_false(b->fin);
+    assert_false(p.srv.closed);
+    ts_pub_del(&pub2);
+    ts_pub_del(&pub);
+    ir_close(&p);
+  }
+}
+
 /* SUBSCRIBE with Forward 0, then REQUEST_UPDATE Forward 1 on the same
  * request stream (imquic-moq-sub -u): nothing is sent before the update,
  * groups after it, and the update is answered REQUEST_OK on that stream.
@@ -504,6 +586,7 @@ int main(void) {
       IR17_TEST(t_goaway_request_id_parity),
       IR17_TEST(t_publish_done_track_end),
       IR17_TEST(t_unsolicited_announce17),
+      IR17_TEST(t_announce_cancel17),
       IR17_TEST(t_request_update17),
       IR17_TEST(t_group_header_with_first_object),
       IR17_TEST(t_no_echo17),
