@@ -172,6 +172,7 @@ struct itrack {
   uint64_t end_group;        /* 14: the end group + 1 (0: open-ended), likewise */
   uint64_t largest_group;    /* SUBSCRIBE_OK's largest location's group (NONE: not given) */
   uint64_t fetch_low;        /* lowest group asked upstream by FETCH (NONE: none) */
+  uint64_t join_from;        /* 17+: the joining FETCH's start, held until SUBSCRIBE_OK (NONE) */
   uint64_t streams_seen;     /* subgroup streams accepted */
   uint64_t streams_expected; /* PUBLISH_DONE's stream count */
   moqc_timer fin_timer;      /* PUBLISH_DONE seen: give up waiting for streams */
@@ -2097,8 +2098,30 @@ static void it_destroy(itrack *t, uint64_t code, bool finish) {
 
 static const moqc__stream_kind sk_ietf_sub_out;
 
+/* The absolute joining FETCH of t's SUBSCRIBE from group `from` (a consumer's
+ * open-ended past start): it_write_subscribe on 14-16, behind the SUBSCRIBE
+ * on the control stream; 17+ once SUBSCRIBE_OK arrived (it_ok: the FETCH's
+ * request stream could reach the peer before the SUBSCRIBE's, which the
+ * joining FETCH names). */
+static void it_join(itrack *t, uint64_t from) {
+  moqc_session *s = t->s;
+  assert(from != MOQC_GROUP_NONE && t->subscribed && t->sub_written);
+  moqc_track_demand d = moqc_track_producer_demand(t->tp);
+  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, from, MOQC_GROUP_NONE - 1,
+                                  d.aggregate.priority, t->req);
+  if (sess_debug_on(s))
+    moqc__sess_debug(s, "joining FETCH %s/%s from %llu: %d", t->path, t->name,
+                     (unsigned long long)from, rc);
+  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+  else if (rc == MOQC_OK) t->fetch_low = from; /* it_fetch_check: asked already */
+}
+
 /* Write the SUBSCRIBE of t (registered under t->req): on the control
- * stream, or (17+) on t's request stream. */
+ * stream, or (17+) on t's request stream. An open-ended past start: to a
+ * peer that declared MoQ Solicit (moq-dev, moqc) the SUBSCRIBE's
+ * AbsoluteStart asks for it (they serve it from their cache and reset a
+ * FETCH: @moq/net 0.3.4, moq-relay); to others the live edge plus an
+ * absolute joining FETCH (it_join). */
 static void it_write_subscribe(itrack *t) {
   moqc_session *s = t->s;
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
@@ -2113,13 +2136,14 @@ static void it_write_subscribe(itrack *t) {
   m->priority = (uint8_t)(255 - d.aggregate.priority);
   m->group_order = d.aggregate.ordered ? 1 : 2;
   m->forward = 1;
-  /* The live edge unless a consumer asked for an earlier start (moq-dev's
-   * Rust ignores the start and serves from the live edge anyway). */
+  /* The live edge unless a consumer asked for an earlier start. */
   m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
   /* An open-ended start: the live edge plus an absolute joining FETCH
    * from that start (below), the drafts' way to join with the past (a
-   * publisher may ignore a past start in SUBSCRIBE: moq-dev does). */
-  bool joining = d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE;
+   * publisher may ignore a past start in SUBSCRIBE); a Solicit peer gets
+   * the start in the SUBSCRIBE. */
+  bool joining = d.aggregate.start != MOQC_GROUP_NONE && d.aggregate.end == MOQC_GROUP_NONE &&
+                 !IS(s)->peer_solicit;
   if (d.aggregate.start != MOQC_GROUP_NONE && !joining) {
     m->filter.type = MOQC_IETF_FILTER_ABSOLUTE_START;
     m->filter.start.group = d.aggregate.start;
@@ -2135,15 +2159,18 @@ static void it_write_subscribe(itrack *t) {
   uint64_t join_from = joining ? d.aggregate.start : MOQC_GROUP_NONE;
   if (m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT) t->start.group = m->filter.start.group;
   if (m->filter.type == MOQC_IETF_FILTER_ABSOLUTE_RANGE) t->end_group = m->filter.end_group + 1;
+  /* A Solicit peer sends the past from the SUBSCRIBE's start: it_fetch_check
+   * asks no FETCH for it (the peer would reset it). */
+  if (IS(s)->peer_solicit && m->filter.type != MOQC_IETF_FILTER_LARGEST_OBJECT)
+    t->fetch_low = m->filter.start.group;
   req_send(s, t->rq.ss, m);
   if (join_from == MOQC_GROUP_NONE || sess_closing(s) || t->obj.dead) return;
-  int rc = moqc__ietf_fetch_range(s, t->path, t->tp, join_from, MOQC_GROUP_NONE - 1,
-                                  d.aggregate.priority, t->req);
-  if (sess_debug_on(s))
-    moqc__sess_debug(s, "joining FETCH %s/%s from %llu: %d", t->path, t->name,
-                     (unsigned long long)join_from, rc);
-  if (rc == MOQC_ERR_NOMEM) moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-  else if (rc == MOQC_OK) t->fetch_low = join_from; /* it_fetch_check: asked already */
+  if (req_streams(s)) {
+    t->join_from = join_from;
+    t->fetch_low = join_from; /* it_fetch_check: asked already (it_ok) */
+    return;
+  }
+  it_join(t, join_from);
 }
 
 /* SUBSCRIBE_UPDATE (14/15) / REQUEST_UPDATE (16+): a local consumer's
@@ -2455,7 +2482,7 @@ static void ietf_track_request(rbcast *rb, moqc_track_request *req) {
   }
   t->obj.destroy = it_free;
   t->s = s;
-  t->largest_group = t->fetch_low = MOQC_GROUP_NONE;
+  t->largest_group = t->fetch_low = t->join_from = MOQC_GROUP_NONE;
   moqc_link_init(&t->rq.op.link);
   moqc_link_init(&t->groups);
   moqc_timer_init(&t->fin_timer, it_fin_timeout, t);
@@ -2483,6 +2510,12 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
     return;
   }
   t->ok_seen = true;
+  if (t->join_from != MOQC_GROUP_NONE) { /* 17+: held for the SUBSCRIBE to go first */
+    uint64_t from = t->join_from;
+    t->join_from = t->fetch_low = MOQC_GROUP_NONE;
+    it_join(t, from);
+    if (sess_closing(s) || t->obj.dead) return;
+  }
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
   if (d.consumers > 0) it_fetch_check(t, &d); /* the largest location bounds the gap */
 }

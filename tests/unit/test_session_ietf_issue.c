@@ -774,49 +774,61 @@ static void t_track_status_issued17(void **state) {
 
 /* ---- joining FETCH issued ---------------------------------------------------------- */
 
-/* A consumer asking for past groups (an explicit open-ended start): SUBSCRIBE
- * at the live edge (largest object) plus an absolute joining FETCH from the
- * start, naming the SUBSCRIBE. moqc <-> moqc: the consumer reads groups
- * 3..9 of 10 cached, and the publisher served two requests. */
+/* A consumer asking for past groups (an explicit open-ended start): to a
+ * peer that declared no MoQ Solicit (imquic), SUBSCRIBE at the live edge
+ * (largest object) plus an absolute joining FETCH from the start, naming the
+ * SUBSCRIBE; to a Solicit peer (moq-dev, which resets FETCH streams; moqc)
+ * SUBSCRIBE with AbsoluteStart = the start and no FETCH. moqc <-> moqc (Solicit):
+ * the consumer reads groups 3..9 of 10 cached from that one SUBSCRIBE.
+ * 17+: test_session_ietf_peer17.c t_past_start17. */
 static void t_joining_fetch(void **state) {
   int v = ts_version(state);
   ts_pair p;
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   moqc_track_consumer *tc = NULL;
   if (v >= 17) goto moqc_peer; /* 17+: the requests on their streams, moqc <-> moqc below */
-  ir_server(&p, v);
-  int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
-  ir_send(&p, v, ctrl, &m);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
-  sub.start = 2;
-  tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
-  ts_run_for(p.env, 10 * MS);
-  size_t n = ir_read(&p, v, ctrl, msgs, 64);
-  const moqc__ietf_msg *sm = NULL, *fm = NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (msgs[i].type == MOQC_IETF_SUBSCRIBE) sm = &msgs[i];
-    if (msgs[i].type == MOQC_IETF_FETCH) {
-      assert_non_null(sm); /* after the SUBSCRIBE */
-      fm = &msgs[i];
+  for (int solicit = 0; solicit < 2; solicit++) {
+    ir_server(&p, v);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+    m.request_id = 0;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+    ir_send(&p, v, ctrl, &m);
+    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    sub.start = 2;
+    tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+    ts_run_for(p.env, 10 * MS);
+    size_t n = ir_read(&p, v, ctrl, msgs, 64);
+    const moqc__ietf_msg *sm = NULL, *fm = NULL;
+    for (size_t i = 0; i < n; i++) {
+      if (msgs[i].type == MOQC_IETF_SUBSCRIBE) sm = &msgs[i];
+      if (msgs[i].type == MOQC_IETF_FETCH) {
+        assert_non_null(sm); /* after the SUBSCRIBE */
+        fm = &msgs[i];
+      }
     }
+    assert_non_null(sm);
+    if (solicit) {
+      assert_null(fm);
+      assert_int_equal(sm->filter.type, MOQC_IETF_FILTER_ABSOLUTE_START);
+      assert_int_equal(sm->filter.start.group, 2);
+      assert_int_equal(sm->filter.start.object, 0);
+    } else {
+      assert_non_null(fm);
+      assert_int_equal(sm->filter.type, MOQC_IETF_FILTER_LARGEST_OBJECT);
+      assert_int_equal(fm->fetch.type, MOQC_IETF_FETCH_ABSOLUTE_JOINING);
+      assert_int_equal(fm->fetch.joining_request, sm->request_id);
+      assert_int_equal(fm->fetch.joining_start, 2);
+      assert_true(fm->request_id > sm->request_id);
+    }
+    moqc_track_consumer_del(tc);
+    ts_run_for(p.env, 10 * MS);
+    ir_close(&p);
   }
-  assert_non_null(sm);
-  assert_non_null(fm);
-  assert_int_equal(sm->filter.type, MOQC_IETF_FILTER_LARGEST_OBJECT);
-  assert_int_equal(fm->fetch.type, MOQC_IETF_FETCH_ABSOLUTE_JOINING);
-  assert_int_equal(fm->fetch.joining_request, sm->request_id);
-  assert_int_equal(fm->fetch.joining_start, 2);
-  assert_true(fm->request_id > sm->request_id);
-  moqc_track_consumer_del(tc);
-  ts_run_for(p.env, 10 * MS);
-  ir_close(&p);
 
 moqc_peer:
   ts_pair_open(&p, v, NULL);
@@ -834,12 +846,86 @@ moqc_peer:
     seen |= (uint64_t)1 << moqc_group_consumer_sequence(g);
     moqc_group_consumer_del(g);
   }
-  assert_int_equal(seen, 0x3F8); /* groups 3..9 */
-  assert_int_equal(moqc_session_get_stats(p.srv.s).subscribes_served, 2);
+  assert_int_equal(seen, 0x3F8);                                          /* groups 3..9 */
+  assert_int_equal(moqc_session_get_stats(p.srv.s).subscribes_served, 1); /* no FETCH */
   moqc_track_consumer_del(tc);
   assert_false(p.cli.closed);
   ts_pub_del(&pub);
   ts_pair_close(&p);
+}
+
+/* How many server bidi streams start with a message of this type. */
+static size_t srv_bidi_count(int v, uint64_t type) {
+  size_t k = 0;
+  static moqc__ietf_msg m;
+  for (size_t i = 0; i < nrx; i++) {
+    if ((rx[i].id & 3) != 1 || !rx[i].len) continue;
+    if (moqc__ietf_ctrl_decode(&m, v, rx[i].buf, rx[i].len) > 0 && m.type == type) k++;
+  }
+  return k;
+}
+
+/* 17+, t_joining_fetch's bytes: a consumer's past start (group 2) to a peer
+ * that declared no Solicit is a SUBSCRIBE at the live edge, and the absolute
+ * joining FETCH naming it goes out only after that SUBSCRIBE's SUBSCRIBE_OK
+ * (on its own request stream it could otherwise reach the peer first); to a
+ * Solicit peer a SUBSCRIBE with AbsoluteStart 2 and never a FETCH. Before,
+ * both peers got the FETCH, right behind the SUBSCRIBE. */
+static void t_past_start17(void **state) {
+  int v = ts_version(state);
+  for (int solicit = 0; solicit < 2; solicit++) {
+    ts_pair p;
+    nrx = 0;
+    ir_server(&p, v);
+    moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
+    m.request_id = 0;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+    (void)ir_request(&p, v, ctrl, &m);
+    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+    sub.start = 2;
+    moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
+    ts_run_for(p.env, 20 * MS);
+    size_t n;
+    rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
+    assert_int_equal(n, 1);
+    uint64_t sub_req = msgs[0].request_id;
+    if (solicit) {
+      assert_int_equal(msgs[0].filter.type, MOQC_IETF_FILTER_ABSOLUTE_START);
+      assert_int_equal(msgs[0].filter.start.group, 2);
+    } else {
+      assert_int_equal(msgs[0].filter.type, MOQC_IETF_FILTER_LARGEST_OBJECT);
+    }
+    assert_int_equal(srv_bidi_count(v, MOQC_IETF_FETCH), 0); /* not before SUBSCRIBE_OK */
+    static moqc__ietf_msg ok;
+    memset(&ok, 0, sizeof ok);
+    ok.type = MOQC_IETF_SUBSCRIBE_OK;
+    ok.request_id = sub_req;
+    ok.track_alias = 7;
+    ok.group_order = 1;
+    ok.has = MOQC_IETF_HAS_LARGEST;
+    ok.largest = (moqc__ietf_loc){5, 0};
+    ir_msg_on(&p, v, r->id, &ok, false);
+    ts_run_for(p.env, 20 * MS);
+    assert_false(p.srv.closed);
+    assert_int_equal(srv_bidi_count(v, MOQC_IETF_FETCH), !solicit);
+    if (!solicit) {
+      (void)srv_bidi(v, MOQC_IETF_FETCH, &n);
+      assert_int_equal(msgs[0].fetch.type, MOQC_IETF_FETCH_ABSOLUTE_JOINING);
+      assert_int_equal(msgs[0].fetch.joining_request, sub_req);
+      assert_int_equal(msgs[0].fetch.joining_start, 2);
+      assert_true(msgs[0].request_id > sub_req);
+    }
+    moqc_track_consumer_del(tc);
+    ts_run_for(p.env, 10 * MS);
+    ir_close(&p);
+  }
 }
 
 /* ---- PUBLISH issued ----------------------------------------------------------------- */
@@ -982,6 +1068,7 @@ int main(void) {
       IR_TEST(t_publish_refused),
       IR_TEST_REQ(t_publish_refused17),
       IR_TEST_ALL(t_joining_fetch),
+      IR_TEST_REQ(t_past_start17),
       IR_TEST_ALL(t_relay_fetch_upstream_lite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
