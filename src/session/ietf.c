@@ -31,12 +31,14 @@
  *     groups (subgroups other than 0 are stopped); PUBLISH_DONE finishes the
  *     track, SUBSCRIBE_ERROR / REQUEST_ERROR rejects it (NotFound).
  *   - SUBSCRIBE_UPDATE / REQUEST_UPDATE: Forward and Subscriber Priority of a
- *     served subscription (Forward 0 drops groups unsent).
+ *     served subscription (Forward 0 drops groups unsent); 16+ of every other
+ *     request of the peer's too (req_update_in, on_request_update).
  *   - PUBLISH from the peer: PUBLISH_OK (18+: REQUEST_OK), its broadcast
  *     announced, the track consumed by the session itself and bound to the
  *     PUBLISH's alias (17+: its request stream becomes the subscription's).
- *   - PUBLISH_NAMESPACE_CANCEL: received (14-16), we stop announcing that
- *     namespace; sent (17+: the request stream cancelled) when another
+ *   - PUBLISH_NAMESPACE_CANCEL: received (14-16; 17+ the peer's cancel of
+ *     our PUBLISH_NAMESPACE's request stream, ipns_cancelled), we stop
+ *     announcing that namespace; sent (17+: the request stream cancelled) when another
  *     publisher takes over the path of a namespace we accepted (nswatch).
  *   - Announcing: we declare MoQ Solicit (SETUP 0x40B5A = 1); a peer that
  *     declares nothing gets unsolicited PUBLISH_NAMESPACE (imquic, the drafts;
@@ -56,8 +58,9 @@
  * consumer's explicit start below the live edge is fetched upstream
  * (it_fetch_check: relay FETCH upstream); TRACK_STATUS is issued in
  * ietf_issue.c; PUBLISH is issued by moqc_session_publish_track; an
- * open-ended explicit start subscribes at the live edge plus an absolute
- * joining FETCH (it_write_subscribe). 17+: each request we issue opens a
+ * open-ended explicit start subscribes with AbsoluteStart to a MoQ Solicit
+ * peer, else at the live edge plus an absolute joining FETCH (17+: after
+ * SUBSCRIBE_OK; it_write_subscribe, it_join). 17+: each request we issue opens a
  * bidi stream of its own (moqc__ietf_reqout: SUBSCRIBE, FETCH,
  * TRACK_STATUS, PUBLISH; REQUEST_UPDATE goes on its SUBSCRIBE's stream).
  * Not yet: relative joining FETCH (see docs/session.md). */
