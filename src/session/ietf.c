@@ -2516,7 +2516,10 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
   if (t->join_from != MOQC_GROUP_NONE) { /* 17+: held for the SUBSCRIBE to go first */
     uint64_t from = t->join_from;
     t->join_from = t->fetch_low = MOQC_GROUP_NONE;
-    it_join(t, from);
+    /* Nothing from `from` up to the largest location: the subscription
+     * carries it all (the peer would refuse the FETCH, INVALID_RANGE). */
+    if ((m->has & MOQC_IETF_HAS_LARGEST) && m->largest.group < from) t->fetch_low = from;
+    else it_join(t, from);
     if (sess_closing(s) || t->obj.dead) return;
   }
   moqc_track_demand d = moqc_track_producer_demand(t->tp);
