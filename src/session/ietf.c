@@ -1905,6 +1905,7 @@ static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
 static void publish_accepted(isub *is, const moqc__ietf_msg *m) {
   if (!is->pushed || !is->awaiting_ok) return;
   is->awaiting_ok = false;
+  is->s->stats.pushes_accepted++;
   if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
   if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
   if ((m->has & MOQC_IETF_HAS_GROUP_ORDER) && m->group_order) is->ordered = m->group_order == 1;
