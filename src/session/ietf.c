@@ -2311,14 +2311,10 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
                               MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
     return;
   }
-  if (!moqc__rb_has(s, path)) {
-    moqc_route route = {0};
-    int rc = moqc__rb_announce(s, path, &route, 0);
-    if (rc == MOQC_ERR_NOMEM) {
-      moqc_free(name);
-      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-      return;
-    }
+  if (moqc__rb_announce_pushed(s, path) == MOQC_ERR_NOMEM) {
+    moqc_free(name);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
   }
   ipush *p = moqc_calloc(1, sizeof *p);
   if (p) p->path = moqc_strdup(path);
@@ -2342,6 +2338,11 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
   }
+  /* Bind the push (push_bind) before PUBLISH_OK goes: the peer's group
+   * streams may follow the OK at once, and a stream whose alias is not bound
+   * yet is stopped. p is freed once bound. */
+  if (!sess_closing(s)) moqc__rb_pump(s, path);
+  p = NULL;
   if (sess_closing(s)) return;
   moqc__ietf_msg *r = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK);
   if (r) {
@@ -3116,8 +3117,12 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
       }
       if (!peer_req_ok(s, m->request_id, false)) break;
       first(s, m, ss); /* m borrows the buffer: consume after */
-      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
+      if (sess_closing(s) || ss->obj.dead || !ss->owner) break; /* let go */
       moqc__ss_consume(ss, (size_t)n);
+      if (ss->kind != kind) { /* handed on (push_bind): the new kind reads the rest */
+        moqc_free(m);
+        return ss_len(ss) > 0 ? ss->kind->process(ss) : MOQC_OK;
+      }
       continue;
     }
     if (m->type != MOQC_IETF_REQUEST_UPDATE) {
