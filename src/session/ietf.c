@@ -1851,6 +1851,7 @@ int moqc_session_publish_track(moqc_session *s, const char *path, const char *tr
   is->s = s;
   is->req = req_next(s); /* also the track alias, like the peer's SUBSCRIBEs */
   is->priority = sub.priority;
+  is->latency_ms = moqc__serve_latency_ms(&sub, tc); /* as a served SUBSCRIBE's (was 0) */
   is->forward = true;
   is->pushed = is->awaiting_ok = true;
   is->bc = bc;
@@ -3454,6 +3455,10 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
+  /* A request issued before SERVER_SETUP (the session runs once CLIENT_SETUP
+   * is out, e.g. moqc_session_publish_track) waited for this window. */
+  blocked_flush(s);
+  if (sess_closing(s)) return;
   run_after_setup(s);
 }
 

@@ -11,7 +11,9 @@
  * push was bound to its alias only on the broadcast's waker, after group
  * streams that followed the OK at once were stopped (unknown track alias);
  * 17+, the PUBLISH was read again by the stream's new kind (unexpected
- * message on a SUBSCRIBE stream). */
+ * message on a SUBSCRIBE stream); the push's expiry window was 0 ms, so
+ * every group but the newest, waiting in the cache for PUBLISH_OK, was
+ * dropped as Old when it came. */
 #include "test_session_common.h"
 
 static int push_versions[6] = {14, 15, 16, 17, 18, 19};
@@ -37,6 +39,9 @@ static void push_run(int v, bool after_announce) {
   memset(&o, 0, sizeof o);
   o.srv_pub_shared = relay;
   o.srv_sub_shared = relay;
+  o.have_link = true; /* 5 ms each way: the groups are 10 ms old at PUBLISH_OK */
+  o.link = MEMLINK_CONFIG_DEFAULT;
+  o.link.latency_ns = 5 * MS;
   ts_pair p;
   ts_pair_open_env(&p, env, v, &o);
   ts_pub pub;
@@ -49,26 +54,25 @@ static void push_run(int v, bool after_announce) {
     if (rc == MOQC_ERR_STATE) ts_run_for(env, 1 * MS);
   }
   assert_int_equal(rc, MOQC_OK);
-  ts_group(pub.tp, F3, 3, true);
-  ts_group(pub.tp, F3, 3, true);
-  ts_run_for(env, 50 * MS);
+  for (int i = 0; i < 3; i++) ts_group(pub.tp, F3, 3, true);
+  ts_run_for(env, 100 * MS);
   assert_false(p.srv.closed);
   assert_false(p.cli.closed);
   assert_int_equal(moqc_session_get_stats(p.cli.s).pushes_accepted, 1);
-  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 2);
-  assert_true(ts_wait_announce(env, relay, "room/a", 10 * MS));
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 3);
+  assert_true(ts_wait_announce(env, relay, "room/a", 50 * MS));
   /* A subscriber on the relay from group 0 reads both from its cache. */
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.start = 0;
   moqc_track_consumer *tc = ts_subscribe(relay, "room/a", "v", &sub, NULL);
-  ts_run_for(env, 10 * MS);
-  for (int i = 0; i < 2; i++) {
+  ts_run_for(env, 20 * MS);
+  for (int i = 0; i < 3; i++) {
     moqc_group_consumer *g = NULL;
     assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
     assert_int_equal(moqc_group_consumer_frames_available(g), 3);
     moqc_group_consumer_del(g);
   }
-  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 2);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).groups_received, 3);
   moqc_track_consumer_del(tc);
   assert_false(p.srv.closed);
   assert_false(p.cli.closed);
