@@ -398,6 +398,8 @@ typedef struct moqc_session_stats {
                                          max_broadcasts: a relay's per-root cap) was full */
   uint64_t unauthorized_announces;    /* outside the subscribe origin's scope (also in
                                          announces_dropped) */
+  uint64_t pushes_accepted;           /* IETF: our PUBLISHes (moqc_session_publish_track)
+                                         the peer accepted (PUBLISH_OK / REQUEST_OK) */
 } moqc_session_stats;
 MOQC_API moqc_session_stats moqc_session_get_stats(const moqc_session *s);
 /* Replace the session's group-rate cap (moqc_session_limits.max_group_rate /

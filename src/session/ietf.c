@@ -1925,6 +1925,7 @@ int moqc_session_publish_track(moqc_session *s, const char *path, const char *tr
   is->s = s;
   is->req = req_next(s); /* also the track alias, like the peer's SUBSCRIBEs */
   is->priority = sub.priority;
+  is->latency_ms = moqc__serve_latency_ms(&sub, tc); /* as a served SUBSCRIBE's (was 0) */
   is->forward = true;
   is->pushed = is->awaiting_ok = true;
   is->bc = bc;
@@ -1979,6 +1980,7 @@ static void on_publish_ok(moqc_session *s, const moqc__ietf_msg *m) {
 static void publish_accepted(isub *is, const moqc__ietf_msg *m) {
   if (!is->pushed || !is->awaiting_ok) return;
   is->awaiting_ok = false;
+  is->s->stats.pushes_accepted++;
   if ((m->has & MOQC_IETF_HAS_FORWARD) && !m->forward) is->forward = false;
   if (m->has & MOQC_IETF_HAS_PRIORITY) is->priority = (uint8_t)(255 - m->priority);
   if ((m->has & MOQC_IETF_HAS_GROUP_ORDER) && m->group_order) is->ordered = m->group_order == 1;
@@ -2411,14 +2413,10 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
                               MOQC_IETF_REQERR_NOT_SUPPORTED, "publish refused");
     return;
   }
-  if (!moqc__rb_has(s, path)) {
-    moqc_route route = {0};
-    int rc = moqc__rb_announce(s, path, &route, 0);
-    if (rc == MOQC_ERR_NOMEM) {
-      moqc_free(name);
-      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
-      return;
-    }
+  if (moqc__rb_announce_pushed(s, path) == MOQC_ERR_NOMEM) {
+    moqc_free(name);
+    moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+    return;
   }
   ipush *p = moqc_calloc(1, sizeof *p);
   if (p) p->path = moqc_strdup(path);
@@ -2442,6 +2440,11 @@ static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     p->hold_tc = moqc_broadcast_consumer_subscribe(p->hold_bc, name, &sub, &err);
   }
+  /* Bind the push (push_bind) before PUBLISH_OK goes: the peer's group
+   * streams may follow the OK at once, and a stream whose alias is not bound
+   * yet is stopped. p is freed once bound. */
+  if (!sess_closing(s)) moqc__rb_pump(s, path);
+  p = NULL;
   if (sess_closing(s)) return;
   moqc__ietf_msg *r = msg_new(V(s) >= MOQC_IETF_18 ? MOQC_IETF_REQUEST_OK : MOQC_IETF_PUBLISH_OK);
   if (r) {
@@ -3280,8 +3283,12 @@ int moqc__ietf_req_in(sstream *ss, uint64_t type,
       }
       if (!peer_req_ok(s, m->request_id, false)) break;
       first(s, m, ss); /* m borrows the buffer: consume after */
-      if (sess_closing(s) || ss->obj.dead || ss->kind != kind || !ss->owner) break; /* let go */
+      if (sess_closing(s) || ss->obj.dead || !ss->owner) break; /* let go */
       moqc__ss_consume(ss, (size_t)n);
+      if (ss->kind != kind) { /* handed on (push_bind): the new kind reads the rest */
+        moqc_free(m);
+        return ss_len(ss) > 0 ? ss->kind->process(ss) : MOQC_OK;
+      }
       continue;
     }
     if (m->type != MOQC_IETF_REQUEST_UPDATE) {
@@ -3649,6 +3656,10 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
+  /* A request issued before SERVER_SETUP (the session runs once CLIENT_SETUP
+   * is out, e.g. moqc_session_publish_track) waited for this window. */
+  blocked_flush(s);
+  if (sess_closing(s)) return;
   run_after_setup(s);
 }
 

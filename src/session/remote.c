@@ -42,6 +42,22 @@ static void rb_unmap(rbcast *rb) {
 
 bool moqc__rb_has(moqc_session *s, const char *path) { return rb_find(s, path) != NULL; }
 
+static void rb_wake(void *arg);
+
+void moqc__rb_pump(moqc_session *s, const char *path) {
+  rbcast *rb = rb_find(s, path);
+  if (rb) rb_wake(rb);
+}
+
+int moqc__rb_announce_pushed(moqc_session *s, const char *path) {
+  if (rb_find(s, path)) return MOQC_OK;
+  moqc_route route = {0};
+  int rc = moqc__rb_announce(s, path, &route, 0);
+  rbcast *rb = rc == MOQC_OK ? rb_find(s, path) : NULL;
+  if (rb) rb->pushed = true;
+  return rc;
+}
+
 static void rb_free(sobj *o) {
   rbcast *rb = (rbcast *)(void *)o;
   moqc_free(rb->path);
@@ -68,6 +84,10 @@ static void rb_wake(void *arg) {
 int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status) {
   (void)status;
   rbcast *old = rb_find(s, path);
+  if (old && old->pushed) { /* announced by a PUBLISH: the namespace takes it over */
+    old->pushed = false;
+    return MOQC_OK;
+  }
   if (old) {
     if (!moqc_lite_is_05(s->version)) return MOQC_ERR_DUPLICATE;
     /* lite-05 restart. The same (known) original publisher: same content on a

@@ -38,6 +38,7 @@ struct rbcast {
   moqc_route route;
   moqc_link tracks; /* rtrack */
   bool ended;       /* peer ended it (finished), removed from the map */
+  bool pushed;      /* IETF: announced by the peer's PUBLISH, its namespace not heard yet */
 };
 
 enum rt_state { RT_INFO, RT_LIVE, RT_DONE };
@@ -119,6 +120,14 @@ void moqc__sa_destroy(moqc_session *s);
 /* ---- remote.c ------------------------------------------------------------------- */
 
 int moqc__rb_announce(moqc_session *s, const char *path, const moqc_route *route, int status);
+/* IETF: the peer PUBLISHed a track of path: announce path unless it is (as
+ * moqc__rb_announce). The namespace's own announcement (PUBLISH_NAMESPACE, a
+ * NAMESPACE entry), which may come after the PUBLISH, then takes it over
+ * instead of being a duplicate. */
+int moqc__rb_announce_pushed(moqc_session *s, const char *path);
+/* Hand the track requests already queued on path's broadcast to the
+ * protocol now, instead of on the broadcast's waker. */
+void moqc__rb_pump(moqc_session *s, const char *path);
 /* True if the peer announced path to us (and has not ended it). */
 bool moqc__rb_has(moqc_session *s, const char *path);
 void moqc__rb_ended(moqc_session *s, const char *path);

@@ -641,9 +641,11 @@ static void t_publish_refused17(void **state) {
       assert_true(r->fin);
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
       assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).pushes_accepted, 0);
     } else {
       assert_false(r->fin);
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).pushes_accepted, 1);
       assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
       ir_write_on(&p, r->id, NULL, 0, true); /* the raw peer's FIN: the end */
       ts_run_for(p.env, 20 * MS);
@@ -1045,9 +1047,11 @@ static void t_publish_refused(void **state) {
     if (!accept) {
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
       assert_int_equal(moqc_session_get_stats(p.srv.s).groups_sent, 0);
+      assert_int_equal(moqc_session_get_stats(p.srv.s).pushes_accepted, 0);
     } else {
       assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
       assert_true(moqc_session_get_stats(p.srv.s).groups_sent >= 1); /* the waiting group */
+      assert_int_equal(moqc_session_get_stats(p.srv.s).pushes_accepted, 1);
     }
   }
   ts_pub_del(&pub);

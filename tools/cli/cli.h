@@ -55,6 +55,7 @@ struct cli {
   uint64_t reorder_ms;         /* subscribe: how long a gap in sequences may stay open */
   uint64_t drain_ns;           /* publish: wait for delivery at EOF */
   bool wait_subscriber;        /* publish: read stdin only once subscribed */
+  bool push;                   /* publish: IETF PUBLISH of the track once connected */
   uint64_t wait_subscriber_ns; /* ... and fail if nobody subscribed within this */
   uint64_t timeout_ms;         /* connect */
   bool websocket_disabled;     /* --websocket-enabled false */

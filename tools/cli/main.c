@@ -116,6 +116,11 @@ static int set_wait_subscriber(cli *c, const char *v, char *err, size_t cap) {
   if (c->wait_subscriber_ns < 1000000) return bad(err, cap, "wait-subscriber", v, "at least 1ms");
   return 0;
 }
+static int set_push(cli *c, const char *v, char *err, size_t cap) {
+  (void)v, (void)err, (void)cap;
+  c->push = true;
+  return 0;
+}
 static int set_drain(cli *c, const char *v, char *err, size_t cap) {
   return set_duration("drain", v, &c->drain_ns, err, cap);
 }
@@ -221,6 +226,11 @@ static const cli_opt k_opts[] = {
      "read stdin only once the relay subscribed, so the first subscriber gets every frame; "
      "fail if nobody subscribed within DURATION [default 1m]",
      set_wait_subscriber},
+    {"push", NULL, C_PUB,
+     "IETF versions: push the track to the relay with PUBLISH once connected instead of "
+     "waiting for its SUBSCRIBE (if the relay refuses it, it subscribes as usual); a usage "
+     "error with only moq-lite --version values, a warning if moq-lite is negotiated",
+     set_push},
     {"drain", "DURATION", C_PUB,
      "at EOF, wait at most this long for subscribers to receive everything [default 10s]",
      set_drain},
@@ -402,6 +412,25 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
       !(c->format && strcmp(c->format, "fmp4") == 0)) {
     snprintf(err, cap, "--realtime, --latency-log and --frame-log need --format fmp4");
     return -1;
+  }
+  if (c->push) {
+    if (c->wait_subscriber) {
+      snprintf(err, cap,
+               "--push and --wait-subscriber exclude each other (a pushed track's groups wait "
+               "in the cache for the relay's PUBLISH_OK)");
+      return -1;
+    }
+    if (c->format && strcmp(c->format, "fmp4") == 0) {
+      snprintf(err, cap, "--push does not apply to --format fmp4");
+      return -1;
+    }
+    bool ietf = c->n_versions == 0;
+    for (size_t i = 0; i < c->n_versions; i++)
+      if (strncmp(c->versions[i], "moq-lite-", 9) != 0) ietf = true;
+    if (!ietf) {
+      snprintf(err, cap, "--push needs an IETF version (moq-lite has no PUBLISH)");
+      return -1;
+    }
   }
   if (c->format && strcmp(c->format, "fmp4") == 0) {
     if (c->track) {

@@ -13,13 +13,24 @@
  * (moqc_session_set_events), not by polling its statistics.
  *
  * --wait-subscriber: stdin is read only once the relay subscribed; if nobody
- * does within its bound, the broadcast is ended cleanly and we exit 1. */
+ * does within its bound, the broadcast is ended cleanly and we exit 1.
+ *
+ * --push (IETF): once connected, and before stdin is read, the track is pushed
+ * with PUBLISH (moqc_session_publish_track), so the relay takes every group
+ * whether anyone subscribed yet; groups written before its PUBLISH_OK wait in
+ * the track's cache. An accepted push counts as "the relay subscribed" for
+ * the drain. A refused push (moq-dev's relay declines every PUBLISH) leaves
+ * the usual path: the broadcast is announced and the relay SUBSCRIBEs. On a
+ * moq-lite session (negotiated, when --version allowed both) it is a warning
+ * and a no-op; --version with only moq-lite values is a usage error (main.c). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "moqc/error.h"
+#include "moqc/path.h"
 #include "common/tool_util.h"
 
 #define LINE_MAX_BYTES ((size_t)16 << 20)
@@ -55,6 +66,7 @@ typedef struct pub_state {
   char *line;
   size_t len, cap;
 
+  bool pushed; /* --push: moqc_session_publish_track succeeded */
   bool input_started;
   int phase;
   uv_timer_t timer; /* --wait-subscriber bound / drain deadline / grace */
@@ -227,6 +239,10 @@ static void on_grace(uv_timer_t *t) {
     cli_finish(s->c, s->exit_code, "%s", s->fail_msg);
     return;
   }
+  moqc_session *sess = cli_session(s->c);
+  if (s->pushed && sess)
+    moqc_log(MOQC_LOG_INFO, "push %s by the relay",
+             moqc_session_get_stats(sess).pushes_accepted ? "accepted" : "refused");
   moqc_log(MOQC_LOG_INFO, "published %llu frame(s)", (unsigned long long)s->frames);
   cli_finish(s->c, 0, NULL);
 }
@@ -282,7 +298,9 @@ static void drain_check(pub_state *s) {
   /* --datagram: a group sent as datagrams is never acknowledged; count it
    * delivered once sent (one datagram at least per group). */
   uint64_t sent = st.groups_sent + (c->datagram ? st.datagrams_sent : 0);
-  if (idle && (s->groups == 0 || (st.subscribes_served > 0 && sent >= s->groups))) {
+  /* The relay took the track: it SUBSCRIBEd, or accepted our --push. */
+  uint64_t taken = st.subscribes_served + st.pushes_accepted;
+  if (idle && (s->groups == 0 || (taken > 0 && sent >= s->groups))) {
     finish_broadcast(s);
     return;
   }
@@ -292,7 +310,7 @@ static void drain_check(pub_state *s) {
    * nobody. (Before any subscription we do wait: a late subscriber still gets
    * the cached groups.) */
   uint64_t now = uv_now(&c->loop);
-  if (idle && st.subscribes_served > 0 && moqc_track_producer_demand(s->tp).consumers == 0) {
+  if (idle && taken > 0 && moqc_track_producer_demand(s->tp).consumers == 0) {
     if (s->unsubscribed_since == 0) s->unsubscribed_since = now ? now : 1;
     if (now - s->unsubscribed_since >= UNSUBSCRIBED_SETTLE_MS) {
       /* Groups dropped as too old while subscribed are a loss worth a warning;
@@ -311,7 +329,7 @@ static void drain_check(pub_state *s) {
     drain_arm(s, now);
     return;
   }
-  if (st.subscribes_served == 0)
+  if (taken == 0)
     moqc_log(MOQC_LOG_WARN, "nobody subscribed within %llu ms: %llu frame(s) not delivered",
              (unsigned long long)(c->drain_ns / 1000000), (unsigned long long)s->frames);
   else
@@ -392,8 +410,36 @@ static void on_wait_subscriber_timeout(uv_timer_t *t) {
   finish_broadcast(s);
 }
 
+/* --push: PUBLISH the track now. 0, or -1 after cli_finish. */
+static int pub_push(pub_state *s) {
+  cli *c = s->c;
+  moqc_session *sess = cli_session(c);
+  assert(sess && c->push && !s->pushed);
+  if (!moqc_session_is_ietf(sess)) {
+    moqc_log(MOQC_LOG_WARN, "--push: %s has no PUBLISH; the relay subscribes as usual",
+             moqc_session_protocol(sess));
+    return 0;
+  }
+  char path[MOQC_PATH_MAX_LEN + 1];
+  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
+    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast); /* cli_publish_track took it */
+    return -1;
+  }
+  int rv = moqc_session_publish_track(sess, path, c->track);
+  if (rv != MOQC_OK) {
+    cli_finish(c, 1, "--push: cannot PUBLISH track '%s' of '%s': %s", c->track, path,
+               moqc_err_str(rv));
+    return -1;
+  }
+  s->pushed = true;
+  moqc_log(MOQC_LOG_INFO, "pushing track '%s' of '%s' with PUBLISH (%s)", c->track, path,
+           moqc_session_protocol(sess));
+  return 0;
+}
+
 static void pub_connected(cli *c) {
   pub_state *s = c->state;
+  if (c->push && pub_push(s) != 0) return;
   if (c->wait_subscriber) {
     moqc_log(MOQC_LOG_INFO, "waiting for a subscriber");
     moqc_track_producer_set_waker(s->tp, pub_demand, s);
