@@ -69,7 +69,7 @@
 #include "moqc/path.h"
 #include "session/ietf_int.h"
 
-#define IETF_VERSION_NEGOTIATION_FAILED 0x15u
+#define IETF_VERSION_NEGOTIATION_FAILED SESS_WIRE(0x15u)
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
 #define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
@@ -80,10 +80,11 @@ _Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
                "one-byte varints in moqc__ietf_obj_hdr");
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 #define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
-#define IETF_MALFORMED_AUTH_TOKEN 0x16u
-#define IETF_INVALID_REQUEST_ID 0x4u
-#define IETF_TOO_MANY_REQUESTS 0x7u
-#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
+#define IETF_MALFORMED_AUTH_TOKEN SESS_WIRE(0x16u)
+#define IETF_INVALID_REQUEST_ID SESS_WIRE(0x4u)
+#define IETF_TOO_MANY_REQUESTS SESS_WIRE(0x7u) /* 14-16 only */
+#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS SESS_WIRE(0x17u)
+#define IETF_DUPLICATE_TRACK_ALIAS SESS_WIRE(0x5u)
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
 #define IETF_REQ_UNSOLICITED UINT64_MAX /* ins_sub.req of our unasked announcer */
@@ -2400,7 +2401,7 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   if (t->ok_seen) return;
   if (moqc__imap_find(&st->by_alias, m->track_alias)) {
-    moqc__sess_fail(s, 0x5 /* DUPLICATE_TRACK_ALIAS */, "duplicate track alias", false);
+    moqc__sess_fail(s, IETF_DUPLICATE_TRACK_ALIAS, "duplicate track alias", false);
     return;
   }
   t->alias = m->track_alias;
@@ -2881,7 +2882,7 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
     return;
   }
   if (ss && moqc__imap_find(&IS(s)->peer_ns, m->request_id)) {
-    moqc__sess_fail(s, 0x4 /* INVALID_REQUEST_ID */, "duplicate request id", false);
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "duplicate request id", false);
     return;
   }
   moqc_route route = {0};
@@ -3888,6 +3889,16 @@ static void ietf_free(moqc_session *s) {
   s->ietf = NULL;
 }
 
+/* The CONNECTION_CLOSE code: the draft's session code, as it is when the call
+ * site named one (SESS_WIRE), else the nearest one for the moqc_code
+ * (moqc_close_code_to_wire: Decode -> PROTOCOL_VIOLATION, out of memory
+ * (Transport) -> INTERNAL_ERROR, BoundsExceeded -> TOO_MANY_REQUESTS on 14-16). */
+static uint64_t ietf_close_code(const moqc_session *s, uint64_t code) {
+  if (code & MOQC__CODE_WIRE) return code & ~MOQC__CODE_WIRE;
+  assert(code <= MOQC_CODE_MAX);
+  return moqc_close_code_to_wire(s->version, code);
+}
+
 const moqc__sess_proto moqc__proto_ietf = {
     .name = "moq-transport",
     .stream_type_decode = ietf_type_peek,
@@ -3903,4 +3914,5 @@ const moqc__sess_proto moqc__proto_ietf = {
     .expire = ietf_expire,
     .trim_pending = ietf_trim_pending,
     .groups_in_flight = ietf_groups_in_flight,
+    .close_code = ietf_close_code,
 };

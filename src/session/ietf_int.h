@@ -13,8 +13,9 @@
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
 #define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
-/* Session error PROTOCOL_VIOLATION (every draft). */
-#define IETF_PROTOCOL_VIOLATION 0x3u
+/* Session error PROTOCOL_VIOLATION (every draft), for moqc__sess_fail: a code
+ * of the draft's registry, sent as it is (session_int.h SESS_WIRE). */
+#define IETF_PROTOCOL_VIOLATION SESS_WIRE(0x3u)
 
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */
