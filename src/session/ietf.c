@@ -518,7 +518,7 @@ void moqc__ietf_request_refuse(moqc_session *s, sstream *ss, uint64_t type14, ui
   moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
   if (r) {
     r->request_id = req;
-    r->code = code;
+    r->code = moqc__ietf_reqerr_wire(s, type14, code);
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
   if (ss) req_refuse(s, ss, r);
@@ -878,7 +878,8 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
                                      : MOQC_IETF_REQUEST_ERROR);
     if (r) {
       r->request_id = m->request_id;
-      r->code = IETF_SUB_ERR_NOT_FOUND;
+      r->code =
+          moqc__ietf_reqerr_wire(s, MOQC_IETF_SUBSCRIBE_NAMESPACE_ERROR, IETF_SUB_ERR_NOT_FOUND);
     }
     msg_send(s, out, r);
     if (ss) {
@@ -1660,7 +1661,7 @@ static void sub_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code,
   moqc__ietf_msg *r = msg_new(MOQC_IETF_SUBSCRIBE_ERROR);
   if (r) {
     r->request_id = req;
-    r->code = code;
+    r->code = moqc__ietf_reqerr_wire(s, MOQC_IETF_SUBSCRIBE_ERROR, code);
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
   if (ss) req_refuse(s, ss, r);
@@ -2826,7 +2827,7 @@ static void ns_withdraw(moqc_session *s, uint64_t req, uint64_t code, const char
     moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_CANCEL);
     if (m) {
       m->request_id = req;
-      m->code = code;
+      m->code = moqc__ietf_reqerr_wire(s, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL, code);
       m->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
       if (V(s) < MOQC_IETF_16 && !path_tuple(&m->ns, path)) m->ns.n = 0; /* it mapped once */
     }
@@ -2875,7 +2876,8 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
     r = msg_new(V(s) == MOQC_IETF_14 ? MOQC_IETF_PUBLISH_NAMESPACE_ERROR : MOQC_IETF_REQUEST_ERROR);
     if (r) {
       r->request_id = m->request_id;
-      r->code = 0x4; /* UNINTERESTED */
+      r->code =
+          moqc__ietf_reqerr_wire(s, MOQC_IETF_PUBLISH_NAMESPACE_ERROR, 0x4 /* UNINTERESTED */);
     }
     if (ss) req_refuse(s, ss, r);
     else ctrl_send(s, r);

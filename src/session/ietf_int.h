@@ -7,8 +7,9 @@
 #include "core/ietf_wire.h"
 #include "session/session_int.h"
 
-/* Request error codes (REQUEST_ERROR 15+, SUBSCRIBE / TRACK_STATUS / FETCH
- * errors on 14). */
+/* Request error codes, in draft-14's numbering (SUBSCRIBE / TRACK_STATUS /
+ * FETCH errors); what goes on the wire is moqc__ietf_reqerr_wire's (15+:
+ * REQUEST_ERROR renumbered, DOES_NOT_EXIST 0x10 ...; ietf_codes.c). */
 #define MOQC_IETF_REQERR_INTERNAL 0x0u
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
@@ -16,6 +17,17 @@
 /* Session error PROTOCOL_VIOLATION (every draft), for moqc__sess_fail: a code
  * of the draft's registry, sent as it is (session_int.h SESS_WIRE). */
 #define IETF_PROTOCOL_VIOLATION SESS_WIRE(0x3u)
+
+/* The code to send for a refusal `code14` in draft-14's numbering for the
+ * draft-14 message `type14` (SUBSCRIBE_ERROR, PUBLISH_NAMESPACE_ERROR,
+ * PUBLISH_NAMESPACE_CANCEL ...): as it is on 14, the REQUEST_ERROR registry's
+ * code on 15+. */
+uint64_t moqc__ietf_reqerr_wire(const moqc_session *s, uint64_t type14, uint64_t code14);
+/* The moqc_code a received REQUEST_ERROR (14: SUBSCRIBE_ / FETCH_ /
+ * TRACK_STATUS_ERROR) code means: DOES_NOT_EXIST (and moq-dev's 404) ->
+ * NotFound, UNAUTHORIZED / auth token -> Unauthorized, TIMEOUT -> Timeout,
+ * NOT_SUPPORTED -> Unsupported, anything else -> Transport. */
+uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire);
 
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */

@@ -495,7 +495,7 @@ int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 }
 
 int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
-  if (!s) return MOQC_ERR_INVAL;
+  if (!s || code > MOQC_CODE_MAX) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   moqc__sess_enter(s);
@@ -506,6 +506,7 @@ int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
 
 void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
   if (!s || sess_closing(s)) return;
+  if (code > MOQC_CODE_MAX) code = MOQC_CODE_TRANSPORT; /* not a wire code: a local fault */
   moqc__sess_enter(s);
   moqc__sess_fail(s, code, reason, false);
   moqc__sess_exit(s);
