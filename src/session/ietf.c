@@ -1028,7 +1028,9 @@ static void ig_destroy(igroup *g) {
 /* Reset the stream with code unless its FIN is written (then it lingers
  * until delivered), and drop the group. */
 static void ig_reset(igroup *g, uint64_t code) {
-  if (g->ss && !g->fin_sent) moqc__ss_reset(g->ss, code);
+  moqc_session *s = g->is->s;
+  if (g->ss && !g->fin_sent)
+    moqc__ss_reset(g->ss, moqc__ietf_reset_wire(s, IS(s)->peer_solicit, code));
   ig_destroy(g);
 }
 
@@ -1278,8 +1280,9 @@ static void ig_expire_one(igroup *g) {
   if (g->ss) {
     /* also a group whose FIN is written but not delivered: frees the queue */
     assert(!g->opening && !g->dg_probe);
-    g->is->s->stats.groups_reset_old++;
-    moqc__ss_reset(g->ss, MOQC_CODE_OLD);
+    moqc_session *s = g->is->s;
+    s->stats.groups_reset_old++;
+    moqc__ss_reset(g->ss, moqc__ietf_reset_wire(s, IS(s)->peer_solicit, MOQC_CODE_OLD));
   }
   ig_destroy(g);
 }
@@ -2667,7 +2670,8 @@ static void gin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 
 static void gin_end(sstream *ss, bool reset, uint64_t code) {
   igin *gi = ss->owner;
-  if (gi) gin_close(gi, !reset, reset ? code : 0);
+  moqc_session *s = ss->s;
+  if (gi) gin_close(gi, !reset, reset ? moqc__ietf_reset_code(s, IS(s)->peer_solicit, code) : 0);
   else moqc__ss_maybe_forget(ss);
 }
 

@@ -82,3 +82,51 @@ uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire) {
   }
   return MOQC_CODE_TRANSPORT; /* INTERNAL_ERROR, or a code we do not read */
 }
+
+/* ---- data-stream resets ------------------------------------------------------------- */
+
+/* Data Stream Reset Error Codes (14-19; TOO_FAR_BEHIND, EXCESSIVE_LOAD 17+). */
+#define RESET_INTERNAL_ERROR 0x0u
+#define RESET_CANCELLED 0x1u
+#define RESET_DELIVERY_TIMEOUT 0x2u
+#define RESET_SESSION_CLOSED 0x3u
+#define RESET_UNKNOWN_OBJECT_STATUS 0x4u /* 16+ */
+#define RESET_TOO_FAR_BEHIND 0x5u        /* 17+ */
+#define RESET_EXCESSIVE_LOAD 0x9u        /* 17+ */
+#define RESET_MALFORMED_TRACK 0x12u      /* 16+ */
+
+uint64_t moqc__ietf_reset_wire(const moqc_session *s, bool lite_peer, uint64_t code) {
+  assert(moqc__sess_ietf_version(s->version) && code <= MOQC_CODE_MAX);
+  if (lite_peer) return code;
+  switch (code) {
+    case MOQC_CODE_CANCEL:
+    case MOQC_CODE_CLOSED: return RESET_CANCELLED;
+    case MOQC_CODE_OLD:
+    case MOQC_CODE_EVICTED: return RESET_DELIVERY_TIMEOUT; /* given up on, like an expiry */
+    case MOQC_CODE_DROPPED: return RESET_SESSION_CLOSED;   /* the publisher went away */
+    case MOQC_CODE_LAGGED:
+      return s->version >= MOQC_IETF_17 ? RESET_TOO_FAR_BEHIND : RESET_CANCELLED;
+    case MOQC_CODE_DECODE:
+    case MOQC_CODE_WRONG_SIZE:
+    case MOQC_CODE_PROTOCOL_VIOLATION:
+    case MOQC_CODE_TIMESTAMP_MISMATCH:
+      return s->version >= MOQC_IETF_16 ? RESET_MALFORMED_TRACK : RESET_INTERNAL_ERROR;
+    default: return RESET_INTERNAL_ERROR; /* Encode, Transport, App(n) ... */
+  }
+}
+
+uint64_t moqc__ietf_reset_code(const moqc_session *s, bool lite_peer, uint64_t wire) {
+  assert(moqc__sess_ietf_version(s->version));
+  if (lite_peer) return wire;
+  switch (wire) {
+    case RESET_INTERNAL_ERROR:
+    case RESET_CANCELLED: return MOQC_CODE_CANCEL;
+    case RESET_DELIVERY_TIMEOUT: return MOQC_CODE_OLD;
+    case RESET_SESSION_CLOSED: return MOQC_CODE_DROPPED;
+    case RESET_UNKNOWN_OBJECT_STATUS: return MOQC_CODE_TRANSPORT;
+    case RESET_TOO_FAR_BEHIND: return MOQC_CODE_LAGGED;
+    case RESET_EXCESSIVE_LOAD: return MOQC_CODE_DROPPED;
+    case RESET_MALFORMED_TRACK: return MOQC_CODE_PROTOCOL_VIOLATION;
+    default: return MOQC_CODE_CANCEL; /* unknown: INTERNAL_ERROR (draft 18 §14) */
+  }
+}

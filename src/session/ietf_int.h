@@ -29,6 +29,16 @@ uint64_t moqc__ietf_reqerr_wire(const moqc_session *s, uint64_t type14, uint64_t
  * NOT_SUPPORTED -> Unsupported, anything else -> Transport. */
 uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire);
 
+/* RESET_STREAM codes on the IETF data streams (subgroup, datagram-less
+ * groups): to a peer that declared MoQ Solicit (lite_peer: moq-dev and moqc,
+ * which read moq-lite codes there) the moqc_code as it is; to the others the
+ * draft's Data Stream Reset Error Code (Cancel -> CANCELLED, Old ->
+ * DELIVERY_TIMEOUT, Dropped -> SESSION_CLOSED, Lagged -> TOO_FAR_BEHIND 17+,
+ * malformed -> MALFORMED_TRACK 16+, else INTERNAL_ERROR). _code reads one
+ * back as the moqc_code the group aborts with (docs/wire.md). */
+uint64_t moqc__ietf_reset_wire(const moqc_session *s, bool lite_peer, uint64_t code);
+uint64_t moqc__ietf_reset_code(const moqc_session *s, bool lite_peer, uint64_t wire);
+
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */
 moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type);

@@ -1,0 +1,163 @@
+/* IETF error codes on the data streams (drafts 14 to 19), a raw peer on the
+ * memtransport: a peer that declared MoQ Solicit (moq-dev, moqc) gets and
+ * sends moq-lite codes in RESET_STREAM, any other peer (imquic, the drafts)
+ * the draft's Data Stream Reset Error Codes; either way a group reset ends
+ * with a sensible model code (docs/wire.md). */
+#include "test_session_ietf_raw.h"
+
+static const char *const F3[] = {"alpha", "", "gamma-gamma"};
+static moqc__ietf_msg msgs[32];
+
+/* Resets the raw client saw on streams the server opened toward it. */
+static struct {
+  int64_t id;
+  uint64_t code;
+} resets[8];
+static size_t nresets;
+
+static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  (void)ctx, (void)id, (void)p, (void)len, (void)fin;
+}
+static void rx_reset(void *ctx, int64_t id, uint64_t code) {
+  (void)ctx;
+  assert_true(nresets < sizeof resets / sizeof resets[0]);
+  resets[nresets].id = id;
+  resets[nresets].code = code;
+  nresets++;
+}
+static const moqc_transport_handler rx_handler = {.stream_data = rx_data, .stream_reset = rx_reset};
+
+/* Group `group` of alias 7 on a new uni stream: its header and F3[0], no FIN.
+ * Returns the stream. */
+static int64_t inject_open_group(ts_pair *p, int v, uint64_t group) {
+  uint8_t buf[256];
+  moqc__ietf_subgroup h = {
+      .has_priority = true, .sgid_mode = MOQC_IETF_SGID_ZERO, .track_alias = 7, .group = group};
+  ssize_t k = moqc__ietf_subgroup_encode(buf, sizeof buf, v, &h);
+  assert_true(k > 0);
+  size_t len = (size_t)k;
+  moqc__ietf_object o = {.size = strlen(F3[0])};
+  k = moqc__ietf_object_encode(buf + len, sizeof buf - len, v, false, &o);
+  assert_true(k > 0);
+  len += (size_t)k;
+  memcpy(buf + len, F3[0], o.size);
+  len += o.size;
+  int64_t id;
+  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), false, buf, len, false, &id),
+                   MOQC_OK);
+  return id;
+}
+
+/* A received RESET_STREAM on a group: from a peer without MoQ Solicit the
+ * draft's code is read (CANCELLED 1 -> Cancel, DELIVERY_TIMEOUT 2 -> Old,
+ * SESSION_CLOSED 3 -> Dropped, an unknown code -> Cancel); from a Solicit
+ * peer the moq-lite code as it came (1 RequiredExtension, 2 Old, 3 Timeout). */
+static void t_reset_received(void **state) {
+  int v = ts_version(state);
+  static const uint64_t sent[4] = {0x1, 0x2, 0x3, 0x77};
+  static const uint64_t draft[4] = {MOQC_CODE_CANCEL, MOQC_CODE_OLD, MOQC_CODE_DROPPED,
+                                    MOQC_CODE_CANCEL};
+  for (int solicit = 0; solicit <= 1; solicit++) {
+    ts_pair p;
+    ir_server(&p, v);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH;
+    m.request_id = 0;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.track_alias = 7;
+    m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+    m.group_order = 1;
+    m.forward = 1;
+    (void)ir_request(&p, v, ctrl, &m);
+    ts_run_for(p.env, 10 * MS);
+    assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+    moqc_track_consumer *tc = NULL;
+    for (uint64_t i = 0; i < 4; i++) {
+      int64_t id = inject_open_group(&p, v, i);
+      ts_run_for(p.env, 10 * MS);
+      if (!tc) {
+        moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
+        sub.start = 0;
+        tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);
+        ts_run_for(p.env, 10 * MS);
+      }
+      moqc_group_consumer *g = NULL;
+      assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+      assert_int_equal(moqc_group_consumer_sequence(g), i);
+      moqc_frame fr;
+      assert_int_equal(moqc_group_consumer_read_frame(g, &fr), MOQC_OK);
+      moqc_slice_release(&fr.payload);
+      assert_int_equal(memlink_inject_reset(p.link, memlink_server(p.link), id, sent[i]), MOQC_OK);
+      ts_run_for(p.env, 10 * MS);
+      int rc = moqc_group_consumer_read_frame(g, &fr);
+      assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
+      assert_int_equal(moqc_group_consumer_code(g), solicit ? sent[i] : draft[i]);
+      moqc_group_consumer_del(g);
+    }
+    assert_false(p.srv.closed);
+    moqc_track_consumer_del(tc);
+    ir_close(&p);
+  }
+}
+
+/* A group we serve that aborts mid-way is reset: with the draft's code to a
+ * peer without MoQ Solicit (Dropped -> SESSION_CLOSED 0x3, Cancel -> CANCELLED
+ * 0x1), with the moq-lite code (24, 0) to a Solicit peer. */
+static void t_reset_sent(void **state) {
+  int v = ts_version(state);
+  static const uint64_t abort_code[2] = {MOQC_CODE_DROPPED, MOQC_CODE_CANCEL};
+  static const uint64_t draft[2] = {0x3, 0x1};
+  for (int solicit = 0; solicit <= 1; solicit++) {
+    ts_pair p;
+    ir_server(&p, v);
+    moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+    nresets = 0;
+    ts_pub pub;
+    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+    int64_t ctrl;
+    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
+    ts_run_for(p.env, 10 * MS);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_SUBSCRIBE;
+    m.request_id = 0;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+            MOQC_IETF_HAS_GROUP_ORDER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+    (void)ir_request(&p, v, ctrl, &m);
+    ts_run_for(p.env, 10 * MS);
+    assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+    for (size_t i = 0; i < 2; i++) {
+      moqc_group_producer *g = moqc_track_producer_append_group(pub.tp);
+      assert_non_null(g);
+      assert_int_equal(moqc_group_producer_write_frame_copy(g, "x", 1, 1000), MOQC_OK);
+      ts_run_for(p.env, 10 * MS);
+      assert_int_equal(nresets, i);
+      moqc_group_producer_abort(g, abort_code[i]);
+      moqc_group_producer_del(g);
+      ts_run_for(p.env, 10 * MS);
+      assert_int_equal(nresets, i + 1);
+      assert_int_equal(resets[i].code, solicit ? abort_code[i] : draft[i]);
+    }
+    (void)msgs;
+    assert_false(p.srv.closed);
+    ts_pub_del(&pub);
+    ir_close(&p);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      IR_TEST_ALL(t_reset_received),
+      IR_TEST_ALL(t_reset_sent),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
