@@ -1677,7 +1677,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   ietf_state *st = IS(s);
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    sub_error(s, ss, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
+    sub_error(s, ss, m->request_id, MOQC_IETF_REQERR_EXCESSIVE_LOAD, "too many subscriptions");
     return;
   }
   char path[MOQC_PATH_MAX_LEN + 1];

@@ -9,8 +9,8 @@
  * PREFIX_OVERLAP 5). Draft 15 folded them into one REQUEST_ERROR registry and
  * renumbered from 0x4 up (MALFORMED_AUTH_TOKEN 0x4, DOES_NOT_EXIST 0x10,
  * INVALID_RANGE 0x11, UNINTERESTED 0x20, PREFIX_OVERLAP 0x30,
- * INVALID_JOINING_REQUEST_ID 0x32; 16-19 keep those), so a draft-14 0x4 sent
- * on 15+ read as MALFORMED_AUTH_TOKEN. Sent codes go through
+ * INVALID_JOINING_REQUEST_ID 0x32; 16-19 keep those; 17 added EXCESSIVE_LOAD
+ * 0x9), so a draft-14 0x4 sent on 15+ read as MALFORMED_AUTH_TOKEN. Sent codes go through
  * moqc__ietf_reqerr_wire; received ones are read with moqc__ietf_reqerr_code. */
 #include <assert.h>
 
@@ -25,6 +25,7 @@
 #define REQERR15_UNINTERESTED 0x20u
 #define REQERR15_PREFIX_OVERLAP 0x30u
 #define REQERR15_INVALID_JOINING 0x32u
+#define REQERR17_EXCESSIVE_LOAD 0x9u
 /* moq-dev's relay answers with HTTP-style numbers on every draft. */
 #define REQERR_MOQ_DEV_NOT_FOUND 404u
 
@@ -40,6 +41,8 @@ static bool is_v14(const moqc_session *s) { return s->version == MOQC_IETF_14; }
 
 uint64_t moqc__ietf_reqerr_wire(const moqc_session *s, uint64_t type14, uint64_t code14) {
   assert(moqc__sess_ietf_version(s->version));
+  if (code14 == MOQC_IETF_REQERR_EXCESSIVE_LOAD)
+    return s->version >= MOQC_IETF_17 ? REQERR17_EXCESSIVE_LOAD : MOQC_IETF_REQERR_INTERNAL;
   if (is_v14(s)) return code14;
   bool uninterested = type14 == MOQC_IETF_PUBLISH_NAMESPACE_ERROR ||
                       type14 == MOQC_IETF_PUBLISH_ERROR ||

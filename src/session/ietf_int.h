@@ -14,6 +14,8 @@
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
 #define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
+/* Not in draft 14's registries: EXCESSIVE_LOAD on 17+, INTERNAL_ERROR before. */
+#define MOQC_IETF_REQERR_EXCESSIVE_LOAD 0x9u
 /* Session error PROTOCOL_VIOLATION (every draft), for moqc__sess_fail: a code
  * of the draft's registry, sent as it is (session_int.h SESS_WIRE). */
 #define IETF_PROTOCOL_VIOLATION SESS_WIRE(0x3u)

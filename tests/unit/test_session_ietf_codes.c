@@ -154,10 +154,74 @@ static void t_reset_sent(void **state) {
   }
 }
 
+/* A SUBSCRIBE over max_subscriptions (1) is refused with the draft's code:
+ * INTERNAL_ERROR 0x0 on 14-16, EXCESSIVE_LOAD 0x9 from 17 on (before the
+ * track is looked up: an unknown track over the cap gets it too). */
+static void t_subscribe_refused(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  memset(&p, 0, sizeof p);
+  p.env = ts_env_new();
+  p.link = memlink_new(moqc_env_clock(p.env), NULL);
+  char alpn[16];
+  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
+  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
+  assert_int_equal(memlink_set_protocol(p.link, alpn), MOQC_OK);
+  moqc_origin_config oc = {0, 0};
+  p.srv.pub = moqc_origin_new(p.env, &oc);
+  p.srv.sub = moqc_origin_new(p.env, &oc);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = p.env;
+  sc.is_server = true;
+  sc.ctx = &p.srv;
+  sc.on_request = ts_on_request;
+  sc.on_closed = ts_on_closed;
+  sc.limits.max_subscriptions = 1;
+  p.srv.s = moqc_session_new(memlink_server(p.link), &sc);
+  assert_non_null(p.srv.s);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 10 * MS);
+  static const char *const names[3] = {"v", "v", "nope"};
+  int64_t sids[3];
+  for (uint64_t i = 0; i < 3; i++) {
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_SUBSCRIBE;
+    m.request_id = 2 * i;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)names[i], strlen(names[i])};
+    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+            MOQC_IETF_HAS_GROUP_ORDER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+    sids[i] = ir_request(&p, v, ctrl, &m);
+    ts_run_for(p.env, 10 * MS);
+    if (i == 1) {
+      const moqc__ietf_msg *e = ir_reply(&p, v, sids[1], 2);
+      assert_non_null(e);
+      assert_int_equal(e->type, MOQC_IETF_REQUEST_ERROR); /* 14: SUBSCRIBE_ERROR, same type */
+      assert_int_equal(e->code, v >= 17 ? 0x9 : 0x0);
+    }
+  }
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+  const moqc__ietf_msg *e = ir_reply(&p, v, sids[2], 4);
+  assert_non_null(e);
+  assert_int_equal(e->code, v >= 17 ? 0x9 : 0x0);
+  (void)msgs;
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       IR_TEST_ALL(t_reset_received),
       IR_TEST_ALL(t_reset_sent),
+      IR_TEST_ALL(t_subscribe_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
