@@ -73,7 +73,6 @@
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
 #define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
-#define IETF_DONE_MOQ_DEV_ERROR 500u  /* moq-relay's PUBLISH_DONE for any error (200: ok) */
 #define IETF_HDR_MAX 1100u            /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 _Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
@@ -2443,20 +2442,17 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   else if (!publish_refused(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
 }
 
-static bool done_is_abort(const moqc__ietf_msg *m) {
-  return m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR;
-}
-
-/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0, not an
- * abort). */
-static void it_done(itrack *t, uint64_t stream_count, bool aborted) {
+/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0,
+ * MOQC_IETF_DONE_CLEAN); abort: what moqc__ietf_done_code made of its status. */
+static void it_done(itrack *t, uint64_t stream_count, uint64_t abort) {
   moqc_session *s = t->s;
   if (t->finished) return;
-  if (aborted) {
+  if (abort != MOQC_IETF_DONE_CLEAN) {
     /* The publisher's track ended without finishing (aborted, or replaced by
      * a new publisher: moqc-relay and @moq/net send INTERNAL_ERROR, moq-relay
-     * 500): not a clean end. Dropped, like the lite subscription reset. */
-    it_destroy(t, MOQC_CODE_DROPPED, false);
+     * 500): not a clean end. Dropped, like the lite subscription reset, or
+     * the status's own meaning (UNAUTHORIZED, TOO_FAR_BEHIND ...). */
+    it_destroy(t, abort, false);
     return;
   }
   t->finished = true;
@@ -2481,7 +2477,7 @@ static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
   ipush *p = moqc__imap_remove(&st->pushed, m->request_id);
   if (p) push_free(p); /* a PUBLISH nobody consumed */
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (t) it_done(t, m->stream_count, done_is_abort(m));
+  if (t) it_done(t, m->stream_count, moqc__ietf_done_code(s, m->code));
 }
 
 /* ---- subscriber side: received subgroup streams ---------------------------------- */
@@ -2736,7 +2732,7 @@ static void it_dg(itrack *t, const moqc__ietf_datagram *d) {
            d->status == MOQC_IETF_STATUS_END_OF_TRACK);
     it_dg_close(t, true);
     t->dg_ended = true;
-    if (d->status == MOQC_IETF_STATUS_END_OF_TRACK) it_done(t, 0, false);
+    if (d->status == MOQC_IETF_STATUS_END_OF_TRACK) it_done(t, 0, MOQC_IETF_DONE_CLEAN);
     return;
   }
   if (!t->dg) {
@@ -3181,7 +3177,9 @@ static void subout_on(void *owner, const moqc__ietf_msg *m) {
       /* after SUBSCRIBE_OK: our REQUEST_UPDATE refused, the subscription goes on */
       if (!t->ok_seen) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
       break;
-    case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
+    case MOQC_IETF_PUBLISH_DONE:
+      it_done(t, m->stream_count, moqc__ietf_done_code(t->s, m->code));
+      break;
     default:
       moqc__sess_fail(t->s, IETF_PROTOCOL_VIOLATION, "unexpected message on a SUBSCRIBE stream",
                       false);
@@ -3205,7 +3203,7 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   } else if (reset) {
     it_destroy(t, code, false);
   } else {
-    it_done(t, 0, false); /* FIN: the publisher ended the request */
+    it_done(t, 0, MOQC_IETF_DONE_CLEAN); /* FIN: the publisher ended the request */
   }
 }
 

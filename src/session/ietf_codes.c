@@ -134,3 +134,38 @@ uint64_t moqc__ietf_reset_code(const moqc_session *s, bool lite_peer, uint64_t w
     default: return MOQC_CODE_CANCEL; /* unknown: INTERNAL_ERROR (draft 18 §14) */
   }
 }
+
+/* ---- PUBLISH_DONE ----------------------------------------------------------------- */
+
+/* PUBLISH_DONE status codes (14-19; MALFORMED_TRACK 0x7 on 14/15, 0x12 from 16;
+ * UPDATE_FAILED 0x8 15+; EXCESSIVE_LOAD 0x9 17+). */
+#define DONE_INTERNAL_ERROR 0x0u
+#define DONE_UNAUTHORIZED 0x1u
+#define DONE_TRACK_ENDED 0x2u
+#define DONE_SUBSCRIPTION_ENDED 0x3u
+#define DONE_GOING_AWAY 0x4u
+#define DONE_EXPIRED 0x5u
+#define DONE_TOO_FAR_BEHIND 0x6u
+#define DONE_MALFORMED_TRACK_14 0x7u
+#define DONE_MALFORMED_TRACK 0x12u
+/* moq-relay's statuses on every draft: 200 OK, 500 any error. */
+#define DONE_MOQ_DEV_OK 200u
+
+uint64_t moqc__ietf_done_code(const moqc_session *s, uint64_t status) {
+  assert(moqc__sess_ietf_version(s->version));
+  switch (status) {
+    case DONE_TRACK_ENDED:
+    case DONE_SUBSCRIPTION_ENDED:
+    case DONE_GOING_AWAY:
+    case DONE_EXPIRED:
+    case DONE_MOQ_DEV_OK: return MOQC_IETF_DONE_CLEAN;
+    case DONE_UNAUTHORIZED: return MOQC_CODE_UNAUTHORIZED;
+    case DONE_TOO_FAR_BEHIND: return MOQC_CODE_LAGGED;
+    case DONE_MALFORMED_TRACK_14:
+      return s->version <= MOQC_IETF_15 ? MOQC_CODE_PROTOCOL_VIOLATION : MOQC_CODE_DROPPED;
+    case DONE_MALFORMED_TRACK:
+      return s->version >= MOQC_IETF_16 ? MOQC_CODE_PROTOCOL_VIOLATION : MOQC_CODE_DROPPED;
+    case DONE_INTERNAL_ERROR:
+    default: return MOQC_CODE_DROPPED;
+  }
+}

@@ -41,6 +41,15 @@ uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire);
 uint64_t moqc__ietf_reset_wire(const moqc_session *s, bool lite_peer, uint64_t code);
 uint64_t moqc__ietf_reset_code(const moqc_session *s, bool lite_peer, uint64_t wire);
 
+/* A received PUBLISH_DONE status: MOQC_IETF_DONE_CLEAN for a clean end
+ * (TRACK_ENDED, SUBSCRIPTION_ENDED, GOING_AWAY, EXPIRED, moq-dev's 200), else
+ * the moqc_code the track aborts with: INTERNAL_ERROR, moq-dev's 500,
+ * UPDATE_FAILED, EXCESSIVE_LOAD and unknown statuses (the drafts read those
+ * as INTERNAL_ERROR) -> Dropped; UNAUTHORIZED -> Unauthorized; TOO_FAR_BEHIND
+ * -> Lagged; MALFORMED_TRACK (14/15: 0x7, 16+: 0x12) -> ProtocolViolation. */
+#define MOQC_IETF_DONE_CLEAN UINT64_MAX
+uint64_t moqc__ietf_done_code(const moqc_session *s, uint64_t status);
+
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */
 moqc__ietf_msg *moqc__ietf_msg_new(uint64_t type);

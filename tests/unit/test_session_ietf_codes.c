@@ -214,12 +214,73 @@ static void t_subscribe_refused(void **state) {
   ir_close(&p);
 }
 
+/* PUBLISH_DONE's status decides how a pushed track ends: TRACK_ENDED 0x2 and
+ * moq-dev's 200 finish it; INTERNAL_ERROR 0x0, moq-dev's 500 and an unknown
+ * status abort it Dropped; UNAUTHORIZED 0x1 -> Unauthorized, TOO_FAR_BEHIND
+ * 0x6 -> Lagged, MALFORMED_TRACK (0x7 on 14/15, 0x12 on 16+) ->
+ * ProtocolViolation. */
+static void t_publish_done_status(void **state) {
+  int v = ts_version(state);
+  const struct {
+    uint64_t status;
+    int rc;
+    uint64_t code;
+  } cases[] = {
+      {0x2, MOQC_ERR_CLOSED, 0},
+      {200, MOQC_ERR_CLOSED, 0},
+      {0x0, MOQC_ERR_DROPPED, MOQC_CODE_DROPPED},
+      {500, MOQC_ERR_DROPPED, MOQC_CODE_DROPPED},
+      {0x77, MOQC_ERR_DROPPED, MOQC_CODE_DROPPED},
+      {0x1, MOQC_ERR_UNAUTHORIZED, MOQC_CODE_UNAUTHORIZED},
+      {0x6, MOQC_ERR_LAGGED, MOQC_CODE_LAGGED},
+      {v <= 15 ? 0x7 : 0x12, MOQC_ERR_PROTOCOL, MOQC_CODE_PROTOCOL_VIOLATION},
+  };
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 10 * MS);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[16];
+    int plen = snprintf(path, sizeof path, "cam/%zu", i);
+    static moqc__ietf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH;
+    m.request_id = 2 * i;
+    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, path, (size_t)plen), MOQC_OK);
+    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+    m.track_alias = 100 + i;
+    m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+    m.group_order = 1;
+    m.forward = 1;
+    int64_t sid = ir_request(&p, v, ctrl, &m);
+    ts_run_for(p.env, 10 * MS);
+    assert_true(ts_wait_announce(p.env, p.srv.sub, path, 100 * MS));
+    moqc_track_consumer *tc = ts_subscribe(p.srv.sub, path, "v", NULL, NULL);
+    ts_run_for(p.env, 10 * MS);
+    memset(&m, 0, sizeof m);
+    m.type = MOQC_IETF_PUBLISH_DONE;
+    m.request_id = 2 * i;
+    m.code = cases[i].status;
+    ir_send(&p, v, sid, &m);
+    ts_run_for(p.env, 1 * SEC); /* a clean end waits for straggling streams */
+    moqc_group_consumer *g = NULL;
+    assert_int_equal(moqc_track_consumer_recv_group(tc, &g), cases[i].rc);
+    if (cases[i].rc != MOQC_ERR_CLOSED)
+      assert_int_equal(moqc_track_consumer_code(tc), cases[i].code);
+    moqc_track_consumer_del(tc);
+  }
+  assert_false(p.srv.closed);
+  ir_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
       IR_TEST_ALL(t_reset_received),
       IR_TEST_ALL(t_reset_sent),
       IR_TEST_ALL(t_subscribe_refused),
+      IR_TEST_ALL(t_publish_done_status),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
