@@ -2305,9 +2305,14 @@ static void push_bind(itrack *t) {
 static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
+  if (moqc__imap_find(&st->by_alias, m->track_alias)) {
+    /* The drafts: the same alias for two tracks closes the session. */
+    moqc__sess_fail(s, IETF_DUPLICATE_TRACK_ALIAS, "PUBLISH with a track alias in use", false);
+    return;
+  }
   char *name = moqc__sess_strdup_bytes(m->name);
-  bool ok = s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name &&
-            strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
+  bool ok =
+      s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name && strlen(name) == m->name.len;
   if (!ok) {
     moqc_free(name);
     moqc__ietf_request_refuse(s, ss, MOQC_IETF_PUBLISH_ERROR, m->request_id,

@@ -274,13 +274,58 @@ static void t_publish_done_status(void **state) {
   ir_close(&p);
 }
 
+/* A PUBLISH whose track alias is bound to another track closes the session
+ * with DUPLICATE_TRACK_ALIAS (0x5), as the drafts say; a PUBLISH refused for
+ * another reason (a name that is not UTF-8-clean here: an embedded NUL) only
+ * gets its REQUEST_ERROR (PUBLISH_ERROR on 14) NOT_SUPPORTED 0x3. */
+static void t_publish_alias_in_use(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 10 * MS);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_PUBLISH;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  m.track_alias = 7;
+  m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+  m.group_order = 1;
+  m.forward = 1;
+  (void)ir_request(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+  m.request_id = 2; /* a name with a NUL: refused, the session goes on */
+  m.track_alias = 8;
+  m.name = (moqc_bytes){(const uint8_t *)"a\0b", 3};
+  int64_t sid = ir_request(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  const moqc__ietf_msg *e = ir_reply(&p, v, sid, 2);
+  assert_non_null(e);
+  assert_int_equal(e->type, v == 14 ? MOQC_IETF_PUBLISH_ERROR : MOQC_IETF_REQUEST_ERROR);
+  assert_int_equal(e->code, 0x3);
+  assert_false(p.srv.closed);
+  m.request_id = 4; /* another track on alias 7 */
+  m.track_alias = 7;
+  m.name = (moqc_bytes){(const uint8_t *)"a", 1};
+  (void)ir_request(&p, v, ctrl, &m);
+  ts_run_for(p.env, 10 * MS);
+  assert_true(p.srv.closed);
+  assert_false(p.srv.by_peer);
+  assert_int_equal(p.srv.code, 0x5);
+  assert_string_equal(moqc_close_code_str(v, p.srv.code), "DUPLICATE_TRACK_ALIAS");
+  ir_close(&p);
+}
+
 int main(void) {
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
-      IR_TEST_ALL(t_reset_received),
-      IR_TEST_ALL(t_reset_sent),
-      IR_TEST_ALL(t_subscribe_refused),
-      IR_TEST_ALL(t_publish_done_status),
+      IR_TEST_ALL(t_reset_received),       IR_TEST_ALL(t_reset_sent),
+      IR_TEST_ALL(t_subscribe_refused),    IR_TEST_ALL(t_publish_done_status),
+      IR_TEST_ALL(t_publish_alias_in_use),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
