@@ -3,8 +3,10 @@
  * Two separate enums:
  *   - moqc_err:  library return codes. 0 is success, every error is negative.
  *   - moqc_code: MoQ wire error codes, as carried in RESET_STREAM, STOP_SENDING
- *                and CONNECTION_CLOSE (numbering of moq-dev/moq, see
- *                docs/wire.md). Non-negative, 62-bit.
+ *                and CONNECTION_CLOSE on moq-lite sessions (numbering of
+ *                moq-dev/moq, see docs/wire.md). Non-negative, 62-bit. IETF
+ *                sessions carry the draft's codes instead: see "CONNECTION_CLOSE
+ *                codes per protocol" below and docs/wire.md, "IETF error codes".
  * moqc_err_from_code() / moqc_code_from_err() map between them.
  * Every function here is pure and may be called from any thread and any callback.
  */
