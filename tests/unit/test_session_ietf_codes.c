@@ -152,7 +152,7 @@ static void t_reset_sent(void **state) {
   }
 }
 
-/* A SUBSCRIBE over max_subscriptions (1) is refused with the draft's code:
+/* A SUBSCRIBE or FETCH over max_subscriptions (1) is refused with the draft's code:
  * INTERNAL_ERROR 0x0 on 14-16, EXCESSIVE_LOAD 0x9 from 17 on (before the
  * track is looked up: an unknown track over the cap gets it too). */
 static void t_subscribe_refused(void **state) {
@@ -208,6 +208,23 @@ static void t_subscribe_refused(void **state) {
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
   const moqc__ietf_msg *e = ir_reply(&p, v, sids[2], 4);
   assert_non_null(e);
+  assert_int_equal(e->code, v >= 17 ? 0x9 : 0x0);
+  /* A FETCH over the cap: the same code (FETCH_ERROR on 14). */
+  static moqc__ietf_msg f;
+  memset(&f, 0, sizeof f);
+  f.type = MOQC_IETF_FETCH;
+  f.request_id = 6;
+  f.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  f.group_order = 1;
+  f.fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  assert_int_equal(moqc__ietf_tuple_from_path(&f.ns, "cam/1", 5), MOQC_OK);
+  f.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  f.fetch.end = (moqc__ietf_loc){1, 0};
+  int64_t fsid = ir_request(&p, v, ctrl, &f);
+  ts_run_for(p.env, 10 * MS);
+  e = ir_reply(&p, v, fsid, 6);
+  assert_non_null(e);
+  assert_int_equal(e->type, v == 14 ? MOQC_IETF_FETCH_ERROR : MOQC_IETF_REQUEST_ERROR);
   assert_int_equal(e->code, v >= 17 ? 0x9 : 0x0);
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
