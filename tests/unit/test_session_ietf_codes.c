@@ -337,12 +337,75 @@ static void t_publish_alias_in_use(void **state) {
   ir_close(&p);
 }
 
+/* The library allocator, failing on demand (budget: allocations left; < 0:
+ * never fails). The memlink uses plain malloc and is unaffected. */
+static long g_budget = -1;
+static bool may_alloc(void) {
+  if (g_budget < 0) return true;
+  if (g_budget == 0) return false;
+  g_budget--;
+  return true;
+}
+static void *f_malloc(size_t n, void *u) {
+  (void)u;
+  return may_alloc() ? malloc(n) : NULL;
+}
+static void f_free(void *p, void *u) {
+  (void)u;
+  free(p);
+}
+static void *f_calloc(size_t n, size_t sz, void *u) {
+  (void)u;
+  return may_alloc() ? calloc(n, sz) : NULL;
+}
+static void *f_realloc(void *p, size_t n, void *u) {
+  (void)u;
+  return may_alloc() ? realloc(p, n) : NULL;
+}
+static const moqc_mem k_failing = {NULL, f_malloc, f_free, f_calloc, f_realloc};
+
+/* Out of memory while serving a request closes the session with the draft's
+ * INTERNAL_ERROR (0x1), not moq-lite's Transport (4: INVALID_REQUEST_ID to an
+ * IETF peer). */
+static void t_oom_close(void **state) {
+  int v = ts_version(state);
+  ts_pair p;
+  ir_server(&p, v);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, -1);
+  ts_run_for(p.env, 10 * MS);
+  assert_false(p.srv.closed);
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_SUBSCRIBE;
+  m.request_id = 0;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
+  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+          MOQC_IETF_HAS_GROUP_ORDER;
+  m.forward = 1;
+  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  (void)ir_request(&p, v, ctrl, &m); /* queued on the link (its delivery allocates nothing) */
+  g_budget = 0;                      /* every library allocation fails from here */
+  ts_run_for(p.env, 10 * MS);
+  g_budget = -1;
+  assert_true(p.srv.closed);
+  assert_false(p.srv.by_peer);
+  assert_int_equal(p.srv.code, 0x1);
+  assert_string_equal(moqc_close_code_str(v, p.srv.code), "INTERNAL_ERROR");
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
 int main(void) {
+  moqc_set_mem(&k_failing);
   (void)ts_versions; /* the moq-lite matrix of test_session_common.h: not used here */
   const struct CMUnitTest tests[] = {
       IR_TEST_ALL(t_reset_received),       IR_TEST_ALL(t_reset_sent),
       IR_TEST_ALL(t_subscribe_refused),    IR_TEST_ALL(t_publish_done_status),
-      IR_TEST_ALL(t_publish_alias_in_use),
+      IR_TEST_ALL(t_publish_alias_in_use), IR_TEST_ALL(t_oom_close),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
