@@ -3,8 +3,10 @@
  * Two separate enums:
  *   - moqc_err:  library return codes. 0 is success, every error is negative.
  *   - moqc_code: MoQ wire error codes, as carried in RESET_STREAM, STOP_SENDING
- *                and CONNECTION_CLOSE (numbering of moq-dev/moq, see
- *                docs/wire.md). Non-negative, 62-bit.
+ *                and CONNECTION_CLOSE on moq-lite sessions (numbering of
+ *                moq-dev/moq, see docs/wire.md). Non-negative, 62-bit. IETF
+ *                sessions carry the draft's codes instead: see "CONNECTION_CLOSE
+ *                codes per protocol" below and docs/wire.md, "IETF error codes".
  * moqc_err_from_code() / moqc_code_from_err() map between them.
  * Every function here is pure and may be called from any thread and any callback.
  */
@@ -106,6 +108,40 @@ MOQC_API int moqc_err_from_code(uint64_t code);
  * to MOQC_CODE_CANCEL; errors without a wire equivalent map to
  * MOQC_CODE_PROTOCOL_VIOLATION (peer fault) or MOQC_CODE_TRANSPORT (local fault). */
 MOQC_API uint64_t moqc_code_from_err(int err);
+
+/* ---- CONNECTION_CLOSE codes per protocol ----------------------------------------
+ *
+ * A session's close code (on_closed, moqc_session_closed_code) is the code on the
+ * wire, in the registry of the session's protocol (version: moqc_session_version):
+ *   - moq-lite (3, 4, 5): moqc_code above;
+ *   - IETF moq-transport drafts 14 to 19: the draft's Session Termination Error
+ *     Codes (NO_ERROR 0x0, INTERNAL_ERROR 0x1, UNAUTHORIZED 0x2,
+ *     PROTOCOL_VIOLATION 0x3, ...; 0x7 is TOO_MANY_REQUESTS on 14-16,
+ *     INVALID_REQUIRED_REQUEST_ID on 17 and unassigned from 18 on).
+ * The same number means different things in the two (lite Timeout 3 is IETF
+ * PROTOCOL_VIOLATION 0x3), so name and read a close code with these, never with
+ * moqc_code_str / moqc_err_from_code alone. moq-dev's IETF stack closes with its
+ * lite codes even on IETF sessions: such a peer's code reads with the draft's
+ * meaning here (docs/wire.md). Other versions read as moq-lite. */
+
+/* Static name of close code `code` on a session of `version` ("Timeout",
+ * "PROTOCOL_VIOLATION"; unknown IETF codes give "unknown"). Never NULL. */
+MOQC_API const char *moqc_close_code_str(int version, uint64_t code);
+
+/* The library error a close code of a session of `version` means
+ * (IETF PROTOCOL_VIOLATION -> MOQC_ERR_PROTOCOL, NO_ERROR -> MOQC_ERR_CLOSED;
+ * unknown codes -> MOQC_ERR_ABORTED). */
+MOQC_API int moqc_close_code_err(int version, uint64_t code);
+
+/* The CONNECTION_CLOSE code a session of `version` sends for the moqc_code
+ * `code` (what moqc_session_close / moqc_session_reject do with their code):
+ * moq-lite sends it as it is; IETF sends the draft's nearest session code
+ * (Cancel / Closed -> NO_ERROR; Decode, ProtocolViolation, UnexpectedMessage,
+ * Duplicate ... -> PROTOCOL_VIOLATION; Unauthorized -> UNAUTHORIZED; Timeout ->
+ * CONTROL_MESSAGE_TIMEOUT; Version / UnknownAlpn -> VERSION_NEGOTIATION_FAILED;
+ * BoundsExceeded -> TOO_MANY_REQUESTS on 14-16, INTERNAL_ERROR from 17 on (no
+ * such code there); everything else, App codes included -> INTERNAL_ERROR). */
+MOQC_API uint64_t moqc_close_code_to_wire(int version, uint64_t code);
 
 #ifdef __cplusplus
 }

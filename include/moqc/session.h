@@ -187,7 +187,8 @@ typedef struct moqc_session_config {
    * moqc_session_reject (now or later). Required for servers. */
   void (*on_request)(void *ctx, moqc_session *s, const moqc_session_request *req);
   /* The session ended. code/reason: what was sent or received (reason
-   * borrowed for the call). by_peer: the peer (or the network) ended it. */
+   * borrowed for the call), code in the version's registry (see
+   * moqc_session_closed_code). by_peer: the peer (or the network) ended it. */
   void (*on_closed)(void *ctx, moqc_session *s, uint64_t code, const char *reason, bool by_peer);
   /* Optional diagnostics (debug level), one line without a newline, borrowed
    * for the call: e.g. why a group was reset with Old (which trigger, with
@@ -215,11 +216,18 @@ MOQC_API int moqc_session_start(moqc_session *s, moqc_origin *publish, moqc_orig
  * request is pending (too early, or already answered); MOQC_ERR_CLOSED. */
 MOQC_API int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subscribe);
 /* Server: refuse the request: the connection is closed with code/reason.
- * MOQC_ERR_STATE if no request is pending. */
+ * code is a moqc_code, sent as moqc_close_code_to_wire maps it for the
+ * session's version (IETF: MOQC_CODE_UNAUTHORIZED goes out as UNAUTHORIZED
+ * 0x2). MOQC_ERR_STATE if no request is pending; MOQC_ERR_INVAL if code is over
+ * MOQC_CODE_MAX. */
 MOQC_API int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason);
 
-/* Close the connection with a MoQ code (0 = clean) and reason (copied; may be
- * NULL). No-op once closed. on_closed fires (by_peer = false). */
+/* Close the connection with a moqc_code (0 = clean) and reason (copied; may be
+ * NULL). No-op once closed. on_closed fires (by_peer = false). On a moq-lite
+ * session the code goes on the wire as it is; on an IETF session it is mapped
+ * to the draft's session code (moqc_close_code_to_wire: Cancel -> NO_ERROR,
+ * ProtocolViolation -> PROTOCOL_VIOLATION, App codes -> INTERNAL_ERROR).
+ * A code over MOQC_CODE_MAX is sent as MOQC_CODE_TRANSPORT. */
 MOQC_API void moqc_session_close(moqc_session *s, uint64_t code, const char *reason);
 
 /* Close (code 0) if still open, release everything, release the transport, free.
@@ -235,7 +243,12 @@ MOQC_API const char *moqc_session_protocol(const moqc_session *s);
 MOQC_API bool moqc_session_is_ietf(const moqc_session *s);
 /* True once the session ended. */
 MOQC_API bool moqc_session_is_closed(const moqc_session *s);
-/* Close code / reason ("" if none) / who closed; meaningful once closed. */
+/* Close code / reason ("" if none) / who closed; meaningful once closed.
+ * The code is the one on the wire (sent or received), in the registry of the
+ * session's version: a moqc_code on moq-lite, the draft's Session Termination
+ * Error Code on IETF (0x3 is PROTOCOL_VIOLATION there, Timeout on lite). Name it
+ * with moqc_close_code_str(moqc_session_version(s), code) and read it with
+ * moqc_close_code_err; on_closed gets the same code. */
 MOQC_API uint64_t moqc_session_closed_code(const moqc_session *s);
 MOQC_API const char *moqc_session_closed_reason(const moqc_session *s);
 MOQC_API bool moqc_session_closed_by_peer(const moqc_session *s);

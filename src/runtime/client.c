@@ -137,12 +137,12 @@ static void race_over(moqc_client *c) {
 
 static void on_session_closed(void *ctx, moqc_session *s, uint64_t code, const char *reason,
                               bool by_peer) {
-  (void)s;
   moqc_client *c = ctx;
   if (c->state != ST_UP) {
     char msg[300];
     snprintf(msg, sizeof msg, "session closed during setup: %s (code %llu)",
-             reason && *reason ? reason : moqc_code_str(code), (unsigned long long)code);
+             reason && *reason ? reason : moqc_close_code_str(moqc_session_version(s), code),
+             (unsigned long long)code);
     report(c, MOQC_ERR_CLOSED, msg);
     return;
   }

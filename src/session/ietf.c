@@ -72,21 +72,21 @@
 #include "moqc/path.h"
 #include "session/ietf_int.h"
 
-#define IETF_VERSION_NEGOTIATION_FAILED 0x15u
+#define IETF_VERSION_NEGOTIATION_FAILED SESS_WIRE(0x15u)
 #define IETF_SUB_ERR_NOT_FOUND 0x4u
 #define IETF_DONE_TRACK_ENDED 0x2u
 #define IETF_DONE_INTERNAL_ERROR 0x0u /* what we send when the track aborted */
-#define IETF_DONE_MOQ_DEV_ERROR 500u  /* moq-relay's PUBLISH_DONE for any error (200: ok) */
 #define IETF_HDR_MAX 1100u            /* subgroup header / object header (with extensions) */
 #define IETF_EXT_TIMESTAMP 0x10u
 _Static_assert(IETF_EXT_TIMESTAMP < 64 && MOQC_IETF_STATUS_NORMAL < 64,
                "one-byte varints in moqc__ietf_obj_hdr");
 #define IETF_DONE_LINGER_NS (200u * 1000u * 1000u)
 #define IETF_SETUP_SOLICIT 0x40B5Au /* moq-dev's MoQ Solicit setup option */
-#define IETF_MALFORMED_AUTH_TOKEN 0x16u
-#define IETF_INVALID_REQUEST_ID 0x4u
-#define IETF_TOO_MANY_REQUESTS 0x7u
-#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS 0x17u
+#define IETF_MALFORMED_AUTH_TOKEN SESS_WIRE(0x16u)
+#define IETF_INVALID_REQUEST_ID SESS_WIRE(0x4u)
+#define IETF_TOO_MANY_REQUESTS SESS_WIRE(0x7u) /* 14-16 only */
+#define IETF_UNKNOWN_AUTH_TOKEN_ALIAS SESS_WIRE(0x17u)
+#define IETF_DUPLICATE_TRACK_ALIAS SESS_WIRE(0x5u)
 #define IETF_TOKEN_REGISTER 0x1u /* AUTHORIZATION TOKEN alias types */
 #define IETF_TOKEN_USE_VALUE 0x3u
 #define IETF_REQ_UNSOLICITED UINT64_MAX   /* ins_sub.req of our unasked announcer */
@@ -522,7 +522,7 @@ void moqc__ietf_request_refuse(moqc_session *s, sstream *ss, uint64_t type14, ui
   moqc__ietf_msg *r = msg_new(V(s) == MOQC_IETF_14 ? type14 : MOQC_IETF_REQUEST_ERROR);
   if (r) {
     r->request_id = req;
-    r->code = code;
+    r->code = moqc__ietf_reqerr_wire(s, type14, code);
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
   if (ss) req_refuse(s, ss, r);
@@ -920,7 +920,8 @@ static void on_subscribe_namespace(moqc_session *s, const moqc__ietf_msg *m, sst
                                      : MOQC_IETF_REQUEST_ERROR);
     if (r) {
       r->request_id = m->request_id;
-      r->code = IETF_SUB_ERR_NOT_FOUND;
+      r->code =
+          moqc__ietf_reqerr_wire(s, MOQC_IETF_SUBSCRIBE_NAMESPACE_ERROR, IETF_SUB_ERR_NOT_FOUND);
     }
     msg_send(s, out, r);
     if (ss) {
@@ -1069,7 +1070,9 @@ static void ig_destroy(igroup *g) {
 /* Reset the stream with code unless its FIN is written (then it lingers
  * until delivered), and drop the group. */
 static void ig_reset(igroup *g, uint64_t code) {
-  if (g->ss && !g->fin_sent) moqc__ss_reset(g->ss, code);
+  moqc_session *s = g->is->s;
+  if (g->ss && !g->fin_sent)
+    moqc__ss_reset(g->ss, moqc__ietf_reset_wire(s, IS(s)->peer_solicit, code));
   ig_destroy(g);
 }
 
@@ -1319,8 +1322,9 @@ static void ig_expire_one(igroup *g) {
   if (g->ss) {
     /* also a group whose FIN is written but not delivered: frees the queue */
     assert(!g->opening && !g->dg_probe);
-    g->is->s->stats.groups_reset_old++;
-    moqc__ss_reset(g->ss, MOQC_CODE_OLD);
+    moqc_session *s = g->is->s;
+    s->stats.groups_reset_old++;
+    moqc__ss_reset(g->ss, moqc__ietf_reset_wire(s, IS(s)->peer_solicit, MOQC_CODE_OLD));
   }
   ig_destroy(g);
 }
@@ -1702,7 +1706,7 @@ static void sub_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code,
   moqc__ietf_msg *r = msg_new(MOQC_IETF_SUBSCRIBE_ERROR);
   if (r) {
     r->request_id = req;
-    r->code = code;
+    r->code = moqc__ietf_reqerr_wire(s, MOQC_IETF_SUBSCRIBE_ERROR, code);
     r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
   }
   if (ss) req_refuse(s, ss, r);
@@ -1715,7 +1719,7 @@ static void on_subscribe(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   ietf_state *st = IS(s);
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    sub_error(s, ss, m->request_id, 0x0 /* INTERNAL_ERROR */, "too many subscriptions");
+    sub_error(s, ss, m->request_id, MOQC_IETF_REQERR_EXCESSIVE_LOAD, "too many subscriptions");
     return;
   }
   char path[MOQC_PATH_MAX_LEN + 1];
@@ -2404,9 +2408,14 @@ static void push_bind(itrack *t) {
 static void on_publish(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) {
   ietf_state *st = IS(s);
   char path[MOQC_PATH_MAX_LEN + 1];
+  if (moqc__imap_find(&st->by_alias, m->track_alias)) {
+    /* The drafts: the same alias for two tracks closes the session. */
+    moqc__sess_fail(s, IETF_DUPLICATE_TRACK_ALIAS, "PUBLISH with a track alias in use", false);
+    return;
+  }
   char *name = moqc__sess_strdup_bytes(m->name);
-  bool ok = s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name &&
-            strlen(name) == m->name.len && !moqc__imap_find(&st->by_alias, m->track_alias);
+  bool ok =
+      s->sub.origin && tuple_path(&m->ns, path, sizeof path) && name && strlen(name) == m->name.len;
   if (!ok) {
     moqc_free(name);
     moqc__ietf_request_refuse(s, ss, MOQC_IETF_PUBLISH_ERROR, m->request_id,
@@ -2504,7 +2513,7 @@ static void it_ok(itrack *t, const moqc__ietf_msg *m) {
   ietf_state *st = IS(s);
   if (t->ok_seen) return;
   if (moqc__imap_find(&st->by_alias, m->track_alias)) {
-    moqc__sess_fail(s, 0x5 /* DUPLICATE_TRACK_ALIAS */, "duplicate track alias", false);
+    moqc__sess_fail(s, IETF_DUPLICATE_TRACK_ALIAS, "duplicate track alias", false);
     return;
   }
   t->alias = m->track_alias;
@@ -2551,20 +2560,17 @@ static void on_subscribe_error(moqc_session *s, const moqc__ietf_msg *m) {
   else if (!publish_refused(s, m)) (void)moqc__ietf_status_out_answer(s, m, false);
 }
 
-static bool done_is_abort(const moqc__ietf_msg *m) {
-  return m->code == IETF_DONE_INTERNAL_ERROR || m->code == IETF_DONE_MOQ_DEV_ERROR;
-}
-
-/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0, not an
- * abort). */
-static void it_done(itrack *t, uint64_t stream_count, bool aborted) {
+/* PUBLISH_DONE (or, 17+, the request stream's FIN: stream_count 0,
+ * MOQC_IETF_DONE_CLEAN); abort: what moqc__ietf_done_code made of its status. */
+static void it_done(itrack *t, uint64_t stream_count, uint64_t abort) {
   moqc_session *s = t->s;
   if (t->finished) return;
-  if (aborted) {
+  if (abort != MOQC_IETF_DONE_CLEAN) {
     /* The publisher's track ended without finishing (aborted, or replaced by
      * a new publisher: moqc-relay and @moq/net send INTERNAL_ERROR, moq-relay
-     * 500): not a clean end. Dropped, like the lite subscription reset. */
-    it_destroy(t, MOQC_CODE_DROPPED, false);
+     * 500): not a clean end. Dropped, like the lite subscription reset, or
+     * the status's own meaning (UNAUTHORIZED, TOO_FAR_BEHIND ...). */
+    it_destroy(t, abort, false);
     return;
   }
   t->finished = true;
@@ -2589,7 +2595,7 @@ static void on_publish_done(moqc_session *s, const moqc__ietf_msg *m) {
   ipush *p = moqc__imap_remove(&st->pushed, m->request_id);
   if (p) push_free(p); /* a PUBLISH nobody consumed */
   itrack *t = moqc__imap_find(&st->by_req, m->request_id);
-  if (t) it_done(t, m->stream_count, done_is_abort(m));
+  if (t) it_done(t, m->stream_count, moqc__ietf_done_code(s, m->code));
 }
 
 /* ---- subscriber side: received subgroup streams ---------------------------------- */
@@ -2778,7 +2784,8 @@ static void gin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
 
 static void gin_end(sstream *ss, bool reset, uint64_t code) {
   igin *gi = ss->owner;
-  if (gi) gin_close(gi, !reset, reset ? code : 0);
+  moqc_session *s = ss->s;
+  if (gi) gin_close(gi, !reset, reset ? moqc__ietf_reset_code(s, IS(s)->peer_solicit, code) : 0);
   else moqc__ss_maybe_forget(ss);
 }
 
@@ -2843,7 +2850,7 @@ static void it_dg(itrack *t, const moqc__ietf_datagram *d) {
            d->status == MOQC_IETF_STATUS_END_OF_TRACK);
     it_dg_close(t, true);
     t->dg_ended = true;
-    if (d->status == MOQC_IETF_STATUS_END_OF_TRACK) it_done(t, 0, false);
+    if (d->status == MOQC_IETF_STATUS_END_OF_TRACK) it_done(t, 0, MOQC_IETF_DONE_CLEAN);
     return;
   }
   if (!t->dg) {
@@ -2938,7 +2945,7 @@ static void ns_withdraw(moqc_session *s, uint64_t req, uint64_t code, const char
     moqc__ietf_msg *m = msg_new(MOQC_IETF_PUBLISH_NAMESPACE_CANCEL);
     if (m) {
       m->request_id = req;
-      m->code = code;
+      m->code = moqc__ietf_reqerr_wire(s, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL, code);
       m->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
       if (V(s) < MOQC_IETF_16 && !path_tuple(&m->ns, path)) m->ns.n = 0; /* it mapped once */
     }
@@ -2987,14 +2994,15 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
     r = msg_new(V(s) == MOQC_IETF_14 ? MOQC_IETF_PUBLISH_NAMESPACE_ERROR : MOQC_IETF_REQUEST_ERROR);
     if (r) {
       r->request_id = m->request_id;
-      r->code = 0x4; /* UNINTERESTED */
+      r->code =
+          moqc__ietf_reqerr_wire(s, MOQC_IETF_PUBLISH_NAMESPACE_ERROR, 0x4 /* UNINTERESTED */);
     }
     if (ss) req_refuse(s, ss, r);
     else ctrl_send(s, r);
     return;
   }
   if (ss && moqc__imap_find(&IS(s)->peer_ns, m->request_id)) {
-    moqc__sess_fail(s, 0x4 /* INVALID_REQUEST_ID */, "duplicate request id", false);
+    moqc__sess_fail(s, IETF_INVALID_REQUEST_ID, "duplicate request id", false);
     return;
   }
   moqc_route route = {0};
@@ -3341,7 +3349,9 @@ static void subout_on(void *owner, const moqc__ietf_msg *m) {
       /* after SUBSCRIBE_OK: our REQUEST_UPDATE refused, the subscription goes on */
       if (!t->ok_seen) it_destroy(t, MOQC_CODE_NOT_FOUND, false);
       break;
-    case MOQC_IETF_PUBLISH_DONE: it_done(t, m->stream_count, done_is_abort(m)); break;
+    case MOQC_IETF_PUBLISH_DONE:
+      it_done(t, m->stream_count, moqc__ietf_done_code(t->s, m->code));
+      break;
     case MOQC_IETF_REQUEST_UPDATE:
       /* the peer's PUBLISH bound as this track (its stream, not ours): its
        * sender may update it; nothing in it changes what we do */
@@ -3377,7 +3387,7 @@ static void subout_end(sstream *ss, bool reset, uint64_t code) {
   } else if (reset) {
     it_destroy(t, code, false);
   } else {
-    it_done(t, 0, false); /* FIN: the publisher ended the request */
+    it_done(t, 0, MOQC_IETF_DONE_CLEAN); /* FIN: the publisher ended the request */
   }
 }
 
@@ -4100,6 +4110,16 @@ static void ietf_free(moqc_session *s) {
   s->ietf = NULL;
 }
 
+/* The CONNECTION_CLOSE code: the draft's session code, as it is when the call
+ * site named one (SESS_WIRE), else the nearest one for the moqc_code
+ * (moqc_close_code_to_wire: Decode -> PROTOCOL_VIOLATION, out of memory
+ * (Transport) -> INTERNAL_ERROR, BoundsExceeded -> TOO_MANY_REQUESTS on 14-16). */
+static uint64_t ietf_close_code(const moqc_session *s, uint64_t code) {
+  if (code & MOQC__CODE_WIRE) return code & ~MOQC__CODE_WIRE;
+  assert(code <= MOQC_CODE_MAX);
+  return moqc_close_code_to_wire(s->version, code);
+}
+
 const moqc__sess_proto moqc__proto_ietf = {
     .name = "moq-transport",
     .stream_type_decode = ietf_type_peek,
@@ -4115,4 +4135,5 @@ const moqc__sess_proto moqc__proto_ietf = {
     .expire = ietf_expire,
     .trim_pending = ietf_trim_pending,
     .groups_in_flight = ietf_groups_in_flight,
+    .close_code = ietf_close_code,
 };

@@ -376,7 +376,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   const moqc__ietf_fetch_spec *fs = &m->fetch;
   if (s->n_served >= s->lim.max_subscriptions) {
     s->stats.streams_rejected++;
-    fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_INTERNAL, "too many subscriptions");
+    fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_EXCESSIVE_LOAD, "too many subscriptions");
     return;
   }
   moqc_broadcast_consumer *bc = NULL;

@@ -7,14 +7,48 @@
 #include "core/ietf_wire.h"
 #include "session/session_int.h"
 
-/* Request error codes (REQUEST_ERROR 15+, SUBSCRIBE / TRACK_STATUS / FETCH
- * errors on 14). */
+/* Request error codes, in draft-14's numbering (SUBSCRIBE / TRACK_STATUS /
+ * FETCH errors); what goes on the wire is moqc__ietf_reqerr_wire's (15+:
+ * REQUEST_ERROR renumbered, DOES_NOT_EXIST 0x10 ...; ietf_codes.c). */
 #define MOQC_IETF_REQERR_INTERNAL 0x0u
 #define MOQC_IETF_REQERR_NOT_SUPPORTED 0x3u
 #define MOQC_IETF_REQERR_DOES_NOT_EXIST 0x4u
 #define MOQC_IETF_REQERR_INVALID_RANGE 0x5u
-/* Session error PROTOCOL_VIOLATION (every draft). */
-#define IETF_PROTOCOL_VIOLATION 0x3u
+/* Not in draft 14's registries: EXCESSIVE_LOAD on 17+, INTERNAL_ERROR before. */
+#define MOQC_IETF_REQERR_EXCESSIVE_LOAD 0x9u
+/* Session error PROTOCOL_VIOLATION (every draft), for moqc__sess_fail: a code
+ * of the draft's registry, sent as it is (session_int.h SESS_WIRE). */
+#define IETF_PROTOCOL_VIOLATION SESS_WIRE(0x3u)
+
+/* The code to send for a refusal `code14` in draft-14's numbering for the
+ * draft-14 message `type14` (SUBSCRIBE_ERROR, PUBLISH_NAMESPACE_ERROR,
+ * PUBLISH_NAMESPACE_CANCEL ...): as it is on 14, the REQUEST_ERROR registry's
+ * code on 15+. */
+uint64_t moqc__ietf_reqerr_wire(const moqc_session *s, uint64_t type14, uint64_t code14);
+/* The moqc_code a received REQUEST_ERROR (14: SUBSCRIBE_ / FETCH_ /
+ * TRACK_STATUS_ERROR) code means: DOES_NOT_EXIST (and moq-dev's 404) ->
+ * NotFound, UNAUTHORIZED / auth token -> Unauthorized, TIMEOUT -> Timeout,
+ * NOT_SUPPORTED -> Unsupported, anything else -> Transport. */
+uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire);
+
+/* RESET_STREAM codes on the IETF data streams (subgroup, datagram-less
+ * groups): to a peer that declared MoQ Solicit (lite_peer: moq-dev and moqc,
+ * which read moq-lite codes there) the moqc_code as it is; to the others the
+ * draft's Data Stream Reset Error Code (Cancel -> CANCELLED, Old ->
+ * DELIVERY_TIMEOUT, Dropped -> SESSION_CLOSED, Lagged -> TOO_FAR_BEHIND 17+,
+ * malformed -> MALFORMED_TRACK 16+, else INTERNAL_ERROR). _code reads one
+ * back as the moqc_code the group aborts with (docs/wire.md). */
+uint64_t moqc__ietf_reset_wire(const moqc_session *s, bool lite_peer, uint64_t code);
+uint64_t moqc__ietf_reset_code(const moqc_session *s, bool lite_peer, uint64_t wire);
+
+/* A received PUBLISH_DONE status: MOQC_IETF_DONE_CLEAN for a clean end
+ * (TRACK_ENDED, SUBSCRIPTION_ENDED, GOING_AWAY, EXPIRED, moq-dev's 200), else
+ * the moqc_code the track aborts with: INTERNAL_ERROR, moq-dev's 500,
+ * UPDATE_FAILED, EXCESSIVE_LOAD and unknown statuses (the drafts read those
+ * as INTERNAL_ERROR) -> Dropped; UNAUTHORIZED -> Unauthorized; TOO_FAR_BEHIND
+ * -> Lagged; MALFORMED_TRACK (14/15: 0x7, 16+: 0x12) -> ProtocolViolation. */
+#define MOQC_IETF_DONE_CLEAN UINT64_MAX
+uint64_t moqc__ietf_done_code(const moqc_session *s, uint64_t status);
 
 /* A zeroed control message of this type; NULL when out of memory (the send
  * functions then fail the session). */

@@ -42,8 +42,8 @@ static void so_fire(moqc_session *s, istat_out *o, const moqc__ietf_msg *m, bool
   st.status = MOQC_OK;
   if (!m) st.status = MOQC_ERR_UNEXPECTED;
   else if (!ok)
-    st.status =
-        m->code == MOQC_IETF_REQERR_DOES_NOT_EXIST ? MOQC_ERR_NOT_FOUND : MOQC_ERR_UNEXPECTED;
+    st.status = moqc__ietf_reqerr_code(s, m->code) == MOQC_CODE_NOT_FOUND ? MOQC_ERR_NOT_FOUND
+                                                                          : MOQC_ERR_UNEXPECTED;
   st.code = ok || !m ? 0 : m->code;
   if (m && ok && (m->has & MOQC_IETF_HAS_LARGEST)) {
     st.has_largest = true;

@@ -123,19 +123,13 @@ bool moqc__sess_ingress(moqc_session *s, size_t len) {
   return false;
 }
 
-/* IETF has no BoundsExceeded session code: TOO_MANY_REQUESTS is its code for
- * a peer that asked for more than it may (docs/session.md). */
-#define SESS_IETF_TOO_MANY_REQUESTS 0x7u
-
 bool moqc__sess_group_rate(moqc_session *s) {
   if (sess_closing(s)) return false;
   uint64_t rate = s->lim.max_group_rate;
   if (!rate) return true;
   if (bucket_take(s, rate, s->lim.group_burst, &s->group_tokens, &s->group_at, 1)) return true;
   s->stats.refused_group_rate++;
-  uint64_t code =
-      s->proto == &moqc__proto_ietf ? SESS_IETF_TOO_MANY_REQUESTS : MOQC_CODE_BOUNDS_EXCEEDED;
-  moqc__sess_fail(s, code, "group rate over quota", false);
+  moqc__sess_fail(s, MOQC_CODE_BOUNDS_EXCEEDED, "group rate over quota", false);
   return false;
 }
 
@@ -160,16 +154,32 @@ void moqc__sess_debug(moqc_session *s, const char *fmt, ...) {
 
 /* ---- close -------------------------------------------------------------------- */
 
-void moqc__sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
+/* The wire code for a moqc__sess_fail code (session_int.h SESS_WIRE). */
+static uint64_t sess_wire_code(const moqc_session *s, uint64_t code) {
+  uint64_t wire;
+  if (s->proto->close_code) wire = s->proto->close_code(s, code);
+  else wire = code & ~MOQC__CODE_WIRE;
+  assert(wire <= MOQC_CODE_MAX);
+  return wire;
+}
+
+/* Ends the session with `wire`, the code on the wire (sent, or received). */
+static void sess_end(moqc_session *s, uint64_t wire, const char *reason, bool by_peer) {
   if (sess_closing(s)) return;
+  assert(!(wire & MOQC__CODE_WIRE));
   moqc__sess_set_state(s, ST_CLOSING);
-  s->close_code = code;
+  s->close_code = wire;
   s->close_by_peer = by_peer;
   s->close_reason = moqc_strdup(reason ? reason : "");
   if (!by_peer && !s->transport_closed) {
     s->transport_closed = true;
-    s->t->ops->close(s->t, code, reason ? reason : "");
+    s->t->ops->close(s->t, wire, reason ? reason : "");
   }
+}
+
+void moqc__sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer) {
+  if (sess_closing(s)) return;
+  sess_end(s, sess_wire_code(s, code), reason, by_peer);
 }
 
 static void tick_cb(moqc_timer *tm, void *arg) {
@@ -291,8 +301,9 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   s->transport_closed = true;
   /* The peer closed, or the connection died under us: either way the peer
    * went away (by_peer in the session's sense). A no-op once closing. */
-  (void)by_peer;
-  moqc__sess_fail(s, code, reason, true);
+  /* by_peer: the peer's code, as it came; else the transport died here and
+   * reports a moqc_code (idle timeout: Timeout), which the protocol maps. */
+  sess_end(s, by_peer ? code : sess_wire_code(s, code), reason, true);
   moqc__sess_exit(s);
 }
 
@@ -484,7 +495,7 @@ int moqc_session_accept(moqc_session *s, moqc_origin *publish, moqc_origin *subs
 }
 
 int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
-  if (!s) return MOQC_ERR_INVAL;
+  if (!s || code > MOQC_CODE_MAX) return MOQC_ERR_INVAL;
   if (sess_closing(s)) return MOQC_ERR_CLOSED;
   if (!s->cfg.is_server || s->state != ST_REQUEST) return MOQC_ERR_STATE;
   moqc__sess_enter(s);
@@ -495,6 +506,7 @@ int moqc_session_reject(moqc_session *s, uint64_t code, const char *reason) {
 
 void moqc_session_close(moqc_session *s, uint64_t code, const char *reason) {
   if (!s || sess_closing(s)) return;
+  if (code > MOQC_CODE_MAX) code = MOQC_CODE_TRANSPORT; /* not a wire code: a local fault */
   moqc__sess_enter(s);
   moqc__sess_fail(s, code, reason, false);
   moqc__sess_exit(s);

@@ -92,7 +92,18 @@ typedef struct moqc__sess_proto {
   /* Optional: the protocol's own group streams not acknowledged in full yet
    * (added to moqc_session_stats.groups_in_flight). */
   size_t (*groups_in_flight)(const moqc_session *s);
+  /* Optional: the CONNECTION_CLOSE code for moqc__sess_fail's `code` (a
+   * moqc_code, or SESS_WIRE(c): c is in this protocol's registry already);
+   * NULL: the code as it is (moq-lite). */
+  uint64_t (*close_code)(const moqc_session *s, uint64_t code);
 } moqc__sess_proto;
+
+/* A close code already in the session's wire registry (IETF session codes
+ * such as INVALID_REQUEST_ID that have no moqc_code), for moqc__sess_fail;
+ * without the tag a code there is a moqc_code, the library's meaning, which the
+ * protocol maps (close_code). Wire codes are 62-bit, so the tag bit is free. */
+#define MOQC__CODE_WIRE (UINT64_C(1) << 63)
+#define SESS_WIRE(c) ((uint64_t)(c) | MOQC__CODE_WIRE)
 
 /* lite.c: moq-lite 03/04/05 */
 extern const moqc__sess_proto moqc__proto_lite;
@@ -176,8 +187,10 @@ void moqc__sess_set_state(moqc_session *s, enum sess_state to);
 void moqc__sess_request(moqc_session *s, const moqc_session_request *req);
 void moqc__sess_enter(moqc_session *s);
 void moqc__sess_exit(moqc_session *s);
-/* End the session (idempotent). by_peer: the peer/network ended it (no
- * CONNECTION_CLOSE is sent). */
+/* End the session (idempotent). code: a moqc_code (the library's meaning; the
+ * protocol picks the wire code, IETF: the draft's session code) or SESS_WIRE(c)
+ * (c goes on the wire as it is). by_peer: the peer/network ended it (no
+ * CONNECTION_CLOSE is sent; the code is still mapped). */
 void moqc__sess_fail(moqc_session *s, uint64_t code, const char *reason, bool by_peer);
 void moqc__sess_bury(moqc_session *s, sobj *o);
 uint64_t moqc__sess_now(const moqc_session *s);

@@ -6,7 +6,8 @@
 # track so the relay takes the groups. Without a cap the flood was delivered
 # (and cost a core and ~1 KB of heap per group). Now --max-group-rate closes
 # the publisher: BoundsExceeded (11) on moq-lite, TOO_MANY_REQUESTS (0x7) on
-# IETF, reason "group rate over quota", a log line naming the flag and
+# IETF, reason "group rate over quota", log lines naming the flag and the code in
+# its session's registry ("code 11 (BoundsExceeded)", "code 0x7 (TOO_MANY_REQUESTS)"), and
 # moqc_relay_quota_refused_total{cause="group_rate"}. The well-behaved pair
 # (50 groups/s) on the same relay keeps every group. The test lowers
 # --max-group-rate from its default 4,000 to 1,000 (bucket 1,000): the
@@ -42,6 +43,11 @@ refused=$(it_metric 'moqc_relay_quota_refused_total{cause="group_rate"}')
 [ "${refused:-0}" -ge 2 ] || it_check_fail "group_rate refusals counted: ${refused:-none} (expected 2)"
 grep -q 'started groups faster than --max-group-rate (1000/s)' "$IT_TMP/relay.err" ||
   it_check_fail "no log line naming --max-group-rate"
+# The close named in each session's registry: moq-lite 11 BoundsExceeded, IETF 0x7.
+grep -q 'closed by relay: code 11 (BoundsExceeded): group rate over quota' "$IT_TMP/relay.err" ||
+  it_check_fail "no log line naming moq-lite's BoundsExceeded (11)"
+grep -q 'closed by relay: code 0x7 (TOO_MANY_REQUESTS): group rate over quota' "$IT_TMP/relay.err" ||
+  it_check_fail "no log line naming IETF's TOO_MANY_REQUESTS (0x7)"
 adv_pair_check pair
 [ "$(it_http /health)" = ok ] || it_check_fail "relay unhealthy"
 adv_done

@@ -46,6 +46,12 @@
  *       SECONDS print "opened O refused R closed C" (refused: streams the
  *       server reset or stopped with BoundsExceeded, 11; closed: the server
  *       closed the connection) and exit 0.
+ *   adv_client ietfjunk HOST PORT
+ *       Raw IETF moqt-16 over QUIC: CLIENT_SETUP on a control stream, then
+ *       (300 ms later, the session accepted) a control message cut short
+ *       inside its declared length. Prints "closed CODE REASON" once the
+ *       server closes the connection (by_peer) and exits 0; exit 1 if it
+ *       could not connect or nothing closed within 5 s.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +65,7 @@
 #include "moqc/model.h"
 #include "moqc/quic.h"
 #include "moqc/runtime.h"
+#include "core/ietf_wire.h" /* hand-made CLIENT_SETUP */
 #include "core/lite_wire.h" /* hand-made ANNOUNCE_PLEASE */
 
 static uv_loop_t g_loop;
@@ -607,6 +614,83 @@ static int run_prefixes(const char *host, int port, int count, int seconds) {
   return 1;
 }
 
+/* ---- ietfjunk: a malformed control message on an IETF session ------------ */
+
+static struct {
+  moqc_transport *t;
+  int64_t ctrl;
+  uv_timer_t junk, stop;
+} JK;
+
+static void jk_write(const uint8_t *p, size_t n) {
+  moqc_buf *b = moqc_buf_copy(p, n);
+  moqc_slice sl = MOQC_SLICE_EMPTY;
+  if (!b || moqc_slice_make(&sl, b, 0, n) != MOQC_OK) _exit(1);
+  moqc_buf_unref(b);
+  JK.t->ops->write(JK.t, JK.ctrl, &sl, 1, false);
+  moqc_slice_release(&sl);
+}
+static void jk_closed(void *ctx, uint64_t code, const char *reason, bool by_peer) {
+  (void)ctx;
+  if (!by_peer) return;
+  printf("closed %llu %s\n", (unsigned long long)code, reason ? reason : "");
+  fflush(stdout);
+  _exit(0);
+}
+static void jk_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
+  (void)ctx, (void)id, (void)p, (void)len, (void)fin;
+}
+static const moqc_transport_handler k_jk_handler = {.stream_data = jk_data, .closed = jk_closed};
+
+static void jk_junk(uv_timer_t *t) {
+  (void)t;
+  /* SUBSCRIBE_NAMESPACE, length 2, its body: request id 0, then a tuple of 5
+   * fields where the length ends. */
+  static const uint8_t bad[] = {MOQC_IETF_SUBSCRIBE_NAMESPACE, 0, 2, 0, 5};
+  jk_write(bad, sizeof bad);
+}
+static void jk_stop(uv_timer_t *t) {
+  (void)t;
+  fprintf(stderr, "adv_client ietfjunk: not closed within 5 s\n");
+  _exit(1);
+}
+static void jk_connected(void *ctx, int err, const char *msg, moqc_transport *t) {
+  (void)ctx;
+  if (err != MOQC_OK) {
+    fprintf(stderr, "adv_client ietfjunk: connect failed: %s\n", msg ? msg : moqc_err_str(err));
+    _exit(1);
+  }
+  JK.t = t;
+  moqc_transport_set_handler(t, &k_jk_handler, NULL);
+  if (t->ops->open_stream(t, true, &JK.ctrl) != MOQC_OK) _exit(1);
+  static moqc__ietf_msg m; /* CLIENT_SETUP, no parameters (draft-16: no version list) */
+  m.type = MOQC_IETF_CLIENT_SETUP;
+  uint8_t buf[64];
+  ssize_t n = moqc__ietf_ctrl_encode(buf, sizeof buf, 16, &m);
+  if (n <= 0) _exit(1);
+  jk_write(buf, (size_t)n);
+  uv_timer_start(&JK.junk, jk_junk, 300, 0);
+}
+
+static int run_ietfjunk(const char *host, int port) {
+  static const char *alpn[] = {"moqt-16"};
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = host;
+  cfg.port = (uint16_t)port;
+  cfg.sni = "localhost";
+  cfg.alpn = alpn;
+  cfg.alpn_count = 1;
+  cfg.tls.disable_verify = true;
+  moqc_quic_dial *d = NULL;
+  uv_timer_init(&g_loop, &JK.junk);
+  uv_timer_init(&g_loop, &JK.stop);
+  if (moqc_quic_connect(&g_loop, &cfg, jk_connected, NULL, &d) != MOQC_OK) return 1;
+  uv_timer_start(&JK.stop, jk_stop, 5000, 0);
+  uv_run(&g_loop, UV_RUN_DEFAULT);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   uv_loop_init(&g_loop);
   if (argc == 6 && strcmp(argv[1], "hold") == 0)
@@ -618,6 +702,7 @@ int main(int argc, char **argv) {
                       (size_t)strtoull(argv[5], NULL, 10), atoi(argv[6]), atoi(argv[7]));
   if (argc == 6 && strcmp(argv[1], "prefixes") == 0)
     return run_prefixes(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (argc == 4 && strcmp(argv[1], "ietfjunk") == 0) return run_ietfjunk(argv[2], atoi(argv[3]));
   if (argc == 5 && strcmp(argv[1], "announce") == 0)
     return run_announce(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 6 && strcmp(argv[1], "pubtracks") == 0)
@@ -632,6 +717,7 @@ int main(int argc, char **argv) {
           "       adv_client announce URL COUNT SECONDS\n"
           "       adv_client pubtracks URL BROADCAST TRACKS SECONDS\n"
           "       adv_client subtracks URL BROADCAST TRACKS SECONDS\n"
-          "       adv_client prefixes HOST PORT COUNT SECONDS\n");
+          "       adv_client prefixes HOST PORT COUNT SECONDS\n"
+          "       adv_client ietfjunk HOST PORT\n");
   return 2;
 }

@@ -154,12 +154,62 @@ static void test_round_trip(void **state) {
   for (int e = 0; e >= -40; e--) assert_true(moqc_code_from_err(e) <= MOQC_CODE_MAX);
 }
 
+/* Close codes per version: IETF drafts name and read their Session
+ * Termination registry (0x7 per draft), moq-lite its own; the moqc_code a
+ * session is closed with goes out as the draft's nearest session code. */
+static void test_close_codes(void **state) {
+  (void)state;
+  /* The same number, two registries. */
+  assert_string_equal(moqc_close_code_str(5, 3), "Timeout");
+  assert_string_equal(moqc_close_code_str(16, 3), "PROTOCOL_VIOLATION");
+  assert_string_equal(moqc_close_code_str(3, 17), "Unsupported");
+  assert_string_equal(moqc_close_code_str(14, 0x0), "NO_ERROR");
+  assert_string_equal(moqc_close_code_str(19, 0x4), "INVALID_REQUEST_ID");
+  assert_string_equal(moqc_close_code_str(14, 0x11), "CONTROL_MESSAGE_TIMEOUT");
+  assert_string_equal(moqc_close_code_str(18, 0x15), "VERSION_NEGOTIATION_FAILED");
+  assert_string_equal(moqc_close_code_str(17, 0x1A), "MALFORMED_AUTHORITY");
+  assert_string_equal(moqc_close_code_str(17, 0xA), "unknown");
+  assert_string_equal(moqc_close_code_str(14, 0x7), "TOO_MANY_REQUESTS");
+  assert_string_equal(moqc_close_code_str(16, 0x7), "TOO_MANY_REQUESTS");
+  assert_string_equal(moqc_close_code_str(17, 0x7), "INVALID_REQUIRED_REQUEST_ID");
+  assert_string_equal(moqc_close_code_str(18, 0x7), "unknown");
+  assert_string_equal(moqc_close_code_str(19, 0x7), "unknown");
+  /* Read back as library errors. */
+  assert_int_equal(moqc_close_code_err(5, 3), MOQC_ERR_TIMEOUT);
+  assert_int_equal(moqc_close_code_err(15, 3), MOQC_ERR_PROTOCOL);
+  assert_int_equal(moqc_close_code_err(15, 0), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_close_code_err(15, 0x2), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_close_code_err(16, 0x7), MOQC_ERR_BOUNDS);
+  assert_int_equal(moqc_close_code_err(17, 0x7), MOQC_ERR_PROTOCOL);
+  assert_int_equal(moqc_close_code_err(18, 0x7), MOQC_ERR_ABORTED);
+  assert_int_equal(moqc_close_code_err(14, 0x11), MOQC_ERR_TIMEOUT);
+  assert_int_equal(moqc_close_code_err(14, 69), MOQC_ERR_ABORTED);
+  /* Sent: lite as it is, IETF mapped. */
+  for (uint64_t c = 0; c < 100; c++) assert_int_equal(moqc_close_code_to_wire(5, c), c);
+  assert_int_equal(moqc_close_code_to_wire(14, MOQC_CODE_CANCEL), 0x0);
+  assert_int_equal(moqc_close_code_to_wire(14, MOQC_CODE_CLOSED), 0x0);
+  assert_int_equal(moqc_close_code_to_wire(14, MOQC_CODE_TRANSPORT), 0x1); /* out of memory */
+  assert_int_equal(moqc_close_code_to_wire(19, MOQC_CODE_UNAUTHORIZED), 0x2);
+  assert_int_equal(moqc_close_code_to_wire(15, MOQC_CODE_DECODE), 0x3);
+  assert_int_equal(moqc_close_code_to_wire(17, MOQC_CODE_PROTOCOL_VIOLATION), 0x3);
+  assert_int_equal(moqc_close_code_to_wire(18, MOQC_CODE_UNEXPECTED_STREAM), 0x3);
+  assert_int_equal(moqc_close_code_to_wire(16, MOQC_CODE_BOUNDS_EXCEEDED), 0x7);
+  assert_int_equal(moqc_close_code_to_wire(17, MOQC_CODE_BOUNDS_EXCEEDED), 0x1);
+  assert_int_equal(moqc_close_code_to_wire(16, MOQC_CODE_TIMEOUT), 0x11);
+  assert_int_equal(moqc_close_code_to_wire(16, MOQC_CODE_VERSION), 0x15);
+  assert_int_equal(moqc_close_code_to_wire(16, MOQC_CODE_APP_BASE + 3), 0x1);
+  /* Every moqc_code maps to a code the draft names (never a raw lite number). */
+  for (int v = 14; v <= 19; v++)
+    for (uint64_t c = 0; c < 200; c++)
+      assert_string_not_equal(moqc_close_code_str(v, moqc_close_code_to_wire(v, c)), "unknown");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_code_names),    cmocka_unit_test(test_code_app_and_remote),
       cmocka_unit_test(test_enum_values),   cmocka_unit_test(test_err_str),
       cmocka_unit_test(test_err_from_code), cmocka_unit_test(test_code_from_err),
-      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_close_codes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -454,7 +454,8 @@ static void t_ingress_rate(void **state) {
 }
 
 /* Group-rate token bucket: a peer that starts more groups than rate + burst
- * allow is closed with BoundsExceeded (IETF: TOO_MANY_REQUESTS, 0x7), counted;
+ * allow is closed with BoundsExceeded (IETF: TOO_MANY_REQUESTS 0x7 on 14-16,
+ * INTERNAL_ERROR 0x1 from 17 on: moqc_close_code_to_wire), counted;
  * within them it is served. Also run on IETF drafts 16 and 18. */
 static int group_rate_ietf[2] = {16, 18};
 static void t_group_rate(void **state) {
@@ -481,7 +482,7 @@ static void t_group_rate(void **state) {
   for (int i = 0; i < 3; i++) ts_group(pub.tp, (const char *const[]){"z"}, 1, true);
   ts_run_for(p.env, 20 * MS);
   assert_true(p.cli.closed); /* 1 token left, 3 groups */
-  assert_int_equal(p.cli.code, v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_int_equal(p.cli.code, v >= 17 ? 0x1 : v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
   assert_non_null(strstr(p.cli.reason, "group rate over quota"));
   assert_int_equal(moqc_session_get_stats(p.cli.s).refused_group_rate, 1);
   moqc_track_consumer_del(tc);
@@ -517,7 +518,93 @@ static void t_group_rate_set(void **state) {
   for (int i = 0; i < 2; i++) ts_group(pub.tp, (const char *const[]){"z"}, 1, true);
   ts_run_for(p.env, 20 * MS);
   assert_true(p.cli.closed);
-  assert_int_equal(p.cli.code, v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_int_equal(p.cli.code, v >= 17 ? 0x1 : v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  moqc_track_consumer_del(tc);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+/* Close codes per registry, moq-lite 5 and IETF 14 / 16 / 18: the moqc_code a
+ * session is closed with goes out as it is on moq-lite and as the draft's
+ * session code on IETF; the peer reports the code as it came (not mapped a
+ * second time); a connection the transport ended itself (idle timeout:
+ * Timeout) reports in the session's registry too. A code over MOQC_CODE_MAX
+ * goes out as Transport. */
+static int close_code_versions[4] = {5, 14, 16, 18};
+static void t_close_codes(void **state) {
+  int v = ts_version(state);
+  bool ietf = v >= 14;
+  static const struct {
+    uint64_t code, ietf;
+    const char *name;
+  } cases[] = {
+      {MOQC_CODE_TIMEOUT, 0x11, "CONTROL_MESSAGE_TIMEOUT"},
+      {MOQC_CODE_DECODE, 0x3, "PROTOCOL_VIOLATION"},
+      {MOQC_CODE_UNAUTHORIZED, 0x2, "UNAUTHORIZED"},
+      {MOQC_CODE_CANCEL, 0x0, "NO_ERROR"},
+      {MOQC_CODE_APP_BASE + 5, 0x1, "INTERNAL_ERROR"},
+      {UINT64_MAX, 0x1, "INTERNAL_ERROR"}, /* no wire code: sent as Transport */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ts_pair p;
+    ts_pair_open(&p, v, NULL);
+    ts_run_for(p.env, 20 * MS); /* set up */
+    moqc_session_close(p.cli.s, cases[i].code, "bye");
+    ts_run_for(p.env, 20 * MS);
+    uint64_t lite = cases[i].code > MOQC_CODE_MAX ? MOQC_CODE_TRANSPORT : cases[i].code;
+    uint64_t want = ietf ? cases[i].ietf : lite;
+    assert_true(p.cli.closed && !p.cli.by_peer);
+    assert_true(p.srv.closed && p.srv.by_peer);
+    assert_int_equal(p.cli.code, want);
+    assert_int_equal(p.srv.code, want);
+    assert_int_equal(moqc_session_closed_code(p.srv.s), want);
+    assert_string_equal(moqc_close_code_str(moqc_session_version(p.srv.s), p.srv.code),
+                        ietf ? cases[i].name : moqc_code_str(lite));
+    ts_pair_close(&p);
+  }
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_run_for(p.env, 20 * MS);
+  memlink_disconnect(p.link, MOQC_CODE_TIMEOUT, "idle timeout");
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed && p.srv.closed);
+  assert_int_equal(p.cli.code, ietf ? 0x11 : MOQC_CODE_TIMEOUT);
+  assert_int_equal(p.srv.code, ietf ? 0x11 : MOQC_CODE_TIMEOUT);
+  ts_pair_close(&p);
+}
+
+/* The ingress quota on IETF closes with the draft's code (TOO_MANY_REQUESTS
+ * 0x7 on 14-16, INTERNAL_ERROR 0x1 from 17 on), not lite's BoundsExceeded 11
+ * (0x11 would read CONTROL_MESSAGE_TIMEOUT); moq-lite keeps 11. A real
+ * publisher: a 9000-byte frame fits the 10000-byte burst, 3000 more do not. */
+static int ingress_versions[3] = {5, 16, 18};
+static void t_ingress_rate_codes(void **state) {
+  int v = ts_version(state);
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.cli_limits.max_ingress_rate = 10000;
+  o.cli_limits.ingress_burst = 10000;
+  ts_pair p;
+  ts_pair_open(&p, v, &o);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
+  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  static char big[9001];
+  memset(big, 'a', 9000);
+  ts_group(pub.tp, (const char *const[]){big}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_false(p.cli.closed); /* within the burst */
+  big[3000] = '\0';
+  ts_group(pub.tp, (const char *const[]){big}, 1, true);
+  ts_run_for(p.env, 20 * MS);
+  assert_true(p.cli.closed);
+  assert_non_null(strstr(p.cli.reason, "ingress"));
+  assert_int_equal(p.cli.code, v >= 17 ? 0x1 : v >= 14 ? 0x7 : MOQC_CODE_BOUNDS_EXCEEDED);
+  assert_int_equal(p.srv.code, p.cli.code); /* as received */
+  assert_int_equal(moqc_session_get_stats(p.cli.s).refused_ingress, 1);
   moqc_track_consumer_del(tc);
   ts_pub_del(&pub);
   ts_pair_close(&p);
@@ -540,6 +627,13 @@ int main(void) {
       cmocka_unit_test_prestate(t_group_rate, &group_rate_ietf[1]),
       TS_TEST3(t_group_rate_set),
       cmocka_unit_test_prestate(t_group_rate_set, &group_rate_ietf[1]),
+      cmocka_unit_test_prestate(t_close_codes, &close_code_versions[0]),
+      cmocka_unit_test_prestate(t_close_codes, &close_code_versions[1]),
+      cmocka_unit_test_prestate(t_close_codes, &close_code_versions[2]),
+      cmocka_unit_test_prestate(t_close_codes, &close_code_versions[3]),
+      cmocka_unit_test_prestate(t_ingress_rate_codes, &ingress_versions[0]),
+      cmocka_unit_test_prestate(t_ingress_rate_codes, &ingress_versions[1]),
+      cmocka_unit_test_prestate(t_ingress_rate_codes, &ingress_versions[2]),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,7 +148,7 @@ static void t_publish_namespace_cancel_out(void **state) {
     assert_int_equal(ir_count(msgs, n, MOQC_IETF_PUBLISH_NAMESPACE_CANCEL), 1);
     for (size_t i = 0; i < n; i++) {
       if (msgs[i].type != MOQC_IETF_PUBLISH_NAMESPACE_CANCEL) continue;
-      assert_int_equal(msgs[i].code, 0x4);
+      assert_int_equal(msgs[i].code, v == 14 ? 0x4 : 0x20); /* UNINTERESTED */
       if (v == 16) {
         assert_int_equal(msgs[i].request_id, 4);
       } else {
@@ -271,7 +271,7 @@ static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size
 /* PUBLISH (imquic-moq-pub -X): answered PUBLISH_OK (18+: REQUEST_OK), the
  * broadcast appears, the pushed groups reach the cache before any consumer
  * asked (a late consumer asking from group 0 gets them), PUBLISH_DONE ends
- * the track; a PUBLISH reusing a bound alias is refused. 17+: on its own
+ * the track (a PUBLISH reusing a bound alias: test_session_ietf_codes). 17+: on its own
  * request stream, where the answer and PUBLISH_DONE travel and which we FIN
  * at the end. */
 static void t_publish(void **state) {
@@ -299,17 +299,6 @@ static void t_publish(void **state) {
   for (size_t i = 0; i < n; i++) found += msgs[i].type == ok && msgs[i].request_id == 0;
   assert_int_equal(found, 1);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
-
-  /* The alias is bound now: another track on it is refused. */
-  m.request_id = 2;
-  m.name = (moqc_bytes){(const uint8_t *)"a", 1};
-  int64_t sid2 = ir_request(&p, v, ctrl, &m);
-  ts_run_for(p.env, 10 * MS);
-  const moqc__ietf_msg *e = ir_reply(&p, v, sid2, 2);
-  assert_non_null(e);
-  assert_int_equal(e->type, v == 14 ? MOQC_IETF_PUBLISH_ERROR : MOQC_IETF_REQUEST_ERROR);
-  assert_int_equal(e->code, 0x3);
-  if (v >= 17) assert_true(ir_state(&p, sid2).fin);
 
   inject_group(&p, v, 7, 0, 3);
   inject_group(&p, v, 7, 1, 2);

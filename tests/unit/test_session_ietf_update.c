@@ -226,7 +226,7 @@ static void t_update_namespaces(void **state) {
     const moqc__ietf_msg *e = ctrl_answer(&p, v, ctrl, 8);
     assert_non_null(e);
     assert_int_equal(e->type, MOQC_IETF_REQUEST_ERROR);
-    assert_int_equal(e->code, MOQC_IETF_REQERR_DOES_NOT_EXIST);
+    assert_int_equal(e->code, 0x10 /* DOES_NOT_EXIST, 15+ */);
   } else if (v >= 18) {
     static moqc__ietf_msg u;
     memset(&u, 0, sizeof u);

@@ -557,8 +557,14 @@ static void on_closed(void *ctx, moqc_client *cl, uint64_t code, const char *rea
     cli_finish(c, 0, NULL);
     return;
   }
-  cli_finish(c, 1, "connection closed by %s: %s (code %llu)", by_peer ? "the relay" : "us",
-             reason && *reason ? reason : moqc_code_str(code), (unsigned long long)code);
+  /* Named in the session's registry (IETF 0x3 PROTOCOL_VIOLATION, lite 3 Timeout). */
+  const char *name = moqc_close_code_str(s ? moqc_session_version(s) : 0, code);
+  if (reason && *reason && code)
+    cli_finish(c, 1, "connection closed by %s: %s (code %llu %s)", by_peer ? "the relay" : "us",
+               reason, (unsigned long long)code, name);
+  else
+    cli_finish(c, 1, "connection closed by %s: %s (code %llu)", by_peer ? "the relay" : "us",
+               reason && *reason ? reason : name, (unsigned long long)code);
 }
 
 static int run(cli *c) {

@@ -639,10 +639,13 @@ static void serve_metrics(relay *r, moqc_http_response *resp) {
          "GET /fetch answered 429 or 503 by the fetch limits.", r->fetch_refused);
   body_printf(r,
               "# HELP moqc_relay_session_errors_total Sessions that ended with a non-zero "
-              "code, by code.\n# TYPE moqc_relay_session_errors_total counter\n");
+              "code, by code and session version (the code's registry).\n# TYPE "
+              "moqc_relay_session_errors_total counter\n");
   for (size_t i = 0; i < r->n_errors; i++)
-    body_printf(r, "moqc_relay_session_errors_total{code=\"%llu\",name=\"%s\"} %llu\n",
-                (unsigned long long)r->errors[i].code, moqc_code_str(r->errors[i].code),
+    body_printf(r,
+                "moqc_relay_session_errors_total{code=\"%llu\",name=\"%s\",version=\"%d\"} %llu\n",
+                (unsigned long long)r->errors[i].code,
+                moqc_close_code_str(r->errors[i].version, r->errors[i].code), r->errors[i].version,
                 (unsigned long long)r->errors[i].count);
   if (r->errors_other)
     body_printf(r, "moqc_relay_session_errors_total{code=\"other\",name=\"other\"} %llu\n",

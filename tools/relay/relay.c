@@ -82,15 +82,15 @@ moqc_session_stats relay_stats(const relay *r, uint64_t *serving_now, uint64_t *
   return t;
 }
 
-static void count_error(relay *r, uint64_t code) {
+static void count_error(relay *r, int version, uint64_t code) {
   for (size_t i = 0; i < r->n_errors; i++) {
-    if (r->errors[i].code == code) {
+    if (r->errors[i].code == code && r->errors[i].version == version) {
       r->errors[i].count++;
       return;
     }
   }
   if (r->n_errors < sizeof r->errors / sizeof r->errors[0]) {
-    r->errors[r->n_errors++] = (relay_errcount){code, 1};
+    r->errors[r->n_errors++] = (relay_errcount){code, 1, version};
     return;
   }
   r->errors_other++;
@@ -336,7 +336,8 @@ static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const
                       bool by_peer) {
   relay *r = ctx;
   relay_sess *rs = ud;
-  if (code != 0) count_error(r, code);
+  int version = moqc_session_version(s);
+  if (code != 0) count_error(r, version, code);
   if (!rs) return; /* ended before it was accepted */
   assert(rs->session == s);
   moqc_session_stats st = moqc_session_get_stats(s);
@@ -349,9 +350,13 @@ static void on_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const
     moqc_log(MOQC_LOG_WARN, "session %llu: started groups faster than --max-group-rate (%llu/s)",
              (unsigned long long)rs->id, (unsigned long long)r->cfg.session_limits.max_group_rate);
   r->sessions_closed++;
+  /* The code in the session's registry: IETF 0x3 is PROTOCOL_VIOLATION (hex,
+   * as the drafts write them), lite 3 is Timeout. */
+  char num[24];
+  snprintf(num, sizeof num, moqc_session_is_ietf(s) ? "0x%llx" : "%llu", (unsigned long long)code);
   moqc_log(code && !r->stopping ? MOQC_LOG_INFO : MOQC_LOG_DEBUG,
-           "session %llu closed by %s: code %llu (%s)%s%s", (unsigned long long)rs->id,
-           by_peer ? "peer" : "relay", (unsigned long long)code, moqc_code_str(code),
+           "session %llu closed by %s: code %s (%s)%s%s", (unsigned long long)rs->id,
+           by_peer ? "peer" : "relay", num, moqc_close_code_str(version, code),
            reason && *reason ? ": " : "", reason ? reason : "");
   unlink_sess(r, rs);
   free(rs);

@@ -102,9 +102,13 @@ uint64_t relay_default_cache_budget(void);
 int relay_config_parse(relay_config *cfg, int argc, char **argv, char *err, size_t err_cap);
 void relay_config_usage(FILE *out);
 
+/* Sessions closed with `code`, a close code in the registry of `version`
+ * (moqc_close_code_str: lite Timeout 3 and IETF PROTOCOL_VIOLATION 0x3 are
+ * counted apart). */
 typedef struct relay_errcount {
   uint64_t code;
   uint64_t count;
+  int version;
 } relay_errcount;
 
 typedef struct relay_sess relay_sess;
