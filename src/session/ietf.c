@@ -1796,8 +1796,10 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
   }
 }
 
-moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req,
+                                             moqc_broadcast_consumer **bc_out) {
   isub *is = isub_find(s, req);
+  if (bc_out) *bc_out = is ? is->bc : NULL;
   return is ? is->tc : NULL;
 }
 
@@ -2599,6 +2601,14 @@ static void gin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     t->streams_seen++;
     if (t->finished && t->streams_expected == UINT64_MAX) it_fin_arm(t); /* still coming */
     moqc_list_push_back(&t->groups, &gi->link);
+    if (t->streams_seen == 1 && t->largest_group == MOQC_GROUP_NONE) {
+      /* SUBSCRIBE_OK gave no largest location (the publisher had none, or a
+       * relay answered before its upstream did): the first group bounds a
+       * gap below it that a consumer waits for (it_fetch_check). */
+      moqc_track_demand d = moqc_track_producer_demand(t->tp);
+      if (d.consumers > 0) it_fetch_check(t, &d);
+      if (sess_closing(s) || gi->obj.dead) return;
+    }
     p += used;
     len -= used;
   }

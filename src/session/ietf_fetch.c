@@ -61,6 +61,9 @@ typedef struct ifetch {
    * (a relay fetches them upstream): a [g0, g1] subscription, until every
    * group arrived or IETF_FETCH_WAIT_NS passed; then FETCH_OK. */
   bool pending;
+  bool standalone; /* else joining: an empty answer is FETCH_OK, not NO_OBJECTS */
+  bool open_end;   /* joining before the track's latest group was known: g1 is a guess
+                      until the range subscription sees one (if_pend_pump) */
   uint64_t g0, g1, want;
   moqc__ietf_loc ask_end; /* the asked end: group, last object (UINT64_MAX: all) */
   moqc_broadcast_consumer *pbc;
@@ -220,8 +223,16 @@ static void if_open_failed(opener *op, int err) {
   if_destroy(MOQC_CONTAINER_OF(op, ifetch, op));
 }
 
-/* Take the groups [g0, g1] the cache holds (at most IETF_FETCH_MAX_GROUPS). */
+/* Take the groups [g0, g1] the cache holds (at most IETF_FETCH_MAX_GROUPS).
+ * Only IETF_FETCH_MAX_GROUPS sequences are looked up: the newest of the
+ * range, which ends at the track's latest group if that is inside it (a
+ * hostile [0, 2^62] must not cost 2^62 lookups; the upstream fetches of a
+ * relay take the newest of a range too). */
 static void take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
+  assert(g0 <= g1);
+  uint64_t latest = moqc_track_consumer_latest(tc);
+  if (latest != MOQC_GROUP_NONE && latest >= g0 && latest < g1) g1 = latest;
+  if (g1 - g0 >= IETF_FETCH_MAX_GROUPS) g0 = g1 - (IETF_FETCH_MAX_GROUPS - 1);
   for (uint64_t g = g0; g <= g1 && f->n < IETF_FETCH_MAX_GROUPS; g++) {
     moqc_group_consumer *gc = NULL;
     if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) f->groups[f->n++] = gc;
@@ -306,6 +317,17 @@ static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
 /* Take what the range subscription delivered; answer when complete. */
 static void if_pend_pump(ifetch *f) {
   int rc = MOQC_OK;
+  uint64_t latest = f->open_end ? moqc_track_consumer_latest(f->ptc) : MOQC_GROUP_NONE;
+  if (latest != MOQC_GROUP_NONE && latest >= f->g0 && latest < f->g1) {
+    /* A joining FETCH ends at the latest group: now known. */
+    f->open_end = false;
+    f->g1 = latest;
+    f->ask_end = (moqc__ietf_loc){latest, UINT64_MAX};
+    uint64_t span = f->g1 - f->g0;
+    f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
+    while (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) > f->g1)
+      moqc_group_consumer_del(f->groups[--f->n]);
+  }
   while (f->n < f->want) {
     moqc_group_consumer *gc = NULL;
     rc = moqc_track_consumer_recv_group(f->ptc, &gc);
@@ -318,7 +340,7 @@ static void if_pend_pump(ifetch *f) {
     return;
   }
   if_pend_drop(f); /* all there, or the track ended: answer with what came */
-  if_answer(f, true);
+  if_answer(f, f->standalone);
 }
 
 static void if_pend_wake(void *arg) {
@@ -336,7 +358,7 @@ static void if_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_enter(s);
   if (!sess_closing(s) && !f->obj.dead && f->pending) {
     if_pend_drop(f);
-    if_answer(f, true);
+    if_answer(f, f->standalone);
   }
   moqc__sess_exit(s);
 }
@@ -376,10 +398,14 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_INTERNAL, "too many subscriptions");
     return;
   }
-  moqc_broadcast_consumer *bc = NULL;
-  moqc_track_consumer *tc = NULL; /* owned (standalone) or borrowed (joining) */
+  moqc_broadcast_consumer *bc = NULL;  /* owned (standalone) */
+  moqc_broadcast_consumer *jbc = NULL; /* borrowed (joining: the served subscription's) */
+  moqc_track_consumer *tc = NULL;      /* owned (standalone) or borrowed (joining) */
   uint64_t g0, g1, first_object = 0, last_object = UINT64_MAX;
-  if (fs->type == MOQC_IETF_FETCH_STANDALONE) {
+  bool standalone = fs->type == MOQC_IETF_FETCH_STANDALONE;
+  bool end_unknown = false; /* a relative join before the track's latest group is known */
+  bool open_end = false;    /* an absolute one: g1 a guess (ifetch.open_end) */
+  if (standalone) {
     if (moqc__ietf_resolve_track(s, m, &bc, &tc) != MOQC_OK) {
       fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
       return;
@@ -389,7 +415,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     first_object = fs->start.object;
     if (fs->end.object) last_object = fs->end.object - 1;
   } else {
-    tc = moqc__ietf_served_track(s, fs->joining_request);
+    tc = moqc__ietf_served_track(s, fs->joining_request, &jbc);
     uint64_t latest = tc ? moqc_track_consumer_latest(tc) : MOQC_GROUP_NONE;
     if (!tc) {
       fetch_error(s, ss, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
@@ -402,10 +428,13 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
      * it also gets on the subscription). */
     bool unknown = latest == MOQC_GROUP_NONE;
     if (unknown) latest = 0;
+    end_unknown = unknown && fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING;
     g1 = latest;
     if (unknown && fs->type == MOQC_IETF_FETCH_ABSOLUTE_JOINING &&
-        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS)
+        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS) {
       g1 = fs->joining_start + (IETF_FETCH_MAX_GROUPS - 1);
+      open_end = true;
+    }
     if (fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING)
       g0 = fs->joining_start > latest ? 0 : latest - fs->joining_start;
     else g0 = fs->joining_start;
@@ -434,6 +463,8 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   f->fs.explicit_subgroup = true; /* imquic reads the field whatever the flags say */
   f->g0 = g0;
   f->g1 = g1;
+  f->standalone = standalone;
+  f->open_end = open_end;
   f->first_object = first_object;
   f->ask_end = (moqc__ietf_loc){g1, last_object};
   moqc_link_init(&f->op.link);
@@ -448,38 +479,42 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     ss->owner = f;
   }
   uint64_t latest = moqc_track_consumer_latest(tc);
-  if (bc && f->n < f->want && (latest == MOQC_GROUP_NONE || g0 <= latest)) {
+  moqc_broadcast_consumer *src = bc ? bc : jbc;
+  if (src && !end_unknown && f->n < f->want && (latest == MOQC_GROUP_NONE || g0 <= latest)) {
     /* Not all cached, and the range is not all in the future (nothing seen
      * yet, or it starts at or below the latest group): subscribe [g0, g1],
      * which asks the track's source for them (a relay's upstream session
-     * fetches them, ietf.c it_fetch_check), and answer once they came or
-     * the wait ended. */
+     * fetches them: ietf.c it_fetch_check, remote.c rt_fetch_check), and
+     * answer once they came or the wait ended. A joining FETCH waits the
+     * same way, on the broadcast of the subscription it joins. */
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     sub.start = g0;
     sub.end = g1;
     sub.priority = (uint8_t)(255 - m->priority);
     int err = 0;
     const char *name = moqc_track_consumer_name(tc);
-    f->ptc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+    moqc_broadcast_consumer *pbc = bc ? bc : moqc_broadcast_consumer_clone(jbc);
+    f->ptc = pbc ? moqc_broadcast_consumer_subscribe(pbc, name, &sub, &err) : NULL;
     if (f->ptc &&
         moqc_timer_start(s->clock, &f->timer, moqc__sess_now(s) + IETF_FETCH_WAIT_NS) == 0) {
-      f->pbc = bc;
-      bc = NULL;
+      f->pbc = pbc;
+      if (pbc == bc) bc = NULL;
       f->pending = true;
       moqc_track_consumer_set_waker(f->ptc, if_pend_wake, f);
-    } else if (f->ptc) {
-      moqc_track_consumer_del(f->ptc);
+    } else {
+      if (f->ptc) moqc_track_consumer_del(f->ptc);
       f->ptc = NULL;
+      if (pbc && pbc != bc) moqc_broadcast_consumer_del(pbc);
     }
   }
   if (bc) {
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-  } else if (f->pending) {
-    moqc_track_consumer_del(tc);
+  } else if (standalone) {
+    moqc_track_consumer_del(tc); /* its broadcast consumer went to f->pbc */
   }
   if (f->pending) if_pend_pump(f);
-  else if_answer(f, fs->type == MOQC_IETF_FETCH_STANDALONE);
+  else if_answer(f, f->standalone);
 }
 
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {

@@ -100,8 +100,10 @@ void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m);
 moqc_link *moqc__ietf_fetch_list(moqc_session *s);
 void moqc__ietf_fetch_teardown(moqc_session *s);
 /* The track consumer of the subscription we serve with request id req
- * (borrowed), or NULL: what a joining FETCH reads. */
-moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
+ * (borrowed), or NULL: what a joining FETCH reads; *bc_out (if not NULL) gets
+ * its broadcast consumer (borrowed; NULL with it). */
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req,
+                                             moqc_broadcast_consumer **bc_out);
 /* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err);
