@@ -848,6 +848,31 @@ static void fi_start(moqc_session *s, ifetch_in *fi, moqc__ietf_msg *m, const ch
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
 }
 
+/* The application deleted the last consumer of moqc_session_fetch's group:
+ * the FETCH is cancelled: FETCH_CANCEL (14-16) or our request stream's
+ * STOP_SENDING + FIN (17+, fi_destroy), and STOP_SENDING on the objects'
+ * stream if it came. */
+static void fi_unused(void *arg) {
+  ifetch_in *fi = arg;
+  moqc_session *s = fi->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !fi->obj.dead) {
+    if (sess_debug_on(s))
+      moqc__sess_debug(s, "FETCH %llu (group %llu) cancelled: no consumer",
+                       (unsigned long long)fi->req, (unsigned long long)fi->seq);
+    if (!moqc__ietf_has_request_streams(s->version)) {
+      moqc__ietf_msg *m = moqc__ietf_msg_new(MOQC_IETF_FETCH_CANCEL);
+      if (m) m->request_id = fi->req;
+      moqc__ietf_ctrl_send(s, m);
+    }
+    if (!sess_closing(s) && !fi->obj.dead) {
+      if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
+      fi_destroy(fi, false, MOQC_CODE_CANCEL);
+    }
+  }
+  moqc__sess_exit(s);
+}
+
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
@@ -876,6 +901,7 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
   fi->seq = sequence;
   fi->g = gp;
   fi_start(s, fi, m, track, priority);
+  (void)moqc_group_producer_set_unused_waker(gp, fi_unused, fi); /* NOMEM: runs to its end */
   m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
   m->fetch.start = (moqc__ietf_loc){sequence, 0};
   m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */

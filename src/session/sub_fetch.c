@@ -100,6 +100,8 @@ static void sf_failed(opener *op, int err) {
   sf_destroy(sf, MOQC_CODE_TRANSPORT);
 }
 
+static void sf_unused(void *arg);
+
 /* A FETCH of group seq of path/track into gp (taken over; on failure it is
  * aborted). rt: FETCH upstream for that remote track, else NULL. */
 static int sf_start(moqc_session *s, const char *path, const char *track, uint64_t seq,
@@ -132,8 +134,28 @@ static int sf_start(moqc_session *s, const char *path, const char *track, uint64
   sf->op.bidi = true;
   sf->op.opened = sf_opened;
   sf->op.failed = sf_failed;
+  /* An application's group: dropping its consumer cancels (FETCH upstream:
+   * the track's demand governs, remote.c). Without the waker (out of
+   * memory) the fetch simply runs to its end. */
+  if (!rt) (void)moqc_group_producer_set_unused_waker(gp, sf_unused, sf);
   moqc__sess_open(s, &sf->op);
   return MOQC_OK;
+}
+
+/* The application deleted the last consumer of the group: the FETCH is
+ * cancelled (its stream reset and stopped, or its opening dropped). */
+static void sf_unused(void *arg) {
+  sub_fetch *sf = arg;
+  moqc_session *s = sf->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !sf->obj.dead) {
+    if (sess_debug_on(s))
+      moqc__sess_debug(s, "FETCH %s/%s group %llu cancelled: no consumer", sf->path, sf->track,
+                       (unsigned long long)sf->seq);
+    if (sf->ss) moqc__ss_abort(sf->ss, MOQC_CODE_CANCEL);
+    sf_destroy(sf, MOQC_CODE_CANCEL);
+  }
+  moqc__sess_exit(s);
 }
 
 moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const char *track,

@@ -329,6 +329,56 @@ static void t_relay_fetch_lite_bounded(void **state) {
   moqc_env_del(env);
 }
 
+/* moqc_session_fetch's consumer deleted before the group ended: the FETCH is
+ * cancelled on the wire (lite-05: the FETCH stream reset and stopped; IETF
+ * 14-16: FETCH_CANCEL; 17+: the request stream's STOP_SENDING + FIN) and its
+ * state freed: nothing is served on either side. The publisher's group 0
+ * stays open (one frame) so the fetch cannot end by itself. */
+static void fetch_drop(int v) {
+  ts_pair p;
+  ts_pair_open(&p, v, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  moqc_group_producer *g = NULL;
+  assert_int_equal(moqc_track_producer_create_group(pub.tp, 0, &g), MOQC_OK);
+  assert_int_equal(moqc_group_producer_write_frame_copy(g, "x", 1, 0), MOQC_OK);
+  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(p.cli.s, "b", "t", 0, 0, &err);
+  assert_non_null(gc);
+  ts_run_for(p.env, 50 * MS);
+  moqc_frame fr;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK); /* the fetch runs */
+  moqc_slice_release(&fr.payload);
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_AGAIN);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 1);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+  moqc_group_consumer_del(gc);
+  ts_run_for(p.env, 50 * MS);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0); /* the publisher saw it */
+  /* A fetch dropped while its stream is still to open: nothing goes out. */
+  gc = moqc_session_fetch(p.cli.s, "b", "t", 0, 0, &err);
+  assert_non_null(gc);
+  moqc_group_consumer_del(gc);
+  ts_run_for(p.env, 50 * MS);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  (void)moqc_group_producer_finish(g);
+  moqc_group_producer_del(g);
+  ts_pub_del(&pub);
+  ts_pair_close(&p);
+}
+
+static void t_fetch_drop_ietf(void **state) { fetch_drop(ts_version(state)); }
+
+static void t_fetch_drop_lite(void **state) {
+  (void)state;
+  fetch_drop(MOQC_SESSION_LITE_05);
+}
+
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
@@ -336,6 +386,8 @@ int main(void) {
       IR_TEST_ALL(t_relay_fetch_lite_up),
       cmocka_unit_test(t_relay_lite_fetch_lite_up),
       IR_TEST(t_relay_fetch_lite_bounded),
+      IR_TEST_ALL(t_fetch_drop_ietf),
+      cmocka_unit_test(t_fetch_drop_lite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
