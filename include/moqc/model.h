@@ -136,7 +136,7 @@ MOQC_API void moqc_env_set_notify(moqc_env *env, void (*fn)(void *ctx), void *ct
  * bytes really takes about 1 KB of heap). The defaults are what the records
  * behind a group take on 64-bit glibc (sizeof + malloc's 8-byte header and
  * 16-byte rounding, measured: docs/memory.md "What a cached group costs"):
- *   per group: its state (176 B, a 192 B chunk), its cache entry (64 B), its slot in the
+ *   per group: its state (184 B, a 192 B chunk), its cache entry (64 B), its slot in the
  *     cache array (8 B, kept at most half empty: 16 B), and its first ring of
  *     8 frame records (592 B): 864 B;
  *   per frame: its buffer header (40 B) and allocator overhead (8-24 B), and

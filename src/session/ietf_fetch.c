@@ -21,10 +21,11 @@
  * stream's close (its FIN acknowledged; imquic drops a FETCH at the request
  * stream's FIN); the peer's FIN, RESET or STOP_SENDING of it cancels (the
  * data stream and our half are reset, as the draft asks), and so does a
- * STOP_SENDING of the data stream. A standalone range not all cached waits
- * (IETF_FETCH_WAIT_NS) on a [start, end] subscription, which on a relay makes
- * the upstream session fetch the missing groups (ietf.c it_fetch_check,
- * moqc__ietf_fetch_range); joining fetches are answered from the cache only.
+ * STOP_SENDING of the data stream. A range not all cached (standalone or
+ * joining) waits (IETF_FETCH_WAIT_NS) on a [start, end] subscription, which on
+ * a relay makes the upstream session fetch the missing groups (ietf.c
+ * it_fetch_check, moqc__ietf_fetch_range; remote.c rt_fetch_check on
+ * moq-lite-05).
  * Not yet: descending order. The FETCH we issue (one group, or a range into a
  * track) is below. */
 #include <assert.h>
