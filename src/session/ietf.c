@@ -251,14 +251,24 @@ static moqc__ietf_msg *msg_new(uint64_t type) {
   return m;
 }
 
+/* A client's control stream (14-16) not open yet: a request the application
+ * issued right after on_connected (moqc_session_fetch, track status). */
+static bool ctrl_early(moqc_session *s) {
+  const ietf_state *st = IS(s);
+  return !req_streams(s) && !s->cfg.is_server && !st->ctrl && !st->setup_done;
+}
+
 /* Encode m (freed here) onto ss: the control stream, or a draft-16
- * SUBSCRIBE_NAMESPACE stream. */
+ * SUBSCRIBE_NAMESPACE stream. Before the client's control stream is open
+ * (ss NULL, ctrl_early) the message waits in the blocked queue, in order,
+ * until SERVER_SETUP gives the peer's MAX_REQUEST_ID. */
 static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
   if (!m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
-  if (sess_closing(s) || !ss || ss_send_done(ss)) {
+  bool early = !ss && ctrl_early(s);
+  if (sess_closing(s) || (!ss && !early) || (ss && ss_send_done(ss))) {
     moqc_free(m);
     return;
   }
@@ -274,6 +284,7 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
     n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(s), m) : MOQC_ERR_NOMEM;
   }
   bool is_req = is_request(V(s), m->type);
+  bool setup = m->type == MOQC_IETF_CLIENT_SETUP || m->type == MOQC_IETF_SERVER_SETUP;
   uint64_t req = m->request_id;
   moqc_free(m);
   if (!buf || n < 0) {
@@ -282,8 +293,11 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
                     false);
     return;
   }
-  if (!blocked_hold(s, ss, is_req, req, buf, (size_t)n))
+  assert(!(setup && early));
+  if (setup || !blocked_hold(s, ss, is_req, req, buf, (size_t)n)) { /* SETUP goes first */
+    assert(ss);
     (void)moqc__ss_write(ss, buf, (size_t)n, false);
+  }
   moqc_free(buf);
 }
 
@@ -325,6 +339,7 @@ static void ctrl_write_raw(moqc_session *s, const moqc__ietf_msg *m) {
 /* REQUESTS_BLOCKED, once per maximum we are held at (past the queue). */
 static void tell_blocked(moqc_session *s) {
   ietf_state *st = IS(s);
+  if (!st->ctrl || !st->setup_done) return; /* nothing to tell before SERVER_SETUP */
   if (st->blocked_told == st->peer_max_req + 1) return;
   st->blocked_told = st->peer_max_req + 1;
   moqc__ietf_msg m;
@@ -368,7 +383,8 @@ static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req
   ietf_state *st = IS(s);
   assert(buf && n > 0);
   if (req_streams(s) || ss != st->ctrl) return false;
-  if (moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req)) return false;
+  if (st->ctrl && moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req))
+    return false; /* (no control stream yet: everything waits) */
   qmsg *q = moqc_malloc(sizeof *q + n);
   if (!q) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -3458,6 +3474,8 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
+  blocked_flush(s); /* what was issued before SERVER_SETUP, in order */
+  if (sess_closing(s)) return;
   run_after_setup(s);
 }
 

@@ -379,6 +379,78 @@ static void t_fetch_drop_lite(void **state) {
   fetch_drop(MOQC_SESSION_LITE_05);
 }
 
+/* moqc_session_fetch right after moqc_session_start, as an application
+ * does from moqc_client's on_connected: on 14-16 the client's control
+ * stream is not open yet; the FETCH waits (behind CLIENT_SETUP, until
+ * SERVER_SETUP gives MAX_REQUEST_ID) instead of being dropped. */
+static void t_fetch_early(void **state) {
+  int v = ts_version(state);
+  moqc_env *env = ts_env_new();
+  ts_pair p;
+  memset(&p, 0, sizeof p);
+  p.env = env;
+  p.link = memlink_new(moqc_env_clock(env), NULL);
+  char alpn[16];
+  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
+  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
+  assert_int_equal(memlink_set_protocol(p.link, alpn), MOQC_OK);
+  moqc_origin_config oc = {0, 0};
+  p.srv.pub = moqc_origin_new(env, &oc);
+  p.srv.sub = moqc_origin_new(env, &oc);
+  p.cli.sub = moqc_origin_new(env, &oc);
+  ts_pub pub;
+  ts_publish(&pub, env, p.srv.pub, "b", "t", NULL);
+  for (int g = 0; g < 3; g++) ts_group(pub.tp, F3, 3, true);
+  moqc_session_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.is_server = true;
+  sc.ctx = &p.srv;
+  sc.on_request = ts_on_request;
+  sc.on_closed = ts_on_closed;
+  p.srv.s = moqc_session_new(memlink_server(p.link), &sc);
+  memset(&sc, 0, sizeof sc);
+  sc.env = env;
+  sc.ctx = &p.cli;
+  sc.on_closed = ts_on_closed;
+  p.cli.s = moqc_session_new(memlink_client(p.link), &sc);
+  assert_non_null(p.srv.s);
+  assert_non_null(p.cli.s);
+  assert_int_equal(moqc_session_start(p.cli.s, NULL, p.cli.sub), MOQC_OK);
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(p.cli.s, "b", "t", 1, 0, &err);
+  assert_non_null(gc);
+  moqc_group_consumer *gone = moqc_session_fetch(p.cli.s, "b", "t", 2, 0, &err);
+  assert_non_null(gone);
+  moqc_group_consumer_del(gone); /* its cancel waits behind it too */
+  ts_run_for(env, 100 * MS);
+  for (size_t i = 0; i < 3; i++) {
+    moqc_frame fr;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
+    assert_int_equal(fr.payload.len, strlen(F3[i]));
+    moqc_slice_release(&fr.payload);
+  }
+  moqc_frame fr;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+  moqc_group_consumer_del(gc);
+  ts_run_for(env, 20 * MS);
+  assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_false(p.cli.closed);
+  assert_false(p.srv.closed);
+  moqc_session_del(p.cli.s);
+  moqc_session_del(p.srv.s);
+  ts_run_for(env, 10 * MS);
+  ts_pub_del(&pub);
+  moqc_origin_unref(p.srv.pub);
+  moqc_origin_unref(p.srv.sub);
+  moqc_origin_unref(p.cli.sub);
+  ts_settle(env);
+  memlink_del(p.link);
+  ts_settle(env);
+  moqc_env_del(env);
+}
+
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
@@ -388,6 +460,7 @@ int main(void) {
       IR_TEST(t_relay_fetch_lite_bounded),
       IR_TEST_ALL(t_fetch_drop_ietf),
       cmocka_unit_test(t_fetch_drop_lite),
+      IR_TEST_ALL(t_fetch_early),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
