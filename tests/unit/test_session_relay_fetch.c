@@ -379,6 +379,40 @@ static void t_fetch_drop_lite(void **state) {
   fetch_drop(MOQC_SESSION_LITE_05);
 }
 
+/* Drafts 14-16 on the wire: a moqc server's moqc_session_fetch to a raw
+ * client (which never answers), its consumer deleted: FETCH_CANCEL with the
+ * FETCH's request id follows the FETCH on the control stream. */
+static void t_fetch_drop_cancel_msg(void **state) {
+  int v = ts_version(state);
+  if (v >= 17) return; /* the request stream's cancel: t_fetch_drop_ietf */
+  static moqc__ietf_msg msgs[64];
+  ts_pair p;
+  ir_server(&p, v);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(p.srv.s, "b", "t", 5, 0, &err);
+  assert_non_null(gc);
+  ts_run_for(p.env, 10 * MS);
+  size_t n = ir_read(&p, v, ctrl, msgs, 64);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH), 1);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_CANCEL), 0);
+  uint64_t req = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].type == MOQC_IETF_FETCH) req = msgs[i].request_id;
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
+  moqc_group_consumer_del(gc);
+  ts_run_for(p.env, 10 * MS);
+  n = ir_read(&p, v, ctrl, msgs, 64);
+  assert_int_equal(ir_count(msgs, n, MOQC_IETF_FETCH_CANCEL), 1);
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].type == MOQC_IETF_FETCH_CANCEL) assert_int_equal(msgs[i].request_id, req);
+  assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
+  assert_false(p.srv.closed);
+  ir_close(&p);
+}
+
 /* moqc_session_fetch right after moqc_session_start, as an application
  * does from moqc_client's on_connected: on 14-16 the client's control
  * stream is not open yet; the FETCH waits (behind CLIENT_SETUP, until
@@ -461,6 +495,7 @@ int main(void) {
       IR_TEST_ALL(t_fetch_drop_ietf),
       cmocka_unit_test(t_fetch_drop_lite),
       IR_TEST_ALL(t_fetch_early),
+      IR_TEST_ALL(t_fetch_drop_cancel_msg),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
