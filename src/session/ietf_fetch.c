@@ -36,6 +36,7 @@
 #include "session/ietf_int.h"
 
 #define IETF_FETCH_MAX_GROUPS 256u
+#define IETF_FETCH_PROBE_MAX (4u * IETF_FETCH_MAX_GROUPS) /* sequences take_groups looks up */
 #define IETF_FETCH_HDR_MAX 128u
 #define IETF_REQERR_INVALID_JOINING 0x7u
 #define IETF_FETCH_NO_OBJECTS 0x6u
@@ -63,6 +64,7 @@ typedef struct ifetch {
    * group arrived or IETF_FETCH_WAIT_NS passed; then FETCH_OK. */
   bool pending;
   bool standalone; /* else joining: an empty answer is FETCH_OK, not NO_OBJECTS */
+  bool probed;     /* take_groups looked up the whole range (else again once the latest is known) */
   bool open_end;   /* joining before the track's latest group was known: g1 is a guess
                       until the range subscription sees one (if_pend_pump) */
   uint64_t g0, g1, want;
@@ -224,21 +226,31 @@ static void if_open_failed(opener *op, int err) {
   if_destroy(MOQC_CONTAINER_OF(op, ifetch, op));
 }
 
-/* Take the groups [g0, g1] the cache holds (at most IETF_FETCH_MAX_GROUPS).
- * Only IETF_FETCH_MAX_GROUPS sequences are looked up: the newest of the
- * range, which ends at the track's latest group if that is inside it (a
- * hostile [0, 2^62] must not cost 2^62 lookups; the upstream fetches of a
- * relay take the newest of a range too). */
-static void take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
+static void if_pend_add(ifetch *f, moqc_group_consumer *gc);
+
+/* Take the groups [g0, g1] the cache holds, ascending, at most
+ * IETF_FETCH_MAX_GROUPS (FETCH_OK's end location says where it stopped).
+ * At most IETF_FETCH_PROBE_MAX sequences are looked up: the range ends at the
+ * track's latest group if that is inside it, and a longer one is looked up
+ * in its last IETF_FETCH_PROBE_MAX sequences only (a hostile [0, 2^62] must
+ * not cost 2^62 lookups). false: the track's latest group is not known and
+ * the range was too long to look up whole (if_pend_pump looks again once it
+ * is known). */
+static bool take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
   assert(g0 <= g1);
   uint64_t latest = moqc_track_consumer_latest(tc);
   if (latest != MOQC_GROUP_NONE && latest >= g0 && latest < g1) g1 = latest;
-  if (g1 - g0 >= IETF_FETCH_MAX_GROUPS) g0 = g1 - (IETF_FETCH_MAX_GROUPS - 1);
+  bool all = true;
+  if (g1 - g0 >= IETF_FETCH_PROBE_MAX) {
+    g0 = g1 - (IETF_FETCH_PROBE_MAX - 1);
+    all = latest != MOQC_GROUP_NONE;
+  }
   for (uint64_t g = g0; g <= g1 && f->n < IETF_FETCH_MAX_GROUPS; g++) {
     moqc_group_consumer *gc = NULL;
-    if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) f->groups[f->n++] = gc;
+    if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) if_pend_add(f, gc);
     if (g == UINT64_MAX) break;
   }
+  return all;
 }
 
 static void fetch_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code,
@@ -291,13 +303,16 @@ static void if_answer(ifetch *f, bool standalone) {
   moqc__sess_open(s, &f->op);
 }
 
-/* A group of the waited range arrived: into f->groups, ascending, once. */
+/* A group of the waited range arrived: into f->groups, ascending, once; the
+ * lowest IETF_FETCH_MAX_GROUPS are kept (a lower one evicts the highest:
+ * groups arrive in any order, and the answer must be a prefix of the range,
+ * FETCH_OK's end location saying where it stopped). */
 static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
   uint64_t seq = moqc_group_consumer_sequence(gc);
   size_t at = f->n;
   for (size_t i = 0; i < f->n; i++) {
     uint64_t q = moqc_group_consumer_sequence(f->groups[i]);
-    if (q == seq || f->n >= IETF_FETCH_MAX_GROUPS) {
+    if (q == seq) {
       moqc_group_consumer_del(gc);
       return;
     }
@@ -306,13 +321,20 @@ static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
       break;
     }
   }
-  if (f->n >= IETF_FETCH_MAX_GROUPS || seq < f->g0 || seq > f->g1) {
+  if (seq < f->g0 || seq > f->g1 || at == IETF_FETCH_MAX_GROUPS) {
     moqc_group_consumer_del(gc);
     return;
   }
+  if (f->n == IETF_FETCH_MAX_GROUPS) moqc_group_consumer_del(f->groups[--f->n]);
   memmove(&f->groups[at + 1], &f->groups[at], (f->n - at) * sizeof f->groups[0]);
   f->groups[at] = gc;
   f->n++;
+}
+
+/* Every group the answer can hold is there: f->want groups, contiguous
+ * from g0 (so none can still come below them). */
+static bool if_pend_full(const ifetch *f) {
+  return f->n >= f->want && moqc_group_consumer_sequence(f->groups[f->n - 1]) == f->g0 + f->n - 1;
 }
 
 /* Take what the range subscription delivered; answer when complete. */
@@ -329,13 +351,19 @@ static void if_pend_pump(ifetch *f) {
     while (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) > f->g1)
       moqc_group_consumer_del(f->groups[--f->n]);
   }
-  while (f->n < f->want) {
+  if (!f->probed && moqc_track_consumer_latest(f->ptc) != MOQC_GROUP_NONE) {
+    /* The range was too long to look up before the latest group was known:
+     * now up to it (a source's cache is reached through fetch_group only). */
+    f->probed = true;
+    (void)take_groups(f, f->ptc, f->g0, f->g1);
+  }
+  while (!if_pend_full(f)) {
     moqc_group_consumer *gc = NULL;
     rc = moqc_track_consumer_recv_group(f->ptc, &gc);
     if (rc != MOQC_OK) break;
     if_pend_add(f, gc);
   }
-  if (rc == MOQC_ERR_AGAIN && f->n < f->want) return;
+  if (rc == MOQC_ERR_AGAIN) return;
   if (rc == MOQC_ERR_NOMEM) {
     moqc__sess_fail(f->s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
@@ -470,7 +498,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   f->ask_end = (moqc__ietf_loc){g1, last_object};
   moqc_link_init(&f->op.link);
   moqc_timer_init(&f->timer, if_timeout, f);
-  take_groups(f, tc, g0, g1);
+  f->probed = take_groups(f, tc, g0, g1);
   uint64_t span = g1 - g0;
   f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
   moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);

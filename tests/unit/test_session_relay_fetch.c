@@ -413,6 +413,63 @@ static void t_fetch_drop_cancel_msg(void **state) {
   ir_close(&p);
 }
 
+/* A standalone FETCH longer than IETF_FETCH_MAX_GROUPS (256) of a cached
+ * track is answered with its first 256 groups, ascending, and FETCH_OK's end
+ * location says where it stopped (group 255). A [0, 2^40] one costs a
+ * bounded number of lookups: at most 1024 sequences (the range's last ones,
+ * nothing there), then, once the track's latest group (299) is known, up to
+ * it: groups 0..255 again, within 50 ms. */
+static void t_fetch_long_range(void **state) {
+  int v = ts_version(state);
+  static const char *const F1[] = {"x"};
+  ts_pair p;
+  ir_server(&p, v);
+  nrx = 0;
+  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
+  ts_pub pub;
+  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
+  for (int g = 0; g < 300; g++) ts_group(pub.tp, F1, 1, true);
+  int64_t ctrl;
+  ir_setup(&p, v, &ctrl, 1);
+  ts_run_for(p.env, 10 * MS);
+  for (uint64_t k = 0; k < 2; k++) {
+    uint64_t req = 2 * k;
+    int64_t sid = fetch_range(&p, v, ctrl, req, 0, k ? (uint64_t)1 << 40 : 299);
+    ts_run_for(p.env, 50 * MS);
+    const moqc__ietf_msg *ok = ir_reply(&p, v, sid, req);
+    assert_non_null(ok);
+    assert_int_equal(ok->type, MOQC_IETF_FETCH_OK);
+    assert_int_equal(ok->largest.group, 255);
+    rx_stream *r = NULL;
+    for (size_t i = 0; i < nrx; i++) {
+      uint64_t id = UINT64_MAX;
+      if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
+          moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
+        r = &rx[i];
+    }
+    assert_non_null(r);
+    assert_true(r->fin);
+    uint64_t id;
+    ssize_t n = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
+    size_t off = (size_t)n;
+    moqc__ietf_fetch_state st;
+    memset(&st, 0, sizeof st);
+    st.group_order = 1;
+    uint64_t want = 0;
+    while (off < r->len) {
+      moqc__ietf_fetch_object o;
+      n = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
+      assert_true(n > 0);
+      off += (size_t)n + o.size;
+      assert_int_equal(o.group, want++);
+    }
+    assert_int_equal(want, 256);
+  }
+  assert_false(p.srv.closed);
+  ts_pub_del(&pub);
+  ir_close(&p);
+}
+
 /* moqc_session_fetch right after moqc_session_start, as an application
  * does from moqc_client's on_connected: on 14-16 the client's control
  * stream is not open yet; the FETCH waits (behind CLIENT_SETUP, until
@@ -496,6 +553,7 @@ int main(void) {
       cmocka_unit_test(t_fetch_drop_lite),
       IR_TEST_ALL(t_fetch_early),
       IR_TEST_ALL(t_fetch_drop_cancel_msg),
+      IR_TEST_ALL(t_fetch_long_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
