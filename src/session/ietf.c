@@ -3474,7 +3474,9 @@ static void on_server_setup(moqc_session *s, const moqc__ietf_msg *m) {
   st->peer_solicit = setup_solicit(m);
   const moqc__ietf_kvp *kv = moqc__ietf_params_find(&m->params, MOQC_IETF_SETUP_MAX_REQUEST_ID);
   if (kv) st->peer_max_req = kv->v;
-  blocked_flush(s); /* what was issued before SERVER_SETUP, in order */
+  /* A request issued before SERVER_SETUP (the session runs once CLIENT_SETUP
+   * is out, e.g. moqc_session_publish_track) waited for this window. */
+  blocked_flush(s);
   if (sess_closing(s)) return;
   run_after_setup(s);
 }
