@@ -136,7 +136,7 @@ MOQC_API void moqc_env_set_notify(moqc_env *env, void (*fn)(void *ctx), void *ct
  * bytes really takes about 1 KB of heap). The defaults are what the records
  * behind a group take on 64-bit glibc (sizeof + malloc's 8-byte header and
  * 16-byte rounding, measured: docs/memory.md "What a cached group costs"):
- *   per group: its state (176 B, a 192 B chunk), its cache entry (64 B), its slot in the
+ *   per group: its state (184 B, a 192 B chunk), its cache entry (64 B), its slot in the
  *     cache array (8 B, kept at most half empty: 16 B), and its first ring of
  *     8 frame records (592 B): 864 B;
  *   per frame: its buffer header (40 B) and allocator overhead (8-24 B), and
@@ -243,6 +243,15 @@ MOQC_API void moqc_group_producer_set_max_bytes(moqc_group_producer *g, size_t m
  * datagrams too. Read with moqc_group_consumer_is_datagram. */
 MOQC_API void moqc_group_producer_set_datagram(moqc_group_producer *g);
 
+/* Waker fired (deferred, on the loop thread) each time the group's last
+ * consumer is deleted, and at once if it has none now: whoever fills the
+ * group can stop (moqc_session_fetch cancels its FETCH). One per group; it
+ * goes with this producer handle (deleting the handle, or fn NULL, clears
+ * it). MOQC_OK, or MOQC_ERR_NOMEM (nothing registered). */
+MOQC_API int moqc_group_producer_set_unused_waker(moqc_group_producer *g, moqc_waker_fn fn,
+                                                  void *arg);
+/* True while the group has a consumer (a cache entry is not one). */
+MOQC_API bool moqc_group_producer_has_consumers(const moqc_group_producer *g);
 /* A new consumer reading from frame 0 (even if it joins late). */
 MOQC_API moqc_group_consumer *moqc_group_producer_consume(moqc_group_producer *g);
 MOQC_API moqc_group_consumer *moqc_group_consumer_clone(

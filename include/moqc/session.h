@@ -271,8 +271,12 @@ MOQC_API int moqc_session_send_goaway(moqc_session *s, const char *uri);
  * appears in the subscribe origin). Returns a group consumer (caller owns)
  * that fills as the frames arrive and ends CLOSED, or with the peer's reset
  * code (NOT_FOUND when the group is not cached there, UNROUTABLE for an
- * unknown broadcast), or DROPPED if the session ends first. Counts against
- * limits.max_subscriptions while in progress. NULL with *err:
+ * unknown broadcast), or DROPPED if the session ends first. Deleting every
+ * consumer of the group (this one and its clones) before it ends cancels the
+ * fetch on the wire (lite: the FETCH stream reset; IETF: FETCH_CANCEL, 17+
+ * its request stream cancelled). Counts against limits.max_subscriptions
+ * while in progress. May be called as soon as the session started (IETF
+ * 14-16: the FETCH waits for SERVER_SETUP). NULL with *err:
  * MOQC_ERR_UNSUPPORTED (lite-03/04),
  * MOQC_ERR_STATE (not started),
  * MOQC_ERR_CLOSED, MOQC_ERR_BOUNDS (too many requests), MOQC_ERR_INVAL,

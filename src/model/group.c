@@ -48,6 +48,7 @@ void moqc_gstate_unref(moqc_gstate *g) {
   assert(g->refs > 0 && "group state unref below zero");
   if (--g->refs > 0) return;
   /* Only cache entries and consumers hold references, and both are gone. */
+  assert(!g->unused); /* its producer handle held a reference */
   moqc_list_unlink(&g->owner_node);
   gstate_release_frames(g);
   moqc_free(g->ring);
@@ -181,12 +182,37 @@ void moqc_group_producer_del(moqc_group_producer *p) {
   if (!p) return;
   moqc_gstate *g = p->g;
   assert(g->producers > 0);
+  if (g->unused && g->unused->owner == p) (void)moqc_group_producer_set_unused_waker(p, NULL, NULL);
   if (--g->producers == 0 && !moqc_gstate_done(g)) moqc_gstate_abort(g, MOQC_CODE_DROPPED);
   moqc_gstate_unref(g);
   moqc_free(p);
 }
 
 uint64_t moqc_group_producer_sequence(const moqc_group_producer *p) { return p->g->sequence; }
+
+int moqc_group_producer_set_unused_waker(moqc_group_producer *p, moqc_waker_fn fn, void *arg) {
+  moqc_gstate *g = p->g;
+  if (!fn) {
+    if (g->unused) {
+      moqc_waiter_fini(&g->unused->w);
+      moqc_free(g->unused);
+      g->unused = NULL;
+    }
+    return MOQC_OK;
+  }
+  if (!g->unused) {
+    g->unused = moqc_calloc(1, sizeof *g->unused);
+    if (!g->unused) return MOQC_ERR_NOMEM;
+    moqc_waiter_init(&g->unused->w, g->env);
+  }
+  g->unused->owner = p;
+  moqc_waiter_set(&g->unused->w, fn, arg, moqc_list_empty(&g->consumers));
+  return MOQC_OK;
+}
+
+bool moqc_group_producer_has_consumers(const moqc_group_producer *p) {
+  return !moqc_list_empty(&p->g->consumers);
+}
 
 int moqc_group_producer_write_frame(moqc_group_producer *p, const moqc_slice *payload,
                                     uint64_t timestamp) {

@@ -58,7 +58,9 @@ void moqc_group_consumer_del(moqc_group_consumer *c) {
   if (!c) return;
   moqc_waiter_fini(&c->w);
   moqc_list_remove(&c->node);
-  moqc_gstate_unref(c->g);
+  moqc_gstate *g = c->g;
+  if (g->unused && moqc_list_empty(&g->consumers)) moqc_waiter_kick(&g->unused->w);
+  moqc_gstate_unref(g);
   moqc_free(c);
 }
 

@@ -143,7 +143,16 @@ typedef struct moqc_gstate {
   size_t charged;      /* what the pool was charged for it (0 while not cached) */
   moqc_tstate *owner;  /* weak: track that created it, while open */
   moqc_link owner_node;
+  struct moqc_gunused *unused; /* moqc_group_producer_set_unused_waker, or NULL */
 } moqc_gstate;
+
+/* An unused waker (allocated only when set: most groups have none): kicked
+ * when the group's last consumer is deleted; it goes with the producer handle
+ * that set it. */
+typedef struct moqc_gunused {
+  moqc_waiter w;
+  const moqc_group_producer *owner;
+} moqc_gunused;
 
 moqc_gstate *moqc_gstate_new(moqc_env *env, uint64_t sequence);
 void moqc_gstate_ref(moqc_gstate *g);

@@ -24,6 +24,11 @@
 #define SESS_TICK_NS (100u * 1000u * 1000u) /* maintenance + probe cadence */
 #define SESS_PROBE_MAX_AGE_NS (10ull * 1000u * 1000u * 1000u)
 #define SESS_FETCH_WAIT_NS (100u * 1000u * 1000u) /* FETCH: wait for the cache */
+/* FETCH upstream on moq-lite-05 (remote.c): one group per FETCH; at most this
+ * many in flight per track, and at most SESS_UPSTREAM_FETCH_SPAN groups
+ * queued (the newest of a range asked for). */
+#define SESS_UPSTREAM_FETCH_INFLIGHT 4u
+#define SESS_UPSTREAM_FETCH_SPAN 256u
 /* A clean end of a subscription without a known final group (lite-03/04 FIN):
  * group streams may still be on their way (the JS publishers FIN the subscribe
  * stream before they even open them), so the track is finished only once no

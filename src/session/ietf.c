@@ -256,14 +256,24 @@ static moqc__ietf_msg *msg_new(uint64_t type) {
   return m;
 }
 
+/* A client's control stream (14-16) not open yet: a request the application
+ * issued right after on_connected (moqc_session_fetch, track status). */
+static bool ctrl_early(moqc_session *s) {
+  const ietf_state *st = IS(s);
+  return !req_streams(s) && !s->cfg.is_server && !st->ctrl && !st->setup_done;
+}
+
 /* Encode m (freed here) onto ss: the control stream, or a draft-16
- * SUBSCRIBE_NAMESPACE stream. */
+ * SUBSCRIBE_NAMESPACE stream. Before the client's control stream is open
+ * (ss NULL, ctrl_early) the message waits in the blocked queue, in order,
+ * until SERVER_SETUP gives the peer's MAX_REQUEST_ID. */
 static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
   if (!m) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
-  if (sess_closing(s) || !ss || ss_send_done(ss)) {
+  bool early = !ss && ctrl_early(s);
+  if (sess_closing(s) || (!ss && !early) || (ss && ss_send_done(ss))) {
     moqc_free(m);
     return;
   }
@@ -279,6 +289,7 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
     n = buf ? moqc__ietf_ctrl_encode(buf, cap, V(s), m) : MOQC_ERR_NOMEM;
   }
   bool is_req = is_request(V(s), m->type);
+  bool setup = m->type == MOQC_IETF_CLIENT_SETUP || m->type == MOQC_IETF_SERVER_SETUP;
   uint64_t req = m->request_id;
   moqc_free(m);
   if (!buf || n < 0) {
@@ -287,8 +298,11 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
                     false);
     return;
   }
-  if (!blocked_hold(s, ss, is_req, req, buf, (size_t)n))
+  assert(!(setup && early));
+  if (setup || !blocked_hold(s, ss, is_req, req, buf, (size_t)n)) { /* SETUP goes first */
+    assert(ss);
     (void)moqc__ss_write(ss, buf, (size_t)n, false);
+  }
   moqc_free(buf);
 }
 
@@ -330,6 +344,7 @@ static void ctrl_write_raw(moqc_session *s, const moqc__ietf_msg *m) {
 /* REQUESTS_BLOCKED, once per maximum we are held at (past the queue). */
 static void tell_blocked(moqc_session *s) {
   ietf_state *st = IS(s);
+  if (!st->ctrl || !st->setup_done) return; /* nothing to tell before SERVER_SETUP */
   if (st->blocked_told == st->peer_max_req + 1) return;
   st->blocked_told = st->peer_max_req + 1;
   moqc__ietf_msg m;
@@ -373,7 +388,8 @@ static bool blocked_hold(moqc_session *s, sstream *ss, bool is_req, uint64_t req
   ietf_state *st = IS(s);
   assert(buf && n > 0);
   if (req_streams(s) || ss != st->ctrl) return false;
-  if (moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req)) return false;
+  if (st->ctrl && moqc_list_empty(&st->blocked) && !(is_req && req >= st->peer_max_req))
+    return false; /* (no control stream yet: everything waits) */
   qmsg *q = moqc_malloc(sizeof *q + n);
   if (!q) {
     moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
@@ -1874,8 +1890,10 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
   }
 }
 
-moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req) {
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req,
+                                             moqc_broadcast_consumer **bc_out) {
   isub *is = isub_find(s, req);
+  if (bc_out) *bc_out = is ? is->bc : NULL;
   return is ? is->tc : NULL;
 }
 
@@ -2718,6 +2736,14 @@ static void gin_data(sstream *ss, const uint8_t *p, size_t len, bool fin) {
     t->streams_seen++;
     if (t->finished && t->streams_expected == UINT64_MAX) it_fin_arm(t); /* still coming */
     moqc_list_push_back(&t->groups, &gi->link);
+    if (t->streams_seen == 1 && t->largest_group == MOQC_GROUP_NONE) {
+      /* SUBSCRIBE_OK gave no largest location (the publisher had none, or a
+       * relay answered before its upstream did): the first group bounds a
+       * gap below it that a consumer waits for (it_fetch_check). */
+      moqc_track_demand d = moqc_track_producer_demand(t->tp);
+      if (d.consumers > 0) it_fetch_check(t, &d);
+      if (sess_closing(s) || gi->obj.dead) return;
+    }
     p += used;
     len -= used;
   }

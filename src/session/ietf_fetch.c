@@ -21,10 +21,11 @@
  * stream's close (its FIN acknowledged; imquic drops a FETCH at the request
  * stream's FIN); the peer's FIN, RESET or STOP_SENDING of it cancels (the
  * data stream and our half are reset, as the draft asks), and so does a
- * STOP_SENDING of the data stream. A standalone range not all cached waits
- * (IETF_FETCH_WAIT_NS) on a [start, end] subscription, which on a relay makes
- * the upstream session fetch the missing groups (ietf.c it_fetch_check,
- * moqc__ietf_fetch_range); joining fetches are answered from the cache only.
+ * STOP_SENDING of the data stream. A range not all cached (standalone or
+ * joining) waits (IETF_FETCH_WAIT_NS) on a [start, end] subscription, which on
+ * a relay makes the upstream session fetch the missing groups (ietf.c
+ * it_fetch_check, moqc__ietf_fetch_range; remote.c rt_fetch_check on
+ * moq-lite-05).
  * Not yet: descending order. The FETCH we issue (one group, or a range into a
  * track) is below. */
 #include <assert.h>
@@ -35,6 +36,7 @@
 #include "session/ietf_int.h"
 
 #define IETF_FETCH_MAX_GROUPS 256u
+#define IETF_FETCH_PROBE_MAX (4u * IETF_FETCH_MAX_GROUPS) /* sequences take_groups looks up */
 #define IETF_FETCH_HDR_MAX 128u
 #define IETF_REQERR_INVALID_JOINING 0x7u
 #define IETF_FETCH_NO_OBJECTS 0x6u
@@ -61,6 +63,10 @@ typedef struct ifetch {
    * (a relay fetches them upstream): a [g0, g1] subscription, until every
    * group arrived or IETF_FETCH_WAIT_NS passed; then FETCH_OK. */
   bool pending;
+  bool standalone; /* else joining: an empty answer is FETCH_OK, not NO_OBJECTS */
+  bool probed;     /* take_groups looked up the whole range (else again once the latest is known) */
+  bool open_end;   /* joining before the track's latest group was known: g1 is a guess
+                      until the range subscription sees one (if_pend_pump) */
   uint64_t g0, g1, want;
   moqc__ietf_loc ask_end; /* the asked end: group, last object (UINT64_MAX: all) */
   moqc_broadcast_consumer *pbc;
@@ -223,13 +229,31 @@ static void if_open_failed(opener *op, int err) {
   if_destroy(MOQC_CONTAINER_OF(op, ifetch, op));
 }
 
-/* Take the groups [g0, g1] the cache holds (at most IETF_FETCH_MAX_GROUPS). */
-static void take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
+static void if_pend_add(ifetch *f, moqc_group_consumer *gc);
+
+/* Take the groups [g0, g1] the cache holds, ascending, at most
+ * IETF_FETCH_MAX_GROUPS (FETCH_OK's end location says where it stopped).
+ * At most IETF_FETCH_PROBE_MAX sequences are looked up: the range ends at the
+ * track's latest group if that is inside it, and a longer one is looked up
+ * in its last IETF_FETCH_PROBE_MAX sequences only (a hostile [0, 2^62] must
+ * not cost 2^62 lookups). false: the track's latest group is not known and
+ * the range was too long to look up whole (if_pend_pump looks again once it
+ * is known). */
+static bool take_groups(ifetch *f, moqc_track_consumer *tc, uint64_t g0, uint64_t g1) {
+  assert(g0 <= g1);
+  uint64_t latest = moqc_track_consumer_latest(tc);
+  if (latest != MOQC_GROUP_NONE && latest >= g0 && latest < g1) g1 = latest;
+  bool all = true;
+  if (g1 - g0 >= IETF_FETCH_PROBE_MAX) {
+    g0 = g1 - (IETF_FETCH_PROBE_MAX - 1);
+    all = latest != MOQC_GROUP_NONE;
+  }
   for (uint64_t g = g0; g <= g1 && f->n < IETF_FETCH_MAX_GROUPS; g++) {
     moqc_group_consumer *gc = NULL;
-    if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) f->groups[f->n++] = gc;
+    if (moqc_track_consumer_fetch_group(tc, g, &gc) == MOQC_OK) if_pend_add(f, gc);
     if (g == UINT64_MAX) break;
   }
+  return all;
 }
 
 static void fetch_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code,
@@ -282,13 +306,16 @@ static void if_answer(ifetch *f, bool standalone) {
   moqc__sess_open(s, &f->op);
 }
 
-/* A group of the waited range arrived: into f->groups, ascending, once. */
+/* A group of the waited range arrived: into f->groups, ascending, once; the
+ * lowest IETF_FETCH_MAX_GROUPS are kept (a lower one evicts the highest:
+ * groups arrive in any order, and the answer must be a prefix of the range,
+ * FETCH_OK's end location saying where it stopped). */
 static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
   uint64_t seq = moqc_group_consumer_sequence(gc);
   size_t at = f->n;
   for (size_t i = 0; i < f->n; i++) {
     uint64_t q = moqc_group_consumer_sequence(f->groups[i]);
-    if (q == seq || f->n >= IETF_FETCH_MAX_GROUPS) {
+    if (q == seq) {
       moqc_group_consumer_del(gc);
       return;
     }
@@ -297,31 +324,55 @@ static void if_pend_add(ifetch *f, moqc_group_consumer *gc) {
       break;
     }
   }
-  if (f->n >= IETF_FETCH_MAX_GROUPS || seq < f->g0 || seq > f->g1) {
+  if (seq < f->g0 || seq > f->g1 || at == IETF_FETCH_MAX_GROUPS) {
     moqc_group_consumer_del(gc);
     return;
   }
+  if (f->n == IETF_FETCH_MAX_GROUPS) moqc_group_consumer_del(f->groups[--f->n]);
   memmove(&f->groups[at + 1], &f->groups[at], (f->n - at) * sizeof f->groups[0]);
   f->groups[at] = gc;
   f->n++;
 }
 
+/* Every group the answer can hold is there: f->want groups, contiguous
+ * from g0 (so none can still come below them). */
+static bool if_pend_full(const ifetch *f) {
+  return f->n >= f->want && moqc_group_consumer_sequence(f->groups[f->n - 1]) == f->g0 + f->n - 1;
+}
+
 /* Take what the range subscription delivered; answer when complete. */
 static void if_pend_pump(ifetch *f) {
   int rc = MOQC_OK;
-  while (f->n < f->want) {
+  uint64_t latest = f->open_end ? moqc_track_consumer_latest(f->ptc) : MOQC_GROUP_NONE;
+  if (latest != MOQC_GROUP_NONE && latest >= f->g0 && latest < f->g1) {
+    /* A joining FETCH ends at the latest group: now known. */
+    f->open_end = false;
+    f->g1 = latest;
+    f->ask_end = (moqc__ietf_loc){latest, UINT64_MAX};
+    uint64_t span = f->g1 - f->g0;
+    f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
+    while (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) > f->g1)
+      moqc_group_consumer_del(f->groups[--f->n]);
+  }
+  if (!f->probed && moqc_track_consumer_latest(f->ptc) != MOQC_GROUP_NONE) {
+    /* The range was too long to look up before the latest group was known:
+     * now up to it (a source's cache is reached through fetch_group only). */
+    f->probed = true;
+    (void)take_groups(f, f->ptc, f->g0, f->g1);
+  }
+  while (!if_pend_full(f)) {
     moqc_group_consumer *gc = NULL;
     rc = moqc_track_consumer_recv_group(f->ptc, &gc);
     if (rc != MOQC_OK) break;
     if_pend_add(f, gc);
   }
-  if (rc == MOQC_ERR_AGAIN && f->n < f->want) return;
+  if (rc == MOQC_ERR_AGAIN) return;
   if (rc == MOQC_ERR_NOMEM) {
     moqc__sess_fail(f->s, MOQC_CODE_TRANSPORT, "out of memory", false);
     return;
   }
   if_pend_drop(f); /* all there, or the track ended: answer with what came */
-  if_answer(f, true);
+  if_answer(f, f->standalone);
 }
 
 static void if_pend_wake(void *arg) {
@@ -339,7 +390,7 @@ static void if_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_enter(s);
   if (!sess_closing(s) && !f->obj.dead && f->pending) {
     if_pend_drop(f);
-    if_answer(f, true);
+    if_answer(f, f->standalone);
   }
   moqc__sess_exit(s);
 }
@@ -379,10 +430,14 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_EXCESSIVE_LOAD, "too many subscriptions");
     return;
   }
-  moqc_broadcast_consumer *bc = NULL;
-  moqc_track_consumer *tc = NULL; /* owned (standalone) or borrowed (joining) */
+  moqc_broadcast_consumer *bc = NULL;  /* owned (standalone) */
+  moqc_broadcast_consumer *jbc = NULL; /* borrowed (joining: the served subscription's) */
+  moqc_track_consumer *tc = NULL;      /* owned (standalone) or borrowed (joining) */
   uint64_t g0, g1, first_object = 0, last_object = UINT64_MAX;
-  if (fs->type == MOQC_IETF_FETCH_STANDALONE) {
+  bool standalone = fs->type == MOQC_IETF_FETCH_STANDALONE;
+  bool end_unknown = false; /* a relative join before the track's latest group is known */
+  bool open_end = false;    /* an absolute one: g1 a guess (ifetch.open_end) */
+  if (standalone) {
     if (moqc__ietf_resolve_track(s, m, &bc, &tc) != MOQC_OK) {
       fetch_error(s, ss, m->request_id, MOQC_IETF_REQERR_DOES_NOT_EXIST, "track not found");
       return;
@@ -392,7 +447,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     first_object = fs->start.object;
     if (fs->end.object) last_object = fs->end.object - 1;
   } else {
-    tc = moqc__ietf_served_track(s, fs->joining_request);
+    tc = moqc__ietf_served_track(s, fs->joining_request, &jbc);
     uint64_t latest = tc ? moqc_track_consumer_latest(tc) : MOQC_GROUP_NONE;
     if (!tc) {
       fetch_error(s, ss, m->request_id, IETF_REQERR_INVALID_JOINING, "no such subscription");
@@ -405,10 +460,13 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
      * it also gets on the subscription). */
     bool unknown = latest == MOQC_GROUP_NONE;
     if (unknown) latest = 0;
+    end_unknown = unknown && fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING;
     g1 = latest;
     if (unknown && fs->type == MOQC_IETF_FETCH_ABSOLUTE_JOINING &&
-        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS)
+        fs->joining_start <= MOQC_GROUP_NONE - IETF_FETCH_MAX_GROUPS) {
       g1 = fs->joining_start + (IETF_FETCH_MAX_GROUPS - 1);
+      open_end = true;
+    }
     if (fs->type == MOQC_IETF_FETCH_RELATIVE_JOINING)
       g0 = fs->joining_start > latest ? 0 : latest - fs->joining_start;
     else g0 = fs->joining_start;
@@ -437,11 +495,13 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   f->fs.explicit_subgroup = true; /* imquic reads the field whatever the flags say */
   f->g0 = g0;
   f->g1 = g1;
+  f->standalone = standalone;
+  f->open_end = open_end;
   f->first_object = first_object;
   f->ask_end = (moqc__ietf_loc){g1, last_object};
   moqc_link_init(&f->op.link);
   moqc_timer_init(&f->timer, if_timeout, f);
-  take_groups(f, tc, g0, g1);
+  f->probed = take_groups(f, tc, g0, g1);
   uint64_t span = g1 - g0;
   f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
   moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);
@@ -451,38 +511,42 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     ss->owner = f;
   }
   uint64_t latest = moqc_track_consumer_latest(tc);
-  if (bc && f->n < f->want && (latest == MOQC_GROUP_NONE || g0 <= latest)) {
+  moqc_broadcast_consumer *src = bc ? bc : jbc;
+  if (src && !end_unknown && f->n < f->want && (latest == MOQC_GROUP_NONE || g0 <= latest)) {
     /* Not all cached, and the range is not all in the future (nothing seen
      * yet, or it starts at or below the latest group): subscribe [g0, g1],
      * which asks the track's source for them (a relay's upstream session
-     * fetches them, ietf.c it_fetch_check), and answer once they came or
-     * the wait ended. */
+     * fetches them: ietf.c it_fetch_check, remote.c rt_fetch_check), and
+     * answer once they came or the wait ended. A joining FETCH waits the
+     * same way, on the broadcast of the subscription it joins. */
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     sub.start = g0;
     sub.end = g1;
     sub.priority = (uint8_t)(255 - m->priority);
     int err = 0;
     const char *name = moqc_track_consumer_name(tc);
-    f->ptc = moqc_broadcast_consumer_subscribe(bc, name, &sub, &err);
+    moqc_broadcast_consumer *pbc = bc ? bc : moqc_broadcast_consumer_clone(jbc);
+    f->ptc = pbc ? moqc_broadcast_consumer_subscribe(pbc, name, &sub, &err) : NULL;
     if (f->ptc &&
         moqc_timer_start(s->clock, &f->timer, moqc__sess_now(s) + IETF_FETCH_WAIT_NS) == 0) {
-      f->pbc = bc;
-      bc = NULL;
+      f->pbc = pbc;
+      if (pbc == bc) bc = NULL;
       f->pending = true;
       moqc_track_consumer_set_waker(f->ptc, if_pend_wake, f);
-    } else if (f->ptc) {
-      moqc_track_consumer_del(f->ptc);
+    } else {
+      if (f->ptc) moqc_track_consumer_del(f->ptc);
       f->ptc = NULL;
+      if (pbc && pbc != bc) moqc_broadcast_consumer_del(pbc);
     }
   }
   if (bc) {
     moqc_track_consumer_del(tc);
     moqc_broadcast_consumer_del(bc);
-  } else if (f->pending) {
-    moqc_track_consumer_del(tc);
+  } else if (standalone) {
+    moqc_track_consumer_del(tc); /* its broadcast consumer went to f->pbc */
   }
   if (f->pending) if_pend_pump(f);
-  else if_answer(f, fs->type == MOQC_IETF_FETCH_STANDALONE);
+  else if_answer(f, f->standalone);
 }
 
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {
@@ -833,6 +897,31 @@ static void fi_start(moqc_session *s, ifetch_in *fi, moqc__ietf_msg *m, const ch
   m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
 }
 
+/* The application deleted the last consumer of moqc_session_fetch's group:
+ * the FETCH is cancelled: FETCH_CANCEL (14-16) or our request stream's
+ * STOP_SENDING + FIN (17+, fi_destroy), and STOP_SENDING on the objects'
+ * stream if it came. */
+static void fi_unused(void *arg) {
+  ifetch_in *fi = arg;
+  moqc_session *s = fi->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !fi->obj.dead) {
+    if (sess_debug_on(s))
+      moqc__sess_debug(s, "FETCH %llu (group %llu) cancelled: no consumer",
+                       (unsigned long long)fi->req, (unsigned long long)fi->seq);
+    if (!moqc__ietf_has_request_streams(s->version)) {
+      moqc__ietf_msg *m = moqc__ietf_msg_new(MOQC_IETF_FETCH_CANCEL);
+      if (m) m->request_id = fi->req;
+      moqc__ietf_ctrl_send(s, m);
+    }
+    if (!sess_closing(s) && !fi->obj.dead) {
+      if (fi->ss) moqc__ss_stop(fi->ss, MOQC_CODE_CANCEL);
+      fi_destroy(fi, false, MOQC_CODE_CANCEL);
+    }
+  }
+  moqc__sess_exit(s);
+}
+
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
@@ -861,6 +950,7 @@ moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, c
   fi->seq = sequence;
   fi->g = gp;
   fi_start(s, fi, m, track, priority);
+  (void)moqc_group_producer_set_unused_waker(gp, fi_unused, fi); /* NOMEM: runs to its end */
   m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
   m->fetch.start = (moqc__ietf_loc){sequence, 0};
   m->fetch.end = (moqc__ietf_loc){sequence, 0}; /* end object 0: the whole group */

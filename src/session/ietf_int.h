@@ -144,8 +144,10 @@ bool moqc__ietf_fetch_update(moqc_session *s, sstream *ss, uint64_t req, const m
  * to refuse (the status is still answered). false: no such request. */
 bool moqc__ietf_status_update(moqc_session *s, sstream *ss, uint64_t req);
 /* The track consumer of the subscription we serve with request id req
- * (borrowed), or NULL: what a joining FETCH reads. */
-moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req);
+ * (borrowed), or NULL: what a joining FETCH reads; *bc_out (if not NULL) gets
+ * its broadcast consumer (borrowed; NULL with it). */
+moqc_track_consumer *moqc__ietf_served_track(moqc_session *s, uint64_t req,
+                                             moqc_broadcast_consumer **bc_out);
 /* The FETCH we issue (moqc_session_fetch): ietf_fetch.c. */
 moqc_group_consumer *moqc__ietf_fetch_issue(moqc_session *s, const char *path, const char *track,
                                             uint64_t sequence, uint8_t priority, int *err);

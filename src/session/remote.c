@@ -6,7 +6,8 @@
  * TRACK -> TRACK_INFO round trip; lite-03/04: at once with default info) and
  * then follow the track producer's demand: the first consumer opens SUBSCRIBE,
  * changes send SUBSCRIBE_UPDATE, the last one leaving FINs the subscription
- * and drops the track. */
+ * and drops the track. On lite-05, groups a consumer asks for below what the
+ * subscription delivers are fetched upstream (rt_fetch_check). */
 #include <assert.h>
 #include <string.h>
 
@@ -240,6 +241,9 @@ static void rt_close(rtrack *rt, uint64_t code) {
     rt->drop_hold = false;
     moqc_timer_stop(s->clock, &rt->fin_timer);
   }
+  rt->fq_next = 1; /* the queue is dropped with the track */
+  rt->fq_end = 0;
+  if (rt->fetches) moqc__sf_cancel_track(rt);
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
     sstream *ss = rt->info_ss;
@@ -284,6 +288,91 @@ static void rt_send_subscribe(rtrack *rt) {
 }
 
 static void rt_demand(rtrack *rt);
+
+/* ---- FETCH upstream (lite-05) ------------------------------------------------------ */
+
+/* FETCH the queued groups, at most SESS_UPSTREAM_FETCH_INFLIGHT at once, each
+ * into a group of the track created now with its sequence (a group the track
+ * has already is skipped: no request). */
+static void rt_fetch_issue(rtrack *rt) {
+  moqc_session *s = rt->s;
+  while (rt->fetches < SESS_UPSTREAM_FETCH_INFLIGHT && rt->fq_next <= rt->fq_end && rt->tp &&
+         !sess_closing(s) && !rt->obj.dead) {
+    uint64_t seq = rt->fq_next++;
+    moqc_group_producer *gp = NULL;
+    int rc = moqc_track_producer_create_group(rt->tp, seq, &gp);
+    if (rc == MOQC_ERR_NOMEM) {
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+    if (rc != MOQC_OK) continue; /* DUPLICATE: the track has it; STATE: it ended */
+    uint8_t prio = moqc_track_producer_demand(rt->tp).aggregate.priority;
+    rc = moqc__sf_fetch_into(rt, gp, seq, prio);
+    if (sess_debug_on(s))
+      moqc__sess_debug(s, "FETCH upstream %s/%s group %llu: %d", rt->rb->path, rt->name,
+                       (unsigned long long)seq, rc);
+    if (rc == MOQC_ERR_NOMEM) {
+      moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
+      return;
+    }
+    if (rc != MOQC_OK) { /* the session's request cap: the rest of the queue is dropped */
+      rt->fq_next = rt->fq_end + 1;
+      return;
+    }
+  }
+}
+
+void moqc__rt_fetch_done(rtrack *rt) { rt_fetch_issue(rt); }
+
+/* A consumer asked for groups from `start` (a FETCH waiting on a [start, end]
+ * subscription at a relay, or a subscription with a past start): the groups
+ * below the first one the subscription delivers (SUBSCRIBE_START), else up
+ * to the consumer's end, are queued for FETCH (lite-05 has FETCH; 03/04 only
+ * carry the start in SUBSCRIBE / SUBSCRIBE_UPDATE, which moq-dev ignores),
+ * at most SESS_UPSTREAM_FETCH_SPAN of them (the newest). Later demands queue
+ * only what is below the lowest start asked already (fetch_low), so
+ * concurrent downstream fetches share the upstream requests. */
+static void rt_fetch_check(rtrack *rt, const moqc_track_demand *d) {
+  moqc_session *s = rt->s;
+  uint64_t lo = d->aggregate.start;
+  if (rt->fetch_low != MOQC_GROUP_NONE && (lo == MOQC_GROUP_NONE || lo > rt->fq_end)) {
+    /* No consumer asks for the queued groups any more (the FETCH waiting on
+     * them was answered or went): the queue is dropped, the FETCHes in flight
+     * (at most SESS_UPSTREAM_FETCH_INFLIGHT) finish; a later demand queues
+     * again (groups the track got meanwhile cost no request). */
+    rt->fq_next = 1;
+    rt->fq_end = 0;
+    rt->fetch_low = MOQC_GROUP_NONE;
+  }
+  if (!moqc_lite_is_05(s->version) || rt->state != RT_LIVE || !rt->subscribed ||
+      lo == MOQC_GROUP_NONE)
+    return;
+  uint64_t hi = MOQC_GROUP_NONE;
+  if (rt->start_seen) {
+    if (rt->start_group == 0) return;
+    hi = rt->start_group - 1;
+  }
+  if (d->aggregate.end != MOQC_GROUP_NONE && (hi == MOQC_GROUP_NONE || d->aggregate.end < hi))
+    hi = d->aggregate.end;
+  if (hi == MOQC_GROUP_NONE) return; /* SUBSCRIBE_START tells where the subscription begins */
+  if (rt->fetch_low != MOQC_GROUP_NONE) {
+    if (rt->fetch_low <= lo) return;
+    if (rt->fetch_low - 1 < hi) hi = rt->fetch_low - 1;
+  }
+  if (lo > hi) return;
+  /* fetch_low is the start asked, not the clipped one: a range too long for
+   * one queue is not walked down by later demand changes (each would queue
+   * SESS_UPSTREAM_FETCH_SPAN more); only a lower start queues again. */
+  rt->fetch_low = lo;
+  if (hi - lo >= SESS_UPSTREAM_FETCH_SPAN) lo = hi - (SESS_UPSTREAM_FETCH_SPAN - 1);
+  /* Below a queue still running: take it from lo on (groups asked already
+   * exist in the track and are skipped), at most SESS_UPSTREAM_FETCH_SPAN. */
+  uint64_t end = rt->fq_next <= rt->fq_end && rt->fq_end > hi ? rt->fq_end : hi;
+  if (end - lo >= SESS_UPSTREAM_FETCH_SPAN) end = lo + (SESS_UPSTREAM_FETCH_SPAN - 1);
+  rt->fq_next = lo;
+  rt->fq_end = end;
+  rt_fetch_issue(rt);
+}
 
 static void rt_sub_opened(opener *op, int64_t id) {
   rtrack *rt = MOQC_CONTAINER_OF(op, rtrack, op);
@@ -376,9 +465,10 @@ static void rt_demand(rtrack *rt) {
   if (rt->state == RT_DONE) return;
   if (!rt->subscribed) {
     rt_subscribe(rt, &d.aggregate);
-    return;
+  } else if (!rt->opening && rt->sub_ss && !sub_eq(&rt->sent, &d.aggregate)) {
+    rt_update(rt, &d.aggregate);
   }
-  if (!rt->opening && rt->sub_ss && !sub_eq(&rt->sent, &d.aggregate)) rt_update(rt, &d.aggregate);
+  if (!sess_closing(rt->s) && !rt->obj.dead) rt_fetch_check(rt, &d);
 }
 
 static void rt_wake(void *arg) {
@@ -446,6 +536,8 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->rb = rb;
   rt->req = req;
   rt->state = RT_INFO;
+  rt->fetch_low = MOQC_GROUP_NONE;
+  rt->fq_next = 1; /* the FETCH queue is empty */
   moqc_timer_init(&rt->fin_timer, rt_fin_timeout, rt);
   moqc_link_init(&rt->groups);
   moqc_link_init(&rt->op.link);
@@ -608,6 +700,11 @@ static int rt_sub_process(sstream *ss) {
     if (m.kind == MOQC_LITE_SUBSCRIBE_START && !rt->start_seen) {
       rt->start_seen = true;
       rt->start_group = m.u.group;
+      if (rt->tp && rt->state == RT_LIVE) { /* where the subscription begins: below it, FETCH */
+        moqc_track_demand d = moqc_track_producer_demand(rt->tp);
+        if (d.consumers) rt_fetch_check(rt, &d);
+        if (sess_closing(s)) return MOQC_OK;
+      }
     }
     if (m.kind == MOQC_LITE_SUBSCRIBE_END && !rt->end_seen) {
       /* Applied at the FIN, not now: groups below the end may still be on

@@ -1,6 +1,8 @@
 /* moqc session — subscriber side: a FETCH issued to the peer
- * (moqc_session_fetch, lite-05). The group arrives as bare frames on the FETCH
- * stream itself (group.c feeds them into a standalone group). */
+ * (moqc_session_fetch, lite-05; and FETCH upstream, moqc__sf_fetch_into, for
+ * groups of a remote track the relay does not hold). The group arrives as
+ * bare frames on the FETCH stream itself (group.c feeds them into the
+ * group). */
 #include <assert.h>
 #include <string.h>
 
@@ -29,6 +31,13 @@ static void sf_destroy(sub_fetch *sf, uint64_t code) {
     moqc__ss_release(ss);
   }
   moqc__sess_bury(s, &sf->obj);
+  rtrack *rt = sf->rt;
+  sf->rt = NULL;
+  if (rt) {
+    assert(rt->fetches > 0);
+    rt->fetches--;
+    if (!sess_closing(s) && !rt->obj.dead) moqc__rt_fetch_done(rt);
+  }
 }
 
 static void sf_end(sstream *ss, bool reset, uint64_t code) {
@@ -91,6 +100,64 @@ static void sf_failed(opener *op, int err) {
   sf_destroy(sf, MOQC_CODE_TRANSPORT);
 }
 
+static void sf_unused(void *arg);
+
+/* A FETCH of group seq of path/track into gp (taken over; on failure it is
+ * aborted). rt: FETCH upstream for that remote track, else NULL. */
+static int sf_start(moqc_session *s, const char *path, const char *track, uint64_t seq,
+                    uint8_t priority, moqc_group_producer *gp, uint64_t timescale, rtrack *rt) {
+  sub_fetch *sf = moqc_calloc(1, sizeof *sf);
+  if (sf) {
+    sf->path = moqc_strdup(path);
+    sf->track = moqc_strdup(track);
+  }
+  if (!sf || !sf->path || !sf->track) {
+    if (sf) {
+      moqc_free(sf->path);
+      moqc_free(sf->track);
+    }
+    moqc_free(sf);
+    moqc_group_producer_abort(gp, MOQC_CODE_TRANSPORT);
+    moqc_group_producer_del(gp);
+    return MOQC_ERR_NOMEM;
+  }
+  sf->obj.destroy = sf_free;
+  sf->s = s;
+  sf->seq = seq;
+  sf->priority = priority;
+  sf->rt = rt;
+  if (rt) rt->fetches++;
+  moqc__frx_init(&sf->rx, gp, timescale);
+  moqc_link_init(&sf->op.link);
+  moqc_list_push_back(&s->sub.fetches, &sf->link);
+  s->n_served++;
+  sf->op.bidi = true;
+  sf->op.opened = sf_opened;
+  sf->op.failed = sf_failed;
+  /* An application's group: dropping its consumer cancels (FETCH upstream:
+   * the track's demand governs, remote.c). Without the waker (out of
+   * memory) the fetch simply runs to its end. */
+  if (!rt) (void)moqc_group_producer_set_unused_waker(gp, sf_unused, sf);
+  moqc__sess_open(s, &sf->op);
+  return MOQC_OK;
+}
+
+/* The application deleted the last consumer of the group: the FETCH is
+ * cancelled (its stream reset and stopped, or its opening dropped). */
+static void sf_unused(void *arg) {
+  sub_fetch *sf = arg;
+  moqc_session *s = sf->s;
+  moqc__sess_enter(s);
+  if (!sess_closing(s) && !sf->obj.dead) {
+    if (sess_debug_on(s))
+      moqc__sess_debug(s, "FETCH %s/%s group %llu cancelled: no consumer", sf->path, sf->track,
+                       (unsigned long long)sf->seq);
+    if (sf->ss) moqc__ss_abort(sf->ss, MOQC_CODE_CANCEL);
+    sf_destroy(sf, MOQC_CODE_CANCEL);
+  }
+  moqc__sess_exit(s);
+}
+
 moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const char *track,
                                         uint64_t sequence, uint8_t priority, int *err) {
   int rc = MOQC_OK;
@@ -107,40 +174,47 @@ moqc_group_consumer *moqc_session_fetch(moqc_session *s, const char *path, const
     return NULL;
   }
   moqc__sess_enter(s);
-  sub_fetch *sf = moqc_calloc(1, sizeof *sf);
-  moqc_group_producer *gp = sf ? moqc_group_producer_new(s->env, sequence) : NULL;
-  if (gp) gc = moqc_group_producer_consume(gp);
-  if (sf) {
-    sf->path = moqc_strdup(path);
-    sf->track = moqc_strdup(track);
-  }
-  if (!gc || !sf->path || !sf->track) {
-    if (gc) moqc_group_consumer_del(gc);
-    gc = NULL;
+  moqc_group_producer *gp = moqc_group_producer_new(s->env, sequence);
+  gc = gp ? moqc_group_producer_consume(gp) : NULL;
+  if (!gc) {
     if (gp) moqc_group_producer_del(gp);
-    if (sf) {
-      moqc_free(sf->path);
-      moqc_free(sf->track);
-    }
-    moqc_free(sf);
     rc = MOQC_ERR_NOMEM;
   } else {
-    sf->obj.destroy = sf_free;
-    sf->s = s;
-    sf->seq = sequence;
-    sf->priority = priority;
-    moqc__frx_init(&sf->rx, gp, 1000);
-    moqc_link_init(&sf->op.link);
-    moqc_list_push_back(&s->sub.fetches, &sf->link);
-    s->n_served++;
-    sf->op.bidi = true;
-    sf->op.opened = sf_opened;
-    sf->op.failed = sf_failed;
-    moqc__sess_open(s, &sf->op);
+    rc = sf_start(s, path, track, sequence, priority, gp, 1000, NULL);
+    if (rc) {
+      moqc_group_consumer_del(gc);
+      gc = NULL;
+    }
   }
   moqc__sess_exit(s);
   if (err) *err = rc;
   return gc;
+}
+
+int moqc__sf_fetch_into(rtrack *rt, moqc_group_producer *gp, uint64_t seq, uint8_t priority) {
+  moqc_session *s = rt->s;
+  assert(moqc_lite_is_05(s->version) && rt->tp);
+  if (s->n_served >= s->lim.max_subscriptions) {
+    moqc_group_producer_abort(gp, MOQC_CODE_BOUNDS_EXCEEDED);
+    moqc_group_producer_del(gp);
+    return MOQC_ERR_BOUNDS;
+  }
+  return sf_start(s, rt->rb->path, rt->name, seq, priority, gp, rt->info.timescale, rt);
+}
+
+void moqc__sf_cancel_track(rtrack *rt) {
+  moqc_session *s = rt->s;
+  moqc_link *it, *nx;
+  MOQC_LIST_FOREACH_SAFE(it, nx, &s->sub.fetches) {
+    sub_fetch *sf = MOQC_CONTAINER_OF(it, sub_fetch, link);
+    if (sf->rt != rt) continue;
+    sf->rt = NULL; /* no moqc__rt_fetch_done: the track is going */
+    assert(rt->fetches > 0);
+    rt->fetches--;
+    if (sf->ss) moqc__ss_abort(sf->ss, MOQC_CODE_CANCEL);
+    sf_destroy(sf, MOQC_CODE_CANCEL);
+  }
+  assert(rt->fetches == 0);
 }
 
 void moqc__sf_destroy_all(moqc_session *s) {

@@ -76,6 +76,13 @@ struct rtrack {
                             REPLACED through the origin), see rt_hold_drop */
   moqc_subscription sent; /* last parameters sent upstream */
   moqc_link groups;       /* group_in */
+  /* FETCH upstream (lite-05, remote.c rt_fetch_check): groups a consumer asked
+   * for below what the subscription delivers, one FETCH each, at most
+   * SESS_UPSTREAM_FETCH_INFLIGHT at once, from the queue [fq_next, fq_end]. */
+  uint64_t fetch_low; /* lowest group queued so far (MOQC_GROUP_NONE: none) */
+  uint64_t fq_next;   /* next group to FETCH ... */
+  uint64_t fq_end;    /* ... up to this one (queue empty: fq_next > fq_end) */
+  size_t fetches;     /* our FETCHes in flight for this track (sub_fetch.rt) */
 };
 
 struct group_in {
@@ -96,6 +103,7 @@ struct sub_fetch {
   uint64_t seq;
   uint8_t priority;
   frx rx;
+  rtrack *rt; /* FETCH upstream: the remote track the group goes into (NULL: an app's) */
 };
 
 /* The subscriber side of a session (moqc_session.sub). */
@@ -137,6 +145,8 @@ rtrack *moqc__rt_by_id(moqc_session *s, uint64_t id);
 void moqc__rt_group_done(rtrack *rt);
 /* A group stream of this subscription was bound to a new group. */
 void moqc__rt_group_bound(rtrack *rt);
+/* One of rt's FETCHes upstream ended (rt->fetches already decremented). */
+void moqc__rt_fetch_done(rtrack *rt);
 
 /* ---- group.c --------------------------------------------------------------------- */
 
@@ -157,5 +167,12 @@ int moqc__frx_stream_data(sstream *ss, frx *rx, const uint8_t *p, size_t len, bo
 /* ---- sub_fetch.c ------------------------------------------------------------------------ */
 
 void moqc__sf_destroy_all(moqc_session *s);
+/* FETCH upstream (lite-05): group seq of rt's track into gp (a group of rt's
+ * track producer, taken over: finished or aborted with the FETCH). The FETCH
+ * is counted in rt->fetches and reports its end with moqc__rt_fetch_done.
+ * MOQC_OK, or MOQC_ERR_NOMEM / MOQC_ERR_BOUNDS (gp is then aborted). */
+int moqc__sf_fetch_into(rtrack *rt, moqc_group_producer *gp, uint64_t seq, uint8_t priority);
+/* Cancel every FETCH upstream of rt (the track is going). */
+void moqc__sf_cancel_track(rtrack *rt);
 
 #endif

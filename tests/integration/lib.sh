@@ -213,7 +213,7 @@ it_moqc() { "$MOQC_BIN" "$@" --tls-fingerprint "$FP" ${IT_VERSION:+--version $IT
 # relay binds it (or re-binds it after a restart).
 it_free_port() { echo $((10000 + (RANDOM * 32768 + RANDOM) % 22000)); }
 
-# Helper binaries (udpfwd, quicprobe): from the build tree when CMake built
+# Helper binaries (udpfwd, quicprobe, fetchprobe): from the build tree when CMake built
 # them (tests/integration/CMakeLists.txt), else compiled here.
 it_helper() {
   local name=$1 bin
@@ -226,7 +226,7 @@ it_helper() {
   [ -n "$cc" ] || cc=cc
   grep -q '^MOQC_SANITIZE:BOOL=ON' "$IT_BUILD/CMakeCache.txt" 2>/dev/null &&
     flags="-fsanitize=address,undefined -fno-omit-frame-pointer"
-  if [ "$name" = quicprobe ]; then
+  if [ "$name" = quicprobe ] || [ "$name" = fetchprobe ]; then
     flags="$flags -I$IT_SRC/include"
     libs="$IT_BUILD/libmoqc.a $(pkg-config --libs libngtcp2 libngtcp2_crypto_gnutls gnutls libnghttp3 libuv) -lm -lpthread"
   fi

@@ -268,6 +268,51 @@ static void test_wakers_deferred_and_coalesced(void **state) {
   moqc_env_del(env);
 }
 
+/* The unused waker: deferred, each time the last consumer goes (a clone
+ * counts as a consumer), at once when set with none; it goes with the
+ * handle that set it (another producer handle's delete keeps it). */
+static void test_unused_waker(void **state) {
+  (void)state;
+  moqc_env *env = tm_env(0);
+  moqc_group_producer *g = moqc_group_producer_new(env, 3);
+  moqc_group_consumer *a = moqc_group_producer_consume(g);
+  moqc_group_consumer *b = moqc_group_consumer_clone(a);
+  int n = 0;
+  assert_int_equal(moqc_group_producer_set_unused_waker(g, tm_count, &n), MOQC_OK);
+  assert_true(moqc_group_producer_has_consumers(g));
+  assert_false(moqc_env_pending(env));
+  moqc_group_consumer_del(a);
+  assert_int_equal(moqc_env_run(env), 0); /* b is left */
+  moqc_group_consumer_del(b);
+  assert_int_equal(n, 0); /* never inside the delete */
+  assert_false(moqc_group_producer_has_consumers(g));
+  assert_int_equal(moqc_env_run(env), 1);
+  assert_int_equal(n, 1);
+  a = moqc_group_producer_consume(g); /* again */
+  moqc_group_consumer_del(a);
+  assert_int_equal(moqc_env_run(env), 1);
+  assert_int_equal(n, 2);
+  moqc_group_producer *g2 = moqc_group_producer_clone(g);
+  moqc_group_producer_del(g2); /* not the handle that set it */
+  int m = 0;
+  assert_int_equal(moqc_group_producer_set_unused_waker(g, tm_count, &m), MOQC_OK);
+  assert_int_equal(moqc_env_run(env), 1); /* no consumer now: at once */
+  assert_int_equal(m, 1);
+  a = moqc_group_producer_consume(g);
+  assert_int_equal(moqc_group_producer_set_unused_waker(g, NULL, NULL), MOQC_OK);
+  moqc_group_consumer_del(a);
+  assert_int_equal(moqc_env_run(env), 0); /* cleared */
+  assert_int_equal(moqc_group_producer_set_unused_waker(g, tm_count, &m), MOQC_OK);
+  assert_int_equal(moqc_env_run(env), 1);
+  a = moqc_group_producer_consume(g);
+  moqc_group_consumer_del(a); /* scheduled ... */
+  moqc_group_producer_del(g); /* ... and unlinked with its handle */
+  assert_false(moqc_env_pending(env));
+  assert_int_equal(m, 2);
+  assert_int_equal(n, 2);
+  moqc_env_del(env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_read_close),
@@ -279,6 +324,7 @@ int main(void) {
       cmocka_unit_test(test_byte_cap_lagged),
       cmocka_unit_test(test_abort_and_drop),
       cmocka_unit_test(test_wakers_deferred_and_coalesced),
+      cmocka_unit_test(test_unused_waker),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
