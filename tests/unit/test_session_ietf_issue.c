@@ -292,70 +292,19 @@ static void t_update_issued(void **state) {
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* Streams the downstream server opened toward the raw peer. */
-typedef struct rx_stream {
-  int64_t id;
-  uint8_t buf[4096];
-  size_t len;
-  bool fin;
-} rx_stream;
-static rx_stream rx[16];
+static ir_rx_stream rx[16];
 static size_t nrx;
 
 static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   (void)ctx;
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++)
-    if (rx[i].id == id) r = &rx[i];
-  if (!r) {
-    assert_true(nrx < 16);
-    r = &rx[nrx++];
-    memset(r, 0, sizeof *r);
-    r->id = id;
-  }
-  assert_true(r->len + len <= sizeof r->buf);
-  memcpy(r->buf + r->len, p, len);
-  r->len += len;
-  r->fin |= fin;
+  assert_true(ir_rx_add(rx, &nrx, 16, id, p, len, fin));
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
 /* The finished FETCH stream of request req holds exactly the groups
  * [g0, g1], each as the three objects of F3. */
 static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++) {
-    uint64_t id = UINT64_MAX;
-    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-      r = &rx[i];
-  }
-  assert_non_null(r);
-  assert_true(r->fin);
-  uint64_t id;
-  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-  assert_true(k > 0);
-  size_t off = (size_t)k;
-  uint64_t want_g = g0, want_o = 0;
-  moqc__ietf_fetch_state st;
-  memset(&st, 0, sizeof st);
-  st.group_order = 1;
-  while (off < r->len) {
-    moqc__ietf_fetch_object o;
-    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-    assert_true(k > 0);
-    off += (size_t)k;
-    assert_int_equal(o.group, want_g);
-    assert_int_equal(o.object, want_o);
-    assert_int_equal(o.size, strlen(F3[o.object]));
-    assert_memory_equal(r->buf + off, F3[o.object], o.size);
-    off += o.size;
-    if (++want_o == 3) {
-      want_o = 0;
-      want_g++;
-    }
-  }
-  assert_int_equal(want_g, g1 + 1);
-  assert_int_equal(want_o, 0);
+  ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
 /* A downstream FETCH of groups [g0, g1] of b/t (17+: on a request stream of
@@ -498,8 +447,8 @@ static void t_relay_fetch_upstream_lite(void **state) {
 /* The server's bidi stream (server-initiated: id & 3 == 1) that starts
  * with a message of this type (the newest), and its messages into msgs
  * (every byte must decode). */
-static rx_stream *srv_bidi(int v, uint64_t type, size_t *n) {
-  rx_stream *r = NULL;
+static ir_rx_stream *srv_bidi(int v, uint64_t type, size_t *n) {
+  ir_rx_stream *r = NULL;
   for (size_t i = 0; i < nrx; i++) {
     if ((rx[i].id & 3) != 1 || !rx[i].len) continue;
     if (moqc__ietf_ctrl_decode(&msgs[0], v, rx[i].buf, rx[i].len) <= 0) continue;
@@ -542,7 +491,7 @@ static void t_update_issued17(void **state) {
   moqc_track_consumer *a = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
   ts_run_for(p.env, 10 * MS);
   size_t n;
-  rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
+  ir_rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
   assert_int_equal(n, 1);
   assert_int_equal(msgs[0].type, MOQC_IETF_SUBSCRIBE);
   uint64_t sub_req = msgs[0].request_id;
@@ -613,7 +562,7 @@ static void t_publish_refused17(void **state) {
     assert_int_equal(moqc_session_publish_track(p.srv.s, "b", "t"), MOQC_OK);
     ts_run_for(p.env, 10 * MS);
     size_t n;
-    rx_stream *r = srv_bidi(v, MOQC_IETF_PUBLISH, &n);
+    ir_rx_stream *r = srv_bidi(v, MOQC_IETF_PUBLISH, &n);
     assert_int_equal(n, 1);
     const moqc__ietf_msg *pm = &msgs[0];
     assert_int_equal(pm->request_id & 1, 1);
@@ -741,7 +690,7 @@ static void t_track_status_issued17(void **state) {
     assert_int_equal(moqc_session_track_status(p.srv.s, "b", "t", on_status, &a), MOQC_OK);
     ts_run_for(p.env, 10 * MS);
     size_t n;
-    rx_stream *r = srv_bidi(v, MOQC_IETF_TRACK_STATUS, &n);
+    ir_rx_stream *r = srv_bidi(v, MOQC_IETF_TRACK_STATUS, &n);
     assert_int_equal(n, 1);
     assert_int_equal(msgs[0].request_id & 1, 1);
     assert_int_equal(msgs[0].name.len, 1);
@@ -900,7 +849,7 @@ static void t_past_start17(void **state) {
     moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
     ts_run_for(p.env, 20 * MS);
     size_t n;
-    rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
+    ir_rx_stream *r = srv_bidi(v, MOQC_IETF_SUBSCRIBE, &n);
     assert_int_equal(n, 1);
     uint64_t sub_req = msgs[0].request_id;
     if (solicit == 1) {

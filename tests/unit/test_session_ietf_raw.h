@@ -187,4 +187,74 @@ static inline size_t ir_count(const moqc__ietf_msg *msgs, size_t n, uint64_t typ
   return c;
 }
 
+/* A stream the server opened toward the raw peer, captured whole. */
+typedef struct ir_rx_stream {
+  int64_t id;
+  uint8_t buf[8192];
+  size_t len;
+  bool fin;
+} ir_rx_stream;
+
+/* Appends p to the capture of stream id in rx[0..*n) (a new entry while
+ * fewer than cap are held; false when the stream or its bytes do not fit). */
+static inline bool ir_rx_add(ir_rx_stream *rx, size_t *n, size_t cap, int64_t id, const uint8_t *p,
+                             size_t len, bool fin) {
+  ir_rx_stream *r = NULL;
+  for (size_t i = 0; i < *n; i++)
+    if (rx[i].id == id) r = &rx[i];
+  if (!r) {
+    if (*n == cap) return false;
+    r = &rx[(*n)++];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+  }
+  if (r->len + len > sizeof r->buf) return false;
+  memcpy(r->buf + r->len, p, len);
+  r->len += len;
+  r->fin |= fin;
+  return true;
+}
+
+/* The finished FETCH stream of request req among rx[0..n) holds exactly the
+ * groups [g0, g1], each as the objects objs[0..nobj) in order. */
+static inline void ir_expect_fetched(const ir_rx_stream *rx, size_t n, int v, uint64_t req,
+                                     uint64_t g0, uint64_t g1, const char *const *objs,
+                                     size_t nobj) {
+  const ir_rx_stream *r = NULL;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t id = UINT64_MAX;
+    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
+        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
+      r = &rx[i];
+  }
+  assert_non_null(r);
+  assert_true(r->fin);
+  uint64_t id;
+  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
+  assert_true(k > 0);
+  size_t off = (size_t)k;
+  uint64_t want_g = g0, want_o = 0;
+  moqc__ietf_fetch_state st;
+  memset(&st, 0, sizeof st);
+  st.group_order = 1;
+  while (off < r->len) {
+    moqc__ietf_fetch_object o;
+    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
+    assert_true(k > 0);
+    off += (size_t)k;
+    assert_int_equal(o.group, want_g);
+    assert_int_equal(o.object, want_o);
+    assert_true(o.object < nobj);
+    assert_int_equal(o.size, strlen(objs[o.object]));
+    assert_memory_equal(r->buf + off, objs[o.object], o.size);
+    off += o.size;
+    if (++want_o == nobj) {
+      want_o = 0;
+      want_g++;
+    }
+  }
+  assert_int_equal(want_g, g1 + 1);
+  assert_int_equal(want_o, 0);
+}
+
 #endif

@@ -14,70 +14,20 @@
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* Streams the downstream server opened toward the raw peer. */
-typedef struct rx_stream {
-  int64_t id;
-  uint8_t buf[8192];
-  size_t len;
-  bool fin;
-} rx_stream;
-static rx_stream rx[32];
+static ir_rx_stream rx[32];
 static size_t nrx;
 
 static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   (void)ctx;
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++)
-    if (rx[i].id == id) r = &rx[i];
-  if (!r) {
-    if (nrx == 32) return; /* subgroup streams past what the test reads */
-    r = &rx[nrx++];
-    memset(r, 0, sizeof *r);
-    r->id = id;
-  }
-  if (r->len + len > sizeof r->buf) return;
-  memcpy(r->buf + r->len, p, len);
-  r->len += len;
-  r->fin |= fin;
+  /* subgroup streams past what the test reads are not kept */
+  (void)ir_rx_add(rx, &nrx, 32, id, p, len, fin);
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
 /* The finished FETCH stream of request req holds exactly the groups
  * [g0, g1], each as the three objects of F3. */
 static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++) {
-    uint64_t id = UINT64_MAX;
-    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-      r = &rx[i];
-  }
-  assert_non_null(r);
-  assert_true(r->fin);
-  uint64_t id;
-  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-  assert_true(k > 0);
-  size_t off = (size_t)k;
-  uint64_t want_g = g0, want_o = 0;
-  moqc__ietf_fetch_state st;
-  memset(&st, 0, sizeof st);
-  st.group_order = 1;
-  while (off < r->len) {
-    moqc__ietf_fetch_object o;
-    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-    assert_true(k > 0);
-    off += (size_t)k;
-    assert_int_equal(o.group, want_g);
-    assert_int_equal(o.object, want_o);
-    assert_int_equal(o.size, strlen(F3[o.object]));
-    assert_memory_equal(r->buf + off, F3[o.object], o.size);
-    off += o.size;
-    if (++want_o == 3) {
-      want_o = 0;
-      want_g++;
-    }
-  }
-  assert_int_equal(want_g, g1 + 1);
-  assert_int_equal(want_o, 0);
+  ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
 /* A raw IETF peer on a server session whose publish origin is `pub` (the
@@ -440,7 +390,7 @@ static void t_fetch_long_range(void **state) {
     assert_non_null(ok);
     assert_int_equal(ok->type, MOQC_IETF_FETCH_OK);
     assert_int_equal(ok->largest.group, 255);
-    rx_stream *r = NULL;
+    ir_rx_stream *r = NULL;
     for (size_t i = 0; i < nrx; i++) {
       uint64_t id = UINT64_MAX;
       if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
