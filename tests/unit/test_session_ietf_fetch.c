@@ -168,15 +168,7 @@ static void t_fetch(void **state) {
 
   /* Joining a subscription we serve: the latest group is 2. */
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 10;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 10, "cam/1", "v", 1);
   (void)ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 20 * MS);
   fetch(&p, v, ctrl, 12, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 10, 1, 0, 0);

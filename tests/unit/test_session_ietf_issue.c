@@ -10,36 +10,6 @@
 
 static moqc__ietf_msg msgs[64];
 
-/* ir_server with session limits, on env (NULL: a new one) and with the
- * publish origin pub (referenced; NULL: a new one). */
-static void server_on(ts_pair *p, int v, const moqc_session_limits *lim, moqc_env *env,
-                      moqc_origin *pub) {
-  memset(p, 0, sizeof *p);
-  p->env = env ? env : ts_env_new();
-  p->link = memlink_new(moqc_env_clock(p->env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p->srv.pub = pub ? moqc_origin_ref(pub) : moqc_origin_new(p->env, &oc);
-  p->srv.sub = moqc_origin_new(p->env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = p->env;
-  sc.is_server = true;
-  sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
-  sc.on_closed = ts_on_closed;
-  if (lim) sc.limits = *lim;
-  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
-  assert_non_null(p->srv.s);
-}
-
-static void server_lim(ts_pair *p, int v, const moqc_session_limits *lim) {
-  server_on(p, v, lim, NULL, NULL);
-}
-
 static void subscribe(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name,
                       uint8_t order) {
   static moqc__ietf_msg m;
@@ -97,7 +67,7 @@ static void t_window_cap(void **state) {
   lim.max_requests = 4;
   for (int overflow = 0; overflow < 2; overflow++) {
     ts_pair p;
-    server_lim(&p, v, &lim);
+    ir_server_on(&p, v, &lim, NULL, NULL, ts_on_request);
     ts_pub pub;
     ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
     int64_t ctrl;
@@ -148,7 +118,7 @@ static void t_window_raised(void **state) {
   moqc_session_limits lim = {0};
   lim.max_requests = 4;
   ts_pair p;
-  server_lim(&p, v, &lim);
+  ir_server_on(&p, v, &lim, NULL, NULL, ts_on_request);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
   int64_t ctrl;
@@ -218,15 +188,10 @@ static void t_subscribe_ok_order(void **state) {
 static void t_update_issued(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  ir_pns_msg(&m, 0, "room");
   ir_send(&p, v, ctrl, &m);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
 
@@ -307,31 +272,6 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
-/* A downstream FETCH of groups [g0, g1] of b/t (17+: on a request stream of
- * its own); the stream it went on. */
-static int64_t fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0,
-                           uint64_t g1) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = req;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.fetch.start = (moqc__ietf_loc){g0, 0};
-  m.fetch.end = (moqc__ietf_loc){g1, 0};
-  return ir_request(p, v, ctrl, &m);
-}
-
-/* FETCH_OK came back for request req sent on sid. */
-static void expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
-  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
-  assert_non_null(r);
-  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
-}
-
 /* A relay: an upstream moqc publisher (u.srv, groups 0-9 cached) reached by
  * the relay's client session u.cli, which holds a live subscription (from
  * group 9: SUBSCRIBE largest object); a downstream raw peer FETCHes through
@@ -354,30 +294,30 @@ static void t_relay_fetch_upstream(void **state) {
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
   ts_pair d;
-  server_on(&d, v, NULL, env, u.cli.sub);
+  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
   moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
   ir_setup(&d, v, &ctrl, 1);
   ts_run_for(env, 10 * MS);
-  int64_t f0 = fetch_range(&d, v, ctrl, 0, 3, 5);
-  int64_t f2 = fetch_range(&d, v, ctrl, 2, 3, 4);
+  int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 3, 5);
+  int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 50 * MS);
-  expect_fetch_ok(&d, v, f0, 0);
-  expect_fetch_ok(&d, v, f2, 2);
+  ir_expect_fetch_ok(&d, v, f0, 0);
+  ir_expect_fetch_ok(&d, v, f2, 2);
   expect_fetched(v, 0, 3, 5);
   expect_fetched(v, 2, 3, 4);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
 
-  int64_t f4 = fetch_range(&d, v, ctrl, 4, 4, 6);
+  int64_t f4 = ir_fetch_range(&d, v, ctrl, 4, "b", "t", 4, 6);
   ts_run_for(env, 20 * MS);
-  expect_fetch_ok(&d, v, f4, 4);
+  ir_expect_fetch_ok(&d, v, f4, 4);
   expect_fetched(v, 4, 4, 6);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
 
-  int64_t f6 = fetch_range(&d, v, ctrl, 6, 1, 2);
+  int64_t f6 = ir_fetch_range(&d, v, ctrl, 6, "b", "t", 1, 2);
   ts_run_for(env, 50 * MS);
-  expect_fetch_ok(&d, v, f6, 6);
+  ir_expect_fetch_ok(&d, v, f6, 6);
   expect_fetched(v, 6, 1, 2);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 3);
   assert_false(d.srv.closed);
@@ -385,12 +325,7 @@ static void t_relay_fetch_upstream(void **state) {
   assert_false(u.srv.closed);
   assert_int_equal(moqc_session_get_stats(u.cli.s).serving, 0); /* upstream fetches done */
 
-  moqc_session_del(d.srv.s);
-  ts_run_for(env, 10 * MS);
-  moqc_origin_unref(d.srv.pub);
-  moqc_origin_unref(d.srv.sub);
-  ts_settle(env);
-  memlink_del(d.link);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
   ts_pub_del(&pub);
   ts_pair_close_env(&u);
@@ -479,10 +414,7 @@ static void t_update_issued17(void **state) {
   int64_t ctrl;
   ir_server_rx(&p, v, &rx_handler, &ctrl);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+  ir_pns_msg(&m, 0, "room");
   (void)ir_request(&p, v, ctrl, &m);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
 
@@ -743,15 +675,10 @@ static void t_joining_fetch(void **state) {
   moqc_track_consumer *tc = NULL;
   if (v >= 17) goto moqc_peer; /* 17+: the requests on their streams, moqc <-> moqc below */
   for (int solicit = 0; solicit < 2; solicit++) {
-    ir_server(&p, v);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
-    ts_run_for(p.env, 10 * MS);
+    ir_open(&p, v, &ctrl, solicit ? 1 : -1);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+    ir_pns_msg(&m, 0, "room");
     ir_send(&p, v, ctrl, &m);
     assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
     sub.start = 2;
@@ -838,10 +765,7 @@ static void t_past_start17(void **state) {
     ir_setup(&p, v, &ctrl, solicit == 1 ? 1 : -1);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
+    ir_pns_msg(&m, 0, "room");
     (void)ir_request(&p, v, ctrl, &m);
     assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;

@@ -232,20 +232,8 @@ static void t_publish_done_track_end(void **state) {
     else setup17(&p, v, &setup);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_SUBSCRIBE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-            MOQC_IETF_HAS_GROUP_ORDER;
-    m.forward = 1;
-    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-    uint8_t buf[256];
-    size_t n = ir_enc(v, &m, buf, sizeof buf);
-    int64_t req;
-    assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                     MOQC_OK);
+    ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
+    int64_t req = ir_request(&p, v, -1, &m); /* 17+: its own request stream */
     ts_run_for(p.env, 20 * MS);
     static const char *const fr[] = {"a", "b"};
     ts_group(pub.tp, fr, 2, true);
@@ -430,20 +418,8 @@ static void t_request_update17(void **state) {
   setup17(&p, v, &setup);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 0;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  uint8_t buf[256];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 0);
+  int64_t req = ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   static const char *const fr[] = {"a", "b"};
   ts_group(pub.tp, fr, 2, true);
@@ -490,21 +466,9 @@ static void t_group_header_with_first_object(void **state) {
   setup17(&p, v, &setup);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
   m.group_order = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  uint8_t buf[256];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  (void)ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   moqc_group_producer *g = NULL;
   assert_int_equal(moqc_track_producer_create_group(pub.tp, 1, &g), MOQC_OK);
@@ -552,15 +516,8 @@ static void t_no_echo17(void **state) {
   setup17(&p, v, &setup);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
-  uint8_t buf[128];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  ir_pns_msg(&m, 0, "cam/9");
+  (void)ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   assert_true(ts_wait_announce(p.env, p.srv.pub, "cam/9", 100 * MS)); /* in the shared tree */
   ts_pub pub;

@@ -26,20 +26,22 @@ static inline size_t ir_enc(int v, const moqc__ietf_msg *m, uint8_t *buf, size_t
   return (size_t)n;
 }
 
-/* A server session alone (no client session) with publish / subscribe
- * origins, its requests answered by on_request. */
-static inline void ir_server_cb(ts_pair *p, int v,
+/* A server session alone (no client session) on env (NULL: a new one) with
+ * session limits lim (NULL: none), the publish origin pub (referenced; NULL:
+ * a new one) and a new subscribe origin, its requests answered by on_request. */
+static inline void ir_server_on(ts_pair *p, int v, const moqc_session_limits *lim, moqc_env *env,
+                                moqc_origin *pub,
                                 void (*on_request)(void *, moqc_session *,
                                                    const moqc_session_request *)) {
   memset(p, 0, sizeof *p);
-  p->env = ts_env_new();
+  p->env = env ? env : ts_env_new();
   p->link = memlink_new(moqc_env_clock(p->env), NULL);
   char alpn[16];
   if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
   else snprintf(alpn, sizeof alpn, "moqt-%d", v);
   assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
   moqc_origin_config oc = {0, 0};
-  p->srv.pub = moqc_origin_new(p->env, &oc);
+  p->srv.pub = pub ? moqc_origin_ref(pub) : moqc_origin_new(p->env, &oc);
   p->srv.sub = moqc_origin_new(p->env, &oc);
   moqc_session_config sc;
   memset(&sc, 0, sizeof sc);
@@ -48,13 +50,22 @@ static inline void ir_server_cb(ts_pair *p, int v,
   sc.ctx = &p->srv;
   sc.on_request = on_request;
   sc.on_closed = ts_on_closed;
+  if (lim) sc.limits = *lim;
   p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
   assert_non_null(p->srv.s);
 }
 
+/* ir_server_on on a new env, without limits, with new origins. */
+static inline void ir_server_cb(ts_pair *p, int v,
+                                void (*on_request)(void *, moqc_session *,
+                                                   const moqc_session_request *)) {
+  ir_server_on(p, v, NULL, NULL, NULL, on_request);
+}
+
 static inline void ir_server(ts_pair *p, int v) { ir_server_cb(p, v, ts_on_request); }
 
-static inline void ir_close(ts_pair *p) {
+/* Tear down an ir_server_on session (its env is left alone). */
+static inline void ir_close_env(ts_pair *p) {
   moqc_session_del(p->srv.s);
   ts_run_for(p->env, 10 * MS);
   moqc_origin_unref(p->srv.pub);
@@ -62,6 +73,10 @@ static inline void ir_close(ts_pair *p) {
   ts_settle(p->env);
   memlink_del(p->link);
   ts_settle(p->env);
+}
+
+static inline void ir_close(ts_pair *p) {
+  ir_close_env(p);
   moqc_env_del(p->env);
 }
 
@@ -82,6 +97,13 @@ static inline void ir_setup(ts_pair *p, int v, int64_t *ctrl, int solicit) {
   size_t n = ir_enc(v, &m, buf, sizeof buf);
   assert_int_equal(memlink_inject(p->link, memlink_server(p->link), v < 17, buf, n, false, ctrl),
                    MOQC_OK);
+}
+
+/* ir_server, then ir_setup (SOLICIT = solicit, -1: none) and 10 ms. */
+static inline void ir_open(ts_pair *p, int v, int64_t *ctrl, int solicit) {
+  ir_server(p, v);
+  ir_setup(p, v, ctrl, solicit);
+  ts_run_for(p->env, 10 * MS);
 }
 
 /* Inject one control message on an injected stream. */
@@ -123,6 +145,68 @@ static inline int64_t ir_request(ts_pair *p, int v, int64_t ctrl, const moqc__ie
   return id;
 }
 
+/* The request messages as the tests send them (m is cleared first; ns and
+ * name are borrowed until m is encoded). */
+
+/* SUBSCRIBE req for ns/name from the largest object, with Forward forward. */
+static inline void ir_subscribe_msg(moqc__ietf_msg *m, uint64_t req, const char *ns,
+                                    const char *name, uint8_t forward) {
+  memset(m, 0, sizeof *m);
+  m->type = MOQC_IETF_SUBSCRIBE;
+  m->request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m->ns, ns, strlen(ns)), MOQC_OK);
+  m->name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  m->has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
+           MOQC_IETF_HAS_GROUP_ORDER;
+  m->forward = forward;
+  m->filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+}
+
+/* PUBLISH req of ns/name on track alias alias, ascending, Forward 1. */
+static inline void ir_publish_msg(moqc__ietf_msg *m, uint64_t req, const char *ns, const char *name,
+                                  uint64_t alias) {
+  memset(m, 0, sizeof *m);
+  m->type = MOQC_IETF_PUBLISH;
+  m->request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m->ns, ns, strlen(ns)), MOQC_OK);
+  m->name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  m->track_alias = alias;
+  m->has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
+  m->group_order = 1;
+  m->forward = 1;
+}
+
+/* PUBLISH_NAMESPACE req of ns. */
+static inline void ir_pns_msg(moqc__ietf_msg *m, uint64_t req, const char *ns) {
+  memset(m, 0, sizeof *m);
+  m->type = MOQC_IETF_PUBLISH_NAMESPACE;
+  m->request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m->ns, ns, strlen(ns)), MOQC_OK);
+}
+
+/* Standalone FETCH req of groups [g0, g1] of ns/name, ascending. */
+static inline void ir_fetch_msg(moqc__ietf_msg *m, uint64_t req, const char *ns, const char *name,
+                                uint64_t g0, uint64_t g1) {
+  memset(m, 0, sizeof *m);
+  m->type = MOQC_IETF_FETCH;
+  m->request_id = req;
+  m->has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  m->group_order = 1;
+  m->fetch.type = MOQC_IETF_FETCH_STANDALONE;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m->ns, ns, strlen(ns)), MOQC_OK);
+  m->name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  m->fetch.start = (moqc__ietf_loc){g0, 0};
+  m->fetch.end = (moqc__ietf_loc){g1, 0};
+}
+
+/* ir_request of ir_fetch_msg; the stream it went on. */
+static inline int64_t ir_fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *ns,
+                                     const char *name, uint64_t g0, uint64_t g1) {
+  static moqc__ietf_msg m;
+  ir_fetch_msg(&m, req, ns, name, g0, g1);
+  return ir_request(p, v, ctrl, &m);
+}
+
 /* The answer to request req sent on stream sid (ir_request): 14-16 the
  * message on the control stream with that request id (not the setup);
  * 17+ the first message on the request stream. NULL if none yet. Valid
@@ -134,6 +218,13 @@ static inline const moqc__ietf_msg *ir_reply(ts_pair *p, int v, int64_t sid, uin
   for (size_t i = 0; i < n; i++)
     if (got[i].type != MOQC_IETF_SERVER_SETUP && got[i].request_id == req) return &got[i];
   return NULL;
+}
+
+/* FETCH_OK came back for request req sent on sid. */
+static inline void ir_expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
+  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
+  assert_non_null(r);
+  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
 }
 
 /* The raw peer ends its half of injected stream sid: RESET with code

@@ -135,15 +135,7 @@ static void t_forward_update(void **state) {
   ir_setup(&p, v, &ctrl, 1);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 0;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 0);
   ir_send(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);

@@ -83,17 +83,8 @@ static void t_update_fetch(void **state) {
   ir_setup(&p, v, &ctrl, 1);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = 0;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  ir_fetch_msg(&m, 0, "cam/1", "v", 0, 1);
   m.priority = 128;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.fetch.start = (moqc__ietf_loc){0, 0};
-  m.fetch.end = (moqc__ietf_loc){1, 0};
   int64_t sid = ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 20 * MS);
   int64_t data = -1; /* the FETCH_HEADER stream */
@@ -177,15 +168,10 @@ static void t_update_status(void **state) {
 static void t_update_namespaces(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  ir_pns_msg(&m, 0, "cam/1");
   int64_t pns = ir_request(&p, v, ctrl, &m);
   memset(&m, 0, sizeof m);
   m.type = v >= 18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE;

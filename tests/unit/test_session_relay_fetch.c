@@ -30,62 +30,6 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
-/* A raw IETF peer on a server session whose publish origin is `pub` (the
- * relay's origin). */
-static void down_open(ts_pair *p, int v, moqc_env *env, moqc_origin *pub) {
-  memset(p, 0, sizeof *p);
-  p->env = env;
-  p->link = memlink_new(moqc_env_clock(env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p->srv.pub = moqc_origin_ref(pub);
-  p->srv.sub = moqc_origin_new(env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = env;
-  sc.is_server = true;
-  sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
-  sc.on_closed = ts_on_closed;
-  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
-  assert_non_null(p->srv.s);
-}
-
-static void down_close(ts_pair *d) {
-  moqc_session_del(d->srv.s);
-  ts_run_for(d->env, 10 * MS);
-  moqc_origin_unref(d->srv.pub);
-  moqc_origin_unref(d->srv.sub);
-  ts_settle(d->env);
-  memlink_del(d->link);
-}
-
-/* A downstream standalone FETCH of groups [g0, g1] of b/t. */
-static int64_t fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0,
-                           uint64_t g1) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = req;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.fetch.start = (moqc__ietf_loc){g0, 0};
-  m.fetch.end = (moqc__ietf_loc){g1, 0};
-  return ir_request(p, v, ctrl, &m);
-}
-
-static void expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
-  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
-  assert_non_null(r);
-  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
-}
-
 /* An upstream pair (version uv) whose publisher holds groups 0..n-1 of b/t. */
 static void up_open(ts_pair *u, moqc_env *env, int uv, ts_pub *pub, int n) {
   ts_pair_open_env(u, env, uv, NULL);
@@ -112,22 +56,14 @@ static void t_relay_joining_fetch(void **state) {
   ts_pub pub;
   up_open(&u, env, v, &pub, 10);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
+  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
   moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
   ir_setup(&d, v, &ctrl, 1);
   ts_run_for(env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 0, "b", "t", 1);
   (void)ir_request(&d, v, ctrl, &m);
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_FETCH;
@@ -139,13 +75,13 @@ static void t_relay_joining_fetch(void **state) {
   m.fetch.joining_start = 3;
   int64_t sid = ir_request(&d, v, ctrl, &m);
   ts_run_for(env, 700 * MS);
-  expect_fetch_ok(&d, v, sid, 2);
+  ir_expect_fetch_ok(&d, v, sid, 2);
   expect_fetched(v, 2, 3, 9);
   /* upstream: the relay's SUBSCRIBE and one FETCH for the range */
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
-  down_close(&d);
+  ir_close_env(&d);
   up_close(&u, &pub);
   moqc_env_del(env);
 }
@@ -163,28 +99,28 @@ static void t_relay_fetch_lite_up(void **state) {
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
+  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
   moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
   ir_setup(&d, v, &ctrl, 1);
   ts_run_for(env, 10 * MS);
-  int64_t f0 = fetch_range(&d, v, ctrl, 0, 2, 4);
-  int64_t f2 = fetch_range(&d, v, ctrl, 2, 3, 4);
+  int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 2, 4);
+  int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 100 * MS);
-  expect_fetch_ok(&d, v, f0, 0);
-  expect_fetch_ok(&d, v, f2, 2);
+  ir_expect_fetch_ok(&d, v, f0, 0);
+  ir_expect_fetch_ok(&d, v, f2, 2);
   expect_fetched(v, 0, 2, 4);
   expect_fetched(v, 2, 3, 4);
-  int64_t f4 = fetch_range(&d, v, ctrl, 4, 0, 1);
+  int64_t f4 = ir_fetch_range(&d, v, ctrl, 4, "b", "t", 0, 1);
   ts_run_for(env, 100 * MS);
-  expect_fetch_ok(&d, v, f4, 4);
+  ir_expect_fetch_ok(&d, v, f4, 4);
   expect_fetched(v, 4, 0, 1);
   assert_int_equal(moqc_session_get_stats(u.cli.s).serving, 0); /* upstream fetches done */
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
   assert_false(u.srv.closed);
-  down_close(&d);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
   up_close(&u, &pub);
   moqc_env_del(env);
@@ -249,14 +185,14 @@ static void t_relay_fetch_lite_bounded(void **state) {
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
+  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
   moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
   ir_setup(&d, v, &ctrl, 1);
   ts_run_for(env, 10 * MS);
   uint64_t acc0 = moqc_session_get_stats(u.srv.s).streams_accepted;
-  (void)fetch_range(&d, v, ctrl, 0, 0, (uint64_t)1 << 40);
+  (void)ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, (uint64_t)1 << 40);
   /* The publisher holds each missing group's FETCH for its cache wait
    * (SESS_FETCH_WAIT_NS) before NotFound: 64 rounds of 4. */
   size_t peak = 0;
@@ -273,7 +209,7 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_int_equal(moqc_session_get_stats(u.srv.s).streams_accepted - acc0, 256);
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
-  down_close(&d);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
   up_close(&u, &pub);
   moqc_env_del(env);
@@ -337,10 +273,8 @@ static void t_fetch_drop_cancel_msg(void **state) {
   if (v >= 17) return; /* the request stream's cancel: t_fetch_drop_ietf */
   static moqc__ietf_msg msgs[64];
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   int err = -1;
   moqc_group_consumer *gc = moqc_session_fetch(p.srv.s, "b", "t", 5, 0, &err);
   assert_non_null(gc);
@@ -384,36 +318,13 @@ static void t_fetch_long_range(void **state) {
   ts_run_for(p.env, 10 * MS);
   for (uint64_t k = 0; k < 2; k++) {
     uint64_t req = 2 * k;
-    int64_t sid = fetch_range(&p, v, ctrl, req, 0, k ? (uint64_t)1 << 40 : 299);
+    int64_t sid = ir_fetch_range(&p, v, ctrl, req, "b", "t", 0, k ? (uint64_t)1 << 40 : 299);
     ts_run_for(p.env, 50 * MS);
     const moqc__ietf_msg *ok = ir_reply(&p, v, sid, req);
     assert_non_null(ok);
     assert_int_equal(ok->type, MOQC_IETF_FETCH_OK);
     assert_int_equal(ok->largest.group, 255);
-    ir_rx_stream *r = NULL;
-    for (size_t i = 0; i < nrx; i++) {
-      uint64_t id = UINT64_MAX;
-      if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-          moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-        r = &rx[i];
-    }
-    assert_non_null(r);
-    assert_true(r->fin);
-    uint64_t id;
-    ssize_t n = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-    size_t off = (size_t)n;
-    moqc__ietf_fetch_state st;
-    memset(&st, 0, sizeof st);
-    st.group_order = 1;
-    uint64_t want = 0;
-    while (off < r->len) {
-      moqc__ietf_fetch_object o;
-      n = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-      assert_true(n > 0);
-      off += (size_t)n + o.size;
-      assert_int_equal(o.group, want++);
-    }
-    assert_int_equal(want, 256);
+    ir_expect_fetched(rx, nrx, v, req, 0, 255, F1, 1);
   }
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
