@@ -244,16 +244,8 @@ static void t_fetch_issue(void **state) {
   assert_int_equal(rc, MOQC_ERR_AGAIN); /* still waiting */
   ts_run_for(p.env, 500 * MS);
   assert_int_equal(moqc_group_consumer_sequence(gc), 1);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
-  rc = moqc_group_consumer_read_frame(miss, &fr);
+  ts_expect_frames(gc, F3, 3);
+  rc = moqc_group_consumer_read_frame(miss, &(moqc_frame){0});
   assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
   assert_int_equal(moqc_group_consumer_code(miss), MOQC_CODE_NOT_FOUND);
   moqc_group_consumer_del(gc);
@@ -384,13 +376,7 @@ static void t_fetch_issue17(void **state) {
     moqc_frame fr;
     if (mode == 0) {
       assert_int_equal(moqc_group_consumer_sequence(gc), g);
-      for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-        assert_int_equal(fr.payload.len, strlen(F3[i]));
-        if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-        moqc_slice_release(&fr.payload);
-      }
-      assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+      ts_expect_frames(gc, F3, 3);
     } else {
       int rc = moqc_group_consumer_read_frame(gc, &fr);
       assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);

@@ -284,22 +284,16 @@ static void t_relay_fetch_upstream(void **state) {
   int v = ts_version(state);
   moqc_env *env = ts_env_new();
   ts_pair u;
-  ts_pair_open_env(&u, env, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
-  for (int g = 0; g < 10; g++) ts_group(pub.tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
+  ts_up_open(&u, env, v, &pub, F3, 3, 10);
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
   ts_pair d;
-  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
   int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 3, 5);
   int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 50 * MS);
@@ -327,9 +321,7 @@ static void t_relay_fetch_upstream(void **state) {
 
   ir_close_env(&d);
   moqc_track_consumer_del(live);
-  ts_pub_del(&pub);
-  ts_pair_close_env(&u);
-  ts_settle(env);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -340,40 +332,16 @@ static void t_relay_fetch_upstream_lite(void **state) {
   int v = ts_version(state);
   moqc_env *env = ts_env_new();
   ts_pair u;
-  ts_pair_open_env(&u, env, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
-  for (int g = 0; g < 6; g++) ts_group(pub.tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
+  ts_up_open(&u, env, v, &pub, F3, 3, 6);
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.srv_pub_shared = u.cli.sub;
-  ts_pair d;
-  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
-  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
-  int err = -1;
-  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", 2, 0, &err);
-  assert_non_null(gc);
-  ts_run_for(env, 60 * MS);
-  assert_int_equal(moqc_group_consumer_sequence(gc), 2);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_group_consumer_del(gc);
+  ts_lite_fetch_via(env, u.cli.sub, 2, F3, 3);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
-  assert_false(d.cli.closed);
-  ts_pair_close_env(&d);
   moqc_track_consumer_del(live);
-  ts_pub_del(&pub);
-  ts_pair_close_env(&u);
-  ts_settle(env);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 

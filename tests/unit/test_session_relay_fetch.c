@@ -30,20 +30,6 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
-/* An upstream pair (version uv) whose publisher holds groups 0..n-1 of b/t. */
-static void up_open(ts_pair *u, moqc_env *env, int uv, ts_pub *pub, int n) {
-  ts_pair_open_env(u, env, uv, NULL);
-  ts_publish(pub, env, u->srv.pub, "b", "t", NULL);
-  for (int g = 0; g < n; g++) ts_group(pub->tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u->cli.sub, "b", 100 * MS));
-}
-
-static void up_close(ts_pair *u, ts_pub *pub) {
-  ts_pub_del(pub);
-  ts_pair_close_env(u);
-  ts_settle(u->env);
-}
-
 /* Nothing is cached at the relay (no one subscribed before): a raw peer
  * SUBSCRIBEs (largest object) and sends an absolute joining FETCH from group
  * 3 with it. The relay's FETCH waits while its upstream session FETCHes
@@ -54,14 +40,11 @@ static void t_relay_joining_fetch(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, v, &pub, 10);
+  ts_up_open(&u, env, v, &pub, F3, 3, 10);
   ts_pair d;
-  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
   static moqc__ietf_msg m;
   ir_subscribe_msg(&m, 0, "b", "t", 1);
   (void)ir_request(&d, v, ctrl, &m);
@@ -82,7 +65,7 @@ static void t_relay_joining_fetch(void **state) {
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
   ir_close_env(&d);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -95,16 +78,13 @@ static void t_relay_fetch_lite_up(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, MOQC_SESSION_LITE_05, &pub, 10);
+  ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 10);
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   ts_pair d;
-  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
   int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 2, 4);
   int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 100 * MS);
@@ -122,7 +102,7 @@ static void t_relay_fetch_lite_up(void **state) {
   assert_false(u.srv.closed);
   ir_close_env(&d);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -134,34 +114,12 @@ static void t_relay_lite_fetch_lite_up(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, MOQC_SESSION_LITE_05, &pub, 6);
+  ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 6);
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.srv_pub_shared = u.cli.sub;
-  ts_pair d;
-  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
-  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
-  int err = -1;
-  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", 1, 0, &err);
-  assert_non_null(gc);
-  ts_run_for(env, 60 * MS);
-  assert_int_equal(moqc_group_consumer_sequence(gc), 1);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
-  moqc_group_consumer_del(gc);
-  assert_false(d.cli.closed);
-  ts_pair_close_env(&d);
+  ts_lite_fetch_via(env, u.cli.sub, 1, F3, 3);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -185,12 +143,9 @@ static void t_relay_fetch_lite_bounded(void **state) {
   moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
   ts_run_for(env, 20 * MS);
   ts_pair d;
-  ir_server_on(&d, v, NULL, env, u.cli.sub, ts_on_request);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
   uint64_t acc0 = moqc_session_get_stats(u.srv.s).streams_accepted;
   (void)ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, (uint64_t)1 << 40);
   /* The publisher holds each missing group's FETCH for its cache wait
@@ -211,7 +166,7 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_false(u.cli.closed);
   ir_close_env(&d);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -376,14 +331,7 @@ static void t_fetch_early(void **state) {
   assert_non_null(gone);
   moqc_group_consumer_del(gone); /* its cancel waits behind it too */
   ts_run_for(env, 100 * MS);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+  ts_expect_frames(gc, F3, 3);
   moqc_group_consumer_del(gc);
   ts_run_for(env, 20 * MS);
   assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
