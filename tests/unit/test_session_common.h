@@ -313,6 +313,18 @@ static inline bool ts_wait_announce(moqc_env *env, moqc_origin *o, const char *p
   return found;
 }
 
+/* Publish path/name on p's server and subscribe to it (default subscription)
+ * from p's client: the announce arrives within 100 ms, the server serves the
+ * SUBSCRIBE within 1 s. Returns the client's consumer. */
+static inline moqc_track_consumer *ts_publish_subscribe(ts_pair *p, ts_pub *pub, const char *path,
+                                                        const char *name) {
+  ts_publish(pub, p->env, p->srv.pub, path, name, NULL);
+  assert_true(ts_wait_announce(p->env, p->cli.sub, path, 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p->cli.sub, path, name, NULL, NULL);
+  assert_true(ts_wait_serving(p->env, p->srv.s, 1, 1 * SEC));
+  return tc;
+}
+
 /* ---- relays: a pair whose server publishes another pair's origin ------------------------- */
 
 /* An upstream pair (version v) on env whose publisher holds groups

@@ -158,10 +158,7 @@ static void t_group_errors(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   moqc_transport *cli_t = memlink_client(p.link);
 
@@ -423,10 +420,7 @@ static void t_ingress_rate(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
   moqc_transport *cli_t = memlink_client(p.link);
   static uint8_t buf[12000];
@@ -467,10 +461,7 @@ static void t_group_rate(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
   for (int i = 0; i < 5; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
   ts_run_for(p.env, 20 * MS);
@@ -503,10 +494,7 @@ static void t_group_rate_set(void **state) {
   assert_int_equal(moqc_session_set_group_rate(NULL, 1, 1), MOQC_ERR_INVAL);
   assert_int_equal(moqc_session_set_group_rate(p.cli.s, 0, 0), MOQC_OK);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   for (int i = 0; i < 20; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
   ts_run_for(p.env, 50 * MS);
   assert_false(p.cli.closed); /* 20 at once: no cap */
@@ -587,10 +575,7 @@ static void t_ingress_rate_codes(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
   static char big[9001];
   memset(big, 'a', 9000);
