@@ -409,19 +409,27 @@ static void t_announce_prefix_cap(void **state) {
   ts_pair_close(&p);
 }
 
-/* Ingress token bucket: a peer within rate + burst is served; one that sends
- * more than the bucket holds is closed with BoundsExceeded (and counted). */
-static void t_ingress_rate(void **state) {
-  int v = ts_version(state);
+/* A pair whose client allows 10000 bytes/s of ingress (burst 10000), b/t
+ * published by the server and subscribed by the client, and the client's
+ * bucket full again. Returns the client's consumer. */
+static moqc_track_consumer *ingress_open(ts_pair *p, int v, ts_pub *pub) {
   ts_opts o;
   memset(&o, 0, sizeof o);
   o.cli_limits.max_ingress_rate = 10000;
   o.cli_limits.ingress_burst = 10000;
+  ts_pair_open(p, v, &o);
+  moqc_track_consumer *tc = ts_publish_subscribe(p, pub, "b", "t");
+  ts_run_for(p->env, 1 * SEC);
+  return tc;
+}
+
+/* Ingress token bucket: a peer within rate + burst is served; one that sends
+ * more than the bucket holds is closed with BoundsExceeded (and counted). */
+static void t_ingress_rate(void **state) {
+  int v = ts_version(state);
   ts_pair p;
-  ts_pair_open(&p, v, &o);
   ts_pub pub;
-  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
-  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  moqc_track_consumer *tc = ingress_open(&p, v, &pub);
   moqc_transport *cli_t = memlink_client(p.link);
   static uint8_t buf[12000];
   size_t n = group_hdr(buf, v, 0, 7);
@@ -568,15 +576,9 @@ static void t_close_codes(void **state) {
 static int ingress_versions[3] = {5, 16, 18};
 static void t_ingress_rate_codes(void **state) {
   int v = ts_version(state);
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.cli_limits.max_ingress_rate = 10000;
-  o.cli_limits.ingress_burst = 10000;
   ts_pair p;
-  ts_pair_open(&p, v, &o);
   ts_pub pub;
-  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
-  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  moqc_track_consumer *tc = ingress_open(&p, v, &pub);
   static char big[9001];
   memset(big, 'a', 9000);
   ts_group(pub.tp, (const char *const[]){big}, 1, true);
