@@ -300,12 +300,9 @@ static const moqc_mem k_failing = {NULL, f_malloc, f_free, f_calloc, f_realloc};
 static void t_oom_close(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, -1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, -1);
   assert_false(p.srv.closed);
   static moqc__ietf_msg m;
   ir_subscribe_msg(&m, 0, "cam/1", "v", 1);

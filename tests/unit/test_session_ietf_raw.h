@@ -106,6 +106,15 @@ static inline void ir_open(ts_pair *p, int v, int64_t *ctrl, int solicit) {
   ts_run_for(p->env, 10 * MS);
 }
 
+/* ir_open with the broadcast cam/1 (track v) published on the server before
+ * the setup. */
+static inline void ir_open_pub(ts_pair *p, int v, ts_pub *pub, int64_t *ctrl, int solicit) {
+  ir_server(p, v);
+  ts_publish(pub, p->env, p->srv.pub, "cam/1", "v", NULL);
+  ir_setup(p, v, ctrl, solicit);
+  ts_run_for(p->env, 10 * MS);
+}
+
 /* Inject one control message on an injected stream. */
 static inline void ir_send(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
   uint8_t buf[1024];

@@ -46,12 +46,9 @@ static void expect_closed(ts_pair *p, int v, int64_t sid) {
 static void t_track_status(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
   uint64_t ok = v == 14 ? MOQC_IETF_TRACK_STATUS_OK : MOQC_IETF_REQUEST_OK;
   uint64_t err = v == 14 ? MOQC_IETF_TRACK_STATUS_ERROR : MOQC_IETF_REQUEST_ERROR;
 
@@ -100,12 +97,9 @@ static void t_track_status(void **state) {
 static void t_track_status_cancel(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
   int64_t a = track_status(&p, v, ctrl, 0, "cam/1", "v");
   int64_t b = track_status(&p, v, ctrl, 2, "cam/1", "v");
   ts_run_for(p.env, 20 * MS);
@@ -128,12 +122,9 @@ static void t_track_status_cancel(void **state) {
 static void t_forward_update(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
   static moqc__ietf_msg m;
   ir_subscribe_msg(&m, 0, "cam/1", "v", 0);
   ir_send(&p, v, ctrl, &m);
