@@ -189,17 +189,10 @@ static void t_fetch(void **state) {
 static void t_fetch_cancel(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-  ts_group(pub.tp, F3, 2, true);
-  moqc_group_producer *open = moqc_track_producer_append_group(pub.tp);
-  assert_non_null(open);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  moqc_group_producer *open = ir_open_growing(&p, v, &rx_handler, &pub, &ctrl, F3, 2);
   for (int how = 0; how < 2; how++) {
     uint64_t req = 2 * (uint64_t)how;
     int64_t sid = fetch(&p, v, ctrl, req, "v", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);

@@ -115,6 +115,24 @@ static inline void ir_open_pub(ts_pair *p, int v, ts_pub *pub, int64_t *ctrl, in
   ts_run_for(p->env, 10 * MS);
 }
 
+/* A raw server whose client side is handled by h, publishing cam/1 (track
+ * v) with group 0 = frames[0..n), finished, and group 1 still being written
+ * (returned: the caller deletes it), then ir_setup (SOLICIT 1) and 10 ms. */
+static inline moqc_group_producer *ir_open_growing(ts_pair *p, int v,
+                                                   const moqc_transport_handler *h, ts_pub *pub,
+                                                   int64_t *ctrl, const char *const *frames,
+                                                   size_t n) {
+  ir_server(p, v);
+  moqc_transport_set_handler(memlink_client(p->link), h, NULL);
+  ts_publish(pub, p->env, p->srv.pub, "cam/1", "v", NULL);
+  ts_group(pub->tp, frames, n, true);
+  moqc_group_producer *open = moqc_track_producer_append_group(pub->tp);
+  assert_non_null(open);
+  ir_setup(p, v, ctrl, 1);
+  ts_run_for(p->env, 10 * MS);
+  return open;
+}
+
 /* Inject one control message on an injected stream. */
 static inline void ir_send(ts_pair *p, int v, int64_t id, const moqc__ietf_msg *m) {
   uint8_t buf[1024];

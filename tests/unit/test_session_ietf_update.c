@@ -71,17 +71,11 @@ static const moqc__ietf_msg *update_answer(ts_pair *p, int v, int64_t ctrl, int6
 static void t_update_fetch(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-  ts_group(pub.tp, F3, 2, true);
-  moqc_group_producer *open = moqc_track_producer_append_group(pub.tp);
-  assert_non_null(open); /* group 1 stays open: the fetch stays served */
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  /* group 1 stays open: the fetch stays served */
+  moqc_group_producer *open = ir_open_growing(&p, v, &rx_handler, &pub, &ctrl, F3, 2);
   static moqc__ietf_msg m;
   ir_fetch_msg(&m, 0, "cam/1", "v", 0, 1);
   m.priority = 128;
