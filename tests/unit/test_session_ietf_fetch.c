@@ -9,75 +9,22 @@
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* Streams the server opened toward the raw peer. */
-typedef struct rx_stream {
-  int64_t id;
-  uint8_t buf[4096];
-  size_t len;
-  bool fin;
-} rx_stream;
-static rx_stream rx[8];
+static ir_rx_stream rx[8];
 static size_t nrx;
 
 static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   (void)ctx;
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++)
-    if (rx[i].id == id) r = &rx[i];
-  if (!r) {
-    assert_true(nrx < 8);
-    r = &rx[nrx++];
-    memset(r, 0, sizeof *r);
-    r->id = id;
-  }
-  assert_true(r->len + len <= sizeof r->buf);
-  memcpy(r->buf + r->len, p, len);
-  r->len += len;
-  r->fin |= fin;
+  assert_true(ir_rx_add(rx, &nrx, 8, id, p, len, fin));
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
 /* The FETCH stream for request req, or NULL. */
-static rx_stream *fetch_stream(int v, uint64_t req) {
-  for (size_t i = 0; i < nrx; i++) {
-    uint64_t id = UINT64_MAX;
-    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-      return &rx[i];
-  }
-  return NULL;
-}
+static ir_rx_stream *fetch_stream(int v, uint64_t req) { return ir_fetch_stream(rx, nrx, v, req); }
 
 /* Check the objects of a finished FETCH stream: n (group, object) pairs,
  * payload F3[object] each. */
-static void expect_objects(int v, rx_stream *r, const uint64_t (*want)[2], size_t n) {
-  assert_non_null(r);
-  assert_true(r->fin);
-  uint64_t id;
-  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-  assert_true(k > 0);
-  size_t off = (size_t)k, got = 0;
-  /* 15+: the Subgroup ID is always written (flags low bits 3), as imquic reads it */
-  if (v >= 15 && n > 0) assert_int_equal(r->buf[off] & 0x03, 0x03);
-  moqc__ietf_fetch_state st;
-  memset(&st, 0, sizeof st);
-  st.group_order = 1;
-  while (off < r->len) {
-    moqc__ietf_fetch_object o;
-    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-    assert_true(k > 0);
-    off += (size_t)k;
-    assert_true(got < n);
-    assert_int_equal(o.group, want[got][0]);
-    assert_int_equal(o.object, want[got][1]);
-    assert_int_equal(o.subgroup, 0);
-    const char *f = F3[o.object];
-    assert_int_equal(o.size, strlen(f));
-    assert_true(off + o.size <= r->len);
-    assert_memory_equal(r->buf + off, f, o.size);
-    off += o.size;
-    got++;
-  }
-  assert_int_equal(got, n);
+static void expect_objects(int v, ir_rx_stream *r, const uint64_t (*want)[2], size_t n) {
+  ir_expect_fetch_objects(r, v, want, n, F3, 3);
 }
 
 /* The answer to request req (on stream sid), of this type. */
@@ -198,7 +145,7 @@ static void t_fetch_cancel(void **state) {
     int64_t sid = fetch(&p, v, ctrl, req, "v", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
     ts_run_for(p.env, 20 * MS);
     answer(&p, v, sid, req, MOQC_IETF_FETCH_OK);
-    rx_stream *r = fetch_stream(v, req);
+    ir_rx_stream *r = fetch_stream(v, req);
     assert_non_null(r);
     assert_false(r->fin); /* group 1 is not finished */
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
@@ -267,8 +214,8 @@ static const moqc_transport_handler rx17_handler = {.stream_data = rx_data,
 
 /* The server's newest bidi stream (server-initiated: id & 3 == 1) and the
  * FETCH on it, which must be the stream's only message. */
-static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
-  rx_stream *r = NULL;
+static ir_rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
+  ir_rx_stream *r = NULL;
   for (size_t i = 0; i < nrx; i++)
     if ((rx[i].id & 3) == 1) r = &rx[i];
   assert_non_null(r);
@@ -301,7 +248,7 @@ static void t_fetch_issue17(void **state) {
     assert_int_equal(err, MOQC_OK);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    rx_stream *r = fetch_req(v, &m);
+    ir_rx_stream *r = fetch_req(v, &m);
     assert_int_equal(m.request_id & 1, 1);
     assert_int_equal(m.fetch.type, MOQC_IETF_FETCH_STANDALONE);
     assert_int_equal(m.fetch.start.group, g);

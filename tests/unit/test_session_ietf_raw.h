@@ -339,25 +339,31 @@ static inline bool ir_rx_add(ir_rx_stream *rx, size_t *n, size_t cap, int64_t id
   return true;
 }
 
-/* The finished FETCH stream of request req among rx[0..n) holds exactly the
- * groups [g0, g1], each as the objects objs[0..nobj) in order. */
-static inline void ir_expect_fetched(const ir_rx_stream *rx, size_t n, int v, uint64_t req,
-                                     uint64_t g0, uint64_t g1, const char *const *objs,
-                                     size_t nobj) {
-  const ir_rx_stream *r = NULL;
+/* The FETCH stream of request req among rx[0..n) (the newest), or NULL. */
+static inline ir_rx_stream *ir_fetch_stream(ir_rx_stream *rx, size_t n, int v, uint64_t req) {
+  ir_rx_stream *r = NULL;
   for (size_t i = 0; i < n; i++) {
     uint64_t id = UINT64_MAX;
     if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
         moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
       r = &rx[i];
   }
+  return r;
+}
+
+/* FETCH stream r is finished and holds exactly the objects want[0..n)
+ * ((group, object) pairs, in order), each in subgroup 0 with the payload
+ * objs[object] (objs has nobj entries); 15+: the Subgroup ID is always
+ * written (flags low bits 3), as imquic reads it. */
+static inline void ir_expect_fetch_objects(const ir_rx_stream *r, int v, const uint64_t (*want)[2],
+                                           size_t n, const char *const *objs, size_t nobj) {
   assert_non_null(r);
   assert_true(r->fin);
   uint64_t id;
   ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
   assert_true(k > 0);
-  size_t off = (size_t)k;
-  uint64_t want_g = g0, want_o = 0;
+  size_t off = (size_t)k, got = 0;
+  if (v >= 15 && n > 0) assert_int_equal(r->buf[off] & 0x03, 0x03);
   moqc__ietf_fetch_state st;
   memset(&st, 0, sizeof st);
   st.group_order = 1;
@@ -366,19 +372,36 @@ static inline void ir_expect_fetched(const ir_rx_stream *rx, size_t n, int v, ui
     k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
     assert_true(k > 0);
     off += (size_t)k;
-    assert_int_equal(o.group, want_g);
-    assert_int_equal(o.object, want_o);
+    assert_true(got < n);
+    assert_int_equal(o.group, want[got][0]);
+    assert_int_equal(o.object, want[got][1]);
+    assert_int_equal(o.subgroup, 0);
     assert_true(o.object < nobj);
     assert_int_equal(o.size, strlen(objs[o.object]));
+    assert_true(off + o.size <= r->len);
     assert_memory_equal(r->buf + off, objs[o.object], o.size);
     off += o.size;
-    if (++want_o == nobj) {
-      want_o = 0;
-      want_g++;
-    }
+    got++;
   }
-  assert_int_equal(want_g, g1 + 1);
-  assert_int_equal(want_o, 0);
+  assert_int_equal(got, n);
+}
+
+/* The finished FETCH stream of request req among rx[0..n) holds exactly the
+ * groups [g0, g1], each as the objects objs[0..nobj) in order
+ * (ir_expect_fetch_objects). */
+static inline void ir_expect_fetched(ir_rx_stream *rx, size_t n, int v, uint64_t req, uint64_t g0,
+                                     uint64_t g1, const char *const *objs, size_t nobj) {
+  assert_true(g0 <= g1 && nobj > 0);
+  size_t count = (size_t)(g1 - g0 + 1) * nobj;
+  uint64_t(*want)[2] = calloc(count, sizeof *want);
+  assert_non_null(want);
+  for (size_t i = 0; i < count; i++) {
+    want[i][0] = g0 + i / nobj;
+    want[i][1] = i % nobj;
+  }
+  ir_expect_fetch_objects(ir_fetch_stream(rx, n, v, req), v, (const uint64_t(*)[2])want, count,
+                          objs, nobj);
+  free(want);
 }
 
 #endif
