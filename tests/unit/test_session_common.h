@@ -338,6 +338,14 @@ static inline void ts_up_open(ts_pair *u, moqc_env *env, int v, ts_pub *pub,
   assert_true(ts_wait_announce(env, u->cli.sub, "b", 100 * MS));
 }
 
+/* The relay's live subscription to b/t: u's client subscribes (default
+ * subscription), then 20 ms. */
+static inline moqc_track_consumer *ts_up_live(ts_pair *u) {
+  moqc_track_consumer *live = ts_subscribe(u->cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(u->env, 20 * MS);
+  return live;
+}
+
 static inline void ts_up_close(ts_pair *u, ts_pub *pub) {
   ts_pub_del(pub);
   ts_pair_close_env(u);

@@ -10,6 +10,16 @@
 
 static moqc__ietf_msg msgs[64];
 
+/* The raw peer publishes the namespace room (PUBLISH_NAMESPACE request 0,
+ * 17+ on a request stream of its own) and the server's subscribe origin sees
+ * it. */
+static void announce_room(ts_pair *p, int v, int64_t ctrl) {
+  static moqc__ietf_msg m;
+  ir_pns_msg(&m, 0, "room");
+  (void)ir_request(p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p->env, p->srv.sub, "room", 100 * MS));
+}
+
 static void subscribe(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name,
                       uint8_t order) {
   static moqc__ietf_msg m;
@@ -190,10 +200,7 @@ static void t_update_issued(void **state) {
   ts_pair p;
   int64_t ctrl;
   ir_open(&p, v, &ctrl, 1);
-  static moqc__ietf_msg m;
-  ir_pns_msg(&m, 0, "room");
-  ir_send(&p, v, ctrl, &m);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  announce_room(&p, v, ctrl);
 
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.priority = 10;
@@ -286,8 +293,7 @@ static void t_relay_fetch_upstream(void **state) {
   ts_pair u;
   ts_pub pub;
   ts_up_open(&u, env, v, &pub, F3, 3, 10);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
   ts_pair d;
@@ -334,8 +340,7 @@ static void t_relay_fetch_upstream_lite(void **state) {
   ts_pair u;
   ts_pub pub;
   ts_up_open(&u, env, v, &pub, F3, 3, 6);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
   ts_lite_fetch_via(env, u.cli.sub, 2, F3, 3);
@@ -381,10 +386,7 @@ static void t_update_issued17(void **state) {
   nrx = 0;
   int64_t ctrl;
   ir_server_rx(&p, v, &rx_handler, &ctrl);
-  static moqc__ietf_msg m;
-  ir_pns_msg(&m, 0, "room");
-  (void)ir_request(&p, v, ctrl, &m);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  announce_room(&p, v, ctrl);
 
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.priority = 10;
@@ -645,10 +647,7 @@ static void t_joining_fetch(void **state) {
   for (int solicit = 0; solicit < 2; solicit++) {
     int64_t ctrl;
     ir_open(&p, v, &ctrl, solicit ? 1 : -1);
-    static moqc__ietf_msg m;
-    ir_pns_msg(&m, 0, "room");
-    ir_send(&p, v, ctrl, &m);
-    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    announce_room(&p, v, ctrl);
     sub.start = 2;
     tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
     ts_run_for(p.env, 10 * MS);
@@ -732,10 +731,7 @@ static void t_past_start17(void **state) {
     int64_t ctrl;
     ir_setup(&p, v, &ctrl, solicit == 1 ? 1 : -1);
     ts_run_for(p.env, 10 * MS);
-    static moqc__ietf_msg m;
-    ir_pns_msg(&m, 0, "room");
-    (void)ir_request(&p, v, ctrl, &m);
-    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    announce_room(&p, v, ctrl);
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     sub.start = 2;
     moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);

@@ -115,6 +115,15 @@ static void cap_server(ts_pair *p, int v, uni_cap *cap) {
   moqc_transport_set_handler(memlink_client(p->link), &cap_handler, cap);
 }
 
+/* cap_server, cam/1 (track v) published into *pub (if pub), then the
+ * client's SETUP (setup17). */
+static void cap_open(ts_pair *p, int v, uni_cap *cap, ts_pub *pub, bool solicit) {
+  cap_server(p, v, cap);
+  if (pub) ts_publish(pub, p->env, p->srv.pub, "cam/1", "v", NULL);
+  int64_t setup;
+  setup17(p, v, &setup, solicit);
+}
+
 /* A SUBSCRIBE_NAMESPACE for the empty prefix on a request stream of its own. */
 static void subscribe_ns(ts_pair *p, int v, uint64_t req) {
   static moqc__ietf_msg m;
@@ -137,9 +146,7 @@ static void t_goaway_request_id(void **state) {
   int v = ts_version(state);
   ts_pair p;
   uni_cap cap;
-  cap_server(&p, v, &cap);
-  int64_t setup;
-  setup17(&p, v, &setup, false);
+  cap_open(&p, v, &cap, NULL, false);
   ts_run_for(p.env, 10 * MS);
   subscribe_ns(&p, v, 0);
   subscribe_ns(&p, v, 2);
@@ -167,9 +174,7 @@ static void t_goaway_request_id_none(void **state) {
   int v = ts_version(state);
   ts_pair p;
   uni_cap cap;
-  cap_server(&p, v, &cap);
-  int64_t setup;
-  setup17(&p, v, &setup, false);
+  cap_open(&p, v, &cap, NULL, false);
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(moqc_session_send_goaway(p.srv.s, "moqt://other.example/"), MOQC_OK);
   ts_run_for(p.env, 10 * MS);
@@ -282,11 +287,8 @@ static void t_unsolicited_announce17(void **state) {
   for (int solicit = 0; solicit < 2; solicit++) {
     ts_pair p;
     uni_cap cap;
-    cap_server(&p, v, &cap);
     ts_pub pub;
-    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-    int64_t setup;
-    setup17(&p, v, &setup, solicit);
+    cap_open(&p, v, &cap, &pub, solicit);
     ts_run_for(p.env, 20 * MS);
     assert_false(p.srv.closed);
     static moqc__ietf_msg m;
@@ -333,11 +335,8 @@ static void t_announce_cancel17(void **state) {
   for (int mode = 0; mode < 5; mode++) {
     ts_pair p;
     uni_cap cap;
-    cap_server(&p, v, &cap);
     ts_pub pub;
-    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-    int64_t setup;
-    setup17(&p, v, &setup, false);
+    cap_open(&p, v, &cap, &pub, false);
     ts_run_for(p.env, 20 * MS);
     static moqc__ietf_msg m;
     const cap_bidi *b = NULL;

@@ -79,8 +79,7 @@ static void t_relay_fetch_lite_up(void **state) {
   ts_pair u;
   ts_pub pub;
   ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 10);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
@@ -115,8 +114,7 @@ static void t_relay_lite_fetch_lite_up(void **state) {
   ts_pair u;
   ts_pub pub;
   ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 6);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   ts_lite_fetch_via(env, u.cli.sub, 1, F3, 3);
   moqc_track_consumer_del(live);
   ts_up_close(&u, &pub);
@@ -140,8 +138,7 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
   moqc_group_producer_del(g);
   assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
