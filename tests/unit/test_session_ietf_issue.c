@@ -299,7 +299,7 @@ static void t_relay_fetch_upstream(void **state) {
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 3, 5);
   int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 50 * MS);
@@ -726,11 +726,8 @@ static void t_past_start17(void **state) {
   for (int solicit = 0; solicit < 3; solicit++) { /* 2: no Solicit, largest group 1 < 2 */
     ts_pair p;
     nrx = 0;
-    ir_server(&p, v);
-    moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, solicit == 1 ? 1 : -1);
-    ts_run_for(p.env, 10 * MS);
+    ir_server_rx_on(&p, v, NULL, NULL, &rx_handler, &ctrl, solicit == 1 ? 1 : -1);
     announce_room(&p, v, ctrl);
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     sub.start = 2;

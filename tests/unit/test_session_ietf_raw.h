@@ -270,18 +270,19 @@ static inline memlink_inject_info ir_state(ts_pair *p, int64_t sid) {
 }
 
 /* ir_server_on (no limits) with handler h on the raw client's transport (it
- * sees what the server opens toward it), then ir_setup (SOLICIT 1) and 10 ms. */
+ * sees what the server opens toward it), then ir_setup (SOLICIT = solicit,
+ * -1: none) and 10 ms. */
 static inline void ir_server_rx_on(ts_pair *p, int v, moqc_env *env, moqc_origin *pub,
-                                   const moqc_transport_handler *h, int64_t *ctrl) {
+                                   const moqc_transport_handler *h, int64_t *ctrl, int solicit) {
   ir_server_on(p, v, NULL, env, pub, ts_on_request);
   moqc_transport_set_handler(memlink_client(p->link), h, NULL);
-  ir_setup(p, v, ctrl, 1);
+  ir_setup(p, v, ctrl, solicit);
   ts_run_for(p->env, 10 * MS);
 }
 
-/* ir_server_rx_on on a new env with new origins. */
+/* ir_server_rx_on on a new env with new origins, SOLICIT 1. */
 static inline void ir_server_rx(ts_pair *p, int v, const moqc_transport_handler *h, int64_t *ctrl) {
-  ir_server_rx_on(p, v, NULL, NULL, h, ctrl);
+  ir_server_rx_on(p, v, NULL, NULL, h, ctrl, 1);
 }
 
 /* The raw client writes on stream id of its own transport (a stream it

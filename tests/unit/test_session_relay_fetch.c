@@ -44,7 +44,7 @@ static void t_relay_joining_fetch(void **state) {
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   static moqc__ietf_msg m;
   ir_subscribe_msg(&m, 0, "b", "t", 1);
   (void)ir_request(&d, v, ctrl, &m);
@@ -83,7 +83,7 @@ static void t_relay_fetch_lite_up(void **state) {
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 2, 4);
   int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 100 * MS);
@@ -142,7 +142,7 @@ static void t_relay_fetch_lite_bounded(void **state) {
   ts_pair d;
   nrx = 0;
   int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   uint64_t acc0 = moqc_session_get_stats(u.srv.s).streams_accepted;
   (void)ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, (uint64_t)1 << 40);
   /* The publisher holds each missing group's FETCH for its cache wait
