@@ -35,14 +35,6 @@ static const moqc__ietf_msg *answer(ts_pair *p, int v, int64_t sid, uint64_t req
   return m;
 }
 
-/* 17+: what the server did to the request stream sid: FIN (done) or reset. */
-static void expect_req_end(ts_pair *p, int v, int64_t sid, bool reset) {
-  if (v < 17) return;
-  memlink_inject_info info = ir_state(p, sid);
-  assert_int_equal(info.reset, reset);
-  if (!reset) assert_true(info.fin);
-}
-
 /* Returns the stream the FETCH went on (ir_request). */
 static int64_t fetch(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name, uint64_t type,
                      uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
@@ -90,7 +82,7 @@ static void t_fetch(void **state) {
   assert_int_equal(ok->largest.object, 2);
   const uint64_t w0[][2] = {{0, 1}, {1, 0}, {1, 1}, {1, 2}};
   expect_objects(v, fetch_stream(v, 0), w0, 4);
-  expect_req_end(&p, v, sid, false);
+  ir_expect_req_end(&p, v, sid, false);
 
   /* End object 2 (= up to object 1) of group 2..2: objects 0..0 exist. */
   fetch(&p, v, ctrl, 2, "v", MOQC_IETF_FETCH_STANDALONE, 1, 0, 1, 2);
@@ -110,7 +102,7 @@ static void t_fetch(void **state) {
   for (int i = 0; i < 3; i++) {
     const moqc__ietf_msg *e = answer(&p, v, sids[i], 4 + 2 * (uint64_t)i, err);
     assert_int_equal(e->code, codes[i]);
-    expect_req_end(&p, v, sids[i], false);
+    ir_expect_req_end(&p, v, sids[i], false);
   }
 
   /* Joining a subscription we serve: the latest group is 2. */
@@ -152,7 +144,7 @@ static void t_fetch_cancel(void **state) {
     ir_end(&p, sid, how == 0, 0x0);
     ts_run_for(p.env, 20 * MS);
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
-    expect_req_end(&p, v, sid, true);
+    ir_expect_req_end(&p, v, sid, true);
   }
   assert_false(p.srv.closed);
   moqc_group_producer_del(open);

@@ -305,10 +305,7 @@ static void t_publish(void **state) {
   moqc_group_consumer *g = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
   moqc_track_consumer_del(tc);
-  if (v >= 17) {
-    memlink_inject_info info = ir_state(&p, sid);
-    assert_true(info.fin);
-  }
+  ir_expect_req_end(&p, v, sid, false); /* 17+: FIN */
   assert_false(p.srv.closed);
   ir_close(&p);
 }

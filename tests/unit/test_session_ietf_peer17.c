@@ -248,10 +248,7 @@ static void t_publish_done_track_end(void **state) {
       assert_int_equal(msgs[k - 1].code, 0x2);
       assert_int_equal(msgs[k - 1].stream_count, 1);
     }
-    memlink_inject_info info;
-    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), req, &info), MOQC_OK);
-    assert_true(info.fin);
-    assert_false(info.reset);
+    ir_expect_req_end(&p, v, req, false);
     ts_pub_del(&pub);
     ir_close(&p);
   }

@@ -254,6 +254,35 @@ static inline void ir_expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t r
   assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
 }
 
+/* 17+: what the server did to request stream sid: reset (reset), or FIN and
+ * no reset. Nothing on 14-16 (the control stream carries the request). */
+static inline void ir_expect_req_end(ts_pair *p, int v, int64_t sid, bool reset) {
+  if (v < 17) return;
+  memlink_inject_info info;
+  assert_int_equal(memlink_inject_state(p->link, memlink_server(p->link), sid, &info), MOQC_OK);
+  assert_int_equal(info.reset, reset);
+  if (!reset) assert_true(info.fin);
+}
+
+/* TRACK_STATUS req of path/name (14: with the subscription fields it
+ * carries there); the stream it went on (ir_request). */
+static inline int64_t ir_track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req,
+                                      const char *path, const char *name) {
+  static moqc__ietf_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MOQC_IETF_TRACK_STATUS;
+  m.request_id = req;
+  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, path, strlen(path)), MOQC_OK);
+  m.name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
+  if (v == 14) {
+    m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
+            MOQC_IETF_HAS_FILTER;
+    m.forward = 1;
+    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  }
+  return ir_request(p, v, ctrl, &m);
+}
+
 /* The raw peer ends its half of injected stream sid: RESET with code
  * (reset), or FIN. */
 static inline void ir_end(ts_pair *p, int64_t sid, bool reset, uint64_t code) {
