@@ -117,18 +117,26 @@ static void h_stop(uv_timer_t *t) {
   _exit(0); /* abandon everything in flight, as an attacker would */
 }
 
+/* A QUIC client config for host:port offering the one ALPN alpn[0] (static),
+ * the relay's certificate not verified. */
+static moqc_quic_client_config raw_client_config(const char *host, int port,
+                                                 const char *const *alpn) {
+  moqc_quic_client_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.host = host;
+  cfg.port = (uint16_t)port;
+  cfg.sni = "localhost";
+  cfg.alpn = alpn;
+  cfg.alpn_count = 1;
+  cfg.tls.disable_verify = true;
+  return cfg;
+}
+
 static int run_hold(const char *host, int port, int count, int hold_ms) {
   if (count < 1 || count > HOLD_MAX) return 2;
   static const char *alpn[] = {"moq-lite-05"};
   for (int i = 0; i < count; i++) {
-    moqc_quic_client_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.host = host;
-    cfg.port = (uint16_t)port;
-    cfg.sni = "localhost";
-    cfg.alpn = alpn;
-    cfg.alpn_count = 1;
-    cfg.tls.disable_verify = true;
+    moqc_quic_client_config cfg = raw_client_config(host, port, alpn);
     cfg.limits.handshake_timeout_ms = 60000; /* the server must end it, not us */
     cfg.limits.idle_timeout_ms = 60000;
     if (moqc_quic_connect(&g_loop, &cfg, h_on_connect, (void *)(uintptr_t)i, &H.d[i]) == MOQC_OK)
@@ -597,14 +605,7 @@ static int run_prefixes(const char *host, int port, int count, int seconds) {
   if (count < 1 || count > PFX_MAX || seconds < 1) return 2;
   PX.n = count;
   static const char *alpn[] = {"moq-lite-03"};
-  moqc_quic_client_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = host;
-  cfg.port = (uint16_t)port;
-  cfg.sni = "localhost";
-  cfg.alpn = alpn;
-  cfg.alpn_count = 1;
-  cfg.tls.disable_verify = true;
+  moqc_quic_client_config cfg = raw_client_config(host, port, alpn);
   moqc_quic_dial *d = NULL;
   uv_timer_init(&g_loop, &PX.start);
   uv_timer_init(&g_loop, &PX.stop);
@@ -674,14 +675,7 @@ static void jk_connected(void *ctx, int err, const char *msg, moqc_transport *t)
 
 static int run_ietfjunk(const char *host, int port) {
   static const char *alpn[] = {"moqt-16"};
-  moqc_quic_client_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = host;
-  cfg.port = (uint16_t)port;
-  cfg.sni = "localhost";
-  cfg.alpn = alpn;
-  cfg.alpn_count = 1;
-  cfg.tls.disable_verify = true;
+  moqc_quic_client_config cfg = raw_client_config(host, port, alpn);
   moqc_quic_dial *d = NULL;
   uv_timer_init(&g_loop, &JK.junk);
   uv_timer_init(&g_loop, &JK.stop);

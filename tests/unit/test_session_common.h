@@ -260,12 +260,8 @@ static inline uint64_t ts_group(moqc_track_producer *tp, const char *const *fram
   return seq;
 }
 
-/* Receive the next group and check it holds exactly these frames, finished. */
-static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq, const char *const *frames,
-                                   size_t n) {
-  moqc_group_consumer *g = NULL;
-  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
-  assert_int_equal(moqc_group_consumer_sequence(g), seq);
+/* Group g holds exactly these frames (each a NUL-terminated string), finished. */
+static inline void ts_expect_frames(moqc_group_consumer *g, const char *const *frames, size_t n) {
   for (size_t i = 0; i < n; i++) {
     moqc_frame f;
     assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_OK);
@@ -275,6 +271,15 @@ static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq, const 
   }
   moqc_frame f;
   assert_int_equal(moqc_group_consumer_read_frame(g, &f), MOQC_ERR_CLOSED);
+}
+
+/* Receive the next group and check it holds exactly these frames, finished. */
+static inline void ts_expect_group(moqc_track_consumer *tc, uint64_t seq, const char *const *frames,
+                                   size_t n) {
+  moqc_group_consumer *g = NULL;
+  assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_OK);
+  assert_int_equal(moqc_group_consumer_sequence(g), seq);
+  ts_expect_frames(g, frames, n);
   moqc_group_consumer_del(g);
 }
 
@@ -306,6 +311,67 @@ static inline bool ts_wait_announce(moqc_env *env, moqc_origin *o, const char *p
   }
   moqc_origin_consumer_del(c);
   return found;
+}
+
+/* Publish path/name on p's server and subscribe to it (default subscription)
+ * from p's client: the announce arrives within 100 ms, the server serves the
+ * SUBSCRIBE within 1 s. Returns the client's consumer. */
+static inline moqc_track_consumer *ts_publish_subscribe(ts_pair *p, ts_pub *pub, const char *path,
+                                                        const char *name) {
+  ts_publish(pub, p->env, p->srv.pub, path, name, NULL);
+  assert_true(ts_wait_announce(p->env, p->cli.sub, path, 100 * MS));
+  moqc_track_consumer *tc = ts_subscribe(p->cli.sub, path, name, NULL, NULL);
+  assert_true(ts_wait_serving(p->env, p->srv.s, 1, 1 * SEC));
+  return tc;
+}
+
+/* ---- relays: a pair whose server publishes another pair's origin ------------------------- */
+
+/* An upstream pair (version v) on env whose publisher holds groups
+ * 0..ngroups-1 of b/t, each the frames[0..n); b is announced at its client
+ * (u->cli.sub, the relay's origin). */
+static inline void ts_up_open(ts_pair *u, moqc_env *env, int v, ts_pub *pub,
+                              const char *const *frames, size_t n, int ngroups) {
+  ts_pair_open_env(u, env, v, NULL);
+  ts_publish(pub, env, u->srv.pub, "b", "t", NULL);
+  for (int g = 0; g < ngroups; g++) ts_group(pub->tp, frames, n, true);
+  assert_true(ts_wait_announce(env, u->cli.sub, "b", 100 * MS));
+}
+
+/* The relay's live subscription to b/t: u's client subscribes (default
+ * subscription), then 20 ms. */
+static inline moqc_track_consumer *ts_up_live(ts_pair *u) {
+  moqc_track_consumer *live = ts_subscribe(u->cli.sub, "b", "t", NULL, NULL);
+  ts_run_for(u->env, 20 * MS);
+  return live;
+}
+
+static inline void ts_up_close(ts_pair *u, ts_pub *pub) {
+  ts_pub_del(pub);
+  ts_pair_close_env(u);
+  ts_settle(u->env);
+}
+
+/* A moq-lite-05 client FETCHes group seq of b/t from a server publishing the
+ * origin relay (moqc_session_fetch): it gets exactly frames[0..n), finished,
+ * within 60 ms, and its session stays open. */
+static inline void ts_lite_fetch_via(moqc_env *env, moqc_origin *relay, uint64_t seq,
+                                     const char *const *frames, size_t n) {
+  ts_opts o;
+  memset(&o, 0, sizeof o);
+  o.srv_pub_shared = relay;
+  ts_pair d;
+  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
+  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
+  int err = -1;
+  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", seq, 0, &err);
+  assert_non_null(gc);
+  ts_run_for(env, 60 * MS);
+  assert_int_equal(moqc_group_consumer_sequence(gc), seq);
+  ts_expect_frames(gc, frames, n);
+  moqc_group_consumer_del(gc);
+  assert_false(d.cli.closed);
+  ts_pair_close_env(&d);
 }
 
 #endif

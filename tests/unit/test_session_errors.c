@@ -158,10 +158,7 @@ static void t_group_errors(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   moqc_transport *cli_t = memlink_client(p.link);
 
@@ -412,22 +409,27 @@ static void t_announce_prefix_cap(void **state) {
   ts_pair_close(&p);
 }
 
-/* Ingress token bucket: a peer within rate + burst is served; one that sends
- * more than the bucket holds is closed with BoundsExceeded (and counted). */
-static void t_ingress_rate(void **state) {
-  int v = ts_version(state);
+/* A pair whose client allows 10000 bytes/s of ingress (burst 10000), b/t
+ * published by the server and subscribed by the client, and the client's
+ * bucket full again. Returns the client's consumer. */
+static moqc_track_consumer *ingress_open(ts_pair *p, int v, ts_pub *pub) {
   ts_opts o;
   memset(&o, 0, sizeof o);
   o.cli_limits.max_ingress_rate = 10000;
   o.cli_limits.ingress_burst = 10000;
+  ts_pair_open(p, v, &o);
+  moqc_track_consumer *tc = ts_publish_subscribe(p, pub, "b", "t");
+  ts_run_for(p->env, 1 * SEC);
+  return tc;
+}
+
+/* Ingress token bucket: a peer within rate + burst is served; one that sends
+ * more than the bucket holds is closed with BoundsExceeded (and counted). */
+static void t_ingress_rate(void **state) {
+  int v = ts_version(state);
   ts_pair p;
-  ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
-  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  moqc_track_consumer *tc = ingress_open(&p, v, &pub);
   moqc_transport *cli_t = memlink_client(p.link);
   static uint8_t buf[12000];
   size_t n = group_hdr(buf, v, 0, 7);
@@ -467,10 +469,7 @@ static void t_group_rate(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
   for (int i = 0; i < 5; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
   ts_run_for(p.env, 20 * MS);
@@ -503,10 +502,7 @@ static void t_group_rate_set(void **state) {
   assert_int_equal(moqc_session_set_group_rate(NULL, 1, 1), MOQC_ERR_INVAL);
   assert_int_equal(moqc_session_set_group_rate(p.cli.s, 0, 0), MOQC_OK);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   for (int i = 0; i < 20; i++) ts_group(pub.tp, (const char *const[]){"x"}, 1, true);
   ts_run_for(p.env, 50 * MS);
   assert_false(p.cli.closed); /* 20 at once: no cap */
@@ -580,18 +576,9 @@ static void t_close_codes(void **state) {
 static int ingress_versions[3] = {5, 16, 18};
 static void t_ingress_rate_codes(void **state) {
   int v = ts_version(state);
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.cli_limits.max_ingress_rate = 10000;
-  o.cli_limits.ingress_burst = 10000;
   ts_pair p;
-  ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
-  ts_run_for(p.env, 1 * SEC); /* the bucket is full again */
+  moqc_track_consumer *tc = ingress_open(&p, v, &pub);
   static char big[9001];
   memset(big, 'a', 9000);
   ts_group(pub.tp, (const char *const[]){big}, 1, true);

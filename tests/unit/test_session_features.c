@@ -75,10 +75,7 @@ static void t_datagrams(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   send_dgram(&p, 0, 40, "dgram", 5);
   send_dgram(&p, 77, 41, "stray", 5);
@@ -146,10 +143,7 @@ static void t_datagram_send(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   moqc_transport *st = memlink_server(p.link);
   memlink_stats ls0, ls1;
@@ -199,10 +193,7 @@ static void t_datagram_send_no_transport(void **state) {
   ts_pair p;
   ts_pair_open(&p, 5, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   uint64_t opened0 = moqc_session_get_stats(p.srv.s).streams_opened;
   write_dgram(pub.tp, "hi", 2, 9);

@@ -58,20 +58,10 @@ static void t_reset_received(void **state) {
                                     MOQC_CODE_CANCEL};
   for (int solicit = 0; solicit <= 1; solicit++) {
     ts_pair p;
-    ir_server(&p, v);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
-    ts_run_for(p.env, 10 * MS);
+    ir_open(&p, v, &ctrl, solicit ? 1 : -1);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-    m.track_alias = 7;
-    m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
-    m.group_order = 1;
-    m.forward = 1;
+    ir_publish_msg(&m, 0, "cam/9", "v", 7);
     (void)ir_request(&p, v, ctrl, &m);
     ts_run_for(p.env, 10 * MS);
     assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
@@ -122,15 +112,7 @@ static void t_reset_sent(void **state) {
     ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_SUBSCRIBE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-            MOQC_IETF_HAS_GROUP_ORDER;
-    m.forward = 1;
-    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+    ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
     (void)ir_request(&p, v, ctrl, &m);
     ts_run_for(p.env, 10 * MS);
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
@@ -157,27 +139,11 @@ static void t_reset_sent(void **state) {
  * track is looked up: an unknown track over the cap gets it too). */
 static void t_subscribe_refused(void **state) {
   int v = ts_version(state);
+  moqc_session_limits lim;
+  memset(&lim, 0, sizeof lim);
+  lim.max_subscriptions = 1;
   ts_pair p;
-  memset(&p, 0, sizeof p);
-  p.env = ts_env_new();
-  p.link = memlink_new(moqc_env_clock(p.env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p.link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p.srv.pub = moqc_origin_new(p.env, &oc);
-  p.srv.sub = moqc_origin_new(p.env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = p.env;
-  sc.is_server = true;
-  sc.ctx = &p.srv;
-  sc.on_request = ts_on_request;
-  sc.on_closed = ts_on_closed;
-  sc.limits.max_subscriptions = 1;
-  p.srv.s = moqc_session_new(memlink_server(p.link), &sc);
-  assert_non_null(p.srv.s);
+  ir_server_on(&p, v, &lim, NULL, NULL, ts_on_request);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
@@ -187,15 +153,7 @@ static void t_subscribe_refused(void **state) {
   int64_t sids[3];
   for (uint64_t i = 0; i < 3; i++) {
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_SUBSCRIBE;
-    m.request_id = 2 * i;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)names[i], strlen(names[i])};
-    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-            MOQC_IETF_HAS_GROUP_ORDER;
-    m.forward = 1;
-    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+    ir_subscribe_msg(&m, 2 * i, "cam/1", names[i], 1);
     sids[i] = ir_request(&p, v, ctrl, &m);
     ts_run_for(p.env, 10 * MS);
     if (i == 1) {
@@ -211,15 +169,7 @@ static void t_subscribe_refused(void **state) {
   assert_int_equal(e->code, v >= 17 ? 0x9 : 0x0);
   /* A FETCH over the cap: the same code (FETCH_ERROR on 14). */
   static moqc__ietf_msg f;
-  memset(&f, 0, sizeof f);
-  f.type = MOQC_IETF_FETCH;
-  f.request_id = 6;
-  f.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  f.group_order = 1;
-  f.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&f.ns, "cam/1", 5), MOQC_OK);
-  f.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  f.fetch.end = (moqc__ietf_loc){1, 0};
+  ir_fetch_msg(&f, 6, "cam/1", "v", 0, 1);
   int64_t fsid = ir_request(&p, v, ctrl, &f);
   ts_run_for(p.env, 10 * MS);
   e = ir_reply(&p, v, fsid, 6);
@@ -253,23 +203,13 @@ static void t_publish_done_status(void **state) {
       {v <= 15 ? 0x7 : 0x12, MOQC_ERR_PROTOCOL, MOQC_CODE_PROTOCOL_VIOLATION},
   };
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, -1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, -1);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char path[16];
-    int plen = snprintf(path, sizeof path, "cam/%zu", i);
+    snprintf(path, sizeof path, "cam/%zu", i);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH;
-    m.request_id = 2 * i;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, path, (size_t)plen), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-    m.track_alias = 100 + i;
-    m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
-    m.group_order = 1;
-    m.forward = 1;
+    ir_publish_msg(&m, 2 * i, path, "v", 100 + i);
     int64_t sid = ir_request(&p, v, ctrl, &m);
     ts_run_for(p.env, 10 * MS);
     assert_true(ts_wait_announce(p.env, p.srv.sub, path, 100 * MS));
@@ -298,20 +238,10 @@ static void t_publish_done_status(void **state) {
 static void t_publish_alias_in_use(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, -1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, -1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.track_alias = 7;
-  m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
-  m.group_order = 1;
-  m.forward = 1;
+  ir_publish_msg(&m, 0, "cam/9", "v", 7);
   (void)ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
   assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
@@ -370,23 +300,12 @@ static const moqc_mem k_failing = {NULL, f_malloc, f_free, f_calloc, f_realloc};
 static void t_oom_close(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, -1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, -1);
   assert_false(p.srv.closed);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
   (void)ir_request(&p, v, ctrl, &m); /* queued on the link (its delivery allocates nothing) */
   g_budget = 0;                      /* every library allocation fails from here */
   ts_run_for(p.env, 10 * MS);

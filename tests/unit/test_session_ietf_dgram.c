@@ -60,10 +60,7 @@ static void t_dgram_round_trip(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   uint64_t opened0 = moqc_session_get_stats(p.srv.s).streams_opened;
 
@@ -136,10 +133,7 @@ static void t_dgram_group_rate(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 2 * SEC); /* the bucket is full */
   for (int i = 0; i < 3; i++) write_dgram(pub.tp, "d", 1);
   ts_run_for(p.env, 20 * MS);
@@ -163,10 +157,7 @@ static void t_dgram_no_transport(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   uint64_t s0 = dgram_group(pub.tp, F3, 3);
   ts_run_for(p.env, 20 * MS);
@@ -240,10 +231,7 @@ static void t_dgram_receive(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, &o);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   ts_run_for(p.env, 20 * MS);
   uint64_t a = find_alias(&p, tc);
 

@@ -9,75 +9,22 @@
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 
 /* Streams the server opened toward the raw peer. */
-typedef struct rx_stream {
-  int64_t id;
-  uint8_t buf[4096];
-  size_t len;
-  bool fin;
-} rx_stream;
-static rx_stream rx[8];
+static ir_rx_stream rx[8];
 static size_t nrx;
 
 static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fin) {
   (void)ctx;
-  rx_stream *r = NULL;
-  for (size_t i = 0; i < nrx; i++)
-    if (rx[i].id == id) r = &rx[i];
-  if (!r) {
-    assert_true(nrx < 8);
-    r = &rx[nrx++];
-    memset(r, 0, sizeof *r);
-    r->id = id;
-  }
-  assert_true(r->len + len <= sizeof r->buf);
-  memcpy(r->buf + r->len, p, len);
-  r->len += len;
-  r->fin |= fin;
+  assert_true(ir_rx_add(rx, &nrx, 8, id, p, len, fin));
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
 /* The FETCH stream for request req, or NULL. */
-static rx_stream *fetch_stream(int v, uint64_t req) {
-  for (size_t i = 0; i < nrx; i++) {
-    uint64_t id = UINT64_MAX;
-    if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-        moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-      return &rx[i];
-  }
-  return NULL;
-}
+static ir_rx_stream *fetch_stream(int v, uint64_t req) { return ir_fetch_stream(rx, nrx, v, req); }
 
 /* Check the objects of a finished FETCH stream: n (group, object) pairs,
  * payload F3[object] each. */
-static void expect_objects(int v, rx_stream *r, const uint64_t (*want)[2], size_t n) {
-  assert_non_null(r);
-  assert_true(r->fin);
-  uint64_t id;
-  ssize_t k = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-  assert_true(k > 0);
-  size_t off = (size_t)k, got = 0;
-  /* 15+: the Subgroup ID is always written (flags low bits 3), as imquic reads it */
-  if (v >= 15 && n > 0) assert_int_equal(r->buf[off] & 0x03, 0x03);
-  moqc__ietf_fetch_state st;
-  memset(&st, 0, sizeof st);
-  st.group_order = 1;
-  while (off < r->len) {
-    moqc__ietf_fetch_object o;
-    k = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-    assert_true(k > 0);
-    off += (size_t)k;
-    assert_true(got < n);
-    assert_int_equal(o.group, want[got][0]);
-    assert_int_equal(o.object, want[got][1]);
-    assert_int_equal(o.subgroup, 0);
-    const char *f = F3[o.object];
-    assert_int_equal(o.size, strlen(f));
-    assert_true(off + o.size <= r->len);
-    assert_memory_equal(r->buf + off, f, o.size);
-    off += o.size;
-    got++;
-  }
-  assert_int_equal(got, n);
+static void expect_objects(int v, ir_rx_stream *r, const uint64_t (*want)[2], size_t n) {
+  ir_expect_fetch_objects(r, v, want, n, F3, 3);
 }
 
 /* The answer to request req (on stream sid), of this type. */
@@ -86,14 +33,6 @@ static const moqc__ietf_msg *answer(ts_pair *p, int v, int64_t sid, uint64_t req
   assert_non_null(m);
   assert_int_equal(m->type, type);
   return m;
-}
-
-/* 17+: what the server did to the request stream sid: FIN (done) or reset. */
-static void expect_req_end(ts_pair *p, int v, int64_t sid, bool reset) {
-  if (v < 17) return;
-  memlink_inject_info info = ir_state(p, sid);
-  assert_int_equal(info.reset, reset);
-  if (!reset) assert_true(info.fin);
 }
 
 /* Returns the stream the FETCH went on (ir_request). */
@@ -143,7 +82,7 @@ static void t_fetch(void **state) {
   assert_int_equal(ok->largest.object, 2);
   const uint64_t w0[][2] = {{0, 1}, {1, 0}, {1, 1}, {1, 2}};
   expect_objects(v, fetch_stream(v, 0), w0, 4);
-  expect_req_end(&p, v, sid, false);
+  ir_expect_req_end(&p, v, sid, false);
 
   /* End object 2 (= up to object 1) of group 2..2: objects 0..0 exist. */
   fetch(&p, v, ctrl, 2, "v", MOQC_IETF_FETCH_STANDALONE, 1, 0, 1, 2);
@@ -163,20 +102,12 @@ static void t_fetch(void **state) {
   for (int i = 0; i < 3; i++) {
     const moqc__ietf_msg *e = answer(&p, v, sids[i], 4 + 2 * (uint64_t)i, err);
     assert_int_equal(e->code, codes[i]);
-    expect_req_end(&p, v, sids[i], false);
+    ir_expect_req_end(&p, v, sids[i], false);
   }
 
   /* Joining a subscription we serve: the latest group is 2. */
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 10;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 10, "cam/1", "v", 1);
   (void)ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 20 * MS);
   fetch(&p, v, ctrl, 12, NULL, MOQC_IETF_FETCH_RELATIVE_JOINING, 10, 1, 0, 0);
@@ -197,30 +128,23 @@ static void t_fetch(void **state) {
 static void t_fetch_cancel(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-  ts_group(pub.tp, F3, 2, true);
-  moqc_group_producer *open = moqc_track_producer_append_group(pub.tp);
-  assert_non_null(open);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  moqc_group_producer *open = ir_open_growing(&p, v, &rx_handler, &pub, &ctrl, F3, 2);
   for (int how = 0; how < 2; how++) {
     uint64_t req = 2 * (uint64_t)how;
     int64_t sid = fetch(&p, v, ctrl, req, "v", MOQC_IETF_FETCH_STANDALONE, 0, 0, 1, 0);
     ts_run_for(p.env, 20 * MS);
     answer(&p, v, sid, req, MOQC_IETF_FETCH_OK);
-    rx_stream *r = fetch_stream(v, req);
+    ir_rx_stream *r = fetch_stream(v, req);
     assert_non_null(r);
     assert_false(r->fin); /* group 1 is not finished */
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);
     ir_end(&p, sid, how == 0, 0x0);
     ts_run_for(p.env, 20 * MS);
     assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
-    expect_req_end(&p, v, sid, true);
+    ir_expect_req_end(&p, v, sid, true);
   }
   assert_false(p.srv.closed);
   moqc_group_producer_del(open);
@@ -252,16 +176,8 @@ static void t_fetch_issue(void **state) {
   assert_int_equal(rc, MOQC_ERR_AGAIN); /* still waiting */
   ts_run_for(p.env, 500 * MS);
   assert_int_equal(moqc_group_consumer_sequence(gc), 1);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
-  rc = moqc_group_consumer_read_frame(miss, &fr);
+  ts_expect_frames(gc, F3, 3);
+  rc = moqc_group_consumer_read_frame(miss, &(moqc_frame){0});
   assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);
   assert_int_equal(moqc_group_consumer_code(miss), MOQC_CODE_NOT_FOUND);
   moqc_group_consumer_del(gc);
@@ -290,8 +206,8 @@ static const moqc_transport_handler rx17_handler = {.stream_data = rx_data,
 
 /* The server's newest bidi stream (server-initiated: id & 3 == 1) and the
  * FETCH on it, which must be the stream's only message. */
-static rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
-  rx_stream *r = NULL;
+static ir_rx_stream *fetch_req(int v, moqc__ietf_msg *m) {
+  ir_rx_stream *r = NULL;
   for (size_t i = 0; i < nrx; i++)
     if ((rx[i].id & 3) == 1) r = &rx[i];
   assert_non_null(r);
@@ -324,7 +240,7 @@ static void t_fetch_issue17(void **state) {
     assert_int_equal(err, MOQC_OK);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    rx_stream *r = fetch_req(v, &m);
+    ir_rx_stream *r = fetch_req(v, &m);
     assert_int_equal(m.request_id & 1, 1);
     assert_int_equal(m.fetch.type, MOQC_IETF_FETCH_STANDALONE);
     assert_int_equal(m.fetch.start.group, g);
@@ -392,13 +308,7 @@ static void t_fetch_issue17(void **state) {
     moqc_frame fr;
     if (mode == 0) {
       assert_int_equal(moqc_group_consumer_sequence(gc), g);
-      for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-        assert_int_equal(fr.payload.len, strlen(F3[i]));
-        if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-        moqc_slice_release(&fr.payload);
-      }
-      assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+      ts_expect_frames(gc, F3, 3);
     } else {
       int rc = moqc_group_consumer_read_frame(gc, &fr);
       assert_true(rc < 0 && rc != MOQC_ERR_AGAIN && rc != MOQC_ERR_CLOSED);

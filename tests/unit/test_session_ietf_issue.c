@@ -10,34 +10,14 @@
 
 static moqc__ietf_msg msgs[64];
 
-/* ir_server with session limits, on env (NULL: a new one) and with the
- * publish origin pub (referenced; NULL: a new one). */
-static void server_on(ts_pair *p, int v, const moqc_session_limits *lim, moqc_env *env,
-                      moqc_origin *pub) {
-  memset(p, 0, sizeof *p);
-  p->env = env ? env : ts_env_new();
-  p->link = memlink_new(moqc_env_clock(p->env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p->srv.pub = pub ? moqc_origin_ref(pub) : moqc_origin_new(p->env, &oc);
-  p->srv.sub = moqc_origin_new(p->env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = p->env;
-  sc.is_server = true;
-  sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
-  sc.on_closed = ts_on_closed;
-  if (lim) sc.limits = *lim;
-  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
-  assert_non_null(p->srv.s);
-}
-
-static void server_lim(ts_pair *p, int v, const moqc_session_limits *lim) {
-  server_on(p, v, lim, NULL, NULL);
+/* The raw peer publishes the namespace room (PUBLISH_NAMESPACE request 0,
+ * 17+ on a request stream of its own) and the server's subscribe origin sees
+ * it. */
+static void announce_room(ts_pair *p, int v, int64_t ctrl) {
+  static moqc__ietf_msg m;
+  ir_pns_msg(&m, 0, "room");
+  (void)ir_request(p, v, ctrl, &m);
+  assert_true(ts_wait_announce(p->env, p->srv.sub, "room", 100 * MS));
 }
 
 static void subscribe(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *name,
@@ -97,7 +77,7 @@ static void t_window_cap(void **state) {
   lim.max_requests = 4;
   for (int overflow = 0; overflow < 2; overflow++) {
     ts_pair p;
-    server_lim(&p, v, &lim);
+    ir_server_on(&p, v, &lim, NULL, NULL, ts_on_request);
     ts_pub pub;
     ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
     int64_t ctrl;
@@ -148,7 +128,7 @@ static void t_window_raised(void **state) {
   moqc_session_limits lim = {0};
   lim.max_requests = 4;
   ts_pair p;
-  server_lim(&p, v, &lim);
+  ir_server_on(&p, v, &lim, NULL, NULL, ts_on_request);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
   int64_t ctrl;
@@ -218,17 +198,9 @@ static void t_subscribe_ok_order(void **state) {
 static void t_update_issued(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
-  ir_send(&p, v, ctrl, &m);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  ir_open(&p, v, &ctrl, 1);
+  announce_room(&p, v, ctrl);
 
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.priority = 10;
@@ -307,31 +279,6 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
-/* A downstream FETCH of groups [g0, g1] of b/t (17+: on a request stream of
- * its own); the stream it went on. */
-static int64_t fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0,
-                           uint64_t g1) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = req;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.fetch.start = (moqc__ietf_loc){g0, 0};
-  m.fetch.end = (moqc__ietf_loc){g1, 0};
-  return ir_request(p, v, ctrl, &m);
-}
-
-/* FETCH_OK came back for request req sent on sid. */
-static void expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
-  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
-  assert_non_null(r);
-  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
-}
-
 /* A relay: an upstream moqc publisher (u.srv, groups 0-9 cached) reached by
  * the relay's client session u.cli, which holds a live subscription (from
  * group 9: SUBSCRIBE largest object); a downstream raw peer FETCHes through
@@ -344,40 +291,33 @@ static void t_relay_fetch_upstream(void **state) {
   int v = ts_version(state);
   moqc_env *env = ts_env_new();
   ts_pair u;
-  ts_pair_open_env(&u, env, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
-  for (int g = 0; g < 10; g++) ts_group(pub.tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  ts_up_open(&u, env, v, &pub, F3, 3, 10);
+  moqc_track_consumer *live = ts_up_live(&u);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
   ts_pair d;
-  server_on(&d, v, NULL, env, u.cli.sub);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
-  int64_t f0 = fetch_range(&d, v, ctrl, 0, 3, 5);
-  int64_t f2 = fetch_range(&d, v, ctrl, 2, 3, 4);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+  int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 3, 5);
+  int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 50 * MS);
-  expect_fetch_ok(&d, v, f0, 0);
-  expect_fetch_ok(&d, v, f2, 2);
+  ir_expect_fetch_ok(&d, v, f0, 0);
+  ir_expect_fetch_ok(&d, v, f2, 2);
   expect_fetched(v, 0, 3, 5);
   expect_fetched(v, 2, 3, 4);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
 
-  int64_t f4 = fetch_range(&d, v, ctrl, 4, 4, 6);
+  int64_t f4 = ir_fetch_range(&d, v, ctrl, 4, "b", "t", 4, 6);
   ts_run_for(env, 20 * MS);
-  expect_fetch_ok(&d, v, f4, 4);
+  ir_expect_fetch_ok(&d, v, f4, 4);
   expect_fetched(v, 4, 4, 6);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
 
-  int64_t f6 = fetch_range(&d, v, ctrl, 6, 1, 2);
+  int64_t f6 = ir_fetch_range(&d, v, ctrl, 6, "b", "t", 1, 2);
   ts_run_for(env, 50 * MS);
-  expect_fetch_ok(&d, v, f6, 6);
+  ir_expect_fetch_ok(&d, v, f6, 6);
   expect_fetched(v, 6, 1, 2);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 3);
   assert_false(d.srv.closed);
@@ -385,16 +325,9 @@ static void t_relay_fetch_upstream(void **state) {
   assert_false(u.srv.closed);
   assert_int_equal(moqc_session_get_stats(u.cli.s).serving, 0); /* upstream fetches done */
 
-  moqc_session_del(d.srv.s);
-  ts_run_for(env, 10 * MS);
-  moqc_origin_unref(d.srv.pub);
-  moqc_origin_unref(d.srv.sub);
-  ts_settle(env);
-  memlink_del(d.link);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
-  ts_pub_del(&pub);
-  ts_pair_close_env(&u);
-  ts_settle(env);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -405,40 +338,15 @@ static void t_relay_fetch_upstream_lite(void **state) {
   int v = ts_version(state);
   moqc_env *env = ts_env_new();
   ts_pair u;
-  ts_pair_open_env(&u, env, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
-  for (int g = 0; g < 6; g++) ts_group(pub.tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  ts_up_open(&u, env, v, &pub, F3, 3, 6);
+  moqc_track_consumer *live = ts_up_live(&u);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 1);
 
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.srv_pub_shared = u.cli.sub;
-  ts_pair d;
-  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
-  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
-  int err = -1;
-  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", 2, 0, &err);
-  assert_non_null(gc);
-  ts_run_for(env, 60 * MS);
-  assert_int_equal(moqc_group_consumer_sequence(gc), 2);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_group_consumer_del(gc);
+  ts_lite_fetch_via(env, u.cli.sub, 2, F3, 3);
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2); /* + one FETCH */
-  assert_false(d.cli.closed);
-  ts_pair_close_env(&d);
   moqc_track_consumer_del(live);
-  ts_pub_del(&pub);
-  ts_pair_close_env(&u);
-  ts_settle(env);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -478,13 +386,7 @@ static void t_update_issued17(void **state) {
   nrx = 0;
   int64_t ctrl;
   ir_server_rx(&p, v, &rx_handler, &ctrl);
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
-  (void)ir_request(&p, v, ctrl, &m);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+  announce_room(&p, v, ctrl);
 
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.priority = 10;
@@ -743,17 +645,9 @@ static void t_joining_fetch(void **state) {
   moqc_track_consumer *tc = NULL;
   if (v >= 17) goto moqc_peer; /* 17+: the requests on their streams, moqc <-> moqc below */
   for (int solicit = 0; solicit < 2; solicit++) {
-    ir_server(&p, v);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, solicit ? 1 : -1);
-    ts_run_for(p.env, 10 * MS);
-    static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
-    ir_send(&p, v, ctrl, &m);
-    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    ir_open(&p, v, &ctrl, solicit ? 1 : -1);
+    announce_room(&p, v, ctrl);
     sub.start = 2;
     tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);
     ts_run_for(p.env, 10 * MS);
@@ -832,18 +726,9 @@ static void t_past_start17(void **state) {
   for (int solicit = 0; solicit < 3; solicit++) { /* 2: no Solicit, largest group 1 < 2 */
     ts_pair p;
     nrx = 0;
-    ir_server(&p, v);
-    moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, solicit == 1 ? 1 : -1);
-    ts_run_for(p.env, 10 * MS);
-    static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "room", 4), MOQC_OK);
-    (void)ir_request(&p, v, ctrl, &m);
-    assert_true(ts_wait_announce(p.env, p.srv.sub, "room", 100 * MS));
+    ir_server_rx_on(&p, v, NULL, NULL, &rx_handler, &ctrl, solicit == 1 ? 1 : -1);
+    announce_room(&p, v, ctrl);
     moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
     sub.start = 2;
     moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "room", "t", &sub, NULL);

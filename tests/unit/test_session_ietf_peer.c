@@ -115,15 +115,10 @@ static void t_publish_namespace_cancel_in(void **state) {
 static void t_publish_namespace_cancel_out(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 4;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/7", 5), MOQC_OK);
+  ir_pns_msg(&m, 4, "cam/7");
   int64_t sid = ir_request(&p, v, ctrl, &m);
   m.request_id = 6; /* another one, left alone */
   assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/8", 5), MOQC_OK);
@@ -277,20 +272,10 @@ static void inject_group(ts_pair *p, int v, uint64_t alias, uint64_t group, size
 static void t_publish(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, -1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, -1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.track_alias = 7;
-  m.has = MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD;
-  m.group_order = 1;
-  m.forward = 1;
+  ir_publish_msg(&m, 0, "cam/9", "v", 7);
   int64_t sid = ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
   size_t n = ir_read(&p, v, sid, msgs, 32);
@@ -320,10 +305,7 @@ static void t_publish(void **state) {
   moqc_group_consumer *g = NULL;
   assert_int_equal(moqc_track_consumer_recv_group(tc, &g), MOQC_ERR_CLOSED);
   moqc_track_consumer_del(tc);
-  if (v >= 17) {
-    memlink_inject_info info = ir_state(&p, sid);
-    assert_true(info.fin);
-  }
+  ir_expect_req_end(&p, v, sid, false); /* 17+: FIN */
   assert_false(p.srv.closed);
   ir_close(&p);
 }
@@ -337,10 +319,8 @@ static void t_publish_stream_end(void **state) {
   int v = ts_version(state);
   for (int how = 0; how < 3; how++) {
     ts_pair p;
-    ir_server(&p, v);
     int64_t ctrl;
-    ir_setup(&p, v, &ctrl, -1);
-    ts_run_for(p.env, 10 * MS);
+    ir_open(&p, v, &ctrl, -1);
     static moqc__ietf_msg m;
     memset(&m, 0, sizeof m);
     m.type = MOQC_IETF_PUBLISH;

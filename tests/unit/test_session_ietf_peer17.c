@@ -94,15 +94,34 @@ static size_t cap_read(const uni_cap *c, int v, moqc__ietf_msg *out, size_t max)
   return k;
 }
 
-/* The client's SETUP on an injected uni stream (*id). */
-static void setup17(ts_pair *p, int v, int64_t *id) {
+/* The client's SETUP on an injected uni stream (*id), declaring nothing
+ * (imquic), or SOLICIT = 1 (solicit: moq-dev, moqc). */
+static void setup17(ts_pair *p, int v, int64_t *id, bool solicit) {
   static moqc__ietf_msg m;
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_SETUP;
+  if (solicit) assert_int_equal(moqc__ietf_params_put_varint(&m.params, IR_SOLICIT, 1), 0);
   uint8_t buf[256];
   size_t n = ir_enc(v, &m, buf, sizeof buf);
   assert_int_equal(memlink_inject(p->link, memlink_server(p->link), false, buf, n, false, id),
                    MOQC_OK);
+}
+
+/* ir_server with the raw client's uni and bidi streams captured into *cap
+ * (cleared). */
+static void cap_server(ts_pair *p, int v, uni_cap *cap) {
+  ir_server(p, v);
+  memset(cap, 0, sizeof *cap);
+  moqc_transport_set_handler(memlink_client(p->link), &cap_handler, cap);
+}
+
+/* cap_server, cam/1 (track v) published into *pub (if pub), then the
+ * client's SETUP (setup17). */
+static void cap_open(ts_pair *p, int v, uni_cap *cap, ts_pub *pub, bool solicit) {
+  cap_server(p, v, cap);
+  if (pub) ts_publish(pub, p->env, p->srv.pub, "cam/1", "v", NULL);
+  int64_t setup;
+  setup17(p, v, &setup, solicit);
 }
 
 /* A SUBSCRIBE_NAMESPACE for the empty prefix on a request stream of its own. */
@@ -126,12 +145,8 @@ static void subscribe_ns(ts_pair *p, int v, uint64_t req) {
 static void t_goaway_request_id(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   uni_cap cap;
-  memset(&cap, 0, sizeof cap);
-  moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
-  int64_t setup;
-  setup17(&p, v, &setup);
+  cap_open(&p, v, &cap, NULL, false);
   ts_run_for(p.env, 10 * MS);
   subscribe_ns(&p, v, 0);
   subscribe_ns(&p, v, 2);
@@ -158,12 +173,8 @@ static void t_goaway_request_id(void **state) {
 static void t_goaway_request_id_none(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   uni_cap cap;
-  memset(&cap, 0, sizeof cap);
-  moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
-  int64_t setup;
-  setup17(&p, v, &setup);
+  cap_open(&p, v, &cap, NULL, false);
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(moqc_session_send_goaway(p.srv.s, "moqt://other.example/"), MOQC_OK);
   ts_run_for(p.env, 10 * MS);
@@ -187,7 +198,7 @@ static void t_goaway_request_id_parity(void **state) {
     ts_pair p;
     ir_server(&p, v);
     int64_t setup;
-    setup17(&p, v, &setup);
+    setup17(&p, v, &setup, false);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
     memset(&m, 0, sizeof m);
@@ -200,19 +211,6 @@ static void t_goaway_request_id_parity(void **state) {
     if (bad) assert_int_equal(p.srv.code, 0x4);
     ir_close(&p);
   }
-}
-
-/* The client's SETUP declaring SOLICIT = 1 (moq-dev, moqc), on a uni stream. */
-static void setup17_solicit(ts_pair *p, int v) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SETUP;
-  assert_int_equal(moqc__ietf_params_put_varint(&m.params, IR_SOLICIT, 1), 0);
-  uint8_t buf[256];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t id;
-  assert_int_equal(memlink_inject(p->link, memlink_server(p->link), false, buf, n, false, &id),
-                   MOQC_OK);
 }
 
 /* A clean track end, 17+: to a peer that declared no SOLICIT (imquic) the
@@ -228,24 +226,11 @@ static void t_publish_done_track_end(void **state) {
     ts_pub pub;
     ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
     int64_t setup;
-    if (solicit) setup17_solicit(&p, v);
-    else setup17(&p, v, &setup);
+    setup17(&p, v, &setup, solicit);
     ts_run_for(p.env, 10 * MS);
     static moqc__ietf_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MOQC_IETF_SUBSCRIBE;
-    m.request_id = 0;
-    assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-    m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-    m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-            MOQC_IETF_HAS_GROUP_ORDER;
-    m.forward = 1;
-    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-    uint8_t buf[256];
-    size_t n = ir_enc(v, &m, buf, sizeof buf);
-    int64_t req;
-    assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                     MOQC_OK);
+    ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
+    int64_t req = ir_request(&p, v, -1, &m); /* 17+: its own request stream */
     ts_run_for(p.env, 20 * MS);
     static const char *const fr[] = {"a", "b"};
     ts_group(pub.tp, fr, 2, true);
@@ -263,10 +248,7 @@ static void t_publish_done_track_end(void **state) {
       assert_int_equal(msgs[k - 1].code, 0x2);
       assert_int_equal(msgs[k - 1].stream_count, 1);
     }
-    memlink_inject_info info;
-    assert_int_equal(memlink_inject_state(p.link, memlink_server(p.link), req, &info), MOQC_OK);
-    assert_true(info.fin);
-    assert_false(info.reset);
+    ir_expect_req_end(&p, v, req, false);
     ts_pub_del(&pub);
     ir_close(&p);
   }
@@ -301,15 +283,9 @@ static void t_unsolicited_announce17(void **state) {
   int v = ts_version(state);
   for (int solicit = 0; solicit < 2; solicit++) {
     ts_pair p;
-    ir_server(&p, v);
     uni_cap cap;
-    memset(&cap, 0, sizeof cap);
-    moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
     ts_pub pub;
-    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-    int64_t setup;
-    if (solicit) setup17_solicit(&p, v);
-    else setup17(&p, v, &setup);
+    cap_open(&p, v, &cap, &pub, solicit);
     ts_run_for(p.env, 20 * MS);
     assert_false(p.srv.closed);
     static moqc__ietf_msg m;
@@ -355,14 +331,9 @@ static void t_announce_cancel17(void **state) {
   int v = ts_version(state);
   for (int mode = 0; mode < 5; mode++) {
     ts_pair p;
-    ir_server(&p, v);
     uni_cap cap;
-    memset(&cap, 0, sizeof cap);
-    moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
     ts_pub pub;
-    ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-    int64_t setup;
-    setup17(&p, v, &setup);
+    cap_open(&p, v, &cap, &pub, false);
     ts_run_for(p.env, 20 * MS);
     static moqc__ietf_msg m;
     const cap_bidi *b = NULL;
@@ -427,23 +398,11 @@ static void t_request_update17(void **state) {
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t setup;
-  setup17(&p, v, &setup);
+  setup17(&p, v, &setup, false);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 0;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  uint8_t buf[256];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 0);
+  int64_t req = ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   static const char *const fr[] = {"a", "b"};
   ts_group(pub.tp, fr, 2, true);
@@ -479,32 +438,18 @@ static void t_request_update17(void **state) {
 static void t_group_header_with_first_object(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   uni_cap cap;
-  memset(&cap, 0, sizeof cap);
+  cap_server(&p, v, &cap);
   cap.gid = -1;
-  moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
   ts_pub pub;
   ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t setup;
-  setup17(&p, v, &setup);
+  setup17(&p, v, &setup, false);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 1);
   m.group_order = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  uint8_t buf[256];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  (void)ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   moqc_group_producer *g = NULL;
   assert_int_equal(moqc_track_producer_create_group(pub.tp, 1, &g), MOQC_OK);
@@ -549,18 +494,11 @@ static void t_no_echo17(void **state) {
   memset(&cap, 0, sizeof cap);
   moqc_transport_set_handler(memlink_client(p.link), &cap_handler, &cap);
   int64_t setup;
-  setup17(&p, v, &setup);
+  setup17(&p, v, &setup, false);
   ts_run_for(p.env, 10 * MS);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/9", 5), MOQC_OK);
-  uint8_t buf[128];
-  size_t n = ir_enc(v, &m, buf, sizeof buf);
-  int64_t req;
-  assert_int_equal(memlink_inject(p.link, memlink_server(p.link), true, buf, n, false, &req),
-                   MOQC_OK);
+  ir_pns_msg(&m, 0, "cam/9");
+  (void)ir_request(&p, v, -1, &m); /* 17+: its own request stream */
   ts_run_for(p.env, 20 * MS);
   assert_true(ts_wait_announce(p.env, p.srv.pub, "cam/9", 100 * MS)); /* in the shared tree */
   ts_pub pub;

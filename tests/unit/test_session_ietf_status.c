@@ -7,37 +7,11 @@
 static const char *const F3[] = {"alpha", "", "gamma-gamma"};
 static moqc__ietf_msg msgs[32];
 
-/* Returns the stream it went on (ir_request). */
-static int64_t track_status(ts_pair *p, int v, int64_t ctrl, uint64_t req, const char *path,
-                            const char *name) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_TRACK_STATUS;
-  m.request_id = req;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, path, strlen(path)), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)name, strlen(name)};
-  if (v == 14) {
-    m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER | MOQC_IETF_HAS_FORWARD |
-            MOQC_IETF_HAS_FILTER;
-    m.forward = 1;
-    m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
-  }
-  return ir_request(p, v, ctrl, &m);
-}
-
 /* The answer to request req among the messages read back, or NULL. */
 static const moqc__ietf_msg *answer(size_t n, uint64_t req) {
   for (size_t i = 0; i < n; i++)
     if (msgs[i].type != MOQC_IETF_SERVER_SETUP && msgs[i].request_id == req) return &msgs[i];
   return NULL;
-}
-
-/* 17+: the request stream ends with our FIN after the answer. */
-static void expect_closed(ts_pair *p, int v, int64_t sid) {
-  if (v < 17) return;
-  memlink_inject_info info = ir_state(p, sid);
-  assert_true(info.fin);
-  assert_false(info.reset);
 }
 
 /* TRACK_STATUS: the largest location cached (latest group, its last frame);
@@ -46,16 +20,13 @@ static void expect_closed(ts_pair *p, int v, int64_t sid) {
 static void t_track_status(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
   uint64_t ok = v == 14 ? MOQC_IETF_TRACK_STATUS_OK : MOQC_IETF_REQUEST_OK;
   uint64_t err = v == 14 ? MOQC_IETF_TRACK_STATUS_ERROR : MOQC_IETF_REQUEST_ERROR;
 
-  int64_t sid = track_status(&p, v, ctrl, 0, "cam/1", "v");
+  int64_t sid = ir_track_status(&p, v, ctrl, 0, "cam/1", "v");
   ts_run_for(p.env, 50 * MS);
   assert_null(ir_reply(&p, v, sid, 0)); /* waits for a group ... */
   ts_run_for(p.env, 100 * MS);          /* ... 100 ms at most */
@@ -63,11 +34,11 @@ static void t_track_status(void **state) {
   assert_non_null(a);
   assert_int_equal(a->type, ok);
   assert_false(a->has & MOQC_IETF_HAS_LARGEST);
-  expect_closed(&p, v, sid);
+  ir_expect_req_end(&p, v, sid, false);
 
   ts_group(pub.tp, F3, 2, true);
   ts_group(pub.tp, F3, 3, true);
-  sid = track_status(&p, v, ctrl, 2, "cam/1", "v");
+  sid = ir_track_status(&p, v, ctrl, 2, "cam/1", "v");
   ts_run_for(p.env, 20 * MS);
   a = ir_reply(&p, v, sid, 2);
   assert_non_null(a);
@@ -75,18 +46,18 @@ static void t_track_status(void **state) {
   assert_true(a->has & MOQC_IETF_HAS_LARGEST);
   assert_int_equal(a->largest.group, 1);
   assert_int_equal(a->largest.object, 2);
-  expect_closed(&p, v, sid);
+  ir_expect_req_end(&p, v, sid, false);
 
   int64_t sids[2];
-  sids[0] = track_status(&p, v, ctrl, 4, "cam/1", "nope");
-  sids[1] = track_status(&p, v, ctrl, 6, "cam/2", "v");
+  sids[0] = ir_track_status(&p, v, ctrl, 4, "cam/1", "nope");
+  sids[1] = ir_track_status(&p, v, ctrl, 6, "cam/2", "v");
   ts_run_for(p.env, 10 * MS);
   for (uint64_t req = 4; req <= 6; req += 2) {
     a = ir_reply(&p, v, sids[(req - 4) / 2], req);
     assert_non_null(a);
     assert_int_equal(a->type, err);
     assert_int_equal(a->code, v == 14 ? 0x4 : 0x10); /* DOES_NOT_EXIST */
-    expect_closed(&p, v, sids[(req - 4) / 2]);
+    ir_expect_req_end(&p, v, sids[(req - 4) / 2], false);
   }
   assert_false(p.srv.closed);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 0);
@@ -100,14 +71,11 @@ static void t_track_status(void **state) {
 static void t_track_status_cancel(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
-  int64_t a = track_status(&p, v, ctrl, 0, "cam/1", "v");
-  int64_t b = track_status(&p, v, ctrl, 2, "cam/1", "v");
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
+  int64_t a = ir_track_status(&p, v, ctrl, 0, "cam/1", "v");
+  int64_t b = ir_track_status(&p, v, ctrl, 2, "cam/1", "v");
   ts_run_for(p.env, 20 * MS);
   ir_end(&p, a, true, 0x0);
   ir_end(&p, b, false, 0);
@@ -116,7 +84,7 @@ static void t_track_status_cancel(void **state) {
   assert_true(ia.reset);
   assert_int_equal(ia.received, 0);
   assert_non_null(ir_reply(&p, v, b, 2));
-  expect_closed(&p, v, b);
+  ir_expect_req_end(&p, v, b, false);
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
   ir_close(&p);
@@ -128,22 +96,11 @@ static void t_track_status_cancel(void **state) {
 static void t_forward_update(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 0;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 0, "cam/1", "v", 0);
   ir_send(&p, v, ctrl, &m);
   ts_run_for(p.env, 10 * MS);
   assert_int_equal(moqc_session_get_stats(p.srv.s).serving, 1);

@@ -33,14 +33,6 @@ static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fi
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
-/* 16: the message on the control stream answering request req (not the setup). */
-static const moqc__ietf_msg *ctrl_answer(ts_pair *p, int v, int64_t ctrl, uint64_t req) {
-  size_t n = ir_read(p, v, ctrl, msgs, 32);
-  for (size_t i = 0; i < n; i++)
-    if (msgs[i].type != MOQC_IETF_SERVER_SETUP && msgs[i].request_id == req) return &msgs[i];
-  return NULL;
-}
-
 /* A REQUEST_UPDATE (request id req) of the request `of` sent on stream sid:
  * 16 on the control stream naming it, 17+ on sid. */
 static void update(ts_pair *p, int v, int64_t ctrl, int64_t sid, uint64_t req, uint64_t of,
@@ -58,7 +50,7 @@ static void update(ts_pair *p, int v, int64_t ctrl, int64_t sid, uint64_t req, u
  * 17+ message k on the request stream sid. */
 static const moqc__ietf_msg *update_answer(ts_pair *p, int v, int64_t ctrl, int64_t sid,
                                            uint64_t req, size_t k) {
-  if (v < 17) return ctrl_answer(p, v, ctrl, req);
+  if (v < 17) return ir_reply(p, v, ctrl, req);
   size_t n = ir_read(p, v, sid, msgs, 32);
   return k < n ? &msgs[k] : NULL;
 }
@@ -71,29 +63,14 @@ static const moqc__ietf_msg *update_answer(ts_pair *p, int v, int64_t ctrl, int6
 static void t_update_fetch(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(p.link), &rx_handler, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
-  ts_group(pub.tp, F3, 2, true);
-  moqc_group_producer *open = moqc_track_producer_append_group(pub.tp);
-  assert_non_null(open); /* group 1 stays open: the fetch stays served */
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  /* group 1 stays open: the fetch stays served */
+  moqc_group_producer *open = ir_open_growing(&p, v, &rx_handler, &pub, &ctrl, F3, 2);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = 0;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
+  ir_fetch_msg(&m, 0, "cam/1", "v", 0, 1);
   m.priority = 128;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  m.fetch.start = (moqc__ietf_loc){0, 0};
-  m.fetch.end = (moqc__ietf_loc){1, 0};
   int64_t sid = ir_request(&p, v, ctrl, &m);
   ts_run_for(p.env, 20 * MS);
   int64_t data = -1; /* the FETCH_HEADER stream */
@@ -128,19 +105,10 @@ static void t_update_fetch(void **state) {
 static void t_update_status(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "cam/1", "v", NULL);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_TRACK_STATUS;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"v", 1};
-  int64_t sid = ir_request(&p, v, ctrl, &m);
+  ir_open_pub(&p, v, &pub, &ctrl, 1);
+  int64_t sid = ir_track_status(&p, v, ctrl, 0, "cam/1", "v");
   ts_run_for(p.env, 10 * MS);
   assert_null(update_answer(&p, v, ctrl, sid, 0, 0)); /* still waiting */
   update(&p, v, ctrl, sid, 2, 0, NULL);
@@ -151,15 +119,13 @@ static void t_update_status(void **state) {
     assert_int_equal(n, 1);
     assert_int_equal(msgs[0].type, MOQC_IETF_REQUEST_ERROR);
     assert_int_equal(msgs[0].code, MOQC_IETF_REQERR_NOT_SUPPORTED);
-    memlink_inject_info info = ir_state(&p, sid);
-    assert_true(info.fin);
-    assert_false(info.reset);
+    ir_expect_req_end(&p, v, sid, false);
   } else {
-    const moqc__ietf_msg *e = ctrl_answer(&p, v, ctrl, 2);
+    const moqc__ietf_msg *e = ir_reply(&p, v, ctrl, 2);
     assert_non_null(e);
     assert_int_equal(e->type, MOQC_IETF_REQUEST_ERROR);
     assert_int_equal(e->code, MOQC_IETF_REQERR_NOT_SUPPORTED);
-    const moqc__ietf_msg *a = ctrl_answer(&p, v, ctrl, 0);
+    const moqc__ietf_msg *a = ir_reply(&p, v, ctrl, 0);
     assert_non_null(a);
     assert_int_equal(a->type, MOQC_IETF_REQUEST_OK);
   }
@@ -177,15 +143,10 @@ static void t_update_status(void **state) {
 static void t_update_namespaces(void **state) {
   int v = ts_version(state);
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_PUBLISH_NAMESPACE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "cam/1", 5), MOQC_OK);
+  ir_pns_msg(&m, 0, "cam/1");
   int64_t pns = ir_request(&p, v, ctrl, &m);
   memset(&m, 0, sizeof m);
   m.type = v >= 18 ? MOQC_IETF_SUBSCRIBE_NAMESPACE_18 : MOQC_IETF_SUBSCRIBE_NAMESPACE;
@@ -223,7 +184,7 @@ static void t_update_namespaces(void **state) {
   if (v < 17) {
     update(&p, v, ctrl, ctrl, 8, 98, NULL); /* nothing of that id */
     ts_run_for(p.env, 10 * MS);
-    const moqc__ietf_msg *e = ctrl_answer(&p, v, ctrl, 8);
+    const moqc__ietf_msg *e = ir_reply(&p, v, ctrl, 8);
     assert_non_null(e);
     assert_int_equal(e->type, MOQC_IETF_REQUEST_ERROR);
     assert_int_equal(e->code, 0x10 /* DOES_NOT_EXIST, 15+ */);

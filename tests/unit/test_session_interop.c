@@ -46,10 +46,7 @@ static void t_groups_after_fin(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   uint64_t s0 = ts_group(pub.tp, F1, 1, true);
   ts_run_for(p.env, 20 * MS);
   ts_expect_group(tc, s0, F1, 1);
@@ -101,10 +98,7 @@ static void t_close_during_grace(void **state) {
   ts_pair p;
   ts_pair_open(&p, v, NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   uint64_t s0 = ts_group(pub.tp, F1, 1, true);
   ts_run_for(p.env, 20 * MS);
   assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
@@ -125,10 +119,7 @@ static void t_fin_lingers(void **state) {
   ts_pair p;
   ts_pair_open(&p, ts_version(state), NULL);
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   uint64_t s0 = ts_group(pub.tp, F1, 1, true);
   assert_int_equal(moqc_track_producer_finish(pub.tp), MOQC_OK);
   ts_run_for(p.env, 150 * MS);
@@ -184,10 +175,7 @@ static void t_publisher_stops_request(void **state) {
   moqc_transport_set_handler(srv_t, &g_shim.h, g_shim.orig_ctx);
 
   ts_pub pub;
-  ts_publish(&pub, p.env, p.srv.pub, "b", "t", NULL);
-  assert_true(ts_wait_announce(p.env, p.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *tc = ts_subscribe(p.cli.sub, "b", "t", NULL, NULL);
-  assert_true(ts_wait_serving(p.env, p.srv.s, 1, 1 * SEC));
+  moqc_track_consumer *tc = ts_publish_subscribe(&p, &pub, "b", "t");
   assert_true(g_shim.sub_id >= 0);
   uint64_t s0 = ts_group(pub.tp, F1, 1, true);
   ts_run_for(p.env, 20 * MS);

@@ -30,76 +30,6 @@ static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
   ir_expect_fetched(rx, nrx, v, req, g0, g1, F3, 3);
 }
 
-/* A raw IETF peer on a server session whose publish origin is `pub` (the
- * relay's origin). */
-static void down_open(ts_pair *p, int v, moqc_env *env, moqc_origin *pub) {
-  memset(p, 0, sizeof *p);
-  p->env = env;
-  p->link = memlink_new(moqc_env_clock(env), NULL);
-  char alpn[16];
-  if (v == 14) snprintf(alpn, sizeof alpn, "moq-00");
-  else snprintf(alpn, sizeof alpn, "moqt-%d", v);
-  assert_int_equal(memlink_set_protocol(p->link, alpn), MOQC_OK);
-  moqc_origin_config oc = {0, 0};
-  p->srv.pub = moqc_origin_ref(pub);
-  p->srv.sub = moqc_origin_new(env, &oc);
-  moqc_session_config sc;
-  memset(&sc, 0, sizeof sc);
-  sc.env = env;
-  sc.is_server = true;
-  sc.ctx = &p->srv;
-  sc.on_request = ts_on_request;
-  sc.on_closed = ts_on_closed;
-  p->srv.s = moqc_session_new(memlink_server(p->link), &sc);
-  assert_non_null(p->srv.s);
-}
-
-static void down_close(ts_pair *d) {
-  moqc_session_del(d->srv.s);
-  ts_run_for(d->env, 10 * MS);
-  moqc_origin_unref(d->srv.pub);
-  moqc_origin_unref(d->srv.sub);
-  ts_settle(d->env);
-  memlink_del(d->link);
-}
-
-/* A downstream standalone FETCH of groups [g0, g1] of b/t. */
-static int64_t fetch_range(ts_pair *p, int v, int64_t ctrl, uint64_t req, uint64_t g0,
-                           uint64_t g1) {
-  static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_FETCH;
-  m.request_id = req;
-  m.has = MOQC_IETF_HAS_PRIORITY | MOQC_IETF_HAS_GROUP_ORDER;
-  m.group_order = 1;
-  m.fetch.type = MOQC_IETF_FETCH_STANDALONE;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.fetch.start = (moqc__ietf_loc){g0, 0};
-  m.fetch.end = (moqc__ietf_loc){g1, 0};
-  return ir_request(p, v, ctrl, &m);
-}
-
-static void expect_fetch_ok(ts_pair *p, int v, int64_t sid, uint64_t req) {
-  const moqc__ietf_msg *r = ir_reply(p, v, sid, req);
-  assert_non_null(r);
-  assert_int_equal(r->type, MOQC_IETF_FETCH_OK);
-}
-
-/* An upstream pair (version uv) whose publisher holds groups 0..n-1 of b/t. */
-static void up_open(ts_pair *u, moqc_env *env, int uv, ts_pub *pub, int n) {
-  ts_pair_open_env(u, env, uv, NULL);
-  ts_publish(pub, env, u->srv.pub, "b", "t", NULL);
-  for (int g = 0; g < n; g++) ts_group(pub->tp, F3, 3, true);
-  assert_true(ts_wait_announce(env, u->cli.sub, "b", 100 * MS));
-}
-
-static void up_close(ts_pair *u, ts_pub *pub) {
-  ts_pub_del(pub);
-  ts_pair_close_env(u);
-  ts_settle(u->env);
-}
-
 /* Nothing is cached at the relay (no one subscribed before): a raw peer
  * SUBSCRIBEs (largest object) and sends an absolute joining FETCH from group
  * 3 with it. The relay's FETCH waits while its upstream session FETCHes
@@ -110,24 +40,13 @@ static void t_relay_joining_fetch(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, v, &pub, 10);
+  ts_up_open(&u, env, v, &pub, F3, 3, 10);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   static moqc__ietf_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = MOQC_IETF_SUBSCRIBE;
-  m.request_id = 0;
-  assert_int_equal(moqc__ietf_tuple_from_path(&m.ns, "b", 1), MOQC_OK);
-  m.name = (moqc_bytes){(const uint8_t *)"t", 1};
-  m.has = MOQC_IETF_HAS_FORWARD | MOQC_IETF_HAS_FILTER | MOQC_IETF_HAS_PRIORITY |
-          MOQC_IETF_HAS_GROUP_ORDER;
-  m.forward = 1;
-  m.filter.type = MOQC_IETF_FILTER_LARGEST_OBJECT;
+  ir_subscribe_msg(&m, 0, "b", "t", 1);
   (void)ir_request(&d, v, ctrl, &m);
   memset(&m, 0, sizeof m);
   m.type = MOQC_IETF_FETCH;
@@ -139,14 +58,14 @@ static void t_relay_joining_fetch(void **state) {
   m.fetch.joining_start = 3;
   int64_t sid = ir_request(&d, v, ctrl, &m);
   ts_run_for(env, 700 * MS);
-  expect_fetch_ok(&d, v, sid, 2);
+  ir_expect_fetch_ok(&d, v, sid, 2);
   expect_fetched(v, 2, 3, 9);
   /* upstream: the relay's SUBSCRIBE and one FETCH for the range */
   assert_int_equal(moqc_session_get_stats(u.srv.s).subscribes_served, 2);
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
-  down_close(&d);
-  up_close(&u, &pub);
+  ir_close_env(&d);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -159,34 +78,30 @@ static void t_relay_fetch_lite_up(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, MOQC_SESSION_LITE_05, &pub, 10);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 10);
+  moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
-  int64_t f0 = fetch_range(&d, v, ctrl, 0, 2, 4);
-  int64_t f2 = fetch_range(&d, v, ctrl, 2, 3, 4);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+  int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 2, 4);
+  int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 100 * MS);
-  expect_fetch_ok(&d, v, f0, 0);
-  expect_fetch_ok(&d, v, f2, 2);
+  ir_expect_fetch_ok(&d, v, f0, 0);
+  ir_expect_fetch_ok(&d, v, f2, 2);
   expect_fetched(v, 0, 2, 4);
   expect_fetched(v, 2, 3, 4);
-  int64_t f4 = fetch_range(&d, v, ctrl, 4, 0, 1);
+  int64_t f4 = ir_fetch_range(&d, v, ctrl, 4, "b", "t", 0, 1);
   ts_run_for(env, 100 * MS);
-  expect_fetch_ok(&d, v, f4, 4);
+  ir_expect_fetch_ok(&d, v, f4, 4);
   expect_fetched(v, 4, 0, 1);
   assert_int_equal(moqc_session_get_stats(u.cli.s).serving, 0); /* upstream fetches done */
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
   assert_false(u.srv.closed);
-  down_close(&d);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -198,34 +113,11 @@ static void t_relay_lite_fetch_lite_up(void **state) {
   moqc_env *env = ts_env_new();
   ts_pair u;
   ts_pub pub;
-  up_open(&u, env, MOQC_SESSION_LITE_05, &pub, 6);
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
-  ts_opts o;
-  memset(&o, 0, sizeof o);
-  o.srv_pub_shared = u.cli.sub;
-  ts_pair d;
-  ts_pair_open_env(&d, env, MOQC_SESSION_LITE_05, &o);
-  assert_true(ts_wait_announce(env, d.cli.sub, "b", 100 * MS));
-  int err = -1;
-  moqc_group_consumer *gc = moqc_session_fetch(d.cli.s, "b", "t", 1, 0, &err);
-  assert_non_null(gc);
-  ts_run_for(env, 60 * MS);
-  assert_int_equal(moqc_group_consumer_sequence(gc), 1);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    if (fr.payload.len) assert_memory_equal(moqc_slice_ptr(&fr.payload), F3[i], fr.payload.len);
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
-  moqc_group_consumer_del(gc);
-  assert_false(d.cli.closed);
-  ts_pair_close_env(&d);
+  ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 6);
+  moqc_track_consumer *live = ts_up_live(&u);
+  ts_lite_fetch_via(env, u.cli.sub, 1, F3, 3);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -246,17 +138,13 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_int_equal(moqc_group_producer_finish(g), MOQC_OK);
   moqc_group_producer_del(g);
   assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
-  moqc_track_consumer *live = ts_subscribe(u.cli.sub, "b", "t", NULL, NULL);
-  ts_run_for(env, 20 * MS);
+  moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
-  down_open(&d, v, env, u.cli.sub);
   nrx = 0;
-  moqc_transport_set_handler(memlink_client(d.link), &rx_handler, NULL);
   int64_t ctrl;
-  ir_setup(&d, v, &ctrl, 1);
-  ts_run_for(env, 10 * MS);
+  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
   uint64_t acc0 = moqc_session_get_stats(u.srv.s).streams_accepted;
-  (void)fetch_range(&d, v, ctrl, 0, 0, (uint64_t)1 << 40);
+  (void)ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, (uint64_t)1 << 40);
   /* The publisher holds each missing group's FETCH for its cache wait
    * (SESS_FETCH_WAIT_NS) before NotFound: 64 rounds of 4. */
   size_t peak = 0;
@@ -273,9 +161,9 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_int_equal(moqc_session_get_stats(u.srv.s).streams_accepted - acc0, 256);
   assert_false(d.srv.closed);
   assert_false(u.cli.closed);
-  down_close(&d);
+  ir_close_env(&d);
   moqc_track_consumer_del(live);
-  up_close(&u, &pub);
+  ts_up_close(&u, &pub);
   moqc_env_del(env);
 }
 
@@ -337,10 +225,8 @@ static void t_fetch_drop_cancel_msg(void **state) {
   if (v >= 17) return; /* the request stream's cancel: t_fetch_drop_ietf */
   static moqc__ietf_msg msgs[64];
   ts_pair p;
-  ir_server(&p, v);
   int64_t ctrl;
-  ir_setup(&p, v, &ctrl, 1);
-  ts_run_for(p.env, 10 * MS);
+  ir_open(&p, v, &ctrl, 1);
   int err = -1;
   moqc_group_consumer *gc = moqc_session_fetch(p.srv.s, "b", "t", 5, 0, &err);
   assert_non_null(gc);
@@ -384,36 +270,13 @@ static void t_fetch_long_range(void **state) {
   ts_run_for(p.env, 10 * MS);
   for (uint64_t k = 0; k < 2; k++) {
     uint64_t req = 2 * k;
-    int64_t sid = fetch_range(&p, v, ctrl, req, 0, k ? (uint64_t)1 << 40 : 299);
+    int64_t sid = ir_fetch_range(&p, v, ctrl, req, "b", "t", 0, k ? (uint64_t)1 << 40 : 299);
     ts_run_for(p.env, 50 * MS);
     const moqc__ietf_msg *ok = ir_reply(&p, v, sid, req);
     assert_non_null(ok);
     assert_int_equal(ok->type, MOQC_IETF_FETCH_OK);
     assert_int_equal(ok->largest.group, 255);
-    ir_rx_stream *r = NULL;
-    for (size_t i = 0; i < nrx; i++) {
-      uint64_t id = UINT64_MAX;
-      if (rx[i].len && rx[i].buf[0] == MOQC_IETF_FETCH_HEADER &&
-          moqc__ietf_fetch_header_decode(&id, v, rx[i].buf, rx[i].len) > 0 && id == req)
-        r = &rx[i];
-    }
-    assert_non_null(r);
-    assert_true(r->fin);
-    uint64_t id;
-    ssize_t n = moqc__ietf_fetch_header_decode(&id, v, r->buf, r->len);
-    size_t off = (size_t)n;
-    moqc__ietf_fetch_state st;
-    memset(&st, 0, sizeof st);
-    st.group_order = 1;
-    uint64_t want = 0;
-    while (off < r->len) {
-      moqc__ietf_fetch_object o;
-      n = moqc__ietf_fetch_object_decode(&o, v, &st, r->buf + off, r->len - off);
-      assert_true(n > 0);
-      off += (size_t)n + o.size;
-      assert_int_equal(o.group, want++);
-    }
-    assert_int_equal(want, 256);
+    ir_expect_fetched(rx, nrx, v, req, 0, 255, F1, 1);
   }
   assert_false(p.srv.closed);
   ts_pub_del(&pub);
@@ -465,14 +328,7 @@ static void t_fetch_early(void **state) {
   assert_non_null(gone);
   moqc_group_consumer_del(gone); /* its cancel waits behind it too */
   ts_run_for(env, 100 * MS);
-  for (size_t i = 0; i < 3; i++) {
-    moqc_frame fr;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_OK);
-    assert_int_equal(fr.payload.len, strlen(F3[i]));
-    moqc_slice_release(&fr.payload);
-  }
-  moqc_frame fr;
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &fr), MOQC_ERR_CLOSED);
+  ts_expect_frames(gc, F3, 3);
   moqc_group_consumer_del(gc);
   ts_run_for(env, 20 * MS);
   assert_int_equal(moqc_session_get_stats(p.cli.s).serving, 0);
