@@ -231,6 +231,12 @@ static void if_open_failed(opener *op, int err) {
 
 static void if_pend_add(ifetch *f, moqc_group_consumer *gc);
 
+/* How many groups an answer for [g0, g1] holds at most. */
+static uint64_t fetch_want(uint64_t g0, uint64_t g1) {
+  assert(g0 <= g1);
+  return g1 - g0 >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : g1 - g0 + 1;
+}
+
 /* Take the groups [g0, g1] the cache holds, ascending, at most
  * IETF_FETCH_MAX_GROUPS (FETCH_OK's end location says where it stopped).
  * At most IETF_FETCH_PROBE_MAX sequences are looked up: the range ends at the
@@ -349,8 +355,7 @@ static void if_pend_pump(ifetch *f) {
     f->open_end = false;
     f->g1 = latest;
     f->ask_end = (moqc__ietf_loc){latest, UINT64_MAX};
-    uint64_t span = f->g1 - f->g0;
-    f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
+    f->want = fetch_want(f->g0, f->g1);
     while (f->n && moqc_group_consumer_sequence(f->groups[f->n - 1]) > f->g1)
       moqc_group_consumer_del(f->groups[--f->n]);
   }
@@ -502,8 +507,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
   moqc_link_init(&f->op.link);
   moqc_timer_init(&f->timer, if_timeout, f);
   f->probed = take_groups(f, tc, g0, g1);
-  uint64_t span = g1 - g0;
-  f->want = span >= IETF_FETCH_MAX_GROUPS ? IETF_FETCH_MAX_GROUPS : span + 1;
+  f->want = fetch_want(g0, g1);
   moqc_list_push_back(moqc__ietf_fetch_list(s), &f->link);
   s->n_served++;
   if (ss) { /* 17+: the request stream is the fetch's until it ends */

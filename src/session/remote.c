@@ -232,6 +232,12 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
 
 /* Drop the track: unsubscribe, end the track producer with code (if it did
  * not end already), free. */
+/* The FETCH upstream queue [fq_next, fq_end] made empty. */
+static void rt_fq_clear(rtrack *rt) {
+  rt->fq_next = 1;
+  rt->fq_end = 0;
+}
+
 static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;
@@ -241,8 +247,7 @@ static void rt_close(rtrack *rt, uint64_t code) {
     rt->drop_hold = false;
     moqc_timer_stop(s->clock, &rt->fin_timer);
   }
-  rt->fq_next = 1; /* the queue is dropped with the track */
-  rt->fq_end = 0;
+  rt_fq_clear(rt); /* the queue is dropped with the track */
   if (rt->fetches) moqc__sf_cancel_track(rt);
   rt_unsubscribe(rt, code);
   if (rt->info_ss) {
@@ -315,7 +320,8 @@ static void rt_fetch_issue(rtrack *rt) {
       moqc__sess_fail(s, MOQC_CODE_TRANSPORT, "out of memory", false);
       return;
     }
-    if (rc != MOQC_OK) { /* the session's request cap: the rest of the queue is dropped */
+    if (rc != MOQC_OK) { /* the session's request cap: the rest of the queue is dropped
+                            (fq_end kept: rt_fetch_check does not queue that range again) */
       rt->fq_next = rt->fq_end + 1;
       return;
     }
@@ -340,8 +346,7 @@ static void rt_fetch_check(rtrack *rt, const moqc_track_demand *d) {
      * them was answered or went): the queue is dropped, the FETCHes in flight
      * (at most SESS_UPSTREAM_FETCH_INFLIGHT) finish; a later demand queues
      * again (groups the track got meanwhile cost no request). */
-    rt->fq_next = 1;
-    rt->fq_end = 0;
+    rt_fq_clear(rt);
     rt->fetch_low = MOQC_GROUP_NONE;
   }
   if (!moqc_lite_is_05(s->version) || rt->state != RT_LIVE || !rt->subscribed ||
@@ -537,7 +542,7 @@ static void rt_new(rbcast *rb, moqc_track_request *req) {
   rt->req = req;
   rt->state = RT_INFO;
   rt->fetch_low = MOQC_GROUP_NONE;
-  rt->fq_next = 1; /* the FETCH queue is empty */
+  rt_fq_clear(rt);
   moqc_timer_init(&rt->fin_timer, rt_fin_timeout, rt);
   moqc_link_init(&rt->groups);
   moqc_link_init(&rt->op.link);

@@ -204,13 +204,13 @@ int moqc__sf_fetch_into(rtrack *rt, moqc_group_producer *gp, uint64_t seq, uint8
 
 void moqc__sf_cancel_track(rtrack *rt) {
   moqc_session *s = rt->s;
+  assert(rt->fq_next > rt->fq_end);
   moqc_link *it, *nx;
   MOQC_LIST_FOREACH_SAFE(it, nx, &s->sub.fetches) {
     sub_fetch *sf = MOQC_CONTAINER_OF(it, sub_fetch, link);
     if (sf->rt != rt) continue;
-    sf->rt = NULL; /* no moqc__rt_fetch_done: the track is going */
-    assert(rt->fetches > 0);
-    rt->fetches--;
+    /* sf_destroy counts it out of rt->fetches; its moqc__rt_fetch_done
+     * issues nothing, the queue being empty (remote.c rt_close) */
     if (sf->ss) moqc__ss_abort(sf->ss, MOQC_CODE_CANCEL);
     sf_destroy(sf, MOQC_CODE_CANCEL);
   }
