@@ -308,6 +308,13 @@ static void msg_send(moqc_session *s, sstream *ss, moqc__ietf_msg *m) {
 
 static void ctrl_send(moqc_session *s, moqc__ietf_msg *m) { msg_send(s, IS(s)->ctrl, m); }
 
+/* REQUEST_OK {req} on ss. */
+static void req_ok(moqc_session *s, sstream *ss, uint64_t req) {
+  moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
+  if (r) r->request_id = req;
+  msg_send(s, ss, r);
+}
+
 /* ---- request-id flow control (drafts 14-16) ---------------------------------------- */
 
 /* A control message held back (encoded) until MAX_REQUEST_ID lets its request go. */
@@ -1884,9 +1891,7 @@ static void on_request_update(moqc_session *s, const moqc__ietf_msg *m) {
     isub_update(is, m);
   }
   if (V(s) >= MOQC_IETF_16) {
-    moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-    if (r) r->request_id = m->request_id;
-    ctrl_send(s, r);
+    req_ok(s, IS(s)->ctrl, m->request_id);
   }
 }
 
@@ -2041,9 +2046,7 @@ static void pub_out_on(void *owner, const moqc__ietf_msg *m) {
     case MOQC_IETF_REQUEST_UPDATE: {
       if (!peer_req_ok(s, m->request_id, false)) break;
       isub_update(is, m);
-      moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-      if (r) r->request_id = m->request_id;
-      msg_send(s, is->ss, r);
+      req_ok(s, is->ss, m->request_id);
       break;
     }
     default:
@@ -3130,9 +3133,7 @@ static bool ns_update(ins_sub *ns, const moqc__ietf_msg *m) {
                               MOQC_IETF_REQERR_NOT_SUPPORTED, "namespace prefix update");
     return false;
   }
-  moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-  if (r) r->request_id = m->request_id;
-  msg_send(s, ss, r);
+  req_ok(s, ss, m->request_id);
   return true;
 }
 
@@ -3294,9 +3295,7 @@ static void req_update_in(sstream *ss, uint64_t type, const moqc__ietf_msg *m) {
   }
   if (type == MOQC_IETF_SUBSCRIBE) isub_update(ss->owner, m);
   else if (type == MOQC_IETF_FETCH) (void)moqc__ietf_fetch_update(s, ss, m->request_id, m);
-  moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-  if (r) r->request_id = m->request_id;
-  msg_send(s, ss, r);
+  req_ok(s, ss, m->request_id);
 }
 
 int moqc__ietf_req_in(sstream *ss, uint64_t type,
@@ -3382,9 +3381,7 @@ static void subout_on(void *owner, const moqc__ietf_msg *m) {
       /* the peer's PUBLISH bound as this track (its stream, not ours): its
        * sender may update it; nothing in it changes what we do */
       if (t->rq.ss->peer && peer_req_ok(t->s, m->request_id, false)) {
-        moqc__ietf_msg *r = msg_new(MOQC_IETF_REQUEST_OK);
-        if (r) r->request_id = m->request_id;
-        msg_send(t->s, t->rq.ss, r);
+        req_ok(t->s, t->rq.ss, m->request_id);
         break;
       }
       if (!sess_closing(t->s))
@@ -3480,11 +3477,10 @@ static void pnsin_later(sstream *ss) {
       moqc__ietf_msg *m = NULL;
       n = req_first(ss, &m);
       bool ok = n > 0 && peer_req_ok(s, m->request_id, false);
-      moqc__ietf_msg *r = ok ? msg_new(MOQC_IETF_REQUEST_OK) : NULL;
-      if (r) r->request_id = m->request_id;
+      uint64_t req = ok ? m->request_id : 0;
       moqc_free(m);
       if (!ok) return;
-      msg_send(s, ss, r);
+      req_ok(s, ss, req);
       if (sess_closing(s) || ss->obj.dead || !ss->owner) return;
     }
     moqc__ss_consume(ss, (size_t)n);
