@@ -72,6 +72,10 @@ ssize_t moqc__ietf_varint_encode(int version, uint8_t *p, size_t cap, uint64_t x
 
 ssize_t moqc__ietf_varint_decode(int version, uint64_t *x, const uint8_t *p, size_t len) {
   if (!moqc__ietf_version_valid(version)) return MOQC_ERR_INVAL;
+  if (len > 0 && p[0] < 64) { /* one byte, the value, in both forms */
+    if (x) *x = p[0];
+    return 1;
+  }
   if (!moqc__ietf_has_leading_ones(version)) return moqc_varint_decode(x, p, len);
   if (len < 1) return MOQC_ERR_NEED_MORE;
   uint8_t b = p[0];
@@ -88,6 +92,11 @@ ssize_t moqc__ietf_varint_decode(int version, uint64_t *x, const uint8_t *p, siz
 
 int moqc__ietf_read_vi(moqc_reader *r, int version, uint64_t *x) {
   assert(r->pos <= r->len);
+  if (r->pos < r->len && r->p[r->pos] < 64 && moqc__ietf_version_valid(version)) {
+    if (x) *x = r->p[r->pos]; /* one byte (most fields): no call */
+    r->pos++;
+    return MOQC_OK;
+  }
   uint64_t v = 0;
   ssize_t k = moqc__ietf_varint_decode(version, &v, r->p + r->pos, moqc_reader_left(r));
   if (k < 0) return (int)k;

@@ -184,9 +184,10 @@ uint64_t moqc__ietf_req_next(moqc_session *s);
  * writer's fast path): Object ID delta 0, an extension block holding only the
  * Timestamp (0x10) = ts, the payload length (and status Normal when size is
  * 0). Byte-for-byte what moqc__ietf_object_encode gives for the same object
- * (test_session_ietf_fast.c); into p (at least MOQC__IETF_OBJ_HDR_MAX bytes).
- * Returns the length, or MOQC_ERR_INVAL (size over MOQC_IETF_OBJECT_MAX, or
- * not an IETF version). */
+ * (test_session_ietf_obj.c); into p, MOQC__IETF_OBJ_HDR_MAX bytes (those
+ * past the header are scratch: written without calls, as whole words).
+ * Returns the length, MOQC_ERR_INVAL (size over MOQC_IETF_OBJECT_MAX, or not
+ * an IETF version) or MOQC_ERR_OVERFLOW (ts >= 2^62 before draft 17). */
 #define MOQC__IETF_OBJ_HDR_MAX 24u
 ssize_t moqc__ietf_obj_hdr(uint8_t *p, int version, uint64_t ts, uint64_t size);
 
