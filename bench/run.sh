@@ -8,6 +8,8 @@
 #                                s2 / s5 with IETF moq-transport clients, which also run
 #                                with s2 / s5)
 #   IETF_VERSIONS="moqt-16 moqt-18"  the IETF drafts of the s2ietf / s5ietf rows
+#   IETF_ROUNDS=3                rounds of (lite, each IETF draft), alternated; the IETF
+#                                rows report the median of the rounds' ratios [3; QUICK: 1]
 #   QUICK=1 bench/run.sh         shorter windows (smoke test, ~3 min)
 #   BUILD_DIR=build/x bench/run.sh   build directory [build/bench]
 #   NO_DOCS=1 bench/run.sh       do not rewrite docs/benchmarks.md
@@ -237,7 +239,28 @@ ngx_stop() { [ $FF_PID != 0 ] && stop_pid $FF_PID; [ $NGX_PID != 0 ] && stop_pid
 # subscribers) speaking IETF moq-transport, one row per draft in IETF_VERSIONS, right
 # after the moq-lite row, each reported as a ratio against that lite row.
 IETF_VERSIONS=${IETF_VERSIONS:-moqt-16 moqt-18}
+# One round's CPU figure swings by ±20% on this kind of machine (batching follows the
+# load): the lite and IETF runs alternate for IETF_ROUNDS rounds, and the report takes
+# the median of the rounds' ratios (round 1 is the scenario's own lite row).
+IETF_ROUNDS=${IETF_ROUNDS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
 ietf_label() { echo "$1ietf${2#moqt-}"; } # ietf_label s2 moqt-16 -> s2ietf16
+# ietf_rounds SCEN RUNFN: round 1 runs the IETF drafts after SCEN's lite row; rounds
+# 2.. run SCEN_rK (lite) then each draft's LABEL_rK.
+ietf_rounds() {
+  local scen=$1 fn=$2 r v
+  for ((r = 1; r <= IETF_ROUNDS; r++)); do
+    local sfx=""
+    if [ $r -gt 1 ]; then
+      sfx=_r$r
+      log "$scen lite, round $r of $IETF_ROUNDS"
+      $fn "$scen$sfx"
+    fi
+    for v in $IETF_VERSIONS; do
+      log "${scen}ietf: the same over IETF $v (publishers and subscribers), round $r of $IETF_ROUNDS"
+      $fn "$(ietf_label "$scen" "$v")$sfx" --version "$v"
+    done
+  done
+}
 s2_run() { # s2_run LABEL [moqc_bench flags]
   local label=$1; shift
   relay_start "$label" && {
@@ -249,10 +272,7 @@ s2_run() { # s2_run LABEL [moqc_bench flags]
 if want s2 || want s2ietf; then
   log "s2: 1 publisher -> relay -> 100 subscribers, video 2 Mbit/s"
   s2_run s2
-  for v in $IETF_VERSIONS; do
-    log "s2ietf: the same over IETF $v (publisher and subscribers)"
-    s2_run "$(ietf_label s2 "$v")" --version "$v"
-  done
+  ietf_rounds s2 s2_run
 fi
 if want s2; then
   # The transports alone on the same traffic (no MoQ, no relay): the floor
@@ -392,10 +412,7 @@ s5_run() { # s5_run LABEL [moqc_bench flags]
 if want s5 || want s5ietf; then
   log "s5: chat bus 10 publishers x 10 subscribers, 100-byte frames, max rate"
   s5_run s5
-  for v in $IETF_VERSIONS; do
-    log "s5ietf: the same over IETF $v (publishers and subscribers)"
-    s5_run "$(ietf_label s5 "$v")" --version "$v"
-  done
+  ietf_rounds s5 s5_run
 fi
 if want s5; then
   if have nats-server; then
