@@ -239,12 +239,8 @@ static void t_publish_alias_in_use(void **state) {
   int v = ts_version(state);
   ts_pair p;
   int64_t ctrl;
-  ir_open(&p, v, &ctrl, -1);
   static moqc__ietf_msg m;
-  ir_publish_msg(&m, 0, "cam/9", "v", 7);
-  (void)ir_request(&p, v, ctrl, &m);
-  ts_run_for(p.env, 10 * MS);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+  (void)ir_open_published(&p, v, &ctrl, &m);
   m.request_id = 2; /* a name with a NUL: refused, the session goes on */
   m.track_alias = 8;
   m.name = (moqc_bytes){(const uint8_t *)"a\0b", 3};

@@ -326,12 +326,8 @@ static void t_publish_split(void **state) {
   const size_t n_piece = sizeof piece / sizeof piece[0];
   ts_pair p;
   int64_t ctrl;
-  ir_open(&p, v, &ctrl, -1);
   static moqc__ietf_msg m;
-  ir_publish_msg(&m, 0, "cam/9", "v", 7);
-  (void)ir_request(&p, v, ctrl, &m);
-  ts_run_for(p.env, 10 * MS);
-  assert_true(ts_wait_announce(p.env, p.srv.sub, "cam/9", 100 * MS));
+  (void)ir_open_published(&p, v, &ctrl, &m);
   moqc_subscription sub = MOQC_SUBSCRIPTION_DEFAULT;
   sub.start = 0;
   moqc_track_consumer *tc = ts_subscribe(p.srv.sub, "cam/9", "v", &sub, NULL);

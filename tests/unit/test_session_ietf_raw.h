@@ -203,6 +203,17 @@ static inline void ir_publish_msg(moqc__ietf_msg *m, uint64_t req, const char *n
   m->forward = 1;
 }
 
+/* ir_open, then a PUBLISH of cam/9 track v (request 0, alias 7) in m, until the
+ * broadcast is announced on the server. Returns the request's stream. */
+static inline int64_t ir_open_published(ts_pair *p, int v, int64_t *ctrl, moqc__ietf_msg *m) {
+  ir_open(p, v, ctrl, -1);
+  ir_publish_msg(m, 0, "cam/9", "v", 7);
+  int64_t sid = ir_request(p, v, *ctrl, m);
+  ts_run_for(p->env, 10 * MS);
+  assert_true(ts_wait_announce(p->env, p->srv.sub, "cam/9", 100 * MS));
+  return sid;
+}
+
 /* PUBLISH_NAMESPACE req of ns. */
 static inline void ir_pns_msg(moqc__ietf_msg *m, uint64_t req, const char *ns) {
   memset(m, 0, sizeof *m);
