@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh — run every benchmark scenario of issue 6 (loopback, < 10 min),
+# bench/run.sh — run every benchmark scenario of issue 6 (loopback, < 10 min plus ~3.5 for the IETF rounds),
 # print the figures against their targets, and write docs/benchmarks.md.
 #
 #   bench/run.sh                 everything (builds a release build first)
