@@ -1768,14 +1768,7 @@ static void isub_wake(void *arg) {
 
 /* SUBSCRIBE_ERROR / REQUEST_ERROR; 17+: on the request stream ss, which ends. */
 static void sub_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t code, const char *why) {
-  moqc__ietf_msg *r = msg_new(MOQC_IETF_SUBSCRIBE_ERROR);
-  if (r) {
-    r->request_id = req;
-    r->code = moqc__ietf_reqerr_wire(s, MOQC_IETF_SUBSCRIBE_ERROR, code);
-    r->reason = (moqc_bytes){(const uint8_t *)why, strlen(why)};
-  }
-  if (ss) req_refuse(s, ss, r);
-  else ctrl_send(s, r);
+  moqc__ietf_request_refuse(s, ss, MOQC_IETF_SUBSCRIBE_ERROR, req, code, why);
 }
 
 /* SUBSCRIBE: on the control stream (ss NULL; 14-16) or on its own request
@@ -3078,14 +3071,8 @@ static void on_publish_namespace(moqc_session *s, const moqc__ietf_msg *m, sstre
   char path[MOQC_PATH_MAX_LEN + 1];
   moqc__ietf_msg *r;
   if (!s->sub.origin || !tuple_path(&m->ns, path, sizeof path)) {
-    r = msg_new(V(s) == MOQC_IETF_14 ? MOQC_IETF_PUBLISH_NAMESPACE_ERROR : MOQC_IETF_REQUEST_ERROR);
-    if (r) {
-      r->request_id = m->request_id;
-      r->code =
-          moqc__ietf_reqerr_wire(s, MOQC_IETF_PUBLISH_NAMESPACE_ERROR, 0x4 /* UNINTERESTED */);
-    }
-    if (ss) req_refuse(s, ss, r);
-    else ctrl_send(s, r);
+    moqc__ietf_request_refuse(s, ss, MOQC_IETF_PUBLISH_NAMESPACE_ERROR, m->request_id,
+                              0x4 /* UNINTERESTED */, "");
     return;
   }
   if (ss && moqc__imap_find(&IS(s)->peer_ns, m->request_id)) {
@@ -4190,12 +4177,11 @@ static void ietf_free(moqc_session *s) {
   s->ietf = NULL;
 }
 
-/* The CONNECTION_CLOSE code: the draft's session code, as it is when the call
- * site named one (SESS_WIRE), else the nearest one for the moqc_code
- * (moqc_close_code_to_wire: Decode -> PROTOCOL_VIOLATION, out of memory
+/* The CONNECTION_CLOSE code for a moqc_code: the draft's nearest session code
+ * (a call site naming one uses SESS_WIRE, which session.c sends as it is;
+ * moqc_close_code_to_wire: Decode -> PROTOCOL_VIOLATION, out of memory
  * (Transport) -> INTERNAL_ERROR, BoundsExceeded -> TOO_MANY_REQUESTS on 14-16). */
 static uint64_t ietf_close_code(const moqc_session *s, uint64_t code) {
-  if (code & MOQC__CODE_WIRE) return code & ~MOQC__CODE_WIRE;
   assert(code <= MOQC_CODE_MAX);
   return moqc_close_code_to_wire(s->version, code);
 }

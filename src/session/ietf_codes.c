@@ -67,8 +67,8 @@ uint64_t moqc__ietf_reqerr_wire(const moqc_session *s, uint64_t type14, uint64_t
 
 uint64_t moqc__ietf_reqerr_code(const moqc_session *s, uint64_t wire) {
   assert(moqc__sess_ietf_version(s->version));
-  if (wire == REQERR_MOQ_DEV_NOT_FOUND) return MOQC_CODE_NOT_FOUND;
   switch (wire) {
+    case REQERR_MOQ_DEV_NOT_FOUND: return MOQC_CODE_NOT_FOUND;
     case 0x1: return MOQC_CODE_UNAUTHORIZED;
     case 0x2: return MOQC_CODE_TIMEOUT;
     case MOQC_IETF_REQERR_NOT_SUPPORTED: return MOQC_CODE_UNSUPPORTED;

@@ -269,10 +269,10 @@ static void fetch_error(moqc_session *s, sstream *ss, uint64_t req, uint64_t cod
 
 /* FETCH_OK (or NO_OBJECTS for an empty standalone range) for the groups
  * taken, then the FETCH_HEADER stream. f is in the fetch list. */
-static void if_answer(ifetch *f, bool standalone) {
+static void if_answer(ifetch *f) {
   moqc_session *s = f->s;
   assert(!f->pending && !f->opening && !f->ss);
-  if (f->n == 0 && standalone) {
+  if (f->n == 0 && f->standalone) {
     sstream *rs = f->req_ss; /* 17+: REQUEST_ERROR and FIN there, not a cancel */
     if (rs) rs->owner = NULL;
     f->req_ss = NULL;
@@ -377,7 +377,7 @@ static void if_pend_pump(ifetch *f) {
     return;
   }
   if_pend_drop(f); /* all there, or the track ended: answer with what came */
-  if_answer(f, f->standalone);
+  if_answer(f);
 }
 
 static void if_pend_wake(void *arg) {
@@ -395,7 +395,7 @@ static void if_timeout(moqc_timer *tm, void *arg) {
   moqc__sess_enter(s);
   if (!sess_closing(s) && !f->obj.dead && f->pending) {
     if_pend_drop(f);
-    if_answer(f, f->standalone);
+    if_answer(f);
   }
   moqc__sess_exit(s);
 }
@@ -550,7 +550,7 @@ void moqc__ietf_on_fetch(moqc_session *s, const moqc__ietf_msg *m, sstream *ss) 
     moqc_track_consumer_del(tc); /* its broadcast consumer went to f->pbc */
   }
   if (f->pending) if_pend_pump(f);
-  else if_answer(f, f->standalone);
+  else if_answer(f);
 }
 
 void moqc__ietf_on_fetch_cancel(moqc_session *s, const moqc__ietf_msg *m) {

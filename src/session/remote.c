@@ -230,14 +230,14 @@ static void rt_unsubscribe(rtrack *rt, uint64_t code) {
   }
 }
 
-/* Drop the track: unsubscribe, end the track producer with code (if it did
- * not end already), free. */
 /* The FETCH upstream queue [fq_next, fq_end] made empty. */
 static void rt_fq_clear(rtrack *rt) {
   rt->fq_next = 1;
   rt->fq_end = 0;
 }
 
+/* Drop the track: unsubscribe, end the track producer with code (if it did
+ * not end already), free. */
 static void rt_close(rtrack *rt, uint64_t code) {
   moqc_session *s = rt->s;
   rbcast *rb = rt->rb;

@@ -154,11 +154,13 @@ void moqc__sess_debug(moqc_session *s, const char *fmt, ...) {
 
 /* ---- close -------------------------------------------------------------------- */
 
-/* The wire code for a moqc__sess_fail code (session_int.h SESS_WIRE). */
+/* The wire code for a moqc__sess_fail code: SESS_WIRE(c) is c, a moqc_code
+ * what the protocol maps it to (session_int.h). */
 static uint64_t sess_wire_code(const moqc_session *s, uint64_t code) {
   uint64_t wire;
-  if (s->proto->close_code) wire = s->proto->close_code(s, code);
-  else wire = code & ~MOQC__CODE_WIRE;
+  if (code & MOQC__CODE_WIRE) wire = code & ~MOQC__CODE_WIRE;
+  else if (s->proto->close_code) wire = s->proto->close_code(s, code);
+  else wire = code;
   assert(wire <= MOQC_CODE_MAX);
   return wire;
 }

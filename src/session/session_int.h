@@ -92,9 +92,9 @@ typedef struct moqc__sess_proto {
   /* Optional: the protocol's own group streams not acknowledged in full yet
    * (added to moqc_session_stats.groups_in_flight). */
   size_t (*groups_in_flight)(const moqc_session *s);
-  /* Optional: the CONNECTION_CLOSE code for moqc__sess_fail's `code` (a
-   * moqc_code, or SESS_WIRE(c): c is in this protocol's registry already);
-   * NULL: the code as it is (moq-lite). */
+  /* Optional: the CONNECTION_CLOSE code for moqc__sess_fail's `code`, a
+   * moqc_code (a SESS_WIRE(c) code is sent as c without asking); NULL: the
+   * code as it is (moq-lite). */
   uint64_t (*close_code)(const moqc_session *s, uint64_t code);
 } moqc__sess_proto;
 
