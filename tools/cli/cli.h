@@ -22,6 +22,7 @@
 
 #include "moqc/endpoint.h"
 #include "moqc/model.h"
+#include "moqc/path.h"
 
 #define CLI_MAX_VERSIONS 16
 
@@ -90,6 +91,8 @@ void cli_finish(cli *c, int code, const char *fmt, ...) __attribute__((format(pr
 /* The session (NULL until connected / after it ended). */
 moqc_session *cli_session(cli *c);
 moqc_env *cli_env(cli *c);
+/* c->broadcast normalised into path; -1 after cli_finish (exit 2) if it is invalid. */
+int cli_broadcast_path(cli *c, char path[MOQC_PATH_MAX_LEN + 1]);
 /* Publish broadcast c->broadcast (normalised) with one track c->track into the
  * client's origin; *bp / *tp receive the producers (the caller deletes them,
  * also on failure). 0, or -1 after cli_finish with a clear message. */

@@ -465,12 +465,17 @@ static int parse_args(cli *c, int argc, char **argv, char *err, size_t cap) {
 moqc_session *cli_session(cli *c) { return c->client ? moqc_client_session(c->client) : NULL; }
 moqc_env *cli_env(cli *c) { return moqc_uv_env(c->uv); }
 
-int cli_publish_track(cli *c, moqc_broadcast_producer **bp, moqc_track_producer **tp) {
-  char path[MOQC_PATH_MAX_LEN + 1];
-  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
+int cli_broadcast_path(cli *c, char path[MOQC_PATH_MAX_LEN + 1]) {
+  if (moqc_path_normalize(path, MOQC_PATH_MAX_LEN + 1, c->broadcast, strlen(c->broadcast)) <= 0) {
     cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
     return -1;
   }
+  return 0;
+}
+
+int cli_publish_track(cli *c, moqc_broadcast_producer **bp, moqc_track_producer **tp) {
+  char path[MOQC_PATH_MAX_LEN + 1];
+  if (cli_broadcast_path(c, path) != 0) return -1;
   int err = 0;
   *bp = moqc_broadcast_producer_new(cli_env(c));
   *tp = *bp ? moqc_broadcast_producer_create_track(*bp, c->track, NULL, &err) : NULL;

@@ -433,10 +433,7 @@ static int mpub_start(cli *c) {
   s->done.data = s;
   s->closing++;
   char path[MOQC_PATH_MAX_LEN + 1];
-  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
-    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast);
-    return -1;
-  }
+  if (cli_broadcast_path(c, path) != 0) return -1;
   if (c->latency_log && !(s->latency = fopen(c->latency_log, "a"))) {
     cli_finish(c, 1, "--latency-log: cannot open %s", c->latency_log);
     return -1;

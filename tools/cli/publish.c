@@ -421,10 +421,7 @@ static int pub_push(pub_state *s) {
     return 0;
   }
   char path[MOQC_PATH_MAX_LEN + 1];
-  if (moqc_path_normalize(path, sizeof path, c->broadcast, strlen(c->broadcast)) <= 0) {
-    cli_finish(c, 2, "invalid broadcast path '%s'", c->broadcast); /* cli_publish_track took it */
-    return -1;
-  }
+  if (cli_broadcast_path(c, path) != 0) return -1; /* (cli_publish_track took it) */
   int rv = moqc_session_publish_track(sess, path, c->track);
   if (rv != MOQC_OK) {
     cli_finish(c, 1, "--push: cannot PUBLISH track '%s' of '%s': %s", c->track, path,
