@@ -98,6 +98,15 @@ struct moqc_server_request {
   const moqc_peer_cert *peer_cert;
 };
 
+/* A WebTransport CONNECT or WebSocket upgrade, for moqc_server_config's
+ * on_connect. Everything is borrowed for the callback's duration. */
+typedef struct moqc_server_connect {
+  const char *path;                /* the request path with its query */
+  const char *transport;           /* "WebTransport" or "WebSocket" */
+  const char *remote;              /* peer address ("1.2.3.4:5678"), "" if unknown */
+  const moqc_peer_cert *peer_cert; /* verified client certificate (mTLS), NULL if none */
+} moqc_server_connect;
+
 typedef struct moqc_server_config {
   moqc_uv *uv;      /* required */
   const char *host; /* bind address; NULL = "::" (dual-stack) */
@@ -117,9 +126,11 @@ typedef struct moqc_server_config {
    * transport came up (raw QUIC: the handshake; WebTransport: the CONNECT) is
    * closed with MOQC_CODE_TIMEOUT, "setup timeout". 0 = 10000. */
   uint64_t setup_timeout_ms;
-  /* Optional, WebTransport only: vet the CONNECT path before any session
-   * exists. Return 200 to continue or an HTTP status (401/403/404) to refuse. */
-  uint16_t (*on_connect)(void *ctx, const char *path);
+  /* Optional: vet a WebTransport CONNECT or a WebSocket upgrade before any
+   * session exists. Return 200 to continue or an HTTP status (401/403/404) to
+   * refuse: the client sees the status and never has a session to lose.
+   * (Raw QUIC has no such request: on_request decides there.) */
+  uint16_t (*on_connect)(void *ctx, const moqc_server_connect *req);
   /* Required: call moqc_server_accept(_ud) or moqc_server_reject (now or later). */
   void (*on_request)(void *ctx, moqc_server_request *req);
   /* Optional: a session ended; it is freed after this returns. session_ud is

@@ -53,7 +53,11 @@ typedef struct moqc_wt_request {
   const char *origin;           /* origin header, NULL if absent */
   const char *const *protocols; /* wt-available-protocols, client order */
   size_t n_protocols;
-  bool draft02;      /* sec-webtransport-http3-draft02 was sent */
+  bool draft02;       /* sec-webtransport-http3-draft02 was sent */
+  const char *remote; /* the connection's peer address ("1.2.3.4:5678"), "" if unknown */
+  /* The client certificate the TLS handshake verified (mutual TLS), NULL if
+   * the client presented none. */
+  const moqc_peer_cert *peer_cert;
   const void *priv_; /* private */
 } moqc_wt_request;
 

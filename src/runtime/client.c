@@ -187,8 +187,12 @@ static void on_wt(void *ctx, moqc_transport *session, int err, uint16_t status) 
   c->pending--;
   if (err != MOQC_OK) {
     char st[64];
-    snprintf(st, sizeof st, "%s (HTTP status %u)", moqc_err_str(err), status);
-    path_fail(c, false, err, "WebTransport CONNECT refused", st);
+    if (status) snprintf(st, sizeof st, "%s (HTTP status %u)", moqc_err_str(err), status);
+    else snprintf(st, sizeof st, "%s before any response", moqc_err_str(err));
+    /* status 0: the connection went first (e.g. the server's TLS refused
+     * our client certificate after the handshake completed on our side) */
+    path_fail(c, false, err,
+              status ? "WebTransport CONNECT refused" : "WebTransport CONNECT failed", st);
   } else {
     start_session(c, session);
   }

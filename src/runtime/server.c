@@ -150,18 +150,20 @@ const char *const *moqc__server_versions(const moqc_server *s, size_t *n) {
   return s->versions;
 }
 
-uint16_t moqc__server_on_connect(moqc_server *s, const char *path) {
-  return s->cfg.on_connect ? s->cfg.on_connect(s->cfg.ctx, path) : 200;
+uint16_t moqc__server_on_connect(moqc_server *s, const moqc_server_connect *req) {
+  return s->cfg.on_connect ? s->cfg.on_connect(s->cfg.ctx, req) : 200;
 }
 
 moqc_clock *moqc__server_clock(moqc_server *s) { return moqc_env_clock(moqc_uv_env(s->cfg.uv)); }
 
 static uint16_t wt_on_request(void *ctx, const moqc_wt_request *req, const char **protocol) {
   moqc_server *s = ctx;
-  if (s->cfg.on_connect) {
-    uint16_t st = s->cfg.on_connect(s->cfg.ctx, req->path);
-    if (st != 200) return st;
-  }
+  moqc_server_connect sc = {.path = req->path,
+                            .transport = "WebTransport",
+                            .remote = req->remote ? req->remote : "",
+                            .peer_cert = req->peer_cert};
+  uint16_t st = moqc__server_on_connect(s, &sc);
+  if (st != 200) return st;
   if (!*protocol) {
     /* No version in common: as moq-dev, answer without wt-protocol when we
      * speak `moql`, and the client falls back to its in-band SETUP (draft-14

@@ -13,8 +13,8 @@
 void moqc__server_start_session(moqc_server *s, moqc_transport *t);
 /* The moq versions (ALPNs) the server speaks, in preference order. */
 const char *const *moqc__server_versions(const moqc_server *s, size_t *n);
-/* The application's on_connect verdict for a path (200 when it has none). */
-uint16_t moqc__server_on_connect(moqc_server *s, const char *path);
+/* The application's on_connect verdict for a request (200 when it has none). */
+uint16_t moqc__server_on_connect(moqc_server *s, const moqc_server_connect *req);
 moqc_clock *moqc__server_clock(moqc_server *s);
 
 #endif

@@ -51,7 +51,10 @@ bool moqc_server_ws_upgrade(moqc_server *s, const moqc_http_request *req,
   char path[2 * 2048 + 2];
   snprintf(path, sizeof path, "%s%s%s", req->path, req->query ? "?" : "",
            req->query ? req->query : "");
-  uint16_t st = moqc__server_on_connect(s, path);
+  /* No client certificates over TCP: mutual TLS is QUIC's (docs/cluster.md). */
+  moqc_server_connect sc = {
+      .path = path, .transport = "WebSocket", .remote = req->remote ? req->remote : ""};
+  uint16_t st = moqc__server_on_connect(s, &sc);
   if (st != 200) {
     reply(resp, st, "refused\n");
     return true;

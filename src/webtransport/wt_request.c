@@ -135,6 +135,8 @@ void moqc__wt_server_try_pending(wt_conn *c) {
                        .protocols = req->protocols,
                        .n_protocols = req->n_protocols,
                        .draft02 = req->draft02,
+                       .remote = c->base.remote,
+                       .peer_cert = c->peer_cert,
                        .priv_ = req};
   const char *proto = moqc_wt_select_protocol(&r, c->scfg.protocols, c->n_protos);
   uint16_t status = 200;

@@ -74,7 +74,16 @@ it_wait_for "$IT_TMP/A.err" 'client certificate from 127\.0\.0\.1:[0-9]+ refused
 # D presents none: refused (no token either).
 it_wait_for "$IT_TMP/A.err" 'no client certificate \(only mTLS peers' 10 ||
   it_fail "A did not refuse the peer without a certificate"
+# Neither ever has a session: A answers the WebTransport CONNECT and the
+# WebSocket upgrade with 401, before one exists (a session refused only after
+# its setup would show C and D their link up until the close came).
+it_wait_for "$IT_TMP/D.err" 'CONNECT refused: unauthorized \(HTTP status 401\)' 10 ||
+  it_fail "D: no 401 on the WebTransport CONNECT: $(grep -i 'cluster peer' "$IT_TMP/D.err" | tail -2)"
 for n in C D; do
+  it_wait_for "$IT_TMP/$n.err" 'websocket handshake refused: HTTP status 401' 10 ||
+    it_fail "$n: no 401 on the WebSocket fall-back: $(grep -i 'cluster peer' "$IT_TMP/$n.err" | tail -2)"
+  grep 'cluster peer .* connected' "$IT_TMP/$n.err" &&
+    it_fail "$n: a cluster session came up without a trusted certificate"
   [ "$(cl_metric $n moqc_relay_cluster_peers_up)" = 0 ] || it_fail "$n: cluster peer up without a trusted certificate"
   [ "$(cl_metric $n moqc_relay_broadcasts)" = 0 ] || it_fail "$n sees A's broadcast"
 done

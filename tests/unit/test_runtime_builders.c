@@ -1,6 +1,7 @@
 /* src/runtime/server.c and client.c: the builders refuse bad input without
  * leaking or touching the loop, and a real client/server pair on loopback
- * carries the per-session user data (moqc_server_accept_ud) to on_closed. */
+ * carries the per-session user data (moqc_server_accept_ud) to on_closed,
+ * and on_connect's verdict on a WebTransport CONNECT. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +26,10 @@ typedef struct fx {
   void *closed_ud;
   moqc_session *srv_session;
   bool accept;
+  uint16_t connect_status; /* on_connect's answer */
+  int connects;
+  char connect_path[64], connect_transport[16], connect_remote[64];
+  bool connect_cert;
   /* client side */
   bool connected;
   int connect_err;
@@ -37,6 +42,16 @@ static void on_request(void *ctx, moqc_server_request *req) {
   f->srv_session = req->session;
   if (f->accept) assert_int_equal(moqc_server_accept_ud(req, f->origin, f->origin, f), MOQC_OK);
   else assert_int_equal(moqc_server_reject(req, MOQC_CODE_CANCEL, "no"), MOQC_OK);
+}
+
+static uint16_t on_connect(void *ctx, const moqc_server_connect *req) {
+  fx *f = ctx;
+  f->connects++;
+  snprintf(f->connect_path, sizeof f->connect_path, "%s", req->path);
+  snprintf(f->connect_transport, sizeof f->connect_transport, "%s", req->transport);
+  snprintf(f->connect_remote, sizeof f->connect_remote, "%s", req->remote);
+  f->connect_cert = req->peer_cert != NULL;
+  return f->connect_status;
 }
 
 static void on_srv_closed(void *ctx, moqc_session *s, void *ud, uint64_t code, const char *reason,
@@ -261,6 +276,61 @@ static void test_reject_has_no_user_data(void **state) {
   fx_done(&f);
 }
 
+/* on_connect vets a WebTransport CONNECT before any session exists: a refusal
+ * reaches the client as the HTTP status and on_request never runs; 200 goes
+ * on to the session. */
+static void connect_vetted(uint16_t status) {
+  fx f;
+  fx_init(&f);
+  f.accept = true;
+  f.connect_status = status;
+  moqc_server_config sc = server_cfg(&f);
+  sc.on_connect = on_connect;
+  moqc_server *s = NULL;
+  assert_int_equal(moqc_server_new(&sc, &s, NULL, 0), MOQC_OK);
+  char url[80];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/room?x=1", moqc_server_port(s));
+  moqc_client_config cc = {
+      .uv = f.uv, .url = url, .websocket_disabled = true, .on_connected = on_connected, .ctx = &f};
+  cc.tls.pin_sha256 = moqc_cert_fingerprint(f.cert);
+  cc.subscribe = f.origin;
+  moqc_client *c = NULL;
+  assert_int_equal(moqc_client_connect(&cc, &c, NULL, 0), MOQC_OK);
+  RUN_UNTIL(&f, f.connected && (status != 200 || f.requests > 0));
+  assert_true(f.connected);
+  assert_int_equal(f.connects, 1);
+  assert_string_equal(f.connect_path, "/room?x=1");
+  assert_string_equal(f.connect_transport, "WebTransport");
+  assert_memory_equal(f.connect_remote, "127.0.0.1:", 10);
+  assert_false(f.connect_cert); /* no client certificate offered */
+  if (status == 200) {
+    assert_int_equal(f.connect_err, MOQC_OK);
+    assert_int_equal(f.requests, 1);
+    assert_non_null(moqc_client_session(c));
+  } else {
+    char want[32];
+    snprintf(want, sizeof want, "HTTP status %u", status);
+    assert_true(f.connect_err < 0);
+    assert_non_null(strstr(f.connect_msg, want));
+    assert_int_equal(f.requests, 0);
+    assert_null(moqc_client_session(c));
+    assert_int_equal(moqc_server_sessions(s), 0);
+  }
+  moqc_client_del(c);
+  moqc_server_del(s);
+  fx_done(&f);
+}
+
+static void test_on_connect_refuses(void **state) {
+  (void)state;
+  connect_vetted(403);
+}
+
+static void test_on_connect_admits(void **state) {
+  (void)state;
+  connect_vetted(200);
+}
+
 static void test_null_requests(void **state) {
   (void)state;
   assert_int_equal(moqc_server_accept(NULL, NULL, NULL), MOQC_ERR_INVAL);
@@ -275,7 +345,8 @@ int main(void) {
       cmocka_unit_test(test_server_bad_config), cmocka_unit_test(test_cert_bad_paths),
       cmocka_unit_test(test_client_bad_config), cmocka_unit_test(test_client_timeout),
       cmocka_unit_test(test_accept_user_data),  cmocka_unit_test(test_reject_has_no_user_data),
-      cmocka_unit_test(test_null_requests),
+      cmocka_unit_test(test_null_requests),     cmocka_unit_test(test_on_connect_refuses),
+      cmocka_unit_test(test_on_connect_admits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

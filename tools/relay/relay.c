@@ -191,6 +191,27 @@ static bool auth_request(relay *r, moqc_server_request *req, moqc_auth_claims *g
   return false;
 }
 
+/* Without keys or public prefixes only mTLS peers are let in. Said once for
+ * the refusal before a session (on_connect) and at its setup (on_request). */
+static bool mtls_only_refuses(relay *r, bool has_cert, const char *what, const char *remote) {
+  if (has_cert || r->auth || r->cfg.n_server_tls_root == 0) return false;
+  moqc_log(MOQC_LOG_WARN,
+           "refusing %s session%s%s: no client certificate (only mTLS peers are accepted: no "
+           "--auth-key, --auth-key-dir or --auth-public)",
+           what, remote && *remote ? " from " : "", remote ? remote : "");
+  r->rejected++;
+  r->auth_refused++;
+  return true;
+}
+
+/* A WebTransport CONNECT or WebSocket upgrade: the refusals that need no
+ * session are answered with an HTTP status, so the client never sees a
+ * session come up (a cluster peer would count it up until the close). */
+static uint16_t on_connect(void *ctx, const moqc_server_connect *req) {
+  relay *r = ctx;
+  return mtls_only_refuses(r, req->peer_cert != NULL, req->transport, req->remote) ? 401 : 200;
+}
+
 static void on_request(void *ctx, moqc_server_request *req) {
   relay *r = ctx;
   char root[MOQC_PATH_MAX_LEN + 1];
@@ -212,14 +233,7 @@ static void on_request(void *ctx, moqc_server_request *req) {
   moqc_auth_claims grant = {0};
   bool by_cert = req->peer_cert != NULL;
   assert(!by_cert || r->cfg.n_server_tls_root > 0);
-  if (!by_cert && !r->auth && r->cfg.n_server_tls_root > 0) {
-    moqc_log(MOQC_LOG_WARN,
-             "refusing %s session%s%s: no client certificate (only mTLS peers are accepted: no "
-             "--auth-key, --auth-key-dir or --auth-public)",
-             req->protocol, req->remote && *req->remote ? " from " : "",
-             req->remote ? req->remote : "");
-    r->rejected++;
-    r->auth_refused++;
+  if (mtls_only_refuses(r, by_cert, req->protocol, req->remote)) { /* raw QUIC */
     moqc_server_reject(req, MOQC_CODE_UNAUTHORIZED, "a client certificate is required");
     return;
   }
@@ -497,6 +511,7 @@ int relay_start(relay *r, char *err, size_t cap) {
                  .handshake_timeout_ms = c->handshake_timeout_ms,
                  .retry = c->quic_retry},
       .setup_timeout_ms = c->setup_timeout_ms,
+      .on_connect = on_connect,
       .on_request = on_request,
       .on_closed = on_closed,
       .on_debug = on_debug,
