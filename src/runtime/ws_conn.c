@@ -84,6 +84,16 @@ static void ws_flush(wsconn *w) {
     moqc__ws_close_tcp(w);
     return;
   }
+  if (w->close_wanted && wslay_event_get_queued_msg_count(w->ws) == 0) {
+    w->close_wanted = false; /* what QMux queued before its close is out: now the Close */
+    if (!wslay_event_get_close_sent(w->ws))
+      wslay_event_queue_close(w->ws, w->close_status, (const uint8_t *)w->close_reason,
+                              w->close_len);
+    if (wslay_event_send(w->ws) != 0) {
+      moqc__ws_close_tcp(w);
+      return;
+    }
+  }
   if (!wslay_event_want_read(w->ws) && !wslay_event_want_write(w->ws)) moqc__ws_close_tcp(w);
   else if (wslay_event_get_close_sent(w->ws) && !wslay_event_want_write(w->ws))
     moqc__ws_close_tcp(w);
@@ -154,11 +164,13 @@ static size_t ws_io_pending(void *ctx) {
 
 static void ws_io_close(void *ctx, uint16_t status, const char *reason) {
   wsconn *w = ctx;
-  if (w->dead || w->closing) return;
+  if (w->dead || w->closing || w->close_wanted) return;
   size_t rl = reason ? strlen(reason) : 0;
-  if (rl > 123) rl = 123; /* a close frame's reason fits a control frame */
-  if (!wslay_event_get_close_sent(w->ws))
-    wslay_event_queue_close(w->ws, status, (const uint8_t *)reason, rl);
+  if (rl > sizeof w->close_reason) rl = sizeof w->close_reason;
+  memcpy(w->close_reason, reason ? reason : "", rl);
+  w->close_len = (uint8_t)rl;
+  w->close_status = status;
+  w->close_wanted = true; /* queued by ws_flush behind QMux's last messages */
   ws_push(w);
   moqc_timer_start(w->clock, &w->flush, moqc_clock_now(w->clock));
 }
@@ -223,8 +235,12 @@ static void on_ping(moqc_timer *t, void *arg) {
   w->busy++;
   uint64_t now = moqc_clock_now(w->clock);
   if (now - w->last_recv >= WS_IDLE_NS) {
+    /* A silent peer is not waited for: our Close goes out, then the TCP
+     * connection is closed. */
     ws_io_close(w, WSLAY_CODE_GOING_AWAY, "idle timeout");
     ws_end(w, WSLAY_CODE_GOING_AWAY, "idle timeout");
+    ws_flush(w);
+    moqc__ws_close_tcp(w);
   } else {
     struct wslay_event_msg m = {WSLAY_PING, (const uint8_t *)"", 0};
     wslay_event_queue_msg(w->ws, &m);

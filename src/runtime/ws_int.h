@@ -27,11 +27,19 @@ typedef struct wsconn {
   uint64_t last_recv;
   const uint8_t *in; /* bytes being fed to wslay_event_recv */
   size_t in_len;
-  int busy;                   /* nested calls in progress */
-  bool in_recv;               /* inside wslay_event_recv: send after it returns */
-  bool closing;               /* we asked the pipe to close */
-  bool dead;                  /* the TCP connection is gone: free when not busy */
-  bool qmux_gone;             /* moqc_qmux_io_closed was called */
+  int busy;       /* nested calls in progress */
+  bool in_recv;   /* inside wslay_event_recv: send after it returns */
+  bool closing;   /* we asked the pipe to close */
+  bool dead;      /* the TCP connection is gone: free when not busy */
+  bool qmux_gone; /* moqc_qmux_io_closed was called */
+  /* QMux asked to close: the Close frame waits until the messages queued
+   * before it are out (wslay sends control frames ahead of data, and nothing
+   * after a Close: QMux's CONNECTION_CLOSE, with the MoQ code and reason,
+   * would be lost). */
+  bool close_wanted;
+  uint16_t close_status;
+  uint8_t close_len;
+  char close_reason[123];     /* a Close frame's reason fits a control frame */
   struct moqc__ws_dial *dial; /* client: the handshake in progress */
 } wsconn;
 

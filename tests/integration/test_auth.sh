@@ -2,7 +2,8 @@
 # JWT auth through moqc-relay with moqc (tokens made by `moqc token`, moq-token's
 # format; the jose-made vectors for every algorithm are in tests/unit/test_auth.c):
 #   1. no token on a non-public path, or a token for another root: the session is
-#      refused (Unauthorized), the log shows the URL with the jwt value replaced;
+#      refused (Unauthorized, with the reason, told to the client over WebTransport
+#      and over WebSocket), the log shows the URL with the jwt value replaced;
 #   2. put "alice": publishes 'alice', and 'bob' is refused (never announced),
 #      while the same session's 'alice' keeps working;
 #   3. get "alice": sees and reads 'alice' only ('carol' is not announced to it,
@@ -30,6 +31,14 @@ url() { echo "$(it_url "$1")?jwt=$2"; }
 it_bg s0 "${MOQC[@]}" subscribe --url "$(it_url room)" --broadcast alice --count 1 --wait 3s
 it_wait s0 20 && it_fail "a subscriber without a token was served"
 it_wait_for "$IT_TMP/relay.err" "refusing .*'/room'.*token required" 5 || it_fail "1: no refusal logged"
+# The client is told why, with the MoQ code, over WebTransport and over WebSocket
+# (where QMux's CONNECTION_CLOSE must go out ahead of the WebSocket Close).
+grep -q 'token required (code 6 Unauthorized)' "$IT_TMP/s0.err" ||
+  it_fail "1: the WebTransport client was not told why: $(tail -2 "$IT_TMP/s0.err")"
+it_bg s0w "$MOQC_BIN" subscribe --url "ws://127.0.0.1:$HTTP_PORT/room" --broadcast alice --count 1 --wait 3s
+it_wait s0w 20 && it_fail "a WebSocket subscriber without a token was served"
+grep -q 'token required (code 6 Unauthorized)' "$IT_TMP/s0w.err" ||
+  it_fail "1: the WebSocket client was not told why: $(tail -2 "$IT_TMP/s0w.err")"
 it_bg s1 "${MOQC[@]}" subscribe --url "$(url elsewhere "$T_ALL")" --broadcast alice --count 1 --wait 3s
 it_wait s1 20 && it_fail "a token for another root was served"
 it_wait_for "$IT_TMP/relay.err" "refusing .*'/elsewhere\?jwt=<redacted>'.*outside the token root" 5 ||
