@@ -2,6 +2,8 @@
  * connection. Every event enters/leaves the adapter (so a release from a
  * user callback frees only once our frames are off the stack) and is routed
  * to the stream machinery or passed through to the session's user. */
+#include <stdio.h>
+
 #include "webtransport/wt_internal.h"
 
 /* ---- h3 handler --------------------------------------------------------------------- */
@@ -191,8 +193,22 @@ static void h3_closed(void *ctx, uint64_t code, const char *reason, bool by_peer
     /* Our close() completed (or the peer closed during the linger). */
     moqc__wt_session_ended(c, c->close_code, c->close_reason, false);
   } else {
+    /* The connection's code: a WebTransport one (the session's, mapped
+     * back), H3_NO_ERROR, another HTTP/3 (or QPACK, or extension) error,
+     * all >= 0x100, or our QUIC layer's own (timeout, transport: < 0x100). */
     uint64_t m;
-    if (!moqc_wt_code_from_h3(code, &m)) m = code == MOQC_H3_NO_ERROR ? 0 : code;
+    char why[MOQC_WT_CLOSE_REASON_MAX + 1];
+    if (moqc_wt_code_from_h3(code, &m)) {
+    } else if (code == MOQC_H3_NO_ERROR) {
+      m = 0;
+    } else if (code >= MOQC_H3_NO_ERROR) { /* not a MoQ code: name it in the reason */
+      m = MOQC_CODE_TRANSPORT;
+      snprintf(why, sizeof why, "HTTP/3 error 0x%llx%s%s", (unsigned long long)code,
+               reason && *reason ? ": " : "", reason ? reason : "");
+      reason = why;
+    } else {
+      m = code;
+    }
     moqc__wt_session_ended(c, m, reason, by_peer);
   }
   moqc__wt_leave(c);

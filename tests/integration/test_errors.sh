@@ -102,6 +102,13 @@ expect_fail 2 "--wait-subscriber: invalid value 'soon'" \
 expect_fail 2 "--wait-subscriber takes its value after '=': --wait-subscriber=5s" \
   "$MOQC_BIN" publish --url https://127.0.0.1:1/ --broadcast b --wait-subscriber 5s
 expect_fail 2 "clock needs 'publish' or 'subscribe'" "$MOQC_BIN" clock --url https://127.0.0.1:1/ --broadcast c
+# a broadcast path that normalises to nothing: the same usage error for every publisher
+for b in / //; do
+  expect_fail 2 "invalid broadcast path '$b'" \
+    "$MOQC_BIN" publish --url "$(it_url room)" --broadcast "$b" --tls-fingerprint "$FP"
+done
+expect_fail 2 "invalid broadcast path '/'" \
+  "$MOQC_BIN" publish --url "$(it_url room)" --broadcast / --push --tls-fingerprint "$FP"
 
 # ---- moqc: runtime errors (exit 1) ----
 expect_fail 1 "broadcast 'nobody' not found" \

@@ -280,6 +280,26 @@ static void test_connection_loss(void **state) {
   fx_del(f);
 }
 
+/* A connection closed with an HTTP/3 error is no MoQ code: Transport, and the
+ * H3 code in the reason; our QUIC layer's own codes pass as they are. */
+static void test_connection_h3_error(void **state) {
+  (void)state;
+  fx *f = connected(NULL, 200);
+  memlink_disconnect(f->l, 0x10c /* H3_REQUEST_CANCELLED */, "gone");
+  run(f, 100 * MS);
+  assert_int_equal(f->c.r.n_closed, 1);
+  assert_int_equal(f->c.r.close_code, MOQC_CODE_TRANSPORT);
+  assert_string_equal(f->c.r.reason, "HTTP/3 error 0x10c: gone");
+  assert_int_equal(f->s.r.close_code, MOQC_CODE_TRANSPORT);
+  fx_del(f);
+  f = connected(NULL, 200);
+  memlink_disconnect(f->l, MOQC_CODE_TIMEOUT, "idle timeout");
+  run(f, 100 * MS);
+  assert_int_equal(f->c.r.close_code, MOQC_CODE_TIMEOUT);
+  assert_string_equal(f->c.r.reason, "idle timeout");
+  fx_del(f);
+}
+
 static void test_release_paths(void **state) {
   (void)state;
   /* The server releases without close(): the client sees a clean close. */
@@ -370,6 +390,7 @@ int main(void) {
       cmocka_unit_test(test_fragmented_one_byte),
       cmocka_unit_test(test_reset_codes),
       cmocka_unit_test(test_close_capsule),
+      cmocka_unit_test(test_connection_h3_error),
       cmocka_unit_test(test_connection_loss),
       cmocka_unit_test(test_release_paths),
       cmocka_unit_test(test_stream_credit),
