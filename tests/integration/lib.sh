@@ -285,6 +285,16 @@ it_wait_sessions_total() {
 # it_metric NAME: one value from the relay's /metrics.
 it_metric() { it_http /metrics | sed -n "s/^$1 //p"; }
 
+# it_wait_metric_eq NAME VALUE [SECONDS]: until the metric is exactly VALUE.
+it_wait_metric_eq() {
+  local name=$1 want=$2 secs=${3:-20} i=0
+  until [ "$(it_metric "$name")" = "$want" ]; do
+    i=$((i + 1))
+    [ "$i" -gt $((secs * 20)) ] && return 1
+    sleep 0.05
+  done
+}
+
 # it_wait_metric NAME MIN [SECONDS]: until the metric is >= MIN.
 it_wait_metric() {
   local name=$1 min=$2 secs=${3:-20} i=0 v
