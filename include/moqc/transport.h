@@ -159,6 +159,12 @@ struct moqc_transport {
    * transport, valid until it is released; set before the transport is
    * handed out. */
   const moqc_peer_cert *peer_cert;
+  /* Set by the transport before it calls `closed` with by_peer: true when
+   * the code is the transport's own moqc_code (a QUIC transport error or TLS
+   * alert from the peer, the WebSocket or an HTTP/3 error ending the
+   * connection), false when it is what the peer's application sent. The
+   * session maps an own code to its protocol's (IETF: 4 is not Transport). */
+  bool close_code_local;
 };
 
 /* Attach the event handler (replaces any previous one). */

@@ -541,6 +541,7 @@ static int on_frame(moqc_qmux *q, const moqc_qmux_frame *f) {
       memcpy(reason, f->data.ptr, n);
       reason[n] = 0;
       bool app = f->type == MOQC_QF_APPLICATION_CLOSE;
+      if (!app) q->base.close_code_local = true; /* a QUIC transport code: Transport */
       begin_close(q, app, f->code, app ? f->code : MOQC_CODE_TRANSPORT, reason, true, 1000);
       return MOQC_OK;
     }
@@ -625,6 +626,7 @@ void moqc_qmux_io_closed(moqc_qmux *q, uint16_t status, const char *reason) {
     char why[96];
     snprintf(why, sizeof why, "websocket closed (%u%s%s)", (unsigned)status,
              reason && *reason ? ": " : "", reason ? reason : "");
+    q->base.close_code_local = true;
     begin_close(q, false, 0, MOQC_CODE_TRANSPORT, why, true, 1000);
   }
   reap(q);

@@ -851,6 +851,7 @@ static void peer_closed(quic_conn *c) {
     return;
   }
   int err = MOQC_ERR_TRANSPORT;
+  c->base.close_code_local = true; /* MOQC_CODE_TRANSPORT below: ours, not the peer's */
   if ((ce.error_code & ~(uint64_t)0xff) == NGTCP2_CRYPTO_ERROR) {
     uint8_t alert = (uint8_t)(ce.error_code & 0xff);
     err = alert == 120 ? MOQC_ERR_VERSION : MOQC_ERR_TLS;

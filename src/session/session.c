@@ -303,9 +303,11 @@ static void h_closed(void *ctx, uint64_t code, const char *reason, bool by_peer)
   s->transport_closed = true;
   /* The peer closed, or the connection died under us: either way the peer
    * went away (by_peer in the session's sense). A no-op once closing. */
-  /* by_peer: the peer's code, as it came; else the transport died here and
-   * reports a moqc_code (idle timeout: Timeout), which the protocol maps. */
-  sess_end(s, by_peer ? code : sess_wire_code(s, code), reason, true);
+  /* by_peer: the peer's code, as it came; else the transport died here, or
+   * the peer ended it below MoQ (a QUIC transport error, a TLS alert), and
+   * it reports a moqc_code (idle timeout: Timeout), which the protocol maps. */
+  bool wire = by_peer && !s->t->close_code_local;
+  sess_end(s, wire ? code : sess_wire_code(s, code), reason, true);
   moqc__sess_exit(s);
 }
 

@@ -203,11 +203,13 @@ static void h3_closed(void *ctx, uint64_t code, const char *reason, bool by_peer
       m = 0;
     } else if (code >= MOQC_H3_NO_ERROR) { /* not a MoQ code: name it in the reason */
       m = MOQC_CODE_TRANSPORT;
+      c->base.close_code_local = true;
       snprintf(why, sizeof why, "HTTP/3 error 0x%llx%s%s", (unsigned long long)code,
                reason && *reason ? ": " : "", reason ? reason : "");
       reason = why;
     } else {
       m = code;
+      c->base.close_code_local = c->h3->close_code_local; /* the QUIC layer's say */
     }
     moqc__wt_session_ended(c, m, reason, by_peer);
   }

@@ -944,14 +944,23 @@ int memlink_set_path(memlink *l, const char *path) {
   return MOQC_OK;
 }
 
-void memlink_disconnect(memlink *l, uint64_t code, const char *reason) {
+static void disconnect(memlink *l, uint64_t code, const char *reason, bool by_peer, bool local) {
   for (int i = 0; i < 2; i++) {
     mside *s = &l->side[i];
-    side_shutdown(s, code, reason, false);
+    s->base.close_code_local = local;
+    side_shutdown(s, code, reason, by_peer);
     moqc_timer_stop(l->clk, &s->pipe);
     pk_free_list(s->pipe_head);
     s->pipe_head = s->pipe_tail = NULL;
   }
+}
+
+void memlink_disconnect(memlink *l, uint64_t code, const char *reason) {
+  disconnect(l, code, reason, false, false);
+}
+
+void memlink_disconnect_by_peer(memlink *l, uint64_t code, const char *reason, bool local) {
+  disconnect(l, code, reason, true, local);
 }
 
 void memlink_get_stats(memlink *l, const moqc_transport *from, memlink_stats *out) {

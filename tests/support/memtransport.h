@@ -87,6 +87,10 @@ int memlink_set_path(memlink *l, const char *path);
 /* Kill the connection from outside (as if the network died): both sides get
  * `closed(code, reason, by_peer=false)` from a timer; nothing else follows. */
 void memlink_disconnect(memlink *l, uint64_t code, const char *reason);
+/* The same, reported as the peer's doing (by_peer = true), with
+ * moqc_transport.close_code_local = local: local = true is a transport-level
+ * failure (the transport's own moqc_code), false the peer application's code. */
+void memlink_disconnect_by_peer(memlink *l, uint64_t code, const char *reason, bool local);
 
 /* ---- raw injection (malformed-input tests) ---------------------------------
  * Open a stream toward `to` from its peer WITHOUT involving the peer's handler:

@@ -150,8 +150,41 @@ static void roundtrip(moqc_qmux_version v) {
   assert_true(s.closed);
   assert_true(s.by_peer);
   assert_int_equal(s.close_code, 67);
+  assert_false(s.t->close_code_local); /* the peer application's code */
   teardown_end(&c);
   teardown_end(&s);
+}
+
+/* The WebSocket ends under QMux, or the peer sends a transport
+ * CONNECTION_CLOSE: by_peer, with the transport's own Transport code
+ * (close_code_local), not a code the peer's application chose. */
+static void test_closed_below_moq(void **st) {
+  (void)st;
+  for (int how = 0; how < 2; how++) {
+    end c, s;
+    mk(&c, MOQC_QMUX_02, false);
+    mk(&s, MOQC_QMUX_02, true);
+    c.peer = &s;
+    s.peer = &c;
+    pump(&c, &s); /* parameters */
+    if (how == 0) {
+      moqc_qmux_io_closed(s.q, 1006, "connection lost");
+    } else {
+      uint8_t buf[64];
+      moqc_writer w = moqc_writer_make(buf, sizeof buf);
+      moqc__qmux_put_close(&w, MOQC_QMUX_02, false, 0x0a, "", 0);
+      assert_int_equal(moqc_qmux_recv(s.q, buf, w.pos), MOQC_OK);
+    }
+    moqc_clock_advance(clk, moqc_clock_now(clk) + 1000);
+    assert_true(s.closed && s.by_peer);
+    assert_int_equal(s.close_code, MOQC_CODE_TRANSPORT);
+    assert_true(s.t->close_code_local);
+    drop_out(&c);
+    drop_out(&s);
+    if (how == 1) moqc_qmux_io_closed(s.q, 1000, "");
+    s.t->ops->release(s.t);
+    teardown_end(&c);
+  }
 }
 
 static void test_roundtrip_qmux01(void **st) {
@@ -390,13 +423,21 @@ static int teardown(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip_qmux01), cmocka_unit_test(test_roundtrip_qmux00),
-      cmocka_unit_test(test_roundtrip_legacy), cmocka_unit_test(test_flow_control_violation),
-      cmocka_unit_test(test_out_of_order),     cmocka_unit_test(test_unknown_stream),
-      cmocka_unit_test(test_stream_limit),     cmocka_unit_test(test_data_before_params),
-      cmocka_unit_test(test_oversized_record), cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_send_cap),         cmocka_unit_test(test_priority),
-      cmocka_unit_test(test_roundtrip_qmux02), cmocka_unit_test(test_qmux02_strict),
+      cmocka_unit_test(test_closed_below_moq),
+      cmocka_unit_test(test_roundtrip_qmux01),
+      cmocka_unit_test(test_roundtrip_qmux00),
+      cmocka_unit_test(test_roundtrip_legacy),
+      cmocka_unit_test(test_flow_control_violation),
+      cmocka_unit_test(test_out_of_order),
+      cmocka_unit_test(test_unknown_stream),
+      cmocka_unit_test(test_stream_limit),
+      cmocka_unit_test(test_data_before_params),
+      cmocka_unit_test(test_oversized_record),
+      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_send_cap),
+      cmocka_unit_test(test_priority),
+      cmocka_unit_test(test_roundtrip_qmux02),
+      cmocka_unit_test(test_qmux02_strict),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

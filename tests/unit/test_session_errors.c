@@ -567,6 +567,25 @@ static void t_close_codes(void **state) {
   assert_int_equal(p.cli.code, ietf ? 0x11 : MOQC_CODE_TIMEOUT);
   assert_int_equal(p.srv.code, ietf ? 0x11 : MOQC_CODE_TIMEOUT);
   ts_pair_close(&p);
+  /* The peer ended the connection below MoQ (a QUIC transport error, a TLS
+   * alert): the transport's own Transport, mapped like any moqc_code (on
+   * IETF, 4 would read INVALID_REQUEST_ID); a 4 the peer's application sent
+   * is taken as it came. */
+  for (int local = 1; local >= 0; local--) {
+    ts_pair_open(&p, v, NULL);
+    ts_run_for(p.env, 20 * MS);
+    memlink_disconnect_by_peer(p.link, MOQC_CODE_TRANSPORT, "gone", local);
+    ts_run_for(p.env, 20 * MS);
+    assert_true(p.cli.closed && p.cli.by_peer && p.srv.closed);
+    uint64_t want = ietf && local ? 0x1 : MOQC_CODE_TRANSPORT;
+    assert_int_equal(p.cli.code, want);
+    assert_int_equal(p.srv.code, want);
+    assert_string_equal(moqc_close_code_str(moqc_session_version(p.cli.s), p.cli.code),
+                        !ietf   ? moqc_code_str(MOQC_CODE_TRANSPORT)
+                        : local ? "INTERNAL_ERROR"
+                                : "INVALID_REQUEST_ID");
+    ts_pair_close(&p);
+  }
 }
 
 /* The ingress quota on IETF closes with the draft's code (TOO_MANY_REQUESTS

@@ -290,6 +290,7 @@ static void test_connection_h3_error(void **state) {
   assert_int_equal(f->c.r.n_closed, 1);
   assert_int_equal(f->c.r.close_code, MOQC_CODE_TRANSPORT);
   assert_string_equal(f->c.r.reason, "HTTP/3 error 0x10c: gone");
+  assert_true(f->c.r.t->close_code_local); /* ours, not the peer application's */
   assert_int_equal(f->s.r.close_code, MOQC_CODE_TRANSPORT);
   fx_del(f);
   f = connected(NULL, 200);
