@@ -105,6 +105,37 @@ static void t_relay_fetch_lite_up(void **state) {
   moqc_env_del(env);
 }
 
+/* The same relay: the live subscription goes while a downstream FETCH [0, 4]
+ * waits on its upstream FETCHes (its [0, 4] subscription is then all the
+ * demand, below what the live one delivered), at any moment in the first
+ * 30 ms: the FETCH still gets every group, not those that happened to be in
+ * by then. */
+static void t_relay_fetch_live_leaves(void **state) {
+  int v = ts_version(state);
+  for (uint64_t after = 0; after <= 30000; after += 1000) {
+    moqc_env *env = ts_env_new();
+    ts_pair u;
+    ts_pub pub;
+    ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 6);
+    moqc_track_consumer *live = ts_up_live(&u);
+    ts_pair d;
+    nrx = 0;
+    int64_t ctrl;
+    ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+    int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, 4);
+    ts_run_for(env, after * 1000);
+    moqc_track_consumer_del(live);
+    ts_run_for(env, 200 * MS);
+    ir_expect_fetch_ok(&d, v, f0, 0);
+    expect_fetched(v, 0, 0, 4);
+    assert_false(d.srv.closed);
+    assert_false(u.cli.closed);
+    ir_close_env(&d);
+    ts_up_close(&u, &pub);
+    moqc_env_del(env);
+  }
+}
+
 /* The same relay, a moq-lite-05 client downstream: moqc_session_fetch of
  * group 1 (the relay's FETCH waits on a [1, 1] subscription,
  * pub_track_fetch.c) is fetched upstream with a lite FETCH. */
@@ -351,15 +382,11 @@ static void t_fetch_early(void **state) {
 int main(void) {
   (void)ts_versions;
   const struct CMUnitTest tests[] = {
-      IR_TEST_ALL(t_relay_joining_fetch),
-      IR_TEST_ALL(t_relay_fetch_lite_up),
-      cmocka_unit_test(t_relay_lite_fetch_lite_up),
-      IR_TEST(t_relay_fetch_lite_bounded),
-      IR_TEST_ALL(t_fetch_drop_ietf),
-      cmocka_unit_test(t_fetch_drop_lite),
-      IR_TEST_ALL(t_fetch_early),
-      IR_TEST_ALL(t_fetch_drop_cancel_msg),
-      IR_TEST_ALL(t_fetch_long_range),
+      IR_TEST_ALL(t_relay_joining_fetch),     IR_TEST_ALL(t_relay_fetch_lite_up),
+      IR_TEST_ALL(t_relay_fetch_live_leaves), cmocka_unit_test(t_relay_lite_fetch_lite_up),
+      IR_TEST(t_relay_fetch_lite_bounded),    IR_TEST_ALL(t_fetch_drop_ietf),
+      cmocka_unit_test(t_fetch_drop_lite),    IR_TEST_ALL(t_fetch_early),
+      IR_TEST_ALL(t_fetch_drop_cancel_msg),   IR_TEST_ALL(t_fetch_long_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
