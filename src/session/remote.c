@@ -328,7 +328,10 @@ static void rt_fetch_issue(rtrack *rt) {
   }
 }
 
-void moqc__rt_fetch_done(rtrack *rt) { rt_fetch_issue(rt); }
+void moqc__rt_fetch_done(rtrack *rt) {
+  rt_fetch_issue(rt);
+  moqc__rt_group_done(rt); /* draining: the last FETCH in flight may end it */
+}
 
 /* A consumer asked for groups from `start` (a FETCH waiting on a [start, end]
  * subscription at a relay, or a subscription with a past start): the groups
@@ -444,8 +447,12 @@ static void rt_update(rtrack *rt, const moqc_subscription *sub) {
 }
 
 /* A complete track (the publisher FIN'd) keeps receiving its last groups even
- * without consumers: they were already forwarded by reference. */
+ * without consumers: they were already forwarded by reference. So does one
+ * with FETCHes upstream in flight: a downstream FETCH takes a group as soon
+ * as it exists and may still be reading it after its own subscription went
+ * (closing now would abort the group under it). */
 static bool rt_drain_pending(const rtrack *rt) {
+  if (rt->fetches > 0) return true;
   if (rt->state != RT_DONE) return false;
   return !moqc_list_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
 }
@@ -461,6 +468,8 @@ static void rt_demand(rtrack *rt) {
   if (d.consumers == 0) {
     if (rt_drain_pending(rt)) {
       rt->draining = true;
+      rt_fq_clear(rt); /* nobody asks for the queued ones: the in-flight ones finish */
+      rt->fetch_low = MOQC_GROUP_NONE;
       return;
     }
     rt_close(rt, MOQC_CODE_CANCEL);
