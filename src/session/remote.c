@@ -236,6 +236,13 @@ static void rt_fq_clear(rtrack *rt) {
   rt->fq_end = 0;
 }
 
+/* No consumer asks for the queued groups any more: the queue is dropped (the
+ * FETCHes in flight finish) and a later demand queues again. */
+static void rt_fq_drop(rtrack *rt) {
+  rt_fq_clear(rt);
+  rt->fetch_low = MOQC_GROUP_NONE;
+}
+
 /* Drop the track: unsubscribe, end the track producer with code (if it did
  * not end already), free. */
 static void rt_close(rtrack *rt, uint64_t code) {
@@ -345,12 +352,10 @@ static void rt_fetch_check(rtrack *rt, const moqc_track_demand *d) {
   moqc_session *s = rt->s;
   uint64_t lo = d->aggregate.start;
   if (rt->fetch_low != MOQC_GROUP_NONE && (lo == MOQC_GROUP_NONE || lo > rt->fq_end)) {
-    /* No consumer asks for the queued groups any more (the FETCH waiting on
-     * them was answered or went): the queue is dropped, the FETCHes in flight
-     * (at most SESS_UPSTREAM_FETCH_INFLIGHT) finish; a later demand queues
-     * again (groups the track got meanwhile cost no request). */
-    rt_fq_clear(rt);
-    rt->fetch_low = MOQC_GROUP_NONE;
+    /* The FETCH waiting on the queued groups was answered or went: at most
+     * SESS_UPSTREAM_FETCH_INFLIGHT finish (groups the track got meanwhile
+     * cost a later demand no request). */
+    rt_fq_drop(rt);
   }
   if (!moqc_lite_is_05(s->version) || rt->state != RT_LIVE || !rt->subscribed ||
       lo == MOQC_GROUP_NONE)
@@ -453,8 +458,7 @@ static void rt_update(rtrack *rt, const moqc_subscription *sub) {
  * (closing now would abort the group under it). */
 static bool rt_drain_pending(const rtrack *rt) {
   if (rt->fetches > 0) return true;
-  if (rt->state != RT_DONE) return false;
-  return !moqc_list_empty(&rt->groups) || (rt->sub_ss && rt->state != RT_DONE);
+  return rt->state == RT_DONE && !moqc_list_empty(&rt->groups);
 }
 
 void moqc__rt_group_done(rtrack *rt) {
@@ -468,8 +472,7 @@ static void rt_demand(rtrack *rt) {
   if (d.consumers == 0) {
     if (rt_drain_pending(rt)) {
       rt->draining = true;
-      rt_fq_clear(rt); /* nobody asks for the queued ones: the in-flight ones finish */
-      rt->fetch_low = MOQC_GROUP_NONE;
+      rt_fq_drop(rt);
       return;
     }
     rt_close(rt, MOQC_CODE_CANCEL);

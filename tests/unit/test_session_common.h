@@ -330,12 +330,18 @@ static inline moqc_track_consumer *ts_publish_subscribe(ts_pair *p, ts_pub *pub,
 /* An upstream pair (version v) on env whose publisher holds groups
  * 0..ngroups-1 of b/t, each the frames[0..n); b is announced at its client
  * (u->cli.sub, the relay's origin). */
-static inline void ts_up_open(ts_pair *u, moqc_env *env, int v, ts_pub *pub,
-                              const char *const *frames, size_t n, int ngroups) {
-  ts_pair_open_env(u, env, v, NULL);
+static inline void ts_up_open_opts(ts_pair *u, moqc_env *env, int v, ts_pub *pub,
+                                   const char *const *frames, size_t n, int ngroups,
+                                   const ts_opts *o) {
+  ts_pair_open_env(u, env, v, o);
   ts_publish(pub, env, u->srv.pub, "b", "t", NULL);
   for (int g = 0; g < ngroups; g++) ts_group(pub->tp, frames, n, true);
   assert_true(ts_wait_announce(env, u->cli.sub, "b", 100 * MS));
+}
+
+static inline void ts_up_open(ts_pair *u, moqc_env *env, int v, ts_pub *pub,
+                              const char *const *frames, size_t n, int ngroups) {
+  ts_up_open_opts(u, env, v, pub, frames, n, ngroups, NULL);
 }
 
 /* The relay's live subscription to b/t: u's client subscribes (default

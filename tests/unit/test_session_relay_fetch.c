@@ -24,6 +24,16 @@ static void rx_data(void *ctx, int64_t id, const uint8_t *p, size_t len, bool fi
 }
 static const moqc_transport_handler rx_handler = {.stream_data = rx_data};
 
+/* The downstream: a raw IETF peer v of a server session publishing the
+ * relay's origin (u's subscribe origin), its streams kept in rx. Returns its
+ * control stream. */
+static int64_t down_open(ts_pair *d, int v, moqc_env *env, ts_pair *u) {
+  nrx = 0;
+  int64_t ctrl;
+  ir_server_rx_on(d, v, env, u->cli.sub, &rx_handler, &ctrl, 1);
+  return ctrl;
+}
+
 /* The finished FETCH stream of request req holds exactly the groups
  * [g0, g1], each as the three objects of F3. */
 static void expect_fetched(int v, uint64_t req, uint64_t g0, uint64_t g1) {
@@ -42,9 +52,7 @@ static void t_relay_joining_fetch(void **state) {
   ts_pub pub;
   ts_up_open(&u, env, v, &pub, F3, 3, 10);
   ts_pair d;
-  nrx = 0;
-  int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+  int64_t ctrl = down_open(&d, v, env, &u);
   static moqc__ietf_msg m;
   ir_subscribe_msg(&m, 0, "b", "t", 1);
   (void)ir_request(&d, v, ctrl, &m);
@@ -81,9 +89,7 @@ static void t_relay_fetch_lite_up(void **state) {
   ts_up_open(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 10);
   moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
-  nrx = 0;
-  int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+  int64_t ctrl = down_open(&d, v, env, &u);
   int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 2, 4);
   int64_t f2 = ir_fetch_range(&d, v, ctrl, 2, "b", "t", 3, 4);
   ts_run_for(env, 100 * MS);
@@ -124,15 +130,10 @@ static void t_relay_fetch_live_leaves(void **state) {
     o.have_link = true;
     o.link = MEMLINK_CONFIG_DEFAULT;
     o.link.latency_ns = 5 * MS;
-    ts_pair_open_env(&u, env, MOQC_SESSION_LITE_05, &o);
-    ts_publish(&pub, env, u.srv.pub, "b", "t", NULL);
-    for (int g = 0; g < 6; g++) ts_group(pub.tp, F3, 3, true);
-    assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
+    ts_up_open_opts(&u, env, MOQC_SESSION_LITE_05, &pub, F3, 3, 6, &o);
     moqc_track_consumer *live = ts_up_live(&u);
     ts_pair d;
-    nrx = 0;
-    int64_t ctrl;
-    ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+    int64_t ctrl = down_open(&d, v, env, &u);
     int64_t f0 = ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, 4);
     ts_run_for(env, after * 1000);
     moqc_track_consumer_del(live);
@@ -182,9 +183,7 @@ static void t_relay_fetch_lite_bounded(void **state) {
   assert_true(ts_wait_announce(env, u.cli.sub, "b", 100 * MS));
   moqc_track_consumer *live = ts_up_live(&u);
   ts_pair d;
-  nrx = 0;
-  int64_t ctrl;
-  ir_server_rx_on(&d, v, env, u.cli.sub, &rx_handler, &ctrl, 1);
+  int64_t ctrl = down_open(&d, v, env, &u);
   uint64_t acc0 = moqc_session_get_stats(u.srv.s).streams_accepted;
   (void)ir_fetch_range(&d, v, ctrl, 0, "b", "t", 0, (uint64_t)1 << 40);
   /* The publisher holds each missing group's FETCH for its cache wait
